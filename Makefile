@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine:  `make demo`  and  `make test`.
+# Each creates .venv with a Python >= 3.12 (scripts/find-python) and installs the package on first use.
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+PLUGINS  := $(wildcard plugins/*/pyproject.toml)
+
+.PHONY: demo test lint bench clean
+
+demo: $(STAMP)
+	$(BIN)/mt demo
+
+test: $(STAMP)
+	$(BIN)/ruff check mastertrade tests benchmarks plugins
+	$(BIN)/ruff format --check mastertrade tests benchmarks plugins
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+$(STAMP): pyproject.toml $(PLUGINS)
+	test -x $(BIN)/python || $$(scripts/find-python) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""MasterTrade: a terminal-first crypto trading workstation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,16 @@
+"""``mt data``: candle series: download, simulate, import, export, list and check."""
+
+from __future__ import annotations
+
+import typer
+
+from mastertrade.cli.data import files, series
+
+app = typer.Typer(
+    help="Market data: download, simulate, import, export, list and check candles.",
+    no_args_is_help=True,
+)
+
+app.command("import")(files.import_csv)
+app.command("export")(files.export_csv)
+app.command("list")(series.list_series)

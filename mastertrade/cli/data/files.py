@@ -1,0 +1,100 @@
+"""``mt data import`` and ``mt data export``: candle CSV files in and out, exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json
+from mastertrade.cli.runtime import open_db, run
+from mastertrade.errors import UserInputError
+
+
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="CSV with header timestamp,open,high,low,close,volume.")],
+    symbol: Annotated[
+        str, typer.Option("--symbol", help="Symbol to store the candles under, e.g. BTC/USDT.")
+    ],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length of the file: 1m, 1h, 1d ...")],
+    exchange: Annotated[str, typer.Option("--exchange", help="Exchange id to store them under.")] = "csv",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Import candles from a CSV file: every row is validated first; a bad file writes nothing."""
+    from mastertrade.engine.market.csvio import read_candle_csv
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from mastertrade.engine.market.timeframes import to_iso
+
+    candles = read_candle_csv(file, timeframe)
+    key = SeriesKey(exchange, symbol, timeframe)
+
+    async def store() -> dict[str, Any]:
+        db = await open_db()
+        try:
+            candles_store = CandleStore(db)
+            before = (await candles_store.info(key)).rows
+            written = await candles_store.upsert(key, candles.rows())
+            after = (await candles_store.info(key)).rows
+        finally:
+            await db.close()
+        return {
+            "series": str(key),
+            "rows": written,
+            "new": after - before,
+            "replaced": written - (after - before),
+            "first": to_iso(int(candles.ts[0])),
+            "last": to_iso(int(candles.ts[-1])),
+        }
+
+    report = run(store)
+    if json_out:
+        print_json(report)
+    else:
+        info(
+            f"imported {report['rows']} candles into {report['series']} "
+            f"({report['new']} new, {report['replaced']} replaced), {report['first']} .. {report['last']}"
+        )
+
+
+def export_csv(
+    symbol: Annotated[str, typer.Argument(help="Symbol to export, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 1h, 1d ...")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    exchange: Annotated[
+        str | None,
+        typer.Option("--exchange", help="Exchange id, when the symbol is stored for several."),
+    ] = None,
+    time_format: Annotated[
+        str,
+        typer.Option("--time-format", help="Timestamps as 'iso' (ISO-8601 UTC) or 'ms' (epoch ms)."),
+    ] = "iso",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Export a candle series to CSV in the format `mt data import` reads."""
+    from mastertrade.engine.market.csvio import write_candle_csv
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import timeframe_ms
+
+    if time_format not in ("iso", "ms"):
+        raise UserInputError(f"invalid --time-format {time_format!r}: use 'iso' or 'ms'")
+    timeframe_ms(timeframe)
+    if out.exists() and not force:
+        raise UserInputError(f"{out} exists: pass --force to overwrite it")
+
+    async def load() -> tuple[str, Any]:
+        db = await open_db()
+        try:
+            candles_store = CandleStore(db)
+            key = await candles_store.resolve(symbol, timeframe, exchange)
+            return str(key), await candles_store.read(key)
+        finally:
+            await db.close()
+
+    series, frame = run(load)
+    rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso")
+    if json_out:
+        print_json({"series": series, "rows": rows, "out": str(out)})
+    else:
+        info(f"exported {rows} candles of {series} to {out}")

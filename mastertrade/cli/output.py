@@ -1,0 +1,123 @@
+"""How commands print: data on stdout (a rich table, or one JSON document with ``--json``),
+progress and diagnostics on stderr, errors as one line ``mt: error: ...``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+JsonOption = typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Decimal | Path):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=_default, indent=2, allow_nan=False)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as the single JSON document on stdout."""
+    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+# Output piped to a file or another program is not cut to 80 columns.
+_PIPE_WIDTH = 200
+
+
+def stdout() -> Console:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = _PIPE_WIDTH
+    return console
+
+
+def stderr() -> Console:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = _PIPE_WIDTH
+    return console
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    right: Sequence[str] = (),
+) -> None:
+    """A rich table on stdout; columns named in ``right`` are right-aligned (numbers)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    stdout().print(table)
+
+
+def info(message: str) -> None:
+    """A diagnostic line on stderr."""
+    stderr().print(message)
+
+
+def error(message: str) -> None:
+    """The one-line error format of every command."""
+    sys.stderr.write(f"mt: error: {message}\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def progress(*, transient: bool = True) -> Iterator[Progress]:
+    """A progress display on stderr (left out when stderr is not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = stderr()
+    bar = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=not console.is_terminal,
+    )
+    with bar:
+        yield bar

@@ -1,0 +1,96 @@
+"""The async engine factory: SQLite (WAL, busy timeout) by default, Postgres through asyncpg.
+
+``Database`` bundles the engine with its session factory; every command and service opens one with
+``Database.open(settings)``, which also brings the schema up to the newest migration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mastertrade.config import Settings
+from mastertrade.errors import UserInputError
+
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserInputError(f"invalid database URL {url!r}") from None
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise UserInputError(
+            f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+            f"use {' or '.join(d + '://...' for d in SUPPORTED_DRIVERS)}"
+        )
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+        _sqlite_pragmas(engine, busy_timeout_ms)
+        return engine
+    return create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets the TUI, the CLI and the daemon read while one of them writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class Database:
+    """An engine, its session factory and what kind of database it talks to."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden, safe to print."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
+        """Open the configured database and (by default) bring its schema to the newest migration."""
+        engine = create_engine(
+            settings.db_url(), busy_timeout_ms=settings.db.busy_timeout_ms, echo=settings.db.echo
+        )
+        database = cls(engine)
+        if migrate:
+            from mastertrade.db.migrate import upgrade
+
+            try:
+                await upgrade(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+        return database
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,48 @@
+"""Run the alembic migrations from code (``mt init``, daemon start, every command that opens the
+database), on the caller's own async engine so SQLite and Postgres take the same path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revisions() -> set[str]:
+    """The newest revision of every branch (each feature area branches from the base revision)."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _current(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def _upgrade(connection: Connection) -> None:
+    if _current(connection) == head_revisions():
+        return
+    command.upgrade(alembic_config(connection), "heads")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revisions; a no-op when it is already there."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+async def current_revisions(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)

@@ -1,0 +1,21 @@
+"""Every table, imported here so ``SQLModel.metadata`` knows them all (alembic and tests rely on it).
+
+One module per area; a new area adds its module here and a migration under ``db/migrations/versions``.
+"""
+
+from sqlmodel import SQLModel
+
+from mastertrade.db.models.market import Candle, Series
+
+# Stable constraint names, so migrations can refer to them on SQLite (batch mode) and Postgres alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = SQLModel.metadata
+
+__all__ = ["Candle", "Series", "metadata"]

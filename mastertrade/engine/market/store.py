@@ -1,0 +1,242 @@
+"""The OHLCV store: candle series in the database, read back as pandas DataFrames.
+
+Writes are bulk upserts (a re-run never duplicates a candle; a newer value for the same bar replaces
+the old one) inside one transaction, so a failed write leaves nothing half-written. Reads return a
+DataFrame indexed by the bar's open time (UTC) with float columns open, high, low, close, volume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mastertrade.db.database import Database
+from mastertrade.errors import NotFound, UserInputError
+
+SIM_EXCHANGE = "sim"
+_MIN_TS = -(2**62)
+_MAX_TS = 2**62
+_SELECT = (
+    "SELECT ts, open, high, low, close, volume FROM candles"
+    " WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts"
+)
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+_CHUNK = 50_000
+
+CandleRow = tuple[int, float, float, float, float, float]
+
+
+@dataclass(frozen=True, order=True)
+class SeriesKey:
+    """Names one candle series."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+
+    @property
+    def simulated(self) -> bool:
+        return self.exchange == SIM_EXCHANGE
+
+    def __str__(self) -> str:
+        return f"{self.exchange}:{self.symbol}:{self.timeframe}"
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What ``mt data list`` shows for one series."""
+
+    key: SeriesKey
+    first: int | None
+    last: int | None
+    rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        from mastertrade.engine.market.timeframes import to_iso
+
+        return {
+            "exchange": self.key.exchange,
+            "symbol": self.key.symbol,
+            "timeframe": self.key.timeframe,
+            "simulated": self.key.simulated,
+            "first": to_iso(self.first) if self.first is not None else None,
+            "last": to_iso(self.last) if self.last is not None else None,
+            "rows": self.rows,
+        }
+
+
+def rows_from_frame(frame: pd.DataFrame) -> list[CandleRow]:
+    """Candle rows from a DataFrame with a UTC DatetimeIndex or a ``ts`` column (epoch ms)."""
+    if "ts" in frame.columns:
+        ts = frame["ts"].to_numpy(dtype=np.int64)
+    else:
+        ts = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    columns = [frame[name].to_numpy(dtype=np.float64).tolist() for name in PRICE_COLUMNS]
+    return list(zip(ts.tolist(), *columns, strict=True))
+
+
+def frame_from_matrix(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> pd.DataFrame:
+    """A candle DataFrame (UTC DatetimeIndex named ``time``) from an (n, 6) array of
+    ts, open, high, low, close, volume."""
+    ts = matrix[:, 0].astype(np.int64)
+    index = pd.DatetimeIndex(pd.to_datetime(ts, unit="ms", utc=True), name="time")
+    return pd.DataFrame(matrix[:, 1:], index=index, columns=list(PRICE_COLUMNS), copy=False)
+
+
+class CandleStore:
+    """Candle series of one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def series_id(
+        self, key: SeriesKey, *, create: bool = False, conn: AsyncConnection | None = None
+    ) -> int | None:
+        if conn is None:
+            async with self.db.engine.begin() as own:
+                return await self.series_id(key, create=create, conn=own)
+        params = {"exchange": key.exchange, "symbol": key.symbol, "timeframe": key.timeframe}
+        found = await conn.scalar(
+            text(
+                "SELECT id FROM series WHERE exchange = :exchange AND symbol = :symbol"
+                " AND timeframe = :timeframe"
+            ),
+            params,
+        )
+        if found is not None or not create:
+            return None if found is None else int(found)
+        from mastertrade.db.models import Series
+
+        table = Series.__table__  # type: ignore[attr-defined]
+        return int(await conn.scalar(table.insert().values(**params).returning(table.c.id)))
+
+    async def upsert(self, key: SeriesKey, rows: Iterable[CandleRow]) -> int:
+        """Insert or replace candles of one series in a single transaction; returns the row count."""
+        batch = list(rows)
+        if not batch:
+            return 0
+        async with self.db.engine.begin() as conn:
+            series_id = await self.series_id(key, create=True, conn=conn)
+            assert series_id is not None
+            for start in range(0, len(batch), _CHUNK):
+                await self._write(conn, series_id, batch[start : start + _CHUNK])
+        return len(batch)
+
+    async def _write(self, conn: AsyncConnection, series_id: int, rows: list[CandleRow]) -> None:
+        if conn.dialect.name == "postgresql":
+            # One statement over arrays: far faster through asyncpg than a row-by-row executemany.
+            raw = await conn.get_raw_connection()
+            columns = list(zip(*rows, strict=True))
+            await raw.driver_connection.execute(  # type: ignore[union-attr]
+                "INSERT INTO candles (series_id, ts, open, high, low, close, volume)"
+                " SELECT $1::int, * FROM unnest($2::bigint[], $3::float8[], $4::float8[],"
+                " $5::float8[], $6::float8[], $7::float8[])"
+                " ON CONFLICT (series_id, ts) DO UPDATE SET open = excluded.open,"
+                " high = excluded.high, low = excluded.low, close = excluded.close,"
+                " volume = excluded.volume",
+                series_id,
+                *[list(column) for column in columns],
+            )
+            return
+        # series_id is an int from our own table, inlined so each of a million rows need not carry it.
+        await conn.exec_driver_sql(
+            "INSERT INTO candles (series_id, ts, open, high, low, close, volume)"  # noqa: S608
+            f" VALUES ({int(series_id)}, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (series_id, ts) DO UPDATE SET open = excluded.open,"
+            " high = excluded.high, low = excluded.low, close = excluded.close,"
+            " volume = excluded.volume",
+            rows,
+        )
+
+    async def read_matrix(
+        self, key: SeriesKey, start: int | None = None, end: int | None = None
+    ) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Candles with ``start <= ts < end`` (either bound optional), oldest first, as an (n, 6)
+        float64 array of ts, open, high, low, close, volume (epoch ms are exact in a float64)."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                raise NotFound(f"no candles stored for {key} (see `mt data list`)")
+            bounds = [
+                series_id,
+                start if start is not None else _MIN_TS,
+                end if end is not None else _MAX_TS,
+            ]
+            # The driver's own cursor: SQLAlchemy's Row objects would cost more than the query itself.
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            if conn.dialect.name == "postgresql":
+                records = await raw.fetch(_SELECT.replace("?", "${}").format(1, 2, 3), *bounds)
+                rows: list[Any] = [tuple(record) for record in records]
+            else:
+                cursor = await raw.execute(_SELECT, bounds)
+                rows = list(await cursor.fetchall())
+                await cursor.close()
+        if not rows:
+            return np.empty((0, 6), dtype=np.float64)
+        return np.array(rows, dtype=np.float64)
+
+    async def read(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> pd.DataFrame:
+        """The candles of a series as a DataFrame (see the module docstring)."""
+        return frame_from_matrix(await self.read_matrix(key, start, end))
+
+    async def last_ts(self, key: SeriesKey) -> int | None:
+        info = await self.info(key)
+        return info.last
+
+    async def info(self, key: SeriesKey) -> SeriesInfo:
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return SeriesInfo(key, None, None, 0)
+            row = (
+                await conn.execute(
+                    text("SELECT MIN(ts), MAX(ts), COUNT(*) FROM candles WHERE series_id = :sid"),
+                    {"sid": series_id},
+                )
+            ).one()
+            return SeriesInfo(key, row[0], row[1], int(row[2]))
+
+    async def list_series(self) -> list[SeriesInfo]:
+        async with self.db.engine.connect() as conn:
+            result = await conn.execute(
+                text(
+                    "SELECT s.exchange, s.symbol, s.timeframe, MIN(c.ts), MAX(c.ts), COUNT(c.ts)"
+                    " FROM series s LEFT JOIN candles c ON c.series_id = s.id"
+                    " GROUP BY s.id, s.exchange, s.symbol, s.timeframe"
+                    " ORDER BY s.exchange, s.symbol, s.timeframe"
+                )
+            )
+            return [
+                SeriesInfo(SeriesKey(row[0], row[1], row[2]), row[3], row[4], int(row[5]))
+                for row in result.all()
+            ]
+
+    async def resolve(self, symbol: str, timeframe: str, exchange: str | None = None) -> SeriesKey:
+        """The one stored series for a symbol and timeframe; ``exchange`` picks among several."""
+        matches = [
+            info.key
+            for info in await self.list_series()
+            if info.key.symbol == symbol
+            and info.key.timeframe == timeframe
+            and (exchange is None or info.key.exchange == exchange)
+            and info.rows > 0
+        ]
+        if not matches:
+            where = f" on {exchange}" if exchange else ""
+            raise NotFound(
+                f"no candles stored for {symbol} {timeframe}{where}: "
+                "run `mt data download`, `mt data sim` or `mt data import` first"
+            )
+        if len(matches) > 1:
+            names = ", ".join(key.exchange for key in matches)
+            raise UserInputError(
+                f"{symbol} {timeframe} is stored for several exchanges ({names}): pick one with --exchange"
+            )
+        return matches[0]

@@ -1,0 +1,63 @@
+"""Candle timeframes ("1m", "4h", "1d" ...) and timestamp arithmetic on them.
+
+Timestamps are integer milliseconds since the Unix epoch, UTC, as ccxt uses them; a candle's
+timestamp is the open time of its bar.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from mastertrade.errors import UserInputError
+
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_PATTERN = re.compile(r"(\d+)([mhdw])")
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of one bar in milliseconds; a clear error for anything that is not a timeframe."""
+    match = _PATTERN.fullmatch(timeframe)
+    if not match or int(match.group(1)) == 0:
+        raise UserInputError(
+            f"invalid timeframe {timeframe!r}: expected a number and a unit m/h/d/w, like 1m, 15m, 1h, 1d"
+        )
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def floor_ts(ts_ms: int, timeframe: str) -> int:
+    """The open time of the bar that contains ``ts_ms``."""
+    step = timeframe_ms(timeframe)
+    return ts_ms - ts_ms % step
+
+
+def bars_per_year(timeframe: str) -> float:
+    """How many bars of this timeframe a 365-day year holds (crypto trades every day)."""
+    return 365 * 86_400_000 / timeframe_ms(timeframe)
+
+
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def to_iso(ts_ms: int) -> str:
+    """ISO-8601 UTC with a Z suffix, to the second (or millisecond when it has them)."""
+    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    text = moment.isoformat(timespec="milliseconds" if ts_ms % 1000 else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_when(text: str, *, what: str = "date") -> int:
+    """Parse an ISO-8601 date or datetime (UTC unless it says otherwise) or epoch milliseconds."""
+    value = text.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserInputError(
+            f"invalid {what} {text!r}: expected ISO-8601 like 2024-01-31 or 2024-01-31T12:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,63 @@
+"""The venue interface: where candles come from.
+
+Three implementations share it: a ccxt exchange (``ccxt_venue``), the simulated market
+(``sim_venue``) and a replay of stored candles (``replay``); tests add their own fakes. Code above this
+layer (downloads, the daemon's market feed, paper trading) sees only ``Venue``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from mastertrade.engine.market.store import CandleRow
+
+
+@dataclass(frozen=True, slots=True)
+class CandleUpdate:
+    """One step of a live feed: the latest state of a symbol's current bar.
+
+    ``closed`` is true exactly once per bar, when the bar is final; the updates before it carry the
+    bar as it forms (its close is the latest price).
+    """
+
+    symbol: str
+    timeframe: str
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    closed: bool
+
+    def row(self) -> CandleRow:
+        return (self.ts, self.open, self.high, self.low, self.close, self.volume)
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """A source of candles, historical and live."""
+
+    @property
+    def id(self) -> str:
+        """The exchange id candles from this venue are stored under ("sim" for the simulated market)."""
+        ...
+
+    @property
+    def simulated(self) -> bool:
+        """True when prices are not a real market's: shown as such wherever they appear."""
+        ...
+
+    async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[CandleRow]:
+        """Up to ``limit`` candles with ``ts >= since``, oldest first; the last one may be unfinished."""
+        ...
+
+    def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+        """Live updates of the symbols' current bars, forever (until the caller stops iterating)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

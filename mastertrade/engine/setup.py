@@ -1,0 +1,78 @@
+"""First-time set-up (``mt init``): the config file, the database and its schema."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mastertrade.config import Settings, mask_url, render_config_file
+from mastertrade.db.database import Database, create_engine
+from mastertrade.db.migrate import current_revisions, upgrade
+from mastertrade.errors import ConfigError, OperationFailed
+from mastertrade.locations import locations
+
+
+async def initialise(settings: Settings, db_url: str | None = None) -> dict[str, Any]:
+    """Create the database and run migrations, then write (or update) the config file.
+
+    The database comes first: if it cannot be opened, no config file is written or changed.
+    An existing config file is kept, comments and all; only ``[db] url`` changes when ``db_url`` is given.
+    """
+    where = locations()
+    if db_url is not None:
+        settings = settings.model_copy(update={"db": settings.db.model_copy(update={"url": db_url})})
+    url = settings.db_url(where)
+    engine = create_engine(url, busy_timeout_ms=settings.db.busy_timeout_ms)
+    database = Database(engine)
+    try:
+        await upgrade(engine)
+        revisions = sorted(await current_revisions(engine))
+    except OSError as exc:
+        raise OperationFailed(f"cannot open database {mask_url(url)}: {exc}") from None
+    except Exception as exc:  # the driver's own errors (asyncpg, sqlite3) have no common base
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OperationFailed(f"cannot open database {mask_url(url)}: {reason}") from None
+    finally:
+        await database.close()
+
+    path = where.config_file
+    written = not path.exists()
+    if written:
+        _write_private(path, render_config_file(settings))
+    elif db_url is not None:
+        _set_db_url(path, db_url)
+    return {
+        "config": str(path),
+        "config_written": written,
+        "database": mask_url(url),
+        "revisions": revisions,
+    }
+
+
+def _set_db_url(path: Path, db_url: str) -> None:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except TOMLKitError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    section = document.setdefault("db", tomlkit.table())
+    section["url"] = db_url
+    _write_private(path, tomlkit.dumps(document))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename) with mode 0600: the file may come to hold keys."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,103 @@
+"""One exception hierarchy for the whole product.
+
+The engine loop dispatches on the two middle branches: a ``RetryableError`` is retried with backoff
+(up to a cap), a ``FatalError`` stops the operation and is reported. ``UserInputError`` is what the
+CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit code 1.
+
+    MasterTradeError
+    ├── UserInputError              bad usage or bad input; exit 2; the message names the bad value
+    │   ├── ConfigError             malformed config file or environment variable (file, line, key)
+    │   ├── DataValidationError     a rejected input file or payload (row number and reason)
+    │   ├── InvalidGenome           a strategy genome that fails validation (JSON path of the field)
+    │   └── NotFound                a named thing (series, strategy, order, goal) does not exist
+    ├── OperationFailed             the request was fine but the work failed; exit 1
+    │   ├── DaemonNotRunning        a command needs the daemon and none answers on the socket
+    │   ├── DaemonAlreadyRunning    a second `mt daemon start`
+    │   └── RiskRejected            the risk manager refused an order (the reason is in the message)
+    ├── RetryableError              transient: retry with backoff, then give up as OperationFailed
+    │   ├── VenueUnavailable        network error, timeout, 5xx, dropped connection
+    │   └── RateLimited             429/418 or the venue's own throttle
+    └── FatalError                  retrying cannot help; stop and report
+        ├── AuthenticationFailed    bad or revoked API key (never spin on it)
+        ├── InsufficientFunds       the venue refused for lack of balance
+        ├── OrderRejected           the venue refused the order as invalid
+        └── OrderStateUnknown       an order whose fate could not be resolved; needs reconciliation
+"""
+
+from __future__ import annotations
+
+
+class MasterTradeError(Exception):
+    """Base of every error MasterTrade raises on purpose."""
+
+    exit_code = 1
+
+
+class UserInputError(MasterTradeError):
+    """Bad usage or bad input. The message is one line and names the bad value."""
+
+    exit_code = 2
+
+
+class ConfigError(UserInputError):
+    """A malformed config file or environment variable."""
+
+
+class DataValidationError(UserInputError):
+    """An input file or payload was rejected as a whole."""
+
+
+class InvalidGenome(UserInputError):
+    """A strategy genome failed validation; the message carries the JSON path of the bad field."""
+
+
+class NotFound(UserInputError):
+    """A named series, strategy, order or goal does not exist."""
+
+
+class OperationFailed(MasterTradeError):
+    """The request was valid but the work could not be done."""
+
+
+class DaemonNotRunning(OperationFailed):
+    """No daemon answers on the socket."""
+
+
+class DaemonAlreadyRunning(OperationFailed):
+    """A daemon is already running for this installation."""
+
+
+class RiskRejected(OperationFailed):
+    """The risk manager refused an order."""
+
+
+class RetryableError(MasterTradeError):
+    """A transient failure: retry with backoff, up to a cap."""
+
+
+class VenueUnavailable(RetryableError):
+    """Network error, timeout, server error or dropped connection at a venue."""
+
+
+class RateLimited(RetryableError):
+    """The venue asked us to slow down."""
+
+
+class FatalError(MasterTradeError):
+    """Retrying cannot help."""
+
+
+class AuthenticationFailed(FatalError):
+    """Bad or revoked API credentials."""
+
+
+class InsufficientFunds(FatalError):
+    """The venue refused an order for lack of balance."""
+
+
+class OrderRejected(FatalError):
+    """The venue refused an order as invalid."""
+
+
+class OrderStateUnknown(FatalError):
+    """An order's fate could not be resolved; reconciliation must settle it."""

@@ -1,0 +1,120 @@
+"""Every path MasterTrade reads or writes, in one place.
+
+Paths follow the platform's conventions through platformdirs (``~/.config/mastertrade``,
+``~/.local/share/mastertrade`` ... on Linux). Setting ``MT_HOME`` puts everything under one folder
+instead: the demo workspace, the test suite and anyone running two independent set-ups use it.
+``MT_CONFIG`` names a config file explicitly.
+
+This module is imported by ``mt --help``; it must stay cheap (platformdirs only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP = "mastertrade"
+
+# A Unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux, 104 on macOS).
+_MAX_SOCKET_PATH = 100
+
+
+@dataclass(frozen=True)
+class Locations:
+    """The folders and files of one MasterTrade installation."""
+
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+    runtime_dir: Path
+    cache_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        override = os.environ.get("MT_CONFIG")
+        return Path(override).expanduser() if override else self.config_dir / "config.toml"
+
+    @property
+    def secrets_file(self) -> Path:
+        """Exchange keys may live here (mode 0600) instead of the config or the environment."""
+        return self.config_dir / "secrets.toml"
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "mastertrade.db"
+
+    @property
+    def default_db_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.database_file}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "daemon.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.runtime_dir / "daemon.pid"
+
+    @property
+    def socket_file(self) -> Path:
+        path = self.runtime_dir / "mt.sock"
+        if len(str(path)) <= _MAX_SOCKET_PATH:
+            return path
+        # Deep MT_HOME folders (pytest's tmp_path) overflow sun_path: fall back to a short, stable
+        # per-installation folder under the system temp dir.
+        digest = hashlib.sha256(str(self.runtime_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"mt-{os.getuid()}-{digest}" / "mt.sock"
+
+    @property
+    def numba_cache_dir(self) -> Path:
+        return self.cache_dir / "numba"
+
+    def as_dict(self) -> dict[str, str]:
+        """The paths a user may want to look at, as printed by ``mt config path``."""
+        return {
+            "config": str(self.config_file),
+            "secrets": str(self.secrets_file),
+            "data": str(self.data_dir),
+            "database": str(self.database_file),
+            "logs": str(self.log_dir),
+            "log_file": str(self.log_file),
+            "runtime": str(self.socket_file.parent),
+            "socket": str(self.socket_file),
+            "pid_file": str(self.pid_file),
+            "cache": str(self.cache_dir),
+        }
+
+
+def locations() -> Locations:
+    """The locations for the current environment (``MT_HOME`` or the platform's user folders)."""
+    home = os.environ.get("MT_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return Locations(
+            config_dir=root / "config",
+            data_dir=root / "data",
+            log_dir=root / "logs",
+            runtime_dir=root / "run",
+            cache_dir=root / "cache",
+        )
+    dirs = platformdirs.PlatformDirs(APP, appauthor=False)
+    runtime = Path(dirs.user_runtime_dir)
+    return Locations(
+        config_dir=Path(dirs.user_config_dir),
+        data_dir=Path(dirs.user_data_dir),
+        log_dir=Path(dirs.user_log_dir),
+        runtime_dir=runtime,
+        cache_dir=Path(dirs.user_cache_dir),
+    )
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it 0700: it holds the socket, keys or the pid file."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path

@@ -1,0 +1,97 @@
+"""Settings from defaults, the config file, the secrets file and MT_* variables; one-line errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mastertrade.config import Settings, load_settings, mask_url, render_config_file
+from mastertrade.errors import ConfigError
+from mastertrade.locations import locations
+
+
+def write_config(text: str) -> Path:
+    path = locations().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_config_file() -> None:
+    settings = load_settings()
+    assert settings.mode == "paper"
+    assert settings.db_url() == f"sqlite+aiosqlite:///{locations().database_file}"
+    assert settings.market.venue == "sim"
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config('[db]\nurl = "sqlite+aiosqlite:////tmp/from-file.db"\n[exchange]\ntimeout_s = 5\n')
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:////tmp/from-env.db")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BTC/USDT"]')
+    settings = load_settings()
+    assert settings.db.url == "sqlite+aiosqlite:////tmp/from-env.db"
+    assert settings.exchange.timeout_s == 5
+    assert settings.market.symbols == ["BTC/USDT"]
+
+
+def test_bad_value_names_file_line_and_key() -> None:
+    path = write_config('mode = "paper"\n\n[exchange]\nid = "binance"\ntimeout_s = "soon"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(f"{path}:5: key 'exchange.timeout_s'")
+    assert "soon" in message and "\n" not in message
+
+
+def test_unknown_key_is_an_error_not_ignored() -> None:
+    path = write_config("[market]\nsymbolz = []\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:2: key 'market.symbolz': unknown key$"):
+        load_settings()
+
+
+def test_invalid_toml_names_the_line() -> None:
+    path = write_config('mode = "paper"\n[db\n')
+    with pytest.raises(ConfigError, match=rf"^{path}:2: invalid TOML"):
+        load_settings()
+
+
+def test_bad_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_MODE", "yolo")
+    with pytest.raises(ConfigError, match="^environment variable MT_MODE: "):
+        load_settings()
+
+
+def test_bad_timeframe_is_rejected() -> None:
+    write_config('[market]\ntimeframe = "1y"\n')
+    with pytest.raises(ConfigError, match="market.timeframe.*invalid timeframe '1y'"):
+        load_settings()
+
+
+def test_secrets_file_must_be_private() -> None:
+    secrets = locations().secrets_file
+    secrets.parent.mkdir(parents=True, exist_ok=True)
+    secrets.write_text('api_key = "k-123"\nsecret = "s-456"\n')
+    secrets.chmod(0o644)
+    with pytest.raises(ConfigError, match="must be mode 0600, found 0644"):
+        load_settings()
+    secrets.chmod(0o600)
+    settings = load_settings()
+    assert settings.exchange.api_key is not None
+    assert settings.exchange.api_key.get_secret_value() == "k-123"
+    assert "k-123" not in repr(settings) and "s-456" not in str(settings.model_dump(mode="json"))
+
+
+def test_rendered_config_is_valid_toml_with_every_default() -> None:
+    text = render_config_file()
+    data = tomllib.loads(text)
+    assert data["mode"] == "paper"
+    assert data["market"]["symbols"] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    assert "# api_key" in text  # secrets are documented but never written
+    assert Settings(**data) == Settings()
+
+
+def test_mask_url_hides_password() -> None:
+    assert mask_url("postgresql+asyncpg://bob:hunter2@db/mt") == "postgresql+asyncpg://bob:***@db/mt"
+    assert mask_url("sqlite+aiosqlite:////x.db") == "sqlite+aiosqlite:////x.db"

@@ -1,0 +1,78 @@
+"""The candle store on SQLite and (with MT_TEST_POSTGRES_URL) Postgres: upsert, read, list, resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
+from mastertrade.errors import NotFound, UserInputError
+
+HOUR = 3_600_000
+T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+
+
+def candles(
+    n: int, start: int = T0, price: float = 100.0
+) -> list[tuple[int, float, float, float, float, float]]:
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(n):
+        o = price * (1 + rng.normal(0, 0.01))
+        c = o * (1 + rng.normal(0, 0.01))
+        rows.append((start + i * HOUR, o, max(o, c) * 1.001, min(o, c) * 0.999, c, float(rng.uniform(1, 9))))
+    return rows
+
+
+async def test_upsert_and_read_back_exactly(database: Any) -> None:
+    store = CandleStore(database)
+    key = SeriesKey("binance", "BTC/USDT", "1h")
+    rows = candles(500)
+    assert await store.upsert(key, rows) == 500
+    frame = await store.read(key)
+    assert len(frame) == 500
+    assert str(frame.index.tz) == "UTC"
+    assert rows_from_frame(frame) == rows  # bit-exact floats and timestamps
+
+
+async def test_upsert_twice_never_duplicates_and_replaces_values(database: Any) -> None:
+    store = CandleStore(database)
+    key = SeriesKey("binance", "ETH/USDT", "1h")
+    rows = candles(100)
+    await store.upsert(key, rows)
+    changed = [(ts, o, h, lo, 1.2345, v) for ts, o, h, lo, _, v in rows[90:]]
+    await store.upsert(key, rows[50:90] + changed + candles(10, start=T0 + 100 * HOUR))
+    info = await store.info(key)
+    assert info.rows == 110
+    assert info.first == T0 and info.last == T0 + 109 * HOUR
+    frame = await store.read(key, start=T0 + 90 * HOUR, end=T0 + 100 * HOUR)
+    assert len(frame) == 10 and (frame["close"] == 1.2345).all()
+
+
+async def test_list_and_resolve(database: Any) -> None:
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("binance", "BTC/USDT", "1h"), candles(3))
+    await store.upsert(SeriesKey("sim", "BTC/USDT", "1h"), candles(5))
+    await store.upsert(SeriesKey("sim", "BTC/USDT", "1d"), candles(2))
+    listed = [(i.key.exchange, i.key.timeframe, i.rows) for i in await store.list_series()]
+    assert listed == [("binance", "1h", 3), ("sim", "1d", 2), ("sim", "1h", 5)]
+    assert (await store.resolve("BTC/USDT", "1d")).exchange == "sim"
+    assert (await store.resolve("BTC/USDT", "1h", "binance")).exchange == "binance"
+    with pytest.raises(UserInputError, match="several exchanges .*binance, sim"):
+        await store.resolve("BTC/USDT", "1h")
+    with pytest.raises(NotFound, match="no candles stored for DOGE/USDT 1h"):
+        await store.resolve("DOGE/USDT", "1h")
+
+
+async def test_failed_write_leaves_nothing(database: Any) -> None:
+    store = CandleStore(database)
+    key = SeriesKey("binance", "SOL/USDT", "1h")
+    bad: list[Any] = [
+        *candles(10),
+        (T0 + 99 * HOUR, None, 1.0, 1.0, 1.0, 1.0),
+    ]  # NOT NULL violation
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own IntegrityError
+        await store.upsert(key, bad)
+    assert (await store.info(key)).rows == 0
