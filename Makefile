@@ -4,6 +4,7 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 PLUGINS  := $(wildcard plugins/*/pyproject.toml)
+SOURCES  := mastertrade tests benchmarks $(wildcard plugins)
 
 .PHONY: demo test lint bench clean
 
@@ -11,8 +12,8 @@ demo: $(STAMP)
 	$(BIN)/mt demo
 
 test: $(STAMP)
-	$(BIN)/ruff check mastertrade tests benchmarks plugins
-	$(BIN)/ruff format --check mastertrade tests benchmarks plugins
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
