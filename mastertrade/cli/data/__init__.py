@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mastertrade.cli.data import files, series
+from mastertrade.cli.data import files, series, sim
 
 app = typer.Typer(
     help="Market data: download, simulate, import, export, list and check candles.",
@@ -14,3 +14,4 @@ app = typer.Typer(
 app.command("import")(files.import_csv)
 app.command("export")(files.export_csv)
 app.command("list")(series.list_series)
+app.command("sim")(sim.simulate)

@@ -128,6 +128,20 @@ class CandleStore:
                 await self._write(conn, series_id, batch[start : start + _CHUNK])
         return len(batch)
 
+    async def replace(self, key: SeriesKey, rows: Iterable[CandleRow]) -> int:
+        """Replace a whole series with ``rows`` in one transaction (regenerated simulated data);
+        returns how many stored candles it replaced."""
+        batch = list(rows)
+        async with self.db.engine.begin() as conn:
+            series_id = await self.series_id(key, create=True, conn=conn)
+            assert series_id is not None
+            result = await conn.execute(
+                text("DELETE FROM candles WHERE series_id = :sid"), {"sid": series_id}
+            )
+            for start in range(0, len(batch), _CHUNK):
+                await self._write(conn, series_id, batch[start : start + _CHUNK])
+        return int(result.rowcount)
+
     async def _write(self, conn: AsyncConnection, series_id: int, rows: list[CandleRow]) -> None:
         if conn.dialect.name == "postgresql":
             # One statement over arrays: far faster through asyncpg than a row-by-row executemany.

@@ -1,0 +1,91 @@
+"""The replay venue: stored candles played back as a live feed, for paper trading on history and
+for demos. Bars are shown forming tick by tick (``ticks.py``) at ``speed`` market seconds per wall
+second; the stream ends when the stored history does.
+
+Its ``id`` is the exchange the candles are stored under (so a feed that stores what it streams rewrites
+the same rows, never duplicates), and it always reports ``simulated``: replayed prices are not the
+live market, and nothing shown from them may look as if they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import numpy as np
+
+from mastertrade.engine.market.store import CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.market.ticks import forming_update, intrabar_path
+from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.market.venue import CandleUpdate
+from mastertrade.errors import UserInputError
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ReplayVenue:
+    """A ``Venue`` that plays stored candles of one exchange back from ``start``."""
+
+    def __init__(
+        self,
+        store: CandleStore,
+        exchange: str,
+        *,
+        start: int | None = None,
+        speed: float = 1800.0,
+        ticks_per_bar: int = 12,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if speed <= 0:
+            raise UserInputError(f"invalid replay speed {speed}: must be > 0")
+        if ticks_per_bar < 1:
+            raise UserInputError(f"invalid ticks per bar {ticks_per_bar}: must be >= 1")
+        self.store = store
+        self.exchange = exchange
+        self.start = start
+        self.speed = speed
+        self.ticks_per_bar = ticks_per_bar
+        self._sleep = sleep
+
+    @property
+    def id(self) -> str:
+        return self.exchange
+
+    @property
+    def simulated(self) -> bool:
+        return True
+
+    async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[CandleRow]:
+        matrix = await self.store.read_matrix(SeriesKey(self.exchange, symbol, timeframe), start=since)
+        return [
+            (int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5]))
+            for row in matrix[:limit]
+        ]
+
+    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+        """Every stored bar from ``start`` on, all symbols in time order, each forming tick by tick."""
+        series = {
+            symbol: await self.store.read_matrix(
+                SeriesKey(self.exchange, symbol, timeframe), start=self.start
+            )
+            for symbol in symbols
+        }
+        stamps = np.unique(np.concatenate([m[:, 0] for m in series.values()])) if series else np.empty(0)
+        position = dict.fromkeys(symbols, 0)
+        rng = np.random.default_rng(0)
+        tick_seconds = timeframe_ms(timeframe) / 1000 / self.speed / self.ticks_per_bar
+        for ts in stamps:
+            bars = []
+            for symbol in symbols:
+                matrix, i = series[symbol], position[symbol]
+                if i < len(matrix) and matrix[i, 0] == ts:
+                    bars.append((symbol, matrix[i]))
+                    position[symbol] = i + 1
+            paths = [intrabar_path(b[1], b[2], b[3], b[4], self.ticks_per_bar, rng) for _, b in bars]
+            for tick in range(self.ticks_per_bar):
+                await self._sleep(tick_seconds)
+                for (symbol, bar), path in zip(bars, paths, strict=True):
+                    yield forming_update(symbol, timeframe, bar, path, tick)
+
+    async def close(self) -> None:
+        """Nothing to release: the store belongs to the caller."""

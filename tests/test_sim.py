@@ -1,0 +1,118 @@
+"""The simulated market: deterministic, and with the statistical features of real crypto prices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mastertrade.engine.market.sim import SimMarket, simulate
+from mastertrade.errors import UserInputError
+from tests.conftest import MT
+
+END = 1_735_689_600_000  # 2025-01-01T00:00:00Z
+
+
+def log_returns(symbol: str = "BTC/USDT", seed: int = 11, bars: int = 20_000) -> np.ndarray:
+    frame = simulate(symbol, "1h", bars, seed, end=END)
+    return np.diff(np.log(frame["close"].to_numpy()))
+
+
+def autocorr(x: np.ndarray, lag: int = 1) -> float:
+    x = x - x.mean()
+    return float((x[:-lag] * x[lag:]).mean() / x.var())
+
+
+def test_same_seed_same_prices_and_position_in_time_only_moves_timestamps() -> None:
+    a = simulate("BTC/USDT", "1h", 500, 3, end=END)
+    b = simulate("BTC/USDT", "1h", 500, 3, end=END)
+    assert a.equals(b)
+    later = simulate("BTC/USDT", "1h", 500, 3, end=END + 86_400_000 * 30)
+    assert np.array_equal(a.to_numpy(), later.to_numpy())
+    assert later.index[0] - a.index[0] == np.timedelta64(30, "D")
+    assert not simulate("BTC/USDT", "1h", 500, 4, end=END).equals(a)
+    assert not np.allclose(simulate("ETH/USDT", "1h", 500, 3, end=END)["close"], a["close"])
+
+
+def test_bars_sit_on_the_grid_and_end_before_end() -> None:
+    frame = simulate("SOL/USDT", "15m", 100, 1, end=END)
+    ts = frame.index.as_unit("ms").asi8
+    assert ts[-1] == END - 15 * 60_000
+    assert (np.diff(ts) == 15 * 60_000).all()
+
+
+def test_intrabar_highs_and_lows_are_consistent() -> None:
+    frame = simulate("ETH/USDT", "5m", 20_000, 5, end=END)
+    o, h, lo, c = (frame[k].to_numpy() for k in ("open", "high", "low", "close"))
+    assert (h >= np.maximum(o, c)).all() and (lo <= np.minimum(o, c)).all() and (lo > 0).all()
+    assert (h > lo).mean() > 0.99  # bars have a range
+    assert np.array_equal(o[1:], c[:-1])  # a continuous market: each bar opens at the last close
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_returns_are_fat_tailed_and_volatility_clusters(seed: int) -> None:
+    r = log_returns(seed=seed)
+    kurtosis = ((r - r.mean()) ** 4).mean() / r.var() ** 2 - 3
+    assert kurtosis > 3  # a normal distribution has 0
+    assert abs(autocorr(r)) < 0.1  # returns themselves are nearly unpredictable ...
+    assert autocorr(r * r) > 0.04 and autocorr(np.abs(r), 24) > 0.05  # ... their size is not
+    annual_vol = r.std() * np.sqrt(8760)
+    assert 0.3 < annual_vol < 1.5  # BTC-like
+
+
+def test_regimes_change_the_trend() -> None:
+    closes = simulate("BTC/USDT", "1d", 3000, 9, end=END)["close"].to_numpy()
+    quarterly = np.diff(np.log(closes[::90]))
+    assert (quarterly > 0.1).any() and (quarterly < -0.1).any()
+
+
+def test_volume_moves_with_volatility() -> None:
+    frame = simulate("BTC/USDT", "1h", 20_000, 2, end=END)
+    r = np.abs(np.diff(np.log(frame["close"].to_numpy())))
+    volume = frame["volume"].to_numpy()[1:]
+    assert np.corrcoef(volume, r)[0, 1] > 0.3
+    assert (volume > 0).all()
+
+
+def test_market_continues_where_it_left_off() -> None:
+    market = SimMarket("BTC/USDT", "1h", 1, END)
+    first, second = market.bars(100), market.bars(100)
+    assert second[0, 0] == first[-1, 0] + 3_600_000 and second[0, 1] == first[-1, 4]
+    whole = SimMarket("BTC/USDT", "1h", 1, END).bars(200)
+    assert whole[:100, 1:].tolist() == first[:, 1:].tolist()
+
+
+def test_bad_counts_are_rejected() -> None:
+    with pytest.raises(UserInputError, match="invalid bar count 0"):
+        simulate("BTC/USDT", "1h", 0, 1)
+    with pytest.raises(UserInputError, match="invalid timeframe '2x'"):
+        simulate("BTC/USDT", "2x", 10, 1)
+
+
+def test_mt_data_sim_stores_a_labelled_series(mt: MT, db_url: str) -> None:
+    out = mt.json(
+        "data", "sim", "BTC/USDT", "ETH/USDT", "--bars", "300", "--seed", "4", "--end", "2025-01-01"
+    )
+    assert [r["series"] for r in out] == ["sim:BTC/USDT:1h", "sim:ETH/USDT:1h"]
+    assert all(r["simulated"] and r["rows"] == 300 for r in out)
+    assert out[0]["last"] == "2024-12-31T23:00:00Z"
+    listed = mt.json("data", "list")
+    assert {(s["exchange"], s["simulated"], s["rows"]) for s in listed} == {("sim", True, 300)}
+    # a re-run replaces the series as a whole: one continuous path, never a patchwork
+    again = mt.json("data", "sim", "BTC/USDT", "--bars", "50", "--seed", "4", "--end", "2025-01-01")
+    assert again[0]["replaced"] == 300
+    assert {s["symbol"]: s["rows"] for s in mt.json("data", "list")} == {"BTC/USDT": 50, "ETH/USDT": 300}
+    table = mt("data", "list")
+    assert "sim (simulated)" in table.stdout
+
+
+def test_mt_data_sim_rejects_bad_input(mt: MT, db_url: str) -> None:
+    for args, message in [
+        (["BTCUSDT"], "invalid symbol 'BTCUSDT'"),
+        (["BTC/USDT", "--bars", "-5"], "invalid bar count -5"),
+        (["BTC/USDT", "--timeframe", "7q"], "invalid timeframe '7q'"),
+        (["BTC/USDT", "--end", "soon"], "invalid --end date 'soon'"),
+    ]:
+        result = mt("data", "sim", *args)
+        assert result.exit_code == 2, args
+        assert message in result.stderr
+    assert mt.json("data", "list") == []

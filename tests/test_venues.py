@@ -1,0 +1,99 @@
+"""The simulated and replay venues behind the Venue interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mastertrade.engine.market.replay import ReplayVenue
+from mastertrade.engine.market.sim import simulate
+from mastertrade.engine.market.sim_venue import ORIGIN_MS, SimVenue
+from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
+from mastertrade.engine.market.venue import CandleUpdate, Venue
+
+HOUR = 3_600_000
+NOW = ORIGIN_MS + 1000 * HOUR + 1234  # a fixed "now" inside bar 1000
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def take(venue: Venue, symbols: list[str], n: int, timeframe: str = "1h") -> list[CandleUpdate]:
+    out = []
+    async for update in venue.stream(symbols, timeframe):
+        out.append(update)
+        if len(out) == n:
+            break
+    return out
+
+
+async def test_sim_history_pages_join_up() -> None:
+    venue = SimVenue(seed=3, clock=lambda: NOW)
+    assert isinstance(venue, Venue) and venue.simulated and venue.id == "sim"
+    whole = await venue.fetch_ohlcv("BTC/USDT", "1h", ORIGIN_MS, 600)
+    fresh = SimVenue(seed=3, clock=lambda: NOW)
+    pages = await fresh.fetch_ohlcv("BTC/USDT", "1h", ORIGIN_MS, 250)
+    pages += await fresh.fetch_ohlcv("BTC/USDT", "1h", pages[-1][0] + HOUR, 350)
+    assert pages == whole
+    assert [row[0] for row in whole] == [ORIGIN_MS + i * HOUR for i in range(600)]
+    # history stops at the forming bar: nothing from the future
+    tail = await venue.fetch_ohlcv("BTC/USDT", "1h", NOW - 5 * HOUR, 100)
+    assert tail[-1][0] == ORIGIN_MS + 1000 * HOUR
+
+
+async def test_sim_stream_forms_bars_and_closes_each_once() -> None:
+    venue = SimVenue(seed=1, ticks_per_bar=6, sleep=no_sleep, clock=lambda: NOW)
+    updates = await take(venue, ["BTC/USDT", "ETH/USDT"], 2 * 6 * 5)
+    closed = [u for u in updates if u.closed]
+    assert [u.symbol for u in closed] == ["BTC/USDT", "ETH/USDT"] * 5
+    btc = [u for u in closed if u.symbol == "BTC/USDT"]
+    assert [u.ts for u in btc] == [ORIGIN_MS + (1000 + i) * HOUR for i in range(5)]
+    for bar in closed:
+        forming = [u for u in updates if u.symbol == bar.symbol and u.ts == bar.ts and not u.closed]
+        assert len(forming) == 5
+        assert all(bar.low <= u.low <= u.close <= u.high <= bar.high or bar.low <= u.close for u in forming)
+        assert all(u.open == bar.open and bar.low <= u.close <= bar.high for u in forming)
+    # consecutive bars join: each opens at the previous close
+    assert all(b.open == a.close for a, b in zip(btc, btc[1:], strict=False))
+
+
+async def test_sim_stream_continues_stored_history(database: Any) -> None:
+    store = CandleStore(database)
+    frame = simulate("BTC/USDT", "1h", 48, 5, end=ORIGIN_MS + 2000 * HOUR)
+    await store.upsert(SeriesKey("sim", "BTC/USDT", "1h"), rows_from_frame(frame))
+    venue = SimVenue(seed=5, ticks_per_bar=3, store=store, sleep=no_sleep, clock=lambda: NOW)
+    first = (await take(venue, ["BTC/USDT"], 3))[-1]
+    assert first.closed and first.ts == ORIGIN_MS + 2000 * HOUR
+    assert first.open == frame["close"].iloc[-1]
+
+
+async def test_sim_stream_runs_in_accelerated_time() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    venue = SimVenue(seed=1, speed=3600, ticks_per_bar=4, sleep=sleep, clock=lambda: NOW)
+    await take(venue, ["BTC/USDT"], 8)
+    assert sum(slept) == 2.0  # two 1h bars at 3600x: two seconds of wall time
+
+
+async def test_replay_plays_stored_bars_in_order(database: Any) -> None:
+    store = CandleStore(database)
+    start = ORIGIN_MS + 100 * HOUR
+    frames = {
+        symbol: simulate(symbol, "1h", 10, 2, end=start + 10 * HOUR) for symbol in ("BTC/USDT", "ETH/USDT")
+    }
+    for symbol, frame in frames.items():
+        await store.upsert(SeriesKey("binance", symbol, "1h"), rows_from_frame(frame))
+    venue = ReplayVenue(store, "binance", start=start + 4 * HOUR, ticks_per_bar=2, sleep=no_sleep)
+    assert venue.simulated and venue.id == "binance"
+    updates = [u async for u in venue.stream(["BTC/USDT", "ETH/USDT"], "1h")]
+    closed = [u for u in updates if u.closed]
+    assert len(updates) == 2 * 2 * 6 and len(closed) == 12  # six bars each, then the stream ends
+    btc = np.array([u.row() for u in closed if u.symbol == "BTC/USDT"])
+    expected = np.array(rows_from_frame(frames["BTC/USDT"])[4:])
+    assert np.array_equal(btc, expected)
+    assert await venue.fetch_ohlcv("ETH/USDT", "1h", start, 3) == rows_from_frame(frames["ETH/USDT"])[:3]
