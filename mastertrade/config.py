@@ -77,6 +77,12 @@ class ExchangeSettings(Section):
     backoff_max_s: float = Field(default=30.0, gt=0)
     """Longest delay between two retries, in seconds."""
 
+    page_limit: int = Field(default=1000, ge=1, le=5000)
+    """Candles asked for per request when downloading history (Binance serves at most 1000)."""
+
+    poll_interval_s: float = Field(default=10.0, gt=0)
+    """How often the live feed polls the venue for the current bar, in seconds (REST polling)."""
+
 
 class MarketSettings(Section):
     venue: Literal["sim", "ccxt", "replay"] = "sim"
@@ -89,6 +95,22 @@ class MarketSettings(Section):
     timeframe: str = "1h"
     """Candle timeframe of the live feed and of trading (1m, 5m, 15m, 1h, 4h, 1d, ...)."""
 
+    seed: int = 7
+    """Seed of the simulated market (venue "sim"): the same seed gives the same prices."""
+
+    speed: float = Field(default=1800.0, gt=0)
+    """Venues "sim" and "replay": market seconds that pass per wall-clock second (1800 shows a 1h bar
+    every two seconds)."""
+
+    ticks_per_bar: int = Field(default=12, ge=1, le=1000)
+    """Venues "sim" and "replay": how many updates show each bar forming before it closes."""
+
+    replay_exchange: str = "sim"
+    """Venue "replay": the exchange whose stored candles are played back."""
+
+    replay_start: str | None = None
+    """Venue "replay": ISO-8601 time to start playing from (default: the first stored candle)."""
+
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
@@ -100,6 +122,516 @@ class MarketSettings(Section):
         except UserInputError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+class CollectorsSettings(Section):
+    """Alternative data: news and social sentiment, fear & greed, on-chain, whales, macro indices and
+    the keyed sources (Glassnode, Moralis, LunarCrush, X), each polled on its own schedule."""
+
+    enabled: bool = True
+    """Run the collectors in the daemon. Each source can also be switched off on its own (disabled)."""
+
+    disabled: list[str] = []
+    """Sources switched off by name (see `mt data sources`), e.g. ["reddit", "whales"]."""
+
+    intervals: dict[str, float] = {}
+    """Poll interval per source in seconds, overriding the source's default, e.g. { news = 600 }."""
+
+    timeouts: dict[str, float] = {}
+    """Longest time one poll of a source may take, in seconds, overriding its default."""
+
+    backoff_s: float = Field(default=60.0, gt=0)
+    """First retry delay after a failed poll, in seconds; doubles on each further failure (with jitter)."""
+
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+    """Longest delay between two retries of a failing source, in seconds."""
+
+    symbol_aliases: dict[str, list[str]] = {
+        "BTC": ["bitcoin", "btc", "xbt"],
+        "ETH": ["ethereum", "eth", "ether"],
+        "SOL": ["solana", "sol"],
+    }
+    """Symbols whose mentions are counted, each with the words naming it (whole words, any case)."""
+
+    sentiment_bucket: str = "1h"
+    """Time bucket over which news and social sentiment is aggregated per symbol (1h, 4h, 1d ...)."""
+
+    news_feeds: list[str] = [
+        "https://www.coindesk.com/arc/outboundfeeds/rss/",
+        "https://cointelegraph.com/rss",
+        "https://decrypt.co/feed",
+        "https://bitcoinmagazine.com/.rss/full/",
+    ]
+    """RSS or Atom feeds of crypto news sites scored for sentiment."""
+
+    subreddits: list[str] = ["Bitcoin", "ethereum", "solana", "CryptoCurrency"]
+    """Subreddits whose newest posts are scored for sentiment (Reddit's public JSON listings)."""
+
+    reddit_user_agent: str = "python:mastertrade:0.1 (self-hosted trading workstation)"
+    """User-Agent sent to Reddit, which throttles generic ones. Add "(by /u/yourname)" to be polite."""
+
+    whale_threshold_usd: float = Field(default=1_000_000.0, gt=0)
+    """A Bitcoin transaction moving at least this many dollars counts as a whale transaction."""
+
+    macro_series: dict[str, str] = {"spx": "fred:SP500", "nasdaq": "fred:NASDAQCOM", "dxy": "fred:DTWEXBGS"}
+    """Macro indices stored as features: name = "fred:SERIES_ID" or "stooq:SYMBOL" (daily closes, no key).
+    FRED has no DXY; DTWEXBGS (the Fed's broad dollar index) stands in, or use "stooq:dx.f"."""
+
+    glassnode_api_key: SecretStr | None = None
+    """Glassnode API key (switches on the glassnode source). Prefer MT_COLLECTORS__GLASSNODE_API_KEY."""
+
+    glassnode_assets: list[str] = ["BTC", "ETH"]
+    """Assets whose Glassnode metrics (active addresses, transaction count) are collected."""
+
+    moralis_api_key: SecretStr | None = None
+    """Moralis API key (switches on the moralis source). Prefer MT_COLLECTORS__MORALIS_API_KEY."""
+
+    moralis_tokens: dict[str, str] = {"ETH": "eth:0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"}
+    """ERC-20 tokens whose transfer activity Moralis reports: symbol = "chain:contract address"
+    (the default is WETH, a proxy for Ethereum DeFi activity)."""
+
+    lunarcrush_api_key: SecretStr | None = None
+    """LunarCrush API v4 key (switches on the lunarcrush source). Prefer MT_COLLECTORS__LUNARCRUSH_API_KEY."""
+
+    x_bearer_token: SecretStr | None = None
+    """X (Twitter) API v2 bearer token (switches on the x source). Prefer MT_COLLECTORS__X_BEARER_TOKEN."""
+
+    plugin_keys: dict[str, SecretStr] = {}
+    """Keys of plugin collectors, by the key name the plugin declares."""
+
+    @field_validator("sentiment_bucket")
+    @classmethod
+    def _known_bucket(cls, value: str) -> str:
+        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.errors import UserInputError
+
+        try:
+            timeframe_ms(value)
+        except UserInputError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("macro_series")
+    @classmethod
+    def _macro_specs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, spec in value.items():
+            provider, _, code = spec.partition(":")
+            if provider not in ("fred", "stooq") or not code.strip():
+                raise ValueError(f"{name} = {spec!r}: expected 'fred:SERIES_ID' or 'stooq:SYMBOL'")
+        return value
+
+    @field_validator("intervals", "timeouts")
+    @classmethod
+    def _positive_seconds(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, seconds in value.items():
+            if not seconds > 0:
+                raise ValueError(f"{name} = {seconds}: must be a positive number of seconds")
+        return value
+
+
+class ApiSettings(Section):
+    """The daemon's API: HTTP over a Unix socket (always), and optionally over TCP on 127.0.0.1."""
+
+    tcp_port: int | None = Field(default=None, ge=1, le=65535)
+    """Also listen on 127.0.0.1 at this TCP port (for an SSH tunnel), requiring a bearer token.
+    Empty (the default) means no TCP listener."""
+
+    token: SecretStr | None = None
+    """Bearer token the TCP listener requires. Empty: the daemon generates one into the file
+    api-token beside the socket (mode 0600). Prefer MT_API__TOKEN over this file."""
+
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    """Seconds between heartbeat events on an idle event stream (/v1/events)."""
+
+    event_queue: int = Field(default=1000, ge=10)
+    """Events buffered per event-stream client; when it lags further, old price ticks are dropped
+    for it (orders, fills and alerts never are)."""
+
+
+class DaemonSettings(Section):
+    """The engine daemon's process: stopping, restarting crashed services, logging."""
+
+    start_timeout_s: float = Field(default=30.0, gt=0)
+    """How long `mt daemon start` waits for a new daemon to answer on its socket, in seconds."""
+
+    stop_timeout_s: float = Field(default=20.0, gt=0)
+    """On stop, how long running work (storing a candle, sending an order, a job) may take to finish
+    before it is cancelled, in seconds."""
+
+    restart_backoff_s: float = Field(default=1.0, gt=0)
+    """First delay before a crashed service is restarted, in seconds; doubles on each crash in a row."""
+
+    restart_backoff_max_s: float = Field(default=60.0, gt=0)
+    """Longest delay before a crashed service is restarted, in seconds."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to the daemon log (DEBUG, INFO, WARNING, ERROR)."""
+
+    log_max_bytes: int = Field(default=10_000_000, ge=10_000)
+    """The daemon log is rotated when it reaches this size, in bytes."""
+
+    log_backups: int = Field(default=5, ge=0)
+    """How many rotated daemon logs are kept."""
+
+
+class SchedulerSettings(Section):
+    """Jobs the daemon runs on a schedule."""
+
+    enabled: bool = True
+    """Run scheduled jobs. Off: jobs run only when started by hand (POST /v1/jobs/NAME/run)."""
+
+    jobs: dict[str, str] = {
+        "nightly_generation": "0 3 * * *",
+        "data_refresh": "*/15 * * * *",
+        "risk_metrics": "*/5 * * * *",
+        "goal_snapshots": "0 * * * *",
+    }
+    """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
+    (or @hourly, @daily ...). An empty string switches a job off."""
+
+    backfill_bars: int = Field(default=500, ge=1)
+    """data_refresh: how many bars to fetch for a symbol that has none stored yet."""
+
+    @field_validator("jobs")
+    @classmethod
+    def _valid_cron(cls, value: dict[str, str]) -> dict[str, str]:
+        from mastertrade.engine.scheduler.cron import check_cron
+
+        for name, expression in value.items():
+            if expression.strip():
+                check_cron(expression, what=f"schedule of {name}")
+        return value
+
+
+class AlertsSettings(Section):
+    """Alerts: which events notify, where to (Apprise URLs), and when to keep quiet."""
+
+    urls: list[str] = []
+    """Apprise notification URLs: json://host/path, tgram://bot-token/chat-id, discord://id/token,
+    slack://..., mailtos://user:password@host ... (see the Apprise docs). In the environment:
+    MT_ALERTS__URLS='["tgram://..."]'. Their secrets are masked in every output."""
+
+    events: list[str] = [
+        "order_filled",
+        "risk_limit",
+        "circuit_breaker",
+        "goal_milestone",
+        "strategy",
+        "service_failure",
+        "data_source",
+    ]
+    """Built-in rules that are on: order_filled, risk_limit, circuit_breaker, goal_milestone,
+    strategy (promoted or retired), service_failure (a crashed service or an unclean daemon stop),
+    data_source (an alternative-data source went stale or failed, and when it recovers).
+    Price rules are added with `mt alerts add`."""
+
+    repeat_window_s: float = Field(default=900.0, ge=0)
+    """An alert with the same dedupe key within this many seconds is counted, not sent again."""
+
+    quiet_hours: str | None = None
+    """"HH:MM-HH:MM" (e.g. "22:00-07:00") during which non-critical alerts are held; they are sent
+    together when the quiet hours end. Critical alerts always go out at once."""
+
+    timezone: str = "UTC"
+    """Time zone of quiet_hours, an IANA name such as "Europe/Berlin"."""
+
+    retry_attempts: int = Field(default=5, ge=1)
+    """How many delivery attempts an alert gets before it is recorded as failed."""
+
+    retry_backoff_s: float = Field(default=30.0, gt=0)
+    """Delay before the first retry of a failed delivery, in seconds; doubles on each retry."""
+
+    retry_backoff_max_s: float = Field(default=900.0, gt=0)
+    """Longest delay between two delivery attempts, in seconds."""
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        from mastertrade.engine.alerts.rules import BUILTIN_RULES
+
+        for name in value:
+            if name not in BUILTIN_RULES:
+                raise ValueError(f"unknown alert event {name!r}: expected one of {', '.join(BUILTIN_RULES)}")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        from mastertrade.engine.alerts.quiet import parse_quiet_hours
+
+        if value is not None and value.strip():
+            parse_quiet_hours(value)
+            return value.strip()
+        return None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name like Europe/Berlin") from None
+        return value
+
+
+class RiskSettings(Section):
+    """The risk manager: pre-trade limits, circuit breakers and risk metrics. Fractions are of the
+    account's equity (0.20 = 20%). Exits (sells that reduce a long position) are never blocked."""
+
+    max_position: float = Field(default=0.20, gt=0, le=1)
+    """Largest position in one symbol after an order fills, as a fraction of equity."""
+
+    max_exposure: float = Field(default=0.80, gt=0, le=1)
+    """Largest total value of all positions (and open buy orders), as a fraction of equity."""
+
+    max_open_positions: int = Field(default=5, ge=1)
+    """Most symbols held at the same time; a buy that would open one more is rejected."""
+
+    min_notional: float = Field(default=10.0, ge=0)
+    """Smallest order value in quote currency (USDT); smaller buys are rejected, not rounded up."""
+
+    daily_loss_limit: float = Field(default=0.05, gt=0, le=1)
+    """Loss since the start of the UTC day, as a fraction of that day's opening equity, at which new
+    entries stop until the next day."""
+
+    max_drawdown: float = Field(default=0.15, gt=0, lt=1)
+    """Drawdown from the equity peak at which trading turns reduce-only (no new entries, exits allowed)
+    until equity recovers or `mt risk resume` sets a new baseline."""
+
+    resize: bool = True
+    """Shrink a buy that breaks a size limit to the largest size that fits (instead of rejecting it)."""
+
+    price_move_bar: float = Field(default=0.10, gt=0)
+    """Circuit breaker: a bar whose range (high - low) exceeds this fraction of its open pauses trading."""
+
+    price_move_minute: float = Field(default=0.05, gt=0)
+    """Circuit breaker: a price move beyond this fraction within one minute of market time pauses trading."""
+
+    price_move_cooldown_s: float = Field(default=1800.0, ge=0)
+    """Seconds a price-move breaker stays tripped before it resets by itself."""
+
+    stale_after_s: float = Field(default=300.0, gt=0)
+    """Circuit breaker: no price update for a traded symbol for this many seconds pauses trading; it
+    resets when fresh data arrives."""
+
+    consecutive_losses: int = Field(default=5, ge=1)
+    """Circuit breaker: this many losing trades in a row pause trading."""
+
+    losses_cooldown_s: float = Field(default=21600.0, ge=0)
+    """Seconds the consecutive-losses breaker stays tripped before it resets by itself."""
+
+    error_burst: int = Field(default=5, ge=1)
+    """Circuit breaker: this many exchange errors within error_window_s pause trading."""
+
+    error_window_s: float = Field(default=60.0, gt=0)
+    """The window, in seconds, in which exchange errors are counted."""
+
+    error_cooldown_s: float = Field(default=300.0, ge=0)
+    """Seconds the exchange-errors breaker stays tripped before it resets by itself."""
+
+    var_horizon: str = "1d"
+    """Horizon of VaR and CVaR: returns are taken over bars of this length (1h, 4h, 1d ...)."""
+
+    var_lookback: int = Field(default=365, ge=20)
+    """How many past returns of that horizon VaR and CVaR are computed from (at least 20)."""
+
+    @field_validator("var_horizon")
+    @classmethod
+    def _known_horizon(cls, value: str) -> str:
+        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.errors import UserInputError
+
+        try:
+            timeframe_ms(value)
+        except UserInputError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class SizingSettings(Section):
+    """Position sizing: fractional Kelly from each strategy's record, times the goals' risk factor."""
+
+    kelly_fraction: float = Field(default=0.5, gt=0, le=1)
+    """The part of the full Kelly fraction that is used (0.5 = half Kelly)."""
+
+    prior_trades: int = Field(default=30, ge=0)
+    """A strategy's backtest counts as at most this many trades when it is blended with its own paper
+    and live trades, so its real record takes over as it grows."""
+
+    min_trades: int = Field(default=10, ge=1)
+    """With fewer trades than this (backtest and real together), default_fraction is used instead."""
+
+    default_fraction: float = Field(default=0.05, gt=0, le=1)
+    """Fraction of equity per position for a strategy without enough record for Kelly."""
+
+    min_factor: float = Field(default=0.5, gt=0)
+    """Lowest goal risk factor (ahead of schedule, or near the drawdown limit)."""
+
+    max_factor: float = Field(default=1.5, gt=0)
+    """Highest goal risk factor (behind schedule)."""
+
+    goal_gain: float = Field(default=1.0, ge=0)
+    """How strongly being behind or ahead of schedule moves the risk factor: the factor changes by
+    gain x the schedule gap (10 points behind with gain 1 gives 1.10)."""
+
+    schedule_tolerance: float = Field(default=0.05, ge=0)
+    """A goal within this many points of its schedule (0.05 = 5% of the target) is on schedule."""
+
+    drawdown_caution: float = Field(default=0.5, gt=0, lt=1)
+    """From this fraction of max_drawdown on, the factor is capped, falling linearly to
+    drawdown_floor at the limit, whatever the goals say."""
+
+    drawdown_floor: float = Field(default=0.25, gt=0, le=1)
+    """The cap on the risk factor when the drawdown reaches max_drawdown."""
+
+
+class GoalsSettings(Section):
+    """The trader's goals, created on first use (then managed with `mt goal add|remove`)."""
+
+    monthly_return: float | None = Field(default=0.10, gt=0)
+    """Default goal: return per calendar month, as a fraction (0.10 = 10%). Empty: no such goal."""
+
+    monthly_profit: float | None = Field(default=10_000.0, gt=0)
+    """Default goal: profit per calendar month in quote currency. Empty: no such goal."""
+
+    portfolio_value: float | None = Field(default=1_000_000.0, gt=0)
+    """Default goal: account value in quote currency. Empty: no such goal."""
+
+
+class PaperSettings(Section):
+    """Paper trading: the simulated account and how its orders fill (the backtest's rules)."""
+
+    starting_cash: float = Field(default=10_000.0, gt=0)
+    """Cash the paper account starts with, in quote currency."""
+
+    strategy_cash: float = Field(default=10_000.0, gt=0)
+    """Cash each paper-stage strategy's own isolated book starts with (as in its backtest)."""
+
+    quote: str = "USDT"
+    """Quote currency of the paper books."""
+
+    fee: float = Field(default=0.001, ge=0, lt=0.1)
+    """Fee per side as a fraction of traded notional (0.001 = 0.1%, the backtest default)."""
+
+    slippage: float = Field(default=0.0, ge=0, lt=0.1)
+    """Adverse slippage of market and stop fills, as a fraction of the price (0 reproduces the backtest)."""
+
+
+class ExecutionSettings(Section):
+    """Order handling common to paper and live trading."""
+
+    intent_max_age_s: float = Field(default=60.0, gt=0)
+    """An order journaled but never sent (the daemon stopped in between) is sent at the next start only
+    if it is younger than this; an older one is cancelled as stale."""
+
+    unknown_grace_s: float = Field(default=15.0, ge=0)
+    """An order whose answer was lost and that the exchange does not know is declared never received
+    only after the exchange's receive window plus this many seconds (it could still arrive before)."""
+
+    poll_interval_s: float = Field(default=5.0, gt=0)
+    """How often open live orders are checked at the exchange for fills, in seconds."""
+
+
+class BacktestSettings(Section):
+    """Defaults of `mt backtest` (its --cash and --fee override them)."""
+
+    cash: float = Field(default=10_000.0, gt=0)
+    """Starting cash of a backtest, in the quote currency."""
+
+    fee: float = Field(default=0.001, ge=0, lt=0.1)
+    """Fee per side as a fraction of traded notional (0.001 = 0.1%, a typical spot taker fee)."""
+
+
+class GeneratorSettings(Section):
+    """The strategy generator (`mt generate` and the nightly run): genetic search, walk-forward validation,
+    the filter, and the promotion rules of paper and active strategies. The nightly run's schedule is
+    [scheduler] jobs.nightly_generation (03:00 UTC by default)."""
+
+    count: int = Field(default=500, ge=1, le=100_000)
+    """Distinct evaluated strategies stored per run (`mt generate --count` overrides it)."""
+
+    population: int = Field(default=128, ge=8, le=100_000)
+    """Individuals per generation of the genetic search."""
+
+    generations: int = Field(default=12, ge=0, le=10_000)
+    """Generations of the search after the random first one (more run when fewer distinct strategies
+    than `count` were evaluated)."""
+
+    crossover_prob: float = Field(default=0.5, ge=0, le=1)
+    """Chance that a pair of parents swaps rule subtrees."""
+
+    mutation_prob: float = Field(default=0.9, ge=0, le=1)
+    """Chance that a child is mutated (parameters, thresholds, operators, indicators, conditions, stops)."""
+
+    max_conditions: int = Field(default=6, ge=1, le=24)
+    """Most conditions the search puts in one entry or exit rule."""
+
+    complexity_penalty: float = Field(default=0.05, ge=0)
+    """Out-of-sample Sharpe subtracted per condition and group: simpler rules win ties."""
+
+    workers: int | None = Field(default=None, ge=1, le=1024)
+    """Parallel workers evaluating candidates. Empty: one per core."""
+
+    executor: Literal["threads", "processes"] = "threads"
+    """How workers run: "threads" (numba threads in one process; best on one machine, where one
+    evaluation costs microseconds) or "processes" (a process pool, each with its own indicator cache)."""
+
+    lookback_bars: int = Field(default=8760, ge=200)
+    """Newest bars of history a run searches on (8760 = one year of 1h bars)."""
+
+    walk_forward_windows: int = Field(default=4, ge=1, le=50)
+    """Out-of-sample windows of the walk-forward; the filter looks only at these windows."""
+
+    in_sample_ratio: float = Field(default=0.75, gt=0, lt=1)
+    """Share of in-sample bars in one rolling in-sample + out-of-sample pair (0.75: three times as long)."""
+
+    anchored: bool = False
+    """Anchored walk-forward (every in-sample part starts at the first bar) instead of rolling."""
+
+    min_trades: int = Field(default=10, ge=0)
+    """Fewest closed out-of-sample trades a strategy needs (a constraint of the search and the filter)."""
+
+    max_exposure_pct: float = Field(default=95.0, gt=0, le=100)
+    """Highest share of out-of-sample bars spent in a position (buy-and-hold is not a strategy)."""
+
+    min_oos_sharpe: float = 1.0
+    """Filter: lowest out-of-sample Sharpe ratio (annualised, daily returns) that passes."""
+
+    min_deflated_sharpe: float = Field(default=0.95, ge=0, le=1)
+    """Filter: lowest deflated Sharpe ratio, a probability that the out-of-sample Sharpe is real after
+    accounting for the number of candidates tried and the skew and fat tails of the returns."""
+
+    max_drawdown_pct: float = Field(default=25.0, gt=0, le=100)
+    """Filter: largest out-of-sample drawdown that passes, in percent."""
+
+    reference_tolerance: float = Field(default=1e-6, gt=0, lt=1)
+    """Finalists are re-run on the reference engine (backtesting.py); a relative difference of final
+    equity above this, or different trades, fails the filter."""
+
+    paper_per_run: int = Field(default=3, ge=0)
+    """Nightly run: how many of the run's passers (best deflated Sharpe first) start paper trading."""
+
+    min_paper_days: float = Field(default=14.0, ge=0)
+    """Promotion: shortest paper trading period, in days of market time, before a strategy can go active."""
+
+    min_paper_trades: int = Field(default=5, ge=0)
+    """Promotion: fewest closed paper trades before a strategy can go active."""
+
+    paper_tolerance_sigma: float = Field(default=1.0, ge=0)
+    """Promotion: the paper return may fall short of what the out-of-sample backtest predicts for the same
+    period by at most this many standard deviations of that prediction."""
+
+    drawdown_tolerance: float = Field(default=1.5, ge=1)
+    """Promotion: the paper drawdown may be at most this multiple of the out-of-sample backtest drawdown."""
+
+    retire_drawdown_pct: float = Field(default=25.0, gt=0, le=100)
+    """Retirement: a paper or active strategy whose drawdown reaches this many percent is retired."""
+
+    retire_sigma: float = Field(default=2.0, gt=0)
+    """Retirement on decay: a paper or active strategy whose return falls this many standard deviations
+    below its backtest's prediction (after min_paper_days and min_paper_trades) is retired."""
 
 
 class Settings(BaseSettings):
@@ -120,6 +652,18 @@ class Settings(BaseSettings):
     db: DbSettings = DbSettings()
     exchange: ExchangeSettings = ExchangeSettings()
     market: MarketSettings = MarketSettings()
+    api: ApiSettings = ApiSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    collectors: CollectorsSettings = CollectorsSettings()
+    risk: RiskSettings = RiskSettings()
+    sizing: SizingSettings = SizingSettings()
+    goals: GoalsSettings = GoalsSettings()
+    paper: PaperSettings = PaperSettings()
+    execution: ExecutionSettings = ExecutionSettings()
+    backtest: BacktestSettings = BacktestSettings()
+    generator: GeneratorSettings = GeneratorSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -143,11 +687,10 @@ def load_settings(path: Path | None = None) -> Settings:
     where = locations()
     path = path or where.config_file
     file_data = _read_toml(path) if path.exists() else {}
-    secrets = _read_secrets(where.secrets_file)
-    if secrets:
-        exchange = dict(file_data.get("exchange", {}))
-        exchange.update(secrets)
-        file_data = {**file_data, "exchange": exchange}
+    for section, values in _read_secrets(where.secrets_file).items():
+        merged = dict(file_data.get(section, {}))
+        merged.update(values)
+        file_data = {**file_data, section: merged}
     try:
         return Settings(**file_data)
     except ValidationError as exc:
@@ -170,17 +713,24 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{where}: invalid TOML: {reason}") from None
 
 
-def _read_secrets(path: Path) -> dict[str, Any]:
+def _read_secrets(path: Path) -> dict[str, dict[str, Any]]:
+    """The secrets file's values by config section. Keys at its top level belong to ``[exchange]``
+    (``api_key = ...``, ``secret = ...``); tables name their section (``[collectors]
+    glassnode_api_key = ...``, ``[api] token = ...``)."""
     if not path.exists():
         return {}
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(f"{path}: secrets file must be mode 0600, found {mode:04o} (chmod 600 it)")
     data = _read_toml(path)
-    section = data.get("exchange", data)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: expected keys api_key/secret at the top or under [exchange]")
-    return section
+    sections: dict[str, dict[str, Any]] = {}
+    top = {key: value for key, value in data.items() if not isinstance(value, dict)}
+    if top:
+        sections["exchange"] = top
+    for key, value in data.items():
+        if isinstance(value, dict):
+            sections.setdefault(key, {}).update(value)
+    return sections
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
@@ -279,6 +829,10 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data: dict[str, Any] = settings.model_dump(mode="json")
     if data["db"].get("url"):
         data["db"]["url"] = mask_url(data["db"]["url"])
+    if data.get("alerts", {}).get("urls"):
+        from mastertrade.engine.alerts.masking import mask_target
+
+        data["alerts"]["urls"] = [mask_target(url) for url in data["alerts"]["urls"]]
     return data
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,12 @@ def locations() -> Locations:
             cache_dir=root / "cache",
         )
     dirs = platformdirs.PlatformDirs(APP, appauthor=False)
-    runtime = Path(dirs.user_runtime_dir)
+    if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        # No session runtime dir (cron, ssh without systemd-logind, containers): a private per-user
+        # folder under the temp dir, as platformdirs would pick, but without its warning on every run.
+        runtime = Path(tempfile.gettempdir()) / f"mastertrade-{os.getuid()}"
+    else:
+        runtime = Path(dirs.user_runtime_dir)
     return Locations(
         config_dir=Path(dirs.user_config_dir),
         data_dir=Path(dirs.user_data_dir),
@@ -115,6 +121,12 @@ def locations() -> Locations:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) and make it 0700: it holds the socket, keys or the pid file."""
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    owner = path.stat().st_uid
+    if owner != os.getuid():
+        # A folder someone else made in a shared place (/tmp) could let them swap our socket.
+        from mastertrade.errors import OperationFailed
+
+        raise OperationFailed(f"{path} belongs to another user (uid {owner}); refusing to use it")
     path.chmod(0o700)
     return path

@@ -95,3 +95,15 @@ def test_rendered_config_is_valid_toml_with_every_default() -> None:
 def test_mask_url_hides_password() -> None:
     assert mask_url("postgresql+asyncpg://bob:hunter2@db/mt") == "postgresql+asyncpg://bob:***@db/mt"
     assert mask_url("sqlite+aiosqlite:////x.db") == "sqlite+aiosqlite:////x.db"
+
+
+def test_secrets_file_feeds_any_section() -> None:
+    secrets = locations().secrets_file
+    secrets.parent.mkdir(parents=True, exist_ok=True)
+    secrets.write_text('api_key = "top-level"\n\n[collectors]\nglassnode_api_key = "gn-789"\n')
+    secrets.chmod(0o600)
+    settings = load_settings()
+    assert settings.exchange.api_key is not None
+    assert settings.exchange.api_key.get_secret_value() == "top-level"
+    assert settings.collectors.glassnode_api_key is not None
+    assert settings.collectors.glassnode_api_key.get_secret_value() == "gn-789"

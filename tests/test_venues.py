@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from mastertrade.engine.market.replay import ReplayVenue
 from mastertrade.engine.market.sim import simulate
@@ -97,3 +98,22 @@ async def test_replay_plays_stored_bars_in_order(database: Any) -> None:
     expected = np.array(rows_from_frame(frames["BTC/USDT"])[4:])
     assert np.array_equal(btc, expected)
     assert await venue.fetch_ohlcv("ETH/USDT", "1h", start, 3) == rows_from_frame(frames["ETH/USDT"])[:3]
+
+
+async def test_factory_opens_the_configured_offline_venues(database: Any, monkeypatch: Any) -> None:
+    from mastertrade.config import load_settings
+    from mastertrade.engine.market.factory import open_venue
+    from mastertrade.errors import UserInputError
+
+    monkeypatch.setenv("MT_MARKET__SPEED", "3600")
+    sim = await open_venue(load_settings(), database)
+    assert isinstance(sim, SimVenue) and sim.speed == 3600 and sim.store is not None
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "binance")
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", "2024-01-01")
+    replay = await open_venue(load_settings(), database)
+    assert isinstance(replay, ReplayVenue) and replay.exchange == "binance"
+    assert replay.start == 1_704_067_200_000
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", "someday")
+    with pytest.raises(UserInputError, match=r"\[market\] replay_start 'someday'"):
+        await open_venue(load_settings(), database)

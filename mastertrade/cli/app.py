@@ -6,6 +6,7 @@ everything heavy (pandas, ccxt, numba, sqlalchemy ...) is imported inside the co
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -14,9 +15,22 @@ from typer import _click  # Typer >= 0.25 vendors click; its Context is the one 
 from typer.core import TyperGroup
 
 from mastertrade import __version__
+from mastertrade.cli import alerts as alerts_cmd
+from mastertrade.cli import backtest as backtest_cmd
 from mastertrade.cli import config as config_cmd
+from mastertrade.cli import daemon as daemon_cmd
 from mastertrade.cli import data as data_cmd
+from mastertrade.cli import demo as demo_cmd
+from mastertrade.cli import generate as generate_cmd
+from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import init as init_cmd
+from mastertrade.cli import orders as orders_cmd
+from mastertrade.cli import parity as parity_cmd
+from mastertrade.cli import risk as risk_cmd
+from mastertrade.cli import status as status_cmd
+from mastertrade.cli import strategy as strategy_cmd
+from mastertrade.cli import trade as trade_cmd
+from mastertrade.cli import tui as tui_cmd
 from mastertrade.cli.output import error
 from mastertrade.errors import MasterTradeError
 
@@ -41,6 +55,7 @@ app = typer.Typer(
     help="MasterTrade: generate strategies, prove them honestly, trade them safely.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # reflows docstring paragraphs instead of keeping source line breaks
     pretty_exceptions_enable=False,  # tracebacks with locals could print secrets
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -57,13 +72,35 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log more on stderr (-v: info, -vv: debug)."
+    ),
 ) -> None:
     """MasterTrade: generate strategies, prove them honestly, trade them safely."""
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="mt: %(levelname)s: %(message)s", stream=sys.stderr, force=True)
+    # alembic narrates every migration step at INFO; that is debugging detail, not news
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING) if verbose < 2 else logging.DEBUG)
 
 
+app.command("demo")(demo_cmd.demo)
 app.command("init")(init_cmd.init)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(daemon_cmd.app, name="daemon")
+app.command("status")(status_cmd.status)
+app.add_typer(alerts_cmd.app, name="alerts")
+app.add_typer(strategy_cmd.app, name="strategy")
+strategy_cmd.app.command("parity")(parity_cmd.parity)
+app.command("backtest")(backtest_cmd.backtest)
+app.command("generate")(generate_cmd.generate)
+app.add_typer(trade_cmd.app, name="trade")
+app.add_typer(orders_cmd.app, name="orders")
+app.command("positions")(orders_cmd.positions)
+app.command("balance")(orders_cmd.balance)
+app.add_typer(risk_cmd.app, name="risk")
+app.add_typer(goal_cmd.app, name="goal")
+app.command("tui")(tui_cmd.tui)
 
 
 def main() -> None:

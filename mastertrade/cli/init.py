@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, print_json, print_table
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import run
 
 
@@ -24,6 +24,8 @@ def init(
     from mastertrade.config import load_settings
     from mastertrade.engine.setup import initialise
 
+    if not json_out:
+        info("compiling the backtest and indicator kernels (once per installation) ...")
     report: dict[str, Any] = run(lambda: initialise(load_settings(), db_url))
     if json_out:
         print_json(report)
@@ -32,4 +34,5 @@ def init(
         ("config", report["config"], "written" if report["config_written"] else "kept"),
         ("database", report["database"], ", ".join(report["revisions"])),
     ]
+    rows.append(("kernels", "numba on-disk cache", f"ready in {report['compile_s']:.1f} s"))
     print_table(["", "path", "state"], rows, title="MasterTrade initialised")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 from mastertrade.config import Settings, mask_url, render_config_file
 from mastertrade.db.database import Database, create_engine
 from mastertrade.db.migrate import current_revisions, upgrade
+from mastertrade.engine.warmup import warm_compiled_code
 from mastertrade.errors import ConfigError, OperationFailed
 from mastertrade.locations import locations
 
 
-async def initialise(settings: Settings, db_url: str | None = None) -> dict[str, Any]:
-    """Create the database and run migrations, then write (or update) the config file.
+async def initialise(settings: Settings, db_url: str | None = None, *, warm: bool = True) -> dict[str, Any]:
+    """Create the database and run migrations, warm the compiled kernels (``warmup.py``), then write
+    (or update) the config file.
 
     The database comes first: if it cannot be opened, no config file is written or changed.
     An existing config file is kept, comments and all; only ``[db] url`` changes when ``db_url`` is given.
@@ -37,6 +40,8 @@ async def initialise(settings: Settings, db_url: str | None = None) -> dict[str,
     finally:
         await database.close()
 
+    compile_s = await asyncio.to_thread(warm_compiled_code) if warm else 0.0
+
     path = where.config_file
     written = not path.exists()
     if written:
@@ -48,6 +53,7 @@ async def initialise(settings: Settings, db_url: str | None = None) -> dict[str,
         "config_written": written,
         "database": mask_url(url),
         "revisions": revisions,
+        "compile_s": round(compile_s, 2),
     }
 
 

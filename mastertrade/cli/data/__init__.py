@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mastertrade.cli.data import files, series, sim
+from mastertrade.cli.data import check, download, files, series, sim, sources
 
 app = typer.Typer(
     help="Market data: download, simulate, import, export, list and check candles.",
@@ -15,3 +15,6 @@ app.command("import")(files.import_csv)
 app.command("export")(files.export_csv)
 app.command("list")(series.list_series)
 app.command("sim")(sim.simulate)
+app.command("download")(download.download_candles)
+app.command("check")(check.check_series)
+app.command("sources")(sources.list_sources)

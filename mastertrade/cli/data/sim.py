@@ -28,6 +28,7 @@ def simulate(
     An existing simulated series of the same symbol and timeframe is replaced as a whole, so the stored
     history is always one continuous simulated path.
     """
+    from mastertrade.engine.collectors.sim import write_sim_features
     from mastertrade.engine.market.sim import simulate as generate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
@@ -64,6 +65,11 @@ def simulate(
                         }
                     )
                     bar.advance(task)
+            # Matching simulated alternative data (sentiment, fear & greed, on-chain), derived from
+            # these candles, so strategies with feature terms run offline too.
+            features = await write_sim_features(db, list(symbols), timeframe, seed)
+            for result in results:
+                result["features"] = features
         finally:
             await db.close()
         return results

@@ -5,7 +5,22 @@ One module per area; a new area adds its module here and a migration under ``db/
 
 from sqlmodel import SQLModel
 
+from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
+from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.db.models.market import Candle, Series
+from mastertrade.db.models.protection import ProtectionRecord
+from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
+from mastertrade.db.models.trading import (
+    BreakerRecord,
+    EquityPointRecord,
+    FillRecord,
+    GoalRecord,
+    LedgerEntry,
+    OrderRecord,
+    RiskAuditRecord,
+    TradingBook,
+    TradingSnapshot,
+)
 
 # Stable constraint names, so migrations can refer to them on SQLite (batch mode) and Postgres alike.
 SQLModel.metadata.naming_convention = {
@@ -18,4 +33,26 @@ SQLModel.metadata.naming_convention = {
 
 metadata = SQLModel.metadata
 
-__all__ = ["Candle", "Series", "metadata"]
+__all__ = [
+    "AlertRecord",
+    "AlertRule",
+    "Candle",
+    "JobRun",
+    "Feature",
+    "FeatureSource",
+    "Series",
+    "GenerationRun",
+    "StrategyRecord",
+    "StrategyTransition",
+    "metadata",
+    "BreakerRecord",
+    "EquityPointRecord",
+    "FillRecord",
+    "GoalRecord",
+    "LedgerEntry",
+    "OrderRecord",
+    "ProtectionRecord",
+    "RiskAuditRecord",
+    "TradingBook",
+    "TradingSnapshot",
+]

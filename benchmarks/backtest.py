@@ -1,0 +1,139 @@
+"""Backtesting speed: the fast engine's backtests per second per core on one year of 1h bars over random
+genomes with indicators cached (target >= 10,000/s/core), against the reference engine (backtesting.py)
+on the same genomes; and a cold `mt backtest sma_cross` end to end on one year of 1h data (target < 3 s
+once numba's on-disk cache holds the compiled kernels; the very first run compiles them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import numpy as np
+
+import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before numba loads)
+from benchmarks._util import mt_executable, report, scratch_home, timed
+
+BARS = 8760  # one year of hourly bars
+GENOMES = 2000
+REFERENCE_GENOMES = 20
+
+
+def engines() -> None:
+    from mastertrade.engine.backtest.batch import run_batch
+    from mastertrade.engine.backtest.fast import simulate_many
+    from mastertrade.engine.backtest.metrics import Calendar
+    from mastertrade.engine.backtest.reference import run_reference
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.signals.evaluate import signals
+    from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.signals.random_genome import random_genome
+
+    frame = simulate("BTC/USDT", "1h", BARS, 1, end=1_735_689_600_000)
+    genomes = [random_genome(seed, stops=None) for seed in range(GENOMES)]
+    cache = IndicatorCache(frame)
+    started = time.perf_counter()
+    pairs = [signals(genome, cache) for genome in genomes]  # computes every indicator once
+    report(f"first signals of {GENOMES} genomes (computes indicators)", time.perf_counter() - started, "s")
+    started = time.perf_counter()
+    pairs = [signals(genome, cache) for genome in genomes]
+    per_signal = (time.perf_counter() - started) / GENOMES
+    report("signals of one genome, indicators cached", per_signal * 1e6, "us")
+
+    entries = np.stack([pair[0] for pair in pairs])
+    exits = np.stack([pair[1] for pair in pairs])
+    params = np.array([order_params(genome).kernel_args() for genome in genomes]).T.copy()
+    trades = [int(e.sum()) for e in entries]
+    print(f"  ({np.mean([t > 0 for t in trades]) * 100:.0f}% of the random genomes signal at least once)")
+    prices = [np.ascontiguousarray(frame[c].to_numpy()) for c in ("open", "high", "low", "close")]
+    calendar = Calendar.from_ts(frame.index.as_unit("ms").asi8)
+
+    def kernel(workers: int) -> None:
+        simulate_many(
+            *prices, entries, exits, params[0], params[1], params[2], params[3],
+            10_000.0, 0.001, FRACTIONAL_UNIT, calendar.day_last, calendar.years, workers,
+        )  # fmt: skip
+
+    kernel(1)  # compile or load from the cache
+    one_core, _ = timed(lambda: kernel(1), 3)
+    all_cores, _ = timed(lambda: kernel(os.cpu_count() or 1), 3)
+    fast_rate = GENOMES / one_core
+
+    subset = list(range(REFERENCE_GENOMES))
+    run_reference(frame, entries[0], exits[0], order_params(genomes[0]))  # imports, warm-up
+    started = time.perf_counter()
+    for g in subset:
+        run_reference(frame, entries[g], exits[g], order_params(genomes[g]))
+    reference_rate = REFERENCE_GENOMES / (time.perf_counter() - started)
+
+    report("reference engine (backtesting.py), backtests/s", reference_rate, "/s")
+    print(
+        f"{'fast engine kernel + metrics, 1 core, backtests/s':<52} {fast_rate:>10,.0f} /s"
+        f"  ({fast_rate / reference_rate:,.0f}x the reference engine)  [target >= 10,000/s/core]",
+        flush=True,
+    )
+    report(
+        f"fast engine kernel + metrics, all {os.cpu_count()} cores, backtests/s", GENOMES / all_cores, "/s"
+    )
+    started = time.perf_counter()
+    for _ in run_batch(genomes, frame, cache=cache):
+        pass
+    report(
+        "run_batch end to end (signals + engine), backtests/s",
+        GENOMES / (time.perf_counter() - started),
+        "/s",
+    )
+
+
+def cold_command() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # use the scratch home's cache
+    with scratch_home() as home:
+        env["MT_HOME"] = str(home)
+        subprocess.run(
+            [
+                mt_executable(),
+                "data",
+                "sim",
+                "BTC/USDT",
+                "--timeframe",
+                "1h",
+                "--bars",
+                str(BARS),
+                "--seed",
+                "3",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        args = [
+            mt_executable(),
+            "backtest",
+            "sma_cross",
+            "--symbol",
+            "BTC/USDT",
+            "--timeframe",
+            "1h",
+            "--json",
+        ]
+
+        def once() -> None:
+            subprocess.run(args, check=True, capture_output=True, env=env)
+
+        assert not (home / "cache" / "numba").exists()
+        first, _ = timed(once, 1)
+        best, median = timed(once, 5)
+        report("`mt backtest sma_cross`, 1y 1h, empty numba cache (compiles)", first, "s")
+        report("`mt backtest sma_cross`, 1y 1h, cached kernels (best)", best, "s", target="< 3 s")
+        report("`mt backtest sma_cross`, 1y 1h, cached kernels (median)", median, "s")
+
+
+def main() -> None:
+    engines()
+    cold_command()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# A short daily report built from `mt ... --json` with jq, sent through the configured alert targets
+# ([alerts] urls) with `mt alerts test --message`. Needs the daemon running and jq installed.
+set -euo pipefail
+MT=${MT:-mt}
+
+status=$($MT status --json)
+alerts=$($MT alerts history --limit 200 --json)
+since=$(date -u -d '24 hours ago' +%FT%TZ)
+
+report=$(jq -r --argjson alerts "$alerts" --arg since "$since" '
+  "MasterTrade daily report (\(.venue.id), \(.mode) mode, up \((.uptime_s / 3600) | floor) h)",
+  "",
+  "Services:",
+  (.services[] | "  \(.name): \(.state)" + (if .restarts > 0 then " (\(.restarts) restarts)" else "" end)),
+  "",
+  "Last prices:",
+  (.symbols[] | "  \(.symbol): \(.price // "n/a")"),
+  "",
+  "Jobs:",
+  (.jobs[] | select(.last_run != null) | "  \(.name): \(.last_run.outcome) at \(.last_run.started_at)"),
+  "",
+  "Alerts in the last 24 h: \([$alerts[] | select(.created_at >= $since)] | length)",
+  ([$alerts[] | select(.created_at >= $since and .severity == "critical")][] | "  CRITICAL: \(.title)")
+' <<<"$status")
+
+$MT alerts test --message "$report" --json >/dev/null

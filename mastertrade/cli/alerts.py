@@ -1,0 +1,134 @@
+"""``mt alerts list|add|remove|test|history``: alert rules, targets and history, through the daemon."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.daemon import with_client
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+app = typer.Typer(help="Alert rules, targets (Apprise URLs) and history.", no_args_is_help=True)
+
+
+def _iso(value: Any) -> str:
+    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z") if value is not None else ""
+
+
+@app.command("list")
+def list_rules(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """List the alert targets (masked), quiet hours and the rules in force."""
+    overview = with_client(lambda client: client.alerts(limit=1))
+    if json_out:
+        print_json(overview.model_dump(mode="json", exclude={"history"}))
+        return
+    targets = ", ".join(overview.targets) or "none (set [alerts] urls or MT_ALERTS__URLS)"
+    quiet = (
+        f"{overview.quiet_hours}{' (now)' if overview.quiet_now else ''}" if overview.quiet_hours else "off"
+    )
+    info(f"targets: {targets}; quiet hours: {quiet}; repeats suppressed for {overview.repeat_window_s:g} s")
+    print_table(
+        ["id", "name", "kind", "params", "severity"],
+        [
+            (
+                rule.id if rule.id is not None else "built-in",
+                rule.name,
+                rule.kind,
+                ", ".join(f"{key}={value}" for key, value in rule.params.items()),
+                rule.severity or "default",
+            )
+            for rule in overview.rules
+        ],
+    )
+
+
+@app.command("add")
+def add(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="price_cross, pct_move, order_filled, risk_limit, circuit_breaker, goal_milestone, "
+            "strategy or service_failure."
+        ),
+    ],
+    symbol: Annotated[str | None, typer.Option(help="Symbol the rule watches, e.g. BTC/USDT.")] = None,
+    level: Annotated[float | None, typer.Option(help="price_cross: the price level.")] = None,
+    direction: Annotated[str | None, typer.Option(help="price_cross: above, below or any (default).")] = None,
+    pct: Annotated[float | None, typer.Option(help="pct_move: the move in percent.")] = None,
+    window: Annotated[
+        str | None, typer.Option(help="pct_move: the window, like 15m, 1h (default), 1d.")
+    ] = None,
+    service: Annotated[str | None, typer.Option(help="service_failure: only this service.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="info, warning or critical (default: the kind's).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the rule.")] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Add an alert rule, e.g. `mt alerts add price_cross --symbol BTC/USDT --level 70000`."""
+    params = {
+        "symbol": symbol,
+        "level": level,
+        "direction": direction,
+        "pct": pct,
+        "window": window,
+        "service": service,
+    }
+    rule = with_client(
+        lambda client: client.add_alert_rule(kind.replace("-", "_"), name=name, severity=severity, **params)
+    )
+    if json_out:
+        print_json(rule.model_dump(mode="json"))
+        return
+    info(f"alert rule {rule.id} added: {rule.name}")
+
+
+@app.command("remove")
+def remove(
+    rule_id: Annotated[int, typer.Argument(help="The rule's id (see `mt alerts list`).")],
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Remove an alert rule you added."""
+    with_client(lambda client: client.remove_alert_rule(rule_id))
+    if json_out:
+        print_json({"removed": rule_id})
+        return
+    info(f"alert rule {rule_id} removed")
+
+
+@app.command("test")
+def test(
+    message: Annotated[str | None, typer.Option(help="The text to send.")] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Send a test alert to every target now and show what each answered (exit 1 if any failed)."""
+    from mastertrade.errors import OperationFailed
+
+    alert = with_client(lambda client: client.test_alert(message), timeout_s=70.0)
+    if json_out:
+        print_json(alert.model_dump(mode="json"))
+    else:
+        print_table(
+            ["target", "result", "error"],
+            [(t.target, "delivered" if t.ok else "failed", t.error or "") for t in alert.targets],
+        )
+    if alert.status != "delivered":
+        raise OperationFailed(f"the test alert did not reach every target: {alert.error}")
+
+
+@app.command("history")
+def history(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many alerts.")] = 50,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Recent alerts, newest first, with their delivery result."""
+    alerts = with_client(lambda client: client.alert_history(limit=limit))
+    if json_out:
+        print_json([alert.model_dump(mode="json") for alert in alerts])
+        return
+    print_table(
+        ["id", "time", "severity", "title", "status", "repeats", "attempts"],
+        [(a.id, _iso(a.created_at), a.severity, a.title, a.status, a.repeats, a.attempts) for a in alerts],
+        right=["id", "repeats", "attempts"],
+    )

@@ -1,0 +1,275 @@
+"""``mt backtest``: backtest a strategy on stored candles, or many genomes at once with ``--batch``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.cli.runtime import open_db, run, settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mastertrade.engine.market.store import SeriesKey
+
+
+class EngineName(StrEnum):
+    fast = "fast"
+    reference = "reference"
+
+
+def backtest(
+    strategy: Annotated[
+        str | None,
+        typer.Argument(
+            help="A built-in name (sma_cross, ema_cross, rsi_reversion, macd_trend, bollinger_reversion,"
+            " breakout), a genome JSON file, a stored strategy id or a plugin name.",
+            show_default=False,
+        ),
+    ] = None,
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Market symbol, e.g. BTC/USDT (default: the strategy's).")
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Bar length, e.g. 1h (default: the strategy's).")
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+    ] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
+    ] = None,
+    cash: Annotated[
+        float | None, typer.Option("--cash", help="Starting cash (default: [backtest] cash, 10,000).")
+    ] = None,
+    fee: Annotated[
+        float | None,
+        typer.Option("--fee", help="Fee per side, a fraction of notional (default: [backtest] fee, 0.001)."),
+    ] = None,
+    engine: Annotated[
+        EngineName, typer.Option("--engine", help="fast (numba) or reference (backtesting.py); they agree.")
+    ] = EngineName.fast,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also write backtesting.py's interactive chart to this HTML file."),
+    ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="Backtest every genome of this JSON-lines file (one genome a line) on one series and print"
+            " one JSON result a line, in input order.",
+        ),
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Backtest a strategy on stored candles and print its metrics.
+
+    Signals are read at each bar's close and filled at the next bar's open; the fee is paid on both
+    sides; stops are checked inside each bar against its low and high. Get candles first with
+    `mt data download`, `mt data sim` or `mt data import`. Results on simulated data are labelled so.
+    """
+    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
+    from mastertrade.engine.backtest.result import check_chart_path, check_costs
+    from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.errors import UserInputError
+
+    config = settings().backtest
+    cash = config.cash if cash is None else cash
+    fee = config.fee if fee is None else fee
+    check_costs(cash, fee)
+    if plot is not None:
+        check_chart_path(plot)
+    start_ms = parse_when(start, what="--start date") if start else None
+    end_ms = parse_when(end, what="--end date") if end else None
+    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
+        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
+
+    if batch is not None:
+        if strategy is not None:
+            raise UserInputError(f"give either STRATEGY ({strategy!r}) or --batch FILE, not both")
+        if plot is not None:
+            raise UserInputError("--plot draws one backtest; it does not combine with --batch")
+        _run_batch(batch, symbol, timeframe, exchange, start_ms, end_ms, cash, fee, engine.value)
+        return
+    if strategy is None:
+        raise UserInputError("missing STRATEGY: a built-in name, a genome file or a plugin name (or --batch)")
+
+    from mastertrade.cli.strategy import stored_lookup
+    from mastertrade.engine.signals.loader import load_strategy
+
+    loaded = load_strategy(strategy, symbol, timeframe, stored=stored_lookup(strategy))
+    symbol = symbol or getattr(loaded, "symbol", None)
+    timeframe = timeframe or getattr(loaded, "timeframe", None)
+    if not symbol:
+        raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
+    if not timeframe:
+        raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+
+    from mastertrade.engine.backtest.runner import backtest as run_backtest
+    from mastertrade.engine.backtest.runner import order_params, strategy_signals
+    from mastertrade.engine.signals.indicators import IndicatorCache
+
+    started = time.perf_counter()
+    cache = IndicatorCache(frame, features=features)
+    result = run_backtest(
+        loaded,
+        frame,
+        cash=cash,
+        fee=fee,
+        engine=engine.value,
+        plot=plot if engine == "reference" else None,
+        cache=cache,
+    )
+    seconds = time.perf_counter() - started
+    if plot is not None and engine == EngineName.fast:
+        # The chart is backtesting.py's: draw it from a reference run of the same signals.
+        from mastertrade.engine.backtest.reference import run_reference
+
+        entries, exits = strategy_signals(loaded, cache)
+        run_reference(frame, entries, exits, order_params(loaded), cash=cash, fee=fee, plot=plot)
+
+    document: dict[str, Any] = {
+        **result.metrics(),
+        "engine": engine.value,
+        "strategy": str(getattr(loaded, "name", strategy)),
+        "exchange": key.exchange,
+        "symbol": key.symbol,
+        "timeframe": key.timeframe,
+        "simulated": key.simulated,
+        "cash": cash,
+        "fee": fee,
+        "open_trade": result.open_trade,
+        "wall_time_s": seconds,
+    }
+    if plot is not None:
+        document["plot"] = str(plot)
+    if json_out:
+        print_json(document)
+    else:
+        _print_table(document)
+
+
+def _read_candles(
+    symbol: str,
+    timeframe: str,
+    exchange: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    genomes: Sequence[Any] = (),
+) -> tuple[SeriesKey, pd.DataFrame, Any]:
+    """The candles to backtest on, and the stored alternative data (sentiment, fear & greed ...) the
+    genomes' feature terms read, or None when they have none."""
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.errors import NotFound
+
+    timeframe_ms(timeframe)
+
+    async def read() -> tuple[SeriesKey, pd.DataFrame, Any]:
+        db = await open_db()
+        try:
+            store = CandleStore(db)
+            key = await store.resolve(symbol, timeframe, exchange)
+            frame = await store.read(key, start_ms, end_ms)
+            from mastertrade.engine.collectors.provider import features_for
+
+            features = await features_for(db, genomes, timeframe=key.timeframe, simulated=key.simulated)
+            return key, frame, features
+        finally:
+            await db.close()
+
+    key, frame, features = run(read)
+    if frame.empty:
+        since = to_iso(start_ms) if start_ms is not None else "the start"
+        until = to_iso(end_ms) if end_ms is not None else "the end"
+        raise NotFound(f"no candles of {key} between {since} and {until}")
+    return key, frame, features
+
+
+def _run_batch(
+    path: Path,
+    symbol: str | None,
+    timeframe: str | None,
+    exchange: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    cash: float,
+    fee: float,
+    engine: str,
+) -> None:
+    from mastertrade.engine.backtest.batch import read_genomes_jsonl, run_batch
+    from mastertrade.errors import UserInputError
+
+    genomes = read_genomes_jsonl(path)
+    symbol = symbol or _agreed(genomes, "symbol")
+    timeframe = timeframe or _agreed(genomes, "timeframe")
+    if not symbol or not timeframe:
+        missing = "--symbol" if not symbol else "--timeframe"
+        raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
+    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    label = {
+        "engine": engine,
+        "exchange": key.exchange,
+        "symbol": key.symbol,
+        "timeframe": key.timeframe,
+        "simulated": key.simulated,
+    }
+    started = time.perf_counter()
+    from mastertrade.engine.signals.indicators import IndicatorCache
+
+    cache = IndicatorCache(frame, features=features)
+    for item in run_batch(genomes, frame, cash=cash, fee=fee, engine=engine, cache=cache):  # type: ignore[arg-type]
+        sys.stdout.write(json.dumps({**item.as_dict(), **label}, allow_nan=False) + "\n")
+    sys.stdout.flush()
+    seconds = time.perf_counter() - started
+    info(
+        f"backtested {len(genomes)} genomes on {key}{' (simulated data)' if key.simulated else ''}"
+        f" in {seconds:.2f} s ({len(genomes) / seconds:,.0f} a second)"
+    )
+
+
+def _agreed(genomes: list[Any], field: str) -> str | None:
+    values = {getattr(genome, field) for genome in genomes}
+    return values.pop() if len(values) == 1 else None
+
+
+def _print_table(doc: dict[str, Any]) -> None:
+    def number(value: float | None, unit: str = "", digits: int = 2) -> str:
+        return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
+
+    series = f"{doc['exchange']}:{doc['symbol']}:{doc['timeframe']}"
+    rows = [
+        ("strategy", doc["strategy"]),
+        ("series", series + (" (SIMULATED)" if doc["simulated"] else "")),
+        ("return", number(doc["return_pct"], " %")),
+        ("CAGR", number(doc["cagr_pct"], " %")),
+        ("Sharpe", number(doc["sharpe"])),
+        ("Sortino", number(doc["sortino"])),
+        ("Calmar", number(doc["calmar"])),
+        ("max drawdown", number(doc["max_drawdown_pct"], " %")),
+        ("win rate", number(doc["win_rate_pct"], " %")),
+        ("profit factor", number(doc["profit_factor"])),
+        ("trades", f"{doc['trades']:,}" + (" (+1 open)" if doc["open_trade"] else "")),
+        ("exposure", number(doc["exposure_pct"], " %")),
+        ("final equity", number(doc["final_equity"])),
+        ("start", doc["start"]),
+        ("end", doc["end"]),
+        ("bars", f"{doc['bars']:,}"),
+        ("cash / fee", f"{doc['cash']:,.2f} / {doc['fee']:g}"),
+        ("engine", f"{doc['engine']} ({doc['wall_time_s']:.3f} s)"),
+    ]
+    if "plot" in doc:
+        rows.append(("chart", doc["plot"]))
+    title = "Backtest on SIMULATED data" if doc["simulated"] else "Backtest"
+    print_table(["metric", "value"], rows, title=title, right=["value"])

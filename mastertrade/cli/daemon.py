@@ -1,0 +1,262 @@
+"""``mt daemon start|stop|status|restart|logs``: run and watch the engine daemon.
+
+``with_client(fn)`` is how any command talks to the daemon: ``with_client(lambda c: c.status())``
+runs the coroutine with a connected ``DaemonClient`` and turns "nothing on the socket" into the
+one-line ``DaemonNotRunning`` error (exit 1).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+if TYPE_CHECKING:
+    from mastertrade.client import DaemonClient
+
+app = typer.Typer(help="Start, stop and watch the engine daemon.", no_args_is_help=True)
+
+
+def with_client[T](fn: Callable[[DaemonClient], Awaitable[T]], *, timeout_s: float = 10.0) -> T:
+    """Run ``fn(client)`` against the daemon of this installation."""
+    from mastertrade.cli.runtime import run
+    from mastertrade.client import DaemonClient
+
+    async def main() -> T:
+        async with DaemonClient(timeout=timeout_s) as client:
+            return await fn(client)
+
+    return run(main)
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+@app.command("start")
+def start(
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Stay attached (systemd, containers); log to stderr too.")
+    ] = False,
+    live: Annotated[
+        bool, typer.Option("--live", help='Trade live (the config must also say mode = "live").')
+    ] = False,
+    detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Start the daemon in the background (or in the foreground with --foreground)."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine import daemon
+    from mastertrade.locations import locations
+
+    config = settings()
+    components = _live_consent(config.mode) if live else []
+    if foreground or detached:
+        daemon.run_foreground(config, log_to_stderr=not detached, components=components)
+        return
+    pid = daemon.spawn(config, options=["--live"] if live else [])
+    where = locations()
+    result = {"running": True, "pid": pid, "socket": str(where.socket_file), "log_file": str(where.log_file)}
+    if json_out:
+        print_json(result)
+        return
+    info(f"daemon started (pid {pid}), listening on {where.socket_file}; logs: `mt daemon logs`")
+
+
+@app.command("stop")
+def stop(
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds to wait (default: stop_timeout_s + 10).")
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Stop the daemon gracefully (SIGTERM) and wait until it is gone."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine import daemon
+
+    wait = timeout if timeout is not None else settings().daemon.stop_timeout_s + 10
+    pid = daemon.stop(timeout_s=wait)
+    if json_out:
+        print_json({"stopped": pid is not None, "pid": pid})
+        return
+    info(f"daemon stopped (pid {pid})" if pid is not None else "the daemon is not running")
+
+
+def _live_consent(mode: str) -> list[object]:
+    """Both live switches, checked before anything starts (exit 2 naming the missing one)."""
+    from mastertrade.engine.execution.broker import require_live
+
+    return [require_live(mode, True)]
+
+
+@app.command("restart")
+def restart(
+    live: Annotated[
+        bool, typer.Option("--live", help='Trade live (the config must also say mode = "live").')
+    ] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Stop the daemon if it runs, then start it in the background."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine import daemon
+
+    config = settings()
+    if live:
+        _live_consent(config.mode)
+    old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
+    pid = daemon.spawn(config, options=["--live"] if live else [])
+    if json_out:
+        print_json({"running": True, "pid": pid, "previous_pid": old})
+        return
+    info(f"daemon restarted (pid {pid})" if old is not None else f"daemon started (pid {pid})")
+
+
+@app.command("status")
+def status(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Whether the daemon runs, with its pid, socket, uptime and services (exit 0 either way)."""
+    from mastertrade.engine.daemon import running_pid
+    from mastertrade.errors import MasterTradeError
+    from mastertrade.locations import locations
+
+    where = locations()
+    pid = running_pid(where)
+    result: dict[str, Any] = {
+        "running": pid is not None,
+        "pid": pid,
+        "socket": str(where.socket_file),
+        "pid_file": str(where.pid_file),
+        "log_file": str(where.log_file),
+    }
+    report = None
+    if pid is not None:
+        try:
+            report = with_client(lambda client: client.status(), timeout_s=5.0)
+        except MasterTradeError as exc:
+            result["problem"] = str(exc)
+    else:
+        result["stale_files"] = [str(path) for path in (where.pid_file, where.socket_file) if path.exists()]
+    if report is not None:
+        result.update(
+            version=report.version,
+            uptime_s=report.uptime_s,
+            venue=report.venue.id,
+            simulated=report.venue.simulated,
+            mode=report.mode,
+            services={service.name: service.state for service in report.services},
+        )
+    if json_out:
+        print_json(result)
+        return
+    if pid is None:
+        stale = " (stale files from a crash are cleaned at the next start)" if result["stale_files"] else ""
+        info(f"the daemon is not running{stale}; start it with `mt daemon start`")
+        return
+    if report is None:
+        info(
+            f"the daemon runs (pid {pid}) but does not answer on {where.socket_file}: {result.get('problem')}"
+        )
+        return
+    simulated = " (simulated)" if report.venue.simulated else ""
+    info(
+        f"running: pid {pid}, up {duration(report.uptime_s)}, venue {report.venue.id}{simulated}, "
+        f"mode {report.mode}, version {report.version}"
+    )
+    print_table(
+        ["service", "state", "restarts", "last error"],
+        [(s.name, s.state, s.restarts, s.last_error or "") for s in report.services],
+        right=["restarts"],
+    )
+
+
+@app.command("logs")
+def logs(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines as they come.")
+    ] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many recent records to show.")] = 50,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Records as JSON: one array, or one object per line with -f.")
+    ] = False,
+) -> None:
+    """Show the daemon's log (the newest records), optionally following it."""
+    from mastertrade.engine.services.logs import parse_log_lines
+    from mastertrade.locations import locations
+
+    path = locations().log_file
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    records = list(parse_log_lines(text.splitlines()))[-lines:] if lines else []
+    if json_out and not follow:
+        print_json(records)
+        return
+    for record in records:
+        _print_record(record, json_out)
+    if not follow:
+        if not path.exists():
+            info(f"no daemon log yet ({path})")
+        return
+    try:
+        _follow(path, len(text.encode("utf-8")), json_out)
+    except KeyboardInterrupt:
+        return
+
+
+def _print_record(record: dict[str, str], as_json: bool) -> None:
+    import json
+
+    if as_json:
+        sys.stdout.write(json.dumps(record) + "\n")
+    else:
+        prefix = " ".join(
+            part for part in (record["time"], record["level"], record["logger"] + ":") if part != ":"
+        )
+        sys.stdout.write(f"{prefix} {record['message']}\n" if prefix else f"{record['message']}\n")
+    sys.stdout.flush()
+
+
+def _follow(path: Path, offset: int, as_json: bool) -> None:
+    """Print records appended to ``path`` from ``offset`` on, across rotations, until interrupted."""
+    from mastertrade.engine.services.logs import LINE, parse_log_lines
+
+    inode = path.stat().st_ino if path.exists() else None
+    partial = ""
+    held: dict[str, str] | None = None  # the newest record: a traceback may still follow it
+    while True:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            time.sleep(0.2)
+            continue
+        if stat.st_ino != inode or stat.st_size < offset:
+            inode, offset = stat.st_ino, 0  # rotated or truncated: read the new file from its top
+        if stat.st_size <= offset:
+            if held is not None:
+                _print_record(held, as_json)
+                held = None
+            time.sleep(0.2)
+            continue
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        complete, _, partial = (partial + chunk.decode("utf-8", errors="replace")).rpartition("\n")
+        for line in complete.split("\n") if complete else []:
+            if held is not None and not LINE.match(line):
+                held["message"] += "\n" + line
+                continue
+            if held is not None:
+                _print_record(held, as_json)
+            held = next(parse_log_lines([line]), None)

@@ -1,0 +1,154 @@
+"""``mt demo``: everything, offline, in one command.
+
+It creates (or reuses) the demo workspace — its own folder with a SQLite database and a simulated market
+for BTC/USDT, ETH/USDT and SOL/USDT with history — starts a daemon on it with the simulated venue
+streaming in accelerated time, asks it for a quick generation run and waits for it, activates the
+strategies it put on paper (in paper mode "active" trades the paper account, through Kelly and goal
+sizing and the risk manager with the default goals and limits) and opens the dashboard. Quitting the
+dashboard asks whether to stop the demo daemon. The user's own config, database and daemon are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json
+
+
+def demo(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Stop the demo daemon and start over with a new workspace.")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option("--speed", help="Market seconds per wall second (1800: a 1h bar every 2 s).")
+    ] = 1800.0,
+    no_tui: Annotated[
+        bool,
+        typer.Option("--no-tui", help="Prepare and start everything, print where, leave the daemon running."),
+    ] = False,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Workspace folder (default: the demo folder in your data dir)."),
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Run the offline demo: simulated market, daemon, quick generation, paper trading and the dashboard."""
+    import shutil
+
+    from mastertrade.engine.demo import demo_home, demo_settings, write_config
+    from mastertrade.errors import UserInputError
+
+    if speed <= 0:
+        raise UserInputError(f"invalid --speed {speed}: must be > 0")
+    # Compiled kernels belong to the installation, not to a workspace: keep using the user's cache.
+    from mastertrade.locations import locations
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(locations().numba_cache_dir))
+    workspace = (home or demo_home()).expanduser().resolve()
+    os.environ["MT_HOME"] = str(workspace)
+    os.environ.pop("MT_CONFIG", None)
+    for name in [name for name in os.environ if name.startswith(("MT_DB__", "MT_MARKET__", "MT_MODE"))]:
+        os.environ.pop(name)  # the demo's settings are its config file's, never the user's environment
+
+    from mastertrade.engine import daemon
+
+    if fresh:
+        if daemon.running_pid() is not None:
+            info("stopping the demo daemon ...")
+            daemon.stop(timeout_s=40)
+        shutil.rmtree(workspace, ignore_errors=True)
+
+    where = locations()
+    wrote = write_config(where.config_file, demo_settings(speed=speed))
+    from mastertrade.cli.runtime import run, settings
+
+    config = settings()
+    say = (lambda _message: None) if json_out else info
+    report: dict[str, Any] = {"workspace": str(workspace), "config_written": wrote}
+    pid = daemon.running_pid()
+    if pid is None:
+        from mastertrade.engine.demo import prepare
+
+        report.update(run(lambda: prepare(config, say=say)))
+        say("starting the demo daemon (simulated venue, paper trading) ...")
+        pid = daemon.spawn(config)
+        report["started"] = True
+        say("asking the daemon for a quick generation run ...")
+        report["generation"] = _generate_and_activate(say)
+    else:
+        report["started"] = False
+        say(f"the demo daemon is already running (pid {pid}); attaching")
+    report["pid"] = pid
+    report["socket"] = str(where.socket_file)
+
+    if no_tui:
+        if json_out:
+            print_json(report)
+        else:
+            info(
+                f"demo running in {workspace} (pid {pid}). Open the dashboard with "
+                f"`MT_HOME={workspace} mt tui`; stop it with `MT_HOME={workspace} mt daemon stop`."
+            )
+        return
+    from mastertrade.cli.tui import run_dashboard
+
+    code = run_dashboard(demo=True)
+    if code:
+        raise typer.Exit(code)
+
+
+def _generate_and_activate(say: Callable[[str], None], timeout_s: float = 300.0) -> dict[str, Any]:
+    """Run the daemon's nightly generation job now and wait for it; then activate the strategies it
+    moved to paper, so they trade the (paper) account through Kelly and goal sizing and the risk
+    manager, which is what the dashboard's overview, goals and risk screens show."""
+    import asyncio
+    import time
+
+    from mastertrade.cli.runtime import open_db, run
+    from mastertrade.client import DaemonClient
+    from mastertrade.errors import OperationFailed
+
+    async def generate() -> Any:
+        async with DaemonClient(timeout=30) as client:
+            started = await client.run_job("nightly_generation")
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                for job_run in await client.job_runs("nightly_generation", limit=5):
+                    if job_run.id == started.id and job_run.finished_at is not None:
+                        return job_run
+                await asyncio.sleep(0.5)
+        raise OperationFailed(f"the demo's generation run did not finish within {timeout_s:g} s")
+
+    finished = run(generate)
+    if finished.outcome != "ok":
+        raise OperationFailed(f"the demo's generation run failed: {finished.error or finished.outcome}")
+
+    async def activate() -> list[str]:
+        from mastertrade.engine.generator.states import State
+        from mastertrade.engine.generator.store import StrategyStore
+
+        db = await open_db()
+        try:
+            store = StrategyStore(db)
+            chosen = await store.list(states=[State.PAPER])
+            for strategy in chosen:
+                await store.transition(
+                    strategy.id,
+                    State.ACTIVE,
+                    "demo: activated at once so the paper account trades it with the goals and risk limits",
+                )
+            return [strategy.id for strategy in chosen]
+        finally:
+            await db.close()
+
+    active = run(activate)
+    say(
+        f"generation done in {finished.duration_s or 0:.1f} s: {len(active)} strategies now trade the "
+        "paper account (simulated market, paper money)"
+    )
+    return {"job": "nightly_generation", "run_id": finished.id, "activated": active}

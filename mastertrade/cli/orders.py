@@ -1,0 +1,115 @@
+"""``mt orders [--open]``, ``mt orders cancel ID``, ``mt positions``, ``mt balance``: the account's
+orders, positions and money, from the daemon."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.daemon import with_client
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+app = typer.Typer(
+    help="The account's orders; `mt orders cancel ID` cancels one.", invoke_without_command=True
+)
+
+
+def _num(value: float | None, digits: str = ".8g") -> str:
+    return "" if value is None else format(value, digits)
+
+
+def _time(value: datetime | None) -> str:
+    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z") if value is not None else ""
+
+
+@app.callback()
+def orders(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders that can still fill.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many, newest first.")] = 50,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """List the account's orders, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = with_client(lambda client: client.orders(open_only=open_only, limit=limit))
+    if json_out:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    print_table(
+        ["id", "time", "symbol", "side", "type", "amount", "price", "filled", "avg price", "state", "reason"],
+        [
+            (
+                row.id,
+                _time(row.created_at),
+                row.symbol,
+                row.side,
+                row.type if row.role in ("order", "entry", "exit") else f"{row.type} ({row.role})",
+                _num(row.amount),
+                _num(row.price or row.stop_price),
+                _num(row.filled),
+                _num(row.average_price),
+                row.state,
+                row.reason or "",
+            )
+            for row in rows
+        ],
+        right=["id", "amount", "price", "filled", "avg price"],
+    )
+
+
+@app.command("cancel")
+def cancel(
+    order_id: Annotated[int, typer.Argument(min=1, help="The order's id (see `mt orders --open`).")],
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Cancel an open order."""
+    row = with_client(lambda client: client.cancel_order(order_id))
+    if json_out:
+        print_json(row.model_dump(mode="json"))
+        return
+    info(f"order {row.id} {row.side} {row.symbol}: {row.state}" + (f" ({row.reason})" if row.reason else ""))
+
+
+def positions(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """The account's open positions with their marks and P&L."""
+    rows = with_client(lambda client: client.positions())
+    if json_out:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        info("no open positions")
+        return
+    print_table(
+        ["symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],
+        [
+            (
+                row.symbol,
+                _num(row.amount),
+                _num(row.average_price),
+                _num(row.mark),
+                _num(row.value, ",.2f"),
+                _num(row.unrealised_pnl, ",.2f"),
+                _num(row.realised_pnl, ",.2f"),
+            )
+            for row in rows
+        ],
+        right=["amount", "avg price", "mark", "value", "unrealised", "realised"],
+    )
+
+
+def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """The account's balances, equity and P&L."""
+    view = with_client(lambda client: client.balance())
+    if json_out:
+        print_json(view.model_dump(mode="json"))
+        return
+    rows: list[tuple[Any, ...]] = [(asset, _num(amount)) for asset, amount in view.balances.items()]
+    print_table(["asset", "balance"], rows, title=f"{view.book} ({view.mode})", right=["balance"])
+    info(
+        f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
+        f"+ positions {view.positions_value:,.2f}; free cash {view.free_cash:,.2f}; "
+        f"P&L realised {view.realised_pnl:,.2f}, unrealised {view.unrealised_pnl:,.2f}"
+    )

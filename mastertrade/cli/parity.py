@@ -1,0 +1,192 @@
+"""``mt strategy parity``: paper trades against the backtest, trade by trade.
+
+Given the id of a paper-stage strategy, the daemon compares the strategy's own paper book with a
+backtest over the same bars. Given a strategy spec (a genome file or a built-in name) with --symbol,
+--timeframe and --start, it replays the stored candles through a fresh paper book here (the paper broker
+the daemon runs, on a scratch database) and compares that with a backtest of the same bars. Same trades
+are expected; every difference is listed. Exit 1 when they differ.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+
+def parity(
+    strategy: Annotated[
+        str,
+        typer.Argument(
+            help="A paper-stage strategy id (the daemon compares its book), or a genome file/built-in."
+        ),
+    ],
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Replay: the symbol, e.g. BTC/USDT.")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Replay: the timeframe, e.g. 1h.")
+    ] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Replay: first bar (ISO-8601 UTC).")] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Replay: end, exclusive (default: the last bar).")
+    ] = None,
+    exchange: Annotated[str | None, typer.Option("--exchange", help="Replay: the candles' exchange.")] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Compare a strategy's paper trades with its backtest over the same bars."""
+    from mastertrade.errors import OperationFailed
+
+    if start is None and symbol is None and timeframe is None:
+        from mastertrade.cli.daemon import with_client
+
+        report: dict[str, Any] = with_client(lambda client: client.strategy_parity(strategy)).model_dump(
+            mode="json"
+        )
+    else:
+        report = _replay(strategy, symbol, timeframe, start, end, exchange)
+    if json_out:
+        print_json(report)
+    else:
+        _show(report)
+    if not report["identical"]:
+        raise OperationFailed(f"paper and backtest differ: {_summary(report)}")
+
+
+def _summary(report: dict[str, Any]) -> str:
+    return (
+        f"{report['same']} same, {len(report['different'])} different, "
+        f"{len(report['only_backtest'])} only in the backtest, {len(report['only_paper'])} only on paper"
+    )
+
+
+def _show(report: dict[str, Any]) -> None:
+    info(
+        f"{report.get('book') or 'replay'}: {report.get('start')} .. {report.get('end')}: {_summary(report)}"
+    )
+    rows = [
+        (
+            t["entry_time"],
+            t["exit_time"] or "open",
+            f"{t['entry_price']:.8g}",
+            f"{t['size']:.8g}",
+            t["reason"],
+            "same",
+        )
+        for t in report["trades"]
+    ]
+    rows += [
+        (
+            d["entry_time"],
+            "",
+            "",
+            "",
+            "",
+            "; ".join(f"{k}: {v[0]} vs {v[1]}" for k, v in d["differences"].items()),
+        )
+        for d in report["different"]
+    ]
+    rows += [
+        (t["entry_time"], t["exit_time"] or "open", "", "", t["reason"], "backtest only")
+        for t in report["only_backtest"]
+    ]
+    rows += [
+        (t["entry_time"], t["exit_time"] or "open", "", "", t["reason"], "paper only")
+        for t in report["only_paper"]
+    ]
+    print_table(["entry", "exit", "entry price", "size", "exit reason", "comparison"], sorted(rows))
+
+
+def _replay(
+    spec: str,
+    symbol: str | None,
+    timeframe: str | None,
+    start: str | None,
+    end: str | None,
+    exchange: str | None,
+) -> dict[str, Any]:
+    from mastertrade.errors import UserInputError
+
+    if symbol is None or timeframe is None or start is None:
+        raise UserInputError(
+            "a replay needs --symbol, --timeframe and --start (or give a paper strategy's id alone)"
+        )
+    from mastertrade.cli.runtime import run, settings
+
+    config = settings()
+
+    async def main() -> dict[str, Any]:
+        import tempfile
+        from pathlib import Path
+
+        import numpy as np
+        import pandas as pd
+
+        from mastertrade.cli.runtime import open_db
+        from mastertrade.cli.strategy import _may_be_stored
+        from mastertrade.db.database import Database, create_engine
+        from mastertrade.db.migrate import upgrade
+        from mastertrade.engine.backtest.fast import run_fast
+        from mastertrade.engine.backtest.result import OrderParams
+        from mastertrade.engine.collectors.provider import features_for
+        from mastertrade.engine.execution.journal import Journal
+        from mastertrade.engine.execution.parity import backtest_trades, compare, paper_replay
+        from mastertrade.engine.execution.strategy_orders import Bracket
+        from mastertrade.engine.generator.store import StrategyStore
+        from mastertrade.engine.market.store import CandleStore
+        from mastertrade.engine.market.timeframes import parse_when, to_iso
+        from mastertrade.engine.signals.indicators import IndicatorCache
+        from mastertrade.engine.signals.loader import load_strategy
+
+        first = parse_when(start, what="--start date")
+        last = parse_when(end, what="--end date") if end else None
+        db = await open_db(config)
+        try:
+            stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None
+            strategy = load_strategy(spec, symbol, timeframe, stored=stored)
+            store = CandleStore(db)
+            key = await store.resolve(symbol, timeframe, exchange)
+            frame = await store.read(key, None, last)
+            features = await features_for(db, [strategy], timeframe=timeframe, simulated=key.simulated)
+        finally:
+            await db.close()
+        stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+        begin = int(np.searchsorted(stamps, first))
+        if len(frame) - begin < 2:
+            raise UserInputError(f"fewer than 2 stored bars of {key} from {start}: nothing to compare")
+        # warm over the whole history
+        entries, exits = strategy.signals(IndicatorCache(frame, features=features))
+        window = frame.iloc[begin:]
+        params = OrderParams(strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size)
+        cash, fee = config.paper.strategy_cash, config.paper.fee
+        result = run_fast(window, entries[begin:], exits[begin:], params, cash=cash, fee=fee)
+        with tempfile.TemporaryDirectory(prefix="mt-parity-") as folder:
+            scratch = Database(create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'parity.db'}"))
+            try:
+                await upgrade(scratch.engine)
+                bracket = Bracket(
+                    strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size
+                )
+                _, trades = await paper_replay(
+                    Journal(scratch),
+                    "replay",
+                    symbol,
+                    window,
+                    entries[begin:],
+                    exits[begin:],
+                    bracket,
+                    cash=cash,
+                    fee=fee,
+                )
+            finally:
+                await scratch.close()
+        report = compare(backtest_trades(result), trades)
+        return {
+            "strategy_id": strategy.name,
+            "book": f"replay of {key}",
+            "start": to_iso(int(stamps[begin])),
+            "end": to_iso(int(stamps[-1])),
+            **report.as_dict(),
+        }
+
+    return run(main)

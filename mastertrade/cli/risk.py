@@ -1,0 +1,155 @@
+"""``mt risk status|halt|resume|audit``: the risk manager through the daemon.
+
+``halt`` is the kill switch: no new entries until ``resume`` (exits stay allowed). ``resume`` also resets
+every tripped circuit breaker and measures the drawdown from now on; ``resume BREAKER`` resets just one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mastertrade.cli.daemon import with_client
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+if TYPE_CHECKING:
+    from mastertrade.engine.api.schemas_trading import RiskStatus
+
+app = typer.Typer(
+    help="Risk: exposure, drawdown, circuit breakers, VaR; the kill switch.", no_args_is_help=True
+)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.2f}%"
+
+
+def _show(status: RiskStatus) -> None:
+    state = "HALTED (kill switch)" if status.halted else "trading"
+    if status.reduce_only:
+        state += ", reduce-only (drawdown limit)"
+    info(f"{state} ({status.mode})" + (f": {status.halt_reason}" if status.halt_reason else ""))
+    limits = status.limits
+    print_table(
+        ["measure", "now", "limit"],
+        [
+            ("equity", f"{status.equity:,.2f}", ""),
+            (
+                "exposure",
+                f"{status.exposure:,.2f} ({_pct(status.exposure_pct)})",
+                _pct(limits.get("max_exposure")),
+            ),
+            ("open positions", status.open_positions, int(limits.get("max_open_positions", 0))),
+            ("drawdown", _pct(status.drawdown), _pct(limits.get("max_drawdown"))),
+            ("today's loss", _pct(status.daily_loss), _pct(limits.get("daily_loss_limit"))),
+            ("position size", "", _pct(limits.get("max_position"))),
+        ],
+        right=["now", "limit"],
+    )
+    print_table(
+        ["breaker", "state", "reason", "until", "resets"],
+        [
+            (
+                b.name,
+                "TRIPPED" if b.tripped else "ok",
+                b.reason or "",
+                b.until.isoformat() if b.until else "",
+                b.reset,
+            )
+            for b in status.breakers
+        ],
+    )
+    var = status.var or {}
+    figures = var.get("figures")
+    if figures:
+        title = (
+            f"VaR/CVaR over {var.get('horizon')}, from {var.get('returns')} returns of {var.get('source')}"
+        )
+        print_table(
+            ["level", "hist. VaR", "hist. CVaR", "param. VaR", "param. CVaR"],
+            [
+                (
+                    f"{f['level']:.0%}",
+                    f"{f['historical_var']:,.2f}",
+                    f"{f['historical_cvar']:,.2f}",
+                    f"{f['parametric_var']:,.2f}",
+                    f"{f['parametric_cvar']:,.2f}",
+                )
+                for f in figures
+            ],
+            title=title,
+            right=["hist. VaR", "hist. CVaR", "param. VaR", "param. CVaR"],
+        )
+    else:
+        info(f"VaR/CVaR: {var.get('note') or 'not computed yet (job risk_metrics)'}")
+
+
+@app.command("status")
+def status(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Exposure, drawdown, breaker states and the latest VaR/CVaR."""
+    result = with_client(lambda client: client.risk_status())
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+        return
+    _show(result)
+
+
+@app.command("halt")
+def halt(
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "halted by hand",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """The kill switch: stop every new entry until `mt risk resume`."""
+    result = with_client(lambda client: client.risk_halt(reason))
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+        return
+    info(f"trading halted: {result.halt_reason}; exits remain allowed. `mt risk resume` ends it.")
+
+
+@app.command("resume")
+def resume(
+    breaker: Annotated[
+        str | None, typer.Argument(help="Reset only this breaker (default: all, with the kill switch).")
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Release the kill switch and reset tripped breakers (drawdown is measured from now on)."""
+    result = with_client(lambda client: client.risk_resume(breaker))
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+        return
+    tripped = [b.name for b in result.breakers if b.tripped]
+    info(
+        "trading resumed"
+        if not result.halted and not tripped
+        else f"still stopped by: {', '.join(tripped) or 'kill switch'}"
+    )
+
+
+@app.command("audit")
+def audit(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many, newest first.")] = 30,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """The risk audit log: every approval, resize, rejection, trip, reset, halt and resume."""
+    rows = with_client(lambda client: client.risk_audit(limit=limit))
+    if json_out:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    print_table(
+        ["time", "decision", "symbol", "side", "asked", "amount", "reason"],
+        [
+            (
+                row.at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                row.kind,
+                row.symbol or "",
+                row.side or "",
+                "" if row.requested is None else f"{row.requested:.8g}",
+                "" if row.amount is None else f"{row.amount:.8g}",
+                row.reason,
+            )
+            for row in rows
+        ],
+    )

@@ -1,0 +1,76 @@
+"""``mt status``: the running daemon at a glance: services, venue, last candle per symbol, event lag,
+jobs and uptime."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mastertrade.cli.daemon import duration, with_client
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+
+
+def status(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Show the daemon's services, venue, last candle per symbol, event lag, jobs and uptime."""
+    report = with_client(lambda client: client.status(), timeout_s=5.0)
+    if json_out:
+        print_json(report.model_dump(mode="json"))
+        return
+    venue = report.venue
+    lag = report.events.lag
+    lag_text = f"p50 {lag.p50_ms:g} ms, p99 {lag.p99_ms:g} ms" if lag.p99_ms is not None else "no events yet"
+    info(
+        f"daemon {report.version}: pid {report.pid}, up {duration(report.uptime_s)}, mode {report.mode}"
+        + (" (stopping)" if report.stopping else "")
+        + (" (recovered from an unclean stop)" if report.recovered else "")
+    )
+    simulated = ", simulated prices" if venue.simulated else ""
+    info(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}")
+    info(
+        f"events: {report.events.published:,} published, {report.events.dropped:,} dropped, "
+        f"queue depth {report.events.max_queue_depth}, lag {lag_text}"
+    )
+    print_table(
+        ["service", "state", "restarts", "last error"],
+        [(s.name, s.state, s.restarts, s.last_error or "") for s in report.services],
+        right=["restarts"],
+    )
+    print_table(
+        ["symbol", "price", "last closed bar"],
+        [
+            (
+                s.symbol,
+                f"{s.price:,.8g}" if s.price is not None else "",
+                s.last_closed.isoformat().replace("+00:00", "Z") if s.last_closed else "none stored",
+            )
+            for s in report.symbols
+        ],
+        right=["price"],
+    )
+    print_table(
+        ["job", "schedule", "next run", "last run", "outcome"],
+        [
+            (
+                job.name,
+                job.schedule or "manual",
+                job.next_run.isoformat().replace("+00:00", "Z") if job.next_run else (job.reason or ""),
+                job.last_run.started_at.isoformat().replace("+00:00", "Z") if job.last_run else "",
+                job.last_run.outcome if job.last_run else "",
+            )
+            for job in report.jobs
+        ],
+    )
+    if report.sources:
+        print_table(
+            ["source", "state", "last update", "next poll", "failures"],
+            [
+                (
+                    s.source,
+                    s.state + (f" ({s.reason})" if s.reason and s.state != "ok" else ""),
+                    s.last_success.isoformat().replace("+00:00", "Z") if s.last_success else "",
+                    s.next_poll.isoformat().replace("+00:00", "Z") if s.next_poll else "",
+                    s.failures,
+                )
+                for s in report.sources
+            ],
+            right=["failures"],
+        )

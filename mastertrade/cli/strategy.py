@@ -1,0 +1,443 @@
+"""``mt strategy``: strategies as data.
+
+``show`` prints a strategy's genome so a user can copy it, edit it and backtest the file
+(``mt strategy show sma_cross --json > mine.json``; ``mt backtest mine.json ...``); ``builtins`` lists
+the built-in strategies and the installed plugin strategies.
+
+Stored strategies (what ``mt generate`` and the nightly run store) are named by their id, 16 hex digits
+or any unique prefix of at least 4: ``list`` shows them, ``show ID`` their validation and history,
+``paper``/``activate``/``pause``/``retire`` move them through the pipeline (an illegal move exits 2 and
+names the allowed ones), ``export`` writes the genome file ``mt backtest`` reproduces.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mastertrade.cli import output
+from mastertrade.cli.output import JsonOption, print_json, print_table
+from mastertrade.cli.runtime import open_db, run
+
+if TYPE_CHECKING:
+    from mastertrade.engine.generator.store import StoredStrategy
+    from mastertrade.engine.signals.loader import StoredLookup
+    from mastertrade.engine.signals.strategy import Strategy
+
+app = typer.Typer(
+    help="Strategies: show a genome, list built-in, plugin and stored strategies, move stored ones through"
+    " paper and active trading, export them.",
+    no_args_is_help=True,
+)
+
+SymbolOption = typer.Option("--symbol", help="Fill in the genome's symbol, e.g. BTC/USDT.")
+TimeframeOption = typer.Option("--timeframe", help="Fill in the genome's timeframe, e.g. 1h.")
+
+
+@app.command("show")
+def show(
+    name: Annotated[
+        str,
+        typer.Argument(help="A built-in name, a genome JSON file, a stored strategy id or a plugin name."),
+    ],
+    symbol: Annotated[str | None, SymbolOption] = None,
+    timeframe: Annotated[str | None, TimeframeOption] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Print a strategy's rules in words and its genome JSON.
+
+    With --json, only the genome document that `mt backtest FILE` accepts: save, edit, backtest it.
+
+    A plugin strategy shows its description and settings. A stored strategy shows its state, its
+    validation (full, in-sample and out-of-sample metrics, deflated Sharpe ratio, reference engine) and its
+    history; with --json the whole record, its genome under "genome" (`mt strategy export` writes the file).
+    """
+    from mastertrade.engine.signals.loader import load_strategy
+
+    found = _find_stored(name)
+    if found is not None:
+        if symbol or timeframe:
+            from mastertrade.errors import UserInputError
+
+            raise UserInputError(
+                f"stored strategy {found[0].id} trades {found[0].symbol} {found[0].timeframe}: to use it"
+                " elsewhere, `mt strategy export` it and edit the file"
+            )
+        _show_stored(*found, json_out)
+        return
+    strategy = load_strategy(name, symbol, timeframe, stored=stored_lookup(name))
+    if strategy.genome is None:
+        _show_plugin(strategy, json_out)
+        return
+    if json_out:
+        print_json(strategy.genome.to_dict())
+        return
+    from mastertrade.engine.signals.canonical import fingerprint
+    from mastertrade.engine.signals.describe import describe, pretty_json
+
+    typer.echo(describe(strategy.genome, multiline=True))
+    typer.echo(f"  source {strategy.source}, fingerprint {fingerprint(strategy.genome)}")
+    typer.echo("")
+    typer.echo(pretty_json(strategy.genome.to_dict()))
+
+
+def _show_plugin(strategy: Strategy, json_out: bool) -> None:
+    from mastertrade.engine.signals.plugins import installed_plugins
+
+    info = installed_plugins().get(strategy.name)
+    document = {
+        "name": strategy.name,
+        "source": "plugin",
+        "description": strategy.description,
+        "distribution": info.distribution if info else None,
+        "symbol": strategy.symbol,
+        "timeframe": strategy.timeframe,
+        "stop_loss": strategy.stop_loss,
+        "take_profit": strategy.take_profit,
+        "trailing_stop": strategy.trailing_stop,
+        "size": strategy.size,
+    }
+    if json_out:
+        print_json(document)
+        return
+    width = max(len(key) for key in document)
+    for key, value in document.items():
+        typer.echo(f"{key:<{width}}  {'-' if value is None else value}")
+
+
+@app.command("builtins")
+def builtins(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """List the built-in strategies and the installed plugin strategies, with what they do."""
+    from mastertrade.engine.signals.builtins import BUILTINS
+    from mastertrade.engine.signals.describe import describe
+    from mastertrade.engine.signals.plugins import installed_plugins, load_plugin
+    from mastertrade.errors import OperationFailed
+
+    rows: list[dict[str, Any]] = [
+        {"name": name, "source": "builtin", "distribution": None, "description": describe(genome)}
+        for name, genome in BUILTINS.items()
+    ]
+    for name, info in sorted(installed_plugins().items()):
+        try:
+            description = load_plugin(name).description
+        except OperationFailed as exc:
+            description = f"(broken: {exc})"
+        rows.append(
+            {"name": name, "source": "plugin", "distribution": info.distribution, "description": description}
+        )
+    if json_out:
+        print_json(rows)
+        return
+    table = [
+        (
+            row["name"],
+            row["source"] + (f" ({row['distribution']})" if row["distribution"] else ""),
+            row["description"],
+        )
+        for row in rows
+    ]
+    print_table(["name", "source", "description"], table)
+
+
+# --- stored strategies ------------------------------------------------------------------------------
+
+_ID = re.compile(r"[0-9a-fA-F]{4,16}")
+
+
+def _may_be_stored(spec: str) -> bool:
+    """A spec that can only be a stored id: hex digits, not a built-in, not an existing file."""
+    from mastertrade.engine.signals.builtins import BUILTINS
+
+    return _ID.fullmatch(spec) is not None and spec not in BUILTINS and not Path(spec).is_file()
+
+
+def stored_lookup(spec: str) -> StoredLookup | None:
+    """The ``stored=`` hook of ``load_strategy`` for a command-line spec: the database is opened only
+    when the spec can be a stored id (so `mt backtest sma_cross` never touches it)."""
+    if not _may_be_stored(spec):
+        return None
+
+    async def fetch() -> StoredLookup:
+        from mastertrade.engine.generator.store import StrategyStore
+
+        db = await open_db()
+        try:
+            return await StrategyStore(db).resolver(spec)
+        finally:
+            await db.close()
+
+    return run(fetch)
+
+
+def _find_stored(spec: str) -> tuple[StoredStrategy, list[dict[str, Any]]] | None:
+    """The stored strategy ``spec`` names and its history, or None when it names none."""
+    if not _may_be_stored(spec):
+        return None
+
+    async def fetch() -> tuple[StoredStrategy, list[dict[str, Any]]] | None:
+        from mastertrade.engine.generator.store import StrategyStore
+        from mastertrade.errors import NotFound
+
+        db = await open_db()
+        try:
+            store = StrategyStore(db)
+            try:
+                found = await store.get(spec)
+            except NotFound:
+                return None
+            return found, [item.as_dict() for item in await store.history(found.id)]
+        finally:
+            await db.close()
+
+    return run(fetch)
+
+
+def _stored_document(strategy: StoredStrategy, history: list[dict[str, Any]]) -> dict[str, Any]:
+    from mastertrade.engine.signals.describe import describe
+
+    return {**strategy.as_dict(), "description": describe(strategy.genome), "history": history}
+
+
+def _number(value: float | None, digits: int = 2, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_out: bool) -> None:
+    document = _stored_document(strategy, history)
+    if json_out:
+        print_json(document)
+        return
+    from mastertrade.engine.signals.describe import describe, pretty_json
+
+    typer.echo(describe(strategy.genome, multiline=True))
+    typer.echo(f"  id {strategy.id}, {strategy.state.value} since {document['state_since']}")
+    typer.echo("")
+    parts = [
+        ("full series", strategy.metrics),
+        ("in-sample", strategy.in_sample),
+        ("out-of-sample", strategy.out_of_sample),
+    ]
+    rows = [
+        (
+            label,
+            f"{metrics.get('start', '')} .. {metrics.get('end', '')}",
+            _number(metrics.get("return_pct")),
+            _number(metrics.get("sharpe")),
+            _number(metrics.get("max_drawdown_pct")),
+            metrics.get("trades", "n/a"),
+            _number(metrics.get("exposure_pct"), 1),
+        )
+        for label, metrics in parts
+    ]
+    print_table(
+        ["part", "bars", "return %", "Sharpe", "max DD %", "trades", "exposure %"],
+        rows,
+        right=["return %", "Sharpe", "max DD %", "trades", "exposure %"],
+    )
+    reference = strategy.reference
+    if reference is None:
+        checked = "not re-run (only finalists are)"
+    elif reference.get("agrees"):
+        checked = (
+            f"agrees ({reference['trades_fast']} trades, final equity {reference['final_equity_fast']:,.2f})"
+        )
+    else:
+        checked = f"DISAGREES: {reference.get('mismatch')}"
+    typer.echo(f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)}; reference engine {checked}")
+    typer.echo("")
+    print_table(
+        ["at", "from", "to", "reason"],
+        [(item["at"], item["from"] or "", item["to"], item["reason"]) for item in history],
+        title="History",
+    )
+    typer.echo(pretty_json(strategy.genome_data))
+
+
+StateOption = typer.Option("--state", help="Only strategies in this state (repeat for several).")
+
+
+@app.command("list")
+def list_stored(
+    state: Annotated[list[str] | None, StateOption] = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Only strategies on this symbol.")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Only strategies on this timeframe.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most this many, newest first.", min=1)
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """List stored strategies, newest first, with their state and out-of-sample results.
+
+    States: generated, backtested, passed, failed, paper, active, paused, retired.
+    """
+
+    async def fetch() -> list[StoredStrategy]:
+        from mastertrade.engine.generator.states import parse_state
+        from mastertrade.engine.generator.store import StrategyStore
+
+        states = [parse_state(item) for item in state] if state else None
+        db = await open_db()
+        try:
+            return await StrategyStore(db).list(
+                states=states, symbol=symbol, timeframe=timeframe, limit=limit
+            )
+        finally:
+            await db.close()
+
+    from mastertrade.engine.generator.pipeline import strategy_row
+
+    strategies = run(fetch)
+    documents = [
+        {
+            **strategy_row(item),
+            "state_since": item.as_dict()["state_since"],
+            "created_at": item.as_dict()["created_at"],
+        }
+        for item in strategies
+    ]
+    if json_out:
+        print_json(documents)
+        return
+    rows = [
+        (
+            doc["id"],
+            doc["state"],
+            f"{doc['symbol']} {doc['timeframe']}",
+            _number(doc["oos_sharpe"]),
+            _number(doc["oos_max_drawdown_pct"]),
+            doc["oos_trades"],
+            _number(doc["deflated_sharpe"], 3),
+            {None: "-", True: "agrees", False: "DISAGREES"}[doc["reference_agrees"]],
+            doc["name"],
+        )
+        for doc in documents
+    ]
+    print_table(
+        ["id", "state", "market", "OOS Sharpe", "OOS DD %", "OOS trades", "deflated", "reference", "name"],
+        rows,
+        title=f"{len(rows)} stored strateg{'y' if len(rows) == 1 else 'ies'}",
+        right=["OOS Sharpe", "OOS DD %", "OOS trades", "deflated"],
+    )
+
+
+ReasonOption = typer.Option("--reason", help="Why (recorded in the strategy's history).")
+
+
+def _move(spec: str, target: str, reason: str, json_out: bool) -> None:
+    async def apply() -> tuple[str, StoredStrategy]:
+        from mastertrade.engine.generator.store import StrategyStore
+
+        db = await open_db()
+        try:
+            store = StrategyStore(db)
+            before = (await store.get(spec)).state.value
+            return before, await store.transition(spec, target, reason)
+        finally:
+            await db.close()
+
+    before, moved = run(apply)
+    if json_out:
+        print_json({"id": moved.id, "from": before, "to": moved.state.value, "reason": reason})
+        return
+    typer.echo(f"strategy {moved.id} ({moved.name}): {before} -> {moved.state.value}")
+
+
+@app.command("paper")
+def paper(
+    strategy_id: Annotated[str, typer.Argument(help="Stored strategy id (or a unique prefix).")],
+    reason: Annotated[str, ReasonOption] = "moved to paper trading by hand",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Start paper trading a strategy that passed the filter, or resume a paused one on paper."""
+    _move(strategy_id, "paper", reason, json_out)
+
+
+@app.command("activate")
+def activate(
+    strategy_id: Annotated[str, typer.Argument(help="Stored strategy id (or a unique prefix).")],
+    reason: Annotated[str, ReasonOption] = "activated by hand",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Let a paper or paused strategy trade the account (in live mode: real money).
+
+    The nightly run promotes paper strategies whose paper record holds up; this does it by hand.
+    """
+    _move(strategy_id, "active", reason, json_out)
+
+
+@app.command("pause")
+def pause(
+    strategy_id: Annotated[str, typer.Argument(help="Stored strategy id (or a unique prefix).")],
+    reason: Annotated[str, ReasonOption] = "paused by hand",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Stop a paper or active strategy from trading, keeping it (resume with `paper` or `activate`)."""
+    _move(strategy_id, "paused", reason, json_out)
+
+
+@app.command("retire")
+def retire(
+    strategy_id: Annotated[str, typer.Argument(help="Stored strategy id (or a unique prefix).")],
+    reason: Annotated[str, ReasonOption] = "retired by hand",
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Stop a strategy for good (final)."""
+    _move(strategy_id, "retired", reason, json_out)
+
+
+@app.command("export")
+def export(
+    strategy_id: Annotated[str, typer.Argument(help="Stored strategy id (or a unique prefix).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the genome to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a stored strategy's genome JSON, the file `mt backtest FILE` takes and reproduces.
+
+    The stored metrics cover the bars the generation run used; the command to reproduce them on exactly
+    those bars is printed on stderr.
+    """
+
+    async def fetch() -> StoredStrategy:
+        from mastertrade.engine.generator.store import StrategyStore
+
+        db = await open_db()
+        try:
+            return await StrategyStore(db).get(strategy_id)
+        finally:
+            await db.close()
+
+    strategy = run(fetch)
+    text = strategy.genome.to_json(indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        _reproduce_hint(strategy, "FILE")
+        return
+    from mastertrade.errors import UserInputError
+
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
+    output.info(f"wrote strategy {strategy.id} to {out}")
+    _reproduce_hint(strategy, str(out))
+
+
+def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:
+    """Tell how to reproduce the stored full-series backtest: on the same bars, which newer candles may
+    have extended since."""
+    from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+
+    start, end = strategy.metrics.get("start"), strategy.metrics.get("end")
+    if not start or not end:
+        return
+    stop = to_iso(parse_when(end, what="end") + timeframe_ms(strategy.timeframe))
+    output.info(f"its stored backtest: mt backtest {file} --start {start} --end {stop}")

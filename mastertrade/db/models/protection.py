@@ -1,0 +1,57 @@
+"""Protective exits of live positions: the daemon's own stop-loss, take-profit and trailing-stop levels.
+
+A live entry of a strategy with a bracket gets one row, written (``pending``, keyed by the entry's client
+order id) *before* the entry is sent, so a crash at any point leaves a row that the next start settles
+against the order journal:
+
+- ``pending``: the entry is on its way; armed once it has fills.
+- ``active``: the levels are watched on every price update (from the entry's average fill price).
+- ``triggered``: a level was crossed and the sell got the client order id ``exit_client_order_id``
+  (committed before it is journaled and sent, so it fires once); settled from that order's state.
+- ``closed``: done (sold, or the position was closed by other means), with the reason.
+
+Levels are prices in the quote currency; ``stop_loss``/``take_profit``/``trailing_stop`` are the
+strategy's fractions, ``trail_peak`` the highest high since entry, ``armed_ts`` the market time (epoch ms)
+from which whole bars count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mastertrade.db.types import UTCDateTime, utcnow
+
+
+class ProtectionRecord(SQLModel, table=True):
+    __tablename__ = "protections"
+    __table_args__ = (
+        UniqueConstraint("entry_client_order_id", name="uq_protections_entry_client_order_id"),
+        Index("ix_protections_book_state", "book", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    book: str = Field(sa_column=Column(String(80), ForeignKey("trading_books.id"), nullable=False))
+    symbol: str = Field(max_length=32)
+    strategy_id: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=16)
+    entry_client_order_id: str = Field(max_length=40)
+    amount: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    entry_price: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    stop_loss: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    take_profit: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    trailing_stop: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    stop_price: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    take_price: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    trail_peak: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    armed_ts: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    trigger: str | None = Field(default=None, max_length=16)
+    trigger_level: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    trigger_seen: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    exit_client_order_id: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

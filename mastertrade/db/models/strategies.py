@@ -1,0 +1,100 @@
+"""Stored strategies, their life-cycle transitions, and the generation runs that produced them.
+
+- **strategies**: one row per distinct strategy logic on one market. The id *is* the genome's
+  fingerprint (16 hex digits of the hash of its canonical form, symbol and timeframe included), so the
+  same logic generated twice, on any night, maps to the same row and is stored once; ``(symbol,
+  timeframe, fingerprint)`` is unique as well. The row keeps the genome JSON, the state in the promotion
+  pipeline (``engine/generator/states.py``), the metrics of the full-series backtest (what ``mt
+  backtest`` reproduces), the in-sample and out-of-sample walk-forward metrics, the deflated Sharpe
+  ratio, and whether the reference engine agreed with the fast one.
+- **strategy_transitions**: every state change with its reason and time, the creation included
+  (``from_state`` null). Nothing is updated in place: the history is the audit trail.
+- **generation_runs**: one row per ``mt generate`` or nightly run: parameters, seed, counts, timings,
+  outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from mastertrade.db.types import UTCDateTime, utcnow
+
+
+class GenerationRun(SQLModel, table=True):
+    __tablename__ = "generation_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str = Field(max_length=16)
+    exchange: str = Field(max_length=64)
+    symbol: str = Field(max_length=40)
+    timeframe: str = Field(max_length=8)
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    timings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: str = Field(max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StrategyRecord(SQLModel, table=True):
+    __tablename__ = "strategies"
+    __table_args__ = (
+        UniqueConstraint("symbol", "timeframe", "fingerprint", name="uq_strategies_market_fingerprint"),
+        Index("ix_strategies_state", "state"),
+        Index("ix_strategies_market", "symbol", "timeframe"),
+    )
+
+    id: str = Field(sa_column=Column(String(16), primary_key=True, nullable=False))
+    name: str = Field(max_length=80)
+    fingerprint: str = Field(max_length=16)
+    symbol: str = Field(max_length=40)
+    timeframe: str = Field(max_length=8)
+    exchange: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=16)
+    genome: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    in_sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    out_of_sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    folds: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deflated_sharpe: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    reference_agrees: bool | None = None
+    reference: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    complexity: int = 0
+    generation_run_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("generation_runs.id"), nullable=True)
+    )
+    seed: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    state_since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StrategyTransition(SQLModel, table=True):
+    __tablename__ = "strategy_transitions"
+    __table_args__ = (Index("ix_strategy_transitions_strategy", "strategy_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    strategy_id: str = Field(
+        sa_column=Column(String(16), ForeignKey("strategies.id", ondelete="CASCADE"), nullable=False)
+    )
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

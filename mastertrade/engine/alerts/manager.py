@@ -1,0 +1,401 @@
+"""The alert manager: from a rule's candidate to a stored, delivered alert.
+
+``raise_alert`` decides what becomes of a candidate, in this order:
+
+1. **Suppressed** when an alert with the same dedupe key was raised within ``[alerts] repeat_window_s``:
+   nothing is sent; the earlier alert's ``repeats`` count goes up.
+2. **Stored** otherwise, with status ``held`` during quiet hours (unless critical), ``no_targets``
+   when no Apprise URL is configured, or ``pending``; an ``AlertRaised`` event goes on the bus.
+3. **Delivered** in the background by ``run_delivery``: each target is tried in a worker thread;
+   targets that failed are retried with exponential backoff (``retry_attempts``, ``retry_backoff_s``)
+   and the record ends ``delivered`` or ``failed``, with the per-target results and the (scrubbed)
+   error. When quiet hours end, the held alerts go out as one digest.
+
+Everything is in the database, so a restart resumes: pending and retrying alerts are sent, held ones
+wait for the end of quiet hours, and the dedupe window continues. Any code may raise an alert directly
+with ``await ctx.alerts.raise_alert(AlertCandidate(...))``; most alerts come from bus events through
+the rules (``rules.py``), which the alerts service feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from mastertrade.config import AlertsSettings
+from mastertrade.db.database import Database
+from mastertrade.db.models.daemon import AlertRecord
+from mastertrade.engine.alerts.delivery import AppriseNotifier, Notifier, TargetResult
+from mastertrade.engine.alerts.masking import mask_target
+from mastertrade.engine.alerts.quiet import QuietHours, parse_quiet_hours
+from mastertrade.engine.alerts.rules import (
+    RULE_EVENT_TYPES,
+    AlertCandidate,
+    EventRule,
+    Rule,
+    RuleSet,
+    Severity,
+    build_rule,
+)
+from mastertrade.engine.alerts.store import AlertStore
+from mastertrade.engine.bus import EventBus, Subscription
+from mastertrade.engine.events import AlertRaised, Event
+from mastertrade.engine.services.clock import Clock
+from mastertrade.errors import NotFound, UserInputError
+
+log = logging.getLogger(__name__)
+
+_MAX_WAIT_S = 60.0  # re-check at least this often, so a wall-clock jump cannot strand a retry
+_CONCURRENT_DELIVERIES = 4
+
+
+def alert_info(record: AlertRecord) -> dict[str, Any]:
+    """An alert as the API shows it (targets masked, times ISO-8601 UTC)."""
+    return {
+        "id": record.id,
+        "created_at": record.created_at,
+        "rule": record.rule,
+        "severity": record.severity,
+        "dedupe_key": record.dedupe_key,
+        "title": record.title,
+        "body": record.body,
+        "status": record.status,
+        "attempts": record.attempts,
+        "repeats": record.repeats,
+        "last_seen_at": record.last_seen_at,
+        "delivered_at": record.delivered_at,
+        "error": record.error,
+        "targets": json.loads(record.targets) if record.targets else [],
+    }
+
+
+class AlertManager:
+    def __init__(
+        self,
+        settings: AlertsSettings,
+        db: Database,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = AlertStore(db)
+        self.bus = bus
+        self.clock = clock
+        self.notifier: Notifier = notifier or AppriseNotifier()
+        self.quiet: QuietHours | None = (
+            parse_quiet_hours(settings.quiet_hours, settings.timezone) if settings.quiet_hours else None
+        )
+        self.rules = RuleSet()
+        # Created now, not when the service starts, so events published during start-up (a crash
+        # recovery notice) and while the service restarts after a crash are kept for it.
+        self.subscription: Subscription = bus.subscribe(RULE_EVENT_TYPES, name="alerts", maxsize=10_000)
+        self._loaded = False
+        self._recent: dict[str, tuple[int, datetime]] = {}
+        self._due: dict[int, datetime] = {}
+        self._held = 0
+        self._wake = asyncio.Event()
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._limit = asyncio.Semaphore(_CONCURRENT_DELIVERIES)
+
+    @property
+    def urls(self) -> list[str]:
+        return self.settings.urls
+
+    def targets(self) -> list[str]:
+        return [mask_target(url) for url in self.urls]
+
+    # --- start-up --------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Load the rules and resume unfinished deliveries (once; later calls do nothing)."""
+        if self._loaded:
+            return
+        rules: list[Rule] = [EventRule(name) for name in self.settings.events]
+        for stored in await self.store.rules():
+            if not stored.enabled:
+                continue
+            try:
+                rules.append(
+                    build_rule(
+                        stored.kind,
+                        json.loads(stored.params),
+                        rule_id=stored.id,
+                        name=stored.name,
+                        severity=stored.severity or None,
+                    )
+                )
+            except (UserInputError, ValueError) as exc:
+                log.error("alert rule %s (%s) is invalid and stays off: %s", stored.id, stored.name, exc)
+        self.rules = RuleSet(rules)
+        now = self.clock.now()
+        for record in await self.store.since(now - timedelta(seconds=self.settings.repeat_window_s)):
+            assert record.id is not None
+            self._recent[record.dedupe_key] = (record.id, record.created_at)
+        for record in await self.store.with_status(["pending", "retrying"]):
+            assert record.id is not None
+            self._schedule(record.id, now)
+        self._held = len(await self.store.with_status(["held"]))
+        self._loaded = True
+
+    # --- raising ---------------------------------------------------------------------------------
+
+    async def handle(self, event: Event) -> list[AlertRecord]:
+        """Run an event through the rules; returns the alerts it raised (suppressed ones left out)."""
+        raised = []
+        for candidate in self.rules.evaluate(event):
+            record = await self.raise_alert(candidate)
+            if record is not None:
+                raised.append(record)
+        return raised
+
+    async def raise_alert(self, candidate: AlertCandidate) -> AlertRecord | None:
+        """Store (and queue for delivery) a new alert; None when it repeats one inside the window."""
+        now = self.clock.now()
+        key = candidate.dedupe_key[:255]
+        previous = self._recent.get(key)
+        if previous is not None and (now - previous[1]).total_seconds() < self.settings.repeat_window_s:
+            await self.store.add_repeat(previous[0], now)
+            return None
+        if not self.urls:
+            status = "no_targets"
+        elif (
+            self.quiet is not None and candidate.severity is not Severity.CRITICAL and self.quiet.active(now)
+        ):
+            status = "held"
+        else:
+            status = "pending"
+        record = await self.store.insert(
+            AlertRecord(
+                created_at=now,
+                rule=candidate.rule[:128],
+                severity=candidate.severity.value,
+                dedupe_key=key,
+                title=candidate.title[:255],
+                body=candidate.body,
+                status=status,
+                last_seen_at=now,
+                targets=json.dumps(self._fresh_targets()),
+            )
+        )
+        assert record.id is not None
+        self._remember(key, record.id, now)
+        log.info("alert #%s [%s] %s (%s)", record.id, record.severity, record.title, status)
+        self.bus.publish(
+            AlertRaised(
+                alert_id=record.id,
+                severity=record.severity,
+                title=record.title,
+                body=record.body,
+                dedupe_key=key,
+                rule=record.rule,
+                status=status,
+            )
+        )
+        if status == "pending":
+            self._schedule(record.id, now)
+        elif status == "held":
+            self._held += 1
+            self._wake.set()
+        return record
+
+    def _remember(self, key: str, alert_id: int, now: datetime) -> None:
+        self._recent[key] = (alert_id, now)
+        if len(self._recent) > 1024:
+            horizon = now - timedelta(seconds=self.settings.repeat_window_s)
+            self._recent = {k: v for k, v in self._recent.items() if v[1] >= horizon}
+
+    def _fresh_targets(self) -> list[dict[str, Any]]:
+        return [
+            {"index": index, "target": mask_target(url), "ok": False, "error": None}
+            for index, url in enumerate(self.urls)
+        ]
+
+    # --- delivery --------------------------------------------------------------------------------
+
+    def _schedule(self, alert_id: int, when: datetime) -> None:
+        self._due[alert_id] = when
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> float:
+        delay = self.settings.retry_backoff_s * 2 ** max(0, attempts - 1)
+        return float(min(delay, self.settings.retry_backoff_max_s))
+
+    async def run_delivery(self) -> None:
+        """Deliver due alerts, retry failed ones and release held ones, until cancelled."""
+        while True:
+            now = self.clock.now()
+            self._wake.clear()
+            if self._held and self.quiet is not None and not self.quiet.active(now):
+                await self._release_held()
+            for alert_id, when in list(self._due.items()):
+                if when <= now:
+                    del self._due[alert_id]
+                    task = asyncio.create_task(self._deliver(alert_id), name=f"alert-{alert_id}")
+                    self._deliveries.add(task)
+                    task.add_done_callback(self._deliveries.discard)
+            moments = list(self._due.values())
+            if self._held and self.quiet is not None:
+                moments.append(self.quiet.ends_after(now))
+            wait = min(((moment - now).total_seconds() for moment in moments), default=_MAX_WAIT_S)
+            await self._sleep(min(max(wait, 0.0), _MAX_WAIT_S))
+
+    async def _sleep(self, seconds: float) -> None:
+        wake = asyncio.ensure_future(self._wake.wait())
+        sleep = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({wake, sleep}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+            sleep.cancel()
+
+    async def _deliver(self, alert_id: int) -> None:
+        async with self._limit:
+            record = await self.store.get(alert_id)
+            if record is None or record.status not in ("pending", "retrying"):
+                return
+            targets = self._merge_targets(record)
+            todo = [(item["index"], self.urls[item["index"]]) for item in targets if not item["ok"]]
+            try:
+                results = await self.notifier.send(todo, record.title, record.body, record.severity)
+            except Exception as exc:  # a bug in a notifier must not lose the alert: retry it
+                log.exception("alert #%s: delivery raised", alert_id)
+                results = [
+                    TargetResult(index, mask_target(url), False, type(exc).__name__) for index, url in todo
+                ]
+            await self._record_attempt(record, targets, results)
+
+    def _merge_targets(self, record: AlertRecord) -> list[dict[str, Any]]:
+        """The stored per-target results, matched to the configured URLs (which may have changed
+        since the alert was raised: then every current target is tried)."""
+        stored = json.loads(record.targets) if record.targets else []
+        fresh = self._fresh_targets()
+        if [item.get("target") for item in stored] != [item["target"] for item in fresh]:
+            return fresh
+        return [{**item, "index": index} for index, item in enumerate(stored)]
+
+    async def _record_attempt(
+        self, record: AlertRecord, targets: list[dict[str, Any]], results: list[TargetResult]
+    ) -> None:
+        assert record.id is not None
+        for result in results:
+            targets[result.index].update(ok=result.ok, error=result.error)
+        attempts = record.attempts + 1
+        failed = [item for item in targets if not item["ok"]]
+        now = self.clock.now()
+        values: dict[str, Any] = {"attempts": attempts, "targets": json.dumps(targets)}
+        if not failed:
+            values.update(status="delivered", delivered_at=now, error=None)
+            log.info("alert #%s delivered to %d target(s)", record.id, len(targets))
+        else:
+            error = "; ".join(f"{item['target']}: {item['error'] or 'failed'}" for item in failed)
+            if attempts >= self.settings.retry_attempts:
+                values.update(status="failed", error=error)
+                log.error("alert #%s failed after %d attempts: %s", record.id, attempts, error)
+            else:
+                delay = self.backoff(attempts)
+                values.update(status="retrying", error=error)
+                self._schedule(record.id, now + timedelta(seconds=delay))
+                log.warning(
+                    "alert #%s attempt %d failed (%s); retry in %g s", record.id, attempts, error, delay
+                )
+        await self.store.update(record.id, **values)
+
+    async def _release_held(self) -> None:
+        """Quiet hours are over: send what was held as one digest (each alert keeps its own record)."""
+        held = await self.store.with_status(["held"])
+        self._held = 0
+        if not held:
+            return
+        if len(held) == 1:
+            record = held[0]
+            assert record.id is not None
+            await self.store.update(record.id, status="pending")
+            self._schedule(record.id, self.clock.now())
+            return
+        title = f"{len(held)} alerts held during quiet hours"
+        body = "\n".join(f"[{record.severity}] {record.title}: {record.body}" for record in held)
+        targets = self._fresh_targets()
+        results = await self.notifier.send(list(enumerate(self.urls)), title, body, "warning")
+        for record in held:
+            await self._record_attempt(record, [dict(item) for item in targets], results)
+
+    # --- tests, rules, history -------------------------------------------------------------------
+
+    async def test(self, message: str | None = None) -> AlertRecord:
+        """Send a test alert to every target now (no dedupe, no quiet hours, no retry)."""
+        if not self.urls:
+            raise UserInputError("no alert targets: set [alerts] urls in the config (or MT_ALERTS__URLS)")
+        now = self.clock.now()
+        record = await self.store.insert(
+            AlertRecord(
+                created_at=now,
+                rule="test",
+                severity=Severity.INFO.value,
+                dedupe_key=f"test:{now.isoformat()}",
+                title="MasterTrade test alert",
+                body=message or "If you can read this, MasterTrade alerts reach you.",
+                status="pending",
+                last_seen_at=now,
+                targets=json.dumps(self._fresh_targets()),
+            )
+        )
+        assert record.id is not None
+        results = await self.notifier.send(list(enumerate(self.urls)), record.title, record.body, "info")
+        targets = self._fresh_targets()
+        for result in results:
+            targets[result.index].update(ok=result.ok, error=result.error)
+        failed = [item for item in targets if not item["ok"]]
+        record.attempts = 1
+        record.targets = json.dumps(targets)
+        record.status = "failed" if failed else "delivered"
+        record.delivered_at = None if failed else self.clock.now()
+        record.error = "; ".join(f"{item['target']}: {item['error'] or 'failed'}" for item in failed) or None
+        await self.store.update(
+            record.id,
+            attempts=1,
+            targets=record.targets,
+            status=record.status,
+            delivered_at=record.delivered_at,
+            error=record.error,
+        )
+        return record
+
+    def rule_infos(self) -> list[dict[str, Any]]:
+        return [rule.info() for rule in self.rules.rules]
+
+    async def add_rule(
+        self, kind: str, params: dict[str, Any], *, severity: str | None = None, name: str | None = None
+    ) -> Rule:
+        """Validate, store and switch on a user rule."""
+        clean = {key: value for key, value in params.items() if value is not None}
+        draft = build_rule(kind, clean, rule_id=0, name=name, severity=severity)
+        stored = await self.store.add_rule(
+            name=draft.name, kind=kind, params=draft.params(), severity=severity
+        )
+        rule = build_rule(kind, draft.params(), rule_id=stored.id, name=stored.name, severity=severity)
+        self.rules.rules.append(rule)
+        log.info("alert rule %s added: %s", stored.id, stored.name)
+        return rule
+
+    async def remove_rule(self, rule_id: int) -> None:
+        if not await self.store.remove_rule(rule_id):
+            raise NotFound(f"no alert rule {rule_id} (see `mt alerts list`)")
+        self.rules.rules = [rule for rule in self.rules.rules if rule.rule_id != rule_id]
+        log.info("alert rule %s removed", rule_id)
+
+    async def history(self, limit: int = 50) -> list[AlertRecord]:
+        return await self.store.history(limit)
+
+    async def close(self) -> None:
+        """Stop delivering (unfinished deliveries are resumed by the next start) and let go of the pool."""
+        for task in list(self._deliveries):
+            task.cancel()
+        if self._deliveries:
+            await asyncio.wait(self._deliveries, timeout=1.0)
+        self.subscription.close()
+        self.notifier.close()

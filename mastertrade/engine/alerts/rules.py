@@ -1,0 +1,503 @@
+"""Alert rules: which bus events become alerts, with what severity, text and dedupe key.
+
+Two families share one interface (``Rule.evaluate(event) -> AlertCandidate | None``):
+
+- built-in event rules, switched on by name in ``[alerts] events``: ``order_filled``, ``risk_limit``,
+  ``circuit_breaker``, ``goal_milestone``, ``strategy``, ``service_failure``, ``data_source``;
+- rules the user adds (``mt alerts add``, stored in the database): ``price_cross`` (a symbol's price
+  crosses a level), ``pct_move`` (a symbol moves by at least N percent within a window), or any of
+  the event kinds above narrowed by ``symbol`` (or ``service``) and given their own severity.
+
+Adding a kind (another area): write a formatter ``(event) -> AlertCandidate | None`` and add it to
+``EVENT_KINDS`` with the event types it reads; its events come from ``engine/events.py``.
+
+This module is imported when the settings load (to check ``[alerts] events``): keep it light.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mastertrade.engine.collectors.events import SourceStateChanged
+from mastertrade.engine.events import (
+    CircuitBreakerTripped,
+    Event,
+    GoalMilestone,
+    OrderFilled,
+    PriceTick,
+    RiskBreached,
+    ServiceStateChanged,
+    StrategyPromoted,
+    StrategyRetired,
+)
+from mastertrade.errors import UserInputError
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class AlertCandidate:
+    """What a rule wants to say; the manager decides whether it is new, repeated or held."""
+
+    rule: str
+    severity: Severity
+    dedupe_key: str
+    title: str
+    body: str
+
+
+def _order_filled(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, OrderFilled)
+    partial = f", {event.remaining:g} remaining" if event.remaining else ""
+    strategy = f" (strategy {event.strategy_id})" if event.strategy_id else ""
+    return AlertCandidate(
+        rule="order_filled",
+        severity=Severity.INFO,
+        dedupe_key=f"order_filled:{event.order_id}:{event.amount:g}@{event.price:g}",
+        title=f"{event.mode} {event.side} {event.amount:g} {event.symbol} filled at {event.price:g}",
+        body=f"Order {event.client_order_id} filled{partial}, fee {event.fee:g}{strategy}.",
+    )
+
+
+def _risk_limit(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, RiskBreached)
+    where = f" on {event.symbol}" if event.symbol else ""
+    severity = Severity.CRITICAL if event.severity == "critical" else Severity.WARNING
+    return AlertCandidate(
+        rule="risk_limit",
+        severity=severity,
+        dedupe_key=f"risk:{event.limit}:{event.symbol or '*'}",
+        title=f"Risk limit {event.limit} hit{where}",
+        body=f"{event.message} (value {event.value:g}, limit {event.threshold:g}).",
+    )
+
+
+def _circuit_breaker(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, CircuitBreakerTripped)
+    until = f" until {event.until}" if event.until else " until resumed"
+    return AlertCandidate(
+        rule="circuit_breaker",
+        severity=Severity.CRITICAL,
+        dedupe_key=f"circuit:{event.breaker}",
+        title=f"Trading halted: {event.breaker}",
+        body=f"{event.reason}. Trading is halted{until}.",
+    )
+
+
+def _goal_milestone(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, GoalMilestone)
+    return AlertCandidate(
+        rule="goal_milestone",
+        severity=Severity.INFO,
+        dedupe_key=f"goal:{event.goal_id}:{event.milestone}",
+        title=f"Goal {event.name}: {event.milestone} reached",
+        body=event.message or f"{event.name} is at {event.progress_pct:.1f}% of its target.",
+    )
+
+
+def _strategy(event: Event) -> AlertCandidate | None:
+    if isinstance(event, StrategyPromoted):
+        return AlertCandidate(
+            rule="strategy",
+            severity=Severity.INFO,
+            dedupe_key=f"strategy:{event.strategy_id}:{event.stage_to}",
+            title=f"Strategy {event.name} promoted to {event.stage_to}",
+            body=event.reason or f"{event.name} moved from {event.stage_from} to {event.stage_to}.",
+        )
+    assert isinstance(event, StrategyRetired)
+    return AlertCandidate(
+        rule="strategy",
+        severity=Severity.WARNING,
+        dedupe_key=f"strategy:{event.strategy_id}:retired",
+        title=f"Strategy {event.name} retired",
+        body=event.reason or f"{event.name} was retired.",
+    )
+
+
+def _service_failure(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, ServiceStateChanged)
+    if event.service == "daemon" and event.state == "recovered":
+        return AlertCandidate(
+            rule="service_failure",
+            severity=Severity.CRITICAL,
+            dedupe_key="service:daemon:recovered",
+            title="Daemon restarted after an unclean stop",
+            body=event.error or "The previous daemon run ended without a clean stop (crash or kill).",
+        )
+    if event.state != "crashed":
+        return None
+    retry = f" Restarting in {event.backoff_s:g} s." if event.backoff_s is not None else ""
+    return AlertCandidate(
+        rule="service_failure",
+        severity=Severity.WARNING,
+        dedupe_key=f"service:{event.service}:crashed",
+        title=f"Service {event.service} crashed",
+        body=f"{event.error or 'unknown error'} (restart {event.restarts}).{retry}",
+    )
+
+
+def _data_source(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, SourceStateChanged)
+    if event.degraded:
+        return AlertCandidate(
+            rule="data_source",
+            severity=Severity.WARNING,
+            dedupe_key=f"source:{event.source}:{event.state}",
+            title=f"Data source {event.source} is {event.state}",
+            body=event.reason or f"{event.source} stopped delivering; strategies see its last values.",
+        )
+    if event.previous in ("stale", "error") and event.state == "ok":
+        return AlertCandidate(
+            rule="data_source",
+            severity=Severity.INFO,
+            dedupe_key=f"source:{event.source}:ok",
+            title=f"Data source {event.source} recovered",
+            body=f"{event.source} delivers again.",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class EventKind:
+    types: frozenset[str]
+    describe: str
+    format: Callable[[Event], AlertCandidate | None]
+
+
+EVENT_KINDS: dict[str, EventKind] = {
+    "order_filled": EventKind(frozenset({"order.filled"}), "an order was filled", _order_filled),
+    "risk_limit": EventKind(frozenset({"risk.breached"}), "a risk limit was hit", _risk_limit),
+    "circuit_breaker": EventKind(
+        frozenset({"risk.circuit_breaker"}), "a circuit breaker halted trading", _circuit_breaker
+    ),
+    "goal_milestone": EventKind(frozenset({"goal.milestone"}), "a goal reached a milestone", _goal_milestone),
+    "strategy": EventKind(
+        frozenset({"strategy.promoted", "strategy.retired"}), "a strategy was promoted or retired", _strategy
+    ),
+    "service_failure": EventKind(
+        frozenset({"service.state"}), "a service crashed or the daemon stopped uncleanly", _service_failure
+    ),
+    "data_source": EventKind(
+        frozenset({"collector.state"}), "an alternative-data source went stale or failed", _data_source
+    ),
+}
+BUILTIN_RULES = tuple(EVENT_KINDS)
+PRICE_KINDS = ("price_cross", "pct_move")
+RULE_KINDS = PRICE_KINDS + BUILTIN_RULES
+RULE_EVENT_TYPES = frozenset({"price.tick"}).union(*(kind.types for kind in EVENT_KINDS.values()))
+
+
+class Rule:
+    """A rule: ``evaluate`` returns the alert an event calls for, if any."""
+
+    types: frozenset[str] = frozenset()
+
+    def __init__(self, *, rule_id: int | None, name: str, kind: str, severity: Severity | None) -> None:
+        self.rule_id = rule_id
+        self.name = name
+        self.kind = kind
+        self.severity = severity
+
+    @property
+    def builtin(self) -> bool:
+        return self.rule_id is None
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def evaluate(self, event: Event) -> AlertCandidate | None:
+        raise NotImplementedError
+
+    def _finish(self, candidate: AlertCandidate | None) -> AlertCandidate | None:
+        if candidate is None:
+            return None
+        severity = self.severity or candidate.severity
+        prefix = "" if self.builtin else f"rule{self.rule_id}:"
+        return AlertCandidate(
+            rule=self.name,
+            severity=severity,
+            dedupe_key=prefix + candidate.dedupe_key,
+            title=candidate.title,
+            body=candidate.body,
+        )
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.rule_id,
+            "name": self.name,
+            "kind": self.kind,
+            "params": self.params(),
+            "severity": self.severity.value if self.severity else None,
+            "builtin": self.builtin,
+        }
+
+
+class EventRule(Rule):
+    """One of the event kinds, optionally narrowed to a symbol or a service."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        rule_id: int | None = None,
+        name: str | None = None,
+        severity: Severity | None = None,
+        symbol: str | None = None,
+        service: str | None = None,
+    ) -> None:
+        super().__init__(rule_id=rule_id, name=name or kind, kind=kind, severity=severity)
+        self.spec = EVENT_KINDS[kind]
+        self.types = self.spec.types
+        self.symbol = symbol
+        self.service = service
+
+    def params(self) -> dict[str, Any]:
+        return {key: value for key, value in (("symbol", self.symbol), ("service", self.service)) if value}
+
+    def evaluate(self, event: Event) -> AlertCandidate | None:
+        if event.type not in self.types:
+            return None
+        if self.symbol is not None and getattr(event, "symbol", None) != self.symbol:
+            return None
+        if self.service is not None and getattr(event, "service", None) != self.service:
+            return None
+        return self._finish(self.spec.format(event))
+
+
+class PriceCrossRule(Rule):
+    """Fires when a symbol's price moves from one side of ``level`` to the other."""
+
+    types = frozenset({"price.tick"})
+
+    def __init__(
+        self,
+        *,
+        symbol: str,
+        level: float,
+        direction: str = "any",
+        rule_id: int | None = None,
+        name: str | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        super().__init__(
+            rule_id=rule_id, name=name or f"{symbol} crosses {level:g}", kind="price_cross", severity=severity
+        )
+        self.symbol = symbol
+        self.level = level
+        self.direction = direction
+        self._last: float | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "level": self.level, "direction": self.direction}
+
+    def evaluate(self, event: Event) -> AlertCandidate | None:
+        if not isinstance(event, PriceTick) or event.symbol != self.symbol:
+            return None
+        previous, price = self._last, event.close
+        self._last = price
+        if previous is None:
+            return None
+        crossed = None
+        if previous < self.level <= price:
+            crossed = "above"
+        elif previous > self.level >= price:
+            crossed = "below"
+        if crossed is None or self.direction not in ("any", crossed):
+            return None
+        return self._finish(
+            AlertCandidate(
+                rule=self.name,
+                severity=Severity.WARNING,
+                dedupe_key=f"price_cross:{self.symbol}:{self.level:g}:{crossed}",
+                title=f"{self.symbol} crossed {crossed} {self.level:g}",
+                body=f"{self.symbol} is at {price:g} (was {previous:g}){_simulated(event)}.",
+            )
+        )
+
+
+class PctMoveRule(Rule):
+    """Fires when a symbol (or any symbol) moves by at least ``pct`` percent within ``window_s``
+    seconds; the window then starts afresh, so a steady trend alerts once per further move."""
+
+    types = frozenset({"price.tick"})
+
+    def __init__(
+        self,
+        *,
+        pct: float,
+        window_s: float,
+        symbol: str | None = None,
+        rule_id: int | None = None,
+        name: str | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        label = f"{symbol or 'any symbol'} moves {pct:g}% in {_duration(window_s)}"
+        super().__init__(rule_id=rule_id, name=name or label, kind="pct_move", severity=severity)
+        self.symbol = symbol
+        self.pct = pct
+        self.window_s = window_s
+        self._prices: dict[str, deque[tuple[float, float]]] = {}
+
+    def params(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "pct": self.pct, "window": _duration(self.window_s)}
+
+    def evaluate(self, event: Event) -> AlertCandidate | None:
+        if not isinstance(event, PriceTick) or (self.symbol is not None and event.symbol != self.symbol):
+            return None
+        prices = self._prices.setdefault(event.symbol, deque())
+        prices.append((event.at, event.close))
+        while prices and prices[0][0] < event.at - self.window_s:
+            prices.popleft()
+        reference = prices[0][1]
+        if reference <= 0:
+            return None
+        change = (event.close / reference - 1) * 100
+        if abs(change) < self.pct:
+            return None
+        prices.clear()
+        prices.append((event.at, event.close))
+        way = "up" if change > 0 else "down"
+        return self._finish(
+            AlertCandidate(
+                rule=self.name,
+                severity=Severity.WARNING,
+                dedupe_key=f"pct_move:{event.symbol}:{way}",
+                title=f"{event.symbol} {way} {abs(change):.2f}% in {_duration(self.window_s)}",
+                body=f"{event.symbol} moved from {reference:g} to {event.close:g}{_simulated(event)}.",
+            )
+        )
+
+
+def _simulated(event: PriceTick) -> str:
+    return " (simulated market)" if event.simulated else ""
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any, *, what: str = "window") -> float:
+    """Seconds from 90, "90s", "15m", "1h" or "1d"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.fullmatch(str(value).strip().lower())
+        if not match:
+            raise UserInputError(f"invalid {what} {value!r}: expected seconds or a duration like 15m, 1h, 1d")
+        seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if not seconds > 0 or math.isinf(seconds):
+        raise UserInputError(f"invalid {what} {value!r}: must be a positive duration")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _number(params: Mapping[str, Any], key: str, kind: str) -> float:
+    if params.get(key) is None:
+        raise UserInputError(f"a {kind} rule needs {key}")
+    try:
+        value = float(params[key])
+    except (TypeError, ValueError):
+        raise UserInputError(f"invalid {key} {params[key]!r}: expected a number") from None
+    if not value > 0 or math.isinf(value):
+        raise UserInputError(f"invalid {key} {params[key]!r}: must be a positive number")
+    return value
+
+
+_PARAMS = {
+    "price_cross": {"symbol", "level", "direction"},
+    "pct_move": {"symbol", "pct", "window"},
+    "order_filled": {"symbol"},
+    "risk_limit": {"symbol"},
+    "service_failure": {"service"},
+}
+
+
+def build_rule(
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    rule_id: int | None = None,
+    name: str | None = None,
+    severity: str | None = None,
+) -> Rule:
+    """A rule from its stored or submitted form; ``UserInputError`` naming any bad value."""
+    if kind not in RULE_KINDS:
+        raise UserInputError(f"unknown alert rule kind {kind!r}: expected one of {', '.join(RULE_KINDS)}")
+    level: Severity | None = None
+    if severity is not None:
+        try:
+            level = Severity(severity)
+        except ValueError:
+            raise UserInputError(
+                f"invalid severity {severity!r}: expected info, warning or critical"
+            ) from None
+    allowed = _PARAMS.get(kind, set())
+    unknown = sorted(key for key, value in params.items() if key not in allowed and value is not None)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(allowed))}" if allowed else "it takes none"
+        raise UserInputError(f"a {kind} rule takes no {unknown[0]} ({takes})")
+    symbol = params.get("symbol") or None
+    if kind == "price_cross":
+        if not symbol:
+            raise UserInputError("a price_cross rule needs symbol")
+        direction = params.get("direction") or "any"
+        if direction not in ("above", "below", "any"):
+            raise UserInputError(f"invalid direction {direction!r}: expected above, below or any")
+        return PriceCrossRule(
+            symbol=str(symbol),
+            level=_number(params, "level", kind),
+            direction=direction,
+            rule_id=rule_id,
+            name=name,
+            severity=level,
+        )
+    if kind == "pct_move":
+        return PctMoveRule(
+            symbol=str(symbol) if symbol else None,
+            pct=_number(params, "pct", kind),
+            window_s=parse_duration(params.get("window") or "1h"),
+            rule_id=rule_id,
+            name=name,
+            severity=level,
+        )
+    service = params.get("service") or None
+    return EventRule(
+        kind,
+        rule_id=rule_id,
+        name=name,
+        severity=level,
+        symbol=str(symbol) if symbol else None,
+        service=str(service) if service else None,
+    )
+
+
+@dataclass
+class RuleSet:
+    """The rules in force: the built-in ones from the config, then the user's."""
+
+    rules: list[Rule] = field(default_factory=list)
+
+    def evaluate(self, event: Event) -> list[AlertCandidate]:
+        found = []
+        for rule in self.rules:
+            if event.type in rule.types:
+                candidate = rule.evaluate(event)
+                if candidate is not None:
+                    found.append(candidate)
+        return found

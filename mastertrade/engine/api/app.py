@@ -1,0 +1,65 @@
+"""The API application factory and the list of routers it serves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from mastertrade import __version__
+from mastertrade.engine.api import (
+    routes_alerts,
+    routes_daemon,
+    routes_events,
+    routes_jobs,
+    routes_logs,
+    routes_market,
+    routes_status,
+    routes_strategies,
+    routes_trading,
+)
+from mastertrade.engine.api.auth import BearerTokenMiddleware
+from mastertrade.engine.api.errors import CatchAllMiddleware, install_error_handlers, openapi_error_responses
+from mastertrade.engine.api.metrics import ApiMetrics, MetricsMiddleware
+from mastertrade.engine.services.base import EngineContext
+
+# Every area's router; a new area appends its own (see the package docstring).
+ROUTERS: list[APIRouter] = [
+    routes_status.router,
+    routes_market.router,
+    routes_jobs.router,
+    routes_alerts.router,
+    routes_events.router,
+    routes_daemon.router,
+    routes_trading.router,
+    routes_strategies.router,
+    routes_logs.router,
+]
+
+DESCRIPTION = """The MasterTrade engine daemon's API: HTTP/1.1 over a Unix socket (`mt config path` shows
+it; `curl --unix-socket PATH http://mt/v1/status`). Every error is
+`{"error": {"code": ..., "message": ...}}` with a 4xx/5xx status. Live events stream as
+Server-Sent Events from `/v1/events`."""
+
+
+def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
+    """The API for ``ctx``; with ``token`` every request must carry it as a bearer token (TCP)."""
+    app = FastAPI(
+        title="MasterTrade daemon",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        responses=openapi_error_responses(),
+    )
+    app.state.ctx = ctx
+    app.state.streams = set()
+    metrics = ctx.find(ApiMetrics) or ctx.provide(ApiMetrics(ctx))
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if token is not None:
+        app.add_middleware(BearerTokenMiddleware, token=token)
+    return app

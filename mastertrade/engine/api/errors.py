@@ -1,0 +1,155 @@
+"""Every API error is ``{"error": {"code": ..., "message": ...}}`` with a 4xx/5xx status, never a
+traceback: MasterTrade errors, validation errors, malformed JSON, unknown routes, wrong methods and
+unexpected exceptions alike (the last ones are logged with their traceback, and answered 500).
+
+The code of a MasterTrade error is its class name in snake case (``NotFound`` -> ``not_found``,
+``RiskRejected`` -> ``risk_rejected``); the client maps it back to the same class. The status comes
+from ``STATUS`` through the class hierarchy, so a new error subclass needs no entry unless its status
+differs from its parent's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mastertrade import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.MasterTradeError], int] = {
+    errors.MasterTradeError: 500,
+    errors.UserInputError: 400,
+    errors.NotFound: 404,
+    errors.DataValidationError: 422,
+    errors.InvalidGenome: 422,
+    errors.OperationFailed: 409,
+    errors.RetryableError: 503,
+    errors.FatalError: 502,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+def error_code(kind: type[BaseException]) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+def status_of(exc: errors.MasterTradeError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 500
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
+    problems = exc.errors()
+    first = problems[0] if problems else {}
+    if first.get("type") == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "invalid JSON")
+        return 400, "malformed_json", f"the request body is not valid JSON: {reason}"
+    loc = [str(part) for part in first.get("loc", ())]
+    where = {
+        "query": "query parameter",
+        "path": "path parameter",
+        "body": "body field",
+        "header": "header",
+    }.get(loc[0] if loc else "", "value")
+    name = ".".join(loc[1:]) or "body"
+    message = first.get("msg", "invalid value")
+    if first.get("type") == "missing":
+        return 422, "invalid_request", f"{where} {name!r} is required"
+    if "input" in first and not isinstance(first["input"], dict | list):
+        message = f"{message} (got {json.dumps(first['input'], default=str)})"
+    return 422, "invalid_request", f"{where} {name!r}: {message}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_mastertrade_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.MasterTradeError)
+        return error_response(status_of(exc), error_code(type(exc)), str(exc))
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        status, code, message = _describe_validation(exc)
+        return error_response(status, code, message)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error" if exc.status_code < 500 else "internal_error")
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path} (see /openapi.json)"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+
+    app.add_exception_handler(errors.MasterTradeError, on_mastertrade_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+class CatchAllMiddleware:
+    """Turns any exception that escaped the routes into a logged 500 JSON error.
+
+    Starlette's own handler for bare exceptions answers and then re-raises (so servers can log it);
+    catching here keeps the traceback in our log and out of the response and the server's output.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:
+                return  # a streaming response already began: all we can do is end it
+            response = error_response(
+                500, "internal_error", f"internal error ({type(exc).__name__}); see the daemon log"
+            )
+            await response(scope, receive, send)
+
+
+def openapi_error_responses() -> dict[int | str, dict[str, Any]]:
+    from mastertrade.engine.api.schemas import ErrorBody
+
+    return {"default": {"model": ErrorBody, "description": "Any error: {error: {code, message}}"}}

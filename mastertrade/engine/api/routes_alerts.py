@@ -1,0 +1,66 @@
+"""``/v1/alerts``: targets (masked), rules, history; adding and removing rules; a test alert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from mastertrade.engine.alerts.manager import alert_info
+from mastertrade.engine.api.deps import Ctx
+from mastertrade.engine.api.schemas import (
+    AlertInfo,
+    AlertRuleCreate,
+    AlertRuleInfo,
+    AlertsOverview,
+    AlertTestRequest,
+    RemovedResponse,
+)
+
+router = APIRouter(tags=["alerts"])
+
+
+@router.get("/v1/alerts", response_model=AlertsOverview, summary="Targets, rules and recent alerts")
+async def overview(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> AlertsOverview:
+    manager = ctx.alerts
+    await manager.load()
+    return AlertsOverview(
+        targets=manager.targets(),
+        quiet_hours=ctx.settings.alerts.quiet_hours,
+        quiet_now=manager.quiet.active(ctx.clock.now()) if manager.quiet else False,
+        repeat_window_s=ctx.settings.alerts.repeat_window_s,
+        rules=[AlertRuleInfo.model_validate(rule) for rule in manager.rule_infos()],
+        history=[AlertInfo.model_validate(alert_info(record)) for record in await manager.history(limit)],
+    )
+
+
+@router.get("/v1/alerts/rules", response_model=list[AlertRuleInfo], summary="The rules in force")
+async def rules(ctx: Ctx) -> list[AlertRuleInfo]:
+    await ctx.alerts.load()
+    return [AlertRuleInfo.model_validate(rule) for rule in ctx.alerts.rule_infos()]
+
+
+@router.post("/v1/alerts/rules", response_model=AlertRuleInfo, status_code=201, summary="Add a rule")
+async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
+    await ctx.alerts.load()
+    params = body.model_dump(exclude={"kind", "name", "severity"}, exclude_none=True)
+    rule = await ctx.alerts.add_rule(body.kind, params, severity=body.severity, name=body.name)
+    return AlertRuleInfo.model_validate(rule.info())
+
+
+@router.delete("/v1/alerts/rules/{rule_id}", response_model=RemovedResponse, summary="Remove a rule")
+async def remove_rule(ctx: Ctx, rule_id: Annotated[int, Path(ge=1)]) -> RemovedResponse:
+    await ctx.alerts.load()
+    await ctx.alerts.remove_rule(rule_id)
+    return RemovedResponse(removed=rule_id)
+
+
+@router.get("/v1/alerts/history", response_model=list[AlertInfo], summary="Recent alerts, newest first")
+async def history(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[AlertInfo]:
+    return [AlertInfo.model_validate(alert_info(record)) for record in await ctx.alerts.history(limit)]
+
+
+@router.post("/v1/alerts/test", response_model=AlertInfo, summary="Send a test alert to every target now")
+async def test(ctx: Ctx, body: AlertTestRequest | None = None) -> AlertInfo:
+    record = await ctx.alerts.test(body.message if body else None)
+    return AlertInfo.model_validate(alert_info(record))

@@ -1,0 +1,31 @@
+"""``POST /v1/daemon/stop``: a graceful stop (the same as SIGTERM); ``GET /metrics``: Prometheus."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from mastertrade.engine.api.deps import Ctx
+from mastertrade.engine.api.schemas import StopResponse
+
+router = APIRouter(tags=["daemon"])
+
+
+@router.post(
+    "/v1/daemon/stop", response_model=StopResponse, status_code=202, summary="Stop the daemon gracefully"
+)
+async def stop(ctx: Ctx) -> StopResponse:
+    ctx.request_stop("stop requested through the API")
+    return StopResponse(stopping=True, pid=ctx.state.pid)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+    summary="Prometheus metrics",
+)
+async def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

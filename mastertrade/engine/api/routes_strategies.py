@@ -1,0 +1,268 @@
+"""``/v1/strategies``: the stored strategies (what ``mt generate`` and the nightly run store), one
+strategy in full, and moving one through the pipeline by hand.
+
+- ``GET /v1/strategies?state=&symbol=&timeframe=&limit=``: newest first, each with its out-of-sample
+  headline figures and, once it has a paper book, its paper record.
+- ``GET /v1/strategies/{id}``: the genome and its words, the validation (full series, in-sample,
+  out-of-sample, folds, reference engine), the history, the backtest equity curve (the fast engine on
+  the stored candles of its series, computed in a worker thread) and the paper book's equity curve.
+- ``POST /v1/strategies/{id}/activate|pause|retire|paper``: ``StrategyStore.transition``; an illegal
+  move answers 400 ``illegal_transition`` naming the allowed ones, an unknown id 404. A move into paper
+  or active publishes ``StrategyPromoted`` and a retirement ``StrategyRetired``, as the nightly run does.
+
+Ids may be abbreviated to a unique prefix of at least 4 hex digits, as on the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from mastertrade import errors
+from mastertrade.engine.api.deps import Ctx
+from mastertrade.engine.api.equity import Point, recent_equity, thin
+from mastertrade.engine.api.schemas_strategies import (
+    BacktestInfo,
+    PaperRecord,
+    StrategyDetail,
+    StrategySummary,
+    TransitionInfo,
+    TransitionRequest,
+)
+from mastertrade.engine.api.schemas_trading import EquityPointInfo
+from mastertrade.engine.generator.states import State, parse_state
+from mastertrade.engine.generator.store import StoredStrategy, StrategyStore
+from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["strategies"])
+
+CURVE_POINTS = 500
+HEADLINE = ("sharpe", "return_pct", "max_drawdown_pct", "trades")
+EXTRA_OOS = ("profit_factor", "win_rate_pct", "sortino", "calmar", "exposure_pct", "cagr_pct")
+
+ACTIONS: dict[str, tuple[State, str]] = {
+    "activate": (State.ACTIVE, "activated"),
+    "pause": (State.PAUSED, "paused"),
+    "retire": (State.RETIRED, "retired"),
+    "paper": (State.PAPER, "moved to paper trading"),
+}
+
+
+def paper_book(strategy_id: str) -> str:
+    return f"strategy:{strategy_id}"
+
+
+async def paper_books(ctx: EngineContext) -> set[str]:
+    from mastertrade.engine.execution.journal import Journal
+
+    return {book.id for book in await Journal(ctx.db).books() if book.id.startswith("strategy:")}
+
+
+async def paper_record(ctx: EngineContext, strategy: StoredStrategy) -> PaperRecord | None:
+    """Its paper book's record as the promotion rules read it (whatever its state is now)."""
+    from mastertrade.engine.generator.promotion import read_record
+
+    record = await read_record(ctx.db, dataclasses.replace(strategy, state=State.PAPER))
+    if record is None:
+        return None
+    return PaperRecord(book=paper_book(strategy.id), **record.as_dict())
+
+
+def summary_fields(strategy: StoredStrategy, paper: PaperRecord | None) -> dict[str, Any]:
+    oos = strategy.out_of_sample
+    return {
+        "id": strategy.id,
+        "name": strategy.name,
+        "state": strategy.state.value,
+        "symbol": strategy.symbol,
+        "timeframe": strategy.timeframe,
+        "exchange": strategy.exchange,
+        **{key: oos.get(key) for key in HEADLINE},
+        "out_of_sample": oos,
+        "deflated_sharpe": strategy.deflated_sharpe,
+        "reference_agrees": strategy.reference_agrees,
+        "complexity": strategy.complexity,
+        "generation_run_id": strategy.generation_run_id,
+        "paper": paper,
+        "state_since": strategy.state_since,
+        "created_at": strategy.created_at,
+        "updated_at": strategy.updated_at,
+    }
+
+
+async def summary(ctx: EngineContext, strategy: StoredStrategy, books: set[str]) -> StrategySummary:
+    paper = await paper_record(ctx, strategy) if paper_book(strategy.id) in books else None
+    return StrategySummary.model_validate(summary_fields(strategy, paper))
+
+
+def _states(values: list[str] | None) -> list[State] | None:
+    """``state=paper&state=active`` or ``state=paper,active``; a bad name is a 400 naming the states."""
+    if not values:
+        return None
+    return [parse_state(name.strip()) for value in values for name in value.split(",") if name.strip()]
+
+
+@router.get("/v1/strategies", response_model=list[StrategySummary], summary="Stored strategies, newest first")
+async def strategies(
+    ctx: Ctx,
+    state: Annotated[
+        list[str] | None, Query(description="only these states (repeat, or comma-separate)")
+    ] = None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> list[StrategySummary]:
+    store = StrategyStore(ctx.db)
+    rows = await store.list(states=_states(state), symbol=symbol, timeframe=timeframe, limit=limit)
+    books = await paper_books(ctx)
+    return [await summary(ctx, row, books) for row in rows]
+
+
+@router.get(
+    "/v1/strategies/{strategy_id}",
+    response_model=StrategyDetail,
+    summary="A stored strategy in full: genome, validation, history, backtest and paper equity",
+)
+async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
+    from mastertrade.engine.signals.describe import describe
+
+    store = StrategyStore(ctx.db)
+    found = await store.get(strategy_id)
+    books = await paper_books(ctx)
+    book = paper_book(found.id)
+    paper: PaperRecord | None = None
+    paper_curve: list[Point] = []
+    if book in books:
+        paper = await paper_record(ctx, found)
+        paper_curve = thin(await recent_equity(ctx.db, book), CURVE_POINTS)
+    backtest, backtest_curve = await backtest_equity(ctx, found)
+    history = [TransitionInfo.model_validate(item.as_dict()) for item in await store.history(found.id)]
+    oos = found.out_of_sample
+    return StrategyDetail.model_validate(
+        {
+            **summary_fields(found, paper),
+            "genome": found.genome_data,
+            "description": describe(found.genome, multiline=True),
+            "metrics": {key: oos[key] for key in EXTRA_OOS if oos.get(key) is not None},
+            "full_series": found.metrics,
+            "in_sample": found.in_sample,
+            "folds": found.folds,
+            "reference": found.reference,
+            "history": history,
+            "backtest": backtest,
+            "backtest_equity": [EquityPointInfo(ts=ts, equity=value) for ts, value in backtest_curve],
+            "paper_equity": [EquityPointInfo(ts=ts, equity=value) for ts, value in paper_curve],
+        }
+    )
+
+
+async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple[BacktestInfo, list[Point]]:
+    """The fast engine's equity curve of ``strategy`` over every stored candle of its series (thinned),
+    with ``[backtest]`` cash and fee; no curve, with the reason, when its series has no candles."""
+    import numpy as np
+    import pandas as pd
+
+    from mastertrade.engine.backtest.runner import backtest
+    from mastertrade.engine.collectors.provider import features_for
+    from mastertrade.engine.signals.indicators import IndicatorCache
+
+    config = ctx.settings.backtest
+    genome = strategy.genome
+    try:
+        key = await ctx.candles.resolve(strategy.symbol, strategy.timeframe, strategy.exchange)
+        frame = await ctx.candles.read(key)
+        features = await features_for(ctx.db, [genome], timeframe=key.timeframe, simulated=key.simulated)
+    except errors.UserInputError as exc:  # NotFound included: no candles stored for its series
+        return BacktestInfo(cash=config.cash, fee=config.fee, note=str(exc)), []
+    if len(frame) < 2:
+        return BacktestInfo(cash=config.cash, fee=config.fee, note=f"only {len(frame)} candle stored"), []
+
+    def run() -> Any:
+        cache = IndicatorCache(frame, features=features)
+        return backtest(genome, frame, cash=config.cash, fee=config.fee, engine="fast", cache=cache)
+
+    result = await asyncio.to_thread(run)
+    metrics = result.metrics()
+    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    equity = np.asarray(result.equity, dtype=float)
+    curve = thin([(int(ts), float(value)) for ts, value in zip(stamps, equity, strict=True)], CURVE_POINTS)
+    info = BacktestInfo(
+        start=metrics.get("start"),
+        end=metrics.get("end"),
+        bars=len(frame),
+        cash=config.cash,
+        fee=config.fee,
+        return_pct=metrics.get("return_pct"),
+        trades=metrics.get("trades"),
+    )
+    return info, curve
+
+
+async def _move(
+    ctx: EngineContext, strategy_id: str, action: str, body: TransitionRequest | None
+) -> StrategySummary:
+    from mastertrade.engine.events import StrategyPromoted, StrategyRetired
+
+    target, done = ACTIONS[action]
+    store = StrategyStore(ctx.db)
+    before = await store.get(strategy_id)
+    reason = body.reason if body is not None and body.reason else f"{done} by the user over the API"
+    async with ctx.work(f"strategy {action}"):
+        # ``expect``: if something else moved it since it was read, refuse rather than report a wrong move
+        moved = await store.transition(before.id, target, reason, expect=before.state)
+    log.info("strategy %s %s -> %s: %s", moved.id, before.state.value, moved.state.value, reason)
+    if target in (State.PAPER, State.ACTIVE):
+        ctx.bus.publish(
+            StrategyPromoted(
+                strategy_id=moved.id,
+                name=moved.name,
+                stage_from=before.state.value,
+                stage_to=moved.state.value,
+                reason=reason,
+            )
+        )
+    elif target is State.RETIRED:
+        ctx.bus.publish(StrategyRetired(strategy_id=moved.id, name=moved.name, reason=reason))
+    return await summary(ctx, moved, await paper_books(ctx))
+
+
+@router.post(
+    "/v1/strategies/{strategy_id}/activate",
+    response_model=StrategySummary,
+    summary="Let a paper or paused strategy trade the account",
+)
+async def activate(ctx: Ctx, strategy_id: str, body: TransitionRequest | None = None) -> StrategySummary:
+    return await _move(ctx, strategy_id, "activate", body)
+
+
+@router.post(
+    "/v1/strategies/{strategy_id}/pause",
+    response_model=StrategySummary,
+    summary="Stop a paper or active strategy from trading, keeping it",
+)
+async def pause(ctx: Ctx, strategy_id: str, body: TransitionRequest | None = None) -> StrategySummary:
+    return await _move(ctx, strategy_id, "pause", body)
+
+
+@router.post(
+    "/v1/strategies/{strategy_id}/retire",
+    response_model=StrategySummary,
+    summary="Stop a strategy for good",
+)
+async def retire(ctx: Ctx, strategy_id: str, body: TransitionRequest | None = None) -> StrategySummary:
+    return await _move(ctx, strategy_id, "retire", body)
+
+
+@router.post(
+    "/v1/strategies/{strategy_id}/paper",
+    response_model=StrategySummary,
+    summary="Start paper trading a strategy that passed, or resume a paused one on paper",
+)
+async def paper(ctx: Ctx, strategy_id: str, body: TransitionRequest | None = None) -> StrategySummary:
+    return await _move(ctx, strategy_id, "paper", body)

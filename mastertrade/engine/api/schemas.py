@@ -1,0 +1,211 @@
+"""The API's request and response bodies, shared by the routes and the client.
+
+This module imports only pydantic, so ``mastertrade.client`` (and through it the CLI and the TUI) can
+use the same models the daemon serves without importing FastAPI. Times are ISO-8601 UTC; candle
+timestamps are also given as epoch milliseconds (``ts``). Another area puts its models in its own
+``schemas_<area>.py`` beside this one, for the same reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mastertrade.engine.api.schemas_collectors import SourceInfo
+
+
+class Model(BaseModel):
+    # Responses from a newer daemon may carry fields this client does not know yet.
+    model_config = ConfigDict(extra="ignore")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Model):
+    code: str
+    message: str
+
+
+class ErrorBody(Model):
+    """Every error response: ``{"error": {"code": ..., "message": ...}}``."""
+
+    error: ErrorDetail
+
+
+class ServiceInfo(Model):
+    name: str
+    state: str
+    restarts: int
+    started_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    backoff_s: float | None = None
+
+
+class VenueInfo(Model):
+    id: str
+    kind: str
+    simulated: bool
+
+
+class SymbolInfo(Model):
+    symbol: str
+    timeframe: str
+    price: float | None = None
+    price_at: datetime | None = None
+    last_closed_ts: int | None = None
+    last_closed: datetime | None = None
+
+
+class LagInfo(Model):
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float = 0.0
+    delivered: int = 0
+
+
+class EventsInfo(Model):
+    published: int
+    dropped: int
+    coalesced: int
+    overflows: int
+    subscribers: int
+    max_queue_depth: int
+    lag: LagInfo
+
+
+class JobRunInfo(Model):
+    id: int
+    job: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    outcome: str
+    error: str | None = None
+    result: Any = None
+
+
+class JobInfo(Model):
+    name: str
+    description: str
+    schedule: str | None = None
+    available: bool
+    reason: str | None = None
+    running: bool
+    next_run: datetime | None = None
+    last_run: JobRunInfo | None = None
+
+
+class StatusReport(Model):
+    """What ``GET /v1/status`` and ``mt status`` show."""
+
+    version: str
+    pid: int
+    started_at: datetime
+    uptime_s: float
+    mode: Literal["paper", "live"]
+    stopping: bool
+    recovered: bool = Field(description="the previous daemon run ended without a clean stop")
+    venue: VenueInfo
+    timeframe: str
+    services: list[ServiceInfo]
+    symbols: list[SymbolInfo]
+    events: EventsInfo
+    work: dict[str, int] = Field(description="units of work running now, by kind")
+    jobs: list[JobInfo]
+    socket: str
+    tcp_port: int | None = None
+    sources: list[SourceInfo] = Field(default_factory=list, description="alternative-data sources")
+
+
+class Candle(Model):
+    ts: int
+    time: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesResponse(Model):
+    exchange: str
+    symbol: str
+    timeframe: str
+    simulated: bool
+    candles: list[Candle]
+
+
+class AlertRuleInfo(Model):
+    id: int | None = Field(default=None, description="null for the built-in rules of [alerts] events")
+    name: str
+    kind: str
+    params: dict[str, Any]
+    severity: str | None = None
+    builtin: bool
+
+
+class AlertRuleCreate(Request):
+    """A rule to add. ``kind`` is price_cross (symbol, level, direction), pct_move (pct, window,
+    optional symbol) or an event kind (order_filled, risk_limit, ...; optional symbol or service)."""
+
+    kind: str
+    name: str | None = None
+    severity: Literal["info", "warning", "critical"] | None = None
+    symbol: str | None = None
+    level: float | None = None
+    direction: Literal["above", "below", "any"] | None = None
+    pct: float | None = None
+    window: str | None = None
+    service: str | None = None
+
+
+class AlertTargetResult(Model):
+    index: int
+    target: str
+    ok: bool
+    error: str | None = None
+
+
+class AlertInfo(Model):
+    id: int
+    created_at: datetime
+    rule: str
+    severity: str
+    dedupe_key: str
+    title: str
+    body: str
+    status: str
+    attempts: int
+    repeats: int
+    last_seen_at: datetime
+    delivered_at: datetime | None = None
+    error: str | None = None
+    targets: list[AlertTargetResult]
+
+
+class AlertsOverview(Model):
+    targets: list[str] = Field(description="the Apprise URLs, masked")
+    quiet_hours: str | None = None
+    quiet_now: bool
+    repeat_window_s: float
+    rules: list[AlertRuleInfo]
+    history: list[AlertInfo]
+
+
+class AlertTestRequest(Request):
+    message: str | None = Field(default=None, max_length=2000)
+
+
+class RemovedResponse(Model):
+    removed: int
+
+
+class StopResponse(Model):
+    stopping: bool
+    pid: int

@@ -1,0 +1,226 @@
+"""Request and response bodies of the trading routes (orders, positions, balance, risk, goals, parity),
+shared with ``mastertrade.client``. Imports only pydantic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderCreate(Request):
+    symbol: str = Field(description="BASE/QUOTE, e.g. BTC/USDT")
+    side: Literal["buy", "sell"]
+    amount: float = Field(gt=0, description="in units of the base asset")
+    type: Literal["market", "limit", "stop"] = "market"
+    price: float | None = Field(default=None, gt=0, description="limit price, or the stop's trigger")
+    live: bool = Field(default=False, description="confirms a live order (the daemon must trade live)")
+
+
+class OrderInfo(Model):
+    id: int
+    client_order_id: str
+    book: str
+    mode: str
+    symbol: str
+    side: str
+    type: str
+    role: str
+    amount: float | None = None
+    equity_fraction: float | None = None
+    price: float | None = None
+    stop_price: float | None = None
+    state: str
+    filled: float
+    average_price: float | None = None
+    fee: float
+    exchange_order_id: str | None = None
+    strategy_id: str | None = None
+    parent_id: int | None = None
+    reason: str | None = None
+    placed_ts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Finding(Model):
+    code: str
+    message: str
+
+
+class RiskDecision(Model):
+    verdict: Literal["approve", "resize", "reject"]
+    symbol: str
+    side: str
+    requested: float
+    amount: float
+    price: float
+    reason: str
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class PlaceResult(Model):
+    order: OrderInfo
+    risk: RiskDecision
+
+
+class OrderCheck(RiskDecision):
+    """``POST /v1/orders/check``: the risk decision placing the order would get now, nothing sent.
+
+    ``value`` and ``fee`` are estimates at the reference ``price`` for the ``amount`` the check allows
+    (the resized amount of a resize, 0 for a rejection)."""
+
+    value: float = Field(description="amount x price, in the quote currency")
+    fee: float = Field(description="the fee at the paper fee rate on that value")
+    fee_rate: float
+    quote: str
+    mode: str
+
+
+class EquityPointInfo(Model):
+    """One mark of a book's equity: ``ts`` is market time (the bar's open, epoch ms), ``equity`` in quote."""
+
+    ts: int
+    equity: float
+
+
+class PositionInfo(Model):
+    symbol: str
+    amount: float
+    average_price: float | None = None
+    cost: float
+    mark: float | None = None
+    value: float | None = None
+    unrealised_pnl: float | None = None
+    realised_pnl: float
+    fees: float
+    opened_ts: int | None = None
+
+
+class BalanceInfo(Model):
+    book: str
+    mode: str
+    quote: str
+    balances: dict[str, float]
+    cash: float
+    reserved: float
+    free_cash: float
+    positions_value: float
+    equity: float
+    realised_pnl: float
+    unrealised_pnl: float
+
+
+class BreakerInfo(Model):
+    name: str
+    tripped: bool
+    reason: str | None = None
+    tripped_at: datetime | None = None
+    until: datetime | None = None
+    reset: str
+
+
+class RiskStatus(Model):
+    mode: str
+    halted: bool
+    halt_reason: str | None = None
+    reduce_only: bool
+    equity: float
+    cash: float
+    exposure: float
+    exposure_pct: float | None = None
+    open_positions: int
+    drawdown: float
+    daily_loss: float
+    peak_equity: float | None = None
+    limits: dict[str, float]
+    breakers: list[BreakerInfo]
+    var: dict[str, Any] | None = Field(default=None, description="the latest risk_metrics snapshot")
+    var_at: datetime | None = None
+
+
+class HaltRequest(Request):
+    reason: str = ""
+
+
+class ResumeRequest(Request):
+    breaker: str | None = Field(
+        default=None, description="one breaker to reset; all and the kill switch if empty"
+    )
+
+
+class AuditInfo(Model):
+    id: int
+    at: datetime
+    kind: str
+    book: str | None = None
+    client_order_id: str | None = None
+    strategy_id: str | None = None
+    symbol: str | None = None
+    side: str | None = None
+    requested: float | None = None
+    amount: float | None = None
+    reason: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GoalCreate(Request):
+    name: str = Field(min_length=1, max_length=80)
+    kind: Literal["return", "profit", "value"]
+    target: float = Field(
+        gt=0, description="a fraction for return goals (0.10 = 10%), quote currency otherwise"
+    )
+    period: Literal["day", "week", "month", "year", "none"] = "month"
+    deadline: str | None = Field(default=None, description="ISO-8601 date, for value goals")
+
+
+class GoalInfo(Model):
+    id: int | None = None
+    name: str
+    kind: str
+    target: float
+    period: str
+    description: str
+    deadline: datetime | None = None
+    status: str | None = None
+    progress: float | None = None
+    achieved: float | None = None
+    expected: float | None = None
+    gap: float | None = None
+    current_value: float | None = None
+    start_value: float | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    projected: datetime | None = None
+
+
+class RiskFactorInfo(Model):
+    value: float
+    reasons: list[str]
+
+
+class GoalsReport(Model):
+    goals: list[GoalInfo]
+    risk_factor: RiskFactorInfo
+
+
+class ParityReport(Model):
+    strategy_id: str
+    book: str
+    start: str | None = None
+    end: str | None = None
+    identical: bool
+    same: int
+    different: list[dict[str, Any]] = Field(default_factory=list)
+    only_backtest: list[dict[str, Any]] = Field(default_factory=list)
+    only_paper: list[dict[str, Any]] = Field(default_factory=list)
+    trades: list[dict[str, Any]] = Field(default_factory=list)

@@ -1,0 +1,44 @@
+"""Point numba's on-disk cache at MasterTrade's cache folder, so compile costs are paid once per
+installation.
+
+numba reads ``NUMBA_CACHE_DIR`` when it is first imported, and a ``@njit(cache=True)`` function picks its
+cache folder when it is decorated (module import time). pandas-ta decorates its own kernels with
+``cache=True`` when it is imported. So this module must be imported before numba, pandas-ta or any of our
+kernels: every module of this package that compiles imports it first, and so should any other module
+that imports pandas-ta. An explicit ``NUMBA_CACHE_DIR`` from the environment (the test suite sets one)
+wins. If numba was imported earlier anyway, its configuration is reloaded so that kernels decorated from
+now on still cache in the right place.
+
+Importing this module costs a dictionary look-up and platformdirs; it never imports numba itself.
+``kernel()`` is the decorator our compiled functions use (numba's ``njit``, typed for mypy).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, cast
+
+from mastertrade.locations import locations
+
+
+def configure() -> str:
+    """Set ``NUMBA_CACHE_DIR`` (unless already set) and return the folder numba will cache in."""
+    folder = os.environ.get("NUMBA_CACHE_DIR") or str(locations().numba_cache_dir)
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    config = sys.modules.get("numba.core.config")
+    if config is not None and getattr(config, "CACHE_DIR", None) != folder:
+        config.reload_config()
+    return folder
+
+
+CACHE_DIR = configure()
+
+
+def kernel[F: Callable[..., Any]](*, parallel: bool = False) -> Callable[[F], F]:
+    """``numba.njit`` compiling lazily on first call, cached on disk, releasing the GIL while it runs
+    (so a kernel can run in a thread beside Python code); ``parallel`` enables ``prange``."""
+    import numba
+
+    return cast(Callable[[F], F], numba.njit(cache=True, nogil=True, parallel=parallel))

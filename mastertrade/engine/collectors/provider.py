@@ -1,0 +1,121 @@
+"""Stored features for strategies: the ``FeatureProvider`` a backtest, the generator or paper trading
+hands to ``IndicatorCache(frame, features=...)``.
+
+Evaluation is synchronous and the store is async, so the provider is loaded first, for the features a
+set of genomes needs (``required_features``), then answers ``(name, params, frame)`` from memory by
+aligning each series to the frame's bars with :mod:`align` (a value counts only from the first bar that
+opens after its publication; it is dropped once older than the feature's maximum age, ``catalog.py``).
+
+Which source a term reads: on simulated candles (exchange ``sim``) always source ``sim``; otherwise the
+term's ``source`` when it names one, else the first source that stores the series, in the order of the
+built-in collectors (news before reddit, mempool before blockchain ...), then plugins alphabetically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mastertrade.engine.collectors import catalog
+from mastertrade.engine.collectors.align import align_series
+from mastertrade.engine.collectors.sim import SIM_SOURCE
+from mastertrade.engine.collectors.store import FeatureSeries, FeatureStore
+from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.signals.features import feature_spec, required_features
+from mastertrade.engine.signals.specs import SINGLE, Params, ParamValue
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+
+SeriesRef = tuple[str, str, str]
+"""(feature name, symbol, requested source or "auto")."""
+
+
+def series_ref(name: str, params: Mapping[str, ParamValue]) -> SeriesRef:
+    """Where a feature term's values live, before the source is resolved."""
+    symbol = str(params.get("symbol", "")).upper()
+    source = str(params.get("source", catalog.AUTO))
+    return (name, symbol, source)
+
+
+def source_order() -> list[str]:
+    from mastertrade.engine.collectors.registry import BUILTIN
+
+    return [cls.name for cls in BUILTIN]
+
+
+def pick_source(available: Iterable[str], requested: str, *, simulated: bool) -> str | None:
+    """The source to read (see the module docstring), or None when no source has the series."""
+    have = set(available)
+    if simulated:
+        return SIM_SOURCE if SIM_SOURCE in have else None
+    have.discard(SIM_SOURCE)
+    if requested != catalog.AUTO:
+        return requested if requested in have else None
+    order = source_order()
+    ranked = sorted(have, key=lambda name: (order.index(name) if name in order else len(order), name))
+    return ranked[0] if ranked else None
+
+
+class StoredFeatures:
+    """A feature provider over series loaded from the store (build it with :meth:`load`)."""
+
+    def __init__(self, series: Mapping[SeriesRef, FeatureSeries | None], bar_ms: int) -> None:
+        self.series = dict(series)
+        self.bar_ms = bar_ms
+
+    @classmethod
+    async def load(
+        cls,
+        db: Database,
+        features: Iterable[tuple[str, Params]],
+        *,
+        timeframe: str,
+        simulated: bool,
+    ) -> StoredFeatures:
+        """Load every series the (name, params) pairs need; missing ones will read as NaN."""
+        store = FeatureStore(db)
+        loaded: dict[SeriesRef, FeatureSeries | None] = {}
+        for name, params in features:
+            ref = series_ref(name, dict(params))
+            if ref in loaded:
+                continue
+            source = pick_source(await store.sources_for(ref[0], ref[1]), ref[2], simulated=simulated)
+            loaded[ref] = None if source is None else await store.read(source, ref[0], ref[1])
+        return cls(loaded, timeframe_ms(timeframe))
+
+    @classmethod
+    async def for_genomes(
+        cls, db: Database, genomes: Iterable[Any], *, timeframe: str, simulated: bool
+    ) -> StoredFeatures:
+        """The provider for everything a set of genomes uses."""
+        wanted: dict[tuple[str, Params], None] = {}
+        for genome in genomes:
+            wanted.update(dict.fromkeys(required_features(genome)))
+        return await cls.load(db, wanted, timeframe=timeframe, simulated=simulated)
+
+    def __call__(self, name: str, params: Mapping[str, ParamValue], frame: pd.DataFrame) -> Mapping[str, Any]:
+        spec = feature_spec(name)
+        series = self.series.get(series_ref(name, params))
+        if series is None or len(series) == 0:
+            return {out.name: None for out in spec.outputs}
+        index = frame.index
+        if not isinstance(index, pd.DatetimeIndex):
+            raise TypeError(f"feature {name}: the candles need a DatetimeIndex")
+        bar_open = np.asarray(index.as_unit("ms").asi8, dtype=np.int64)
+        return {SINGLE: align_series(series, bar_open, catalog.max_age_ms(name, self.bar_ms))}
+
+
+async def features_for(
+    db: Database, strategies: Iterable[Any], *, timeframe: str, simulated: bool
+) -> StoredFeatures | None:
+    """The provider for the feature terms of ``strategies`` (genomes, or strategies carrying a
+    ``genome``; plugins have none), or None when none of them reads alternative data."""
+    genomes = [getattr(item, "genome", item) for item in strategies]
+    genomes = [genome for genome in genomes if genome is not None and hasattr(genome, "entry")]
+    if not any(required_features(genome) for genome in genomes):
+        return None
+    return await StoredFeatures.for_genomes(db, genomes, timeframe=timeframe, simulated=simulated)

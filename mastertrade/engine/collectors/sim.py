@@ -1,0 +1,205 @@
+"""Simulated alternative data that moves with the simulated market, for the demo and the tests.
+
+From a set of candle series (``mastertrade.engine.market.sim.simulate`` or stored ones) this derives,
+deterministically for a seed, the same features the real collectors store, under source ``sim``:
+
+Per symbol (base asset) and bar, published at the bar's close (so, aligned, a bar sees the previous
+bar's values, as with the real sources):
+
+- ``sentiment`` in [-1, 1]: mostly the bar's own return and the recent trend, in units of the recent
+  volatility, squashed with tanh, plus noise; crowds react to prices.
+- ``mentions``: a Poisson count that rises with the size of the move and with volume.
+- ``bullish_ratio`` in [0, 1]: a logistic function of the sentiment, plus noise.
+- ``whale_tx_count`` (BTC only, like the real collector): a Poisson count that rises with big moves.
+- ``mempool_tx`` (BTC only): waiting transactions, higher when the market is volatile.
+
+Market-wide (symbol ""): ``sentiment``, ``mentions`` and ``bullish_ratio`` over all symbols
+(mention-weighted), and from the market leader (BTC when simulated, else the first symbol), per day:
+
+- ``fear_greed`` in 0..100: 50 plus two-week momentum minus excess 30-day volatility, smoothed, plus
+  noise; stamped and published at the day's start from data before it, like alternative.me's.
+- ``hash_rate`` (EH/s) and ``tx_count_24h`` (symbol BTC, only when BTC is simulated): a slowly growing
+  hash rate that follows price with a lag, and daily transactions that follow volume; published at the
+  day's end.
+
+Noise comes from a generator keyed on (seed, symbol, feature) with a stable hash, so one series does
+not change when another symbol is added.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mastertrade.engine.collectors.base import DAY_MS, FeaturePoint
+from mastertrade.engine.market.timeframes import timeframe_ms
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+
+SIM_SOURCE = "sim"
+LEADER = "BTC"
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def base_asset(symbol: str) -> str:
+    """The base asset of a market symbol: "BTC/USDT" -> "BTC"."""
+    return symbol.split("/")[0].split(":")[0].upper()
+
+
+def _rng(seed: int, *parts: str) -> np.random.Generator:
+    return np.random.default_rng([seed, *(zlib.crc32(part.encode("utf-8")) for part in parts)])
+
+
+def _ema(values: FloatArray, span: float) -> FloatArray:
+    return np.asarray(pd.Series(values).ewm(span=span, adjust=False).mean().to_numpy(), dtype=np.float64)
+
+
+def _bar_features(asset: str, frame: pd.DataFrame, bar_ms: int, seed: int) -> dict[str, FloatArray]:
+    close = frame["close"].to_numpy(dtype=np.float64)
+    volume = frame["volume"].to_numpy(dtype=np.float64)
+    returns = np.diff(np.log(close), prepend=np.log(close[0]))
+    bars_per_day = max(1.0, DAY_MS / bar_ms)
+    vol = np.sqrt(_ema(returns**2, span=bars_per_day * 3)) + 1e-12
+    shock = np.clip(returns / vol, -6, 6)
+    trend = np.clip(_ema(returns, span=bars_per_day) / vol * np.sqrt(bars_per_day), -6, 6)
+    noise = _rng(seed, asset, "sentiment").normal(0.0, 0.18, close.shape[0])
+    sentiment = np.clip(0.45 * np.tanh(0.8 * shock) + 0.35 * np.tanh(0.5 * trend) + noise, -1.0, 1.0)
+    volume_ratio = volume / (_ema(volume, span=bars_per_day * 7) + 1e-12)
+    hours = bar_ms / 3_600_000
+    rate = 12.0 * hours * (1.0 + np.abs(shock)) * np.sqrt(np.clip(volume_ratio, 0.1, 10.0))
+    mentions = _rng(seed, asset, "mentions").poisson(rate).astype(np.float64)
+    ratio_noise = _rng(seed, asset, "bullish_ratio").normal(0.0, 0.05, close.shape[0])
+    bullish = np.clip(1.0 / (1.0 + np.exp(-3.0 * sentiment)) + ratio_noise, 0.0, 1.0)
+    out = {"sentiment": sentiment, "mentions": mentions, "bullish_ratio": bullish}
+    if asset == LEADER:
+        whale_rate = 0.8 * hours * (1.0 + 2.0 * np.abs(shock))
+        out["whale_tx_count"] = _rng(seed, asset, "whales").poisson(whale_rate).astype(np.float64)
+        wait = _rng(seed, asset, "mempool").normal(0.0, 0.15, close.shape[0])
+        excess = np.clip(vol / (np.median(vol) + 1e-12), 0.2, 5.0)
+        out["mempool_tx"] = np.round(40_000.0 * excess * np.exp(wait))
+    return out
+
+
+def _daily_features(
+    frame: pd.DataFrame, seed: int
+) -> dict[str, tuple[pd.DatetimeIndex, FloatArray, int, str]]:
+    """Daily series of the leader: name -> (days, values, publication lag in ms, symbol)."""
+    daily = frame[["close", "volume"]].resample("1D").agg({"close": "last", "volume": "sum"}).ffill()
+    days = pd.DatetimeIndex(daily.index)
+    close = daily["close"].to_numpy(dtype=np.float64)
+    volume = daily["volume"].to_numpy(dtype=np.float64)
+    n = close.shape[0]
+    log_close = np.log(close)
+    returns = np.diff(log_close, prepend=log_close[0])
+    # Fear & greed of day D uses closes up to the end of day D-1 only: shift everything by one day.
+    momentum = pd.Series(log_close).diff(14).shift(1).fillna(0.0).to_numpy()
+    vol30 = pd.Series(returns).rolling(30, min_periods=5).std().shift(1)
+    vol_ref = vol30.expanding(min_periods=5).median()
+    excess = (vol30 / vol_ref - 1.0).fillna(0.0).to_numpy()
+    raw = 50.0 + 38.0 * np.tanh(momentum / 0.12) - 14.0 * np.tanh(excess)
+    smooth = _ema(raw, span=3)
+    fear_greed = np.clip(np.round(smooth + _rng(seed, LEADER, "fear_greed").normal(0.0, 3.0, n)), 0.0, 100.0)
+    lagged_price = pd.Series(log_close).shift(60).bfill().fillna(log_close[0]).to_numpy()
+    growth = np.arange(n) * np.log(1.0 + 0.015) / 30.0
+    hash_noise = _rng(seed, LEADER, "hash_rate").normal(0.0, 0.03, n)
+    hash_rate = 450.0 * np.exp(growth + 0.25 * (lagged_price - lagged_price[0]) + hash_noise)
+    volume_ratio = volume / (_ema(volume, span=30) + 1e-12)
+    tx_noise = _rng(seed, LEADER, "tx_count").normal(0.0, 0.05, n)
+    tx_count = np.round(450_000.0 * (0.8 + 0.2 * np.clip(volume_ratio, 0.2, 3.0)) * np.exp(tx_noise))
+    return {
+        "fear_greed": (days, fear_greed, 0, ""),
+        "hash_rate": (days, hash_rate, DAY_MS, LEADER),
+        "tx_count_24h": (days, tx_count, DAY_MS, LEADER),
+    }
+
+
+def simulate_features(candles: Mapping[str, pd.DataFrame], timeframe: str, seed: int) -> list[FeaturePoint]:
+    """Simulated feature points for candle series keyed by market symbol ("BTC/USDT")."""
+    bar_ms = timeframe_ms(timeframe)
+    points: list[FeaturePoint] = []
+    per_symbol: dict[str, dict[str, FloatArray]] = {}
+    opens: dict[str, np.ndarray[Any, np.dtype[np.int64]]] = {}
+    for symbol, frame in candles.items():
+        if frame.empty:
+            continue
+        asset = base_asset(symbol)
+        opens[asset] = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+        per_symbol[asset] = _bar_features(asset, frame, bar_ms, seed)
+        for name, values in per_symbol[asset].items():
+            points += _points(name, asset, opens[asset], values, bar_ms)
+    if not per_symbol:
+        return points
+    points += _market_wide(per_symbol, opens, bar_ms)
+    leader = LEADER if LEADER in per_symbol else next(iter(per_symbol))
+    leader_frame = next(frame for symbol, frame in candles.items() if base_asset(symbol) == leader)
+    last_close = int(opens[leader][-1]) + bar_ms
+    for name, (days, values, lag, symbol) in _daily_features(leader_frame, seed).items():
+        if symbol and symbol != leader:
+            continue  # Bitcoin's on-chain series only exist when Bitcoin is simulated
+        day_ms = days.as_unit("ms").asi8
+        keep = day_ms + lag <= last_close
+        points += _points(name, symbol, day_ms[keep], values[keep], lag)
+    return points
+
+
+def _points(
+    name: str, symbol: str, ts: np.ndarray[Any, np.dtype[np.int64]], values: FloatArray, lag: int
+) -> list[FeaturePoint]:
+    stamps = [int(stamp) for stamp in ts]
+    numbers = [float(value) for value in values]
+    return [
+        FeaturePoint(name, float(value), stamp, stamp + lag, symbol)
+        for stamp, value in zip(stamps, numbers, strict=True)
+    ]
+
+
+def _market_wide(
+    per_symbol: dict[str, dict[str, FloatArray]],
+    opens: dict[str, np.ndarray[Any, np.dtype[np.int64]]],
+    bar_ms: int,
+) -> list[FeaturePoint]:
+    frames = {
+        asset: pd.DataFrame(
+            {
+                "sentiment": features["sentiment"],
+                "mentions": features["mentions"],
+                "bullish": features["bullish_ratio"] * features["mentions"],
+            },
+            index=opens[asset],
+        )
+        for asset, features in per_symbol.items()
+    }
+    joined = pd.concat(frames.values(), keys=list(frames), names=["asset", "ts"]).reset_index()
+    joined["weighted"] = joined["sentiment"] * joined["mentions"]
+    grouped = joined.groupby("ts")[["weighted", "mentions", "bullish", "sentiment"]].sum().sort_index()
+    count = joined.groupby("ts")["sentiment"].count().reindex(grouped.index).to_numpy(dtype=np.float64)
+    mentions = grouped["mentions"].to_numpy(dtype=np.float64)
+    sentiment = np.where(
+        mentions > 0, grouped["weighted"] / np.maximum(mentions, 1), grouped["sentiment"] / count
+    )
+    bullish = np.where(mentions > 0, grouped["bullish"] / np.maximum(mentions, 1), 0.5)
+    ts = grouped.index.to_numpy(dtype=np.int64)
+    return [
+        *_points("sentiment", "", ts, np.asarray(sentiment, dtype=np.float64), bar_ms),
+        *_points("mentions", "", ts, mentions, bar_ms),
+        *_points("bullish_ratio", "", ts, np.asarray(bullish, dtype=np.float64), bar_ms),
+    ]
+
+
+async def write_sim_features(db: Database, symbols: list[str], timeframe: str, seed: int) -> int:
+    """Derive simulated features from the stored simulated candles of ``symbols`` and store them under
+    source ``sim``, replacing earlier simulated series of the same names. Returns the number of values.
+
+    This is what ``mt data sim`` calls after writing its candles.
+    """
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey
+
+    store = CandleStore(db)
+    candles = {symbol: await store.read(SeriesKey(SIM_EXCHANGE, symbol, timeframe)) for symbol in symbols}
+    return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))

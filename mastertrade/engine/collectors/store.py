@@ -1,0 +1,267 @@
+"""Feature time series and source health in the database (tables in ``db/models/features.py``).
+
+Writes are bulk upserts in one transaction: a re-poll that reports the same value for the same
+(source, name, symbol, ts) changes nothing, not even its publication time; a revised value (a sentiment
+bucket that gained late items) replaces the old one and takes the new publication time, so a backtest
+sees the revision only from when it was made. Reads return numpy arrays ordered by ``ts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, case, delete, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mastertrade.db.database import Database
+from mastertrade.db.models.features import Feature, FeatureSource
+from mastertrade.engine.collectors.base import FeaturePoint
+from mastertrade.engine.collectors.health import SourceHealth, SourceState
+
+_FEATURES = Feature.__table__  # type: ignore[attr-defined]
+_SOURCES = FeatureSource.__table__  # type: ignore[attr-defined]
+_CHUNK = 5_000
+_MIN_TS = -(2**62)
+_MAX_TS = 2**62
+
+Int64Array = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+@dataclass(frozen=True)
+class FeatureSeries:
+    """One stored series: observation times, publication times and values, ordered by ``ts``."""
+
+    source: str
+    name: str
+    symbol: str
+    ts: Int64Array
+    published_at: Int64Array
+    values: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """What is stored for one series (``mt data sources --json`` lists them per source)."""
+
+    source: str
+    name: str
+    symbol: str
+    rows: int
+    first: int
+    last: int
+    last_value: float
+
+    def as_dict(self) -> dict[str, Any]:
+        from mastertrade.engine.market.timeframes import to_iso
+
+        return {
+            "source": self.source,
+            "name": self.name,
+            "symbol": self.symbol,
+            "rows": self.rows,
+            "first": to_iso(self.first),
+            "last": to_iso(self.last),
+            "last_value": self.last_value,
+        }
+
+
+def _dt(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(round(moment.timestamp() * 1000))
+
+
+class FeatureStore:
+    """Feature series and source health of one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, source: str, points: Iterable[FeaturePoint]) -> int:
+        """Insert or update values of one source in a single transaction; returns how many were given."""
+        rows = self._rows(source, points)
+        if not rows:
+            return 0
+        async with self.db.engine.begin() as conn:
+            await self._write(conn, rows)
+        return len(rows)
+
+    async def replace(self, source: str, points: Iterable[FeaturePoint]) -> int:
+        """Replace every series the points belong to (all their old values go) in one transaction."""
+        rows = self._rows(source, points)
+        if not rows:
+            return 0
+        keys = sorted({(row["name"], row["symbol"]) for row in rows})
+        async with self.db.engine.begin() as conn:
+            for start in range(0, len(keys), 200):
+                chunk = keys[start : start + 200]
+                await conn.execute(
+                    delete(_FEATURES).where(
+                        and_(
+                            _FEATURES.c.source == source,
+                            tuple_(_FEATURES.c.name, _FEATURES.c.symbol).in_(chunk),
+                        )
+                    )
+                )
+            await self._write(conn, rows)
+        return len(rows)
+
+    @staticmethod
+    def _rows(source: str, points: Iterable[FeaturePoint]) -> list[dict[str, Any]]:
+        # The last report of a key within one batch wins, as it would over two batches.
+        latest: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for point in points:
+            latest[(point.name, point.symbol, point.ts)] = {
+                "source": source,
+                "name": point.name,
+                "symbol": point.symbol,
+                "ts": int(point.ts),
+                "value": float(point.value),
+                "published_at": int(point.published_at),
+            }
+        return list(latest.values())
+
+    async def _write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(_FEATURES)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["source", "name", "symbol", "ts"],
+            set_={
+                "value": excluded.value,
+                # An unchanged value keeps the time it was first published; a revision is new information.
+                "published_at": case(
+                    (_FEATURES.c.value == excluded.value, _FEATURES.c.published_at),
+                    else_=excluded.published_at,
+                ),
+            },
+        )
+        for start in range(0, len(rows), _CHUNK):
+            await conn.execute(statement, rows[start : start + _CHUNK])
+
+    async def read(
+        self,
+        source: str,
+        name: str,
+        symbol: str = "",
+        *,
+        published_from: int | None = None,
+        published_before: int | None = None,
+    ) -> FeatureSeries:
+        """A series, optionally only the values published in ``[published_from, published_before)``."""
+        query = (
+            select(_FEATURES.c.ts, _FEATURES.c.published_at, _FEATURES.c.value)
+            .where(
+                _FEATURES.c.source == source,
+                _FEATURES.c.name == name,
+                _FEATURES.c.symbol == symbol,
+                _FEATURES.c.published_at >= (published_from if published_from is not None else _MIN_TS),
+                _FEATURES.c.published_at < (published_before if published_before is not None else _MAX_TS),
+            )
+            .order_by(_FEATURES.c.ts)
+        )
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        ts = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        published = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+        values = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
+        return FeatureSeries(source, name, symbol, ts, published, values)
+
+    async def list_features(self, source: str | None = None) -> list[FeatureInfo]:
+        """Every stored series (of one source, if given) with its extent and newest value."""
+        where = "WHERE f.source = :source" if source is not None else ""
+        query = text(
+            "SELECT f.source, f.name, f.symbol, COUNT(*), MIN(f.ts), MAX(f.ts),"  # noqa: S608
+            " (SELECT g.value FROM features g WHERE g.source = f.source AND g.name = f.name"
+            "  AND g.symbol = f.symbol ORDER BY g.ts DESC LIMIT 1)"
+            f" FROM features f {where} GROUP BY f.source, f.name, f.symbol"
+            " ORDER BY f.source, f.name, f.symbol"
+        )
+        params = {"source": source} if source is not None else {}
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query, params)).all()
+        return [FeatureInfo(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), float(r[6])) for r in rows]
+
+    async def sources_for(self, name: str, symbol: str = "") -> list[str]:
+        """The sources that have stored values of ``name`` for ``symbol``."""
+        query = (
+            select(_FEATURES.c.source)
+            .where(_FEATURES.c.name == name, _FEATURES.c.symbol == symbol)
+            .distinct()
+            .order_by(_FEATURES.c.source)
+        )
+        async with self.db.engine.connect() as conn:
+            return [row[0] for row in (await conn.execute(query)).all()]
+
+    async def save_health(self, health: SourceHealth, state: dict[str, Any] | None = None) -> None:
+        """Persist a source's health (and, when given, its collector state)."""
+        values: dict[str, Any] = {
+            "source": health.source,
+            "state": str(health.state),
+            "reason": health.reason,
+            "since": _dt(health.since),
+            "last_success": _dt(health.last_success),
+            "last_attempt": _dt(health.last_attempt),
+            "next_poll": _dt(health.next_poll),
+            "failures": health.failures,
+            "last_values": list(health.last_values),
+            "updated_at": datetime.now(UTC),
+        }
+        async with self.db.engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            update = dict(values)
+            update.pop("source")
+            if state is not None:
+                values["collector_state"] = update["collector_state"] = state
+            else:
+                values["collector_state"] = {}
+            statement = insert(_SOURCES).values(**values)
+            statement = statement.on_conflict_do_update(index_elements=["source"], set_=update)
+            await conn.execute(statement)
+
+    async def load_health(self) -> dict[str, tuple[SourceHealth, dict[str, Any]]]:
+        """Every persisted source health with its collector state, by source name."""
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(select(_SOURCES))).mappings().all()
+        out: dict[str, tuple[SourceHealth, dict[str, Any]]] = {}
+        for row in rows:
+            try:
+                state = SourceState(row["state"])
+            except ValueError:
+                state = SourceState.STALE
+            health = SourceHealth(
+                source=row["source"],
+                state=state,
+                reason=row["reason"],
+                since=_ms(row["since"]),
+                last_success=_ms(row["last_success"]),
+                last_attempt=_ms(row["last_attempt"]),
+                next_poll=_ms(row["next_poll"]),
+                failures=int(row["failures"]),
+                last_values=tuple(row["last_values"] or ()),
+            )
+            collector_state = row["collector_state"] if isinstance(row["collector_state"], dict) else {}
+            out[row["source"]] = (health, collector_state)
+        return out
+
+
+def newest_values(points: Sequence[FeaturePoint], limit: int = 12) -> tuple[dict[str, Any], ...]:
+    """The newest point of each (name, symbol) in a batch, for a source's health record."""
+    newest: dict[tuple[str, str], FeaturePoint] = {}
+    for point in points:
+        key = (point.name, point.symbol)
+        if key not in newest or point.ts >= newest[key].ts:
+            newest[key] = point
+    ordered = sorted(newest.values(), key=lambda p: (p.symbol, p.name))[:limit]
+    return tuple({"name": p.name, "symbol": p.symbol, "value": p.value, "ts": p.ts} for p in ordered)

@@ -1,0 +1,443 @@
+"""The engine daemon: one process per installation that owns the engine; the CLI and TUI are clients.
+
+Process life (what ``mt daemon start|stop|status`` drive):
+
+- **One daemon.** The pid file is held with an exclusive ``flock`` for the daemon's whole life, so a
+  second start fails at once (``DaemonAlreadyRunning``) and a crashed daemon's lock vanishes with its
+  process: a pid file nobody holds is stale, and is replaced (the socket too). A pid file that
+  existed unlocked at start means the previous run did not stop cleanly: the daemon reports
+  "recovered" (status, and a critical ``service_failure`` alert).
+- **Start-up** opens the database (running migrations), opens the venue (``open_venue``), builds the
+  ``EngineContext``, starts the API on the Unix socket first, then every service of
+  ``build_services`` under the supervisor.
+- **Stop** (SIGTERM, SIGINT or ``POST /v1/daemon/stop``): running work finishes or is cancelled at
+  ``[daemon] stop_timeout_s`` (``Supervisor.stop``), services stop in reverse order, alerts still
+  undelivered stay in the database for the next start, then the venue and database close and the
+  socket and pid file are removed.
+- **Detached start** (``spawn``) re-runs ``mt daemon start --foreground`` in a new session with its
+  output in the log folder, and waits until the socket answers.
+
+``Daemon`` is the in-process engine (tests build one with a fake venue and clock); ``run_foreground``
+is the process around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
+from mastertrade.locations import Locations, ensure_private_dir, locations
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.engine.alerts.delivery import Notifier
+    from mastertrade.engine.market.venue import Venue
+    from mastertrade.engine.scheduler.registry import JobRegistry
+    from mastertrade.engine.services.base import EngineContext, Service
+    from mastertrade.engine.services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+# --- the pid file lock ---------------------------------------------------------------------------
+
+
+class DaemonLock:
+    """The pid file, locked for the life of the daemon."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock and write our pid; returns True when a stale pid file (an unclean stop) was
+        found. Raises ``DaemonAlreadyRunning`` when a live daemon holds it."""
+        ensure_private_dir(self.path.parent)
+        for _ in range(50):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                pid = read_pid(self.path)
+                if pid is None:
+                    # Someone holds it without having written yet (a daemon starting, or a status
+                    # check peeking): try again shortly.
+                    time.sleep(0.02)
+                    continue
+                raise DaemonAlreadyRunning(f"the daemon is already running (pid {pid})") from None
+            # The file may have been unlinked by a stopping daemon between our open and our lock.
+            if not self.path.exists() or os.stat(self.path).st_ino != os.fstat(fd).st_ino:
+                os.close(fd)
+                continue
+            stale = os.pread(fd, 64, 0).strip()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._fd = fd
+            return bool(stale)
+        raise DaemonAlreadyRunning("the daemon is starting or stopping; try again in a moment")
+
+    def release(self) -> None:
+        """Remove the pid file (a clean stop) and let go of the lock."""
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def running_pid(where: Locations | None = None) -> int | None:
+    """The pid of the live daemon of this installation, or None (a stale pid file is no daemon)."""
+    path = (where or locations()).pid_file
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return read_pid(path) or -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (an exited daemon whose parent is gone may
+    linger as one until init reaps it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): kill(0) is all we know
+
+
+def clean_stale_socket(where: Locations | None = None) -> bool:
+    """Remove the socket a crashed daemon left (only when no daemon holds the lock). A stale pid file
+    stays: the next daemon reads it to know that the previous run did not stop cleanly."""
+    where = where or locations()
+    if running_pid(where) is not None or not (where.socket_file.exists() or where.socket_file.is_symlink()):
+        return False
+    where.socket_file.unlink(missing_ok=True)
+    return True
+
+
+# --- the engine in-process -----------------------------------------------------------------------
+
+
+class Daemon:
+    """The engine: context, API servers and services under a supervisor.
+
+    ``venue``, ``clock``, ``notifier``, ``services`` and ``jobs`` replace the configured ones (tests);
+    by default the venue comes from ``open_venue``, the services from ``build_services`` and the jobs
+    from ``build_jobs``. ``components`` are provided on the context before any service starts (the
+    command line's ``LiveConsent`` when started with ``--live``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        venue: Venue | None = None,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        services: Callable[[EngineContext], Sequence[Service]] | None = None,
+        jobs: Callable[[], JobRegistry] | None = None,
+        components: Sequence[object] = (),
+        recovered: bool = False,
+        serve_api: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._venue = venue
+        self._clock = clock
+        self._notifier = notifier
+        self._services = services
+        self._jobs = jobs
+        self.components = list(components)
+        self.recovered = recovered
+        self.serve_api = serve_api
+        self.ctx: EngineContext | None = None
+        self._supervisor: object | None = None
+
+    async def start(self) -> EngineContext:
+        from mastertrade.db.database import Database
+        from mastertrade.engine.alerts.manager import AlertManager
+        from mastertrade.engine.bus import EventBus
+        from mastertrade.engine.events import ServiceStateChanged
+        from mastertrade.engine.market.store import CandleStore
+        from mastertrade.engine.services import build_jobs, build_services
+        from mastertrade.engine.services.base import DaemonState, EngineContext
+        from mastertrade.engine.services.clock import SystemClock
+        from mastertrade.engine.services.supervisor import Supervisor
+
+        settings = self.settings
+        clock = self._clock or SystemClock()
+        db = await Database.open(settings)
+        try:
+            venue = self._venue
+            if venue is None:
+                from mastertrade.engine.market.factory import open_venue
+
+                venue = await open_venue(settings, db)
+        except BaseException:
+            await db.close()
+            raise
+        bus = EventBus(default_maxsize=settings.api.event_queue)
+        ctx = EngineContext(
+            settings=settings,
+            db=db,
+            bus=bus,
+            candles=CandleStore(db),
+            venue=venue,
+            clock=clock,
+            state=DaemonState(started_at=clock.now(), recovered=self.recovered),
+            jobs=(self._jobs or build_jobs)(),
+            alerts=AlertManager(settings.alerts, db, bus, clock, notifier=self._notifier),
+        )
+        self.ctx = ctx
+        for component in self.components:
+            ctx.provide(component)
+        services = [
+            *(self.api_services(ctx) if self.serve_api else []),
+            *(self._services or build_services)(ctx),
+        ]
+        supervisor = Supervisor(ctx, services)
+        self._supervisor = supervisor
+        supervisor.start()
+        bus.publish(ServiceStateChanged(service="daemon", state="started"))
+        if self.recovered:
+            log.warning("the previous daemon run ended without a clean stop")
+            bus.publish(
+                ServiceStateChanged(
+                    service="daemon",
+                    state="recovered",
+                    error="The previous daemon run ended without a clean stop (crash, kill or power loss).",
+                )
+            )
+        log.info(
+            "daemon %s started: pid %d, venue %s (%s), mode %s",
+            ctx.state.version,
+            ctx.state.pid,
+            venue.id,
+            "simulated" if venue.simulated else "live market",
+            settings.mode,
+        )
+        return ctx
+
+    def api_services(self, ctx: EngineContext) -> list[Service]:
+        from mastertrade.engine.api.app import create_app
+        from mastertrade.engine.api.auth import ensure_token
+        from mastertrade.engine.services.api_server import ApiServer, bind_tcp, bind_unix
+
+        path = locations().socket_file
+        services: list[Service] = [ApiServer("api", create_app(ctx), lambda: bind_unix(path), str(path))]
+        port = ctx.settings.api.tcp_port
+        if port is not None:
+            app = create_app(ctx, token=ensure_token(ctx.settings))
+            services.append(ApiServer("api-tcp", app, lambda: bind_tcp(port), f"127.0.0.1:{port}"))
+        return services
+
+    async def stop(self) -> None:
+        """Stop everything (see the module docstring); safe to call once the engine started."""
+        from mastertrade.engine.events import ServiceStateChanged
+        from mastertrade.engine.services.supervisor import Supervisor
+
+        ctx = self.ctx
+        if ctx is None:
+            return
+        ctx.request_stop(ctx.stop_reason or "stop requested")
+        log.info("stopping: %s", ctx.stop_reason)
+        ctx.bus.publish(ServiceStateChanged(service="daemon", state="stopping", error=ctx.stop_reason))
+        try:
+            if isinstance(self._supervisor, Supervisor):
+                await self._supervisor.stop()
+        finally:
+            await ctx.alerts.close()
+            ctx.bus.close()
+            try:
+                await ctx.venue.close()
+            except Exception:
+                log.exception("closing the venue failed")
+            await ctx.db.close()
+            if self.serve_api:
+                locations().socket_file.unlink(missing_ok=True)
+            self.ctx = None
+            log.info("daemon stopped")
+
+    async def run(self) -> None:
+        """Start, serve until asked to stop (signal, API), then stop."""
+        ctx = await self.start()
+        loop = asyncio.get_running_loop()
+
+        def on_signal(name: str) -> None:
+            if ctx.stopping.is_set():
+                log.info("%s received: already stopping", name)
+            else:
+                ctx.request_stop(f"{name} received")
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        try:
+            await ctx.stopping.wait()
+        finally:
+            await self.stop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+
+# --- the process -----------------------------------------------------------------------------------
+
+
+def run_foreground(
+    settings: Settings, *, log_to_stderr: bool = True, components: Sequence[object] = ()
+) -> None:
+    """Be the daemon in this process until it is stopped. Raises ``DaemonAlreadyRunning``."""
+    from mastertrade.engine.services.logs import setup_logging
+
+    where = locations()
+    lock = DaemonLock(where.pid_file)
+    stale = lock.acquire()
+    try:
+        setup_logging(settings, where.log_file, stderr=log_to_stderr)
+        if stale:
+            log.warning("found a stale pid file from a daemon that did not stop cleanly; replacing it")
+        asyncio.run(Daemon(settings, recovered=stale, components=components).run())
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except MasterTradeError as exc:
+        log.error("the daemon could not run: %s", exc)
+        raise
+    except Exception as exc:
+        log.exception("the daemon failed")
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise OperationFailed(
+            f"the daemon failed: {type(exc).__name__}: {reason} (see {where.log_file})"
+        ) from None
+    finally:
+        lock.release()
+        logging.shutdown()
+
+
+def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequence[str] = ()) -> int:
+    """Start a detached daemon (``mt daemon start --foreground --detached`` plus ``options``, such as
+    ``--live``) and wait until it answers on the socket; returns its pid."""
+    where = locations()
+    pid = running_pid(where)
+    if pid is not None:
+        raise DaemonAlreadyRunning(f"the daemon is already running (pid {pid})")
+    clean_stale_socket(where)
+    ensure_private_dir(where.log_dir)
+    stderr_path = where.log_dir / "daemon.stderr"
+    command = [sys.executable, "-m", "mastertrade", "daemon", "start", "--foreground", "--detached", *options]
+    with open(stderr_path, "ab") as stderr:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + (timeout_s or settings.daemon.start_timeout_s)
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            raise OperationFailed(
+                f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
+            )
+        if _answers(where.socket_file):
+            return process.pid
+        time.sleep(0.05)
+    raise OperationFailed(
+        f"the daemon (pid {process.pid}) did not answer on {where.socket_file} within "
+        f"{timeout_s or settings.daemon.start_timeout_s:g} s; see `mt daemon logs`"
+    )
+
+
+def _answers(socket_file: Path) -> bool:
+    import socket
+
+    if not socket_file.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(socket_file))
+            sock.sendall(b"GET /v1/status HTTP/1.1\r\nHost: mt\r\nConnection: close\r\n\r\n")
+            return sock.recv(16).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+
+def _last_error(where: Locations, stderr_path: Path) -> str:
+    """The most telling line the failed start left: the last error in the log or on stderr."""
+    from mastertrade.engine.services.logs import parse_log_lines
+
+    lines: list[str] = []
+    for path in (stderr_path, where.log_file):
+        try:
+            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
+        except OSError:
+            continue
+    errors = [line for line in lines if line.startswith("mt: error:")]
+    if errors:
+        return errors[-1].removeprefix("mt: error:").strip()
+    records = [record for record in parse_log_lines(lines) if record["level"] in ("ERROR", "CRITICAL")]
+    if records:
+        return records[-1]["message"].splitlines()[-1]
+    return f"see {where.log_file}"
+
+
+def stop(*, timeout_s: float) -> int | None:
+    """SIGTERM the daemon and wait until it is gone; returns its pid, or None if none ran."""
+    where = locations()
+    pid = running_pid(where)
+    if pid is None:
+        clean_stale_socket(where)
+        return None
+    if pid <= 0:
+        raise OperationFailed(f"a daemon holds {where.pid_file} but its pid is unreadable; stop it by hand")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if running_pid(where) is None and not process_alive(pid):
+            return pid
+        time.sleep(0.05)
+    raise OperationFailed(
+        f"the daemon (pid {pid}) did not stop within {timeout_s:g} s; it may still be finishing work "
+        f"(see `mt daemon logs`); `kill -9 {pid}` ends it at once (nothing stored is lost)"
+    )

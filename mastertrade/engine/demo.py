@@ -1,0 +1,115 @@
+"""The offline demo's workspace: its own folder (config, SQLite database, logs, socket), a simulated
+market with history, and settings that make the whole pipeline visible within minutes.
+
+``mt demo`` (``cli/demo.py``) prepares it with :func:`prepare`, starts a daemon on it, asks that daemon
+for a quick generation run and opens the dashboard. Nothing here touches the user's own installation:
+the workspace is a separate ``MT_HOME``.
+
+What differs from a real installation, and why (all of it is in the demo's config.toml, commented):
+
+- the market is simulated (venue ``sim``) and runs in accelerated time (a 1h bar every two seconds);
+- the generation run is small (a few dozen strategies per symbol on the last 3,000 bars), so it
+  finishes in well under a minute on two cores;
+- the filter thresholds are relaxed (minimum deflated Sharpe probability 0, minimum out-of-sample
+  Sharpe 0.3). On a simulated random market honest thresholds rightly pass nothing, and a demo with an
+  empty pipeline shows nothing; the dashboard labels everything as simulated and paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from mastertrade.config import Settings, render_config_file
+from mastertrade.locations import APP
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+TIMEFRAME = "1h"
+HISTORY_BARS = 4000
+SEED = 7
+
+Say = Callable[[str], None]
+
+
+def demo_home() -> Path:
+    """The demo's workspace folder (beside, never inside, the user's own data)."""
+    return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "demo"
+
+
+def demo_settings(*, speed: float = 1800.0) -> Settings:
+    """The demo's settings (see the module docstring for what differs from the defaults)."""
+    return Settings(
+        mode="paper",
+        market={
+            "venue": "sim",
+            "symbols": SYMBOLS,
+            "timeframe": TIMEFRAME,
+            "seed": SEED,
+            "speed": speed,
+            "ticks_per_bar": 12,
+        },
+        generator={
+            "count": 40,
+            "population": 48,
+            "generations": 4,
+            "lookback_bars": 3000,
+            "walk_forward_windows": 3,
+            "min_trades": 5,
+            "min_oos_sharpe": 0.3,
+            "min_deflated_sharpe": 0.0,
+            "max_drawdown_pct": 40.0,
+            "paper_per_run": 2,
+        },
+    )
+
+
+def write_config(path: Path, settings: Settings) -> bool:
+    """Write the demo's config.toml unless one exists (a user may have edited it); True if written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    header = (
+        "# The MasterTrade DEMO workspace, written by `mt demo`: a simulated market in accelerated time,\n"
+        "# paper trading only, no keys, no network. Generator thresholds are relaxed so the pipeline has\n"
+        "# something to show; keep the defaults (`mt init`) for real use.\n\n"
+    )
+    path.write_text(header + render_config_file(settings), encoding="utf-8")
+    path.chmod(0o600)
+    return True
+
+
+async def prepare(settings: Settings, *, bars: int = HISTORY_BARS, say: Say = print) -> dict[str, Any]:
+    """Create the workspace's database (migrated, kernels warm) and its simulated history when absent.
+
+    Runs with ``MT_HOME`` already pointing at the workspace. Returns what it did.
+    """
+    from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.sim import write_sim_features
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
+    from mastertrade.engine.setup import initialise
+
+    say("preparing the demo database (the first time also compiles the backtest kernels) ...")
+    report = await initialise(settings)
+    db = await Database.open(settings)
+    created: list[str] = []
+    try:
+        store = CandleStore(db)
+        for symbol in settings.market.symbols:
+            key = SeriesKey(SIM_EXCHANGE, symbol, settings.market.timeframe)
+            if (await store.info(key)).rows:
+                continue
+            frame = simulate(symbol, settings.market.timeframe, bars, settings.market.seed)
+            await store.replace(key, rows_from_frame(frame))
+            created.append(symbol)
+        if created:
+            say(f"simulated {bars:,} bars of history for {', '.join(created)}")
+            await write_sim_features(
+                db, list(settings.market.symbols), settings.market.timeframe, settings.market.seed
+            )
+    finally:
+        await db.close()
+    return {**report, "simulated": created}

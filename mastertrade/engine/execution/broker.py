@@ -1,0 +1,89 @@
+"""What every broker (paper or live) offers the trading service, and the live-mode gate.
+
+A broker trades one book. ``start`` brings the book up to date (paper: loads its working orders;
+live: reconciles with the exchange; crash recovery and a normal start are the same path), ``submit``
+journals an order intent and sends it, ``cancel`` cancels, ``on_bar`` gives it each price update of a
+symbol (paper orders fill on them; the live broker uses them to mark positions), ``ledger`` is the
+book's balances and positions (always the replay of its fills).
+
+**Live mode** needs two switches: ``mode = "live"`` in the config (``MT_MODE=live``) *and* ``--live`` on
+the command line of ``mt daemon start`` / ``mt trade``. ``require_live`` is the single place that checks
+them; the live broker refuses to be built without its token, so no code path reaches a real exchange
+with only one of the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from mastertrade.errors import UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.db.models.trading import FillRecord, OrderRecord
+    from mastertrade.engine.events import Event
+    from mastertrade.engine.execution.ledger import Ledger, RoundTrip
+    from mastertrade.engine.execution.matching import Bar
+    from mastertrade.engine.execution.orders import OrderRequest
+
+Publish = Callable[["Event"], object]
+
+
+@dataclass(frozen=True)
+class LiveConsent:
+    """Proof that both live switches were on (only ``require_live`` makes one)."""
+
+    config_mode: str
+    command_line: bool
+
+
+def require_live(config_mode: str, command_line_live: bool) -> LiveConsent:
+    """The token the live broker needs, or a one-line error saying which switch is missing."""
+    if config_mode != "live" and not command_line_live:
+        raise UserInputError('live trading is off: set mode = "live" in the config and pass --live')
+    if config_mode != "live":
+        raise UserInputError(
+            '--live given but the config says mode = "paper": set mode = "live" (MT_MODE=live) too'
+        )
+    if not command_line_live:
+        raise UserInputError(
+            'the config says mode = "live" but --live was not given: pass --live to trade live'
+        )
+    return LiveConsent(config_mode, command_line_live)
+
+
+def trading_mode(config_mode: str, command_line_live: bool) -> str:
+    """ "live" only when both switches are on, "paper" when neither is; one without the other is an error."""
+    if config_mode != "live" and not command_line_live:
+        return "paper"
+    require_live(config_mode, command_line_live)
+    return "live"
+
+
+@dataclass
+class BarOutcome:
+    """What one price update did to a book."""
+
+    fills: list[FillRecord] = field(default_factory=list)
+    orders: list[OrderRecord] = field(default_factory=list)
+    round_trips: list[RoundTrip] = field(default_factory=list)
+
+
+class Broker(Protocol):
+    book: str
+    mode: str
+
+    async def start(self) -> None: ...
+
+    async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord: ...
+
+    async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord: ...
+
+    async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome: ...
+
+    async def ledger(self) -> Ledger: ...
+
+    def marks(self) -> dict[str, float]: ...
+
+    async def close(self) -> None: ...

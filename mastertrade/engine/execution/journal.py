@@ -1,0 +1,549 @@
+"""The order journal: books, orders, fills, ledger entries and the equity history in the database.
+
+Every change to an order goes through here and is checked against the state machine (``orders.py``);
+an illegal change raises ``IllegalTransition`` and writes nothing. Writes that belong together (fills and
+the order states they cause, an order and its bracket) happen in one transaction. An order's ``filled``,
+``cost`` and ``fee`` columns are recomputed from its fills whenever fills are added, so they are always
+the sum of its fills; a fill seen twice (same book and trade id) is stored once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mastertrade.db.database import Database
+from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
+from mastertrade.db.types import utcnow
+from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
+from mastertrade.engine.execution.matching import MatchResult, WorkingOrder
+from mastertrade.engine.execution.orders import (
+    IN_FLIGHT,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    check_transition,
+    new_client_order_id,
+)
+from mastertrade.engine.sizing.goals import EquityPoint
+from mastertrade.errors import NotFound
+
+
+@dataclass(frozen=True)
+class NewFill:
+    """A fill to record: ``trade_id`` is the exchange's trade id (or the paper broker's own)."""
+
+    trade_id: str
+    amount: float
+    price: float
+    fee: float
+    fee_asset: str
+    ts: int
+
+
+def working_order(row: OrderRecord) -> WorkingOrder:
+    assert row.id is not None
+    return WorkingOrder(
+        id=row.id,
+        side=row.side,
+        type=OrderType(row.type),
+        state=OrderState(row.state),
+        placed_ts=row.placed_ts,
+        amount=row.amount,
+        equity_fraction=row.equity_fraction,
+        price=row.price,
+        stop_price=row.stop_price,
+        trail=row.trail,
+        trail_peak=row.trail_peak,
+        oco=row.oco,
+        parent_id=row.parent_id,
+        role=row.role,
+        filled=row.filled,
+        stop_loss=row.stop_loss,
+        take_profit=row.take_profit,
+        trailing_stop=row.trailing_stop,
+        reference_price=row.reference_price,
+    )
+
+
+def order_info(row: OrderRecord) -> dict[str, Any]:
+    """An order as the API and ``mt orders --json`` show it."""
+    return {
+        "id": row.id,
+        "client_order_id": row.client_order_id,
+        "book": row.book,
+        "mode": row.mode,
+        "symbol": row.symbol,
+        "side": row.side,
+        "type": row.type,
+        "role": row.role,
+        "amount": row.amount,
+        "equity_fraction": row.equity_fraction,
+        "price": row.price,
+        "stop_price": row.stop_price,
+        "state": row.state,
+        "filled": row.filled,
+        "average_price": row.cost / row.filled if row.filled > 0 else None,
+        "fee": row.fee,
+        "exchange_order_id": row.exchange_order_id,
+        "strategy_id": row.strategy_id,
+        "parent_id": row.parent_id,
+        "reason": row.reason,
+        "placed_ts": row.placed_ts,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def bracket_children(request: OrderRequest) -> list[dict[str, Any]]:
+    """The exit orders a bracketed buy arms when it fills (one-cancels-other): a stop at the higher of
+    the fixed stop-loss and the trailing level, and a take-profit limit, from the reference price."""
+    reference = request.reference_price
+    assert reference is not None
+    children: list[dict[str, Any]] = []
+    stop = reference * (1 - request.stop_loss) if request.stop_loss is not None else None
+    role = "stop_loss"
+    if request.trailing_stop is not None:
+        level = reference * (1 - request.trailing_stop)
+        if stop is None or level > stop:
+            stop, role = level, "trailing_stop"
+    if stop is not None:
+        children.append(
+            {
+                "type": OrderType.STOP.value,
+                "role": role,
+                "stop_price": stop,
+                "trail": request.trailing_stop,
+                "trail_peak": reference if request.trailing_stop is not None else None,
+            }
+        )
+    if request.take_profit is not None:
+        children.append(
+            {
+                "type": OrderType.LIMIT.value,
+                "role": "take_profit",
+                "price": reference * (1 + request.take_profit),
+            }
+        )
+    return children
+
+
+class Journal:
+    """Reads and writes the trading tables (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- books ----------------------------------------------------------------------------------
+
+    async def ensure_book(
+        self,
+        book: str,
+        *,
+        mode: str,
+        quote: str,
+        starting_cash: float | None = None,
+        strategy_id: str | None = None,
+        ts: int = 0,
+    ) -> bool:
+        """Create the book (with its starting cash as a ledger entry) unless it exists; True if created."""
+        async with self.db.sessions() as session:
+            if await session.get(TradingBook, book) is not None:
+                return False
+            session.add(TradingBook(id=book, mode=mode, quote=quote, strategy_id=strategy_id))
+            await session.flush()
+            if starting_cash:
+                session.add(
+                    LedgerEntry(book=book, asset=quote, amount=starting_cash, reason="starting cash", ts=ts)
+                )
+            await session.commit()
+            return True
+
+    async def book(self, book: str) -> TradingBook:
+        async with self.db.sessions() as session:
+            found = await session.get(TradingBook, book)
+        if found is None:
+            raise NotFound(f"no book {book!r}")
+        return found
+
+    async def books(self) -> list[TradingBook]:
+        async with self.db.sessions() as session:
+            return list((await session.exec(select(TradingBook).order_by(col(TradingBook.id)))).all())
+
+    async def add_ledger_entry(self, book: str, asset: str, amount: float, reason: str, ts: int) -> None:
+        async with self.db.sessions() as session:
+            session.add(LedgerEntry(book=book, asset=asset, amount=amount, reason=reason, ts=ts))
+            await session.commit()
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    async def create_order(
+        self,
+        book: str,
+        mode: str,
+        request: OrderRequest,
+        *,
+        placed_ts: int,
+        parent_id: int | None = None,
+    ) -> tuple[OrderRecord, list[OrderRecord]]:
+        """Journal an order as an intent, with its bracket exits (intents waiting for it to fill),
+        committed before the caller sends anything. Returns the order and its exits."""
+        now = utcnow()
+        row = OrderRecord(
+            client_order_id=request.client_order_id or new_client_order_id(),
+            book=book,
+            mode=mode,
+            symbol=request.symbol,
+            side=request.side.value,
+            type=request.type.value,
+            role=request.role,
+            amount=request.amount,
+            equity_fraction=request.equity_fraction,
+            price=request.price,
+            stop_price=request.stop_price,
+            stop_loss=request.stop_loss,
+            take_profit=request.take_profit,
+            trailing_stop=request.trailing_stop,
+            reference_price=request.reference_price,
+            parent_id=parent_id,
+            state=OrderState.INTENT.value,
+            strategy_id=request.strategy_id,
+            placed_ts=placed_ts,
+            created_at=now,
+            updated_at=now,
+        )
+        children: list[OrderRecord] = []
+        async with self.db.sessions() as session:
+            session.add(row)
+            await session.flush()
+            assert row.id is not None
+            if request.has_bracket:
+                oco = f"oco-{row.id}"
+                for child in bracket_children(request):
+                    children.append(
+                        OrderRecord(
+                            client_order_id=new_client_order_id(),
+                            book=book,
+                            mode=mode,
+                            symbol=request.symbol,
+                            side="sell",
+                            parent_id=row.id,
+                            oco=oco,
+                            state=OrderState.INTENT.value,
+                            strategy_id=request.strategy_id,
+                            placed_ts=placed_ts,
+                            created_at=now,
+                            updated_at=now,
+                            **child,
+                        )
+                    )
+                session.add_all(children)
+            await session.commit()
+        return row, children
+
+    async def transition(
+        self,
+        order_id: int,
+        state: OrderState,
+        *,
+        reason: str | None = None,
+        exchange_order_id: str | None = None,
+        sent: bool = False,
+    ) -> OrderRecord:
+        """Move an order to ``state`` (checked against the state machine) and commit."""
+        async with self.db.sessions() as session:
+            row = await self._locked(session, order_id)
+            self._move(row, state, reason)
+            if exchange_order_id is not None:
+                row.exchange_order_id = exchange_order_id
+            if sent:
+                row.sent_at = utcnow()
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+            return row
+
+    @staticmethod
+    async def _locked(session: AsyncSession, order_id: int) -> OrderRecord:
+        query = select(OrderRecord).where(col(OrderRecord.id) == order_id).with_for_update()
+        row = (await session.exec(query)).first()
+        if row is None:
+            raise NotFound(f"no order {order_id}")
+        return row
+
+    @staticmethod
+    def _move(row: OrderRecord, state: OrderState, reason: str | None) -> None:
+        current = OrderState(row.state)
+        if current is OrderState.INTENT and state not in (
+            OrderState.SENT,
+            OrderState.CANCELLED,
+            OrderState.REJECTED,
+        ):
+            # A paper order (or an armed bracket exit) is accepted on the spot: intent, sent, then state.
+            check_transition(current, OrderState.SENT)
+            row.sent_at = row.sent_at or utcnow()
+            current = OrderState.SENT
+        check_transition(current, state)
+        row.state = state.value
+        if reason is not None:
+            row.reason = reason
+        row.updated_at = utcnow()
+
+    async def add_fills(
+        self,
+        order_id: int,
+        fills: Sequence[NewFill],
+        state: OrderState,
+        *,
+        reason: str | None = None,
+        exchange_order_id: str | None = None,
+    ) -> tuple[OrderRecord, list[FillRecord]]:
+        """Record an order's fills (those not stored yet) and its new state, in one transaction.
+        Returns the order and the fills that were new."""
+        async with self.db.sessions() as session:
+            row = await self._locked(session, order_id)
+            new = await self._insert_fills(session, row, fills)
+            if OrderState(row.state) is not state:
+                self._move(row, state, reason)
+            elif reason is not None:
+                row.reason = reason
+            if exchange_order_id is not None:
+                row.exchange_order_id = exchange_order_id
+            row.updated_at = utcnow()
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+            return row, new
+
+    async def _insert_fills(
+        self, session: AsyncSession, row: OrderRecord, fills: Sequence[NewFill]
+    ) -> list[FillRecord]:
+        assert row.id is not None
+        known = {
+            fill.trade_id: fill
+            for fill in (
+                await session.exec(select(FillRecord).where(col(FillRecord.order_id) == row.id))
+            ).all()
+        }
+        new: list[FillRecord] = []
+        for fill in fills:
+            if fill.trade_id in known:
+                continue
+            record = FillRecord(
+                order_id=row.id,
+                book=row.book,
+                symbol=row.symbol,
+                side=row.side,
+                amount=fill.amount,
+                price=fill.price,
+                fee=fill.fee,
+                fee_asset=fill.fee_asset,
+                trade_id=fill.trade_id,
+                ts=fill.ts,
+            )
+            session.add(record)
+            known[fill.trade_id] = record
+            new.append(record)
+        if new:
+            await session.flush()
+            everything = sorted(known.values(), key=lambda item: item.id or 0)
+            row.filled = math.fsum(item.amount for item in everything)
+            row.cost = math.fsum(item.amount * item.price for item in everything)
+            row.fee = math.fsum(item.fee for item in everything)
+        return new
+
+    async def apply_match(
+        self, book: str, symbol: str, result: MatchResult
+    ) -> tuple[list[OrderRecord], list[FillRecord]]:
+        """Journal one paper match (its fills and every order it changed) in one transaction."""
+        _, quote = split_symbol(symbol)
+        changed: list[OrderRecord] = []
+        new_fills: list[FillRecord] = []
+        async with self.db.sessions() as session:
+            rows: dict[int, OrderRecord] = {}
+            for order_id in sorted({*result.changed, *(fill.order_id for fill in result.fills)}):
+                rows[order_id] = await self._locked(session, order_id)
+            # Fills go in the order matching made them, so the journal replays to the same book.
+            numbers: dict[int, int] = {}
+            for fill in result.fills:
+                row = rows[fill.order_id]
+                if fill.order_id not in numbers:
+                    existing = await session.exec(
+                        select(FillRecord.id).where(col(FillRecord.order_id) == fill.order_id)
+                    )
+                    numbers[fill.order_id] = len(existing.all())
+                numbers[fill.order_id] += 1
+                trade_id = f"paper-{row.id}-{numbers[fill.order_id]}"
+                new_fills += await self._insert_fills(
+                    session, row, [NewFill(trade_id, fill.amount, fill.price, fill.fee, quote, fill.ts)]
+                )
+            for order_id, order in result.changed.items():
+                row = rows[order_id]
+                target = order.state
+                if OrderState(row.state) is not target:
+                    self._move(row, target, result.reasons.get(order_id))
+                elif order_id in result.reasons:
+                    row.reason = result.reasons[order_id]
+                row.amount = order.amount
+                row.stop_price = order.stop_price
+                row.trail_peak = order.trail_peak
+                row.role = order.role
+                row.updated_at = utcnow()
+                session.add(row)
+                changed.append(row)
+            await session.commit()
+            for row in changed:
+                await session.refresh(row)
+        return changed, new_fills
+
+    async def get(self, order_id: int | None = None, *, client_order_id: str | None = None) -> OrderRecord:
+        query = select(OrderRecord)
+        if order_id is not None:
+            query = query.where(col(OrderRecord.id) == order_id)
+        else:
+            query = query.where(col(OrderRecord.client_order_id) == client_order_id)
+        async with self.db.sessions() as session:
+            row = (await session.exec(query)).first()
+        if row is None:
+            raise NotFound(f"no order {order_id if order_id is not None else client_order_id!r}")
+        return row
+
+    async def orders(
+        self,
+        *,
+        book: str | None = None,
+        states: Iterable[OrderState] | None = None,
+        symbol: str | None = None,
+        limit: int | None = None,
+    ) -> list[OrderRecord]:
+        """Orders, newest first (all books unless one is named)."""
+        query = select(OrderRecord).order_by(col(OrderRecord.id).desc())
+        if book is not None:
+            query = query.where(col(OrderRecord.book) == book)
+        if states is not None:
+            query = query.where(col(OrderRecord.state).in_([state.value for state in states]))
+        if symbol is not None:
+            query = query.where(col(OrderRecord.symbol) == symbol)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self.db.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def in_flight(self, book: str) -> list[OrderRecord]:
+        """Orders that may still be at the exchange or on their way (sent, unknown, open, partial)."""
+        return list(reversed(await self.orders(book=book, states=IN_FLIGHT)))
+
+    async def fills(self, *, book: str | None = None, order_id: int | None = None) -> list[FillRecord]:
+        """Fills in the order they were recorded."""
+        query = select(FillRecord).order_by(col(FillRecord.id))
+        if book is not None:
+            query = query.where(col(FillRecord.book) == book)
+        if order_id is not None:
+            query = query.where(col(FillRecord.order_id) == order_id)
+        async with self.db.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def ledger_entries(self, book: str) -> list[LedgerEntry]:
+        query = select(LedgerEntry).where(col(LedgerEntry.book) == book).order_by(col(LedgerEntry.id))
+        async with self.db.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def ledger(self, book: str) -> Ledger:
+        """The book's balances and positions: its ledger entries and fills, replayed in order."""
+        entries = await self.ledger_entries(book)
+        fills = await self.fills(book=book)
+        roles = await self._roles(book)
+        return Ledger.replay(
+            ((entry.asset, entry.amount) for entry in entries),
+            (
+                Fill(
+                    fill.symbol,
+                    fill.side,
+                    fill.amount,
+                    fill.price,
+                    fill.fee,
+                    fill.fee_asset,
+                    fill.ts,
+                    fill.order_id,
+                    roles.get(fill.order_id, "order"),
+                )
+                for fill in fills
+            ),
+        )
+
+    async def _roles(self, book: str) -> dict[int, str]:
+        query = select(OrderRecord.id, OrderRecord.role).where(col(OrderRecord.book) == book)
+        async with self.db.sessions() as session:
+            return {int(order_id): role for order_id, role in (await session.exec(query)).all() if order_id}
+
+    # --- equity history -------------------------------------------------------------------------
+
+    async def record_equity(
+        self, book: str, ts: int, equity: float, cash: float, positions_value: float
+    ) -> None:
+        """The book's equity at market time ``ts`` (a later value for the same time replaces it)."""
+        async with self.db.sessions() as session:
+            await session.exec(
+                delete(EquityPointRecord).where(
+                    col(EquityPointRecord.book) == book, col(EquityPointRecord.ts) == ts
+                )
+            )
+            session.add(
+                EquityPointRecord(book=book, ts=ts, equity=equity, cash=cash, positions_value=positions_value)
+            )
+            await session.commit()
+
+    async def equity_marks(
+        self, book: str, *, since: int | None, day_start: int
+    ) -> tuple[float | None, float | None]:
+        """The equity peak since market time ``since`` (all time when None) and the equity at the start
+        of the day ``day_start`` (the last point before it, else the first after it)."""
+        from sqlalchemy import func
+
+        table = EquityPointRecord
+        async with self.db.sessions() as session:
+            peak_query = select(func.max(table.equity)).where(col(table.book) == book)
+            if since is not None:
+                peak_query = peak_query.where(col(table.ts) >= since)
+            peak = (await session.exec(peak_query)).first()
+            before = (
+                await session.exec(
+                    select(table.equity)
+                    .where(col(table.book) == book, col(table.ts) < day_start)
+                    .order_by(col(table.ts).desc())
+                    .limit(1)
+                )
+            ).first()
+            if before is None:
+                before = (
+                    await session.exec(
+                        select(table.equity).where(col(table.book) == book).order_by(col(table.ts)).limit(1)
+                    )
+                ).first()
+        return (float(peak) if peak is not None else None, float(before) if before is not None else None)
+
+    async def last_equity_ts(self, book: str) -> int | None:
+        table = EquityPointRecord
+        query = select(table.ts).where(col(table.book) == book).order_by(col(table.ts).desc()).limit(1)
+        async with self.db.sessions() as session:
+            found = (await session.exec(query)).first()
+        return int(found) if found is not None else None
+
+    async def equity_history(self, book: str, *, since: int | None = None) -> list[EquityPoint]:
+        query = (
+            select(EquityPointRecord)
+            .where(col(EquityPointRecord.book) == book)
+            .order_by(col(EquityPointRecord.ts))
+        )
+        if since is not None:
+            query = query.where(col(EquityPointRecord.ts) >= since)
+        async with self.db.sessions() as session:
+            rows = (await session.exec(query)).all()
+        return [EquityPoint(datetime.fromtimestamp(row.ts / 1000, tz=UTC), row.equity) for row in rows]

@@ -1,0 +1,240 @@
+"""Positions, balances and P&L as a fold over fills: the single definition of what a book holds.
+
+A book's state is never stored and updated on its own: it is computed by applying its ledger entries
+(deposits, reconciliation adjustments) and its fills, in the order they were recorded, to an empty
+``Ledger``. So "positions and balances equal the sum of fills" holds by construction, and the property
+tests check it against a plain sum.
+
+Per fill of ``amount`` base units at ``price`` with ``fee`` in ``fee_asset`` (spot, symbol BASE/QUOTE):
+
+- balances: a buy adds ``amount`` BASE and takes ``amount x price`` QUOTE; a sell the reverse; the fee is
+  taken from ``fee_asset`` (QUOTE usually; BASE on some exchanges' buys; anything else, e.g. BNB, only
+  moves that asset's balance).
+- position (average cost): a buy adds its amount (less a fee paid in BASE) and its value plus a QUOTE fee
+  to the cost basis. A sell removes its amount (plus a BASE fee) at the average cost and realises
+  ``proceeds - QUOTE fee - cost removed``.
+- a **round trip** runs from a position opening (from flat) to its closing (back to flat); its P&L is the
+  sum of what it realised, and its return that P&L over the cost of everything bought in it. Round trips
+  are what Kelly statistics, consecutive-loss breakers and the parity report are built from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# A remaining position worth less than this fraction of the amount that was held counts as flat: float
+# rounding of partial sells must not keep a round trip open forever.
+DUST = 1e-9
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    base, _, quote = symbol.partition("/")
+    quote = quote.split(":")[0]
+    return base, quote
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One fill as the ledger sees it (``ts``: market time, epoch ms)."""
+
+    symbol: str
+    side: str
+    amount: float
+    price: float
+    fee: float = 0.0
+    fee_asset: str | None = None
+    ts: int = 0
+    order_id: int | None = None
+    role: str = "order"
+
+    @property
+    def value(self) -> float:
+        return self.amount * self.price
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """A position from opening to closing: average buy and sell prices, the cost (fees included) and
+    the P&L net of all fees."""
+
+    symbol: str
+    entry_ts: int
+    exit_ts: int
+    amount: float
+    entry_price: float
+    exit_price: float
+    cost: float
+    pnl: float
+    exit_role: str
+
+    @property
+    def return_(self) -> float:
+        return self.pnl / self.cost if self.cost > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "entry_ts": self.entry_ts,
+            "exit_ts": self.exit_ts,
+            "amount": self.amount,
+            "entry_price": self.entry_price,
+            "exit_price": self.exit_price,
+            "pnl": self.pnl,
+            "return": self.return_,
+            "exit": self.exit_role,
+        }
+
+
+@dataclass
+class Position:
+    """A long position in one symbol (average-cost basis, quote currency)."""
+
+    symbol: str
+    amount: float = 0.0
+    cost: float = 0.0
+    realised: float = 0.0
+    fees: float = 0.0
+    opened_ts: int | None = None
+    # the open round trip's running figures
+    trip_bought: float = 0.0
+    trip_cost: float = 0.0
+    trip_value: float = 0.0
+    trip_realised: float = 0.0
+    trip_sold: float = 0.0
+    trip_proceeds: float = 0.0
+    peak_amount: float = 0.0
+
+    @property
+    def average_price(self) -> float | None:
+        return self.cost / self.amount if self.amount > 0 else None
+
+    def unrealised(self, mark: float) -> float:
+        return self.amount * mark - self.cost if self.amount > 0 else 0.0
+
+    def as_dict(self, mark: float | None = None) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "amount": self.amount,
+            "average_price": self.average_price,
+            "cost": self.cost,
+            "mark": mark,
+            "value": self.amount * mark if mark is not None else None,
+            "unrealised_pnl": self.unrealised(mark) if mark is not None else None,
+            "realised_pnl": self.realised,
+            "fees": self.fees,
+            "opened_ts": self.opened_ts,
+        }
+
+
+@dataclass
+class Ledger:
+    """Balances per asset and positions per symbol of one book, built by ``deposit`` and ``apply``."""
+
+    balances: dict[str, float] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+    round_trips: list[RoundTrip] = field(default_factory=list)
+
+    @classmethod
+    def replay(cls, entries: Iterable[tuple[str, float]], fills: Iterable[Fill]) -> Ledger:
+        """The ledger of ledger entries (asset, amount) and fills, each in the order recorded."""
+        ledger = cls()
+        for asset, amount in entries:
+            ledger.deposit(asset, amount)
+        for fill in fills:
+            ledger.apply(fill)
+        return ledger
+
+    def balance(self, asset: str) -> float:
+        return self.balances.get(asset, 0.0)
+
+    def deposit(self, asset: str, amount: float) -> None:
+        self.balances[asset] = self.balance(asset) + amount
+
+    def position(self, symbol: str) -> Position:
+        found = self.positions.get(symbol)
+        if found is None:
+            found = self.positions[symbol] = Position(symbol)
+        return found
+
+    def held(self, symbol: str) -> float:
+        found = self.positions.get(symbol)
+        return found.amount if found else 0.0
+
+    def apply(self, fill: Fill) -> RoundTrip | None:
+        """Book one fill; returns the round trip it closed, if any."""
+        base, quote = split_symbol(fill.symbol)
+        fee_asset = fill.fee_asset or quote
+        value = fill.amount * fill.price
+        quote_fee = fill.fee if fee_asset == quote else 0.0
+        base_fee = fill.fee if fee_asset == base else 0.0
+        position = self.position(fill.symbol)
+        position.fees += quote_fee + base_fee * fill.price
+        if fill.side == "buy":
+            self.balances[base] = self.balance(base) + fill.amount
+            self.balances[quote] = self.balance(quote) - value
+            self.balances[fee_asset] = self.balance(fee_asset) - fill.fee
+            if position.opened_ts is None:
+                position.opened_ts = fill.ts
+                position.trip_bought = position.trip_cost = position.trip_value = position.trip_realised = 0.0
+                position.trip_sold = position.trip_proceeds = position.peak_amount = 0.0
+            position.amount += fill.amount - base_fee
+            position.cost += value + quote_fee
+            position.trip_bought += fill.amount
+            position.trip_cost += value + quote_fee
+            position.trip_value += value
+            position.peak_amount = max(position.peak_amount, position.amount)
+            return None
+        self.balances[base] = self.balance(base) - fill.amount
+        self.balances[quote] = self.balance(quote) + value
+        self.balances[fee_asset] = self.balance(fee_asset) - fill.fee
+        removed = fill.amount + base_fee
+        if position.amount > 0:
+            share = min(1.0, removed / position.amount)
+            cost_out = position.cost * share
+        else:
+            cost_out = 0.0
+        realised = value - quote_fee - cost_out
+        position.amount -= removed
+        position.cost -= cost_out
+        position.realised += realised
+        position.trip_realised += realised
+        position.trip_sold += fill.amount
+        position.trip_proceeds += value
+        if position.opened_ts is not None and position.amount <= DUST * position.peak_amount:
+            position.cost = 0.0
+            trip = RoundTrip(
+                fill.symbol,
+                position.opened_ts,
+                fill.ts,
+                position.trip_bought,
+                position.trip_value / position.trip_bought if position.trip_bought > 0 else math.nan,
+                position.trip_proceeds / position.trip_sold if position.trip_sold > 0 else math.nan,
+                position.trip_cost,
+                position.trip_realised,
+                fill.role,
+            )
+            self.round_trips.append(trip)
+            position.opened_ts = None
+            return trip
+        return None
+
+    # --- valuation ------------------------------------------------------------------------------
+
+    def equity(self, quote: str, marks: dict[str, float]) -> float:
+        """Quote balance plus every position at its mark (positions without a mark at their cost)."""
+        value = self.balance(quote)
+        for symbol, position in self.positions.items():
+            if position.amount > 0 and split_symbol(symbol)[1] == quote:
+                mark = marks.get(symbol)
+                value += position.amount * mark if mark is not None else position.cost
+        return value
+
+    def positions_value(self, quote: str, marks: dict[str, float]) -> float:
+        return self.equity(quote, marks) - self.balance(quote)
+
+    def open_positions(self) -> list[Position]:
+        """Positions in an open round trip (a dust remainder after a close is not one)."""
+        return [p for p in self.positions.values() if p.amount > 0 and p.opened_ts is not None]

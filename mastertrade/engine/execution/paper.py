@@ -1,0 +1,314 @@
+"""The paper broker: a simulated account whose orders fill by the backtest's rules (``matching``).
+
+It trades one book (the paper account, or a paper-stage strategy's isolated book). Orders are journaled
+as intents and accepted at once (or rejected when the book cannot pay or deliver); fills happen as price
+updates arrive (``on_bar``), each journaled with the order states they cause in one transaction. The
+broker keeps the book's ledger in memory by applying each new fill in the order it was recorded, which
+is exactly the replay of the journal (``journal.ledger``); a test holds it to that.
+
+A start is a recovery: an order left as an intent by a stop between journaling and accepting is accepted
+if it is younger than ``intent_max_age_s``, cancelled as stale otherwise; one left "sent" is accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mastertrade.db.models.trading import FillRecord, OrderRecord
+from mastertrade.db.types import utcnow
+from mastertrade.engine import events
+from mastertrade.engine.execution.broker import BarOutcome, Publish
+from mastertrade.engine.execution.journal import Journal, working_order
+from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
+from mastertrade.engine.execution.matching import Bar, BookView, WorkingOrder, match
+from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.errors import NotFound, UserInputError
+
+
+class PaperBroker:
+    mode = "paper"
+
+    def __init__(
+        self,
+        journal: Journal,
+        book: str,
+        *,
+        quote: str = "USDT",
+        fee: float = 0.001,
+        slippage: float = 0.0,
+        starting_cash: float = 10_000.0,
+        strategy_id: str | None = None,
+        intent_max_age_s: float = 60.0,
+        publish: Publish | None = None,
+    ) -> None:
+        self.journal = journal
+        self.book = book
+        self.quote = quote
+        self.fee = fee
+        self.slippage = slippage
+        self.starting_cash = starting_cash
+        self.strategy_id = strategy_id
+        self.intent_max_age_s = intent_max_age_s
+        self.publish = publish
+        self._ledger = Ledger()
+        self._working: dict[int, OrderRecord] = {}
+        self._marks: dict[str, float] = {}
+        self._started = False
+
+    # --- life cycle -----------------------------------------------------------------------------
+
+    async def start(self, ts: int = 0) -> None:
+        """Create the book if new, recover orders left half-way, and load the book."""
+        await self.journal.ensure_book(
+            self.book,
+            mode=self.mode,
+            quote=self.quote,
+            starting_cash=self.starting_cash,
+            strategy_id=self.strategy_id,
+            ts=ts,
+        )
+        stale_before = utcnow() - timedelta(seconds=self.intent_max_age_s)
+        for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT, OrderState.SENT]):
+            assert row.id is not None
+            if row.parent_id is not None:
+                continue  # a bracket exit waits for its entry
+            if row.state == OrderState.INTENT.value and row.created_at < stale_before:
+                await self.journal.transition(row.id, OrderState.CANCELLED, reason="stale intent: never sent")
+                await self._cancel_children(row.id, "its entry was never sent")
+            else:
+                await self.journal.transition(row.id, OrderState.OPEN, reason="accepted at restart")
+        self._ledger = await self.journal.ledger(self.book)
+        self._working = {}
+        for row in await self.journal.orders(
+            book=self.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.INTENT]
+        ):
+            assert row.id is not None
+            self._working[row.id] = row
+        self._started = True
+
+    async def close(self) -> None:
+        self._started = False
+
+    # --- state ----------------------------------------------------------------------------------
+
+    async def ledger(self) -> Ledger:
+        return self._ledger
+
+    def marks(self) -> dict[str, float]:
+        return dict(self._marks)
+
+    def working(self, symbol: str | None = None) -> list[OrderRecord]:
+        return [row for row in self._working.values() if symbol is None or row.symbol == symbol]
+
+    def reserved_cash(self) -> float:
+        """Cash promised to working buy orders (at their limit, stop or reference price, fee included)."""
+        total = 0.0
+        for row in self._working.values():
+            if row.side != "buy" or row.state == OrderState.INTENT.value or row.amount is None:
+                continue
+            price = row.price or row.stop_price or row.reference_price or self._marks.get(row.symbol)
+            if price:
+                total += (row.amount - row.filled) * price * (1 + self.fee)
+        return total
+
+    def reserved_amount(self, symbol: str) -> float:
+        """Position promised to working sells: one-cancels-other siblings promise the same units once."""
+        groups: dict[str, float] = {}
+        total = 0.0
+        for row in self._working.values():
+            if row.symbol != symbol or row.side != "sell" or row.state == OrderState.INTENT.value:
+                continue
+            remaining = (row.amount or 0.0) - row.filled
+            if row.oco:
+                groups[row.oco] = max(groups.get(row.oco, 0.0), remaining)
+            else:
+                total += remaining
+        return total + sum(groups.values())
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord:
+        """Journal and accept an order, or journal it as rejected when the book cannot cover it."""
+        request.validate()
+        if split_symbol(request.symbol)[1] != self.quote:
+            raise UserInputError(f"{request.symbol}: this book trades against {self.quote}")
+        row, children = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
+        assert row.id is not None
+        order_id = row.id
+        problem = self._cannot_cover(request)
+        if problem is not None:
+            row = await self.journal.transition(order_id, OrderState.REJECTED, reason=problem)
+            await self._cancel_children(order_id, "its entry was rejected")
+            self._emit(
+                events.OrderRejected(
+                    client_order_id=row.client_order_id,
+                    symbol=row.symbol,
+                    side=row.side,
+                    amount=row.amount or 0.0,
+                    reason=problem,
+                    mode=self.mode,
+                )
+            )
+            return row
+        row = await self.journal.transition(order_id, OrderState.OPEN, sent=True)
+        self._working[order_id] = row
+        for child in children:
+            assert child.id is not None
+            self._working[child.id] = child
+        self._emit(
+            events.OrderPlaced(
+                order_id=str(row.id),
+                client_order_id=row.client_order_id,
+                symbol=row.symbol,
+                side=row.side,
+                order_type=row.type,
+                amount=row.amount or 0.0,
+                price=row.price or row.stop_price,
+                strategy_id=row.strategy_id,
+                mode=self.mode,
+            )
+        )
+        return row
+
+    def _cannot_cover(self, request: OrderRequest) -> str | None:
+        if request.amount is None:
+            return None  # an equity fraction is sized to what the book has, at the fill
+        if request.side is Side.SELL:
+            held = self._ledger.held(request.symbol)
+            free = held - self.reserved_amount(request.symbol)
+            if request.amount > free:
+                return (
+                    f"insufficient position: sell of {request.amount:.8g} {request.symbol}, "
+                    f"{max(free, 0.0):.8g} free (long-only spot)"
+                )
+            return None
+        price = {
+            OrderType.LIMIT: request.price,
+            OrderType.STOP: request.stop_price,
+            OrderType.MARKET: request.reference_price or self._marks.get(request.symbol),
+        }[request.type]
+        if price is None:
+            return f"no price known for {request.symbol} yet: cannot value the order"
+        cost = request.amount * price * (1 + self.fee)
+        free_cash = self._ledger.balance(self.quote) - self.reserved_cash()
+        if cost > free_cash:
+            return f"insufficient funds: cost with fee {cost:,.2f} {self.quote}, free cash {free_cash:,.2f}"
+        return None
+
+    async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord:
+        row = self._working.get(order_id)
+        if row is None:
+            found = await self.journal.get(order_id)
+            if found.book != self.book:
+                raise NotFound(f"no order {order_id} in book {self.book}")
+            raise UserInputError(f"order {order_id} is {found.state}: only open orders can be cancelled")
+        row = await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
+        self._working.pop(order_id, None)
+        await self._cancel_children(order_id, f"its entry was cancelled ({reason})")
+        self._emit(
+            events.OrderCancelled(
+                order_id=str(order_id),
+                client_order_id=row.client_order_id,
+                symbol=row.symbol,
+                reason=reason,
+                mode=self.mode,
+            )
+        )
+        return row
+
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        """Cancel the working bracket exits in ``symbol`` (before a strategy's own exit replaces them)."""
+        for row in list(self._working.values()):
+            if row.symbol == symbol and row.parent_id is not None and row.id is not None:
+                await self.cancel(row.id, reason)
+
+    async def _cancel_children(self, parent_id: int, reason: str) -> None:
+        for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT]):
+            if row.parent_id == parent_id and row.id is not None:
+                await self.journal.transition(row.id, OrderState.CANCELLED, reason=reason)
+                self._working.pop(row.id, None)
+
+    # --- prices ---------------------------------------------------------------------------------
+
+    async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
+        """Fill what this update of ``symbol``'s bar fills (see ``matching``), journal it, publish it."""
+        self._marks[symbol] = bar.close
+        outcome = BarOutcome()
+        orders = [working_order(row) for row in self._working.values() if row.symbol == symbol]
+        if not orders:
+            return outcome
+        held = self._ledger.held(symbol)
+        cash = self._ledger.balance(self.quote)
+        equity = self._ledger.equity(self.quote, self._marks)
+        mark = self._marks.get(symbol, bar.close)
+        view = BookView(cash=cash, position=held, other_value=equity - cash - held * mark)
+        result = match(orders, bar, view, fee=self.fee, slippage=self.slippage)
+        if not result.changed and not result.fills:
+            return outcome
+        changed, fills = await self.journal.apply_match(self.book, symbol, result)
+        outcome.orders = changed
+        outcome.fills = fills
+        roles = {row.id: row.role for row in changed}
+        for fill in fills:
+            trip = self._ledger.apply(_as_fill(fill, roles.get(fill.order_id, "order")))
+            if trip is not None:
+                outcome.round_trips.append(trip)
+        for row in changed:
+            assert row.id is not None
+            if OrderState(row.state).working or row.state == OrderState.INTENT.value:
+                self._working[row.id] = row
+            else:
+                self._working.pop(row.id, None)
+        self._publish_outcome(outcome)
+        return outcome
+
+    def _publish_outcome(self, outcome: BarOutcome) -> None:
+        rows = {row.id: row for row in outcome.orders}
+        for fill in outcome.fills:
+            row = rows[fill.order_id]
+            self._emit(
+                events.OrderFilled(
+                    order_id=str(fill.order_id),
+                    client_order_id=row.client_order_id,
+                    symbol=fill.symbol,
+                    side=fill.side,
+                    amount=fill.amount,
+                    price=fill.price,
+                    fee=fill.fee,
+                    remaining=max(0.0, (row.amount or row.filled) - row.filled),
+                    strategy_id=row.strategy_id,
+                    mode=self.mode,
+                )
+            )
+        for row in outcome.orders:
+            if row.state == OrderState.CANCELLED.value:
+                self._emit(
+                    events.OrderCancelled(
+                        order_id=str(row.id),
+                        client_order_id=row.client_order_id,
+                        symbol=row.symbol,
+                        reason=row.reason or "",
+                        mode=self.mode,
+                    )
+                )
+
+    def _emit(self, event: events.Event) -> None:
+        if self.publish is not None:
+            self.publish(event)
+
+
+def _as_fill(fill: FillRecord, role: str) -> Fill:
+    return Fill(
+        fill.symbol,
+        fill.side,
+        fill.amount,
+        fill.price,
+        fill.fee,
+        fill.fee_asset,
+        fill.ts,
+        fill.order_id,
+        role,
+    )
+
+
+__all__ = ["PaperBroker", "WorkingOrder"]

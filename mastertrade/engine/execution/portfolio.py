@@ -1,0 +1,97 @@
+"""A book as the risk check and the CLI see it: the ``PortfolioSnapshot`` and the position and balance
+views, built from the ledger (the fold of the fills), the latest prices, the working orders and the
+equity history."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution.ledger import Ledger, split_symbol
+from mastertrade.engine.execution.orders import OrderState
+from mastertrade.engine.risk.check import Holding, PortfolioSnapshot
+
+
+def _order_price(row: OrderRecord, marks: Mapping[str, float]) -> float | None:
+    return row.price or row.stop_price or row.reference_price or marks.get(row.symbol)
+
+
+def snapshot(
+    ledger: Ledger,
+    marks: Mapping[str, float],
+    working: Iterable[OrderRecord],
+    quote: str,
+    *,
+    peak_equity: float | None = None,
+    day_start_equity: float | None = None,
+) -> PortfolioSnapshot:
+    """The book now: holdings at their marks (what open sells promise reserved), open buy orders by
+    value, and the equity marks the drawdown and the daily loss are measured from (the peak is at least
+    the equity now)."""
+    open_buys: dict[str, float] = {}
+    sells: dict[str, float] = {}
+    groups: dict[str, float] = {}
+    for row in working:
+        state = OrderState(row.state)
+        if state is OrderState.INTENT or state.final:
+            continue
+        remaining = (row.amount or 0.0) - row.filled
+        if row.side == "buy":
+            price = _order_price(row, marks)
+            if price is not None and remaining > 0:
+                open_buys[row.symbol] = open_buys.get(row.symbol, 0.0) + remaining * price
+        elif row.oco:
+            key = f"{row.symbol}|{row.oco}"
+            groups[key] = max(groups.get(key, 0.0), remaining)
+        else:
+            sells[row.symbol] = sells.get(row.symbol, 0.0) + remaining
+    for key, amount in groups.items():
+        symbol = key.split("|")[0]
+        sells[symbol] = sells.get(symbol, 0.0) + amount
+    holdings = {}
+    for position in ledger.open_positions():
+        if split_symbol(position.symbol)[1] != quote:
+            continue
+        mark = marks.get(position.symbol, position.average_price or 0.0)
+        reserved = min(position.amount, sells.get(position.symbol, 0.0))
+        holdings[position.symbol] = Holding(position.amount, mark, reserved)
+    portfolio = PortfolioSnapshot(cash=ledger.balance(quote), holdings=holdings, open_buys=open_buys)
+    if peak_equity is None and day_start_equity is None:
+        return portfolio
+    equity = portfolio.equity
+    return PortfolioSnapshot(
+        cash=portfolio.cash,
+        holdings=holdings,
+        open_buys=open_buys,
+        peak_equity=max(peak_equity, equity) if peak_equity is not None else equity,
+        day_start_equity=day_start_equity if day_start_equity is not None else equity,
+    )
+
+
+def positions_view(ledger: Ledger, marks: Mapping[str, float]) -> list[dict[str, Any]]:
+    return [position.as_dict(marks.get(position.symbol)) for position in ledger.open_positions()]
+
+
+def balance_view(
+    ledger: Ledger, marks: Mapping[str, float], quote: str, working: Iterable[OrderRecord]
+) -> dict[str, Any]:
+    portfolio = snapshot(ledger, marks, working, quote)
+    unrealised = math.fsum(
+        p.unrealised(marks.get(p.symbol, p.average_price or 0.0)) for p in ledger.open_positions()
+    )
+    realised = math.fsum(p.realised for p in ledger.positions.values())
+    return {
+        "quote": quote,
+        "balances": {
+            asset: amount for asset, amount in sorted(ledger.balances.items()) if abs(amount) > 1e-12
+        },
+        "cash": portfolio.cash,
+        "reserved": portfolio.reserved_cash,
+        "free_cash": portfolio.free_cash,
+        "positions_value": portfolio.positions_value,
+        "equity": portfolio.equity,
+        "realised_pnl": realised,
+        "unrealised_pnl": unrealised,
+    }

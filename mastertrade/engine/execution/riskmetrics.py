@@ -1,0 +1,84 @@
+"""The account's VaR and CVaR (the ``risk_metrics`` job): from its positions when it holds any, else from
+its equity history.
+
+With positions, the returns are those of the current holdings over the last ``[risk] var_lookback``
+horizons, each symbol's stored closes sampled at the horizon (``[risk] var_horizon``), weighted by the
+holding's share of equity (``var.portfolio_returns``): the risk of what is held now. Without positions the
+equity history, sampled the same way, gives the returns (mostly informative: a flat account has no
+market risk). Fewer than ``var.MIN_RETURNS`` returns give no figures, with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.risk.var import portfolio_returns, simple_returns, var_cvar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mastertrade.engine.execution.trader import Trader
+
+
+def _sample(series: pd.Series, horizon_ms: int, lookback: int) -> list[float]:
+    """The last value in each horizon bucket (epoch-ms buckets, UTC), the newest ``lookback + 1``."""
+    import numpy as np
+    import pandas as pd
+
+    stamps = pd.DatetimeIndex(series.index).as_unit("ms").asi8
+    buckets = stamps // horizon_ms
+    last = np.flatnonzero(np.r_[buckets[1:] != buckets[:-1], True])
+    values = series.to_numpy(dtype=float)[last]
+    return [float(v) for v in values[-(lookback + 1) :]]
+
+
+async def account_var(trader: Trader) -> dict[str, Any]:
+    import pandas as pd
+
+    from mastertrade.engine.market.store import SeriesKey
+
+    settings = trader.settings
+    horizon = settings.risk.var_horizon
+    horizon_ms = timeframe_ms(horizon)
+    lookback = settings.risk.var_lookback
+    portfolio = await trader.portfolio()
+    equity = portfolio.equity
+    weights = {symbol: holding.value / equity for symbol, holding in portfolio.holdings.items() if equity > 0}
+    timeframe = settings.market.timeframe
+    source = "positions" if weights else "equity"
+    if weights:
+        span = (lookback + 2) * horizon_ms
+        closes: dict[str, list[float]] = {}
+        for symbol in weights:
+            key = SeriesKey(trader.venue_id, symbol, timeframe)
+            last = await trader.candles.last_ts(key)
+            if last is None:
+                closes[symbol] = []
+                continue
+            frame = await trader.candles.read(key, last - span, last + 1)
+            closes[symbol] = _sample(frame["close"], horizon_ms, lookback) if len(frame) else []
+        shortest = min(len(values) for values in closes.values())
+        aligned = {symbol: values[len(values) - shortest :] for symbol, values in closes.items()}
+        returns = portfolio_returns(weights, aligned) if shortest > 1 else []
+    else:
+        history = await trader.history()
+        if history:
+            series = pd.Series(
+                [point.equity for point in history],
+                index=pd.DatetimeIndex([point.at for point in history]),
+            )
+            returns = simple_returns(_sample(series, horizon_ms, lookback))
+        else:
+            returns = []
+    figures = var_cvar(returns, equity)
+    return {
+        "source": source,
+        "horizon": horizon,
+        "returns": len(returns),
+        "equity": equity,
+        "figures": [item.as_dict() for item in figures] if figures is not None else None,
+        "note": None
+        if figures is not None
+        else f"{len(returns)} {horizon} returns: too few for VaR (need 20)",
+    }

@@ -1,0 +1,221 @@
+"""The nightly run: refresh data, generate, filter, start paper trading the best, promote and retire.
+
+:func:`nightly` does the work on a database and settings; :func:`nightly_job` is the scheduler's job
+``nightly_generation`` (schedule: ``[scheduler] jobs.nightly_generation``, 03:00 UTC by default), which
+reports progress as ``JobProgress`` events and publishes ``StrategyPromoted`` / ``StrategyRetired``.
+
+For each symbol of ``[market] symbols`` on ``[market] timeframe``:
+
+1. **refresh**: on an exchange venue, download the candles missing since the last stored one (the
+   simulated and replay venues store what they produce; there is nothing to fetch);
+2. **generate**: a generation run of ``[generator] count`` strategies on the newest ``lookback_bars``
+   candles, seeded from the date and the symbol (so a night can be re-run and gives the same strategies
+   on the same data); a symbol without enough candles is skipped with the reason;
+3. **paper**: the ``paper_per_run`` strategies of the run that passed the filter, best deflated Sharpe
+   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books).
+
+Then every paper and active strategy is judged by :mod:`.promotion`: promoted to active, retired, or kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.generator.promotion import Rules, decide, read_record
+from mastertrade.engine.generator.states import TRADING, State
+from mastertrade.engine.generator.store import IllegalTransition, StrategyStore
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.events import Event
+    from mastertrade.engine.generator.pipeline import GenerationSummary
+    from mastertrade.engine.market.venue import Venue
+    from mastertrade.engine.scheduler.registry import JobRun
+    from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = "Refresh data, generate and validate strategies, paper-trade the best, promote and retire"
+
+Publish = Callable[["Event"], object]
+Progress = Callable[[float, float | None, str], None]
+
+
+async def start_paper(
+    store: StrategyStore, summary: GenerationSummary, count: int, *, publish: Publish | None = None
+) -> list[dict[str, Any]]:
+    """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper."""
+    from mastertrade.engine.events import StrategyPromoted
+
+    passed = sorted(summary.passed, key=lambda s: -(s.deflated_sharpe or 0.0))
+    moved = []
+    for strategy in passed[:count]:
+        reason = (
+            f"generation run {summary.run_id}: among the {count} best of {len(passed)} that passed"
+            f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
+        )
+        try:
+            await store.transition(strategy.id, State.PAPER, reason, expect=State.PASSED)
+        except IllegalTransition as exc:  # moved by hand meanwhile
+            log.info("strategy %s not moved to paper: %s", strategy.id, exc)
+            continue
+        moved.append(
+            {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
+        )
+        if publish is not None:
+            publish(
+                StrategyPromoted(
+                    strategy_id=strategy.id,
+                    name=strategy.name,
+                    stage_from="passed",
+                    stage_to="paper",
+                    reason=reason,
+                )
+            )
+    return moved
+
+
+async def apply_rules(
+    db: Database, settings: Settings, *, publish: Publish | None = None
+) -> list[dict[str, Any]]:
+    """Judge every paper and active strategy by its record; returns every decision (kept ones too)."""
+    from mastertrade.engine.events import StrategyPromoted, StrategyRetired
+
+    store = StrategyStore(db)
+    rules = Rules.from_settings(settings.generator)
+    decisions = []
+    for strategy in await store.list(states=TRADING):
+        record = await read_record(db, strategy)
+        decision = decide(strategy, record, rules)
+        item: dict[str, Any] = {
+            "id": strategy.id,
+            "name": strategy.name,
+            "state": strategy.state.value,
+            "action": decision.action,
+            "reason": decision.reason,
+            "record": None if record is None else record.as_dict(),
+        }
+        decisions.append(item)
+        if decision.action == "keep":
+            continue
+        target = State.ACTIVE if decision.action == "promote" else State.RETIRED
+        try:
+            await store.transition(strategy.id, target, decision.reason, expect=strategy.state)
+        except IllegalTransition as exc:
+            item["action"], item["reason"] = "keep", f"not applied: {exc}"
+            continue
+        log.info("strategy %s %s -> %s: %s", strategy.id, strategy.state.value, target.value, decision.reason)
+        if publish is None:
+            continue
+        if target is State.ACTIVE:
+            publish(
+                StrategyPromoted(
+                    strategy_id=strategy.id,
+                    name=strategy.name,
+                    stage_from=strategy.state.value,
+                    stage_to=target.value,
+                    reason=decision.reason,
+                )
+            )
+        else:
+            publish(StrategyRetired(strategy_id=strategy.id, name=strategy.name, reason=decision.reason))
+    return decisions
+
+
+async def refresh(db: Database, settings: Settings, venue: Venue | None, symbol: str) -> dict[str, Any]:
+    """Download the candles missing since the last stored one (exchange venues only)."""
+    if venue is None or venue.simulated:
+        return {"skipped": "simulated or replay venue: nothing to download"}
+    from mastertrade.engine.market.download import download
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from mastertrade.engine.market.timeframes import now_ms, timeframe_ms
+
+    timeframe = settings.market.timeframe
+    candles = CandleStore(db)
+    last = await candles.last_ts(SeriesKey(venue.id, symbol, timeframe))
+    since = (
+        last if last is not None else now_ms() - settings.generator.lookback_bars * timeframe_ms(timeframe)
+    )
+    summary = await download(
+        candles, venue, symbol, timeframe, since, page_limit=settings.exchange.page_limit
+    )
+    return {"new": summary.new, "stored": summary.stored}
+
+
+async def nightly(
+    db: Database,
+    settings: Settings,
+    *,
+    exchange: str,
+    venue: Venue | None = None,
+    publish: Publish | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
+    from mastertrade.engine.generator.pipeline import GenerationRequest, generate
+    from mastertrade.engine.generator.search import derive
+    from mastertrade.errors import RetryableError, UserInputError
+
+    now = now or datetime.now(UTC)
+    market, config = settings.market, settings.generator
+    store = StrategyStore(db)
+    report: dict[str, Any] = {"date": now.date().isoformat(), "symbols": {}, "paper": [], "decisions": []}
+    total = len(market.symbols)
+    for index, symbol in enumerate(market.symbols):
+        entry: dict[str, Any] = {}
+        report["symbols"][symbol] = entry
+        try:
+            entry["refresh"] = await refresh(db, settings, venue, symbol)
+        except RetryableError as exc:  # a flaky exchange: generate on what is stored
+            entry["refresh"] = {"error": str(exc)}
+
+        def step(done: int, expected: int, message: str, index: int = index, symbol: str = symbol) -> None:
+            if progress is not None:
+                progress(index + done / max(expected, 1), total, f"{symbol}: {message}")
+
+        request = GenerationRequest(
+            symbol=symbol,
+            timeframe=market.timeframe,
+            exchange=exchange,
+            seed=derive(int(now.strftime("%Y%m%d")), symbol, market.timeframe),
+            trigger="nightly",
+        )
+        try:
+            summary = await generate(db, settings, request, progress=step)
+        except UserInputError as exc:  # no or too few candles yet: nothing to search on
+            entry["skipped"] = str(exc)
+            log.info("nightly generation skipped %s: %s", symbol, exc)
+            continue
+        entry["run_id"] = summary.run_id
+        entry["counts"] = summary.counts
+        entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
+        report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
+    report["decisions"] = await apply_rules(db, settings, publish=publish)
+    if progress is not None:
+        progress(total, total, "done")
+    return report
+
+
+async def nightly_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    """The scheduler's ``nightly_generation`` job."""
+    loop = asyncio.get_running_loop()
+
+    def progress(done: float, total: float | None, message: str) -> None:
+        # called from the generation's worker thread: hand it to the event loop
+        loop.call_soon_threadsafe(run.progress, done, total, message)
+
+    return await nightly(
+        ctx.db,
+        ctx.settings,
+        exchange=ctx.venue.id,
+        venue=ctx.venue,
+        publish=ctx.bus.publish,
+        progress=progress,
+        now=ctx.clock.now(),
+    )

@@ -1,0 +1,235 @@
+"""Promotion and retirement: when a paper strategy goes active, and when a trading one is retired.
+
+The input is a :class:`TradingRecord`: what the strategy did since it started trading in its current
+stage (days of market time, closed trades, return, maximum drawdown). :func:`read_record` builds it from
+the trading core's journal; the rules themselves (:func:`decide`) take it as plain data.
+
+The backtest's prediction for a period of ``d`` days comes from the stored out-of-sample daily returns
+(mean ``m`` and standard deviation ``s`` of the stitched OOS curve): an expected return of ``m * d`` and
+a spread of ``s * sqrt(d)``. The record's shortfall is measured in those spreads:
+``z = (return - m * d) / (s * sqrt(d))``.
+
+- **Retire** (paper or active) when the drawdown reaches ``retire_drawdown_pct``, or, once the record is
+  long enough (``min_paper_days`` and ``min_paper_trades``), when it has decayed: ``z <= -retire_sigma``.
+- **Promote** a paper strategy to active when the record is long enough, ``z >= -paper_tolerance_sigma``
+  (its return is within tolerance of the backtest), and its drawdown is at most ``drawdown_tolerance``
+  times the OOS backtest drawdown (and never held to less than 2%: tiny backtest drawdowns are noise).
+- Otherwise keep it where it is, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from mastertrade.engine.generator.states import State
+
+if TYPE_CHECKING:
+    from mastertrade.config import GeneratorSettings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.generator.store import StoredStrategy
+
+DRAWDOWN_FLOOR_PCT = 2.0
+_DAY_MS = 86_400_000
+
+Action = Literal["promote", "retire", "keep"]
+
+
+@dataclass(frozen=True)
+class TradingRecord:
+    """What a strategy did in its current stage (market time)."""
+
+    start: datetime
+    end: datetime
+    trades: int
+    return_pct: float
+    max_drawdown_pct: float
+
+    @property
+    def days(self) -> float:
+        return max(0.0, (self.end - self.start).total_seconds() / 86_400)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat().replace("+00:00", "Z"),
+            "end": self.end.isoformat().replace("+00:00", "Z"),
+            "days": self.days,
+            "trades": self.trades,
+            "return_pct": self.return_pct,
+            "max_drawdown_pct": self.max_drawdown_pct,
+        }
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The ``[generator]`` settings of the same names."""
+
+    min_paper_days: float = 14.0
+    min_paper_trades: int = 5
+    paper_tolerance_sigma: float = 1.0
+    drawdown_tolerance: float = 1.5
+    retire_drawdown_pct: float = 25.0
+    retire_sigma: float = 2.0
+
+    @classmethod
+    def from_settings(cls, settings: GeneratorSettings) -> Rules:
+        return cls(
+            min_paper_days=settings.min_paper_days,
+            min_paper_trades=settings.min_paper_trades,
+            paper_tolerance_sigma=settings.paper_tolerance_sigma,
+            drawdown_tolerance=settings.drawdown_tolerance,
+            retire_drawdown_pct=settings.retire_drawdown_pct,
+            retire_sigma=settings.retire_sigma,
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+
+
+def prediction(strategy: StoredStrategy, days: float) -> tuple[float, float] | None:
+    """(expected return %, its standard deviation %) over ``days`` from the OOS daily returns, or None
+    when the backtest has no such numbers."""
+    mean = strategy.out_of_sample.get("daily_mean")
+    std = strategy.out_of_sample.get("daily_std")
+    if mean is None or std is None or not (math.isfinite(mean) and math.isfinite(std)):
+        return None
+    return mean * days * 100.0, std * math.sqrt(max(days, 0.0)) * 100.0
+
+
+def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: Rules) -> Decision:
+    """What to do with a paper or active strategy given its record (see the module docstring)."""
+    stage = strategy.state.value
+    if strategy.state not in (State.PAPER, State.ACTIVE):
+        return Decision("keep", f"{stage} strategies are not judged")
+    if record is None:
+        return Decision("keep", f"no {stage} record yet")
+    if record.max_drawdown_pct >= rules.retire_drawdown_pct:
+        return Decision(
+            "retire",
+            f"{stage} drawdown {record.max_drawdown_pct:.1f}% reached the limit of"
+            f" {rules.retire_drawdown_pct:g}%",
+        )
+    if record.days < rules.min_paper_days or record.trades < rules.min_paper_trades:
+        return Decision(
+            "keep",
+            f"{stage} record too short: {record.days:.1f} of {rules.min_paper_days:g} days,"
+            f" {record.trades} of {rules.min_paper_trades} trades",
+        )
+    predicted = prediction(strategy, record.days)
+    if predicted is None:
+        return Decision("keep", "the backtest has no out-of-sample daily returns to compare with")
+    expected, spread = predicted
+    z = (record.return_pct - expected) / spread if spread > 0 else 0.0
+    versus = (
+        f"return {record.return_pct:.2f}% vs {expected:.2f}% expected over {record.days:.1f} days"
+        f" ({z:+.1f} sigma)"
+    )
+    if z <= -rules.retire_sigma:
+        return Decision("retire", f"decay: {stage} {versus}")
+    if strategy.state is State.ACTIVE:
+        return Decision("keep", f"holds up: {versus}")
+    if z < -rules.paper_tolerance_sigma:
+        return Decision("keep", f"paper below tolerance: {versus}")
+    backtest_drawdown = strategy.out_of_sample.get("max_drawdown_pct") or 0.0
+    allowed = max(backtest_drawdown * rules.drawdown_tolerance, DRAWDOWN_FLOOR_PCT)
+    if record.max_drawdown_pct > allowed:
+        return Decision(
+            "keep",
+            f"paper drawdown {record.max_drawdown_pct:.1f}% above {allowed:.1f}%"
+            f" ({rules.drawdown_tolerance:g} x the backtest's {backtest_drawdown:.1f}%)",
+        )
+    return Decision(
+        "promote",
+        f"paper record holds up: {record.trades} trades, {versus}, drawdown {record.max_drawdown_pct:.1f}%",
+    )
+
+
+# --- records from the trading core's journal --------------------------------------------------------
+
+
+def _when(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts / 1000, tz=UTC)
+
+
+def _drawdown_pct(values: list[float]) -> float:
+    peak, worst = -math.inf, 0.0
+    for value in values:
+        peak = max(peak, value)
+        if peak > 0:
+            worst = max(worst, 1.0 - value / peak)
+    return worst * 100.0
+
+
+async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord | None:
+    """The record of a paper or active strategy from the trading journal, or None before its first bar.
+
+    Paper: its own book (``strategy:<id>``): the equity history gives return and drawdown, the book's
+    round trips the trades. Active: its round trips in the account's books (over its whole active life,
+    a pause included); the return and drawdown are those of the trades compounded at the strategy's own
+    size (the account sizes it by Kelly, so this is what its backtest predicts, whatever the sizing did).
+    Times are market times (the candles'), as the trading core records them."""
+    from mastertrade.engine.execution.journal import Journal
+    from mastertrade.engine.execution.ledger import Fill, Ledger
+
+    journal = Journal(db)
+    books = {book.id: book for book in await journal.books()}
+    if strategy.state is State.PAPER:
+        book = f"strategy:{strategy.id}"
+        if book not in books:
+            return None
+        points = await journal.equity_history(book)
+        if len(points) < 2:
+            return None
+        ledger = await journal.ledger(book)
+        values = [point.equity for point in points]
+        return TradingRecord(
+            start=points[0].at,
+            end=points[-1].at,
+            trades=len(ledger.round_trips),
+            return_pct=(values[-1] / values[0] - 1.0) * 100.0 if values[0] > 0 else 0.0,
+            max_drawdown_pct=_drawdown_pct(values),
+        )
+    trips = []
+    for book_id in books:
+        if book_id.startswith("strategy:"):
+            continue
+        orders = {row.id: row for row in await journal.orders(book=book_id) if row.strategy_id == strategy.id}
+        if not orders:
+            continue
+        ledger = Ledger()
+        for fill in await journal.fills(book=book_id):
+            row = orders.get(fill.order_id)
+            if row is not None:
+                ledger.apply(
+                    Fill(
+                        fill.symbol,
+                        fill.side,
+                        fill.amount,
+                        fill.price,
+                        fill.fee,
+                        fill.fee_asset,
+                        fill.ts,
+                        fill.order_id,
+                        row.role,
+                    )
+                )
+        trips.extend(ledger.round_trips)
+    if not trips:
+        return None
+    trips.sort(key=lambda trip: trip.exit_ts)
+    size = float(strategy.genome_data.get("size", 1.0))
+    equity = [1.0]
+    for trip in trips:
+        equity.append(equity[-1] * (1.0 + size * trip.return_))
+    return TradingRecord(
+        start=_when(min(trip.entry_ts for trip in trips)),
+        end=_when(trips[-1].exit_ts),
+        trades=len(trips),
+        return_pct=(equity[-1] - 1.0) * 100.0,
+        max_drawdown_pct=_drawdown_pct(equity),
+    )

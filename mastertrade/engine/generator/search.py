@@ -1,0 +1,367 @@
+"""The genetic search: NSGA-II over strategy genomes, scored out of sample.
+
+**Objectives.** Every candidate is scored by walk-forward (:mod:`.evaluation`); selection looks only at
+its stitched out-of-sample (OOS) curve, with two objectives (deap's ``selNSGA2``):
+
+1. maximise the OOS Sharpe ratio minus ``complexity_penalty`` per condition and group of its rules;
+2. minimise the OOS maximum drawdown.
+
+**Constraints.** A candidate with fewer than ``min_trades`` closed OOS trades, more than
+``max_exposure_pct`` of the OOS bars in a position, no defined OOS Sharpe ratio, or that could not be
+scored, is infeasible: its objectives are set so that every feasible candidate dominates it, and among
+infeasible ones the smaller violation wins (constraint domination).
+
+**Loop.** A random first generation (``population`` genomes on the search grids), then ``generations``
+rounds of: binary tournaments on (Pareto rank, crowding distance), crossover of rule subtrees, mutation,
+scoring of the new children, and NSGA-II survivor selection over parents and children. More rounds run
+while fewer than ``count`` distinct strategies were scored (until the search stops finding new ones).
+
+**Duplicates.** A child whose canonical fingerprint (its first ``KEY_DIGITS`` hex digits, which its name
+carries) was seen before (in this run, or stored by an earlier
+run for the same market) is mutated again, up to a few times, then dropped unscored. A scored child whose
+results equal an earlier candidate's to the last bit in every window (a behavioural duplicate: different
+rules, same trades) is dropped too. The archive holds every distinct scored candidate; the trial count of
+the deflated Sharpe ratio is its size.
+
+**Determinism.** All randomness comes from ``random.Random`` instances seeded from the run's seed and
+the individual's place (generation, index), never from global state or from evaluation order, and
+scores do not depend on how batches were cut: the same seed and data give the same strategies for any
+worker count. deap's own selection helpers that draw from the global ``random`` are not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from deap import base, creator, tools
+
+from mastertrade.engine.generator.evaluation import Score
+from mastertrade.engine.generator.variation import (
+    KEY_DIGITS,
+    Limits,
+    crossover,
+    genome_key,
+    mutate,
+    seed_genome,
+)
+
+if TYPE_CHECKING:
+    from mastertrade.engine.generator.executor import Executor
+    from mastertrade.engine.signals.genome import Genome
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, message)``: candidates scored so far and the expected total."""
+
+INFEASIBLE = 1_000.0
+"""Objective offset of infeasible candidates: below any real Sharpe ratio, above any real drawdown."""
+RETRIES = 5
+"""Extra mutations of a child that duplicates a seen genome before it is dropped."""
+STALL_GENERATIONS = 5
+"""Extra rounds (beyond ``generations``) stop after this many rounds without a new distinct candidate."""
+MAX_EXTRA_GENERATIONS = 200
+
+
+def derive(seed: int, *parts: object) -> int:
+    """A 63-bit seed from the run's seed and a place (independent of Python's hash randomisation)."""
+    text = ":".join(str(part) for part in (seed, *parts)).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+class SearchStopped(Exception):
+    """The search was asked to stop (the daemon is stopping) before it finished."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What one search does (built from ``[generator]`` by the pipeline)."""
+
+    symbol: str
+    timeframe: str
+    seed: int
+    count: int = 500
+    population: int = 128
+    generations: int = 12
+    crossover_prob: float = 0.5
+    mutation_prob: float = 0.9
+    limits: Limits = field(default_factory=Limits)
+    complexity_penalty: float = 0.05
+    min_trades: int = 10
+    max_exposure_pct: float = 95.0
+
+    @property
+    def population_size(self) -> int:
+        return max(4, self.population + (-self.population) % 2)
+
+
+class Candidate:
+    """One scored (or to-be-scored) genome and where it came from."""
+
+    fitness: Any  # deap's Fitness, set by the class deap's creator builds
+
+    def __init__(self, genome: Genome, seed: int, generation: int, origin: str) -> None:
+        self.genome = genome
+        self.key = genome_key(genome)
+        self.seed = seed
+        self.generation = generation
+        self.origin = origin
+        self.score: Score | None = None
+        self.complexity = complexity(genome)
+        self.violation = 0.0
+        self.rank = 0
+
+    @property
+    def feasible(self) -> bool:
+        return self.score is not None and self.violation == 0.0
+
+
+def _candidate_class() -> type[Candidate]:
+    # deap's creator registers classes globally, once per process
+    if not hasattr(creator, "MTGenFitness"):
+        creator.create("MTGenFitness", base.Fitness, weights=(1.0, -1.0))
+    if not hasattr(creator, "MTGenCandidate"):
+        creator.create("MTGenCandidate", Candidate, fitness=creator.MTGenFitness)
+    cls: type[Candidate] = creator.MTGenCandidate
+    return cls
+
+
+def new_candidate(genome: Genome, seed: int, generation: int, origin: str) -> Candidate:
+    return _candidate_class()(genome, seed, generation, origin)
+
+
+def complexity(genome: Genome) -> int:
+    """Conditions plus all/any groups of both rules: what the complexity penalty counts."""
+    from mastertrade.engine.signals.genome import AllOf, AnyOf, rules
+
+    def count(rule: Any) -> int:
+        if isinstance(rule, AllOf | AnyOf):
+            return 1 + sum(count(child) for child in rule.children)
+        return 1
+
+    return sum(count(rule) for rule in rules(genome))
+
+
+def assess(candidate: Candidate, score: Score, config: SearchConfig) -> None:
+    """Set the candidate's score, constraint violation and deap fitness (see the module docstring)."""
+    candidate.score = score
+    violation = 0.0
+    sharpe = score.oos_sharpe
+    if score.error is not None:
+        violation += 10.0
+    if sharpe is None:
+        violation += 1.0
+    trades = score.value("trades") or 0.0
+    if trades < config.min_trades:
+        violation += (config.min_trades - trades) / max(config.min_trades, 1)
+    exposure = score.value("exposure_pct") or 0.0
+    if exposure > config.max_exposure_pct:
+        violation += (exposure - config.max_exposure_pct) / 100.0
+    candidate.violation = violation
+    drawdown = score.value("max_drawdown_pct")
+    if violation > 0 or sharpe is None or drawdown is None:
+        candidate.fitness.values = (-INFEASIBLE - violation, INFEASIBLE + violation)
+    else:
+        candidate.fitness.values = (sharpe - config.complexity_penalty * candidate.complexity, drawdown)
+
+
+def ranked(candidates: Sequence[Candidate]) -> None:
+    """Set each candidate's Pareto rank (0 = non-dominated) and crowding distance."""
+    # deap's O(N log N) sort for two objectives (Fortin et al.); the same fronts as its O(M N^2) one
+    fronts = tools.sortLogNondominated(list(candidates), len(candidates))
+    for rank, front in enumerate(fronts):
+        tools.emo.assignCrowdingDist(front)
+        for candidate in front:
+            candidate.rank = rank
+
+
+def select(candidates: Sequence[Candidate], k: int) -> list[Candidate]:
+    """NSGA-II selection of ``k`` candidates: whole Pareto fronts first, the last one cut by crowding."""
+    if k >= len(candidates):
+        chosen = list(candidates)
+        ranked(chosen)
+        return sorted(chosen, key=lambda c: (c.rank, -c.fitness.crowding_dist))
+    picked: list[Candidate] = list(tools.selNSGA2(list(candidates), k, nd="log"))
+    ranked(picked)
+    return picked
+
+
+def tournament(rng: random.Random, population: Sequence[Candidate], count: int) -> list[Candidate]:
+    """``count`` parents, each the better of two drawn at random (lower rank, then wider crowding)."""
+    parents = []
+    for _ in range(count):
+        first, second = rng.choice(population), rng.choice(population)
+        key_first = (first.rank, -first.fitness.crowding_dist)
+        key_second = (second.rank, -second.fitness.crowding_dist)
+        if key_first == key_second:
+            parents.append(first if rng.random() < 0.5 else second)
+        else:
+            parents.append(first if key_first < key_second else second)
+    return parents
+
+
+@dataclass
+class SearchResult:
+    """What a search found: every distinct scored candidate (``archive``) and its bookkeeping."""
+
+    archive: list[Candidate]
+    scored: int
+    """Candidates sent to scoring (behavioural duplicates included)."""
+    genome_duplicates: int
+    """Children dropped unscored because their fingerprint was seen before."""
+    behaviour_duplicates: int
+    """Scored children dropped because they traded exactly like an earlier candidate."""
+    generations: int
+    breeding_s: float
+
+    @property
+    def trials(self) -> int:
+        return len(self.archive)
+
+
+class Search:
+    """One NSGA-II search (see the module docstring). ``seen`` holds fingerprints to avoid (strategies
+    already stored for the market); setting ``stop`` ends it between generations (``SearchStopped``)."""
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        executor: Executor,
+        *,
+        seen: Iterable[str] = (),
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.stop = stop
+        self.executor = executor
+        self.seen: set[str] = {key[:KEY_DIGITS] for key in seen}
+        self.signatures: set[tuple[float, ...]] = set()
+        self.archive: list[Candidate] = []
+        self.progress = progress
+        self.scored = 0
+        self.genome_duplicates = 0
+        self.behaviour_duplicates = 0
+        self.breeding_s = 0.0
+
+    @property
+    def expected(self) -> int:
+        size = self.config.population_size
+        return size * (1 + self.config.generations)
+
+    def run(self) -> SearchResult:
+        config = self.config
+        size = config.population_size
+        population = self._score(self._first_generation(size))
+        population = select(population, size)
+        generation = 0
+        stalled = 0
+        while generation < config.generations or (
+            len(self.archive) < config.count
+            and stalled < STALL_GENERATIONS
+            and generation < config.generations + MAX_EXTRA_GENERATIONS
+        ):
+            if self.stop is not None and self.stop.is_set():
+                raise SearchStopped(f"stopped after {generation} generations")
+            generation += 1
+            before = len(self.archive)
+            children = self._score(self._offspring(population, generation))
+            population = select(population + children, size)
+            stalled = stalled + 1 if len(self.archive) == before else 0
+        return SearchResult(
+            archive=self.archive,
+            scored=self.scored,
+            genome_duplicates=self.genome_duplicates,
+            behaviour_duplicates=self.behaviour_duplicates,
+            generations=generation,
+            breeding_s=self.breeding_s,
+        )
+
+    # --- making candidates ------------------------------------------------------------------------
+
+    def _first_generation(self, size: int) -> list[Candidate]:
+        started = time.perf_counter()
+        config = self.config
+        found: list[Candidate] = []
+        index = 0
+        while len(found) < size and index < size * 20:
+            seed = derive(config.seed, 0, index)
+            genome = seed_genome(
+                random.Random(seed), symbol=config.symbol, timeframe=config.timeframe, limits=config.limits
+            )
+            index += 1
+            key = genome_key(genome)
+            if key in self.seen:
+                self.genome_duplicates += 1
+                continue
+            self.seen.add(key)
+            found.append(new_candidate(genome, seed, 0, "random"))
+        self.breeding_s += time.perf_counter() - started
+        return found
+
+    def _offspring(self, population: Sequence[Candidate], generation: int) -> list[Candidate]:
+        started = time.perf_counter()
+        config = self.config
+        size = config.population_size
+        parents = tournament(random.Random(derive(config.seed, generation, "parents")), population, size)
+        children: list[Candidate] = []
+        for pair in range(0, size, 2):
+            first, second = parents[pair].genome, parents[pair + 1].genome
+            pair_rng = random.Random(derive(config.seed, generation, pair, "crossover"))
+            origin = "mutation"
+            if pair_rng.random() < config.crossover_prob:
+                first, second = crossover(pair_rng, first, second, config.limits)
+                origin = "crossover"
+            for offset, genome in enumerate((first, second)):
+                seed = derive(config.seed, generation, pair + offset)
+                child = self._vary(random.Random(seed), genome, origin)
+                if child is not None:
+                    children.append(new_candidate(child[0], seed, generation, child[1]))
+        self.breeding_s += time.perf_counter() - started
+        return children
+
+    def _vary(self, rng: random.Random, genome: Genome, origin: str) -> tuple[Genome, str] | None:
+        limits = self.config.limits
+        if rng.random() < self.config.mutation_prob:
+            genome = mutate(rng, genome, limits)
+            origin = "mutation" if origin != "crossover" else "crossover+mutation"
+        for _ in range(RETRIES + 1):
+            key = genome_key(genome)
+            if key not in self.seen:
+                self.seen.add(key)
+                return genome, origin
+            genome = mutate(rng, genome, limits)
+            origin = "mutation"
+        self.genome_duplicates += 1
+        return None
+
+    # --- scoring ----------------------------------------------------------------------------------
+
+    def _score(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Score the candidates (one batch through the executor); keep the behaviourally new ones."""
+        if not candidates:
+            return []
+        scores = self.executor.map([candidate.genome for candidate in candidates])
+        self.scored += len(candidates)
+        kept = []
+        for candidate, score in zip(candidates, scores, strict=True):
+            assess(candidate, score, self.config)
+            signature = score.signature
+            if score.error is None and signature in self.signatures:
+                self.behaviour_duplicates += 1
+                continue
+            self.signatures.add(signature)
+            self.archive.append(candidate)
+            kept.append(candidate)
+        if self.progress is not None:
+            best = max((c.fitness.values[0] for c in self.archive if c.feasible), default=math.nan)
+            note = f"{len(self.archive)} distinct" + (
+                f", best OOS score {best:.2f}" if math.isfinite(best) else ""
+            )
+            self.progress(self.scored, max(self.expected, self.scored), note)
+        return kept

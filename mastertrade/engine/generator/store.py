@@ -1,0 +1,604 @@
+"""The strategy store: stored strategies, their state transitions and the generation runs.
+
+The API other parts call (all async, on one ``Database``)::
+
+    store = StrategyStore(db)
+    await store.add_many([NewStrategy(genome, metrics=..., path=((State.GENERATED, "..."), ...))])
+    await store.get("3fa2c9d8")                      # an id or a unique prefix of >= 4 hex digits
+    await store.list(states=[State.PAPER, State.ACTIVE], symbol="BTC/USDT")
+    await store.transition(id, State.PAUSED, "paused by hand")   # IllegalTransition (exit 2) if not allowed
+    await store.history(id)                          # every transition, oldest first
+    await store.lookup(spec)                         # the genome of a stored id, or None (load_strategy)
+
+A strategy's id is its genome's fingerprint, so storing the same logic twice is impossible: ``add_many``
+skips ids already stored and reports what it inserted. Every state change is one transaction that
+checks the current state in its ``UPDATE ... WHERE state = ?`` and writes the transition row, so two
+processes (the daemon's nightly job and ``mt strategy pause``) cannot both move the same strategy from
+the same state.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, func, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
+from mastertrade.db.types import utcnow
+from mastertrade.engine.generator.states import ALLOWED, State, parse_state
+from mastertrade.errors import NotFound, UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+    from mastertrade.engine.signals.genome import Genome
+    from mastertrade.engine.signals.loader import StoredLookup
+
+Clock = Callable[[], datetime]
+
+_ID = re.compile(r"[0-9a-f]{4,16}")
+MIN_PREFIX = 4
+
+
+class IllegalTransition(UserInputError):
+    """A state change the life cycle does not allow; the message names the allowed ones."""
+
+
+def looks_like_id(spec: str) -> bool:
+    """Whether ``spec`` could be a stored strategy id or id prefix (4 to 16 hex digits)."""
+    return _ID.fullmatch(spec.lower()) is not None
+
+
+@dataclass(frozen=True)
+class NewStrategy:
+    """A strategy to store. ``genome`` must name its symbol and timeframe. ``path`` is the sequence of
+    states it went through before being stored, each with its reason (the first is its creation); it
+    must follow the allowed transitions, and its last state is the stored state."""
+
+    genome: Genome
+    exchange: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    in_sample: dict[str, Any] = field(default_factory=dict)
+    out_of_sample: dict[str, Any] = field(default_factory=dict)
+    folds: list[Any] = field(default_factory=list)
+    deflated_sharpe: float | None = None
+    reference_agrees: bool | None = None
+    reference: dict[str, Any] | None = None
+    complexity: int = 0
+    generation_run_id: int | None = None
+    seed: int | None = None
+    path: tuple[tuple[State, str], ...] = ((State.GENERATED, "added"),)
+
+    @property
+    def id(self) -> str:
+        from mastertrade.engine.signals.canonical import fingerprint
+
+        return fingerprint(self.genome)
+
+
+@dataclass(frozen=True)
+class Transition:
+    strategy_id: str
+    from_state: State | None
+    to_state: State
+    reason: str
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "strategy_id": self.strategy_id,
+            "from": None if self.from_state is None else self.from_state.value,
+            "to": self.to_state.value,
+            "reason": self.reason,
+            "at": _iso(self.at),
+        }
+
+
+@dataclass(frozen=True)
+class StoredStrategy:
+    """One stored strategy (a read-only snapshot of its row)."""
+
+    id: str
+    name: str
+    fingerprint: str
+    symbol: str
+    timeframe: str
+    exchange: str | None
+    state: State
+    genome_data: dict[str, Any]
+    metrics: dict[str, Any]
+    in_sample: dict[str, Any]
+    out_of_sample: dict[str, Any]
+    folds: list[Any]
+    deflated_sharpe: float | None
+    reference_agrees: bool | None
+    reference: dict[str, Any] | None
+    complexity: int
+    generation_run_id: int | None
+    seed: int | None
+    created_at: datetime
+    updated_at: datetime
+    state_since: datetime
+
+    @classmethod
+    def from_record(cls, row: StrategyRecord) -> StoredStrategy:
+        return cls(
+            id=row.id,
+            name=row.name,
+            fingerprint=row.fingerprint,
+            symbol=row.symbol,
+            timeframe=row.timeframe,
+            exchange=row.exchange,
+            state=State(row.state),
+            genome_data=dict(row.genome),
+            metrics=dict(row.metrics),
+            in_sample=dict(row.in_sample),
+            out_of_sample=dict(row.out_of_sample),
+            folds=list(row.folds),
+            deflated_sharpe=row.deflated_sharpe,
+            reference_agrees=row.reference_agrees,
+            reference=None if row.reference is None else dict(row.reference),
+            complexity=row.complexity,
+            generation_run_id=row.generation_run_id,
+            seed=row.seed,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            state_since=row.state_since,
+        )
+
+    @property
+    def genome(self) -> Genome:
+        """The genome, validated (a row is only written from a valid genome)."""
+        from mastertrade.engine.signals.genome import parse_genome
+
+        return parse_genome(self.genome_data, source=f"stored strategy {self.id}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for ``--json`` output and the API."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "exchange": self.exchange,
+            "state": self.state.value,
+            "state_since": _iso(self.state_since),
+            "metrics": self.metrics,
+            "in_sample": self.in_sample,
+            "out_of_sample": self.out_of_sample,
+            "folds": self.folds,
+            "deflated_sharpe": self.deflated_sharpe,
+            "reference_agrees": self.reference_agrees,
+            "reference": self.reference,
+            "complexity": self.complexity,
+            "generation_run_id": self.generation_run_id,
+            "seed": self.seed,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "genome": self.genome_data,
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One generation run."""
+
+    id: int
+    trigger: str
+    exchange: str
+    symbol: str
+    timeframe: str
+    seed: int
+    parameters: dict[str, Any]
+    counts: dict[str, Any]
+    timings: dict[str, Any]
+    outcome: str
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_record(cls, row: GenerationRun) -> RunRecord:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            trigger=row.trigger,
+            exchange=row.exchange,
+            symbol=row.symbol,
+            timeframe=row.timeframe,
+            seed=row.seed,
+            parameters=dict(row.parameters),
+            counts=dict(row.counts),
+            timings=dict(row.timings),
+            outcome=row.outcome,
+            error=row.error,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{
+                key: value for key, value in self.__dict__.items() if key not in ("started_at", "finished_at")
+            },
+            "started_at": _iso(self.started_at),
+            "finished_at": None if self.finished_at is None else _iso(self.finished_at),
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _columns(row: StrategyRecord | StrategyTransition, table: Table) -> dict[str, Any]:
+    """A model's values by column, for a Core INSERT (the autoincrement id left to the database)."""
+    return {
+        column.name: getattr(row, column.name)
+        for column in table.columns
+        if not (column.primary_key and getattr(row, column.name) is None)
+    }
+
+
+def check_path(path: Sequence[tuple[State, str]]) -> None:
+    """Raise ``ValueError`` unless ``path`` is a non-empty sequence of allowed moves."""
+    if not path:
+        raise ValueError("a stored strategy needs at least its creation state")
+    for (source, _), (target, _) in zip(path, path[1:], strict=False):
+        if target not in ALLOWED[source]:
+            raise ValueError(f"{source.value} -> {target.value} is not an allowed transition")
+
+
+def illegal(strategy_id: str, source: State, target: State) -> IllegalTransition:
+    options = ALLOWED[source]
+    if options:
+        allowed_text = f"from {source.value} it can go to {', '.join(state.value for state in options)}"
+    else:
+        allowed_text = f"{source.value} is final"
+    return IllegalTransition(
+        f"strategy {strategy_id} cannot go from {source.value} to {target.value}: {allowed_text}"
+    )
+
+
+class StrategyStore:
+    """See the module docstring. ``clock`` gives the transition times (tests pass a fake)."""
+
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    # --- adding -------------------------------------------------------------------------------------
+
+    async def add(self, new: NewStrategy) -> StoredStrategy:
+        """Store one strategy; ``UserInputError`` if the same logic is already stored."""
+        added = await self.add_many([new])
+        if not added:
+            raise UserInputError(f"strategy {new.id} is already stored (the same logic on the same market)")
+        return added[0]
+
+    async def add_many(self, items: Iterable[NewStrategy]) -> list[StoredStrategy]:
+        """Store every item whose id is not stored yet (nor repeated earlier in ``items``), with the
+        transitions of its path, in one transaction. Returns the stored ones, in input order.
+
+        Another process storing one of the same ids at the same moment (a nightly run beside `mt
+        generate`) makes the insert fail as a whole; it is then retried once without the ids stored
+        meanwhile."""
+        batch = list(items)
+        try:
+            return await self._add_many(batch)
+        except IntegrityError:
+            return await self._add_many(batch)
+
+    async def _add_many(self, items: list[NewStrategy]) -> list[StoredStrategy]:
+        fresh: dict[str, NewStrategy] = {}
+        for item in items:
+            genome = item.genome
+            if not genome.symbol or not genome.timeframe:
+                raise UserInputError(
+                    f"strategy {genome.name!r}: a stored genome needs a symbol and a timeframe"
+                )
+            check_path(item.path)
+            fresh.setdefault(item.id, item)
+        if not fresh:
+            return []
+        existing = await self.existing_ids(fresh)
+        now = self.clock()
+        rows: list[StrategyRecord] = []
+        transitions: list[StrategyTransition] = []
+        for strategy_id, item in fresh.items():
+            if strategy_id in existing:
+                continue
+            genome = item.genome
+            assert genome.symbol is not None and genome.timeframe is not None
+            rows.append(
+                StrategyRecord(
+                    id=strategy_id,
+                    name=genome.name,
+                    fingerprint=strategy_id,
+                    symbol=genome.symbol,
+                    timeframe=genome.timeframe,
+                    exchange=item.exchange,
+                    state=item.path[-1][0].value,
+                    genome=genome.to_dict(),
+                    metrics=item.metrics,
+                    in_sample=item.in_sample,
+                    out_of_sample=item.out_of_sample,
+                    folds=item.folds,
+                    deflated_sharpe=item.deflated_sharpe,
+                    reference_agrees=item.reference_agrees,
+                    reference=item.reference,
+                    complexity=item.complexity,
+                    generation_run_id=item.generation_run_id,
+                    seed=item.seed,
+                    created_at=now,
+                    updated_at=now,
+                    state_since=now,
+                )
+            )
+            previous: State | None = None
+            for state, reason in item.path:
+                transitions.append(
+                    StrategyTransition(
+                        strategy_id=strategy_id,
+                        from_state=None if previous is None else previous.value,
+                        to_state=state.value,
+                        reason=reason,
+                        at=now,
+                    )
+                )
+                previous = state
+        if not rows:
+            return []
+        strategies = StrategyRecord.__table__  # type: ignore[attr-defined]
+        history = StrategyTransition.__table__  # type: ignore[attr-defined]
+        # one multi-row INSERT per table (Core, not the ORM's unit of work: ten times faster at hundreds)
+        async with self.db.engine.begin() as connection:
+            await connection.execute(insert(strategies), [_columns(row, strategies) for row in rows])
+            await connection.execute(insert(history), [_columns(row, history) for row in transitions])
+        return [StoredStrategy.from_record(row) for row in rows]
+
+    async def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        async with self.db.sessions() as session:
+            # in slices: Postgres and SQLite cap the parameters of one statement
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                rows = await session.exec(select(StrategyRecord.id).where(col(StrategyRecord.id).in_(part)))
+                found.update(rows.all())
+        return found
+
+    async def ids(self, symbol: str, timeframe: str) -> set[str]:
+        """Every stored id (fingerprint) of one market: what a new search must not produce again."""
+        async with self.db.sessions() as session:
+            rows = await session.exec(
+                select(StrategyRecord.id).where(
+                    col(StrategyRecord.symbol) == symbol, col(StrategyRecord.timeframe) == timeframe
+                )
+            )
+            return set(rows.all())
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    async def find(self, strategy_id: str) -> StoredStrategy | None:
+        """The strategy with exactly this id, or None."""
+        async with self.db.sessions() as session:
+            row = await session.get(StrategyRecord, strategy_id)
+            return None if row is None else StoredStrategy.from_record(row)
+
+    async def get(self, spec: str) -> StoredStrategy:
+        """The strategy whose id is ``spec`` or starts with it (at least 4 hex digits).
+
+        ``NotFound`` (exit 2) when there is none; ``UserInputError`` when a prefix is ambiguous."""
+        key = spec.strip().lower()
+        if not looks_like_id(key):
+            raise NotFound(
+                f"no stored strategy {spec!r}: ids are 4 to 16 hex digits (see `mt strategy list`)"
+            )
+        found = await self.find(key)
+        if found is not None:
+            return found
+        async with self.db.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(StrategyRecord).where(col(StrategyRecord.id).startswith(key)).limit(6)
+                )
+            ).all()
+        if not rows:
+            raise NotFound(f"no stored strategy {spec!r} (see `mt strategy list`)")
+        if len(rows) > 1:
+            shown = ", ".join(row.id for row in rows[:5])
+            raise UserInputError(
+                f"strategy id prefix {spec!r} is ambiguous: {shown}{' ...' if len(rows) > 5 else ''}"
+            )
+        return StoredStrategy.from_record(rows[0])
+
+    async def list(
+        self,
+        *,
+        states: Iterable[State | str] | None = None,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        generation_run_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[StoredStrategy]:
+        """Stored strategies, newest first (then by id), filtered by state, market or run."""
+        query = select(StrategyRecord)
+        if states is not None:
+            names = [parse_state(str(state)).value for state in states]
+            query = query.where(col(StrategyRecord.state).in_(names))
+        if symbol is not None:
+            query = query.where(col(StrategyRecord.symbol) == symbol)
+        if timeframe is not None:
+            query = query.where(col(StrategyRecord.timeframe) == timeframe)
+        if generation_run_id is not None:
+            query = query.where(col(StrategyRecord.generation_run_id) == generation_run_id)
+        query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
+        if limit is not None:
+            query = query.limit(limit)
+        async with self.db.sessions() as session:
+            rows = (await session.exec(query)).all()
+        return [StoredStrategy.from_record(row) for row in rows]
+
+    async def counts(self) -> dict[str, int]:
+        """How many strategies are in each state (every state present, zeros included)."""
+        async with self.db.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(StrategyRecord.state, func.count()).group_by(col(StrategyRecord.state))
+                )
+            ).all()
+        found = {state: int(count) for state, count in rows}
+        return {state.value: found.get(state.value, 0) for state in State}
+
+    async def history(self, strategy_id: str) -> builtins.list[Transition]:
+        """Every transition of a strategy, oldest first (its creation included)."""
+        async with self.db.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(StrategyTransition)
+                    .where(col(StrategyTransition.strategy_id) == strategy_id)
+                    .order_by(col(StrategyTransition.id))
+                )
+            ).all()
+        return [
+            Transition(
+                row.strategy_id,
+                None if row.from_state is None else State(row.from_state),
+                State(row.to_state),
+                row.reason,
+                row.at,
+            )
+            for row in rows
+        ]
+
+    # --- moving -------------------------------------------------------------------------------------
+
+    async def transition(
+        self, spec: str, target: State | str, reason: str, *, expect: State | str | None = None
+    ) -> StoredStrategy:
+        """Move a strategy to ``target``, recording ``reason``. ``IllegalTransition`` (exit 2, naming
+        the allowed moves) when the life cycle forbids it, or when ``expect`` is given and the strategy
+        is no longer in that state (someone else moved it first)."""
+        target = parse_state(str(target))
+        current = await self.get(spec)
+        source = current.state
+        if expect is not None and source != parse_state(str(expect)):
+            raise IllegalTransition(
+                f"strategy {current.id} is {source.value}, not {parse_state(str(expect)).value} any more"
+            )
+        if target not in ALLOWED[source]:
+            raise illegal(current.id, source, target)
+        now = self.clock()
+        async with self.db.sessions() as session:
+            result = await session.exec(
+                update(StrategyRecord)
+                .where(col(StrategyRecord.id) == current.id, col(StrategyRecord.state) == source.value)
+                .values(state=target.value, updated_at=now, state_since=now)
+            )
+            if (result.rowcount or 0) != 1:
+                await session.rollback()
+                fresh = await self.get(current.id)
+                raise IllegalTransition(
+                    f"strategy {current.id} moved to {fresh.state.value} meanwhile; "
+                    f"{source.value} -> {target.value} not applied"
+                )
+            session.add(
+                StrategyTransition(
+                    strategy_id=current.id,
+                    from_state=source.value,
+                    to_state=target.value,
+                    reason=reason,
+                    at=now,
+                )
+            )
+            await session.commit()
+        moved = await self.find(current.id)
+        assert moved is not None
+        return moved
+
+    # --- load_strategy's hook -----------------------------------------------------------------------
+
+    async def lookup(self, spec: str) -> Genome | None:
+        """The genome of the stored strategy ``spec`` (id or unique prefix), or None if there is none."""
+        if not looks_like_id(spec):
+            return None
+        try:
+            return (await self.get(spec)).genome
+        except NotFound:
+            return None
+
+    async def resolver(self, spec: str) -> StoredLookup:
+        """A ``stored=`` hook for ``load_strategy(spec, ..., stored=...)``: the lookup is async and the
+        hook synchronous, so the genome is fetched now and the hook answers from it."""
+        genome = await self.lookup(spec)
+        return lambda asked: genome if asked == spec else None
+
+    # --- generation runs ----------------------------------------------------------------------------
+
+    async def start_run(
+        self,
+        *,
+        trigger: str,
+        exchange: str,
+        symbol: str,
+        timeframe: str,
+        seed: int,
+        parameters: dict[str, Any],
+    ) -> int:
+        row = GenerationRun(
+            trigger=trigger,
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=timeframe,
+            seed=seed,
+            parameters=parameters,
+            outcome="running",
+            started_at=self.clock(),
+        )
+        async with self.db.sessions() as session:
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+        assert row.id is not None
+        return row.id
+
+    async def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        counts: dict[str, Any],
+        timings: dict[str, Any],
+        error: str | None = None,
+    ) -> None:
+        async with self.db.sessions() as session:
+            await session.exec(
+                update(GenerationRun)
+                .where(col(GenerationRun.id) == run_id)
+                .values(
+                    outcome=outcome, counts=counts, timings=timings, error=error, finished_at=self.clock()
+                )
+            )
+            await session.commit()
+
+    async def run(self, run_id: int) -> RunRecord:
+        async with self.db.sessions() as session:
+            row = await session.get(GenerationRun, run_id)
+        if row is None:
+            raise NotFound(f"no generation run {run_id}")
+        return RunRecord.from_record(row)
+
+    async def runs(self, limit: int = 20) -> builtins.list[RunRecord]:
+        """The newest generation runs first."""
+        async with self.db.sessions() as session:
+            rows = (
+                await session.exec(select(GenerationRun).order_by(col(GenerationRun.id).desc()).limit(limit))
+            ).all()
+        return [RunRecord.from_record(row) for row in rows]

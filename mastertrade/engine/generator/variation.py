@@ -1,0 +1,511 @@
+"""New genomes from old ones: random seeds, mutation and crossover, always through the genome model.
+
+Every operator edits a genome's JSON document (a plain dict), moves numbers to the search grids
+(:mod:`.grid`) and validates the result with ``parse_genome``; an edit the model refuses (a condition
+comparing a term with itself, nesting too deep) is dropped and another one tried, so everything this
+module returns is a valid genome and nothing invalid ever leaves it.
+
+Mutations (one per call, chosen at random):
+
+- ``param``: an indicator parameter moves to a neighbouring (or any) grid value;
+- ``threshold``: a constant moves along its threshold grid;
+- ``operator``: ``>``, ``<``, ``crosses_above``, ``crosses_below`` swap;
+- ``swap``: a term is replaced by another indicator or price of the same scale (an SMA by an EMA or a
+  Bollinger band, an RSI by a stochastic), with fresh parameters;
+- ``lag``: a term looks a few bars further back, or less;
+- ``add`` / ``remove``: a condition joins a rule (in an ``all`` or ``any`` group) or leaves it;
+- ``stops``: stop-loss, take-profit, trailing stop or size change, appear or go.
+
+Crossover swaps a random rule subtree of one parent's entry (or exit) rule with one of the other's, and
+with some chance their stops and sizes.
+
+Randomness comes from the ``rng`` passed in (a ``random.Random`` seeded per individual by the search),
+so a child depends only on its parents and its own seed, never on evaluation order or worker count.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mastertrade.engine.generator.grid import (
+    LAGS,
+    SIZE_GRID,
+    STOP_GRIDS,
+    grid_params,
+    nearest,
+    param_grid,
+    snap_params,
+    snap_threshold,
+)
+from mastertrade.engine.signals.canonical import fingerprint
+from mastertrade.engine.signals.features import FEATURES
+from mastertrade.engine.signals.genome import CONDITIONS, Genome, parse_genome
+from mastertrade.engine.signals.indicators import INDICATORS
+from mastertrade.engine.signals.random_genome import Chooser, random_genome
+from mastertrade.engine.signals.specs import PRICE, SINGLE, VOLUME, SeriesSpec
+from mastertrade.errors import InvalidGenome
+
+Json = dict[str, Any]
+Path = tuple[int, ...]
+"""Where a node sits in a rule tree: the child indices from the root."""
+
+_GROUPS = ("all", "any")
+_OPS = tuple(CONDITIONS)
+_PRICE_SCALES = {"open": PRICE, "high": PRICE, "low": PRICE, "close": PRICE, "volume": VOLUME}
+ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds the search keeps genomes within (the model's own limits are wider)."""
+
+    max_conditions: int = 6
+    max_depth: int = 2
+
+
+# --- the genome's JSON tree -----------------------------------------------------------------------
+
+
+def is_group(rule: Json) -> bool:
+    return any(key in rule for key in _GROUPS)
+
+
+def group_key(rule: Json) -> str:
+    return "all" if "all" in rule else "any"
+
+
+def op_of(condition: Json) -> str:
+    return next(key for key in condition if key in CONDITIONS)
+
+
+def nodes(rule: Json, path: Path = ()) -> list[Path]:
+    """Every node of a rule tree (groups and conditions), root first."""
+    found = [path]
+    if is_group(rule):
+        for index, child in enumerate(rule[group_key(rule)]):
+            found.extend(nodes(child, (*path, index)))
+    return found
+
+
+def conditions(rule: Json) -> list[Path]:
+    return [path for path in nodes(rule) if not is_group(node_at(rule, path))]
+
+
+def groups(rule: Json) -> list[Path]:
+    return [path for path in nodes(rule) if is_group(node_at(rule, path))]
+
+
+def node_at(rule: Json, path: Path) -> Json:
+    node = rule
+    for index in path:
+        node = node[group_key(node)][index]
+    return node
+
+
+def replaced(rule: Json, path: Path, new: Json | None) -> Json | None:
+    """A copy of ``rule`` with the node at ``path`` replaced by ``new`` (removed when ``None``; a group
+    left with one child becomes that child, an empty one disappears)."""
+    if not path:
+        return copy.deepcopy(new)
+    rule = copy.deepcopy(rule)
+    key = group_key(rule)
+    children = rule[key]
+    head, rest = path[0], path[1:]
+    child = replaced(children[head], rest, new)
+    if child is None:
+        del children[head]
+    else:
+        children[head] = child
+    if not children:
+        return None
+    if len(children) == 1:
+        return children[0]  # type: ignore[no-any-return]
+    return rule
+
+
+def depth(rule: Json) -> int:
+    if is_group(rule):
+        return 1 + max(depth(child) for child in rule[group_key(rule)])
+    return 0
+
+
+def term_scale(term: Any) -> tuple[str, tuple[float, float] | None]:
+    """The scale of a term and the threshold range its values are compared with (``None``: none)."""
+    if isinstance(term, int | float):
+        return "const", None
+    if "price" in term:
+        return _PRICE_SCALES[term["price"]], None
+    spec, output = _spec_of(term)
+    out = spec.output(output)
+    return out.scale, out.thresholds
+
+
+def _spec_of(term: Json) -> tuple[SeriesSpec, str | None]:
+    if "ind" in term:
+        return INDICATORS[term["ind"]], term.get("output")
+    return FEATURES[term["feature"]], term.get("output")
+
+
+# --- drawing --------------------------------------------------------------------------------------
+
+
+def _sources(scale: str) -> list[tuple[str, str, str | None]]:
+    """(kind, name, output) of every price column and indicator output on ``scale``."""
+    found: list[tuple[str, str, str | None]] = [
+        ("price", column, None) for column, column_scale in _PRICE_SCALES.items() if column_scale == scale
+    ]
+    for name, spec in INDICATORS.items():
+        for out in spec.outputs:
+            if out.scale == scale:
+                found.append(("ind", name, out.name if spec.multi_output else None))
+    return found
+
+
+def draw_term(rng: Chooser, scale: str, *, lag: int = 0) -> Json:
+    """A fresh term on ``scale`` with grid parameters."""
+    kind, name, output = rng.choice(_sources(scale))
+    if kind == "price":
+        term: Json = {"price": name}
+    else:
+        term = {"ind": name, **grid_params(rng, INDICATORS[name])}
+        if output is not None and output != SINGLE:
+            term["output"] = output
+    if lag:
+        term["lag"] = lag
+    return term
+
+
+def draw_condition(rng: Chooser) -> Json:
+    """A random single condition (the signals package's random genome with no groups), on the grids."""
+    genome = random_genome(rng, max_depth=0, stops=False)
+    return snap_rule(genome.to_dict()["entry"])
+
+
+# --- snapping to the grids ------------------------------------------------------------------------
+
+
+def snap_term(term: Any) -> Any:
+    if isinstance(term, dict) and "ind" in term:
+        spec = INDICATORS[term["ind"]]
+        params = {key: value for key, value in term.items() if key not in ("ind", "output", "lag")}
+        snapped = {"ind": term["ind"], **snap_params(spec, params)}
+        for key in ("output", "lag"):
+            if key in term:
+                snapped[key] = term[key]
+        if "lag" in snapped:
+            snapped["lag"] = nearest(snapped["lag"], LAGS)
+            if snapped["lag"] == 0:
+                del snapped["lag"]
+        return snapped
+    if isinstance(term, dict) and "lag" in term:
+        snapped = {**term, "lag": nearest(term["lag"], LAGS)}
+        if snapped["lag"] == 0:
+            del snapped["lag"]
+        return snapped
+    return term
+
+
+def snap_rule(rule: Json) -> Json:
+    if is_group(rule):
+        key = group_key(rule)
+        return {key: [snap_rule(child) for child in rule[key]]}
+    op = op_of(rule)
+    left, right = (snap_term(term) for term in rule[op])
+    if isinstance(right, int | float) and not isinstance(left, int | float):
+        right = snap_threshold(right, term_scale(left)[1])
+    elif isinstance(left, int | float) and not isinstance(right, int | float):
+        left = snap_threshold(left, term_scale(right)[1])
+    return {op: [left, right]}
+
+
+def snap_genome(data: Json) -> Json:
+    """The genome document with every parameter, constant, lag, stop and size on its grid."""
+    data = dict(data)
+    data["entry"] = snap_rule(data["entry"])
+    if data.get("exit") is not None:
+        data["exit"] = snap_rule(data["exit"])
+    for key, grid in STOP_GRIDS.items():
+        if data.get(key) is not None:
+            data[key] = nearest(data[key], grid)
+    data["size"] = nearest(data.get("size", 1.0), SIZE_GRID)
+    return data
+
+
+# --- building genomes -----------------------------------------------------------------------------
+
+
+KEY_DIGITS = 10
+_PREFIX = "gen-"
+
+
+def named(genome: Genome) -> Genome:
+    """The genome named after its fingerprint (``gen-`` and ten hex digits), so names are stable."""
+    return genome.model_copy(update={"name": f"{_PREFIX}{fingerprint(genome)[:KEY_DIGITS]}"})
+
+
+def genome_key(genome: Genome) -> str:
+    """The first ``KEY_DIGITS`` hex digits of the fingerprint: read from the name of a genome this module
+    built (computing a fingerprint costs a canonical form), computed for any other. Two genomes with the
+    same key are taken as duplicates; a false match among the thousands of one run is one in 10^5."""
+    name = genome.name
+    if name.startswith(_PREFIX) and len(name) == len(_PREFIX) + KEY_DIGITS:
+        return name[len(_PREFIX) :]
+    return fingerprint(genome)[:KEY_DIGITS]
+
+
+def build(data: Json, limits: Limits) -> Genome | None:
+    """The genome of ``data`` on the grids, or ``None`` when the model or the limits refuse it."""
+    data = snap_genome(data)
+    for side in ("entry", "exit"):
+        rule = data.get(side)
+        if rule is not None and (
+            len(conditions(rule)) > limits.max_conditions or depth(rule) > limits.max_depth
+        ):
+            return None
+    try:
+        return named(parse_genome(data))
+    except InvalidGenome:
+        return None
+
+
+def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) -> Genome:
+    """A random genome on the grids (the first generation)."""
+    for _ in range(ATTEMPTS):
+        raw = random_genome(rng, symbol=symbol, timeframe=timeframe, max_depth=min(limits.max_depth, 2))
+        genome = build(raw.to_dict(), limits)
+        if genome is not None:
+            return genome
+    # the grids or limits refused every draw (tiny limits): a single condition always fits
+    data: Json = {"name": "gen", "symbol": symbol, "timeframe": timeframe}
+    data.update(entry=draw_condition(rng), exit=draw_condition(rng))
+    genome = build(
+        data, Limits(max_conditions=max(limits.max_conditions, 1), max_depth=max(limits.max_depth, 0))
+    )
+    assert genome is not None, "a single-condition genome on the grids is always valid"
+    return genome
+
+
+# --- mutation -------------------------------------------------------------------------------------
+
+
+def _sides(data: Json) -> list[str]:
+    return [side for side in ("entry", "exit") if data.get(side) is not None]
+
+
+def _term_slots(data: Json) -> list[tuple[str, Path, int]]:
+    """(side, condition path, operand index) of every non-constant term."""
+    slots = []
+    for side in _sides(data):
+        for path in conditions(data[side]):
+            condition = node_at(data[side], path)
+            for index, term in enumerate(condition[op_of(condition)]):
+                if not isinstance(term, int | float):
+                    slots.append((side, path, index))
+    return slots
+
+
+def _with_term(data: Json, side: str, path: Path, index: int, term: Any) -> Json:
+    condition = copy.deepcopy(node_at(data[side], path))
+    op = op_of(condition)
+    condition[op][index] = term
+    return {**data, side: replaced(data[side], path, condition)}
+
+
+def _term_at(data: Json, side: str, path: Path, index: int) -> Any:
+    condition = node_at(data[side], path)
+    return condition[op_of(condition)][index]
+
+
+def mutate_param(rng: Chooser, data: Json) -> Json | None:
+    slots = [slot for slot in _term_slots(data) if "ind" in _term_at(data, *slot)]
+    if not slots:
+        return None
+    side, path, index = rng.choice(slots)
+    term = dict(_term_at(data, side, path, index))
+    params = [param for param in INDICATORS[term["ind"]].params if param.sample is not None]
+    if not params:
+        return None
+    param = rng.choice(params)
+    grid = param_grid(param)
+    current = term.get(param.name, param.default)
+    assert isinstance(current, int | float)
+    position = grid.index(nearest(current, grid))
+    if rng.random() < 0.7:  # a neighbour, mostly: small steps keep what works
+        position = max(0, min(len(grid) - 1, position + rng.choice((-1, 1))))
+    else:
+        position = rng.randint(0, len(grid) - 1)
+    term[param.name] = grid[position]
+    return _with_term(data, side, path, index, term)
+
+
+def mutate_threshold(rng: Chooser, data: Json) -> Json | None:
+    slots = []
+    for side in _sides(data):
+        for path in conditions(data[side]):
+            condition = node_at(data[side], path)
+            operands = condition[op_of(condition)]
+            for index, term in enumerate(operands):
+                if isinstance(term, int | float):
+                    slots.append((side, path, index, operands[1 - index]))
+    if not slots:
+        return None
+    side, path, index, other = rng.choice(slots)
+    bounds = term_scale(other)[1]
+    current = _term_at(data, side, path, index)
+    if bounds is not None and bounds[1] > bounds[0]:
+        low, high = bounds
+        step = (high - low) / 20
+        value = (
+            current + rng.choice((-1, 1)) * step * rng.randint(1, 3)
+            if rng.random() < 0.7
+            else rng.uniform(low, high)
+        )
+        value = min(max(value, low), high)
+    else:
+        value = current * rng.uniform(0.9, 1.1)
+    return _with_term(data, side, path, index, snap_threshold(value, bounds))
+
+
+def mutate_operator(rng: Chooser, data: Json) -> Json | None:
+    side = rng.choice(_sides(data))
+    path = rng.choice(conditions(data[side]))
+    condition = node_at(data[side], path)
+    op = op_of(condition)
+    new_op = rng.choice([other for other in _OPS if other != op])
+    return {**data, side: replaced(data[side], path, {new_op: condition[op]})}
+
+
+def mutate_swap(rng: Chooser, data: Json) -> Json | None:
+    slots = _term_slots(data)
+    if not slots:
+        return None
+    side, path, index = rng.choice(slots)
+    term = _term_at(data, side, path, index)
+    scale, _ = term_scale(term)
+    new = draw_term(rng, scale, lag=term.get("lag", 0))
+    if new == term:
+        return None
+    return _with_term(data, side, path, index, new)
+
+
+def mutate_lag(rng: Chooser, data: Json) -> Json | None:
+    slots = _term_slots(data)
+    if not slots:
+        return None
+    side, path, index = rng.choice(slots)
+    term = dict(_term_at(data, side, path, index))
+    term["lag"] = rng.choice([lag for lag in LAGS if lag != term.get("lag", 0)])
+    if term["lag"] == 0:
+        del term["lag"]
+    return _with_term(data, side, path, index, term)
+
+
+def mutate_add(rng: Chooser, data: Json) -> Json | None:
+    side = rng.choice(["entry", "exit"])
+    rule = data.get(side)
+    new = draw_condition(rng)
+    if rule is None:
+        return {**data, side: new}
+    targets = groups(rule)
+    if targets and rng.random() < 0.6:
+        path = rng.choice(targets)
+        group = copy.deepcopy(node_at(rule, path))
+        group[group_key(group)].append(new)
+        return {**data, side: replaced(rule, path, group)}
+    path = rng.choice(conditions(rule))
+    wrapped = {rng.choice(_GROUPS): [copy.deepcopy(node_at(rule, path)), new]}
+    return {**data, side: replaced(rule, path, wrapped)}
+
+
+def mutate_remove(rng: Chooser, data: Json) -> Json | None:
+    choices = [(side, path) for side in _sides(data) for path in conditions(data[side]) if path]
+    has_stop = any(data.get(key) is not None for key in STOP_GRIDS)
+    if has_stop and data.get("exit") is not None:
+        choices.append(("exit", ()))  # drop the exit rule: leave on stops only
+    if not choices:
+        return None
+    side, path = rng.choice(choices)
+    return {**data, side: replaced(data[side], path, None)}
+
+
+def mutate_stops(rng: Chooser, data: Json) -> Json | None:
+    data = dict(data)
+    key = rng.choice([*STOP_GRIDS, "size"])
+    if key == "size":
+        data["size"] = rng.choice(SIZE_GRID)
+        return data
+    grid = STOP_GRIDS[key]
+    current = data.get(key)
+    if current is None:
+        data[key] = rng.choice(grid)
+    elif rng.random() < 0.3:
+        data[key] = None
+    else:
+        position = grid.index(nearest(current, grid))
+        data[key] = grid[max(0, min(len(grid) - 1, position + rng.choice((-2, -1, 1, 2))))]
+    return data
+
+
+MUTATIONS: tuple[tuple[str, Callable[[Chooser, Json], Json | None], float], ...] = (
+    ("param", mutate_param, 3.0),
+    ("threshold", mutate_threshold, 2.0),
+    ("operator", mutate_operator, 1.0),
+    ("swap", mutate_swap, 2.0),
+    ("lag", mutate_lag, 0.5),
+    ("add", mutate_add, 1.0),
+    ("remove", mutate_remove, 1.0),
+    ("stops", mutate_stops, 1.5),
+)
+
+
+def _weighted(rng: Chooser) -> Callable[[Chooser, Json], Json | None]:
+    total = sum(weight for _, _, weight in MUTATIONS)
+    point = rng.random() * total
+    for _, operator, weight in MUTATIONS:
+        point -= weight
+        if point < 0:
+            return operator
+    return MUTATIONS[-1][1]
+
+
+def mutate(rng: Chooser, genome: Genome, limits: Limits) -> Genome:
+    """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
+    produced nothing valid and different."""
+    data = genome.to_dict()
+    for _ in range(ATTEMPTS):
+        edited = _weighted(rng)(rng, data)
+        if edited is None:
+            continue
+        child = build(edited, limits)
+        if child is not None and child != genome:
+            return child
+    return genome
+
+
+# --- crossover ------------------------------------------------------------------------------------
+
+
+def crossover(rng: Chooser, first: Genome, second: Genome, limits: Limits) -> tuple[Genome, Genome]:
+    """Two children swapping a rule subtree of the same side (entry or exit), and with probability 1/2
+    their stops and sizes; a child the model refuses is replaced by its parent."""
+    a, b = first.to_dict(), second.to_dict()
+    for _ in range(ATTEMPTS // 2):
+        side = rng.choice(
+            [side for side in ("entry", "exit") if a.get(side) is not None and b.get(side) is not None]
+        )
+        path_a = rng.choice(nodes(a[side]))
+        path_b = rng.choice(nodes(b[side]))
+        part_a = copy.deepcopy(node_at(a[side], path_a))
+        part_b = copy.deepcopy(node_at(b[side], path_b))
+        child_a = {**a, side: replaced(a[side], path_a, part_b)}
+        child_b = {**b, side: replaced(b[side], path_b, part_a)}
+        if rng.random() < 0.5:
+            for key in (*STOP_GRIDS, "size"):
+                child_a[key], child_b[key] = b.get(key), a.get(key)
+        built_a, built_b = build(child_a, limits), build(child_b, limits)
+        if built_a is not None or built_b is not None:
+            return built_a or first, built_b or second
+    return first, second

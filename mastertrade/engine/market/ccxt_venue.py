@@ -1,0 +1,349 @@
+"""A real exchange as a ``Venue``, through ccxt's async client.
+
+``CcxtVenue`` wraps one ``ccxt.async_support`` exchange: rate limiting on (``enableRateLimit``), the request
+timeout and keys of the ``[exchange]`` settings, and every call through the shared ``RetryPolicy``.
+
+**``[exchange] api_url``** (testnets, proxies, self-hosted gateways) is applied in three layers, so a
+request can only ever reach that address:
+
+1. the venue's main REST families (``public``, ``private``, ``rest``; for Binance ``public`` and ``private``)
+   are rebased onto it: the origin of each original URL is replaced, its path kept
+   (``https://api.binance.com/api/v3`` -> ``<api_url>/api/v3``);
+2. every other API family points at ``https://blocked.invalid/...``, an address that cannot resolve;
+3. the low-level ``fetch`` refuses any URL that does not start with ``<api_url>/`` by raising
+   ``BlockedRequest`` before a connection is opened.
+
+With api_url set, ccxt's ``load_markets`` is also told to ask for spot markets only and skip currencies
+and margin pairs, so it calls only the main family (``GET /api/v3/exchangeInfo`` on Binance). The api_url
+and keys belong to the configured exchange (``[exchange] id``): a venue opened for another exchange id
+gets neither. Keys are never logged: ccxt's wire logger is silenced for this client, whose debug lines
+would carry request headers.
+
+**Live feed.** ``stream`` polls the REST API every ``poll_interval_s`` seconds (websockets are not used:
+there is no local fake for them to be tested against). Each symbol's forming bar is emitted when it
+changes; when a newer bar appears, every bar before it is emitted once more with ``closed=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt_async
+
+from mastertrade import errors
+from mastertrade.engine.market.retry import RetryEvent, RetryPolicy
+from mastertrade.engine.market.store import CandleRow
+from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.market.venue import CandleUpdate
+
+if TYPE_CHECKING:
+    from mastertrade.config import ExchangeSettings
+
+log = logging.getLogger(__name__)
+
+MAIN_FAMILIES = ("public", "private", "rest")
+BLOCKED_ORIGIN = "https://blocked.invalid"
+# Options that make load_markets call only the spot exchangeInfo endpoint (measured on Binance).
+API_URL_OPTIONS: dict[str, Any] = {
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+    "fetchMarkets": {"types": ["spot"]},
+}
+
+# ccxt logs every request, headers included, at DEBUG on its module logger; the clients we create log
+# to this one instead, which never emits below INFO whatever the root logger's level.
+_WIRE_LOG = logging.getLogger("mastertrade.ccxt.wire")
+_WIRE_LOG.setLevel(logging.INFO)
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class BlockedRequest(errors.OperationFailed):
+    """A request to an address outside ``[exchange] api_url``, refused before it touched the network."""
+
+
+def exchange_ids() -> list[str]:
+    """Every exchange id ccxt knows."""
+    return list(ccxt_async.exchanges)
+
+
+def check_exchange_id(exchange_id: str) -> None:
+    """Raise ``UserInputError`` naming ``exchange_id`` unless ccxt knows it."""
+    if exchange_id not in ccxt_async.exchanges:
+        raise errors.UserInputError(
+            f"unknown exchange {exchange_id!r}: not a ccxt exchange id (e.g. binance, kraken, coinbase)"
+        )
+
+
+class CcxtVenue:
+    """A ccxt exchange behind the ``Venue`` interface (see the module docstring).
+
+    ``exchange_id`` defaults to ``settings.id``; ``retry`` to the policy of ``settings``; ``options`` are
+    extra ccxt constructor options (tests lower ``rateLimit``); ``sleep`` paces the live feed.
+    The raw client is ``exchange``; ``call`` runs any coroutine of it under the retry policy.
+    """
+
+    def __init__(
+        self,
+        settings: ExchangeSettings,
+        *,
+        exchange_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        options: Mapping[str, Any] | None = None,
+        poll_interval_s: float | None = None,
+        page_limit: int | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        exchange_id = exchange_id or settings.id
+        check_exchange_id(exchange_id)
+        self._id = exchange_id
+        self.retries = 0
+        """Retries made so far by calls of this venue (network errors and rate limits)."""
+        self.retry = retry or RetryPolicy.from_settings(settings)
+        self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s
+        self.page_limit = page_limit if page_limit is not None else settings.page_limit
+        self._sleep = sleep
+
+        own = exchange_id == settings.id
+        self.api_url = _check_api_url(settings.api_url) if own and settings.api_url else None
+        config: dict[str, Any] = {"timeout": max(1, round(settings.timeout_s * 1000)), **(options or {})}
+        config["enableRateLimit"] = True
+        if own:
+            for name, secret in (
+                ("apiKey", settings.api_key),
+                ("secret", settings.secret),
+                ("password", settings.password),
+            ):
+                if secret is not None:
+                    config[name] = secret.get_secret_value()
+        cls: type[Any] = getattr(ccxt_async, exchange_id)
+        if self.api_url is not None:
+            config["options"] = {**API_URL_OPTIONS, **config.get("options", {})}
+            cls = _guarded(cls)
+        exchange = cls(config)
+        exchange.logger = _WIRE_LOG
+        exchange.verbose = False
+        if self.api_url is not None:
+            exchange._mt_allowed = self.api_url + "/"
+            exchange._mt_rebased = _rebase(exchange, self.api_url)
+        self.exchange: Any = exchange
+
+    def _count_retry(self, event: RetryEvent) -> None:
+        self.retries += 1
+
+    def __repr__(self) -> str:
+        where = f" api_url={self.api_url}" if self.api_url else ""
+        return f"<CcxtVenue {self._id}{where}>"
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def simulated(self) -> bool:
+        return False
+
+    async def __aenter__(self) -> CcxtVenue:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    async def call[T](
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        idempotent: bool = True,
+        passthrough: tuple[type[BaseException], ...] = (),
+    ) -> T:
+        """Run ``fn`` (a fresh request of ``self.exchange`` per call) under the retry policy, re-syncing
+        the clock on an ``InvalidNonce``. Failures arrive as ``mastertrade.errors`` (see ``retry.py``)."""
+        return await self.retry.call(
+            fn,
+            what=what,
+            idempotent=idempotent,
+            resync=self.exchange.load_time_difference,
+            passthrough=passthrough,
+            on_retry=self._count_retry,
+        )
+
+    async def load_markets(self, reload: bool = False) -> dict[str, Any]:
+        """The exchange's markets by unified symbol (loaded once, then cached by ccxt)."""
+        markets: dict[str, Any] = await self.call(
+            lambda: self.exchange.load_markets(reload), what=f"{self._id} load_markets"
+        )
+        return markets
+
+    async def check_symbol(self, symbol: str) -> None:
+        """Raise ``NotFound`` (exit 2) naming ``symbol`` unless the exchange lists it."""
+        markets = await self.load_markets()
+        if symbol not in markets:
+            import difflib
+
+            close = difflib.get_close_matches(symbol, list(markets), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise errors.NotFound(f"unknown symbol {symbol!r} on {self._id}{hint}")
+
+    def check_timeframe(self, timeframe: str) -> None:
+        """Raise ``UserInputError`` naming ``timeframe`` unless it is valid and the exchange offers it."""
+        timeframe_ms(timeframe)
+        if not self.exchange.has.get("fetchOHLCV"):
+            raise errors.UserInputError(f"exchange {self._id!r} does not serve candles (no fetchOHLCV)")
+        offered = self.exchange.timeframes or {}
+        if offered and timeframe not in offered:
+            raise errors.UserInputError(
+                f"timeframe {timeframe!r} is not offered by {self._id} (it has {', '.join(offered)})"
+            )
+
+    async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[CandleRow]:
+        return await self._fetch(symbol, timeframe, since, limit)
+
+    async def _fetch(self, symbol: str, timeframe: str, since: int | None, limit: int) -> list[CandleRow]:
+        raw = await self.call(
+            lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit),
+            what=f"{self._id} fetch_ohlcv {symbol} {timeframe}",
+        )
+        rows = [row for row in (_candle(item) for item in raw) if row is not None]
+        if len(rows) < len(raw):
+            log.warning(
+                "%s %s %s: %d candles without prices left out",
+                self._id,
+                symbol,
+                timeframe,
+                len(raw) - len(rows),
+            )
+        return rows
+
+    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+        """Poll each symbol's latest bars every ``poll_interval_s`` seconds (see the module docstring).
+
+        A poll that fails after the retry policy gave up is logged and tried again at the next
+        interval; fatal errors (a bad symbol, a refused key) end the stream.
+        """
+        timeframe_ms(timeframe)
+        forming: dict[str, CandleRow] = {}
+        while True:
+            for symbol in symbols:
+                try:
+                    updates = await self._poll(symbol, timeframe, forming)
+                except errors.RetryableError as exc:
+                    log.warning(
+                        "live feed %s %s: %s; next poll in %gs", symbol, timeframe, exc, self.poll_interval_s
+                    )
+                    continue
+                for update in updates:
+                    yield update
+            await self._sleep(self.poll_interval_s)
+
+    async def _poll(self, symbol: str, timeframe: str, forming: dict[str, CandleRow]) -> list[CandleUpdate]:
+        """The updates of one poll; ``forming`` holds each symbol's last seen forming bar."""
+        current = forming.get(symbol)
+        if current is None:
+            # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
+            rows = await self._fetch(symbol, timeframe, None, 2)
+            if not rows:
+                return []
+            forming[symbol] = rows[-1]
+            return [_update(symbol, timeframe, rows[-1], closed=False)]
+        rows = [
+            row
+            for row in await self._fetch(symbol, timeframe, current[0], self.page_limit)
+            if row[0] >= current[0]
+        ]
+        if not rows:
+            return []
+        updates = [_update(symbol, timeframe, row, closed=True) for row in rows[:-1]]
+        newest = rows[-1]
+        if newest != current:
+            updates.append(_update(symbol, timeframe, newest, closed=False))
+            forming[symbol] = newest
+        return updates
+
+
+def _check_api_url(url: str) -> str:
+    """``url`` without a trailing slash; ``UserInputError`` unless it is an http(s) origin (and path)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise errors.UserInputError(
+            f"invalid [exchange] api_url {url!r}: expected http(s)://host[:port][/path]"
+        )
+    return url.rstrip("/")
+
+
+def _candle(item: Sequence[Any]) -> CandleRow | None:
+    """A store row from a ccxt OHLCV list; None when a price is missing. A missing volume counts as 0."""
+    ts, o, h, low, c = item[:5]
+    if ts is None or any(x is None for x in (o, h, low, c)):
+        return None
+    v = item[5] if len(item) > 5 and item[5] is not None else 0.0
+    return (int(ts), float(o), float(h), float(low), float(c), float(v))
+
+
+def _update(symbol: str, timeframe: str, row: CandleRow, *, closed: bool) -> CandleUpdate:
+    ts, o, h, low, c, v = row
+    return CandleUpdate(symbol, timeframe, ts, o, h, low, c, v, closed)
+
+
+def _rebase(exchange: Any, api_url: str) -> list[tuple[str, str]]:
+    """Point the main REST families at ``api_url`` and the rest at ``BLOCKED_ORIGIN``; returns the
+    (rebased, original) URL pairs so errors can still be read with the original host's rules."""
+    pairs: list[tuple[str, str]] = []
+
+    def rebase(url: str, target: str) -> str:
+        path = urlsplit(url).path.rstrip("/")
+        new = target + path
+        pairs.append((new, url.rstrip("/")))
+        return new
+
+    def walk(node: Any, main: bool, family: str) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: walk(value, main or key in MAIN_FAMILIES, f"{family}/{key}")
+                for key, value in node.items()
+            }
+        if isinstance(node, str):
+            return rebase(node, api_url) if main else rebase(node, BLOCKED_ORIGIN + family)
+        return node
+
+    api = exchange.urls.get("api")
+    if isinstance(api, str):
+        exchange.urls["api"] = rebase(api, api_url)
+    else:
+        exchange.urls["api"] = walk(api, False, "")
+    return [(new, old) for new, old in pairs if new.startswith(api_url)]
+
+
+def _guarded(base: type[Any]) -> type[Any]:
+    """A subclass of a ccxt exchange class whose ``fetch`` refuses URLs outside its api_url."""
+
+    class Guarded(base):  # type: ignore[misc]
+        _mt_allowed: str
+        _mt_rebased: list[tuple[str, str]]
+
+        async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+            if not url.startswith(self._mt_allowed):
+                where = url.split("?", 1)[0]  # the query may carry a signature
+                raise BlockedRequest(
+                    f"refused {method} {where}: [exchange] api_url is set, so requests may only go to "
+                    f"{self._mt_allowed}"
+                )
+            return await super().fetch(url, method, headers, body)
+
+        def get_exceptions_by_url(self, url: str, exactOrBroad: str) -> Any:  # noqa: N803 (ccxt's name)
+            # Some venues pick their error table by host; read our rebased URLs as the originals.
+            for new, old in self._mt_rebased:
+                if url.startswith(new):
+                    url = old + url[len(new) :]
+                    break
+            return super().get_exceptions_by_url(url, exactOrBroad)
+
+    Guarded.__name__ = Guarded.__qualname__ = base.__name__
+    return Guarded

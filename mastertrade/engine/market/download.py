@@ -1,0 +1,173 @@
+"""Download candle history from a venue into the store, page by page, resumably.
+
+``download`` walks forward from ``since`` with ``fetch_ohlcv`` pages of ``page_limit`` candles and
+upserts each page as it arrives, so an interrupted download keeps what it got and a re-run never
+duplicates. When the series already covers ``since``, it resumes from its last stored candle (fetching
+that bar again, because it may have been stored from a page that ended early). The bar still forming
+(its close time after ``now``) is never stored: a stored candle is a final one.
+
+It copes with venues that page differently: a page shorter than the limit is not taken as the end
+(some exchanges serve fewer rows than asked); an empty page skips ahead one page width while the range
+is not exhausted (some serve a window from ``since`` and a gap can empty it), at most
+``max_empty_pages`` times in a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from mastertrade.engine.market.store import CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.market.timeframes import now_ms, timeframe_ms, to_iso
+from mastertrade.engine.market.venue import Venue
+from mastertrade.errors import UserInputError
+
+DEFAULT_PAGE_LIMIT = 1000
+MAX_EMPTY_PAGES = 10
+
+
+@runtime_checkable
+class CountsRetries(Protocol):
+    """A venue that counts the retries its calls needed (``CcxtVenue`` does)."""
+
+    retries: int
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """Where a download stands: ``done`` of ``total`` bars of the requested range are behind it."""
+
+    key: SeriesKey
+    done: int
+    total: int
+    fetched: int
+    requests: int
+
+
+@dataclass
+class DownloadSummary:
+    """What one download did. ``first``/``last`` are the first and last candle it stored (epoch ms)."""
+
+    key: SeriesKey
+    since: int
+    until: int | None
+    fetched: int = 0
+    stored: int = 0
+    new: int = 0
+    first: int | None = None
+    last: int | None = None
+    requests: int = 0
+    retries: int = 0
+    empty_pages: int = 0
+    resumed_from: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "series": str(self.key),
+            "exchange": self.key.exchange,
+            "symbol": self.key.symbol,
+            "timeframe": self.key.timeframe,
+            "since": to_iso(self.since),
+            "until": to_iso(self.until) if self.until is not None else None,
+            "resumed_from": to_iso(self.resumed_from) if self.resumed_from is not None else None,
+            "fetched": self.fetched,
+            "stored": self.stored,
+            "new": self.new,
+            "first": to_iso(self.first) if self.first is not None else None,
+            "last": to_iso(self.last) if self.last is not None else None,
+            "requests": self.requests,
+            "retries": self.retries,
+            "empty_pages": self.empty_pages,
+            "notes": self.notes,
+        }
+
+
+async def download(
+    store: CandleStore,
+    venue: Venue,
+    symbol: str,
+    timeframe: str,
+    since: int,
+    until: int | None = None,
+    *,
+    progress: Callable[[DownloadProgress], None] | None = None,
+    page_limit: int = DEFAULT_PAGE_LIMIT,
+    resume: bool = True,
+    max_empty_pages: int = MAX_EMPTY_PAGES,
+    now: Callable[[], int] = now_ms,
+) -> DownloadSummary:
+    """Fetch the closed candles of ``symbol`` with ``since <= ts < until`` into ``store``.
+
+    ``until`` defaults to now. With ``resume`` (the default) a series that already holds ``since``
+    continues from its last stored candle; ``resume=False`` fetches the whole range (used to fill
+    gaps). Candles are stored under ``SeriesKey(venue.id, symbol, timeframe)``.
+    """
+    step = timeframe_ms(timeframe)
+    if page_limit < 1:
+        raise UserInputError(f"invalid page limit {page_limit}: must be >= 1")
+    if until is not None and until <= since:
+        raise UserInputError(f"invalid range: until {to_iso(until)} is not after since {to_iso(since)}")
+    key = SeriesKey(venue.id, symbol, timeframe)
+    summary = DownloadSummary(key, since, until)
+    retries_before = venue.retries if isinstance(venue, CountsRetries) else 0
+    info = await store.info(key)
+    rows_before = info.rows
+
+    cutoff = now()
+    end = cutoff if until is None else min(until, cutoff)
+    segments = [(since, end)]
+    if resume and info.first is not None and info.last is not None and info.last >= since:
+        # Continue after what is stored; fetch a head before it only if the request starts earlier
+        # (one request when the market simply did not exist yet).
+        segments = [(since, min(info.first, end))] if info.first > since else []
+        segments.append((info.last, end))
+        summary.resumed_from = info.last
+    total = max(0, -(-(end - since) // step))
+
+    def report(cursor: int) -> None:
+        if progress is not None:
+            done = max(0, min(total, -(-(cursor - since) // step)))
+            progress(DownloadProgress(key, done, total, summary.fetched, summary.requests))
+
+    for first, stop in segments:
+        cursor = first
+        empty_in_row = 0
+        while cursor < stop:
+            rows = await venue.fetch_ohlcv(symbol, timeframe, cursor, page_limit)
+            summary.requests += 1
+            rows = sorted({row[0]: row for row in rows if row[0] >= cursor}.values())
+            if not rows:
+                summary.empty_pages += 1
+                empty_in_row += 1
+                if empty_in_row >= max_empty_pages:
+                    summary.notes.append(f"gave up after {empty_in_row} empty pages at {to_iso(cursor)}")
+                    break
+                cursor += page_limit * step
+                continue
+            empty_in_row = 0
+            summary.fetched += len(rows)
+            await _store(
+                store, key, [row for row in rows if row[0] < stop and row[0] + step <= cutoff], summary
+            )
+            cursor = rows[-1][0] + step
+            report(cursor)
+            if cursor > cutoff:
+                break  # reached the forming bar: nothing newer exists yet
+    report(end)
+
+    summary.new = (await store.info(key)).rows - rows_before
+    if isinstance(venue, CountsRetries):
+        summary.retries = venue.retries - retries_before
+    return summary
+
+
+async def _store(store: CandleStore, key: SeriesKey, rows: list[CandleRow], summary: DownloadSummary) -> None:
+    if not rows:
+        return
+    await store.upsert(key, rows)
+    summary.stored += len(rows)
+    if summary.first is None:
+        summary.first = rows[0][0]
+    summary.last = rows[-1][0]

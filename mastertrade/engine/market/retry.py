@@ -1,0 +1,233 @@
+"""One retry policy for calls to a ccxt venue: what to retry, how long to wait, what to raise.
+
+Market data (``CcxtVenue``) and the live broker both call the exchange through ``RetryPolicy.call``,
+so they agree on which failures are transient. The rules follow ccxt's exception classes (measured
+against a fake Binance, see NOTES-LIBRARIES.md):
+
+- **Rate limits** (``RateLimitExceeded`` and ``DDoSProtection``, siblings under ``NetworkError``: HTTP 429
+  and 418) are retried with backoff, even for calls that are not idempotent: the venue refused the
+  request before acting on it. Given up on, they become ``errors.RateLimited``.
+- **Network trouble** (the rest of ``NetworkError``: ``RequestTimeout``, ``ExchangeNotAvailable`` for 5xx
+  and dropped connections; and ccxt's plain ``OperationFailed`` / ``BadResponse``, e.g. Binance -1001
+  "internal error") is retried only for idempotent calls (reads, cancels, lookups). For a call that
+  is not (placing an order) the request may have reached the venue, so it is raised at once as
+  ``errors.VenueUnavailable`` and the caller resolves the outcome (fetch the order by its client id).
+- **A clock out of step** (``InvalidNonce``, e.g. Binance -1021) re-syncs the clock once through the
+  ``resync`` callback (``exchange.load_time_difference``) and tries again; a second one is final.
+- **A banned or revoked key**: Binance answers -2015 as ``DDoSProtection`` once a key has worked before,
+  which a plain network-retry loop would spin on. Such an answer is retried at most ``ban_retries``
+  times, then raised as ``errors.AuthenticationFailed``. Any ``AuthenticationError`` is raised as
+  ``AuthenticationFailed`` at once.
+- **The rest is final**: ``InsufficientFunds`` -> ``errors.InsufficientFunds``; ``InvalidOrder`` (and its
+  subclasses) -> ``errors.OrderRejected``; ``BadSymbol`` -> ``errors.NotFound`` (a bad symbol is bad
+  input); anything else from ccxt -> ``errors.OperationFailed``. The ccxt exception stays attached as
+  ``__cause__``; ``passthrough`` lets a caller receive chosen ccxt classes untouched (e.g.
+  ``OrderNotFound`` during reconciliation).
+
+Delays grow exponentially from ``backoff_s`` (x2 per retry) up to ``backoff_max_s``, with "equal jitter":
+half of each delay is fixed, half random, so many clients that failed together do not retry together.
+``sleep`` and ``random`` are injectable, so tests run the whole schedule without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random as _random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ccxt.async_support as ccxt
+
+from mastertrade import errors
+
+if TYPE_CHECKING:
+    from mastertrade.config import ExchangeSettings
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_CHARS = 300
+# Binance's "Invalid API-key, IP, or permissions for action", which ccxt raises as DDoSProtection
+# once the key has authenticated before (it can also mean a temporary ban).
+_BANNED_KEY_MARKERS = ('"code":-2015', '"code": -2015')
+
+
+class Failure(enum.Enum):
+    """How ``classify`` sorts a ccxt exception."""
+
+    RATE_LIMIT = "rate limit"
+    NETWORK = "network"
+    CLOCK = "clock"
+    BANNED_KEY = "banned key"
+    FATAL = "fatal"
+
+
+def classify(exc: BaseException) -> Failure:
+    """The retry class of a ccxt exception (anything that is not a ccxt error is ``FATAL``)."""
+    if isinstance(exc, ccxt.InvalidNonce):
+        return Failure.CLOCK
+    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+        if any(marker in str(exc) for marker in _BANNED_KEY_MARKERS):
+            return Failure.BANNED_KEY
+        return Failure.RATE_LIMIT
+    if isinstance(exc, ccxt.CancelPending):
+        return Failure.FATAL
+    if isinstance(exc, ccxt.OperationFailed):  # NetworkError, BadResponse, plain OperationFailed
+        return Failure.NETWORK
+    return Failure.FATAL
+
+
+def map_error(exc: BaseException, what: str, *, retries: int = 0) -> errors.MasterTradeError:
+    """The ``mastertrade.errors`` exception for a ccxt exception, with a one-line message."""
+    detail = _short(exc)
+    after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+    failure = classify(exc)
+    if failure is Failure.BANNED_KEY or isinstance(exc, ccxt.AuthenticationError):
+        return errors.AuthenticationFailed(f"{what}: the venue refused the API key{after}: {detail}")
+    if failure is Failure.RATE_LIMIT:
+        return errors.RateLimited(f"{what}: rate limited by the venue{after}: {detail}")
+    if failure is Failure.CLOCK:
+        return errors.VenueUnavailable(f"{what}: clock out of step with the venue{after}: {detail}")
+    if failure is Failure.NETWORK:
+        return errors.VenueUnavailable(f"{what}: venue unavailable{after}: {detail}")
+    if isinstance(exc, ccxt.InsufficientFunds):
+        return errors.InsufficientFunds(f"{what}: insufficient funds: {detail}")
+    if isinstance(exc, ccxt.InvalidOrder):
+        return errors.OrderRejected(f"{what}: order rejected: {detail}")
+    if isinstance(exc, ccxt.BadSymbol):
+        return errors.NotFound(f"{what}: unknown symbol: {detail}")
+    return errors.OperationFailed(f"{what}: {detail}")
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """One retry about to happen: its number (1-based), the delay before it and the failure."""
+
+    what: str
+    retry: int
+    delay: float
+    error: BaseException
+    failure: Failure
+
+
+class RetryPolicy:
+    """Retries venue calls by the rules of the module docstring.
+
+    ``on_retry`` is told about every retry (counting, logging); ``sleep`` and ``random`` replace
+    ``asyncio.sleep`` and ``random.random`` in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 5,
+        backoff_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        ban_retries: int = 1,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        if max_retries < 0 or ban_retries < 0:
+            raise ValueError("max_retries and ban_retries must be >= 0")
+        if backoff_s <= 0 or backoff_max_s <= 0:
+            raise ValueError("backoff_s and backoff_max_s must be > 0")
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.ban_retries = ban_retries
+        self.sleep = sleep
+        self.random = random
+        self.on_retry = on_retry
+
+    @classmethod
+    def from_settings(
+        cls,
+        exchange: ExchangeSettings,
+        *,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> RetryPolicy:
+        """The policy of the ``[exchange]`` settings (max_retries, backoff_s, backoff_max_s)."""
+        return cls(
+            max_retries=exchange.max_retries,
+            backoff_s=exchange.backoff_s,
+            backoff_max_s=exchange.backoff_max_s,
+            sleep=sleep,
+            random=random,
+            on_retry=on_retry,
+        )
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based): equal-jitter exponential backoff."""
+        nominal = min(self.backoff_max_s, self.backoff_s * 2.0 ** min(retry - 1, 62))
+        return nominal / 2 + float(self.random()) * nominal / 2
+
+    async def call[T](
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        idempotent: bool = True,
+        resync: Callable[[], Awaitable[object]] | None = None,
+        passthrough: tuple[type[BaseException], ...] = (),
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> T:
+        """Await ``fn()`` until it succeeds or the rules say stop; raise a ``mastertrade.errors`` one.
+
+        ``what`` names the call in messages ("fetch_ohlcv BTC/USDT 1h"). ``fn`` must start a fresh
+        request each time it is called. Exceptions that are not ccxt errors pass through untouched.
+        ``on_retry`` is told about this call's retries, besides the policy's own observer.
+        """
+        retries = 0
+        bans = 0
+        resync_due = False
+        resynced = False
+        while True:
+            try:
+                if resync_due and resync is not None:
+                    resync_due = False
+                    await resync()
+                return await fn()
+            except passthrough:
+                raise
+            except ccxt.BaseError as exc:
+                failure = classify(exc)
+                if failure is Failure.CLOCK and resync is not None and not resynced:
+                    log.info("%s: clock out of step with the venue; re-syncing once", what)
+                    resynced = resync_due = True
+                    continue
+                if failure is Failure.BANNED_KEY:
+                    bans += 1
+                    if bans > self.ban_retries:
+                        raise map_error(exc, what, retries=retries) from exc
+                retryable = failure in (Failure.RATE_LIMIT, Failure.BANNED_KEY) or (
+                    failure is Failure.NETWORK and idempotent
+                )
+                if not retryable or retries >= self.max_retries:
+                    raise map_error(exc, what, retries=retries) from exc
+                retries += 1
+                pause = self.delay(retries)
+                log.warning(
+                    "%s: %s (%s); retry %d of %d in %.2fs",
+                    what,
+                    failure.value,
+                    type(exc).__name__,
+                    retries,
+                    self.max_retries,
+                    pause,
+                )
+                event = RetryEvent(what, retries, pause, exc, failure)
+                for observer in (self.on_retry, on_retry):
+                    if observer is not None:
+                        observer(event)
+                await self.sleep(pause)

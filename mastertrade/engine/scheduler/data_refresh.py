@@ -1,0 +1,51 @@
+"""The data_refresh job: fill each configured symbol's candle history up to the last closed bar.
+
+The live feed stores every bar it sees close, but not the bars that closed while the daemon was down
+or the feed was reconnecting. This job downloads them from the venue (``market.download``, which
+resumes from the last stored candle and never stores a forming bar); a symbol with nothing stored gets
+its last ``[scheduler] backfill_bars`` bars. It needs a real exchange: the simulated and replay venues
+have no gaps to fill.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.market.store import SeriesKey
+from mastertrade.engine.market.timeframes import now_ms, timeframe_ms
+
+if TYPE_CHECKING:
+    from mastertrade.engine.scheduler.registry import JobRun
+    from mastertrade.engine.services.base import EngineContext
+
+DESCRIPTION = "Download the candles missing since the last stored one, for every configured symbol"
+
+
+def available(ctx: EngineContext) -> str | None:
+    if ctx.settings.market.venue != "ccxt":
+        return f'the venue is "{ctx.settings.market.venue}": only an exchange (venue "ccxt") has gaps to fill'
+    return None
+
+
+async def refresh_candles(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    from mastertrade.engine.market.download import download
+
+    market = ctx.settings.market
+    step = timeframe_ms(market.timeframe)
+    symbols: dict[str, Any] = {}
+    for index, symbol in enumerate(market.symbols):
+        run.progress(index, len(market.symbols), f"refreshing {symbol}")
+        key = SeriesKey(ctx.venue.id, symbol, market.timeframe)
+        last = await ctx.candles.last_ts(key)
+        since = last if last is not None else now_ms() - ctx.settings.scheduler.backfill_bars * step
+        summary = await download(
+            ctx.candles,
+            ctx.venue,
+            symbol,
+            market.timeframe,
+            since,
+            page_limit=ctx.settings.exchange.page_limit,
+        )
+        symbols[symbol] = {"new": summary.new, "stored": summary.stored, "requests": summary.requests}
+    run.progress(len(market.symbols), len(market.symbols), "done")
+    return {"symbols": symbols, "new": sum(item["new"] for item in symbols.values())}

@@ -1,0 +1,78 @@
+"""The record of job runs (table ``job_runs``): one row per run, written at start, finished at end."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+
+from mastertrade.db.database import Database
+from mastertrade.db.models.daemon import JobRun
+
+
+def run_info(run: JobRun) -> dict[str, Any]:
+    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    return {
+        "id": run.id,
+        "job": run.job,
+        "trigger": run.trigger,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_s": duration,
+        "outcome": run.outcome,
+        "error": run.error,
+        "result": json.loads(run.result) if run.result else None,
+    }
+
+
+class JobRunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def start(self, job: str, trigger: str, at: datetime, *, outcome: str = "running") -> JobRun:
+        run = JobRun(job=job, trigger=trigger, started_at=at, outcome=outcome)
+        async with self.db.sessions() as session:
+            session.add(run)
+            await session.commit()
+            await session.refresh(run)
+            return run
+
+    async def finish(
+        self, run_id: int, *, at: datetime, outcome: str, error: str | None = None, result: Any = None
+    ) -> None:
+        values = {
+            "finished_at": at,
+            "outcome": outcome,
+            "error": error,
+            "result": json.dumps(result, default=str) if result is not None else None,
+        }
+        async with self.db.sessions() as session:
+            await session.exec(update(JobRun).where(col(JobRun.id) == run_id).values(**values))
+            await session.commit()
+
+    async def mark_interrupted(self, at: datetime) -> int:
+        """Runs left "running" by a daemon that died: they are over, and did not finish."""
+        async with self.db.sessions() as session:
+            result = await session.exec(
+                update(JobRun)
+                .where(col(JobRun.outcome) == "running")
+                .values(outcome="interrupted", finished_at=at, error="the daemon stopped during the run")
+            )
+            await session.commit()
+            return int(result.rowcount or 0)
+
+    async def recent(self, job: str | None = None, limit: int = 20) -> list[JobRun]:
+        query = select(JobRun).order_by(col(JobRun.id).desc()).limit(limit)
+        if job is not None:
+            query = query.where(col(JobRun.job) == job)
+        async with self.db.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def last_per_job(self) -> dict[str, JobRun]:
+        latest = select(func.max(JobRun.id)).group_by(col(JobRun.job))
+        async with self.db.sessions() as session:
+            rows = (await session.exec(select(JobRun).where(col(JobRun.id).in_(latest)))).all()
+            return {run.job: run for run in rows}

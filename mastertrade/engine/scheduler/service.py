@@ -1,0 +1,209 @@
+"""The scheduler service: fires registered jobs on their cron schedules and records every run.
+
+Schedules are evaluated in UTC on the context's clock (a ``FakeClock`` in tests). A fire time missed
+while the daemon was down is not caught up: the next one counts. A job never runs twice at once: a
+fire while it still runs is recorded as "skipped". Runs left "running" by a crashed daemon are marked
+"interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a stopping daemon lets it
+finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.events import JobFinished, JobStarted
+from mastertrade.engine.scheduler.cron import next_fire
+from mastertrade.engine.scheduler.registry import Job, JobRun
+from mastertrade.engine.scheduler.runs import JobRunStore, run_info
+from mastertrade.engine.services.base import ServiceStopping
+from mastertrade.errors import OperationFailed
+
+if TYPE_CHECKING:
+    from mastertrade.db.models.daemon import JobRun as JobRunRecord
+    from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+_MAX_SLEEP_S = 60.0  # re-check the wall clock at least this often (suspend, NTP steps)
+
+
+class SchedulerService:
+    name = "scheduler"
+
+    def __init__(self) -> None:
+        self._ctx: EngineContext | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._starting: set[asyncio.Task[Any]] = set()
+        self._next: dict[str, datetime] = {}
+        self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
+        self._recovered = False
+
+    @property
+    def ctx(self) -> EngineContext:
+        if self._ctx is None:
+            raise OperationFailed("the scheduler has not started yet")
+        return self._ctx
+
+    @property
+    def runs(self) -> JobRunStore:
+        return JobRunStore(self.ctx.db)
+
+    def schedules(self) -> dict[str, str]:
+        """The configured schedules that are switched on, by job name."""
+        return {name: expr for name, expr in self.ctx.settings.scheduler.jobs.items() if expr.strip()}
+
+    async def run(self, ctx: EngineContext) -> None:
+        self._ctx = ctx
+        ctx.provide(self)
+        if not self._recovered:
+            interrupted = await self.runs.mark_interrupted(ctx.clock.now())
+            if interrupted:
+                log.warning("%d job run(s) were interrupted by the previous daemon's end", interrupted)
+            for name in self.schedules():
+                if name not in ctx.jobs:
+                    log.info("job %s has a schedule but is not part of this version; it will not run", name)
+            self._recovered = True
+        try:
+            if not ctx.settings.scheduler.enabled:
+                await asyncio.Future()  # wait for cancellation: jobs run only when started by hand
+            await self._loop(ctx)
+        finally:
+            await self._cancel_running()
+
+    async def _loop(self, ctx: EngineContext) -> None:
+        schedules = {name: expr for name, expr in self.schedules().items() if name in ctx.jobs}
+        now = ctx.clock.now()
+        self._next = {name: next_fire(expr, now) for name, expr in schedules.items()}
+        while True:
+            now = ctx.clock.now()
+            for name, when in list(self._next.items()):
+                if when <= now:
+                    self._next[name] = next_fire(schedules[name], now)
+                    task = asyncio.create_task(self._fire(name), name=f"fire-{name}")
+                    self._starting.add(task)
+                    task.add_done_callback(self._starting.discard)
+            soonest = min(self._next.values(), default=None)
+            delay = (soonest - now).total_seconds() if soonest is not None else _MAX_SLEEP_S
+            await ctx.clock.sleep(min(max(delay, 0.0), _MAX_SLEEP_S))
+
+    async def _fire(self, name: str) -> None:
+        try:
+            await self.start_job(name, trigger="schedule")
+        except OperationFailed as exc:
+            log.info("scheduled run of %s not started: %s", name, exc)
+        except Exception:
+            log.exception("scheduled run of %s could not start", name)
+
+    async def start_job(self, name: str, *, trigger: str = "manual") -> dict[str, Any]:
+        """Start a run of ``name`` now; returns the run record (outcome "running" or "skipped")."""
+        ctx = self.ctx
+        job = ctx.jobs.get(name)
+        reason = job.unavailable_reason(ctx)
+        if reason is not None:
+            raise OperationFailed(f"job {name} cannot run here: {reason}")
+        if ctx.stopping.is_set():
+            raise OperationFailed(f"job {name} not started: the daemon is stopping")
+        now = ctx.clock.now()
+        if name in self._running:
+            if trigger != "schedule":
+                raise OperationFailed(f"job {name} is already running")
+            skipped = await self.runs.start(name, trigger, now, outcome="skipped")
+            assert skipped.id is not None
+            error = "the previous run was still running"
+            await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
+            skipped.outcome, skipped.finished_at, skipped.error = "skipped", now, error
+            return self._remember(skipped)
+        record = await self.runs.start(name, trigger, now)
+        assert record.id is not None
+        task = asyncio.create_task(self._execute(job, record), name=f"job-{name}")
+        self._running[name] = task
+        task.add_done_callback(lambda _: self._running.pop(name, None))
+        return self._remember(record)
+
+    def _remember(self, record: JobRunRecord) -> dict[str, Any]:
+        info = run_info(record)
+        if self._last is not None:
+            self._last[record.job] = info
+        return info
+
+    async def _execute(self, job: Job, record: JobRunRecord) -> None:
+        ctx = self.ctx
+        assert record.id is not None
+        handle = JobRun(ctx, job.name, record.id, record.trigger)
+        started = time.monotonic()
+        outcome, error, result = "ok", None, None
+        ctx.bus.publish(JobStarted(job=job.name, run_id=record.id, trigger=record.trigger))
+        log.info("job %s run %s started (%s)", job.name, record.id, record.trigger)
+        try:
+            async with ctx.work(f"job {job.name}"):
+                result = await job.func(ctx, handle)
+        except ServiceStopping:
+            outcome, error = "cancelled", "the daemon was stopping"
+        except asyncio.CancelledError:
+            outcome, error = "cancelled", "cancelled before it finished (daemon stop deadline)"
+            raise
+        except Exception as exc:
+            outcome, error = "error", f"{type(exc).__name__}: {exc}"
+            log.exception("job %s run %s failed", job.name, record.id)
+        finally:
+            duration = time.monotonic() - started
+            finished = ctx.clock.now()
+            await self.runs.finish(record.id, at=finished, outcome=outcome, error=error, result=result)
+            record.finished_at, record.outcome, record.error = finished, outcome, error
+            record.result = json.dumps(result, default=str) if result is not None else None
+            self._remember(record)
+            ctx.bus.publish(
+                JobFinished(job=job.name, run_id=record.id, outcome=outcome, duration_s=duration, error=error)
+            )
+            log.info("job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
+
+    async def _cancel_running(self) -> None:
+        tasks = list(self._starting) + list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+
+    def running(self, name: str) -> bool:
+        return name in self._running
+
+    async def wait_idle(self) -> None:
+        """Wait until no run is starting or running (tests)."""
+        while self._starting or self._running:
+            await asyncio.wait(list(self._starting) + list(self._running.values()))
+
+    async def jobs_info(self) -> list[dict[str, Any]]:
+        """Every registered or scheduled job: schedule, availability, next and last run."""
+        ctx = self.ctx
+        configured = self.schedules()
+        if self._last is None:
+            self._last = {name: run_info(run) for name, run in (await self.runs.last_per_job()).items()}
+        last = self._last
+        names = list(ctx.jobs.names()) + [name for name in configured if name not in ctx.jobs]
+        now = ctx.clock.now()
+        jobs = []
+        for name in names:
+            registered = name in ctx.jobs
+            reason = ctx.jobs.get(name).unavailable_reason(ctx) if registered else "not part of this version"
+            schedule = configured.get(name)
+            next_run = None
+            if schedule and registered and ctx.settings.scheduler.enabled:
+                next_run = self._next.get(name) or next_fire(schedule, now)
+            jobs.append(
+                {
+                    "name": name,
+                    "description": ctx.jobs.get(name).description if registered else "",
+                    "schedule": schedule,
+                    "available": reason is None,
+                    "reason": reason,
+                    "running": name in self._running,
+                    "next_run": next_run if reason is None else None,
+                    "last_run": last.get(name),
+                }
+            )
+        return jobs

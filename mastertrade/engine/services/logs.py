@@ -1,0 +1,121 @@
+"""The daemon's log: one line per record, UTC timestamps, rotated by size, secrets redacted.
+
+Format: ``2026-11-24T12:00:00.123Z INFO mastertrade.engine.daemon: message`` (a traceback follows on
+the next lines). ``parse_log_lines`` turns lines back into records for ``mt daemon logs --json``.
+Every configured secret (Apprise URL parts, the API token, exchange keys) is replaced by ``***`` in
+the formatted text, tracebacks included, before anything reaches a file or stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mastertrade.config import Settings
+
+LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+?): (.*)$"
+)
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        self.converter = time.gmtime
+        self.secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created mode 0600 (they may name symbols, orders, balances)."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.close(fd)
+        return super()._open()
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    """Every secret the settings hold, for redaction."""
+    from mastertrade.engine.alerts.masking import secrets_of
+
+    found: list[str] = []
+    for url in settings.alerts.urls:
+        found += secrets_of(url)
+    for value in (
+        settings.api.token,
+        settings.exchange.api_key,
+        settings.exchange.secret,
+        settings.exchange.password,
+    ):
+        if value is not None:
+            found.append(value.get_secret_value())
+    return found
+
+
+def setup_logging(
+    settings: Settings, log_file: Path, *, stderr: bool, extra_secrets: Iterable[str] = ()
+) -> None:
+    """Route every logger to the rotating daemon log (and stderr in the foreground)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    formatter = RedactingFormatter([*settings_secrets(settings), *extra_secrets])
+    handlers: list[logging.Handler] = [
+        PrivateRotatingFileHandler(
+            log_file,
+            maxBytes=settings.daemon.log_max_bytes,
+            backupCount=settings.daemon.log_backups,
+            encoding="utf-8",
+        )
+    ]
+    if stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(settings.daemon.log_level)
+    # Libraries that are chatty at INFO (every notification, every connection).
+    for name in (
+        "apprise",
+        "uvicorn.error",
+        "httpx",
+        "httpcore",
+        "aiosqlite",
+        "asyncio",
+        "alembic.runtime.plugins",
+    ):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def parse_log_lines(lines: Iterable[str]) -> Iterator[dict[str, str]]:
+    """Records from log lines; lines that do not start a record (tracebacks) join the one before."""
+    current: dict[str, str] | None = None
+    for raw in lines:
+        line = raw.rstrip("\n")
+        match = LINE.match(line)
+        if match:
+            if current is not None:
+                yield current
+            time_, level, logger, message = match.groups()
+            current = {"time": time_, "level": level, "logger": logger, "message": message}
+        elif current is not None:
+            current["message"] += "\n" + line
+        elif line:
+            current = {"time": "", "level": "", "logger": "", "message": line}
+    if current is not None:
+        yield current

@@ -1,0 +1,84 @@
+"""The market feed service: streams the configured symbols from the venue into the store and the bus.
+
+Every update becomes a ``PriceTick`` (coalesced per symbol for slow subscribers); a bar that closes is
+stored first (one transaction, inside ``ctx.work`` so a stopping daemon lets it finish) and then
+announced as ``CandleClosed``, so a subscriber that reads the store on that event finds the bar.
+A venue error ends the stream and the service; the supervisor restarts it with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from mastertrade.engine.events import CandleClosed, PriceTick
+from mastertrade.engine.market.store import SeriesKey
+from mastertrade.engine.services.base import LastCandle
+
+if TYPE_CHECKING:
+    from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+
+class MarketFeed:
+    name = "market-feed"
+
+    async def run(self, ctx: EngineContext) -> None:
+        market = ctx.settings.market
+        venue = ctx.venue
+        if not market.symbols:
+            log.info("no symbols configured ([market] symbols): the market feed idles")
+            await asyncio.Future()
+        for symbol in market.symbols:
+            if symbol not in ctx.state.last_candles:
+                stored = await ctx.candles.last_ts(SeriesKey(venue.id, symbol, market.timeframe))
+                ctx.state.last_candles[symbol] = LastCandle(symbol, market.timeframe, closed_ts=stored)
+        log.info("streaming %s %s from %s", ", ".join(market.symbols), market.timeframe, venue.id)
+        updates = venue.stream(market.symbols, market.timeframe)
+        try:
+            async for update in updates:
+                ctx.bus.publish(
+                    PriceTick(
+                        venue=venue.id,
+                        symbol=update.symbol,
+                        timeframe=update.timeframe,
+                        bar_ts=update.ts,
+                        open=update.open,
+                        high=update.high,
+                        low=update.low,
+                        close=update.close,
+                        volume=update.volume,
+                        simulated=venue.simulated,
+                    )
+                )
+                last = ctx.state.last_candles.get(update.symbol)
+                if last is None:
+                    last = ctx.state.last_candles[update.symbol] = LastCandle(update.symbol, update.timeframe)
+                last.price, last.price_at = update.close, ctx.clock.now()
+                if not update.closed:
+                    continue
+                async with ctx.work("store candle"):
+                    await ctx.candles.upsert(
+                        SeriesKey(venue.id, update.symbol, update.timeframe), [update.row()]
+                    )
+                last.closed_ts = update.ts
+                ctx.bus.publish(
+                    CandleClosed(
+                        venue=venue.id,
+                        symbol=update.symbol,
+                        timeframe=update.timeframe,
+                        ts=update.ts,
+                        open=update.open,
+                        high=update.high,
+                        low=update.low,
+                        close=update.close,
+                        volume=update.volume,
+                        simulated=venue.simulated,
+                    )
+                )
+        finally:
+            close = getattr(updates, "aclose", None)
+            if close is not None:
+                await close()

@@ -1,0 +1,206 @@
+"""The trading service: runs the ``Trader`` on the market feed's events, and the trading jobs.
+
+On start it settles the mode. Paper unless both live switches are on: ``mode = "live"`` in the config
+and the ``LiveConsent`` the daemon provides when it was started with ``--live``. With the config saying
+live but no ``--live``, nothing trades: the service provides ``TradingOff`` with the reason (which the
+API answers with) and idles. In live mode the account's broker is a ``LiveBroker`` on its own ccxt client
+of the ``[exchange]`` settings, and every exchange error feeds the exchange-errors breaker.
+
+Then it provides the ``Trader`` to the API routes and the jobs, and feeds it: each ``PriceTick`` and
+``CandleClosed`` in order (inside ``ctx.work``, so a stopping daemon lets a fill be journaled), and every
+few seconds the housekeeping (breaker cool-downs, stale data, live fills).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.events import CandleClosed, PriceTick
+from mastertrade.engine.execution.strategies import StrategySource, TradedStrategy
+
+if TYPE_CHECKING:
+    from mastertrade.engine.scheduler.registry import JobRegistry, JobRun
+    from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_S = 5.0
+
+
+@dataclass(frozen=True)
+class TradingOff:
+    """Why this daemon does not trade."""
+
+    reason: str
+
+
+class TradingService:
+    name = "trading"
+
+    async def run(self, ctx: EngineContext) -> None:
+        from mastertrade.engine.execution.broker import LiveConsent
+        from mastertrade.engine.execution.trader import Trader
+
+        subscription = ctx.bus.subscribe({"price.tick", "candle.closed"}, name="trading", maxsize=10_000)
+        async with subscription:
+            consent = ctx.find(LiveConsent)
+            if ctx.settings.mode == "live" and consent is None:
+                reason = (
+                    'trading is off: the config says mode = "live" but the daemon was started without --live '
+                    '(restart it with `mt daemon start --live`, or set mode = "paper")'
+                )
+                log.error(reason)
+                ctx.provide(TradingOff(reason))
+                await ctx.stopping.wait()
+                return
+            if consent is not None and (
+                ctx.settings.market.venue != "ccxt" or ctx.venue.id != ctx.settings.exchange.id
+            ):
+                reason = (
+                    f"trading is off: live trading on {ctx.settings.exchange.id} needs that exchange's "
+                    f'own prices ([market] venue = "ccxt"), but the market feed is {ctx.venue.id!r}'
+                )
+                log.error(reason)
+                ctx.provide(TradingOff(reason))
+                await ctx.stopping.wait()
+                return
+            account = None
+            venue = None
+            holder: dict[str, Trader] = {}
+            if consent is not None:
+                from mastertrade.engine.execution.journal import Journal
+                from mastertrade.engine.execution.live import LiveBroker
+                from mastertrade.engine.market.ccxt_venue import CcxtVenue
+
+                venue = CcxtVenue(ctx.settings.exchange)
+
+                async def on_error(what: str) -> None:
+                    trader = holder.get("trader")
+                    if trader is not None:
+                        await trader.risk.on_exchange_error(what)
+
+                account = LiveBroker(
+                    Journal(ctx.db),
+                    venue,
+                    consent,
+                    quote=ctx.settings.paper.quote,
+                    intent_max_age_s=ctx.settings.execution.intent_max_age_s,
+                    unknown_grace_s=ctx.settings.execution.unknown_grace_s,
+                    publish=ctx.bus.publish,
+                    on_error=on_error,
+                )
+            trader = Trader(
+                ctx.settings,
+                ctx.db,
+                ctx.candles,
+                venue_id=ctx.venue.id,
+                account=account,
+                strategies=ContextStrategies(ctx),
+                publish=ctx.bus.publish,
+            )
+            holder["trader"] = trader
+            try:
+                async with ctx.work("trading start"):
+                    await trader.start()
+                ctx.provide(trader)
+                log.info("trading %s (%s book)", trader.mode, trader.account.book)
+                await self._loop(ctx, trader, subscription)
+            finally:
+                ctx.components.pop(Trader, None)
+                if venue is not None:
+                    await venue.close()
+
+    async def _loop(self, ctx: EngineContext, trader: Any, subscription: Any) -> None:
+        from mastertrade.engine.execution.matching import Bar
+        from mastertrade.engine.execution.trader import PriceUpdate
+
+        interval = min(HOUSEKEEPING_S, ctx.settings.execution.poll_interval_s)
+        next_housekeeping = time.monotonic()
+        while True:
+            wait = max(0.0, next_housekeeping - time.monotonic())
+            try:
+                event = await subscription.get(wait_s=wait)
+            except TimeoutError:
+                event = None
+            if isinstance(event, PriceTick | CandleClosed):
+                bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
+                closed = isinstance(event, CandleClosed)
+                update = PriceUpdate(
+                    event.symbol,
+                    event.timeframe,
+                    Bar(bar_ts, event.open, event.high, event.low, event.close, closed=closed),
+                    simulated=event.simulated,
+                )
+                async with ctx.work("trade on price"):
+                    if closed:
+                        await trader.on_candle_closed(update)
+                    else:
+                        await trader.on_price(update)
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + interval
+                async with ctx.work("trading housekeeping"):
+                    await trader.housekeeping()
+            await asyncio.sleep(0)
+
+
+class ContextStrategies(StrategySource):
+    """The strategies of whatever ``StrategySource`` the daemon provides now (tests provide their own),
+    else the stored paper and active strategies (``generator.source.StoredStrategies``)."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self._stored: StrategySource | None = None
+
+    async def traded(self) -> Sequence[TradedStrategy]:
+        source = self.ctx.find(StrategySource)
+        if source is None:
+            if self._stored is None:
+                from mastertrade.engine.generator.source import StoredStrategies
+
+                self._stored = StoredStrategies(self.ctx.db)
+            source = self._stored
+        return list(await source.traded())
+
+
+def _trader_or_reason(ctx: EngineContext) -> Any:
+    from mastertrade.engine.execution.trader import Trader
+
+    return ctx.find(Trader)
+
+
+def _available(ctx: EngineContext) -> str | None:
+    if _trader_or_reason(ctx) is not None:
+        return None
+    off = ctx.find(TradingOff)
+    return off.reason if off is not None else "the trading service is not running yet"
+
+
+async def risk_metrics(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    trader = _trader_or_reason(ctx)
+    if trader is None:
+        raise RuntimeError(_available(ctx))
+    result: dict[str, Any] = await trader.compute_risk_metrics()
+    return result
+
+
+async def goal_snapshots(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    trader = _trader_or_reason(ctx)
+    if trader is None:
+        raise RuntimeError(_available(ctx))
+    report: dict[str, Any] = await trader.goal_snapshot()
+    return {"goals": len(report["goals"]), "risk_factor": report["risk_factor"]["value"]}
+
+
+def register_jobs(jobs: JobRegistry) -> None:
+    """The trading jobs (their schedules are in ``[scheduler] jobs``)."""
+    jobs.add(
+        "risk_metrics", risk_metrics, "Compute VaR, CVaR and exposure of the account", available=_available
+    )
+    jobs.add(
+        "goal_snapshots", goal_snapshots, "Record goal progress and the risk factor", available=_available
+    )

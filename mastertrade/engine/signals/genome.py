@@ -1,0 +1,633 @@
+"""The strategy genome: a strategy as data, validated by pydantic. This model *is* the JSON contract.
+
+A genome enters a long position when its ``entry`` rule holds at a bar's close and leaves when its
+``exit`` rule holds or a stop is hit; orders fill at the next bar's open (DESIGN.md, "Backtest
+semantics"). Long-only spot: there is no short side in the grammar.
+
+The grammar (every key below is the exact JSON key)::
+
+    genome    := {"name": NAME, "symbol": S | null, "timeframe": TF | null,
+                  "entry": rule, "exit": rule | null,
+                  "stop_loss": F | null, "take_profit": F | null, "trailing_stop": F | null,
+                  "size": F}
+    rule      := {"all": [rule, ...]} | {"any": [rule, ...]} | condition
+    condition := {">": [term, term]} | {"<": [term, term]}
+               | {"crosses_above": [term, term]} | {"crosses_below": [term, term]}
+    term      := NUMBER                                          a constant ({"const": N} also works)
+               | {"price": "open"|"high"|"low"|"close"|"volume", "lag": N?}
+               | {"ind": NAME, PARAM: VALUE, ..., "output": OUT?, "lag": N?}    see indicators.py
+               | {"feature": NAME, PARAM: VALUE, ..., "output": OUT?, "lag": N?} see features.py
+
+- ``a > b`` holds at bar t when a[t] > b[t]; ``a crosses_above b`` when a[t] > b[t] and
+  a[t-1] <= b[t-1] (all four defined). Anything NaN (warm-up) is false.
+- ``lag`` (0..500, default 0) delays a term: ``{"price": "high", "lag": 1}`` is the previous bar's high.
+- ``stop_loss`` (0 < F < 1): exit when the price falls this fraction below the entry price.
+  ``take_profit`` (0 < F <= 10): exit when it rises this fraction above it. ``trailing_stop``
+  (0 < F < 1): exit when it falls this fraction below the highest price since entry. ``size``
+  (0 < F <= 1, default 1): the fraction of equity a position uses.
+- ``exit`` may be null only when some stop or take-profit can close the position.
+- ``symbol``/``timeframe`` are null in built-ins and filled in when a strategy is used (``bind``).
+
+An invalid genome raises :class:`~mastertrade.errors.InvalidGenome` whose one-line message starts with
+the JSON path of the bad field: ``entry.all[1].crosses_above[0].length: must be >= 2 (got 1)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from mastertrade.engine.signals.features import feature_spec
+from mastertrade.engine.signals.indicators import indicator_spec
+from mastertrade.engine.signals.specs import (
+    ParamError,
+    Params,
+    SeriesSpec,
+    number,
+    show,
+    validate_output,
+    validate_params,
+)
+from mastertrade.errors import InvalidGenome, UserInputError
+
+MAX_LAG = 500
+MAX_DEPTH = 4
+"""Nesting levels of all/any groups in one rule."""
+MAX_CONDITIONS = 24
+"""Conditions in one rule: enough for any sensible strategy, and it bounds evaluation cost."""
+MAX_CONSTANT = 1e12
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}")
+_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9/:._\-]{0,39}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TAG = "§"  # marks pydantic's union tags in error locations, which are not part of the JSON path
+_MODEL = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    validate_by_name=True,
+    validate_by_alias=True,
+    serialize_by_alias=True,
+)
+
+
+def _fail(message: str, field: str = "") -> PydanticCustomError:
+    """An error for the JSON path of the current value, plus ``field`` below it when given."""
+    return PydanticCustomError("genome", "{message}", {"message": message, "field": field})
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(number(value, integer=False))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(number(value, integer=True))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+Lag = Annotated[int, BeforeValidator(_int), Field(ge=0, le=MAX_LAG)]
+
+
+# --- terms ------------------------------------------------------------------------------------------
+
+
+class ConstTerm(BaseModel):
+    """A constant; written as a bare JSON number (``30``), or ``{"const": 30}``."""
+
+    model_config = _MODEL
+    const: Annotated[float, BeforeValidator(_float), Field(ge=-MAX_CONSTANT, le=MAX_CONSTANT)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number(cls, data: Any) -> Any:
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"const": data}
+        return data
+
+    @model_serializer
+    def _as_number(self) -> float:
+        return self.const
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return ("const", self.const)
+
+
+class PriceTerm(BaseModel):
+    """A candle field, optionally ``lag`` bars ago: ``{"price": "close"}``."""
+
+    model_config = _MODEL
+    price: Literal["open", "high", "low", "close", "volume"]
+    lag: Lag = 0
+
+    @model_serializer
+    def _as_json(self) -> dict[str, Any]:
+        return {"price": self.price, "lag": self.lag} if self.lag else {"price": self.price}
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Identifies the term's values (the evaluator caches them under it)."""
+        return ("price", self.price, self.lag)
+
+
+class _SpecTerm(BaseModel):
+    """A term named in a registry (indicators, features), written flat:
+    ``{"ind": "macd", "fast": 12, "slow": 26, "signal": 9, "output": "hist", "lag": 1}``."""
+
+    model_config = _MODEL
+    KIND: ClassVar[str]
+    params: Params
+    output: str | None = None
+    lag: Lag = 0
+
+    @classmethod
+    def lookup(cls, name: str) -> SeriesSpec:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def spec(self) -> SeriesSpec:
+        return self.lookup(self.name)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Identifies the term's values (the evaluator caches them under it)."""
+        return (self.KIND, self.name, self.params, self.output, self.lag)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise _fail(f"must be an object (got {show(data)})")
+        raw = dict(data)
+        name = raw.pop(cls.KIND)
+        if not isinstance(name, str):
+            raise _fail(f"must be a string (got {show(name)})", cls.KIND)
+        output = raw.pop("output", None)
+        lag = raw.pop("lag", 0)
+        try:
+            spec = cls.lookup(name)
+        except ParamError as exc:
+            raise _fail(exc.message, cls.KIND) from None
+        try:
+            params = validate_params(spec, raw)
+            output = validate_output(spec, output)
+        except ParamError as exc:
+            raise _fail(exc.message, exc.field or "") from None
+        return {cls.KIND: name, "params": params, "output": output, "lag": lag}
+
+    @model_serializer
+    def _as_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {self.KIND: self.name, **dict(self.params)}
+        if self.output is not None:
+            result["output"] = self.output
+        if self.lag:
+            result["lag"] = self.lag
+        return result
+
+
+class IndicatorTerm(_SpecTerm):
+    """An indicator output from the catalogue in :mod:`~mastertrade.engine.signals.indicators`."""
+
+    KIND: ClassVar[str] = "ind"
+    ind: str
+
+    @classmethod
+    def lookup(cls, name: str) -> SeriesSpec:
+        return indicator_spec(name)
+
+    @property
+    def name(self) -> str:
+        return self.ind
+
+
+class FeatureTerm(_SpecTerm):
+    """An alternative-data series registered in :mod:`~mastertrade.engine.signals.features`."""
+
+    KIND: ClassVar[str] = "feature"
+    feature: str
+
+    @classmethod
+    def lookup(cls, name: str) -> SeriesSpec:
+        return feature_spec(name)
+
+    @property
+    def name(self) -> str:
+        return self.feature
+
+
+_TERM_KEYS = {"ind": IndicatorTerm, "feature": FeatureTerm, "price": PriceTerm, "const": ConstTerm}
+_TERM_TAGS = {cls: _TAG + key for key, cls in _TERM_KEYS.items()}
+
+
+def _term_tag(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return _TERM_TAGS.get(type(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _TAG + "const"
+    if isinstance(value, Mapping):
+        return next((_TAG + key for key in _TERM_KEYS if key in value), None)
+    return None
+
+
+Term = Annotated[
+    Annotated[IndicatorTerm, Tag(_TAG + "ind")]
+    | Annotated[FeatureTerm, Tag(_TAG + "feature")]
+    | Annotated[PriceTerm, Tag(_TAG + "price")]
+    | Annotated[ConstTerm, Tag(_TAG + "const")],
+    Discriminator(
+        _term_tag,
+        custom_error_type="genome_term",
+        custom_error_message='expected a term: a number, {"price": ...}, {"ind": ...} or {"feature": ...}',
+    ),
+]
+
+
+# --- conditions and rules ---------------------------------------------------------------------------
+
+
+class _Condition(BaseModel):
+    """A condition between two terms; subclasses name the operator (the JSON key)."""
+
+    model_config = _MODEL
+    OP: ClassVar[str]
+    WORDS: ClassVar[str]
+    operands: tuple[Term, Term]
+
+    @property
+    def left(self) -> Term:
+        return self.operands[0]
+
+    @property
+    def right(self) -> Term:
+        return self.operands[1]
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> _Condition:
+        left, right = self.operands
+        if isinstance(left, ConstTerm) and isinstance(right, ConstTerm):
+            raise _fail("compares two constants; one side must be a price, indicator or feature")
+        if left.key == right.key:
+            raise _fail("compares a term with itself")
+        return self
+
+
+class Greater(_Condition):
+    OP: ClassVar[str] = ">"
+    WORDS: ClassVar[str] = ">"
+    operands: tuple[Term, Term] = Field(alias=">")
+
+
+class Less(_Condition):
+    OP: ClassVar[str] = "<"
+    WORDS: ClassVar[str] = "<"
+    operands: tuple[Term, Term] = Field(alias="<")
+
+
+class CrossesAbove(_Condition):
+    OP: ClassVar[str] = "crosses_above"
+    WORDS: ClassVar[str] = "crosses above"
+    operands: tuple[Term, Term] = Field(alias="crosses_above")
+
+
+class CrossesBelow(_Condition):
+    OP: ClassVar[str] = "crosses_below"
+    WORDS: ClassVar[str] = "crosses below"
+    operands: tuple[Term, Term] = Field(alias="crosses_below")
+
+
+Condition = Greater | Less | CrossesAbove | CrossesBelow
+CONDITIONS: dict[str, type[Greater | Less | CrossesAbove | CrossesBelow]] = {
+    cls.OP: cls for cls in (Greater, Less, CrossesAbove, CrossesBelow)
+}
+
+
+class AllOf(BaseModel):
+    """Holds when every child holds: ``{"all": [rule, ...]}``."""
+
+    model_config = _MODEL
+    WORD: ClassVar[str] = "and"
+    all: tuple[Rule, ...] = Field(min_length=1, max_length=MAX_CONDITIONS)
+
+    @property
+    def children(self) -> tuple[Rule, ...]:
+        return self.all
+
+
+class AnyOf(BaseModel):
+    """Holds when at least one child holds: ``{"any": [rule, ...]}``."""
+
+    model_config = _MODEL
+    WORD: ClassVar[str] = "or"
+    any: tuple[Rule, ...] = Field(min_length=1, max_length=MAX_CONDITIONS)
+
+    @property
+    def children(self) -> tuple[Rule, ...]:
+        return self.any
+
+
+Group = AllOf | AnyOf
+_RULE_KEYS: dict[str, type[BaseModel]] = {"all": AllOf, "any": AnyOf, **CONDITIONS}
+_RULE_TAGS = {cls: _TAG + key for key, cls in _RULE_KEYS.items()}
+
+
+def _rule_tag(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return _RULE_TAGS.get(type(value))
+    if isinstance(value, Mapping):
+        return next((_TAG + key for key in _RULE_KEYS if key in value), None)
+    return None
+
+
+Rule = Annotated[
+    Annotated[AllOf, Tag(_TAG + "all")]
+    | Annotated[AnyOf, Tag(_TAG + "any")]
+    | Annotated[Greater, Tag(_TAG + ">")]
+    | Annotated[Less, Tag(_TAG + "<")]
+    | Annotated[CrossesAbove, Tag(_TAG + "crosses_above")]
+    | Annotated[CrossesBelow, Tag(_TAG + "crosses_below")],
+    Discriminator(
+        _rule_tag,
+        custom_error_type="genome_rule",
+        custom_error_message=(
+            'expected a rule: {"all": [...]}, {"any": [...]}, or a condition with one of the keys '
+            ">, <, crosses_above, crosses_below"
+        ),
+    ),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+
+
+# --- the genome -------------------------------------------------------------------------------------
+
+
+class Genome(BaseModel):
+    """A whole strategy. Build one from JSON with :func:`parse_genome` (which raises ``InvalidGenome``
+    with a JSON path), not with the constructor."""
+
+    model_config = _MODEL
+    name: str
+    symbol: str | None = None
+    timeframe: str | None = None
+    entry: Rule
+    exit: Rule | None = None
+    stop_loss: Annotated[float, BeforeValidator(_float), Field(gt=0, lt=1)] | None = None
+    take_profit: Annotated[float, BeforeValidator(_float), Field(gt=0, le=10)] | None = None
+    trailing_stop: Annotated[float, BeforeValidator(_float), Field(gt=0, lt=1)] | None = None
+    size: Annotated[float, BeforeValidator(_float), Field(gt=0, le=1)] = 1.0
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _check_name(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not _NAME.fullmatch(value):
+            raise _fail(
+                "must be 1-80 letters, digits, '_', '-' or '.', starting with a letter or digit "
+                f"(got {show(value)})"
+            )
+        return value
+
+    @field_validator("symbol", mode="before")
+    @classmethod
+    def _check_symbol(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, str) or not _SYMBOL.fullmatch(value)):
+            raise _fail(f"must be a market symbol like BTC/USDT (got {show(value)})")
+        return value
+
+    @field_validator("timeframe", mode="before")
+    @classmethod
+    def _check_timeframe(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        from mastertrade.engine.market.timeframes import timeframe_ms
+
+        try:
+            if not isinstance(value, str):
+                raise UserInputError("")
+            timeframe_ms(value)
+        except UserInputError:
+            raise _fail(f"must be a timeframe like 1m, 15m, 1h, 1d (got {show(value)})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_whole(self) -> Genome:
+        for field, rule in (("entry", self.entry), ("exit", self.exit)):
+            if rule is None:
+                continue
+            if depth(rule) > MAX_DEPTH:
+                raise _fail(f"all/any groups nest deeper than {MAX_DEPTH} levels", field)
+            count = sum(1 for _ in conditions(rule))
+            if count > MAX_CONDITIONS:
+                raise _fail(f"has {count} conditions; at most {MAX_CONDITIONS} are allowed", field)
+        if (
+            self.exit is None
+            and self.stop_loss is None
+            and self.take_profit is None
+            and not self.trailing_stop
+        ):
+            raise _fail("required when there is no stop_loss, take_profit or trailing_stop", "exit")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (a plain dict) that :func:`parse_genome` reads back into an equal genome."""
+        return self.model_dump(mode="json")
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def bind(self, symbol: str | None = None, timeframe: str | None = None) -> Genome:
+        """This genome with its symbol and/or timeframe set (validated); ``None`` keeps the current one."""
+        data = self.to_dict()
+        if symbol is not None:
+            data["symbol"] = symbol
+        if timeframe is not None:
+            data["timeframe"] = timeframe
+        return parse_genome(data)
+
+
+# --- reading and walking genomes --------------------------------------------------------------------
+
+
+def parse_genome(data: Any, *, source: str | None = None) -> Genome:
+    """Validate a decoded JSON value into a :class:`Genome`.
+
+    Raises ``InvalidGenome`` with one line: ``[source: ]json.path: reason``.
+    """
+    if isinstance(data, Genome):
+        return data
+    try:
+        return Genome.model_validate(data)
+    except ValidationError as exc:
+        message = _first_error(exc)
+        raise InvalidGenome(f"{source}: {message}" if source else message) from None
+
+
+def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{source}: " if source else ""
+        raise InvalidGenome(
+            f"{where}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    return parse_genome(data, source=source)
+
+
+def load_genome_file(path: str | Path) -> Genome:
+    """Read a genome JSON file; a missing, unreadable or invalid file raises a ``UserInputError``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"genome file {str(file)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"cannot read genome file {str(file)!r}: {exc}") from None
+    return parse_genome_json(text, source=str(file))
+
+
+def rules(genome: Genome) -> Iterator[Rule]:
+    """The entry rule, then the exit rule when there is one."""
+    yield genome.entry
+    if genome.exit is not None:
+        yield genome.exit
+
+
+def conditions(rule: Rule) -> Iterator[Condition]:
+    """Every condition of a rule, depth first, in order."""
+    if isinstance(rule, AllOf | AnyOf):
+        for child in rule.children:
+            yield from conditions(child)
+    else:
+        yield rule
+
+
+def terms(genome: Genome) -> Iterator[Term]:
+    """Every term of a genome's rules, in order (repeats included)."""
+    for rule in rules(genome):
+        for condition in conditions(rule):
+            yield from condition.operands
+
+
+def depth(rule: Rule) -> int:
+    """Levels of all/any groups above the deepest condition (a bare condition has depth 0)."""
+    if isinstance(rule, AllOf | AnyOf):
+        return 1 + max(depth(child) for child in rule.children)
+    return 0
+
+
+def warmup_bars(genome: Genome) -> int:
+    """The number of leading bars on which the genome cannot signal yet: its longest indicator
+    warm-up plus lag, plus one bar for a crossing (which also needs the previous bar)."""
+    longest = 0
+    for rule in rules(genome):
+        for condition in conditions(rule):
+            extra = 1 if isinstance(condition, CrossesAbove | CrossesBelow) else 0
+            for term in condition.operands:
+                longest = max(longest, _term_warmup(term) + extra)
+    return longest
+
+
+def _term_warmup(term: Term) -> int:
+    if isinstance(term, ConstTerm):
+        return 0
+    if isinstance(term, PriceTerm):
+        return term.lag
+    return term.spec.warmup(dict(term.params)) + term.lag
+
+
+# --- error messages ---------------------------------------------------------------------------------
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """``("entry", "all", 1, ">", 0)`` -> ``entry.all[1][">"][0]`` (union tags left out)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(_TAG):
+            continue
+        elif _IDENTIFIER.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{json.dumps(part)}]"
+    return path
+
+
+def _join(path: str, field: str) -> str:
+    if not field:
+        return path
+    if not path or field.startswith("["):
+        return path + field
+    return f"{path}.{field}"
+
+
+def _bound(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    path = json_path(tuple(error["loc"]))
+    got = show(error.get("input"))
+    if kind == "genome":
+        path = _join(path, ctx.get("field", ""))
+        message = ctx["message"]
+    elif kind in ("genome_term", "genome_rule"):
+        message = f"{error['msg']} (got {got})"
+    elif kind == "missing":
+        message = "required"
+    elif kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind in _COMPARISONS:
+        symbol, key = _COMPARISONS[kind]
+        message = f"must be {symbol} {_bound(ctx[key])} (got {got})"
+    elif kind == "too_short":
+        message = f"must have at least {ctx['min_length']} item(s)"
+    elif kind == "too_long":
+        message = f"must have at most {ctx['max_length']} items (got {ctx['actual_length']})"
+    elif kind == "literal_error":
+        message = f"must be one of {ctx['expected']} (got {got})"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"must be an object (got {got})"
+    elif kind in ("tuple_type", "list_type"):
+        message = f"must be a list (got {got})"
+    elif kind == "string_type":
+        message = f"must be a string (got {got})"
+    else:
+        message = f"{error['msg'][:1].lower()}{error['msg'][1:]} (got {got})"
+    return f"{path or 'genome'}: {message}"
+
+
+_COMPARISONS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}

@@ -1,0 +1,108 @@
+"""The goal risk factor: how much bolder or more careful sizing should be, and why.
+
+Every position's Kelly fraction is multiplied by this factor (``sizer``). It starts at 1 and moves by
+the goals' schedule gaps, then the drawdown caps it:
+
+1. **Goals.** Each goal with a schedule contributes ``-goal_gain x gap`` with the gap clipped to
+   [-1, 1]: behind schedule (gap < 0) raises the factor, ahead of schedule (gap > 0, which includes a
+   periodic goal already reached) lowers it to protect the gains. Goals within ``schedule_tolerance``
+   of their schedule contribute nothing. The factor is 1 plus the mean contribution, kept within
+   [``min_factor``, ``max_factor``].
+2. **Drawdown.** From ``drawdown_caution x max_drawdown`` on, the factor is capped by a line falling
+   from 1 to ``drawdown_floor`` at ``max_drawdown``, whatever the goals say (beyond the limit the
+   account is reduce-only anyway).
+
+The result carries one sentence per influence, so ``mt goal progress`` can say why the factor is what
+it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.engine.sizing.goals import GoalProgress
+
+if TYPE_CHECKING:
+    from mastertrade.config import SizingSettings
+
+
+@dataclass(frozen=True)
+class FactorPolicy:
+    min_factor: float = 0.5
+    max_factor: float = 1.5
+    goal_gain: float = 1.0
+    schedule_tolerance: float = 0.05
+    drawdown_caution: float = 0.5
+    drawdown_floor: float = 0.25
+    max_drawdown: float = 0.15
+
+    @classmethod
+    def from_settings(cls, sizing: SizingSettings, max_drawdown: float) -> FactorPolicy:
+        return cls(
+            min_factor=sizing.min_factor,
+            max_factor=sizing.max_factor,
+            goal_gain=sizing.goal_gain,
+            schedule_tolerance=sizing.schedule_tolerance,
+            drawdown_caution=sizing.drawdown_caution,
+            drawdown_floor=sizing.drawdown_floor,
+            max_drawdown=max_drawdown,
+        )
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    value: float
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "reasons": list(self.reasons)}
+
+
+def risk_factor(progress: Sequence[GoalProgress], drawdown: float, policy: FactorPolicy) -> RiskFactor:
+    """The factor for these goals' progress and the current drawdown (a fraction below the peak)."""
+    reasons: list[str] = []
+    contributions: list[float] = []
+    for item in progress:
+        if item.gap is None:
+            continue
+        gap = max(-1.0, min(1.0, item.gap))
+        name = item.goal.name
+        if abs(item.gap) <= policy.schedule_tolerance:
+            contributions.append(0.0)
+            reasons.append(
+                f"goal '{name}' is on schedule ({item.progress:.0%} of target, {item.expected:.0%} due)"
+            )
+            continue
+        contribution = -policy.goal_gain * gap
+        contributions.append(contribution)
+        if item.gap < 0:
+            reasons.append(
+                f"goal '{name}' is behind schedule ({item.progress:.0%} of target, {item.expected:.0%} due): "
+                f"{contribution:+.2f}"
+            )
+        else:
+            what = "reached" if item.progress >= 1 else "ahead of schedule"
+            reasons.append(
+                f"goal '{name}' is {what} ({item.progress:.0%} of target, {item.expected:.0%} due): "
+                f"{contribution:+.2f} to protect gains"
+            )
+    value = 1.0 + (sum(contributions) / len(contributions) if contributions else 0.0)
+    if not contributions:
+        reasons.append("no goal with a schedule: neutral factor 1.00")
+    bounded = min(policy.max_factor, max(policy.min_factor, value))
+    if bounded != value:
+        reasons.append(f"kept within [{policy.min_factor:.2f}, {policy.max_factor:.2f}]")
+    value = bounded
+
+    caution = policy.drawdown_caution * policy.max_drawdown
+    if drawdown > caution:
+        share = min(1.0, (drawdown - caution) / (policy.max_drawdown - caution))
+        cap = 1.0 - (1.0 - policy.drawdown_floor) * share
+        if value > cap:
+            reasons.append(
+                f"drawdown {drawdown:.1%} is near the {policy.max_drawdown:.0%} limit: capped at {cap:.2f}"
+            )
+            value = cap
+    return RiskFactor(value, tuple(reasons))

@@ -1,0 +1,108 @@
+"""Goals in the database. The defaults of ``[goals]`` (10% a month, 10,000 a month, 1,000,000 of account
+value) are created the first time goals are used, once: a goal the user removes stays removed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from mastertrade.config import GoalsSettings
+from mastertrade.db.database import Database
+from mastertrade.db.models.trading import GoalRecord, TradingSnapshot
+from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
+from mastertrade.errors import NotFound, UserInputError
+
+_SEEDED = "goals_seeded"
+
+
+def _goal(row: GoalRecord) -> Goal:
+    return Goal(
+        name=row.name,
+        kind=GoalKind(row.kind),
+        target=row.target,
+        period=Period(row.period),
+        id=row.id,
+        deadline=row.deadline,
+        created_at=row.created_at,
+    )
+
+
+def default_goals(settings: GoalsSettings) -> list[Goal]:
+    goals = []
+    if settings.monthly_return is not None:
+        goals.append(Goal("monthly return", GoalKind.RETURN, settings.monthly_return, Period.MONTH))
+    if settings.monthly_profit is not None:
+        goals.append(Goal("monthly profit", GoalKind.PROFIT, settings.monthly_profit, Period.MONTH))
+    if settings.portfolio_value is not None:
+        goals.append(Goal("portfolio value", GoalKind.VALUE, settings.portfolio_value, Period.NONE))
+    return goals
+
+
+class GoalStore:
+    def __init__(self, db: Database, settings: GoalsSettings | None = None) -> None:
+        self.db = db
+        self.settings = settings or GoalsSettings()
+
+    async def _seed(self) -> None:
+        async with self.db.sessions() as session:
+            marker = (
+                await session.exec(select(TradingSnapshot).where(col(TradingSnapshot.kind) == _SEEDED))
+            ).first()
+            if marker is not None:
+                return
+            for goal in default_goals(self.settings):
+                session.add(
+                    GoalRecord(
+                        name=goal.name, kind=goal.kind.value, target=goal.target, period=goal.period.value
+                    )
+                )
+            session.add(TradingSnapshot(kind=_SEEDED, book="account", data={}))
+            await session.commit()
+
+    async def list(self) -> list[Goal]:
+        await self._seed()
+        async with self.db.sessions() as session:
+            rows = (await session.exec(select(GoalRecord).order_by(col(GoalRecord.id)))).all()
+        return [_goal(row) for row in rows]
+
+    async def add(self, goal: Goal) -> Goal:
+        await self._seed()
+        names = {existing.name for existing in await self.list()}
+        if goal.name in names:
+            raise UserInputError(f"a goal named {goal.name!r} exists already")
+        row = GoalRecord(
+            name=goal.name,
+            kind=goal.kind.value,
+            target=goal.target,
+            period=goal.period.value,
+            deadline=goal.deadline,
+        )
+        if goal.created_at is not None:
+            row.created_at = goal.created_at
+        async with self.db.sessions() as session:
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+        return _goal(row)
+
+    async def remove(self, goal_id: int) -> Goal:
+        await self._seed()
+        async with self.db.sessions() as session:
+            row = await session.get(GoalRecord, goal_id)
+            if row is None:
+                raise NotFound(f"no goal {goal_id} (see `mt goal list`)")
+            goal = _goal(row)
+            await session.delete(row)
+            await session.commit()
+        return goal
+
+
+def parse_deadline(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    from datetime import UTC
+
+    from mastertrade.engine.market.timeframes import parse_when
+
+    return datetime.fromtimestamp(parse_when(text, what="deadline") / 1000, tz=UTC)

@@ -1,0 +1,117 @@
+"""How numbers and times read on the dashboard: fixed widths where columns line up, UTC everywhere."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+DASH = "–"
+
+
+def money(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return DASH
+    return f"{value:,.{digits}f}"
+
+
+def signed_money(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return DASH
+    return f"{value:+,.{digits}f}"
+
+
+def price(value: float | None) -> str:
+    """A price with about six significant digits (20,264.78; 171.0074; 0.00012345)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.2f}"
+    if size >= 1:
+        return f"{value:,.4f}"
+    if size == 0:
+        return "0"
+    return f"{value:.{min(10, 3 - math.floor(math.log10(size)) + 2)}f}"
+
+
+def pct(fraction: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage (0.125 -> 12.5%)."""
+    if fraction is None or not math.isfinite(fraction):
+        return DASH
+    return f"{fraction * 100:.{digits}f}%"
+
+
+def signed_pct(fraction: float | None, digits: int = 2) -> str:
+    if fraction is None or not math.isfinite(fraction):
+        return DASH
+    return f"{fraction * 100:+.{digits}f}%"
+
+
+def amount(value: float | None) -> str:
+    """A quantity of a base asset, without trailing zeros (0.0125, 3, 1,250.5)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    if abs(value) >= 1000:
+        return f"{value:,.2f}"
+    return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
+
+
+def compact(value: float | None) -> str:
+    """A large number in four or five characters (950, 12.3k, 4.56M, 1.2B)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{suffix}" if abs(scaled) >= 10 else f"{scaled:.2f}{suffix}"
+    return f"{value:.0f}"
+
+
+def clock(at: float | datetime | None) -> str:
+    """A time of day, UTC (HH:MM:SS)."""
+    if at is None:
+        return DASH
+    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, tz=UTC)
+    return moment.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def stamp(at: float | datetime | None) -> str:
+    """A date and time, UTC, to the minute (2026-11-24 09:04)."""
+    if at is None:
+        return DASH
+    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, tz=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def day(at: datetime | None) -> str:
+    if at is None:
+        return DASH
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def ms_short(ts_ms: int | None) -> str:
+    """Epoch milliseconds as month-day and time, UTC (11-24 09:04): for table columns."""
+    return DASH if ts_ms is None else short(datetime.fromtimestamp(ts_ms / 1000, tz=UTC))
+
+
+def short(at: datetime | None) -> str:
+    return DASH if at is None else at.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def ms_stamp(ts_ms: int | None) -> str:
+    return DASH if ts_ms is None else stamp(ts_ms / 1000)
+
+
+def age(seconds: float | None) -> str:
+    """How long ago, short (4s, 3m, 2h, 5d)."""
+    if seconds is None or not math.isfinite(seconds):
+        return DASH
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86_400:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86_400:.0f}d"

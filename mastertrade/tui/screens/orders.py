@@ -1,0 +1,178 @@
+"""Orders & positions (key 4): the account's cash, its positions and its orders, live.
+
+Keys: ``n`` (anywhere) opens the order ticket, ``b``/``s`` open it to buy or sell the selected
+position's symbol, ``c`` cancels the selected order (after a confirmation), ``o`` shows only open
+orders or all of them.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
+from mastertrade.tui import format as fmt
+from mastertrade.tui.daemon_backend import OPEN_STATES
+from mastertrade.tui.screens.base import DashboardScreen
+from mastertrade.tui.screens.confirm import ConfirmScreen
+from mastertrade.tui.state import LiveState, Topic
+from mastertrade.tui.widgets.tables import Row, selected_key, sync_rows
+from mastertrade.tui.widgets.theme import signed_tone, tone
+
+POSITION_COLUMNS = ("Symbol", "Amount", "Avg price", "Mark", "Value", "Unrealised", "Realised")
+ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Amount", "Price", "State", "Filled", "Placed", "By")
+
+
+class OrdersScreen(DashboardScreen):
+    MODE = "orders"
+    TITLE = "Orders & positions"
+    AUTO_FOCUS = "#orders"
+    BINDINGS = [
+        Binding("b", "ticket('buy')", "Buy"),
+        Binding("s", "ticket('sell')", "Sell"),
+        Binding("c", "cancel_order", "Cancel order"),
+        Binding("o", "open_only", "Open/all"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_only = True
+        self._positions: dict[str, tuple[str, ...]] = {}
+        self._orders: dict[str, tuple[str, ...]] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="orders-body"):
+            yield Static(id="cash-line")
+            with Vertical(id="positions-panel", classes="panel") as panel:
+                panel.border_title = "Positions"
+                yield DataTable[Text](id="positions", cursor_type="row")
+            with Vertical(id="orders-panel", classes="panel") as panel:
+                panel.border_title = "Orders"
+                yield DataTable[Text](id="orders", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#positions", DataTable).add_columns(*POSITION_COLUMNS)
+        self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)
+
+    def redraw(self, topics: set[Topic]) -> None:
+        if not topics & {"account", "connection"}:
+            return
+        state = self.state
+        self.query_one("#cash-line", Static).update(self.cash_line(state))
+        positions = state.positions.value or []
+        sync_rows(
+            self.query_one("#positions", DataTable),
+            [self.position_row(p) for p in positions],
+            self._positions,
+        )
+        orders = [o for o in state.orders.value or [] if not self.open_only or o.state in OPEN_STATES]
+        sync_rows(self.query_one("#orders", DataTable), [self.order_row(o) for o in orders], self._orders)
+        panel = self.query_one("#orders-panel")
+        panel.border_title = "Open orders" if self.open_only else "Orders (newest first)"
+        panel.border_subtitle = "o: show all" if self.open_only else "o: open only"
+        positions_panel = self.query_one("#positions-panel")
+        positions_panel.border_subtitle = "" if positions else "no open positions"
+
+    def cash_line(self, state: LiveState) -> Text:
+        app = self.app
+        balance = state.balance.value
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if balance is None:
+            text.append(state.balance.error or "no account figures yet", tone(app, "text-muted"))
+            return text
+        figures = (
+            ("cash", balance.cash),
+            ("free", balance.free_cash),
+            ("reserved", balance.reserved),
+            ("in positions", balance.positions_value),
+        )
+        for index, (label, value) in enumerate(figures):
+            text.append(("  " if index else "") + f"{label} ", tone(app, "text-muted"))
+            text.append(fmt.money(value))
+        text.append(f" {balance.quote}", tone(app, "text-muted"))
+        if state.balance.error:
+            text.append(f"  ({state.balance.error})", tone(app, "text-warning"))
+        return text
+
+    def position_row(self, item: PositionInfo) -> Row:
+        app = self.app
+        return (
+            item.symbol,
+            [
+                Text(item.symbol, tone(app, "text", bold=True)),
+                Text(fmt.amount(item.amount), justify="right"),
+                Text(fmt.price(item.average_price), justify="right"),
+                Text(fmt.price(item.mark), justify="right"),
+                Text(fmt.money(item.value), justify="right"),
+                Text(
+                    fmt.signed_money(item.unrealised_pnl),
+                    signed_tone(app, item.unrealised_pnl),
+                    justify="right",
+                ),
+                Text(
+                    fmt.signed_money(item.realised_pnl), signed_tone(app, item.realised_pnl), justify="right"
+                ),
+            ],
+        )
+
+    def order_row(self, item: OrderInfo) -> Row:
+        app = self.app
+        side_tone = tone(app, "text-success" if item.side == "buy" else "text-error", bold=True)
+        live = item.mode == "live"
+        price = item.price if item.price is not None else item.stop_price
+        return (
+            str(item.id),
+            [
+                Text(str(item.id), justify="right"),
+                Text(item.symbol, tone(app, "text", bold=True)),
+                Text(item.side, side_tone),
+                Text(
+                    item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""
+                ),
+                Text(fmt.amount(item.amount), justify="right"),
+                Text(fmt.price(item.average_price or price), justify="right"),
+                Text(item.state, tone(app, "text-warning" if item.state in OPEN_STATES else "text-muted")),
+                Text(fmt.amount(item.filled), justify="right"),
+                Text(fmt.ms_short(item.placed_ts), tone(app, "text-muted")),
+                Text(item.strategy_id or "manual", tone(app, "text-muted")),
+            ],
+        )
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def action_open_only(self) -> None:
+        self.open_only = not self.open_only
+        self.redraw({"account"})
+
+    def action_ticket(self, side: str) -> None:
+        symbol = selected_key(self.query_one("#positions", DataTable))
+        self.dashboard.open_ticket(symbol=symbol, side=side)
+
+    def selected_order(self) -> OrderInfo | None:
+        key = selected_key(self.query_one("#orders", DataTable))
+        return next((o for o in self.state.orders.value or [] if str(o.id) == key), None)
+
+    def action_cancel_order(self) -> None:
+        order = self.selected_order()
+        if order is None:
+            self.notify("no order selected", severity="warning")
+            return
+        if order.state not in OPEN_STATES:
+            self.notify(f"order {order.id} is {order.state}: nothing to cancel", severity="warning")
+            return
+        live = " LIVE" if order.mode == "live" else ""
+        message = (
+            f"Cancel{live} order {order.id}: {order.side} {fmt.amount(order.amount)} {order.symbol} "
+            f"{order.type}?"
+        )
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.dashboard.cancel_order(order.id)
+
+        self.app.push_screen(
+            ConfirmScreen("Cancel order", message, confirm="Cancel order", danger=bool(live)), answered
+        )

@@ -1,0 +1,250 @@
+"""Strategies (key 3): the promotion pipeline with each strategy's metrics, and generation runs.
+
+The top line counts the strategies in each stage; the table lists them (``f`` filters by stage).
+``enter`` opens a strategy's detail; ``a`` activates, ``p`` pauses, ``r`` retires the selected one
+(activating and retiring ask first); ``g`` starts a generation run, whose progress shows live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from mastertrade import errors
+from mastertrade.tui import format as fmt
+from mastertrade.tui.backend import GENERATION_JOB, backend_of
+from mastertrade.tui.models import STAGES, StrategyAction, StrategyDetail, StrategyInfo
+from mastertrade.tui.screens.base import DashboardScreen
+from mastertrade.tui.state import LiveState, Topic
+from mastertrade.tui.widgets.glyphs import bar
+from mastertrade.tui.widgets.line_chart import LineChart
+from mastertrade.tui.widgets.tables import Row, selected_key, sync_rows
+from mastertrade.tui.widgets.theme import signed_tone, tone
+
+COLUMNS = ("Name", "Stage", "Market", "Sharpe", "Return", "Paper", "Max DD", "DSR", "Trades")
+STAGE_TONES = {
+    "active": "text-success",
+    "paper": "text-accent",
+    "paused": "text-warning",
+    "retired": "text-muted",
+    "failed": "text-muted",
+    "passed": "text-primary",
+}
+PREVIEW_DELAY_S = 0.2
+
+
+def pipeline_line(state: LiveState, app: App[Any]) -> Text:
+    rows = state.strategies.value
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if rows is None:
+        text.append(state.strategies.error or "loading strategies…", tone(app, "text-warning"))
+        return text
+    counts = {stage: 0 for stage in STAGES}
+    for row in rows:
+        counts[row.stage] = counts.get(row.stage, 0) + 1
+    flow = ("generated", "backtested", "passed", "paper", "active")
+    for index, stage in enumerate(flow):
+        if index:
+            text.append(" › ", tone(app, "text-muted"))
+        text.append(f"{stage} ", tone(app, "text-muted"))
+        text.append(str(counts.get(stage, 0)), tone(app, STAGE_TONES.get(stage, "text"), bold=True))
+    for stage in (s for s in counts if s not in flow):
+        text.append(f"  {stage} ", tone(app, "text-muted"))
+        text.append(str(counts[stage]), tone(app, STAGE_TONES.get(stage, "text")))
+    if state.strategies.error:
+        text.append(f"  ({state.strategies.error})", tone(app, "text-warning"))
+    return text
+
+
+def generation_line(state: LiveState, app: App[Any], width: int) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    run = state.job_for(GENERATION_JOB)
+    text.append("generation ", tone(app, "text-muted"))
+    if run is None:
+        text.append("none run in this session · g starts one", tone(app, "text-muted"))
+        return text
+    if run.outcome is None:
+        fraction = run.fraction
+        figures = f"{run.done:.0f}/{run.total:.0f} " if run.total else f"{run.done:.0f} "
+        text.append(f"run {run.run_id} ", tone(app, "text", bold=True))
+        text.append(bar(fraction, max(6, min(30, width // 4))), tone(app, "text-accent"))
+        text.append(f" {figures}{fmt.pct(fraction, 0) if fraction is not None else ''} {run.message}")
+        return text
+    color = "text-success" if run.outcome == "ok" else "text-error"
+    text.append(f"run {run.run_id} {run.outcome}", tone(app, color, bold=True))
+    if run.error:
+        text.append(f": {run.error}", tone(app, "text-error"))
+    text.append(" · g starts another", tone(app, "text-muted"))
+    return text
+
+
+class StrategiesScreen(DashboardScreen):
+    MODE = "strategies"
+    TITLE = "Strategies"
+    BINDINGS = [
+        Binding("enter", "open", "Detail", show=False),
+        Binding("a", "change('activate')", "Activate"),
+        Binding("p", "change('pause')", "Pause"),
+        Binding("r", "change('retire')", "Retire"),
+        Binding("g", "generate", "Generate"),
+        Binding("f", "stage_filter", "Stage filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage: str | None = None
+        self._rows: dict[str, tuple[str, ...]] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="pipeline")
+        yield Static(id="generation")
+        with Horizontal(id="strategies-main"):
+            with Vertical(id="strategies-panel", classes="panel") as panel:
+                panel.border_title = "Strategies"
+                yield DataTable[Text](id="strategies", cursor_type="row")
+            with Vertical(id="strategy-preview", classes="panel") as panel:
+                panel.border_title = "Selected"
+                yield Static(id="preview-text")
+                yield LineChart("backtest", id="preview-curve")
+
+    def on_mount(self) -> None:
+        self.query_one("#strategies", DataTable).add_columns(*COLUMNS)
+
+    def redraw(self, topics: set[Topic]) -> None:
+        state = self.state
+        if topics & {"strategies", "connection"}:
+            self.query_one("#pipeline", Static).update(pipeline_line(state, self.app))
+            rows = [
+                row for row in state.strategies.value or [] if self.stage is None or row.stage == self.stage
+            ]
+            sync_rows(self.query_one("#strategies", DataTable), [self.row(item) for item in rows], self._rows)
+            panel = self.query_one("#strategies-panel")
+            panel.border_title = f"Strategies: {self.stage}" if self.stage else "Strategies"
+            panel.border_subtitle = "" if rows else ("none in this stage" if self.stage else "none stored")
+        if topics & {"jobs", "connection"}:
+            self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
+
+    def row(self, item: StrategyInfo) -> Row:
+        app = self.app
+        return (
+            item.id,
+            [
+                Text(item.name, tone(app, "text", bold=True)),
+                Text(item.stage, tone(app, STAGE_TONES.get(item.stage, "text"), bold=item.stage == "active")),
+                Text(f"{item.symbol or '?'} {item.timeframe or ''}".strip()),
+                Text(_num(item.sharpe), justify="right"),
+                Text(_pct(item.return_pct), signed_tone(app, item.return_pct), justify="right"),
+                Text(_pct(item.paper_return_pct), signed_tone(app, item.paper_return_pct), justify="right"),
+                Text(
+                    fmt.DASH if item.max_drawdown_pct is None else f"{item.max_drawdown_pct:.1f}%",
+                    justify="right",
+                ),
+                Text(_num(item.deflated_sharpe), justify="right"),
+                Text("" if item.trades is None else str(item.trades), justify="right"),
+            ],
+        )
+
+    def selected(self) -> StrategyInfo | None:
+        key = selected_key(self.query_one("#strategies", DataTable))
+        return next((row for row in self.state.strategies.value or [] if row.id == key), None)
+
+    @on(DataTable.RowSelected, "#strategies")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    @on(DataTable.RowHighlighted, "#strategies")
+    def _row_highlighted(self) -> None:
+        if self.has_class("-wide"):
+            self.preview()
+
+    @work(exclusive=True, group="preview")
+    async def preview(self) -> None:
+        """On a wide screen, the highlighted strategy's rules, metrics and backtest curve beside the list."""
+        await asyncio.sleep(PREVIEW_DELAY_S)  # the cursor may be passing through
+        item = self.selected()
+        if item is None:
+            return
+        text = self.query_one("#preview-text", Static)
+        curve = self.query_one("#preview-curve", LineChart)
+        try:
+            detail = await backend_of(self.app).strategy(item.id)
+        except errors.MasterTradeError as exc:
+            text.update(Text(str(exc), tone(self.app, "text-warning")))
+            curve.show([], note="")
+            return
+        text.update(preview_text(detail, self.app))
+        points = detail.backtest_equity
+        curve.show([p.equity for p in points], [p.ts for p in points], note="" if points else "none sent")
+
+    def action_open(self) -> None:
+        item = self.selected()
+        if item is not None:
+            from mastertrade.tui.screens.strategy_detail import StrategyDetailScreen
+
+            self.app.push_screen(StrategyDetailScreen(item.id))
+
+    def action_change(self, action: StrategyAction) -> None:
+        item = self.selected()
+        if item is None:
+            self.notify("no strategy selected", severity="warning")
+            return
+        self.dashboard.confirm_strategy_change(item, action)
+
+    def action_generate(self) -> None:
+        self.dashboard.start_generation()
+
+    def action_stage_filter(self) -> None:
+        present = [
+            stage for stage in STAGES if any(r.stage == stage for r in self.state.strategies.value or [])
+        ]
+        choices: list[str | None] = [None, *present]
+        index = choices.index(self.stage) if self.stage in choices else 0
+        self.stage = choices[(index + 1) % len(choices)]
+        self.redraw({"strategies"})
+
+
+def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
+    text = Text()
+    text.append(f"{detail.name} ", tone(app, "text", bold=True))
+    text.append(f"{detail.id} · {detail.stage}\n", tone(app, "text-muted"))
+    text.append(
+        (detail.description or "(the daemon sent no rules in words: enter opens the detail)") + "\n\n"
+    )
+    figures = [
+        ("sharpe", _num(detail.sharpe)),
+        ("DSR", _num(detail.deflated_sharpe)),
+        ("return", _pct(detail.return_pct)),
+        ("max DD", fmt.DASH if detail.max_drawdown_pct is None else f"{detail.max_drawdown_pct:.1f}%"),
+        ("trades", fmt.DASH if detail.trades is None else str(detail.trades)),
+        ("paper", _pct(detail.paper_return_pct)),
+    ]
+    for index, (label, value) in enumerate(figures):
+        text.append(("  " if index else "") + f"{label} ", tone(app, "text-muted"))
+        text.append(value)
+    return text
+
+
+def _num(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{value:+.1f}%"
+
+
+def confirm_text(item: StrategyInfo, action: StrategyAction, live: bool) -> str | None:
+    """What to ask before ``action`` on ``item`` (None: no question needed)."""
+    if action == "pause":
+        return None
+    if action == "activate":
+        money = "REAL money on the live account" if live else "the paper account"
+        market = f"{item.symbol or '?'} {item.timeframe or ''}".strip()
+        return f"Activate {item.name} ({item.id}, {market})?\nIt will trade {money}."
+    return f"Retire {item.name} ({item.id})? It stops trading for good."

@@ -1,0 +1,114 @@
+"""``LineChart``: a series (an equity curve) as a braille line with its range on the right.
+
+The headline carries the title, the last value and the change over the span shown; a ``note`` says
+where the data comes from or why there is none (e.g. "session samples: the daemon serves no equity
+history"), so an empty or partial chart is never mistaken for a flat one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widget import Widget
+
+from mastertrade.tui import format as fmt
+from mastertrade.tui.widgets.glyphs import braille_line, finite
+
+AXIS = 11
+
+
+class LineChart(Widget):
+    DEFAULT_CSS = """
+    LineChart { height: 1fr; min-height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
+    LineChart > .line-chart--line { color: $accent; }
+    LineChart > .line-chart--up { color: $success; }
+    LineChart > .line-chart--down { color: $error; }
+    LineChart > .line-chart--axis { color: $text-muted; }
+    LineChart > .line-chart--title { text-style: bold; }
+    LineChart > .line-chart--stale { color: $warning; text-style: bold; }
+    """
+    COMPONENT_CLASSES = {
+        "line-chart--line",
+        "line-chart--up",
+        "line-chart--down",
+        "line-chart--axis",
+        "line-chart--title",
+        "line-chart--stale",
+    }
+
+    def __init__(
+        self, title: str = "", *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.title = title
+        self.values: list[float] = []
+        self.times: list[int] = []
+        self.note = ""
+        self.stale = False
+        self.digits = 2
+
+    def show(
+        self,
+        values: Sequence[float],
+        times: Sequence[int] = (),
+        *,
+        title: str | None = None,
+        note: str = "",
+        stale: bool = False,
+    ) -> None:
+        """Draw ``values`` (oldest first; ``times`` in epoch ms label the ends) on the next refresh."""
+        if title is not None:
+            self.title = title
+        self.values = finite(values)
+        self.times = list(times) if len(times) == len(values) else []
+        self.note = note
+        self.stale = stale
+        self.refresh()
+
+    def render(self) -> Text:
+        style = self.get_component_rich_style
+        width, height = self.size.width, self.size.height
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(self.title, style("line-chart--title"))
+        values = self.values
+        if self.stale:
+            text.append("  STALE", style("line-chart--stale"))
+        if values:
+            first, last = values[0], values[-1]
+            kind = "line-chart--up" if last >= first else "line-chart--down"
+            text.append(f"  {fmt.money(last)}", style(kind))
+            change = (last - first) / first if first else None
+            text.append(f" {fmt.signed_pct(change)}", style(kind))
+        if self.note:
+            text.append(f"  {self.note}", style("line-chart--axis"))
+        rows = height - (2 if self.times else 1)
+        cols = width - AXIS
+        if not values or rows < 1 or cols < 4:
+            if not values and not self.note:
+                text.append("\n")
+                text.append("no data yet", style("line-chart--axis"))
+            return text
+        low, high = min(values), max(values)
+        lines = braille_line(values, cols, rows, low, high)
+        labels = {0: fmt.money(high), rows - 1: fmt.money(low)}
+        if rows >= 5:
+            labels[rows // 2] = fmt.money((high + low) / 2)
+        axis = style("line-chart--axis")
+        for row, line in enumerate(lines):
+            text.append("\n")
+            text.append(line, style("line-chart--line"))
+            label = labels.get(row)
+            text.append(("┤" + label[: AXIS - 2].rjust(AXIS - 1)) if label else "│", axis)
+        if self.times:
+            text.append("\n")
+            short = self.times[-1] - self.times[0] < 7_200_000  # under two hours: to the second
+            start, end = (_when(self.times[0], short), _when(self.times[-1], short))
+            gap = max(1, cols - len(start) - len(end))
+            text.append(start + " " * gap + end, axis)
+        return text
+
+
+def _when(ts_ms: int, short: bool) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%H:%M:%S" if short else "%m-%d %H:%M")

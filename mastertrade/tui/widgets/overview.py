@@ -1,0 +1,226 @@
+"""The Overview screen's panels: P&L, risk gauges and breakers, goals, latest alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.style import Style
+from rich.text import Text
+
+from mastertrade.engine.api.schemas_trading import GoalInfo
+from mastertrade.tui import format as fmt
+from mastertrade.tui.state import LiveState
+from mastertrade.tui.widgets.gauges import gauge
+from mastertrade.tui.widgets.glyphs import bar
+from mastertrade.tui.widgets.panel import StatePanel
+from mastertrade.tui.widgets.theme import SEVERITY_TONES, signed_tone, tone
+
+
+def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
+    """(label, change, fraction) of equity since the start of the day of the newest equity mark.
+
+    With the daemon's history the day is the market's UTC day; with only this session's samples the
+    figure covers the session and is labelled so.
+    """
+    points = list(state.equity)
+    if not points:
+        return ("Today", None, None)
+    last = points[-1]
+    if state.equity_source == "session":
+        first = points[0]
+        label = "Session"
+    else:
+        day_start = last.ts - last.ts % 86_400_000
+        first = next((point for point in points if point.ts >= day_start), last)
+        before = [point for point in points if point.ts < day_start]
+        first = before[-1] if before else first  # the last mark of yesterday is today's opening value
+        label = "Today"
+    change = last.equity - first.equity
+    return (label, change, change / first.equity if first.equity else None)
+
+
+class PnLSummary(StatePanel):
+    """Equity, today's (or the session's) P&L, total P&L and open P&L, on one or two lines."""
+
+    def draw(self, state: LiveState, width: int) -> Text:
+        app = self.app
+        text = Text(no_wrap=True, overflow="ellipsis")
+        balance = state.balance.value
+        if balance is None:
+            text.append(state.balance.error or "no account figures yet", tone(app, "text-muted"))
+            return text
+        text.append("Equity ", tone(app, "text-muted"))
+        text.append(f"{fmt.money(balance.equity)} {balance.quote}", tone(app, "text", bold=True))
+        label, change, fraction = todays_pnl(state)
+        parts = [
+            (label, change, fraction),
+            ("Total", balance.realised_pnl + balance.unrealised_pnl, None),
+            ("Open", balance.unrealised_pnl, None),
+        ]
+        room = width - text.cell_len
+        for name, value, share in parts:
+            piece = Text()
+            piece.append(f"  {name} ", tone(app, "text-muted"))
+            figure = fmt.signed_money(value) + (f" ({fmt.signed_pct(share)})" if share is not None else "")
+            piece.append(figure, signed_tone(app, value))
+            if piece.cell_len > room:
+                text.append("\n")
+                room = width
+                piece = piece[2:]
+            text.append_text(piece)
+            room -= piece.cell_len
+        return text
+
+
+class RiskGauges(StatePanel):
+    """Exposure, drawdown and daily loss against their limits, VaR, and the breakers in one line."""
+
+    def draw(self, state: LiveState, width: int) -> Text:
+        app = self.app
+        risk = state.risk.value
+        text = Text()
+        if risk is None:
+            text.append(state.risk.error or "no risk figures yet", tone(app, "text-muted"))
+            return text
+        limits = risk.limits
+        if risk.halted:
+            text.append(" HALTED ", tone(app, "text-error", bold=True) + Style(reverse=True))
+            text.append(f" {risk.halt_reason or 'kill switch'}\n", tone(app, "text-error"))
+        lines = [
+            gauge(app, "exposure", risk.exposure_pct, limits.get("max_exposure"), width),
+            gauge(app, "drawdown", risk.drawdown, limits.get("max_drawdown"), width),
+            gauge(app, "daily loss", risk.daily_loss, limits.get("daily_loss_limit"), width),
+            gauge(
+                app,
+                "positions",
+                float(risk.open_positions),
+                limits.get("max_open_positions"),
+                width,
+                shown=f"{risk.open_positions} / {limits.get('max_open_positions', 0):.0f}",
+            ),
+        ]
+        for line in lines:
+            text.append_text(line)
+            text.append("\n")
+        text.append_text(var_line(state, width))
+        text.append("\n")
+        text.append_text(breakers_line(state, width))
+        return text
+
+
+def var_line(state: LiveState, width: int) -> Text:
+    """``VaR 95% 123.45 (1.2%) · CVaR 234.56`` from the latest risk-metrics snapshot (historical)."""
+    app_text = Text(no_wrap=True, overflow="ellipsis")
+    risk = state.risk.value
+    var = risk.var if risk else None
+    figures = (var or {}).get("figures") or []
+    first = next((item for item in figures if abs(float(item.get("level", 0)) - 0.95) < 1e-9), None)
+    app_text.append("VaR 95%".ljust(11))
+    if first is None:
+        note = (var or {}).get("note") or "not computed yet"
+        app_text.append(str(note))
+        return app_text
+    equity = float((var or {}).get("equity") or 0.0)
+    value = float(first.get("historical_var", 0.0))
+    share = f" ({fmt.pct(value / equity, 2)})" if equity else ""
+    app_text.append(f"{fmt.money(value)}{share}  CVaR {fmt.money(float(first.get('historical_cvar', 0.0)))}")
+    return app_text
+
+
+def breakers_line(state: LiveState, width: int) -> Text:
+    """Every breaker as ● (clear) or ✖ (tripped), or "all clear" when none is tripped."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    risk = state.risk.value
+    if risk is None:
+        return text
+    text.append("breakers".ljust(11))
+    tripped = [item for item in risk.breakers if item.tripped]
+    if not tripped:
+        text.append(f"all {len(risk.breakers)} clear", "bold")
+        return text
+    for item in tripped:
+        text.append(f"✖ {item.name} ", "bold")
+    return text
+
+
+class GoalsList(StatePanel):
+    """Each goal: a progress bar to its target, its status and the projected date of reaching it."""
+
+    def draw(self, state: LiveState, width: int) -> Text:
+        app = self.app
+        text = Text()
+        report = state.goals.value
+        if report is None:
+            text.append(state.goals.error or "no goals loaded yet", tone(app, "text-muted"))
+            return text
+        if not report.goals:
+            text.append("no goals: add one with `mt goal add`", tone(app, "text-muted"))
+            return text
+        name_width = min(18, max(len(goal.name) for goal in report.goals))
+        for index, goal in enumerate(report.goals):
+            if index:
+                text.append("\n")
+            progress = goal.progress
+            figure = fmt.pct(progress, 0).rjust(5)
+            bar_width = max(4, width - name_width - len(figure) - 3)
+            text.append(goal.name[:name_width].ljust(name_width) + " ", tone(app, "text", bold=True))
+            behind = goal.status is not None and "behind" in goal.status
+            style = tone(app, "text-warning" if behind else "text-success")
+            filled = bar(progress, bar_width).rstrip(" ")
+            text.append(filled, style)
+            text.append("░" * (bar_width - len(filled)), tone(app, "text-muted"))
+            text.append(" " + figure, style)
+            detail = goal_detail(goal, width - name_width - 1)
+            if detail:
+                text.append("\n" + " " * (name_width + 1))
+                text.append(detail[: max(0, width - name_width - 1)], tone(app, "text-muted"))
+        factor = report.risk_factor.value
+        if factor != 1.0:
+            text.append(f"\nsizing ×{factor:.2f} for the goals", tone(app, "text-muted"))
+        return text
+
+
+def goal_detail(goal: GoalInfo, room: int) -> str:
+    """Status and the projected date ("on schedule · reached 2026-12-09"), shortened to fit ``room``."""
+    status = goal.status or ""
+    if goal.projected is not None:
+        when, word = goal.projected, "reached"
+    elif goal.period_end is not None:
+        when, word = goal.period_end, "ends"
+    else:
+        return status
+    day = fmt.day(when)
+    for candidate in (
+        f"{status} · {word} {day}",
+        f"{status} · {word} {day[5:]}",
+        f"{status} · {day[5:]}",
+        f"{status.replace(' schedule', '')} · {day[5:]}",
+    ):
+        if len(candidate) <= room:
+            return candidate
+    return status
+
+
+class LatestAlerts(StatePanel):
+    """The newest alerts, one line each, newest first."""
+
+    def __init__(self, count: int = 5, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.count = count
+
+    def draw(self, state: LiveState, width: int) -> Text:
+        app = self.app
+        text = Text(no_wrap=True, overflow="ellipsis")
+        rows = self.count if self.styles.height is None or self.styles.height.is_auto else self.size.height
+        items = list(state.alerts)[-max(1, rows) :][::-1]
+        if not items:
+            text.append("no alerts", tone(app, "text-muted"))
+            return text
+        for index, item in enumerate(items):
+            if index:
+                text.append("\n")
+            when = datetime.fromtimestamp(item.at, tz=UTC)
+            text.append(when.strftime("%m-%d %H:%M "), tone(app, "text-muted"))
+            text.append(f"{item.severity[:4]:<4} ", tone(app, SEVERITY_TONES[item.severity], bold=True))
+            text.append(item.text[: max(0, width - 17)])
+        return text

@@ -1,0 +1,57 @@
+"""The batch runner gives exactly the figures of one-at-a-time backtests, whatever the chunking,
+threads or engine, and keeps the input order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mastertrade.engine.backtest.batch import read_genomes_jsonl, run_batch
+from mastertrade.engine.backtest.runner import backtest
+from mastertrade.engine.market.sim import simulate
+from mastertrade.engine.signals.builtins import builtin, builtin_names
+from mastertrade.engine.signals.indicators import IndicatorCache
+from mastertrade.engine.signals.random_genome import random_genome
+from mastertrade.errors import InvalidGenome, UserInputError
+
+END = 1_735_689_600_000
+
+
+@pytest.fixture(scope="module")
+def frame():  # type: ignore[no-untyped-def]
+    return simulate("BTC/USDT", "1h", 2000, 4, end=END)
+
+
+def test_fast_batch_equals_single_backtests_in_input_order(frame) -> None:  # type: ignore[no-untyped-def]
+    genomes = [random_genome(seed, stops=seed % 2 == 0) for seed in range(9)] + [builtin("sma_cross")]
+    cache = IndicatorCache(frame)
+    expected = [backtest(genome, frame, fee=0.002, cache=cache).metrics() for genome in genomes]
+    for chunk, threads in ((4, 1), (512, None)):
+        results = list(run_batch(genomes, frame, fee=0.002, chunk=chunk, threads=threads, cache=cache))
+        assert [r.index for r in results] == list(range(len(genomes)))
+        assert [r.name for r in results] == [g.name for g in genomes]
+        assert [r.metrics for r in results] == expected
+        assert all(r.engine_s > 0 and r.signals_s > 0 for r in results)
+
+
+def test_reference_batch_gives_the_fast_figures_inline_and_in_a_process_pool(frame) -> None:  # type: ignore[no-untyped-def]
+    genomes = [builtin(name) for name in builtin_names()[:3]]
+    fast = [r.metrics for r in run_batch(genomes, frame)]
+    inline = [r.metrics for r in run_batch(genomes, frame, engine="reference")]
+    pooled = list(run_batch(genomes, frame, engine="reference", pool_min=2))
+    assert inline == fast
+    assert [r.metrics for r in pooled] == fast
+    assert [r.index for r in pooled] == [0, 1, 2]
+
+
+def test_jsonl_reader_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text(builtin("sma_cross").to_json(indent=None) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(InvalidGenome, match=f"{path}:3: invalid JSON"):
+        read_genomes_jsonl(path)
+    path.write_text("\n", encoding="utf-8")
+    with pytest.raises(UserInputError, match="holds no genomes"):
+        read_genomes_jsonl(path)
+    with pytest.raises(UserInputError, match="does not exist"):
+        read_genomes_jsonl(tmp_path / "missing.jsonl")

@@ -1,0 +1,159 @@
+"""The CLI against a daemon (running in a background thread) and without one: `mt status`,
+`mt daemon status|logs`, `mt alerts list|add|remove|test|history`, and masked secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastertrade.config import Settings
+from mastertrade.locations import locations
+from tests.conftest import MT
+from tests.daemon.conftest import ThreadedDaemon, configure
+from tests.daemon.fakes import Receiver
+
+NOT_RUNNING = "mt: error: the daemon is not running: start it with `mt daemon start`\n"
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return sqlite_settings
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["alerts", "list"], ["alerts", "history"], ["alerts", "test"]]
+)
+def test_commands_that_need_the_daemon_say_so(mt: MT, command: list[str]) -> None:
+    result = mt(*command)
+    assert result.exit_code == 1
+    assert result.stderr == NOT_RUNNING
+    assert result.stdout == ""
+
+
+def test_daemon_status_works_without_a_daemon(mt: MT) -> None:
+    status = mt.json("daemon", "status")
+    assert status["running"] is False and status["pid"] is None
+    assert status["socket"] == str(locations().socket_file)
+    result = mt("daemon", "status")
+    assert result.exit_code == 0 and "not running" in result.stderr
+    stopped = mt.json("daemon", "stop")
+    assert stopped == {"stopped": False, "pid": None}
+
+
+def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
+    status = mt.json("status")
+    assert status["venue"]["id"] == "fake" and status["mode"] == "paper"
+    assert {s["name"] for s in status["services"]} == {"api", "alerts", "market-feed", "scheduler"}
+    assert [s["symbol"] for s in status["symbols"]] == ["BTC/USDT", "ETH/USDT"]
+    result = mt("status")
+    assert result.exit_code == 0
+    assert "venue: fake (sim, simulated prices), 1h" in result.stderr
+    assert "market-feed" in result.stdout and "data_refresh" in result.stdout
+    daemon = mt.json("daemon", "status")
+    assert daemon["running"] is False  # a thread holds no pid file: the socket answers all the same
+    assert daemon["pid"] is None
+
+
+def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
+    rule = mt.json(
+        "alerts", "add", "price-cross", "--symbol", "BTC/USDT", "--level", "70000", "--direction", "above"
+    )
+    assert rule["id"] == 1 and rule["kind"] == "price_cross" and rule["params"]["level"] == 70000.0
+    listed = mt.json("alerts", "list")
+    assert [r["name"] for r in listed["rules"] if not r["builtin"]] == ["BTC/USDT crosses 70000"]
+    assert "history" not in listed
+    table = mt("alerts", "list")
+    assert "BTC/USDT crosses 70000" in table.stdout and "targets: none" in table.stderr
+    bad = mt("alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "-3")
+    assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid level -3.0: must be a positive number\n"
+    unknown = mt("alerts", "add", "moon_landing")
+    assert unknown.exit_code == 2 and "unknown alert rule kind 'moon_landing'" in unknown.stderr
+    assert mt.json("alerts", "remove", "1") == {"removed": 1}
+    missing = mt("alerts", "remove", "1")
+    assert missing.exit_code == 2 and "no alert rule 1" in missing.stderr
+    no_targets = mt("alerts", "test")
+    assert no_targets.exit_code == 2 and "no alert targets" in no_targets.stderr
+    assert mt.json("alerts", "history") == []
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, settings: Settings) -> None:
+    daemon = ThreadedDaemon(
+        configure(alerts={"urls": [receiver.url("secret-path-123")]}), apprise=True
+    ).start()
+    try:
+        sent = mt.json("alerts", "test", "--message", "hello from the tests")
+        assert sent["status"] == "delivered" and sent["targets"][0]["ok"] is True
+        assert sent["targets"][0]["target"] == f"json://127.0.0.1:{receiver.port}/***"
+        assert receiver.received[0]["message"] == "hello from the tests"
+        history = mt.json("alerts", "history")
+        assert history[0]["title"] == "MasterTrade test alert" and history[0]["status"] == "delivered"
+        listed = mt("alerts", "list", "--json")
+        assert "secret-path-123" not in listed.stdout
+        receiver.statuses = [500]
+        failed = mt("alerts", "test")
+        assert failed.exit_code == 1 and "did not reach every target" in failed.stderr
+        assert "secret-path-123" not in failed.stderr + failed.stdout
+    finally:
+        daemon.stop()
+
+
+def test_config_show_masks_apprise_urls(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "MT_ALERTS__URLS", json.dumps(["tgram://123456789:AAHsecretbottoken/555", "json://10.1.2.3/hook"])
+    )
+    shown = mt.json("config", "show")
+    assert shown["alerts"]["urls"] == ["tgram://***", "json://10.1.2.3/***"]
+    text = mt("config", "show").stdout
+    assert "AAHsecretbottoken" not in text and "tgram://***" in text
+
+
+def write_log(lines: list[str]) -> Path:
+    path = locations().log_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_daemon_logs_prints_the_newest_records(mt: MT) -> None:
+    write_log(
+        [
+            "2026-01-01T00:00:00.000Z INFO mastertrade.engine.daemon: daemon 0.1.0 started",
+            "2026-01-01T00:00:01.500Z ERROR mastertrade.engine.services.supervisor: service x crashed",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in <module>',
+            "RuntimeError: boom",
+            "2026-01-01T00:00:02.000Z INFO mastertrade.engine.daemon: stopping: SIGTERM received",
+        ]
+    )
+    records: list[dict[str, Any]] = mt.json("daemon", "logs", "-n", "2")
+    assert [r["level"] for r in records] == ["ERROR", "INFO"]
+    assert (
+        records[0]["message"].endswith("RuntimeError: boom")
+        and records[0]["time"] == "2026-01-01T00:00:01.500Z"
+    )
+    plain = mt("daemon", "logs", "-n", "1")
+    assert (
+        plain.stdout
+        == "2026-01-01T00:00:02.000Z INFO mastertrade.engine.daemon: stopping: SIGTERM received\n"
+    )
+
+
+def test_daemon_logs_without_a_log(mt: MT) -> None:
+    result = mt("daemon", "logs")
+    assert result.exit_code == 0 and "no daemon log yet" in result.stderr
+
+
+def test_live_needs_both_switches_before_anything_starts(mt: MT) -> None:
+    result = mt("daemon", "start", "--live")
+    assert result.exit_code == 2 and 'the config says mode = "paper"' in result.stderr
+    assert not locations().pid_file.exists() and not locations().log_file.exists()

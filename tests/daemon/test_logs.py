@@ -1,0 +1,59 @@
+"""The daemon log: UTC records that parse back, secrets redacted everywhere (tracebacks included),
+and files created private."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from mastertrade.config import Settings
+from mastertrade.engine.services.logs import parse_log_lines, setup_logging
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_secrets_never_reach_the_log(tmp_path: Path, restore_logging: None) -> None:
+    settings = Settings()
+    settings = settings.model_copy(
+        update={
+            "alerts": settings.alerts.model_copy(update={"urls": ["tgram://123456:BOTSECRET99/4242"]}),
+            "api": settings.api.model_copy(update={"token": SecretStr("tok-abcdef-123")}),
+            "exchange": settings.exchange.model_copy(update={"api_key": SecretStr("KEY-9f8e7d")}),
+        }
+    )
+    path = tmp_path / "logs" / "daemon.log"
+    setup_logging(settings, path, stderr=False)
+    log = logging.getLogger("mastertrade.test")
+    log.info(
+        "posting to %s with %s and %s", "tgram://123456:BOTSECRET99/4242", "tok-abcdef-123", "KEY-9f8e7d"
+    )
+    try:
+        raise RuntimeError("the bot BOTSECRET99 was refused")
+    except RuntimeError:
+        log.exception("delivery failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    for secret in ("BOTSECRET99", "tok-abcdef-123", "KEY-9f8e7d", "4242"):
+        assert secret not in text
+    records = list(parse_log_lines(text.splitlines()))
+    assert records[0]["message"] == "posting to tgram://*** with *** and ***"
+    assert records[0]["time"].endswith("Z") and records[0]["logger"] == "mastertrade.test"
+    assert records[1]["level"] == "ERROR" and "RuntimeError: the bot *** was refused" in records[1]["message"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -1,0 +1,196 @@
+"""The daemon as a real process: `mt daemon start` detaches and answers on its socket, a second start
+is refused, `stop` ends it cleanly, `kill -9` loses no stored candle and the next start cleans up after
+it, `--foreground` stops on SIGTERM/SIGINT, and a start-up failure is reported with its reason.
+
+These start real daemons (a few seconds each), so they share one xdist group."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastertrade.engine.daemon import process_alive
+from mastertrade.locations import locations
+
+pytestmark = pytest.mark.xdist_group("daemon-process")
+
+MT = str(Path(sys.executable).with_name("mt"))
+
+
+@pytest.fixture
+def env(mt_home: Path) -> dict[str, str]:
+    """A fast, offline, quiet daemon: the simulated market at 1 h bar per 0.2 s, no collectors."""
+    values = dict(os.environ)
+    values.update(
+        MT_HOME=str(mt_home),
+        MT_MARKET__VENUE="sim",
+        MT_MARKET__SYMBOLS='["BTC/USDT", "ETH/USDT"]',
+        MT_MARKET__SPEED="18000",
+        MT_MARKET__TICKS_PER_BAR="4",
+        MT_COLLECTORS__ENABLED="false",
+        MT_DAEMON__STOP_TIMEOUT_S="5",
+    )
+    return values
+
+
+def mt(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MT, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def mt_json(env: dict[str, str], *args: str) -> Any:
+    result = mt(env, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def stored(mt_home: Path) -> set[tuple[str, int, float]]:
+    """Every stored candle as (symbol, ts, close), read straight from the SQLite file."""
+    path = mt_home / "data" / "mastertrade.db"
+    if not path.exists():
+        return set()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT s.symbol, c.ts, c.close FROM candles c JOIN series s ON s.id = c.series_id"
+        )
+        return {(symbol, int(ts), float(close)) for symbol, ts, close in rows}
+
+
+def wait_until(condition: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def alive(pid: int) -> bool:
+    return process_alive(pid)
+
+
+def test_start_status_second_start_and_stop(env: dict[str, str], mt_home: Path) -> None:
+    where = locations()
+    started = mt_json(env, "daemon", "start")
+    pid = started["pid"]
+    try:
+        assert started["socket"] == str(where.socket_file)
+        assert where.pid_file.read_text().strip() == str(pid)
+        assert stat.S_IMODE(where.socket_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(where.socket_file.parent.stat().st_mode) == 0o700
+        status = mt_json(env, "status")
+        assert status["pid"] == pid and status["venue"] == {"id": "sim", "kind": "sim", "simulated": True}
+        assert {"api", "alerts", "market-feed", "scheduler"} <= {s["name"] for s in status["services"]}
+        again = mt(env, "daemon", "start")
+        assert again.returncode == 1
+        assert again.stderr == f"mt: error: the daemon is already running (pid {pid})\n"
+        assert mt_json(env, "daemon", "status")["running"] is True
+    finally:
+        stopped = mt(env, "daemon", "stop")
+    assert stopped.returncode == 0 and stopped.stderr == f"daemon stopped (pid {pid})\n"
+    assert not alive(pid)
+    assert not where.pid_file.exists() and not where.socket_file.exists()
+    log = where.log_file.read_text()
+    assert "stopping: SIGTERM received" in log and "daemon stopped" in log
+    assert stat.S_IMODE(where.log_file.stat().st_mode) == 0o600
+
+
+def test_kill_9_loses_no_candle_and_the_next_start_recovers(env: dict[str, str], mt_home: Path) -> None:
+    where = locations()
+    pid = mt_json(env, "daemon", "start")["pid"]
+    try:
+        wait_until(lambda: len(stored(mt_home)) >= 4)
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not alive(pid))
+        before = stored(mt_home)  # everything committed up to the kill
+        assert where.pid_file.exists() and where.socket_file.exists()  # what the crash left
+        assert mt_json(env, "daemon", "status")["running"] is False
+        refused = mt(env, "status")
+        assert refused.returncode == 1 and "the daemon is not running" in refused.stderr
+
+        pid = mt_json(env, "daemon", "start")["pid"]
+        status = mt_json(env, "status")
+        assert status["recovered"] is True
+        after = wait_until(lambda: (rows := stored(mt_home)) and len(rows) > len(before) and rows)
+        assert before <= after  # no stored candle lost, none rewritten
+        alerts = wait_until(lambda: mt_json(env, "alerts", "history"))
+        assert (
+            alerts[0]["title"] == "Daemon restarted after an unclean stop"
+            and alerts[0]["severity"] == "critical"
+        )
+    finally:
+        mt(env, "daemon", "stop")
+    assert not where.pid_file.exists() and not where.socket_file.exists()
+
+
+def test_foreground_stops_cleanly_on_sigint(env: dict[str, str]) -> None:
+    sig = signal.SIGINT  # what Ctrl+C sends; `mt daemon stop` (SIGTERM) is covered above
+    where = locations()
+    process = subprocess.Popen(
+        [MT, "daemon", "start", "--foreground"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: mt(env, "daemon", "status", "--json").stdout.count('"running": true'))
+        wait_until(lambda: mt(env, "status").returncode == 0)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert f"stopping: {sig.name} received" in err and "daemon stopped" in err  # foreground logs to stderr
+    assert not where.pid_file.exists() and not where.socket_file.exists()
+
+
+def test_a_failed_start_is_reported_with_its_reason(env: dict[str, str]) -> None:
+    env = {**env, "MT_DB__URL": "postgresql+asyncpg://nobody@127.0.0.1:9/none"}
+    result = mt(env, "daemon", "start")
+    assert result.returncode == 1
+    assert result.stderr.startswith("mt: error: the daemon exited during start-up (exit code 1): ")
+    assert not locations().pid_file.exists()
+    bad = mt({**env, "MT_MARKET__TIMEFRAME": "7x"}, "daemon", "start")
+    assert bad.returncode == 2 and "invalid timeframe '7x'" in bad.stderr
+
+
+def test_logs_follow_prints_new_records_across_a_rotation(env: dict[str, str]) -> None:
+    log = locations().log_file
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("2026-01-01T00:00:00.000Z INFO a: old\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [MT, "daemon", "logs", "-f", "-n", "1", "--json"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        assert json.loads(process.stdout.readline())["message"] == "old"
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(
+                "2026-01-01T00:00:01.000Z ERROR b: failed\nTraceback (most recent call last):\nX: y\n"
+            )
+        record = json.loads(process.stdout.readline())
+        assert (
+            record["level"] == "ERROR"
+            and record["message"] == "failed\nTraceback (most recent call last):\nX: y"
+        )
+        log.rename(log.with_name("daemon.log.1"))  # what the rotating handler does
+        log.write_text("2026-01-01T00:00:02.000Z INFO c: after rotation\n", encoding="utf-8")
+        assert json.loads(process.stdout.readline())["message"] == "after rotation"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert process.returncode == 0

@@ -1,0 +1,212 @@
+"""Events as JSON, alert rules, cron expressions, quiet hours and secret masking: the pure parts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mastertrade.engine.alerts.masking import mask_target, scrub
+from mastertrade.engine.alerts.quiet import parse_quiet_hours
+from mastertrade.engine.alerts.rules import RULE_EVENT_TYPES, EventRule, Severity, build_rule
+from mastertrade.engine.events import (
+    EVENT_TYPES,
+    CircuitBreakerTripped,
+    OrderFilled,
+    PriceTick,
+    ServiceStateChanged,
+    StrategyPromoted,
+    UnknownEvent,
+    matches,
+    parse_event,
+)
+from mastertrade.engine.scheduler.cron import check_cron, next_fire
+from mastertrade.errors import UserInputError
+
+
+def tick(symbol: str, close: float, at: float = 0.0) -> PriceTick:
+    return PriceTick(
+        venue="sim",
+        symbol=symbol,
+        timeframe="1h",
+        bar_ts=0,
+        open=1,
+        high=1,
+        low=1,
+        close=close,
+        volume=1,
+        at=at,
+    )
+
+
+def test_events_round_trip_through_json_with_their_type() -> None:
+    event = OrderFilled(
+        order_id="o1",
+        client_order_id="c1",
+        symbol="BTC/USDT",
+        side="buy",
+        amount=0.5,
+        price=42_000.0,
+        fee=1.5,
+    )
+    data = event.to_dict()
+    assert data["type"] == "order.filled" and data["at"].endswith("Z") and data["price"] == 42_000.0
+    back = parse_event(data)
+    assert isinstance(back, OrderFilled)
+    assert back.to_dict() == data
+    assert abs(back.at - event.at) < 1e-5
+
+
+def test_unknown_event_types_survive_parsing() -> None:
+    event = parse_event({"type": "future.thing", "at": "2026-01-01T00:00:00Z", "x": 1})
+    assert isinstance(event, UnknownEvent) and event.name == "future.thing" and event.to_dict()["x"] == 1
+
+
+def test_every_event_type_is_registered_once_with_a_dotted_name() -> None:
+    assert "price.tick" in EVENT_TYPES and "risk.circuit_breaker" in EVENT_TYPES
+    assert all("." in name or name == "heartbeat" for name in EVENT_TYPES)
+    assert all(cls.type == name for name, cls in EVENT_TYPES.items())
+
+
+@pytest.mark.parametrize(
+    ("event_type", "patterns", "selected"),
+    [
+        ("order.filled", None, True),
+        ("order.filled", {"*"}, True),
+        ("order.filled", {"order"}, True),
+        ("order.filled", {"order.filled"}, True),
+        ("order.filled", {"order.placed"}, False),
+        ("risk.circuit_breaker", {"risk"}, True),
+        ("price.tick", {"order", "candle"}, False),
+        ("orders.x", {"order"}, False),
+    ],
+)
+def test_type_patterns(event_type: str, patterns: set[str] | None, selected: bool) -> None:
+    assert matches(event_type, frozenset(patterns) if patterns is not None else None) is selected
+
+
+def test_price_cross_fires_once_per_crossing_in_the_asked_direction() -> None:
+    rule = build_rule("price_cross", {"symbol": "BTC/USDT", "level": 100, "direction": "above"}, rule_id=3)
+    prices = [95, 99, 101, 102, 98, 103, 99]
+    fired = [rule.evaluate(tick("BTC/USDT", p)) for p in prices]
+    titles = [c.title for c in fired if c is not None]
+    assert titles == ["BTC/USDT crossed above 100", "BTC/USDT crossed above 100"]
+    assert fired[2] is not None and fired[2].dedupe_key == "rule3:price_cross:BTC/USDT:100:above"
+    assert rule.evaluate(tick("ETH/USDT", 1000)) is None
+    both = build_rule("price_cross", {"symbol": "BTC/USDT", "level": 100})
+    crossed = [c for p in prices if (c := both.evaluate(tick("BTC/USDT", p)))]
+    assert [c.title.split()[2] for c in crossed] == ["above", "below", "above", "below"]
+
+
+def test_pct_move_fires_when_the_move_inside_the_window_reaches_the_threshold() -> None:
+    rule = build_rule("pct_move", {"pct": 5, "window": "1h"})
+    assert rule.evaluate(tick("BTC/USDT", 100, at=0)) is None
+    assert rule.evaluate(tick("BTC/USDT", 104, at=600)) is None
+    up = rule.evaluate(tick("BTC/USDT", 105.5, at=1200))
+    assert up is not None and up.title == "BTC/USDT up 5.50% in 1h" and up.severity is Severity.WARNING
+    # The window restarts after an alert, and old prices fall out of it.
+    assert rule.evaluate(tick("BTC/USDT", 108, at=1300)) is None
+    assert rule.evaluate(tick("BTC/USDT", 102.5, at=9000)) is None
+    down = rule.evaluate(tick("BTC/USDT", 97, at=9100))
+    assert down is not None and "down 5.37%" in down.title
+
+
+def test_event_kinds_format_alerts_and_can_be_narrowed() -> None:
+    rule = EventRule("order_filled")
+    fired = rule.evaluate(
+        OrderFilled(order_id="o", client_order_id="c", symbol="ETH/USDT", side="sell", amount=2, price=3000)
+    )
+    assert fired is not None and fired.title == "paper sell 2 ETH/USDT filled at 3000"
+    narrowed = build_rule("order_filled", {"symbol": "BTC/USDT"}, rule_id=1, severity="critical")
+    assert (
+        narrowed.evaluate(
+            OrderFilled(
+                order_id="o", client_order_id="c", symbol="ETH/USDT", side="sell", amount=2, price=3000
+            )
+        )
+        is None
+    )
+    breaker = EventRule("circuit_breaker").evaluate(
+        CircuitBreakerTripped(breaker="daily_loss", reason="-5% today")
+    )
+    assert breaker is not None and breaker.severity is Severity.CRITICAL
+    promoted = EventRule("strategy").evaluate(
+        StrategyPromoted(strategy_id="7", name="rsi-7", stage_from="paper", stage_to="active")
+    )
+    assert promoted is not None and promoted.title == "Strategy rsi-7 promoted to active"
+    failure = EventRule("service_failure")
+    assert failure.evaluate(ServiceStateChanged(service="market-feed", state="running")) is None
+    crashed = failure.evaluate(
+        ServiceStateChanged(service="market-feed", state="crashed", error="boom", restarts=2, backoff_s=4)
+    )
+    assert crashed is not None and crashed.dedupe_key == "service:market-feed:crashed"
+    assert RULE_EVENT_TYPES >= {"price.tick", "order.filled", "service.state", "strategy.retired"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("price_jump", {}, "unknown alert rule kind 'price_jump'"),
+        ("price_cross", {"level": 5}, "needs symbol"),
+        ("price_cross", {"symbol": "X", "level": "lots"}, "invalid level 'lots'"),
+        ("price_cross", {"symbol": "X", "level": -1}, "must be a positive number"),
+        ("price_cross", {"symbol": "X", "level": 1, "direction": "up"}, "invalid direction 'up'"),
+        ("pct_move", {"pct": 2, "window": "soon"}, "invalid window 'soon'"),
+        ("circuit_breaker", {"symbol": "X"}, "takes no symbol"),
+    ],
+)
+def test_bad_rules_are_refused_naming_the_value(kind: str, params: dict[str, object], message: str) -> None:
+    with pytest.raises(UserInputError, match=message):
+        build_rule(kind, params)
+    with pytest.raises(UserInputError, match="invalid severity 'loud'"):
+        build_rule("order_filled", {}, severity="loud")
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 3 * * *", "*/15 * * * *", "0 9-17 * * mon-fri", "@hourly", "5,35 * 1 jan *"]
+)
+def test_valid_cron_expressions(expression: str) -> None:
+    assert check_cron(expression) == expression
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 3 * *", "expected 5 fields"),
+        ("61 * * * *", "minute value '61' is outside 0-59"),
+        ("* 24 * * *", "hour value '24'"),
+        ("*/0 * * * *", "step 0"),
+        ("* * * foo *", "month value 'foo'"),
+    ],
+)
+def test_invalid_cron_expressions_name_the_field(expression: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_cron(expression)
+
+
+def test_next_fire_is_in_utc_and_strictly_after() -> None:
+    at_three = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+    assert next_fire("0 3 * * *", at_three) == datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    assert next_fire("*/15 * * * *", datetime(2026, 1, 1, 3, 7, tzinfo=UTC)).minute == 15
+    assert next_fire("@daily", at_three) == datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def test_quiet_hours_across_midnight_in_a_time_zone() -> None:
+    quiet = parse_quiet_hours("22:00-07:00", "Europe/Berlin")  # UTC+1 in January
+    assert quiet.active(datetime(2026, 1, 1, 21, 30, tzinfo=UTC))  # 22:30 in Berlin
+    assert not quiet.active(datetime(2026, 1, 1, 20, 30, tzinfo=UTC))
+    assert quiet.active(datetime(2026, 1, 2, 5, 59, tzinfo=UTC))
+    assert not quiet.active(datetime(2026, 1, 2, 6, 0, tzinfo=UTC))
+    assert quiet.ends_after(datetime(2026, 1, 1, 23, 0, tzinfo=UTC)) == datetime(2026, 1, 2, 6, 0, tzinfo=UTC)
+    for bad in ("22-07", "25:00-07:00", "07:00-07:00"):
+        with pytest.raises(ValueError, match="invalid quiet hours"):
+            parse_quiet_hours(bad)
+
+
+def test_apprise_urls_are_masked_and_their_secrets_scrubbed() -> None:
+    assert mask_target("json://127.0.0.1:8080/hook") == "json://127.0.0.1:8080/***"
+    assert mask_target("tgram://123456:ABCDEF/987654") == "tgram://***"
+    assert mask_target("mailtos://me:hunter22@example.com") == "mailtos://***"
+    assert mask_target("jsons://user:pw@host.example/x?token=abc") == "jsons://***@host.example/***?***"
+    text = scrub("POST to tgram 123456:ABCDEF failed for chat 987654", ["tgram://123456:ABCDEF/987654"])
+    assert "ABCDEF" not in text and "987654" not in text

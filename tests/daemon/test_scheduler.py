@@ -1,0 +1,234 @@
+"""The scheduler on a fake clock: jobs fire at their cron times (UTC), every run is recorded with its
+outcome, overlapping fires are skipped, runs a crash left behind are marked interrupted, and runs can
+be started by hand through the API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from mastertrade.client import DaemonClient
+from mastertrade.config import Settings
+from mastertrade.db.models.daemon import JobRun as JobRunRecord
+from mastertrade.engine.api.app import create_app
+from mastertrade.engine.daemon import Daemon
+from mastertrade.engine.scheduler.registry import JobRegistry, JobRun
+from mastertrade.engine.scheduler.service import SchedulerService
+from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.services.clock import FakeClock
+from mastertrade.errors import NotFound, OperationFailed
+from tests.daemon.fakes import FakeVenue, RecordingNotifier, wait_for
+
+START = datetime(2026, 3, 1, 0, 5, tzinfo=UTC)
+
+
+class Jobs:
+    """Test jobs: one that counts, one that fails, one that waits to be released."""
+
+    def __init__(self) -> None:
+        self.calls: list[datetime] = []
+        self.release = asyncio.Event()
+
+    async def count(self, ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+        self.calls.append(ctx.clock.now())
+        run.progress(1, 1, "counted")
+        return {"calls": len(self.calls)}
+
+    async def fail(self, ctx: EngineContext, run: JobRun) -> None:
+        raise RuntimeError("the disk is full")
+
+    async def slow(self, ctx: EngineContext, run: JobRun) -> None:
+        await self.release.wait()
+
+    def registry(self) -> JobRegistry:
+        jobs = JobRegistry()
+        jobs.add("count", self.count, "Counts")
+        jobs.add("fail", self.fail, "Fails")
+        jobs.add("slow", self.slow, "Waits")
+        jobs.add("never", self.count, "Unavailable", available=lambda ctx: "needs a real exchange")
+        return jobs
+
+
+class Scheduled:
+    def __init__(self, ctx: EngineContext, clock: FakeClock, jobs: Jobs) -> None:
+        self.ctx, self.clock, self.jobs = ctx, clock, jobs
+        self.scheduler = ctx.get(SchedulerService)
+        self.client = DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx)))
+
+    async def at(self, hour: int, minute: int) -> None:
+        """Move the clock to hh:mm on the start day and wait until the runs it fired are over."""
+        await self.clock.set(START.replace(hour=hour, minute=minute))
+        await asyncio.sleep(0)
+        await self.scheduler.wait_idle()
+
+
+@pytest.fixture
+async def scheduled(settings: Settings) -> AsyncIterator[Scheduled]:
+    config = settings.model_copy(
+        update={
+            "scheduler": settings.scheduler.model_copy(
+                update={
+                    "jobs": {
+                        "count": "*/15 * * * *",
+                        "fail": "0 1 * * *",
+                        "slow": "30 5,6 * * *",
+                        "never": "* * * * *",
+                        "nightly_generation": "0 3 * * *",
+                    }
+                }
+            )
+        }
+    )
+    # A run a crashed daemon left "running".
+    from mastertrade.db.database import Database
+
+    db = await Database.open(config)
+    async with db.sessions() as session:
+        session.add(JobRunRecord(job="count", trigger="schedule", started_at=START, outcome="running"))
+        await session.commit()
+    await db.close()
+
+    clock, jobs = FakeClock(START), Jobs()
+    daemon = Daemon(
+        config,
+        venue=FakeVenue(),
+        clock=clock,
+        notifier=RecordingNotifier(),
+        serve_api=False,
+        services=lambda ctx: [SchedulerService()],
+        jobs=jobs.registry,
+    )
+    ctx = await daemon.start()
+    await wait_for(lambda: clock.sleepers > 0)
+    scheduled = Scheduled(ctx, clock, jobs)
+    try:
+        yield scheduled
+    finally:
+        jobs.release.set()
+        await scheduled.client.aclose()
+        await daemon.stop()
+
+
+async def test_jobs_fire_at_their_cron_times_and_each_run_is_recorded(scheduled: Scheduled) -> None:
+    progress = scheduled.ctx.bus.subscribe({"job"})
+    await scheduled.at(0, 14)
+    assert scheduled.jobs.calls == []
+    await scheduled.at(0, 15)
+    await scheduled.at(0, 29)
+    assert scheduled.jobs.calls == [START.replace(minute=15)]
+    await scheduled.at(0, 30)
+    await scheduled.at(0, 45)
+    assert scheduled.jobs.calls == [
+        START.replace(minute=15),
+        START.replace(minute=30),
+        START.replace(minute=45),
+    ]
+    runs = await scheduled.client.job_runs("count")
+    assert [(run.outcome, run.trigger) for run in runs] == [("ok", "schedule")] * 3 + [
+        ("interrupted", "schedule")
+    ]
+    assert runs[0].started_at == START.replace(minute=45) and runs[0].result == {"calls": 3}
+    assert runs[3].error == "the daemon stopped during the run"
+    types = []
+    while (event := progress.get_nowait()) is not None:
+        types.append(event.type)
+    assert "job.started" in types and "job.finished" in types and "job.progress" in types
+
+
+async def test_a_failing_job_records_its_error_and_the_scheduler_goes_on(scheduled: Scheduled) -> None:
+    for hour, minute in ((0, 15), (0, 30), (0, 45), (1, 0), (1, 15)):
+        await scheduled.at(hour, minute)
+    runs = await scheduled.client.job_runs("fail")
+    assert len(runs) == 1 and runs[0].outcome == "error"
+    assert runs[0].error == "RuntimeError: the disk is full"
+    assert runs[0].finished_at == START.replace(hour=1, minute=0)
+    assert len(scheduled.jobs.calls) == 5  # count kept firing: 00:15 00:30 00:45 01:00 01:15
+    jobs = {job.name: job for job in await scheduled.client.jobs()}
+    assert jobs["fail"].last_run is not None and jobs["fail"].last_run.outcome == "error"
+    assert jobs["count"].next_run == START.replace(hour=1, minute=30)
+
+
+async def test_a_fire_while_the_previous_run_still_runs_is_skipped(scheduled: Scheduled) -> None:
+    await scheduled.clock.set(START.replace(hour=5, minute=30))
+    await wait_for(lambda: scheduled.scheduler.running("slow"))
+    await scheduled.clock.set(START.replace(hour=6, minute=30))
+    await wait_for(lambda: not scheduled.scheduler._starting)
+    scheduled.jobs.release.set()
+    await scheduled.scheduler.wait_idle()
+    runs = await scheduled.client.job_runs("slow")
+    assert [run.outcome for run in runs] == ["skipped", "ok"]
+    assert runs[0].error == "the previous run was still running"
+
+
+async def test_jobs_listing_shows_schedules_availability_and_unknown_names(scheduled: Scheduled) -> None:
+    jobs = {job.name: job for job in await scheduled.client.jobs()}
+    assert jobs["count"].schedule == "*/15 * * * *" and jobs["count"].available
+    assert jobs["never"].available is False and jobs["never"].reason == "needs a real exchange"
+    assert jobs["never"].next_run is None
+    assert jobs["nightly_generation"].reason == "not part of this version"
+    await scheduled.at(0, 6)
+    assert scheduled.jobs.calls == []  # "never" is scheduled every minute, but cannot run
+
+
+async def test_runs_started_by_hand_through_the_api(scheduled: Scheduled) -> None:
+    run = await scheduled.client.run_job("count")
+    assert run.outcome == "running" and run.trigger == "manual"
+    await scheduled.scheduler.wait_idle()
+    runs = await scheduled.client.job_runs("count", limit=1)
+    assert runs[0].id == run.id and runs[0].outcome == "ok"
+    with pytest.raises(NotFound, match="no job 'nope'"):
+        await scheduled.client.run_job("nope")
+    with pytest.raises(OperationFailed, match="needs a real exchange"):
+        await scheduled.client.run_job("never")
+    await scheduled.client.run_job("slow")
+    with pytest.raises(OperationFailed, match="already running"):
+        await scheduled.client.run_job("slow")
+
+
+async def test_data_refresh_fills_the_gaps_of_a_real_exchange(settings: Settings) -> None:
+    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.market.timeframes import floor_ts, now_ms
+    from tests.daemon.conftest import core_daemon
+
+    hour = 3_600_000
+    current = floor_ts(now_ms(), "1h")  # the bar still forming: never stored
+    rows = [(current - n * hour, 100.0 + n, 101.0 + n, 99.0 + n, 100.5 + n, 5.0) for n in range(10, -1, -1)]
+    venue = FakeVenue("binance", simulated=False)
+    venue.history = {"BTC/USDT": rows, "ETH/USDT": rows[-3:]}
+    config = settings.model_copy(
+        update={
+            "market": settings.market.model_copy(update={"venue": "ccxt"}),
+            "scheduler": settings.scheduler.model_copy(update={"backfill_bars": 5, "enabled": False}),
+        }
+    )
+    daemon = core_daemon(config, venue=venue, serve_api=False)
+    ctx = await daemon.start()
+    try:
+        await ctx.candles.upsert(SeriesKey("binance", "BTC/USDT", "1h"), rows[:4])  # an old stretch
+        scheduler = await wait_for(lambda: ctx.find(SchedulerService))
+        client = DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx)))
+        jobs = {job.name: job for job in await client.jobs()}
+        assert jobs["data_refresh"].available and jobs["data_refresh"].next_run is None  # scheduler off
+        await client.run_job("data_refresh")
+        await scheduler.wait_idle()
+        run = (await client.job_runs("data_refresh"))[0]
+        assert run.outcome == "ok", run.error
+        assert run.result["symbols"]["BTC/USDT"]["new"] == 6  # bars 5..10 hours ago up to the last closed
+        assert run.result["symbols"]["ETH/USDT"]["new"] == 2  # the venue only has the last 2 closed bars
+        btc = await ctx.candles.read(SeriesKey("binance", "BTC/USDT", "1h"))
+        assert len(btc) == 10 and int(btc.index[-1].timestamp() * 1000) == current - hour
+        await client.aclose()
+    finally:
+        await daemon.stop()
+
+
+async def test_data_refresh_is_unavailable_on_the_simulated_market(engine: Any) -> None:
+    client = engine.client()
+    with pytest.raises(OperationFailed, match='the venue is "sim"'):
+        await client.run_job("data_refresh")
+    await client.aclose()

@@ -1,0 +1,382 @@
+"""The fake exchange with a spot trading desk: signed order, trade and account endpoints.
+
+``TradingExchange`` extends ``FakeExchange`` (market data, faults, request log) with Binance's private
+spot API as ccxt's binance client calls it:
+
+- ``POST /api/v3/order`` (MARKET fills at once at ``last[symbol]``; LIMIT rests, or fills at once
+  when marketable), ``GET /api/v3/order`` (by ``orderId`` or ``origClientOrderId``),
+  ``DELETE /api/v3/order``, ``GET /api/v3/openOrders``, ``GET /api/v3/myTrades``, ``GET /api/v3/account``.
+- Requests are checked like Binance checks them: the API key header, the HMAC-SHA256 ``signature``
+  over the query or form body, and ``timestamp`` inside ``recvWindow`` of the fake's clock (-1021 when
+  not, which ccxt raises as ``InvalidNonce``). A client order id still open is a duplicate (-2010).
+- Balances are kept per asset (free and locked); a fee of ``fee`` x the traded value is charged in the
+  quote asset. Not enough balance answers -2010 with Binance's exact insufficient-balance message.
+- Faults *after* an order was accepted (``after_accept``): the order is booked, then the answer is
+  lost (the connection dropped), replaced by a 5xx, or never sent (a hang until the client's timeout).
+- ``placed`` lists every order the desk ever accepted, so a test can count orders per client id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tests.fakes.exchange import FakeExchange, Recorded, Reply, _make_handler, binance_error, market_id
+
+API_KEY = "fake-api-key-0123456789"
+SECRET = "fake-secret-9876543210"
+INSUFFICIENT = "Account has insufficient balance for requested action."
+AFTER_HEADER = "X-Fake-After-Accept"
+
+After = Literal["drop", "hang", "500", "503"]
+
+
+@dataclass
+class DeskOrder:
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    quantity: float
+    price: float | None
+    status: str = "NEW"
+    executed: float = 0.0
+    quote: float = 0.0
+    time: int = 0
+    trades: list[dict[str, Any]] = field(default_factory=list)
+
+
+class TradingExchange(FakeExchange):
+    """A fake Binance spot exchange that trades (see the module docstring)."""
+
+    def __init__(
+        self,
+        symbols: Mapping[str, float] | None = None,
+        *,
+        balances: Mapping[str, float] | None = None,
+        fee: float = 0.001,
+        api_key: str = API_KEY,
+        secret: str = SECRET,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(symbols, **kwargs)
+        self.last = dict(self.prices)
+        self.fee = fee
+        self.api_key = api_key
+        self.secret = secret
+        self.free: dict[str, float] = dict(balances or {"USDT": 10_000.0})
+        self.locked: dict[str, float] = {}
+        self.orders: dict[int, DeskOrder] = {}
+        self.placed: list[DeskOrder] = []
+        self._ids = itertools.count(1001)
+        self._trade_ids = itertools.count(50001)
+        self._after: list[After] = []
+        self._desk = threading.RLock()
+        self.route("POST", "/api/v3/order", self._create)
+        self.route("GET", "/api/v3/order", self._query)
+        self.route("DELETE", "/api/v3/order", self._cancel)
+        self.route("GET", "/api/v3/openOrders", self._open_orders)
+        self.route("GET", "/api/v3/myTrades", self._my_trades)
+        self.route("GET", "/api/v3/account", self._account)
+
+    # --- the server, with the after-accept faults -----------------------------------------------------
+
+    def start(self) -> TradingExchange:
+        from http.server import ThreadingHTTPServer
+
+        base = _make_handler(self)
+        fake = self
+
+        class Handler(base):  # type: ignore[misc, valid-type]
+            def _send(self, reply: Reply) -> None:
+                after = reply.headers.get(AFTER_HEADER)
+                if after == "drop":
+                    self._drop()
+                    return
+                if after == "hang":
+                    fake._release.wait(fake.hang_s)
+                    self._drop()
+                    return
+                super()._send(reply)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        self._release.clear()
+        # A short poll interval: stop() waits for serve_forever to notice, up to one interval.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-exchange", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def after_accept(self, kind: After, times: int = 1) -> None:
+        """The next ``times`` accepted orders lose their answer this way (they stay booked)."""
+        with self._desk:
+            self._after.extend([kind] * times)
+
+    def _after_reply(self, reply: Reply) -> Reply:
+        with self._desk:
+            kind = self._after.pop(0) if self._after else None
+        if kind is None:
+            return reply
+        if kind in ("drop", "hang"):
+            return Reply(200, {}, {AFTER_HEADER: kind})
+        return Reply(int(kind), binance_error(-1001, "Internal error; unable to process your request."))
+
+    # --- authentication ---------------------------------------------------------------------------
+
+    def _refuse(self, request: Recorded) -> Reply | None:
+        if request.header("X-MBX-APIKEY") != self.api_key:
+            return Reply(401, binance_error(-2015, "Invalid API-key, IP, or permissions for action."))
+        payload = request.body if request.method == "POST" else _query_of(request)
+        signed, _, signature = payload.rpartition("&signature=")
+        expected = hmac.new(self.secret.encode(), signed.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            return Reply(400, binance_error(-1022, "Signature for this request is not valid."))
+        timestamp = int(request.params.get("timestamp", "0"))
+        window = int(request.params.get("recvWindow", "5000"))
+        if timestamp >= self.now + 1000 or self.now - timestamp > window:
+            return Reply(
+                400, binance_error(-1021, "Timestamp for this request is outside of the recvWindow.")
+            )
+        return None
+
+    # --- the desk -----------------------------------------------------------------------------------
+
+    def _symbol(self, request: Recorded) -> str | None:
+        return self._symbol_of(request.params.get("symbol", ""))
+
+    def set_price(self, symbol: str, price: float) -> None:
+        """Move the last price; resting limit orders it crosses fill at their limit."""
+        with self._desk:
+            self.last[symbol] = price
+            for order in list(self.orders.values()):
+                if order.symbol != symbol or order.status not in ("NEW", "PARTIALLY_FILLED"):
+                    continue
+                assert order.price is not None
+                if (order.side == "BUY" and price <= order.price) or (
+                    order.side == "SELL" and price >= order.price
+                ):
+                    self._fill(order, order.quantity - order.executed, order.price, locked=True)
+
+    def _fill(self, order: DeskOrder, qty: float, price: float, *, locked: bool) -> None:
+        base, quote = order.symbol.split("/")
+        value = qty * price
+        fee = value * self.fee
+        if order.side == "BUY":
+            source = self.locked if locked else self.free
+            source[quote] = source.get(quote, 0.0) - value
+            self.free[quote] = self.free.get(quote, 0.0) - fee
+            self.free[base] = self.free.get(base, 0.0) + qty
+        else:
+            source = self.locked if locked else self.free
+            source[base] = source.get(base, 0.0) - qty
+            self.free[quote] = self.free.get(quote, 0.0) + value - fee
+        order.executed += qty
+        order.quote += value
+        order.status = "FILLED" if order.executed >= order.quantity - 1e-12 else "PARTIALLY_FILLED"
+        order.trades.append(
+            {
+                "symbol": market_id(order.symbol),
+                "id": next(self._trade_ids),
+                "orderId": order.order_id,
+                "orderListId": -1,
+                "price": f"{price:.8f}",
+                "qty": f"{qty:.8f}",
+                "quoteQty": f"{value:.8f}",
+                "commission": f"{fee:.8f}",
+                "commissionAsset": quote,
+                "time": self.now,
+                "isBuyer": order.side == "BUY",
+                "isMaker": order.type == "LIMIT",
+                "isBestMatch": True,
+            }
+        )
+
+    def _create(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        params = request.params
+        symbol = self._symbol(request)
+        if symbol is None:
+            return Reply(400, binance_error(-1121, "Invalid symbol."))
+        side, kind = params.get("side", ""), params.get("type", "")
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
+            return Reply(400, binance_error(-1116, "Invalid orderType."))
+        quantity = float(params.get("quantity", "0"))
+        price = float(params["price"]) if "price" in params else None
+        client_id = params.get("newClientOrderId") or f"x-{next(self._ids)}"
+        base, quote = symbol.split("/")
+        with self._desk:
+            if any(
+                o.client_order_id == client_id and o.status in ("NEW", "PARTIALLY_FILLED")
+                for o in self.orders.values()
+            ):
+                return Reply(400, binance_error(-2010, "Duplicate order sent."))
+            last = self.last[symbol]
+            marketable = kind == "MARKET" or (
+                price is not None
+                and ((side == "BUY" and price >= last) or (side == "SELL" and price <= last))
+            )
+            fill_price = last if marketable else price
+            assert fill_price is not None
+            if side == "BUY":
+                need = quantity * fill_price * (1 + self.fee) if marketable else quantity * fill_price
+                if self.free.get(quote, 0.0) < need:
+                    return Reply(400, binance_error(-2010, INSUFFICIENT))
+            elif self.free.get(base, 0.0) < quantity:
+                return Reply(400, binance_error(-2010, INSUFFICIENT))
+            order = DeskOrder(next(self._ids), client_id, symbol, side, kind, quantity, price, time=self.now)
+            self.orders[order.order_id] = order
+            self.placed.append(order)
+            if marketable:
+                self._fill(order, quantity, fill_price, locked=False)
+            else:
+                asset, amount = (quote, quantity * fill_price) if side == "BUY" else (base, quantity)
+                self.free[asset] -= amount
+                self.locked[asset] = self.locked.get(asset, 0.0) + amount
+            body = self._order_json(order)
+            body["fills"] = [
+                {
+                    "price": t["price"],
+                    "qty": t["qty"],
+                    "commission": t["commission"],
+                    "commissionAsset": t["commissionAsset"],
+                    "tradeId": t["id"],
+                }
+                for t in order.trades
+            ]
+        return self._after_reply(Reply(200, body))
+
+    def _find(self, request: Recorded) -> DeskOrder | None:
+        params = request.params
+        with self._desk:
+            if "orderId" in params:
+                return self.orders.get(int(params["orderId"]))
+            wanted = params.get("origClientOrderId")
+            found = [o for o in self.orders.values() if o.client_order_id == wanted]
+            return found[-1] if found else None
+
+    def _query(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        order = self._find(request)
+        if order is None:
+            return Reply(400, binance_error(-2013, "Order does not exist."))
+        with self._desk:
+            return Reply(200, self._order_json(order))
+
+    def _cancel(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        order = self._find(request)
+        with self._desk:
+            if order is None or order.status not in ("NEW", "PARTIALLY_FILLED"):
+                return Reply(400, binance_error(-2011, "Unknown order sent."))
+            base, quote = order.symbol.split("/")
+            rest = order.quantity - order.executed
+            asset, amount = (quote, rest * (order.price or 0.0)) if order.side == "BUY" else (base, rest)
+            self.locked[asset] = self.locked.get(asset, 0.0) - amount
+            self.free[asset] = self.free.get(asset, 0.0) + amount
+            order.status = "CANCELED"
+            return Reply(200, self._order_json(order))
+
+    def _open_orders(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        symbol = self._symbol(request)
+        with self._desk:
+            found = [
+                self._order_json(o)
+                for o in self.orders.values()
+                if o.status in ("NEW", "PARTIALLY_FILLED") and (symbol is None or o.symbol == symbol)
+            ]
+        return Reply(200, found)
+
+    def _my_trades(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        symbol = self._symbol(request)
+        order_id = request.params.get("orderId")
+        with self._desk:
+            trades = [
+                trade
+                for order in self.orders.values()
+                if order.symbol == symbol and (order_id is None or order.order_id == int(order_id))
+                for trade in order.trades
+            ]
+        return Reply(200, sorted(trades, key=lambda t: t["id"]))
+
+    def _account(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        with self._desk:
+            assets = sorted(set(self.free) | set(self.locked))
+            balances = [
+                {
+                    "asset": a,
+                    "free": f"{self.free.get(a, 0.0):.8f}",
+                    "locked": f"{self.locked.get(a, 0.0):.8f}",
+                }
+                for a in assets
+            ]
+        return Reply(
+            200,
+            {
+                "makerCommission": 10,
+                "takerCommission": 10,
+                "canTrade": True,
+                "accountType": "SPOT",
+                "balances": balances,
+                "permissions": ["SPOT"],
+            },
+        )
+
+    def _order_json(self, order: DeskOrder) -> dict[str, Any]:
+        return {
+            "symbol": market_id(order.symbol),
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "clientOrderId": order.client_order_id,
+            "transactTime": order.time,
+            "time": order.time,
+            "updateTime": self.now,
+            "price": f"{order.price or 0.0:.8f}",
+            "origQty": f"{order.quantity:.8f}",
+            "executedQty": f"{order.executed:.8f}",
+            "cummulativeQuoteQty": f"{order.quote:.8f}",
+            "status": order.status,
+            "timeInForce": "GTC",
+            "type": order.type,
+            "side": order.side,
+            "workingTime": order.time,
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+
+    def orders_for(self, client_order_id: str) -> list[DeskOrder]:
+        """Every order the desk accepted with this client id (exactly one per intent is the rule)."""
+        with self._desk:
+            return [order for order in self.placed if order.client_order_id == client_order_id]
+
+    def balance(self, asset: str) -> float:
+        with self._desk:
+            return self.free.get(asset, 0.0) + self.locked.get(asset, 0.0)
+
+
+def _query_of(request: Recorded) -> str:
+    """The query string of a GET/DELETE as ccxt signed it: the parameters in the order they came (the
+    values ccxt sends here, ids, numbers and symbols, need no percent-encoding)."""
+    return "&".join(f"{key}={value}" for key, value in request.params.items())

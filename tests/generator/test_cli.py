@@ -1,0 +1,179 @@
+"""``mt generate`` and ``mt strategy list|show|paper|activate|pause|retire|export`` end to end on simulated
+candles, including bad ids, bad transitions, and an exported genome reproduced by ``mt backtest``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastertrade.engine.backtest.metrics import METRIC_KEYS
+from tests.conftest import MT
+from tests.generator.helpers import LENIENT
+
+GENERATE = ("generate", "--count", "20", "--population", "16", "--generations", "2", "--seed", "3")
+
+
+@pytest.fixture
+def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in LENIENT.items():
+        monkeypatch.setenv(f"MT_GENERATOR__{key.upper()}", str(value))
+
+
+@pytest.fixture
+def generated(mt: MT, lenient: None) -> dict[str, Any]:
+    sim = mt(
+        "data",
+        "sim",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--bars",
+        "3000",
+        "--seed",
+        "11",
+        "--end",
+        "2025-01-01",
+    )
+    assert sim.exit_code == 0, sim.stderr
+    document: dict[str, Any] = mt.json(*GENERATE)
+    return document
+
+
+def test_generate_json_stores_count_strategies(generated: dict[str, Any]) -> None:
+    doc = generated
+    assert doc["counts"]["stored"] == 20 == len(doc["strategies"])
+    assert doc["seed"] == 3 and doc["symbol"] == "BTC/USDT" and doc["simulated"] is True
+    assert doc["data"]["bars"] == 3000 and len(doc["data"]["windows"]) == 4
+    assert {"indicators_s", "evaluation_s", "validation_s", "storage_s", "evaluations_per_s"} <= set(
+        doc["timings"]
+    )
+    row = doc["strategies"][0]
+    assert {
+        "id",
+        "state",
+        "oos_sharpe",
+        "is_sharpe",
+        "deflated_sharpe",
+        "reference_agrees",
+        "description",
+    } <= set(row)
+    assert {r["state"] for r in doc["strategies"]} == {"passed", "failed"}
+
+
+def test_generate_prints_a_table_and_a_summary(mt: MT, lenient: None) -> None:
+    mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
+    result = mt(*GENERATE)
+    assert result.exit_code == 0, result.stderr
+    assert "Generation run 1 on sim:BTC/USDT:1h (SIMULATED), seed 3" in result.stdout
+    assert "stored 20 strategies" in result.stderr
+
+
+def test_generate_bad_input_exits_2(mt: MT) -> None:
+    result = mt("generate", "--count", "20", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert (
+        result.stderr.startswith("mt: error: ")
+        and "BTC/USDT" in result.stderr
+        and result.stderr.count("\n") == 1
+    )
+    mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
+    result = mt("generate", "--count", "0")
+    assert result.exit_code == 2 and result.stderr == "mt: error: invalid count 0: must be >= 1\n"
+    result = mt("generate", "--timeframe", "7x")
+    assert result.exit_code == 2
+
+
+def test_strategy_list_and_show(mt: MT, generated: dict[str, Any]) -> None:
+    listed = mt.json("strategy", "list")
+    assert {row["id"] for row in listed} == {row["id"] for row in generated["strategies"]}
+    failed = mt.json("strategy", "list", "--state", "failed", "--symbol", "BTC/USDT")
+    assert failed and all(row["state"] == "failed" for row in failed)
+    assert len(mt.json("strategy", "list", "--limit", "3")) == 3
+    bad = mt("strategy", "list", "--state", "papr")
+    assert bad.exit_code == 2 and "unknown strategy state 'papr'" in bad.stderr
+
+    target = generated["strategies"][0]
+    shown = mt.json("strategy", "show", target["id"][:8])
+    assert shown["id"] == target["id"] and shown["state"] == target["state"]
+    assert [item["to"] for item in shown["history"]] == ["generated", "backtested", target["state"]]
+    assert (
+        set(METRIC_KEYS) <= set(shown["metrics"]) and shown["out_of_sample"]["sharpe"] == target["oos_sharpe"]
+    )
+    table = mt("strategy", "show", target["id"])
+    assert table.exit_code == 0 and "out-of-sample" in table.stdout and "History" in table.stdout
+
+    missing = "0" * 16 if not target["id"].startswith("0000") else "f" * 16
+    result = mt("strategy", "show", missing)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"unknown strategy '{missing}'" in result.stderr and "a stored strategy id" in result.stderr
+    assert mt("strategy", "show", target["id"], "--symbol", "ETH/USDT").exit_code == 2
+
+
+def test_transitions_and_their_errors(mt: MT, generated: dict[str, Any]) -> None:
+    passed = next(row["id"] for row in generated["strategies"] if row["state"] == "passed")
+    failed = next(row["id"] for row in generated["strategies"] if row["state"] == "failed")
+
+    result = mt("strategy", "activate", passed)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"mt: error: strategy {passed} cannot go from passed to active:"
+        " from passed it can go to paper, retired\n"
+    )
+    assert mt.json("strategy", "paper", passed) == {
+        "id": passed,
+        "from": "passed",
+        "to": "paper",
+        "reason": "moved to paper trading by hand",
+    }
+    moved = mt("strategy", "activate", passed[:6])
+    assert moved.exit_code == 0 and moved.stdout.endswith(": paper -> active\n")
+    assert mt("strategy", "pause", passed, "--reason", "too volatile").exit_code == 0
+    assert mt("strategy", "retire", passed).exit_code == 0
+    again = mt("strategy", "retire", passed)
+    assert again.exit_code == 2 and again.stderr.endswith(
+        "cannot go from retired to retired: retired is final\n"
+    )
+    assert mt("strategy", "paper", failed).exit_code == 2
+
+    history = mt.json("strategy", "show", passed)["history"]
+    assert [(h["from"], h["to"]) for h in history[-4:]] == [
+        ("passed", "paper"),
+        ("paper", "active"),
+        ("active", "paused"),
+        ("paused", "retired"),
+    ]
+    assert history[-2]["reason"] == "too volatile"
+
+    for command in ("activate", "pause", "retire", "export"):
+        unknown = mt("strategy", command, "beefbeefbeefbeef")
+        assert unknown.exit_code == 2 and "no stored strategy 'beefbeefbeefbeef'" in unknown.stderr
+    assert "ids are 4 to 16 hex digits" in mt("strategy", "pause", "nope").stderr
+
+
+def test_export_reproduces_the_stored_metrics_in_mt_backtest(
+    mt: MT, generated: dict[str, Any], tmp_path: Path
+) -> None:
+    for row in generated["strategies"][:3]:
+        stored = mt.json("strategy", "show", row["id"])
+        out = tmp_path / f"{row['id']}.json"
+        exported = mt("strategy", "export", row["id"], "--out", str(out))
+        assert exported.exit_code == 0 and exported.stdout == ""
+        assert json.loads(out.read_text()) == stored["genome"]
+        hint = exported.stderr.splitlines()[-1]
+        assert hint.startswith(f"its stored backtest: mt backtest {out} --start ")
+        backtest = mt.json(*hint.split("mt ", 1)[1].split())
+        assert {key: backtest[key] for key in METRIC_KEYS} == {
+            key: stored["metrics"][key] for key in METRIC_KEYS
+        }
+        plain = mt.json("backtest", str(out))  # all stored candles: the same ones here
+        assert plain["final_equity"] == stored["metrics"]["final_equity"]
+        by_id = mt.json("backtest", row["id"][:10])
+        assert by_id["strategy"] == stored["name"]
+        assert {key: by_id[key] for key in METRIC_KEYS} == {
+            key: stored["metrics"][key] for key in METRIC_KEYS
+        }
+    printed = mt("strategy", "export", generated["strategies"][0]["id"])
+    assert json.loads(printed.stdout)["name"] == generated["strategies"][0]["name"]

@@ -1,0 +1,284 @@
+"""Promotion and retirement rules, the records they read from the trading journal, and the nightly run."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
+from mastertrade.engine.generator.nightly import apply_rules, nightly
+from mastertrade.engine.generator.promotion import Rules, TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.states import State
+from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
+from mastertrade.engine.signals.builtins import builtin
+from tests.generator.helpers import LENIENT, settings_with, store_candles
+
+START = datetime(2025, 3, 1, tzinfo=UTC)
+RULES = Rules(
+    min_paper_days=14,
+    min_paper_trades=5,
+    paper_tolerance_sigma=1.0,
+    drawdown_tolerance=1.5,
+    retire_drawdown_pct=25,
+    retire_sigma=2.0,
+)
+OOS = {"daily_mean": 0.001, "daily_std": 0.01, "max_drawdown_pct": 8.0, "sharpe": 1.9, "trades": 30}
+PAPER_PATH = (
+    (State.GENERATED, "test"),
+    (State.BACKTESTED, "test"),
+    (State.PASSED, "test"),
+)
+
+
+def stored(state: State = State.PAPER, **oos: Any) -> StoredStrategy:
+    genome = builtin("sma_cross", "BTC/USDT", "1h")
+    return StoredStrategy(
+        id="0123456789abcdef",
+        name="x",
+        fingerprint="0123456789abcdef",
+        symbol="BTC/USDT",
+        timeframe="1h",
+        exchange="sim",
+        state=state,
+        genome_data=genome.to_dict(),
+        metrics={},
+        in_sample={},
+        out_of_sample={**OOS, **oos},
+        folds=[],
+        deflated_sharpe=0.97,
+        reference_agrees=True,
+        reference=None,
+        complexity=2,
+        generation_run_id=None,
+        seed=None,
+        created_at=START,
+        updated_at=START,
+        state_since=START,
+    )
+
+
+def record(
+    days: float = 20, trades: int = 8, return_pct: float = 2.0, drawdown: float = 5.0
+) -> TradingRecord:
+    return TradingRecord(START, START + timedelta(days=days), trades, return_pct, drawdown)
+
+
+def test_prediction_scales_with_the_period() -> None:
+    expected, spread = prediction(stored(), 25) or (0, 0)
+    assert expected == pytest.approx(2.5) and spread == pytest.approx(5.0)
+    assert prediction(stored(daily_mean=None), 25) is None
+
+
+def test_a_paper_record_that_holds_up_is_promoted() -> None:
+    decision = decide(stored(), record(days=20, trades=8, return_pct=1.0, drawdown=6.0), RULES)
+    assert decision.action == "promote"
+    assert "8 trades" in decision.reason and "expected" in decision.reason
+
+
+def test_too_short_a_record_waits() -> None:
+    assert decide(stored(), None, RULES).action == "keep"
+    short = decide(stored(), record(days=5), RULES)
+    assert short.action == "keep" and "5.0 of 14 days" in short.reason
+    few = decide(stored(), record(trades=2), RULES)
+    assert few.action == "keep" and "2 of 5 trades" in few.reason
+
+
+def test_paper_below_tolerance_or_with_a_deep_drawdown_stays_on_paper() -> None:
+    # 20 days: expected 2%, spread 4.47%; -3% is 1.1 sigma short (tolerance 1.0, retirement at 2.0)
+    below = decide(stored(), record(return_pct=-3.0), RULES)
+    assert below.action == "keep" and below.reason.startswith("paper below tolerance")
+    deep = decide(stored(), record(drawdown=13.0), RULES)
+    assert deep.action == "keep" and "above 12.0%" in deep.reason
+    tiny_backtest_drawdown = decide(stored(max_drawdown_pct=0.5), record(drawdown=1.5), RULES)
+    assert tiny_backtest_drawdown.action == "promote"  # held to 2% at least, not to 0.75%
+
+
+def test_drawdown_and_decay_retire() -> None:
+    drawdown = decide(stored(State.ACTIVE), record(days=2, drawdown=26.0), RULES)
+    assert drawdown.action == "retire" and "drawdown 26.0% reached the limit of 25%" in drawdown.reason
+    z = (-8.0 - 2.0) / (0.01 * math.sqrt(20) * 100)
+    assert z < -2
+    decay = decide(stored(State.ACTIVE), record(return_pct=-8.0), RULES)
+    assert decay.action == "retire" and decay.reason.startswith("decay: active return -8.00%")
+    assert decide(stored(State.PAPER), record(return_pct=-8.0), RULES).action == "retire"
+    holds = decide(stored(State.ACTIVE), record(return_pct=1.0), RULES)
+    assert holds.action == "keep" and holds.reason.startswith("holds up")
+    assert decide(stored(State.PASSED), record(), RULES).action == "keep"
+
+
+async def add_strategy(db: Any, state: State) -> StoredStrategy:
+    store = StrategyStore(db)
+    new = NewStrategy(builtin("sma_cross", "BTC/USDT", "1h"), out_of_sample=dict(OOS), path=PAPER_PATH)
+    strategy = await store.add(new)
+    await store.transition(strategy.id, State.PAPER, "test")
+    if state is State.ACTIVE:
+        await store.transition(strategy.id, State.ACTIVE, "test")
+    return await store.get(strategy.id)
+
+
+async def add_book(
+    db: Any, book: str, equity: list[float], trips: list[tuple[float, float]], strategy: str
+) -> None:
+    """A book with an equity point a day and round trips (buy price, sell price) of one unit each."""
+    day = 86_400_000
+    start_ms = int(START.timestamp() * 1000)
+    async with db.sessions() as session:
+        session.add(TradingBook(id=book, mode="paper", quote="USDT", strategy_id=strategy))
+        await session.flush()
+        session.add(
+            LedgerEntry(book=book, asset="USDT", amount=equity[0], reason="starting cash", ts=start_ms)
+        )
+        for index, value in enumerate(equity):
+            session.add(
+                EquityPointRecord(
+                    book=book, ts=start_ms + index * day, equity=value, cash=value, positions_value=0
+                )
+            )
+        for index, (buy, sell) in enumerate(trips):
+            for side, price, offset in (("buy", buy, 0), ("sell", sell, day // 2)):
+                order = OrderRecord(
+                    client_order_id=f"{book}-{index}-{side}",
+                    book=book,
+                    mode="paper",
+                    symbol="BTC/USDT",
+                    side=side,
+                    type="market",
+                    state="filled",
+                    placed_ts=start_ms,
+                    strategy_id=strategy,
+                    amount=1.0,
+                )
+                session.add(order)
+                await session.flush()
+                assert order.id is not None
+                session.add(
+                    FillRecord(
+                        order_id=order.id,
+                        book=book,
+                        symbol="BTC/USDT",
+                        side=side,
+                        amount=1.0,
+                        price=price,
+                        fee=0.0,
+                        fee_asset="USDT",
+                        trade_id=f"t{order.id}",
+                        ts=start_ms + index * day + offset,
+                    )
+                )
+        await session.commit()
+
+
+async def test_a_paper_record_comes_from_the_strategys_own_book(sqlite_db: Any) -> None:
+    strategy = await add_strategy(sqlite_db, State.PAPER)
+    assert await read_record(sqlite_db, strategy) is None  # no book yet
+    equity = [10_000, 10_100, 9_900, 10_300, 10_200]
+    await add_book(sqlite_db, f"strategy:{strategy.id}", equity, [(100, 110), (110, 105)], strategy.id)
+    found = await read_record(sqlite_db, strategy)
+    assert found is not None
+    assert found.days == 4 and found.trades == 2
+    assert found.return_pct == pytest.approx(2.0)
+    assert found.max_drawdown_pct == pytest.approx((1 - 9_900 / 10_100) * 100)
+
+
+async def test_an_active_record_comes_from_its_trades_in_the_account(sqlite_db: Any) -> None:
+    strategy = await add_strategy(sqlite_db, State.ACTIVE)
+    await add_book(sqlite_db, "paper", [10_000], [(100, 110), (110, 99)], strategy.id)
+    await add_book(sqlite_db, "strategy:other", [10_000], [(100, 50)], "other")
+    found = await read_record(sqlite_db, strategy)
+    assert found is not None and found.trades == 2
+    growth = (1 + 10 / 100) * (1 - 11 / 110)  # size 1: each trade's return in full
+    assert found.return_pct == pytest.approx((growth - 1) * 100, rel=1e-6)
+    assert found.max_drawdown_pct == pytest.approx(10.0, rel=1e-6)
+
+
+async def test_apply_rules_moves_and_publishes(sqlite_db: Any) -> None:
+    promoted = await add_strategy(sqlite_db, State.PAPER)
+    days = [10_000 * (1.001**i) for i in range(20)]
+    await add_book(sqlite_db, f"strategy:{promoted.id}", days, [(100, 101)] * 6, promoted.id)
+    events: list[Any] = []
+    decisions = await apply_rules(sqlite_db, settings_with(), publish=events.append)
+    assert [d["action"] for d in decisions] == ["promote"]
+    assert (await StrategyStore(sqlite_db).get(promoted.id)).state is State.ACTIVE
+    assert [(e.type, e.stage_from, e.stage_to) for e in events] == [("strategy.promoted", "paper", "active")]
+    history = await StrategyStore(sqlite_db).history(promoted.id)
+    assert history[-1].reason.startswith("paper record holds up")
+
+
+async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    from mastertrade.config import MarketSettings
+
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(**LENIENT, count=20, population=16, generations=2, paper_per_run=2).model_copy(
+        update={"market": MarketSettings(symbols=["BTC/USDT", "ETH/USDT"], timeframe="1h")}
+    )
+    events: list[Any] = []
+    progress: list[tuple[float, float | None, str]] = []
+    now = datetime(2025, 1, 2, 3, tzinfo=UTC)
+    report = await nightly(
+        sqlite_db,
+        settings,
+        exchange="sim",
+        publish=events.append,
+        progress=lambda *a: progress.append(a),
+        now=now,
+    )
+    btc = report["symbols"]["BTC/USDT"]
+    assert btc["counts"]["stored"] == 20 and btc["refresh"] == {
+        "skipped": "simulated or replay venue: nothing to download"
+    }
+    assert "no candles" in report["symbols"]["ETH/USDT"]["skipped"]
+    assert len(report["paper"]) == 2
+    store = StrategyStore(sqlite_db)
+    paper = await store.list(states=[State.PAPER])
+    assert {s.id for s in paper} == {item["id"] for item in report["paper"]}
+    passed = [s for s in await store.list(generation_run_id=btc["run_id"]) if s.deflated_sharpe is not None]
+    best = sorted(
+        (s for s in passed if s.state in (State.PAPER, State.PASSED)), key=lambda s: -(s.deflated_sharpe or 0)
+    )
+    assert {s.id for s in best[:2]} == {s.id for s in paper}
+    assert [e.stage_to for e in events] == ["paper", "paper"]
+    assert [d["action"] for d in report["decisions"]] == ["keep", "keep"]  # no paper record yet
+    assert progress[-1][0] == progress[-1][1] == 2
+    run = await store.run(btc["run_id"])
+    assert run.trigger == "nightly"
+    # the same night again: the same seed; what the first run stored is skipped, so 20 new ones
+    again = await nightly(sqlite_db, settings, exchange="sim", now=now)
+    assert again["symbols"]["BTC/USDT"]["counts"]["stored"] == 20
+    assert (await store.run(again["symbols"]["BTC/USDT"]["run_id"])).seed == run.seed
+
+
+async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame: pd.DataFrame) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from mastertrade.engine.generator.nightly import nightly_job
+    from mastertrade.engine.services import build_jobs
+
+    job = build_jobs().get("nightly_generation")
+    assert job.func is nightly_job and job.unavailable_reason(SimpleNamespace()) is None
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(count=20, population=16, generations=1)
+    events: list[Any] = []
+    progress: list[tuple[Any, ...]] = []
+    ctx = SimpleNamespace(
+        db=sqlite_db,
+        settings=settings.model_copy(
+            update={"market": settings.market.model_copy(update={"symbols": ["BTC/USDT"]})}
+        ),
+        venue=SimpleNamespace(id="sim", simulated=True),
+        bus=SimpleNamespace(publish=events.append),
+        clock=SimpleNamespace(now=lambda: datetime(2025, 1, 2, 3, tzinfo=UTC)),
+    )
+    run = SimpleNamespace(progress=lambda *args: progress.append(args))
+    result = await nightly_job(ctx, run)  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # progress reports hop from the worker thread to the loop
+    assert result["symbols"]["BTC/USDT"]["counts"]["stored"] == 20
+    assert result["date"] == "2025-01-02"
+    assert progress and progress[-1][2] == "done"
+    assert any("BTC/USDT: " in item[2] for item in progress)

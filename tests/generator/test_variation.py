@@ -1,0 +1,126 @@
+"""Mutation and crossover always yield valid genomes on the search grids, within the search's limits."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mastertrade.engine.generator.grid import SIZE_GRID, STOP_GRIDS, param_grid, threshold_grid
+from mastertrade.engine.generator.variation import (
+    MUTATIONS,
+    Limits,
+    build,
+    conditions,
+    crossover,
+    depth,
+    genome_key,
+    mutate,
+    seed_genome,
+    snap_genome,
+)
+from mastertrade.engine.signals.canonical import canonical, fingerprint
+from mastertrade.engine.signals.genome import Genome, parse_genome
+from mastertrade.engine.signals.indicators import INDICATORS
+from tests.strategies import genomes
+
+LIMITS = Limits(max_conditions=6, max_depth=2)
+WIDE = Limits(max_conditions=24, max_depth=4)
+MARKET = {"symbol": "BTC/USDT", "timeframe": "1h"}
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check(genome: Genome, limits: Limits = LIMITS) -> None:
+    """Valid, round-trips through JSON, on the grids, within the limits, named after its fingerprint."""
+    data = genome.to_dict()
+    assert parse_genome(data) == genome
+    assert snap_genome(data) == data
+    for side in ("entry", "exit"):
+        if data.get(side) is not None:
+            assert len(conditions(data[side])) <= limits.max_conditions
+            assert depth(data[side]) <= limits.max_depth
+    assert genome.name == f"gen-{fingerprint(genome)[:10]}" == f"gen-{genome_key(genome)}"
+    assert genome.symbol == "BTC/USDT" and genome.timeframe == "1h"
+
+
+def start(genome: Genome) -> Genome:
+    built = build(genome.to_dict(), WIDE)
+    assume(built is not None)  # the grids may turn a random condition into a self-comparison
+    assert built is not None
+    return built
+
+
+@FAST
+@given(genome=genomes(**MARKET), rng=st.randoms(use_true_random=False))
+def test_mutations_yield_valid_genomes(genome: Genome, rng: random.Random) -> None:
+    current = start(genome)
+    for _ in range(8):
+        child = mutate(rng, current, WIDE)
+        check(child, WIDE)
+        current = child
+
+
+@FAST
+@given(first=genomes(**MARKET), second=genomes(**MARKET), rng=st.randoms(use_true_random=False))
+def test_crossover_yields_valid_genomes(first: Genome, second: Genome, rng: random.Random) -> None:
+    a, b = start(first), start(second)
+    children = crossover(rng, a, b, WIDE)
+    for child in children:
+        check(child, WIDE)
+
+
+@FAST
+@given(seed=st.integers(0, 2**63 - 1))
+def test_seeds_and_their_offspring_stay_within_the_search_limits(seed: int) -> None:
+    rng = random.Random(seed)
+    first = seed_genome(rng, limits=LIMITS, **MARKET)
+    second = seed_genome(rng, limits=LIMITS, **MARKET)
+    check(first)
+    check(second)
+    for child in crossover(rng, first, second, LIMITS):
+        check(child)
+        check(mutate(rng, child, LIMITS))
+
+
+def test_every_mutation_operator_produces_changes() -> None:
+    rng = random.Random(3)
+    population = [seed_genome(random.Random(seed), limits=LIMITS, **MARKET) for seed in range(40)]
+    for name, operator, _ in MUTATIONS:
+        changed = 0
+        for genome in population:
+            edited = operator(rng, genome.to_dict())
+            child = None if edited is None else build(edited, LIMITS)
+            if child is not None and child != genome:
+                check(child)
+                changed += 1
+        assert changed >= 5, f"mutation {name} changed only {changed} of 40 genomes"
+
+
+def test_a_mutation_changes_the_genome_and_is_reproducible() -> None:
+    genome = seed_genome(random.Random(1), limits=LIMITS, **MARKET)
+    first = mutate(random.Random(9), genome, LIMITS)
+    assert first != genome
+    assert mutate(random.Random(9), genome, LIMITS) == first
+
+
+def test_grids_hold_defaults_and_stay_in_range() -> None:
+    for spec in INDICATORS.values():
+        for param in spec.params:
+            grid = param_grid(param)
+            assert list(grid) == sorted(set(grid))
+            if param.sample is not None:
+                assert param.sample[0] <= grid[0] and grid[-1] <= param.sample[1]
+                assert param.default in grid
+    assert param_grid(INDICATORS["rsi"].param("length"))[3] == 14
+    assert threshold_grid((20, 80))[:3] == (20.0, 23.0, 26.0)
+    assert all(0 < value < 1 for value in STOP_GRIDS["stop_loss"]) and SIZE_GRID[-1] == 1.0
+
+
+def test_near_duplicates_collapse_to_one_fingerprint() -> None:
+    base = {"name": "x", **MARKET, "exit": {"<": [{"ind": "rsi", "length": 14}, 70]}}
+    one = build({**base, "entry": {">": [{"ind": "rsi", "length": 14}, 30.4]}}, LIMITS)
+    two = build({**base, "entry": {"<": [29.9, {"ind": "rsi", "length": 15}]}}, LIMITS)
+    assert one is not None and two is not None
+    assert fingerprint(one) == fingerprint(two)
+    assert canonical(one).entry == canonical(two).entry

@@ -1,0 +1,175 @@
+"""Fixtures of the trading tests: an in-process daemon on a fake venue whose bars the test pushes, with
+the trading service, a strategy source the test chooses, and a client over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from mastertrade.config import Settings
+from mastertrade.engine.daemon import Daemon
+from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource
+from mastertrade.engine.services.base import EngineContext
+from tests.daemon.conftest import configure
+from tests.daemon.fakes import FakeVenue, RecordingNotifier
+
+HOUR = 3_600_000
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+def trading_settings(**sections: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {
+        "collectors": {"enabled": False},
+        "scheduler": {"enabled": False},
+        "paper": {"starting_cash": 100_000.0, "strategy_cash": 10_000.0, "fee": 0.001},
+    }
+    values.update(sections)
+    return configure(**values)
+
+
+class TradingEngine:
+    def __init__(
+        self, daemon: Daemon, ctx: EngineContext, venue: FakeVenue, source: StaticStrategies
+    ) -> None:
+        self.daemon = daemon
+        self.ctx = ctx
+        self.venue = venue
+        self.source = source
+        self.events: list[Any] = []
+
+    @property
+    def trader(self) -> Any:
+        from mastertrade.engine.execution.trader import Trader
+
+        return self.ctx.get(Trader)
+
+    def client(self) -> Any:
+        from mastertrade.client import DaemonClient
+        from mastertrade.engine.api.app import create_app
+
+        return DaemonClient(transport=httpx.ASGITransport(app=create_app(self.ctx)))
+
+    async def wait(self, condition: Callable[[], Any], what: str = "condition") -> None:
+        for _ in range(1000):
+            result = condition()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    async def bar(
+        self, symbol: str, i: int, o: float, h: float, low: float, c: float, *, ticks: bool = True
+    ) -> None:
+        """Push bar ``i`` (a forming update at its open, then the closed bar) and wait until the trading
+        service has handled the close."""
+        from mastertrade.engine.market.venue import CandleUpdate
+
+        ts = T0 + i * HOUR
+        if ticks:
+            self.venue.push(CandleUpdate(symbol, "1h", ts, o, o, o, o, 1.0, False))
+        self.venue.push(CandleUpdate(symbol, "1h", ts, o, h, low, c, 10.0, True))
+        trader = self.trader
+        await self.wait(lambda: trader.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
+        await self.wait(lambda: not self.ctx.state.inflight, "work to finish")
+
+
+@pytest.fixture
+def trading_strategies() -> StaticStrategies:
+    return StaticStrategies()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return trading_settings()
+
+
+@pytest.fixture
+async def trading(settings: Settings, trading_strategies: StaticStrategies) -> AsyncIterator[TradingEngine]:
+    from mastertrade.engine.services import build_services
+
+    venue = FakeVenue()
+
+    def services(ctx: EngineContext) -> Any:
+        ctx.provide(trading_strategies, as_type=StrategySource)
+        return build_services(ctx)
+
+    daemon = Daemon(settings, venue=venue, notifier=RecordingNotifier(), serve_api=False, services=services)
+    ctx = await daemon.start()
+    engine = TradingEngine(daemon, ctx, venue, trading_strategies)
+    subscription = ctx.bus.subscribe(["order", "signal", "risk", "goal"], name="test")
+
+    async def record() -> None:
+        async for event in subscription:
+            engine.events.append(event)
+
+    recorder = asyncio.create_task(record())
+    try:
+        from mastertrade.engine.execution.trader import Trader
+
+        await engine.wait(lambda: ctx.find(Trader) is not None, "the trading service")
+        yield engine
+    finally:
+        recorder.cancel()
+        subscription.close()
+        await daemon.stop()
+
+
+class ThreadedTrading:
+    """A daemon with the trading service serving its socket from a background thread's event loop (for
+    the CLI, which runs its own event loop in the test's thread)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        self.settings = settings
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.ctx: EngineContext | None = None
+        self.venue = FakeVenue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # surfaced by start()
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        from mastertrade.client import daemon_running
+        from mastertrade.engine.execution.trader import Trader
+
+        self.loop = asyncio.get_running_loop()
+        daemon = Daemon(self.settings, venue=self.venue, notifier=RecordingNotifier())
+        self.ctx = await daemon.start()
+        try:
+            while not (await daemon_running() and self.ctx.find(Trader) is not None):
+                await asyncio.sleep(0.01)
+            self.ready.set()
+            await self.ctx.stopping.wait()
+        finally:
+            await daemon.stop()
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(fn)
+
+    def start(self) -> ThreadedTrading:
+        self.thread.start()
+        assert self.ready.wait(30), "the threaded daemon did not come up"
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        if self.ctx is not None and self.thread.is_alive():
+            ctx = self.ctx
+            self.call(lambda: ctx.request_stop("test over"))
+        self.thread.join(20)

@@ -1,0 +1,155 @@
+"""The trading commands: `mt trade`, `mt orders`, `mt positions`, `mt balance`, `mt risk`, `mt goal`,
+`mt strategy parity`, against a daemon in a background thread; bad input exits 2; live needs both
+switches and nothing reaches an exchange without them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mastertrade.engine.market.venue import CandleUpdate
+from tests.conftest import MT
+from tests.fakes.exchange import serve
+from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.conftest import HOUR, T0, ThreadedTrading, trading_settings
+
+BTC = "BTC/USDT"
+
+
+@pytest.fixture
+def daemon(db_url: str) -> Iterator[ThreadedTrading]:
+    threaded = ThreadedTrading(trading_settings()).start()
+    try:
+        yield threaded
+    finally:
+        threaded.stop()
+
+
+def push(daemon: ThreadedTrading, i: int, price: float) -> None:
+    venue = daemon.venue
+    ts = T0 + i * HOUR
+    daemon.call(lambda: venue.push(CandleUpdate(BTC, "1h", ts, price, price, price, price, 1.0, False)))
+    daemon.call(
+        lambda: venue.push(CandleUpdate(BTC, "1h", ts, price, price * 1.01, price * 0.99, price, 9.0, True))
+    )
+
+
+def wait_for(mt: MT, check: Any, *args: str) -> Any:
+    for _ in range(400):
+        result = mt(*args, "--json")
+        if result.exit_code == 0:
+            data = json.loads(result.stdout)
+            if check(data):
+                return data
+        time.sleep(0.02)
+    raise AssertionError(f"mt {' '.join(args)} never satisfied the check: {result.stdout}{result.stderr}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trade", "buy", BTC, "0"], "invalid amount"),
+        (["trade", "buy", "BTCUSDT", "1"], "invalid symbol"),
+        (["trade", "buy", BTC, "1", "--price", "5"], "market order takes no --price"),
+        (["trade", "sell", BTC, "1", "--type", "limit"], "needs a positive --price"),
+        (["trade", "buy", BTC, "1", "--type", "iceberg", "--price", "1"], "invalid --type"),
+        (["goal", "add", "g", "--kind", "fame", "--target", "1"], "invalid --kind"),
+        (["goal", "add", "g", "--kind", "profit", "--target", "10%"], "not a percentage"),
+    ],
+)
+def test_bad_input_exits_2(mt: MT, args: list[str], message: str) -> None:
+    result = mt(*args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_live_needs_both_switches_and_nothing_reaches_the_exchange(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_desk() as desk:
+        monkeypatch.setenv("MT_EXCHANGE__API_URL", desk.base_url)
+        result = mt("trade", "buy", BTC, "0.1", "--live")  # config says paper
+        assert result.exit_code == 2 and 'mode = "live"' in result.stderr
+        monkeypatch.setenv("MT_MODE", "live")
+        result = mt("trade", "buy", BTC, "0.1")  # config says live, no --live
+        assert result.exit_code == 2 and "--live" in result.stderr
+        result = mt("trade", "buy", BTC, "0.1", "--live")  # both, but no daemon runs
+        assert result.exit_code == 1 and "daemon is not running" in result.stderr
+        assert desk.requests == []
+
+
+def serve_desk() -> Any:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def run() -> Iterator[TradingExchange]:
+        yield from serve(TradingExchange({BTC: 40_000.0}))
+
+    return run()
+
+
+def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    placed = mt.json("trade", "buy", BTC, "10")
+    assert placed["risk"]["verdict"] == "approve" and placed["order"]["state"] == "open"
+    push(daemon, 1, 101.0)
+    [position] = wait_for(mt, lambda data: len(data) == 1, "positions")
+    assert position["amount"] == 10 and position["mark"] == 101.0
+    orders = mt.json("orders")
+    assert orders[0]["state"] == "filled" and orders[0]["average_price"] == 101.0
+    assert mt.json("orders", "--open") == []
+    table = mt("orders")
+    assert table.exit_code == 0 and "filled" in table.stdout
+
+    halted = mt.json("risk", "halt", "--reason", "lunch")
+    assert halted["halted"] and halted["halt_reason"] == "lunch"
+    refused = mt("trade", "buy", BTC, "1")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("mt: error: risk check rejected the order: trading is halted")
+    status = mt.json("risk", "status")
+    assert status["halted"] and status["open_positions"] == 1
+    assert mt("risk", "status").exit_code == 0
+    assert not mt.json("risk", "resume")["halted"]
+    audit = mt.json("risk", "audit")
+    assert {row["kind"] for row in audit} >= {"approve", "reject", "halt", "resume"}
+
+    resting = mt.json("trade", "buy", BTC, "1", "--type", "limit", "--price", "50")
+    cancelled = mt.json("orders", "cancel", str(resting["order"]["id"]))
+    assert cancelled["state"] == "cancelled"
+    missing = mt("orders", "cancel", "9999")
+    assert missing.exit_code == 2 and "9999" in missing.stderr
+
+    balance = mt.json("balance")
+    assert balance["mode"] == "paper" and balance["balances"]["BTC"] == 10
+    assert mt("balance").exit_code == 0 and mt("positions").exit_code == 0
+
+    goals = mt.json("goal", "list")
+    assert [g["name"] for g in goals] == ["monthly return", "monthly profit", "portfolio value"]
+    added = mt.json("goal", "add", "fast", "--kind", "return", "--target", "5%", "--period", "week")
+    assert added["target"] == 0.05 and added["period"] == "week"
+    progress = mt.json("goal", "progress")
+    assert len(progress["goals"]) == 4 and progress["risk_factor"]["reasons"]
+    assert "risk factor" in mt("goal", "progress").stderr
+    assert mt.json("goal", "remove", str(added["id"]))["name"] == "fast"
+
+
+def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:
+    result = mt(
+        "data", "sim", BTC, "--timeframe", "1h", "--bars", "800", "--seed", "5", "--end", "2026-02-01"
+    )
+    assert result.exit_code == 0, result.stderr
+    report = mt.json(
+        "strategy", "parity", "sma_cross", "--symbol", BTC, "--timeframe", "1h", "--start", "2026-01-05"
+    )
+    assert report["identical"] and report["same"] >= 1
+    assert report["start"] == "2026-01-05T00:00:00Z"
+    plain = mt(
+        "strategy", "parity", "sma_cross", "--symbol", BTC, "--timeframe", "1h", "--start", "2026-01-05"
+    )
+    assert plain.exit_code == 0 and "same" in plain.stdout
+    bad = mt("strategy", "parity", "sma_cross", "--symbol", BTC)
+    assert bad.exit_code == 2 and "--timeframe" in bad.stderr

@@ -1,0 +1,330 @@
+"""The live broker against the fake exchange (the real ccxt binance client on 127.0.0.1), with faults.
+
+After every fault: exactly one order per intent at the exchange (or none, when the request provably never
+got there), the journal agrees with the exchange, and a fresh start finds nothing to adjust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mastertrade import errors
+from mastertrade.config import ExchangeSettings
+from mastertrade.db.types import utcnow
+from mastertrade.engine.execution.broker import LiveConsent, require_live, trading_mode
+from mastertrade.engine.execution.journal import Journal
+from mastertrade.engine.execution.live import LiveBroker
+from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.market.ccxt_venue import CcxtVenue
+from mastertrade.engine.market.timeframes import now_ms
+from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
+from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
+
+BTC = "BTC/USDT"
+CONSENT = require_live("live", True)
+
+
+@pytest.fixture
+def desk() -> Iterator[TradingExchange]:
+    yield from serve(
+        TradingExchange({BTC: 40_000.0, "ETH/USDT": 2_000.0}, balances={"USDT": 100_000.0}, hang_s=3)
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
+class Rig:
+    """A journal on the test database and live brokers on the fake desk (one per "daemon run")."""
+
+    def __init__(self, db: Any, desk: TradingExchange) -> None:
+        self.db = db
+        self.desk = desk
+        self.journal = Journal(db)
+        self.clock = Clock()
+        self.errors: list[str] = []
+        self.venues: list[CcxtVenue] = []
+
+    def broker(self, **overrides: Any) -> LiveBroker:
+        settings = ExchangeSettings(
+            **venue_settings(self.desk, api_key=API_KEY, secret=SECRET, timeout_s=1.0, **overrides)
+        )
+        venue = CcxtVenue(settings, options=FAST_CCXT)
+        self.venues.append(venue)
+
+        async def on_error(what: str) -> None:
+            self.errors.append(what)
+
+        return LiveBroker(
+            self.journal, venue, CONSENT, clock=self.clock, on_error=on_error, unknown_grace_s=1.0
+        )
+
+    async def started(self, **overrides: Any) -> LiveBroker:
+        broker = self.broker(**overrides)
+        await broker.start()
+        return broker
+
+    async def close(self) -> None:
+        for venue in self.venues:
+            await venue.close()
+
+    async def assert_reconciled(self) -> None:
+        """A fresh start adjusts nothing: the book is what the exchange holds, and it is its fills."""
+        fresh = self.broker()
+        await fresh.start()
+        report = await fresh.reconcile()
+        assert report["adjusted"] == {} and report["sent"] == []
+        ledger = await fresh.ledger()
+        for asset in ("USDT", "BTC"):
+            assert ledger.balance(asset) == pytest.approx(self.desk.balance(asset), abs=1e-7)
+        for row in await self.journal.orders(book="live"):
+            assert len(self.desk.orders_for(row.client_order_id)) <= 1
+            if row.state in ("filled", "partially_filled", "open", "cancelled") and row.exchange_order_id:
+                assert len(self.desk.orders_for(row.client_order_id)) == 1
+
+
+@pytest.fixture
+async def rig(database: Any, desk: TradingExchange) -> Any:
+    rig = Rig(database, desk)
+    try:
+        yield rig
+    finally:
+        await rig.close()
+
+
+def buy(amount: float = 0.1, **kwargs: Any) -> OrderRequest:
+    return OrderRequest(BTC, Side.BUY, amount=amount, **kwargs)
+
+
+async def test_a_market_order_fills_and_the_book_reconciles(rig: Rig) -> None:
+    broker = await rig.started()
+    assert (await broker.ledger()).balance("USDT") == 100_000.0  # trued up from the exchange
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.state == "filled" and row.filled == pytest.approx(0.1) and row.exchange_order_id
+    [fill] = await rig.journal.fills(order_id=row.id)
+    assert fill.price == 40_000.0 and fill.fee == pytest.approx(4.0) and fill.fee_asset == "USDT"
+    ledger = await broker.ledger()
+    assert ledger.held(BTC) == pytest.approx(0.1)
+    assert ledger.balance("USDT") == pytest.approx(100_000 - 4_000 - 4)
+    posted = rig.desk.requests_to("/api/v3/order")
+    assert [r.params["newClientOrderId"] for r in posted if r.method == "POST"] == [row.client_order_id]
+    await rig.assert_reconciled()
+
+
+@pytest.mark.parametrize("fault", ["drop", "503", "hang"])
+async def test_an_answer_lost_after_the_exchange_accepted_is_resolved_not_resent(
+    rig: Rig, fault: str
+) -> None:
+    broker = await rig.started()
+    rig.desk.after_accept(fault)  # type: ignore[arg-type]
+    row = await broker.submit(buy(0.2), placed_ts=now_ms())
+    assert row.state == "filled" and row.filled == pytest.approx(0.2)
+    assert len(rig.desk.orders_for(row.client_order_id)) == 1
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 1
+    assert rig.errors  # counted for the exchange-errors breaker
+    await rig.assert_reconciled()
+
+
+async def test_a_rate_limit_storm_is_ridden_out(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.fail(429, times=3, path="/api/v3/order")
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.state == "filled"
+    assert len(rig.desk.orders_for(row.client_order_id)) == 1
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 4
+    await rig.assert_reconciled()
+
+
+async def test_an_invalid_nonce_resyncs_the_clock_and_sends_once(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.now = now_ms() + 120_000  # the exchange's clock runs two minutes ahead of ours
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    rig.desk.now = None
+    assert row.state == "filled"
+    assert len(rig.desk.orders_for(row.client_order_id)) == 1
+    assert len(rig.desk.requests_to("/api/v3/time")) == 1
+
+
+async def test_insufficient_funds_is_rejected_and_never_retried(rig: Rig) -> None:
+    broker = await rig.started()
+    row = await broker.submit(buy(10.0), placed_ts=now_ms())  # 400k of 100k
+    assert row.state == "rejected" and "insufficient funds" in (row.reason or "")
+    assert rig.desk.placed == []
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 1
+    await rig.assert_reconciled()
+
+
+async def test_a_dropped_connection_stays_unknown_until_the_window_proves_it_never_arrived(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.drop(path="/api/v3/order")  # dropped before the exchange read it
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.state == "unknown"  # it could still arrive: not declared lost, not sent again
+    await broker.poll()
+    assert (await rig.journal.get(row.id)).state == "unknown"
+    rig.clock.offset = timedelta(seconds=broker.receive_window_s + 2)
+    await broker.poll()
+    settled = await rig.journal.get(row.id)
+    assert settled.state == "rejected" and "never reached the exchange" in (settled.reason or "")
+    assert rig.desk.orders_for(row.client_order_id) == []
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 1
+    await rig.assert_reconciled()
+
+
+async def test_killed_between_journal_and_send(rig: Rig) -> None:
+    first = await rig.started()
+    # The daemon journaled the intent and died before sending it.
+    intent, _ = await rig.journal.create_order("live", "live", buy(0.1), placed_ts=now_ms())
+    del first
+    restarted = await rig.started()
+    row = await rig.journal.get(intent.id)
+    assert row.state == "filled"
+    assert len(rig.desk.orders_for(intent.client_order_id)) == 1
+    assert (await restarted.ledger()).held(BTC) == pytest.approx(0.1)
+    await rig.assert_reconciled()
+
+
+async def test_a_stale_intent_is_cancelled_not_sent(rig: Rig) -> None:
+    await rig.started()
+    intent, _ = await rig.journal.create_order("live", "live", buy(0.1), placed_ts=now_ms())
+    rig.clock.offset = timedelta(minutes=5)
+    await rig.started()
+    row = await rig.journal.get(intent.id)
+    assert row.state == "cancelled" and "stale intent" in (row.reason or "")
+    assert rig.desk.placed == []
+
+
+async def test_killed_between_send_and_answer(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.after_accept("hang")
+    task = asyncio.create_task(broker.submit(buy(0.3), placed_ts=now_ms()))
+    for _ in range(200):
+        if rig.desk.placed:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()  # the daemon dies while the exchange holds the order and the answer is on its way
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [row] = await rig.journal.orders(book="live")
+    assert row.state == "sent"
+    restarted = await rig.started()
+    row = await rig.journal.get(row.id)
+    assert row.state == "filled" and row.filled == pytest.approx(0.3)
+    assert len(rig.desk.orders_for(row.client_order_id)) == 1
+    assert (await restarted.ledger()).held(BTC) == pytest.approx(0.3)
+    await rig.assert_reconciled()
+
+
+async def test_limit_orders_rest_fill_and_cancel(rig: Rig) -> None:
+    broker = await rig.started()
+    resting = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
+    other = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=38_000.0), placed_ts=now_ms())
+    assert resting.state == "open" and other.state == "open"
+    rig.desk.set_price(BTC, 38_900.0)
+    outcome = await broker.poll()
+    assert [f.order_id for f in outcome.fills] == [resting.id]
+    assert (await rig.journal.get(resting.id)).state == "filled"
+    cancelled = await broker.cancel(other.id)  # type: ignore[arg-type]
+    assert cancelled.state == "cancelled"
+    with pytest.raises(errors.UserInputError):
+        await broker.cancel(other.id)  # type: ignore[arg-type]
+    await rig.assert_reconciled()
+
+
+async def test_money_moved_outside_is_recorded_with_its_reason(rig: Rig) -> None:
+    await rig.started()
+    rig.desk.free["USDT"] += 2_500.0  # a deposit
+    broker = await rig.started()
+    entries = await rig.journal.ledger_entries("live")
+    assert [entry.amount for entry in entries] == [100_000.0, 2_500.0]
+    assert all("reconcile" in entry.reason for entry in entries)
+    assert (await broker.ledger()).balance("USDT") == 102_500.0
+
+
+async def test_keys_never_reach_the_logs(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="mastertrade")
+    caplog.set_level(logging.DEBUG, logger="ccxt")
+    broker = await rig.started()
+    rig.desk.after_accept("503")
+    await broker.submit(buy(0.1), placed_ts=now_ms())
+    await broker.submit(buy(100.0), placed_ts=now_ms())  # rejected
+    assert caplog.records
+    assert API_KEY not in caplog.text and SECRET not in caplog.text
+
+
+def test_live_needs_both_switches() -> None:
+    assert trading_mode("paper", False) == "paper"
+    assert trading_mode("live", True) == "live"
+    with pytest.raises(errors.UserInputError, match="--live"):
+        trading_mode("live", False)
+    with pytest.raises(errors.UserInputError, match='mode = "live"'):
+        trading_mode("paper", True)
+    assert isinstance(require_live("live", True), LiveConsent)
+
+
+async def test_no_live_broker_without_consent(database: Any, desk: TradingExchange) -> None:
+    venue = CcxtVenue(
+        ExchangeSettings(**venue_settings(desk, api_key=API_KEY, secret=SECRET)), options=FAST_CCXT
+    )
+    try:
+        with pytest.raises(errors.UserInputError):
+            LiveBroker(Journal(database), venue, object())  # type: ignore[arg-type]
+    finally:
+        await venue.close()
+    assert desk.requests == []
+
+
+def test_states_reached_are_the_model_s() -> None:
+    assert {state.value for state in OrderState} >= {"intent", "sent", "unknown", "filled", "rejected"}
+
+
+async def test_the_account_trades_live_through_the_trader_and_errors_trip_the_breaker(rig: Rig) -> None:
+    from mastertrade.engine.execution.matching import Bar
+    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.engine.market.store import CandleStore
+    from tests.trading.conftest import trading_settings
+
+    settings = trading_settings(risk={"error_burst": 2, "error_window_s": 600})
+    broker = rig.broker()
+    trader = Trader(settings, rig.db, CandleStore(rig.db), venue_id="binance", account=broker)
+    broker.on_error = trader.risk.on_exchange_error
+    await trader.start()
+    assert trader.mode == "live"
+    await trader.on_price_bar(
+        BTC, Bar(now_ms() // 3_600_000 * 3_600_000, 40_000, 40_000, 40_000, 40_000, False)
+    )
+    with pytest.raises(errors.UserInputError, match="--live"):
+        await trader.place(BTC, "buy", 0.01)
+    rig.desk.after_accept("503", times=2)
+    first = await trader.place(BTC, "buy", 0.01, live=True)
+    second = await trader.place(BTC, "buy", 0.01, live=True)
+    assert first["order"]["state"] == second["order"]["state"] == "filled"
+    with pytest.raises(errors.RiskRejected, match="exchange_errors"):
+        await trader.place(BTC, "buy", 0.01, live=True)
+    for order in (first, second):
+        assert len(rig.desk.orders_for(order["order"]["client_order_id"])) == 1
+    positions = await trader.positions()
+    assert positions[0]["amount"] == pytest.approx(0.02)
+    await rig.assert_reconciled()
+
+
+async def test_balances_are_not_trued_up_while_orders_work(rig: Rig) -> None:
+    broker = await rig.started()
+    resting = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=30_000.0), placed_ts=now_ms())
+    rig.desk.free["USDT"] += 1_000.0  # a deposit, while an order rests (it could fill any moment)
+    restarted = await rig.started()
+    assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0]
+    await restarted.cancel(resting.id)  # type: ignore[arg-type]
+    await rig.started()
+    assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0, 1_000.0]
+    await rig.assert_reconciled()

@@ -1,0 +1,262 @@
+"""The trading service in a daemon: manual orders through the API, the risk manager, goals, strategies
+trading on closed candles (paper-stage in their own book, active ones in the account), and parity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mastertrade import errors
+from mastertrade.engine import events
+from mastertrade.engine.api.schemas_trading import GoalCreate, OrderCreate
+from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
+from mastertrade.engine.signals.genome import parse_genome
+from mastertrade.engine.signals.strategy import Strategy
+from tests.trading.conftest import TradingEngine, trading_settings
+
+BTC = "BTC/USDT"
+
+
+async def test_manual_orders_positions_balance_and_risk(trading: TradingEngine) -> None:
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with trading.client() as client:
+        placed = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10))
+        assert placed.order.state == "open" and placed.risk.verdict == "approve"
+        await trading.bar(BTC, 1, 101, 103, 100, 102)  # fills at the open of the next bar
+        [position] = await client.positions()
+        assert position.amount == 10 and position.average_price == pytest.approx(101 * 1.001)
+        assert position.mark == 102
+        balance = await client.balance()
+        assert balance.cash == pytest.approx(100_000 - 1010 * 1.001)
+        assert balance.equity == pytest.approx(balance.cash + 1020)
+
+        # Too big: resized to the 20% position limit, with the reason.
+        big = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=500))
+        assert big.risk.verdict == "resize" and big.risk.findings[0].code == "max_position"
+        assert big.order.amount is not None and big.order.amount * 102 <= 0.2 * balance.equity
+
+        # The kill switch stops entries, not exits.
+        await client.risk_halt("test")
+        with pytest.raises(errors.RiskRejected, match="kill switch"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1))
+        exit_ = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=5))
+        assert exit_.risk.verdict == "approve"
+        status = await client.risk_status()
+        assert status.halted and {b.name for b in status.breakers} >= {
+            "kill_switch",
+            "price_move",
+            "stale_data",
+        }
+        resumed = await client.risk_resume()
+        assert not resumed.halted
+
+        # The resized order still waits for the next open and holds the position's room.
+        with pytest.raises(errors.RiskRejected, match="position limit"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50))
+        await client.cancel_order(big.order.id)
+        # A resting limit order, and its cancellation.
+        limit = await client.place_order(
+            OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50)
+        )
+        assert [o.id for o in await client.orders(open_only=True)].count(limit.order.id) == 1
+        cancelled = await client.cancel_order(limit.order.id)
+        assert cancelled.state == "cancelled"
+
+        # Bad input is a 4xx naming the value; a market order with a price is bad input.
+        with pytest.raises(errors.UserInputError, match="market order takes no --price"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, price=100))
+        with pytest.raises(errors.UserInputError, match="live"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, live=True))
+
+        audit = await client.risk_audit(limit=100)
+        kinds = {row.kind for row in audit}
+        assert {"approve", "resize", "reject", "halt", "resume"} <= kinds
+    assert any(isinstance(e, events.OrderFilled) for e in trading.events)
+    assert any(
+        isinstance(e, events.CircuitBreakerTripped) and e.breaker == "kill_switch" for e in trading.events
+    )
+
+
+async def test_goals_and_the_risk_factor(trading: TradingEngine) -> None:
+    for i, close in enumerate([100, 101, 102]):
+        await trading.bar(BTC, i, close, close + 1, close - 1, close)
+    async with trading.client() as client:
+        report = await client.goals()
+        assert [g.name for g in report.goals] == ["monthly return", "monthly profit", "portfolio value"]
+        assert report.risk_factor.reasons
+        goal = await client.add_goal(GoalCreate(name="weekly", kind="profit", target=500, period="week"))
+        assert goal.description == "500.00 profit per week"
+        with pytest.raises(errors.UserInputError, match="exists already"):
+            await client.add_goal(GoalCreate(name="weekly", kind="profit", target=5, period="week"))
+        removed = await client.remove_goal(goal.id)
+        assert removed.name == "weekly"
+        with pytest.raises(errors.NotFound):
+            await client.remove_goal(goal.id)
+        progress = (await client.goals()).goals[0]
+        assert progress.status in ("behind", "on schedule", "ahead", "reached")
+    snapshot = await trading.trader.goal_snapshot()
+    assert snapshot["risk_factor"]["value"] > 0
+    metrics = await trading.trader.compute_risk_metrics()
+    assert metrics["source"] == "equity" and metrics["figures"] is None  # too little history yet
+
+
+UP_DOWN = {
+    "name": "updown",
+    "symbol": BTC,
+    "timeframe": "1h",
+    "entry": {">": [{"price": "close"}, {"price": "open"}]},
+    "exit": {"<": [{"price": "close"}, {"price": "open"}]},
+    "stop_loss": 0.03,
+    "size": 0.5,
+}
+
+
+def strategy(stage: str, name: str = "s1") -> TradedStrategy:
+    genome = parse_genome({**UP_DOWN, "name": name})
+    return TradedStrategy(name, stage, Strategy.from_genome(genome))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def trading_strategies() -> StaticStrategies:
+    return StaticStrategies([strategy("paper", "paper-one"), strategy("active", "active-one")])
+
+
+# closes that alternate up and down bars, with one deep bar that hits the 3% stop
+BARS = [
+    (100, 101, 99, 100.5),
+    (100.5, 102, 100, 101.5),
+    (101.5, 102, 99.5, 100.0),
+    (100.0, 101, 99, 100.8),
+    (100.8, 101, 96, 99.0),
+    (99.0, 100, 98, 99.5),
+    (99.5, 103, 99, 102.5),
+    (102.5, 103, 101, 101.2),
+    (101.2, 104, 101, 103.9),
+    (103.9, 105, 103, 104.5),
+    (104.5, 105, 100, 100.1),
+    (100.1, 101, 99, 100.9),
+]
+
+
+async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest(
+    trading: TradingEngine,
+) -> None:
+    for i, (o, h, low, c) in enumerate(BARS):
+        await trading.bar(BTC, i, o, h, low, c)
+    trader = trading.trader
+    # the paper-stage strategy traded its own book, exactly like its backtest over the same bars
+    paper_orders = await trader.orders(book="strategy:paper-one", limit=200)
+    assert any(o["state"] == "filled" for o in paper_orders)
+    from mastertrade.engine.execution.trader import parity
+
+    report = await parity(trader, "paper-one")
+    assert report["same"] >= 2 and report["identical"], report
+    # the active one traded the account, Kelly-sized (no record yet: the default fraction) and risk-checked
+    account = [o for o in await trader.orders(limit=200) if o["strategy_id"] == "active-one"]
+    assert account and all(o["book"] == "paper" for o in account)
+    entries = [o for o in account if o["side"] == "buy" and o["role"] == "entry"]
+    assert entries and entries[0]["amount"] == pytest.approx(0.05 * 100_000 / BARS[0][3], rel=0.01)
+    audit = await trader.audit(200)
+    assert any(row["strategy_id"] == "active-one" and row["kind"] == "approve" for row in audit)
+    await trading.wait(lambda: any(isinstance(e, events.SignalRaised) for e in trading.events), "signals")
+    signals = [e for e in trading.events if isinstance(e, events.SignalRaised)]
+    assert {e.strategy_id for e in signals} == {"paper-one", "active-one"}
+    async with trading.client() as client:
+        over_api = await client.strategy_parity("paper-one")
+        assert over_api.identical and over_api.same == report["same"]
+        with pytest.raises(errors.NotFound):
+            await client.strategy_parity("nope")
+
+
+@pytest.fixture
+def live_without_switch(db_url: str) -> Any:
+    return trading_settings().model_copy(update={"mode": "live"})
+
+
+async def test_live_mode_without_the_switch_trades_nothing(live_without_switch: Any) -> None:
+    from mastertrade.engine.daemon import Daemon
+    from mastertrade.engine.services.trading import TradingOff
+    from tests.daemon.fakes import FakeVenue, RecordingNotifier
+
+    daemon = Daemon(live_without_switch, venue=FakeVenue(), notifier=RecordingNotifier(), serve_api=False)
+    ctx = await daemon.start()
+    try:
+        import asyncio
+
+        for _ in range(500):
+            if ctx.find(TradingOff) is not None:
+                break
+            await asyncio.sleep(0.005)
+        import httpx
+
+        from mastertrade.client import DaemonClient
+        from mastertrade.engine.api.app import create_app
+
+        async with DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx))) as client:
+            with pytest.raises(errors.OperationFailed, match="without --live"):
+                await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, live=True))
+    finally:
+        await daemon.stop()
+
+
+async def test_drawdown_turns_the_account_reduce_only_until_resumed(trading: TradingEngine) -> None:
+    from tests.trading.conftest import HOUR, T0
+
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    journal = trading.trader.journal
+    # an earlier peak of 130k: equity 100k now is a 23% drawdown
+    await journal.record_equity("paper", T0 - 30 * HOUR, 130_000.0, 130_000.0, 0.0)
+    async with trading.client() as client:
+        status = await client.risk_status()
+        assert status.reduce_only and status.drawdown == pytest.approx(0.3 / 1.3)
+        with pytest.raises(errors.RiskRejected, match="reduce-only"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1))
+        await trading.wait(
+            lambda: any(
+                isinstance(e, events.RiskBreached) and e.limit == "max_drawdown" for e in trading.events
+            ),
+            "the risk event",
+        )
+        resumed = await client.risk_resume()  # a new baseline: the peak counts from now on
+        assert not resumed.reduce_only and resumed.drawdown == 0
+        # ... but the loss since yesterday's close still stops entries until the next (UTC) day
+        with pytest.raises(errors.RiskRejected, match="daily limit"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1))
+        await trading.bar(BTC, 24, 100, 101, 99, 100)
+        placed = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1))
+        assert placed.risk.verdict == "approve"
+
+
+async def test_var_of_the_positions_on_schedule(trading: TradingEngine) -> None:
+    import math
+
+    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.risk.var import historical
+    from tests.trading.conftest import HOUR, T0
+
+    # 40 days of hourly closes whose daily returns cycle through -3%, +1%, +2%
+    days = 40
+    cycle = [0.97, 1.01, 1.02]
+    rows, price = [], 100.0
+    for d in range(-days, 0):
+        for h in range(24):
+            ts = T0 + (d * 24 + h) * HOUR
+            rows.append((ts, price, price, price, price, 1.0))
+        price *= cycle[(d + days) % 3]
+    await trading.ctx.candles.upsert(SeriesKey("fake", BTC, "1h"), rows)
+    await trading.bar(BTC, 0, price, price, price, price)
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=100))
+        await trading.bar(BTC, 1, price, price, price, price)
+        metrics = await trading.trader.compute_risk_metrics()  # what the risk_metrics job runs
+        assert metrics["source"] == "positions" and metrics["returns"] >= 35
+        status = await client.risk_status()
+    equity = status.equity
+    weight = 100 * price / equity
+    daily = [cycle[i % 3] - 1 for i in range(metrics["returns"])]
+    var95, cvar95 = historical([weight * r for r in daily], 0.95)
+    figures = {f["level"]: f for f in status.var["figures"]}  # type: ignore[index]
+    assert math.isclose(figures[0.95]["historical_var"], var95 * equity, rel_tol=1e-6)
+    assert math.isclose(figures[0.95]["historical_cvar"], cvar95 * equity, rel_tol=1e-6)
+    assert figures[0.99]["parametric_cvar"] > figures[0.95]["parametric_var"] > 0
