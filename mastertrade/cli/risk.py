@@ -83,6 +83,39 @@ def _show(status: RiskStatus) -> None:
         )
     else:
         info(f"VaR/CVaR: {var.get('note') or 'not computed yet (job risk_metrics)'}")
+    _show_protection(status)
+
+
+def _show_protection(status: RiskStatus) -> None:
+    """Live mode: the protective exits the daemon keeps for open positions, and whether they hold."""
+    protection = status.protection
+    if protection is None:
+        return
+
+    def price(value: float | None) -> str:
+        return "" if value is None else f"{value:,.8g}"
+
+    print_table(
+        ["symbol", "strategy", "state", "amount", "entry", "stop", "take profit", "trail peak"],
+        [
+            (
+                p.symbol,
+                p.strategy_id or "",
+                p.state,
+                "" if p.amount is None else f"{p.amount:.8g}",
+                price(p.entry_price),
+                f"{price(p.stop_price)} ({p.stop_role})" if p.stop_price is not None else "",
+                price(p.take_price),
+                price(p.trail_peak),
+            )
+            for p in protection.protections
+        ],
+        title=f"Protected live positions: {protection.protected_positions} (by the {protection.by})",
+        right=["amount", "entry", "stop", "take profit", "trail peak"],
+    )
+    info(protection.note)
+    if protection.degraded:
+        info(f"PROTECTION DEGRADED: {protection.degraded_reason}")
 
 
 @app.command("status")

@@ -101,7 +101,9 @@ async def test_a_failing_source_raises_an_alert_and_shows_in_the_status(db_url: 
 
     settings = load_settings()
     only = settings.collectors.model_copy(
-        update={"disabled": ["news", "reddit", "mempool", "blockchain", "whales", "macro"]}
+        update={
+            "disabled": ["news", "reddit", "mempool", "blockchain", "whales", "macro", "coingecko_global"]
+        }
     )
     settings = settings.model_copy(update={"collectors": only})
     transport = httpx.MockTransport(lambda request: httpx.Response(503, text="maintenance"))

@@ -129,6 +129,40 @@ class BreakerInfo(Model):
     reset: str
 
 
+class ProtectionInfo(Model):
+    """One live position the daemon protects (levels in the quote currency)."""
+
+    id: int
+    symbol: str
+    strategy_id: str | None = None
+    state: str = Field(description="pending, active, or triggered (its sell is on its way)")
+    amount: float | None = None
+    entry_price: float | None = None
+    stop_price: float | None = Field(default=None, description="the stop in force")
+    stop_role: str | None = Field(default=None, description="stop_loss or trailing_stop")
+    take_price: float | None = None
+    trail_peak: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing_stop: float | None = None
+    trigger: str | None = None
+    exit_client_order_id: str | None = None
+    entry_client_order_id: str
+    reason: str | None = None
+
+
+class ProtectionStatus(Model):
+    """Live mode: the protective exits the daemon keeps itself (no stop orders rest at the exchange)."""
+
+    by: str
+    note: str
+    protected_positions: int
+    pending: int
+    degraded: bool
+    degraded_reason: str | None = None
+    protections: list[ProtectionInfo] = Field(default_factory=list)
+
+
 class RiskStatus(Model):
     mode: str
     halted: bool
@@ -146,6 +180,9 @@ class RiskStatus(Model):
     breakers: list[BreakerInfo]
     var: dict[str, Any] | None = Field(default=None, description="the latest risk_metrics snapshot")
     var_at: datetime | None = None
+    protection: ProtectionStatus | None = Field(
+        default=None, description="live mode: the positions the daemon protects (null on paper)"
+    )
 
 
 class HaltRequest(Request):

@@ -75,7 +75,8 @@ class Levels:
 
     @property
     def stop_role(self) -> str:
-        """"trailing_stop" when the trailing level is above the fixed stop, else "stop_loss"."""
+        """Which stop is in force: "trailing_stop" when the trailing level is above the fixed stop, else
+        "stop_loss"."""
         fixed, trailing = self.fixed_stop, self.trailing
         if trailing is not None and (fixed is None or trailing > fixed):
             return "trailing_stop"

@@ -127,7 +127,7 @@ class ProtectionStore:
             moved = result.rowcount == 1
         return await self.get(row.id) if moved else None
 
-    async def set_peak(self, row: ProtectionRecord, peak: float) -> ProtectionRecord | None:
+    async def set_peak(self, row: ProtectionRecord, peak: float) -> ProtectionRecord:
         """Raise the trailing peak of an active protection (never lowers it)."""
         assert row.id is not None
         statement = (

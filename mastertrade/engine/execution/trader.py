@@ -13,8 +13,9 @@ strategies on it (``strategies.latest_signals``, the backtester's code):
 - an **active** strategy trades the account: an entry is sized by Kelly (its backtest blended with its
   own record) x the goal risk factor, capped by the position limit, then checked by the risk manager
   (which may resize or reject it, with the reason audited); an exit sells what the strategy holds (its
-  own fills' share of the account). In live mode an entry carries no stop-loss or take-profit orders:
-  stop orders are paper-only for now, so live exits are the strategy's exit signals.
+  own fills' share of the account). In live mode the exchange holds no stop orders: the entry's
+  stop-loss, take-profit and trailing stop are kept by the daemon itself (``protector.Protector``),
+  which watches every price update and sells through the live broker when a level is reached.
 
 Manual orders (``mt trade``) take the same risk check. The account's broker is the paper broker in
 paper mode and the live broker in live mode; live needs the ``LiveConsent`` that only both switches give.
@@ -43,6 +44,7 @@ from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
+from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import (
     StaticStrategies,
     StrategySource,
@@ -128,6 +130,8 @@ class Trader:
         """Per symbol: the newest bar seen (open time) and whether it was closed."""
         self.seen_at: dict[str, datetime] = {}
         self._started: datetime | None = None
+        self.protection = Protector(self) if self.mode == "live" else None
+        """Live only: the daemon-side protective exits of the strategies' positions."""
 
     # --- life cycle -----------------------------------------------------------------------------
 
@@ -136,6 +140,8 @@ class Trader:
         await self.risk.start()
         await self.goals.list()
         await self.account.start()
+        if self.protection is not None:
+            await self.protection.start()
         for book in await self.journal.books():
             if book.id.startswith("strategy:") and book.strategy_id is not None:
                 await self._strategy_book(book.strategy_id)
@@ -179,6 +185,8 @@ class Trader:
         self.last[update.symbol] = (bar.ts, bar.closed)
         self.seen_at[update.symbol] = self.clock()
         await self._handle(await self.account.on_bar(update.symbol, bar), account=True)
+        if self.protection is not None:
+            await self.protection.on_price(update.symbol, bar)
         for broker in list(self.books.values()):
             await broker.on_bar(update.symbol, bar)
         market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
@@ -276,6 +284,8 @@ class Trader:
                 await self.account.cancel_exits(symbol, "exit signal")
             request = exit_request(symbol, held, bar.close, strategy_id=item.id)
             await self._risk_and_send(request, bar.close, placed_ts, strategy_id=item.id)
+            if self.protection is not None:
+                await self.protection.sync(symbol)  # a filled exit closes the position's protection
             return
         portfolio = await self.portfolio()
         sizing = kelly_sizing(
@@ -298,8 +308,19 @@ class Trader:
                 side="buy",
             )
             return
-        if self.mode == "live":
-            bracket = Bracket(size=bracket.size)  # exits at the exchange are the strategy's own signals
+        if self.protection is not None:
+            # Live: no stop orders at the exchange; the protector keeps the bracket and sells itself.
+            plain = entry_request(
+                symbol, Bracket(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
+            )
+            await self.protection.enter(
+                plain,
+                bracket,
+                lambda request: self._risk_and_send(
+                    request, bar.close, placed_ts, strategy_id=item.id, sizing=size.explanation
+                ),
+            )
+            return
         request = entry_request(symbol, bracket, bar.close, strategy_id=item.id, amount=size.amount)
         await self._risk_and_send(request, bar.close, placed_ts, strategy_id=item.id, sizing=size.explanation)
 
@@ -375,13 +396,18 @@ class Trader:
     async def housekeeping(self) -> None:
         """Periodic: breaker cool-downs, stale data, and (live) fills of resting orders."""
         await self.risk.expire()
-        symbols = self.settings.market.symbols
+        symbols = list(self.settings.market.symbols)
+        if self.protection is not None:  # a protected position's prices must stay fresh too
+            symbols += [symbol for symbol in self.protection.symbols() if symbol not in symbols]
         since = self._started or self.clock()  # a symbol not seen yet is as old as this run
         await self.risk.on_freshness({symbol: self.seen_at.get(symbol, since) for symbol in symbols})
         poll = getattr(self.account, "poll", None)
         if poll is not None:
             outcome = await poll()
             await self._handle(outcome, account=True)
+        if self.protection is not None:
+            await self.protection.sync()
+            await self.protection.check_health(self.seen_at, since, self.risk.policy.stale_after_s)
 
     # --- the account, for the API -------------------------------------------------------------------
 
@@ -573,6 +599,7 @@ class Trader:
             "breakers": [state.as_dict() for state in self.risk.status()],
             "var": latest.data if latest is not None else None,
             "var_at": latest.at if latest is not None else None,
+            "protection": self.protection.status() if self.protection is not None else None,
         }
 
     async def halt(self, reason: str) -> dict[str, Any]:

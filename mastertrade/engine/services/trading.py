@@ -4,7 +4,9 @@ On start it settles the mode. Paper unless both live switches are on: ``mode = "
 and the ``LiveConsent`` the daemon provides when it was started with ``--live``. With the config saying
 live but no ``--live``, nothing trades: the service provides ``TradingOff`` with the reason (which the
 API answers with) and idles. In live mode the account's broker is a ``LiveBroker`` on its own ccxt client
-of the ``[exchange]`` settings, and every exchange error feeds the exchange-errors breaker.
+of the ``[exchange]`` settings, and every exchange error feeds the exchange-errors breaker. The exchange
+then holds no stop orders: the ``Trader`` protects the strategies' live positions itself
+(``execution/protector.py``), so a live daemon must keep running for its positions to stay protected.
 
 Then it provides the ``Trader`` to the API routes and the jobs, and feeds it: each ``PriceTick`` and
 ``CandleClosed`` in order (inside ``ctx.work``, so a stopping daemon lets a fill be journaled), and every

@@ -1,0 +1,517 @@
+"""Protective exits of live positions, kept by the daemon: synthetic stop-loss, take-profit, trailing stop.
+
+On paper a strategy's entry carries its bracket as paper orders (``matching``). At a live exchange
+MasterTrade places no stop orders, so the daemon protects every live position a strategy opened with a
+bracket itself, on every price update the market feed brings (ticks, not only closed bars). The
+protection is daemon-side: **while the daemon is down, nothing protects a live position** (a restart
+picks the protections up again; ``mt risk status`` shows them).
+
+The life of a protection (``db/models/protection.py``, levels in ``protection.py``):
+
+1. Before a live entry is journaled, a ``pending`` protection is committed under the entry's client
+   order id, so a crash anywhere leaves a row that the next start settles against the journal (an entry
+   never journaled was never sent: the protection is closed).
+2. Once the entry has fills it is armed (``active``) from their average price, by the backtest's rules.
+   ``armed_ts`` is the entry bar's open time (the bar after the signal), so that bar's whole range counts
+   as in the backtest; a protection armed later (an entry whose answer came late) counts whole bars from
+   the next one and, until then, each price seen.
+3. Each price update of the symbol is checked: a bar's low and high when the bar opened at or after
+   ``armed_ts``, else its latest price. A closed bar then raises the trailing peak to its high (persisted;
+   in force from the next bar; never lowered).
+4. A level reached moves the protection to ``triggered`` with a fresh client order id, committed before
+   the sell is journaled, so it fires once: later prices leave it alone. The sell is a market sell of
+   the position (the strategy's own holding, at most the free position: it can only reduce it), through
+   the trader's risk check (which never blocks an exit, and audits it) and the live broker's journaled
+   path (intent before send, an unknown answer resolved by client id, never resent).
+5. A triggered protection is settled from its sell's journal state: filled closes it; in flight (sent,
+   unknown, open) waits for the broker to resolve it; refused, cancelled, or never received (the broker
+   proves that by client id after the receive window) re-arms it while the position is there, and a later
+   price decides again with a new client order id (not sooner than ``RETRY_S`` after a failure seen in
+   this run; at a start, at once).
+6. A position closed by other means (the strategy's exit signal, a manual sell) closes its protection.
+
+Stale prices blind the protection: the stale-data breaker watches the protected symbols too, and while a
+protected symbol has no fresh price the protection is ``degraded``, which is published as a critical
+``RiskBreached`` (limit ``protection``, the ``risk_limit`` alert rule) and shown by ``mt risk status``.
+Every arm, trigger, re-arm and close is written to the risk audit log (kind ``protection``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mastertrade import errors
+from mastertrade.db.models.protection import ProtectionRecord
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.db.types import utcnow
+from mastertrade.engine import events
+from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
+from mastertrade.engine.execution.protection import Levels, Trigger
+from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
+from mastertrade.engine.execution.strategy_orders import Bracket
+
+if TYPE_CHECKING:
+    from mastertrade.engine.execution.trader import Trader
+
+log = logging.getLogger(__name__)
+
+DUST = 1e-6
+"""A position left below this fraction of the protected amount counts as closed."""
+RETRY_S = 5.0
+"""After a protective sell failed (refused, or it never reached the exchange), the next attempt waits
+this many seconds, so a refusal that persists does not send an order on every tick."""
+NOTE = (
+    "live positions are protected by the daemon itself (no stop orders rest at the exchange): "
+    "keep the daemon running"
+)
+
+
+class Protector:
+    """The protections of the trader's live account (see the module docstring)."""
+
+    def __init__(self, trader: Trader) -> None:
+        self.trader = trader
+        self.store = ProtectionStore(trader.db)
+        self.rows: dict[int, ProtectionRecord] = {}
+        """Protections not closed, by id."""
+        self.degraded: str | None = None
+        self._sending: set[str] = set()
+        """Client order ids (entries and protective sells) being journaled and sent right now."""
+        self._entry_working: set[int] = set()
+        """Protections armed while their entry could still fill more."""
+        self._retry_at: dict[int, datetime] = {}
+        self._attempted: set[int] = set()
+        """Protections that sent (or tried to send) a sell in this run."""
+        self._blocked: set[int] = set()
+
+    @property
+    def book(self) -> str:
+        return self.trader.account.book
+
+    def symbols(self) -> list[str]:
+        return sorted({row.symbol for row in self.rows.values()})
+
+    def watched(self) -> list[ProtectionRecord]:
+        """Protections guarding a position (armed, or with their sell on its way)."""
+        return [row for row in self.rows.values() if row.state in (Guard.ACTIVE, Guard.TRIGGERED)]
+
+    # --- life cycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the open protections and settle each against the journal (after the broker reconciled,
+        so every order that may be at the exchange has been resolved by its client id)."""
+        self.rows = {row.id: row for row in await self.store.open(self.book) if row.id is not None}
+        await self.sync()
+        if self.rows:
+            log.info("protecting %d live positions: %s", len(self.watched()), ", ".join(self.symbols()))
+
+    async def sync(self, symbol: str | None = None) -> None:
+        """Settle every open protection (of ``symbol``): arm those whose entry filled, close those whose
+        position is gone, settle those whose sell has an outcome."""
+        for row in list(self.rows.values()):
+            if symbol is None or row.symbol == symbol:
+                await self._settle(row)
+
+    # --- entries --------------------------------------------------------------------------------
+
+    async def enter(
+        self,
+        request: OrderRequest,
+        bracket: Bracket,
+        send: Callable[[OrderRequest], Awaitable[object]],
+    ) -> None:
+        """Send a live entry through ``send`` with its bracket kept here: the pending protection is
+        committed first, under the client order id the entry is then journaled with."""
+        if all(value is None for value in (bracket.stop_loss, bracket.take_profit, bracket.trailing_stop)):
+            await send(request)
+            return
+        client = new_client_order_id()
+        row = await self.store.create(
+            self.book,
+            request.symbol,
+            request.strategy_id,
+            client,
+            stop_loss=bracket.stop_loss,
+            take_profit=bracket.take_profit,
+            trailing_stop=bracket.trailing_stop,
+        )
+        assert row.id is not None
+        self.rows[row.id] = row
+        self._sending.add(client)
+        try:
+            await send(replace(request, client_order_id=client))
+        finally:
+            self._sending.discard(client)
+        if row.id in self.rows:
+            await self._settle(self.rows[row.id])
+
+    # --- prices ---------------------------------------------------------------------------------
+
+    async def on_price(self, symbol: str, bar: Bar) -> None:
+        """Check the symbol's armed protections against a price update (see the module docstring)."""
+        for row in [r for r in self.rows.values() if r.symbol == symbol and r.state == Guard.ACTIVE]:
+            assert row.id is not None
+            levels = levels_of(row)
+            whole = row.armed_ts is not None and bar.ts >= row.armed_ts
+            low, high = (bar.low, bar.high) if whole else (bar.close, bar.close)
+            hit = levels.hit(low, high)
+            if hit is not None and self._may_fire(row):
+                try:
+                    await self._fire(row, hit, bar.close)
+                except errors.MasterTradeError as exc:
+                    log.error("protection %s of %s: the sell failed: %s", row.id, symbol, exc)
+                current = self.rows.get(row.id)
+                if current is None or current.state != Guard.ACTIVE:
+                    continue
+                row = current
+            if bar.closed and whole:
+                raised = levels.after_close(bar.high)
+                if raised.peak is not None and raised.peak != levels.peak:
+                    self._keep(await self.store.set_peak(row, raised.peak))
+
+    def _may_fire(self, row: ProtectionRecord) -> bool:
+        assert row.id is not None
+        wait = self._retry_at.get(row.id)
+        return wait is None or self.trader.clock() >= wait
+
+    async def _fire(self, row: ProtectionRecord, hit: Trigger, price: float) -> None:
+        """A level was reached: commit the trigger with a new client order id, then sell."""
+        assert row.id is not None
+        left, why = await self._position_left(row)
+        if left <= self._dust(row):
+            await self._close(row, Guard.ACTIVE, why)
+            return
+        portfolio = await self.trader.portfolio()
+        holding = portfolio.holdings.get(row.symbol)
+        free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
+        amount = min(left, free)
+        if amount <= self._dust(row):
+            if row.id not in self._blocked:
+                self._blocked.add(row.id)
+                log.warning(
+                    "protection %s of %s: %s reached but the position is promised to open sell orders; "
+                    "waiting for them",
+                    row.id,
+                    row.symbol,
+                    hit.role,
+                )
+            return
+        self._blocked.discard(row.id)
+        client = new_client_order_id()
+        moved = await self.store.move(
+            row,
+            Guard.ACTIVE,
+            Guard.TRIGGERED,
+            exit_client_order_id=client,
+            trigger=hit.role,
+            trigger_level=hit.level,
+            trigger_seen=hit.seen,
+            triggered_at=utcnow(),
+        )
+        if moved is None:  # another caller moved it first
+            self._keep(await self.store.get(row.id))
+            return
+        self._keep(moved)
+        self._attempted.add(row.id)
+        message = (
+            f"{hit.role} of {row.symbol} at {hit.level:.8g} reached (price {hit.seen:.8g}): "
+            f"selling {amount:.8g} at market"
+        )
+        log.warning("protection %s: %s", row.id, message)
+        await self._audit(moved, message, client_order_id=client, amount=amount, data={"seen": hit.seen})
+        request = OrderRequest(
+            row.symbol,
+            Side.SELL,
+            OrderType.MARKET,
+            amount=amount,
+            reference_price=price,
+            strategy_id=row.strategy_id,
+            client_order_id=client,
+            role=hit.role,
+        )
+        self._sending.add(client)
+        try:
+            await self.trader._risk_and_send(
+                request, price, self.trader.placed_ts(row.symbol), strategy_id=row.strategy_id
+            )
+        except errors.UserInputError as exc:
+            # Refused before it was journaled (a remainder below the exchange's precision, say).
+            if await self._order(client) is None:
+                await self._close(moved, Guard.TRIGGERED, f"nothing left to sell: {exc}")
+                return
+            raise
+        finally:
+            self._sending.discard(client)
+        await self._settle(moved)
+
+    # --- settling -------------------------------------------------------------------------------
+
+    async def _settle(self, row: ProtectionRecord) -> None:
+        state = Guard(row.state)
+        if state is Guard.PENDING:
+            await self._settle_pending(row)
+        elif state is Guard.ACTIVE:
+            await self._settle_active(row)
+        elif state is Guard.TRIGGERED:
+            await self._settle_triggered(row)
+
+    async def _settle_pending(self, row: ProtectionRecord) -> None:
+        if row.entry_client_order_id in self._sending:
+            return
+        entry = await self._order(row.entry_client_order_id)
+        if entry is None:
+            await self._close(
+                row, Guard.PENDING, "the entry was not sent (refused by the risk check, or never journaled)"
+            )
+        elif entry.filled > 0:
+            await self._arm(row, entry)
+        elif OrderState(entry.state).final:
+            why = f": {entry.reason}" if entry.reason else ""
+            await self._close(row, Guard.PENDING, f"the entry was {entry.state}{why}; nothing to protect")
+
+    async def _arm(self, row: ProtectionRecord, entry: OrderRecord) -> None:
+        assert row.id is not None
+        price = entry.cost / entry.filled
+        levels = Levels.arm(price, row.stop_loss, row.take_profit, row.trailing_stop)
+        armed_ts = max(entry.placed_ts, self.trader.placed_ts(row.symbol))
+        moved = await self.store.move(
+            row,
+            Guard.PENDING,
+            Guard.ACTIVE,
+            amount=entry.filled,
+            entry_price=price,
+            stop_price=levels.fixed_stop,
+            take_price=levels.take,
+            trail_peak=levels.peak,
+            armed_ts=armed_ts,
+        )
+        if moved is None:
+            self._keep(await self.store.get(row.id))
+            return
+        self._keep(moved)
+        if not OrderState(entry.state).final:
+            self._entry_working.add(row.id)
+        await self._audit(
+            moved, f"armed for {entry.filled:.8g} {row.symbol} from {price:.8g}: {_levels(levels)}"
+        )
+
+    async def _settle_active(self, row: ProtectionRecord) -> None:
+        assert row.id is not None
+        if row.id in self._entry_working:
+            row = await self._follow_entry(row)
+        left, why = await self._position_left(row)
+        if left <= self._dust(row):
+            await self._close(row, Guard.ACTIVE, why)
+
+    async def _follow_entry(self, row: ProtectionRecord) -> ProtectionRecord:
+        """An entry that filled in parts: the levels follow its average price (the peak is kept)."""
+        assert row.id is not None
+        entry = await self._order(row.entry_client_order_id)
+        if entry is None or OrderState(entry.state).final:
+            self._entry_working.discard(row.id)
+        if entry is None or entry.filled <= (row.amount or 0.0):
+            return row
+        price = entry.cost / entry.filled
+        levels = Levels.arm(price, row.stop_loss, row.take_profit, row.trailing_stop, row.trail_peak)
+        moved = await self.store.move(
+            row,
+            Guard.ACTIVE,
+            Guard.ACTIVE,
+            amount=entry.filled,
+            entry_price=price,
+            stop_price=levels.fixed_stop,
+            take_price=levels.take,
+            trail_peak=levels.peak,
+        )
+        return self._keep(moved if moved is not None else await self.store.get(row.id))
+
+    async def _settle_triggered(self, row: ProtectionRecord) -> None:
+        client = row.exit_client_order_id
+        assert client is not None
+        if client in self._sending:
+            return
+        order = await self._order(client)
+        if order is None:
+            await self._rearm(row, "its sell was never journaled, so never sent")
+            return
+        state = OrderState(order.state)
+        if not state.final:
+            return  # on its way: the broker resolves it by its client order id
+        left, why = await self._position_left(row)
+        if order.filled > 0:
+            sold = f"sold {order.filled:.8g} at {order.cost / order.filled:.8g}"
+            if left <= self._dust(row):
+                level = f" at {row.trigger_level:.8g}" if row.trigger_level is not None else ""
+                await self._close(row, Guard.TRIGGERED, f"{row.trigger}{level}: {sold}")
+            else:
+                await self._rearm(row, f"{sold}; {left:.8g} left", failed=False)
+            return
+        if left <= self._dust(row):
+            await self._close(row, Guard.TRIGGERED, why)
+            return
+        reason = f": {order.reason}" if order.reason else ""
+        await self._rearm(row, f"its sell {order.client_order_id} was {order.state}{reason}")
+
+    async def _rearm(self, row: ProtectionRecord, reason: str, *, failed: bool = True) -> None:
+        assert row.id is not None
+        moved = await self.store.move(
+            row,
+            Guard.TRIGGERED,
+            Guard.ACTIVE,
+            exit_client_order_id=None,
+            trigger=None,
+            trigger_level=None,
+            trigger_seen=None,
+            triggered_at=None,
+            reason=reason,
+        )
+        if moved is None:
+            self._keep(await self.store.get(row.id))
+            return
+        self._keep(moved)
+        if failed and row.id in self._attempted:
+            self._retry_at[row.id] = self.trader.clock() + timedelta(seconds=RETRY_S)
+        log.warning("protection %s of %s re-armed: %s", row.id, row.symbol, reason)
+        await self._audit(moved, f"re-armed: {reason}")
+
+    async def _close(self, row: ProtectionRecord, expected: Guard, reason: str) -> None:
+        assert row.id is not None
+        moved = await self.store.move(row, expected, Guard.CLOSED, reason=reason)
+        if moved is None:
+            self._keep(await self.store.get(row.id))
+            return
+        self._keep(moved)
+        log.info("protection %s of %s closed: %s", row.id, row.symbol, reason)
+        await self._audit(moved, f"closed: {reason}")
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _keep(self, row: ProtectionRecord) -> ProtectionRecord:
+        """Take a row as it is now: kept while open, forgotten once closed."""
+        assert row.id is not None
+        if row.state == Guard.CLOSED:
+            self.rows.pop(row.id, None)
+            self._retry_at.pop(row.id, None)
+            self._attempted.discard(row.id)
+            self._entry_working.discard(row.id)
+            self._blocked.discard(row.id)
+        else:
+            self.rows[row.id] = row
+        return row
+
+    @staticmethod
+    def _dust(row: ProtectionRecord) -> float:
+        return DUST * (row.amount or 0.0)
+
+    async def _order(self, client_order_id: str) -> OrderRecord | None:
+        try:
+            return await self.trader.journal.get(client_order_id=client_order_id)
+        except errors.NotFound:
+            return None
+
+    async def _position_left(self, row: ProtectionRecord) -> tuple[float, str]:
+        """What is left to protect: the strategy's holding, at most the account's position; with the
+        reason when nothing is."""
+        ledger = await self.trader.account.ledger()
+        position = ledger.positions.get(row.symbol)
+        account = position.amount if position is not None and position.opened_ts is not None else 0.0
+        own = (
+            await self.trader._strategy_holding(row.strategy_id, row.symbol)
+            if row.strategy_id is not None
+            else account
+        )
+        if own <= self._dust(row):
+            return 0.0, "the position was closed by its strategy (exit signal)"
+        if account <= self._dust(row):
+            return 0.0, "the position was closed outside its protection (a manual sell?)"
+        return min(own, account), ""
+
+    async def _audit(
+        self,
+        row: ProtectionRecord,
+        reason: str,
+        *,
+        client_order_id: str | None = None,
+        amount: float | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        await self.trader.risk.store.audit(
+            "protection",
+            reason,
+            book=self.book,
+            client_order_id=client_order_id,
+            strategy_id=row.strategy_id,
+            symbol=row.symbol,
+            side="sell",
+            amount=amount,
+            data={"protection_id": row.id, "state": row.state, **(data or {})},
+        )
+
+    # --- health and status ----------------------------------------------------------------------
+
+    async def check_health(
+        self, last_seen: dict[str, datetime], since: datetime, stale_after_s: float
+    ) -> None:
+        """Degraded while a protected symbol has no fresh price: published once as a critical
+        ``RiskBreached`` when it starts, logged when it ends."""
+        now = self.trader.clock()
+        ages = {
+            row.symbol: (now - last_seen.get(row.symbol, since)).total_seconds() for row in self.watched()
+        }
+        stale = {symbol: age for symbol, age in ages.items() if age > stale_after_s}
+        if stale and self.degraded is None:
+            count = sum(1 for row in self.watched() if row.symbol in stale)
+            names = ", ".join(sorted(stale))
+            self.degraded = (
+                f"protection degraded: no price for {names} for {max(stale.values()):.0f}s; "
+                f"{count} live position(s) the daemon protects are not watched"
+            )
+            log.error(self.degraded)
+            await self.trader.risk.store.audit("protection", self.degraded, book=self.book)
+            self._publish(
+                events.RiskBreached(
+                    limit="protection",
+                    value=max(stale.values()),
+                    threshold=stale_after_s,
+                    message=self.degraded,
+                    severity="critical",
+                    symbol=min(stale) if len(stale) == 1 else None,
+                )
+            )
+        elif not stale and self.degraded is not None:
+            self.degraded = None
+            log.info("protection restored: prices are fresh again")
+            await self.trader.risk.store.audit(
+                "protection", "protection restored: fresh prices", book=self.book
+            )
+
+    def _publish(self, event: events.Event) -> None:
+        if self.trader.publish is not None:
+            self.trader.publish(event)
+
+    def status(self) -> dict[str, Any]:
+        """What ``mt risk status`` shows of the protections."""
+        rows = sorted(self.rows.values(), key=lambda row: row.id or 0)
+        return {
+            "by": "daemon",
+            "note": NOTE,
+            "protected_positions": len(self.watched()),
+            "pending": sum(1 for row in rows if row.state == Guard.PENDING),
+            "degraded": self.degraded is not None,
+            "degraded_reason": self.degraded,
+            "protections": [protection_info(row) for row in rows],
+        }
+
+
+def _levels(levels: Levels) -> str:
+    parts = []
+    if levels.stop is not None:
+        parts.append(f"{levels.stop_role} {levels.stop:.8g}")
+    if levels.take is not None:
+        parts.append(f"take_profit {levels.take:.8g}")
+    return ", ".join(parts) or "no levels"
