@@ -1,11 +1,11 @@
 """The dry run behind ``POST /v1/orders/check``: what the risk check would decide for a manual order now.
 
-It takes the path ``Trader.place`` takes, step for step, and stops before anything is written: the same
-validation (with the same messages), the same reference price (the limit or stop price, else the last
-price the account's broker saw), the same fee, the same portfolio snapshot, the same limits and the
-pure ``check_order``. The one thing ``RiskManager.check`` does first, letting elapsed breaker cool-downs
-expire, is applied to a copy of the breakers, so the dry run sees the controls placing would see without
-resetting, auditing or journaling anything.
+It takes the path ``Trader.place`` takes and stops before anything is written: the same validation
+(``Trader.manual_request``, so the same messages), the same reference price (the limit or stop price,
+else the last price the account's broker saw), the same fee, the same portfolio snapshot, the same
+limits and the pure ``check_order``. The one thing ``RiskManager.check`` does first, letting elapsed
+breaker cool-downs expire, is applied to a copy of the breakers, so the dry run sees the controls placing
+would see without resetting, auditing or journaling anything.
 
 The live confirmation (``live``) is not asked for: nothing is sent, so there is nothing to confirm.
 """
@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mastertrade import errors
-from mastertrade.engine.execution.ledger import split_symbol
-from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
 from mastertrade.engine.risk.breakers import Breakers
 from mastertrade.engine.risk.check import Controls, ProposedOrder, check_order
 
@@ -37,29 +34,9 @@ def current_controls(trader: Trader) -> Controls:
 async def dry_run(trader: Trader, order: OrderCreate) -> dict[str, Any]:
     """The risk decision for ``order`` (``OrderCheck``'s fields); raises the errors placing would raise
     before its risk check (a bad symbol or price, no price known yet)."""
-    kind = OrderType(order.type)
-    side = Side(order.side)
-    price = order.price
-    if kind is OrderType.MARKET and price is not None:
-        raise errors.UserInputError("a market order takes no --price; use --type limit or --type stop")
-    if split_symbol(order.symbol)[1] != trader.quote:
-        raise errors.UserInputError(
-            f"invalid symbol {order.symbol!r}: the account trades against {trader.quote}"
-        )
-    reference = price if price is not None else trader.account.marks().get(order.symbol)
-    if reference is None:
-        raise errors.OperationFailed(
-            f"no price for {order.symbol} yet: is it in [market] symbols and streaming?"
-        )
-    request = OrderRequest(
-        order.symbol,
-        side,
-        kind,
-        amount=order.amount,
-        price=price if kind is OrderType.LIMIT else None,
-        stop_price=price if kind is OrderType.STOP else None,
-        reference_price=reference,
-    ).validate()
+    request, reference = trader.manual_request(
+        order.symbol, order.side, order.amount, type_=order.type, price=order.price
+    )
     assert request.amount is not None
     proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, trader.fee)
     decision = check_order(proposed, await trader.portfolio(), trader.risk.limits, current_controls(trader))

@@ -462,21 +462,19 @@ class Journal:
         roles = await self._roles(book)
         return Ledger.replay(
             ((entry.asset, entry.amount) for entry in entries),
-            (
-                Fill(
-                    fill.symbol,
-                    fill.side,
-                    fill.amount,
-                    fill.price,
-                    fill.fee,
-                    fill.fee_asset,
-                    fill.ts,
-                    fill.order_id,
-                    roles.get(fill.order_id, "order"),
-                )
-                for fill in fills
-            ),
+            (Fill.of(fill, roles.get(fill.order_id, "order")) for fill in fills),
         )
+
+    async def strategy_ledger(self, book: str, strategy_id: str) -> Ledger:
+        """The fills of one strategy's orders in a shared book, replayed on their own (its share of the
+        account: its positions and round trips, without the book's cash)."""
+        orders = {row.id: row for row in await self.orders(book=book) if row.strategy_id == strategy_id}
+        ledger = Ledger()
+        for fill in await self.fills(book=book):
+            row = orders.get(fill.order_id)
+            if row is not None:
+                ledger.apply(Fill.of(fill, row.role))
+        return ledger
 
     async def _roles(self, book: str) -> dict[int, str]:
         query = select(OrderRecord.id, OrderRecord.role).where(col(OrderRecord.book) == book)

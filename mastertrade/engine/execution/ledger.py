@@ -23,7 +23,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mastertrade.db.models.trading import FillRecord
 
 # A remaining position worth less than this fraction of the amount that was held counts as flat: float
 # rounding of partial sells must not keep a round trip open forever.
@@ -53,6 +56,21 @@ class Fill:
     @property
     def value(self) -> float:
         return self.amount * self.price
+
+    @classmethod
+    def of(cls, record: FillRecord, role: str) -> Fill:
+        """The ledger's view of a journaled fill of an order with ``role`` (entry, exit, order ...)."""
+        return cls(
+            record.symbol,
+            record.side,
+            record.amount,
+            record.price,
+            record.fee,
+            record.fee_asset,
+            record.ts,
+            record.order_id,
+            role,
+        )
 
 
 @dataclass(frozen=True)

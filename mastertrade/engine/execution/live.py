@@ -338,19 +338,7 @@ class LiveBroker:
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
         for fill in new:
-            self._ledger.apply(
-                Fill(
-                    fill.symbol,
-                    fill.side,
-                    fill.amount,
-                    fill.price,
-                    fill.fee,
-                    fill.fee_asset,
-                    fill.ts,
-                    fill.order_id,
-                    updated.role,
-                )
-            )
+            self._ledger.apply(Fill.of(fill, updated.role))
             self._emit(
                 events.OrderFilled(
                     order_id=str(updated.id),

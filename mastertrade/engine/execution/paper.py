@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mastertrade.db.models.trading import FillRecord, OrderRecord
+from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.execution.broker import BarOutcome, Publish
@@ -250,7 +250,7 @@ class PaperBroker:
         outcome.fills = fills
         roles = {row.id: row.role for row in changed}
         for fill in fills:
-            trip = self._ledger.apply(_as_fill(fill, roles.get(fill.order_id, "order")))
+            trip = self._ledger.apply(Fill.of(fill, roles.get(fill.order_id, "order")))
             if trip is not None:
                 outcome.round_trips.append(trip)
         for row in changed:
@@ -295,20 +295,6 @@ class PaperBroker:
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:
             self.publish(event)
-
-
-def _as_fill(fill: FillRecord, role: str) -> Fill:
-    return Fill(
-        fill.symbol,
-        fill.side,
-        fill.amount,
-        fill.price,
-        fill.fee,
-        fill.fee_asset,
-        fill.ts,
-        fill.order_id,
-        role,
-    )
 
 
 __all__ = ["PaperBroker", "WorkingOrder"]

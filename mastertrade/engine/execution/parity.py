@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.execution.journal import Journal
-from mastertrade.engine.execution.ledger import RoundTrip
+from mastertrade.engine.execution.ledger import Ledger, RoundTrip
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
@@ -76,7 +76,8 @@ def backtest_trades(result: BacktestResult) -> list[ParityTrade]:
     ]
 
 
-def paper_trades(trips: Sequence[RoundTrip], open_entry: ParityTrade | None = None) -> list[ParityTrade]:
+def paper_trades(trips: Sequence[RoundTrip], ledger: Ledger, symbol: str) -> list[ParityTrade]:
+    """A paper book's closed round trips, then its position in ``symbol`` still open (reason "open")."""
     trades = [
         ParityTrade(
             to_iso(trip.entry_ts),
@@ -88,8 +89,18 @@ def paper_trades(trips: Sequence[RoundTrip], open_entry: ParityTrade | None = No
         )
         for trip in trips
     ]
-    if open_entry is not None:
-        trades.append(open_entry)
+    position = ledger.positions.get(symbol)
+    if position is not None and position.opened_ts is not None and position.amount > 0:
+        trades.append(
+            ParityTrade(
+                to_iso(position.opened_ts),
+                None,
+                position.trip_value / position.trip_bought,
+                None,
+                position.amount,
+                "open",
+            )
+        )
     return trades
 
 
@@ -170,15 +181,4 @@ async def paper_replay(
             await broker.submit(
                 entry_request(symbol, bracket, bar.close, strategy_id=strategy_id), placed_ts=placed_ts
             )
-    open_entry = None
-    position = ledger.positions.get(symbol)
-    if position is not None and position.opened_ts is not None and position.amount > 0:
-        open_entry = ParityTrade(
-            to_iso(position.opened_ts),
-            None,
-            position.trip_value / position.trip_bought,
-            None,
-            position.amount,
-            "open",
-        )
-    return broker, paper_trades(trips, open_entry)
+    return broker, paper_trades(trips, ledger, symbol)

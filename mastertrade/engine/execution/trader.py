@@ -39,7 +39,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
-from mastertrade.engine.execution.ledger import Fill, Ledger, RoundTrip, split_symbol
+from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
@@ -342,40 +342,16 @@ class Trader:
         return f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}
 
     async def _strategy_holding(self, strategy_id: str, symbol: str) -> float:
-        ledger = await self._strategy_ledger(self.account.book, strategy_id)
+        ledger = await self.journal.strategy_ledger(self.account.book, strategy_id)
         position = ledger.positions.get(symbol)
         return position.amount if position is not None and position.opened_ts is not None else 0.0
-
-    async def _strategy_ledger(self, book: str, strategy_id: str) -> Ledger:
-        """The fills of one strategy in a book, replayed on their own (its share of the account)."""
-        orders = {
-            row.id: row for row in await self.journal.orders(book=book) if row.strategy_id == strategy_id
-        }
-        ledger = Ledger()
-        for fill in await self.journal.fills(book=book):
-            row = orders.get(fill.order_id)
-            if row is not None:
-                ledger.apply(
-                    Fill(
-                        fill.symbol,
-                        fill.side,
-                        fill.amount,
-                        fill.price,
-                        fill.fee,
-                        fill.fee_asset,
-                        fill.ts,
-                        fill.order_id,
-                        row.role,
-                    )
-                )
-        return ledger
 
     async def real_record(self, strategy_id: str) -> TradeStats:
         """A strategy's own trades: in its paper book and in the account."""
         trips: list[RoundTrip] = []
         if f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}:
             trips += (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
-        trips += (await self._strategy_ledger(self.account.book, strategy_id)).round_trips
+        trips += (await self.journal.strategy_ledger(self.account.book, strategy_id)).round_trips
         return TradeStats.from_returns(trip.return_ for trip in trips)
 
     async def _handle(self, outcome: BarOutcome, *, account: bool) -> None:
@@ -460,6 +436,19 @@ class Trader:
             raise errors.UserInputError(
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
+        request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
+        row, decision = await self._risk_and_send(request, reference, self.placed_ts(symbol))
+        if row is None:
+            raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
+        if row.state == OrderState.REJECTED.value:
+            raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
+        return {"order": order_info(row), "risk": decision.as_dict()}
+
+    def manual_request(
+        self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
+    ) -> tuple[OrderRequest, float]:
+        """A validated manual order and its reference price (the limit or stop price, else the last
+        price the account's broker saw): what ``place`` sends and ``POST /v1/orders/check`` previews."""
         try:
             kind = OrderType(type_)
             order_side = Side(side)
@@ -485,12 +474,7 @@ class Trader:
             stop_price=price if kind is OrderType.STOP else None,
             reference_price=reference,
         ).validate()
-        row, decision = await self._risk_and_send(request, reference, self.placed_ts(symbol))
-        if row is None:
-            raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
-        if row.state == OrderState.REJECTED.value:
-            raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
-        return {"order": order_info(row), "risk": decision.as_dict()}
+        return request, reference
 
     async def _risk_and_send(
         self,
@@ -711,7 +695,7 @@ async def parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
 
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.result import OrderParams
-    from mastertrade.engine.execution.parity import ParityTrade, backtest_trades, compare, paper_trades
+    from mastertrade.engine.execution.parity import backtest_trades, compare, paper_trades
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -756,18 +740,7 @@ async def parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
         fee=trader.settings.paper.fee,
     )
     ledger = await trader.journal.ledger(book)
-    open_entry = None
-    position = ledger.positions.get(symbol)
-    if position is not None and position.opened_ts is not None and position.amount > 0:
-        open_entry = ParityTrade(
-            to_iso(position.opened_ts),
-            None,
-            position.trip_value / position.trip_bought,
-            None,
-            position.amount,
-            "open",
-        )
-    report = compare(backtest_trades(result), paper_trades(ledger.round_trips, open_entry))
+    report = compare(backtest_trades(result), paper_trades(ledger.round_trips, ledger, symbol))
     return {
         "strategy_id": strategy_id,
         "book": book,

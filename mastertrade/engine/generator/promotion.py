@@ -174,7 +174,6 @@ async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord |
     size (the account sizes it by Kelly, so this is what its backtest predicts, whatever the sizing did).
     Times are market times (the candles'), as the trading core records them."""
     from mastertrade.engine.execution.journal import Journal
-    from mastertrade.engine.execution.ledger import Fill, Ledger
 
     journal = Journal(db)
     books = {book.id: book for book in await journal.books()}
@@ -198,27 +197,7 @@ async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord |
     for book_id in books:
         if book_id.startswith("strategy:"):
             continue
-        orders = {row.id: row for row in await journal.orders(book=book_id) if row.strategy_id == strategy.id}
-        if not orders:
-            continue
-        ledger = Ledger()
-        for fill in await journal.fills(book=book_id):
-            row = orders.get(fill.order_id)
-            if row is not None:
-                ledger.apply(
-                    Fill(
-                        fill.symbol,
-                        fill.side,
-                        fill.amount,
-                        fill.price,
-                        fill.fee,
-                        fill.fee_asset,
-                        fill.ts,
-                        fill.order_id,
-                        row.role,
-                    )
-                )
-        trips.extend(ledger.round_trips)
+        trips.extend((await journal.strategy_ledger(book_id, strategy.id)).round_trips)
     if not trips:
         return None
     trips.sort(key=lambda trip: trip.exit_ts)
