@@ -83,6 +83,15 @@ class ExchangeSettings(Section):
     poll_interval_s: float = Field(default=10.0, gt=0)
     """How often the live feed polls the venue for the current bar, in seconds (REST polling)."""
 
+    websocket: bool = True
+    """Stream the live feed over the venue's websockets (ccxt watchOHLCV) where ccxt has them; poll
+    REST otherwise, and for a while after repeated websocket failures (then try websockets again)."""
+
+    ws_url: str | None = None
+    """Replace the venue's public market-stream websocket URL (testnet, proxy), e.g.
+    "wss://stream.testnet.binance.vision/ws"; every other websocket family fails closed. With api_url
+    set and ws_url unset, websockets stay off (the live feed polls api_url)."""
+
 
 class MarketSettings(Section):
     venue: Literal["sim", "ccxt", "replay"] = "sim"

@@ -19,9 +19,15 @@ and keys belong to the configured exchange (``[exchange] id``): a venue opened f
 gets neither. Keys are never logged: ccxt's wire logger is silenced for this client, whose debug lines
 would carry request headers.
 
-**Live feed.** ``stream`` polls the REST API every ``poll_interval_s`` seconds (websockets are not used:
-there is no local fake for them to be tested against). Each symbol's forming bar is emitted when it
-changes; when a newer bar appears, every bar before it is emitted once more with ``closed=True``.
+**Websockets** follow the same rule. ``[exchange] ws_url`` replaces the venue's main websocket family
+(Binance: spot and margin market streams; the rest point at ``wss://blocked.invalid/...``), and the
+websocket client refuses to connect anywhere else. With api_url set and ws_url unset, websockets stay
+off: nothing may leave for the venue's public stream hosts, so the live feed polls api_url.
+
+**Live feed.** ``stream`` runs ``ccxt_stream.LiveFeed``: the exchange's websocket streams (ccxt.pro
+``watch_ohlcv``, through a second, keyless client from ``ws_client``) where ccxt has them and the
+settings allow, REST polling every ``poll_interval_s`` seconds otherwise. Each symbol's forming bar is
+emitted when it changes, and every bar once with ``closed=True`` (see ``ccxt_stream``).
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 
 from mastertrade import errors
+from mastertrade.engine.market.ccxt_stream import LiveFeed, WsPolicy, candle_row, rebase_ws, ws_client_class
 from mastertrade.engine.market.retry import RetryEvent, RetryPolicy
 from mastertrade.engine.market.store import CandleRow
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -46,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAIN_FAMILIES = ("public", "private", "rest")
+_KEY_FIELDS = ("apiKey", "secret", "password")
 BLOCKED_ORIGIN = "https://blocked.invalid"
 # Options that make load_markets call only the spot exchangeInfo endpoint (measured on Binance).
 API_URL_OPTIONS: dict[str, Any] = {
@@ -85,6 +94,7 @@ class CcxtVenue:
     ``exchange_id`` defaults to ``settings.id``; ``retry`` to the policy of ``settings``; ``options`` are
     extra ccxt constructor options (tests lower ``rateLimit``); ``sleep`` paces the live feed.
     The raw client is ``exchange``; ``call`` runs any coroutine of it under the retry policy.
+    ``ws_client()`` is the live feed's websocket client, or None when ``ws_off`` says why not.
     """
 
     def __init__(
@@ -110,6 +120,11 @@ class CcxtVenue:
 
         own = exchange_id == settings.id
         self.api_url = _check_api_url(settings.api_url) if own and settings.api_url else None
+        self.ws_url = _check_ws_url(settings.ws_url) if own and settings.ws_url else None
+        self.ws_off: str | None = _ws_off(settings.websocket, exchange_id, self.api_url, self.ws_url)
+        """Why the live feed does not use websockets (None: it does)."""
+        self.ws_policy = WsPolicy()
+        self._ws: Any = None
         config: dict[str, Any] = {"timeout": max(1, round(settings.timeout_s * 1000)), **(options or {})}
         config["enableRateLimit"] = True
         if own:
@@ -124,6 +139,7 @@ class CcxtVenue:
         if self.api_url is not None:
             config["options"] = {**API_URL_OPTIONS, **config.get("options", {})}
             cls = _guarded(cls)
+        self._ws_config = {key: value for key, value in config.items() if key not in _KEY_FIELDS}
         exchange = cls(config)
         exchange.logger = _WIRE_LOG
         exchange.verbose = False
@@ -154,7 +170,33 @@ class CcxtVenue:
         await self.close()
 
     async def close(self) -> None:
-        await self.exchange.close()
+        try:
+            if self._ws is not None:
+                await self._ws.close()
+        finally:
+            await self.exchange.close()
+
+    def ws_client(self) -> Any | None:
+        """The ccxt.pro client of the live feed's websocket streams, made on first use; None when
+        websockets are off (``ws_off`` says why). It carries no keys, shares the REST client's URL
+        guard when api_url is set, and opens websockets only to ws_url when that is set."""
+        if self._ws is None and self.ws_off is None:
+            cls: type[Any] = getattr(ccxt_pro, self._id)
+            if self.api_url is not None:
+                cls = _guarded(cls)
+            client = ws_client_class(cls, self.ws_url)(dict(self._ws_config))
+            client.logger = _WIRE_LOG
+            client.verbose = False
+            if self.api_url is not None:
+                client._mt_allowed = self.api_url + "/"
+                client._mt_rebased = _rebase(client, self.api_url)
+            if self.ws_url is not None:
+                rebase_ws(client, self.ws_url)
+            if not client.has.get("watchOHLCV"):
+                self.ws_off = f"ccxt's {self._id} websocket client has no watchOHLCV"
+                return None
+            self._ws = client
+        return self._ws
 
     async def call[T](
         self,
@@ -211,7 +253,7 @@ class CcxtVenue:
             lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit),
             what=f"{self._id} fetch_ohlcv {symbol} {timeframe}",
         )
-        rows = [row for row in (_candle(item) for item in raw) if row is not None]
+        rows = [row for row in (candle_row(item) for item in raw) if row is not None]
         if len(rows) < len(raw):
             log.warning(
                 "%s %s %s: %d candles without prices left out",
@@ -222,50 +264,27 @@ class CcxtVenue:
             )
         return rows
 
-    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
-        """Poll each symbol's latest bars every ``poll_interval_s`` seconds (see the module docstring).
+    def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+        """Live updates of the symbols' bars, over websockets or REST polling (see ``ccxt_stream``)."""
+        return LiveFeed(self, symbols, timeframe).run()
 
-        A poll that fails after the retry policy gave up is logged and tried again at the next
-        interval; fatal errors (a bad symbol, a refused key) end the stream.
-        """
-        timeframe_ms(timeframe)
-        forming: dict[str, CandleRow] = {}
-        while True:
-            for symbol in symbols:
-                try:
-                    updates = await self._poll(symbol, timeframe, forming)
-                except errors.RetryableError as exc:
-                    log.warning(
-                        "live feed %s %s: %s; next poll in %gs", symbol, timeframe, exc, self.poll_interval_s
-                    )
-                    continue
-                for update in updates:
-                    yield update
-            await self._sleep(self.poll_interval_s)
 
-    async def _poll(self, symbol: str, timeframe: str, forming: dict[str, CandleRow]) -> list[CandleUpdate]:
-        """The updates of one poll; ``forming`` holds each symbol's last seen forming bar."""
-        current = forming.get(symbol)
-        if current is None:
-            # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
-            rows = await self._fetch(symbol, timeframe, None, 2)
-            if not rows:
-                return []
-            forming[symbol] = rows[-1]
-            return [_update(symbol, timeframe, rows[-1], closed=False)]
-        rows = [
-            row
-            for row in await self._fetch(symbol, timeframe, current[0], self.page_limit)
-            if row[0] >= current[0]
-        ]
-        if not rows:
-            return []
-        updates = [_update(symbol, timeframe, row, closed=True) for row in rows[:-1]]
-        newest = rows[-1]
-        if newest != current:
-            updates.append(_update(symbol, timeframe, newest, closed=False))
-            forming[symbol] = newest
-        return updates
+def _ws_off(enabled: bool, exchange_id: str, api_url: str | None, ws_url: str | None) -> str | None:
+    if not enabled:
+        return "[exchange] websocket = false"
+    if api_url is not None and ws_url is None:
+        return "[exchange] api_url is set without ws_url"
+    if exchange_id not in ccxt_pro.exchanges:
+        return f"ccxt has no websocket client for {exchange_id}"
+    return None
+
+
+def _check_ws_url(url: str) -> str:
+    """``url`` without a trailing slash; ``UserInputError`` unless it is a ws(s) URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc or parts.query or parts.fragment:
+        raise errors.UserInputError(f"invalid [exchange] ws_url {url!r}: expected ws(s)://host[:port][/path]")
+    return url.rstrip("/")
 
 
 def _check_api_url(url: str) -> str:
@@ -276,20 +295,6 @@ def _check_api_url(url: str) -> str:
             f"invalid [exchange] api_url {url!r}: expected http(s)://host[:port][/path]"
         )
     return url.rstrip("/")
-
-
-def _candle(item: Sequence[Any]) -> CandleRow | None:
-    """A store row from a ccxt OHLCV list; None when a price is missing. A missing volume counts as 0."""
-    ts, o, h, low, c = item[:5]
-    if ts is None or any(x is None for x in (o, h, low, c)):
-        return None
-    v = item[5] if len(item) > 5 and item[5] is not None else 0.0
-    return (int(ts), float(o), float(h), float(low), float(c), float(v))
-
-
-def _update(symbol: str, timeframe: str, row: CandleRow, *, closed: bool) -> CandleUpdate:
-    ts, o, h, low, c, v = row
-    return CandleUpdate(symbol, timeframe, ts, o, h, low, c, v, closed)
 
 
 def _rebase(exchange: Any, api_url: str) -> list[tuple[str, str]]:
