@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -197,7 +198,7 @@ RULE_KINDS = PRICE_KINDS + BUILTIN_RULES
 RULE_EVENT_TYPES = frozenset({"price.tick"}).union(*(kind.types for kind in EVENT_KINDS.values()))
 
 
-class Rule:
+class Rule(ABC):
     """A rule: ``evaluate`` returns the alert an event calls for, if any."""
 
     types: frozenset[str] = frozenset()
@@ -215,8 +216,9 @@ class Rule:
     def params(self) -> dict[str, Any]:
         return {}
 
+    @abstractmethod
     def evaluate(self, event: Event) -> AlertCandidate | None:
-        raise NotImplementedError
+        """The alert ``event`` calls for under this rule, or None."""
 
     def _finish(self, candidate: AlertCandidate | None) -> AlertCandidate | None:
         if candidate is None:
