@@ -39,6 +39,7 @@ from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
@@ -210,35 +211,14 @@ class LiveBroker:
             return await self.journal.get(row.id)
         await self._sync(row, answer)
         placed = await self.journal.get(row.id)
-        self._emit(
-            events.OrderPlaced(
-                order_id=str(placed.id),
-                client_order_id=placed.client_order_id,
-                symbol=placed.symbol,
-                side=placed.side,
-                order_type=placed.type,
-                amount=placed.amount or 0.0,
-                price=placed.price,
-                strategy_id=placed.strategy_id,
-                mode=self.mode,
-            )
-        )
+        self._emit(order_events.placed(placed, self.mode))
         return placed
 
     async def _rejected(self, row: OrderRecord, reason: str) -> OrderRecord:
         assert row.id is not None
         log.info("order %s rejected: %s", row.client_order_id, reason)
         row = await self.journal.transition(row.id, OrderState.REJECTED, reason=reason)
-        self._emit(
-            events.OrderRejected(
-                client_order_id=row.client_order_id,
-                symbol=row.symbol,
-                side=row.side,
-                amount=row.amount or 0.0,
-                reason=reason,
-                mode=self.mode,
-            )
-        )
+        self._emit(order_events.rejected(row, reason, self.mode))
         return row
 
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord:
@@ -263,15 +243,7 @@ class LiveBroker:
         await self.resolve(row, cancel_reason=reason)
         result = await self.journal.get(order_id)
         if result.state == OrderState.CANCELLED.value:
-            self._emit(
-                events.OrderCancelled(
-                    order_id=str(order_id),
-                    client_order_id=result.client_order_id,
-                    symbol=result.symbol,
-                    reason=reason,
-                    mode=self.mode,
-                )
-            )
+            self._emit(order_events.cancelled(result, reason, self.mode))
         return result
 
     # --- resolving and syncing --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import timedelta
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
@@ -139,35 +140,14 @@ class PaperBroker:
         if problem is not None:
             row = await self.journal.transition(order_id, OrderState.REJECTED, reason=problem)
             await self._cancel_children(order_id, "its entry was rejected")
-            self._emit(
-                events.OrderRejected(
-                    client_order_id=row.client_order_id,
-                    symbol=row.symbol,
-                    side=row.side,
-                    amount=row.amount or 0.0,
-                    reason=problem,
-                    mode=self.mode,
-                )
-            )
+            self._emit(order_events.rejected(row, problem, self.mode))
             return row
         row = await self.journal.transition(order_id, OrderState.OPEN, sent=True)
         self._working[order_id] = row
         for child in children:
             assert child.id is not None
             self._working[child.id] = child
-        self._emit(
-            events.OrderPlaced(
-                order_id=str(row.id),
-                client_order_id=row.client_order_id,
-                symbol=row.symbol,
-                side=row.side,
-                order_type=row.type,
-                amount=row.amount or 0.0,
-                price=row.price or row.stop_price,
-                strategy_id=row.strategy_id,
-                mode=self.mode,
-            )
-        )
+        self._emit(order_events.placed(row, self.mode))
         return row
 
     def _cannot_cover(self, request: OrderRequest) -> str | None:
@@ -205,15 +185,7 @@ class PaperBroker:
         row = await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
         self._working.pop(order_id, None)
         await self._cancel_children(order_id, f"its entry was cancelled ({reason})")
-        self._emit(
-            events.OrderCancelled(
-                order_id=str(order_id),
-                client_order_id=row.client_order_id,
-                symbol=row.symbol,
-                reason=reason,
-                mode=self.mode,
-            )
-        )
+        self._emit(order_events.cancelled(row, reason, self.mode))
         return row
 
     async def cancel_exits(self, symbol: str, reason: str) -> None:
@@ -282,15 +254,7 @@ class PaperBroker:
             )
         for row in outcome.orders:
             if row.state == OrderState.CANCELLED.value:
-                self._emit(
-                    events.OrderCancelled(
-                        order_id=str(row.id),
-                        client_order_id=row.client_order_id,
-                        symbol=row.symbol,
-                        reason=row.reason or "",
-                        mode=self.mode,
-                    )
-                )
+                self._emit(order_events.cancelled(row, row.reason or "", self.mode))
 
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -163,12 +164,14 @@ class _SpecTerm(BaseModel):
     lag: Lag = 0
 
     @classmethod
+    @abstractmethod
     def lookup(cls, name: str) -> SeriesSpec:
-        raise NotImplementedError
+        """The registry entry of the series called ``name``."""
 
     @property
+    @abstractmethod
     def name(self) -> str:
-        raise NotImplementedError
+        """The series' name (the value of the term's kind key)."""
 
     @property
     def spec(self) -> SeriesSpec:

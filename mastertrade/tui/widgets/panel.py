@@ -21,4 +21,6 @@ class StatePanel(Widget):
         return self.draw(live_state(self.app), max(1, self.size.width))
 
     def draw(self, state: LiveState, width: int) -> Text:
-        raise NotImplementedError
+        """The panel's text for ``state`` at ``width`` columns. Every subclass implements it (Textual's
+        widget metaclass does not combine with ``abc.ABCMeta``, so this is checked when drawing)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement draw(state, width)")
