@@ -22,6 +22,7 @@ from mastertrade.cli import config as config_cmd
 from mastertrade.cli import daemon as daemon_cmd
 from mastertrade.cli import data as data_cmd
 from mastertrade.cli import demo as demo_cmd
+from mastertrade.cli import examples as examples_cmd
 from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import help_format
@@ -106,6 +107,7 @@ app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(goal_cmd.app, name="goal")
 app.command("tui")(tui_cmd.tui)
 app.command("completion")(completion_cmd.completion)
+app.command("examples")(examples_cmd.examples)
 
 
 def main() -> None:
