@@ -139,6 +139,39 @@ class CandlesResponse(Model):
     timeframe: str
     simulated: bool
     candles: list[Candle]
+    next: str | None = Field(
+        default=None,
+        description="with since: the `since` of the next page (ISO-8601 UTC), null on the last page",
+    )
+
+
+class FeaturePointInfo(Model):
+    ts: int = Field(description="the moment the value describes, epoch ms UTC")
+    time: datetime
+    published_at: datetime = Field(description="when it could first be known (bars opening after it use it)")
+    value: float
+
+
+class FeatureSeriesInfo(Model):
+    source: str
+    name: str
+    symbol: str = Field(description='a base asset ("BTC") or "" for market-wide series')
+    simulated: bool
+    points: list[FeaturePointInfo]
+    next: str | None = Field(
+        default=None, description="the `since` of the next page (ISO-8601 UTC), null on the last page"
+    )
+
+
+class FeatureListing(Model):
+    source: str
+    name: str
+    symbol: str
+    rows: int
+    first: datetime
+    last: datetime
+    last_value: float
+    simulated: bool
 
 
 class AlertRuleInfo(Model):
