@@ -185,7 +185,8 @@ class AlertRuleInfo(Model):
 
 class AlertRuleCreate(Request):
     """A rule to add. ``kind`` is price_cross (symbol, level, direction), pct_move (pct, window,
-    optional symbol) or an event kind (order_filled, risk_limit, ...; optional symbol or service)."""
+    optional symbol), signal (when, symbol, timeframe) or an event kind (order_filled, risk_limit, ...;
+    optional symbol or service)."""
 
     kind: str
     name: str | None = None
@@ -196,6 +197,13 @@ class AlertRuleCreate(Request):
     pct: float | None = None
     window: str | None = None
     service: str | None = None
+    when: dict[str, Any] | str | None = Field(
+        default=None,
+        description='signal: a condition in the genome language, e.g. {"<": [{"feature": "fear_greed"}, 20]}',
+    )
+    timeframe: str | None = Field(
+        default=None, description="signal: the bars it watches (default: [market] timeframe)"
+    )
 
 
 class AlertTargetResult(Model):
