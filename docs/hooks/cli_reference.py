@@ -72,7 +72,10 @@ def _section(command: Any, path: list[str], parent_ctx: Any) -> list[str]:
             if not getattr(sub, "hidden", False)
         ]
         lines += ["| Command | What it does |", "|---|---|"]
-        lines += [f"| [`{name} {n}`](#{_anchor([*path, n])}) | {_cell(s.get_short_help_str(200))} |" for n, s in listed]
+        lines += [
+            f"| [`{name} {n}`](#{_anchor([*path, n])}) | {_cell(s.get_short_help_str(200))} |"
+            for n, s in listed
+        ]
         lines.append("")
         for sub_name, sub in listed:
             lines += _section(sub, [*path, sub_name], ctx)
