@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query
 
@@ -53,15 +53,14 @@ async def candles(
     if start is None:
         last = info.last if end is None else end - step
         matrix = await ctx.candles.read_matrix(key, start=last - (limit - 1) * step, end=last + 1)
-        rows: list[Any] = matrix[-limit:].tolist()
+        rows = cast(list[Any], matrix[-limit:].tolist())
     else:
         # One window of `limit` bars is enough unless the series has gaps; then read on to the end.
         window_end = start + (limit + 1) * step if end is None else min(end, start + (limit + 1) * step)
-        rows = (await ctx.candles.read_matrix(key, start=start, end=window_end)).tolist()
+        rows = cast(list[Any], (await ctx.candles.read_matrix(key, start=start, end=window_end)).tolist())
         if len(rows) <= limit and (end is None or window_end < end):
-            rows += (await ctx.candles.read_matrix(key, start=window_end, end=end)).tolist()[
-                : limit + 1 - len(rows)
-            ]
+            rest = cast(list[Any], (await ctx.candles.read_matrix(key, start=window_end, end=end)).tolist())
+            rows += rest[: limit + 1 - len(rows)]
         if len(rows) > limit:
             following = to_iso(int(rows[limit][0]))
             rows = rows[:limit]

@@ -20,7 +20,7 @@ def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool)
     import backtesting._plotting
     from bokeh.io import save
     from bokeh.layouts import column
-    from bokeh.models import Div
+    from bokeh.models.widgets.markups import Div
     from bokeh.resources import INLINE
 
     def no_show(*_: Any, **__: Any) -> None:  # the figure is saved below, with inline resources

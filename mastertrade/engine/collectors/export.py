@@ -16,7 +16,7 @@ from mastertrade.engine.collectors.provider import StoredFeatures, pick_source
 from mastertrade.engine.collectors.store import FeatureStore
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.signals.features import feature_spec
-from mastertrade.engine.signals.specs import SINGLE, ParamError
+from mastertrade.engine.signals.specs import SINGLE, ParamError, Params
 from mastertrade.errors import NotFound, UserInputError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -57,12 +57,14 @@ async def feature_columns(
     db: Database, key: SeriesKey, frame: pd.DataFrame, wanted: Sequence[tuple[str, str | None]]
 ) -> dict[str, FloatArray]:
     """One column per wanted feature (named ``name`` or ``name:SYMBOL``), aligned to ``frame``'s bars."""
-    requests = [(name, {"symbol": symbol} if symbol is not None else {}) for name, symbol in wanted]
+    requests: list[tuple[str, Params]] = [
+        (name, (("symbol", symbol),) if symbol is not None else ()) for name, symbol in wanted
+    ]
     provider = await StoredFeatures.load(db, requests, timeframe=key.timeframe, simulated=key.simulated)
     columns: dict[str, FloatArray] = {}
     for (name, symbol), (_, params) in zip(wanted, requests, strict=True):
         column = f"{name}:{symbol}" if symbol else name
-        values = provider(name, params, frame)[SINGLE]
+        values = provider(name, dict(params), frame)[SINGLE]
         if values is None:
             where = "simulated" if key.simulated else "stored"
             raise NotFound(f"no {where} values of feature {column} (see `mt data sources`)")
