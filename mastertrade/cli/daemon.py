@@ -110,6 +110,11 @@ def _live_consent(config: Settings) -> list[object]:
             f'"{config.market.venue}"): live trading needs the exchange\'s own prices, '
             'set [market] venue = "ccxt" (MT_MARKET__VENUE=ccxt)'
         )
+    if config.exchange.api_key is None or config.exchange.secret is None:
+        raise UserInputError(
+            f"cannot trade live on {config.exchange.id} without its API key and secret: set "
+            "MT_EXCHANGE__API_KEY and MT_EXCHANGE__SECRET (or put them in the 0600 secrets.toml)"
+        )
     return [consent]
 
 

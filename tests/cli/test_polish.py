@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mastertrade.cli.app import app
+from mastertrade.locations import locations
 from tests.conftest import MT
 
 
@@ -70,6 +71,7 @@ def test_flags_show_no_type_in_help_but_values_do() -> None:
         ({"MT_MODE": "live"}, "cannot trade live on the 'sim' venue"),
         ({"MT_MODE": "live", "MT_MARKET__VENUE": "replay"}, "cannot trade live on the 'replay' venue"),
         ({}, '--live given but the config says mode = "paper"'),
+        ({"MT_MODE": "live", "MT_MARKET__VENUE": "ccxt"}, "cannot trade live on binance without its API key"),
     ],
 )
 @pytest.mark.parametrize("command", [["daemon", "start", "--live"], ["daemon", "restart", "--live"]])
@@ -83,3 +85,4 @@ def test_a_live_start_that_cannot_trade_exits_2_with_the_reason(
     assert result.stderr.startswith("mt: error: ") and reason in result.stderr
     assert result.stderr.count("\n") == 1
     assert "started" not in result.stdout + result.stderr
+    assert not locations().pid_file.exists() and not locations().log_file.exists()  # nothing started
