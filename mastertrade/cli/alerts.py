@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -35,7 +36,10 @@ def list_rules(json_out: Annotated[bool, JsonOption] = False) -> None:
                 rule.id if rule.id is not None else "built-in",
                 rule.name,
                 rule.kind,
-                ", ".join(f"{key}={value}" for key, value in rule.params.items()),
+                ", ".join(
+                    f"{key}={json.dumps(value) if isinstance(value, dict | list) else value}"
+                    for key, value in rule.params.items()
+                ),
                 rule.severity or "default",
             )
             for rule in overview.rules
@@ -83,8 +87,6 @@ def add(
     evaluated exactly as strategies are (indicators, prices, alternative data, no lookahead):
     `mt alerts add --when '{"<": [{"feature": "fear_greed"}, 20]}' --symbol BTC/USDT`.
     """
-    import json
-
     from mastertrade.errors import UserInputError
 
     if kind is None:

@@ -101,6 +101,7 @@ def test_mt_alerts_add_when(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     assert rule["kind"] == "signal" and rule["params"]["timeframe"] == "1h"
     listed = mt("alerts", "list")
     assert "BTC/USDT 1h: Fear & Greed < 20" in listed.stdout
+    assert 'when={"<": [{"feature": "fear_greed"}, 20.0]}' in listed.stdout
     bad = mt("alerts", "add", "--when", "{not json", "--symbol", "BTC/USDT")
     assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: invalid --when '{not json': not JSON")
     missing = mt("alerts", "add")
