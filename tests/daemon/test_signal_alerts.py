@@ -106,3 +106,20 @@ def test_mt_alerts_add_when(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: invalid --when '{not json': not JSON")
     missing = mt("alerts", "add")
     assert missing.exit_code == 2 and "missing KIND" in missing.stderr
+
+
+async def test_a_signal_rule_survives_a_restart(engine: Engine) -> None:
+    from mastertrade.engine.alerts.manager import AlertManager
+    from mastertrade.engine.alerts.signal_rule import SignalRule
+
+    added = await engine.ctx.alerts.add_rule(
+        "signal", {"symbol": "BTC/USDT", "timeframe": "4h", "when": FEAR}, severity="critical"
+    )
+    ctx = engine.ctx
+    restarted = AlertManager(ctx.settings.alerts, ctx.db, ctx.bus, ctx.clock, notifier=engine.notifier)
+    try:
+        await restarted.load()
+        (rule,) = [rule for rule in restarted.rules.rules if isinstance(rule, SignalRule)]
+        assert rule.info() == added.info() and rule.timeframe == "4h"
+    finally:
+        restarted.subscription.close()
