@@ -17,6 +17,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -28,4 +29,4 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/site

@@ -36,6 +36,8 @@ from mastertrade.engine.api.schemas import (
     AlertRuleInfo,
     AlertsOverview,
     CandlesResponse,
+    FeatureListing,
+    FeatureSeriesInfo,
     JobInfo,
     JobRunInfo,
     StatusReport,
@@ -164,10 +166,49 @@ class DaemonClient:
         return result
 
     async def candles(
-        self, symbol: str, *, timeframe: str | None = None, exchange: str | None = None, limit: int = 100
+        self,
+        symbol: str,
+        *,
+        timeframe: str | None = None,
+        exchange: str | None = None,
+        limit: int = 100,
+        since: str | None = None,
+        until: str | None = None,
     ) -> CandlesResponse:
         result: CandlesResponse = await self._get(
-            CandlesResponse, "/v1/candles", symbol=symbol, timeframe=timeframe, exchange=exchange, limit=limit
+            CandlesResponse,
+            "/v1/candles",
+            symbol=symbol,
+            timeframe=timeframe,
+            exchange=exchange,
+            limit=limit,
+            since=since,
+            until=until,
+        )
+        return result
+
+    async def features(self, *, source: str | None = None) -> list[FeatureListing]:
+        result: list[FeatureListing] = await self._get(list[FeatureListing], "/v1/features", source=source)
+        return result
+
+    async def feature(
+        self,
+        name: str,
+        *,
+        symbol: str = "",
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 1000,
+    ) -> FeatureSeriesInfo:
+        result: FeatureSeriesInfo = await self._get(
+            FeatureSeriesInfo,
+            f"/v1/features/{name}",
+            symbol=symbol,
+            source=source,
+            since=since,
+            until=until,
+            limit=limit,
         )
         return result
 

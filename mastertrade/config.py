@@ -328,11 +328,13 @@ class AlertsSettings(Section):
         "strategy",
         "service_failure",
         "data_source",
+        "whale",
     ]
     """Built-in rules that are on: order_filled, risk_limit, circuit_breaker, goal_milestone,
     strategy (promoted or retired), service_failure (a crashed service or an unclean daemon stop),
-    data_source (an alternative-data source went stale or failed, and when it recovers).
-    Price rules are added with `mt alerts add`."""
+    data_source (an alternative-data source went stale or failed, and when it recovers),
+    whale (a transaction above [collectors] whale_threshold_usd). Price and signal rules are added
+    with `mt alerts add`."""
 
     repeat_window_s: float = Field(default=900.0, ge=0)
     """An alert with the same dedupe key within this many seconds is counted, not sent again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -35,7 +36,10 @@ def list_rules(json_out: Annotated[bool, JsonOption] = False) -> None:
                 rule.id if rule.id is not None else "built-in",
                 rule.name,
                 rule.kind,
-                ", ".join(f"{key}={value}" for key, value in rule.params.items()),
+                ", ".join(
+                    f"{key}={json.dumps(value) if isinstance(value, dict | list) else value}"
+                    for key, value in rule.params.items()
+                ),
                 rule.severity or "default",
             )
             for rule in overview.rules
@@ -46,12 +50,13 @@ def list_rules(json_out: Annotated[bool, JsonOption] = False) -> None:
 @app.command("add")
 def add(
     kind: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            help="price_cross, pct_move, order_filled, risk_limit, circuit_breaker, goal_milestone, "
-            "strategy or service_failure."
+            help="price_cross, pct_move, signal (the default with --when), order_filled, risk_limit, "
+            "circuit_breaker, goal_milestone, strategy, service_failure, data_source or whale.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol the rule watches, e.g. BTC/USDT.")] = None,
     level: Annotated[float | None, typer.Option(help="price_cross: the price level.")] = None,
     direction: Annotated[str | None, typer.Option(help="price_cross: above, below or any (default).")] = None,
@@ -60,14 +65,45 @@ def add(
         str | None, typer.Option(help="pct_move: the window, like 15m, 1h (default), 1d.")
     ] = None,
     service: Annotated[str | None, typer.Option(help="service_failure: only this service.")] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            help="signal: a condition in the genome language, e.g."
+            ' \'{"<": [{"feature": "fear_greed"}, 20]}\'.'
+        ),
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="signal: the bars it is evaluated on (default: [market] timeframe).")
+    ] = None,
     severity: Annotated[
         str | None, typer.Option(help="info, warning or critical (default: the kind's).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="A name for the rule.")] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Add an alert rule, e.g. `mt alerts add price_cross --symbol BTC/USDT --level 70000`."""
+    """Add an alert rule, e.g. `mt alerts add price_cross --symbol BTC/USDT --level 70000`.
+
+    A signal rule alerts when a condition written like a strategy's rule becomes true as a bar closes,
+    evaluated exactly as strategies are (indicators, prices, alternative data, no lookahead):
+    `mt alerts add --when '{"<": [{"feature": "fear_greed"}, 20]}' --symbol BTC/USDT`.
+    """
+    from mastertrade.errors import UserInputError
+
+    if kind is None:
+        if when is None:
+            raise UserInputError("missing KIND: price_cross, pct_move, ... or a condition with --when")
+        kind = "signal"
+    condition: object = None
+    if when is not None:
+        try:
+            condition = json.loads(when)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(
+                f"invalid --when {when!r}: not JSON ({exc.msg} at column {exc.colno})"
+            ) from None
     params = {
+        "when": condition,
+        "timeframe": timeframe,
         "symbol": symbol,
         "level": level,
         "direction": direction,

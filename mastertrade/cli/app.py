@@ -17,12 +17,15 @@ from typer.core import TyperGroup
 from mastertrade import __version__
 from mastertrade.cli import alerts as alerts_cmd
 from mastertrade.cli import backtest as backtest_cmd
+from mastertrade.cli import completion as completion_cmd
 from mastertrade.cli import config as config_cmd
 from mastertrade.cli import daemon as daemon_cmd
 from mastertrade.cli import data as data_cmd
 from mastertrade.cli import demo as demo_cmd
+from mastertrade.cli import examples as examples_cmd
 from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
+from mastertrade.cli import help_format
 from mastertrade.cli import init as init_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
@@ -33,6 +36,8 @@ from mastertrade.cli import trade as trade_cmd
 from mastertrade.cli import tui as tui_cmd
 from mastertrade.cli.output import error
 from mastertrade.errors import MasterTradeError
+
+help_format.install()
 
 
 class MTGroup(TyperGroup):
@@ -54,7 +59,7 @@ app = typer.Typer(
     cls=MTGroup,
     help="MasterTrade: generate strategies, prove them honestly, trade them safely.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",  # reflows docstring paragraphs instead of keeping source line breaks
     pretty_exceptions_enable=False,  # tracebacks with locals could print secrets
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -101,6 +106,8 @@ app.command("balance")(orders_cmd.balance)
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(goal_cmd.app, name="goal")
 app.command("tui")(tui_cmd.tui)
+app.command("completion")(completion_cmd.completion)
+app.command("examples")(examples_cmd.examples)
 
 
 def main() -> None:

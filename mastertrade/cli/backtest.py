@@ -128,21 +128,33 @@ def backtest(
         cash=cash,
         fee=fee,
         engine=engine.value,
-        plot=plot if engine == "reference" else None,
         cache=cache,
     )
     seconds = time.perf_counter() - started
-    if plot is not None and engine == EngineName.fast:
-        # The chart is backtesting.py's: draw it from a reference run of the same signals.
+    name = str(getattr(loaded, "name", strategy))
+    if plot is not None:
+        # The chart is backtesting.py's: drawn from a reference run of the same signals (the engines
+        # agree trade for trade), headed with what it shows.
         from mastertrade.engine.backtest.reference import run_reference
 
         entries, exits = strategy_signals(loaded, cache)
-        run_reference(frame, entries, exits, order_params(loaded), cash=cash, fee=fee, plot=plot)
+        title = f"{name}: {key.exchange} {key.symbol} {key.timeframe}, {engine.value} engine"
+        run_reference(
+            frame,
+            entries,
+            exits,
+            order_params(loaded),
+            cash=cash,
+            fee=fee,
+            plot=plot,
+            plot_title=title,
+            simulated=key.simulated,
+        )
 
     document: dict[str, Any] = {
         **result.metrics(),
         "engine": engine.value,
-        "strategy": str(getattr(loaded, "name", strategy)),
+        "strategy": name,
         "exchange": key.exchange,
         "symbol": key.symbol,
         "timeframe": key.timeframe,

@@ -19,6 +19,7 @@ from mastertrade.cli.output import JsonOption, info, print_json, print_table
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
+    from mastertrade.config import Settings
 
 app = typer.Typer(help="Start, stop and watch the engine daemon.", no_args_is_help=True)
 
@@ -64,7 +65,7 @@ def start(
     from mastertrade.locations import locations
 
     config = settings()
-    components = _live_consent(config.mode) if live else []
+    components = _live_consent(config) if live else []
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
@@ -96,11 +97,25 @@ def stop(
     info(f"daemon stopped (pid {pid})" if pid is not None else "the daemon is not running")
 
 
-def _live_consent(mode: str) -> list[object]:
-    """Both live switches, checked before anything starts (exit 2 naming the missing one)."""
+def _live_consent(config: Settings) -> list[object]:
+    """Both live switches, and a market feed that can trade live, checked before anything starts
+    (exit 2 naming the missing switch or the venue), so a live start never reports success and idles."""
     from mastertrade.engine.execution.broker import require_live
+    from mastertrade.errors import UserInputError
 
-    return [require_live(mode, True)]
+    consent = require_live(config.mode, True)
+    if config.market.venue != "ccxt":
+        raise UserInputError(
+            f"cannot trade live on the {config.market.venue!r} venue ([market] venue = "
+            f'"{config.market.venue}"): live trading needs the exchange\'s own prices, '
+            'set [market] venue = "ccxt" (MT_MARKET__VENUE=ccxt)'
+        )
+    if config.exchange.api_key is None or config.exchange.secret is None:
+        raise UserInputError(
+            f"cannot trade live on {config.exchange.id} without its API key and secret: set "
+            "MT_EXCHANGE__API_KEY and MT_EXCHANGE__SECRET (or put them in the 0600 secrets.toml)"
+        )
+    return [consent]
 
 
 @app.command("restart")
@@ -116,7 +131,7 @@ def restart(
 
     config = settings()
     if live:
-        _live_consent(config.mode)
+        _live_consent(config)
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
     pid = daemon.spawn(config, options=["--live"] if live else [])
     if json_out:

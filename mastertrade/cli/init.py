@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
 from mastertrade.cli.runtime import run
 
 
@@ -26,7 +26,14 @@ def init(
 
     if not json_out:
         info("compiling the backtest and indicator kernels (once per installation) ...")
-    report: dict[str, Any] = run(lambda: initialise(load_settings(), db_url))
+    # The bar is drawn on stderr only when it is a terminal (``progress``), like every other command's.
+    with progress() as bar:
+        task = bar.add_task("compiling kernels", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"compiling: {what}")
+
+        report: dict[str, Any] = run(lambda: initialise(load_settings(), db_url, step=step))
     if json_out:
         print_json(report)
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from mastertrade.cli.daemon import duration, with_client
-from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.cli.output import JsonOption, print_json, print_table, stdout
 
 
 def status(json_out: Annotated[bool, JsonOption] = False) -> None:
@@ -18,14 +18,15 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     venue = report.venue
     lag = report.events.lag
     lag_text = f"p50 {lag.p50_ms:g} ms, p99 {lag.p99_ms:g} ms" if lag.p99_ms is not None else "no events yet"
-    info(
+    out = stdout()  # the headline is the answer to "what is running", so it is data: stdout
+    out.print(
         f"daemon {report.version}: pid {report.pid}, up {duration(report.uptime_s)}, mode {report.mode}"
         + (" (stopping)" if report.stopping else "")
         + (" (recovered from an unclean stop)" if report.recovered else "")
     )
     simulated = ", simulated prices" if venue.simulated else ""
-    info(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}")
-    info(
+    out.print(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}")
+    out.print(
         f"events: {report.events.published:,} published, {report.events.dropped:,} dropped, "
         f"queue depth {report.events.max_queue_depth}, lag {lag_text}"
     )

@@ -11,17 +11,20 @@ from typing import Any
 from mastertrade.config import Settings, mask_url, render_config_file
 from mastertrade.db.database import Database, create_engine
 from mastertrade.db.migrate import current_revisions, upgrade
-from mastertrade.engine.warmup import warm_compiled_code
+from mastertrade.engine.warmup import Step, warm_compiled_code
 from mastertrade.errors import ConfigError, OperationFailed
 from mastertrade.locations import locations
 
 
-async def initialise(settings: Settings, db_url: str | None = None, *, warm: bool = True) -> dict[str, Any]:
+async def initialise(
+    settings: Settings, db_url: str | None = None, *, warm: bool = True, step: Step | None = None
+) -> dict[str, Any]:
     """Create the database and run migrations, warm the compiled kernels (``warmup.py``), then write
     (or update) the config file.
 
     The database comes first: if it cannot be opened, no config file is written or changed.
     An existing config file is kept, comments and all; only ``[db] url`` changes when ``db_url`` is given.
+    ``step`` hears of each compile step (``warm_compiled_code``), called from a worker thread.
     """
     where = locations()
     if db_url is not None:
@@ -40,7 +43,7 @@ async def initialise(settings: Settings, db_url: str | None = None, *, warm: boo
     finally:
         await database.close()
 
-    compile_s = await asyncio.to_thread(warm_compiled_code) if warm else 0.0
+    compile_s = await asyncio.to_thread(warm_compiled_code, step) if warm else 0.0
 
     path = where.config_file
     written = not path.exists()

@@ -68,12 +68,28 @@ def test_table_labels_simulated_data(stored: SeriesKey, mt: MT) -> None:
     assert "SIMULATED" in result.stdout and "profit factor" in result.stdout
 
 
-def test_plot_writes_backtesting_py_chart(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_plot_writes_an_offline_chart_that_says_what_it_shows(
+    stored: SeriesKey, mt: MT, tmp_path: Path, engine: str
+) -> None:
+    import re
+
     chart = tmp_path / "charts" / "sma.html"
-    doc = mt.json("backtest", "sma_cross", *SERIES, "--plot", str(chart))
+    doc = mt.json("backtest", "sma_cross", *SERIES, "--engine", engine, "--plot", str(chart))
     assert doc["plot"] == str(chart)
     html = chart.read_text(encoding="utf-8")
     assert html.lstrip().startswith("<!DOCTYPE html>") and "Bokeh" in html
+    # Offline: every script is in the file; nothing is loaded from anywhere when it is opened.
+    assert re.findall(r"<script[^>]*\ssrc=", html, flags=re.IGNORECASE) == []
+    assert "cdn.bokeh.org" not in html and "plx.gif" not in html
+    assert len(re.findall(r"<script", html)) >= 2 and "Bokeh.embed" in html
+    title = f"sma_cross: sim BTC/USDT 1h, {engine} engine"
+    assert f"<title>{title} (SIMULATED)</title>" in html
+    # the heading sits in the page's embedded bokeh document (JSON with HTML escapes)
+    from html import unescape
+
+    document = unescape(html).replace("\\/", "/").replace('\\"', '"')
+    assert f"{title} <span" in document and ">SIMULATED</span>" in document
 
 
 def test_a_genome_file_names_its_own_series(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:

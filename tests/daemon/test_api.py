@@ -306,6 +306,10 @@ async def test_the_tcp_listener_requires_the_bearer_token(settings: Settings) ->
             assert response.json()["error"]["code"] == "unauthorized"
             wrong = await http.get("/v1/status", headers={"Authorization": "Bearer nope"})
             assert wrong.status_code == 401
+            # Prometheus scrapes /metrics over TCP with the token (no trading service here: mt_trading_up 0)
+            assert (await http.get("/metrics")).status_code == 401
+            scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert scraped.status_code == 200 and 'mt_trading_up{mode="off"} 0.0' in scraped.text
         async with DaemonClient(base_url=base, token=token) as client:
             assert (await client.status()).tcp_port == port
         async with DaemonClient(base_url=base, token="wrong") as client:

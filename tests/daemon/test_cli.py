@@ -51,7 +51,8 @@ def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: T
     assert [s["symbol"] for s in status["symbols"]] == ["BTC/USDT", "ETH/USDT"]
     result = mt("status")
     assert result.exit_code == 0
-    assert "venue: fake (sim, simulated prices), 1h" in result.stderr
+    assert "venue: fake (sim, simulated prices), 1h" in result.stdout  # the headline is data: stdout
+    assert "mode paper" in result.stdout and result.stderr == ""
     assert "market-feed" in result.stdout and "data_refresh" in result.stdout
     daemon = mt.json("daemon", "status")
     assert daemon["running"] is False  # a thread holds no pid file: the socket answers all the same

@@ -70,9 +70,27 @@ def export_csv(
         typer.Option("--time-format", help="Timestamps as 'iso' (ISO-8601 UTC) or 'ms' (epoch ms)."),
     ] = "iso",
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feature",
+            help="Add a feature column, NAME or NAME:SYMBOL (e.g. fear_greed, sentiment:BTC), aligned to the"
+            " bars as strategies see it; repeat for several.",
+        ),
+    ] = None,
+    all_features: Annotated[
+        bool,
+        typer.Option(
+            "--all-features", help="Add every stored feature of the market and of the symbol's asset."
+        ),
+    ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Export a candle series to CSV in the format `mt data import` reads."""
+    """Export a candle series to CSV in the format `mt data import` reads.
+
+    With --feature or --all-features, alternative data follows the prices as extra columns, each value
+    the one a strategy would see at that bar (published before the bar opened, empty once too old);
+    `mt data import` ignores those columns."""
     from mastertrade.engine.market.csvio import write_candle_csv
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms
@@ -82,19 +100,31 @@ def export_csv(
     timeframe_ms(timeframe)
     if out.exists() and not force:
         raise UserInputError(f"{out} exists: pass --force to overwrite it")
+    wanted: list[tuple[str, str | None]] = []
+    if feature:
+        from mastertrade.engine.collectors.export import parse_feature
 
-    async def load() -> tuple[str, Any]:
+        wanted = list(dict.fromkeys(parse_feature(text) for text in feature))
+
+    async def load() -> tuple[str, Any, dict[str, Any]]:
         db = await open_db()
         try:
             candles_store = CandleStore(db)
             key = await candles_store.resolve(symbol, timeframe, exchange)
-            return str(key), await candles_store.read(key)
+            frame = await candles_store.read(key)
+            columns: dict[str, Any] = {}
+            if wanted or all_features:
+                from mastertrade.engine.collectors.export import applicable, feature_columns
+
+                chosen = list(dict.fromkeys([*wanted, *(await applicable(db, key) if all_features else [])]))
+                columns = await feature_columns(db, key, frame, chosen)
+            return str(key), frame, columns
         finally:
             await db.close()
 
-    series, frame = run(load)
-    rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso")
+    series, frame, columns = run(load)
+    rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
     if json_out:
-        print_json({"series": series, "rows": rows, "out": str(out)})
+        print_json({"series": series, "rows": rows, "out": str(out), "features": list(columns)})
     else:
         info(f"exported {rows} candles of {series} to {out}")

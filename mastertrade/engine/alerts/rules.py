@@ -3,9 +3,11 @@
 Two families share one interface (``Rule.evaluate(event) -> AlertCandidate | None``):
 
 - built-in event rules, switched on by name in ``[alerts] events``: ``order_filled``, ``risk_limit``,
-  ``circuit_breaker``, ``goal_milestone``, ``strategy``, ``service_failure``, ``data_source``;
+  ``circuit_breaker``, ``goal_milestone``, ``strategy``, ``service_failure``, ``data_source``,
+  ``whale``;
 - rules the user adds (``mt alerts add``, stored in the database): ``price_cross`` (a symbol's price
-  crosses a level), ``pct_move`` (a symbol moves by at least N percent within a window), or any of
+  crosses a level), ``pct_move`` (a symbol moves by at least N percent within a window), ``signal``
+  (a condition in the genome language becomes true on a closed bar: ``signal_rule.py``), or any of
   the event kinds above narrowed by ``symbol`` (or ``service``) and given their own severity.
 
 Adding a kind (another area): write a formatter ``(event) -> AlertCandidate | None`` and add it to
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from mastertrade.engine.collectors.events import SourceStateChanged
+from mastertrade.engine.collectors.events import SourceStateChanged, WhaleSpotted
 from mastertrade.engine.events import (
     CircuitBreakerTripped,
     Event,
@@ -168,6 +170,17 @@ def _data_source(event: Event) -> AlertCandidate | None:
     return None
 
 
+def _whale(event: Event) -> AlertCandidate | None:
+    assert isinstance(event, WhaleSpotted)
+    return AlertCandidate(
+        rule="whale",
+        severity=Severity.INFO,
+        dedupe_key=f"whale:{event.symbol}:{event.block_ts}",
+        title=f"Whale transaction: ${event.max_usd:,.0f} {event.symbol}",
+        body=event.message() + ".",
+    )
+
+
 @dataclass(frozen=True)
 class EventKind:
     types: frozenset[str]
@@ -191,11 +204,16 @@ EVENT_KINDS: dict[str, EventKind] = {
     "data_source": EventKind(
         frozenset({"collector.state"}), "an alternative-data source went stale or failed", _data_source
     ),
+    "whale": EventKind(
+        frozenset({"collector.whale"}), "a transaction above the whale threshold was seen", _whale
+    ),
 }
 BUILTIN_RULES = tuple(EVENT_KINDS)
 PRICE_KINDS = ("price_cross", "pct_move")
-RULE_KINDS = PRICE_KINDS + BUILTIN_RULES
-RULE_EVENT_TYPES = frozenset({"price.tick"}).union(*(kind.types for kind in EVENT_KINDS.values()))
+RULE_KINDS = (*PRICE_KINDS, "signal", *BUILTIN_RULES)
+RULE_EVENT_TYPES = frozenset({"price.tick", "alert.condition"}).union(
+    *(kind.types for kind in EVENT_KINDS.values())
+)
 
 
 class Rule(ABC):
@@ -424,6 +442,7 @@ def _number(params: Mapping[str, Any], key: str, kind: str) -> float:
 _PARAMS = {
     "price_cross": {"symbol", "level", "direction"},
     "pct_move": {"symbol", "pct", "window"},
+    "signal": {"when", "symbol", "timeframe"},
     "order_filled": {"symbol"},
     "risk_limit": {"symbol"},
     "service_failure": {"service"},
@@ -469,6 +488,10 @@ def build_rule(
             name=name,
             severity=level,
         )
+    if kind == "signal":
+        from mastertrade.engine.alerts.signal_rule import build_signal_rule
+
+        return build_signal_rule(dict(params), rule_id=rule_id, name=name, severity=level)
     if kind == "pct_move":
         return PctMoveRule(
             symbol=str(symbol) if symbol else None,

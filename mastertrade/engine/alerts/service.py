@@ -1,9 +1,12 @@
-"""The alerts service: feeds bus events through the rules and runs background delivery."""
+"""The alerts service: feeds bus events through the rules, evaluates the signal rules as bars close
+(``signal_watch.py``) and runs background delivery."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
+
+from mastertrade.engine.alerts.signal_watch import watch_signals
 
 if TYPE_CHECKING:
     from mastertrade.engine.services.base import EngineContext
@@ -19,5 +22,6 @@ class AlertService:
         await manager.load()
         async with asyncio.TaskGroup() as group:
             group.create_task(manager.run_delivery(), name="alert-delivery")
+            group.create_task(watch_signals(ctx), name="alert-signals")
             async for event in manager.subscription:
                 await manager.handle(event)

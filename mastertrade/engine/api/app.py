@@ -9,6 +9,7 @@ from mastertrade.engine.api import (
     routes_alerts,
     routes_daemon,
     routes_events,
+    routes_features,
     routes_jobs,
     routes_logs,
     routes_market,
@@ -25,6 +26,7 @@ from mastertrade.engine.services.base import EngineContext
 ROUTERS: list[APIRouter] = [
     routes_status.router,
     routes_market.router,
+    routes_features.router,
     routes_jobs.router,
     routes_alerts.router,
     routes_events.router,

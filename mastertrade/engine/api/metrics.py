@@ -1,5 +1,5 @@
 """Prometheus metrics at ``/metrics``: API latency and errors, event-bus traffic and lag, services,
-orders and alerts.
+orders and alerts, and the trading figures (``trading_metrics.py``).
 
 The engine's own numbers (bus, services, uptime) are read when Prometheus scrapes, by a custom
 collector over ``ctx`` — nothing on the publishing path pays for metrics. Each daemon has its own
@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mastertrade.engine.api.trading_metrics import TradingCollector
 
 if TYPE_CHECKING:
     from mastertrade.engine.services.base import EngineContext
@@ -95,6 +97,15 @@ class ApiMetrics:
         )
         self.errors = Counter("mt_api_errors", "API error responses", ["status"], registry=self.registry)
         self.registry.register(EngineCollector(ctx))
+        self.ctx = ctx
+        self.trading = TradingCollector()
+        self.registry.register(self.trading)
+
+    async def refresh(self) -> None:
+        """Read the trading figures for this scrape (``trading_metrics.py``)."""
+        from mastertrade.engine.execution.trader import Trader
+
+        await self.trading.refresh(self.ctx.find(Trader))
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

@@ -44,6 +44,8 @@ async def rules(ctx: Ctx) -> list[AlertRuleInfo]:
 async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
     await ctx.alerts.load()
     params = body.model_dump(exclude={"kind", "name", "severity"}, exclude_none=True)
+    if body.kind == "signal":
+        params.setdefault("timeframe", ctx.settings.market.timeframe)
     rule = await ctx.alerts.add_rule(body.kind, params, severity=body.severity, name=body.name)
     return AlertRuleInfo.model_validate(rule.info())
 

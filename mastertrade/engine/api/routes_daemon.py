@@ -28,4 +28,6 @@ async def stop(ctx: Ctx) -> StopResponse:
 async def metrics(request: Request) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    metrics = request.app.state.metrics
+    await metrics.refresh()
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

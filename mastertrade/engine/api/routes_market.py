@@ -1,37 +1,69 @@
-"""``GET /v1/candles``: the recent stored candles of a symbol."""
+"""``GET /v1/candles``: stored candles of any series, the newest ones or a time range page by page."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query
 
 from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.api.schemas import Candle, CandlesResponse
 from mastertrade.engine.market.store import SIM_EXCHANGE, SeriesKey
-from mastertrade.engine.market.timeframes import timeframe_ms
-from mastertrade.errors import NotFound
+from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+from mastertrade.errors import NotFound, UserInputError
 
 router = APIRouter(tags=["market"])
 
+SINCE = Query(description="first bar (ISO-8601 UTC or epoch ms); pages forward from here, oldest first")
+UNTIL = Query(description="bars opening before this (ISO-8601 UTC or epoch ms); default: the newest")
 
-@router.get("/v1/candles", response_model=CandlesResponse, summary="Recent closed candles of a symbol")
+
+def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """The ``since``/``until`` query values in epoch ms, checked (400 naming the bad value)."""
+    start = parse_when(since, what="since") if since is not None else None
+    end = parse_when(until, what="until") if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise UserInputError(f"invalid until {until!r}: it must be after since {since!r}")
+    return start, end
+
+
+@router.get(
+    "/v1/candles",
+    response_model=CandlesResponse,
+    summary="Stored closed candles of a series: the newest `limit`, or from `since` page by page",
+)
 async def candles(
     ctx: Ctx,
     symbol: Annotated[str, Query(min_length=1, description="e.g. BTC/USDT")],
     timeframe: Annotated[str | None, Query(description="default: [market] timeframe")] = None,
     exchange: Annotated[str | None, Query(description="default: the daemon's venue")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    since: Annotated[str | None, SINCE] = None,
+    until: Annotated[str | None, UNTIL] = None,
 ) -> CandlesResponse:
     frame = timeframe or ctx.settings.market.timeframe
     step = timeframe_ms(frame)
     key = SeriesKey(exchange or ctx.venue.id, symbol, frame)
+    start, end = time_range(since, until)
     info = await ctx.candles.info(key)
     if info.last is None:
         raise NotFound(f"no candles stored for {key}")
-    matrix = await ctx.candles.read_matrix(key, start=info.last - (limit - 1) * step)
-    rows = matrix[-limit:].tolist()
+    following: str | None = None
+    if start is None:
+        last = info.last if end is None else end - step
+        matrix = await ctx.candles.read_matrix(key, start=last - (limit - 1) * step, end=last + 1)
+        rows = cast(list[Any], matrix[-limit:].tolist())
+    else:
+        # One window of `limit` bars is enough unless the series has gaps; then read on to the end.
+        window_end = start + (limit + 1) * step if end is None else min(end, start + (limit + 1) * step)
+        rows = cast(list[Any], (await ctx.candles.read_matrix(key, start=start, end=window_end)).tolist())
+        if len(rows) <= limit and (end is None or window_end < end):
+            rest = cast(list[Any], (await ctx.candles.read_matrix(key, start=window_end, end=end)).tolist())
+            rows += rest[: limit + 1 - len(rows)]
+        if len(rows) > limit:
+            following = to_iso(int(rows[limit][0]))
+            rows = rows[:limit]
     return CandlesResponse(
         exchange=key.exchange,
         symbol=symbol,
@@ -49,4 +81,5 @@ async def candles(
             )
             for row in rows
         ],
+        next=following,
     )

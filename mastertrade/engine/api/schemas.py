@@ -139,6 +139,39 @@ class CandlesResponse(Model):
     timeframe: str
     simulated: bool
     candles: list[Candle]
+    next: str | None = Field(
+        default=None,
+        description="with since: the `since` of the next page (ISO-8601 UTC), null on the last page",
+    )
+
+
+class FeaturePointInfo(Model):
+    ts: int = Field(description="the moment the value describes, epoch ms UTC")
+    time: datetime
+    published_at: datetime = Field(description="when it could first be known (bars opening after it use it)")
+    value: float
+
+
+class FeatureSeriesInfo(Model):
+    source: str
+    name: str
+    symbol: str = Field(description='a base asset ("BTC") or "" for market-wide series')
+    simulated: bool
+    points: list[FeaturePointInfo]
+    next: str | None = Field(
+        default=None, description="the `since` of the next page (ISO-8601 UTC), null on the last page"
+    )
+
+
+class FeatureListing(Model):
+    source: str
+    name: str
+    symbol: str
+    rows: int
+    first: datetime
+    last: datetime
+    last_value: float
+    simulated: bool
 
 
 class AlertRuleInfo(Model):
@@ -152,7 +185,8 @@ class AlertRuleInfo(Model):
 
 class AlertRuleCreate(Request):
     """A rule to add. ``kind`` is price_cross (symbol, level, direction), pct_move (pct, window,
-    optional symbol) or an event kind (order_filled, risk_limit, ...; optional symbol or service)."""
+    optional symbol), signal (when, symbol, timeframe) or an event kind (order_filled, risk_limit, ...;
+    optional symbol or service)."""
 
     kind: str
     name: str | None = None
@@ -163,6 +197,13 @@ class AlertRuleCreate(Request):
     pct: float | None = None
     window: str | None = None
     service: str | None = None
+    when: dict[str, Any] | str | None = Field(
+        default=None,
+        description='signal: a condition in the genome language, e.g. {"<": [{"feature": "fear_greed"}, 20]}',
+    )
+    timeframe: str | None = Field(
+        default=None, description="signal: the bars it watches (default: [market] timeframe)"
+    )
 
 
 class AlertTargetResult(Model):

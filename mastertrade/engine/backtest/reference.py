@@ -133,8 +133,11 @@ def run_reference(
     cash: float = DEFAULT_CASH,
     fee: float = DEFAULT_FEE,
     plot: Path | None = None,
+    plot_title: str = "backtest",
+    simulated: bool = False,
 ) -> BacktestResult:
-    """Backtest one signal pair with backtesting.py; ``plot`` writes its interactive HTML chart there."""
+    """Backtest one signal pair with backtesting.py; ``plot`` writes its interactive HTML chart there
+    (self-contained, headed ``plot_title`` and labelled SIMULATED when ``simulated``: ``chart.py``)."""
     params = params or OrderParams()
     check_costs(cash, fee)
     if plot is not None:
@@ -168,8 +171,9 @@ def run_reference(
             size=params.size,
         )
         if plot is not None:
-            plot.parent.mkdir(parents=True, exist_ok=True)
-            bt.plot(results=stats, filename=str(plot), open_browser=False)
+            from mastertrade.engine.backtest.chart import write_chart
+
+            write_chart(bt, stats, plot, title=plot_title, simulated=simulated)
 
     strategy: SignalStrategy = stats["_strategy"]
     unit = FRACTIONAL_UNIT

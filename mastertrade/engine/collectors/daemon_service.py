@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from mastertrade.engine.collectors.events import SourceStateChanged
+from mastertrade.engine.collectors.events import SourceStateChanged, WhaleSpotted
 from mastertrade.engine.collectors.service import CollectorService
 from mastertrade.engine.collectors.sim_collector import SimFeatureCollector
 from mastertrade.engine.services.base import ServiceStopping
@@ -51,7 +51,7 @@ class CollectorsService:
                 )
             ]
 
-        def publish(event: SourceStateChanged) -> None:
+        def publish(event: SourceStateChanged | WhaleSpotted) -> None:
             ctx.bus.publish(event)
 
         return CollectorService(

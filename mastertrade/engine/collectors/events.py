@@ -40,3 +40,27 @@ class SourceStateChanged(Event):
         before = f"{self.previous} -> " if self.previous else ""
         why = f": {self.reason}" if self.reason else ""
         return f"source {self.source} {before}{self.state}{why}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WhaleSpotted(Event):
+    """New transactions above ``[collectors] whale_threshold_usd`` were seen in a block (the whale
+    source). ``block_ts`` is the block's time (epoch ms); dollar figures use the price at collection."""
+
+    type: ClassVar[str] = "collector.whale"
+
+    source: str
+    symbol: str
+    block_ts: int
+    count: int
+    volume_usd: float
+    max_usd: float
+    threshold_usd: float
+
+    def message(self) -> str:
+        several = (
+            f"{self.count} transactions moved ${self.volume_usd:,.0f}; the largest " if self.count > 1 else ""
+        )
+        return (
+            f"{several}${self.max_usd:,.0f} moved on-chain ({self.symbol}), above ${self.threshold_usd:,.0f}"
+        )

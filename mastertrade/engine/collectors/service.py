@@ -28,7 +28,7 @@ import httpx
 
 from mastertrade import __version__
 from mastertrade.engine.collectors.base import Collector, FeaturePoint
-from mastertrade.engine.collectors.events import SourceStateChanged
+from mastertrade.engine.collectors.events import SourceStateChanged, WhaleSpotted
 from mastertrade.engine.collectors.health import SourceHealth, SourceState
 from mastertrade.engine.collectors.registry import build_collectors
 from mastertrade.engine.collectors.store import FeatureStore, newest_values
@@ -45,7 +45,7 @@ NOT_COLLECTED = "never collected yet: start the daemon, or run `mt data sources 
 USER_AGENT = f"mastertrade/{__version__} (alternative-data collector)"
 REQUEST_TIMEOUT_S = 30.0
 
-EventSink = Callable[[SourceStateChanged], Any]
+EventSink = Callable[[SourceStateChanged | WhaleSpotted], Any]
 
 
 def _base_health(collector: Collector) -> SourceHealth:
@@ -200,6 +200,9 @@ class CollectorService:
                     await self._store(collector, points)
                 except OperationFailed as exc:
                     failure = exc
+                else:
+                    for whale in self._whales(collector, points):
+                        await self._emit(whale)
             if failure is not None:
                 self._restore(collector, before)
                 health = self._failed(collector, previous, now, failure)
@@ -242,6 +245,28 @@ class CollectorService:
             reason = str(exc).splitlines()[0] if str(exc) else ""
             raise OperationFailed(f"cannot store values: {type(exc).__name__}: {reason}") from exc
 
+    def _whales(self, collector: Collector, points: list[FeaturePoint]) -> list[WhaleSpotted]:
+        """One ``WhaleSpotted`` per newly stored block with a transaction above the whale threshold (the
+        ``whale`` alert rule, on by default, turns each into an alert)."""
+        threshold = self.settings.whale_threshold_usd
+        by_block: dict[tuple[str, int], dict[str, float]] = {}
+        for point in points:
+            if point.name in ("whale_tx_count", "whale_volume_usd", "whale_max_usd"):
+                by_block.setdefault((point.symbol, point.ts), {})[point.name] = point.value
+        return [
+            WhaleSpotted(
+                source=collector.name,
+                symbol=symbol,
+                block_ts=ts,
+                count=int(values.get("whale_tx_count", 1)),
+                volume_usd=values.get("whale_volume_usd", values["whale_max_usd"]),
+                max_usd=values["whale_max_usd"],
+                threshold_usd=threshold,
+            )
+            for (symbol, ts), values in sorted(by_block.items(), key=lambda item: item[0][1])
+            if values.get("whale_max_usd", 0.0) >= threshold
+        ]
+
     async def _record(
         self, collector: Collector, previous: SourceHealth, health: SourceHealth
     ) -> SourceHealth:
@@ -278,7 +303,7 @@ class CollectorService:
                 "collectors: cannot save health of %s: %s: %s", collector.name, type(exc).__name__, exc
             )
 
-    async def _emit(self, event: SourceStateChanged) -> None:
+    async def _emit(self, event: SourceStateChanged | WhaleSpotted) -> None:
         if self.on_event is None:
             return
         try:

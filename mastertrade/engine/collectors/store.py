@@ -178,6 +178,26 @@ class FeatureStore:
         values = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
         return FeatureSeries(source, name, symbol, ts, published, values)
 
+    async def page(
+        self, source: str, name: str, symbol: str, *, start: int | None, end: int | None, limit: int
+    ) -> list[tuple[int, int, float]]:
+        """Up to ``limit + 1`` rows (ts, published_at, value) with ``start <= ts < end``, oldest first:
+        one page of the API's ``/v1/features/{name}``, and whether another follows."""
+        query = (
+            select(_FEATURES.c.ts, _FEATURES.c.published_at, _FEATURES.c.value)
+            .where(
+                _FEATURES.c.source == source,
+                _FEATURES.c.name == name,
+                _FEATURES.c.symbol == symbol,
+                _FEATURES.c.ts >= (start if start is not None else _MIN_TS),
+                _FEATURES.c.ts < (end if end is not None else _MAX_TS),
+            )
+            .order_by(_FEATURES.c.ts)
+            .limit(limit + 1)
+        )
+        async with self.db.engine.connect() as conn:
+            return [(int(row[0]), int(row[1]), float(row[2])) for row in (await conn.execute(query)).all()]
+
     async def list_features(self, source: str | None = None) -> list[FeatureInfo]:
         """Every stored series (of one source, if given) with its extent and newest value."""
         where = "WHERE f.source = :source" if source is not None else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -168,8 +169,15 @@ def _check(
             )
 
 
-def write_candle_csv(frame: pd.DataFrame, path: Path, *, time_format: Literal["iso", "ms"] = "iso") -> int:
-    """Write candles (a store DataFrame) to ``path`` atomically; returns the row count."""
+def write_candle_csv(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    time_format: Literal["iso", "ms"] = "iso",
+    extra: Mapping[str, Any] | None = None,
+) -> int:
+    """Write candles (a store DataFrame) to ``path`` atomically; returns the row count. ``extra`` adds
+    columns after the prices (aligned features; NaN is written as an empty cell)."""
     index = pd.DatetimeIndex(frame.index)
     ts_ms = index.as_unit("ms").asi8
     stamps: np.ndarray[Any, Any]
@@ -182,6 +190,8 @@ def write_candle_csv(frame: pd.DataFrame, path: Path, *, time_format: Literal["i
     out = pd.DataFrame({"timestamp": stamps})
     for column in PRICE_COLUMNS:
         out[column] = frame[column].to_numpy()
+    for column, values in (extra or {}).items():
+        out[column] = values
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     os.close(fd)

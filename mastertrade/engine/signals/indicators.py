@@ -250,7 +250,7 @@ class IndicatorCache:
         return outputs
 
 
-def precompile() -> None:
+def precompile(on_indicator: Callable[[str], None] | None = None) -> None:
     """Compute every indicator once on a small made-up series, so pandas-ta's numba kernels compile
     (or load from numba's on-disk cache) now rather than in the first backtest. The cache hands
     pandas-ta C-contiguous float64 columns whatever the input, so these are the same specialisations
@@ -274,6 +274,8 @@ def precompile() -> None:
         cache.indicator_output(
             name, validate_params(spec, {}), spec.outputs[0].name if spec.multi_output else None
         )
+        if on_indicator is not None:
+            on_indicator(name)  # progress for ``mt init``: each one can take seconds cold
 
 
 def _frozen(array: FloatArray) -> FloatArray:

@@ -2,7 +2,7 @@
 # A short daily report built from `mt ... --json` with jq, sent through the configured alert targets
 # ([alerts] urls) with `mt alerts test --message`. Needs the daemon running and jq installed.
 set -euo pipefail
-MT=${MT:-mt}
+MT=${MT:-@MT@}
 
 status=$($MT status --json)
 alerts=$($MT alerts history --limit 200 --json)

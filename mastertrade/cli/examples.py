@@ -1,0 +1,141 @@
+"""``mt examples [NAME] [--write DIR]``: the crontab, cron scripts and systemd unit that ship inside the
+package, printed or written with absolute paths filled in.
+
+The files live in ``mastertrade/examples_data`` (part of the wheel, so a pipx install has them). They
+hold three tokens: ``@MT@`` becomes the command that runs this ``mt`` (an absolute path: cron's PATH is
+``/usr/bin:/bin`` and cron never expands ``$HOME`` in a variable assignment), ``@DIR@`` the folder the
+scripts are written to, and ``@ENV@`` the ``MT_HOME`` of this shell when one is set (a crontab line or a
+systemd ``Environment=``), so the job sees the same workspace as the shell that wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.errors import UserInputError
+
+# name -> (what it is, the other examples it calls)
+EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "crontab": (
+        "cron entries: keep-alive every 5 minutes, a morning report, a daily status snapshot",
+        ("keep-alive.sh", "nightly-report.sh"),
+    ),
+    "keep-alive.sh": ("start the daemon when it is not running (for cron)", ()),
+    "nightly-report.sh": ("a daily report through the alert targets, built with jq from --json output", ()),
+    "mastertrade.service": ("systemd user unit running the daemon in the foreground", ()),
+}
+
+
+def mt_command() -> str:
+    """How to run this ``mt`` from anywhere: the absolute path of the running ``mt`` script, else the
+    ``mt`` found on PATH, else this interpreter with ``-m mastertrade``."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "mt" and argv0.exists():
+        return shlex.quote(str(argv0.absolute()))
+    found = shutil.which("mt")
+    if found:
+        return shlex.quote(str(Path(found).absolute()))
+    return f"{shlex.quote(sys.executable)} -m mastertrade"
+
+
+def render(name: str, *, mt: str, directory: Path) -> str:
+    """The example ``name`` with its tokens filled in."""
+    text = (resources.files("mastertrade") / "examples_data" / name).read_text(encoding="utf-8")
+    home = os.environ.get("MT_HOME")
+    if home:
+        workspace = str(Path(home).expanduser().absolute())
+        env = f"Environment=MT_HOME={workspace}" if name.endswith(".service") else f"MT_HOME={workspace}"
+    else:
+        env = ""
+    lines = []
+    for line in text.splitlines():
+        if line.strip() == "@ENV@":
+            if env:
+                lines.append(env)
+            continue
+        lines.append(line.replace("@MT@", mt).replace("@DIR@", str(directory)))
+    return "\n".join(lines) + "\n"
+
+
+def examples(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="The example to print or write (default: list them; with --write, all).", show_default=False
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the example (and the scripts it calls) into this folder."),
+    ] = None,
+    mt: Annotated[
+        str | None,
+        typer.Option("--mt", help="Command that runs mt in the files (default: this mt's absolute path)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files that exist with other content.")
+    ] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Print or write the cron and systemd examples, with absolute paths filled in.
+
+    `mt examples` lists them; `mt examples crontab` prints one; `mt examples --write ~/mastertrade-cron`
+    writes them all (then `crontab ~/mastertrade-cron/crontab`, or merge it with `crontab -e`).
+    An existing file with other content is kept unless --force is given.
+    """
+    if name is not None and name not in EXAMPLES:
+        raise UserInputError(f"unknown example {name!r}: choose from {', '.join(EXAMPLES)}")
+    command = mt or mt_command()
+    if write is None:
+        if name is None:
+            if json_out:
+                print_json([{"name": n, "description": d} for n, (d, _) in EXAMPLES.items()])
+            else:
+                print_table(["example", "what it is"], [(n, d) for n, (d, _) in EXAMPLES.items()])
+            return
+        from mastertrade.locations import locations
+
+        default_dir = locations().data_dir / "examples"
+        if EXAMPLES[name][1]:
+            info(
+                f"paths assume the scripts are in {default_dir}; `mt examples {name} --write DIR` writes them"
+            )
+        text = render(name, mt=command, directory=default_dir)
+        if json_out:
+            print_json({"name": name, "text": text})
+        else:
+            sys.stdout.write(text)
+        return
+    directory = write.expanduser().absolute()
+    names = list(EXAMPLES) if name is None else [name, *EXAMPLES[name][1]]
+    texts = {n: render(n, mt=command, directory=directory) for n in names}
+    clashes = [
+        str(directory / n)
+        for n, text in texts.items()
+        if (directory / n).exists() and (directory / n).read_text(encoding="utf-8") != text
+    ]
+    if clashes and not force:
+        raise UserInputError(
+            f"{clashes[0]} exists with other content: keep it, or pass --force to replace it"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, text in texts.items():
+        path = directory / n
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o755 if n.endswith(".sh") else 0o644)
+        written.append(str(path))
+    if json_out:
+        print_json({"written": written, "mt": command})
+        return
+    for path_text in written:
+        info(f"wrote {path_text}")
