@@ -62,6 +62,8 @@ class GenerationRequest:
     generations: int | None = None
     lookback_bars: int | None = None
     trigger: str = "cli"
+    executor: str | None = None
+    scheduler: str | None = None
 
 
 @dataclass
@@ -149,6 +151,16 @@ def check_request(request: GenerationRequest) -> None:
         raise UserInputError(f"invalid generations {request.generations}: must be >= 0")
     if request.seed is not None and not 0 <= request.seed < 2**63:
         raise UserInputError(f"invalid seed {request.seed}: must be between 0 and 2**63 - 1")
+    if request.executor is not None and request.executor not in ("threads", "processes", "dask"):
+        raise UserInputError(f"unknown executor {request.executor!r}: choose threads, processes or dask")
+    if request.executor == "dask":
+        from mastertrade.engine.generator.cluster_address import require_dask
+
+        require_dask()
+    if request.scheduler is not None:
+        from mastertrade.engine.generator.cluster_address import check_address
+
+        check_address(request.scheduler)
 
 
 async def read_series(
@@ -199,7 +211,7 @@ async def generate(
         "population": search.population_size,
         "generations": search.generations,
         "workers": workers,
-        "executor": config.executor,
+        "executor": request.executor or config.executor,
         "lookback_bars": request.lookback_bars or config.lookback_bars,
         "bars": len(frame),
         "walk_forward_windows": config.walk_forward_windows,
@@ -221,8 +233,9 @@ async def generate(
             problem,
             search,
             Thresholds.from_settings(config),
-            executor_kind=config.executor,
+            executor_kind=request.executor or config.executor,
             workers=workers,
+            scheduler=request.scheduler or config.scheduler,
             seen=seen,
             progress=progress,
             run_id=run_id,
@@ -269,13 +282,14 @@ def compute(
     run_id: int | None,
     exchange: str | None,
     stop: threading.Event | None = None,
+    scheduler: str | None = None,
 ) -> tuple[list[NewStrategy], dict[str, int], dict[str, float]]:
     """The CPU-bound part of a run: search, then validate the chosen; returns what to store, best first."""
     from mastertrade.engine.generator.executor import ThreadExecutor, make_executor
     from mastertrade.engine.generator.search import Search, select
 
     started = time.perf_counter()
-    with make_executor(executor_kind, problem, workers) as executor:
+    with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
         result = Search(config, executor, seen=seen, progress=progress, stop=stop).run()
         searched = time.perf_counter()
         chosen = select(result.archive, config.count)
