@@ -181,3 +181,45 @@ def test_chunks_keep_order_and_cover_everything() -> None:
     for parts in (1, 2, 4, 7, 23, 50):
         cut = cluster.chunks(items, parts)
         assert len(cut) <= parts and [x for chunk in cut for x in chunk] == items
+
+
+async def test_a_universe_on_the_cluster_stores_what_it_stores_on_threads(
+    local_cluster: Any, frame: pd.DataFrame, tmp_path: Any
+) -> None:
+    from mastertrade.config import DbSettings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.generator.universe import generate_universe
+
+    template = GenerationRequest(symbol="-", timeframe="1h", count=6, population=8, generations=1)
+    series = [("BTC/USDT", "1h"), ("ETH/USDT", "1h"), ("SOL/USDT", "1h")]
+    found = []
+    for name, changes in (
+        ("threads", {"executor": "threads"}),
+        ("dask", {"executor": "dask", "scheduler": local_cluster.scheduler_address}),
+    ):
+        settings = settings_with(**changes).model_copy(
+            update={"db": DbSettings(url=f"sqlite+aiosqlite:///{tmp_path}/u-{name}.db")}
+        )
+        async with await Database.open(settings) as db:
+            await store_candles(db, frame, "BTC/USDT")
+            await store_candles(db, frame.iloc[::-1].set_axis(frame.index), "ETH/USDT")  # another path
+            progress: list[float] = []
+            seed, outcomes = await generate_universe(
+                db,
+                settings,
+                template,
+                series,
+                seed=4,
+                progress=lambda d, t, m, seen=progress: seen.append(d / t),
+            )
+        assert seed == 4 and progress[-1] == 1.0
+        assert "no candles" in (outcomes[2].skipped or "")
+        found.append(
+            [
+                [(s.id, s.state, s.out_of_sample, s.deflated_sharpe) for s in outcome.summary.strategies]
+                for outcome in outcomes[:2]
+                if outcome.summary is not None
+            ]
+        )
+    assert len(found[0]) == 2 and all(len(runs) == 6 for runs in found[0])
+    assert found[0] == found[1]

@@ -71,6 +71,10 @@ class Session:
         require_dask()
         from distributed import Client, LocalCluster
 
+        # the scheduler's and workers' chatter (workers joining, leaving, closing) is not the user's news
+        for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker"):
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+
         self.cluster: LocalCluster | None = None
         if scheduler is None:
             self.cluster = LocalCluster(
