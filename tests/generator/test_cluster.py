@@ -72,7 +72,7 @@ def test_scores_come_back_in_input_order_from_warm_worker_scorers(
         assert same(executor.map(batch), expected)
         assert same(executor.map(batch[::-1]), expected[::-1])
         assert executor.timings().scored == 80
-        key = executor._key
+        key = executor._problem.name  # type: ignore[union-attr]
 
         def scored_here(key: str = key) -> int:
             from mastertrade.engine.generator import cluster as on_worker
@@ -223,3 +223,57 @@ async def test_a_universe_on_the_cluster_stores_what_it_stores_on_threads(
         )
     assert len(found[0]) == 2 and all(len(runs) == 6 for runs in found[0])
     assert found[0] == found[1]
+
+
+def test_batch_backtests_on_the_cluster_equal_local_ones_in_order(
+    local_cluster: Any, mt: Any, frame: pd.DataFrame, tmp_path: Any
+) -> None:
+    import asyncio
+    import json
+
+    from mastertrade.config import load_settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.backtest.metrics import METRIC_KEYS
+
+    async def store() -> None:
+        async with await Database.open(load_settings()) as db:
+            await store_candles(db, frame)
+
+    asyncio.run(store())
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text("\n".join(g.to_json(indent=None) for g in genomes(30, seed=2)) + "\n", encoding="utf-8")
+    series = ["--symbol", "BTC/USDT", "--timeframe", "1h"]
+    local = mt("backtest", "--batch", str(batch), *series)
+    remote = mt(
+        "backtest",
+        "--batch",
+        str(batch),
+        *series,
+        "--executor",
+        "dask",
+        "--scheduler",
+        local_cluster.scheduler_address,
+    )
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.stderr
+    lines = [[json.loads(line) for line in result.stdout.splitlines()] for result in (local, remote)]
+    assert [line["index"] for line in lines[1]] == list(range(30))
+    assert [{key: line[key] for key in METRIC_KEYS} for line in lines[0]] == [
+        {key: line[key] for key in METRIC_KEYS} for line in lines[1]
+    ]
+    assert all(line["executor"] == "dask" for line in lines[1])
+    refused = mt("backtest", "sma_cross", *series, "--executor", "dask")
+    assert refused.exit_code == 2 and "--executor applies to --batch only" in refused.stderr
+
+
+def test_when_the_cluster_loses_every_copy_of_the_problem_it_is_shipped_again(
+    local_cluster: Any, problem: Problem
+) -> None:
+    batch = genomes(12, seed=3)
+    expected = Scorer(problem).score(batch)
+    with DaskExecutor(problem, scheduler=local_cluster.scheduler_address, chunk=3) as executor:
+        shipped = executor._problem
+        assert shipped is not None and shipped.future is not None
+        lost = shipped.future
+        executor.client.cancel(lost)  # what the scheduler does when the last worker holding it dies
+        assert same(executor.map(batch), expected)
+        assert shipped.future is not lost and shipped.future.status == "finished"

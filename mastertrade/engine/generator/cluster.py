@@ -14,8 +14,10 @@ It keeps the executor contract of :mod:`.executor`:
    search gives the same strategies for one worker or sixty-four.
 3. **No result is lost.** When a worker dies, the scheduler reruns the tasks it held on another worker
    (up to ``distributed.scheduler.allowed-failures`` times); the scattered problem has a replica on every
-   worker, and a replacement worker fetches it from a peer. This wrapper only gathers every future (it
-   never skips an error), and gives each task :data:`RETRIES` retries for an exception raised in it.
+   worker, and a replacement worker fetches it from a peer. Should every copy be lost (the workers that
+   held it all died), the tasks waiting on it are cancelled by the scheduler: :func:`ordered_results`
+   then ships the problem again and resubmits every unfinished task. It waits for every future (it never
+   skips one), and gives each task :data:`RETRIES` retries for an exception raised in it.
 
 :func:`session` opens (or reuses) a client: to ``tcp://HOST:PORT`` of a running ``dask scheduler``, or,
 with no address, to a ``distributed.LocalCluster`` of worker processes on 127.0.0.1 of this machine.
@@ -35,7 +37,8 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +135,65 @@ def session(scheduler: str | None = None, workers: int | None = None) -> Iterato
                 current.close()
 
 
+# --- shipping data once, and getting every result back -------------------------------------------------
+
+MAX_RESHIPS = 5
+"""Times a run ships its data again after the cluster lost every copy (all workers holding it died)."""
+
+
+class Shipped:
+    """A value scattered to every worker (one replica each). ``name`` stays the same when it is shipped
+    again, so the workers' caches keyed by it stay valid."""
+
+    def __init__(self, client: Client, value: Any, name: str) -> None:
+        self.client, self.value, self.name = client, value, name
+        self.future: Future | None = None
+        self.ship()
+
+    def ship(self) -> None:
+        if self.future is not None:
+            self.future.release()
+        # in a list: scatter() would otherwise ship a tuple's (or a list's) items one by one
+        self.future = self.client.scatter([self.value], broadcast=True, hash=False)[0]
+
+    def release(self) -> None:
+        if self.future is not None:
+            self.future.release()
+            self.future = None
+
+
+def ordered_results(shipped: Shipped, submit: Callable[[Future, int], Future], count: int) -> Iterator[Any]:
+    """The results of ``count`` tasks (``submit(data, index)`` makes task ``index`` on the shipped data),
+    in index order, each as soon as it and those before it are done.
+
+    A task whose worker died is rerun by the scheduler. When the cluster lost every copy of the shipped
+    data, the tasks waiting on it are cancelled: the data is shipped again and every unfinished task is
+    submitted again (at most :data:`MAX_RESHIPS` times). An error raised inside a task (after its
+    retries) is raised here."""
+    assert shipped.future is not None
+    futures = [submit(shipped.future, index) for index in range(count)]
+    reships = 0
+    index = 0
+    try:
+        while index < count:
+            try:
+                result = futures[index].result()
+            except CancelledError as exc:
+                reships += 1
+                if reships > MAX_RESHIPS:
+                    raise OperationFailed(f"the dask cluster kept losing the work's data: {exc}") from None
+                log.warning("the dask cluster lost the data of a run (%s): shipping it again", exc)
+                shipped.client.cancel(futures[index:])
+                shipped.ship()
+                assert shipped.future is not None
+                futures[index:] = [submit(shipped.future, rest) for rest in range(index, count)]
+                continue
+            yield result
+            index += 1
+    finally:
+        shipped.client.cancel(futures[index:])
+
+
 # --- the worker side ----------------------------------------------------------------------------------
 
 _scorers: OrderedDict[str, tuple[Scorer, threading.Lock]] = OrderedDict()
@@ -206,36 +268,36 @@ class DaskExecutor(Executor):
         self._ids = itertools.count()
         self._tag = uuid.uuid4().hex[:12]
         try:
-            self._problem: Future | None = self.client.scatter(problem, broadcast=True, hash=False)
+            self._problem: Shipped | None = Shipped(self.client, problem, f"problem-{self._tag}")
         except BaseException:
             self._context.__exit__(None, None, None)
             raise
-        self._key = str(self._problem.key)
 
     def map(self, genomes: Sequence[Genome], *, detail: bool = False) -> list[Score]:
         if not genomes:
             return []
         assert self._problem is not None, "the executor is closed"
-        parts = (
+        parts = chunks(
+            genomes,
             -(-len(genomes) // self.chunk)
             if self.chunk is not None
-            else self.session.threads() * CHUNKS_PER_WORKER
+            else self.session.threads() * CHUNKS_PER_WORKER,
         )
-        futures = [
-            self.client.submit(
+        name = self._problem.name
+
+        def submit(problem: Future, index: int) -> Future:
+            return self.client.submit(
                 score_chunk,
-                self._problem,
-                self._key,
-                part,
+                problem,
+                name,
+                parts[index],
                 detail,
                 key=f"mt-score-{self._tag}-{next(self._ids)}",
                 retries=RETRIES,
             )
-            for part in chunks(genomes, parts)
-        ]
+
         scores: list[Score] = []
-        # gather waits for every future; a task lost with its worker is rerun by the scheduler
-        for part, spent in self.client.gather(futures):
+        for part, spent in ordered_results(self._problem, submit, len(parts)):
             scores.extend(part)
             self._timings.add(spent)
         return scores
