@@ -258,9 +258,9 @@ def _run_batch(
             frame,
             cash=cash,
             fee=fee,
-            engine=engine,
+            engine=engine,  # type: ignore[arg-type]
             features=features,
-            scheduler=where[1],  # type: ignore[arg-type]
+            scheduler=where[1],
         )
     else:
         cache = IndicatorCache(frame, features=features)

@@ -24,7 +24,6 @@ from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from distributed import Future
 
     from mastertrade.engine.signals.indicators import IndicatorCache
 
@@ -85,12 +84,12 @@ def run_batch_on_cluster(
     """Like :func:`.batch.run_batch`, on the cluster at ``scheduler`` (none: a LocalCluster of ``workers``
     processes on this machine); results in input order."""
     from mastertrade.engine.generator.cluster import (
-        CHUNKS_PER_WORKER,
         RETRIES,
         Shipped,
         chunks,
         ordered_results,
         session,
+        task_count,
     )
     from mastertrade.engine.generator.cluster_address import require_dask
 
@@ -104,11 +103,12 @@ def run_batch_on_cluster(
         tag = uuid.uuid4().hex[:12]
         data = Shipped(client, (frame, features), f"series-{tag}")
         parts = chunks(
-            strategies, -(-len(strategies) // chunk) if chunk else current.threads() * CHUNKS_PER_WORKER
+            strategies,
+            -(-len(strategies) // chunk) if chunk else task_count(len(strategies), current.threads()),
         )
         firsts = [sum(len(part) for part in parts[:index]) for index in range(len(parts))]
 
-        def submit(shipped: Future, index: int) -> Future:
+        def submit(shipped: Any, index: int) -> Any:
             return client.submit(
                 backtest_chunk, shipped, data.name, firsts[index], parts[index], cash, fee, engine, window,
                 key=f"mt-batch-{tag}-{index}-{uuid.uuid4().hex[:6]}", retries=RETRIES,

@@ -48,9 +48,11 @@ from mastertrade.engine.generator.executor import Executor
 from mastertrade.errors import OperationFailed, UserInputError
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
-
     from mastertrade.engine.signals.genome import Genome
+
+# distributed ships without complete annotations: its client and futures are handled as Any here
+Client = Any
+Future = Any
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,15 @@ KEEP_PROBLEMS = 8
 CHUNKS_PER_WORKER = 2
 """Tasks per worker thread and batch: enough to even out uneven chunks, few enough that the per-task
 overhead (about a millisecond of scheduling and pickling) stays small against the chunk's work."""
+MIN_CHUNK = 16
+"""Fewest genomes a task gets when a batch is cut by worker count: below that, the scheduler's cost per
+task (milliseconds) outweighs the work (a few hundred microseconds to a few milliseconds a genome)."""
 CONNECT_TIMEOUT_S = 20
+
+
+def task_count(items: int, threads: int) -> int:
+    """How many tasks a batch of ``items`` becomes on a cluster of ``threads`` worker threads."""
+    return max(1, min(threads * CHUNKS_PER_WORKER, -(-items // MIN_CHUNK)))
 
 
 # --- sessions: one client per scheduler address and process ------------------------------------------
@@ -72,15 +82,17 @@ class Session:
 
     def __init__(self, scheduler: str | None, workers: int | None) -> None:
         require_dask()
-        from distributed import Client, LocalCluster
+        import distributed
+
+        dask: Any = distributed  # untyped library: handled as Any
 
         # the scheduler's and workers' chatter (workers joining, leaving, closing) is not the user's news
         for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker"):
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
 
-        self.cluster: LocalCluster | None = None
+        self.cluster: Any = None
         if scheduler is None:
-            self.cluster = LocalCluster(
+            self.cluster = dask.LocalCluster(
                 n_workers=workers or max(1, os.cpu_count() or 1),
                 threads_per_worker=1,
                 processes=True,
@@ -92,7 +104,7 @@ class Session:
         else:
             address = check_address(scheduler)
         try:
-            self.client: Client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            self.client: Any = dask.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             if self.cluster is not None:
                 self.cluster.close()
@@ -101,7 +113,8 @@ class Session:
 
     def threads(self) -> int:
         """Worker threads the cluster has now (at least 1, to cut batches before workers join)."""
-        return max(1, sum(self.client.nthreads().values()))
+        counts: dict[str, int] = self.client.nthreads()
+        return max(1, sum(counts.values()))
 
     def close(self) -> None:
         self.client.close()
@@ -281,7 +294,7 @@ class DaskExecutor(Executor):
             genomes,
             -(-len(genomes) // self.chunk)
             if self.chunk is not None
-            else self.session.threads() * CHUNKS_PER_WORKER,
+            else task_count(len(genomes), self.session.threads()),
         )
         name = self._problem.name
 
