@@ -172,6 +172,7 @@ def generate(
 
         summary = run(main)
     if json_out:
+        trimmed(summary.as_dict())
         print_json(summary.as_dict())
         return
     _print(summary.as_dict())
@@ -202,6 +203,9 @@ def _run_universe(
 
         base, outcomes = run(main)
     docs = [outcome.as_dict() for outcome in outcomes]
+    for outcome in outcomes:
+        if outcome.summary is not None:
+            trimmed(outcome.summary.as_dict())
     ran = [doc for doc in docs if "run_id" in doc]
     totals = {
         "series": len(docs),
@@ -256,6 +260,18 @@ def _run_universe(
     )
 
 
+def trimmed(doc: dict[str, Any]) -> None:
+    """Say when the run left older stored bars out (``lookback_bars``): nothing is cut silently."""
+    data = doc.get("data") or {}
+    if data.get("trimmed_bars"):
+        series = f"{doc['symbol']} {doc['timeframe']}"
+        info(
+            f"{series}: searched the newest {data['bars']:,} of {data['stored_bars']:,} stored bars"
+            f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
+            " bars were left out"
+        )
+
+
 def _print(doc: dict[str, Any]) -> None:
     counts, timings = doc["counts"], doc["timings"]
     series = f"{doc['exchange']}:{doc['symbol']}:{doc['timeframe']}" + (
@@ -295,6 +311,7 @@ def _print(doc: dict[str, Any]) -> None:
         title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15)",
         right=["OOS Sharpe", "OOS ret %", "OOS DD %", "OOS trades", "IS Sharpe", "deflated"],
     )
+    trimmed(doc)
     info(
         f"stored {counts['stored']} strategies ({counts['passed']} passed the filter, {counts['failed']}"
         f" failed) from {counts['scored']:,} scored candidates ({counts['distinct']:,} distinct) in"

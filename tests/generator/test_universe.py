@@ -4,6 +4,7 @@ series without candles skipped with the reason, the per-series summary, and bad 
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 
@@ -102,3 +103,24 @@ def test_series_of_checks_and_deduplicates() -> None:
         series_of(["A"], [])
     with pytest.raises(UserInputError):
         series_of(["A"], ["1x"])
+
+
+def test_generate_says_when_lookback_bars_leaves_stored_bars_out(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim(mt, "BTC/USDT", "1h", 3000)
+    monkeypatch.setenv("MT_GENERATOR__LOOKBACK_BARS", "2500")
+    result = mt("generate", "--symbol", "BTC/USDT", "--seed", "1", *SMALL, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (
+        doc["data"]["bars"] == 2500
+        and doc["data"]["stored_bars"] == 3000
+        and doc["data"]["trimmed_bars"] == 500
+    )
+    assert "searched the newest 2,500 of 3,000 stored bars" in result.stderr
+    assert "the older 500 bars were left out" in result.stderr
+    monkeypatch.setenv("MT_GENERATOR__LOOKBACK_BARS", "5000")
+    whole = mt("generate", "--symbol", "BTC/USDT", "--seed", "2", *SMALL)
+    assert whole.exit_code == 0, whole.stderr
+    assert "left out" not in whole.stderr

@@ -180,6 +180,15 @@ async def read_series(
     return key, frame
 
 
+async def lookback_cut(db: Database, key: SeriesKey, used: int, lookback: int) -> dict[str, Any]:
+    """How many stored bars the run leaves out (older than its ``lookback_bars``): nothing is cut silently,
+    the summary and ``mt generate`` say so."""
+    from mastertrade.engine.market.store import CandleStore
+
+    stored = (await CandleStore(db).info(key)).rows
+    return {"stored_bars": stored, "lookback_bars": lookback, "trimmed_bars": max(0, stored - used)}
+
+
 async def generate(
     db: Database, settings: Settings, request: GenerationRequest, *, progress: Progress | None = None
 ) -> GenerationSummary:
@@ -202,6 +211,7 @@ async def generate(
         fee=settings.backtest.fee,
     )
     problem.check()
+    cut = await lookback_cut(db, key, len(frame), request.lookback_bars or config.lookback_bars)
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     search = search_config(settings, request, seed)
     workers = request.workers or config.workers
@@ -214,6 +224,7 @@ async def generate(
         "executor": request.executor or config.executor,
         "lookback_bars": request.lookback_bars or config.lookback_bars,
         "bars": len(frame),
+        "stored_bars": cut["stored_bars"],
         "walk_forward_windows": config.walk_forward_windows,
         "thresholds": Thresholds.from_settings(config).__dict__,
     }
@@ -267,7 +278,7 @@ async def generate(
     await store.finish_run(run_id, outcome="ok", counts=counts, timings=timings)
     order = {item.id: index for index, item in enumerate(items)}
     stored.sort(key=lambda s: order[s.id])
-    return GenerationSummary(run_id, key, seed, problem.describe(), counts, timings, stored)
+    return GenerationSummary(run_id, key, seed, {**problem.describe(), **cut}, counts, timings, stored)
 
 
 def compute(

@@ -66,6 +66,7 @@ class SeriesOutcome:
             counts=summary["counts"],
             timings=summary["timings"],
             best_oos_sharpe=best,
+            data=summary["data"],
             strategies=summary["strategies"],
         )
         return doc
