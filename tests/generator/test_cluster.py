@@ -277,3 +277,39 @@ def test_when_the_cluster_loses_every_copy_of_the_problem_it_is_shipped_again(
         executor.client.cancel(lost)  # what the scheduler does when the last worker holding it dies
         assert same(executor.map(batch), expected)
         assert shipped.future is not lost and shipped.future.status == "finished"
+
+
+async def test_the_nightly_run_spreads_its_universe_over_the_cluster(
+    local_cluster: Any, frame: pd.DataFrame, tmp_path: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from mastertrade.config import DbSettings, MarketSettings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.generator.nightly import nightly
+
+    settings = settings_with(
+        executor="dask",
+        scheduler=local_cluster.scheduler_address,
+        timeframes=["1h", "4h"],
+        count=6,
+        population=8,
+        generations=1,
+    ).model_copy(
+        update={
+            "db": DbSettings(url=f"sqlite+aiosqlite:///{tmp_path}/nightly.db"),
+            "market": MarketSettings(symbols=["BTC/USDT", "ETH/USDT"], timeframe="1h"),
+        }
+    )
+    async with await Database.open(settings) as db:
+        await store_candles(db, frame, "BTC/USDT")
+        await store_candles(db, frame, "ETH/USDT")
+        report = await nightly(db, settings, exchange="sim", now=datetime(2025, 1, 2, 3, tzinfo=UTC))
+        store = StrategyStore(db)
+        ran = [entry for entry in report["series"] if "run_id" in entry]
+        assert [(e["symbol"], e["timeframe"]) for e in ran] == [("BTC/USDT", "1h"), ("ETH/USDT", "1h")]
+        assert all("no candles" in e["skipped"] for e in report["series"] if e["timeframe"] == "4h")
+        assert report["symbols"]["ETH/USDT"] is ran[1] and ran[1]["counts"]["stored"] == 6
+        for entry in ran:
+            run = await store.run(entry["run_id"])
+            assert run.trigger == "nightly" and run.parameters["executor"] == "dask"
