@@ -32,7 +32,7 @@ def declared_heads() -> frozenset[str]:
     parents: set[str] = set()
     for path in sorted(VERSIONS.glob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.target if isinstance(node, ast.AnnAssign) else None
+            target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
             value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
