@@ -88,46 +88,49 @@ def engines() -> None:
 
 
 def cold_command() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # use the scratch home's cache
-    with scratch_home() as home:
-        env["MT_HOME"] = str(home)
-        subprocess.run(
-            [
-                mt_executable(),
-                "data",
-                "sim",
-                "BTC/USDT",
-                "--timeframe",
-                "1h",
-                "--bars",
-                str(BARS),
-                "--seed",
-                "3",
-            ],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        args = [
-            mt_executable(),
-            "backtest",
-            "sma_cross",
-            "--symbol",
-            "BTC/USDT",
-            "--timeframe",
-            "1h",
-            "--json",
-        ]
+    """The kernels compile once per installation (the user's cache folder, keyed by versions): the first
+    `mt backtest` ever compiles; the first one in a new workspace (another MT_HOME) loads them."""
+    import tempfile
 
-        def once() -> None:
-            subprocess.run(args, check=True, capture_output=True, env=env)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    args = [mt_executable(), "backtest", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--json"]
+    sim = [
+        mt_executable(),
+        "data",
+        "sim",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--bars",
+        str(BARS),
+        "--seed",
+        "3",
+    ]
 
-        assert not (home / "cache" / "numba").exists()
-        first, _ = timed(once, 1)
-        best, median = timed(once, 5)
-        report("`mt backtest sma_cross`, 1y 1h, empty numba cache (compiles)", first, "s")
-        report("`mt backtest sma_cross`, 1y 1h, cached kernels (best)", best, "s", target="< 3 s")
-        report("`mt backtest sma_cross`, 1y 1h, cached kernels (median)", median, "s")
+    def once() -> None:
+        subprocess.run(args, check=True, capture_output=True, env=env)
+
+    with tempfile.TemporaryDirectory(prefix="mt-bench-cache-") as cache:
+        env["XDG_CACHE_HOME"] = cache  # an installation that never compiled
+        with scratch_home() as home:
+            env["MT_HOME"] = str(home)
+            subprocess.run(sim, check=True, capture_output=True, env=env)
+            first, _ = timed(once, 1)
+        with scratch_home() as home:  # a new workspace of the same installation
+            env["MT_HOME"] = str(home)
+            subprocess.run(sim, check=True, capture_output=True, env=env)
+            new_workspace, _ = timed(once, 1)
+            best, median = timed(once, 5)
+    report("`mt backtest sma_cross`, 1y 1h, first ever (compiles the kernels)", first, "s")
+    report(
+        "`mt backtest sma_cross`, 1y 1h, first in a new workspace",
+        new_workspace,
+        "s",
+        target="< 3 s",
+        baseline=first,
+    )
+    report("`mt backtest sma_cross`, 1y 1h, cached kernels (best)", best, "s", target="< 3 s")
+    report("`mt backtest sma_cross`, 1y 1h, cached kernels (median)", median, "s")
 
 
 def main() -> None:

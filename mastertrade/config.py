@@ -585,9 +585,38 @@ class GeneratorSettings(Section):
     workers: int | None = Field(default=None, ge=1, le=1024)
     """Parallel workers evaluating candidates. Empty: one per core."""
 
-    executor: Literal["threads", "processes"] = "threads"
+    executor: Literal["threads", "processes", "dask"] = "threads"
     """How workers run: "threads" (numba threads in one process; best on one machine, where one
-    evaluation costs microseconds) or "processes" (a process pool, each with its own indicator cache)."""
+    evaluation costs microseconds), "processes" (a process pool, each with its own indicator cache) or
+    "dask" (a Dask cluster, extra [cluster]: the scheduler below, or a LocalCluster on this machine)."""
+
+    scheduler: str | None = None
+    """Executor "dask": the scheduler's address (tcp://HOST:PORT of a running `dask scheduler`). Empty:
+    start a LocalCluster of `workers` processes on 127.0.0.1 for the run."""
+
+    timeframes: list[str] = []
+    """Timeframes of the research universe (`mt generate --universe` and the nightly run): every symbol
+    of [market] symbols on each of these. Empty: [market] timeframe only."""
+
+    @field_validator("timeframes")
+    @classmethod
+    def _known_timeframes(cls, value: list[str]) -> list[str]:
+        for timeframe in value:
+            MarketSettings._known_timeframe(timeframe)
+        return value
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        from mastertrade.engine.generator.cluster_address import check_address
+        from mastertrade.errors import UserInputError
+
+        if value:
+            try:
+                check_address(value)
+            except UserInputError as exc:
+                raise ValueError(str(exc)) from None
+        return value or None
 
     lookback_bars: int = Field(default=8760, ge=200)
     """Newest bars of history a run searches on (8760 = one year of 1h bars)."""

@@ -73,7 +73,19 @@ class Locations:
 
     @property
     def numba_cache_dir(self) -> Path:
-        return self.cache_dir / "numba"
+        """Compiled kernels, per installation (not per workspace): a new ``MT_HOME`` finds the kernels the
+        installation compiled before. Keyed by the versions that decide the machine code (Python, numba,
+        MasterTrade), so an upgrade starts a fresh folder instead of mixing stale entries."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            numba = version("numba")
+        except PackageNotFoundError:
+            numba = "none"
+        from mastertrade import __version__
+
+        key = f"py{sys.version_info[0]}{sys.version_info[1]}-numba{numba}-mastertrade{__version__}"
+        return Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "numba" / key
 
     def as_dict(self) -> dict[str, str]:
         """The paths a user may want to look at, as printed by ``mt config path``."""

@@ -70,6 +70,22 @@ def backtest(
             " one JSON result a line, in input order.",
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="With --batch: local (this process, every core) or dask (a Dask cluster, extra"
+            " mastertrade[cluster]). Default: dask when [generator] executor is dask, else local.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --batch --executor dask: the scheduler's tcp://HOST:PORT (default: [generator]"
+            " scheduler; none starts a LocalCluster on this machine).",
+        ),
+    ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Backtest a strategy on stored candles and print its metrics.
@@ -94,12 +110,16 @@ def backtest(
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
 
+    if (executor is not None or scheduler is not None) and batch is None:
+        option = "--executor" if executor is not None else "--scheduler"
+        raise UserInputError(f"{option} applies to --batch only")
     if batch is not None:
+        where = _batch_executor(executor, scheduler)
         if strategy is not None:
             raise UserInputError(f"give either STRATEGY ({strategy!r}) or --batch FILE, not both")
         if plot is not None:
             raise UserInputError("--plot draws one backtest; it does not combine with --batch")
-        _run_batch(batch, symbol, timeframe, exchange, start_ms, end_ms, cash, fee, engine.value)
+        _run_batch(batch, symbol, timeframe, exchange, start_ms, end_ms, cash, fee, engine.value, where)
         return
     if strategy is None:
         raise UserInputError("missing STRATEGY: a built-in name, a genome file or a plugin name (or --batch)")
@@ -219,6 +239,7 @@ def _run_batch(
     cash: float,
     fee: float,
     engine: str,
+    where: tuple[str, str | None] = ("local", None),
 ) -> None:
     from mastertrade.engine.backtest.batch import read_genomes_jsonl, run_batch
     from mastertrade.errors import UserInputError
@@ -240,8 +261,23 @@ def _run_batch(
     started = time.perf_counter()
     from mastertrade.engine.signals.indicators import IndicatorCache
 
-    cache = IndicatorCache(frame, features=features)
-    for item in run_batch(genomes, frame, cash=cash, fee=fee, engine=engine, cache=cache):  # type: ignore[arg-type]
+    if where[0] == "dask":
+        from mastertrade.engine.backtest.cluster_batch import run_batch_on_cluster
+
+        label["executor"] = "dask"
+        results = run_batch_on_cluster(
+            genomes,
+            frame,
+            cash=cash,
+            fee=fee,
+            engine=engine,  # type: ignore[arg-type]
+            features=features,
+            scheduler=where[1],
+        )
+    else:
+        cache = IndicatorCache(frame, features=features)
+        results = run_batch(genomes, frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
+    for item in results:
         sys.stdout.write(json.dumps({**item.as_dict(), **label}, allow_nan=False) + "\n")
     sys.stdout.flush()
     seconds = time.perf_counter() - started
@@ -249,6 +285,28 @@ def _run_batch(
         f"backtested {len(genomes)} genomes on {key}{' (simulated data)' if key.simulated else ''}"
         f" in {seconds:.2f} s ({len(genomes) / seconds:,.0f} a second)"
     )
+
+
+def _batch_executor(executor: str | None, scheduler: str | None) -> tuple[str, str | None]:
+    """Where a batch runs: ("local", None) or ("dask", scheduler address or None for a LocalCluster)."""
+    from mastertrade.errors import UserInputError
+
+    config = settings().generator
+    kind = executor or ("dask" if config.executor == "dask" else "local")
+    if kind not in ("local", "dask"):
+        raise UserInputError(f"unknown executor {kind!r} for --batch: choose local or dask")
+    if scheduler is not None:
+        from mastertrade.engine.generator.cluster_address import check_address
+
+        check_address(scheduler)
+        if kind != "dask":
+            raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
+    if kind == "local":
+        return kind, None
+    from mastertrade.engine.generator.cluster_address import require_dask
+
+    require_dask()
+    return kind, scheduler or config.scheduler
 
 
 def _agreed(genomes: list[Any], field: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,7 +11,8 @@ from mastertrade.cli.output import JsonOption, info, print_json, print_table, pr
 from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
-    from mastertrade.engine.generator.pipeline import GenerationSummary
+    from mastertrade.config import Settings
+    from mastertrade.engine.generator.pipeline import GenerationRequest, GenerationSummary
 
 
 def generate(
@@ -43,6 +45,46 @@ def generate(
     generations: Annotated[
         int | None, typer.Option("--generations", help="Generations after the first (default: [generator]).")
     ] = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option(
+            "--symbols",
+            help="A universe: comma-separated symbols (A,B,C), each on every --timeframes; one run per"
+            " series, one progress bar, a per-series summary.",
+        ),
+    ] = None,
+    timeframes: Annotated[
+        str | None,
+        typer.Option(
+            "--timeframes",
+            help="A universe: comma-separated timeframes (1h,4h) for every symbol of --symbols (default:"
+            " [market] symbols).",
+        ),
+    ] = None,
+    universe: Annotated[
+        bool,
+        typer.Option(
+            "--universe",
+            help="Run the configured universe: [market] symbols x [generator] timeframes (default:"
+            " [market] timeframe).",
+        ),
+    ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="threads, processes or dask (default: [generator] executor). dask needs the extra"
+            " mastertrade[cluster].",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --executor dask: the scheduler's tcp://HOST:PORT (default: [generator] scheduler;"
+            " none starts a LocalCluster on this machine).",
+        ),
+    ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Generate strategies with a genetic search and store them with their validation.
@@ -56,8 +98,50 @@ def generate(
     from mastertrade.engine.generator.pipeline import GenerationRequest
     from mastertrade.engine.generator.pipeline import generate as run_generation
     from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.errors import UserInputError
 
     config = settings()
+    kind = executor or config.generator.executor
+    if kind not in ("threads", "processes", "dask"):
+        raise UserInputError(f"unknown executor {kind!r}: choose threads, processes or dask")
+    if scheduler is not None:
+        from mastertrade.engine.generator.cluster_address import check_address
+
+        check_address(scheduler)
+        if kind != "dask":
+            raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
+    if kind == "dask":
+        from mastertrade.engine.generator.cluster_address import require_dask
+
+        require_dask()
+    if symbols is not None and symbol is not None:
+        raise UserInputError(f"give --symbol {symbol} or --symbols {symbols}, not both")
+    if timeframes is not None and timeframe is not None:
+        raise UserInputError(f"give --timeframe {timeframe} or --timeframes {timeframes}, not both")
+    if universe or symbols is not None or timeframes is not None:
+        from mastertrade.engine.generator.universe import series_of
+
+        chosen = series_of(
+            symbols.split(",") if symbols is not None else [symbol] if symbol else config.market.symbols,
+            timeframes.split(",")
+            if timeframes is not None
+            else [timeframe]
+            if timeframe
+            else config.generator.timeframes or [config.market.timeframe],
+        )
+        template = GenerationRequest(
+            symbol=chosen[0][0],
+            timeframe=chosen[0][1],
+            exchange=exchange,
+            count=count,
+            workers=workers,
+            population=population,
+            generations=generations,
+            executor=kind,
+            scheduler=scheduler,
+        )
+        _run_universe(config, template, chosen, seed, json_out)
+        return
     symbol = symbol or config.market.symbols[0]
     timeframe = timeframe or config.market.timeframe
     timeframe_ms(timeframe)
@@ -70,6 +154,8 @@ def generate(
         workers=workers,
         population=population,
         generations=generations,
+        executor=kind,
+        scheduler=scheduler,
     )
     with progress() as bar:
         task = bar.add_task("generating", total=None)
@@ -86,9 +172,104 @@ def generate(
 
         summary = run(main)
     if json_out:
+        trimmed(summary.as_dict())
         print_json(summary.as_dict())
         return
     _print(summary.as_dict())
+
+
+def _run_universe(
+    config: Settings,
+    template: GenerationRequest,
+    series: list[tuple[str, str]],
+    seed: int | None,
+    json_out: bool,
+) -> None:
+    from mastertrade.engine.generator.universe import SeriesOutcome, generate_universe
+
+    started = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task("generating", total=len(series))
+
+        def report(done: float, total: float, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"generating: {message}")
+
+        async def main() -> tuple[int, list[SeriesOutcome]]:
+            db = await open_db(config)
+            try:
+                return await generate_universe(db, config, template, series, seed=seed, progress=report)
+            finally:
+                await db.close()
+
+        base, outcomes = run(main)
+    docs = [outcome.as_dict() for outcome in outcomes]
+    for outcome in outcomes:
+        if outcome.summary is not None:
+            trimmed(outcome.summary.as_dict())
+    ran = [doc for doc in docs if "run_id" in doc]
+    totals = {
+        "series": len(docs),
+        "ran": len(ran),
+        "skipped": len(docs) - len(ran),
+        "stored": sum(doc["counts"]["stored"] for doc in ran),
+        "passed": sum(doc["counts"]["passed"] for doc in ran),
+        "scored": sum(doc["counts"]["scored"] for doc in ran),
+    }
+    seconds = time.perf_counter() - started
+    if json_out:
+        print_json(
+            {
+                "seed": base,
+                "executor": template.executor,
+                "counts": totals,
+                "total_s": seconds,
+                "series": docs,
+            }
+        )
+        return
+
+    def number(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:,.2f}"
+
+    rows = [
+        (
+            doc["symbol"],
+            doc["timeframe"],
+            str(doc.get("run_id", "-")),
+            str(doc["seed"]),
+            f"{doc['counts']['stored']:,}" if "counts" in doc else "-",
+            f"{doc['counts']['passed']:,}" if "counts" in doc else "-",
+            number(doc.get("best_oos_sharpe")),
+            f"{doc['timings']['total_s']:.1f}" if "timings" in doc else "-",
+            ("SIMULATED data" if doc.get("simulated") else "")
+            if "run_id" in doc
+            else f"skipped: {doc['skipped']}",
+        )
+        for doc in docs
+    ]
+    print_table(
+        ["symbol", "timeframe", "run", "seed", "stored", "passed", "best OOS Sharpe", "time s", "note"],
+        rows,
+        title=f"Generation over {len(docs)} series, universe seed {base}, executor {template.executor}",
+        right=["run", "stored", "passed", "best OOS Sharpe", "time s"],
+    )
+    info(
+        f"stored {totals['stored']:,} strategies ({totals['passed']:,} passed the filter) on"
+        f" {totals['ran']} of {totals['series']} series from {totals['scored']:,} scored candidates in"
+        f" {seconds:.1f} s; see them with `mt strategy list`"
+    )
+
+
+def trimmed(doc: dict[str, Any]) -> None:
+    """Say when the run left older stored bars out (``lookback_bars``): nothing is cut silently."""
+    data = doc.get("data") or {}
+    if data.get("trimmed_bars"):
+        series = f"{doc['symbol']} {doc['timeframe']}"
+        info(
+            f"{series}: searched the newest {data['bars']:,} of {data['stored_bars']:,} stored bars"
+            f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
+            " bars were left out"
+        )
 
 
 def _print(doc: dict[str, Any]) -> None:
@@ -130,6 +311,7 @@ def _print(doc: dict[str, Any]) -> None:
         title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15)",
         right=["OOS Sharpe", "OOS ret %", "OOS DD %", "OOS trades", "IS Sharpe", "deflated"],
     )
+    trimmed(doc)
     info(
         f"stored {counts['stored']} strategies ({counts['passed']} passed the filter, {counts['failed']}"
         f" failed) from {counts['scored']:,} scored candidates ({counts['distinct']:,} distinct) in"

@@ -15,8 +15,9 @@ The modules, in the order a run uses them:
 - :mod:`.variation`: random genomes, mutation and crossover, always through the genome model.
 - :mod:`.evaluation` and :mod:`.kernel`: a problem (candles + walk-forward windows), a worker's warm
   scorer, and the compiled kernel that backtests every window of many strategies at once.
-- :mod:`.executor`: the one interface that maps batches of genomes to scores (threads, processes; a
-  cluster later).
+- :mod:`.executor`: the one interface that maps batches of genomes to scores (threads, processes);
+  :mod:`.cluster`: the same on a Dask cluster (extra ``[cluster]``); :mod:`.universe`: many series
+  (symbols x timeframes) as one workload.
 - :mod:`.search`: NSGA-II on out-of-sample Sharpe and drawdown, constraints, complexity penalty,
   deduplication, determinism.
 - :mod:`.deflated` and :mod:`.validation`: the deflated Sharpe ratio, the filter, the reference engine.

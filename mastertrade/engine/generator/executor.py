@@ -21,6 +21,9 @@ Local implementations:
   each with its own scorer, its own indicator cache and one numba thread, fed one chunk each. It spreads
   the indicator computations (pandas-ta, which holds the GIL) over cores at the price of computing each
   indicator once per process; it is the shape a cluster executor takes.
+
+The cluster implementation, :class:`~.cluster.DaskExecutor` (extra ``[cluster]``), lives in
+:mod:`.cluster`; :func:`make_executor` builds any of them by name.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timi
 if TYPE_CHECKING:
     from mastertrade.engine.signals.genome import Genome
 
-ExecutorKind = Literal["threads", "processes"]
+ExecutorKind = Literal["threads", "processes", "dask"]
 
 
 def default_workers() -> int:
@@ -147,15 +150,22 @@ class ProcessExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(kind: ExecutorKind | str, problem: Problem, workers: int | None = None) -> Executor:
-    """The local executor of ``kind`` ("threads" or "processes")."""
+def make_executor(
+    kind: ExecutorKind | str, problem: Problem, workers: int | None = None, *, scheduler: str | None = None
+) -> Executor:
+    """The executor of ``kind`` ("threads", "processes" or "dask"; ``scheduler``: the dask scheduler's
+    address, none for a LocalCluster on this machine)."""
     from mastertrade.errors import UserInputError
 
     if kind == "threads":
         return ThreadExecutor(problem, workers)
     if kind == "processes":
         return ProcessExecutor(problem, workers)
-    raise UserInputError(f"unknown executor {kind!r}: choose threads or processes")
+    if kind == "dask":
+        from mastertrade.engine.generator.cluster import DaskExecutor
+
+        return DaskExecutor(problem, workers, scheduler=scheduler)
+    raise UserInputError(f"unknown executor {kind!r}: choose threads, processes or dask")
 
 
 def describe(executor: Executor) -> dict[str, Any]:

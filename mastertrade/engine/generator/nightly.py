@@ -4,15 +4,21 @@
 ``nightly_generation`` (schedule: ``[scheduler] jobs.nightly_generation``, 03:00 UTC by default), which
 reports progress as ``JobProgress`` events and publishes ``StrategyPromoted`` / ``StrategyRetired``.
 
-For each symbol of ``[market] symbols`` on ``[market] timeframe``:
+The universe is every symbol of ``[market] symbols`` on each timeframe of ``[generator] timeframes``
+(default: ``[market] timeframe``):
 
-1. **refresh**: on an exchange venue, download the candles missing since the last stored one (the
-   simulated and replay venues store what they produce; there is nothing to fetch);
-2. **generate**: a generation run of ``[generator] count`` strategies on the newest ``lookback_bars``
-   candles, seeded from the date and the symbol (so a night can be re-run and gives the same strategies
-   on the same data); a symbol without enough candles is skipped with the reason;
-3. **paper**: the ``paper_per_run`` strategies of the run that passed the filter, best deflated Sharpe
+1. **refresh**: for each series, on an exchange venue, download the candles missing since the last stored
+   one (the simulated and replay venues store what they produce; there is nothing to fetch);
+2. **generate**: the whole universe as one workload (:mod:`.universe`): a generation run of
+   ``[generator] count`` strategies per series on its newest ``lookback_bars`` candles, seeded from the
+   date and the series (so a night can be re-run and gives the same strategies on the same data); with
+   the dask executor every series' batches go to the cluster at once. A series without enough candles is
+   skipped with the reason;
+3. **paper**: for each run, the ``paper_per_run`` strategies that passed the filter, best deflated Sharpe
    ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books).
+
+The report keeps one entry per series in ``series``; the entries of the ``[market] timeframe`` are also
+under ``symbols`` by symbol.
 
 Then every paper and active strategy is judged by :mod:`.promotion`: promoted to active, retired, or kept.
 """
@@ -127,7 +133,9 @@ async def apply_rules(
     return decisions
 
 
-async def refresh(db: Database, settings: Settings, venue: Venue | None, symbol: str) -> dict[str, Any]:
+async def refresh(
+    db: Database, settings: Settings, venue: Venue | None, symbol: str, timeframe: str | None = None
+) -> dict[str, Any]:
     """Download the candles missing since the last stored one (exchange venues only)."""
     if venue is None or venue.simulated:
         return {"skipped": "simulated or replay venue: nothing to download"}
@@ -135,7 +143,7 @@ async def refresh(db: Database, settings: Settings, venue: Venue | None, symbol:
     from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.engine.market.timeframes import now_ms, timeframe_ms
 
-    timeframe = settings.market.timeframe
+    timeframe = timeframe or settings.market.timeframe
     candles = CandleStore(db)
     last = await candles.last_ts(SeriesKey(venue.id, symbol, timeframe))
     since = (
@@ -158,44 +166,52 @@ async def nightly(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
-    from mastertrade.engine.generator.pipeline import GenerationRequest, generate
-    from mastertrade.engine.generator.search import derive
-    from mastertrade.errors import RetryableError, UserInputError
+    from mastertrade.engine.generator.pipeline import GenerationRequest
+    from mastertrade.engine.generator.universe import config_universe, generate_universe
+    from mastertrade.errors import RetryableError
 
     now = now or datetime.now(UTC)
     market, config = settings.market, settings.generator
     store = StrategyStore(db)
-    report: dict[str, Any] = {"date": now.date().isoformat(), "symbols": {}, "paper": [], "decisions": []}
-    total = len(market.symbols)
-    for index, symbol in enumerate(market.symbols):
-        entry: dict[str, Any] = {}
-        report["symbols"][symbol] = entry
+    report: dict[str, Any] = {
+        "date": now.date().isoformat(),
+        "symbols": {},
+        "series": [],
+        "paper": [],
+        "decisions": [],
+    }
+    universe = config_universe(settings)
+    entries: list[dict[str, Any]] = []
+    for symbol, timeframe in universe:
+        entry: dict[str, Any] = {"symbol": symbol, "timeframe": timeframe}
+        entries.append(entry)
+        report["series"].append(entry)
+        if timeframe == market.timeframe:
+            report["symbols"][symbol] = entry
         try:
-            entry["refresh"] = await refresh(db, settings, venue, symbol)
+            entry["refresh"] = await refresh(db, settings, venue, symbol, timeframe)
         except RetryableError as exc:  # a flaky exchange: generate on what is stored
             entry["refresh"] = {"error": str(exc)}
 
-        def step(done: int, expected: int, message: str, index: int = index, symbol: str = symbol) -> None:
-            if progress is not None:
-                progress(index + done / max(expected, 1), total, f"{symbol}: {message}")
-
-        request = GenerationRequest(
-            symbol=symbol,
-            timeframe=market.timeframe,
-            exchange=exchange,
-            seed=derive(int(now.strftime("%Y%m%d")), symbol, market.timeframe),
-            trigger="nightly",
-        )
-        try:
-            summary = await generate(db, settings, request, progress=step)
-        except UserInputError as exc:  # no or too few candles yet: nothing to search on
-            entry["skipped"] = str(exc)
-            log.info("nightly generation skipped %s: %s", symbol, exc)
+    request = GenerationRequest(
+        symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly"
+    )
+    _, outcomes = await generate_universe(
+        db, settings, request, universe, seed=int(now.strftime("%Y%m%d")), progress=progress
+    )
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if outcome.summary is None:  # no or too few candles yet: nothing to search on
+            entry["skipped"] = outcome.skipped
+            log.info(
+                "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, outcome.skipped
+            )
             continue
+        summary = outcome.summary
         entry["run_id"] = summary.run_id
         entry["counts"] = summary.counts
         entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
         report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
+    total = len(universe)
     report["decisions"] = await apply_rules(db, settings, publish=publish)
     if progress is not None:
         progress(total, total, "done")

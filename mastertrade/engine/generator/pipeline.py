@@ -62,6 +62,8 @@ class GenerationRequest:
     generations: int | None = None
     lookback_bars: int | None = None
     trigger: str = "cli"
+    executor: str | None = None
+    scheduler: str | None = None
 
 
 @dataclass
@@ -149,6 +151,16 @@ def check_request(request: GenerationRequest) -> None:
         raise UserInputError(f"invalid generations {request.generations}: must be >= 0")
     if request.seed is not None and not 0 <= request.seed < 2**63:
         raise UserInputError(f"invalid seed {request.seed}: must be between 0 and 2**63 - 1")
+    if request.executor is not None and request.executor not in ("threads", "processes", "dask"):
+        raise UserInputError(f"unknown executor {request.executor!r}: choose threads, processes or dask")
+    if request.executor == "dask":
+        from mastertrade.engine.generator.cluster_address import require_dask
+
+        require_dask()
+    if request.scheduler is not None:
+        from mastertrade.engine.generator.cluster_address import check_address
+
+        check_address(request.scheduler)
 
 
 async def read_series(
@@ -166,6 +178,15 @@ async def read_series(
         raise NotFound(f"no candles of {key}: get some with `mt data download` or `mt data sim`")
     frame = await candles.read(key, last - (bars - 1) * step, None)
     return key, frame
+
+
+async def lookback_cut(db: Database, key: SeriesKey, used: int, lookback: int) -> dict[str, Any]:
+    """How many stored bars the run leaves out (older than its ``lookback_bars``): nothing is cut silently,
+    the summary and ``mt generate`` say so."""
+    from mastertrade.engine.market.store import CandleStore
+
+    stored = (await CandleStore(db).info(key)).rows
+    return {"stored_bars": stored, "lookback_bars": lookback, "trimmed_bars": max(0, stored - used)}
 
 
 async def generate(
@@ -190,6 +211,7 @@ async def generate(
         fee=settings.backtest.fee,
     )
     problem.check()
+    cut = await lookback_cut(db, key, len(frame), request.lookback_bars or config.lookback_bars)
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     search = search_config(settings, request, seed)
     workers = request.workers or config.workers
@@ -199,9 +221,10 @@ async def generate(
         "population": search.population_size,
         "generations": search.generations,
         "workers": workers,
-        "executor": config.executor,
+        "executor": request.executor or config.executor,
         "lookback_bars": request.lookback_bars or config.lookback_bars,
         "bars": len(frame),
+        "stored_bars": cut["stored_bars"],
         "walk_forward_windows": config.walk_forward_windows,
         "thresholds": Thresholds.from_settings(config).__dict__,
     }
@@ -221,8 +244,9 @@ async def generate(
             problem,
             search,
             Thresholds.from_settings(config),
-            executor_kind=config.executor,
+            executor_kind=request.executor or config.executor,
             workers=workers,
+            scheduler=request.scheduler or config.scheduler,
             seen=seen,
             progress=progress,
             run_id=run_id,
@@ -254,7 +278,7 @@ async def generate(
     await store.finish_run(run_id, outcome="ok", counts=counts, timings=timings)
     order = {item.id: index for index, item in enumerate(items)}
     stored.sort(key=lambda s: order[s.id])
-    return GenerationSummary(run_id, key, seed, problem.describe(), counts, timings, stored)
+    return GenerationSummary(run_id, key, seed, {**problem.describe(), **cut}, counts, timings, stored)
 
 
 def compute(
@@ -269,13 +293,14 @@ def compute(
     run_id: int | None,
     exchange: str | None,
     stop: threading.Event | None = None,
+    scheduler: str | None = None,
 ) -> tuple[list[NewStrategy], dict[str, int], dict[str, float]]:
     """The CPU-bound part of a run: search, then validate the chosen; returns what to store, best first."""
     from mastertrade.engine.generator.executor import ThreadExecutor, make_executor
     from mastertrade.engine.generator.search import Search, select
 
     started = time.perf_counter()
-    with make_executor(executor_kind, problem, workers) as executor:
+    with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
         result = Search(config, executor, seen=seen, progress=progress, stop=stop).run()
         searched = time.perf_counter()
         chosen = select(result.archive, config.count)

@@ -57,12 +57,13 @@ Add an indicator with :func:`register_indicator`; the genome grammar picks it up
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from mastertrade.engine.signals.bounded import BoundedLRU, View
 from mastertrade.engine.signals.specs import (
     OSCILLATOR,
     PRICE,
@@ -125,9 +126,15 @@ class IndicatorCache:
 
     ``memo`` is a scratch dictionary for derived arrays (lagged terms, conditions) that callers key
     themselves; ``computations`` counts the indicator computations actually run.
+
+    ``max_bytes`` bounds the memory of the computed outputs and the memo together (least recently used
+    evicted first, :mod:`.bounded`); an evicted indicator is computed again when asked for, to the same
+    bits. None (the default) keeps everything.
     """
 
-    def __init__(self, frame: pd.DataFrame, *, features: FeatureProvider | None = None) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, *, features: FeatureProvider | None = None, max_bytes: int | None = None
+    ) -> None:
         _check_frame(frame)
         self._length = len(frame)
         self._features = features
@@ -137,8 +144,9 @@ class IndicatorCache:
         self._frame = pd.DataFrame(
             {column: np.array(self._prices[column]) for column in PRICE_COLUMNS}, index=frame.index
         )
-        self._outputs: dict[tuple[str, str, Params], dict[str, FloatArray]] = {}
-        self.memo: dict[Hashable, Any] = {}
+        self._store = BoundedLRU(max_bytes)
+        self._outputs = View(self._store, "outputs")
+        self.memo: MutableMapping[Hashable, Any] = View(self._store, "memo")
         self.computations = 0
 
     @property

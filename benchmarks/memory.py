@@ -1,0 +1,78 @@
+"""Memory of a search's scorer: 2,000 random genomes scored by walk-forward on five years of 1h bars
+(target: peak under 2 GB), each configuration in a fresh process (peak resident set size from the kernel).
+
+Baseline, measured in the same run: the same scorer with an unbounded indicator cache (every distinct
+indicator and lagged copy kept at full length, as before the bound). The scores of both are compared bit
+for bit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from benchmarks._util import report
+
+BARS = 43_800
+GENOMES = 2_000
+BATCH = 250
+
+CHILD = """
+import hashlib, json, random, resource, sys, time
+import mastertrade.engine.backtest
+from mastertrade.engine.generator.evaluation import Problem, Scorer, CACHE_BYTES
+from mastertrade.engine.generator.variation import Limits, seed_genome
+from mastertrade.engine.market.sim import simulate
+
+bars, count, batch, bounded = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+problem = Problem(simulate("BTC/USDT", "1h", bars, 7, end=1_735_689_600_000))
+rng = random.Random(5)
+genomes = [seed_genome(rng, symbol="BTC/USDT", timeframe="1h", limits=Limits()) for _ in range(count)]
+scorer = Scorer(problem, threads=2, cache_bytes=CACHE_BYTES if bounded else None)
+digest = hashlib.sha256()
+started = time.perf_counter()
+for first in range(0, count, batch):
+    for score in scorer.score(genomes[first : first + batch]):
+        digest.update(score.values.tobytes())
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak, "seconds": seconds, "digest": digest.hexdigest(),
+                  "evictions": scorer.cache._store.evictions, "bound": CACHE_BYTES}))
+"""
+
+
+def run(bounded: bool) -> dict[str, float | str]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(BARS), str(GENOMES), str(BATCH), "1" if bounded else "0"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float | str] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    started = time.perf_counter()
+    baseline = run(bounded=False)
+    bounded = run(bounded=True)
+    gib = 2**30
+    print(f"  {GENOMES:,} random genomes on {BARS:,} 1h bars, batches of {BATCH}", flush=True)
+    report("baseline: unbounded indicator cache, peak memory", float(baseline["peak"]) / gib, "GiB")
+    report(
+        f"bounded cache ({float(bounded['bound']) / 2**20:,.0f} MiB of arrays), peak memory",
+        float(bounded["peak"]) / gib,
+        "GiB",
+        target="< 2 GiB",
+        baseline=float(baseline["peak"]) / gib,
+    )
+    report("baseline: unbounded, scoring time", float(baseline["seconds"]), "s")
+    report(f"bounded ({bounded['evictions']} evictions), scoring time", float(bounded["seconds"]), "s")
+    same = baseline["digest"] == bounded["digest"]
+    print(f"  scores bit for bit equal: {same}", flush=True)
+    print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
