@@ -104,11 +104,11 @@ def _print(doc: dict[str, Any]) -> None:
         (
             row["id"],
             row["state"],
-            number(row["oos_sharpe"]),
-            number(row["oos_return_pct"]),
-            number(row["oos_max_drawdown_pct"]),
-            row["oos_trades"],
-            number(row["is_sharpe"]),
+            number(row["holdout_sharpe"]),
+            number(row["holdout_return_pct"]),
+            number(row["holdout_max_drawdown_pct"]),
+            row["holdout_trades"],
+            number(row["search_sharpe"]),
             number(row["deflated_sharpe"], 3),
             row["description"],
         )
@@ -118,17 +118,35 @@ def _print(doc: dict[str, Any]) -> None:
         [
             "id",
             "state",
-            "OOS Sharpe",
-            "OOS ret %",
-            "OOS DD %",
-            "OOS trades",
-            "IS Sharpe",
+            "hold-out Sharpe",
+            "hold-out ret %",
+            "hold-out DD %",
+            "hold-out trades",
+            "search Sharpe",
             "deflated",
             "rules",
         ],
         rows,
-        title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15)",
-        right=["OOS Sharpe", "OOS ret %", "OOS DD %", "OOS trades", "IS Sharpe", "deflated"],
+        title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15 by search fitness)",
+        right=[
+            "hold-out Sharpe",
+            "hold-out ret %",
+            "hold-out DD %",
+            "hold-out trades",
+            "search Sharpe",
+            "deflated",
+        ],
+    )
+    data, selection = doc["data"], doc.get("selection") or {}
+    trials = selection.get("deflated_trials") or {}
+    pbo = selection.get("pbo")
+    info(
+        f"searched {data['search_window']['start']} .. {data['search_window']['end']}"
+        f" ({data['search_window']['bars']:,} bars); hold-out {data['holdout']['start']} .."
+        f" {data['holdout']['end']} ({data['holdout']['bars']:,} bars), scored once after selection."
+        f" Deflated Sharpe counts {trials.get('trials', 0):,} trials on this series"
+        f" ({trials.get('this_run', 0):,} this run); PBO "
+        + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )
     info(
         f"stored {counts['stored']} strategies ({counts['passed']} passed the filter, {counts['failed']}"

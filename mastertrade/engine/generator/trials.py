@@ -6,7 +6,9 @@ one row per batch of trials (a generation run, an optimisation, a validation wit
 the series, the bars it covered and a summary of the trials' per-day Sharpe ratios (count, mean, sum of
 squared deviations). :meth:`TrialRegistry.tally` pools every batch of the series whose bars overlap the
 given range, and :class:`Tally` adds a new batch to it, exactly (Chan et al.'s parallel variance), so
-``N`` and ``V`` of the deflated Sharpe ratio include every earlier night.
+``N`` of the deflated Sharpe ratio includes every earlier night, and the observed spread of all those
+trials' Sharpe ratios is reported beside it (``pipeline.null_variance`` says why the ratio's ``V`` is
+the skill-less spread at the hold-out's length rather than this observed one).
 """
 
 from __future__ import annotations

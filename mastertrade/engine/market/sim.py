@@ -20,7 +20,7 @@ The model, per bar (log prices):
 
 **A planted edge, only where the symbol says so.** A symbol whose base asset ends in ``-EDGE`` (for
 example ``BTC-EDGE/USDT``; :func:`planted_edge`) gets one deliberate inefficiency on top of the model
-above: in the bull and bear regimes each bar's return carries ``EDGE_AUTOCORRELATION`` times the previous
+above: each bar's return carries ``EDGE_AUTOCORRELATION`` times the previous
 bar's return (AR(1) momentum), so a trend-following rule has a real, stable advantage. It exists so that
 the demo and the tests can show the pipeline passing a real edge honestly; every other symbol is a
 market with no exploitable structure beyond drift, and the generator's defaults rightly pass nothing
@@ -57,7 +57,7 @@ _JUMP_SIZE = 0.04  # standard deviation of a daily bar's jump; shorter bars jump
 _DRAWS = ("shock", "switch", "regime", "jump", "jump_size", "high", "low", "volume")
 _MAX_BARS = 5_000_000
 EDGE_SUFFIX = "-EDGE"
-EDGE_AUTOCORRELATION = 0.5
+EDGE_AUTOCORRELATION = 0.7
 """Bar-to-bar return autocorrelation planted on ``-EDGE`` symbols in the trending regimes."""
 
 
@@ -178,7 +178,7 @@ class SimMarket:
             var = self._omega + _GARCH_ALPHA * last + _GARCH_BETA * var
             s = math.sqrt(var) * vol_mult
             returns[i] = drift * self._drift_scale - 0.5 * s * s + s * shocks[i] + jumps[i]
-            if self._edge and regime != 2:  # the planted edge: momentum in the trending regimes
+            if self._edge:  # the planted edge: momentum
                 returns[i] += self._edge * previous
             previous = returns[i]
             sigma[i] = s
