@@ -113,9 +113,8 @@ def validation_report(
     params = order_params(strategy)
     result = run_fast(frame, entries, exits, params, cash=options.cash, fee=options.fee)
     full = describe_result(result)
-    hold = np.zeros(len(frame), dtype=np.bool_)
-    hold[0] = True
-    baseline = run_fast(frame, hold, np.zeros_like(hold), cash=options.cash, fee=options.fee).metrics()
+    hold = np.ones(len(frame), dtype=np.bool_)  # in the market from the first bar the engine trades on
+    baseline = run_fast(frame, hold, ~hold, cash=options.cash, fee=options.fee).metrics()
     reports = evaluate(frame, entries, exits, windows, params, cash=options.cash, fee=options.fee)
     returns = daily_returns(result.equity, result.calendar.day_last, options.cash)
     days = len(returns)
@@ -123,7 +122,7 @@ def validation_report(
     mean, std = stats["daily_mean"], stats["daily_std"]
     daily = None if mean is None or not std else mean / std
     dsr = None
-    variance = 1.0 / days if days else 0.0
+    variance = 1.0 / max(1, days - 1)
     skew, kurt = stats["daily_skew"], stats["daily_kurtosis"]
     if daily is not None and skew is not None and kurt is not None:
         dsr = deflated_sharpe(daily, days, skew, kurt, trials=options.trials, variance=variance)
@@ -182,3 +181,52 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
 
 def _text(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+async def validate_series(
+    db: Any,
+    settings: Any,
+    strategy: Any,
+    *,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None = None,
+    trials: int = 1,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> dict[str, Any]:
+    """Read the stored series (and the alternative data the strategy's feature terms read) and report
+    on ``strategy`` over it: what ``mt validate`` prints, for any caller."""
+    from mastertrade.engine.collectors.provider import features_for
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.errors import NotFound
+
+    timeframe_ms(timeframe)
+    if trials < 1:
+        raise UserInputError(f"invalid trials {trials}: must be >= 1")
+    store = CandleStore(db)
+    key = await store.resolve(symbol, timeframe, exchange)
+    frame = await store.read(key, start_ms, end_ms)
+    if frame.empty:
+        raise NotFound(f"no candles of {key} in the requested range")
+    features = await features_for(db, [strategy], timeframe=key.timeframe, simulated=key.simulated)
+    generator = settings.generator
+    options = ReportOptions(
+        trials=trials,
+        folds=generator.walk_forward_windows,
+        ratio=generator.in_sample_ratio,
+        anchored=generator.anchored,
+        cash=settings.backtest.cash,
+        fee=settings.backtest.fee,
+        min_trades=generator.min_trades,
+        min_deflated_sharpe=generator.min_deflated_sharpe,
+    )
+    report = validation_report(strategy, frame, options, features=features)
+    return {
+        "exchange": key.exchange,
+        "symbol": key.symbol,
+        "timeframe": key.timeframe,
+        "simulated": key.simulated,
+        **report,
+    }
