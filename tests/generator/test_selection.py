@@ -134,3 +134,27 @@ async def test_the_planted_edge_passes_on_the_holdout_as_a_plain_backtest_shows(
     assert trials["trials"] == summary.counts["distinct"] + again.counts["distinct"]
     assert trials["batches"] == 2 and trials["this_run"] == again.counts["distinct"]
     assert all(s.selection["deflated_trials"]["trials"] == trials["trials"] for s in again.strategies)
+
+
+async def test_the_demo_keeps_the_default_filter_and_its_edge_symbol_passes(sqlite_db: Any) -> None:
+    from mastertrade.config import GeneratorSettings
+    from mastertrade.engine.demo import HISTORY_BARS, SEED, SYMBOLS, TIMEFRAME, demo_settings
+    from mastertrade.engine.market.sim import planted_edge
+
+    settings = demo_settings()
+    defaults = GeneratorSettings()
+    for name in (
+        "min_trades",
+        "min_oos_sharpe",
+        "min_deflated_sharpe",
+        "max_drawdown_pct",
+        "max_exposure_pct",
+    ):
+        assert getattr(settings.generator, name) == getattr(defaults, name), name
+    edged = [symbol for symbol in SYMBOLS if planted_edge(symbol)]
+    assert edged == ["BTC-EDGE/USDT"]
+    frame = simulate(edged[0], TIMEFRAME, HISTORY_BARS, SEED, end=END)
+    await CandleStore(sqlite_db).upsert(SeriesKey("sim", edged[0], TIMEFRAME), rows_from_frame(frame))
+    request = GenerationRequest(symbol=edged[0], timeframe=TIMEFRAME, seed=1)
+    summary = await generate(sqlite_db, settings, request)
+    assert summary.passed and all(s.out_of_sample["window"] == "holdout" for s in summary.passed)

@@ -118,8 +118,6 @@ class StoredStrategy:
     in_sample: dict[str, Any]
     out_of_sample: dict[str, Any]
     folds: list[Any]
-    search: dict[str, Any]
-    selection: dict[str, Any]
     deflated_sharpe: float | None
     reference_agrees: bool | None
     reference: dict[str, Any] | None
@@ -129,6 +127,10 @@ class StoredStrategy:
     created_at: datetime
     updated_at: datetime
     state_since: datetime
+    search: dict[str, Any] = field(default_factory=dict)
+    """What the search optimised (walk-forward on the search window)."""
+    selection: dict[str, Any] = field(default_factory=dict)
+    """The hold-out and search windows, the trials the deflated Sharpe counted, the run's PBO."""
 
     @classmethod
     def from_record(cls, row: StrategyRecord) -> StoredStrategy:
