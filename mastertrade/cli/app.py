@@ -24,6 +24,7 @@ from mastertrade.cli import demo as demo_cmd
 from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import init as init_cmd
+from mastertrade.cli import optimize as optimize_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
 from mastertrade.cli import risk as risk_cmd
@@ -96,6 +97,7 @@ strategy_cmd.app.command("parity")(parity_cmd.parity)
 app.command("backtest")(backtest_cmd.backtest)
 app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)
+app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(trade_cmd.app, name="trade")
 app.add_typer(orders_cmd.app, name="orders")
 app.command("positions")(orders_cmd.positions)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from mastertrade.engine.generator.trials import Tally
     from mastertrade.engine.generator.validation import Thresholds
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
 
 log = logging.getLogger(__name__)
@@ -412,7 +413,7 @@ def validate(
     if cache is None:  # a process pool's caches live in its workers
         cache = IndicatorCache(problem.frame)
     pbo_started = time.perf_counter()
-    stats["pbo"] = search_pbo(problem, chosen, detailed, cache, pbo_blocks)
+    stats["pbo"] = search_pbo(problem, [c.genome for c in chosen], detailed, cache, pbo_blocks)
     stats["pbo_s"] = time.perf_counter() - pbo_started
     holdout_cache = IndicatorCache(holdout)
     holdout_window = window_of(holdout)
@@ -537,12 +538,13 @@ def null_variance(days: int) -> float:
 
 def search_pbo(
     problem: Problem,
-    chosen: list[Candidate],
+    genomes: list[Genome],
     scores: list[Score],
     cache: IndicatorCache,
     blocks: int,
 ) -> dict[str, Any] | None:
-    """The run's PBO (CSCV) over the chosen candidates' daily returns on the whole search window."""
+    """The PBO (CSCV) over the candidates' daily returns on the whole search window (those that could
+    be scored); ``None`` with fewer than two of them or too few days for two blocks."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.metrics import Calendar
     from mastertrade.engine.backtest.runner import order_params
@@ -551,12 +553,12 @@ def search_pbo(
 
     calendar = Calendar.from_ts(problem.ts)
     columns = []
-    for candidate, score in zip(chosen, scores, strict=True):
+    for genome, score in zip(genomes, scores, strict=True):
         if score.error:
             continue
-        entries, exits = signals(candidate.genome, cache)
+        entries, exits = signals(genome, cache)
         result = run_fast(
-            problem.frame, entries, exits, order_params(candidate.genome), cash=problem.cash, fee=problem.fee
+            problem.frame, entries, exits, order_params(genome), cash=problem.cash, fee=problem.fee
         )
         columns.append(daily_returns(result.equity, calendar.day_last, problem.cash))
     if len(columns) < 2:
