@@ -92,13 +92,14 @@ def probability_of_overfitting(returns: FloatArray, blocks: int, *, metric: Metr
     def performance(chosen: np.ndarray[Any, np.dtype[np.bool_]]) -> FloatArray:
         n = float(count[chosen].sum())
         total = sums[chosen].sum(axis=0)
-        mean = total / n
+        mean: FloatArray = total / n
         if metric == "mean":
             return mean
         variance = (squares[chosen].sum(axis=0) - n * mean * mean) / max(n - 1.0, 1.0)
         std = np.sqrt(np.maximum(variance, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(std > 0, mean / std, 0.0)
+            ratio: FloatArray = np.where(std > 0, mean / std, 0.0)
+        return ratio
 
     logits: list[float] = []
     for combo in itertools.combinations(range(blocks), blocks // 2):
@@ -123,4 +124,5 @@ def daily_returns(
     closes = np.concatenate([[cash], np.asarray(equity, dtype=np.float64)[day_last]])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = closes[1:] / closes[:-1] - 1.0
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    clean: FloatArray = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return clean
