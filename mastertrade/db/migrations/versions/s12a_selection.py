@@ -35,7 +35,7 @@ def upgrade() -> None:
     )
     op.execute(
         strategies.update().values(
-            search=strategies.c.out_of_sample, selection=sa.cast(sa.literal('{"legacy": true}'), sa.JSON())
+            search=strategies.c.out_of_sample, selection=sa.literal({"legacy": True}, type_=sa.JSON())
         )
     )
     with op.batch_alter_table("strategies") as batch:
