@@ -47,10 +47,12 @@ def generate(
 ) -> None:
     """Generate strategies with a genetic search and store them with their validation.
 
-    Every candidate is scored by walk-forward on the stored candles; selection and the filter look only at
-    the out-of-sample windows. The stored strategies carry in-sample and out-of-sample metrics, the
-    deflated Sharpe ratio (which accounts for how many candidates were tried), and for those that pass the
-    filter, a re-run on the reference engine. See them with `mt strategy list`.
+    The search scores candidates by walk-forward on the search window only (the older 75% of the
+    lookback); the newest 25% (the hold-out, [generator] holdout_fraction) is scored once, after
+    selection, for the stored candidates. The filter, the deflated Sharpe ratio (counting every candidate
+    ever tried on the series) and every out-of-sample figure come from the hold-out; search-window
+    figures are shown as such. The run reports its probability of backtest overfitting (CSCV). See the
+    strategies with `mt strategy list`.
     """
     import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
     from mastertrade.engine.generator.pipeline import GenerationRequest
