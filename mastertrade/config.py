@@ -621,8 +621,18 @@ class GeneratorSettings(Section):
     lookback_bars: int = Field(default=8760, ge=200)
     """Newest bars of history a run searches on (8760 = one year of 1h bars)."""
 
+    holdout_fraction: float = Field(default=0.25, gt=0, lt=1)
+    """Newest share of the lookback held out from the search: scored once, after selection, for the
+    stored candidates only. The filter, the deflated Sharpe ratio, the Kelly prior and every number
+    shown as out-of-sample come from it."""
+
+    pbo_blocks: int = Field(default=16, ge=2, le=16)
+    """Blocks of the search window for the probability of backtest overfitting (CSCV); fewer are used
+    when the window has fewer than two days per block."""
+
     walk_forward_windows: int = Field(default=4, ge=1, le=50)
-    """Out-of-sample windows of the walk-forward; the filter looks only at these windows."""
+    """Inner walk-forward test windows of the search window; the search's fitness is their stitched
+    curve (never the hold-out)."""
 
     in_sample_ratio: float = Field(default=0.75, gt=0, lt=1)
     """Share of in-sample bars in one rolling in-sample + out-of-sample pair (0.75: three times as long)."""
@@ -631,20 +641,22 @@ class GeneratorSettings(Section):
     """Anchored walk-forward (every in-sample part starts at the first bar) instead of rolling."""
 
     min_trades: int = Field(default=10, ge=0)
-    """Fewest closed out-of-sample trades a strategy needs (a constraint of the search and the filter)."""
+    """Fewest closed trades a strategy needs: on the search's test folds (a constraint of the search)
+    and on the hold-out (the filter)."""
 
     max_exposure_pct: float = Field(default=95.0, gt=0, le=100)
-    """Highest share of out-of-sample bars spent in a position (buy-and-hold is not a strategy)."""
+    """Highest share of bars spent in a position, on the search's test folds and on the hold-out
+    (buy-and-hold is not a strategy)."""
 
     min_oos_sharpe: float = 1.0
-    """Filter: lowest out-of-sample Sharpe ratio (annualised, daily returns) that passes."""
+    """Filter: lowest hold-out Sharpe ratio (annualised, daily returns) that passes."""
 
     min_deflated_sharpe: float = Field(default=0.95, ge=0, le=1)
-    """Filter: lowest deflated Sharpe ratio, a probability that the out-of-sample Sharpe is real after
-    accounting for the number of candidates tried and the skew and fat tails of the returns."""
+    """Filter: lowest deflated Sharpe ratio of the hold-out Sharpe, a probability that it is real after
+    accounting for every candidate ever tried on the series and the skew and fat tails of the returns."""
 
     max_drawdown_pct: float = Field(default=25.0, gt=0, le=100)
-    """Filter: largest out-of-sample drawdown that passes, in percent."""
+    """Filter: largest hold-out drawdown that passes, in percent."""
 
     reference_tolerance: float = Field(default=1e-6, gt=0, lt=1)
     """Finalists are re-run on the reference engine (backtesting.py); a relative difference of final

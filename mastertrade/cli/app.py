@@ -27,6 +27,7 @@ from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import help_format
 from mastertrade.cli import init as init_cmd
+from mastertrade.cli import optimize as optimize_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
 from mastertrade.cli import risk as risk_cmd
@@ -34,6 +35,7 @@ from mastertrade.cli import status as status_cmd
 from mastertrade.cli import strategy as strategy_cmd
 from mastertrade.cli import trade as trade_cmd
 from mastertrade.cli import tui as tui_cmd
+from mastertrade.cli import validate as validate_cmd
 from mastertrade.cli.output import error
 from mastertrade.errors import MasterTradeError
 
@@ -99,6 +101,8 @@ app.add_typer(strategy_cmd.app, name="strategy")
 strategy_cmd.app.command("parity")(parity_cmd.parity)
 app.command("backtest")(backtest_cmd.backtest)
 app.command("generate")(generate_cmd.generate)
+app.command("validate")(validate_cmd.validate)
+app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(trade_cmd.app, name="trade")
 app.add_typer(orders_cmd.app, name="orders")
 app.command("positions")(orders_cmd.positions)

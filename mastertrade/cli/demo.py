@@ -1,7 +1,8 @@
 """``mt demo``: everything, offline, in one command.
 
 It creates (or reuses) the demo workspace — its own folder with a SQLite database and a simulated market
-for BTC/USDT, ETH/USDT and SOL/USDT with history — starts a daemon on it with the simulated venue
+for BTC/USDT, ETH/USDT, SOL/USDT and BTC-EDGE/USDT (the one with a planted, documented edge) with
+daily history — starts a daemon on it with the simulated venue
 streaming in accelerated time, asks it for a quick generation run and waits for it, activates the
 strategies it put on paper (in paper mode "active" trades the paper account, through Kelly and goal
 sizing and the risk manager with the default goals and limits) and opens the dashboard. Quitting the
@@ -25,8 +26,8 @@ def demo(
         bool, typer.Option("--fresh", help="Stop the demo daemon and start over with a new workspace.")
     ] = False,
     speed: Annotated[
-        float, typer.Option("--speed", help="Market seconds per wall second (1800: a 1h bar every 2 s).")
-    ] = 1800.0,
+        float, typer.Option("--speed", help="Market seconds per wall second (43200: a 1d bar every 2 s).")
+    ] = 43_200.0,
     no_tui: Annotated[
         bool,
         typer.Option("--no-tui", help="Prepare and start everything, print where, leave the daemon running."),

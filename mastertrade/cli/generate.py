@@ -89,10 +89,12 @@ def generate(
 ) -> None:
     """Generate strategies with a genetic search and store them with their validation.
 
-    Every candidate is scored by walk-forward on the stored candles; selection and the filter look only at
-    the out-of-sample windows. The stored strategies carry in-sample and out-of-sample metrics, the
-    deflated Sharpe ratio (which accounts for how many candidates were tried), and for those that pass the
-    filter, a re-run on the reference engine. See them with `mt strategy list`.
+    The search scores candidates by walk-forward on the search window only (the older 75% of the
+    lookback); the newest 25% (the hold-out, [generator] holdout_fraction) is scored once, after
+    selection, for the stored candidates. The filter, the deflated Sharpe ratio (counting every candidate
+    ever tried on the series) and every out-of-sample figure come from the hold-out; search-window
+    figures are shown as such. The run reports its probability of backtest overfitting (CSCV). See the
+    strategies with `mt strategy list`.
     """
     import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
     from mastertrade.engine.generator.pipeline import GenerationRequest
@@ -285,11 +287,11 @@ def _print(doc: dict[str, Any]) -> None:
         (
             row["id"],
             row["state"],
-            number(row["oos_sharpe"]),
-            number(row["oos_return_pct"]),
-            number(row["oos_max_drawdown_pct"]),
-            row["oos_trades"],
-            number(row["is_sharpe"]),
+            number(row["holdout_sharpe"]),
+            number(row["holdout_return_pct"]),
+            number(row["holdout_max_drawdown_pct"]),
+            row["holdout_trades"],
+            number(row["search_sharpe"]),
             number(row["deflated_sharpe"], 3),
             row["description"],
         )
@@ -299,17 +301,35 @@ def _print(doc: dict[str, Any]) -> None:
         [
             "id",
             "state",
-            "OOS Sharpe",
-            "OOS ret %",
-            "OOS DD %",
-            "OOS trades",
-            "IS Sharpe",
+            "hold-out Sharpe",
+            "hold-out ret %",
+            "hold-out DD %",
+            "hold-out trades",
+            "search Sharpe",
             "deflated",
             "rules",
         ],
         rows,
-        title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15)",
-        right=["OOS Sharpe", "OOS ret %", "OOS DD %", "OOS trades", "IS Sharpe", "deflated"],
+        title=f"Generation run {doc['run_id']} on {series}, seed {doc['seed']} (best 15 by search fitness)",
+        right=[
+            "hold-out Sharpe",
+            "hold-out ret %",
+            "hold-out DD %",
+            "hold-out trades",
+            "search Sharpe",
+            "deflated",
+        ],
+    )
+    data, selection = doc["data"], doc.get("selection") or {}
+    trials = selection.get("deflated_trials") or {}
+    pbo = selection.get("pbo")
+    info(
+        f"searched {data['search_window']['start']} .. {data['search_window']['end']}"
+        f" ({data['search_window']['bars']:,} bars); hold-out {data['holdout']['start']} .."
+        f" {data['holdout']['end']} ({data['holdout']['bars']:,} bars), scored once after selection."
+        f" Deflated Sharpe counts {trials.get('trials', 0):,} trials on this series"
+        f" ({trials.get('this_run', 0):,} this run); PBO "
+        + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )
     trimmed(doc)
     info(

@@ -216,9 +216,10 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     typer.echo(f"  id {strategy.id}, {strategy.state.value} since {document['state_since']}")
     typer.echo("")
     parts = [
-        ("full series", strategy.metrics),
-        ("in-sample", strategy.in_sample),
-        ("out-of-sample", strategy.out_of_sample),
+        ("search window (full)", strategy.metrics),
+        ("search: in-sample", strategy.in_sample),
+        ("search: test folds (optimised)", strategy.search),
+        ("hold-out (never searched)", strategy.holdout),
     ]
     rows = [
         (
@@ -246,7 +247,22 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
         )
     else:
         checked = f"DISAGREES: {reference.get('mismatch')}"
-    typer.echo(f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)}; reference engine {checked}")
+    selection = strategy.selection
+    trials = selection.get("deflated_trials") or {}
+    if selection.get("legacy"):
+        typer.echo("stored before the hold-out existed: its figures were seen by the search (no hold-out)")
+    typer.echo(
+        f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)} of the hold-out Sharpe, with N ="
+        f" {trials.get('trials', 'n/a')} trials (every candidate scored on this series' overlapping bars;"
+        f" observed spread of their search Sharpe ratios {_number(trials.get('sharpe_variance'), 5)} per"
+        f" day, reported only); reference engine {checked}"
+    )
+    pbo = selection.get("pbo")
+    if pbo:
+        typer.echo(
+            f"probability of backtest overfitting of its run: {pbo['pbo']:.2f}"
+            f" (CSCV, {pbo['trials']} candidates, {pbo['blocks']} blocks)"
+        )
     typer.echo("")
     print_table(
         ["at", "from", "to", "reason"],
@@ -271,7 +287,7 @@ def list_stored(
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """List stored strategies, newest first, with their state and out-of-sample results.
+    """List stored strategies, newest first, with their state and hold-out results.
 
     States: generated, backtested, passed, failed, paper, active, paused, retired.
     """
@@ -308,9 +324,9 @@ def list_stored(
             doc["id"],
             doc["state"],
             f"{doc['symbol']} {doc['timeframe']}",
-            _number(doc["oos_sharpe"]),
-            _number(doc["oos_max_drawdown_pct"]),
-            doc["oos_trades"],
+            _number(doc["holdout_sharpe"]),
+            _number(doc["holdout_max_drawdown_pct"]),
+            doc["holdout_trades"],
             _number(doc["deflated_sharpe"], 3),
             {None: "-", True: "agrees", False: "DISAGREES"}[doc["reference_agrees"]],
             doc["name"],
@@ -318,10 +334,20 @@ def list_stored(
         for doc in documents
     ]
     print_table(
-        ["id", "state", "market", "OOS Sharpe", "OOS DD %", "OOS trades", "deflated", "reference", "name"],
+        [
+            "id",
+            "state",
+            "market",
+            "hold-out Sharpe",
+            "hold-out DD %",
+            "hold-out trades",
+            "deflated",
+            "reference",
+            "name",
+        ],
         rows,
         title=f"{len(rows)} stored strateg{'y' if len(rows) == 1 else 'ies'}",
-        right=["OOS Sharpe", "OOS DD %", "OOS trades", "deflated"],
+        right=["hold-out Sharpe", "hold-out DD %", "hold-out trades", "deflated"],
     )
 
 

@@ -46,7 +46,9 @@ def test_generate_json_stores_count_strategies(generated: dict[str, Any]) -> Non
     doc = generated
     assert doc["counts"]["stored"] == 20 == len(doc["strategies"])
     assert doc["seed"] == 3 and doc["symbol"] == "BTC/USDT" and doc["simulated"] is True
-    assert doc["data"]["bars"] == 3000 and len(doc["data"]["windows"]) == 4
+    assert doc["data"]["bars"] == 3000 and len(doc["data"]["search_window"]["windows"]) == 4
+    assert doc["data"]["search_window"]["bars"] == 2250 and doc["data"]["holdout"]["bars"] == 750
+    assert doc["selection"]["deflated_trials"]["trials"] == doc["counts"]["distinct"]
     assert {"indicators_s", "evaluation_s", "validation_s", "storage_s", "evaluations_per_s"} <= set(
         doc["timings"]
     )
@@ -54,9 +56,10 @@ def test_generate_json_stores_count_strategies(generated: dict[str, Any]) -> Non
     assert {
         "id",
         "state",
-        "oos_sharpe",
-        "is_sharpe",
+        "holdout_sharpe",
+        "search_sharpe",
         "deflated_sharpe",
+        "deflated_trials",
         "reference_agrees",
         "description",
     } <= set(row)
@@ -100,10 +103,11 @@ def test_strategy_list_and_show(mt: MT, generated: dict[str, Any]) -> None:
     assert shown["id"] == target["id"] and shown["state"] == target["state"]
     assert [item["to"] for item in shown["history"]] == ["generated", "backtested", target["state"]]
     assert (
-        set(METRIC_KEYS) <= set(shown["metrics"]) and shown["out_of_sample"]["sharpe"] == target["oos_sharpe"]
+        set(METRIC_KEYS) <= set(shown["metrics"])
+        and shown["out_of_sample"]["sharpe"] == target["holdout_sharpe"]
     )
     table = mt("strategy", "show", target["id"])
-    assert table.exit_code == 0 and "out-of-sample" in table.stdout and "History" in table.stdout
+    assert table.exit_code == 0 and "hold-out" in table.stdout and "History" in table.stdout
 
     missing = "0" * 16 if not target["id"].startswith("0000") else "f" * 16
     result = mt("strategy", "show", missing)
@@ -168,12 +172,15 @@ def test_export_reproduces_the_stored_metrics_in_mt_backtest(
         assert {key: backtest[key] for key in METRIC_KEYS} == {
             key: stored["metrics"][key] for key in METRIC_KEYS
         }
-        plain = mt.json("backtest", str(out))  # all stored candles: the same ones here
-        assert plain["final_equity"] == stored["metrics"]["final_equity"]
-        by_id = mt.json("backtest", row["id"][:10])
+        # the hold-out figures are a plain `mt backtest` from the hold-out's first bar
+        held = mt.json("backtest", str(out), "--start", stored["out_of_sample"]["start"])
+        assert {key: held[key] for key in METRIC_KEYS} == {
+            key: stored["out_of_sample"][key] for key in METRIC_KEYS
+        }
+        by_id = mt.json("backtest", row["id"][:10], "--start", stored["out_of_sample"]["start"])
         assert by_id["strategy"] == stored["name"]
         assert {key: by_id[key] for key in METRIC_KEYS} == {
-            key: stored["metrics"][key] for key in METRIC_KEYS
+            key: stored["out_of_sample"][key] for key in METRIC_KEYS
         }
     printed = mt("strategy", "export", generated["strategies"][0]["id"])
     assert json.loads(printed.stdout)["name"] == generated["strategies"][0]["name"]

@@ -31,11 +31,13 @@ async def test_a_run_stores_count_validated_strategies(database: Any, frame: pd.
     assert {s.id for s in stored} == {s.id for s in summary.strategies}
     for strategy in stored:
         assert strategy.state in (State.PASSED, State.FAILED)
-        assert strategy.metrics["bars"] == 3000
-        assert strategy.in_sample["end"] < strategy.out_of_sample["start"]
+        # the search saw the oldest 75% (2,250 bars); the hold-out is the newest 750, after all of it
+        assert strategy.metrics["bars"] == 2250 and strategy.out_of_sample["bars"] == 750
+        assert strategy.in_sample["end"] < strategy.search["start"]
+        assert strategy.search["end"] < strategy.out_of_sample["start"]
+        assert strategy.selection["holdout"]["start"] == strategy.out_of_sample["start"]
         assert (
-            len(strategy.folds) == 4
-            and strategy.folds[0]["out_of_sample"]["start"] == strategy.out_of_sample["start"]
+            len(strategy.folds) == 4 and strategy.folds[0]["search_test"]["start"] == strategy.search["start"]
         )
         assert strategy.seed is not None and strategy.exchange == "sim"
         history = await store.history(strategy.id)
@@ -47,7 +49,7 @@ async def test_a_run_stores_count_validated_strategies(database: Any, frame: pd.
     assert run.parameters["population"] == 16
 
 
-async def test_the_filter_looks_at_out_of_sample_numbers_only(sqlite_db: Any, frame: pd.DataFrame) -> None:
+async def test_the_filter_looks_at_holdout_numbers_only(sqlite_db: Any, frame: pd.DataFrame) -> None:
     await store_candles(sqlite_db, frame)
     settings = settings_with(min_trades=3, min_oos_sharpe=0.5, min_deflated_sharpe=0.0, max_drawdown_pct=50.0)
     summary = await generate(sqlite_db, settings, SMALL)
@@ -59,8 +61,10 @@ async def test_the_filter_looks_at_out_of_sample_numbers_only(sqlite_db: Any, fr
         assert (strategy.state is State.PASSED) is passed
         verdicts.add(passed)
     assert verdicts == {True, False}
-    # in-sample results say nothing about the verdict: some passers did worse in sample than the bound
-    assert any((s.in_sample.get("sharpe") or -99) < 0.5 for s in summary.passed)
+    # the numbers judged are the hold-out's, every bar of them after the search window
+    for strategy in summary.strategies:
+        assert strategy.out_of_sample["window"] == "holdout"
+        assert strategy.out_of_sample["start"] > strategy.search["end"]
 
 
 def test_threshold_failures_name_every_bound() -> None:
@@ -71,13 +75,13 @@ def test_threshold_failures_name_every_bound() -> None:
     assert threshold_failures(good, 0.97, limits) == []
     bad = {"trades": 4, "exposure_pct": 99.0, "sharpe": 0.2, "max_drawdown_pct": 30.0}
     assert threshold_failures(bad, 0.5, limits) == [
-        "OOS trades 4 < 10",
-        "OOS exposure 99.0% > 90%",
-        "OOS Sharpe 0.20 < 1",
-        "OOS drawdown 30.0% > 20%",
+        "hold-out trades 4 < 10",
+        "hold-out exposure 99.0% > 90%",
+        "hold-out Sharpe 0.20 < 1",
+        "hold-out drawdown 30.0% > 20%",
         "deflated Sharpe 0.500 < 0.95",
     ]
-    assert "OOS Sharpe undefined" in threshold_failures({**good, "sharpe": None}, None, limits)
+    assert "hold-out Sharpe undefined" in threshold_failures({**good, "sharpe": None}, None, limits)
 
 
 async def test_finalists_are_rerun_on_the_reference_engine(sqlite_db: Any, frame: pd.DataFrame) -> None:
@@ -89,7 +93,7 @@ async def test_finalists_are_rerun_on_the_reference_engine(sqlite_db: Any, frame
         assert strategy.reference_agrees is True and strategy.reference is not None
         assert strategy.reference["trades_fast"] == strategy.reference["trades_reference"]
         assert strategy.reference["final_equity_fast"] == pytest.approx(
-            strategy.metrics["final_equity"], rel=1e-12
+            strategy.out_of_sample["final_equity"], rel=1e-12
         )
         stats = strategy.out_of_sample["trade_stats"]
         assert stats["wins"] + stats["losses"] == strategy.out_of_sample["trades"]

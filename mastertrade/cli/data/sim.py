@@ -26,9 +26,11 @@ def simulate(
     """Generate seeded, realistic simulated candles and store them under exchange `sim`.
 
     An existing simulated series of the same symbol and timeframe is replaced as a whole, so the stored
-    history is always one continuous simulated path.
+    history is always one continuous simulated path. A symbol whose base ends in -EDGE (BTC-EDGE/USDT)
+    carries a documented planted edge (return autocorrelation in trending regimes); no other does.
     """
     from mastertrade.engine.collectors.sim import write_sim_features
+    from mastertrade.engine.market.sim import planted_edge
     from mastertrade.engine.market.sim import simulate as generate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
@@ -56,6 +58,7 @@ def simulate(
                         {
                             "series": str(key),
                             "simulated": True,
+                            "planted_edge": planted_edge(symbol),
                             "rows": len(frame),
                             "replaced": replaced,
                             "first": to_iso(int(stamps[0].value // 1_000_000)),

@@ -9,7 +9,12 @@ from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
 from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.protection import ProtectionRecord
-from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
+from mastertrade.db.models.strategies import (
+    GenerationRun,
+    SelectionTrials,
+    StrategyRecord,
+    StrategyTransition,
+)
 from mastertrade.db.models.trading import (
     BreakerRecord,
     EquityPointRecord,
@@ -42,6 +47,7 @@ __all__ = [
     "FeatureSource",
     "Series",
     "GenerationRun",
+    "SelectionTrials",
     "StrategyRecord",
     "StrategyTransition",
     "metadata",

@@ -6,7 +6,10 @@
   timeframe, fingerprint)`` is unique as well. The row keeps the genome JSON, the state in the promotion
   pipeline (``engine/generator/states.py``), the metrics of the full-series backtest (what ``mt
   backtest`` reproduces), the in-sample and out-of-sample walk-forward metrics, the deflated Sharpe
-  ratio, and whether the reference engine agreed with the fast one.
+  ratio, and whether the reference engine agreed with the fast one. Since the selection migration
+  (``s12a``), ``out_of_sample`` holds the **hold-out** metrics (bars the search never saw), ``search``
+  the walk-forward metrics on the search window the search optimised, and ``selection`` the hold-out
+  window, the trial count of the deflated Sharpe ratio and the run's PBO.
 - **strategy_transitions**: every state change with its reason and time, the creation included
   (``from_state`` null). Nothing is updated in place: the history is the audit trail.
 - **generation_runs**: one row per ``mt generate`` or nightly run: parameters, seed, counts, timings,
@@ -73,6 +76,10 @@ class StrategyRecord(SQLModel, table=True):
     in_sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     out_of_sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     folds: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    search: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """What the search optimised: walk-forward metrics over the search window (never the hold-out)."""
+    selection: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """How it was selected and judged: the hold-out window, the trials the deflated Sharpe counted, PBO."""
     deflated_sharpe: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     reference_agrees: bool | None = None
     reference: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -84,6 +91,32 @@ class StrategyRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     state_since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SelectionTrials(SQLModel, table=True):
+    """One batch of trials scored on one series (a generation run, an optimisation, a validation with
+    declared trials): the persisted trial registry the deflated Sharpe ratio counts across nights.
+
+    ``trials`` candidates were scored on bars ``[start_ts, end_ts]``; ``sharpe_count``, ``sharpe_mean``
+    and ``sharpe_m2`` (sum of squared deviations) summarise their per-day Sharpe ratios, so batches pool
+    exactly into one variance (Chan's parallel algorithm) without storing every trial."""
+
+    __tablename__ = "selection_trials"
+    __table_args__ = (Index("ix_selection_trials_series", "exchange", "symbol", "timeframe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str = Field(max_length=64)
+    symbol: str = Field(max_length=40)
+    timeframe: str = Field(max_length=8)
+    start_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source: str = Field(max_length=32)
+    trials: int = 0
+    sharpe_count: int = 0
+    sharpe_mean: float = 0.0
+    sharpe_m2: float = 0.0
+    generation_run_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class StrategyTransition(SQLModel, table=True):

@@ -75,7 +75,7 @@ async def paper_record(ctx: EngineContext, strategy: StoredStrategy) -> PaperRec
 
 
 def summary_fields(strategy: StoredStrategy, paper: PaperRecord | None) -> dict[str, Any]:
-    oos = strategy.out_of_sample
+    oos = strategy.holdout
     return {
         "id": strategy.id,
         "name": strategy.name,
@@ -143,7 +143,7 @@ async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
         paper_curve = thin(await recent_equity(ctx.db, book), CURVE_POINTS)
     backtest, backtest_curve = await backtest_equity(ctx, found)
     history = [TransitionInfo.model_validate(item.as_dict()) for item in await store.history(found.id)]
-    oos = found.out_of_sample
+    oos = found.holdout
     return StrategyDetail.model_validate(
         {
             **summary_fields(found, paper),

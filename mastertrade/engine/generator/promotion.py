@@ -94,8 +94,8 @@ class Decision:
 def prediction(strategy: StoredStrategy, days: float) -> tuple[float, float] | None:
     """(expected return %, its standard deviation %) over ``days`` from the OOS daily returns, or None
     when the backtest has no such numbers."""
-    mean = strategy.out_of_sample.get("daily_mean")
-    std = strategy.out_of_sample.get("daily_std")
+    mean = strategy.holdout.get("daily_mean")
+    std = strategy.holdout.get("daily_std")
     if mean is None or std is None or not (math.isfinite(mean) and math.isfinite(std)):
         return None
     return mean * days * 100.0, std * math.sqrt(max(days, 0.0)) * 100.0
@@ -135,7 +135,7 @@ def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: Rules)
         return Decision("keep", f"holds up: {versus}")
     if z < -rules.paper_tolerance_sigma:
         return Decision("keep", f"paper below tolerance: {versus}")
-    backtest_drawdown = strategy.out_of_sample.get("max_drawdown_pct") or 0.0
+    backtest_drawdown = strategy.holdout.get("max_drawdown_pct") or 0.0
     allowed = max(backtest_drawdown * rules.drawdown_tolerance, DRAWDOWN_FLOOR_PCT)
     if record.max_drawdown_pct > allowed:
         return Decision(

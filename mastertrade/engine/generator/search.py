@@ -1,7 +1,10 @@
-"""The genetic search: NSGA-II over strategy genomes, scored out of sample.
+"""The genetic search: NSGA-II over strategy genomes, scored on the search window only.
 
-**Objectives.** Every candidate is scored by walk-forward (:mod:`.evaluation`); selection looks only at
-its stitched out-of-sample (OOS) curve, with two objectives (deap's ``selNSGA2``):
+**Objectives.** Every candidate is scored by walk-forward (:mod:`.evaluation`) over the problem it is
+given, which the pipeline builds from the **search window** alone (the hold-out, the newest bars of the
+lookback, is never part of it; see :mod:`.holdout`). Selection looks only at the stitched curve of the
+walk-forward's test folds (called OOS below: out of sample for each fold, but seen, and optimised, by
+the search), with two objectives (deap's ``selNSGA2``):
 
 1. maximise the OOS Sharpe ratio minus ``complexity_penalty`` per condition and group of its rules;
 2. minimise the OOS maximum drawdown.
@@ -361,7 +364,7 @@ class Search:
         if self.progress is not None:
             best = max((c.fitness.values[0] for c in self.archive if c.feasible), default=math.nan)
             note = f"{len(self.archive)} distinct" + (
-                f", best OOS score {best:.2f}" if math.isfinite(best) else ""
+                f", best search score {best:.2f}" if math.isfinite(best) else ""
             )
             self.progress(self.scored, max(self.expected, self.scored), note)
         return kept

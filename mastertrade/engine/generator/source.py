@@ -4,8 +4,9 @@ strategies in the ``paper`` and ``active`` states.
 The daemon provides it (``ctx.provide(StoredStrategies(ctx.db), as_type=StrategySource)``); the trading
 service asks it for the traded strategies on every closed candle, so a strategy the nightly run moves to
 paper, or one the user pauses, trades (or stops) from the next bar on without a restart. Each strategy's
-Kelly prior is its out-of-sample backtest trade record (``out_of_sample["trade_stats"]``), never the
-in-sample one, which the search has seen.
+Kelly prior is its hold-out backtest trade record (``out_of_sample["trade_stats"]``), never the
+search window's, which the search has seen (a row stored before the hold-out existed has none, so the
+sizer uses its default fraction).
 """
 
 from __future__ import annotations
@@ -54,4 +55,4 @@ class StoredStrategies(StrategySource):
             strategy = Strategy.from_genome(row.genome, "stored")
             self._strategies[row.id] = strategy
         stage: Stage = "paper" if row.state.value == "paper" else "active"
-        return TradedStrategy(row.id, stage, strategy, trade_stats(row.out_of_sample.get("trade_stats")))
+        return TradedStrategy(row.id, stage, strategy, trade_stats(row.holdout.get("trade_stats")))

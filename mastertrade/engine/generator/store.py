@@ -67,6 +67,8 @@ class NewStrategy:
     in_sample: dict[str, Any] = field(default_factory=dict)
     out_of_sample: dict[str, Any] = field(default_factory=dict)
     folds: list[Any] = field(default_factory=list)
+    search: dict[str, Any] = field(default_factory=dict)
+    selection: dict[str, Any] = field(default_factory=dict)
     deflated_sharpe: float | None = None
     reference_agrees: bool | None = None
     reference: dict[str, Any] | None = None
@@ -125,6 +127,10 @@ class StoredStrategy:
     created_at: datetime
     updated_at: datetime
     state_since: datetime
+    search: dict[str, Any] = field(default_factory=dict)
+    """What the search optimised (walk-forward on the search window)."""
+    selection: dict[str, Any] = field(default_factory=dict)
+    """The hold-out and search windows, the trials the deflated Sharpe counted, the run's PBO."""
 
     @classmethod
     def from_record(cls, row: StrategyRecord) -> StoredStrategy:
@@ -141,6 +147,8 @@ class StoredStrategy:
             in_sample=dict(row.in_sample),
             out_of_sample=dict(row.out_of_sample),
             folds=list(row.folds),
+            search=dict(row.search or {}),
+            selection=dict(row.selection or {}),
             deflated_sharpe=row.deflated_sharpe,
             reference_agrees=row.reference_agrees,
             reference=None if row.reference is None else dict(row.reference),
@@ -151,6 +159,12 @@ class StoredStrategy:
             updated_at=row.updated_at,
             state_since=row.state_since,
         )
+
+    @property
+    def holdout(self) -> dict[str, Any]:
+        """The hold-out metrics (bars the search never saw); empty for a row stored before the
+        hold-out existed, whose ``out_of_sample`` held search-optimised numbers."""
+        return {} if self.selection.get("legacy") else self.out_of_sample
 
     @property
     def genome(self) -> Genome:
@@ -172,8 +186,10 @@ class StoredStrategy:
             "state_since": _iso(self.state_since),
             "metrics": self.metrics,
             "in_sample": self.in_sample,
-            "out_of_sample": self.out_of_sample,
+            "out_of_sample": self.holdout,
             "folds": self.folds,
+            "search": self.search,
+            "selection": self.selection,
             "deflated_sharpe": self.deflated_sharpe,
             "reference_agrees": self.reference_agrees,
             "reference": self.reference,
@@ -330,6 +346,8 @@ class StrategyStore:
                     in_sample=item.in_sample,
                     out_of_sample=item.out_of_sample,
                     folds=item.folds,
+                    search=item.search,
+                    selection=item.selection,
                     deflated_sharpe=item.deflated_sharpe,
                     reference_agrees=item.reference_agrees,
                     reference=item.reference,

@@ -18,6 +18,14 @@ The model, per bar (log prices):
 - **Volume that moves with volatility**: log volume rises with the bar's conditional volatility and the
   size of its move, with its own noise.
 
+**A planted edge, only where the symbol says so.** A symbol whose base asset ends in ``-EDGE`` (for
+example ``BTC-EDGE/USDT``; :func:`planted_edge`) gets one deliberate inefficiency on top of the model
+above: each bar's return carries ``EDGE_AUTOCORRELATION`` times the previous
+bar's return (AR(1) momentum), so a trend-following rule has a real, stable advantage. It exists so that
+the demo and the tests can show the pipeline passing a real edge honestly; every other symbol is a
+market with no exploitable structure beyond drift, and the generator's defaults rightly pass nothing
+there. The name, shown by ``mt data list`` and every other listing, is the label.
+
 The same (symbol, timeframe, seed) always gives the same prices: the random stream is keyed on all three
 with a stable hash, never on Python's salted ``hash()``. Where the series sits in time (``end``) does
 not change its prices, only its timestamps.
@@ -48,6 +56,9 @@ _JUMPS_PER_DAY = 1 / 14
 _JUMP_SIZE = 0.04  # standard deviation of a daily bar's jump; shorter bars jump less (fourth root of time)
 _DRAWS = ("shock", "switch", "regime", "jump", "jump_size", "high", "low", "volume")
 _MAX_BARS = 5_000_000
+EDGE_SUFFIX = "-EDGE"
+EDGE_AUTOCORRELATION = 0.7
+"""Bar-to-bar return autocorrelation planted on ``-EDGE`` symbols in the trending regimes."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +87,14 @@ def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def planted_edge(symbol: str) -> bool:
+    """Whether the simulated ``symbol`` carries the documented planted edge (base asset ``*-EDGE``)."""
+    return symbol.split("/")[0].upper().endswith(EDGE_SUFFIX)
+
+
 def profile(symbol: str) -> Profile:
     """The behaviour of a symbol's base asset; unknown assets get a deterministic made-up profile."""
-    base = symbol.split("/")[0].upper()
+    base = symbol.split("/")[0].upper().removesuffix(EDGE_SUFFIX)
     known = PROFILES.get(base)
     if known:
         return known
@@ -128,6 +144,8 @@ class SimMarket:
         self._jump_p = min(0.5, _JUMPS_PER_DAY * self.step / _DAY_MS)
         self._jump_size = _JUMP_SIZE * (self.step / _DAY_MS) ** 0.25
         self._volume_per_bar = p.daily_volume * self.step / _DAY_MS
+        self._edge = EDGE_AUTOCORRELATION if planted_edge(symbol) else 0.0
+        self._last_return = 0.0
 
     @property
     def last_close(self) -> float:
@@ -152,7 +170,7 @@ class SimMarket:
 
         returns = np.empty(n)
         sigma = np.empty(n)
-        var, last, regime = self._var, self._last_innovation, self._regime
+        var, last, regime, previous = self._var, self._last_innovation, self._regime, self._last_return
         for i in range(n):
             if switch[i] > self._stay:
                 regime = (regime + 1 + int(regime_pick[i])) % 3
@@ -160,11 +178,14 @@ class SimMarket:
             var = self._omega + _GARCH_ALPHA * last + _GARCH_BETA * var
             s = math.sqrt(var) * vol_mult
             returns[i] = drift * self._drift_scale - 0.5 * s * s + s * shocks[i] + jumps[i]
+            if self._edge:  # the planted edge: momentum
+                returns[i] += self._edge * previous
+            previous = returns[i]
             sigma[i] = s
             # The variance feeds on the bar's own innovation (not the regime's scaling, so it stays
             # stationary, a + b < 1, in every regime); a jump adds a passing burst of volatility.
             last = var * shocks[i] * shocks[i] + jumps[i] * jumps[i]
-        self._var, self._last_innovation, self._regime = var, last, regime
+        self._var, self._last_innovation, self._regime, self._last_return = var, last, regime, previous
 
         log_close = self._log_price + np.cumsum(returns)
         log_open = np.concatenate([[self._log_price], log_close[:-1]])

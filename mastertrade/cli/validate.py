@@ -1,0 +1,145 @@
+"""``mt validate``: an honest report on any strategy over a stored series (a report, not a gate)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, print_json, print_table
+from mastertrade.cli.runtime import open_db, run, settings
+
+
+def validate(
+    strategy: Annotated[
+        str,
+        typer.Argument(help="A built-in name, a genome JSON file, a stored strategy id or a plugin name."),
+    ],
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Market symbol (default: the strategy's own).")
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Bar length (default: the strategy's own).")
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+    ] = None,
+    trials: Annotated[
+        int,
+        typer.Option(
+            "--trials",
+            help="How many strategies or settings you tried before settling on this one (1: none).",
+        ),
+    ] = 1,
+    start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last bar to use (ISO-8601 UTC).")] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
+    for the number of trials you declare, 95% bootstrap intervals for the Sharpe ratio and the maximum
+    drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed."""
+    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
+    from mastertrade.cli.strategy import stored_lookup
+    from mastertrade.engine.generator.report import validate_series
+    from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.engine.signals.loader import load_strategy
+    from mastertrade.errors import UserInputError
+
+    if trials < 1:
+        raise UserInputError(f"invalid --trials {trials}: must be >= 1")
+    start_ms = parse_when(start, what="--start date") if start else None
+    end_ms = parse_when(end, what="--end date") if end else None
+    loaded = load_strategy(strategy, symbol, timeframe, stored=stored_lookup(strategy))
+    symbol = symbol or getattr(loaded, "symbol", None)
+    timeframe = timeframe or getattr(loaded, "timeframe", None)
+    if not symbol:
+        raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
+    if not timeframe:
+        raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    config = settings()
+
+    async def main() -> dict[str, Any]:
+        db = await open_db(config)
+        try:
+            return await validate_series(
+                db,
+                config,
+                loaded,
+                symbol=symbol,
+                timeframe=timeframe,
+                exchange=exchange,
+                trials=trials,
+                start_ms=start_ms,
+                end_ms=end_ms,
+            )
+        finally:
+            await db.close()
+
+    report = run(main)
+    if json_out:
+        print_json(report)
+        return
+    _print(report)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _print(report: dict[str, Any]) -> None:
+    full = report["full"]
+    series = f"{report['exchange']}:{report['symbol']}:{report['timeframe']}" + (
+        " (SIMULATED)" if report["simulated"] else ""
+    )
+    typer.echo(f"Validation of {report['strategy']} on {series}, {full['start']} .. {full['end']}")
+    rows = [
+        (
+            f"window {item['fold']}",
+            _number(item["in_sample"].get("sharpe")),
+            f"{item['out_of_sample'].get('start')} .. {item['out_of_sample'].get('end')}",
+            _number(item["out_of_sample"].get("sharpe")),
+            _number(item["out_of_sample"].get("return_pct")),
+            _number(item["out_of_sample"].get("max_drawdown_pct")),
+            item["out_of_sample"].get("trades"),
+        )
+        for item in report["walk_forward"]
+    ]
+    baseline = report["buy_and_hold"]
+    rows.append(
+        (
+            "all bars",
+            "",
+            f"{full['start']} .. {full['end']}",
+            _number(full.get("sharpe")),
+            _number(full.get("return_pct")),
+            _number(full.get("max_drawdown_pct")),
+            full.get("trades"),
+        )
+    )
+    rows.append(
+        (
+            "buy-and-hold",
+            "",
+            "same bars",
+            _number(baseline.get("sharpe")),
+            _number(baseline.get("return_pct")),
+            _number(baseline.get("max_drawdown_pct")),
+            baseline.get("trades"),
+        )
+    )
+    print_table(
+        ["part", "IS Sharpe", "out-of-sample bars", "Sharpe", "return %", "max DD %", "trades"],
+        rows,
+        right=["IS Sharpe", "Sharpe", "return %", "max DD %", "trades"],
+    )
+    deflated, boot = report["deflated"], report["bootstrap"]
+    typer.echo(
+        f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']} declared"
+        f" trial(s) over {deflated['days']} days"
+    )
+    if boot.get("sharpe"):
+        typer.echo(
+            f"95% block-bootstrap intervals: Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f},"
+            f" max drawdown {boot['max_drawdown_pct'][0]:.1f}% to {boot['max_drawdown_pct'][1]:.1f}%"
+        )
+    typer.echo(f"verdict: {report['verdict']}")

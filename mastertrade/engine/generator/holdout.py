@@ -1,0 +1,121 @@
+"""The hold-out: the newest bars of the lookback, which the search never sees, scored once after selection.
+
+A run's lookback is cut in two at :func:`holdout_start`: the **search window** (the older
+``1 - holdout_fraction``; the genetic search and its inner walk-forward folds see only these bars) and
+the **hold-out** (the newest ``holdout_fraction``). A stored candidate's hold-out score is a plain
+backtest of its genome on the hold-out bars alone (a fresh account, indicators computed from the
+hold-out's own bars, exactly what ``mt backtest STRATEGY --start <hold-out start>`` prints), so nothing
+of the search window leaks into it, and it reproduces by hand.
+
+:func:`score_holdout` returns the ``mt backtest --json`` metrics of that backtest plus what the filter,
+the deflated Sharpe ratio, the promotion rules and the Kelly prior need: the moments of its daily
+returns and its closed trades as a trade record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mastertrade.engine.generator.pbo import daily_returns
+from mastertrade.errors import UserInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mastertrade.engine.backtest.result import BacktestResult
+
+_DAY_MS = 86_400_000
+
+
+def holdout_start(bars: int, fraction: float) -> int:
+    """The index of the first hold-out bar in a lookback of ``bars`` bars."""
+    if not 0 < fraction < 1:
+        raise UserInputError(f"invalid hold-out fraction {fraction}: must be between 0 and 1")
+    held = int(round(bars * fraction))
+    return bars - max(1, held)
+
+
+def check_holdout(frame: pd.DataFrame) -> None:
+    """A hold-out needs at least two days of bars for a daily Sharpe ratio."""
+    if len(frame) < 2:
+        raise UserInputError(f"a hold-out of {len(frame)} bars is too short")
+    index = frame.index
+    span = (index[-1] - index[0]).total_seconds() * 1000
+    if span < 2 * _DAY_MS:
+        raise UserInputError(
+            f"the hold-out ({len(frame)} bars) spans less than two days: lengthen the lookback"
+            " or raise [generator] holdout_fraction"
+        )
+
+
+@dataclass(frozen=True)
+class HoldoutScore:
+    """A plain backtest on the hold-out bars and the figures derived from it."""
+
+    result: BacktestResult
+    metrics: dict[str, Any]
+
+    @property
+    def daily_sharpe(self) -> float | None:
+        mean, std = self.metrics.get("daily_mean"), self.metrics.get("daily_std")
+        if mean is None or std is None or std <= 0:
+            return None
+        return float(mean) / float(std)
+
+
+def moments(returns: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, float | None]:
+    """Count, mean, standard deviation (ddof 1), skewness and kurtosis (not excess) of daily returns."""
+    n = len(returns)
+    if n < 2:
+        return {"daily_mean": None, "daily_std": None, "daily_skew": None, "daily_kurtosis": None}
+    mean = float(np.mean(returns))
+    centred = returns - mean
+    m2 = float(np.mean(centred**2))
+    std = float(np.std(returns, ddof=1))
+    skew = float(np.mean(centred**3)) / m2**1.5 if m2 > 0 else None
+    kurt = float(np.mean(centred**4)) / m2**2 if m2 > 0 else None
+    return {"daily_mean": mean, "daily_std": std, "daily_skew": skew, "daily_kurtosis": kurt}
+
+
+def trade_stats(result: BacktestResult) -> dict[str, float]:
+    """The closed trades as a trade record (wins, losses and their summed returns, a return being the
+    P&L over the entry value with its fee): the Kelly prior of the trading core."""
+    trades = result.trades
+    returns: list[float] = []
+    for t in np.flatnonzero(trades.closed):
+        cost = float(trades.entry_price[t] * trades.size[t] * (1.0 + result.fee))
+        if cost > 0:
+            returns.append(float(trades.pnl[t]) / cost)
+    wins = [r for r in returns if r > 0]
+    losses = [r for r in returns if r <= 0]
+    return {
+        "wins": float(len(wins)),
+        "losses": float(len(losses)),
+        "win_sum": math.fsum(wins),
+        "loss_sum": math.fsum(losses),
+    }
+
+
+def describe_result(result: BacktestResult) -> dict[str, Any]:
+    """A backtest's metrics with the daily-return moments and the trade record added."""
+    metrics = result.metrics()
+    returns = daily_returns(result.equity, result.calendar.day_last, result.cash)
+    metrics.update(days=len(returns), **moments(returns))
+    metrics["trade_stats"] = trade_stats(result)
+    return metrics
+
+
+def score_holdout(
+    strategy: Any, frame: pd.DataFrame, *, cash: float, fee: float, cache: Any = None
+) -> HoldoutScore:
+    """Backtest ``strategy`` (a genome or a plugin strategy) on the hold-out bars ``frame`` alone."""
+    from mastertrade.engine.backtest.runner import backtest
+
+    result = backtest(strategy, frame, cash=cash, fee=fee, cache=cache)
+    metrics = describe_result(result)
+    metrics["window"] = "holdout"
+    return HoldoutScore(result, metrics)

@@ -1,0 +1,122 @@
+"""The trial registry: every candidate ever scored on a series, so the deflated Sharpe ratio counts them.
+
+A search that skips every genome tried on earlier nights has, in truth, tried all of them: the best of
+tonight's candidates was chosen among everything tried so far on overlapping data. The registry keeps
+one row per batch of trials (a generation run, an optimisation, a validation with declared trials) with
+the series, the bars it covered and a summary of the trials' per-day Sharpe ratios (count, mean, sum of
+squared deviations). :meth:`TrialRegistry.tally` pools every batch of the series whose bars overlap the
+given range, and :class:`Tally` adds a new batch to it, exactly (Chan et al.'s parallel variance), so
+``N`` of the deflated Sharpe ratio includes every earlier night, and the observed spread of all those
+trials' Sharpe ratios is reported beside it (``pipeline.null_variance`` says why the ratio's ``V`` is
+the skill-less spread at the hold-out's length rather than this observed one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col, select
+
+from mastertrade.db.models.strategies import SelectionTrials
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+    from mastertrade.engine.market.store import SeriesKey
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Trials and the moments of their per-day Sharpe ratios (``count`` of them finite)."""
+
+    trials: int = 0
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    batches: int = 0
+
+    @classmethod
+    def of(cls, trials: int, sharpes: Iterable[float | None]) -> Tally:
+        finite = [float(value) for value in sharpes if value is not None and math.isfinite(value)]
+        if not finite:
+            return cls(trials=trials, batches=1)
+        mean = math.fsum(finite) / len(finite)
+        m2 = math.fsum((value - mean) ** 2 for value in finite)
+        return cls(trials=trials, count=len(finite), mean=mean, m2=m2, batches=1)
+
+    def __add__(self, other: Tally) -> Tally:
+        count = self.count + other.count
+        if count == 0:
+            return Tally(self.trials + other.trials, 0, 0.0, 0.0, self.batches + other.batches)
+        delta = other.mean - self.mean
+        mean = self.mean + delta * other.count / count
+        m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / count
+        return Tally(self.trials + other.trials, count, mean, m2, self.batches + other.batches)
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (ddof 1) of the trials' per-day Sharpe ratios; 0 with fewer than two."""
+        return self.m2 / (self.count - 1) if self.count > 1 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "trials": self.trials,
+            "sharpe_variance": self.variance,
+            "batches": self.batches,
+        }
+
+
+class TrialRegistry:
+    """The ``selection_trials`` table (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def tally(self, series: SeriesKey, start_ts: int, end_ts: int) -> Tally:
+        """Every recorded batch of ``series`` whose bars overlap ``[start_ts, end_ts]``, pooled."""
+        query = select(SelectionTrials).where(
+            col(SelectionTrials.exchange) == series.exchange,
+            col(SelectionTrials.symbol) == series.symbol,
+            col(SelectionTrials.timeframe) == series.timeframe,
+            col(SelectionTrials.start_ts) <= end_ts,
+            col(SelectionTrials.end_ts) >= start_ts,
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.exec(query.order_by(col(SelectionTrials.id)))).all()
+        total = Tally()
+        for row in rows:
+            total = total + Tally(row.trials, row.sharpe_count, row.sharpe_mean, row.sharpe_m2, 1)
+        return total
+
+    async def record(
+        self,
+        series: SeriesKey,
+        start_ts: int,
+        end_ts: int,
+        batch: Tally,
+        *,
+        source: str,
+        generation_run_id: int | None = None,
+    ) -> None:
+        """Add one batch of trials scored on bars ``[start_ts, end_ts]`` of ``series``."""
+        if batch.trials <= 0:
+            return
+        async with self.db.sessions() as session:
+            session.add(
+                SelectionTrials(
+                    exchange=series.exchange,
+                    symbol=series.symbol,
+                    timeframe=series.timeframe,
+                    start_ts=start_ts,
+                    end_ts=end_ts,
+                    source=source,
+                    trials=batch.trials,
+                    sharpe_count=batch.count,
+                    sharpe_mean=batch.mean,
+                    sharpe_m2=batch.m2,
+                    generation_run_id=generation_run_id,
+                )
+            )
+            await session.commit()

@@ -1,0 +1,64 @@
+"""``mt optimize``: Optuna on the search window only, one hold-out score, trials counted in the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mastertrade.engine.generator.optimize import slots, with_values
+from mastertrade.engine.signals.builtins import BUILTINS
+from tests.conftest import MT
+
+SIM = (
+    "data",
+    "sim",
+    "BTC-EDGE/USDT",
+    "--timeframe",
+    "1d",
+    "--bars",
+    "1200",
+    "--seed",
+    "11",
+    "--end",
+    "2025-01-01",
+)
+
+
+def test_slots_and_values_round_trip() -> None:
+    data = BUILTINS["rsi_reversion"].to_dict()
+    found = slots(data)
+    assert found and all(slot.low <= slot.high for slot in found)
+    values = {slot.name: slot.high for slot in found}
+    changed = with_values(data, values)
+    assert {slot.name for slot in slots(changed)} == {slot.name for slot in found}
+    assert changed != data
+
+
+def test_optimize_tunes_on_the_search_window_and_judges_on_the_holdout(mt: MT, tmp_path: Path) -> None:
+    assert mt(*SIM).exit_code == 0
+    out = tmp_path / "best.json"
+    args = ("optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "12")
+    first = mt.json(*args, "--seed", "1", "--out", str(out))
+    assert first["trials"] == 12 and first["distinct_trials"] <= 12
+    assert first["search_window"]["bars"] == 900 and first["holdout"]["bars"] == 300
+    assert first["search_window"]["end"] < first["holdout"]["start"]
+    held = first["best"]["holdout"]
+    assert held["window"] == "holdout" and held["start"] == first["holdout"]["start"]
+    assert first["verdict"].startswith(("passes", "fails"))
+    assert first["deflated_trials"]["trials"] == first["distinct_trials"]
+    assert first["pbo"] is None or 0.0 <= first["pbo"]["pbo"] <= 1.0
+    # the best genome, backtested from the hold-out's first bar, gives the hold-out figures
+    plain = mt.json("backtest", str(out), "--start", held["start"])
+    assert plain["sharpe"] == held["sharpe"] and plain["trades"] == held["trades"]
+    # a second tuning on the same bars is charged for the first one's trials too
+    second = mt.json(*args, "--seed", "2")
+    assert second["deflated_trials"]["trials"] == first["distinct_trials"] + second["distinct_trials"]
+
+
+def test_optimize_bad_input(mt: MT) -> None:
+    assert mt(*SIM).exit_code == 0
+    result = mt(
+        "optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "0"
+    )
+    assert result.exit_code == 2 and result.stderr == "mt: error: invalid --trials 0: must be >= 1\n"
+    result = mt("optimize", "vol_momentum", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d")
+    assert result.exit_code == 2 and "plugin" in result.stderr

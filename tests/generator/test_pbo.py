@@ -1,0 +1,83 @@
+"""CSCV's probability of backtest overfitting, checked against a worked example done by hand."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from mastertrade.engine.generator.pbo import choose_blocks, probability_of_overfitting
+
+# Four periods (one per block), three trials A, B, C.
+RETURNS = np.array(
+    [
+        [3.0, 1.0, 2.0],
+        [1.0, 2.0, 3.0],
+        [2.0, 3.0, 1.0],
+        [0.0, 1.0, 3.0],
+    ]
+)
+
+
+def test_worked_example_by_hand() -> None:
+    """S = 4 blocks, C(4, 2) = 6 splits; performance = mean return; w = rank / (N + 1) = rank / 4.
+
+    IS blocks | IS sums (A, B, C) | best | OOS sums (A, B, C) | OOS rank of best | w     | logit
+    {0, 1}    | 4, 3, 5           | C    | 2, 4, 4            | 2.5 (tie with B) | 0.625 | ln(5/3) > 0
+    {0, 2}    | 5, 4, 3           | A    | 1, 3, 6            | 1                | 0.25  | ln(1/3)
+    {0, 3}    | 3, 2, 5           | C    | 3, 5, 4            | 2                | 0.5   | 0 (counts)
+    {1, 2}    | 3, 5, 4           | B    | 3, 2, 5            | 1                | 0.25  | ln(1/3)
+    {1, 3}    | 1, 3, 6           | C    | 5, 4, 3            | 1                | 0.25  | ln(1/3)
+    {2, 3}    | 2, 4, 4 (B first) | B    | 4, 3, 5            | 1                | 0.25  | ln(1/3)
+
+    Five of the six logits are <= 0: PBO = 5/6."""
+    result = probability_of_overfitting(RETURNS, 4, metric="mean")
+    assert result.pbo == pytest.approx(5 / 6)
+    expected = [math.log(5 / 3), math.log(1 / 3), 0.0, math.log(1 / 3), math.log(1 / 3), math.log(1 / 3)]
+    assert list(result.logits) == pytest.approx(expected)
+    assert result.as_dict()["combinations"] == 6 and result.trials == 3 and result.blocks == 4
+
+
+def _brute_force_sharpe_pbo(returns: np.ndarray, blocks: int) -> float:
+    """The paper's definition, literally: concatenate the blocks, Sharpe = mean / std (ddof 1)."""
+    parts = np.array_split(np.arange(len(returns)), blocks)
+    trials = returns.shape[1]
+    overfit = total = 0
+    for combo in itertools.combinations(range(blocks), blocks // 2):
+        inside = np.concatenate([parts[i] for i in combo])
+        outside = np.concatenate([parts[i] for i in range(blocks) if i not in combo])
+        ins = returns[inside].mean(0) / returns[inside].std(0, ddof=1)
+        outs = returns[outside].mean(0) / returns[outside].std(0, ddof=1)
+        best = int(np.argmax(ins))
+        rank = 1 + np.sum(outs < outs[best])  # no ties with continuous data
+        w = rank / (trials + 1)
+        overfit += math.log(w / (1 - w)) <= 0
+        total += 1
+    return overfit / total
+
+
+def test_sharpe_version_matches_the_literal_definition() -> None:
+    rng = np.random.default_rng(5)
+    returns = rng.normal(0.0, 0.01, (96, 12))
+    result = probability_of_overfitting(returns, 8)
+    assert result.pbo == pytest.approx(_brute_force_sharpe_pbo(returns, 8))
+
+
+def test_noise_overfits_and_a_real_edge_does_not() -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0.0, 0.01, (200, 40))
+    # pure noise: picking the in-sample best is a coin toss out of sample (PBO about one half)
+    assert 0.2 < probability_of_overfitting(noise, 10).pbo < 0.8
+    edge = noise.copy()
+    edge[:, 7] += 0.01  # one trial really is better everywhere
+    assert probability_of_overfitting(edge, 10).pbo == 0.0
+
+
+def test_bad_shapes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="even"):
+        probability_of_overfitting(RETURNS, 3)
+    with pytest.raises(ValueError, match="two trials"):
+        probability_of_overfitting(RETURNS[:, :1], 2)
+    assert choose_blocks(100, 16) == 16 and choose_blocks(20, 16) == 10 and choose_blocks(3, 16) == 0
