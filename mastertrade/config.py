@@ -643,6 +643,23 @@ class GeneratorSettings(Section):
     below its backtest's prediction (after min_paper_days and min_paper_trades) is retired."""
 
 
+class RLSettings(Section):
+    """Reinforcement learning (`mt rl train`, extra [ml]): a PPO policy trained on a series' search window
+    and scored once on its hold-out."""
+
+    steps: int = Field(default=20_000, ge=64, le=10_000_000)
+    """Environment steps (bars) of PPO training (`mt rl train --steps` overrides it)."""
+
+    holdout_fraction: float = Field(default=0.25, gt=0, lt=1)
+    """Newest share of the lookback kept out of training and scored once as the hold-out."""
+
+    lookback_bars: int = Field(default=8760, ge=300)
+    """Newest bars of the series used (training window plus hold-out)."""
+
+    episode_bars: int = Field(default=256, ge=16)
+    """Bars per training episode (a random window of the training bars each time)."""
+
+
 class Settings(BaseSettings):
     """The effective settings of one MasterTrade installation."""
 
@@ -673,6 +690,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     backtest: BacktestSettings = BacktestSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    rl: RLSettings = RLSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -38,26 +38,11 @@ from mastertrade.engine.backtest.result import (
     OrderParams,
     TradeLog,
 )
+from mastertrade.engine.rl.actions import ENTER, EXIT
 from mastertrade.errors import UserInputError
-
-KEEP, ENTER, EXIT = 0, 1, 2
-ACTIONS = ("keep", "enter", "exit")
 
 # backtesting.py's "all available equity" order size, as in the fast engine
 _FULL_EQUITY = 1.0 - 2.220446049250313e-16
-
-
-def actions_from_signals(entries: Any, exits: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The action sequence equivalent to a pair of signal arrays (an exit wins over an entry)."""
-    entries = np.asarray(entries, dtype=np.bool_)
-    exits = np.asarray(exits, dtype=np.bool_)
-    return np.where(exits, EXIT, np.where(entries, ENTER, KEEP)).astype(np.int64)
-
-
-def signals_from_actions(actions: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """``(entries, exits)`` of an action sequence: the inverse of :func:`actions_from_signals`."""
-    actions = np.asarray(actions)
-    return actions == ENTER, actions == EXIT
 
 
 @dataclass
@@ -126,6 +111,13 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._t = start
         self._last = self.end - 1
         self.equity = np.full(n, np.nan)
+
+    def copy(self) -> TradingEnv:
+        """A fresh environment over the same bars and settings (its own account and generator)."""
+        return TradingEnv(
+            self.open, self.high, self.low, self.close, self.observations, self.params,
+            cash=self.cash, fee=self.fee, start=self.start, end=self.end, episode_bars=self.episode_bars,
+        )  # fmt: skip
 
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(
