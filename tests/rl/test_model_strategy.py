@@ -26,7 +26,8 @@ def artifact(seed: int = 0) -> PolicyArtifact:
     rng = np.random.default_rng(seed)
     sizes = (len(FEATURES), 8, 3)
     layers = [
-        {"kernel": rng.normal(0, 1, (a, b)), "bias": rng.normal(0, 0.1, b)} for a, b in zip(sizes, sizes[1:])
+        {"kernel": rng.normal(0, 1, (a, b)), "bias": rng.normal(0, 0.1, b)}
+        for a, b in zip(sizes, sizes[1:], strict=False)
     ]
     return PolicyArtifact(
         symbol="BTC/USDT",
