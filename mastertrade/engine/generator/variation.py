@@ -471,12 +471,19 @@ def _weighted(rng: Chooser) -> Callable[[Chooser, Json], Json | None]:
     return MUTATIONS[-1][1]
 
 
-def mutate(rng: Chooser, genome: Genome, limits: Limits) -> Genome:
+def mutate(
+    rng: Chooser,
+    genome: Genome,
+    limits: Limits,
+    choose: Callable[[Chooser], Callable[[Chooser, Json], Json | None]] | None = None,
+) -> Genome:
     """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
-    produced nothing valid and different."""
+    produced nothing valid and different. ``choose`` picks the operator (default: the fixed weights of
+    ``MUTATIONS``; the search's operator bandit passes its own)."""
     data = genome.to_dict()
+    pick = choose or _weighted
     for _ in range(ATTEMPTS):
-        edited = _weighted(rng)(rng, data)
+        edited = pick(rng)(rng, data)
         if edited is None:
             continue
         child = build(edited, limits)
