@@ -41,6 +41,8 @@ from mastertrade.engine.backtest.result import (
 from mastertrade.engine.rl.actions import ENTER, EXIT
 from mastertrade.errors import UserInputError
 
+FloatArray = np.ndarray[Any, np.dtype[Any]]
+
 # backtesting.py's "all available equity" order size, as in the fast engine
 _FULL_EQUITY = 1.0 - 2.220446049250313e-16
 
@@ -62,7 +64,7 @@ class _Book:
     trades: list[list[float]] = field(default_factory=list)
 
 
-class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
+class TradingEnv(gymnasium.Env[FloatArray, np.int64]):
     """Bars ``[start, end)`` of ``open_, high, low, close`` with one observation row per bar."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's class attribute)
@@ -82,13 +84,13 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
         end: int | None = None,
         episode_bars: int | None = None,
     ) -> None:
-        self.open = np.asarray(open_, dtype=np.float64)
-        self.high = np.asarray(high, dtype=np.float64)
-        self.low = np.asarray(low, dtype=np.float64)
-        self.close = np.asarray(close, dtype=np.float64)
+        self.opens = np.asarray(open_, dtype=np.float64)
+        self.highs = np.asarray(high, dtype=np.float64)
+        self.lows = np.asarray(low, dtype=np.float64)
+        self.closes = np.asarray(close, dtype=np.float64)
         self.observations = np.asarray(observations, dtype=np.float32)
-        n = len(self.close)
-        if not (len(self.open) == len(self.high) == len(self.low) == n == len(self.observations)):
+        n = len(self.closes)
+        if not (len(self.opens) == len(self.highs) == len(self.lows) == n == len(self.observations)):
             raise UserInputError("prices and observations must have one row per bar")
         self.end = n if end is None else end
         self.start = start
@@ -115,14 +117,14 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
     def copy(self) -> TradingEnv:
         """A fresh environment over the same bars and settings (its own account and generator)."""
         return TradingEnv(
-            self.open, self.high, self.low, self.close, self.observations, self.params,
+            self.opens, self.highs, self.lows, self.closes, self.observations, self.params,
             cash=self.cash, fee=self.fee, start=self.start, end=self.end, episode_bars=self.episode_bars,
         )  # fmt: skip
 
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    ) -> tuple[FloatArray, dict[str, Any]]:
         super().reset(seed=seed)
         first, last = self.start, self.end - 1
         if self.episode_bars is not None:
@@ -136,7 +138,7 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._advance(first + 1)  # the first bar takes no decision, as in the engine
         return self.observations[self._t], {"bar": self._t}
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[FloatArray, float, bool, bool, dict[str, Any]]:
         if self._t >= self._last:
             raise RuntimeError("step() after the episode ended: call reset()")
         self._decide(int(action))
@@ -155,7 +157,7 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
             if action == EXIT:
                 book.want_exit = True
             elif self._trailing > 0.0:
-                h = self.high[self._t] * self.unit
+                h = self.highs[self._t] * self.unit
                 if h > book.peak:
                     book.peak = h
                 level = book.peak * (1.0 - self._trailing)
@@ -168,7 +170,7 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _advance(self, i: int) -> None:
         """Bar ``i``: fills at its open, stops inside it, equity at its close."""
         book, unit, fee = self._book, self.unit, self.fee
-        o = self.open[i] * unit
+        o = self.opens[i] * unit
         if book.want_exit:
             exit_fee = book.held * o * fee
             book.balance = book.balance + (book.held * (o - book.entry_s) - exit_fee)
@@ -198,10 +200,10 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
         if book.held > 0.0:
             exit_price = 0.0
             reason = int(ExitReason.SIGNAL)
-            if book.stop > 0.0 and self.low[i] * unit <= book.stop:
+            if book.stop > 0.0 and self.lows[i] * unit <= book.stop:
                 exit_price = min(o, book.stop)
                 reason = int(ExitReason.TRAILING_STOP if book.stop_is_trailing else ExitReason.STOP_LOSS)
-            elif book.take > 0.0 and self.high[i] * unit >= book.take:
+            elif book.take > 0.0 and self.highs[i] * unit >= book.take:
                 exit_price = max(o, book.take)
                 reason = int(ExitReason.TAKE_PROFIT)
             if exit_price > 0.0:
@@ -209,7 +211,7 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
                 book.balance = book.balance + (book.held * (exit_price - book.entry_s) - exit_fee)
                 self._close_trade(i, exit_price, exit_fee, reason)
 
-        c = self.close[i] * unit
+        c = self.closes[i] * unit
         self.equity[i] = book.balance + (c * book.held - book.held * book.entry_s)
         self._t = i
 
@@ -239,7 +241,7 @@ class TradingEnv(gymnasium.Env[np.ndarray, np.int64]):
         rows = [list(trade) for trade in self._book.trades]
         if rows and rows[-1][1] == -1:
             book = self._book
-            last = self.close[self._t] * self.unit
+            last = self.closes[self._t] * self.unit
             rows[-1][5] = book.held * (last - book.entry_s) - book.held * book.entry_s * self.fee
         table = np.array(rows, dtype=np.float64).reshape(-1, 7)
         return TradeLog(

@@ -60,4 +60,7 @@ class PolicyWeights:
 
     def actions(self, observations: FloatArray) -> np.ndarray[Any, np.dtype[np.int64]]:
         """The most probable action of each row."""
-        return np.argmax(self.logits(observations), axis=-1).astype(np.int64)
+        chosen: np.ndarray[Any, np.dtype[np.int64]] = np.argmax(self.logits(observations), axis=-1).astype(
+            np.int64
+        )
+        return chosen

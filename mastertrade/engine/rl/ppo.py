@@ -46,14 +46,14 @@ class PPOSettings:
 
 def _networks(hidden: tuple[int, ...]) -> tuple[type, type]:
     import flax.linen as nn
-    from skrl.models.jax import CategoricalMixin, DeterministicMixin, Model
+    from skrl.models.jax import CategoricalMixin, DeterministicMixin, Model  # type: ignore[import-untyped]
 
     class Policy(CategoricalMixin, Model):  # type: ignore[misc]
         def __init__(self, **kwargs: Any) -> None:  # flax clones modules with every field as a keyword
             Model.__init__(self, **kwargs)
             CategoricalMixin.__init__(self, unnormalized_log_prob=True)
 
-        @nn.compact  # type: ignore[untyped-decorator]
+        @nn.compact
         def __call__(self, inputs: dict[str, Any], role: str) -> tuple[Any, dict[str, Any]]:
             x = inputs["observations"]
             for width in hidden:
@@ -65,7 +65,7 @@ def _networks(hidden: tuple[int, ...]) -> tuple[type, type]:
             Model.__init__(self, **kwargs)
             DeterministicMixin.__init__(self)
 
-        @nn.compact  # type: ignore[untyped-decorator]
+        @nn.compact
         def __call__(self, inputs: dict[str, Any], role: str) -> tuple[Any, dict[str, Any]]:
             x = inputs["observations"]
             for width in hidden:
@@ -79,9 +79,9 @@ def train_ppo(env: TradingEnv, settings: PPOSettings, progress: Progress | None 
     """Train on ``env`` for ``settings.steps`` steps; the policy's weights."""
     import jax
     import jax.numpy as jnp
-    from skrl import config
-    from skrl.agents.jax.ppo import PPO
-    from skrl.memories.jax import RandomMemory
+    from skrl import config  # type: ignore[import-untyped]
+    from skrl.agents.jax.ppo import PPO  # type: ignore[import-untyped]
+    from skrl.memories.jax import RandomMemory  # type: ignore[import-untyped]
 
     config.jax.backend = "jax"
     config.jax.key = jax.random.PRNGKey(settings.seed)

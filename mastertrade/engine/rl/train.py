@@ -73,7 +73,8 @@ def train_model(
         episode_bars=min(episode_bars, split),
     )  # fmt: skip
     weights = train_ppo(env, ppo, progress)
-    ts = frame.index.as_unit("ms").asi8
+    index: Any = frame.index
+    ts = index.as_unit("ms").asi8
     training = {
         "start": to_iso(int(ts[0])),
         "end": to_iso(int(ts[split - 1])),
@@ -132,7 +133,7 @@ def _evaluate(
     from mastertrade.engine.generator.validation import Thresholds, threshold_failures
 
     metrics = result.metrics()
-    daily = _daily_moments(result)
+    daily = daily_moments(result)
     earlier = _earlier_sharpes(store, symbol, timeframe, exchange)
     trials = len(earlier) + 1
     deflated = None
@@ -158,7 +159,7 @@ def _evaluate(
     }
 
 
-def _daily_moments(result: BacktestResult) -> tuple[float, int, float, float] | None:
+def daily_moments(result: BacktestResult) -> tuple[float, int, float, float] | None:
     """Per-day Sharpe ratio, observations, skew and (non-excess) kurtosis of the equity's daily returns."""
     closes = result.equity[result.calendar.day_last]
     returns = np.diff(closes) / closes[:-1]
