@@ -3,8 +3,9 @@
 For each seed (a nightly run) the genetic search runs twice on the search window of the same simulated
 series (the older 75%): once with ``operator_policy = "uniform"`` (fixed mutation weights, crossover
 probability 0.5) and once with ``"bandit"``, whose state carries over from one seed to the next as it
-would from night to night. Both runs have the same population and generations (``count`` 1, so no
-extra generations), so the same number of children is bred; the evaluations actually scored are
+would from night to night. Both runs breed generations of the same size until they hold the same number
+of distinct scored candidates (``count`` 500; a run that stalls stops earlier), so the deflated Sharpe
+ratios count the same number of trials; the evaluations actually scored (duplicates included) are
 printed for both. Then, for each run:
 
 - the hold-out (newest 25%, never seen by either search) Sharpe ratio and deflated Sharpe ratio of the
@@ -28,7 +29,8 @@ import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before 
 SEEDS = tuple(range(1, 11))
 BARS = 6000
 POPULATION = 48
-GENERATIONS = 12
+GENERATIONS = 1
+COUNT = 500
 REFERENCE = (-2.0, 100.0)
 
 
@@ -59,7 +61,7 @@ def run_once(policy: str, seed: int, frame: Any, split: int, state: Path) -> dic
 
     problem = Problem(frame.iloc[:split], folds=4)
     config = SearchConfig(
-        symbol="BTC/USDT", timeframe="1h", seed=seed, count=1, population=POPULATION,
+        symbol="BTC/USDT", timeframe="1h", seed=seed, count=COUNT, population=POPULATION,
         generations=GENERATIONS, min_trades=5, operator_policy=policy, operator_state=state,
     )  # fmt: skip
     started = time.perf_counter()
@@ -72,6 +74,7 @@ def run_once(policy: str, seed: int, frame: Any, split: int, state: Path) -> dic
     out: dict[str, Any] = {
         "scored": result.scored,
         "distinct": result.trials,
+        "generations": result.generations,
         "hypervolume": hypervolume(front),
         "seconds": seconds,
         "holdout_sharpe": None,
@@ -113,7 +116,8 @@ def main() -> None:
                 row = run_once(policy, seed, frame, split, state)
                 results[policy].append(row)
                 print(
-                    f"seed {seed} {policy:<8} scored {row['scored']:>4}  hold-out Sharpe "
+                    f"seed {seed} {policy:<8} scored {row['scored']:>4} distinct {row['distinct']:>4}  "
+                    "hold-out Sharpe "
                     f"{row['holdout_sharpe'] if row['holdout_sharpe'] is not None else float('nan'):7.3f}  "
                     f"DSR {row['deflated'] if row['deflated'] is not None else float('nan'):6.3f}  "
                     f"hypervolume {row['hypervolume']:8.2f}  ({row['seconds']:.1f} s)",
@@ -122,10 +126,11 @@ def main() -> None:
         from mastertrade.engine.generator.operator_bandit import OperatorBandit
 
         learned = OperatorBandit.load(state).summary()
-    print(f"\nmeans over {len(SEEDS)} seeds   evaluations  hold-out Sharpe      DSR  hypervolume")
+    print(f"\nmeans over {len(SEEDS)} seeds   evaluations  distinct  hold-out Sharpe      DSR  hypervolume")
     for policy, rows in results.items():
         print(
             f"{policy:<20} {statistics.fmean(r['scored'] for r in rows):11.0f}  "
+            f"{statistics.fmean(r['distinct'] for r in rows):8.0f}  "
             f"{_mean([r['holdout_sharpe'] for r in rows])}         {_mean([r['deflated'] for r in rows])}  "
             f"{_mean([r['hypervolume'] for r in rows])}"
         )

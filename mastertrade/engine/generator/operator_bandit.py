@@ -8,7 +8,10 @@ rate to use (0.2, 0.5 or 0.8); with ``"uniform"`` it keeps the fixed built-in we
 
 Reward: a child is a success when its primary fitness (out-of-sample score) beats its parent's (the
 better parent's, after a crossover); the operator and the rate that made it are credited with a success
-or a failure. Each arm keeps a Beta(successes + 1, failures + 1) posterior; a choice samples every arm's
+or a failure. A child dropped unscored because every try duplicated a known genome is a failure too,
+otherwise the bandit would favour operators that undo each other and starve the search of new genomes.
+
+Each arm keeps a Beta(successes + 1, failures + 1) posterior; a choice samples every arm's
 posterior and takes the highest draw (Thompson sampling), so operators that improve offspring are
 chosen more while the others keep being tried. Counts are capped (:data:`HORIZON`) by rescaling, so the
 policy keeps adapting as a market changes.

@@ -343,10 +343,12 @@ class Search:
                     best = max(own, parents[pair + 1 - offset].fitness.values[0]) if crossed else own
                     ticket = self.operators.ticket(best, arm)
                 child = self._vary(random.Random(seed), genome, origin, ticket)
+                if ticket is not None and self.operators is not None:
+                    self.operators.track(seed, ticket)
                 if child is not None:
                     children.append(new_candidate(child[0], seed, generation, child[1]))
-                    if ticket is not None and self.operators is not None:
-                        self.operators.track(seed, ticket)
+                elif self.operators is not None:
+                    self.operators.observe(seed, -math.inf)  # only duplicates: a failure
         self.breeding_s += time.perf_counter() - started
         return children
 
