@@ -61,6 +61,19 @@ def test_ppo_learns_a_planted_edge_that_holds_on_the_hold_out() -> None:
     assert again.metrics()["return_pct"] == pytest.approx(hold["return_pct"], rel=1e-12)
 
 
+def test_training_is_deterministic_given_its_seed() -> None:
+    frame = autocorrelated(700, 0.5, seed=3)
+
+    def model(seed: int) -> str:
+        ppo = PPOSettings(steps=512, seed=seed)
+        return train_model(frame, symbol="X", timeframe="1h", exchange="test", ppo=ppo)[0].id
+
+    state = np.random.get_state()[1].copy()
+    assert model(7) == model(7)
+    assert np.array_equal(np.random.get_state()[1], state)  # the global generator is left alone
+    assert model(8) != model(7)
+
+
 @pytest.fixture
 async def random_walk() -> None:
     """A stored random walk (AR coefficient 0: nothing to learn)."""

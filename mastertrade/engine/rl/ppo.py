@@ -76,7 +76,19 @@ def _networks(hidden: tuple[int, ...]) -> tuple[type, type]:
 
 
 def train_ppo(env: TradingEnv, settings: PPOSettings, progress: Progress | None = None) -> PolicyWeights:
-    """Train on ``env`` for ``settings.steps`` steps; the policy's weights."""
+    """Train on ``env`` for ``settings.steps`` steps; the policy's weights (the same for the same seed).
+
+    skrl's memory draws its mini-batches from numpy's global generator, so that generator is seeded for
+    the training and restored afterwards, leaving the caller's random state as it was."""
+    saved = np.random.get_state()
+    np.random.seed(settings.seed)
+    try:
+        return _train(env, settings, progress)
+    finally:
+        np.random.set_state(saved)
+
+
+def _train(env: TradingEnv, settings: PPOSettings, progress: Progress | None) -> PolicyWeights:
     import jax
     import jax.numpy as jnp
     from skrl import config  # type: ignore[import-untyped]
