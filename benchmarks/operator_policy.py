@@ -126,6 +126,7 @@ def main() -> None:
         from mastertrade.engine.generator.operator_bandit import OperatorBandit
 
         learned = OperatorBandit.load(state).summary()
+        swaps = {name: round(arm.mean, 3) for name, arm in OperatorBandit.load(state).swaps.items()}
     print(f"\nmeans over {len(SEEDS)} seeds   evaluations  distinct  hold-out Sharpe      DSR  hypervolume")
     for policy, rows in results.items():
         print(
@@ -141,6 +142,7 @@ def main() -> None:
     )
     print(f"bandit has the higher hold-out DSR in {wins} of {len(SEEDS)} seeds")
     print("bandit posterior success rates after all seeds:", learned)
+    print("swap targets:", dict(sorted(swaps.items(), key=lambda item: -item[1])[:6]))
 
 
 if __name__ == "__main__":

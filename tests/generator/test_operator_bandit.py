@@ -62,12 +62,39 @@ def test_thompson_sampling_prefers_the_arm_that_pays() -> None:
         bandit.mutations["swap"].update(True)
         bandit.mutations["param"].update(False)
     rng = random.Random(3)
-    picks = [bandit.chooser(bandit.ticket(0.0, None))(rng) for _ in range(200)]
-    swap = dict((name, op) for name, op, _ in MUTATIONS)["swap"]
-    assert picks.count(swap) > 150
+    picks = []
+    for _ in range(200):
+        ticket = bandit.ticket(0.0, None)
+        bandit.chooser(ticket)(rng)
+        picks.append(ticket.mutation)
+    assert picks.count("swap") > 150
     bandit.rates[1] = Arm(30, 0)
     bandit.rates[0] = bandit.rates[2] = Arm(0, 30)
     assert all(bandit.crossover_rate(rng) == (CROSSOVER_RATES[1], 1) for _ in range(20))
+
+
+def test_a_swap_learns_which_indicator_to_bring_in() -> None:
+    from mastertrade.engine.signals.builtins import BUILTINS
+
+    bandit = OperatorBandit()
+    for _ in range(60):
+        bandit.swaps.setdefault("ema", Arm()).update(True)
+    for name in ("sma", "bbands", "donchian", "vwma", "vwap", "close", "open", "high", "low"):
+        bandit.swaps[name] = Arm(0, 60)
+    bandit.mutations = {name: Arm(0, 60) for name in bandit.mutations} | {"swap": Arm(60, 0)}
+    genome = BUILTINS["sma_cross"]
+    brought = []
+    for seed in range(20):
+        ticket = bandit.ticket(0.0, None)
+        rng = random.Random(seed)
+        edited = bandit.chooser(ticket)(rng)(rng, genome.to_dict())
+        assert ticket.mutation == "swap"
+        if edited is not None:
+            brought.append(ticket.swap)
+            bandit.track(seed, ticket)
+            bandit.observe(seed, 1.0)
+    assert brought.count("ema") >= 15, brought
+    assert bandit.swaps["ema"].successes > 60
 
 
 def test_state_persists_per_series_and_bad_state_starts_fresh(tmp_path: Path) -> None:
@@ -77,10 +104,12 @@ def test_state_persists_per_series_and_bad_state_starts_fresh(tmp_path: Path) ->
     bandit = OperatorBandit.load(path)
     bandit.mutations["lag"].update(True)
     bandit.rates[0].update(False)
+    bandit.swaps["rsi"] = Arm(2, 3)
     bandit.save()
     again = OperatorBandit.load(path)
     assert again.runs == 1
     assert (again.mutations["lag"].successes, again.rates[0].failures) == (1.0, 1.0)
+    assert again.swaps == {"rsi": Arm(2, 3)}
     assert json.loads(path.read_text())["version"] == 1
     path.write_text("{not json")
     assert OperatorBandit.load(path).runs == 0

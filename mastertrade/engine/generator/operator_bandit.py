@@ -2,14 +2,16 @@
 
 The genetic search varies genomes with eight mutation operators (:data:`.variation.MUTATIONS`) and a
 crossover applied to a pair with some probability. With ``[generator] operator_policy = "bandit"`` the
-search asks this bandit, for each child, which mutation to apply and, for each pair, which crossover
-rate to use (0.2, 0.5 or 0.8); with ``"uniform"`` it keeps the fixed built-in weights and the configured
-``crossover_prob``, not adapted to anything.
+search asks this bandit, for each child, which mutation to apply (and, for a ``swap``, which indicator
+or price column comes in) and, for each pair, which crossover rate to use (0.2, 0.5 or 0.8); with
+``"uniform"`` it keeps the fixed built-in weights, uniform swaps and the configured ``crossover_prob``,
+not adapted to anything.
 
 Reward: a child is a success when its primary fitness (out-of-sample score) beats its parent's (the
-better parent's, after a crossover); the operator and the rate that made it are credited with a success
-or a failure. A child dropped unscored because every try duplicated a known genome is a failure too,
-otherwise the bandit would favour operators that undo each other and starve the search of new genomes.
+better parent's, after a crossover); the operator, swapped-in indicator and rate that made it are
+credited with a success or a failure. A child dropped unscored because every try duplicated a known
+genome is a failure too, otherwise the bandit would favour operators that undo each other and starve
+the search of new genomes.
 
 Each arm keeps a Beta(successes + 1, failures + 1) posterior; a choice samples every arm's
 posterior and takes the highest draw (Thompson sampling), so operators that improve offspring are
@@ -37,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.variation import MUTATIONS
+from mastertrade.engine.generator.variation import MUTATIONS, mutate_swap
 
 if TYPE_CHECKING:
     import random
 
-    from mastertrade.engine.generator.variation import Json
+    from mastertrade.engine.generator.variation import Json, Source
     from mastertrade.engine.signals.random_genome import Chooser
 
 STATE_VERSION = 1
@@ -86,6 +88,8 @@ class Ticket:
     parent_fitness: float
     rate: int | None = None
     mutation: str | None = None
+    swap: str | None = None
+    """The indicator (or price column) a ``swap`` mutation brought in."""
 
 
 @dataclass
@@ -94,6 +98,8 @@ class OperatorBandit:
 
     mutations: dict[str, Arm] = field(default_factory=lambda: {name: Arm() for name in _OPERATORS})
     rates: list[Arm] = field(default_factory=lambda: [Arm() for _ in CROSSOVER_RATES])
+    swaps: dict[str, Arm] = field(default_factory=dict)
+    """One arm per indicator or price column a swap can bring in (created when first offered)."""
     runs: int = 0
     path: Path | None = None
     _pending: dict[int, Ticket] = field(default_factory=dict, repr=False)
@@ -110,11 +116,21 @@ class OperatorBandit:
     def chooser(self, ticket: Ticket) -> Callable[[Chooser], Operator]:
         """The mutation chooser ``variation.mutate`` calls; the last choice made is the child's."""
 
+        def pick(rng: Chooser, sources: list[Source]) -> Source:
+            draws = [self.swaps.setdefault(name, Arm()).draw(rng) for _, name, _ in sources]  # type: ignore[arg-type]
+            chosen = sources[max(range(len(sources)), key=lambda k: draws[k])]
+            ticket.swap = chosen[1]
+            return chosen
+
+        def swap(rng: Chooser, data: Json) -> Json | None:
+            return mutate_swap(rng, data, pick)
+
         def choose(rng: Chooser) -> Operator:
             draws = {name: arm.draw(rng) for name, arm in self.mutations.items()}  # type: ignore[arg-type]
             name = max(draws, key=lambda key: draws[key])
             ticket.mutation = name
-            return _OPERATORS[name]
+            ticket.swap = None
+            return swap if name == "swap" else _OPERATORS[name]
 
         return choose
 
@@ -133,6 +149,8 @@ class OperatorBandit:
             self.mutations[ticket.mutation].update(success)
         if ticket.rate is not None:
             self.rates[ticket.rate].update(success)
+        if ticket.mutation == "swap" and ticket.swap is not None:
+            self.swaps.setdefault(ticket.swap, Arm()).update(success)
 
     # -- persistence ---------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -140,6 +158,7 @@ class OperatorBandit:
             "version": STATE_VERSION,
             "runs": self.runs,
             "mutations": {name: [arm.successes, arm.failures] for name, arm in self.mutations.items()},
+            "swaps": {name: [arm.successes, arm.failures] for name, arm in sorted(self.swaps.items())},
             "crossover_rates": {
                 str(rate): [arm.successes, arm.failures]
                 for rate, arm in zip(CROSSOVER_RATES, self.rates, strict=True)
@@ -174,6 +193,8 @@ class OperatorBandit:
             for index, rate in enumerate(CROSSOVER_RATES):
                 successes, failures = data["crossover_rates"][str(rate)]
                 bandit.rates[index] = Arm(float(successes), float(failures))
+            for name, (successes, failures) in data.get("swaps", {}).items():
+                bandit.swaps[str(name)] = Arm(float(successes), float(failures))
             bandit.runs = int(data.get("runs", 0))
         except (OSError, ValueError, KeyError, TypeError):
             return cls(path=path)

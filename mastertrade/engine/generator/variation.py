@@ -164,9 +164,15 @@ def _sources(scale: str) -> list[tuple[str, str, str | None]]:
     return found
 
 
-def draw_term(rng: Chooser, scale: str, *, lag: int = 0) -> Json:
-    """A fresh term on ``scale`` with grid parameters."""
-    kind, name, output = rng.choice(_sources(scale))
+Source = tuple[str, str, str | None]
+SourcePick = Callable[[Chooser, list[Source]], Source]
+"""Picks the new term's source among the candidates (the operator bandit's hook into ``swap``)."""
+
+
+def draw_term(rng: Chooser, scale: str, *, lag: int = 0, pick: SourcePick | None = None) -> Json:
+    """A fresh term on ``scale`` with grid parameters; ``pick`` chooses its source (default: uniform)."""
+    sources = _sources(scale)
+    kind, name, output = rng.choice(sources) if pick is None else pick(rng, sources)
     if kind == "price":
         term: Json = {"price": name}
     else:
@@ -378,14 +384,14 @@ def mutate_operator(rng: Chooser, data: Json) -> Json | None:
     return {**data, side: replaced(data[side], path, {new_op: condition[op]})}
 
 
-def mutate_swap(rng: Chooser, data: Json) -> Json | None:
+def mutate_swap(rng: Chooser, data: Json, pick: SourcePick | None = None) -> Json | None:
     slots = _term_slots(data)
     if not slots:
         return None
     side, path, index = rng.choice(slots)
     term = _term_at(data, side, path, index)
     scale, _ = term_scale(term)
-    new = draw_term(rng, scale, lag=term.get("lag", 0))
+    new = draw_term(rng, scale, lag=term.get("lag", 0), pick=pick)
     if new == term:
         return None
     return _with_term(data, side, path, index, new)
