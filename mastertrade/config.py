@@ -576,8 +576,9 @@ class GeneratorSettings(Section):
 
     operator_policy: Literal["bandit", "uniform"] = "uniform"
     """How the search picks variation operators: "uniform" (the fixed built-in mutation weights and
-    crossover_prob) or "bandit" (a Thompson-sampling bandit over mutations and crossover rates, rewarded
-    when a child beats its parent and persisted per series across runs; see the README's comparison)."""
+    crossover_prob) or "bandit" (a Thompson-sampling bandit over mutations, swap targets and crossover
+    rates, rewarded when a child beats its parent and persisted per series across runs; see the README's
+    comparison)."""
 
     max_conditions: int = Field(default=6, ge=1, le=24)
     """Most conditions the search puts in one entry or exit rule."""
