@@ -576,6 +576,12 @@ class GeneratorSettings(Section):
     mutation_prob: float = Field(default=0.9, ge=0, le=1)
     """Chance that a child is mutated (parameters, thresholds, operators, indicators, conditions, stops)."""
 
+    operator_policy: Literal["bandit", "uniform"] = "uniform"
+    """How the search picks variation operators: "uniform" (the fixed built-in mutation weights and
+    crossover_prob) or "bandit" (a Thompson-sampling bandit over mutations, swap targets and crossover
+    rates, rewarded when a child beats its parent and persisted per series across runs; see the README's
+    comparison)."""
+
     max_conditions: int = Field(default=6, ge=1, le=24)
     """Most conditions the search puts in one entry or exit rule."""
 
@@ -686,6 +692,23 @@ class GeneratorSettings(Section):
     below its backtest's prediction (after min_paper_days and min_paper_trades) is retired."""
 
 
+class RLSettings(Section):
+    """Reinforcement learning (`mt rl train`, extra [ml]): a PPO policy trained on a series' search window
+    and scored once on its hold-out."""
+
+    steps: int = Field(default=20_000, ge=64, le=10_000_000)
+    """Environment steps (bars) of PPO training (`mt rl train --steps` overrides it)."""
+
+    holdout_fraction: float = Field(default=0.25, gt=0, lt=1)
+    """Newest share of the lookback kept out of training and scored once as the hold-out."""
+
+    lookback_bars: int = Field(default=8760, ge=300)
+    """Newest bars of the series used (training window plus hold-out)."""
+
+    episode_bars: int = Field(default=256, ge=16)
+    """Bars per training episode (a random window of the training bars each time)."""
+
+
 class Settings(BaseSettings):
     """The effective settings of one MasterTrade installation."""
 
@@ -716,6 +739,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     backtest: BacktestSettings = BacktestSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    rl: RLSettings = RLSettings()
 
     @classmethod
     def settings_customise_sources(

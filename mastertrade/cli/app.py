@@ -31,6 +31,7 @@ from mastertrade.cli import optimize as optimize_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
 from mastertrade.cli import risk as risk_cmd
+from mastertrade.cli import rl as rl_cmd
 from mastertrade.cli import status as status_cmd
 from mastertrade.cli import strategy as strategy_cmd
 from mastertrade.cli import trade as trade_cmd
@@ -110,6 +111,7 @@ app.command("balance")(orders_cmd.balance)
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(goal_cmd.app, name="goal")
 app.command("tui")(tui_cmd.tui)
+app.add_typer(rl_cmd.app, name="rl")
 app.command("completion")(completion_cmd.completion)
 app.command("examples")(examples_cmd.examples)
 

@@ -31,7 +31,8 @@ def backtest(
         str | None,
         typer.Argument(
             help="A built-in name (sma_cross, ema_cross, rsi_reversion, macd_trend, bollinger_reversion,"
-            " breakout), a genome JSON file, a stored strategy id or a plugin name.",
+            " breakout), a genome JSON file, a stored strategy id, a plugin name or model:<id> (a trained"
+            " policy, see mt rl).",
             show_default=False,
         ),
     ] = None,

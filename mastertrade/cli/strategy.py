@@ -90,7 +90,7 @@ def _show_plugin(strategy: Strategy, json_out: bool) -> None:
     info = installed_plugins().get(strategy.name)
     document = {
         "name": strategy.name,
-        "source": "plugin",
+        "source": strategy.source,
         "description": strategy.description,
         "distribution": info.distribution if info else None,
         "symbol": strategy.symbol,

@@ -37,6 +37,8 @@ from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, Stra
 from mastertrade.errors import NotFound, UserInputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from mastertrade.config import Settings
@@ -149,7 +151,17 @@ def search_config(settings: Settings, request: GenerationRequest, seed: int) -> 
         complexity_penalty=config.complexity_penalty,
         min_trades=config.min_trades,
         max_exposure_pct=config.max_exposure_pct,
+        operator_policy=config.operator_policy,
+        operator_state=operator_state_path(request.symbol, request.timeframe),
     )
+
+
+def operator_state_path(symbol: str, timeframe: str) -> Path:
+    """Where the operator bandit of a series persists (under the data dir)."""
+    from mastertrade.engine.generator.operator_bandit import state_path
+    from mastertrade.locations import locations
+
+    return state_path(locations().data_dir, symbol, timeframe)
 
 
 def check_request(request: GenerationRequest) -> None:

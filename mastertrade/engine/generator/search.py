@@ -56,7 +56,10 @@ from mastertrade.engine.generator.variation import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path as PathType
+
     from mastertrade.engine.generator.executor import Executor
+    from mastertrade.engine.generator.operator_bandit import OperatorBandit, Ticket
     from mastertrade.engine.signals.genome import Genome
 
 Progress = Callable[[int, int, str], None]
@@ -97,6 +100,10 @@ class SearchConfig:
     complexity_penalty: float = 0.05
     min_trades: int = 10
     max_exposure_pct: float = 95.0
+    operator_policy: str = "uniform"
+    """How variation operators are chosen: "uniform" (fixed) or "bandit" (:mod:`.operator_bandit`)."""
+    operator_state: PathType | None = None
+    """Where the bandit's state persists between runs (None: not persisted)."""
 
     @property
     def population_size(self) -> int:
@@ -251,6 +258,11 @@ class Search:
         self.genome_duplicates = 0
         self.behaviour_duplicates = 0
         self.breeding_s = 0.0
+        self.operators: OperatorBandit | None = None
+        if config.operator_policy == "bandit":
+            from mastertrade.engine.generator.operator_bandit import OperatorBandit
+
+            self.operators = OperatorBandit.load(config.operator_state)
 
     @property
     def expected(self) -> int:
@@ -276,6 +288,8 @@ class Search:
             children = self._score(self._offspring(population, generation))
             population = select(population + children, size)
             stalled = stalled + 1 if len(self.archive) == before else 0
+        if self.operators is not None:
+            self.operators.save()
         return SearchResult(
             archive=self.archive,
             scored=self.scored,
@@ -317,28 +331,44 @@ class Search:
             first, second = parents[pair].genome, parents[pair + 1].genome
             pair_rng = random.Random(derive(config.seed, generation, pair, "crossover"))
             origin = "mutation"
-            if pair_rng.random() < config.crossover_prob:
+            rate, arm = config.crossover_prob, None
+            if self.operators is not None:
+                rate, arm = self.operators.crossover_rate(pair_rng)
+            crossed = pair_rng.random() < rate
+            if crossed:
                 first, second = crossover(pair_rng, first, second, config.limits)
                 origin = "crossover"
             for offset, genome in enumerate((first, second)):
                 seed = derive(config.seed, generation, pair + offset)
-                child = self._vary(random.Random(seed), genome, origin)
+                ticket = None
+                if self.operators is not None:
+                    own = parents[pair + offset].fitness.values[0]
+                    best = max(own, parents[pair + 1 - offset].fitness.values[0]) if crossed else own
+                    ticket = self.operators.ticket(best, arm)
+                child = self._vary(random.Random(seed), genome, origin, ticket)
+                if ticket is not None and self.operators is not None:
+                    self.operators.track(seed, ticket)
                 if child is not None:
                     children.append(new_candidate(child[0], seed, generation, child[1]))
+                elif self.operators is not None:
+                    self.operators.observe(seed, -math.inf)  # only duplicates: a failure
         self.breeding_s += time.perf_counter() - started
         return children
 
-    def _vary(self, rng: random.Random, genome: Genome, origin: str) -> tuple[Genome, str] | None:
+    def _vary(
+        self, rng: random.Random, genome: Genome, origin: str, ticket: Ticket | None = None
+    ) -> tuple[Genome, str] | None:
         limits = self.config.limits
+        choose = None if ticket is None or self.operators is None else self.operators.chooser(ticket)
         if rng.random() < self.config.mutation_prob:
-            genome = mutate(rng, genome, limits)
+            genome = mutate(rng, genome, limits, choose)
             origin = "mutation" if origin != "crossover" else "crossover+mutation"
         for _ in range(RETRIES + 1):
             key = genome_key(genome)
             if key not in self.seen:
                 self.seen.add(key)
                 return genome, origin
-            genome = mutate(rng, genome, limits)
+            genome = mutate(rng, genome, limits, choose)
             origin = "mutation"
         self.genome_duplicates += 1
         return None
@@ -354,6 +384,8 @@ class Search:
         kept = []
         for candidate, score in zip(candidates, scores, strict=True):
             assess(candidate, score, self.config)
+            if self.operators is not None:
+                self.operators.observe(candidate.seed, candidate.fitness.values[0])
             signature = score.signature
             if score.error is None and signature in self.signatures:
                 self.behaviour_duplicates += 1

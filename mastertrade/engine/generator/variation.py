@@ -164,9 +164,15 @@ def _sources(scale: str) -> list[tuple[str, str, str | None]]:
     return found
 
 
-def draw_term(rng: Chooser, scale: str, *, lag: int = 0) -> Json:
-    """A fresh term on ``scale`` with grid parameters."""
-    kind, name, output = rng.choice(_sources(scale))
+Source = tuple[str, str, str | None]
+SourcePick = Callable[[Chooser, list[Source]], Source]
+"""Picks the new term's source among the candidates (the operator bandit's hook into ``swap``)."""
+
+
+def draw_term(rng: Chooser, scale: str, *, lag: int = 0, pick: SourcePick | None = None) -> Json:
+    """A fresh term on ``scale`` with grid parameters; ``pick`` chooses its source (default: uniform)."""
+    sources = _sources(scale)
+    kind, name, output = rng.choice(sources) if pick is None else pick(rng, sources)
     if kind == "price":
         term: Json = {"price": name}
     else:
@@ -378,14 +384,14 @@ def mutate_operator(rng: Chooser, data: Json) -> Json | None:
     return {**data, side: replaced(data[side], path, {new_op: condition[op]})}
 
 
-def mutate_swap(rng: Chooser, data: Json) -> Json | None:
+def mutate_swap(rng: Chooser, data: Json, pick: SourcePick | None = None) -> Json | None:
     slots = _term_slots(data)
     if not slots:
         return None
     side, path, index = rng.choice(slots)
     term = _term_at(data, side, path, index)
     scale, _ = term_scale(term)
-    new = draw_term(rng, scale, lag=term.get("lag", 0))
+    new = draw_term(rng, scale, lag=term.get("lag", 0), pick=pick)
     if new == term:
         return None
     return _with_term(data, side, path, index, new)
@@ -471,12 +477,19 @@ def _weighted(rng: Chooser) -> Callable[[Chooser, Json], Json | None]:
     return MUTATIONS[-1][1]
 
 
-def mutate(rng: Chooser, genome: Genome, limits: Limits) -> Genome:
+def mutate(
+    rng: Chooser,
+    genome: Genome,
+    limits: Limits,
+    choose: Callable[[Chooser], Callable[[Chooser, Json], Json | None]] | None = None,
+) -> Genome:
     """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
-    produced nothing valid and different."""
+    produced nothing valid and different. ``choose`` picks the operator (default: the fixed weights of
+    ``MUTATIONS``; the search's operator bandit passes its own)."""
     data = genome.to_dict()
+    pick = choose or _weighted
     for _ in range(ATTEMPTS):
-        edited = _weighted(rng)(rng, data)
+        edited = pick(rng)(rng, data)
         if edited is None:
             continue
         child = build(edited, limits)

@@ -3,10 +3,12 @@
 A spec is tried, in this order, as:
 
 1. a built-in name (``sma_cross`` ...);
-2. a genome JSON file: a path that exists, or any spec ending in ``.json``;
-3. a stored strategy id, when the caller passes ``stored`` (the strategy store's lookup: it returns
+2. a trained model: ``model:<id>`` (a stored policy) or a policy artifact file
+   (:mod:`mastertrade.engine.rl.source`);
+3. a genome JSON file: a path that exists, or any spec ending in ``.json``;
+4. a stored strategy id, when the caller passes ``stored`` (the strategy store's lookup: it returns
    the stored genome, or ``None`` when the id is unknown);
-4. an installed plugin's entry point name (group ``mastertrade.strategies``).
+5. an installed plugin's entry point name (group ``mastertrade.strategies``).
 
 Anything else is a ``NotFound`` (exit code 2) that names the spec and lists what exists.
 """
@@ -45,6 +47,11 @@ def load_strategy(
 def _resolve(spec: str, stored: StoredLookup | None) -> Strategy:
     if spec in BUILTINS:
         return Strategy.from_genome(BUILTINS[spec], "builtin")
+    from mastertrade.engine.rl.source import model_strategy
+
+    model = model_strategy(spec)
+    if model is not None:
+        return model
     if spec.endswith(".json") or Path(spec).is_file():
         return Strategy.from_genome(load_genome_file(spec), "file")
     if stored is not None:

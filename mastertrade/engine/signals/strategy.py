@@ -13,7 +13,7 @@ signals plus risk settings::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.indicators import IndicatorCache
     from mastertrade.engine.signals.plugins import StrategyPlugin
 
-Source = Literal["builtin", "file", "stored", "plugin", "genome"]
+Source = Literal["builtin", "file", "stored", "plugin", "genome", "model"]
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,22 @@ class Strategy:
             plugin=plugin,
         )
 
+    @classmethod
+    def from_model(
+        cls, name: str, plugin: StrategyPlugin, symbol: str | None = None, timeframe: str | None = None
+    ) -> Strategy:
+        """A trained model (``mastertrade.engine.rl``): signals through the plugin interface."""
+        return replace(cls.from_plugin(name, plugin, symbol, timeframe), source="model")
+
     def bind(self, symbol: str | None = None, timeframe: str | None = None) -> Strategy:
         """The same strategy on ``symbol``/``timeframe`` (``None`` keeps the current value)."""
         if self.genome is not None:
             return Strategy.from_genome(self.genome.bind(symbol, timeframe), self.source)
         assert self.plugin is not None
-        return Strategy.from_plugin(
+        bound = Strategy.from_plugin(
             self.name, self.plugin, symbol or self.symbol, timeframe or self.timeframe
         )
+        return replace(bound, source=self.source)
 
     @property
     def warmup(self) -> int:

@@ -1,0 +1,167 @@
+"""``mt rl``: reinforcement learning (extra ``[ml]``): train a PPO policy as a strategy of kind ``model``.
+
+A trained policy is stored under the data dir and used everywhere a strategy is named, as
+``model:<id>``: ``mt backtest model:<id>``, and the strategy commands that resolve a STRATEGY.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
+from mastertrade.cli.runtime import settings
+
+app = typer.Typer(
+    help="Reinforcement learning: a PPO trading policy as a strategy of kind model (needs the [ml] extra).",
+    no_args_is_help=True,
+)
+
+_NEEDS = ("jax", "flax", "optax", "skrl", "gymnasium")
+
+
+def require_ml() -> None:
+    """Refuse (exit 2) with the install command when a library of the ``[ml]`` extra is missing."""
+    from mastertrade.errors import UserInputError
+
+    missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserInputError(
+            f"mt rl needs the [ml] extra ({', '.join(missing)} not installed): "
+            "pip install 'mastertrade[ml]' (or pipx inject mastertrade 'mastertrade[ml]')"
+        )
+
+
+@app.command("train")
+def train(
+    symbol: Annotated[str, typer.Option("--symbol", help="Market symbol, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length, e.g. 1h.")],
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", help="Training steps (bars stepped); default [rl] steps (20,000).", min=64),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the training (same seed, same policy).")] = 0,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Train a PPO policy on the search window of a stored series and score it once on the hold-out.
+
+    The newest [rl] holdout_fraction (25%) of the newest [rl] lookback_bars is never seen by training.
+    The policy is stored as a versioned artifact (content hash, training range, features, library
+    versions) and named model:<id>; backtest it with `mt backtest model:<id>`. The hold-out result is
+    put through the generator's filter (thresholds and deflated Sharpe ratio) and reported as is.
+    """
+    require_ml()
+    from mastertrade.cli.backtest import _read_candles
+    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.rl.ppo import PPOSettings
+    from mastertrade.engine.rl.store import store_dir
+    from mastertrade.engine.rl.train import train_model
+
+    timeframe_ms(timeframe)
+    config = settings()
+    key, frame, _ = _read_candles(symbol, timeframe, exchange, None, None)
+    frame = frame.iloc[-config.rl.lookback_bars :]
+    ppo = PPOSettings(steps=steps or config.rl.steps, seed=seed)
+    with progress() as bar:
+        task = bar.add_task("training PPO", total=ppo.steps)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        artifact, document = train_model(
+            frame,
+            symbol=key.symbol,
+            timeframe=key.timeframe,
+            exchange=key.exchange,
+            ppo=ppo,
+            holdout_fraction=config.rl.holdout_fraction,
+            episode_bars=config.rl.episode_bars,
+            filter_settings=config.generator,
+            cash=config.backtest.cash,
+            fee=config.backtest.fee,
+            store=store_dir(),
+            progress=report,
+        )
+    document["simulated"] = key.simulated
+    if json_out:
+        print_json(document)
+        return
+    _print(document)
+
+
+def _print(doc: dict[str, Any]) -> None:
+    hold = doc["holdout"]
+    series = f"{doc['exchange']}:{doc['symbol']}:{doc['timeframe']}" + (
+        " (SIMULATED)" if doc["simulated"] else ""
+    )
+
+    def number(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    info(f"trained {doc['model']} on {series}, {doc['training']['start']}..{doc['training']['end']}")
+    print_table(
+        ["", "return %", "sharpe", "max dd %", "trades", "exposure %"],
+        [
+            [
+                name,
+                number(part["return_pct"]),
+                number(part["sharpe"]),
+                number(part["max_drawdown_pct"]),
+                str(part["trades"]),
+                number(part["exposure_pct"], 1),
+            ]
+            for name, part in (("training window", doc["in_sample"]), ("hold-out", hold))
+        ],
+    )
+    typer.echo(
+        f"hold-out: flat 0.00%, buy-and-hold {hold['buy_hold_return_pct']:.2f}%, deflated Sharpe "
+        f"{number(hold['deflated_sharpe'], 3)} over {hold['trials']} trial(s)"
+    )
+    if hold["passed"]:
+        typer.echo("filter: passed")
+    else:
+        typer.echo("filter: failed (" + "; ".join(hold["reasons"]) + ")")
+    typer.echo(f"stored {doc['path']}  (backtest it: mt backtest {doc['model']})")
+
+
+@app.command("list")
+def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Stored policies, newest first."""
+    from mastertrade.engine.rl.store import stored
+
+    rows = [
+        {
+            "model": f"model:{artifact.id}",
+            "symbol": artifact.symbol,
+            "timeframe": artifact.timeframe,
+            "exchange": artifact.exchange,
+            "training_start": artifact.training.get("start"),
+            "training_end": artifact.training.get("end"),
+            "holdout_return_pct": artifact.evaluation.get("return_pct"),
+            "deflated_sharpe": artifact.evaluation.get("deflated_sharpe"),
+            "passed": artifact.evaluation.get("passed"),
+        }
+        for artifact in stored()
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        ["model", "series", "trained", "hold-out %", "DSR", "filter"],
+        [
+            [
+                row["model"],
+                f"{row['exchange']}:{row['symbol']}:{row['timeframe']}",
+                f"{row['training_start']}..{row['training_end']}",
+                "-" if row["holdout_return_pct"] is None else f"{row['holdout_return_pct']:.2f}",
+                "-" if row["deflated_sharpe"] is None else f"{row['deflated_sharpe']:.3f}",
+                "passed" if row["passed"] else "failed",
+            ]
+            for row in rows
+        ],
+    )
