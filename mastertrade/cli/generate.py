@@ -241,7 +241,7 @@ def _run_universe(
             str(doc["seed"]),
             f"{doc['counts']['stored']:,}" if "counts" in doc else "-",
             f"{doc['counts']['passed']:,}" if "counts" in doc else "-",
-            number(doc.get("best_oos_sharpe")),
+            number(doc.get("best_holdout_sharpe")),
             f"{doc['timings']['total_s']:.1f}" if "timings" in doc else "-",
             ("SIMULATED data" if doc.get("simulated") else "")
             if "run_id" in doc

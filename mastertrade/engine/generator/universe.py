@@ -56,7 +56,7 @@ class SeriesOutcome:
             return doc
         summary = self.summary.as_dict()
         best = max(
-            (row["oos_sharpe"] for row in summary["strategies"] if row["oos_sharpe"] is not None),
+            (row["holdout_sharpe"] for row in summary["strategies"] if row["holdout_sharpe"] is not None),
             default=None,
         )
         doc.update(
@@ -65,7 +65,7 @@ class SeriesOutcome:
             simulated=summary["simulated"],
             counts=summary["counts"],
             timings=summary["timings"],
-            best_oos_sharpe=best,
+            best_holdout_sharpe=best,
             data=summary["data"],
             strategies=summary["strategies"],
         )
