@@ -24,6 +24,7 @@ from mastertrade.cli import demo as demo_cmd
 from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import init as init_cmd
+from mastertrade.cli import ml as ml_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
 from mastertrade.cli import risk as risk_cmd
@@ -101,6 +102,7 @@ app.command("balance")(orders_cmd.balance)
 app.add_typer(risk_cmd.app, name="risk")
 app.add_typer(goal_cmd.app, name="goal")
 app.command("tui")(tui_cmd.tui)
+app.add_typer(ml_cmd.app, name="ml")
 
 
 def main() -> None:

@@ -160,7 +160,13 @@ class ArtifactStore:
         staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=parent))
         try:
             write(staging)
-            identity = {"format": FORMAT, "kind": kind, "name": name, "key": dict(key), "features": list(features)}
+            identity = {
+                "format": FORMAT,
+                "kind": kind,
+                "name": name,
+                "key": dict(key),
+                "features": list(features),
+            }
             version, files = _hash_files(staging, identity)
             manifest = {
                 **identity,
@@ -200,7 +206,9 @@ class ArtifactStore:
         identity = {k: manifest[k] for k in ("format", "kind", "name", "key", "features")}
         version, files = _hash_files(path, identity)
         if version != manifest.get("version") or files != manifest.get("files"):
-            raise IncompatibleArtifact(f"{path}: files do not match the manifest's content hash (changed on disk)")
+            raise IncompatibleArtifact(
+                f"{path}: files do not match the manifest's content hash (changed on disk)"
+            )
         made_with = dict(manifest.get("libraries", {}))
         have = library_versions(require)
         for library in require:
@@ -230,10 +238,16 @@ class ArtifactStore:
     def versions(self, kind: str, name: str, key: Mapping[str, Any]) -> list[Artifact]:
         """The artifacts of one model and key, oldest first (by creation time)."""
         parent = self.root / kind / name / safe_key(str(v) for v in key.values())
-        found = [self._quiet(p) for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")] if parent.is_dir() else []
+        found = (
+            [self._quiet(p) for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            if parent.is_dir()
+            else []
+        )
         return sorted((a for a in found if a is not None), key=lambda a: a.created_at)
 
-    def latest(self, kind: str, name: str, key: Mapping[str, Any], *, require: Iterable[str] = ()) -> Artifact:
+    def latest(
+        self, kind: str, name: str, key: Mapping[str, Any], *, require: Iterable[str] = ()
+    ) -> Artifact:
         """The newest artifact of one model and key, checked (see :meth:`open`)."""
         found = self.versions(kind, name, key)
         if not found:
@@ -243,7 +257,13 @@ class ArtifactStore:
 
     def list(self, kind: str | None = None) -> list[Artifact]:
         """Every readable artifact (of one kind, if given), by kind, name, key and age."""
-        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        kinds = (
+            [kind]
+            if kind
+            else sorted(p.name for p in self.root.iterdir() if p.is_dir())
+            if self.root.is_dir()
+            else []
+        )
         out: list[Artifact] = []
         self.unreadable = []
         for each in kinds:

@@ -24,6 +24,7 @@ class MLUnavailable(UserInputError):
 
 def require(*modules: str) -> None:
     """Raise :class:`MLUnavailable` unless every named module imports."""
+    _jax_backend()
     for name in modules:
         try:
             importlib.import_module(name)
@@ -34,15 +35,19 @@ def require(*modules: str) -> None:
             ) from None
 
 
-def keras() -> ModuleType:
-    """Keras 3 on the JAX backend (CPU). The backend must be chosen before the first ``import keras``."""
+def _jax_backend() -> None:
+    # Keras reads its backend once, at its first import: JAX on the CPU, whatever the shell says.
     os.environ["KERAS_BACKEND"] = "jax"
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+def keras() -> ModuleType:
+    """Keras 3 on the JAX backend (CPU). The backend must be chosen before the first ``import keras``."""
     require("jax", "keras")
     import keras as keras_module
 
     if keras_module.backend.backend() != "jax":
         raise MLUnavailable(
-            f"keras was already loaded with the {keras_module.backend.backend()} backend; MasterTrade needs jax"
+            f"keras was loaded with the {keras_module.backend.backend()} backend; MasterTrade needs jax"
         )
     return keras_module
