@@ -25,7 +25,9 @@ ModelArg = Annotated[str, typer.Argument(help="lstm_transformer or lightgbm.", s
 SymbolOpt = Annotated[
     str | None, typer.Option("--symbol", help="Market symbol (default: the first of [market] symbols).")
 ]
-TimeframeOpt = Annotated[str | None, typer.Option("--timeframe", help="Bar length (default: [market] timeframe).")]
+TimeframeOpt = Annotated[
+    str | None, typer.Option("--timeframe", help="Bar length (default: [market] timeframe).")
+]
 ExchangeOpt = Annotated[
     str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
 ]
@@ -110,7 +112,9 @@ def train(
     holdout: HoldoutOpt = 0.25,
     feature: Annotated[
         list[str] | None,
-        typer.Option("--feature", help="A stored alternative-data feature to add to the inputs (repeatable)."),
+        typer.Option(
+            "--feature", help="A stored alternative-data feature to add to the inputs (repeatable)."
+        ),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -145,7 +149,9 @@ def train(
         seed=seed,
         holdout=holdout,
         extra=tuple(feature or ()),
-        config=ModelConfig(window=window, epochs=epochs, threads=config.generator.workers or os.cpu_count() or 1),
+        config=ModelConfig(
+            window=window, epochs=epochs, threads=config.generator.workers or os.cpu_count() or 1
+        ),
     )
     request.check()
     with progress() as bar:
@@ -183,7 +189,9 @@ def evaluate(
     holdout: HoldoutOpt = 0.25,
     threshold: Annotated[
         float,
-        typer.Option("--threshold", help="Enter when the forecast exceeds this log return; exit below minus it."),
+        typer.Option(
+            "--threshold", help="Enter when the forecast exceeds this log return; exit below minus it."
+        ),
     ] = 0.0,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
