@@ -254,7 +254,7 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
         for a in artifacts
     ]
     print_table(["model", "series", "version", "trained from", "to", "hold-out"], rows)
-    for path, reason in store.unreadable:
+    for _path, reason in store.unreadable:
         info(f"unreadable artifact: {reason}")
     if not artifacts:
         info("no trained models yet (train one with `mt ml train MODEL`)")
