@@ -208,6 +208,13 @@ class CollectorsSettings(Section):
     plugin_keys: dict[str, SecretStr] = {}
     """Keys of plugin collectors, by the key name the plugin declares."""
 
+    finbert_model_dir: Path | None = None
+    """Folder of a FinBERT ONNX export (model.onnx, tokenizer.json or vocab.txt, config.json) that scores
+    news and posts beside VADER (needs the [ml] extra). Empty: VADER alone."""
+
+    finbert_weight: float = Field(default=0.5, ge=0, le=1)
+    """FinBERT's share of an item's sentiment score when FinBERT is on (the rest is VADER's)."""
+
     @field_validator("sentiment_bucket")
     @classmethod
     def _known_bucket(cls, value: str) -> str:

@@ -91,11 +91,18 @@ async def source_report(
         else:
             described = SIM_DESCRIPTION if source == SIM_SOURCE else ""
             healths[source] = replace(health, description=health.description or described).effective(moment)
+    from mastertrade.engine.collectors.news import SentimentCollector
+    from mastertrade.engine.collectors.sentiment import scoring
+
+    how = scoring(settings)
+    scored = {c.name: how for c in service.collectors if isinstance(c, SentimentCollector)}
     report = []
     for source in known:
         if names and source not in names:
             continue
         data = healths[source].as_dict()
         data["series"] = [info.as_dict() for info in by_source.get(source, [])]
+        if source in scored:
+            data["scoring"] = scored[source]
         report.append(data)
     return report
