@@ -301,6 +301,7 @@ class SchedulerSettings(Section):
         "data_refresh": "*/15 * * * *",
         "risk_metrics": "*/5 * * * *",
         "goal_snapshots": "0 * * * *",
+        "ml_retrain": "30 2 * * *",
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
     (or @hourly, @daily ...). An empty string switches a job off."""
@@ -650,6 +651,32 @@ class GeneratorSettings(Section):
     below its backtest's prediction (after min_paper_days and min_paper_trades) is retired."""
 
 
+class MlSettings(Section):
+    """Forecast models the daemon keeps current (needs the [ml] extra): retrained by the `ml_retrain` job,
+    and each one predicts as every bar of [market] symbols closes, into its forecast feature series."""
+
+    forecasts: list[Literal["lstm_transformer", "lightgbm"]] = []
+    """Models to keep current, e.g. ["lightgbm"]. Empty: the daemon trains and predicts nothing."""
+
+    horizon: int = Field(default=1, ge=1, le=48)
+    """Bars ahead the daemon's forecasts look."""
+
+    train_bars: int = Field(default=500, ge=20)
+    """Labelled samples needed before the first model (a series never trained gets a full walk-forward)."""
+
+    retrain_every: int = Field(default=168, ge=1)
+    """Bars between retrainings in that first walk-forward."""
+
+    window: int = Field(default=48, ge=4)
+    """Bars of features per sample."""
+
+    epochs: int = Field(default=4, ge=1)
+    """Training epochs of the LSTM-Transformer."""
+
+    seed: int = 0
+    """Seed of every training: the same data and seed give the same model."""
+
+
 class Settings(BaseSettings):
     """The effective settings of one MasterTrade installation."""
 
@@ -680,6 +707,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     backtest: BacktestSettings = BacktestSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    ml: MlSettings = MlSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -246,6 +246,50 @@ def threshold_genome(model: str, horizon: int, threshold: float, key: SeriesKey)
     }
 
 
+async def stored_predictions(
+    db: Database, model: str, key: SeriesKey, horizon: int, frame: pd.DataFrame
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The stored forecast of each bar of ``frame`` (NaN where none)."""
+    from mastertrade.engine.collectors.store import FeatureStore
+
+    name = series_name(model, horizon, key.timeframe)
+    series = await FeatureStore(db).read(source(key.simulated), name, key.symbol)
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    predictions = np.full(len(frame), np.nan)
+    if len(series) == 0 or len(opens) == 0:
+        return predictions
+    where = np.searchsorted(opens, series.ts)
+    inside = (where < len(opens)) & (opens[np.clip(where, 0, len(opens) - 1)] == series.ts)
+    predictions[where[inside]] = series.values[inside]
+    return predictions
+
+
+async def refit(db: Database, request: TrainRequest, *, store: ArtifactStore | None = None) -> dict[str, Any]:
+    """Train the model of the newest bar on every label known now and save it (the nightly job). The
+    stored forecast series is left as it is: past forecasts are never rewritten; a series that does not
+    exist yet is made by a full :func:`train` instead."""
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.walkforward import fit_at
+    from mastertrade.engine.ml.windows import labels
+
+    request.check()
+    store = store or ArtifactStore.default()
+    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    predictions = await stored_predictions(db, request.model, key, request.horizon, frame)
+    if np.isnan(predictions).all():
+        return await train(db, request, store=store)
+    extra = await load_extra(db, request.extra, key, frame)
+    values, valid, names = prepare(frame, extra)
+    close = frame["close"].to_numpy(dtype=np.float64)
+    y = labels(close, request.horizon)
+    trained = await asyncio.to_thread(fit_at, request.spec(), values, valid, y, len(frame) - 1, request.seed)
+    if trained is None:
+        raise UserInputError(f"{key}: no labelled samples to train on")
+    metrics = evaluate(predictions, y, close, request.horizon, request.holdout)
+    artifact = save_model(store, trained, request, key, frame, names, metrics)
+    return {"model": request.model, "series": str(key), "artifact": artifact.as_dict(), "evaluation": metrics}
+
+
 async def evaluate_stored(
     db: Database,
     model: str,
@@ -259,7 +303,6 @@ async def evaluate_stored(
     """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there."""
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
-    from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import evaluate
     from mastertrade.engine.ml.windows import labels
@@ -271,15 +314,10 @@ async def evaluate_stored(
     if not 0 < holdout < 1:
         raise UserInputError(f"--holdout {holdout}: must be between 0 and 1")
     key, frame = await load_frame(db, symbol, timeframe, exchange)
-    name = series_name(model, horizon, key.timeframe)
-    series = await FeatureStore(db).read(source(key.simulated), name, key.symbol)
-    if len(series) == 0:
+    predictions = await stored_predictions(db, model, key, horizon, frame)
+    if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-    predictions = np.full(len(frame), np.nan)
-    where = np.searchsorted(opens, series.ts)
-    inside = (where < len(opens)) & (opens[np.clip(where, 0, len(opens) - 1)] == series.ts)
-    predictions[where[inside]] = series.values[inside]
     close = frame["close"].to_numpy(dtype=np.float64)
     report = evaluate(predictions, labels(close, horizon), close, horizon, holdout)
     if not report.get("bars"):
