@@ -47,13 +47,11 @@ def ml_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None) -> None:
     from mastertrade.engine.collectors.store import FeatureStore
-    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SeriesKey, rows_from_frame
     from mastertrade.engine.ml.artifacts import ArtifactStore
     from mastertrade.engine.ml.catalog import series_name
     from mastertrade.engine.ml.daemon import ForecastService, available, retrain_job
-
-    from mastertrade.engine.market.sim import simulate
-    from mastertrade.engine.market.store import rows_from_frame
 
     ctx = _ctx(database)
     key = SeriesKey("sim", "BTC/USDT", "1h")

@@ -12,8 +12,8 @@ from mastertrade.config import CollectorsSettings
 from mastertrade.engine.collectors.sentiment import (
     SentimentBuckets,
     SymbolMatcher,
-    scorer,
     score_function,
+    scorer,
     scoring,
 )
 from mastertrade.engine.ml.finbert import FinBert, load
