@@ -5,7 +5,6 @@ Needs the ``[ml]`` extra; without it each command says how to install it (exit 2
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer

@@ -50,8 +50,6 @@ def available(ctx: EngineContext) -> str | None:
 
 
 def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> TrainRequest:
-    import os
-
     from mastertrade.engine.ml.models import ModelConfig
     from mastertrade.engine.ml.trainer import TrainRequest
 
@@ -65,7 +63,7 @@ def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> T
         train_bars=ml.train_bars,
         retrain_every=ml.retrain_every,
         seed=ml.seed,
-        config=ModelConfig(window=ml.window, epochs=ml.epochs, threads=min(2, os.cpu_count() or 1)),
+        config=ModelConfig(window=ml.window, epochs=ml.epochs),
     )
 
 
