@@ -148,9 +148,7 @@ def train(
         seed=seed,
         holdout=holdout,
         extra=tuple(feature or ()),
-        config=ModelConfig(
-            window=window, epochs=epochs, threads=config.generator.workers or os.cpu_count() or 1
-        ),
+        config=ModelConfig(window=window, epochs=epochs),
     )
     request.check()
     with progress() as bar:
