@@ -50,4 +50,5 @@ def keras() -> ModuleType:
         raise MLUnavailable(
             f"keras was loaded with the {keras_module.backend.backend()} backend; MasterTrade needs jax"
         )
-    return keras_module
+    module: ModuleType = keras_module
+    return module

@@ -51,9 +51,9 @@ def bar_features(frame: pd.DataFrame, extra: Mapping[str, FloatArray] | None = N
     forward-filled only by the alignment, never here.
     """
     close = frame["close"].astype(float)
-    logc = np.log(close)
+    logc = pd.Series(np.log(close.to_numpy()), index=frame.index)
     volume = frame["volume"].astype(float)
-    logv = np.log1p(volume)
+    logv = pd.Series(np.log1p(volume.to_numpy()), index=frame.index)
     ret_1 = logc.diff()
     table = pd.DataFrame(index=frame.index)
     table["ret_1"] = ret_1

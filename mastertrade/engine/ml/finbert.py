@@ -35,7 +35,7 @@ class FinBert:
         require(*FINBERT_MODULES)
         import onnxruntime
         from tokenizers import Tokenizer
-        from tokenizers.implementations import BertWordPieceTokenizer
+        from tokenizers.implementations.bert_wordpiece import BertWordPieceTokenizer
 
         self.folder = folder
         model = folder / "model.onnx"

@@ -63,7 +63,8 @@ def window_indices(
     counts = np.concatenate([[0], np.cumsum(ok)])
     ends = np.arange(start, stop + 1)
     full = counts[ends + 1] - counts[ends + 1 - window] == window
-    return ends[full].astype(np.int64)
+    chosen: IntArray = ends[full].astype(np.int64)
+    return chosen
 
 
 def stack(scaled: FloatArray, ends: IntArray, window: int) -> np.ndarray[Any, np.dtype[np.float32]]:
