@@ -291,6 +291,10 @@ def predict(
         return
     value = result["forecast"]
     shown = "none (the window is incomplete)" if value is None else f"{value:+.5f} log return"
+    if result["already_stored"]:
+        shown += " (not stored: the series already holds this bar's forecast)"
+    elif result["stored"]:
+        shown += " (stored)"
     info(
         f"{model} {result['version']} on {result['series']}: forecast made at {result['published_at']}"
         f" for the next {horizon} bar(s): {shown}"

@@ -39,6 +39,11 @@ def _orphan_health(source: str, series: list[FeatureInfo]) -> SourceHealth:
         return SourceHealth(
             source, SourceState.OK, description=SIM_DESCRIPTION, last_success=newest, last_values=values
         )
+    if source in ("ml", "ml_sim"):
+        described = "Forecast series of `mt ml train` and the daemon's forecasts service"
+        return SourceHealth(
+            source, SourceState.OK, description=described, last_success=newest, last_values=values
+        )
     return SourceHealth(
         source,
         SourceState.DISABLED,

@@ -14,7 +14,8 @@ from mastertrade.errors import UserInputError
 
 INSTALL = "pip install 'mastertrade[ml]'"
 
-FORECAST_MODULES = {"lstm_transformer": ("keras", "jax"), "lightgbm": ("lightgbm",)}
+FORECAST_MODULES = {"lstm_transformer": ("jax", "keras"), "lightgbm": ("lightgbm",)}
+"""What each model imports, in dependency order (a missing jax is found before keras half-imports)."""
 FINBERT_MODULES = ("onnxruntime", "tokenizers")
 
 
