@@ -210,7 +210,9 @@ def evaluate(
         finally:
             await db.close()
 
-    report = run(main)
+    with progress() as bar:
+        bar.add_task(f"evaluating {model} forecasts", total=None)
+        report = run(main)
     if json_out:
         print_json(report)
         return
@@ -285,7 +287,9 @@ def predict(
         finally:
             await db.close()
 
-    result = run(main)
+    with progress() as bar:
+        bar.add_task(f"loading {model} and forecasting", total=None)
+        result = run(main)
     if json_out:
         print_json(result)
         return
