@@ -208,6 +208,13 @@ class CollectorsSettings(Section):
     plugin_keys: dict[str, SecretStr] = {}
     """Keys of plugin collectors, by the key name the plugin declares."""
 
+    finbert_model_dir: Path | None = None
+    """Folder of a FinBERT ONNX export (model.onnx, tokenizer.json or vocab.txt, config.json) that scores
+    news and posts beside VADER (needs the [ml] extra). Empty: VADER alone."""
+
+    finbert_weight: float = Field(default=0.5, ge=0, le=1)
+    """FinBERT's share of an item's sentiment score when FinBERT is on (the rest is VADER's)."""
+
     @field_validator("sentiment_bucket")
     @classmethod
     def _known_bucket(cls, value: str) -> str:
@@ -294,6 +301,7 @@ class SchedulerSettings(Section):
         "data_refresh": "*/15 * * * *",
         "risk_metrics": "*/5 * * * *",
         "goal_snapshots": "0 * * * *",
+        "ml_retrain": "30 2 * * *",
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
     (or @hourly, @daily ...). An empty string switches a job off."""
@@ -709,6 +717,32 @@ class RLSettings(Section):
     """Bars per training episode (a random window of the training bars each time)."""
 
 
+class MlSettings(Section):
+    """Forecast models the daemon keeps current (needs the [ml] extra): retrained by the `ml_retrain` job,
+    and each one predicts as every bar of [market] symbols closes, into its forecast feature series."""
+
+    forecasts: list[Literal["lstm_transformer", "lightgbm"]] = []
+    """Models to keep current, e.g. ["lightgbm"]. Empty: the daemon trains and predicts nothing."""
+
+    horizon: int = Field(default=1, ge=1, le=48)
+    """Bars ahead the daemon's forecasts look."""
+
+    train_bars: int = Field(default=500, ge=20)
+    """Labelled samples needed before the first model (a series never trained gets a full walk-forward)."""
+
+    retrain_every: int = Field(default=168, ge=1)
+    """Bars between retrainings in that first walk-forward."""
+
+    window: int = Field(default=48, ge=4)
+    """Bars of features per sample."""
+
+    epochs: int = Field(default=4, ge=1)
+    """Training epochs of the LSTM-Transformer."""
+
+    seed: int = 0
+    """Seed of every training: the same data and seed give the same model."""
+
+
 class Settings(BaseSettings):
     """The effective settings of one MasterTrade installation."""
 
@@ -740,6 +774,7 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     generator: GeneratorSettings = GeneratorSettings()
     rl: RLSettings = RLSettings()
+    ml: MlSettings = MlSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ from mastertrade.cli import generate as generate_cmd
 from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import help_format
 from mastertrade.cli import init as init_cmd
+from mastertrade.cli import ml as ml_cmd
 from mastertrade.cli import optimize as optimize_cmd
 from mastertrade.cli import orders as orders_cmd
 from mastertrade.cli import parity as parity_cmd
@@ -114,6 +115,7 @@ app.command("tui")(tui_cmd.tui)
 app.add_typer(rl_cmd.app, name="rl")
 app.command("completion")(completion_cmd.completion)
 app.command("examples")(examples_cmd.examples)
+app.add_typer(ml_cmd.app, name="ml")
 
 
 def main() -> None:

@@ -217,7 +217,9 @@ def _read_candles(
             frame = await store.read(key, start_ms, end_ms)
             from mastertrade.engine.collectors.provider import features_for
 
-            features = await features_for(db, genomes, timeframe=key.timeframe, simulated=key.simulated)
+            features = await features_for(
+                db, genomes, timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+            )
             return key, frame, features
         finally:
             await db.close()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, print_json, print_table
+from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 
 
@@ -53,6 +53,11 @@ def list_sources(
         for item in report
     ]
     print_table(["source", "state", "last value", "last update", "every", "key"], rows)
+    from rich.markup import escape
+
+    from mastertrade.engine.collectors.sentiment import scoring
+
+    info(escape(f"sentiment scoring: {scoring(config.collectors)}"))
 
 
 def _last_value(values: list[dict[str, Any]]) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from mastertrade.engine.collectors.base import MINUTE_S, Collector, FeaturePoint, expect, fetch, get_json
 from mastertrade.engine.collectors.feeds import parse_feed
-from mastertrade.engine.collectors.sentiment import Item, SentimentBuckets, SymbolMatcher
+from mastertrade.engine.collectors.sentiment import Item, SentimentBuckets, SymbolMatcher, score_function
 from mastertrade.engine.market.timeframes import timeframe_ms
 
 REDDIT = "https://www.reddit.com"
@@ -30,6 +31,7 @@ class SentimentCollector(Collector):
         super().__init__(settings)
         self.buckets = SentimentBuckets(timeframe_ms(settings.sentiment_bucket))
         self.matcher = SymbolMatcher(settings.symbol_aliases)
+        self._score: Callable[[str], float] | None = None
 
     @abstractmethod
     def targets(self) -> list[str]:
@@ -43,7 +45,9 @@ class SentimentCollector(Collector):
         items = await self.gather(
             [(target, functools.partial(self.fetch_items, client, target)) for target in self.targets()]
         )
-        return self.buckets.add(items, now, self.matcher)
+        if self._score is None:
+            self._score = score_function(self.settings)
+        return self.buckets.add(items, now, self.matcher, self._score)
 
     def dump_state(self) -> dict[str, Any]:
         return self.buckets.dump()

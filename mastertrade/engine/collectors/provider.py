@@ -60,12 +60,36 @@ def pick_source(available: Iterable[str], requested: str, *, simulated: bool) ->
     return ranked[0] if ranked else None
 
 
+def _forecast_ref(
+    name: str, params: Mapping[str, ParamValue], market: str | None, timeframe: str
+) -> SeriesRef:
+    # A forecast (engine/ml) is keyed by model, horizon, timeframe and market, not by base asset.
+    from mastertrade.engine.ml.catalog import forecast_ref
+
+    found = forecast_ref(params, market=market, timeframe=timeframe)
+    return (found[0], found[1], "") if found is not None else (name, "", "")
+
+
 class StoredFeatures:
     """A feature provider over series loaded from the store (build it with :meth:`load`)."""
 
-    def __init__(self, series: Mapping[SeriesRef, FeatureSeries | None], bar_ms: int) -> None:
+    def __init__(
+        self,
+        series: Mapping[SeriesRef, FeatureSeries | None],
+        bar_ms: int,
+        *,
+        market: str | None = None,
+        timeframe: str = "",
+    ) -> None:
         self.series = dict(series)
         self.bar_ms = bar_ms
+        self.market = market
+        self.timeframe = timeframe
+
+    def _ref(self, name: str, params: Mapping[str, ParamValue]) -> SeriesRef:
+        if name == "forecast":
+            return _forecast_ref(name, params, self.market, self.timeframe)
+        return series_ref(name, params)
 
     @classmethod
     async def load(
@@ -75,31 +99,49 @@ class StoredFeatures:
         *,
         timeframe: str,
         simulated: bool,
+        market: str | None = None,
     ) -> StoredFeatures:
-        """Load every series the (name, params) pairs need; missing ones will read as NaN."""
+        """Load every series the (name, params) pairs need; missing ones will read as NaN. ``market``
+        is the symbol of the candles (forecast terms read that market's forecasts)."""
         store = FeatureStore(db)
-        loaded: dict[SeriesRef, FeatureSeries | None] = {}
+        provider = cls({}, timeframe_ms(timeframe), market=market, timeframe=timeframe)
         for name, params in features:
-            ref = series_ref(name, dict(params))
-            if ref in loaded:
+            ref = provider._ref(name, dict(params))
+            if ref in provider.series:
+                continue
+            if name == "forecast":
+                from mastertrade.engine.ml.catalog import source as forecast_source
+
+                provider.series[ref] = await store.read(forecast_source(simulated), ref[0], ref[1])
                 continue
             source = pick_source(await store.sources_for(ref[0], ref[1]), ref[2], simulated=simulated)
-            loaded[ref] = None if source is None else await store.read(source, ref[0], ref[1])
-        return cls(loaded, timeframe_ms(timeframe))
+            provider.series[ref] = None if source is None else await store.read(source, ref[0], ref[1])
+        return provider
 
     @classmethod
     async def for_genomes(
-        cls, db: Database, genomes: Iterable[Any], *, timeframe: str, simulated: bool
+        cls,
+        db: Database,
+        genomes: Iterable[Any],
+        *,
+        timeframe: str,
+        simulated: bool,
+        market: str | None = None,
     ) -> StoredFeatures:
-        """The provider for everything a set of genomes uses."""
+        """The provider for everything a set of genomes uses (on ``market``, else the genomes' symbol)."""
         wanted: dict[tuple[str, Params], None] = {}
+        symbols: set[str] = set()
         for genome in genomes:
             wanted.update(dict.fromkeys(required_features(genome)))
-        return await cls.load(db, wanted, timeframe=timeframe, simulated=simulated)
+            if getattr(genome, "symbol", None):
+                symbols.add(genome.symbol)
+        if market is None and len(symbols) == 1:
+            market = symbols.pop()
+        return await cls.load(db, wanted, timeframe=timeframe, simulated=simulated, market=market)
 
     def __call__(self, name: str, params: Mapping[str, ParamValue], frame: pd.DataFrame) -> Mapping[str, Any]:
         spec = feature_spec(name)
-        series = self.series.get(series_ref(name, params))
+        series = self.series.get(self._ref(name, params))
         if series is None or len(series) == 0:
             return {out.name: None for out in spec.outputs}
         index = frame.index
@@ -110,12 +152,15 @@ class StoredFeatures:
 
 
 async def features_for(
-    db: Database, strategies: Iterable[Any], *, timeframe: str, simulated: bool
+    db: Database, strategies: Iterable[Any], *, timeframe: str, simulated: bool, market: str | None = None
 ) -> StoredFeatures | None:
     """The provider for the feature terms of ``strategies`` (genomes, or strategies carrying a
-    ``genome``; plugins have none), or None when none of them reads alternative data."""
+    ``genome``; plugins have none), or None when none of them reads alternative data. ``market``: the
+    candles' symbol (default: the one the strategies name)."""
     genomes = [getattr(item, "genome", item) for item in strategies]
     genomes = [genome for genome in genomes if genome is not None and hasattr(genome, "entry")]
     if not any(required_features(genome) for genome in genomes):
         return None
-    return await StoredFeatures.for_genomes(db, genomes, timeframe=timeframe, simulated=simulated)
+    return await StoredFeatures.for_genomes(
+        db, genomes, timeframe=timeframe, simulated=simulated, market=market
+    )

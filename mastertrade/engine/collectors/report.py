@@ -39,6 +39,11 @@ def _orphan_health(source: str, series: list[FeatureInfo]) -> SourceHealth:
         return SourceHealth(
             source, SourceState.OK, description=SIM_DESCRIPTION, last_success=newest, last_values=values
         )
+    if source in ("ml", "ml_sim"):
+        described = "Forecast series of `mt ml train` and the daemon's forecasts service"
+        return SourceHealth(
+            source, SourceState.OK, description=described, last_success=newest, last_values=values
+        )
     return SourceHealth(
         source,
         SourceState.DISABLED,
@@ -91,11 +96,18 @@ async def source_report(
         else:
             described = SIM_DESCRIPTION if source == SIM_SOURCE else ""
             healths[source] = replace(health, description=health.description or described).effective(moment)
+    from mastertrade.engine.collectors.news import SentimentCollector
+    from mastertrade.engine.collectors.sentiment import scoring
+
+    how = scoring(settings)
+    scored = {c.name: how for c in service.collectors if isinstance(c, SentimentCollector)}
     report = []
     for source in known:
         if names and source not in names:
             continue
         data = healths[source].as_dict()
         data["series"] = [info.as_dict() for info in by_source.get(source, [])]
+        if source in scored:
+            data["scoring"] = scored[source]
         report.append(data)
     return report

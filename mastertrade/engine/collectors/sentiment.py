@@ -82,6 +82,39 @@ def scorer() -> SentimentScorer:
     return SentimentScorer()
 
 
+class BlendedScorer:
+    """VADER (with the crypto lexicon) and FinBERT blended: ``weight * finbert + (1 - weight) * vader``.
+    Both scores lie in [-1, 1], so the blend does too and the bullish/bearish thresholds keep their sense."""
+
+    def __init__(self, finbert: Callable[[str], float], weight: float, vader: Callable[[str], float]) -> None:
+        self.finbert = finbert
+        self.weight = weight
+        self.vader = vader
+
+    def score(self, text: str) -> float:
+        return self.weight * self.finbert(text) + (1.0 - self.weight) * self.vader(text)
+
+
+def scoring(settings: Any) -> str:
+    """How items are scored under ``settings`` (the [collectors] section), in words."""
+    folder = getattr(settings, "finbert_model_dir", None)
+    if folder is None:
+        return "VADER alone (no [collectors] finbert_model_dir)"
+    weight = float(settings.finbert_weight)
+    return f"FinBERT {weight:.0%} + VADER {1 - weight:.0%} (FinBERT from {folder})"
+
+
+def score_function(settings: Any) -> Callable[[str], float]:
+    """The scorer ``settings`` ask for: VADER alone, or blended with FinBERT when a model folder is set
+    (a folder that does not load raises ConfigError: FinBERT was asked for, so it is never skipped)."""
+    folder = getattr(settings, "finbert_model_dir", None)
+    if folder is None:
+        return scorer().score
+    from mastertrade.engine.ml.finbert import load
+
+    return BlendedScorer(load(str(folder)).score, float(settings.finbert_weight), scorer().score).score
+
+
 class SymbolMatcher:
     """Finds which configured symbols a text mentions."""
 

@@ -37,6 +37,9 @@ def build_services(ctx: EngineContext) -> list[Service]:
     from mastertrade.engine.services.trading import TradingService
 
     services.append(TradingService())
+    from mastertrade.engine.ml.daemon import ForecastService
+
+    services.append(ForecastService())
     return services
 
 
@@ -58,4 +61,7 @@ def build_jobs() -> JobRegistry:
     from mastertrade.engine.generator import nightly
 
     jobs.add("nightly_generation", nightly.nightly_job, nightly.DESCRIPTION)
+    from mastertrade.engine.ml import daemon as ml_daemon
+
+    jobs.add("ml_retrain", ml_daemon.retrain_job, ml_daemon.DESCRIPTION, available=ml_daemon.available)
     return jobs

@@ -124,3 +124,4 @@ def required_features(genome: Any) -> list[tuple[str, Params]]:
 # importing them here means every genome parser knows them. Last, because the catalog calls
 # register_feature above; the catalog imports nothing heavy.
 from mastertrade.engine.collectors import catalog as _collectors_catalog  # noqa: E402, F401
+from mastertrade.engine.ml import catalog as _ml_catalog  # noqa: E402, F401  (the forecast term)

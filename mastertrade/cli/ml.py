@@ -1,0 +1,311 @@
+"""``mt ml``: forecast models: train (walk-forward), evaluate on the hold-out, list, predict.
+
+Needs the ``[ml]`` extra; without it each command says how to install it (exit 2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
+from mastertrade.cli.runtime import open_db, run, settings
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+
+app = typer.Typer(
+    help="Machine learning: next-bar return forecasts (LSTM-Transformer, LightGBM) as strategy features.",
+    no_args_is_help=True,
+)
+
+ModelArg = Annotated[str, typer.Argument(help="lstm_transformer or lightgbm.", show_default=False)]
+SymbolOpt = Annotated[
+    str | None, typer.Option("--symbol", help="Market symbol (default: the first of [market] symbols).")
+]
+TimeframeOpt = Annotated[
+    str | None, typer.Option("--timeframe", help="Bar length (default: [market] timeframe).")
+]
+ExchangeOpt = Annotated[
+    str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="Bars ahead the forecast looks (1..48).")]
+HoldoutOpt = Annotated[
+    float, typer.Option("--holdout", help="Newest share of the forecast bars scored as the hold-out.")
+]
+
+
+def _check(model: str | None = None) -> None:
+    from mastertrade.engine.ml.deps import FORECAST_MODULES, require
+    from mastertrade.errors import UserInputError
+
+    if model is None:
+        return
+    if model not in FORECAST_MODULES:
+        raise UserInputError(f"unknown model {model!r} (choose {', '.join(FORECAST_MODULES)})")
+    require(*FORECAST_MODULES[model])
+
+
+def _market(config: Settings, symbol: str | None, timeframe: str | None) -> tuple[str, str]:
+    from mastertrade.engine.market.timeframes import timeframe_ms
+
+    timeframe = timeframe or config.market.timeframe
+    timeframe_ms(timeframe)
+    return symbol or config.market.symbols[0], timeframe
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print_evaluation(report: dict[str, Any]) -> None:
+    if not report.get("bars"):
+        info(f"evaluation: {report['verdict']}")
+        return
+    rows = [
+        (
+            label,
+            _pct(scores["directional_accuracy"]),
+            _num(scores["rank_ic"]),
+            f"{scores['mse']:.3g}",
+        )
+        for label, scores in (
+            ("model", report["model"]),
+            ("zero return", report["zero_return"]),
+            ("last return", report["last_return"]),
+        )
+    ]
+    print_table(
+        ["forecast", "direction hits", "rank IC", "mean sq. error"],
+        rows,
+        title=f"hold-out: {report['bars']} bars",
+        right=["direction hits", "rank IC", "mean sq. error"],
+    )
+    info(
+        f"error ratio to zero-return: {_num(report['error_ratio_zero'])},"
+        f" to last-return: {_num(report['error_ratio_last'])}; the model {report['verdict']}"
+    )
+
+
+def train(
+    model: ModelArg,
+    symbol: SymbolOpt = None,
+    timeframe: TimeframeOpt = None,
+    exchange: ExchangeOpt = None,
+    horizon: HorizonOpt = 1,
+    train_bars: Annotated[
+        int, typer.Option("--train-bars", help="Labelled samples needed before the first model.")
+    ] = 500,
+    retrain_every: Annotated[int, typer.Option("--retrain-every", help="Bars between retrainings.")] = 168,
+    max_train: Annotated[
+        int | None, typer.Option("--max-train", help="Train on at most this many newest samples.")
+    ] = None,
+    window: Annotated[int, typer.Option("--window", help="Bars of features per sample.")] = 48,
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (lstm_transformer).")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed and data give the same forecasts.")] = 0,
+    holdout: HoldoutOpt = 0.25,
+    feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feature", help="A stored alternative-data feature to add to the inputs (repeatable)."
+        ),
+    ] = None,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Train a forecast model walk-forward on stored candles and store its forecasts as a feature series.
+
+    Each forecast is made at a bar's close by a model trained only on labels known then; the model is
+    retrained every `--retrain-every` bars. The forecasts are stored (usable in genomes as
+    `{"feature": "forecast", "model": MODEL, "horizon": H}`), the model trained on all the data is saved
+    as a versioned artifact, and the hold-out is scored against naive baselines.
+    """
+    _check(model)
+    from mastertrade.engine.ml.models import ModelConfig
+    from mastertrade.engine.ml.trainer import TrainRequest
+    from mastertrade.engine.ml.trainer import train as run_training
+    from mastertrade.errors import UserInputError
+
+    if window < 4:
+        raise UserInputError(f"--window {window}: must be at least 4 bars")
+    if epochs < 1:
+        raise UserInputError(f"--epochs {epochs}: must be at least 1")
+    config = settings()
+    symbol, timeframe = _market(config, symbol, timeframe)
+    request = TrainRequest(
+        model=model,
+        symbol=symbol,
+        timeframe=timeframe,
+        exchange=exchange,
+        horizon=horizon,
+        train_bars=train_bars,
+        retrain_every=retrain_every,
+        max_train=max_train,
+        seed=seed,
+        holdout=holdout,
+        extra=tuple(feature or ()),
+        config=ModelConfig(window=window, epochs=epochs),
+    )
+    request.check()
+    with progress() as bar:
+        task = bar.add_task(f"training {model}", total=None)
+
+        def report(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        async def main() -> dict[str, Any]:
+            db = await open_db(config)
+            try:
+                return await run_training(db, request, progress=report)
+            finally:
+                await db.close()
+
+        summary = run(main)
+    if json_out:
+        print_json(summary)
+        return
+    artifact = summary["artifact"]
+    info(
+        f"{model} on {summary['series']}: {summary['forecasts']} walk-forward forecasts from"
+        f" {summary['first_forecast']}, {summary['retrains']} retrainings; model {artifact['version']}"
+        f" trained on {artifact['train_start']} .. {artifact['train_end']}"
+    )
+    _print_evaluation(summary["evaluation"])
+
+
+def evaluate(
+    model: ModelArg,
+    symbol: SymbolOpt = None,
+    timeframe: TimeframeOpt = None,
+    exchange: ExchangeOpt = None,
+    horizon: HorizonOpt = 1,
+    holdout: HoldoutOpt = 0.25,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", help="Enter when the forecast exceeds this log return; exit below minus it."
+        ),
+    ] = 0.0,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Score stored forecasts on the hold-out against the zero-return and last-return baselines, and
+    backtest a plain forecast-threshold strategy there; says plainly when the model loses."""
+    _check(model)
+    from mastertrade.engine.ml.trainer import evaluate_stored
+    from mastertrade.errors import UserInputError
+
+    if threshold < 0:
+        raise UserInputError(f"--threshold {threshold}: must be >= 0")
+    config = settings()
+    symbol, timeframe = _market(config, symbol, timeframe)
+
+    async def main() -> dict[str, Any]:
+        db = await open_db(config)
+        try:
+            return await evaluate_stored(db, model, symbol, timeframe, exchange, horizon, holdout, threshold)
+        finally:
+            await db.close()
+
+    with progress() as bar:
+        bar.add_task(f"evaluating {model} forecasts", total=None)
+        report = run(main)
+    if json_out:
+        print_json(report)
+        return
+    info(f"{model} forecasts of {report['series']}, horizon {horizon}")
+    _print_evaluation(report)
+    if "backtest" in report:
+        metrics = report["backtest"]["metrics"]
+        info(
+            f"threshold strategy on the hold-out: return {metrics['return_pct']:.2f}%,"
+            f" {metrics['trades']} trades, buy-and-hold {report['backtest']['buy_and_hold_return_pct']:.2f}%;"
+            f" {report['backtest']['verdict']}"
+        )
+
+
+def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
+    """List the stored model artifacts: version (content hash), training range, hold-out verdict."""
+    from mastertrade.engine.ml.artifacts import ArtifactStore
+
+    store = ArtifactStore.default()
+    artifacts = store.list()
+    if json_out:
+        print_json(
+            {
+                "models": [a.as_dict() for a in artifacts],
+                "unreadable": [{"path": str(p), "reason": r} for p, r in store.unreadable],
+            }
+        )
+        return
+    rows = [
+        (
+            a.name,
+            f"{a.key.get('exchange')}:{a.key.get('symbol')} {a.key.get('timeframe')} h{a.key.get('horizon')}",
+            a.version,
+            a.as_dict()["train_start"],
+            a.as_dict()["train_end"],
+            a.metrics.get("verdict", "-"),
+        )
+        for a in artifacts
+    ]
+    print_table(["model", "series", "version", "trained from", "to", "hold-out"], rows)
+    for _path, reason in store.unreadable:
+        info(f"unreadable artifact: {reason}")
+    if not artifacts:
+        info("no trained models yet (train one with `mt ml train MODEL`)")
+
+
+def predict(
+    model: ModelArg,
+    symbol: SymbolOpt = None,
+    timeframe: TimeframeOpt = None,
+    exchange: ExchangeOpt = None,
+    horizon: HorizonOpt = 1,
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Store the forecast in the feature series.")
+    ] = True,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Forecast from the close of the newest stored bar with the newest trained model."""
+    _check(model)
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.ml.trainer import latest_model, predict_latest
+
+    config = settings()
+    symbol, timeframe = _market(config, symbol, timeframe)
+
+    async def main() -> dict[str, Any]:
+        db = await open_db(config)
+        try:
+            key = await CandleStore(db).resolve(symbol, timeframe, exchange)
+            loaded = await latest_model(model, key, horizon)
+            return await predict_latest(db, loaded, key, publish=publish)
+        finally:
+            await db.close()
+
+    with progress() as bar:
+        bar.add_task(f"loading {model} and forecasting", total=None)
+        result = run(main)
+    if json_out:
+        print_json(result)
+        return
+    value = result["forecast"]
+    shown = "none (the window is incomplete)" if value is None else f"{value:+.5f} log return"
+    if result["already_stored"]:
+        shown += " (not stored: the series already holds this bar's forecast)"
+    elif result["stored"]:
+        shown += " (stored)"
+    info(
+        f"{model} {result['version']} on {result['series']}: forecast made at {result['published_at']}"
+        f" for the next {horizon} bar(s): {shown}"
+    )
+
+
+app.command("train")(train)
+app.command("evaluate")(evaluate)
+app.command("list")(list_models)
+app.command("predict")(predict)

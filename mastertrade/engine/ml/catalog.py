@@ -1,0 +1,61 @@
+"""The forecast as a genome term: ``{"feature": "forecast", "model": "lstm_transformer", "horizon": 1}``.
+
+A forecast series is stored in the feature store under source ``ml`` (``ml_sim`` for simulated
+candles), name ``forecast:<model>:h<horizon>:<timeframe>`` and the market symbol ("BTC/USDT"). The
+value made at the close of bar t has ``ts`` = the bar's open and ``published_at`` = its close, so the
+store's alignment rule (``collectors/align.py``: a value published at p serves only bars that open
+after p) applies unchanged: the first signal that reads it is that of bar t + 2, filled at the open of
+bar t + 3. Train with ``--horizon 3`` for a forecast whose window ends at the bar a strategy would trade.
+
+The term's ``symbol`` defaults to "" (the strategy's own market). Importing this module registers the
+term; it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mastertrade.engine.ml.deps import FORECAST_MODULES
+from mastertrade.engine.signals.features import register_feature
+from mastertrade.engine.signals.specs import SINGLE, Output, Param, ParamValue, SeriesSpec
+
+FORECAST = "forecast"
+SOURCE = "ml"
+SIM_SOURCE = "ml_sim"
+MAX_HORIZON = 48
+
+
+def series_name(model: str, horizon: int, timeframe: str) -> str:
+    return f"{FORECAST}:{model}:h{horizon}:{timeframe}"
+
+
+def source(simulated: bool) -> str:
+    return SIM_SOURCE if simulated else SOURCE
+
+
+def forecast_ref(
+    params: Mapping[str, ParamValue], *, market: str | None, timeframe: str
+) -> tuple[str, str] | None:
+    """(stored name, symbol) of a forecast term's series; None when no market is known."""
+    symbol = str(params.get("symbol", "")) or market
+    if not symbol:
+        return None
+    model = str(params.get("model", "lstm_transformer"))
+    return series_name(model, int(params.get("horizon", 1)), timeframe), symbol
+
+
+SPEC = SeriesSpec(
+    FORECAST,
+    "Forecast",
+    "Walk-forward forecast of the log return over the next `horizon` bars (`mt ml train`)",
+    params=(
+        Param(
+            "model", "str", "lstm_transformer", choices=tuple(FORECAST_MODULES), doc="which model's forecast"
+        ),
+        Param("horizon", "int", 1, low=1, high=MAX_HORIZON, sample=(1, 1), doc="bars ahead"),
+        Param("symbol", "str", "", doc="market symbol (the strategy's own market when empty)"),
+    ),
+    outputs=(Output(SINGLE, "forecast", "feature:forecast", thresholds=(-0.003, 0.003)),),
+)
+
+register_feature(SPEC)

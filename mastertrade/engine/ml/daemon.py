@@ -1,0 +1,163 @@
+"""The daemon's forecasts: the nightly ``ml_retrain`` job and the service that predicts as bars close.
+
+For each model in ``[ml] forecasts`` and each symbol of ``[market] symbols`` (at ``[market] timeframe``):
+
+- ``ml_retrain`` trains the model of the newest bar on every label known now and saves it as a new
+  artifact (a series never trained gets a full walk-forward first, which also stores its past forecasts);
+- :class:`ForecastService` waits for ``candle.closed`` and, with the newest artifact, stores the
+  forecast made at that bar's close (published at the close, like every walk-forward forecast). It
+  notices a new artifact by its folder and loads it once.
+
+Without the ``[ml]`` extra both say so (the job is shown as unavailable; the service logs it once and
+idles), and nothing else in the daemon changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.errors import MasterTradeError
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.ml.trainer import LoadedModel, TrainRequest
+    from mastertrade.engine.scheduler.registry import JobRun
+    from mastertrade.engine.services.base import EngineContext
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = "Retrain the forecast models of [ml] forecasts on every label known now"
+
+
+def _missing(settings: Settings) -> str | None:
+    from mastertrade.engine.ml.deps import FORECAST_MODULES, MLUnavailable, require
+
+    if not settings.ml.forecasts:
+        return "no models in [ml] forecasts"
+    try:
+        for model in settings.ml.forecasts:
+            require(*FORECAST_MODULES[model])
+    except MLUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def available(ctx: EngineContext) -> str | None:
+    return _missing(ctx.settings)
+
+
+def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> TrainRequest:
+    from mastertrade.engine.ml.models import ModelConfig
+    from mastertrade.engine.ml.trainer import TrainRequest
+
+    ml = settings.ml
+    return TrainRequest(
+        model=model,
+        symbol=symbol,
+        timeframe=settings.market.timeframe,
+        exchange=exchange,
+        horizon=ml.horizon,
+        train_bars=ml.train_bars,
+        retrain_every=ml.retrain_every,
+        seed=ml.seed,
+        config=ModelConfig(window=ml.window, epochs=ml.epochs),
+    )
+
+
+async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    from mastertrade.engine.ml.trainer import refit
+
+    pairs = [(m, s) for m in ctx.settings.ml.forecasts for s in ctx.settings.market.symbols]
+    results: dict[str, Any] = {}
+    for index, (model, symbol) in enumerate(pairs):
+        run.progress(index, len(pairs), f"training {model} on {symbol}")
+        try:
+            summary = await refit(ctx.db, request_for(ctx.settings, model, symbol, ctx.venue.id))
+        except MasterTradeError as exc:
+            results[f"{model} {symbol}"] = {"error": str(exc)}
+            log.error("ml_retrain: %s on %s: %s", model, symbol, exc)
+            continue
+        results[f"{model} {symbol}"] = {
+            "version": summary["artifact"]["version"],
+            "verdict": summary["evaluation"].get("verdict"),
+        }
+    run.progress(len(pairs), len(pairs), "done")
+    return {"models": results}
+
+
+class ForecastService:
+    """Stores each configured model's forecast as every bar of the configured market closes."""
+
+    name = "forecasts"
+
+    def __init__(self) -> None:
+        self.loaded: dict[tuple[str, SeriesKey], LoadedModel] = {}
+        self.last_ms: float | None = None
+        """How long the last bar's forecasts took (all models of one symbol), in milliseconds."""
+        self._warned: set[str] = set()
+
+    async def run(self, ctx: EngineContext) -> None:
+        from mastertrade.engine.events import CandleClosed
+
+        missing = _missing(ctx.settings)
+        if missing is not None:
+            if ctx.settings.ml.forecasts:
+                log.warning("forecasts are off: %s", missing)
+            await ctx.stopping.wait()
+            return
+        ctx.provide(self)
+        subscription = ctx.bus.subscribe({"candle.closed"}, name=self.name, maxsize=10_000)
+        async with subscription:
+            while True:
+                event = await subscription.get()
+                if not isinstance(event, CandleClosed):
+                    continue
+                if (
+                    event.timeframe != ctx.settings.market.timeframe
+                    or event.symbol not in ctx.settings.market.symbols
+                ):
+                    continue
+                await self.on_bar(ctx, event.venue, event.symbol, event.timeframe)
+
+    async def on_bar(
+        self, ctx: EngineContext, venue: str, symbol: str, timeframe: str
+    ) -> list[dict[str, Any]]:
+        """Forecast from the newest stored bar of one symbol with every configured model."""
+        from mastertrade.engine.market.store import SeriesKey
+        from mastertrade.engine.ml.trainer import predict_latest
+
+        key = SeriesKey(venue, symbol, timeframe)
+        started = time.perf_counter()
+        out = []
+        for model in ctx.settings.ml.forecasts:
+            loaded = await self._model(model, key, ctx.settings.ml.horizon)
+            if loaded is None:
+                continue
+            async with ctx.work(f"forecast {model} {symbol}"):
+                out.append(await predict_latest(ctx.db, loaded, key))
+        self.last_ms = (time.perf_counter() - started) * 1000
+        return out
+
+    async def _model(self, model: str, key: SeriesKey, horizon: int) -> LoadedModel | None:
+        from mastertrade.engine.ml.artifacts import ArtifactStore
+        from mastertrade.engine.ml.trainer import KIND, LoadedModel, artifact_key
+
+        store = ArtifactStore.default()
+        versions = store.versions(KIND, model, artifact_key(key, horizon))
+        current = self.loaded.get((model, key))
+        if not versions:
+            if f"{model} {key}" not in self._warned:
+                self._warned.add(f"{model} {key}")
+                log.warning("no trained %s model for %s yet: the ml_retrain job makes one", model, key)
+            return None
+        if current is None or current.artifact.path != versions[-1].path:
+            try:
+                current = LoadedModel.open(versions[-1], store)
+            except MasterTradeError as exc:
+                log.error("forecast model %s: %s", versions[-1].path, exc)
+                return None
+            self.loaded[(model, key)] = current
+        return current

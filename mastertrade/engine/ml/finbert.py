@@ -1,0 +1,114 @@
+"""FinBERT headline sentiment through ONNX Runtime and ``tokenizers``, from a local model folder.
+
+No PyTorch and no download at run time: the folder holds an ONNX export of a BERT sequence classifier
+(ProsusAI/finbert; the README shows how to export it on a connected machine) and its tokenizer:
+
+    model.onnx          inputs input_ids, attention_mask (and token_type_ids if exported), output logits
+    tokenizer.json      the fast tokenizer (or vocab.txt: a BERT WordPiece vocabulary, lower-cased)
+    config.json         "id2label": {"0": "positive", "1": "negative", "2": "neutral"} (FinBERT's order)
+
+The score of a text is P(positive) - P(negative) from the softmax of the logits, in [-1, 1] like
+VADER's compound score, so the two can be blended (``collectors/sentiment.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mastertrade.engine.ml.deps import FINBERT_MODULES, require
+from mastertrade.errors import ConfigError
+
+MAX_TOKENS = 128
+"""Headlines are short; longer texts (post bodies) are truncated to this many tokens."""
+BATCH = 16
+
+
+class FinBert:
+    """A loaded FinBERT classifier."""
+
+    def __init__(self, folder: Path, *, max_tokens: int = MAX_TOKENS, threads: int = 1) -> None:
+        require(*FINBERT_MODULES)
+        import onnxruntime
+        from tokenizers import Tokenizer
+        from tokenizers.implementations.bert_wordpiece import BertWordPieceTokenizer
+
+        self.folder = folder
+        model = folder / "model.onnx"
+        if not model.is_file():
+            raise ConfigError(
+                f"finbert_model_dir {folder}: no model.onnx there (see the README's FinBERT export)"
+            )
+        if (folder / "tokenizer.json").is_file():
+            self.tokenizer: Any = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        elif (folder / "vocab.txt").is_file():
+            self.tokenizer = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True)
+        else:
+            raise ConfigError(f"finbert_model_dir {folder}: neither tokenizer.json nor vocab.txt is there")
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.enable_padding()
+        self.positive, self.negative = self._labels(folder / "config.json")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
+            raise ConfigError(f"finbert_model_dir {folder}: model.onnx does not load ({exc})") from None
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        missing = {"input_ids", "attention_mask"} - self.inputs
+        if missing:
+            raise ConfigError(f"finbert_model_dir {folder}: model.onnx lacks the inputs {sorted(missing)}")
+
+    @staticmethod
+    def _labels(path: Path) -> tuple[int, int]:
+        labels = {0: "positive", 1: "negative", 2: "neutral"}
+        if path.is_file():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8")).get("id2label", {})
+                labels = {int(k): str(v).lower() for k, v in raw.items()} or labels
+            except (ValueError, AttributeError) as exc:
+                raise ConfigError(f"{path}: unreadable id2label ({exc})") from None
+        by_name = {name: index for index, name in labels.items()}
+        if "positive" not in by_name or "negative" not in by_name:
+            raise ConfigError(f"{path}: id2label must name 'positive' and 'negative' (got {labels})")
+        return by_name["positive"], by_name["negative"]
+
+    def probabilities(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Class probabilities, one row per text (columns in the model's label order)."""
+        rows: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+        for start in range(0, len(texts), BATCH):
+            encoded = self.tokenizer.encode_batch(texts[start : start + BATCH])
+            feed = {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            }
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
+            logits = np.asarray(self.session.run(None, feed)[0], dtype=np.float64)
+            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+            rows.append(shifted / shifted.sum(axis=1, keepdims=True))
+        return np.concatenate(rows) if rows else np.zeros((0, 3))
+
+    def scores(self, texts: list[str]) -> list[float]:
+        """P(positive) - P(negative) of each text, in [-1, 1]."""
+        probs = self.probabilities(texts)
+        return [float(v) for v in probs[:, self.positive] - probs[:, self.negative]]
+
+    def score(self, text: str) -> float:
+        return self.scores([text])[0]
+
+
+@cache
+def load(folder: str) -> FinBert:
+    """The classifier of ``folder``, loaded once per process."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"finbert_model_dir {folder}: no such folder")
+    return FinBert(path)

@@ -1,0 +1,405 @@
+"""One door for forecasts: train (walk-forward, publish the series, save the model), evaluate on the
+hold-out, load the newest model and predict. The CLI, the daemon's job and the tests all call these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mastertrade.engine.ml.artifacts import Artifact, ArtifactStore, library_versions
+from mastertrade.engine.ml.catalog import FORECAST, series_name, source
+from mastertrade.engine.ml.models import ModelConfig, model_class
+from mastertrade.engine.ml.walkforward import (
+    ForecastSpec,
+    Progress,
+    TrainedModel,
+    predict_rows,
+    prepare,
+    walk_forward,
+)
+from mastertrade.engine.ml.windows import Scaler
+from mastertrade.errors import NotFound, UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+    from mastertrade.engine.market.store import SeriesKey
+
+KIND = "forecast"
+LIVE_BARS = 400
+"""Bars of history read to predict the newest bar (windows plus the indicators' warm-up)."""
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    model: str
+    symbol: str
+    timeframe: str
+    exchange: str | None = None
+    horizon: int = 1
+    train_bars: int = 500
+    retrain_every: int = 168
+    max_train: int | None = None
+    seed: int = 0
+    holdout: float = 0.25
+    extra: tuple[str, ...] = ()
+    """Stored alternative-data features to add to the inputs (e.g. "sentiment", "fear_greed")."""
+    config: ModelConfig = field(default_factory=ModelConfig)
+
+    def spec(self) -> ForecastSpec:
+        return ForecastSpec(
+            self.model,
+            self.horizon,
+            self.train_bars,
+            self.retrain_every,
+            self.max_train,
+            self.seed,
+            self.config,
+        )
+
+    def check(self) -> None:
+        model_class(self.model)
+        if not 1 <= self.horizon <= 48:
+            raise UserInputError(f"--horizon {self.horizon}: must be 1..48 bars")
+        if self.train_bars < 20:
+            raise UserInputError(f"--train-bars {self.train_bars}: must be at least 20")
+        if self.retrain_every < 1:
+            raise UserInputError(f"--retrain-every {self.retrain_every}: must be at least 1 bar")
+        if not 0 < self.holdout < 1:
+            raise UserInputError(f"--holdout {self.holdout}: must be between 0 and 1")
+
+
+def artifact_key(key: SeriesKey, horizon: int) -> dict[str, Any]:
+    return {"exchange": key.exchange, "symbol": key.symbol, "timeframe": key.timeframe, "horizon": horizon}
+
+
+async def load_frame(
+    db: Database, symbol: str, timeframe: str, exchange: str | None, start: int | None = None
+) -> tuple[SeriesKey, pd.DataFrame]:
+    from mastertrade.engine.market.store import CandleStore
+
+    store = CandleStore(db)
+    key = await store.resolve(symbol, timeframe, exchange)
+    frame = await store.read(key, start)
+    if frame.empty:
+        raise NotFound(f"no candles of {key}")
+    return key, frame
+
+
+async def load_extra(
+    db: Database, names: tuple[str, ...], key: SeriesKey, frame: pd.DataFrame
+) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:
+    """Stored alternative-data features aligned to ``frame`` without lookahead (default parameters)."""
+    if not names:
+        return {}
+    from mastertrade.engine.collectors.provider import StoredFeatures
+    from mastertrade.engine.signals.features import feature_spec
+    from mastertrade.engine.signals.specs import ParamError, validate_params
+
+    wanted = []
+    for name in names:
+        if name == FORECAST:
+            raise UserInputError("--feature forecast: a forecast cannot be an input of a forecast")
+        try:
+            wanted.append((name, validate_params(feature_spec(name), {})))
+        except ParamError as exc:
+            raise UserInputError(f"--feature {name}: {exc.message}") from None
+    provider = await StoredFeatures.load(
+        db, wanted, timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+    )
+    out: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+    for name, params in wanted:
+        value = provider(name, dict(params), frame)["value"]
+        out[name] = np.full(len(frame), np.nan) if value is None else np.asarray(value, dtype=np.float64)
+    return out
+
+
+def save_model(
+    store: ArtifactStore,
+    trained: TrainedModel,
+    request: TrainRequest,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    names: list[str],
+    metrics: dict[str, Any],
+) -> Artifact:
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+
+    def write(folder: Path) -> None:
+        trained.model.save(folder)
+        np.save(folder / "scaler_mean.npy", trained.scaler.mean, allow_pickle=False)
+        np.save(folder / "scaler_scale.npy", trained.scaler.scale, allow_pickle=False)
+
+    meta = {
+        "config": request.config.as_dict(),
+        "seed": request.seed,
+        "train_bars": request.train_bars,
+        "retrain_every": request.retrain_every,
+        "max_train": request.max_train,
+        "extra": list(request.extra),
+        "trained_at_bar": int(opens[trained.at]),
+    }
+    return store.save(
+        KIND,
+        request.model,
+        artifact_key(key, request.horizon),
+        write,
+        libraries=library_versions(("mastertrade", "numpy", *trained.model.libraries)),
+        train_start=int(opens[trained.first_sample]),
+        train_end=int(opens[trained.last_sample]),
+        features=names,
+        metrics=metrics,
+        meta=meta,
+    )
+
+
+@dataclass
+class LoadedModel:
+    """A stored model ready to predict (kept by the daemon between bars)."""
+
+    artifact: Artifact
+    trained: TrainedModel
+    extra: tuple[str, ...]
+    horizon: int
+
+    @classmethod
+    def open(cls, artifact: Artifact, store: ArtifactStore) -> LoadedModel:
+        cls_ = model_class(artifact.name)
+        artifact = store.open(artifact.path, require=cls_.libraries)
+        config = ModelConfig(**artifact.meta["config"])
+        model = cls_.load(artifact.path, len(artifact.features), config, int(artifact.meta["seed"]))
+        scaler = Scaler(np.load(artifact.file("scaler_mean.npy")), np.load(artifact.file("scaler_scale.npy")))
+        trained = TrainedModel(model, scaler, -1, -1, -1)
+        return cls(artifact, trained, tuple(artifact.meta.get("extra", ())), int(artifact.key["horizon"]))
+
+    def predict_last(
+        self, frame: pd.DataFrame, extra: dict[str, np.ndarray[Any, np.dtype[np.float64]]]
+    ) -> float | None:
+        """The forecast made at the close of the frame's last bar (None when its window is incomplete)."""
+        values, valid, names = prepare(frame, extra)
+        if names != self.artifact.features:
+            raise UserInputError(
+                f"model {self.artifact.version} reads features {self.artifact.features}, got {names}"
+            )
+        n = values.shape[0]
+        ends, predicted = predict_rows(self.trained, values, valid, n - 1, n - 1)
+        return float(predicted[0]) if ends.shape[0] else None
+
+
+async def train(
+    db: Database,
+    request: TrainRequest,
+    *,
+    store: ArtifactStore | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Walk-forward over the stored candles, publish the forecast series, save the final model."""
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.series import bar_opens, forecast_points
+
+    request.check()
+    store = store or ArtifactStore.default()
+    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    extra = await load_extra(db, request.extra, key, frame)
+    spec = request.spec()
+    run = await asyncio.to_thread(walk_forward, frame, spec, extra=extra, progress=progress, final=True)
+    if run.last is None:
+        raise UserInputError(
+            f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"
+            f" and a {request.config.window}-bar window"
+        )
+    close = frame["close"].to_numpy(dtype=np.float64)
+    metrics = evaluate(run.predictions, run.labels, close, request.horizon, request.holdout)
+    artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+    name = series_name(request.model, request.horizon, key.timeframe)
+    points = forecast_points(name, key.symbol, bar_opens(frame), run.predictions, timeframe_ms(key.timeframe))
+    # The walk-forward recomputes the whole series, so it replaces what an earlier training stored.
+    await FeatureStore(db).replace(source(key.simulated), points)
+    return {
+        "model": request.model,
+        "series": str(key),
+        "horizon": request.horizon,
+        "feature": {"feature": FORECAST, "model": request.model, "horizon": request.horizon},
+        "forecasts": len(points),
+        "retrains": len(run.retrains),
+        "first_forecast": to_iso(points[0].ts) if points else None,
+        "artifact": artifact.as_dict(),
+        "evaluation": metrics,
+    }
+
+
+def threshold_genome(model: str, horizon: int, threshold: float, key: SeriesKey) -> dict[str, Any]:
+    term = {"feature": FORECAST, "model": model, "horizon": horizon}
+    return {
+        "name": f"forecast-{model}-h{horizon}",
+        "symbol": key.symbol,
+        "timeframe": key.timeframe,
+        "entry": {">": [term, threshold]},
+        "exit": {"<": [term, -threshold]},
+    }
+
+
+async def stored_predictions(
+    db: Database, model: str, key: SeriesKey, horizon: int, frame: pd.DataFrame
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The stored forecast of each bar of ``frame`` (NaN where none)."""
+    from mastertrade.engine.collectors.store import FeatureStore
+
+    name = series_name(model, horizon, key.timeframe)
+    series = await FeatureStore(db).read(source(key.simulated), name, key.symbol)
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    predictions = np.full(len(frame), np.nan)
+    if len(series) == 0 or len(opens) == 0:
+        return predictions
+    where = np.searchsorted(opens, series.ts)
+    inside = (where < len(opens)) & (opens[np.clip(where, 0, len(opens) - 1)] == series.ts)
+    predictions[where[inside]] = series.values[inside]
+    return predictions
+
+
+async def refit(db: Database, request: TrainRequest, *, store: ArtifactStore | None = None) -> dict[str, Any]:
+    """Train the model of the newest bar on every label known now and save it (the nightly job). The
+    stored forecast series is left as it is: past forecasts are never rewritten; a series that does not
+    exist yet is made by a full :func:`train` instead."""
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.walkforward import fit_at
+    from mastertrade.engine.ml.windows import labels
+
+    request.check()
+    store = store or ArtifactStore.default()
+    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    predictions = await stored_predictions(db, request.model, key, request.horizon, frame)
+    if np.isnan(predictions).all():
+        return await train(db, request, store=store)
+    extra = await load_extra(db, request.extra, key, frame)
+    values, valid, names = prepare(frame, extra)
+    close = frame["close"].to_numpy(dtype=np.float64)
+    y = labels(close, request.horizon)
+    trained = await asyncio.to_thread(fit_at, request.spec(), values, valid, y, len(frame) - 1, request.seed)
+    if trained is None:
+        raise UserInputError(f"{key}: no labelled samples to train on")
+    metrics = evaluate(predictions, y, close, request.horizon, request.holdout)
+    artifact = save_model(store, trained, request, key, frame, names, metrics)
+    return {"model": request.model, "series": str(key), "artifact": artifact.as_dict(), "evaluation": metrics}
+
+
+async def evaluate_stored(
+    db: Database,
+    model: str,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None,
+    horizon: int,
+    holdout: float,
+    threshold: float,
+) -> dict[str, Any]:
+    """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there."""
+    from mastertrade.engine.backtest.runner import backtest
+    from mastertrade.engine.collectors.provider import StoredFeatures
+    from mastertrade.engine.market.timeframes import to_iso
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.windows import labels
+    from mastertrade.engine.signals.features import required_features
+    from mastertrade.engine.signals.genome import parse_genome
+    from mastertrade.engine.signals.indicators import IndicatorCache
+
+    model_class(model)
+    if not 0 < holdout < 1:
+        raise UserInputError(f"--holdout {holdout}: must be between 0 and 1")
+    key, frame = await load_frame(db, symbol, timeframe, exchange)
+    predictions = await stored_predictions(db, model, key, horizon, frame)
+    if np.isnan(predictions).all():
+        raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    close = frame["close"].to_numpy(dtype=np.float64)
+    report = evaluate(predictions, labels(close, horizon), close, horizon, holdout)
+    if not report.get("bars"):
+        return {"series": str(key), "model": model, "horizon": horizon, **report}
+    first = int(np.flatnonzero(~np.isnan(predictions))[0])
+    usable = np.flatnonzero(~np.isnan(predictions))
+    start = int(usable[-max(1, int(round(usable.shape[0] * holdout)))])
+    window = frame.iloc[start:]
+    genome = parse_genome(threshold_genome(model, horizon, threshold, key))
+    provider = await StoredFeatures.load(
+        db, required_features(genome), timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+    )
+    result = backtest(genome, window, cache=IndicatorCache(window, features=provider))
+    metrics = result.metrics()
+    hold = float(window["close"].iloc[-1] / window["open"].iloc[0] - 1) * 100
+    verdict = "beats" if metrics["return_pct"] > hold else "loses to"
+    return {
+        "series": str(key),
+        "model": model,
+        "horizon": horizon,
+        "holdout_start": to_iso(int(opens[start])),
+        "holdout_end": to_iso(int(opens[-1])),
+        "first_forecast": to_iso(int(opens[first])),
+        **report,
+        "backtest": {
+            "genome": genome.model_dump(mode="json"),
+            "metrics": metrics,
+            "buy_and_hold_return_pct": hold,
+            "verdict": f"the threshold strategy {verdict} buy-and-hold on the hold-out",
+        },
+    }
+
+
+async def latest_model(
+    model: str, key: SeriesKey, horizon: int, store: ArtifactStore | None = None
+) -> LoadedModel:
+    store = store or ArtifactStore.default()
+    cls_ = model_class(model)
+    artifact = store.latest(KIND, model, artifact_key(key, horizon), require=cls_.libraries)
+    return LoadedModel.open(artifact, store)
+
+
+async def predict_latest(
+    db: Database, loaded: LoadedModel, key: SeriesKey, *, publish: bool = True
+) -> dict[str, Any]:
+    """The forecast made at the close of the newest stored bar; stored as a feature point when ``publish``."""
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.engine.ml.series import forecast_points
+
+    step = timeframe_ms(key.timeframe)
+    candles = CandleStore(db)
+    last = await candles.last_ts(key)
+    start = None if last is None else int(last) - LIVE_BARS * step
+    frame = await candles.read(key, start)
+    if frame.empty:
+        raise NotFound(f"no candles of {key}")
+    frame = frame.iloc[-LIVE_BARS:]
+    extra = await load_extra(db, loaded.extra, key, frame)
+    value = loaded.predict_last(frame, extra)
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    bar = int(opens[-1])
+    name = series_name(loaded.artifact.name, loaded.horizon, key.timeframe)
+    features = FeatureStore(db)
+    stored = await features.read(source(key.simulated), name, key.symbol, published_from=bar + step)
+    # A forecast already stored for this bar (by the walk-forward or an earlier call) is kept: replacing
+    # it would revise a value as of a publication time that has passed.
+    published = False
+    if value is not None and publish and not bool((stored.ts == bar).any()):
+        published = True
+        await features.upsert(
+            source(key.simulated), forecast_points(name, key.symbol, opens[-1:], np.array([value]), step)
+        )
+    return {
+        "model": loaded.artifact.name,
+        "version": loaded.artifact.version,
+        "series": str(key),
+        "horizon": loaded.horizon,
+        "bar": to_iso(bar),
+        "published_at": to_iso(bar + step),
+        "forecast": value,
+        "stored": published,
+        "already_stored": bool((stored.ts == bar).any()),
+    }

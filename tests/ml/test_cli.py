@@ -1,0 +1,128 @@
+"""`mt ml` end to end on simulated candles (LightGBM: fast), the forecast as a genome term, and the
+behaviour without the [ml] extra."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import MT
+
+TRAIN = (
+    "--symbol",
+    "BTC/USDT",
+    "--timeframe",
+    "1h",
+    "--train-bars",
+    "150",
+    "--retrain-every",
+    "80",
+    "--window",
+    "8",
+)
+
+
+@pytest.fixture
+def trained(mt: MT) -> dict[str, Any]:
+    assert mt("data", "sim", "BTC/USDT", "--bars", "400", "--seed", "4").exit_code == 0
+    return mt.json("ml", "train", "lightgbm", *TRAIN, "--seed", "1")  # type: ignore[no-any-return]
+
+
+def test_train_evaluate_list_predict(mt: MT, trained: dict[str, Any]) -> None:
+    assert trained["model"] == "lightgbm" and trained["retrains"] >= 2
+    assert trained["feature"] == {"feature": "forecast", "model": "lightgbm", "horizon": 1}
+    artifact = trained["artifact"]
+    assert len(artifact["version"]) == 16 and artifact["libraries"]["lightgbm"]
+    assert artifact["features"][:2] == ["ret_1", "ret_4"]
+    evaluation = trained["evaluation"]
+    assert evaluation["bars"] > 0 and set(evaluation) >= {"error_ratio_zero", "error_ratio_last", "verdict"}
+    assert ("loses to" in evaluation["verdict"]) == (
+        evaluation["error_ratio_zero"] >= 1 or evaluation["error_ratio_last"] >= 1
+    )
+
+    report = mt.json("ml", "evaluate", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["bars"] == evaluation["bars"]
+    assert report["model"] == evaluation["model"]
+    assert report["backtest"]["genome"]["entry"] == {">": [{**trained["feature"], "symbol": ""}, 0.0]}
+    assert "buy-and-hold" in report["backtest"]["verdict"]
+
+    listed = mt.json("ml", "list")
+    assert [m["version"] for m in listed["models"]] == [artifact["version"]]
+
+    first = mt.json("ml", "predict", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert first["version"] == artifact["version"] and isinstance(first["forecast"], float)
+    # The walk-forward already stored the newest bar's forecast: predict does not revise it.
+    assert first["already_stored"] and not first["stored"]
+
+
+def test_same_seed_same_stored_model(mt: MT, trained: dict[str, Any]) -> None:
+    again = mt.json("ml", "train", "lightgbm", *TRAIN, "--seed", "1")
+    assert again["artifact"]["version"] == trained["artifact"]["version"]
+    other = mt.json("ml", "train", "lightgbm", *TRAIN, "--seed", "2")
+    assert other["artifact"]["version"] != trained["artifact"]["version"]
+
+
+async def test_forecast_term_reads_the_series_without_lookahead(
+    database: Any, trained: dict[str, Any]
+) -> None:
+    import pandas as pd
+
+    from mastertrade.engine.collectors.provider import features_for
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.ml.catalog import series_name
+    from mastertrade.engine.signals.genome import parse_genome
+
+    genome = parse_genome(
+        {
+            "name": "f",
+            "symbol": "BTC/USDT",
+            "timeframe": "1h",
+            "entry": {">": [{"feature": "forecast", "model": "lightgbm", "horizon": 1}, 0]},
+            "exit": {"<": [{"feature": "forecast", "model": "lightgbm"}, 0]},
+        }
+    )
+    key = await CandleStore(database).resolve("BTC/USDT", "1h")
+    frame = await CandleStore(database).read(key)
+    provider = await features_for(database, [genome], timeframe="1h", simulated=True)
+    assert provider is not None
+    seen = np.asarray(provider("forecast", {"model": "lightgbm", "horizon": 1, "symbol": ""}, frame)["value"])
+    stored = await FeatureStore(database).read("ml_sim", series_name("lightgbm", 1, "1h"), "BTC/USDT")
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    first = int(np.searchsorted(opens, stored.ts[0]))
+    # Made at the close of bar `first` (published when bar first + 1 opens): first read by bar first + 2.
+    assert np.isnan(seen[: first + 2]).all()
+    assert seen[first + 2] == stored.values[0]
+    assert seen[-1] == stored.values[-3]  # the last bar reads the forecast made two bars earlier
+
+
+def test_bad_input_is_one_line_exit_2(mt: MT) -> None:
+    result = mt("ml", "train", "prophet", "--symbol", "BTC/USDT")
+    assert result.exit_code == 2 and "unknown model 'prophet'" in result.stderr
+    result = mt("ml", "train", "lightgbm", "--horizon", "0")
+    assert result.exit_code == 2 and "--horizon 0" in result.stderr
+    result = mt("ml", "evaluate", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert result.exit_code == 2 and result.stderr.startswith("mt: error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [
+        (("ml", "train", "lightgbm"), "lightgbm"),
+        (("ml", "train", "lstm_transformer"), "keras"),
+        (("ml", "predict", "lightgbm"), "lightgbm"),
+        (("ml", "evaluate", "lstm_transformer"), "jax"),
+    ],
+)
+def test_without_the_extra_every_command_says_how_to_install(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], missing: str
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # `import missing` now raises ImportError
+    result = mt(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("mt: error: machine learning needs the [ml] extra")
+    assert "pip install 'mastertrade[ml]'" in result.stderr
+    assert result.stdout == ""

@@ -1,0 +1,107 @@
+"""The daemon's forecasts: the ml_retrain job and the forecast made as each bar closes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+
+class _Run:
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        pass
+
+
+def _ctx(database: Any) -> Any:
+    from mastertrade.config import load_settings
+    from mastertrade.engine.market.store import CandleStore
+
+    @asynccontextmanager
+    async def work(name: str) -> AsyncIterator[None]:
+        yield
+
+    return SimpleNamespace(
+        settings=load_settings(),
+        db=database,
+        venue=SimpleNamespace(id="sim"),
+        candles=CandleStore(database),
+        work=work,
+    )
+
+
+@pytest.fixture
+def ml_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "MT_ML__FORECASTS": '["lightgbm"]',
+        "MT_ML__TRAIN_BARS": "150",
+        "MT_ML__RETRAIN_EVERY": "80",
+        "MT_ML__WINDOW": "8",
+        "MT_MARKET__SYMBOLS": '["BTC/USDT"]',
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None) -> None:
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SeriesKey, rows_from_frame
+    from mastertrade.engine.ml.artifacts import ArtifactStore
+    from mastertrade.engine.ml.catalog import series_name
+    from mastertrade.engine.ml.daemon import ForecastService, available, retrain_job
+
+    ctx = _ctx(database)
+    key = SeriesKey("sim", "BTC/USDT", "1h")
+    await ctx.candles.upsert(key, rows_from_frame(simulate("BTC/USDT", "1h", 400, seed=9)))
+    assert available(ctx) is None
+    first = await retrain_job(ctx, _Run())  # type: ignore[arg-type]
+    assert "error" not in first["models"]["lightgbm BTC/USDT"], first
+    name = series_name("lightgbm", 1, "1h")
+    before = await FeatureStore(database).read("ml_sim", name, "BTC/USDT")
+    assert len(before) > 100
+
+    frame = await ctx.candles.read(key)
+    last = int(frame.index[-1].value // 1_000_000)
+    close = float(frame["close"].iloc[-1])
+    await ctx.candles.upsert(
+        key, [(last + 3_600_000, close, close * 1.01, close * 0.99, close * 1.005, 10.0)]
+    )
+
+    service = ForecastService()
+    made = await service.on_bar(ctx, "sim", "BTC/USDT", "1h")
+    assert len(made) == 1 and made[0]["stored"] and isinstance(made[0]["forecast"], float)
+    assert service.last_ms is not None
+    after = await FeatureStore(database).read("ml_sim", name, "BTC/USDT")
+    assert after.ts[-1] == last + 3_600_000 and after.published_at[-1] == last + 7_200_000
+    assert after.values[-1] == made[0]["forecast"]
+    # The same bar again: nothing is revised.
+    again = await service.on_bar(ctx, "sim", "BTC/USDT", "1h")
+    assert not again[0]["stored"] and again[0]["already_stored"]
+
+    # The nightly retrain saves a new model and leaves past forecasts as they were.
+    second = await retrain_job(ctx, _Run())  # type: ignore[arg-type]
+    assert second["models"]["lightgbm BTC/USDT"]["version"] != first["models"]["lightgbm BTC/USDT"]["version"]
+    kept = await FeatureStore(database).read("ml_sim", name, "BTC/USDT")
+    np.testing.assert_array_equal(kept.values, after.values)
+    assert len(ArtifactStore.default().list()) == 2
+    # The service picks the new model up by itself.
+    await service.on_bar(ctx, "sim", "BTC/USDT", "1h")
+    assert (
+        service.loaded[("lightgbm", key)].artifact.version == second["models"]["lightgbm BTC/USDT"]["version"]
+    )
+
+
+async def test_job_unavailable_without_models_or_extra(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from mastertrade.engine.ml.daemon import available
+
+    assert available(_ctx(database)) == "no models in [ml] forecasts"
+    monkeypatch.setenv("MT_ML__FORECASTS", '["lightgbm"]')
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    assert "pip install 'mastertrade[ml]'" in (available(_ctx(database)) or "")
