@@ -214,6 +214,12 @@ class TradingExchange(FakeExchange):
         quantity = float(params.get("quantity", "0"))
         price = float(params["price"]) if "price" in params else None
         client_id = params.get("newClientOrderId") or f"x-{next(self._ids)}"
+        return self._after_reply(self.accept(symbol, side, kind, quantity, price, client_id))
+
+    def accept(
+        self, symbol: str, side: str, kind: str, quantity: float, price: float | None, client_id: str
+    ) -> Reply:
+        """Book an order as if its request arrived now (also for a test's request that "arrives late")."""
         base, quote = symbol.split("/")
         with self._desk:
             if any(
@@ -254,7 +260,7 @@ class TradingExchange(FakeExchange):
                 }
                 for t in order.trades
             ]
-        return self._after_reply(Reply(200, body))
+        return Reply(200, body)
 
     def _find(self, request: Recorded) -> DeskOrder | None:
         params = request.params

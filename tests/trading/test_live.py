@@ -172,7 +172,7 @@ async def test_a_dropped_connection_stays_unknown_until_the_window_proves_it_nev
     assert row.state == "unknown"  # it could still arrive: not declared lost, not sent again
     await broker.poll()
     assert (await rig.journal.get(row.id)).state == "unknown"
-    rig.clock.offset = timedelta(seconds=broker.receive_window_s + 2)
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
     await broker.poll()
     settled = await rig.journal.get(row.id)
     assert settled.state == "rejected" and "never reached the exchange" in (settled.reason or "")
