@@ -4,10 +4,11 @@ Every change to an order goes through here and is checked against the state mach
 an illegal change raises ``IllegalTransition`` and writes nothing. Fills are the exception: what the
 exchange reports (``add_fills``) is always booked; a state it reports that the model does not allow from
 ours is taken as a correction when ``orders.CORRECTIONS`` says so (an order we declared never received
-that turned up), and otherwise left as it is (an older view of the order than ours), never raised. Writes that belong together (fills and
-the order states they cause, an order and its bracket) happen in one transaction. An order's ``filled``,
-``cost`` and ``fee`` columns are recomputed from its fills whenever fills are added, so they are always
-the sum of its fills; a fill seen twice (same book and trade id) is stored once.
+that turned up), and otherwise left as it is (an older view of the order than ours), never raised.
+Writes that belong together (fills and the order states they cause, an order and its bracket) happen
+in one transaction. An order's ``filled``, ``cost`` and ``fee`` columns are recomputed from its fills
+whenever fills are added, so they are always the sum of its fills; a fill seen twice (same book and
+trade id) is stored once.
 """
 
 from __future__ import annotations
