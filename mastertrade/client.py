@@ -47,6 +47,11 @@ from mastertrade.engine.events import ConnectionChanged, Event, parse_event
 NOT_RUNNING = "the daemon is not running: start it with `mt daemon start`"
 M = TypeVar("M")
 
+
+class DaemonTimeout(errors.OperationFailed):
+    """The daemon did not answer in time (what it was asked may still be under way)."""
+
+
 _GENERIC_CODES: dict[str, type[errors.MasterTradeError]] = {
     "bad_request": errors.UserInputError,
     "invalid_request": errors.UserInputError,
@@ -140,7 +145,7 @@ class DaemonClient:
         except httpx.ConnectError:
             raise errors.DaemonNotRunning(NOT_RUNNING) from None
         except httpx.TimeoutException:
-            raise errors.OperationFailed(
+            raise DaemonTimeout(
                 f"the daemon did not answer {method} {path} within {timeout_s or self.timeout:g} s"
             ) from None
         except httpx.TransportError as exc:
@@ -238,6 +243,16 @@ class DaemonClient:
     async def place_order(self, order: trading.OrderCreate) -> trading.PlaceResult:
         """Place a risk-checked order; a refusal raises ``RiskRejected`` with the reason."""
         result: trading.PlaceResult = await self._post(trading.PlaceResult, "/v1/orders", order)
+        return result
+
+    async def order(self, order_id: int) -> trading.OrderInfo:
+        result: trading.OrderInfo = await self._get(trading.OrderInfo, f"/v1/orders/{order_id}")
+        return result
+
+    async def order_by_client_id(self, client_order_id: str) -> trading.OrderInfo:
+        result: trading.OrderInfo = await self._get(
+            trading.OrderInfo, f"/v1/orders/by-client-id/{client_order_id}"
+        )
         return result
 
     async def check_order(self, order: trading.OrderCreate) -> trading.OrderCheck:

@@ -185,3 +185,13 @@ async def test_a_resend_moves_the_deadline(rig: Rig) -> None:
     assert settled.state == "filled" and settled.sent_at is not None
     first_post_ms = int(posts[0].params["timestamp"])
     assert settled.sent_at.timestamp() * 1000 > first_post_ms  # the newest attempt, not the first
+
+
+async def test_dust_never_reaches_the_journal(rig: Rig) -> None:
+    from mastertrade import errors
+
+    broker = await rig.started()
+    with pytest.raises(errors.UserInputError, match="dust"):
+        await broker.submit(buy(0.0001, reference_price=40_000.0), placed_ts=now_ms())  # 4 < 5 USDT
+    assert await rig.journal.orders(book="live") == []
+    assert rig.desk.placed == []

@@ -55,7 +55,14 @@ async def place(ctx: Ctx, body: OrderCreate) -> PlaceResult:
     trader = trader_of(ctx)
     async with ctx.work("manual order"):
         result = await trader.place(
-            body.symbol, body.side, body.amount, type_=body.type, price=body.price, live=body.live
+            body.symbol,
+            body.side,
+            body.amount,
+            type_=body.type,
+            price=body.price,
+            live=body.live,
+            client_order_id=body.client_order_id,
+            allow_resize=body.allow_resize,
         )
     return PlaceResult.model_validate(result)
 
@@ -80,6 +87,27 @@ async def orders(
 ) -> list[OrderInfo]:
     rows = await trader_of(ctx).orders(open_only=open_only, limit=limit, book=book)
     return [OrderInfo.model_validate(row) for row in rows]
+
+
+@router.get("/v1/orders/{order_id}", response_model=OrderInfo, summary="One order, by id")
+async def order(ctx: Ctx, order_id: Annotated[int, Path(ge=1, le=2**62)]) -> OrderInfo:
+    from mastertrade.engine.execution.journal import order_info
+
+    return OrderInfo.model_validate(order_info(await trader_of(ctx).journal.get(order_id)))
+
+
+@router.get(
+    "/v1/orders/by-client-id/{client_order_id}",
+    response_model=OrderInfo,
+    summary="One order, by its client order id",
+)
+async def order_by_client_id(
+    ctx: Ctx, client_order_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:/-]{1,40}$")]
+) -> OrderInfo:
+    from mastertrade.engine.execution.journal import order_info
+
+    row = await trader_of(ctx).journal.get(client_order_id=client_order_id)
+    return OrderInfo.model_validate(order_info(row))
 
 
 @router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")

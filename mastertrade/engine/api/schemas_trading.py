@@ -24,6 +24,15 @@ class OrderCreate(Request):
     type: Literal["market", "limit", "stop"] = "market"
     price: float | None = Field(default=None, gt=0, description="limit price, or the stop's trigger")
     live: bool = Field(default=False, description="confirms a live order (the daemon must trade live)")
+    client_order_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:/-]{1,36}$",
+        description="the caller's own id: an order already placed with it is returned, not placed again",
+    )
+    allow_resize: bool = Field(
+        default=False,
+        description="let the risk manager cut the amount to fit a limit (else an order over one is refused)",
+    )
 
 
 class OrderInfo(Model):

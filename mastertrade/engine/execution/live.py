@@ -237,6 +237,8 @@ class LiveBroker:
         price = request.price
         if price is not None:
             price = float(self.exchange.price_to_precision(request.symbol, price))
+        reference = price or request.reference_price or self._marks.get(request.symbol)
+        self._check_limits(markets[request.symbol], amount, reference)
         request = replace(request, amount=amount, price=price)
         row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
         assert row.id is not None
@@ -253,6 +255,21 @@ class LiveBroker:
         self._detached.add(row.id)
         log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
         return await self.journal.get(row.id)
+
+    def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
+        """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
+        limits = market.get("limits") or {}
+        least = (limits.get("amount") or {}).get("min")
+        if least is not None and amount < float(least):
+            raise errors.UserInputError(
+                f"amount {amount:g} {market['symbol']} is dust: below the market minimum of {least:g}"
+            )
+        least_cost = (limits.get("cost") or {}).get("min")
+        if least_cost is not None and price is not None and amount * price < float(least_cost):
+            raise errors.UserInputError(
+                f"amount {amount:g} {market['symbol']} is dust: worth {amount * price:.8g}, below the "
+                f"market minimum of {least_cost:g}"
+            )
 
     def _book_late(self, order_id: int, fills: list[Any]) -> None:
         """Fills of a send that ``submit`` stopped waiting for go out with the next ``poll``."""

@@ -24,10 +24,11 @@ Market time is the candles' time: orders placed on a bar's close carry the next 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from mastertrade.engine import events
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
+from mastertrade.engine.execution.manual_orders import already_placed, check_not_dust, refused_resize
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
@@ -126,6 +128,7 @@ class Trader:
         )
         self.goals = GoalStore(db, settings.goals)
         self.books: dict[str, PaperBroker] = {}
+        self._placing: dict[str, asyncio.Lock] = {}
         self.last: dict[str, tuple[int, bool]] = {}
         """Per symbol: the newest bar seen (open time) and whether it was closed."""
         self.seen_at: dict[str, datetime] = {}
@@ -428,8 +431,41 @@ class Trader:
         type_: str = "market",
         price: float | None = None,
         live: bool = False,
+        client_order_id: str | None = None,
+        allow_resize: bool = False,
     ) -> dict[str, Any]:
-        """A manual order: confirm the mode, check the risk, send. ``RiskRejected`` when refused."""
+        """A manual order: confirm the mode, check the risk, send. ``RiskRejected`` when refused, and
+        when the risk manager would resize it unless ``allow_resize`` (a human's order is never cut
+        silently). A ``client_order_id`` already journaled is that order, not a new one (a retried
+        command cannot place twice)."""
+        if client_order_id is not None:
+            async with self._placing.setdefault(client_order_id, asyncio.Lock()):
+                try:
+                    return await self._place(
+                        symbol, side, amount, type_, price, live, client_order_id, allow_resize
+                    )
+                finally:
+                    self._placing.pop(client_order_id, None)
+        return await self._place(symbol, side, amount, type_, price, live, None, allow_resize)
+
+    async def _place(
+        self,
+        symbol: str,
+        side: str,
+        amount: float,
+        type_: str,
+        price: float | None,
+        live: bool,
+        client_order_id: str | None,
+        allow_resize: bool,
+    ) -> dict[str, Any]:
+        if client_order_id is not None:
+            try:
+                known = await self.journal.get(client_order_id=client_order_id)
+            except errors.NotFound:
+                pass
+            else:
+                return {"order": order_info(known), "risk": already_placed(known)}
         if self.mode == "live" and not live:
             raise errors.UserInputError("the daemon trades live: confirm a live order with --live")
         if self.mode != "live" and live:
@@ -437,7 +473,12 @@ class Trader:
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
         request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
-        row, decision = await self._risk_and_send(request, reference, self.placed_ts(symbol))
+        check_not_dust(symbol, amount, reference, self.risk.limits.min_notional, self.quote)
+        if client_order_id is not None:
+            request = replace(request, client_order_id=client_order_id)
+        row, decision = await self._risk_and_send(
+            request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
+        )
         if row is None:
             raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
         if row.state == OrderState.REJECTED.value:
@@ -461,6 +502,10 @@ class Trader:
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
         reference = price if price is not None else self.account.marks().get(symbol)
+        if reference is None and symbol not in self.settings.market.symbols:
+            raise errors.NotFound(
+                f"unknown symbol {symbol!r}: the daemon trades {', '.join(self.settings.market.symbols)}"
+            )
         if reference is None:
             raise errors.OperationFailed(
                 f"no price for {symbol} yet: is it in [market] symbols and streaming?"
@@ -484,12 +529,24 @@ class Trader:
         *,
         strategy_id: str | None = None,
         sizing: str | None = None,
+        refuse_resize: bool = False,
     ) -> tuple[OrderRecord | None, Decision]:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
             proposed, await self.portfolio(), book=self.account.book, strategy_id=strategy_id
         )
+        if refuse_resize and decision.verdict == "resize":
+            decision = refused_resize(decision)
+            await self.risk.store.audit(
+                "reject",
+                f"manual order not resized: {decision.reason}",
+                book=self.account.book,
+                symbol=request.symbol,
+                side=request.side.value,
+                requested=request.amount,
+                amount=0.0,
+            )
         if not decision.approved:
             self._emit(
                 events.OrderRejected(
@@ -502,8 +559,6 @@ class Trader:
                 )
             )
             return None, decision
-        from dataclasses import replace
-
         request = replace(request, amount=decision.amount)
         row = await self.account.submit(request, placed_ts=placed_ts)
         return row, decision
