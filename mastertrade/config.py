@@ -283,6 +283,18 @@ class DaemonSettings(Section):
     """How many rotated daemon logs are kept."""
 
 
+class DbLockSettings(Section):
+    """One trading daemon per database: the lock the daemon holds in its database (see engine/db_lock.py).
+    Postgres uses an advisory lock and needs none of these; SQLite a lock row with a heartbeat."""
+
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often the daemon renews its claim on the database, in seconds."""
+
+    stale_after_s: float = Field(default=60.0, gt=0)
+    """A claim not renewed for this long (its daemon froze or died on another host) may be taken over by
+    a new daemon, in seconds. A dead daemon on the same host is replaced at once."""
+
+
 class SchedulerSettings(Section):
     """Jobs the daemon runs on a schedule."""
 
@@ -542,6 +554,10 @@ class ExecutionSettings(Section):
     poll_interval_s: float = Field(default=5.0, gt=0)
     """How often open live orders are checked at the exchange for fills, in seconds."""
 
+    answer_within_s: float = Field(default=5.0, gt=0)
+    """A live order answers its caller (`mt trade`, the API) within this many seconds with its state
+    as it stands; a send still waiting for the exchange goes on in the background."""
+
 
 class BacktestSettings(Section):
     """Defaults of `mt backtest` (its --cash and --fee override them)."""
@@ -663,6 +679,7 @@ class Settings(BaseSettings):
     market: MarketSettings = MarketSettings()
     api: ApiSettings = ApiSettings()
     daemon: DaemonSettings = DaemonSettings()
+    db_lock: DbLockSettings = DbLockSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     alerts: AlertsSettings = AlertsSettings()
     collectors: CollectorsSettings = CollectorsSettings()

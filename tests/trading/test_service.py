@@ -31,8 +31,11 @@ async def test_manual_orders_positions_balance_and_risk(trading: TradingEngine) 
         assert balance.cash == pytest.approx(100_000 - 1010 * 1.001)
         assert balance.equity == pytest.approx(balance.cash + 1020)
 
-        # Too big: resized to the 20% position limit, with the reason.
-        big = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=500))
+        # Too big: a human's order is refused with the reason; resized to the 20% position limit only
+        # when asked for.
+        with pytest.raises(errors.RiskRejected, match="allow-resize"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=500))
+        big = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=500, allow_resize=True))
         assert big.risk.verdict == "resize" and big.risk.findings[0].code == "max_position"
         assert big.order.amount is not None and big.order.amount * 102 <= 0.2 * balance.equity
 

@@ -93,6 +93,7 @@ class TradingService:
                     quote=ctx.settings.paper.quote,
                     intent_max_age_s=ctx.settings.execution.intent_max_age_s,
                     unknown_grace_s=ctx.settings.execution.unknown_grace_s,
+                    answer_within_s=ctx.settings.execution.answer_within_s,
                     publish=ctx.bus.publish,
                     on_error=on_error,
                 )
