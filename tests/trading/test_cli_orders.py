@@ -36,6 +36,8 @@ def daemon(db_url: str) -> Iterator[ThreadedTrading]:
         (["trade", "buy", BTC], "Missing argument"),
         (["trade", "buy", BTC, "abc"], "Invalid value for 'amount'"),
         (["trade", "buy", BTC, "1", "--wait", "-3"], "--wait"),
+        (["goal", "add", "g", "--kind", "profit", "--target", "1e308"], "invalid --target '1e308'"),
+        (["goal", "add", "g", "--kind", "return", "--target", "nan"], "invalid --target 'nan'"),
         (["--no-such-option"], "No such option"),
         (["trade", "nosuch"], "No such command"),
     ],

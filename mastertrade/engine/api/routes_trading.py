@@ -111,7 +111,7 @@ async def order_by_client_id(
 
 
 @router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")
-async def cancel(ctx: Ctx, order_id: Annotated[int, Path(ge=1)]) -> OrderInfo:
+async def cancel(ctx: Ctx, order_id: Annotated[int, Path(ge=1, le=2**62)]) -> OrderInfo:
     trader = trader_of(ctx)
     async with ctx.work("cancel order"):
         return OrderInfo.model_validate(await trader.cancel(order_id))
@@ -202,7 +202,7 @@ async def add_goal(ctx: Ctx, body: GoalCreate) -> GoalInfo:
 
 
 @router.delete("/v1/goals/{goal_id}", response_model=GoalInfo, summary="Remove a goal")
-async def remove_goal(ctx: Ctx, goal_id: Annotated[int, Path(ge=1)]) -> GoalInfo:
+async def remove_goal(ctx: Ctx, goal_id: Annotated[int, Path(ge=1, le=2**62)]) -> GoalInfo:
     goal = await trader_of(ctx).goals.remove(goal_id)
     return GoalInfo(
         id=goal.id,

@@ -223,7 +223,10 @@ class GoalCreate(Request):
     name: str = Field(min_length=1, max_length=80)
     kind: Literal["return", "profit", "value"]
     target: float = Field(
-        gt=0, description="a fraction for return goals (0.10 = 10%), quote currency otherwise"
+        gt=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="a fraction for return goals (0.10 = 10%), quote currency otherwise (at most 1e12)",
     )
     period: Literal["day", "week", "month", "year", "none"] = "month"
     deadline: str | None = Field(default=None, description="ISO-8601 date, for value goals")
