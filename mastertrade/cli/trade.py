@@ -54,6 +54,19 @@ ClientId = Annotated[
     ),
 ]
 
+StopLoss = Annotated[
+    float | None,
+    typer.Option(
+        "--stop-loss",
+        help="Protect a buy with a stop this fraction below its price (0.05 = 5%); live, it rests at "
+        "the exchange as a native stop order once the buy fills.",
+    ),
+]
+TakeProfit = Annotated[
+    float | None,
+    typer.Option("--take-profit", help="Sell a buy again this fraction above its price (0.1 = 10%)."),
+]
+
 UNSETTLED = ("intent", "sent", "unknown")
 POLL_S = 0.25
 
@@ -69,7 +82,11 @@ def _place(
     wait_s: float,
     allow_resize: bool,
     client_order_id: str | None,
+    stop_loss: float | None = None,
+    take_profit: float | None = None,
 ) -> None:
+    import math
+
     from mastertrade.cli.runtime import settings
     from mastertrade.cli.validation import check_amount, check_price
     from mastertrade.engine.api.schemas_trading import OrderCreate
@@ -92,6 +109,12 @@ def _place(
         raise UserInputError(
             f"invalid --client-order-id {client_order_id!r}: 1-36 characters of A-Z a-z 0-9 . _ : / -"
         )
+    if stop_loss is not None and not (math.isfinite(stop_loss) and 0 < stop_loss < 1):
+        raise UserInputError(f"invalid --stop-loss {stop_loss!r}: a fraction between 0 and 1, like 0.05")
+    if take_profit is not None and not (math.isfinite(take_profit) and 0 < take_profit <= 100):
+        raise UserInputError(f"invalid --take-profit {take_profit!r}: a positive fraction, like 0.1")
+    if (stop_loss is not None or take_profit is not None) and side != "buy":
+        raise UserInputError("--stop-loss and --take-profit protect a buy; they do not apply to a sell")
     mode = trading_mode(settings().mode, live)  # both switches, or neither
     order = OrderCreate(
         symbol=symbol,
@@ -102,6 +125,8 @@ def _place(
         live=mode == "live",
         client_order_id=client_order_id or new_client_order_id(),
         allow_resize=allow_resize,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
     )
     result, placed = with_client(lambda client: _place_and_wait(client, order, wait_s))
     if placed.state == "rejected":
@@ -203,10 +228,26 @@ def buy(
     wait: Wait = 30.0,
     allow_resize: AllowResize = False,
     client_order_id: ClientId = None,
+    stop_loss: StopLoss = None,
+    take_profit: TakeProfit = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Buy AMOUNT of SYMBOL (market by default; --type limit|stop with --price)."""
-    _place("buy", symbol, amount, kind, price, live, json_out, wait, allow_resize, client_order_id)
+    """Buy AMOUNT of SYMBOL (market by default; --type limit|stop with --price), optionally protected by
+    --stop-loss / --take-profit."""
+    _place(
+        "buy",
+        symbol,
+        amount,
+        kind,
+        price,
+        live,
+        json_out,
+        wait,
+        allow_resize,
+        client_order_id,
+        stop_loss,
+        take_profit,
+    )
 
 
 @app.command("sell", context_settings={"ignore_unknown_options": True})

@@ -96,3 +96,17 @@ def test_dust_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
     result = mt("trade", "buy", BTC, "0.00001")  # worth 0.001 USDT
     assert result.exit_code == 2 and "is dust" in result.stderr and result.stderr.count("\n") == 1
     assert mt.json("orders") == []
+
+
+def test_a_bracketed_buy_journals_its_protective_exits(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    placed = mt.json("trade", "buy", BTC, "10", "--stop-loss", "0.05", "--take-profit", "0.1")
+    orders = mt.json("orders")
+    exits = {row["type"]: row for row in orders if row["parent_id"] == placed["order"]["id"]}
+    assert exits["stop"]["stop_price"] == pytest.approx(95.0)
+    assert exits["limit"]["price"] == pytest.approx(110.0)
+    bad = mt("trade", "sell", BTC, "1", "--stop-loss", "0.05")
+    assert bad.exit_code == 2 and "--stop-loss" in bad.stderr  # a sell has no such option
+    bad = mt("trade", "buy", BTC, "1", "--stop-loss", "1.5")
+    assert bad.exit_code == 2 and "invalid --stop-loss 1.5" in bad.stderr

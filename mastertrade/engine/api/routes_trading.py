@@ -63,6 +63,8 @@ async def place(ctx: Ctx, body: OrderCreate) -> PlaceResult:
             live=body.live,
             client_order_id=body.client_order_id,
             allow_resize=body.allow_resize,
+            stop_loss=body.stop_loss,
+            take_profit=body.take_profit,
         )
     return PlaceResult.model_validate(result)
 

@@ -33,6 +33,12 @@ class OrderCreate(Request):
         default=False,
         description="let the risk manager cut the amount to fit a limit (else an order over one is refused)",
     )
+    stop_loss: float | None = Field(
+        default=None, gt=0, lt=1, description="a buy's protective stop, as a fraction below its price"
+    )
+    take_profit: float | None = Field(
+        default=None, gt=0, le=100, description="a buy's take-profit, as a fraction above its price"
+    )
 
 
 class OrderInfo(Model):

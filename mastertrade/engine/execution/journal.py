@@ -279,6 +279,22 @@ class Journal:
             await session.refresh(row)
             return row
 
+    async def size_intent(self, order_id: int, amount: float, *, price: float | None = None) -> OrderRecord:
+        """Fix the amount (and limit price) of an order still an intent: a bracket exit, armed for what
+        its entry filled."""
+        async with self.db.sessions() as session:
+            row = await self._locked(session, order_id)
+            if OrderState(row.state) is not OrderState.INTENT:
+                raise IllegalTransition(f"order {order_id} is {row.state}: only an intent can be resized")
+            row.amount = amount
+            if price is not None:
+                row.price = price
+            row.updated_at = utcnow()
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+            return row
+
     async def mark_attempt(self, order_id: int) -> None:
         """Record that a request for the order is leaving now (``sent_at`` is the newest attempt, so a
         resend after a rate limit or a clock re-sync moves the "could it still arrive?" deadline)."""

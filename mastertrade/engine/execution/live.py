@@ -29,6 +29,15 @@ exchange is resolved and its fills fetched; and, when none of our orders is work
 exchange are compared with the book's (ledger entries plus fills), a difference being recorded as a
 ledger entry with its reason, so the book keeps equal to the sum of its entries and fills.
 
+**Protective exits rest at the exchange.** A stop order is sent as the venue's native stop-limit
+(``STOP_LOSS_LIMIT`` on Binance: the trigger, and a limit ``stop_limit_offset`` beyond it so that it
+fills in a falling market). An entry with a bracket (``--stop-loss`` or ``--take-profit`` on
+``mt trade buy``) journals its exit as an intent; once the entry has filled, the exit is sized to the
+fill and sent, so it protects the position while the daemon is down, and a stop that triggered
+meanwhile is booked like any fill at the next start. A start arms the exits of entries that filled
+while the daemon was down. Venues without native stops (``has_native_stops``) refuse live stop orders;
+their positions are protected only while the daemon runs (``protector.py``).
+
 Fills come from the exchange's trades of the order (``fetch_my_trades``), keyed by trade id, so a fill
 is stored once however often it is seen. Keys never appear in logs or messages (``CcxtVenue`` silences
 ccxt's wire log; error messages carry the exchange's answer, not the request).
@@ -87,6 +96,7 @@ class LiveBroker:
         unknown_grace_s: float = 15.0,
         answer_within_s: float = 5.0,
         recheck_lost_s: float = 600.0,
+        stop_limit_offset: float = 0.01,
         publish: Publish | None = None,
         on_error: Callable[[str], Awaitable[object]] | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -102,6 +112,7 @@ class LiveBroker:
         self.unknown_grace_s = unknown_grace_s
         self.answer_within_s = answer_within_s
         self.recheck_lost_s = recheck_lost_s
+        self.stop_limit_offset = stop_limit_offset
         self._locks: dict[int, asyncio.Lock] = {}
         self._sending: set[asyncio.Task[OrderRecord]] = set()
         self._late: list[Any] = []
@@ -182,6 +193,16 @@ class LiveBroker:
         for row in await self.journal.in_flight(self.book):
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
+        waiting = {
+            row.parent_id
+            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
+            if row.parent_id is not None
+        }
+        for parent_id in sorted(waiting):
+            parent = await self.journal.get(parent_id)
+            if OrderState(parent.state).final:  # filled while we were down: arm its exits now
+                await self._arm_exits(parent)
+                report["armed"] = [*report.get("armed", []), parent.client_order_id]
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
@@ -222,10 +243,18 @@ class LiveBroker:
         request.validate()
         if request.amount is None:
             raise errors.UserInputError("a live order needs an amount (equity fractions are for paper books)")
-        if request.type is OrderType.STOP:
+        if (request.type is OrderType.STOP or request.has_bracket) and not self.has_native_stops:
             raise errors.UserInputError(
-                "stop orders are paper-only for now: use a limit or market order live"
+                f"{self.venue.id} has no native stop orders: live stop orders and brackets need one "
+                "(the daemon's own protection guards strategy positions while it runs)"
             )
+        if request.stop_loss is not None and request.take_profit is not None:
+            raise errors.UserInputError(
+                "a live order takes one protective exit: --stop-loss or --take-profit (both need an "
+                "OCO order list, which MasterTrade does not send yet)"
+            )
+        if request.trailing_stop is not None:
+            raise errors.UserInputError("a trailing stop is kept by the daemon for strategies only")
         markets = await self.venue.load_markets()
         if request.symbol not in markets:
             raise errors.NotFound(f"unknown symbol {request.symbol!r} on {self.venue.id}")
@@ -235,11 +264,17 @@ class LiveBroker:
                 f"amount {request.amount!r} rounds to 0 at {request.symbol}'s precision on {self.venue.id}"
             )
         price = request.price
+        stop_price = request.stop_price
+        if request.type is OrderType.STOP:
+            assert stop_price is not None
+            offset = -self.stop_limit_offset if request.side.value == "sell" else self.stop_limit_offset
+            stop_price = float(self.exchange.price_to_precision(request.symbol, stop_price))
+            price = stop_price * (1 + offset)
         if price is not None:
             price = float(self.exchange.price_to_precision(request.symbol, price))
         reference = price or request.reference_price or self._marks.get(request.symbol)
         self._check_limits(markets[request.symbol], amount, reference)
-        request = replace(request, amount=amount, price=price)
+        request = replace(request, amount=amount, price=price, stop_price=stop_price)
         row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
         assert row.id is not None
         task = asyncio.create_task(self._send_alone(row.id), name=f"send {row.client_order_id}")
@@ -255,6 +290,46 @@ class LiveBroker:
         self._detached.add(row.id)
         log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
         return await self.journal.get(row.id)
+
+    @property
+    def has_native_stops(self) -> bool:
+        """Whether the venue takes stop orders that rest at the exchange (ccxt's capability flags)."""
+        has = self.exchange.has
+        return bool(has.get("createStopLossOrder") or has.get("createStopOrder"))
+
+    async def _arm_exits(self, parent: OrderRecord) -> None:
+        """Send the bracket exits of an entry that is done: sized to what it filled, or cancelled when
+        it filled nothing. Called when the entry reaches a final state, and at every start."""
+        assert parent.id is not None
+        children = [
+            row
+            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
+            if row.parent_id == parent.id
+        ]
+        for child in children:
+            assert child.id is not None
+            async with self._lock(child.id):
+                child = await self.journal.get(child.id)
+                if child.state != OrderState.INTENT.value:
+                    continue
+                if parent.filled <= 0:
+                    await self.journal.transition(
+                        child.id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
+                    )
+                    continue
+                amount = float(self.exchange.amount_to_precision(child.symbol, parent.filled))
+                limit = child.price
+                if child.type == OrderType.STOP.value and child.stop_price is not None:
+                    stop = float(self.exchange.price_to_precision(child.symbol, child.stop_price))
+                    offset = -self.stop_limit_offset if child.side == "sell" else self.stop_limit_offset
+                    limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
+                elif limit is not None:
+                    limit = float(self.exchange.price_to_precision(child.symbol, limit))
+                child = await self.journal.size_intent(child.id, amount, price=limit)
+                log.info(
+                    "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
+                )
+                await self._send(child)
 
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
@@ -298,14 +373,18 @@ class LiveBroker:
         what = f"{self.venue.id} create_order {row.side} {row.amount:g} {row.symbol}"
         attempts = 0
 
+        kind = row.type
+        if row.type == OrderType.STOP.value:  # the venue's native stop-limit
+            kind = "STOP_LOSS_LIMIT"
+            params["stopPrice"] = row.stop_price
+            params["timeInForce"] = "GTC"
+
         async def attempt() -> Any:
             nonlocal attempts
             attempts += 1
             if attempts > 1:  # a resend (rate limit, clock re-sync): the arrival deadline moves
                 await self.journal.mark_attempt(order_id)
-            return await self.exchange.create_order(
-                row.symbol, row.type, row.side, row.amount, row.price, params
-            )
+            return await self.exchange.create_order(row.symbol, kind, row.side, row.amount, row.price, params)
 
         try:
             answer = await self.venue.call(attempt, what=what, idempotent=False)
@@ -470,6 +549,8 @@ class LiveBroker:
         updated, new = await self.journal.add_fills(
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
+        if OrderState(updated.state).final and _bracketed(updated):
+            await self._arm_exits(updated)
         for fill in new:
             self._ledger.apply(Fill.of(fill, updated.role))
             self._emit(
@@ -559,3 +640,8 @@ class LiveBroker:
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:
             self.publish(event)
+
+
+def _bracketed(row: OrderRecord) -> bool:
+    """An entry journaled with bracket exits (they wait as intents for it to fill)."""
+    return row.parent_id is None and (row.stop_loss is not None or row.take_profit is not None)

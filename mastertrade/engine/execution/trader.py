@@ -433,20 +433,24 @@ class Trader:
         live: bool = False,
         client_order_id: str | None = None,
         allow_resize: bool = False,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
     ) -> dict[str, Any]:
         """A manual order: confirm the mode, check the risk, send. ``RiskRejected`` when refused, and
         when the risk manager would resize it unless ``allow_resize`` (a human's order is never cut
         silently). A ``client_order_id`` already journaled is that order, not a new one (a retried
-        command cannot place twice)."""
+        command cannot place twice). ``stop_loss``/``take_profit`` (fractions) bracket a buy: its exit
+        rests at the exchange once it fills (paper: in the paper book)."""
+        exits = (stop_loss, take_profit)
         if client_order_id is not None:
             async with self._placing.setdefault(client_order_id, asyncio.Lock()):
                 try:
                     return await self._place(
-                        symbol, side, amount, type_, price, live, client_order_id, allow_resize
+                        symbol, side, amount, type_, price, live, client_order_id, allow_resize, exits
                     )
                 finally:
                     self._placing.pop(client_order_id, None)
-        return await self._place(symbol, side, amount, type_, price, live, None, allow_resize)
+        return await self._place(symbol, side, amount, type_, price, live, None, allow_resize, exits)
 
     async def _place(
         self,
@@ -458,6 +462,7 @@ class Trader:
         live: bool,
         client_order_id: str | None,
         allow_resize: bool,
+        exits: tuple[float | None, float | None] = (None, None),
     ) -> dict[str, Any]:
         if client_order_id is not None:
             try:
@@ -476,6 +481,8 @@ class Trader:
         check_not_dust(symbol, amount, reference, self.risk.limits.min_notional, self.quote)
         if client_order_id is not None:
             request = replace(request, client_order_id=client_order_id)
+        if exits != (None, None):
+            request = replace(request, stop_loss=exits[0], take_profit=exits[1]).validate()
         row, decision = await self._risk_and_send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
         )
