@@ -52,9 +52,10 @@ class ExchangeSettings(Section):
     id: str = "binance"
     """ccxt exchange id used for downloads and live trading (binance, kraken, coinbase, ...)."""
 
-    api_url: str | None = None
-    """Override the venue's REST base URL (testnet, proxy, self-hosted gateway). When set, every
-    other API family of the venue fails closed: no request leaves for any other host."""
+    api_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+[^\s]*$")
+    """Override the venue's REST base URL (testnet, proxy, self-hosted gateway): an http:// or https://
+    URL. When set, every other API family of the venue fails closed: no request leaves for any other
+    host."""
 
     api_key: SecretStr | None = None
     """API key. Prefer MT_EXCHANGE__API_KEY or the 0600 secrets file over this file."""
@@ -728,6 +729,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start}): is it a config file?") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: a binary file (NUL bytes), not a TOML config file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
