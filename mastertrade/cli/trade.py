@@ -132,7 +132,7 @@ def _place(
     if placed.state == "rejected":
         raise OrderRejected(f"order {placed.id} rejected: {placed.reason}")
     if json_out:
-        document = result.model_dump(mode="json") if result is not None else {"order": None}
+        document: dict[str, Any] = result.model_dump(mode="json") if result is not None else {}
         document["order"] = placed.model_dump(mode="json")
         print_json(document)
     else:

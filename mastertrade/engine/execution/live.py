@@ -173,18 +173,19 @@ class LiveBroker:
             assert row.id is not None
             if row.parent_id is not None:
                 continue  # a bracket exit waits for its entry
-            async with self._lock(row.id):
-                row = await self.journal.get(row.id)
+            order_id = row.id
+            async with self._lock(order_id):
+                row = await self.journal.get(order_id)
                 if row.state != OrderState.INTENT.value:
                     continue
                 known = await self._lookup(row)
                 if known is not None:
-                    await self.journal.transition(row.id, OrderState.SENT, sent=True)
-                    await self._sync(await self.journal.get(row.id), known)
+                    await self.journal.transition(order_id, OrderState.SENT, sent=True)
+                    await self._sync(await self.journal.get(order_id), known)
                     report["resolved"].append(row.client_order_id)
                 elif row.created_at < stale_before:
                     await self.journal.transition(
-                        row.id, OrderState.CANCELLED, reason="stale intent: never sent"
+                        order_id, OrderState.CANCELLED, reason="stale intent: never sent"
                     )
                     report["cancelled"].append(row.client_order_id)
                 else:
@@ -308,13 +309,14 @@ class LiveBroker:
         ]
         for child in children:
             assert child.id is not None
-            async with self._lock(child.id):
-                child = await self.journal.get(child.id)
+            child_id = child.id
+            async with self._lock(child_id):
+                child = await self.journal.get(child_id)
                 if child.state != OrderState.INTENT.value:
                     continue
                 if parent.filled <= 0:
                     await self.journal.transition(
-                        child.id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
+                        child_id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
                     )
                     continue
                 amount = float(self.exchange.amount_to_precision(child.symbol, parent.filled))
@@ -325,7 +327,7 @@ class LiveBroker:
                     limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
                 elif limit is not None:
                     limit = float(self.exchange.price_to_precision(child.symbol, limit))
-                child = await self.journal.size_intent(child.id, amount, price=limit)
+                child = await self.journal.size_intent(child_id, amount, price=limit)
                 log.info(
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
@@ -369,7 +371,7 @@ class LiveBroker:
         order_id = row.id
         row = await self.journal.transition(order_id, OrderState.SENT, sent=True)
         assert row.amount is not None
-        params = {"newClientOrderId": row.client_order_id}
+        params: dict[str, Any] = {"newClientOrderId": row.client_order_id}
         what = f"{self.venue.id} create_order {row.side} {row.amount:g} {row.symbol}"
         attempts = 0
 
