@@ -124,14 +124,17 @@ class ThreadedTrading:
     """A daemon with the trading service serving its socket from a background thread's event loop (for
     the CLI, which runs its own event loop in the test's thread)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, components: tuple[object, ...] = (), venue: FakeVenue | None = None
+    ) -> None:
         import threading
 
         self.settings = settings
+        self.components = components
         self.ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ctx: EngineContext | None = None
-        self.venue = FakeVenue()
+        self.venue = venue or FakeVenue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -147,7 +150,9 @@ class ThreadedTrading:
         from mastertrade.engine.execution.trader import Trader
 
         self.loop = asyncio.get_running_loop()
-        daemon = Daemon(self.settings, venue=self.venue, notifier=RecordingNotifier())
+        daemon = Daemon(
+            self.settings, venue=self.venue, notifier=RecordingNotifier(), components=self.components
+        )
         self.ctx = await daemon.start()
         try:
             while not (await daemon_running() and self.ctx.find(Trader) is not None):
