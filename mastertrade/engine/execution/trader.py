@@ -16,15 +16,15 @@ and then evaluates the strategies on it (``strategies.latest_signals``, the back
   the entry's stop-loss, take-profit and trailing stop are kept by the daemon itself
   (``protector.Protector``), which watches every price update and sells through the account.
 
-The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, a
-reader of stored candles, a source of feature values, the strategies), which ``wiring.build_trader``
+The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, the
+stored series with their features (``research.series``), the strategies), which ``wiring.build_trader``
 assembles for the daemon and a test can replace by fakes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,29 +49,24 @@ from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.research.series import Series
 
 log = logging.getLogger(__name__)
 
 
-class CandleReader(Protocol):
-    """The stored candles the Trader reads (``market.store.CandleStore``)."""
+class SeriesSource(Protocol):
+    """The stored series the Trader decides on (``research.series.SeriesLoader``)."""
 
-    async def read(
-        self, key: SeriesKey, start: int | None = None, end: int | None = None
-    ) -> pd.DataFrame: ...
-
-
-Features = Callable[[Sequence[Any], str, bool], Awaitable[Any]]
-"""The feature values of some strategies' alternative-data terms, for a timeframe and whether the market
-is simulated (``collectors.provider.features_for`` on the daemon's database); None when none reads any."""
-
-
-async def no_features(strategies: Sequence[Any], timeframe: str, simulated: bool) -> None:
-    """Features for strategies that read no alternative data."""
-    return None
+    async def load(
+        self,
+        key: SeriesKey,
+        strategies: Sequence[Any] = (),
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        simulated: bool | None = None,
+    ) -> Series: ...
 
 
 @dataclass(frozen=True)
@@ -92,21 +87,19 @@ class Trader:
         settings: Settings,
         account: Account,
         goals: GoalsDesk,
-        candles: CandleReader,
+        series: SeriesSource,
         *,
         venue_id: str,
         strategies: StrategySource | None = None,
-        features: Features = no_features,
         protection: Protector | None = None,
         clock: Any = utcnow,
     ) -> None:
         self.settings = settings
         self.account = account
         self.goals = goals
-        self.candles = candles
+        self.series = series
         self.venue_id = venue_id
         self.strategies = strategies or StaticStrategies()
-        self.features = features
         self.protection = protection
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
@@ -163,20 +156,21 @@ class Trader:
         from mastertrade.engine.market.store import SeriesKey
 
         window = max(window_bars(item.strategy) for item in chosen)
-        frame = await self.candles.read(
-            SeriesKey(self.venue_id, update.symbol, update.timeframe), bar.ts - window * step, bar.ts + 1
+        series = await self.series.load(
+            SeriesKey(self.venue_id, update.symbol, update.timeframe),
+            [item.strategy for item in chosen],
+            start=bar.ts - window * step,
+            end=bar.ts + 1,
+            simulated=update.simulated,
         )
-        import pandas as pd
-
-        if not len(frame) or int(pd.DatetimeIndex(frame.index).as_unit("ms").asi8[-1]) != bar.ts:
+        if not len(series) or int(series.stamps()[-1]) != bar.ts:
             log.warning(
                 "%s %s: the closed bar %d is not stored; no signals", update.symbol, update.timeframe, bar.ts
             )
             return
-        features = await self.features([item.strategy for item in chosen], update.timeframe, update.simulated)
         for item in chosen:
             try:
-                entry, exit_ = latest_signals(item.strategy, frame, features)
+                entry, exit_ = latest_signals(item.strategy, series.frame, series.features)
             except errors.MasterTradeError as exc:
                 log.error("strategy %s: %s", item.id, exc)
                 continue
@@ -292,68 +286,3 @@ class Trader:
         if self.protection is not None:
             await self.protection.sync()
             await self.protection.check_health(seen_at, since, risk.policy.stale_after_s)
-
-
-async def parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
-    """A paper-stage strategy's paper trades against its backtest over the same bars.
-
-    The book opened on the first bar the strategy was evaluated on (its starting-cash entry's time) and
-    trades from the next, as a backtest's first bar only opens the account; so the backtest runs on the
-    stored candles from that bar to the last closed one, with signals computed over the whole stored
-    history (so indicators are as warm as they were live), the same cash and the same fee.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.result import OrderParams
-    from mastertrade.engine.execution.parity import backtest_trades, compare, paper_trades
-    from mastertrade.engine.market.store import SeriesKey
-    from mastertrade.engine.market.timeframes import to_iso
-    from mastertrade.engine.signals.indicators import IndicatorCache
-
-    found = {item.id: item for item in await trader.strategies.traded()}
-    book = f"strategy:{strategy_id}"
-    if strategy_id not in found:
-        raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
-    item = found[strategy_id]
-    entries_ = (
-        await trader.account.journal.ledger_entries(book)
-        if book in {b.id for b in await trader.account.journal.books()}
-        else []
-    )
-    if not entries_:
-        raise errors.NotFound(
-            f"strategy {strategy_id!r} has no paper book yet (it trades from its first closed bar)"
-        )
-    symbol, timeframe = item.strategy.symbol, item.strategy.timeframe
-    assert symbol is not None and timeframe is not None
-    start = entries_[0].ts
-    frame = await trader.candles.read(SeriesKey(trader.venue_id, symbol, timeframe))
-    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-    from mastertrade.engine.market.store import SIM_EXCHANGE
-
-    features = await trader.features([item.strategy], timeframe, trader.venue_id == SIM_EXCHANGE)
-    entries, exits = item.strategy.signals(IndicatorCache(frame, features=features))
-    first = int(np.searchsorted(stamps, start))
-    window = frame.iloc[first:]
-    params = OrderParams(
-        item.strategy.stop_loss, item.strategy.take_profit, item.strategy.trailing_stop, item.strategy.size
-    )
-    result = run_fast(
-        window,
-        entries[first:],
-        exits[first:],
-        params,
-        cash=trader.settings.paper.strategy_cash,
-        fee=trader.settings.paper.fee,
-    )
-    ledger = await trader.account.journal.ledger(book)
-    report = compare(backtest_trades(result), paper_trades(ledger.round_trips, ledger, symbol))
-    return {
-        "strategy_id": strategy_id,
-        "book": book,
-        "start": to_iso(int(stamps[first])) if len(window) else None,
-        "end": to_iso(int(stamps[-1])) if len(window) else None,
-        **report.as_dict(),
-    }
