@@ -238,6 +238,9 @@ class LiveBroker:
         self._trips_seen = len(self._ledger.round_trips)
         return outcome
 
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        """Nothing rests at the exchange to cancel: live exits are kept by the daemon (``protector``)."""
+
     # --- orders ---------------------------------------------------------------------------------
 
     async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord:
