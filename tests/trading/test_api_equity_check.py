@@ -74,6 +74,13 @@ async def test_the_check_is_the_decision_placing_gets_and_writes_nothing(trading
         same_decision(checked, await client.place_order(order))
 
         big = OrderCreate(symbol=BTC, side="buy", amount=500)
+        checked = await client.check_order(big)  # a human's order over a limit is refused, not cut
+        assert checked.verdict == "reject" and checked.findings[0].code == "max_position"
+        assert "--allow-resize" in checked.reason and checked.value == 0
+        with pytest.raises(errors.RiskRejected) as refused:
+            await client.place_order(big)
+        assert str(refused.value) == f"risk check rejected the order: {checked.reason}"
+        big = OrderCreate(symbol=BTC, side="buy", amount=500, allow_resize=True)
         checked = await client.check_order(big)
         assert checked.verdict == "resize" and checked.findings[0].code == "max_position"
         assert checked.value == pytest.approx(checked.amount * 100)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mastertrade.engine.execution.manual_orders import check_not_dust, refused_resize
 from mastertrade.engine.risk.breakers import Breakers
 from mastertrade.engine.risk.check import Controls, ProposedOrder, check_order
 
@@ -39,9 +40,12 @@ async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     )
     assert request.amount is not None
     proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, account.fee)
+    check_not_dust(order.symbol, order.amount, reference, account.risk.limits.min_notional, account.quote)
     decision = check_order(
         proposed, await account.portfolio(), account.risk.limits, current_controls(account)
     )
+    if not order.allow_resize and decision.verdict == "resize":
+        decision = refused_resize(decision)  # as placing it would: a human's order is not cut silently
     value = decision.amount * reference
     return {
         **decision.as_dict(),
