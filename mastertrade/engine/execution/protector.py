@@ -67,8 +67,8 @@ RETRY_S = 5.0
 """After a protective sell failed (refused, or it never reached the exchange), the next attempt waits
 this many seconds, so a refusal that persists does not send an order on every tick."""
 NOTE = (
-    "live positions are protected by the daemon itself (no stop orders rest at the exchange): "
-    "keep the daemon running"
+    "strategies' live positions are protected by the daemon itself, only while it runs (their stops do "
+    "not rest at the exchange; a manual buy's --stop-loss does): keep the daemon running"
 )
 
 
