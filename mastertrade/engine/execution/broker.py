@@ -90,7 +90,8 @@ class Broker(Protocol):
 
     async def cancel_exits(self, symbol: str, reason: str) -> None:
         """Cancel the resting protective exits of ``symbol``'s position before an exit signal sells it
-        (paper: the bracket's child orders; live: none rest at the exchange, the daemon protects)."""
+        (paper: the bracket's child orders; live: a strategy's exits are the daemon's, and the stops of
+        manual buys that rest at the exchange are left to protect those positions)."""
         ...
 
     async def ledger(self) -> Ledger: ...

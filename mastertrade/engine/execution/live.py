@@ -239,7 +239,9 @@ class LiveBroker:
         return outcome
 
     async def cancel_exits(self, symbol: str, reason: str) -> None:
-        """Nothing rests at the exchange to cancel: live exits are kept by the daemon (``protector``)."""
+        """Nothing to cancel for a strategy's exit signal: strategies' live exits are kept by the daemon
+        (``protector``); the exits resting at the exchange belong to manual bracketed buys and keep
+        protecting those positions."""
 
     # --- orders ---------------------------------------------------------------------------------
 
