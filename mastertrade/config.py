@@ -555,6 +555,10 @@ class ExecutionSettings(Section):
     poll_interval_s: float = Field(default=5.0, gt=0)
     """How often open live orders are checked at the exchange for fills, in seconds."""
 
+    native_stops: bool = True
+    """Where the venue has native stop orders, a strategy's live stop also rests at the exchange (kept
+    in step with the daemon's trailing logic), so it protects the position while the daemon is down."""
+
     answer_within_s: float = Field(default=5.0, gt=0)
     """A live order answers its caller (`mt trade`, the API) within this many seconds with its state
     as it stands; a send still waiting for the exchange goes on in the background."""

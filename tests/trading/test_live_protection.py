@@ -58,7 +58,7 @@ class Desk:
     """A live strategy ("guarded": enters on an up bar, exits on a down bar) on the fake exchange; each
     ``run()`` is one daemon run (a new trader and live broker on the same database)."""
 
-    def __init__(self, db: Any, exchange: TradingExchange, **bracket: float) -> None:
+    def __init__(self, db: Any, exchange: TradingExchange, *, native: bool = False, **bracket: float) -> None:
         self.db = db
         self.exchange = exchange
         self.clock = Clock()
@@ -74,8 +74,11 @@ class Desk:
             **bracket,
         }
         self.strategy = TradedStrategy("guarded", "active", Strategy.from_genome(parse_genome(genome)))
+        # The daemon's own watch is what these tests check; native_stops.py's tests add the resting stop.
         self.settings = trading_settings(
-            market={"symbols": [BTC], "timeframe": "1h"}, risk={"stale_after_s": 30.0}
+            market={"symbols": [BTC], "timeframe": "1h"},
+            risk={"stale_after_s": 30.0},
+            execution={"native_stops": native},
         )
         self.candles = CandleStore(db)
         self.ts = (now_ms() // HOUR - 1) * HOUR  # the bar the entry signal closes; the entry bar is now

@@ -167,7 +167,9 @@ class ProtectionInfo(Model):
 
 
 class ProtectionStatus(Model):
-    """Live mode: the protective exits the daemon keeps itself (no stop orders rest at the exchange)."""
+    """Live mode: the protective exits of strategies' positions. ``by`` is "exchange" when their stops
+    also rest there as native orders (``[execution] native_stops`` on a venue that has them), "daemon"
+    when only the running daemon protects them; ``note`` says which in words."""
 
     by: str
     note: str

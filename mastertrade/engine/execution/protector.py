@@ -50,6 +50,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
@@ -67,8 +68,12 @@ RETRY_S = 5.0
 """After a protective sell failed (refused, or it never reached the exchange), the next attempt waits
 this many seconds, so a refusal that persists does not send an order on every tick."""
 NOTE = (
-    "strategies' live positions are protected by the daemon itself, only while it runs (their stops do "
-    "not rest at the exchange; a manual buy's --stop-loss does): keep the daemon running"
+    "strategies' live positions are protected by the daemon itself, only while it runs (no stop order "
+    "rests at the exchange for them): keep the daemon running"
+)
+NATIVE_NOTE = (
+    "each strategy position's stop also rests at the exchange as a stop-limit order, so it holds while "
+    "the daemon is down; take-profits and moving the trailing stop up need the daemon running"
 )
 
 
@@ -78,6 +83,8 @@ class Protector:
     def __init__(self, account: Account, db: Database) -> None:
         self.account = account
         self.store = ProtectionStore(db)
+        self.native = NativeStops(account)
+        """The stops resting at the exchange beside the daemon's own watch (``native_stops.py``)."""
         self.rows: dict[int, ProtectionRecord] = {}
         """Protections not closed, by id."""
         self.degraded: str | None = None
@@ -173,7 +180,7 @@ class Protector:
             if bar.closed and whole:
                 raised = levels.after_close(bar.high)
                 if raised.peak is not None and raised.peak != levels.peak:
-                    self._keep(await self.store.set_peak(row, raised.peak))
+                    await self._rest(self._keep(await self.store.set_peak(row, raised.peak)))
 
     def _may_fire(self, row: ProtectionRecord) -> bool:
         assert row.id is not None
@@ -181,8 +188,10 @@ class Protector:
         return wait is None or self.account.clock() >= wait
 
     async def _fire(self, row: ProtectionRecord, hit: Trigger, price: float) -> None:
-        """A level was reached: commit the trigger with a new client order id, then sell."""
+        """A level was reached: commit the trigger with a new client order id, then sell (after taking
+        back the stop resting at the exchange, which holds the coins; if it filled, nothing is left)."""
         assert row.id is not None
+        await self.native.release(row.symbol, row.strategy_id, f"the protection sells itself ({hit.role})")
         left, why = await self._position_left(row)
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
@@ -300,6 +309,7 @@ class Protector:
         await self._audit(
             moved, f"armed for {entry.filled:.8g} {row.symbol} from {price:.8g}: {_levels(levels)}"
         )
+        await self._rest(moved)
 
     async def _settle_active(self, row: ProtectionRecord) -> None:
         assert row.id is not None
@@ -308,6 +318,24 @@ class Protector:
         left, why = await self._position_left(row)
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
+        else:
+            await self._rest(row, left)
+
+    async def _rest(self, row: ProtectionRecord, left: float | None = None) -> None:
+        """Keep the stop in force resting at the exchange for what is left (see ``native_stops``)."""
+        if not self.native.enabled or row.state != Guard.ACTIVE:
+            return
+        level = levels_of(row)
+        if level.stop is None:
+            return
+        if left is None:
+            left, _ = await self._position_left(row)
+        if left > self._dust(row):
+            await self.native.ensure(row.symbol, row.strategy_id, level.stop, left, level.stop_role)
+
+    async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
+        """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""
+        await self.native.release(symbol, strategy_id, reason)
 
     async def _follow_entry(self, row: ProtectionRecord) -> ProtectionRecord:
         """An entry that filled in parts: the levels follow its average price (the peak is kept)."""
@@ -387,6 +415,8 @@ class Protector:
             self._keep(await self.store.get(row.id))
             return
         self._keep(moved)
+        if self.native.enabled:
+            await self.native.release(row.symbol, row.strategy_id, f"protection closed: {reason}")
         log.info("protection %s of %s closed: %s", row.id, row.symbol, reason)
         await self._audit(moved, f"closed: {reason}")
 
@@ -498,8 +528,8 @@ class Protector:
         """What ``mt risk status`` shows of the protections."""
         rows = sorted(self.rows.values(), key=lambda row: row.id or 0)
         return {
-            "by": "daemon",
-            "note": NOTE,
+            "by": "exchange" if self.native.enabled else "daemon",
+            "note": NATIVE_NOTE if self.native.enabled else NOTE,
             "protected_positions": len(self.watched()),
             "pending": sum(1 for row in rows if row.state == Guard.PENDING),
             "degraded": self.degraded is not None,

@@ -216,6 +216,12 @@ class Trader:
         self._signal(item, action, bar)
         if action is Action.EXIT:
             await self.account.broker.cancel_exits(symbol, "exit signal")
+            if self.protection is not None:  # its stop resting at the exchange holds the coins
+                await self.protection.release(symbol, item.id, "exit signal")
+                held = await self.account.strategy_holding(item.id, symbol)
+                if held <= 0:  # the resting stop had filled: nothing left to sell
+                    await self.protection.sync(symbol)
+                    return
             request = exit_request(symbol, held, bar.close, strategy_id=item.id)
             await self.account.send(request, bar.close, placed_ts, strategy_id=item.id)
             if self.protection is not None:
