@@ -100,3 +100,24 @@ async def test_the_daemon_selling_itself_takes_the_resting_stop_back_first(
         assert record.state == "closed"
     finally:
         await desk.close()
+
+
+async def test_a_refused_stop_is_not_resent_on_every_poll(database: Any, exchange: TradingExchange) -> None:
+    from tests.fakes.exchange import binance_error
+
+    desk = await _desk(database, exchange, stop_loss=0.05)
+    try:
+        trader = await desk.run()
+        exchange.fail(
+            400, path="/api/v3/order", after=1, body=binance_error(-2010, "Stop price would trigger.")
+        )
+        await desk.enter(trader)  # the buy passes, its stop is refused
+        assert _stops(exchange) == []
+        posts = desk.posts()
+        for _ in range(3):
+            await trader.housekeeping()
+        assert desk.posts() == posts  # the daemon protects meanwhile; no order on every poll
+        status = await trader.account.risk_status()
+        assert status["protection"]["protected_positions"] == 1
+    finally:
+        await desk.close()

@@ -20,6 +20,7 @@ which is how it is found again after a restart.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from mastertrade import errors
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RETRY_S = 60.0
+"""After the exchange refused a native stop, the next attempt waits this long (no order every poll)."""
 RESTING = [OrderState.SENT, OrderState.UNKNOWN, OrderState.OPEN, OrderState.PARTIALLY_FILLED]
 
 
@@ -39,6 +42,8 @@ class NativeStops:
 
     def __init__(self, account: Account) -> None:
         self.account = account
+        self._retry_at: dict[tuple[str, str | None], float] = {}
+        """After a refused placement, no new attempt for that position before this (monotonic) time."""
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +77,9 @@ class NativeStops:
             and abs((current[0].amount or 0.0) - current[0].filled - amount) <= 1e-12
         ):
             return
+        key = (symbol, strategy_id)
+        if time.monotonic() < self._retry_at.get(key, 0.0):
+            return  # refused a moment ago: the daemon protects meanwhile; try again later
         await self.release(symbol, strategy_id, "replaced by the protection's new level")
         request = OrderRequest(
             symbol,
@@ -86,7 +94,13 @@ class NativeStops:
             row = await self.account.broker.submit(request, placed_ts=self.account.placed_ts(symbol))
         except errors.MasterTradeError as exc:  # dust, a refusal: the daemon still protects
             log.warning("native stop of %s at %.8g not placed: %s", symbol, level, exc)
+            self._retry_at[key] = time.monotonic() + RETRY_S
             return
+        if row.state == OrderState.REJECTED.value:
+            log.warning("native stop of %s at %.8g refused: %s", symbol, level, row.reason)
+            self._retry_at[key] = time.monotonic() + RETRY_S
+            return
+        self._retry_at.pop(key, None)
         log.info("native stop of %s (%s) at %.8g for %.8g: %s", symbol, strategy_id, level, amount, row.state)
 
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
