@@ -49,6 +49,11 @@ from mastertrade.engine.events import ConnectionChanged, Event, parse_event
 NOT_RUNNING = "the daemon is not running: start it with `mt daemon start`"
 M = TypeVar("M")
 
+
+class DaemonTimeout(errors.OperationFailed):
+    """The daemon did not answer in time (what it was asked may still be under way)."""
+
+
 _GENERIC_CODES: dict[str, type[errors.MasterTradeError]] = {
     "bad_request": errors.UserInputError,
     "invalid_request": errors.UserInputError,
@@ -142,7 +147,7 @@ class DaemonClient:
         except httpx.ConnectError:
             raise errors.DaemonNotRunning(NOT_RUNNING) from None
         except httpx.TimeoutException:
-            raise errors.OperationFailed(
+            raise DaemonTimeout(
                 f"the daemon did not answer {method} {path} within {timeout_s or self.timeout:g} s"
             ) from None
         except httpx.TransportError as exc:
@@ -281,6 +286,16 @@ class DaemonClient:
         result: trading.PlaceResult = await self._post(trading.PlaceResult, "/v1/orders", order)
         return result
 
+    async def order(self, order_id: int) -> trading.OrderInfo:
+        result: trading.OrderInfo = await self._get(trading.OrderInfo, f"/v1/orders/{order_id}")
+        return result
+
+    async def order_by_client_id(self, client_order_id: str) -> trading.OrderInfo:
+        result: trading.OrderInfo = await self._get(
+            trading.OrderInfo, f"/v1/orders/by-client-id/{client_order_id}"
+        )
+        return result
+
     async def check_order(self, order: trading.OrderCreate) -> trading.OrderCheck:
         """The risk decision placing ``order`` would get now; nothing is journaled or sent."""
         result: trading.OrderCheck = await self._post(trading.OrderCheck, "/v1/orders/check", order)
@@ -378,18 +393,17 @@ class DaemonClient:
         return schemas_strategies.StrategyDetail.model_validate(response.json())
 
     async def change_strategy(
-        self, strategy_id: str, action: str, *, reason: str | None = None
+        self, strategy_id: str, action: str, *, reason: str | None = None, expect: str | None = None
     ) -> schemas_strategies.StrategySummary:
-        """Move a stored strategy: ``action`` is activate, pause, retire or paper. An illegal move
-        raises ``UserInputError`` naming the allowed ones."""
+        """Move a stored strategy: ``action`` is activate, pause, retire or paper; with ``expect``, only
+        from that state. An illegal move raises ``UserInputError`` naming the allowed ones."""
         if action not in ("activate", "pause", "retire", "paper"):
             raise errors.UserInputError(
                 f"invalid strategy action {action!r}: choose activate, pause, retire or paper"
             )
+        body = {key: value for key, value in (("reason", reason), ("expect", expect)) if value}
         result: schemas_strategies.StrategySummary = await self._post(
-            schemas_strategies.StrategySummary,
-            f"/v1/strategies/{strategy_id}/{action}",
-            {"reason": reason} if reason else None,
+            schemas_strategies.StrategySummary, f"/v1/strategies/{strategy_id}/{action}", body or None
         )
         return result
 

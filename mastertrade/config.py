@@ -52,9 +52,10 @@ class ExchangeSettings(Section):
     id: str = "binance"
     """ccxt exchange id used for downloads and live trading (binance, kraken, coinbase, ...)."""
 
-    api_url: str | None = None
-    """Override the venue's REST base URL (testnet, proxy, self-hosted gateway). When set, every
-    other API family of the venue fails closed: no request leaves for any other host."""
+    api_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+[^\s]*$")
+    """Override the venue's REST base URL (testnet, proxy, self-hosted gateway): an http:// or https://
+    URL. When set, every other API family of the venue fails closed: no request leaves for any other
+    host."""
 
     api_key: SecretStr | None = None
     """API key. Prefer MT_EXCHANGE__API_KEY or the 0600 secrets file over this file."""
@@ -288,6 +289,18 @@ class DaemonSettings(Section):
 
     log_backups: int = Field(default=5, ge=0)
     """How many rotated daemon logs are kept."""
+
+
+class DbLockSettings(Section):
+    """One trading daemon per database: the lock the daemon holds in its database (see engine/db_lock.py).
+    Postgres uses an advisory lock and needs none of these; SQLite a lock row with a heartbeat."""
+
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often the daemon renews its claim on the database, in seconds."""
+
+    stale_after_s: float = Field(default=60.0, gt=0)
+    """A claim not renewed for this long (its daemon froze or died on another host) may be taken over by
+    a new daemon, in seconds. A dead daemon on the same host is replaced at once."""
 
 
 class SchedulerSettings(Section):
@@ -552,6 +565,14 @@ class ExecutionSettings(Section):
     poll_interval_s: float = Field(default=5.0, gt=0)
     """How often open live orders are checked at the exchange for fills, in seconds."""
 
+    native_stops: bool = True
+    """Where the venue has native stop orders, a strategy's live stop also rests at the exchange (kept
+    in step with the daemon's trailing logic), so it protects the position while the daemon is down."""
+
+    answer_within_s: float = Field(default=5.0, gt=0)
+    """A live order answers its caller (`mt trade`, the API) within this many seconds with its state
+    as it stands; a send still waiting for the exchange goes on in the background."""
+
 
 class BacktestSettings(Section):
     """Defaults of `mt backtest` (its --cash and --fee override them)."""
@@ -763,6 +784,7 @@ class Settings(BaseSettings):
     market: MarketSettings = MarketSettings()
     api: ApiSettings = ApiSettings()
     daemon: DaemonSettings = DaemonSettings()
+    db_lock: DbLockSettings = DbLockSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     alerts: AlertsSettings = AlertsSettings()
     collectors: CollectorsSettings = CollectorsSettings()
@@ -813,6 +835,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start}): is it a config file?") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: a binary file (NUL bytes), not a TOML config file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

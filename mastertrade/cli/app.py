@@ -45,17 +45,35 @@ help_format.install()
 
 
 class MTGroup(TyperGroup):
-    """Turns MasterTrade errors into one line on stderr and their exit code (2 for bad input)."""
+    """Turns MasterTrade errors into one line on stderr and their exit code (2 for bad input); usage
+    errors (an unknown option, a missing argument, a value that does not parse) too, instead of
+    click's multi-line box."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> _click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _click.exceptions.UsageError as exc:
+            raise typer.Exit(_usage_error(exc)) from None
 
     def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _click.exceptions.UsageError as exc:
+            raise typer.Exit(_usage_error(exc)) from None
         except MasterTradeError as exc:
             error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             error("interrupted")
             raise typer.Exit(130) from None
+
+
+def _usage_error(exc: _click.exceptions.UsageError) -> int:
+    """Print a usage error as one line naming the command; its exit code (2)."""
+    where = exc.ctx.command_path if exc.ctx is not None else "mt"
+    message = " ".join(exc.format_message().split())
+    error(f"{where}: {message} (see `{where} --help`)")
+    return exc.exit_code
 
 
 app = typer.Typer(

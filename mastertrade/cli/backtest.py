@@ -16,9 +16,7 @@ from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.research.series import Series
 
 
 class EngineName(StrEnum):
@@ -135,22 +133,21 @@ def backtest(
         raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
     if not timeframe:
         raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
-    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+    key = series.key
 
-    from mastertrade.engine.backtest.runner import backtest as run_backtest
-    from mastertrade.engine.backtest.runner import order_params, strategy_signals
-    from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.research.backtest import backtest_series
 
     started = time.perf_counter()
-    cache = IndicatorCache(frame, features=features)
-    result = run_backtest(
+    done = backtest_series(
         loaded,
-        frame,
+        series,
         cash=cash,
         fee=fee,
         engine=engine.value,
-        cache=cache,
     )
+    result = done.result
     seconds = time.perf_counter() - started
     name = str(getattr(loaded, "name", strategy))
     if plot is not None:
@@ -158,12 +155,11 @@ def backtest(
         # agree trade for trade), headed with what it shows.
         from mastertrade.engine.backtest.reference import run_reference
 
-        entries, exits = strategy_signals(loaded, cache)
         title = f"{name}: {key.exchange} {key.symbol} {key.timeframe}, {engine.value} engine"
         run_reference(
-            frame,
-            entries,
-            exits,
+            series.frame,
+            done.entries,
+            done.exits,
             order_params(loaded),
             cash=cash,
             fee=fee,
@@ -193,43 +189,28 @@ def backtest(
         _print_table(document)
 
 
-def _read_candles(
+def _read_series(
     symbol: str,
     timeframe: str,
     exchange: str | None,
     start_ms: int | None,
     end_ms: int | None,
     genomes: Sequence[Any] = (),
-) -> tuple[SeriesKey, pd.DataFrame, Any]:
+) -> Series:
     """The candles to backtest on, and the stored alternative data (sentiment, fear & greed ...) the
-    genomes' feature terms read, or None when they have none."""
-    from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
-    from mastertrade.errors import NotFound
+    genomes' feature terms read (``research.series``)."""
+    from mastertrade.engine.research.series import SeriesLoader
 
-    timeframe_ms(timeframe)
-
-    async def read() -> tuple[SeriesKey, pd.DataFrame, Any]:
+    async def read() -> Series:
         db = await open_db()
         try:
-            store = CandleStore(db)
-            key = await store.resolve(symbol, timeframe, exchange)
-            frame = await store.read(key, start_ms, end_ms)
-            from mastertrade.engine.collectors.provider import features_for
-
-            features = await features_for(
-                db, genomes, timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+            return await SeriesLoader(db).find(
+                symbol, timeframe, exchange, genomes, start=start_ms, end=end_ms
             )
-            return key, frame, features
         finally:
             await db.close()
 
-    key, frame, features = run(read)
-    if frame.empty:
-        since = to_iso(start_ms) if start_ms is not None else "the start"
-        until = to_iso(end_ms) if end_ms is not None else "the end"
-        raise NotFound(f"no candles of {key} between {since} and {until}")
-    return key, frame, features
+    return run(read)
 
 
 def _run_batch(
@@ -253,7 +234,8 @@ def _run_batch(
     if not symbol or not timeframe:
         missing = "--symbol" if not symbol else "--timeframe"
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
-    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    key = series.key
     label = {
         "engine": engine,
         "exchange": key.exchange,
@@ -262,24 +244,22 @@ def _run_batch(
         "simulated": key.simulated,
     }
     started = time.perf_counter()
-    from mastertrade.engine.signals.indicators import IndicatorCache
-
     if where[0] == "dask":
-        from mastertrade.engine.backtest.cluster_batch import run_batch_on_cluster
+        from mastertrade.engine.generator.cluster_batch import run_batch_on_cluster
 
         label["executor"] = "dask"
         results = run_batch_on_cluster(
             genomes,
-            frame,
+            series.frame,
             cash=cash,
             fee=fee,
             engine=engine,  # type: ignore[arg-type]
-            features=features,
+            features=series.features,
             scheduler=where[1],
         )
     else:
-        cache = IndicatorCache(frame, features=features)
-        results = run_batch(genomes, frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
+        cache = series.cache()
+        results = run_batch(genomes, series.frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
     for item in results:
         sys.stdout.write(json.dumps({**item.as_dict(), **label}, allow_nan=False) + "\n")
     sys.stdout.flush()

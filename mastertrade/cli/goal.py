@@ -85,6 +85,8 @@ def _target_value(kind: str, text: str) -> float:
         raise UserInputError(f"invalid --target {text!r}: a number, or a percentage like 10%") from None
     if not value > 0:
         raise UserInputError(f"invalid --target {text!r}: must be positive")
+    if not value <= 1e12:  # also nan and inf: no goal is that big, and its arithmetic would overflow
+        raise UserInputError(f"invalid --target {text!r}: must be a finite number up to 1e12")
     if kind != "return" and raw.endswith("%"):
         raise UserInputError(
             f"invalid --target {text!r}: a {kind} goal's target is an amount, not a percentage"

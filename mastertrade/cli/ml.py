@@ -37,8 +37,8 @@ HoldoutOpt = Annotated[
 
 
 def _check(model: str | None = None) -> None:
-    from mastertrade.engine.ml.deps import FORECAST_MODULES, require
     from mastertrade.errors import UserInputError
+    from mastertrade.extras import FORECAST_MODULES, require
 
     if model is None:
         return

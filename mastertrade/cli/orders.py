@@ -12,7 +12,8 @@ from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 
 app = typer.Typer(
-    help="The account's orders; `mt orders cancel ID` cancels one.", invoke_without_command=True
+    help="The account's orders; `mt orders show ID` shows one, `mt orders cancel ID` cancels one.",
+    invoke_without_command=True,
 )
 
 
@@ -57,6 +58,44 @@ def orders(
             for row in rows
         ],
         right=["id", "amount", "price", "filled", "avg price"],
+    )
+
+
+@app.command("show")
+def show(
+    order: Annotated[str, typer.Argument(help="The order's id, or its client order id.")],
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """One order and its state (by id, or by the client order id `mt trade` printed)."""
+    if order.isdigit():
+        order_id = int(order)
+        row = with_client(lambda client: client.order(order_id))
+    else:
+        from mastertrade.engine.execution.orders import CLIENT_ORDER_ID
+        from mastertrade.errors import UserInputError
+
+        if not CLIENT_ORDER_ID.fullmatch(order):
+            raise UserInputError(f"invalid order {order!r}: an order id or a client order id")
+        row = with_client(lambda client: client.order_by_client_id(order))
+    if json_out:
+        print_json(row.model_dump(mode="json"))
+        return
+    filled = f", filled {row.filled:.8g} at {row.average_price:.8g}" if row.average_price else ""
+    print_table(
+        ["id", "client order id", "symbol", "side", "type", "amount", "state", "filled", "reason"],
+        [
+            (
+                row.id,
+                row.client_order_id,
+                row.symbol,
+                row.side,
+                row.type,
+                _num(row.amount),
+                row.state + filled,
+                _num(row.filled),
+                row.reason or "",
+            )
+        ],
     )
 
 

@@ -56,15 +56,16 @@ def train(
     put through the generator's filter (thresholds and deflated Sharpe ratio) and reported as is.
     """
     require_ml()
-    from mastertrade.cli.backtest import _read_candles
+    from mastertrade.cli.backtest import _read_series
     from mastertrade.engine.market.timeframes import timeframe_ms
     from mastertrade.engine.rl.ppo import PPOSettings
-    from mastertrade.engine.rl.store import store_dir
     from mastertrade.engine.rl.train import train_model
+    from mastertrade.engine.signals.model.store import store_dir
 
     timeframe_ms(timeframe)
     config = settings()
-    key, frame, _ = _read_candles(symbol, timeframe, exchange, None, None)
+    series = _read_series(symbol, timeframe, exchange, None, None)
+    key, frame = series.key, series.frame
     frame = frame.iloc[-config.rl.lookback_bars :]
     ppo = PPOSettings(steps=steps or config.rl.steps, seed=seed)
     with progress() as bar:
@@ -132,7 +133,7 @@ def _print(doc: dict[str, Any]) -> None:
 @app.command("list")
 def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     """Stored policies, newest first."""
-    from mastertrade.engine.rl.store import stored
+    from mastertrade.engine.signals.model.store import stored
 
     rows = [
         {

@@ -2,17 +2,30 @@
 
 Live orders need both switches: ``mode = "live"`` in the config and ``--live`` here (and the daemon
 started with ``--live``). Without both, nothing reaches a real exchange. A refusal by the risk manager
-prints its reason and exits 1; bad input exits 2.
+prints its reason and exits 1; bad input exits 2. An order over a risk limit is refused with the reason,
+not cut down, unless ``--allow-resize``.
+
+**Placed once, followed to the end.** The command makes the order's client order id itself and sends it
+with the order, so running it again after a lost answer (or the daemon answering late) finds the order
+already placed instead of placing a second one. It then waits (``--wait`` seconds) until the exchange has
+settled the order (filled, resting, cancelled or refused), with a status line on stderr. When the wait
+runs out the order is still being resolved by the daemon: the command says so and how to follow it, and
+exits 1; placing it again is never the answer (the daemon never sends an order twice, and asks the
+exchange by client order id until it knows).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json
+
+if TYPE_CHECKING:
+    from mastertrade.client import DaemonClient
+    from mastertrade.engine.api.schemas_trading import OrderCreate, OrderInfo, PlaceResult
 
 app = typer.Typer(
     help="Place manual orders (risk-checked, paper unless live is confirmed).", no_args_is_help=True
@@ -23,63 +36,231 @@ Price = Annotated[float | None, typer.Option("--price", help="Limit price, or th
 Live = Annotated[
     bool, typer.Option("--live", help='Confirm a live order (the config must say mode = "live").')
 ]
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait", min=0, max=86_400, help="Seconds to wait for the exchange to settle the order (0: don't)."
+    ),
+]
+AllowResize = Annotated[
+    bool,
+    typer.Option("--allow-resize", help="Let the risk manager cut the amount to fit a limit (else refused)."),
+]
+ClientId = Annotated[
+    str | None,
+    typer.Option(
+        "--client-order-id",
+        help="Your own id for the order (1-36 of A-Z a-z 0-9 . _ : / -); made up when not given.",
+    ),
+]
+
+StopLoss = Annotated[
+    float | None,
+    typer.Option(
+        "--stop-loss",
+        help="Protect a buy with a stop this fraction below its price (0.05 = 5%); live, it rests at "
+        "the exchange as a native stop order once the buy fills.",
+    ),
+]
+TakeProfit = Annotated[
+    float | None,
+    typer.Option("--take-profit", help="Sell a buy again this fraction above its price (0.1 = 10%)."),
+]
+
+UNSETTLED = ("intent", "sent", "unknown")
+POLL_S = 0.25
 
 
 def _place(
-    side: str, symbol: str, amount: float, kind: str, price: float | None, live: bool, json_out: bool
+    side: str,
+    symbol: str,
+    amount: float,
+    kind: str,
+    price: float | None,
+    live: bool,
+    json_out: bool,
+    wait_s: float,
+    allow_resize: bool,
+    client_order_id: str | None,
+    stop_loss: float | None = None,
+    take_profit: float | None = None,
 ) -> None:
+    import math
+
     from mastertrade.cli.runtime import settings
+    from mastertrade.cli.validation import check_amount, check_price
     from mastertrade.engine.api.schemas_trading import OrderCreate
     from mastertrade.engine.execution.broker import trading_mode
-    from mastertrade.errors import UserInputError
+    from mastertrade.engine.execution.orders import CLIENT_ORDER_ID, new_client_order_id
+    from mastertrade.errors import OperationFailed, OrderRejected, UserInputError
 
     if "/" not in symbol:
         raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
-    if not amount > 0:
-        raise UserInputError(f"invalid amount {amount!r}: must be a positive number")
+    check_amount(amount)
     if kind not in ("market", "limit", "stop"):
         raise UserInputError(f"invalid --type {kind!r}: expected market, limit or stop")
     if kind == "market" and price is not None:
         raise UserInputError("a market order takes no --price; use --type limit or --type stop")
-    if kind != "market" and (price is None or not price > 0):
-        raise UserInputError(f"a {kind} order needs a positive --price (got {price!r})")
+    if kind != "market":
+        if price is None:
+            raise UserInputError(f"a {kind} order needs a positive --price (got None)")
+        check_price(price)
+    if client_order_id is not None and not CLIENT_ORDER_ID.fullmatch(client_order_id):
+        raise UserInputError(
+            f"invalid --client-order-id {client_order_id!r}: 1-36 characters of A-Z a-z 0-9 . _ : / -"
+        )
+    if stop_loss is not None and not (math.isfinite(stop_loss) and 0 < stop_loss < 1):
+        raise UserInputError(f"invalid --stop-loss {stop_loss!r}: a fraction between 0 and 1, like 0.05")
+    if take_profit is not None and not (math.isfinite(take_profit) and 0 < take_profit <= 100):
+        raise UserInputError(f"invalid --take-profit {take_profit!r}: a positive fraction, like 0.1")
+    if (stop_loss is not None or take_profit is not None) and side != "buy":
+        raise UserInputError("--stop-loss and --take-profit protect a buy; they do not apply to a sell")
     mode = trading_mode(settings().mode, live)  # both switches, or neither
-    order = OrderCreate(symbol=symbol, side=side, amount=amount, type=kind, price=price, live=mode == "live")
-    result = with_client(lambda client: client.place_order(order))
-    if json_out:
-        print_json(result.model_dump(mode="json"))
-        return
-    placed = result.order
-    risk = result.risk
-    note = "" if risk.verdict == "approve" else f" (risk {risk.verdict}: {risk.reason})"
-    shown: Any = placed.amount if placed.amount is not None else amount
-    info(
-        f"order {placed.id} {placed.side} {shown:g} {placed.symbol} {placed.type} ({placed.mode}): "
-        f"{placed.state}{note}"
+    order = OrderCreate(
+        symbol=symbol,
+        side=side,
+        amount=amount,
+        type=kind,
+        price=price,
+        live=mode == "live",
+        client_order_id=client_order_id or new_client_order_id(),
+        allow_resize=allow_resize,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
     )
+    result, placed = with_client(lambda client: _place_and_wait(client, order, wait_s))
+    if placed.state == "rejected":
+        raise OrderRejected(f"order {placed.id} rejected: {placed.reason}")
+    if json_out:
+        document: dict[str, Any] = result.model_dump(mode="json") if result is not None else {}
+        document["order"] = placed.model_dump(mode="json")
+        print_json(document)
+    else:
+        risk = result.risk if result is not None else None
+        note = "" if risk is None or risk.verdict == "approve" else f" (risk {risk.verdict}: {risk.reason})"
+        shown: Any = placed.amount if placed.amount is not None else amount
+        info(
+            f"order {placed.id} {placed.side} {shown:g} {placed.symbol} {placed.type} ({placed.mode}): "
+            f"{placed.state}{note}"
+        )
+    if placed.state in UNSETTLED:
+        raise OperationFailed(
+            f"order {placed.id} ({placed.client_order_id}) is still being resolved ({placed.state}): the "
+            f"daemon keeps asking the exchange; follow it with `mt orders show {placed.id}` (do not place "
+            "it again)"
+        )
 
 
-@app.command("buy")
+async def _place_and_wait(
+    client: DaemonClient, order: OrderCreate, wait_s: float
+) -> tuple[PlaceResult | None, OrderInfo]:
+    """Place the order (or find it placed, when the daemon's answer was lost) and follow its state for
+    up to ``wait_s`` seconds, with a status line on stderr."""
+    import asyncio
+    import time
+
+    from mastertrade.client import DaemonTimeout
+    from mastertrade.errors import NotFound
+
+    assert order.client_order_id is not None
+    started = time.monotonic()
+    result: PlaceResult | None = None
+    try:
+        result = await client.place_order(order)
+        placed = result.order
+    except DaemonTimeout:
+        # The daemon may have journaled (and sent) it: ask by our client id, never place it again.
+        try:
+            placed = await client.order_by_client_id(order.client_order_id)
+        except NotFound:
+            raise DaemonTimeout(
+                f"the daemon did not answer in time and has no order {order.client_order_id} yet: check "
+                "`mt orders` in a moment before placing it again"
+            ) from None
+    status = _StatusLine()
+    try:
+        while placed.state in UNSETTLED and time.monotonic() - started < wait_s:
+            status.show(
+                f"order {placed.id} {placed.state}: waiting for the exchange "
+                f"({time.monotonic() - started:.0f}/{wait_s:g} s)"
+            )
+            await asyncio.sleep(POLL_S)
+            placed = await client.order(placed.id)
+    finally:
+        status.close()
+    return result, placed
+
+
+class _StatusLine:
+    """One status line on stderr, rewritten in place on a terminal (a line per change elsewhere)."""
+
+    def __init__(self) -> None:
+        import sys
+
+        self.stream = sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = ""
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text)
+            self.stream.flush()
+            self.shown = True
+        elif text.split(":")[0] != self.last.split(":")[0]:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        self.last = text
+
+    def close(self) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+@app.command("buy", context_settings={"ignore_unknown_options": True})
 def buy(
     symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
     amount: Annotated[float, typer.Argument(help="Units of the base asset, e.g. 0.01.")],
     price: Price = None,
     kind: OrderType = "market",
     live: Live = False,
+    wait: Wait = 30.0,
+    allow_resize: AllowResize = False,
+    client_order_id: ClientId = None,
+    stop_loss: StopLoss = None,
+    take_profit: TakeProfit = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Buy AMOUNT of SYMBOL (market by default; --type limit|stop with --price)."""
-    _place("buy", symbol, amount, kind, price, live, json_out)
+    """Buy AMOUNT of SYMBOL (market by default; --type limit|stop with --price), optionally protected by
+    --stop-loss / --take-profit."""
+    _place(
+        "buy",
+        symbol,
+        amount,
+        kind,
+        price,
+        live,
+        json_out,
+        wait,
+        allow_resize,
+        client_order_id,
+        stop_loss,
+        take_profit,
+    )
 
 
-@app.command("sell")
+@app.command("sell", context_settings={"ignore_unknown_options": True})
 def sell(
     symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
     amount: Annotated[float, typer.Argument(help="Units of the base asset, e.g. 0.01.")],
     price: Price = None,
     kind: OrderType = "market",
     live: Live = False,
+    wait: Wait = 30.0,
+    allow_resize: AllowResize = False,
+    client_order_id: ClientId = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Sell AMOUNT of SYMBOL (market by default; --type limit|stop with --price)."""
-    _place("sell", symbol, amount, kind, price, live, json_out)
+    _place("sell", symbol, amount, kind, price, live, json_out, wait, allow_resize, client_order_id)

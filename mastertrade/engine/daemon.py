@@ -42,10 +42,10 @@ from mastertrade.locations import Locations, ensure_private_dir, locations
 if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.engine.alerts.delivery import Notifier
+    from mastertrade.engine.db_lock import DatabaseLock
+    from mastertrade.engine.kernel.clock import Clock
+    from mastertrade.engine.kernel.context import EngineContext, JobRegistry, Service
     from mastertrade.engine.market.venue import Venue
-    from mastertrade.engine.scheduler.registry import JobRegistry
-    from mastertrade.engine.services.base import EngineContext, Service
-    from mastertrade.engine.services.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -189,30 +189,43 @@ class Daemon:
         self.serve_api = serve_api
         self.ctx: EngineContext | None = None
         self._supervisor: object | None = None
+        self._db_lock: DatabaseLock | None = None
+        self._lock_task: asyncio.Task[None] | None = None
 
     async def start(self) -> EngineContext:
         from mastertrade.db.database import Database
         from mastertrade.engine.alerts.manager import AlertManager
         from mastertrade.engine.bus import EventBus
         from mastertrade.engine.events import ServiceStateChanged
+        from mastertrade.engine.kernel.clock import SystemClock
+        from mastertrade.engine.kernel.context import DaemonState, EngineContext
         from mastertrade.engine.market.store import CandleStore
         from mastertrade.engine.services import build_jobs, build_services
-        from mastertrade.engine.services.base import DaemonState, EngineContext
-        from mastertrade.engine.services.clock import SystemClock
         from mastertrade.engine.services.supervisor import Supervisor
 
         settings = self.settings
         clock = self._clock or SystemClock()
         db = await Database.open(settings)
+        from mastertrade.engine.db_lock import DatabaseLock
+
+        lock = DatabaseLock(
+            db,
+            runtime=str(locations().socket_file),
+            heartbeat_s=settings.db_lock.heartbeat_s,
+            stale_after_s=settings.db_lock.stale_after_s,
+        )
         try:
+            await lock.acquire()  # one trading daemon per database, whatever the runtime folder says
             venue = self._venue
             if venue is None:
                 from mastertrade.engine.market.factory import open_venue
 
                 venue = await open_venue(settings, db)
         except BaseException:
+            await lock.release()
             await db.close()
             raise
+        self._db_lock = lock
         bus = EventBus(default_maxsize=settings.api.event_queue)
         ctx = EngineContext(
             settings=settings,
@@ -235,6 +248,7 @@ class Daemon:
         supervisor = Supervisor(ctx, services)
         self._supervisor = supervisor
         supervisor.start()
+        self._lock_task = asyncio.create_task(lock.hold(ctx.request_stop), name="database lock")
         bus.publish(ServiceStateChanged(service="daemon", state="started"))
         if self.recovered:
             log.warning("the previous daemon run ended without a clean stop")
@@ -289,6 +303,13 @@ class Daemon:
                 await ctx.venue.close()
             except Exception:
                 log.exception("closing the venue failed")
+            if self._lock_task is not None:
+                self._lock_task.cancel()
+                await asyncio.gather(self._lock_task, return_exceptions=True)
+                self._lock_task = None
+            if self._db_lock is not None:
+                await self._db_lock.release()
+                self._db_lock = None
             await ctx.db.close()
             if self.serve_api:
                 locations().socket_file.unlink(missing_ok=True)

@@ -14,6 +14,11 @@ spot API as ccxt's binance client calls it:
 - Faults *after* an order was accepted (``after_accept``): the order is booked, then the answer is
   lost (the connection dropped), replaced by a 5xx, or never sent (a hang until the client's timeout).
 - ``placed`` lists every order the desk ever accepted, so a test can count orders per client id.
+- **Stop orders** (``STOP_LOSS_LIMIT``, ``TAKE_PROFIT_LIMIT`` with ``stopPrice`` and a limit ``price``)
+  rest untriggered, their quantity locked, until ``set_price`` crosses the trigger (a stop-loss sell at
+  or below it, a take-profit sell at or above it; the reverse for buys); then they work as a limit order
+  and fill at the new price when it is within the limit. Nobody has to be connected for that: a stop
+  placed by a daemon that then stopped still triggers and fills here.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ INSUFFICIENT = "Account has insufficient balance for requested action."
 AFTER_HEADER = "X-Fake-After-Accept"
 
 After = Literal["drop", "hang", "500", "503"]
+STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 
 
 @dataclass
@@ -50,6 +56,8 @@ class DeskOrder:
     quote: float = 0.0
     time: int = 0
     trades: list[dict[str, Any]] = field(default_factory=list)
+    stop_price: float | None = None
+    triggered: bool = False
 
 
 class TradingExchange(FakeExchange):
@@ -161,6 +169,19 @@ class TradingExchange(FakeExchange):
                 if order.symbol != symbol or order.status not in ("NEW", "PARTIALLY_FILLED"):
                     continue
                 assert order.price is not None
+                if order.stop_price is not None:
+                    if not order.triggered:
+                        falling = (order.type == "STOP_LOSS_LIMIT") == (order.side == "SELL")
+                        hit = price <= order.stop_price if falling else price >= order.stop_price
+                        if not hit:
+                            continue
+                        order.triggered = True
+                    # A triggered stop is a limit order; it fills at the price now, if within its limit.
+                    if (order.side == "SELL" and price >= order.price) or (
+                        order.side == "BUY" and price <= order.price
+                    ):
+                        self._fill(order, order.quantity - order.executed, price, locked=True)
+                    continue
                 if (order.side == "BUY" and price <= order.price) or (
                     order.side == "SELL" and price >= order.price
                 ):
@@ -209,11 +230,27 @@ class TradingExchange(FakeExchange):
         if symbol is None:
             return Reply(400, binance_error(-1121, "Invalid symbol."))
         side, kind = params.get("side", ""), params.get("type", "")
-        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", *STOP_TYPES):
             return Reply(400, binance_error(-1116, "Invalid orderType."))
         quantity = float(params.get("quantity", "0"))
         price = float(params["price"]) if "price" in params else None
+        stop = float(params["stopPrice"]) if "stopPrice" in params else None
+        if kind in STOP_TYPES and (stop is None or price is None):
+            return Reply(400, binance_error(-1102, "Mandatory parameter 'stopPrice' was not sent."))
         client_id = params.get("newClientOrderId") or f"x-{next(self._ids)}"
+        return self._after_reply(self.accept(symbol, side, kind, quantity, price, client_id, stop))
+
+    def accept(
+        self,
+        symbol: str,
+        side: str,
+        kind: str,
+        quantity: float,
+        price: float | None,
+        client_id: str,
+        stop: float | None = None,
+    ) -> Reply:
+        """Book an order as if its request arrived now (also for a test's request that "arrives late")."""
         base, quote = symbol.split("/")
         with self._desk:
             if any(
@@ -223,7 +260,8 @@ class TradingExchange(FakeExchange):
                 return Reply(400, binance_error(-2010, "Duplicate order sent."))
             last = self.last[symbol]
             marketable = kind == "MARKET" or (
-                price is not None
+                stop is None
+                and price is not None
                 and ((side == "BUY" and price >= last) or (side == "SELL" and price <= last))
             )
             fill_price = last if marketable else price
@@ -234,7 +272,17 @@ class TradingExchange(FakeExchange):
                     return Reply(400, binance_error(-2010, INSUFFICIENT))
             elif self.free.get(base, 0.0) < quantity:
                 return Reply(400, binance_error(-2010, INSUFFICIENT))
-            order = DeskOrder(next(self._ids), client_id, symbol, side, kind, quantity, price, time=self.now)
+            order = DeskOrder(
+                next(self._ids),
+                client_id,
+                symbol,
+                side,
+                kind,
+                quantity,
+                price,
+                time=self.now,
+                stop_price=stop,
+            )
             self.orders[order.order_id] = order
             self.placed.append(order)
             if marketable:
@@ -254,7 +302,7 @@ class TradingExchange(FakeExchange):
                 }
                 for t in order.trades
             ]
-        return self._after_reply(Reply(200, body))
+        return Reply(200, body)
 
     def _find(self, request: Recorded) -> DeskOrder | None:
         params = request.params
@@ -362,6 +410,7 @@ class TradingExchange(FakeExchange):
             "timeInForce": "GTC",
             "type": order.type,
             "side": order.side,
+            **({"stopPrice": f"{order.stop_price:.8f}"} if order.stop_price is not None else {}),
             "workingTime": order.time,
             "selfTradePreventionMode": "EXPIRE_MAKER",
         }

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from mastertrade.engine.generator import kernel as k
 from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timings
-from mastertrade.engine.generator.executor import Executor, ThreadExecutor
+from mastertrade.engine.generator.executor import ThreadExecutor
+from mastertrade.engine.generator.executor_base import Executor
 from mastertrade.engine.generator.search import (
     INFEASIBLE,
     Candidate,

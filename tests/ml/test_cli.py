@@ -73,7 +73,7 @@ async def test_forecast_term_reads_the_series_without_lookahead(
     from mastertrade.engine.collectors.provider import features_for
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.ml.catalog import series_name
+    from mastertrade.engine.signals.forecast_term import series_name
     from mastertrade.engine.signals.genome import parse_genome
 
     genome = parse_genome(

@@ -50,8 +50,8 @@ async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.store import SeriesKey, rows_from_frame
     from mastertrade.engine.ml.artifacts import ArtifactStore
-    from mastertrade.engine.ml.catalog import series_name
-    from mastertrade.engine.ml.daemon import ForecastService, available, retrain_job
+    from mastertrade.engine.services.forecasts import ForecastService, available, retrain_job
+    from mastertrade.engine.signals.forecast_term import series_name
 
     ctx = _ctx(database)
     key = SeriesKey("sim", "BTC/USDT", "1h")
@@ -99,7 +99,7 @@ async def test_job_unavailable_without_models_or_extra(
 ) -> None:
     import sys
 
-    from mastertrade.engine.ml.daemon import available
+    from mastertrade.engine.services.forecasts import available
 
     assert available(_ctx(database)) == "no models in [ml] forecasts"
     monkeypatch.setenv("MT_ML__FORECASTS", '["lightgbm"]')

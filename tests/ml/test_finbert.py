@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mastertrade.config import CollectorsSettings
+from mastertrade.engine.collectors.finbert import FinBert, load
 from mastertrade.engine.collectors.sentiment import (
     SentimentBuckets,
     SymbolMatcher,
@@ -16,7 +17,6 @@ from mastertrade.engine.collectors.sentiment import (
     scorer,
     scoring,
 )
-from mastertrade.engine.ml.finbert import FinBert, load
 from mastertrade.errors import ConfigError
 from tests.ml.tiny_bert import build
 

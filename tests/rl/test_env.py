@@ -12,10 +12,10 @@ pytest.importorskip("gymnasium")
 from mastertrade.engine.backtest.fast import run_fast  # noqa: E402
 from mastertrade.engine.backtest.result import OrderParams  # noqa: E402
 from mastertrade.engine.market.sim import simulate  # noqa: E402
-from mastertrade.engine.rl.actions import actions_from_signals  # noqa: E402
 from mastertrade.engine.rl.env import TradingEnv  # noqa: E402
 from mastertrade.engine.signals.evaluate import signals  # noqa: E402
 from mastertrade.engine.signals.indicators import IndicatorCache  # noqa: E402
+from mastertrade.engine.signals.model.actions import actions_from_signals  # noqa: E402
 from mastertrade.engine.signals.random_genome import random_genome  # noqa: E402
 
 END = 1_735_689_600_000

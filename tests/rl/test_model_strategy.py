@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from mastertrade.engine.market.sim import simulate
-from mastertrade.engine.rl.artifact import FORMAT_VERSION, PolicyArtifact
-from mastertrade.engine.rl.features import FEATURES
-from mastertrade.engine.rl.policy import PolicyWeights
-from mastertrade.engine.rl.store import save, store_dir
 from mastertrade.engine.signals.indicators import IndicatorCache
 from mastertrade.engine.signals.loader import load_strategy
+from mastertrade.engine.signals.model.artifact import FORMAT_VERSION, PolicyArtifact
+from mastertrade.engine.signals.model.features import FEATURES
+from mastertrade.engine.signals.model.policy import PolicyWeights
+from mastertrade.engine.signals.model.store import save, store_dir
 from mastertrade.errors import NotFound, OperationFailed, UserInputError
 
 END = 1_735_689_600_000
@@ -107,7 +107,7 @@ def test_unknown_and_bad_model_ids_are_refused() -> None:
 
 
 def test_model_signals_do_not_look_ahead() -> None:
-    from mastertrade.engine.rl.strategy import ModelStrategy
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
 
     plugin = ModelStrategy(artifact(2))
     frame = simulate("BTC/USDT", "1h", 400, 3, end=END)

@@ -53,8 +53,8 @@ def test_ppo_learns_a_planted_edge_that_holds_on_the_hold_out() -> None:
     assert hold["trades"] >= 10
     # the policy is the strategy: the stored weights reproduce the hold-out backtest
     from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.rl.strategy import ModelStrategy
     from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
 
     entries, exits = ModelStrategy(artifact).signals(IndicatorCache(frame))
     again = run_fast(frame.iloc[1500:], entries[1500:], exits[1500:])

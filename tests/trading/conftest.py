@@ -13,7 +13,7 @@ import pytest
 from mastertrade.config import Settings
 from mastertrade.engine.daemon import Daemon
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 from tests.daemon.conftest import configure
 from tests.daemon.fakes import FakeVenue, RecordingNotifier
 
@@ -47,6 +47,12 @@ class TradingEngine:
 
         return self.ctx.get(Trader)
 
+    async def risk_metrics(self) -> dict[str, Any]:
+        """What the ``risk_metrics`` job runs."""
+        from mastertrade.engine.execution.riskmetrics import compute_risk_metrics
+
+        return await compute_risk_metrics(self.trader.account, self.ctx.candles, self.ctx.venue.id)
+
     def client(self) -> Any:
         from mastertrade.client import DaemonClient
         from mastertrade.engine.api.app import create_app
@@ -75,7 +81,7 @@ class TradingEngine:
             self.venue.push(CandleUpdate(symbol, "1h", ts, o, o, o, o, 1.0, False))
         self.venue.push(CandleUpdate(symbol, "1h", ts, o, h, low, c, 10.0, True))
         trader = self.trader
-        await self.wait(lambda: trader.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
+        await self.wait(lambda: trader.account.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
         await self.wait(lambda: not self.ctx.state.inflight, "work to finish")
 
 
@@ -124,14 +130,17 @@ class ThreadedTrading:
     """A daemon with the trading service serving its socket from a background thread's event loop (for
     the CLI, which runs its own event loop in the test's thread)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, components: tuple[object, ...] = (), venue: FakeVenue | None = None
+    ) -> None:
         import threading
 
         self.settings = settings
+        self.components = components
         self.ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ctx: EngineContext | None = None
-        self.venue = FakeVenue()
+        self.venue = venue or FakeVenue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -147,7 +156,9 @@ class ThreadedTrading:
         from mastertrade.engine.execution.trader import Trader
 
         self.loop = asyncio.get_running_loop()
-        daemon = Daemon(self.settings, venue=self.venue, notifier=RecordingNotifier())
+        daemon = Daemon(
+            self.settings, venue=self.venue, notifier=RecordingNotifier(), components=self.components
+        )
         self.ctx = await daemon.start()
         try:
             while not (await daemon_running() and self.ctx.find(Trader) is not None):

@@ -111,7 +111,16 @@ async def test_the_preview_asks_the_daemon_when_it_can() -> None:
     order = OrderCreate(symbol="BTC/USDT", side="buy", amount=1.0)
     result = await backend.preview_order(order, last_price=64_000.0)
     assert result.verdict == "resize" and result.amount == 0.03
-    assert bodies == [{"symbol": "BTC/USDT", "side": "buy", "amount": 1.0, "type": "market", "live": False}]
+    assert bodies == [
+        {
+            "symbol": "BTC/USDT",
+            "side": "buy",
+            "amount": 1.0,
+            "type": "market",
+            "live": False,
+            "allow_resize": False,
+        }
+    ]
 
 
 async def test_the_local_preview_applies_the_engines_rules() -> None:

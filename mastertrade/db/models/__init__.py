@@ -6,6 +6,7 @@ One module per area; a new area adds its module here and a migration under ``db/
 from sqlmodel import SQLModel
 
 from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
+from mastertrade.db.models.daemon_lock import DaemonLockRecord
 from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.protection import ProtectionRecord
@@ -42,6 +43,7 @@ __all__ = [
     "AlertRecord",
     "AlertRule",
     "Candle",
+    "DaemonLockRecord",
     "JobRun",
     "Feature",
     "FeatureSource",

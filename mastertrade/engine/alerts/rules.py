@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 import re
-from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from mastertrade.engine.alerts.rule_base import AlertCandidate as AlertCandidate
+from mastertrade.engine.alerts.rule_base import Rule as Rule
+from mastertrade.engine.alerts.rule_base import Severity as Severity
 from mastertrade.engine.collectors.events import SourceStateChanged, WhaleSpotted
 from mastertrade.engine.events import (
     CircuitBreakerTripped,
@@ -40,23 +41,6 @@ from mastertrade.engine.events import (
     StrategyRetired,
 )
 from mastertrade.errors import UserInputError
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-@dataclass(frozen=True)
-class AlertCandidate:
-    """What a rule wants to say; the manager decides whether it is new, repeated or held."""
-
-    rule: str
-    severity: Severity
-    dedupe_key: str
-    title: str
-    body: str
 
 
 def _order_filled(event: Event) -> AlertCandidate | None:
@@ -214,52 +198,6 @@ RULE_KINDS = (*PRICE_KINDS, "signal", *BUILTIN_RULES)
 RULE_EVENT_TYPES = frozenset({"price.tick", "alert.condition"}).union(
     *(kind.types for kind in EVENT_KINDS.values())
 )
-
-
-class Rule(ABC):
-    """A rule: ``evaluate`` returns the alert an event calls for, if any."""
-
-    types: frozenset[str] = frozenset()
-
-    def __init__(self, *, rule_id: int | None, name: str, kind: str, severity: Severity | None) -> None:
-        self.rule_id = rule_id
-        self.name = name
-        self.kind = kind
-        self.severity = severity
-
-    @property
-    def builtin(self) -> bool:
-        return self.rule_id is None
-
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    @abstractmethod
-    def evaluate(self, event: Event) -> AlertCandidate | None:
-        """The alert ``event`` calls for under this rule, or None."""
-
-    def _finish(self, candidate: AlertCandidate | None) -> AlertCandidate | None:
-        if candidate is None:
-            return None
-        severity = self.severity or candidate.severity
-        prefix = "" if self.builtin else f"rule{self.rule_id}:"
-        return AlertCandidate(
-            rule=self.name,
-            severity=severity,
-            dedupe_key=prefix + candidate.dedupe_key,
-            title=candidate.title,
-            body=candidate.body,
-        )
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "id": self.rule_id,
-            "name": self.name,
-            "kind": self.kind,
-            "params": self.params(),
-            "severity": self.severity.value if self.severity else None,
-            "builtin": self.builtin,
-        }
 
 
 class EventRule(Rule):

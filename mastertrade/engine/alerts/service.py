@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from mastertrade.engine.alerts.signal_watch import watch_signals
 
 if TYPE_CHECKING:
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 
 class AlertService:

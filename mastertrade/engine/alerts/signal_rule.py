@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mastertrade.engine.alerts.rules import AlertCandidate, Rule, Severity
+from mastertrade.engine.alerts.rule_base import AlertCandidate, Rule, Severity
 from mastertrade.engine.events import Event
 from mastertrade.errors import UserInputError
 

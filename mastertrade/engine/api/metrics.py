@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mastertrade.engine.api.trading_metrics import TradingCollector
 
 if TYPE_CHECKING:
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 _ORDER_EVENTS = ("order.placed", "order.filled", "order.cancelled", "order.rejected")
@@ -103,9 +103,10 @@ class ApiMetrics:
 
     async def refresh(self) -> None:
         """Read the trading figures for this scrape (``trading_metrics.py``)."""
-        from mastertrade.engine.execution.trader import Trader
+        from mastertrade.engine.execution.account import Account
+        from mastertrade.engine.execution.goals_desk import GoalsDesk
 
-        await self.trading.refresh(self.ctx.find(Trader))
+        await self.trading.refresh(self.ctx.find(Account), self.ctx.find(GoalsDesk))
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

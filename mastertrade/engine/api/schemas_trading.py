@@ -24,6 +24,21 @@ class OrderCreate(Request):
     type: Literal["market", "limit", "stop"] = "market"
     price: float | None = Field(default=None, gt=0, description="limit price, or the stop's trigger")
     live: bool = Field(default=False, description="confirms a live order (the daemon must trade live)")
+    client_order_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:/-]{1,36}$",
+        description="the caller's own id: an order already placed with it is returned, not placed again",
+    )
+    allow_resize: bool = Field(
+        default=False,
+        description="let the risk manager cut the amount to fit a limit (else an order over one is refused)",
+    )
+    stop_loss: float | None = Field(
+        default=None, gt=0, lt=1, description="a buy's protective stop, as a fraction below its price"
+    )
+    take_profit: float | None = Field(
+        default=None, gt=0, le=100, description="a buy's take-profit, as a fraction above its price"
+    )
 
 
 class OrderInfo(Model):
@@ -152,7 +167,9 @@ class ProtectionInfo(Model):
 
 
 class ProtectionStatus(Model):
-    """Live mode: the protective exits the daemon keeps itself (no stop orders rest at the exchange)."""
+    """Live mode: the protective exits of strategies' positions. ``by`` is "exchange" when their stops
+    also rest there as native orders (``[execution] native_stops`` on a venue that has them), "daemon"
+    when only the running daemon protects them; ``note`` says which in words."""
 
     by: str
     note: str
@@ -214,7 +231,10 @@ class GoalCreate(Request):
     name: str = Field(min_length=1, max_length=80)
     kind: Literal["return", "profit", "value"]
     target: float = Field(
-        gt=0, description="a fraction for return goals (0.10 = 10%), quote currency otherwise"
+        gt=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="a fraction for return goals (0.10 = 10%), quote currency otherwise (at most 1e12)",
     )
     period: Literal["day", "week", "month", "year", "none"] = "month"
     deadline: str | None = Field(default=None, description="ISO-8601 date, for value goals")

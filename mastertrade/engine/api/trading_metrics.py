@@ -1,9 +1,9 @@
 """The trading figures on ``/metrics``, for Prometheus and Grafana: equity, realised and unrealised P&L,
 drawdown, exposure, VaR/CVaR, breaker states, the goal factor and each strategy's P&L.
 
-They come from the ``Trader``'s own reports (the same numbers ``/v1/balance``, ``/v1/risk`` and
-``/v1/goals`` answer with), read once per scrape: the ``/metrics`` route awaits ``refresh`` (the reads
-are async database queries) and the collector then yields what was read, because prometheus_client
+They come from the ``Account``'s and the ``GoalsDesk``'s own reports (the same numbers ``/v1/balance``,
+``/v1/risk`` and ``/v1/goals`` answer with), read once per scrape: the ``/metrics`` route awaits
+``refresh`` (the reads are async database queries) and the collector then yields what was read, because prometheus_client
 collects synchronously. A daemon that does not trade (``TradingOff``) exports none of them, and says so
 with ``mt_trading_up 0``.
 
@@ -22,7 +22,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.engine.execution.account import Account
+    from mastertrade.engine.execution.goals_desk import GoalsDesk
 
 METRICS = {
     "mt_trading_up": "1 when the daemon trades (paper or live), 0 when trading is off",
@@ -66,13 +67,13 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-async def read_figures(trader: Trader) -> TradingFigures:
-    """The trader's balance, risk and goals reports, and each strategy's P&L, as numbers."""
+async def read_figures(account: Account, goals_desk: GoalsDesk) -> TradingFigures:
+    """The account's balance and risk reports, the goals report, and each strategy's P&L, as numbers."""
     from mastertrade.engine.execution.portfolio import balance_view
 
-    balance = await trader.balance()
-    risk = await trader.risk_status()
-    goals = await trader.goals_report()
+    balance = await account.balance()
+    risk = await account.risk_status()
+    goals = await goals_desk.report()
     figures = TradingFigures(mode=str(risk["mode"]))
     candidates = {
         "mt_equity": balance["equity"],
@@ -103,19 +104,19 @@ async def read_figures(trader: Trader) -> TradingFigures:
         progress = _number(goal.get("progress"))
         if progress is not None:
             figures.goals[str(goal["name"])] = progress
-    for strategy_id, broker in sorted(trader.books.items()):
-        view = balance_view(await broker.ledger(), broker.marks(), trader.quote, [])
+    for strategy_id, broker in sorted(account.books.items()):
+        view = balance_view(await broker.ledger(), broker.marks(), account.quote, [])
         figures.strategies[(strategy_id, broker.book)] = (view["realised_pnl"], view["unrealised_pnl"])
-    account = trader.account.book
-    traded = {row.strategy_id for row in await trader.journal.orders(book=account) if row.strategy_id}
+    book = account.book
+    traded = {row.strategy_id for row in await account.journal.orders(book=book) if row.strategy_id}
     for strategy_id in sorted(traded):
         view = balance_view(
-            await trader.journal.strategy_ledger(account, strategy_id),
-            trader.account.marks(),
-            trader.quote,
+            await account.journal.strategy_ledger(book, strategy_id),
+            account.broker.marks(),
+            account.quote,
             [],
         )
-        figures.strategies[(strategy_id, account)] = (view["realised_pnl"], view["unrealised_pnl"])
+        figures.strategies[(strategy_id, book)] = (view["realised_pnl"], view["unrealised_pnl"])
     return figures
 
 
@@ -126,9 +127,13 @@ class TradingCollector(Collector):
         self.figures: TradingFigures | None = None
         self.trading = False
 
-    async def refresh(self, trader: Trader | None) -> None:
-        self.trading = trader is not None
-        self.figures = await read_figures(trader) if trader is not None else None
+    async def refresh(self, account: Account | None, goals_desk: GoalsDesk | None) -> None:
+        self.trading = account is not None and goals_desk is not None
+        self.figures = (
+            await read_figures(account, goals_desk)
+            if account is not None and goals_desk is not None
+            else None
+        )
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("mt_trading_up", METRICS["mt_trading_up"], labels=["mode"])

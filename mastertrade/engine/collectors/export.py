@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.db.database import Database
-from mastertrade.engine.collectors import catalog
 from mastertrade.engine.collectors.provider import StoredFeatures, pick_source
 from mastertrade.engine.collectors.store import FeatureStore
 from mastertrade.engine.market.store import SeriesKey
+from mastertrade.engine.signals import feature_catalog as catalog
 from mastertrade.engine.signals.features import feature_spec
 from mastertrade.engine.signals.specs import SINGLE, ParamError, Params
 from mastertrade.errors import NotFound, UserInputError

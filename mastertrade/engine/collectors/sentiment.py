@@ -110,7 +110,7 @@ def score_function(settings: Any) -> Callable[[str], float]:
     folder = getattr(settings, "finbert_model_dir", None)
     if folder is None:
         return scorer().score
-    from mastertrade.engine.ml.finbert import load
+    from mastertrade.engine.collectors.finbert import load
 
     return BlendedScorer(load(str(folder)).score, float(settings.finbert_weight), scorer().score).score
 

@@ -1,14 +1,19 @@
 """The order journal: books, orders, fills, ledger entries and the equity history in the database.
 
 Every change to an order goes through here and is checked against the state machine (``orders.py``);
-an illegal change raises ``IllegalTransition`` and writes nothing. Writes that belong together (fills and
-the order states they cause, an order and its bracket) happen in one transaction. An order's ``filled``,
-``cost`` and ``fee`` columns are recomputed from its fills whenever fills are added, so they are always
-the sum of its fills; a fill seen twice (same book and trade id) is stored once.
+an illegal change raises ``IllegalTransition`` and writes nothing. Fills are the exception: what the
+exchange reports (``add_fills``) is always booked; a state it reports that the model does not allow from
+ours is taken as a correction when ``orders.CORRECTIONS`` says so (an order we declared never received
+that turned up), and otherwise left as it is (an older view of the order than ours), never raised.
+Writes that belong together (fills and the order states they cause, an order and its bracket) happen
+in one transaction. An order's ``filled``, ``cost`` and ``fee`` columns are recomputed from its fills
+whenever fills are added, so they are always the sum of its fills; a fill seen twice (same book and
+trade id) is stored once.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,14 +31,18 @@ from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import MatchResult, WorkingOrder
 from mastertrade.engine.execution.orders import (
     IN_FLIGHT,
+    IllegalTransition,
     OrderRequest,
     OrderState,
     OrderType,
     check_transition,
+    is_correction,
     new_client_order_id,
 )
 from mastertrade.engine.sizing.goals import EquityPoint
 from mastertrade.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -270,6 +279,31 @@ class Journal:
             await session.refresh(row)
             return row
 
+    async def size_intent(self, order_id: int, amount: float, *, price: float | None = None) -> OrderRecord:
+        """Fix the amount (and limit price) of an order still an intent: a bracket exit, armed for what
+        its entry filled."""
+        async with self.db.sessions() as session:
+            row = await self._locked(session, order_id)
+            if OrderState(row.state) is not OrderState.INTENT:
+                raise IllegalTransition(f"order {order_id} is {row.state}: only an intent can be resized")
+            row.amount = amount
+            if price is not None:
+                row.price = price
+            row.updated_at = utcnow()
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+            return row
+
+    async def mark_attempt(self, order_id: int) -> None:
+        """Record that a request for the order is leaving now (``sent_at`` is the newest attempt, so a
+        resend after a rate limit or a clock re-sync moves the "could it still arrive?" deadline)."""
+        async with self.db.sessions() as session:
+            row = await self._locked(session, order_id)
+            row.sent_at = utcnow()
+            session.add(row)
+            await session.commit()
+
     @staticmethod
     async def _locked(session: AsyncSession, order_id: int) -> OrderRecord:
         query = select(OrderRecord).where(col(OrderRecord.id) == order_id).with_for_update()
@@ -310,8 +344,27 @@ class Journal:
         async with self.db.sessions() as session:
             row = await self._locked(session, order_id)
             new = await self._insert_fills(session, row, fills)
-            if OrderState(row.state) is not state:
-                self._move(row, state, reason)
+            current = OrderState(row.state)
+            if current is not state:
+                try:
+                    self._move(row, state, reason)
+                except IllegalTransition:
+                    if is_correction(current, state):
+                        log.warning(
+                            "order %s was %s but the exchange has it %s: corrected",
+                            row.client_order_id,
+                            current.value,
+                            state.value,
+                        )
+                        row.state = state.value
+                        row.reason = f"corrected by the exchange (was {current.value}: {row.reason})"
+                    else:  # an older view than ours (e.g. open after filled): keep ours, book the fills
+                        log.info(
+                            "order %s: kept %s over the exchange's older %s",
+                            row.client_order_id,
+                            current.value,
+                            state.value,
+                        )
             elif reason is not None:
                 row.reason = reason
             if exchange_order_id is not None:

@@ -9,15 +9,34 @@ the order may exist (a timeout, a 5xx, a dropped connection) makes it ``unknown`
 
 **Resolving.** An unknown order, or one left ``sent`` by a crash, is looked up by its client order id
 (an idempotent call, retried). Found: its state and fills are taken from the exchange. Not found: it is
-declared never received (``rejected``) only once the exchange's receive window plus
-``unknown_grace_s`` has passed since it was sent, because a request still in flight could arrive until
-then; before that it stays unknown and is looked up again later. An order is never sent twice.
+declared never received (``rejected``) only once the last request for it could no longer arrive: its
+newest attempt (``sent_at`` moves with every resend after a rate limit or a clock re-sync) plus the
+HTTP timeout, the exchange's receive window and ``unknown_grace_s``. Before that it stays unknown and
+is looked up again later. An order is never sent twice. Should it turn up all the same, the exchange's
+word wins: orders declared never received are looked up again for a while (``recheck_lost_s``; a day
+at each start), and one found takes the exchange's state and fills as a correction (``orders.CORRECTIONS``);
+a fill is never dropped.
+
+**One writer per order.** Every state change of an order happens under that order's lock: the send
+(with its resends and the resolution of a lost answer), the housekeeping poll (which skips an order
+whose writer is busy), a cancel, reconciliation. ``submit`` answers within ``answer_within_s`` with the
+order as it stands (``sent`` when the exchange has not answered yet); the send carries on in the
+background and its fills reach the trader through the next ``poll``.
 
 **Starting** is reconciling, and a crash is just a start: intents never sent are sent if recent (after
 checking the exchange does not know them) or cancelled as stale; every order that may be at the
 exchange is resolved and its fills fetched; and, when none of our orders is working, the balances at the
 exchange are compared with the book's (ledger entries plus fills), a difference being recorded as a
 ledger entry with its reason, so the book keeps equal to the sum of its entries and fills.
+
+**Protective exits rest at the exchange.** A stop order is sent as the venue's native stop-limit
+(``STOP_LOSS_LIMIT`` on Binance: the trigger, and a limit ``stop_limit_offset`` beyond it so that it
+fills in a falling market). An entry with a bracket (``--stop-loss`` or ``--take-profit`` on
+``mt trade buy``) journals its exit as an intent; once the entry has filled, the exit is sized to the
+fill and sent, so it protects the position while the daemon is down, and a stop that triggered
+meanwhile is booked like any fill at the next start. A start arms the exits of entries that filled
+while the daemon was down. Venues without native stops (``has_native_stops``) refuse live stop orders;
+their positions are protected only while the daemon runs (``protector.py``).
 
 Fills come from the exchange's trades of the order (``fetch_my_trades``), keyed by trade id, so a fill
 is stored once however often it is seen. Keys never appear in logs or messages (``CcxtVenue`` silences
@@ -26,6 +45,7 @@ ccxt's wire log; error messages carry the exchange's answer, not the request).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -58,6 +78,7 @@ STATUS = {
     "rejected": OrderState.REJECTED,
 }
 BALANCE_TOLERANCE = 1e-8
+NEVER_RECEIVED = "never reached the exchange"
 
 
 class LiveBroker:
@@ -73,6 +94,9 @@ class LiveBroker:
         quote: str = "USDT",
         intent_max_age_s: float = 60.0,
         unknown_grace_s: float = 15.0,
+        answer_within_s: float = 5.0,
+        recheck_lost_s: float = 600.0,
+        stop_limit_offset: float = 0.01,
         publish: Publish | None = None,
         on_error: Callable[[str], Awaitable[object]] | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -86,6 +110,15 @@ class LiveBroker:
         self.quote = quote
         self.intent_max_age_s = intent_max_age_s
         self.unknown_grace_s = unknown_grace_s
+        self.answer_within_s = answer_within_s
+        self.recheck_lost_s = recheck_lost_s
+        self.stop_limit_offset = stop_limit_offset
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._sending: set[asyncio.Task[OrderRecord]] = set()
+        self._late: list[Any] = []
+        """Fills booked outside ``submit``'s answer (a late send, a cancel, a correction), for ``poll``."""
+        self._detached: set[int] = set()
+        self._trips_seen = 0
         self.publish = publish
         self.on_error = on_error
         self.clock = clock
@@ -96,6 +129,23 @@ class LiveBroker:
     def receive_window_s(self) -> float:
         return float(self.exchange.options.get("recvWindow", 10_000)) / 1000
 
+    @property
+    def request_timeout_s(self) -> float:
+        return float(self.exchange.timeout) / 1000
+
+    @property
+    def arrival_window_s(self) -> float:
+        """How long after a request left it could still reach the exchange and be accepted: its HTTP
+        timeout (the request may sit in a queue that long), the exchange's receive window for its
+        timestamp, and our grace for clocks out of step."""
+        return self.request_timeout_s + self.receive_window_s + self.unknown_grace_s
+
+    def _lock(self, order_id: int) -> asyncio.Lock:
+        lock = self._locks.get(order_id)
+        if lock is None:
+            lock = self._locks[order_id] = asyncio.Lock()
+        return lock
+
     # --- life cycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -105,7 +155,14 @@ class LiveBroker:
         await self.reconcile()
 
     async def close(self) -> None:
-        pass  # the venue belongs to the caller
+        """Stop sends still waiting for an answer: their orders stay ``sent``/``unknown`` and the next
+        start resolves them by client id (crash-only: a stop is a crash that was announced). The venue
+        belongs to the caller."""
+        pending = list(self._sending)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def reconcile(self) -> dict[str, Any]:
         """Send or cancel left-over intents, resolve every order that may be at the exchange, fetch its
@@ -116,22 +173,41 @@ class LiveBroker:
             assert row.id is not None
             if row.parent_id is not None:
                 continue  # a bracket exit waits for its entry
-            known = await self._lookup(row)
-            if known is not None:
-                await self.journal.transition(row.id, OrderState.SENT, sent=True)
-                await self._sync(await self.journal.get(row.id), known)
-                report["resolved"].append(row.client_order_id)
-            elif row.created_at < stale_before:
-                await self.journal.transition(row.id, OrderState.CANCELLED, reason="stale intent: never sent")
-                report["cancelled"].append(row.client_order_id)
-            else:
-                await self._send(row)
-                report["sent"].append(row.client_order_id)
+            order_id = row.id
+            async with self._lock(order_id):
+                row = await self.journal.get(order_id)
+                if row.state != OrderState.INTENT.value:
+                    continue
+                known = await self._lookup(row)
+                if known is not None:
+                    await self.journal.transition(order_id, OrderState.SENT, sent=True)
+                    await self._sync(await self.journal.get(order_id), known)
+                    report["resolved"].append(row.client_order_id)
+                elif row.created_at < stale_before:
+                    await self.journal.transition(
+                        order_id, OrderState.CANCELLED, reason="stale intent: never sent"
+                    )
+                    report["cancelled"].append(row.client_order_id)
+                else:
+                    await self._send(row)
+                    report["sent"].append(row.client_order_id)
         for row in await self.journal.in_flight(self.book):
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
+        waiting = {
+            row.parent_id
+            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
+            if row.parent_id is not None
+        }
+        for parent_id in sorted(waiting):
+            parent = await self.journal.get(parent_id)
+            if OrderState(parent.state).final:  # filled while we were down: arm its exits now
+                await self._arm_exits(parent)
+                report["armed"] = [*report.get("armed", []), parent.client_order_id]
+        report["corrected"] = await self._recheck_lost(timedelta(days=1))
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
+        self._trips_seen = len(self._ledger.round_trips)
         return report
 
     # --- state ----------------------------------------------------------------------------------
@@ -151,11 +227,21 @@ class LiveBroker:
         """Bring every order that may be at the exchange up to date (fills of resting orders)."""
         outcome = BarOutcome()
         for row in await self.journal.in_flight(self.book):
-            before = len(self._ledger.round_trips)
-            fills = await self.resolve(row)
-            outcome.fills += fills
-            outcome.round_trips += self._ledger.round_trips[before:]
+            assert row.id is not None
+            if self._lock(row.id).locked():
+                continue  # its writer (a send or a cancel) is at it; the next poll looks again
+            outcome.fills += await self.resolve(row)
+        if self.recheck_lost_s > 0:
+            await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
+        outcome.fills, self._late = self._late + outcome.fills, []
+        outcome.round_trips += self._ledger.round_trips[self._trips_seen :]
+        self._trips_seen = len(self._ledger.round_trips)
         return outcome
+
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        """Nothing to cancel for a strategy's exit signal: strategies' live exits are kept by the daemon
+        (``protector``); the exits resting at the exchange belong to manual bracketed buys and keep
+        protecting those positions."""
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -163,10 +249,18 @@ class LiveBroker:
         request.validate()
         if request.amount is None:
             raise errors.UserInputError("a live order needs an amount (equity fractions are for paper books)")
-        if request.type is OrderType.STOP:
+        if (request.type is OrderType.STOP or request.has_bracket) and not self.has_native_stops:
             raise errors.UserInputError(
-                "stop orders are paper-only for now: use a limit or market order live"
+                f"{self.venue.id} has no native stop orders: live stop orders and brackets need one "
+                "(the daemon's own protection guards strategy positions while it runs)"
             )
+        if request.stop_loss is not None and request.take_profit is not None:
+            raise errors.UserInputError(
+                "a live order takes one protective exit: --stop-loss or --take-profit (both need an "
+                "OCO order list, which MasterTrade does not send yet)"
+            )
+        if request.trailing_stop is not None:
+            raise errors.UserInputError("a trailing stop is kept by the daemon for strategies only")
         markets = await self.venue.load_markets()
         if request.symbol not in markets:
             raise errors.NotFound(f"unknown symbol {request.symbol!r} on {self.venue.id}")
@@ -176,27 +270,131 @@ class LiveBroker:
                 f"amount {request.amount!r} rounds to 0 at {request.symbol}'s precision on {self.venue.id}"
             )
         price = request.price
+        stop_price = request.stop_price
+        if request.type is OrderType.STOP:
+            assert stop_price is not None
+            offset = -self.stop_limit_offset if request.side.value == "sell" else self.stop_limit_offset
+            stop_price = float(self.exchange.price_to_precision(request.symbol, stop_price))
+            price = stop_price * (1 + offset)
         if price is not None:
             price = float(self.exchange.price_to_precision(request.symbol, price))
-        request = replace(request, amount=amount, price=price)
+        reference = price or request.reference_price or self._marks.get(request.symbol)
+        self._check_limits(markets[request.symbol], amount, reference)
+        request = replace(request, amount=amount, price=price, stop_price=stop_price)
         row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
-        return await self._send(row)
+        assert row.id is not None
+        task = asyncio.create_task(self._send_alone(row.id), name=f"send {row.client_order_id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        try:
+            await asyncio.wait({task}, timeout=self.answer_within_s)
+        except asyncio.CancelledError:
+            task.cancel()  # the caller is going away (a stop): the next start resolves the order
+            raise
+        if task.done():
+            return task.result()
+        self._detached.add(row.id)
+        log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
+        return await self.journal.get(row.id)
+
+    @property
+    def has_native_stops(self) -> bool:
+        """Whether the venue takes stop orders that rest at the exchange (ccxt's capability flags)."""
+        has = self.exchange.has
+        return bool(has.get("createStopLossOrder") or has.get("createStopOrder"))
+
+    async def _arm_exits(self, parent: OrderRecord) -> None:
+        """Send the bracket exits of an entry that is done: sized to what it filled, or cancelled when
+        it filled nothing. Called when the entry reaches a final state, and at every start."""
+        assert parent.id is not None
+        children = [
+            row
+            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
+            if row.parent_id == parent.id
+        ]
+        for child in children:
+            assert child.id is not None
+            child_id = child.id
+            async with self._lock(child_id):
+                child = await self.journal.get(child_id)
+                if child.state != OrderState.INTENT.value:
+                    continue
+                if parent.filled <= 0:
+                    await self.journal.transition(
+                        child_id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
+                    )
+                    continue
+                amount = float(self.exchange.amount_to_precision(child.symbol, parent.filled))
+                limit = child.price
+                if child.type == OrderType.STOP.value and child.stop_price is not None:
+                    stop = float(self.exchange.price_to_precision(child.symbol, child.stop_price))
+                    offset = -self.stop_limit_offset if child.side == "sell" else self.stop_limit_offset
+                    limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
+                elif limit is not None:
+                    limit = float(self.exchange.price_to_precision(child.symbol, limit))
+                child = await self.journal.size_intent(child_id, amount, price=limit)
+                log.info(
+                    "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
+                )
+                await self._send(child)
+
+    def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
+        """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
+        limits = market.get("limits") or {}
+        least = (limits.get("amount") or {}).get("min")
+        if least is not None and amount < float(least):
+            raise errors.UserInputError(
+                f"amount {amount:g} {market['symbol']} is dust: below the market minimum of {least:g}"
+            )
+        least_cost = (limits.get("cost") or {}).get("min")
+        if least_cost is not None and price is not None and amount * price < float(least_cost):
+            raise errors.UserInputError(
+                f"amount {amount:g} {market['symbol']} is dust: worth {amount * price:.8g}, below the "
+                f"market minimum of {least_cost:g}"
+            )
+
+    def _book_late(self, order_id: int, fills: list[Any]) -> None:
+        """Fills of a send that ``submit`` stopped waiting for go out with the next ``poll``."""
+        if order_id in self._detached:
+            self._detached.discard(order_id)
+            self._late += fills
+
+    def _sent(self, task: asyncio.Task[OrderRecord]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending an order failed: %s", task.exception())
+
+    async def _send_alone(self, order_id: int) -> OrderRecord:
+        """Send the order as its only writer; fills it books reach the trader through ``poll``."""
+        async with self._lock(order_id):
+            return await self._send(await self.journal.get(order_id))
 
     async def _send(self, row: OrderRecord) -> OrderRecord:
-        """Mark the order sent, send it, and settle what the answer (or its absence) says."""
+        """Mark the order sent, send it, and settle what the answer (or its absence) says. The caller
+        holds the order's lock."""
         assert row.id is not None
-        row = await self.journal.transition(row.id, OrderState.SENT, sent=True)
-        assert row.id is not None and row.amount is not None
-        params = {"newClientOrderId": row.client_order_id}
+        order_id = row.id
+        row = await self.journal.transition(order_id, OrderState.SENT, sent=True)
+        assert row.amount is not None
+        params: dict[str, Any] = {"newClientOrderId": row.client_order_id}
         what = f"{self.venue.id} create_order {row.side} {row.amount:g} {row.symbol}"
+        attempts = 0
+
+        kind = row.type
+        if row.type == OrderType.STOP.value:  # the venue's native stop-limit
+            kind = "STOP_LOSS_LIMIT"
+            params["stopPrice"] = row.stop_price
+            params["timeInForce"] = "GTC"
+
+        async def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # a resend (rate limit, clock re-sync): the arrival deadline moves
+                await self.journal.mark_attempt(order_id)
+            return await self.exchange.create_order(row.symbol, kind, row.side, row.amount, row.price, params)
+
         try:
-            answer = await self.venue.call(
-                lambda: self.exchange.create_order(
-                    row.symbol, row.type, row.side, row.amount, row.price, params
-                ),
-                what=what,
-                idempotent=False,
-            )
+            answer = await self.venue.call(attempt, what=what, idempotent=False)
         except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
             return await self._rejected(row, str(exc))
         except (errors.AuthenticationFailed, errors.RateLimited) as exc:
@@ -206,11 +404,17 @@ class LiveBroker:
         except errors.MasterTradeError as exc:
             # Timeout, 5xx, dropped connection, or an answer we could not read: it may exist.
             await self._error(f"{what}: {exc}")
-            row = await self.journal.transition(row.id, OrderState.UNKNOWN, reason=f"answer lost: {exc}")
-            await self.resolve(row)
-            return await self.journal.get(row.id)
-        await self._sync(row, answer)
-        placed = await self.journal.get(row.id)
+            row = await self.journal.get(order_id)
+            if row.state == OrderState.SENT.value:
+                row = await self.journal.transition(
+                    order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}"
+                )
+            fills = await self._resolve(row)
+            self._book_late(order_id, fills)
+            return await self.journal.get(order_id)
+        fills = await self._sync(await self.journal.get(order_id), answer)
+        self._book_late(order_id, fills)
+        placed = await self.journal.get(order_id)
         self._emit(order_events.placed(placed, self.mode))
         return placed
 
@@ -225,6 +429,21 @@ class LiveBroker:
         row = await self.journal.get(order_id)
         if row.book != self.book:
             raise errors.NotFound(f"no order {order_id} in book {self.book}")
+        lock = self._lock(order_id)
+        try:
+            await asyncio.wait_for(lock.acquire(), self.answer_within_s)
+        except TimeoutError:
+            raise errors.OperationFailed(
+                f"order {order_id} is still being sent: cancel it once it is open (see mt orders)"
+            ) from None
+        try:
+            return await self._cancel(await self.journal.get(order_id), reason)
+        finally:
+            lock.release()
+
+    async def _cancel(self, row: OrderRecord, reason: str) -> OrderRecord:
+        assert row.id is not None
+        order_id = row.id
         state = OrderState(row.state)
         if state is OrderState.INTENT:
             return await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
@@ -240,7 +459,7 @@ class LiveBroker:
             )
         except ccxt.OrderNotFound:
             pass  # already filled, cancelled, or never there: the lookup below says which
-        await self.resolve(row, cancel_reason=reason)
+        self._late += await self._resolve(row, cancel_reason=reason)
         result = await self.journal.get(order_id)
         if result.state == OrderState.CANCELLED.value:
             self._emit(order_events.cancelled(result, reason, self.mode))
@@ -263,7 +482,35 @@ class LiveBroker:
         return found
 
     async def resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]:
-        """Settle an order that may be at the exchange by looking it up; returns the new fills."""
+        """Settle an order that may be at the exchange by looking it up, as its only writer; returns the
+        new fills."""
+        assert row.id is not None
+        async with self._lock(row.id):
+            return await self._resolve(await self.journal.get(row.id), cancel_reason=cancel_reason)
+
+    async def _recheck_lost(self, within: timedelta) -> list[str]:
+        """Look up again the orders declared never received within ``within``: one the exchange has
+        after all takes its state and fills (a correction). Returns their client ids."""
+        since = self.clock() - within
+        corrected = []
+        for row in await self.journal.orders(book=self.book, states=[OrderState.REJECTED], limit=200):
+            if not (row.reason or "").startswith(NEVER_RECEIVED) or row.updated_at < since:
+                continue
+            assert row.id is not None
+            if self._lock(row.id).locked():
+                continue
+            async with self._lock(row.id):
+                try:
+                    found = await self._lookup(row)
+                except errors.MasterTradeError as exc:
+                    await self._error(f"looking up {row.client_order_id} again: {exc}")
+                    continue
+                if found is not None:
+                    self._late += await self._sync(await self.journal.get(row.id), found)
+                    corrected.append(row.client_order_id)
+        return corrected
+
+    async def _resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]:
         assert row.id is not None
         try:
             found = await self._lookup(row)
@@ -273,14 +520,14 @@ class LiveBroker:
         if found is not None:
             return await self._sync(row, found, cancel_reason=cancel_reason)
         sent_at = row.sent_at or row.updated_at
-        deadline = sent_at + timedelta(seconds=self.receive_window_s + self.unknown_grace_s)
+        deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
             state = OrderState(row.state)
             if state in (OrderState.SENT, OrderState.UNKNOWN):
                 await self.journal.transition(
                     row.id,
                     OrderState.REJECTED,
-                    reason="never reached the exchange (unknown to it after its receive window)",
+                    reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)",
                 )
         elif row.state == OrderState.SENT.value:
             await self.journal.transition(row.id, OrderState.UNKNOWN, reason="not yet known to the exchange")
@@ -309,6 +556,8 @@ class LiveBroker:
         updated, new = await self.journal.add_fills(
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
+        if OrderState(updated.state).final and _bracketed(updated):
+            await self._arm_exits(updated)
         for fill in new:
             self._ledger.apply(Fill.of(fill, updated.role))
             self._emit(
@@ -398,3 +647,8 @@ class LiveBroker:
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:
             self.publish(event)
+
+
+def _bracketed(row: OrderRecord) -> bool:
+    """An entry journaled with bracket exits (they wait as intents for it to fill)."""
+    return row.parent_id is None and (row.stop_loss is not None or row.take_profit is not None)

@@ -17,7 +17,11 @@ An order's life (``TRANSITIONS`` is the whole truth)::
 - **unknown**: the request may or may not have reached the exchange (timeout, 5xx, dropped connection).
   Resolved by fetching the order by client id; an order the exchange does not know once its receive
   window has passed never reached it, and becomes **rejected** ("never reached the exchange").
-- **filled**, **cancelled**, **rejected** are final.
+- **filled**, **cancelled**, **rejected** are final, except for one thing: the exchange's word. An
+  order we declared never received can still turn up at the exchange (a request delayed beyond every
+  window we know of); when its lookup by client id finds it, ``CORRECTIONS`` let the journal take the
+  exchange's state and book its fills, with the reason saying it was corrected. A fill is never
+  dropped for the sake of the state machine.
 
 Client order ids are ``mt`` + 32 hex digits: unique, and within every exchange's limits (Binance allows
 36 characters of ``[.A-Z:/a-z0-9_-]``).
@@ -26,6 +30,7 @@ Client order ids are ``mt`` + 32 hex digits: unique, and within every exchange's
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -88,6 +93,11 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.REJECTED: frozenset(),
 }
 
+# The exchange's word overrides a state we concluded ourselves ("never reached the exchange").
+CORRECTIONS: dict[OrderState, frozenset[OrderState]] = {
+    OrderState.REJECTED: RESOLVED_FROM_VENUE - {OrderState.REJECTED},
+}
+
 # Live orders on these are still at (or on their way to) the venue.
 IN_FLIGHT = frozenset({OrderState.SENT, OrderState.UNKNOWN, OrderState.OPEN, OrderState.PARTIALLY_FILLED})
 
@@ -101,6 +111,15 @@ def check_transition(current: OrderState, new: OrderState) -> None:
         return
     if new not in TRANSITIONS[current]:
         raise IllegalTransition(f"order state {current.value} cannot become {new.value}")
+
+
+def is_correction(current: OrderState, new: OrderState) -> bool:
+    """Whether the exchange saying ``new`` corrects a ``current`` state we concluded on our own."""
+    return new in CORRECTIONS.get(current, frozenset())
+
+
+CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9._:/-]{1,36}")
+"""Client order ids a caller may choose (Binance's alphabet and length, which the others accept too)."""
 
 
 def new_client_order_id() -> str:

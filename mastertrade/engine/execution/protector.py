@@ -21,7 +21,7 @@ The life of a protection (``db/models/protection.py``, levels in ``protection.py
 4. A level reached moves the protection to ``triggered`` with a fresh client order id, committed before
    the sell is journaled, so it fires once: later prices leave it alone. The sell is a market sell of
    the position (the strategy's own holding, at most the free position: it can only reduce it), through
-   the trader's risk check (which never blocks an exit, and audits it) and the live broker's journaled
+   the account's risk check (which never blocks an exit, and audits it) and the live broker's journaled
    path (intent before send, an unknown answer resolved by client id, never resent).
 5. A triggered protection is settled from its sell's journal state: filled closes it; in flight (sent,
    unknown, open) waits for the broker to resolve it; refused, cancelled, or never received (the broker
@@ -50,13 +50,15 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
 from mastertrade.engine.execution.strategy_orders import Bracket
 
 if TYPE_CHECKING:
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.db.database import Database
+    from mastertrade.engine.execution.account import Account
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +68,23 @@ RETRY_S = 5.0
 """After a protective sell failed (refused, or it never reached the exchange), the next attempt waits
 this many seconds, so a refusal that persists does not send an order on every tick."""
 NOTE = (
-    "live positions are protected by the daemon itself (no stop orders rest at the exchange): "
-    "keep the daemon running"
+    "strategies' live positions are protected by the daemon itself, only while it runs (no stop order "
+    "rests at the exchange for them): keep the daemon running"
+)
+NATIVE_NOTE = (
+    "each strategy position's stop also rests at the exchange as a stop-limit order, so it holds while "
+    "the daemon is down; take-profits and moving the trailing stop up need the daemon running"
 )
 
 
 class Protector:
-    """The protections of the trader's live account (see the module docstring)."""
+    """The protections of the live account (see the module docstring)."""
 
-    def __init__(self, trader: Trader) -> None:
-        self.trader = trader
-        self.store = ProtectionStore(trader.db)
+    def __init__(self, account: Account, db: Database) -> None:
+        self.account = account
+        self.store = ProtectionStore(db)
+        self.native = NativeStops(account)
+        """The stops resting at the exchange beside the daemon's own watch (``native_stops.py``)."""
         self.rows: dict[int, ProtectionRecord] = {}
         """Protections not closed, by id."""
         self.degraded: str | None = None
@@ -91,7 +99,7 @@ class Protector:
 
     @property
     def book(self) -> str:
-        return self.trader.account.book
+        return self.account.book
 
     def symbols(self) -> list[str]:
         return sorted({row.symbol for row in self.rows.values()})
@@ -172,21 +180,23 @@ class Protector:
             if bar.closed and whole:
                 raised = levels.after_close(bar.high)
                 if raised.peak is not None and raised.peak != levels.peak:
-                    self._keep(await self.store.set_peak(row, raised.peak))
+                    await self._rest(self._keep(await self.store.set_peak(row, raised.peak)))
 
     def _may_fire(self, row: ProtectionRecord) -> bool:
         assert row.id is not None
         wait = self._retry_at.get(row.id)
-        return wait is None or self.trader.clock() >= wait
+        return wait is None or self.account.clock() >= wait
 
     async def _fire(self, row: ProtectionRecord, hit: Trigger, price: float) -> None:
-        """A level was reached: commit the trigger with a new client order id, then sell."""
+        """A level was reached: commit the trigger with a new client order id, then sell (after taking
+        back the stop resting at the exchange, which holds the coins; if it filled, nothing is left)."""
         assert row.id is not None
+        await self.native.release(row.symbol, row.strategy_id, f"the protection sells itself ({hit.role})")
         left, why = await self._position_left(row)
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
             return
-        portfolio = await self.trader.portfolio()
+        portfolio = await self.account.portfolio()
         holding = portfolio.holdings.get(row.symbol)
         free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
         amount = min(left, free)
@@ -236,8 +246,8 @@ class Protector:
         )
         self._sending.add(client)
         try:
-            await self.trader._risk_and_send(
-                request, price, self.trader.placed_ts(row.symbol), strategy_id=row.strategy_id
+            await self.account.send(
+                request, price, self.account.placed_ts(row.symbol), strategy_id=row.strategy_id
             )
         except errors.UserInputError as exc:
             # Refused before it was journaled (a remainder below the exchange's precision, say).
@@ -278,7 +288,7 @@ class Protector:
         assert row.id is not None
         price = entry.cost / entry.filled
         levels = Levels.arm(price, row.stop_loss, row.take_profit, row.trailing_stop)
-        armed_ts = max(entry.placed_ts, self.trader.placed_ts(row.symbol))
+        armed_ts = max(entry.placed_ts, self.account.placed_ts(row.symbol))
         moved = await self.store.move(
             row,
             Guard.PENDING,
@@ -299,6 +309,7 @@ class Protector:
         await self._audit(
             moved, f"armed for {entry.filled:.8g} {row.symbol} from {price:.8g}: {_levels(levels)}"
         )
+        await self._rest(moved)
 
     async def _settle_active(self, row: ProtectionRecord) -> None:
         assert row.id is not None
@@ -307,6 +318,24 @@ class Protector:
         left, why = await self._position_left(row)
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
+        else:
+            await self._rest(row, left)
+
+    async def _rest(self, row: ProtectionRecord, left: float | None = None) -> None:
+        """Keep the stop in force resting at the exchange for what is left (see ``native_stops``)."""
+        if not self.native.enabled or row.state != Guard.ACTIVE:
+            return
+        level = levels_of(row)
+        if level.stop is None:
+            return
+        if left is None:
+            left, _ = await self._position_left(row)
+        if left > self._dust(row):
+            await self.native.ensure(row.symbol, row.strategy_id, level.stop, left, level.stop_role)
+
+    async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
+        """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""
+        await self.native.release(symbol, strategy_id, reason)
 
     async def _follow_entry(self, row: ProtectionRecord) -> ProtectionRecord:
         """An entry that filled in parts: the levels follow its average price (the peak is kept)."""
@@ -375,7 +404,7 @@ class Protector:
             return
         self._keep(moved)
         if failed and row.id in self._attempted:
-            self._retry_at[row.id] = self.trader.clock() + timedelta(seconds=RETRY_S)
+            self._retry_at[row.id] = self.account.clock() + timedelta(seconds=RETRY_S)
         log.warning("protection %s of %s re-armed: %s", row.id, row.symbol, reason)
         await self._audit(moved, f"re-armed: {reason}")
 
@@ -386,6 +415,8 @@ class Protector:
             self._keep(await self.store.get(row.id))
             return
         self._keep(moved)
+        if self.native.enabled:
+            await self.native.release(row.symbol, row.strategy_id, f"protection closed: {reason}")
         log.info("protection %s of %s closed: %s", row.id, row.symbol, reason)
         await self._audit(moved, f"closed: {reason}")
 
@@ -410,18 +441,18 @@ class Protector:
 
     async def _order(self, client_order_id: str) -> OrderRecord | None:
         try:
-            return await self.trader.journal.get(client_order_id=client_order_id)
+            return await self.account.journal.get(client_order_id=client_order_id)
         except errors.NotFound:
             return None
 
     async def _position_left(self, row: ProtectionRecord) -> tuple[float, str]:
         """What is left to protect: the strategy's holding, at most the account's position; with the
         reason when nothing is."""
-        ledger = await self.trader.account.ledger()
+        ledger = await self.account.broker.ledger()
         position = ledger.positions.get(row.symbol)
         account = position.amount if position is not None and position.opened_ts is not None else 0.0
         own = (
-            await self.trader._strategy_holding(row.strategy_id, row.symbol)
+            await self.account.strategy_holding(row.strategy_id, row.symbol)
             if row.strategy_id is not None
             else account
         )
@@ -440,7 +471,7 @@ class Protector:
         amount: float | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        await self.trader.risk.store.audit(
+        await self.account.risk.store.audit(
             "protection",
             reason,
             book=self.book,
@@ -459,7 +490,7 @@ class Protector:
     ) -> None:
         """Degraded while a protected symbol has no fresh price: published once as a critical
         ``RiskBreached`` when it starts, logged when it ends."""
-        now = self.trader.clock()
+        now = self.account.clock()
         ages = {
             row.symbol: (now - last_seen.get(row.symbol, since)).total_seconds() for row in self.watched()
         }
@@ -472,7 +503,7 @@ class Protector:
                 f"{count} live position(s) the daemon protects are not watched"
             )
             log.error(self.degraded)
-            await self.trader.risk.store.audit("protection", self.degraded, book=self.book)
+            await self.account.risk.store.audit("protection", self.degraded, book=self.book)
             self._publish(
                 events.RiskBreached(
                     limit="protection",
@@ -486,20 +517,19 @@ class Protector:
         elif not stale and self.degraded is not None:
             self.degraded = None
             log.info("protection restored: prices are fresh again")
-            await self.trader.risk.store.audit(
+            await self.account.risk.store.audit(
                 "protection", "protection restored: fresh prices", book=self.book
             )
 
     def _publish(self, event: events.Event) -> None:
-        if self.trader.publish is not None:
-            self.trader.publish(event)
+        self.account.emit(event)
 
     def status(self) -> dict[str, Any]:
         """What ``mt risk status`` shows of the protections."""
         rows = sorted(self.rows.values(), key=lambda row: row.id or 0)
         return {
-            "by": "daemon",
-            "note": NOTE,
+            "by": "exchange" if self.native.enabled else "daemon",
+            "note": NATIVE_NOTE if self.native.enabled else NOTE,
             "protected_positions": len(self.watched()),
             "pending": sum(1 for row in rows if row.state == Guard.PENDING),
             "degraded": self.degraded is not None,

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.cluster_address import check_address, require_dask
 from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timings
-from mastertrade.engine.generator.executor import Executor
+from mastertrade.engine.generator.executor_base import Executor
 from mastertrade.errors import OperationFailed, UserInputError
 
 if TYPE_CHECKING:

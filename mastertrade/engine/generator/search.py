@@ -58,7 +58,7 @@ from mastertrade.engine.generator.variation import (
 if TYPE_CHECKING:
     from pathlib import Path as PathType
 
-    from mastertrade.engine.generator.executor import Executor
+    from mastertrade.engine.generator.executor_base import Executor
     from mastertrade.engine.generator.operator_bandit import OperatorBandit, Ticket
     from mastertrade.engine.signals.genome import Genome
 

@@ -54,6 +54,7 @@ def _line(index: int) -> int:
 def read_candle_csv(path: Path, timeframe: str) -> CandleFile:
     """Read and validate a candle CSV; raises ``DataValidationError`` naming the first bad line."""
     step = timeframe_ms(timeframe)
+    _check_text(path)
     try:
         frame = pd.read_csv(
             path,
@@ -83,6 +84,27 @@ def read_candle_csv(path: Path, timeframe: str) -> CandleFile:
     ohlcv = frame[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64)
     _check(path, ts, ohlcv, step, timeframe)
     return CandleFile(ts, ohlcv)
+
+
+def _check_text(path: Path) -> None:
+    """A CSV is UTF-8 text: say so (with the line) for a binary or otherwise encoded file, before
+    pandas fails on it with a traceback."""
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if b"\x00" in line:
+                    raise DataValidationError(f"{path}:{number}: a binary file (NUL bytes), not a CSV")
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataValidationError(
+                        f"{path}:{number}: not UTF-8 text (byte {exc.start} of the line): save the CSV "
+                        "as UTF-8"
+                    ) from None
+    except FileNotFoundError:
+        raise UserInputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UserInputError(f"{path} is a folder, not a CSV file") from None
 
 
 def _read_as_text(path: Path) -> pd.DataFrame:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.ml.artifacts import Artifact, ArtifactStore, library_versions
-from mastertrade.engine.ml.catalog import FORECAST, series_name, source
 from mastertrade.engine.ml.models import ModelConfig, model_class
 from mastertrade.engine.ml.walkforward import (
     ForecastSpec,
@@ -24,6 +23,7 @@ from mastertrade.engine.ml.walkforward import (
     walk_forward,
 )
 from mastertrade.engine.ml.windows import Scaler
+from mastertrade.engine.signals.forecast_term import FORECAST, series_name, source
 from mastertrade.errors import NotFound, UserInputError
 
 if TYPE_CHECKING:
@@ -306,8 +306,7 @@ async def evaluate_stored(
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import evaluate
     from mastertrade.engine.ml.windows import labels
-    from mastertrade.engine.signals.features import required_features
-    from mastertrade.engine.signals.genome import parse_genome
+    from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     model_class(model)

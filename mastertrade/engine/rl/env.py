@@ -38,7 +38,7 @@ from mastertrade.engine.backtest.result import (
     OrderParams,
     TradeLog,
 )
-from mastertrade.engine.rl.actions import ENTER, EXIT
+from mastertrade.engine.signals.model.actions import ENTER, EXIT
 from mastertrade.errors import UserInputError
 
 FloatArray = np.ndarray[Any, np.dtype[Any]]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mastertrade.engine.rl.policy import HIDDEN, PolicyWeights
+from mastertrade.engine.signals.model.policy import HIDDEN, PolicyWeights
 
 if TYPE_CHECKING:
     from mastertrade.engine.rl.env import TradingEnv

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mastertrade.engine.rl.artifact import PolicyArtifact
-from mastertrade.engine.rl.features import FEATURES, observations, raw_features, scaling
 from mastertrade.engine.rl.ppo import PPOSettings, Progress, train_ppo
-from mastertrade.engine.rl.strategy import ModelStrategy
+from mastertrade.engine.signals.model.artifact import PolicyArtifact
+from mastertrade.engine.signals.model.features import FEATURES, observations, raw_features, scaling
+from mastertrade.engine.signals.model.strategy import ModelStrategy
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def train_model(
     artifact = PolicyArtifact(**{**draft.__dict__, "evaluation": evaluation})
     path = None
     if store is not None:
-        from mastertrade.engine.rl.store import save
+        from mastertrade.engine.signals.model.store import save
 
         path = save(artifact, store)
     report = {
@@ -179,7 +179,7 @@ def _earlier_sharpes(store: Path | None, symbol: str, timeframe: str, exchange: 
     """Hold-out daily Sharpe ratios of the policies stored earlier for the same series (the trials)."""
     if store is None:
         return []
-    from mastertrade.engine.rl.store import stored
+    from mastertrade.engine.signals.model.store import stored
 
     found = []
     for artifact in stored(store):

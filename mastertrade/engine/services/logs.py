@@ -47,6 +47,13 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return super()._open()
 
 
+def _private_folder(path: Path) -> None:
+    """Make the log folder 0700 when this call creates it (a folder the user made stays as it is)."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is masked by the umask
+
+
 def settings_secrets(settings: Settings) -> list[str]:
     """Every secret the settings hold, for redaction."""
     from mastertrade.engine.alerts.masking import secrets_of
@@ -69,7 +76,7 @@ def setup_logging(
     settings: Settings, log_file: Path, *, stderr: bool, extra_secrets: Iterable[str] = ()
 ) -> None:
     """Route every logger to the rotating daemon log (and stderr in the foreground)."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(log_file.parent)
     formatter = RedactingFormatter([*settings_secrets(settings), *extra_secrets])
     handlers: list[logging.Handler] = [
         PrivateRotatingFileHandler(

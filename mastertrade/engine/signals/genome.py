@@ -490,11 +490,51 @@ def parse_genome(data: Any, *, source: str | None = None) -> Genome:
         raise InvalidGenome(f"{source}: {message}" if source else message) from None
 
 
+MAX_GENOME_BYTES = 1_000_000
+"""A genome is a few kilobytes; a file this big is something else (and would take long to parse)."""
+MAX_JSON_NESTING = 64
+"""JSON nesting a genome can need (rules nest at most MAX_DEPTH groups deep); deeper is refused before
+decoding, which would otherwise exhaust the interpreter's recursion limit."""
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, outside strings."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome:
+    where = f"{source}: " if source else ""
+    if len(text) > MAX_GENOME_BYTES:
+        raise InvalidGenome(
+            f"{where}{len(text):,} bytes: too large for a genome (at most {MAX_GENOME_BYTES:,})"
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidGenome(f"{where}not UTF-8 text (byte {exc.start})") from None
+    if _nesting(text) > MAX_JSON_NESTING:
+        raise InvalidGenome(f"{where}JSON nested deeper than {MAX_JSON_NESTING} levels: not a genome")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = f"{source}: " if source else ""
         raise InvalidGenome(
             f"{where}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
@@ -634,3 +674,12 @@ _COMPARISONS = {
     "less_than": ("<", "lt"),
     "less_than_equal": ("<=", "le"),
 }
+
+
+def required_features(genome: Genome) -> list[tuple[str, Params]]:
+    """The distinct (feature name, parameters) a genome's rules use, in first-use order."""
+    seen: dict[tuple[str, Params], None] = {}
+    for term in terms(genome):
+        if isinstance(term, FeatureTerm):
+            seen.setdefault((term.feature, term.params), None)
+    return list(seen)

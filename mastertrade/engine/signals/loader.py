@@ -4,7 +4,7 @@ A spec is tried, in this order, as:
 
 1. a built-in name (``sma_cross`` ...);
 2. a trained model: ``model:<id>`` (a stored policy) or a policy artifact file
-   (:mod:`mastertrade.engine.rl.source`);
+   (:mod:`mastertrade.engine.signals.model.source`);
 3. a genome JSON file: a path that exists, or any spec ending in ``.json``;
 4. a stored strategy id, when the caller passes ``stored`` (the strategy store's lookup: it returns
    the stored genome, or ``None`` when the id is unknown);
@@ -47,7 +47,7 @@ def load_strategy(
 def _resolve(spec: str, stored: StoredLookup | None) -> Strategy:
     if spec in BUILTINS:
         return Strategy.from_genome(BUILTINS[spec], "builtin")
-    from mastertrade.engine.rl.source import model_strategy
+    from mastertrade.engine.signals.model.source import model_strategy
 
     model = model_strategy(spec)
     if model is not None:

@@ -84,7 +84,7 @@ class Strategy:
     def from_model(
         cls, name: str, plugin: StrategyPlugin, symbol: str | None = None, timeframe: str | None = None
     ) -> Strategy:
-        """A trained model (``mastertrade.engine.rl``): signals through the plugin interface."""
+        """A trained model (``mastertrade.engine.signals.model``): signals through the plugin interface."""
         return replace(cls.from_plugin(name, plugin, symbol, timeframe), source="model")
 
     def bind(self, symbol: str | None = None, timeframe: str | None = None) -> Strategy:

@@ -73,6 +73,16 @@ class LimitsPanel(StatePanel):
         text.append(fmt.money(limits.get("min_notional")))
         text.append("\n" + "peak equity".ljust(14), tone(app, "text-muted"))
         text.append(fmt.money(risk.peak_equity))
+        protection = risk.protection
+        if protection is not None and protection.protected_positions:
+            # Live: say whether a stop rests at the exchange or holds only while the daemon runs.
+            at_exchange = protection.by == "exchange"
+            text.append("\n" + "protection".ljust(14), tone(app, "text-muted"))
+            text.append(
+                f"{protection.protected_positions} positions, "
+                + ("stops at the exchange" if at_exchange else "only while the daemon runs"),
+                tone(app, "text-success" if at_exchange else "text-warning", bold=not at_exchange),
+            )
         return text
 
 

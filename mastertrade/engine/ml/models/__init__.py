@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from mastertrade.engine.ml.deps import FORECAST_MODULES, require
 from mastertrade.engine.ml.models.base import Forecaster, ModelConfig
 from mastertrade.errors import UserInputError
+from mastertrade.extras import FORECAST_MODULES, require
 
 MODEL_NAMES = tuple(FORECAST_MODULES)
 

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mastertrade.engine.ml.deps import require
 from mastertrade.engine.ml.models.base import FloatArray, Forecaster, ModelConfig, Windows
+from mastertrade.extras import require
 
 ROWS = 4
 """How many of the window's newest rows LightGBM sees (trees need no long sequence)."""

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mastertrade.engine.ml.deps import keras as load_keras
 from mastertrade.engine.ml.models.base import FloatArray, Forecaster, ModelConfig, Windows
+from mastertrade.extras import keras as load_keras
 
 _local = threading.local()
 _tokens = itertools.count(1)

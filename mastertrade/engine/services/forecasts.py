@@ -33,7 +33,7 @@ DESCRIPTION = "Retrain the forecast models of [ml] forecasts on every label know
 
 
 def _missing(settings: Settings) -> str | None:
-    from mastertrade.engine.ml.deps import FORECAST_MODULES, MLUnavailable, require
+    from mastertrade.extras import FORECAST_MODULES, MLUnavailable, require
 
     if not settings.ml.forecasts:
         return "no models in [ml] forecasts"

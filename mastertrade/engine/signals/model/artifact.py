@@ -23,9 +23,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mastertrade.engine.rl.actions import ACTIONS
-from mastertrade.engine.rl.features import FEATURE_SET
-from mastertrade.engine.rl.policy import PolicyWeights
+from mastertrade.engine.signals.model.actions import ACTIONS
+from mastertrade.engine.signals.model.features import FEATURE_SET
+from mastertrade.engine.signals.model.policy import PolicyWeights
 from mastertrade.errors import NotFound, OperationFailed
 
 FORMAT = "mastertrade.rl-policy"

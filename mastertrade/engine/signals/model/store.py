@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mastertrade.engine.rl.artifact import PolicyArtifact
+from mastertrade.engine.signals.model.artifact import PolicyArtifact
 from mastertrade.errors import NotFound, UserInputError
 
 PREFIX = "model:"

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from mastertrade.engine.ml.deps import FINBERT_MODULES, require
 from mastertrade.errors import ConfigError
+from mastertrade.extras import FINBERT_MODULES, require
 
 MAX_TOKENS = 128
 """Headlines are short; longer texts (post bodies) are truncated to this many tokens."""

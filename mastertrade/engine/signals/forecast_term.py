@@ -7,22 +7,22 @@ store's alignment rule (``collectors/align.py``: a value published at p serves o
 after p) applies unchanged: the first signal that reads it is that of bar t + 2, filled at the open of
 bar t + 3. Train with ``--horizon 3`` for a forecast whose window ends at the bar a strategy would trade.
 
-The term's ``symbol`` defaults to "" (the strategy's own market). Importing this module registers the
-term; it imports nothing heavy.
+The term's ``symbol`` defaults to "" (the strategy's own market). The term lives with the signals (the
+genome grammar must know it without importing the models); ``features.FEATURES`` starts with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mastertrade.engine.ml.deps import FORECAST_MODULES
-from mastertrade.engine.signals.features import register_feature
 from mastertrade.engine.signals.specs import SINGLE, Output, Param, ParamValue, SeriesSpec
 
 FORECAST = "forecast"
 SOURCE = "ml"
 SIM_SOURCE = "ml_sim"
 MAX_HORIZON = 48
+FORECAST_MODELS = ("lstm_transformer", "lightgbm")
+"""The models ``mt ml train`` trains (``ml.deps.FORECAST_MODULES`` names what each imports)."""
 
 
 def series_name(model: str, horizon: int, timeframe: str) -> str:
@@ -49,13 +49,9 @@ SPEC = SeriesSpec(
     "Forecast",
     "Walk-forward forecast of the log return over the next `horizon` bars (`mt ml train`)",
     params=(
-        Param(
-            "model", "str", "lstm_transformer", choices=tuple(FORECAST_MODULES), doc="which model's forecast"
-        ),
+        Param("model", "str", "lstm_transformer", choices=FORECAST_MODELS, doc="which model's forecast"),
         Param("horizon", "int", 1, low=1, high=MAX_HORIZON, sample=(1, 1), doc="bars ahead"),
         Param("symbol", "str", "", doc="market symbol (the strategy's own market when empty)"),
     ),
     outputs=(Output(SINGLE, "forecast", "feature:forecast", thresholds=(-0.003, 0.003)),),
 )
-
-register_feature(SPEC)

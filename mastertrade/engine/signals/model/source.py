@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def is_policy_file(spec: str) -> bool:
     """Whether ``spec`` is a readable JSON file that says it is a policy artifact."""
-    from mastertrade.engine.rl.artifact import FORMAT
+    from mastertrade.engine.signals.model.artifact import FORMAT
 
     path = Path(spec)
     if path.suffix.lower() != ".json" or not path.is_file():
@@ -28,18 +28,18 @@ def is_policy_file(spec: str) -> bool:
 
 def model_strategy(spec: str) -> Strategy | None:
     """The model strategy ``spec`` names, or ``None`` when it names none."""
-    from mastertrade.engine.rl.store import PREFIX
+    from mastertrade.engine.signals.model.store import PREFIX
 
     if spec.startswith(PREFIX):
-        from mastertrade.engine.rl.store import find
+        from mastertrade.engine.signals.model.store import find
 
         path = find(spec[len(PREFIX) :])
     elif is_policy_file(spec):
         path = Path(spec)
     else:
         return None
-    from mastertrade.engine.rl.artifact import PolicyArtifact
-    from mastertrade.engine.rl.strategy import ModelStrategy
+    from mastertrade.engine.signals.model.artifact import PolicyArtifact
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
     from mastertrade.engine.signals.strategy import Strategy
 
     artifact = PolicyArtifact.load(path)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mastertrade.engine.rl.actions import KEEP, signals_from_actions
-from mastertrade.engine.rl.artifact import PolicyArtifact
-from mastertrade.engine.rl.features import observations, raw_features
+from mastertrade.engine.signals.model.actions import KEEP, signals_from_actions
+from mastertrade.engine.signals.model.artifact import PolicyArtifact
+from mastertrade.engine.signals.model.features import observations, raw_features
 from mastertrade.engine.signals.plugins import StrategyPlugin
 
 if TYPE_CHECKING:

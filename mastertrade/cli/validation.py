@@ -1,0 +1,34 @@
+"""Checks of numbers typed by a human, before anything is sent or written: one line naming the value.
+
+``float`` accepts ``inf``, ``nan`` and ``1e308``; none of them is an amount or a price anyone means, and
+each breaks arithmetic downstream (an ``inf`` notional, a ``nan`` that compares false to every limit).
+"""
+
+from __future__ import annotations
+
+import math
+
+from mastertrade.errors import UserInputError
+
+MAX_AMOUNT = 1e12
+"""No market lists a trillion units of anything; beyond this a typo is more likely than an order."""
+MAX_PRICE = 1e12
+
+
+def check_number(value: float, name: str, *, upper: float) -> float:
+    """``value`` if finite, positive and at most ``upper``; else ``UserInputError`` naming it."""
+    if not math.isfinite(value):
+        raise UserInputError(f"invalid {name} {value!r}: must be a finite number")
+    if not value > 0:
+        raise UserInputError(f"invalid {name} {value!r}: must be a positive number")
+    if value > upper:
+        raise UserInputError(f"invalid {name} {value!r}: larger than {upper:g}")
+    return value
+
+
+def check_amount(value: float) -> float:
+    return check_number(value, "amount", upper=MAX_AMOUNT)
+
+
+def check_price(value: float) -> float:
+    return check_number(value, "--price", upper=MAX_PRICE)

@@ -1,0 +1,61 @@
+"""Rules that apply to a human's order and not to a strategy's.
+
+- **Never cut silently.** The risk manager may resize an automatic strategy order to fit a limit (the
+  resize is audited). A human asked for an amount: an order over a limit is refused with the reason
+  unless they asked for resizing (``--allow-resize``); ``refused_resize`` turns the resize into that
+  refusal, naming the amount the limits would allow.
+- **No dust.** An order worth less than the market's minimum (``[risk] min_notional``, and at a live
+  exchange its own limits) is bad input, refused before anything is journaled.
+- **Placed once.** A command that sends its own client order id and is retried (a timeout, a second
+  terminal) gets the order already journaled under that id, not a new one; ``already_placed`` is the
+  risk part of that answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.risk.check import Decision, Finding, Verdict
+from mastertrade.errors import UserInputError
+
+
+def refused_resize(decision: Decision) -> Decision:
+    """A resize decision made a rejection (amount 0), its findings kept and the way out named."""
+    allowed = decision.amount
+    hint = (
+        Finding(
+            decision.findings[0].code,
+            f"the limits allow {allowed:.8g} {decision.order.symbol.split('/')[0]} of the "
+            f"{decision.order.amount:.8g} asked: order that amount, or pass --allow-resize",
+        )
+        if decision.findings
+        else None
+    )
+    findings = (*decision.findings, hint) if hint is not None else decision.findings
+    return replace(decision, verdict=Verdict.REJECT, amount=0.0, findings=findings)
+
+
+def already_placed(row: OrderRecord) -> dict[str, Any]:
+    """The risk part of the answer to a repeated client order id: nothing new was checked or sent."""
+    amount = row.amount or 0.0
+    return {
+        "verdict": "approve",
+        "symbol": row.symbol,
+        "side": row.side,
+        "requested": amount,
+        "amount": amount,
+        "price": row.reference_price or row.price or 0.0,
+        "reason": f"already placed as order {row.id} (same client order id): not placed again",
+        "findings": [],
+    }
+
+
+def check_not_dust(symbol: str, amount: float, price: float, minimum: float, quote: str) -> None:
+    """``UserInputError`` when ``amount`` at ``price`` is worth less than ``minimum``."""
+    if amount * price < minimum:
+        raise UserInputError(
+            f"amount {amount:g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the market "
+            f"minimum of {minimum:g} {quote}"
+        )

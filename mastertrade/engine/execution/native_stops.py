@@ -1,0 +1,113 @@
+"""The stop of a strategy's live position, resting at the exchange as well as kept by the daemon.
+
+The daemon's protection (``protector.py``) watches every price and sells when a level is reached, but only
+while it runs. Where the venue has native stop orders (``LiveBroker.has_native_stops``) and ``[execution]
+native_stops`` is on, each armed protection also keeps one stop-limit sell resting at the exchange at the
+stop in force (the higher of the fixed stop and the trailing level), for the position's amount, so the
+position stays protected while the daemon is down; the next start books its fill like any other.
+
+It is kept in step with the daemon's logic: replaced (cancel, then place) when the trailing level rises
+or the protected amount changes; cancelled before the daemon sells itself (a take-profit, a stop it saw
+first, the strategy's exit signal), because the resting order holds the coins; cancelled when the
+protection closes. A cancel that finds the stop already filled books that fill, and the protection then
+sees the position gone. Take-profits stay with the daemon: a second resting sell would need the same
+coins (an OCO order list, which MasterTrade does not send yet).
+
+A native stop is the strategy's only ``stop`` order in the symbol (its other orders are market orders),
+which is how it is found again after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from mastertrade import errors
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+
+if TYPE_CHECKING:
+    from mastertrade.engine.execution.account import Account
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 60.0
+"""After the exchange refused a native stop, the next attempt waits this long (no order every poll)."""
+RESTING = [OrderState.SENT, OrderState.UNKNOWN, OrderState.OPEN, OrderState.PARTIALLY_FILLED]
+
+
+class NativeStops:
+    """See the module docstring."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self._retry_at: dict[tuple[str, str | None], float] = {}
+        """After a refused placement, no new attempt for that position before this (monotonic) time."""
+
+    @property
+    def enabled(self) -> bool:
+        broker = self.account.broker
+        return bool(
+            self.account.settings.execution.native_stops and getattr(broker, "has_native_stops", False)
+        )
+
+    async def resting(self, symbol: str, strategy_id: str | None) -> list[OrderRecord]:
+        rows = await self.account.journal.orders(book=self.account.book, states=RESTING, symbol=symbol)
+        return [
+            row
+            for row in rows
+            if row.type == OrderType.STOP.value and row.side == "sell" and row.strategy_id == strategy_id
+        ]
+
+    async def ensure(
+        self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str
+    ) -> None:
+        """One stop at ``level`` for ``amount`` resting at the exchange (replacing one that differs)."""
+        if not self.enabled:
+            return
+        exchange = getattr(self.account.broker, "exchange", None)
+        if exchange is not None:
+            level = float(exchange.price_to_precision(symbol, level))
+            amount = float(exchange.amount_to_precision(symbol, amount))
+        current = await self.resting(symbol, strategy_id)
+        if (
+            len(current) == 1
+            and current[0].stop_price == level
+            and abs((current[0].amount or 0.0) - current[0].filled - amount) <= 1e-12
+        ):
+            return
+        key = (symbol, strategy_id)
+        if time.monotonic() < self._retry_at.get(key, 0.0):
+            return  # refused a moment ago: the daemon protects meanwhile; try again later
+        await self.release(symbol, strategy_id, "replaced by the protection's new level")
+        request = OrderRequest(
+            symbol,
+            Side.SELL,
+            OrderType.STOP,
+            amount=amount,
+            stop_price=level,
+            strategy_id=strategy_id,
+            role=role,
+        )
+        try:
+            row = await self.account.broker.submit(request, placed_ts=self.account.placed_ts(symbol))
+        except errors.MasterTradeError as exc:  # dust, a refusal: the daemon still protects
+            log.warning("native stop of %s at %.8g not placed: %s", symbol, level, exc)
+            self._retry_at[key] = time.monotonic() + RETRY_S
+            return
+        if row.state == OrderState.REJECTED.value:
+            log.warning("native stop of %s at %.8g refused: %s", symbol, level, row.reason)
+            self._retry_at[key] = time.monotonic() + RETRY_S
+            return
+        self._retry_at.pop(key, None)
+        log.info("native stop of %s (%s) at %.8g for %.8g: %s", symbol, strategy_id, level, amount, row.state)
+
+    async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
+        """Cancel the strategy's resting stops in ``symbol`` (their fills, if any, are booked)."""
+        for row in await self.resting(symbol, strategy_id):
+            assert row.id is not None
+            try:
+                await self.account.broker.cancel(row.id, reason)
+            except errors.MasterTradeError as exc:
+                log.warning("cancelling native stop %s failed: %s", row.client_order_id, exc)

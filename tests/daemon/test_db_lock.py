@@ -1,0 +1,111 @@
+"""One trading daemon per database, enforced by the database: a second daemon on the same database is
+refused whatever its runtime folder (cron has no XDG_RUNTIME_DIR; a login shell has one), a stale claim
+is taken over, and a holder whose claim was taken stops."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastertrade import errors
+from mastertrade.engine.db_lock import DatabaseLock
+
+MT = str(Path(sys.executable).with_name("mt"))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_second_claim_is_refused_and_a_stale_one_taken_over(database: Any) -> None:
+    clock = Clock()
+    first = DatabaseLock(database, runtime="/run/a/mt.sock", stale_after_s=60, clock=clock)
+    second = DatabaseLock(database, runtime="/run/b/mt.sock", stale_after_s=60, clock=clock)
+    await first.acquire()
+    with pytest.raises(errors.DaemonAlreadyRunning, match=f"pid {os.getpid()}.*/run/a/mt.sock"):
+        await second.acquire()
+    clock.now += 30
+    assert await first.beat()
+    clock.now += 59
+    if database.dialect == "postgresql":  # the advisory lock is never stale: it dies with its session
+        with pytest.raises(errors.DaemonAlreadyRunning):
+            await second.acquire()
+        await first.release()
+        await second.acquire()
+        await second.release()
+        return
+    with pytest.raises(errors.DaemonAlreadyRunning):
+        await second.acquire()  # 59 s since the last beat: still fresh
+    clock.now += 2
+    await second.acquire()  # 61 s: stale, taken over
+    assert not await first.beat()  # the frozen holder learns it lost the claim
+    await first.release()  # releasing a lost claim leaves the new holder's alone
+    third = DatabaseLock(database, runtime="/run/c/mt.sock", clock=clock)
+    with pytest.raises(errors.DaemonAlreadyRunning, match="/run/b/mt.sock"):
+        await third.acquire()
+    await second.release()
+    await third.acquire()
+    await third.release()
+
+
+async def test_a_dead_holder_on_this_host_is_replaced_at_once(database: Any) -> None:
+    if database.dialect == "postgresql":
+        pytest.skip("Postgres drops a dead session's advisory lock by itself")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = DatabaseLock(database, runtime="/run/dead/mt.sock")
+    await dead.acquire()
+    dead.held = False  # the process died without releasing: its row stays, with a pid now gone
+    async with database.engine.begin() as connection:
+        from sqlalchemy import text
+
+        await connection.execute(text("UPDATE daemon_lock SET pid = :pid"), {"pid": int(gone.stdout)})
+    fresh = DatabaseLock(database, runtime="/run/new/mt.sock")
+    await fresh.acquire()
+    await fresh.release()
+
+
+@pytest.mark.xdist_group("daemon-process")
+def test_two_daemons_on_one_database_with_different_runtime_folders(tmp_path: Path) -> None:
+    database = tmp_path / "shared.db"
+
+    def env(home: str) -> dict[str, str]:
+        values = {k: v for k, v in os.environ.items() if not k.startswith("MT_")}
+        values.update(
+            MT_HOME=str(tmp_path / home),  # its own runtime folder, pid file and socket
+            MT_DB__URL=f"sqlite+aiosqlite:///{database}",
+            MT_MARKET__VENUE="sim",
+            MT_MARKET__SYMBOLS='["BTC/USDT"]',
+            MT_COLLECTORS__ENABLED="false",
+            MT_SCHEDULER__ENABLED="false",
+            MT_DAEMON__STOP_TIMEOUT_S="5",
+        )
+        return values
+
+    login, cron = env("login"), env("cron")
+
+    def mt(values: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MT, *args], env=values, capture_output=True, text=True, timeout=90)
+
+    started = mt(login, "daemon", "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        refused = mt(cron, "daemon", "start")
+        assert refused.returncode == 1
+        assert "another daemon already trades the database" in refused.stderr, refused.stderr
+        assert str(tmp_path / "login") in refused.stderr  # names the holder's socket
+        assert refused.stderr.startswith("mt: error: ")
+        assert "not running" in mt(cron, "daemon", "status").stderr  # nothing runs for the second folder
+    finally:
+        assert mt(login, "daemon", "stop").returncode == 0
+    second = mt(cron, "daemon", "start")  # once the first is gone, the other folder's daemon may run
+    assert second.returncode == 0, second.stderr
+    assert mt(cron, "daemon", "stop").returncode == 0

@@ -1,0 +1,87 @@
+"""`mt trade --live` against a live daemon on the fake exchange whose answers hang: the daemon answers at
+once with the order as it stands, the command follows it to its final state (never a 500, never an
+exit 1 for an order that filled), and running the command again with the same client order id finds
+the order instead of placing a second one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mastertrade.config import ExchangeSettings
+from mastertrade.engine.execution.broker import require_live
+from mastertrade.engine.market.venue import CandleUpdate
+from tests.conftest import MT
+from tests.daemon.fakes import FakeVenue
+from tests.fakes.exchange import serve, venue_settings
+from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
+from tests.trading.conftest import T0, ThreadedTrading, trading_settings
+
+BTC = "BTC/USDT"
+
+
+@pytest.fixture
+def desk() -> Iterator[TradingExchange]:
+    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
+
+
+@pytest.fixture
+def live_daemon(
+    db_url: str, desk: TradingExchange, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ThreadedTrading]:
+    monkeypatch.setenv("MT_MODE", "live")
+    settings = trading_settings(
+        mode="live",
+        exchange=ExchangeSettings(**venue_settings(desk, api_key=API_KEY, secret=SECRET, timeout_s=1.0)),
+        execution={"answer_within_s": 0.3, "poll_interval_s": 0.2},
+        market={"venue": "ccxt", "symbols": [BTC]},
+    )
+    venue = FakeVenue("binance", simulated=False)  # the exchange's own prices, pushed by the test
+    threaded = ThreadedTrading(settings, components=(require_live("live", True),), venue=venue).start()
+    threaded.call(lambda: venue.push(CandleUpdate(BTC, "1h", T0, 40_000, 40_000, 40_000, 40_000, 1.0, False)))
+    try:
+        yield threaded
+    finally:
+        threaded.stop()
+
+
+def test_a_live_order_whose_answer_hangs_is_followed_to_its_fill_and_placed_once(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    for _ in range(200):
+        if mt("balance", "--json").exit_code == 0:
+            break
+        time.sleep(0.05)
+    desk.after_accept("hang")  # accepted at the exchange; the answer never comes back
+    started = time.monotonic()
+    result = mt("trade", "buy", BTC, "0.1", "--live", "--client-order-id", "cli-retry-1", "--wait", "20")
+    assert result.exit_code == 0, result.stderr
+    assert "filled" in result.stderr and "waiting for the exchange" in result.stderr
+    assert time.monotonic() - started < 15
+    again = mt("trade", "buy", BTC, "0.1", "--live", "--client-order-id", "cli-retry-1", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert len(desk.orders_for("cli-retry-1")) == 1
+    assert [o for o in mt.json("orders") if o["client_order_id"] == "cli-retry-1"][0]["state"] == "filled"
+
+
+def test_an_order_still_unresolved_when_the_wait_ends_says_how_to_follow_it(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    for _ in range(200):
+        if mt("balance", "--json").exit_code == 0:
+            break
+        time.sleep(0.05)
+    desk.after_accept("hang")
+    result = mt("trade", "buy", BTC, "0.1", "--live", "--wait", "0")
+    assert result.exit_code == 1
+    assert "still being resolved" in result.stderr and "mt orders show" in result.stderr
+    assert "again" in result.stderr and "retry" not in result.stderr.lower()
+    for _ in range(200):  # the daemon resolves it by itself
+        orders = mt.json("orders")
+        if orders and orders[0]["state"] == "filled":
+            break
+        time.sleep(0.05)
+    assert orders[0]["state"] == "filled"
+    assert len(desk.placed) == 1

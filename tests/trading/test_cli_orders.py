@@ -1,0 +1,112 @@
+"""A human's orders through `mt trade`: refused over a limit unless --allow-resize, placed once per client
+order id however often the command runs, followed with `mt orders show`; bad numbers and usage errors are
+one line `mt: error: ...` with exit 2 and nothing placed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import MT
+from tests.trading.conftest import ThreadedTrading, trading_settings
+from tests.trading.test_cli import BTC, push, wait_for
+
+
+@pytest.fixture
+def daemon(db_url: str) -> Iterator[ThreadedTrading]:
+    threaded = ThreadedTrading(trading_settings()).start()
+    try:
+        yield threaded
+    finally:
+        threaded.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trade", "buy", BTC, "inf"], "invalid amount inf"),
+        (["trade", "buy", BTC, "nan"], "invalid amount nan"),
+        (["trade", "buy", BTC, "1e308"], "invalid amount 1e+308"),
+        (["trade", "buy", BTC, "-1"], "invalid amount -1.0"),
+        (["trade", "sell", BTC, "-0.5"], "invalid amount -0.5"),
+        (["trade", "buy", BTC, "1", "--type", "limit", "--price", "inf"], "invalid --price inf"),
+        (["trade", "buy", BTC, "1", "--client-order-id", "no spaces"], "invalid --client-order-id"),
+        (["trade", "buy", BTC], "Missing argument"),
+        (["trade", "buy", BTC, "abc"], "Invalid value for 'amount'"),
+        (["trade", "buy", BTC, "1", "--wait", "-3"], "--wait"),
+        (["goal", "add", "g", "--kind", "profit", "--target", "1e308"], "invalid --target '1e308'"),
+        (["goal", "add", "g", "--kind", "return", "--target", "nan"], "invalid --target 'nan'"),
+        (["--no-such-option"], "No such option"),
+        (["trade", "nosuch"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exits_2(mt: MT, args: list[str], message: str) -> None:
+    result = mt(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+
+
+def test_a_human_order_over_a_limit_is_refused_not_resized(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    refused = mt("trade", "buy", BTC, "1000")  # 100,000 of 100,000 equity: over the 20% position limit
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("mt: error: risk check rejected the order")
+    assert "--allow-resize" in refused.stderr and refused.stderr.count("\n") == 1
+    assert mt.json("orders") == []
+    resized = mt.json("trade", "buy", BTC, "1000", "--allow-resize")
+    assert resized["risk"]["verdict"] == "resize"
+    assert 0 < resized["order"]["amount"] < 1000
+    audit = mt.json("risk", "audit")
+    assert any("not resized" in row["reason"] for row in audit)
+
+
+def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    first = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    again = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    assert first["order"]["id"] == again["order"]["id"]
+    assert "not placed again" in again["risk"]["reason"]
+    assert [row["client_order_id"] for row in mt.json("orders")] == ["my-order-1"]
+    shown = mt.json("orders", "show", "my-order-1")
+    assert shown["id"] == first["order"]["id"]
+    assert (
+        json.loads(mt("orders", "show", str(shown["id"]), "--json").stdout)["client_order_id"] == "my-order-1"
+    )
+    plain = mt("trade", "buy", BTC, "1")  # a fresh command makes its own client id
+    assert plain.exit_code == 0 and "open" in plain.stderr
+    assert len(mt.json("orders")) == 2
+    assert mt("orders", "show", "9999").exit_code == 2
+
+
+def test_a_symbol_the_daemon_does_not_trade_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    result = mt("trade", "buy", "DOGE/USDT", "5")
+    assert result.exit_code == 2 and "unknown symbol 'DOGE/USDT'" in result.stderr
+    assert mt.json("orders") == []
+
+
+def test_dust_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    result = mt("trade", "buy", BTC, "0.00001")  # worth 0.001 USDT
+    assert result.exit_code == 2 and "is dust" in result.stderr and result.stderr.count("\n") == 1
+    assert mt.json("orders") == []
+
+
+def test_a_bracketed_buy_journals_its_protective_exits(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    placed = mt.json("trade", "buy", BTC, "10", "--stop-loss", "0.05", "--take-profit", "0.1")
+    orders = mt.json("orders")
+    exits = {row["type"]: row for row in orders if row["parent_id"] == placed["order"]["id"]}
+    assert exits["stop"]["stop_price"] == pytest.approx(95.0)
+    assert exits["limit"]["price"] == pytest.approx(110.0)
+    bad = mt("trade", "sell", BTC, "1", "--stop-loss", "0.05")
+    assert bad.exit_code == 2 and "--stop-loss" in bad.stderr  # a sell has no such option
+    bad = mt("trade", "buy", BTC, "1", "--stop-loss", "1.5")
+    assert bad.exit_code == 2 and "invalid --stop-loss 1.5" in bad.stderr

@@ -1,0 +1,197 @@
+"""The fault matrix of live orders against the fake exchange (the real ccxt binance client on 127.0.0.1).
+
+For every fault, N orders are placed one after another with the fault injected into each; then the
+daemon restarts (a fresh broker reconciles), time passes beyond the last moment a request could still
+arrive, and the journal is compared with the exchange: every order is there at most once, each journal
+state is the exchange's truth (filled with exactly the exchange's trades, or never received when the
+exchange has no such order), and the book's balances and position equal the exchange's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from mastertrade.engine.execution.live import LiveBroker
+from mastertrade.engine.execution.orders import OrderState
+from mastertrade.engine.market.timeframes import now_ms
+from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.test_live import BTC, Rig, buy
+
+N = 3
+
+
+@pytest.fixture
+def desk() -> Iterator[TradingExchange]:
+    from tests.fakes.exchange import serve
+
+    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=2))
+
+
+@pytest.fixture
+async def rig(database: Any, desk: TradingExchange) -> Any:
+    rig = Rig(database, desk)
+    try:
+        yield rig
+    finally:
+        await rig.close()
+
+
+async def _send(rig: Rig, broker: LiveBroker) -> None:
+    await broker.submit(buy(0.01), placed_ts=now_ms())
+
+
+async def _killed_before_send(rig: Rig, broker: LiveBroker) -> None:
+    await rig.journal.create_order("live", "live", buy(0.01), placed_ts=now_ms())
+
+
+async def _killed_after_send(rig: Rig, broker: LiveBroker) -> None:
+    rig.desk.after_accept("hang")
+    placed = len(rig.desk.placed)
+    task = asyncio.create_task(broker.submit(buy(0.01), placed_ts=now_ms()))
+    for _ in range(300):
+        if len(rig.desk.placed) > placed:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()  # the process dies with the order at the exchange and its answer on the way
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def _then_send(inject: Callable[[TradingExchange], None]) -> Callable[[Rig, LiveBroker], Any]:
+    async def run(rig: Rig, broker: LiveBroker) -> None:
+        inject(rig.desk)
+        await _send(rig, broker)
+
+    return run
+
+
+def _nonce(desk: TradingExchange) -> None:
+    desk.now = now_ms() + 120_000  # the exchange's clock two minutes ahead: -1021, re-sync, resend
+
+
+FAULTS: dict[str, Callable[[Rig, LiveBroker], Any]] = {
+    "lost answer": _then_send(lambda desk: desk.after_accept("drop")),
+    "hang past the deadline after resends": _then_send(
+        lambda desk: (desk.fail(429, times=2, path="/api/v3/order"), desk.after_accept("hang"))
+    ),
+    "5xx after accepting": _then_send(lambda desk: desk.after_accept("503")),
+    "5xx before reading": _then_send(lambda desk: desk.fail(500, path="/api/v3/order")),
+    "429 storm": _then_send(lambda desk: desk.fail(429, times=3, path="/api/v3/order")),
+    "dropped connection": _then_send(lambda desk: desk.drop(path="/api/v3/order")),
+    "invalid nonce": _then_send(_nonce),
+    "kill -9 between journal and send": _killed_before_send,
+    "kill -9 after send": _killed_after_send,
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_every_order_ends_as_the_exchange_has_it(rig: Rig, fault: str) -> None:
+    broker = await rig.started()
+    for _ in range(N):
+        await FAULTS[fault](rig, broker)
+        rig.desk.now = None
+    await rig.started()  # the daemon restarts: reconcile
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    final = await rig.started()  # a later start, once no request can still arrive
+    await final.poll()
+
+    rows = await rig.journal.orders(book="live")
+    assert len(rows) == N
+    for row in rows:
+        at_exchange = rig.desk.orders_for(row.client_order_id)
+        assert len(at_exchange) <= 1, f"{fault}: {row.client_order_id} placed twice"
+        if at_exchange:
+            [desk_order] = at_exchange
+            assert row.state == OrderState.FILLED.value, (fault, row.state, row.reason)
+            assert row.filled == pytest.approx(desk_order.executed)
+            fills = await rig.journal.fills(order_id=row.id)
+            assert sorted(fill.trade_id for fill in fills) == sorted(str(t["id"]) for t in desk_order.trades)
+        else:
+            assert row.state == OrderState.REJECTED.value, (fault, row.state)
+            assert "never reached" in (row.reason or "") or fault == "kill -9 between journal and send"
+    if fault not in ("dropped connection", "5xx before reading"):
+        assert len(rig.desk.placed) == N  # each of the N orders reached the exchange exactly once
+    ledger = await final.ledger()
+    assert ledger.held(BTC) == pytest.approx(rig.desk.balance("BTC"), abs=1e-9)
+    assert ledger.balance("USDT") == pytest.approx(rig.desk.balance("USDT"), abs=1e-6)
+    await rig.assert_reconciled()
+
+
+async def test_a_request_that_arrives_after_it_was_declared_lost_is_booked_as_a_correction(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.drop(path="/api/v3/order")  # the request is stuck somewhere on the way
+    row = await broker.submit(buy(0.05), placed_ts=now_ms())
+    assert row.state == "unknown"
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()
+    assert (await rig.journal.get(row.id)).state == "rejected"
+    # ... and arrives after all (a proxy that held it): the exchange fills it.
+    rig.desk.accept(BTC, "BUY", "MARKET", 0.05, None, row.client_order_id)
+    outcome = await broker.poll()
+    corrected = await rig.journal.get(row.id)
+    assert corrected.state == "filled" and corrected.filled == pytest.approx(0.05)
+    assert "corrected by the exchange" in (corrected.reason or "")
+    assert [fill.order_id for fill in outcome.fills] == [row.id]
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.05)
+    await rig.assert_reconciled()
+
+
+async def test_a_restart_attributes_a_late_fill_to_its_order_by_client_id(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.drop(path="/api/v3/order")
+    row = await broker.submit(buy(0.05), placed_ts=now_ms())
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()
+    rig.desk.accept(BTC, "BUY", "MARKET", 0.05, None, row.client_order_id)
+    restarted = await rig.started()  # the daemon was down when it arrived
+    assert (await rig.journal.get(row.id)).state == "filled"
+    entries = await rig.journal.ledger_entries("live")
+    assert [e.amount for e in entries] == [100_000.0]  # no anonymous balance adjustment
+    assert (await restarted.ledger()).held(BTC) == pytest.approx(0.05)
+
+
+async def test_submit_answers_promptly_while_the_send_waits_and_the_poll_leaves_it_alone(rig: Rig) -> None:
+    broker = await rig.started()
+    broker.answer_within_s = 0.2
+    rig.desk.after_accept("hang")  # accepted, the answer never comes (the client times out after 1 s)
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.state == "sent"  # answered at once with the order as it stands
+    outcome = await broker.poll()  # the housekeeping poll while the send is still out: no race
+    assert outcome.fills == []
+    for _ in range(500):
+        if (await rig.journal.get(row.id)).state == "filled":
+            break
+        await asyncio.sleep(0.01)
+    assert (await rig.journal.get(row.id)).state == "filled"
+    outcome = await broker.poll()
+    assert [fill.order_id for fill in outcome.fills] == [row.id]  # the late fill reaches the trader
+    assert len(rig.desk.orders_for(row.client_order_id)) == 1
+    await rig.assert_reconciled()
+
+
+async def test_a_resend_moves_the_deadline(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.fail(429, times=2, path="/api/v3/order")
+    rig.desk.after_accept("drop")
+    row = await broker.submit(buy(0.01), placed_ts=now_ms())
+    posts = [r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]
+    assert len(posts) == 3
+    settled = await rig.journal.get(row.id)
+    assert settled.state == "filled" and settled.sent_at is not None
+    first_post_ms = int(posts[0].params["timestamp"])
+    assert settled.sent_at.timestamp() * 1000 > first_post_ms  # the newest attempt, not the first
+
+
+async def test_dust_never_reaches_the_journal(rig: Rig) -> None:
+    from mastertrade import errors
+
+    broker = await rig.started()
+    with pytest.raises(errors.UserInputError, match="dust"):
+        await broker.submit(buy(0.0001, reference_price=40_000.0), placed_ts=now_ms())  # 4 < 5 USDT
+    assert await rig.journal.orders(book="live") == []
+    assert rig.desk.placed == []

@@ -1,0 +1,123 @@
+"""A strategy's live stop rests at the exchange too (native_stops.py): placed when the protection arms,
+moved up with the trailing level, taken back before the daemon or the strategy sells, and working while
+the daemon is down: it fires at the exchange, and the next start books it and closes the protection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.exchange import serve
+from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.test_live_protection import BTC, Desk
+
+
+@pytest.fixture
+def exchange() -> Iterator[TradingExchange]:
+    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
+
+
+async def _desk(database: Any, exchange: TradingExchange, **bracket: float) -> Desk:
+    return Desk(database, exchange, native=True, **bracket)
+
+
+def _stops(exchange: TradingExchange) -> list[Any]:
+    return [o for o in exchange.placed if o.type == "STOP_LOSS_LIMIT"]
+
+
+async def test_the_stop_rests_at_the_exchange_and_fires_while_the_daemon_is_down(
+    database: Any, exchange: TradingExchange
+) -> None:
+    desk = await _desk(database, exchange, stop_loss=0.05)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [stop] = _stops(exchange)
+        assert stop.status == "NEW" and stop.stop_price == pytest.approx(38_000.0)
+        shown = await trader.account.risk_status()
+        assert (
+            shown["protection"]["by"] == "exchange" and "rests at the exchange" in shown["protection"]["note"]
+        )
+        assert stop.quantity == pytest.approx(buy.executed)
+        await trader.close()  # the daemon stops
+
+        exchange.set_price(BTC, 37_900.0)  # nobody watching: the exchange fires the stop
+        assert stop.status == "FILLED"
+
+        restarted = await desk.run()
+        row = await restarted.account.journal.get(client_order_id=stop.client_order_id)
+        assert row.state == "filled" and row.strategy_id == "guarded" and row.role == "stop_loss"
+        assert await restarted.account.positions() == []
+        [record] = await desk.protections()
+        assert record.state == "closed"
+        assert len(exchange.placed) == 2  # the buy and its stop: the daemon sold nothing itself
+        ledger = await restarted.account.broker.ledger()
+        assert ledger.held(BTC) == pytest.approx(exchange.balance("BTC"), abs=1e-9)
+    finally:
+        await desk.close()
+
+
+async def test_the_resting_stop_follows_the_trailing_level_and_yields_to_the_exit_signal(
+    database: Any, exchange: TradingExchange
+) -> None:
+    desk = await _desk(database, exchange, trailing_stop=0.05)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [first] = _stops(exchange)
+        assert first.stop_price == pytest.approx(38_000.0)
+        await desk.close_bar(trader, 40_000.0, 42_000.0, 39_800.0, 41_500.0)  # a new high: trail to 39,900
+        await trader.housekeeping()
+        assert first.status == "CANCELED"
+        [second] = [o for o in _stops(exchange) if o.status == "NEW"]
+        assert second.stop_price == pytest.approx(39_900.0) and second.quantity == pytest.approx(buy.executed)
+
+        await desk.close_bar(trader, 41_500.0, 41_600.0, 40_500.0, 40_600.0)  # down bar: the exit signal
+        assert second.status == "CANCELED"  # taken back before the strategy's sell
+        [sell] = [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]
+        assert sell.status == "FILLED" and sell.quantity == pytest.approx(buy.executed)
+        assert await trader.account.positions() == []
+        assert exchange.balance("BTC") == pytest.approx(0.0, abs=1e-9)
+    finally:
+        await desk.close()
+
+
+async def test_the_daemon_selling_itself_takes_the_resting_stop_back_first(
+    database: Any, exchange: TradingExchange
+) -> None:
+    desk = await _desk(database, exchange, stop_loss=0.05, take_profit=0.05)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [stop] = _stops(exchange)
+        await desk.tick(trader, 42_100.0)  # the take-profit (daemon-side) is reached
+        assert stop.status == "CANCELED"
+        [sell] = [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]
+        assert sell.status == "FILLED" and sell.quantity == pytest.approx(buy.executed)
+        [record] = await desk.protections()
+        assert record.state == "closed"
+    finally:
+        await desk.close()
+
+
+async def test_a_refused_stop_is_not_resent_on_every_poll(database: Any, exchange: TradingExchange) -> None:
+    from tests.fakes.exchange import binance_error
+
+    desk = await _desk(database, exchange, stop_loss=0.05)
+    try:
+        trader = await desk.run()
+        exchange.fail(
+            400, path="/api/v3/order", after=1, body=binance_error(-2010, "Stop price would trigger.")
+        )
+        await desk.enter(trader)  # the buy passes, its stop is refused
+        assert _stops(exchange) == []
+        posts = desk.posts()
+        for _ in range(3):
+            await trader.housekeeping()
+        assert desk.posts() == posts  # the daemon protects meanwhile; no order on every poll
+        status = await trader.account.risk_status()
+        assert status["protection"]["protected_positions"] == 1
+    finally:
+        await desk.close()
