@@ -4,8 +4,8 @@ drawdown, exposure, VaR/CVaR, breaker states, the goal factor and each strategy'
 They come from the ``Account``'s and the ``GoalsDesk``'s own reports (the same numbers ``/v1/balance``,
 ``/v1/risk`` and ``/v1/goals`` answer with), read once per scrape: the ``/metrics`` route awaits
 ``refresh`` (the reads are async database queries) and the collector then yields what was read,
-because prometheus_client collects synchronously. A daemon that does not trade (``TradingOff``) exports none of them, and says so
-with ``mt_trading_up 0``.
+because prometheus_client collects synchronously. A daemon that does not trade (``TradingOff``)
+exports none of them, and says so with ``mt_trading_up 0``.
 
 ``METRICS`` names every family exported here; the Grafana dashboard in ``examples/grafana`` queries only
 these and the engine's own (a test checks it).
