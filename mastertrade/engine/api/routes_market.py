@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.api.schemas import Candle, CandlesResponse
-from mastertrade.engine.market.store import SIM_EXCHANGE, SeriesKey
+from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.errors import NotFound
 
@@ -36,7 +36,7 @@ async def candles(
         exchange=key.exchange,
         symbol=symbol,
         timeframe=frame,
-        simulated=ctx.venue.simulated if key.exchange == ctx.venue.id else key.exchange == SIM_EXCHANGE,
+        simulated=ctx.venue.simulated if key.exchange == ctx.venue.id else key.simulated,
         candles=[
             Candle(
                 ts=int(row[0]),

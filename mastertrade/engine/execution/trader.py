@@ -49,8 +49,6 @@ from mastertrade.engine.execution.strategies import (
     StaticStrategies,
     StrategySource,
     TradedStrategy,
-    latest_signals,
-    window_bars,
 )
 from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -132,6 +130,18 @@ class Trader:
         self._started: datetime | None = None
         self.protection = Protector(self) if self.mode == "live" else None
         """Live only: the daemon-side protective exits of the strategies' positions."""
+        from mastertrade.engine.execution.bar_clock import BarClock
+
+        self.bar_clock = BarClock(
+            candles,
+            self.journal,
+            venue_id,
+            open_book=self._strategy_book,
+            features=self._features,
+            account=self._act_in_account,
+            on_signal=self._signal,
+        )
+        """Evaluates every closed bar exactly once, in order, for every traded strategy."""
 
     # --- life cycle -----------------------------------------------------------------------------
 
@@ -187,8 +197,6 @@ class Trader:
         await self._handle(await self.account.on_bar(update.symbol, bar), account=True)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-        for broker in list(self.books.values()):
-            await broker.on_bar(update.symbol, bar)
         market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
         await self.risk.on_price(update.symbol, market_ms, bar.close)
 
@@ -209,39 +217,22 @@ class Trader:
             for item in await self.strategies.traded()
             if item.symbol == update.symbol and item.timeframe == update.timeframe
         ]
-        if not chosen:
-            return
-        step = timeframe_ms(update.timeframe)
-        from mastertrade.engine.market.store import SeriesKey
+        await self.bar_clock.catch_up(chosen, update.symbol, update.timeframe, bar.ts)
 
-        window = max(window_bars(item.strategy) for item in chosen)
-        frame = await self.candles.read(
-            SeriesKey(self.venue_id, update.symbol, update.timeframe), bar.ts - window * step, bar.ts + 1
-        )
-        import pandas as pd
-
-        if not len(frame) or int(pd.DatetimeIndex(frame.index).as_unit("ms").asi8[-1]) != bar.ts:
-            log.warning(
-                "%s %s: the closed bar %d is not stored; no signals", update.symbol, update.timeframe, bar.ts
-            )
-            return
+    async def _features(self, strategies: Sequence[Any], timeframe: str) -> Any:
         from mastertrade.engine.collectors.provider import features_for
+        from mastertrade.engine.market.store import is_simulated_exchange
 
-        features = await features_for(
-            self.db,
-            [item.strategy for item in chosen],
-            timeframe=update.timeframe,
-            simulated=update.simulated,
+        return await features_for(
+            self.db, strategies, timeframe=timeframe, simulated=is_simulated_exchange(self.venue_id)
         )
-        for item in chosen:
-            try:
-                entry, exit_ = latest_signals(item.strategy, frame, features)
-            except errors.MasterTradeError as exc:
-                log.error("strategy %s: %s", item.id, exc)
-                continue
-            await self._act(item, entry, exit_, bar, bar.ts + step)
 
-    async def _act(self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int) -> None:
+    async def _act_in_account(
+        self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int, newest: bool
+    ) -> None:
+        """An active strategy's signals at ``bar`` in the account (its own paper book is the bar
+        clock's). A live account acts only on the newest bar: a signal of a bar evaluated while catching
+        up is recorded in the strategy's book, never sent late to the exchange."""
         symbol = item.strategy.symbol
         assert symbol is not None
         bracket = Bracket(
@@ -250,29 +241,8 @@ class Trader:
             item.strategy.trailing_stop,
             item.strategy.size,
         )
-        if item.stage == "paper":
-            if item.id not in self.books and not await self._has_book(item.id):
-                # The book opens on this bar and trades from the next, as a backtest's bar 0 only opens
-                # the account: so parity's backtest starts on this bar.
-                await self._strategy_book(item.id, bar.ts)
-                return
-            broker = await self._strategy_book(item.id, bar.ts)
-            ledger = await broker.ledger()
-            position = ledger.positions.get(symbol)
-            long = position is not None and position.opened_ts is not None and position.amount > 0
-            action = decide(long=long, entry=entry, exit_=exit_)
-            if action is Action.EXIT:
-                assert position is not None
-                await broker.cancel_exits(symbol, "exit signal")
-                await broker.submit(
-                    exit_request(symbol, position.amount, bar.close, strategy_id=item.id), placed_ts=placed_ts
-                )
-            elif action is Action.ENTER:
-                await broker.submit(
-                    entry_request(symbol, bracket, bar.close, strategy_id=item.id), placed_ts=placed_ts
-                )
-            if action is not None:
-                self._signal(item, action, bar)
+        if self.mode == "live" and not newest:
+            log.warning("strategy %s: bar %d evaluated late; no live order for it", item.id, bar.ts)
             return
         held = await self._strategy_holding(item.id, symbol)
         action = decide(long=held > 0, entry=entry, exit_=exit_)
@@ -360,8 +330,9 @@ class Trader:
                 await self.risk.on_trade_closed(trip.pnl)
 
     async def mark_equity(self, ts: int) -> None:
-        """Record every book's equity at market time ``ts`` (a bar's open time, marked at its close)."""
-        for broker in [self.account, *self.books.values()]:
+        """Record the account's equity at market time ``ts`` (a bar's open time, marked at its close);
+        the strategies' books are marked by the bar clock, at each bar they are evaluated on."""
+        for broker in [self.account]:
             ledger = await broker.ledger()
             marks = broker.marks()
             equity = ledger.equity(self.quote, marks)
@@ -683,71 +654,26 @@ class Trader:
 
 
 async def parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
-    """A paper-stage strategy's paper trades against its backtest over the same bars.
-
-    The book opened on the first bar the strategy was evaluated on (its starting-cash entry's time) and
-    trades from the next, as a backtest's first bar only opens the account; so the backtest runs on the
-    stored candles from that bar to the last closed one, with signals computed over the whole stored
-    history (so indicators are as warm as they were live), the same cash and the same fee.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.result import OrderParams
-    from mastertrade.engine.execution.parity import backtest_trades, compare, paper_trades
-    from mastertrade.engine.market.store import SeriesKey
-    from mastertrade.engine.market.timeframes import to_iso
-    from mastertrade.engine.signals.indicators import IndicatorCache
+    """A traded strategy's paper book against its backtest over the same bars (``bar_clock.book_backtest``:
+    from the bar the book opened on to the last one it was evaluated on, signals over the same window)."""
+    from mastertrade.engine.execution.bar_clock import book_backtest
 
     found = {item.id: item for item in await trader.strategies.traded()}
-    book = f"strategy:{strategy_id}"
     if strategy_id not in found:
         raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
     item = found[strategy_id]
-    entries_ = (
-        await trader.journal.ledger_entries(book)
-        if book in {b.id for b in await trader.journal.books()}
-        else []
-    )
-    if not entries_:
-        raise errors.NotFound(
-            f"strategy {strategy_id!r} has no paper book yet (it trades from its first closed bar)"
-        )
-    symbol, timeframe = item.strategy.symbol, item.strategy.timeframe
-    assert symbol is not None and timeframe is not None
-    start = entries_[0].ts
-    frame = await trader.candles.read(SeriesKey(trader.venue_id, symbol, timeframe))
-    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-    from mastertrade.engine.collectors.provider import features_for
-    from mastertrade.engine.market.store import SIM_EXCHANGE
-
-    features = await features_for(
-        trader.db, [item.strategy], timeframe=timeframe, simulated=trader.venue_id == SIM_EXCHANGE
-    )
-    entries, exits = item.strategy.signals(IndicatorCache(frame, features=features))
-    first = int(np.searchsorted(stamps, start))
-    window = frame.iloc[first:]
-    params = OrderParams(
-        item.strategy.stop_loss, item.strategy.take_profit, item.strategy.trailing_stop, item.strategy.size
-    )
-    result = run_fast(
-        window,
-        entries[first:],
-        exits[first:],
-        params,
+    assert item.strategy.timeframe is not None
+    features = await trader._features([item.strategy], item.strategy.timeframe)
+    return await book_backtest(
+        trader.candles,
+        trader.journal,
+        trader.venue_id,
+        item,
+        features,
         cash=trader.settings.paper.strategy_cash,
         fee=trader.settings.paper.fee,
+        lock=trader.bar_clock.lock,
     )
-    ledger = await trader.journal.ledger(book)
-    report = compare(backtest_trades(result), paper_trades(ledger.round_trips, ledger, symbol))
-    return {
-        "strategy_id": strategy_id,
-        "book": book,
-        "start": to_iso(int(stamps[first])) if len(window) else None,
-        "end": to_iso(int(stamps[-1])) if len(window) else None,
-        **report.as_dict(),
-    }
 
 
 def _jsonable(value: Any) -> Any:
