@@ -50,11 +50,11 @@ async def test_stored_paper_strategy_trades_its_book(daemon_without_source: Trad
     for i, (o, h, low, c) in enumerate(BARS[:8]):
         await engine.bar(BTC, i, o, h, low, c)
     book = f"strategy:{new.id}"
-    orders: list[Any] = await engine.trader.orders(book=book, limit=100)
+    orders: list[Any] = await engine.trader.account.orders(book=book, limit=100)
     assert any(o["state"] == "filled" for o in orders)
 
     await store.transition(new.id, State.PAUSED, "test pause")
-    before = len(await engine.trader.orders(book=book, limit=100))
+    before = len(await engine.trader.account.orders(book=book, limit=100))
     for i, (o, h, low, c) in enumerate(BARS[8:], start=8):
         await engine.bar(BTC, i, o, h, low, c)
-    assert len(await engine.trader.orders(book=book, limit=100)) == before
+    assert len(await engine.trader.account.orders(book=book, limit=100)) == before

@@ -47,6 +47,12 @@ class TradingEngine:
 
         return self.ctx.get(Trader)
 
+    async def risk_metrics(self) -> dict[str, Any]:
+        """What the ``risk_metrics`` job runs."""
+        from mastertrade.engine.execution.riskmetrics import compute_risk_metrics
+
+        return await compute_risk_metrics(self.trader.account, self.ctx.candles, self.ctx.venue.id)
+
     def client(self) -> Any:
         from mastertrade.client import DaemonClient
         from mastertrade.engine.api.app import create_app
@@ -75,7 +81,7 @@ class TradingEngine:
             self.venue.push(CandleUpdate(symbol, "1h", ts, o, o, o, o, 1.0, False))
         self.venue.push(CandleUpdate(symbol, "1h", ts, o, h, low, c, 10.0, True))
         trader = self.trader
-        await self.wait(lambda: trader.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
+        await self.wait(lambda: trader.account.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
         await self.wait(lambda: not self.ctx.state.inflight, "work to finish")
 
 

@@ -28,7 +28,7 @@ async def test_the_equity_history_follows_the_bars(trading: TradingEngine) -> No
         for i, close in enumerate((110, 90, 120), start=1):
             await trading.bar(BTC, i, close, close + 1, close - 1, close)
         points = await client.equity_history()
-        stored = await trading.trader.journal.equity_history("paper")
+        stored = await trading.trader.account.journal.equity_history("paper")
         assert [p.ts for p in points] == [T0 + i * HOUR for i in range(4)]
         assert [p.equity for p in points] == [s.equity for s in stored]
         assert points[0].equity == 100_000.0
@@ -44,7 +44,7 @@ async def test_the_equity_history_follows_the_bars(trading: TradingEngine) -> No
 
 async def journaled(trading: TradingEngine, client: Any) -> tuple[int, int, int]:
     """How many orders, audit rows and order events there are so far."""
-    orders = await trading.trader.orders(limit=1000)
+    orders = await trading.trader.account.orders(limit=1000)
     audit = await client.risk_audit(limit=1000)
     published = [e for e in trading.events if isinstance(e, events.OrderPlaced | events.OrderRejected)]
     return len(orders), len(audit), len(published)
@@ -98,7 +98,7 @@ async def test_the_check_is_the_decision_placing_gets_and_writes_nothing(trading
 
 async def test_an_elapsed_cool_down_counts_as_reset_without_being_reset(trading: TradingEngine) -> None:
     await trading.bar(BTC, 0, 100, 101, 99, 100)
-    risk = trading.trader.risk
+    risk = trading.trader.account.risk
     now = risk.clock()
     risk.breakers.states[Breaker.PRICE_MOVE] = BreakerState(
         Breaker.PRICE_MOVE, True, "BTC/USDT moved 12%", now - timedelta(hours=1), now - timedelta(minutes=1)
@@ -143,4 +143,4 @@ async def test_the_check_refuses_what_placing_refuses(trading: TradingEngine) ->
             "/v1/orders/check", json={"symbol": BTC, "side": "buy", "amount": 1, "live": True}
         )
         assert live.status_code == 200 and live.json()["verdict"] == "approve"
-    assert await trading.trader.orders(limit=10) == []
+    assert await trading.trader.account.orders(limit=10) == []

@@ -290,30 +290,30 @@ def test_states_reached_are_the_model_s() -> None:
 
 async def test_the_account_trades_live_through_the_trader_and_errors_trip_the_breaker(rig: Rig) -> None:
     from mastertrade.engine.execution.matching import Bar
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.engine.execution.wiring import build_trader
     from mastertrade.engine.market.store import CandleStore
     from tests.trading.conftest import trading_settings
 
     settings = trading_settings(risk={"error_burst": 2, "error_window_s": 600})
     broker = rig.broker()
-    trader = Trader(settings, rig.db, CandleStore(rig.db), venue_id="binance", account=broker)
-    broker.on_error = trader.risk.on_exchange_error
+    trader = build_trader(settings, rig.db, CandleStore(rig.db), venue_id="binance", broker=broker)
+    broker.on_error = trader.account.risk.on_exchange_error
     await trader.start()
     assert trader.mode == "live"
     await trader.on_price_bar(
         BTC, Bar(now_ms() // 3_600_000 * 3_600_000, 40_000, 40_000, 40_000, 40_000, False)
     )
     with pytest.raises(errors.UserInputError, match="--live"):
-        await trader.place(BTC, "buy", 0.01)
+        await trader.account.place(BTC, "buy", 0.01)
     rig.desk.after_accept("503", times=2)
-    first = await trader.place(BTC, "buy", 0.01, live=True)
-    second = await trader.place(BTC, "buy", 0.01, live=True)
+    first = await trader.account.place(BTC, "buy", 0.01, live=True)
+    second = await trader.account.place(BTC, "buy", 0.01, live=True)
     assert first["order"]["state"] == second["order"]["state"] == "filled"
     with pytest.raises(errors.RiskRejected, match="exchange_errors"):
-        await trader.place(BTC, "buy", 0.01, live=True)
+        await trader.account.place(BTC, "buy", 0.01, live=True)
     for order in (first, second):
         assert len(rig.desk.orders_for(order["order"]["client_order_id"])) == 1
-    positions = await trader.positions()
+    positions = await trader.account.positions()
     assert positions[0]["amount"] == pytest.approx(0.02)
     await rig.assert_reconciled()
 

@@ -27,6 +27,7 @@ from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protection import Levels
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
 from mastertrade.engine.execution.trader import PriceUpdate, Trader
+from mastertrade.engine.execution.wiring import build_trader
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.timeframes import now_ms
@@ -87,17 +88,17 @@ class Desk:
         )
         self.venues.append(venue)
         broker = LiveBroker(Journal(self.db), venue, CONSENT, clock=self.clock, unknown_grace_s=1.0)
-        trader = Trader(
+        trader = build_trader(
             self.settings,
             self.db,
             self.candles,
             venue_id="binance",
-            account=broker,
+            broker=broker,
             strategies=StaticStrategies([self.strategy]),
             publish=self.events.append,
             clock=self.clock,
         )
-        broker.on_error = trader.risk.on_exchange_error
+        broker.on_error = trader.account.risk.on_exchange_error
         await trader.start()
         return trader
 
@@ -164,7 +165,7 @@ async def desk(database: Any, exchange: TradingExchange, bracket: dict[str, floa
 
 
 async def status(trader: Trader) -> RiskStatus:
-    return RiskStatus.model_validate(await trader.risk_status())
+    return RiskStatus.model_validate(await trader.account.risk_status())
 
 
 async def test_ticks_below_the_stop_sell_exactly_once_and_exits_are_never_blocked(desk: Desk) -> None:
@@ -177,7 +178,7 @@ async def test_ticks_below_the_stop_sell_exactly_once_and_exits_are_never_blocke
     assert guard.stop_price == pytest.approx(38_000.0) and guard.stop_role == "stop_loss"
     assert guard.amount == pytest.approx(buy.executed)
 
-    await trader.halt("the kill switch stops entries, never exits")
+    await trader.account.halt("the kill switch stops entries, never exits")
     await desk.tick(trader, 39_000.0)
     assert desk.orders("SELL") == []
     for price in (37_900.0, 37_500.0, 37_000.0):
@@ -187,13 +188,13 @@ async def test_ticks_below_the_stop_sell_exactly_once_and_exits_are_never_blocke
     assert float(sell.trades[0]["price"]) == 37_900.0
     assert desk.posts() == 2
 
-    row = await trader.journal.get(client_order_id=sell.client_order_id)
+    row = await trader.account.journal.get(client_order_id=sell.client_order_id)
     assert row.role == "stop_loss" and row.strategy_id == "guarded" and row.state == "filled"
-    assert (await trader.positions()) == []
+    assert (await trader.account.positions()) == []
     [record] = await desk.protections()
     assert record.state == "closed" and "stop_loss at 38000" in (record.reason or "")
     assert (await status(trader)).protection.protected_positions == 0  # type: ignore[union-attr]
-    audit = await trader.audit(100)
+    audit = await trader.account.audit(100)
     kinds = [(row["kind"], row["side"]) for row in audit if row["strategy_id"] == "guarded"]
     assert ("approve", "sell") in kinds
     protection_audit = [row["reason"] for row in audit if row["kind"] == "protection"]
@@ -221,7 +222,7 @@ async def test_take_profit(desk: Desk) -> None:
     await desk.tick(trader, 41_900.0)
     [sell] = desk.orders("SELL")
     assert float(sell.trades[0]["price"]) == 41_700.0
-    row = await trader.journal.get(client_order_id=sell.client_order_id)
+    row = await trader.account.journal.get(client_order_id=sell.client_order_id)
     assert row.role == "take_profit"
 
 
@@ -246,7 +247,7 @@ async def test_the_trailing_stop_rises_with_the_price_and_triggers_on_the_pullba
     await desk.tick(trader, 41_700.0)
     [sell] = desk.orders("SELL")
     assert float(sell.trades[0]["price"]) == 41_700.0
-    row = await trader.journal.get(client_order_id=sell.client_order_id)
+    row = await trader.account.journal.get(client_order_id=sell.client_order_id)
     assert row.role == "trailing_stop"
 
 
@@ -270,10 +271,10 @@ async def test_killed_between_journaling_the_sell_and_sending_it(desk: Desk) -> 
     async def die(row: Any) -> Any:
         raise Killed
 
-    first.account._send = die  # type: ignore[attr-defined]
+    first.account.broker._send = die  # type: ignore[attr-defined]
     with pytest.raises(Killed):
         await desk.tick(first, 37_000.0)
-    [intent] = await first.journal.orders(book="live", states=None, limit=1)
+    [intent] = await first.account.journal.orders(book="live", states=None, limit=1)
     assert intent.side == "sell" and intent.state == "intent" and desk.orders("SELL") == []
 
     restarted = await desk.run()  # reconciling sends the recent intent once; the protection sees it fill
@@ -297,11 +298,11 @@ async def test_killed_between_sending_the_sell_and_its_answer(desk: Desk) -> Non
     task.cancel()  # the daemon dies while the exchange holds the sell and its answer is on its way
     with pytest.raises(asyncio.CancelledError):
         await task
-    [sent] = await first.journal.orders(book="live", limit=1)
+    [sent] = await first.account.journal.orders(book="live", limit=1)
     assert sent.side == "sell" and sent.state == "sent"
 
     restarted = await desk.run()  # resolved by its client order id, not sent again
-    assert (await restarted.journal.get(sent.id)).state == "filled"
+    assert (await restarted.account.journal.get(sent.id)).state == "filled"
     [record] = await desk.protections()
     assert record.state == "closed"
     await desk.tick(restarted, 36_000.0)
@@ -316,7 +317,7 @@ async def test_killed_after_the_trigger_before_the_sell_was_journaled(desk: Desk
     async def die(*args: Any, **kwargs: Any) -> Any:
         raise Killed
 
-    first.account.journal.create_order = die  # type: ignore[attr-defined, method-assign]
+    first.account.broker.journal.create_order = die  # type: ignore[attr-defined, method-assign]
     with pytest.raises(Killed):
         await desk.tick(first, 37_000.0)
     [record] = await desk.protections()
@@ -336,7 +337,7 @@ async def test_an_exit_signal_removes_the_protection(desk: Desk) -> None:
     await desk.tick(trader, 39_500.0)
     await desk.close_bar(trader, 39_500.0, 39_600.0, 38_500.0, 39_000.0)  # a down bar: the exit signal
     [exit_] = desk.orders("SELL")
-    assert (await trader.journal.get(client_order_id=exit_.client_order_id)).role == "exit"
+    assert (await trader.account.journal.get(client_order_id=exit_.client_order_id)).role == "exit"
     [record] = await desk.protections()
     assert record.state == "closed" and "exit signal" in (record.reason or "")
     await desk.tick(trader, 36_000.0)
@@ -348,7 +349,7 @@ async def test_a_manual_sell_removes_the_protection(desk: Desk) -> None:
     trader = await desk.run()
     buy = await desk.enter(trader)
     await desk.tick(trader, 39_500.0)
-    await trader.place(BTC, "sell", buy.executed, live=True)
+    await trader.account.place(BTC, "sell", buy.executed, live=True)
     await desk.tick(trader, 36_000.0)
     assert len(desk.orders("SELL")) == 1
     [record] = await desk.protections()
@@ -364,7 +365,7 @@ async def test_a_lost_answer_to_the_protective_sell_is_resolved_by_client_id(des
     await desk.tick(trader, 36_900.0)
     [sell] = desk.orders("SELL")
     assert desk.posts() == 2  # one buy, one sell: never resent
-    row = await trader.journal.get(client_order_id=sell.client_order_id)
+    row = await trader.account.journal.get(client_order_id=sell.client_order_id)
     assert row.state == "filled"
     [record] = await desk.protections()
     assert record.state == "closed"
@@ -377,7 +378,7 @@ async def test_a_sell_that_never_reached_the_exchange_is_sent_again_only_once_pr
     await desk.enter(trader)
     desk.exchange.drop(path="/api/v3/order")  # dropped before the exchange read it
     await desk.tick(trader, 37_000.0)
-    [lost] = await trader.journal.orders(book="live", limit=1)
+    [lost] = await trader.account.journal.orders(book="live", limit=1)
     assert lost.side == "sell" and lost.state == "unknown"
     await desk.tick(trader, 36_900.0)  # triggered already: no second order while the first may exist
     await trader.housekeeping()
@@ -385,7 +386,7 @@ async def test_a_sell_that_never_reached_the_exchange_is_sent_again_only_once_pr
 
     desk.clock.offset = timedelta(seconds=15)  # past the receive window: it provably never arrived
     await trader.housekeeping()
-    assert (await trader.journal.get(lost.id)).state == "rejected"
+    assert (await trader.account.journal.get(lost.id)).state == "rejected"
     [record] = await desk.protections()
     assert record.state == "active" and "rejected" in (record.reason or "")
     await desk.tick(trader, 36_800.0)  # a failed sell is retried after a pause, not on every tick

@@ -95,9 +95,9 @@ async def test_goals_and_the_risk_factor(trading: TradingEngine) -> None:
             await client.remove_goal(goal.id)
         progress = (await client.goals()).goals[0]
         assert progress.status in ("behind", "on schedule", "ahead", "reached")
-    snapshot = await trading.trader.goal_snapshot()
+    snapshot = await trading.trader.goals.snapshot()
     assert snapshot["risk_factor"]["value"] > 0
-    metrics = await trading.trader.compute_risk_metrics()
+    metrics = await trading.risk_metrics()
     assert metrics["source"] == "equity" and metrics["figures"] is None  # too little history yet
 
 
@@ -146,18 +146,18 @@ async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest
         await trading.bar(BTC, i, o, h, low, c)
     trader = trading.trader
     # the paper-stage strategy traded its own book, exactly like its backtest over the same bars
-    paper_orders = await trader.orders(book="strategy:paper-one", limit=200)
+    paper_orders = await trader.account.orders(book="strategy:paper-one", limit=200)
     assert any(o["state"] == "filled" for o in paper_orders)
     from mastertrade.engine.execution.trader import parity
 
     report = await parity(trader, "paper-one")
     assert report["same"] >= 2 and report["identical"], report
     # the active one traded the account, Kelly-sized (no record yet: the default fraction) and risk-checked
-    account = [o for o in await trader.orders(limit=200) if o["strategy_id"] == "active-one"]
+    account = [o for o in await trader.account.orders(limit=200) if o["strategy_id"] == "active-one"]
     assert account and all(o["book"] == "paper" for o in account)
     entries = [o for o in account if o["side"] == "buy" and o["role"] == "entry"]
     assert entries and entries[0]["amount"] == pytest.approx(0.05 * 100_000 / BARS[0][3], rel=0.01)
-    audit = await trader.audit(200)
+    audit = await trader.account.audit(200)
     assert any(row["strategy_id"] == "active-one" and row["kind"] == "approve" for row in audit)
     await trading.wait(lambda: any(isinstance(e, events.SignalRaised) for e in trading.events), "signals")
     signals = [e for e in trading.events if isinstance(e, events.SignalRaised)]
@@ -204,7 +204,7 @@ async def test_drawdown_turns_the_account_reduce_only_until_resumed(trading: Tra
     from tests.trading.conftest import HOUR, T0
 
     await trading.bar(BTC, 0, 100, 101, 99, 100)
-    journal = trading.trader.journal
+    journal = trading.trader.account.journal
     # an earlier peak of 130k: equity 100k now is a 23% drawdown
     await journal.record_equity("paper", T0 - 30 * HOUR, 130_000.0, 130_000.0, 0.0)
     async with trading.client() as client:
@@ -249,7 +249,7 @@ async def test_var_of_the_positions_on_schedule(trading: TradingEngine) -> None:
     async with trading.client() as client:
         await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=100))
         await trading.bar(BTC, 1, price, price, price, price)
-        metrics = await trading.trader.compute_risk_metrics()  # what the risk_metrics job runs
+        metrics = await trading.risk_metrics()  # what the risk_metrics job runs
         assert metrics["source"] == "positions" and metrics["returns"] >= 35
         status = await client.risk_status()
     equity = status.equity

@@ -1,7 +1,9 @@
 """What routes get injected: the engine context (``Ctx``).
 
 A route takes ``ctx: Ctx`` and reaches everything through it: ``ctx.candles``, ``ctx.bus``,
-``ctx.alerts``, ``ctx.settings``, or ``ctx.get(Broker)`` for what another service provides.
+``ctx.alerts``, ``ctx.settings``, or ``ctx.get(Broker)`` for what another service provides. The trading
+routes take what the trading service provides directly: ``AccountDep``, ``GoalsDep``, ``TraderDep``
+(when trading is off or still starting, they answer with the reason).
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from mastertrade import errors
+from mastertrade.engine.execution.account import Account
+from mastertrade.engine.execution.goals_desk import GoalsDesk
+from mastertrade.engine.execution.trader import Trader
 from mastertrade.engine.services.base import EngineContext
 
 
@@ -19,3 +25,33 @@ def get_ctx(request: Request) -> EngineContext:
 
 
 Ctx = Annotated[EngineContext, Depends(get_ctx)]
+
+
+def provided[T](ctx: EngineContext, kind: type[T]) -> T:
+    """What the trading service provides under ``kind``, or the reason trading is off."""
+    from mastertrade.engine.services.trading import TradingOff
+
+    found = ctx.find(kind)
+    if found is None:
+        off = ctx.find(TradingOff)
+        raise errors.OperationFailed(
+            off.reason if off is not None else "trading is starting; try again in a moment"
+        )
+    return found
+
+
+def get_account(ctx: Ctx) -> Account:
+    return provided(ctx, Account)
+
+
+def get_goals(ctx: Ctx) -> GoalsDesk:
+    return provided(ctx, GoalsDesk)
+
+
+def get_trader(ctx: Ctx) -> Trader:
+    return provided(ctx, Trader)
+
+
+AccountDep = Annotated[Account, Depends(get_account)]
+GoalsDep = Annotated[GoalsDesk, Depends(get_goals)]
+TraderDep = Annotated[Trader, Depends(get_trader)]

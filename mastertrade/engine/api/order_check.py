@@ -1,7 +1,7 @@
 """The dry run behind ``POST /v1/orders/check``: what the risk check would decide for a manual order now.
 
-It takes the path ``Trader.place`` takes and stops before anything is written: the same validation
-(``Trader.manual_request``, so the same messages), the same reference price (the limit or stop price,
+It takes the path ``Account.place`` takes and stops before anything is written: the same validation
+(``Account.manual_request``, so the same messages), the same reference price (the limit or stop price,
 else the last price the account's broker saw), the same fee, the same portfolio snapshot, the same
 limits and the pure ``check_order``. The one thing ``RiskManager.check`` does first, letting elapsed
 breaker cool-downs expire, is applied to a copy of the breakers, so the dry run sees the controls placing
@@ -19,33 +19,35 @@ from mastertrade.engine.risk.check import Controls, ProposedOrder, check_order
 
 if TYPE_CHECKING:
     from mastertrade.engine.api.schemas_trading import OrderCreate
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.engine.execution.account import Account
 
 
-def current_controls(trader: Trader) -> Controls:
+def current_controls(account: Account) -> Controls:
     """The kill switch and tripped breakers as the next ``RiskManager.check`` will see them (cool-downs
     that are over count as reset), computed on a copy."""
-    risk = trader.risk
+    risk = account.risk
     breakers = Breakers(risk.policy, risk.breakers.states.values())
     breakers.expire(risk.clock())
     return Controls(breakers.halted, breakers.halt_reason, tuple(breakers.tripped()))
 
 
-async def dry_run(trader: Trader, order: OrderCreate) -> dict[str, Any]:
+async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     """The risk decision for ``order`` (``OrderCheck``'s fields); raises the errors placing would raise
     before its risk check (a bad symbol or price, no price known yet)."""
-    request, reference = trader.manual_request(
+    request, reference = account.manual_request(
         order.symbol, order.side, order.amount, type_=order.type, price=order.price
     )
     assert request.amount is not None
-    proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, trader.fee)
-    decision = check_order(proposed, await trader.portfolio(), trader.risk.limits, current_controls(trader))
+    proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, account.fee)
+    decision = check_order(
+        proposed, await account.portfolio(), account.risk.limits, current_controls(account)
+    )
     value = decision.amount * reference
     return {
         **decision.as_dict(),
         "value": value,
-        "fee": value * trader.fee,
-        "fee_rate": trader.fee,
-        "quote": trader.quote,
-        "mode": trader.mode,
+        "fee": value * account.fee,
+        "fee_rate": account.fee,
+        "quote": account.quote,
+        "mode": account.mode,
     }

@@ -1,8 +1,9 @@
 """``/v1/orders``, ``/v1/positions``, ``/v1/balance``, ``/v1/equity``, ``/v1/risk``, ``/v1/goals``: the
 trading core's API.
 
-Everything goes through the ``Trader`` the trading service provides; when trading is off (live mode
-configured without ``--live``) the routes answer with the reason. ``POST /v1/orders/check`` is a dry run
+Everything goes through the ``Account`` and the ``GoalsDesk`` the trading service provides
+(``deps.AccountDep``, ``deps.GoalsDep``); when trading is off (live mode configured without ``--live``)
+the routes answer with the reason. ``POST /v1/orders/check`` is a dry run
 of ``POST /v1/orders`` (``order_check.py``): the same risk decision, nothing journaled or sent.
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mastertrade import errors
-from mastertrade.engine.api.deps import Ctx
+from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, TraderDep, get_account
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
@@ -31,30 +32,16 @@ from mastertrade.engine.api.schemas_trading import (
     ResumeRequest,
     RiskStatus,
 )
-from mastertrade.engine.execution.trader import Trader
-from mastertrade.engine.services.base import EngineContext
-from mastertrade.engine.services.trading import TradingOff
 
 router = APIRouter(tags=["trading"])
-
-
-def trader_of(ctx: EngineContext) -> Trader:
-    trader = ctx.find(Trader)
-    if trader is None:
-        off = ctx.find(TradingOff)
-        raise errors.OperationFailed(
-            off.reason if off is not None else "trading is starting; try again in a moment"
-        )
-    return trader
 
 
 @router.post(
     "/v1/orders", response_model=PlaceResult, status_code=201, summary="Place an order (risk-checked)"
 )
-async def place(ctx: Ctx, body: OrderCreate) -> PlaceResult:
-    trader = trader_of(ctx)
+async def place(ctx: Ctx, account: AccountDep, body: OrderCreate) -> PlaceResult:
     async with ctx.work("manual order"):
-        result = await trader.place(
+        result = await account.place(
             body.symbol, body.side, body.amount, type_=body.type, price=body.price, live=body.live
         )
     return PlaceResult.model_validate(result)
@@ -65,38 +52,37 @@ async def place(ctx: Ctx, body: OrderCreate) -> PlaceResult:
     response_model=OrderCheck,
     summary="Dry run of an order: the risk decision placing it would get now (nothing journaled or sent)",
 )
-async def check(ctx: Ctx, body: OrderCreate) -> OrderCheck:
+async def check(account: AccountDep, body: OrderCreate) -> OrderCheck:
     from mastertrade.engine.api.order_check import dry_run
 
-    return OrderCheck.model_validate(await dry_run(trader_of(ctx), body))
+    return OrderCheck.model_validate(await dry_run(account, body))
 
 
 @router.get("/v1/orders", response_model=list[OrderInfo], summary="Orders of the account, newest first")
 async def orders(
-    ctx: Ctx,
+    account: AccountDep,
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     book: str | None = None,
 ) -> list[OrderInfo]:
-    rows = await trader_of(ctx).orders(open_only=open_only, limit=limit, book=book)
+    rows = await account.orders(open_only=open_only, limit=limit, book=book)
     return [OrderInfo.model_validate(row) for row in rows]
 
 
 @router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")
-async def cancel(ctx: Ctx, order_id: Annotated[int, Path(ge=1)]) -> OrderInfo:
-    trader = trader_of(ctx)
+async def cancel(ctx: Ctx, account: AccountDep, order_id: Annotated[int, Path(ge=1)]) -> OrderInfo:
     async with ctx.work("cancel order"):
-        return OrderInfo.model_validate(await trader.cancel(order_id))
+        return OrderInfo.model_validate(await account.cancel(order_id))
 
 
 @router.get("/v1/positions", response_model=list[PositionInfo], summary="Open positions of the account")
-async def positions(ctx: Ctx) -> list[PositionInfo]:
-    return [PositionInfo.model_validate(item) for item in await trader_of(ctx).positions()]
+async def positions(account: AccountDep) -> list[PositionInfo]:
+    return [PositionInfo.model_validate(item) for item in await account.positions()]
 
 
 @router.get("/v1/balance", response_model=BalanceInfo, summary="Balances, equity and P&L of the account")
-async def balance(ctx: Ctx) -> BalanceInfo:
-    return BalanceInfo.model_validate(await trader_of(ctx).balance())
+async def balance(account: AccountDep) -> BalanceInfo:
+    return BalanceInfo.model_validate(await account.balance())
 
 
 @router.get(
@@ -115,7 +101,7 @@ async def equity(
     from mastertrade.engine.execution.journal import Journal
 
     if book is None:
-        book = trader_of(ctx).account.book
+        book = get_account(ctx).book
     else:
         known = [item.id for item in await Journal(ctx.db).books()]
         if book not in known:
@@ -125,43 +111,42 @@ async def equity(
 
 
 @router.get("/v1/risk", response_model=RiskStatus, summary="Exposure, drawdown, breakers, VaR/CVaR")
-async def risk_status(ctx: Ctx) -> RiskStatus:
-    return RiskStatus.model_validate(await trader_of(ctx).risk_status())
+async def risk_status(account: AccountDep) -> RiskStatus:
+    return RiskStatus.model_validate(await account.risk_status())
 
 
 @router.post("/v1/risk/halt", response_model=RiskStatus, summary="The kill switch: stop all entries")
-async def halt(ctx: Ctx, body: HaltRequest | None = None) -> RiskStatus:
-    return RiskStatus.model_validate(await trader_of(ctx).halt(body.reason if body else ""))
+async def halt(account: AccountDep, body: HaltRequest | None = None) -> RiskStatus:
+    return RiskStatus.model_validate(await account.halt(body.reason if body else ""))
 
 
 @router.post("/v1/risk/resume", response_model=RiskStatus, summary="Reset the kill switch and breakers")
-async def resume(ctx: Ctx, body: ResumeRequest | None = None) -> RiskStatus:
-    return RiskStatus.model_validate(await trader_of(ctx).resume(body.breaker if body else None))
+async def resume(account: AccountDep, body: ResumeRequest | None = None) -> RiskStatus:
+    return RiskStatus.model_validate(await account.resume(body.breaker if body else None))
 
 
 @router.get("/v1/risk/audit", response_model=list[AuditInfo], summary="The risk audit log, newest first")
-async def audit(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[AuditInfo]:
-    return [AuditInfo.model_validate(item) for item in await trader_of(ctx).audit(limit)]
+async def audit(account: AccountDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[AuditInfo]:
+    return [AuditInfo.model_validate(item) for item in await account.audit(limit)]
 
 
 @router.get("/v1/goals", response_model=GoalsReport, summary="Goals, their progress and the risk factor")
-async def goals(ctx: Ctx) -> GoalsReport:
-    return GoalsReport.model_validate(await trader_of(ctx).goals_report())
+async def goals(desk: GoalsDep) -> GoalsReport:
+    return GoalsReport.model_validate(await desk.report())
 
 
 @router.post("/v1/goals", response_model=GoalInfo, status_code=201, summary="Add a goal")
-async def add_goal(ctx: Ctx, body: GoalCreate) -> GoalInfo:
+async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
     from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
     from mastertrade.engine.sizing.store import parse_deadline
 
-    trader = trader_of(ctx)
     period = Period.NONE if body.kind == "value" else Period(body.period)
     deadline = parse_deadline(body.deadline)
     # Goals age in market time (the simulated market runs faster than the clock).
-    history = await trader.history()
+    history = await desk.account.history()
     now = history[-1].at if history else ctx.clock.now()
     goal = Goal(body.name, GoalKind(body.kind), body.target, period, deadline=deadline, created_at=now)
-    stored = await trader.goals.add(goal)
+    stored = await desk.store.add(goal)
     return GoalInfo(
         id=stored.id,
         name=stored.name,
@@ -174,8 +159,8 @@ async def add_goal(ctx: Ctx, body: GoalCreate) -> GoalInfo:
 
 
 @router.delete("/v1/goals/{goal_id}", response_model=GoalInfo, summary="Remove a goal")
-async def remove_goal(ctx: Ctx, goal_id: Annotated[int, Path(ge=1)]) -> GoalInfo:
-    goal = await trader_of(ctx).goals.remove(goal_id)
+async def remove_goal(desk: GoalsDep, goal_id: Annotated[int, Path(ge=1)]) -> GoalInfo:
+    goal = await desk.store.remove(goal_id)
     return GoalInfo(
         id=goal.id,
         name=goal.name,
@@ -192,7 +177,7 @@ async def remove_goal(ctx: Ctx, goal_id: Annotated[int, Path(ge=1)]) -> GoalInfo
     response_model=ParityReport,
     summary="A paper-stage strategy's paper trades against its backtest over the same bars",
 )
-async def strategy_parity(ctx: Ctx, strategy_id: str) -> ParityReport:
+async def strategy_parity(trader: TraderDep, strategy_id: str) -> ParityReport:
     from mastertrade.engine.execution.trader import parity
 
-    return ParityReport.model_validate(await parity(trader_of(ctx), strategy_id))
+    return ParityReport.model_validate(await parity(trader, strategy_id))

@@ -34,7 +34,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.engine.execution.matching import Bar
@@ -49,13 +49,20 @@ if TYPE_CHECKING:
 
     from mastertrade.engine.execution.journal import Journal
     from mastertrade.engine.execution.paper import PaperBroker
-    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.strategy import Strategy
 
 log = logging.getLogger(__name__)
 
-OpenBook = Callable[[str, int], Awaitable["PaperBroker"]]
-"""Opens (or returns) the paper book of a strategy id; a new one starts at market time ``ts``."""
+
+class CandleReader(Protocol):
+    """The stored candles (``market.store.CandleStore``)."""
+
+    async def read(
+        self, key: SeriesKey, start: int | None = None, end: int | None = None
+    ) -> pd.DataFrame: ...
+
+
 AccountAction = Callable[[TradedStrategy, bool, bool, Bar, int, bool], Awaitable[None]]
 """An active strategy's decision in the account: ``(item, entry, exit, bar, placed_ts, newest)``;
 ``newest`` is False for a bar evaluated while catching up."""
@@ -73,6 +80,22 @@ def book_id(strategy_id: str) -> str:
 def signal_anchor(strategy: Strategy, start: int, timeframe: str) -> int:
     """The first bar (open time) of the window a book's signals are computed over."""
     return start - window_bars(strategy) * timeframe_ms(timeframe)
+
+
+class Books(Protocol):
+    """Where the strategies' paper books live (``account.Account``)."""
+
+    async def strategy_book(self, strategy_id: str, ts: int = 0) -> PaperBroker:
+        """The paper book of a strategy (a new one starts at market time ``ts``)."""
+        ...
+
+    async def book_cursor(self, strategy_id: str) -> BookCursor | None:
+        """Where the book stands, from the journal (``book_cursor``); None when it does not exist."""
+        ...
+
+    async def mark_book(self, broker: PaperBroker, ts: int) -> None:
+        """Record the book's equity at the close of the bar opened at ``ts``."""
+        ...
 
 
 @dataclass
@@ -101,19 +124,17 @@ class BarClock:
 
     def __init__(
         self,
-        candles: CandleStore,
-        journal: Journal,
+        candles: CandleReader,
+        books: Books,
         exchange: str,
         *,
-        open_book: OpenBook,
         features: Features,
         account: AccountAction | None = None,
         on_signal: SignalSeen | None = None,
     ) -> None:
         self.candles = candles
-        self.journal = journal
+        self.books = books
         self.exchange = exchange
-        self.open_book = open_book
         self.features = features
         self.account = account
         self.on_signal = on_signal
@@ -127,7 +148,7 @@ class BarClock:
     async def cursor(self, strategy_id: str) -> BookCursor | None:
         found = self.cursors.get(strategy_id)
         if found is None:
-            found = await book_cursor(self.journal, strategy_id)
+            found = await self.books.book_cursor(strategy_id)
             if found is not None:
                 self.cursors[strategy_id] = found
         return found
@@ -214,9 +235,9 @@ class BarClock:
     ) -> None:
         """A strategy's first bar: its book opens (at this bar's close) and trades from the next bar; an
         active strategy already acts in the account on it."""
-        broker = await self.open_book(item.id, bar.ts)
+        broker = await self.books.strategy_book(item.id, bar.ts)
         await broker.on_bar(symbol, bar)
-        await self._mark(broker, bar.ts)
+        await self.books.mark_book(broker, bar.ts)
         self.cursors[item.id] = BookCursor(bar.ts, bar.ts)
         if item.stage == "active" and self.account is not None:
             try:
@@ -236,9 +257,9 @@ class BarClock:
         placed_ts: int,
         newest: bool,
     ) -> None:
-        broker = await self.open_book(item.id, bar.ts)
+        broker = await self.books.strategy_book(item.id, bar.ts)
         outcome = await broker.on_bar(symbol, bar)
-        await self._mark(broker, bar.ts)
+        await self.books.mark_book(broker, bar.ts)
         ledger = await broker.ledger()
         position = ledger.positions.get(symbol)
         long = position is not None and position.opened_ts is not None and position.amount > 0
@@ -262,13 +283,6 @@ class BarClock:
         for hook in self.after_step:
             await hook(item, bar.ts, bool(outcome.fills))
 
-    async def _mark(self, broker: PaperBroker, ts: int) -> None:
-        ledger = await broker.ledger()
-        marks = broker.marks()
-        equity = ledger.equity(broker.quote, marks)
-        cash = ledger.balance(broker.quote)
-        await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
-
 
 def _signals(
     strategy: Strategy, frame: pd.DataFrame, stamps: Any, start: int, timeframe: str, features: Any
@@ -290,7 +304,7 @@ def _signals(
 
 
 async def book_backtest(
-    candles: CandleStore,
+    candles: CandleReader,
     journal: Journal,
     exchange: str,
     item: TradedStrategy,

@@ -3,8 +3,9 @@
 A broker trades one book. ``start`` brings the book up to date (paper: loads its working orders;
 live: reconciles with the exchange; crash recovery and a normal start are the same path), ``submit``
 journals an order intent and sends it, ``cancel`` cancels, ``on_bar`` gives it each price update of a
-symbol (paper orders fill on them; the live broker uses them to mark positions), ``ledger`` is the
-book's balances and positions (always the replay of its fills).
+symbol (paper orders fill on them; the live broker uses them to mark positions), ``poll`` asks for
+what ``on_bar`` cannot see (live fills), ``cancel_exits`` drops a position's resting exits before an
+exit signal, ``ledger`` is the book's balances and positions (always the replay of its fills).
 
 **Live mode** needs two switches: ``mode = "live"`` in the config (``MT_MODE=live``) *and* ``--live`` on
 the command line of ``mt daemon start`` / ``mt trade``. ``require_live`` is the single place that checks
@@ -81,6 +82,16 @@ class Broker(Protocol):
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord: ...
 
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome: ...
+
+    async def poll(self) -> BarOutcome:
+        """What happened to the working orders since the last poll, for a broker that must ask (live:
+        the exchange's fills); a paper broker learns everything from ``on_bar`` and has nothing."""
+        ...
+
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        """Cancel the resting protective exits of ``symbol``'s position before an exit signal sells it
+        (paper: the bracket's child orders; live: none rest at the exchange, the daemon protects)."""
+        ...
 
     async def ledger(self) -> Ledger: ...
 

@@ -157,6 +157,9 @@ class LiveBroker:
             outcome.round_trips += self._ledger.round_trips[before:]
         return outcome
 
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        """Nothing rests at the exchange to cancel: live exits are kept by the daemon (``protector``)."""
+
     # --- orders ---------------------------------------------------------------------------------
 
     async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord:

@@ -188,6 +188,10 @@ class PaperBroker:
         self._emit(order_events.cancelled(row, reason, self.mode))
         return row
 
+    async def poll(self) -> BarOutcome:
+        """Nothing to ask: paper orders fill on the price updates ``on_bar`` gives."""
+        return BarOutcome()
+
     async def cancel_exits(self, symbol: str, reason: str) -> None:
         """Cancel the working bracket exits in ``symbol`` (before a strategy's own exit replaces them)."""
         for row in list(self._working.values()):

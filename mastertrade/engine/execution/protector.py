@@ -21,7 +21,7 @@ The life of a protection (``db/models/protection.py``, levels in ``protection.py
 4. A level reached moves the protection to ``triggered`` with a fresh client order id, committed before
    the sell is journaled, so it fires once: later prices leave it alone. The sell is a market sell of
    the position (the strategy's own holding, at most the free position: it can only reduce it), through
-   the trader's risk check (which never blocks an exit, and audits it) and the live broker's journaled
+   the account's risk check (which never blocks an exit, and audits it) and the live broker's journaled
    path (intent before send, an unknown answer resolved by client id, never resent).
 5. A triggered protection is settled from its sell's journal state: filled closes it; in flight (sent,
    unknown, open) waits for the broker to resolve it; refused, cancelled, or never received (the broker
@@ -56,7 +56,8 @@ from mastertrade.engine.execution.protection_store import Guard, ProtectionStore
 from mastertrade.engine.execution.strategy_orders import Bracket
 
 if TYPE_CHECKING:
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.db.database import Database
+    from mastertrade.engine.execution.account import Account
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,11 @@ NOTE = (
 
 
 class Protector:
-    """The protections of the trader's live account (see the module docstring)."""
+    """The protections of the live account (see the module docstring)."""
 
-    def __init__(self, trader: Trader) -> None:
-        self.trader = trader
-        self.store = ProtectionStore(trader.db)
+    def __init__(self, account: Account, db: Database) -> None:
+        self.account = account
+        self.store = ProtectionStore(db)
         self.rows: dict[int, ProtectionRecord] = {}
         """Protections not closed, by id."""
         self.degraded: str | None = None
@@ -91,7 +92,7 @@ class Protector:
 
     @property
     def book(self) -> str:
-        return self.trader.account.book
+        return self.account.book
 
     def symbols(self) -> list[str]:
         return sorted({row.symbol for row in self.rows.values()})
@@ -177,7 +178,7 @@ class Protector:
     def _may_fire(self, row: ProtectionRecord) -> bool:
         assert row.id is not None
         wait = self._retry_at.get(row.id)
-        return wait is None or self.trader.clock() >= wait
+        return wait is None or self.account.clock() >= wait
 
     async def _fire(self, row: ProtectionRecord, hit: Trigger, price: float) -> None:
         """A level was reached: commit the trigger with a new client order id, then sell."""
@@ -186,7 +187,7 @@ class Protector:
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
             return
-        portfolio = await self.trader.portfolio()
+        portfolio = await self.account.portfolio()
         holding = portfolio.holdings.get(row.symbol)
         free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
         amount = min(left, free)
@@ -236,8 +237,8 @@ class Protector:
         )
         self._sending.add(client)
         try:
-            await self.trader._risk_and_send(
-                request, price, self.trader.placed_ts(row.symbol), strategy_id=row.strategy_id
+            await self.account.send(
+                request, price, self.account.placed_ts(row.symbol), strategy_id=row.strategy_id
             )
         except errors.UserInputError as exc:
             # Refused before it was journaled (a remainder below the exchange's precision, say).
@@ -278,7 +279,7 @@ class Protector:
         assert row.id is not None
         price = entry.cost / entry.filled
         levels = Levels.arm(price, row.stop_loss, row.take_profit, row.trailing_stop)
-        armed_ts = max(entry.placed_ts, self.trader.placed_ts(row.symbol))
+        armed_ts = max(entry.placed_ts, self.account.placed_ts(row.symbol))
         moved = await self.store.move(
             row,
             Guard.PENDING,
@@ -375,7 +376,7 @@ class Protector:
             return
         self._keep(moved)
         if failed and row.id in self._attempted:
-            self._retry_at[row.id] = self.trader.clock() + timedelta(seconds=RETRY_S)
+            self._retry_at[row.id] = self.account.clock() + timedelta(seconds=RETRY_S)
         log.warning("protection %s of %s re-armed: %s", row.id, row.symbol, reason)
         await self._audit(moved, f"re-armed: {reason}")
 
@@ -410,18 +411,18 @@ class Protector:
 
     async def _order(self, client_order_id: str) -> OrderRecord | None:
         try:
-            return await self.trader.journal.get(client_order_id=client_order_id)
+            return await self.account.journal.get(client_order_id=client_order_id)
         except errors.NotFound:
             return None
 
     async def _position_left(self, row: ProtectionRecord) -> tuple[float, str]:
         """What is left to protect: the strategy's holding, at most the account's position; with the
         reason when nothing is."""
-        ledger = await self.trader.account.ledger()
+        ledger = await self.account.broker.ledger()
         position = ledger.positions.get(row.symbol)
         account = position.amount if position is not None and position.opened_ts is not None else 0.0
         own = (
-            await self.trader._strategy_holding(row.strategy_id, row.symbol)
+            await self.account.strategy_holding(row.strategy_id, row.symbol)
             if row.strategy_id is not None
             else account
         )
@@ -440,7 +441,7 @@ class Protector:
         amount: float | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        await self.trader.risk.store.audit(
+        await self.account.risk.store.audit(
             "protection",
             reason,
             book=self.book,
@@ -459,7 +460,7 @@ class Protector:
     ) -> None:
         """Degraded while a protected symbol has no fresh price: published once as a critical
         ``RiskBreached`` when it starts, logged when it ends."""
-        now = self.trader.clock()
+        now = self.account.clock()
         ages = {
             row.symbol: (now - last_seen.get(row.symbol, since)).total_seconds() for row in self.watched()
         }
@@ -472,7 +473,7 @@ class Protector:
                 f"{count} live position(s) the daemon protects are not watched"
             )
             log.error(self.degraded)
-            await self.trader.risk.store.audit("protection", self.degraded, book=self.book)
+            await self.account.risk.store.audit("protection", self.degraded, book=self.book)
             self._publish(
                 events.RiskBreached(
                     limit="protection",
@@ -486,13 +487,12 @@ class Protector:
         elif not stale and self.degraded is not None:
             self.degraded = None
             log.info("protection restored: prices are fresh again")
-            await self.trader.risk.store.audit(
+            await self.account.risk.store.audit(
                 "protection", "protection restored: fresh prices", book=self.book
             )
 
     def _publish(self, event: events.Event) -> None:
-        if self.trader.publish is not None:
-            self.trader.publish(event)
+        self.account.emit(event)
 
     def status(self) -> dict[str, Any]:
         """What ``mt risk status`` shows of the protections."""

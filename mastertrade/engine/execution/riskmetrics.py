@@ -18,7 +18,8 @@ from mastertrade.engine.risk.var import portfolio_returns, simple_returns, var_c
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mastertrade.engine.execution.trader import Trader
+    from mastertrade.engine.execution.account import Account
+    from mastertrade.engine.market.store import CandleStore
 
 
 def _sample(series: pd.Series, horizon_ms: int, lookback: int) -> list[float]:
@@ -33,16 +34,23 @@ def _sample(series: pd.Series, horizon_ms: int, lookback: int) -> list[float]:
     return [float(v) for v in values[-(lookback + 1) :]]
 
 
-async def account_var(trader: Trader) -> dict[str, Any]:
+async def compute_risk_metrics(account: Account, candles: CandleStore, venue_id: str) -> dict[str, Any]:
+    """VaR and CVaR (95%, 99%; historical and parametric) of the account now, stored as a snapshot."""
+    data = await account_var(account, candles, venue_id)
+    await account.risk.store.save_snapshot("risk", account.book, data)
+    return data
+
+
+async def account_var(account: Account, candles: CandleStore, venue_id: str) -> dict[str, Any]:
     import pandas as pd
 
     from mastertrade.engine.market.store import SeriesKey
 
-    settings = trader.settings
+    settings = account.settings
     horizon = settings.risk.var_horizon
     horizon_ms = timeframe_ms(horizon)
     lookback = settings.risk.var_lookback
-    portfolio = await trader.portfolio()
+    portfolio = await account.portfolio()
     equity = portfolio.equity
     weights = {symbol: holding.value / equity for symbol, holding in portfolio.holdings.items() if equity > 0}
     timeframe = settings.market.timeframe
@@ -51,18 +59,18 @@ async def account_var(trader: Trader) -> dict[str, Any]:
         span = (lookback + 2) * horizon_ms
         closes: dict[str, list[float]] = {}
         for symbol in weights:
-            key = SeriesKey(trader.venue_id, symbol, timeframe)
-            last = await trader.candles.last_ts(key)
+            key = SeriesKey(venue_id, symbol, timeframe)
+            last = await candles.last_ts(key)
             if last is None:
                 closes[symbol] = []
                 continue
-            frame = await trader.candles.read(key, last - span, last + 1)
+            frame = await candles.read(key, last - span, last + 1)
             closes[symbol] = _sample(frame["close"], horizon_ms, lookback) if len(frame) else []
         shortest = min(len(values) for values in closes.values())
         aligned = {symbol: values[len(values) - shortest :] for symbol, values in closes.items()}
         returns = portfolio_returns(weights, aligned) if shortest > 1 else []
     else:
-        history = await trader.history()
+        history = await account.history()
         if history:
             series = pd.Series(
                 [point.equity for point in history],

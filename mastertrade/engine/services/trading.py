@@ -8,9 +8,10 @@ of the ``[exchange]`` settings, and every exchange error feeds the exchange-erro
 then holds no stop orders: the ``Trader`` protects the strategies' live positions itself
 (``execution/protector.py``), so a live daemon must keep running for its positions to stay protected.
 
-Then it provides the ``Trader`` to the API routes and the jobs, and feeds it: each ``PriceTick`` and
-``CandleClosed`` in order (inside ``ctx.work``, so a stopping daemon lets a fill be journaled), and every
-few seconds the housekeeping (breaker cool-downs, stale data, live fills).
+Then it provides the ``Trader``, its ``Account`` and ``GoalsDesk`` to the API routes and the jobs, and
+feeds the ``Trader``: each ``PriceTick`` and ``CandleClosed`` in order (inside ``ctx.work``, so a stopping
+daemon lets a fill be journaled), and every few seconds the housekeeping (breaker cool-downs, stale
+data, live fills).
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ class TradingService:
     name = "trading"
 
     async def run(self, ctx: EngineContext) -> None:
+        from mastertrade.engine.execution.account import Account
         from mastertrade.engine.execution.broker import LiveConsent
+        from mastertrade.engine.execution.goals_desk import GoalsDesk
         from mastertrade.engine.execution.trader import Trader
+        from mastertrade.engine.execution.wiring import build_trader
 
         subscription = ctx.bus.subscribe({"price.tick", "candle.closed"}, name="trading", maxsize=10_000)
         async with subscription:
@@ -84,7 +88,7 @@ class TradingService:
                 async def on_error(what: str) -> None:
                     trader = holder.get("trader")
                     if trader is not None:
-                        await trader.risk.on_exchange_error(what)
+                        await trader.account.risk.on_exchange_error(what)
 
                 account = LiveBroker(
                     Journal(ctx.db),
@@ -96,12 +100,12 @@ class TradingService:
                     publish=ctx.bus.publish,
                     on_error=on_error,
                 )
-            trader = Trader(
+            trader = build_trader(
                 ctx.settings,
                 ctx.db,
                 ctx.candles,
                 venue_id=ctx.venue.id,
-                account=account,
+                broker=account,
                 strategies=ContextStrategies(ctx),
                 publish=ctx.bus.publish,
             )
@@ -109,11 +113,14 @@ class TradingService:
             try:
                 async with ctx.work("trading start"):
                     await trader.start()
+                ctx.provide(trader.account)
+                ctx.provide(trader.goals)
                 ctx.provide(trader)
                 log.info("trading %s (%s book)", trader.mode, trader.account.book)
                 await self._loop(ctx, trader, subscription)
             finally:
-                ctx.components.pop(Trader, None)
+                for kind in (Trader, Account, GoalsDesk):
+                    ctx.components.pop(kind, None)
                 if venue is not None:
                     await venue.close()
 
@@ -169,32 +176,35 @@ class ContextStrategies(StrategySource):
         return list(await source.traded())
 
 
-def _trader_or_reason(ctx: EngineContext) -> Any:
-    from mastertrade.engine.execution.trader import Trader
+def _account(ctx: EngineContext) -> Any:
+    from mastertrade.engine.execution.account import Account
 
-    return ctx.find(Trader)
+    return ctx.find(Account)
 
 
 def _available(ctx: EngineContext) -> str | None:
-    if _trader_or_reason(ctx) is not None:
+    if _account(ctx) is not None:
         return None
     off = ctx.find(TradingOff)
     return off.reason if off is not None else "the trading service is not running yet"
 
 
 async def risk_metrics(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
-    trader = _trader_or_reason(ctx)
-    if trader is None:
+    from mastertrade.engine.execution.riskmetrics import compute_risk_metrics
+
+    account = _account(ctx)
+    if account is None:
         raise RuntimeError(_available(ctx))
-    result: dict[str, Any] = await trader.compute_risk_metrics()
-    return result
+    return await compute_risk_metrics(account, ctx.candles, ctx.venue.id)
 
 
 async def goal_snapshots(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
-    trader = _trader_or_reason(ctx)
-    if trader is None:
+    from mastertrade.engine.execution.goals_desk import GoalsDesk
+
+    desk = ctx.find(GoalsDesk)
+    if desk is None:
         raise RuntimeError(_available(ctx))
-    report: dict[str, Any] = await trader.goal_snapshot()
+    report = await desk.snapshot()
     return {"goals": len(report["goals"]), "risk_factor": report["risk_factor"]["value"]}
 
 

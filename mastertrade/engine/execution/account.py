@@ -1,0 +1,406 @@
+"""The account a daemon trades: its broker (paper or live), the journal, the risk gate, the portfolio, the
+paper books of the paper-stage strategies, manual orders and cancels, and the read models the API serves.
+
+The ``Trader`` decides (``trader.py``); the ``Account`` carries out and answers. Every order of the
+account, a strategy's or a manual one, passes ``send``: the risk manager's check (which may resize or
+reject it, audited), then the broker's journaled path. ``Protector`` and VaR take an ``Account``, never
+the ``Trader``.
+
+The account's broker is the paper broker in paper mode and the live broker in live mode; live needs the
+``LiveConsent`` that only both switches give. Market time is the candles' time: orders placed on a bar's
+close carry the next bar's open time (``placed_ts``), from the newest bar the account has seen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from mastertrade import errors
+from mastertrade.config import Settings
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.db.types import utcnow
+from mastertrade.engine import events
+from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
+from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
+from mastertrade.engine.execution.journal import Journal, order_info
+from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
+from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.execution.paper import PaperBroker
+from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
+from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.risk.breakers import Breaker
+from mastertrade.engine.risk.check import Decision, PortfolioSnapshot, ProposedOrder
+from mastertrade.engine.risk.manager import RiskManager
+from mastertrade.engine.risk.store import audit_info
+from mastertrade.engine.sizing.kelly import TradeStats
+
+
+class ProtectionStatus(Protocol):
+    """What the account shows of the live protections (``protector.Protector``) in its risk status."""
+
+    def status(self) -> dict[str, Any]: ...
+
+
+def paper_broker(settings: Settings, journal: Journal, *, publish: Publish | None = None) -> PaperBroker:
+    """The account's broker in paper mode, from ``[paper]`` and ``[execution]``."""
+    return PaperBroker(
+        journal,
+        "paper",
+        quote=settings.paper.quote,
+        fee=settings.paper.fee,
+        slippage=settings.paper.slippage,
+        starting_cash=settings.paper.starting_cash,
+        intent_max_age_s=settings.execution.intent_max_age_s,
+        publish=publish,
+    )
+
+
+class Account:
+    """See the module docstring. ``broker`` trades the account's book; ``books`` are the paper-stage
+    strategies' own paper books (``strategy:<id>``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        journal: Journal,
+        broker: Broker,
+        risk: RiskManager,
+        *,
+        publish: Publish | None = None,
+        clock: Any = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.broker = broker
+        self.risk = risk
+        self.publish = publish
+        self.clock = clock
+        self.quote = settings.paper.quote
+        self.mode = broker.mode
+        self.books: dict[str, PaperBroker] = {}
+        self.last: dict[str, tuple[int, bool]] = {}
+        """Per symbol: the newest bar seen (open time) and whether it was closed."""
+        self.seen_at: dict[str, datetime] = {}
+        """Per symbol: when its newest price update arrived (wall clock)."""
+        self.protection: ProtectionStatus | None = None
+        """Live only: the daemon-side protections, shown in ``risk_status``."""
+
+    @property
+    def book(self) -> str:
+        return self.broker.book
+
+    async def start(self) -> None:
+        """The risk gate's state, the broker's book (reconciled when live) and the strategies' books."""
+        await self.risk.start()
+        await self.broker.start()
+        for book in await self.journal.books():
+            if book.id.startswith("strategy:") and book.strategy_id is not None:
+                await self.strategy_book(book.strategy_id)
+
+    async def close(self) -> None:
+        await self.broker.close()
+
+    def emit(self, event: events.Event) -> None:
+        if self.publish is not None:
+            self.publish(event)
+
+    async def on_price(self, symbol: str, bar: Bar) -> None:
+        """A price update: remember it (market time, freshness) and fill what it fills in the account."""
+        self.last[symbol] = (bar.ts, bar.closed)
+        self.seen_at[symbol] = self.clock()
+        await self.settle(await self.broker.on_bar(symbol, bar))
+
+    async def poll(self) -> None:
+        """Fills of resting orders the broker has to ask for (live); none on paper."""
+        await self.settle(await self.broker.poll())
+
+    @property
+    def fee(self) -> float:
+        return self.settings.paper.fee
+
+    async def strategy_book(self, strategy_id: str, ts: int = 0) -> PaperBroker:
+        """A paper-stage strategy's book; a new one starts at market time ``ts`` (the bar it first trades
+        on, which ``parity`` starts from)."""
+        broker = self.books.get(strategy_id)
+        if broker is None:
+            broker = PaperBroker(
+                self.journal,
+                f"strategy:{strategy_id}",
+                quote=self.quote,
+                fee=self.settings.paper.fee,
+                slippage=self.settings.paper.slippage,
+                starting_cash=self.settings.paper.strategy_cash,
+                strategy_id=strategy_id,
+                intent_max_age_s=self.settings.execution.intent_max_age_s,
+                publish=self.emit,
+            )
+            await broker.start(ts=ts)
+            self.books[strategy_id] = broker
+        return broker
+
+    async def book_cursor(self, strategy_id: str) -> BookCursor | None:
+        """Where a strategy's book stands (the bar it opened on, the last bar evaluated)."""
+        return await book_cursor(self.journal, strategy_id)
+
+    async def mark_book(self, broker: PaperBroker, ts: int) -> None:
+        """Record a strategy book's equity at the close of the bar opened at ``ts``."""
+        ledger = await broker.ledger()
+        equity = ledger.equity(self.quote, broker.marks())
+        cash = ledger.balance(self.quote)
+        if math.isfinite(equity):
+            await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
+
+    async def has_book(self, strategy_id: str) -> bool:
+        return f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}
+
+    async def strategy_holding(self, strategy_id: str, symbol: str) -> float:
+        ledger = await self.journal.strategy_ledger(self.broker.book, strategy_id)
+        position = ledger.positions.get(symbol)
+        return position.amount if position is not None and position.opened_ts is not None else 0.0
+
+    async def real_record(self, strategy_id: str) -> TradeStats:
+        """A strategy's own trades: in its paper book and in the account."""
+        trips: list[RoundTrip] = []
+        if f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}:
+            trips += (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
+        trips += (await self.journal.strategy_ledger(self.broker.book, strategy_id)).round_trips
+        return TradeStats.from_returns(trip.return_ for trip in trips)
+
+    async def settle(self, outcome: BarOutcome) -> None:
+        """What a price update (or a poll) did to the account: closed trades feed the loss breakers."""
+        for trip in outcome.round_trips:
+            await self.risk.on_trade_closed(trip.pnl)
+
+    async def mark_equity(self, ts: int) -> None:
+        """Record the account's equity at market time ``ts`` (a bar's open time, marked at its close);
+        the strategies' books are marked by the bar clock at each bar they are evaluated on."""
+        for broker in [self.broker]:
+            ledger = await broker.ledger()
+            marks = broker.marks()
+            equity = ledger.equity(self.quote, marks)
+            cash = ledger.balance(self.quote)
+            if math.isfinite(equity):
+                await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
+
+    # --- the account's market time, portfolio and manual orders ------------------------------------
+
+    def placed_ts(self, symbol: str) -> int:
+        """Market time for an order placed now: the next bar's open after a closed bar, else inside the
+        forming bar (it then fills at the next price seen)."""
+        last = self.last.get(symbol)
+        if last is None:
+            return int(self.clock().timestamp() * 1000)
+        ts, closed = last
+        return ts + timeframe_ms(self.settings.market.timeframe) if closed else ts + 1
+
+    async def history(self) -> list[Any]:
+        return await self.journal.equity_history(self.broker.book)
+
+    async def portfolio(self) -> PortfolioSnapshot:
+        """The account now, with the equity peak since the drawdown baseline and the equity at the start
+        of the (market-time) UTC day."""
+        ledger = await self.broker.ledger()
+        working = await self.journal.orders(
+            book=self.broker.book,
+            states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.SENT, OrderState.UNKNOWN],
+        )
+        book = self.broker.book
+        last = await self.journal.last_equity_ts(book)
+        peak = day_start = None
+        if last is not None:
+            day_ms = last - last % 86_400_000
+            peak, day_start = await self.journal.equity_marks(
+                book, since=self.risk.drawdown_since_ts, day_start=day_ms
+            )
+        return snapshot(
+            ledger, self.broker.marks(), working, self.quote, peak_equity=peak, day_start_equity=day_start
+        )
+
+    async def place(
+        self,
+        symbol: str,
+        side: str,
+        amount: float,
+        *,
+        type_: str = "market",
+        price: float | None = None,
+        live: bool = False,
+    ) -> dict[str, Any]:
+        """A manual order: confirm the mode, check the risk, send. ``RiskRejected`` when refused."""
+        if self.mode == "live" and not live:
+            raise errors.UserInputError("the daemon trades live: confirm a live order with --live")
+        if self.mode != "live" and live:
+            raise errors.UserInputError(
+                '--live given but the daemon trades on paper: start it with mode = "live" and --live'
+            )
+        request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
+        row, decision = await self.send(request, reference, self.placed_ts(symbol))
+        if row is None:
+            raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
+        if row.state == OrderState.REJECTED.value:
+            raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
+        return {"order": order_info(row), "risk": decision.as_dict()}
+
+    def manual_request(
+        self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
+    ) -> tuple[OrderRequest, float]:
+        """A validated manual order and its reference price (the limit or stop price, else the last
+        price the account's broker saw): what ``place`` sends and ``POST /v1/orders/check`` previews."""
+        try:
+            kind = OrderType(type_)
+            order_side = Side(side)
+        except ValueError:
+            raise errors.UserInputError(
+                f"invalid order {side!r} {type_!r}: side buy|sell, type market|limit|stop"
+            ) from None
+        if kind is OrderType.MARKET and price is not None:
+            raise errors.UserInputError("a market order takes no --price; use --type limit or --type stop")
+        if split_symbol(symbol)[1] != self.quote:
+            raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
+        reference = price if price is not None else self.broker.marks().get(symbol)
+        if reference is None:
+            raise errors.OperationFailed(
+                f"no price for {symbol} yet: is it in [market] symbols and streaming?"
+            )
+        request = OrderRequest(
+            symbol,
+            order_side,
+            kind,
+            amount=amount,
+            price=price if kind is OrderType.LIMIT else None,
+            stop_price=price if kind is OrderType.STOP else None,
+            reference_price=reference,
+        ).validate()
+        return request, reference
+
+    async def send(
+        self,
+        request: OrderRequest,
+        reference: float,
+        placed_ts: int,
+        *,
+        strategy_id: str | None = None,
+        sizing: str | None = None,
+    ) -> tuple[OrderRecord | None, Decision]:
+        assert request.amount is not None
+        proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
+        decision = await self.risk.check(
+            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id
+        )
+        if not decision.approved:
+            self.emit(
+                events.OrderRejected(
+                    client_order_id="",
+                    symbol=request.symbol,
+                    side=request.side.value,
+                    amount=request.amount,
+                    reason=decision.reason + (f" (sizing: {sizing})" if sizing else ""),
+                    mode=self.mode,
+                )
+            )
+            return None, decision
+        request = replace(request, amount=decision.amount)
+        row = await self.broker.submit(request, placed_ts=placed_ts)
+        return row, decision
+
+    async def cancel(self, order_id: int) -> dict[str, Any]:
+        row = await self.journal.get(order_id)
+        broker: Broker = self.broker
+        if row.book != self.broker.book:
+            sid = row.book.removeprefix("strategy:")
+            if sid not in self.books:
+                raise errors.NotFound(f"no order {order_id} in a book this daemon trades")
+            broker = self.books[sid]
+        return order_info(await broker.cancel(order_id))
+
+    async def orders(
+        self, *, open_only: bool = False, limit: int = 50, book: str | None = None
+    ) -> list[dict[str, Any]]:
+        states = (
+            [
+                OrderState.INTENT,
+                OrderState.SENT,
+                OrderState.UNKNOWN,
+                OrderState.OPEN,
+                OrderState.PARTIALLY_FILLED,
+            ]
+            if open_only
+            else None
+        )
+        rows = await self.journal.orders(book=book or self.broker.book, states=states, limit=limit)
+        if open_only:
+            rows = [
+                row
+                for row in rows
+                if not (row.state == OrderState.INTENT.value and row.parent_id is not None)
+            ]
+        return [order_info(row) for row in rows]
+
+    async def positions(self) -> list[dict[str, Any]]:
+        return positions_view(await self.broker.ledger(), self.broker.marks())
+
+    async def balance(self) -> dict[str, Any]:
+        working = await self.journal.orders(
+            book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
+        )
+        view = balance_view(await self.broker.ledger(), self.broker.marks(), self.quote, working)
+        return {"book": self.broker.book, "mode": self.mode, **view}
+
+    # --- risk -------------------------------------------------------------------------------------
+
+    async def risk_status(self) -> dict[str, Any]:
+        await self.risk.expire()
+        portfolio = await self.portfolio()
+        latest = await self.risk.store.latest_snapshot("risk", self.broker.book)
+        limits = self.risk.limits
+        equity = portfolio.equity
+        return {
+            "mode": self.mode,
+            "halted": self.risk.breakers.halted,
+            "halt_reason": self.risk.breakers.halt_reason,
+            "reduce_only": portfolio.drawdown >= limits.max_drawdown,
+            "equity": equity,
+            "cash": portfolio.cash,
+            "exposure": portfolio.exposure,
+            "exposure_pct": portfolio.exposure / equity if equity > 0 else None,
+            "open_positions": portfolio.open_positions,
+            "drawdown": portfolio.drawdown,
+            "daily_loss": portfolio.daily_loss,
+            "peak_equity": portfolio.peak_equity,
+            "limits": {
+                "max_position": limits.max_position,
+                "max_exposure": limits.max_exposure,
+                "max_open_positions": limits.max_open_positions,
+                "min_notional": limits.min_notional,
+                "daily_loss_limit": limits.daily_loss_limit,
+                "max_drawdown": limits.max_drawdown,
+            },
+            "breakers": [state.as_dict() for state in self.risk.status()],
+            "var": latest.data if latest is not None else None,
+            "var_at": latest.at if latest is not None else None,
+            "protection": self.protection.status() if self.protection is not None else None,
+        }
+
+    async def halt(self, reason: str) -> dict[str, Any]:
+        await self.risk.halt(reason or "halted by hand")
+        return await self.risk_status()
+
+    async def resume(self, breaker: str | None = None) -> dict[str, Any]:
+        if breaker is None:
+            last = await self.journal.last_equity_ts(self.broker.book)
+            await self.risk.resume(drawdown_since_ts=last + 1 if last is not None else None)
+        else:
+            try:
+                name = Breaker(breaker)
+            except ValueError:
+                known = ", ".join(b.value for b in Breaker)
+                raise errors.UserInputError(f"unknown breaker {breaker!r}: expected one of {known}") from None
+            await self.risk.resume([name])
+        return await self.risk_status()
+
+    async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
