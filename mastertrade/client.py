@@ -337,18 +337,17 @@ class DaemonClient:
         return schemas_strategies.StrategyDetail.model_validate(response.json())
 
     async def change_strategy(
-        self, strategy_id: str, action: str, *, reason: str | None = None
+        self, strategy_id: str, action: str, *, reason: str | None = None, expect: str | None = None
     ) -> schemas_strategies.StrategySummary:
-        """Move a stored strategy: ``action`` is activate, pause, retire or paper. An illegal move
-        raises ``UserInputError`` naming the allowed ones."""
+        """Move a stored strategy: ``action`` is activate, pause, retire or paper; with ``expect``, only
+        from that state. An illegal move raises ``UserInputError`` naming the allowed ones."""
         if action not in ("activate", "pause", "retire", "paper"):
             raise errors.UserInputError(
                 f"invalid strategy action {action!r}: choose activate, pause, retire or paper"
             )
+        body = {key: value for key, value in (("reason", reason), ("expect", expect)) if value}
         result: schemas_strategies.StrategySummary = await self._post(
-            schemas_strategies.StrategySummary,
-            f"/v1/strategies/{strategy_id}/{action}",
-            {"reason": reason} if reason else None,
+            schemas_strategies.StrategySummary, f"/v1/strategies/{strategy_id}/{action}", body or None
         )
         return result
 

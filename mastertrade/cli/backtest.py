@@ -16,9 +16,7 @@ from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.research.series import Series
 
 
 class EngineName(StrEnum):
@@ -114,30 +112,29 @@ def backtest(
         raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
     if not timeframe:
         raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
-    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+    key = series.key
 
-    from mastertrade.engine.backtest.runner import backtest as run_backtest
-    from mastertrade.engine.backtest.runner import order_params, strategy_signals
-    from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.research.backtest import backtest_series
 
     started = time.perf_counter()
-    cache = IndicatorCache(frame, features=features)
-    result = run_backtest(
+    done = backtest_series(
         loaded,
-        frame,
+        series,
         cash=cash,
         fee=fee,
         engine=engine.value,
         plot=plot if engine == "reference" else None,
-        cache=cache,
     )
+    result = done.result
     seconds = time.perf_counter() - started
     if plot is not None and engine == EngineName.fast:
         # The chart is backtesting.py's: draw it from a reference run of the same signals.
         from mastertrade.engine.backtest.reference import run_reference
 
-        entries, exits = strategy_signals(loaded, cache)
-        run_reference(frame, entries, exits, order_params(loaded), cash=cash, fee=fee, plot=plot)
+        frame = series.frame
+        run_reference(frame, done.entries, done.exits, order_params(loaded), cash=cash, fee=fee, plot=plot)
 
     document: dict[str, Any] = {
         **result.metrics(),
@@ -160,41 +157,28 @@ def backtest(
         _print_table(document)
 
 
-def _read_candles(
+def _read_series(
     symbol: str,
     timeframe: str,
     exchange: str | None,
     start_ms: int | None,
     end_ms: int | None,
     genomes: Sequence[Any] = (),
-) -> tuple[SeriesKey, pd.DataFrame, Any]:
+) -> Series:
     """The candles to backtest on, and the stored alternative data (sentiment, fear & greed ...) the
-    genomes' feature terms read, or None when they have none."""
-    from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
-    from mastertrade.errors import NotFound
+    genomes' feature terms read (``research.series``)."""
+    from mastertrade.engine.research.series import SeriesLoader
 
-    timeframe_ms(timeframe)
-
-    async def read() -> tuple[SeriesKey, pd.DataFrame, Any]:
+    async def read() -> Series:
         db = await open_db()
         try:
-            store = CandleStore(db)
-            key = await store.resolve(symbol, timeframe, exchange)
-            frame = await store.read(key, start_ms, end_ms)
-            from mastertrade.engine.collectors.provider import features_for
-
-            features = await features_for(db, genomes, timeframe=key.timeframe, simulated=key.simulated)
-            return key, frame, features
+            return await SeriesLoader(db).find(
+                symbol, timeframe, exchange, genomes, start=start_ms, end=end_ms
+            )
         finally:
             await db.close()
 
-    key, frame, features = run(read)
-    if frame.empty:
-        since = to_iso(start_ms) if start_ms is not None else "the start"
-        until = to_iso(end_ms) if end_ms is not None else "the end"
-        raise NotFound(f"no candles of {key} between {since} and {until}")
-    return key, frame, features
+    return run(read)
 
 
 def _run_batch(
@@ -217,7 +201,8 @@ def _run_batch(
     if not symbol or not timeframe:
         missing = "--symbol" if not symbol else "--timeframe"
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
-    key, frame, features = _read_candles(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    key = series.key
     label = {
         "engine": engine,
         "exchange": key.exchange,
@@ -226,10 +211,8 @@ def _run_batch(
         "simulated": key.simulated,
     }
     started = time.perf_counter()
-    from mastertrade.engine.signals.indicators import IndicatorCache
-
-    cache = IndicatorCache(frame, features=features)
-    for item in run_batch(genomes, frame, cash=cash, fee=fee, engine=engine, cache=cache):  # type: ignore[arg-type]
+    cache = series.cache()
+    for item in run_batch(genomes, series.frame, cash=cash, fee=fee, engine=engine, cache=cache):  # type: ignore[arg-type]
         sys.stdout.write(json.dumps({**item.as_dict(), **label}, allow_nan=False) + "\n")
     sys.stdout.flush()
     seconds = time.perf_counter() - started

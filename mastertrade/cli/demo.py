@@ -129,6 +129,7 @@ def _generate_and_activate(say: Callable[[str], None], timeout_s: float = 300.0)
         raise OperationFailed(f"the demo's generation run failed: {finished.error or finished.outcome}")
 
     async def activate() -> list[str]:
+        from mastertrade.engine.generator.lifecycle import move_strategy
         from mastertrade.engine.generator.states import State
         from mastertrade.engine.generator.store import StrategyStore
 
@@ -137,7 +138,8 @@ def _generate_and_activate(say: Callable[[str], None], timeout_s: float = 300.0)
             store = StrategyStore(db)
             chosen = await store.list(states=[State.PAPER])
             for strategy in chosen:
-                await store.transition(
+                await move_strategy(
+                    store,
                     strategy.id,
                     State.ACTIVE,
                     "demo: activated at once so the paper account trades it with the goals and risk limits",

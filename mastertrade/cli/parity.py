@@ -116,26 +116,12 @@ def _replay(
     config = settings()
 
     async def main() -> dict[str, Any]:
-        import tempfile
-        from pathlib import Path
-
-        import numpy as np
-        import pandas as pd
-
         from mastertrade.cli.runtime import open_db
         from mastertrade.cli.strategy import _may_be_stored
-        from mastertrade.db.database import Database, create_engine
-        from mastertrade.db.migrate import upgrade
-        from mastertrade.engine.backtest.fast import run_fast
-        from mastertrade.engine.backtest.result import OrderParams
-        from mastertrade.engine.collectors.provider import features_for
-        from mastertrade.engine.execution.journal import Journal
-        from mastertrade.engine.execution.parity import backtest_trades, compare, paper_replay
-        from mastertrade.engine.execution.strategy_orders import Bracket
+        from mastertrade.engine.execution.parity_report import replay_parity
         from mastertrade.engine.generator.store import StrategyStore
-        from mastertrade.engine.market.store import CandleStore
-        from mastertrade.engine.market.timeframes import parse_when, to_iso
-        from mastertrade.engine.signals.indicators import IndicatorCache
+        from mastertrade.engine.market.timeframes import parse_when
+        from mastertrade.engine.research.series import SeriesLoader
         from mastertrade.engine.signals.loader import load_strategy
 
         first = parse_when(start, what="--start date")
@@ -144,49 +130,18 @@ def _replay(
         try:
             stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None
             strategy = load_strategy(spec, symbol, timeframe, stored=stored)
-            store = CandleStore(db)
-            key = await store.resolve(symbol, timeframe, exchange)
-            frame = await store.read(key, None, last)
-            features = await features_for(db, [strategy], timeframe=timeframe, simulated=key.simulated)
+            return await replay_parity(
+                SeriesLoader(db),
+                config,
+                strategy,
+                symbol=symbol,
+                timeframe=timeframe,
+                exchange=exchange,
+                start=first,
+                end=last,
+                start_text=start,
+            )
         finally:
             await db.close()
-        stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-        begin = int(np.searchsorted(stamps, first))
-        if len(frame) - begin < 2:
-            raise UserInputError(f"fewer than 2 stored bars of {key} from {start}: nothing to compare")
-        # warm over the whole history
-        entries, exits = strategy.signals(IndicatorCache(frame, features=features))
-        window = frame.iloc[begin:]
-        params = OrderParams(strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size)
-        cash, fee = config.paper.strategy_cash, config.paper.fee
-        result = run_fast(window, entries[begin:], exits[begin:], params, cash=cash, fee=fee)
-        with tempfile.TemporaryDirectory(prefix="mt-parity-") as folder:
-            scratch = Database(create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'parity.db'}"))
-            try:
-                await upgrade(scratch.engine)
-                bracket = Bracket(
-                    strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size
-                )
-                _, trades = await paper_replay(
-                    Journal(scratch),
-                    "replay",
-                    symbol,
-                    window,
-                    entries[begin:],
-                    exits[begin:],
-                    bracket,
-                    cash=cash,
-                    fee=fee,
-                )
-            finally:
-                await scratch.close()
-        report = compare(backtest_trades(result), trades)
-        return {
-            "strategy_id": strategy.name,
-            "book": f"replay of {key}",
-            "start": to_iso(int(stamps[begin])),
-            "end": to_iso(int(stamps[-1])),
-            **report.as_dict(),
-        }
 
     return run(main)

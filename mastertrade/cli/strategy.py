@@ -328,23 +328,41 @@ def list_stored(
 ReasonOption = typer.Option("--reason", help="Why (recorded in the strategy's history).")
 
 
-def _move(spec: str, target: str, reason: str, json_out: bool) -> None:
-    async def apply() -> tuple[str, StoredStrategy]:
+def _move(spec: str, action: str, reason: str, json_out: bool) -> None:
+    """Through the daemon when it runs (so it publishes the move and alerts), else the same door,
+    ``generator.lifecycle.move_strategy``, on the database directly."""
+
+    async def apply() -> dict[str, Any]:
+        from mastertrade import errors
+        from mastertrade.client import DaemonClient
+
+        async with DaemonClient() as client:
+            try:
+                moved = await client.change_strategy(spec, action, reason=reason)
+            except errors.DaemonNotRunning:
+                pass
+            else:
+                return {
+                    "id": moved.id,
+                    "name": moved.name,
+                    "from": moved.moved_from,
+                    "to": moved.state,
+                    "reason": reason,
+                }
+        from mastertrade.engine.generator.lifecycle import action_target, move_strategy
         from mastertrade.engine.generator.store import StrategyStore
 
         db = await open_db()
         try:
-            store = StrategyStore(db)
-            before = (await store.get(spec)).state.value
-            return before, await store.transition(spec, target, reason)
+            return (await move_strategy(StrategyStore(db), spec, action_target(action), reason)).as_dict()
         finally:
             await db.close()
 
-    before, moved = run(apply)
+    move = run(apply)
     if json_out:
-        print_json({"id": moved.id, "from": before, "to": moved.state.value, "reason": reason})
+        print_json({key: move[key] for key in ("id", "from", "to", "reason")})
         return
-    typer.echo(f"strategy {moved.id} ({moved.name}): {before} -> {moved.state.value}")
+    typer.echo(f"strategy {move['id']} ({move['name']}): {move['from']} -> {move['to']}")
 
 
 @app.command("paper")
@@ -367,7 +385,7 @@ def activate(
 
     The nightly run promotes paper strategies whose paper record holds up; this does it by hand.
     """
-    _move(strategy_id, "active", reason, json_out)
+    _move(strategy_id, "activate", reason, json_out)
 
 
 @app.command("pause")
@@ -377,7 +395,7 @@ def pause(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Stop a paper or active strategy from trading, keeping it (resume with `paper` or `activate`)."""
-    _move(strategy_id, "paused", reason, json_out)
+    _move(strategy_id, "pause", reason, json_out)
 
 
 @app.command("retire")
@@ -387,7 +405,7 @@ def retire(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Stop a strategy for good (final)."""
-    _move(strategy_id, "retired", reason, json_out)
+    _move(strategy_id, "retire", reason, json_out)
 
 
 @app.command("export")

@@ -227,6 +227,17 @@ async def test_moves_follow_the_life_cycle_and_publish_the_nightly_events(engine
     assert (await StrategyStore(engine.ctx.db).get(ema.id)).state is State.RETIRED
 
 
+async def test_a_move_from_a_state_the_caller_no_longer_sees_is_refused(engine: Engine) -> None:
+    stored = await store_strategies(engine)
+    sma = stored["sma_cross"]
+    async with engine.client() as client:
+        moved = await client.change_strategy(sma.id, "activate", expect="paper")
+        assert moved.state == "active" and moved.moved_from == "paper"
+        with pytest.raises(UserInputError, match=f"strategy {sma.id} is active, not paper any more"):
+            await client.change_strategy(sma.id, "pause", expect="paper")
+    assert (await StrategyStore(engine.ctx.db).get(sma.id)).state is State.ACTIVE
+
+
 async def test_illegal_and_unknown_moves_are_json_errors(engine: Engine) -> None:
     stored = await store_strategies(engine)
     failed, passed = stored["rsi_reversion"], stored["ema_cross"]

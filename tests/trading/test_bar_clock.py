@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastertrade.engine.execution.bar_clock import BarClock, BookCursor
-from tests.trading.test_trader_decisions import BTC, HOUR, T0, FakeBook, FakeCandles, up_down
+from tests.trading.test_trader_decisions import BTC, HOUR, T0, FakeBook, FakeSeries, up_down
 
 
 class FakeBooks:
@@ -26,17 +26,13 @@ class FakeBooks:
         self.marks.append(ts)
 
 
-async def no_features(strategies: Any, timeframe: str) -> None:
-    return None
-
-
 # bar i: (open, close); up bars enter, down bars exit (``up_down``)
 CLOSES = [(100.0, 99.0), (99.0, 98.0), (98.0, 101.0), (101.0, 102.0), (102.0, 100.0), (100.0, 103.0)]
 
 
 async def test_a_late_event_catches_up_every_bar_in_order_once() -> None:
     books = FakeBooks(BookCursor(start=T0, cursor=T0 + HOUR))
-    clock = BarClock(FakeCandles(CLOSES), books, "fake", features=no_features)
+    clock = BarClock(FakeSeries(CLOSES), books, "fake")
     strategy = up_down("paper")
     # the events of bars 2..4 were missed: the close of bar 4 evaluates 2, 3 and 4, in order
     assert await clock.catch_up([strategy], BTC, "1h", T0 + 4 * HOUR) == 3
@@ -56,7 +52,7 @@ async def test_a_late_event_catches_up_every_bar_in_order_once() -> None:
 
 async def test_a_new_strategy_opens_its_book_on_the_bar_it_first_sees() -> None:
     books = FakeBooks(None)
-    clock = BarClock(FakeCandles(CLOSES), books, "fake", features=no_features)
+    clock = BarClock(FakeSeries(CLOSES), books, "fake")
     assert await clock.catch_up([up_down("paper")], BTC, "1h", T0 + 2 * HOUR) == 1
     book = books.books["s1"]
     assert book.bars == [T0 + 2 * HOUR] and book.submitted == []  # bar 0 of its backtest: opens only

@@ -148,9 +148,9 @@ async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest
     # the paper-stage strategy traded its own book, exactly like its backtest over the same bars
     paper_orders = await trader.account.orders(book="strategy:paper-one", limit=200)
     assert any(o["state"] == "filled" for o in paper_orders)
-    from mastertrade.engine.execution.trader import parity
+    from mastertrade.engine.execution.parity_report import book_parity
 
-    report = await parity(trader, "paper-one")
+    report = await book_parity(trader, "paper-one")
     assert report["same"] >= 2 and report["identical"], report
     # the active one traded the account, Kelly-sized (no record yet: the default fraction) and risk-checked
     account = [o for o in await trader.account.orders(limit=200) if o["strategy_id"] == "active-one"]

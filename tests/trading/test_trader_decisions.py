@@ -17,6 +17,7 @@ from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.orders import OrderRequest
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
 from mastertrade.engine.execution.trader import PriceUpdate, Trader
+from mastertrade.engine.research.series import Series
 from mastertrade.engine.risk.check import PortfolioSnapshot
 from mastertrade.engine.signals.genome import parse_genome
 from mastertrade.engine.signals.strategy import Strategy
@@ -145,7 +146,9 @@ class FakeGoals:
         return RiskFactor(1.0)
 
 
-class FakeCandles:
+class FakeSeries:
+    """Stored candles in memory, as ``research.series.SeriesLoader`` loads them (no features)."""
+
     def __init__(self, closes: list[tuple[float, float]]) -> None:
         import pandas as pd
 
@@ -164,13 +167,21 @@ class FakeCandles:
         )
         self.reads: list[Any] = []
 
-    async def read(self, key: Any, start: int | None = None, end: int | None = None) -> Any:
+    async def load(
+        self,
+        key: Any,
+        strategies: Any = (),
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        simulated: bool | None = None,
+    ) -> Series:
         import pandas as pd
 
         self.reads.append(key)
         stamps = pd.DatetimeIndex(self.frame.index).as_unit("ms").asi8
         mask = (stamps >= (start if start is not None else stamps[0])) & (stamps < (end or stamps[-1] + 1))
-        return self.frame[mask]
+        return Series(key, self.frame[mask])
 
 
 def up_down(stage: str = "active") -> TradedStrategy:
@@ -184,9 +195,9 @@ def up_down(stage: str = "active") -> TradedStrategy:
     return TradedStrategy("s1", stage, Strategy.from_genome(parse_genome(genome)))  # type: ignore[arg-type]
 
 
-def build(settings: Settings, closes: list[tuple[float, float]]) -> tuple[Trader, FakeAccount, FakeCandles]:
+def build(settings: Settings, closes: list[tuple[float, float]]) -> tuple[Trader, FakeAccount, FakeSeries]:
     account = FakeAccount(cash=10_000.0)
-    candles = FakeCandles(closes)
+    candles = FakeSeries(closes)
     trader = Trader(
         settings,
         account,  # type: ignore[arg-type]

@@ -6,9 +6,11 @@ strategy in full, and moving one through the pipeline by hand.
 - ``GET /v1/strategies/{id}``: the genome and its words, the validation (full series, in-sample,
   out-of-sample, folds, reference engine), the history, the backtest equity curve (the fast engine on
   the stored candles of its series, computed in a worker thread) and the paper book's equity curve.
-- ``POST /v1/strategies/{id}/activate|pause|retire|paper``: ``StrategyStore.transition``; an illegal
-  move answers 400 ``illegal_transition`` naming the allowed ones, an unknown id 404. A move into paper
-  or active publishes ``StrategyPromoted`` and a retirement ``StrategyRetired``, as the nightly run does.
+- ``POST /v1/strategies/{id}/activate|pause|retire|paper``: ``generator.lifecycle.move_strategy``, the
+  door the command line and the nightly run use too; an illegal move answers 400 ``illegal_transition``
+  naming the allowed ones, an unknown id 404; ``expect`` (the state the caller saw) makes the move a
+  compare-and-set. A move into paper or active publishes ``StrategyPromoted`` and a retirement
+  ``StrategyRetired``.
 
 Ids may be abbreviated to a unique prefix of at least 4 hex digits, as on the command line.
 """
@@ -45,13 +47,6 @@ router = APIRouter(tags=["strategies"])
 CURVE_POINTS = 500
 HEADLINE = ("sharpe", "return_pct", "max_drawdown_pct", "trades")
 EXTRA_OOS = ("profit_factor", "win_rate_pct", "sortino", "calmar", "exposure_pct", "cagr_pct")
-
-ACTIONS: dict[str, tuple[State, str]] = {
-    "activate": (State.ACTIVE, "activated"),
-    "pause": (State.PAUSED, "paused"),
-    "retire": (State.RETIRED, "retired"),
-    "paper": (State.PAPER, "moved to paper trading"),
-}
 
 
 def paper_book(strategy_id: str) -> str:
@@ -166,30 +161,28 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
     """The fast engine's equity curve of ``strategy`` over every stored candle of its series (thinned),
     with ``[backtest]`` cash and fee; no curve, with the reason, when its series has no candles."""
     import numpy as np
-    import pandas as pd
 
-    from mastertrade.engine.backtest.runner import backtest
-    from mastertrade.engine.collectors.provider import features_for
-    from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.research.backtest import backtest_series
+    from mastertrade.engine.research.series import SeriesLoader
 
     config = ctx.settings.backtest
     genome = strategy.genome
     try:
-        key = await ctx.candles.resolve(strategy.symbol, strategy.timeframe, strategy.exchange)
-        frame = await ctx.candles.read(key)
-        features = await features_for(ctx.db, [genome], timeframe=key.timeframe, simulated=key.simulated)
+        series = await SeriesLoader(ctx.db, ctx.candles).find(
+            strategy.symbol, strategy.timeframe, strategy.exchange, [genome]
+        )
     except errors.UserInputError as exc:  # NotFound included: no candles stored for its series
         return BacktestInfo(cash=config.cash, fee=config.fee, note=str(exc)), []
+    frame = series.frame
     if len(frame) < 2:
         return BacktestInfo(cash=config.cash, fee=config.fee, note=f"only {len(frame)} candle stored"), []
 
     def run() -> Any:
-        cache = IndicatorCache(frame, features=features)
-        return backtest(genome, frame, cash=config.cash, fee=config.fee, engine="fast", cache=cache)
+        return backtest_series(genome, series, cash=config.cash, fee=config.fee, engine="fast").result
 
     result = await asyncio.to_thread(run)
     metrics = result.metrics()
-    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    stamps = series.stamps()
     equity = np.asarray(result.equity, dtype=float)
     curve = thin([(int(ts), float(value)) for ts, value in zip(stamps, equity, strict=True)], CURVE_POINTS)
     info = BacktestInfo(
@@ -207,29 +200,17 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
 async def _move(
     ctx: EngineContext, strategy_id: str, action: str, body: TransitionRequest | None
 ) -> StrategySummary:
-    from mastertrade.engine.events import StrategyPromoted, StrategyRetired
+    from mastertrade.engine.generator.lifecycle import ACTIONS, move_strategy
 
     target, done = ACTIONS[action]
-    store = StrategyStore(ctx.db)
-    before = await store.get(strategy_id)
     reason = body.reason if body is not None and body.reason else f"{done} by the user over the API"
+    expect = parse_state(body.expect) if body is not None and body.expect else None
     async with ctx.work(f"strategy {action}"):
-        # ``expect``: if something else moved it since it was read, refuse rather than report a wrong move
-        moved = await store.transition(before.id, target, reason, expect=before.state)
-    log.info("strategy %s %s -> %s: %s", moved.id, before.state.value, moved.state.value, reason)
-    if target in (State.PAPER, State.ACTIVE):
-        ctx.bus.publish(
-            StrategyPromoted(
-                strategy_id=moved.id,
-                name=moved.name,
-                stage_from=before.state.value,
-                stage_to=moved.state.value,
-                reason=reason,
-            )
+        moved = await move_strategy(
+            StrategyStore(ctx.db), strategy_id, target, reason, expect=expect, publish=ctx.bus.publish
         )
-    elif target is State.RETIRED:
-        ctx.bus.publish(StrategyRetired(strategy_id=moved.id, name=moved.name, reason=reason))
-    return await summary(ctx, moved, await paper_books(ctx))
+    done_summary = await summary(ctx, moved.after, await paper_books(ctx))
+    return done_summary.model_copy(update={"moved_from": moved.before.state.value})
 
 
 @router.post(

@@ -178,6 +178,6 @@ async def remove_goal(desk: GoalsDep, goal_id: Annotated[int, Path(ge=1)]) -> Go
     summary="A paper-stage strategy's paper trades against its backtest over the same bars",
 )
 async def strategy_parity(trader: TraderDep, strategy_id: str) -> ParityReport:
-    from mastertrade.engine.execution.trader import parity
+    from mastertrade.engine.execution.parity_report import book_parity
 
-    return ParityReport.model_validate(await parity(trader, strategy_id))
+    return ParityReport.model_validate(await book_parity(trader, strategy_id))

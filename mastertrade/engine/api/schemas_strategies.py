@@ -61,6 +61,9 @@ class StrategySummary(Model):
     state_since: datetime
     created_at: datetime
     updated_at: datetime
+    moved_from: str | None = Field(
+        default=None, description="after a move (activate, pause, retire, paper): the state it moved from"
+    )
 
 
 class TransitionInfo(Model):
@@ -112,3 +115,7 @@ class TransitionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=500, description="recorded in the strategy's history")
+    expect: str | None = Field(
+        default=None,
+        description="the state the caller saw: the move only happens from it (else 400 illegal_transition)",
+    )

@@ -16,8 +16,8 @@ the last bar it was evaluated on:
 - a strategy's signals are computed over a fixed window: from its **anchor** (the bar its book opened on,
   less ``window_bars`` bars of warm-up) to the bar evaluated. Signals have no lookahead (the truncation
   tests hold every built-in and random genomes to it), so one computation over the anchor..newest bar
-  gives every pending bar's signal exactly as a computation per bar would, and the parity backtest
-  (``book_backtest``), computing over the same anchor, sees the very same signals;
+  gives every pending bar's signal exactly as a computation per bar would, and the parity report
+  (``parity_report.book_parity``), computing over the same anchor, sees the very same signals;
 - the cursor is the book's last equity mark (one per evaluated bar), so a restart resumes from the store
   where the journal says the book stopped.
 
@@ -50,24 +50,29 @@ if TYPE_CHECKING:
     from mastertrade.engine.execution.journal import Journal
     from mastertrade.engine.execution.paper import PaperBroker
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.research.series import Series
     from mastertrade.engine.signals.strategy import Strategy
 
 log = logging.getLogger(__name__)
 
 
-class CandleReader(Protocol):
-    """The stored candles (``market.store.CandleStore``)."""
+class SeriesSource(Protocol):
+    """The stored series with their strategies' features (``research.series.SeriesLoader``)."""
 
-    async def read(
-        self, key: SeriesKey, start: int | None = None, end: int | None = None
-    ) -> pd.DataFrame: ...
+    async def load(
+        self,
+        key: SeriesKey,
+        strategies: Sequence[Any] = (),
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        simulated: bool | None = None,
+    ) -> Series: ...
 
 
 AccountAction = Callable[[TradedStrategy, bool, bool, Bar, int, bool], Awaitable[None]]
 """An active strategy's decision in the account: ``(item, entry, exit, bar, placed_ts, newest)``;
 ``newest`` is False for a bar evaluated while catching up."""
-Features = Callable[[Sequence["Strategy"], str], Awaitable[Any]]
-"""The alternative-data provider for some strategies on a timeframe (``collectors.provider``)."""
 SignalSeen = Callable[[TradedStrategy, Action, Bar], None]
 BookStep = Callable[[TradedStrategy, int, bool], Awaitable[None]]
 """Called after a book has been evaluated on a bar: ``(item, bar_ts, filled)`` (the parity monitor)."""
@@ -124,18 +129,16 @@ class BarClock:
 
     def __init__(
         self,
-        candles: CandleReader,
+        series: SeriesSource,
         books: Books,
         exchange: str,
         *,
-        features: Features,
         account: AccountAction | None = None,
         on_signal: SignalSeen | None = None,
     ) -> None:
-        self.candles = candles
+        self.series = series
         self.books = books
         self.exchange = exchange
-        self.features = features
         self.account = account
         self.on_signal = on_signal
         self.after_step: list[BookStep] = []
@@ -183,16 +186,19 @@ class BarClock:
             return 0
         anchors = [signal_anchor(item.strategy, state.start, timeframe) for item, state in pending]
         anchors += [signal_anchor(item.strategy, upto, timeframe) for item in opened]
-        frame = await self.candles.read(SeriesKey(self.exchange, symbol, timeframe), min(anchors), upto + 1)
+        series = await self.series.load(
+            SeriesKey(self.exchange, symbol, timeframe),
+            [item.strategy for item, _ in pending] + [item.strategy for item in opened],
+            start=min(anchors),
+            end=upto + 1,
+        )
         import numpy as np
-        import pandas as pd
 
-        stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+        frame, features, stamps = series.frame, series.features, series.stamps()
         if not len(stamps) or int(stamps[-1]) != upto:
             log.warning("%s %s: the closed bar %d is not stored; nothing evaluated", symbol, timeframe, upto)
             return 0
         prices = [frame[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close")]
-        features = await self.features([item.strategy for item, _ in pending], timeframe) if pending else None
         done = 0
         signals: dict[str, tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
         for item, state in list(pending):
@@ -215,9 +221,8 @@ class BarClock:
                 done += 1
         if opened:
             bar = Bar(upto, *(float(column[-1]) for column in prices), closed=True)
-            opened_features = await self.features([item.strategy for item in opened], timeframe)
             for item in opened:
-                await self._open(item, symbol, timeframe, bar, frame, stamps, opened_features, upto + step)
+                await self._open(item, symbol, timeframe, bar, frame, stamps, features, upto + step)
                 done += 1
         self.evaluated += done
         return done
@@ -301,55 +306,3 @@ def _signals(
         entries[first:] = window_entries
         exits[first:] = window_exits
     return entries, exits
-
-
-async def book_backtest(
-    candles: CandleReader,
-    journal: Journal,
-    exchange: str,
-    item: TradedStrategy,
-    features: Any,
-    *,
-    cash: float,
-    fee: float,
-    lock: asyncio.Lock | None = None,
-) -> dict[str, Any]:
-    """The parity report of a strategy's paper book: its trades against a backtest of the same bars
-    (from the bar the book opened on to the last bar it was evaluated on), with the signals computed over
-    the same anchored window the bar clock used."""
-    import numpy as np
-    import pandas as pd
-
-    from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.result import OrderParams
-    from mastertrade.engine.execution.parity import backtest_trades, compare, paper_trades
-    from mastertrade.engine.market.store import SeriesKey
-    from mastertrade.engine.market.timeframes import to_iso
-
-    strategy = item.strategy
-    symbol, timeframe = strategy.symbol, strategy.timeframe
-    assert symbol is not None and timeframe is not None
-    async with lock or asyncio.Lock():  # the book and its cursor as of one moment between two bars
-        state = await book_cursor(journal, item.id)
-        if state is None:
-            raise errors.NotFound(
-                f"strategy {item.id!r} has no paper book yet (it trades from its first closed bar)"
-            )
-        ledger = await journal.ledger(book_id(item.id))
-    anchor = signal_anchor(strategy, state.start, timeframe)
-    frame = await candles.read(SeriesKey(exchange, symbol, timeframe), anchor, state.cursor + 1)
-    stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
-    entries, exits = _signals(strategy, frame, stamps, state.start, timeframe, features)
-    first = int(np.searchsorted(stamps, state.start))
-    window = frame.iloc[first:]
-    params = OrderParams(strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size)
-    result = run_fast(window, entries[first:], exits[first:], params, cash=cash, fee=fee)
-    report = compare(backtest_trades(result), paper_trades(ledger.round_trips, ledger, symbol))
-    return {
-        "strategy_id": item.id,
-        "book": book_id(item.id),
-        "start": to_iso(int(stamps[first])) if len(window) else None,
-        "end": to_iso(int(stamps[-1])) if len(window) else None,
-        "bars": len(window),
-        **report.as_dict(),
-    }

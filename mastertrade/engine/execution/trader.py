@@ -18,19 +18,18 @@ backtester's code:
   the entry's stop-loss, take-profit and trailing stop are kept by the daemon itself
   (``protector.Protector``), which watches every price update and sells through the account.
 
-The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, a
-reader of stored candles, a source of feature values, the strategies), which ``wiring.build_trader``
+The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, the
+stored series with their features (``research.series``), the strategies), which ``wiring.build_trader``
 assembles for the daemon and a test can replace by fakes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mastertrade import errors
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
@@ -45,29 +44,24 @@ from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.research.series import Series
 
 log = logging.getLogger(__name__)
 
 
-class CandleReader(Protocol):
-    """The stored candles the Trader reads (``market.store.CandleStore``)."""
+class SeriesSource(Protocol):
+    """The stored series the Trader decides on (``research.series.SeriesLoader``)."""
 
-    async def read(
-        self, key: SeriesKey, start: int | None = None, end: int | None = None
-    ) -> pd.DataFrame: ...
-
-
-Features = Callable[[Sequence[Any], str, bool], Awaitable[Any]]
-"""The feature values of some strategies' alternative-data terms, for a timeframe and whether the market
-is simulated (``collectors.provider.features_for`` on the daemon's database); None when none reads any."""
-
-
-async def no_features(strategies: Sequence[Any], timeframe: str, simulated: bool) -> None:
-    """Features for strategies that read no alternative data."""
-    return None
+    async def load(
+        self,
+        key: SeriesKey,
+        strategies: Sequence[Any] = (),
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        simulated: bool | None = None,
+    ) -> Series: ...
 
 
 @dataclass(frozen=True)
@@ -88,21 +82,19 @@ class Trader:
         settings: Settings,
         account: Account,
         goals: GoalsDesk,
-        candles: CandleReader,
+        series: SeriesSource,
         *,
         venue_id: str,
         strategies: StrategySource | None = None,
-        features: Features = no_features,
         protection: Protector | None = None,
         clock: Any = utcnow,
     ) -> None:
         self.settings = settings
         self.account = account
         self.goals = goals
-        self.candles = candles
+        self.series = series
         self.venue_id = venue_id
         self.strategies = strategies or StaticStrategies()
-        self.features = features
         self.protection = protection
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
@@ -111,10 +103,9 @@ class Trader:
 
         self.simulated = is_simulated_exchange(venue_id)
         self.bar_clock = BarClock(
-            candles,
+            series,
             account,
             venue_id,
-            features=lambda chosen, timeframe: features(chosen, timeframe, self.simulated),
             account=self._act_in_account,
             on_signal=self._signal,
         )
@@ -261,26 +252,3 @@ class Trader:
         if self.protection is not None:
             await self.protection.sync()
             await self.protection.check_health(seen_at, since, risk.policy.stale_after_s)
-
-
-async def parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
-    """A traded strategy's paper book against its backtest over the same bars (``bar_clock.book_backtest``:
-    from the bar the book opened on to the last one it was evaluated on, signals over the same window)."""
-    from mastertrade.engine.execution.bar_clock import book_backtest
-
-    found = {item.id: item for item in await trader.strategies.traded()}
-    if strategy_id not in found:
-        raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
-    item = found[strategy_id]
-    assert item.strategy.timeframe is not None
-    features = await trader.features([item.strategy], item.strategy.timeframe, trader.simulated)
-    return await book_backtest(
-        trader.candles,
-        trader.account.journal,
-        trader.venue_id,
-        item,
-        features,
-        cash=trader.settings.paper.strategy_cash,
-        fee=trader.settings.paper.fee,
-        lock=trader.bar_clock.lock,
-    )

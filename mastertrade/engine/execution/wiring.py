@@ -2,13 +2,12 @@
 ``GoalsDesk``, the live ``Protector`` and the ``Trader`` that decides with them.
 
 This is the one place that knows which concrete collaborators a daemon's trading uses (the database's
-journal, risk and goal stores, the stored candles and features); the classes themselves take what they
+journal, risk and goal stores, the stored series and their features); the classes themselves take what they
 are given, so a test can build a ``Trader`` from fakes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.config import Settings
@@ -20,7 +19,8 @@ from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StrategySource
-from mastertrade.engine.execution.trader import Features, Trader
+from mastertrade.engine.execution.trader import Trader
+from mastertrade.engine.research.series import SeriesLoader
 from mastertrade.engine.risk.breakers import BreakerPolicy
 from mastertrade.engine.risk.check import RiskLimits
 from mastertrade.engine.risk.manager import RiskManager
@@ -29,17 +29,6 @@ from mastertrade.engine.sizing.store import GoalStore
 
 if TYPE_CHECKING:
     from mastertrade.engine.market.store import CandleStore
-
-
-def stored_features(db: Database) -> Features:
-    """The feature values of the strategies' alternative-data terms, from the collectors' store."""
-
-    async def features(strategies: Sequence[Any], timeframe: str, simulated: bool) -> Any:
-        from mastertrade.engine.collectors.provider import features_for
-
-        return await features_for(db, strategies, timeframe=timeframe, simulated=simulated)
-
-    return features
 
 
 def build_account(
@@ -93,10 +82,9 @@ def build_trader(
         settings,
         account,
         GoalsDesk(settings, account, GoalStore(db, settings.goals)),
-        candles,
+        SeriesLoader(db, candles),
         venue_id=venue_id,
         strategies=strategies,
-        features=stored_features(db),
         protection=protection,
         clock=clock,
     )

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mastertrade.engine.generator.lifecycle import move_strategy
 from mastertrade.engine.generator.promotion import Rules, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StrategyStore
@@ -50,8 +51,6 @@ async def start_paper(
     store: StrategyStore, summary: GenerationSummary, count: int, *, publish: Publish | None = None
 ) -> list[dict[str, Any]]:
     """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper."""
-    from mastertrade.engine.events import StrategyPromoted
-
     passed = sorted(summary.passed, key=lambda s: -(s.deflated_sharpe or 0.0))
     moved = []
     for strategy in passed[:count]:
@@ -60,23 +59,13 @@ async def start_paper(
             f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
         )
         try:
-            await store.transition(strategy.id, State.PAPER, reason, expect=State.PASSED)
+            await move_strategy(store, strategy.id, State.PAPER, reason, expect=State.PASSED, publish=publish)
         except IllegalTransition as exc:  # moved by hand meanwhile
             log.info("strategy %s not moved to paper: %s", strategy.id, exc)
             continue
         moved.append(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
-        if publish is not None:
-            publish(
-                StrategyPromoted(
-                    strategy_id=strategy.id,
-                    name=strategy.name,
-                    stage_from="passed",
-                    stage_to="paper",
-                    reason=reason,
-                )
-            )
     return moved
 
 
@@ -84,8 +73,6 @@ async def apply_rules(
     db: Database, settings: Settings, *, publish: Publish | None = None
 ) -> list[dict[str, Any]]:
     """Judge every paper and active strategy by its record; returns every decision (kept ones too)."""
-    from mastertrade.engine.events import StrategyPromoted, StrategyRetired
-
     store = StrategyStore(db)
     rules = Rules.from_settings(settings.generator)
     decisions = []
@@ -105,25 +92,12 @@ async def apply_rules(
             continue
         target = State.ACTIVE if decision.action == "promote" else State.RETIRED
         try:
-            await store.transition(strategy.id, target, decision.reason, expect=strategy.state)
+            await move_strategy(
+                store, strategy.id, target, decision.reason, expect=strategy.state, publish=publish
+            )
         except IllegalTransition as exc:
             item["action"], item["reason"] = "keep", f"not applied: {exc}"
             continue
-        log.info("strategy %s %s -> %s: %s", strategy.id, strategy.state.value, target.value, decision.reason)
-        if publish is None:
-            continue
-        if target is State.ACTIVE:
-            publish(
-                StrategyPromoted(
-                    strategy_id=strategy.id,
-                    name=strategy.name,
-                    stage_from=strategy.state.value,
-                    stage_to=target.value,
-                    reason=decision.reason,
-                )
-            )
-        else:
-            publish(StrategyRetired(strategy_id=strategy.id, name=strategy.name, reason=decision.reason))
     return decisions
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from mastertrade.engine.generator import kernel as k
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
-from mastertrade.errors import NotFound, UserInputError
+from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -155,17 +155,10 @@ async def read_series(
     db: Database, symbol: str, timeframe: str, exchange: str | None, bars: int
 ) -> tuple[SeriesKey, pd.DataFrame]:
     """The newest ``bars`` candles of a stored series."""
-    from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.research.series import SeriesLoader
 
-    step = timeframe_ms(timeframe)
-    candles = CandleStore(db)
-    key = await candles.resolve(symbol, timeframe, exchange)
-    last = await candles.last_ts(key)
-    if last is None:
-        raise NotFound(f"no candles of {key}: get some with `mt data download` or `mt data sim`")
-    frame = await candles.read(key, last - (bars - 1) * step, None)
-    return key, frame
+    series = await SeriesLoader(db).find(symbol, timeframe, exchange, newest=bars)
+    return series.key, series.frame
 
 
 async def generate(
