@@ -543,6 +543,23 @@ class ExecutionSettings(Section):
     """How often open live orders are checked at the exchange for fills, in seconds."""
 
 
+class ParitySettings(Section):
+    """The parity monitor: each paper and active strategy's paper book compared with its backtest over
+    the same bars, as bars close."""
+
+    enabled: bool = True
+    """Run the monitor in the trading daemon."""
+
+    check_every_bars: int = Field(default=24, ge=1)
+    """Check a book at least every this many of its bars (and at every bar on which it had a fill)."""
+
+    max_mismatched_trades: int = Field(default=0, ge=0)
+    """Trades that may differ (or exist on one side only) before the book counts as diverged."""
+
+    pause_on_divergence: bool = True
+    """Pause a diverged strategy (else only alert): it no longer trades what its backtest says."""
+
+
 class BacktestSettings(Section):
     """Defaults of `mt backtest` (its --cash and --fee override them)."""
 
@@ -672,6 +689,7 @@ class Settings(BaseSettings):
     paper: PaperSettings = PaperSettings()
     execution: ExecutionSettings = ExecutionSettings()
     backtest: BacktestSettings = BacktestSettings()
+    parity: ParitySettings = ParitySettings()
     generator: GeneratorSettings = GeneratorSettings()
 
     @classmethod

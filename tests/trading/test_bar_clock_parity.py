@@ -84,6 +84,10 @@ async def test_daemon_paper_books_equal_their_backtests_at_top_speed(db_url: str
         assert traded >= 10, "too few trades to prove anything"
         trader = ctx.get(Trader)
         assert trader.bar_clock.evaluated >= BARS * len(strategies.strategies)
+        # the parity monitor, running by itself, found the same
+        statuses = trader.parity.statuses
+        assert set(statuses) == {item.id for item in strategies.strategies}
+        assert all(status.identical and not status.diverged for status in statuses.values()), statuses
     finally:
         await daemon.stop()
 

@@ -110,6 +110,11 @@ class Trader:
             on_signal=self._signal,
         )
         """Evaluates every closed bar exactly once, in order, for every traded strategy."""
+        from mastertrade.engine.execution.parity_monitor import ParityMonitor
+
+        self.parity = ParityMonitor(settings.parity, self._book_parity, publish=account.emit)
+        """Holds each book to its backtest as bars close (``parity_monitor``); the daemon wires its pause."""
+        self.bar_clock.after_step.append(self.parity.on_step)
 
     @property
     def mode(self) -> str:
@@ -157,6 +162,19 @@ class Trader:
             if item.symbol == update.symbol and item.timeframe == update.timeframe
         ]
         await self.bar_clock.catch_up(chosen, update.symbol, update.timeframe, bar.ts)
+        await self.parity.run_due()
+
+    async def _book_parity(self, item: TradedStrategy) -> dict[str, Any]:
+        from mastertrade.engine.execution.parity_report import strategy_book_parity
+
+        return await strategy_book_parity(
+            self.series,
+            self.account.journal,
+            self.venue_id,
+            item,
+            cash=self.settings.paper.strategy_cash,
+            fee=self.settings.paper.fee,
+        )
 
     async def _act_in_account(
         self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int, newest: bool

@@ -110,6 +110,7 @@ class TradingService:
                 publish=ctx.bus.publish,
             )
             holder["trader"] = trader
+            wire_parity_monitor(ctx, trader)
             try:
                 async with ctx.work("trading start"):
                     await trader.start()
@@ -155,6 +156,23 @@ class TradingService:
                 async with ctx.work("trading housekeeping"):
                     await trader.housekeeping()
             await asyncio.sleep(0)
+
+
+def wire_parity_monitor(ctx: EngineContext, trader: Any) -> None:
+    """The parity monitor's pause goes through the life-cycle door (a strategy the store does not know,
+    like a test's, is only alerted on); its statuses are stored as ``parity`` snapshots of the books."""
+    from mastertrade.engine.generator.lifecycle import move_strategy
+    from mastertrade.engine.generator.states import State
+    from mastertrade.engine.generator.store import StrategyStore
+
+    async def pause(strategy_id: str, reason: str) -> None:
+        await move_strategy(StrategyStore(ctx.db), strategy_id, State.PAUSED, reason, publish=ctx.bus.publish)
+
+    async def save(book: str, status: dict[str, Any]) -> None:
+        await trader.account.risk.store.save_snapshot("parity", book, status)
+
+    trader.parity.pause = pause
+    trader.parity.save = save
 
 
 class ContextStrategies(StrategySource):
