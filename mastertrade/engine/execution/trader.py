@@ -99,6 +99,8 @@ class Trader:
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
         self._started: Any = None
+        self.market_clock: Any = None
+        """In a simulated market, the ``MarketClock`` the trading core runs on (the feed moves it)."""
         from mastertrade.engine.market.store import is_simulated_exchange
 
         self.simulated = is_simulated_exchange(venue_id)

@@ -100,6 +100,12 @@ class TradingService:
                     publish=ctx.bus.publish,
                     on_error=on_error,
                 )
+            market_clock = None
+            if ctx.venue.simulated:
+                # Simulated or replayed: cool-downs and other timings run on market time (market_clock).
+                from mastertrade.engine.execution.market_clock import MarketClock
+
+                market_clock = MarketClock(ctx.settings.market.timeframe)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
@@ -108,7 +114,9 @@ class TradingService:
                 broker=account,
                 strategies=ContextStrategies(ctx),
                 publish=ctx.bus.publish,
+                **({"clock": market_clock} if market_clock is not None else {}),
             )
+            trader.market_clock = market_clock
             holder["trader"] = trader
             wire_parity_monitor(ctx, trader)
             try:
@@ -140,6 +148,8 @@ class TradingService:
             if isinstance(event, PriceTick | CandleClosed):
                 bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
                 closed = isinstance(event, CandleClosed)
+                if trader.market_clock is not None:
+                    trader.market_clock.observe(bar_ts, closed=closed)
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
