@@ -24,6 +24,7 @@ from mastertrade.engine.execution.bar_clock import book_id
 
 if TYPE_CHECKING:
     from mastertrade.config import ParitySettings
+    from mastertrade.db.database import Database
     from mastertrade.engine.execution.strategies import TradedStrategy
 
 log = logging.getLogger(__name__)
@@ -153,3 +154,16 @@ class ParityMonitor:
         if self.save is not None:
             await self.save(book_id(item.id), status.as_dict())
         return status
+
+
+async def latest_statuses(db: Database, strategy_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The monitor's latest stored status of each strategy's book that has one (``mt strategy list``)."""
+    from mastertrade.engine.risk.store import RiskStore
+
+    store = RiskStore(db)
+    found = {}
+    for strategy_id in strategy_ids:
+        snapshot = await store.latest_snapshot("parity", book_id(strategy_id))
+        if snapshot is not None:
+            found[strategy_id] = dict(snapshot.data)
+    return found
