@@ -23,7 +23,8 @@ the last bar it was evaluated on:
 
 Every traded strategy (paper or active) keeps its own paper book (``strategy:<id>``), which trades
 exactly its backtest; an active one also trades the account (``AccountAction``, sized by Kelly and the
-goals, checked by the risk manager), so the account's record can be compared with the book's.
+goals, checked by the risk manager) on the newest bar: a bar evaluated while catching up goes into the
+book only, since an account order sent late would fill at a later price than its backtest's.
 A new strategy's book opens on the bar it is first evaluated on and trades from the next, as a backtest's
 first bar only opens the account.
 """
@@ -198,7 +199,7 @@ class BarClock:
         if not len(stamps) or int(stamps[-1]) != upto:
             log.warning("%s %s: the closed bar %d is not stored; nothing evaluated", symbol, timeframe, upto)
             return 0
-        prices = [frame[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close")]
+        o, h, low, c = (frame[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close"))
         done = 0
         signals: dict[str, tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
         for item, state in list(pending):
@@ -211,7 +212,7 @@ class BarClock:
         index = int(np.searchsorted(stamps, first, side="right"))
         for i in range(index, len(stamps)):
             ts = int(stamps[i])
-            bar = Bar(ts, *(float(column[i]) for column in prices), closed=True)
+            bar = Bar(ts, float(o[i]), float(h[i]), float(low[i]), float(c[i]), closed=True)
             for item, state in pending:
                 if state.cursor >= ts:
                     continue
@@ -220,7 +221,7 @@ class BarClock:
                 state.cursor = ts
                 done += 1
         if opened:
-            bar = Bar(upto, *(float(column[-1]) for column in prices), closed=True)
+            bar = Bar(upto, float(o[-1]), float(h[-1]), float(low[-1]), float(c[-1]), closed=True)
             for item in opened:
                 await self._open(item, symbol, timeframe, bar, frame, stamps, features, upto + step)
                 done += 1

@@ -182,12 +182,13 @@ class Trader:
         self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int, newest: bool
     ) -> None:
         """An active strategy's signals at ``bar`` in the account (its own paper book is the bar
-        clock's). A live account acts only on the newest bar: a signal of a bar evaluated while catching
-        up is recorded in the strategy's book, never sent late to the exchange."""
+        clock's). The account acts on the newest bar only: a bar evaluated while catching up is recorded
+        in the strategy's paper book, but its order is never sent late (it would fill at today's price,
+        not at the next bar's open the backtest assumes)."""
         symbol = item.strategy.symbol
         assert symbol is not None
-        if self.mode == "live" and not newest:
-            log.warning("strategy %s: bar %d evaluated late; no live order for it", item.id, bar.ts)
+        if not newest:
+            log.warning("strategy %s: bar %d evaluated late; no account order for it", item.id, bar.ts)
             return
         bracket = Bracket(
             item.strategy.stop_loss,
