@@ -265,7 +265,9 @@ class Feed:
     def _notice(self, event: ev.Event) -> None:
         if isinstance(event, ev.OrderFilled):
             self.notice(
-                f"{event.side} {event.amount:.8g} {event.symbol} filled at {event.price:,.6g}", "info"
+                f"{book_label(event.book, event.mode)}: {event.side} {event.amount:.8g} {event.symbol} "
+                f"filled at {event.price:,.6g}",
+                "info",
             )
         elif isinstance(event, ev.OrderRejected):
             self.notice(f"order rejected: {event.reason}", "warning")
@@ -277,3 +279,10 @@ class Feed:
             self.notice(event.title, "error")
         elif isinstance(event, ev.JobFinished) and event.job == GENERATION_JOB:
             self.notice(f"generation {event.outcome}" + (f": {event.error}" if event.error else ""), "info")
+
+
+def book_label(book: str, mode: str) -> str:
+    """Whose fill it is, as the toasts say it: the account or a strategy's own paper book."""
+    if book.startswith("strategy:"):
+        return f"strategy {book.removeprefix('strategy:')[:8]} paper book"
+    return f"{mode} account"
