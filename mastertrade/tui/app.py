@@ -44,6 +44,7 @@ from mastertrade.tui.screens.overview import OverviewScreen
 from mastertrade.tui.screens.risk import RiskScreen
 from mastertrade.tui.screens.strategies import StrategiesScreen, confirm_text
 from mastertrade.tui.state import LiveState, Severity, Topic
+from mastertrade.tui.toasts import ToastBatcher
 from mastertrade.tui.widgets.nav_bar import SCREENS
 
 TOAST_SEVERITY: dict[Severity, SeverityLevel] = {
@@ -96,6 +97,7 @@ class MasterTradeApp(App[None]):
         )
         self._pending: set[Topic] = set()
         self._flush_scheduled = False
+        self.toasts = ToastBatcher()
 
     # --- the bridge from the daemon ----------------------------------------------------------------------
 
@@ -131,7 +133,20 @@ class MasterTradeApp(App[None]):
                 screen.post_message(MESSAGES[topic]())
 
     def _notice(self, text: str, severity: Severity) -> None:
-        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=6)
+        """The feed's notices as toasts, coalesced (``toasts.ToastBatcher``)."""
+        shown = self.toasts.offer(text, severity)
+        if shown is not None:
+            self._toast(*shown)
+            self.set_timer(self.toasts.window_s, self._flush_toasts)
+
+    def _flush_toasts(self) -> None:
+        shown = self.toasts.flush()
+        if shown is not None:
+            self._toast(*shown)
+            self.set_timer(self.toasts.window_s, self._flush_toasts)
+
+    def _toast(self, text: str, severity: Severity) -> None:
+        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=self.toasts.timeout_s)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure ends here: a notification, and the feed restarts."""
