@@ -196,9 +196,7 @@ def _find_stored(spec: str) -> tuple[StoredStrategy, list[dict[str, Any]]] | Non
 
 
 def _stored_document(strategy: StoredStrategy, history: list[dict[str, Any]]) -> dict[str, Any]:
-    from mastertrade.engine.signals.describe import describe
-
-    return {**strategy.as_dict(), "description": describe(strategy.genome), "history": history}
+    return {**strategy.as_dict(), "description": strategy.description(), "history": history}
 
 
 def _number(value: float | None, digits: int = 2, unit: str = "") -> str:
@@ -210,9 +208,9 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     if json_out:
         print_json(document)
         return
-    from mastertrade.engine.signals.describe import describe, pretty_json
+    from mastertrade.engine.signals.describe import pretty_json
 
-    typer.echo(describe(strategy.genome, multiline=True))
+    typer.echo(strategy.description(multiline=True))
     typer.echo(f"  id {strategy.id}, {strategy.state.value} since {document['state_since']}")
     typer.echo("")
     parts = [

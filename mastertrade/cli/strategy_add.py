@@ -1,7 +1,7 @@
-"""``mt strategy add``: store a strategy the trader chose (a genome file or a built-in), bound to a symbol
-and timeframe, with its backtest attached for reference; ``--paper`` puts it on paper trading at once.
-From there it follows the same path as every stored strategy (``mt strategy activate`` for the account,
-confirmed). The door is ``engine.generator.manual.add_strategy``."""
+"""``mt strategy add``: store a strategy the trader chose (a genome file, a built-in or an installed
+plugin), bound to a symbol and timeframe, with its backtest attached for reference; ``--paper`` puts it
+on paper trading at once. From there it follows the same path as every stored strategy (``mt strategy
+activate`` for the account, confirmed). The door is ``engine.generator.manual.add_strategy``."""
 
 from __future__ import annotations
 

@@ -57,6 +57,20 @@ def test_a_builtin_and_a_genome_file_are_stored_and_trade(mt: MT, db_url: str, t
     [item] = asyncio.run(traded())
     assert item.id == mine["id"] and item.stage == "paper" and item.strategy.stop_loss == 0.07
 
+    # the example plugin (Python code) too: stored by name, loaded back, traded the same way
+    plugin = mt.json(
+        "strategy", "add", "vol_momentum", "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper"
+    )
+    assert plugin["state"] == "paper" and plugin["report"]["kind"] == "backtest"
+    by_id = {found.id: found for found in asyncio.run(traded())}
+    loaded = by_id[plugin["id"]].strategy
+    assert loaded.source == "plugin" and loaded.plugin is not None and loaded.symbol == "BTC/USDT"
+    listed = {row["id"]: row for row in mt.json("strategy", "list")}
+    assert listed[plugin["id"]]["description"].startswith("plugin vol_momentum")
+    assert mt.json("strategy", "show", plugin["id"])["state"] == "paper"
+    exported = mt("strategy", "export", plugin["id"])
+    assert exported.exit_code == 2 and "no genome" in exported.stderr
+
     # the same logic on the same market twice: refused, one line, exit 2
     again = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert again.exit_code == 2 and "already stored" in again.stderr

@@ -1,20 +1,19 @@
 """A strategy the trader chose, stored so it can trade: the one door behind ``mt strategy add``.
 
-Any genome (a file or a built-in) bound to a symbol and timeframe is stored like a generated one, with
-its history saying it was added by hand, and with a report attached **for reference, not as a gate**:
-the strategy is the trader's choice, so it is marked ``passed`` ("chosen by the trader") whatever the
-report says, and ``--paper`` moves it on at once. From there it takes the same path as every stored
-strategy: paper (its own paper book, held to its backtest by the parity monitor) -> active (``mt strategy
-activate``, confirmed) -> paused/retired.
+Any genome (a file or a built-in) bound to a symbol and timeframe is stored like a generated one, and a
+plugin (Python) strategy by its entry point name and order settings (``StrategyStore.add_plugin``; the
+trading core loads the installed plugin back and trades it through the same bar clock and paper book as
+a genome). Its history says it was added by hand, and a report is attached **for reference, not as a
+gate**: the strategy is the trader's choice, so it is marked ``passed`` ("chosen by the trader") whatever
+the report says, and ``--paper`` moves it on at once. From there it takes the same path as every stored
+strategy: paper (its own paper book, held to its backtest by the parity monitor) -> active (``mt
+strategy activate``, confirmed) -> paused/retired.
 
 The report is the plain backtest of the strategy over the stored series (``research.backtest``), under
 ``metrics["report"]`` with ``kind = "backtest"``. It is not stored as out-of-sample (nothing here
 separates a hold-out from what the trader looked at) and gives no Kelly prior: the sizer uses its
 default fraction until the strategy has its own record. ``validation_report`` is the hook where the
 honest hold-out report of ``mt validate`` replaces it once that engine is in the product.
-
-Plugin (Python) strategies are not stored yet: the store holds genomes (data), and a plugin is code
-loaded by entry point name. They are refused with that reason rather than stored half-way.
 """
 
 from __future__ import annotations
@@ -58,17 +57,11 @@ async def add_strategy(
     exchange: str | None = None,
     paper: bool = False,
 ) -> dict[str, Any]:
-    """Store ``strategy`` (bound to its symbol and timeframe), its report attached, as ``passed``, or
-    ``paper`` when asked; returns the stored strategy's summary and the report."""
+    """Store ``strategy`` (a genome or a plugin, bound to its symbol and timeframe), its report attached,
+    as ``passed``, or ``paper`` when asked; returns the stored strategy's summary and the report."""
     from mastertrade.engine.generator.states import State
     from mastertrade.engine.generator.store import NewStrategy, StrategyStore
 
-    if strategy.genome is None:
-        raise UserInputError(
-            f"strategy {spec!r} is a plugin (Python code): the strategy store holds genomes only, so a "
-            "plugin cannot be stored for the daemon yet; backtest it with `mt backtest` or replay it "
-            "with `mt strategy parity`"
-        )
     if strategy.symbol is None or strategy.timeframe is None:
         raise UserInputError(
             f"strategy {spec!r} needs a symbol and a timeframe: give --symbol and --timeframe"
@@ -81,14 +74,15 @@ async def add_strategy(
     ]
     if paper:
         path.append((State.PAPER, "put on paper by the trader"))
-    stored = await StrategyStore(db).add(
-        NewStrategy(
-            strategy.genome,
-            exchange=exchange,
-            metrics={"report": report},
-            path=tuple(path),
+    store = StrategyStore(db)
+    if strategy.genome is None:  # a plugin: stored by its entry point name, loaded back to trade
+        stored = await store.add_plugin(
+            strategy, exchange=exchange, metrics={"report": report}, path=tuple(path)
         )
-    )
+    else:
+        stored = await store.add(
+            NewStrategy(strategy.genome, exchange=exchange, metrics={"report": report}, path=tuple(path))
+        )
     return {
         "id": stored.id,
         "name": stored.name,

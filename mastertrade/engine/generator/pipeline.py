@@ -97,7 +97,6 @@ class GenerationSummary:
 
 def strategy_row(strategy: StoredStrategy) -> dict[str, Any]:
     """The one-line summary of a stored strategy (``mt generate`` and ``mt strategy list``)."""
-    from mastertrade.engine.signals.describe import describe
 
     oos, ins = strategy.out_of_sample, strategy.in_sample
     return {
@@ -113,7 +112,7 @@ def strategy_row(strategy: StoredStrategy) -> dict[str, Any]:
         "is_sharpe": ins.get("sharpe"),
         "deflated_sharpe": strategy.deflated_sharpe,
         "reference_agrees": strategy.reference_agrees,
-        "description": describe(strategy.genome),
+        "description": strategy.description(),
     }
 
 
