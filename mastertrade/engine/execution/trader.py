@@ -32,6 +32,7 @@ from mastertrade import errors
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.matching import Bar
@@ -43,7 +44,7 @@ from mastertrade.engine.execution.strategies import (
     latest_signals,
     window_bars,
 )
-from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
+from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
@@ -179,12 +180,7 @@ class Trader:
     async def _act(self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int) -> None:
         symbol = item.strategy.symbol
         assert symbol is not None
-        bracket = Bracket(
-            item.strategy.stop_loss,
-            item.strategy.take_profit,
-            item.strategy.trailing_stop,
-            item.strategy.size,
-        )
+        bracket = order_params(item.strategy)
         if item.stage == "paper":
             if item.id not in self.account.books and not await self.account.has_book(item.id):
                 # The book opens on this bar and trades from the next, as a backtest's bar 0 only opens
@@ -245,7 +241,7 @@ class Trader:
         if self.protection is not None:
             # Live: no stop orders at the exchange; the protector keeps the bracket and sells itself.
             plain = entry_request(
-                symbol, Bracket(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
+                symbol, OrderParams(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
             )
             await self.protection.enter(
                 plain,
