@@ -36,6 +36,7 @@ from mastertrade.engine.api.schemas import (
     AlertRuleInfo,
     AlertsOverview,
     CandlesResponse,
+    IndicatorsResponse,
     JobInfo,
     JobRunInfo,
     StatusReport,
@@ -168,6 +169,20 @@ class DaemonClient:
     ) -> CandlesResponse:
         result: CandlesResponse = await self._get(
             CandlesResponse, "/v1/candles", symbol=symbol, timeframe=timeframe, exchange=exchange, limit=limit
+        )
+        return result
+
+    async def indicators(
+        self, symbol: str, lines: Sequence[str], *, timeframe: str | None = None, limit: int = 100
+    ) -> IndicatorsResponse:
+        """The engine's indicator lines (``signals.lines`` specs) over the newest stored candles."""
+        result: IndicatorsResponse = await self._get(
+            IndicatorsResponse,
+            "/v1/indicators",
+            symbol=symbol,
+            line=list(lines),
+            timeframe=timeframe,
+            limit=limit,
         )
         return result
 

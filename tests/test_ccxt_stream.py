@@ -23,7 +23,8 @@ import pytest
 
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
-from mastertrade.engine.market.ccxt_stream import BLOCKED_WS_ORIGIN, WsPolicy
+from mastertrade.engine.market.ccxt_common import WsPolicy
+from mastertrade.engine.market.ccxt_stream import BLOCKED_WS_ORIGIN
 from mastertrade.engine.market.ccxt_venue import BlockedRequest, CcxtVenue
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.fakes.exchange import FAST_CCXT, FakeExchange, Row, serve, venue_settings

@@ -42,10 +42,9 @@ from mastertrade.locations import Locations, ensure_private_dir, locations
 if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.engine.alerts.delivery import Notifier
+    from mastertrade.engine.kernel.clock import Clock
+    from mastertrade.engine.kernel.context import EngineContext, JobRegistry, Service
     from mastertrade.engine.market.venue import Venue
-    from mastertrade.engine.scheduler.registry import JobRegistry
-    from mastertrade.engine.services.base import EngineContext, Service
-    from mastertrade.engine.services.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +194,10 @@ class Daemon:
         from mastertrade.engine.alerts.manager import AlertManager
         from mastertrade.engine.bus import EventBus
         from mastertrade.engine.events import ServiceStateChanged
+        from mastertrade.engine.kernel.clock import SystemClock
+        from mastertrade.engine.kernel.context import DaemonState, EngineContext
         from mastertrade.engine.market.store import CandleStore
         from mastertrade.engine.services import build_jobs, build_services
-        from mastertrade.engine.services.base import DaemonState, EngineContext
-        from mastertrade.engine.services.clock import SystemClock
         from mastertrade.engine.services.supervisor import Supervisor
 
         settings = self.settings

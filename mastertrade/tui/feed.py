@@ -22,7 +22,7 @@ from typing import Any
 
 from mastertrade import errors
 from mastertrade.engine import events as ev
-from mastertrade.tui.backend import GENERATION_JOB, Backend, Unavailable
+from mastertrade.tui.backend import GENERATION_JOB, Backend
 from mastertrade.tui.state import LiveState, Severity, Snapshot, Topic
 
 log = logging.getLogger(__name__)
@@ -207,12 +207,7 @@ class Feed:
         return topics
 
     async def _equity(self) -> set[Topic]:
-        try:
-            points = await self.backend.equity_history(limit=1000)
-        except Unavailable as exc:
-            self.state.equity_note = str(exc)
-            return set()
-        return self.state.set_equity(points)
+        return self.state.set_equity(await self.backend.equity_history(limit=1000))
 
     async def _risk(self) -> set[Topic]:
         return self.state.set_risk(await self.backend.risk_status())
@@ -240,6 +235,29 @@ class Feed:
             answer = await self.backend.candles(symbol, timeframe=base, limit=min(5000, CANDLES * factor))
             native = False
         self.changed(self.state.set_extra_series(symbol, timeframe, answer.candles, native))
+
+    async def load_overlays(self, symbol: str, timeframe: str, label: str, until: int) -> None:
+        """The daemon's indicator lines of overlay set ``label`` for a chart (none when the daemon does
+        not store that timeframe: a folded chart has no overlays)."""
+        from mastertrade.tui.indicators import OVERLAY_SETS
+        from mastertrade.tui.state import OverlayLines
+
+        lines = dict(OVERLAY_SETS)[label]
+        try:
+            answer = await self.backend.indicators(
+                symbol, [spec for _, spec in lines], timeframe=timeframe, limit=CANDLES
+            )
+        except errors.NotFound:
+            self.changed(self.state.set_overlays(symbol, timeframe, label, OverlayLines(until, [])))
+            return
+        found = [
+            (name, dict(zip(answer.ts, line.values, strict=True)))
+            for (name, _), line in zip(lines, answer.lines, strict=True)
+        ]
+        newest = answer.ts[-1] if answer.ts else until
+        self.changed(
+            self.state.set_overlays(symbol, timeframe, label, OverlayLines(max(until, newest), found))
+        )
 
     # --- events ----------------------------------------------------------------------------------------
 

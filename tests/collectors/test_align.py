@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mastertrade.engine.collectors.align import align, align_series
-from mastertrade.engine.collectors.catalog import max_age_ms
 from mastertrade.engine.collectors.store import FeatureSeries
+from mastertrade.engine.signals.feature_catalog import max_age_ms
 
 BAR = 3_600_000
 OPENS = np.arange(0, 10 * BAR, BAR, dtype=np.int64)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from mastertrade.config import load_settings
-from mastertrade.engine.collectors.daemon_service import CollectorsService, source_infos
+from mastertrade.engine.api.routes_status import source_infos
+from mastertrade.engine.collectors.daemon_service import CollectorsService
 from mastertrade.engine.collectors.service import CollectorService
 from mastertrade.engine.collectors.sim import SIM_SOURCE
 from mastertrade.engine.collectors.store import FeatureStore

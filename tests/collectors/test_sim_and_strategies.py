@@ -15,8 +15,7 @@ from mastertrade.engine.collectors.store import FeatureStore
 from mastertrade.engine.market.sim import simulate
 from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
 from mastertrade.engine.signals.evaluate import signals
-from mastertrade.engine.signals.features import required_features
-from mastertrade.engine.signals.genome import parse_genome
+from mastertrade.engine.signals.genome import parse_genome, required_features
 from mastertrade.engine.signals.indicators import IndicatorCache
 from mastertrade.engine.signals.random_genome import random_genome
 from mastertrade.errors import InvalidGenome

@@ -14,7 +14,7 @@ import pytest
 
 from mastertrade.config import Settings, load_settings
 from mastertrade.engine.daemon import Daemon
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 from tests.daemon.fakes import FakeVenue, RecordingNotifier
 
 
@@ -58,8 +58,8 @@ def core_services(ctx: EngineContext) -> list[Any]:
 
 
 def core_jobs() -> Any:
+    from mastertrade.engine.kernel.context import JobRegistry
     from mastertrade.engine.scheduler import data_refresh
-    from mastertrade.engine.scheduler.registry import JobRegistry
 
     jobs = JobRegistry()
     jobs.add(

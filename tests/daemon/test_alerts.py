@@ -18,7 +18,7 @@ from mastertrade.engine.alerts.manager import AlertManager
 from mastertrade.engine.alerts.rules import AlertCandidate, Severity
 from mastertrade.engine.bus import EventBus
 from mastertrade.engine.events import AlertRaised, OrderFilled
-from mastertrade.engine.services.clock import FakeClock
+from mastertrade.engine.kernel.clock import FakeClock
 from mastertrade.errors import UserInputError
 from tests.daemon.conftest import Engine, core_daemon
 from tests.daemon.fakes import T0, Receiver, RecordingNotifier, eventually, wait_for

@@ -17,10 +17,9 @@ from mastertrade.config import Settings
 from mastertrade.db.models.daemon import JobRun as JobRunRecord
 from mastertrade.engine.api.app import create_app
 from mastertrade.engine.daemon import Daemon
-from mastertrade.engine.scheduler.registry import JobRegistry, JobRun
+from mastertrade.engine.kernel.clock import FakeClock
+from mastertrade.engine.kernel.context import EngineContext, JobRegistry, JobRun
 from mastertrade.engine.scheduler.service import SchedulerService
-from mastertrade.engine.services.base import EngineContext
-from mastertrade.engine.services.clock import FakeClock
 from mastertrade.errors import NotFound, OperationFailed
 from tests.daemon.fakes import FakeVenue, RecordingNotifier, wait_for
 

@@ -11,8 +11,8 @@ import pytest
 
 from mastertrade.config import Settings
 from mastertrade.engine.events import CandleClosed, ServiceStateChanged
+from mastertrade.engine.kernel.context import EngineContext, ServiceStopping
 from mastertrade.engine.market.store import SeriesKey
-from mastertrade.engine.services.base import EngineContext, ServiceStopping
 from mastertrade.errors import VenueUnavailable
 from tests.daemon.conftest import Engine, core_daemon
 from tests.daemon.fakes import HOUR, T0, closed_ts, eventually, wait_for

@@ -12,7 +12,7 @@ import pytest
 
 from mastertrade.engine.signals import features
 from mastertrade.engine.signals.evaluate import signals, term_values
-from mastertrade.engine.signals.features import SeriesFeatures, required_features
+from mastertrade.engine.signals.features import SeriesFeatures
 from mastertrade.engine.signals.genome import (
     AllOf,
     AnyOf,
@@ -24,6 +24,7 @@ from mastertrade.engine.signals.genome import (
     Less,
     Rule,
     parse_genome,
+    required_features,
 )
 from mastertrade.engine.signals.indicators import IndicatorCache
 from mastertrade.engine.signals.random_genome import random_genome

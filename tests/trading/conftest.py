@@ -13,7 +13,7 @@ import pytest
 from mastertrade.config import Settings
 from mastertrade.engine.daemon import Daemon
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 from tests.daemon.conftest import configure
 from tests.daemon.fakes import FakeVenue, RecordingNotifier
 

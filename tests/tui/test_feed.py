@@ -52,13 +52,13 @@ async def test_the_first_snapshot_loads_everything() -> None:
     assert len(state.alerts) == 3
 
 
-async def test_missing_endpoints_are_said_and_the_equity_curve_falls_back_to_samples() -> None:
+async def test_failed_snapshots_are_said_and_the_equity_curve_falls_back_to_samples() -> None:
     feed, state, _ = feed_on(FakeBackend(strategies_served=False, equity_served=False))
     await feed.load_all()
     assert state.strategies.value is None
-    assert state.strategies.error == "this daemon does not serve GET /v1/strategies yet"
+    assert state.strategies.error == "the daemon could not read the strategy store"
     assert state.equity_source == "session" and len(state.equity) == 1
-    assert state.equity_note == "this daemon does not serve GET /v1/equity yet"
+    assert state.equity_note == "the daemon could not read the equity history"
 
 
 async def test_offline_then_connected_then_lost_then_back() -> None:

@@ -43,7 +43,7 @@ from mastertrade.engine.alerts.rules import (
 from mastertrade.engine.alerts.store import AlertStore
 from mastertrade.engine.bus import EventBus, Subscription
 from mastertrade.engine.events import AlertRaised, Event
-from mastertrade.engine.services.clock import Clock
+from mastertrade.engine.kernel.clock import Clock
 from mastertrade.errors import NotFound, UserInputError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from mastertrade.engine.api import (
 from mastertrade.engine.api.auth import BearerTokenMiddleware
 from mastertrade.engine.api.errors import CatchAllMiddleware, install_error_handlers, openapi_error_responses
 from mastertrade.engine.api.metrics import ApiMetrics, MetricsMiddleware
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 
 # Every area's router; a new area appends its own (see the package docstring).
 ROUTERS: list[APIRouter] = [

@@ -16,7 +16,7 @@ from mastertrade import errors
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.trader import Trader
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 
 
 def get_ctx(request: Request) -> EngineContext:

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.bus import Subscription, SubscriptionClosed, SubscriptionOverflow
 from mastertrade.engine.events import EVENT_TYPES, Event, Heartbeat, StreamGap
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 from mastertrade.errors import UserInputError
 
 router = APIRouter(tags=["events"])

@@ -15,12 +15,42 @@ from mastertrade.engine.api.schemas import (
     SymbolInfo,
     VenueInfo,
 )
-from mastertrade.engine.collectors.daemon_service import source_infos
+from mastertrade.engine.api.schemas_collectors import SourceInfo
+from mastertrade.engine.kernel.context import EngineContext
 from mastertrade.engine.scheduler.service import SchedulerService
-from mastertrade.engine.services.base import EngineContext
 from mastertrade.locations import locations
 
 router = APIRouter(tags=["daemon"])
+
+
+def source_infos(ctx: EngineContext) -> list[SourceInfo]:
+    """The health of every source of the running collectors, for ``GET /v1/status`` (empty when the
+    collectors do not run)."""
+    from mastertrade.engine.collectors.service import CollectorService
+
+    service = ctx.find(CollectorService)
+    if service is None:
+        return []
+
+    def when(ms: int | None) -> datetime | None:
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+    return [
+        SourceInfo(
+            source=health.source,
+            state=str(health.state),
+            reason=health.reason,
+            since=when(health.since),
+            last_success=when(health.last_success),
+            next_poll=when(health.next_poll),
+            failures=health.failures,
+            interval_s=health.interval_s,
+            needs_key=health.needs_key,
+            key_configured=health.key_configured,
+            last_values=[dict(item) for item in health.last_values],
+        )
+        for health in service.health()
+    ]
 
 
 async def build_status(ctx: EngineContext) -> StatusReport:

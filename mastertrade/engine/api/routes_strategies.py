@@ -38,7 +38,7 @@ from mastertrade.engine.api.schemas_strategies import (
 from mastertrade.engine.api.schemas_trading import EquityPointInfo
 from mastertrade.engine.generator.states import State, parse_state
 from mastertrade.engine.generator.store import StoredStrategy, StrategyStore
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

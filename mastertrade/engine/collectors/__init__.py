@@ -5,6 +5,6 @@
 - ``service``: polls every source on its schedule, stores values, keeps health (``CollectorService``).
 - ``store``: feature time series and source health in the database (``FeatureStore``).
 - ``align``: features aligned to candle bars without lookahead.
-- ``catalog`` / ``provider``: the features as genome terms and their values for strategies.
+- ``provider``: the features' values for strategies (their genome terms are ``signals/feature_catalog.py``).
 - ``sim``: simulated features that move with the simulated market.
 """

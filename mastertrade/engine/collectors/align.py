@@ -17,9 +17,9 @@ Among the values visible to a bar, the one with the latest ``ts`` (the newest ob
 is carried forward to later bars ("forward fill") until ``max_age_ms`` has passed since it was
 published, after which the bar gets NaN (unknown) rather than an ever older value. Comparisons on NaN
 are false, so a strategy rule on a stale feature simply does not fire. The maximum age of each feature
-is fixed in advance (``catalog.py``: a day for sentiment, three days for daily crypto series, five for
-stock indices, which skip weekends), never derived from the data: a statistic of the whole stored
-series would itself be a peek at the future.
+is fixed in advance (``signals/feature_catalog.py``: a day for sentiment, three days for daily crypto
+series, five for stock indices, which skip weekends), never derived from the data: a statistic of the
+whole stored series would itself be a peek at the future.
 """
 
 from __future__ import annotations

@@ -19,11 +19,10 @@ import httpx
 from mastertrade.engine.collectors.events import SourceStateChanged
 from mastertrade.engine.collectors.service import CollectorService
 from mastertrade.engine.collectors.sim_collector import SimFeatureCollector
-from mastertrade.engine.services.base import ServiceStopping
+from mastertrade.engine.kernel.context import ServiceStopping
 
 if TYPE_CHECKING:
-    from mastertrade.engine.api.schemas_collectors import SourceInfo
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger("mastertrade.collectors")
 
@@ -72,35 +71,3 @@ class CollectorsService:
             await service.run()
         except* ServiceStopping:
             log.info("collectors stopped with the daemon")
-
-
-def source_infos(ctx: EngineContext) -> list[SourceInfo]:
-    """The health of every source of the running collectors, for ``GET /v1/status`` (empty when the
-    collectors do not run)."""
-    from datetime import UTC, datetime
-
-    from mastertrade.engine.api.schemas_collectors import SourceInfo
-
-    service = ctx.find(CollectorService)
-    if service is None:
-        return []
-
-    def when(ms: int | None) -> datetime | None:
-        return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-    return [
-        SourceInfo(
-            source=health.source,
-            state=str(health.state),
-            reason=health.reason,
-            since=when(health.since),
-            last_success=when(health.last_success),
-            next_poll=when(health.next_poll),
-            failures=health.failures,
-            interval_s=health.interval_s,
-            needs_key=health.needs_key,
-            key_configured=health.key_configured,
-            last_values=[dict(item) for item in health.last_values],
-        )
-        for health in service.health()
-    ]

@@ -4,7 +4,8 @@ hands to ``IndicatorCache(frame, features=...)``.
 Evaluation is synchronous and the store is async, so the provider is loaded first, for the features a
 set of genomes needs (``required_features``), then answers ``(name, params, frame)`` from memory by
 aligning each series to the frame's bars with :mod:`align` (a value counts only from the first bar that
-opens after its publication; it is dropped once older than the feature's maximum age, ``catalog.py``).
+opens after its publication; it is dropped once older than the feature's maximum age,
+``signals/feature_catalog.py``).
 
 Which source a term reads: on simulated candles (exchange ``sim``) always source ``sim``; otherwise the
 term's ``source`` when it names one, else the first source that stores the series, in the order of the
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mastertrade.engine.collectors import catalog
 from mastertrade.engine.collectors.align import align_series
 from mastertrade.engine.collectors.sim import SIM_SOURCE
 from mastertrade.engine.collectors.store import FeatureSeries, FeatureStore
 from mastertrade.engine.market.timeframes import timeframe_ms
-from mastertrade.engine.signals.features import feature_spec, required_features
+from mastertrade.engine.signals import feature_catalog as catalog
+from mastertrade.engine.signals.features import feature_spec
+from mastertrade.engine.signals.genome import required_features
 from mastertrade.engine.signals.specs import SINGLE, Params, ParamValue
 
 if TYPE_CHECKING:

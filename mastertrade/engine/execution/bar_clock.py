@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
+from mastertrade.engine.backtest.params import order_params
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.strategies import TradedStrategy, window_bars
-from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
+from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ class BarClock:
                 exit_request(symbol, position.amount, bar.close, strategy_id=item.id), placed_ts=placed_ts
             )
         elif action is Action.ENTER:
-            bracket = Bracket(strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size)
+            bracket = order_params(strategy)
             await broker.submit(
                 entry_request(symbol, bracket, bar.close, strategy_id=item.id), placed_ts=placed_ts
             )

@@ -145,9 +145,9 @@ async def replay_parity(
 
     from mastertrade.db.database import Database, create_engine
     from mastertrade.db.migrate import upgrade
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.execution.journal import Journal
     from mastertrade.engine.execution.parity import paper_replay
-    from mastertrade.engine.execution.strategy_orders import Bracket
 
     key = await loader.candles.resolve(symbol, timeframe, exchange)
     series = await loader.load(key, [strategy], end=end)
@@ -163,9 +163,7 @@ async def replay_parity(
             scratch = Database(create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'parity.db'}"))
             try:
                 await upgrade(scratch.engine)
-                bracket = Bracket(
-                    strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size
-                )
+                bracket = order_params(strategy)
                 _, trades = await paper_replay(
                     Journal(scratch),
                     "replay",

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.bar_clock import BarClock
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
-from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
+from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
@@ -190,12 +191,7 @@ class Trader:
         if not newest:
             log.warning("strategy %s: bar %d evaluated late; no account order for it", item.id, bar.ts)
             return
-        bracket = Bracket(
-            item.strategy.stop_loss,
-            item.strategy.take_profit,
-            item.strategy.trailing_stop,
-            item.strategy.size,
-        )
+        bracket = order_params(item.strategy)
         held = await self.account.strategy_holding(item.id, symbol)
         action = decide(long=held > 0, entry=entry, exit_=exit_)
         if action is None:
@@ -232,7 +228,7 @@ class Trader:
         if self.protection is not None:
             # Live: no stop orders at the exchange; the protector keeps the bracket and sells itself.
             plain = entry_request(
-                symbol, Bracket(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
+                symbol, OrderParams(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
             )
             await self.protection.enter(
                 plain,

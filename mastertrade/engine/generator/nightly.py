@@ -35,9 +35,8 @@ if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.events import Event
     from mastertrade.engine.generator.pipeline import GenerationSummary
+    from mastertrade.engine.kernel.context import EngineContext, JobRun
     from mastertrade.engine.market.venue import Venue
-    from mastertrade.engine.scheduler.registry import JobRun
-    from mastertrade.engine.services.base import EngineContext
 
 log = logging.getLogger(__name__)
 

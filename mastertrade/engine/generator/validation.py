@@ -118,8 +118,8 @@ def reference_check(
 ) -> dict[str, Any]:
     """Backtest the genome on the full series with both engines and compare trades and equity."""
     from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.reference import run_reference
-    from mastertrade.engine.backtest.runner import order_params
     from mastertrade.engine.signals.evaluate import signals
 
     started = time.perf_counter()
@@ -167,7 +167,7 @@ def oos_trade_stats(genome: Genome, problem: Problem, cache: IndicatorCache) -> 
     """The closed trades of every OOS window as a trade record (wins, losses and their summed returns,
     a return being the P&L over the entry value with its fee): the Kelly prior of the trading core."""
     from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.signals.evaluate import signals
 
     entries, exits = signals(genome, cache)

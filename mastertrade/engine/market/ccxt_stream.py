@@ -41,20 +41,20 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
 
 from mastertrade import errors
+from mastertrade.engine.market.ccxt_common import BlockedRequest, candle_row, within
 from mastertrade.engine.market.retry import map_error
 from mastertrade.engine.market.store import CandleRow
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
 from mastertrade.engine.market.venue import CandleUpdate
 
 if TYPE_CHECKING:
-    from mastertrade.engine.market.ccxt_venue import CcxtVenue
+    from mastertrade.engine.market.ccxt_common import FeedVenue
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +64,6 @@ WS_MAIN_FAMILIES = ("spot", "margin", "public")
 BLOCKED_WS_ORIGIN = "wss://blocked.invalid"
 
 Emit = Callable[[CandleUpdate], None]
-
-
-@dataclass(frozen=True)
-class WsPolicy:
-    """When the live feed gives up on websockets for a while, and when a silent stream counts as dead."""
-
-    failures_before_polling: int = 3
-    """Sessions in a row that failed before delivering anything, after which the feed polls REST."""
-
-    retry_after_s: float = 300.0
-    """How long the feed polls after giving up on websockets, before it tries them again."""
-
-    idle_timeout_s: float = 120.0
-    """A symbol's stream silent this long is taken for a dead connection (Binance sends every 2 s)."""
-
-
-def candle_row(item: Sequence[Any]) -> CandleRow | None:
-    """A store row from a ccxt OHLCV list; None when a price is missing. A missing volume counts as 0."""
-    ts, o, h, low, c = item[:5]
-    if ts is None or any(x is None for x in (o, h, low, c)):
-        return None
-    v = item[5] if len(item) > 5 and item[5] is not None else 0.0
-    return (int(ts), float(o), float(h), float(low), float(c), float(v))
 
 
 class Bars:
@@ -151,7 +128,7 @@ class _SessionFailed(Exception):
 class LiveFeed:
     """The live feed of ``venue`` for ``symbols`` (see the module docstring); iterate ``run()``."""
 
-    def __init__(self, venue: CcxtVenue, symbols: Sequence[str], timeframe: str) -> None:
+    def __init__(self, venue: FeedVenue, symbols: Sequence[str], timeframe: str) -> None:
         self.venue = venue
         self.symbols = list(symbols)
         self.timeframe = timeframe
@@ -200,18 +177,20 @@ class LiveFeed:
                 for update in updates:
                     yield update
             done += 1
-            await self.venue._sleep(self.venue.poll_interval_s)
+            await self.venue.sleep(self.venue.poll_interval_s)
 
     async def _poll(self, bars: Bars) -> list[CandleUpdate]:
         start = bars.owed_from()
         if start is None:
             # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
-            rows = await self.venue._fetch(bars.symbol, self.timeframe, None, 2)
+            rows = await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2)
             updates = [bars.form(rows[-1])] if rows else []
         else:
             rows = [
                 row
-                for row in await self.venue._fetch(bars.symbol, self.timeframe, start, self.venue.page_limit)
+                for row in await self.venue.fetch_rows(
+                    bars.symbol, self.timeframe, start, self.venue.page_limit
+                )
                 if row[0] >= start
             ]
             updates = [bars.close(row) for row in rows[:-1]]
@@ -247,7 +226,7 @@ class LiveFeed:
                     return
                 pause = venue.retry.delay(failures)
                 log.warning("live feed %s: websocket %s; reconnecting in %.2fs", venue.id, exc, pause)
-                await venue._sleep(pause)
+                await venue.sleep(pause)
 
     async def _session(self, client: Any, bars: dict[str, Bars]) -> AsyncGenerator[CandleUpdate]:
         """One connection: a watcher task per symbol feeding a queue. Raises ``_SessionFailed`` when the
@@ -390,9 +369,7 @@ def ws_client_class(base: type[Any], ws_url: str | None) -> type[Any]:
 
         def client(self, url: str) -> Any:
             allowed = self._mt_ws_url
-            if allowed is not None and not _within(url, allowed):
-                from mastertrade.engine.market.ccxt_venue import BlockedRequest
-
+            if allowed is not None and not within(url, allowed):
                 raise BlockedRequest(
                     f"refused websocket {url.split('?', 1)[0]}: [exchange] ws_url is set, so streams may "
                     f"only go to {allowed}"
@@ -401,7 +378,7 @@ def ws_client_class(base: type[Any], ws_url: str | None) -> type[Any]:
 
         def is_spot_url(self, client: Any) -> bool:
             # Binance tells spot from futures streams by its host names; ws_url stands in for spot.
-            if self._mt_ws_url is not None and _within(client.url, self._mt_ws_url):
+            if self._mt_ws_url is not None and within(client.url, self._mt_ws_url):
                 return True
             return bool(super().is_spot_url(client))
 
@@ -439,7 +416,3 @@ def rebase_ws(exchange: Any, ws_url: str) -> None:
             key: ws_url if key in WS_MAIN_FAMILIES and isinstance(value, str) else blocked(value, f"/{key}")
             for key, value in ws.items()
         }
-
-
-def _within(url: str, base: str) -> bool:
-    return url == base or url.startswith((base + "/", base + "?"))

@@ -42,7 +42,8 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from mastertrade import errors
-from mastertrade.engine.market.ccxt_stream import LiveFeed, WsPolicy, candle_row, rebase_ws, ws_client_class
+from mastertrade.engine.market.ccxt_common import BlockedRequest, Sleep, WsPolicy, candle_row
+from mastertrade.engine.market.ccxt_stream import LiveFeed, rebase_ws, ws_client_class
 from mastertrade.engine.market.retry import RetryEvent, RetryPolicy
 from mastertrade.engine.market.store import CandleRow
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -67,12 +68,6 @@ API_URL_OPTIONS: dict[str, Any] = {
 # to this one instead, which never emits below INFO whatever the root logger's level.
 _WIRE_LOG = logging.getLogger("mastertrade.ccxt.wire")
 _WIRE_LOG.setLevel(logging.INFO)
-
-Sleep = Callable[[float], Awaitable[object]]
-
-
-class BlockedRequest(errors.OperationFailed):
-    """A request to an address outside ``[exchange] api_url``, refused before it touched the network."""
 
 
 def exchange_ids() -> list[str]:
@@ -116,7 +111,7 @@ class CcxtVenue:
         self.retry = retry or RetryPolicy.from_settings(settings)
         self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s
         self.page_limit = page_limit if page_limit is not None else settings.page_limit
-        self._sleep = sleep
+        self.sleep = sleep
 
         own = exchange_id == settings.id
         self.api_url = _check_api_url(settings.api_url) if own and settings.api_url else None
@@ -246,9 +241,10 @@ class CcxtVenue:
             )
 
     async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[CandleRow]:
-        return await self._fetch(symbol, timeframe, since, limit)
+        return await self.fetch_rows(symbol, timeframe, since, limit)
 
-    async def _fetch(self, symbol: str, timeframe: str, since: int | None, limit: int) -> list[CandleRow]:
+    async def fetch_rows(self, symbol: str, timeframe: str, since: int | None, limit: int) -> list[CandleRow]:
+        """Candles from ``since`` (None: the newest), without the ones missing a price."""
         raw = await self.call(
             lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit),
             what=f"{self._id} fetch_ohlcv {symbol} {timeframe}",

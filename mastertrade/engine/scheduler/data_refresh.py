@@ -15,8 +15,7 @@ from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import now_ms, timeframe_ms
 
 if TYPE_CHECKING:
-    from mastertrade.engine.scheduler.registry import JobRun
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext, JobRun
 
 DESCRIPTION = "Download the candles missing since the last stored one, for every configured symbol"
 

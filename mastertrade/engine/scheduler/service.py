@@ -17,15 +17,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.events import JobFinished, JobStarted
+from mastertrade.engine.kernel.context import Job, JobRun, ServiceStopping
 from mastertrade.engine.scheduler.cron import next_fire
-from mastertrade.engine.scheduler.registry import Job, JobRun
 from mastertrade.engine.scheduler.runs import JobRunStore, run_info
-from mastertrade.engine.services.base import ServiceStopping
 from mastertrade.errors import OperationFailed
 
 if TYPE_CHECKING:
     from mastertrade.db.models.daemon import JobRun as JobRunRecord
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The daemon's services, and the one place where areas add theirs and their scheduled jobs.
 
-A service is an object with ``name`` and ``async run(ctx)`` (``base.Service``; read ``base.py`` for the
-rules and the ``EngineContext`` fields). The daemon runs the API servers first, then every service
-``build_services`` returns, each under the supervisor (``supervisor.py``), in this order, and stops them
-in reverse order.
+A service is an object with ``name`` and ``async run(ctx)`` (``kernel.context.Service``; read
+``kernel/context.py`` for the rules and the ``EngineContext`` fields). The daemon runs the API servers
+first, then every service ``build_services`` returns, each under the supervisor (``supervisor.py``), in
+this order, and stops them in reverse order.
 
 Adding a service (another area) is one line in ``build_services``::
 
@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mastertrade.engine.scheduler.registry import JobRegistry
-    from mastertrade.engine.services.base import EngineContext, Service
+    from mastertrade.engine.kernel.context import EngineContext, JobRegistry, Service
 
 
 def build_services(ctx: EngineContext) -> list[Service]:
@@ -42,8 +41,8 @@ def build_services(ctx: EngineContext) -> list[Service]:
 
 def build_jobs() -> JobRegistry:
     """Every job the scheduler can run, by name (schedules come from ``[scheduler] jobs``)."""
+    from mastertrade.engine.kernel.context import JobRegistry
     from mastertrade.engine.scheduler import data_refresh
-    from mastertrade.engine.scheduler.registry import JobRegistry
 
     jobs = JobRegistry()
     jobs.add(

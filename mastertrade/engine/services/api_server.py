@@ -23,7 +23,7 @@ from mastertrade.locations import ensure_private_dir
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from mastertrade.engine.events import CandleClosed, PriceTick
+from mastertrade.engine.kernel.context import LastCandle
 from mastertrade.engine.market.store import SeriesKey
-from mastertrade.engine.services.base import LastCandle
 
 if TYPE_CHECKING:
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mastertrade.engine.events import ServiceStateChanged
-from mastertrade.engine.services.base import Service, ServiceStatus, ServiceStopping
+from mastertrade.engine.kernel.context import Service, ServiceStatus, ServiceStopping
 
 if TYPE_CHECKING:
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,7 @@ from mastertrade.engine.events import CandleClosed, PriceTick
 from mastertrade.engine.execution.strategies import StrategySource, TradedStrategy
 
 if TYPE_CHECKING:
-    from mastertrade.engine.scheduler.registry import JobRegistry, JobRun
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext, JobRegistry, JobRun
 
 log = logging.getLogger(__name__)
 

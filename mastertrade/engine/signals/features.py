@@ -5,7 +5,8 @@ on-chain or macro data. The genome grammar already has the ``feature`` term kind
 called and which parameters it takes comes from this registry, so the collectors add their series
 without touching the grammar, the evaluator or the canonical form:
 
-1. Describe the feature and register it (at import time of the collector's module)::
+1. Describe the feature and register it (the collectors' own features are in the catalogue,
+   :mod:`.feature_catalog`, which the registry starts with; a plugin registers its own)::
 
        register_feature(SeriesSpec(
            "sentiment", "Sentiment", "VADER compound score of recent news, -1..1",
@@ -26,23 +27,25 @@ without touching the grammar, the evaluator or the canonical form:
    it, which is exactly the no-lookahead rule every provider must keep (a signal at bar t may only use
    what was published before bar t closed).
 
-:func:`required_features` lists the (name, params) a genome needs, so a caller can load just those.
+``genome.required_features`` lists the (name, params) a genome needs, so a caller can load just those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
+from mastertrade.engine.signals.feature_catalog import catalogue_specs
 from mastertrade.engine.signals.specs import SINGLE, ParamError, Params, ParamValue, SeriesSpec
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-FEATURES: dict[str, SeriesSpec] = {}
+FEATURES: dict[str, SeriesSpec] = {spec.name: spec for spec in catalogue_specs()}
+"""The registry: the catalogue's features, then whatever ``register_feature`` added."""
 
 
 def register_feature(spec: SeriesSpec) -> None:
@@ -107,20 +110,3 @@ class SeriesFeatures:
             values = np.where(position >= 0, column[np.clip(position, 0, None)], np.nan)
             result[out.name] = values
         return result
-
-
-def required_features(genome: Any) -> list[tuple[str, Params]]:
-    """The distinct (feature name, parameters) a genome's rules use, in first-use order."""
-    from mastertrade.engine.signals.genome import FeatureTerm, terms
-
-    seen: dict[tuple[str, Params], None] = {}
-    for term in terms(genome):
-        if isinstance(term, FeatureTerm):
-            seen.setdefault((term.feature, term.params), None)
-    return list(seen)
-
-
-# The collectors' features (sentiment, fear & greed, on-chain, macro ...) register themselves on import;
-# importing them here means every genome parser knows them. Last, because the catalog calls
-# register_feature above; the catalog imports nothing heavy.
-from mastertrade.engine.collectors import catalog as _collectors_catalog  # noqa: E402, F401

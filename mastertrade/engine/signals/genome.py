@@ -634,3 +634,12 @@ _COMPARISONS = {
     "less_than": ("<", "lt"),
     "less_than_equal": ("<=", "le"),
 }
+
+
+def required_features(genome: Genome) -> list[tuple[str, Params]]:
+    """The distinct (feature name, parameters) a genome's rules use, in first-use order."""
+    seen: dict[tuple[str, Params], None] = {}
+    for term in terms(genome):
+        if isinstance(term, FeatureTerm):
+            seen.setdefault((term.feature, term.params), None)
+    return list(seen)

@@ -1,9 +1,10 @@
-"""The features the collectors store, registered as genome terms (``{"feature": NAME, ...}``).
+"""The catalogue of features the collectors store, as genome terms (``{"feature": NAME, ...}``).
 
-Importing this module registers every feature below with the signals registry
-(:mod:`mastertrade.engine.signals.features`), so genomes can use them, the random generator can draw
-them (``features=True``) and ``describe`` can name them. It imports nothing heavy: the genome parser
-loads it whenever it loads the registry.
+The feature registry (:mod:`mastertrade.engine.signals.features`) starts with every feature of this
+catalogue (``catalogue_specs``), so genomes can use them, the random generator can draw them
+(``features=True``) and ``describe`` can name them; plugins add theirs with ``register_feature``. The
+catalogue lives with the signals, not the collectors: the genome grammar must know its terms without
+importing the code that fetches their data. It imports nothing heavy.
 
 Parameters of a feature term:
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mastertrade.engine.signals.features import register_feature
 from mastertrade.engine.signals.specs import SINGLE, Output, Param, SeriesSpec
 
 AUTO = "auto"
@@ -144,10 +144,6 @@ def max_age_ms(name: str, bar_ms: int) -> int:
     return max(int(hours * 3_600_000), 2 * bar_ms)
 
 
-def register_all() -> None:
-    """Register every feature above (idempotent: a spec registered twice is simply replaced)."""
-    for feature in FEATURES:
-        register_feature(spec_of(feature))
-
-
-register_all()
+def catalogue_specs() -> tuple[SeriesSpec, ...]:
+    """The genome-term specs of every feature above."""
+    return tuple(spec_of(feature) for feature in FEATURES)
