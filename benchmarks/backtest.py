@@ -23,9 +23,9 @@ def engines() -> None:
     from mastertrade.engine.backtest.batch import run_batch
     from mastertrade.engine.backtest.fast import simulate_many
     from mastertrade.engine.backtest.metrics import Calendar
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.reference import run_reference
     from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
-    from mastertrade.engine.backtest.runner import order_params
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.signals.evaluate import signals
     from mastertrade.engine.signals.indicators import IndicatorCache

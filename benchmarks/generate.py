@@ -36,8 +36,8 @@ def naive_seconds_per_candidate(ids: list[str]) -> float:
     """Score stored strategies the naive way: reference engine, fresh indicators, every window."""
     from mastertrade.config import load_settings
     from mastertrade.db.database import Database
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.reference import run_reference
-    from mastertrade.engine.backtest.runner import order_params
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.market.store import CandleStore, SeriesKey

@@ -50,7 +50,7 @@ def hypervolume(points: list[tuple[float, float]]) -> float:
 
 def run_once(policy: str, seed: int, frame: Any, split: int, state: Path) -> dict[str, Any]:
     from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.generator.deflated import deflated_sharpe, sample_variance
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.executor import ThreadExecutor

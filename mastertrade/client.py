@@ -38,6 +38,7 @@ from mastertrade.engine.api.schemas import (
     CandlesResponse,
     FeatureListing,
     FeatureSeriesInfo,
+    IndicatorsResponse,
     JobInfo,
     JobRunInfo,
     StatusReport,
@@ -213,6 +214,20 @@ class DaemonClient:
             source=source,
             since=since,
             until=until,
+            limit=limit,
+        )
+        return result
+
+    async def indicators(
+        self, symbol: str, lines: Sequence[str], *, timeframe: str | None = None, limit: int = 100
+    ) -> IndicatorsResponse:
+        """The engine's indicator lines (``signals.lines`` specs) over the newest stored candles."""
+        result: IndicatorsResponse = await self._get(
+            IndicatorsResponse,
+            "/v1/indicators",
+            symbol=symbol,
+            line=list(lines),
+            timeframe=timeframe,
             limit=limit,
         )
         return result

@@ -574,6 +574,23 @@ class ExecutionSettings(Section):
     as it stands; a send still waiting for the exchange goes on in the background."""
 
 
+class ParitySettings(Section):
+    """The parity monitor: each paper and active strategy's paper book compared with its backtest over
+    the same bars, as bars close."""
+
+    enabled: bool = True
+    """Run the monitor in the trading daemon."""
+
+    check_every_bars: int = Field(default=24, ge=1)
+    """Check a book at least every this many of its bars (and at every bar on which it had a fill)."""
+
+    max_mismatched_trades: int = Field(default=0, ge=0)
+    """Trades that may differ (or exist on one side only) before the book counts as diverged."""
+
+    pause_on_divergence: bool = True
+    """Pause a diverged strategy (else only alert): it no longer trades what its backtest says."""
+
+
 class BacktestSettings(Section):
     """Defaults of `mt backtest` (its --cash and --fee override them)."""
 
@@ -794,6 +811,7 @@ class Settings(BaseSettings):
     paper: PaperSettings = PaperSettings()
     execution: ExecutionSettings = ExecutionSettings()
     backtest: BacktestSettings = BacktestSettings()
+    parity: ParitySettings = ParitySettings()
     generator: GeneratorSettings = GeneratorSettings()
     rl: RLSettings = RLSettings()
     ml: MlSettings = MlSettings()
@@ -910,55 +928,67 @@ def render_config_file(settings: Settings | None = None) -> str:
     """A commented config.toml with every setting, its documentation and its current value.
 
     Values that are unset (None) and secrets are written as comments, so the file never carries a key
-    unless the user puts it there.
+    unless the user puts it there. Rendered with tomlkit (a TOML library that writes comments), so
+    every value is valid TOML however it is spelled.
     """
+    import tomlkit
+
     settings = settings or Settings()
-    lines = [
-        "# MasterTrade configuration (written by `mt init`).",
-        "# Every key can also be set from the environment: MT_<SECTION>__<KEY>, e.g. MT_DB__URL.",
-        "# Environment variables take precedence over this file. Dates are ISO-8601, UTC.",
-        "",
-    ]
+    document = tomlkit.document()
+    for line in (
+        "MasterTrade configuration (written by `mt init`).",
+        "Every key can also be set from the environment: MT_<SECTION>__<KEY>, e.g. MT_DB__URL.",
+        "Environment variables take precedence over this file. Dates are ISO-8601, UTC.",
+    ):
+        document.add(tomlkit.comment(line))
+    document.add(tomlkit.nl())
     tables: list[tuple[str, BaseModel]] = []
     for name, field in type(settings).model_fields.items():
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
             tables.append((name, value))
             continue
-        lines += _render_field(name, field.description, value)
+        _add_field(document, name, field.description, value)
     for table_name, model in tables:
-        lines.append(f"[{table_name}]")
+        table = tomlkit.table()
         for name, field in type(model).model_fields.items():
-            lines += _render_field(name, field.description, getattr(model, name))
-    return "\n".join(lines).rstrip() + "\n"
+            _add_field(table, name, field.description, getattr(model, name))
+        document.add(table_name, table)
+    return tomlkit.dumps(document).rstrip() + "\n"
 
 
-def _render_field(name: str, doc: str | None, value: Any) -> list[str]:
-    out = [f"# {part.strip()}" for part in (doc or "").splitlines() if part.strip()]
+def _add_field(container: Any, name: str, doc: str | None, value: Any) -> None:
+    import tomlkit
+
+    for part in (doc or "").splitlines():
+        if part.strip():
+            container.add(tomlkit.comment(part.strip()))
     if value is None or isinstance(value, SecretStr):
-        out.append(f'# {name} = ""')
+        container.add(tomlkit.comment(f'{name} = ""'))
     else:
-        out.append(f"{name} = {toml_value(value)}")
-    out.append("")
-    return out
+        container.add(name, _toml_item(value))
+    container.add(tomlkit.nl())
 
 
-def toml_value(value: Any) -> str:
-    """A TOML literal for a config value (scalars, lists and tables of them)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
+def _toml_item(value: Any) -> Any:
+    """A tomlkit item for a config value: scalars as they are, lists and (inline) tables of them."""
+    import tomlkit
+
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     if isinstance(value, dict):
-        items = ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items() if item is not None)
-        return "{ " + items + " }" if items else "{}"
+        table = tomlkit.inline_table()
+        for key, item in value.items():
+            if item is not None:
+                table.append(key, _toml_item(item))
+        return table
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    return json.dumps(str(value))
+        array = tomlkit.array()
+        array.extend(_toml_item(item) for item in value)
+        return array
+    if isinstance(value, bool | int | float | str):
+        return tomlkit.item(value)
+    return tomlkit.item(str(value))
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
@@ -975,14 +1005,23 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
 
 def render_values(settings: Settings) -> str:
     """The effective settings as TOML, masked (what ``mt config show`` prints)."""
+    import tomlkit
+
     data = masked_dump(settings)
-    lines = [f"{key} = {toml_value(value)}" for key, value in data.items() if not isinstance(value, dict)]
-    for table, values in data.items():
+    document = tomlkit.document()
+    for key, value in data.items():
+        if not isinstance(value, dict) and value is not None:
+            document.add(key, _toml_item(value))
+    for name, values in data.items():
         if isinstance(values, dict):
-            lines += ["", f"[{table}]"]
+            table = tomlkit.table()
             for key, value in values.items():
-                lines.append(f"# {key} (unset)" if value is None else f"{key} = {toml_value(value)}")
-    return "\n".join(lines) + "\n"
+                if value is None:
+                    table.add(tomlkit.comment(f"{key} (unset)"))
+                else:
+                    table.add(key, _toml_item(value))
+            document.add(name, table)
+    return tomlkit.dumps(document)
 
 
 def mask_url(url: str) -> str:

@@ -82,3 +82,24 @@ def test_no_import_cycle_outside_the_tui(graph: grimp.ImportGraph) -> None:
         for module in modules
     }
     assert cycles(edges) == []
+
+
+def test_the_tuis_screens_and_widgets_never_reach_the_app(graph: grimp.ImportGraph) -> None:
+    """Screens post messages the app handles (``tui/messages.py``); none imports the app, even
+    through another module, so the app and its screens form no cycle."""
+    parts = sorted(
+        module
+        for module in graph.modules
+        if module.startswith(("mastertrade.tui.screens.", "mastertrade.tui.widgets."))
+    )
+    assert "mastertrade.tui.screens.market" in parts
+    reaching = [
+        module for module in parts if graph.chain_exists(importer=module, imported="mastertrade.tui.app")
+    ]
+    assert reaching == []
+    tui = {module for module in graph.modules if module.startswith("mastertrade.tui")}
+    edges = {
+        module: [target for target in graph.find_modules_directly_imported_by(module) if target in tui]
+        for module in tui
+    }
+    assert cycles(edges) == []

@@ -107,3 +107,22 @@ def test_secrets_file_feeds_any_section() -> None:
     assert settings.exchange.api_key.get_secret_value() == "top-level"
     assert settings.collectors.glassnode_api_key is not None
     assert settings.collectors.glassnode_api_key.get_secret_value() == "gn-789"
+
+
+def test_the_rendered_config_is_toml_that_reads_back_every_value() -> None:
+    """``render_config_file`` and ``render_values`` write through tomlkit: quotes, backslashes and
+    non-ASCII text survive, and every written value reads back as it was."""
+    import tomllib
+
+    from mastertrade.config import Settings, render_config_file, render_values
+
+    tricky = 'sqlite+aiosqlite:///C:\\data\\mt "ünïcode".db'
+    settings = Settings().model_copy(
+        update={"db": Settings().db.model_copy(update={"url": tricky}), "market": Settings().market}
+    )
+    written = tomllib.loads(render_config_file(settings))
+    assert written["db"]["url"] == tricky
+    assert written["scheduler"]["jobs"] == settings.scheduler.jobs
+    assert written["market"]["symbols"] == list(settings.market.symbols)
+    shown = tomllib.loads(render_values(settings))
+    assert shown["db"]["url"] == tricky and shown["scheduler"]["jobs"] == settings.scheduler.jobs

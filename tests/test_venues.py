@@ -32,7 +32,7 @@ async def take(venue: Venue, symbols: list[str], n: int, timeframe: str = "1h") 
 
 async def test_sim_history_pages_join_up() -> None:
     venue = SimVenue(seed=3, clock=lambda: NOW)
-    assert isinstance(venue, Venue) and venue.simulated and venue.id == "sim"
+    assert isinstance(venue, Venue) and venue.simulated and venue.id == "sim-live"
     whole = await venue.fetch_ohlcv("BTC/USDT", "1h", ORIGIN_MS, 600)
     fresh = SimVenue(seed=3, clock=lambda: NOW)
     pages = await fresh.fetch_ohlcv("BTC/USDT", "1h", ORIGIN_MS, 250)
@@ -68,6 +68,9 @@ async def test_sim_stream_continues_stored_history(database: Any) -> None:
     first = (await take(venue, ["BTC/USDT"], 3))[-1]
     assert first.closed and first.ts == ORIGIN_MS + 2000 * HOUR
     assert first.open == frame["close"].iloc[-1]
+    # the live series started as a copy of the research series, which the stream never writes to
+    live = await store.read(SeriesKey("sim-live", "BTC/USDT", "1h"))
+    assert len(live) == 48 and (await store.info(SeriesKey("sim", "BTC/USDT", "1h"))).rows == 48
 
 
 async def test_sim_stream_runs_in_accelerated_time() -> None:

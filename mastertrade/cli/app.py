@@ -35,6 +35,7 @@ from mastertrade.cli import risk as risk_cmd
 from mastertrade.cli import rl as rl_cmd
 from mastertrade.cli import status as status_cmd
 from mastertrade.cli import strategy as strategy_cmd
+from mastertrade.cli import strategy_add as strategy_add_cmd
 from mastertrade.cli import trade as trade_cmd
 from mastertrade.cli import tui as tui_cmd
 from mastertrade.cli import validate as validate_cmd
@@ -119,6 +120,7 @@ app.command("status")(status_cmd.status)
 app.add_typer(alerts_cmd.app, name="alerts")
 app.add_typer(strategy_cmd.app, name="strategy")
 strategy_cmd.app.command("parity")(parity_cmd.parity)
+strategy_cmd.app.command("add")(strategy_add_cmd.add)
 app.command("backtest")(backtest_cmd.backtest)
 app.command("generate")(generate_cmd.generate)
 app.command("validate")(validate_cmd.validate)

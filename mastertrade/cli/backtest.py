@@ -136,7 +136,7 @@ def backtest(
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
 
-    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.research.backtest import backtest_series
 
     started = time.perf_counter()

@@ -196,9 +196,7 @@ def _find_stored(spec: str) -> tuple[StoredStrategy, list[dict[str, Any]]] | Non
 
 
 def _stored_document(strategy: StoredStrategy, history: list[dict[str, Any]]) -> dict[str, Any]:
-    from mastertrade.engine.signals.describe import describe
-
-    return {**strategy.as_dict(), "description": describe(strategy.genome), "history": history}
+    return {**strategy.as_dict(), "description": strategy.description(), "history": history}
 
 
 def _number(value: float | None, digits: int = 2, unit: str = "") -> str:
@@ -210,9 +208,9 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     if json_out:
         print_json(document)
         return
-    from mastertrade.engine.signals.describe import describe, pretty_json
+    from mastertrade.engine.signals.describe import pretty_json
 
-    typer.echo(describe(strategy.genome, multiline=True))
+    typer.echo(strategy.description(multiline=True))
     typer.echo(f"  id {strategy.id}, {strategy.state.value} since {document['state_since']}")
     typer.echo("")
     parts = [
@@ -292,27 +290,30 @@ def list_stored(
     States: generated, backtested, passed, failed, paper, active, paused, retired.
     """
 
-    async def fetch() -> list[StoredStrategy]:
+    async def fetch() -> tuple[list[StoredStrategy], dict[str, Any]]:
+        from mastertrade.engine.execution.parity_monitor import latest_statuses
         from mastertrade.engine.generator.states import parse_state
         from mastertrade.engine.generator.store import StrategyStore
 
         states = [parse_state(item) for item in state] if state else None
         db = await open_db()
         try:
-            return await StrategyStore(db).list(
+            found = await StrategyStore(db).list(
                 states=states, symbol=symbol, timeframe=timeframe, limit=limit
             )
+            return found, await latest_statuses(db, [item.id for item in found])
         finally:
             await db.close()
 
     from mastertrade.engine.generator.pipeline import strategy_row
 
-    strategies = run(fetch)
+    strategies, parity = run(fetch)
     documents = [
         {
             **strategy_row(item),
             "state_since": item.as_dict()["state_since"],
             "created_at": item.as_dict()["created_at"],
+            "parity": parity.get(item.id),
         }
         for item in strategies
     ]
@@ -329,6 +330,7 @@ def list_stored(
             doc["holdout_trades"],
             _number(doc["deflated_sharpe"], 3),
             {None: "-", True: "agrees", False: "DISAGREES"}[doc["reference_agrees"]],
+            _parity(doc["parity"]),
             doc["name"],
         )
         for doc in documents
@@ -343,12 +345,24 @@ def list_stored(
             "hold-out trades",
             "deflated",
             "reference",
+            "paper vs backtest",
             "name",
         ],
         rows,
         title=f"{len(rows)} stored strateg{'y' if len(rows) == 1 else 'ies'}",
         right=["hold-out Sharpe", "hold-out DD %", "hold-out trades", "deflated"],
     )
+
+
+def _parity(status: dict[str, Any] | None) -> str:
+    """The parity monitor's latest word on a strategy's paper book."""
+    if status is None:
+        return "-"
+    if status["diverged"]:
+        return f"DIVERGED ({status['mismatched']} trades)" + (", paused" if status.get("paused") else "")
+    if status["identical"]:
+        return f"identical ({status['same']} trades)"
+    return f"{status['mismatched']} differ (within tolerance)"
 
 
 ReasonOption = typer.Option("--reason", help="Why (recorded in the strategy's history).")

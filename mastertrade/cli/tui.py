@@ -16,9 +16,8 @@ def run_dashboard(*, demo: bool = False) -> int:
     """Run the dashboard until the user quits; the exit code (1 when stopping the demo daemon failed)."""
     from mastertrade.client import DaemonClient
     from mastertrade.tui.app import MasterTradeApp
-    from mastertrade.tui.daemon_backend import DaemonBackend
 
-    app = MasterTradeApp(DaemonBackend(DaemonClient()), demo=demo)
+    app = MasterTradeApp(DaemonClient(), demo=demo)
     app.run()
     return app.return_code or 0
 

@@ -6,7 +6,10 @@ a publisher or another subscriber, and memory stays bounded, by the event's ``de
 (``events.Delivery``):
 
 - ``LATEST`` events (price ticks, job progress) replace a queued event with the same coalesce key, so
-  a subscriber that falls behind sees the newest price once instead of every stale one;
+  a subscriber that falls behind sees the newest price once instead of every stale one. Only an event
+  queued after the last non-``LATEST`` one is replaced: a newer tick never jumps ahead of a
+  ``CandleClosed`` (or any other event) published before it, so every subscriber sees events in the
+  order they were published (a tick of bar t+1 never arrives before the close of bar t);
 - when a queue is full, the oldest droppable event (``LATEST`` or ``DROPPABLE``) makes room, and a new
   droppable event with no room is dropped; every drop is counted (``stats.dropped``);
 - ``RELIABLE`` events (orders, fills, risk, alerts) are never dropped: a full queue may grow to
@@ -162,6 +165,9 @@ class Subscription:
                 self.coalesced += 1
                 self.bus.stats.coalesced += 1
                 return
+        elif self._latest:
+            # Anything queued behind a coalescable event must not be overtaken by a later version of it.
+            self._latest.clear()
         if len(self._queue) >= self.maxsize and not self._make_room(policy):
             if policy is not Delivery.RELIABLE:
                 self._count_drop(event.type)

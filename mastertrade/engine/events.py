@@ -211,6 +211,9 @@ class OrderFilled(Event):
     remaining: float = 0.0
     strategy_id: str | None = None
     mode: str = "paper"
+    book: str = ""
+    """The book that traded: "paper" or "live" (the account) or "strategy:<id>" (a strategy's own paper
+    book); empty when the publisher did not say."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,19 +20,32 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from mastertrade.engine.api.schemas_strategies import StrategySummary
 from mastertrade.engine.api.schemas_trading import PlaceResult
 from mastertrade.errors import MasterTradeError
 from mastertrade.tui import format as fmt
-from mastertrade.tui.backend import Backend
+from mastertrade.tui.backend import GENERATION_JOB, Backend
 from mastertrade.tui.feed import Feed
-from mastertrade.tui.messages import MESSAGES
-from mastertrade.tui.models import StrategyAction, StrategyInfo
+from mastertrade.tui.messages import (
+    MESSAGES,
+    BreakerResetConfirmed,
+    CancelConfirmed,
+    ChartRequested,
+    GenerationRequested,
+    HaltRequested,
+    OverlaysRequested,
+    ResumeRequested,
+    StrategyAction,
+    StrategyChangeRequested,
+    TicketRequested,
+)
 from mastertrade.tui.screens.alerts import AlertsScreen
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.screens.confirm import ConfirmScreen, QuitChoice, QuitDemoScreen
@@ -44,6 +57,7 @@ from mastertrade.tui.screens.overview import OverviewScreen
 from mastertrade.tui.screens.risk import RiskScreen
 from mastertrade.tui.screens.strategies import StrategiesScreen, confirm_text
 from mastertrade.tui.state import LiveState, Severity, Topic
+from mastertrade.tui.toasts import ToastBatcher
 from mastertrade.tui.widgets.nav_bar import SCREENS
 
 TOAST_SEVERITY: dict[Severity, SeverityLevel] = {
@@ -96,6 +110,7 @@ class MasterTradeApp(App[None]):
         )
         self._pending: set[Topic] = set()
         self._flush_scheduled = False
+        self.toasts = ToastBatcher()
 
     # --- the bridge from the daemon ----------------------------------------------------------------------
 
@@ -131,7 +146,20 @@ class MasterTradeApp(App[None]):
                 screen.post_message(MESSAGES[topic]())
 
     def _notice(self, text: str, severity: Severity) -> None:
-        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=6)
+        """The feed's notices as toasts, coalesced (``toasts.ToastBatcher``)."""
+        shown = self.toasts.offer(text, severity)
+        if shown is not None:
+            self._toast(*shown)
+            self.set_timer(self.toasts.window_s, self._flush_toasts)
+
+    def _flush_toasts(self) -> None:
+        shown = self.toasts.flush()
+        if shown is not None:
+            self._toast(*shown)
+            self.set_timer(self.toasts.window_s, self._flush_toasts)
+
+    def _toast(self, text: str, severity: Severity) -> None:
+        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=self.toasts.timeout_s)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure ends here: a notification, and the feed restarts."""
@@ -215,7 +243,7 @@ class MasterTradeApp(App[None]):
 
         self.act(resume(), f"reset {breaker}" if breaker else "resume")
 
-    def confirm_strategy_change(self, item: StrategyInfo, action: StrategyAction) -> None:
+    def confirm_strategy_change(self, item: StrategySummary, action: StrategyAction) -> None:
         question = confirm_text(item, action, live=self.state.mode == "live")
         if question is None:
             self.act(self._change_strategy(item.id, action), f"{action} {item.id}")
@@ -233,12 +261,12 @@ class MasterTradeApp(App[None]):
 
     async def _change_strategy(self, strategy_id: str, action: StrategyAction) -> None:
         changed = await self.backend.change_strategy(strategy_id, action)
-        self.notify(f"{changed.name} is now {changed.stage}", timeout=4)
+        self.notify(f"{changed.name} is now {changed.state}", timeout=4)
         await self.feed.refresh("strategies")
 
     def start_generation(self) -> None:
         async def start() -> None:
-            run = await self.backend.start_generation()
+            run = await self.backend.run_job(GENERATION_JOB)
             self._changed(self.state.record_job_started(run))
             self.notify(f"generation run {run.id} started", timeout=4)
 
@@ -252,6 +280,50 @@ class MasterTradeApp(App[None]):
             exclusive=True,
             exit_on_error=False,
         )
+
+    # --- what the screens ask for (they post messages; they never import the app) ---------------------
+
+    @on(ChartRequested)
+    def _chart_requested(self, message: ChartRequested) -> None:
+        self.load_chart(message.symbol, message.timeframe)
+
+    @on(OverlaysRequested)
+    def _overlays_requested(self, message: OverlaysRequested) -> None:
+        self.run_worker(
+            self.feed.load_overlays(message.symbol, message.timeframe, message.label, message.until),
+            name=f"indicators of {message.symbol} {message.timeframe}",
+            group="overlays",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    @on(TicketRequested)
+    def _ticket_requested(self, message: TicketRequested) -> None:
+        self.open_ticket(symbol=message.symbol, side=message.side)
+
+    @on(CancelConfirmed)
+    def _cancel_confirmed(self, message: CancelConfirmed) -> None:
+        self.cancel_order(message.order_id)
+
+    @on(HaltRequested)
+    def _halt_requested(self) -> None:
+        self.confirm_halt()
+
+    @on(ResumeRequested)
+    def _resume_requested(self) -> None:
+        self.confirm_resume()
+
+    @on(BreakerResetConfirmed)
+    def _breaker_reset_confirmed(self, message: BreakerResetConfirmed) -> None:
+        self.resume(message.breaker)
+
+    @on(StrategyChangeRequested)
+    def _strategy_change_requested(self, message: StrategyChangeRequested) -> None:
+        self.confirm_strategy_change(message.strategy, message.action)
+
+    @on(GenerationRequested)
+    def _generation_requested(self) -> None:
+        self.start_generation()
 
     # --- leaving -----------------------------------------------------------------------------------------
 

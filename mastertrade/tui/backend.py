@@ -1,10 +1,11 @@
-"""``Backend``: every call the dashboard makes on the daemon, as a protocol.
+"""``Backend``: every call the dashboard makes on the daemon, as a protocol: the methods of
+``mastertrade.client.DaemonClient`` it uses, with their signatures and the API's schemas.
 
-The app never touches ``DaemonClient`` directly: it is handed something with these methods.
-``DaemonBackend`` is the real one (over the socket); tests and the benchmark hand in a fake that serves
-fixed data and streams events on demand. Methods raise the ``mastertrade.errors`` classes the client
-raises (``DaemonNotRunning`` when nothing answers, ``RiskRejected`` for a refused order, ``NotFound``
-...) and ``Unavailable`` for something this daemon does not serve.
+The app is handed a ``DaemonClient`` (``mt tui``) or, in tests and the benchmark, a fake with the same
+methods that serves fixed data and streams events on demand. ``tests/tui/test_backend.py`` checks that
+the client satisfies it. Methods raise the ``mastertrade.errors``
+classes the client raises (``DaemonNotRunning`` when nothing answers, ``RiskRejected`` for a refused
+order, ``NotFound`` ...).
 """
 
 from __future__ import annotations
@@ -12,27 +13,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol, cast
 
-from mastertrade.engine.api.schemas import AlertInfo, CandlesResponse, JobRunInfo, StatusReport, StopResponse
+from mastertrade.engine.api.schemas import (
+    AlertInfo,
+    CandlesResponse,
+    IndicatorsResponse,
+    JobRunInfo,
+    StatusReport,
+    StopResponse,
+)
 from mastertrade.engine.api.schemas_logs import LogRecord
+from mastertrade.engine.api.schemas_strategies import StrategyDetail, StrategySummary
 from mastertrade.engine.api.schemas_trading import (
     BalanceInfo,
+    EquityPointInfo,
     GoalsReport,
+    OrderCheck,
     OrderCreate,
     OrderInfo,
     PlaceResult,
     PositionInfo,
-    RiskDecision,
     RiskStatus,
 )
 from mastertrade.engine.events import Event
-from mastertrade.errors import OperationFailed
-from mastertrade.tui.models import EquityPoint, StrategyAction, StrategyDetail, StrategyInfo
 
 GENERATION_JOB = "nightly_generation"
-
-
-class Unavailable(OperationFailed):
-    """The daemon does not serve this (an older daemon, or an endpoint not built yet)."""
 
 
 class Backend(Protocol):
@@ -42,6 +46,12 @@ class Backend(Protocol):
     async def candles(
         self, symbol: str, *, timeframe: str | None = None, limit: int = 100
     ) -> CandlesResponse: ...
+
+    async def indicators(
+        self, symbol: str, lines: Sequence[str], *, timeframe: str | None = None, limit: int = 100
+    ) -> IndicatorsResponse:
+        """The engine's indicator lines (``signals.lines`` specs) over the newest stored candles."""
+        ...
 
     def events(
         self, types: Sequence[str] | None = None, *, connection_events: bool = False
@@ -57,13 +67,13 @@ class Backend(Protocol):
     # --- the account ---------------------------------------------------------------------------------
     async def balance(self) -> BalanceInfo: ...
 
-    async def equity_history(self, *, limit: int = 500) -> list[EquityPoint]: ...
+    async def equity_history(self, *, limit: int = 500) -> list[EquityPointInfo]: ...
 
     async def positions(self) -> list[PositionInfo]: ...
 
     async def orders(self, *, open_only: bool = False, limit: int = 50) -> list[OrderInfo]: ...
 
-    async def preview_order(self, order: OrderCreate, *, last_price: float | None) -> RiskDecision:
+    async def check_order(self, order: OrderCreate) -> OrderCheck:
         """What the risk check would decide for ``order`` now (size and reasons), without sending it."""
         ...
 
@@ -82,18 +92,18 @@ class Backend(Protocol):
 
     async def alert_history(self, *, limit: int = 50) -> list[AlertInfo]: ...
 
-    async def daemon_log(self, *, limit: int = 200) -> list[LogRecord]:
+    async def logs(self, *, limit: int = 100) -> list[LogRecord]:
         """The newest records of the daemon's own log file, oldest first."""
         ...
 
-    # --- strategies ----------------------------------------------------------------------------------
-    async def strategies(self) -> list[StrategyInfo]: ...
+    # --- strategies and jobs -------------------------------------------------------------------------
+    async def strategies(self) -> list[StrategySummary]: ...
 
     async def strategy(self, strategy_id: str) -> StrategyDetail: ...
 
-    async def change_strategy(self, strategy_id: str, action: StrategyAction) -> StrategyInfo: ...
+    async def change_strategy(self, strategy_id: str, action: str) -> StrategySummary: ...
 
-    async def start_generation(self) -> JobRunInfo: ...
+    async def run_job(self, name: str) -> JobRunInfo: ...
 
 
 def backend_of(app: object) -> Backend:

@@ -22,7 +22,7 @@ from typing import Any
 
 from mastertrade import errors
 from mastertrade.engine import events as ev
-from mastertrade.tui.backend import GENERATION_JOB, Backend, Unavailable
+from mastertrade.tui.backend import GENERATION_JOB, Backend
 from mastertrade.tui.state import LiveState, Severity, Snapshot, Topic
 
 log = logging.getLogger(__name__)
@@ -207,12 +207,7 @@ class Feed:
         return topics
 
     async def _equity(self) -> set[Topic]:
-        try:
-            points = await self.backend.equity_history(limit=1000)
-        except Unavailable as exc:
-            self.state.equity_note = str(exc)
-            return set()
-        return self.state.set_equity(points)
+        return self.state.set_equity(await self.backend.equity_history(limit=1000))
 
     async def _risk(self) -> set[Topic]:
         return self.state.set_risk(await self.backend.risk_status())
@@ -241,6 +236,29 @@ class Feed:
             native = False
         self.changed(self.state.set_extra_series(symbol, timeframe, answer.candles, native))
 
+    async def load_overlays(self, symbol: str, timeframe: str, label: str, until: int) -> None:
+        """The daemon's indicator lines of overlay set ``label`` for a chart (none when the daemon does
+        not store that timeframe: a folded chart has no overlays)."""
+        from mastertrade.tui.indicators import OVERLAY_SETS
+        from mastertrade.tui.state import OverlayLines
+
+        lines = dict(OVERLAY_SETS)[label]
+        try:
+            answer = await self.backend.indicators(
+                symbol, [spec for _, spec in lines], timeframe=timeframe, limit=CANDLES
+            )
+        except errors.NotFound:
+            self.changed(self.state.set_overlays(symbol, timeframe, label, OverlayLines(until, [])))
+            return
+        found = [
+            (name, dict(zip(answer.ts, line.values, strict=True)))
+            for (name, _), line in zip(lines, answer.lines, strict=True)
+        ]
+        newest = answer.ts[-1] if answer.ts else until
+        self.changed(
+            self.state.set_overlays(symbol, timeframe, label, OverlayLines(max(until, newest), found))
+        )
+
     # --- events ----------------------------------------------------------------------------------------
 
     def handle(self, event: ev.Event) -> None:
@@ -265,7 +283,9 @@ class Feed:
     def _notice(self, event: ev.Event) -> None:
         if isinstance(event, ev.OrderFilled):
             self.notice(
-                f"{event.side} {event.amount:.8g} {event.symbol} filled at {event.price:,.6g}", "info"
+                f"{book_label(event.book, event.mode)}: {event.side} {event.amount:.8g} {event.symbol} "
+                f"filled at {event.price:,.6g}",
+                "info",
             )
         elif isinstance(event, ev.OrderRejected):
             self.notice(f"order rejected: {event.reason}", "warning")
@@ -277,3 +297,10 @@ class Feed:
             self.notice(event.title, "error")
         elif isinstance(event, ev.JobFinished) and event.job == GENERATION_JOB:
             self.notice(f"generation {event.outcome}" + (f": {event.error}" if event.error else ""), "info")
+
+
+def book_label(book: str, mode: str) -> str:
+    """Whose fill it is, as the toasts say it: the account or a strategy's own paper book."""
+    if book.startswith("strategy:"):
+        return f"strategy {book.removeprefix('strategy:')[:8]} paper book"
+    return f"{mode} account"

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from mastertrade.engine import events as ev
 from mastertrade.engine.api.schemas import AlertInfo, Candle, JobRunInfo, StatusReport
+from mastertrade.engine.api.schemas_strategies import StrategyDetail, StrategySummary
 from mastertrade.engine.api.schemas_trading import (
     BalanceInfo,
+    EquityPointInfo,
     GoalsReport,
     OrderInfo,
     PositionInfo,
     RiskStatus,
 )
 from mastertrade.engine.market.timeframes import timeframe_ms
-from mastertrade.tui.models import EquityPoint, StrategyDetail, StrategyInfo
 
 MAX_BARS = 600  # per series: more than the widest chart shows
 MAX_MARKERS = 200  # entries and exits per symbol
@@ -200,6 +201,19 @@ def bar_of(candle: Candle) -> Bar:
 
 
 @dataclass
+class OverlayLines:
+    """The daemon's indicator lines of one chart (``GET /v1/indicators``): values by bar open time,
+    for the closed bars up to ``until``."""
+
+    until: int
+    lines: list[tuple[str, dict[int, float | None]]]
+
+    def aligned(self, bars: Sequence[Bar]) -> list[tuple[str, list[float | None]]]:
+        """Each line's value at each of ``bars`` (None where the daemon sent none: the forming bar)."""
+        return [(name, [values.get(bar.ts) for bar in bars]) for name, values in self.lines]
+
+
+@dataclass
 class Ticker:
     """One watched symbol: its latest price and when it arrived, and the base series behind it."""
 
@@ -274,13 +288,15 @@ class LiveState:
         self.orders: Snapshot[list[OrderInfo]] = Snapshot()
         self.risk: Snapshot[RiskStatus] = Snapshot()
         self.goals: Snapshot[GoalsReport] = Snapshot()
-        self.strategies: Snapshot[list[StrategyInfo]] = Snapshot()
+        self.strategies: Snapshot[list[StrategySummary]] = Snapshot()
         self.strategy_detail: Snapshot[StrategyDetail] = Snapshot()
-        self.equity: deque[EquityPoint] = deque(maxlen=MAX_EQUITY)
+        self.equity: deque[EquityPointInfo] = deque(maxlen=MAX_EQUITY)
         self.equity_source: Literal["daemon", "session", "none"] = "none"
         self.equity_note: str | None = None
         self.tickers: dict[str, Ticker] = {}
         self.extra_series: Series | None = None  # the chart's longer timeframe, if one is shown
+        self.overlays: dict[tuple[str, str, str], OverlayLines] = {}
+        """The chart's indicator lines by (symbol, timeframe, overlay set)."""
         self.alerts: deque[FeedItem] = deque(maxlen=MAX_ALERTS)
         self.log: deque[FeedItem] = deque(maxlen=MAX_LOG)
         self.alert_count = 0  # items ever appended to each feed, so a view can tell the new ones
@@ -352,6 +368,10 @@ class LiveState:
             ticker.price = bars[-1].close
         return self.bump("candles", "prices")
 
+    def set_overlays(self, symbol: str, timeframe: str, label: str, overlay: OverlayLines) -> set[Topic]:
+        self.overlays[(symbol, timeframe, label)] = overlay
+        return self.bump("candles")
+
     def set_extra_series(
         self, symbol: str, timeframe: str, candles: Iterable[Candle], native: bool
     ) -> set[Topic]:
@@ -376,10 +396,10 @@ class LiveState:
                 or self.equity[-1].equity != balance.equity
                 or ts - self.equity[-1].ts >= 60_000
             ):
-                self.equity.append(EquityPoint(ts=ts, equity=balance.equity))
+                self.equity.append(EquityPointInfo(ts=ts, equity=balance.equity))
         return self.bump("account")
 
-    def set_equity(self, points: list[EquityPoint]) -> set[Topic]:
+    def set_equity(self, points: list[EquityPointInfo]) -> set[Topic]:
         self.equity.clear()
         self.equity.extend(points[-MAX_EQUITY:])
         self.equity_source = "daemon"
@@ -408,7 +428,7 @@ class LiveState:
         self.goals.set(goals, self.clock())
         return self.bump("goals")
 
-    def set_strategies(self, rows: list[StrategyInfo]) -> set[Topic]:
+    def set_strategies(self, rows: list[StrategySummary]) -> set[Topic]:
         self.strategies.set(rows, self.clock())
         return self.bump("strategies")
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from mastertrade.engine.backtest.fast import run_fast
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.reference import run_reference
-from mastertrade.engine.backtest.result import BacktestResult, OrderParams
+from mastertrade.engine.backtest.result import BacktestResult
 from mastertrade.errors import DataValidationError, UserInputError
 from tests.backtest.helpers import candles, flat, marks
 

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mastertrade.engine.backtest.fast import run_fast
+from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.backtest.reference import run_reference
-from mastertrade.engine.backtest.result import BacktestResult, OrderParams
-from mastertrade.engine.backtest.runner import order_params
+from mastertrade.engine.backtest.result import BacktestResult
 from mastertrade.engine.market.sim import simulate
 from mastertrade.engine.signals.evaluate import signals
 from mastertrade.engine.signals.genome import Genome

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mastertrade.engine.backtest.fast import run_fast
-from mastertrade.engine.backtest.runner import backtest, order_params
+from mastertrade.engine.backtest.params import order_params
+from mastertrade.engine.backtest.runner import backtest
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.research.backtest import backtest_series
 from mastertrade.engine.research.series import Series

@@ -8,8 +8,7 @@ import pytest
 
 from mastertrade.engine.backtest.batch import run_batch
 from mastertrade.engine.backtest.fast import run_fast
-from mastertrade.engine.backtest.result import OrderParams
-from mastertrade.engine.backtest.runner import order_params
+from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.backtest.walkforward import evaluate, split
 from mastertrade.engine.market.sim import simulate
 from mastertrade.engine.signals.builtins import builtin

@@ -79,6 +79,32 @@ async def test_candles_endpoint_returns_the_newest_stored_bars(engine: Engine) -
     await client.aclose()
 
 
+async def test_indicators_are_the_engines_lines_over_the_stored_bars(engine: Engine) -> None:
+    for n in range(6):
+        engine.venue.bar("ETH/USDT", T0 + n * HOUR, 10.0 + n, closed=True)
+    await wait_for(lambda: closed_ts(engine.ctx, "ETH/USDT") == T0 + 5 * HOUR)
+    client = engine.client()
+    answer = await client.indicators(
+        "ETH/USDT", ["sma(length=3)", "bbands(length=3, std=2.0).upper"], limit=4
+    )
+    assert answer.ts == [T0 + n * HOUR for n in range(2, 6)]
+    sma, upper = answer.lines
+    assert sma.spec == "sma(length=3)" and sma.values == pytest.approx([11.0, 12.0, 13.0, 14.0])
+    spread = (2 / 3) ** 0.5  # population deviation of three consecutive closes
+    assert upper.values == pytest.approx(
+        [11.0 + 2 * spread, 12.0 + 2 * spread, 13 + 2 * spread, 14 + 2 * spread]
+    )
+    warm = await client.indicators("ETH/USDT", ["sma(length=3)"], limit=6)
+    assert warm.lines[0].values[:2] == [None, None]  # warming up: no value yet, not a made-up one
+    with pytest.raises(UserInputError, match="unknown indicator 'smaa'"):
+        await client.indicators("ETH/USDT", ["smaa(length=3)"])
+    with pytest.raises(UserInputError, match="invalid line 'sma length'"):
+        await client.indicators("ETH/USDT", ["sma length"])
+    with pytest.raises(NotFound, match="no candles stored for fake:DOGE/USDT:1h"):
+        await client.indicators("DOGE/USDT", ["sma(length=3)"])
+    await client.aclose()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "content", "status", "code", "message"),
     [

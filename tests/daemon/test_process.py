@@ -89,7 +89,11 @@ def test_start_status_second_start_and_stop(env: dict[str, str], mt_home: Path) 
         assert stat.S_IMODE(where.socket_file.stat().st_mode) == 0o600
         assert stat.S_IMODE(where.socket_file.parent.stat().st_mode) == 0o700
         status = mt_json(env, "status")
-        assert status["pid"] == pid and status["venue"] == {"id": "sim", "kind": "sim", "simulated": True}
+        assert status["pid"] == pid and status["venue"] == {
+            "id": "sim-live",
+            "kind": "sim",
+            "simulated": True,
+        }
         assert {"api", "alerts", "market-feed", "scheduler"} <= {s["name"] for s in status["services"]}
         again = mt(env, "daemon", "start")
         assert again.returncode == 1

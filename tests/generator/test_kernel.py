@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mastertrade.engine.backtest.metrics import Calendar, metrics_dict, metrics_kernel
-from mastertrade.engine.backtest.runner import backtest, order_params
+from mastertrade.engine.backtest.params import order_params
+from mastertrade.engine.backtest.runner import backtest
 from mastertrade.engine.backtest.walkforward import evaluate
 from mastertrade.engine.generator import kernel as k
 from mastertrade.engine.generator.evaluation import Problem, Scorer, metrics_of

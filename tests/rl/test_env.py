@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("gymnasium")
 
 from mastertrade.engine.backtest.fast import run_fast  # noqa: E402
-from mastertrade.engine.backtest.result import OrderParams  # noqa: E402
+from mastertrade.engine.backtest.params import OrderParams  # noqa: E402
 from mastertrade.engine.market.sim import simulate  # noqa: E402
 from mastertrade.engine.rl.env import TradingEnv  # noqa: E402
 from mastertrade.engine.signals.evaluate import signals  # noqa: E402

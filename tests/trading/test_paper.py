@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mastertrade.engine.backtest.fast import run_fast
-from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, OrderParams
+from mastertrade.engine.backtest.params import OrderParams
+from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.matching import UNIT, Bar
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.parity import backtest_trades, compare, paper_replay
-from mastertrade.engine.execution.strategy_orders import Bracket
 from mastertrade.engine.market.sim import simulate
 
 SYMBOL = "BTC/USDT"
@@ -55,9 +55,8 @@ async def test_paper_trades_match_the_backtest(db_url: str, case: int) -> None:
     expected = run_fast(frame, entries, exits, params, cash=10_000.0, fee=0.001)
     db, journal = await open_journal()
     try:
-        bracket = Bracket(params.stop_loss, params.take_profit, params.trailing_stop, params.size)
         broker, trades = await paper_replay(
-            journal, f"parity-{case}", SYMBOL, frame, entries, exits, bracket, cash=10_000.0, fee=0.001
+            journal, f"parity-{case}", SYMBOL, frame, entries, exits, params, cash=10_000.0, fee=0.001
         )
         report = compare(backtest_trades(expected), trades)
         assert len(expected.trade_list()) >= 5

@@ -191,7 +191,7 @@ def test_backtest_stats_from_a_backtest() -> None:
     import numpy as np
 
     from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.result import OrderParams
+    from mastertrade.engine.backtest.params import OrderParams
     from mastertrade.engine.execution.strategies import backtest_stats
     from mastertrade.engine.market.sim import simulate
 

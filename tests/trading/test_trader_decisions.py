@@ -61,6 +61,30 @@ class FakeBroker:
         return BarOutcome()
 
 
+class FakeBook:
+    """A strategy's paper book as the bar clock uses it: bars seen, orders submitted."""
+
+    def __init__(self) -> None:
+        from mastertrade.engine.execution.ledger import Ledger
+
+        self.bars: list[int] = []
+        self.submitted: list[OrderRequest] = []
+        self._ledger = Ledger()
+
+    async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
+        self.bars.append(bar.ts)
+        return BarOutcome()
+
+    async def ledger(self) -> Any:
+        return self._ledger
+
+    async def cancel_exits(self, symbol: str, reason: str) -> None:
+        pass
+
+    async def submit(self, request: OrderRequest, *, placed_ts: int) -> None:
+        self.submitted.append(request)
+
+
 class FakeAccount:
     """What the Trader uses of an ``Account``: holdings, the portfolio, ``send`` (recorded)."""
 
@@ -80,7 +104,13 @@ class FakeAccount:
     async def on_price(self, symbol: str, bar: Bar) -> None:
         pass
 
-    async def on_price_books(self, symbol: str, bar: Bar) -> None:
+    async def strategy_book(self, strategy_id: str, ts: int = 0) -> FakeBook:
+        return self.books.setdefault(strategy_id, FakeBook())
+
+    async def book_cursor(self, strategy_id: str) -> Any:
+        return None
+
+    async def mark_book(self, broker: Any, ts: int) -> None:
         pass
 
     async def mark_equity(self, ts: int) -> None:

@@ -23,6 +23,8 @@ from mastertrade.engine.api.schemas import (
     Candle,
     CandlesResponse,
     EventsInfo,
+    IndicatorLine,
+    IndicatorsResponse,
     JobRunInfo,
     LagInfo,
     ServiceInfo,
@@ -32,11 +34,20 @@ from mastertrade.engine.api.schemas import (
     VenueInfo,
 )
 from mastertrade.engine.api.schemas_logs import LogRecord
+from mastertrade.engine.api.schemas_strategies import (
+    BacktestInfo,
+    PaperRecord,
+    StrategyDetail,
+    StrategySummary,
+    TransitionInfo,
+)
 from mastertrade.engine.api.schemas_trading import (
     BalanceInfo,
     BreakerInfo,
+    EquityPointInfo,
     GoalInfo,
     GoalsReport,
+    OrderCheck,
     OrderCreate,
     OrderInfo,
     PlaceResult,
@@ -45,8 +56,6 @@ from mastertrade.engine.api.schemas_trading import (
     RiskFactorInfo,
     RiskStatus,
 )
-from mastertrade.tui.backend import Unavailable
-from mastertrade.tui.models import EquityPoint, StageChange, StrategyAction, StrategyDetail, StrategyInfo
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NOW_S = NOW.timestamp()
@@ -165,7 +174,7 @@ class FakeBackend:
         self.halted = False
         self.reject_with: str | None = None
         self.tripped = {"price_move"}
-        self.stages = {s.id: s.stage for s in STRATEGIES}
+        self.stages = {s.id: s.state for s in STRATEGIES}
         self.orders_list = [
             _order(12, "ETH/USDT", "buy", "limit", 0.5, "open", price=3_300.0, hours_ago=1),
             _order(
@@ -232,6 +241,40 @@ class FakeBackend:
             socket="/tmp/mt.sock",
         )
 
+    async def indicators(
+        self, symbol: str, lines: Sequence[str], *, timeframe: str | None = None, limit: int = 100
+    ) -> IndicatorsResponse:
+        """The engine's lines on the fake candles, as the daemon computes them on its stored ones."""
+        import numpy as np
+
+        from mastertrade.engine.market.fold import fold
+        from mastertrade.engine.market.store import frame_from_matrix
+        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.engine.signals.lines import INDICATOR_WARMUP, indicator_lines
+
+        self._check()
+        self.calls.append(("indicators", (symbol, tuple(lines))))
+        step = timeframe_ms(timeframe or "1h")
+        if step % HOUR_MS:
+            raise errors.NotFound(f"no candles stored for sim:{symbol}:{timeframe}")
+        bars = limit + INDICATOR_WARMUP
+        candles = fake_candles(symbol, bars * (step // HOUR_MS))
+        matrix = np.array([[c.ts, c.open, c.high, c.low, c.close, c.volume] for c in candles], dtype=float)
+        frame = fold(frame_from_matrix(matrix), step).iloc[-bars:]  # the daemon folds the 1h candles
+        values = indicator_lines(frame, lines)
+        stamps = [int(ts) for ts in frame.index.as_unit("ms").asi8.tolist()]
+        return IndicatorsResponse(
+            exchange="sim",
+            symbol=symbol,
+            timeframe=timeframe or "1h",
+            simulated=True,
+            ts=stamps[-limit:],
+            lines=[
+                IndicatorLine(spec=spec, values=line[-limit:])
+                for spec, line in zip(lines, values, strict=True)
+            ],
+        )
+
     async def candles(
         self, symbol: str, *, timeframe: str | None = None, limit: int = 100
     ) -> CandlesResponse:
@@ -282,13 +325,13 @@ class FakeBackend:
             unrealised_pnl=28.9,
         )
 
-    async def equity_history(self, *, limit: int = 500) -> list[EquityPoint]:
+    async def equity_history(self, *, limit: int = 500) -> list[EquityPointInfo]:
         self._check()
         if not self.equity_served:
-            raise Unavailable("this daemon does not serve GET /v1/equity yet")
+            raise errors.OperationFailed("the daemon could not read the equity history")
         start = LAST_BAR - 199 * HOUR_MS
         return [
-            EquityPoint(
+            EquityPointInfo(
                 ts=start + i * HOUR_MS,
                 equity=10_000 + 40 * math.sin(i / 9) + 0.3 * i - 15 * math.cos(i / 2.3),
             )
@@ -317,26 +360,39 @@ class FakeBackend:
         rows = [o for o in self.orders_list if not open_only or o.state == "open"]
         return rows[:limit]
 
-    async def preview_order(self, order: OrderCreate, *, last_price: float | None) -> RiskDecision:
+    async def check_order(self, order: OrderCreate) -> OrderCheck:
+        """The daemon's dry run: the reference price is the limit price, else the last close."""
         self._check()
-        self.calls.append(("preview_order", order))
-        price = order.price if order.type == "limit" and order.price else (last_price or 0.0)
+        self.calls.append(("check_order", order))
+        last = fake_candles(order.symbol, 1)[-1].close  # the account's mark: the last stored close
+        price = order.price if order.type == "limit" and order.price else last
         base = {"symbol": order.symbol, "side": order.side, "requested": order.amount, "price": price}
-        if self.halted and order.side == "buy":
-            return RiskDecision(
-                verdict="reject", amount=0.0, reason="trading is halted by the kill switch", **base
+
+        def answer(verdict: str, amount: float, reason: str) -> OrderCheck:
+            value = amount * price
+            return OrderCheck(
+                verdict=verdict,
+                amount=amount,
+                reason=reason,
+                value=value,
+                fee=value * 0.001,
+                fee_rate=0.001,
+                quote="USDT",
+                mode=self.mode,
+                **base,
             )
+
+        if self.halted and order.side == "buy":
+            return answer("reject", 0.0, "trading is halted by the kill switch")
         value = order.amount * price
         if value > 2_000:
             fitted = 2_000 / price
-            return RiskDecision(
-                verdict="resize",
-                amount=fitted,
-                reason=f"position would be {value / 10_016.4:.1%} of equity, limit 20.00%; "
-                f"resized to {fitted:.6g}",
-                **base,
+            return answer(
+                "resize",
+                fitted,
+                f"position would be {value / 10_016.4:.1%} of equity, limit 20.00%; resized to {fitted:.6g}",
             )
-        return RiskDecision(verdict="approve", amount=order.amount, reason="within all limits", **base)
+        return answer("approve", order.amount, "within all limits")
 
     async def place_order(self, order: OrderCreate) -> PlaceResult:
         self._check()
@@ -527,7 +583,7 @@ class FakeBackend:
             for i, ago, severity, rule, title, body in rows
         ][:limit]
 
-    async def daemon_log(self, *, limit: int = 200) -> list[LogRecord]:
+    async def logs(self, *, limit: int = 100) -> list[LogRecord]:
         self._check()
         rows = [
             (50, "INFO", "mastertrade.engine.daemon", "daemon started (paper mode, venue sim)"),
@@ -548,12 +604,12 @@ class FakeBackend:
 
     def _strategies_served(self) -> None:
         if not self.strategies_served:
-            raise Unavailable("this daemon does not serve GET /v1/strategies yet")
+            raise errors.OperationFailed("the daemon could not read the strategy store")
 
-    async def strategies(self) -> list[StrategyInfo]:
+    async def strategies(self) -> list[StrategySummary]:
         self._check()
         self._strategies_served()
-        return [s.model_copy(update={"stage": self.stages[s.id]}) for s in STRATEGIES]
+        return [s.model_copy(update={"state": self.stages[s.id]}) for s in STRATEGIES]
 
     async def strategy(self, strategy_id: str) -> StrategyDetail:
         self._check()
@@ -563,52 +619,54 @@ class FakeBackend:
             raise errors.NotFound(f"no strategy {strategy_id}")
         start = LAST_BAR - 299 * HOUR_MS
         return StrategyDetail(
-            **row.model_dump(exclude={"stage"}),
-            stage=self.stages[strategy_id],
+            **row.model_dump(exclude={"state"}),
+            state=self.stages[strategy_id],
+            backtest=BacktestInfo(bars=300, cash=10_000.0, fee=0.001),
             description="entry: RSI(14) crosses above 30 and close > SMA(50)\n"
             "exit: RSI(14) crosses below 70\n"
             "stop-loss 3%, take-profit 8%, size 25% of equity",
             genome={"entry": {"crosses_above": [{"ind": "rsi", "length": 14}, 30]}},
             metrics={"profit_factor": 1.62, "win_rate_pct": 54.2},
             backtest_equity=[
-                EquityPoint(
+                EquityPointInfo(
                     ts=start + i * HOUR_MS, equity=10_000 * (1 + 0.0006 * i + 0.01 * math.sin(i / 13))
                 )
                 for i in range(300)
             ],
             paper_equity=[
-                EquityPoint(
+                EquityPointInfo(
                     ts=start + (200 + i) * HOUR_MS, equity=10_000 * (1 + 0.0004 * i + 0.006 * math.sin(i / 7))
                 )
                 for i in range(100)
             ],
             history=[
-                StageChange(
-                    at=NOW - timedelta(days=6), stage_from=None, stage_to="generated", reason="night run 41"
+                TransitionInfo(at=NOW - timedelta(days=6), to="generated", reason="night run 41"),
+                TransitionInfo.model_validate(
+                    {
+                        "at": NOW - timedelta(days=6),
+                        "from": "generated",
+                        "to": "passed",
+                        "reason": "OOS sharpe 1.84, DSR 0.97",
+                    }
                 ),
-                StageChange(
-                    at=NOW - timedelta(days=6),
-                    stage_from="generated",
-                    stage_to="passed",
-                    reason="OOS sharpe 1.84, DSR 0.97",
-                ),
-                StageChange(
-                    at=NOW - timedelta(days=5), stage_from="passed", stage_to="paper", reason="top 5"
+                TransitionInfo.model_validate(
+                    {"at": NOW - timedelta(days=5), "from": "passed", "to": "paper", "reason": "top 5"}
                 ),
             ],
         )
 
-    async def change_strategy(self, strategy_id: str, action: StrategyAction) -> StrategyInfo:
+    async def change_strategy(self, strategy_id: str, action: str) -> StrategySummary:
         self._check()
         self._strategies_served()
         self.calls.append(("change_strategy", (strategy_id, action)))
+        before = self.stages[strategy_id]
         self.stages[strategy_id] = {"activate": "active", "pause": "paused", "retire": "retired"}[action]
         row = next(s for s in STRATEGIES if s.id == strategy_id)
-        return row.model_copy(update={"stage": self.stages[strategy_id]})
+        return row.model_copy(update={"state": self.stages[strategy_id], "moved_from": before})
 
-    async def start_generation(self) -> JobRunInfo:
+    async def run_job(self, name: str) -> JobRunInfo:
         self._check()
-        self.calls.append(("start_generation", None))
+        self.calls.append(("run_job", name))
         return JobRunInfo(
             id=77, job="nightly_generation", trigger="manual", started_at=NOW, outcome="running"
         )
@@ -625,21 +683,34 @@ def _strategy(
     dd: float,
     trades: int,
     paper: float | None = None,
-) -> StrategyInfo:
-    return StrategyInfo(
+) -> StrategySummary:
+    at = NOW - timedelta(hours=2)
+    return StrategySummary(
         id=id_,
         name=name,
-        stage=stage,
+        state=stage,
         symbol=symbol,
         timeframe="1h",
+        exchange="sim",
         sharpe=sharpe,
         deflated_sharpe=dsr,
         return_pct=ret,
         max_drawdown_pct=dd,
         trades=trades,
-        paper_return_pct=paper,
-        paper_trades=None if paper is None else 14,
-        updated_at=NOW - timedelta(hours=2),
+        paper=None
+        if paper is None
+        else PaperRecord(
+            book=f"strategy:{id_}",
+            start=NOW - timedelta(days=5),
+            end=at,
+            days=4.9,
+            trades=14,
+            return_pct=paper,
+            max_drawdown_pct=2.0,
+        ),
+        state_since=at,
+        created_at=NOW - timedelta(days=6),
+        updated_at=at,
     )
 
 

@@ -192,7 +192,7 @@ async def test_a_generation_run_starts_and_its_progress_shows() -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, loaded(app))
         await pilot.press("3", "g")
-        await wait_for(pilot, lambda: ("start_generation", None) in backend.calls)
+        await wait_for(pilot, lambda: ("run_job", "nightly_generation") in backend.calls)
         backend.push(
             ev.JobProgress(job="nightly_generation", run_id=77, done=120, total=500, message="evaluating")
         )
@@ -222,13 +222,13 @@ async def test_strategy_detail_shows_rules_metrics_and_curves() -> None:
         assert isinstance(app.screen, StrategiesScreen)
 
 
-async def test_strategies_say_what_is_missing_when_the_daemon_serves_none() -> None:
+async def test_strategies_say_why_when_the_daemon_cannot_list_them() -> None:
     app = make_app(FakeBackend(strategies_served=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, loaded(app))
         await pilot.press("3")
         await pilot.pause()
-        assert "does not serve GET /v1/strategies" in plain(app.screen.query_one("#pipeline", Static))
+        assert "could not read the strategy store" in plain(app.screen.query_one("#pipeline", Static))
 
 
 async def test_cancelling_an_order_asks_then_calls_the_daemon() -> None:

@@ -1,5 +1,5 @@
 """The daemon's own log on the Alerts & log screen (``l`` cycles to it): its records as rows, each new
-poll appending only the records not shown yet, and a plain note when the daemon does not serve it."""
+poll appending only the records not shown yet."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from textual.widgets import DataTable, TabbedContent
 
 from mastertrade.engine.api.schemas_logs import LogRecord
-from mastertrade.tui.backend import Unavailable
 from mastertrade.tui.screens.alerts import AlertsScreen
 from mastertrade.tui.widgets.feed_table import FeedTable
 from tests.tui.conftest import loaded, make_app, wait_for
@@ -36,14 +35,9 @@ class GrowingLog(FakeBackend):
             LogRecord(time=stamp, level=level, logger="mastertrade.engine.x", message=message)
         )
 
-    async def daemon_log(self, *, limit: int = 200) -> list[LogRecord]:
+    async def logs(self, *, limit: int = 100) -> list[LogRecord]:
         self._check()
         return self.records[-limit:]
-
-
-class NoLogs(FakeBackend):
-    async def daemon_log(self, *, limit: int = 200) -> list[LogRecord]:
-        raise Unavailable("this daemon does not serve GET /v1/logs yet")
 
 
 async def test_l_cycles_to_the_daemon_log_and_polls_add_only_new_records() -> None:
@@ -80,18 +74,3 @@ async def test_l_cycles_to_the_daemon_log_and_polls_add_only_new_records() -> No
         await wait_for(pilot, lambda: feed.row_count == 2)
         await pilot.press("l")
         assert screen.query_one(TabbedContent).active == "alerts-tab"
-
-
-async def test_a_daemon_without_the_log_endpoint_is_named_once() -> None:
-    app = make_app(NoLogs())
-    async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, loaded(app))
-        await pilot.press("6")
-        screen = app.screen
-        assert isinstance(screen, AlertsScreen)
-        feed = screen.query_one("#daemon-feed", FeedTable)
-        await wait_for(pilot, lambda: feed.row_count == 1)
-        screen.fetch_daemon_log()
-        await pilot.pause(0.05)
-        [row] = cells(feed)
-        assert row[1:] == ["warning", "dashboard", "this daemon does not serve GET /v1/logs yet"]

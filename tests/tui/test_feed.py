@@ -52,13 +52,13 @@ async def test_the_first_snapshot_loads_everything() -> None:
     assert len(state.alerts) == 3
 
 
-async def test_missing_endpoints_are_said_and_the_equity_curve_falls_back_to_samples() -> None:
+async def test_failed_snapshots_are_said_and_the_equity_curve_falls_back_to_samples() -> None:
     feed, state, _ = feed_on(FakeBackend(strategies_served=False, equity_served=False))
     await feed.load_all()
     assert state.strategies.value is None
-    assert state.strategies.error == "this daemon does not serve GET /v1/strategies yet"
+    assert state.strategies.error == "the daemon could not read the strategy store"
     assert state.equity_source == "session" and len(state.equity) == 1
-    assert state.equity_note == "this daemon does not serve GET /v1/equity yet"
+    assert state.equity_note == "the daemon could not read the equity history"
 
 
 async def test_offline_then_connected_then_lost_then_back() -> None:
@@ -101,11 +101,27 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
                 side="buy",
                 amount=0.5,
                 price=3_300.0,
+                book="paper",
             )
         )
         await until(lambda: (state.orders.value or [])[0].state == "filled")
         assert state.orders.at == fetched  # the frozen clock: same time, new value
-        assert ("buy 0.5 ETH/USDT filled at 3,300", "info") in recorder.notices
+        assert ("paper account: buy 0.5 ETH/USDT filled at 3,300", "info") in recorder.notices
+        # a strategy's own paper book is never shown as if the account traded
+        backend.push(
+            ev.OrderFilled(
+                order_id="13",
+                client_order_id="mt-000013",
+                symbol="SOL/USDT",
+                side="buy",
+                amount=60.28,
+                price=150.0,
+                strategy_id="63f7a43f600772c1",
+                book="strategy:63f7a43f600772c1",
+            )
+        )
+        label = ("strategy 63f7a43f paper book: buy 60.28 SOL/USDT filled at 150", "info")
+        await until(lambda: label in recorder.notices)
     finally:
         task.cancel()
 

@@ -1,4 +1,4 @@
-"""Text pictures (sparklines, bars, braille lines, candle halves) and the chart's indicators."""
+"""Text pictures (sparklines, bars, braille lines, candle halves)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from mastertrade.tui.indicators import bollinger, ema, sma
 from mastertrade.tui.widgets.glyphs import (
     CANDLE_GLYPHS,
     SPARK,
@@ -79,20 +78,3 @@ def test_nice_steps_are_round() -> None:
     assert nice_step(1000, 4) == 250
     assert nice_step(7, 3) == 2.5
     assert nice_step(0.03, 3) == 0.01
-
-
-def test_moving_averages_match_their_definitions() -> None:
-    closes = [float(v) for v in [3, 5, 4, 6, 8, 7, 9, 10, 12, 11]]
-    assert sma(closes, 3)[:2] == [None, None]
-    assert sma(closes, 3)[2:] == pytest.approx([sum(closes[i - 2 : i + 1]) / 3 for i in range(2, 10)])
-    smoothed = ema(closes, 4)
-    assert smoothed[:3] == [None] * 3 and smoothed[3] == pytest.approx(sum(closes[:4]) / 4)
-    expected = smoothed[3]
-    for i in range(4, 10):
-        expected = 0.4 * closes[i] + 0.6 * expected
-        assert smoothed[i] == pytest.approx(expected)
-    upper, lower = bollinger(closes, 5, 2.0)
-    window = closes[5:10]
-    mean = sum(window) / 5
-    deviation = math.sqrt(sum((v - mean) ** 2 for v in window) / 5)
-    assert upper[9] == pytest.approx(mean + 2 * deviation) and lower[9] == pytest.approx(mean - 2 * deviation)

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from mastertrade.tui.app import MasterTradeApp
 from mastertrade.tui.screens.order_ticket import OrderTicket
 from mastertrade.tui.screens.strategy_detail import StrategyDetailScreen
+from mastertrade.tui.widgets.candle_chart import CandleChart
 from tests.tui.conftest import loaded, make_app, wait_for
 from tests.tui.fakes import FakeBackend
 
@@ -24,11 +25,23 @@ MODES = ["overview", "market", "strategies", "orders", "risk", "alerts", "help"]
 Snap = Callable[..., bool]
 
 
+def overlays_drawn(app: MasterTradeApp) -> Callable[[], bool]:
+    """The Market screen's chart shows the daemon's indicator lines (fetched after the candles)."""
+
+    def drawn() -> bool:
+        charts = app.screen.query(CandleChart)
+        return bool(charts) and any(any(v is not None for v in line) for _, line in charts.first().overlays)
+
+    return drawn
+
+
 def on_mode(app: MasterTradeApp, mode: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_for(pilot, loaded(app))
         await app.switch_mode(mode)
         await pilot.pause()
+        if mode == "market":
+            await wait_for(pilot, overlays_drawn(app))
         await pilot.pause(0.05)
 
     return run_before
@@ -64,6 +77,7 @@ def test_order_ticket_with_a_resize(snap_compare: Snap) -> None:
         await wait_for(pilot, loaded(app))
         await app.switch_mode("market")
         await pilot.pause()
+        await wait_for(pilot, overlays_drawn(app))
         await pilot.press("b")
         await pilot.pause()
         screen = app.screen
@@ -82,6 +96,7 @@ def test_daemon_lost(snap_compare: Snap) -> None:
         await wait_for(pilot, loaded(app))
         await app.switch_mode("market")
         await pilot.pause()
+        await wait_for(pilot, overlays_drawn(app))
         backend.go_down()
         await wait_for(pilot, lambda: app.state.connection.state == "reconnecting")
 

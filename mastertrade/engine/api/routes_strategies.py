@@ -125,7 +125,6 @@ async def strategies(
     summary="A stored strategy in full: genome, validation, history, backtest and paper equity",
 )
 async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
-    from mastertrade.engine.signals.describe import describe
 
     store = StrategyStore(ctx.db)
     found = await store.get(strategy_id)
@@ -142,8 +141,8 @@ async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
     return StrategyDetail.model_validate(
         {
             **summary_fields(found, paper),
-            "genome": found.genome_data,
-            "description": describe(found.genome, multiline=True),
+            "genome": found.genome_data if found.plugin is None else None,
+            "description": found.description(multiline=True),
             "metrics": {key: oos[key] for key in EXTRA_OOS if oos.get(key) is not None},
             "full_series": found.metrics,
             "in_sample": found.in_sample,
@@ -166,7 +165,7 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
     from mastertrade.engine.research.series import SeriesLoader
 
     config = ctx.settings.backtest
-    genome = strategy.genome
+    genome = strategy.strategy()  # a genome's, or an installed plugin's
     try:
         series = await SeriesLoader(ctx.db, ctx.candles).find(
             strategy.symbol, strategy.timeframe, strategy.exchange, [genome]

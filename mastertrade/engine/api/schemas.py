@@ -250,3 +250,17 @@ class RemovedResponse(Model):
 class StopResponse(Model):
     stopping: bool
     pid: int
+
+
+class IndicatorLine(Model):
+    spec: str = Field(description="the line spec asked for, e.g. sma(length=20)")
+    values: list[float | None] = Field(description="one per bar of ts; null while the indicator warms up")
+
+
+class IndicatorsResponse(Model):
+    exchange: str
+    symbol: str
+    timeframe: str
+    simulated: bool
+    ts: list[int] = Field(description="the bars' open times, epoch ms, oldest first")
+    lines: list[IndicatorLine]

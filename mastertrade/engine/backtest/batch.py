@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.backtest.metrics import Calendar, metrics_dict
+from mastertrade.engine.backtest.params import order_params
 from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, FRACTIONAL_UNIT, check_costs
-from mastertrade.engine.backtest.runner import Engine, order_params, strategy_signals
+from mastertrade.engine.backtest.runner import Engine, strategy_signals
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:

@@ -22,13 +22,13 @@ from numba import prange
 
 from mastertrade.engine.backtest._numba import kernel
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.result import (
     DEFAULT_CASH,
     DEFAULT_FEE,
     FRACTIONAL_UNIT,
     BacktestResult,
     ExitReason,
-    OrderParams,
     TradeLog,
     check_costs,
 )

@@ -25,13 +25,13 @@ from backtesting import Strategy
 from backtesting.lib import FractionalBacktest
 
 from mastertrade.engine.backtest.fast import check_signals, price_arrays
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.result import (
     DEFAULT_CASH,
     DEFAULT_FEE,
     FRACTIONAL_UNIT,
     BacktestResult,
     ExitReason,
-    OrderParams,
     TradeLog,
     check_chart_path,
     check_costs,

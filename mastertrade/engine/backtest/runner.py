@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, BacktestResult, OrderParams
+from mastertrade.engine.backtest.params import OrderParams, order_params
+from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, BacktestResult
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -25,16 +26,6 @@ Engine = Literal["fast", "reference"]
 ENGINES: tuple[Engine, ...] = ("fast", "reference")
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def order_params(strategy: Any) -> OrderParams:
-    """The order parameters a strategy carries (the genome's fields of the same names)."""
-    return OrderParams(
-        stop_loss=getattr(strategy, "stop_loss", None),
-        take_profit=getattr(strategy, "take_profit", None),
-        trailing_stop=getattr(strategy, "trailing_stop", None),
-        size=getattr(strategy, "size", 1.0),
-    )
 
 
 def strategy_signals(strategy: Any, cache: IndicatorCache) -> tuple[BoolArray, BoolArray]:

@@ -25,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, BacktestResult, OrderParams
+from mastertrade.engine.backtest.params import OrderParams
+from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, BacktestResult
 from mastertrade.errors import UserInputError
 
 

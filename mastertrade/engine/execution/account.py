@@ -24,6 +24,7 @@ from mastertrade.config import Settings
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
@@ -117,11 +118,6 @@ class Account:
         self.seen_at[symbol] = self.clock()
         await self.settle(await self.broker.on_bar(symbol, bar))
 
-    async def on_price_books(self, symbol: str, bar: Bar) -> None:
-        """A price update for the strategies' paper books."""
-        for broker in list(self.books.values()):
-            await broker.on_bar(symbol, bar)
-
     async def poll(self) -> None:
         """Fills of resting orders the broker has to ask for (live); none on paper."""
         await self.settle(await self.broker.poll())
@@ -150,6 +146,18 @@ class Account:
             self.books[strategy_id] = broker
         return broker
 
+    async def book_cursor(self, strategy_id: str) -> BookCursor | None:
+        """Where a strategy's book stands (the bar it opened on, the last bar evaluated)."""
+        return await book_cursor(self.journal, strategy_id)
+
+    async def mark_book(self, broker: PaperBroker, ts: int) -> None:
+        """Record a strategy book's equity at the close of the bar opened at ``ts``."""
+        ledger = await broker.ledger()
+        equity = ledger.equity(self.quote, broker.marks())
+        cash = ledger.balance(self.quote)
+        if math.isfinite(equity):
+            await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
+
     async def has_book(self, strategy_id: str) -> bool:
         return f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}
 
@@ -172,8 +180,9 @@ class Account:
             await self.risk.on_trade_closed(trip.pnl)
 
     async def mark_equity(self, ts: int) -> None:
-        """Record every book's equity at market time ``ts`` (a bar's open time, marked at its close)."""
-        for broker in [self.broker, *self.books.values()]:
+        """Record the account's equity at market time ``ts`` (a bar's open time, marked at its close);
+        the strategies' books are marked by the bar clock at each bar they are evaluated on."""
+        for broker in [self.broker]:
             ledger = await broker.ledger()
             marks = broker.marks()
             equity = ledger.equity(self.quote, marks)

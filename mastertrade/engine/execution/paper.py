@@ -254,6 +254,7 @@ class PaperBroker:
                     remaining=max(0.0, (row.amount or row.filled) - row.filled),
                     strategy_id=row.strategy_id,
                     mode=self.mode,
+                    book=self.book,
                 )
             )
         for row in outcome.orders:

@@ -22,12 +22,13 @@ from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.ledger import Ledger, RoundTrip
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.paper import PaperBroker
-from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
+from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import to_iso
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mastertrade.engine.backtest.params import OrderParams
     from mastertrade.engine.backtest.result import BacktestResult
 
 EXIT_LABELS = {"exit": "signal", "entry": "signal", "order": "signal"}
@@ -142,7 +143,7 @@ async def paper_replay(
     frame: pd.DataFrame,
     entries: Any,
     exits: Any,
-    bracket: Bracket,
+    bracket: OrderParams,
     *,
     cash: float,
     fee: float,

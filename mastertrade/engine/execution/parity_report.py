@@ -1,11 +1,12 @@
 """The parity report, paper trades against the backtest over the same bars: one function,
 ``parity_report``, for both questions ``mt strategy parity`` asks.
 
-- ``book_parity``: a paper-stage strategy's own paper book in the daemon (``GET
-  /v1/strategies/{id}/parity``). The book opened on the first bar the strategy was evaluated on (its
-  starting-cash entry's time) and trades from the next, as a backtest's first bar only opens the account;
-  so the backtest runs on the stored candles from that bar to the last one, with signals computed over
-  the whole stored history (so indicators are as warm as they were live), the same cash and the same fee.
+- ``book_parity``: a traded strategy's own paper book in the daemon (``GET
+  /v1/strategies/{id}/parity``, and the parity monitor). The book opened on the first bar the strategy was
+  evaluated on (its starting-cash entry's time) and trades from the next, as a backtest's first bar only
+  opens the account; so the backtest runs on the stored candles from that bar to the last bar the bar
+  clock evaluated it on (``bar_clock``), with signals computed over the same window the bar clock used
+  (from the book's anchor), the same cash and the same fee.
 - ``replay_parity``: a strategy replayed through a fresh paper book on a scratch database over stored
   candles from a start bar (``mt strategy parity SPEC --symbol --timeframe --start``).
 
@@ -14,6 +15,7 @@ Both load the series through ``research.series`` and backtest through ``research
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,9 @@ from mastertrade.engine.research.backtest import StrategyBacktest, backtest_seri
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
+    from mastertrade.engine.execution.bar_clock import SeriesSource
+    from mastertrade.engine.execution.journal import Journal
+    from mastertrade.engine.execution.strategies import TradedStrategy
     from mastertrade.engine.execution.trader import Trader
     from mastertrade.engine.research.series import Series, SeriesLoader
 
@@ -58,42 +63,64 @@ async def parity_report(
 
 
 async def book_parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
-    """A paper-stage strategy's paper book in the daemon against its backtest (module docstring)."""
+    """A traded strategy's paper book in the daemon against its backtest (module docstring)."""
+    found = {item.id: item for item in await trader.strategies.traded()}
+    if strategy_id not in found:
+        raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
+    return await strategy_book_parity(
+        trader.series,
+        trader.account.journal,
+        trader.venue_id,
+        found[strategy_id],
+        cash=trader.settings.paper.strategy_cash,
+        fee=trader.settings.paper.fee,
+        lock=trader.bar_clock.lock,
+    )
+
+
+async def strategy_book_parity(
+    series_source: SeriesSource,
+    journal: Journal,
+    exchange: str,
+    item: TradedStrategy,
+    *,
+    cash: float,
+    fee: float,
+    lock: asyncio.Lock | None = None,
+) -> dict[str, Any]:
+    """A strategy's paper book against a backtest of the bars it was evaluated on, from the bar the book
+    opened on to its cursor, with the signals computed over the bar clock's window (``lock``: the bar
+    clock's, so the book and its cursor are read between two bars)."""
     import numpy as np
 
+    from mastertrade.engine.execution.bar_clock import book_cursor, book_id, signal_anchor
     from mastertrade.engine.execution.parity import paper_trades
     from mastertrade.engine.market.store import SeriesKey
 
-    found = {item.id: item for item in await trader.strategies.traded()}
-    book = f"strategy:{strategy_id}"
-    if strategy_id not in found:
-        raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
-    item = found[strategy_id]
-    journal = trader.account.journal
-    entries = await journal.ledger_entries(book) if book in {b.id for b in await journal.books()} else []
-    if not entries:
-        raise errors.NotFound(
-            f"strategy {strategy_id!r} has no paper book yet (it trades from its first closed bar)"
-        )
-    symbol, timeframe = item.strategy.symbol, item.strategy.timeframe
+    strategy = item.strategy
+    symbol, timeframe = strategy.symbol, strategy.timeframe
     assert symbol is not None and timeframe is not None
-    series = await trader.series.load(SeriesKey(trader.venue_id, symbol, timeframe), [item.strategy])
-    begin = int(np.searchsorted(series.stamps(), entries[0].ts))
+    book = book_id(item.id)
+    async with lock or asyncio.Lock():
+        state = await book_cursor(journal, item.id)
+        if state is None:
+            raise errors.NotFound(
+                f"strategy {item.id!r} has no paper book yet (it trades from its first closed bar)"
+            )
+        ledger = await journal.ledger(book)
+    series = await series_source.load(
+        SeriesKey(exchange, symbol, timeframe),
+        [strategy],
+        start=signal_anchor(strategy, state.start, timeframe),
+        end=state.cursor + 1,
+    )
+    begin = int(np.searchsorted(series.stamps(), state.start))
 
     async def paper(_: StrategyBacktest) -> list[ParityTrade]:
-        ledger = await journal.ledger(book)
         return paper_trades(ledger.round_trips, ledger, symbol)
 
-    paper_settings = trader.settings.paper
     return await parity_report(
-        item.strategy,
-        series,
-        begin,
-        paper,
-        cash=paper_settings.strategy_cash,
-        fee=paper_settings.fee,
-        strategy_id=strategy_id,
-        book=book,
+        strategy, series, begin, paper, cash=cash, fee=fee, strategy_id=item.id, book=book
     )
 
 
@@ -118,9 +145,9 @@ async def replay_parity(
 
     from mastertrade.db.database import Database, create_engine
     from mastertrade.db.migrate import upgrade
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.execution.journal import Journal
     from mastertrade.engine.execution.parity import paper_replay
-    from mastertrade.engine.execution.strategy_orders import Bracket
 
     key = await loader.candles.resolve(symbol, timeframe, exchange)
     series = await loader.load(key, [strategy], end=end)
@@ -136,9 +163,7 @@ async def replay_parity(
             scratch = Database(create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'parity.db'}"))
             try:
                 await upgrade(scratch.engine)
-                bracket = Bracket(
-                    strategy.stop_loss, strategy.take_profit, strategy.trailing_stop, strategy.size
-                )
+                bracket = order_params(strategy)
                 _, trades = await paper_replay(
                     Journal(scratch),
                     "replay",

@@ -49,12 +49,12 @@ from mastertrade.db.models.protection import ProtectionRecord
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
-from mastertrade.engine.execution.strategy_orders import Bracket
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -130,7 +130,7 @@ class Protector:
     async def enter(
         self,
         request: OrderRequest,
-        bracket: Bracket,
+        bracket: OrderParams,
         send: Callable[[OrderRequest], Awaitable[object]],
     ) -> None:
         """Send a live entry through ``send`` with its bracket kept here: the pending protection is

@@ -4,31 +4,21 @@ one place for paper trading, live trading and the parity check.
 At the close of bar t (``engine/backtest/__init__.py``, rule 2): while flat, ``entries[t] and not
 exits[t]`` places a buy; while long, ``exits[t]`` places a sell of the whole position; entry signals
 while long are ignored. Orders are placed for the open of bar t + 1 (``placed_ts`` = the next bar's
-open time). An entry carries the strategy's bracket (stop-loss, take-profit, trailing stop) measured
-from the close of bar t.
+open time). An entry carries the strategy's bracket (its ``OrderParams``, the backtest's own value type:
+stop-loss, take-profit, trailing stop, size) measured from the close of bar t.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
 
 
 class Action(StrEnum):
     ENTER = "enter"
     EXIT = "exit"
-
-
-@dataclass(frozen=True)
-class Bracket:
-    """A strategy's order settings (the genome's fields of the same names)."""
-
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    trailing_stop: float | None = None
-    size: float = 1.0
 
 
 def decide(*, long: bool, entry: bool, exit_: bool) -> Action | None:
@@ -40,7 +30,7 @@ def decide(*, long: bool, entry: bool, exit_: bool) -> Action | None:
 
 def entry_request(
     symbol: str,
-    bracket: Bracket,
+    bracket: OrderParams,
     close: float,
     *,
     strategy_id: str | None,

@@ -1,15 +1,17 @@
 """The decisions of one daemon: the market's events in, the strategies' orders out.
 
-The flow (DESIGN.md "Data flow"): a price update goes to the account (its broker fills on it, then the
-paper-stage strategies' books) and to the price breakers; a closed candle also marks every book's equity
-and then evaluates the strategies on it (``strategies.latest_signals``, the backtester's code):
+The flow (DESIGN.md "Data flow"): a price update goes to the account (its broker fills on it) and to the
+price breakers; a closed candle also marks the account's equity and then has the bar clock
+(``bar_clock.BarClock``) evaluate every stored bar the strategies have not seen yet, in order, with the
+backtester's code:
 
-- a **paper-stage** strategy trades its own paper book (``strategy:<id>``), sized by its own fraction of
-  equity at the fill exactly as its backtest, so ``mt strategy parity`` can compare the two. The book
-  opens on the first bar the strategy is evaluated on and trades from the next, as a backtest's first
-  bar only opens its account; the account's risk limits and breakers do not apply to these sandboxes
-  (they would make the paper record differ from the backtest it is compared with);
-- an **active** strategy trades the account: an entry is sized by Kelly (its backtest blended with its
+- every traded strategy (paper or active) trades its own paper book (``strategy:<id>``) on whole closed
+  bars, sized by its own fraction of equity at the fill exactly as its backtest, so ``mt strategy parity``
+  and the parity monitor can compare the two. The book opens on the first bar the strategy is evaluated
+  on and trades from the next, as a backtest's first bar only opens its account; the account's risk
+  limits and breakers do not apply to these sandboxes (they would make the paper record differ from the
+  backtest it is compared with);
+- an **active** strategy also trades the account: an entry is sized by Kelly (its backtest blended with its
   own record) x the goal risk factor, capped by the position limit, then checked by the account's risk
   gate (``Account.send``: may resize or reject it, with the reason audited); an exit sells what the
   strategy holds (its own fills' share of the account). In live mode the exchange holds no stop orders:
@@ -28,23 +30,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mastertrade import errors
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.execution.account import Account
+from mastertrade.engine.execution.bar_clock import BarClock
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protector import Protector
-from mastertrade.engine.execution.strategies import (
-    StaticStrategies,
-    StrategySource,
-    TradedStrategy,
-    latest_signals,
-    window_bars,
-)
-from mastertrade.engine.execution.strategy_orders import Action, Bracket, decide, entry_request, exit_request
-from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
+from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
@@ -104,6 +100,24 @@ class Trader:
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
         self._started: Any = None
+        self.market_clock: Any = None
+        """In a simulated market, the ``MarketClock`` the trading core runs on (the feed moves it)."""
+        from mastertrade.engine.market.store import is_simulated_exchange
+
+        self.simulated = is_simulated_exchange(venue_id)
+        self.bar_clock = BarClock(
+            series,
+            account,
+            venue_id,
+            account=self._act_in_account,
+            on_signal=self._signal,
+        )
+        """Evaluates every closed bar exactly once, in order, for every traded strategy."""
+        from mastertrade.engine.execution.parity_monitor import ParityMonitor
+
+        self.parity = ParityMonitor(settings.parity, self._book_parity, publish=account.emit)
+        """Holds each book to its backtest as bars close (``parity_monitor``); the daemon wires its pause."""
+        self.bar_clock.after_step.append(self.parity.on_step)
 
     @property
     def mode(self) -> str:
@@ -124,12 +138,12 @@ class Trader:
     # --- market events ----------------------------------------------------------------------------
 
     async def on_price(self, update: PriceUpdate) -> None:
-        """A forming (or closed) bar: fill what it fills in every book, feed the price breakers."""
+        """A forming (or closed) bar: fill what it fills in the account, feed the price breakers (the
+        strategies' books trade whole closed bars only, from the bar clock)."""
         bar = update.bar
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-        await self.account.on_price_books(update.symbol, bar)
         market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
         await self.account.risk.on_price(update.symbol, market_ms, bar.close)
 
@@ -150,65 +164,34 @@ class Trader:
             for item in await self.strategies.traded()
             if item.symbol == update.symbol and item.timeframe == update.timeframe
         ]
-        if not chosen:
-            return
-        step = timeframe_ms(update.timeframe)
-        from mastertrade.engine.market.store import SeriesKey
+        await self.bar_clock.catch_up(chosen, update.symbol, update.timeframe, bar.ts)
+        await self.parity.run_due()
 
-        window = max(window_bars(item.strategy) for item in chosen)
-        series = await self.series.load(
-            SeriesKey(self.venue_id, update.symbol, update.timeframe),
-            [item.strategy for item in chosen],
-            start=bar.ts - window * step,
-            end=bar.ts + 1,
-            simulated=update.simulated,
+    async def _book_parity(self, item: TradedStrategy) -> dict[str, Any]:
+        from mastertrade.engine.execution.parity_report import strategy_book_parity
+
+        return await strategy_book_parity(
+            self.series,
+            self.account.journal,
+            self.venue_id,
+            item,
+            cash=self.settings.paper.strategy_cash,
+            fee=self.settings.paper.fee,
         )
-        if not len(series) or int(series.stamps()[-1]) != bar.ts:
-            log.warning(
-                "%s %s: the closed bar %d is not stored; no signals", update.symbol, update.timeframe, bar.ts
-            )
-            return
-        for item in chosen:
-            try:
-                entry, exit_ = latest_signals(item.strategy, series.frame, series.features)
-            except errors.MasterTradeError as exc:
-                log.error("strategy %s: %s", item.id, exc)
-                continue
-            await self._act(item, entry, exit_, bar, bar.ts + step)
 
-    async def _act(self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int) -> None:
+    async def _act_in_account(
+        self, item: TradedStrategy, entry: bool, exit_: bool, bar: Bar, placed_ts: int, newest: bool
+    ) -> None:
+        """An active strategy's signals at ``bar`` in the account (its own paper book is the bar
+        clock's). The account acts on the newest bar only: a bar evaluated while catching up is recorded
+        in the strategy's paper book, but its order is never sent late (it would fill at today's price,
+        not at the next bar's open the backtest assumes)."""
         symbol = item.strategy.symbol
         assert symbol is not None
-        bracket = Bracket(
-            item.strategy.stop_loss,
-            item.strategy.take_profit,
-            item.strategy.trailing_stop,
-            item.strategy.size,
-        )
-        if item.stage == "paper":
-            if item.id not in self.account.books and not await self.account.has_book(item.id):
-                # The book opens on this bar and trades from the next, as a backtest's bar 0 only opens
-                # the account: so parity's backtest starts on this bar.
-                await self.account.strategy_book(item.id, bar.ts)
-                return
-            broker = await self.account.strategy_book(item.id, bar.ts)
-            ledger = await broker.ledger()
-            position = ledger.positions.get(symbol)
-            long = position is not None and position.opened_ts is not None and position.amount > 0
-            action = decide(long=long, entry=entry, exit_=exit_)
-            if action is Action.EXIT:
-                assert position is not None
-                await broker.cancel_exits(symbol, "exit signal")
-                await broker.submit(
-                    exit_request(symbol, position.amount, bar.close, strategy_id=item.id), placed_ts=placed_ts
-                )
-            elif action is Action.ENTER:
-                await broker.submit(
-                    entry_request(symbol, bracket, bar.close, strategy_id=item.id), placed_ts=placed_ts
-                )
-            if action is not None:
-                self._signal(item, action, bar)
+        if not newest:
+            log.warning("strategy %s: bar %d evaluated late; no account order for it", item.id, bar.ts)
             return
+        bracket = order_params(item.strategy)
         held = await self.account.strategy_holding(item.id, symbol)
         action = decide(long=held > 0, entry=entry, exit_=exit_)
         if action is None:
@@ -251,7 +234,7 @@ class Trader:
         if self.protection is not None:
             # Live: no stop orders at the exchange; the protector keeps the bracket and sells itself.
             plain = entry_request(
-                symbol, Bracket(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
+                symbol, OrderParams(size=bracket.size), bar.close, strategy_id=item.id, amount=size.amount
             )
             await self.protection.enter(
                 plain,

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, Calendar, metrics_dict
-from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, OrderParams
+from mastertrade.engine.backtest.params import OrderParams
+from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
 from mastertrade.engine.backtest.walkforward import Window, split
 from mastertrade.engine.generator import kernel as k
 from mastertrade.errors import UserInputError

@@ -111,7 +111,6 @@ class GenerationSummary:
 
 def strategy_row(strategy: StoredStrategy) -> dict[str, Any]:
     """The one-line summary of a stored strategy (``mt generate`` and ``mt strategy list``)."""
-    from mastertrade.engine.signals.describe import describe
 
     held, searched = strategy.holdout, strategy.search
     trials = strategy.selection.get("deflated_trials") or {}
@@ -129,7 +128,7 @@ def strategy_row(strategy: StoredStrategy) -> dict[str, Any]:
         "deflated_sharpe": strategy.deflated_sharpe,
         "deflated_trials": trials.get("trials"),
         "reference_agrees": strategy.reference_agrees,
-        "description": describe(strategy.genome),
+        "description": strategy.description(),
     }
 
 
@@ -579,7 +578,7 @@ def search_pbo(
     be scored); ``None`` with fewer than two of them or too few days for two blocks."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.metrics import Calendar
-    from mastertrade.engine.backtest.runner import order_params
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
     from mastertrade.engine.signals.evaluate import signals
 

@@ -100,7 +100,8 @@ def validation_report(
 ) -> dict[str, Any]:
     """The report (see the module docstring) of ``strategy`` on ``frame`` (store format)."""
     from mastertrade.engine.backtest.fast import run_fast
-    from mastertrade.engine.backtest.runner import order_params, strategy_signals
+    from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.runner import strategy_signals
     from mastertrade.engine.backtest.walkforward import evaluate, split
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.signals.indicators import IndicatorCache

@@ -48,11 +48,9 @@ class StoredStrategies(StrategySource):
         return [self._traded(row) for row in await self.store.list(states=TRADING)]
 
     def _traded(self, row: StoredStrategy) -> TradedStrategy:
-        from mastertrade.engine.signals.strategy import Strategy
-
         strategy = self._strategies.get(row.id)
         if strategy is None:
-            strategy = Strategy.from_genome(row.genome, "stored")
+            strategy = row.strategy()  # a genome, or an installed plugin: the same path from here
             self._strategies[row.id] = strategy
         stage: Stage = "paper" if row.state.value == "paper" else "active"
         return TradedStrategy(row.id, stage, strategy, trade_stats(row.holdout.get("trade_stats")))

@@ -39,8 +39,11 @@ if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.loader import StoredLookup
+    from mastertrade.engine.signals.strategy import Strategy
 
 Clock = Callable[[], datetime]
+PLUGIN_KEY = "plugin"
+"""In a stored plugin strategy's ``genome`` column: the plugin's entry point name (no rules: code)."""
 
 _ID = re.compile(r"[0-9a-f]{4,16}")
 MIN_PREFIX = 4
@@ -167,11 +170,45 @@ class StoredStrategy:
         return {} if self.selection.get("legacy") else self.out_of_sample
 
     @property
+    def plugin(self) -> str | None:
+        """The entry point name of a plugin strategy (``add_plugin``), None for a genome."""
+        value = self.genome_data.get(PLUGIN_KEY)
+        return str(value) if value is not None else None
+
+    @property
     def genome(self) -> Genome:
         """The genome, validated (a row is only written from a valid genome)."""
         from mastertrade.engine.signals.genome import parse_genome
 
+        if self.plugin is not None:
+            raise UserInputError(
+                f"stored strategy {self.id} is the plugin {self.plugin!r} (Python code): it has no genome"
+            )
         return parse_genome(self.genome_data, source=f"stored strategy {self.id}")
+
+    def strategy(self) -> Strategy:
+        """The runnable strategy: the genome's, or the installed plugin's bound to this market."""
+        from mastertrade.engine.signals.strategy import Strategy
+
+        if self.plugin is None:
+            return Strategy.from_genome(self.genome, "stored")
+        from mastertrade.engine.signals.plugins import load_plugin
+
+        try:
+            plugin = load_plugin(self.plugin)
+        except KeyError:
+            raise NotFound(
+                f"stored strategy {self.id} needs the plugin {self.plugin!r}, which is not installed"
+            ) from None
+        return Strategy.from_plugin(self.plugin, plugin, self.symbol, self.timeframe)
+
+    def description(self, *, multiline: bool = False) -> str:
+        """Its rules in words (a plugin: its own description)."""
+        if self.plugin is not None:
+            return f"plugin {self.plugin}: {self.strategy().description}"
+        from mastertrade.engine.signals.describe import describe
+
+        return describe(self.genome, multiline=multiline)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe, for ``--json`` output and the API."""
@@ -380,6 +417,75 @@ class StrategyStore:
             await connection.execute(insert(strategies), [_columns(row, strategies) for row in rows])
             await connection.execute(insert(history), [_columns(row, history) for row in transitions])
         return [StoredStrategy.from_record(row) for row in rows]
+
+    async def add_plugin(
+        self,
+        strategy: Strategy,
+        *,
+        exchange: str | None,
+        metrics: dict[str, Any],
+        path: tuple[tuple[State, str], ...],
+    ) -> StoredStrategy:
+        """Store a plugin strategy bound to a market: its row holds the plugin's entry point name and its
+        order settings instead of a genome (``StoredStrategy.strategy`` loads the plugin back). Its id is
+        a hash of the name and the market, so the same plugin on the same market is stored once."""
+        import hashlib
+
+        if strategy.plugin is None or strategy.symbol is None or strategy.timeframe is None:
+            raise UserInputError(
+                f"strategy {strategy.name!r}: a stored plugin needs a symbol and a timeframe"
+            )
+        check_path(path)
+        key = f"plugin:{strategy.name}:{strategy.symbol}:{strategy.timeframe}"
+        strategy_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+        if await self.existing_ids([strategy_id]):
+            raise UserInputError(
+                f"strategy {strategy_id} is already stored (the same plugin on the same market)"
+            )
+        now = self.clock()
+        data = {
+            PLUGIN_KEY: strategy.name,
+            "name": strategy.name,
+            "symbol": strategy.symbol,
+            "timeframe": strategy.timeframe,
+            "stop_loss": strategy.stop_loss,
+            "take_profit": strategy.take_profit,
+            "trailing_stop": strategy.trailing_stop,
+            "size": strategy.size,
+        }
+        row = StrategyRecord(
+            id=strategy_id,
+            name=strategy.name,
+            fingerprint=strategy_id,
+            symbol=strategy.symbol,
+            timeframe=strategy.timeframe,
+            exchange=exchange,
+            state=path[-1][0].value,
+            genome=data,
+            metrics=metrics,
+            created_at=now,
+            updated_at=now,
+            state_since=now,
+        )
+        moves = []
+        previous: State | None = None
+        for state, reason in path:
+            moves.append(
+                StrategyTransition(
+                    strategy_id=strategy_id,
+                    from_state=None if previous is None else previous.value,
+                    to_state=state.value,
+                    reason=reason,
+                    at=now,
+                )
+            )
+            previous = state
+        strategies = StrategyRecord.__table__  # type: ignore[attr-defined]
+        history = StrategyTransition.__table__  # type: ignore[attr-defined]
+        async with self.db.engine.begin() as connection:
+            await connection.execute(insert(strategies), [_columns(row, strategies)])
+            await connection.execute(insert(history), [_columns(move, history) for move in moves])
+        return StoredStrategy.from_record(row)
 
     async def existing_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))

@@ -98,8 +98,8 @@ def reference_check(
 ) -> dict[str, Any]:
     """Backtest the genome on ``frame`` with both engines and compare trades and equity."""
     from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.reference import run_reference
-    from mastertrade.engine.backtest.runner import order_params
     from mastertrade.engine.signals.evaluate import signals
 
     started = time.perf_counter()

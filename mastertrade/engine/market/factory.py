@@ -36,12 +36,15 @@ async def open_venue(settings: Settings, db: Database) -> Venue:
         from mastertrade.engine.market.sim_venue import SimVenue
         from mastertrade.engine.market.store import CandleStore
 
-        return SimVenue(
+        sim = SimVenue(
             seed=settings.market.seed,
             speed=settings.market.speed,
             ticks_per_bar=settings.market.ticks_per_bar,
             store=CandleStore(db),
         )
+        # Before any service reads it: the running simulation trades (and generates on) its own series.
+        await sim.seed_live_series(settings.market.symbols, settings.market.timeframe)
+        return sim
     if kind == "replay":
         from mastertrade.engine.market.replay import ReplayVenue
         from mastertrade.engine.market.store import CandleStore

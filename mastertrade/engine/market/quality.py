@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.market.download import DownloadSummary, download
-from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey
+from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.timeframes import now_ms, timeframe_ms, to_iso
 from mastertrade.engine.market.venue import Venue
 
@@ -291,7 +291,7 @@ def _outliers(
 
 def cannot_repair(key: SeriesKey, exchange_ids: list[str]) -> str | None:
     """Why the gaps of ``key`` cannot be re-downloaded, or None when they can."""
-    if key.exchange == SIM_EXCHANGE:
+    if key.simulated:
         return (
             f"cannot repair {key}: simulated candles are one generated path, and a regenerated piece would "
             f"not join it; regenerate the series whole with `mt data sim {key.symbol} --timeframe "

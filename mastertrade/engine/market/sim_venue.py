@@ -1,9 +1,13 @@
 """The simulated venue: the simulated market (``sim.py``) served through the ``Venue`` interface.
 
 History (``fetch_ohlcv``) is anchored at a fixed origin, so any two requests agree on every bar they
-share and a paginated download joins up seamlessly. The live feed (``stream``) continues from where the
-stored ``sim`` history of each symbol ends (its last close, the bar after its last timestamp), or from the
-anchored history at the current time when nothing is stored, and runs in accelerated market time:
+share and a paginated download joins up seamlessly. The live feed (``stream``) is the venue
+``sim-live`` (``SIM_LIVE_EXCHANGE``): its bars are stored in their own series, never in the research
+series ``sim`` that ``mt data sim`` writes and ``mt backtest`` reads, so a running simulation does not
+change a backtest's answer. On its first start a symbol's live series is a copy of its research series
+(indicators need history), and the feed continues from where the live series ends (its last close, the
+bar after its last timestamp), or from the anchored history at the current time when nothing is stored,
+and runs in accelerated market time:
 ``speed`` market seconds pass per wall-clock second, and each bar is shown forming in
 ``ticks_per_bar`` updates before its close.
 """
@@ -18,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mastertrade.engine.market.sim import SimMarket
-from mastertrade.engine.market.store import SIM_EXCHANGE, CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.market.store import SIM_EXCHANGE, SIM_LIVE_EXCHANGE, CandleRow, CandleStore, SeriesKey
 from mastertrade.engine.market.ticks import forming_update, intrabar_path
 from mastertrade.engine.market.timeframes import floor_ts, now_ms, timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
@@ -75,7 +79,7 @@ class SimVenue:
 
     @property
     def id(self) -> str:
-        return SIM_EXCHANGE
+        return SIM_LIVE_EXCHANGE
 
     @property
     def simulated(self) -> bool:
@@ -96,11 +100,31 @@ class SimVenue:
             for row in history[first : first + count]
         ]
 
+    async def seed_live_series(self, symbols: Sequence[str], timeframe: str) -> list[str]:
+        """Start each symbol's live series as a copy of its research series, unless it has bars already;
+        returns the symbols copied. The research series is only read."""
+        if self.store is None:
+            return []
+        from mastertrade.engine.market.store import rows_from_frame
+
+        copied = []
+        for symbol in symbols:
+            key = SeriesKey(SIM_LIVE_EXCHANGE, symbol, timeframe)
+            if (await self.store.info(key)).last is not None:
+                continue
+            research = SeriesKey(SIM_EXCHANGE, symbol, timeframe)
+            if (await self.store.info(research)).last is None:
+                continue
+            await self.store.upsert(key, rows_from_frame(await self.store.read(research)))
+            copied.append(symbol)
+        return copied
+
     async def _continuation(self, symbol: str, timeframe: str) -> SimMarket:
         """The live process of a symbol, continuing its stored history when there is one."""
         step = timeframe_ms(timeframe)
         if self.store is not None:
-            key = SeriesKey(SIM_EXCHANGE, symbol, timeframe)
+            key = SeriesKey(SIM_LIVE_EXCHANGE, symbol, timeframe)
+            await self.seed_live_series([symbol], timeframe)
             info = await self.store.info(key)
             if info.last is not None:
                 last = await self.store.read_matrix(key, start=info.last)

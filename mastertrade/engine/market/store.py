@@ -20,6 +20,10 @@ from mastertrade.db.database import Database
 from mastertrade.errors import NotFound, UserInputError
 
 SIM_EXCHANGE = "sim"
+SIM_LIVE_EXCHANGE = "sim-live"
+"""The running simulation's own series (the simulated daemon's feed). It starts as a copy of the research
+series (``sim``) and grows with the simulated market, so a running simulation never changes a series the
+trader backtests; research commands pick it only when asked (``--exchange sim-live``)."""
 _MIN_TS = -(2**62)
 _MAX_TS = 2**62
 _SELECT = (
@@ -32,6 +36,11 @@ _CHUNK = 50_000
 CandleRow = tuple[int, float, float, float, float, float]
 
 
+def is_simulated_exchange(exchange: str) -> bool:
+    """True for the simulated market's series: the research one and the running simulation's."""
+    return exchange in (SIM_EXCHANGE, SIM_LIVE_EXCHANGE)
+
+
 @dataclass(frozen=True, order=True)
 class SeriesKey:
     """Names one candle series."""
@@ -42,7 +51,7 @@ class SeriesKey:
 
     @property
     def simulated(self) -> bool:
-        return self.exchange == SIM_EXCHANGE
+        return is_simulated_exchange(self.exchange)
 
     def __str__(self) -> str:
         return f"{self.exchange}:{self.symbol}:{self.timeframe}"
@@ -233,13 +242,18 @@ class CandleStore:
             ]
 
     async def resolve(self, symbol: str, timeframe: str, exchange: str | None = None) -> SeriesKey:
-        """The one stored series for a symbol and timeframe; ``exchange`` picks among several."""
+        """The one stored series for a symbol and timeframe; ``exchange`` picks among several. The running
+        simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads research data."""
         matches = [
             info.key
             for info in await self.list_series()
             if info.key.symbol == symbol
             and info.key.timeframe == timeframe
-            and (exchange is None or info.key.exchange == exchange)
+            and (
+                info.key.exchange == exchange
+                if exchange is not None
+                else info.key.exchange != SIM_LIVE_EXCHANGE
+            )
             and info.rows > 0
         ]
         if not matches:

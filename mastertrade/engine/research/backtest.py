@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.backtest.runner import Engine, order_params, run_engine, strategy_signals
+from mastertrade.engine.backtest.params import order_params
+from mastertrade.engine.backtest.runner import Engine, run_engine, strategy_signals
 
 if TYPE_CHECKING:
     import pandas as pd

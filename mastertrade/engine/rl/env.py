@@ -30,12 +30,12 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.result import (
     DEFAULT_CASH,
     DEFAULT_FEE,
     FRACTIONAL_UNIT,
     ExitReason,
-    OrderParams,
     TradeLog,
 )
 from mastertrade.engine.signals.model.actions import ENTER, EXIT

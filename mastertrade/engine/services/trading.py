@@ -100,6 +100,12 @@ class TradingService:
                     publish=ctx.bus.publish,
                     on_error=on_error,
                 )
+            market_clock = None
+            if ctx.venue.simulated:
+                # Simulated or replayed: cool-downs and other timings run on market time (market_clock).
+                from mastertrade.engine.execution.market_clock import MarketClock
+
+                market_clock = MarketClock(ctx.settings.market.timeframe)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
@@ -108,8 +114,11 @@ class TradingService:
                 broker=account,
                 strategies=ContextStrategies(ctx),
                 publish=ctx.bus.publish,
+                **({"clock": market_clock} if market_clock is not None else {}),
             )
+            trader.market_clock = market_clock
             holder["trader"] = trader
+            wire_parity_monitor(ctx, trader)
             try:
                 async with ctx.work("trading start"):
                     await trader.start()
@@ -139,6 +148,8 @@ class TradingService:
             if isinstance(event, PriceTick | CandleClosed):
                 bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
                 closed = isinstance(event, CandleClosed)
+                if trader.market_clock is not None:
+                    trader.market_clock.observe(bar_ts, closed=closed)
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
@@ -155,6 +166,23 @@ class TradingService:
                 async with ctx.work("trading housekeeping"):
                     await trader.housekeeping()
             await asyncio.sleep(0)
+
+
+def wire_parity_monitor(ctx: EngineContext, trader: Any) -> None:
+    """The parity monitor's pause goes through the life-cycle door (a strategy the store does not know,
+    like a test's, is only alerted on); its statuses are stored as ``parity`` snapshots of the books."""
+    from mastertrade.engine.generator.lifecycle import move_strategy
+    from mastertrade.engine.generator.states import State
+    from mastertrade.engine.generator.store import StrategyStore
+
+    async def pause(strategy_id: str, reason: str) -> None:
+        await move_strategy(StrategyStore(ctx.db), strategy_id, State.PAUSED, reason, publish=ctx.bus.publish)
+
+    async def save(book: str, status: dict[str, Any]) -> None:
+        await trader.account.risk.store.save_snapshot("parity", book, status)
+
+    trader.parity.pause = pause
+    trader.parity.save = save
 
 
 class ContextStrategies(StrategySource):

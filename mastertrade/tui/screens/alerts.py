@@ -18,7 +18,7 @@ from textual.widgets import Input, Select, TabbedContent, TabPane
 
 from mastertrade import errors
 from mastertrade.engine.api.schemas_logs import LogRecord
-from mastertrade.tui.backend import Unavailable, backend_of
+from mastertrade.tui.backend import backend_of
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import MAX_LOG, SEVERITIES, FeedItem, Severity, Topic
 from mastertrade.tui.widgets.feed_table import FeedTable
@@ -78,7 +78,6 @@ class AlertsScreen(DashboardScreen):
         self.daemon_log: deque[FeedItem] = deque(maxlen=MAX_LOG)
         self.daemon_log_count = 0  # records ever added, so the table can tell the new ones
         self.last_record: tuple[str, str, str, str] | None = None
-        self.daemon_log_note: str | None = None
 
     def on_mount(self) -> None:
         self.apply_filter()
@@ -95,12 +94,7 @@ class AlertsScreen(DashboardScreen):
     @work(exclusive=True, group="daemon-log")
     async def fetch_daemon_log(self) -> None:
         try:
-            records = await backend_of(self.app).daemon_log(limit=DAEMON_LOG_RECORDS)
-        except Unavailable as exc:
-            if self.daemon_log_note != str(exc):
-                self.daemon_log_note = str(exc)
-                self._add_daemon_log([FeedItem(self.state.clock(), "warning", "dashboard", str(exc))])
-            return
+            records = await backend_of(self.app).logs(limit=DAEMON_LOG_RECORDS)
         except errors.MasterTradeError:
             return  # the daemon is away: the banner says so, and the next poll tries again
         keys = [record_key(record) for record in records]

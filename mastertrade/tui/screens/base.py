@@ -3,12 +3,14 @@
 The frame: the status bar and the connection banner on top, the body, then the screens' keys and the
 footer. The app posts a ``StateChanged`` message (per topic, coalesced) to the screens of the current
 mode; each screen redraws the parts that show that topic in ``redraw``, and everything in ``redraw_all``
-when it comes back into view (it was not updated while hidden).
+when it comes back into view (it was not updated while hidden). What the user asks of the app (a
+chart, the order ticket, a strategy move ...) a screen posts as a message (``tui/messages.py``) that the
+app handles: screens never import the app.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,9 +22,6 @@ from mastertrade.tui.messages import StateChanged
 from mastertrade.tui.state import LiveState, Topic, live_state
 from mastertrade.tui.widgets.nav_bar import NavBar
 from mastertrade.tui.widgets.status_bar import ConnectionBanner, StatusBar
-
-if TYPE_CHECKING:
-    from mastertrade.tui.app import MasterTradeApp
 
 ALL_TOPICS: frozenset[Topic] = frozenset(
     (
@@ -50,13 +49,6 @@ class DashboardScreen(Screen[None]):
     @property
     def state(self) -> LiveState:
         return live_state(self.app)
-
-    @property
-    def dashboard(self) -> MasterTradeApp:
-        from mastertrade.tui.app import MasterTradeApp
-
-        assert isinstance(self.app, MasterTradeApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.TITLE)

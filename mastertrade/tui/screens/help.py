@@ -36,7 +36,6 @@ def bindings_of(node_class: type[DOMNode]) -> list[Binding]:
 
 def sections(app: App[object]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(where, [(keys, what)]) for the app and every screen it can show."""
-    from mastertrade.tui.app import MasterTradeApp
     from mastertrade.tui.screens.confirm import ConfirmScreen, QuitDemoScreen
     from mastertrade.tui.screens.order_ticket import OrderTicket
     from mastertrade.tui.screens.strategy_detail import StrategyDetailScreen
@@ -46,7 +45,7 @@ def sections(app: App[object]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     yield "Everywhere", everywhere
     screens: list[tuple[str, type[DOMNode]]] = [
         (getattr(screen, "TITLE", mode), screen)
-        for mode, screen in MasterTradeApp.MODES.items()
+        for mode, screen in type(app).MODES.items()
         if isinstance(screen, type)
     ]
     screens += [

@@ -15,6 +15,7 @@ from textual.containers import Container, Vertical
 
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.tui.indicators import OVERLAY_SETS
+from mastertrade.tui.messages import ChartRequested, OverlaysRequested, TicketRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
 from mastertrade.tui.widgets.candle_chart import CandleChart
@@ -46,6 +47,7 @@ class MarketScreen(DashboardScreen):
         super().__init__()
         self.timeframe: str | None = None  # None: the stream's
         self.overlay_set = 0
+        self._overlays_asked: tuple[str, str, str, int] | None = None
         self._drawn: tuple[object, ...] = ()
 
     def compose_body(self) -> ComposeResult:
@@ -98,13 +100,29 @@ class MarketScreen(DashboardScreen):
             else:
                 note = f"loading {timeframe} candles…"
         stale = state.is_stale(ticker)
-        key = (symbol, timeframe, series.version, self.overlay_set, stale, len(ticker.markers), chart.size)
+        name, lines = OVERLAY_SETS[self.overlay_set]
+        overlay = state.overlays.get((symbol, timeframe, name)) if lines and not note else None
+        newest = series.bars[-1].ts if series.bars else None
+        if lines and not note and newest is not None and (overlay is None or overlay.until < newest):
+            asked = (symbol, timeframe, name, newest)
+            if asked != self._overlays_asked:
+                self._overlays_asked = asked
+                self.post_message(OverlaysRequested(symbol, timeframe, name, newest))
+        key = (
+            symbol,
+            timeframe,
+            series.version,
+            self.overlay_set,
+            id(overlay),
+            stale,
+            len(ticker.markers),
+            chart.size,
+        )
         if key == self._drawn and not force:
             return
         self._drawn = key
         bars = series.all_bars() if not note else []
-        name, make = OVERLAY_SETS[self.overlay_set]
-        overlays = make([bar.close for bar in bars]) if bars else []
+        overlays = overlay.aligned(bars) if overlay is not None and bars else []
         chart.show(
             f"{symbol} {timeframe}",
             bars,
@@ -128,7 +146,7 @@ class MarketScreen(DashboardScreen):
             return
         extra = self.state.extra_series
         if extra is None or extra.symbol != symbol or extra.timeframe != timeframe:
-            self.dashboard.load_chart(symbol, timeframe)
+            self.post_message(ChartRequested(symbol, timeframe))
 
     def action_timeframe(self) -> None:
         choices = timeframes_for(self.state.timeframe)
@@ -147,4 +165,4 @@ class MarketScreen(DashboardScreen):
         self.query_one(CandleChart).toggle_dense()
 
     def action_ticket(self, side: str) -> None:
-        self.dashboard.open_ticket(symbol=self.symbol, side=side)
+        self.post_message(TicketRequested(self.symbol, side))

@@ -176,7 +176,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             return
         last = self.last_price(order.symbol)
         try:
-            decision = await backend_of(self.app).preview_order(order, last_price=last)
+            decision = await backend_of(self.app).check_order(order)
         except errors.MasterTradeError as exc:
             self.decision = None
             self._show_preview(Text(f"no risk preview: {exc}", tone(self.app, "text-warning")))

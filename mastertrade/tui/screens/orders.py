@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
 from mastertrade.tui import format as fmt
-from mastertrade.tui.daemon_backend import OPEN_STATES
+from mastertrade.tui.messages import CancelConfirmed, TicketRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.screens.confirm import ConfirmScreen
 from mastertrade.tui.state import LiveState, Topic
@@ -24,6 +24,10 @@ from mastertrade.tui.widgets.theme import signed_tone, tone
 
 POSITION_COLUMNS = ("Symbol", "Amount", "Avg price", "Mark", "Value", "Unrealised", "Realised")
 ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Amount", "Price", "State", "Filled", "Placed", "By")
+
+
+OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"})
+"""Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
 
 
 class OrdersScreen(DashboardScreen):
@@ -149,7 +153,7 @@ class OrdersScreen(DashboardScreen):
 
     def action_ticket(self, side: str) -> None:
         symbol = selected_key(self.query_one("#positions", DataTable))
-        self.dashboard.open_ticket(symbol=symbol, side=side)
+        self.post_message(TicketRequested(symbol, side))
 
     def selected_order(self) -> OrderInfo | None:
         key = selected_key(self.query_one("#orders", DataTable))
@@ -171,7 +175,7 @@ class OrdersScreen(DashboardScreen):
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self.dashboard.cancel_order(order.id)
+                self.post_message(CancelConfirmed(order.id))
 
         self.app.push_screen(
             ConfirmScreen("Cancel order", message, confirm="Cancel order", danger=bool(live)), answered

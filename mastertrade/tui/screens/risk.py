@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from mastertrade.tui import format as fmt
+from mastertrade.tui.messages import BreakerResetConfirmed, HaltRequested, ResumeRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.screens.confirm import ConfirmScreen
 from mastertrade.tui.state import LiveState, Topic
@@ -185,10 +186,10 @@ class RiskScreen(DashboardScreen):
     # --- actions ---------------------------------------------------------------------------------------
 
     def action_halt(self) -> None:
-        self.dashboard.confirm_halt()
+        self.post_message(HaltRequested())
 
     def action_resume(self) -> None:
-        self.dashboard.confirm_resume()
+        self.post_message(ResumeRequested())
 
     def action_reset_breaker(self) -> None:
         name = selected_key(self.query_one("#breakers", DataTable))
@@ -203,7 +204,7 @@ class RiskScreen(DashboardScreen):
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self.dashboard.resume(item.name)
+                self.post_message(BreakerResetConfirmed(item.name))
 
         self.app.push_screen(
             ConfirmScreen(

@@ -18,9 +18,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from mastertrade import errors
+from mastertrade.engine.api.schemas_strategies import StrategyDetail, StrategySummary
+from mastertrade.engine.generator.states import State
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, backend_of
-from mastertrade.tui.models import STAGES, StrategyAction, StrategyDetail, StrategyInfo
+from mastertrade.tui.messages import GenerationRequested, StrategyAction, StrategyChangeRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import LiveState, Topic
 from mastertrade.tui.widgets.glyphs import bar
@@ -38,6 +40,8 @@ STAGE_TONES = {
     "passed": "text-primary",
 }
 PREVIEW_DELAY_S = 0.2
+STAGES = tuple(state.value for state in State)
+"""The pipeline's stages, in order (the strategy store's states)."""
 
 
 def pipeline_line(state: LiveState, app: App[Any]) -> Text:
@@ -48,7 +52,7 @@ def pipeline_line(state: LiveState, app: App[Any]) -> Text:
         return text
     counts = {stage: 0 for stage in STAGES}
     for row in rows:
-        counts[row.stage] = counts.get(row.stage, 0) + 1
+        counts[row.state] = counts.get(row.state, 0) + 1
     flow = ("generated", "backtested", "passed", "paper", "active")
     for index, stage in enumerate(flow):
         if index:
@@ -122,7 +126,7 @@ class StrategiesScreen(DashboardScreen):
         if topics & {"strategies", "connection"}:
             self.query_one("#pipeline", Static).update(pipeline_line(state, self.app))
             rows = [
-                row for row in state.strategies.value or [] if self.stage is None or row.stage == self.stage
+                row for row in state.strategies.value or [] if self.stage is None or row.state == self.stage
             ]
             sync_rows(self.query_one("#strategies", DataTable), [self.row(item) for item in rows], self._rows)
             panel = self.query_one("#strategies-panel")
@@ -131,17 +135,17 @@ class StrategiesScreen(DashboardScreen):
         if topics & {"jobs", "connection"}:
             self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
 
-    def row(self, item: StrategyInfo) -> Row:
+    def row(self, item: StrategySummary) -> Row:
         app = self.app
         return (
             item.id,
             [
                 Text(item.name, tone(app, "text", bold=True)),
-                Text(item.stage, tone(app, STAGE_TONES.get(item.stage, "text"), bold=item.stage == "active")),
+                Text(item.state, tone(app, STAGE_TONES.get(item.state, "text"), bold=item.state == "active")),
                 Text(f"{item.symbol or '?'} {item.timeframe or ''}".strip()),
                 Text(_num(item.sharpe), justify="right"),
                 Text(_pct(item.return_pct), signed_tone(app, item.return_pct), justify="right"),
-                Text(_pct(item.paper_return_pct), signed_tone(app, item.paper_return_pct), justify="right"),
+                Text(_pct(paper_return(item)), signed_tone(app, paper_return(item)), justify="right"),
                 Text(
                     fmt.DASH if item.max_drawdown_pct is None else f"{item.max_drawdown_pct:.1f}%",
                     justify="right",
@@ -151,7 +155,7 @@ class StrategiesScreen(DashboardScreen):
             ],
         )
 
-    def selected(self) -> StrategyInfo | None:
+    def selected(self) -> StrategySummary | None:
         key = selected_key(self.query_one("#strategies", DataTable))
         return next((row for row in self.state.strategies.value or [] if row.id == key), None)
 
@@ -195,14 +199,14 @@ class StrategiesScreen(DashboardScreen):
         if item is None:
             self.notify("no strategy selected", severity="warning")
             return
-        self.dashboard.confirm_strategy_change(item, action)
+        self.post_message(StrategyChangeRequested(item, action))
 
     def action_generate(self) -> None:
-        self.dashboard.start_generation()
+        self.post_message(GenerationRequested())
 
     def action_stage_filter(self) -> None:
         present = [
-            stage for stage in STAGES if any(r.stage == stage for r in self.state.strategies.value or [])
+            stage for stage in STAGES if any(r.state == stage for r in self.state.strategies.value or [])
         ]
         choices: list[str | None] = [None, *present]
         index = choices.index(self.stage) if self.stage in choices else 0
@@ -213,7 +217,7 @@ class StrategiesScreen(DashboardScreen):
 def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
     text = Text()
     text.append(f"{detail.name} ", tone(app, "text", bold=True))
-    text.append(f"{detail.id} · {detail.stage}\n", tone(app, "text-muted"))
+    text.append(f"{detail.id} · {detail.state}\n", tone(app, "text-muted"))
     text.append(
         (detail.description or "(the daemon sent no rules in words: enter opens the detail)") + "\n\n"
     )
@@ -223,12 +227,17 @@ def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
         ("return", _pct(detail.return_pct)),
         ("max DD", fmt.DASH if detail.max_drawdown_pct is None else f"{detail.max_drawdown_pct:.1f}%"),
         ("trades", fmt.DASH if detail.trades is None else str(detail.trades)),
-        ("paper", _pct(detail.paper_return_pct)),
+        ("paper", _pct(paper_return(detail))),
     ]
     for index, (label, value) in enumerate(figures):
         text.append(("  " if index else "") + f"{label} ", tone(app, "text-muted"))
         text.append(value)
     return text
+
+
+def paper_return(item: StrategySummary) -> float | None:
+    """Its paper book's return, once it has one."""
+    return item.paper.return_pct if item.paper is not None else None
 
 
 def _num(value: float | None) -> str:
@@ -239,7 +248,7 @@ def _pct(value: float | None) -> str:
     return fmt.DASH if value is None else f"{value:+.1f}%"
 
 
-def confirm_text(item: StrategyInfo, action: StrategyAction, live: bool) -> str | None:
+def confirm_text(item: StrategySummary, action: StrategyAction, live: bool) -> str | None:
     """What to ask before ``action`` on ``item`` (None: no question needed)."""
     if action == "pause":
         return None

@@ -19,9 +19,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from mastertrade import errors
+from mastertrade.engine.api.schemas_strategies import StrategyDetail
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import backend_of
-from mastertrade.tui.models import StrategyAction, StrategyDetail
+from mastertrade.tui.messages import StrategyAction, StrategyChangeRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
 from mastertrade.tui.widgets.line_chart import LineChart
@@ -107,7 +108,7 @@ class StrategyDetailScreen(DashboardScreen):
         if "strategies" in topics and self.is_mounted and self.state.strategy_detail.value is not None:
             row = next((r for r in self.state.strategies.value or [] if r.id == self.strategy_id), None)
             detail = self.detail()
-            if row is not None and detail is not None and row.stage != detail.stage:
+            if row is not None and detail is not None and row.state != detail.state:
                 self.load()  # its stage moved: fetch the new history
         app = self.app
         detail = self.detail()
@@ -121,7 +122,7 @@ class StrategyDetailScreen(DashboardScreen):
             return
         head.append(f"{detail.name} ", tone(app, "text", bold=True))
         head.append(f"{detail.id}  ", tone(app, "text-muted"))
-        head.append(detail.stage, tone(app, "text-accent", bold=True))
+        head.append(detail.state, tone(app, "text-accent", bold=True))
         head.append(f"  {detail.symbol or '?'} {detail.timeframe or ''}")
         self.query_one("#detail-head", Static).update(head)
         rules = Text(
@@ -131,7 +132,7 @@ class StrategyDetailScreen(DashboardScreen):
             rules.append("\n\nHistory\n", tone(app, "text", bold=True))
             for change in detail.history[-8:]:
                 rules.append(f"{fmt.stamp(change.at)} ", tone(app, "text-muted"))
-                rules.append(f"{change.stage_from or '·'} → {change.stage_to}")
+                rules.append(f"{change.from_ or '·'} → {change.to}")
                 rules.append(f"  {change.reason}\n" if change.reason else "\n", tone(app, "text-muted"))
         self.query_one("#detail-rules", Static).update(rules)
         self.query_one("#detail-metrics", Static).update(self.metrics_text(detail))
@@ -158,8 +159,8 @@ class StrategyDetailScreen(DashboardScreen):
             ("return (OOS)", _opt(detail.return_pct, "{:+.2f}%")),
             ("max drawdown", _opt(detail.max_drawdown_pct, "{:.2f}%")),
             ("trades", _opt(detail.trades, "{}")),
-            ("paper return", _opt(detail.paper_return_pct, "{:+.2f}%")),
-            ("paper trades", _opt(detail.paper_trades, "{}")),
+            ("paper return", _opt(detail.paper.return_pct if detail.paper else None, "{:+.2f}%")),
+            ("paper trades", _opt(detail.paper.trades if detail.paper else None, "{}")),
         ]
         shown = {label for label, _ in figures}
         for key, value in sorted(detail.metrics.items()):
@@ -178,7 +179,7 @@ class StrategyDetailScreen(DashboardScreen):
         if detail is None:
             self.notify("the strategy has not loaded", severity="warning")
             return
-        self.dashboard.confirm_strategy_change(detail, action)
+        self.post_message(StrategyChangeRequested(detail, action))
 
 
 def _opt(value: float | int | None, pattern: str) -> str:

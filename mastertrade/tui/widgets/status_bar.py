@@ -67,7 +67,8 @@ class StatusBar(Widget):
             left.append(f" {label} ", style(f"status-bar--{kind}"))
             left.append(" ")
         risk = state.risk.value
-        if risk is not None and risk.halted:
+        if risk is not None and (risk.halted or any(breaker.tripped for breaker in risk.breakers)):
+            # The kill switch or any tripped breaker stops new entries: trading is halted either way.
             left.append(" HALTED ", style("status-bar--halted"))
             left.append(" ")
         link = state.connection.state

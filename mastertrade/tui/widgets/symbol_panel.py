@@ -34,10 +34,10 @@ class SymbolPanel(StatePanel):
             text.append(fmt.signed_money(position.unrealised_pnl), signed_tone(app, position.unrealised_pnl))
             text.append("\n")
         trading = [
-            s for s in state.strategies.value or [] if s.symbol == symbol and s.stage in TRADING_STAGES
+            s for s in state.strategies.value or [] if s.symbol == symbol and s.state in TRADING_STAGES
         ]
         text.append("trading   ", tone(app, "text-muted"))
-        text.append(", ".join(f"{s.name} ({s.stage})" for s in trading) or "no strategy")
+        text.append(", ".join(f"{s.name} ({s.state})" for s in trading) or "no strategy")
         text.append("\n\n")
         text.append("Entries ▲ and exits ▼ (hollow: signal only)\n", tone(app, "text-muted"))
         ticker = state.tickers.get(symbol)

@@ -1,0 +1,61 @@
+"""``mt strategy add``: store a strategy the trader chose (a genome file, a built-in or an installed
+plugin), bound to a symbol and timeframe, with its backtest attached for reference; ``--paper`` puts it
+on paper trading at once. From there it follows the same path as every stored strategy (``mt strategy
+activate`` for the account, confirmed). The door is ``engine.generator.manual.add_strategy``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json
+
+
+def add(
+    spec: Annotated[
+        str, typer.Argument(help="A genome JSON file or a built-in name (`mt strategy builtins`).")
+    ],
+    symbol: Annotated[str, typer.Option("--symbol", help="The symbol it trades, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="The timeframe it trades, e.g. 1h.")],
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="The stored series' exchange for its report.")
+    ] = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Put it on paper trading at once.")] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Store a strategy of your own so it can trade (paper first; then `mt strategy activate`).
+
+    Its backtest over the stored series is attached for reference (not as a gate, and not as
+    out-of-sample evidence): the strategy is your choice."""
+    from mastertrade.cli.runtime import open_db, run, settings
+
+    config = settings()
+
+    async def main() -> dict[str, Any]:
+        from mastertrade.engine.generator.manual import add_strategy
+        from mastertrade.engine.signals.loader import load_strategy
+
+        strategy = load_strategy(spec, symbol, timeframe)
+        db = await open_db(config)
+        try:
+            return await add_strategy(db, config, strategy, spec=spec, exchange=exchange, paper=paper)
+        finally:
+            await db.close()
+
+    stored = run(main)
+    if json_out:
+        print_json(stored)
+        return
+    report = stored["report"]
+    info(
+        f"backtest on {report['series']} (for reference): return {report['return_pct']:.2f}%, "
+        f"{report['trades']} trades, max drawdown {report['max_drawdown_pct']:.2f}%"
+    )
+    nxt = (
+        "it trades its own paper book now"
+        if stored["state"] == "paper"
+        else f"`mt strategy paper {stored['id']}`"
+    )
+    market = f"{stored['symbol']} {stored['timeframe']}"
+    typer.echo(f"stored {stored['id']} ({stored['name']}, {market}): {stored['state']}; {nxt}")

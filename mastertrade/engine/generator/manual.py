@@ -1,0 +1,93 @@
+"""A strategy the trader chose, stored so it can trade: the one door behind ``mt strategy add``.
+
+Any genome (a file or a built-in) bound to a symbol and timeframe is stored like a generated one, and a
+plugin (Python) strategy by its entry point name and order settings (``StrategyStore.add_plugin``; the
+trading core loads the installed plugin back and trades it through the same bar clock and paper book as
+a genome). Its history says it was added by hand, and a report is attached **for reference, not as a
+gate**: the strategy is the trader's choice, so it is marked ``passed`` ("chosen by the trader") whatever
+the report says, and ``--paper`` moves it on at once. From there it takes the same path as every stored
+strategy: paper (its own paper book, held to its backtest by the parity monitor) -> active (``mt
+strategy activate``, confirmed) -> paused/retired.
+
+The report is the plain backtest of the strategy over the stored series (``research.backtest``), under
+``metrics["report"]`` with ``kind = "backtest"``. It is not stored as out-of-sample (nothing here
+separates a hold-out from what the trader looked at) and gives no Kelly prior: the sizer uses its
+default fraction until the strategy has its own record. ``validation_report`` is the hook where the
+honest hold-out report of ``mt validate`` replaces it once that engine is in the product.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.errors import UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.signals.strategy import Strategy
+
+
+async def validation_report(
+    db: Database, settings: Settings, strategy: Strategy, exchange: str | None
+) -> dict[str, Any]:
+    """The report attached to a strategy added by hand: its backtest over the stored series (module
+    docstring)."""
+    from mastertrade.engine.research.backtest import backtest_series
+    from mastertrade.engine.research.series import SeriesLoader
+
+    assert strategy.symbol is not None and strategy.timeframe is not None
+    series = await SeriesLoader(db).find(strategy.symbol, strategy.timeframe, exchange, [strategy])
+    backtest = backtest_series(strategy, series, cash=settings.backtest.cash, fee=settings.backtest.fee)
+    return {
+        "kind": "backtest",
+        "note": "a plain backtest over the whole stored series, for reference: not out-of-sample",
+        "series": str(series.key),
+        "simulated": series.key.simulated,
+        **backtest.result.metrics(),
+    }
+
+
+async def add_strategy(
+    db: Database,
+    settings: Settings,
+    strategy: Strategy,
+    *,
+    spec: str,
+    exchange: str | None = None,
+    paper: bool = False,
+) -> dict[str, Any]:
+    """Store ``strategy`` (a genome or a plugin, bound to its symbol and timeframe), its report attached,
+    as ``passed``, or ``paper`` when asked; returns the stored strategy's summary and the report."""
+    from mastertrade.engine.generator.states import State
+    from mastertrade.engine.generator.store import NewStrategy, StrategyStore
+
+    if strategy.symbol is None or strategy.timeframe is None:
+        raise UserInputError(
+            f"strategy {spec!r} needs a symbol and a timeframe: give --symbol and --timeframe"
+        )
+    report = await validation_report(db, settings, strategy, exchange)
+    path: list[tuple[State, str]] = [
+        (State.GENERATED, f"added by the trader from {spec}"),
+        (State.BACKTESTED, "backtest attached for reference"),
+        (State.PASSED, "chosen by the trader (the report is for reference, not a gate)"),
+    ]
+    if paper:
+        path.append((State.PAPER, "put on paper by the trader"))
+    store = StrategyStore(db)
+    if strategy.genome is None:  # a plugin: stored by its entry point name, loaded back to trade
+        stored = await store.add_plugin(
+            strategy, exchange=exchange, metrics={"report": report}, path=tuple(path)
+        )
+    else:
+        stored = await store.add(
+            NewStrategy(strategy.genome, exchange=exchange, metrics={"report": report}, path=tuple(path))
+        )
+    return {
+        "id": stored.id,
+        "name": stored.name,
+        "state": stored.state.value,
+        "symbol": stored.symbol,
+        "timeframe": stored.timeframe,
+        "report": report,
+    }

@@ -1,0 +1,85 @@
+"""``mt strategy add``: a trader's own strategy (a genome file or a built-in) is stored with its backtest
+attached for reference, as ``passed`` or, with --paper, on paper, where the daemon's strategy source
+trades it; bad input is one line and exit 2, nothing stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import MT
+
+
+def _setup(mt: MT) -> None:
+    result = mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "600", "--seed", "3")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_builtin_and_a_genome_file_are_stored_and_trade(mt: MT, db_url: str, tmp_path: Path) -> None:
+    _setup(mt)
+    added: dict[str, Any] = mt.json(
+        "strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h"
+    )
+    assert added["state"] == "passed" and added["symbol"] == "BTC/USDT"
+    report = added["report"]
+    assert report["kind"] == "backtest" and report["bars"] == 600 and report["simulated"] is True
+    backtest = mt.json("backtest", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["return_pct"] == backtest["return_pct"] and report["trades"] == backtest["trades"]
+
+    genome = json.loads(mt("strategy", "show", "rsi_reversion", "--json").stdout)
+    genome["name"] = "my_rsi"
+    genome["stop_loss"] = 0.07
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(genome), encoding="utf-8")
+    mine = mt.json("strategy", "add", str(path), "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper")
+    assert mine["state"] == "paper" and mine["name"] == "my_rsi"
+
+    listed = {row["id"]: row for row in mt.json("strategy", "list")}
+    assert listed[mine["id"]]["state"] == "paper" and listed[added["id"]]["state"] == "passed"
+    shown = mt.json("strategy", "show", mine["id"])
+    assert "added by the trader" in json.dumps(shown)
+
+    # the daemon's strategy source trades the one on paper
+    import asyncio
+
+    from mastertrade.config import load_settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.generator.source import StoredStrategies
+
+    async def traded() -> list[Any]:
+        db = await Database.open(load_settings())
+        try:
+            return list(await StoredStrategies(db).traded())
+        finally:
+            await db.close()
+
+    [item] = asyncio.run(traded())
+    assert item.id == mine["id"] and item.stage == "paper" and item.strategy.stop_loss == 0.07
+
+    # the example plugin (Python code) too: stored by name, loaded back, traded the same way
+    plugin = mt.json(
+        "strategy", "add", "vol_momentum", "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper"
+    )
+    assert plugin["state"] == "paper" and plugin["report"]["kind"] == "backtest"
+    by_id = {found.id: found for found in asyncio.run(traded())}
+    loaded = by_id[plugin["id"]].strategy
+    assert loaded.source == "plugin" and loaded.plugin is not None and loaded.symbol == "BTC/USDT"
+    listed = {row["id"]: row for row in mt.json("strategy", "list")}
+    assert listed[plugin["id"]]["description"].startswith("plugin vol_momentum")
+    assert mt.json("strategy", "show", plugin["id"])["state"] == "paper"
+    exported = mt("strategy", "export", plugin["id"])
+    assert exported.exit_code == 2 and "no genome" in exported.stderr
+
+    # the same logic on the same market twice: refused, one line, exit 2
+    again = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert again.exit_code == 2 and "already stored" in again.stderr
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(mt: MT, db_url: str) -> None:
+    _setup(mt)
+    unknown = mt("strategy", "add", "no_such_thing", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert unknown.exit_code == 2 and "no_such_thing" in unknown.stderr
+    no_data = mt("strategy", "add", "sma_cross", "--symbol", "DOGE/USDT", "--timeframe", "1h")
+    assert no_data.exit_code == 2 and "DOGE/USDT" in no_data.stderr
+    assert mt.json("strategy", "list") == []
