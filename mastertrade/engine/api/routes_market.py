@@ -3,7 +3,6 @@ indicator lines over them (``signals.lines``), what the dashboard's chart overla
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from mastertrade.engine.api.schemas import Candle, CandlesResponse, IndicatorLin
 from mastertrade.engine.market.store import SIM_EXCHANGE, SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.errors import NotFound
+from mastertrade.utc import from_ms
 
 router = APIRouter(tags=["market"])
 
@@ -41,7 +41,7 @@ async def candles(
         candles=[
             Candle(
                 ts=int(row[0]),
-                time=datetime.fromtimestamp(row[0] / 1000, tz=UTC),
+                time=from_ms(row[0]),
                 open=row[1],
                 high=row[2],
                 low=row[3],
