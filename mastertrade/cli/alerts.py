@@ -9,12 +9,13 @@ import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.utc import iso
 
 app = typer.Typer(help="Alert rules, targets (Apprise URLs) and history.", no_args_is_help=True)
 
 
 def _iso(value: Any) -> str:
-    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z") if value is not None else ""
+    return iso(value, "seconds") if value is not None else ""
 
 
 @app.command("list")

@@ -10,6 +10,7 @@ import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.utc import iso
 
 app = typer.Typer(
     help="The account's orders; `mt orders show ID` shows one, `mt orders cancel ID` cancels one.",
@@ -22,7 +23,7 @@ def _num(value: float | None, digits: str = ".8g") -> str:
 
 
 def _time(value: datetime | None) -> str:
-    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z") if value is not None else ""
+    return iso(value, "seconds") if value is not None else ""
 
 
 @app.callback()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mastertrade.utc import iso
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -22,8 +24,10 @@ JsonOption = typer.Option("--json", help="Print one JSON document on stdout and 
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Decimal | Path):
         return str(value)
     if hasattr(value, "model_dump"):

@@ -12,6 +12,7 @@ import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.utc import iso
 
 if TYPE_CHECKING:
     from mastertrade.engine.api.schemas_trading import RiskStatus
@@ -175,7 +176,7 @@ def audit(
         ["time", "decision", "symbol", "side", "asked", "amount", "reason"],
         [
             (
-                row.at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                iso(row.at, "seconds"),
                 row.kind,
                 row.symbol or "",
                 row.side or "",

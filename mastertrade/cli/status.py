@@ -7,6 +7,7 @@ from typing import Annotated
 
 from mastertrade.cli.daemon import duration, with_client
 from mastertrade.cli.output import JsonOption, print_json, print_table, stdout
+from mastertrade.utc import iso
 
 
 def status(json_out: Annotated[bool, JsonOption] = False) -> None:
@@ -41,7 +42,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             (
                 s.symbol,
                 f"{s.price:,.8g}" if s.price is not None else "",
-                s.last_closed.isoformat().replace("+00:00", "Z") if s.last_closed else "none stored",
+                iso(s.last_closed) if s.last_closed else "none stored",
             )
             for s in report.symbols
         ],
@@ -53,8 +54,8 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             (
                 job.name,
                 job.schedule or "manual",
-                job.next_run.isoformat().replace("+00:00", "Z") if job.next_run else (job.reason or ""),
-                job.last_run.started_at.isoformat().replace("+00:00", "Z") if job.last_run else "",
+                iso(job.next_run) if job.next_run else (job.reason or ""),
+                iso(job.last_run.started_at) if job.last_run else "",
                 job.last_run.outcome if job.last_run else "",
             )
             for job in report.jobs
@@ -67,8 +68,8 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
                 (
                     s.source,
                     s.state + (f" ({s.reason})" if s.reason and s.state != "ok" else ""),
-                    s.last_success.isoformat().replace("+00:00", "Z") if s.last_success else "",
-                    s.next_poll.isoformat().replace("+00:00", "Z") if s.next_poll else "",
+                    iso(s.last_success) if s.last_success else "",
+                    iso(s.next_poll) if s.next_poll else "",
                     s.failures,
                 )
                 for s in report.sources

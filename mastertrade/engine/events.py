@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from mastertrade.utc import iso as utc_iso
+
 
 class Delivery(StrEnum):
     """What a full subscriber queue may do with an event (see the module docstring)."""
@@ -43,7 +45,7 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 
 def iso(at: float) -> str:
     """Epoch seconds as ISO-8601 UTC with microseconds and a Z suffix."""
-    return datetime.fromtimestamp(at, tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_iso(datetime.fromtimestamp(at, tz=UTC), "microseconds")
 
 
 def parse_iso(text: str) -> float:

@@ -4,7 +4,6 @@ dashboard's chart overlays."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,7 @@ from mastertrade.engine.api.schemas import Candle, CandlesResponse, IndicatorLin
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import from_ms
 
 router = APIRouter(tags=["market"])
 
@@ -74,7 +74,7 @@ async def candles(
         candles=[
             Candle(
                 ts=int(row[0]),
-                time=datetime.fromtimestamp(row[0] / 1000, tz=UTC),
+                time=from_ms(row[0]),
                 open=row[1],
                 high=row[2],
                 low=row[3],

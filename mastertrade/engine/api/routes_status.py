@@ -19,6 +19,7 @@ from mastertrade.engine.api.schemas_collectors import SourceInfo
 from mastertrade.engine.kernel.context import EngineContext
 from mastertrade.engine.scheduler.service import SchedulerService
 from mastertrade.locations import locations
+from mastertrade.utc import from_ms
 
 router = APIRouter(tags=["daemon"])
 
@@ -33,7 +34,7 @@ def source_infos(ctx: EngineContext) -> list[SourceInfo]:
         return []
 
     def when(ms: int | None) -> datetime | None:
-        return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+        return None if ms is None else from_ms(ms)
 
     return [
         SourceInfo(
@@ -67,7 +68,7 @@ async def build_status(ctx: EngineContext) -> StatusReport:
                 price=last.price if last else None,
                 price_at=last.price_at if last else None,
                 last_closed_ts=closed,
-                last_closed=datetime.fromtimestamp(closed / 1000, tz=UTC) if closed is not None else None,
+                last_closed=from_ms(closed) if closed is not None else None,
             )
         )
     scheduler = ctx.find(SchedulerService)

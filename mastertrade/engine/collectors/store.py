@@ -22,6 +22,7 @@ from mastertrade.db.database import Database
 from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.engine.collectors.base import FeaturePoint
 from mastertrade.engine.collectors.health import SourceHealth, SourceState
+from mastertrade.utc import from_ms
 
 _FEATURES = Feature.__table__  # type: ignore[attr-defined]
 _SOURCES = FeatureSource.__table__  # type: ignore[attr-defined]
@@ -75,7 +76,7 @@ class FeatureInfo:
 
 
 def _dt(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return None if ms is None else from_ms(ms)
 
 
 def _ms(moment: datetime | None) -> int | None:

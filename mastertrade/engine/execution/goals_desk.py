@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mastertrade.config import Settings
@@ -16,6 +16,7 @@ from mastertrade.engine.risk.check import PortfolioSnapshot
 from mastertrade.engine.sizing.factor import FactorPolicy, RiskFactor, risk_factor
 from mastertrade.engine.sizing.goals import Goal, GoalProgress, goal_progress
 from mastertrade.engine.sizing.store import GoalStore
+from mastertrade.utc import iso
 
 MILESTONES = (0.25, 0.5, 0.75, 1.0)
 
@@ -103,7 +104,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

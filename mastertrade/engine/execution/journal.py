@@ -17,7 +17,6 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -41,6 +40,7 @@ from mastertrade.engine.execution.orders import (
 )
 from mastertrade.engine.sizing.goals import EquityPoint
 from mastertrade.errors import NotFound
+from mastertrade.utc import from_ms
 
 log = logging.getLogger(__name__)
 
@@ -597,4 +597,4 @@ class Journal:
             query = query.where(col(EquityPointRecord.ts) >= since)
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
-        return [EquityPoint(datetime.fromtimestamp(row.ts / 1000, tz=UTC), row.equity) for row in rows]
+        return [EquityPoint(from_ms(row.ts), row.equity) for row in rows]

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from mastertrade.engine.generator.states import State
+from mastertrade.utc import from_ms, iso
 
 if TYPE_CHECKING:
     from mastertrade.config import GeneratorSettings
@@ -53,8 +54,8 @@ class TradingRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "start": self.start.isoformat().replace("+00:00", "Z"),
-            "end": self.end.isoformat().replace("+00:00", "Z"),
+            "start": iso(self.start),
+            "end": iso(self.end),
             "days": self.days,
             "trades": self.trades,
             "return_pct": self.return_pct,
@@ -153,7 +154,7 @@ def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: Rules)
 
 
 def _when(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts / 1000, tz=UTC)
+    return from_ms(ts)
 
 
 def _drawdown_pct(values: list[float]) -> float:

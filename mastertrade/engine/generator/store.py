@@ -34,6 +34,7 @@ from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, Stra
 from mastertrade.db.types import utcnow
 from mastertrade.engine.generator.states import ALLOWED, State, parse_state
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import iso
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -287,7 +288,7 @@ class RunRecord:
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return iso(value)
 
 
 def _columns(row: StrategyRecord | StrategyTransition, table: Table) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from mastertrade.errors import UserInputError
+from mastertrade.utc import iso_ms
 
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _PATTERN = re.compile(r"(\d+)([mhdw])")
@@ -42,9 +43,7 @@ def now_ms() -> int:
 
 def to_iso(ts_ms: int) -> str:
     """ISO-8601 UTC with a Z suffix, to the second (or millisecond when it has them)."""
-    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-    text = moment.isoformat(timespec="milliseconds" if ts_ms % 1000 else "seconds")
-    return text.replace("+00:00", "Z")
+    return iso_ms(ts_ms)
 
 
 def parse_when(text: str, *, what: str = "date") -> int:

@@ -12,6 +12,7 @@ from mastertrade.db.database import Database
 from mastertrade.db.models.trading import GoalRecord, TradingSnapshot
 from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import from_ms
 
 _SEEDED = "goals_seeded"
 
@@ -101,8 +102,7 @@ class GoalStore:
 def parse_deadline(text: str | None) -> datetime | None:
     if text is None:
         return None
-    from datetime import UTC
 
     from mastertrade.engine.market.timeframes import parse_when
 
-    return datetime.fromtimestamp(parse_when(text, what="deadline") / 1000, tz=UTC)
+    return from_ms(parse_when(text, what="deadline"))
