@@ -14,7 +14,10 @@ from mastertrade.cli.output import JsonOption, info, print_json
 
 def add(
     spec: Annotated[
-        str, typer.Argument(help="A genome JSON file, a built-in name (`mt strategy builtins`) or an installed plugin strategy.")
+        str,
+        typer.Argument(
+            help="A genome JSON file, a built-in name (`mt strategy builtins`) or an installed plugin strategy."
+        ),
     ],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol it trades, e.g. BTC/USDT.")],
     timeframe: Annotated[str, typer.Option("--timeframe", help="The timeframe it trades, e.g. 1h.")],
