@@ -16,7 +16,7 @@ def add(
     spec: Annotated[
         str,
         typer.Argument(
-            help="A genome JSON file, a built-in name (`mt strategy builtins`) or an installed plugin strategy."
+            help="A genome JSON file, a built-in name (`mt strategy builtins`) or an installed plugin."
         ),
     ],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol it trades, e.g. BTC/USDT.")],

@@ -134,4 +134,4 @@ def test_cron_lines_work_in_crons_minimal_environment(
         done = run_like_cron(report, variables, fake_home)
         assert done.returncode == 0, (target / "cron.log").read_text()
         (message,) = receiver.received
-        assert message["message"].startswith("MasterTrade daily report (sim, paper mode")
+        assert message["message"].startswith("MasterTrade daily report (sim-live, paper mode")

@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from mastertrade.engine.signals.features import required_features
-from mastertrade.engine.signals.genome import FeatureTerm, parse_genome, terms
+from mastertrade.engine.signals.genome import FeatureTerm, parse_genome, required_features, terms
 from mastertrade.engine.signals.random_genome import random_genome
 from mastertrade.errors import InvalidGenome
 

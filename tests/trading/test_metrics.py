@@ -54,7 +54,7 @@ async def test_metrics_carry_the_trading_figures(trading: TradingEngine) -> None
     async with trading.client() as client:
         await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10))
     await trading.bar(BTC, len(bars), 101, 102, 100, 101.5)
-    await trading.trader.compute_risk_metrics()
+    await trading.risk_metrics()
     samples = await scrape(trading)
     async with trading.client() as client:
         balance = await client.balance()
@@ -78,13 +78,19 @@ async def test_metrics_carry_the_trading_figures(trading: TradingEngine) -> None
         assert samples[("mt_var", labels)] == pytest.approx(item["historical_var"])
         assert samples[("mt_cvar", labels)] == pytest.approx(item["historical_cvar"])
     # each strategy's P&L: the paper-stage one in its own book, the active one in the account
+    # (an active strategy also keeps its own paper book, which the parity monitor compares with the
+    # backtest: it is exported beside the strategy's share of the account)
     books = {
-        dict(labels)["strategy"]: dict(labels)["book"]
+        (dict(labels)["strategy"], dict(labels)["book"])
         for name, labels in samples
         if name == "mt_strategy_realised_pnl"
     }
-    assert books == {"paper-one": "strategy:paper-one", "active-one": "paper"}
-    paper = await trading.trader.books["paper-one"].ledger()
+    assert books == {
+        ("paper-one", "strategy:paper-one"),
+        ("active-one", "paper"),
+        ("active-one", "strategy:active-one"),
+    }
+    paper = await trading.trader.account.books["paper-one"].ledger()
     realised = sum(position.realised for position in paper.positions.values())
     key = ("mt_strategy_realised_pnl", (("book", "strategy:paper-one"), ("strategy", "paper-one")))
     assert samples[key] == pytest.approx(realised) and realised != 0.0
@@ -121,7 +127,7 @@ def dashboard_metrics() -> set[str]:
 async def test_every_metric_the_dashboard_queries_is_exported(trading: TradingEngine) -> None:
     for i, (o, h, low, c) in enumerate(BARS * 2):
         await trading.bar(BTC, i, o, h, low, c)
-    await trading.trader.compute_risk_metrics()
+    await trading.risk_metrics()
     async with trading.client() as client:
         await client.status()  # an API request, so the latency histogram has samples
     exported = {name for name, _ in await scrape(trading)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from mastertrade import errors
 from mastertrade.engine.execution.account import Account
@@ -55,3 +55,8 @@ def get_trader(ctx: Ctx) -> Trader:
 AccountDep = Annotated[Account, Depends(get_account)]
 GoalsDep = Annotated[GoalsDesk, Depends(get_goals)]
 TraderDep = Annotated[Trader, Depends(get_trader)]
+
+MAX_ROW_ID = 2**31 - 1
+"""Row ids are INTEGER columns: 32 bits on PostgreSQL. A larger id in a path names no row (404/422),
+never a database error."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

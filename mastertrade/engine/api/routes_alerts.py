@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from mastertrade.engine.alerts.manager import alert_info
-from mastertrade.engine.api.deps import Ctx
+from mastertrade.engine.api.deps import Ctx, RowId
 from mastertrade.engine.api.schemas import (
     AlertInfo,
     AlertRuleCreate,
@@ -51,7 +51,7 @@ async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
 
 
 @router.delete("/v1/alerts/rules/{rule_id}", response_model=RemovedResponse, summary="Remove a rule")
-async def remove_rule(ctx: Ctx, rule_id: Annotated[int, Path(ge=1, le=2**62)]) -> RemovedResponse:
+async def remove_rule(ctx: Ctx, rule_id: RowId) -> RemovedResponse:
     await ctx.alerts.load()
     await ctx.alerts.remove_rule(rule_id)
     return RemovedResponse(removed=rule_id)

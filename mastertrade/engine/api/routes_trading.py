@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mastertrade import errors
-from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, TraderDep, get_account
+from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, RowId, TraderDep, get_account
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
@@ -79,7 +79,7 @@ async def orders(
 
 
 @router.get("/v1/orders/{order_id}", response_model=OrderInfo, summary="One order, by id")
-async def order(account: AccountDep, order_id: Annotated[int, Path(ge=1, le=2**62)]) -> OrderInfo:
+async def order(account: AccountDep, order_id: RowId) -> OrderInfo:
     from mastertrade.engine.execution.journal import order_info
 
     return OrderInfo.model_validate(order_info(await account.journal.get(order_id)))
@@ -100,7 +100,7 @@ async def order_by_client_id(
 
 
 @router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")
-async def cancel(ctx: Ctx, account: AccountDep, order_id: Annotated[int, Path(ge=1, le=2**62)]) -> OrderInfo:
+async def cancel(ctx: Ctx, account: AccountDep, order_id: RowId) -> OrderInfo:
     async with ctx.work("cancel order"):
         return OrderInfo.model_validate(await account.cancel(order_id))
 
@@ -189,7 +189,7 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
 
 
 @router.delete("/v1/goals/{goal_id}", response_model=GoalInfo, summary="Remove a goal")
-async def remove_goal(desk: GoalsDep, goal_id: Annotated[int, Path(ge=1, le=2**62)]) -> GoalInfo:
+async def remove_goal(desk: GoalsDep, goal_id: RowId) -> GoalInfo:
     goal = await desk.store.remove(goal_id)
     return GoalInfo(
         id=goal.id,

@@ -16,8 +16,8 @@ Both load the series through ``research.series`` and backtest through ``research
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.engine.execution.parity import ParityTrade, backtest_trades, compare
@@ -28,8 +28,39 @@ if TYPE_CHECKING:
     from mastertrade.engine.execution.bar_clock import SeriesSource
     from mastertrade.engine.execution.journal import Journal
     from mastertrade.engine.execution.strategies import TradedStrategy
-    from mastertrade.engine.execution.trader import Trader
     from mastertrade.engine.research.series import Series, SeriesLoader
+
+
+class _Strategies(Protocol):
+    async def traded(self) -> Sequence[TradedStrategy]: ...
+
+
+class _Account(Protocol):
+    @property
+    def journal(self) -> Journal: ...
+
+
+class _BarClock(Protocol):
+    @property
+    def lock(self) -> asyncio.Lock: ...
+
+
+class ParityHost(Protocol):
+    """What ``book_parity`` reads of the daemon's trader (a port, so this module need not import it)."""
+
+    @property
+    def strategies(self) -> _Strategies: ...
+    @property
+    def series(self) -> SeriesSource: ...
+    @property
+    def account(self) -> _Account: ...
+    @property
+    def venue_id(self) -> str: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def bar_clock(self) -> _BarClock: ...
+
 
 PaperTrades = Callable[[StrategyBacktest], Awaitable[list[ParityTrade]]]
 """The paper side of a comparison, given the backtest (and its signals) it is compared with."""
@@ -62,7 +93,7 @@ async def parity_report(
     }
 
 
-async def book_parity(trader: Trader, strategy_id: str) -> dict[str, Any]:
+async def book_parity(trader: ParityHost, strategy_id: str) -> dict[str, Any]:
     """A traded strategy's paper book in the daemon against its backtest (module docstring)."""
     found = {item.id: item for item in await trader.strategies.traded()}
     if strategy_id not in found:

@@ -97,7 +97,7 @@ class Session:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: never collides with another cluster on 8787
                 silence_logs=logging.WARNING,
             )
             address: Any = self.cluster

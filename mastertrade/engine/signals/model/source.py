@@ -20,8 +20,13 @@ def is_policy_file(spec: str) -> bool:
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+        # Only a file that names the policy format is parsed here; anything else (a genome, however
+        # absurd) is left to the genome loader and its size and nesting limits.
+        if FORMAT not in text:
+            return False
+        head = json.loads(text)
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(head, dict) and head.get("format") == FORMAT
 
