@@ -72,7 +72,7 @@ def show(
         order_id = int(order)
         row = with_client(lambda client: client.order(order_id))
     else:
-        from mastertrade.engine.execution.orders import CLIENT_ORDER_ID
+        from mastertrade.engine.orders import CLIENT_ORDER_ID
         from mastertrade.errors import UserInputError
 
         if not CLIENT_ORDER_ID.fullmatch(order):

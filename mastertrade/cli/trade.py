@@ -91,7 +91,7 @@ def _place(
     from mastertrade.cli.validation import check_amount, check_price
     from mastertrade.engine.api.schemas_trading import OrderCreate
     from mastertrade.engine.execution.broker import trading_mode
-    from mastertrade.engine.execution.orders import CLIENT_ORDER_ID, new_client_order_id
+    from mastertrade.engine.orders import CLIENT_ORDER_ID, new_client_order_id
     from mastertrade.errors import OperationFailed, OrderRejected, UserInputError
 
     if "/" not in symbol:

@@ -20,9 +20,9 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine.execution.broker import LiveConsent, require_live, trading_mode
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.execution.orders import OrderState
 from mastertrade.engine.market.timeframes import now_ms
+from mastertrade.engine.orders import OrderState
 from tests.fakes.exchange_trading import TradingExchange
 from tests.trading.test_live import BTC, Rig, buy
 

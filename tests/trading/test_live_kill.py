@@ -32,7 +32,7 @@ from mastertrade.db.database import Database
 from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.execution.orders import OrderRequest, Side
+from mastertrade.engine.orders import OrderRequest, Side
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
 from tests.fakes.exchange import FAST_CCXT

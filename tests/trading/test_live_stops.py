@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from mastertrade import errors
-from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
 from mastertrade.engine.market.timeframes import now_ms
+from mastertrade.engine.orders import OrderRequest, OrderType, Side
 from tests.fakes.exchange_trading import TradingExchange
 from tests.trading.test_live import BTC, Rig, buy
 
@@ -61,7 +61,7 @@ async def test_a_stop_loss_rests_at_the_exchange_and_fires_while_the_daemon_is_d
 
 async def test_an_entry_that_filled_before_its_stop_was_sent_gets_it_at_the_next_start(rig: Rig) -> None:
     from mastertrade.engine.execution.journal import NewFill
-    from mastertrade.engine.execution.orders import OrderState
+    from mastertrade.engine.orders import OrderState
 
     await rig.started()
     # The daemon journaled the bracketed entry, sent it, booked its fill, and died before the stop left.

@@ -16,10 +16,10 @@ from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.matching import UNIT, Bar
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.parity import backtest_trades, compare, paper_replay
 from mastertrade.engine.market.sim import simulate
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 SYMBOL = "BTC/USDT"
 

@@ -14,9 +14,9 @@ import pytest
 from mastertrade.config import Settings
 from mastertrade.engine.execution.broker import BarOutcome
 from mastertrade.engine.execution.matching import Bar
-from mastertrade.engine.execution.orders import OrderRequest
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
 from mastertrade.engine.execution.trader import PriceUpdate, Trader
+from mastertrade.engine.orders import OrderRequest
 from mastertrade.engine.research.series import Series
 from mastertrade.engine.risk.check import PortfolioSnapshot
 from mastertrade.engine.signals.genome import parse_genome

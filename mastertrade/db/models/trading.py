@@ -4,7 +4,7 @@ risk audit log and metric snapshots.
 - A **book** is one set of balances: the account (``paper`` or ``live``) or the isolated paper book of
   a paper-stage strategy (``strategy:<id>``). Every order, fill and ledger entry belongs to one.
 - **orders** is the journal: a row is written (state ``intent``, with our unique ``client_order_id``)
-  before anything is sent, and moves through the states of ``engine/execution/orders.py``.
+  before anything is sent, and moves through the states of ``engine/orders.py``.
 - **fills** are the only thing positions and balances are computed from (with the ledger entries):
   a position is the sum of its fills, a balance the sum of deposits, adjustments and fill cash flows.
   ``(book, trade_id)`` is unique, so a fill seen twice (a retry, a reconciliation) is stored once.
@@ -38,7 +38,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from mastertrade.db.types import UTCDateTime, utcnow
+from mastertrade.db.types import StrEnumText, UTCDateTime, utcnow
+from mastertrade.engine.orders import OrderState
 
 
 class TradingBook(SQLModel, table=True):
@@ -92,7 +93,7 @@ class OrderRecord(SQLModel, table=True):
     reference_price: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     parent_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     oco: str | None = Field(default=None, max_length=40)
-    state: str = Field(max_length=20)
+    state: OrderState = Field(sa_column=Column(StrEnumText(OrderState, 20), nullable=False))
     filled: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     fee: float = Field(default=0.0, sa_column=Column(Float, nullable=False))

@@ -1,5 +1,6 @@
 """Request and response bodies of the trading routes (orders, positions, balance, risk, goals, parity),
-shared with ``mastertrade.client``. Imports only pydantic."""
+shared with ``mastertrade.client``. Imports only pydantic and the order vocabulary
+(``engine/orders.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mastertrade.engine.orders import OrderState
 
 
 class Model(BaseModel):
@@ -54,7 +57,7 @@ class OrderInfo(Model):
     equity_fraction: float | None = None
     price: float | None = None
     stop_price: float | None = None
-    state: str
+    state: OrderState
     filled: float
     average_price: float | None = None
     fee: float

@@ -30,10 +30,10 @@ from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
 from mastertrade.engine.execution.manual_orders import already_placed, check_not_dust, refused_resize
 from mastertrade.engine.execution.matching import Bar
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
 from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.risk.breakers import Breaker
 from mastertrade.engine.risk.check import Decision, PortfolioSnapshot, ProposedOrder
 from mastertrade.engine.risk.manager import RiskManager
@@ -290,7 +290,7 @@ class Account:
         )
         if row is None:
             raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
-        if row.state == OrderState.REJECTED.value:
+        if row.state == OrderState.REJECTED:
             raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
         return {"order": order_info(row), "risk": decision.as_dict()}
 
@@ -400,11 +400,7 @@ class Account:
         )
         rows = await self.journal.orders(book=book or self.broker.book, states=states, limit=limit)
         if open_only:
-            rows = [
-                row
-                for row in rows
-                if not (row.state == OrderState.INTENT.value and row.parent_id is not None)
-            ]
+            rows = [row for row in rows if not (row.state == OrderState.INTENT and row.parent_id is not None)]
         return [order_info(row) for row in rows]
 
     async def positions(self) -> list[dict[str, Any]]:

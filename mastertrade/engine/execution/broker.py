@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from mastertrade.engine.events import Event
     from mastertrade.engine.execution.ledger import Ledger, RoundTrip
     from mastertrade.engine.execution.matching import Bar
-    from mastertrade.engine.execution.orders import OrderRequest
+    from mastertrade.engine.orders import OrderRequest
 
 Publish = Callable[["Event"], object]
 

@@ -1,6 +1,6 @@
 """The order journal: books, orders, fills, ledger entries and the equity history in the database.
 
-Every change to an order goes through here and is checked against the state machine (``orders.py``);
+Every change to an order goes through here and is checked against the state machine (``engine/orders.py``);
 an illegal change raises ``IllegalTransition`` and writes nothing. Fills are the exception: what the
 exchange reports (``add_fills``) is always booked; a state it reports that the model does not allow from
 ours is taken as a correction when ``orders.CORRECTIONS`` says so (an order we declared never received
@@ -28,7 +28,7 @@ from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerE
 from mastertrade.db.types import utcnow
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import MatchResult, WorkingOrder
-from mastertrade.engine.execution.orders import (
+from mastertrade.engine.orders import (
     IN_FLIGHT,
     IllegalTransition,
     OrderRequest,
@@ -63,7 +63,7 @@ def working_order(row: OrderRecord) -> WorkingOrder:
         id=row.id,
         side=row.side,
         type=OrderType(row.type),
-        state=OrderState(row.state),
+        state=row.state,
         placed_ts=row.placed_ts,
         amount=row.amount,
         equity_fraction=row.equity_fraction,
@@ -222,7 +222,7 @@ class Journal:
             trailing_stop=request.trailing_stop,
             reference_price=request.reference_price,
             parent_id=parent_id,
-            state=OrderState.INTENT.value,
+            state=OrderState.INTENT,
             strategy_id=request.strategy_id,
             placed_ts=placed_ts,
             created_at=now,
@@ -245,7 +245,7 @@ class Journal:
                             side="sell",
                             parent_id=row.id,
                             oco=oco,
-                            state=OrderState.INTENT.value,
+                            state=OrderState.INTENT,
                             strategy_id=request.strategy_id,
                             placed_ts=placed_ts,
                             created_at=now,
@@ -284,7 +284,7 @@ class Journal:
         its entry filled."""
         async with self.db.sessions() as session:
             row = await self._locked(session, order_id)
-            if OrderState(row.state) is not OrderState.INTENT:
+            if row.state is not OrderState.INTENT:
                 raise IllegalTransition(f"order {order_id} is {row.state}: only an intent can be resized")
             row.amount = amount
             if price is not None:
@@ -314,7 +314,7 @@ class Journal:
 
     @staticmethod
     def _move(row: OrderRecord, state: OrderState, reason: str | None) -> None:
-        current = OrderState(row.state)
+        current = row.state
         if current is OrderState.INTENT and state not in (
             OrderState.SENT,
             OrderState.CANCELLED,
@@ -325,7 +325,7 @@ class Journal:
             row.sent_at = row.sent_at or utcnow()
             current = OrderState.SENT
         check_transition(current, state)
-        row.state = state.value
+        row.state = state
         if reason is not None:
             row.reason = reason
         row.updated_at = utcnow()
@@ -344,7 +344,7 @@ class Journal:
         async with self.db.sessions() as session:
             row = await self._locked(session, order_id)
             new = await self._insert_fills(session, row, fills)
-            current = OrderState(row.state)
+            current = row.state
             if current is not state:
                 try:
                     self._move(row, state, reason)
@@ -356,7 +356,7 @@ class Journal:
                             current.value,
                             state.value,
                         )
-                        row.state = state.value
+                        row.state = state
                         row.reason = f"corrected by the exchange (was {current.value}: {row.reason})"
                     else:  # an older view than ours (e.g. open after filled): keep ours, book the fills
                         log.info(
@@ -440,7 +440,7 @@ class Journal:
             for order_id, order in result.changed.items():
                 row = rows[order_id]
                 target = order.state
-                if OrderState(row.state) is not target:
+                if row.state is not target:
                     self._move(row, target, result.reasons.get(order_id))
                 elif order_id in result.reasons:
                     row.reason = result.reasons[order_id]

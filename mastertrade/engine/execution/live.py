@@ -64,8 +64,8 @@ from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import Bar
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class LiveBroker:
             order_id = row.id
             async with self._lock(order_id):
                 row = await self.journal.get(order_id)
-                if row.state != OrderState.INTENT.value:
+                if row.state != OrderState.INTENT:
                     continue
                 known = await self._lookup(row)
                 if known is not None:
@@ -201,7 +201,7 @@ class LiveBroker:
         }
         for parent_id in sorted(waiting):
             parent = await self.journal.get(parent_id)
-            if OrderState(parent.state).final:  # filled while we were down: arm its exits now
+            if parent.state.final:  # filled while we were down: arm its exits now
                 await self._arm_exits(parent)
                 report["armed"] = [*report.get("armed", []), parent.client_order_id]
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
@@ -317,7 +317,7 @@ class LiveBroker:
             child_id = child.id
             async with self._lock(child_id):
                 child = await self.journal.get(child_id)
-                if child.state != OrderState.INTENT.value:
+                if child.state != OrderState.INTENT:
                     continue
                 if parent.filled <= 0:
                     await self.journal.transition(
@@ -405,7 +405,7 @@ class LiveBroker:
             # Timeout, 5xx, dropped connection, or an answer we could not read: it may exist.
             await self._error(f"{what}: {exc}")
             row = await self.journal.get(order_id)
-            if row.state == OrderState.SENT.value:
+            if row.state == OrderState.SENT:
                 row = await self.journal.transition(
                     order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}"
                 )
@@ -444,7 +444,7 @@ class LiveBroker:
     async def _cancel(self, row: OrderRecord, reason: str) -> OrderRecord:
         assert row.id is not None
         order_id = row.id
-        state = OrderState(row.state)
+        state = row.state
         if state is OrderState.INTENT:
             return await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
         if state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.UNKNOWN, OrderState.SENT):
@@ -461,7 +461,7 @@ class LiveBroker:
             pass  # already filled, cancelled, or never there: the lookup below says which
         self._late += await self._resolve(row, cancel_reason=reason)
         result = await self.journal.get(order_id)
-        if result.state == OrderState.CANCELLED.value:
+        if result.state == OrderState.CANCELLED:
             self._emit(order_events.cancelled(result, reason, self.mode))
         return result
 
@@ -522,14 +522,14 @@ class LiveBroker:
         sent_at = row.sent_at or row.updated_at
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
-            state = OrderState(row.state)
+            state = row.state
             if state in (OrderState.SENT, OrderState.UNKNOWN):
                 await self.journal.transition(
                     row.id,
                     OrderState.REJECTED,
                     reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)",
                 )
-        elif row.state == OrderState.SENT.value:
+        elif row.state == OrderState.SENT:
             await self.journal.transition(row.id, OrderState.UNKNOWN, reason="not yet known to the exchange")
         return []
 
@@ -546,7 +546,7 @@ class LiveBroker:
         if filled > row.filled + 1e-12:
             fills = await self._fills_of(row, order)
         exchange_id = str(order["id"]) if order.get("id") is not None else None
-        current = OrderState(row.state)
+        current = row.state
         if current.final and current is state:
             if not fills:
                 return []
@@ -556,7 +556,7 @@ class LiveBroker:
         updated, new = await self.journal.add_fills(
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
-        if OrderState(updated.state).final and _bracketed(updated):
+        if updated.state.final and _bracketed(updated):
             await self._arm_exits(updated)
         for fill in new:
             self._ledger.apply(Fill.of(fill, updated.role))

@@ -31,7 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from mastertrade.engine.execution.orders import OrderState, OrderType
+from mastertrade.engine.orders import OrderState, OrderType
 
 UNIT = 1 / 100e6
 """Fills are whole multiples of this fraction of a unit (backtesting.py's FractionalBacktest satoshi,

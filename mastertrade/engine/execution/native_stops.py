@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
     from mastertrade.engine.execution.account import Account
@@ -96,7 +96,7 @@ class NativeStops:
             log.warning("native stop of %s at %.8g not placed: %s", symbol, level, exc)
             self._retry_at[key] = time.monotonic() + RETRY_S
             return
-        if row.state == OrderState.REJECTED.value:
+        if row.state == OrderState.REJECTED:
             log.warning("native stop of %s at %.8g refused: %s", symbol, level, row.reason)
             self._retry_at[key] = time.monotonic() + RETRY_S
             return

@@ -22,7 +22,7 @@ from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import Bar, BookView, WorkingOrder, match
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.errors import NotFound, UserInputError
 
 
@@ -73,7 +73,7 @@ class PaperBroker:
             assert row.id is not None
             if row.parent_id is not None:
                 continue  # a bracket exit waits for its entry
-            if row.state == OrderState.INTENT.value and row.created_at < stale_before:
+            if row.state == OrderState.INTENT and row.created_at < stale_before:
                 await self.journal.transition(row.id, OrderState.CANCELLED, reason="stale intent: never sent")
                 await self._cancel_children(row.id, "its entry was never sent")
             else:
@@ -105,7 +105,7 @@ class PaperBroker:
         """Cash promised to working buy orders (at their limit, stop or reference price, fee included)."""
         total = 0.0
         for row in self._working.values():
-            if row.side != "buy" or row.state == OrderState.INTENT.value or row.amount is None:
+            if row.side != "buy" or row.state == OrderState.INTENT or row.amount is None:
                 continue
             price = row.price or row.stop_price or row.reference_price or self._marks.get(row.symbol)
             if price:
@@ -117,7 +117,7 @@ class PaperBroker:
         groups: dict[str, float] = {}
         total = 0.0
         for row in self._working.values():
-            if row.symbol != symbol or row.side != "sell" or row.state == OrderState.INTENT.value:
+            if row.symbol != symbol or row.side != "sell" or row.state == OrderState.INTENT:
                 continue
             remaining = (row.amount or 0.0) - row.filled
             if row.oco:
@@ -231,7 +231,7 @@ class PaperBroker:
                 outcome.round_trips.append(trip)
         for row in changed:
             assert row.id is not None
-            if OrderState(row.state).working or row.state == OrderState.INTENT.value:
+            if row.state.working or row.state == OrderState.INTENT:
                 self._working[row.id] = row
             else:
                 self._working.pop(row.id, None)
@@ -258,7 +258,7 @@ class PaperBroker:
                 )
             )
         for row in outcome.orders:
-            if row.state == OrderState.CANCELLED.value:
+            if row.state == OrderState.CANCELLED:
                 self._emit(order_events.cancelled(row, row.reason or "", self.mode))
 
     def _emit(self, event: events.Event) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution.ledger import Ledger, split_symbol
-from mastertrade.engine.execution.orders import OrderState
+from mastertrade.engine.orders import OrderState
 from mastertrade.engine.risk.check import Holding, PortfolioSnapshot
 
 
@@ -34,7 +34,7 @@ def snapshot(
     sells: dict[str, float] = {}
     groups: dict[str, float] = {}
     for row in working:
-        state = OrderState(row.state)
+        state = row.state
         if state is OrderState.INTENT or state.final:
             continue
         remaining = (row.amount or 0.0) - row.filled

@@ -52,9 +52,9 @@ from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.native_stops import NativeStops
-from mastertrade.engine.execution.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
+from mastertrade.engine.orders import OrderRequest, OrderType, Side, new_client_order_id
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -280,7 +280,7 @@ class Protector:
             )
         elif entry.filled > 0:
             await self._arm(row, entry)
-        elif OrderState(entry.state).final:
+        elif entry.state.final:
             why = f": {entry.reason}" if entry.reason else ""
             await self._close(row, Guard.PENDING, f"the entry was {entry.state}{why}; nothing to protect")
 
@@ -304,7 +304,7 @@ class Protector:
             self._keep(await self.store.get(row.id))
             return
         self._keep(moved)
-        if not OrderState(entry.state).final:
+        if not entry.state.final:
             self._entry_working.add(row.id)
         await self._audit(
             moved, f"armed for {entry.filled:.8g} {row.symbol} from {price:.8g}: {_levels(levels)}"
@@ -341,7 +341,7 @@ class Protector:
         """An entry that filled in parts: the levels follow its average price (the peak is kept)."""
         assert row.id is not None
         entry = await self._order(row.entry_client_order_id)
-        if entry is None or OrderState(entry.state).final:
+        if entry is None or entry.state.final:
             self._entry_working.discard(row.id)
         if entry is None or entry.filled <= (row.amount or 0.0):
             return row
@@ -368,7 +368,7 @@ class Protector:
         if order is None:
             await self._rearm(row, "its sell was never journaled, so never sent")
             return
-        state = OrderState(order.state)
+        state = order.state
         if not state.final:
             return  # on its way: the broker resolves it by its client order id
         left, why = await self._position_left(row)

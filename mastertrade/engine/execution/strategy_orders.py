@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from mastertrade.engine.backtest.params import OrderParams
-from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
+from mastertrade.engine.orders import OrderRequest, OrderType, Side
 
 
 class Action(StrEnum):
