@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from mastertrade.config import GeneratorSettings
 from mastertrade.engine.generator.pipeline import GenerationRequest, generate
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import StrategyStore
-from mastertrade.engine.generator.validation import Thresholds, threshold_failures
+from mastertrade.engine.generator.validation import threshold_failures
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.errors import NotFound, UserInputError
 from tests.generator.helpers import LENIENT, settings_with, store_candles
@@ -53,7 +54,7 @@ async def test_the_filter_looks_at_holdout_numbers_only(sqlite_db: Any, frame: p
     await store_candles(sqlite_db, frame)
     settings = settings_with(min_trades=3, min_oos_sharpe=0.5, min_deflated_sharpe=0.0, max_drawdown_pct=50.0)
     summary = await generate(sqlite_db, settings, SMALL)
-    limits = Thresholds.from_settings(settings.generator)
+    limits = settings.generator
     verdicts = set()
     for strategy in summary.strategies:
         failures = threshold_failures(strategy.out_of_sample, strategy.deflated_sharpe, limits)
@@ -68,7 +69,7 @@ async def test_the_filter_looks_at_holdout_numbers_only(sqlite_db: Any, frame: p
 
 
 def test_threshold_failures_name_every_bound() -> None:
-    limits = Thresholds(
+    limits = GeneratorSettings(
         min_trades=10, max_exposure_pct=90, min_oos_sharpe=1, min_deflated_sharpe=0.95, max_drawdown_pct=20
     )
     good = {"trades": 12, "exposure_pct": 40.0, "sharpe": 1.5, "max_drawdown_pct": 10.0}

@@ -9,16 +9,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
-from mastertrade.engine.generator.promotion import Rules, TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
 from mastertrade.engine.signals.builtins import builtin
 from tests.generator.helpers import LENIENT, settings_with, store_candles
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
-RULES = Rules(
+RULES = GeneratorSettings(
     min_paper_days=14,
     min_paper_trades=5,
     paper_tolerance_sigma=1.0,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mastertrade.config import RiskSettings
 from mastertrade.engine import events
-from mastertrade.engine.risk.breakers import Breaker, BreakerPolicy, Breakers
-from mastertrade.engine.risk.check import Holding, PortfolioSnapshot, ProposedOrder, Reason, RiskLimits
+from mastertrade.engine.risk.breakers import Breaker, Breakers
+from mastertrade.engine.risk.check import Holding, PortfolioSnapshot, ProposedOrder, Reason
 from mastertrade.engine.risk.manager import CircuitBreakerReset, RiskManager
 from mastertrade.engine.risk.store import RiskStore
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
-POLICY = BreakerPolicy(price_move_cooldown_s=600, losses_cooldown_s=3600, error_cooldown_s=60)
+POLICY = RiskSettings(price_move_cooldown_s=600, losses_cooldown_s=3600, error_cooldown_s=60)
 
 
 class Clock:
@@ -38,7 +39,7 @@ def test_price_move_within_a_bar_and_a_minute() -> None:
 
 
 def test_consecutive_losses_and_error_bursts() -> None:
-    breakers = Breakers(BreakerPolicy(consecutive_losses=3, error_burst=3, error_window_s=10))
+    breakers = Breakers(RiskSettings(consecutive_losses=3, error_burst=3, error_window_s=10))
     assert breakers.on_trade_closed(-1, T0) == [] and breakers.on_trade_closed(-1, T0) == []
     assert breakers.on_trade_closed(+1, T0) == []  # a win ends the run
     for _ in range(2):
@@ -54,7 +55,7 @@ def test_consecutive_losses_and_error_bursts() -> None:
 
 
 def test_stale_data_resets_when_prices_are_fresh() -> None:
-    breakers = Breakers(BreakerPolicy(stale_after_s=60))
+    breakers = Breakers(RiskSettings(stale_after_s=60))
     fresh = {"BTC/USDT": T0, "ETH/USDT": T0}
     assert breakers.on_freshness(fresh, T0 + timedelta(seconds=30)) == []
     [trip] = breakers.on_freshness(
@@ -69,7 +70,7 @@ async def test_trips_persist_across_a_restart_and_reset_by_rule_and_by_hand(data
     clock = Clock()
     published: list[events.Event] = []
     store = RiskStore(database)
-    manager = RiskManager(store, RiskLimits(), POLICY, publish=published.append, clock=clock)
+    manager = RiskManager(store, POLICY, publish=published.append, clock=clock)
     await manager.start()
     await manager.on_bar("BTC/USDT", 100, 120, 99)
     await manager.halt("going on holiday")
@@ -79,7 +80,7 @@ async def test_trips_persist_across_a_restart_and_reset_by_rule_and_by_hand(data
 
     # "restart": a new manager on the same database finds both tripped
     clock.now = T0 + timedelta(seconds=300)
-    restarted = RiskManager(store, RiskLimits(), POLICY, publish=published.append, clock=clock)
+    restarted = RiskManager(store, POLICY, publish=published.append, clock=clock)
     await restarted.start()
     controls = restarted.controls()
     assert controls.halted and controls.halt_reason == "going on holiday"
@@ -97,13 +98,13 @@ async def test_trips_persist_across_a_restart_and_reset_by_rule_and_by_hand(data
     [reset] = await restarted.expire()
     assert reset.name is Breaker.PRICE_MOVE and reset.by == "rule"
     assert restarted.controls().halted
-    again = RiskManager(store, RiskLimits(), POLICY, clock=clock)
+    again = RiskManager(store, POLICY, clock=clock)
     await again.start()
     assert again.controls().tripped == () and again.controls().halted
     changes = await again.resume(drawdown_since_ts=1234)
     assert [c.name for c in changes] == [Breaker.KILL_SWITCH] and changes[0].by == "hand"
     assert again.drawdown_since_ts == 1234
-    final = RiskManager(store, RiskLimits(), POLICY, clock=clock)
+    final = RiskManager(store, POLICY, clock=clock)
     await final.start()
     assert not final.controls().halted and final.drawdown_since_ts == 1234
     assert isinstance(published[-1], CircuitBreakerReset)
@@ -118,12 +119,12 @@ async def test_trips_persist_across_a_restart_and_reset_by_rule_and_by_hand(data
 async def test_the_loss_count_survives_a_restart(database: Any) -> None:
     clock = Clock()
     store = RiskStore(database)
-    policy = BreakerPolicy(consecutive_losses=3, losses_cooldown_s=60)
-    first = RiskManager(store, RiskLimits(), policy, clock=clock)
+    policy = RiskSettings(consecutive_losses=3, losses_cooldown_s=60)
+    first = RiskManager(store, policy, clock=clock)
     await first.start()
     await first.on_trade_closed(-1)
     await first.on_trade_closed(-2)
-    second = RiskManager(store, RiskLimits(), policy, clock=clock)
+    second = RiskManager(store, policy, clock=clock)
     await second.start()
     [trip] = await second.on_trade_closed(-3)
     assert trip.name is Breaker.CONSECUTIVE_LOSSES

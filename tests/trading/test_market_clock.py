@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mastertrade.config import RiskSettings
 from mastertrade.engine.execution.market_clock import MarketClock
-from mastertrade.engine.risk.breakers import Breaker, BreakerPolicy
-from mastertrade.engine.risk.check import RiskLimits
+from mastertrade.engine.risk.breakers import Breaker
 from mastertrade.engine.risk.manager import RiskManager
 from mastertrade.engine.risk.store import RiskStore
 
@@ -30,8 +30,8 @@ def test_the_clock_follows_the_feed_and_never_goes_back() -> None:
 
 async def test_a_one_hour_cool_down_is_one_simulated_hour(database: Any) -> None:
     clock = MarketClock("1h")
-    policy = BreakerPolicy(consecutive_losses=2, losses_cooldown_s=3600)
-    risk = RiskManager(RiskStore(database), RiskLimits(), policy, clock=clock)
+    policy = RiskSettings(consecutive_losses=2, losses_cooldown_s=3600)
+    risk = RiskManager(RiskStore(database), policy, clock=clock)
     await risk.start()
     clock.observe(T0, closed=True)
     await risk.on_trade_closed(-1.0)

@@ -7,13 +7,13 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mastertrade.config import RiskSettings
 from mastertrade.engine.risk.check import (
     Controls,
     Holding,
     PortfolioSnapshot,
     ProposedOrder,
     Reason,
-    RiskLimits,
     Verdict,
     check_order,
 )
@@ -43,7 +43,7 @@ def portfolios(draw: st.DrawFn) -> PortfolioSnapshot:
 
 
 limits_strategy = st.builds(
-    RiskLimits,
+    RiskSettings,
     max_position=fraction,
     max_exposure=fraction,
     max_open_positions=st.integers(min_value=1, max_value=8),
@@ -70,7 +70,7 @@ controls = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(order=orders, portfolio=portfolios(), limits=limits_strategy, ctl=controls)
 def test_nothing_approved_breaks_a_limit(
-    order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskLimits, ctl: Controls
+    order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskSettings, ctl: Controls
 ) -> None:
     decision = check_order(order, portfolio, limits, ctl)
     if decision.verdict is Verdict.REJECT:
@@ -110,7 +110,7 @@ def test_nothing_approved_breaks_a_limit(
         assert len(opened) + 1 <= limits.max_open_positions
 
 
-LIMITS = RiskLimits(max_position=0.2, max_exposure=0.8, max_open_positions=3, min_notional=10, resize=True)
+LIMITS = RiskSettings(max_position=0.2, max_exposure=0.8, max_open_positions=3, min_notional=10, resize=True)
 FLAT = PortfolioSnapshot(cash=10_000.0, peak_equity=10_000.0, day_start_equity=10_000.0)
 
 
@@ -132,7 +132,7 @@ def test_a_position_above_20_percent_is_resized_to_the_limit() -> None:
 
 
 def test_without_resize_it_is_rejected_with_the_reason() -> None:
-    decision = check_order(buy(50), FLAT, RiskLimits(resize=False))
+    decision = check_order(buy(50), FLAT, RiskSettings(resize=False))
     assert decision.verdict is Verdict.REJECT
     assert decision.codes == [Reason.MAX_POSITION.value]
     assert "position limit of 20.00%" in decision.reason
@@ -141,7 +141,7 @@ def test_without_resize_it_is_rejected_with_the_reason() -> None:
 def test_exposure_limit() -> None:
     held = {s: Holding(10, 190) for s in ("ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT")}  # 7,600
     portfolio = PortfolioSnapshot(cash=2_400, holdings=held)
-    limits = RiskLimits(max_open_positions=10, resize=False)
+    limits = RiskSettings(max_open_positions=10, resize=False)
     decision = check_order(buy(5), portfolio, limits)  # 500 more: exposure 8,100 > 8,000
     assert decision.codes == [Reason.MAX_EXPOSURE.value]
 
@@ -194,7 +194,7 @@ def test_selling_more_than_held_is_resized_or_rejected() -> None:
 
 def test_cash_limits_the_buy_including_fee() -> None:
     portfolio = PortfolioSnapshot(cash=500)
-    decision = check_order(buy(5), portfolio, RiskLimits(max_position=1, max_exposure=1))  # 500 + fee
+    decision = check_order(buy(5), portfolio, RiskSettings(max_position=1, max_exposure=1))  # 500 + fee
     assert decision.verdict is Verdict.RESIZE and decision.codes == [Reason.CASH.value]
     assert decision.amount * 100 * 1.001 <= 500
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mastertrade.engine.sizing.factor import FactorPolicy, risk_factor
+from mastertrade.config import RiskSettings, SizingSettings
+from mastertrade.engine.sizing.factor import RiskFactor, risk_factor
 from mastertrade.engine.sizing.goals import EquityPoint, Goal, GoalKind, Period, goal_progress, period_bounds
 from mastertrade.engine.sizing.kelly import TradeStats, blend, kelly, kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
@@ -20,21 +21,23 @@ def test_kelly_from_win_rate_and_payoff() -> None:
     stats = TradeStats.from_returns([0.02] * 6 + [-0.01] * 4)
     assert stats.win_rate == pytest.approx(0.6) and stats.payoff == pytest.approx(2.0)
     assert kelly(stats) == pytest.approx(0.4)
-    sizing = kelly_sizing(stats, TradeStats(), kelly_fraction=0.5, min_trades=10)
+    sizing = kelly_sizing(stats, TradeStats(), SizingSettings(kelly_fraction=0.5, min_trades=10))
     assert sizing.fraction == pytest.approx(0.2)
     assert "Kelly 0.400 x 0.5" in sizing.reason
 
 
 def test_no_edge_means_no_trade() -> None:
     stats = TradeStats.from_returns([0.01] * 4 + [-0.02] * 6)  # p 0.4, b 0.5: f* = 0.4 - 0.6 / 0.5 < 0
-    sizing = kelly_sizing(stats, TradeStats(), min_trades=5)
+    sizing = kelly_sizing(stats, TradeStats(), SizingSettings(min_trades=5))
     assert sizing.fraction == 0.0 and sizing.kelly is not None and sizing.kelly < 0
-    assert kelly_sizing(TradeStats.from_returns([-0.01] * 12), TradeStats()).fraction == 0.0
+    assert kelly_sizing(TradeStats.from_returns([-0.01] * 12), TradeStats(), SizingSettings()).fraction == 0.0
 
 
 def test_too_short_a_record_uses_the_default_fraction() -> None:
     sizing = kelly_sizing(
-        TradeStats.from_returns([0.02, -0.01]), TradeStats(), min_trades=10, default_fraction=0.03
+        TradeStats.from_returns([0.02, -0.01]),
+        TradeStats(),
+        SizingSettings(min_trades=10, default_fraction=0.03),
     )
     assert sizing.fraction == 0.03 and sizing.kelly is None
 
@@ -57,8 +60,10 @@ def test_blend_caps_the_backtest_and_lets_the_real_record_take_over() -> None:
 
 
 def test_size_entry_caps_at_the_position_limit() -> None:
-    sizing = kelly_sizing(TradeStats.from_returns([0.03] * 8 + [-0.01] * 2), TradeStats(), kelly_fraction=1.0)
-    factor = risk_factor([], 0.0, FactorPolicy())
+    sizing = kelly_sizing(
+        TradeStats.from_returns([0.03] * 8 + [-0.01] * 2), TradeStats(), SizingSettings(kelly_fraction=1.0)
+    )
+    factor = risk_factor([], 0.0, SizingSettings(), RiskSettings().max_drawdown)
     entry = size_entry(10_000, 50.0, sizing, factor, max_position=0.2)
     assert entry.fraction == 0.2 and entry.amount == pytest.approx(40.0)
     assert "capped at the 20% position limit" in entry.explanation
@@ -145,9 +150,12 @@ def test_bad_goals_are_refused() -> None:
 
 # --- the risk factor -----------------------------------------------------------------------------
 
-POLICY = FactorPolicy(
-    min_factor=0.5, max_factor=1.5, goal_gain=1.0, schedule_tolerance=0.05, max_drawdown=0.15
-)
+POLICY = SizingSettings(min_factor=0.5, max_factor=1.5, goal_gain=1.0, schedule_tolerance=0.05)
+MAX_DRAWDOWN = 0.15
+
+
+def factor_at(progress: list, drawdown: float) -> RiskFactor:
+    return risk_factor(progress, drawdown, POLICY, MAX_DRAWDOWN)
 
 
 def progress_with_gap(days: float, equity: float) -> list:
@@ -157,34 +165,34 @@ def progress_with_gap(days: float, equity: float) -> list:
 
 
 def test_behind_schedule_raises_the_factor_within_bounds() -> None:
-    factor = risk_factor(progress_with_gap(15.5, 103_000), drawdown=0.0, policy=POLICY)  # gap -0.2
+    factor = factor_at(progress_with_gap(15.5, 103_000), 0.0)  # gap -0.2
     assert factor.value == pytest.approx(1.2)
     assert any("behind schedule" in reason for reason in factor.reasons)
-    far_behind = risk_factor(progress_with_gap(30, 92_000), drawdown=0.0, policy=POLICY)  # gap < -1
+    far_behind = factor_at(progress_with_gap(30, 92_000), 0.0)  # gap < -1
     assert far_behind.value == 1.5 and any("kept within" in r for r in far_behind.reasons)
 
 
 def test_ahead_of_schedule_lowers_it_to_protect_gains() -> None:
-    factor = risk_factor(progress_with_gap(3.1, 106_000), drawdown=0.0, policy=POLICY)  # 60% vs 10% due
+    factor = factor_at(progress_with_gap(3.1, 106_000), 0.0)  # 60% vs 10% due
     assert factor.value == pytest.approx(0.5)
     assert any("protect gains" in reason for reason in factor.reasons)
-    mild = risk_factor(progress_with_gap(15.5, 107_000), drawdown=0.0, policy=POLICY)  # gap +0.2
+    mild = factor_at(progress_with_gap(15.5, 107_000), 0.0)  # gap +0.2
     assert mild.value == pytest.approx(0.8)
 
 
 def test_on_schedule_is_neutral() -> None:
-    factor = risk_factor(progress_with_gap(15.5, 105_100), drawdown=0.0, policy=POLICY)  # gap +0.01
+    factor = factor_at(progress_with_gap(15.5, 105_100), 0.0)  # gap +0.01
     assert factor.value == 1.0
 
 
 def test_near_the_drawdown_limit_lowers_it_whatever_the_goals_say() -> None:
     behind = progress_with_gap(15.5, 103_000)  # goals alone say 1.2
     # caution starts at 7.5%; at 11.25% (halfway to 15%) the cap is 1 - 0.75 x 0.5 = 0.625
-    factor = risk_factor(behind, drawdown=0.1125, policy=POLICY)
+    factor = factor_at(behind, 0.1125)
     assert factor.value == pytest.approx(0.625)
     assert any("near the 15% limit" in reason for reason in factor.reasons)
-    assert risk_factor(behind, drawdown=0.15, policy=POLICY).value == pytest.approx(0.25)
-    assert risk_factor(behind, drawdown=0.05, policy=POLICY).value == pytest.approx(1.2)  # not near yet
+    assert factor_at(behind, 0.15).value == pytest.approx(0.25)
+    assert factor_at(behind, 0.05).value == pytest.approx(1.2)  # not near yet
 
 
 def test_backtest_stats_from_a_backtest() -> None:

@@ -27,7 +27,7 @@ def current_controls(account: Account) -> Controls:
     """The kill switch and tripped breakers as the next ``RiskManager.check`` will see them (cool-downs
     that are over count as reset), computed on a copy."""
     risk = account.risk
-    breakers = Breakers(risk.policy, risk.breakers.states.values())
+    breakers = Breakers(risk.settings, risk.breakers.states.values())
     breakers.expire(risk.clock())
     return Controls(breakers.halted, breakers.halt_reason, tuple(breakers.tripped()))
 
@@ -40,9 +40,9 @@ async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     )
     assert request.amount is not None
     proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, account.fee)
-    check_not_dust(order.symbol, order.amount, reference, account.risk.limits.min_notional, account.quote)
+    check_not_dust(order.symbol, order.amount, reference, account.risk.settings.min_notional, account.quote)
     decision = check_order(
-        proposed, await account.portfolio(), account.risk.limits, current_controls(account)
+        proposed, await account.portfolio(), account.risk.settings, current_controls(account)
     )
     if not order.allow_resize and decision.verdict == "resize":
         decision = refused_resize(decision)  # as placing it would: a human's order is not cut silently

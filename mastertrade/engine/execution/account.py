@@ -39,6 +39,7 @@ from mastertrade.engine.risk.check import Decision, PortfolioSnapshot, ProposedO
 from mastertrade.engine.risk.manager import RiskManager
 from mastertrade.engine.risk.store import audit_info
 from mastertrade.engine.sizing.kelly import TradeStats
+from mastertrade.utc import to_ms
 
 
 class ProtectionStatus(Protocol):
@@ -197,7 +198,7 @@ class Account:
         forming bar (it then fills at the next price seen)."""
         last = self.last.get(symbol)
         if last is None:
-            return int(self.clock().timestamp() * 1000)
+            return to_ms(self.clock())
         ts, closed = last
         return ts + timeframe_ms(self.settings.market.timeframe) if closed else ts + 1
 
@@ -280,7 +281,7 @@ class Account:
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
         request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
-        check_not_dust(symbol, amount, reference, self.risk.limits.min_notional, self.quote)
+        check_not_dust(symbol, amount, reference, self.risk.settings.min_notional, self.quote)
         if client_order_id is not None:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
@@ -419,7 +420,7 @@ class Account:
         await self.risk.expire()
         portfolio = await self.portfolio()
         latest = await self.risk.store.latest_snapshot("risk", self.broker.book)
-        limits = self.risk.limits
+        limits = self.risk.settings
         equity = portfolio.equity
         return {
             "mode": self.mode,

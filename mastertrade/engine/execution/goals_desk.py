@@ -13,7 +13,7 @@ from mastertrade.config import Settings
 from mastertrade.engine import events
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.risk.check import PortfolioSnapshot
-from mastertrade.engine.sizing.factor import FactorPolicy, RiskFactor, risk_factor
+from mastertrade.engine.sizing.factor import RiskFactor, risk_factor
 from mastertrade.engine.sizing.goals import Goal, GoalProgress, goal_progress
 from mastertrade.engine.sizing.store import GoalStore
 from mastertrade.utc import iso
@@ -35,8 +35,9 @@ class GoalsDesk:
     async def risk_factor(self, portfolio: PortfolioSnapshot | None = None) -> RiskFactor:
         portfolio = portfolio or await self.account.portfolio()
         progress = await self.progress()
-        policy = FactorPolicy.from_settings(self.settings.sizing, self.settings.risk.max_drawdown)
-        return risk_factor(progress, portfolio.drawdown, policy)
+        return risk_factor(
+            progress, portfolio.drawdown, self.settings.sizing, self.settings.risk.max_drawdown
+        )
 
     async def progress(self, goals: Sequence[Goal] | None = None) -> list[GoalProgress]:
         history = await self.account.history()

@@ -43,6 +43,7 @@ from mastertrade.engine.execution.strategies import StaticStrategies, StrategySo
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
+from mastertrade.utc import to_ms
 
 if TYPE_CHECKING:
     from mastertrade.engine.market.store import SeriesKey
@@ -144,7 +145,7 @@ class Trader:
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-        market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
+        market_ms = bar.ts if update.simulated else to_ms(self.clock())
         await self.account.risk.on_price(update.symbol, market_ms, bar.close)
 
     async def on_price_bar(self, symbol: str, bar: Bar) -> None:
@@ -214,10 +215,7 @@ class Trader:
         sizing = kelly_sizing(
             item.backtest,
             await self.account.real_record(item.id),
-            kelly_fraction=self.settings.sizing.kelly_fraction,
-            prior_trades=self.settings.sizing.prior_trades,
-            min_trades=self.settings.sizing.min_trades,
-            default_fraction=self.settings.sizing.default_fraction,
+            self.settings.sizing,
         )
         factor = await self.goals.risk_factor(portfolio)
         size = size_entry(portfolio.equity, bar.close, sizing, factor, self.settings.risk.max_position)
@@ -274,4 +272,4 @@ class Trader:
         await self.account.poll()
         if self.protection is not None:
             await self.protection.sync()
-            await self.protection.check_health(seen_at, since, risk.policy.stale_after_s)
+            await self.protection.check_health(seen_at, since, risk.settings.stale_after_s)

@@ -21,8 +21,6 @@ from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StrategySource
 from mastertrade.engine.execution.trader import Trader
 from mastertrade.engine.research.series import SeriesLoader
-from mastertrade.engine.risk.breakers import BreakerPolicy
-from mastertrade.engine.risk.check import RiskLimits
 from mastertrade.engine.risk.manager import RiskManager
 from mastertrade.engine.risk.store import RiskStore
 from mastertrade.engine.sizing.store import GoalStore
@@ -44,8 +42,7 @@ def build_account(
     journal = Journal(db)
     risk = RiskManager(
         RiskStore(db),
-        RiskLimits.from_settings(settings.risk),
-        BreakerPolicy.from_settings(settings.risk),
+        settings.risk,
         publish=publish,
         clock=clock,
     )

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.lifecycle import move_strategy
-from mastertrade.engine.generator.promotion import Rules, decide, read_record
+from mastertrade.engine.generator.promotion import decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StrategyStore
 
@@ -79,7 +79,7 @@ async def apply_rules(
 ) -> list[dict[str, Any]]:
     """Judge every paper and active strategy by its record; returns every decision (kept ones too)."""
     store = StrategyStore(db)
-    rules = Rules.from_settings(settings.generator)
+    rules = settings.generator
     decisions = []
     for strategy in await store.list(states=TRADING):
         record = await read_record(db, strategy)

@@ -154,7 +154,7 @@ def tune(
     from mastertrade.engine.generator.holdout import score_holdout
     from mastertrade.engine.generator.pipeline import null_variance, search_pbo
     from mastertrade.engine.generator.trials import Tally
-    from mastertrade.engine.generator.validation import Thresholds, threshold_failures
+    from mastertrade.engine.generator.validation import threshold_failures
     from mastertrade.engine.signals.genome import parse_genome
     from mastertrade.errors import InvalidGenome
 
@@ -214,7 +214,7 @@ def tune(
         dsr = deflated_sharpe(
             sharpe, days, skew, kurt, trials=max(1, tally.trials), variance=null_variance(days)
         )
-    failures = threshold_failures(held.metrics, dsr, Thresholds.from_settings(config))
+    failures = threshold_failures(held.metrics, dsr, config)
     report = {
         "strategy": genome.name,
         "tuned": [slot.name for slot in tunable],

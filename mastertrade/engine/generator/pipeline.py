@@ -41,13 +41,12 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from mastertrade.config import Settings
+    from mastertrade.config import GeneratorSettings, Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.generator.evaluation import Problem, Score
     from mastertrade.engine.generator.executor_base import Executor
     from mastertrade.engine.generator.search import Candidate, SearchConfig
     from mastertrade.engine.generator.trials import Tally
-    from mastertrade.engine.generator.validation import Thresholds
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -212,7 +211,7 @@ async def generate(
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.holdout import check_holdout, holdout_start
     from mastertrade.engine.generator.trials import TrialRegistry
-    from mastertrade.engine.generator.validation import Thresholds
+    from mastertrade.engine.generator.validation import thresholds
 
     check_request(request)
     config = settings.generator
@@ -250,7 +249,7 @@ async def generate(
         "stored_bars": trim["stored_bars"],
         "holdout_fraction": config.holdout_fraction,
         "walk_forward_windows": config.walk_forward_windows,
-        "thresholds": Thresholds.from_settings(config).__dict__,
+        "thresholds": thresholds(config),
     }
     run_id = await store.start_run(
         trigger=request.trigger,
@@ -268,7 +267,7 @@ async def generate(
             compute,
             problem,
             search,
-            Thresholds.from_settings(config),
+            config,
             executor_kind=request.executor or config.executor,
             workers=workers,
             scheduler=request.scheduler or config.scheduler,
@@ -345,7 +344,7 @@ def window_of(frame: pd.DataFrame) -> dict[str, Any]:
 def compute(
     problem: Problem,
     config: SearchConfig,
-    thresholds: Thresholds,
+    thresholds: GeneratorSettings,
     *,
     executor_kind: str,
     workers: int | None,
@@ -415,7 +414,7 @@ def compute(
 def validate(
     problem: Problem,
     chosen: list[Candidate],
-    thresholds: Thresholds,
+    thresholds: GeneratorSettings,
     executor: Executor,
     cache: IndicatorCache | None,
     run_id: int | None,

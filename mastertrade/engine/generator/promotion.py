@@ -64,29 +64,6 @@ class TradingRecord:
 
 
 @dataclass(frozen=True)
-class Rules:
-    """The ``[generator]`` settings of the same names."""
-
-    min_paper_days: float = 14.0
-    min_paper_trades: int = 5
-    paper_tolerance_sigma: float = 1.0
-    drawdown_tolerance: float = 1.5
-    retire_drawdown_pct: float = 25.0
-    retire_sigma: float = 2.0
-
-    @classmethod
-    def from_settings(cls, settings: GeneratorSettings) -> Rules:
-        return cls(
-            min_paper_days=settings.min_paper_days,
-            min_paper_trades=settings.min_paper_trades,
-            paper_tolerance_sigma=settings.paper_tolerance_sigma,
-            drawdown_tolerance=settings.drawdown_tolerance,
-            retire_drawdown_pct=settings.retire_drawdown_pct,
-            retire_sigma=settings.retire_sigma,
-        )
-
-
-@dataclass(frozen=True)
 class Decision:
     action: Action
     reason: str
@@ -102,8 +79,9 @@ def prediction(strategy: StoredStrategy, days: float) -> tuple[float, float] | N
     return mean * days * 100.0, std * math.sqrt(max(days, 0.0)) * 100.0
 
 
-def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: Rules) -> Decision:
-    """What to do with a paper or active strategy given its record (see the module docstring)."""
+def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: GeneratorSettings) -> Decision:
+    """What to do with a paper or active strategy given its record, by the ``[generator]`` rules (see the
+    module docstring)."""
     stage = strategy.state.value
     if strategy.state not in (State.PAPER, State.ACTIVE):
         return Decision("keep", f"{stage} strategies are not judged")

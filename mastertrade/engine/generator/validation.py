@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,31 +33,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """The filter's bounds (``[generator]`` settings of the same names)."""
-
-    min_trades: int = 10
-    max_exposure_pct: float = 95.0
-    min_oos_sharpe: float = 1.0
-    min_deflated_sharpe: float = 0.95
-    max_drawdown_pct: float = 25.0
-    reference_tolerance: float = 1e-6
-
-    @classmethod
-    def from_settings(cls, settings: GeneratorSettings) -> Thresholds:
-        return cls(
-            min_trades=settings.min_trades,
-            max_exposure_pct=settings.max_exposure_pct,
-            min_oos_sharpe=settings.min_oos_sharpe,
-            min_deflated_sharpe=settings.min_deflated_sharpe,
-            max_drawdown_pct=settings.max_drawdown_pct,
-            reference_tolerance=settings.reference_tolerance,
-        )
+THRESHOLDS = (
+    "min_trades",
+    "max_exposure_pct",
+    "min_oos_sharpe",
+    "min_deflated_sharpe",
+    "max_drawdown_pct",
+    "reference_tolerance",
+)
+"""The ``[generator]`` settings that make the filter (recorded with each run)."""
 
 
-def threshold_failures(oos: dict[str, Any], deflated: float | None, limits: Thresholds) -> list[str]:
-    """Why the hold-out metrics ``oos`` and deflated Sharpe ratio fail the filter (empty: they pass)."""
+def thresholds(settings: GeneratorSettings) -> dict[str, Any]:
+    """The filter's bounds in ``settings``, as a run records them."""
+    return {name: getattr(settings, name) for name in THRESHOLDS}
+
+
+def threshold_failures(oos: dict[str, Any], deflated: float | None, limits: GeneratorSettings) -> list[str]:
+    """Why the hold-out metrics ``oos`` and deflated Sharpe ratio fail the ``[generator]`` filter (empty:
+    they pass)."""
     reasons = []
     trades = oos.get("trades") or 0
     if trades < limits.min_trades:

@@ -55,31 +55,13 @@ RESET_RULES = {
 _MINUTE_MS = 60_000
 
 
-@dataclass(frozen=True)
-class BreakerPolicy:
-    """Thresholds and cool-downs (``[risk]`` in the config)."""
-
-    price_move_bar: float = 0.10
-    price_move_minute: float = 0.05
-    price_move_cooldown_s: float = 1800.0
-    stale_after_s: float = 300.0
-    consecutive_losses: int = 5
-    losses_cooldown_s: float = 21600.0
-    error_burst: int = 5
-    error_window_s: float = 60.0
-    error_cooldown_s: float = 300.0
-
-    @classmethod
-    def from_settings(cls, risk: RiskSettings) -> BreakerPolicy:
-        return cls(**{name: getattr(risk, name) for name in cls.__dataclass_fields__})
-
-    def cooldown(self, breaker: Breaker) -> float | None:
-        """Seconds until a tripped breaker resets by itself (None: it does not)."""
-        return {
-            Breaker.PRICE_MOVE: self.price_move_cooldown_s,
-            Breaker.CONSECUTIVE_LOSSES: self.losses_cooldown_s,
-            Breaker.EXCHANGE_ERRORS: self.error_cooldown_s,
-        }.get(breaker)
+def cooldown_s(risk: RiskSettings, breaker: Breaker) -> float | None:
+    """Seconds until a tripped breaker resets by itself (None: it does not), from ``[risk]``."""
+    return {
+        Breaker.PRICE_MOVE: risk.price_move_cooldown_s,
+        Breaker.CONSECUTIVE_LOSSES: risk.losses_cooldown_s,
+        Breaker.EXCHANGE_ERRORS: risk.error_cooldown_s,
+    }.get(breaker)
 
 
 @dataclass(frozen=True)
@@ -121,7 +103,7 @@ class Change:
 class Breakers:
     """The states of all breakers and the rules that move them (see the module docstring)."""
 
-    def __init__(self, policy: BreakerPolicy, states: Iterable[BreakerState] = ()) -> None:
+    def __init__(self, policy: RiskSettings, states: Iterable[BreakerState] = ()) -> None:
         self.policy = policy
         self.states: dict[Breaker, BreakerState] = {name: BreakerState(name) for name in Breaker}
         for state in states:
@@ -153,7 +135,7 @@ class Breakers:
         current = self.states[name]
         if current.tripped:
             return []
-        cooldown = self.policy.cooldown(name)
+        cooldown = cooldown_s(self.policy, name)
         until = now + timedelta(seconds=cooldown) if cooldown is not None else None
         state = replace(current, tripped=True, reason=reason, tripped_at=now, until=until)
         self.states[name] = state

@@ -60,31 +60,6 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True)
-class RiskLimits:
-    """The limits the check enforces (``[risk]`` in the config)."""
-
-    max_position: float = 0.20
-    max_exposure: float = 0.80
-    max_open_positions: int = 5
-    min_notional: float = 10.0
-    daily_loss_limit: float = 0.05
-    max_drawdown: float = 0.15
-    resize: bool = True
-
-    @classmethod
-    def from_settings(cls, risk: RiskSettings) -> RiskLimits:
-        return cls(
-            max_position=risk.max_position,
-            max_exposure=risk.max_exposure,
-            max_open_positions=risk.max_open_positions,
-            min_notional=risk.min_notional,
-            daily_loss_limit=risk.daily_loss_limit,
-            max_drawdown=risk.max_drawdown,
-            resize=risk.resize,
-        )
-
-
-@dataclass(frozen=True)
 class ProposedOrder:
     """An order as the check sees it: ``price`` is the reference price its value is taken at (the limit
     price of a limit order, else the last price) and ``fee`` the fee fraction its cost includes."""
@@ -254,7 +229,7 @@ def _finite_positive(value: float) -> bool:
 def check_order(
     order: ProposedOrder,
     portfolio: PortfolioSnapshot,
-    limits: RiskLimits,
+    limits: RiskSettings,
     controls: Controls | None = None,
 ) -> Decision:
     """Approve, resize or reject ``order`` (see the module docstring for the rules)."""
@@ -298,7 +273,7 @@ def _check_exit(order: ProposedOrder, portfolio: PortfolioSnapshot) -> Decision:
 
 
 def _check_entry(
-    order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskLimits, controls: Controls
+    order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskSettings, controls: Controls
 ) -> Decision:
     equity = portfolio.equity
     if not (math.isfinite(equity) and equity > 0):
@@ -371,7 +346,9 @@ class _SizeLimit:
         return self.used + value * self.scale <= self.limit
 
 
-def _size_limits(order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskLimits) -> list[_SizeLimit]:
+def _size_limits(
+    order: ProposedOrder, portfolio: PortfolioSnapshot, limits: RiskSettings
+) -> list[_SizeLimit]:
     equity = portfolio.equity
     position_cap = limits.max_position * equity
     exposure_cap = limits.max_exposure * equity

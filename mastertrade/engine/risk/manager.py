@@ -12,22 +12,25 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
-from mastertrade.engine.risk.breakers import Breaker, BreakerPolicy, Breakers, BreakerState, Change
+from mastertrade.engine.risk.breakers import Breaker, Breakers, BreakerState, Change
 from mastertrade.engine.risk.check import (
     Controls,
     Decision,
     PortfolioSnapshot,
     ProposedOrder,
     Reason,
-    RiskLimits,
     Verdict,
     check_order,
 )
 from mastertrade.engine.risk.store import RiskStore
+from mastertrade.utc import iso
+
+if TYPE_CHECKING:
+    from mastertrade.config import RiskSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +55,20 @@ class RiskManager:
     def __init__(
         self,
         store: RiskStore,
-        limits: RiskLimits,
-        policy: BreakerPolicy,
+        settings: RiskSettings,
         *,
         publish: Publish | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
-        self.limits = limits
-        self.policy = policy
+        self.settings = settings
         self.publish = publish
         self.clock = clock
-        self.breakers = Breakers(policy)
+        self.breakers = Breakers(settings)
 
     async def start(self) -> None:
         """Load the persisted breaker states (a trip survives a restart) and apply elapsed cool-downs."""
-        self.breakers = Breakers(self.policy, await self.store.load_breakers())
+        self.breakers = Breakers(self.settings, await self.store.load_breakers())
         await self.expire()
 
     # --- the check ------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ class RiskManager:
     ) -> Decision:
         """The pure check's decision, audited (and an account-wide limit hit published)."""
         await self.expire()
-        decision = check_order(order, portfolio, self.limits, self.controls())
+        decision = check_order(order, portfolio, self.settings, self.controls())
         await self.store.audit(
             decision.verdict.value,
             decision.reason,
@@ -111,7 +112,9 @@ class RiskManager:
             if limit is not None and self.publish is not None:
                 value = portfolio.drawdown if code is Reason.REDUCE_ONLY else portfolio.daily_loss
                 threshold = (
-                    self.limits.max_drawdown if code is Reason.REDUCE_ONLY else self.limits.daily_loss_limit
+                    self.settings.max_drawdown
+                    if code is Reason.REDUCE_ONLY
+                    else self.settings.daily_loss_limit
                 )
                 self.publish(
                     events.RiskBreached(
@@ -189,7 +192,7 @@ class RiskManager:
             )
             if change.action == "trip":
                 log.warning("circuit breaker %s tripped: %s", change.name.value, change.reason)
-                until = change.state.until.isoformat() if change.state.until else None
+                until = iso(change.state.until) if change.state.until else None
                 self._emit(
                     events.CircuitBreakerTripped(breaker=change.name.value, reason=change.reason, until=until)
                 )

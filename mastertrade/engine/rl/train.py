@@ -129,8 +129,9 @@ def _evaluate(
     exchange: str,
     limits_from: GeneratorSettings | None,
 ) -> dict[str, Any]:
+    from mastertrade.config import GeneratorSettings
     from mastertrade.engine.generator.deflated import deflated_sharpe, sample_variance
-    from mastertrade.engine.generator.validation import Thresholds, threshold_failures
+    from mastertrade.engine.generator.validation import threshold_failures
 
     metrics = result.metrics()
     daily = daily_moments(result)
@@ -141,7 +142,7 @@ def _evaluate(
         sharpe, observations_, skew, kurtosis = daily
         variance = sample_variance([*earlier, sharpe])
         deflated = deflated_sharpe(sharpe, observations_, skew, kurtosis, trials=trials, variance=variance)
-    limits = Thresholds.from_settings(limits_from) if limits_from is not None else Thresholds()
+    limits = limits_from if limits_from is not None else GeneratorSettings()
     reasons = threshold_failures(metrics, deflated, limits)
     first_open = float(frame["open"].iloc[1]) if len(frame) > 1 else float("nan")
     buy_hold = (float(frame["close"].iloc[-1]) / first_open - 1.0) * 100.0

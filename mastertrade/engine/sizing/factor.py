@@ -29,29 +29,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class FactorPolicy:
-    min_factor: float = 0.5
-    max_factor: float = 1.5
-    goal_gain: float = 1.0
-    schedule_tolerance: float = 0.05
-    drawdown_caution: float = 0.5
-    drawdown_floor: float = 0.25
-    max_drawdown: float = 0.15
-
-    @classmethod
-    def from_settings(cls, sizing: SizingSettings, max_drawdown: float) -> FactorPolicy:
-        return cls(
-            min_factor=sizing.min_factor,
-            max_factor=sizing.max_factor,
-            goal_gain=sizing.goal_gain,
-            schedule_tolerance=sizing.schedule_tolerance,
-            drawdown_caution=sizing.drawdown_caution,
-            drawdown_floor=sizing.drawdown_floor,
-            max_drawdown=max_drawdown,
-        )
-
-
-@dataclass(frozen=True)
 class RiskFactor:
     value: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
@@ -60,8 +37,11 @@ class RiskFactor:
         return {"value": self.value, "reasons": list(self.reasons)}
 
 
-def risk_factor(progress: Sequence[GoalProgress], drawdown: float, policy: FactorPolicy) -> RiskFactor:
-    """The factor for these goals' progress and the current drawdown (a fraction below the peak)."""
+def risk_factor(
+    progress: Sequence[GoalProgress], drawdown: float, sizing: SizingSettings, max_drawdown: float
+) -> RiskFactor:
+    """The factor for these goals' progress and the current drawdown (a fraction below the peak), by the
+    ``[sizing]`` settings and ``[risk] max_drawdown``."""
     reasons: list[str] = []
     contributions: list[float] = []
     for item in progress:
@@ -69,13 +49,13 @@ def risk_factor(progress: Sequence[GoalProgress], drawdown: float, policy: Facto
             continue
         gap = max(-1.0, min(1.0, item.gap))
         name = item.goal.name
-        if abs(item.gap) <= policy.schedule_tolerance:
+        if abs(item.gap) <= sizing.schedule_tolerance:
             contributions.append(0.0)
             reasons.append(
                 f"goal '{name}' is on schedule ({item.progress:.0%} of target, {item.expected:.0%} due)"
             )
             continue
-        contribution = -policy.goal_gain * gap
+        contribution = -sizing.goal_gain * gap
         contributions.append(contribution)
         if item.gap < 0:
             reasons.append(
@@ -91,18 +71,18 @@ def risk_factor(progress: Sequence[GoalProgress], drawdown: float, policy: Facto
     value = 1.0 + (sum(contributions) / len(contributions) if contributions else 0.0)
     if not contributions:
         reasons.append("no goal with a schedule: neutral factor 1.00")
-    bounded = min(policy.max_factor, max(policy.min_factor, value))
+    bounded = min(sizing.max_factor, max(sizing.min_factor, value))
     if bounded != value:
-        reasons.append(f"kept within [{policy.min_factor:.2f}, {policy.max_factor:.2f}]")
+        reasons.append(f"kept within [{sizing.min_factor:.2f}, {sizing.max_factor:.2f}]")
     value = bounded
 
-    caution = policy.drawdown_caution * policy.max_drawdown
+    caution = sizing.drawdown_caution * max_drawdown
     if drawdown > caution:
-        share = min(1.0, (drawdown - caution) / (policy.max_drawdown - caution))
-        cap = 1.0 - (1.0 - policy.drawdown_floor) * share
+        share = min(1.0, (drawdown - caution) / (max_drawdown - caution))
+        cap = 1.0 - (1.0 - sizing.drawdown_floor) * share
         if value > cap:
             reasons.append(
-                f"drawdown {drawdown:.1%} is near the {policy.max_drawdown:.0%} limit: capped at {cap:.2f}"
+                f"drawdown {drawdown:.1%} is near the {max_drawdown:.0%} limit: capped at {cap:.2f}"
             )
             value = cap
     return RiskFactor(value, tuple(reasons))

@@ -31,7 +31,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mastertrade.config import SizingSettings
 
 
 @dataclass(frozen=True)
@@ -131,14 +134,13 @@ class KellySizing:
 def kelly_sizing(
     backtest: TradeStats,
     real: TradeStats,
-    *,
-    kelly_fraction: float = 0.5,
-    prior_trades: int = 30,
-    min_trades: int = 10,
-    default_fraction: float = 0.05,
+    sizing: SizingSettings,
 ) -> KellySizing:
-    """The Kelly-based fraction of equity for a strategy with this backtest and real record."""
-    stats, weight = blend(backtest, real, prior_trades)
+    """The Kelly-based fraction of equity for a strategy with this backtest and real record, by the
+    ``[sizing]`` settings (kelly_fraction, prior_trades, min_trades, default_fraction)."""
+    kelly_fraction, min_trades = sizing.kelly_fraction, sizing.min_trades
+    default_fraction = sizing.default_fraction
+    stats, weight = blend(backtest, real, sizing.prior_trades)
     if stats.trades < min_trades:
         return KellySizing(
             default_fraction,
