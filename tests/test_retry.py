@@ -44,15 +44,9 @@ def script(*outcomes: BaseException | str) -> tuple[Callable[[], Awaitable[str]]
     return fn, calls
 
 
-def policy(clock: FakeClock, **kwargs: Any) -> RetryPolicy:
-    options: dict[str, Any] = {
-        "max_retries": 5,
-        "backoff_s": 1.0,
-        "backoff_max_s": 8.0,
-        "random": lambda: 0.5,
-    }
-    options.update(kwargs)
-    return RetryPolicy(sleep=clock.sleep, **options)
+def policy(clock: FakeClock, max_retries: int = 5, **kwargs: Any) -> RetryPolicy:
+    exchange = ExchangeSettings(max_retries=max_retries, backoff_s=1.0, backoff_max_s=8.0)
+    return RetryPolicy(exchange, sleep=clock.sleep, **{"random": lambda: 0.5, **kwargs})
 
 
 @pytest.mark.parametrize(
@@ -79,8 +73,9 @@ async def test_transient_errors_are_retried_then_succeed(exc: BaseException) -> 
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    low = RetryPolicy(backoff_s=1.0, backoff_max_s=8.0, random=lambda: 0.0)
-    high = RetryPolicy(backoff_s=1.0, backoff_max_s=8.0, random=lambda: 0.999999)
+    exchange = ExchangeSettings(backoff_s=1.0, backoff_max_s=8.0)
+    low = RetryPolicy(exchange, random=lambda: 0.0)
+    high = RetryPolicy(exchange, random=lambda: 0.999999)
     assert [low.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert [round(high.delay(n), 3) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     assert low.delay(10_000) == 4.0  # no overflow on absurd retry counts
@@ -196,9 +191,11 @@ def test_classification_and_messages() -> None:
 
 def test_policy_from_settings_and_bad_values() -> None:
     settings = ExchangeSettings(max_retries=2, backoff_s=0.25, backoff_max_s=4.0)
-    made = RetryPolicy.from_settings(settings)
-    assert (made.max_retries, made.backoff_s, made.backoff_max_s) == (2, 0.25, 4.0)
+    made = RetryPolicy(settings)
+    assert (made.max_retries, made.backoff.base_s, made.backoff.max_s) == (2, 0.25, 4.0)
     with pytest.raises(ValueError, match="max_retries"):
-        RetryPolicy(max_retries=-1)
+        RetryPolicy(ExchangeSettings(max_retries=-1))
     with pytest.raises(ValueError, match="backoff"):
-        RetryPolicy(backoff_s=0)
+        RetryPolicy(ExchangeSettings(backoff_s=0))
+    with pytest.raises(ValueError, match="ban_retries"):
+        RetryPolicy(settings, ban_retries=-1)

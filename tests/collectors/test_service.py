@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from mastertrade.engine.collectors.base import Backoff, Collector, FeaturePoint, get_json
+from mastertrade.engine.collectors.base import Collector, FeaturePoint, get_json
 from mastertrade.engine.collectors.events import SourceStateChanged
 from mastertrade.engine.collectors.health import SourceState
 from mastertrade.engine.collectors.service import CollectorService
 from mastertrade.engine.collectors.store import FeatureStore
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.errors import AuthenticationFailed, VenueUnavailable
 from tests.collectors.helpers import NOW, settings
 
@@ -125,7 +126,7 @@ async def test_failures_back_off_exponentially_with_jitter_and_obey_retry_after(
         assert 0.75 * expected <= delay <= min(1.25 * expected, 100_000)
     assert delays[5] == 900_000  # the server's Retry-After wins over our cap
     assert len(set(delays[:4])) == 4
-    assert Backoff(base_s=1, max_s=8, jitter=0).delay(10, random.Random()) == 8
+    assert Backoff(base_s=1, max_s=8).delay(10) == 8
 
 
 async def test_a_hanging_source_times_out_and_a_crashing_one_is_an_error(database: Any) -> None:

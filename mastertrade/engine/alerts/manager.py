@@ -43,8 +43,10 @@ from mastertrade.engine.alerts.rules import (
 from mastertrade.engine.alerts.store import AlertStore
 from mastertrade.engine.bus import EventBus, Subscription
 from mastertrade.engine.events import AlertRaised, Event
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.kernel.clock import Clock
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import iso
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +224,8 @@ class AlertManager:
         self._wake.set()
 
     def backoff(self, attempts: int) -> float:
-        delay = self.settings.retry_backoff_s * 2 ** max(0, attempts - 1)
-        return float(min(delay, self.settings.retry_backoff_max_s))
+        """Seconds before redelivering an alert that failed ``attempts`` times."""
+        return Backoff(self.settings.retry_backoff_s, self.settings.retry_backoff_max_s).delay(attempts)
 
     async def run_delivery(self) -> None:
         """Deliver due alerts, retry failed ones and release held ones, until cancelled."""
@@ -336,7 +338,7 @@ class AlertManager:
                 created_at=now,
                 rule="test",
                 severity=Severity.INFO.value,
-                dedupe_key=f"test:{now.isoformat()}",
+                dedupe_key=f"test:{iso(now)}",
                 title="MasterTrade test alert",
                 body=message or "If you can read this, MasterTrade alerts reach you.",
                 status="pending",

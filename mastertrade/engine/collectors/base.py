@@ -17,7 +17,6 @@ hide.
 from __future__ import annotations
 
 import math
-import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.errors import (
     AuthenticationFailed,
     DataValidationError,
@@ -71,23 +71,9 @@ class FeaturePoint:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with jitter: after ``n`` consecutive failures, wait about
-    ``base_s * factor ** (n - 1)`` seconds (at most ``max_s``), spread by +-``jitter`` so that sources
-    failing together (the network went down) do not all retry in the same second."""
-
-    base_s: float = MINUTE_S
-    max_s: float = HOUR_S
-    factor: float = 2.0
-    jitter: float = 0.25
-
-    def delay(self, failures: int, rng: random.Random, retry_after_s: float | None = None) -> float:
-        raw = min(self.max_s, self.base_s * self.factor ** max(0, failures - 1))
-        spread = raw * (1.0 + rng.uniform(-self.jitter, self.jitter))
-        delay = min(self.max_s, max(0.0, spread))
-        # A server that said when to come back is obeyed even past our own cap.
-        return max(delay, retry_after_s) if retry_after_s is not None else delay
+SPREAD = (0.75, 1.25)
+"""Collectors' retry delays vary 25% either way, so that sources failing together (the network went
+down) do not all retry in the same second."""
 
 
 class SourceRateLimited(RateLimited):
@@ -136,7 +122,7 @@ class Collector(ABC):
     @property
     def backoff(self) -> Backoff:
         base = min(self.settings.backoff_s, self.interval_s)
-        return Backoff(base_s=base, max_s=max(base, self.settings.backoff_max_s))
+        return Backoff(base_s=base, max_s=max(base, self.settings.backoff_max_s), spread=SPREAD)
 
     @property
     def needs_key(self) -> bool:

@@ -227,7 +227,10 @@ class CollectorService:
             log.warning("collectors: %s raised unexpectedly", collector.name, exc_info=exc)
         failures = previous.failures + 1
         state = failure_state(exc)
-        delay = collector.backoff.delay(failures, self.rng, getattr(exc, "retry_after_s", None))
+        delay = collector.backoff.delay(failures, self.rng.random)
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        if retry_after_s is not None:  # a server that said when to come back is obeyed, past our cap too
+            delay = max(delay, retry_after_s)
         return replace(
             previous,
             state=state,

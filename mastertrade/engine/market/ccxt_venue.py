@@ -108,7 +108,7 @@ class CcxtVenue:
         self._id = exchange_id
         self.retries = 0
         """Retries made so far by calls of this venue (network errors and rate limits)."""
-        self.retry = retry or RetryPolicy.from_settings(settings)
+        self.retry = retry or RetryPolicy(settings)
         self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s
         self.page_limit = page_limit if page_limit is not None else settings.page_limit
         self.sleep = sleep

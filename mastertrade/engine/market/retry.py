@@ -25,7 +25,8 @@ against a fake Binance, see NOTES-LIBRARIES.md):
   ``OrderNotFound`` during reconciliation).
 
 Delays grow exponentially from ``backoff_s`` (x2 per retry) up to ``backoff_max_s``, with "equal jitter":
-half of each delay is fixed, half random, so many clients that failed together do not retry together.
+half of each delay is fixed, half random, so many clients that failed together do not retry together
+(the engine's one ``Backoff``, ``kernel/backoff.py``).
 ``sleep`` and ``random`` are injectable, so tests run the whole schedule without waiting.
 """
 
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING
 import ccxt.async_support as ccxt
 
 from mastertrade import errors
+from mastertrade.engine.kernel.backoff import EQUAL_JITTER, Backoff
 
 if TYPE_CHECKING:
     from mastertrade.config import ExchangeSettings
@@ -127,50 +129,26 @@ class RetryPolicy:
 
     def __init__(
         self,
+        exchange: ExchangeSettings,
         *,
-        max_retries: int = 5,
-        backoff_s: float = 1.0,
-        backoff_max_s: float = 30.0,
         ban_retries: int = 1,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         on_retry: Callable[[RetryEvent], None] | None = None,
     ) -> None:
-        if max_retries < 0 or ban_retries < 0:
-            raise ValueError("max_retries and ban_retries must be >= 0")
-        if backoff_s <= 0 or backoff_max_s <= 0:
-            raise ValueError("backoff_s and backoff_max_s must be > 0")
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.backoff_max_s = backoff_max_s
+        """The policy of the ``[exchange]`` settings (max_retries, backoff_s, backoff_max_s)."""
+        if ban_retries < 0:
+            raise ValueError("ban_retries must be >= 0")
+        self.max_retries = exchange.max_retries
+        self.backoff = Backoff(exchange.backoff_s, exchange.backoff_max_s, spread=EQUAL_JITTER)
         self.ban_retries = ban_retries
         self.sleep = sleep
         self.random = random
         self.on_retry = on_retry
 
-    @classmethod
-    def from_settings(
-        cls,
-        exchange: ExchangeSettings,
-        *,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        random: Callable[[], float] = _random.random,
-        on_retry: Callable[[RetryEvent], None] | None = None,
-    ) -> RetryPolicy:
-        """The policy of the ``[exchange]`` settings (max_retries, backoff_s, backoff_max_s)."""
-        return cls(
-            max_retries=exchange.max_retries,
-            backoff_s=exchange.backoff_s,
-            backoff_max_s=exchange.backoff_max_s,
-            sleep=sleep,
-            random=random,
-            on_retry=on_retry,
-        )
-
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based): equal-jitter exponential backoff."""
-        nominal = min(self.backoff_max_s, self.backoff_s * 2.0 ** min(retry - 1, 62))
-        return nominal / 2 + float(self.random()) * nominal / 2
+        return self.backoff.delay(retry, self.random)
 
     async def call[T](
         self,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mastertrade.engine.events import ServiceStateChanged
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.kernel.context import Service, ServiceStatus, ServiceStopping
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ class Supervisor:
         ctx: EngineContext,
         services: Sequence[Service],
         *,
-        backoff_s: float | None = None,
-        backoff_max_s: float | None = None,
+        backoff: Backoff | None = None,
         healthy_after_s: float = 60.0,
     ) -> None:
         names = [service.name for service in services]
@@ -46,10 +46,8 @@ class Supervisor:
             raise ValueError(f"services registered twice: {', '.join(sorted(duplicates))}")
         self.ctx = ctx
         self.services = list(services)
-        self.backoff_s = backoff_s if backoff_s is not None else ctx.settings.daemon.restart_backoff_s
-        self.backoff_max_s = (
-            backoff_max_s if backoff_max_s is not None else ctx.settings.daemon.restart_backoff_max_s
-        )
+        daemon = ctx.settings.daemon
+        self.backoff = backoff or Backoff(daemon.restart_backoff_s, daemon.restart_backoff_max_s)
         self.healthy_after_s = healthy_after_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -74,7 +72,7 @@ class Supervisor:
     async def _supervise(self, service: Service) -> None:
         ctx = self.ctx
         status = ctx.state.services[service.name]
-        delay = self.backoff_s
+        crashes = 0  # in a row
         while not ctx.stopping.is_set():
             status.state, status.started_at, status.backoff_s = "running", ctx.clock.now(), None
             self._report(status)
@@ -87,8 +85,9 @@ class Supervisor:
                 if ctx.stopping.is_set():
                     log.warning("service %s failed while stopping: %s", service.name, exc)
                     break
-                if time.monotonic() - started >= self.healthy_after_s:
-                    delay = self.backoff_s
+                healthy = time.monotonic() - started >= self.healthy_after_s
+                crashes = 1 if healthy else crashes + 1
+                delay = self.backoff.delay(crashes)
                 error = f"{type(exc).__name__}: {exc}"
                 log.error(
                     "service %s crashed: %s; restarting in %g s", service.name, error, delay, exc_info=exc
@@ -102,7 +101,6 @@ class Supervisor:
                     await asyncio.wait_for(ctx.stopping.wait(), delay)
                 except TimeoutError:
                     pass
-                delay = min(delay * 2, self.backoff_max_s)
                 continue
             log.info("service %s finished", service.name)
             break
