@@ -55,7 +55,7 @@ def _show(status: RiskStatus) -> None:
                 b.name,
                 "TRIPPED" if b.tripped else "ok",
                 b.reason or "",
-                b.until.isoformat() if b.until else "",
+                iso(b.until) if b.until else "",
                 b.reset,
             )
             for b in status.breakers

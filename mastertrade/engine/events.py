@@ -25,11 +25,12 @@ import dataclasses
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from mastertrade.utc import from_s
 from mastertrade.utc import iso as utc_iso
+from mastertrade.utc import parse_iso as utc_parse_iso
 
 
 class Delivery(StrEnum):
@@ -45,11 +46,12 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 
 def iso(at: float) -> str:
     """Epoch seconds as ISO-8601 UTC with microseconds and a Z suffix."""
-    return utc_iso(datetime.fromtimestamp(at, tz=UTC), "microseconds")
+    return utc_iso(from_s(at), "microseconds")
 
 
 def parse_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    """ISO-8601 text as epoch seconds."""
+    return utc_parse_iso(text).timestamp()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

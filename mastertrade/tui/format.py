@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from mastertrade.utc import from_ms, from_s
+
 DASH = "–"
 
 
@@ -72,7 +74,7 @@ def clock(at: float | datetime | None) -> str:
     """A time of day, UTC (HH:MM:SS)."""
     if at is None:
         return DASH
-    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, tz=UTC)
+    moment = at if isinstance(at, datetime) else from_s(at)
     return moment.astimezone(UTC).strftime("%H:%M:%S")
 
 
@@ -80,7 +82,7 @@ def stamp(at: float | datetime | None) -> str:
     """A date and time, UTC, to the minute (2026-11-24 09:04)."""
     if at is None:
         return DASH
-    moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, tz=UTC)
+    moment = at if isinstance(at, datetime) else from_s(at)
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
@@ -92,7 +94,7 @@ def day(at: datetime | None) -> str:
 
 def ms_short(ts_ms: int | None) -> str:
     """Epoch milliseconds as month-day and time, UTC (11-24 09:04): for table columns."""
-    return DASH if ts_ms is None else short(datetime.fromtimestamp(ts_ms / 1000, tz=UTC))
+    return DASH if ts_ms is None else short(from_ms(ts_ms))
 
 
 def short(at: datetime | None) -> str:

@@ -14,7 +14,7 @@ import httpx
 
 from mastertrade.engine.daemon import Daemon
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
-from mastertrade.engine.services.base import EngineContext
+from mastertrade.engine.kernel.context import EngineContext
 from mastertrade.engine.signals.loader import load_strategy
 from tests.conftest import MT
 from tests.trading.conftest import trading_settings

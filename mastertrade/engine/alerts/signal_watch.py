@@ -18,7 +18,7 @@ from mastertrade.engine.events import CandleClosed
 from mastertrade.errors import MasterTradeError
 
 if TYPE_CHECKING:
-    from mastertrade.engine.services.base import EngineContext
+    from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ on-chain, whales, macro, plugins' series), listed, and read page by page over a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,12 +13,13 @@ from mastertrade.engine.api.routes_market import SINCE, UNTIL, time_range
 from mastertrade.engine.api.schemas import FeatureListing, FeaturePointInfo, FeatureSeriesInfo
 from mastertrade.engine.market.timeframes import to_iso
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import from_ms
 
 router = APIRouter(tags=["market"])
 
 
 def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return from_ms(ms)
 
 
 def _simulated(source: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element, ParseError
 
@@ -19,6 +18,7 @@ from defusedxml.ElementTree import fromstring
 
 from mastertrade.engine.collectors.sentiment import Item
 from mastertrade.errors import DataValidationError
+from mastertrade.utc import parse_iso, to_ms
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS1 = "{http://purl.org/rss/1.0/}"
@@ -106,18 +106,13 @@ def _rfc822(value: str) -> int | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return to_ms(moment)
 
 
 def _iso(value: str) -> int | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return to_ms(parse_iso(value))
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

@@ -29,6 +29,7 @@ import httpx
 
 from mastertrade.engine.collectors.base import DAY_MS, HOUR_S, Collector, FeaturePoint, expect, fetch
 from mastertrade.errors import DataValidationError
+from mastertrade.utc import from_ms, to_ms
 
 FRED = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 STOOQ = "https://stooq.com/q/d/l/"
@@ -41,7 +42,7 @@ def _day_ms(text: str) -> int | None:
         day = date.fromisoformat(text.strip())
     except ValueError:
         return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
 def parse_fred(body: str, series: str, where: str) -> list[tuple[int, float]]:
@@ -109,12 +110,12 @@ class MacroCollector(Collector):
     async def _series(self, client: httpx.AsyncClient, name: str, spec: str, now: int) -> list[FeaturePoint]:
         provider, _, code = spec.partition(":")
         days = RECENT_DAYS if name in self.backfilled else BACKFILL_DAYS
-        start = datetime.fromtimestamp(now / 1000, tz=UTC).date() - timedelta(days=days)
+        start = from_ms(now).date() - timedelta(days=days)
         if provider == "fred":
             response = await fetch(client, FRED, params={"id": code, "cosd": start.isoformat()})
             rows = parse_fred(response.text, code, f"FRED {code}")
         elif provider == "stooq":
-            end = datetime.fromtimestamp(now / 1000, tz=UTC).date()
+            end = from_ms(now).date()
             params = {"s": code, "i": "d", "d1": start.strftime("%Y%m%d"), "d2": end.strftime("%Y%m%d")}
             response = await fetch(client, STOOQ, params=params)
             rows = parse_stooq(response.text, f"Stooq {code}")

@@ -11,13 +11,12 @@ no retweets); posts are scored and bucketed like news and Reddit (``sentiment``,
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
 
 from mastertrade.engine.collectors.base import MINUTE_S, expect, get_json
 from mastertrade.engine.collectors.news import SentimentCollector
 from mastertrade.engine.collectors.sentiment import Item
+from mastertrade.utc import parse_iso, to_ms
 
 URL = "https://api.x.com/2/tweets/search/recent"
 MAX_RESULTS = 100
@@ -27,7 +26,7 @@ def _iso_ms(value: object) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return to_ms(parse_iso(value))
     except ValueError:
         return None
 

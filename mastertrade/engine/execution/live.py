@@ -66,6 +66,7 @@ from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType
+from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
 
@@ -622,7 +623,7 @@ class LiveBroker:
             if value is not None
         }
         adjusted: dict[str, float] = {}
-        now_ms = int(self.clock().timestamp() * 1000)
+        now_ms = to_ms(self.clock())
         for asset in sorted(set(totals) | set(ledger.balances)):
             difference = totals.get(asset, 0.0) - ledger.balance(asset)
             if math.isfinite(difference) and abs(difference) > BALANCE_TOLERANCE:

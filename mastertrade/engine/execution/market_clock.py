@@ -11,10 +11,11 @@ price it reads the wall clock. It never goes back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from mastertrade.db.types import utcnow
 from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.utc import from_ms
 
 
 class MarketClock:
@@ -34,4 +35,4 @@ class MarketClock:
     def __call__(self) -> datetime:
         if self.now_ms is None:
             return self.fallback()
-        return datetime.fromtimestamp(self.now_ms / 1000, tz=UTC)
+        return from_ms(self.now_ms)

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from mastertrade.errors import UserInputError
-from mastertrade.utc import iso_ms
+from mastertrade.utc import iso_ms, parse_iso, to_ms
 
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _PATTERN = re.compile(r"(\d+)([mhdw])")
@@ -38,7 +38,7 @@ def bars_per_year(timeframe: str) -> float:
 
 
 def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    return to_ms(datetime.now(UTC))
 
 
 def to_iso(ts_ms: int) -> str:
@@ -52,11 +52,8 @@ def parse_when(text: str, *, what: str = "date") -> int:
     if value.isdigit():
         return int(value)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return to_ms(parse_iso(value))
     except ValueError:
         raise UserInputError(
             f"invalid {what} {text!r}: expected ISO-8601 like 2024-01-31 or 2024-01-31T12:00:00Z"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from mastertrade.errors import NotFound, UserInputError
+from mastertrade.utc import iso
 
 FORMAT = 1
 """Version of the artifact layout; an artifact of another format is refused."""
@@ -171,7 +172,7 @@ class ArtifactStore:
             manifest = {
                 **identity,
                 "version": version,
-                "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "created_at": iso(datetime.now(UTC)),
                 "train_start": train_start,
                 "train_end": train_end,
                 "metrics": dict(metrics or {}),

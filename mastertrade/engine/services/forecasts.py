@@ -22,10 +22,9 @@ from mastertrade.errors import MasterTradeError
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
+    from mastertrade.engine.kernel.context import EngineContext, JobRun
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.ml.trainer import LoadedModel, TrainRequest
-    from mastertrade.engine.scheduler.registry import JobRun
-    from mastertrade.engine.services.base import EngineContext
 
 log = logging.getLogger(__name__)
 

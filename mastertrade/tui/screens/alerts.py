@@ -8,7 +8,6 @@ each answer's records after the newest one already shown are appended."""
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from mastertrade.tui.backend import backend_of
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import MAX_LOG, SEVERITIES, FeedItem, Severity, Topic
 from mastertrade.tui.widgets.feed_table import FeedTable
+from mastertrade.utc import parse_iso
 
 DAEMON_LOG_POLL_S = 5.0
 DAEMON_LOG_RECORDS = 200
@@ -31,7 +31,7 @@ FEEDS = ("alerts-tab", "log-tab", "daemon-tab")
 def log_item(record: LogRecord) -> FeedItem:
     """A daemon log record as a feed row: its first line, and how many (traceback) lines follow."""
     try:
-        at = datetime.fromisoformat(record.time.replace("Z", "+00:00")).timestamp()
+        at = parse_iso(record.time).timestamp()
     except ValueError:
         at = 0.0
     level = record.level.lower()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.strip import Strip
@@ -21,6 +20,7 @@ from mastertrade.tui import format as fmt
 from mastertrade.tui.indicators import Overlay
 from mastertrade.tui.state import Bar, Marker
 from mastertrade.tui.widgets.glyphs import CANDLE_GLYPHS, candle_halves, nice_step
+from mastertrade.utc import from_ms
 
 AXIS = 11  # columns of the price axis
 OVERLAY_STYLES = 4
@@ -268,6 +268,6 @@ class CandleChart(Widget):
             start = col - size + 1
             if start < 0:
                 break
-            label = datetime.fromtimestamp(bars[i].ts / 1000, tz=UTC).strftime(pattern)
+            label = from_ms(bars[i].ts).strftime(pattern)
             cells[start : col + 1] = list(label[:size])
         return "".join(cells)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from mastertrade.tui.state import SEVERITIES, FeedItem, Severity
 from mastertrade.tui.widgets.theme import SEVERITY_TONES, tone
+from mastertrade.utc import from_s
 
 MAX_ROWS = 500
 
@@ -70,7 +70,7 @@ class FeedTable(DataTable[Text]):
         for item in items[-MAX_ROWS:]:
             key = str(self._next_key)
             self._next_key += 1
-            when = datetime.fromtimestamp(item.at, tz=UTC).strftime("%m-%d %H:%M:%S")
+            when = from_s(item.at).strftime("%m-%d %H:%M:%S")
             self.add_row(
                 Text(when, tone(app, "text-muted")),
                 Text(item.severity, tone(app, SEVERITY_TONES[item.severity], bold=item.severity != "info")),

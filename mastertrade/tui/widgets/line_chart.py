@@ -8,13 +8,13 @@ history"), so an empty or partial chart is never mistaken for a flat one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.widget import Widget
 
 from mastertrade.tui import format as fmt
 from mastertrade.tui.widgets.glyphs import braille_line, finite
+from mastertrade.utc import from_ms
 
 AXIS = 11
 
@@ -111,4 +111,4 @@ class LineChart(Widget):
 
 
 def _when(ts_ms: int, short: bool) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%H:%M:%S" if short else "%m-%d %H:%M")
+    return from_ms(ts_ms).strftime("%H:%M:%S" if short else "%m-%d %H:%M")

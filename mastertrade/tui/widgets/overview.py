@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.style import Style
 from rich.text import Text
 
@@ -14,6 +12,7 @@ from mastertrade.tui.widgets.gauges import gauge
 from mastertrade.tui.widgets.glyphs import bar
 from mastertrade.tui.widgets.panel import StatePanel
 from mastertrade.tui.widgets.theme import SEVERITY_TONES, signed_tone, tone
+from mastertrade.utc import from_s
 
 
 def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
@@ -219,7 +218,7 @@ class LatestAlerts(StatePanel):
         for index, item in enumerate(items):
             if index:
                 text.append("\n")
-            when = datetime.fromtimestamp(item.at, tz=UTC)
+            when = from_s(item.at)
             text.append(when.strftime("%m-%d %H:%M "), tone(app, "text-muted"))
             text.append(f"{item.severity[:4]:<4} ", tone(app, SEVERITY_TONES[item.severity], bold=True))
             text.append(item.text[: max(0, width - 17)])

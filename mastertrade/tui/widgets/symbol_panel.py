@@ -3,14 +3,13 @@ strategies that trade it and its latest entries and exits."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.text import Text
 
 from mastertrade.tui import format as fmt
 from mastertrade.tui.state import LiveState
 from mastertrade.tui.widgets.panel import StatePanel
 from mastertrade.tui.widgets.theme import signed_tone, tone
+from mastertrade.utc import from_ms
 
 TRADING_STAGES = ("active", "paper")
 
@@ -50,7 +49,7 @@ class SymbolPanel(StatePanel):
                 if marker.kind == "fill"
                 else ("△" if marker.side == "buy" else "▽")
             )
-            when = datetime.fromtimestamp(marker.ts / 1000, tz=UTC).strftime("%m-%d %H:%M")
+            when = from_ms(marker.ts).strftime("%m-%d %H:%M")
             text.append(
                 f"{glyph} ", tone(app, "text-success" if marker.side == "buy" else "text-error", bold=True)
             )
