@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.quality import check_candles
 from mastertrade.engine.market.sim import simulate
-from mastertrade.engine.market.store import CandleRow, SeriesKey, rows_from_frame
+from mastertrade.engine.market.store import SeriesKey, rows_from_frame
 from tests.conftest import MT
 from tests.fakes.exchange import FakeExchange, serve_configured
 

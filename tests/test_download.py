@@ -11,9 +11,10 @@ import pytest
 
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
+from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.download import DownloadProgress, download
-from mastertrade.engine.market.store import CandleRow, CandleStore, SeriesKey, rows_from_frame
+from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
 from mastertrade.engine.market.timeframes import floor_ts, timeframe_ms, to_iso
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.conftest import MT

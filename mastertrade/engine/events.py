@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from mastertrade.engine.candle import Candle
 from mastertrade.utc import from_s
 from mastertrade.utc import iso as utc_iso
 from mastertrade.utc import parse_iso as utc_parse_iso
@@ -81,6 +82,12 @@ class Event:
                 data[item.name] = getattr(self, item.name)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], at: float) -> Event:
+        """The event of this type from its JSON form (``at`` already parsed)."""
+        names = {item.name for item in dataclasses.fields(cls)} - {"at"}
+        return cls(at=at, **{key: value for key, value in data.items() if key in names})
+
 
 def matches(event_type: str, patterns: frozenset[str] | None) -> bool:
     """Whether a type is selected by patterns: ``None`` or ``"*"`` select all; ``"order"`` selects
@@ -102,8 +109,7 @@ def parse_event(data: dict[str, Any]) -> Event:
     at = parse_iso(data["at"]) if isinstance(data.get("at"), str) else time.time()
     if cls is None:
         return UnknownEvent(at=at, name=str(kind), data=data)
-    names = {item.name for item in dataclasses.fields(cls)} - {"at"}
-    return cls(at=at, **{key: value for key, value in data.items() if key in names})
+    return cls.from_dict(data, at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,17 +136,23 @@ class PriceTick(Event):
     venue: str
     symbol: str
     timeframe: str
-    bar_ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+    candle: Candle
     simulated: bool = False
 
     @property
+    def bar_ts(self) -> int:
+        return self.candle.ts
+
+    @property
     def price(self) -> float:
-        return self.close
+        return self.candle.close
+
+    def to_dict(self) -> dict[str, Any]:
+        return _flat_candle(Event.to_dict(self), "bar_ts")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], at: float) -> Event:
+        return _with_candle(cls, data, at, "bar_ts")
 
     def coalesce_key(self) -> Hashable:
         return (self.venue, self.symbol, self.timeframe)
@@ -155,13 +167,41 @@ class CandleClosed(Event):
     venue: str
     symbol: str
     timeframe: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+    candle: Candle
     simulated: bool = False
+
+    @property
+    def ts(self) -> int:
+        return self.candle.ts
+
+    def to_dict(self) -> dict[str, Any]:
+        return _flat_candle(Event.to_dict(self), "ts")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], at: float) -> Event:
+        return _with_candle(cls, data, at, "ts")
+
+
+def _flat_candle(data: dict[str, Any], ts_key: str) -> dict[str, Any]:
+    """An event's JSON with its candle's fields at the top (the stream's format: ``ts_key``, open ...)."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Candle):
+            flat[ts_key] = value.ts
+            flat.update((name, getattr(value, name)) for name in _OHLCV)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _with_candle(cls: Any, data: dict[str, Any], at: float, ts_key: str) -> Event:
+    candle = Candle(data[ts_key], *(data[name] for name in _OHLCV))
+    names = {item.name for item in dataclasses.fields(cls)} - {"at", "candle"}
+    event: Event = cls(at=at, candle=candle, **{key: value for key, value in data.items() if key in names})
+    return event
+
+
+_OHLCV = ("open", "high", "low", "close", "volume")
 
 
 # --- strategies and orders ---------------------------------------------------------------------

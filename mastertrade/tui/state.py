@@ -493,9 +493,9 @@ class LiveState:
 
     def _on_tick(self, event: ev.PriceTick) -> set[Topic]:
         ticker = self.ticker(event.symbol)
-        ticker.price = event.close
+        ticker.price = event.candle.close
         ticker.at = self.clock()
-        bar = Bar(event.bar_ts, event.open, event.high, event.low, event.close, event.volume)
+        bar = Bar(*event.candle.row())
         ticker.series.tick(bar)
         extra = self.extra_series
         if extra is not None and extra.symbol == event.symbol:
@@ -504,9 +504,9 @@ class LiveState:
 
     def _on_candle(self, event: ev.CandleClosed) -> set[Topic]:
         ticker = self.ticker(event.symbol)
-        bar = Bar(event.ts, event.open, event.high, event.low, event.close, event.volume)
+        bar = Bar(*event.candle.row())
         ticker.series.close(bar)
-        ticker.price = event.close
+        ticker.price = event.candle.close
         ticker.at = self.clock()
         extra = self.extra_series
         if extra is not None and extra.symbol == event.symbol:

@@ -13,7 +13,7 @@ from typing import Any
 
 from mastertrade.engine.alerts.delivery import TargetResult
 from mastertrade.engine.alerts.masking import mask_target
-from mastertrade.engine.market.store import CandleRow
+from mastertrade.engine.candle import Candle, CandleRow
 from mastertrade.engine.market.venue import CandleUpdate
 
 HOUR = 3_600_000
@@ -56,7 +56,11 @@ class FakeVenue:
         self.queue.put_nowait(update)
 
     def bar(self, symbol: str, ts: int, close: float, *, closed: bool = False, timeframe: str = "1h") -> None:
-        self.push(CandleUpdate(symbol, timeframe, ts, close, close * 1.01, close * 0.99, close, 10.0, closed))
+        self.push(
+            CandleUpdate(
+                symbol, timeframe, Candle(ts, close, close * 1.01, close * 0.99, close, 10.0), closed
+            )
+        )
 
     def fail(self, error: BaseException) -> None:
         self.queue.put_nowait(error)

@@ -18,6 +18,7 @@ import pytest
 from mastertrade.client import DaemonClient
 from mastertrade.config import Settings
 from mastertrade.engine.api.app import create_app
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.events import (
     CandleClosed,
     ConnectionChanged,
@@ -250,11 +251,7 @@ async def test_sse_resumes_after_the_last_event_id_or_reports_a_gap(served: Engi
     bus = served.ctx.bus
     first = bus.publish(fill(1))
     bus.publish(fill(2))
-    bus.publish(
-        PriceTick(
-            venue="fake", symbol="X", timeframe="1h", bar_ts=0, open=1, high=1, low=1, close=1, volume=1
-        )
-    )
+    bus.publish(PriceTick(venue="fake", symbol="X", timeframe="1h", candle=Candle(0, 1, 1, 1, 1, 1)))
     bus.publish(fill(3))
     async with DaemonClient() as client:
         resumed = await asyncio.wait_for(collect(client, 2, types=["order"], last_event_id=first), 5)

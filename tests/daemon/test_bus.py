@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from mastertrade.engine.bus import RELIABLE_HEADROOM, EventBus, SubscriptionOverflow
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.events import (
     CandleClosed,
     JobProgress,
@@ -18,9 +19,7 @@ from mastertrade.engine.events import (
 
 
 def tick(symbol: str, close: float) -> PriceTick:
-    return PriceTick(
-        venue="sim", symbol=symbol, timeframe="1h", bar_ts=0, open=1, high=1, low=1, close=close, volume=1
-    )
+    return PriceTick(venue="sim", symbol=symbol, timeframe="1h", candle=Candle(0, 1, 1, 1, close, 1))
 
 
 def fill(n: int) -> OrderFilled:
@@ -30,9 +29,7 @@ def fill(n: int) -> OrderFilled:
 
 
 def candle(n: int) -> CandleClosed:
-    return CandleClosed(
-        venue="sim", symbol="BTC/USDT", timeframe="1h", ts=n, open=1, high=1, low=1, close=1, volume=1
-    )
+    return CandleClosed(venue="sim", symbol="BTC/USDT", timeframe="1h", candle=Candle(n, 1, 1, 1, 1, 1))
 
 
 async def test_every_subscriber_gets_what_it_selects() -> None:

@@ -4,27 +4,16 @@
 from __future__ import annotations
 
 from mastertrade.engine.bus import EventBus
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.events import CandleClosed, PriceTick
 
 
 def tick(bar_ts: int, close: float) -> PriceTick:
-    return PriceTick(
-        venue="sim",
-        symbol="BTC/USDT",
-        timeframe="1h",
-        bar_ts=bar_ts,
-        open=1,
-        high=2,
-        low=1,
-        close=close,
-        volume=1,
-    )
+    return PriceTick(venue="sim", symbol="BTC/USDT", timeframe="1h", candle=Candle(bar_ts, 1, 2, 1, close, 1))
 
 
 def closed(ts: int) -> CandleClosed:
-    return CandleClosed(
-        venue="sim", symbol="BTC/USDT", timeframe="1h", ts=ts, open=1, high=2, low=1, close=1, volume=1
-    )
+    return CandleClosed(venue="sim", symbol="BTC/USDT", timeframe="1h", candle=Candle(ts, 1, 2, 1, 1, 1))
 
 
 async def test_a_tick_never_jumps_ahead_of_a_close() -> None:

@@ -9,6 +9,7 @@ import pytest
 from mastertrade.engine.alerts.masking import mask_target, scrub
 from mastertrade.engine.alerts.quiet import parse_quiet_hours
 from mastertrade.engine.alerts.rules import RULE_EVENT_TYPES, EventRule, Severity, build_rule
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.events import (
     EVENT_TYPES,
     CircuitBreakerTripped,
@@ -25,18 +26,7 @@ from mastertrade.errors import UserInputError
 
 
 def tick(symbol: str, close: float, at: float = 0.0) -> PriceTick:
-    return PriceTick(
-        venue="sim",
-        symbol=symbol,
-        timeframe="1h",
-        bar_ts=0,
-        open=1,
-        high=1,
-        low=1,
-        close=close,
-        volume=1,
-        at=at,
-    )
+    return PriceTick(venue="sim", symbol=symbol, timeframe="1h", at=at, candle=Candle(0, 1, 1, 1, close, 1))
 
 
 def test_events_round_trip_through_json_with_their_type() -> None:

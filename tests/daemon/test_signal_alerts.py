@@ -7,6 +7,7 @@ import pytest
 
 from mastertrade.config import Settings
 from mastertrade.engine.alerts.signal_watch import evaluate_bar
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.collectors.base import FeaturePoint
 from mastertrade.engine.collectors.sim import SIM_SOURCE
 from mastertrade.engine.collectors.store import FeatureStore
@@ -28,10 +29,10 @@ def settings(sqlite_settings: Settings) -> Settings:
 
 def closed(engine: Engine, i: int, close: float = 100.0) -> CandleClosed:
     ts = T0 + i * HOUR
+    candle = Candle(ts, close, close, close, close, 10.0)
     return CandleClosed(
-        venue=engine.venue.id, symbol="BTC/USDT", timeframe="1h", ts=ts, open=close, high=close,
-        low=close, close=close, volume=10.0, simulated=True,
-    )  # fmt: skip
+        venue=engine.venue.id, symbol="BTC/USDT", timeframe="1h", candle=candle, simulated=True
+    )
 
 
 async def test_a_feature_condition_alerts_once_on_the_bar_that_first_sees_it(engine: Engine) -> None:

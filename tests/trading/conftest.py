@@ -74,12 +74,13 @@ class TradingEngine:
     ) -> None:
         """Push bar ``i`` (a forming update at its open, then the closed bar) and wait until the trading
         service has handled the close."""
+        from mastertrade.engine.candle import Candle
         from mastertrade.engine.market.venue import CandleUpdate
 
         ts = T0 + i * HOUR
         if ticks:
-            self.venue.push(CandleUpdate(symbol, "1h", ts, o, o, o, o, 1.0, False))
-        self.venue.push(CandleUpdate(symbol, "1h", ts, o, h, low, c, 10.0, True))
+            self.venue.push(CandleUpdate(symbol, "1h", Candle(ts, o, o, o, o, 1.0), False))
+        self.venue.push(CandleUpdate(symbol, "1h", Candle(ts, o, h, low, c, 10.0), True))
         trader = self.trader
         await self.wait(lambda: trader.account.last.get(symbol) == (ts, True), f"bar {i} of {symbol}")
         await self.wait(lambda: not self.ctx.state.inflight, "work to finish")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.conftest import MT
 from tests.fakes.exchange import serve
@@ -32,9 +33,13 @@ def daemon(db_url: str) -> Iterator[ThreadedTrading]:
 def push(daemon: ThreadedTrading, i: int, price: float) -> None:
     venue = daemon.venue
     ts = T0 + i * HOUR
-    daemon.call(lambda: venue.push(CandleUpdate(BTC, "1h", ts, price, price, price, price, 1.0, False)))
     daemon.call(
-        lambda: venue.push(CandleUpdate(BTC, "1h", ts, price, price * 1.01, price * 0.99, price, 9.0, True))
+        lambda: venue.push(CandleUpdate(BTC, "1h", Candle(ts, price, price, price, price, 1.0), False))
+    )
+    daemon.call(
+        lambda: venue.push(
+            CandleUpdate(BTC, "1h", Candle(ts, price, price * 1.01, price * 0.99, price, 9.0), True)
+        )
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mastertrade.config import ExchangeSettings
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.conftest import MT
@@ -40,7 +41,9 @@ def live_daemon(
     )
     venue = FakeVenue("binance", simulated=False)  # the exchange's own prices, pushed by the test
     threaded = ThreadedTrading(settings, components=(require_live("live", True),), venue=venue).start()
-    threaded.call(lambda: venue.push(CandleUpdate(BTC, "1h", T0, 40_000, 40_000, 40_000, 40_000, 1.0, False)))
+    threaded.call(
+        lambda: venue.push(CandleUpdate(BTC, "1h", Candle(T0, 40_000, 40_000, 40_000, 40_000, 1.0), False))
+    )
     try:
         yield threaded
     finally:

@@ -289,7 +289,7 @@ def test_states_reached_are_the_model_s() -> None:
 
 
 async def test_the_account_trades_live_through_the_trader_and_errors_trip_the_breaker(rig: Rig) -> None:
-    from mastertrade.engine.execution.matching import Bar
+    from mastertrade.engine.candle import Bar, Candle
     from mastertrade.engine.execution.wiring import build_trader
     from mastertrade.engine.market.store import CandleStore
     from tests.trading.conftest import trading_settings
@@ -301,7 +301,7 @@ async def test_the_account_trades_live_through_the_trader_and_errors_trip_the_br
     await trader.start()
     assert trader.mode == "live"
     await trader.on_price_bar(
-        BTC, Bar(now_ms() // 3_600_000 * 3_600_000, 40_000, 40_000, 40_000, 40_000, False)
+        BTC, Bar(Candle(now_ms() // 3_600_000 * 3_600_000, 40_000, 40_000, 40_000, 40_000), False)
     )
     with pytest.raises(errors.UserInputError, match="--live"):
         await trader.account.place(BTC, "buy", 0.01)

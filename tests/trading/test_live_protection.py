@@ -20,10 +20,10 @@ from mastertrade.db.models.protection import ProtectionRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.api.schemas_trading import RiskStatus
+from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protection import Levels
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
 from mastertrade.engine.execution.trader import PriceUpdate, Trader
@@ -113,7 +113,9 @@ class Desk:
         """The bar closes (stored first, as the market feed does); the exchange trades at its close."""
         await self.candles.upsert(SeriesKey("binance", BTC, "1h"), [(self.ts, o, h, low, c, 1.0)])
         self.exchange.set_price(BTC, c)
-        await trader.on_candle_closed(PriceUpdate(BTC, "1h", Bar(self.ts, o, h, low, c), simulated=False))
+        await trader.on_candle_closed(
+            PriceUpdate(BTC, "1h", Bar(Candle(self.ts, o, h, low, c)), simulated=False)
+        )
         self.ts += HOUR
         self.forming = None
 
@@ -131,7 +133,7 @@ class Desk:
         o, h, low = self.forming
         self.forming = [o, max(h, price), min(low, price)]
         self.exchange.set_price(BTC, price)
-        bar = Bar(self.ts, o, self.forming[1], self.forming[2], price, closed=False)
+        bar = Bar(Candle(self.ts, o, self.forming[1], self.forming[2], price), closed=False)
         await trader.on_price(PriceUpdate(BTC, "1h", bar, simulated=False))
 
     def orders(self, side: str) -> list[DeskOrder]:

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from mastertrade.engine.backtest.fast import run_fast
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.journal import Journal
-from mastertrade.engine.execution.matching import UNIT, Bar
+from mastertrade.engine.execution.matching import UNIT
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.parity import backtest_trades, compare, paper_replay
 from mastertrade.engine.market.sim import simulate
@@ -91,7 +92,7 @@ T0 = 1_767_225_600_000  # 2026-01-01
 
 
 def bar(i: int, o: float, h: float, low: float, c: float, closed: bool = True) -> Bar:
-    return Bar(T0 + i * H, o, h, low, c, closed)
+    return Bar(Candle(T0 + i * H, o, h, low, c), closed)
 
 
 async def test_order_types_fill_by_the_backtest_rules(db_url: str) -> None:

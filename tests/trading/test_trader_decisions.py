@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from mastertrade.config import Settings
+from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.broker import BarOutcome
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
 from mastertrade.engine.execution.trader import PriceUpdate, Trader
 from mastertrade.engine.orders import OrderRequest
@@ -217,7 +217,7 @@ def settings(mt_home: Any) -> Settings:
 
 
 def closed(i: int, o: float, c: float) -> PriceUpdate:
-    return PriceUpdate(BTC, "1h", Bar(T0 + i * HOUR, o, max(o, c), min(o, c), c), simulated=True)
+    return PriceUpdate(BTC, "1h", Bar(Candle(T0 + i * HOUR, o, max(o, c), min(o, c), c)), simulated=True)
 
 
 async def test_an_up_bar_enters_sized_by_the_default_fraction_and_sent_through_the_account(
@@ -253,6 +253,6 @@ async def test_no_signal_when_the_closed_bar_is_not_stored(settings: Settings) -
 
 async def test_a_bar_of_another_timeframe_marks_equity_but_decides_nothing(settings: Settings) -> None:
     trader, account, candles = build(settings, [(100.0, 99.0), (99.0, 101.0)])
-    update = PriceUpdate(BTC, "4h", Bar(T0 + HOUR, 99.0, 101.0, 99.0, 101.0), simulated=True)
+    update = PriceUpdate(BTC, "4h", Bar(Candle(T0 + HOUR, 99.0, 101.0, 99.0, 101.0)), simulated=True)
     await trader.on_candle_closed(update)
     assert account.marked == [T0 + HOUR] and candles.reads == [] and account.sent == []

@@ -56,6 +56,7 @@ from mastertrade.engine.api.schemas_trading import (
     RiskFactorInfo,
     RiskStatus,
 )
+from mastertrade.engine.candle import Candle as Ohlcv
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NOW_S = NOW.timestamp()
@@ -104,13 +105,8 @@ def tick(symbol: str, close: float, *, bar_ts: int = LAST_BAR + HOUR_MS, at: flo
         venue="sim",
         symbol=symbol,
         timeframe="1h",
-        bar_ts=bar_ts,
-        open=close,
-        high=close,
-        low=close,
-        close=close,
-        volume=1.0,
         simulated=True,
+        candle=Ohlcv(bar_ts, close, close, close, close, 1.0),
     )
 
 
@@ -751,13 +747,8 @@ class TickSource:
             venue="sim",
             symbol=symbol,
             timeframe="1h",
-            bar_ts=LAST_BAR + HOUR_MS,
-            open=bar[0],
-            high=bar[1],
-            low=bar[2],
-            close=bar[3],
-            volume=bar[4],
             simulated=True,
+            candle=Ohlcv(LAST_BAR + HOUR_MS, bar[0], bar[1], bar[2], bar[3], bar[4]),
         )
 
 

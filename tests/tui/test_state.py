@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mastertrade.engine import events as ev
+from mastertrade.engine.candle import Candle
 from mastertrade.tui.state import MAX_BARS, MAX_LOG, LiveState, resample
 from tests.tui.fakes import HOUR_MS, LAST_BAR, NOW_S, SYMBOLS, TickSource, fake_candles, tick
 
@@ -39,12 +40,7 @@ def test_a_closed_candle_is_appended_once_and_the_forming_bar_cleared() -> None:
         venue="sim",
         symbol="ETH/USDT",
         timeframe="1h",
-        ts=LAST_BAR + HOUR_MS,
-        open=1.0,
-        high=2.0,
-        low=0.5,
-        close=1.5,
-        volume=3.0,
+        candle=Candle(LAST_BAR + HOUR_MS, 1.0, 2.0, 0.5, 1.5, 3.0),
     )
     state.apply(tick("ETH/USDT", 1.2))
     state.apply(closed)
@@ -64,17 +60,7 @@ def test_buffers_stay_bounded_however_long_the_stream_runs() -> None:
         if i % 7 == 0:
             ts = LAST_BAR + (2 + i) * HOUR_MS
             state.apply(
-                ev.CandleClosed(
-                    venue="sim",
-                    symbol=symbol,
-                    timeframe="1h",
-                    ts=ts,
-                    open=1,
-                    high=1,
-                    low=1,
-                    close=1,
-                    volume=1,
-                )
+                ev.CandleClosed(venue="sim", symbol=symbol, timeframe="1h", candle=Candle(ts, 1, 1, 1, 1, 1))
             )
             state.apply(
                 ev.SignalRaised(

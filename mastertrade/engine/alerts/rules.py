@@ -261,7 +261,7 @@ class PriceCrossRule(Rule):
     def evaluate(self, event: Event) -> AlertCandidate | None:
         if not isinstance(event, PriceTick) or event.symbol != self.symbol:
             return None
-        previous, price = self._last, event.close
+        previous, price = self._last, event.price
         self._last = price
         if previous is None:
             return None
@@ -313,17 +313,17 @@ class PctMoveRule(Rule):
         if not isinstance(event, PriceTick) or (self.symbol is not None and event.symbol != self.symbol):
             return None
         prices = self._prices.setdefault(event.symbol, deque())
-        prices.append((event.at, event.close))
+        prices.append((event.at, event.price))
         while prices and prices[0][0] < event.at - self.window_s:
             prices.popleft()
         reference = prices[0][1]
         if reference <= 0:
             return None
-        change = (event.close / reference - 1) * 100
+        change = (event.price / reference - 1) * 100
         if abs(change) < self.pct:
             return None
         prices.clear()
-        prices.append((event.at, event.close))
+        prices.append((event.at, event.price))
         way = "up" if change > 0 else "down"
         return self._finish(
             AlertCandidate(
@@ -331,7 +331,7 @@ class PctMoveRule(Rule):
                 severity=Severity.WARNING,
                 dedupe_key=f"pct_move:{event.symbol}:{way}",
                 title=f"{event.symbol} {way} {abs(change):.2f}% in {_duration(self.window_s)}",
-                body=f"{event.symbol} moved from {reference:g} to {event.close:g}{_simulated(event)}.",
+                body=f"{event.symbol} moved from {reference:g} to {event.price:g}{_simulated(event)}.",
             )
         )
 

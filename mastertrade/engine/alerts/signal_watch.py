@@ -75,7 +75,7 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
             symbol=event.symbol,
             timeframe=event.timeframe,
             ts=event.ts,
-            close=event.close,
+            close=event.candle.close,
             description=rule.description,
             simulated=event.simulated,
         )

@@ -24,12 +24,12 @@ from mastertrade.config import Settings
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
 from mastertrade.engine.execution.manual_orders import already_placed, check_not_dust, refused_resize
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
 from mastertrade.engine.market.timeframes import timeframe_ms

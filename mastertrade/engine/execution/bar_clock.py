@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.engine.backtest.params import order_params
-from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.strategies import TradedStrategy, window_bars
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -213,7 +213,7 @@ class BarClock:
         index = int(np.searchsorted(stamps, first, side="right"))
         for i in range(index, len(stamps)):
             ts = int(stamps[i])
-            bar = Bar(ts, float(o[i]), float(h[i]), float(low[i]), float(c[i]), closed=True)
+            bar = Bar(Candle(ts, float(o[i]), float(h[i]), float(low[i]), float(c[i])))
             for item, state in pending:
                 if state.cursor >= ts:
                     continue
@@ -222,7 +222,7 @@ class BarClock:
                 state.cursor = ts
                 done += 1
         if opened:
-            bar = Bar(upto, float(o[-1]), float(h[-1]), float(low[-1]), float(c[-1]), closed=True)
+            bar = Bar(Candle(upto, float(o[-1]), float(h[-1]), float(low[-1]), float(c[-1])))
             for item in opened:
                 await self._open(item, symbol, timeframe, bar, frame, stamps, features, upto + step)
                 done += 1

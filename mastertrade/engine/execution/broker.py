@@ -23,9 +23,9 @@ from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
     from mastertrade.db.models.trading import FillRecord, OrderRecord
+    from mastertrade.engine.candle import Bar
     from mastertrade.engine.events import Event
     from mastertrade.engine.execution.ledger import Ledger, RoundTrip
-    from mastertrade.engine.execution.matching import Bar
     from mastertrade.engine.orders import OrderRequest
 
 Publish = Callable[["Event"], object]

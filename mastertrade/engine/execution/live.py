@@ -59,11 +59,11 @@ from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType
 from mastertrade.utc import to_ms

@@ -31,24 +31,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.orders import OrderState, OrderType
 
 UNIT = 1 / 100e6
 """Fills are whole multiples of this fraction of a unit (backtesting.py's FractionalBacktest satoshi,
 ``engine.backtest.result.FRACTIONAL_UNIT``)."""
 _FULL_EQUITY = 1.0 - 2.220446049250313e-16  # the backtest's "all equity" order size
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One update of a symbol's current bar (``closed`` once it is final)."""
-
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    closed: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from datetime import timedelta
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
-from mastertrade.engine.execution.matching import Bar, BookView, WorkingOrder, match
+from mastertrade.engine.execution.matching import BookView, WorkingOrder, match
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.errors import NotFound, UserInputError
 

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.ledger import Ledger, RoundTrip
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.market.timeframes import to_iso
@@ -163,7 +163,7 @@ async def paper_replay(
     trips: list[RoundTrip] = []
     n = len(frame)
     for i in range(n):
-        bar = Bar(int(stamps[i]), float(o[i]), float(h[i]), float(low[i]), float(c[i]), closed=True)
+        bar = Bar(Candle(int(stamps[i]), float(o[i]), float(h[i]), float(low[i]), float(c[i])))
         outcome = await broker.on_bar(symbol, bar)
         trips += outcome.round_trips
         if i == 0 or i == n - 1:

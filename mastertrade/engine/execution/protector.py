@@ -50,7 +50,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
-from mastertrade.engine.execution.matching import Bar
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info

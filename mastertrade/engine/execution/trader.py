@@ -34,10 +34,10 @@ from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams, order_params
+from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.bar_clock import BarClock
 from mastertrade.engine.execution.goals_desk import GoalsDesk
-from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mastertrade import errors
+from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.retry import RetryPolicy
-from mastertrade.engine.market.store import CandleRow
 
 Sleep = Callable[[float], Awaitable[object]]
 

@@ -47,9 +47,9 @@ from urllib.parse import urlsplit
 import ccxt.async_support as ccxt_async
 
 from mastertrade import errors
+from mastertrade.engine.candle import Candle, CandleRow
 from mastertrade.engine.market.ccxt_common import BlockedRequest, candle_row, within
 from mastertrade.engine.market.retry import map_error
-from mastertrade.engine.market.store import CandleRow
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
 from mastertrade.engine.market.venue import CandleUpdate
 
@@ -117,8 +117,7 @@ class Bars:
             self.forming = None
 
     def _update(self, row: CandleRow, *, closed: bool) -> CandleUpdate:
-        ts, o, h, low, c, v = row
-        return CandleUpdate(self.symbol, self.timeframe, ts, o, h, low, c, v, closed)
+        return CandleUpdate(self.symbol, self.timeframe, Candle.from_row(row), closed)
 
 
 class _SessionFailed(Exception):

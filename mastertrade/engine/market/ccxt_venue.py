@@ -42,10 +42,10 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from mastertrade import errors
+from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.ccxt_common import BlockedRequest, Sleep, WsPolicy, candle_row
 from mastertrade.engine.market.ccxt_stream import LiveFeed, rebase_ws, ws_client_class
 from mastertrade.engine.market.retry import RetryEvent, RetryPolicy
-from mastertrade.engine.market.store import CandleRow
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
 

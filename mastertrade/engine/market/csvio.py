@@ -22,7 +22,8 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from mastertrade.engine.market.store import PRICE_COLUMNS, CandleRow
+from mastertrade.engine.candle import CandleRow
+from mastertrade.engine.market.store import PRICE_COLUMNS
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
 from mastertrade.errors import DataValidationError, UserInputError
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from mastertrade.engine.market.store import CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.candle import CandleRow
+from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.timeframes import now_ms, timeframe_ms, to_iso
 from mastertrade.engine.market.venue import Venue
 from mastertrade.errors import UserInputError

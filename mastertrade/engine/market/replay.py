@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import numpy as np
 
-from mastertrade.engine.market.store import CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.candle import CandleRow
+from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.ticks import forming_update, intrabar_path
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.sim import SimMarket
-from mastertrade.engine.market.store import SIM_EXCHANGE, SIM_LIVE_EXCHANGE, CandleRow, CandleStore, SeriesKey
+from mastertrade.engine.market.store import SIM_EXCHANGE, SIM_LIVE_EXCHANGE, CandleStore, SeriesKey
 from mastertrade.engine.market.ticks import forming_update, intrabar_path
 from mastertrade.engine.market.timeframes import floor_ts, now_ms, timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate

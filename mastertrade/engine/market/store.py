@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mastertrade.db.database import Database
+from mastertrade.engine.candle import CandleRow
 from mastertrade.errors import NotFound, UserInputError
 
 SIM_EXCHANGE = "sim"
@@ -32,8 +33,6 @@ _SELECT = (
 )
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 _CHUNK = 50_000
-
-CandleRow = tuple[int, float, float, float, float, float]
 
 
 def is_simulated_exchange(exchange: str) -> bool:

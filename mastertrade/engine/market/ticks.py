@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mastertrade.engine.candle import Candle
 from mastertrade.engine.market.venue import CandleUpdate
 
 
@@ -55,16 +56,18 @@ def forming_update(
     ticks = len(path)
     if tick == ticks - 1:
         ts, o, h, l, c, v = (float(x) for x in bar[:6])  # noqa: E741
-        return CandleUpdate(symbol, timeframe, int(ts), o, h, l, c, v, closed=True)
+        return CandleUpdate(symbol, timeframe, Candle(int(ts), o, h, l, c, v), closed=True)
     seen = path[: tick + 1]
     return CandleUpdate(
         symbol,
         timeframe,
-        int(bar[0]),
-        float(bar[1]),
-        float(max(bar[1], seen.max())),
-        float(min(bar[1], seen.min())),
-        float(path[tick]),
-        float(bar[5]) * (tick + 1) / ticks,
+        Candle(
+            int(bar[0]),
+            float(bar[1]),
+            float(max(bar[1], seen.max())),
+            float(min(bar[1], seen.min())),
+            float(path[tick]),
+            float(bar[5]) * (tick + 1) / ticks,
+        ),
         closed=False,
     )

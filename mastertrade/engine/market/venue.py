@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from mastertrade.engine.market.store import CandleRow
+from mastertrade.engine.candle import Candle, CandleRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +24,15 @@ class CandleUpdate:
 
     symbol: str
     timeframe: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+    candle: Candle
     closed: bool
 
+    @property
+    def ts(self) -> int:
+        return self.candle.ts
+
     def row(self) -> CandleRow:
-        return (self.ts, self.open, self.high, self.low, self.close, self.volume)
+        return self.candle.row()
 
 
 @runtime_checkable

@@ -44,19 +44,14 @@ class MarketFeed:
                         venue=venue.id,
                         symbol=update.symbol,
                         timeframe=update.timeframe,
-                        bar_ts=update.ts,
-                        open=update.open,
-                        high=update.high,
-                        low=update.low,
-                        close=update.close,
-                        volume=update.volume,
+                        candle=update.candle,
                         simulated=venue.simulated,
                     )
                 )
                 last = ctx.state.last_candles.get(update.symbol)
                 if last is None:
                     last = ctx.state.last_candles[update.symbol] = LastCandle(update.symbol, update.timeframe)
-                last.price, last.price_at = update.close, ctx.clock.now()
+                last.price, last.price_at = update.candle.close, ctx.clock.now()
                 if not update.closed:
                     continue
                 async with ctx.work("store candle"):
@@ -69,12 +64,7 @@ class MarketFeed:
                         venue=venue.id,
                         symbol=update.symbol,
                         timeframe=update.timeframe,
-                        ts=update.ts,
-                        open=update.open,
-                        high=update.high,
-                        low=update.low,
-                        close=update.close,
-                        volume=update.volume,
+                        candle=update.candle,
                         simulated=venue.simulated,
                     )
                 )

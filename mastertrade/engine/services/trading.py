@@ -134,7 +134,7 @@ class TradingService:
                     await venue.close()
 
     async def _loop(self, ctx: EngineContext, trader: Any, subscription: Any) -> None:
-        from mastertrade.engine.execution.matching import Bar
+        from mastertrade.engine.candle import Bar
         from mastertrade.engine.execution.trader import PriceUpdate
 
         interval = min(HOUSEKEEPING_S, ctx.settings.execution.poll_interval_s)
@@ -146,14 +146,13 @@ class TradingService:
             except TimeoutError:
                 event = None
             if isinstance(event, PriceTick | CandleClosed):
-                bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
                 closed = isinstance(event, CandleClosed)
                 if trader.market_clock is not None:
-                    trader.market_clock.observe(bar_ts, closed=closed)
+                    trader.market_clock.observe(event.candle.ts, closed=closed)
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
-                    Bar(bar_ts, event.open, event.high, event.low, event.close, closed=closed),
+                    Bar(event.candle, closed=closed),
                     simulated=event.simulated,
                 )
                 async with ctx.work("trade on price"):
