@@ -211,8 +211,7 @@ class Daemon:
         lock = DatabaseLock(
             db,
             runtime=str(locations().socket_file),
-            heartbeat_s=settings.db_lock.heartbeat_s,
-            stale_after_s=settings.db_lock.stale_after_s,
+            settings=settings.db_lock,
         )
         try:
             await lock.acquire()  # one trading daemon per database, whatever the runtime folder says

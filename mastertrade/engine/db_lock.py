@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from mastertrade.config import DbLockSettings
 from mastertrade.db.database import Database
 from mastertrade.errors import DaemonAlreadyRunning
 
@@ -68,14 +69,15 @@ class DatabaseLock:
         db: Database,
         *,
         runtime: str,
-        heartbeat_s: float = 10.0,
-        stale_after_s: float = 60.0,
+        settings: DbLockSettings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``settings``: ``[db_lock]`` (heartbeat_s, stale_after_s); its defaults when None."""
+        settings = settings or DbLockSettings()
         self.db = db
         self.runtime = runtime
-        self.heartbeat_s = heartbeat_s
-        self.stale_after_s = stale_after_s
+        self.heartbeat_s = settings.heartbeat_s
+        self.stale_after_s = settings.stale_after_s
         self.clock = clock
         self.owner = uuid.uuid4().hex
         self.pid = os.getpid()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from mastertrade import errors
+from mastertrade.config import DbLockSettings
 from mastertrade.engine.db_lock import DatabaseLock
 
 MT = str(Path(sys.executable).with_name("mt"))
@@ -28,8 +29,12 @@ class Clock:
 
 async def test_the_second_claim_is_refused_and_a_stale_one_taken_over(database: Any) -> None:
     clock = Clock()
-    first = DatabaseLock(database, runtime="/run/a/mt.sock", stale_after_s=60, clock=clock)
-    second = DatabaseLock(database, runtime="/run/b/mt.sock", stale_after_s=60, clock=clock)
+    first = DatabaseLock(
+        database, runtime="/run/a/mt.sock", settings=DbLockSettings(stale_after_s=60), clock=clock
+    )
+    second = DatabaseLock(
+        database, runtime="/run/b/mt.sock", settings=DbLockSettings(stale_after_s=60), clock=clock
+    )
     await first.acquire()
     with pytest.raises(errors.DaemonAlreadyRunning, match=f"pid {os.getpid()}.*/run/a/mt.sock"):
         await second.acquire()
