@@ -126,8 +126,35 @@ class UnknownEvent(Event):
 # --- market ------------------------------------------------------------------------------------
 
 
+class _OnCandle:
+    """Read-through access to an event's ``candle`` (``event.close`` is ``event.candle.close``)."""
+
+    __slots__ = ()
+    candle: Candle
+
+    @property
+    def open(self) -> float:
+        return self.candle.open
+
+    @property
+    def high(self) -> float:
+        return self.candle.high
+
+    @property
+    def low(self) -> float:
+        return self.candle.low
+
+    @property
+    def close(self) -> float:
+        return self.candle.close
+
+    @property
+    def volume(self) -> float:
+        return self.candle.volume
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PriceTick(Event):
+class PriceTick(_OnCandle, Event):
     """The latest state of a symbol's forming bar (its close is the latest price)."""
 
     type: ClassVar[str] = "price.tick"
@@ -159,7 +186,7 @@ class PriceTick(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CandleClosed(Event):
+class CandleClosed(_OnCandle, Event):
     """A bar became final and is stored (subscribers may read it back from the candle store)."""
 
     type: ClassVar[str] = "candle.closed"

@@ -70,7 +70,7 @@ async def test_ticks_coalesce_per_symbol_for_a_slow_subscriber() -> None:
         bus.publish(tick("ETH/USDT", float(price) * 10))
     first, second = await sub.get(), await sub.get()
     assert sub.get_nowait() is None
-    assert {(e.symbol, e.close) for e in (first, second)} == {("BTC/USDT", 99.0), ("ETH/USDT", 990.0)}
+    assert {(e.symbol, e.price) for e in (first, second)} == {("BTC/USDT", 99.0), ("ETH/USDT", 990.0)}
     assert sub.coalesced == 198 and bus.stats.coalesced == 198
     assert sub.dropped == 0
 

@@ -27,7 +27,7 @@ async def test_a_tick_never_jumps_ahead_of_a_close() -> None:
     bus.publish(closed(1))
     seen = []
     while (event := slow.get_nowait()) is not None:
-        seen.append((event.type, getattr(event, "bar_ts", getattr(event, "ts", None)), event.close))
+        seen.append((event.type, getattr(event, "bar_ts", getattr(event, "ts", None)), event.candle.close))
     assert seen == [
         ("price.tick", 0, 1.5),
         ("candle.closed", 0, 1),
