@@ -54,10 +54,12 @@ async def test_sim_stream_forms_bars_and_closes_each_once() -> None:
     for bar in closed:
         forming = [u for u in updates if u.symbol == bar.symbol and u.ts == bar.ts and not u.closed]
         assert len(forming) == 5
-        assert all(bar.low <= u.low <= u.close <= u.high <= bar.high or bar.low <= u.close for u in forming)
-        assert all(u.open == bar.open and bar.low <= u.close <= bar.high for u in forming)
+        final = bar.candle
+        assert all(final.low <= u.candle.low <= u.candle.close <= u.candle.high <= final.high
+                   or final.low <= u.candle.close for u in forming)  # fmt: skip
+        assert all(u.candle.open == final.open and final.low <= u.candle.close <= final.high for u in forming)
     # consecutive bars join: each opens at the previous close
-    assert all(b.open == a.close for a, b in zip(btc, btc[1:], strict=False))
+    assert all(b.candle.open == a.candle.close for a, b in zip(btc, btc[1:], strict=False))
 
 
 async def test_sim_stream_continues_stored_history(database: Any) -> None:
@@ -67,7 +69,7 @@ async def test_sim_stream_continues_stored_history(database: Any) -> None:
     venue = SimVenue(seed=5, ticks_per_bar=3, store=store, sleep=no_sleep, clock=lambda: NOW)
     first = (await take(venue, ["BTC/USDT"], 3))[-1]
     assert first.closed and first.ts == ORIGIN_MS + 2000 * HOUR
-    assert first.open == frame["close"].iloc[-1]
+    assert first.candle.open == frame["close"].iloc[-1]
     # the live series started as a copy of the research series, which the stream never writes to
     live = await store.read(SeriesKey("sim-live", "BTC/USDT", "1h"))
     assert len(live) == 48 and (await store.info(SeriesKey("sim", "BTC/USDT", "1h"))).rows == 48
