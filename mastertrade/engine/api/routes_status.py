@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -54,7 +55,7 @@ async def build_status(ctx: EngineContext) -> StatusReport:
     service and job cost more than the rest of the request."""
     state = ctx.state
     market = ctx.settings.market
-    symbols = []
+    symbols: list[dict[str, Any]] = []
     for symbol in dict.fromkeys([*market.symbols, *state.last_candles]):
         last = state.last_candles.get(symbol)
         if last is None:
