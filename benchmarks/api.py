@@ -1,10 +1,16 @@
-"""The daemon's API on its Unix socket, against a real daemon process streaming 20 simulated symbols:
+"""The daemon's API on its Unix socket, against a real daemon process streaming 20 simulated symbols
+(two bars a second per symbol, 12 ticks each: 480 price ticks a second) with a few open positions,
+measured once every symbol streams:
 
-- request round trip (GET /v1/status) p50/p99 on one kept-alive connection (target p99 < 5 ms),
-  against the naive client that opens a new connection per request;
+- request round trips on one kept-alive connection (the CLI's and the TUI's client, httpx), p50/p99 of
+  ``GET /v1/status`` and ``GET /v1/positions`` (target p99 < 5 ms) against ``GET /v1/health`` (the
+  baseline: the same socket, loop, HTTP stack and client, and no work), interleaved request by request
+  so that all three meet the same load;
 - event lag from the venue to an SSE client (the price tick's creation in the market feed to its
-  arrival at the client) p50/p99 (target p99 < 20 ms), against polling /v1/status every 100 ms
-  (how stale the polled price is when it arrives).
+  arrival at the client), p50/p99 (target p99 < 10 ms), against polling ``/v1/status`` at 10 Hz (how
+  stale the polled price is when it arrives) measured at the same time;
+- the daemon's CPU share and the machine's load average, because on a loaded machine every figure
+  here (the baseline's too) grows: compare the endpoints with the baseline of the same run.
 """
 
 from __future__ import annotations
@@ -15,16 +21,19 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 
-from benchmarks._util import mt_executable, report, scratch_home
+from benchmarks._util import mt_executable, scratch_home
 
 SYMBOLS = [f"SYM{n}/USDT" for n in range(20)]
-REQUESTS = 2000
+ROUNDS = 1500  # of (health, status, positions)
 EVENT_SECONDS = 8.0
+POSITIONS = 5
+STEADY_TIMEOUT_S = 180.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,34 +63,58 @@ def socket_path(env: dict[str, str]) -> str:
     return str(json.loads(out.stdout)["socket"])
 
 
-def round_trips(path: str) -> tuple[list[float], list[float]]:
-    kept: list[float] = []
-    with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://mt") as client:
-        for _ in range(100):  # warm up
-            client.get("/v1/status")
-        for _ in range(REQUESTS):
-            start = time.perf_counter()
-            client.get("/v1/status").raise_for_status()
-            kept.append(time.perf_counter() - start)
-    fresh: list[float] = []
-    for _ in range(REQUESTS // 4):
-        start = time.perf_counter()
-        with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://mt") as client:
-            client.get("/v1/status").raise_for_status()
-        fresh.append(time.perf_counter() - start)
-    return kept, fresh
+def connect(path: str, **options: object) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://mt", **options)  # type: ignore[arg-type]
+
+
+def wait_until_streaming(client: httpx.Client) -> float:
+    """Seconds until every symbol has a price (the simulated venue first generates each symbol's
+    history up to now, off the event loop)."""
+    started = time.monotonic()
+    while time.monotonic() - started < STEADY_TIMEOUT_S:
+        symbols = client.get("/v1/status").json()["symbols"]
+        if all(symbol["price"] for symbol in symbols):
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise SystemExit(f"the feed did not stream every symbol within {STEADY_TIMEOUT_S:g} s")
+
+
+def open_positions(client: httpx.Client) -> int:
+    """Buy about 50 USDT of the first few symbols (paper), so /v1/positions has rows to show."""
+    prices = {item["symbol"]: item["price"] for item in client.get("/v1/status").json()["symbols"]}
+    for symbol in SYMBOLS[:POSITIONS]:
+        body = {"symbol": symbol, "side": "buy", "amount": 50.0 / prices[symbol]}
+        client.post("/v1/orders", json=body).raise_for_status()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = len(client.get("/v1/positions").json())
+        if held >= POSITIONS:
+            return held
+        time.sleep(0.1)
+    return len(client.get("/v1/positions").json())
+
+
+def round_trips(client: httpx.Client, paths: list[str]) -> dict[str, list[float]]:
+    for _ in range(100):  # warm up
+        for path in paths:
+            client.get(path)
+    times: dict[str, list[float]] = {path: [] for path in paths}
+    clock = time.perf_counter
+    for _ in range(ROUNDS):
+        for path in paths:
+            start = clock()
+            client.get(path).raise_for_status()
+            times[path].append(clock() - start)
+    return times
 
 
 def event_lags(path: str) -> tuple[list[float], int]:
-    lags: list[float] = []
-    symbols: set[str] = set()
     from httpx_sse import connect_sse
 
+    lags: list[float] = []
+    symbols: set[str] = set()
     deadline = time.monotonic() + EVENT_SECONDS
-    timeout = httpx.Timeout(5.0, read=5.0)
-    with httpx.Client(
-        transport=httpx.HTTPTransport(uds=path), base_url="http://mt", timeout=timeout
-    ) as client:
+    with connect(path, timeout=httpx.Timeout(5.0, read=5.0)) as client:
         with connect_sse(client, "GET", "/v1/events", params={"types": "price"}) as source:
             for message in source.iter_sse():
                 if not message.data or message.event != "price.tick":
@@ -98,7 +131,7 @@ def event_lags(path: str) -> tuple[list[float], int]:
 def polled_staleness(path: str, seconds: float) -> list[float]:
     staleness: list[float] = []
     deadline = time.monotonic() + seconds
-    with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://mt") as client:
+    with connect(path) as client:
         while time.monotonic() < deadline:
             status = client.get("/v1/status").json()
             now = time.time()
@@ -110,48 +143,63 @@ def polled_staleness(path: str, seconds: float) -> list[float]:
     return staleness
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured[T](pid: int, work: Callable[[], T]) -> tuple[T, float]:
+    """``work()``'s result and the daemon's CPU share (of one core) while it ran."""
+    cpu, wall = cpu_seconds(pid), time.monotonic()
+    result = work()
+    return result, (cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
+
+
+def line(name: str, p50: float, p99: float, note: str = "", target: str = "") -> None:
+    goal = f"  [target p99 {target}]" if target else ""
+    print(f"{name:<44} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{note}{goal}", flush=True)
+
+
 def main() -> None:
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     with scratch_home() as home:
         env = start_daemon(home)
         try:
             path = socket_path(env)
-            time.sleep(1.0)  # let the feed reach its steady state
-            kept, fresh = round_trips(path)
-            base99 = percentile(fresh, 0.99)
-            report(
-                "GET /v1/status, new connection each (baseline) p50", statistics.median(fresh) * 1000, "ms"
-            )
-            report("GET /v1/status, new connection each (baseline) p99", base99 * 1000, "ms")
-            report("GET /v1/status, kept-alive connection p50", statistics.median(kept) * 1000, "ms")
-            report(
-                "GET /v1/status, kept-alive connection p99",
-                percentile(kept, 0.99) * 1000,
-                "ms",
-                target="< 5 ms",
-                baseline=base99 * 1000,
-            )
+            pid = int((home / "run" / "daemon.pid").read_text())
+            with connect(path) as client:
+                print(f"{'every symbol streaming after':<44} {wait_until_streaming(client):7.1f} s")
+                print(f"{'open positions':<44} {open_positions(client):7d}")
+                paths = ["/v1/health", "/v1/status", "/v1/positions"]
+                times, share = measured(pid, lambda: round_trips(client, paths))
+            ms = {path: [t * 1000 for t in values] for path, values in times.items()}
+            base = (statistics.median(ms["/v1/health"]), percentile(ms["/v1/health"], 0.99))
+            print(f"kept-alive round trips, {ROUNDS} each, interleaved (daemon CPU {share:.0%} of a core):")
+            line("GET /v1/health (baseline)", *base)
+            for name in ("/v1/status", "/v1/positions"):
+                p50, p99 = statistics.median(ms[name]), percentile(ms[name], 0.99)
+                note = f"  ({p50 / base[0]:.2f}x / {p99 / base[1]:.2f}x the baseline's)"
+                line(f"GET {name}", p50, p99, note, "< 5 ms")
+
             polled: list[float] = []
             poller = threading.Thread(target=lambda: polled.extend(polled_staleness(path, EVENT_SECONDS)))
             poller.start()
-            lags, seen = event_lags(path)
+            (lags, seen), share = measured(pid, lambda: event_lags(path))
             poller.join()
-            print(f"{'events received over SSE':<52} {len(lags):>10} ({seen} symbols, {EVENT_SECONDS:g} s)")
-            poll99 = percentile(polled, 0.99) * 1000 if polled else 0.0
-            if polled:
-                report(
-                    "price staleness polling /v1/status at 10 Hz p50", statistics.median(polled) * 1000, "ms"
-                )
-                report("price staleness polling /v1/status at 10 Hz p99 (baseline)", poll99, "ms")
-            report("event venue -> SSE client p50", statistics.median(lags) * 1000, "ms")
-            report(
-                "event venue -> SSE client p99",
-                percentile(lags, 0.99) * 1000,
-                "ms",
-                target="< 20 ms",
-                baseline=poll99 or None,
+            print(
+                f"SSE price ticks: {len(lags)} from {seen} symbols in {EVENT_SECONDS:g} s"
+                f" (daemon CPU {share:.0%} of a core):"
             )
+            lag_ms = [lag * 1000 for lag in lags]
+            polled_ms = [value * 1000 for value in polled]
+            stale = (statistics.median(polled_ms), percentile(polled_ms, 0.99))
+            line("price staleness polling /v1/status at 10 Hz", *stale)
+            p50, p99 = statistics.median(lag_ms), percentile(lag_ms, 0.99)
+            note = f"  (p99 {stale[1] / p99:.0f}x fresher than polling)"
+            line("event venue -> SSE client", p50, p99, note, "< 10 ms")
         finally:
             subprocess.run([mt_executable(), "daemon", "stop"], env=env, check=False, capture_output=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

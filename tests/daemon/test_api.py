@@ -67,6 +67,47 @@ async def test_status_reports_services_venue_symbols_and_lag(engine: Engine) -> 
     assert body["started_at"].endswith("Z") and body["uptime_s"] >= 0
 
 
+async def test_status_reports_the_socket_it_is_served_on(engine: Engine) -> None:
+    async with asgi(engine) as http:
+        first = (await http.get("/v1/status")).json()
+        second = (await http.get("/v1/status")).json()
+    assert first["socket"] == second["socket"] == str(locations().socket_file)
+    assert second["uptime_s"] >= first["uptime_s"]
+
+
+async def test_health_answers_without_asking_any_service(engine: Engine) -> None:
+    async with asgi(engine) as http:
+        assert (await http.get("/v1/health")).json() == {"ok": True, "pid": engine.ctx.state.pid}
+        engine.ctx.request_stop("test")
+        assert (await http.get("/v1/health")).json() == {"ok": False, "pid": engine.ctx.state.pid}
+
+
+def test_no_route_or_dependency_runs_in_the_thread_pool() -> None:
+    """FastAPI runs a plain ``def`` endpoint or dependency in its thread pool: a thread hop per request
+    that cost more than the handlers themselves. Every one of ours is a coroutine function."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from mastertrade.engine.api.app import ROUTERS
+
+    def calls(dependant: Any) -> list[Any]:
+        found = [dependant.call] if dependant.call is not None else []
+        for sub in dependant.dependencies:
+            found += calls(sub)
+        return found
+
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routes) > 30
+    blocking = [
+        f"{route.path}: {call.__qualname__}"
+        for route in routes
+        for call in calls(route.dependant)
+        if not inspect.iscoroutinefunction(call)
+    ]
+    assert blocking == []
+
+
 async def test_candles_endpoint_returns_the_newest_stored_bars(engine: Engine) -> None:
     for n in range(5):
         engine.venue.bar("ETH/USDT", T0 + n * HOUR, 10.0 + n, closed=True)
@@ -176,6 +217,7 @@ async def test_openapi_documents_every_route_and_the_error_shape(engine: Engine)
         "/v1/alerts/rules",
         "/v1/events",
         "/v1/daemon/stop",
+        "/v1/health",
     } <= paths
     assert "ErrorBody" in document["components"]["schemas"]
     assert "StatusReport" in document["components"]["schemas"]

@@ -4,6 +4,10 @@ A route takes ``ctx: Ctx`` and reaches everything through it: ``ctx.candles``, `
 ``ctx.alerts``, ``ctx.settings``, or ``ctx.get(Broker)`` for what another service provides. The trading
 routes take what the trading service provides directly: ``AccountDep``, ``GoalsDep``, ``TraderDep``
 (when trading is off or still starting, they answer with the reason).
+
+Every dependency is ``async def`` although none awaits: FastAPI runs a plain ``def`` dependency in its
+thread pool, and that hop (twice for a trading route) cost more than the whole handler and made the
+latency swing with the machine's load.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from mastertrade.engine.execution.trader import Trader
 from mastertrade.engine.kernel.context import EngineContext
 
 
-def get_ctx(request: Request) -> EngineContext:
+async def get_ctx(request: Request) -> EngineContext:
     ctx: EngineContext = request.app.state.ctx
     return ctx
 
@@ -40,15 +44,15 @@ def provided[T](ctx: EngineContext, kind: type[T]) -> T:
     return found
 
 
-def get_account(ctx: Ctx) -> Account:
+async def get_account(ctx: Ctx) -> Account:
     return provided(ctx, Account)
 
 
-def get_goals(ctx: Ctx) -> GoalsDesk:
+async def get_goals(ctx: Ctx) -> GoalsDesk:
     return provided(ctx, GoalsDesk)
 
 
-def get_trader(ctx: Ctx) -> Trader:
+async def get_trader(ctx: Ctx) -> Trader:
     return provided(ctx, Trader)
 
 

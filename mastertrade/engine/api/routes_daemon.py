@@ -1,4 +1,5 @@
-"""``POST /v1/daemon/stop``: a graceful stop (the same as SIGTERM); ``GET /metrics``: Prometheus."""
+"""``GET /v1/health``: a liveness probe; ``POST /v1/daemon/stop``: a graceful stop (the same as
+SIGTERM); ``GET /metrics``: Prometheus."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mastertrade.engine.api.deps import Ctx
-from mastertrade.engine.api.schemas import StopResponse
+from mastertrade.engine.api.schemas import HealthReport, StopResponse
 
 router = APIRouter(tags=["daemon"])
+
+
+@router.get(
+    "/v1/health",
+    response_model=HealthReport,
+    summary="Liveness: answers from the event loop without asking any service (for probes and scripts)",
+)
+async def health(ctx: Ctx) -> HealthReport:
+    return HealthReport(ok=not ctx.stopping.is_set(), pid=ctx.state.pid)
 
 
 @router.post(

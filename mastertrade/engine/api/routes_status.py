@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter
 
 from mastertrade.engine.api.deps import Ctx
-from mastertrade.engine.api.schemas import (
-    EventsInfo,
-    JobInfo,
-    ServiceInfo,
-    StatusReport,
-    SymbolInfo,
-    VenueInfo,
-)
+from mastertrade.engine.api.schemas import StatusReport
 from mastertrade.engine.api.schemas_collectors import SourceInfo
 from mastertrade.engine.kernel.context import EngineContext
 from mastertrade.engine.scheduler.service import SchedulerService
@@ -55,45 +50,62 @@ def source_infos(ctx: EngineContext) -> list[SourceInfo]:
 
 
 async def build_status(ctx: EngineContext) -> StatusReport:
+    """The report, assembled from what the services keep in memory (no database round trip once the
+    scheduler knows its last runs) as plain data, and validated once: building a model per symbol,
+    service and job cost more than the rest of the request."""
     state = ctx.state
     market = ctx.settings.market
-    symbols = []
+    symbols: list[dict[str, Any]] = []
     for symbol in dict.fromkeys([*market.symbols, *state.last_candles]):
         last = state.last_candles.get(symbol)
-        closed = last.closed_ts if last else None
+        if last is None:
+            symbols.append({"symbol": symbol, "timeframe": market.timeframe})
+            continue
+        closed = last.closed_ts
         symbols.append(
-            SymbolInfo(
-                symbol=symbol,
-                timeframe=last.timeframe if last else market.timeframe,
-                price=last.price if last else None,
-                price_at=last.price_at if last else None,
-                last_closed_ts=closed,
-                last_closed=from_ms(closed) if closed is not None else None,
-            )
+            {
+                "symbol": symbol,
+                "timeframe": last.timeframe,
+                "price": last.price,
+                "price_at": last.price_at,
+                "last_closed_ts": closed,
+                "last_closed": from_ms(closed) if closed is not None else None,
+            }
         )
     scheduler = ctx.find(SchedulerService)
-    jobs = [JobInfo.model_validate(job) for job in await scheduler.jobs_info()] if scheduler else []
-    return StatusReport(
-        version=state.version,
-        pid=state.pid,
-        started_at=state.started_at,
-        uptime_s=round((datetime.now(UTC) - state.started_at).total_seconds(), 3),
-        mode=ctx.settings.mode,
-        stopping=ctx.stopping.is_set(),
-        recovered=state.recovered,
-        venue=VenueInfo(id=ctx.venue.id, kind=market.venue, simulated=ctx.venue.simulated),
-        timeframe=market.timeframe,
-        services=[
-            ServiceInfo.model_validate(status, from_attributes=True) for status in state.services.values()
-        ],
-        symbols=symbols,
-        events=EventsInfo.model_validate(ctx.bus.info()),
-        work=dict(state.inflight),
-        jobs=jobs,
-        socket=str(locations().socket_file),
-        tcp_port=ctx.settings.api.tcp_port,
-        sources=source_infos(ctx),
+    return StatusReport.model_validate(
+        {
+            "version": state.version,
+            "pid": state.pid,
+            "started_at": state.started_at,
+            "uptime_s": round((datetime.now(UTC) - state.started_at).total_seconds(), 3),
+            "mode": ctx.settings.mode,
+            "stopping": ctx.stopping.is_set(),
+            "recovered": state.recovered,
+            "venue": {"id": ctx.venue.id, "kind": market.venue, "simulated": ctx.venue.simulated},
+            "timeframe": market.timeframe,
+            "services": [vars(status) for status in state.services.values()],
+            "symbols": symbols,
+            "events": ctx.bus.info(),
+            "work": dict(state.inflight),
+            "jobs": await scheduler.jobs_info() if scheduler else [],
+            "socket": socket_path(),
+            "tcp_port": ctx.settings.api.tcp_port,
+            "sources": source_infos(ctx),
+        }
     )
+
+
+def socket_path() -> str:
+    """The socket's path, worked out once per ``MT_HOME`` (resolving it costs file-system calls)."""
+    home = os.environ.get("MT_HOME", "")
+    path = _SOCKETS.get(home)
+    if path is None:
+        path = _SOCKETS[home] = str(locations().socket_file)
+    return path
+
+
+_SOCKETS: dict[str, str] = {}
 
 
 @router.get(

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mastertrade import errors
-from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, RowId, TraderDep, get_account
+from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, RowId, TraderDep, provided
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
@@ -32,6 +32,7 @@ from mastertrade.engine.api.schemas_trading import (
     ResumeRequest,
     RiskStatus,
 )
+from mastertrade.engine.execution.account import Account
 
 router = APIRouter(tags=["trading"])
 
@@ -131,7 +132,7 @@ async def equity(
     from mastertrade.engine.execution.journal import Journal
 
     if book is None:
-        book = get_account(ctx).book
+        book = provided(ctx, Account).book
     else:
         known = [item.id for item in await Journal(ctx.db).books()]
         if book not in known:

@@ -247,6 +247,13 @@ class RemovedResponse(Model):
     removed: int
 
 
+class HealthReport(Model):
+    """``GET /v1/health``: the daemon's event loop answers (``ok`` turns false once it is stopping)."""
+
+    ok: bool
+    pid: int
+
+
 class StopResponse(Model):
     stopping: bool
     pid: int

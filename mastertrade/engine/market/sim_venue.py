@@ -77,6 +77,9 @@ class SimVenue:
         self._sleep = sleep
         self._clock = clock
         self._anchored: dict[tuple[str, str], _Anchored] = {}
+        # Generating years of anchored history takes a second per symbol: it runs in a thread so the
+        # daemon's event loop (API, other services) keeps going, one generation at a time.
+        self._generating = asyncio.Lock()
 
     @property
     def id(self) -> str:
@@ -93,9 +96,9 @@ class SimVenue:
         count = min(limit, last - first + 1)
         if count <= 0:
             return []
-        history = self._anchored.setdefault(
-            (symbol, timeframe), _Anchored(symbol, timeframe, self.seed)
-        ).upto(first + count)
+        anchored = self._anchored.setdefault((symbol, timeframe), _Anchored(symbol, timeframe, self.seed))
+        async with self._generating:
+            history = await asyncio.to_thread(anchored.upto, first + count)
         return [
             (int(row[0]), float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5]))
             for row in history[first : first + count]

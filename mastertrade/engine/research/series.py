@@ -48,6 +48,17 @@ class Series:
         return IndicatorCache(self.frame, features=self.features)
 
 
+def reads_features(strategies: Sequence[Any]) -> bool:
+    """Whether any of ``strategies`` (genomes, or strategies carrying a ``genome``; plugins have none)
+    reads alternative data."""
+    from mastertrade.engine.signals.genome import required_features
+
+    genomes = (getattr(item, "genome", item) for item in strategies)
+    return any(
+        required_features(genome) for genome in genomes if genome is not None and hasattr(genome, "entry")
+    )
+
+
 class SeriesLoader:
     """Stored series of one database (see the module docstring)."""
 
@@ -68,20 +79,20 @@ class SeriesLoader:
     ) -> Series:
         """The bars of ``key`` opening in ``[start, end)`` and the features ``strategies`` read;
         ``simulated`` (default: the key's) says which market the features belong to."""
-        from mastertrade.engine.collectors.provider import features_for
-
         frame = await self.candles.read(key, start, end)
-        features = (
-            await features_for(
+        features = None
+        if reads_features(strategies):
+            # Only then: the alternative-data store (its tables, httpx) is a third of a plain
+            # `mt backtest`'s start-up.
+            from mastertrade.engine.collectors.provider import features_for
+
+            features = await features_for(
                 self.db,
                 strategies,
                 timeframe=key.timeframe,
                 simulated=key.simulated if simulated is None else simulated,
                 market=key.symbol,
             )
-            if strategies
-            else None
-        )
         return Series(key, frame, features)
 
     async def find(
