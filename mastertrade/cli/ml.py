@@ -241,6 +241,7 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
             }
         )
         return
+
     def verdict(metrics: dict[str, Any]) -> str:
         if "passed" in metrics:  # a policy: the generator's filter on its hold-out
             return "passed the filter" if metrics["passed"] else "failed the filter"

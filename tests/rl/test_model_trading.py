@@ -23,6 +23,7 @@ from mastertrade.engine.signals.model.policy import PolicyWeights
 from tests.conftest import MT
 
 HOUR = 3_600_000
+PAPER, ACTIVE = 80, 50  # bars on paper, then active
 
 
 def weights(seed: int) -> PolicyWeights:
@@ -172,7 +173,7 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
         from mastertrade.engine.api.app import create_app
         from mastertrade.engine.execution.trader import Trader
 
-        frame = simulate("BTC/USDT", "1h", 160, 11, end=T0 + 160 * HOUR)
+        frame = simulate("BTC/USDT", "1h", PAPER + ACTIVE, 11, end=T0 + (PAPER + ACTIVE) * HOUR)
         rows = list(frame.itertuples(index=False))
         client = DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx)))
 
@@ -194,20 +195,23 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
         await until(started, "the trading service")
         trader: Trader = ctx.get(Trader)
         async with client:
-            for i in range(100):
+            for i in range(PAPER):
                 await push(i)
-            await until(lambda: _evaluated(trader, added["id"], 98), "100 paper bars")
+            await until(lambda: _evaluated(trader, added["id"], PAPER - 1), "the paper bars")
             moved = await client.change_strategy(added["id"], "activate", reason="test: paper held up")
             assert moved.state == "active"
-            for i in range(100, 160):
+            for i in range(PAPER, PAPER + ACTIVE):
                 await push(i)
-            await until(lambda: _evaluated(trader, added["id"], 158), "160 bars")
+            await until(lambda: _evaluated(trader, added["id"], PAPER + ACTIVE - 1), "the active bars")
             report = await client.strategy_parity(added["id"])
             assert report.identical, report.model_dump()
             assert report.same >= 5, "too few trades to prove anything"
-            print("PARITY", report.same, len(report.trades))
             statuses = trader.parity.statuses
             assert statuses[added["id"]].identical and not statuses[added["id"]].diverged
-            assert trader.bar_clock.evaluated >= 158
+            assert trader.bar_clock.evaluated >= PAPER + ACTIVE - 1
+            # once active it trades the account too (sized and risk-checked), beside its own book
+            orders = await client.orders(limit=500)
+            account = [o for o in orders if o.strategy_id == added["id"] and o.book != report.book]
+            assert account and all(o.placed_ts >= T0 + PAPER * HOUR for o in account), account
     finally:
         await daemon.stop()
