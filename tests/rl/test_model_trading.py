@@ -114,6 +114,11 @@ def test_the_deflated_sharpe_counts_the_series_trial_registry_and_records_the_po
     after_btc, after_eth = asyncio.run(registry(tallies))
     assert (after_btc.trials, after_btc.batches) == (42, 3) and after_eth.trials == 7
 
+    # stored as a strategy (without --paper: passed, or chosen by the trader), its validation said
+    added = mt("strategy", "add", second["model"], "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert added.exit_code == 0, added.stderr
+    assert "over 42 trials" in added.stderr and "passed" in added.stdout
+
     # both policies are stored as model artifacts, in the one format the forecasts use
     listed = mt.json("rl", "list")
     assert {row["model"] for row in listed} == {first["model"], second["model"]}

@@ -9,6 +9,10 @@ the report says, and ``--paper`` moves it on at once. From there it takes the sa
 strategy: paper (its own paper book, held to its backtest by the parity monitor) -> active (``mt
 strategy activate``, confirmed) -> paused/retired.
 
+A trained policy (``model:<id>``) is stored like a plugin, by its spec, and also brings the hold-out
+validation ``mt rl train`` ran once after training (:func:`model_validation`): its out-of-sample record
+(the Kelly prior), its deflated Sharpe ratio and a history saying whether it passed the filter.
+
 The report is the plain backtest of the strategy over the stored series (``research.backtest``), under
 ``metrics["report"]`` with ``kind = "backtest"``. It is not stored as out-of-sample (nothing here
 separates a hold-out from what the trader looked at) and gives no Kelly prior: the sizer uses its
