@@ -108,6 +108,10 @@ def test_the_deflated_sharpe_counts_the_series_trial_registry_and_records_the_po
     )
     assert second["holdout"]["trials"] == 42 and second["model"] != first["model"]
 
+    # the same weights again (same seed, same bars) are the same candidate: counted, not added again
+    repeat = mt.json("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    assert repeat["model"] == first["model"] and repeat["holdout"]["trials"] == 42
+
     async def tallies(trials: TrialRegistry) -> tuple[Tally, Tally]:
         return await trials.tally(btc, 0, 2**62), await trials.tally(eth, 0, 2**62)
 

@@ -116,7 +116,9 @@ def train_model(
     entries, exits = ModelStrategy(policy).signals(cache)
     holdout = run_fast(frame.iloc[split:], entries[split:], exits[split:], cash=cash, fee=fee)
     in_sample = run_fast(frame.iloc[:split], entries[:split], exits[:split], cash=cash, fee=fee)
-    batch = Tally.of(1, [_daily_sharpe(in_sample)[0]])
+    # The same weights trained again (same seed and data) are the same candidate, already counted.
+    repeat = save and _already_stored(policy, store, exchange, symbol, timeframe)
+    batch = Tally() if repeat else Tally.of(1, [_daily_sharpe(in_sample)[0]])
     evaluation = _evaluate(holdout, frame.iloc[split:], (prior or Tally()) + batch, filter_settings)
     stored = None
     if save:
@@ -235,6 +237,20 @@ def _evaluate(
         "passed": not reasons,
         "reasons": reasons,
     }
+
+
+def _already_stored(
+    policy: Policy, store: ArtifactStore | None, exchange: str, symbol: str, timeframe: str
+) -> bool:
+    """Whether a policy with these very weights, scaling and settings is stored for the series."""
+    from mastertrade.engine.signals.model.store import stored
+
+    payload = policy.payload()
+    return any(
+        (found.exchange, found.symbol, found.timeframe) == (exchange, symbol, timeframe)
+        and found.policy.payload() == payload
+        for found in stored(store)
+    )
 
 
 def _daily_sharpe(result: BacktestResult) -> tuple[float | None, dict[str, Any]]:
