@@ -215,6 +215,8 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
             report = await client.strategy_parity(added["id"])
             assert report.identical, report.model_dump()
             assert report.same >= 5, "too few trades to prove anything"
+            detail = await client.strategy(added["id"])  # what `mt strategy show` and the TUI read
+            assert detail.state == "active" and "PPO policy" in detail.description
             statuses = trader.parity.statuses
             assert statuses[added["id"]].identical and not statuses[added["id"]].diverged
             assert trader.bar_clock.evaluated >= PAPER + ACTIVE - 1
