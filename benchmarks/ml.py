@@ -55,10 +55,10 @@ def _last_return_per_bar() -> float:
 
 
 async def _daemon_path(model: str) -> float:
+    from mastertrade.artifacts import ArtifactStore
     from mastertrade.config import load_settings
     from mastertrade.db.database import Database
     from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
-    from mastertrade.engine.ml.artifacts import ArtifactStore
     from mastertrade.engine.ml.trainer import TrainRequest, latest_model, predict_latest, save_model
 
     db = await Database.open(load_settings())

@@ -229,7 +229,7 @@ def evaluate(
 
 def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     """List the stored model artifacts: version (content hash), training range, hold-out verdict."""
-    from mastertrade.engine.ml.artifacts import ArtifactStore
+    from mastertrade.artifacts import ArtifactStore
 
     store = ArtifactStore.default()
     artifacts = store.list()
@@ -241,14 +241,21 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
             }
         )
         return
+
+    def verdict(metrics: dict[str, Any]) -> str:
+        if "passed" in metrics:  # a policy: the generator's filter on its hold-out
+            return "passed the filter" if metrics["passed"] else "failed the filter"
+        return str(metrics.get("verdict", "-"))
+
     rows = [
         (
-            a.name,
-            f"{a.key.get('exchange')}:{a.key.get('symbol')} {a.key.get('timeframe')} h{a.key.get('horizon')}",
+            f"{a.kind} {a.name}",
+            f"{a.key.get('exchange')}:{a.key.get('symbol')} {a.key.get('timeframe')}"
+            + (f" h{a.key['horizon']}" if "horizon" in a.key else ""),
             a.version,
             a.as_dict()["train_start"],
             a.as_dict()["train_end"],
-            a.metrics.get("verdict", "-"),
+            verdict(a.metrics),
         )
         for a in artifacts
     ]

@@ -52,43 +52,41 @@ def train(
 
     The newest [rl] holdout_fraction (25%) of the newest [rl] lookback_bars is never seen by training.
     The policy is stored as a versioned artifact (content hash, training range, features, library
-    versions) and named model:<id>; backtest it with `mt backtest model:<id>`. The hold-out result is
-    put through the generator's filter (thresholds and deflated Sharpe ratio) and reported as is.
+    versions) and named model:<id>; backtest it with `mt backtest model:<id>`, trade it with
+    `mt strategy add model:<id> --paper`. The hold-out result is put through the generator's filter
+    (thresholds, and the deflated Sharpe ratio counting every candidate scored on the series, genomes
+    included) and reported as is; the policy is recorded as one more trial of the series.
     """
     require_ml()
-    from mastertrade.cli.backtest import _read_series
+    from mastertrade.cli.runtime import open_db, run
     from mastertrade.engine.market.timeframes import timeframe_ms
-    from mastertrade.engine.rl.ppo import PPOSettings
-    from mastertrade.engine.rl.train import train_model
-    from mastertrade.engine.signals.model.store import store_dir
+    from mastertrade.engine.rl.train import train_series
 
     timeframe_ms(timeframe)
     config = settings()
-    series = _read_series(symbol, timeframe, exchange, None, None)
-    key, frame = series.key, series.frame
-    frame = frame.iloc[-config.rl.lookback_bars :]
-    ppo = PPOSettings(steps=steps or config.rl.steps, seed=seed)
     with progress() as bar:
-        task = bar.add_task("training PPO", total=ppo.steps)
+        task = bar.add_task("training PPO", total=steps or config.rl.steps)
 
         def report(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        artifact, document = train_model(
-            frame,
-            symbol=key.symbol,
-            timeframe=key.timeframe,
-            exchange=key.exchange,
-            ppo=ppo,
-            holdout_fraction=config.rl.holdout_fraction,
-            episode_bars=config.rl.episode_bars,
-            filter_settings=config.generator,
-            cash=config.backtest.cash,
-            fee=config.backtest.fee,
-            store=store_dir(),
-            progress=report,
-        )
-    document["simulated"] = key.simulated
+        async def main() -> dict[str, Any]:
+            db = await open_db(config)
+            try:
+                return await train_series(
+                    db,
+                    config,
+                    symbol=symbol,
+                    timeframe=timeframe,
+                    exchange=exchange,
+                    steps=steps,
+                    seed=seed,
+                    progress=report,
+                )
+            finally:
+                await db.close()
+
+        document = run(main)
     if json_out:
         print_json(document)
         return
@@ -121,7 +119,7 @@ def _print(doc: dict[str, Any]) -> None:
     )
     typer.echo(
         f"hold-out: flat 0.00%, buy-and-hold {hold['buy_hold_return_pct']:.2f}%, deflated Sharpe "
-        f"{number(hold['deflated_sharpe'], 3)} over {hold['trials']} trial(s)"
+        f"{number(hold['deflated_sharpe'], 3)} over {hold['trials']} trial(s) of the series"
     )
     if hold["passed"]:
         typer.echo("filter: passed")
@@ -133,11 +131,16 @@ def _print(doc: dict[str, Any]) -> None:
 @app.command("list")
 def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     """Stored policies, newest first."""
+    from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.signals.model.store import stored
 
+    store = ArtifactStore.default()
+    found = stored(store)
+    for _, reason in store.unreadable:
+        info(f"skipped an unreadable policy: {reason}")
     rows = [
         {
-            "model": f"model:{artifact.id}",
+            "model": artifact.model,
             "symbol": artifact.symbol,
             "timeframe": artifact.timeframe,
             "exchange": artifact.exchange,
@@ -147,7 +150,7 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
             "deflated_sharpe": artifact.evaluation.get("deflated_sharpe"),
             "passed": artifact.evaluation.get("passed"),
         }
-        for artifact in stored()
+        for artifact in found
     ]
     if json_out:
         print_json(rows)

@@ -1,7 +1,8 @@
-"""``mt strategy add``: store a strategy the trader chose (a genome file, a built-in or an installed
-plugin), bound to a symbol and timeframe, with its backtest attached for reference; ``--paper`` puts it
-on paper trading at once. From there it follows the same path as every stored strategy (``mt strategy
-activate`` for the account, confirmed). The door is ``engine.generator.manual.add_strategy``."""
+"""``mt strategy add``: store a strategy the trader chose (a genome file, a built-in, an installed
+plugin or a trained policy, ``model:<id>``), bound to a symbol and timeframe, with its backtest attached
+for reference; ``--paper`` puts it on paper trading at once. From there it follows the same path as every
+stored strategy (``mt strategy activate`` for the account, confirmed). The door is
+``engine.generator.manual.add_strategy``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def add(
     spec: Annotated[
         str,
         typer.Argument(
-            help="A genome JSON file, a built-in name (`mt strategy builtins`) or an installed plugin."
+            help="A genome JSON file, a built-in name (`mt strategy builtins`), an installed plugin or a"
+            " trained policy (model:<id>, from `mt rl train`)."
         ),
     ],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol it trades, e.g. BTC/USDT.")],
@@ -55,6 +57,19 @@ def add(
         f"backtest on {report['series']} (for reference): return {report['return_pct']:.2f}%, "
         f"{report['trades']} trades, max drawdown {report['max_drawdown_pct']:.2f}%"
     )
+    if "validation" in stored:  # a trained policy: the hold-out validation `mt rl train` ran
+        held = stored["validation"]
+        dsr = held["deflated_sharpe"]
+        verdict = (
+            "passed the filter"
+            if held["passed"]
+            else "failed the filter (" + "; ".join(held["reasons"]) + ")"
+        )
+        info(
+            f"hold-out {held['holdout']['start']}..{held['holdout']['end']}: "
+            f"return {held['return_pct']:.2f}%, "
+            f"deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'} over {held['trials']} trials; {verdict}"
+        )
     nxt = (
         "it trades its own paper book now"
         if stored["state"] == "paper"

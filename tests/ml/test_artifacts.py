@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mastertrade.engine.ml.artifacts import ArtifactStore, IncompatibleArtifact, library_versions
+from mastertrade.artifacts import ArtifactStore, IncompatibleArtifact, library_versions
 
 
 def _save(store: ArtifactStore, payload: bytes = b"weights", libraries: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

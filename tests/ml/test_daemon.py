@@ -46,10 +46,10 @@ def ml_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None) -> None:
+    from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.store import SeriesKey, rows_from_frame
-    from mastertrade.engine.ml.artifacts import ArtifactStore
     from mastertrade.engine.services.forecasts import ForecastService, available, retrain_job
     from mastertrade.engine.signals.forecast_term import series_name
 

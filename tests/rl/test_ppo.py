@@ -44,9 +44,10 @@ def autocorrelated(bars: int, phi: float, seed: int) -> pd.DataFrame:
 
 def test_ppo_learns_a_planted_edge_that_holds_on_the_hold_out() -> None:
     frame = autocorrelated(2000, 0.6, seed=1)
-    artifact, report = train_model(
+    trained = train_model(
         frame, symbol="SIM/EDGE", timeframe="1h", exchange="test", ppo=PPOSettings(steps=4096, seed=0)
     )
+    report = trained.report
     hold = report["holdout"]
     assert report["training"]["bars"] == 1500 and hold["bars"] == 500
     assert hold["beats_flat"] and hold["return_pct"] > 20.0, hold
@@ -54,9 +55,12 @@ def test_ppo_learns_a_planted_edge_that_holds_on_the_hold_out() -> None:
     # the policy is the strategy: the stored weights reproduce the hold-out backtest
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.signals.model.store import find, load
     from mastertrade.engine.signals.model.strategy import ModelStrategy
 
-    entries, exits = ModelStrategy(artifact).signals(IndicatorCache(frame))
+    assert trained.stored is not None
+    stored = load(find(trained.stored.id))
+    entries, exits = ModelStrategy(stored).signals(IndicatorCache(frame))
     again = run_fast(frame.iloc[1500:], entries[1500:], exits[1500:])
     assert again.metrics()["return_pct"] == pytest.approx(hold["return_pct"], rel=1e-12)
 
@@ -66,7 +70,9 @@ def test_training_is_deterministic_given_its_seed() -> None:
 
     def model(seed: int) -> str:
         ppo = PPOSettings(steps=512, seed=seed)
-        return train_model(frame, symbol="X", timeframe="1h", exchange="test", ppo=ppo)[0].id
+        stored = train_model(frame, symbol="X", timeframe="1h", exchange="test", ppo=ppo).stored
+        assert stored is not None
+        return stored.id  # the content hash of the weights
 
     state = np.random.get_state()[1].copy()
     assert model(7) == model(7)

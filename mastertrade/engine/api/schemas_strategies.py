@@ -93,7 +93,10 @@ class StrategyDetail(StrategySummary):
     """A stored strategy in full: its genome (JSON and in words), every part of its validation, its
     history, and its backtest and paper equity curves (each thinned to at most ~500 points)."""
 
-    genome: dict[str, Any]
+    genome: dict[str, Any] | None = Field(
+        default=None,
+        description="the genome; null for a plugin or a trained model (code or weights, not rules)",
+    )
     description: str = Field(description="the genome in words (signals.describe, several lines)")
     metrics: dict[str, Any] = Field(
         default_factory=dict,

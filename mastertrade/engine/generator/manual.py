@@ -9,6 +9,10 @@ the report says, and ``--paper`` moves it on at once. From there it takes the sa
 strategy: paper (its own paper book, held to its backtest by the parity monitor) -> active (``mt
 strategy activate``, confirmed) -> paused/retired.
 
+A trained policy (``model:<id>``) is stored like a plugin, by its spec, and also brings the hold-out
+validation ``mt rl train`` ran once after training (:func:`model_validation`): its out-of-sample record
+(the Kelly prior), its deflated Sharpe ratio and a history saying whether it passed the filter.
+
 The report is the plain backtest of the strategy over the stored series (``research.backtest``), under
 ``metrics["report"]`` with ``kind = "backtest"``. It is not stored as out-of-sample (nothing here
 separates a hold-out from what the trader looked at) and gives no Kelly prior: the sizer uses its
@@ -66,16 +70,29 @@ async def add_strategy(
         raise UserInputError(
             f"strategy {spec!r} needs a symbol and a timeframe: give --symbol and --timeframe"
         )
+    model = model_validation(strategy) if strategy.source == "model" else None
     report = await validation_report(db, settings, strategy, exchange)
     path: list[tuple[State, str]] = [
         (State.GENERATED, f"added by the trader from {spec}"),
         (State.BACKTESTED, "backtest attached for reference"),
         (State.PASSED, "chosen by the trader (the report is for reference, not a gate)"),
     ]
+    if model is not None:
+        path = list(model["path"])
     if paper:
         path.append((State.PAPER, "put on paper by the trader"))
     store = StrategyStore(db)
-    if strategy.genome is None:  # a plugin: stored by its entry point name, loaded back to trade
+    if model is not None:  # a trained policy: stored by its model:<id>, with its hold-out validation
+        stored = await store.add_plugin(
+            strategy,
+            exchange=exchange,
+            metrics={"report": report},
+            path=tuple(path),
+            holdout=model["holdout"],
+            deflated_sharpe=model["deflated_sharpe"],
+            selection=model["selection"],
+        )
+    elif strategy.genome is None:  # a plugin: stored by its entry point name, loaded back to trade
         stored = await store.add_plugin(
             strategy, exchange=exchange, metrics={"report": report}, path=tuple(path)
         )
@@ -83,11 +100,82 @@ async def add_strategy(
         stored = await store.add(
             NewStrategy(strategy.genome, exchange=exchange, metrics={"report": report}, path=tuple(path))
         )
-    return {
+    summary = {
         "id": stored.id,
         "name": stored.name,
         "state": stored.state.value,
         "symbol": stored.symbol,
         "timeframe": stored.timeframe,
         "report": report,
+    }
+    if model is not None:
+        summary["validation"] = model["validation"]
+    return summary
+
+
+def model_validation(strategy: Strategy) -> dict[str, Any]:
+    """What a trained policy brings to the store: the hold-out validation ``mt rl train`` ran once after
+    training (the generator's thresholds and the deflated Sharpe ratio over the series' trial registry),
+    as a generated genome's is stored: the out-of-sample record (and so the Kelly prior), the deflated
+    Sharpe ratio, the windows and the trials counted, and a history that says what it went through.
+
+    A policy trades the market it was trained and validated on: another symbol or timeframe is refused
+    (its hold-out says nothing about another market)."""
+    from mastertrade.engine.generator.states import State
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
+
+    plugin = strategy.plugin
+    assert isinstance(plugin, ModelStrategy) and plugin.stored is not None
+    trained = plugin.stored
+    if (strategy.symbol, strategy.timeframe) != (trained.symbol, trained.timeframe):
+        raise UserInputError(
+            f"{trained.model} was trained and validated on {trained.symbol} {trained.timeframe}, not "
+            f"{strategy.symbol} {strategy.timeframe}: give --symbol {trained.symbol} --timeframe "
+            f"{trained.timeframe}, or train a policy on that market with `mt rl train`"
+        )
+    evaluation = trained.evaluation
+    training = trained.training
+    holdout = {key: value for key, value in evaluation.items() if key not in ("passed", "reasons")}
+    window = {"start": evaluation.get("start"), "end": evaluation.get("end"), "bars": evaluation.get("bars")}
+    deflated = evaluation.get("deflated_sharpe")
+    dsr = "-" if deflated is None else f"{deflated:.3f}"
+    if evaluation.get("passed"):
+        trials = evaluation.get("trials")
+        verdict = f"passed the filter on the hold-out (deflated Sharpe {dsr} over {trials} trials)"
+    else:
+        reasons = "; ".join(str(reason) for reason in evaluation.get("reasons", [])) or "not validated"
+        verdict = f"chosen by the trader; its hold-out failed the filter: {reasons}"
+    path = (
+        (State.GENERATED, f"trained by `mt rl train` ({trained.model}, {training.get('algorithm')})"),
+        (
+            State.BACKTESTED,
+            f"trained on {training.get('start')} to {training.get('end')}; hold-out {window['start']} to "
+            f"{window['end']} scored once",
+        ),
+        (State.PASSED, verdict),
+    )
+    return {
+        "path": path,
+        "holdout": holdout,
+        "deflated_sharpe": deflated,
+        "selection": {
+            "legacy": False,
+            "holdout": window,
+            "search_window": {
+                "start": training.get("start"),
+                "end": training.get("end"),
+                "bars": training.get("bars"),
+            },
+            "deflated_trials": evaluation.get("deflated_trials", {"trials": evaluation.get("trials")}),
+            "model": trained.model,
+        },
+        "validation": {
+            "model": trained.model,
+            "holdout": window,
+            "return_pct": evaluation.get("return_pct"),
+            "deflated_sharpe": deflated,
+            "trials": evaluation.get("trials"),
+            "passed": bool(evaluation.get("passed")),
+            "reasons": list(evaluation.get("reasons", [])),
+        },
     }

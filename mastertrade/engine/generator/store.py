@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 PLUGIN_KEY = "plugin"
+MODEL_PREFIX = "model:"
+"""A stored plugin name with this prefix is a trained policy (``signals.model``), not an entry point."""
 """In a stored plugin strategy's ``genome`` column: the plugin's entry point name (no rules: code)."""
 
 _ID = re.compile(r"[0-9a-f]{4,16}")
@@ -177,22 +179,36 @@ class StoredStrategy:
         return str(value) if value is not None else None
 
     @property
+    def is_model(self) -> bool:
+        """Whether it is a trained policy (stored as ``model:<id>`` where a plugin's name goes)."""
+        return self.plugin is not None and self.plugin.startswith(MODEL_PREFIX)
+
+    @property
     def genome(self) -> Genome:
         """The genome, validated (a row is only written from a valid genome)."""
         from mastertrade.engine.signals.genome import parse_genome
 
         if self.plugin is not None:
             raise UserInputError(
-                f"stored strategy {self.id} is the plugin {self.plugin!r} (Python code): it has no genome"
+                f"stored strategy {self.id} is the "
+                + ("trained model" if self.is_model else "plugin")
+                + f" {self.plugin!r}, not rules: it has no genome"
             )
         return parse_genome(self.genome_data, source=f"stored strategy {self.id}")
 
     def strategy(self) -> Strategy:
-        """The runnable strategy: the genome's, or the installed plugin's bound to this market."""
+        """The runnable strategy: the genome's, the stored policy's (``model:<id>``) or the installed
+        plugin's, bound to this market."""
         from mastertrade.engine.signals.strategy import Strategy
 
         if self.plugin is None:
             return Strategy.from_genome(self.genome, "stored")
+        if self.is_model:
+            from mastertrade.engine.signals.model.source import model_strategy
+
+            model = model_strategy(self.plugin)
+            assert model is not None  # a "model:" spec always names one (or raises)
+            return model.bind(self.symbol, self.timeframe)
         from mastertrade.engine.signals.plugins import load_plugin
 
         try:
@@ -206,7 +222,8 @@ class StoredStrategy:
     def description(self, *, multiline: bool = False) -> str:
         """Its rules in words (a plugin: its own description)."""
         if self.plugin is not None:
-            return f"plugin {self.plugin}: {self.strategy().description}"
+            kind = "model" if self.is_model else "plugin"
+            return f"{kind} {self.plugin}: {self.strategy().description}"
         from mastertrade.engine.signals.describe import describe
 
         return describe(self.genome, multiline=multiline)
@@ -426,10 +443,15 @@ class StrategyStore:
         exchange: str | None,
         metrics: dict[str, Any],
         path: tuple[tuple[State, str], ...],
+        holdout: dict[str, Any] | None = None,
+        deflated_sharpe: float | None = None,
+        selection: dict[str, Any] | None = None,
     ) -> StoredStrategy:
         """Store a plugin strategy bound to a market: its row holds the plugin's entry point name and its
         order settings instead of a genome (``StoredStrategy.strategy`` loads the plugin back). Its id is
-        a hash of the name and the market, so the same plugin on the same market is stored once."""
+        a hash of the name and the market, so the same plugin on the same market is stored once. A trained
+        model (``model:<id>``) is stored the same way, with its hold-out evaluation as ``holdout``
+        (its out-of-sample record and Kelly prior, as a generated genome's) and its deflated Sharpe ratio."""
         import hashlib
 
         if strategy.plugin is None or strategy.symbol is None or strategy.timeframe is None:
@@ -464,6 +486,9 @@ class StrategyStore:
             state=path[-1][0].value,
             genome=data,
             metrics=metrics,
+            out_of_sample=dict(holdout or {}),
+            selection=dict(selection or {}),
+            deflated_sharpe=deflated_sharpe,
             created_at=now,
             updated_at=now,
             state_since=now,

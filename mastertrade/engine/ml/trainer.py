@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mastertrade.engine.ml.artifacts import Artifact, ArtifactStore, library_versions
+from mastertrade.artifacts import Artifact, ArtifactStore, library_versions
 from mastertrade.engine.ml.models import ModelConfig, model_class
 from mastertrade.engine.ml.walkforward import (
     ForecastSpec,

@@ -1,26 +1,30 @@
 """The use case behind ``mt rl train``: train a PPO policy on a series' search window, score it once on
-the hold-out, store it as a versioned artifact.
+the hold-out, store it as a versioned model artifact and record it as a trial.
 
 The lookback is split as everywhere in MasterTrade: the newest ``holdout_fraction`` of the bars is the
 hold-out, never seen by training; the policy is trained on the older bars (the search window). The
 hold-out is then backtested once by the fast engine with the policy's own signals (the same path
 ``mt backtest model:<id>`` takes), compared with staying flat and with buy-and-hold, and put through
-the generator's filter: the out-of-sample thresholds and the deflated Sharpe ratio, counting every
-policy trained on this series as a trial.
+the generator's filter: the out-of-sample thresholds and the deflated Sharpe ratio. Like a genome's,
+that ratio counts every candidate ever scored on overlapping bars of the series, genomes and policies
+alike, from the trial registry (:mod:`mastertrade.engine.generator.trials`), which takes its ``N`` and
+``V`` (:meth:`~mastertrade.engine.generator.trials.Tally.deflation`); each trained policy is recorded
+there as one trial, with its per-day Sharpe ratio on the training window (what training selected on).
+
+:func:`train_model` is the CPU-bound part (no database); :func:`train_series` the door the CLI calls:
+read the series, tally the registry, train, record the trial.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mastertrade.engine.rl.ppo import PPOSettings, Progress, train_ppo
-from mastertrade.engine.signals.model.artifact import PolicyArtifact
+from mastertrade.engine.signals.model.artifact import Policy, PolicyArtifact
 from mastertrade.engine.signals.model.features import FEATURES, observations, raw_features, scaling
 from mastertrade.engine.signals.model.strategy import ModelStrategy
 from mastertrade.errors import UserInputError
@@ -28,15 +32,31 @@ from mastertrade.errors import UserInputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mastertrade.config import GeneratorSettings
+    from mastertrade.artifacts import ArtifactStore
+    from mastertrade.config import GeneratorSettings, Settings
+    from mastertrade.db.database import Database
     from mastertrade.engine.backtest.result import BacktestResult
+    from mastertrade.engine.generator.trials import Tally
 
 MIN_BARS = 300
+TRIAL_SOURCE = "rl"
+"""The trial registry's ``source`` of a trained policy."""
 
 
 def split_bar(bars: int, holdout_fraction: float) -> int:
     """First bar of the hold-out."""
     return bars - max(2, round(bars * holdout_fraction))
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A training's outcome: the policy, its stored artifact (None when not stored), the JSON-safe
+    report and the trial batch it adds to the registry."""
+
+    policy: Policy
+    stored: PolicyArtifact | None
+    report: dict[str, Any]
+    batch: Tally
 
 
 def train_model(
@@ -51,11 +71,15 @@ def train_model(
     filter_settings: GeneratorSettings | None = None,
     cash: float = 10_000.0,
     fee: float = 0.001,
-    store: Path | None = None,
+    prior: Tally | None = None,
+    store: ArtifactStore | None = None,
+    save: bool = True,
     progress: Progress | None = None,
-) -> tuple[PolicyArtifact, dict[str, Any]]:
-    """Train, evaluate and (when ``store`` is given) save; the artifact and a JSON-safe report."""
+) -> Trained:
+    """Train, evaluate and (``save``) store in ``store`` (default: the data folder's). ``prior`` is the
+    registry's tally of earlier trials on overlapping bars of the series (none: this is the first)."""
     from mastertrade.engine.backtest.fast import price_arrays, run_fast
+    from mastertrade.engine.generator.trials import Tally
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.rl.env import TradingEnv
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -83,81 +107,160 @@ def train_model(
         **asdict(ppo),
         "episode_bars": min(episode_bars, split),
     }
-    draft = PolicyArtifact(
-        symbol=symbol,
-        timeframe=timeframe,
-        exchange=exchange,
-        training=training,
+    policy = Policy(
         features=FEATURES,
         mean=tuple(float(x) for x in mean),
         std=tuple(float(x) for x in std),
         weights=weights,
     )
-    entries, exits = ModelStrategy(draft).signals(cache)
+    entries, exits = ModelStrategy(policy).signals(cache)
     holdout = run_fast(frame.iloc[split:], entries[split:], exits[split:], cash=cash, fee=fee)
     in_sample = run_fast(frame.iloc[:split], entries[:split], exits[:split], cash=cash, fee=fee)
-    evaluation = _evaluate(holdout, frame.iloc[split:], store, symbol, timeframe, exchange, filter_settings)
-    artifact = PolicyArtifact(**{**draft.__dict__, "evaluation": evaluation})
-    path = None
-    if store is not None:
-        from mastertrade.engine.signals.model.store import save
+    # The same weights trained again (same seed and data) are the same candidate, already counted.
+    repeat = save and _already_stored(policy, store, exchange, symbol, timeframe)
+    batch = Tally() if repeat else Tally.of(1, [_daily_sharpe(in_sample)[0]])
+    evaluation = _evaluate(holdout, frame.iloc[split:], (prior or Tally()) + batch, filter_settings)
+    stored = None
+    if save:
+        from mastertrade.engine.signals.model.store import save as save_policy
 
-        path = save(artifact, store)
+        stored = save_policy(
+            policy,
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=timeframe,
+            train_start=int(ts[0]),
+            train_end=int(ts[split - 1]),
+            training=training,
+            evaluation=evaluation,
+            store=store,
+        )
     report = {
-        "model": f"model:{artifact.id}",
-        "id": artifact.id,
-        "content_hash": artifact.content_hash,
-        "path": None if path is None else str(path),
+        "model": None if stored is None else stored.model,
+        "id": None if stored is None else stored.id,
+        "path": None if stored is None else str(stored.artifact.path),
         "symbol": symbol,
         "timeframe": timeframe,
         "exchange": exchange,
         "training": training,
-        "in_sample": in_sample.metrics(),
+        "in_sample": _daily_sharpe(in_sample)[1],
         "holdout": evaluation,
-        "libraries": artifact.libraries,
+        "libraries": None if stored is None else stored.artifact.libraries,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return artifact, report
+    return Trained(policy, stored, report, batch)
+
+
+async def train_series(
+    db: Database,
+    settings: Settings,
+    *,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    store: ArtifactStore | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train on the newest ``[rl] lookback_bars`` of the stored series, counting and recording the trial
+    in the registry; the report (:func:`train_model`) with the series' ``simulated`` flag."""
+    import asyncio
+
+    from mastertrade.engine.generator.pipeline import read_series
+    from mastertrade.engine.generator.trials import TrialRegistry
+
+    config = settings.rl
+    key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
+    if len(frame) < MIN_BARS:
+        raise UserInputError(f"too few candles of {key} to train on: {len(frame)} (need at least {MIN_BARS})")
+    registry = TrialRegistry(db)
+    index: Any = frame.index
+    ts = index.as_unit("ms").asi8
+    span = (int(ts[0]), int(ts[-1]))
+    prior = await registry.tally(key, *span)
+    trained = await asyncio.to_thread(
+        train_model,
+        frame,
+        symbol=key.symbol,
+        timeframe=key.timeframe,
+        exchange=key.exchange,
+        ppo=PPOSettings(steps=steps or config.steps, seed=seed),
+        holdout_fraction=config.holdout_fraction,
+        episode_bars=config.episode_bars,
+        filter_settings=settings.generator,
+        cash=settings.backtest.cash,
+        fee=settings.backtest.fee,
+        prior=prior,
+        store=store,
+        progress=progress,
+    )
+    await registry.record(key, *span, trained.batch, source=TRIAL_SOURCE)
+    return {**trained.report, "simulated": key.simulated}
 
 
 def _evaluate(
     result: BacktestResult,
     frame: pd.DataFrame,
-    store: Path | None,
-    symbol: str,
-    timeframe: str,
-    exchange: str,
+    tally: Tally,
     limits_from: GeneratorSettings | None,
 ) -> dict[str, Any]:
     from mastertrade.config import GeneratorSettings
-    from mastertrade.engine.generator.deflated import deflated_sharpe, sample_variance
+    from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.validation import threshold_failures
 
-    metrics = result.metrics()
-    daily = daily_moments(result)
-    earlier = _earlier_sharpes(store, symbol, timeframe, exchange)
-    trials = len(earlier) + 1
+    sharpe, metrics = _daily_sharpe(result)
+    metrics["window"] = "holdout"
     deflated = None
-    if daily is not None:
-        sharpe, observations_, skew, kurtosis = daily
-        variance = sample_variance([*earlier, sharpe])
-        deflated = deflated_sharpe(sharpe, observations_, skew, kurtosis, trials=trials, variance=variance)
+    used: dict[str, Any] = {}
+    skew, kurtosis = metrics.get("daily_skew"), metrics.get("daily_kurtosis")
+    if sharpe is not None and skew is not None and kurtosis is not None:
+        days = int(metrics["days"])
+        deflation = tally.deflation(days)
+        used = deflation.as_dict()
+        deflated = deflated_sharpe(
+            sharpe, days, skew, kurtosis, trials=deflation.trials, variance=deflation.variance
+        )
     limits = limits_from if limits_from is not None else GeneratorSettings()
     reasons = threshold_failures(metrics, deflated, limits)
     first_open = float(frame["open"].iloc[1]) if len(frame) > 1 else float("nan")
     buy_hold = (float(frame["close"].iloc[-1]) / first_open - 1.0) * 100.0
     return {
         **metrics,
-        "daily_sharpe": None if daily is None else daily[0],
+        "daily_sharpe": sharpe,
         "flat_return_pct": 0.0,
         "buy_hold_return_pct": round(buy_hold, 4),
         "beats_flat": bool((metrics.get("return_pct") or 0.0) > 0.0),
         "beats_buy_hold": bool((metrics.get("return_pct") or 0.0) > buy_hold),
         "deflated_sharpe": deflated,
-        "trials": trials,
+        "trials": tally.trials,
+        "deflated_trials": tally.as_dict() | used,
         "passed": not reasons,
         "reasons": reasons,
     }
+
+
+def _already_stored(
+    policy: Policy, store: ArtifactStore | None, exchange: str, symbol: str, timeframe: str
+) -> bool:
+    """Whether a policy with these very weights, scaling and settings is stored for the series."""
+    from mastertrade.engine.signals.model.store import stored
+
+    payload = policy.payload()
+    return any(
+        (found.exchange, found.symbol, found.timeframe) == (exchange, symbol, timeframe)
+        and found.policy.payload() == payload
+        for found in stored(store)
+    )
+
+
+def _daily_sharpe(result: BacktestResult) -> tuple[float | None, dict[str, Any]]:
+    """The per-day Sharpe ratio and the metrics of a backtest, described as the generator describes a
+    genome's hold-out (daily moments, trade record: the Kelly prior of the trading core)."""
+    from mastertrade.engine.generator.holdout import HoldoutScore, describe_result
+
+    metrics = describe_result(result)
+    return HoldoutScore(result, metrics).daily_sharpe, metrics
 
 
 def daily_moments(result: BacktestResult) -> tuple[float, int, float, float] | None:
@@ -174,18 +277,3 @@ def daily_moments(result: BacktestResult) -> tuple[float, int, float, float] | N
     skew = float(np.mean(centred**3)) / m2**1.5
     kurtosis = float(np.mean(centred**4)) / m2**2
     return float(returns.mean()) / std, len(returns), skew, kurtosis
-
-
-def _earlier_sharpes(store: Path | None, symbol: str, timeframe: str, exchange: str) -> list[float]:
-    """Hold-out daily Sharpe ratios of the policies stored earlier for the same series (the trials)."""
-    if store is None:
-        return []
-    from mastertrade.engine.signals.model.store import stored
-
-    found = []
-    for artifact in stored(store):
-        if (artifact.symbol, artifact.timeframe, artifact.exchange) != (symbol, timeframe, exchange):
-            continue
-        value = artifact.evaluation.get("daily_sharpe")
-        found.append(float(value) if isinstance(value, int | float) and math.isfinite(value) else math.nan)
-    return found

@@ -141,7 +141,7 @@ class ForecastService:
         return out
 
     async def _model(self, model: str, key: SeriesKey, horizon: int) -> LoadedModel | None:
-        from mastertrade.engine.ml.artifacts import ArtifactStore
+        from mastertrade.artifacts import ArtifactStore
         from mastertrade.engine.ml.trainer import KIND, LoadedModel, artifact_key
 
         store = ArtifactStore.default()

@@ -1,6 +1,7 @@
-"""``STRATEGY`` specs that name a trained policy: ``model:<id>`` (a stored policy) or the path of a
-policy artifact file. :func:`model_strategy` answers ``None`` for anything else, so the strategy loader
-can try it beside built-ins, genome files, stored ids and plugins."""
+"""``STRATEGY`` specs that name a trained policy: ``model:<id>`` (a stored policy) or the folder of a
+policy artifact (or its ``manifest.json``). :func:`model_strategy` answers ``None`` for anything else,
+so the strategy loader can try it beside built-ins, genome files, stored ids and plugins. A policy file
+of the first format is refused with a message saying to retrain."""
 
 from __future__ import annotations
 
@@ -12,41 +13,40 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.strategy import Strategy
 
 
-def is_policy_file(spec: str) -> bool:
-    """Whether ``spec`` is a readable JSON file that says it is a policy artifact."""
-    from mastertrade.engine.signals.model.artifact import FORMAT
+def policy_folder(spec: str) -> Path | None:
+    """The artifact folder ``spec`` names when it is a policy artifact's folder or manifest, else None."""
+    from mastertrade.artifacts import MANIFEST
+    from mastertrade.engine.signals.model.artifact import KIND
 
     path = Path(spec)
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
+    folder = path.parent if path.name == MANIFEST else path
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return None
     try:
-        text = path.read_text(encoding="utf-8")
-        # Only a file that names the policy format is parsed here; anything else (a genome, however
-        # absurd) is left to the genome loader and its size and nesting limits.
-        if FORMAT not in text:
-            return False
-        head = json.loads(text)
+        head = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(head, dict) and head.get("format") == FORMAT
+        return None
+    return folder if isinstance(head, dict) and head.get("kind") == KIND else None
 
 
 def model_strategy(spec: str) -> Strategy | None:
     """The model strategy ``spec`` names, or ``None`` when it names none."""
-    from mastertrade.engine.signals.model.store import PREFIX
+    from mastertrade.artifacts import IncompatibleArtifact
+    from mastertrade.engine.signals.model.artifact import is_legacy_file, legacy_message
+    from mastertrade.engine.signals.model.store import PREFIX, find, load
 
     if spec.startswith(PREFIX):
-        from mastertrade.engine.signals.model.store import find
-
-        path = find(spec[len(PREFIX) :])
-    elif is_policy_file(spec):
-        path = Path(spec)
+        folder: Path | None = find(spec[len(PREFIX) :])
     else:
-        return None
-    from mastertrade.engine.signals.model.artifact import PolicyArtifact
+        folder = policy_folder(spec)
+        if folder is None:
+            if is_legacy_file(Path(spec)):
+                raise IncompatibleArtifact(legacy_message(Path(spec)))
+            return None
+    assert folder is not None
     from mastertrade.engine.signals.model.strategy import ModelStrategy
     from mastertrade.engine.signals.strategy import Strategy
 
-    artifact = PolicyArtifact.load(path)
-    plugin = ModelStrategy(artifact)
-    return Strategy.from_model(PREFIX + artifact.id, plugin, artifact.symbol, artifact.timeframe)
+    stored = load(folder)
+    return Strategy.from_model(stored.model, ModelStrategy(stored), stored.symbol, stored.timeframe)

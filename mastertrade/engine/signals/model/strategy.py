@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mastertrade.engine.signals.model.actions import KEEP, signals_from_actions
-from mastertrade.engine.signals.model.artifact import PolicyArtifact
+from mastertrade.engine.signals.model.artifact import Policy, PolicyArtifact
 from mastertrade.engine.signals.model.features import observations, raw_features
 from mastertrade.engine.signals.plugins import StrategyPlugin
 
@@ -24,16 +24,19 @@ if TYPE_CHECKING:
 
 
 class ModelStrategy(StrategyPlugin):
-    """The signals of a stored policy."""
+    """The signals of a policy: a stored one (:class:`PolicyArtifact`) or one just trained."""
 
-    def __init__(self, artifact: PolicyArtifact) -> None:
-        self.artifact = artifact
-        trained = artifact.training
-        self.description = (
-            f"PPO policy {artifact.id} on {artifact.symbol} {artifact.timeframe}, trained "
-            f"{trained.get('start')}..{trained.get('end')}"
-        )
-        order = artifact.order
+    def __init__(self, policy: Policy | PolicyArtifact, description: str = "") -> None:
+        self.stored = policy if isinstance(policy, PolicyArtifact) else None
+        self.policy = policy.policy if isinstance(policy, PolicyArtifact) else policy
+        if self.stored is not None and not description:
+            trained = self.stored.training
+            description = (
+                f"PPO policy {self.stored.id} trained on {self.stored.symbol} {self.stored.timeframe}, "
+                f"{trained.get('start')}..{trained.get('end')}"
+            )
+        self.description = description or "PPO policy"
+        order = self.policy.order
         self.stop_loss = order.get("stop_loss")
         self.take_profit = order.get("take_profit")
         self.trailing_stop = order.get("trailing_stop")
@@ -41,8 +44,8 @@ class ModelStrategy(StrategyPlugin):
 
     def actions(self, cache: IndicatorCache) -> np.ndarray[Any, np.dtype[np.int64]]:
         raw = raw_features(cache)
-        scaled = observations(raw, np.asarray(self.artifact.mean), np.asarray(self.artifact.std))
-        chosen = self.artifact.weights.actions(scaled)
+        scaled = observations(raw, np.asarray(self.policy.mean), np.asarray(self.policy.std))
+        chosen = self.policy.weights.actions(scaled)
         chosen[~np.all(np.isfinite(raw), axis=1)] = KEEP
         return chosen
 

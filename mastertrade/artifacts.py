@@ -1,6 +1,7 @@
 """Versioned model artifacts on disk: one folder per trained model, named by its content hash.
 
-Generic on purpose: forecasts (``engine/ml``) and any other trained thing (a policy) store through it.
+Generic on purpose, and outside the engine's layers so every layer can read it: forecasts (``engine/ml``)
+and trading policies (``engine/signals/model``, kind ``policy``) store through it, in one format.
 
 Layout under the data folder (``locations().models_dir``)::
 
@@ -98,7 +99,7 @@ class Artifact:
         return self.path / name
 
     def as_dict(self) -> dict[str, Any]:
-        from mastertrade.engine.market.timeframes import to_iso
+        from mastertrade.utc import iso_ms as to_iso
 
         return {
             "kind": self.kind,
