@@ -51,5 +51,28 @@ def keras() -> ModuleType:
         raise MLUnavailable(
             f"keras was loaded with the {keras_module.backend.backend()} backend; MasterTrade needs jax"
         )
+    _compilation_cache()
     module: ModuleType = keras_module
     return module
+
+
+CACHE_ENV = "MT_JAX_CACHE_DIR"
+"""Overrides the folder of JAX's persistent compilation cache (the benchmark's cold run points it at an
+empty folder)."""
+
+
+def _compilation_cache() -> None:
+    """Keep what XLA compiles on disk: a fresh process (``mt ml train``, the daemon after a restart)
+    then loads the forecast network's compiled steps instead of compiling them again, which costs more
+    than the training itself. Every compilation is kept, however quick (JAX's default keeps only those
+    over a second, and the network's many small ones add up)."""
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return  # set already (by this function, or by the user through JAX_COMPILATION_CACHE_DIR)
+    from mastertrade.locations import locations
+
+    folder = os.environ.get(CACHE_ENV) or str(locations().jax_cache_dir)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
