@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import Any
 
 from mastertrade.errors import UserInputError
 
@@ -73,6 +74,7 @@ def _compilation_cache() -> None:
     from mastertrade.locations import locations
 
     folder = os.environ.get(CACHE_ENV) or str(locations().jax_cache_dir)
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    update: Any = jax.config.update  # (untyped in jax's stubs)
+    update("jax_compilation_cache_dir", folder)
+    update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    update("jax_persistent_cache_min_entry_size_bytes", 0)
