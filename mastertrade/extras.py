@@ -57,6 +57,8 @@ def keras() -> ModuleType:
     return module
 
 
+CACHE_BYTES = 512 * 2**20
+"""Bound of the compilation cache (the forecast network's steps take well under a megabyte a shape)."""
 CACHE_ENV = "MT_JAX_CACHE_DIR"
 """Overrides the folder of JAX's persistent compilation cache (the benchmark's cold run points it at an
 empty folder)."""
@@ -66,7 +68,8 @@ def _compilation_cache() -> None:
     """Keep what XLA compiles on disk: a fresh process (``mt ml train``, the daemon after a restart)
     then loads the forecast network's compiled steps instead of compiling them again, which costs more
     than the training itself. Every compilation is kept, however quick (JAX's default keeps only those
-    over a second, and the network's many small ones add up)."""
+    over a second, and the network's many small ones add up). The folder is per installation and keyed by
+    the versions of Python, JAX, Keras and MasterTrade (``locations().jax_cache_dir``)."""
     import jax
 
     if jax.config.jax_compilation_cache_dir:
@@ -78,3 +81,6 @@ def _compilation_cache() -> None:
     update("jax_compilation_cache_dir", folder)
     update("jax_persistent_cache_min_compile_time_secs", 0.0)
     update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # A bounded cache evicts the least recently used entries, and takes a file lock around each read and
+    # write: several processes (the daemon, `mt ml train`, test workers) share the folder safely.
+    update("jax_compilation_cache_max_size", CACHE_BYTES)
