@@ -64,8 +64,8 @@ class FixedTerm:
 
     @property
     def label(self) -> str:
-        """A short unique name ("forecast:lightgbm:h1" style: the name and the parameter values)."""
-        return ":".join([self.name, *(str(value) for _, value in self.params)])
+        """A short unique name: "forecast:horizon=1,model=lightgbm"."""
+        return f"{self.name}:" + ",".join(f"{key}={value}" for key, value in self.params)
 
     def as_json(self) -> dict[str, Any]:
         return {"feature": self.name, **dict(self.params)}
