@@ -87,6 +87,24 @@ class Locations:
         key = f"py{sys.version_info[0]}{sys.version_info[1]}-numba{numba}-mastertrade{__version__}"
         return Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "numba" / key
 
+    @property
+    def jax_cache_dir(self) -> Path:
+        """JAX's persistent compilation cache (the forecast network's compiled training and prediction
+        steps), per installation like the numba kernels and keyed by the versions that decide the
+        compiled code, so a fresh process loads what an earlier one compiled instead of compiling again."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        parts = []
+        for name in ("jax", "jaxlib", "keras"):
+            try:
+                parts.append(f"{name}{version(name)}")
+            except PackageNotFoundError:
+                parts.append(f"{name}none")
+        from mastertrade import __version__
+
+        key = "-".join([f"py{sys.version_info[0]}{sys.version_info[1]}", *parts, f"mastertrade{__version__}"])
+        return Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "jax" / key
+
     def as_dict(self) -> dict[str, str]:
         """The paths a user may want to look at, as printed by ``mt config path``."""
         return {

@@ -5,6 +5,7 @@ Needs the ``[ml]`` extra; without it each command says how to install it (exit 2
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -14,6 +15,9 @@ from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
+    from mastertrade.db.database import Database
+
+Report = Callable[[int, int, str], None]
 
 app = typer.Typer(
     help="Machine learning: next-bar return forecasts (LSTM-Transformer, LightGBM) as strategy features.",
@@ -53,6 +57,25 @@ def _market(config: Settings, symbol: str | None, timeframe: str | None) -> tupl
     timeframe = timeframe or config.market.timeframe
     timeframe_ms(timeframe)
     return symbol or config.market.symbols[0], timeframe
+
+
+def _with_db[T](config: Settings, description: str, work: Callable[[Database, Report], Awaitable[T]]) -> T:
+    """Run ``work`` on the open database under a progress bar on stderr (``work`` may move it), then
+    close the database: every ``mt ml`` command that reads the store goes through here."""
+    with progress() as bar:
+        task = bar.add_task(description, total=None)
+
+        def report(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        async def main() -> T:
+            db = await open_db(config)
+            try:
+                return await work(db, report)
+            finally:
+                await db.close()
+
+        return run(main)
 
 
 def _pct(value: Any) -> str:
@@ -128,12 +151,7 @@ def train(
     from mastertrade.engine.ml.models import ModelConfig
     from mastertrade.engine.ml.trainer import TrainRequest
     from mastertrade.engine.ml.trainer import train as run_training
-    from mastertrade.errors import UserInputError
 
-    if window < 4:
-        raise UserInputError(f"--window {window}: must be at least 4 bars")
-    if epochs < 1:
-        raise UserInputError(f"--epochs {epochs}: must be at least 1")
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
     request = TrainRequest(
@@ -151,20 +169,9 @@ def train(
         config=ModelConfig(window=window, epochs=epochs),
     )
     request.check()
-    with progress() as bar:
-        task = bar.add_task(f"training {model}", total=None)
-
-        def report(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=message)
-
-        async def main() -> dict[str, Any]:
-            db = await open_db(config)
-            try:
-                return await run_training(db, request, progress=report)
-            finally:
-                await db.close()
-
-        summary = run(main)
+    summary = _with_db(
+        config, f"training {model}", lambda db, report: run_training(db, request, progress=report)
+    )
     if json_out:
         print_json(summary)
         return
@@ -203,16 +210,11 @@ def evaluate(
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
 
-    async def main() -> dict[str, Any]:
-        db = await open_db(config)
-        try:
-            return await evaluate_stored(db, model, symbol, timeframe, exchange, horizon, holdout, threshold)
-        finally:
-            await db.close()
-
-    with progress() as bar:
-        bar.add_task(f"evaluating {model} forecasts", total=None)
-        report = run(main)
+    report = _with_db(
+        config,
+        f"evaluating {model} forecasts",
+        lambda db, _: evaluate_stored(db, model, symbol, timeframe, exchange, horizon, holdout, threshold),
+    )
     if json_out:
         print_json(report)
         return
@@ -285,18 +287,12 @@ def predict(
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
 
-    async def main() -> dict[str, Any]:
-        db = await open_db(config)
-        try:
-            key = await CandleStore(db).resolve(symbol, timeframe, exchange)
-            loaded = await latest_model(model, key, horizon)
-            return await predict_latest(db, loaded, key, publish=publish)
-        finally:
-            await db.close()
+    async def forecast(db: Database, _: Report) -> dict[str, Any]:
+        key = await CandleStore(db).resolve(symbol, timeframe, exchange)
+        loaded = await latest_model(model, key, horizon)
+        return await predict_latest(db, loaded, key, publish=publish)
 
-    with progress() as bar:
-        bar.add_task(f"loading {model} and forecasting", total=None)
-        result = run(main)
+    result = _with_db(config, f"loading {model} and forecasting", forecast)
     if json_out:
         print_json(result)
         return

@@ -1,6 +1,7 @@
 """Scoring genomes on one candle series: the problem every worker holds, and the scores it returns.
 
-A :class:`Problem` is what a worker needs once (the candles, the walk-forward windows, cash and fee);
+A :class:`Problem` is what a worker needs once (the candles, the walk-forward windows, cash and fee, and
+the stored features its genomes may read);
 it is plain data that pickles, so a process pool or a cluster can ship it to each worker once. A
 :class:`Scorer` is a worker's warm state for one problem: the shared ``IndicatorCache`` and the arrays
 the kernel reads. ``Scorer.score(genomes)`` computes every indicator the batch needs (timed as
@@ -34,6 +35,7 @@ from mastertrade.engine.generator import kernel as k
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
+    from mastertrade.engine.signals.features import FeatureProvider
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
 
@@ -59,6 +61,9 @@ class Problem:
     anchored: bool = False
     cash: float = 10_000.0
     fee: float = 0.001
+    features: FeatureProvider | None = None
+    """The values of the feature terms the search may draw (``Limits.features``), aligned to any bars
+    without lookahead (``collectors.provider.StoredFeatures``, as a plain backtest reads them)."""
 
     @cached_property
     def windows(self) -> list[Window]:
@@ -186,7 +191,9 @@ class Scorer:
 
         problem = self.problem
         problem.check()
-        self.cache: IndicatorCache = IndicatorCache(problem.frame, max_bytes=self.cache_bytes)
+        self.cache: IndicatorCache = IndicatorCache(
+            problem.frame, max_bytes=self.cache_bytes, features=problem.features
+        )
         self.prices = price_arrays(problem.frame)
         self.day = np.ascontiguousarray(problem.ts // _DAY_MS, dtype=np.int64)
         windows = problem.windows

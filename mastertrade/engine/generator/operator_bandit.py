@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.variation import MUTATIONS, mutate_swap
+from mastertrade.engine.generator.variation import MUTATIONS, Operator, mutate_swap
 
 if TYPE_CHECKING:
     import random
 
-    from mastertrade.engine.generator.variation import Json, Source
+    from mastertrade.engine.generator.variation import Json, Pool, Source
     from mastertrade.engine.signals.random_genome import Chooser
 
 STATE_VERSION = 1
@@ -52,7 +52,6 @@ CROSSOVER_RATES: tuple[float, ...] = (0.2, 0.5, 0.8)
 HORIZON = 500.0
 """Most evidence (successes + failures) an arm keeps; older evidence is scaled down beyond it."""
 
-Operator = Callable[["Chooser", "Json"], "Json | None"]
 _OPERATORS: dict[str, Operator] = {name: operator for name, operator, _ in MUTATIONS}
 
 
@@ -122,8 +121,8 @@ class OperatorBandit:
             ticket.swap = chosen[1]
             return chosen
 
-        def swap(rng: Chooser, data: Json) -> Json | None:
-            return mutate_swap(rng, data, pick)
+        def swap(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
+            return mutate_swap(rng, data, pool, pick)
 
         def choose(rng: Chooser) -> Operator:
             draws = {name: arm.draw(rng) for name, arm in self.mutations.items()}  # type: ignore[arg-type]

@@ -5,7 +5,8 @@
 1. read the newest ``lookback_bars`` candles of the series and cut them (:mod:`.holdout`) into the
    **search window** (the older ``1 - holdout_fraction``) and the **hold-out** (the newest bars);
 2. search (:mod:`.search`) through the configured executor on the search window only (its own inner
-   walk-forward folds), avoiding every fingerprint already stored for the market;
+   walk-forward folds), avoiding every fingerprint already stored for the market; besides prices and
+   indicators it may draw the forecasts stored for the series (:mod:`.terms`);
 3. choose the ``count`` best distinct candidates by NSGA-II (whole Pareto fronts first);
 4. judge them: the search-window metrics (stored under ``search``, ``in_sample``, ``metrics`` and
    ``folds``; the search optimised these), the run's PBO over the chosen (:mod:`.pbo`), then **once** a
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from mastertrade.engine.generator.executor_base import Executor
     from mastertrade.engine.generator.search import Candidate, SearchConfig
     from mastertrade.engine.generator.trials import Tally
+    from mastertrade.engine.generator.variation import Pool
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -131,7 +133,10 @@ def strategy_row(strategy: StoredStrategy) -> dict[str, Any]:
     }
 
 
-def search_config(settings: Settings, request: GenerationRequest, seed: int) -> SearchConfig:
+def search_config(
+    settings: Settings, request: GenerationRequest, seed: int, features: Pool = ()
+) -> SearchConfig:
+    """The search of ``request``; ``features``: the feature terms it may draw (:mod:`.terms`)."""
     from mastertrade.engine.generator.search import SearchConfig
     from mastertrade.engine.generator.variation import Limits
 
@@ -145,7 +150,7 @@ def search_config(settings: Settings, request: GenerationRequest, seed: int) -> 
         generations=config.generations if request.generations is None else request.generations,
         crossover_prob=config.crossover_prob,
         mutation_prob=config.mutation_prob,
-        limits=Limits(max_conditions=config.max_conditions),
+        limits=Limits(max_conditions=config.max_conditions, features=features),
         complexity_penalty=config.complexity_penalty,
         min_trades=config.min_trades,
         max_exposure_pct=config.max_exposure_pct,
@@ -210,6 +215,7 @@ async def generate(
     """Run one generation (see the module docstring) and return what was stored."""
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.holdout import check_holdout, holdout_start
+    from mastertrade.engine.generator.terms import feature_pool
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.generator.validation import thresholds
 
@@ -221,6 +227,7 @@ async def generate(
     )
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
+    pool = await feature_pool(db, key)
     problem = Problem(
         frame.iloc[:cut],
         folds=config.walk_forward_windows,
@@ -228,12 +235,13 @@ async def generate(
         anchored=config.anchored,
         cash=settings.backtest.cash,
         fee=settings.backtest.fee,
+        features=pool.provider,
     )
     problem.check()
     check_holdout(holdout)
     trim = await lookback_cut(db, key, len(frame), request.lookback_bars or config.lookback_bars)
     seed = request.seed if request.seed is not None else secrets.randbits(32)
-    search = search_config(settings, request, seed)
+    search = search_config(settings, request, seed, pool.terms)
     workers = request.workers or config.workers
     store = StrategyStore(db)
     registry = TrialRegistry(db)
@@ -250,6 +258,7 @@ async def generate(
         "holdout_fraction": config.holdout_fraction,
         "walk_forward_windows": config.walk_forward_windows,
         "thresholds": thresholds(config),
+        "feature_terms": pool.labels,
     }
     run_id = await store.start_run(
         trigger=request.trigger,
@@ -440,11 +449,11 @@ def validate(
         "holdout_s": 0.0,
     }
     if cache is None:  # a process pool's caches live in its workers
-        cache = IndicatorCache(problem.frame)
+        cache = IndicatorCache(problem.frame, features=problem.features)
     pbo_started = time.perf_counter()
     stats["pbo"] = search_pbo(problem, [c.genome for c in chosen], detailed, cache, pbo_blocks)
     stats["pbo_s"] = time.perf_counter() - pbo_started
-    holdout_cache = IndicatorCache(holdout)
+    holdout_cache = IndicatorCache(holdout, features=problem.features)
     holdout_window = window_of(holdout)
     trials_record = tally.as_dict()
     items: list[NewStrategy] = []

@@ -11,13 +11,18 @@ Mutations (one per call, chosen at random):
 - ``threshold``: a constant moves along its threshold grid;
 - ``operator``: ``>``, ``<``, ``crosses_above``, ``crosses_below`` swap;
 - ``swap``: a term is replaced by another indicator or price of the same scale (an SMA by an EMA or a
-  Bollinger band, an RSI by a stochastic), with fresh parameters;
+  Bollinger band, an RSI by a stochastic), with fresh parameters (a forecast by another model's);
 - ``lag``: a term looks a few bars further back, or less;
 - ``add`` / ``remove``: a condition joins a rule (in an ``all`` or ``any`` group) or leaves it;
 - ``stops``: stop-loss, take-profit, trailing stop or size change, appear or go.
 
 Crossover swaps a random rule subtree of one parent's entry (or exit) rule with one of the other's, and
 with some chance their stops and sizes.
+
+The feature pool (``Limits.features``) adds feature terms with stored data for the series searched,
+such as the forecasts trained models made (:mod:`.terms`): the first generation and ``add`` draw them
+beside prices and indicators, ``swap`` exchanges one for another of its scale. An empty pool draws
+exactly what a candles-only search draws.
 
 Randomness comes from the ``rng`` passed in (a ``random.Random`` seeded per individual by the search),
 so a child depends only on its parents and its own seed, never on evaluation order or worker count.
@@ -44,11 +49,13 @@ from mastertrade.engine.signals.canonical import fingerprint
 from mastertrade.engine.signals.features import FEATURES
 from mastertrade.engine.signals.genome import CONDITIONS, Genome, parse_genome
 from mastertrade.engine.signals.indicators import INDICATORS
-from mastertrade.engine.signals.random_genome import Chooser, random_genome
+from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_genome
 from mastertrade.engine.signals.specs import PRICE, SINGLE, VOLUME, SeriesSpec
 from mastertrade.errors import InvalidGenome
 
 Json = dict[str, Any]
+Pool = tuple[FixedTerm, ...]
+"""Feature terms the search may draw besides prices and indicators (``Limits.features``)."""
 Path = tuple[int, ...]
 """Where a node sits in a rule tree: the child indices from the root."""
 
@@ -60,10 +67,14 @@ ATTEMPTS = 12
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds the search keeps genomes within (the model's own limits are wider)."""
+    """Bounds the search keeps genomes within (the model's own limits are wider), and the feature terms
+    it may draw besides prices and indicators."""
 
     max_conditions: int = 6
     max_depth: int = 2
+    features: Pool = ()
+    """Feature terms with stored data for the series searched, drawn as they are (the forecasts of the
+    trained models, :mod:`.terms`); none: genomes read the candles only, drawn exactly as before."""
 
 
 # --- the genome's JSON tree -----------------------------------------------------------------------
@@ -152,41 +163,62 @@ def _spec_of(term: Json) -> tuple[SeriesSpec, str | None]:
 # --- drawing --------------------------------------------------------------------------------------
 
 
-def _sources(scale: str) -> list[tuple[str, str, str | None]]:
-    """(kind, name, output) of every price column and indicator output on ``scale``."""
-    found: list[tuple[str, str, str | None]] = [
+Source = tuple[str, str, str | None]
+"""(kind, name, output): kind "price", "ind" or "feature" (a feature's name: its ``FixedTerm.label``)."""
+
+
+def _sources(scale: str, pool: Pool = ()) -> list[Source]:
+    """Every price column, indicator output and pool feature output on ``scale``."""
+    found: list[Source] = [
         ("price", column, None) for column, column_scale in _PRICE_SCALES.items() if column_scale == scale
     ]
     for name, spec in INDICATORS.items():
         for out in spec.outputs:
             if out.scale == scale:
                 found.append(("ind", name, out.name if spec.multi_output else None))
+    for fixed in pool:
+        spec = FEATURES[fixed.name]
+        for out in spec.outputs:
+            if out.scale == scale:
+                found.append(("feature", fixed.label, out.name if spec.multi_output else None))
     return found
 
 
-Source = tuple[str, str, str | None]
 SourcePick = Callable[[Chooser, list[Source]], Source]
 """Picks the new term's source among the candidates (the operator bandit's hook into ``swap``)."""
 
 
-def draw_term(rng: Chooser, scale: str, *, lag: int = 0, pick: SourcePick | None = None) -> Json:
-    """A fresh term on ``scale`` with grid parameters; ``pick`` chooses its source (default: uniform)."""
-    sources = _sources(scale)
+def draw_term(
+    rng: Chooser,
+    scale: str,
+    *,
+    lag: int = 0,
+    pick: SourcePick | None = None,
+    pool: Pool = (),
+) -> Json | None:
+    """A fresh term on ``scale`` with grid parameters (a pool feature's as they are); ``pick`` chooses
+    its source (default: uniform). None when nothing is on that scale (a feature the pool lacks)."""
+    sources = _sources(scale, pool)
+    if not sources:
+        return None
     kind, name, output = rng.choice(sources) if pick is None else pick(rng, sources)
     if kind == "price":
         term: Json = {"price": name}
+    elif kind == "feature":
+        term = next(fixed for fixed in pool if fixed.label == name).as_json()
     else:
         term = {"ind": name, **grid_params(rng, INDICATORS[name])}
-        if output is not None and output != SINGLE:
-            term["output"] = output
+    if kind != "price" and output is not None and output != SINGLE:
+        term["output"] = output
     if lag:
         term["lag"] = lag
     return term
 
 
-def draw_condition(rng: Chooser) -> Json:
-    """A random single condition (the signals package's random genome with no groups), on the grids."""
-    genome = random_genome(rng, max_depth=0, stops=False)
+def draw_condition(rng: Chooser, pool: Pool = ()) -> Json:
+    """A random single condition (the signals package's random genome with no groups, drawing from the
+    pool's features too), on the grids."""
+    genome = random_genome(rng, max_depth=0, stops=False, terms=pool)
     return snap_rule(genome.to_dict()["entry"])
 
 
@@ -280,13 +312,19 @@ def build(data: Json, limits: Limits) -> Genome | None:
 def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) -> Genome:
     """A random genome on the grids (the first generation)."""
     for _ in range(ATTEMPTS):
-        raw = random_genome(rng, symbol=symbol, timeframe=timeframe, max_depth=min(limits.max_depth, 2))
+        raw = random_genome(
+            rng,
+            symbol=symbol,
+            timeframe=timeframe,
+            max_depth=min(limits.max_depth, 2),
+            terms=limits.features,
+        )
         genome = build(raw.to_dict(), limits)
         if genome is not None:
             return genome
     # the grids or limits refused every draw (tiny limits): a single condition always fits
     data: Json = {"name": "gen", "symbol": symbol, "timeframe": timeframe}
-    data.update(entry=draw_condition(rng), exit=draw_condition(rng))
+    data.update(entry=draw_condition(rng, limits.features), exit=draw_condition(rng, limits.features))
     genome = build(
         data, Limits(max_conditions=max(limits.max_conditions, 1), max_depth=max(limits.max_depth, 0))
     )
@@ -325,7 +363,7 @@ def _term_at(data: Json, side: str, path: Path, index: int) -> Any:
     return condition[op_of(condition)][index]
 
 
-def mutate_param(rng: Chooser, data: Json) -> Json | None:
+def mutate_param(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     slots = [slot for slot in _term_slots(data) if "ind" in _term_at(data, *slot)]
     if not slots:
         return None
@@ -347,7 +385,7 @@ def mutate_param(rng: Chooser, data: Json) -> Json | None:
     return _with_term(data, side, path, index, term)
 
 
-def mutate_threshold(rng: Chooser, data: Json) -> Json | None:
+def mutate_threshold(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     slots = []
     for side in _sides(data):
         for path in conditions(data[side]):
@@ -375,7 +413,7 @@ def mutate_threshold(rng: Chooser, data: Json) -> Json | None:
     return _with_term(data, side, path, index, snap_threshold(value, bounds))
 
 
-def mutate_operator(rng: Chooser, data: Json) -> Json | None:
+def mutate_operator(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     side = rng.choice(_sides(data))
     path = rng.choice(conditions(data[side]))
     condition = node_at(data[side], path)
@@ -384,20 +422,20 @@ def mutate_operator(rng: Chooser, data: Json) -> Json | None:
     return {**data, side: replaced(data[side], path, {new_op: condition[op]})}
 
 
-def mutate_swap(rng: Chooser, data: Json, pick: SourcePick | None = None) -> Json | None:
+def mutate_swap(rng: Chooser, data: Json, pool: Pool = (), pick: SourcePick | None = None) -> Json | None:
     slots = _term_slots(data)
     if not slots:
         return None
     side, path, index = rng.choice(slots)
     term = _term_at(data, side, path, index)
     scale, _ = term_scale(term)
-    new = draw_term(rng, scale, lag=term.get("lag", 0), pick=pick)
-    if new == term:
+    new = draw_term(rng, scale, lag=term.get("lag", 0), pick=pick, pool=pool)
+    if new is None or new == term:
         return None
     return _with_term(data, side, path, index, new)
 
 
-def mutate_lag(rng: Chooser, data: Json) -> Json | None:
+def mutate_lag(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     slots = _term_slots(data)
     if not slots:
         return None
@@ -409,10 +447,10 @@ def mutate_lag(rng: Chooser, data: Json) -> Json | None:
     return _with_term(data, side, path, index, term)
 
 
-def mutate_add(rng: Chooser, data: Json) -> Json | None:
+def mutate_add(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     side = rng.choice(["entry", "exit"])
     rule = data.get(side)
-    new = draw_condition(rng)
+    new = draw_condition(rng, pool)
     if rule is None:
         return {**data, side: new}
     targets = groups(rule)
@@ -426,7 +464,7 @@ def mutate_add(rng: Chooser, data: Json) -> Json | None:
     return {**data, side: replaced(rule, path, wrapped)}
 
 
-def mutate_remove(rng: Chooser, data: Json) -> Json | None:
+def mutate_remove(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     choices = [(side, path) for side in _sides(data) for path in conditions(data[side]) if path]
     has_stop = any(data.get(key) is not None for key in STOP_GRIDS)
     if has_stop and data.get("exit") is not None:
@@ -437,7 +475,7 @@ def mutate_remove(rng: Chooser, data: Json) -> Json | None:
     return {**data, side: replaced(data[side], path, None)}
 
 
-def mutate_stops(rng: Chooser, data: Json) -> Json | None:
+def mutate_stops(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     data = dict(data)
     key = rng.choice([*STOP_GRIDS, "size"])
     if key == "size":
@@ -455,7 +493,10 @@ def mutate_stops(rng: Chooser, data: Json) -> Json | None:
     return data
 
 
-MUTATIONS: tuple[tuple[str, Callable[[Chooser, Json], Json | None], float], ...] = (
+Operator = Callable[[Chooser, Json, Pool], Json | None]
+"""A mutation: ``(rng, genome document, feature pool)`` to an edited document, or None (nothing to edit)."""
+
+MUTATIONS: tuple[tuple[str, Operator, float], ...] = (
     ("param", mutate_param, 3.0),
     ("threshold", mutate_threshold, 2.0),
     ("operator", mutate_operator, 1.0),
@@ -467,7 +508,7 @@ MUTATIONS: tuple[tuple[str, Callable[[Chooser, Json], Json | None], float], ...]
 )
 
 
-def _weighted(rng: Chooser) -> Callable[[Chooser, Json], Json | None]:
+def _weighted(rng: Chooser) -> Operator:
     total = sum(weight for _, _, weight in MUTATIONS)
     point = rng.random() * total
     for _, operator, weight in MUTATIONS:
@@ -481,7 +522,7 @@ def mutate(
     rng: Chooser,
     genome: Genome,
     limits: Limits,
-    choose: Callable[[Chooser], Callable[[Chooser, Json], Json | None]] | None = None,
+    choose: Callable[[Chooser], Operator] | None = None,
 ) -> Genome:
     """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
     produced nothing valid and different. ``choose`` picks the operator (default: the fixed weights of
@@ -489,7 +530,7 @@ def mutate(
     data = genome.to_dict()
     pick = choose or _weighted
     for _ in range(ATTEMPTS):
-        edited = pick(rng)(rng, data)
+        edited = pick(rng)(rng, data, limits.features)
         if edited is None:
             continue
         child = build(edited, limits)

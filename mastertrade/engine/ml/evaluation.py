@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mastertrade.errors import UserInputError
+
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -59,10 +61,16 @@ def last_returns(close: FloatArray, horizon: int) -> FloatArray:
     return out
 
 
+def check_holdout(holdout: float) -> None:
+    if not 0 < holdout < 1:
+        raise UserInputError(f"--holdout {holdout}: must be between 0 and 1")
+
+
 def holdout_mask(
     predictions: FloatArray, labels: FloatArray, holdout: float
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """The newest ``holdout`` share of the bars that have both a forecast and a known outcome."""
+    """The newest ``holdout`` share of the bars that have both a forecast and a known outcome: the one
+    definition of the hold-out, for its scores and for the backtest on it (:func:`holdout_start`)."""
     usable = np.flatnonzero(~np.isnan(predictions) & ~np.isnan(labels))
     mask = np.zeros(predictions.shape[0], dtype=bool)
     if usable.shape[0] == 0:
@@ -70,6 +78,12 @@ def holdout_mask(
     count = max(1, int(round(usable.shape[0] * holdout)))
     mask[usable[-count:]] = True
     return mask
+
+
+def holdout_start(predictions: FloatArray, labels: FloatArray, holdout: float) -> int | None:
+    """The first bar of the hold-out (None when no bar has a forecast and a known outcome)."""
+    found = np.flatnonzero(holdout_mask(predictions, labels, holdout))
+    return int(found[0]) if found.shape[0] else None
 
 
 def evaluate(

@@ -63,15 +63,20 @@ class TrainRequest:
         )
 
     def check(self) -> None:
+        from mastertrade.engine.ml.evaluation import check_holdout
+
         model_class(self.model)
+        if self.config.window < 4:
+            raise UserInputError(f"--window {self.config.window}: must be at least 4 bars")
+        if self.config.epochs < 1:
+            raise UserInputError(f"--epochs {self.config.epochs}: must be at least 1")
         if not 1 <= self.horizon <= 48:
             raise UserInputError(f"--horizon {self.horizon}: must be 1..48 bars")
         if self.train_bars < 20:
             raise UserInputError(f"--train-bars {self.train_bars}: must be at least 20")
         if self.retrain_every < 1:
             raise UserInputError(f"--retrain-every {self.retrain_every}: must be at least 1 bar")
-        if not 0 < self.holdout < 1:
-            raise UserInputError(f"--holdout {self.holdout}: must be between 0 and 1")
+        check_holdout(self.holdout)
 
 
 def artifact_key(key: SeriesKey, horizon: int) -> dict[str, Any]:
@@ -158,6 +163,25 @@ def save_model(
     )
 
 
+def judge_and_save(
+    store: ArtifactStore,
+    trained: TrainedModel,
+    request: TrainRequest,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    names: list[str],
+    predictions: np.ndarray[Any, np.dtype[np.float64]],
+) -> tuple[dict[str, Any], Artifact]:
+    """What follows every training (the walk-forward's and the nightly refit's): the walk-forward
+    ``predictions`` scored on the hold-out against the naive baselines, and the model saved with them."""
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.windows import labels
+
+    close = frame["close"].to_numpy(dtype=np.float64)
+    metrics = evaluate(predictions, labels(close, request.horizon), close, request.horizon, request.holdout)
+    return metrics, save_model(store, trained, request, key, frame, names, metrics)
+
+
 @dataclass
 class LoadedModel:
     """A stored model ready to predict (kept by the daemon between bars)."""
@@ -201,7 +225,6 @@ async def train(
     """Walk-forward over the stored candles, publish the forecast series, save the final model."""
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
-    from mastertrade.engine.ml.evaluation import evaluate
     from mastertrade.engine.ml.series import bar_opens, forecast_points
 
     request.check()
@@ -215,9 +238,9 @@ async def train(
             f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"
             f" and a {request.config.window}-bar window"
         )
-    close = frame["close"].to_numpy(dtype=np.float64)
-    metrics = evaluate(run.predictions, run.labels, close, request.horizon, request.holdout)
-    artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+    metrics, artifact = judge_and_save(
+        store, run.last, request, key, frame, run.feature_names, run.predictions
+    )
     name = series_name(request.model, request.horizon, key.timeframe)
     points = forecast_points(name, key.symbol, bar_opens(frame), run.predictions, timeframe_ms(key.timeframe))
     # The walk-forward recomputes the whole series, so it replaces what an earlier training stored.
@@ -268,7 +291,6 @@ async def refit(db: Database, request: TrainRequest, *, store: ArtifactStore | N
     """Train the model of the newest bar on every label known now and save it (the nightly job). The
     stored forecast series is left as it is: past forecasts are never rewritten; a series that does not
     exist yet is made by a full :func:`train` instead."""
-    from mastertrade.engine.ml.evaluation import evaluate
     from mastertrade.engine.ml.walkforward import fit_at
     from mastertrade.engine.ml.windows import labels
 
@@ -280,13 +302,11 @@ async def refit(db: Database, request: TrainRequest, *, store: ArtifactStore | N
         return await train(db, request, store=store)
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
-    close = frame["close"].to_numpy(dtype=np.float64)
-    y = labels(close, request.horizon)
+    y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)
     trained = await asyncio.to_thread(fit_at, request.spec(), values, valid, y, len(frame) - 1, request.seed)
     if trained is None:
         raise UserInputError(f"{key}: no labelled samples to train on")
-    metrics = evaluate(predictions, y, close, request.horizon, request.holdout)
-    artifact = save_model(store, trained, request, key, frame, names, metrics)
+    metrics, artifact = judge_and_save(store, trained, request, key, frame, names, predictions)
     return {"model": request.model, "series": str(key), "artifact": artifact.as_dict(), "evaluation": metrics}
 
 
@@ -304,26 +324,25 @@ async def evaluate_stored(
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.timeframes import to_iso
-    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start
     from mastertrade.engine.ml.windows import labels
     from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     model_class(model)
-    if not 0 < holdout < 1:
-        raise UserInputError(f"--holdout {holdout}: must be between 0 and 1")
+    check_holdout(holdout)
     key, frame = await load_frame(db, symbol, timeframe, exchange)
     predictions = await stored_predictions(db, model, key, horizon, frame)
     if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     close = frame["close"].to_numpy(dtype=np.float64)
-    report = evaluate(predictions, labels(close, horizon), close, horizon, holdout)
-    if not report.get("bars"):
+    y = labels(close, horizon)
+    report = evaluate(predictions, y, close, horizon, holdout)
+    start = holdout_start(predictions, y, holdout)
+    if not report.get("bars") or start is None:
         return {"series": str(key), "model": model, "horizon": horizon, **report}
     first = int(np.flatnonzero(~np.isnan(predictions))[0])
-    usable = np.flatnonzero(~np.isnan(predictions))
-    start = int(usable[-max(1, int(round(usable.shape[0] * holdout)))])
     window = frame.iloc[start:]
     genome = parse_genome(threshold_genome(model, horizon, threshold, key))
     provider = await StoredFeatures.load(

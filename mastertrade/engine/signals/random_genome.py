@@ -16,7 +16,7 @@ The source of randomness is anything with ``random()``, ``randint(a, b)``, ``uni
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -24,7 +24,15 @@ from mastertrade.engine.signals.canonical import fingerprint
 from mastertrade.engine.signals.features import FEATURES
 from mastertrade.engine.signals.genome import CONDITIONS, Genome, parse_genome
 from mastertrade.engine.signals.indicators import INDICATORS
-from mastertrade.engine.signals.specs import PRICE, SINGLE, VOLUME, Output, SeriesSpec, normalise_float
+from mastertrade.engine.signals.specs import (
+    PRICE,
+    SINGLE,
+    VOLUME,
+    Output,
+    ParamValue,
+    SeriesSpec,
+    normalise_float,
+)
 
 T = TypeVar("T")
 
@@ -42,6 +50,28 @@ class Chooser(Protocol):
 
 
 @dataclass(frozen=True)
+class FixedTerm:
+    """A feature term drawn as it is, parameters and all: a series known to have data for the market
+    searched (the forecast of one trained model, ``{"feature": "forecast", "model": "lightgbm",
+    "horizon": 1}``), where drawing its parameters at random would mostly name series that do not exist."""
+
+    name: str
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, params: Mapping[str, ParamValue]) -> FixedTerm:
+        return cls(name, tuple(sorted(params.items())))
+
+    @property
+    def label(self) -> str:
+        """A short unique name: "forecast:horizon=1,model=lightgbm"."""
+        return f"{self.name}:" + ",".join(f"{key}={value}" for key, value in self.params)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"feature": self.name, **dict(self.params)}
+
+
+@dataclass(frozen=True)
 class _Source:
     """Something a term can be drawn from: an output of a spec, or a price column."""
 
@@ -49,6 +79,7 @@ class _Source:
     name: str
     output: Output
     spec: SeriesSpec | None = None
+    fixed: FixedTerm | None = None
 
 
 _PRICE_SOURCES = tuple(
@@ -56,11 +87,14 @@ _PRICE_SOURCES = tuple(
 ) + (_Source("price", "volume", Output(SINGLE, "volume", VOLUME)),)
 
 
-def _sources(features: bool) -> list[_Source]:
+def _sources(features: bool, terms: Sequence[FixedTerm] = ()) -> list[_Source]:
     sources = list(_PRICE_SOURCES)
     for kind, registry in (("ind", INDICATORS), ("feature", FEATURES if features else {})):
         for name, spec in registry.items():
             sources.extend(_Source(kind, name, output, spec) for output in spec.outputs)
+    for term in terms:
+        spec = FEATURES[term.name]
+        sources.extend(_Source("feature", term.name, output, spec, term) for output in spec.outputs)
     return sources
 
 
@@ -72,6 +106,7 @@ def random_genome(
     timeframe: str | None = None,
     stops: bool | None = None,
     features: bool = False,
+    terms: Sequence[FixedTerm] = (),
     max_depth: int = 2,
     max_children: int = 3,
 ) -> Genome:
@@ -79,12 +114,14 @@ def random_genome(
 
     ``rng`` is a seed or a :class:`Chooser`. ``stops``: ``True`` gives at least one of stop-loss,
     take-profit and trailing stop, ``False`` none, ``None`` each with probability 0.3.
-    ``features`` also draws registered alternative-data features (the cache then needs a provider).
+    ``features`` also draws registered alternative-data features (the cache then needs a provider);
+    ``terms`` adds feature terms drawn with their parameters as given (without them, and without
+    ``features``, the draws are those of a candles-only genome, number for number).
     ``max_depth`` bounds all/any nesting; ``max_children`` the children of a group. The name defaults
     to ``random-`` and the genome's fingerprint.
     """
     chooser: Chooser = _random.Random(rng) if isinstance(rng, int) else rng
-    draw = _Drawer(chooser, _sources(features), max_depth, max_children)
+    draw = _Drawer(chooser, _sources(features, terms), max_depth, max_children)
     data: dict[str, Any] = {"name": name or "random", "symbol": symbol, "timeframe": timeframe}
     data["entry"] = draw.rule(0)
     data.update(draw.stops(stops))
@@ -161,6 +198,10 @@ class _Drawer:
         lag = 0 if rng.random() < 0.85 else rng.randint(1, 5)
         if source.kind == "price":
             term: dict[str, Any] = {"price": source.name}
+        elif source.fixed is not None:
+            term = source.fixed.as_json()
+            if source.spec is not None and source.spec.multi_output:
+                term["output"] = source.output.name
         else:
             assert source.spec is not None
             term = {source.kind: source.name, **random_params(rng, source.spec)}
