@@ -6,9 +6,14 @@ one row per batch of trials (a generation run, an optimisation, a validation wit
 the series, the bars it covered and a summary of the trials' per-day Sharpe ratios (count, mean, sum of
 squared deviations). :meth:`TrialRegistry.tally` pools every batch of the series whose bars overlap the
 given range, and :class:`Tally` adds a new batch to it, exactly (Chan et al.'s parallel variance), so
-``N`` of the deflated Sharpe ratio includes every earlier night, and the observed spread of all those
-trials' Sharpe ratios is reported beside it (``pipeline.null_variance`` says why the ratio's ``V`` is
-the skill-less spread at the hold-out's length rather than this observed one).
+both inputs of the deflated Sharpe ratio's expected maximum include every earlier night:
+
+- ``N``: every distinct candidate ever scored on overlapping bars of the series;
+- ``V``: the observed sample variance of those candidates' per-day Sharpe ratios (the same period as
+  the per-day hold-out Sharpe ratio being deflated; none of them is annualised). Only while fewer than
+  two of them have a defined Sharpe ratio, when no spread can be observed, ``V`` falls back to the
+  spread a skill-less strategy's per-day Sharpe estimate has over the hold-out's ``T`` days,
+  ``1 / (T - 1)`` (Lo 2002 at SR = 0). :meth:`Tally.deflation` makes the choice and names it.
 """
 
 from __future__ import annotations
@@ -60,11 +65,47 @@ class Tally:
         """Sample variance (ddof 1) of the trials' per-day Sharpe ratios; 0 with fewer than two."""
         return self.m2 / (self.count - 1) if self.count > 1 else 0.0
 
+    def deflation(self, days: int) -> Deflation:
+        """N and V of the deflated Sharpe ratio of a per-day Sharpe ratio measured over ``days`` days."""
+        if self.count >= 2:
+            return Deflation(max(1, self.trials), self.variance, OBSERVED)
+        return Deflation(max(1, self.trials), skill_less_variance(days), FALLBACK)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "trials": self.trials,
             "sharpe_variance": self.variance,
+            "sharpe_count": self.count,
             "batches": self.batches,
+        }
+
+
+OBSERVED = "observed"
+"""``V`` is the sample variance of the registry's trials' per-day Sharpe ratios."""
+FALLBACK = "skill-less 1/(T-1): fewer than 2 trials with a Sharpe ratio"
+"""``V`` is the skill-less spread at the hold-out's length (no spread observable)."""
+
+
+def skill_less_variance(days: int) -> float:
+    """The variance of a skill-less strategy's per-day Sharpe estimate over ``days`` daily returns
+    (Lo 2002: ``(1 + SR^2 / 2) / (T - 1)`` at ``SR = 0``): ``V``'s fallback (see the module docstring)."""
+    return 1.0 / max(1, days - 1)
+
+
+@dataclass(frozen=True)
+class Deflation:
+    """What a deflated Sharpe ratio was computed with: ``trials`` (N), ``variance`` (V, per day) and where
+    V came from (``OBSERVED`` or ``FALLBACK``)."""
+
+    trials: int
+    variance: float
+    variance_source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "trials_used": self.trials,
+            "variance_used": self.variance,
+            "variance_source": self.variance_source,
         }
 
 

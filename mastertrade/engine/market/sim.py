@@ -58,6 +58,9 @@ _DRAWS = ("shock", "switch", "regime", "jump", "jump_size", "high", "low", "volu
 _MAX_BARS = 5_000_000
 EDGE_SUFFIX = "-EDGE"
 EDGE_AUTOCORRELATION = 0.7
+EDGE_DROP = 1.5
+EDGE_REBOUND = 0.0
+EDGE_SYMMETRIC = 0.0
 """Bar-to-bar return autocorrelation planted on ``-EDGE`` symbols in the trending regimes."""
 
 
@@ -144,7 +147,7 @@ class SimMarket:
         self._jump_p = min(0.5, _JUMPS_PER_DAY * self.step / _DAY_MS)
         self._jump_size = _JUMP_SIZE * (self.step / _DAY_MS) ** 0.25
         self._volume_per_bar = p.daily_volume * self.step / _DAY_MS
-        self._edge = EDGE_AUTOCORRELATION if planted_edge(symbol) else 0.0
+        self._edge = planted_edge(symbol)
         self._last_return = 0.0
 
     @property
@@ -179,7 +182,11 @@ class SimMarket:
             s = math.sqrt(var) * vol_mult
             returns[i] = drift * self._drift_scale - 0.5 * s * s + s * shocks[i] + jumps[i]
             if self._edge:  # the planted edge: momentum
-                returns[i] += self._edge * previous
+                returns[i] += EDGE_AUTOCORRELATION * previous
+                if previous < -EDGE_DROP * s:
+                    returns[i] += EDGE_REBOUND * -previous
+                elif EDGE_SYMMETRIC and previous > EDGE_DROP * s:
+                    returns[i] -= EDGE_REBOUND * previous
             previous = returns[i]
             sigma[i] = s
             # The variance feeds on the bar's own innovation (not the regime's scaling, so it stays
