@@ -9,8 +9,9 @@ What differs from a real installation, and why (all of it is in the demo's confi
 
 - the market is simulated (venue ``sim``) on daily bars and runs in accelerated time (a 1d bar every
   two seconds), with about eleven years of history;
-- one of its symbols, ``BTC-EDGE/USDT``, carries the simulator's documented **planted edge** (return
-  autocorrelation, ``market.sim.planted_edge``); the others carry none;
+- one of its symbols, ``BTC-EDGE/USDT``, carries the simulator's documented **planted edge** (an
+  overreaction: a large shock is taken back, and more, on the next bar; ``market.sim.planted_edge``);
+  the others carry none;
 - the generation run is small (a few dozen strategies per symbol on the last 3,000 bars, the newest
   750 of them held out), so it finishes in well under a minute on two cores.
 
@@ -78,7 +79,8 @@ def write_config(path: Path, settings: Settings) -> bool:
     header = (
         "# The MasterTrade DEMO workspace, written by `mt demo`: a simulated market in accelerated time,\n"
         "# paper trading only, no keys, no network. BTC-EDGE/USDT carries a planted, documented edge\n"
-        "# (return autocorrelation); the other symbols have none. Generator thresholds are the defaults.\n\n"
+        "# (large moves are taken back on the next bar); the other symbols have none. Generator\n"
+        "# thresholds are the defaults.\n\n"
     )
     path.write_text(header + render_config_file(settings), encoding="utf-8")
     path.chmod(0o600)
