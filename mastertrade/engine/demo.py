@@ -22,6 +22,7 @@ as it should on a market with no edge. The dashboard labels everything as simula
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,11 @@ Say = Callable[[str], None]
 
 
 def demo_home() -> Path:
-    """The demo's workspace folder (beside, never inside, the user's own data)."""
+    """The demo's workspace folder (beside, never inside, the user's own data): ``$MT_HOME/demo`` when
+    ``MT_HOME`` chooses the home (a test, a scratch folder), else the demo folder in the user data dir."""
+    home = os.environ.get("MT_HOME")
+    if home:
+        return Path(home).expanduser() / "demo"
     return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "demo"
 
 
