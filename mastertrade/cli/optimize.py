@@ -36,6 +36,7 @@ def optimize(
         list[str] | None,
         typer.Option(
             "--param",
+            metavar="NAME",
             help="Tune only this parameter (repeat for several): a plugin's declared name, or a genome's"
             " slot as the report's `tuned` lists it. Default: every numeric one.",
         ),

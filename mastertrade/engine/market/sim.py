@@ -153,7 +153,7 @@ class SimMarket:
         self._jump_size = _JUMP_SIZE * (self.step / _DAY_MS) ** 0.25
         self._volume_per_bar = p.daily_volume * self.step / _DAY_MS
         self._edge = planted_edge(symbol)
-        self._last_return = 0.0
+        self._reversal_due = 0.0
 
     @property
     def last_close(self) -> float:
@@ -178,7 +178,7 @@ class SimMarket:
 
         returns = np.empty(n)
         sigma = np.empty(n)
-        var, last, regime, previous = self._var, self._last_innovation, self._regime, self._last_return
+        var, last, regime, previous = self._var, self._last_innovation, self._regime, self._reversal_due
         for i in range(n):
             if switch[i] > self._stay:
                 regime = (regime + 1 + int(regime_pick[i])) % 3
@@ -195,7 +195,7 @@ class SimMarket:
             # The variance feeds on the bar's own innovation (not the regime's scaling, so it stays
             # stationary, a + b < 1, in every regime); a jump adds a passing burst of volatility.
             last = var * shocks[i] * shocks[i] + jumps[i] * jumps[i]
-        self._var, self._last_innovation, self._regime, self._last_return = var, last, regime, previous
+        self._var, self._last_innovation, self._regime, self._reversal_due = var, last, regime, previous
 
         log_close = self._log_price + np.cumsum(returns)
         log_open = np.concatenate([[self._log_price], log_close[:-1]])
