@@ -148,7 +148,7 @@ class Subject:
 
     def build(self, values: dict[str, float]) -> Any:
         from mastertrade.engine.signals.genome import parse_genome
-        from mastertrade.engine.signals.plugins import check_settings
+        from mastertrade.engine.signals.plugins import check_order_settings
         from mastertrade.engine.signals.strategy import Strategy
         from mastertrade.errors import InvalidGenome, OperationFailed
 
@@ -160,7 +160,7 @@ class Subject:
         assert self.strategy is not None and self.strategy.plugin is not None
         plugin = self.strategy.plugin.tuned(values)
         try:
-            check_settings(self.name, plugin)  # a stop-loss range may reach what a genome refuses
+            check_order_settings(self.name, plugin)  # a stop-loss range may reach what a genome refuses
         except OperationFailed:
             return None
         return Strategy.from_plugin(self.name, plugin, self.strategy.symbol, self.strategy.timeframe)

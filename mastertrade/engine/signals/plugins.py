@@ -179,9 +179,13 @@ def load_plugin(name: str) -> StrategyPlugin:
 
 
 def check_settings(name: str, plugin: StrategyPlugin) -> None:
-    from mastertrade.engine.signals.genome import parse_genome
-    from mastertrade.errors import InvalidGenome
+    """``OperationFailed`` naming a bad parameter declaration or order setting of a loaded plugin."""
+    check_declarations(name, plugin)
+    check_order_settings(name, plugin)
 
+
+def check_declarations(name: str, plugin: StrategyPlugin) -> None:
+    """Each declared parameter is well formed, declared once, and its default is the attribute's value."""
     seen: set[str] = set()
     for param in plugin.parameters:
         if not isinstance(param, Parameter):
@@ -194,6 +198,13 @@ def check_settings(name: str, plugin: StrategyPlugin) -> None:
         if problem is not None:
             raise OperationFailed(f"strategy plugin {name!r} has a bad declaration: {problem}")
         seen.add(param.name)
+
+
+def check_order_settings(name: str, plugin: StrategyPlugin) -> None:
+    """The stop-loss, take-profit, trailing-stop and size are within a genome's ranges (a tuned copy is
+    checked again: a declared range may reach beyond them)."""
+    from mastertrade.engine.signals.genome import parse_genome
+    from mastertrade.errors import InvalidGenome
 
     # the same ranges as a genome's, checked by the genome model itself
     probe: dict[str, Any] = {
