@@ -21,16 +21,16 @@ The model, per bar (log prices):
 **A planted edge, only where the symbol says so.** A symbol whose base asset ends in ``-EDGE`` (for
 example ``BTC-EDGE/USDT``; :func:`planted_edge`) gets one deliberate inefficiency on top of the model
 above, an overshooting overreaction: a bar whose shock (its random move, jump included) exceeds
-``EDGE_THRESHOLD`` (half a conditional standard deviation) has ``EDGE_REVERSAL`` (1.5) times that shock
-taken back on the next bar; only shocks are reversed, never a reversal. A rule that buys after a sharp
-fall and sells a bar or two later has a real, stable advantage. The edge is strong on purpose: the
-deflated Sharpe ratio measures the best candidate against the observed spread of every candidate's
-Sharpe ratio, and subtler edges (return autocorrelation 0.7; reversals of 60 to 100% of a move) gave
-the demo's best candidates hold-out Sharpe ratios of 2 to 8 that did not clear it, because the spread
-of the candidates' Sharpe ratios grew with the edge about as fast as the best one's. It exists so that
-the demo and the tests can show the pipeline passing a real edge honestly; every other symbol is a
-market with no exploitable structure beyond drift, and the generator's defaults rightly pass nothing
-there. The name, shown by ``mt data list`` and every other listing, is the label.
+``EDGE_THRESHOLD`` (a quarter of a conditional standard deviation) has ``EDGE_REVERSAL`` (2) times
+that shock taken back on the next bar; only shocks are reversed, never a reversal. A rule that buys
+after a sharp fall and sells a bar or two later has a real, stable advantage. The edge is strong on
+purpose: the deflated Sharpe ratio measures the best candidate against the observed spread of every
+candidate's Sharpe ratio, and subtler edges (return autocorrelation 0.7; reversals of 60 to 100% of a
+move) gave the demo's best candidates hold-out Sharpe ratios of 2 to 8 that did not clear it, because
+the spread of the candidates' Sharpe ratios grew with the edge about as fast as the best one's. It
+exists so that the demo and the tests can show the pipeline passing a real edge honestly; every other
+symbol is a market with no exploitable structure beyond drift, and the generator's defaults rightly
+pass nothing there. The name, shown by ``mt data list`` and every other listing, is the label.
 
 The same (symbol, timeframe, seed) always gives the same prices: the random stream is keyed on all three
 with a stable hash, never on Python's salted ``hash()``. Where the series sits in time (``end``) does
@@ -63,9 +63,9 @@ _JUMP_SIZE = 0.04  # standard deviation of a daily bar's jump; shorter bars jump
 _DRAWS = ("shock", "switch", "regime", "jump", "jump_size", "high", "low", "volume")
 _MAX_BARS = 5_000_000
 EDGE_SUFFIX = "-EDGE"
-EDGE_THRESHOLD = 0.5
+EDGE_THRESHOLD = 0.25
 """A shock of an ``-EDGE`` symbol larger than this many conditional standard deviations ..."""
-EDGE_REVERSAL = 1.5
+EDGE_REVERSAL = 2.0
 """... is taken back this many times over on the next bar."""
 
 
