@@ -16,9 +16,9 @@ What differs from a real installation, and why (all of it is in the demo's confi
   750 of them held out), so it finishes in well under a minute on two cores.
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
-never saw, with every trial counted: on the planted-edge symbol some do in about half of the runs
-measured (the seed changes nightly; the bar is the spread of every candidate's Sharpe ratio); on the
-others nothing passes, as it should on a market with no edge. The dashboard labels everything as
+never saw, with every trial counted: on the planted-edge symbol some do in most runs (three of four
+measured; the seed changes nightly, and the bar is the spread of every candidate's Sharpe ratio); on
+the others nothing passes, as it should on a market with no edge. The dashboard labels everything as
 simulated and paper.
 """
 
