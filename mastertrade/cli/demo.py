@@ -34,7 +34,9 @@ def demo(
     ] = False,
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Workspace folder (default: the demo folder in your data dir)."),
+        typer.Option(
+            "--home", help="Workspace folder (default: $MT_HOME/demo, else the demo folder in your data dir)."
+        ),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:

@@ -98,7 +98,6 @@ def generate(
     """
     import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
     from mastertrade.engine.generator.pipeline import GenerationRequest
-    from mastertrade.engine.generator.pipeline import generate as run_generation
     from mastertrade.engine.market.timeframes import timeframe_ms
     from mastertrade.errors import UserInputError
 
@@ -159,6 +158,14 @@ def generate(
         executor=kind,
         scheduler=scheduler,
     )
+    run_and_print(config, request, json_out)
+
+
+def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) -> None:
+    """One generation run with a progress bar on stderr, then its summary (``mt generate`` and
+    ``mt optimize --evolve``)."""
+    from mastertrade.engine.generator.pipeline import generate as run_generation
+
     with progress() as bar:
         task = bar.add_task("generating", total=None)
 
@@ -328,7 +335,8 @@ def _print(doc: dict[str, Any]) -> None:
         f" ({data['search_window']['bars']:,} bars); hold-out {data['holdout']['start']} .."
         f" {data['holdout']['end']} ({data['holdout']['bars']:,} bars), scored once after selection."
         f" Deflated Sharpe counts {trials.get('trials', 0):,} trials on this series"
-        f" ({trials.get('this_run', 0):,} this run); PBO "
+        f" ({trials.get('this_run', 0):,} this run), variance of their Sharpe ratios"
+        f" {_variance(trials)}; PBO "
         + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )
     trimmed(doc)
@@ -342,3 +350,8 @@ def _print(doc: dict[str, Any]) -> None:
             f"[bold red]{counts['reference_disagreements']} finalist(s) failed:"
             " the reference engine disagreed[/]"
         )
+
+
+def _variance(trials: dict[str, Any]) -> str:
+    used = trials.get("variance_used")
+    return "n/a" if used is None else f"{used:.5f} per day ({trials.get('variance_source')})"

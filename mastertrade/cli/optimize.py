@@ -1,63 +1,119 @@
-"""``mt optimize``: tune a trader's own genome with Optuna under the hold-out, trial counting and PBO."""
+"""``mt optimize``: tune a trader's own strategy under the hold-out, trial counting and PBO: a genome's or a
+plugin's declared parameters with Optuna, or (``--evolve``) a genome's structure with the genetic search."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
+from mastertrade.cli.series_options import (
+    ExchangeOption,
+    StrategyArgument,
+    SymbolOption,
+    TimeframeOption,
+    resolve,
+)
+from mastertrade.cli.series_options import number as _number
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.engine.signals.strategy import Strategy
 
 
 def optimize(
-    strategy: Annotated[
-        str, typer.Argument(help="A built-in name, a genome JSON file or a stored strategy id.")
-    ],
-    symbol: Annotated[
-        str | None, typer.Option("--symbol", help="Market symbol (default: the strategy's own).")
+    strategy: Annotated[str, StrategyArgument],
+    symbol: Annotated[str | None, SymbolOption] = None,
+    timeframe: Annotated[str | None, TimeframeOption] = None,
+    exchange: Annotated[str | None, ExchangeOption] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", help="Optuna trials (parameter sets scored; default 100).")
     ] = None,
-    timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="Bar length (default: the strategy's own).")
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME",
+            help="Tune only this parameter (repeat for several): a plugin's declared name, or a genome's"
+            " slot as the report's `tuned` lists it. Default: every numeric one.",
+        ),
     ] = None,
-    exchange: Annotated[
-        str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
-    ] = None,
-    trials: Annotated[int, typer.Option("--trials", help="Optuna trials (parameter sets scored).")] = 100,
     seed: Annotated[
         int, typer.Option("--seed", help="Sampler seed: the same seed and data, the same result.")
     ] = 0,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the best genome to this JSON file.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write the best genome (a plugin's: its best parameter values) to this JSON file."
+        ),
+    ] = None,
+    evolve: Annotated[
+        bool,
+        typer.Option(
+            "--evolve",
+            help="Evolve the genome's structure instead: a generation run (the genetic search) whose first"
+            " generation is the genome and mutations of it; stored and reported like `mt generate`.",
+        ),
+    ] = False,
+    count: Annotated[
+        int | None, typer.Option("--count", help="With --evolve: strategies to store (default: [generator]).")
+    ] = None,
+    population: Annotated[
+        int | None,
+        typer.Option(
+            "--population", help="With --evolve: individuals per generation (default: [generator])."
+        ),
+    ] = None,
+    generations: Annotated[
+        int | None,
+        typer.Option(
+            "--generations", help="With --evolve: generations after the first (default: [generator])."
+        ),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Tune the numeric parameters of a genome (indicator settings, stops) on the search window with
-    Optuna, then score the best once on the hold-out the tuning never saw and judge it with the default
-    filter; the trials join the series' trial registry, and the report gives the deflated Sharpe ratio
-    over every trial counted and the probability of backtest overfitting of the tuning."""
-    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
-    from mastertrade.cli.strategy import stored_lookup
-    from mastertrade.engine.generator.optimize import optimize as run_optimize
-    from mastertrade.engine.signals.loader import load_strategy
+    """Tune a strategy on the search window, then score the best once on the hold-out the tuning never
+    saw and judge it with the default filter. Genomes: the numeric parameters (indicator settings, stops)
+    with Optuna, or the structure with --evolve. Plugins: the int and float parameters they declare. The
+    trials join the series' trial registry; the report gives the deflated Sharpe ratio over every trial
+    counted and the probability of backtest overfitting of the tuning."""
     from mastertrade.errors import UserInputError
 
-    if trials < 1:
+    if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
-    loaded = load_strategy(strategy, symbol, timeframe, stored=stored_lookup(strategy))
-    genome = getattr(loaded, "genome", None)
-    if genome is None:
-        raise UserInputError(
-            f"strategy {strategy!r} is a plugin: plugins declare no tunable parameters; optimize a genome"
-        )
-    symbol = symbol or loaded.symbol
-    timeframe = timeframe or loaded.timeframe
-    if not symbol:
-        raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
-    if not timeframe:
-        raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    if not evolve:
+        for name, value in (("--count", count), ("--population", population), ("--generations", generations)):
+            if value is not None:
+                raise UserInputError(f"{name} {value} applies to --evolve only")
+    loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     config = settings()
+    if evolve:
+        if trials is not None or param:
+            given = "--trials" if trials is not None else "--param"
+            raise UserInputError(f"{given} tunes parameters with Optuna; --evolve runs the genetic search")
+        if out is not None:
+            raise UserInputError(f"--out {out}: --evolve stores its strategies (see `mt strategy list`)")
+        _evolve(
+            config,
+            loaded,
+            strategy,
+            symbol,
+            timeframe,
+            exchange,
+            seed,
+            count,
+            population,
+            generations,
+            json_out,
+        )
+        return
+    from mastertrade.engine.generator.optimize import optimize as run_optimize
+    from mastertrade.engine.generator.optimize import subject_of
+
+    subject_of(loaded, param or ())  # bad --param or nothing to tune: refused before any data is read
 
     async def main() -> dict[str, Any]:
         db = await open_db(config)
@@ -65,12 +121,13 @@ def optimize(
             return await run_optimize(
                 db,
                 config,
-                genome,
+                loaded,
                 symbol=symbol,
                 timeframe=timeframe,
                 exchange=exchange,
-                trials=trials,
+                trials=100 if trials is None else trials,
                 seed=seed,
+                params=param or (),
             )
         finally:
             await db.close()
@@ -79,16 +136,49 @@ def optimize(
     if out is not None:
         import json
 
-        out.write_text(json.dumps(report["best"]["genome"], indent=2) + "\n", encoding="utf-8")
-        info(f"wrote the best genome to {out}")
+        best = report["best"]
+        written = best["genome"] if "genome" in best else {k: best[k] for k in ("plugin", "parameters")}
+        out.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+        info(f"wrote the best {'genome' if 'genome' in best else 'parameters'} to {out}")
     if json_out:
         print_json(report)
         return
     _print(report)
 
 
-def _number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
+def _evolve(
+    config: Settings,
+    loaded: Strategy,
+    spec: str,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None,
+    seed: int,
+    count: int | None,
+    population: int | None,
+    generations: int | None,
+    json_out: bool,
+) -> None:
+    from mastertrade.cli.generate import run_and_print
+    from mastertrade.engine.generator.pipeline import GenerationRequest
+    from mastertrade.errors import UserInputError
+
+    if loaded.genome is None:
+        raise UserInputError(
+            f"strategy {spec!r} is a {loaded.source}, not a genome: --evolve grows a genome's rules"
+        )
+    request = GenerationRequest(
+        symbol=symbol,
+        timeframe=timeframe,
+        exchange=exchange,
+        count=count,
+        seed=seed,
+        population=population,
+        generations=generations,
+        trigger="optimize",
+        seeds=(loaded.genome.bind(symbol, timeframe),),
+    )
+    run_and_print(config, request, json_out)
 
 
 def _print(report: dict[str, Any]) -> None:
@@ -108,10 +198,16 @@ def _print(report: dict[str, Any]) -> None:
         f" ({report['distinct_trials']} distinct of {report['trials']} trials)",
         right=["Sharpe", "max DD %", "trades"],
     )
+    if "parameters" in best:
+        typer.echo(
+            "best parameters: "
+            + ", ".join(f"{name} = {value:g}" for name, value in best["parameters"].items())
+        )
     trials = report["deflated_trials"]
     pbo = report["pbo"]
     typer.echo(
         f"deflated Sharpe {_number(report['deflated_sharpe'], 3)} with N = {trials['trials']} trials on this"
-        f" series; PBO {'n/a' if not pbo else format(pbo['pbo'], '.2f')}"
+        f" series and V = {_number(trials.get('variance_used'), 5)} per day"
+        f" ({trials.get('variance_source', 'n/a')}); PBO {'n/a' if not pbo else format(pbo['pbo'], '.2f')}"
     )
     typer.echo(f"verdict: {report['verdict']}")

@@ -251,9 +251,9 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
         typer.echo("stored before the hold-out existed: its figures were seen by the search (no hold-out)")
     typer.echo(
         f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)} of the hold-out Sharpe, with N ="
-        f" {trials.get('trials', 'n/a')} trials (every candidate scored on this series' overlapping bars;"
-        f" observed spread of their search Sharpe ratios {_number(trials.get('sharpe_variance'), 5)} per"
-        f" day, reported only); reference engine {checked}"
+        f" {trials.get('trials_used', trials.get('trials', 'n/a'))} trials (every candidate scored on this"
+        f" series' overlapping bars) and V = {_number(trials.get('variance_used'), 5)} per day"
+        f" ({trials.get('variance_source', 'not recorded')}); reference engine {checked}"
     )
     pbo = selection.get("pbo")
     if pbo:

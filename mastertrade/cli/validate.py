@@ -8,22 +8,21 @@ import typer
 
 from mastertrade.cli.output import JsonOption, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
+from mastertrade.cli.series_options import (
+    ExchangeOption,
+    StrategyArgument,
+    SymbolOption,
+    TimeframeOption,
+    resolve,
+)
+from mastertrade.cli.series_options import number as _number
 
 
 def validate(
-    strategy: Annotated[
-        str,
-        typer.Argument(help="A built-in name, a genome JSON file, a stored strategy id or a plugin name."),
-    ],
-    symbol: Annotated[
-        str | None, typer.Option("--symbol", help="Market symbol (default: the strategy's own).")
-    ] = None,
-    timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="Bar length (default: the strategy's own).")
-    ] = None,
-    exchange: Annotated[
-        str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
-    ] = None,
+    strategy: Annotated[str, StrategyArgument],
+    symbol: Annotated[str | None, SymbolOption] = None,
+    timeframe: Annotated[str | None, TimeframeOption] = None,
+    exchange: Annotated[str | None, ExchangeOption] = None,
     trials: Annotated[
         int,
         typer.Option(
@@ -38,24 +37,15 @@ def validate(
     """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
     for the number of trials you declare, 95% bootstrap intervals for the Sharpe ratio and the maximum
     drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed."""
-    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
-    from mastertrade.cli.strategy import stored_lookup
     from mastertrade.engine.generator.report import validate_series
     from mastertrade.engine.market.timeframes import parse_when
-    from mastertrade.engine.signals.loader import load_strategy
     from mastertrade.errors import UserInputError
 
     if trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
     start_ms = parse_when(start, what="--start date") if start else None
     end_ms = parse_when(end, what="--end date") if end else None
-    loaded = load_strategy(strategy, symbol, timeframe, stored=stored_lookup(strategy))
-    symbol = symbol or getattr(loaded, "symbol", None)
-    timeframe = timeframe or getattr(loaded, "timeframe", None)
-    if not symbol:
-        raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
-    if not timeframe:
-        raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     config = settings()
 
     async def main() -> dict[str, Any]:
@@ -80,10 +70,6 @@ def validate(
         print_json(report)
         return
     _print(report)
-
-
-def _number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def _print(report: dict[str, Any]) -> None:

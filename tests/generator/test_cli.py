@@ -106,8 +106,14 @@ def test_strategy_list_and_show(mt: MT, generated: dict[str, Any]) -> None:
         set(METRIC_KEYS) <= set(shown["metrics"])
         and shown["out_of_sample"]["sharpe"] == target["holdout_sharpe"]
     )
+    used = shown["selection"]["deflated_trials"]
+    assert used["trials_used"] == generated["counts"]["distinct"]
+    assert used["variance_source"] == "observed" and used["variance_used"] == used["sharpe_variance"]
     table = mt("strategy", "show", target["id"])
     assert table.exit_code == 0 and "hold-out" in table.stdout and "History" in table.stdout
+    said = " ".join(table.stdout.split())
+    assert f"N = {used['trials_used']} trials" in said
+    assert f"V = {used['variance_used']:,.5f} per day (observed)" in said
 
     missing = "0" * 16 if not target["id"].startswith("0000") else "f" * 16
     result = mt("strategy", "show", missing)

@@ -76,3 +76,39 @@ def test_edges() -> None:
         expected_max_sharpe(0, 1.0)
     assert sample_variance([1.0, 2.0, 3.0, math.nan]) == pytest.approx(1.0)
     assert sample_variance([1.0]) == 0.0
+
+
+def test_observed_trial_variance_by_hand() -> None:
+    # Five trials with per-day Sharpe ratios 0.02, -0.01, 0.05, 0.00 and 0.03 (mean 0.018): squared
+    # deviations 0.000004 + 0.000784 + 0.001024 + 0.000324 + 0.000144 = 0.00228, so V = 0.00228 / 4 =
+    # 0.00057 (ddof 1). The best is deflated on 366 days of hold-out returns (T - 1 = 365), per-day
+    # Sharpe 0.1, skew 0, kurtosis 3. Bailey & Lopez de Prado's expected maximum of N = 5 trials:
+    # SR0 = sqrt(V) * ((1 - g) * Z(0.8) + g * Z(1 - 1/(5e))) with Z(0.8) = 0.841621 and
+    # Z(0.926424) = 1.449666 (normal tables): 0.0238747 * (0.422784 * 0.841621 + 0.577216 * 1.449666)
+    # = 0.0238747 * 1.192594 = 0.028473. Then z = (0.1 - 0.028473) * sqrt(365) / sqrt(1 + 2/4 * 0.01)
+    # = 0.071527 * 19.104973 / 1.002497 = 1.363122, and DSR = Phi(1.363122) = 0.91358.
+    from mastertrade.engine.generator.trials import OBSERVED, Tally
+
+    tally = Tally.of(5, [0.02, -0.01, 0.05, 0.00, 0.03])
+    assert tally.variance == pytest.approx(0.00057, rel=1e-12)
+    used = tally.deflation(366)
+    assert (used.trials, used.variance_source) == (5, OBSERVED)
+    assert used.variance == pytest.approx(0.00057, rel=1e-12)
+    assert expected_max_sharpe(used.trials, used.variance) == pytest.approx(0.028473, abs=2e-6)
+    dsr = deflated_sharpe(0.1, 366, 0.0, 3.0, trials=used.trials, variance=used.variance)
+    assert dsr == pytest.approx(0.91358, abs=5e-5)
+
+
+def test_the_registry_pools_batches_exactly_and_falls_back_below_two_trials() -> None:
+    from mastertrade.engine.generator.trials import FALLBACK, OBSERVED, Tally
+
+    first = Tally.of(3, [0.02, -0.01, 0.05])
+    second = Tally.of(4, [0.00, 0.03, None, math.nan])  # undefined Sharpe ratios count as trials only
+    pooled = first + second
+    assert pooled.trials == 7 and pooled.count == 5
+    assert pooled.variance == pytest.approx(0.00057, rel=1e-12)  # the five values above, in two nights
+    assert pooled.deflation(366).variance_source == OBSERVED
+    lonely = Tally.of(1, [0.04])
+    used = lonely.deflation(251)
+    assert (used.trials, used.variance, used.variance_source) == (1, pytest.approx(1 / 250), FALLBACK)
+    assert Tally().deflation(251).trials == 1  # nothing recorded: one trial, the strategy itself

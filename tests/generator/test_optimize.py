@@ -60,5 +60,5 @@ def test_optimize_bad_input(mt: MT) -> None:
         "optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "0"
     )
     assert result.exit_code == 2 and result.stderr == "mt: error: invalid --trials 0: must be >= 1\n"
-    result = mt("optimize", "vol_momentum", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d")
-    assert result.exit_code == 2 and "plugin" in result.stderr
+    result = mt("optimize", "no_such_thing", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d")
+    assert result.exit_code == 2 and result.stderr.startswith("mt: error: unknown strategy 'no_such_thing'")

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from mastertrade.engine.backtest.runner import backtest
+from mastertrade.engine.generator.deflated import deflated_sharpe
 from mastertrade.engine.generator.holdout import holdout_start
 from mastertrade.engine.generator.pipeline import GenerationRequest, generate
 from mastertrade.engine.market.sim import simulate
@@ -125,7 +126,22 @@ async def test_the_planted_edge_passes_on_the_holdout_as_a_plain_backtest_shows(
         for key in ("start", "end", "bars", "trades", "sharpe", "return_pct", "max_drawdown_pct"):
             assert strategy.out_of_sample[key] == pytest.approx(plain[key], rel=1e-12), key
         assert strategy.out_of_sample["sharpe"] >= 1.0 and strategy.deflated_sharpe >= 0.95
-        assert strategy.selection["deflated_trials"]["trials"] == summary.counts["distinct"]
+        used = strategy.selection["deflated_trials"]
+        assert used["trials"] == used["trials_used"] == summary.counts["distinct"]
+        # V is the observed variance of every trial's per-day Sharpe ratio, and the stored DSR is the
+        # formula's value with that N and V
+        assert used["variance_source"] == "observed"
+        assert used["variance_used"] == used["sharpe_variance"] > 1 / (len(holdout) - 1)
+        held = strategy.out_of_sample
+        recomputed = deflated_sharpe(
+            held["daily_mean"] / held["daily_std"],
+            held["days"],
+            held["daily_skew"],
+            held["daily_kurtosis"],
+            trials=used["trials_used"],
+            variance=used["variance_used"],
+        )
+        assert strategy.deflated_sharpe == pytest.approx(recomputed, rel=1e-12)
     assert summary.selection["pbo"]["pbo"] < 0.5
 
     # a second night on the same bars counts the first night's trials too

@@ -27,7 +27,7 @@ def simulate(
 
     An existing simulated series of the same symbol and timeframe is replaced as a whole, so the stored
     history is always one continuous simulated path. A symbol whose base ends in -EDGE (BTC-EDGE/USDT)
-    carries a documented planted edge (return autocorrelation in trending regimes); no other does.
+    carries a documented planted edge (large moves are taken back on the next bar); no other does.
     """
     from mastertrade.engine.collectors.sim import write_sim_features
     from mastertrade.engine.market.sim import planted_edge

@@ -16,8 +16,10 @@ Sharpe ratios (per period), ``g`` the Euler-Mascheroni constant, ``Z`` the stand
 ``Phi`` its distribution function. Fat tails (kurtosis) and negative skew widen the denominator and so
 lower the DSR; more trials or more dispersed trial results raise ``SR0`` and lower it too.
 
-The generator counts as trials the distinct strategies it scored (behavioural duplicates count once) and
-takes ``V`` from their out-of-sample Sharpe ratios.
+The generator counts as trials every distinct strategy ever scored on overlapping bars of the series
+(behavioural duplicates count once; :mod:`.trials`, the registry) and takes ``V`` from the observed
+variance of their per-day search Sharpe ratios, falling back to ``1 / (T - 1)`` only while fewer than
+two of them have one (:meth:`.trials.Tally.deflation`).
 """
 
 from __future__ import annotations

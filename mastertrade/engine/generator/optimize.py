@@ -1,9 +1,11 @@
-"""Tuning a trader's own genome under the generator's discipline: ``mt optimize``.
+"""Tuning a trader's own strategy under the generator's discipline: ``mt optimize``.
 
-The numeric parameters of the genome (every indicator term's numeric parameters within their declared
-bounds, and the stop-loss, take-profit and trailing-stop fractions it uses) are tuned with Optuna's TPE
-sampler (seeded, so the same seed and data give the same result). The discipline is the generation
-run's:
+What is tuned: for a genome, its numeric parameters (every indicator term's numeric parameters within
+their declared bounds, and the stop-loss, take-profit and trailing-stop fractions it uses); for a plugin
+strategy, the ``int`` and ``float`` parameters it declares
+(:class:`~mastertrade.engine.signals.plugins.Parameter`: name, type, range, default). ``params`` narrows
+either to the named ones. Tuning uses Optuna's TPE sampler (seeded, so the same seed and data give the
+same result). The discipline is the generation run's:
 
 - every trial is scored on the **search window** only, by the same walk-forward as the genetic search
   (:class:`.evaluation.Scorer`; objective: the stitched test folds' Sharpe ratio; a trial with fewer
@@ -14,8 +16,10 @@ run's:
 - the probability of backtest overfitting (CSCV) is computed over the trials' daily returns on the
   search window.
 
-The result is a report and a genome; nothing is stored as a strategy (``mt strategy add`` or a genome
-file does that).
+The result is a report and the best genome (or a plugin's best parameter values); nothing is stored as
+a strategy (``mt strategy add`` or a genome file does that). ``mt optimize --evolve`` is the other way
+to tune a genome: a generation run whose first generation is the genome and mutations of it
+(``GenerationRequest.seeds``), stored and reported like ``mt generate``.
 """
 
 from __future__ import annotations
@@ -29,9 +33,14 @@ from typing import TYPE_CHECKING, Any
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
+    from mastertrade.engine.generator.evaluation import Score, Scorer
     from mastertrade.engine.signals.genome import Genome
+    from mastertrade.engine.signals.plugins import StrategyPlugin
+    from mastertrade.engine.signals.strategy import Strategy
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +81,50 @@ def slots(data: dict[str, Any]) -> list[Slot]:
     return found
 
 
+def plugin_slots(plugin: StrategyPlugin) -> list[Slot]:
+    """The numeric parameters a plugin declares, as slots."""
+    return [
+        Slot(param.name, param.kind, float(param.low), float(param.high), (param.name,))
+        for param in plugin.parameters
+        if param.numeric and param.low is not None and param.high is not None
+    ]
+
+
+def chosen(
+    found: list[Slot], params: Sequence[str], strategy: str, plugin: StrategyPlugin | None
+) -> list[Slot]:
+    """The slots named in ``params`` (all when empty); ``UserInputError`` naming one that is undeclared
+    or not numeric."""
+    if not params:
+        return found
+    by_name = {slot.name: slot for slot in found}
+    declared = {param.name: param for param in plugin.parameters} if plugin is not None else {}
+    picked: list[Slot] = []
+    for name in params:
+        if name in by_name:
+            if by_name[name] not in picked:
+                picked.append(by_name[name])
+            continue
+        if name in declared:
+            raise UserInputError(
+                f"invalid --param {name!r}: parameter of {strategy!r} is {declared[name].kind};"
+                " only int and float parameters are tuned"
+            )
+        raise UserInputError(
+            f"invalid --param {name!r}: {strategy!r} declares no such parameter"
+            f" (tunable: {', '.join(by_name) or 'none'})"
+        )
+    return picked
+
+
 def with_values(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
     """The genome JSON with each slot set to ``values[slot.name]``."""
     from mastertrade.engine.generator.variation import _term_at, _with_term
 
     out = copy.deepcopy(data)
     for slot in slots(data):
+        if slot.name not in values:
+            continue
         value = values[slot.name]
         if len(slot.where) == 1:
             out[slot.where[0]] = value
@@ -89,18 +136,119 @@ def with_values(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any
     return out
 
 
+@dataclass
+class Subject:
+    """What :func:`tune` tunes: a genome or a plugin strategy, the slots chosen, and how a set of values
+    becomes a candidate to score (``None`` when the values make an invalid strategy)."""
+
+    name: str
+    tunable: list[Slot]
+    genome: Genome | None = None
+    strategy: Strategy | None = None
+
+    def build(self, values: dict[str, float]) -> Any:
+        from mastertrade.engine.signals.genome import parse_genome
+        from mastertrade.engine.signals.plugins import check_order_settings
+        from mastertrade.engine.signals.strategy import Strategy
+        from mastertrade.errors import InvalidGenome, OperationFailed
+
+        if self.genome is not None:
+            try:
+                return parse_genome({**with_values(self.genome.to_dict(), values), "name": self.genome.name})
+            except InvalidGenome:
+                return None
+        assert self.strategy is not None and self.strategy.plugin is not None
+        plugin = self.strategy.plugin.tuned(values)
+        try:
+            check_order_settings(self.name, plugin)  # a stop-loss range may reach what a genome refuses
+        except OperationFailed:
+            return None
+        return Strategy.from_plugin(self.name, plugin, self.strategy.symbol, self.strategy.timeframe)
+
+    @property
+    def original(self) -> Any:
+        return self.genome if self.genome is not None else self.strategy
+
+    def key(self, candidate: Any) -> str:
+        import json
+
+        if self.genome is not None:
+            return str(candidate.to_json(indent=None))
+        return json.dumps(candidate.plugin.parameter_values(), sort_keys=True)
+
+    def describe(self, candidate: Any) -> dict[str, Any]:
+        if self.genome is not None:
+            return {"genome": candidate.to_dict()}
+        return {"plugin": self.name, "parameters": candidate.plugin.parameter_values()}
+
+    def score(self, scorer: Scorer, candidate: Any) -> Score:
+        if self.genome is not None:
+            return scorer.score([candidate])[0]
+        return score_strategy(scorer, candidate)
+
+
+def subject_of(strategy: Strategy, params: Sequence[str] = ()) -> Subject:
+    """The :class:`Subject` of a loaded strategy; ``UserInputError`` for one with nothing to tune."""
+    if strategy.genome is not None:
+        genome = strategy.genome
+        tunable = chosen(slots(genome.to_dict()), params, genome.name, None)
+        if not tunable:
+            raise UserInputError(f"strategy {genome.name!r} has no numeric parameter to tune")
+        return Subject(genome.name, tunable, genome=genome)
+    if strategy.source != "plugin" or strategy.plugin is None:
+        raise UserInputError(
+            f"strategy {strategy.name!r} is a trained {strategy.source}: it declares no parameters to tune"
+        )
+    plugin = strategy.plugin
+    tunable = chosen(plugin_slots(plugin), params, strategy.name, plugin)
+    if not tunable:
+        raise UserInputError(
+            f"strategy {strategy.name!r} is a plugin that declares no int or float parameter to tune"
+            " (see StrategyPlugin.parameters)"
+        )
+    return Subject(strategy.name, tunable, strategy=strategy)
+
+
+def score_strategy(scorer: Scorer, strategy: Strategy) -> Score:
+    """A plugin strategy's score on the scorer's problem: the same kernel, windows and rows as a genome's
+    (:meth:`.evaluation.Scorer.score`), for signals a genome cannot express."""
+    import numpy as np
+
+    from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+    from mastertrade.engine.generator import kernel as k
+    from mastertrade.engine.generator.evaluation import Score, failed_score
+    from mastertrade.errors import OperationFailed
+
+    problem = scorer.problem
+    try:
+        entries, exits = strategy.signals(scorer.cache)
+    except OperationFailed as exc:
+        return failed_score(problem, str(exc))
+    stop, take, trail, size = (np.array([value]) for value in order_params(strategy).kernel_args())
+    open_, high, low, close = scorer.prices
+    values, moments = k.score_many(
+        open_, high, low, close, np.ascontiguousarray(entries[None, :]), np.ascontiguousarray(exits[None, :]),
+        stop, take, trail, size, float(problem.cash), float(problem.fee), FRACTIONAL_UNIT, scorer.day,
+        problem.ts, scorer.is_bounds, scorer.oos_bounds, scorer.fold_is_bounds, False, 1,
+    )  # fmt: skip
+    return Score(values[0], moments[0])
+
+
 async def optimize(
     db: Database,
     settings: Settings,
-    genome: Genome,
+    strategy: Strategy,
     *,
     symbol: str,
     timeframe: str,
     exchange: str | None = None,
     trials: int = 100,
     seed: int = 0,
+    params: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Tune ``genome`` on the stored series (see the module docstring); the report as a JSON document."""
+    """Tune ``strategy`` (a genome or a plugin) on the stored series (see the module docstring); the
+    report as a JSON document."""
     import asyncio
 
     from mastertrade.engine.generator.evaluation import Problem
@@ -110,9 +258,7 @@ async def optimize(
 
     if trials < 1:
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
-    genome = genome.model_copy(update={"symbol": symbol, "timeframe": timeframe})
-    if not slots(genome.to_dict()):
-        raise UserInputError(f"strategy {genome.name!r} has no numeric parameter to tune")
+    subject = subject_of(strategy.bind(symbol, timeframe), params)
     config = settings.generator
     key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
     cut = holdout_start(len(frame), config.holdout_fraction)
@@ -130,7 +276,7 @@ async def optimize(
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     prior = await registry.tally(key, *span)
-    report, batch = await asyncio.to_thread(tune, problem, holdout, genome, settings, trials, seed, prior)
+    report, batch = await asyncio.to_thread(tune, problem, holdout, subject, settings, trials, seed, prior)
     await registry.record(key, *span, batch, source="optimize")
     return {
         "exchange": key.exchange,
@@ -144,7 +290,7 @@ async def optimize(
 
 
 def tune(
-    problem: Any, holdout: Any, genome: Genome, settings: Settings, trials: int, seed: int, prior: Any
+    problem: Any, holdout: Any, subject: Subject, settings: Settings, trials: int, seed: int, prior: Any
 ) -> tuple[dict[str, Any], Any]:
     """The CPU-bound part: Optuna over the search window, then the one hold-out score of the best."""
     import optuna
@@ -152,31 +298,26 @@ def tune(
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.evaluation import Scorer
     from mastertrade.engine.generator.holdout import score_holdout
-    from mastertrade.engine.generator.pipeline import null_variance, search_pbo
+    from mastertrade.engine.generator.pipeline import search_pbo
     from mastertrade.engine.generator.trials import Tally
     from mastertrade.engine.generator.validation import threshold_failures
-    from mastertrade.engine.signals.genome import parse_genome
-    from mastertrade.errors import InvalidGenome
 
     config = settings.generator
-    base = genome.to_dict()
-    tunable = slots(base)
     scorer = Scorer(problem)
-    tried: dict[str, tuple[Genome, Any]] = {}
+    tried: dict[str, tuple[Any, Any]] = {}
 
     def objective(trial: optuna.Trial) -> float:
         values: dict[str, float] = {}
-        for slot in tunable:
+        for slot in subject.tunable:
             if slot.kind == "int":
                 values[slot.name] = trial.suggest_int(slot.name, int(slot.low), int(slot.high))
             else:
                 values[slot.name] = trial.suggest_float(slot.name, slot.low, slot.high)
-        try:
-            candidate = parse_genome({**with_values(base, values), "name": genome.name})
-        except InvalidGenome:
+        candidate = subject.build(values)
+        if candidate is None:
             return INFEASIBLE
-        score = scorer.score([candidate])[0]
-        tried.setdefault(candidate.to_json(indent=None), (candidate, score))
+        score = subject.score(scorer, candidate)
+        tried.setdefault(subject.key(candidate), (candidate, score))
         sharpe = score.oos_sharpe
         trades = score.value("trades") or 0.0
         if score.error or sharpe is None or trades < config.min_trades:
@@ -186,12 +327,14 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=trials)
-    original_score = scorer.score([genome])[0]
+    original_score = subject.score(scorer, subject.original)
     distinct = list(tried.values())
+    if not distinct:  # every parameter set was invalid: the original is the only candidate
+        distinct = [(subject.original, original_score)]
     batch = Tally.of(len(distinct), (score.daily_sharpe for _, score in distinct))
     tally = (prior or Tally()) + batch
 
-    def rank(item: tuple[Genome, Any]) -> tuple[bool, float]:
+    def rank(item: tuple[Any, Any]) -> tuple[bool, float]:
         score = item[1]
         sharpe = score.oos_sharpe
         feasible = (
@@ -199,36 +342,46 @@ def tune(
         )
         return feasible, -math.inf if sharpe is None else sharpe
 
-    best_genome, best_score = max(distinct, key=rank)  # feasible first, then the search Sharpe ratio
+    best, best_score = max(distinct, key=rank)  # feasible first, then the search Sharpe ratio
     feasible = sum(1 for item in distinct if rank(item)[0])
     from mastertrade.engine.signals.indicators import IndicatorCache
 
-    cache = IndicatorCache(problem.frame)
-    pbo = search_pbo(problem, [g for g, _ in distinct], [s for _, s in distinct], cache, config.pbo_blocks)
-    held = score_holdout(best_genome, holdout, cash=problem.cash, fee=problem.fee)
+    pbo = search_pbo(
+        problem,
+        [c for c, _ in distinct],
+        [s for _, s in distinct],
+        IndicatorCache(problem.frame),
+        config.pbo_blocks,
+    )
+    held = score_holdout(best, holdout, cash=problem.cash, fee=problem.fee)
     sharpe = held.daily_sharpe
     skew, kurt = held.metrics.get("daily_skew"), held.metrics.get("daily_kurtosis")
     dsr = None
+    deflation: dict[str, Any] = {}
     if sharpe is not None and skew is not None and kurt is not None:
         days = int(held.metrics["days"])
-        dsr = deflated_sharpe(
-            sharpe, days, skew, kurt, trials=max(1, tally.trials), variance=null_variance(days)
-        )
+        used = tally.deflation(days)
+        deflation = used.as_dict()
+        dsr = deflated_sharpe(sharpe, days, skew, kurt, trials=used.trials, variance=used.variance)
     failures = threshold_failures(held.metrics, dsr, config)
     report = {
-        "strategy": genome.name,
-        "tuned": [slot.name for slot in tunable],
+        "strategy": subject.name,
+        "kind": "genome" if subject.genome is not None else "plugin",
+        "tuned": [slot.name for slot in subject.tunable],
         "trials": trials,
         "distinct_trials": len(distinct),
         "feasible_trials": feasible,
-        "original": {"genome": base, "search": _search_metrics(problem, original_score)},
+        "original": {
+            **subject.describe(subject.original),
+            "search": _search_metrics(problem, original_score),
+        },
         "best": {
-            "genome": best_genome.to_dict(),
+            **subject.describe(best),
             "search": _search_metrics(problem, best_score),
             "holdout": {k: v for k, v in held.metrics.items() if k != "trade_stats"},
         },
         "deflated_sharpe": dsr,
-        "deflated_trials": tally.as_dict() | {"this_run": batch.trials},
+        "deflated_trials": tally.as_dict() | deflation | {"this_run": batch.trials},
         "pbo": pbo,
         "verdict": (
             "passes the filter on the hold-out"
@@ -237,6 +390,8 @@ def tune(
         )
         + ("" if feasible else f"; no trial had {config.min_trades} trades in the search's test folds"),
     }
+    if subject.strategy is not None and subject.strategy.plugin is not None:
+        report["declared"] = [param.as_dict() for param in subject.strategy.plugin.parameters]
     return report, batch
 
 

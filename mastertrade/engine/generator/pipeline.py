@@ -28,7 +28,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,8 @@ class GenerationRequest:
     trigger: str = "cli"
     executor: str | None = None
     scheduler: str | None = None
+    seeds: tuple[Genome, ...] = ()
+    """Genomes the first generation starts from (with mutations of them) instead of random ones."""
 
 
 @dataclass
@@ -260,6 +262,8 @@ async def generate(
         "thresholds": thresholds(config),
         "feature_terms": pool.labels,
     }
+    if request.seeds:
+        parameters["seeds"] = [genome.name for genome in request.seeds]
     run_id = await store.start_run(
         trigger=request.trigger,
         exchange=key.exchange,
@@ -288,6 +292,7 @@ async def generate(
             holdout=holdout,
             prior=prior,
             pbo_blocks=config.pbo_blocks,
+            seeds=request.seeds,
         )
         try:
             items, counts, timings, selection = await work
@@ -366,6 +371,7 @@ def compute(
     pbo_blocks: int = 16,
     stop: threading.Event | None = None,
     scheduler: str | None = None,
+    seeds: tuple[Genome, ...] = (),
 ) -> tuple[list[NewStrategy], dict[str, Any], dict[str, float], dict[str, Any]]:
     """The CPU-bound part of a run: search on ``problem`` (the search window), then score the chosen
     once on ``holdout`` and judge them there; returns what to store (best by search fitness first),
@@ -377,7 +383,7 @@ def compute(
 
     started = time.perf_counter()
     with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
-        result = Search(config, executor, seen=seen, progress=progress, stop=stop).run()
+        result = Search(config, executor, seen=seen, progress=progress, stop=stop, seeds=seeds).run()
         searched = time.perf_counter()
         chosen = select(result.archive, config.count)
         cache = executor.scorer.cache if isinstance(executor, ThreadExecutor) else None
@@ -413,7 +419,7 @@ def compute(
         "reference_disagreements": int(validation["reference_disagreements"]),
     }
     selection = {
-        "deflated_trials": tally.as_dict() | {"this_run": batch.trials},
+        "deflated_trials": tally.as_dict() | validation["deflation"] | {"this_run": batch.trials},
         "pbo": validation["pbo"],
         "batch": batch,
     }
@@ -447,6 +453,7 @@ def validate(
         "reference_checked": 0.0,
         "reference_disagreements": 0.0,
         "holdout_s": 0.0,
+        "deflation": {},
     }
     if cache is None:  # a process pool's caches live in its workers
         cache = IndicatorCache(problem.frame, features=problem.features)
@@ -469,6 +476,7 @@ def validate(
             window="search walk-forward (stitched inner test folds)",
         )
         dsr: float | None = None
+        deflation = None
         reference = None
         if score.error:
             held: dict[str, Any] = {"window": "holdout"}
@@ -483,13 +491,15 @@ def validate(
             sharpe = outcome.daily_sharpe
             skew, kurt = held.get("daily_skew"), held.get("daily_kurtosis")
             if sharpe is not None and skew is not None and kurt is not None:
+                deflation = tally.deflation(int(held["days"]))
+                stats["deflation"] = deflation.as_dict()
                 dsr = deflated_sharpe(
                     sharpe,
                     int(held["days"]),
                     skew,
                     kurt,
-                    trials=max(1, tally.trials),
-                    variance=null_variance(int(held["days"])),
+                    trials=deflation.trials,
+                    variance=deflation.variance,
                 )
             reasons = threshold_failures(held, dsr, thresholds)
         if not reasons:
@@ -537,7 +547,7 @@ def validate(
                     "legacy": False,
                     "holdout": holdout_window,
                     "search_window": window_of(problem.frame),
-                    "deflated_trials": trials_record,
+                    "deflated_trials": trials_record | ({} if deflation is None else deflation.as_dict()),
                     "pbo": stats["pbo"],
                 },
                 folds=fold_rows,
@@ -561,41 +571,28 @@ def validate(
     return items, stats
 
 
-def null_variance(days: int) -> float:
-    """The variance of a skill-less strategy's per-day Sharpe estimate over ``days`` daily returns
-    (Lo 2002: ``(1 + SR^2 / 2) / (T - 1)`` at ``SR = 0``): the spread of the trials' Sharpe ratios the
-    deflated Sharpe ratio's expected maximum assumes, at the hold-out's length.
-
-    Why not the observed spread of the trials' search Sharpe ratios (which the registry records and the
-    output shows)? On a market with an edge it measures real differences between good and bad rules, not
-    luck: on the planted-edge test series it was 0.0127 per day against 0.0013 for a skill-less strategy
-    over the 750-day hold-out, which put the bar (``SR0``) above every real edge the search found (with
-    the planted autocorrelation at 0.5 to 0.8 alike: the spread grows with the edge). On a market without an
-    edge the two agree, since then the spread is all estimation noise."""
-    return 1.0 / max(1, days - 1)
-
-
 def search_pbo(
     problem: Problem,
-    genomes: list[Genome],
+    genomes: Sequence[Any],
     scores: list[Score],
     cache: IndicatorCache,
     blocks: int,
 ) -> dict[str, Any] | None:
-    """The PBO (CSCV) over the candidates' daily returns on the whole search window (those that could
-    be scored); ``None`` with fewer than two of them or too few days for two blocks."""
+    """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
+    search window (those that could be scored); ``None`` with fewer than two of them or too few days for
+    two blocks."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.metrics import Calendar
     from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.runner import strategy_signals
     from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
-    from mastertrade.engine.signals.evaluate import signals
 
     calendar = Calendar.from_ts(problem.ts)
     columns = []
     for genome, score in zip(genomes, scores, strict=True):
         if score.error:
             continue
-        entries, exits = signals(genome, cache)
+        entries, exits = strategy_signals(genome, cache)
         result = run_fast(
             problem.frame, entries, exits, order_params(genome), cash=problem.cash, fee=problem.fee
         )

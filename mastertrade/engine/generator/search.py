@@ -14,9 +14,11 @@ the search), with two objectives (deap's ``selNSGA2``):
 scored, is infeasible: its objectives are set so that every feasible candidate dominates it, and among
 infeasible ones the smaller violation wins (constraint domination).
 
-**Loop.** A random first generation (``population`` genomes on the search grids), then ``generations``
-rounds of: binary tournaments on (Pareto rank, crowding distance), crossover of rule subtrees, mutation,
-scoring of the new children, and NSGA-II survivor selection over parents and children. More rounds run
+**Loop.** A random first generation (``population`` genomes on the search grids; or, given ``seeds``,
+those genomes and mutations of them, so ``mt optimize --evolve`` grows a trader's strategy), then
+``generations`` rounds of: binary tournaments on (Pareto rank, crowding distance), crossover of rule
+subtrees, mutation, scoring of the new children, and NSGA-II survivor selection over parents and
+children. More rounds run
 while fewer than ``count`` distinct strategies were scored (until the search stops finding new ones).
 
 **Duplicates.** A child whose canonical fingerprint (its first ``KEY_DIGITS`` hex digits, which its name
@@ -52,6 +54,7 @@ from mastertrade.engine.generator.variation import (
     crossover,
     genome_key,
     mutate,
+    named,
     seed_genome,
 )
 
@@ -246,8 +249,10 @@ class Search:
         seen: Iterable[str] = (),
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        seeds: Sequence[Genome] = (),
     ) -> None:
         self.config = config
+        self.seeds = [named(genome.bind(config.symbol, config.timeframe)) for genome in seeds]
         self.stop = stop
         self.executor = executor
         self.seen: set[str] = {key[:KEY_DIGITS] for key in seen}
@@ -302,6 +307,8 @@ class Search:
     # --- making candidates ------------------------------------------------------------------------
 
     def _first_generation(self, size: int) -> list[Candidate]:
+        if self.seeds:
+            return self._seeded_generation(size)
         started = time.perf_counter()
         config = self.config
         found: list[Candidate] = []
@@ -318,6 +325,36 @@ class Search:
                 continue
             self.seen.add(key)
             found.append(new_candidate(genome, seed, 0, "random"))
+        self.breeding_s += time.perf_counter() - started
+        return found
+
+    def _seeded_generation(self, size: int) -> list[Candidate]:
+        """The seeds (unless seen before) and, up to ``size``, mutations of them: the i-th draw mutates
+        seed ``i mod len(seeds)`` one to three times (more steps, more distance from the seed)."""
+        started = time.perf_counter()
+        config = self.config
+        found: list[Candidate] = []
+        for index, genome in enumerate(self.seeds):
+            key = genome_key(genome)
+            if key in self.seen:
+                self.genome_duplicates += 1
+                continue
+            self.seen.add(key)
+            found.append(new_candidate(genome, derive(config.seed, 0, "seed", index), 0, "seed"))
+        index = 0
+        while len(found) < size and index < size * 20:
+            seed = derive(config.seed, 0, "seed mutation", index)
+            rng = random.Random(seed)
+            genome = self.seeds[index % len(self.seeds)]
+            for _ in range(rng.randint(1, 3)):
+                genome = mutate(rng, genome, config.limits)
+            index += 1
+            key = genome_key(genome)
+            if key in self.seen:
+                self.genome_duplicates += 1
+                continue
+            self.seen.add(key)
+            found.append(new_candidate(genome, seed, 0, "seed mutation"))
         self.breeding_s += time.perf_counter() - started
         return found
 

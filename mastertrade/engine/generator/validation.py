@@ -7,8 +7,8 @@ Three checks, in this order, all on the **hold-out** (:mod:`.holdout`), bars the
    optimised) are reported, never filtered on.
 2. **Deflated Sharpe ratio** (:mod:`.deflated`) of the hold-out Sharpe ratio: at least
    ``min_deflated_sharpe``, counting as trials every distinct candidate ever scored on overlapping bars
-   of the series (the registry, :mod:`.trials`), with the spread a skill-less strategy's Sharpe
-   estimate has over the hold-out's days (``pipeline.null_variance``).
+   of the series (the registry, :mod:`.trials`), with the observed variance of their per-day Sharpe
+   ratios (:meth:`.trials.Tally.deflation`, which names its fallback).
 3. **Reference engine**: a strategy that passed 1 and 2 (a finalist) is backtested again on the
    hold-out by backtesting.py, and must reproduce the fast engine's trades (same entry and exit bars and
    reasons) and final equity (within ``reference_tolerance``, relative). A disagreement fails the

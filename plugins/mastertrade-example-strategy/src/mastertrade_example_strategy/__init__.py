@@ -8,6 +8,9 @@ Rules (long only, half the equity, stop-loss 8%):
 
 The median filter is what a genome cannot express (the grammar compares indicator outputs, it does not
 compute statistics of them), so this strategy is a plugin.
+
+Its settings are declared in ``parameters`` (name, type, range, default), so
+``mt optimize vol_momentum --symbol S --timeframe TF`` can tune them on the search window.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mastertrade.engine.signals.plugins import StrategyPlugin
+from mastertrade.engine.signals.plugins import Parameter, StrategyPlugin
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -41,6 +44,14 @@ class VolatilityMomentum(StrategyPlugin):
     volatility_length = 14
     median_window = 100
     spike = 1.5
+
+    parameters = (
+        Parameter("momentum_length", "int", 24, 5, 60, help="bars of the rate of change"),
+        Parameter("volatility_length", "int", 14, 5, 40, help="bars of the NATR"),
+        Parameter("median_window", "int", 100, 30, 250, help="bars of the NATR's trailing median"),
+        Parameter("spike", "float", 1.5, 1.1, 3.0, help="exit when NATR exceeds this times the median"),
+        Parameter("stop_loss", "float", 0.08, 0.02, 0.2, help="stop-loss fraction"),
+    )
 
     def signals(self, cache: IndicatorCache) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         roc = cache.indicator("roc", length=self.momentum_length)

@@ -1,0 +1,41 @@
+"""What ``mt validate`` and ``mt optimize`` share: the strategy argument, the series options and how a
+strategy and its series are resolved from them (the strategy's own symbol and timeframe by default)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from mastertrade.engine.signals.strategy import Strategy
+
+StrategyArgument = typer.Argument(
+    help="A built-in name, a genome JSON file, a stored strategy id or a plugin name."
+)
+SymbolOption = typer.Option("--symbol", help="Market symbol (default: the strategy's own).")
+TimeframeOption = typer.Option("--timeframe", help="Bar length (default: the strategy's own).")
+ExchangeOption = typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+
+
+def resolve(spec: str, symbol: str | None, timeframe: str | None) -> tuple[Strategy, str, str]:
+    """The strategy named ``spec`` and the series to use: the given symbol and timeframe, else the
+    strategy's own; ``UserInputError`` naming what is missing."""
+    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
+    from mastertrade.cli.strategy import stored_lookup
+    from mastertrade.engine.signals.loader import load_strategy
+    from mastertrade.errors import UserInputError
+
+    loaded = load_strategy(spec, symbol, timeframe, stored=stored_lookup(spec))
+    symbol = symbol or loaded.symbol
+    timeframe = timeframe or loaded.timeframe
+    if not symbol:
+        raise UserInputError(f"missing --symbol: strategy {spec!r} does not name one")
+    if not timeframe:
+        raise UserInputError(f"missing --timeframe: strategy {spec!r} does not name one")
+    return loaded, symbol, timeframe
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A figure for a table: ``n/a`` when undefined."""
+    return "n/a" if value is None else f"{value:,.{digits}f}"
