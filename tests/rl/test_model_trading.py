@@ -141,6 +141,7 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
 ) -> None:
     import httpx
 
+    from mastertrade.engine.candle import Candle
     from mastertrade.engine.daemon import Daemon
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.venue import CandleUpdate
@@ -189,7 +190,9 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
         async def push(i: int) -> None:
             row = rows[i]
             ts = T0 + i * HOUR
-            venue.push(CandleUpdate("BTC/USDT", "1h", ts, row.open, row.high, row.low, row.close, 10.0, True))
+            venue.push(
+                CandleUpdate("BTC/USDT", "1h", Candle(ts, row.open, row.high, row.low, row.close, 10.0), True)
+            )
 
         async def until(condition: Any, what: str) -> None:
             for _ in range(2000):
