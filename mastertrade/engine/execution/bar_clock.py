@@ -59,7 +59,9 @@ log = logging.getLogger(__name__)
 
 
 class SeriesSource(Protocol):
-    """The stored series with their strategies' features (``research.series.SeriesLoader``)."""
+    """The stored series with their strategies' features (``research.series.SeriesLoader``): the one
+    door through which the bar clock, the ``Trader`` and the parity report read a window of bars
+    (``start``..``end``, open times, ``end`` exclusive)."""
 
     async def load(
         self,

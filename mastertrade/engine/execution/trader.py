@@ -26,16 +26,15 @@ assembles for the daemon and a test can replace by fakes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.execution.account import Account
-from mastertrade.engine.execution.bar_clock import BarClock
+from mastertrade.engine.execution.bar_clock import BarClock, SeriesSource
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protector import Protector
@@ -44,25 +43,7 @@ from mastertrade.engine.execution.strategy_orders import Action, decide, entry_r
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
-if TYPE_CHECKING:
-    from mastertrade.engine.market.store import SeriesKey
-    from mastertrade.engine.research.series import Series
-
 log = logging.getLogger(__name__)
-
-
-class SeriesSource(Protocol):
-    """The stored series the Trader decides on (``research.series.SeriesLoader``)."""
-
-    async def load(
-        self,
-        key: SeriesKey,
-        strategies: Sequence[Any] = (),
-        *,
-        start: int | None = None,
-        end: int | None = None,
-        simulated: bool | None = None,
-    ) -> Series: ...
 
 
 @dataclass(frozen=True)
