@@ -74,6 +74,7 @@ class Account:
         *,
         publish: Publish | None = None,
         clock: Any = utcnow,
+        wall: Any = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -81,6 +82,10 @@ class Account:
         self.risk = risk
         self.publish = publish
         self.clock = clock
+        """Market time: the account's trading day, cool-downs, order times."""
+        self.wall = wall or clock
+        """What prices' freshness is judged on: the wall clock (``clock`` itself unless simulated, where
+        a stopped feed stops market time too and only the wall clock sees it go stale)."""
         self.quote = settings.paper.quote
         self.mode = broker.mode
         self.books: dict[str, PaperBroker] = {}
@@ -115,7 +120,7 @@ class Account:
     async def on_price(self, symbol: str, bar: Bar) -> None:
         """A price update: remember it (market time, freshness) and fill what it fills in the account."""
         self.last[symbol] = (bar.ts, bar.closed)
-        self.seen_at[symbol] = self.clock()
+        self.seen_at[symbol] = self.wall()
         await self.settle(await self.broker.on_bar(symbol, bar))
 
     async def poll(self) -> None:

@@ -40,6 +40,7 @@ from mastertrade.engine.execution.matching import Bar
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
+from mastertrade.engine.kernel.clock import MarketTime
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 
@@ -81,8 +82,9 @@ class Trader:
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
         self._started: Any = None
-        self.market_clock: Any = None
-        """In a simulated market, the ``MarketClock`` the trading core runs on (the feed moves it)."""
+        self.market_clock: MarketTime | None = None
+        """In a simulated market, the ``MarketTime`` the trading core runs on (the trading service moves
+        it as it reads the feed)."""
         from mastertrade.engine.market.store import is_simulated_exchange
 
         self.simulated = is_simulated_exchange(venue_id)
@@ -107,7 +109,7 @@ class Trader:
     # --- life cycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._started = self.clock()
+        self._started = self.account.wall()
         await self.account.start()
         await self.goals.start()
         if self.protection is not None:
@@ -127,6 +129,7 @@ class Trader:
             await self.protection.on_price(update.symbol, bar)
         market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
         await self.account.risk.on_price(update.symbol, market_ms, bar.close)
+        await self.account.risk.expire()  # cool-downs end on market time, not at the next housekeeping
 
     async def on_price_bar(self, symbol: str, bar: Bar) -> None:
         """``on_price`` for a bar of the trading timeframe (a convenience for callers without a feed)."""
@@ -249,9 +252,10 @@ class Trader:
         symbols = list(self.settings.market.symbols)
         if self.protection is not None:  # a protected position's prices must stay fresh too
             symbols += [symbol for symbol in self.protection.symbols() if symbol not in symbols]
-        since = self._started or self.clock()  # a symbol not seen yet is as old as this run
+        wall = self.account.wall()
+        since = self._started or wall  # a symbol not seen yet is as old as this run
         seen_at = self.account.seen_at
-        await risk.on_freshness({symbol: seen_at.get(symbol, since) for symbol in symbols})
+        await risk.on_freshness({symbol: seen_at.get(symbol, since) for symbol in symbols}, wall)
         await self.account.poll()
         if self.protection is not None:
             await self.protection.sync()

@@ -163,8 +163,12 @@ class RiskManager:
     async def on_price(self, symbol: str, market_ms: int, price: float) -> list[Change]:
         return await self._apply(self.breakers.on_price(symbol, market_ms, price, self.clock()))
 
-    async def on_freshness(self, last_update: Mapping[str, datetime]) -> list[Change]:
-        return await self._apply(self.breakers.on_freshness(last_update, self.clock()))
+    async def on_freshness(
+        self, last_update: Mapping[str, datetime], now: datetime | None = None
+    ) -> list[Change]:
+        """``last_update``: when each symbol's newest price arrived, on the clock ``now`` reads (by default
+        this manager's; a simulation passes the wall clock, see ``Account.wall``)."""
+        return await self._apply(self.breakers.on_freshness(last_update, now or self.clock()))
 
     async def on_trade_closed(self, pnl: float) -> list[Change]:
         changes = self.breakers.on_trade_closed(pnl, self.clock())

@@ -102,10 +102,12 @@ class TradingService:
                 )
             market_clock = None
             if ctx.venue.simulated:
-                # Simulated or replayed: cool-downs and other timings run on market time (market_clock).
-                from mastertrade.engine.execution.market_clock import MarketClock
+                # Simulated or replayed: cool-downs, goal periods and the account's day run on market
+                # time, as far as this service has read the feed (the bars it traded on, not the feed's
+                # newest); the freshness of prices stays on the wall clock (a stopped feed is stale).
+                from mastertrade.engine.kernel.clock import MarketTime
 
-                market_clock = MarketClock(ctx.settings.market.timeframe)
+                market_clock = MarketTime(ctx.clock)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
@@ -114,7 +116,7 @@ class TradingService:
                 broker=account,
                 strategies=ContextStrategies(ctx),
                 publish=ctx.bus.publish,
-                **({"clock": market_clock} if market_clock is not None else {}),
+                **({"clock": market_clock, "wall": ctx.clock.now} if market_clock is not None else {}),
             )
             trader.market_clock = market_clock
             holder["trader"] = trader
@@ -136,6 +138,7 @@ class TradingService:
     async def _loop(self, ctx: EngineContext, trader: Any, subscription: Any) -> None:
         from mastertrade.engine.execution.matching import Bar
         from mastertrade.engine.execution.trader import PriceUpdate
+        from mastertrade.engine.market.timeframes import timeframe_ms
 
         interval = min(HOUSEKEEPING_S, ctx.settings.execution.poll_interval_s)
         next_housekeeping = time.monotonic()
@@ -148,8 +151,8 @@ class TradingService:
             if isinstance(event, PriceTick | CandleClosed):
                 bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
                 closed = isinstance(event, CandleClosed)
-                if trader.market_clock is not None:
-                    trader.market_clock.observe(bar_ts, closed=closed)
+                if trader.market_clock is not None:  # a forming bar is at its open, a closed one its close
+                    trader.market_clock.observe(bar_ts + (timeframe_ms(event.timeframe) if closed else 0))
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
