@@ -272,6 +272,18 @@ class CircuitBreakerTripped(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitBreakerReset(Event):
+    """A circuit breaker (or the kill switch) was reset, by its rule (a cool-down over, fresh prices) or
+    by hand."""
+
+    type: ClassVar[str] = "risk.breaker_reset"
+
+    breaker: str
+    reason: str
+    by: str = "rule"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GoalMilestone(Event):
     """A goal crossed a milestone (``progress_pct`` of its target)."""
 

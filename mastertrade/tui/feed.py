@@ -266,7 +266,7 @@ class Feed:
         topics = self.state.apply(event)
         if isinstance(event, ev.OrderFilled | ev.OrderPlaced | ev.OrderCancelled | ev.OrderRejected):
             self.dirty |= {"account", "risk"}
-        elif isinstance(event, ev.RiskBreached | ev.CircuitBreakerTripped):
+        elif isinstance(event, ev.RiskBreached | ev.CircuitBreakerTripped | ev.CircuitBreakerReset):
             self.dirty.add("risk")
         elif isinstance(event, ev.GoalMilestone):
             self.dirty.add("goals")

@@ -500,3 +500,20 @@ async def test_quitting_outside_a_demo_leaves_the_daemon_alone() -> None:
         await pilot.pause()
     assert ("stop_daemon", None) not in backend.calls
     assert ("aclose", None) in backend.calls
+
+
+async def test_the_header_shows_halted_while_any_breaker_is_tripped() -> None:
+    """Not only the kill switch: a tripped breaker stops entries too, so the header says HALTED, and stops
+    saying it as soon as the daemon reports the breaker reset (its cool-down over)."""
+    backend = FakeBackend()  # price_move tripped, kill switch off
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        assert app.state.risk.value is not None and not app.state.risk.value.halted
+        assert "HALTED" in plain(app.screen.query_one(StatusBar))
+        backend.tripped.clear()
+        backend.push(ev.CircuitBreakerReset(breaker="price_move", reason="cool-down over"))
+        await wait_for(pilot, lambda: "HALTED" not in plain(app.screen.query_one(StatusBar)))
+        backend.tripped.add("stale_data")
+        backend.push(ev.CircuitBreakerTripped(breaker="stale_data", reason="no price for 300s"))
+        await wait_for(pilot, lambda: "HALTED" in plain(app.screen.query_one(StatusBar)))

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
@@ -35,15 +33,7 @@ Publish = Callable[[events.Event], object]
 ACCOUNT_LIMITS = {Reason.REDUCE_ONLY: "max_drawdown", Reason.DAILY_LOSS: "daily_loss_limit"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CircuitBreakerReset(events.Event):
-    """A circuit breaker (or the kill switch) was reset, by its rule or by hand."""
-
-    type: ClassVar[str] = "risk.breaker_reset"
-
-    breaker: str
-    reason: str
-    by: str = "rule"
+CircuitBreakerReset = events.CircuitBreakerReset  # its home is the events module; this name stays
 
 
 class RiskManager:
