@@ -80,6 +80,15 @@ class Event:
         return data
 
 
+def book_label(book: str, mode: str = "") -> str:
+    """Which book an order or a fill belongs to, as every event line, toast and table says it: a
+    strategy's own paper book (``paper book 1a2b3c4d``, its id shortened) or the ``account`` (``live
+    account`` when live), so a strategy book's trade never reads as the account's."""
+    if book.startswith("strategy:"):
+        return f"paper book {book.removeprefix('strategy:')[:8]}"
+    return "live account" if mode == "live" or book == "live" else "account"
+
+
 def matches(event_type: str, patterns: frozenset[str] | None) -> bool:
     """Whether a type is selected by patterns: ``None`` or ``"*"`` select all; ``"order"`` selects
     ``"order.placed"`` and ``"order.filled"``; ``"order.filled"`` selects only itself."""
@@ -195,6 +204,8 @@ class OrderPlaced(Event):
     price: float | None = None
     strategy_id: str | None = None
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -227,6 +238,8 @@ class OrderCancelled(Event):
     symbol: str
     reason: str = ""
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,6 +254,8 @@ class OrderRejected(Event):
     amount: float
     reason: str
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 # --- risk, goals, strategy lifecycle -----------------------------------------------------------

@@ -372,6 +372,7 @@ class Account:
                     amount=request.amount,
                     reason=decision.reason + (f" (sizing: {sizing})" if sizing else ""),
                     mode=self.mode,
+                    book=self.broker.book,
                 )
             )
             return None, decision
@@ -403,7 +404,7 @@ class Account:
             if open_only
             else None
         )
-        rows = await self.journal.orders(book=book or self.broker.book, states=states, limit=limit)
+        rows = await self.journal.orders(book=self.book_broker(book).book, states=states, limit=limit)
         if open_only:
             rows = [
                 row
@@ -412,8 +413,23 @@ class Account:
             ]
         return [order_info(row) for row in rows]
 
-    async def positions(self) -> list[dict[str, Any]]:
-        return positions_view(await self.broker.ledger(), self.broker.marks())
+    def book_broker(self, book: str | None = None) -> Broker:
+        """The broker of ``book``: the account's (None, "account" or its own id) or a strategy's paper book
+        (``strategy:<id>``, or the bare id); ``NotFound`` names the books there are."""
+        if book in (None, "", "account", self.broker.book):
+            return self.broker
+        assert book is not None
+        found = self.books.get(book.removeprefix("strategy:"))
+        if found is None:
+            known = ", ".join(["account", *(f"strategy:{sid}" for sid in self.books)])
+            raise errors.NotFound(f"no trading book {book!r} (books: {known})")
+        return found
+
+    async def positions(self, book: str | None = None) -> list[dict[str, Any]]:
+        """Open positions of the account (or of the ``book`` named), each with the book it is in."""
+        broker = self.book_broker(book)
+        rows = positions_view(await broker.ledger(), broker.marks())
+        return [{**row, "book": broker.book} for row in rows]
 
     async def balance(self) -> dict[str, Any]:
         working = await self.journal.orders(
