@@ -12,7 +12,10 @@ What differs from a real installation, and why (all of it is in the demo's confi
 - one of its symbols, ``BTC-EDGE/USDT``, carries the simulator's documented **planted edge** (return
   autocorrelation, ``market.sim.planted_edge``); the others carry none;
 - the generation run is small (a few dozen strategies per symbol on the last 3,000 bars, the newest
-  750 of them held out), so it finishes in well under a minute on two cores.
+  750 of them held out), so it finishes in well under a minute on two cores;
+- schedules run on market time, where a day passes in two seconds: the generation job runs on the first
+  of each simulated month (a run takes longer than a simulated night, so nightly would mean generating
+  without pause), risk metrics and goal snapshots once a simulated day (one bar).
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do; on the others nothing passes,
@@ -58,6 +61,15 @@ def demo_settings(*, speed: float = DEFAULT_SPEED) -> Settings:
             "seed": SEED,
             "speed": speed,
             "ticks_per_bar": 12,
+        },
+        scheduler={
+            "jobs": {
+                "nightly_generation": "0 3 1 * *",
+                "data_refresh": "",
+                "risk_metrics": "0 0 * * *",
+                "goal_snapshots": "0 0 * * *",
+                "ml_retrain": "30 2 1 * *",
+            }
         },
         generator={
             "count": 40,
