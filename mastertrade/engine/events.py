@@ -144,6 +144,9 @@ class PriceTick(Event):
     close: float
     volume: float
     simulated: bool = False
+    at_ms: int | None = None
+    """Market time of the tick (epoch ms) when the venue knows it (simulated and replayed bars form
+    tick by tick inside the bar); None: now."""
 
     @property
     def price(self) -> float:

@@ -148,3 +148,28 @@ async def test_a_breaker_cool_down_ends_after_one_simulated_hour(trading: Tradin
         assert event.reason == "cool-down over"
         assert await tripped() == set()
     reset.close()
+
+
+async def test_the_one_minute_price_rule_reads_each_ticks_market_time(trading: TradingEngine) -> None:
+    """A simulated bar forms tick by tick, each tick at its own time inside the bar: a 6% move over half
+    an hour of market time is no "5% within one minute", the same move within thirty seconds is."""
+    from mastertrade.engine.market.venue import CandleUpdate
+
+    venue, risk = trading.venue, trading.trader.account.risk
+    minute = 60_000
+
+    async def tick(i: int, at_min: float, price: float, low: float) -> None:
+        ts = T0 + i * HOUR
+        at = ts + int(at_min * minute)
+        venue.push(CandleUpdate(BTC, "1h", ts, low, price, low, price, 1.0, False, at=at))
+        await trading.wait(lambda: trading.ctx.market_time.now() >= market(at), "the tick")
+        await trading.wait(lambda: trading.trader.market_clock.now() >= market(at), "the trader")
+        await trading.wait(lambda: not trading.ctx.state.inflight, "the trader to handle it")
+
+    await tick(0, 5, 100.0, 100.0)
+    await tick(0, 35, 106.0, 100.0)
+    assert Breaker.PRICE_MOVE.value not in {name for name, _ in risk.breakers.tripped()}
+    await trading.bar(BTC, 0, 100, 106, 100, 106, ticks=False)
+    await tick(1, 0.2, 106.0, 106.0)
+    await tick(1, 0.7, 113.0, 106.0)
+    assert Breaker.PRICE_MOVE.value in {name for name, _ in risk.breakers.tripped()}

@@ -55,6 +55,8 @@ class PriceUpdate:
     timeframe: str
     bar: Bar
     simulated: bool = True
+    at: int | None = None
+    """Market time of the update (epoch ms), when the feed knows it (a simulated tick inside its bar)."""
 
 
 class Trader:
@@ -127,7 +129,10 @@ class Trader:
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-        market_ms = bar.ts if update.simulated else int(self.clock().timestamp() * 1000)
+        if update.simulated:  # the one-minute price window runs on market time
+            market_ms = update.at if update.at is not None else bar.ts
+        else:
+            market_ms = int(self.clock().timestamp() * 1000)
         await self.account.risk.on_price(update.symbol, market_ms, bar.close)
         await self.account.risk.expire()  # cool-downs end on market time, not at the next housekeeping
 

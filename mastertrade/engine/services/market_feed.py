@@ -6,7 +6,8 @@ announced as ``CandleClosed``, so a subscriber that reads the store on that even
 A venue error ends the stream and the service; the supervisor restarts it with backoff.
 
 On a simulated venue the feed also moves market time (``ctx.market_clock``, a ``MarketTime``) to each
-update's time: a forming bar's open, a closed bar's close. Schedules, collectors, cool-downs and goal
+update's time: a forming tick's time inside its bar (its open when the venue does not say), a closed bar's
+close. Schedules, collectors, cool-downs and goal
 periods run on it, so they keep pace with the accelerated market.
 """
 
@@ -58,6 +59,7 @@ class MarketFeed:
                         close=update.close,
                         volume=update.volume,
                         simulated=venue.simulated,
+                        at_ms=update.at,
                     )
                 )
                 last = ctx.state.last_candles.get(update.symbol)
@@ -66,7 +68,7 @@ class MarketFeed:
                 last.price, last.price_at = update.close, ctx.clock.now()
                 if not update.closed:
                     if market_time is not None:
-                        market_time.observe(update.ts)
+                        market_time.observe(update.at if update.at is not None else update.ts)
                     continue
                 async with ctx.work("store candle"):
                     await ctx.candles.upsert(

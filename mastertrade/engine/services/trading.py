@@ -151,13 +151,19 @@ class TradingService:
             if isinstance(event, PriceTick | CandleClosed):
                 bar_ts = event.bar_ts if isinstance(event, PriceTick) else event.ts
                 closed = isinstance(event, CandleClosed)
-                if trader.market_clock is not None:  # a forming bar is at its open, a closed one its close
-                    trader.market_clock.observe(bar_ts + (timeframe_ms(event.timeframe) if closed else 0))
+                # Market time: a closed bar is at its close, a tick at its time in the bar (else the open).
+                if closed:
+                    at = bar_ts + timeframe_ms(event.timeframe)
+                else:
+                    at = event.at_ms if isinstance(event, PriceTick) and event.at_ms is not None else bar_ts
+                if trader.market_clock is not None:
+                    trader.market_clock.observe(at)
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
                     Bar(bar_ts, event.open, event.high, event.low, event.close, closed=closed),
                     simulated=event.simulated,
+                    at=at,
                 )
                 async with ctx.work("trade on price"):
                     if closed:
