@@ -316,9 +316,11 @@ class DaemonClient:
         result: trading.OrderCheck = await self._post(trading.OrderCheck, "/v1/orders/check", order)
         return result
 
-    async def orders(self, *, open_only: bool = False, limit: int = 50) -> list[trading.OrderInfo]:
+    async def orders(
+        self, *, open_only: bool = False, limit: int = 50, book: str | None = None
+    ) -> list[trading.OrderInfo]:
         result: list[trading.OrderInfo] = await self._get(
-            list[trading.OrderInfo], "/v1/orders", open="true" if open_only else None, limit=limit
+            list[trading.OrderInfo], "/v1/orders", open="true" if open_only else None, limit=limit, book=book
         )
         return result
 
@@ -326,8 +328,10 @@ class DaemonClient:
         result: trading.OrderInfo = await self._post(trading.OrderInfo, f"/v1/orders/{order_id}/cancel")
         return result
 
-    async def positions(self) -> list[trading.PositionInfo]:
-        result: list[trading.PositionInfo] = await self._get(list[trading.PositionInfo], "/v1/positions")
+    async def positions(self, *, book: str | None = None) -> list[trading.PositionInfo]:
+        result: list[trading.PositionInfo] = await self._get(
+            list[trading.PositionInfo], "/v1/positions", book=book
+        )
         return result
 
     async def balance(self) -> trading.BalanceInfo:

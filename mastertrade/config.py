@@ -317,7 +317,8 @@ class SchedulerSettings(Section):
         "ml_retrain": "30 2 * * *",
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
-    (or @hourly, @daily ...). An empty string switches a job off."""
+    (or @hourly, @daily ...). An empty string switches a job off. On a simulated venue the schedules run
+    on market time (the nightly job runs each simulated night)."""
 
     backfill_bars: int = Field(default=500, ge=1)
     """data_refresh: how many bars to fetch for a symbol that has none stored yet."""

@@ -121,7 +121,7 @@ def _generate_and_activate(say: Callable[[str], None], timeout_s: float = 300.0)
             started = await client.run_job("nightly_generation")
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
-                for job_run in await client.job_runs("nightly_generation", limit=5):
+                for job_run in await client.job_runs("nightly_generation", limit=20):
                     if job_run.id == started.id and job_run.finished_at is not None:
                         return job_run
                 await asyncio.sleep(0.5)

@@ -1,5 +1,7 @@
-"""``mt orders [--open]``, ``mt orders cancel ID``, ``mt positions``, ``mt balance``: the account's
-orders, positions and money, from the daemon."""
+"""``mt orders [--open] [--book B]``, ``mt orders cancel ID``, ``mt positions [--book B]``, ``mt balance``:
+the account's orders, positions and money, from the daemon; ``--book strategy:<id>`` lists a strategy's
+own paper book instead. Every row says which book it is in (the ``book`` column, and ``book`` in --json),
+so a strategy book's trade never reads as the account's."""
 
 from __future__ import annotations
 
@@ -22,6 +24,18 @@ def _num(value: float | None, digits: str = ".8g") -> str:
     return "" if value is None else format(value, digits)
 
 
+BookOption = typer.Option(
+    "--book",
+    help='Which book: "account" (the default) or a strategy\'s own paper book, strategy:<id> (or the id).',
+)
+
+
+def _book(book: str, mode: str) -> str:
+    from mastertrade.engine.events import book_label
+
+    return book_label(book, mode)
+
+
 def _time(value: datetime | None) -> str:
     return iso(value, "seconds") if value is not None else ""
 
@@ -31,20 +45,35 @@ def orders(
     ctx: typer.Context,
     open_only: Annotated[bool, typer.Option("--open", help="Only orders that can still fill.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many, newest first.")] = 50,
+    book: Annotated[str | None, BookOption] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """List the account's orders, newest first."""
+    """List the account's orders (or a strategy paper book's), newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = with_client(lambda client: client.orders(open_only=open_only, limit=limit))
+    rows = with_client(lambda client: client.orders(open_only=open_only, limit=limit, book=book))
     if json_out:
         print_json([row.model_dump(mode="json") for row in rows])
         return
     print_table(
-        ["id", "time", "symbol", "side", "type", "amount", "price", "filled", "avg price", "state", "reason"],
+        [
+            "id",
+            "book",
+            "time",
+            "symbol",
+            "side",
+            "type",
+            "amount",
+            "price",
+            "filled",
+            "avg price",
+            "state",
+            "reason",
+        ],
         [
             (
                 row.id,
+                _book(row.book, row.mode),
                 _time(row.created_at),
                 row.symbol,
                 row.side,
@@ -113,19 +142,22 @@ def cancel(
     info(f"order {row.id} {row.side} {row.symbol}: {row.state}" + (f" ({row.reason})" if row.reason else ""))
 
 
-def positions(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """The account's open positions with their marks and P&L."""
-    rows = with_client(lambda client: client.positions())
+def positions(
+    book: Annotated[str | None, BookOption] = None, json_out: Annotated[bool, JsonOption] = False
+) -> None:
+    """The account's open positions (or a strategy paper book's) with their marks and P&L."""
+    rows = with_client(lambda client: client.positions(book=book))
     if json_out:
         print_json([row.model_dump(mode="json") for row in rows])
         return
     if not rows:
-        info("no open positions")
+        info(f"no open positions in the {'account' if book in (None, 'account') else book}")
         return
     print_table(
-        ["symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],
+        ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],
         [
             (
+                _book(row.book, ""),
                 row.symbol,
                 _num(row.amount),
                 _num(row.average_price),

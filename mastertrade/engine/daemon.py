@@ -160,6 +160,8 @@ class Daemon:
     """The engine: context, API servers and services under a supervisor.
 
     ``venue``, ``clock``, ``notifier``, ``services`` and ``jobs`` replace the configured ones (tests);
+    ``market_clock`` is the market's time (by default the wall ``clock`` for a real exchange, a
+    ``MarketTime`` the market feed moves for a simulated venue);
     by default the venue comes from ``open_venue``, the services from ``build_services`` and the jobs
     from ``build_jobs``. ``components`` are provided on the context before any service starts (the
     command line's ``LiveConsent`` when started with ``--live``).
@@ -171,6 +173,7 @@ class Daemon:
         *,
         venue: Venue | None = None,
         clock: Clock | None = None,
+        market_clock: Clock | None = None,
         notifier: Notifier | None = None,
         services: Callable[[EngineContext], Sequence[Service]] | None = None,
         jobs: Callable[[], JobRegistry] | None = None,
@@ -181,6 +184,7 @@ class Daemon:
         self.settings = settings
         self._venue = venue
         self._clock = clock
+        self._market_clock = market_clock
         self._notifier = notifier
         self._services = services
         self._jobs = jobs
@@ -197,7 +201,7 @@ class Daemon:
         from mastertrade.engine.alerts.manager import AlertManager
         from mastertrade.engine.bus import EventBus
         from mastertrade.engine.events import ServiceStateChanged
-        from mastertrade.engine.kernel.clock import SystemClock
+        from mastertrade.engine.kernel.clock import MarketTime, SystemClock
         from mastertrade.engine.kernel.context import DaemonState, EngineContext
         from mastertrade.engine.market.store import CandleStore
         from mastertrade.engine.services import build_jobs, build_services
@@ -233,6 +237,7 @@ class Daemon:
             candles=CandleStore(db),
             venue=venue,
             clock=clock,
+            market_clock=self._market_clock or (MarketTime(clock) if venue.simulated else clock),
             state=DaemonState(started_at=clock.now(), recovered=self.recovered),
             jobs=(self._jobs or build_jobs)(),
             alerts=AlertManager(settings.alerts, db, bus, clock, notifier=self._notifier),

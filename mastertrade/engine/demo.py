@@ -13,7 +13,10 @@ What differs from a real installation, and why (all of it is in the demo's confi
   overreaction: a large shock is taken back, and more, on the next bar; ``market.sim.planted_edge``);
   the others carry none;
 - the generation run is small (a few dozen strategies per symbol on the last 3,000 bars, the newest
-  750 of them held out), so it finishes in well under a minute on two cores.
+  750 of them held out), so it finishes in well under a minute on two cores;
+- schedules run on market time, where a day passes in two seconds: the generation job runs on the first
+  of each simulated month (a run takes longer than a simulated night, so nightly would mean generating
+  without pause), risk metrics and goal snapshots once a simulated day (one bar).
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do in most runs (three of four
@@ -66,6 +69,15 @@ def demo_settings(*, speed: float = DEFAULT_SPEED) -> Settings:
             "seed": SEED,
             "speed": speed,
             "ticks_per_bar": 12,
+        },
+        scheduler={
+            "jobs": {
+                "nightly_generation": "0 3 1 * *",
+                "data_refresh": "",
+                "risk_metrics": "0 0 * * *",
+                "goal_snapshots": "0 0 * * *",
+                "ml_retrain": "30 2 1 * *",
+            }
         },
         generator={
             "count": 40,

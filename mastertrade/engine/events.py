@@ -89,6 +89,15 @@ class Event:
         return cls(at=at, **{key: value for key, value in data.items() if key in names})
 
 
+def book_label(book: str, mode: str = "") -> str:
+    """Which book an order or a fill belongs to, as every event line, toast and table says it: a
+    strategy's own paper book (``paper book 1a2b3c4d``, its id shortened) or the ``account`` (``live
+    account`` when live), so a strategy book's trade never reads as the account's."""
+    if book.startswith("strategy:"):
+        return f"paper book {book.removeprefix('strategy:')[:8]}"
+    return "live account" if mode == "live" or book == "live" else "account"
+
+
 def matches(event_type: str, patterns: frozenset[str] | None) -> bool:
     """Whether a type is selected by patterns: ``None`` or ``"*"`` select all; ``"order"`` selects
     ``"order.placed"`` and ``"order.filled"``; ``"order.filled"`` selects only itself."""
@@ -165,6 +174,9 @@ class PriceTick(_OnCandle, Event):
     timeframe: str
     candle: Candle
     simulated: bool = False
+    at_ms: int | None = None
+    """Market time of the tick (epoch ms) when the venue knows it (simulated and replayed bars form
+    tick by tick inside the bar); None: now."""
 
     @property
     def bar_ts(self) -> int:
@@ -264,6 +276,8 @@ class OrderPlaced(Event):
     price: float | None = None
     strategy_id: str | None = None
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -296,6 +310,8 @@ class OrderCancelled(Event):
     symbol: str
     reason: str = ""
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,6 +326,8 @@ class OrderRejected(Event):
     amount: float
     reason: str
     mode: str = "paper"
+    book: str = ""
+    """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
 
 
 # --- risk, goals, strategy lifecycle -----------------------------------------------------------
@@ -338,6 +356,18 @@ class CircuitBreakerTripped(Event):
     breaker: str
     reason: str
     until: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CircuitBreakerReset(Event):
+    """A circuit breaker (or the kill switch) was reset, by its rule (a cool-down over, fresh prices) or
+    by hand."""
+
+    type: ClassVar[str] = "risk.breaker_reset"
+
+    breaker: str
+    reason: str
+    by: str = "rule"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -159,7 +159,8 @@ class MasterTradeApp(App[None]):
             self.set_timer(self.toasts.window_s, self._flush_toasts)
 
     def _toast(self, text: str, severity: Severity) -> None:
-        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=self.toasts.timeout_s)
+        # Plain text: a notice's "[account]" or a reason in brackets is not markup.
+        self.notify(text, severity=TOAST_SEVERITY[severity], timeout=self.toasts.timeout_s, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure ends here: a notification, and the feed restarts."""

@@ -266,7 +266,7 @@ class Feed:
         topics = self.state.apply(event)
         if isinstance(event, ev.OrderFilled | ev.OrderPlaced | ev.OrderCancelled | ev.OrderRejected):
             self.dirty |= {"account", "risk"}
-        elif isinstance(event, ev.RiskBreached | ev.CircuitBreakerTripped):
+        elif isinstance(event, ev.RiskBreached | ev.CircuitBreakerTripped | ev.CircuitBreakerReset):
             self.dirty.add("risk")
         elif isinstance(event, ev.GoalMilestone):
             self.dirty.add("goals")
@@ -283,12 +283,14 @@ class Feed:
     def _notice(self, event: ev.Event) -> None:
         if isinstance(event, ev.OrderFilled):
             self.notice(
-                f"{book_label(event.book, event.mode)}: {event.side} {event.amount:.8g} {event.symbol} "
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
                 f"filled at {event.price:,.6g}",
                 "info",
             )
         elif isinstance(event, ev.OrderRejected):
-            self.notice(f"order rejected: {event.reason}", "warning")
+            self.notice(
+                f"[{ev.book_label(event.book, event.mode)}] order rejected: {event.reason}", "warning"
+            )
         elif isinstance(event, ev.RiskBreached):
             self.notice(event.message, "error" if event.severity == "critical" else "warning")
         elif isinstance(event, ev.CircuitBreakerTripped):
@@ -297,10 +299,3 @@ class Feed:
             self.notice(event.title, "error")
         elif isinstance(event, ev.JobFinished) and event.job == GENERATION_JOB:
             self.notice(f"generation {event.outcome}" + (f": {event.error}" if event.error else ""), "info")
-
-
-def book_label(book: str, mode: str) -> str:
-    """Whose fill it is, as the toasts say it: the account or a strategy's own paper book."""
-    if book.startswith("strategy:"):
-        return f"strategy {book.removeprefix('strategy:')[:8]} paper book"
-    return f"{mode} account"

@@ -534,16 +534,17 @@ class LiveState:
         return self.bump("candles", "log")
 
     def _on_order(self, event: ev.Event) -> set[Topic]:
+        # Every line names its book: a strategy's paper book or the account (``ev.book_label``).
         if isinstance(event, ev.OrderPlaced):
             price = f" at {event.price:,.6g}" if event.price else ""
             what = f"{event.side} {event.amount:.8g} {event.symbol} {event.order_type}{price}"
-            self.note("info", "order", f"{event.mode} {what} placed")
+            self.note("info", "order", f"[{ev.book_label(event.book, event.mode)}] {what} placed")
         elif isinstance(event, ev.OrderFilled):
             part = " (partial)" if event.remaining > 0 else ""
             self.note(
                 "info",
                 "fill",
-                f"{event.mode} {event.side} {event.amount:.8g} {event.symbol} "
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
                 f"filled at {event.price:,.6g}{part}",
             )
             ts = self._forming_ts(event.symbol)
@@ -555,14 +556,15 @@ class LiveState:
             self.note(
                 "info",
                 "order",
-                f"{event.mode} order {event.order_id} {event.symbol} cancelled"
+                f"[{ev.book_label(event.book, event.mode)}] order {event.order_id} {event.symbol} cancelled"
                 + (f": {event.reason}" if event.reason else ""),
             )
         elif isinstance(event, ev.OrderRejected):
             self.note(
                 "warning",
                 "order",
-                f"{event.mode} {event.side} {event.amount:.8g} {event.symbol} rejected: {event.reason}",
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
+                f"rejected: {event.reason}",
             )
         return self.bump("account", "candles", "log")
 

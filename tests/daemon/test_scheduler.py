@@ -1,6 +1,7 @@
-"""The scheduler on a fake clock: jobs fire at their cron times (UTC), every run is recorded with its
-outcome, overlapping fires are skipped, runs a crash left behind are marked interrupted, and runs can
-be started by hand through the API."""
+"""The scheduler on a fake wall clock (a real exchange's daemon): jobs fire at their cron times (UTC),
+every run is recorded with its outcome, overlapping fires are skipped, runs a crash left behind are
+marked interrupted, and runs can be started by hand through the API. On a simulated venue schedules run
+on market time: tests/trading/test_market_time.py."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ async def scheduled(settings: Settings) -> AsyncIterator[Scheduled]:
     clock, jobs = FakeClock(START), Jobs()
     daemon = Daemon(
         config,
-        venue=FakeVenue(),
+        venue=FakeVenue(simulated=False),  # a real exchange: schedules on the wall clock (FakeClock)
         clock=clock,
         notifier=RecordingNotifier(),
         serve_api=False,

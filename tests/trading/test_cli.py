@@ -104,11 +104,16 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     push(daemon, 1, 101.0)
     [position] = wait_for(mt, lambda data: len(data) == 1, "positions")
     assert position["amount"] == 10 and position["mark"] == 101.0
+    assert position["book"] == "paper"  # the account's paper book, said in --json
     orders = mt.json("orders")
     assert orders[0]["state"] == "filled" and orders[0]["average_price"] == 101.0
+    assert orders[0]["book"] == "paper"
     assert mt.json("orders", "--open") == []
     table = mt("orders")
-    assert table.exit_code == 0 and "filled" in table.stdout
+    assert table.exit_code == 0 and "filled" in table.stdout and "account" in table.stdout
+    assert "account" in mt("positions").stdout
+    unknown = mt("positions", "--book", "strategy:nosuch")
+    assert unknown.exit_code != 0 and "strategy:nosuch" in unknown.stderr
 
     halted = mt.json("risk", "halt", "--reason", "lunch")
     assert halted["halted"] and halted["halt_reason"] == "lunch"
@@ -158,3 +163,37 @@ def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:
     assert plain.exit_code == 0 and "same" in plain.stdout
     bad = mt("strategy", "parity", "sma_cross", "--symbol", BTC)
     assert bad.exit_code == 2 and "--timeframe" in bad.stderr
+
+
+def test_a_strategy_paper_book_is_listed_as_its_own_never_as_the_account(mt: MT, db_url: str) -> None:
+    from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
+    from mastertrade.engine.signals.genome import parse_genome
+    from mastertrade.engine.signals.strategy import Strategy
+
+    genome = parse_genome(
+        {
+            "name": "up",
+            "symbol": BTC,
+            "timeframe": "1h",
+            "entry": {">": [{"price": "close"}, {"price": "open"}]},
+            "exit": {"<": [{"price": "close"}, {"price": "open"}]},
+            "size": 0.5,
+        }
+    )
+    source = StaticStrategies([TradedStrategy("s12", "paper", Strategy.from_genome(genome))])
+    daemon = ThreadedTrading(trading_settings(), components=(source,)).start()
+    try:
+        venue = daemon.venue
+        for i in range(4):  # rising bars: the strategy enters at the next open and holds
+            ts, o = T0 + i * HOUR, 100.0 + i
+            bar = Candle(ts, o, o + 2, o - 1, o + 1, 9.0)
+            daemon.call(lambda bar=bar: venue.push(CandleUpdate(BTC, "1h", bar, True)))
+        [position] = wait_for(mt, lambda data: len(data) == 1, "positions", "--book", "strategy:s12")
+        assert position["book"] == "strategy:s12"
+        orders = mt.json("orders", "--book", "s12")
+        assert orders and {row["book"] for row in orders} == {"strategy:s12"}
+        assert "paper book s12" in mt("orders", "--book", "s12").stdout
+        assert mt.json("positions") == []  # the account holds nothing: the strategy's book is not it
+        assert mt.json("orders") == []
+    finally:
+        daemon.stop()

@@ -49,6 +49,9 @@ class FakeRisk:
     async def on_bar(self, symbol: str, o: float, h: float, low: float) -> None:
         self.bars.append(symbol)
 
+    async def expire(self) -> None:
+        """Cool-downs end on market time, at each price (none here)."""
+
 
 @dataclass
 class FakeBroker:

@@ -500,3 +500,64 @@ async def test_quitting_outside_a_demo_leaves_the_daemon_alone() -> None:
         await pilot.pause()
     assert ("stop_daemon", None) not in backend.calls
     assert ("aclose", None) in backend.calls
+
+
+async def test_the_header_shows_halted_while_any_breaker_is_tripped() -> None:
+    """Not only the kill switch: a tripped breaker stops entries too, so the header says HALTED, and stops
+    saying it as soon as the daemon reports the breaker reset (its cool-down over)."""
+    backend = FakeBackend()  # price_move tripped, kill switch off
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        assert app.state.risk.value is not None and not app.state.risk.value.halted
+        assert "HALTED" in plain(app.screen.query_one(StatusBar))
+        backend.tripped.clear()
+        backend.push(ev.CircuitBreakerReset(breaker="price_move", reason="cool-down over"))
+        await wait_for(pilot, lambda: "HALTED" not in plain(app.screen.query_one(StatusBar)))
+        backend.tripped.add("stale_data")
+        backend.push(ev.CircuitBreakerTripped(breaker="stale_data", reason="no price for 300s"))
+        await wait_for(pilot, lambda: "HALTED" in plain(app.screen.query_one(StatusBar)))
+
+
+async def test_a_burst_of_fills_at_80x24_is_one_small_toast_at_a_time_that_goes_away() -> None:
+    """An accelerated market fills dozens of orders a second: at 80x24 the toasts stay few and small,
+    name each fill's book, and are gone soon after the burst (the batcher's 2 s window and 4 s timeout,
+    scaled down fourfold so the test waits little)."""
+    from textual.widgets._toast import Toast
+
+    from mastertrade.tui.toasts import ToastBatcher
+
+    backend = FakeBackend()
+    app = make_app(backend)
+    app.toasts = ToastBatcher(window_s=0.5, timeout_s=1.0)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen_area = 80 * 24
+        most, most_area, texts = 0, 0, set()
+        for n in range(60):
+            book = "strategy:63f7a43f600772c1" if n % 2 else "paper"
+            backend.push(
+                ev.OrderFilled(
+                    order_id=str(n),
+                    client_order_id=f"mt-{n:06d}",
+                    symbol="SOL/USDT",
+                    side="buy",
+                    amount=60.28,
+                    price=150.0,
+                    book=book,
+                )
+            )
+            await pilot.pause(0.01)
+            toasts = list(app.screen.query(Toast))
+            most = max(most, len(toasts))
+            most_area = max(most_area, sum(toast.region.area for toast in toasts))
+            texts |= {str(toast.render()) for toast in toasts}
+        assert 1 <= most <= 3, most  # one toast per window, each shown for two windows
+        assert most_area <= screen_area * 0.15, (most_area, screen_area)  # 85% of the dashboard shows
+        assert any("[account] buy 60.28 SOL/USDT" in text for text in texts), texts
+        assert any("more: event log" in text for text in texts), texts
+        # every fill is in the event log, with its book
+        lines = [item.text for item in app.state.log if item.source == "fill"]
+        assert len(lines) == 60
+        assert sum("[paper book 63f7a43f]" in line for line in lines) == 30
+        await wait_for(pilot, lambda: not app.screen.query(Toast), timeout=5.0)

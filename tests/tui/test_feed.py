@@ -23,6 +23,11 @@ class Recorder:
         self.notices.append((text, severity))
 
 
+def log_lines(state: LiveState) -> list[str]:
+    """The event log's lines (the dashboard's key-6 screen shows these)."""
+    return [item.text for item in state.log]
+
+
 def feed_on(backend: FakeBackend, **options: float) -> tuple[Feed, LiveState, Recorder]:
     state = LiveState(frozen_clock)
     recorder = Recorder()
@@ -106,7 +111,8 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
         )
         await until(lambda: (state.orders.value or [])[0].state == "filled")
         assert state.orders.at == fetched  # the frozen clock: same time, new value
-        assert ("paper account: buy 0.5 ETH/USDT filled at 3,300", "info") in recorder.notices
+        assert ("[account] buy 0.5 ETH/USDT filled at 3,300", "info") in recorder.notices
+        assert any(line.endswith("[account] buy 0.5 ETH/USDT filled at 3,300") for line in log_lines(state))
         # a strategy's own paper book is never shown as if the account traded
         backend.push(
             ev.OrderFilled(
@@ -120,8 +126,13 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
                 book="strategy:63f7a43f600772c1",
             )
         )
-        label = ("strategy 63f7a43f paper book: buy 60.28 SOL/USDT filled at 150", "info")
+        label = ("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150", "info")
         await until(lambda: label in recorder.notices)
+        # the event log says the same
+        assert any(
+            line.endswith("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150")
+            for line in log_lines(state)
+        )
     finally:
         task.cancel()
 

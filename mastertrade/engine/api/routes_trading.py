@@ -73,7 +73,9 @@ async def orders(
     account: AccountDep,
     open_only: Annotated[bool, Query(alias="open")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    book: str | None = None,
+    book: Annotated[
+        str | None, Query(description='"account" (the default) or a strategy\'s paper book, strategy:<id>')
+    ] = None,
 ) -> list[OrderInfo]:
     rows = await account.orders(open_only=open_only, limit=limit, book=book)
     return [OrderInfo.model_validate(row) for row in rows]
@@ -107,8 +109,13 @@ async def cancel(ctx: Ctx, account: AccountDep, order_id: RowId) -> OrderInfo:
 
 
 @router.get("/v1/positions", response_model=list[PositionInfo], summary="Open positions of the account")
-async def positions(account: AccountDep) -> list[PositionInfo]:
-    return [PositionInfo.model_validate(item) for item in await account.positions()]
+async def positions(
+    account: AccountDep,
+    book: Annotated[
+        str | None, Query(description='"account" (the default) or a strategy\'s paper book, strategy:<id>')
+    ] = None,
+) -> list[PositionInfo]:
+    return [PositionInfo.model_validate(item) for item in await account.positions(book)]
 
 
 @router.get("/v1/balance", response_model=BalanceInfo, summary="Balances, equity and P&L of the account")

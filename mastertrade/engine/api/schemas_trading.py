@@ -112,6 +112,9 @@ class EquityPointInfo(Model):
 
 
 class PositionInfo(Model):
+    book: str = Field(
+        default="", description='the book it is in: the account ("paper"/"live") or "strategy:<id>"'
+    )
     symbol: str
     amount: float
     average_price: float | None = None

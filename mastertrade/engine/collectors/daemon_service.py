@@ -6,13 +6,14 @@ bus (the ``data_source`` alert rule turns a degraded source into an alert), does
 and ``mt status`` (``ctx.find(CollectorService)``; its ``health()`` lists every source).
 
 On the simulated market (``[market] venue = "sim"``) it runs only the simulated source, which derives
-features from the simulated candles: the demo and the tests stay offline and quiet.
+features from the simulated candles: the demo and the tests stay offline and quiet. There the sources
+are polled on market time (``ctx.market_clock``), so they keep pace with the accelerated market.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -38,7 +39,13 @@ class CollectorsService:
     def build(self, ctx: EngineContext) -> CollectorService:
         settings = ctx.settings
         collectors = None
+        timing: dict[str, Any] = {}
         if ctx.venue.simulated:
+            market_time = ctx.market_time
+            timing = {
+                "clock": lambda: int(market_time.now().timestamp() * 1000),
+                "sleep": market_time.sleep,
+            }
             collectors = [
                 SimFeatureCollector(
                     settings.collectors,
@@ -60,6 +67,7 @@ class CollectorsService:
             transport=self.transport,
             on_event=publish,
             work=ctx.work,
+            **timing,
         )
 
     async def run(self, ctx: EngineContext) -> None:

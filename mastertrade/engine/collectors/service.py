@@ -11,6 +11,10 @@ Retry-After. The first success after failures makes it ``ok`` again. Every chang
 Health and collector state are persisted after every poll, so ``mt data sources`` works without the
 daemon and a restart resumes where the last run stopped. The writes of a poll happen inside ``work``
 (the daemon passes ``ctx.work``), so a stopping daemon lets them finish and starts no new ones.
+
+``clock`` and ``sleep`` are the schedule's time: the wall clock by default; the daemon on a simulated
+venue passes market time (``kernel.clock.MarketTime``), so a source polled every minute is polled every
+simulated minute, and its values are stamped with the simulated time they belong to.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -115,6 +119,7 @@ class CollectorService:
         transport: httpx.AsyncBaseTransport | None = None,
         on_event: EventSink | None = None,
         clock: Callable[[], int] = now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         work: Callable[[str], AbstractAsyncContextManager[Any]] | None = None,
     ) -> None:
@@ -124,6 +129,7 @@ class CollectorService:
         self.transport = transport
         self.on_event = on_event
         self.clock = clock
+        self.sleep = sleep
         self.rng = rng or random.Random()
         self.work = work or _no_work
         self._health: dict[str, SourceHealth] = {c.name: _base_health(c) for c in self.collectors}
@@ -353,6 +359,6 @@ class CollectorService:
         next_poll = self._health[collector.name].next_poll
         delay = max(0.0, (next_poll - self.clock()) / 1000) if next_poll else 0.0
         while True:
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
             health = await self.poll(collector)
             delay = max(0.0, ((health.next_poll or 0) - self.clock()) / 1000)

@@ -72,6 +72,11 @@ class SimFeatureCollector(Collector):
             self.written_until = max(point.published_at for point in points)
         return points
 
+    @property
+    def interval_s(self) -> float:
+        """At least one bar: the features follow closed bars, so polling more often finds nothing new."""
+        return max(super().interval_s, timeframe_ms(self.timeframe) / 1000)
+
     def dump_state(self) -> dict[str, Any]:
         return {"written_until": self.written_until}
 

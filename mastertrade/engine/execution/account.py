@@ -75,6 +75,7 @@ class Account:
         *,
         publish: Publish | None = None,
         clock: Any = utcnow,
+        wall: Any = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -82,6 +83,10 @@ class Account:
         self.risk = risk
         self.publish = publish
         self.clock = clock
+        """Market time: the account's trading day, cool-downs, order times."""
+        self.wall = wall or clock
+        """What prices' freshness is judged on: the wall clock (``clock`` itself unless simulated, where
+        a stopped feed stops market time too and only the wall clock sees it go stale)."""
         self.quote = settings.paper.quote
         self.mode = broker.mode
         self.books: dict[str, PaperBroker] = {}
@@ -116,7 +121,7 @@ class Account:
     async def on_price(self, symbol: str, bar: Bar) -> None:
         """A price update: remember it (market time, freshness) and fill what it fills in the account."""
         self.last[symbol] = (bar.ts, bar.closed)
-        self.seen_at[symbol] = self.clock()
+        self.seen_at[symbol] = self.wall()
         await self.settle(await self.broker.on_bar(symbol, bar))
 
     async def poll(self) -> None:
@@ -368,6 +373,7 @@ class Account:
                     amount=request.amount,
                     reason=decision.reason + (f" (sizing: {sizing})" if sizing else ""),
                     mode=self.mode,
+                    book=self.broker.book,
                 )
             )
             return None, decision
@@ -399,13 +405,28 @@ class Account:
             if open_only
             else None
         )
-        rows = await self.journal.orders(book=book or self.broker.book, states=states, limit=limit)
+        rows = await self.journal.orders(book=self.book_broker(book).book, states=states, limit=limit)
         if open_only:
             rows = [row for row in rows if not (row.state == OrderState.INTENT and row.parent_id is not None)]
         return [order_info(row) for row in rows]
 
-    async def positions(self) -> list[dict[str, Any]]:
-        return positions_view(await self.broker.ledger(), self.broker.marks())
+    def book_broker(self, book: str | None = None) -> Broker:
+        """The broker of ``book``: the account's (None, "account" or its own id) or a strategy's paper book
+        (``strategy:<id>``, or the bare id); ``NotFound`` names the books there are."""
+        if book in (None, "", "account", self.broker.book):
+            return self.broker
+        assert book is not None
+        found = self.books.get(book.removeprefix("strategy:"))
+        if found is None:
+            known = ", ".join(["account", *(f"strategy:{sid}" for sid in self.books)])
+            raise errors.NotFound(f"no trading book {book!r} (books: {known})")
+        return found
+
+    async def positions(self, book: str | None = None) -> list[dict[str, Any]]:
+        """Open positions of the account (or of the ``book`` named), each with the book it is in."""
+        broker = self.book_broker(book)
+        rows = positions_view(await broker.ledger(), broker.marks())
+        return [{**row, "book": broker.book} for row in rows]
 
     async def balance(self) -> dict[str, Any]:
         working = await self.journal.orders(

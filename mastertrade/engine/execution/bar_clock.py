@@ -59,7 +59,9 @@ log = logging.getLogger(__name__)
 
 
 class SeriesSource(Protocol):
-    """The stored series with their strategies' features (``research.series.SeriesLoader``)."""
+    """The stored series with their strategies' features (``research.series.SeriesLoader``): the one
+    door through which the bar clock, the ``Trader`` and the parity report read a window of bars
+    (``start``..``end``, open times, ``end`` exclusive)."""
 
     async def load(
         self,
@@ -149,6 +151,8 @@ class BarClock:
         """Held while books are evaluated: a parity check reads a book and its cursor between two bars."""
         self.evaluated = 0
         """Bar evaluations done (one per strategy per bar), for the status and the tests."""
+        self.most_behind = 0
+        """The most bars one catch-up has evaluated (1: evaluation never fell behind the feed)."""
 
     async def cursor(self, strategy_id: str) -> BookCursor | None:
         found = self.cursors.get(strategy_id)
@@ -211,6 +215,7 @@ class BarClock:
                 pending.remove((item, state))
         first = min((state.cursor for _, state in pending), default=upto)
         index = int(np.searchsorted(stamps, first, side="right"))
+        self.most_behind = max(self.most_behind, len(stamps) - index)
         for i in range(index, len(stamps)):
             ts = int(stamps[i])
             bar = Bar(Candle(ts, float(o[i]), float(h[i]), float(low[i]), float(c[i])))

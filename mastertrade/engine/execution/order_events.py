@@ -19,6 +19,7 @@ def placed(row: OrderRecord, mode: str) -> events.OrderPlaced:
         price=row.price or row.stop_price,
         strategy_id=row.strategy_id,
         mode=mode,
+        book=row.book,
     )
 
 
@@ -31,6 +32,7 @@ def rejected(row: OrderRecord, reason: str, mode: str) -> events.OrderRejected:
         amount=row.amount or 0.0,
         reason=reason,
         mode=mode,
+        book=row.book,
     )
 
 
@@ -41,4 +43,5 @@ def cancelled(row: OrderRecord, reason: str, mode: str) -> events.OrderCancelled
         symbol=row.symbol,
         reason=reason,
         mode=mode,
+        book=row.book,
     )

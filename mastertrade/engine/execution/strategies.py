@@ -5,9 +5,8 @@ The strategy store (the promotion pipeline) provides one to the daemon with
 ``ctx.provide(source, as_type=StrategySource)``; without one nothing trades on signals (manual orders
 still do), and tests hand in ``StaticStrategies``.
 
-``latest_signals`` evaluates a strategy with the same code as the backtester (``Strategy.signals`` on an
-``IndicatorCache``) over the stored candles up to and including the bar that just closed, and returns
-its two signals at that bar. The window is long enough for the indicators to settle (``WINDOW_FACTOR``
+``window_bars`` is how many bars of warm-up a strategy's signals are computed over before the bar its
+book opened on (``bar_clock.signal_anchor``): long enough for the indicators to settle (``WINDOW_FACTOR``
 times the strategy's warm-up, at least ``MIN_WINDOW`` bars).
 """
 
@@ -15,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from mastertrade.engine.sizing.kelly import TradeStats
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mastertrade.engine.backtest.result import BacktestResult
     from mastertrade.engine.signals.strategy import Strategy
 
@@ -80,14 +77,3 @@ def backtest_stats(result: BacktestResult) -> TradeStats:
 
 def window_bars(strategy: Strategy) -> int:
     return max(MIN_WINDOW, WINDOW_FACTOR * strategy.warmup)
-
-
-def latest_signals(strategy: Strategy, frame: pd.DataFrame, features: Any = None) -> tuple[bool, bool]:
-    """``(entry, exit)`` of ``strategy`` at the last bar of ``frame`` (the bar that just closed);
-    ``features`` provides its alternative-data terms (``collectors.provider.features_for``)."""
-    from mastertrade.engine.signals.indicators import IndicatorCache
-
-    if len(frame) == 0:
-        return False, False
-    entries, exits = strategy.signals(IndicatorCache(frame, features=features))
-    return bool(entries[-1]), bool(exits[-1])

@@ -26,9 +26,8 @@ assembles for the daemon and a test can replace by fakes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
@@ -36,34 +35,17 @@ from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution.account import Account
-from mastertrade.engine.execution.bar_clock import BarClock
+from mastertrade.engine.execution.bar_clock import BarClock, SeriesSource
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
+from mastertrade.engine.kernel.clock import MarketTime
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 from mastertrade.utc import to_ms
 
-if TYPE_CHECKING:
-    from mastertrade.engine.market.store import SeriesKey
-    from mastertrade.engine.research.series import Series
-
 log = logging.getLogger(__name__)
-
-
-class SeriesSource(Protocol):
-    """The stored series the Trader decides on (``research.series.SeriesLoader``)."""
-
-    async def load(
-        self,
-        key: SeriesKey,
-        strategies: Sequence[Any] = (),
-        *,
-        start: int | None = None,
-        end: int | None = None,
-        simulated: bool | None = None,
-    ) -> Series: ...
 
 
 @dataclass(frozen=True)
@@ -74,6 +56,8 @@ class PriceUpdate:
     timeframe: str
     bar: Bar
     simulated: bool = True
+    at: int | None = None
+    """Market time of the update (epoch ms), when the feed knows it (a simulated tick inside its bar)."""
 
 
 class Trader:
@@ -101,8 +85,9 @@ class Trader:
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
         self._started: Any = None
-        self.market_clock: Any = None
-        """In a simulated market, the ``MarketClock`` the trading core runs on (the feed moves it)."""
+        self.market_clock: MarketTime | None = None
+        """In a simulated market, the ``MarketTime`` the trading core runs on (the trading service moves
+        it as it reads the feed)."""
         from mastertrade.engine.market.store import is_simulated_exchange
 
         self.simulated = is_simulated_exchange(venue_id)
@@ -127,7 +112,7 @@ class Trader:
     # --- life cycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._started = self.clock()
+        self._started = self.account.wall()
         await self.account.start()
         await self.goals.start()
         if self.protection is not None:
@@ -145,8 +130,12 @@ class Trader:
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-        market_ms = bar.ts if update.simulated else to_ms(self.clock())
+        if update.simulated:  # the one-minute price window runs on market time
+            market_ms = update.at if update.at is not None else bar.ts
+        else:
+            market_ms = to_ms(self.clock())
         await self.account.risk.on_price(update.symbol, market_ms, bar.close)
+        await self.account.risk.expire()  # cool-downs end on market time, not at the next housekeeping
 
     async def on_price_bar(self, symbol: str, bar: Bar) -> None:
         """``on_price`` for a bar of the trading timeframe (a convenience for callers without a feed)."""
@@ -266,9 +255,10 @@ class Trader:
         symbols = list(self.settings.market.symbols)
         if self.protection is not None:  # a protected position's prices must stay fresh too
             symbols += [symbol for symbol in self.protection.symbols() if symbol not in symbols]
-        since = self._started or self.clock()  # a symbol not seen yet is as old as this run
+        wall = self.account.wall()
+        since = self._started or wall  # a symbol not seen yet is as old as this run
         seen_at = self.account.seen_at
-        await risk.on_freshness({symbol: seen_at.get(symbol, since) for symbol in symbols})
+        await risk.on_freshness({symbol: seen_at.get(symbol, since) for symbol in symbols}, wall)
         await self.account.poll()
         if self.protection is not None:
             await self.protection.sync()

@@ -36,9 +36,12 @@ def build_account(
     broker: Broker | None = None,
     publish: Publish | None = None,
     clock: Any = utcnow,
+    wall: Any = None,
 ) -> Account:
     """The account on ``broker`` (the paper broker of ``[paper]`` when None) with the risk gate of
-    ``[risk]``; a live account also gets its ``Protector`` (``account.protection``)."""
+    ``[risk]``; a live account also gets its ``Protector`` (``account.protection``). ``clock`` is market
+    time (cool-downs, the trading day); ``wall`` the clock prices' freshness is judged on (``clock`` when
+    None: they differ only in a simulation)."""
     journal = Journal(db)
     risk = RiskManager(
         RiskStore(db),
@@ -53,6 +56,7 @@ def build_account(
         risk,
         publish=publish,
         clock=clock,
+        wall=wall,
     )
     return account
 
@@ -67,10 +71,11 @@ def build_trader(
     strategies: StrategySource | None = None,
     publish: Publish | None = None,
     clock: Any = utcnow,
+    wall: Any = None,
 ) -> Trader:
     """A daemon's trading core (see the module docstring); live (``broker.mode == "live"``) with the
     daemon-side protections of the strategies' positions."""
-    account = build_account(settings, db, broker=broker, publish=publish, clock=clock)
+    account = build_account(settings, db, broker=broker, publish=publish, clock=clock, wall=wall)
     protection = None
     if account.mode == "live":
         protection = Protector(account, db)

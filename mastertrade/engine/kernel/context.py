@@ -98,6 +98,11 @@ class EngineContext:
     ``venue`` is the live market source (``open_venue`` from the config); ``candles`` the store on
     ``db``; ``jobs`` the scheduler's job registry; ``alerts`` raises and delivers alerts. ``stopping`` is
     set when the daemon begins to stop.
+
+    ``clock`` is the wall clock (uptime, log and alert times); ``market_clock`` is the market's time,
+    which schedules, collectors, breaker cool-downs and goal periods run on: the same wall clock for a
+    real exchange, the simulated time (``kernel.clock.MarketTime``, moved by the market feed) for a
+    simulated or replayed venue, so an hourly job runs once per simulated hour in an accelerated demo.
     """
 
     settings: Settings
@@ -109,6 +114,7 @@ class EngineContext:
     state: DaemonState
     jobs: JobRegistry
     alerts: AlertManager
+    market_clock: Clock | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     stop_reason: str | None = None
     components: dict[type[Any], Any] = field(default_factory=dict)
@@ -116,6 +122,14 @@ class EngineContext:
 
     def __post_init__(self) -> None:
         self._idle.set()
+        if self.market_clock is None:
+            self.market_clock = self.clock
+
+    @property
+    def market_time(self) -> Clock:
+        """``market_clock``, never None (see the class docstring)."""
+        assert self.market_clock is not None
+        return self.market_clock
 
     # --- work that must finish before the daemon stops -------------------------------------------
 

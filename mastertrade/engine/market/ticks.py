@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mastertrade.engine.candle import Candle
+from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
 
 
@@ -54,9 +55,11 @@ def forming_update(
     """The update a feed sends at ``tick`` of a bar (ts, o, h, l, c, v) forming along ``path``: the bar
     so far while it forms, and the exact final bar, ``closed``, at the path's last tick."""
     ticks = len(path)
+    step = timeframe_ms(timeframe)
+    at = int(bar[0]) + step * (tick + 1) // ticks  # the tick's market time: the bar's close at the last
     if tick == ticks - 1:
         ts, o, h, l, c, v = (float(x) for x in bar[:6])  # noqa: E741
-        return CandleUpdate(symbol, timeframe, Candle(int(ts), o, h, l, c, v), closed=True)
+        return CandleUpdate(symbol, timeframe, Candle(int(ts), o, h, l, c, v), closed=True, at=at)
     seen = path[: tick + 1]
     return CandleUpdate(
         symbol,
@@ -70,4 +73,5 @@ def forming_update(
             float(bar[5]) * (tick + 1) / ticks,
         ),
         closed=False,
+        at=at,
     )

@@ -26,6 +26,10 @@ class CandleUpdate:
     timeframe: str
     candle: Candle
     closed: bool
+    at: int | None = None
+    """Market time of this update (epoch ms) when the venue knows it: a simulated or replayed bar forming
+    tick by tick is at the tick's time inside the bar (its close time once closed). None: a real venue's
+    update is at the moment it arrives."""
 
     @property
     def ts(self) -> int:

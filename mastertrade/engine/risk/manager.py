@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
@@ -38,15 +37,7 @@ Publish = Callable[[events.Event], object]
 ACCOUNT_LIMITS = {Reason.REDUCE_ONLY: "max_drawdown", Reason.DAILY_LOSS: "daily_loss_limit"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CircuitBreakerReset(events.Event):
-    """A circuit breaker (or the kill switch) was reset, by its rule or by hand."""
-
-    type: ClassVar[str] = "risk.breaker_reset"
-
-    breaker: str
-    reason: str
-    by: str = "rule"
+CircuitBreakerReset = events.CircuitBreakerReset  # its home is the events module; this name stays
 
 
 class RiskManager:
@@ -166,8 +157,12 @@ class RiskManager:
     async def on_price(self, symbol: str, market_ms: int, price: float) -> list[Change]:
         return await self._apply(self.breakers.on_price(symbol, market_ms, price, self.clock()))
 
-    async def on_freshness(self, last_update: Mapping[str, datetime]) -> list[Change]:
-        return await self._apply(self.breakers.on_freshness(last_update, self.clock()))
+    async def on_freshness(
+        self, last_update: Mapping[str, datetime], now: datetime | None = None
+    ) -> list[Change]:
+        """``last_update``: when each symbol's newest price arrived, on the clock ``now`` reads (by default
+        this manager's; a simulation passes the wall clock, see ``Account.wall``)."""
+        return await self._apply(self.breakers.on_freshness(last_update, now or self.clock()))
 
     async def on_trade_closed(self, pnl: float) -> list[Change]:
         changes = self.breakers.on_trade_closed(pnl, self.clock())

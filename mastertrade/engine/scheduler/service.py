@@ -1,10 +1,19 @@
 """The scheduler service: fires registered jobs on their cron schedules and records every run.
 
-Schedules are evaluated in UTC on the context's clock (a ``FakeClock`` in tests). A fire time missed
-while the daemon was down is not caught up: the next one counts. A job never runs twice at once: a
-fire while it still runs is recorded as "skipped". Runs left "running" by a crashed daemon are marked
-"interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a stopping daemon lets it
-finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled".
+Schedules are evaluated in UTC on the market's clock (``ctx.market_clock``): the wall clock for a real
+exchange, the simulated time on a simulated venue, so in an accelerated simulation the nightly job runs
+each simulated night and an hourly job once per simulated hour (several fire times passed by one price
+update fire once). Tests drive it with a ``FakeClock`` or by feeding prices. Run records carry
+wall-clock times (when the run really happened). A clock that steps back (the wall clock before a
+simulation's first price, an NTP step) has its schedules recomputed. A fire time missed while the
+daemon was down is not caught up: the next one counts.
+
+A job never runs twice at once: a fire while it still runs is recorded as "skipped" (on the wall clock
+a job overrunning its schedule is news); on simulated time, where a night passes in seconds and a long
+job usually still runs at its next fire, it is skipped without a record. Runs left "running" by a
+crashed daemon are marked "interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a
+stopping daemon lets it finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records
+"cancelled".
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MAX_SLEEP_S = 60.0  # re-check the wall clock at least this often (suspend, NTP steps)
+_MAX_SLEEP_S = 60.0  # re-check the clock at least this often (suspend, NTP steps)
 
 
 class SchedulerService:
@@ -76,10 +85,13 @@ class SchedulerService:
 
     async def _loop(self, ctx: EngineContext) -> None:
         schedules = {name: expr for name, expr in self.schedules().items() if name in ctx.jobs}
-        now = ctx.clock.now()
+        clock = ctx.market_time
+        now = clock.now()
         self._next = {name: next_fire(expr, now) for name, expr in schedules.items()}
         while True:
-            now = ctx.clock.now()
+            previous, now = now, clock.now()
+            if now < previous:
+                self._next = {name: next_fire(expr, now) for name, expr in schedules.items()}
             for name, when in list(self._next.items()):
                 if when <= now:
                     self._next[name] = next_fire(schedules[name], now)
@@ -88,7 +100,7 @@ class SchedulerService:
                     task.add_done_callback(self._starting.discard)
             soonest = min(self._next.values(), default=None)
             delay = (soonest - now).total_seconds() if soonest is not None else _MAX_SLEEP_S
-            await ctx.clock.sleep(min(max(delay, 0.0), _MAX_SLEEP_S))
+            await clock.sleep(min(max(delay, 0.0), _MAX_SLEEP_S))
 
     async def _fire(self, name: str) -> None:
         try:
@@ -111,6 +123,9 @@ class SchedulerService:
         if name in self._running:
             if trigger != "schedule":
                 raise OperationFailed(f"job {name} is already running")
+            if ctx.market_time is not ctx.clock:  # simulated time: see the module docstring
+                log.debug("scheduled run of %s skipped: the previous run is still running", name)
+                return {"job": name, "trigger": trigger, "outcome": "skipped"}
             skipped = await self.runs.start(name, trigger, now, outcome="skipped")
             assert skipped.id is not None
             error = "the previous run was still running"
@@ -184,7 +199,7 @@ class SchedulerService:
             self._last = {name: run_info(run) for name, run in (await self.runs.last_per_job()).items()}
         last = self._last
         names = list(ctx.jobs.names()) + [name for name in configured if name not in ctx.jobs]
-        now = ctx.clock.now()
+        now = ctx.market_time.now()
         jobs = []
         for name in names:
             registered = name in ctx.jobs

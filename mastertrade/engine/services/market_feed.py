@@ -4,6 +4,11 @@ Every update becomes a ``PriceTick`` (coalesced per symbol for slow subscribers)
 stored first (one transaction, inside ``ctx.work`` so a stopping daemon lets it finish) and then
 announced as ``CandleClosed``, so a subscriber that reads the store on that event finds the bar.
 A venue error ends the stream and the service; the supervisor restarts it with backoff.
+
+On a simulated venue the feed also moves market time (``ctx.market_clock``, a ``MarketTime``) to each
+update's time: a forming tick's time inside its bar (its open when the venue does not say), a closed bar's
+close. Schedules, collectors, cool-downs and goal
+periods run on it, so they keep pace with the accelerated market.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from mastertrade.engine.events import CandleClosed, PriceTick
+from mastertrade.engine.kernel.clock import MarketTime
 from mastertrade.engine.kernel.context import LastCandle
 from mastertrade.engine.market.store import SeriesKey
+from mastertrade.engine.market.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
     from mastertrade.engine.kernel.context import EngineContext
@@ -37,6 +44,7 @@ class MarketFeed:
                 ctx.state.last_candles[symbol] = LastCandle(symbol, market.timeframe, closed_ts=stored)
         log.info("streaming %s %s from %s", ", ".join(market.symbols), market.timeframe, venue.id)
         updates = venue.stream(market.symbols, market.timeframe)
+        market_time = ctx.market_time if isinstance(ctx.market_time, MarketTime) else None
         try:
             async for update in updates:
                 ctx.bus.publish(
@@ -46,6 +54,7 @@ class MarketFeed:
                         timeframe=update.timeframe,
                         candle=update.candle,
                         simulated=venue.simulated,
+                        at_ms=update.at,
                     )
                 )
                 last = ctx.state.last_candles.get(update.symbol)
@@ -53,12 +62,16 @@ class MarketFeed:
                     last = ctx.state.last_candles[update.symbol] = LastCandle(update.symbol, update.timeframe)
                 last.price, last.price_at = update.candle.close, ctx.clock.now()
                 if not update.closed:
+                    if market_time is not None:
+                        market_time.observe(update.at if update.at is not None else update.ts)
                     continue
                 async with ctx.work("store candle"):
                     await ctx.candles.upsert(
                         SeriesKey(venue.id, update.symbol, update.timeframe), [update.row()]
                     )
                 last.closed_ts = update.ts
+                if market_time is not None:  # after the bar is stored: a job it wakes may read it
+                    market_time.observe(update.ts + timeframe_ms(update.timeframe))
                 ctx.bus.publish(
                     CandleClosed(
                         venue=venue.id,

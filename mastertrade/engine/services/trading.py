@@ -102,10 +102,12 @@ class TradingService:
                 )
             market_clock = None
             if ctx.venue.simulated:
-                # Simulated or replayed: cool-downs and other timings run on market time (market_clock).
-                from mastertrade.engine.execution.market_clock import MarketClock
+                # Simulated or replayed: cool-downs, goal periods and the account's day run on market
+                # time, as far as this service has read the feed (the bars it traded on, not the feed's
+                # newest); the freshness of prices stays on the wall clock (a stopped feed is stale).
+                from mastertrade.engine.kernel.clock import MarketTime
 
-                market_clock = MarketClock(ctx.settings.market.timeframe)
+                market_clock = MarketTime(ctx.clock)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
@@ -114,7 +116,7 @@ class TradingService:
                 broker=account,
                 strategies=ContextStrategies(ctx),
                 publish=ctx.bus.publish,
-                **({"clock": market_clock} if market_clock is not None else {}),
+                **({"clock": market_clock, "wall": ctx.clock.now} if market_clock is not None else {}),
             )
             trader.market_clock = market_clock
             holder["trader"] = trader
@@ -136,6 +138,7 @@ class TradingService:
     async def _loop(self, ctx: EngineContext, trader: Any, subscription: Any) -> None:
         from mastertrade.engine.candle import Bar
         from mastertrade.engine.execution.trader import PriceUpdate
+        from mastertrade.engine.market.timeframes import timeframe_ms
 
         interval = min(HOUSEKEEPING_S, ctx.settings.execution.poll_interval_s)
         next_housekeeping = time.monotonic()
@@ -147,13 +150,20 @@ class TradingService:
                 event = None
             if isinstance(event, PriceTick | CandleClosed):
                 closed = isinstance(event, CandleClosed)
+                bar_ts = event.candle.ts
+                # Market time: a closed bar is at its close, a tick at its time in the bar (else the open).
+                if closed:
+                    at = bar_ts + timeframe_ms(event.timeframe)
+                else:
+                    at = event.at_ms if isinstance(event, PriceTick) and event.at_ms is not None else bar_ts
                 if trader.market_clock is not None:
-                    trader.market_clock.observe(event.candle.ts, closed=closed)
+                    trader.market_clock.observe(at)
                 update = PriceUpdate(
                     event.symbol,
                     event.timeframe,
                     Bar(event.candle, closed=closed),
                     simulated=event.simulated,
+                    at=at,
                 )
                 async with ctx.work("trade on price"):
                     if closed:

@@ -1,4 +1,5 @@
-"""Orders & positions (key 4): the account's cash, its positions and its orders, live.
+"""Orders & positions (key 4): the account's cash, its positions and its orders, live. The panels name
+the book they show (the account; a strategy's own paper book is never listed as if it were the account's).
 
 Keys: ``n`` (anywhere) opens the order ticket, ``b``/``s`` open it to buy or sell the selected
 position's symbol, ``c`` cancels the selected order (after a confirmation), ``o`` shows only open
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from mastertrade.engine import events as ev
 from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.messages import CancelConfirmed, TicketRequested
@@ -51,10 +53,10 @@ class OrdersScreen(DashboardScreen):
         with Vertical(id="orders-body"):
             yield Static(id="cash-line")
             with Vertical(id="positions-panel", classes="panel") as panel:
-                panel.border_title = "Positions"
+                panel.border_title = "Positions · account"
                 yield DataTable[Text](id="positions", cursor_type="row")
             with Vertical(id="orders-panel", classes="panel") as panel:
-                panel.border_title = "Orders"
+                panel.border_title = "Orders · account"
                 yield DataTable[Text](id="orders", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -74,10 +76,13 @@ class OrdersScreen(DashboardScreen):
         )
         orders = [o for o in state.orders.value or [] if not self.open_only or o.state in OPEN_STATES]
         sync_rows(self.query_one("#orders", DataTable), [self.order_row(o) for o in orders], self._orders)
+        balance = state.balance.value
+        book = ev.book_label(balance.book, balance.mode) if balance is not None else "account"
         panel = self.query_one("#orders-panel")
-        panel.border_title = "Open orders" if self.open_only else "Orders (newest first)"
+        panel.border_title = f"{'Open orders' if self.open_only else 'Orders (newest first)'} · {book}"
         panel.border_subtitle = "o: show all" if self.open_only else "o: open only"
         positions_panel = self.query_one("#positions-panel")
+        positions_panel.border_title = f"Positions · {book}"
         positions_panel.border_subtitle = "" if positions else "no open positions"
 
     def cash_line(self, state: LiveState) -> Text:
