@@ -15,16 +15,11 @@ from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.conftest import MT
 from tests.daemon.fakes import FakeVenue
-from tests.fakes.exchange import serve, venue_settings
+from tests.fakes.exchange import venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
 from tests.trading.conftest import T0, ThreadedTrading, trading_settings
 
 BTC = "BTC/USDT"
-
-
-@pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
 
 
 @pytest.fixture

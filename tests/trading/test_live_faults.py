@@ -10,7 +10,7 @@ exchange has no such order), and the book's balances and position equal the exch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,25 +20,14 @@ from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.execution.orders import OrderState
 from mastertrade.engine.market.timeframes import now_ms
 from tests.fakes.exchange_trading import TradingExchange
-from tests.trading.test_live import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, buy
 
 N = 3
 
 
 @pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    from tests.fakes.exchange import serve
-
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=2))
-
-
-@pytest.fixture
-async def rig(database: Any, desk: TradingExchange) -> Any:
-    rig = Rig(database, desk)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def desk_options() -> dict[str, Any]:
+    return {"hang_s": 2}
 
 
 async def _send(rig: Rig, broker: LiveBroker) -> None:

@@ -4,7 +4,6 @@ so a stop placed by a daemon that then stopped still fires, and the next start b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,24 +11,12 @@ import pytest
 from mastertrade import errors
 from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
 from mastertrade.engine.market.timeframes import now_ms
-from tests.fakes.exchange_trading import TradingExchange
-from tests.trading.test_live import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, buy
 
 
 @pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    from tests.fakes.exchange import serve
-
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=2))
-
-
-@pytest.fixture
-async def rig(database: Any, desk: TradingExchange) -> Any:
-    rig = Rig(database, desk)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def desk_options() -> dict[str, Any]:
+    return {"hang_s": 2}
 
 
 async def test_a_stop_loss_rests_at_the_exchange_and_fires_while_the_daemon_is_down(rig: Rig) -> None:

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.exchange import serve
 from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.live_rig import open_desk
 from tests.trading.test_live_protection import BTC, Desk
 
 
 @pytest.fixture
 def exchange() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
+    yield from open_desk()
 
 
 async def _desk(database: Any, exchange: TradingExchange, **bracket: float) -> Desk:
