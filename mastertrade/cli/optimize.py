@@ -26,7 +26,7 @@ def optimize(
     ] = None,
     trials: Annotated[int, typer.Option("--trials", help="Optuna trials (parameter sets scored).")] = 100,
     seed: Annotated[
-        int, typer.Option("--seed", help="Sampler seed: the same seed and data, the same result.")
+        int, typer.Option("--seed", min=0, help="Sampler seed: the same seed and data, the same result.")
     ] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the best genome to this JSON file.")
