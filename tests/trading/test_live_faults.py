@@ -5,6 +5,9 @@ daemon restarts (a fresh broker reconciles), time passes beyond the last moment 
 arrive, and the journal is compared with the exchange: every order is there at most once, each journal
 state is the exchange's truth (filled with exactly the exchange's trades, or never received when the
 exchange has no such order), and the book's balances and position equal the exchange's.
+
+The two crashes here are in-process (intents journaled and never sent; a send cancelled with the order
+at the exchange); ``test_live_kill.py`` does both for real, killing a daemon process with SIGKILL.
 """
 
 from __future__ import annotations
@@ -73,8 +76,8 @@ FAULTS: dict[str, Callable[[Rig, LiveBroker], Any]] = {
     "429 storm": _then_send(lambda desk: desk.fail(429, times=3, path="/api/v3/order")),
     "dropped connection": _then_send(lambda desk: desk.drop(path="/api/v3/order")),
     "invalid nonce": _then_send(_nonce),
-    "kill -9 between journal and send": _killed_before_send,
-    "kill -9 after send": _killed_after_send,
+    "crash between journal and send": _killed_before_send,
+    "crash after send": _killed_after_send,
 }
 
 
@@ -102,7 +105,7 @@ async def test_every_order_ends_as_the_exchange_has_it(rig: Rig, fault: str) -> 
             assert sorted(fill.trade_id for fill in fills) == sorted(str(t["id"]) for t in desk_order.trades)
         else:
             assert row.state == OrderState.REJECTED.value, (fault, row.state)
-            assert "never reached" in (row.reason or "") or fault == "kill -9 between journal and send"
+            assert "never reached" in (row.reason or "") or fault == "crash between journal and send"
     if fault not in ("dropped connection", "5xx before reading"):
         assert len(rig.desk.placed) == N  # each of the N orders reached the exchange exactly once
     ledger = await final.ledger()
