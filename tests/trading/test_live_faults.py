@@ -187,3 +187,55 @@ async def test_dust_never_reaches_the_journal(rig: Rig) -> None:
         await broker.submit(buy(0.0001, reference_price=40_000.0), placed_ts=now_ms())  # 4 < 5 USDT
     assert await rig.journal.orders(book="live") == []
     assert rig.desk.placed == []
+
+
+OCO_PATH = "/api/v3/orderList/oco"
+OCO_FAULTS: dict[str, Callable[[TradingExchange], Any]] = {
+    "lost answer": lambda desk: desk.after_accept("drop"),
+    "hang past the deadline after resends": lambda desk: (
+        desk.fail(429, times=2, path=OCO_PATH),
+        desk.after_accept("hang"),
+    ),
+    "5xx after accepting": lambda desk: desk.after_accept("503"),
+    "5xx before reading": lambda desk: desk.fail(500, path=OCO_PATH),
+    "429 storm": lambda desk: desk.fail(429, times=3, path=OCO_PATH),
+    "dropped connection": lambda desk: desk.drop(path=OCO_PATH),
+    "invalid nonce": _nonce,
+}
+
+
+@pytest.mark.parametrize("fault", list(OCO_FAULTS))
+async def test_every_oco_list_ends_as_the_exchange_has_it(rig: Rig, fault: str) -> None:
+    from mastertrade.engine.execution.orders import OrderRequest, OrderType, Side
+
+    broker = await rig.started()
+    await broker.submit(buy(0.01 * N + 0.01), placed_ts=now_ms())
+    for _ in range(N):
+        OCO_FAULTS[fault](rig.desk)
+        await broker.submit_oco(
+            OrderRequest(BTC, Side.SELL, OrderType.STOP, amount=0.01, stop_price=38_000.0, role="stop_loss"),
+            OrderRequest(BTC, Side.SELL, OrderType.LIMIT, amount=0.01, price=44_000.0, role="take_profit"),
+            placed_ts=now_ms(),
+        )
+        rig.desk.now = None
+    await rig.started()
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    final = await rig.started()
+    await final.poll()
+
+    legs = [row for row in await rig.journal.orders(book="live") if row.oco is not None]
+    assert len(legs) == 2 * N
+    for row in legs:
+        at_exchange = rig.desk.orders_for(row.client_order_id)
+        assert len(at_exchange) <= 1, f"{fault}: {row.client_order_id} placed twice"
+        if at_exchange:
+            assert row.state == "open" and row.exchange_order_id == str(at_exchange[0].order_id), (fault, row)
+        else:
+            assert row.state == "rejected" and "never reached" in (row.reason or ""), (fault, row.state)
+    lists = {o.list_id for o in rig.desk.placed if o.list_id >= 0}
+    if fault not in ("dropped connection", "5xx before reading"):
+        assert len(lists) == N  # each pair reached the exchange exactly once
+    assert len([o for o in rig.desk.placed if o.list_id >= 0]) == 2 * len(lists)
+    ledger = await final.ledger()
+    assert ledger.held(BTC) == pytest.approx(rig.desk.balance("BTC"), abs=1e-9)
+    await rig.assert_reconciled()
