@@ -8,6 +8,9 @@ orders through its socket API and is killed with SIGKILL at the worst moments:
 Then a new daemon process starts on the same database (taking over the dead one's lock) and reconciles.
 Each time: exactly N orders at the exchange, one per intent; every order journaled with the exchange's
 final state and exactly its trades; and the book's balances and position equal to the exchange's.
+
+The daemons are forked from one warm process (``live_daemon_process.py``), so a start costs a fraction
+of a second instead of the daemon's imports.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +41,15 @@ N = 3
 
 @pytest.fixture
 def desk_options() -> dict[str, Any]:
-    return {"hang_s": 4}
+    return {"hang_s": 15}
 
 
-def _env(desk: TradingExchange) -> dict[str, str]:
+def _env(desk: TradingExchange, timeout_s: float) -> dict[str, str]:
+    """The daemon's settings: the test's home and database (already in ``os.environ``), live mode, the
+    desk as its exchange."""
     return {
-        **os.environ,
-        **venue_env(desk, api_key=API_KEY, secret=SECRET, timeout_s=1.0),
-        "PYTHONPATH": str(ROOT),
+        **{name: value for name, value in os.environ.items() if name.startswith("MT_")},
+        **venue_env(desk, api_key=API_KEY, secret=SECRET, timeout_s=timeout_s),
         "MT_MODE": "live",
         "MT_MARKET__VENUE": "ccxt",
         "MT_MARKET__SYMBOLS": json.dumps([BTC]),
@@ -54,21 +61,84 @@ def _env(desk: TradingExchange) -> dict[str, str]:
     }
 
 
-def _daemon(mode: str, desk: TradingExchange) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.trading.live_daemon_process", mode, str(N)],
-        env=_env(desk),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()  # blocks until the daemon trades (or dies)
-    if line.strip() != "ready":
-        stderr = _killed(process)
-        raise AssertionError(f"the daemon did not start: {stderr[-2000:]}")
-    return process
+class Zygote:
+    """The process that forks the daemons (``live_daemon_process.py``); one per test module, so the
+    daemon's imports are paid once."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.trading.live_daemon_process"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, args=(self.process.stdout, self.lines.put), daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(self.process.stderr, self.errors.append), daemon=True
+        ).start()
+        self.expect("warm", timeout=120)
+
+    @staticmethod
+    def _read(stream: Any, put: Any) -> None:
+        for line in stream:
+            put(line.strip())
+
+    def expect(self, prefix: str, timeout: float = 60) -> str:
+        """The next line starting with ``prefix`` (a child's "failed" fails the test with its error)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} from the zygote: {self.errors[-20:]}") from None
+            if line.startswith("failed"):
+                raise AssertionError(f"a daemon failed to start: {self.errors[-40:]}")
+            if line.startswith(prefix):
+                return line
+
+    def _send(self, command: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+
+    def daemon(self, mode: str, desk: TradingExchange, timeout_s: float = 1.0) -> int:
+        """A daemon process trading live on ``desk`` (HTTP timeout ``timeout_s``), ready; its pid."""
+        self._send({"spawn": mode, "n": N, "env": _env(desk, timeout_s)})
+        pid = int(self.expect("child").split()[1])
+        self.expect(f"ready {pid}")
+        return pid
+
+    def reap(self, pid: int) -> int:
+        """Wait for the daemon ``pid`` to end; its exit code (-9 when SIGKILL ended it)."""
+        self._send({"reap": pid})
+        return int(self.expect(f"reaped {pid}").split()[2])
+
+    def kill(self, pid: int) -> None:
+        """kill -9, reaped (its pid is dead, so the next daemon takes its lock over)."""
+        os.kill(pid, signal.SIGKILL)
+        assert self.reap(pid) == -signal.SIGKILL
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=20)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    started = Zygote()
+    try:
+        yield started
+    finally:
+        started.close()
 
 
 async def _place(n: int) -> None:
@@ -84,17 +154,6 @@ async def _place(n: int) -> None:
                 return
 
 
-def _killed(process: subprocess.Popen[str]) -> str:
-    """SIGKILL, reaped (its pid is dead, so the next daemon takes its lock over); its stderr."""
-    process.kill()
-    return _ended(process)
-
-
-def _ended(process: subprocess.Popen[str]) -> str:
-    _, stderr = process.communicate(timeout=20)  # also closes its pipes
-    return stderr
-
-
 async def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -104,9 +163,9 @@ async def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def _restart_and_check(rig: Rig) -> None:
+async def _restart_and_check(rig: Rig, zygote: Zygote) -> None:
     """A new daemon process reconciles; then the journal, the book and the exchange agree."""
-    restarted = _daemon("run", rig.desk)
+    restarted = zygote.daemon("run", rig.desk)
     try:
 
         async def settled() -> bool:
@@ -115,8 +174,7 @@ async def _restart_and_check(rig: Rig) -> None:
 
         await _wait(settled, "the restarted daemon to settle every order")
     finally:
-        restarted.send_signal(signal.SIGTERM)
-        _ended(restarted)
+        zygote.kill(restarted)
     rows = await rig.journal.orders(book="live")
     assert sorted(row.client_order_id for row in rows) == [f"kill-{i}" for i in range(N)]
     for row in rows:
@@ -132,31 +190,26 @@ async def _restart_and_check(rig: Rig) -> None:
     await rig.assert_reconciled()
 
 
-async def test_kill_9_between_journal_and_send(rig: Rig, db_url: str) -> None:
-    daemon = _daemon("journal", rig.desk)  # kills itself once the N-th intent is committed
-    try:
-        await _place(N)
-        stderr = _ended(daemon)
-        assert daemon.returncode == -signal.SIGKILL, stderr
-    finally:
-        if daemon.poll() is None:
-            _killed(daemon)
+async def test_kill_9_between_journal_and_send(rig: Rig, zygote: Zygote, db_url: str) -> None:
+    daemon = zygote.daemon("journal", rig.desk)  # kills itself once the N-th intent is committed
+    await _place(N)
+    assert zygote.reap(daemon) == -signal.SIGKILL
     rows = await rig.journal.orders(book="live")
     assert [row.state for row in rows] == ["intent"] * N and rig.desk.placed == []
-    await _restart_and_check(rig)
+    await _restart_and_check(rig, zygote)
 
 
-async def test_kill_9_after_the_exchange_accepted(rig: Rig, db_url: str) -> None:
+async def test_kill_9_after_the_exchange_accepted(rig: Rig, zygote: Zygote, db_url: str) -> None:
     rig.desk.after_accept("hang", times=N)  # each order is accepted; its answer never reaches the daemon
-    daemon = _daemon("run", rig.desk)
+    daemon = zygote.daemon("run", rig.desk, timeout_s=10.0)  # no answer times out before the kill
     try:
         await _place(N)
         await _wait(lambda: _true(len(rig.desk.placed) == N), "the exchange to accept every order")
     finally:
-        _killed(daemon)
+        zygote.kill(daemon)
     rows = await rig.journal.orders(book="live")
     assert len(rows) == N and {row.state for row in rows} <= {"sent", "unknown"}  # answers never came
-    await _restart_and_check(rig)
+    await _restart_and_check(rig, zygote)
 
 
 async def _true(value: bool) -> bool:
