@@ -237,3 +237,26 @@ async def test_without_oco_the_stop_rests_and_the_take_profit_holds_only_while_t
     assert await restarted.held_exits() == []
     assert (await restarted.ledger()).held(BTC) == pytest.approx(0.0, abs=1e-12)
     await rig.assert_reconciled()
+
+
+async def test_without_oco_a_stop_that_fired_while_the_daemon_was_down_cancels_the_held_take_profit(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.execution import live_oco
+
+    monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())
+    broker = await rig.started()
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    await broker.close()
+    rig.desk.set_price(BTC, 37_900.0)  # the stop fires at the exchange
+    restarted = await rig.started()
+    children = {row.role: row for row in await rig.journal.orders(book="live") if row.parent_id == entry.id}
+    assert children["stop_loss"].state == "filled"
+    assert children["take_profit"].state == "cancelled" and "sold first" in (
+        children["take_profit"].reason or ""
+    )
+    assert await restarted.held_exits() == []
+    assert [o.side for o in rig.desk.placed] == ["BUY", "SELL"]  # nothing more was sent
+    await rig.assert_reconciled()

@@ -161,7 +161,15 @@ async def send_exits(broker: LiveBroker, exits: list[OrderRecord]) -> None:
         return
     for row in exits:
         if row is take and await _held(broker, row):
-            log.info("take-profit %s kept by the daemon: %s", row.client_order_id, _held_reason(broker))
+            stop_row, _ = legs(await _siblings(broker, row))
+            if stop_row is not None and stop_row.filled > 0 and OrderState(stop_row.state).final:
+                assert row.id is not None
+                async with broker._lock(row.id):
+                    await broker.journal.transition(
+                        row.id, OrderState.CANCELLED, reason=f"its stop {stop_row.id} sold first"
+                    )
+            else:
+                log.info("take-profit %s kept by the daemon: %s", row.client_order_id, _held_reason(broker))
             continue
         assert row.id is not None
         async with broker._lock(row.id):
@@ -204,13 +212,16 @@ async def held_exits(broker: LiveBroker) -> list[OrderRecord]:
 async def watch_held(broker: LiveBroker, symbol: str, price: float) -> None:
     """The price reached a held take-profit: take back its stop (which holds the coins), then send the
     take-profit (a limit sell at its level, marketable now). A stop that filled first leaves nothing to
-    take: the take-profit is cancelled."""
+    take: the take-profit is cancelled (at once, whatever the price)."""
     for take in await held_exits(broker):
-        if take.symbol != symbol or take.price is None or price < take.price:
+        if take.symbol != symbol or take.price is None:
             continue
         assert take.id is not None
         take_id = take.id
         stop, _ = legs(await _siblings(broker, take))
+        stop_sold = stop is not None and stop.filled > 0 and OrderState(stop.state).final
+        if price < take.price and not stop_sold:
+            continue
         if stop is not None and stop.id is not None and OrderState(stop.state).working:
             await broker.cancel(stop.id, "take-profit reached: the daemon sells instead")
             stop = await broker.journal.get(stop.id)
