@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ccxt.async_support as ccxt
 
@@ -36,7 +36,37 @@ from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.orders import OrderState, OrderType
 
 if TYPE_CHECKING:
-    from mastertrade.engine.execution.live import LiveBroker
+    from mastertrade.engine import events
+    from mastertrade.engine.execution.journal import Journal
+    from mastertrade.engine.market.ccxt_venue import CcxtVenue
+
+
+class LiveBroker(Protocol):
+    """What these functions use of ``live.LiveBroker``: its one-order machinery, applied to each leg
+    (a port, so this module does not import the broker that calls it)."""
+
+    journal: Journal
+    venue: CcxtVenue
+    exchange: Any
+    book: str
+    mode: str
+    answer_within_s: float
+    _sending_pairs: set[asyncio.Task[list[OrderRecord]]]
+    _detached: set[int]
+
+    def _lock(self, order_id: int) -> asyncio.Lock: ...
+    def _book_late(self, order_id: int, fills: list[Any]) -> None: ...
+    def _emit(self, event: events.Event) -> None: ...
+    async def _send(self, row: OrderRecord) -> OrderRecord: ...
+    async def _rejected(self, row: OrderRecord, reason: str) -> OrderRecord: ...
+    async def _error(self, what: str) -> None: ...
+    async def _lookup(self, row: OrderRecord) -> dict[str, Any] | None: ...
+    async def _resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]: ...
+    async def _sync(
+        self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
+    ) -> list[Any]: ...
+    async def cancel(self, order_id: int, reason: str = ...) -> OrderRecord: ...
+
 
 log = logging.getLogger(__name__)
 
