@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 import typer
@@ -102,6 +103,9 @@ def add(
             raise UserInputError(
                 f"invalid --when {when!r}: not JSON ({exc.msg} at column {exc.colno})"
             ) from None
+    for name, value in (("--level", level), ("--pct", pct)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserInputError(f"invalid {name} {value!r}: must be a number above 0")
     params = {
         "when": condition,
         "timeframe": timeframe,
@@ -123,7 +127,7 @@ def add(
 
 @app.command("remove")
 def remove(
-    rule_id: Annotated[int, typer.Argument(help="The rule's id (see `mt alerts list`).")],
+    rule_id: Annotated[int, typer.Argument(min=1, help="The rule's id (see `mt alerts list`).")],
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Remove an alert rule you added."""

@@ -50,6 +50,10 @@ class MTGroup(TyperGroup):
     errors (an unknown option, a missing argument, a value that does not parse) too, instead of
     click's multi-line box."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _negative_numbers_are_values(self)
+
     def make_context(self, *args: Any, **kwargs: Any) -> _click.Context:
         try:
             return super().make_context(*args, **kwargs)
@@ -69,10 +73,44 @@ class MTGroup(TyperGroup):
             raise typer.Exit(130) from None
 
 
+def _negative_numbers_are_values(group: Any) -> None:
+    """``mt goal remove -1`` passes -1 as the argument (to be refused by its validation, naming it),
+    instead of failing with "No such option: -1": commands with a numeric argument take tokens that
+    look like options as arguments (an unknown option then fails as an unexpected argument). Options
+    already take the token after them, negative or not."""
+    for command in group.commands.values():
+        if hasattr(command, "commands"):
+            _negative_numbers_are_values(command)
+            continue
+        if any(
+            param.param_type_name == "argument" and param.type_descriptor.annotation in (int, float)
+            for param in command.params
+        ):
+            command.context_settings = {**command.context_settings, "ignore_unknown_options": True}
+
+
+def _given(exc: _click.exceptions.UsageError) -> str | None:
+    """The value a parameter refused (Typer validates bounds with pydantic, whose message omits it)."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if not callable(errors):
+        return None
+    try:
+        found = errors()
+    except Exception:  # noqa: BLE001 - not pydantic's after all
+        return None
+    if not found or "input" not in found[0]:
+        return None
+    return str(found[0]["input"])
+
+
 def _usage_error(exc: _click.exceptions.UsageError) -> int:
-    """Print a usage error as one line naming the command; its exit code (2)."""
+    """Print a usage error as one line naming the command and the bad value; its exit code (2)."""
     where = exc.ctx.command_path if exc.ctx is not None else "mt"
     message = " ".join(exc.format_message().split())
+    given = _given(exc)
+    if given is not None and given not in message:
+        message = f"{message} (got {given})"
     error(f"{where}: {message} (see `{where} --help`)")
     return exc.exit_code
 

@@ -81,7 +81,8 @@ def start(
 @app.command("stop")
 def stop(
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds to wait (default: stop_timeout_s + 10).")
+        float | None,
+        typer.Option("--timeout", min=0, help="Seconds to wait (default: stop_timeout_s + 10)."),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:

@@ -34,7 +34,9 @@ TimeframeOpt = Annotated[
 ExchangeOpt = Annotated[
     str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
 ]
-HorizonOpt = Annotated[int, typer.Option("--horizon", help="Bars ahead the forecast looks (1..48).")]
+HorizonOpt = Annotated[
+    int, typer.Option("--horizon", min=1, max=48, help="Bars ahead the forecast looks (1..48).")
+]
 HoldoutOpt = Annotated[
     float, typer.Option("--holdout", help="Newest share of the forecast bars scored as the hold-out.")
 ]
@@ -126,11 +128,13 @@ def train(
     ] = 500,
     retrain_every: Annotated[int, typer.Option("--retrain-every", help="Bars between retrainings.")] = 168,
     max_train: Annotated[
-        int | None, typer.Option("--max-train", help="Train on at most this many newest samples.")
+        int | None, typer.Option("--max-train", min=1, help="Train on at most this many newest samples.")
     ] = None,
     window: Annotated[int, typer.Option("--window", help="Bars of features per sample.")] = 48,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (lstm_transformer).")] = 4,
-    seed: Annotated[int, typer.Option("--seed", help="The same seed and data give the same forecasts.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="The same seed and data give the same forecasts.")
+    ] = 0,
     holdout: HoldoutOpt = 0.25,
     feature: Annotated[
         list[str] | None,

@@ -42,7 +42,7 @@ def optimize(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", help="Sampler seed: the same seed and data, the same result.")
+        int, typer.Option("--seed", min=0, help="Sampler seed: the same seed and data, the same result.")
     ] = 0,
     out: Annotated[
         Path | None,

@@ -115,6 +115,11 @@ def _show_protection(status: RiskStatus) -> None:
         right=["amount", "entry", "stop", "take profit", "trail peak"],
     )
     info(protection.note)
+    for held in protection.held_take_profits:
+        info(
+            f"take-profit {held.order_id} ({held.symbol} at {price(held.price)}) is kept by the daemon: "
+            "it holds only while the daemon runs (the venue has no OCO order lists; the stop rests there)"
+        )
     if protection.degraded:
         info(f"PROTECTION DEGRADED: {protection.degraded_reason}")
 

@@ -45,7 +45,9 @@ def train(
         int | None,
         typer.Option("--steps", help="Training steps (bars stepped); default [rl] steps (20,000).", min=64),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the training (same seed, same policy).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the training (same seed, same policy).")
+    ] = 0,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Train a PPO policy on the search window of a stored series and score it once on the hold-out.

@@ -19,6 +19,15 @@ spot API as ccxt's binance client calls it:
   or below it, a take-profit sell at or above it; the reverse for buys); then they work as a limit order
   and fill at the new price when it is within the limit. Nobody has to be connected for that: a stop
   placed by a daemon that then stopped still triggers and fills here.
+- **OCO order lists** (``POST /api/v3/orderList/oco``, Binance's current endpoint, as ccxt's
+  ``private_post_orderlist_oco`` sends it): for a SELL, an ``above`` leg (``LIMIT_MAKER``, the
+  take-profit) and a ``below`` leg (``STOP_LOSS_LIMIT``, the stop), each with its own client order id
+  (``aboveClientOrderId``/``belowClientOrderId``), under one ``listClientOrderId``. The quantity is locked
+  once for both. Prices must bracket the market (above > last > below's trigger) or the list is refused
+  (-1013, Binance's message). When one leg fills or its stop triggers, the other expires (``EXPIRED``);
+  cancelling either leg (``DELETE /api/v3/order``) or the list (``DELETE /api/v3/orderList``) cancels
+  both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``.
+- ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ AFTER_HEADER = "X-Fake-After-Accept"
 
 After = Literal["drop", "hang", "500", "503"]
 STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+PRICES_OUT_OF_ORDER = "The relationship of the prices for the orders is not correct."
+WOULD_MATCH = "Order would immediately match and take."
 
 
 @dataclass
@@ -58,6 +69,8 @@ class DeskOrder:
     trades: list[dict[str, Any]] = field(default_factory=list)
     stop_price: float | None = None
     triggered: bool = False
+    list_id: int = -1
+    """The order list (OCO) it is a leg of, or -1."""
 
 
 class TradingExchange(FakeExchange):
@@ -84,6 +97,9 @@ class TradingExchange(FakeExchange):
         self.placed: list[DeskOrder] = []
         self._ids = itertools.count(1001)
         self._trade_ids = itertools.count(50001)
+        self._list_ids = itertools.count(7001)
+        self.lists: dict[int, tuple[str, list[int]]] = {}
+        """OCO order lists: id -> (list client id, the legs' order ids)."""
         self._after: list[After] = []
         self._desk = threading.RLock()
         self.route("POST", "/api/v3/order", self._create)
@@ -92,6 +108,8 @@ class TradingExchange(FakeExchange):
         self.route("GET", "/api/v3/openOrders", self._open_orders)
         self.route("GET", "/api/v3/myTrades", self._my_trades)
         self.route("GET", "/api/v3/account", self._account)
+        self.route("POST", "/api/v3/orderList/oco", self._create_oco)
+        self.route("DELETE", "/api/v3/orderList", self._cancel_list)
 
     # --- the server, with the after-accept faults -----------------------------------------------------
 
@@ -176,6 +194,7 @@ class TradingExchange(FakeExchange):
                         if not hit:
                             continue
                         order.triggered = True
+                        self._expire_siblings(order)
                     # A triggered stop is a limit order; it fills at the price now, if within its limit.
                     if (order.side == "SELL" and price >= order.price) or (
                         order.side == "BUY" and price <= order.price
@@ -185,7 +204,17 @@ class TradingExchange(FakeExchange):
                 if (order.side == "BUY" and price <= order.price) or (
                     order.side == "SELL" and price >= order.price
                 ):
+                    self._expire_siblings(order)
                     self._fill(order, order.quantity - order.executed, order.price, locked=True)
+
+    def _expire_siblings(self, order: DeskOrder) -> None:
+        """One leg of an OCO list triggered or filled: the others expire (the lock stays with it)."""
+        if order.list_id < 0:
+            return
+        for other_id in self.lists[order.list_id][1]:
+            other = self.orders[other_id]
+            if other is not order and other.status in ("NEW", "PARTIALLY_FILLED"):
+                other.status = "EXPIRED"
 
     def _fill(self, order: DeskOrder, qty: float, price: float, *, locked: bool) -> None:
         base, quote = order.symbol.split("/")
@@ -208,7 +237,7 @@ class TradingExchange(FakeExchange):
                 "symbol": market_id(order.symbol),
                 "id": next(self._trade_ids),
                 "orderId": order.order_id,
-                "orderListId": -1,
+                "orderListId": order.list_id,
                 "price": f"{price:.8f}",
                 "qty": f"{qty:.8f}",
                 "quoteQty": f"{value:.8f}",
@@ -230,7 +259,7 @@ class TradingExchange(FakeExchange):
         if symbol is None:
             return Reply(400, binance_error(-1121, "Invalid symbol."))
         side, kind = params.get("side", ""), params.get("type", "")
-        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", *STOP_TYPES):
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES):
             return Reply(400, binance_error(-1116, "Invalid orderType."))
         quantity = float(params.get("quantity", "0"))
         price = float(params["price"]) if "price" in params else None
@@ -259,6 +288,12 @@ class TradingExchange(FakeExchange):
             ):
                 return Reply(400, binance_error(-2010, "Duplicate order sent."))
             last = self.last[symbol]
+            if (
+                kind == "LIMIT_MAKER"
+                and price is not None
+                and ((side == "BUY" and price >= last) or (side == "SELL" and price <= last))
+            ):
+                return Reply(400, binance_error(-2010, WOULD_MATCH))
             marketable = kind == "MARKET" or (
                 stop is None
                 and price is not None
@@ -331,13 +366,115 @@ class TradingExchange(FakeExchange):
         with self._desk:
             if order is None or order.status not in ("NEW", "PARTIALLY_FILLED"):
                 return Reply(400, binance_error(-2011, "Unknown order sent."))
-            base, quote = order.symbol.split("/")
-            rest = order.quantity - order.executed
-            asset, amount = (quote, rest * (order.price or 0.0)) if order.side == "BUY" else (base, rest)
-            self.locked[asset] = self.locked.get(asset, 0.0) - amount
-            self.free[asset] = self.free.get(asset, 0.0) + amount
-            order.status = "CANCELED"
+            self._cancel_order(order)
             return Reply(200, self._order_json(order))
+
+    def _cancel_order(self, order: DeskOrder) -> None:
+        """Cancel a working order and unlock what it held; a leg of an OCO list cancels the whole list
+        (its quantity was locked once)."""
+        legs = [self.orders[i] for i in self.lists[order.list_id][1]] if order.list_id >= 0 else [order]
+        base, quote = order.symbol.split("/")
+        rest = order.quantity - order.executed
+        asset, amount = (quote, rest * (order.price or 0.0)) if order.side == "BUY" else (base, rest)
+        self.locked[asset] = self.locked.get(asset, 0.0) - amount
+        self.free[asset] = self.free.get(asset, 0.0) + amount
+        for leg in legs:
+            if leg.status in ("NEW", "PARTIALLY_FILLED"):
+                leg.status = "CANCELED"
+
+    def _create_oco(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        params = request.params
+        symbol = self._symbol(request)
+        if symbol is None:
+            return Reply(400, binance_error(-1121, "Invalid symbol."))
+        side = params.get("side", "")
+        if side != "SELL" or params.get("aboveType") != "LIMIT_MAKER":
+            return Reply(400, binance_error(-1116, "Invalid orderType."))  # the fake sells only
+        if params.get("belowType") != "STOP_LOSS_LIMIT":
+            return Reply(400, binance_error(-1116, "Invalid orderType."))
+        for name in ("quantity", "abovePrice", "belowStopPrice", "belowPrice", "belowTimeInForce"):
+            if name not in params:
+                return Reply(400, binance_error(-1102, f"Mandatory parameter '{name}' was not sent."))
+        quantity = float(params["quantity"])
+        above, stop, below = (float(params[k]) for k in ("abovePrice", "belowStopPrice", "belowPrice"))
+        base = symbol.split("/")[0]
+        with self._desk:
+            last = self.last[symbol]
+            if not above > last > stop:
+                return Reply(400, binance_error(-1013, PRICES_OUT_OF_ORDER))
+            ids = (params.get("aboveClientOrderId"), params.get("belowClientOrderId"))
+            if any(
+                o.client_order_id in ids and o.status in ("NEW", "PARTIALLY_FILLED")
+                for o in self.orders.values()
+            ):
+                return Reply(400, binance_error(-2010, "Duplicate order sent."))
+            if self.free.get(base, 0.0) < quantity:
+                return Reply(400, binance_error(-2010, INSUFFICIENT))
+            list_id = next(self._list_ids)
+            below_id = params.get("belowClientOrderId") or f"x-{next(self._ids)}"
+            above_id = params.get("aboveClientOrderId") or f"x-{next(self._ids)}"
+            stop_leg = DeskOrder(
+                next(self._ids), below_id, symbol, side, "STOP_LOSS_LIMIT", quantity, below,
+                time=self.now, stop_price=stop, list_id=list_id,
+            )  # fmt: skip
+            take_leg = DeskOrder(
+                next(self._ids), above_id, symbol, side, "LIMIT_MAKER", quantity, above,
+                time=self.now, list_id=list_id,
+            )  # fmt: skip
+            legs = [stop_leg, take_leg]
+            list_client = params.get("listClientOrderId") or f"list-{list_id}"
+            self.lists[list_id] = (list_client, [leg.order_id for leg in legs])
+            for leg in legs:
+                self.orders[leg.order_id] = leg
+                self.placed.append(leg)
+            self.free[base] -= quantity
+            self.locked[base] = self.locked.get(base, 0.0) + quantity
+            body = self._list_json(list_id)
+        return self._after_reply(Reply(200, body))
+
+    def _cancel_list(self, request: Recorded) -> Reply:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        params = request.params
+        with self._desk:
+            found = [
+                list_id
+                for list_id, (client, _) in self.lists.items()
+                if str(list_id) == params.get("orderListId") or client == params.get("listClientOrderId")
+            ]
+            legs = [self.orders[i] for i in self.lists[found[0]][1]] if found else []
+            working = [leg for leg in legs if leg.status in ("NEW", "PARTIALLY_FILLED")]
+            if not working:
+                return Reply(400, binance_error(-2011, "Unknown order sent."))
+            self._cancel_order(working[0])
+            return Reply(200, self._list_json(found[0]))
+
+    def _list_json(self, list_id: int) -> dict[str, Any]:
+        client, order_ids = self.lists[list_id]
+        legs = [self.orders[i] for i in order_ids]
+        done = all(leg.status not in ("NEW", "PARTIALLY_FILLED") for leg in legs)
+        return {
+            "orderListId": list_id,
+            "contingencyType": "OCO",
+            "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+            "listOrderStatus": "ALL_DONE" if done else "EXECUTING",
+            "listClientOrderId": client,
+            "transactionTime": self.now,
+            "symbol": market_id(legs[0].symbol),
+            "orders": [
+                {
+                    "symbol": market_id(leg.symbol),
+                    "orderId": leg.order_id,
+                    "clientOrderId": leg.client_order_id,
+                }
+                for leg in legs
+            ],
+            "orderReports": [self._order_json(leg) for leg in legs],
+        }
 
     def _open_orders(self, request: Recorded) -> Reply:
         refused = self._refuse(request)
@@ -397,7 +534,7 @@ class TradingExchange(FakeExchange):
         return {
             "symbol": market_id(order.symbol),
             "orderId": order.order_id,
-            "orderListId": -1,
+            "orderListId": order.list_id,
             "clientOrderId": order.client_order_id,
             "transactTime": order.time,
             "time": order.time,

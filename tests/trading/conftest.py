@@ -4,7 +4,7 @@ the trading service, a strategy source the test chooses, and a client over ASGI.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -16,6 +16,8 @@ from mastertrade.engine.execution.strategies import StaticStrategies, StrategySo
 from mastertrade.engine.kernel.context import EngineContext
 from tests.daemon.conftest import configure
 from tests.daemon.fakes import FakeVenue, RecordingNotifier
+from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.live_rig import Rig, open_desk
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -185,3 +187,25 @@ class ThreadedTrading:
             ctx = self.ctx
             self.call(lambda: ctx.request_stop("test over"))
         self.thread.join(20)
+
+
+@pytest.fixture
+def desk_options() -> dict[str, Any]:
+    """Options over ``live_rig.DESK`` for the ``desk`` fixture (a module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def desk(desk_options: dict[str, Any]) -> Iterator[TradingExchange]:
+    """The fake exchange's trading desk, started (``tests/trading/live_rig.py``)."""
+    yield from open_desk(**desk_options)
+
+
+@pytest.fixture
+async def rig(database: Any, desk: TradingExchange) -> AsyncIterator[Rig]:
+    """A journal and live brokers on ``desk`` (``tests/trading/live_rig.py``)."""
+    rig = Rig(database, desk)
+    try:
+        yield rig
+    finally:
+        await rig.close()

@@ -16,16 +16,11 @@ from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.conftest import MT
 from tests.daemon.fakes import FakeVenue
-from tests.fakes.exchange import serve, venue_settings
+from tests.fakes.exchange import venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
 from tests.trading.conftest import T0, ThreadedTrading, trading_settings
 
 BTC = "BTC/USDT"
-
-
-@pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
 
 
 @pytest.fixture
@@ -88,3 +83,25 @@ def test_an_order_still_unresolved_when_the_wait_ends_says_how_to_follow_it(
         time.sleep(0.05)
     assert orders[0]["state"] == "filled"
     assert len(desk.placed) == 1
+
+
+def test_a_live_buy_with_stop_loss_and_take_profit_rests_both_as_one_oco_list(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    for _ in range(200):
+        if mt("balance", "--json").exit_code == 0:
+            break
+        time.sleep(0.05)
+    result = mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1", "--json")
+    assert result.exit_code == 0, result.stderr
+    for _ in range(200):
+        legs = [o for o in desk.placed if o.list_id >= 0]
+        if len(legs) == 2:
+            break
+        time.sleep(0.05)
+    stop, take = sorted(legs, key=lambda o: o.type != "STOP_LOSS_LIMIT")
+    assert stop.type == "STOP_LOSS_LIMIT" and stop.stop_price == pytest.approx(38_000.0)
+    assert take.type == "LIMIT_MAKER" and take.price == pytest.approx(44_000.0)
+    assert stop.list_id == take.list_id and stop.quantity == take.quantity == pytest.approx(0.1)
+    shown = {o["client_order_id"]: o["state"] for o in mt.json("orders")}
+    assert shown[stop.client_order_id] == shown[take.client_order_id] == "open"

@@ -8,103 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
-from mastertrade.db.types import utcnow
 from mastertrade.engine.execution.broker import LiveConsent, require_live, trading_mode
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
-from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
+from mastertrade.engine.orders import OrderState, OrderType
+from tests.fakes.exchange import FAST_CCXT, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
-
-BTC = "BTC/USDT"
-CONSENT = require_live("live", True)
-
-
-@pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    yield from serve(
-        TradingExchange({BTC: 40_000.0, "ETH/USDT": 2_000.0}, balances={"USDT": 100_000.0}, hang_s=3)
-    )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-
-class Rig:
-    """A journal on the test database and live brokers on the fake desk (one per "daemon run")."""
-
-    def __init__(self, db: Any, desk: TradingExchange) -> None:
-        self.db = db
-        self.desk = desk
-        self.journal = Journal(db)
-        self.clock = Clock()
-        self.errors: list[str] = []
-        self.venues: list[CcxtVenue] = []
-
-    def broker(self, **overrides: Any) -> LiveBroker:
-        settings = ExchangeSettings(
-            **venue_settings(self.desk, api_key=API_KEY, secret=SECRET, timeout_s=1.0, **overrides)
-        )
-        venue = CcxtVenue(settings, options=FAST_CCXT)
-        self.venues.append(venue)
-
-        async def on_error(what: str) -> None:
-            self.errors.append(what)
-
-        return LiveBroker(
-            self.journal, venue, CONSENT, clock=self.clock, on_error=on_error, unknown_grace_s=1.0
-        )
-
-    async def started(self, **overrides: Any) -> LiveBroker:
-        broker = self.broker(**overrides)
-        await broker.start()
-        return broker
-
-    async def close(self) -> None:
-        for venue in self.venues:
-            await venue.close()
-
-    async def assert_reconciled(self) -> None:
-        """A fresh start adjusts nothing: the book is what the exchange holds, and it is its fills."""
-        fresh = self.broker()
-        await fresh.start()
-        report = await fresh.reconcile()
-        assert report["adjusted"] == {} and report["sent"] == []
-        ledger = await fresh.ledger()
-        for asset in ("USDT", "BTC"):
-            assert ledger.balance(asset) == pytest.approx(self.desk.balance(asset), abs=1e-7)
-        for row in await self.journal.orders(book="live"):
-            assert len(self.desk.orders_for(row.client_order_id)) <= 1
-            if row.state in ("filled", "partially_filled", "open", "cancelled") and row.exchange_order_id:
-                assert len(self.desk.orders_for(row.client_order_id)) == 1
-
-
-@pytest.fixture
-async def rig(database: Any, desk: TradingExchange) -> Any:
-    rig = Rig(database, desk)
-    try:
-        yield rig
-    finally:
-        await rig.close()
-
-
-def buy(amount: float = 0.1, **kwargs: Any) -> OrderRequest:
-    return OrderRequest(BTC, Side.BUY, amount=amount, **kwargs)
+from tests.trading.live_rig import BTC, Rig, buy
 
 
 async def test_a_market_order_fills_and_the_book_reconciles(rig: Rig) -> None:

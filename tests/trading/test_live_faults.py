@@ -5,12 +5,15 @@ daemon restarts (a fresh broker reconciles), time passes beyond the last moment 
 arrive, and the journal is compared with the exchange: every order is there at most once, each journal
 state is the exchange's truth (filled with exactly the exchange's trades, or never received when the
 exchange has no such order), and the book's balances and position equal the exchange's.
+
+The two crashes here are in-process (intents journaled and never sent; a send cancelled with the order
+at the exchange); ``test_live_kill.py`` does both for real, killing a daemon process with SIGKILL.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,25 +23,14 @@ from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderState
 from tests.fakes.exchange_trading import TradingExchange
-from tests.trading.test_live import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, buy
 
 N = 3
 
 
 @pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    from tests.fakes.exchange import serve
-
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=2))
-
-
-@pytest.fixture
-async def rig(database: Any, desk: TradingExchange) -> Any:
-    rig = Rig(database, desk)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def desk_options() -> dict[str, Any]:
+    return {"hang_s": 2}
 
 
 async def _send(rig: Rig, broker: LiveBroker) -> None:
@@ -84,8 +76,8 @@ FAULTS: dict[str, Callable[[Rig, LiveBroker], Any]] = {
     "429 storm": _then_send(lambda desk: desk.fail(429, times=3, path="/api/v3/order")),
     "dropped connection": _then_send(lambda desk: desk.drop(path="/api/v3/order")),
     "invalid nonce": _then_send(_nonce),
-    "kill -9 between journal and send": _killed_before_send,
-    "kill -9 after send": _killed_after_send,
+    "crash between journal and send": _killed_before_send,
+    "crash after send": _killed_after_send,
 }
 
 
@@ -107,13 +99,13 @@ async def test_every_order_ends_as_the_exchange_has_it(rig: Rig, fault: str) -> 
         assert len(at_exchange) <= 1, f"{fault}: {row.client_order_id} placed twice"
         if at_exchange:
             [desk_order] = at_exchange
-            assert row.state == OrderState.FILLED.value, (fault, row.state, row.reason)
+            assert row.state == OrderState.FILLED, (fault, row.state, row.reason)
             assert row.filled == pytest.approx(desk_order.executed)
             fills = await rig.journal.fills(order_id=row.id)
             assert sorted(fill.trade_id for fill in fills) == sorted(str(t["id"]) for t in desk_order.trades)
         else:
-            assert row.state == OrderState.REJECTED.value, (fault, row.state)
-            assert "never reached" in (row.reason or "") or fault == "kill -9 between journal and send"
+            assert row.state == OrderState.REJECTED, (fault, row.state)
+            assert "never reached" in (row.reason or "") or fault == "crash between journal and send"
     if fault not in ("dropped connection", "5xx before reading"):
         assert len(rig.desk.placed) == N  # each of the N orders reached the exchange exactly once
     ledger = await final.ledger()
@@ -195,3 +187,55 @@ async def test_dust_never_reaches_the_journal(rig: Rig) -> None:
         await broker.submit(buy(0.0001, reference_price=40_000.0), placed_ts=now_ms())  # 4 < 5 USDT
     assert await rig.journal.orders(book="live") == []
     assert rig.desk.placed == []
+
+
+OCO_PATH = "/api/v3/orderList/oco"
+OCO_FAULTS: dict[str, Callable[[TradingExchange], Any]] = {
+    "lost answer": lambda desk: desk.after_accept("drop"),
+    "hang past the deadline after resends": lambda desk: (
+        desk.fail(429, times=2, path=OCO_PATH),
+        desk.after_accept("hang"),
+    ),
+    "5xx after accepting": lambda desk: desk.after_accept("503"),
+    "5xx before reading": lambda desk: desk.fail(500, path=OCO_PATH),
+    "429 storm": lambda desk: desk.fail(429, times=3, path=OCO_PATH),
+    "dropped connection": lambda desk: desk.drop(path=OCO_PATH),
+    "invalid nonce": _nonce,
+}
+
+
+@pytest.mark.parametrize("fault", list(OCO_FAULTS))
+async def test_every_oco_list_ends_as_the_exchange_has_it(rig: Rig, fault: str) -> None:
+    from mastertrade.engine.orders import OrderRequest, OrderType, Side
+
+    broker = await rig.started()
+    await broker.submit(buy(0.01 * N + 0.01), placed_ts=now_ms())
+    for _ in range(N):
+        OCO_FAULTS[fault](rig.desk)
+        await broker.submit_oco(
+            OrderRequest(BTC, Side.SELL, OrderType.STOP, amount=0.01, stop_price=38_000.0, role="stop_loss"),
+            OrderRequest(BTC, Side.SELL, OrderType.LIMIT, amount=0.01, price=44_000.0, role="take_profit"),
+            placed_ts=now_ms(),
+        )
+        rig.desk.now = None
+    await rig.started()
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    final = await rig.started()
+    await final.poll()
+
+    legs = [row for row in await rig.journal.orders(book="live") if row.oco is not None]
+    assert len(legs) == 2 * N
+    for row in legs:
+        at_exchange = rig.desk.orders_for(row.client_order_id)
+        assert len(at_exchange) <= 1, f"{fault}: {row.client_order_id} placed twice"
+        if at_exchange:
+            assert row.state == "open" and row.exchange_order_id == str(at_exchange[0].order_id), (fault, row)
+        else:
+            assert row.state == "rejected" and "never reached" in (row.reason or ""), (fault, row.state)
+    lists = {o.list_id for o in rig.desk.placed if o.list_id >= 0}
+    if fault not in ("dropped connection", "5xx before reading"):
+        assert len(lists) == N  # each pair reached the exchange exactly once
+    assert len([o for o in rig.desk.placed if o.list_id >= 0]) == 2 * len(lists)
+    ledger = await final.ledger()
+    assert ledger.held(BTC) == pytest.approx(rig.desk.balance("BTC"), abs=1e-9)
+    await rig.assert_reconciled()

@@ -1,15 +1,28 @@
-"""kill -9 for real: a separate process journals and sends live orders to the fake exchange and is killed
-with SIGKILL at the worst moments (right after the intent is committed; after the exchange accepted the
-order, its answer still on the way). The next start, in this process, ends with exactly one order per
-intent at the exchange, the journal's states and fills equal to the exchange's, and the balances too."""
+"""kill -9 for real: the live trading daemon, as its own process (``live_daemon_process.py``), takes N
+orders through its socket API and is killed with SIGKILL at the worst moments:
+
+- **between journal and send**: N intents committed, none sent (a fault in the daemon's send path
+  kills the process when the N-th intent is committed);
+- **after send**: the exchange accepted all N orders, and no answer has reached the daemon.
+
+Then a new daemon process starts on the same database (taking over the dead one's lock) and reconciles.
+Each time: exactly N orders at the exchange, one per intent; every order journaled with the exchange's
+final state and exactly its trades; and the book's balances and position equal to the exchange's.
+
+The daemons are forked from one warm process (``live_daemon_process.py``), so a start costs a fraction
+of a second instead of the daemon's imports.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,110 +30,187 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.exchange import serve, venue_settings
+from mastertrade.engine.api.schemas_trading import OrderCreate
+from tests.fakes.exchange import venue_env
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
-from tests.trading.test_live import BTC, Rig
+from tests.trading.live_rig import BTC, Rig
 
 ROOT = Path(__file__).parents[2]
-
-# The "daemon": journal + live broker on the test's database and the fake desk. Mode "intent" commits an
-# order intent and kills itself at once; mode "send" sends an order and waits (the test kills it).
-DAEMON = """
-import asyncio, json, os, signal, sys
-from mastertrade.config import ExchangeSettings, load_settings
-from mastertrade.db.database import Database
-from mastertrade.engine.execution.broker import require_live
-from mastertrade.engine.execution.journal import Journal
-from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.orders import OrderRequest, Side
-from mastertrade.engine.market.ccxt_venue import CcxtVenue
-from mastertrade.engine.market.timeframes import now_ms
-from tests.fakes.exchange import FAST_CCXT
-
-async def main(mode, exchange):
-    db = await Database.open(load_settings())
-    journal = Journal(db)
-    venue = CcxtVenue(ExchangeSettings(**exchange), options=FAST_CCXT)
-    broker = LiveBroker(journal, venue, require_live("live", True), answer_within_s=60)
-    await broker.start()
-    request = OrderRequest("BTC/USDT", Side.BUY, amount=0.05)
-    if mode == "intent":
-        await journal.create_order("live", "live", request, placed_ts=now_ms())
-        os.kill(os.getpid(), signal.SIGKILL)
-    print("ready", flush=True)
-    await broker.submit(request, placed_ts=now_ms())
-    await asyncio.sleep(60)
-
-asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
-"""
+N = 3
 
 
 @pytest.fixture
-def desk() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=5))
+def desk_options() -> dict[str, Any]:
+    return {"hang_s": 15}
 
 
-@pytest.fixture
-async def rig(database: Any, desk: TradingExchange) -> Any:
-    rig = Rig(database, desk)
+def _env(desk: TradingExchange, timeout_s: float) -> dict[str, str]:
+    """The daemon's settings: the test's home and database (already in ``os.environ``), live mode, the
+    desk as its exchange."""
+    return {
+        **{name: value for name, value in os.environ.items() if name.startswith("MT_")},
+        **venue_env(desk, api_key=API_KEY, secret=SECRET, timeout_s=timeout_s),
+        "MT_MODE": "live",
+        "MT_MARKET__VENUE": "ccxt",
+        "MT_MARKET__SYMBOLS": json.dumps([BTC]),
+        "MT_MARKET__TIMEFRAME": "1h",
+        "MT_EXECUTION__ANSWER_WITHIN_S": "0.3",
+        "MT_EXECUTION__POLL_INTERVAL_S": "0.2",
+        "MT_COLLECTORS__ENABLED": "false",
+        "MT_SCHEDULER__ENABLED": "false",
+    }
+
+
+class Zygote:
+    """The process that forks the daemons (``live_daemon_process.py``); one per test module, so the
+    daemon's imports are paid once."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.trading.live_daemon_process"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, args=(self.process.stdout, self.lines.put), daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(self.process.stderr, self.errors.append), daemon=True
+        ).start()
+        self.expect("warm", timeout=120)
+
+    @staticmethod
+    def _read(stream: Any, put: Any) -> None:
+        for line in stream:
+            put(line.strip())
+
+    def expect(self, prefix: str, timeout: float = 60) -> str:
+        """The next line starting with ``prefix`` (a child's "failed" fails the test with its error)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} from the zygote: {self.errors[-20:]}") from None
+            if line.startswith("failed"):
+                raise AssertionError(f"a daemon failed to start: {self.errors[-40:]}")
+            if line.startswith(prefix):
+                return line
+
+    def _send(self, command: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+
+    def daemon(self, mode: str, desk: TradingExchange, timeout_s: float = 1.0) -> int:
+        """A daemon process trading live on ``desk`` (HTTP timeout ``timeout_s``), ready; its pid."""
+        self._send({"spawn": mode, "n": N, "env": _env(desk, timeout_s)})
+        pid = int(self.expect("child").split()[1])
+        self.expect(f"ready {pid}")
+        return pid
+
+    def reap(self, pid: int) -> int:
+        """Wait for the daemon ``pid`` to end; its exit code (-9 when SIGKILL ended it)."""
+        self._send({"reap": pid})
+        return int(self.expect(f"reaped {pid}").split()[2])
+
+    def kill(self, pid: int) -> None:
+        """kill -9, reaped (its pid is dead, so the next daemon takes its lock over)."""
+        os.kill(pid, signal.SIGKILL)
+        assert self.reap(pid) == -signal.SIGKILL
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=20)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    started = Zygote()
     try:
-        yield rig
+        yield started
     finally:
-        await rig.close()
+        started.close()
 
 
-def _daemon(mode: str, desk: TradingExchange) -> subprocess.Popen[str]:
-    exchange = venue_settings(desk, api_key=API_KEY, secret=SECRET, timeout_s=3.0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", DAEMON, mode, json.dumps(exchange)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+async def _place(n: int) -> None:
+    """N live market buys through the daemon's socket API (a caller that dies with the daemon is fine)."""
+    from mastertrade.client import DaemonClient
+
+    async with DaemonClient(timeout=10) as client:
+        for i in range(n):
+            order = OrderCreate(symbol=BTC, side="buy", amount=0.05, live=True, client_order_id=f"kill-{i}")
+            try:
+                await client.place_order(order)
+            except Exception:  # noqa: BLE001 - the daemon was killed under this call
+                return
 
 
-async def _check(rig: Rig, intents: int) -> None:
-    restarted = await rig.started()
+async def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _restart_and_check(rig: Rig, zygote: Zygote) -> None:
+    """A new daemon process reconciles; then the journal, the book and the exchange agree."""
+    restarted = zygote.daemon("run", rig.desk)
+    try:
+
+        async def settled() -> bool:
+            rows = await rig.journal.orders(book="live")
+            return len(rows) == N and all(row.state == "filled" for row in rows)
+
+        await _wait(settled, "the restarted daemon to settle every order")
+    finally:
+        zygote.kill(restarted)
     rows = await rig.journal.orders(book="live")
-    assert len(rows) == intents
+    assert sorted(row.client_order_id for row in rows) == [f"kill-{i}" for i in range(N)]
     for row in rows:
         [at_exchange] = rig.desk.orders_for(row.client_order_id)  # exactly one per intent
         assert row.state == "filled" and row.filled == pytest.approx(at_exchange.executed)
         fills = await rig.journal.fills(order_id=row.id)
         assert sorted(f.trade_id for f in fills) == sorted(str(t["id"]) for t in at_exchange.trades)
-    assert len(rig.desk.placed) == intents
-    ledger = await restarted.ledger()
+    assert len(rig.desk.placed) == N
+    ledger = await rig.journal.ledger("live")
     assert ledger.held(BTC) == pytest.approx(rig.desk.balance("BTC"), abs=1e-9)
+    assert ledger.held(BTC) == pytest.approx(N * 0.05)
     assert ledger.balance("USDT") == pytest.approx(rig.desk.balance("USDT"), abs=1e-6)
     await rig.assert_reconciled()
 
 
-async def test_kill_9_between_journal_and_send(rig: Rig) -> None:
-    await rig.started()  # the book exists
-    process = _daemon("intent", rig.desk)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, stderr
-    assert rig.desk.placed == []
-    [row] = await rig.journal.orders(book="live")
-    assert row.state == "intent"
-    await _check(rig, 1)
+async def test_kill_9_between_journal_and_send(rig: Rig, zygote: Zygote, db_url: str) -> None:
+    daemon = zygote.daemon("journal", rig.desk)  # kills itself once the N-th intent is committed
+    await _place(N)
+    assert zygote.reap(daemon) == -signal.SIGKILL
+    rows = await rig.journal.orders(book="live")
+    assert [row.state for row in rows] == ["intent"] * N and rig.desk.placed == []
+    await _restart_and_check(rig, zygote)
 
 
-async def test_kill_9_after_the_exchange_accepted(rig: Rig) -> None:
-    await rig.started()
-    rig.desk.after_accept("hang")  # accepted; the answer never reaches the process
-    process = _daemon("send", rig.desk)
+async def test_kill_9_after_the_exchange_accepted(rig: Rig, zygote: Zygote, db_url: str) -> None:
+    rig.desk.after_accept("hang", times=N)  # each order is accepted; its answer never reaches the daemon
+    daemon = zygote.daemon("run", rig.desk, timeout_s=10.0)  # no answer times out before the kill
     try:
-        deadline = time.monotonic() + 60
-        while not rig.desk.placed and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.02)
+        await _place(N)
+        await _wait(lambda: _true(len(rig.desk.placed) == N), "the exchange to accept every order")
     finally:
-        process.kill()
-        _, stderr = process.communicate(timeout=10)
-    assert rig.desk.placed, stderr
-    [row] = await rig.journal.orders(book="live")
-    assert row.state == "sent"  # journaled as sent before the request left; never answered
-    await _check(rig, 1)
+        zygote.kill(daemon)
+    rows = await rig.journal.orders(book="live")
+    assert len(rows) == N and {row.state for row in rows} <= {"sent", "unknown"}  # answers never came
+    await _restart_and_check(rig, zygote)
+
+
+async def _true(value: bool) -> bool:
+    return value

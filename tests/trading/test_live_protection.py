@@ -33,9 +33,10 @@ from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.signals.genome import parse_genome
 from mastertrade.engine.signals.strategy import Strategy
-from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
+from tests.fakes.exchange import FAST_CCXT, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, DeskOrder, TradingExchange
 from tests.trading.conftest import trading_settings
+from tests.trading.live_rig import open_desk
 
 BTC = "BTC/USDT"
 HOUR = 3_600_000
@@ -152,7 +153,7 @@ class Desk:
 
 @pytest.fixture
 def exchange() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
+    yield from open_desk()
 
 
 @pytest.fixture

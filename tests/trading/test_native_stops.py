@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.exchange import serve
 from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.live_rig import open_desk
 from tests.trading.test_live_protection import BTC, Desk
 
 
 @pytest.fixture
 def exchange() -> Iterator[TradingExchange]:
-    yield from serve(TradingExchange({BTC: 40_000.0}, balances={"USDT": 100_000.0}, hang_s=3))
+    yield from open_desk()
 
 
 async def _desk(database: Any, exchange: TradingExchange, **bracket: float) -> Desk:
@@ -85,11 +85,16 @@ async def test_the_resting_stop_follows_the_trailing_level_and_yields_to_the_exi
 
 
 async def test_the_daemon_selling_itself_takes_the_resting_stop_back_first(
-    database: Any, exchange: TradingExchange
+    database: Any, exchange: TradingExchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mastertrade.engine.execution import live_oco
+
+    monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())  # no OCO lists: the take-profit is daemon-side
     desk = await _desk(database, exchange, stop_loss=0.05, take_profit=0.05)
     try:
         trader = await desk.run()
+        shown = (await trader.account.risk_status())["protection"]
+        assert shown["take_profit_by"] == "daemon" and "hold only while the daemon runs" in shown["note"]
         buy = await desk.enter(trader)
         [stop] = _stops(exchange)
         await desk.tick(trader, 42_100.0)  # the take-profit (daemon-side) is reached
@@ -119,5 +124,51 @@ async def test_a_refused_stop_is_not_resent_on_every_poll(database: Any, exchang
         assert desk.posts() == posts  # the daemon protects meanwhile; no order on every poll
         status = await trader.account.risk_status()
         assert status["protection"]["protected_positions"] == 1
+    finally:
+        await desk.close()
+
+
+async def test_the_take_profit_rests_with_the_stop_as_one_oco_list_and_fires_while_the_daemon_is_down(
+    database: Any, exchange: TradingExchange
+) -> None:
+    desk = await _desk(database, exchange, stop_loss=0.05, take_profit=0.05, trailing_stop=0.04)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [stop] = _stops(exchange)
+        [take] = [o for o in exchange.placed if o.type == "LIMIT_MAKER"]
+        assert stop.list_id == take.list_id >= 0
+        assert stop.stop_price == pytest.approx(38_400.0) and take.price == pytest.approx(42_000.0)
+        assert stop.quantity == take.quantity == pytest.approx(buy.executed)
+        shown = (await trader.account.risk_status())["protection"]
+        assert shown["take_profit_by"] == "exchange" and "OCO" in shown["note"]
+
+        await desk.close_bar(trader, 40_000.0, 41_000.0, 39_900.0, 40_800.0)  # a new high: trail to 39,360
+        await trader.housekeeping()
+        assert (stop.status, take.status) == ("CANCELED", "CANCELED")  # the pair is replaced as one
+        [stop2] = [o for o in _stops(exchange) if o.status == "NEW"]
+        [take2] = [o for o in exchange.placed if o.type == "LIMIT_MAKER" and o.status == "NEW"]
+        assert stop2.list_id == take2.list_id and stop2.stop_price == pytest.approx(39_360.0)
+        assert take2.price == pytest.approx(42_000.0)
+        await trader.close()  # the daemon stops
+
+        exchange.set_price(BTC, 42_100.0)  # nobody watching: the exchange takes the profit
+        assert (take2.status, stop2.status) == ("FILLED", "EXPIRED")
+
+        restarted = await desk.run()
+        row = await restarted.account.journal.get(client_order_id=take2.client_order_id)
+        assert row.state == "filled" and row.role == "take_profit" and row.strategy_id == "guarded"
+        assert (
+            await restarted.account.journal.get(client_order_id=stop2.client_order_id)
+        ).state == "cancelled"
+        assert await restarted.account.positions() == []
+        [record] = await desk.protections()
+        assert record.state == "closed"
+        assert not [
+            o for o in exchange.placed if o.type == "MARKET" and o.side == "SELL"
+        ]  # none by the daemon
+        ledger = await restarted.account.broker.ledger()
+        assert ledger.held(BTC) == pytest.approx(exchange.balance("BTC"), abs=1e-9)
+        assert ledger.balance("USDT") == pytest.approx(exchange.balance("USDT"), abs=1e-6)
     finally:
         await desk.close()

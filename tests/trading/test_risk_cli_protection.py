@@ -55,3 +55,16 @@ def test_protections_are_listed(degraded: bool, capsys: pytest.CaptureFixture[st
     assert "38,000 (stop_loss)" in out and "44,000" in out and "abcd1234" in out
     assert "keep it running" in err
     assert ("PROTECTION DEGRADED: no price for BTC/USDT" in err) is degraded
+
+
+def test_a_take_profit_kept_by_the_daemon_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    from mastertrade.engine.api.schemas_trading import HeldTakeProfit
+
+    shown = status(False)
+    assert shown.protection is not None
+    held = HeldTakeProfit(order_id=7, symbol="BTC/USDT", price=44_000.0, amount=0.1, note="...")
+    shown.protection.held_take_profits = [held]
+    _show(shown)
+    _, err = capsys.readouterr()
+    assert "take-profit 7 (BTC/USDT at 44,000) is kept by the daemon" in err
+    assert "it holds only while the daemon runs" in err

@@ -15,7 +15,8 @@ def simulate(
     timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 15m, 1h, 1d ...")] = "1h",
     bars: Annotated[int, typer.Option("--bars", help="How many bars per symbol.")] = 8760,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same prices.")
+        int,
+        typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed: the same seed, the same prices."),
     ] = 7,
     end: Annotated[
         str | None,

@@ -172,6 +172,18 @@ class ProtectionInfo(Model):
     reason: str | None = None
 
 
+class HeldTakeProfit(Model):
+    """A manual entry's take-profit kept by the daemon: its stop rests at the exchange, and the venue has
+    no OCO order lists to rest both; it holds only while the daemon runs."""
+
+    order_id: int
+    symbol: str
+    price: float | None = None
+    amount: float | None = None
+    by: str = "daemon"
+    note: str
+
+
 class ProtectionStatus(Model):
     """Live mode: the protective exits of strategies' positions. ``by`` is "exchange" when their stops
     also rest there as native orders (``[execution] native_stops`` on a venue that has them), "daemon"
@@ -184,6 +196,14 @@ class ProtectionStatus(Model):
     degraded: bool
     degraded_reason: str | None = None
     protections: list[ProtectionInfo] = Field(default_factory=list)
+    take_profit_by: str = Field(
+        default="daemon",
+        description="exchange when take-profits rest there with their stop (one OCO order list), else daemon",
+    )
+    held_take_profits: list[HeldTakeProfit] = Field(
+        default_factory=list,
+        description="manual entries' take-profits the daemon keeps (a venue without OCO order lists)",
+    )
 
 
 class RiskStatus(Model):

@@ -467,8 +467,18 @@ class Account:
             "breakers": [state.as_dict() for state in self.risk.status()],
             "var": latest.data if latest is not None else None,
             "var_at": latest.at if latest is not None else None,
-            "protection": self.protection.status() if self.protection is not None else None,
+            "protection": await self._protection_status(),
         }
+
+    async def _protection_status(self) -> dict[str, Any] | None:
+        """The strategies' protections, with the manual take-profits the daemon keeps (``live_oco``)."""
+        if self.protection is None:
+            return None
+        status = self.protection.status()
+        held = getattr(self.broker, "held_exits", None)
+        if held is not None:
+            status["held_take_profits"] = await held()
+        return status
 
     async def halt(self, reason: str) -> dict[str, Any]:
         await self.risk.halt(reason or "halted by hand")

@@ -257,6 +257,43 @@ class Journal:
             await session.commit()
         return row, children
 
+    async def create_oco(
+        self, book: str, mode: str, legs: tuple[OrderRequest, OrderRequest], *, placed_ts: int
+    ) -> tuple[OrderRecord, OrderRecord]:
+        """Journal the two legs of a one-cancels-other pair (a stop and a take-profit of one position)
+        as intents sharing an ``oco`` key, in one transaction: a crash leaves both or neither."""
+        now = utcnow()
+        rows = [
+            OrderRecord(
+                client_order_id=request.client_order_id or new_client_order_id(),
+                book=book,
+                mode=mode,
+                symbol=request.symbol,
+                side=request.side.value,
+                type=request.type.value,
+                role=request.role,
+                amount=request.amount,
+                price=request.price,
+                stop_price=request.stop_price,
+                state=OrderState.INTENT,
+                strategy_id=request.strategy_id,
+                placed_ts=placed_ts,
+                created_at=now,
+                updated_at=now,
+            )
+            for request in legs
+        ]
+        async with self.db.sessions() as session:
+            session.add(rows[0])
+            await session.flush()
+            for row in rows:
+                row.oco = f"oco-{rows[0].id}"
+            session.add_all(rows)
+            await session.commit()
+            for row in rows:
+                await session.refresh(row)
+        return rows[0], rows[1]
+
     async def transition(
         self,
         order_id: int,

@@ -31,12 +31,14 @@ ledger entry with its reason, so the book keeps equal to the sum of its entries 
 
 **Protective exits rest at the exchange.** A stop order is sent as the venue's native stop-limit
 (``STOP_LOSS_LIMIT`` on Binance: the trigger, and a limit ``stop_limit_offset`` beyond it so that it
-fills in a falling market). An entry with a bracket (``--stop-loss`` or ``--take-profit`` on
-``mt trade buy``) journals its exit as an intent; once the entry has filled, the exit is sized to the
-fill and sent, so it protects the position while the daemon is down, and a stop that triggered
-meanwhile is booked like any fill at the next start. A start arms the exits of entries that filled
-while the daemon was down. Venues without native stops (``has_native_stops``) refuse live stop orders;
-their positions are protected only while the daemon runs (``protector.py``).
+fills in a falling market). An entry with a bracket (``--stop-loss`` and/or ``--take-profit`` on
+``mt trade buy``) journals its exits as intents; once the entry has filled, they are sized to the fill
+and sent, so they protect the position while the daemon is down, and an exit that filled meanwhile is
+booked like any fill at the next start. Both exits together go as one OCO order list where the venue has
+them; elsewhere the stop rests alone and the take-profit is kept by the daemon (``live_oco.py``). A
+start arms the exits of entries that filled while the daemon was down. Venues without native stops
+(``has_native_stops``) refuse live stop orders; their positions are protected only while the daemon
+runs (``protector.py``).
 
 Fills come from the exchange's trades of the order (``fetch_my_trades``), keyed by trade id, so a fill
 is stored once however often it is seen. Keys never appear in logs or messages (``CcxtVenue`` silences
@@ -60,7 +62,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import order_events
+from mastertrade.engine.execution import live_oco, order_events
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
@@ -116,6 +118,7 @@ class LiveBroker:
         self.stop_limit_offset = stop_limit_offset
         self._locks: dict[int, asyncio.Lock] = {}
         self._sending: set[asyncio.Task[OrderRecord]] = set()
+        self._sending_pairs: set[asyncio.Task[list[OrderRecord]]] = set()
         self._late: list[Any] = []
         """Fills booked outside ``submit``'s answer (a late send, a cancel, a correction), for ``poll``."""
         self._detached: set[int] = set()
@@ -159,7 +162,7 @@ class LiveBroker:
         """Stop sends still waiting for an answer: their orders stay ``sent``/``unknown`` and the next
         start resolves them by client id (crash-only: a stop is a crash that was announced). The venue
         belongs to the caller."""
-        pending = list(self._sending)
+        pending: list[asyncio.Task[Any]] = [*self._sending, *self._sending_pairs]
         for task in pending:
             task.cancel()
         if pending:
@@ -172,8 +175,8 @@ class LiveBroker:
         stale_before = self.clock() - timedelta(seconds=self.intent_max_age_s)
         for row in reversed(await self.journal.orders(book=self.book, states=[OrderState.INTENT])):
             assert row.id is not None
-            if row.parent_id is not None:
-                continue  # a bracket exit waits for its entry
+            if row.parent_id is not None or row.oco is not None:
+                continue  # a bracket exit waits for its entry; an OCO pair is sent as one (below)
             order_id = row.id
             async with self._lock(order_id):
                 row = await self.journal.get(order_id)
@@ -192,6 +195,8 @@ class LiveBroker:
                 else:
                     await self._send(row)
                     report["sent"].append(row.client_order_id)
+        for key, done in (await live_oco.reconcile_pairs(self, stale_before)).items():
+            report[key] += done
         for row in await self.journal.in_flight(self.book):
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
@@ -222,6 +227,7 @@ class LiveBroker:
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
         """Prices mark the book; working orders are checked for fills by ``poll``."""
         self._marks[symbol] = bar.close
+        await live_oco.watch_held(self, symbol, bar.close)
         return BarOutcome()
 
     async def poll(self) -> BarOutcome:
@@ -254,11 +260,6 @@ class LiveBroker:
             raise errors.UserInputError(
                 f"{self.venue.id} has no native stop orders: live stop orders and brackets need one "
                 "(the daemon's own protection guards strategy positions while it runs)"
-            )
-        if request.stop_loss is not None and request.take_profit is not None:
-            raise errors.UserInputError(
-                "a live order takes one protective exit: --stop-loss or --take-profit (both need an "
-                "OCO order list, which MasterTrade does not send yet)"
             )
         if request.trailing_stop is not None:
             raise errors.UserInputError("a trailing stop is kept by the daemon for strategies only")
@@ -304,6 +305,40 @@ class LiveBroker:
         has = self.exchange.has
         return bool(has.get("createStopLossOrder") or has.get("createStopOrder"))
 
+    @property
+    def has_oco(self) -> bool:
+        """Whether the venue takes one-cancels-other order lists (``live_oco.py``)."""
+        return live_oco.has_oco(self)
+
+    async def submit_oco(
+        self, stop: OrderRequest, take: OrderRequest, *, placed_ts: int
+    ) -> tuple[OrderRecord, OrderRecord]:
+        """A stop-loss and a take-profit selling the same coins, sent as one OCO list (``live_oco``);
+        answers within ``answer_within_s`` with both legs as they stand."""
+        if not self.has_oco:
+            raise errors.UserInputError(f"{self.venue.id} takes no OCO order lists")
+        assert stop.amount is not None and stop.stop_price is not None and take.price is not None
+        symbol = stop.symbol
+        markets = await self.venue.load_markets()
+        if symbol not in markets:
+            raise errors.NotFound(f"unknown symbol {symbol!r} on {self.venue.id}")
+        amount = float(self.exchange.amount_to_precision(symbol, stop.amount))
+        level = float(self.exchange.price_to_precision(symbol, stop.stop_price))
+        limit = float(self.exchange.price_to_precision(symbol, level * (1 - self.stop_limit_offset)))
+        target = float(self.exchange.price_to_precision(symbol, take.price))
+        self._check_limits(markets[symbol], amount, limit)
+        legs = (
+            replace(stop, amount=amount, stop_price=level, price=limit),
+            replace(take, amount=amount, price=target),
+        )
+        stop_row, take_row = await self.journal.create_oco(self.book, self.mode, legs, placed_ts=placed_ts)
+        ended = await live_oco.wait_briefly(self, stop_row, take_row)
+        return ended[0], ended[1]
+
+    async def held_exits(self) -> list[dict[str, Any]]:
+        """Take-profits the daemon keeps because the venue has no OCO lists (``live_oco``)."""
+        return live_oco.held_info(self, await live_oco.held_exits(self))
+
     async def _arm_exits(self, parent: OrderRecord) -> None:
         """Send the bracket exits of an entry that is done: sized to what it filled, or cancelled when
         it filled nothing. Called when the entry reaches a final state, and at every start."""
@@ -313,6 +348,7 @@ class LiveBroker:
             for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
             if row.parent_id == parent.id
         ]
+        sized = []
         for child in children:
             assert child.id is not None
             child_id = child.id
@@ -333,11 +369,11 @@ class LiveBroker:
                     limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
                 elif limit is not None:
                     limit = float(self.exchange.price_to_precision(child.symbol, limit))
-                child = await self.journal.size_intent(child_id, amount, price=limit)
+                sized.append(await self.journal.size_intent(child_id, amount, price=limit))
                 log.info(
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
-                await self._send(child)
+        await live_oco.send_exits(self, sized)
 
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""

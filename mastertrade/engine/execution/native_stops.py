@@ -10,18 +10,24 @@ It is kept in step with the daemon's logic: replaced (cancel, then place) when t
 or the protected amount changes; cancelled before the daemon sells itself (a take-profit, a stop it saw
 first, the strategy's exit signal), because the resting order holds the coins; cancelled when the
 protection closes. A cancel that finds the stop already filled books that fill, and the protection then
-sees the position gone. Take-profits stay with the daemon: a second resting sell would need the same
-coins (an OCO order list, which MasterTrade does not send yet).
+sees the position gone.
 
-A native stop is the strategy's only ``stop`` order in the symbol (its other orders are market orders),
-which is how it is found again after a restart.
+A take-profit rests too where the venue takes OCO order lists (``LiveBroker.has_oco``): the stop and the
+take-profit go as one list (``live_oco.py``), so whichever the price reaches first sells and the exchange
+cancels the other, with nobody connected; the pair is replaced as one when the trailing level or the
+amount moves. Where the venue has no OCO lists, the take-profit stays with the daemon (a second resting
+sell would need the coins the stop holds), which ``mt risk status`` says.
+
+A native stop is the strategy's only ``stop`` order in the symbol, and its take-profit leg its only
+resting ``limit`` sell with the role ``take_profit`` (its other orders are market orders), which is how
+they are found again after a restart.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
@@ -29,6 +35,7 @@ from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
     from mastertrade.engine.execution.account import Account
+    from mastertrade.engine.execution.live import LiveBroker
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,11 @@ class NativeStops:
         """After a refused placement, no new attempt for that position before this (monotonic) time."""
 
     @property
+    def oco(self) -> bool:
+        """Whether take-profits rest at the exchange too (with the stop, as one OCO list)."""
+        return self.enabled and bool(getattr(self.account.broker, "has_oco", False))
+
+    @property
     def enabled(self) -> bool:
         broker = self.account.broker
         return bool(
@@ -57,30 +69,59 @@ class NativeStops:
         return [
             row
             for row in rows
-            if row.type == OrderType.STOP.value and row.side == "sell" and row.strategy_id == strategy_id
+            if row.side == "sell"
+            and row.strategy_id == strategy_id
+            and (
+                row.type == OrderType.STOP.value
+                or (row.type == OrderType.LIMIT.value and row.role == "take_profit")
+            )
         ]
 
     async def ensure(
-        self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str
+        self,
+        symbol: str,
+        strategy_id: str | None,
+        level: float,
+        amount: float,
+        role: str,
+        take: float | None = None,
     ) -> None:
-        """One stop at ``level`` for ``amount`` resting at the exchange (replacing one that differs)."""
+        """One stop at ``level`` for ``amount`` resting at the exchange, with the take-profit at ``take``
+        beside it as one OCO list where the venue has them (replacing what differs)."""
         if not self.enabled:
             return
+        if not self.oco:
+            take = None
         exchange = getattr(self.account.broker, "exchange", None)
         if exchange is not None:
             level = float(exchange.price_to_precision(symbol, level))
             amount = float(exchange.amount_to_precision(symbol, amount))
+            if take is not None:
+                take = float(exchange.price_to_precision(symbol, take))
         current = await self.resting(symbol, strategy_id)
+        stops = [row for row in current if row.type == OrderType.STOP.value]
+        takes = [row for row in current if row.type != OrderType.STOP.value]
+
+        def same(row: OrderRecord) -> bool:
+            return abs((row.amount or 0.0) - row.filled - amount) <= 1e-12
+
         if (
-            len(current) == 1
-            and current[0].stop_price == level
-            and abs((current[0].amount or 0.0) - current[0].filled - amount) <= 1e-12
+            len(stops) == 1
+            and stops[0].stop_price == level
+            and same(stops[0])
+            and (
+                (take is None and not takes)
+                or (take is not None and len(takes) == 1 and takes[0].price == take and same(takes[0]))
+            )
         ):
             return
         key = (symbol, strategy_id)
         if time.monotonic() < self._retry_at.get(key, 0.0):
             return  # refused a moment ago: the daemon protects meanwhile; try again later
         await self.release(symbol, strategy_id, "replaced by the protection's new level")
+        if take is not None:
+            await self._place_pair(symbol, strategy_id, level, amount, role, take)
+            return
         request = OrderRequest(
             symbol,
             Side.SELL,
@@ -103,8 +144,43 @@ class NativeStops:
         self._retry_at.pop(key, None)
         log.info("native stop of %s (%s) at %.8g for %.8g: %s", symbol, strategy_id, level, amount, row.state)
 
+    async def _place_pair(
+        self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str, take: float
+    ) -> None:
+        """The stop and the take-profit as one OCO list (``live_oco.py``)."""
+        key = (symbol, strategy_id)
+        stop = OrderRequest(
+            symbol,
+            Side.SELL,
+            OrderType.STOP,
+            amount=amount,
+            stop_price=level,
+            strategy_id=strategy_id,
+            role=role,
+        )
+        target = OrderRequest(
+            symbol, Side.SELL, OrderType.LIMIT, amount=amount, price=take, strategy_id=strategy_id,
+            role="take_profit",
+        )  # fmt: skip
+        try:
+            broker = cast("LiveBroker", self.account.broker)  # ``oco`` says it is one
+            legs = await broker.submit_oco(stop, target, placed_ts=self.account.placed_ts(symbol))
+        except errors.MasterTradeError as exc:
+            log.warning("native stop and take-profit of %s not placed: %s", symbol, exc)
+            self._retry_at[key] = time.monotonic() + RETRY_S
+            return
+        if any(row.state == OrderState.REJECTED for row in legs):
+            log.warning("native stop and take-profit of %s refused: %s", symbol, legs[0].reason)
+            self._retry_at[key] = time.monotonic() + RETRY_S
+            return
+        self._retry_at.pop(key, None)
+        log.info(
+            "native stop %.8g and take-profit %.8g of %s (%s) for %.8g: %s",
+            level, take, symbol, strategy_id, amount, [row.state for row in legs],
+        )  # fmt: skip
+
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
-        """Cancel the strategy's resting stops in ``symbol`` (their fills, if any, are booked)."""
+        """Cancel the strategy's resting exits in ``symbol`` (their fills, if any, are booked)."""
         for row in await self.resting(symbol, strategy_id):
             assert row.id is not None
             try:

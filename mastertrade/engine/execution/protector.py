@@ -73,7 +73,12 @@ NOTE = (
 )
 NATIVE_NOTE = (
     "each strategy position's stop also rests at the exchange as a stop-limit order, so it holds while "
-    "the daemon is down; take-profits and moving the trailing stop up need the daemon running"
+    "the daemon is down; take-profits (this venue has no OCO order lists) and moving the trailing stop "
+    "up hold only while the daemon runs"
+)
+OCO_NOTE = (
+    "each strategy position's stop also rests at the exchange, with its take-profit as one OCO order "
+    "list, so both hold while the daemon is down; moving the trailing stop up needs the daemon running"
 )
 
 
@@ -331,7 +336,9 @@ class Protector:
         if left is None:
             left, _ = await self._position_left(row)
         if left > self._dust(row):
-            await self.native.ensure(row.symbol, row.strategy_id, level.stop, left, level.stop_role)
+            await self.native.ensure(
+                row.symbol, row.strategy_id, level.stop, left, level.stop_role, take=level.take
+            )
 
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""
@@ -529,7 +536,8 @@ class Protector:
         rows = sorted(self.rows.values(), key=lambda row: row.id or 0)
         return {
             "by": "exchange" if self.native.enabled else "daemon",
-            "note": NATIVE_NOTE if self.native.enabled else NOTE,
+            "note": (OCO_NOTE if self.native.oco else NATIVE_NOTE) if self.native.enabled else NOTE,
+            "take_profit_by": "exchange" if self.native.oco else "daemon",
             "protected_positions": len(self.watched()),
             "pending": sum(1 for row in rows if row.state == Guard.PENDING),
             "degraded": self.degraded is not None,

@@ -84,6 +84,13 @@ class LimitsPanel(StatePanel):
                 + ("stops at the exchange" if at_exchange else "only while the daemon runs"),
                 tone(app, "text-success" if at_exchange else "text-warning", bold=not at_exchange),
             )
+        held = protection.held_take_profits if protection is not None else []
+        if held:
+            text.append("\n" + "take-profits".ljust(14), tone(app, "text-muted"))
+            text.append(
+                f"{len(held)} kept by the daemon: only while it runs (no OCO at this venue)",
+                tone(app, "text-warning", bold=True),
+            )
         return text
 
 

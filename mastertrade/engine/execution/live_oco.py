@@ -1,0 +1,343 @@
+"""A position's stop-loss and take-profit together at the exchange: one OCO order list, or the stop alone.
+
+Both exits of one position sell the same coins, so two separate resting sells cannot both be placed (the
+second finds the coins locked). Where the venue takes **one-cancels-other order lists** (``has_oco``:
+Binance spot's ``POST /api/v3/orderList/oco``), the pair is sent as one list: the take-profit as the
+``above`` leg (``LIMIT_MAKER``), the stop as the ``below`` leg (``STOP_LOSS_LIMIT``), each leg with its own
+client order id (the journal's), the list with one derived from the stop's. When one leg fills (or the
+stop triggers), the exchange expires the other; cancelling either leg cancels both. Each leg is journaled
+as an ordinary order (sharing an ``oco`` key), so everything that resolves an order by client id, the
+poll, reconciliation at a start, a cancel, works on each leg unchanged: a leg that filled while the
+daemon was down is booked at the next start, its sibling taken as cancelled (expired).
+
+The pair follows the broker's rules for one order: both legs are journaled (one transaction) and marked
+sent before the request leaves; a refusal rejects both; a lost answer leaves both unknown, resolved by
+their client ids; a resend after a rate limit moves both deadlines; each leg's lock is held while it is
+written.
+
+Where the venue has native stops but no OCO, the **stop rests at the exchange alone and the take-profit is
+kept by the daemon**: a manual entry's take-profit waits as an intent (``held``) and is sent when the
+daemon sees the price reach it, after taking back the stop (which holds the coins); while the daemon is
+down only the stop protects the position, which ``mt risk status`` and the TUI say (``held_exits``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, Protocol
+
+import ccxt.async_support as ccxt
+
+from mastertrade import errors
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution import order_events
+from mastertrade.engine.orders import OrderState, OrderType
+
+if TYPE_CHECKING:
+    from mastertrade.engine import events
+    from mastertrade.engine.execution.journal import Journal
+    from mastertrade.engine.market.ccxt_venue import CcxtVenue
+
+
+class LiveBroker(Protocol):
+    """What these functions use of ``live.LiveBroker``: its one-order machinery, applied to each leg
+    (a port, so this module does not import the broker that calls it)."""
+
+    journal: Journal
+    venue: CcxtVenue
+    exchange: Any
+    book: str
+    mode: str
+    answer_within_s: float
+    _sending_pairs: set[asyncio.Task[list[OrderRecord]]]
+    _detached: set[int]
+
+    def _lock(self, order_id: int) -> asyncio.Lock: ...
+    def _book_late(self, order_id: int, fills: list[Any]) -> None: ...
+    def _emit(self, event: events.Event) -> None: ...
+    async def _send(self, row: OrderRecord) -> OrderRecord: ...
+    async def _rejected(self, row: OrderRecord, reason: str) -> OrderRecord: ...
+    async def _error(self, what: str) -> None: ...
+    async def _lookup(self, row: OrderRecord) -> dict[str, Any] | None: ...
+    async def _resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]: ...
+    async def _sync(
+        self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
+    ) -> list[Any]: ...
+    async def cancel(self, order_id: int, reason: str = ...) -> OrderRecord: ...
+
+
+log = logging.getLogger(__name__)
+
+OCO_VENUES = frozenset({"binance"})
+"""Venues whose OCO order lists MasterTrade sends (ccxt has no unified call for them)."""
+HELD_NOTE = (
+    "take-profit kept by the daemon ({venue} has no OCO order lists): it holds only while the daemon "
+    "runs; the stop rests at the exchange"
+)
+
+
+def has_oco(broker: LiveBroker) -> bool:
+    """Whether the broker's venue takes OCO order lists (and ccxt exposes the call)."""
+    exchange = broker.exchange
+    return exchange.id in OCO_VENUES and callable(getattr(exchange, "private_post_orderlist_oco", None))
+
+
+def list_client_id(stop: OrderRecord) -> str:
+    """The order list's client id, derived from its stop leg's (unique as that one is)."""
+    return f"l{stop.client_order_id}"[:36]
+
+
+def legs(rows: list[OrderRecord]) -> tuple[OrderRecord | None, OrderRecord | None]:
+    """The stop leg and the take-profit leg among a position's exits."""
+    stop = next((row for row in rows if row.type == OrderType.STOP.value), None)
+    take = next((row for row in rows if row.role == "take_profit"), None)
+    return stop, take
+
+
+async def send_pair(broker: LiveBroker, stop: OrderRecord, take: OrderRecord) -> list[OrderRecord]:
+    """Send two journaled intents as one OCO list, holding both legs' locks; returns the legs as they
+    end (the send, a refusal, or a lost answer resolved by client id)."""
+    assert stop.id is not None and take.id is not None
+    async with AsyncExitStack() as stack:
+        for order_id in sorted((stop.id, take.id)):  # one lock order: no deadlock with another pair
+            await stack.enter_async_context(broker._lock(order_id))
+        return await _send_pair(broker, stop.id, take.id)
+
+
+async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[OrderRecord]:
+    journal = broker.journal
+    stop = await journal.transition(stop_id, OrderState.SENT, sent=True)
+    take = await journal.transition(take_id, OrderState.SENT, sent=True)
+    assert stop.amount is not None and stop.stop_price is not None and stop.price is not None
+    assert take.price is not None
+    exchange = broker.exchange
+    symbol = stop.symbol
+    params = {
+        "symbol": exchange.market_id(symbol),
+        "side": "SELL",
+        "quantity": exchange.amount_to_precision(symbol, stop.amount),
+        "listClientOrderId": list_client_id(stop),
+        "aboveType": "LIMIT_MAKER",
+        "abovePrice": exchange.price_to_precision(symbol, take.price),
+        "aboveClientOrderId": take.client_order_id,
+        "belowType": "STOP_LOSS_LIMIT",
+        "belowStopPrice": exchange.price_to_precision(symbol, stop.stop_price),
+        "belowPrice": exchange.price_to_precision(symbol, stop.price),
+        "belowTimeInForce": "GTC",
+        "belowClientOrderId": stop.client_order_id,
+    }
+    what = f"{broker.venue.id} OCO sell {stop.amount:g} {symbol}"
+    attempts = 0
+
+    async def attempt() -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # a resend: both legs' arrival deadlines move
+            await journal.mark_attempt(stop_id)
+            await journal.mark_attempt(take_id)
+        return await exchange.private_post_orderlist_oco(params)
+
+    rows = [stop, take]
+    try:
+        # A 400 with Binance's code (-1013: the prices do not bracket the market) is its refusal.
+        answer = await broker.venue.call(attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,))
+    except ccxt.BadRequest as exc:
+        return [await broker._rejected(row, f"{what}: refused: {' '.join(str(exc).split())}") for row in rows]
+    except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
+        return [await broker._rejected(row, str(exc)) for row in rows]
+    except (errors.AuthenticationFailed, errors.RateLimited) as exc:
+        await broker._error(f"{what}: {exc}")
+        return [await broker._rejected(row, str(exc)) for row in rows]
+    except errors.MasterTradeError as exc:  # it may exist: each leg is resolved by its client id
+        await broker._error(f"{what}: {exc}")
+        ended = []
+        for row in rows:
+            assert row.id is not None
+            order_id = row.id
+            row = await journal.get(order_id)
+            if row.state == OrderState.SENT:
+                row = await journal.transition(order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}")
+            broker._book_late(order_id, await broker._resolve(row))
+            ended.append(await journal.get(order_id))
+        return ended
+    market = exchange.market(symbol)
+    reports = {
+        str(report.get("clientOrderId")): exchange.parse_order(report, market)
+        for report in answer.get("orderReports") or []
+    }
+    ended = []
+    for row in rows:
+        assert row.id is not None
+        report = reports.get(row.client_order_id)
+        if report is None:  # an answer without this leg: ask for it by its client id
+            broker._book_late(row.id, await broker._resolve(await journal.get(row.id)))
+        else:
+            broker._book_late(row.id, await broker._sync(await journal.get(row.id), report))
+        placed = await journal.get(row.id)
+        broker._emit(order_events.placed(placed, broker.mode))
+        ended.append(placed)
+    log.info("OCO %s of %s at the exchange: %s", list_client_id(stop), symbol, [r.state for r in ended])
+    return ended
+
+
+async def send_exits(broker: LiveBroker, exits: list[OrderRecord]) -> None:
+    """Send a filled entry's sized exits: a stop and a take-profit as one OCO list where the venue has
+    them; else the stop alone, the take-profit held by the daemon (``watch_held``)."""
+    stop, take = legs(exits)
+    if stop is not None and take is not None and has_oco(broker):
+        await send_pair(broker, stop, take)
+        return
+    for row in exits:
+        if row is take and await _held(broker, row):
+            stop_row, _ = legs(await _siblings(broker, row))
+            if stop_row is not None and stop_row.filled > 0 and OrderState(stop_row.state).final:
+                assert row.id is not None
+                async with broker._lock(row.id):
+                    await broker.journal.transition(
+                        row.id, OrderState.CANCELLED, reason=f"its stop {stop_row.id} sold first"
+                    )
+            else:
+                log.info("take-profit %s kept by the daemon: %s", row.client_order_id, _held_reason(broker))
+            continue
+        assert row.id is not None
+        async with broker._lock(row.id):
+            await broker._send(await broker.journal.get(row.id))
+
+
+async def _siblings(broker: LiveBroker, row: OrderRecord) -> list[OrderRecord]:
+    assert row.parent_id is not None
+    rows = await broker.journal.orders(book=broker.book, symbol=row.symbol)
+    return [other for other in rows if other.parent_id == row.parent_id and other.id != row.id]
+
+
+async def _held(broker: LiveBroker, take: OrderRecord) -> bool:
+    """A take-profit waits with the daemon while its stop sibling rests (or is on its way) at a venue
+    without OCO lists."""
+    if take.parent_id is None or has_oco(broker):
+        return False
+    stop, _ = legs(await _siblings(broker, take))
+    return stop is not None and OrderState(stop.state) not in (OrderState.REJECTED, OrderState.CANCELLED)
+
+
+def _held_reason(broker: LiveBroker) -> str:
+    return HELD_NOTE.format(venue=broker.venue.id)
+
+
+async def held_exits(broker: LiveBroker) -> list[OrderRecord]:
+    """Take-profits of filled entries that the daemon keeps (venues without OCO lists)."""
+    if has_oco(broker):
+        return []
+    held = []
+    for row in await broker.journal.orders(book=broker.book, states=[OrderState.INTENT]):
+        if row.parent_id is None or row.role != "take_profit" or row.amount is None:
+            continue
+        parent = await broker.journal.get(row.parent_id)
+        if OrderState(parent.state).final and parent.filled > 0 and await _held(broker, row):
+            held.append(row)
+    return held
+
+
+async def watch_held(broker: LiveBroker, symbol: str, price: float) -> None:
+    """The price reached a held take-profit: take back its stop (which holds the coins), then send the
+    take-profit (a limit sell at its level, marketable now). A stop that filled first leaves nothing to
+    take: the take-profit is cancelled (at once, whatever the price)."""
+    for take in await held_exits(broker):
+        if take.symbol != symbol or take.price is None:
+            continue
+        assert take.id is not None
+        take_id = take.id
+        stop, _ = legs(await _siblings(broker, take))
+        stop_sold = stop is not None and stop.filled > 0 and OrderState(stop.state).final
+        if price < take.price and not stop_sold:
+            continue
+        if stop is not None and stop.id is not None and OrderState(stop.state).working:
+            await broker.cancel(stop.id, "take-profit reached: the daemon sells instead")
+            stop = await broker.journal.get(stop.id)
+        async with broker._lock(take_id):
+            take = await broker.journal.get(take_id)
+            if take.state != OrderState.INTENT:
+                continue
+            if stop is not None and stop.filled > 0:
+                await broker.journal.transition(
+                    take_id, OrderState.CANCELLED, reason=f"its stop {stop.id} sold first"
+                )
+                continue
+            log.info("take-profit %s of %s reached at %.8g: selling", take.client_order_id, symbol, price)
+            await broker._send(take)
+
+
+def held_info(broker: LiveBroker, rows: list[OrderRecord]) -> list[dict[str, Any]]:
+    """What ``mt risk status`` shows of the held take-profits."""
+    return [
+        {
+            "order_id": row.id,
+            "symbol": row.symbol,
+            "price": row.price,
+            "amount": row.amount,
+            "by": "daemon",
+            "note": _held_reason(broker),
+        }
+        for row in rows
+    ]
+
+
+async def reconcile_pairs(broker: LiveBroker, stale_before: Any) -> dict[str, list[str]]:
+    """At a start: OCO pairs journaled but not sent (a crash between journal and send). Known to the
+    exchange: resolved; stale: cancelled; else sent now as one list."""
+    done: dict[str, list[str]] = {"sent": [], "cancelled": [], "resolved": []}
+    intents = await broker.journal.orders(book=broker.book, states=[OrderState.INTENT])
+    pairs: dict[str, list[OrderRecord]] = {}
+    for row in intents:
+        if row.parent_id is None and row.oco is not None:
+            pairs.setdefault(row.oco, []).append(row)
+    for rows in pairs.values():
+        stop, take = legs(rows)
+        if stop is None or take is None or stop.id is None or take.id is None:
+            continue
+        async with AsyncExitStack() as stack:
+            for order_id in sorted((stop.id, take.id)):
+                await stack.enter_async_context(broker._lock(order_id))
+            stop, take = await broker.journal.get(stop.id), await broker.journal.get(take.id)
+            if stop.state != OrderState.INTENT or take.state != OrderState.INTENT:
+                continue
+            outcome = await _reconcile_pair(broker, stop, take, stale_before)
+        done[outcome] += [stop.client_order_id, take.client_order_id]
+    return done
+
+
+async def _reconcile_pair(broker: LiveBroker, stop: OrderRecord, take: OrderRecord, stale_before: Any) -> str:
+    """One unsent pair at a start, its locks held: what became of it ("resolved", "cancelled", "sent")."""
+    known = [(row, await broker._lookup(row)) for row in (stop, take)]
+    if any(found is not None for _, found in known):
+        for row, found in known:
+            assert row.id is not None
+            await broker.journal.transition(row.id, OrderState.SENT, sent=True)
+            if found is not None:
+                await broker._sync(await broker.journal.get(row.id), found)
+        return "resolved"
+    if stop.created_at < stale_before:
+        for row in (stop, take):
+            assert row.id is not None
+            await broker.journal.transition(row.id, OrderState.CANCELLED, reason="stale intent: never sent")
+        return "cancelled"
+    assert stop.id is not None and take.id is not None
+    await _send_pair(broker, stop.id, take.id)
+    return "sent"
+
+
+async def wait_briefly(broker: LiveBroker, stop: OrderRecord, take: OrderRecord) -> list[OrderRecord]:
+    """Send a pair in the background and wait for it up to the broker's ``answer_within_s``."""
+    task: asyncio.Task[list[OrderRecord]] = asyncio.create_task(
+        send_pair(broker, stop, take), name=f"send OCO {stop.client_order_id}"
+    )
+    broker._sending_pairs.add(task)
+    task.add_done_callback(broker._sending_pairs.discard)
+    await asyncio.wait({task}, timeout=broker.answer_within_s)
+    if task.done():
+        return task.result()
+    for row in (stop, take):
+        assert row.id is not None
+        broker._detached.add(row.id)
+    return [await broker.journal.get(row.id) for row in (stop, take) if row.id is not None]

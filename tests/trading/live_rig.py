@@ -1,0 +1,104 @@
+"""The live tests' shared set-up: the fake exchange's trading desk, and a journal with live brokers on it.
+
+``Rig`` is one test database and one fake desk; ``rig.started()`` is one "daemon run" (a fresh broker that
+reconciles); ``rig.assert_reconciled()`` checks that a further start finds nothing to adjust. The ``desk``
+and ``rig`` fixtures (``tests/trading/conftest.py``) build them; a module that needs a different desk
+overrides the ``desk_options`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mastertrade.config import ExchangeSettings
+from mastertrade.db.types import utcnow
+from mastertrade.engine.execution.broker import require_live
+from mastertrade.engine.execution.journal import Journal
+from mastertrade.engine.execution.live import LiveBroker
+from mastertrade.engine.market.ccxt_venue import CcxtVenue
+from mastertrade.engine.orders import OrderRequest, Side
+from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
+from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
+
+BTC = "BTC/USDT"
+CONSENT = require_live("live", True)
+DESK: dict[str, Any] = {
+    "symbols": {BTC: 40_000.0, "ETH/USDT": 2_000.0},
+    "balances": {"USDT": 100_000.0},
+    "hang_s": 3,
+}
+"""The default desk: 100,000 USDT, BTC at 40,000; a hang outlasts the brokers' 1 s timeout."""
+
+
+def open_desk(**options: Any) -> Iterator[TradingExchange]:
+    """Generator body for a fixture: a started trading desk (``DESK`` with ``options`` over it)."""
+    values = {**DESK, **options}
+    symbols = values.pop("symbols")
+    yield from serve(TradingExchange(symbols, **values))  # type: ignore[misc]
+
+
+class Clock:
+    """The brokers' clock: now, moved on by ``offset`` (time passing without waiting for it)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
+class Rig:
+    """A journal on the test database and live brokers on the fake desk (one per "daemon run")."""
+
+    def __init__(self, db: Any, desk: TradingExchange) -> None:
+        self.db = db
+        self.desk = desk
+        self.journal = Journal(db)
+        self.clock = Clock()
+        self.errors: list[str] = []
+        self.venues: list[CcxtVenue] = []
+
+    def broker(self, **overrides: Any) -> LiveBroker:
+        settings = ExchangeSettings(
+            **venue_settings(self.desk, api_key=API_KEY, secret=SECRET, timeout_s=1.0, **overrides)
+        )
+        venue = CcxtVenue(settings, options=FAST_CCXT)
+        self.venues.append(venue)
+
+        async def on_error(what: str) -> None:
+            self.errors.append(what)
+
+        return LiveBroker(
+            self.journal, venue, CONSENT, clock=self.clock, on_error=on_error, unknown_grace_s=1.0
+        )
+
+    async def started(self, **overrides: Any) -> LiveBroker:
+        broker = self.broker(**overrides)
+        await broker.start()
+        return broker
+
+    async def close(self) -> None:
+        for venue in self.venues:
+            await venue.close()
+
+    async def assert_reconciled(self) -> None:
+        """A fresh start adjusts nothing: the book is what the exchange holds, and it is its fills."""
+        fresh = self.broker()
+        await fresh.start()
+        report = await fresh.reconcile()
+        assert report["adjusted"] == {} and report["sent"] == []
+        ledger = await fresh.ledger()
+        for asset in ("USDT", "BTC"):
+            assert ledger.balance(asset) == pytest.approx(self.desk.balance(asset), abs=1e-7)
+        for row in await self.journal.orders(book="live"):
+            assert len(self.desk.orders_for(row.client_order_id)) <= 1
+            if row.state in ("filled", "partially_filled", "open", "cancelled") and row.exchange_order_id:
+                assert len(self.desk.orders_for(row.client_order_id)) == 1
+
+
+def buy(amount: float = 0.1, **kwargs: Any) -> OrderRequest:
+    return OrderRequest(BTC, Side.BUY, amount=amount, **kwargs)
