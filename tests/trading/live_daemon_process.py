@@ -41,6 +41,7 @@ T0 = 1_767_225_600_000
 
 async def run(mode: str, n: int) -> None:
     from mastertrade.config import load_settings
+    from mastertrade.engine.candle import Candle
     from mastertrade.engine.daemon import Daemon
     from mastertrade.engine.execution.broker import require_live
     from mastertrade.engine.execution.live import LiveBroker
@@ -67,7 +68,7 @@ async def run(mode: str, n: int) -> None:
     daemon = Daemon(settings, venue=venue, notifier=RecordingNotifier(), components=(consent,))
     ctx = await daemon.start()
     try:
-        venue.push(CandleUpdate(BTC, "1h", T0, 40_000, 40_000, 40_000, 40_000, 1.0, False))
+        venue.push(CandleUpdate(BTC, "1h", Candle(T0, 40_000, 40_000, 40_000, 40_000, 1.0), False))
         while True:
             trader = ctx.find(Trader)
             if trader is not None and trader.account.last.get(BTC) is not None:

@@ -208,8 +208,8 @@ async def test_prices_that_do_not_bracket_the_market_reject_both_legs(rig: Rig) 
 async def test_without_oco_the_stop_rests_and_the_take_profit_holds_only_while_the_daemon_runs(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mastertrade.engine.candle import Bar, Candle
     from mastertrade.engine.execution import live_oco
-    from mastertrade.engine.execution.matching import Bar
 
     monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())  # a venue with stops but no OCO lists
     broker = await rig.started()
@@ -229,7 +229,9 @@ async def test_without_oco_the_stop_rests_and_the_take_profit_holds_only_while_t
 
     restarted = await rig.started()
     assert len(await restarted.held_exits()) == 1
-    await restarted.on_bar(BTC, Bar(now_ms(), 44_400.0, 44_600.0, 44_300.0, 44_500.0))  # the daemon sees it
+    await restarted.on_bar(
+        BTC, Bar(Candle(now_ms(), 44_400.0, 44_600.0, 44_300.0, 44_500.0))
+    )  # the daemon sees it
     assert stop.status == "CANCELED"
     children = {row.role: row for row in await rig.journal.orders(book="live") if row.parent_id == entry.id}
     assert children["stop_loss"].state == "cancelled"

@@ -124,9 +124,7 @@ async def test_order_types_fill_by_the_backtest_rules(db_url: str) -> None:
         assert ledger.balance("USDT") == pytest.approx(10_000 - cost * 1.001)
         # a sell stop gapped through fills at the open; a sell of more than held is refused
         refused = await broker.submit(OrderRequest(SYMBOL, Side.SELL, amount=17), placed_ts=T0 + 3 * H)
-        assert refused.state == OrderState.REJECTED and "insufficient position" in (
-            refused.reason or ""
-        )
+        assert refused.state == OrderState.REJECTED and "insufficient position" in (refused.reason or "")
         protect = await broker.submit(
             OrderRequest(SYMBOL, Side.SELL, OrderType.STOP, amount=16, stop_price=100), placed_ts=T0 + 3 * H
         )
