@@ -369,8 +369,10 @@ def compute(
 
     started = time.perf_counter()
     with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
+        cpu_started = time.process_time()  # every thread of this process (the local executors' work)
         result = Search(config, executor, seen=seen, progress=progress, stop=stop).run()
         searched = time.perf_counter()
+        search_cpu = time.process_time() - cpu_started
         chosen = select(result.archive, config.count)
         cache = executor.scorer.cache if isinstance(executor, ThreadExecutor) else None
         batch = Tally.of(len(result.archive), (c.score.daily_sharpe for c in result.archive if c.score))
@@ -393,6 +395,8 @@ def compute(
         "reference_s": validation["reference_s"],
         "evaluations_per_s": result.scored / (searched - started) if searched > started else 0.0,
     }
+    if executor_kind == "threads" and searched > started:  # other executors work in other processes
+        timings["search_cores"] = search_cpu / (searched - started)
     counts: dict[str, Any] = {
         "scored": result.scored,
         "distinct": result.trials,
