@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -172,6 +173,9 @@ def generate(
             finally:
                 await db.close()
 
+        # a one-shot command: what the imports built lives to the end, so the collector need not walk
+        # it again and again while the search makes millions of short-lived objects
+        gc.freeze()
         summary = run(main)
     if json_out:
         trimmed(summary.as_dict())

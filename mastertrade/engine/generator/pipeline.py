@@ -580,22 +580,24 @@ def search_pbo(
 ) -> dict[str, Any] | None:
     """The PBO (CSCV) over the candidates' daily returns on the whole search window (those that could
     be scored); ``None`` with fewer than two of them or too few days for two blocks."""
-    from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.fast import price_arrays, simulate
     from mastertrade.engine.backtest.metrics import Calendar
     from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
     from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
     from mastertrade.engine.signals.evaluate import signals
 
     calendar = Calendar.from_ts(problem.ts)
+    prices = price_arrays(problem.frame)  # once, not once per candidate as run_fast would
+    cash, fee = float(problem.cash), float(problem.fee)
     columns = []
     for genome, score in zip(genomes, scores, strict=True):
         if score.error:
             continue
         entries, exits = signals(genome, cache)
-        result = run_fast(
-            problem.frame, entries, exits, order_params(genome), cash=problem.cash, fee=problem.fee
-        )
-        columns.append(daily_returns(result.equity, calendar.day_last, problem.cash))
+        params = order_params(genome).kernel_args()
+        equity = simulate(*prices, entries, exits, *params, cash, fee, FRACTIONAL_UNIT)[0]
+        columns.append(daily_returns(equity, calendar.day_last, problem.cash))
     if len(columns) < 2:
         return None
     import numpy as np

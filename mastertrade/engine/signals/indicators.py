@@ -322,7 +322,11 @@ def _column(result: Any, prefix: str) -> Any:
 
 
 def _sma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().sma(frame["close"], length=p["length"], talib=False)}
+    # our own compiled rolling mean: pandas-ta's is a full convolution (see .kernels)
+    from mastertrade.engine.signals.kernels import rolling_mean
+
+    close = np.ascontiguousarray(frame["close"].to_numpy(dtype=np.float64))
+    return {SINGLE: rolling_mean(close, int(p["length"])) if len(close) >= p["length"] else None}
 
 
 def _ema(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
