@@ -38,3 +38,18 @@ def rolling_mean(values: FloatArray, length: int) -> FloatArray:
         if i >= length - 1:
             out[i] = (total + compensation) / length
     return out
+
+
+@kernel()
+def mean_deviation(values: FloatArray, means: FloatArray, length: int) -> FloatArray:
+    """The mean absolute deviation of each bar's last ``length`` values from ``means`` at that bar (the
+    window's mean; NaN before ``length`` bars): one pass over each window, no window copies."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    for i in range(length - 1, n):
+        centre = means[i]
+        total = 0.0
+        for j in range(i - length + 1, i + 1):
+            total += abs(values[j] - centre)
+        out[i] = total / length
+    return out
