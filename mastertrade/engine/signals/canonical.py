@@ -104,7 +104,7 @@ def fingerprint(genome: Genome) -> str:
     spelling (child order, operand order, default parameters written out), different otherwise.
 
     Computed on the genome's JSON document (the same canonical rewriting as :func:`canonical`, done on
-    plain dicts: no model is validated again), and remembered for the last few thousand genome objects,
+    plain dicts: no model is validated again), and remembered for the last few hundred genome objects (a bounded memory),
     so the generator, the pipeline and the store pay for each genome's fingerprint once."""
     remembered = _REMEMBERED.get(id(genome))
     if remembered is not None and remembered[0] is genome:
@@ -121,7 +121,7 @@ def fingerprint(genome: Genome) -> str:
     return found
 
 
-_REMEMBER = 4096
+_REMEMBER = 512
 _REMEMBERED: dict[int, tuple[Genome, str]] = {}
 _GROUP_KEYS = ("all", "any")
 _DATA_RANK = {"price": 0, "ind": 1, "feature": 2}
