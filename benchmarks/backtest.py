@@ -163,7 +163,9 @@ def sma_pairs() -> None:
     engine()  # compile or load, imports
     hand_best, _ = timed(hand, 3)
     engine_best, _ = timed(engine, 3)
-    print(f"  {len(PAIRS):,} SMA pairs on {BARS:,} 1h bars; load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"  {len(PAIRS):,} SMA pairs on {BARS:,} 1h bars; load average {os.getloadavg()[0]:.1f}", flush=True
+    )
     report("hand-written numba loop (SMAs, crossings, kernel), backtests/s", len(PAIRS) / hand_best, "/s")
     rate = len(PAIRS) / engine_best
     print(

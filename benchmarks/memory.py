@@ -94,7 +94,7 @@ def nightly() -> None:
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     mib = 2**20
     print(
-        f"  {len(rows)} series of {SYMBOL_BARS:,} 1h bars, {SYMBOL_GENOMES} random genomes each, one process:",
+        f"  {len(rows)} series of {SYMBOL_BARS:,} 1h bars, {SYMBOL_GENOMES} random genomes each",
         flush=True,
     )
     print("  resident MiB after each series: " + " ".join(f"{row['rss'] / mib:.0f}" for row in rows))

@@ -18,8 +18,8 @@ A PBO near 0 says that picking the in-sample best picks something that keeps wor
 above says that the selection is picking noise. Performance is the Sharpe ratio of the concatenated
 returns (mean over standard deviation, per period), computed from per-block sums so that every
 combination costs ``O(S * N)`` (a compiled kernel, :func:`.kernel.pbo_ranks`, runs the combinations on
-every core; it equals the plain numpy formulation to the last bit); ``"mean"`` (the mean return) is offered too, mainly so small examples
-can be checked by hand. Ties in the out-of-sample ranking take the average rank.
+every core, to the same bits as the plain numpy formulation); ``"mean"`` (the mean return) is offered
+too, mainly so small examples can be checked by hand. Ties in the out-of-sample ranking take the average rank.
 
 Written here because no maintained Python package on the registry's well-kept list offers CSCV
 (``pypbo`` is an unmaintained single-author repository); the algorithm is the paper's, ~40 lines.

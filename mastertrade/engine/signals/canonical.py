@@ -104,8 +104,8 @@ def fingerprint(genome: Genome) -> str:
     spelling (child order, operand order, default parameters written out), different otherwise.
 
     Computed on the genome's JSON document (the same canonical rewriting as :func:`canonical`, done on
-    plain dicts: no model is validated again), and remembered for the last few hundred genome objects (a bounded memory),
-    so the generator, the pipeline and the store pay for each genome's fingerprint once."""
+    plain dicts: no model is validated again), and remembered for the last few hundred genome objects
+    (a bounded memory), so the pipeline and the store need not compute it again."""
     remembered = _REMEMBERED.get(id(genome))
     if remembered is not None and remembered[0] is genome:
         return remembered[1]
