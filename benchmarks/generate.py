@@ -143,6 +143,7 @@ def deap_baseline(frame: Any) -> tuple[float, float]:
 def one_length(bars: int, label: str) -> None:
     from mastertrade.engine.market.sim import simulate
 
+    os.environ["MT_GENERATOR__LOOKBACK_BARS"] = str(bars)  # search all of it
     with scratch_home():
         run_mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", str(bars), "--seed", "7")
         run_mt("generate", "--count", "20", "--population", "16", "--generations", "1", "--seed", "99")

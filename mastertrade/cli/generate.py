@@ -273,7 +273,7 @@ def trimmed(doc: dict[str, Any]) -> None:
         series = f"{doc['symbol']} {doc['timeframe']}"
         info(
             f"{series}: searched the newest {data['bars']:,} of {data['stored_bars']:,} stored bars"
-            f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
+            f" (\\[generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
             " bars were left out"
         )
 
