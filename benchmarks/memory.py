@@ -53,7 +53,61 @@ def run(bounded: bool) -> dict[str, float | str]:
     return result
 
 
+SYMBOLS = 50
+SYMBOL_BARS = 8_760
+SYMBOL_GENOMES = 150
+
+NIGHTLY = """
+import gc, json, random, resource, sys
+import mastertrade.engine.backtest
+from mastertrade.engine.generator.evaluation import Problem, Scorer
+from mastertrade.engine.generator.variation import Limits, seed_genome
+from mastertrade.engine.market.sim import simulate
+
+symbols, bars, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+page = resource.getpagesize()
+for index in range(symbols):
+    symbol = f"S{index:02d}/USDT"
+    problem = Problem(simulate(symbol, "1h", bars, index, end=1_735_689_600_000))
+    rng = random.Random(index)
+    genomes = [seed_genome(rng, symbol=symbol, timeframe="1h", limits=Limits()) for _ in range(count)]
+    scorer = Scorer(problem, threads=2)
+    scorer.score(genomes)
+    del scorer, problem, genomes
+    gc.collect()
+    with open("/proc/self/statm") as statm:
+        resident = int(statm.read().split()[1]) * page
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"symbol": symbol, "rss": resident, "peak": peak}), flush=True)
+"""
+
+
+def nightly() -> None:
+    """A nightly-like run over ``SYMBOLS`` series in one process: a scorer per series, dropped after it;
+    the resident set after each series must stay flat (nothing kept from one series to the next)."""
+    done = subprocess.run(
+        [sys.executable, "-c", NIGHTLY, str(SYMBOLS), str(SYMBOL_BARS), str(SYMBOL_GENOMES)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    mib = 2**20
+    print(
+        f"  {len(rows)} series of {SYMBOL_BARS:,} 1h bars, {SYMBOL_GENOMES} random genomes each",
+        flush=True,
+    )
+    print("  resident MiB after each series: " + " ".join(f"{row['rss'] / mib:.0f}" for row in rows))
+    print("  peak MiB after each series:     " + " ".join(f"{row['peak'] / mib:.0f}" for row in rows))
+    first = sum(row["rss"] for row in rows[:10]) / 10 / mib
+    last = sum(row["rss"] for row in rows[-10:]) / 10 / mib
+    report("resident set, mean of the first 10 series", first, "MiB")
+    report("resident set, mean of the last 10 series", last, "MiB", target="flat (within 10%)")
+    print(f"  growth from the first 10 to the last 10 series: {(last / first - 1) * 100:+.1f}%", flush=True)
+
+
 def main() -> None:
+    nightly()
     started = time.perf_counter()
     baseline = run(bounded=False)
     bounded = run(bounded=True)

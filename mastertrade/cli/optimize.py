@@ -133,6 +133,9 @@ def optimize(
             await db.close()
 
     report = run(main)
+    from mastertrade.cli.generate import trimmed
+
+    trimmed(report)  # on stderr: the older stored bars [generator] lookback_bars left out, if any
     if out is not None:
         import json
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from mastertrade.engine.generator.optimize import slots, with_values
 from mastertrade.engine.signals.builtins import BUILTINS
@@ -62,3 +65,16 @@ def test_optimize_bad_input(mt: MT) -> None:
     assert result.exit_code == 2 and result.stderr == "mt: error: invalid --trials 0: must be >= 1\n"
     result = mt("optimize", "no_such_thing", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d")
     assert result.exit_code == 2 and result.stderr.startswith("mt: error: unknown strategy 'no_such_thing'")
+
+
+def test_optimize_says_when_lookback_bars_leaves_stored_bars_out(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert mt(*SIM).exit_code == 0
+    monkeypatch.setenv("MT_GENERATOR__LOOKBACK_BARS", "1000")
+    args = ("optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "3")
+    result = mt(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["data"] == {"bars": 1000, "stored_bars": 1200, "lookback_bars": 1000, "trimmed_bars": 200}
+    assert "the older 200 bars were left out" in result.stderr

@@ -81,3 +81,49 @@ def test_bad_shapes_are_rejected() -> None:
     with pytest.raises(ValueError, match="two trials"):
         probability_of_overfitting(RETURNS[:, :1], 2)
     assert choose_blocks(100, 16) == 16 and choose_blocks(20, 16) == 10 and choose_blocks(3, 16) == 0
+
+
+def _numpy_logits(returns: np.ndarray, blocks: int, metric: str) -> list[float]:
+    """The per-block-sum formulation in plain numpy, one combination at a time (what the compiled kernel
+    replaced): the kernel must give the same logits to the last bit."""
+    matrix = np.nan_to_num(returns, nan=0.0, posinf=0.0, neginf=0.0)
+    edges = np.linspace(0, len(matrix), blocks + 1).round().astype(np.int64)
+    count = np.diff(edges).astype(np.float64)
+    sums = np.add.reduceat(matrix, edges[:-1], axis=0)
+    squares = np.add.reduceat(matrix * matrix, edges[:-1], axis=0)
+
+    def performance(chosen: np.ndarray) -> np.ndarray:
+        n = float(count[chosen].sum())
+        mean = sums[chosen].sum(axis=0) / n
+        if metric == "mean":
+            return mean
+        variance = (squares[chosen].sum(axis=0) - n * mean * mean) / max(n - 1.0, 1.0)
+        std = np.sqrt(np.maximum(variance, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(std > 0, mean / std, 0.0)
+
+    logits = []
+    for combo in itertools.combinations(range(blocks), blocks // 2):
+        inside = np.zeros(blocks, dtype=np.bool_)
+        inside[list(combo)] = True
+        in_perf, out_perf = performance(inside), performance(~inside)
+        best = int(np.argmax(in_perf))
+        rank = np.sum(out_perf < out_perf[best]) + (np.sum(out_perf == out_perf[best]) + 1.0) / 2.0
+        w = rank / (matrix.shape[1] + 1.0)
+        logits.append(math.log(w / (1.0 - w)))
+    return logits
+
+
+@pytest.mark.parametrize(
+    ("periods", "trials", "blocks", "metric"), [(97, 30, 8, "sharpe"), (40, 6, 4, "mean")]
+)
+def test_compiled_kernel_equals_the_numpy_formulation_bit_for_bit(
+    periods: int, trials: int, blocks: int, metric: str
+) -> None:
+    rng = np.random.default_rng(periods)
+    returns = rng.normal(0.0, 0.01, (periods, trials))
+    returns[:, 2] = 0.0  # a flat trial: zero deviation
+    returns[:, 4] = returns[:, 5]  # tied trials
+    returns[3:6] = np.nan  # missing periods count as zero
+    result = probability_of_overfitting(returns, blocks, metric=metric)  # type: ignore[arg-type]
+    assert list(result.logits) == _numpy_logits(returns, blocks, metric)

@@ -228,3 +228,12 @@ async def test_migration_matches_the_models(database: Any) -> None:
         diffs = await connection.run_sync(compare)
     mine = {"strategies", "strategy_transitions", "generation_runs"}
     assert [diff for diff in diffs if any(name in repr(diff) for name in mine)] == []
+
+
+def test_stored_strategies_read_every_column_of_their_table() -> None:
+    """Strategies are inserted as plain rows by column (no ORM object each) and read back by the same
+    names: the list must stay the table's columns."""
+    from mastertrade.db.models.strategies import StrategyRecord
+    from mastertrade.engine.generator.store import _STRATEGY_COLUMNS
+
+    assert {column.name for column in StrategyRecord.__table__.columns} == set(_STRATEGY_COLUMNS)

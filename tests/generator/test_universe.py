@@ -120,6 +120,7 @@ def test_generate_says_when_lookback_bars_leaves_stored_bars_out(
     )
     assert "searched the newest 2,500 of 3,000 stored bars" in result.stderr
     assert "the older 500 bars were left out" in result.stderr
+    assert "([generator] lookback_bars = 2,500)" in result.stderr
     monkeypatch.setenv("MT_GENERATOR__LOOKBACK_BARS", "5000")
     whole = mt("generate", "--symbol", "BTC/USDT", "--seed", "2", *SMALL)
     assert whole.exit_code == 0, whole.stderr

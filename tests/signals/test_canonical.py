@@ -97,3 +97,36 @@ def test_canonical_form_is_idempotent_and_keeps_every_signal(seed: int, candles:
     cache = IndicatorCache(candles)
     for ours, theirs in zip(signals(original, cache), signals(form, cache), strict=True):
         assert np.array_equal(ours, theirs)
+
+
+def _fingerprint_through_the_model(genome: Any) -> str:
+    """The fingerprint as the canonical model spells it (``fingerprint`` rewrites the JSON document
+    instead, without validating models again): both must agree on every genome."""
+    import hashlib
+    import json
+
+    data = canonical(genome).model_dump(mode="json")
+    del data["name"]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def test_fingerprint_of_the_document_equals_the_canonical_model_s() -> None:
+    import random
+
+    from mastertrade.engine.generator.variation import Limits, crossover, mutate, seed_genome
+
+    rng = random.Random(11)
+    limits = Limits(max_conditions=8, max_depth=3)
+    pool = [random_genome(seed) for seed in range(60)]
+    pool += [seed_genome(rng, symbol="BTC/USDT", timeframe="1h", limits=limits) for _ in range(60)]
+    for _ in range(150):
+        first, second = crossover(rng, rng.choice(pool), rng.choice(pool), limits)
+        pool += [mutate(rng, first, limits), second]
+    spelled = [
+        genome({"all": [B, {"all": [A, B]}, {"any": [C, {"<": [30, RSI]}]}]}),
+        genome({">": [{"ind": "ema", "length": 50}, CLOSE]}, {"crosses_below": [SMA30, SMA10]}),
+    ]
+    for each in pool + spelled:
+        assert fingerprint(each) == _fingerprint_through_the_model(each), each.to_json()
+        assert fingerprint(each) == fingerprint(each.model_copy())  # remembered or not, the same

@@ -295,3 +295,23 @@ def test_warmup_bars_counts_the_longest_warmup_plus_lag_and_a_bar_for_crossings(
         base(entry={">": [{"ind": "rsi", "length": 14, "lag": 3}, 50]}, exit={"<": [CLOSE, 1]})
     )
     assert warmup_bars(genome) == 17
+
+
+def test_remembered_term_validation_tells_types_apart() -> None:
+    """Term validation is remembered by the term's items with their types: a value refused once is
+    refused again, and ``1``, ``1.0`` and ``True`` are not taken for one another."""
+    from mastertrade.errors import InvalidGenome
+
+    def with_length(value: Any) -> dict[str, Any]:
+        return {
+            "name": "g",
+            "entry": {">": [{"ind": "sma", "length": value}, {"price": "close"}]},
+            "stop_loss": 0.05,
+        }
+
+    for _ in range(2):
+        assert parse_genome(with_length(20)) == parse_genome(with_length(20.0))
+        with pytest.raises(InvalidGenome):
+            parse_genome(with_length(True))
+        with pytest.raises(InvalidGenome):
+            parse_genome(with_length([20]))

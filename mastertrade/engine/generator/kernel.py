@@ -264,3 +264,75 @@ def score_many(
                     equity[: b - a], day_last[:d], _years(ts, a, b), cash, closed_pnl[:closed], exposed
                 )
     return values, moments
+
+
+@kernel()
+def _block_performance(
+    sums: FloatArray,
+    squares: FloatArray,
+    count: FloatArray,
+    chosen: IntArray,
+    mean_only: bool,
+    out: FloatArray,
+) -> None:
+    """Every trial's performance on the concatenation of the ``chosen`` blocks (see :mod:`.pbo`): the
+    same operations in the same order as the numpy version there, so the same bits."""
+    trials = sums.shape[1]
+    n = 0.0
+    for b in chosen:
+        n += count[b]
+    denominator = max(n - 1.0, 1.0)
+    for t in range(trials):
+        total = sums[chosen[0], t]
+        square = squares[chosen[0], t]
+        for c in range(1, chosen.shape[0]):
+            total += sums[chosen[c], t]
+            square += squares[chosen[c], t]
+        mean = total / n
+        if mean_only:
+            out[t] = mean
+            continue
+        variance = (square - n * mean * mean) / denominator
+        if variance < 0.0:
+            variance = 0.0
+        std = math.sqrt(variance)
+        out[t] = mean / std if std > 0 else 0.0
+
+
+@kernel(parallel=True)
+def pbo_ranks(
+    sums: FloatArray,
+    squares: FloatArray,
+    count: FloatArray,
+    inside: IntArray,
+    outside: IntArray,
+    mean_only: bool,
+    workers: int,
+) -> FloatArray:
+    """For each CSCV combination (row of ``inside`` block indices, ``outside`` its complement), the
+    out-of-sample rank (1 = worst, ties at their average) of the trial best in sample (the first of
+    equal bests). ``sums``/``squares``: per-block sums of returns and squared returns (blocks x trials);
+    ``count``: rows per block."""
+    combos = inside.shape[0]
+    trials = sums.shape[1]
+    ranks = np.empty(combos)
+    for w in prange(workers):
+        in_perf = np.empty(trials)
+        out_perf = np.empty(trials)
+        for c in range(w, combos, workers):
+            _block_performance(sums, squares, count, inside[c], mean_only, in_perf)
+            _block_performance(sums, squares, count, outside[c], mean_only, out_perf)
+            best = 0
+            for t in range(1, trials):
+                if in_perf[t] > in_perf[best]:
+                    best = t
+            target = out_perf[best]
+            below = 0.0
+            equal = 0.0
+            for t in range(trials):
+                if out_perf[t] < target:
+                    below += 1.0
+                elif out_perf[t] == target:
+                    equal += 1.0
+            ranks[c] = below + (equal + 1.0) / 2.0
+    return ranks

@@ -253,7 +253,7 @@ async def optimize(
 
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.holdout import check_holdout, holdout_start
-    from mastertrade.engine.generator.pipeline import read_series, window_of
+    from mastertrade.engine.generator.pipeline import lookback_cut, read_series, window_of
     from mastertrade.engine.generator.trials import TrialRegistry
 
     if trials < 1:
@@ -261,6 +261,7 @@ async def optimize(
     subject = subject_of(strategy.bind(symbol, timeframe), params)
     config = settings.generator
     key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
+    trim = await lookback_cut(db, key, len(frame), config.lookback_bars)
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
     problem = Problem(
@@ -283,6 +284,7 @@ async def optimize(
         "symbol": key.symbol,
         "timeframe": key.timeframe,
         "simulated": key.simulated,
+        "data": {"bars": len(frame), **trim},
         "search_window": window_of(problem.frame),
         "holdout": window_of(holdout),
         **report,

@@ -383,8 +383,10 @@ def compute(
 
     started = time.perf_counter()
     with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
+        cpu_started = time.process_time()  # every thread of this process (the local executors' work)
         result = Search(config, executor, seen=seen, progress=progress, stop=stop, seeds=seeds).run()
         searched = time.perf_counter()
+        search_cpu = time.process_time() - cpu_started
         chosen = select(result.archive, config.count)
         cache = executor.scorer.cache if isinstance(executor, ThreadExecutor) else None
         batch = Tally.of(len(result.archive), (c.score.daily_sharpe for c in result.archive if c.score))
@@ -407,6 +409,8 @@ def compute(
         "reference_s": validation["reference_s"],
         "evaluations_per_s": result.scored / (searched - started) if searched > started else 0.0,
     }
+    if executor_kind == "threads" and searched > started:  # other executors work in other processes
+        timings["search_cores"] = search_cpu / (searched - started)
     counts: dict[str, Any] = {
         "scored": result.scored,
         "distinct": result.trials,
@@ -581,22 +585,24 @@ def search_pbo(
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
     search window (those that could be scored); ``None`` with fewer than two of them or too few days for
     two blocks."""
-    from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.fast import price_arrays, simulate
     from mastertrade.engine.backtest.metrics import Calendar
     from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
     from mastertrade.engine.backtest.runner import strategy_signals
     from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
 
     calendar = Calendar.from_ts(problem.ts)
+    prices = price_arrays(problem.frame)  # once, not once per candidate as run_fast would
+    cash, fee = float(problem.cash), float(problem.fee)
     columns = []
     for genome, score in zip(genomes, scores, strict=True):
         if score.error:
             continue
         entries, exits = strategy_signals(genome, cache)
-        result = run_fast(
-            problem.frame, entries, exits, order_params(genome), cash=problem.cash, fee=problem.fee
-        )
-        columns.append(daily_returns(result.equity, calendar.day_last, problem.cash))
+        params = order_params(genome).kernel_args()
+        equity = simulate(*prices, entries, exits, *params, cash, fee, FRACTIONAL_UNIT)[0]
+        columns.append(daily_returns(equity, calendar.day_last, problem.cash))
     if len(columns) < 2:
         return None
     import numpy as np

@@ -101,7 +101,52 @@ def canonical_json(genome: Genome) -> str:
 
 def fingerprint(genome: Genome) -> str:
     """16 hex digits identifying the genome's logic: equal for genomes that differ only in name or in
-    spelling (child order, operand order, default parameters written out), different otherwise."""
-    data = canonical(genome).model_dump(mode="json")
+    spelling (child order, operand order, default parameters written out), different otherwise.
+
+    Computed on the genome's JSON document (the same canonical rewriting as :func:`canonical`, done on
+    plain dicts: no model is validated again), and remembered for the last few hundred genome objects
+    (a bounded memory), so the pipeline and the store need not compute it again."""
+    remembered = _REMEMBERED.get(id(genome))
+    if remembered is not None and remembered[0] is genome:
+        return remembered[1]
+    data = genome.model_dump(mode="json")
     del data["name"]
-    return hashlib.sha256(_dumps(data).encode("utf-8")).hexdigest()[:16]
+    data["entry"] = _canonical_data(data["entry"])
+    if data.get("exit") is not None:
+        data["exit"] = _canonical_data(data["exit"])
+    found = hashlib.sha256(_dumps(data).encode("utf-8")).hexdigest()[:16]
+    if len(_REMEMBERED) >= _REMEMBER:
+        del _REMEMBERED[next(iter(_REMEMBERED))]  # the oldest (dicts keep insertion order)
+    _REMEMBERED[id(genome)] = (genome, found)  # the genome is kept, so its id is not reused meanwhile
+    return found
+
+
+_REMEMBER = 512
+_REMEMBERED: dict[int, tuple[Genome, str]] = {}
+_GROUP_KEYS = ("all", "any")
+_DATA_RANK = {"price": 0, "ind": 1, "feature": 2}
+
+
+def _canonical_data(rule: dict[str, Any]) -> dict[str, Any]:
+    """:func:`canonical_rule` on a rule's JSON document."""
+    kind = next((key for key in _GROUP_KEYS if key in rule), None)
+    if kind is not None:
+        flat: dict[str, dict[str, Any]] = {}
+        for child in rule[kind]:
+            simple = _canonical_data(child)
+            for part in simple[kind] if kind in simple else (simple,):
+                flat.setdefault(_dumps(part), part)
+        children = [flat[key] for key in sorted(flat)]
+        if len(children) == 1:
+            return children[0]
+        return {kind: children}
+    ((op, (left, right)),) = rule.items()
+    if _data_order(left) <= _data_order(right):
+        return rule
+    return {_FLIPPED[op]: [right, left]}
+
+
+def _data_order(term: Any) -> tuple[Any, ...]:
+    if isinstance(term, int | float):
+        return (_RANK[ConstTerm], term)
+    return (_DATA_RANK[next(iter(term))], _dumps(term))  # a term's document starts with its kind

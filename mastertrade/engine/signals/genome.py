@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -153,6 +153,12 @@ class PriceTerm(BaseModel):
         return ("price", self.price, self.lag)
 
 
+_TERMS: dict[Hashable, dict[str, Any]] = {}
+"""Validated term documents by their input (see ``_SpecTerm._from_flat``); cleared when it holds
+``_TERMS_KEPT``."""
+_TERMS_KEPT = 50_000
+
+
 class _SpecTerm(BaseModel):
     """A term named in a registry (indicators, features), written flat:
     ``{"ind": "macd", "fast": 12, "slow": 26, "signal": 9, "output": "hist", "lag": 1}``."""
@@ -187,6 +193,32 @@ class _SpecTerm(BaseModel):
     def _from_flat(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             raise _fail(f"must be an object (got {show(data)})")
+        # The generator validates the same few hundred terms thousands of times: a term's validated form
+        # depends only on its items (types included: 1, 1.0 and True differ) and the registry's entry.
+        spec_now = cls._registered(data.get(cls.KIND))
+        try:
+            key = (cls, id(spec_now), tuple((k, type(v), v) for k, v in data.items()))
+            known = _TERMS.get(key)
+        except TypeError:  # an unhashable value: validated below, and refused there
+            key, known = None, None
+        if known is not None:
+            return dict(known)
+        found = cls._validated_flat(data)
+        if key is not None:
+            if len(_TERMS) >= _TERMS_KEPT:
+                _TERMS.clear()
+            _TERMS[key] = found
+        return dict(found)
+
+    @classmethod
+    def _registered(cls, name: Any) -> SeriesSpec | None:
+        try:
+            return cls.lookup(name) if isinstance(name, str) else None
+        except ParamError:
+            return None
+
+    @classmethod
+    def _validated_flat(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         raw = dict(data)
         name = raw.pop(cls.KIND)
         if not isinstance(name, str):
@@ -249,6 +281,8 @@ _TERM_TAGS = {cls: _TAG + key for key, cls in _TERM_KEYS.items()}
 
 
 def _term_tag(value: Any) -> str | None:
+    if type(value) is dict:  # the common case first (JSON documents)
+        return next((_TAG + key for key in _TERM_KEYS if key in value), None)
     if isinstance(value, BaseModel):
         return _TERM_TAGS.get(type(value))
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -360,6 +394,8 @@ _RULE_TAGS = {cls: _TAG + key for key, cls in _RULE_KEYS.items()}
 
 
 def _rule_tag(value: Any) -> str | None:
+    if type(value) is dict:  # the common case first (JSON documents)
+        return next((_TAG + key for key in _RULE_KEYS if key in value), None)
     if isinstance(value, BaseModel):
         return _RULE_TAGS.get(type(value))
     if isinstance(value, Mapping):

@@ -39,8 +39,10 @@ Choices and pandas-ta quirks, so nobody trips on them twice:
   spec's ``warmup`` therefore masks every bar before pandas-ta's minimum, and all outputs of an
   indicator share one warm-up. The no-lookahead test found these; keep it running for new indicators.
 - CCI: pandas-ta 0.4.71b0 computes ``tp - sma / (c * mad)`` (an operator-precedence bug) with a slow
-  Python rolling apply, so ``cci`` uses pandas-ta's typical price and SMA and a vectorised mean
-  absolute deviation with the textbook formula.
+  Python rolling apply, so ``cci`` uses pandas-ta's typical price and our compiled rolling mean and
+  mean absolute deviation (:mod:`.kernels`) with the textbook formula.
+- SMA: pandas-ta computes it as a full convolution (``length`` multiplications a bar); ``sma`` is our
+  compiled compensated rolling mean (:mod:`.kernels`), as close to the exact mean as pandas-ta's.
 - NATR: pandas-ta smooths NATR with an EMA but ATR with Wilder's RMA; ``natr`` is 100 * our ``atr`` /
   close so the two agree.
 - Bollinger bands use the population standard deviation (ddof 0), as Bollinger defines them.
@@ -322,7 +324,11 @@ def _column(result: Any, prefix: str) -> Any:
 
 
 def _sma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().sma(frame["close"], length=p["length"], talib=False)}
+    # our own compiled rolling mean: pandas-ta's is a full convolution (see .kernels)
+    from mastertrade.engine.signals.kernels import rolling_mean
+
+    close = np.ascontiguousarray(frame["close"].to_numpy(dtype=np.float64))
+    return {SINGLE: rolling_mean(close, int(p["length"])) if len(close) >= p["length"] else None}
 
 
 def _ema(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -387,13 +393,13 @@ def _cci(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
     length = p["length"]
     if len(frame) < length:
         return {SINGLE: None}
-    ta = _ta()
-    typical = ta.hlc3(frame["high"], frame["low"], frame["close"], talib=False)
-    mean = ta.sma(typical, length=length, talib=False).to_numpy(dtype=np.float64)
-    tp = typical.to_numpy(dtype=np.float64)
-    windows = np.lib.stride_tricks.sliding_window_view(tp, length)
-    mad = np.full(len(tp), np.nan)
-    mad[length - 1 :] = np.abs(windows - windows.mean(axis=1, keepdims=True)).mean(axis=1)
+    from mastertrade.engine.signals.kernels import mean_deviation, rolling_mean
+
+    typical = _ta().hlc3(frame["high"], frame["low"], frame["close"], talib=False)
+    tp = np.ascontiguousarray(typical.to_numpy(dtype=np.float64))
+    # compiled: the window copies of a vectorised version cost length x bars of memory and time
+    mean = rolling_mean(tp, length)
+    mad = mean_deviation(tp, mean, length)
     with np.errstate(divide="ignore", invalid="ignore"):
         cci = (tp - mean) / (0.015 * mad)
     cci[mad == 0] = 0.0  # a flat window: the typical price equals its mean
