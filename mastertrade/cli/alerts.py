@@ -103,9 +103,9 @@ def add(
             raise UserInputError(
                 f"invalid --when {when!r}: not JSON ({exc.msg} at column {exc.colno})"
             ) from None
-    for name, value in (("--level", level), ("--pct", pct)):
+    for option, value in (("--level", level), ("--pct", pct)):
         if value is not None and not (math.isfinite(value) and value > 0):
-            raise UserInputError(f"invalid {name} {value!r}: must be a number above 0")
+            raise UserInputError(f"invalid {option} {value!r}: must be a number above 0")
     params = {
         "when": condition,
         "timeframe": timeframe,

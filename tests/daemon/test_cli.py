@@ -70,7 +70,7 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     table = mt("alerts", "list")
     assert "BTC/USDT crosses 70000" in table.stdout and "targets: none" in table.stderr
     bad = mt("alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "-3")
-    assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid level -3.0: must be a positive number\n"
+    assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid --level -3.0: must be a number above 0\n"
     unknown = mt("alerts", "add", "moon_landing")
     assert unknown.exit_code == 2 and "unknown alert rule kind 'moon_landing'" in unknown.stderr
     assert mt.json("alerts", "remove", "1") == {"removed": 1}
