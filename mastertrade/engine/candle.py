@@ -34,16 +34,12 @@ class Candle:
         return (self.ts, self.open, self.high, self.low, self.close, self.volume)
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """A candle as it stands: final (``closed``) or still forming (its close the latest price)."""
+class OnCandle:
+    """Read-through access to a ``candle`` attribute (``value.close`` is ``value.candle.close``): for the
+    bar and the market events that carry one."""
 
+    __slots__ = ()
     candle: Candle
-    closed: bool = True
-
-    @property
-    def ts(self) -> int:
-        return self.candle.ts
 
     @property
     def open(self) -> float:
@@ -60,3 +56,19 @@ class Bar:
     @property
     def close(self) -> float:
         return self.candle.close
+
+    @property
+    def volume(self) -> float:
+        return self.candle.volume
+
+
+@dataclass(frozen=True, slots=True)
+class Bar(OnCandle):
+    """A candle as it stands: final (``closed``) or still forming (its close the latest price)."""
+
+    candle: Candle
+    closed: bool = True
+
+    @property
+    def ts(self) -> int:
+        return self.candle.ts

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from mastertrade.engine.candle import Candle
+from mastertrade.engine.candle import Candle, OnCandle
 from mastertrade.utc import from_s
 from mastertrade.utc import iso as utc_iso
 from mastertrade.utc import parse_iso as utc_parse_iso
@@ -135,35 +135,8 @@ class UnknownEvent(Event):
 # --- market ------------------------------------------------------------------------------------
 
 
-class _OnCandle:
-    """Read-through access to an event's ``candle`` (``event.close`` is ``event.candle.close``)."""
-
-    __slots__ = ()
-    candle: Candle
-
-    @property
-    def open(self) -> float:
-        return self.candle.open
-
-    @property
-    def high(self) -> float:
-        return self.candle.high
-
-    @property
-    def low(self) -> float:
-        return self.candle.low
-
-    @property
-    def close(self) -> float:
-        return self.candle.close
-
-    @property
-    def volume(self) -> float:
-        return self.candle.volume
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PriceTick(_OnCandle, Event):
+class PriceTick(OnCandle, Event):
     """The latest state of a symbol's forming bar (its close is the latest price)."""
 
     type: ClassVar[str] = "price.tick"
@@ -198,7 +171,7 @@ class PriceTick(_OnCandle, Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CandleClosed(_OnCandle, Event):
+class CandleClosed(OnCandle, Event):
     """A bar became final and is stored (subscribers may read it back from the candle store)."""
 
     type: ClassVar[str] = "candle.closed"

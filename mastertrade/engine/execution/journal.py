@@ -17,6 +17,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -205,29 +206,7 @@ class Journal:
         """Journal an order as an intent, with its bracket exits (intents waiting for it to fill),
         committed before the caller sends anything. Returns the order and its exits."""
         now = utcnow()
-        row = OrderRecord(
-            client_order_id=request.client_order_id or new_client_order_id(),
-            book=book,
-            mode=mode,
-            symbol=request.symbol,
-            side=request.side.value,
-            type=request.type.value,
-            role=request.role,
-            amount=request.amount,
-            equity_fraction=request.equity_fraction,
-            price=request.price,
-            stop_price=request.stop_price,
-            stop_loss=request.stop_loss,
-            take_profit=request.take_profit,
-            trailing_stop=request.trailing_stop,
-            reference_price=request.reference_price,
-            parent_id=parent_id,
-            state=OrderState.INTENT,
-            strategy_id=request.strategy_id,
-            placed_ts=placed_ts,
-            created_at=now,
-            updated_at=now,
-        )
+        row = intent_row(book, mode, request, placed_ts=placed_ts, now=now, parent_id=parent_id)
         children: list[OrderRecord] = []
         async with self.db.sessions() as session:
             session.add(row)
@@ -263,26 +242,7 @@ class Journal:
         """Journal the two legs of a one-cancels-other pair (a stop and a take-profit of one position)
         as intents sharing an ``oco`` key, in one transaction: a crash leaves both or neither."""
         now = utcnow()
-        rows = [
-            OrderRecord(
-                client_order_id=request.client_order_id or new_client_order_id(),
-                book=book,
-                mode=mode,
-                symbol=request.symbol,
-                side=request.side.value,
-                type=request.type.value,
-                role=request.role,
-                amount=request.amount,
-                price=request.price,
-                stop_price=request.stop_price,
-                state=OrderState.INTENT,
-                strategy_id=request.strategy_id,
-                placed_ts=placed_ts,
-                created_at=now,
-                updated_at=now,
-            )
-            for request in legs
-        ]
+        rows = [intent_row(book, mode, request, placed_ts=placed_ts, now=now) for request in legs]
         async with self.db.sessions() as session:
             session.add(rows[0])
             await session.flush()
@@ -635,3 +595,38 @@ class Journal:
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [EquityPoint(from_ms(row.ts), row.equity) for row in rows]
+
+
+def intent_row(
+    book: str,
+    mode: str,
+    request: OrderRequest,
+    *,
+    placed_ts: int,
+    now: datetime,
+    parent_id: int | None = None,
+) -> OrderRecord:
+    """The journal row of an order about to be sent: every field of the request, state ``intent``."""
+    return OrderRecord(
+        client_order_id=request.client_order_id or new_client_order_id(),
+        book=book,
+        mode=mode,
+        symbol=request.symbol,
+        side=request.side.value,
+        type=request.type.value,
+        role=request.role,
+        amount=request.amount,
+        equity_fraction=request.equity_fraction,
+        price=request.price,
+        stop_price=request.stop_price,
+        stop_loss=request.stop_loss,
+        take_profit=request.take_profit,
+        trailing_stop=request.trailing_stop,
+        reference_price=request.reference_price,
+        parent_id=parent_id,
+        state=OrderState.INTENT,
+        strategy_id=request.strategy_id,
+        placed_ts=placed_ts,
+        created_at=now,
+        updated_at=now,
+    )
