@@ -239,7 +239,8 @@ async def test_rules_turn_engine_events_into_alerts_and_user_rules_come_and_go(e
         )
     )
     history = await eventually(lambda: client.alert_history())
-    assert history[0].title == "paper buy 0.1 BTC/USDT filled at 50000" and history[0].rule == "order_filled"
+    assert history[0].title == "[paper account] buy 0.1 BTC/USDT filled at 50000"
+    assert history[0].rule == "order_filled"
 
     rule = await client.add_alert_rule("price_cross", symbol="ETH/USDT", level=3000, direction="above")
     assert rule.id is not None and rule.params == {

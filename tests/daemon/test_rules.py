@@ -106,7 +106,25 @@ def test_event_kinds_format_alerts_and_can_be_narrowed() -> None:
     fired = rule.evaluate(
         OrderFilled(order_id="o", client_order_id="c", symbol="ETH/USDT", side="sell", amount=2, price=3000)
     )
-    assert fired is not None and fired.title == "paper sell 2 ETH/USDT filled at 3000"
+    assert fired is not None and fired.title == "[paper account] sell 2 ETH/USDT filled at 3000"
+    book = rule.evaluate(
+        OrderFilled(
+            order_id="o",
+            client_order_id="c",
+            symbol="SOL/USDT",
+            side="buy",
+            amount=60.28,
+            price=150,
+            book="strategy:63f7a43f9c",
+        )
+    )  # a strategy's own paper book never reads as the account
+    assert book is not None and book.title == "[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150"
+    live = rule.evaluate(
+        OrderFilled(
+            order_id="o", client_order_id="c", symbol="BTC/USDT", side="buy", amount=1, price=9, mode="live"
+        )
+    )
+    assert live is not None and live.title == "[live account] buy 1 BTC/USDT filled at 9"
     narrowed = build_rule("order_filled", {"symbol": "BTC/USDT"}, rule_id=1, severity="critical")
     assert (
         narrowed.evaluate(

@@ -39,6 +39,7 @@ from mastertrade.engine.events import (
     ServiceStateChanged,
     StrategyPromoted,
     StrategyRetired,
+    book_label,
 )
 from mastertrade.errors import UserInputError
 
@@ -47,11 +48,14 @@ def _order_filled(event: Event) -> AlertCandidate | None:
     assert isinstance(event, OrderFilled)
     partial = f", {event.remaining:g} remaining" if event.remaining else ""
     strategy = f" (strategy {event.strategy_id})" if event.strategy_id else ""
+    label = book_label(event.book or event.mode, event.mode)
+    if label == "account":
+        label = f"{event.mode} account"  # "paper account"; a live one already says "live account"
     return AlertCandidate(
         rule="order_filled",
         severity=Severity.INFO,
         dedupe_key=f"order_filled:{event.order_id}:{event.amount:g}@{event.price:g}",
-        title=f"{event.mode} {event.side} {event.amount:g} {event.symbol} filled at {event.price:g}",
+        title=f"[{label}] {event.side} {event.amount:g} {event.symbol} filled at {event.price:g}",
         body=f"Order {event.client_order_id} filled{partial}, fee {event.fee:g}{strategy}.",
     )
 
