@@ -319,12 +319,8 @@ class Search:
                 random.Random(seed), symbol=config.symbol, timeframe=config.timeframe, limits=config.limits
             )
             index += 1
-            key = genome_key(genome)
-            if key in self.seen:
-                self.genome_duplicates += 1
-                continue
-            self.seen.add(key)
-            found.append(new_candidate(genome, seed, 0, "random"))
+            if self._unseen(genome):
+                found.append(new_candidate(genome, seed, 0, "random"))
         self.breeding_s += time.perf_counter() - started
         return found
 
@@ -335,12 +331,8 @@ class Search:
         config = self.config
         found: list[Candidate] = []
         for index, genome in enumerate(self.seeds):
-            key = genome_key(genome)
-            if key in self.seen:
-                self.genome_duplicates += 1
-                continue
-            self.seen.add(key)
-            found.append(new_candidate(genome, derive(config.seed, 0, "seed", index), 0, "seed"))
+            if self._unseen(genome):
+                found.append(new_candidate(genome, derive(config.seed, 0, "seed", index), 0, "seed"))
         index = 0
         while len(found) < size and index < size * 20:
             seed = derive(config.seed, 0, "seed mutation", index)
@@ -349,14 +341,20 @@ class Search:
             for _ in range(rng.randint(1, 3)):
                 genome = mutate(rng, genome, config.limits)
             index += 1
-            key = genome_key(genome)
-            if key in self.seen:
-                self.genome_duplicates += 1
-                continue
-            self.seen.add(key)
-            found.append(new_candidate(genome, seed, 0, "seed mutation"))
+            if self._unseen(genome):
+                found.append(new_candidate(genome, seed, 0, "seed mutation"))
         self.breeding_s += time.perf_counter() - started
         return found
+
+    def _unseen(self, genome: Genome) -> bool:
+        """Whether a genome was never scored on this series (it is then remembered as seen); a genome
+        seen before counts as a duplicate."""
+        key = genome_key(genome)
+        if key in self.seen:
+            self.genome_duplicates += 1
+            return False
+        self.seen.add(key)
+        return True
 
     def _offspring(self, population: Sequence[Candidate], generation: int) -> list[Candidate]:
         started = time.perf_counter()
