@@ -73,7 +73,7 @@ def demo(
     config = settings()
     say = (lambda _message: None) if json_out else info
     report: dict[str, Any] = {"workspace": str(workspace), "config_written": wrote}
-    pid = daemon.running_pid()
+    pid = daemon.settled_pid()  # a demo daemon still stopping (the last demo just quit) is waited for
     if pid is None:
         from mastertrade.engine.demo import prepare
 

@@ -378,7 +378,7 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
     """Start a detached daemon (``mt daemon start --foreground --detached`` plus ``options``, such as
     ``--live``) and wait until it answers on the socket; returns its pid."""
     where = locations()
-    pid = running_pid(where)
+    pid = settled_pid(where)
     if pid is not None:
         raise DaemonAlreadyRunning(f"the daemon is already running (pid {pid})")
     clean_stale_socket(where)
@@ -408,6 +408,49 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
         f"the daemon (pid {process.pid}) did not answer on {where.socket_file} within "
         f"{timeout_s or settings.daemon.start_timeout_s:g} s; see `mt daemon logs`"
     )
+
+
+def settled_pid(where: Locations | None = None, *, timeout_s: float = 60.0) -> int | None:
+    """``running_pid``, except that a daemon on its way out (its ``/v1/health`` says it is stopping) is
+    waited for, and None returned once it has gone: a command that starts a daemon or attaches to one
+    never attaches to one that is about to vanish (``mt demo`` right after quitting the last one)."""
+    where = where or locations()
+    pid = running_pid(where)
+    if pid is None or _healthy(where.socket_file) is not False:
+        return pid
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if running_pid(where) is None:
+            return None
+        time.sleep(0.05)
+    raise OperationFailed(
+        f"the daemon (pid {pid}) is stopping and has not finished within {timeout_s:g} s; "
+        "see `mt daemon logs`"
+    )
+
+
+def _healthy(socket_file: Path) -> bool | None:
+    """The daemon's ``GET /v1/health`` verdict: False once it is stopping, None when nothing answers."""
+    import json
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(socket_file))
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: mt\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+    except OSError:
+        return None
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        return None
+    try:
+        return bool(json.loads(body)["ok"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _answers(socket_file: Path) -> bool:
