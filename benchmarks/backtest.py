@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -156,8 +157,7 @@ def sma_pairs() -> None:
         )  # fmt: skip
 
     def engine() -> None:
-        for _ in run_batch(genomes, frame):  # a fresh indicator cache: indicators included
-            pass
+        deque(run_batch(genomes, frame), maxlen=0)  # a fresh indicator cache: indicators included
 
     hand()
     engine()  # compile or load, imports

@@ -104,8 +104,9 @@ class _Declared(StrategyPlugin):
     length = 10
     mode = "fast"
 
-    def signals(self, cache: Any) -> tuple[Any, Any]:
-        raise NotImplementedError
+    def signals(self, cache: Any) -> tuple[Any, Any]:  # never traded here: only its declarations are read
+        never = np.zeros(0, dtype=bool)
+        return never, never
 
 
 @pytest.mark.parametrize(

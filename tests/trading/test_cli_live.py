@@ -48,10 +48,7 @@ def live_daemon(
 def test_a_live_order_whose_answer_hangs_is_followed_to_its_fill_and_placed_once(
     mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
 ) -> None:
-    for _ in range(200):
-        if mt("balance", "--json").exit_code == 0:
-            break
-        time.sleep(0.05)
+    wait_for_account(mt)
     desk.after_accept("hang")  # accepted at the exchange; the answer never comes back
     started = time.monotonic()
     result = mt("trade", "buy", BTC, "0.1", "--live", "--client-order-id", "cli-retry-1", "--wait", "20")
@@ -67,10 +64,7 @@ def test_a_live_order_whose_answer_hangs_is_followed_to_its_fill_and_placed_once
 def test_an_order_still_unresolved_when_the_wait_ends_says_how_to_follow_it(
     mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
 ) -> None:
-    for _ in range(200):
-        if mt("balance", "--json").exit_code == 0:
-            break
-        time.sleep(0.05)
+    wait_for_account(mt)
     desk.after_accept("hang")
     result = mt("trade", "buy", BTC, "0.1", "--live", "--wait", "0")
     assert result.exit_code == 1
@@ -88,10 +82,7 @@ def test_an_order_still_unresolved_when_the_wait_ends_says_how_to_follow_it(
 def test_a_live_buy_with_stop_loss_and_take_profit_rests_both_as_one_oco_list(
     mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
 ) -> None:
-    for _ in range(200):
-        if mt("balance", "--json").exit_code == 0:
-            break
-        time.sleep(0.05)
+    wait_for_account(mt)
     result = mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1", "--json")
     assert result.exit_code == 0, result.stderr
     for _ in range(200):
@@ -105,3 +96,12 @@ def test_a_live_buy_with_stop_loss_and_take_profit_rests_both_as_one_oco_list(
     assert stop.list_id == take.list_id and stop.quantity == take.quantity == pytest.approx(0.1)
     shown = {o["client_order_id"]: o["state"] for o in mt.json("orders")}
     assert shown[stop.client_order_id] == shown[take.client_order_id] == "open"
+
+
+def wait_for_account(mt: MT) -> None:
+    """Until the live daemon answers for the account (its first balance read from the desk)."""
+    for _ in range(200):
+        if mt("balance", "--json").exit_code == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the live daemon never answered `mt balance`")
