@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -15,14 +17,17 @@ from mastertrade.engine.generator.variation import (
     conditions,
     crossover,
     depth,
+    document,
     genome_key,
     mutate,
+    named,
     seed_genome,
     snap_genome,
 )
 from mastertrade.engine.signals.canonical import canonical, fingerprint
 from mastertrade.engine.signals.genome import Genome, parse_genome
 from mastertrade.engine.signals.indicators import INDICATORS
+from mastertrade.errors import InvalidGenome
 from tests.strategies import genomes
 
 LIMITS = Limits(max_conditions=6, max_depth=2)
@@ -124,3 +129,75 @@ def test_near_duplicates_collapse_to_one_fingerprint() -> None:
     assert one is not None and two is not None
     assert fingerprint(one) == fingerprint(two)
     assert canonical(one).entry == canonical(two).entry
+
+
+def _reference_build(data: dict[str, Any], limits: Limits) -> Genome | None:
+    """What ``build`` computes, the plain way: the whole document snapped, checked and validated."""
+    data = snap_genome(data)
+    for side in ("entry", "exit"):
+        rule = data.get(side)
+        if rule is not None and (
+            len(conditions(rule)) > limits.max_conditions or depth(rule) > limits.max_depth
+        ):
+            return None
+    try:
+        return named(parse_genome(data))
+    except InvalidGenome:
+        return None
+
+
+def _edits(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """Documents as the operators leave them (valid or not), and some the model refuses."""
+    pool = [seed_genome(rng, limits=WIDE, **MARKET) for _ in range(12)]
+    found = []
+    for _ in range(count):
+        data = rng.choice(pool).to_dict()
+        edited = rng.choice(MUTATIONS)[1](rng, data, ())
+        if edited is not None:
+            found.append(edited)
+    close = {"price": "close"}
+    base = pool[0].to_dict()
+    found += [
+        {**base, "entry": {">": [close, close]}},  # a term compared with itself
+        {**base, "entry": {"all": [base["entry"], {"<": [30, 40]}]}},  # two constants
+        {**base, "exit": None},  # no exit and no stop
+        {**base, "entry": {"any": [{"<": [{"ind": "rsi", "length": 14}, float(i)]} for i in range(8)]}},
+    ]
+    return found
+
+
+def test_build_equals_validating_the_whole_snapped_document() -> None:
+    rng = random.Random(3)
+    edits = _edits(rng, 400)
+    for limits in (LIMITS, WIDE, Limits(max_conditions=2, max_depth=1)):
+        for _ in range(2):  # the second time every condition is remembered
+            for data in edits:
+                ours, expected = build(data, limits), _reference_build(data, limits)
+                assert ours == expected, json.dumps(data)
+                if ours is not None:
+                    assert ours.name == expected.name  # type: ignore[union-attr]
+                    assert json.dumps(document(ours)) == json.dumps(ours.to_dict())  # keys in order too
+    assert any(build(data, WIDE) is None for data in edits)  # refusals were tried
+
+
+def test_a_remembered_condition_is_told_apart_by_types_and_the_sign_of_zero() -> None:
+    base = seed_genome(random.Random(1), limits=LIMITS, **MARKET).to_dict()
+    roc = {"ind": "roc", "length": 26}
+    thresholds = [0.0, 1.0, -0.0, 1, 2.0]
+    built = [build({**base, "entry": {"crosses_below": [roc, value]}}, WIDE) for value in thresholds]
+    for value, genome in zip(thresholds, built, strict=True):
+        assert genome == _reference_build({**base, "entry": {"crosses_below": [roc, value]}}, WIDE)
+    assert built[0] != built[1]  # 0.0 and 1.0 once shared a key (the sign of zero was encoded as 1.0)
+
+
+def test_the_operators_never_edit_a_document_in_place() -> None:
+    rng = random.Random(9)
+    pool = [seed_genome(rng, limits=LIMITS, **MARKET) for _ in range(20)]
+    before = {id(genome): json.dumps(document(genome)) for genome in pool}
+    for _ in range(300):
+        first, second = crossover(rng, rng.choice(pool), rng.choice(pool), LIMITS)
+        pool += [mutate(rng, first, LIMITS), mutate(rng, second, LIMITS)]
+        for genome in pool[:20]:
+            assert json.dumps(document(genome)) == before[id(genome)]
+    for genome in pool:
+        assert json.dumps(document(genome)) == json.dumps(genome.to_dict())

@@ -1,9 +1,15 @@
 """New genomes from old ones: random seeds, mutation and crossover, always through the genome model.
 
 Every operator edits a genome's JSON document (a plain dict), moves numbers to the search grids
-(:mod:`.grid`) and validates the result with ``parse_genome``; an edit the model refuses (a condition
+(:mod:`.grid`) and validates the result as ``parse_genome`` would; an edit the model refuses (a condition
 comparing a term with itself, nesting too deep) is dropped and another one tried, so everything this
 module returns is a valid genome and nothing invalid ever leaves it.
+
+Breeding is cheap because a child mostly repeats its parents: documents are never edited in place (an
+operator copies the path it changes and shares the rest), each distinct condition and term is snapped
+and validated once and remembered, a shared part of a document is known by its identity, a genome is
+validated around its already validated rules, and its fingerprint is put together from remembered
+condition texts (:func:`~mastertrade.engine.signals.canonical.fingerprint`).
 
 Mutations (one per call, chosen at random):
 
@@ -30,8 +36,8 @@ so a child depends only on its parents and its own seed, never on evaluation ord
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +53,7 @@ from mastertrade.engine.generator.grid import (
 )
 from mastertrade.engine.signals.canonical import fingerprint
 from mastertrade.engine.signals.features import FEATURES
-from mastertrade.engine.signals.genome import CONDITIONS, Genome, parse_genome
+from mastertrade.engine.signals.genome import CONDITIONS, Genome, Rule, parse_genome, parse_rule
 from mastertrade.engine.signals.indicators import INDICATORS
 from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_genome
 from mastertrade.engine.signals.specs import PRICE, SINGLE, VOLUME, SeriesSpec
@@ -117,13 +123,13 @@ def node_at(rule: Json, path: Path) -> Json:
 
 
 def replaced(rule: Json, path: Path, new: Json | None) -> Json | None:
-    """A copy of ``rule`` with the node at ``path`` replaced by ``new`` (removed when ``None``; a group
-    left with one child becomes that child, an empty one disappears)."""
+    """``rule`` with the node at ``path`` replaced by ``new`` (removed when ``None``; a group left with one
+    child becomes that child, an empty one disappears). The groups on the path are new; everything else
+    is shared with ``rule`` and ``new``, which is why no operator edits a document in place."""
     if not path:
-        return copy.deepcopy(new)
-    rule = copy.deepcopy(rule)
+        return new
     key = group_key(rule)
-    children = rule[key]
+    children = list(rule[key])
     head, rest = path[0], path[1:]
     child = replaced(children[head], rest, new)
     if child is None:
@@ -134,7 +140,7 @@ def replaced(rule: Json, path: Path, new: Json | None) -> Json | None:
         return None
     if len(children) == 1:
         return children[0]  # type: ignore[no-any-return]
-    return rule
+    return {key: children}
 
 
 def depth(rule: Json) -> int:
@@ -218,7 +224,7 @@ def draw_term(
 def draw_condition(rng: Chooser, pool: Pool = ()) -> Json:
     """A random single condition (the signals package's random genome with no groups, drawing from the
     pool's features too), on the grids."""
-    genome = random_genome(rng, max_depth=0, stops=False, terms=pool)
+    genome = random_genome(rng, name="gen", max_depth=0, stops=False, terms=pool)
     return snap_rule(genome.to_dict()["entry"])
 
 
@@ -226,6 +232,31 @@ def draw_condition(rng: Chooser, pool: Pool = ()) -> Json:
 
 
 def snap_term(term: Any) -> Any:
+    """``term`` on its grids (a new document; never edit it in place: it is remembered). Terms recur
+    far more than whole conditions (an edit changes one operand), so each is snapped once."""
+    if not isinstance(term, dict):
+        return term
+    spec = _registered(term)
+    try:
+        key: Hashable | None = (_frozen(term), id(spec))
+        known = _SNAPPED.get(key)
+    except TypeError:
+        key, known = None, None
+    if known is not None:
+        return known[1]
+    snapped = _snap_term(term)
+    if key is not None:
+        if len(_SNAPPED) >= _CONDITIONS_KEPT:
+            _SNAPPED.clear()
+        _SNAPPED[key] = (spec, snapped)
+    return snapped
+
+
+_SNAPPED: dict[Hashable, tuple[SeriesSpec | None, Any]] = {}
+"""Snapped terms by their document and registry entry (kept, so its id is not reused)."""
+
+
+def _snap_term(term: Any) -> Any:
     if isinstance(term, dict) and "ind" in term:
         spec = INDICATORS[term["ind"]]
         params = {key: value for key, value in term.items() if key not in ("ind", "output", "lag")}
@@ -295,18 +326,167 @@ def genome_key(genome: Genome) -> str:
 
 
 def build(data: Json, limits: Limits) -> Genome | None:
-    """The genome of ``data`` on the grids, or ``None`` when the model or the limits refuse it."""
-    data = snap_genome(data)
+    """The genome of ``data`` on the grids, or ``None`` when the model or the limits refuse it.
+
+    Exactly ``named(parse_genome(snap_genome(data)))`` after the limits check, but cheap: the search
+    builds thousands of genomes from a few thousand distinct conditions, so each condition is snapped and
+    validated once (:func:`_condition`) and a genome is validated around those models (pydantic takes a
+    validated model as it is), its groups and its own fields only. Its JSON document is remembered
+    (:func:`document`), so varying it again starts without a dump."""
+    document = dict(data)
+    built: dict[str, _Built] = {}
     for side in ("entry", "exit"):
         rule = data.get(side)
-        if rule is not None and (
-            len(conditions(rule)) > limits.max_conditions or depth(rule) > limits.max_depth
-        ):
+        if rule is None:
+            continue
+        found = _rule(rule)
+        if found is None or found.conditions > limits.max_conditions or found.depth > limits.max_depth:
             return None
+        built[side] = found
+        document[side] = found.rule
+    for key, grid in STOP_GRIDS.items():
+        if document.get(key) is not None:
+            document[key] = nearest(document[key], grid)
+    document["size"] = nearest(document.get("size", 1.0), SIZE_GRID)
     try:
-        return named(parse_genome(data))
+        genome = named(parse_genome(document))
     except InvalidGenome:
         return None
+    _remember(
+        genome,
+        {
+            field: built[field].doc if field in built else getattr(genome, field)
+            for field in type(genome).model_fields
+        },
+    )
+    return genome
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A rule on the grids, validated, with its JSON document (the model's dump) and its shape."""
+
+    rule: Rule
+    doc: Json
+    conditions: int
+    depth: int
+
+
+def _rule(rule: Json) -> _Built | None:
+    """``rule`` on the grids and validated, or ``None`` when the model refuses it. A part of a document
+    ``build`` made (what an operator left as it was) is known by its identity."""
+    own = _OWN.get(id(rule))
+    if own is not None and own.doc is rule:
+        return own
+    if not is_group(rule):
+        return _condition(rule)
+    key = group_key(rule)
+    children = []
+    for child in rule[key]:
+        found = _rule(child)
+        if found is None:
+            return None
+        children.append(found)
+    try:
+        model = parse_rule({key: tuple(child.rule for child in children)})
+    except InvalidGenome:
+        return None
+    return _owned(
+        _Built(
+            model,
+            {key: [child.doc for child in children]},
+            sum(child.conditions for child in children),
+            1 + max((child.depth for child in children), default=0),
+        )
+    )
+
+
+_OWN: dict[int, _Built] = {}
+"""Built rules by the identity of their document (which each keeps, so the id is not reused); cleared
+when it holds ``_CONDITIONS_KEPT``. Sound because no document ``build`` made is ever edited in place."""
+
+
+def _owned(built: _Built) -> _Built:
+    if len(_OWN) >= _CONDITIONS_KEPT:
+        _OWN.clear()
+    _OWN[id(built.doc)] = built
+    return built
+
+
+_CONDITIONS: dict[Hashable, tuple[tuple[SeriesSpec | None, ...], _Built | None]] = {}
+"""Conditions on the grids and validated (``None``: refused), by their document and the registry entries
+they name (kept, so their ids are not reused); cleared when it holds ``_CONDITIONS_KEPT``."""
+_CONDITIONS_KEPT = 50_000
+
+
+def _condition(condition: Json) -> _Built | None:
+    specs = tuple(_registered(term) for term in _operands(condition))
+    try:
+        key: Hashable | None = (_frozen(condition), tuple(id(spec) for spec in specs))
+        known = _CONDITIONS.get(key)
+    except TypeError:  # something unhashable: snapped and validated below, and refused there
+        key, known = None, None
+    if known is not None:
+        return known[1]
+    snapped = snap_rule(condition)
+    try:
+        model = parse_rule(snapped)
+        found: _Built | None = _owned(_Built(model, model.model_dump(mode="json"), 1, 0))
+    except InvalidGenome:
+        found = None
+    if key is not None:
+        if len(_CONDITIONS) >= _CONDITIONS_KEPT:
+            _CONDITIONS.clear()
+        _CONDITIONS[key] = (specs, found)
+    return found
+
+
+def _operands(condition: Json) -> Sequence[Any]:
+    operands: Any = next((value for key, value in condition.items() if key in CONDITIONS), ())
+    return operands if isinstance(operands, list | tuple) else ()
+
+
+def _registered(term: Any) -> SeriesSpec | None:
+    if isinstance(term, dict):
+        if "ind" in term:
+            return INDICATORS.get(term["ind"])
+        if "feature" in term:
+            return FEATURES.get(term["feature"])
+    return None
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable key of a JSON value that tells apart what validation or printing tells apart: types
+    (1, 1.0 and True) and the sign of zero; raises ``TypeError`` on something that is not JSON."""
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple((key, _frozen(item)) for key, item in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(_frozen(item) for item in value))
+    if kind is float and value == 0.0:
+        return (float, value, math.copysign(1.0, value))  # three items: no other float matches it
+    hash(value)
+    return (kind, value)
+
+
+_DOCUMENTS: dict[int, tuple[Genome, Json]] = {}
+"""The JSON documents of the genomes ``build`` made lately, by genome (kept, so its id is not reused)."""
+_DOCUMENTS_KEPT = 4_096
+
+
+def _remember(genome: Genome, doc: Json) -> None:
+    if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
+        del _DOCUMENTS[next(iter(_DOCUMENTS))]  # the oldest (dicts keep insertion order)
+    _DOCUMENTS[id(genome)] = (genome, doc)
+
+
+def document(genome: Genome) -> Json:
+    """``genome.to_dict()``, without a dump for a genome ``build`` made lately. The document may share
+    parts with other genomes' documents: the operators never edit one in place, they copy what changes."""
+    known = _DOCUMENTS.get(id(genome))
+    if known is not None and known[0] is genome:
+        return known[1]
+    return genome.to_dict()
 
 
 def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) -> Genome:
@@ -314,12 +494,13 @@ def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) ->
     for _ in range(ATTEMPTS):
         raw = random_genome(
             rng,
+            name="gen",
             symbol=symbol,
             timeframe=timeframe,
             max_depth=min(limits.max_depth, 2),
             terms=limits.features,
         )
-        genome = build(raw.to_dict(), limits)
+        genome = build(raw.to_dict(), limits)  # named here: random_genome's own name is not kept
         if genome is not None:
             return genome
     # the grids or limits refused every draw (tiny limits): a single condition always fits
@@ -352,10 +533,11 @@ def _term_slots(data: Json) -> list[tuple[str, Path, int]]:
 
 
 def _with_term(data: Json, side: str, path: Path, index: int, term: Any) -> Json:
-    condition = copy.deepcopy(node_at(data[side], path))
-    op = op_of(condition)
-    condition[op][index] = term
-    return {**data, side: replaced(data[side], path, condition)}
+    old = node_at(data[side], path)
+    op = op_of(old)
+    operands = list(old[op])
+    operands[index] = term
+    return {**data, side: replaced(data[side], path, {op: operands})}
 
 
 def _term_at(data: Json, side: str, path: Path, index: int) -> Any:
@@ -456,11 +638,11 @@ def mutate_add(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     targets = groups(rule)
     if targets and rng.random() < 0.6:
         path = rng.choice(targets)
-        group = copy.deepcopy(node_at(rule, path))
-        group[group_key(group)].append(new)
-        return {**data, side: replaced(rule, path, group)}
+        group = node_at(rule, path)
+        key = group_key(group)
+        return {**data, side: replaced(rule, path, {key: [*group[key], new]})}
     path = rng.choice(conditions(rule))
-    wrapped = {rng.choice(_GROUPS): [copy.deepcopy(node_at(rule, path)), new]}
+    wrapped = {rng.choice(_GROUPS): [node_at(rule, path), new]}
     return {**data, side: replaced(rule, path, wrapped)}
 
 
@@ -527,7 +709,7 @@ def mutate(
     """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
     produced nothing valid and different. ``choose`` picks the operator (default: the fixed weights of
     ``MUTATIONS``; the search's operator bandit passes its own)."""
-    data = genome.to_dict()
+    data = document(genome)
     pick = choose or _weighted
     for _ in range(ATTEMPTS):
         edited = pick(rng)(rng, data, limits.features)
@@ -545,15 +727,15 @@ def mutate(
 def crossover(rng: Chooser, first: Genome, second: Genome, limits: Limits) -> tuple[Genome, Genome]:
     """Two children swapping a rule subtree of the same side (entry or exit), and with probability 1/2
     their stops and sizes; a child the model refuses is replaced by its parent."""
-    a, b = first.to_dict(), second.to_dict()
+    a, b = document(first), document(second)
     for _ in range(ATTEMPTS // 2):
         side = rng.choice(
             [side for side in ("entry", "exit") if a.get(side) is not None and b.get(side) is not None]
         )
         path_a = rng.choice(nodes(a[side]))
         path_b = rng.choice(nodes(b[side]))
-        part_a = copy.deepcopy(node_at(a[side], path_a))
-        part_b = copy.deepcopy(node_at(b[side], path_b))
+        part_a = node_at(a[side], path_a)
+        part_b = node_at(b[side], path_b)
         child_a = {**a, side: replaced(a[side], path_a, part_b)}
         child_b = {**b, side: replaced(b[side], path_b, part_a)}
         if rng.random() < 0.5:

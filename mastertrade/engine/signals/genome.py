@@ -38,6 +38,7 @@ import json
 import re
 from abc import abstractmethod
 from collections.abc import Hashable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -48,6 +49,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_serializer,
@@ -524,6 +526,22 @@ def parse_genome(data: Any, *, source: str | None = None) -> Genome:
     except ValidationError as exc:
         message = _first_error(exc)
         raise InvalidGenome(f"{source}: {message}" if source else message) from None
+
+
+def parse_rule(data: Any) -> Rule:
+    """Validate one rule (a condition, or a group whose children may already be validated rules, taken
+    as they are) exactly as :func:`parse_genome` validates it inside a genome; ``InvalidGenome`` when the
+    model refuses it (the message's path starts at the rule). The generator validates each distinct
+    condition once this way and builds its genomes from them."""
+    try:
+        return _rule_adapter().validate_python(data)
+    except ValidationError as exc:
+        raise InvalidGenome(_first_error(exc)) from None
+
+
+@cache
+def _rule_adapter() -> TypeAdapter[Rule]:
+    return TypeAdapter(Rule)
 
 
 MAX_GENOME_BYTES = 1_000_000
