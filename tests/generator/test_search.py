@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timi
 from mastertrade.engine.generator.executor import ThreadExecutor
 from mastertrade.engine.generator.executor_base import Executor
 from mastertrade.engine.generator.search import (
+    CHUNK,
     INFEASIBLE,
     Candidate,
     Search,
@@ -44,10 +46,12 @@ class RecordingExecutor(Executor):
         self.workers = 1
         self.scorer = Scorer(problem)
         self.batches: list[int] = []
+        self.threads: set[str] = set()
         self.closed = False
 
     def map(self, genomes: Sequence[Genome], *, detail: bool = False) -> list[Score]:
         self.batches.append(len(genomes))
+        self.threads.add(threading.current_thread().name)
         return [self.scorer.score([genome], detail=detail)[0] for genome in genomes]
 
     def timings(self) -> Timings:
@@ -176,9 +180,22 @@ def test_the_search_goes_through_the_executor_interface_only(problem: Problem) -
     with executor:
         result = Search(config(), executor).run()
     assert executor.closed
-    assert executor.batches[0] == 16  # the first generation, as one batch
+    assert executor.batches[0] == 16 == CHUNK  # the first generation, in chunks of CHUNK candidates
     assert sum(executor.batches) == result.scored
     assert executor.timings().scored == result.scored
+
+
+@pytest.mark.parametrize("policy", ["uniform", "bandit"])
+def test_the_archive_is_the_same_for_any_chunk_size(problem: Problem, policy: str) -> None:
+    """Chunks are scored on a worker thread while the next is bred; nothing else changes."""
+    runs = []
+    for chunk in (1, 5, 1_000):
+        executor = RecordingExecutor(problem)
+        result = Search(config(seed=31, operator_policy=policy), executor, chunk=chunk).run()
+        runs.append([(c.key, c.seed, c.origin, c.fitness.values) for c in result.archive])
+        assert max(executor.batches) <= chunk and sum(executor.batches) == result.scored
+        assert threading.main_thread().name not in executor.threads  # scored off the breeding thread
+    assert runs[0] == runs[1] == runs[2]
 
 
 def test_progress_is_reported(problem: Problem) -> None:

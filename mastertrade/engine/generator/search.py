@@ -20,6 +20,9 @@ those genomes and mutations of them, so ``mt optimize --evolve`` grows a trader'
 subtrees, mutation, scoring of the new children, and NSGA-II survivor selection over parents and
 children. More rounds run
 while fewer than ``count`` distinct strategies were scored (until the search stops finding new ones).
+Within a generation, candidates go to the executor in chunks of ``CHUNK``, each scored on a worker
+thread while the next chunk is bred (:class:`_Scoring`): breeding holds the GIL, scoring mostly runs
+compiled code that releases it, so both cores work.
 
 **Duplicates.** A child whose canonical fingerprint (its first ``KEY_DIGITS`` hex digits, which its name
 carries) was seen before (in this run, or stored by an earlier
@@ -31,7 +34,8 @@ the deflated Sharpe ratio is its size.
 **Determinism.** All randomness comes from ``random.Random`` instances seeded from the run's seed and
 the individual's place (generation, index), never from global state or from evaluation order, and
 scores do not depend on how batches were cut: the same seed and data give the same strategies for any
-worker count. deap's own selection helpers that draw from the global ``random`` are not used.
+worker count or chunk size (nothing reads a score before its whole generation is scored). deap's own
+selection helpers that draw from the global ``random`` are not used.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ from mastertrade.engine.generator.variation import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from concurrent.futures import ThreadPoolExecutor as ThreadPool
     from pathlib import Path as PathType
 
     from mastertrade.engine.generator.executor_base import Executor
@@ -75,6 +81,9 @@ RETRIES = 5
 STALL_GENERATIONS = 5
 """Extra rounds (beyond ``generations``) stop after this many rounds without a new distinct candidate."""
 MAX_EXTRA_GENERATIONS = 200
+CHUNK = 16
+"""Candidates per batch handed to the executor: each is scored on a worker thread while the next is
+bred, and scores do not depend on how batches were cut."""
 
 
 def derive(seed: int, *parts: object) -> int:
@@ -250,8 +259,10 @@ class Search:
         progress: Progress | None = None,
         stop: threading.Event | None = None,
         seeds: Sequence[Genome] = (),
+        chunk: int = CHUNK,
     ) -> None:
         self.config = config
+        self.chunk = max(1, chunk)
         self.seeds = [named(genome.bind(config.symbol, config.timeframe)) for genome in seeds]
         self.stop = stop
         self.executor = executor
@@ -275,9 +286,30 @@ class Search:
         return size * (1 + self.config.generations)
 
     def run(self) -> SearchResult:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="mt-search-scoring") as pool:
+            try:
+                generation = self._evolve(pool)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # no chunk left to score for nothing
+                raise
+        if self.operators is not None:
+            self.operators.save()
+        return SearchResult(
+            archive=self.archive,
+            scored=self.scored,
+            genome_duplicates=self.genome_duplicates,
+            behaviour_duplicates=self.behaviour_duplicates,
+            generations=generation,
+            breeding_s=self.breeding_s,
+        )
+
+    def _evolve(self, pool: ThreadPool) -> int:
+        """The generations (see the module docstring), chunks scored on ``pool``; how many ran."""
         config = self.config
         size = config.population_size
-        population = self._score(self._first_generation(size))
+        population = self._kept(self._first_generation(size, _Scoring(self.executor, pool, self.chunk)))
         population = select(population, size)
         generation = 0
         stalled = 0
@@ -290,28 +322,18 @@ class Search:
                 raise SearchStopped(f"stopped after {generation} generations")
             generation += 1
             before = len(self.archive)
-            children = self._score(self._offspring(population, generation))
-            population = select(population + children, size)
+            bred = self._offspring(population, generation, _Scoring(self.executor, pool, self.chunk))
+            population = select(population + self._kept(bred), size)
             stalled = stalled + 1 if len(self.archive) == before else 0
-        if self.operators is not None:
-            self.operators.save()
-        return SearchResult(
-            archive=self.archive,
-            scored=self.scored,
-            genome_duplicates=self.genome_duplicates,
-            behaviour_duplicates=self.behaviour_duplicates,
-            generations=generation,
-            breeding_s=self.breeding_s,
-        )
+        return generation
 
     # --- making candidates ------------------------------------------------------------------------
 
-    def _first_generation(self, size: int) -> list[Candidate]:
+    def _first_generation(self, size: int, found: _Scoring) -> _Scoring:
         if self.seeds:
-            return self._seeded_generation(size)
+            return self._seeded_generation(size, found)
         started = time.perf_counter()
         config = self.config
-        found: list[Candidate] = []
         index = 0
         while len(found) < size and index < size * 20:
             seed = derive(config.seed, 0, index)
@@ -320,19 +342,18 @@ class Search:
             )
             index += 1
             if self._unseen(genome):
-                found.append(new_candidate(genome, seed, 0, "random"))
+                found.add(new_candidate(genome, seed, 0, "random"))
         self.breeding_s += time.perf_counter() - started
         return found
 
-    def _seeded_generation(self, size: int) -> list[Candidate]:
+    def _seeded_generation(self, size: int, found: _Scoring) -> _Scoring:
         """The seeds (unless seen before) and, up to ``size``, mutations of them: the i-th draw mutates
         seed ``i mod len(seeds)`` one to three times (more steps, more distance from the seed)."""
         started = time.perf_counter()
         config = self.config
-        found: list[Candidate] = []
         for index, genome in enumerate(self.seeds):
             if self._unseen(genome):
-                found.append(new_candidate(genome, derive(config.seed, 0, "seed", index), 0, "seed"))
+                found.add(new_candidate(genome, derive(config.seed, 0, "seed", index), 0, "seed"))
         index = 0
         while len(found) < size and index < size * 20:
             seed = derive(config.seed, 0, "seed mutation", index)
@@ -342,7 +363,7 @@ class Search:
                 genome = mutate(rng, genome, config.limits)
             index += 1
             if self._unseen(genome):
-                found.append(new_candidate(genome, seed, 0, "seed mutation"))
+                found.add(new_candidate(genome, seed, 0, "seed mutation"))
         self.breeding_s += time.perf_counter() - started
         return found
 
@@ -356,12 +377,11 @@ class Search:
         self.seen.add(key)
         return True
 
-    def _offspring(self, population: Sequence[Candidate], generation: int) -> list[Candidate]:
+    def _offspring(self, population: Sequence[Candidate], generation: int, children: _Scoring) -> _Scoring:
         started = time.perf_counter()
         config = self.config
         size = config.population_size
         parents = tournament(random.Random(derive(config.seed, generation, "parents")), population, size)
-        children: list[Candidate] = []
         for pair in range(0, size, 2):
             first, second = parents[pair].genome, parents[pair + 1].genome
             pair_rng = random.Random(derive(config.seed, generation, pair, "crossover"))
@@ -384,7 +404,7 @@ class Search:
                 if ticket is not None and self.operators is not None:
                     self.operators.track(seed, ticket)
                 if child is not None:
-                    children.append(new_candidate(child[0], seed, generation, child[1]))
+                    children.add(new_candidate(child[0], seed, generation, child[1]))
                 elif self.operators is not None:
                     self.operators.observe(seed, -math.inf)  # only duplicates: a failure
         self.breeding_s += time.perf_counter() - started
@@ -410,14 +430,15 @@ class Search:
 
     # --- scoring ----------------------------------------------------------------------------------
 
-    def _score(self, candidates: list[Candidate]) -> list[Candidate]:
-        """Score the candidates (one batch through the executor); keep the behaviourally new ones."""
-        if not candidates:
+    def _kept(self, scoring: _Scoring) -> list[Candidate]:
+        """The candidates' scores (waiting for the chunks still being scored), assessed in the order they
+        were bred; the behaviourally new ones are archived and returned."""
+        scored = scoring.results()
+        if not scored:
             return []
-        scores = self.executor.map([candidate.genome for candidate in candidates])
-        self.scored += len(candidates)
+        self.scored += len(scored)
         kept = []
-        for candidate, score in zip(candidates, scores, strict=True):
+        for candidate, score in scored:
             assess(candidate, score, self.config)
             if self.operators is not None:
                 self.operators.observe(candidate.seed, candidate.fitness.values[0])
@@ -435,3 +456,45 @@ class Search:
             )
             self.progress(self.scored, max(self.expected, self.scored), note)
         return kept
+
+
+class _Scoring:
+    """The candidates of one generation, scored chunk by chunk while the next chunk is bred.
+
+    Breeding a child is Python (it holds the GIL); scoring a chunk is mostly compiled code that releases
+    it (the walk-forward kernel, numba indicators), so a worker thread scores chunk ``i`` while the search
+    breeds chunk ``i + 1`` on the calling thread and both cores work. One worker: the executor sees one
+    batch at a time, as before. Nothing the search decides depends on a score before the generation is
+    complete (selection, the operator bandit's observations and the archive wait for ``results``, which
+    are in breeding order), so the archive is the same for any chunk size."""
+
+    def __init__(self, executor: Executor, pool: ThreadPool, chunk: int) -> None:
+        self.executor = executor
+        self.pool = pool
+        self.chunk = chunk
+        self.pending: list[Candidate] = []
+        self.submitted: list[tuple[list[Candidate], Future[list[Score]]]] = []
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, candidate: Candidate) -> None:
+        self.pending.append(candidate)
+        self.count += 1
+        if len(self.pending) >= self.chunk:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self.pending:
+            genomes = [candidate.genome for candidate in self.pending]
+            self.submitted.append((self.pending, self.pool.submit(self.executor.map, genomes)))
+            self.pending = []
+
+    def results(self) -> list[tuple[Candidate, Score]]:
+        """Every candidate with its score, in the order they were added."""
+        self._submit()
+        found: list[tuple[Candidate, Score]] = []
+        for candidates, future in self.submitted:
+            found.extend(zip(candidates, future.result(), strict=True))
+        return found
