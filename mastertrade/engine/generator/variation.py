@@ -416,7 +416,8 @@ def _owned(built: _Built) -> _Built:
 _CONDITIONS: dict[Hashable, tuple[tuple[SeriesSpec | None, ...], _Built | None]] = {}
 """Conditions on the grids and validated (``None``: refused), by their document and the registry entries
 they name (kept, so their ids are not reused); cleared when it holds ``_CONDITIONS_KEPT``."""
-_CONDITIONS_KEPT = 50_000
+_CONDITIONS_KEPT = 10_000
+"""A search of 1,664 candidates remembers about 1,500 conditions (some 15 MiB with its documents)."""
 
 
 def _condition(condition: Json) -> _Built | None:
@@ -471,12 +472,12 @@ def _frozen(value: Any) -> Hashable:
 
 _DOCUMENTS: dict[int, tuple[Genome, Json]] = {}
 """The JSON documents of the genomes ``build`` made lately, by genome (kept, so its id is not reused)."""
-_DOCUMENTS_KEPT = 4_096
+_DOCUMENTS_KEPT = 1_024
 
 
 def _remember(genome: Genome, doc: Json) -> None:
     if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
-        del _DOCUMENTS[next(iter(_DOCUMENTS))]  # the oldest (dicts keep insertion order)
+        _DOCUMENTS.pop(next(iter(_DOCUMENTS), 0), None)  # the oldest (another thread may have taken it)
     _DOCUMENTS[id(genome)] = (genome, doc)
 
 

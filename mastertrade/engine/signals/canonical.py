@@ -122,7 +122,7 @@ def fingerprint(genome: Genome) -> str:
     document = "{" + ",".join(f'"{key}":{texts[key]}' for key in sorted(texts)) + "}"
     found = hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
     if len(_REMEMBERED) >= _REMEMBER:
-        del _REMEMBERED[next(iter(_REMEMBERED))]  # the oldest (dicts keep insertion order)
+        _REMEMBERED.pop(next(iter(_REMEMBERED), 0), None)  # the oldest (another thread may have taken it)
     _REMEMBERED[id(genome)] = (genome, found)  # the genome is kept, so its id is not reused meanwhile
     return found
 
@@ -160,7 +160,7 @@ def _scalar(value: Any) -> str:
 _RULES: dict[int, tuple[Rule, _Canon]] = {}
 """Canonical texts by rule object (kept, so its id is not reused): the generator's genomes share their
 validated conditions and groups. Cleared when it holds ``_RULES_KEPT``."""
-_RULES_KEPT = 50_000
+_RULES_KEPT = 10_000
 
 
 def _canon(rule: Rule) -> _Canon:
