@@ -180,7 +180,7 @@ def test_the_search_goes_through_the_executor_interface_only(problem: Problem) -
     with executor:
         result = Search(config(), executor).run()
     assert executor.closed
-    assert executor.batches[0] == 16 == CHUNK  # the first generation, in chunks of CHUNK candidates
+    assert CHUNK is None and executor.batches[0] == 16  # the first generation, as one batch
     assert sum(executor.batches) == result.scored
     assert executor.timings().scored == result.scored
 

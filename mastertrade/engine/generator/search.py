@@ -20,9 +20,8 @@ those genomes and mutations of them, so ``mt optimize --evolve`` grows a trader'
 subtrees, mutation, scoring of the new children, and NSGA-II survivor selection over parents and
 children. More rounds run
 while fewer than ``count`` distinct strategies were scored (until the search stops finding new ones).
-Within a generation, candidates go to the executor in chunks of ``CHUNK``, each scored on a worker
-thread while the next chunk is bred (:class:`_Scoring`): breeding holds the GIL, scoring mostly runs
-compiled code that releases it, so both cores work.
+A generation is scored on a worker thread; given a ``chunk`` size, each chunk of it is scored there
+while the search breeds the next one (:class:`_Scoring`, off by default: see ``CHUNK``).
 
 **Duplicates.** A child whose canonical fingerprint (its first ``KEY_DIGITS`` hex digits, which its name
 carries) was seen before (in this run, or stored by an earlier
@@ -81,9 +80,13 @@ RETRIES = 5
 STALL_GENERATIONS = 5
 """Extra rounds (beyond ``generations``) stop after this many rounds without a new distinct candidate."""
 MAX_EXTRA_GENERATIONS = 200
-CHUNK = 16
-"""Candidates per batch handed to the executor: each is scored on a worker thread while the next is
-bred, and scores do not depend on how batches were cut."""
+CHUNK: int | None = None
+"""Candidates per batch handed to the executor (``None``: a whole generation, one batch). Chunks overlap
+breeding with scoring, which pays only when scoring releases the GIL: measured on this 2-core machine
+with pandas-ta indicators (which hold it) and the kernel on two numba threads, every extra batch cost a
+few milliseconds of kernel start-up (three threads on two cores: the kernel's two and the breeding one)
+and chunks of 16 spent 10-25% more CPU for no wall time. Worth measuring again once the indicators are
+compiled kernels that release the GIL."""
 
 
 def derive(seed: int, *parts: object) -> int:
@@ -259,10 +262,10 @@ class Search:
         progress: Progress | None = None,
         stop: threading.Event | None = None,
         seeds: Sequence[Genome] = (),
-        chunk: int = CHUNK,
+        chunk: int | None = CHUNK,
     ) -> None:
         self.config = config
-        self.chunk = max(1, chunk)
+        self.chunk = None if chunk is None else max(1, chunk)
         self.seeds = [named(genome.bind(config.symbol, config.timeframe)) for genome in seeds]
         self.stop = stop
         self.executor = executor
@@ -459,16 +462,17 @@ class Search:
 
 
 class _Scoring:
-    """The candidates of one generation, scored chunk by chunk while the next chunk is bred.
+    """The candidates of one generation, scored chunk by chunk while the next chunk is bred (one chunk,
+    the whole generation, when ``chunk`` is None).
 
-    Breeding a child is Python (it holds the GIL); scoring a chunk is mostly compiled code that releases
-    it (the walk-forward kernel, numba indicators), so a worker thread scores chunk ``i`` while the search
+    Breeding a child is Python (it holds the GIL); where scoring a chunk is compiled code that releases it
+    (the walk-forward kernel, compiled indicators), a worker thread scores chunk ``i`` while the search
     breeds chunk ``i + 1`` on the calling thread and both cores work. One worker: the executor sees one
     batch at a time, as before. Nothing the search decides depends on a score before the generation is
     complete (selection, the operator bandit's observations and the archive wait for ``results``, which
     are in breeding order), so the archive is the same for any chunk size."""
 
-    def __init__(self, executor: Executor, pool: ThreadPool, chunk: int) -> None:
+    def __init__(self, executor: Executor, pool: ThreadPool, chunk: int | None) -> None:
         self.executor = executor
         self.pool = pool
         self.chunk = chunk
@@ -482,7 +486,7 @@ class _Scoring:
     def add(self, candidate: Candidate) -> None:
         self.pending.append(candidate)
         self.count += 1
-        if len(self.pending) >= self.chunk:
+        if self.chunk is not None and len(self.pending) >= self.chunk:
             self._submit()
 
     def _submit(self) -> None:
