@@ -25,7 +25,7 @@ x = np.cumsum(np.ones(256)); x.flags.writeable = False
 calls = {
     "rolling_mean": lambda: kernels.rolling_mean(x, 5),
     "mean_deviation": lambda: kernels.mean_deviation(x, x, 5),
-    "rolling_deviation": lambda: kernels.rolling_deviation(x, x, 5),
+    "rolling_deviation": lambda: kernels.rolling_deviation(x, 5),
     "rolling_extreme": lambda: kernels.rolling_extreme(x, 5, True),
     "ewm_mean": lambda: kernels.ewm_mean(x, 4, 1.0, 2.0),
 }

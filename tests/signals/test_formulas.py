@@ -122,9 +122,21 @@ def test_kernels_agree_with_pandas_ta(name: str, frame_name: str) -> None:
                 )
 
 
-@pytest.mark.parametrize("frame_name", list(FRAMES))
+def creeping(bars: int, seed: int) -> pd.DataFrame:
+    """A walk whose flat stretches creep by 1e-9 a bar: windows with a deviation of 1e-8 after a move of
+    1, where a running variance loses every digit."""
+    frame = walk(bars, seed)
+    close = frame["close"].to_numpy().copy()
+    still = np.flatnonzero(np.concatenate([[False], close[1:] == close[:-1]]))
+    close[still] += 1e-9 * np.arange(1, len(still) + 1) % 1e-7
+    return frame.assign(
+        close=close, high=np.maximum(frame["high"], close), low=np.minimum(frame["low"], close)
+    )
+
+
+@pytest.mark.parametrize("frame_name", [*FRAMES, "creeping walk"])
 def test_bollinger_bands_are_the_exact_window_statistics(frame_name: str) -> None:
-    frame = FRAMES[frame_name]().iloc[:700]
+    frame = (creeping(700, 10) if frame_name == "creeping walk" else FRAMES[frame_name]()).iloc[:700]
     close = frame["close"].to_numpy()
     cache = IndicatorCache(frame)
     for params in draws("bbands", 3):
@@ -140,15 +152,15 @@ def test_bollinger_bands_are_the_exact_window_statistics(frame_name: str) -> Non
         }
         valid = same_nans(ours["mid"], mean, "mid")
         np.testing.assert_array_max_ulp(ours["mid"][valid], mean[valid], maxulp=2)
-        ours_deviation = kernels.rolling_deviation(
-            formulas._input(close), formulas._input(ours["mid"]), length
-        )
+        ours_deviation = kernels.rolling_deviation(formulas._input(close), length)
         moving = valid & (deviation > 0)
         np.testing.assert_allclose(ours_deviation[moving], deviation[moving], rtol=1e-12)
         np.testing.assert_allclose(ours["upper"][valid], mean[valid] + width * deviation[valid], rtol=1e-15)
         flat = valid & (deviation == 0)
         if frame_name == "walk with flat stretches":
             assert flat.any()
+        if frame_name == "creeping walk":
+            assert (deviation[valid] < 1e-7).any()
         # a flat window: the bands close on the price and %b is undefined
         assert (ours["mid"][flat] == close[flat]).all() and (ours["upper"][flat] == close[flat]).all()
         assert np.isnan(ours["percent_b"][flat]).all()

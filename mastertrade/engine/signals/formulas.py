@@ -186,7 +186,7 @@ def bbands(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
     if len(close) < length:
         return {"upper": None, "mid": None, "lower": None, "percent_b": None}
     mid = rolling_mean(close, length)
-    deviations = float(p["std"]) * rolling_deviation(close, _input(mid), length)
+    deviations = float(p["std"]) * rolling_deviation(close, length)
     upper, lower = mid + deviations, mid - deviations
     with np.errstate(divide="ignore", invalid="ignore"):
         percent_b = (close - lower) / (upper - lower)  # NaN on a zero-width band: undefined

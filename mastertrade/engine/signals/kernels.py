@@ -11,9 +11,10 @@ GIL so two indicators compute on two cores, and is compiled once per installatio
 - :func:`rolling_mean`: a compensated (Neumaier) running sum, so each value is the window's mean to
   within an ulp or two of the exact one; a flat window (every value equal) gives that value exactly.
   pandas-ta's is a full convolution (``length`` multiplications per bar).
-- :func:`mean_deviation` and :func:`rolling_deviation`: two passes over each window around its mean
-  (``length`` operations per bar) rather than pandas' one-pass running variance, which on a flat
-  stretch after a move leaves a residue of 1e-7 where the deviation is exactly zero (the tests show it).
+- :func:`mean_deviation`: one pass over each window around its mean (``length`` operations per bar).
+- :func:`rolling_deviation`: compensated running sums around a reference that follows the mean, so
+  each value is within a few ulps of the exact deviation and a flat window's is exactly 0, where
+  pandas' running variance leaves a residue of 1e-7 after a move.
 - :func:`rolling_extreme`: the highest or lowest value of each window with a monotonic queue (each
   value enters and leaves it once): exact, like pandas' rolling max/min.
 - :func:`ewm_mean`: pandas' ``ewm(adjust=False).mean()`` step for step (the same weights, the same
@@ -72,25 +73,61 @@ def mean_deviation(values: FloatArray, means: FloatArray, length: int) -> FloatA
 
 
 @kernel()
-def rolling_deviation(values: FloatArray, means: FloatArray, length: int) -> FloatArray:
-    """The population standard deviation (ddof 0) of each bar's last ``length`` values around ``means``
-    at that bar (the window's mean; NaN before ``length`` bars); exactly 0 on a flat window."""
+def _add(total: float, compensation: float, value: float) -> tuple[float, float]:
+    """One step of Neumaier's compensated sum: the new total and the running rounding error."""
+    t = total + value
+    if abs(total) >= abs(value):
+        compensation += (total - t) + value
+    else:
+        compensation += (value - t) + total
+    return t, compensation
+
+
+@kernel()
+def rolling_deviation(values: FloatArray, length: int) -> FloatArray:
+    """The population standard deviation (ddof 0) of each bar's last ``length`` values (NaN before
+    ``length`` bars); exactly 0 on a flat window.
+
+    One pass: compensated running sums of ``x - r`` and ``(x - r) ** 2`` around a reference ``r``, the
+    squared deviations being ``sum((x - r) ** 2) - sum(x - r) ** 2 / length``. That difference loses
+    digits as ``r`` strays from the window's mean, so once the mean is more than four deviations away
+    the sums start again (two passes over the window) around the mean: within a few ulps of the exact
+    deviation (the test compares with ``statistics.pstdev``) at a cost that does not grow with
+    ``length``. pandas' running variance has no such restart and keeps a residue of 1e-7 relative where
+    a move is followed by a flat stretch."""
     n = values.shape[0]
     out = np.full(n, np.nan)
+    if n == 0:
+        return out
     same = 0
+    reference = values[0]
+    gaps = gaps_error = squares = squares_error = 0.0
     for i in range(n):
         same = same + 1 if i > 0 and values[i] == values[i - 1] else 1
+        gap = values[i] - reference
+        gaps, gaps_error = _add(gaps, gaps_error, gap)
+        squares, squares_error = _add(squares, squares_error, gap * gap)
+        if i >= length:
+            gap = values[i - length] - reference
+            gaps, gaps_error = _add(gaps, gaps_error, -gap)
+            squares, squares_error = _add(squares, squares_error, -(gap * gap))
         if i < length - 1:
             continue
         if same >= length:
             out[i] = 0.0
             continue
-        centre = means[i]
-        total = 0.0
-        for j in range(i - length + 1, i + 1):
-            gap = values[j] - centre
-            total += gap * gap
-        out[i] = np.sqrt(total / length)
+        total = gaps + gaps_error
+        spread = (squares + squares_error) - total * total / length
+        if not total * total <= 16.0 * length * spread:  # the mean is over four deviations from r
+            reference += total / length
+            gaps = gaps_error = squares = squares_error = 0.0
+            for j in range(i - length + 1, i + 1):
+                gap = values[j] - reference
+                gaps, gaps_error = _add(gaps, gaps_error, gap)
+                squares, squares_error = _add(squares, squares_error, gap * gap)
+            total = gaps + gaps_error
+            spread = (squares + squares_error) - total * total / length
+        out[i] = np.sqrt(max(spread, 0.0) / length)
     return out
 
 
