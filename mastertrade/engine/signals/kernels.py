@@ -7,6 +7,9 @@ loads its own numba kernels. The generator computes a few hundred distinct indic
 wrappers were a third of its search. These five kernels are the loops the indicators are made of; the
 formulas around them are in :mod:`.formulas`. Each is one pass (or one pass per window), releases the
 GIL so two indicators compute on two cores, and is compiled once per installation (``precompile``).
+Five generic loops rather than one kernel per indicator: a process pays numba's cache load (about 7 ms
+each after the first, ``benchmarks/indicators.py``) only for the kernels its indicators call, lazily
+on the first call.
 
 - :func:`rolling_mean`: a compensated (Neumaier) running sum, so each value is the window's mean to
   within an ulp or two of the exact one; a flat window (every value equal) gives that value exactly.
