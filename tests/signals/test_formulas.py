@@ -301,3 +301,34 @@ def test_the_cache_serves_threads_asking_at_once() -> None:
         thread.join()
     assert not failures
     assert set(shared._outputs) == set(expected._outputs)
+
+
+@pytest.mark.parametrize(
+    ("names", "threads", "met"),
+    [(("sma", "ema"), 2, True), (("sma", "ema"), 1, False), (("obv", "vwap"), 2, False)],
+)
+def test_kernel_indicators_compute_side_by_side_and_the_others_one_at_a_time(
+    names: tuple[str, str], threads: int, met: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two computations that wait for each other meet only if they run at once: on two threads for the
+    kernel formulas, never for pandas-ta's (or a plugin's), whatever the thread count."""
+    from mastertrade.engine.signals import indicators
+
+    barrier = threading.Barrier(2, timeout=0.5)
+    meetings: list[bool] = []
+    for name in names:
+        compute = indicators._COMPUTE[name]
+
+        def meeting(frame: pd.DataFrame, params: Mapping[str, Any], _compute: Any = compute) -> Any:
+            try:
+                barrier.wait()
+                meetings.append(True)
+            except threading.BrokenBarrierError:
+                meetings.append(False)
+            return _compute(frame, params)
+
+        monkeypatch.setitem(indicators._COMPUTE, name, meeting)
+    cache = IndicatorCache(walk(200, 11))
+    cache.warm([(name, validate_params(INDICATORS[name], {})) for name in names], threads=threads)
+    assert meetings == [met, met]
+    assert cache.computations == 2

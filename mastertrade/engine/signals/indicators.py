@@ -97,25 +97,29 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 INDICATORS: dict[str, SeriesSpec] = {}
 _COMPUTE: dict[str, Compute] = {}
-_FRESH: set[str] = set()
+_KERNEL: set[str] = set()
+_ONE_AT_A_TIME = threading.RLock()
+"""Held while an indicator that is not ``kernel`` computes: pandas-ta (VWAP changes the process's
+warning filters) and plugins are not known to be safe on several threads at once."""
 
 
-def register_indicator(spec: SeriesSpec, compute: Compute, *, fresh: bool = False) -> None:
+def register_indicator(spec: SeriesSpec, compute: Compute, *, kernel: bool = False) -> None:
     """Make ``spec.name`` usable in genomes as ``{"ind": name, ...}`` and through the cache.
 
     ``compute`` must be causal: its value at bar t may use bars 0..t only. The no-lookahead test in
     ``tests/signals`` runs every registered indicator through random genomes, so a leak shows up there.
-    ``fresh``: the numpy arrays it returns are new and referenced nowhere else, so the cache may keep
-    them as they are instead of copying (the built-in formulas); pandas objects are copied anyway.
+    ``kernel``: ``compute`` is safe on several threads at once and the numpy arrays it returns are new
+    and referenced nowhere else, so the cache keeps them without a copy (the formulas on our compiled
+    kernels); other indicators compute one at a time and their outputs are copied.
     """
     if not spec.outputs:
         raise ValueError(f"indicator {spec.name} declares no outputs")
     INDICATORS[spec.name] = spec
     _COMPUTE[spec.name] = compute
-    if fresh:
-        _FRESH.add(spec.name)
+    if kernel:
+        _KERNEL.add(spec.name)
     else:
-        _FRESH.discard(spec.name)
+        _KERNEL.discard(spec.name)
 
 
 def indicator_spec(name: str) -> SeriesSpec:
@@ -288,9 +292,12 @@ class IndicatorCache:
         spec = INDICATORS[name]
         if self._length == 0:
             raw: Mapping[str, Any] = {out.name: None for out in spec.outputs}
-        else:
+        elif name in _KERNEL:
             raw = _COMPUTE[name](self._frame, dict(params))
-        return self._finish(spec, params, raw, f"indicator {name}", fresh=name in _FRESH)
+        else:
+            with _ONE_AT_A_TIME:
+                raw = _COMPUTE[name](self._frame, dict(params))
+        return self._finish(spec, params, raw, f"indicator {name}", fresh=name in _KERNEL)
 
     def _keep(self, key: Hashable, outputs: dict[str, FloatArray]) -> None:
         with self._lock:
@@ -395,7 +402,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.sma,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -407,7 +414,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.ema,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -419,7 +426,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"],
         ),
         formulas.rsi,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -440,7 +447,7 @@ def _register_catalogue() -> None:
             check=_macd_check,
         ),
         formulas.macd,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -460,7 +467,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.bbands,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -472,7 +479,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"],
         ),
         formulas.atr,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -484,7 +491,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"],
         ),
         formulas.natr,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -500,7 +507,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: 2 * p["length"] - 1,
         ),
         formulas.adx,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -516,7 +523,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["k"] + p["smooth_k"] + p["d"] - 1,
         ),
         formulas.stoch,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -528,7 +535,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.cci,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -540,7 +547,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"],
         ),
         formulas.roc,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec("obv", "OBV", "on-balance volume", (), _single("OBV", "obv"), warmup=lambda p: 1),
@@ -560,7 +567,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.donchian,
-        fresh=True,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -578,7 +585,7 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["length"] - 1,
         ),
         formulas.vwma,
-        fresh=True,
+        kernel=True,
     )
 
 
