@@ -206,15 +206,22 @@ class Scorer:
         )
 
     def warm(self, genomes: Sequence[Genome]) -> None:
-        """Compute every indicator the genomes use that the cache does not hold yet."""
+        """Compute every indicator the genomes use that the cache does not hold yet, on ``threads``
+        threads (the indicator kernels release the GIL; the cache stores them in the same order
+        whatever the thread count, so no score depends on it)."""
         from mastertrade.engine.signals.genome import IndicatorTerm, terms
 
         started = time.perf_counter()
-        for genome in genomes:
-            for term in terms(genome):
-                if isinstance(term, IndicatorTerm):
-                    self.cache.indicator_output(term.ind, term.params, term.output)
-        self.timings.indicators_s += time.perf_counter() - started
+        requests = [
+            (term.ind, term.params)
+            for genome in genomes
+            for term in terms(genome)
+            if isinstance(term, IndicatorTerm)
+        ]
+        try:
+            self.cache.warm(requests, threads=max(1, self.threads))
+        finally:
+            self.timings.indicators_s += time.perf_counter() - started
 
     def score(self, genomes: Sequence[Genome], *, detail: bool = False) -> list[Score]:
         """The scores of ``genomes``, in order."""

@@ -1,7 +1,8 @@
-"""The indicator catalogue (computed through pandas-ta) and the cache that shares them among genomes.
+"""The indicator catalogue and the cache that shares the indicators among genomes.
 
 Every indicator is a :class:`~mastertrade.engine.signals.specs.SeriesSpec` (parameters, outputs,
-warm-up) plus a function from the candle frame to its output arrays. :class:`IndicatorCache` is built
+warm-up) plus a function from the candle frame to its output arrays (:mod:`.formulas`: pandas-ta's
+definitions on compiled kernels, pandas-ta itself for OBV and VWAP). :class:`IndicatorCache` is built
 over one candle DataFrame and computes each (indicator, parameters) at most once, returning float64
 arrays with NaN during warm-up, so the thousands of genomes of a generator run share the work.
 
@@ -27,22 +28,21 @@ vwap       -                              session VWAP of the typical price, ses
 vwma       length (20)                    rolling volume-weighted average of close over ``length`` bars
 ========== ============================== ==================================================
 
-Choices and pandas-ta quirks, so nobody trips on them twice:
+Choices and pandas-ta quirks, so nobody trips on them twice (:mod:`.formulas` lists where our
+kernels and pandas-ta part, and why):
 
 - ``talib=False`` always: results must not depend on whether TA-Lib happens to be installed.
-- pandas-ta returns ``None`` when the frame is shorter than the indicator needs; the cache turns that
-  into all-NaN arrays (a truncated frame must behave like the start of a long one).
-- Outputs are found by pandas-ta's column prefixes (``MACDh_``, ``BBL_`` ...), never by position.
+- pandas-ta returns ``None`` when the frame is shorter than the indicator needs, and so do the
+  formulas; the cache turns that into all-NaN arrays (a truncated frame must behave like the start of
+  a long one).
 - Warm-up: pandas-ta returns ``None`` below a minimum length that is often longer than the NaN
   prefix of a long series (ATR needs ``length + 1`` bars, Stochastic ``k + d + smooth_k``, VWAP two),
   so a value would appear at bar t on a long series but not on the same series cut after t. Each
   spec's ``warmup`` therefore masks every bar before pandas-ta's minimum, and all outputs of an
   indicator share one warm-up. The no-lookahead test found these; keep it running for new indicators.
 - CCI: pandas-ta 0.4.71b0 computes ``tp - sma / (c * mad)`` (an operator-precedence bug) with a slow
-  Python rolling apply, so ``cci`` uses pandas-ta's typical price and our compiled rolling mean and
-  mean absolute deviation (:mod:`.kernels`) with the textbook formula.
-- SMA: pandas-ta computes it as a full convolution (``length`` multiplications a bar); ``sma`` is our
-  compiled compensated rolling mean (:mod:`.kernels`), as close to the exact mean as pandas-ta's.
+  Python rolling apply, so ``cci`` is the textbook formula on compiled rolling means and mean
+  absolute deviations.
 - NATR: pandas-ta smooths NATR with an EMA but ATR with Wilder's RMA; ``natr`` is 100 * our ``atr`` /
   close so the two agree.
 - Bollinger bands use the population standard deviation (ddof 0), as Bollinger defines them.
@@ -58,13 +58,15 @@ Add an indicator with :func:`register_indicator`; the genome grammar picks it up
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Hashable, Mapping, MutableMapping
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from mastertrade.engine.signals import formulas
 from mastertrade.engine.signals.bounded import BoundedLRU, View
 from mastertrade.engine.signals.specs import (
     OSCILLATOR,
@@ -95,18 +97,29 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 INDICATORS: dict[str, SeriesSpec] = {}
 _COMPUTE: dict[str, Compute] = {}
+_KERNEL: set[str] = set()
+_ONE_AT_A_TIME = threading.RLock()
+"""Held while an indicator that is not ``kernel`` computes: pandas-ta (VWAP changes the process's
+warning filters) and plugins are not known to be safe on several threads at once."""
 
 
-def register_indicator(spec: SeriesSpec, compute: Compute) -> None:
+def register_indicator(spec: SeriesSpec, compute: Compute, *, kernel: bool = False) -> None:
     """Make ``spec.name`` usable in genomes as ``{"ind": name, ...}`` and through the cache.
 
     ``compute`` must be causal: its value at bar t may use bars 0..t only. The no-lookahead test in
     ``tests/signals`` runs every registered indicator through random genomes, so a leak shows up there.
+    ``kernel``: ``compute`` is safe on several threads at once and the numpy arrays it returns are new
+    and referenced nowhere else, so the cache keeps them without a copy (the formulas on our compiled
+    kernels); other indicators compute one at a time and their outputs are copied.
     """
     if not spec.outputs:
         raise ValueError(f"indicator {spec.name} declares no outputs")
     INDICATORS[spec.name] = spec
     _COMPUTE[spec.name] = compute
+    if kernel:
+        _KERNEL.add(spec.name)
+    else:
+        _KERNEL.discard(spec.name)
 
 
 def indicator_spec(name: str) -> SeriesSpec:
@@ -132,6 +145,10 @@ class IndicatorCache:
     ``max_bytes`` bounds the memory of the computed outputs and the memo together (least recently used
     evicted first, :mod:`.bounded`); an evicted indicator is computed again when asked for, to the same
     bits. None (the default) keeps everything.
+
+    Indicators and features may be asked for from several threads (a lock guards the store; two
+    threads asking for the same missing indicator both compute it, to the same bits); :meth:`warm`
+    computes a batch of them on several threads. ``memo`` is not locked: one thread at a time.
     """
 
     def __init__(
@@ -143,10 +160,12 @@ class IndicatorCache:
         self._prices = {column: _frozen(frame[column].to_numpy(dtype=np.float64)) for column in PRICE_COLUMNS}
         # pandas-ta gets its own frame of C-contiguous float64 columns: its numba kernels compile (and
         # cache on disk) one specialisation per array layout, and a view of a 2-D block is another one.
-        self._frame = pd.DataFrame(
+        self._frame = formulas.Candles(
             {column: np.array(self._prices[column]) for column in PRICE_COLUMNS}, index=frame.index
         )
+        self._frame.prices = self._prices
         self._store = BoundedLRU(max_bytes)
+        self._lock = threading.Lock()
         self._outputs = View(self._store, "outputs")
         self.memo: MutableMapping[Hashable, Any] = View(self._store, "memo")
         self.computations = 0
@@ -194,15 +213,57 @@ class IndicatorCache:
 
     def indicator_output(self, name: str, params: Params, output: str | None) -> FloatArray:
         """An output of an indicator whose parameters are already validated (the genome path)."""
-        outputs = self._outputs.get(("ind", name, params))
+        key = ("ind", name, params)
+        with self._lock:
+            outputs = self._outputs.get(key)
         if outputs is None:
-            outputs = self._compute_indicator(name, params)
+            outputs = self._computed(name, params)
+            self._keep(key, outputs)
         return outputs[output or SINGLE]
+
+    def warm(self, requests: Iterable[tuple[str, Params]], *, threads: int = 1) -> None:
+        """Compute the indicators among ``requests`` (name, validated parameters) that the cache lacks,
+        on up to ``threads`` threads: the kernels release the GIL, so a batch's indicators take both
+        cores. They are stored in the order asked whatever the thread count, so the cache holds (and
+        evicts) the same entries either way. The first failure is raised once the others are stored."""
+        missing: list[tuple[str, Params]] = []
+        seen: set[tuple[str, Params]] = set()
+        with self._lock:
+            for request in requests:
+                if request not in seen:
+                    seen.add(request)
+                    if self._outputs.get(("ind", *request)) is None:
+                        missing.append(request)
+        if not missing:
+            return
+
+        def attempt(request: tuple[str, Params]) -> dict[str, FloatArray] | Exception:
+            try:
+                return self._computed(*request)
+            except Exception as exc:  # raised below, after the others are stored
+                return exc
+
+        failure: Exception | None = None
+        workers = min(threads, len(missing))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="indicators") if workers > 1 else None
+        try:
+            results = pool.map(attempt, missing) if pool is not None else map(attempt, missing)
+            for (name, params), result in zip(missing, results, strict=True):
+                if isinstance(result, Exception):
+                    failure = failure or result
+                else:
+                    self._keep(("ind", name, params), result)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        if failure is not None:
+            raise failure
 
     def feature_output(self, name: str, params: Params, output: str | None) -> FloatArray:
         """An output of a registered feature, from the provider given at construction."""
         key = ("feature", name, params)
-        outputs = self._outputs.get(key)
+        with self._lock:
+            outputs = self._outputs.get(key)
         if outputs is None:
             from mastertrade.engine.signals.features import feature_spec
 
@@ -213,7 +274,8 @@ class IndicatorCache:
                 )
             raw = self._features(name, dict(params), self._frame)
             outputs = self._finish(spec, params, raw, f"feature {name}")
-            self._outputs[key] = outputs
+            with self._lock:
+                self._outputs[key] = outputs
         return outputs[output or SINGLE]
 
     def lagged(self, values: FloatArray, lag: int) -> FloatArray:
@@ -225,20 +287,25 @@ class IndicatorCache:
             shifted[lag:] = values[: self._length - lag]
         return _frozen(shifted)
 
-    def _compute_indicator(self, name: str, params: Params) -> dict[str, FloatArray]:
+    def _computed(self, name: str, params: Params) -> dict[str, FloatArray]:
+        """The outputs of one indicator, computed now (the store is not touched: any thread may)."""
         spec = INDICATORS[name]
-        values = dict(params)
         if self._length == 0:
             raw: Mapping[str, Any] = {out.name: None for out in spec.outputs}
+        elif name in _KERNEL:
+            raw = _COMPUTE[name](self._frame, dict(params))
         else:
-            raw = _COMPUTE[name](self._frame, values)
-        outputs = self._finish(spec, params, raw, f"indicator {name}")
-        self._outputs[("ind", name, params)] = outputs
-        self.computations += 1
-        return outputs
+            with _ONE_AT_A_TIME:
+                raw = _COMPUTE[name](self._frame, dict(params))
+        return self._finish(spec, params, raw, f"indicator {name}", fresh=name in _KERNEL)
+
+    def _keep(self, key: Hashable, outputs: dict[str, FloatArray]) -> None:
+        with self._lock:
+            self._outputs[key] = outputs
+            self.computations += 1
 
     def _finish(
-        self, spec: SeriesSpec, params: Params, raw: Mapping[str, Any], what: str
+        self, spec: SeriesSpec, params: Params, raw: Mapping[str, Any], what: str, *, fresh: bool = False
     ) -> dict[str, FloatArray]:
         warmup = min(spec.warmup(dict(params)), self._length)
         outputs: dict[str, FloatArray] = {}
@@ -248,7 +315,11 @@ class IndicatorCache:
             if value is None:
                 array = np.full(self._length, np.nan)
             else:
-                array = np.array(value, dtype=np.float64)  # a copy: never share pandas' buffers
+                owned = fresh and type(value) is np.ndarray and value.dtype == np.float64
+                if owned and value.flags.writeable:
+                    array = value
+                else:
+                    array = np.array(value, dtype=np.float64)  # a copy: never share pandas' buffers
                 if array.shape != (self._length,):
                     raise OperationFailed(
                         f"{what} returned {array.shape[0] if array.ndim else 0} values for "
@@ -261,10 +332,12 @@ class IndicatorCache:
 
 
 def precompile(on_indicator: Callable[[str], None] | None = None) -> None:
-    """Compute every indicator once on a small made-up series, so pandas-ta's numba kernels compile
-    (or load from numba's on-disk cache) now rather than in the first backtest. The cache hands
-    pandas-ta C-contiguous float64 columns whatever the input, so these are the same specialisations
-    real series use. ``mt init`` or a first ``mt backtest`` can call it; later processes load in ms."""
+    """Compute every indicator once on a small made-up series, so our kernels (:mod:`.kernels`) and
+    pandas-ta's compile (or load from numba's on-disk cache) now rather than in the first backtest.
+    The formulas hand every kernel read-only C-contiguous float64 arrays and Python ints and floats,
+    and the cache hands pandas-ta C-contiguous float64 columns, whatever the input, so these are the
+    specialisations real series use. ``mt init`` or a first ``mt backtest`` can call it; later
+    processes load in ms."""
     bars = 128
     rng = np.random.default_rng(0)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, bars)))
@@ -304,139 +377,6 @@ def _check_frame(frame: pd.DataFrame) -> None:
         raise DataValidationError("candle frame index must be strictly increasing")
 
 
-# --- pandas-ta calls --------------------------------------------------------------------------------
-
-
-def _ta() -> Any:
-    import pandas_ta
-
-    return pandas_ta
-
-
-def _column(result: Any, prefix: str) -> Any:
-    """The one column of a pandas-ta DataFrame whose name starts with ``prefix`` (``None`` passes)."""
-    if result is None:
-        return None
-    matches = [name for name in result.columns if str(name).startswith(prefix)]
-    if len(matches) != 1:
-        raise OperationFailed(f"pandas-ta returned columns {list(result.columns)}; expected one {prefix}*")
-    return result[matches[0]]
-
-
-def _sma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    # our own compiled rolling mean: pandas-ta's is a full convolution (see .kernels)
-    from mastertrade.engine.signals.kernels import rolling_mean
-
-    close = np.ascontiguousarray(frame["close"].to_numpy(dtype=np.float64))
-    return {SINGLE: rolling_mean(close, int(p["length"])) if len(close) >= p["length"] else None}
-
-
-def _ema(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().ema(frame["close"], length=p["length"], talib=False)}
-
-
-def _rsi(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().rsi(frame["close"], length=p["length"], talib=False)}
-
-
-def _macd(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    result = _ta().macd(frame["close"], fast=p["fast"], slow=p["slow"], signal=p["signal"], talib=False)
-    return {
-        "line": _column(result, "MACD_"),
-        "signal": _column(result, "MACDs_"),
-        "hist": _column(result, "MACDh_"),
-    }
-
-
-def _bbands(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    result = _ta().bbands(
-        frame["close"], length=p["length"], lower_std=p["std"], upper_std=p["std"], ddof=0, talib=False
-    )
-    return {
-        "upper": _column(result, "BBU_"),
-        "mid": _column(result, "BBM_"),
-        "lower": _column(result, "BBL_"),
-        "percent_b": _column(result, "BBP_"),
-    }
-
-
-def _atr_series(frame: pd.DataFrame, length: int) -> Any:
-    return _ta().atr(frame["high"], frame["low"], frame["close"], length=length, talib=False)
-
-
-def _atr(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _atr_series(frame, p["length"])}
-
-
-def _natr(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    atr = _atr_series(frame, p["length"])
-    return {SINGLE: None if atr is None else 100.0 * atr / frame["close"]}
-
-
-def _adx(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    result = _ta().adx(frame["high"], frame["low"], frame["close"], length=p["length"], talib=False)
-    return {
-        "adx": _column(result, "ADX_"),
-        "plus_di": _column(result, "DMP_"),
-        "minus_di": _column(result, "DMN_"),
-    }
-
-
-def _stoch(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    result = _ta().stoch(
-        frame["high"], frame["low"], frame["close"], k=p["k"], d=p["d"], smooth_k=p["smooth_k"], talib=False
-    )
-    return {"k": _column(result, "STOCHk_"), "d": _column(result, "STOCHd_")}
-
-
-def _cci(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    length = p["length"]
-    if len(frame) < length:
-        return {SINGLE: None}
-    from mastertrade.engine.signals.kernels import mean_deviation, rolling_mean
-
-    typical = _ta().hlc3(frame["high"], frame["low"], frame["close"], talib=False)
-    tp = np.ascontiguousarray(typical.to_numpy(dtype=np.float64))
-    # compiled: the window copies of a vectorised version cost length x bars of memory and time
-    mean = rolling_mean(tp, length)
-    mad = mean_deviation(tp, mean, length)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cci = (tp - mean) / (0.015 * mad)
-    cci[mad == 0] = 0.0  # a flat window: the typical price equals its mean
-    return {SINGLE: cci}
-
-
-def _roc(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().roc(frame["close"], length=p["length"], talib=False)}
-
-
-def _obv(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().obv(frame["close"], frame["volume"], talib=False)}
-
-
-def _donchian(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    length = p["length"]
-    result = _ta().donchian(frame["high"], frame["low"], lower_length=length, upper_length=length)
-    return {
-        "upper": _column(result, "DCU_"),
-        "mid": _column(result, "DCM_"),
-        "lower": _column(result, "DCL_"),
-    }
-
-
-def _vwap(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    if len(frame) < 2:  # pandas-ta refuses (and prints to stdout) below two bars
-        return {SINGLE: None}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "converting to PeriodArray drops the timezone"
-        result = _ta().vwap(frame["high"], frame["low"], frame["close"], frame["volume"], anchor="D")
-    return {SINGLE: result}
-
-
-def _vwma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: _ta().vwma(frame["close"], frame["volume"], length=p["length"])}
-
-
 def _length(default: int, sample: tuple[int, int], low: int = 2, high: int = 1000) -> Param:
     return Param("length", "int", default, low, high, sample=sample, doc="bars in the window")
 
@@ -461,7 +401,8 @@ def _register_catalogue() -> None:
             _single("SMA", PRICE),
             warmup=lambda p: p["length"] - 1,
         ),
-        _sma,
+        formulas.sma,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -472,7 +413,8 @@ def _register_catalogue() -> None:
             _single("EMA", PRICE),
             warmup=lambda p: p["length"] - 1,
         ),
-        _ema,
+        formulas.ema,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -483,7 +425,8 @@ def _register_catalogue() -> None:
             _single("RSI", OSCILLATOR, (20, 80)),
             warmup=lambda p: p["length"],
         ),
-        _rsi,
+        formulas.rsi,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -503,7 +446,8 @@ def _register_catalogue() -> None:
             warmup=lambda p: p["slow"] + p["signal"] - 2,
             check=_macd_check,
         ),
-        _macd,
+        formulas.macd,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -522,7 +466,8 @@ def _register_catalogue() -> None:
             ),
             warmup=lambda p: p["length"] - 1,
         ),
-        _bbands,
+        formulas.bbands,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -533,7 +478,8 @@ def _register_catalogue() -> None:
             _single("ATR", "atr"),
             warmup=lambda p: p["length"],
         ),
-        _atr,
+        formulas.atr,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -544,7 +490,8 @@ def _register_catalogue() -> None:
             _single("NATR", "natr", (0.2, 3.0)),
             warmup=lambda p: p["length"],
         ),
-        _natr,
+        formulas.natr,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -559,7 +506,8 @@ def _register_catalogue() -> None:
             ),
             warmup=lambda p: 2 * p["length"] - 1,
         ),
-        _adx,
+        formulas.adx,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -574,7 +522,8 @@ def _register_catalogue() -> None:
             (Output("k", "%K", OSCILLATOR, (20, 80)), Output("d", "%D", OSCILLATOR, (20, 80))),
             warmup=lambda p: p["k"] + p["smooth_k"] + p["d"] - 1,
         ),
-        _stoch,
+        formulas.stoch,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -585,7 +534,8 @@ def _register_catalogue() -> None:
             _single("CCI", "cci", (-200, 200)),
             warmup=lambda p: p["length"] - 1,
         ),
-        _cci,
+        formulas.cci,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -596,11 +546,12 @@ def _register_catalogue() -> None:
             _single("ROC", "roc", (-5, 5)),
             warmup=lambda p: p["length"],
         ),
-        _roc,
+        formulas.roc,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec("obv", "OBV", "on-balance volume", (), _single("OBV", "obv"), warmup=lambda p: 1),
-        _obv,
+        formulas.obv,
     )
     register_indicator(
         SeriesSpec(
@@ -615,13 +566,14 @@ def _register_catalogue() -> None:
             ),
             warmup=lambda p: p["length"] - 1,
         ),
-        _donchian,
+        formulas.donchian,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
             "vwap", "VWAP", "session VWAP, UTC-day sessions", (), _single("VWAP", PRICE), warmup=lambda p: 1
         ),
-        _vwap,
+        formulas.vwap,
     )
     register_indicator(
         SeriesSpec(
@@ -632,7 +584,8 @@ def _register_catalogue() -> None:
             _single("VWMA", PRICE),
             warmup=lambda p: p["length"] - 1,
         ),
-        _vwma,
+        formulas.vwma,
+        kernel=True,
     )
 
 
