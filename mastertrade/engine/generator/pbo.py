@@ -109,7 +109,12 @@ def daily_returns(
     equity: FloatArray, day_last: np.ndarray[Any, np.dtype[np.int64]], cash: float
 ) -> FloatArray:
     """Simple returns from one UTC day's last close to the next (the first from the starting cash)."""
-    closes = np.concatenate([[cash], np.asarray(equity, dtype=np.float64)[day_last]])
+    return returns_of_closes(np.asarray(equity, dtype=np.float64)[day_last], cash)
+
+
+def returns_of_closes(daily_closes: FloatArray, cash: float) -> FloatArray:
+    """:func:`daily_returns` from the daily closes themselves (the equity at each day's last bar)."""
+    closes = np.concatenate([[cash], daily_closes])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = closes[1:] / closes[:-1] - 1.0
     clean: FloatArray = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

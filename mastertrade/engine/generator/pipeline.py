@@ -447,7 +447,7 @@ def validate(
     reference engine re-run of the finalists on the hold-out, and the run's PBO."""
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.evaluation import metrics_of
-    from mastertrade.engine.generator.holdout import score_holdout
+    from mastertrade.engine.generator.holdout import daily_sharpe, score_holdout_many
     from mastertrade.engine.generator.validation import passed_reason, reference_check, threshold_failures
     from mastertrade.engine.signals.indicators import IndicatorCache
 
@@ -466,6 +466,12 @@ def validate(
     stats["pbo_s"] = time.perf_counter() - pbo_started
     holdout_cache = IndicatorCache(holdout, features=problem.features)
     holdout_window = window_of(holdout)
+    scoring = time.perf_counter()
+    scored = [candidate.genome for candidate, score in zip(chosen, detailed, strict=True) if not score.error]
+    held_out = iter(
+        score_holdout_many(scored, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache)
+    )
+    stats["holdout_s"] = time.perf_counter() - scoring
     trials_record = tally.as_dict()
     items: list[NewStrategy] = []
     folds = problem.folds
@@ -486,13 +492,8 @@ def validate(
             held: dict[str, Any] = {"window": "holdout"}
             reasons = [f"could not be scored: {score.error}"]
         else:
-            scoring = time.perf_counter()
-            outcome = score_holdout(
-                candidate.genome, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache
-            )
-            stats["holdout_s"] += time.perf_counter() - scoring
-            held = outcome.metrics
-            sharpe = outcome.daily_sharpe
+            held = next(held_out)
+            sharpe = daily_sharpe(held)
             skew, kurt = held.get("daily_skew"), held.get("daily_kurtosis")
             if sharpe is not None and skew is not None and kurt is not None:
                 deflation = tally.deflation(int(held["days"]))
