@@ -11,7 +11,7 @@ of the search window leaks into it, and it reproduces by hand.
 the deflated Sharpe ratio, the promotion rules and the Kelly prior need: the moments of its daily
 returns and its closed trades as a trade record. :func:`score_holdout_many` gives the same metrics, to the
 bit, for all of a run's stored candidates at once: their signals go through one compiled call
-(:mod:`.holdout_kernel`) instead of one ``BacktestResult`` each.
+(:mod:`.plain_batch`) instead of one ``BacktestResult`` each.
 """
 
 from __future__ import annotations
@@ -141,33 +141,15 @@ def score_holdout_many(
     exactly ``score_holdout(strategy, frame, ...).metrics`` (a test holds them equal), computed in one
     compiled call (see the module docstring). ``score_holdout`` stays the path for one strategy, with
     its ``BacktestResult``."""
-    from mastertrade.engine.backtest.fast import check_signals, price_arrays
-    from mastertrade.engine.backtest.metrics import Calendar, metrics_dict
-    from mastertrade.engine.backtest.params import order_params
-    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, check_costs
-    from mastertrade.engine.backtest.runner import strategy_signals
-    from mastertrade.engine.generator.holdout_kernel import holdout_many
+    from mastertrade.engine.backtest.metrics import metrics_dict
+    from mastertrade.engine.generator.plain_batch import run_plain
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     if not strategies:
         return []
-    check_costs(cash, fee)
-    prices = price_arrays(frame)
     if cache is None:
         cache = IndicatorCache(frame)
-    bars = len(frame)
-    entries = np.empty((len(strategies), bars), dtype=np.bool_)
-    exits = np.empty((len(strategies), bars), dtype=np.bool_)
-    params = np.empty((4, len(strategies)))
-    for index, strategy in enumerate(strategies):
-        entries[index], exits[index] = check_signals(*strategy_signals(strategy, cache), bars)
-        params[:, index] = order_params(strategy).kernel_args()
-    stamps: Any = frame.index  # a DatetimeIndex (store format)
-    calendar = Calendar.from_ts(stamps.as_unit("ms").asi8)
-    values, closes, offsets, returns = holdout_many(
-        *prices, entries, exits, params[0], params[1], params[2], params[3], float(cash), float(fee),
-        FRACTIONAL_UNIT, calendar.day_last, calendar.years,
-    )  # fmt: skip
+    values, closes, offsets, returns, calendar = run_plain(strategies, frame, cash=cash, fee=fee, cache=cache)
     out = []
     cash = float(cash)
     for index in range(len(strategies)):

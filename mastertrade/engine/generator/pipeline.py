@@ -586,29 +586,16 @@ def search_pbo(
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
     search window (those that could be scored); ``None`` with fewer than two of them or too few days for
     two blocks."""
-    from mastertrade.engine.backtest.fast import price_arrays, simulate
-    from mastertrade.engine.backtest.metrics import Calendar
-    from mastertrade.engine.backtest.params import order_params
-    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
-    from mastertrade.engine.backtest.runner import strategy_signals
-    from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
+    from mastertrade.engine.generator.pbo import choose_blocks, probability_of_overfitting, returns_of_closes
+    from mastertrade.engine.generator.plain_batch import run_plain
 
-    calendar = Calendar.from_ts(problem.ts)
-    prices = price_arrays(problem.frame)  # once, not once per candidate as run_fast would
-    cash, fee = float(problem.cash), float(problem.fee)
-    columns = []
-    for genome, score in zip(genomes, scores, strict=True):
-        if score.error:
-            continue
-        entries, exits = strategy_signals(genome, cache)
-        params = order_params(genome).kernel_args()
-        equity = simulate(*prices, entries, exits, *params, cash, fee, FRACTIONAL_UNIT)[0]
-        columns.append(daily_returns(equity, calendar.day_last, problem.cash))
-    if len(columns) < 2:
+    scored = [genome for genome, score in zip(genomes, scores, strict=True) if not score.error]
+    if len(scored) < 2:
         return None
+    closes = run_plain(scored, problem.frame, cash=problem.cash, fee=problem.fee, cache=cache).closes
     import numpy as np
 
-    matrix = np.column_stack(columns)
+    matrix = np.column_stack([returns_of_closes(closes[index], problem.cash) for index in range(len(scored))])
     used = choose_blocks(len(matrix), blocks)
     if used == 0:
         return None

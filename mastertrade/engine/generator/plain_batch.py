@@ -1,4 +1,5 @@
-"""The compiled hold-out scorer: every stored candidate's plain backtest on the hold-out bars in one call.
+"""Plain backtests of many strategies on the same bars in one compiled call: the hold-out score of every
+stored candidate (:func:`.holdout.score_holdout_many`) and their daily returns for the PBO.
 
 For strategy g (row g of ``entries``/``exits``, order parameters at index g) it runs the fast engine's own
 single-pass backtest (``backtest.fast.simulate_into``, so exactly what ``run_fast`` and ``mt backtest``
@@ -19,13 +20,19 @@ parallel kernel from the cache.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from mastertrade.engine.backtest._numba import kernel
 from mastertrade.engine.backtest.fast import simulate_into
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mastertrade.engine.backtest.metrics import Calendar
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -51,7 +58,7 @@ def _trade_returns(
 
 
 @kernel()
-def holdout_many(
+def backtest_many(
     open_: FloatArray,
     high: FloatArray,
     low: FloatArray,
@@ -113,3 +120,42 @@ def holdout_many(
             returns = grown
         offsets[g + 1] = start + _trade_returns(entry_price, units, pnl, exit_bar, k, fee, returns[start:])
     return values, closes, offsets, returns[: offsets[count]].copy()
+
+
+class Batch(NamedTuple):
+    """What :func:`backtest_many` returns, with the calendar of the bars (see its docstring)."""
+
+    values: FloatArray
+    closes: FloatArray
+    offsets: IntArray
+    returns: FloatArray
+    calendar: Calendar
+
+
+def run_plain(
+    strategies: Sequence[Any], frame: pd.DataFrame, *, cash: float, fee: float, cache: Any
+) -> Batch:
+    """Plain backtests of ``strategies`` (genomes or plugin strategies) on ``frame``, their signals read
+    from ``cache`` (an ``IndicatorCache`` of ``frame``): each exactly what ``runner.backtest`` computes."""
+    from mastertrade.engine.backtest.fast import check_signals, price_arrays
+    from mastertrade.engine.backtest.metrics import Calendar
+    from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, check_costs
+    from mastertrade.engine.backtest.runner import strategy_signals
+
+    check_costs(cash, fee)
+    prices = price_arrays(frame)
+    bars = len(frame)
+    entries = np.empty((len(strategies), bars), dtype=np.bool_)
+    exits = np.empty((len(strategies), bars), dtype=np.bool_)
+    params = np.empty((4, len(strategies)))
+    for index, strategy in enumerate(strategies):
+        entries[index], exits[index] = check_signals(*strategy_signals(strategy, cache), bars)
+        params[:, index] = order_params(strategy).kernel_args()
+    stamps: Any = frame.index  # a DatetimeIndex (store format)
+    calendar = Calendar.from_ts(stamps.as_unit("ms").asi8)
+    values, closes, offsets, returns = backtest_many(
+        *prices, entries, exits, params[0], params[1], params[2], params[3], float(cash), float(fee),
+        FRACTIONAL_UNIT, calendar.day_last, calendar.years,
+    )  # fmt: skip
+    return Batch(values, closes, offsets, returns, calendar)
