@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator import kernel as k
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
 from mastertrade.errors import UserInputError
@@ -445,8 +444,8 @@ def validate(
     """Search-window detail (what the search optimised), the one hold-out score of each chosen
     candidate, its deflated Sharpe ratio over every trial counted, the filter on the hold-out, the
     reference engine re-run of the finalists on the hold-out, and the run's PBO."""
+    from mastertrade.engine.generator import kernel as k
     from mastertrade.engine.generator.deflated import deflated_sharpe
-    from mastertrade.engine.generator.evaluation import metrics_of
     from mastertrade.engine.generator.holdout import daily_sharpe, score_holdout_many
     from mastertrade.engine.generator.validation import passed_reason, reference_check, threshold_failures
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -476,7 +475,8 @@ def validate(
     items: list[NewStrategy] = []
     folds = problem.folds
     for candidate, score in zip(chosen, detailed, strict=True):
-        searched = metrics_of(problem, score, k.ROW_OOS) or {}
+        rows = row_metrics(problem, score)
+        searched = rows[k.ROW_OOS] or {}
         searched.update(
             days=int(score.moments[0]) + 1 if score.moments[0] == score.moments[0] else 0,
             daily_mean=_number(score.moments[1]),
@@ -531,8 +531,8 @@ def validate(
         fold_rows = [
             {
                 **window.as_dict(),
-                "search_train": metrics_of(problem, score, k.FOLD_ROWS + folds + window.fold),
-                "search_test": metrics_of(problem, score, k.FOLD_ROWS + window.fold),
+                "search_train": rows[k.FOLD_ROWS + folds + window.fold],
+                "search_test": rows[k.FOLD_ROWS + window.fold],
             }
             for window in problem.windows
         ]
@@ -544,8 +544,8 @@ def validate(
             NewStrategy(
                 genome=candidate.genome,
                 exchange=exchange,
-                metrics=metrics_of(problem, score, k.ROW_FULL) or {},
-                in_sample=metrics_of(problem, score, k.ROW_IS) or {},
+                metrics=rows[k.ROW_FULL] or {},
+                in_sample=rows[k.ROW_IS] or {},
                 out_of_sample=held,
                 search=searched,
                 selection={
@@ -574,6 +574,38 @@ def validate(
             )
         )
     return items, stats
+
+
+def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
+    """``evaluation.metrics_of`` of every row of a score, in row order, the same dicts to the bit: the
+    row's numbers leave numpy once (``tolist``) instead of one scalar at a time, eleven rows a candidate."""
+    from mastertrade.engine.backtest.metrics import KERNEL_KEYS
+    from mastertrade.engine.generator import kernel as k
+
+    folds = problem.folds
+    calendars = problem.calendars
+    names = ["out_of_sample", "in_sample", "full"]
+    names += [f"oos{fold}" for fold in range(folds)] + [f"is{fold}" for fold in range(folds)]
+    assert len(names) == k.rows(folds)  # noqa: S101  (the kernel's row order, see kernel.py)
+    found: list[dict[str, Any] | None] = []
+    trades = KERNEL_KEYS.index("trades")
+    table: Any = score.values.tolist()  # rows of Python floats
+    for name, values in zip(names, table, strict=True):
+        if all(value != value for value in values):  # every number NaN: the row was not computed
+            found.append(None)
+            continue
+        data: dict[str, Any] = {
+            key: None if value != value or value in (_INF, -_INF) else value
+            for key, value in zip(KERNEL_KEYS, values, strict=True)
+        }
+        data["trades"] = int(values[trades])
+        calendar = calendars[name]
+        data["start"], data["end"], data["bars"] = calendar.start, calendar.end, calendar.bars
+        found.append(data)
+    return found
+
+
+_INF = float("inf")
 
 
 def search_pbo(
