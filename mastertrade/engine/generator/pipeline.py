@@ -465,6 +465,7 @@ def validate(
     stats["pbo_s"] = time.perf_counter() - pbo_started
     holdout_cache = IndicatorCache(holdout, features=problem.features)
     holdout_window = window_of(holdout)
+    search_window = window_of(problem.frame)
     scoring = time.perf_counter()
     scored = [candidate.genome for candidate, score in zip(chosen, detailed, strict=True) if not score.error]
     held_out = iter(
@@ -551,7 +552,7 @@ def validate(
                 selection={
                     "legacy": False,
                     "holdout": holdout_window,
-                    "search_window": window_of(problem.frame),
+                    "search_window": search_window,
                     "deflated_trials": trials_record | ({} if deflation is None else deflation.as_dict()),
                     "pbo": stats["pbo"],
                 },
