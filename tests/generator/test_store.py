@@ -237,3 +237,16 @@ def test_stored_strategies_read_every_column_of_their_table() -> None:
     from mastertrade.engine.generator.store import _STRATEGY_COLUMNS
 
     assert {column.name for column in StrategyRecord.__table__.columns} == set(_STRATEGY_COLUMNS)
+
+
+def test_a_new_strategys_id_is_its_fingerprint_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store and the pipeline both read ``id``: one canonical form per strategy, not one per read."""
+    import mastertrade.engine.signals.canonical as canonical
+
+    genome = builtin("sma_cross", "BTC/USDT", "1h")
+    calls: list[str] = []
+    real = canonical.fingerprint
+    monkeypatch.setattr(canonical, "fingerprint", lambda g: calls.append(g.name) or real(g))
+    item = NewStrategy(genome)
+    assert item.id == item.id == fingerprint(genome)
+    assert calls == ["sma_cross"]  # the first read only (the direct call above is not counted)

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import httpx
-
 from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.errors import (
     AuthenticationFailed,
@@ -37,6 +35,7 @@ from mastertrade.errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
     from pydantic import SecretStr
 
     from mastertrade.config import CollectorsSettings
@@ -219,6 +218,8 @@ async def fetch(
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """GET ``url`` and return the response if it is a 2xx; otherwise raise the matching error."""
+    import httpx  # here, not at import: reading stored features (a search, a backtest) never fetches
+
     request_url = httpx.URL(url)
     try:
         response = await client.get(url, params=params, headers=headers)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, case, delete, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mastertrade.db.database import Database
@@ -134,7 +133,7 @@ class FeatureStore:
         return list(latest.values())
 
     async def _write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        insert = _dialect_insert(conn)
         statement = insert(_FEATURES)
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
@@ -240,7 +239,7 @@ class FeatureStore:
             "updated_at": datetime.now(UTC),
         }
         async with self.db.engine.begin() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            insert = _dialect_insert(conn)
             update = dict(values)
             update.pop("source")
             if state is not None:
@@ -286,3 +285,11 @@ def newest_values(points: Sequence[FeaturePoint], limit: int = 12) -> tuple[dict
             newest[key] = point
     ordered = sorted(newest.values(), key=lambda p: (p.symbol, p.name))[:limit]
     return tuple({"name": p.name, "symbol": p.symbol, "value": p.value, "ts": p.ts} for p in ordered)
+
+
+def _dialect_insert(conn: AsyncConnection) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_update``), imported when a write needs it: reading
+    features (a search, a backtest) never loads the Postgres dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

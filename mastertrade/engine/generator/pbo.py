@@ -17,9 +17,10 @@ or parameter sets tried on the same data) over ``T`` periods:
 A PBO near 0 says that picking the in-sample best picks something that keeps working; near 0.5 or
 above says that the selection is picking noise. Performance is the Sharpe ratio of the concatenated
 returns (mean over standard deviation, per period), computed from per-block sums so that every
-combination costs ``O(S * N)`` (a compiled kernel, :func:`.kernel.pbo_ranks`, runs the combinations on
-every core, to the same bits as the plain numpy formulation); ``"mean"`` (the mean return) is offered
-too, mainly so small examples can be checked by hand. Ties in the out-of-sample ranking take the average rank.
+combination costs ``O(S * N)`` (a compiled kernel, :func:`.pbo_kernel.pbo_ranks`, computes each
+half's performance once for the two combinations it serves, to the same bits as the plain numpy
+formulation); ``"mean"`` (the mean return) is offered too, mainly so small examples can be checked by
+hand. Ties in the out-of-sample ranking take the average rank.
 
 Written here because no maintained Python package on the registry's well-kept list offers CSCV
 (``pypbo`` is an unmaintained single-author repository); the algorithm is the paper's, ~40 lines.
@@ -90,15 +91,10 @@ def probability_of_overfitting(returns: FloatArray, blocks: int, *, metric: Metr
     sums = np.add.reduceat(matrix, edges[:-1], axis=0)  # (blocks, trials)
     squares = np.add.reduceat(matrix * matrix, edges[:-1], axis=0)
 
-    from mastertrade.engine.generator.executor_base import default_workers
-    from mastertrade.engine.generator.kernel import pbo_ranks
+    from mastertrade.engine.generator.pbo_kernel import pbo_ranks
 
-    inside = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.int64)
-    outside = np.array(
-        [[block for block in range(blocks) if block not in set(row)] for row in inside.tolist()],
-        dtype=np.int64,
-    ).reshape(len(inside), blocks - blocks // 2)
-    ranks = pbo_ranks(sums, squares, count, inside, outside, metric == "mean", default_workers())
+    halves = np.array(list(itertools.combinations(range(blocks), blocks // 2)), dtype=np.int64)
+    ranks = pbo_ranks(sums, squares, count, halves, metric == "mean")
     w = ranks / (trials + 1.0)
     logits = [math.log(value / (1.0 - value)) for value in w.tolist()]
     pbo = sum(1 for value in logits if value <= 0) / len(logits)
@@ -109,7 +105,12 @@ def daily_returns(
     equity: FloatArray, day_last: np.ndarray[Any, np.dtype[np.int64]], cash: float
 ) -> FloatArray:
     """Simple returns from one UTC day's last close to the next (the first from the starting cash)."""
-    closes = np.concatenate([[cash], np.asarray(equity, dtype=np.float64)[day_last]])
+    return returns_of_closes(np.asarray(equity, dtype=np.float64)[day_last], cash)
+
+
+def returns_of_closes(daily_closes: FloatArray, cash: float) -> FloatArray:
+    """:func:`daily_returns` from the daily closes themselves (the equity at each day's last bar)."""
+    closes = np.concatenate([[cash], daily_closes])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = closes[1:] / closes[:-1] - 1.0
     clean: FloatArray = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

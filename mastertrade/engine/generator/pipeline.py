@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator import kernel as k
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
 from mastertrade.errors import UserInputError
@@ -445,9 +444,9 @@ def validate(
     """Search-window detail (what the search optimised), the one hold-out score of each chosen
     candidate, its deflated Sharpe ratio over every trial counted, the filter on the hold-out, the
     reference engine re-run of the finalists on the hold-out, and the run's PBO."""
+    from mastertrade.engine.generator import kernel as k
     from mastertrade.engine.generator.deflated import deflated_sharpe
-    from mastertrade.engine.generator.evaluation import metrics_of
-    from mastertrade.engine.generator.holdout import score_holdout
+    from mastertrade.engine.generator.holdout import daily_sharpe, score_holdout_many
     from mastertrade.engine.generator.validation import passed_reason, reference_check, threshold_failures
     from mastertrade.engine.signals.indicators import IndicatorCache
 
@@ -466,11 +465,19 @@ def validate(
     stats["pbo_s"] = time.perf_counter() - pbo_started
     holdout_cache = IndicatorCache(holdout, features=problem.features)
     holdout_window = window_of(holdout)
+    search_window = window_of(problem.frame)
+    scoring = time.perf_counter()
+    scored = [candidate.genome for candidate, score in zip(chosen, detailed, strict=True) if not score.error]
+    held_out = iter(
+        score_holdout_many(scored, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache)
+    )
+    stats["holdout_s"] = time.perf_counter() - scoring
     trials_record = tally.as_dict()
     items: list[NewStrategy] = []
     folds = problem.folds
     for candidate, score in zip(chosen, detailed, strict=True):
-        searched = metrics_of(problem, score, k.ROW_OOS) or {}
+        rows = row_metrics(problem, score)
+        searched = rows[k.ROW_OOS] or {}
         searched.update(
             days=int(score.moments[0]) + 1 if score.moments[0] == score.moments[0] else 0,
             daily_mean=_number(score.moments[1]),
@@ -486,13 +493,8 @@ def validate(
             held: dict[str, Any] = {"window": "holdout"}
             reasons = [f"could not be scored: {score.error}"]
         else:
-            scoring = time.perf_counter()
-            outcome = score_holdout(
-                candidate.genome, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache
-            )
-            stats["holdout_s"] += time.perf_counter() - scoring
-            held = outcome.metrics
-            sharpe = outcome.daily_sharpe
+            held = next(held_out)
+            sharpe = daily_sharpe(held)
             skew, kurt = held.get("daily_skew"), held.get("daily_kurtosis")
             if sharpe is not None and skew is not None and kurt is not None:
                 deflation = tally.deflation(int(held["days"]))
@@ -530,8 +532,8 @@ def validate(
         fold_rows = [
             {
                 **window.as_dict(),
-                "search_train": metrics_of(problem, score, k.FOLD_ROWS + folds + window.fold),
-                "search_test": metrics_of(problem, score, k.FOLD_ROWS + window.fold),
+                "search_train": rows[k.FOLD_ROWS + folds + window.fold],
+                "search_test": rows[k.FOLD_ROWS + window.fold],
             }
             for window in problem.windows
         ]
@@ -543,14 +545,14 @@ def validate(
             NewStrategy(
                 genome=candidate.genome,
                 exchange=exchange,
-                metrics=metrics_of(problem, score, k.ROW_FULL) or {},
-                in_sample=metrics_of(problem, score, k.ROW_IS) or {},
+                metrics=rows[k.ROW_FULL] or {},
+                in_sample=rows[k.ROW_IS] or {},
                 out_of_sample=held,
                 search=searched,
                 selection={
                     "legacy": False,
                     "holdout": holdout_window,
-                    "search_window": window_of(problem.frame),
+                    "search_window": search_window,
                     "deflated_trials": trials_record | ({} if deflation is None else deflation.as_dict()),
                     "pbo": stats["pbo"],
                 },
@@ -575,6 +577,38 @@ def validate(
     return items, stats
 
 
+def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
+    """``evaluation.metrics_of`` of every row of a score, in row order, the same dicts to the bit: the
+    row's numbers leave numpy once (``tolist``) instead of one scalar at a time, eleven rows a candidate."""
+    from mastertrade.engine.backtest.metrics import KERNEL_KEYS
+    from mastertrade.engine.generator import kernel as k
+
+    folds = problem.folds
+    calendars = problem.calendars
+    names = ["out_of_sample", "in_sample", "full"]
+    names += [f"oos{fold}" for fold in range(folds)] + [f"is{fold}" for fold in range(folds)]
+    assert len(names) == k.rows(folds)  # noqa: S101  (the kernel's row order, see kernel.py)
+    found: list[dict[str, Any] | None] = []
+    trades = KERNEL_KEYS.index("trades")
+    table: Any = score.values.tolist()  # rows of Python floats
+    for name, values in zip(names, table, strict=True):
+        if all(value != value for value in values):  # every number NaN: the row was not computed
+            found.append(None)
+            continue
+        data: dict[str, Any] = {
+            key: None if value != value or value in (_INF, -_INF) else value
+            for key, value in zip(KERNEL_KEYS, values, strict=True)
+        }
+        data["trades"] = int(values[trades])
+        calendar = calendars[name]
+        data["start"], data["end"], data["bars"] = calendar.start, calendar.end, calendar.bars
+        found.append(data)
+    return found
+
+
+_INF = float("inf")
+
+
 def search_pbo(
     problem: Problem,
     genomes: Sequence[Any],
@@ -585,29 +619,16 @@ def search_pbo(
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
     search window (those that could be scored); ``None`` with fewer than two of them or too few days for
     two blocks."""
-    from mastertrade.engine.backtest.fast import price_arrays, simulate
-    from mastertrade.engine.backtest.metrics import Calendar
-    from mastertrade.engine.backtest.params import order_params
-    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
-    from mastertrade.engine.backtest.runner import strategy_signals
-    from mastertrade.engine.generator.pbo import choose_blocks, daily_returns, probability_of_overfitting
+    from mastertrade.engine.generator.pbo import choose_blocks, probability_of_overfitting, returns_of_closes
+    from mastertrade.engine.generator.plain_batch import run_plain
 
-    calendar = Calendar.from_ts(problem.ts)
-    prices = price_arrays(problem.frame)  # once, not once per candidate as run_fast would
-    cash, fee = float(problem.cash), float(problem.fee)
-    columns = []
-    for genome, score in zip(genomes, scores, strict=True):
-        if score.error:
-            continue
-        entries, exits = strategy_signals(genome, cache)
-        params = order_params(genome).kernel_args()
-        equity = simulate(*prices, entries, exits, *params, cash, fee, FRACTIONAL_UNIT)[0]
-        columns.append(daily_returns(equity, calendar.day_last, problem.cash))
-    if len(columns) < 2:
+    scored = [genome for genome, score in zip(genomes, scores, strict=True) if not score.error]
+    if len(scored) < 2:
         return None
+    closes = run_plain(scored, problem.frame, cash=problem.cash, fee=problem.fee, cache=cache).closes
     import numpy as np
 
-    matrix = np.column_stack(columns)
+    matrix = np.column_stack([returns_of_closes(closes[index], problem.cash) for index in range(len(scored))])
     used = choose_blocks(len(matrix), blocks)
     if used == 0:
         return None

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, func, insert, update
@@ -83,8 +84,9 @@ class NewStrategy:
     seed: int | None = None
     path: tuple[tuple[State, str], ...] = ((State.GENERATED, "added"),)
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """The genome's fingerprint, computed once (the store and the pipeline both ask for it)."""
         from mastertrade.engine.signals.canonical import fingerprint
 
         return fingerprint(self.genome)
