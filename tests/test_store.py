@@ -76,3 +76,56 @@ async def test_failed_write_leaves_nothing(database: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017 - the driver's own IntegrityError
         await store.upsert(key, bad)
     assert (await store.info(key)).rows == 0
+
+
+async def test_a_series_id_is_looked_up_once_and_a_rolled_back_one_is_not_remembered(database: Any) -> None:
+    """The daemon stores a candle of every symbol each bar; the id lookup is remembered once found."""
+    from sqlalchemy import event, text
+
+    store = CandleStore(database)
+    key = SeriesKey("binance", "BTC/USDT", "1h")
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT id FROM series WHERE exchange ="):
+            lookups.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        with pytest.raises(RuntimeError):  # a series created in a transaction that is rolled back
+            async with database.engine.begin() as conn:
+                assert await store.series_id(key, create=True, conn=conn) is not None
+                raise RuntimeError("rolled back")
+        assert await store.series_id(key) is None  # not remembered: asked again, and not there
+        for start in range(3):
+            await store.upsert(key, candles(2, start=T0 + start * 2 * HOUR))
+        assert await store.last_ts(key) == T0 + 5 * HOUR
+        assert (await store.info(key)).rows == 6
+        async with database.engine.connect() as conn:
+            stored = await conn.scalar(text("SELECT id FROM series WHERE symbol = 'BTC/USDT'"))
+        assert await store.series_id(key) == stored
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    # not found before the rollback, nor after it, nor by the first upsert (which creates it); found by
+    # the second upsert and remembered from then on
+    assert len(lookups) == 4, lookups
+    assert await CandleStore(database).last_ts(SeriesKey("binance", "NONE/USDT", "1h")) is None
+
+
+@pytest.mark.parametrize("start", [T0, -50 * HOUR])
+async def test_bucket_closes_are_the_last_close_of_each_bucket(database: Any, start: int) -> None:
+    """What the VaR job samples (``riskmetrics._sample`` over every bar of the span before the newest
+    bar), read in SQL; negative times (before 1970) fall in floored buckets as numpy's ``//`` puts them."""
+    from mastertrade.engine.execution.riskmetrics import _sample
+
+    store = CandleStore(database)
+    key = SeriesKey("sim", "BTC/USDT", "1h")
+    rows = candles(24 * 9 + 5, start=start + 3 * HOUR)
+    del rows[40:52]  # a gap of half a day
+    await store.upsert(key, rows)
+    last = rows[-1][0]
+    day = 24 * HOUR
+    for span in (20 * day, 7 * day + 5 * HOUR, 3 * HOUR, 0):
+        frame = await store.read(key, last - span, last + 1)
+        assert await store.bucket_closes(key, day, span) == _sample(frame["close"], day, 10_000)
+    assert await store.bucket_closes(SeriesKey("sim", "NONE/USDT", "1h"), day, day) == []

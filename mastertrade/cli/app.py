@@ -2,57 +2,276 @@
 
 This module is imported by ``mt --help``: it and the group modules import only typer at module level;
 everything heavy (pandas, ccxt, numba, sqlalchemy ...) is imported inside the command that uses it.
+
+The commands and groups are declared in ``COMMANDS`` (name, where it lives, its one-line help) and built
+only when used: ``mt backtest ...`` imports and builds ``backtest`` alone, ``mt data --help`` the ``data``
+group alone, and ``mt --help`` none of them (its listing is the declared one-line helps; a test holds
+them equal to the commands' own). Typer builds every parameter of every command it is given, and that,
+with the command modules' imports, was most of ``mt --help``'s start-up.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import typer
+import typer.main
 from typer import _click  # Typer >= 0.25 vendors click; its Context is the one passed here
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from mastertrade import __version__
-from mastertrade.cli import alerts as alerts_cmd
-from mastertrade.cli import backtest as backtest_cmd
-from mastertrade.cli import completion as completion_cmd
-from mastertrade.cli import config as config_cmd
-from mastertrade.cli import daemon as daemon_cmd
-from mastertrade.cli import data as data_cmd
-from mastertrade.cli import demo as demo_cmd
-from mastertrade.cli import examples as examples_cmd
-from mastertrade.cli import generate as generate_cmd
-from mastertrade.cli import goal as goal_cmd
 from mastertrade.cli import help_format
-from mastertrade.cli import init as init_cmd
-from mastertrade.cli import ml as ml_cmd
-from mastertrade.cli import optimize as optimize_cmd
-from mastertrade.cli import orders as orders_cmd
-from mastertrade.cli import parity as parity_cmd
-from mastertrade.cli import risk as risk_cmd
-from mastertrade.cli import rl as rl_cmd
-from mastertrade.cli import status as status_cmd
-from mastertrade.cli import strategy as strategy_cmd
-from mastertrade.cli import strategy_add as strategy_add_cmd
-from mastertrade.cli import trade as trade_cmd
-from mastertrade.cli import tui as tui_cmd
-from mastertrade.cli import validate as validate_cmd
 from mastertrade.cli.output import error
 from mastertrade.errors import MasterTradeError
 
 help_format.install()
 
 
+class Declared:
+    """A command or group of the root, declared without importing it: ``target`` is
+    ``"module:attribute"`` (a command's function, or a group's Typer app, or with ``factory`` a function
+    that returns the group), ``summary`` the one-line help ``mt --help`` lists (the first paragraph of the
+    command's own help)."""
+
+    def __init__(self, name: str, target: str, summary: str, *, factory: bool = False) -> None:
+        self.name = name
+        self.target = target
+        self.summary = summary
+        self.factory = factory
+
+    def load(self) -> Any:
+        module, _, attribute = self.target.partition(":")
+        found = getattr(importlib.import_module(module), attribute)
+        return found() if self.factory else found
+
+
+COMMANDS = [
+    Declared(
+        "demo",
+        "mastertrade.cli.demo:demo",
+        "Run the offline demo: simulated market, daemon, quick generation, paper trading and the dashboard.",
+    ),
+    Declared(
+        "init",
+        "mastertrade.cli.init:init",
+        "Write config.toml (kept if it exists), create the database and bring its schema up to date.",
+    ),
+    Declared(
+        "status",
+        "mastertrade.cli.status:status",
+        "Show the daemon's services, venue, last candle per symbol, event lag, jobs and uptime.",
+    ),
+    Declared(
+        "backtest",
+        "mastertrade.cli.backtest:backtest",
+        "Backtest a strategy on stored candles and print its metrics.",
+    ),
+    Declared(
+        "generate",
+        "mastertrade.cli.generate:generate",
+        "Generate strategies with a genetic search and store them with their validation.",
+    ),
+    Declared(
+        "validate",
+        "mastertrade.cli.validate:validate",
+        "Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio "
+        "for the number of trials you declare, 95% bootstrap intervals for the Sharpe ratio and the maximum "
+        "drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed.",
+    ),
+    Declared(
+        "optimize",
+        "mastertrade.cli.optimize:optimize",
+        "Tune a strategy on the search window, then score the best once on the hold-out the tuning never "
+        "saw and judge it with the default filter. Genomes: the numeric parameters (indicator settings, "
+        "stops) with Optuna, or the structure with --evolve. Plugins: the int and float parameters they "
+        "declare. The trials join the series' trial registry; the report gives the deflated Sharpe ratio "
+        "over every trial counted and the probability of backtest overfitting of the tuning.",
+    ),
+    Declared(
+        "positions",
+        "mastertrade.cli.orders:positions",
+        "The account's open positions (or a strategy paper book's) with their marks and P&L.",
+    ),
+    Declared("balance", "mastertrade.cli.orders:balance", "The account's balances, equity and P&L."),
+    Declared(
+        "tui",
+        "mastertrade.cli.tui:tui",
+        "Open the live dashboard: prices, charts, strategies, orders, risk, alerts.",
+    ),
+    Declared(
+        "completion", "mastertrade.cli.completion:completion", "Print the completion script for a shell."
+    ),
+    Declared(
+        "examples",
+        "mastertrade.cli.examples:examples",
+        "Print or write the cron and systemd examples, with absolute paths filled in.",
+    ),
+    # the groups (Typer lists commands first, then groups)
+    Declared(
+        "config", "mastertrade.cli.config:app", "Show the effective settings and where everything lives."
+    ),
+    Declared(
+        "data",
+        "mastertrade.cli.data:app",
+        "Market data: download, simulate, import, export, list and check candles.",
+    ),
+    Declared("daemon", "mastertrade.cli.daemon:app", "Start, stop and watch the engine daemon."),
+    Declared("alerts", "mastertrade.cli.alerts:app", "Alert rules, targets (Apprise URLs) and history."),
+    Declared(
+        "strategy",
+        "mastertrade.cli.app:strategy_app",
+        "Strategies: show a genome, list built-in, plugin and stored strategies, move stored ones through "
+        "paper and active trading, export them.",
+        factory=True,
+    ),
+    Declared(
+        "trade",
+        "mastertrade.cli.trade:app",
+        "Place manual orders (risk-checked, paper unless live is confirmed).",
+    ),
+    Declared(
+        "orders",
+        "mastertrade.cli.orders:app",
+        "The account's orders; `mt orders show ID` shows one, `mt orders cancel ID` cancels one.",
+    ),
+    Declared(
+        "risk",
+        "mastertrade.cli.risk:app",
+        "Risk: exposure, drawdown, circuit breakers, VaR; the kill switch.",
+    ),
+    Declared(
+        "goal",
+        "mastertrade.cli.goal:app",
+        "Goals: targets, progress, projected dates and the risk factor they set.",
+    ),
+    Declared(
+        "rl",
+        "mastertrade.cli.rl:app",
+        "Reinforcement learning: a PPO trading policy as a strategy of kind model (needs the [ml] extra).",
+    ),
+    Declared(
+        "ml",
+        "mastertrade.cli.ml:app",
+        "Machine learning: next-bar return forecasts (LSTM-Transformer, LightGBM) as strategy features.",
+    ),
+]
+"""Every command and group of ``mt``, in the order ``mt --help`` lists them."""
+
+
+def strategy_app() -> typer.Typer:
+    """The ``strategy`` group, with ``parity`` and ``add``, which live in modules of their own."""
+    from mastertrade.cli import parity as parity_cmd
+    from mastertrade.cli import strategy as strategy_cmd
+    from mastertrade.cli import strategy_add as strategy_add_cmd
+
+    group = strategy_cmd.app
+    registered = {command.name for command in group.registered_commands}
+    if "parity" not in registered:
+        group.command("parity")(parity_cmd.parity)
+    if "add" not in registered:
+        group.command("add")(strategy_add_cmd.add)
+    return group
+
+
+def build(command: Declared) -> _click.Command:
+    """The click command of ``command``, built by Typer exactly as if it had been registered on the root
+    app (the root's markup mode and exception settings), with negative numbers taken as values."""
+    target = command.load()
+    holder = typer.Typer(
+        rich_markup_mode=app.rich_markup_mode,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    holder.callback()(_nothing)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=command.name)
+    else:
+        holder.command(command.name)(target)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    built = group.commands[command.name]
+    _negative_numbers_are_values(built)
+    return built
+
+
+def _nothing() -> None:
+    """The holder's callback (it makes Typer build a group around the one command)."""
+
+
+class LazyCommands(MutableMapping[str, _click.Command]):
+    """The root's commands: every declared name is there, and a command is built on first access
+    (``mt backtest`` builds ``backtest`` alone; the documentation hook, walking every command, builds
+    them all). ``listed`` gives what the root's help lists without building anything."""
+
+    def __init__(self, declared: list[Declared], built: Mapping[str, _click.Command]) -> None:
+        self._declared = {command.name: command for command in declared}
+        self._built = dict(built)
+
+    def __getitem__(self, name: str) -> _click.Command:
+        found = self._built.get(name)
+        if found is None:
+            declared = self._declared.get(name)
+            if declared is None:
+                raise KeyError(name)
+            found = self._built[name] = build(declared)
+        return found
+
+    def __setitem__(self, name: str, command: _click.Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._built.pop(name, None)
+        self._declared.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._declared, *self._built]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self._declared, *self._built]))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._declared or name in self._built
+
+    def listed(self, name: str) -> _click.Command | None:
+        """The command as the root's help lists it: built already, or its declared one-line help."""
+        found = self._built.get(name)
+        if found is not None:
+            return found
+        declared = self._declared.get(name)
+        return None if declared is None else TyperCommand(name=declared.name, help=declared.summary)
+
+
 class MTGroup(TyperGroup):
     """Turns MasterTrade errors into one line on stderr and their exit code (2 for bad input); usage
     errors (an unknown option, a missing argument, a value that does not parse) too, instead of
-    click's multi-line box."""
+    click's multi-line box. Its commands are ``COMMANDS``, built when used (``LazyCommands``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _negative_numbers_are_values(self)
+        self.commands: LazyCommands = LazyCommands(COMMANDS, self.commands)
+        self._listing = False
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if self._listing:
+            return self.commands.listed(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        """The root's help lists the commands from their declared one-line helps, building none."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def make_context(self, *args: Any, **kwargs: Any) -> _click.Context:
         try:
@@ -73,20 +292,20 @@ class MTGroup(TyperGroup):
             raise typer.Exit(130) from None
 
 
-def _negative_numbers_are_values(group: Any) -> None:
+def _negative_numbers_are_values(command: Any) -> None:
     """``mt goal remove -1`` passes -1 as the argument (to be refused by its validation, naming it),
     instead of failing with "No such option: -1": commands with a numeric argument take tokens that
     look like options as arguments (an unknown option then fails as an unexpected argument). Options
     already take the token after them, negative or not."""
-    for command in group.commands.values():
-        if hasattr(command, "commands"):
-            _negative_numbers_are_values(command)
-            continue
-        if any(
-            param.param_type_name == "argument" and param.type_descriptor.annotation in (int, float)
-            for param in command.params
-        ):
-            command.context_settings = {**command.context_settings, "ignore_unknown_options": True}
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _negative_numbers_are_values(sub)
+        return
+    if any(
+        param.param_type_name == "argument" and param.type_descriptor.annotation in (int, float)
+        for param in command.params
+    ):
+        command.context_settings = {**command.context_settings, "ignore_unknown_options": True}
 
 
 def _given(exc: _click.exceptions.UsageError) -> str | None:
@@ -147,33 +366,6 @@ def root(
     logging.basicConfig(level=level, format="mt: %(levelname)s: %(message)s", stream=sys.stderr, force=True)
     # alembic narrates every migration step at INFO; that is debugging detail, not news
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING) if verbose < 2 else logging.DEBUG)
-
-
-app.command("demo")(demo_cmd.demo)
-app.command("init")(init_cmd.init)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(daemon_cmd.app, name="daemon")
-app.command("status")(status_cmd.status)
-app.add_typer(alerts_cmd.app, name="alerts")
-app.add_typer(strategy_cmd.app, name="strategy")
-strategy_cmd.app.command("parity")(parity_cmd.parity)
-strategy_cmd.app.command("add")(strategy_add_cmd.add)
-app.command("backtest")(backtest_cmd.backtest)
-app.command("generate")(generate_cmd.generate)
-app.command("validate")(validate_cmd.validate)
-app.command("optimize")(optimize_cmd.optimize)
-app.add_typer(trade_cmd.app, name="trade")
-app.add_typer(orders_cmd.app, name="orders")
-app.command("positions")(orders_cmd.positions)
-app.command("balance")(orders_cmd.balance)
-app.add_typer(risk_cmd.app, name="risk")
-app.add_typer(goal_cmd.app, name="goal")
-app.command("tui")(tui_cmd.tui)
-app.add_typer(rl_cmd.app, name="rl")
-app.command("completion")(completion_cmd.completion)
-app.command("examples")(examples_cmd.examples)
-app.add_typer(ml_cmd.app, name="ml")
 
 
 def main() -> None:

@@ -263,3 +263,42 @@ async def test_var_of_the_positions_on_schedule(trading: TradingEngine) -> None:
     assert math.isclose(figures[0.95]["historical_var"], var95 * equity, rel_tol=1e-6)
     assert math.isclose(figures[0.95]["historical_cvar"], cvar95 * equity, rel_tol=1e-6)
     assert figures[0.99]["parametric_cvar"] > figures[0.95]["parametric_var"] > 0
+
+
+async def test_every_closed_candle_marks_the_equity_and_an_unchanged_mark_is_not_rewritten(
+    trading: TradingEngine,
+) -> None:
+    """Each symbol's closed candle marks the account's equity at that bar; a symbol the account does not
+    hold moves no equity, so its mark of the same bar is already stored and no write is made for it."""
+    from sqlalchemy import event
+
+    from mastertrade.engine.execution.journal import Journal
+
+    eth = "ETH/USDT"
+    writes: list[Any] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO equity_points") and "paper" in params:
+            writes.append(params)  # the account's (the strategies' books are marked by the bar clock)
+
+    engine = trading.ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await trading.bar(BTC, 0, 100, 101, 99, 100)
+        await trading.bar(eth, 0, 10, 10.2, 9.9, 10)  # the same bar, the same equity: no write
+        assert len(writes) == 1
+        async with trading.client() as client:
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10))
+        await trading.bar(BTC, 1, 101, 103, 100, 102)  # the buy fills at 101: a new bar, a new mark
+        await trading.bar(eth, 1, 10, 10.2, 9.9, 10.1)
+        assert len(writes) == 2
+        await trading.bar(eth, 2, 10.1, 10.3, 10, 10.2)  # ETH closes bar 2 first: BTC still at 102
+        await trading.bar(BTC, 2, 102, 106, 101, 105)  # BTC moves the equity of bar 2: written again
+        await trading.bar(BTC, 2, 102, 106, 101, 105, ticks=False)  # the same close again: not
+        assert len(writes) == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    history = await Journal(trading.ctx.db).equity_history("paper")
+    assert [point.equity for point in history[:2]] == pytest.approx([100_000, 100_000 - 1010 * 1.001 + 1020])
+    # bar 2's stored mark is the account's equity after BTC's close (the active strategy trades too)
+    assert len(history) == 3 and history[2].equity == (await trading.trader.account.balance())["equity"]

@@ -98,6 +98,9 @@ class Account:
         """Per client order id of a manual order being placed: one placement at a time."""
         self.protection: ProtectionStatus | None = None
         """Live only: the daemon-side protections, shown in ``risk_status``."""
+        self._marked: dict[str, tuple[int, float, float]] = {}
+        """Per book: the equity mark this account last recorded ((ts, equity, cash)), so that the same
+        mark is not written again (``mark_equity``)."""
 
     @property
     def book(self) -> str:
@@ -187,14 +190,24 @@ class Account:
 
     async def mark_equity(self, ts: int) -> None:
         """Record the account's equity at market time ``ts`` (a bar's open time, marked at its close);
-        the strategies' books are marked by the bar clock at each bar they are evaluated on."""
+        the strategies' books are marked by the bar clock at each bar they are evaluated on.
+
+        Every symbol's closed candle marks the bar, and the marks of one bar mostly agree (a symbol
+        the account does not hold moves no equity): a mark equal to the one this account recorded last
+        for the same bar is already stored and is not written again (the books' equity is only ever
+        written by their account, so the stored row is the remembered one)."""
         for broker in [self.broker]:
             ledger = await broker.ledger()
             marks = broker.marks()
             equity = ledger.equity(self.quote, marks)
             cash = ledger.balance(self.quote)
-            if math.isfinite(equity):
-                await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
+            if not math.isfinite(equity):
+                continue
+            mark = (ts, equity, cash)
+            if self._marked.get(broker.book) == mark:
+                continue
+            await self.journal.record_equity(broker.book, ts, equity, cash, equity - cash)
+            self._marked[broker.book] = mark
 
     # --- the account's market time, portfolio and manual orders ------------------------------------
 

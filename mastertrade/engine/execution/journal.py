@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -536,17 +536,27 @@ class Journal:
     async def record_equity(
         self, book: str, ts: int, equity: float, cash: float, positions_value: float
     ) -> None:
-        """The book's equity at market time ``ts`` (a later value for the same time replaces it)."""
-        async with self.db.sessions() as session:
-            await session.exec(
-                delete(EquityPointRecord).where(
-                    col(EquityPointRecord.book) == book, col(EquityPointRecord.ts) == ts
+        """The book's equity at market time ``ts`` (a later value for the same time replaces it).
+
+        One upsert statement on the primary key (book, ts), without ORM objects: the daemon marks the
+        account at every closed candle of every symbol."""
+        table = EquityPointRecord.__table__  # type: ignore[attr-defined]
+        async with self.db.engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            statement = insert(table).values(
+                book=book, ts=ts, equity=equity, cash=cash, positions_value=positions_value
+            )
+            excluded = statement.excluded
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["book", "ts"],
+                    set_={
+                        "equity": excluded.equity,
+                        "cash": excluded.cash,
+                        "positions_value": excluded.positions_value,
+                    },
                 )
             )
-            session.add(
-                EquityPointRecord(book=book, ts=ts, equity=equity, cash=cash, positions_value=positions_value)
-            )
-            await session.commit()
 
     async def equity_marks(
         self, book: str, *, since: int | None, day_start: int

@@ -59,13 +59,8 @@ async def account_var(account: Account, candles: CandleStore, venue_id: str) -> 
         span = (lookback + 2) * horizon_ms
         closes: dict[str, list[float]] = {}
         for symbol in weights:
-            key = SeriesKey(venue_id, symbol, timeframe)
-            last = await candles.last_ts(key)
-            if last is None:
-                closes[symbol] = []
-                continue
-            frame = await candles.read(key, last - span, last + 1)
-            closes[symbol] = _sample(frame["close"], horizon_ms, lookback) if len(frame) else []
+            sampled = await candles.bucket_closes(SeriesKey(venue_id, symbol, timeframe), horizon_ms, span)
+            closes[symbol] = sampled[-(lookback + 1) :]
         shortest = min(len(values) for values in closes.values())
         aligned = {symbol: values[len(values) - shortest :] for symbol, values in closes.items()}
         returns = portfolio_returns(weights, aligned) if shortest > 1 else []

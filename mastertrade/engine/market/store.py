@@ -98,14 +98,24 @@ def frame_from_matrix(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> pd.DataF
 
 
 class CandleStore:
-    """Candle series of one database."""
+    """Candle series of one database.
+
+    A series' id is looked up once and then remembered: the daemon stores a candle of every symbol
+    each bar, and the lookup was most of that write's cost. Series rows are never deleted or renamed
+    (``replace`` keeps the row), so a remembered id stays right; an id is remembered only once a
+    ``SELECT`` has found it (a row this store has just inserted may yet be rolled back with its
+    transaction), and a series not found is asked for again (another process may create it)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._ids: dict[SeriesKey, int] = {}
 
     async def series_id(
         self, key: SeriesKey, *, create: bool = False, conn: AsyncConnection | None = None
     ) -> int | None:
+        known = self._ids.get(key)
+        if known is not None:
+            return known
         if conn is None:
             async with self.db.engine.begin() as own:
                 return await self.series_id(key, create=create, conn=own)
@@ -117,8 +127,11 @@ class CandleStore:
             ),
             params,
         )
-        if found is not None or not create:
-            return None if found is None else int(found)
+        if found is not None:
+            self._ids[key] = int(found)
+            return int(found)
+        if not create:
+            return None
         from mastertrade.db.models import Series
 
         table = Series.__table__  # type: ignore[attr-defined]
@@ -208,9 +221,39 @@ class CandleStore:
         """The candles of a series as a DataFrame (see the module docstring)."""
         return frame_from_matrix(await self.read_matrix(key, start, end))
 
+    async def bucket_closes(self, key: SeriesKey, bucket_ms: int, span_ms: int) -> list[float]:
+        """The close of the last stored bar in each ``bucket_ms`` bucket (epoch-ms buckets, UTC) of the
+        bars from ``span_ms`` before the newest bar's open time up to the newest, oldest first: the
+        series sampled at a coarser horizon (the VaR job's daily returns from hourly bars, run every
+        few seconds by a simulated daemon) in one statement, without reading and converting every bar.
+        The bucket is the floor of ``ts / bucket_ms``, written so that SQLite's and Postgres'
+        truncating division floor a negative ``ts`` too."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return []
+            result = await conn.execute(
+                text(
+                    "SELECT c.close FROM candles c JOIN ("
+                    " SELECT MAX(ts) AS ts FROM candles WHERE series_id = :sid AND ts >= ("
+                    "  SELECT MAX(ts) FROM candles WHERE series_id = :sid) - :span"
+                    " GROUP BY (ts - ((ts % :bucket) + :bucket) % :bucket) / :bucket"
+                    ") last ON c.series_id = :sid AND c.ts = last.ts ORDER BY c.ts"
+                ),
+                {"sid": series_id, "span": span_ms, "bucket": bucket_ms},
+            )
+            return [float(row[0]) for row in result.all()]
+
     async def last_ts(self, key: SeriesKey) -> int | None:
-        info = await self.info(key)
-        return info.last
+        """The newest bar's open time: one index lookup (``info`` also counts the series' rows)."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return None
+            last = await conn.scalar(
+                text("SELECT MAX(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
+            )
+            return None if last is None else int(last)
 
     async def info(self, key: SeriesKey) -> SeriesInfo:
         async with self.db.engine.connect() as conn:

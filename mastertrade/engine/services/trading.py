@@ -196,21 +196,42 @@ def wire_parity_monitor(ctx: EngineContext, trader: Any) -> None:
 
 class ContextStrategies(StrategySource):
     """The strategies of whatever ``StrategySource`` the daemon provides now (tests provide their own),
-    else the stored paper and active strategies (``generator.source.StoredStrategies``)."""
+    else the stored paper and active strategies (``generator.source.StoredStrategies``).
+
+    The trading core asks at every closed candle of every symbol, and the stored list rarely changes,
+    so it is read again only when it may have: every stored strategy and every move of one records a
+    row in ``strategy_transitions`` in the same transaction, from whichever process (the API, the
+    nightly run, ``mt strategy`` or ``mt demo`` on the database directly), and rows are never deleted.
+    One look at the newest transition's id per candle (an index lookup) tells whether the list read
+    last is still the stored one; a strategy activated or paused anywhere trades (or stops) from the
+    next candle on, as before."""
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         self._stored: StrategySource | None = None
+        self._read: tuple[int | None, list[TradedStrategy]] | None = None
+        """The newest transition id seen and the stored list read after seeing it."""
 
     async def traded(self) -> Sequence[TradedStrategy]:
         source = self.ctx.find(StrategySource)
-        if source is None:
-            if self._stored is None:
-                from mastertrade.engine.generator.source import StoredStrategies
+        if source is not None:
+            return list(await source.traded())
+        if self._stored is None:
+            from mastertrade.engine.generator.source import StoredStrategies
 
-                self._stored = StoredStrategies(self.ctx.db)
-            source = self._stored
-        return list(await source.traded())
+            self._stored = StoredStrategies(self.ctx.db)
+        # The id first, then the list: a move committed in between makes the next look read again.
+        seen = await self._newest_transition()
+        if self._read is None or self._read[0] != seen:
+            self._read = (seen, list(await self._stored.traded()))
+        return list(self._read[1])
+
+    async def _newest_transition(self) -> int | None:
+        from sqlalchemy import text
+
+        async with self.ctx.db.engine.connect() as conn:
+            newest = await conn.scalar(text("SELECT MAX(id) FROM strategy_transitions"))
+        return None if newest is None else int(newest)
 
 
 def _account(ctx: EngineContext) -> Any:
