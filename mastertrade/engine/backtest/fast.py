@@ -36,6 +36,7 @@ from mastertrade.errors import DataValidationError, UserInputError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 # backtesting.py's "all available equity" order size, 1 - sys.float_info.epsilon
 _FULL_EQUITY = 1.0 - 2.220446049250313e-16
@@ -217,6 +218,26 @@ def simulate(
     )
 
 
+@kernel()
+def closed_and_exposed(
+    entry_bar: IntArray, exit_bar: IntArray, pnl: FloatArray, trades: int, bars: int, closed_pnl: FloatArray
+) -> tuple[int, int]:
+    """Write the closed trades' P&L, in trade order, into ``closed_pnl``; return how many were closed and
+    the bars spent in a position (a trade still open counts to the last of ``bars``): what
+    ``metrics_kernel`` reads besides the equity."""
+    closed = 0
+    exposed = 0
+    for t in range(trades):
+        last = exit_bar[t]
+        if last >= 0:
+            closed_pnl[closed] = pnl[t]
+            closed += 1
+        else:
+            last = bars - 1
+        exposed += last - entry_bar[t] + 1
+    return closed, exposed
+
+
 @kernel(parallel=True)
 def simulate_many(
     open_: FloatArray,
@@ -259,16 +280,7 @@ def simulate_many(
                 trailing_stop[g], size[g], cash, fee, unit, equity, entry_bar, exit_bar, entry_price,
                 exit_price, units, pnl, reason,
             )  # fmt: skip
-            closed = 0
-            exposed = 0
-            for t in range(k):
-                last = exit_bar[t]
-                if last >= 0:
-                    closed_pnl[closed] = pnl[t]
-                    closed += 1
-                else:
-                    last = n - 1
-                exposed += last - entry_bar[t] + 1
+            closed, exposed = closed_and_exposed(entry_bar, exit_bar, pnl, k, n, closed_pnl)
             out[g] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
     return out
 

@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 
 from mastertrade.engine.backtest._numba import kernel
-from mastertrade.engine.backtest.fast import simulate_into
+from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -102,18 +102,7 @@ def _window(
         trailing_stop, size, cash, fee, unit, equity, entry_bar, exit_bar, entry_price, exit_price, units,
         pnl, reason,
     )  # fmt: skip
-    m = b - a
-    closed = 0
-    exposed = 0
-    for t in range(k):
-        last = exit_bar[t]
-        if last >= 0:
-            closed_pnl[closed] = pnl[t]
-            closed += 1
-        else:
-            last = m - 1
-        exposed += last - entry_bar[t] + 1
-    return closed, exposed
+    return closed_and_exposed(entry_bar, exit_bar, pnl, k, b - a, closed_pnl)
 
 
 @kernel()

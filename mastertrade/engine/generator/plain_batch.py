@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from mastertrade.engine.backtest._numba import kernel
-from mastertrade.engine.backtest.fast import simulate_into
+from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
 
 if TYPE_CHECKING:
@@ -100,16 +100,7 @@ def backtest_many(
             trailing_stop[g], size[g], cash, fee, unit, equity, entry_bar, exit_bar, entry_price,
             exit_price, units, pnl, reason,
         )  # fmt: skip
-        closed = 0
-        exposed = 0
-        for t in range(k):
-            last = exit_bar[t]
-            if last >= 0:
-                closed_pnl[closed] = pnl[t]
-                closed += 1
-            else:
-                last = n - 1
-            exposed += last - entry_bar[t] + 1
+        closed, exposed = closed_and_exposed(entry_bar, exit_bar, pnl, k, n, closed_pnl)
         values[g] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
         for d in range(days):
             closes[g, d] = equity[day_last[d]]
