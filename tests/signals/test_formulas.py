@@ -32,6 +32,7 @@ from mastertrade.engine.signals.indicators import INDICATORS, IndicatorCache, pr
 from mastertrade.engine.signals.specs import Params, validate_params
 from mastertrade.engine.signals.ta_reference import PANDAS_TA
 from tests.signals.conftest import sim_frame
+from tests.signals.test_indicators import sample_params
 
 EXACT = {"ema", "rsi", "macd", "roc", "donchian"}
 EXACT_WITH_RANGES = {"atr", "natr", "adx"}
@@ -70,15 +71,7 @@ def draws(name: str, count: int) -> list[Params]:
     rng = random.Random(name)
     found = [validate_params(spec, {})]
     while len(found) < count + 1:
-        params: dict[str, Any] = {}
-        for param in spec.params:
-            assert param.sample is not None
-            low, high = param.sample
-            params[param.name] = (
-                rng.randint(int(low), int(high)) if param.kind == "int" else rng.uniform(low, high)
-            )
-        if spec.check is None or spec.check(params) is None:
-            found.append(validate_params(spec, params))
+        found.append(validate_params(spec, sample_params(name, rng)))
     return found
 
 
