@@ -120,7 +120,9 @@ async def test_same_seed_gives_the_same_stored_strategies_with_threads_and_with_
 def test_a_worker_killed_in_the_middle_of_a_batch_loses_no_result(
     local_cluster: Any, problem: Problem
 ) -> None:
-    batch = genomes(120, seed=1)
+    # enough tasks that a worker is still busy with ours, others waiting, when the killer looks: the
+    # compiled indicators score a chunk of two in milliseconds
+    batch = genomes(400, seed=1)
     expected = Scorer(problem).score(batch)
     with DaskExecutor(problem, scheduler=local_cluster.scheduler_address, chunk=2) as executor:
         executor.map(batch[:4])  # both workers warm (scorer built, kernel loaded)

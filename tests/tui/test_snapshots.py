@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from mastertrade.tui.app import MasterTradeApp
 from mastertrade.tui.screens.order_ticket import OrderTicket
@@ -82,8 +83,13 @@ def test_order_ticket_with_a_resize(snap_compare: Snap) -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, OrderTicket)
+        for field in screen.query(Input):  # a blinking cursor would be drawn or not by the clock
+            field.cursor_blink = False
         await pilot.press(*"0.05")
         await wait_for(pilot, lambda: screen.decision is not None and screen.decision.requested == 0.05)
+        # the decision re-lays the ticket out: let that refresh and its animations finish before the shot
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
