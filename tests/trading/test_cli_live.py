@@ -94,7 +94,11 @@ def test_a_live_buy_with_stop_loss_and_take_profit_rests_both_as_one_oco_list(
     assert stop.type == "STOP_LOSS_LIMIT" and stop.stop_price == pytest.approx(38_000.0)
     assert take.type == "LIMIT_MAKER" and take.price == pytest.approx(44_000.0)
     assert stop.list_id == take.list_id and stop.quantity == take.quantity == pytest.approx(0.1)
-    shown = {o["client_order_id"]: o["state"] for o in mt.json("orders")}
+    for _ in range(200):  # the exchange has both legs; the daemon journals its answer just after
+        shown = {o["client_order_id"]: o["state"] for o in mt.json("orders")}
+        if shown.get(stop.client_order_id) == shown.get(take.client_order_id) == "open":
+            break
+        time.sleep(0.05)
     assert shown[stop.client_order_id] == shown[take.client_order_id] == "open"
 
 
