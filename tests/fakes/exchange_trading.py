@@ -26,7 +26,8 @@ spot API as ccxt's binance client calls it:
   once for both. Prices must bracket the market (above > last > below's trigger) or the list is refused
   (-1013, Binance's message). When one leg fills or its stop triggers, the other expires (``EXPIRED``);
   cancelling either leg (``DELETE /api/v3/order``) or the list (``DELETE /api/v3/orderList``) cancels
-  both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``.
+  both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``. ``fill_part``
+  fills part of a leg (Binance expires the other leg at the first fill, partial or not).
 - ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
 """
 
@@ -206,6 +207,21 @@ class TradingExchange(FakeExchange):
                 ):
                     self._expire_siblings(order)
                     self._fill(order, order.quantity - order.executed, order.price, locked=True)
+
+    def fill_part(self, client_order_id: str, quantity: float) -> DeskOrder:
+        """Part of a resting limit order (an OCO's take-profit leg) fills at its price: a buyer took
+        ``quantity`` of it without moving the last price. Binance expires the other legs of its order list
+        at the first fill, partial or not; the rest of this one keeps resting."""
+        with self._desk:
+            [order] = [
+                o
+                for o in self.orders.values()
+                if o.client_order_id == client_order_id and o.status in ("NEW", "PARTIALLY_FILLED")
+            ]
+            assert order.price is not None and order.stop_price is None and quantity < order.quantity
+            self._expire_siblings(order)
+            self._fill(order, quantity, order.price, locked=True)
+            return order
 
     def _expire_siblings(self, order: DeskOrder) -> None:
         """One leg of an OCO list triggered or filled: the others expire (the lock stays with it)."""

@@ -172,3 +172,32 @@ async def test_the_take_profit_rests_with_the_stop_as_one_oco_list_and_fires_whi
         assert ledger.balance("USDT") == pytest.approx(exchange.balance("USDT"), abs=1e-6)
     finally:
         await desk.close()
+
+
+async def test_a_take_profit_that_fills_in_part_gets_a_new_pair_for_the_rest_of_the_position(
+    database: Any, exchange: TradingExchange
+) -> None:
+    desk = await _desk(database, exchange, stop_loss=0.05, take_profit=0.05)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [stop] = _stops(exchange)
+        [take] = [o for o in exchange.placed if o.type == "LIMIT_MAKER"]
+        part = buy.executed * 0.4
+        exchange.fill_part(take.client_order_id, part)
+        assert (take.status, stop.status) == ("PARTIALLY_FILLED", "EXPIRED")  # the rest has no stop
+
+        await trader.housekeeping()  # the poll books the part; the protection re-places the pair
+        await desk.close_bar(trader, 40_000.0, 40_500.0, 39_800.0, 40_200.0)
+        await trader.housekeeping()
+        assert take.status == "CANCELED"
+        [stop2] = [o for o in _stops(exchange) if o.status == "NEW"]
+        [take2] = [o for o in exchange.placed if o.type == "LIMIT_MAKER" and o.status == "NEW"]
+        assert stop2.list_id == take2.list_id != stop.list_id
+        assert stop2.quantity == take2.quantity == pytest.approx(buy.executed - part)
+        assert (stop2.stop_price, take2.price) == (stop.stop_price, take.price)
+        ledger = await trader.account.broker.ledger()
+        assert ledger.held(BTC) == pytest.approx(buy.executed - part, abs=1e-9)
+        assert exchange.balance("BTC") == pytest.approx(buy.executed - part, abs=1e-9)
+    finally:
+        await desk.close()

@@ -237,12 +237,22 @@ class Journal:
         return row, children
 
     async def create_oco(
-        self, book: str, mode: str, legs: tuple[OrderRequest, OrderRequest], *, placed_ts: int
+        self,
+        book: str,
+        mode: str,
+        legs: tuple[OrderRequest, OrderRequest],
+        *,
+        placed_ts: int,
+        parent_id: int | None = None,
     ) -> tuple[OrderRecord, OrderRecord]:
         """Journal the two legs of a one-cancels-other pair (a stop and a take-profit of one position)
-        as intents sharing an ``oco`` key, in one transaction: a crash leaves both or neither."""
+        as intents sharing an ``oco`` key, in one transaction: a crash leaves both or neither. A pair
+        that re-protects a bracketed entry's rest names that entry as ``parent_id``."""
         now = utcnow()
-        rows = [intent_row(book, mode, request, placed_ts=placed_ts, now=now) for request in legs]
+        rows = [
+            intent_row(book, mode, request, placed_ts=placed_ts, now=now, parent_id=parent_id)
+            for request in legs
+        ]
         async with self.db.sessions() as session:
             session.add(rows[0])
             await session.flush()

@@ -211,6 +211,7 @@ class LiveBroker:
                 await self._arm_exits(parent)
                 report["armed"] = [*report.get("armed", []), parent.client_order_id]
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
+        report["reprotected"] = await live_oco.reprotect(self, at_start=True)
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
         self._trips_seen = len(self._ledger.round_trips)
@@ -240,6 +241,7 @@ class LiveBroker:
             outcome.fills += await self.resolve(row)
         if self.recheck_lost_s > 0:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
+        await live_oco.reprotect(self)
         outcome.fills, self._late = self._late + outcome.fills, []
         outcome.round_trips += self._ledger.round_trips[self._trips_seen :]
         self._trips_seen = len(self._ledger.round_trips)

@@ -19,11 +19,22 @@ Where the venue has native stops but no OCO, the **stop rests at the exchange al
 kept by the daemon**: a manual entry's take-profit waits as an intent (``held``) and is sent when the
 daemon sees the price reach it, after taking back the stop (which holds the coins); while the daemon is
 down only the stop protects the position, which ``mt risk status`` and the TUI say (``held_exits``).
+
+**A take-profit leg that fills in part** leaves the rest of the position without a stop: the exchange
+expires the other legs of a list at its first fill, partial or not, while the rest of the take-profit keeps
+resting. Once the price is back below the take-profit (or no price is known), the daemon cancels that rest
+(which frees the coins) and sends a new pair at the same levels for what is left (``reprotect``, at each
+poll and at a start). The new legs' client ids are derived from the old take-profit's, so a crash between
+the cancel and the new pair cannot make two pairs: the next start finds the pair or sends it. A new pair
+the exchange refuses (the price crossed a level meanwhile) is an error alert naming the unprotected amount.
+A stop leg that triggered and filled in part is left alone: it is selling. A strategy's pair is not
+touched here: its protection (``native_stops``) places a new pair for the position at the next price.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,7 +44,7 @@ import ccxt.async_support as ccxt
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution import order_events
-from mastertrade.engine.orders import OrderState, OrderType
+from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
     from mastertrade.engine import events
@@ -53,8 +64,10 @@ class LiveBroker(Protocol):
     answer_within_s: float
     _sending_pairs: set[asyncio.Task[list[OrderRecord]]]
     _detached: set[int]
+    _marks: dict[str, float]
 
     def _lock(self, order_id: int) -> asyncio.Lock: ...
+    def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None: ...
     def _book_late(self, order_id: int, fills: list[Any]) -> None: ...
     def _emit(self, event: events.Event) -> None: ...
     async def _send(self, row: OrderRecord) -> OrderRecord: ...
@@ -72,6 +85,8 @@ log = logging.getLogger(__name__)
 
 OCO_VENUES = frozenset({"binance"})
 """Venues whose OCO order lists MasterTrade sends (ccxt has no unified call for them)."""
+REPROTECT = "re-protecting the rest with a new pair: the exchange expired its stop at a partial fill"
+"""Why a take-profit leg that filled in part is cancelled by the daemon (``reprotect``)."""
 HELD_NOTE = (
     "take-profit kept by the daemon ({venue} has no OCO order lists): it holds only while the daemon "
     "runs; the stop rests at the exchange"
@@ -341,3 +356,93 @@ async def wait_briefly(broker: LiveBroker, stop: OrderRecord, take: OrderRecord)
         assert row.id is not None
         broker._detached.add(row.id)
     return [await broker.journal.get(row.id) for row in (stop, take) if row.id is not None]
+
+
+def successor_ids(take: OrderRecord) -> tuple[str, str]:
+    """Client ids of the stop and take-profit that re-protect what ``take`` left (derived from its own,
+    the same at every attempt)."""
+    ids = []
+    for leg in ("stop", "take"):
+        digest = hashlib.blake2b(f"{take.client_order_id}:{leg}".encode(), digest_size=16).hexdigest()
+        ids.append(f"mt{digest}")
+    return ids[0], ids[1]
+
+
+async def reprotect(broker: LiveBroker, *, at_start: bool = False) -> list[str]:
+    """Pairs whose take-profit leg filled in part, its stop expired: the take-profit's rest is cancelled
+    and a new pair at the same levels sent for what is left (see the module docstring). At a start, also
+    the rests cancelled for that by a run that stopped before sending their new pair. Returns the new
+    pairs' stop client ids."""
+    if not has_oco(broker):
+        return []
+    journal = broker.journal
+    done = []
+    states = [*IN_FLIGHT, OrderState.CANCELLED] if at_start else IN_FLIGHT
+    candidates = [
+        row
+        for row in await journal.orders(book=broker.book, states=states)
+        # a strategy's pair is the protection's (``native_stops``), which re-places it at the next price
+        if row.oco is not None and row.role == "take_profit" and row.filled > 0 and row.strategy_id is None
+    ]
+    for take in candidates:
+        if OrderState(take.state) is OrderState.CANCELLED and take.reason != REPROTECT:
+            continue  # cancelled by hand or with its stop: nothing to re-protect
+        stop, _ = legs(
+            [row for row in await journal.orders(book=broker.book, symbol=take.symbol) if row.oco == take.oco]
+        )
+        if stop is None or stop.filled > 0 or not OrderState(stop.state).final:
+            continue  # the stop still rests, or it is selling (triggered)
+        stop_id, take_id = successor_ids(take)
+        try:
+            await journal.get(client_order_id=stop_id)
+            continue  # re-protected already
+        except errors.NotFound:
+            pass
+        if OrderState(take.state) in IN_FLIGHT:
+            mark = broker._marks.get(take.symbol)
+            if take.price is not None and mark is not None and mark >= take.price:
+                continue  # the price is at the take-profit: its rest is filling
+            assert take.id is not None
+            take = await broker.cancel(take.id, REPROTECT)
+            if OrderState(take.state) is not OrderState.CANCELLED:
+                continue  # filled meanwhile, or the cancel's answer is still to come
+        sent = await _send_successor(broker, stop, take, stop_id, take_id)
+        if sent:
+            done.append(stop_id)
+    return done
+
+
+async def _send_successor(
+    broker: LiveBroker, stop: OrderRecord, take: OrderRecord, stop_id: str, take_id: str
+) -> bool:
+    """The new pair for what ``take`` left unsold; an error alert when it cannot be sent."""
+    assert take.amount is not None and stop.stop_price is not None and stop.price is not None
+    symbol = take.symbol
+    exchange = broker.exchange
+    rest = float(exchange.amount_to_precision(symbol, take.amount - take.filled))
+    unprotected = f"{rest:g} {symbol} of order {take.parent_id or take.id} has no stop"
+    try:
+        markets = await broker.venue.load_markets()
+        broker._check_limits(markets[symbol], rest, stop.price)
+    except errors.MasterTradeError as exc:
+        await broker._error(f"{unprotected}: the rest cannot be re-protected: {exc}")
+        return False
+    requests = (
+        OrderRequest(
+            symbol, Side.SELL, OrderType.STOP, amount=rest, stop_price=stop.stop_price, price=stop.price,
+            role=stop.role, strategy_id=stop.strategy_id, client_order_id=stop_id,
+        ),
+        OrderRequest(
+            symbol, Side.SELL, OrderType.LIMIT, amount=rest, price=take.price, role="take_profit",
+            strategy_id=take.strategy_id, client_order_id=take_id,
+        ),
+    )  # fmt: skip
+    new_stop, new_take = await broker.journal.create_oco(
+        broker.book, broker.mode, requests, placed_ts=take.placed_ts, parent_id=take.parent_id
+    )
+    log.info("re-protecting %s: new OCO %s", unprotected, list_client_id(new_stop))
+    ended = await send_pair(broker, new_stop, new_take)
+    if any(OrderState(row.state) is OrderState.REJECTED for row in ended):
+        await broker._error(f"{unprotected}: the new pair was refused: {ended[0].reason}")
+        return False
+    return True
