@@ -35,7 +35,10 @@ ExchangeOpt = Annotated[
     str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
 ]
 HorizonOpt = Annotated[
-    int, typer.Option("--horizon", min=1, max=48, help="Bars ahead the forecast looks (1..48).")
+    int | None,
+    typer.Option(
+        "--horizon", min=1, max=48, help="Bars ahead the forecast looks (1..48; default: [ml] horizon)."
+    ),
 ]
 HoldoutOpt = Annotated[
     float, typer.Option("--holdout", help="Newest share of the forecast bars scored as the hold-out.")
@@ -122,19 +125,32 @@ def train(
     symbol: SymbolOpt = None,
     timeframe: TimeframeOpt = None,
     exchange: ExchangeOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     train_bars: Annotated[
-        int, typer.Option("--train-bars", help="Labelled samples needed before the first model.")
-    ] = 500,
-    retrain_every: Annotated[int, typer.Option("--retrain-every", help="Bars between retrainings.")] = 168,
+        int | None,
+        typer.Option(
+            "--train-bars", min=20, help="Labelled samples needed before the first model (default: [ml])."
+        ),
+    ] = None,
+    retrain_every: Annotated[
+        int | None, typer.Option("--retrain-every", min=1, help="Bars between retrainings (default: [ml]).")
+    ] = None,
     max_train: Annotated[
         int | None, typer.Option("--max-train", min=1, help="Train on at most this many newest samples.")
     ] = None,
-    window: Annotated[int, typer.Option("--window", help="Bars of features per sample.")] = 48,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (lstm_transformer).")] = 4,
+    window: Annotated[
+        int | None, typer.Option("--window", min=4, help="Bars of features per sample (default: [ml]).")
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", min=1, help="Training epochs (lstm_transformer; default: [ml])."),
+    ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", min=0, help="The same seed and data give the same forecasts.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--seed", min=0, help="The same seed and data give the same forecasts (default: [ml] seed)."
+        ),
+    ] = None,
     holdout: HoldoutOpt = 0.25,
     feature: Annotated[
         list[str] | None,
@@ -158,19 +174,22 @@ def train(
 
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
+    ml = config.ml
     request = TrainRequest(
         model=model,
         symbol=symbol,
         timeframe=timeframe,
         exchange=exchange,
-        horizon=horizon,
-        train_bars=train_bars,
-        retrain_every=retrain_every,
+        horizon=ml.horizon if horizon is None else horizon,
+        train_bars=ml.train_bars if train_bars is None else train_bars,
+        retrain_every=ml.retrain_every if retrain_every is None else retrain_every,
         max_train=max_train,
-        seed=seed,
+        seed=ml.seed if seed is None else seed,
         holdout=holdout,
         extra=tuple(feature or ()),
-        config=ModelConfig(window=window, epochs=epochs),
+        config=ModelConfig(
+            window=ml.window if window is None else window, epochs=ml.epochs if epochs is None else epochs
+        ),
     )
     request.check()
     summary = _with_db(
@@ -193,7 +212,7 @@ def evaluate(
     symbol: SymbolOpt = None,
     timeframe: TimeframeOpt = None,
     exchange: ExchangeOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     holdout: HoldoutOpt = 0.25,
     threshold: Annotated[
         float,
@@ -213,6 +232,7 @@ def evaluate(
         raise UserInputError(f"--threshold {threshold}: must be >= 0")
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
+    horizon = config.ml.horizon if horizon is None else horizon
 
     report = _with_db(
         config,
@@ -277,7 +297,7 @@ def predict(
     symbol: SymbolOpt = None,
     timeframe: TimeframeOpt = None,
     exchange: ExchangeOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     publish: Annotated[
         bool, typer.Option("--publish/--no-publish", help="Store the forecast in the feature series.")
     ] = True,
@@ -290,10 +310,11 @@ def predict(
 
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
+    steps = config.ml.horizon if horizon is None else horizon
 
     async def forecast(db: Database, _: Report) -> dict[str, Any]:
         key = await CandleStore(db).resolve(symbol, timeframe, exchange)
-        loaded = await latest_model(model, key, horizon)
+        loaded = await latest_model(model, key, steps)
         return await predict_latest(db, loaded, key, publish=publish)
 
     result = _with_db(config, f"loading {model} and forecasting", forecast)
@@ -308,7 +329,7 @@ def predict(
         shown += " (stored)"
     info(
         f"{model} {result['version']} on {result['series']}: forecast made at {result['published_at']}"
-        f" for the next {horizon} bar(s): {shown}"
+        f" for the next {steps} bar(s): {shown}"
     )
 
 

@@ -65,6 +65,16 @@ def test_same_seed_same_stored_model(mt: MT, trained: dict[str, Any]) -> None:
     assert other["artifact"]["version"] != trained["artifact"]["version"]
 
 
+def test_options_not_given_come_from_the_ml_section(
+    mt: MT, trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"TRAIN_BARS": "150", "RETRAIN_EVERY": "80", "WINDOW": "8", "SEED": "1"}.items():
+        monkeypatch.setenv(f"MT_ML__{name}", value)
+    configured = mt.json("ml", "train", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert configured["artifact"]["version"] == trained["artifact"]["version"]
+    assert configured["retrains"] == trained["retrains"]
+
+
 async def test_forecast_term_reads_the_series_without_lookahead(
     database: Any, trained: dict[str, Any]
 ) -> None:
