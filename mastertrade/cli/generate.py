@@ -284,7 +284,7 @@ def trimmed(doc: dict[str, Any]) -> None:
         series = f"{doc['symbol']} {doc['timeframe']}"
         info(
             f"{series}: searched the newest {data['bars']:,} of {data['stored_bars']:,} stored bars"
-            f" (\\[generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
+            f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
             " bars were left out"
         )
 
@@ -355,8 +355,8 @@ def _print(doc: dict[str, Any]) -> None:
     )
     if counts["reference_disagreements"]:
         info(
-            f"[bold red]{counts['reference_disagreements']} finalist(s) failed:"
-            " the reference engine disagreed[/]"
+            f"{counts['reference_disagreements']} finalist(s) failed: the reference engine disagreed",
+            style="bold red",
         )
 
 

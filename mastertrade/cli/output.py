@@ -78,20 +78,23 @@ def print_table(
     title: str | None = None,
     right: Sequence[str] = (),
 ) -> None:
-    """A rich table on stdout; columns named in ``right`` are right-aligned (numbers)."""
+    """A rich table on stdout; columns named in ``right`` are right-aligned (numbers). Cells are plain
+    text: a value such as "[ml] forecasts" or a strategy named "[test]" shows as it is, never as markup."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left", overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     stdout().print(table)
 
 
-def info(message: str) -> None:
-    """A diagnostic line on stderr."""
-    stderr().print(message)
+def info(message: str, *, style: str | None = None) -> None:
+    """A diagnostic line on stderr, as plain text (a bracketed "[generator]" is printed, not taken for
+    markup), in ``style`` if given (e.g. "bold red")."""
+    stderr().print(message, markup=False, style=style)
 
 
 def error(message: str) -> None:

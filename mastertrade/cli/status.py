@@ -23,13 +23,15 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     out.print(
         f"daemon {report.version}: pid {report.pid}, up {duration(report.uptime_s)}, mode {report.mode}"
         + (" (stopping)" if report.stopping else "")
-        + (" (recovered from an unclean stop)" if report.recovered else "")
+        + (" (recovered from an unclean stop)" if report.recovered else ""),
+        markup=False,
     )
     simulated = ", simulated prices" if venue.simulated else ""
-    out.print(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}")
+    out.print(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}", markup=False)
     out.print(
         f"events: {report.events.published:,} published, {report.events.dropped:,} dropped, "
-        f"queue depth {report.events.max_queue_depth}, lag {lag_text}"
+        f"queue depth {report.events.max_queue_depth}, lag {lag_text}",
+        markup=False,
     )
     print_table(
         ["service", "state", "restarts", "last error"],

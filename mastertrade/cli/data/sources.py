@@ -53,11 +53,9 @@ def list_sources(
         for item in report
     ]
     print_table(["source", "state", "last value", "last update", "every", "key"], rows)
-    from rich.markup import escape
-
     from mastertrade.engine.collectors.sentiment import scoring
 
-    info(escape(f"sentiment scoring: {scoring(config.collectors)}"))
+    info(f"sentiment scoring: {scoring(config.collectors)}")
 
 
 def _last_value(values: list[dict[str, Any]]) -> str:
