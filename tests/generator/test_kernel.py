@@ -116,3 +116,45 @@ def test_a_series_too_short_for_the_windows_is_refused() -> None:
 
     with pytest.raises(UserInputError, match="too few for 4 walk-forward windows"):
         Problem(sim_frame(100), folds=4).check()
+
+
+def test_load_kernels_loads_the_specialisation_scoring_uses(problem: Problem) -> None:
+    """``Scorer.load_kernels`` (run on a thread while the search breeds its first generation) calls the
+    walk-forward kernel with the argument types scoring passes: scoring afterwards, with or without
+    detail, adds no specialisation (a wrong one would compile for seconds)."""
+    scorer = Scorer(problem, threads=2)
+    scorer.load_kernels()
+    loaded = list(k.score_many.signatures)  # type: ignore[attr-defined]
+    assert len(loaded) == 1
+    genome = builtin("sma_cross", "BTC/USDT", "1h")
+    scorer.score([genome])
+    scorer.score([genome], detail=True)
+    assert list(k.score_many.signatures) == loaded  # type: ignore[attr-defined]
+
+
+def test_the_thread_executor_loads_the_kernels_while_the_caller_works(
+    problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building a ThreadExecutor starts loading the kernels on a thread; its first batch waits for it,
+    and a failure there is left to the batch (which calls the same kernels and reports it)."""
+    import threading
+
+    from mastertrade.engine.generator.executor import ThreadExecutor
+
+    started, release = threading.Event(), threading.Event()
+    loader: list[str] = []
+
+    def load(self: Scorer) -> None:
+        loader.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
+        raise RuntimeError("a kernel failed to load")
+
+    monkeypatch.setattr(Scorer, "load_kernels", load)
+    with ThreadExecutor(problem, workers=1) as executor:
+        assert started.wait(5)  # running on its own thread, while this one goes on
+        assert loader != [threading.current_thread().name]
+        release.set()
+        scores = executor.map([builtin("sma_cross", "BTC/USDT", "1h")])
+    assert scores[0].error is None
+    assert loader == ["mt-kernel-load"]

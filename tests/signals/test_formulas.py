@@ -29,12 +29,12 @@ import pytest
 
 from mastertrade.engine.signals import formulas, kernels
 from mastertrade.engine.signals.indicators import INDICATORS, IndicatorCache, precompile
-from mastertrade.engine.signals.specs import Params, validate_params
+from mastertrade.engine.signals.specs import SINGLE, Params, validate_params
 from mastertrade.engine.signals.ta_reference import PANDAS_TA
 from tests.signals.conftest import sim_frame
 from tests.signals.test_indicators import sample_params
 
-EXACT = {"ema", "rsi", "macd", "roc", "donchian"}
+EXACT = {"ema", "rsi", "macd", "roc", "donchian", "obv", "vwap"}
 EXACT_WITH_RANGES = {"atr", "natr", "adx"}
 
 
@@ -211,12 +211,47 @@ def test_rolling_extremes_and_flat_means() -> None:
                 assert mean[t] == pytest.approx(statistics.fmean(window), rel=1e-14, abs=1e-15)
 
 
+KERNELS = [kernels.rolling_mean, kernels.mean_deviation, kernels.rolling_deviation, kernels.rolling_extreme]
+KERNELS += [kernels.ewm_mean, kernels.on_balance_volume, kernels.session_vwap]
+
+
+def test_load_loads_the_specialisations_the_formulas_use() -> None:
+    """``kernels.load`` (which a scorer runs on a thread while the search breeds) loads each kernel with
+    the argument types the formulas pass: computing every indicator afterwards adds no specialisation
+    (a wrong one would compile for seconds and leave two)."""
+    kernels.load()
+    loaded = {dispatcher: list(dispatcher.signatures) for dispatcher in KERNELS}  # type: ignore[attr-defined]
+    assert all(len(signatures) == 1 for signatures in loaded.values()), loaded
+    cache = IndicatorCache(walk(300, 12))
+    for name, spec in INDICATORS.items():
+        cache.indicator_output(
+            name, validate_params(spec, {}), spec.outputs[0].name if spec.multi_output else None
+        )
+    assert {dispatcher: list(dispatcher.signatures) for dispatcher in KERNELS} == loaded  # type: ignore[attr-defined]
+
+
+def minute_bars(days: int, seed: int, tz: str) -> pd.DataFrame:
+    """``days`` of one-minute bars in zone ``tz``: 1,440 bars a VWAP session, long running sums."""
+    frame = walk(days * 1440, seed)
+    return frame.set_axis(pd.date_range("2024-03-30", periods=len(frame), freq="min", tz=tz, name="time"))
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin"])
+def test_vwap_sessions_are_pandas_ta_s_calendar_days(tz: str) -> None:
+    """Sessions are the calendar days of the bars' wall-clock time, as pandas-ta's ``to_period("D")``
+    takes them (across a daylight-saving change too), and the running sums are pandas' to the bit."""
+    cache = IndicatorCache(minute_bars(3, 13, tz))
+    params = validate_params(INDICATORS["vwap"], {})
+    ours = cache.indicator_output("vwap", params, None)
+    reference = theirs(cache, "vwap", params)[SINGLE]
+    assert np.array_equal(ours, reference, equal_nan=True)
+
+
 def test_every_kernel_is_compiled_by_precompile_once() -> None:
     """One specialisation per kernel, made by ``precompile`` on made-up bars: real bars use it too,
     so the installation's numba cache covers every indicator (no compile in a user's first search)."""
     precompile()
-    dispatchers = [kernels.rolling_mean, kernels.mean_deviation, kernels.rolling_deviation]
-    dispatchers += [kernels.rolling_extreme, kernels.ewm_mean]
+    dispatchers = KERNELS
     before = {dispatcher: list(dispatcher.signatures) for dispatcher in dispatchers}  # type: ignore[attr-defined]
     assert all(len(signatures) == 1 for signatures in before.values()), before
     cache = IndicatorCache(walk(500, 6))
@@ -307,6 +342,7 @@ def test_kernel_indicators_compute_side_by_side_and_the_others_one_at_a_time(
     kernel formulas, never for pandas-ta's (or a plugin's), whatever the thread count."""
     from mastertrade.engine.signals import indicators
 
+    monkeypatch.setattr(indicators, "_KERNEL", indicators._KERNEL - {"obv", "vwap"})  # as a plugin's
     barrier = threading.Barrier(2, timeout=0.5)
     meetings: list[bool] = []
     for name in names:

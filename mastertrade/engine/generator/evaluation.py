@@ -250,12 +250,7 @@ class Scorer:
                 params[3, index] = 1.0
         self.timings.signals_s += time.perf_counter() - started
         started = time.perf_counter()
-        open_, high, low, close = self.prices
-        values, moments = k.score_many(
-            open_, high, low, close, entries, exits, params[0], params[1], params[2], params[3],
-            float(self.problem.cash), float(self.problem.fee), FRACTIONAL_UNIT, self.day, self.problem.ts,
-            self.is_bounds, self.oos_bounds, self.fold_is_bounds, detail, max(1, self.threads),
-        )  # fmt: skip
+        values, moments = self._kernel(entries, exits, params, detail)
         self.timings.kernel_s += time.perf_counter() - started
         self.timings.scored += len(genomes)
         return [
@@ -264,6 +259,33 @@ class Scorer:
             else Score(values[index], moments[index])
             for index in range(len(genomes))
         ]
+
+    def load_kernels(self) -> None:
+        """Load the compiled kernels scoring calls, with the argument types it passes them, so the first
+        batch does not wait for them. numba's first call in a process sets up its compiler (about 0.3 s
+        of Python, most of it imports) and each kernel then loads from the disk cache (milliseconds, much
+        of it in LLVM, without the GIL). :class:`~.executor.ThreadExecutor` runs this on a thread while
+        the search breeds its first generation. Results do not depend on it: the same kernels load on
+        the first call otherwise."""
+        from mastertrade.engine.signals.kernels import load
+
+        load()
+        n = len(self.problem.frame)
+        none = np.zeros((1, n), dtype=np.bool_)
+        params = np.zeros((4, 1))
+        params[3] = 1.0
+        self._kernel(none, none, params, False)
+
+    def _kernel(
+        self, entries: np.ndarray[Any, Any], exits: np.ndarray[Any, Any], params: FloatArray, detail: bool
+    ) -> tuple[FloatArray, FloatArray]:
+        open_, high, low, close = self.prices
+        values, moments = k.score_many(
+            open_, high, low, close, entries, exits, params[0], params[1], params[2], params[3],
+            float(self.problem.cash), float(self.problem.fee), FRACTIONAL_UNIT, self.day, self.problem.ts,
+            self.is_bounds, self.oos_bounds, self.fold_is_bounds, detail, max(1, self.threads),
+        )  # fmt: skip
+        return values, moments
 
 
 def metrics_of(problem: Problem, score: Score, row: int) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ The cluster implementation, :class:`~.cluster.DaskExecutor` (extra ``[cluster]``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +41,36 @@ if TYPE_CHECKING:
 
 
 class ThreadExecutor(Executor):
-    """One warm scorer in this process; the kernel on ``workers`` numba threads."""
+    """One warm scorer in this process; the kernel on ``workers`` numba threads.
+
+    Building one starts loading the compiled kernels on a thread (:meth:`.Scorer.load_kernels`): the
+    search breeds its first generation meanwhile, and the first ``map`` waits for the loading to end."""
 
     def __init__(self, problem: Problem, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
         self.scorer = Scorer(problem, threads=self.workers)
+        self._loading: threading.Thread | None = threading.Thread(
+            target=self._load, name="mt-kernel-load", daemon=True
+        )
+        self._loading.start()
+
+    def _load(self) -> None:
+        try:
+            self.scorer.load_kernels()
+        except Exception:  # noqa: S110  (the first batch calls the same kernels and reports the error)
+            pass
+
+    def _loaded(self) -> None:
+        if self._loading is not None:
+            self._loading.join()
+            self._loading = None
 
     def map(self, genomes: Sequence[Genome], *, detail: bool = False) -> list[Score]:
+        self._loaded()
         return self.scorer.score(genomes, detail=detail)
+
+    def close(self) -> None:
+        self._loaded()
 
     def timings(self) -> Timings:
         return self.scorer.timings

@@ -1,5 +1,6 @@
 """How each built-in indicator is computed from the candles: the formulas around the compiled kernels
-(:mod:`.kernels`), and pandas-ta for the two that a search asks for at most once (OBV, VWAP).
+(:mod:`.kernels`). OBV and VWAP were pandas-ta's own calls until a search, which asks for each at most
+once, was seen paying pandas-ta's import (0.5 s, a third of the search on one year of bars) for them.
 
 Each function takes the candle frame and validated parameters and returns {output name: array or None}
 (None: the frame is shorter than the indicator needs; the cache turns it into NaN). The definitions
@@ -20,13 +21,13 @@ off. Where they differ from pandas-ta, and why:
 
 The EMA, RSI, MACD, ATR, NATR and ADX recursions are pandas' own (:func:`.kernels.ewm_mean`) from the
 same seeds (a mean computed with numpy's sum, as pandas computes ``Series.mean``), so they give the
-same bits as pandas-ta.
+same bits as pandas-ta; so do OBV (``Series.cumsum``'s running sum) and VWAP (``groupby().cumsum()``'s
+Kahan sums per UTC day).
 """
 
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     FloatArray = NDArray[np.float64]
+    IntArray = NDArray[np.int64]
 
 EPSILON = sys.float_info.epsilon
 """pandas-ta's threshold below which a directional move counts as none (its ``zero``)."""
@@ -304,7 +306,7 @@ def vwma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
         return {SINGLE: rolling_mean(_input(close * volume), length) / rolling_mean(volume, length)}
 
 
-# --- pandas-ta, for the indicators a search computes once at most -----------------------------------
+# --- pandas-ta, the reference (``ta_reference``) ----------------------------------------------------
 
 
 def ta() -> Any:
@@ -324,13 +326,25 @@ def column_of(result: Any, prefix: str) -> Any:
 
 
 def obv(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {SINGLE: ta().obv(frame["close"], frame["volume"], talib=False)}
+    from mastertrade.engine.signals.kernels import on_balance_volume
+
+    return {SINGLE: on_balance_volume(_column(frame, "close"), _column(frame, "volume"))}
+
+
+def sessions(index: pd.Index) -> IntArray:
+    """The session of each bar for VWAP: pandas' ``to_period("D")`` day number, the calendar day of the
+    bar's wall-clock time in the index's zone (UTC days for the store's frames)."""
+    if not isinstance(index, pd.DatetimeIndex):
+        raise OperationFailed("VWAP needs a DatetimeIndex (its sessions are calendar days)")
+    wall = index.tz_localize(None) if index.tz is not None else index
+    return np.ascontiguousarray(wall.as_unit("ns").asi8 // 86_400_000_000_000, dtype=np.int64)
 
 
 def vwap(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
-    if len(frame) < 2:  # pandas-ta refuses (and prints to stdout) below two bars
+    from mastertrade.engine.signals.kernels import session_vwap
+
+    if len(frame) < 2:  # pandas-ta refuses below two bars
         return {SINGLE: None}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "converting to PeriodArray drops the timezone"
-        result = ta().vwap(frame["high"], frame["low"], frame["close"], frame["volume"], anchor="D")
-    return {SINGLE: result}
+    high, low, close = (_column(frame, name) for name in ("high", "low", "close"))
+    typical = _input((high + low + close) / 3.0)  # pandas-ta's hlc3
+    return {SINGLE: session_vwap(typical, _column(frame, "volume"), sessions(frame.index))}

@@ -2,7 +2,7 @@
 
 Every indicator is a :class:`~mastertrade.engine.signals.specs.SeriesSpec` (parameters, outputs,
 warm-up) plus a function from the candle frame to its output arrays (:mod:`.formulas`: pandas-ta's
-definitions on compiled kernels, pandas-ta itself for OBV and VWAP). :class:`IndicatorCache` is built
+definitions on compiled kernels). :class:`IndicatorCache` is built
 over one candle DataFrame and computes each (indicator, parameters) at most once, returning float64
 arrays with NaN during warm-up, so the thousands of genomes of a generator run share the work.
 
@@ -49,8 +49,7 @@ kernels and pandas-ta part, and why):
 - VWAP: pandas-ta anchors the cumulative sums at each session start (``anchor="D"``: UTC days) and
   needs a DatetimeIndex; within a session the value at bar t uses bars up to t only, so there is no
   lookahead. For daily or longer bars each bar is its own session (VWAP = typical price); use ``vwma``
-  for a rolling volume-weighted average there. Its call runs inside ``warnings.catch_warnings`` because
-  pandas-ta silences UserWarnings process-wide from inside it.
+  for a rolling volume-weighted average there.
 - Lookahead-prone pandas-ta options (``offset``, ADX ``tvmode``, centred indicators) are never used.
 
 Add an indicator with :func:`register_indicator`; the genome grammar picks it up with no other change.
@@ -99,8 +98,8 @@ INDICATORS: dict[str, SeriesSpec] = {}
 _COMPUTE: dict[str, Compute] = {}
 _KERNEL: set[str] = set()
 _ONE_AT_A_TIME = threading.RLock()
-"""Held while an indicator that is not ``kernel`` computes: pandas-ta (VWAP changes the process's
-warning filters) and plugins are not known to be safe on several threads at once."""
+"""Held while an indicator that is not ``kernel`` computes: plugins are not known to be safe on several
+threads at once."""
 
 
 def register_indicator(spec: SeriesSpec, compute: Compute, *, kernel: bool = False) -> None:
@@ -332,12 +331,11 @@ class IndicatorCache:
 
 
 def precompile(on_indicator: Callable[[str], None] | None = None) -> None:
-    """Compute every indicator once on a small made-up series, so our kernels (:mod:`.kernels`) and
-    pandas-ta's compile (or load from numba's on-disk cache) now rather than in the first backtest.
-    The formulas hand every kernel read-only C-contiguous float64 arrays and Python ints and floats,
-    and the cache hands pandas-ta C-contiguous float64 columns, whatever the input, so these are the
-    specialisations real series use. ``mt init`` or a first ``mt backtest`` can call it; later
-    processes load in ms."""
+    """Compute every indicator once on a small made-up series, so our kernels (:mod:`.kernels`) compile
+    (or load from numba's on-disk cache) now rather than in the first backtest. The formulas hand every
+    kernel read-only C-contiguous float64 arrays, Python ints and floats (and VWAP an int64 array of
+    sessions), whatever the input, so these are the specialisations real series use. ``mt init`` or a
+    first ``mt backtest`` can call it; later processes load in ms."""
     bars = 128
     rng = np.random.default_rng(0)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, bars)))
@@ -552,6 +550,7 @@ def _register_catalogue() -> None:
     register_indicator(
         SeriesSpec("obv", "OBV", "on-balance volume", (), _single("OBV", "obv"), warmup=lambda p: 1),
         formulas.obv,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(
@@ -574,6 +573,7 @@ def _register_catalogue() -> None:
             "vwap", "VWAP", "session VWAP, UTC-day sessions", (), _single("VWAP", PRICE), warmup=lambda p: 1
         ),
         formulas.vwap,
+        kernel=True,
     )
     register_indicator(
         SeriesSpec(

@@ -4,12 +4,14 @@ than the search can afford.
 pandas-ta 0.4.71b0 wraps every step in pandas Series (Bollinger bands: a convolution SMA, a rolling
 variance, five Series operations; ADX: a Python-level ``apply`` per bar), holds the GIL throughout and
 loads its own numba kernels. The generator computes a few hundred distinct indicators per run, so those
-wrappers were a third of its search. These five kernels are the loops the indicators are made of; the
+wrappers were a third of its search. These kernels are the loops the indicators are made of; the
 formulas around them are in :mod:`.formulas`. Each is one pass (or one pass per window), releases the
 GIL so two indicators compute on two cores, and is compiled once per installation (``precompile``).
 Five generic loops rather than one kernel per indicator: a process pays numba's cache load (about 7 ms
 each after the first, ``benchmarks/indicators.py``) only for the kernels its indicators call, lazily
-on the first call.
+on the first call (or all at once on a thread: :func:`load`). OBV and VWAP have one each
+(:func:`on_balance_volume`, :func:`session_vwap`): a search asks for each once, but pandas-ta's own
+cost it pandas-ta's import, 0.5 s.
 
 - :func:`rolling_mean`: a compensated (Neumaier) running sum, so each value is the window's mean to
   within an ulp or two of the exact one; a flat window (every value equal) gives that value exactly.
@@ -36,6 +38,7 @@ import numpy as np
 from mastertrade.engine.backtest._numba import kernel
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 @kernel()
@@ -193,3 +196,68 @@ def ewm_mean(values: FloatArray, start: int, seed: float, com: float) -> FloatAr
             weighted = cur
         out[i] = weighted
     return out
+
+
+@kernel()
+def on_balance_volume(close: FloatArray, volume: FloatArray) -> FloatArray:
+    """pandas-ta's OBV step for step: the running sum of volume signed by the close's move (+1 up, -1
+    down, 0 unchanged), NaN at bar 0 (pandas-ta's ``signed_series`` leaves its first sign NaN) and
+    summed from 0 after it, as ``Series.cumsum`` skips a NaN: the same bits."""
+    n = close.shape[0]
+    out = np.full(n, np.nan)
+    total = 0.0
+    for i in range(1, n):
+        move = close[i] - close[i - 1]
+        if move != move:  # a missing close: NaN here, skipped by the sum (the store keeps none)
+            continue
+        if move > 0:
+            total += volume[i]
+        elif move < 0:
+            total += -1.0 * volume[i]
+        else:
+            total += move * volume[i]  # 0 times the volume, as pandas-ta multiplies its sign
+        out[i] = total
+    return out
+
+
+@kernel()
+def session_vwap(typical: FloatArray, volume: FloatArray, session: IntArray) -> FloatArray:
+    """pandas-ta's VWAP step for step: within each run of equal ``session`` numbers (a UTC day), the
+    running sum of ``typical * volume`` over the running sum of volume, each a Kahan-compensated sum as
+    pandas' ``groupby().cumsum()`` computes it (``_libs/groupby.pyx``): the same bits."""
+    n = typical.shape[0]
+    out = np.full(n, np.nan)
+    weighted = weighted_error = volumes = volumes_error = 0.0
+    for i in range(n):
+        if i == 0 or session[i] != session[i - 1]:
+            weighted = weighted_error = volumes = volumes_error = 0.0
+        value = typical[i] * volume[i]
+        y = value - weighted_error
+        t = weighted + y
+        weighted_error = t - weighted - y
+        weighted = t
+        y = volume[i] - volumes_error
+        t = volumes + y
+        volumes_error = t - volumes - y
+        volumes = t
+        if volumes != 0.0:
+            out[i] = weighted / volumes
+        elif weighted != 0.0 and weighted == weighted:
+            out[i] = np.inf if weighted > 0.0 else -np.inf
+    return out
+
+
+def load() -> None:
+    """Load every kernel above from numba's disk cache (compiling it on a first run) by calling it on a
+    few values of the types the formulas pass: a read-only C-contiguous float64 array, Python ints,
+    floats and bools (``formulas._input``). A scorer runs this on a thread while the search breeds its
+    first generation (:meth:`~mastertrade.engine.generator.evaluation.Scorer.load_kernels`)."""
+    values: FloatArray = np.linspace(1.0, 2.0, 8, dtype=np.float64)
+    values.flags.writeable = False
+    rolling_mean(values, 3)
+    mean_deviation(values, values, 3)
+    rolling_deviation(values, 3)
+    rolling_extreme(values, 3, True)
+    ewm_mean(values, 1, 1.0, 1.0)
+    on_balance_volume(values, values)
+    session_vwap(values, values, np.zeros(8, dtype=np.int64))

@@ -8,6 +8,7 @@ close, see :mod:`.indicators`). CCI has none: pandas-ta's is wrong (see :mod:`.f
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,19 @@ def vwma(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
     return {SINGLE: ta().vwma(frame["close"], frame["volume"], length=p["length"])}
 
 
+def obv(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {SINGLE: ta().obv(frame["close"], frame["volume"], talib=False)}
+
+
+def vwap(frame: pd.DataFrame, p: Mapping[str, Any]) -> Mapping[str, Any]:
+    if len(frame) < 2:  # pandas-ta refuses (and prints to stdout) below two bars
+        return {SINGLE: None}
+    with warnings.catch_warnings():  # "converting to PeriodArray drops the timezone"; pandas-ta also
+        warnings.simplefilter("ignore", UserWarning)  # silences UserWarnings process-wide in here
+        result = ta().vwap(frame["high"], frame["low"], frame["close"], frame["volume"], anchor="D")
+    return {SINGLE: result}
+
+
 PANDAS_TA = {
     "sma": sma,
     "ema": ema,
@@ -110,5 +124,7 @@ PANDAS_TA = {
     "roc": roc,
     "donchian": donchian,
     "vwma": vwma,
+    "obv": obv,
+    "vwap": vwap,
 }
 """The pandas-ta computation of each indicator that has one worth comparing with, by catalogue name."""
