@@ -187,11 +187,12 @@ def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) 
         # and what the run built lives to the exit too: the collection at interpreter exit then skips its
         # millions of objects (about a third of a second after a 500-strategy run)
         gc.freeze()
+    doc = summary.as_dict()  # once: each strategy's row describes its rules (a genome parse each)
     if json_out:
-        trimmed(summary.as_dict())
-        print_json(summary.as_dict())
+        trimmed(doc)
+        print_json(doc)
         return
-    _print(summary.as_dict())
+    _print(doc)
 
 
 def _run_universe(
