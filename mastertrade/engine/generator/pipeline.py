@@ -191,6 +191,27 @@ def check_request(request: GenerationRequest) -> None:
         check_address(request.scheduler)
 
 
+def preload() -> None:
+    """Import now every module a run imports when it gets there (numba with the compiled kernels'
+    modules, the search, the validation): a one-shot command (``mt generate``) calls this during its
+    start-up, while its garbage collector is off, then freezes what the imports built (see
+    ``cli.generate``)."""
+    import mastertrade.engine.generator.deflated
+    import mastertrade.engine.generator.evaluation
+    import mastertrade.engine.generator.executor
+    import mastertrade.engine.generator.holdout
+    import mastertrade.engine.generator.operator_bandit
+    import mastertrade.engine.generator.pbo
+    import mastertrade.engine.generator.plain_batch
+    import mastertrade.engine.generator.search
+    import mastertrade.engine.generator.terms
+    import mastertrade.engine.generator.trials
+    import mastertrade.engine.generator.validation
+    import mastertrade.engine.market.store
+    import mastertrade.engine.research.series
+    import mastertrade.engine.signals.indicators  # noqa: F401
+
+
 async def read_series(
     db: Database, symbol: str, timeframe: str, exchange: str | None, bars: int
 ) -> tuple[SeriesKey, pd.DataFrame]:
