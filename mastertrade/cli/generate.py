@@ -99,6 +99,7 @@ def generate(
     figures are shown as such. The run reports its probability of backtest overfitting (CSCV). See the
     strategies with `mt strategy list`.
     """
+    started = time.perf_counter()
     with start_up():
         import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
         from mastertrade.engine.generator.pipeline import GenerationRequest
@@ -162,7 +163,7 @@ def generate(
             executor=kind,
             scheduler=scheduler,
         )
-        run_and_print(config, request, json_out)
+        run_and_print(config, request, json_out, started=started)
 
 
 @contextmanager
@@ -180,9 +181,13 @@ def start_up() -> Iterator[None]:
             gc.enable()
 
 
-def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) -> None:
+def run_and_print(
+    config: Settings, request: GenerationRequest, json_out: bool, *, started: float | None = None
+) -> None:
     """One generation run with a progress bar on stderr, then its summary (``mt generate`` and
-    ``mt optimize --evolve``)."""
+    ``mt optimize --evolve``). ``started``: when the command began (``time.perf_counter``); the
+    summary's timings then say how long its start-up took (``startup_s``: imports, settings, opening
+    the database), the seconds before the run's own ``total_s``."""
     from mastertrade.engine.generator.pipeline import generate as run_generation
     from mastertrade.engine.generator.pipeline import preload
 
@@ -193,9 +198,13 @@ def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) 
         def report(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total, description=f"generating: {message}")
 
+        running = 0.0  # when the run itself began (start-up over)
+
         async def main() -> GenerationSummary:
+            nonlocal running
             db = await open_db(config)
             try:
+                running = time.perf_counter()
                 return await run_generation(db, config, request, progress=report)
             finally:
                 await db.close()
@@ -208,6 +217,8 @@ def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) 
         # and what the run built lives to the exit too: the collection at interpreter exit then skips its
         # millions of objects (about a third of a second after a 500-strategy run)
         gc.freeze()
+    if started is not None:
+        summary.timings["startup_s"] = running - started
     doc = summary.as_dict()  # once: each strategy's row describes its rules (a genome parse each)
     if json_out:
         trimmed(doc)

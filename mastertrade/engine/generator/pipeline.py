@@ -196,12 +196,17 @@ def preload() -> None:
     modules, the search, the validation): a one-shot command (``mt generate``) calls this during its
     start-up, while its garbage collector is off, then freezes what the imports built (see
     ``cli.generate``)."""
+    import mastertrade.db.migrate
+    import mastertrade.engine.backtest.runner
+    import mastertrade.engine.collectors.provider
+    import mastertrade.engine.collectors.store
     import mastertrade.engine.generator.deflated
     import mastertrade.engine.generator.evaluation
     import mastertrade.engine.generator.executor
     import mastertrade.engine.generator.holdout
     import mastertrade.engine.generator.operator_bandit
     import mastertrade.engine.generator.pbo
+    import mastertrade.engine.generator.pbo_kernel
     import mastertrade.engine.generator.plain_batch
     import mastertrade.engine.generator.search
     import mastertrade.engine.generator.terms
@@ -209,7 +214,8 @@ def preload() -> None:
     import mastertrade.engine.generator.validation
     import mastertrade.engine.market.store
     import mastertrade.engine.research.series
-    import mastertrade.engine.signals.indicators  # noqa: F401
+    import mastertrade.engine.signals.indicators
+    import mastertrade.engine.signals.kernels  # noqa: F401
 
 
 async def read_series(
