@@ -1,5 +1,6 @@
 """What ``mt generate`` does around its search: the collector off while it starts up (and back on
-whatever happens), and the run's PBO computed on its own thread beside the hold-out scores."""
+whatever happens), the run's PBO computed on its own thread beside the hold-out scores, and the
+stored snapshots it returns holding their genomes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 from mastertrade.cli.generate import start_up
 from mastertrade.engine.generator import pipeline
 from mastertrade.engine.generator.pipeline import GenerationRequest, generate
+from mastertrade.engine.signals.describe import describe
+from mastertrade.engine.signals.genome import parse_genome
 from tests.conftest import MT
 from tests.generator.helpers import settings_with, store_candles
 
@@ -54,3 +57,8 @@ async def test_the_pbo_runs_beside_the_holdout_scores(
     assert pbo is not None and pbo["trials"] == summary.counts["stored"] == 6
     assert all(strategy.selection["pbo"] == pbo for strategy in summary.strategies)
     assert summary.timings["pbo_s"] > 0 and summary.timings["holdout_s"] > 0
+    # the stored snapshots keep the genomes they were stored from: the same as parsing their rows
+    for strategy in summary.strategies:
+        assert strategy.parsed is not None
+        assert strategy.genome == parse_genome(strategy.genome_data)
+        assert strategy.description() == describe(parse_genome(strategy.genome_data))
