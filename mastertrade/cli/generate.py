@@ -170,7 +170,7 @@ def generate(
 def start_up() -> Iterator[None]:
     """The garbage collector off while a one-shot command starts up: its imports build hundreds of
     thousands of objects that live to the exit and almost no garbage, and the collector's passes over
-    them cost about a sixth of the imports' time. ``run_and_print`` turns it back on once it has imported
+    them cost about 15% of the imports' time. ``run_and_print`` turns it back on once it has imported
     what the run needs and frozen it; so does leaving this block (a command that fails first)."""
     collecting = gc.isenabled()
     gc.disable()
