@@ -193,9 +193,11 @@ def check_request(request: GenerationRequest) -> None:
 
 def preload() -> None:
     """Import now every module a run imports when it gets there (numba with the compiled kernels'
-    modules, the search, the validation): a one-shot command (``mt generate``) calls this during its
-    start-up, while its garbage collector is off, then freezes what the imports built (see
+    modules, the search, the validation) and let numba start up: a one-shot command (``mt generate``)
+    calls this during its start-up, while its garbage collector is off, then freezes what it built (see
     ``cli.generate``)."""
+    import numpy as np
+
     import mastertrade.db.migrate
     import mastertrade.engine.backtest.runner
     import mastertrade.engine.collectors.provider
@@ -216,6 +218,13 @@ def preload() -> None:
     import mastertrade.engine.research.series
     import mastertrade.engine.signals.indicators
     import mastertrade.engine.signals.kernels  # noqa: F401
+    from mastertrade.engine.generator.pbo import probability_of_overfitting
+
+    # numba's own start-up (its typing and lowering registries, scipy's BLAS check among them: about
+    # 0.3 s) comes with the first compiled kernel a process loads, in the search otherwise. The PBO's
+    # kernel, reached through the function the run calls (so with the same argument types) on a 2 x 2
+    # matrix, is loaded from the cache now instead.
+    probability_of_overfitting(np.zeros((2, 2)), 2)
 
 
 async def read_series(
