@@ -628,6 +628,8 @@ def validate(
 def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
     """``evaluation.metrics_of`` of every row of a score, in row order, the same dicts to the bit: the
     row's numbers leave numpy once (``tolist``) instead of one scalar at a time, eleven rows a candidate."""
+    from math import isfinite
+
     from mastertrade.engine.backtest.metrics import KERNEL_KEYS
     from mastertrade.engine.generator import kernel as k
 
@@ -644,7 +646,7 @@ def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
             found.append(None)
             continue
         data: dict[str, Any] = {
-            key: None if value != value or value in (_INF, -_INF) else value
+            key: value if isfinite(value) else None  # NaN and infinities are no number in JSON
             for key, value in zip(KERNEL_KEYS, values, strict=True)
         }
         data["trades"] = int(values[trades])
@@ -652,9 +654,6 @@ def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
         data["start"], data["end"], data["bars"] = calendar.start, calendar.end, calendar.bars
         found.append(data)
     return found
-
-
-_INF = float("inf")
 
 
 def search_pbo(
