@@ -666,7 +666,11 @@ def search_pbo(
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
     search window (those that could be scored); ``None`` with fewer than two of them or too few days for
     two blocks."""
-    from mastertrade.engine.generator.pbo import choose_blocks, probability_of_overfitting, returns_of_closes
+    from mastertrade.engine.generator.pbo import (
+        choose_blocks,
+        probability_of_overfitting,
+        returns_of_close_rows,
+    )
     from mastertrade.engine.generator.plain_batch import run_plain
 
     scored = [genome for genome, score in zip(genomes, scores, strict=True) if not score.error]
@@ -675,7 +679,7 @@ def search_pbo(
     closes = run_plain(scored, problem.frame, cash=problem.cash, fee=problem.fee, cache=cache).closes
     import numpy as np
 
-    matrix = np.column_stack([returns_of_closes(closes[index], problem.cash) for index in range(len(scored))])
+    matrix = np.ascontiguousarray(returns_of_close_rows(closes, problem.cash).T)  # days x candidates
     used = choose_blocks(len(matrix), blocks)
     if used == 0:
         return None
