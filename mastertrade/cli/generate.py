@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -97,85 +99,112 @@ def generate(
     figures are shown as such. The run reports its probability of backtest overfitting (CSCV). See the
     strategies with `mt strategy list`.
     """
-    import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
-    from mastertrade.engine.generator.pipeline import GenerationRequest
-    from mastertrade.engine.market.timeframes import timeframe_ms
-    from mastertrade.errors import UserInputError
+    started = time.perf_counter()
+    with start_up():
+        import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
+        from mastertrade.engine.generator.pipeline import GenerationRequest
+        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.errors import UserInputError
 
-    config = settings()
-    kind = executor or config.generator.executor
-    if kind not in ("threads", "processes", "dask"):
-        raise UserInputError(f"unknown executor {kind!r}: choose threads, processes or dask")
-    if scheduler is not None:
-        from mastertrade.engine.generator.cluster_address import check_address
+        config = settings()
+        kind = executor or config.generator.executor
+        if kind not in ("threads", "processes", "dask"):
+            raise UserInputError(f"unknown executor {kind!r}: choose threads, processes or dask")
+        if scheduler is not None:
+            from mastertrade.engine.generator.cluster_address import check_address
 
-        check_address(scheduler)
-        if kind != "dask":
-            raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
-    if kind == "dask":
-        from mastertrade.engine.generator.cluster_address import require_dask
+            check_address(scheduler)
+            if kind != "dask":
+                raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
+        if kind == "dask":
+            from mastertrade.engine.generator.cluster_address import require_dask
 
-        require_dask()
-    if symbols is not None and symbol is not None:
-        raise UserInputError(f"give --symbol {symbol} or --symbols {symbols}, not both")
-    if timeframes is not None and timeframe is not None:
-        raise UserInputError(f"give --timeframe {timeframe} or --timeframes {timeframes}, not both")
-    if universe or symbols is not None or timeframes is not None:
-        from mastertrade.engine.generator.universe import series_of
+            require_dask()
+        if symbols is not None and symbol is not None:
+            raise UserInputError(f"give --symbol {symbol} or --symbols {symbols}, not both")
+        if timeframes is not None and timeframe is not None:
+            raise UserInputError(f"give --timeframe {timeframe} or --timeframes {timeframes}, not both")
+        if universe or symbols is not None or timeframes is not None:
+            from mastertrade.engine.generator.universe import series_of
 
-        chosen = series_of(
-            symbols.split(",") if symbols is not None else [symbol] if symbol else config.market.symbols,
-            timeframes.split(",")
-            if timeframes is not None
-            else [timeframe]
-            if timeframe
-            else config.generator.timeframes or [config.market.timeframe],
-        )
-        template = GenerationRequest(
-            symbol=chosen[0][0],
-            timeframe=chosen[0][1],
+            chosen = series_of(
+                symbols.split(",") if symbols is not None else [symbol] if symbol else config.market.symbols,
+                timeframes.split(",")
+                if timeframes is not None
+                else [timeframe]
+                if timeframe
+                else config.generator.timeframes or [config.market.timeframe],
+            )
+            template = GenerationRequest(
+                symbol=chosen[0][0],
+                timeframe=chosen[0][1],
+                exchange=exchange,
+                count=count,
+                workers=workers,
+                population=population,
+                generations=generations,
+                executor=kind,
+                scheduler=scheduler,
+            )
+            _run_universe(config, template, chosen, seed, json_out)
+            return
+        symbol = symbol or config.market.symbols[0]
+        timeframe = timeframe or config.market.timeframe
+        timeframe_ms(timeframe)
+        request = GenerationRequest(
+            symbol=symbol,
+            timeframe=timeframe,
             exchange=exchange,
             count=count,
+            seed=seed,
             workers=workers,
             population=population,
             generations=generations,
             executor=kind,
             scheduler=scheduler,
         )
-        _run_universe(config, template, chosen, seed, json_out)
-        return
-    symbol = symbol or config.market.symbols[0]
-    timeframe = timeframe or config.market.timeframe
-    timeframe_ms(timeframe)
-    request = GenerationRequest(
-        symbol=symbol,
-        timeframe=timeframe,
-        exchange=exchange,
-        count=count,
-        seed=seed,
-        workers=workers,
-        population=population,
-        generations=generations,
-        executor=kind,
-        scheduler=scheduler,
-    )
-    run_and_print(config, request, json_out)
+        run_and_print(config, request, json_out, started=started)
 
 
-def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) -> None:
+@contextmanager
+def start_up() -> Iterator[None]:
+    """The garbage collector off while a one-shot command starts up: its imports build hundreds of
+    thousands of objects that live to the exit and almost no garbage, and the collector's passes over
+    them cost about 15% of the imports' time. ``run_and_print`` turns it back on once it has imported
+    what the run needs and frozen it; so does leaving this block (a command that fails first)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def run_and_print(
+    config: Settings, request: GenerationRequest, json_out: bool, *, started: float | None = None
+) -> None:
     """One generation run with a progress bar on stderr, then its summary (``mt generate`` and
-    ``mt optimize --evolve``)."""
+    ``mt optimize --evolve``). ``started``: when the command began (``time.perf_counter``); the
+    summary's timings then say how long its start-up took (``startup_s``: imports, settings, opening
+    the database), the seconds before the run's own ``total_s``."""
     from mastertrade.engine.generator.pipeline import generate as run_generation
+    from mastertrade.engine.generator.pipeline import preload
 
+    preload()
     with progress() as bar:
         task = bar.add_task("generating", total=None)
 
         def report(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total, description=f"generating: {message}")
 
+        running = 0.0  # when the run itself began (start-up over)
+
         async def main() -> GenerationSummary:
+            nonlocal running
             db = await open_db(config)
             try:
+                running = time.perf_counter()
                 return await run_generation(db, config, request, progress=report)
             finally:
                 await db.close()
@@ -183,15 +212,19 @@ def run_and_print(config: Settings, request: GenerationRequest, json_out: bool) 
         # a one-shot command: what the imports built lives to the end, so the collector need not walk
         # it again and again while the search makes millions of short-lived objects
         gc.freeze()
+        gc.enable()
         summary = run(main)
         # and what the run built lives to the exit too: the collection at interpreter exit then skips its
         # millions of objects (about a third of a second after a 500-strategy run)
         gc.freeze()
+    if started is not None:
+        summary.timings["startup_s"] = running - started
+    doc = summary.as_dict()  # once: each strategy's row describes its rules (a genome parse each)
     if json_out:
-        trimmed(summary.as_dict())
-        print_json(summary.as_dict())
+        trimmed(doc)
+        print_json(doc)
         return
-    _print(summary.as_dict())
+    _print(doc)
 
 
 def _run_universe(
@@ -201,9 +234,11 @@ def _run_universe(
     seed: int | None,
     json_out: bool,
 ) -> None:
+    from mastertrade.engine.generator.pipeline import preload
     from mastertrade.engine.generator.universe import SeriesOutcome, generate_universe
 
     started = time.perf_counter()
+    preload()
     with progress() as bar:
         task = bar.add_task("generating", total=len(series))
 
@@ -217,6 +252,8 @@ def _run_universe(
             finally:
                 await db.close()
 
+        gc.freeze()  # as in run_and_print: the imports' objects, then the collector back on for the runs
+        gc.enable()
         base, outcomes = run(main)
         gc.freeze()  # as in run_and_print: the exit's collection skips what the runs built
     docs = [outcome.as_dict() for outcome in outcomes]

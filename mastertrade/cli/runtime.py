@@ -18,12 +18,20 @@ def settings() -> Settings:
 
 
 def run[T](main: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command body to completion."""
+    """Run an async command body to completion.
 
-    async def wrapper() -> T:
-        return await main()
+    The body's result is handed back beside the asyncio task, not as the task's result: on its way out
+    ``asyncio.run`` puts the default SIGINT handler back, and ``signal.signal`` then turns the handler it
+    replaced (a partial holding the task) into an enum's ``ValueError`` message, whose ``repr`` of the
+    task writes out the task's result in full before trimming it. For ``mt generate`` that result holds
+    500 strategies: 0.15 s of formatting nobody reads."""
+    result: list[T] = []
 
-    return asyncio.run(wrapper())
+    async def wrapper() -> None:
+        result.append(await main())
+
+    asyncio.run(wrapper())
+    return result[0]
 
 
 async def open_db(config: Settings | None = None) -> Database:

@@ -52,6 +52,7 @@ def test_generate_json_stores_count_strategies(generated: dict[str, Any]) -> Non
     assert {"indicators_s", "evaluation_s", "validation_s", "storage_s", "evaluations_per_s"} <= set(
         doc["timings"]
     )
+    assert doc["timings"]["startup_s"] > 0  # imports, settings and the database, before total_s
     row = doc["strategies"][0]
     assert {
         "id",

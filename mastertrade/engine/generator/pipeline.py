@@ -191,6 +191,42 @@ def check_request(request: GenerationRequest) -> None:
         check_address(request.scheduler)
 
 
+def preload() -> None:
+    """Import now every module a run imports when it gets there (numba with the compiled kernels'
+    modules, the search, the validation) and let numba start up: a one-shot command (``mt generate``)
+    calls this during its start-up, while its garbage collector is off, then freezes what it built (see
+    ``cli.generate``)."""
+    import numpy as np
+
+    import mastertrade.db.migrate
+    import mastertrade.engine.backtest.runner
+    import mastertrade.engine.collectors.provider
+    import mastertrade.engine.collectors.store
+    import mastertrade.engine.generator.deflated
+    import mastertrade.engine.generator.evaluation
+    import mastertrade.engine.generator.executor
+    import mastertrade.engine.generator.holdout
+    import mastertrade.engine.generator.operator_bandit
+    import mastertrade.engine.generator.pbo
+    import mastertrade.engine.generator.pbo_kernel
+    import mastertrade.engine.generator.plain_batch
+    import mastertrade.engine.generator.search
+    import mastertrade.engine.generator.terms
+    import mastertrade.engine.generator.trials
+    import mastertrade.engine.generator.validation
+    import mastertrade.engine.market.store
+    import mastertrade.engine.research.series
+    import mastertrade.engine.signals.indicators
+    import mastertrade.engine.signals.kernels  # noqa: F401
+    from mastertrade.engine.generator.pbo import probability_of_overfitting
+
+    # numba's own start-up (its typing and lowering registries, scipy's BLAS check among them: about
+    # 0.3 s) comes with the first compiled kernel a process loads, in the search otherwise. The PBO's
+    # kernel, reached through the function the run calls (so with the same argument types) on a 2 x 2
+    # matrix, is loaded from the cache now instead.
+    probability_of_overfitting(np.zeros((2, 2)), 2)
+
+
 async def read_series(
     db: Database, symbol: str, timeframe: str, exchange: str | None, bars: int
 ) -> tuple[SeriesKey, pd.DataFrame]:
@@ -444,6 +480,8 @@ def validate(
     """Search-window detail (what the search optimised), the one hold-out score of each chosen
     candidate, its deflated Sharpe ratio over every trial counted, the filter on the hold-out, the
     reference engine re-run of the finalists on the hold-out, and the run's PBO."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from mastertrade.engine.generator import kernel as k
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.holdout import daily_sharpe, score_holdout_many
@@ -460,18 +498,28 @@ def validate(
     }
     if cache is None:  # a process pool's caches live in its workers
         cache = IndicatorCache(problem.frame, features=problem.features)
-    pbo_started = time.perf_counter()
-    stats["pbo"] = search_pbo(problem, [c.genome for c in chosen], detailed, cache, pbo_blocks)
-    stats["pbo_s"] = time.perf_counter() - pbo_started
-    holdout_cache = IndicatorCache(holdout, features=problem.features)
-    holdout_window = window_of(holdout)
-    search_window = window_of(problem.frame)
-    scoring = time.perf_counter()
-    scored = [candidate.genome for candidate, score in zip(chosen, detailed, strict=True) if not score.error]
-    held_out = iter(
-        score_holdout_many(scored, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache)
-    )
-    stats["holdout_s"] = time.perf_counter() - scoring
+
+    def pbo() -> tuple[dict[str, Any] | None, float]:
+        started = time.perf_counter()
+        found = search_pbo(problem, [c.genome for c in chosen], detailed, cache, pbo_blocks)
+        return found, time.perf_counter() - started
+
+    # The PBO (search window) and the hold-out scores are independent and both spend most of their time
+    # in compiled kernels that release the GIL: the PBO runs on a second thread meanwhile.
+    with ThreadPoolExecutor(1, thread_name_prefix="pbo") as pool:
+        pbo_work = pool.submit(pbo)
+        holdout_cache = IndicatorCache(holdout, features=problem.features)
+        holdout_window = window_of(holdout)
+        search_window = window_of(problem.frame)
+        scoring = time.perf_counter()
+        scored = [
+            candidate.genome for candidate, score in zip(chosen, detailed, strict=True) if not score.error
+        ]
+        held_out = iter(
+            score_holdout_many(scored, holdout, cash=problem.cash, fee=problem.fee, cache=holdout_cache)
+        )
+        stats["holdout_s"] = time.perf_counter() - scoring
+        stats["pbo"], stats["pbo_s"] = pbo_work.result()
     trials_record = tally.as_dict()
     items: list[NewStrategy] = []
     folds = problem.folds
@@ -580,6 +628,8 @@ def validate(
 def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
     """``evaluation.metrics_of`` of every row of a score, in row order, the same dicts to the bit: the
     row's numbers leave numpy once (``tolist``) instead of one scalar at a time, eleven rows a candidate."""
+    from math import isfinite
+
     from mastertrade.engine.backtest.metrics import KERNEL_KEYS
     from mastertrade.engine.generator import kernel as k
 
@@ -596,7 +646,7 @@ def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
             found.append(None)
             continue
         data: dict[str, Any] = {
-            key: None if value != value or value in (_INF, -_INF) else value
+            key: value if isfinite(value) else None  # NaN and infinities are no number in JSON
             for key, value in zip(KERNEL_KEYS, values, strict=True)
         }
         data["trades"] = int(values[trades])
@@ -604,9 +654,6 @@ def row_metrics(problem: Problem, score: Score) -> list[dict[str, Any] | None]:
         data["start"], data["end"], data["bars"] = calendar.start, calendar.end, calendar.bars
         found.append(data)
     return found
-
-
-_INF = float("inf")
 
 
 def search_pbo(
@@ -619,7 +666,11 @@ def search_pbo(
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
     search window (those that could be scored); ``None`` with fewer than two of them or too few days for
     two blocks."""
-    from mastertrade.engine.generator.pbo import choose_blocks, probability_of_overfitting, returns_of_closes
+    from mastertrade.engine.generator.pbo import (
+        choose_blocks,
+        probability_of_overfitting,
+        returns_of_close_rows,
+    )
     from mastertrade.engine.generator.plain_batch import run_plain
 
     scored = [genome for genome, score in zip(genomes, scores, strict=True) if not score.error]
@@ -628,7 +679,7 @@ def search_pbo(
     closes = run_plain(scored, problem.frame, cash=problem.cash, fee=problem.fee, cache=cache).closes
     import numpy as np
 
-    matrix = np.column_stack([returns_of_closes(closes[index], problem.cash) for index in range(len(scored))])
+    matrix = np.ascontiguousarray(returns_of_close_rows(closes, problem.cash).T)  # days x candidates
     used = choose_blocks(len(matrix), blocks)
     if used == 0:
         return None

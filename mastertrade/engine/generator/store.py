@@ -147,14 +147,18 @@ class StoredStrategy:
     """What the search optimised (walk-forward on the search window)."""
     selection: dict[str, Any] = field(default_factory=dict)
     """The hold-out and search windows, the trials the deflated Sharpe counted, the run's PBO."""
+    parsed: Genome | None = field(default=None, compare=False, repr=False)
+    """The genome of ``genome_data`` when whoever built this snapshot held it already (a strategy just
+    stored): :attr:`genome` then skips validating the row's genome again."""
 
     @classmethod
     def from_record(cls, row: StrategyRecord) -> StoredStrategy:
         return cls.from_columns({name: getattr(row, name) for name in _STRATEGY_COLUMNS})
 
     @classmethod
-    def from_columns(cls, row: Mapping[str, Any]) -> StoredStrategy:
-        """From a ``strategies`` row's values by column name."""
+    def from_columns(cls, row: Mapping[str, Any], *, genome: Genome | None = None) -> StoredStrategy:
+        """From a ``strategies`` row's values by column name; ``genome``: the row's genome, parsed
+        already (what ``genome.to_dict()`` wrote into the row)."""
         return cls(
             id=row["id"],
             name=row["name"],
@@ -179,6 +183,7 @@ class StoredStrategy:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             state_since=row["state_since"],
+            parsed=genome,
         )
 
     @property
@@ -209,6 +214,8 @@ class StoredStrategy:
                 + ("trained model" if self.is_model else "plugin")
                 + f" {self.plugin!r}, not rules: it has no genome"
             )
+        if self.parsed is not None:
+            return self.parsed
         return parse_genome(self.genome_data, source=f"stored strategy {self.id}")
 
     def strategy(self) -> Strategy:
@@ -397,6 +404,7 @@ class StrategyStore:
         now = self.clock()
         # plain rows by column for one multi-row Core INSERT per table: no ORM object per strategy
         rows: list[dict[str, Any]] = []
+        genomes: list[Genome] = []
         transitions: list[dict[str, Any]] = []
         for strategy_id, item in fresh.items():
             if strategy_id in existing:
@@ -430,6 +438,7 @@ class StrategyStore:
                     "state_since": now,
                 }
             )
+            genomes.append(genome)
             previous: State | None = None
             for state, reason in item.path:
                 transitions.append(
@@ -447,7 +456,9 @@ class StrategyStore:
         async with self.db.engine.begin() as connection:
             await connection.execute(insert(StrategyRecord.__table__), rows)  # type: ignore[attr-defined]
             await connection.execute(insert(StrategyTransition.__table__), transitions)  # type: ignore[attr-defined]
-        return [StoredStrategy.from_columns(row) for row in rows]
+        return [
+            StoredStrategy.from_columns(row, genome=genome) for row, genome in zip(rows, genomes, strict=True)
+        ]
 
     async def add_plugin(
         self,
