@@ -91,6 +91,7 @@ def snap_params(spec: SeriesSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     return snapped
 
 
+@cache
 def threshold_grid(bounds: tuple[float, float]) -> tuple[float, ...]:
     low, high = bounds
     if high <= low:
