@@ -115,7 +115,7 @@ def group_key(rule: Json) -> str:
 def op_of(condition: Json) -> str:
     first = next(iter(condition))  # a condition's one key, in every document the operators handle
     if first in CONDITIONS:
-        return first  # type: ignore[no-any-return]
+        return first
     return next(key for key in condition if key in CONDITIONS)
 
 
@@ -209,6 +209,20 @@ Source = tuple[str, str, str | None]
 
 def _sources(scale: str, pool: Pool = ()) -> list[Source]:
     """Every price column, indicator output and pool feature output on ``scale``."""
+    registries = (tuple(INDICATORS.items()), tuple(FEATURES.items()) if pool else ())
+    known = _SOURCES.get((scale, pool))
+    if known is not None and known[0] == registries:  # the same entries (compared by identity first)
+        return list(known[1])
+    found = _sources_of(scale, pool)
+    _SOURCES[(scale, pool)] = (registries, found)
+    return list(found)
+
+
+_SOURCES: dict[tuple[str, Pool], tuple[Any, list[Source]]] = {}
+"""The sources on each scale with each pool, with the registries they were read from."""
+
+
+def _sources_of(scale: str, pool: Pool) -> list[Source]:
     found: list[Source] = [
         ("price", column, None) for column, column_scale in _PRICE_SCALES.items() if column_scale == scale
     ]
@@ -422,13 +436,8 @@ def build(data: Json, limits: Limits) -> Genome | None:
     except InvalidGenome:
         return None
     remember_fingerprint(genome, found_print)
-    _remember(
-        genome,
-        {
-            field: built[field].doc if field in built else getattr(genome, field)
-            for field in type(genome).model_fields
-        },
-    )
+    # its own fields are their own JSON (strings, floats, null), its rules' documents were built
+    _remember(genome, {**genome.__dict__, **{side: found.doc for side, found in built.items()}})
     return genome
 
 
@@ -681,10 +690,12 @@ def _shell(document: Json) -> tuple[Genome, tuple[str, ...]] | None:
     except TypeError:  # something unhashable: validated below, and refused there
         key, known = None, _MISSING
     if known is not _MISSING:
-        return known  # type: ignore[return-value]
-    shell = {key: _slot(key, value) for key, value in document.items()}
+        return known  # type: ignore[no-any-return]
     try:
-        valid = parse_genome(shell)
+        if type(key) is tuple and key[0] == "plain":
+            valid = _plain_shell(document)
+        else:
+            valid = parse_genome({key: _slot(key, value) for key, value in document.items()})
         found: tuple[Genome, tuple[str, ...]] | None = (valid, own_texts(valid.__dict__))
     except InvalidGenome:
         found = None
@@ -693,6 +704,51 @@ def _shell(document: Json) -> tuple[Genome, tuple[str, ...]] | None:
             _SHELLS.clear()
         _SHELLS[key] = found
     return found
+
+
+def _plain_shell(document: Json) -> Genome:
+    """What validating the shell of a document with every field gives, from its own fields validated one
+    by one (the model validates each on its own; a search meets a few dozen values of each, but hundreds
+    of their combinations), and the model's check of the whole; ``InvalidGenome`` when it refuses it."""
+    if document["entry"] is None:
+        raise InvalidGenome("entry: required")
+    own = {field: _own_field(field, document[field]) for field in _OWN_FIELDS}
+    exit = None if document["exit"] is None else _placeholder()
+    shell = _full_shell().model_copy(update={**own, "exit": exit})
+    problem = shell._whole_problem(shell.entry, exit)
+    if problem is not None:
+        raise InvalidGenome(f"{problem[1]}: {problem[0]}")
+    return shell
+
+
+@cache
+def _full_shell() -> Genome:
+    """A valid genome with every field set, placeholder name and rules."""
+    return parse_genome(
+        {"name": _SHELL_NAME, **dict.fromkeys(_FIELDS[1:]), "entry": _placeholder(), "exit": _placeholder()}
+        | {"size": 1.0}
+    )
+
+
+_OWN_VALUES: dict[Hashable, tuple[Any] | None] = {}
+"""Validated values of a genome's own fields by field, value and type (``None``: refused)."""
+
+
+def _own_field(field: str, value: Any) -> Any:
+    key = (field, type(value), value)
+    known = _OWN_VALUES.get(key, _MISSING)
+    if known is _MISSING:
+        try:
+            alone = {"name": _SHELL_NAME, "entry": _placeholder(), "exit": _placeholder(), field: value}
+            known = (getattr(parse_genome(alone), field),)
+        except InvalidGenome:
+            known = None
+        if len(_OWN_VALUES) >= _CONDITIONS_KEPT:
+            _OWN_VALUES.clear()
+        _OWN_VALUES[key] = known
+    if known is None:
+        raise InvalidGenome(f"{field}: refused")
+    return known[0]
 
 
 _MISSING: Any = object()
