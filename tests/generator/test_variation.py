@@ -6,10 +6,11 @@ import json
 import random
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mastertrade.engine.generator.grid import SIZE_GRID, STOP_GRIDS, param_grid, threshold_grid
+from mastertrade.engine.generator.grid import SIZE_GRID, STOP_GRIDS, nearest, param_grid, threshold_grid
 from mastertrade.engine.generator.variation import (
     MUTATIONS,
     Limits,
@@ -18,6 +19,7 @@ from mastertrade.engine.generator.variation import (
     crossover,
     depth,
     document,
+    draw_term,
     genome_key,
     mutate,
     named,
@@ -28,6 +30,7 @@ from mastertrade.engine.signals.canonical import canonical, fingerprint
 from mastertrade.engine.signals.genome import Genome, parse_genome
 from mastertrade.engine.signals.indicators import INDICATORS
 from mastertrade.engine.signals.random_genome import random_genome
+from mastertrade.engine.signals.specs import SINGLE, Output, SeriesSpec
 from mastertrade.errors import InvalidGenome
 from tests.signals.test_genome_assembly import assert_same
 from tests.strategies import genomes
@@ -250,3 +253,29 @@ def test_the_operators_never_edit_a_document_in_place() -> None:
             assert json.dumps(document(genome)) == before[id(genome)]
     for genome in pool:
         assert json.dumps(document(genome)) == json.dumps(genome.to_dict())
+
+
+def test_terms_drawn_for_a_scale_follow_the_indicator_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sources of a scale are kept between draws, and read again when an indicator is registered."""
+    rng = random.Random(4)
+    assert draw_term(rng, "test_scale") is None
+    spec = SeriesSpec(
+        "test_wave", "Wave", "a made-up indicator", outputs=(Output(SINGLE, "w", "test_scale"),)
+    )
+    monkeypatch.setitem(INDICATORS, spec.name, spec)
+    assert draw_term(rng, "test_scale") == {"ind": "test_wave"}
+
+
+def test_nearest_grid_points_are_the_same_remembered_or_not() -> None:
+    grid = (0.5, 1.0, 2.0)
+    for value in (1, 1.0, True, 0.75, -0.0, 7, 1.5):
+        assert (
+            nearest(value, grid)
+            == nearest(value, list(grid))
+            == min(
+                grid,
+                key=lambda point: (abs(point - value), point),  # noqa: B023
+            )
+        )
+    with pytest.raises(TypeError):
+        nearest("1", grid)
