@@ -6,10 +6,13 @@ comparing a term with itself, nesting too deep) is dropped and another one tried
 module returns is a valid genome and nothing invalid ever leaves it.
 
 Breeding is cheap because a child mostly repeats its parents: documents are never edited in place (an
-operator copies the path it changes and shares the rest), each distinct condition and term is snapped
-and validated once and remembered, a shared part of a document is known by its identity, a genome is
-validated around its already validated rules, and its fingerprint is put together from remembered
-condition texts (:func:`~mastertrade.engine.signals.canonical.fingerprint`).
+operator copies the path it changes and shares the rest), each distinct term is snapped and validated
+once and remembered (a term, condition or rule this module built is known by its identity), a condition
+is validated once per pair of validated terms, a group and a genome are assembled from their validated
+parts with only the checks that concern the new whole (``genome.condition_of``, ``group_of``,
+``with_rules``: the same models validation gives, field for field), a genome's own fields are validated
+once per distinct value, and its fingerprint is put together from remembered texts before the genome is
+made (:func:`~mastertrade.engine.signals.canonical.fingerprint_of`), so it is made once, named.
 
 Mutations (one per call, chosen at random):
 
