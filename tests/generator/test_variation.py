@@ -6,10 +6,11 @@ import json
 import random
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mastertrade.engine.generator.grid import SIZE_GRID, STOP_GRIDS, param_grid, threshold_grid
+from mastertrade.engine.generator.grid import SIZE_GRID, STOP_GRIDS, nearest, param_grid, threshold_grid
 from mastertrade.engine.generator.variation import (
     MUTATIONS,
     Limits,
@@ -18,6 +19,7 @@ from mastertrade.engine.generator.variation import (
     crossover,
     depth,
     document,
+    draw_term,
     genome_key,
     mutate,
     named,
@@ -27,7 +29,10 @@ from mastertrade.engine.generator.variation import (
 from mastertrade.engine.signals.canonical import canonical, fingerprint
 from mastertrade.engine.signals.genome import Genome, parse_genome
 from mastertrade.engine.signals.indicators import INDICATORS
+from mastertrade.engine.signals.random_genome import random_genome
+from mastertrade.engine.signals.specs import SINGLE, Output, SeriesSpec
 from mastertrade.errors import InvalidGenome
+from tests.signals.test_genome_assembly import assert_same
 from tests.strategies import genomes
 
 LIMITS = Limits(max_conditions=6, max_depth=2)
@@ -133,6 +138,8 @@ def test_near_duplicates_collapse_to_one_fingerprint() -> None:
 
 def _reference_build(data: dict[str, Any], limits: Limits) -> Genome | None:
     """What ``build`` computes, the plain way: the whole document snapped, checked and validated."""
+    if data.get("entry") is None:
+        return None  # the model requires an entry rule
     data = snap_genome(data)
     for side in ("entry", "exit"):
         rule = data.get(side)
@@ -162,8 +169,37 @@ def _edits(rng: random.Random, count: int) -> list[dict[str, Any]]:
         {**base, "entry": {"all": [base["entry"], {"<": [30, 40]}]}},  # two constants
         {**base, "exit": None},  # no exit and no stop
         {**base, "entry": {"any": [{"<": [{"ind": "rsi", "length": 14}, float(i)]} for i in range(8)]}},
+        # what the validators refuse, or what snapping alone fails on, in a term, a condition or the genome
+        {**base, "entry": {">": [{"ind": "rsi", "length": 1}, 30]}},  # below the parameter's range
+        {**base, "entry": {">": [{"ind": "rsi", "length": 14, "colour": 1}, 30]}},  # unknown parameter
+        {**base, "entry": {">": [{"ind": "macd", "fast": 12, "slow": 26, "signal": 9}, 0.0]}},  # no output
+        {**base, "entry": {">": [{"price": "close", "lag": 900}, close]}},  # lag beyond the grid and model
+        {**base, "entry": {">": [close, 3e12]}},  # a constant the model refuses
+        {**base, "entry": {">": [close, True]}},  # a boolean is not a number
+        {**base, "entry": {">": [True, False]}},
+        {**base, "entry": {">": [close, -0.0]}},
+        {**base, "entry": {">": [{"price": "close"}, {"price": "open"}], "note": 1}},  # an extra key
+        {**base, "entry": {"all": [base["entry"]], "any": [base["entry"]]}},
+        {**base, "entry": None},
+        {**base, "name": "not a name!"},
+        {**base, "symbol": "BTC USDT"},
+        {**base, "timeframe": "7x"},
+        {**base, "timeframe": None, "symbol": None},
+        {**base, "colour": "red"},  # an extra field
+        {**base, "stop_loss": 0.0, "size": -0.0},
+        {**base, "stop_loss": 1, "take_profit": True, "size": 2},
+        {key: value for key, value in base.items() if key not in ("exit", "size")},
+        {key: value for key, value in base.items() if key != "stop_loss"},
+        dict(reversed(list(base.items()))),  # the fields in another order
     ]
     return found
+
+
+def _outcome(make: Any) -> Any:
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 (what snapping raises on a document no operator makes)
+        return type(exc)
 
 
 def test_build_equals_validating_the_whole_snapped_document() -> None:
@@ -172,12 +208,28 @@ def test_build_equals_validating_the_whole_snapped_document() -> None:
     for limits in (LIMITS, WIDE, Limits(max_conditions=2, max_depth=1)):
         for _ in range(2):  # the second time every condition is remembered
             for data in edits:
-                ours, expected = build(data, limits), _reference_build(data, limits)
-                assert ours == expected, json.dumps(data)
-                if ours is not None:
-                    assert ours.name == expected.name  # type: ignore[union-attr]
-                    assert json.dumps(document(ours)) == json.dumps(ours.to_dict())  # keys in order too
+                ours = _outcome(lambda: build(data, limits))  # noqa: B023
+                expected = _outcome(lambda: _reference_build(data, limits))  # noqa: B023
+                if not isinstance(expected, Genome):
+                    assert ours == expected, json.dumps(data)
+                    continue
+                assert_same(ours, expected)  # field for field, types, fields set and JSON
+                assert json.dumps(document(ours)) == json.dumps(ours.to_dict())  # keys in order too
     assert any(build(data, WIDE) is None for data in edits)  # refusals were tried
+    assert build({**edits[0], "entry": {"all": []}}, WIDE) is None  # an empty group
+
+
+def test_seeds_are_the_random_genomes_built() -> None:
+    """A seed is its random document put on the grids and validated once: the same genome as the random
+    genome (validated as it was drawn) built, for the same draws."""
+    for seed in range(150):
+        ours = seed_genome(random.Random(seed), limits=LIMITS, **MARKET)
+        rng = random.Random(seed)
+        expected = None
+        while expected is None:
+            drawn = random_genome(rng, name="gen", max_depth=2, **MARKET)
+            expected = build(drawn.to_dict(), LIMITS)
+        assert_same(ours, expected)
 
 
 def test_a_remembered_condition_is_told_apart_by_types_and_the_sign_of_zero() -> None:
@@ -201,3 +253,29 @@ def test_the_operators_never_edit_a_document_in_place() -> None:
             assert json.dumps(document(genome)) == before[id(genome)]
     for genome in pool:
         assert json.dumps(document(genome)) == json.dumps(genome.to_dict())
+
+
+def test_terms_drawn_for_a_scale_follow_the_indicator_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sources of a scale are kept between draws, and read again when an indicator is registered."""
+    rng = random.Random(4)
+    assert draw_term(rng, "test_scale") is None
+    spec = SeriesSpec(
+        "test_wave", "Wave", "a made-up indicator", outputs=(Output(SINGLE, "w", "test_scale"),)
+    )
+    monkeypatch.setitem(INDICATORS, spec.name, spec)
+    assert draw_term(rng, "test_scale") == {"ind": "test_wave"}
+
+
+def test_nearest_grid_points_are_the_same_remembered_or_not() -> None:
+    grid = (0.5, 1.0, 2.0)
+    for value in (1, 1.0, True, 0.75, -0.0, 7, 1.5):
+        assert (
+            nearest(value, grid)
+            == nearest(value, list(grid))
+            == min(
+                grid,
+                key=lambda point: (abs(point - value), point),  # noqa: B023
+            )
+        )
+    with pytest.raises(TypeError):
+        nearest("1", grid)

@@ -115,3 +115,18 @@ def test_features_are_drawn_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> 
     used = [t for g in with_features for t in terms(g) if isinstance(t, FeatureTerm)]
     assert used and {t.feature for t in used} == {"test_tide"}
     assert not any(isinstance(t, FeatureTerm) for seed in range(60) for t in terms(random_genome(seed)))
+
+
+def test_draws_follow_the_registry_as_it_is_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sources a draw picks from are kept between draws, and read again when a registry changes."""
+
+    def only(name: str) -> None:
+        spec = SeriesSpec(name, name, "a made-up series", outputs=(Output(SINGLE, name, "tide", (0, 10)),))
+        for known in list(features.FEATURES):
+            monkeypatch.delitem(features.FEATURES, known)
+        monkeypatch.setitem(features.FEATURES, name, spec)
+
+    for name in ("test_ebb", "test_flow"):
+        only(name)
+        drawn = [t for seed in range(60) for t in terms(random_genome(seed, features=True))]
+        assert {t.feature for t in drawn if isinstance(t, FeatureTerm)} == {name}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mastertrade.engine.signals.random_genome import Chooser
@@ -66,6 +66,19 @@ def param_grid(param: Param) -> tuple[Any, ...]:
 
 
 def nearest(value: float, grid: Sequence[Any]) -> Any:
+    try:
+        return _nearest_in_tuple(value, grid)
+    except TypeError:  # a grid that is not a tuple (or a value that is not a number: raises again below)
+        return _nearest(value, grid)
+
+
+@lru_cache(maxsize=65_536, typed=True)
+def _nearest_in_tuple(value: float, grid: Sequence[Any]) -> Any:
+    """Remembered: breeding snaps the same few thousand values to the same grids again and again."""
+    return _nearest(value, grid)
+
+
+def _nearest(value: float, grid: Sequence[Any]) -> Any:
     return min(grid, key=lambda point: (abs(point - value), point))
 
 
@@ -91,6 +104,7 @@ def snap_params(spec: SeriesSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     return snapped
 
 
+@cache
 def threshold_grid(bounds: tuple[float, float]) -> tuple[float, ...]:
     low, high = bounds
     if high <= low:

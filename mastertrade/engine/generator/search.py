@@ -60,6 +60,7 @@ from mastertrade.engine.generator.variation import (
     named,
     seed_genome,
 )
+from mastertrade.engine.signals.genome import AllOf, AnyOf
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -165,14 +166,15 @@ def new_candidate(genome: Genome, seed: int, generation: int, origin: str) -> Ca
 
 def complexity(genome: Genome) -> int:
     """Conditions plus all/any groups of both rules: what the complexity penalty counts."""
-    from mastertrade.engine.signals.genome import AllOf, AnyOf, rules
+    total = _count(genome.entry)
+    return total if genome.exit is None else total + _count(genome.exit)
 
-    def count(rule: Any) -> int:
-        if isinstance(rule, AllOf | AnyOf):
-            return 1 + sum(count(child) for child in rule.children)
-        return 1
 
-    return sum(count(rule) for rule in rules(genome))
+def _count(rule: Any) -> int:
+    return 1 + sum(map(_count, rule.children)) if isinstance(rule, _GROUPS) else 1
+
+
+_GROUPS = (AllOf, AnyOf)
 
 
 def assess(candidate: Candidate, score: Score, config: SearchConfig) -> None:

@@ -6,10 +6,13 @@ comparing a term with itself, nesting too deep) is dropped and another one tried
 module returns is a valid genome and nothing invalid ever leaves it.
 
 Breeding is cheap because a child mostly repeats its parents: documents are never edited in place (an
-operator copies the path it changes and shares the rest), each distinct condition and term is snapped
-and validated once and remembered, a shared part of a document is known by its identity, a genome is
-validated around its already validated rules, and its fingerprint is put together from remembered
-condition texts (:func:`~mastertrade.engine.signals.canonical.fingerprint`).
+operator copies the path it changes and shares the rest), each distinct term is snapped and validated
+once and remembered (a term, condition or rule this module built is known by its identity), a condition
+is validated once per pair of validated terms, a group and a genome are assembled from their validated
+parts with only the checks that concern the new whole (``genome.condition_of``, ``group_of``,
+``with_rules``: the same models validation gives, field for field), a genome's own fields are validated
+once per distinct value, and its fingerprint is put together from remembered texts before the genome is
+made (:func:`~mastertrade.engine.signals.canonical.fingerprint_of`), so it is made once, named.
 
 Mutations (one per call, chosen at random):
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from mastertrade.engine.generator.grid import (
@@ -51,11 +55,28 @@ from mastertrade.engine.generator.grid import (
     snap_params,
     snap_threshold,
 )
-from mastertrade.engine.signals.canonical import fingerprint
+from mastertrade.engine.signals.canonical import (
+    fingerprint,
+    fingerprint_of,
+    own_texts,
+    remember_fingerprint,
+)
 from mastertrade.engine.signals.features import FEATURES
-from mastertrade.engine.signals.genome import CONDITIONS, Genome, Rule, parse_genome, parse_rule
+from mastertrade.engine.signals.genome import (
+    CONDITIONS,
+    Genome,
+    Rule,
+    Term,
+    condition_of,
+    group_of,
+    parse_genome,
+    parse_rule,
+    parse_term,
+    valid_name,
+    with_rules,
+)
 from mastertrade.engine.signals.indicators import INDICATORS
-from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_genome
+from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_document
 from mastertrade.engine.signals.specs import PRICE, SINGLE, VOLUME, SeriesSpec
 from mastertrade.errors import InvalidGenome
 
@@ -87,7 +108,7 @@ class Limits:
 
 
 def is_group(rule: Json) -> bool:
-    return any(key in rule for key in _GROUPS)
+    return "all" in rule or "any" in rule
 
 
 def group_key(rule: Json) -> str:
@@ -95,23 +116,39 @@ def group_key(rule: Json) -> str:
 
 
 def op_of(condition: Json) -> str:
+    first = next(iter(condition))  # a condition's one key, in every document the operators handle
+    if first in CONDITIONS:
+        return first
     return next(key for key in condition if key in CONDITIONS)
 
 
 def nodes(rule: Json, path: Path = ()) -> list[Path]:
     """Every node of a rule tree (groups and conditions), root first."""
+    own = _OWN.get(id(rule)) if not path else None
+    if own is not None and own.doc is rule:
+        return list(own.walk()[0])  # a document build made: walked once
+    return _nodes(rule, path)
+
+
+def _nodes(rule: Json, path: Path = ()) -> list[Path]:
     found = [path]
     if is_group(rule):
         for index, child in enumerate(rule[group_key(rule)]):
-            found.extend(nodes(child, (*path, index)))
+            found.extend(_nodes(child, (*path, index)))
     return found
 
 
 def conditions(rule: Json) -> list[Path]:
+    own = _OWN.get(id(rule))
+    if own is not None and own.doc is rule:
+        return list(own.walk()[1])
     return [path for path in nodes(rule) if not is_group(node_at(rule, path))]
 
 
 def groups(rule: Json) -> list[Path]:
+    own = _OWN.get(id(rule))
+    if own is not None and own.doc is rule:
+        return list(own.walk()[2])
     return [path for path in nodes(rule) if is_group(node_at(rule, path))]
 
 
@@ -175,6 +212,20 @@ Source = tuple[str, str, str | None]
 
 def _sources(scale: str, pool: Pool = ()) -> list[Source]:
     """Every price column, indicator output and pool feature output on ``scale``."""
+    registries = (tuple(INDICATORS.items()), tuple(FEATURES.items()) if pool else ())
+    known = _SOURCES.get((scale, pool))
+    if known is not None and known[0] == registries:  # the same entries (compared by identity first)
+        return list(known[1])
+    found = _sources_of(scale, pool)
+    _SOURCES[(scale, pool)] = (registries, found)
+    return list(found)
+
+
+_SOURCES: dict[tuple[str, Pool], tuple[Any, list[Source]]] = {}
+"""The sources on each scale with each pool, with the registries they were read from."""
+
+
+def _sources_of(scale: str, pool: Pool) -> list[Source]:
     found: list[Source] = [
         ("price", column, None) for column, column_scale in _PRICE_SCALES.items() if column_scale == scale
     ]
@@ -224,8 +275,8 @@ def draw_term(
 def draw_condition(rng: Chooser, pool: Pool = ()) -> Json:
     """A random single condition (the signals package's random genome with no groups, drawing from the
     pool's features too), on the grids."""
-    genome = random_genome(rng, name="gen", max_depth=0, stops=False, terms=pool)
-    return snap_rule(genome.to_dict()["entry"])
+    data = random_document(rng, name="gen", max_depth=0, stops=False, terms=pool)
+    return snap_rule(data["entry"])
 
 
 # --- snapping to the grids ------------------------------------------------------------------------
@@ -284,10 +335,30 @@ def snap_rule(rule: Json) -> Json:
     op = op_of(rule)
     left, right = (snap_term(term) for term in rule[op])
     if isinstance(right, int | float) and not isinstance(left, int | float):
-        right = snap_threshold(right, term_scale(left)[1])
+        right = _on_threshold_grid(right, term_scale(left)[1])
     elif isinstance(left, int | float) and not isinstance(right, int | float):
-        left = snap_threshold(left, term_scale(right)[1])
+        left = _on_threshold_grid(left, term_scale(right)[1])
     return {op: [left, right]}
+
+
+_THRESHOLDS: dict[Hashable, float] = {}
+"""Constants moved to their threshold grids, by value and bounds; cleared when it holds
+``_CONDITIONS_KEPT``."""
+
+
+def _on_threshold_grid(value: float, bounds: tuple[float, float] | None) -> float:
+    """``snap_threshold(value, bounds)``, remembered (it builds the grid each time)."""
+    try:
+        key: Hashable = (type(value), value, bounds)
+        known = _THRESHOLDS.get(key)
+    except TypeError:
+        return snap_threshold(value, bounds)
+    if known is None:
+        known = snap_threshold(value, bounds)
+        if len(_THRESHOLDS) >= _CONDITIONS_KEPT:
+            _THRESHOLDS.clear()
+        _THRESHOLDS[key] = known
+    return known
 
 
 def snap_genome(data: Json) -> Json:
@@ -329,10 +400,13 @@ def build(data: Json, limits: Limits) -> Genome | None:
     """The genome of ``data`` on the grids, or ``None`` when the model or the limits refuse it.
 
     Exactly ``named(parse_genome(snap_genome(data)))`` after the limits check, but cheap: the search
-    builds thousands of genomes from a few thousand distinct conditions, so each condition is snapped and
-    validated once (:func:`_condition`) and a genome is validated around those models (pydantic takes a
-    validated model as it is), its groups and its own fields only. Its JSON document is remembered
-    (:func:`document`), so varying it again starts without a dump."""
+    builds thousands of genomes from a few thousand distinct terms and conditions, so each term and each
+    condition is snapped and validated once (:func:`_condition`), a group is put together from its
+    validated children, the genome's own fields (symbol, timeframe, stops, size) are validated once per
+    distinct set (:func:`_shell`), and the genome is assembled from those with only the checks that
+    concern the whole (``genome.with_rules``), its fingerprint computed before it exists so it is built
+    once, named. Its JSON document is remembered (:func:`document`), so varying it again starts without
+    a dump."""
     document = dict(data)
     built: dict[str, _Built] = {}
     for side in ("entry", "exit"):
@@ -343,33 +417,62 @@ def build(data: Json, limits: Limits) -> Genome | None:
         if found is None or found.conditions > limits.max_conditions or found.depth > limits.max_depth:
             return None
         built[side] = found
-        document[side] = found.rule
     for key, grid in STOP_GRIDS.items():
         if document.get(key) is not None:
-            document[key] = nearest(document[key], grid)
-    document["size"] = nearest(document.get("size", 1.0), SIZE_GRID)
+            document[key] = _on_grid(document[key], grid)
+    document["size"] = _on_grid(document.get("size", 1.0), SIZE_GRID)
+    validated = _shell(document)
+    if validated is None or "entry" not in built:
+        return None
+    shell, own = validated
+    entry = built["entry"].rule
+    exit = built["exit"].rule if "exit" in built else None
+    found_print = fingerprint_of({"entry": entry, "exit": exit}, own)
     try:
-        genome = named(parse_genome(document))
+        genome = with_rules(
+            shell,
+            name=f"{_PREFIX}{found_print[:KEY_DIGITS]}",
+            entry=entry,
+            exit=exit,
+            shapes=(_shape(built.get("entry")), _shape(built.get("exit"))),
+        )
     except InvalidGenome:
         return None
-    _remember(
-        genome,
-        {
-            field: built[field].doc if field in built else getattr(genome, field)
-            for field in type(genome).model_fields
-        },
-    )
+    remember_fingerprint(genome, found_print)
+    # its own fields are their own JSON (strings, floats, null), its rules' documents were built
+    _remember(genome, {**genome.__dict__, **{side: found.doc for side, found in built.items()}})
     return genome
 
 
-@dataclass(frozen=True)
-class _Built:
-    """A rule on the grids, validated, with its JSON document (the model's dump) and its shape."""
+def _shape(built: _Built | None) -> tuple[int, int] | None:
+    return None if built is None else (built.depth, built.conditions)
 
-    rule: Rule
-    doc: Json
-    conditions: int
-    depth: int
+
+class _Built:
+    """A rule on the grids, validated, with its JSON document (the model's dump) and its shape; and, once
+    an operator asked, the paths of its nodes (:func:`nodes`). (A plain class with slots: the search makes
+    thousands, and a frozen dataclass costs several times as much to make.)"""
+
+    __slots__ = ("conditions", "depth", "doc", "rule", "walked")
+
+    def __init__(self, rule: Rule, doc: Json, conditions: int, depth: int) -> None:
+        self.rule = rule
+        self.doc = doc
+        self.conditions = conditions
+        self.depth = depth
+        self.walked: tuple[list[Path], list[Path], list[Path]] | None = None
+
+    def walk(self) -> tuple[list[Path], list[Path], list[Path]]:
+        """The paths of the document's nodes, of its conditions and of its groups."""
+        if self.walked is None:
+            every = _nodes(self.doc)
+            split = [(path, is_group(node_at(self.doc, path))) for path in every]
+            self.walked = (
+                every,
+                [path for path, group in split if not group],
+                [path for path, group in split if group],
+            )
+        return self.walked
 
 
 def _rule(rule: Json) -> _Built | None:
@@ -388,7 +491,7 @@ def _rule(rule: Json) -> _Built | None:
             return None
         children.append(found)
     try:
-        model = parse_rule({key: tuple(child.rule for child in children)})
+        model = group_of("all" if key == "all" else "any", tuple(child.rule for child in children))
     except InvalidGenome:
         return None
     return _owned(
@@ -421,6 +524,99 @@ _CONDITIONS_KEPT = 10_000
 
 
 def _condition(condition: Json) -> _Built | None:
+    """A condition on the grids and validated (``None``: the model refuses it), as ``parse_rule(snap_rule(
+    condition))`` gives it. Its terms are snapped and validated once each (:func:`_operand`), and the
+    condition once per pair of them; a term ``build`` made is known by its identity."""
+    if type(condition) is not dict or len(condition) != 1:
+        return _unusual_condition(condition)
+    ((op, operands),) = condition.items()
+    if op not in CONDITIONS or type(operands) not in (list, tuple) or len(operands) != 2:
+        return _unusual_condition(condition)
+    left, right = (term if isinstance(term, int | float) else _operand(term) for term in operands)
+    # what snap_rule does: a constant moves to the threshold grid of the term it is compared with
+    if isinstance(right, int | float) and isinstance(left, _Operand):
+        right = _on_threshold_grid(right, left.bounds())
+    elif isinstance(left, int | float) and isinstance(right, _Operand):
+        left = _on_threshold_grid(left, right.bounds())
+    left_term = left.validated if isinstance(left, _Operand) else _term(left)
+    right_term = right.validated if isinstance(right, _Operand) else _term(right)
+    if left_term is None or right_term is None:
+        return None
+    key = (op, id(left_term[0]), id(right_term[0]))
+    known = _PAIRS.get(key)
+    if known is not None and known[0] is left_term[0] and known[1] is right_term[0]:
+        return known[2]
+    try:
+        model = condition_of(op, left_term[0], right_term[0])
+        found: _Built | None = _owned(_Built(model, {op: [left_term[1], right_term[1]]}, 1, 0))
+    except InvalidGenome:
+        found = None
+    if len(_PAIRS) >= _CONDITIONS_KEPT:
+        _PAIRS.clear()
+    _PAIRS[key] = (left_term[0], right_term[0], found)
+    return found
+
+
+_PAIRS: dict[tuple[str, int, int], tuple[Term, Term, _Built | None]] = {}
+"""Conditions by operator and the identities of their validated terms (kept, so their ids are not
+reused); cleared when it holds ``_CONDITIONS_KEPT``."""
+
+
+class _Operand:
+    """A term (not a constant) of a condition: on the grids, validated (``None``: refused)."""
+
+    __slots__ = ("_bounds", "snapped", "validated")
+
+    def __init__(self, snapped: Any, validated: tuple[Term, Any] | None) -> None:
+        self.snapped = snapped
+        self.validated = validated
+        self._bounds: Any = _MISSING
+
+    def bounds(self) -> tuple[float, float] | None:
+        """The threshold range a constant compared with this term moves to (``term_scale``)."""
+        if self._bounds is _MISSING:
+            self._bounds = term_scale(self.snapped)[1]
+        return self._bounds  # type: ignore[no-any-return]
+
+
+_OPERANDS: dict[Hashable, tuple[SeriesSpec | None, _Operand]] = {}
+"""Terms of conditions by their document and the registry entry they name (kept, so its id is not
+reused); cleared when it holds ``_CONDITIONS_KEPT``."""
+_KNOWN: dict[int, tuple[Any, _Operand]] = {}
+"""Terms of conditions ``build`` made, by the identity of their document (kept, so the id is not reused:
+a term's document is on the grids already, and no document ``build`` made is ever edited in place)."""
+
+
+def _operand(term: Any) -> _Operand:
+    known = _KNOWN.get(id(term))
+    if known is not None and known[0] is term:
+        return known[1]
+    spec = _registered(term)
+    try:
+        key: Hashable | None = (_frozen(term), id(spec))
+        remembered = _OPERANDS.get(key)
+    except TypeError:  # something unhashable: snapped and validated below, and refused there
+        key, remembered = None, None
+    if remembered is not None:
+        return remembered[1]
+    snapped = snap_term(term)
+    found = _Operand(snapped, _term(snapped))
+    if key is not None:
+        if len(_OPERANDS) >= _CONDITIONS_KEPT:
+            _OPERANDS.clear()
+        _OPERANDS[key] = (spec, found)
+    if found.validated is not None:
+        doc = found.validated[1]
+        if id(doc) not in _KNOWN:
+            if len(_KNOWN) >= _CONDITIONS_KEPT:
+                _KNOWN.clear()
+            _KNOWN[id(doc)] = (doc, _Operand(doc, found.validated))  # a term's document is on the grids
+    return found
+
+
+def _unusual_condition(condition: Json) -> _Built | None:
+    """:func:`_condition` of a document that is not one operator with two operands: snapped, then
+    validated (which refuses it)."""
     specs = tuple(_registered(term) for term in _operands(condition))
     try:
         key: Hashable | None = (_frozen(condition), tuple(id(spec) for spec in specs))
@@ -430,16 +626,184 @@ def _condition(condition: Json) -> _Built | None:
     if known is not None:
         return known[1]
     snapped = snap_rule(condition)
-    try:
-        model = parse_rule(snapped)
-        found: _Built | None = _owned(_Built(model, model.model_dump(mode="json"), 1, 0))
-    except InvalidGenome:
-        found = None
+    ((op, (left, right)),) = snapped.items()
+    left_term, right_term = _term(left), _term(right)
+    found: _Built | None = None
+    if left_term is not None and right_term is not None:
+        try:
+            model = condition_of(op, left_term[0], right_term[0])
+            found = _owned(_Built(model, {op: [left_term[1], right_term[1]]}, 1, 0))
+        except InvalidGenome:
+            pass
     if key is not None:
         if len(_CONDITIONS) >= _CONDITIONS_KEPT:
             _CONDITIONS.clear()
         _CONDITIONS[key] = (specs, found)
     return found
+
+
+_TERM_MODELS: dict[Hashable, tuple[SeriesSpec | None, tuple[Term, Any] | None]] = {}
+"""Terms on the grids, validated, with their JSON documents (``None``: refused), by their document and
+the registry entry they name (kept, so its id is not reused); cleared when it holds ``_CONDITIONS_KEPT``."""
+
+
+def _term(term: Any) -> tuple[Term, Any] | None:
+    """A snapped term's model and JSON document, validated once (``None``: the model refuses it). A new
+    condition mostly pairs terms seen before (an edit changes one operand)."""
+    spec = _registered(term)
+    try:
+        key: Hashable | None = (_frozen(term), id(spec))
+        known = _TERM_MODELS.get(key)
+    except TypeError:  # something unhashable: validated below, and refused there
+        key, known = None, None
+    if known is not None:
+        return known[1]
+    try:
+        model = parse_term(term)
+        found: tuple[Term, Any] | None = (model, model.model_dump(mode="json"))
+    except InvalidGenome:
+        found = None
+    if key is not None:
+        if len(_TERM_MODELS) >= _CONDITIONS_KEPT:
+            _TERM_MODELS.clear()
+        _TERM_MODELS[key] = (spec, found)
+    return found
+
+
+_SHELLS: dict[Hashable, tuple[Genome, tuple[str, ...]] | None] = {}
+"""Validated genomes by their document with placeholder name and rules (``None``: refused); cleared
+when it holds ``_CONDITIONS_KEPT``. A search varies a few hundred combinations of stops and size."""
+_SHELL_NAME = "gen"
+
+
+@cache
+def _placeholder() -> Rule:
+    return parse_rule({">": [{"price": "close"}, {"price": "open"}]})
+
+
+def _shell(document: Json) -> tuple[Genome, tuple[str, ...]] | None:
+    """``document`` validated with a valid placeholder for its name and its rules (when they are not
+    null): what validation says of the genome's own fields, which :func:`~.genome.with_rules` then
+    completes with the validated rules. ``None`` when the model refuses them (or the name)."""
+    if not valid_name(document.get("name")):
+        return None
+    try:
+        key: Hashable | None = _shell_key(document)
+        known = _SHELLS.get(key, _MISSING)
+    except TypeError:  # something unhashable: validated below, and refused there
+        key, known = None, _MISSING
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]
+    try:
+        if type(key) is tuple and key[0] == "plain":
+            valid = _plain_shell(document)
+        else:
+            valid = parse_genome({key: _slot(key, value) for key, value in document.items()})
+        found: tuple[Genome, tuple[str, ...]] | None = (valid, own_texts(valid.__dict__))
+    except InvalidGenome:
+        found = None
+    if key is not None:
+        if len(_SHELLS) >= _CONDITIONS_KEPT:
+            _SHELLS.clear()
+        _SHELLS[key] = found
+    return found
+
+
+def _plain_shell(document: Json) -> Genome:
+    """What validating the shell of a document with every field gives, from its own fields validated one
+    by one (the model validates each on its own; a search meets a few dozen values of each, but hundreds
+    of their combinations), and the model's check of the whole; ``InvalidGenome`` when it refuses it."""
+    if document["entry"] is None:
+        raise InvalidGenome("entry: required")
+    own = {field: _own_field(field, document[field]) for field in _OWN_FIELDS}
+    exit = None if document["exit"] is None else _placeholder()
+    shell = _full_shell().model_copy(update={**own, "exit": exit})
+    problem = shell._whole_problem(shell.entry, exit)
+    if problem is not None:
+        raise InvalidGenome(f"{problem[1]}: {problem[0]}")
+    return shell
+
+
+@cache
+def _full_shell() -> Genome:
+    """A valid genome with every field set, placeholder name and rules."""
+    return parse_genome(
+        {"name": _SHELL_NAME, **dict.fromkeys(_FIELDS[1:]), "entry": _placeholder(), "exit": _placeholder()}
+        | {"size": 1.0}
+    )
+
+
+_OWN_VALUES: dict[Hashable, tuple[Any] | None] = {}
+"""Validated values of a genome's own fields by field, value and type (``None``: refused)."""
+
+
+def _own_field(field: str, value: Any) -> Any:
+    key = (field, type(value), value)
+    known = _OWN_VALUES.get(key, _MISSING)
+    if known is _MISSING:
+        try:
+            alone = {"name": _SHELL_NAME, "entry": _placeholder(), "exit": _placeholder(), field: value}
+            known = (getattr(parse_genome(alone), field),)
+        except InvalidGenome:
+            known = None
+        if len(_OWN_VALUES) >= _CONDITIONS_KEPT:
+            _OWN_VALUES.clear()
+        _OWN_VALUES[key] = known
+    if known is None:
+        raise InvalidGenome(f"{field}: refused")
+    return known[0]
+
+
+_MISSING: Any = object()
+
+
+_FIELDS = tuple(Genome.model_fields)
+_OWN_FIELDS = ("symbol", "timeframe", "stop_loss", "take_profit", "trailing_stop", "size")
+_PLAIN = frozenset({str, float, type(None)})
+
+
+def _shell_key(document: Json) -> Hashable:
+    """What tells the shells of documents apart (raises ``TypeError`` on something that is not JSON). The
+    common case, a document with every field in order and its own fields strings, nonzero floats or null
+    (what the operators leave, on the grids), by those values and their types; any other by
+    :func:`_frozen` (the name left out, the rules by whether they are null)."""
+    if tuple(document) == _FIELDS:
+        values = tuple(map(document.__getitem__, _OWN_FIELDS))
+        types = tuple(map(type, values))
+        if _PLAIN.issuperset(types) and 0.0 not in values:  # no sign of zero to tell apart
+            return ("plain", document["entry"] is None, document["exit"] is None, types, values)
+    return tuple(
+        (field, (value is None,) if field in ("entry", "exit") else _frozen(value))
+        for field, value in document.items()
+        if field != "name"
+    )
+
+
+def _slot(key: str, value: Any) -> Any:
+    if key == "name":
+        return _SHELL_NAME
+    if key in ("entry", "exit") and value is not None:
+        return _placeholder()
+    return value
+
+
+_ON_GRID: dict[Hashable, Any] = {}
+"""Stops and sizes moved to their grids, by their value and grid."""
+
+
+def _on_grid(value: Any, grid: tuple[float, ...]) -> Any:
+    """``nearest(value, grid)``, remembered: a search has a few hundred distinct stops and sizes."""
+    try:
+        key: Hashable = (type(value), value, id(grid))
+        known = _ON_GRID.get(key, _MISSING)
+    except TypeError:
+        return nearest(value, grid)
+    if known is _MISSING:
+        known = nearest(value, grid)
+        if len(_ON_GRID) >= _CONDITIONS_KEPT:
+            _ON_GRID.clear()
+        _ON_GRID[key] = known
+    return known
 
 
 def _operands(condition: Json) -> Sequence[Any]:
@@ -461,6 +825,10 @@ def _frozen(value: Any) -> Hashable:
     (1, 1.0 and True) and the sign of zero; raises ``TypeError`` on something that is not JSON."""
     kind = type(value)
     if kind is dict:
+        values = tuple(value.values())
+        types = tuple(map(type, values))
+        if _FLAT.issuperset(types) and 0 not in values:  # a term: flat, and no sign of zero to tell apart
+            return (dict, tuple(value), values, types)  # (types tell apart the values that compare equal)
         return (dict, tuple((key, _frozen(item)) for key, item in value.items()))
     if kind is list or kind is tuple:
         return (kind, tuple(_frozen(item) for item in value))
@@ -468,6 +836,9 @@ def _frozen(value: Any) -> Hashable:
         return (float, value, math.copysign(1.0, value))  # three items: no other float matches it
     hash(value)
     return (kind, value)
+
+
+_FLAT = frozenset({str, int, float, bool})
 
 
 _DOCUMENTS: dict[int, tuple[Genome, Json]] = {}
@@ -493,7 +864,7 @@ def document(genome: Genome) -> Json:
 def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) -> Genome:
     """A random genome on the grids (the first generation)."""
     for _ in range(ATTEMPTS):
-        raw = random_genome(
+        raw = random_document(
             rng,
             name="gen",
             symbol=symbol,
@@ -501,7 +872,7 @@ def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) ->
             max_depth=min(limits.max_depth, 2),
             terms=limits.features,
         )
-        genome = build(raw.to_dict(), limits)  # named here: random_genome's own name is not kept
+        genome = build(raw, limits)  # named here: the drawn name is not kept
         if genome is not None:
             return genome
     # the grids or limits refused every draw (tiny limits): a single condition always fits
@@ -593,7 +964,7 @@ def mutate_threshold(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
         value = min(max(value, low), high)
     else:
         value = current * rng.uniform(0.9, 1.1)
-    return _with_term(data, side, path, index, snap_threshold(value, bounds))
+    return _with_term(data, side, path, index, _on_threshold_grid(value, bounds))
 
 
 def mutate_operator(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from mastertrade.engine.signals.genome import (
     CONDITIONS,
@@ -93,7 +93,12 @@ def _order(term: Term) -> tuple[Any, ...]:
 
 def _dumps(value: Any) -> str:
     data = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(data)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+"""What ``json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)`` uses, made once (the
+call makes one each time, which costs more than encoding a term)."""
 
 
 def canonical_json(genome: Genome) -> str:
@@ -114,17 +119,34 @@ def fingerprint(genome: Genome) -> str:
     remembered = _REMEMBERED.get(id(genome))
     if remembered is not None and remembered[0] is genome:
         return remembered[1]
-    texts = {
-        key: _scalar(getattr(genome, key)) for key in type(genome).model_fields if key not in _RULE_FIELDS
-    }
-    texts["entry"] = _canon(genome.entry).text
-    texts["exit"] = "null" if genome.exit is None else _canon(genome.exit).text
-    document = "{" + ",".join(f'"{key}":{texts[key]}' for key in sorted(texts)) + "}"
-    found = hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+    found = fingerprint_of(genome.__dict__)
+    remember_fingerprint(genome, found)
+    return found
+
+
+def fingerprint_of(values: Mapping[str, Any], own: tuple[str, ...] | None = None) -> str:
+    """:func:`fingerprint` of the genome whose fields hold ``values`` (validated; the name is ignored),
+    for the generator, which computes it before the genome exists to name it after it. ``own``: the
+    :func:`own_texts` of ``values``, when the caller kept them (then ``values`` need only the rules)."""
+    texts = list(own_texts(values) if own is None else own)  # key-sorted, then the rules go among them
+    entry, exit = values["entry"], values["exit"]
+    texts.insert(_ENTRY_AT, f'"entry":{_canon(entry).text}')
+    texts.insert(_EXIT_AT, f'"exit":{"null" if exit is None else _canon(exit).text}')
+    document = "{" + ",".join(texts) + "}"
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+
+
+def own_texts(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The parts of the fingerprinted text that a genome's own fields (all but its name and rules) make,
+    in key order; the generator keeps them for the few hundred sets of stops and sizes it builds from."""
+    return tuple(f'"{key}":{_scalar(values[key])}' for key in _SCALAR_FIELDS)
+
+
+def remember_fingerprint(genome: Genome, found: str) -> None:
+    """Remember ``found`` as the fingerprint of ``genome`` (the object), which it must be."""
     if len(_REMEMBERED) >= _REMEMBER:
         _REMEMBERED.pop(next(iter(_REMEMBERED), 0), None)  # the oldest (another thread may have taken it)
     _REMEMBERED[id(genome)] = (genome, found)  # the genome is kept, so its id is not reused meanwhile
-    return found
 
 
 _REMEMBER = 512
@@ -132,10 +154,10 @@ _REMEMBERED: dict[int, tuple[Genome, str]] = {}
 _DATA_RANK = {"price": 0, "ind": 1, "feature": 2}
 
 
-@dataclass(frozen=True)
-class _Canon:
+class _Canon(NamedTuple):
     """The canonical form of a rule as text (its compact, key-sorted JSON); a group's also as its parts,
-    so an enclosing group of the same kind can take them in (flattening)."""
+    so an enclosing group of the same kind can take them in (flattening). (A named tuple: the generator
+    makes thousands, and a frozen dataclass costs several times as much to make.)"""
 
     text: str
     kind: str | None = None
@@ -143,6 +165,11 @@ class _Canon:
 
 
 _RULE_FIELDS = ("name", "entry", "exit")
+_HASHED = sorted(key for key in Genome.model_fields if key != "name")
+"""The fields the fingerprint hashes, in the order of its key-sorted JSON."""
+_SCALAR_FIELDS = tuple(key for key in _HASHED if key not in _RULE_FIELDS)
+_ENTRY_AT = _HASHED.index("entry")
+_EXIT_AT = _HASHED.index("exit")
 
 
 def _scalar(value: Any) -> str:
@@ -187,12 +214,30 @@ def _canon_of(rule: Rule) -> _Canon:
             return next(iter(flat.values()))
         keys = sorted(flat)
         return _Canon(f'{{"{kind}":[{",".join(keys)}]}}', kind, tuple(flat[key] for key in keys))
-    ((op, (left, right)),) = rule.model_dump(mode="json").items()
-    left_order, right_order = _data_order(left), _data_order(right)
-    texts = [_term_text(left, left_order), _term_text(right, right_order)]
+    op = rule.OP
+    (left_order, left_text), (right_order, right_text) = (_term_canon(term) for term in rule.operands)
     if left_order > right_order:  # the operands swap and the operator flips (:func:`_oriented`)
-        op, texts = _FLIPPED[op], texts[::-1]
-    return _Canon(f'{{"{op}":[{texts[0]},{texts[1]}]}}')  # what _dumps writes for {op: [left, right]}
+        op, left_text, right_text = _FLIPPED[op], right_text, left_text
+    return _Canon(f'{{"{op}":[{left_text},{right_text}]}}')  # what _dumps writes for {op: [left, right]}
+
+
+_TERMS: dict[int, tuple[Term, tuple[tuple[Any, ...], str]]] = {}
+"""Each term's :func:`_data_order` and text by term object (kept, so its id is not reused): the
+generator's conditions share their validated terms. Cleared when it holds ``_RULES_KEPT``."""
+
+
+def _term_canon(term: Term) -> tuple[tuple[Any, ...], str]:
+    """:func:`_data_order` and ``_dumps`` of a term's JSON document."""
+    known = _TERMS.get(id(term))
+    if known is not None and known[0] is term:
+        return known[1]
+    data = term.model_dump(mode="json")
+    order = _data_order(data)
+    found = (order, _term_text(data, order))
+    if len(_TERMS) >= _RULES_KEPT:
+        _TERMS.clear()
+    _TERMS[id(term)] = (term, found)
+    return found
 
 
 def _data_order(term: Any) -> tuple[Any, ...]:

@@ -328,12 +328,19 @@ class _Condition(BaseModel):
 
     @model_validator(mode="after")
     def _meaningful(self) -> _Condition:
-        left, right = self.operands
-        if isinstance(left, ConstTerm) and isinstance(right, ConstTerm):
-            raise _fail("compares two constants; one side must be a price, indicator or feature")
-        if left.key == right.key:
-            raise _fail("compares a term with itself")
+        problem = _pointless(*self.operands)
+        if problem is not None:
+            raise _fail(problem)
         return self
+
+
+def _pointless(left: Term, right: Term) -> str | None:
+    """Why a condition between these two terms means nothing (``None``: it means something)."""
+    if isinstance(left, ConstTerm) and isinstance(right, ConstTerm):
+        return "compares two constants; one side must be a price, indicator or feature"
+    if left.key == right.key:
+        return "compares a term with itself"
+    return None
 
 
 class Greater(_Condition):
@@ -446,7 +453,7 @@ class Genome(BaseModel):
     @field_validator("name", mode="before")
     @classmethod
     def _check_name(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not _NAME.fullmatch(value):
+        if not valid_name(value):
             raise _fail(
                 "must be 1-80 letters, digits, '_', '-' or '.', starting with a letter or digit "
                 f"(got {show(value)})"
@@ -477,22 +484,28 @@ class Genome(BaseModel):
 
     @model_validator(mode="after")
     def _check_whole(self) -> Genome:
-        for field, rule in (("entry", self.entry), ("exit", self.exit)):
+        problem = self._whole_problem(self.entry, self.exit)
+        if problem is not None:
+            raise _fail(*problem)
+        return self
+
+    def _whole_problem(
+        self, entry: Rule, exit: Rule | None, shapes: Shapes | None = None
+    ) -> tuple[str, str] | None:
+        """(message, field) of what makes this genome, with these rules, invalid as a whole (``None``:
+        nothing); ``shapes`` are the rules' depths and condition counts when the caller knows them."""
+        for index, (field, rule) in enumerate((("entry", entry), ("exit", exit))):
             if rule is None:
                 continue
-            if depth(rule) > MAX_DEPTH:
-                raise _fail(f"all/any groups nest deeper than {MAX_DEPTH} levels", field)
-            count = sum(1 for _ in conditions(rule))
+            known = None if shapes is None else shapes[index]
+            rule_depth, count = known or (depth(rule), sum(1 for _ in conditions(rule)))
+            if rule_depth > MAX_DEPTH:
+                return f"all/any groups nest deeper than {MAX_DEPTH} levels", field
             if count > MAX_CONDITIONS:
-                raise _fail(f"has {count} conditions; at most {MAX_CONDITIONS} are allowed", field)
-        if (
-            self.exit is None
-            and self.stop_loss is None
-            and self.take_profit is None
-            and not self.trailing_stop
-        ):
-            raise _fail("required when there is no stop_loss, take_profit or trailing_stop", "exit")
-        return self
+                return f"has {count} conditions; at most {MAX_CONDITIONS} are allowed", field
+        if exit is None and self.stop_loss is None and self.take_profit is None and not self.trailing_stop:
+            return "required when there is no stop_loss, take_profit or trailing_stop", "exit"
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (a plain dict) that :func:`parse_genome` reads back into an equal genome."""
@@ -542,6 +555,87 @@ def parse_rule(data: Any) -> Rule:
 @cache
 def _rule_adapter() -> TypeAdapter[Rule]:
     return TypeAdapter(Rule)
+
+
+def parse_term(data: Any) -> Term:
+    """Validate one term exactly as a condition validates its operands; ``InvalidGenome`` when the model
+    refuses it (the message's path starts at the term)."""
+    try:
+        return _term_adapter().validate_python(data)
+    except ValidationError as exc:
+        raise InvalidGenome(_first_error(exc)) from None
+
+
+@cache
+def _term_adapter() -> TypeAdapter[Term]:
+    return TypeAdapter(Term)
+
+
+# --- assembling validated parts ---------------------------------------------------------------------
+# The generator builds thousands of genomes a second from a few thousand distinct, already validated
+# terms and rules. Validating a whole genome again walks every part (pydantic takes a validated model as
+# it is, but still discriminates each one); these build the same models from validated parts with only
+# the checks that concern the new whole, and give models equal, field for field and in their JSON (and
+# in which fields count as set), to what validation gives (tests/signals/test_genome_assembly.py).
+
+
+def valid_name(value: Any) -> bool:
+    """Whether ``value`` is a genome name the model accepts."""
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
+
+def condition_of(op: str, left: Term, right: Term) -> Condition:
+    """``parse_rule({op: [left, right]})`` for validated terms; ``InvalidGenome`` as it would raise."""
+    kind = CONDITIONS.get(op)
+    if kind is None:
+        raise InvalidGenome(f"unknown condition operator {op!r}")
+    problem = _pointless(left, right)
+    if problem is not None:
+        raise InvalidGenome(f"{json_path((op,))}: {problem}")
+    return _assembled(kind, {"operands": (left, right)}, {"operands"})
+
+
+def group_of(key: Literal["all", "any"], children: tuple[Rule, ...]) -> Group:
+    """``parse_rule({key: children})`` for validated rules; ``InvalidGenome`` as it would raise."""
+    if not 1 <= len(children) <= MAX_CONDITIONS:
+        raise InvalidGenome(f"{key}: must have 1 to {MAX_CONDITIONS} items (got {len(children)})")
+    if key == "all":
+        return _assembled(AllOf, {"all": children}, {"all"})
+    return _assembled(AnyOf, {"any": children}, {"any"})
+
+
+Shapes = tuple[tuple[int, int] | None, tuple[int, int] | None]
+"""The (depth, condition count) of a genome's entry and exit rules (``None``: not known, or no rule)."""
+
+
+def with_rules(
+    shell: Genome, *, name: str, entry: Rule, exit: Rule | None, shapes: Shapes | None = None
+) -> Genome:
+    """``shell`` (a validated genome) with another name and validated rules: what validating its
+    document with those would give (the name and rules in the fields set), or ``InvalidGenome``.
+    ``shapes``: the rules' depths and condition counts, when the caller counted them already."""
+    if not valid_name(name):
+        raise InvalidGenome(f"name: not a valid name (got {show(name)})")
+    problem = shell._whole_problem(entry, exit, shapes)
+    if problem is not None:
+        raise InvalidGenome(f"{_join('', problem[1])}: {problem[0]}")
+    values = {**shell.__dict__, "name": name, "entry": entry, "exit": exit}
+    fields_set = shell.model_fields_set | {"name", "entry"}
+    if exit is not None:
+        fields_set.add("exit")
+    return _assembled(Genome, values, fields_set)
+
+
+def _assembled[M: BaseModel](cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """``cls.model_construct(fields_set, **values)`` for ``values`` of every field, in the fields' order,
+    without its per-field loop (which costs as much as the rest of assembling a condition): what it sets,
+    set directly (these models have no extra fields, private attributes or post-init hook)."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 MAX_GENOME_BYTES = 1_000_000

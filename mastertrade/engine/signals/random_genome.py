@@ -98,6 +98,35 @@ def _sources(features: bool, terms: Sequence[FixedTerm] = ()) -> list[_Source]:
     return sources
 
 
+class _Sources:
+    """The sources a draw picks from, grouped the ways :class:`_Drawer` picks them."""
+
+    def __init__(self, sources: list[_Source]) -> None:
+        self.all = sources
+        self.has_features = any(source.kind == "feature" for source in sources)
+        self.by_scale: dict[str, list[_Source]] = {}
+        self.by_kind: dict[str, list[_Source]] = {}
+        for source in sources:
+            self.by_scale.setdefault(source.output.scale, []).append(source)
+            self.by_kind.setdefault(source.kind, []).append(source)
+
+
+_SOURCE_SETS: dict[tuple[bool, tuple[FixedTerm, ...]], tuple[Any, _Sources]] = {}
+"""The sources of each (features, terms), with the registries they were read from: the generator draws
+hundreds of genomes from the same ones."""
+
+
+def _source_set(features: bool, terms: Sequence[FixedTerm]) -> _Sources:
+    registries = (tuple(INDICATORS.items()), tuple(FEATURES.items()) if features or terms else ())
+    key = (features, tuple(terms))
+    known = _SOURCE_SETS.get(key)
+    if known is not None and known[0] == registries:  # the same entries (compared by identity first)
+        return known[1]
+    found = _Sources(_sources(features, terms))
+    _SOURCE_SETS[key] = (registries, found)
+    return found
+
+
 def random_genome(
     rng: Chooser | int,
     *,
@@ -120,18 +149,46 @@ def random_genome(
     ``max_depth`` bounds all/any nesting; ``max_children`` the children of a group. The name defaults
     to ``random-`` and the genome's fingerprint.
     """
+    data = random_document(
+        rng,
+        name=name or "random",
+        symbol=symbol,
+        timeframe=timeframe,
+        stops=stops,
+        features=features,
+        terms=terms,
+        max_depth=max_depth,
+        max_children=max_children,
+    )
+    genome = parse_genome(data, source="random genome")
+    if name is None:
+        genome = genome.model_copy(update={"name": f"random-{fingerprint(genome)[:10]}"})
+    return genome
+
+
+def random_document(
+    rng: Chooser | int,
+    *,
+    name: str,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    stops: bool | None = None,
+    features: bool = False,
+    terms: Sequence[FixedTerm] = (),
+    max_depth: int = 2,
+    max_children: int = 3,
+) -> dict[str, Any]:
+    """The JSON document :func:`random_genome` validates (the same draws from the same ``rng``), for the
+    generator, which puts it on its grids before validating it."""
     chooser: Chooser = _random.Random(rng) if isinstance(rng, int) else rng
-    draw = _Drawer(chooser, _sources(features, terms), max_depth, max_children)
-    data: dict[str, Any] = {"name": name or "random", "symbol": symbol, "timeframe": timeframe}
+    draw = _Drawer(chooser, _source_set(features, terms), max_depth, max_children)
+    data: dict[str, Any] = {"name": name, "symbol": symbol, "timeframe": timeframe}
     data["entry"] = draw.rule(0)
     data.update(draw.stops(stops))
     has_stop = any(data.get(key) is not None for key in ("stop_loss", "take_profit", "trailing_stop"))
     data["exit"] = None if has_stop and chooser.random() < 0.2 else draw.rule(0)
     data["size"] = 1.0 if chooser.random() < 0.5 else round(chooser.uniform(0.1, 1.0), 2)
-    genome = parse_genome(data, source="random genome")
-    if name is None:
-        genome = genome.model_copy(update={"name": f"random-{fingerprint(genome)[:10]}"})
-    return genome
+    return data
 
 
 def random_params(rng: Chooser, spec: SeriesSpec) -> dict[str, Any]:
@@ -154,15 +211,13 @@ def random_params(rng: Chooser, spec: SeriesSpec) -> dict[str, Any]:
 
 
 class _Drawer:
-    def __init__(self, rng: Chooser, sources: list[_Source], max_depth: int, max_children: int) -> None:
+    def __init__(self, rng: Chooser, sources: _Sources, max_depth: int, max_children: int) -> None:
         self.rng = rng
-        self.sources = sources
         self.max_depth = max_depth
         self.max_children = max_children
-        self.has_features = any(source.kind == "feature" for source in sources)
-        self.by_scale: dict[str, list[_Source]] = {}
-        for source in sources:
-            self.by_scale.setdefault(source.output.scale, []).append(source)
+        self.has_features = sources.has_features
+        self.by_scale = sources.by_scale
+        self.by_kind = sources.by_kind
 
     def rule(self, depth: int) -> dict[str, Any]:
         if depth < self.max_depth and self.rng.random() < 0.35:
@@ -179,7 +234,7 @@ class _Drawer:
         draw = rng.random()
         if draw >= 0.2:
             kind = "feature" if draw < 0.4 and self.has_features else "ind"
-        left_source = rng.choice([source for source in self.sources if source.kind == kind])
+        left_source = rng.choice(self.by_kind.get(kind, []))
         left = self.term(left_source)
         thresholds = left_source.output.thresholds
         if thresholds is not None and rng.random() < 0.6:
