@@ -1,13 +1,16 @@
 """Many strategies backtested on one candle series, using every core.
 
 The fast engine (``run_batch(..., engine="fast")``): one ``IndicatorCache`` is shared by all strategies,
-so each (indicator, parameters) is computed once; strategies go in chunks. For each chunk the main
-thread evaluates the signals (vectorised numpy over cached arrays, some 25 microseconds a strategy)
-into one 2-D array, then hands the chunk to the batched numba kernel (``fast.simulate_many``), which
-runs the backtests and their metrics on all cores (``prange``) without the GIL, in a background
-thread, while the main thread already evaluates the next chunk's signals. A process pool would not pay
-here: one backtest costs tens of microseconds, less than pickling its signals to another process, and
-numba's threads already use every core.
+so each (indicator, parameters) is computed once; strategies go in small chunks. The main thread
+evaluates a chunk's signals (vectorised numpy over cached arrays, some 25 microseconds a strategy) into
+one 2-D array and queues it for the kernel threads, one per core, each running the compiled backtests
+and their metrics of a whole chunk (``fast.simulate_rows``) without the GIL, while the main thread goes
+on with the next chunk's signals. The chunks queue up for whichever core is free: while signals are
+being evaluated the kernels take the other cores, and once they are done every core runs kernels. (A
+``prange`` kernel over all cores would compete with the main thread for the cores it is evaluating
+signals on, and its threads only finish together; with indicators and signals included that cost a
+third of the batch's speed.) A process pool would not pay here: one backtest costs tens of
+microseconds, less than pickling its signals to another process.
 
 The reference engine (``engine="reference"``) costs about 70 ms a backtest in Python, so there a
 process pool does pay: with enough strategies (``pool_min``) they are spread over one process per core,
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,8 +46,12 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.indicators import IndicatorCache
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+# A chunk in the kernel threads: (its future, its first index, names, signal seconds)
+_Job = tuple[Future[tuple[FloatArray, float]], int, list[str], list[float]]
 
-DEFAULT_CHUNK = 512
+DEFAULT_CHUNK = 64
+_QUEUED = 4
+"""Chunks waiting for or in the kernel threads, per thread, before the signals wait for them."""
 DEFAULT_POOL_MIN = 64
 
 
@@ -107,8 +115,8 @@ def run_batch(
     """Backtest every strategy on ``frame``; results come in input order, chunk by chunk.
 
     ``window`` restricts the backtests to a range of bars (walk-forward), signals being computed on
-    the whole frame. ``threads`` caps numba's threads (default: all cores). ``cache`` may be shared
-    with other calls on the same frame.
+    the whole frame. ``threads`` caps the kernel threads (default: numba's thread count, all cores).
+    ``cache`` may be shared with other calls on the same frame.
     """
     check_costs(cash, fee)
     if len(frame) == 0:
@@ -140,7 +148,7 @@ def _fast_batch(
 ) -> Iterator[BatchResult]:
     import numba
 
-    from mastertrade.engine.backtest.fast import price_arrays, simulate_many
+    from mastertrade.engine.backtest.fast import price_arrays, simulate_rows
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     cache = cache if cache is not None else IndicatorCache(frame)
@@ -156,23 +164,23 @@ def _fast_batch(
         entries: np.ndarray[Any, Any], exits: np.ndarray[Any, Any], params: FloatArray
     ) -> tuple[FloatArray, float]:
         started = time.perf_counter()
-        out = simulate_many(
+        out = simulate_rows(
             open_, high, low, close, entries, exits, params[0], params[1], params[2], params[3],
-            float(cash), float(fee), FRACTIONAL_UNIT, calendar.day_last, calendar.years, workers,
+            float(cash), float(fee), FRACTIONAL_UNIT, calendar.day_last, calendar.years,
         )  # fmt: skip
         return out, time.perf_counter() - started
 
-    def finish(
-        job: Future[tuple[FloatArray, float]], first: int, names: list[str], signal_times: list[float]
-    ) -> Iterator[BatchResult]:
-        values, seconds = job.result()
+    def finish(job: _Job) -> Iterator[BatchResult]:
+        future, first, names, signal_times = job
+        values, seconds = future.result()
         share = seconds / len(names)
         for j, name in enumerate(names):
             yield BatchResult(first + j, name, metrics_dict(values[j], calendar), signal_times[j], share)
 
     n = len(bars)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt-backtest") as kernel_thread:
-        pending: tuple[Future[tuple[FloatArray, float]], int, list[str], list[float]] | None = None
+    pending: deque[_Job] = deque()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mt-backtest")
+    try:
         for first in range(0, len(strategies), chunk):
             group = strategies[first : first + chunk]
             entries = np.empty((len(group), n), dtype=np.bool_)
@@ -187,11 +195,15 @@ def _fast_batch(
                 params[:, j] = order_params(strategy).kernel_args()
                 signal_times.append(time.perf_counter() - started)
             names = [str(getattr(strategy, "name", "")) for strategy in group]
-            if pending is not None:
-                yield from finish(*pending)
-            pending = (kernel_thread.submit(kernel, entries, exits, params), first, names, signal_times)
-        if pending is not None:
-            yield from finish(*pending)
+            pending.append((pool.submit(kernel, entries, exits, params), first, names, signal_times))
+            # Results go out in input order as soon as they are ready; at most a few chunks wait
+            # (their signals are held in memory), so a slow consumer or kernel stalls the signals.
+            while pending and (pending[0][0].done() or len(pending) > _QUEUED * workers):
+                yield from finish(pending.popleft())
+        while pending:
+            yield from finish(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- reference engine: a process pool ---------------------------------------------------------------
