@@ -309,7 +309,9 @@ def simulate_many(
     """Many backtests on the same bars: row g of ``entries``/``exits`` (2-D, one row per strategy) with
     the g-th order parameters. Returns the metrics of each (rows of ``metrics.KERNEL_KEYS``).
 
-    The strategies are dealt to ``workers`` threads; each thread allocates its buffers once."""
+    The strategies are dealt to ``workers`` threads; each thread allocates its buffers once. All cores in
+    one call, for a caller with nothing else to do meanwhile (the benchmarks' kernel figures); the batch
+    runner, which evaluates signals meanwhile, runs ``simulate_rows`` on threads of its own instead."""
     count = entries.shape[0]
     n = open_.shape[0]
     out = np.empty((count, len(KERNEL_KEYS)))
