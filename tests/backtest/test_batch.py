@@ -36,6 +36,26 @@ def test_fast_batch_equals_single_backtests_in_input_order(frame) -> None:  # ty
         assert all(r.engine_s > 0 and r.signals_s > 0 for r in results)
 
 
+def test_a_small_batch_is_spread_over_the_kernel_threads(frame, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from mastertrade.engine.backtest import fast
+
+    sizes: list[int] = []
+    serial = fast.simulate_rows
+
+    def counted(*args: object) -> object:
+        sizes.append(len(args[4]))  # type: ignore[arg-type]
+        return serial(*args)
+
+    monkeypatch.setattr(fast, "simulate_rows", counted)
+    genomes = [random_genome(seed, stops=None) for seed in range(9)]
+    results = list(run_batch(genomes, frame, threads=2))
+    import numba
+
+    per_chunk = -(-9 // (2 * min(2, numba.get_num_threads())))  # two chunks a thread at least
+    assert sizes == [len(genomes[i : i + per_chunk]) for i in range(0, 9, per_chunk)]
+    assert [r.index for r in results] == list(range(9))
+
+
 def test_the_serial_batch_kernel_gives_the_parallel_kernels_numbers(frame) -> None:  # type: ignore[no-untyped-def]
     from mastertrade.engine.backtest.fast import price_arrays, simulate_many, simulate_rows
     from mastertrade.engine.backtest.metrics import Calendar

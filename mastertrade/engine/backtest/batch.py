@@ -178,6 +178,8 @@ def _fast_batch(
             yield BatchResult(first + j, name, metrics_dict(values[j], calendar), signal_times[j], share)
 
     n = len(bars)
+    # a small batch still goes in at least two chunks a thread, so that every core gets some of it
+    chunk = max(1, min(chunk, -(-len(strategies) // (2 * workers))))
     pending: deque[_Job] = deque()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mt-backtest")
     try:
