@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.indicators import IndicatorCache
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-# A chunk in the kernel threads: (its future, its first index, names, signal seconds)
-_Job = tuple[Future[tuple[FloatArray, float]], int, list[str], list[float]]
 
 DEFAULT_CHUNK = 64
 _QUEUED = 4
@@ -171,17 +169,20 @@ def _fast_batch(
         return out, time.perf_counter() - started
 
     def finish(job: _Job) -> Iterator[BatchResult]:
-        future, first, names, signal_times = job
-        values, seconds = future.result()
-        share = seconds / len(names)
-        for j, name in enumerate(names):
-            yield BatchResult(first + j, name, metrics_dict(values[j], calendar), signal_times[j], share)
+        # The main thread waits for no kernel it could run itself: it takes chunks no thread started.
+        while not job.future.done() and any(other.run_here(kernel) for other in pending):
+            pass
+        values, seconds = job.result()
+        share = seconds / len(job.names)
+        for j, name in enumerate(job.names):
+            yield BatchResult(job.first + j, name, metrics_dict(values[j], calendar), job.signal_s[j], share)
 
     n = len(bars)
     # a small batch still goes in at least two chunks a thread, so that every core gets some of it
     chunk = max(1, min(chunk, -(-len(strategies) // (2 * workers))))
     pending: deque[_Job] = deque()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mt-backtest")
+    # While the main thread evaluates signals it keeps a core: the kernels get the others (one at least).
+    pool = ThreadPoolExecutor(max_workers=max(1, workers - 1), thread_name_prefix="mt-backtest")
     try:
         for first in range(0, len(strategies), chunk):
             group = strategies[first : first + chunk]
@@ -197,15 +198,39 @@ def _fast_batch(
                 params[:, j] = order_params(strategy).kernel_args()
                 signal_times.append(time.perf_counter() - started)
             names = [str(getattr(strategy, "name", "")) for strategy in group]
-            pending.append((pool.submit(kernel, entries, exits, params), first, names, signal_times))
+            arrays = (entries, exits, params)
+            pending.append(_Job(pool.submit(kernel, *arrays), arrays, first, names, signal_times))
             # Results go out in input order as soon as they are ready; at most a few chunks wait
             # (their signals are held in memory), so a slow consumer or kernel stalls the signals.
-            while pending and (pending[0][0].done() or len(pending) > _QUEUED * workers):
+            while pending and (pending[0].future.done() or len(pending) > _QUEUED * workers):
                 yield from finish(pending.popleft())
         while pending:
             yield from finish(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Job:
+    """A chunk handed to the kernel threads: its future, its arrays, and where its results go."""
+
+    future: Future[tuple[FloatArray, float]]
+    arrays: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], FloatArray]
+    first: int
+    names: list[str]
+    signal_s: list[float]
+    here: tuple[FloatArray, float] | None = None
+
+    def run_here(self, kernel: Callable[..., tuple[FloatArray, float]]) -> bool:
+        """Run the kernel in the calling thread if no kernel thread has started it (``False`` if one
+        has, or it already ran here)."""
+        if self.here is not None or not self.future.cancel():
+            return False
+        self.here = kernel(*self.arrays)
+        return True
+
+    def result(self) -> tuple[FloatArray, float]:
+        return self.here if self.here is not None else self.future.result()
 
 
 # --- reference engine: a process pool ---------------------------------------------------------------
