@@ -3,14 +3,13 @@
 The fast engine (``run_batch(..., engine="fast")``): one ``IndicatorCache`` is shared by all strategies,
 so each (indicator, parameters) is computed once; strategies go in small chunks. The main thread
 evaluates a chunk's signals (vectorised numpy over cached arrays, some 25 microseconds a strategy) into
-one 2-D array and queues it for the kernel threads, one per core, each running the compiled backtests
-and their metrics of a whole chunk (``fast.simulate_rows``) without the GIL, while the main thread goes
-on with the next chunk's signals. The chunks queue up for whichever core is free: while signals are
-being evaluated the kernels take the other cores, and once they are done every core runs kernels. (A
-``prange`` kernel over all cores would compete with the main thread for the cores it is evaluating
-signals on, and its threads only finish together; with indicators and signals included that cost a
-third of the batch's speed.) A process pool would not pay here: one backtest costs tens of
-microseconds, less than pickling its signals to another process.
+one 2-D array and queues it for the kernel threads, which run the compiled backtests and metrics of a
+whole chunk (``fast.simulate_rows``) without the GIL. There is one kernel thread fewer than the cores,
+so the signals, the longest path, keep a core of their own; whenever the main thread would wait for a
+result (signals done, or enough chunks queued) it runs a chunk no kernel thread has started, so every
+core computes until the end. A ``prange`` kernel over all cores instead would take the main thread's
+core from the signals while it runs, and its threads only finish together. A process pool would not
+pay here: one backtest costs tens of microseconds, less than pickling its signals to another process.
 
 The reference engine (``engine="reference"``) costs about 70 ms a backtest in Python, so there a
 process pool does pay: with enough strategies (``pool_min``) they are spread over one process per core,
