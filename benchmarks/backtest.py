@@ -5,7 +5,6 @@ once numba's on-disk cache holds the compiled kernels; the very first run compil
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import time
@@ -162,11 +161,8 @@ def sma_pairs() -> None:
 
     hand()
     engine()  # compile or load, imports
-    # interleaved, so that a busy spell of the machine falls on both alike; the best of each
-    hand_best, engine_best = math.inf, math.inf
-    for _ in range(5):
-        hand_best = min(hand_best, timed(hand, 1)[0])
-        engine_best = min(engine_best, timed(engine, 1)[0])
+    hand_best, _ = timed(hand, 3)
+    engine_best, _ = timed(engine, 3)
     print(
         f"  {len(PAIRS):,} SMA pairs on {BARS:,} 1h bars; load average {os.getloadavg()[0]:.1f}", flush=True
     )
