@@ -2,13 +2,14 @@
 series (the nightly job over every symbol) stays flat per series instead of climbing.
 
 Measured over 50 series of 150 genomes in one process (``benchmarks/memory.py``, ``nightly``), the
-resident set climbed by some 50 MiB over the first 25 series and then levelled off. tracemalloc put all of
-the climb in the memo caches of genome building and validation: ``variation``'s validated conditions
-(about 3.5 KiB each, up to 10,000 kept), snapped terms and built rules, and ``signals.genome``'s validated
-terms (up to 50,000 kept). Each series adds some 500 conditions and 350 terms that the next series, on
-other data with other random genomes, hardly ever meets again; clearing them brought the traced heap back
-to the first series' level to the byte, so the climb is those bounded caches warming up, not a leak. A
-search fills them again within its first generation, which is where they pay.
+resident set climbed by some 45 MiB (+15%) over the first 20-25 series and then levelled off. tracemalloc
+put all of the climb in the memo caches of genome building and validation: ``variation``'s validated
+conditions (about 3.5 KiB each, cleared when 10,000 are kept: after some 19 series here), snapped terms
+and built rules, and ``signals.genome``'s validated terms (cleared at 50,000). Each series adds some 500
+conditions and 350 terms that the next series, on other data with other random genomes, hardly ever
+meets again; clearing them brought the traced Python heap back to the first series' level (within
+0.3 MiB), so the climb is those count-bounded caches warming up, not a leak. A search fills them again
+within its first generation, which is where they pay.
 
 The rest of the swing from one series to the next is glibc's heap: the scoring threads free their arrays
 into arenas that keep the pages. ``malloc_trim(0)`` hands the free pages of every arena back to the
