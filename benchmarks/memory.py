@@ -61,10 +61,11 @@ NIGHTLY = """
 import gc, json, random, resource, sys
 import mastertrade.engine.backtest
 from mastertrade.engine.generator.evaluation import Problem, Scorer
+from mastertrade.engine.generator.release import release_series_memory
 from mastertrade.engine.generator.variation import Limits, seed_genome
 from mastertrade.engine.market.sim import simulate
 
-symbols, bars, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+symbols, bars, count, release = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 page = resource.getpagesize()
 for index in range(symbols):
     symbol = f"S{index:02d}/USDT"
@@ -74,7 +75,10 @@ for index in range(symbols):
     scorer = Scorer(problem, threads=2)
     scorer.score(genomes)
     del scorer, problem, genomes
-    gc.collect()
+    if release:  # what the product's universe loop does after each series
+        release_series_memory()
+    else:
+        gc.collect()
     with open("/proc/self/statm") as statm:
         resident = int(statm.read().split()[1]) * page
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -82,28 +86,48 @@ for index in range(symbols):
 """
 
 
-def nightly() -> None:
-    """A nightly-like run over ``SYMBOLS`` series in one process: a scorer per series, dropped after it;
-    the resident set after each series must stay flat (nothing kept from one series to the next)."""
+def nightly_run(release: bool) -> list[dict[str, float]]:
     done = subprocess.run(
-        [sys.executable, "-c", NIGHTLY, str(SYMBOLS), str(SYMBOL_BARS), str(SYMBOL_GENOMES)],
+        [
+            sys.executable,
+            "-c",
+            NIGHTLY,
+            str(SYMBOLS),
+            str(SYMBOL_BARS),
+            str(SYMBOL_GENOMES),
+            str(int(release)),
+        ],
         check=True,
         capture_output=True,
         text=True,
     )
-    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def nightly() -> None:
+    """A nightly-like run over ``SYMBOLS`` series in one process: a scorer per series, dropped after it,
+    then what the product's universe loop does between series (``release_series_memory``); the resident
+    set after each series must stay flat (nothing kept from one series to the next). Baseline, in the same
+    run: the same loop with a plain garbage collection between series instead."""
     mib = 2**20
     print(
-        f"  {len(rows)} series of {SYMBOL_BARS:,} 1h bars, {SYMBOL_GENOMES} random genomes each",
+        f"  {SYMBOLS} series of {SYMBOL_BARS:,} 1h bars, {SYMBOL_GENOMES} random genomes each",
         flush=True,
     )
-    print("  resident MiB after each series: " + " ".join(f"{row['rss'] / mib:.0f}" for row in rows))
-    print("  peak MiB after each series:     " + " ".join(f"{row['peak'] / mib:.0f}" for row in rows))
-    first = sum(row["rss"] for row in rows[:10]) / 10 / mib
-    last = sum(row["rss"] for row in rows[-10:]) / 10 / mib
-    report("resident set, mean of the first 10 series", first, "MiB")
-    report("resident set, mean of the last 10 series", last, "MiB", target="flat (within 10%)")
-    print(f"  growth from the first 10 to the last 10 series: {(last / first - 1) * 100:+.1f}%", flush=True)
+    for release in (False, True):
+        rows = nightly_run(release)
+        what = "the product's release between series" if release else "baseline: gc.collect() between series"
+        print(f"  {what}", flush=True)
+        print("  resident MiB after each series: " + " ".join(f"{row['rss'] / mib:.0f}" for row in rows))
+        print("  peak MiB after each series:     " + " ".join(f"{row['peak'] / mib:.0f}" for row in rows))
+        first = sum(row["rss"] for row in rows[:10]) / 10 / mib
+        last = sum(row["rss"] for row in rows[-10:]) / 10 / mib
+        report("resident set, mean of the first 10 series", first, "MiB")
+        target = "flat (within 10%)" if release else ""
+        report("resident set, mean of the last 10 series", last, "MiB", target=target)
+        print(
+            f"  growth from the first 10 to the last 10 series: {(last / first - 1) * 100:+.1f}%", flush=True
+        )
 
 
 def main() -> None:

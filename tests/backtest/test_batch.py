@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mastertrade.engine.backtest.batch import read_genomes_jsonl, run_batch
@@ -27,12 +28,51 @@ def test_fast_batch_equals_single_backtests_in_input_order(frame) -> None:  # ty
     genomes = [random_genome(seed, stops=seed % 2 == 0) for seed in range(9)] + [builtin("sma_cross")]
     cache = IndicatorCache(frame)
     expected = [backtest(genome, frame, fee=0.002, cache=cache).metrics() for genome in genomes]
-    for chunk, threads in ((4, 1), (512, None)):
+    for chunk, threads in ((4, 1), (3, 2), (512, None)):
         results = list(run_batch(genomes, frame, fee=0.002, chunk=chunk, threads=threads, cache=cache))
         assert [r.index for r in results] == list(range(len(genomes)))
         assert [r.name for r in results] == [g.name for g in genomes]
         assert [r.metrics for r in results] == expected
         assert all(r.engine_s > 0 and r.signals_s > 0 for r in results)
+
+
+def test_a_small_batch_is_spread_over_the_kernel_threads(frame, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from mastertrade.engine.backtest import fast
+
+    sizes: list[int] = []
+    serial = fast.simulate_rows
+
+    def counted(*args: object) -> object:
+        sizes.append(len(args[4]))  # type: ignore[arg-type]
+        return serial(*args)
+
+    monkeypatch.setattr(fast, "simulate_rows", counted)
+    genomes = [random_genome(seed, stops=None) for seed in range(9)]
+    results = list(run_batch(genomes, frame, threads=2))
+    import numba
+
+    per_chunk = -(-9 // (2 * min(2, numba.get_num_threads())))  # two chunks a thread at least
+    assert sizes == [len(genomes[i : i + per_chunk]) for i in range(0, 9, per_chunk)]
+    assert [r.index for r in results] == list(range(9))
+
+
+def test_the_serial_batch_kernel_gives_the_parallel_kernels_numbers(frame) -> None:  # type: ignore[no-untyped-def]
+    from mastertrade.engine.backtest.fast import price_arrays, simulate_many, simulate_rows
+    from mastertrade.engine.backtest.metrics import Calendar
+    from mastertrade.engine.backtest.params import order_params
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+    from mastertrade.engine.signals.evaluate import signals
+
+    genomes = [random_genome(seed, stops=seed % 2 == 0) for seed in range(12)]
+    cache = IndicatorCache(frame)
+    pairs = [signals(genome, cache) for genome in genomes]
+    entries, exits = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    params = np.array([order_params(genome).kernel_args() for genome in genomes]).T.copy()
+    calendar = Calendar.from_ts(frame.index.as_unit("ms").asi8)
+    args = (*price_arrays(frame), entries, exits, *params, 10_000.0, 0.001, FRACTIONAL_UNIT)
+    serial = simulate_rows(*args, calendar.day_last, calendar.years)
+    parallel = simulate_many(*args, calendar.day_last, calendar.years, 2)
+    assert serial.tobytes() == parallel.tobytes()
 
 
 def test_reference_batch_gives_the_fast_figures_inline_and_in_a_process_pool(frame) -> None:  # type: ignore[no-untyped-def]

@@ -32,13 +32,18 @@ def sim(mt: MT, symbol: str, timeframe: str, bars: int) -> None:
     assert done.exit_code == 0, done.stderr
 
 
-def test_a_universe_runs_every_series_and_reports_each(mt: MT) -> None:
+def test_a_universe_runs_every_series_and_reports_each(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mastertrade.engine.generator import release
+
+    released: list[None] = []
+    monkeypatch.setattr(release, "release_series_memory", lambda: released.append(None))
     sim(mt, "BTC/USDT", "1h", 3000)
     sim(mt, "BTC/USDT", "4h", 800)
     sim(mt, "ETH/USDT", "1h", 3000)
     doc = mt.json(
         "generate", "--symbols", "BTC/USDT,ETH/USDT", "--timeframes", "1h,4h", "--seed", "9", *SMALL
     )
+    assert len(released) == 4  # after each series, nothing kept for the next
     series = [(s["symbol"], s["timeframe"]) for s in doc["series"]]
     assert series == [("BTC/USDT", "1h"), ("BTC/USDT", "4h"), ("ETH/USDT", "1h"), ("ETH/USDT", "4h")]
     assert [s["seed"] for s in doc["series"]] == universe_seeds(9, series) and doc["seed"] == 9

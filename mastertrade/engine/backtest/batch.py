@@ -1,13 +1,15 @@
 """Many strategies backtested on one candle series, using every core.
 
 The fast engine (``run_batch(..., engine="fast")``): one ``IndicatorCache`` is shared by all strategies,
-so each (indicator, parameters) is computed once; strategies go in chunks. For each chunk the main
-thread evaluates the signals (vectorised numpy over cached arrays, some 25 microseconds a strategy)
-into one 2-D array, then hands the chunk to the batched numba kernel (``fast.simulate_many``), which
-runs the backtests and their metrics on all cores (``prange``) without the GIL, in a background
-thread, while the main thread already evaluates the next chunk's signals. A process pool would not pay
-here: one backtest costs tens of microseconds, less than pickling its signals to another process, and
-numba's threads already use every core.
+so each (indicator, parameters) is computed once; strategies go in small chunks. The main thread
+evaluates a chunk's signals (vectorised numpy over cached arrays, some 25 microseconds a strategy) into
+one 2-D array and queues it for the kernel threads, which run the compiled backtests and metrics of a
+whole chunk (``fast.simulate_rows``) without the GIL. There is one kernel thread fewer than the cores,
+so the signals, the longest path, keep a core of their own; whenever the main thread would wait for a
+result (signals done, or enough chunks queued) it runs a chunk no kernel thread has started, so every
+core computes until the end. A ``prange`` kernel over all cores instead would take the main thread's
+core from the signals while it runs, and its threads only finish together. A process pool would not
+pay here: one backtest costs tens of microseconds, less than pickling its signals to another process.
 
 The reference engine (``engine="reference"``) costs about 70 ms a backtest in Python, so there a
 process pool does pay: with enough strategies (``pool_min``) they are spread over one process per core,
@@ -22,7 +24,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
-DEFAULT_CHUNK = 512
+DEFAULT_CHUNK = 64
+_QUEUED = 4
+"""Chunks waiting for or in the kernel threads, per thread, before the signals wait for them."""
 DEFAULT_POOL_MIN = 64
 
 
@@ -107,8 +112,8 @@ def run_batch(
     """Backtest every strategy on ``frame``; results come in input order, chunk by chunk.
 
     ``window`` restricts the backtests to a range of bars (walk-forward), signals being computed on
-    the whole frame. ``threads`` caps numba's threads (default: all cores). ``cache`` may be shared
-    with other calls on the same frame.
+    the whole frame. ``threads`` caps the kernel threads (default: numba's thread count, all cores).
+    ``cache`` may be shared with other calls on the same frame.
     """
     check_costs(cash, fee)
     if len(frame) == 0:
@@ -140,7 +145,7 @@ def _fast_batch(
 ) -> Iterator[BatchResult]:
     import numba
 
-    from mastertrade.engine.backtest.fast import price_arrays, simulate_many
+    from mastertrade.engine.backtest.fast import price_arrays, simulate_rows
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     cache = cache if cache is not None else IndicatorCache(frame)
@@ -156,23 +161,28 @@ def _fast_batch(
         entries: np.ndarray[Any, Any], exits: np.ndarray[Any, Any], params: FloatArray
     ) -> tuple[FloatArray, float]:
         started = time.perf_counter()
-        out = simulate_many(
+        out = simulate_rows(
             open_, high, low, close, entries, exits, params[0], params[1], params[2], params[3],
-            float(cash), float(fee), FRACTIONAL_UNIT, calendar.day_last, calendar.years, workers,
+            float(cash), float(fee), FRACTIONAL_UNIT, calendar.day_last, calendar.years,
         )  # fmt: skip
         return out, time.perf_counter() - started
 
-    def finish(
-        job: Future[tuple[FloatArray, float]], first: int, names: list[str], signal_times: list[float]
-    ) -> Iterator[BatchResult]:
+    def finish(job: _Job) -> Iterator[BatchResult]:
+        # The main thread waits for no kernel it could run itself: it takes chunks no thread started.
+        while not job.future.done() and any(other.run_here(kernel) for other in pending):
+            pass
         values, seconds = job.result()
-        share = seconds / len(names)
-        for j, name in enumerate(names):
-            yield BatchResult(first + j, name, metrics_dict(values[j], calendar), signal_times[j], share)
+        share = seconds / len(job.names)
+        for j, name in enumerate(job.names):
+            yield BatchResult(job.first + j, name, metrics_dict(values[j], calendar), job.signal_s[j], share)
 
     n = len(bars)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt-backtest") as kernel_thread:
-        pending: tuple[Future[tuple[FloatArray, float]], int, list[str], list[float]] | None = None
+    # a small batch still goes in at least two chunks a thread, so that every core gets some of it
+    chunk = max(1, min(chunk, -(-len(strategies) // (2 * workers))))
+    pending: deque[_Job] = deque()
+    # While the main thread evaluates signals it keeps a core: the kernels get the others (one at least).
+    pool = ThreadPoolExecutor(max_workers=max(1, workers - 1), thread_name_prefix="mt-backtest")
+    try:
         for first in range(0, len(strategies), chunk):
             group = strategies[first : first + chunk]
             entries = np.empty((len(group), n), dtype=np.bool_)
@@ -187,11 +197,39 @@ def _fast_batch(
                 params[:, j] = order_params(strategy).kernel_args()
                 signal_times.append(time.perf_counter() - started)
             names = [str(getattr(strategy, "name", "")) for strategy in group]
-            if pending is not None:
-                yield from finish(*pending)
-            pending = (kernel_thread.submit(kernel, entries, exits, params), first, names, signal_times)
-        if pending is not None:
-            yield from finish(*pending)
+            arrays = (entries, exits, params)
+            pending.append(_Job(pool.submit(kernel, *arrays), arrays, first, names, signal_times))
+            # Results go out in input order as soon as they are ready; at most a few chunks wait
+            # (their signals are held in memory), so a slow consumer or kernel stalls the signals.
+            while pending and (pending[0].future.done() or len(pending) > _QUEUED * workers):
+                yield from finish(pending.popleft())
+        while pending:
+            yield from finish(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Job:
+    """A chunk handed to the kernel threads: its future, its arrays, and where its results go."""
+
+    future: Future[tuple[FloatArray, float]]
+    arrays: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], FloatArray]
+    first: int
+    names: list[str]
+    signal_s: list[float]
+    here: tuple[FloatArray, float] | None = None
+
+    def run_here(self, kernel: Callable[..., tuple[FloatArray, float]]) -> bool:
+        """Run the kernel in the calling thread if no kernel thread has started it (``False`` if one
+        has, or it already ran here)."""
+        if self.here is not None or not self.future.cancel():
+            return False
+        self.here = kernel(*self.arrays)
+        return True
+
+    def result(self) -> tuple[FloatArray, float]:
+        return self.here if self.here is not None else self.future.result()
 
 
 # --- reference engine: a process pool ---------------------------------------------------------------

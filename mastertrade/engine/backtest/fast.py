@@ -238,6 +238,55 @@ def closed_and_exposed(
     return closed, exposed
 
 
+@kernel()
+def simulate_rows(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    entries: Any,
+    exits: Any,
+    stop_loss: FloatArray,
+    take_profit: FloatArray,
+    trailing_stop: FloatArray,
+    size: FloatArray,
+    cash: float,
+    fee: float,
+    unit: float,
+    day_last: Any,
+    years: float,
+) -> FloatArray:
+    """Many backtests on the same bars, one after the other in the calling thread: row g of
+    ``entries``/``exits`` with the g-th order parameters. Returns the metrics of each (rows of
+    ``metrics.KERNEL_KEYS``), the same numbers ``simulate_many`` gives.
+
+    The batch runner calls it on several threads at once (it releases the GIL), one chunk of strategies a
+    call, while the main thread evaluates the next chunks' signals: unlike a ``prange`` kernel, whose
+    threads would compete with the main thread for the cores, the chunks simply queue up for whichever
+    core is free."""
+    count = entries.shape[0]
+    n = open_.shape[0]
+    out = np.empty((count, len(KERNEL_KEYS)))
+    equity = np.empty(n)
+    entry_bar = np.empty(n, np.int64)
+    exit_bar = np.empty(n, np.int64)
+    entry_price = np.empty(n)
+    exit_price = np.empty(n)
+    units = np.empty(n)
+    pnl = np.empty(n)
+    reason = np.empty(n, np.int64)
+    closed_pnl = np.empty(n)
+    for g in range(count):
+        k = simulate_into(
+            open_, high, low, close, entries[g], exits[g], stop_loss[g], take_profit[g],
+            trailing_stop[g], size[g], cash, fee, unit, equity, entry_bar, exit_bar, entry_price,
+            exit_price, units, pnl, reason,
+        )  # fmt: skip
+        closed, exposed = closed_and_exposed(entry_bar, exit_bar, pnl, k, n, closed_pnl)
+        out[g] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
+    return out
+
+
 @kernel(parallel=True)
 def simulate_many(
     open_: FloatArray,
@@ -260,7 +309,9 @@ def simulate_many(
     """Many backtests on the same bars: row g of ``entries``/``exits`` (2-D, one row per strategy) with
     the g-th order parameters. Returns the metrics of each (rows of ``metrics.KERNEL_KEYS``).
 
-    The strategies are dealt to ``workers`` threads; each thread allocates its buffers once."""
+    The strategies are dealt to ``workers`` threads; each thread allocates its buffers once. All cores in
+    one call, for a caller with nothing else to do meanwhile (the benchmarks' kernel figures); the batch
+    runner, which evaluates signals meanwhile, runs ``simulate_rows`` on threads of its own instead."""
     count = entries.shape[0]
     n = open_.shape[0]
     out = np.empty((count, len(KERNEL_KEYS)))

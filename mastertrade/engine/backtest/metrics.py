@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -183,13 +183,13 @@ class Calendar:
         )
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else float(value)
-
-
 def metrics_dict(values: FloatArray, calendar: Calendar) -> dict[str, Any]:
     """The metrics as a JSON-safe dict with exactly ``METRIC_KEYS`` (undefined values as None)."""
-    data: dict[str, Any] = {key: _number(float(v)) for key, v in zip(KERNEL_KEYS, values, strict=True)}
+    # tolist(): Python floats of the same values in one call (a batch makes thousands of these dicts)
+    numbers = cast(list[float], values.tolist())  # a 1-D row (numpy types tolist() loosely)
+    data: dict[str, Any] = {
+        key: v if math.isfinite(v) else None for key, v in zip(KERNEL_KEYS, numbers, strict=True)
+    }
     data["trades"] = int(values[8])
     data["start"] = calendar.start
     data["end"] = calendar.end

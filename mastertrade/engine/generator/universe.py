@@ -13,7 +13,8 @@ How the series share the machine depends on the executor:
   worker (each worker keeps a warm scorer per series it has seen). The cluster works on the universe, not
   on one series at a time while the others wait.
 - **threads / processes**: one series after the other; each already uses every local core, and running
-  several at once would only multiply the memory.
+  several at once would only multiply the memory. After each series the memory it filled is given back
+  (:func:`.release.release_series_memory`), so a run over many series stays flat per series.
 
 A series that cannot run (no candles, too few) is reported as skipped with the reason, and the others go
 on; any other error stops the universe (the runs already finished stay stored).
@@ -149,8 +150,12 @@ async def generate_universe(
         report(index, 1.0, "skipped" if outcome.skipped else "done")
 
     if kind != "dask":
+        from mastertrade.engine.generator.release import release_series_memory
+
         for index in range(len(outcomes)):
             await one(index)
+            # nothing of a finished series is kept for the next (see the release module)
+            await asyncio.to_thread(release_series_memory)
         return base, outcomes
 
     from mastertrade.engine.generator.cluster_address import require_dask
