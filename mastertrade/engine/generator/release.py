@@ -28,18 +28,10 @@ def release_series_memory() -> None:
     free heap pages to the operating system. Only between series that do not run at the same time: a
     search still running would merely refill the caches, but its own speed-up would be lost."""
     from mastertrade.engine.generator import variation
-    from mastertrade.engine.signals import genome
+    from mastertrade.engine.signals import canonical, genome
 
-    # The caches belong to those modules (their docstrings say what they hold); clearing them is always
-    # sound, they clear themselves when full. No public way exists to empty them, hence the names.
-    for memo in (
-        variation._CONDITIONS,
-        variation._OWN,
-        variation._SNAPPED,
-        variation._DOCUMENTS,
-        genome._TERMS,
-    ):
-        memo.clear()
+    for owner in (variation, genome, canonical):
+        owner.forget()
     gc.collect()
     trim_heap()
 

@@ -1117,3 +1117,27 @@ def crossover(rng: Chooser, first: Genome, second: Genome, limits: Limits) -> tu
         if built_a is not None or built_b is not None:
             return built_a or first, built_b or second
     return first, second
+
+
+MEMOS: tuple[dict[Any, Any], ...] = (
+    _SNAPPED,
+    _THRESHOLDS,
+    _OWN,
+    _CONDITIONS,
+    _PAIRS,
+    _OPERANDS,
+    _KNOWN,
+    _TERM_MODELS,
+    _SHELLS,
+    _OWN_VALUES,
+    _ON_GRID,
+    _DOCUMENTS,
+)
+"""This module's memo caches (each bounded on its own)."""
+
+
+def forget() -> None:
+    """Empty the memo caches: between two series of a long run, whose genomes hardly ever meet again
+    (``release``). Always sound: they only spare work, and refill as genomes are built."""
+    for memo in MEMOS:
+        memo.clear()

@@ -250,3 +250,11 @@ def _data_order(term: Any) -> tuple[Any, ...]:
 def _term_text(term: Any, order: tuple[Any, ...]) -> str:
     """``_dumps(term)``, which ``order`` holds already for anything but a constant."""
     return _scalar(term) if isinstance(term, int | float) else str(order[1])
+
+
+def forget() -> None:
+    """Empty the memos of canonical texts (by rule, term and genome): between two series of a long run
+    (the generator's ``release``). Always sound: they only spare work, and refill as fingerprints are
+    taken."""
+    for memo in (_RULES, _TERMS, _REMEMBERED):
+        memo.clear()

@@ -831,3 +831,9 @@ def required_features(genome: Genome) -> list[tuple[str, Params]]:
         if isinstance(term, FeatureTerm):
             seen.setdefault((term.feature, term.params), None)
     return list(seen)
+
+
+def forget() -> None:
+    """Empty the memo of validated terms (``_TERMS``): between two series of a long run (the generator's
+    ``release``). Always sound: it only spares validation, and refills as terms are validated."""
+    _TERMS.clear()
