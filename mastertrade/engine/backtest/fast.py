@@ -309,30 +309,20 @@ def simulate_many(
     """Many backtests on the same bars: row g of ``entries``/``exits`` (2-D, one row per strategy) with
     the g-th order parameters. Returns the metrics of each (rows of ``metrics.KERNEL_KEYS``).
 
-    The strategies are dealt to ``workers`` threads; each thread allocates its buffers once. All cores in
-    one call, for a caller with nothing else to do meanwhile (the benchmarks' kernel figures); the batch
-    runner, which evaluates signals meanwhile, runs ``simulate_rows`` on threads of its own instead."""
+    The strategies are dealt to ``workers`` threads in contiguous blocks, each run by ``simulate_rows``
+    (which allocates its buffers once). All cores in one call, for a caller with nothing else to do
+    meanwhile (the benchmarks' kernel figures); the batch runner, which evaluates signals meanwhile, runs
+    ``simulate_rows`` on threads of its own instead."""
     count = entries.shape[0]
-    n = open_.shape[0]
     out = np.empty((count, len(KERNEL_KEYS)))
     for w in prange(workers):
-        equity = np.empty(n)
-        entry_bar = np.empty(n, np.int64)
-        exit_bar = np.empty(n, np.int64)
-        entry_price = np.empty(n)
-        exit_price = np.empty(n)
-        units = np.empty(n)
-        pnl = np.empty(n)
-        reason = np.empty(n, np.int64)
-        closed_pnl = np.empty(n)
-        for g in range(w, count, workers):
-            k = simulate_into(
-                open_, high, low, close, entries[g], exits[g], stop_loss[g], take_profit[g],
-                trailing_stop[g], size[g], cash, fee, unit, equity, entry_bar, exit_bar, entry_price,
-                exit_price, units, pnl, reason,
+        lo = w * count // workers
+        hi = (w + 1) * count // workers
+        if hi > lo:
+            out[lo:hi] = simulate_rows(
+                open_, high, low, close, entries[lo:hi], exits[lo:hi], stop_loss[lo:hi],
+                take_profit[lo:hi], trailing_stop[lo:hi], size[lo:hi], cash, fee, unit, day_last, years,
             )  # fmt: skip
-            closed, exposed = closed_and_exposed(entry_bar, exit_bar, pnl, k, n, closed_pnl)
-            out[g] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
     return out
 
 
