@@ -272,23 +272,13 @@ def _run_batch(
 
 def _batch_executor(executor: str | None, scheduler: str | None) -> tuple[str, str | None]:
     """Where a batch runs: ("local", None) or ("dask", scheduler address or None for a LocalCluster)."""
-    from mastertrade.errors import UserInputError
+    from mastertrade.engine.generator.cluster_address import check_executor
 
     config = settings().generator
     kind = executor or ("dask" if config.executor == "dask" else "local")
-    if kind not in ("local", "dask"):
-        raise UserInputError(f"unknown executor {kind!r} for --batch: choose local or dask")
-    if scheduler is not None:
-        from mastertrade.engine.generator.cluster_address import check_address
-
-        check_address(scheduler)
-        if kind != "dask":
-            raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
+    check_executor(kind, ("local", "dask"), scheduler, what=" for --batch")
     if kind == "local":
         return kind, None
-    from mastertrade.engine.generator.cluster_address import require_dask
-
-    require_dask()
     return kind, scheduler or config.scheduler
 
 

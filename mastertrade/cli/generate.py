@@ -102,24 +102,14 @@ def generate(
     started = time.perf_counter()
     with start_up():
         import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
+        from mastertrade.engine.generator.cluster_address import check_executor
         from mastertrade.engine.generator.pipeline import GenerationRequest
         from mastertrade.engine.market.timeframes import timeframe_ms
         from mastertrade.errors import UserInputError
 
         config = settings()
         kind = executor or config.generator.executor
-        if kind not in ("threads", "processes", "dask"):
-            raise UserInputError(f"unknown executor {kind!r}: choose threads, processes or dask")
-        if scheduler is not None:
-            from mastertrade.engine.generator.cluster_address import check_address
-
-            check_address(scheduler)
-            if kind != "dask":
-                raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
-        if kind == "dask":
-            from mastertrade.engine.generator.cluster_address import require_dask
-
-            require_dask()
+        check_executor(kind, ("threads", "processes", "dask"), scheduler)
         if symbols is not None and symbol is not None:
             raise UserInputError(f"give --symbol {symbol} or --symbols {symbols}, not both")
         if timeframes is not None and timeframe is not None:

@@ -150,3 +150,25 @@ def test_bad_input_exits_2_naming_the_value(stored: SeriesKey, mt: MT, args: lis
     assert result.exit_code == 2, result.stdout
     assert message in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--executor", "threads"), "unknown executor 'threads' for --batch: choose local or dask"),
+        (("--executor", "local", "--scheduler", "tcp://127.0.0.1:8786"), "needs --executor dask (not local)"),
+        (
+            ("--executor", "dask", "--scheduler", "localhost:8786"),
+            "invalid scheduler address 'localhost:8786'",
+        ),
+    ],
+)
+def test_batch_refuses_a_bad_executor_or_scheduler_in_one_line(
+    stored: SeriesKey, mt: MT, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text(builtin("sma_cross").to_json(indent=None) + "\n", encoding="utf-8")
+    result = mt("backtest", "--batch", str(batch), *args, *SERIES)
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("mt: error:") and message in line, line

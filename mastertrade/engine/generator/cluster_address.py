@@ -26,3 +26,17 @@ def check_address(scheduler: str) -> str:
     if not sep or scheme not in SCHEMES or not colon or not host or not port.isdigit():
         raise UserInputError(f"invalid scheduler address {scheduler!r}: expected tcp://HOST:PORT")
     return scheduler
+
+
+def check_executor(kind: str, choices: tuple[str, ...], scheduler: str | None, *, what: str = "") -> None:
+    """Refuse (``UserInputError``) an executor not in ``choices``, a bad ``--scheduler`` address or one
+    given without dask, and dask without its extra (``what`` names the use: " for --batch")."""
+    if kind not in choices:
+        options = f"{', '.join(choices[:-1])} or {choices[-1]}"
+        raise UserInputError(f"unknown executor {kind!r}{what}: choose {options}")
+    if scheduler is not None:
+        check_address(scheduler)
+        if kind != "dask":
+            raise UserInputError(f"--scheduler {scheduler} needs --executor dask (not {kind})")
+    if kind == "dask":
+        require_dask()
