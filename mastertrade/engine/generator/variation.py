@@ -667,12 +667,14 @@ def _term(term: Any) -> tuple[Term, Any] | None:
         key, known = None, None
     if known is not None:
         return known[1]
+    found: tuple[Term, Any] | None
     try:
-        found: tuple[Term, Any] | None = term_and_document(term)
+        model, doc = term_and_document(term)
     except InvalidGenome:
         found = None
     else:
-        note_term(*found)  # its canonical text, from the document at hand
+        note_term(model, doc)  # its canonical text, from the document at hand
+        found = (model, doc)
     if key is not None:
         if len(_TERM_MODELS) >= _CONDITIONS_KEPT:
             _TERM_MODELS.clear()
@@ -914,7 +916,7 @@ def _term_slots(data: Json) -> list[tuple[str, Path, int]]:
 def _terms_in(data: Json) -> list[tuple[str, Path, int, Any]]:
     """(side, condition path, operand index, term) of every non-constant term: walked once for a rule
     ``build`` made (:meth:`_Built.term_slots`)."""
-    slots = []
+    slots: list[tuple[str, Path, int, Any]] = []
     for side in _sides(data):
         rule = data[side]
         own = _OWN.get(id(rule))

@@ -194,6 +194,12 @@ class _SpecTerm(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_flat(cls, data: Any) -> Any:
+        return cls._flat(data)
+
+    @classmethod
+    def _flat(cls, data: Any) -> dict[str, Any]:
+        """The values validation starts from (``mode="before"``): the kind's name, the parameters
+        (``validate_params``), the output and the lag as written."""
         if not isinstance(data, Mapping):
             raise _fail(f"must be an object (got {show(data)})")
         # The generator validates the same few hundred terms thousands of times: a term's validated form
@@ -581,20 +587,20 @@ def term_and_document(data: Any) -> tuple[Term, Any]:
     bounds; its JSON is then the serializer's own dict, whose values are their own JSON. The generator
     validates several hundred new terms a search, and pydantic's union, field and dump passes cost four
     times what this does. Anything else goes through ``parse_term``."""
-    cls: type[_SpecTerm] | None = None
+    cls: type[IndicatorTerm] | type[FeatureTerm] | None = None
     if type(data) is dict:
         # the union's discriminator (_term_tag): the first of its keys the document holds
         tag = next((key for key in _TERM_KEYS if key in data), None)
         cls = IndicatorTerm if tag == "ind" else FeatureTerm if tag == "feature" else None
     if cls is not None:
         try:
-            flat = cls._from_flat(data)
+            flat: dict[str, Any] | None = cls._flat(data)
         except PydanticCustomError:
             flat = None  # refused: parse_term says why
         if flat is not None and _plain_flat(flat, cls.KIND):
             values = {field: flat[field] for field in cls.model_fields}
-            model = _assembled(cls, values, set(values))
-            return model, model._as_json()  # type: ignore[return-value]
+            built: IndicatorTerm | FeatureTerm = _assembled(cls, values, set(values))
+            return built, built._as_json()
     model = parse_term(data)
     return model, model.model_dump(mode="json")
 
