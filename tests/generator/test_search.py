@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mastertrade.engine.generator import kernel as k
+from mastertrade.engine.generator import search
 from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timings
 from mastertrade.engine.generator.executor import ThreadExecutor
 from mastertrade.engine.generator.executor_base import Executor
@@ -230,3 +232,18 @@ def test_process_pool_scores_equal_thread_scores(problem: Problem) -> None:
     for a, b in zip(scores, expected, strict=True):
         assert np.array_equal(a.values, b.values, equal_nan=True)
         assert a.value("sharpe", k.ROW_FULL) == b.value("sharpe", k.ROW_FULL)
+
+
+def test_a_new_candidate_is_what_deaps_creator_makes() -> None:
+    genome = seed_genome(random.Random(3), limits=Limits(), **MARKET)
+    ours = new_candidate(genome, 7, 2, "mutation")
+    theirs = search._candidate_class()(genome, 7, 2, "mutation")
+    assert type(ours) is type(theirs) and type(ours.fitness) is type(theirs.fitness)
+    assert list(ours.__dict__) == list(theirs.__dict__)  # the same attributes, set in the same order
+    assert {k: v for k, v in vars(ours).items() if k != "fitness"} == {
+        k: v for k, v in vars(theirs).items() if k != "fitness"
+    }
+    assert vars(ours.fitness) == vars(theirs.fitness) and not ours.fitness.valid
+    assert pickle.dumps(ours) == pickle.dumps(theirs)
+    ours.fitness.values = (1.0, 0.5)
+    assert not theirs.fitness.valid  # each has its own fitness

@@ -279,3 +279,21 @@ def test_nearest_grid_points_are_the_same_remembered_or_not() -> None:
         )
     with pytest.raises(TypeError):
         nearest("1", grid)
+
+
+def test_operators_draw_the_same_from_a_built_document_as_from_a_copy() -> None:
+    """The term slots of a rule ``build`` made are walked once and remembered with it; an operator given
+    that document draws exactly what it draws from a copy (walked afresh), for the same random numbers."""
+    rng = random.Random(12)
+    pool = [seed_genome(rng, limits=LIMITS, **MARKET) for _ in range(15)]
+    for _ in range(40):
+        first, second = crossover(rng, rng.choice(pool), rng.choice(pool), LIMITS)
+        pool += [mutate(rng, first, LIMITS), mutate(rng, second, LIMITS)]
+    for index, genome in enumerate(pool):
+        built, copy = document(genome), json.loads(json.dumps(document(genome)))
+        for name, operator, _ in MUTATIONS:
+            for seed in range(3):
+                ours = operator(random.Random(seed * 1000 + index), built, ())
+                expected = operator(random.Random(seed * 1000 + index), copy, ())
+                assert json.dumps(ours) == json.dumps(expected), name
+        assert json.dumps(document(genome)) == json.dumps(genome.to_dict())  # and left as it was

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mastertrade.engine.signals import canonical as canonical_module
 from mastertrade.engine.signals.builtins import BUILTINS
 from mastertrade.engine.signals.canonical import canonical, canonical_json, fingerprint
 from mastertrade.engine.signals.evaluate import signals
-from mastertrade.engine.signals.genome import parse_genome
+from mastertrade.engine.signals.genome import parse_genome, terms
 from mastertrade.engine.signals.indicators import IndicatorCache
 from mastertrade.engine.signals.random_genome import random_genome
 
@@ -130,3 +131,18 @@ def test_fingerprint_of_the_document_equals_the_canonical_model_s() -> None:
     for each in pool + spelled:
         assert fingerprint(each) == _fingerprint_through_the_model(each), each.to_json()
         assert fingerprint(each) == fingerprint(each.model_copy())  # remembered or not, the same
+
+
+def test_a_term_noted_with_its_document_fingerprints_as_one_dumped_afresh() -> None:
+    """The generator hands over the JSON documents of the terms it validates (``note_term``); a genome
+    of such terms has the fingerprint (and canonical JSON) computed from the terms dumped afresh."""
+    for seed in range(60):
+        genome = random_genome(seed)
+        canonical_module.forget()
+        expected = canonical_module.fingerprint_of(genome.__dict__)
+        canonical_module.forget()
+        for term in terms(genome):
+            canonical_module.note_term(term, term.model_dump(mode="json"))
+        assert canonical_module.fingerprint_of(genome.__dict__) == expected
+        assert canonical_module.fingerprint_of(genome.__dict__) == fingerprint(genome.model_copy())
+    canonical_module.forget()

@@ -22,6 +22,7 @@ from mastertrade.engine.signals.genome import (
     parse_genome,
     parse_rule,
     parse_term,
+    term_and_document,
     with_rules,
 )
 from mastertrade.engine.signals.random_genome import random_genome
@@ -168,3 +169,63 @@ def test_every_operator_assembles() -> None:
         assert_same(condition_of(op, parse_term(RSI), parse_term(70)), parse_rule({op: [RSI, 70]}))
     with pytest.raises(InvalidGenome):
         condition_of("=", parse_term(RSI), parse_term(70))
+
+
+TERMS = [
+    RSI,
+    SMA,
+    {"ind": "rsi"},  # the default filled in
+    {"ind": "rsi", "length": 14.0},  # an integral float becomes an int
+    {"ind": "macd", "fast": 12, "slow": 26, "signal": 9, "output": "hist", "lag": 2},
+    {"ind": "macd", "output": "signal", "lag": 0},
+    {"ind": "bbands", "length": 20, "std": 2, "output": "upper"},  # an int where a float is expected
+    {"ind": "bbands", "length": 20, "std": -0.0 + 2.5, "output": "lower", "lag": 500},
+    {"feature": "fear_greed"},
+    {"feature": "sentiment", "symbol": "BTC", "lag": 3},
+    {"lag": 1, "ind": "sma", "length": 10},  # keys in another order
+    CLOSE,
+    {"price": "close", "lag": 2},
+    30,
+    -0.0,
+    # what the validators refuse, and what the fast path leaves to them
+    {"ind": "rsi", "length": 14, "lag": 2.0},  # a float lag: validated, not taken as it is
+    {"ind": "rsi", "length": 14, "lag": True},
+    {"ind": "rsi", "length": 14, "lag": 501},
+    {"ind": "rsi", "length": 14, "lag": -1},
+    {"ind": "rsi", "length": 14, "lag": "1"},
+    {"ind": "rsi", "length": 1},  # below the range
+    {"ind": "rsi", "length": True},
+    {"ind": "rsi", "length": float("nan")},
+    {"ind": "rsi", "length": 14, "colour": 1},  # an unknown parameter
+    {"ind": "macd", "fast": 12, "slow": 26, "signal": 9},  # no output
+    {"ind": "rsi", "length": 14, "output": "hist"},  # an output a single-output indicator lacks
+    {"ind": "rsi", "length": 14, "output": 3},
+    {"ind": "nope"},
+    {"ind": 3},
+    {"ind": "rsi", "feature": "fear_greed"},  # two kinds: the first the union checks decides
+    {"feature": "fear_greed", "ind": "rsi"},
+    {"feature": "nope"},
+    {"price": "close", "ind": "rsi"},
+    {"const": 30},
+    {},
+    [RSI],
+    "rsi",
+    True,
+    None,
+]
+
+
+@pytest.mark.parametrize("data", TERMS, ids=[json.dumps(term) for term in TERMS])
+def test_a_term_with_its_document_is_the_validated_term_and_its_dump(data: Any) -> None:
+    for _ in range(2):  # the second time its flat values are remembered
+        try:
+            expected = parse_term(data)
+        except InvalidGenome as exc:
+            with pytest.raises(InvalidGenome) as raised:
+                term_and_document(data)
+            assert str(raised.value) == str(exc)
+            continue
+        model, document = term_and_document(data)
+        assert_same(model, expected)
+        assert json.dumps(document) == json.dumps(expected.model_dump(mode="json"))
+        assert repr(document) == repr(expected.model_dump(mode="json"))  # types too (1 and 1.0)

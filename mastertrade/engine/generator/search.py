@@ -157,11 +157,25 @@ def _candidate_class() -> type[Candidate]:
     if not hasattr(creator, "MTGenCandidate"):
         creator.create("MTGenCandidate", Candidate, fitness=creator.MTGenFitness)
     cls: type[Candidate] = creator.MTGenCandidate
+    _FITNESS[0] = creator.MTGenFitness
     return cls
 
 
+_FITNESS: list[Any] = [None]
+"""deap's fitness class for candidates (set with the candidate class)."""
+
+
 def new_candidate(genome: Genome, seed: int, generation: int, origin: str) -> Candidate:
-    return _candidate_class()(genome, seed, generation, origin)
+    """``creator.MTGenCandidate(genome, seed, generation, origin)``, as deap's creator makes it (a fresh
+    ``MTGenFitness()`` set as ``fitness``, then ``Candidate.__init__``) without its generic ``__init__``,
+    which looks up and calls what it sets on every candidate; deap's ``Fitness()`` with no values
+    sets nothing on the instance (its class holds the empty values)."""
+    cls = _candidate_class()
+    candidate = cls.__new__(cls)
+    fitness = _FITNESS[0]
+    candidate.fitness = fitness.__new__(fitness)
+    Candidate.__init__(candidate, genome, seed, generation, origin)
+    return candidate
 
 
 def complexity(genome: Genome) -> int:

@@ -40,6 +40,7 @@ so a child depends only on its parents and its own seed, never on evaluation ord
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -58,6 +59,7 @@ from mastertrade.engine.generator.grid import (
 from mastertrade.engine.signals.canonical import (
     fingerprint,
     fingerprint_of,
+    note_term,
     own_texts,
     remember_fingerprint,
 )
@@ -71,7 +73,7 @@ from mastertrade.engine.signals.genome import (
     group_of,
     parse_genome,
     parse_rule,
-    parse_term,
+    term_and_document,
     valid_name,
     with_rules,
 )
@@ -453,7 +455,7 @@ class _Built:
     an operator asked, the paths of its nodes (:func:`nodes`). (A plain class with slots: the search makes
     thousands, and a frozen dataclass costs several times as much to make.)"""
 
-    __slots__ = ("conditions", "depth", "doc", "rule", "walked")
+    __slots__ = ("conditions", "depth", "doc", "rule", "terms", "walked")
 
     def __init__(self, rule: Rule, doc: Json, conditions: int, depth: int) -> None:
         self.rule = rule
@@ -461,6 +463,13 @@ class _Built:
         self.conditions = conditions
         self.depth = depth
         self.walked: tuple[list[Path], list[Path], list[Path]] | None = None
+        self.terms: list[tuple[Path, int, Any]] | None = None
+
+    def term_slots(self) -> list[tuple[Path, int, Any]]:
+        """(condition path, operand index, term) of every non-constant term of the document."""
+        if self.terms is None:
+            self.terms = _rule_term_slots(self.doc)
+        return self.terms
 
     def walk(self) -> tuple[list[Path], list[Path], list[Path]]:
         """The paths of the document's nodes, of its conditions and of its groups."""
@@ -599,7 +608,7 @@ def _operand(term: Any) -> _Operand:
         key, remembered = None, None
     if remembered is not None:
         return remembered[1]
-    snapped = snap_term(term)
+    snapped = _snap_term(term)  # (remembered here, by the same key: snap_term's memo would not spare work)
     found = _Operand(snapped, _term(snapped))
     if key is not None:
         if len(_OPERANDS) >= _CONDITIONS_KEPT:
@@ -658,11 +667,14 @@ def _term(term: Any) -> tuple[Term, Any] | None:
         key, known = None, None
     if known is not None:
         return known[1]
+    found: tuple[Term, Any] | None
     try:
-        model = parse_term(term)
-        found: tuple[Term, Any] | None = (model, model.model_dump(mode="json"))
+        model, doc = term_and_document(term)
     except InvalidGenome:
         found = None
+    else:
+        note_term(model, doc)  # its canonical text, from the document at hand
+        found = (model, doc)
     if key is not None:
         if len(_TERM_MODELS) >= _CONDITIONS_KEPT:
             _TERM_MODELS.clear()
@@ -841,14 +853,18 @@ def _frozen(value: Any) -> Hashable:
 _FLAT = frozenset({str, int, float, bool})
 
 
-_DOCUMENTS: dict[int, tuple[Genome, Json]] = {}
-"""The JSON documents of the genomes ``build`` made lately, by genome (kept, so its id is not reused)."""
+_DOCUMENTS: OrderedDict[int, tuple[Genome, Json]] = OrderedDict()
+"""The JSON documents of the genomes ``build`` made lately, by genome (kept, so its id is not reused),
+oldest first."""
 _DOCUMENTS_KEPT = 1_024
 
 
 def _remember(genome: Genome, doc: Json) -> None:
     if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
-        _DOCUMENTS.pop(next(iter(_DOCUMENTS), 0), None)  # the oldest (another thread may have taken it)
+        try:
+            _DOCUMENTS.popitem(last=False)  # the oldest
+        except KeyError:  # another thread took it
+            pass
     _DOCUMENTS[id(genome)] = (genome, doc)
 
 
@@ -894,13 +910,28 @@ def _sides(data: Json) -> list[str]:
 
 def _term_slots(data: Json) -> list[tuple[str, Path, int]]:
     """(side, condition path, operand index) of every non-constant term."""
-    slots = []
+    return [(side, path, index) for side, path, index, _ in _terms_in(data)]
+
+
+def _terms_in(data: Json) -> list[tuple[str, Path, int, Any]]:
+    """(side, condition path, operand index, term) of every non-constant term: walked once for a rule
+    ``build`` made (:meth:`_Built.term_slots`)."""
+    slots: list[tuple[str, Path, int, Any]] = []
     for side in _sides(data):
-        for path in conditions(data[side]):
-            condition = node_at(data[side], path)
-            for index, term in enumerate(condition[op_of(condition)]):
-                if not isinstance(term, int | float):
-                    slots.append((side, path, index))
+        rule = data[side]
+        own = _OWN.get(id(rule))
+        found = own.term_slots() if own is not None and own.doc is rule else _rule_term_slots(rule)
+        slots.extend((side, path, index, term) for path, index, term in found)
+    return slots
+
+
+def _rule_term_slots(rule: Json) -> list[tuple[Path, int, Any]]:
+    slots = []
+    for path in conditions(rule):
+        condition = node_at(rule, path)
+        for index, term in enumerate(condition[op_of(condition)]):
+            if not isinstance(term, int | float):
+                slots.append((path, index, term))
     return slots
 
 
@@ -918,11 +949,11 @@ def _term_at(data: Json, side: str, path: Path, index: int) -> Any:
 
 
 def mutate_param(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
-    slots = [slot for slot in _term_slots(data) if "ind" in _term_at(data, *slot)]
+    slots = [slot for slot in _terms_in(data) if "ind" in slot[3]]
     if not slots:
         return None
-    side, path, index = rng.choice(slots)
-    term = dict(_term_at(data, side, path, index))
+    side, path, index, term = rng.choice(slots)
+    term = dict(term)
     params = [param for param in INDICATORS[term["ind"]].params if param.sample is not None]
     if not params:
         return None
@@ -977,11 +1008,10 @@ def mutate_operator(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
 
 
 def mutate_swap(rng: Chooser, data: Json, pool: Pool = (), pick: SourcePick | None = None) -> Json | None:
-    slots = _term_slots(data)
+    slots = _terms_in(data)
     if not slots:
         return None
-    side, path, index = rng.choice(slots)
-    term = _term_at(data, side, path, index)
+    side, path, index, term = rng.choice(slots)
     scale, _ = term_scale(term)
     new = draw_term(rng, scale, lag=term.get("lag", 0), pick=pick, pool=pool)
     if new is None or new == term:
@@ -990,11 +1020,11 @@ def mutate_swap(rng: Chooser, data: Json, pool: Pool = (), pick: SourcePick | No
 
 
 def mutate_lag(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
-    slots = _term_slots(data)
+    slots = _terms_in(data)
     if not slots:
         return None
-    side, path, index = rng.choice(slots)
-    term = dict(_term_at(data, side, path, index))
+    side, path, index, term = rng.choice(slots)
+    term = dict(term)
     term["lag"] = rng.choice([lag for lag in LAGS if lag != term.get("lag", 0)])
     if term["lag"] == 0:
         del term["lag"]
@@ -1088,7 +1118,9 @@ def mutate(
         if edited is None:
             continue
         child = build(edited, limits)
-        if child is not None and child != genome:
+        # (a name is a field: told apart by their names, two genomes differ; the names of built ones
+        # are their fingerprints, so mostly that is all it takes to tell)
+        if child is not None and (child.name != genome.name or child != genome):
             return child
     return genome
 

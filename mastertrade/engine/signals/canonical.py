@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -145,12 +146,17 @@ def own_texts(values: Mapping[str, Any]) -> tuple[str, ...]:
 def remember_fingerprint(genome: Genome, found: str) -> None:
     """Remember ``found`` as the fingerprint of ``genome`` (the object), which it must be."""
     if len(_REMEMBERED) >= _REMEMBER:
-        _REMEMBERED.pop(next(iter(_REMEMBERED), 0), None)  # the oldest (another thread may have taken it)
+        try:
+            _REMEMBERED.popitem(last=False)  # the oldest
+        except KeyError:  # another thread took it
+            pass
     _REMEMBERED[id(genome)] = (genome, found)  # the genome is kept, so its id is not reused meanwhile
 
 
 _REMEMBER = 512
-_REMEMBERED: dict[int, tuple[Genome, str]] = {}
+_REMEMBERED: OrderedDict[int, tuple[Genome, str]] = OrderedDict()
+"""Fingerprints of the last ``_REMEMBER`` genome objects, oldest first (an ordered dict drops its oldest
+entry at once; a dict's first entry is found by stepping over the slots of those removed before it)."""
 _DATA_RANK = {"price": 0, "ind": 1, "feature": 2}
 
 
@@ -238,6 +244,19 @@ def _term_canon(term: Term) -> tuple[tuple[Any, ...], str]:
         _TERMS.clear()
     _TERMS[id(term)] = (term, found)
     return found
+
+
+def note_term(term: Term, data: Any) -> None:
+    """Remember ``data``, the JSON document of ``term`` (``term.model_dump(mode="json")``, which the
+    generator has when it makes a term), for the term's canonical text: fingerprinting the genomes
+    that use the term then need not dump it again."""
+    known = _TERMS.get(id(term))
+    if known is not None and known[0] is term:
+        return
+    order = _data_order(data)
+    if len(_TERMS) >= _RULES_KEPT:
+        _TERMS.clear()
+    _TERMS[id(term)] = (term, (order, _term_text(data, order)))
 
 
 def _data_order(term: Any) -> tuple[Any, ...]:
