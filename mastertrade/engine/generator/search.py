@@ -90,7 +90,14 @@ GIL, the kernel 4-7) beside 30-35 ms of breeding, so overlap could save 15 ms a 
 the first generation's wait is numba's one-time set-up (Python, GIL-bound), which chunks cannot hide.
 Chunks of 64 and of 32 cost 5-25% more CPU in the search (four interleaved runs each: 1.25-1.42 CPU
 seconds whole, 1.32-1.76 at 64, 1.44-1.77 at 32; load average 5-10 from other work) and saved no wall
-time that could be told from the noise. Off; the strategies are the same for any chunk size."""
+time that could be told from the noise. Off; the strategies are the same for any chunk size.
+
+Overlapping whole generations instead (breeding g+1 from the population before g's children are scored,
+so selection lags one generation) was built and measured the same day, and not kept: on two cores the
+breeding thread takes CPU from scoring's compiled threads (indicators 0.11-0.13 s became 0.37-0.42 s), so
+cores busy did not rise and the search was 4% faster at 1y and no faster at 5y (four interleaved pairs
+each, load 2-7), while the lagging parents cost quality: over seeds 1-6 at 1y the median search-window
+Sharpe ratio of the stored strategies fell in all six (mean 1.47 -> 0.99) and the best in five."""
 
 
 def derive(seed: int, *parts: object) -> int:
