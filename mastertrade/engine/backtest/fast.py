@@ -239,6 +239,17 @@ def closed_and_exposed(
 
 
 @kernel()
+def trade_buffers(n: int) -> tuple[Any, ...]:
+    """The scratch arrays ``simulate_into`` and ``closed_and_exposed`` write for ``n`` bars: equity,
+    entry bar, exit bar, entry price, exit price, units, P&L, exit reason, closed P&L. One set per thread,
+    reused strategy after strategy by every batch kernel."""
+    return (
+        np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n),
+        np.empty(n), np.empty(n, np.int64), np.empty(n),
+    )  # fmt: skip
+
+
+@kernel()
 def simulate_rows(
     open_: FloatArray,
     high: FloatArray,
@@ -267,15 +278,7 @@ def simulate_rows(
     count = entries.shape[0]
     n = open_.shape[0]
     out = np.empty((count, len(KERNEL_KEYS)))
-    equity = np.empty(n)
-    entry_bar = np.empty(n, np.int64)
-    exit_bar = np.empty(n, np.int64)
-    entry_price = np.empty(n)
-    exit_price = np.empty(n)
-    units = np.empty(n)
-    pnl = np.empty(n)
-    reason = np.empty(n, np.int64)
-    closed_pnl = np.empty(n)
+    equity, entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl = trade_buffers(n)
     for g in range(count):
         k = simulate_into(
             open_, high, low, close, entries[g], exits[g], stop_loss[g], take_profit[g],

@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 
 from mastertrade.engine.backtest._numba import kernel
-from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into
+from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into, trade_buffers
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -168,15 +168,8 @@ def score_many(
     first_oos = oos_bounds[0, 0]
     last_oos = oos_bounds[folds - 1, 1]
     for w in prange(workers):
-        equity = np.empty(n)
-        entry_bar = np.empty(n, np.int64)
-        exit_bar = np.empty(n, np.int64)
-        entry_price = np.empty(n)
-        exit_price = np.empty(n)
-        units = np.empty(n)
-        pnl = np.empty(n)
-        reason = np.empty(n, np.int64)
-        closed_pnl = np.empty(n)
+        buffers = trade_buffers(n)
+        equity, entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl = buffers
         stitched = np.empty(n)
         stitched_pnl = np.empty(n)
         day_last = np.empty(n, np.int64)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from mastertrade.engine.backtest._numba import kernel
-from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into
+from mastertrade.engine.backtest.fast import closed_and_exposed, simulate_into, trade_buffers
 from mastertrade.engine.backtest.metrics import KERNEL_KEYS, metrics_kernel
 
 if TYPE_CHECKING:
@@ -85,15 +85,7 @@ def backtest_many(
     closes = np.empty((count, days))
     offsets = np.zeros(count + 1, np.int64)
     returns = np.empty(n)
-    equity = np.empty(n)
-    entry_bar = np.empty(n, np.int64)
-    exit_bar = np.empty(n, np.int64)
-    entry_price = np.empty(n)
-    exit_price = np.empty(n)
-    units = np.empty(n)
-    pnl = np.empty(n)
-    reason = np.empty(n, np.int64)
-    closed_pnl = np.empty(n)
+    equity, entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl = trade_buffers(n)
     for g in range(count):
         k = simulate_into(
             open_, high, low, close, entries[g], exits[g], stop_loss[g], take_profit[g],
