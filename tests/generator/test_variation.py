@@ -297,3 +297,14 @@ def test_operators_draw_the_same_from_a_built_document_as_from_a_copy() -> None:
                 expected = operator(random.Random(seed * 1000 + index), copy, ())
                 assert json.dumps(ours) == json.dumps(expected), name
         assert json.dumps(document(genome)) == json.dumps(genome.to_dict())  # and left as it was
+
+
+def test_stops_snap_to_the_grid_given_even_when_a_freed_grid_had_its_id() -> None:
+    from mastertrade.engine.generator import grid as grids
+    from mastertrade.engine.generator import variation
+
+    for step in range(1, 200):  # fresh grids, each freed before the next: CPython reuses their ids
+        grid = tuple([round(step * 0.001 * k, 6) for k in range(1, 6)])
+        assert variation._on_grid(0.0123, grid) == grids.nearest(0.0123, grid), step
+        grids._nearest_in_tuple.cache_clear()  # nothing else keeps the grid
+        del grid

@@ -44,7 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from mastertrade.engine.generator.grid import (
     LAGS,
@@ -350,16 +350,23 @@ _THRESHOLDS: dict[Hashable, float] = {}
 
 def _on_threshold_grid(value: float, bounds: tuple[float, float] | None) -> float:
     """``snap_threshold(value, bounds)``, remembered (it builds the grid each time)."""
+    return cast(float, _remembered(_THRESHOLDS, (type(value), value, bounds), snap_threshold, value, bounds))
+
+
+def _remembered(
+    memo: dict[Hashable, Any], key: tuple[Any, ...], compute: Callable[..., Any], *args: Any
+) -> Any:
+    """``compute(*args)``, kept in ``memo`` under ``key`` (emptied when it holds ``_CONDITIONS_KEPT``); an
+    unhashable key is computed every time."""
     try:
-        key: Hashable = (type(value), value, bounds)
-        known = _THRESHOLDS.get(key)
+        known = memo.get(key, _MISSING)
     except TypeError:
-        return snap_threshold(value, bounds)
-    if known is None:
-        known = snap_threshold(value, bounds)
-        if len(_THRESHOLDS) >= _CONDITIONS_KEPT:
-            _THRESHOLDS.clear()
-        _THRESHOLDS[key] = known
+        return compute(*args)
+    if known is _MISSING:
+        known = compute(*args)
+        if len(memo) >= _CONDITIONS_KEPT:
+            memo.clear()
+        memo[key] = known
     return known
 
 
@@ -683,18 +690,18 @@ def _term(term: Any) -> tuple[Term, Any] | None:
 
 
 _SHELLS: dict[Hashable, tuple[Genome, tuple[str, ...]] | None] = {}
-"""Validated genomes by their document with placeholder name and rules (``None``: refused); cleared
+"""Validated genomes by their document with a stand-in name and rules (``None``: refused); cleared
 when it holds ``_CONDITIONS_KEPT``. A search varies a few hundred combinations of stops and size."""
 _SHELL_NAME = "gen"
 
 
 @cache
-def _placeholder() -> Rule:
+def _stand_in_rule() -> Rule:
     return parse_rule({">": [{"price": "close"}, {"price": "open"}]})
 
 
 def _shell(document: Json) -> tuple[Genome, tuple[str, ...]] | None:
-    """``document`` validated with a valid placeholder for its name and its rules (when they are not
+    """``document`` validated with a valid stand-in for its name and its rules (when they are not
     null): what validation says of the genome's own fields, which :func:`~.genome.with_rules` then
     completes with the validated rules. ``None`` when the model refuses them (or the name)."""
     if not valid_name(document.get("name")):
@@ -728,7 +735,7 @@ def _plain_shell(document: Json) -> Genome:
     if document["entry"] is None:
         raise InvalidGenome("entry: required")
     own = {field: _own_field(field, document[field]) for field in _OWN_FIELDS}
-    exit = None if document["exit"] is None else _placeholder()
+    exit = None if document["exit"] is None else _stand_in_rule()
     shell = _full_shell().model_copy(update={**own, "exit": exit})
     problem = shell._whole_problem(shell.entry, exit)
     if problem is not None:
@@ -738,9 +745,14 @@ def _plain_shell(document: Json) -> Genome:
 
 @cache
 def _full_shell() -> Genome:
-    """A valid genome with every field set, placeholder name and rules."""
+    """A valid genome with every field set, stand-in name and rules."""
     return parse_genome(
-        {"name": _SHELL_NAME, **dict.fromkeys(_FIELDS[1:]), "entry": _placeholder(), "exit": _placeholder()}
+        {
+            "name": _SHELL_NAME,
+            **dict.fromkeys(_FIELDS[1:]),
+            "entry": _stand_in_rule(),
+            "exit": _stand_in_rule(),
+        }
         | {"size": 1.0}
     )
 
@@ -754,7 +766,7 @@ def _own_field(field: str, value: Any) -> Any:
     known = _OWN_VALUES.get(key, _MISSING)
     if known is _MISSING:
         try:
-            alone = {"name": _SHELL_NAME, "entry": _placeholder(), "exit": _placeholder(), field: value}
+            alone = {"name": _SHELL_NAME, "entry": _stand_in_rule(), "exit": _stand_in_rule(), field: value}
             known = (getattr(parse_genome(alone), field),)
         except InvalidGenome:
             known = None
@@ -795,7 +807,7 @@ def _slot(key: str, value: Any) -> Any:
     if key == "name":
         return _SHELL_NAME
     if key in ("entry", "exit") and value is not None:
-        return _placeholder()
+        return _stand_in_rule()
     return value
 
 
@@ -804,18 +816,9 @@ _ON_GRID: dict[Hashable, Any] = {}
 
 
 def _on_grid(value: Any, grid: tuple[float, ...]) -> Any:
-    """``nearest(value, grid)``, remembered: a search has a few hundred distinct stops and sizes."""
-    try:
-        key: Hashable = (type(value), value, id(grid))
-        known = _ON_GRID.get(key, _MISSING)
-    except TypeError:
-        return nearest(value, grid)
-    if known is _MISSING:
-        known = nearest(value, grid)
-        if len(_ON_GRID) >= _CONDITIONS_KEPT:
-            _ON_GRID.clear()
-        _ON_GRID[key] = known
-    return known
+    """``nearest(value, grid)``, remembered: a search has a few hundred distinct stops and sizes. Keyed by
+    the grid itself, not its id: another run's grid may reuse a freed one's id."""
+    return _remembered(_ON_GRID, (type(value), value, grid), nearest, value, grid)
 
 
 def _operands(condition: Json) -> Sequence[Any]:
