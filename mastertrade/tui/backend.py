@@ -69,9 +69,16 @@ class Backend(Protocol):
 
     async def equity_history(self, *, limit: int = 500) -> list[EquityPointInfo]: ...
 
-    async def positions(self) -> list[PositionInfo]: ...
+    async def positions(self, *, book: str | None = None) -> list[PositionInfo]:
+        """The open positions of ``book``: the account's (None) or a strategy's paper book
+        (``strategy:<id>``; ``NotFound`` when it has none)."""
+        ...
 
-    async def orders(self, *, open_only: bool = False, limit: int = 50) -> list[OrderInfo]: ...
+    async def orders(
+        self, *, open_only: bool = False, limit: int = 50, book: str | None = None
+    ) -> list[OrderInfo]:
+        """The newest orders of ``book`` (as for ``positions``)."""
+        ...
 
     async def check_order(self, order: OrderCreate) -> OrderCheck:
         """What the risk check would decide for ``order`` now (size and reasons), without sending it."""

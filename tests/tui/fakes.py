@@ -124,12 +124,13 @@ def _order(
     strategy: str | None = None,
     hours_ago: int = 1,
     mode: str = "paper",
+    book: str = "paper",
 ) -> OrderInfo:
     at = NOW - timedelta(hours=hours_ago)
     return OrderInfo(
         id=id_,
         client_order_id=f"mt-{id_:06d}",
-        book="paper",
+        book=book,
         mode=mode,
         symbol=symbol,
         side=side,
@@ -145,6 +146,40 @@ def _order(
         placed_ts=int(at.timestamp() * 1000),
         created_at=at,
         updated_at=at,
+    )
+
+
+def fake_position(symbol: str, amount: float, average: float, mark: float) -> PositionInfo:
+    return PositionInfo(
+        symbol=symbol,
+        amount=amount,
+        average_price=average,
+        cost=round(amount * average, 2),
+        mark=mark,
+        value=round(amount * mark, 2),
+        unrealised_pnl=round(amount * (mark - average), 2),
+        realised_pnl=0.0,
+        fees=round(amount * average * 0.001, 2),
+        opened_ts=LAST_BAR,
+    )
+
+
+def book_order(
+    id_: int, strategy: str, symbol: str, side: str, amount: float, price: float, *, hours_ago: int
+) -> OrderInfo:
+    """A filled market order of a strategy's paper book."""
+    return _order(
+        id_,
+        symbol,
+        side,
+        "market",
+        amount,
+        "filled",
+        filled=amount,
+        average=price,
+        strategy=strategy,
+        hours_ago=hours_ago,
+        book=f"strategy:{strategy}",
     )
 
 
@@ -187,6 +222,21 @@ class FakeBackend:
             ),
             _order(10, "SOL/USDT", "sell", "limit", 4.0, "cancelled", price=190.0, hours_ago=9),
         ]
+        # the traded (paper and active) strategies' own paper books, ``strategy:<id>``
+        self.books: dict[str, tuple[list[PositionInfo], list[OrderInfo]]] = {
+            "strategy:g-7f3a": (
+                [fake_position("BTC/USDT", 0.015, 62_950.0, 64_820.0)],
+                [book_order(31, "g-7f3a", "BTC/USDT", "buy", 0.015, 62_950.0, hours_ago=7)],
+            ),
+            "strategy:g-21c9": (
+                [],
+                [
+                    book_order(42, "g-21c9", "ETH/USDT", "sell", 0.4, 3_452.5, hours_ago=2),
+                    book_order(41, "g-21c9", "ETH/USDT", "buy", 0.4, 3_381.0, hours_ago=20),
+                ],
+            ),
+            "strategy:g-a04e": ([], []),
+        }
 
     # --- the switch --------------------------------------------------------------------------------------
 
@@ -334,8 +384,17 @@ class FakeBackend:
             for i in range(200)
         ]
 
-    async def positions(self) -> list[PositionInfo]:
+    def _book(self, book: str) -> tuple[list[PositionInfo], list[OrderInfo]]:
+        """A strategy's paper book; ``NotFound`` names the books there are, as the daemon does."""
+        book = book if book.startswith("strategy:") else f"strategy:{book}"
+        if book not in self.books:
+            raise errors.NotFound(f"no trading book {book!r} (books: account, {', '.join(self.books)})")
+        return self.books[book]
+
+    async def positions(self, *, book: str | None = None) -> list[PositionInfo]:
         self._check()
+        if book not in (None, "", "account"):
+            return list(self._book(book)[0])
         return [
             PositionInfo(
                 symbol="BTC/USDT",
@@ -351,9 +410,12 @@ class FakeBackend:
             )
         ]
 
-    async def orders(self, *, open_only: bool = False, limit: int = 50) -> list[OrderInfo]:
+    async def orders(
+        self, *, open_only: bool = False, limit: int = 50, book: str | None = None
+    ) -> list[OrderInfo]:
         self._check()
-        rows = [o for o in self.orders_list if not open_only or o.state == "open"]
+        listed = self.orders_list if book in (None, "", "account") else self._book(book)[1]
+        rows = [o for o in listed if not open_only or o.state == "open"]
         return rows[:limit]
 
     async def check_order(self, order: OrderCreate) -> OrderCheck:

@@ -24,7 +24,7 @@ from mastertrade.tui.widgets.feed_table import FeedTable
 from mastertrade.tui.widgets.status_bar import ConnectionBanner, StatusBar
 from mastertrade.tui.widgets.watchlist import Watchlist
 from tests.tui.conftest import loaded, make_app, wait_for
-from tests.tui.fakes import LAST_BAR, FakeBackend, tick
+from tests.tui.fakes import LAST_BAR, FakeBackend, book_order, fake_position, tick
 
 
 def plain(widget: Any) -> str:
@@ -220,6 +220,86 @@ async def test_strategy_detail_shows_rules_metrics_and_curves() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, StrategiesScreen)
+
+
+async def open_detail(pilot: Any, app: MasterTradeApp, strategy_id: str) -> StrategyDetailScreen:
+    """The Strategies screen, its row ``strategy_id`` selected, then its detail."""
+    await pilot.press("3")
+    await pilot.pause()
+    table = app.screen.query_one("#strategies", DataTable)
+    await wait_for(pilot, lambda: table.row_count > 0)
+    keys = [str(row.key.value) for row in table.ordered_rows]
+    table.move_cursor(row=keys.index(strategy_id), animate=False)
+    await pilot.press("enter")
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, StrategyDetailScreen) and app.screen.detail() is not None
+    )
+    assert isinstance(app.screen, StrategyDetailScreen)
+    return app.screen
+
+
+async def test_strategy_detail_shows_its_paper_book_and_follows_its_fills() -> None:
+    backend = FakeBackend()
+    app = make_app(backend)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await open_detail(pilot, app, "g-21c9")
+        positions = screen.query_one("#book-positions", DataTable)
+        orders = screen.query_one("#book-orders", DataTable)
+        await wait_for(pilot, lambda: orders.row_count == 2)
+        # the strategy's own book, not the account's (whose orders are 12, 11 and 10)
+        assert [row[0] for row in cells(orders)] == ["42", "41"]
+        assert positions.row_count == 0
+        panel = screen.query_one("#book-positions-panel")
+        assert panel.border_title == "Positions · paper book"
+        assert panel.border_subtitle == "no open positions"
+        # a fill in its book: the feed fetches the account again, and the detail its book
+        backend.books["strategy:g-21c9"][1].insert(
+            0, book_order(43, "g-21c9", "ETH/USDT", "buy", 0.3, 3_401.0, hours_ago=0)
+        )
+        backend.books["strategy:g-21c9"][0].append(fake_position("ETH/USDT", 0.3, 3_401.0, 3_410.0))
+        backend.push(
+            ev.OrderFilled(
+                order_id="43",
+                client_order_id="mt-000043",
+                symbol="ETH/USDT",
+                side="buy",
+                amount=0.3,
+                price=3_401.0,
+                strategy_id="g-21c9",
+                book="strategy:g-21c9",
+            )
+        )
+        await wait_for(pilot, lambda: orders.row_count == 3 and positions.row_count == 1)
+        assert cells(orders)[0][:3] == ["43", "ETH/USDT", "buy"]
+        assert cells(positions)[0][:2] == ["ETH/USDT", "0.3"]
+        assert panel.border_subtitle == ""
+
+
+async def test_strategy_detail_says_when_it_has_no_paper_book() -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await open_detail(pilot, app, "g-5d11")  # passed, never traded
+        panel = screen.query_one("#book-positions-panel")
+        await wait_for(pilot, lambda: panel.border_subtitle != "loading its paper book…")
+        assert panel.border_subtitle == "no paper book: the strategy has not traded on paper"
+        assert screen.query_one("#book-orders", DataTable).row_count == 0
+
+
+async def test_strategy_detail_keeps_its_book_and_says_why_when_the_daemon_goes() -> None:
+    backend = FakeBackend()
+    app = make_app(backend)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await open_detail(pilot, app, "g-7f3a")
+        positions = screen.query_one("#book-positions", DataTable)
+        await wait_for(pilot, lambda: positions.row_count == 1)
+        backend.go_down()
+        screen.load_book()
+        panel = screen.query_one("#book-positions-panel")
+        await wait_for(pilot, lambda: (panel.border_subtitle or "").startswith("paper book not read"))
+        assert positions.row_count == 1  # what it showed stays, marked as not read
 
 
 async def test_strategies_say_why_when_the_daemon_cannot_list_them() -> None:

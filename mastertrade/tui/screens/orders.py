@@ -15,21 +15,21 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from mastertrade.engine import events as ev
-from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
+from mastertrade.engine.api.schemas_trading import OrderInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.messages import CancelConfirmed, TicketRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.screens.confirm import ConfirmScreen
 from mastertrade.tui.state import LiveState, Topic
-from mastertrade.tui.widgets.tables import Row, selected_key, sync_rows
-from mastertrade.tui.widgets.theme import signed_tone, tone
-
-POSITION_COLUMNS = ("Symbol", "Amount", "Avg price", "Mark", "Value", "Unrealised", "Realised")
-ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Amount", "Price", "State", "Filled", "Placed", "By")
-
-
-OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"})
-"""Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
+from mastertrade.tui.widgets.book_rows import (
+    OPEN_STATES,
+    ORDER_COLUMNS,
+    POSITION_COLUMNS,
+    order_row,
+    position_row,
+)
+from mastertrade.tui.widgets.tables import selected_key, sync_rows
+from mastertrade.tui.widgets.theme import tone
 
 
 class OrdersScreen(DashboardScreen):
@@ -71,11 +71,13 @@ class OrdersScreen(DashboardScreen):
         positions = state.positions.value or []
         sync_rows(
             self.query_one("#positions", DataTable),
-            [self.position_row(p) for p in positions],
+            [position_row(self.app, p) for p in positions],
             self._positions,
         )
         orders = [o for o in state.orders.value or [] if not self.open_only or o.state in OPEN_STATES]
-        sync_rows(self.query_one("#orders", DataTable), [self.order_row(o) for o in orders], self._orders)
+        sync_rows(
+            self.query_one("#orders", DataTable), [order_row(self.app, o) for o in orders], self._orders
+        )
         balance = state.balance.value
         book = ev.book_label(balance.book, balance.mode) if balance is not None else "account"
         panel = self.query_one("#orders-panel")
@@ -105,50 +107,6 @@ class OrdersScreen(DashboardScreen):
         if state.balance.error:
             text.append(f"  ({state.balance.error})", tone(app, "text-warning"))
         return text
-
-    def position_row(self, item: PositionInfo) -> Row:
-        app = self.app
-        return (
-            item.symbol,
-            [
-                Text(item.symbol, tone(app, "text", bold=True)),
-                Text(fmt.amount(item.amount), justify="right"),
-                Text(fmt.price(item.average_price), justify="right"),
-                Text(fmt.price(item.mark), justify="right"),
-                Text(fmt.money(item.value), justify="right"),
-                Text(
-                    fmt.signed_money(item.unrealised_pnl),
-                    signed_tone(app, item.unrealised_pnl),
-                    justify="right",
-                ),
-                Text(
-                    fmt.signed_money(item.realised_pnl), signed_tone(app, item.realised_pnl), justify="right"
-                ),
-            ],
-        )
-
-    def order_row(self, item: OrderInfo) -> Row:
-        app = self.app
-        side_tone = tone(app, "text-success" if item.side == "buy" else "text-error", bold=True)
-        live = item.mode == "live"
-        price = item.price if item.price is not None else item.stop_price
-        return (
-            str(item.id),
-            [
-                Text(str(item.id), justify="right"),
-                Text(item.symbol, tone(app, "text", bold=True)),
-                Text(item.side, side_tone),
-                Text(
-                    item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""
-                ),
-                Text(fmt.amount(item.amount), justify="right"),
-                Text(fmt.price(item.average_price or price), justify="right"),
-                Text(item.state, tone(app, "text-warning" if item.state in OPEN_STATES else "text-muted")),
-                Text(fmt.amount(item.filled), justify="right"),
-                Text(fmt.ms_short(item.placed_ts), tone(app, "text-muted")),
-                Text(item.strategy_id or "manual", tone(app, "text-muted")),
-            ],
-        )
 
     # --- actions ---------------------------------------------------------------------------------------
 

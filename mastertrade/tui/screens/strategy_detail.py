@@ -1,6 +1,8 @@
 """A strategy's detail (``enter`` on the Strategies screen): its rules in words, its metrics, its
-backtest and paper equity curves and its stage history. ``a``/``p``/``r`` act on it like on the list;
-``escape`` goes back.
+backtest and paper equity curves, its stage history, and its paper book (every traded strategy, paper or
+active, trades one of its own, ``strategy:<id>``): the book's open positions and newest orders, fetched
+again whenever the account's figures are. ``a``/``p``/``r`` act on it like on the list; ``escape`` goes
+back.
 
 The daemon sends the rules in words with the genome; when it sends only the genome, the words are
 rendered here by ``signals.describe`` in a thread (that import pulls pandas, which the dashboard
@@ -16,16 +18,19 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from mastertrade import errors
 from mastertrade.engine.api.schemas_strategies import StrategyDetail
+from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import backend_of
 from mastertrade.tui.messages import StrategyAction, StrategyChangeRequested
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
+from mastertrade.tui.widgets.book_rows import ORDER_COLUMNS, POSITION_COLUMNS, order_row, position_row
 from mastertrade.tui.widgets.line_chart import LineChart
+from mastertrade.tui.widgets.tables import sync_rows
 from mastertrade.tui.widgets.theme import tone
 
 
@@ -50,6 +55,16 @@ class StrategyDetailScreen(DashboardScreen):
         super().__init__()
         self.strategy_id = strategy_id
         self.words: str | None = None
+        self.book_positions: list[PositionInfo] | None = None
+        self.book_orders: list[OrderInfo] | None = None
+        self.book_note = "loading its paper book…"
+        """Why the book shows nothing, or what went wrong fetching it ("" once it is shown)."""
+        self._positions: dict[str, tuple[str, ...]] = {}
+        self._orders: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def book(self) -> str:
+        return f"strategy:{self.strategy_id}"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="detail-head")
@@ -67,9 +82,55 @@ class StrategyDetailScreen(DashboardScreen):
             with Vertical(classes="panel") as panel:
                 panel.border_title = "Paper equity"
                 yield LineChart("", id="paper-curve")
+        with Horizontal(id="detail-book"):
+            with Vertical(id="book-positions-panel", classes="panel") as panel:
+                panel.border_title = "Positions · paper book"
+                yield DataTable[Text](id="book-positions", cursor_type="none")
+            with Vertical(id="book-orders-panel", classes="panel") as panel:
+                panel.border_title = "Orders · paper book, newest first"
+                yield DataTable[Text](id="book-orders", cursor_type="none")
 
     def on_mount(self) -> None:
-        self.load()
+        self.query_one("#book-positions", DataTable).add_columns(*POSITION_COLUMNS)
+        self.query_one("#book-orders", DataTable).add_columns(*ORDER_COLUMNS[:-1])  # all by this strategy
+        self.load()  # and the book: the first redraw (every topic) asks for it
+
+    @work(exclusive=True, group="book")
+    async def load_book(self) -> None:
+        """The paper book's positions and newest orders; a strategy without one (never traded) says so,
+        and an error keeps what was shown, with the reason."""
+        backend = backend_of(self.app)
+        try:
+            positions = await backend.positions(book=self.book)
+            orders = await backend.orders(limit=BOOK_ORDERS, book=self.book)
+        except errors.NotFound:
+            self.book_positions, self.book_orders = [], []
+            self.book_note = "no paper book: the strategy has not traded on paper"
+        except errors.MasterTradeError as exc:
+            self.book_note = f"paper book not read: {exc}"
+        else:
+            self.book_positions, self.book_orders = positions, orders
+            self.book_note = ""
+        self.draw_book()
+
+    def draw_book(self) -> None:
+        positions, orders = self.book_positions, self.book_orders
+        if positions is not None and orders is not None:
+            sync_rows(
+                self.query_one("#book-positions", DataTable),
+                [position_row(self.app, p) for p in positions],
+                self._positions,
+            )
+            sync_rows(
+                self.query_one("#book-orders", DataTable),
+                [order_row(self.app, o, by=False) for o in orders],
+                self._orders,
+            )
+        positions_panel = self.query_one("#book-positions-panel")
+        positions_panel.border_subtitle = self.book_note or ("" if positions else "no open positions")
+        self.query_one("#book-orders-panel").border_subtitle = (
+            "" if self.book_note or orders else "no orders yet"
+        )
 
     @work(exclusive=True, group="detail")
     async def load(self) -> None:
@@ -103,6 +164,8 @@ class StrategyDetailScreen(DashboardScreen):
         return found if found is not None and found.id == self.strategy_id else None
 
     def redraw(self, topics: set[Topic]) -> None:
+        if "account" in topics and self.is_mounted:
+            self.load_book()  # the account's figures were fetched again (or this is the first draw)
         if not topics & {"strategies", "connection"}:
             return
         if "strategies" in topics and self.is_mounted and self.state.strategy_detail.value is not None:
@@ -180,6 +243,10 @@ class StrategyDetailScreen(DashboardScreen):
             self.notify("the strategy has not loaded", severity="warning")
             return
         self.post_message(StrategyChangeRequested(detail, action))
+
+
+BOOK_ORDERS = 20
+"""Orders of the paper book shown (the newest)."""
 
 
 def _opt(value: float | int | None, pattern: str) -> str:

@@ -1,0 +1,57 @@
+"""The rows of a trading book's tables: its positions and its orders, as the Orders & positions screen
+(the account's book) and a strategy's detail (its paper book) show them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App
+
+from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
+from mastertrade.tui import format as fmt
+from mastertrade.tui.widgets.tables import Row
+from mastertrade.tui.widgets.theme import signed_tone, tone
+
+POSITION_COLUMNS = ("Symbol", "Amount", "Avg price", "Mark", "Value", "Unrealised", "Realised")
+ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Amount", "Price", "State", "Filled", "Placed", "By")
+"""The last, "By" (the strategy or "manual"), only where orders of several sources are listed."""
+
+OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"})
+"""Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
+
+
+def position_row(app: App[object], item: PositionInfo) -> Row:
+    return (
+        item.symbol,
+        [
+            Text(item.symbol, tone(app, "text", bold=True)),
+            Text(fmt.amount(item.amount), justify="right"),
+            Text(fmt.price(item.average_price), justify="right"),
+            Text(fmt.price(item.mark), justify="right"),
+            Text(fmt.money(item.value), justify="right"),
+            Text(
+                fmt.signed_money(item.unrealised_pnl), signed_tone(app, item.unrealised_pnl), justify="right"
+            ),
+            Text(fmt.signed_money(item.realised_pnl), signed_tone(app, item.realised_pnl), justify="right"),
+        ],
+    )
+
+
+def order_row(app: App[object], item: OrderInfo, *, by: bool = True) -> Row:
+    side_tone = tone(app, "text-success" if item.side == "buy" else "text-error", bold=True)
+    live = item.mode == "live"
+    price = item.price if item.price is not None else item.stop_price
+    return (
+        str(item.id),
+        [
+            Text(str(item.id), justify="right"),
+            Text(item.symbol, tone(app, "text", bold=True)),
+            Text(item.side, side_tone),
+            Text(item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""),
+            Text(fmt.amount(item.amount), justify="right"),
+            Text(fmt.price(item.average_price or price), justify="right"),
+            Text(item.state, tone(app, "text-warning" if item.state in OPEN_STATES else "text-muted")),
+            Text(fmt.amount(item.filled), justify="right"),
+            Text(fmt.ms_short(item.placed_ts), tone(app, "text-muted")),
+            *([Text(item.strategy_id or "manual", tone(app, "text-muted"))] if by else []),
+        ],
+    )
