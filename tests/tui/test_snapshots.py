@@ -66,9 +66,11 @@ def test_strategy_detail(snap_compare: Snap, size: str) -> None:
         await pilot.press("enter")
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, StrategyDetailScreen)
-            and app.screen.detail() is not None
-            and app.screen.book_orders is not None,
+            lambda: (
+                isinstance(app.screen, StrategyDetailScreen)
+                and app.screen.detail() is not None
+                and app.screen.book_orders is not None
+            ),
         )
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
