@@ -231,6 +231,9 @@ class FakeBackend:
             "strategy:g-21c9": (
                 [],
                 [
+                    _order(
+                        43, "ETH/USDT", "buy", "market", 0.3, "open", strategy="g-21c9", hours_ago=0
+                    ).model_copy(update={"amount": None, "equity_fraction": 0.3, "book": "strategy:g-21c9"}),
                     book_order(42, "g-21c9", "ETH/USDT", "sell", 0.4, 3_452.5, hours_ago=2),
                     book_order(41, "g-21c9", "ETH/USDT", "buy", 0.4, 3_381.0, hours_ago=20),
                 ],

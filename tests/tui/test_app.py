@@ -246,18 +246,19 @@ async def test_strategy_detail_shows_its_paper_book_and_follows_its_fills() -> N
         screen = await open_detail(pilot, app, "g-21c9")
         positions = screen.query_one("#book-positions", DataTable)
         orders = screen.query_one("#book-orders", DataTable)
-        await wait_for(pilot, lambda: orders.row_count == 2)
+        await wait_for(pilot, lambda: orders.row_count == 3)
         # the strategy's own book, not the account's (whose orders are 12, 11 and 10)
-        assert [row[0] for row in cells(orders)] == ["42", "41"]
+        assert [row[0] for row in cells(orders)] == ["43", "42", "41"]
+        # its open entry is sized as a share of equity at the fill, and says so
+        assert cells(orders)[0][2:7] == ["buy", "market", "30% of equity", "–", "open"]
         assert positions.row_count == 0
         panel = screen.query_one("#book-positions-panel")
         assert panel.border_title == "Positions · paper book"
         assert panel.border_subtitle == "no open positions"
-        # a fill in its book: the feed fetches the account again, and the detail its book
-        backend.books["strategy:g-21c9"][1].insert(
-            0, book_order(43, "g-21c9", "ETH/USDT", "buy", 0.3, 3_401.0, hours_ago=0)
-        )
-        backend.books["strategy:g-21c9"][0].append(fake_position("ETH/USDT", 0.3, 3_401.0, 3_410.0))
+        # it fills: the feed fetches the account again, and the detail its book
+        book_positions, book_orders = backend.books["strategy:g-21c9"]
+        book_orders[0] = book_order(43, "g-21c9", "ETH/USDT", "buy", 0.3, 3_401.0, hours_ago=0)
+        book_positions.append(fake_position("ETH/USDT", 0.3, 3_401.0, 3_410.0))
         backend.push(
             ev.OrderFilled(
                 order_id="43",
@@ -270,8 +271,8 @@ async def test_strategy_detail_shows_its_paper_book_and_follows_its_fills() -> N
                 book="strategy:g-21c9",
             )
         )
-        await wait_for(pilot, lambda: orders.row_count == 3 and positions.row_count == 1)
-        assert cells(orders)[0][:3] == ["43", "ETH/USDT", "buy"]
+        await wait_for(pilot, lambda: positions.row_count == 1)
+        assert cells(orders)[0][:7] == ["43", "ETH/USDT", "buy", "market", "0.3", "3,401.00", "filled"]
         assert cells(positions)[0][:2] == ["ETH/USDT", "0.3"]
         assert panel.border_subtitle == ""
 

@@ -47,7 +47,7 @@ def order_row(app: App[object], item: OrderInfo, *, by: bool = True) -> Row:
             Text(item.symbol, tone(app, "text", bold=True)),
             Text(item.side, side_tone),
             Text(item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""),
-            Text(fmt.amount(item.amount), justify="right"),
+            Text(_ordered(item), justify="right"),
             Text(fmt.price(item.average_price or price), justify="right"),
             Text(item.state, tone(app, "text-warning" if item.state in OPEN_STATES else "text-muted")),
             Text(fmt.amount(item.filled), justify="right"),
@@ -55,3 +55,10 @@ def order_row(app: App[object], item: OrderInfo, *, by: bool = True) -> Row:
             *([Text(item.strategy_id or "manual", tone(app, "text-muted"))] if by else []),
         ],
     )
+
+
+def _ordered(item: OrderInfo) -> str:
+    """The amount ordered; a strategy's order sized as a share of equity at the fill says so until then."""
+    if item.amount is None and item.equity_fraction is not None:
+        return f"{item.equity_fraction * 100:.4g}% of equity"
+    return fmt.amount(item.amount)
