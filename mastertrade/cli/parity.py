@@ -20,7 +20,8 @@ def parity(
     strategy: Annotated[
         str,
         typer.Argument(
-            help="A paper-stage strategy id (the daemon compares its book), or a genome file/built-in."
+            help="A paper-stage strategy id or unique prefix (the daemon compares its book), or a genome"
+            " file/built-in."
         ),
     ],
     symbol: Annotated[str | None, typer.Option("--symbol", help="Replay: the symbol, e.g. BTC/USDT.")] = None,

@@ -168,8 +168,28 @@ async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest
     async with trading.client() as client:
         over_api = await client.strategy_parity("paper-one")
         assert over_api.identical and over_api.same == report["same"]
+        # a unique prefix names it too, as for every command that takes a stored strategy
+        by_prefix = await client.strategy_parity("pape")
+        assert by_prefix.strategy_id == "paper-one" and by_prefix.same == report["same"]
         with pytest.raises(errors.NotFound):
             await client.strategy_parity("nope")
+
+
+async def test_parity_names_a_traded_strategy_by_its_id_or_a_unique_prefix_only() -> None:
+    from types import SimpleNamespace
+
+    from mastertrade.engine.execution.parity_report import book_parity
+
+    traded = StaticStrategies([strategy("paper", "3fa2c9d8aa"), strategy("paper", "3fa2e000bb")])
+    trader: Any = SimpleNamespace(
+        strategies=traded, series=None, account=SimpleNamespace(journal=None), venue_id="sim"
+    )
+    with pytest.raises(errors.UserInputError, match="ambiguous: 3fa2c9d8aa, 3fa2e000bb"):
+        await book_parity(trader, "3fa2")
+    with pytest.raises(errors.NotFound, match="no paper or active strategy '3fa'"):
+        await book_parity(trader, "3fa")  # shorter than 4: never a prefix
+    with pytest.raises(errors.NotFound, match="no paper or active strategy 'ffff'"):
+        await book_parity(trader, "ffff")
 
 
 @pytest.fixture

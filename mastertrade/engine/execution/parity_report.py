@@ -16,7 +16,7 @@ Both load the series through ``research.series`` and backtest through ``research
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
@@ -93,16 +93,30 @@ async def parity_report(
     }
 
 
+def _traded_id(traded: Iterable[str], spec: str) -> str:
+    """The id of the traded strategy ``spec`` names: its id, or a unique prefix of at least 4 characters
+    (as every command that takes a stored strategy accepts). ``NotFound`` when none trades here,
+    ``UserInputError`` when the prefix fits several."""
+    ids = set(traded)
+    if spec in ids:
+        return spec
+    key = spec.strip().lower()
+    matches = sorted(i for i in ids if len(key) >= 4 and i.startswith(key))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise errors.UserInputError(f"strategy id prefix {spec!r} is ambiguous: {', '.join(matches[:5])}")
+    raise errors.NotFound(f"no paper or active strategy {spec!r} trades in this daemon")
+
+
 async def book_parity(trader: ParityHost, strategy_id: str) -> dict[str, Any]:
     """A traded strategy's paper book in the daemon against its backtest (module docstring)."""
     found = {item.id: item for item in await trader.strategies.traded()}
-    if strategy_id not in found:
-        raise errors.NotFound(f"no paper or active strategy {strategy_id!r} trades in this daemon")
     return await strategy_book_parity(
         trader.series,
         trader.account.journal,
         trader.venue_id,
-        found[strategy_id],
+        found[_traded_id(found, strategy_id)],
         cash=trader.settings.paper.strategy_cash,
         fee=trader.settings.paper.fee,
         lock=trader.bar_clock.lock,
