@@ -63,3 +63,19 @@ def test_future_data_changes_nothing_even_when_it_is_absurd(frame: pd.DataFrame)
     changed = walk_forward(wild, spec("lightgbm"))
     np.testing.assert_array_equal(changed.predictions[: cut + 1], full.predictions[: cut + 1])
     assert not np.array_equal(changed.predictions[cut + 1 :], full.predictions[cut + 1 :])
+
+
+def test_a_feature_with_no_training_values_scales_quietly() -> None:
+    """Alternative data that starts after the training rows: centred on 0, scale 1, and no numpy
+    warning about an empty slice reaches the user's terminal."""
+    import warnings
+
+    from mastertrade.engine.ml.windows import Scaler
+
+    rows = np.array([[1.0, np.nan], [3.0, np.nan], [5.0, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaler = Scaler.fit(rows)
+    assert scaler.mean.tolist() == [3.0, 0.0]
+    assert scaler.scale[1] == 1.0 and scaler.scale[0] == pytest.approx(np.std([1.0, 3.0, 5.0]))
+    assert scaler.transform(np.array([[5.0, 7.0]])).tolist()[0][1] == 7.0

@@ -7,6 +7,7 @@ t <= T - h, never later ones: :func:`known_labels` is that rule, and the walk-fo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +40,12 @@ class Scaler:
 
     @classmethod
     def fit(cls, rows: FloatArray) -> Scaler:
-        mean = np.nanmean(rows, axis=0)
-        scale = np.nanstd(rows, axis=0)
+        """A feature with no value in the training rows (alternative data that starts later) is
+        centred on 0 with scale 1; numpy's warnings about its empty slice are not the user's concern."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(rows, axis=0)
+            scale = np.nanstd(rows, axis=0)
         mean = np.where(np.isnan(mean), 0.0, mean)
         scale = np.where(~np.isfinite(scale) | (scale < 1e-12), 1.0, scale)
         return cls(mean, scale)
