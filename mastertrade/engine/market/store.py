@@ -66,17 +66,29 @@ class SeriesInfo:
     rows: int
 
     def as_dict(self) -> dict[str, Any]:
-        from mastertrade.engine.market.timeframes import to_iso
-
         return {
             "exchange": self.key.exchange,
             "symbol": self.key.symbol,
             "timeframe": self.key.timeframe,
             "simulated": self.key.simulated,
-            "first": to_iso(self.first) if self.first is not None else None,
-            "last": to_iso(self.last) if self.last is not None else None,
+            "first": _when(self.first),
+            "last": _when(self.last),
             "rows": self.rows,
         }
+
+
+def _when(ts: int | None) -> str | None:
+    """A bar's open time as ISO-8601; one no calendar holds (an import from before the check on epoch
+    units stored microseconds as milliseconds) as its number, so the series can still be listed and
+    deleted (``mt data delete``)."""
+    from mastertrade.engine.market.timeframes import to_iso
+
+    if ts is None:
+        return None
+    try:
+        return to_iso(ts)
+    except (OverflowError, ValueError, OSError):
+        return f"{ts} (epoch ms, not a date)"
 
 
 def rows_from_frame(frame: pd.DataFrame) -> list[CandleRow]:
@@ -161,6 +173,28 @@ class CandleStore:
             )
             for start in range(0, len(batch), _CHUNK):
                 await self._write(conn, series_id, batch[start : start + _CHUNK])
+        return int(result.rowcount)
+
+    async def delete(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> int:
+        """Delete the candles with ``start <= ts < end`` (either bound optional) in one transaction and
+        return how many; the series row stays (strategies and trials refer to it, and ``replace`` keeps it
+        too), so an emptied series is filled again by the next import, download or simulation."""
+        clauses = ["series_id = :sid"]
+        params: dict[str, int] = {}
+        if start is not None:
+            clauses.append("ts >= :start")
+            params["start"] = start
+        if end is not None:
+            clauses.append("ts < :end")
+            params["end"] = end
+        async with self.db.engine.begin() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return 0
+            result = await conn.execute(
+                text(f"DELETE FROM candles WHERE {' AND '.join(clauses)}"),  # noqa: S608  (our own clauses)
+                {"sid": series_id, **params},
+            )
         return int(result.rowcount)
 
     async def _write(self, conn: AsyncConnection, series_id: int, rows: list[CandleRow]) -> None:

@@ -1,0 +1,86 @@
+"""``mt data delete``: remove the candles of one stored series, all of them or a time range."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mastertrade.cli.output import JsonOption, info, print_json
+from mastertrade.cli.runtime import open_db, run
+from mastertrade.errors import UserInputError
+
+
+def delete_candles(
+    symbol: Annotated[str, typer.Argument(help="Symbol whose candles to delete, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 1h, 1d ...")],
+    exchange: Annotated[
+        str | None,
+        typer.Option("--exchange", help="Exchange id, when the symbol is stored for several."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="First bar to delete: ISO-8601 UTC (2024-01-01) or epoch ms."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Delete bars opening before this time (ISO-8601 UTC or epoch ms)."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete: without it the command says what it would delete.")
+    ] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Delete the candles of a stored series (all of them, or those from --since until --until), e.g.
+    a wrong import before importing it again. Nothing else is deleted: strategies, trials and features
+    stay. Refused while the daemon runs (it reads candles); without --yes it only says what it would
+    delete. Export first (`mt data export`) to keep a copy."""
+    from mastertrade.engine.daemon import running_pid
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+
+    timeframe_ms(timeframe)
+    start = parse_when(since, what="--since date") if since is not None else None
+    end = parse_when(until, what="--until date") if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise UserInputError(f"invalid --until {until!r}: must be after --since {to_iso(start)}")
+    pid = running_pid()
+    if pid is not None:
+        raise UserInputError(
+            f"the daemon is running (pid {pid}) and reads candles: stop it first (`mt daemon stop`)"
+        )
+
+    async def go() -> tuple[str, int, int]:
+        db = await open_db()
+        try:
+            store = CandleStore(db)
+            key = await store.resolve(symbol, timeframe, exchange)
+            if not yes:
+                frame = await store.read_matrix(key, start, end)
+                return str(key), len(frame), -1
+            deleted = await store.delete(key, start, end)
+            return str(key), deleted, (await store.info(key)).rows
+        finally:
+            await db.close()
+
+    series, count, left = run(go)
+    span = (
+        f" from {to_iso(start) if start is not None else 'the first bar'}"
+        f" until {to_iso(end) if end is not None else 'the last'}"
+        if start is not None or end is not None
+        else ""
+    )
+    if json_out:
+        print_json(
+            {
+                "series": series,
+                "deleted": count if yes else 0,
+                "matched": count,
+                "left": left if yes else None,
+            }
+        )
+        return
+    if not yes:
+        info(f"would delete {count:,} candles of {series}{span}: add --yes to delete them")
+        return
+    info(f"deleted {count:,} candles of {series}{span}; {left:,} left")
