@@ -117,7 +117,7 @@ COMMANDS = [
     Declared(
         "data",
         "mastertrade.cli.data:app",
-        "Market data: download, simulate, import, export, list and check candles.",
+        "Market data: download, simulate, import, export, list, check and delete candles.",
     ),
     Declared("daemon", "mastertrade.cli.daemon:app", "Start, stop and watch the engine daemon."),
     Declared("alerts", "mastertrade.cli.alerts:app", "Alert rules, targets (Apprise URLs) and history."),
