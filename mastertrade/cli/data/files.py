@@ -21,11 +21,20 @@ def import_csv(
     exchange: Annotated[str, typer.Option("--exchange", help="Exchange id to store them under.")] = "csv",
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Import candles from a CSV file: every row is validated first; a bad file writes nothing."""
+    """Import candles from a CSV file: every row is validated first; a bad file writes nothing.
+
+    Header names may be in any case and other columns are ignored; timestamps are ISO-8601 (UTC unless
+    they carry an offset) or epoch milliseconds, each on the timeframe's bar grid (weekly bars may open
+    on any one weekday, as exchanges' Monday weeks do). Rows already stored at the same times are
+    replaced."""
     from mastertrade.engine.market.csvio import read_candle_csv
     from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.engine.market.timeframes import to_iso
 
+    if "/" not in symbol or not all(part.strip() for part in symbol.split("/")):
+        raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
+    if not exchange.strip():
+        raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
     candles = read_candle_csv(file, timeframe)
     key = SeriesKey(exchange, symbol, timeframe)
 
@@ -98,6 +107,8 @@ def export_csv(
     if time_format not in ("iso", "ms"):
         raise UserInputError(f"invalid --time-format {time_format!r}: use 'iso' or 'ms'")
     timeframe_ms(timeframe)
+    if out.is_dir():
+        raise UserInputError(f"{out} is a folder: --out names the file to write")
     if out.exists() and not force:
         raise UserInputError(f"{out} exists: pass --force to overwrite it")
     wanted: list[tuple[str, str | None]] = []
@@ -123,7 +134,10 @@ def export_csv(
             await db.close()
 
     series, frame, columns = run(load)
-    rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
+    try:
+        rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
+    except OSError as exc:
+        raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
     if json_out:
         print_json({"series": series, "rows": rows, "out": str(out), "features": list(columns)})
     else:

@@ -1,18 +1,23 @@
 """Candle CSV files: strict import (all rows or none) and exact export.
 
-The format is a header ``timestamp,open,high,low,close,volume`` and one row per bar. Timestamps are
-ISO-8601 (UTC unless they carry a zone) or epoch milliseconds. Export writes each float in its
-shortest round-trip form, so import -> export -> import gives back the same bits.
+The format is a header ``timestamp,open,high,low,close,volume`` (any case, in any order, other
+columns ignored) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone) or epoch
+milliseconds. Blank lines at the end of the file are ignored. Export writes each float in its shortest
+round-trip form, so import -> export -> import gives back the same bits.
 
-A file is rejected as a whole, with its line number and the reason, when a column is missing, a row
-does not parse, a price is not positive and finite, high < low, open or close lies outside
-[low, high], volume is negative, a timestamp is off the timeframe's bar grid, or time does not
-strictly increase.
+A file is rejected as a whole, with its line number and the reason, when a column is missing or
+appears twice, a row has more fields than the header, a row does not parse, a timestamp lies after the
+year 9999, a price is not positive and finite, high < low, open or close lies outside
+[low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
+midnight UTC on any one weekday, as exchanges' Monday weeks do), time does not strictly increase, or
+no two rows are one bar apart (the file's bars are longer than the timeframe given).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +34,12 @@ from mastertrade.errors import DataValidationError, UserInputError
 
 COLUMNS = ("timestamp", *PRICE_COLUMNS)
 _ISO_TS = "%Y-%m-%dT%H:%M:%SZ"
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO-8601 text can name
+_DAY_MS = 86_400_000
+_WEEK_MS = 7 * _DAY_MS
+# pandas renames a repeated header name "close" to "close.1"
+_REPEATED = re.compile(rf"({'|'.join(COLUMNS)})(\.\d+)?")
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 @dataclass(frozen=True)
@@ -55,30 +66,26 @@ def _line(index: int) -> int:
 def read_candle_csv(path: Path, timeframe: str) -> CandleFile:
     """Read and validate a candle CSV; raises ``DataValidationError`` naming the first bad line."""
     step = timeframe_ms(timeframe)
-    _check_text(path)
+    source = _check_text(path)
     try:
-        frame = pd.read_csv(
-            path,
-            dtype={"timestamp": str, **dict.fromkeys(PRICE_COLUMNS, np.float64)},
-            skip_blank_lines=False,
-            keep_default_na=False,
-            na_values=[],
-        )
-    except FileNotFoundError:
-        raise UserInputError(f"no such file: {path}") from None
+        names = [str(column) for column in _read(path, source, nrows=0).columns]
+        _check_header(path, names)
+        # the numeric types go by the header's own spelling (TIMESTAMP, Close ...)
+        dtype = {
+            name: str if name.strip().lower() == "timestamp" else np.float64
+            for name in names
+            if name.strip().lower() in COLUMNS
+        }
+        frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[])
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: empty file, expected header {','.join(COLUMNS)}") from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError) as exc:
         # A column that does not parse as numbers: read as text to find the row and say which.
-        frame = _read_as_text(path)
+        frame = _read(path, source, dtype=str, keep_default_na=False)
+        frame.columns = [str(column).strip().lower() for column in frame.columns]
         _first_unparsable(path, frame)
-        raise
+        raise DataValidationError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
     frame.columns = [str(column).strip().lower() for column in frame.columns]
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"{path}: missing column {', '.join(missing)} (header must be {','.join(COLUMNS)})"
-        )
     if len(frame) == 0:
         raise DataValidationError(f"{path}: no rows after the header")
     ts = _parse_timestamps(path, frame["timestamp"])
@@ -87,9 +94,66 @@ def read_candle_csv(path: Path, timeframe: str) -> CandleFile:
     return CandleFile(ts, ohlcv)
 
 
-def _check_text(path: Path) -> None:
+def _read(path: Path, source: Path | io.BytesIO, **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with every row kept (blank ones too, so that row i is line i + 2), and a
+    row with more fields than the header reported instead of shifting columns into an index."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        frame: pd.DataFrame = pd.read_csv(source, skip_blank_lines=False, **options)
+    except pd.errors.ParserError as exc:
+        ragged = _RAGGED.search(str(exc))
+        if ragged is None:
+            reason = " ".join(str(exc).split())
+            raise DataValidationError(f"{path}: not a CSV file pandas can read: {reason}") from None
+        expected, line, saw = ragged.groups()
+        raise DataValidationError(
+            f"{path}: line {line}: {saw} fields, but the header has {expected}"
+        ) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first row longer than the header as an index
+        raise DataValidationError(
+            f"{path}: line 2: more fields than the header's {len(frame.columns)} (a separator at the end "
+            "of each row?)"
+        )
+    return frame
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    """Every column present once (in any case); the usual reasons why not get said."""
+    found: dict[str, int] = {}
+    for name in names:
+        match = _REPEATED.fullmatch(name.strip().lower())
+        if match:
+            found[match.group(1)] = found.get(match.group(1), 0) + 1
+    twice = [column for column in COLUMNS if found.get(column, 0) > 1]
+    if twice:
+        raise DataValidationError(f"{path}: column {', '.join(twice)} appears more than once in the header")
+    lowered = [name.strip().lower() for name in names]
+    missing = [column for column in COLUMNS if column not in lowered]
+    if not missing:
+        return
+    header = ",".join(names)
+    hint = ""
+    if len(names) == 1 and (separator := next((s for s in (";", "\t", "|") if s in header), None)):
+        hint = f": columns must be separated by commas, not {separator!r}"
+    elif re.fullmatch(r"[\d.eE+-]+", names[0].strip()) or _looks_like_time(names[0]):
+        hint = f": line 1 ({names[0].strip()!r} ...) is a row of data, the header is missing"
+    raise DataValidationError(
+        f"{path}: missing column {', '.join(missing)} (header must be {','.join(COLUMNS)}){hint}"
+    )
+
+
+def _looks_like_time(text: str) -> bool:
+    return not pd.isna(pd.to_datetime(text.strip(), utc=True, format="ISO8601", errors="coerce"))
+
+
+def _check_text(path: Path) -> Path | io.BytesIO:
     """A CSV is UTF-8 text: say so (with the line) for a binary or otherwise encoded file, before
-    pandas fails on it with a traceback."""
+    pandas fails on it with a traceback. Returns what to read: the file, or its bytes without the blank
+    lines at its end (they are no rows, and would otherwise read as rows of empty cells)."""
+    end = 0  # the byte offset after the last line that is not blank
+    size = 0
     try:
         with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -102,16 +166,17 @@ def _check_text(path: Path) -> None:
                         f"{path}:{number}: not UTF-8 text (byte {exc.start} of the line): save the CSV "
                         "as UTF-8"
                     ) from None
+                size += len(line)
+                if line.strip():
+                    end = size
     except FileNotFoundError:
         raise UserInputError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise UserInputError(f"{path} is a folder, not a CSV file") from None
-
-
-def _read_as_text(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, skip_blank_lines=False, keep_default_na=False)
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    return frame
+    if end == size:
+        return path
+    with path.open("rb") as handle:
+        return io.BytesIO(handle.read(end))
 
 
 def _first_unparsable(path: Path, frame: pd.DataFrame) -> None:
@@ -122,6 +187,8 @@ def _first_unparsable(path: Path, frame: pd.DataFrame) -> None:
         bad = np.flatnonzero(values.isna().to_numpy())
         if len(bad):
             index = int(bad[0])
+            if not "".join(frame.iloc[index].astype(str)).strip():
+                raise DataValidationError(f"{path}: line {_line(index)} is blank")
             raise DataValidationError(
                 f"{path}: line {_line(index)}: {column} {frame[column].iloc[index]!r} is not a number"
             )
@@ -143,7 +210,22 @@ def _parse_timestamps(path: Path, column: pd.Series) -> np.ndarray[Any, np.dtype
                 f"{path}: line {_line(index)}: timestamp {column.iloc[index]!r} is neither "
                 "ISO-8601 nor epoch milliseconds"
             )
-        ts[~numeric] = pd.DatetimeIndex(parsed).as_unit("ms").asi8
+        ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
+        finer = np.flatnonzero(ns % 1_000_000 != 0)
+        if len(finer):
+            index = int(np.flatnonzero(~numeric)[finer[0]])
+            raise DataValidationError(
+                f"{path}: line {_line(index)}: timestamp {column.iloc[index]!r} is not on a whole "
+                "millisecond, so not on any bar grid"
+            )
+        ts[~numeric] = ns // 1_000_000
+    beyond = np.flatnonzero(ts > _MAX_MS)
+    if len(beyond):
+        index = int(beyond[0])
+        raise DataValidationError(
+            f"{path}: line {_line(index)}: timestamp {column.iloc[index]!r} is after the year 9999 as "
+            "epoch milliseconds (epoch microseconds? write milliseconds or ISO-8601)"
+        )
     return ts
 
 
@@ -177,10 +259,14 @@ def _check(
                 i,
                 reason.format(o=float(o[i]), h=float(h[i]), l=float(l[i]), c=float(c[i]), v=float(v[i])),
             )
-    off_grid = ts % step != 0
+    # the epoch's bar grid; weekly bars may open at midnight UTC on another weekday than the epoch's
+    # Thursday (exchanges' weeks open on Mondays), the same one for every row
+    phase = int(ts[0] % step) if step % _WEEK_MS == 0 and ts[0] % _DAY_MS == 0 else 0
+    off_grid = ts % step != phase
     if off_grid.any():
         i = int(np.argmax(off_grid))
-        reject(i, f"timestamp {to_iso(int(ts[i]))} is not on the {timeframe} bar grid")
+        seconds = " (epoch seconds? write milliseconds or ISO-8601)" if 0 <= ts[i] < 10**11 else ""
+        reject(i, f"timestamp {to_iso(int(ts[i]))} is not on the {timeframe} bar grid{seconds}")
     if len(ts) > 1:
         backwards = np.diff(ts) <= 0
         if backwards.any():
@@ -190,6 +276,20 @@ def _check(
                 f"timestamp {to_iso(int(ts[i]))} does not come after the previous row's "
                 f"{to_iso(int(ts[i - 1]))} (time must strictly increase)",
             )
+        closest = int(np.diff(ts).min())
+        if closest > step:
+            raise DataValidationError(
+                f"{path}: no two rows are one {timeframe} bar apart (the closest are {_span(closest)} "
+                f"apart): is the file's timeframe {_span(closest)}, not {timeframe}?"
+            )
+
+
+def _span(ms: int) -> str:
+    """A duration as a timeframe, in its largest whole unit (90 minutes: 90m)."""
+    for unit, length in (("w", _WEEK_MS), ("d", _DAY_MS), ("h", 3_600_000), ("m", 60_000)):
+        if ms % length == 0:
+            return f"{ms // length}{unit}"
+    return f"{ms / 1000:g}s"
 
 
 def write_candle_csv(
