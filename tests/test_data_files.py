@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from tests.conftest import MT
@@ -55,7 +57,9 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         ),
         (HEADER + "2024-01-01T00:00:00Z,1,0.5,2,1,1\n", "line 2: high 0.5 < low 2.0"),
         (
-            HEADER + "2024-01-01T01:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            # (rows newest first throughout are read oldest first; any other disorder is refused)
+            HEADER + "2024-01-01T01:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n"
+            "2024-01-01T02:00:00Z,1,2,0.5,1,1\n",
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
         ),
         (
@@ -68,6 +72,45 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: prices must be positive"),
         (HEADER, "no rows after the header"),
         ("", "empty file"),
+        # a second close column in another case was read as the volume
+        (
+            "timestamp,open,high,low,close,volume,Close\n2024-01-01T00:00:00Z,1,2,0.5,1,1,1.5\n",
+            "column close appears more than once",
+        ),
+        (
+            "timestamp,open,high,low,close,volume,close\n2024-01-01T00:00:00Z,1,2,0.5,1,1,1.5\n",
+            "column close appears more than once",
+        ),
+        # a row longer than the header: a traceback, or the columns shifted into pandas' index
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2,0.5,1,1,9\n",
+            "line 3: 7 fields, but the header has 6",
+        ),
+        (HEADER + "2024-01-01T00:00:00Z,100,110,90,105,10,\n", "line 2: more fields than the header's 6"),
+        # epoch stamps whose unit their size does not tell (2001..2286 in s, ms or us), or mixed units
+        (HEADER + "100000000000,1,2,0.5,1,1\n", "line 2: timestamp '100000000000' .*pass --time-unit"),
+        (
+            HEADER + "1704067200000,1,2,0.5,1,1\n1704070800,1,2,0.5,1,1\n",
+            "line 3: timestamp '1704070800' is in epoch seconds but line 2's .* milliseconds",
+        ),
+        (HEADER + "1704067200000500,1,2,0.5,1,1\n", "line 2: .*not on a whole millisecond"),
+        (HEADER + "17040672000000000,1,2,0.5,1,1\n", "line 2: timestamp '17040672000000000' .*--time-unit"),
+        # hourly bars imported as 1h-spaced rows of another timeframe... and 3h bars as 1h
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T03:00:00Z,1,2,0.5,1,1\n"
+            "2024-01-01T06:00:00Z,1,2,0.5,1,1\n",
+            "no two rows are one 1h bar apart .*timeframe 3h",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n\n2024-01-01T01:00:00Z,1,2,0.5,1,1\n",
+            "line 3 is blank",
+        ),
+        (
+            "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2,0.5,1,1\n",
+            "is a row of data, the header is missing",
+        ),
+        (HEADER.replace(",", ";") + "2024-01-01T00:00:00Z;1;2;0.5;1;1\n", "separated by commas, not ';'"),
+        (HEADER + "2024-01-01T00:00:00.0005Z,1,2,0.5,1,1\n", "line 2: .*not on a whole millisecond"),
     ],
 )
 def test_bad_file_is_rejected_whole(mt: MT, db_url: str, tmp_path: Path, body: str, reason: str) -> None:
@@ -101,3 +144,398 @@ def test_missing_file_and_unknown_series(mt: MT, db_url: str, tmp_path: Path) ->
     assert result.exit_code == 2 and "no such file" in result.stderr
     result = mt("data", "export", "A/B", "--timeframe", "1h", "--out", str(tmp_path / "x.csv"))
     assert result.exit_code == 2 and "no candles stored for A/B 1h" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "timeframe"),
+    [
+        # an upper-case header over epoch-millisecond stamps was a traceback
+        (
+            "upper",
+            HEADER.upper() + "1704067200000,42000.5,42100.25,41950.125,42050.1,12.5\n"
+            "1704070800000,42050.1,42075,41900.000001,41999.99,0.333333333333333\n",
+            "1h",
+        ),
+        # blank lines after the last row, as editors and spreadsheets leave them, were rejected
+        ("trailing", GOOD.replace("\n", "\r\n") + "\r\n  \r\n\r\n", "1h"),
+        ("bom", "\ufeff" + GOOD.replace(HEADER, "Timestamp,Open,High,Low,Close,Volume\n"), "1h"),
+        # weekly bars open on Mondays on exchanges (and `mt data check` accepts them): were off-grid
+        (
+            "weekly",
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,3\n2024-01-08T00:00:00Z,1.5,2.5,1,2,4\n"
+            "2024-01-22T00:00:00Z,2,3,1.5,2.5,5\n",
+            "1w",
+        ),
+    ],
+    ids=["upper", "trailing", "bom", "weekly"],
+)
+def test_files_as_traders_have_them_import_exactly(
+    mt: MT, db_url: str, tmp_path: Path, name: str, text: str, timeframe: str
+) -> None:
+    import pandas as pd
+
+    src = tmp_path / f"{name}.csv"
+    src.write_text(text, newline="")
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", timeframe)
+    out = tmp_path / "out.csv"
+    mt.json("data", "export", "BTC/USDT", "--timeframe", timeframe, "--out", str(out))
+    given = pd.read_csv(src, skip_blank_lines=True, encoding="utf-8-sig", dtype={0: str})
+    given.columns = [c.lower() for c in given.columns]
+    stored = pd.read_csv(out)
+    assert report["rows"] == len(given) == len(stored)
+    stamps = [
+        pd.Timestamp(int(t), unit="ms", tz="UTC") if t.isdigit() else pd.Timestamp(t).tz_convert("UTC")
+        for t in given["timestamp"]
+    ]
+    assert list(pd.to_datetime(stored["timestamp"], utc=True)) == stamps
+    for column in ("open", "high", "low", "close", "volume"):
+        assert stored[column].tolist() == given[column].tolist()
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--symbol", ""), "invalid symbol ''"),
+        (("--symbol", "BTC"), "invalid symbol 'BTC'"),
+        (("--symbol", "BTC/"), "invalid symbol 'BTC/'"),
+        (("--symbol", "BTC/USDT", "--exchange", " "), "invalid --exchange ' '"),
+    ],
+)
+def test_import_needs_a_symbol_and_an_exchange(
+    mt: MT, db_url: str, tmp_path: Path, args: tuple[str, ...], reason: str
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    result = mt("data", "import", str(src), "--timeframe", "1h", *args)
+    assert result.exit_code == 2 and result.stderr.startswith("mt: error: ") and reason in result.stderr
+    assert mt.json("data", "list") == []
+
+
+def test_export_to_a_path_it_cannot_write_is_one_line(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for out, reason in (
+        (folder, "is a folder"),
+        (src / "x.csv", "cannot write"),  # a file where a folder should be
+    ):
+        result = mt("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out), "--force")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
+        assert reason in result.stderr and str(out) in result.stderr
+    assert src.read_text() == GOOD and list(folder.iterdir()) == []
+
+
+# Candle files as exchanges and data sites publish them, typed from their formats. Each case: the file,
+# the --symbol, how each row's time field becomes epoch ms, the volume field, and what the import says.
+_BINANCE = (
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+    "taker_buy_quote_volume,ignore\n"
+)
+_BINANCE_1H_MS = [
+    "1704067200000,42283.58000000,42554.57000000,42261.02000000,42475.23000000,1271.68108000,"
+    "1704070799999,53959049.28669720,47134,682.57581000,28964367.38138510,0",
+    "1704070800000,42475.23000000,42775.00000000,42431.65000000,42613.56000000,1196.37856000,"
+    "1704074399999,50957114.44328270,44845,620.35457000,26426017.31380380,0",
+    "1704074400000,42613.57000000,42638.41000000,42500.00000000,42581.10000000,685.21093000,"
+    "1704077999999,29171863.70017120,33021,344.63700000,14672440.40233660,0",
+]
+_BINANCE_1M_US = [
+    "1735689600000000,93576.00000000,93610.93000000,93537.50000000,93610.93000000,8.21827000,"
+    "1735689659999999,768978.31448420,1317,5.51514000,516056.44377450,0",
+    "1735689660000000,93610.93000000,93652.00000000,93606.99000000,93648.00000000,4.29106000,"
+    "1735689719999999,401777.60044310,1091,2.38208000,223059.10016980,0",
+    "1735689720000000,93648.00000000,93648.00000000,93584.40000000,93584.40000000,2.91350000,"
+    "1735689779999999,272651.45215310,876,1.01432000,94918.64137430,0",
+]
+_CDD_HEADER = "unix,date,symbol,open,high,low,close,Volume BTC,Volume USDT,tradecount\n"
+_CDD_1H_MS = [  # newest first, as CryptoDataDownload writes them
+    "1704074400000,2024-01-01 02:00:00,"
+    "BTCUSDT,42613.57,42638.41,42500.0,42581.1,685.21093,29171863.7001712,33021",
+    "1704070800000,2024-01-01 01:00:00,"
+    "BTCUSDT,42475.23,42775.0,42431.65,42613.56,1196.37856,50957114.4432827,44845",
+    "1704067200000,2024-01-01 00:00:00,"
+    "BTCUSDT,42283.58,42554.57,42261.02,42475.23,1271.68108,53959049.2866972,47134",
+]
+_CDD_1D_S = [
+    "1577923200,2020-01-02,ETH/USDT,130.84,130.95,126.95,127.19,155789.11,20081946.93",
+    "1577836800,2020-01-01,ETH/USDT,128.87,132.9,128.68,130.77,245207.65,31984234.56",
+]
+
+
+def _ms(unit: int) -> Any:
+    return lambda field: int(field) * 1000 // unit
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol", "timeframe", "to_ms", "volume", "said"),
+    [
+        (
+            "\n".join(_BINANCE_1H_MS) + "\n",
+            "BTC/USDT",
+            "1h",
+            _ms(1000),
+            5,
+            [
+                "read as a Binance kline file without a header, timestamps in epoch milliseconds; "
+                "12 columns, 6 used"
+            ],
+        ),
+        (
+            "\n".join(_BINANCE_1M_US) + "\n",
+            "BTC/USDT",
+            "1m",
+            _ms(1_000_000),
+            5,
+            [
+                "read as a Binance kline file without a header, timestamps in epoch microseconds; "
+                "12 columns, 6 used"
+            ],
+        ),
+        (
+            _BINANCE + "\n".join(_BINANCE_1M_US) + "\n",
+            "BTC/USDT",
+            "1m",
+            _ms(1_000_000),
+            5,
+            [
+                "read as a Binance kline file with its header, timestamps in epoch microseconds; "
+                "12 columns, 6 used"
+            ],
+        ),
+        (
+            "https://www.CryptoDataDownload.com\n" + _CDD_HEADER + "\n".join(_CDD_1H_MS) + "\n",
+            "BTC/USDT",
+            "1h",
+            _ms(1000),
+            7,
+            [
+                "skipped a first line: https://www.CryptoDataDownload.com",
+                "read as a CryptoDataDownload file, time from 'unix' in epoch milliseconds, volume from "
+                "'Volume BTC' ('Volume USDT', the quote volume, not used); 10 columns, 6 used",
+                "rows were newest first: stored oldest first",
+            ],
+        ),
+        (
+            "https://www.CryptoDataDownload.com\r\n"
+            + "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume ETH,Volume USDT\r\n"
+            + "\r\n".join(_CDD_1D_S)
+            + "\r\n",
+            "ETH/USDT",
+            "1d",
+            _ms(1),
+            7,
+            [
+                "skipped a first line: https://www.CryptoDataDownload.com",
+                "read as a CryptoDataDownload file, time from 'Unix Timestamp' in epoch seconds, volume "
+                "from 'Volume ETH' ('Volume USDT', the quote volume, not used); 9 columns, 6 used",
+                "rows were newest first: stored oldest first",
+            ],
+        ),
+        (
+            HEADER + "1704067200,1,2,0.5,1.5,3\n1704070800,1.5,2.5,1,2,4\n",
+            "BTC/USDT",
+            "1h",
+            _ms(1),
+            5,
+            ["read time from 'timestamp' in epoch seconds, volume from 'volume'; 6 columns, 6 used"],
+        ),
+        (
+            HEADER + "1704067200000000,1,2,0.5,1.5,3\n1704070800000000,1.5,2.5,1,2,4\n",
+            "BTC/USDT",
+            "1h",
+            _ms(1_000_000),
+            5,
+            ["read time from 'timestamp' in epoch microseconds, volume from 'volume'; 6 columns, 6 used"],
+        ),
+        (
+            "Date,Open,High,Low,Close,Quote_Volume,Volume\n"
+            "2024-01-01,42283.58,44184.1,42180.77,44179.55,1191826424.5,27174.29903\n"
+            "2024-01-02,44179.55,45879.63,44148.34,44946.91,2013006542.2,65146.40661\n",
+            "BTC/USDT",
+            "1d",
+            lambda f: int(pd.Timestamp(f, tz="UTC").value // 1_000_000),
+            6,
+            [
+                "read time from 'Date' in ISO-8601, volume from 'Volume' ('Quote_Volume', the quote volume, "
+                "not used); 7 columns, 6 used"
+            ],
+        ),
+        (
+            "time,open,high,low,close,volume_btc,volume_usdt\n"
+            "2024-01-01T00:00:00Z,1,2,0.5,1.5,3,4.5\n2024-01-01T01:00:00Z,1.5,2.5,1,2,4,8\n",
+            "BTC/USDT",
+            "1h",
+            lambda f: int(pd.Timestamp(f).value // 1_000_000),
+            5,
+            [
+                "read time from 'time' in ISO-8601, volume from 'volume_btc' ('volume_usdt', the quote "
+                "volume, not used); 7 columns, 6 used"
+            ],
+        ),
+    ],
+    ids=[
+        "binance-ms",
+        "binance-us",
+        "binance-header",
+        "cdd-ms",
+        "cdd-s",
+        "seconds",
+        "micro",
+        "date-alias",
+        "named-volumes",
+    ],
+)
+def test_published_candle_files_import_exactly(
+    mt: MT,
+    db_url: str,
+    tmp_path: Path,
+    text: str,
+    symbol: str,
+    timeframe: str,
+    to_ms: Any,
+    volume: int,
+    said: list[str],
+) -> None:
+    import csv
+
+    src = tmp_path / "in.csv"
+    src.write_text(text, newline="")
+    report = mt.json("data", "import", str(src), "--symbol", symbol, "--timeframe", timeframe)
+    assert report["notes"] == said
+    # what the file held, oldest first, with the time field converted by the case's own rule
+    rows = [row for row in csv.reader(text.splitlines()) if row and row[0][:1].isdigit()]
+    prices = (3, 4, 5, 6) if "CryptoDataDownload" in text else (1, 2, 3, 4)  # after date and symbol there
+    held = sorted((to_ms(row[0]), *(float(row[i]) for i in (*prices, volume))) for row in rows)
+    out = tmp_path / "out.csv"
+    mt.json("data", "export", symbol, "--timeframe", timeframe, "--out", str(out), "--time-format", "ms")
+    stored = [
+        (int(row[0]), *(float(value) for value in row[1:]))
+        for row in csv.reader(out.read_text().splitlines()[1:])
+    ]
+    assert report["rows"] == len(held) and stored == held
+    # the text output says the same
+    result = mt("data", "import", str(src), "--symbol", symbol, "--timeframe", timeframe)
+    assert result.exit_code == 0
+    for note in said:
+        assert note in " ".join(result.stderr.split()), result.stderr
+
+
+def test_the_documented_file_is_read_without_notes(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["notes"] == []
+    assert report["read_as"] == {
+        "layout": "header",
+        "skipped_line": None,
+        "time_column": "timestamp",
+        "time_format": "iso+ms",
+        "volume_column": "volume",
+        "columns": 6,
+        "used": 6,
+        "newest_first": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "args", "reason"),
+    [
+        # a quote volume is not a base volume: refused, naming the column
+        (
+            "timestamp,open,high,low,close,Volume USDT\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "column 'Volume USDT' is the quote volume .*no base volume",
+        ),
+        (
+            "timestamp,open,high,low,close,volume_usdt\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "column 'volume_usdt' is the quote volume",
+        ),
+        (
+            "timestamp,open,high,low,close,quote_volume\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "column 'quote_volume' is the quote volume",
+        ),
+        (
+            "timestamp,open,high,low,close,Volume ETH,Volume USDT\n2024-01-01T00:00:00Z,1,2,0.5,1,1,1\n",
+            (),
+            "column 'Volume ETH' .*neither BTC nor USDT",
+        ),
+        (
+            "timestamp,open,high,low,close,volume,Volume BTC\n2024-01-01T00:00:00Z,1,2,0.5,1,1,1\n",
+            (),
+            "columns 'volume' and 'Volume BTC' are both a base volume",
+        ),
+        # rows in neither order: still refused, naming the line
+        (
+            HEADER + "2024-01-01T02:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n"
+            "2024-01-01T01:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "line 3: timestamp 2024-01-01T00:00:00Z does not come after .* 2024-01-01T02:00:00Z",
+        ),
+        # newest first and then a repeat: not strictly newest first, refused
+        (
+            HEADER + "2024-01-01T01:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n"
+            "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
+        ),
+        # a first line that is not a table is skipped only in the CryptoDataDownload shape
+        (
+            "https://example.com/candles\n" + HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            (),
+            "missing column",
+        ),
+        # twelve numbers per row whose close_time is not within the bar: not a Binance kline file
+        (
+            "\n".join(_BINANCE_1H_MS) + "\n",
+            ("--timeframe", "1m"),
+            "line 1: close_time 1704070799999 is not within the 1m bar .*open_time 1704067200000",
+        ),
+        (
+            "\n".join(row.replace(",1704070799999,", ",1704067200000,") for row in _BINANCE_1H_MS) + "\n",
+            (),
+            "line 1: close_time 1704067200000 is not within the 1h bar",
+        ),
+        # the unit said overrides the size, and what it gives is still checked
+        (
+            HEADER + "1704067200000,1,2,0.5,1,1\n",
+            ("--time-unit", "s"),
+            "after the year 9999 as epoch seconds",
+        ),
+        (HEADER + "1704067200000,1,2,0.5,1,1\n", ("--time-unit", "ns"), "invalid --time-unit 'ns'"),
+    ],
+)
+def test_published_shapes_refused_whole(
+    mt: MT, db_url: str, tmp_path: Path, body: str, args: tuple[str, ...], reason: str
+) -> None:
+    import re
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(body)
+    options = {"--symbol": "BTC/USDT", "--timeframe": "1h"}
+    options.update(dict(zip(args[::2], args[1::2], strict=True)))
+    result = mt("data", "import", str(bad), *(part for pair in options.items() for part in pair))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("mt: error: ")
+    assert re.search(reason, result.stderr), result.stderr
+    assert mt.json("data", "list") == []
+
+
+def test_time_unit_reads_old_epoch_milliseconds(mt: MT, db_url: str, tmp_path: Path) -> None:
+    """Millisecond stamps before 2001 have no size of their own: refused, then read as --time-unit says."""
+    src = tmp_path / "old.csv"
+    src.write_text(HEADER + "946684800000,1,2,0.5,1.5,3\n946688400000,1.5,2.5,1,2,4\n")
+    refused = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert refused.exit_code == 2 and "pass --time-unit s, ms or us" in refused.stderr
+    report = mt.json(
+        "data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h", "--time-unit", "ms"
+    )
+    assert report["first"] == "2000-01-01T00:00:00Z" and report["rows"] == 2
+    assert report["notes"] == [
+        "read time from 'timestamp' in epoch milliseconds (--time-unit), volume from 'volume'; 6 columns, "
+        "6 used"
+    ]

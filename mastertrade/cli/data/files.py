@@ -13,20 +13,50 @@ from mastertrade.errors import UserInputError
 
 
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV with header timestamp,open,high,low,close,volume.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with header timestamp,open,high,low,close,volume, a Binance kline file or a "
+            "CryptoDataDownload file."
+        ),
+    ],
     symbol: Annotated[
         str, typer.Option("--symbol", help="Symbol to store the candles under, e.g. BTC/USDT.")
     ],
     timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length of the file: 1m, 1h, 1d ...")],
     exchange: Annotated[str, typer.Option("--exchange", help="Exchange id to store them under.")] = "csv",
+    time_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--time-unit",
+            help="Unit of epoch timestamps: s, ms or us. By default told from their size, for the years "
+            "2001..2286.",
+        ),
+    ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Import candles from a CSV file: every row is validated first; a bad file writes nothing."""
-    from mastertrade.engine.market.csvio import read_candle_csv
+    """Import candles from a CSV file: every row is validated first; a bad file writes nothing.
+
+    Header names may be in any case and other columns are ignored. The time column may be named
+    timestamp, open_time, unix, time, datetime or date; timestamps are ISO-8601 (UTC unless they carry an
+    offset) or epoch seconds, milliseconds or microseconds (one unit per file), each on the timeframe's
+    bar grid (weekly bars may open on any one weekday, as exchanges' Monday weeks do). The volume is the
+    base asset's (volume, or "Volume BTC" for BTC/USDT); a file with only a quote volume is refused.
+    Binance kline files (data.binance.vision, with or without their header) and CryptoDataDownload files
+    (a web address above the header, rows newest first) are read as they are. Whatever is read otherwise
+    than this format says (time column, unit, skipped line, row order) is said in the output. Rows
+    already stored at the same times are replaced."""
+    from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
     from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.engine.market.timeframes import to_iso
 
-    candles = read_candle_csv(file, timeframe)
+    if "/" not in symbol or not all(part.strip() for part in symbol.split("/")):
+        raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
+    if not exchange.strip():
+        raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
+    if time_unit is not None and time_unit not in TIME_UNITS:
+        raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
+    candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit)
     key = SeriesKey(exchange, symbol, timeframe)
 
     async def store() -> dict[str, Any]:
@@ -45,6 +75,8 @@ def import_csv(
             "replaced": written - (after - before),
             "first": to_iso(int(candles.ts[0])),
             "last": to_iso(int(candles.ts[-1])),
+            "read_as": dict(candles.read_as),
+            "notes": list(candles.notes),
         }
 
     report = run(store)
@@ -55,6 +87,8 @@ def import_csv(
             f"imported {report['rows']} candles into {report['series']} "
             f"({report['new']} new, {report['replaced']} replaced), {report['first']} .. {report['last']}"
         )
+        for note in candles.notes:
+            info(note)
 
 
 def export_csv(
@@ -98,6 +132,8 @@ def export_csv(
     if time_format not in ("iso", "ms"):
         raise UserInputError(f"invalid --time-format {time_format!r}: use 'iso' or 'ms'")
     timeframe_ms(timeframe)
+    if out.is_dir():
+        raise UserInputError(f"{out} is a folder: --out names the file to write")
     if out.exists() and not force:
         raise UserInputError(f"{out} exists: pass --force to overwrite it")
     wanted: list[tuple[str, str | None]] = []
@@ -123,7 +159,10 @@ def export_csv(
             await db.close()
 
     series, frame, columns = run(load)
-    rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
+    try:
+        rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
+    except OSError as exc:
+        raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
     if json_out:
         print_json({"series": series, "rows": rows, "out": str(out), "features": list(columns)})
     else:

@@ -1,21 +1,32 @@
 """Candle CSV files: strict import (all rows or none) and exact export.
 
-The format is a header ``timestamp,open,high,low,close,volume`` and one row per bar. Timestamps are
-ISO-8601 (UTC unless they carry a zone) or epoch milliseconds. Export writes each float in its
+The format is a header ``timestamp,open,high,low,close,volume`` (any case, in any order, other
+columns ignored) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone) or epoch
+seconds, milliseconds or microseconds, their unit told by their size (years 2001..2286) unless the
+caller names it, one unit per file. Binance kline files and CryptoDataDownload files are read as they
+come, and other names for the time and base-volume columns are taken (``csvshape``); rows strictly
+newest first are read oldest first. Whatever is read otherwise than the documented format is said in
+the result's notes. Blank lines at the end of the file are ignored. Export writes each float in its
 shortest round-trip form, so import -> export -> import gives back the same bits.
 
-A file is rejected as a whole, with its line number and the reason, when a column is missing, a row
-does not parse, a price is not positive and finite, high < low, open or close lies outside
-[low, high], volume is negative, a timestamp is off the timeframe's bar grid, or time does not
-strictly increase.
+A file is rejected as a whole, with its line number and the reason, when a column is missing or
+appears twice, only a quote volume is given, a row has more fields than the header, a row does not
+parse, an epoch timestamp's unit is not told by its size or differs from the others', a timestamp lies
+after the year 9999, a price is not positive and finite, high < low, open or close lies outside
+[low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
+midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
+within it, time neither strictly increases nor strictly decreases, or no two rows are one bar apart
+(the file's bars are longer than the timeframe given).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -23,20 +34,50 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.candle import CandleRow
+from mastertrade.engine.market.csvshape import (
+    BINANCE_COLUMNS,
+    Shape,
+    credit_line,
+    first_lines,
+    headerless_binance,
+    normalise,
+    resolve,
+)
 from mastertrade.engine.market.store import PRICE_COLUMNS
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
 from mastertrade.errors import DataValidationError, UserInputError
 
 COLUMNS = ("timestamp", *PRICE_COLUMNS)
 _ISO_TS = "%Y-%m-%dT%H:%M:%SZ"
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO-8601 text can name
+_DAY_MS = 86_400_000
+_WEEK_MS = 7 * _DAY_MS
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+TimeUnit = Literal["s", "ms", "us"]
+TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us")
+_PER_MS = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000)}  # epoch value * multiply // divide = ms
+# the epoch values of 2001-09-09 .. 2286-11-20 in each unit: no two of these ranges overlap
+_SPANS = {"s": (10**9, 10**10), "ms": (10**12, 10**13), "us": (10**15, 10**16)}
+_UNIT_WORDS = {
+    "s": "epoch seconds",
+    "ms": "epoch milliseconds",
+    "us": "epoch microseconds",
+    "iso": "ISO-8601",
+}
 
 
 @dataclass(frozen=True)
 class CandleFile:
-    """A validated candle file: timestamps (epoch ms) and an (n, 5) array of OHLCV."""
+    """A validated candle file: timestamps (epoch ms) and an (n, 5) array of OHLCV, oldest first;
+    ``read_as`` is how the file was read and ``notes`` say, in words, whatever differs from the
+    documented format (so that nothing is read differently without saying so)."""
 
     ts: np.ndarray[Any, np.dtype[np.int64]]
     ohlcv: np.ndarray[Any, np.dtype[np.float64]]
+    read_as: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -47,49 +88,147 @@ class CandleFile:
         return list(zip(ts, o, h, l, c, v, strict=True))
 
 
-def _line(index: int) -> int:
-    """File line of a data row: the header is line 1."""
-    return index + 2
+class _Lines:
+    """File line of data row i (0 is the first row in the file, or the last once rows are reversed)."""
+
+    def __init__(self, first: int, rows: int) -> None:
+        self.first = first
+        self.rows = rows
+        self.reversed = False
+
+    def __call__(self, index: int) -> int:
+        return self.first + (self.rows - 1 - index if self.reversed else index)
 
 
-def read_candle_csv(path: Path, timeframe: str) -> CandleFile:
-    """Read and validate a candle CSV; raises ``DataValidationError`` naming the first bad line."""
+def read_candle_csv(
+    path: Path, timeframe: str, *, symbol: str | None = None, time_unit: TimeUnit | None = None
+) -> CandleFile:
+    """Read and validate a candle CSV; raises ``DataValidationError`` naming the first bad line.
+    ``symbol`` tells a base volume (``Volume BTC``) from a quote one; ``time_unit`` reads epoch
+    timestamps in that unit instead of telling it from their size."""
     step = timeframe_ms(timeframe)
-    _check_text(path)
+    source = _check_text(path)
+    lines = first_lines(source, 2)
+    skipped = lines[0] if credit_line(lines) else None
+    has_header = not headerless_binance(lines)
+    options: dict[str, Any] = {"skiprows": 1 if skipped is not None else None}
+    if not has_header:
+        options |= {"header": None, "names": list(BINANCE_COLUMNS)}
     try:
-        frame = pd.read_csv(
-            path,
-            dtype={"timestamp": str, **dict.fromkeys(PRICE_COLUMNS, np.float64)},
-            skip_blank_lines=False,
-            keep_default_na=False,
-            na_values=[],
-        )
-    except FileNotFoundError:
-        raise UserInputError(f"no such file: {path}") from None
+        if has_header:
+            columns = [str(column) for column in _read(path, source, nrows=0, **options).columns]
+        else:
+            columns = list(BINANCE_COLUMNS)
+        shape = resolve(path, columns, symbol, has_header=has_header, skipped_line=skipped)
+        # the numeric types go by the header's own spelling (TIMESTAMP, Close ...)
+        dtype = {shape.time: str, **dict.fromkeys((*shape.prices, shape.volume), np.float64)}
+        if shape.layout == "binance" and "close_time" in columns:
+            dtype["close_time"] = str
+        frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[], **options)
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: empty file, expected header {','.join(COLUMNS)}") from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError) as exc:
         # A column that does not parse as numbers: read as text to find the row and say which.
-        frame = _read_as_text(path)
-        _first_unparsable(path, frame)
-        raise
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    missing = [column for column in COLUMNS if column not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"{path}: missing column {', '.join(missing)} (header must be {','.join(COLUMNS)})"
-        )
+        frame = _read(path, source, dtype=str, keep_default_na=False, **options)
+        _first_unparsable(path, _canonical(frame, shape), shape.first_line)
+        raise DataValidationError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
     if len(frame) == 0:
         raise DataValidationError(f"{path}: no rows after the header")
-    ts = _parse_timestamps(path, frame["timestamp"])
-    ohlcv = frame[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64)
-    _check(path, ts, ohlcv, step, timeframe)
-    return CandleFile(ts, ohlcv)
+    line = _Lines(shape.first_line, len(frame))
+    ts, unit = _parse_timestamps(path, frame[shape.time], line, time_unit)
+    if shape.layout == "binance" and unit in TIME_UNITS:
+        _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
+    ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
+        dtype=np.float64
+    )
+    newest_first = len(ts) > 1 and bool((np.diff(ts) < 0).all())
+    if newest_first:
+        ts, ohlcv, line.reversed = ts[::-1].copy(), ohlcv[::-1].copy(), True
+    _check(path, ts, ohlcv, step, timeframe, line)
+    read_as = {
+        "layout": shape.layout,
+        "skipped_line": shape.skipped_line,
+        "time_column": shape.time,
+        "time_format": unit,
+        "volume_column": shape.volume,
+        "columns": len(columns),
+        "used": 6,
+        "newest_first": newest_first,
+    }
+    return CandleFile(ts, ohlcv, read_as, _notes(shape, unit, time_unit is not None, newest_first))
 
 
-def _check_text(path: Path) -> None:
+def _canonical(frame: pd.DataFrame, shape: Shape) -> pd.DataFrame:
+    """The six columns used, under the documented names."""
+    used = [shape.time, *shape.prices, shape.volume]
+    return frame[used].set_axis(list(COLUMNS), axis=1)
+
+
+def _notes(shape: Shape, unit: str, told: bool, newest_first: bool) -> tuple[str, ...]:
+    """In words, what was read differently from the documented header and units (nothing for a file
+    in the documented format)."""
+    notes = []
+    if shape.skipped_line is not None:
+        notes.append(f"skipped a first line: {shape.skipped_line.strip()}")
+    words = " and ".join(_UNIT_WORDS[part] for part in unit.split("+"))
+    if told:
+        words += " (--time-unit)"
+    count = f"{len(shape.columns)} columns, 6 used"
+    quotes = ", ".join(repr(column) for column in shape.quote_volumes)
+    volume = f"volume from {shape.volume!r}"
+    if quotes:
+        volume += f" ({quotes}, the quote volume, not used)"
+    if shape.layout == "binance":
+        header = "with its header" if shape.has_header else "without a header"
+        notes.append(f"read as a Binance kline file {header}, timestamps in {words}; {count}")
+    elif shape.layout == "cryptodatadownload":
+        notes.append(
+            f"read as a CryptoDataDownload file, time from {shape.time!r} in {words}, {volume}; {count}"
+        )
+    elif (
+        normalise(shape.time) != "timestamp"
+        or unit not in ("ms", "iso", "iso+ms")
+        or told
+        or normalise(shape.volume) != "volume"
+        or quotes
+    ):
+        notes.append(f"read time from {shape.time!r} in {words}, {volume}; {count}")
+    if newest_first:
+        notes.append("rows were newest first: stored oldest first")
+    return tuple(notes)
+
+
+def _read(path: Path, source: Path | io.BytesIO, **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with every row kept (blank ones too, so that row i is the i-th line after the
+    header), and a row with more fields than the header reported instead of shifting columns into an
+    index."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        frame: pd.DataFrame = pd.read_csv(source, skip_blank_lines=False, **options)
+    except pd.errors.ParserError as exc:
+        ragged = _RAGGED.search(str(exc))
+        if ragged is None:
+            reason = " ".join(str(exc).split())
+            raise DataValidationError(f"{path}: not a CSV file pandas can read: {reason}") from None
+        expected, line, saw = ragged.groups()
+        first = "the first row" if options.get("header", "infer") is None else "the header"
+        raise DataValidationError(f"{path}: line {line}: {saw} fields, but {first} has {expected}") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first row longer than the header as an index
+        raise DataValidationError(
+            f"{path}: line 2: more fields than the header's {len(frame.columns)} (a separator at the end "
+            "of each row?)"
+        )
+    return frame
+
+
+def _check_text(path: Path) -> Path | io.BytesIO:
     """A CSV is UTF-8 text: say so (with the line) for a binary or otherwise encoded file, before
-    pandas fails on it with a traceback."""
+    pandas fails on it with a traceback. Returns what to read: the file, or its bytes without the blank
+    lines at its end (they are no rows, and would otherwise read as rows of empty cells)."""
+    end = 0  # the byte offset after the last line that is not blank
+    size = 0
     try:
         with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -102,49 +241,136 @@ def _check_text(path: Path) -> None:
                         f"{path}:{number}: not UTF-8 text (byte {exc.start} of the line): save the CSV "
                         "as UTF-8"
                     ) from None
+                size += len(line)
+                if line.strip():
+                    end = size
     except FileNotFoundError:
         raise UserInputError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise UserInputError(f"{path} is a folder, not a CSV file") from None
+    if end == size:
+        return path
+    with path.open("rb") as handle:
+        return io.BytesIO(handle.read(end))
 
 
-def _read_as_text(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, skip_blank_lines=False, keep_default_na=False)
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    return frame
-
-
-def _first_unparsable(path: Path, frame: pd.DataFrame) -> None:
+def _first_unparsable(path: Path, frame: pd.DataFrame, first_line: int) -> None:
     for column in PRICE_COLUMNS:
-        if column not in frame.columns:
-            continue
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy())
         if len(bad):
             index = int(bad[0])
+            if not "".join(frame.iloc[index].astype(str)).strip():
+                raise DataValidationError(f"{path}: line {first_line + index} is blank")
             raise DataValidationError(
-                f"{path}: line {_line(index)}: {column} {frame[column].iloc[index]!r} is not a number"
+                f"{path}: line {first_line + index}: {column} {frame[column].iloc[index]!r} is not a number"
             )
 
 
-def _parse_timestamps(path: Path, column: pd.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
+def _parse_timestamps(
+    path: Path, column: pd.Series, line: _Lines, told: TimeUnit | None
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str]:
+    """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, or "iso+UNIT"."""
     text = column.str.strip()
-    numeric = text.str.fullmatch(r"\d{1,16}").to_numpy(dtype=bool)
+    numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
+    unit: TimeUnit | None = None
     if numeric.any():
-        ts[numeric] = text[numeric].astype(np.int64).to_numpy()
-    if not numeric.all():
-        others = text[~numeric]
-        parsed = pd.to_datetime(others, utc=True, format="ISO8601", errors="coerce")
-        bad = np.flatnonzero(parsed.isna().to_numpy())
-        if len(bad):
-            index = int(np.flatnonzero(~numeric)[bad[0]])
+        values = text[numeric].astype(np.int64).to_numpy(dtype=np.int64)
+        rows = np.flatnonzero(numeric)
+        unit = told or _epoch_unit(path, column, values, rows, line)
+        multiply, divide = _PER_MS[unit]
+        beyond = np.flatnonzero(values > _MAX_MS * divide // multiply)
+        if len(beyond):
+            index = int(rows[beyond[0]])
             raise DataValidationError(
-                f"{path}: line {_line(index)}: timestamp {column.iloc[index]!r} is neither "
-                "ISO-8601 nor epoch milliseconds"
+                f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is after the year 9999 as "
+                f"{_UNIT_WORDS[unit]}"
             )
-        ts[~numeric] = pd.DatetimeIndex(parsed).as_unit("ms").asi8
-    return ts
+        if divide > 1:
+            finer = np.flatnonzero(values % divide != 0)
+            if len(finer):
+                index = int(rows[finer[0]])
+                raise DataValidationError(
+                    f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is not on a whole "
+                    "millisecond, so not on any bar grid"
+                )
+        ts[numeric] = values if multiply == divide else values * multiply // divide
+    if numeric.all():
+        assert unit is not None
+        return ts, unit
+    others = text[~numeric]
+    parsed = pd.to_datetime(others, utc=True, format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        index = int(np.flatnonzero(~numeric)[bad[0]])
+        raise DataValidationError(
+            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither "
+            "ISO-8601 nor an epoch time"
+        )
+    ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
+    finer = np.flatnonzero(ns % 1_000_000 != 0)
+    if len(finer):
+        index = int(np.flatnonzero(~numeric)[finer[0]])
+        raise DataValidationError(
+            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is not on a whole "
+            "millisecond, so not on any bar grid"
+        )
+    ts[~numeric] = ns // 1_000_000
+    return ts, "iso" if unit is None else f"iso+{unit}"
+
+
+def _epoch_unit(
+    path: Path,
+    column: pd.Series,
+    values: np.ndarray[Any, Any],
+    rows: np.ndarray[Any, Any],
+    line: _Lines,
+) -> TimeUnit:
+    """The one unit all epoch values are in, told by their size (years 2001..2286); refused naming the
+    first value whose size says no unit, or another unit than the first row's."""
+    low, high = int(values.min()), int(values.max())
+    for unit in TIME_UNITS:
+        start, stop = _SPANS[unit]
+        if start <= low and high < stop:
+            return unit
+    units = np.full(len(values), "", dtype=object)
+    for unit in TIME_UNITS:
+        start, stop = _SPANS[unit]
+        units[(values >= start) & (values < stop)] = unit
+    unknown = np.flatnonzero(units == "")
+    if len(unknown):
+        index = int(rows[unknown[0]])
+        raise DataValidationError(
+            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is not epoch seconds, "
+            "milliseconds or microseconds of the years 2001..2286: pass --time-unit s, ms or us to say which"
+        )
+    other = int(np.argmax(units != units[0]))
+    index, first = int(rows[other]), int(rows[0])
+    raise DataValidationError(
+        f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is in {_UNIT_WORDS[units[other]]} "
+        f"but line {line(first)}'s {column.iloc[first]!r} is in {_UNIT_WORDS[units[0]].split()[-1]}: one "
+        "unit per file (--time-unit s, ms or us reads them all in one)"
+    )
+
+
+def _check_close_time(
+    path: Path, frame: pd.DataFrame, time: str, step: int, timeframe: str, unit: TimeUnit, line: _Lines
+) -> None:
+    """In a Binance kline file each bar closes after it opens and before the next bar opens: twelve
+    numbers a row are read as one only when they are that."""
+    opened = frame[time].str.strip().astype(np.int64).to_numpy()
+    closed = pd.to_numeric(frame["close_time"].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    multiply, divide = _PER_MS[unit]
+    bar = step * divide // multiply
+    bad = np.flatnonzero(~((closed > opened) & (closed < opened + bar)))
+    if len(bad):
+        index = int(bad[0])
+        raise DataValidationError(
+            f"{path}: line {line(index)}: close_time {frame['close_time'].iloc[index].strip()} is not within "
+            f"the {timeframe} bar opening at open_time {opened[index]}, as in a Binance kline file: is the "
+            "timeframe right?"
+        )
 
 
 def _check(
@@ -153,9 +379,10 @@ def _check(
     ohlcv: np.ndarray[Any, np.dtype[np.float64]],
     step: int,
     timeframe: str,
+    line: _Lines,
 ) -> None:
     def reject(index: int, reason: str) -> None:
-        raise DataValidationError(f"{path}: line {_line(index)}: {reason}")
+        raise DataValidationError(f"{path}: line {line(index)}: {reason}")
 
     o, h, l, c, v = (ohlcv[:, i] for i in range(5))  # noqa: E741
     finite = np.isfinite(ohlcv).all(axis=1)
@@ -177,10 +404,14 @@ def _check(
                 i,
                 reason.format(o=float(o[i]), h=float(h[i]), l=float(l[i]), c=float(c[i]), v=float(v[i])),
             )
-    off_grid = ts % step != 0
+    # the epoch's bar grid; weekly bars may open at midnight UTC on another weekday than the epoch's
+    # Thursday (exchanges' weeks open on Mondays), the same one for every row
+    phase = int(ts[0] % step) if step % _WEEK_MS == 0 and ts[0] % _DAY_MS == 0 else 0
+    off_grid = ts % step != phase
     if off_grid.any():
         i = int(np.argmax(off_grid))
-        reject(i, f"timestamp {to_iso(int(ts[i]))} is not on the {timeframe} bar grid")
+        seconds = " (epoch seconds? pass --time-unit s)" if 0 <= ts[i] < 10**11 else ""
+        reject(i, f"timestamp {to_iso(int(ts[i]))} is not on the {timeframe} bar grid{seconds}")
     if len(ts) > 1:
         backwards = np.diff(ts) <= 0
         if backwards.any():
@@ -190,6 +421,20 @@ def _check(
                 f"timestamp {to_iso(int(ts[i]))} does not come after the previous row's "
                 f"{to_iso(int(ts[i - 1]))} (time must strictly increase)",
             )
+        closest = int(np.diff(ts).min())
+        if closest > step:
+            raise DataValidationError(
+                f"{path}: no two rows are one {timeframe} bar apart (the closest are {_span(closest)} "
+                f"apart): is the file's timeframe {_span(closest)}, not {timeframe}?"
+            )
+
+
+def _span(ms: int) -> str:
+    """A duration as a timeframe, in its largest whole unit (90 minutes: 90m)."""
+    for unit, length in (("w", _WEEK_MS), ("d", _DAY_MS), ("h", 3_600_000), ("m", 60_000)):
+        if ms % length == 0:
+            return f"{ms // length}{unit}"
+    return f"{ms / 1000:g}s"
 
 
 def write_candle_csv(
