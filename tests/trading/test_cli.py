@@ -147,6 +147,20 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     assert mt.json("goal", "remove", str(added["id"]))["name"] == "fast"
 
 
+def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    push(daemon, 0, 100.0)  # market time: 2026-01-01, whatever the wall clock says
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    past = mt("goal", "add", "late", "--kind", "value", "--target", "200000", "--by", "2025-12-31")
+    assert past.exit_code == 2, past.output
+    assert past.stderr.startswith("mt: error: invalid deadline '2025-12-31': it has passed")
+    assert past.stderr.count("\n") == 1
+    assert [g["name"] for g in mt.json("goal", "list")] == ["monthly return", "monthly profit", "portfolio value"]
+    ahead = mt.json("goal", "add", "soon", "--kind", "value", "--target", "200000", "--by", "2026-06-01")
+    assert ahead["deadline"] == "2026-06-01T00:00:00Z"
+
+
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:
     result = mt(
         "data", "sim", BTC, "--timeframe", "1h", "--bars", "800", "--seed", "5", "--end", "2026-02-01"
