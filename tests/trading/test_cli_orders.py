@@ -86,10 +86,19 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     assert mt("orders", "show", "9999").exit_code == 2
 
 
-def test_a_symbol_the_daemon_does_not_trade_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
+@pytest.mark.parametrize(
+    "kind",
+    [[], ["--type", "limit", "--price", "1"], ["--type", "stop", "--price", "100"]],
+    ids=["market", "limit", "stop"],
+)
+def test_a_symbol_the_daemon_does_not_trade_is_bad_input(
+    mt: MT, daemon: ThreadedTrading, kind: list[str]
+) -> None:
+    # A limit or stop order brings its own price; it must not rest forever on a market nobody streams.
     push(daemon, 0, 100.0)
-    result = mt("trade", "buy", "DOGE/USDT", "5")
+    result = mt("trade", "buy", "DOGE/USDT", "50", *kind)
     assert result.exit_code == 2 and "unknown symbol 'DOGE/USDT'" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert mt.json("orders") == []
 
 

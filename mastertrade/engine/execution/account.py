@@ -329,8 +329,11 @@ class Account:
             raise errors.UserInputError("a market order takes no --price; use --type limit or --type stop")
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
-        reference = price if price is not None else self.broker.marks().get(symbol)
-        if reference is None and symbol not in self.settings.market.symbols:
+        marks = self.broker.marks()
+        reference = price if price is not None else marks.get(symbol)
+        # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
+        # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
+        if symbol not in self.settings.market.symbols and symbol not in marks:
             raise errors.NotFound(
                 f"unknown symbol {symbol!r}: the daemon trades {', '.join(self.settings.market.symbols)}"
             )
