@@ -87,6 +87,40 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
 
 
 @pytest.mark.parametrize(
+    "other",
+    [
+        ["buy", BTC, "2", "--type", "limit", "--price", "60"],
+        ["buy", BTC, "3", "--type", "limit", "--price", "50"],
+        ["buy", BTC, "2", "--type", "stop", "--price", "50"],
+        ["buy", BTC, "2"],
+    ],
+    ids=["price", "amount", "type", "market"],
+)
+def test_a_client_order_id_reused_for_another_order_is_refused(
+    mt: MT, daemon: ThreadedTrading, other: list[str]
+) -> None:
+    # The id names one order: asked again for a different one, the answer must not be the old order
+    # dressed as if the new one had been placed.
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    first = mt.json(
+        "trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "mine-1"
+    )
+    again = mt("trade", *other, "--client-order-id", "mine-1")
+    assert again.exit_code == 2, again.output
+    order = first["order"]["id"]
+    assert again.stderr.startswith(
+        f"mt: error: client order id 'mine-1' is already order {order} (buy 2 BTC/USDT limit at 50)"
+    )
+    assert again.stderr.count("\n") == 1
+    assert [row["id"] for row in mt.json("orders")] == [first["order"]["id"]]
+    same = mt.json(
+        "trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "mine-1"
+    )
+    assert same["order"]["id"] == first["order"]["id"]
+
+
+@pytest.mark.parametrize(
     "kind",
     [[], ["--type", "limit", "--price", "1"], ["--type", "stop", "--price", "100"]],
     ids=["market", "limit", "stop"],

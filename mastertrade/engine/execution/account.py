@@ -29,7 +29,12 @@ from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
-from mastertrade.engine.execution.manual_orders import already_placed, check_not_dust, refused_resize
+from mastertrade.engine.execution.manual_orders import (
+    already_placed,
+    check_not_dust,
+    check_same_order,
+    refused_resize,
+)
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -291,6 +296,16 @@ class Account:
             except errors.NotFound:
                 pass
             else:
+                check_same_order(
+                    known,
+                    book=self.broker.book,
+                    symbol=symbol,
+                    side=side,
+                    type_=type_,
+                    price=price,
+                    amount=amount,
+                    allow_resize=allow_resize,
+                )
                 return {"order": order_info(known), "risk": already_placed(known)}
         if self.mode == "live" and not live:
             raise errors.UserInputError("the daemon trades live: confirm a live order with --live")
