@@ -26,7 +26,7 @@ def _num(value: float | None, digits: str = ".8g") -> str:
 
 BookOption = typer.Option(
     "--book",
-    help='Which book: "account" (the default) or a strategy\'s own paper book, strategy:<id> (or the id).',
+    help='Which book: "account" (the default) or a strategy\'s own paper book, `strategy:<id>` (or the id).',
 )
 
 
