@@ -91,14 +91,21 @@ def orders(
     )
 
 
-@app.command("show")
+# "-1" is an order id to refuse by name, not an unknown option (the README's rule for every command).
+@app.command("show", context_settings={"ignore_unknown_options": True})
 def show(
     order: Annotated[str, typer.Argument(help="The order's id, or its client order id.")],
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """One order and its state (by id, or by the client order id `mt trade` printed)."""
-    if order.isdigit():
+    import re
+
+    if re.fullmatch(r"-?[0-9]+", order):
         order_id = int(order)
+        if order_id < 1:
+            from mastertrade.errors import UserInputError
+
+            raise UserInputError(f"invalid order id {order}: order ids start at 1 (see `mt orders`)")
         row = with_client(lambda client: client.order(order_id))
     else:
         from mastertrade.engine.orders import CLIENT_ORDER_ID
