@@ -74,6 +74,9 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     again = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
     assert first["order"]["id"] == again["order"]["id"]
     assert "not placed again" in again["risk"]["reason"]
+    plain_again = mt("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    assert plain_again.exit_code == 0
+    assert f"already placed as order {first['order']['id']}" in plain_again.stderr, plain_again.stderr
     assert [row["client_order_id"] for row in mt.json("orders")] == ["my-order-1"]
     shown = mt.json("orders", "show", "my-order-1")
     assert shown["id"] == first["order"]["id"]
