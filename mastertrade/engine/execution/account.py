@@ -100,6 +100,9 @@ class Account:
         self.seen_at: dict[str, datetime] = {}
         """Per symbol: when its newest price update arrived (wall clock)."""
         self._placing: dict[str, asyncio.Lock] = {}
+        self._checking = asyncio.Lock()
+        """One risk check and its submission at a time: an order checked beside another would see the
+        book without it (eight buys that each fit the position limit all passed it together)."""
         """Per client order id of a manual order being placed: one placement at a time."""
         self.protection: ProtectionStatus | None = None
         """Live only: the daemon-side protections, shown in ``risk_status``."""
@@ -379,6 +382,26 @@ class Account:
     ) -> tuple[OrderRecord | None, Decision]:
         """The risk check, then the broker. ``refuse_resize`` (a human's order): a resize becomes a
         refusal naming what the limits allow (``manual_orders.refused_resize``), audited."""
+        async with self._checking:
+            return await self._check_and_submit(
+                request,
+                reference,
+                placed_ts,
+                strategy_id=strategy_id,
+                sizing=sizing,
+                refuse_resize=refuse_resize,
+            )
+
+    async def _check_and_submit(
+        self,
+        request: OrderRequest,
+        reference: float,
+        placed_ts: int,
+        *,
+        strategy_id: str | None,
+        sizing: str | None,
+        refuse_resize: bool,
+    ) -> tuple[OrderRecord | None, Decision]:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
