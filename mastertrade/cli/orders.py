@@ -186,7 +186,9 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
         print_json(view.model_dump(mode="json"))
         return
     rows: list[tuple[Any, ...]] = [(asset, _num(amount)) for asset, amount in view.balances.items()]
-    print_table(["asset", "balance"], rows, title=f"{view.book} ({view.mode})", right=["balance"])
+    print_table(
+        ["asset", "balance"], rows, title=f"{_book(view.book, view.mode)} ({view.mode})", right=["balance"]
+    )
     info(
         f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
         f"+ positions {view.positions_value:,.2f}; free cash {view.free_cash:,.2f}; "

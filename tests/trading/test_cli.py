@@ -136,6 +136,7 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     balance = mt.json("balance")
     assert balance["mode"] == "paper" and balance["balances"]["BTC"] == 10
     assert mt("balance").exit_code == 0 and mt("positions").exit_code == 0
+    assert "account (paper)" in mt("balance").stdout  # named as orders and positions name it
 
     goals = mt.json("goal", "list")
     assert [g["name"] for g in goals] == ["monthly return", "monthly profit", "portfolio value"]
