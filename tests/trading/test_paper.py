@@ -164,6 +164,43 @@ async def test_two_cancels_at_once_cancel_once(db_url: str) -> None:
         await db.close()
 
 
+async def test_a_cancel_that_arrives_while_another_is_being_written_waits_for_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second cancel must not read the order before the first one's cancellation is committed: it
+    # then said "order 1 is open: only open orders can be cancelled".
+    from mastertrade.errors import UserInputError
+
+    db, journal = await open_journal()
+    try:
+        broker = PaperBroker(journal, "paper", starting_cash=10_000.0)
+        await broker.start()
+        await broker.on_bar(SYMBOL, bar(0, 100, 101, 99, 100))
+        resting = await broker.submit(
+            OrderRequest(SYMBOL, Side.BUY, OrderType.LIMIT, amount=5, price=90), placed_ts=T0 + H
+        )
+        assert resting.id is not None
+        writing, release = asyncio.Event(), asyncio.Event()
+        transition = journal.transition
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            writing.set()
+            await release.wait()
+            return await transition(*args, **kwargs)
+
+        monkeypatch.setattr(journal, "transition", held)
+        first = asyncio.create_task(broker.cancel(resting.id))
+        await writing.wait()
+        second = asyncio.create_task(broker.cancel(resting.id))
+        await asyncio.sleep(0)  # one turn: the second cancel reaches its first await
+        release.set()
+        assert (await first).state == "cancelled"
+        with pytest.raises(UserInputError, match="order .* is cancelled: only open orders"):
+            await second
+    finally:
+        await db.close()
+
+
 async def test_a_bracket_exits_at_its_stop_when_both_are_reached(db_url: str) -> None:
     db, journal = await open_journal()
     try:
