@@ -18,11 +18,12 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from mastertrade.errors import ConfigError
 from mastertrade.locations import Locations, locations
@@ -847,6 +848,8 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**file_data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+    except SettingsError as exc:  # a list or table from the environment that is not JSON
+        raise ConfigError(_describe_unparsed_env(exc)) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -905,6 +908,47 @@ def _describe(exc: ValidationError, path: Path) -> str:
     line = _locate(path, loc) if path.exists() else None
     place = f"{path}:{line}" if line else str(path)
     return f"{place}: key '{key}': {reason}"
+
+
+def _describe_unparsed_env(exc: SettingsError) -> str:
+    """One line naming the environment variable pydantic-settings could not decode: a list or table
+    value (``MT_ALERTS__URLS``, a whole ``MT_RISK`` section) must be JSON. The value is not repeated:
+    it may hold a secret (``MT_COLLECTORS__PLUGIN_KEYS``)."""
+    match = re.search(r'field "([^"]+)"', str(exc))
+    section = ENV_PREFIX + (match.group(1) if match else "").upper()
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if upper != section and not upper.startswith(section + ENV_NESTED):
+            continue
+        if _takes_json(upper[len(ENV_PREFIX) :].lower().split(ENV_NESTED)):
+            try:
+                json.loads(os.environ[name])
+            except ValueError:
+                return (
+                    f"environment variable {name}: not valid JSON (a list or table set from the "
+                    """environment is JSON, e.g. MT_ALERTS__URLS='["tgram://..."]')"""
+                )
+    return f"environment: {exc} (a list or table set from the environment must be JSON)"
+
+
+def _takes_json(path: list[str]) -> bool:
+    """Whether the setting at ``path`` (a section, then keys) is a list, table or section: the values
+    pydantic-settings reads from the environment as JSON."""
+    model: Any = Settings
+    annotation: Any = None
+    for part in path:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return False
+        annotation = fields[part].annotation
+        model = annotation
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    return any(
+        get_origin(option) in (list, dict, tuple, set, frozenset)
+        or option in (list, dict, tuple, set, frozenset)
+        or (isinstance(option, type) and issubclass(option, BaseModel))
+        for option in options
+    )
 
 
 def _locate(path: Path, loc: list[str]) -> int | None:

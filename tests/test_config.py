@@ -63,6 +63,26 @@ def test_bad_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> N
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MT_ALERTS__URLS", "tgram://bot/chat"),
+        ("MT_MARKET__SYMBOLS", "BTC/USDT"),
+        ("MT_RISK", "strict"),
+        ("MT_COLLECTORS__PLUGIN_KEYS", "k-secret-789"),
+    ],
+)
+def test_a_list_or_table_from_the_environment_that_is_not_json_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    # pydantic-settings decodes these as JSON and raised its own SettingsError (a traceback in `mt`).
+    monkeypatch.setenv("MT_ALERTS__QUIET_HOURS", "22:00-07:00")  # a plain string beside it is fine
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=rf"^environment variable {name}: not valid JSON") as raised:
+        load_settings()
+    assert value not in str(raised.value)  # it may be a secret
+
+
 def test_bad_timeframe_is_rejected() -> None:
     write_config('[market]\ntimeframe = "1y"\n')
     with pytest.raises(ConfigError, match="market.timeframe.*invalid timeframe '1y'"):

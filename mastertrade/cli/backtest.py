@@ -29,7 +29,7 @@ def backtest(
         str | None,
         typer.Argument(
             help="A built-in name (sma_cross, ema_cross, rsi_reversion, macd_trend, bollinger_reversion,"
-            " breakout), a genome JSON file, a stored strategy id, a plugin name or model:<id> (a trained"
+            " breakout), a genome JSON file, a stored strategy id, a plugin name or `model:<id>` (a trained"
             " policy, see mt rl).",
             show_default=False,
         ),

@@ -110,6 +110,8 @@ def add(
     from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.errors import UserInputError
 
+    if not name.strip() or len(name) > 80:
+        raise UserInputError(f"invalid goal name {name!r}: 1 to 80 characters, not only spaces")
     if kind not in ("return", "profit", "value"):
         raise UserInputError(f"invalid --kind {kind!r}: expected return, profit or value")
     if period not in ("day", "week", "month", "year"):

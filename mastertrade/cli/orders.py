@@ -26,7 +26,7 @@ def _num(value: float | None, digits: str = ".8g") -> str:
 
 BookOption = typer.Option(
     "--book",
-    help='Which book: "account" (the default) or a strategy\'s own paper book, strategy:<id> (or the id).',
+    help='Which book: "account" (the default) or a strategy\'s own paper book, `strategy:<id>` (or the id).',
 )
 
 
@@ -91,14 +91,21 @@ def orders(
     )
 
 
-@app.command("show")
+# "-1" is an order id to refuse by name, not an unknown option (the README's rule for every command).
+@app.command("show", context_settings={"ignore_unknown_options": True})
 def show(
     order: Annotated[str, typer.Argument(help="The order's id, or its client order id.")],
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """One order and its state (by id, or by the client order id `mt trade` printed)."""
-    if order.isdigit():
+    import re
+
+    if re.fullmatch(r"-?[0-9]+", order):
         order_id = int(order)
+        if order_id < 1:
+            from mastertrade.errors import UserInputError
+
+            raise UserInputError(f"invalid order id {order}: order ids start at 1 (see `mt orders`)")
         row = with_client(lambda client: client.order(order_id))
     else:
         from mastertrade.engine.orders import CLIENT_ORDER_ID
@@ -179,7 +186,9 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
         print_json(view.model_dump(mode="json"))
         return
     rows: list[tuple[Any, ...]] = [(asset, _num(amount)) for asset, amount in view.balances.items()]
-    print_table(["asset", "balance"], rows, title=f"{view.book} ({view.mode})", right=["balance"])
+    print_table(
+        ["asset", "balance"], rows, title=f"{_book(view.book, view.mode)} ({view.mode})", right=["balance"]
+    )
     info(
         f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
         f"+ positions {view.positions_value:,.2f}; free cash {view.free_cash:,.2f}; "

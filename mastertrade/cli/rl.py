@@ -54,7 +54,7 @@ def train(
 
     The newest [rl] holdout_fraction (25%) of the newest [rl] lookback_bars is never seen by training.
     The policy is stored as a versioned artifact (content hash, training range, features, library
-    versions) and named model:<id>; backtest it with `mt backtest model:<id>`, trade it with
+    versions) and named `model:<id>`; backtest it with `mt backtest model:<id>`, trade it with
     `mt strategy add model:<id> --paper`. The hold-out result is put through the generator's filter
     (thresholds, and the deflated Sharpe ratio counting every candidate scored on the series, genomes
     included) and reported as is; the policy is recorded as one more trial of the series.

@@ -454,11 +454,14 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the genome to this file (default: stdout).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite OUT if it exists with other content.")
+    ] = False,
 ) -> None:
     """Write a stored strategy's genome JSON, the file `mt backtest FILE` takes and reproduces.
 
     The stored metrics cover the bars the generation run used; the command to reproduce them on exactly
-    those bars is printed on stderr.
+    those bars is printed on stderr. A file of yours at OUT is kept unless --force (like `mt data export`).
     """
 
     async def fetch() -> StoredStrategy:
@@ -478,6 +481,8 @@ def export(
         return
     from mastertrade.errors import UserInputError
 
+    if out.exists() and not force and not _holds(out, text):
+        raise UserInputError(f"{out} exists with other content: pass --force to overwrite it")
     partial = out.with_name(f".{out.name}.partial")
     try:
         partial.write_text(text, encoding="utf-8")
@@ -487,6 +492,14 @@ def export(
         raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
     output.info(f"wrote strategy {strategy.id} to {out}")
     _reproduce_hint(strategy, str(out))
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether ``path`` is a file holding exactly ``text`` (exporting it again changes nothing)."""
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:

@@ -18,7 +18,7 @@ def add(
         str,
         typer.Argument(
             help="A genome JSON file, a built-in name (`mt strategy builtins`), an installed plugin or a"
-            " trained policy (model:<id>, from `mt rl train`)."
+            " trained policy (`model:<id>`, from `mt rl train`)."
         ),
     ],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol it trades, e.g. BTC/USDT.")],

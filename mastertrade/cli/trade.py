@@ -137,7 +137,12 @@ def _place(
         print_json(document)
     else:
         risk = result.risk if result is not None else None
-        note = "" if risk is None or risk.verdict == "approve" else f" (risk {risk.verdict}: {risk.reason})"
+        if risk is not None and risk.reason.startswith("already placed"):
+            note = f" ({risk.reason})"  # the same client order id again: say nothing new was sent
+        elif risk is None or risk.verdict == "approve":
+            note = ""
+        else:
+            note = f" (risk {risk.verdict}: {risk.reason})"
         shown: Any = placed.amount if placed.amount is not None else amount
         info(
             f"order {placed.id} {placed.side} {shown:g} {placed.symbol} {placed.type} ({placed.mode}): "

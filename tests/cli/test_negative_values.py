@@ -95,3 +95,15 @@ def test_an_unknown_option_after_a_numeric_argument_is_still_one_line() -> None:
     result = CliRunner().invoke(app, ["goal", "remove", "--bogus"], prog_name="mt")
     [line] = result.stderr.strip().splitlines()
     assert result.exit_code == 2 and line.startswith("mt: error:") and "--bogus" in line
+
+
+@pytest.mark.parametrize("order", ["-1", "0", "-00"])
+def test_an_order_id_below_one_is_refused_naming_it(order: str) -> None:
+    # `mt orders show` takes an id or a client order id (text): "-1" was "No such option: -1", and
+    # "0" reached the daemon and came back as a message about its URL's path parameter.
+    result = CliRunner().invoke(app, ["orders", "show", order], prog_name="mt")
+    [line] = result.stderr.strip().splitlines()
+    assert (
+        result.exit_code == 2
+        and line == f"mt: error: invalid order id {order}: order ids start at 1 (see `mt orders`)"
+    )

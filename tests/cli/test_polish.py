@@ -1,9 +1,14 @@
-"""CLI polish: shell completion for bash, zsh and fish, help without fake metavars, and a live start
-that cannot trade refused with its reason (exit 2) instead of "daemon started"."""
+"""CLI polish: shell completion for bash, zsh and fish, help without fake metavars, placeholders that
+survive the help's markdown, and a live start that cannot trade refused with its reason (exit 2) instead
+of "daemon started"."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from mastertrade.cli.app import app
@@ -86,3 +91,26 @@ def test_a_live_start_that_cannot_trade_exits_2_with_the_reason(
     assert result.stderr.count("\n") == 1
     assert "started" not in result.stdout + result.stderr
     assert not locations().pid_file.exists() and not locations().log_file.exists()  # nothing started
+
+
+def _helps(command: Any, path: str = "mt") -> list[tuple[str, str]]:
+    found = [(path, command.help or "")]
+    found += [(f"{path} {param.name}", getattr(param, "help", None) or "") for param in command.params]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _helps(sub, f"{path} {name}")
+    return found
+
+
+def test_placeholders_in_help_are_code_spans_so_markdown_keeps_them() -> None:
+    # The help is rendered as markdown: a bare "strategy:<id>" lost "<id>" as an HTML tag and read
+    # "strategy: (or the id)".
+    helps = _helps(typer.main.get_command(app))
+    assert len(helps) > 100
+    bare = [
+        (where, tag)
+        for where, text in helps
+        for tag in re.findall(r"<[A-Za-z][^<>]*>", re.sub(r"`[^`]*`", "", text))
+    ]
+    assert bare == []
+    code, out, _ = invoke("positions", "--help", env={"COLUMNS": "200"})
+    assert code == 0 and "strategy:<id>" in out

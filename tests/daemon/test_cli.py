@@ -73,6 +73,19 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid --level -3.0: must be a number above 0\n"
     unknown = mt("alerts", "add", "moon_landing")
     assert unknown.exit_code == 2 and "unknown alert rule kind 'moon_landing'" in unknown.stderr
+    # a symbol the daemon does not stream would never fire: refused, not stored
+    for kind in (
+        ["price_cross", "--level", "1"],
+        ["pct_move", "--pct", "5"],
+        ["--when", '{">": ["close", 1]}'],
+    ):
+        never = mt("alerts", "add", *kind, "--symbol", "DOGE/USDT")
+        assert never.exit_code == 2, never.output
+        assert never.stderr == (
+            "mt: error: unknown symbol 'DOGE/USDT': the daemon streams BTC/USDT, ETH/USDT "
+            "([market] symbols)\n"
+        )
+    assert [r["id"] for r in mt.json("alerts", "list")["rules"] if not r["builtin"]] == [1]
     assert mt.json("alerts", "remove", "1") == {"removed": 1}
     missing = mt("alerts", "remove", "1")
     assert missing.exit_code == 2 and "no alert rule 1" in missing.stderr

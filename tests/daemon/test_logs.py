@@ -57,3 +57,21 @@ def test_secrets_never_reach_the_log(tmp_path: Path, restore_logging: None) -> N
     assert records[0]["time"].endswith("Z") and records[0]["logger"] == "mastertrade.test"
     assert records[1]["level"] == "ERROR" and "RuntimeError: the bot *** was refused" in records[1]["message"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_apprises_own_abbreviation_of_a_password_is_redacted(tmp_path: Path, restore_logging: None) -> None:
+    # Apprise logs "Could not load E-Mail URL: mailto://user:P...7@1...1:9": first and last character
+    # of the password, under our redaction of the whole one.
+    import apprise
+
+    url = "mailto://mailuser:PASSWORDSECRET7@127.0.0.1:9"
+    settings = Settings()
+    settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"urls": [url]})})
+    path = tmp_path / "logs" / "daemon.log"
+    setup_logging(settings, path, stderr=False)
+    assert apprise.Apprise().add(url) is False
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "Could not load E-Mail URL" in text
+    assert "P...7" not in text and "PASSWORDSECRET7" not in text and "mailuser" not in text

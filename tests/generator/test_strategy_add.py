@@ -83,3 +83,20 @@ def test_bad_input_is_refused_and_nothing_is_stored(mt: MT, db_url: str) -> None
     no_data = mt("strategy", "add", "sma_cross", "--symbol", "DOGE/USDT", "--timeframe", "1h")
     assert no_data.exit_code == 2 and "DOGE/USDT" in no_data.stderr
     assert mt.json("strategy", "list") == []
+
+
+def test_export_keeps_a_file_of_yours_unless_forced(mt: MT, db_url: str, tmp_path: Path) -> None:
+    _setup(mt)
+    stored = mt.json("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    mine = tmp_path / "mine" / "mine.json"
+    mine.parent.mkdir()
+    mine.write_text('{"name": "my edited genome"}\n', encoding="utf-8")
+    refused = mt("strategy", "export", stored["id"], "--out", str(mine))
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr == f"mt: error: {mine} exists with other content: pass --force to overwrite it\n"
+    assert mine.read_text(encoding="utf-8") == '{"name": "my edited genome"}\n'
+    assert [p.name for p in mine.parent.iterdir()] == ["mine.json"]  # nothing half-written beside it
+    forced = mt("strategy", "export", stored["id"], "--out", str(mine), "--force")
+    assert forced.exit_code == 0 and json.loads(mine.read_text())["name"] == "sma_cross"
+    again = mt("strategy", "export", stored["id"], "--out", str(mine))  # the same content: fine
+    assert again.exit_code == 0, again.output

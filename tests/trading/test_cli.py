@@ -136,6 +136,7 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     balance = mt.json("balance")
     assert balance["mode"] == "paper" and balance["balances"]["BTC"] == 10
     assert mt("balance").exit_code == 0 and mt("positions").exit_code == 0
+    assert "account (paper)" in mt("balance").stdout  # named as orders and positions name it
 
     goals = mt.json("goal", "list")
     assert [g["name"] for g in goals] == ["monthly return", "monthly profit", "portfolio value"]
@@ -145,6 +146,20 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     assert len(progress["goals"]) == 4 and progress["risk_factor"]["reasons"]
     assert "risk factor" in mt("goal", "progress").stderr
     assert mt.json("goal", "remove", str(added["id"]))["name"] == "fast"
+
+
+def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    push(daemon, 0, 100.0)  # market time: 2026-01-01, whatever the wall clock says
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    past = mt("goal", "add", "late", "--kind", "value", "--target", "200000", "--by", "2025-12-31")
+    assert past.exit_code == 2, past.output
+    assert past.stderr.startswith("mt: error: invalid deadline '2025-12-31': it has passed")
+    assert past.stderr.count("\n") == 1
+    assert "late" not in [g["name"] for g in mt.json("goal", "list")]
+    ahead = mt.json("goal", "add", "soon", "--kind", "value", "--target", "200000", "--by", "2026-06-01")
+    assert ahead["deadline"] == "2026-06-01T00:00:00Z"
 
 
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:

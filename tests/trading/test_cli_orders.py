@@ -38,6 +38,9 @@ def daemon(db_url: str) -> Iterator[ThreadedTrading]:
         (["trade", "buy", BTC, "1", "--wait", "-3"], "--wait"),
         (["goal", "add", "g", "--kind", "profit", "--target", "1e308"], "invalid --target '1e308'"),
         (["goal", "add", "g", "--kind", "return", "--target", "nan"], "invalid --target 'nan'"),
+        (["goal", "add", "", "--kind", "profit", "--target", "5"], "invalid goal name ''"),
+        (["goal", "add", "  ", "--kind", "profit", "--target", "5"], "invalid goal name '  '"),
+        (["goal", "add", "g" * 81, "--kind", "profit", "--target", "5"], "invalid goal name 'ggg"),
         (["--no-such-option"], "No such option"),
         (["trade", "nosuch"], "No such command"),
     ],
@@ -71,6 +74,9 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     again = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
     assert first["order"]["id"] == again["order"]["id"]
     assert "not placed again" in again["risk"]["reason"]
+    plain_again = mt("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    assert plain_again.exit_code == 0
+    assert f"already placed as order {first['order']['id']}" in plain_again.stderr, plain_again.stderr
     assert [row["client_order_id"] for row in mt.json("orders")] == ["my-order-1"]
     shown = mt.json("orders", "show", "my-order-1")
     assert shown["id"] == first["order"]["id"]
@@ -83,10 +89,53 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     assert mt("orders", "show", "9999").exit_code == 2
 
 
-def test_a_symbol_the_daemon_does_not_trade_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
+@pytest.mark.parametrize(
+    "other",
+    [
+        ["buy", BTC, "2", "--type", "limit", "--price", "60"],
+        ["buy", BTC, "3", "--type", "limit", "--price", "50"],
+        ["buy", BTC, "2", "--type", "stop", "--price", "50"],
+        ["buy", BTC, "2"],
+    ],
+    ids=["price", "amount", "type", "market"],
+)
+def test_a_client_order_id_reused_for_another_order_is_refused(
+    mt: MT, daemon: ThreadedTrading, other: list[str]
+) -> None:
+    # The id names one order: asked again for a different one, the answer must not be the old order
+    # dressed as if the new one had been placed.
     push(daemon, 0, 100.0)
-    result = mt("trade", "buy", "DOGE/USDT", "5")
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    first = mt.json(
+        "trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "mine-1"
+    )
+    again = mt("trade", *other, "--client-order-id", "mine-1")
+    assert again.exit_code == 2, again.output
+    order = first["order"]["id"]
+    assert again.stderr.startswith(
+        f"mt: error: client order id 'mine-1' is already order {order} (buy 2 BTC/USDT limit at 50)"
+    )
+    assert again.stderr.count("\n") == 1
+    assert [row["id"] for row in mt.json("orders")] == [first["order"]["id"]]
+    same = mt.json(
+        "trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "mine-1"
+    )
+    assert same["order"]["id"] == first["order"]["id"]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [[], ["--type", "limit", "--price", "1"], ["--type", "stop", "--price", "100"]],
+    ids=["market", "limit", "stop"],
+)
+def test_a_symbol_the_daemon_does_not_trade_is_bad_input(
+    mt: MT, daemon: ThreadedTrading, kind: list[str]
+) -> None:
+    # A limit or stop order brings its own price; it must not rest forever on a market nobody streams.
+    push(daemon, 0, 100.0)
+    result = mt("trade", "buy", "DOGE/USDT", "50", *kind)
     assert result.exit_code == 2 and "unknown symbol 'DOGE/USDT'" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert mt.json("orders") == []
 
 

@@ -135,6 +135,72 @@ async def test_order_types_fill_by_the_backtest_rules(db_url: str) -> None:
         await db.close()
 
 
+async def test_two_cancels_at_once_cancel_once(db_url: str) -> None:
+    # Two terminals (or the TUI and a terminal) cancelling the same order: one cancels it, the other
+    # is told it is cancelled; one cancellation is published, not two.
+    from mastertrade.engine import events
+    from mastertrade.errors import UserInputError
+
+    db, journal = await open_journal()
+    published: list[Any] = []
+    try:
+        broker = PaperBroker(journal, "paper", starting_cash=10_000.0, publish=published.append)
+        await broker.start()
+        await broker.on_bar(SYMBOL, bar(0, 100, 101, 99, 100))
+        resting = await broker.submit(
+            OrderRequest(SYMBOL, Side.BUY, OrderType.LIMIT, amount=5, price=90), placed_ts=T0 + H
+        )
+        assert resting.id is not None
+        outcomes = await asyncio.gather(
+            broker.cancel(resting.id), broker.cancel(resting.id), return_exceptions=True
+        )
+        assert [type(o) for o in outcomes] == [type(resting), UserInputError], outcomes
+        assert "is cancelled: only open orders can be cancelled" in str(outcomes[1])
+        cancelled = [e for e in published if isinstance(e, events.OrderCancelled)]
+        assert len(cancelled) == 1, published
+        out = await broker.on_bar(SYMBOL, bar(1, 89, 90, 80, 85))  # through the limit: nothing fills
+        assert out.fills == [] and (await journal.get(resting.id)).state == "cancelled"
+    finally:
+        await db.close()
+
+
+async def test_a_cancel_that_arrives_while_another_is_being_written_waits_for_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second cancel must not read the order before the first one's cancellation is committed: it
+    # then said "order 1 is open: only open orders can be cancelled".
+    from mastertrade.errors import UserInputError
+
+    db, journal = await open_journal()
+    try:
+        broker = PaperBroker(journal, "paper", starting_cash=10_000.0)
+        await broker.start()
+        await broker.on_bar(SYMBOL, bar(0, 100, 101, 99, 100))
+        resting = await broker.submit(
+            OrderRequest(SYMBOL, Side.BUY, OrderType.LIMIT, amount=5, price=90), placed_ts=T0 + H
+        )
+        assert resting.id is not None
+        writing, release = asyncio.Event(), asyncio.Event()
+        transition = journal.transition
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            writing.set()
+            await release.wait()
+            return await transition(*args, **kwargs)
+
+        monkeypatch.setattr(journal, "transition", held)
+        first = asyncio.create_task(broker.cancel(resting.id))
+        await writing.wait()
+        second = asyncio.create_task(broker.cancel(resting.id))
+        await asyncio.sleep(0)  # one turn: the second cancel reaches its first await
+        release.set()
+        assert (await first).state == "cancelled"
+        with pytest.raises(UserInputError, match="order .* is cancelled: only open orders"):
+            await second
+    finally:
+        await db.close()
+
+
 async def test_a_bracket_exits_at_its_stop_when_both_are_reached(db_url: str) -> None:
     db, journal = await open_journal()
     try:

@@ -81,6 +81,32 @@ async def test_manual_orders_positions_balance_and_risk(trading: TradingEngine) 
     )
 
 
+async def test_orders_placed_at_the_same_time_are_checked_one_after_the_other(
+    trading: TradingEngine,
+) -> None:
+    # Eight buys of 15,000 each against a 20% position limit of 100,000 equity (20,000): each alone
+    # fits, together they do not. Checked side by side, each saw the book without the others and all
+    # eight went through (120,000, six times the limit); then two sells of the whole position both did.
+    import asyncio
+
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    account = trading.trader.account
+    outcomes = await asyncio.gather(
+        *(account.place(BTC, "buy", 150.0) for _ in range(8)), return_exceptions=True
+    )
+    placed = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, errors.RiskRejected)]
+    assert len(placed) == 1 and len(refused) == 7, outcomes
+    await trading.bar(BTC, 1, 100, 101, 99, 100)
+    [position] = await account.positions()
+    assert position["amount"] == 150.0
+    sells = await asyncio.gather(
+        *(account.place(BTC, "sell", 150.0) for _ in range(2)), return_exceptions=True
+    )
+    assert [type(o) for o in sells].count(dict) == 1, sells
+    assert "no free position" in str(next(o for o in sells if not isinstance(o, dict)))
+
+
 async def test_goals_and_the_risk_factor(trading: TradingEngine) -> None:
     for i, close in enumerate([100, 101, 102]):
         await trading.bar(BTC, i, close, close + 1, close - 1, close)

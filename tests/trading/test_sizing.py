@@ -105,6 +105,13 @@ def test_monthly_return_progress_and_projection() -> None:
     assert progress.projected == T0 + timedelta(days=15.5 / 0.3)
 
 
+def test_a_pace_too_slow_for_any_date_projects_none() -> None:
+    # 0.0001 USDT of a 10,000 profit in a day: reached after the year 9999. It raised OverflowError,
+    # failing the goal_snapshots job and `mt goal progress` (a 500) until the next fill moved equity.
+    progress = goal_progress(MONTHLY_PROFIT, history((0, 100_000), (1, 100_000.0001)))
+    assert progress is not None and progress.projected is None and 0 < progress.progress < 1e-7
+
+
 def test_profit_goal_ahead_and_reached() -> None:
     ahead = goal_progress(MONTHLY_PROFIT, history((0, 100_000), (3.1, 104_000)))
     assert ahead is not None and ahead.status == "ahead" and ahead.gap == pytest.approx(0.4 - 0.1)

@@ -16,6 +16,7 @@ from mastertrade.engine.api.schemas import (
     AlertTestRequest,
     RemovedResponse,
 )
+from mastertrade.errors import NotFound
 
 router = APIRouter(tags=["alerts"])
 
@@ -40,10 +41,20 @@ async def rules(ctx: Ctx) -> list[AlertRuleInfo]:
     return [AlertRuleInfo.model_validate(rule) for rule in ctx.alerts.rule_infos()]
 
 
+PRICED_KINDS = ("price_cross", "pct_move", "signal")
+"""Rule kinds that watch a symbol's prices or closing bars, which only the streamed symbols have."""
+
+
 @router.post("/v1/alerts/rules", response_model=AlertRuleInfo, status_code=201, summary="Add a rule")
 async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
     await ctx.alerts.load()
     params = body.model_dump(exclude={"kind", "name", "severity"}, exclude_none=True)
+    symbols = ctx.settings.market.symbols
+    if body.kind in PRICED_KINDS and body.symbol is not None and body.symbol not in symbols:
+        # Its prices or bars never arrive: the rule would be stored and never fire.
+        raise NotFound(
+            f"unknown symbol {body.symbol!r}: the daemon streams {', '.join(symbols)} ([market] symbols)"
+        )
     if body.kind == "signal":
         params.setdefault("timeframe", ctx.settings.market.timeframe)
     rule = await ctx.alerts.add_rule(body.kind, params, severity=body.severity, name=body.name)

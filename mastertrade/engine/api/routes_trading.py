@@ -183,6 +183,11 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
     # Goals age in market time (the simulated market runs faster than the clock).
     history = await desk.account.history()
     now = history[-1].at if history else ctx.clock.now()
+    if deadline is not None and deadline <= now:
+        raise errors.UserInputError(
+            f"invalid deadline {body.deadline!r}: it has passed (the account's clock is at "
+            f"{now:%Y-%m-%dT%H:%M}Z)"
+        )
     goal = Goal(body.name, GoalKind(body.kind), body.target, period, deadline=deadline, created_at=now)
     stored = await desk.store.add(goal)
     return GoalInfo(

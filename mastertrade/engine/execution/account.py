@@ -29,7 +29,12 @@ from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
-from mastertrade.engine.execution.manual_orders import already_placed, check_not_dust, refused_resize
+from mastertrade.engine.execution.manual_orders import (
+    already_placed,
+    check_not_dust,
+    check_same_order,
+    refused_resize,
+)
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -95,6 +100,9 @@ class Account:
         self.seen_at: dict[str, datetime] = {}
         """Per symbol: when its newest price update arrived (wall clock)."""
         self._placing: dict[str, asyncio.Lock] = {}
+        self._checking = asyncio.Lock()
+        """One risk check and its submission at a time: an order checked beside another would see the
+        book without it (eight buys that each fit the position limit all passed it together)."""
         """Per client order id of a manual order being placed: one placement at a time."""
         self.protection: ProtectionStatus | None = None
         """Live only: the daemon-side protections, shown in ``risk_status``."""
@@ -291,6 +299,16 @@ class Account:
             except errors.NotFound:
                 pass
             else:
+                check_same_order(
+                    known,
+                    book=self.broker.book,
+                    symbol=symbol,
+                    side=side,
+                    type_=type_,
+                    price=price,
+                    amount=amount,
+                    allow_resize=allow_resize,
+                )
                 return {"order": order_info(known), "risk": already_placed(known)}
         if self.mode == "live" and not live:
             raise errors.UserInputError("the daemon trades live: confirm a live order with --live")
@@ -329,8 +347,11 @@ class Account:
             raise errors.UserInputError("a market order takes no --price; use --type limit or --type stop")
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
-        reference = price if price is not None else self.broker.marks().get(symbol)
-        if reference is None and symbol not in self.settings.market.symbols:
+        marks = self.broker.marks()
+        reference = price if price is not None else marks.get(symbol)
+        # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
+        # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
+        if symbol not in self.settings.market.symbols and symbol not in marks:
             raise errors.NotFound(
                 f"unknown symbol {symbol!r}: the daemon trades {', '.join(self.settings.market.symbols)}"
             )
@@ -361,6 +382,26 @@ class Account:
     ) -> tuple[OrderRecord | None, Decision]:
         """The risk check, then the broker. ``refuse_resize`` (a human's order): a resize becomes a
         refusal naming what the limits allow (``manual_orders.refused_resize``), audited."""
+        async with self._checking:
+            return await self._check_and_submit(
+                request,
+                reference,
+                placed_ts,
+                strategy_id=strategy_id,
+                sizing=sizing,
+                refuse_resize=refuse_resize,
+            )
+
+    async def _check_and_submit(
+        self,
+        request: OrderRequest,
+        reference: float,
+        placed_ts: int,
+        *,
+        strategy_id: str | None,
+        sizing: str | None,
+        refuse_resize: bool,
+    ) -> tuple[OrderRecord | None, Decision]:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(

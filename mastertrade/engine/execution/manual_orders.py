@@ -8,7 +8,9 @@
   exchange its own limits) is bad input, refused before anything is journaled.
 - **Placed once.** A command that sends its own client order id and is retried (a timeout, a second
   terminal) gets the order already journaled under that id, not a new one; ``already_placed`` is the
-  risk part of that answer.
+  risk part of that answer. The id names one order: asked again for a different order (another
+  symbol, side, type, price or amount, or another book's order), ``check_same_order`` refuses it as bad
+  input instead of answering with the old order as if the new one had been placed.
 """
 
 from __future__ import annotations
@@ -50,6 +52,42 @@ def already_placed(row: OrderRecord) -> dict[str, Any]:
         "reason": f"already placed as order {row.id} (same client order id): not placed again",
         "findings": [],
     }
+
+
+def check_same_order(
+    row: OrderRecord,
+    *,
+    book: str,
+    symbol: str,
+    side: str,
+    type_: str,
+    price: float | None,
+    amount: float,
+    allow_resize: bool,
+) -> None:
+    """``UserInputError`` when the order journaled under a client order id is not the one asked for
+    again. A resized order (``allow_resize``) may hold less than was asked."""
+    asked_price = price if type_ == "limit" else None
+    asked_stop = price if type_ == "stop" else None
+    held = row.amount if row.amount is not None else 0.0
+    same_amount = held == amount or (allow_resize and 0 < held <= amount)
+    if (
+        row.book == book
+        and row.symbol == symbol
+        and row.side == side
+        and row.type == type_
+        and row.price == asked_price
+        and row.stop_price == asked_stop
+        and same_amount
+    ):
+        return
+    level = row.price if row.price is not None else row.stop_price
+    shown = f"{row.side} {held:g} {row.symbol} {row.type}" + (f" at {level:g}" if level is not None else "")
+    where = "" if row.book == book else f" in book {row.book}"
+    raise UserInputError(
+        f"client order id {row.client_order_id!r} is already order {row.id}{where} ({shown}), not this "
+        "order: give this one another --client-order-id"
+    )
 
 
 def check_not_dust(symbol: str, amount: float, price: float, minimum: float, quote: str) -> None:

@@ -12,6 +12,7 @@ if it is younger than ``intent_max_age_s``, cancelled as stale otherwise; one le
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from mastertrade.db.models.trading import OrderRecord
@@ -23,7 +24,7 @@ from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import BookView, WorkingOrder, match
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import FINAL_STATES, OrderRequest, OrderState, OrderType, Side
 from mastertrade.errors import NotFound, UserInputError
 
 
@@ -54,6 +55,7 @@ class PaperBroker:
         self.publish = publish
         self._ledger = Ledger()
         self._working: dict[int, OrderRecord] = {}
+        self._cancelling: dict[int, asyncio.Event] = {}
         self._marks: dict[str, float] = {}
         self._started = False
 
@@ -177,14 +179,28 @@ class PaperBroker:
         return None
 
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord:
-        row = self._working.get(order_id)
-        if row is None:
+        # Claimed before the first await: a second cancel at the same time (another terminal, the
+        # TUI) waits for the first to be committed and is told the order's state, instead of
+        # cancelling it again and publishing it twice.
+        busy = self._cancelling.get(order_id)
+        if busy is not None:
+            await busy.wait()
+        claimed = self._working.pop(order_id, None)
+        if claimed is None:
             found = await self.journal.get(order_id)
             if found.book != self.book:
                 raise NotFound(f"no order {order_id} in book {self.book}")
             raise UserInputError(f"order {order_id} is {found.state}: only open orders can be cancelled")
-        row = await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
-        self._working.pop(order_id, None)
+        done = self._cancelling[order_id] = asyncio.Event()
+        try:
+            row = await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
+        except BaseException:
+            if (await self.journal.get(order_id)).state not in FINAL_STATES:
+                self._working.setdefault(order_id, claimed)  # still open: it keeps working
+            raise
+        finally:
+            del self._cancelling[order_id]
+            done.set()
         await self._cancel_children(order_id, f"its entry was cancelled ({reason})")
         self._emit(order_events.cancelled(row, reason, self.mode))
         return row

@@ -205,7 +205,10 @@ def goal_progress(
     gap = progress - expected
     projected = None
     if 0 < progress < 1 and elapsed > 0:
-        projected = schedule_start + timedelta(seconds=elapsed / progress)
+        try:
+            projected = schedule_start + timedelta(seconds=elapsed / progress)
+        except OverflowError:  # a pace that reaches it after the year 9999: no date
+            projected = None
     return GoalProgress(
         goal,
         now,
