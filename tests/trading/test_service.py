@@ -11,6 +11,7 @@ from mastertrade import errors
 from mastertrade.engine import events
 from mastertrade.engine.api.schemas_trading import GoalCreate, OrderCreate
 from mastertrade.engine.execution.strategies import StaticStrategies, TradedStrategy
+from mastertrade.engine.orders import Side
 from mastertrade.engine.signals.genome import parse_genome
 from mastertrade.engine.signals.strategy import Strategy
 from tests.trading.conftest import TradingEngine, trading_settings
@@ -105,6 +106,24 @@ async def test_orders_placed_at_the_same_time_are_checked_one_after_the_other(
     )
     assert [type(o) for o in sells].count(dict) == 1, sells
     assert "no free position" in str(next(o for o in sells if not isinstance(o, dict)))
+
+
+async def test_a_sell_never_waits_behind_a_buy_being_checked(trading: TradingEngine) -> None:
+    # Orders of one side are checked and submitted one at a time (above); a protective exit (a sell)
+    # must not queue behind an entry whose submission to a live venue can take seconds.
+    import asyncio
+
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    account = trading.trader.account
+    await account.place(BTC, "buy", 100.0)
+    await trading.bar(BTC, 1, 100, 101, 99, 100)
+    async with account._checking[Side.BUY]:  # a buy is being checked and submitted meanwhile
+        sold = await asyncio.wait_for(account.place(BTC, "sell", 100.0), timeout=5.0)
+        assert sold["order"]["side"] == "sell"
+        buying = asyncio.ensure_future(account.place(BTC, "buy", 10.0))
+        await asyncio.sleep(0)
+        assert not buying.done()  # a second buy waits for the first
+    assert (await buying)["order"]["side"] == "buy"
 
 
 async def test_goals_and_the_risk_factor(trading: TradingEngine) -> None:

@@ -100,10 +100,14 @@ class Account:
         self.seen_at: dict[str, datetime] = {}
         """Per symbol: when its newest price update arrived (wall clock)."""
         self._placing: dict[str, asyncio.Lock] = {}
-        self._checking = asyncio.Lock()
-        """One risk check and its submission at a time: an order checked beside another would see the
-        book without it (eight buys that each fit the position limit all passed it together)."""
         """Per client order id of a manual order being placed: one placement at a time."""
+        self._checking = {Side.BUY: asyncio.Lock(), Side.SELL: asyncio.Lock()}
+        """Per side, one order's risk check and submission at a time: an order checked beside another of
+        its side would see the book without it (eight buys that each fit the position limit all passed
+        it together; two sells of a whole position both did). The sides do not wait for each other: a
+        buy checked while a sell is on its way sees more held than will be, a sell checked while a buy is
+        on its way sees less, both the safe way; and a protective exit never waits behind an entry's
+        submission (up to ``[execution] answer_within_s`` at a live venue)."""
         self.protection: ProtectionStatus | None = None
         """Live only: the daemon-side protections, shown in ``risk_status``."""
         self._marked: dict[str, tuple[int, float, float]] = {}
@@ -382,7 +386,7 @@ class Account:
     ) -> tuple[OrderRecord | None, Decision]:
         """The risk check, then the broker. ``refuse_resize`` (a human's order): a resize becomes a
         refusal naming what the limits allow (``manual_orders.refused_resize``), audited."""
-        async with self._checking:
+        async with self._checking[request.side]:
             return await self._check_and_submit(
                 request,
                 reference,
