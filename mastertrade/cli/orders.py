@@ -24,6 +24,13 @@ def _num(value: float | None, digits: str = ".8g") -> str:
     return "" if value is None else format(value, digits)
 
 
+def _ordered(row: Any) -> str:
+    """The amount ordered; a strategy's entry sized as a share of equity at its fill says so until then."""
+    if row.amount is None and row.equity_fraction is not None:
+        return f"{row.equity_fraction * 100:.4g}% of equity"
+    return _num(row.amount)
+
+
 BookOption = typer.Option(
     "--book",
     help='Which book: "account" (the default) or a strategy\'s own paper book, `strategy:<id>` (or the id).',
@@ -78,7 +85,7 @@ def orders(
                 row.symbol,
                 row.side,
                 row.type if row.role in ("order", "entry", "exit") else f"{row.type} ({row.role})",
-                _num(row.amount),
+                _ordered(row),
                 _num(row.price or row.stop_price),
                 _num(row.filled),
                 _num(row.average_price),
@@ -127,7 +134,7 @@ def show(
                 row.symbol,
                 row.side,
                 row.type,
-                _num(row.amount),
+                _ordered(row),
                 row.state + filled,
                 _num(row.filled),
                 row.reason or "",

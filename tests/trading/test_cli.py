@@ -212,3 +212,19 @@ def test_a_strategy_paper_book_is_listed_as_its_own_never_as_the_account(mt: MT,
         assert mt.json("orders") == []
     finally:
         daemon.stop()
+
+
+def test_an_entry_sized_as_a_share_of_equity_says_so_until_it_fills() -> None:
+    from datetime import UTC, datetime
+
+    from mastertrade.cli.orders import _ordered
+    from mastertrade.engine.api.schemas_trading import OrderInfo
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    row = OrderInfo(
+        id=1, client_order_id="mt-1", book="strategy:s12", mode="paper", symbol=BTC, side="buy",
+        type="market", role="entry", amount=None, equity_fraction=0.5, state="open", filled=0.0,
+        fee=0.0, placed_ts=0, created_at=at, updated_at=at,
+    )  # fmt: skip
+    assert _ordered(row) == "50% of equity"
+    assert _ordered(row.model_copy(update={"amount": 48.9706372})) == "48.970637"
