@@ -225,11 +225,13 @@ def evaluate(
     """Score stored forecasts on the hold-out against the zero-return and last-return baselines, and
     backtest a plain forecast-threshold strategy there; says plainly when the model loses."""
     _check(model)
+    import math
+
     from mastertrade.engine.ml.trainer import evaluate_stored
     from mastertrade.errors import UserInputError
 
-    if threshold < 0:
-        raise UserInputError(f"--threshold {threshold}: must be >= 0")
+    if not math.isfinite(threshold) or threshold < 0:
+        raise UserInputError(f"--threshold {threshold}: must be a finite number >= 0")
     config = settings()
     symbol, timeframe = _market(config, symbol, timeframe)
     horizon = config.ml.horizon if horizon is None else horizon

@@ -96,6 +96,8 @@ def train(
 
 
 def _print(doc: dict[str, Any]) -> None:
+    from mastertrade.engine.ml.evaluation import versus_naive
+
     hold = doc["holdout"]
     series = f"{doc['exchange']}:{doc['symbol']}:{doc['timeframe']}" + (
         " (SIMULATED)" if doc["simulated"] else ""
@@ -123,6 +125,7 @@ def _print(doc: dict[str, Any]) -> None:
         f"hold-out: flat 0.00%, buy-and-hold {hold['buy_hold_return_pct']:.2f}%, deflated Sharpe "
         f"{number(hold['deflated_sharpe'], 3)} over {hold['trials']} trial(s) of the series"
     )
+    typer.echo(versus_naive("the policy", hold["return_pct"] or 0.0, hold["buy_hold_return_pct"]))
     if hold["passed"]:
         typer.echo("filter: passed")
     else:

@@ -136,3 +136,77 @@ def test_without_the_extra_every_command_says_how_to_install(
     assert result.stderr.startswith("mt: error: machine learning needs the [ml] extra")
     assert "pip install 'mastertrade[ml]'" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_threshold_that_is_not_a_number_is_named(mt: MT) -> None:
+    for bad in ("nan", "inf"):
+        result = mt(
+            "ml", "evaluate", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h", "--threshold", bad
+        )
+        assert result.exit_code == 2
+        assert result.stderr == f"mt: error: --threshold {bad}: must be a finite number >= 0\n"
+
+
+@pytest.mark.parametrize(
+    ("ret", "hold", "said"),
+    [
+        (-16.8, -18.6, "beats buy-and-hold but loses to staying flat"),
+        (3.0, 5.0, "loses to buy-and-hold but beats staying flat"),
+        (-2.0, 1.0, "loses to buy-and-hold and staying flat"),
+        (0.0, -1.0, "beats buy-and-hold but ties with staying flat"),
+    ],
+)
+def test_a_strategy_that_loses_money_is_never_only_said_to_beat_buy_and_hold(
+    ret: float, hold: float, said: str
+) -> None:
+    from mastertrade.engine.ml.evaluation import versus_naive
+
+    assert (
+        versus_naive("the threshold strategy", ret, hold) == f"the threshold strategy {said} on the hold-out"
+    )
+
+
+def test_evaluate_compares_the_threshold_strategy_with_staying_flat(mt: MT, trained: dict[str, Any]) -> None:
+    from mastertrade.engine.ml.evaluation import versus_naive
+
+    report = mt.json("ml", "evaluate", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    backtest = report["backtest"]
+    assert "staying flat" in backtest["verdict"]
+    assert backtest["verdict"] == versus_naive(
+        "the threshold strategy", backtest["metrics"]["return_pct"], backtest["buy_and_hold_return_pct"]
+    )
+
+
+def test_a_feature_with_no_stored_value_or_given_twice_is_refused(mt: MT) -> None:
+    from mastertrade.locations import locations
+
+    assert mt("data", "sim", "BTC/USDT", "--bars", "400", "--seed", "4").exit_code == 0
+    # social_sentiment comes from a keyed plugin: nothing is stored for it here
+    result = mt("ml", "train", "lightgbm", *TRAIN, "--feature", "social_sentiment")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "mt: error: --feature social_sentiment: no stored values for the bars of "
+    )
+    result = mt("ml", "train", "lightgbm", *TRAIN, "--feature", "fear_greed", "--feature", "fear_greed")
+    assert (
+        result.exit_code == 2 and result.stderr == "mt: error: --feature fear_greed: given more than once\n"
+    )
+    assert not (locations().data_dir / "models").exists()  # nothing half-written
+
+
+def test_predict_refuses_a_newest_model_changed_on_disk_instead_of_an_older_one(
+    mt: MT, trained: dict[str, Any]
+) -> None:
+    from pathlib import Path
+
+    newest = mt.json("ml", "train", "lightgbm", *TRAIN, "--seed", "2")["artifact"]
+    with (Path(newest["path"]) / "scaler_mean.npy").open("ab") as handle:
+        handle.write(b"x")
+    result = mt("ml", "predict", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h", "--no-publish")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"mt: error: {newest['path']}: files do not match")
+    assert "it is the newest lightgbm model of sim:BTC/USDT:1h (horizon 1)" in result.stderr
+
+    missing = mt("ml", "predict", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h", "--horizon", "3")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("mt: error: no trained lightgbm model of sim:BTC/USDT:1h with horizon 3")

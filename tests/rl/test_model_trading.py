@@ -229,3 +229,19 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
             assert account and all(o.placed_ts >= T0 + PAPER * HOUR for o in account), account
     finally:
         await daemon.stop()
+
+
+@pytest.mark.usefixtures("fixed_training")
+def test_the_summary_says_in_words_how_the_policy_did_against_flat_and_buy_and_hold(mt: MT) -> None:
+    from mastertrade.engine.ml.evaluation import versus_naive
+
+    _sim(mt)
+    doc = mt.json("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64", "--seed", "5")
+    hold = doc["holdout"]
+    said = versus_naive("the policy", hold["return_pct"], hold["buy_hold_return_pct"])
+    assert "staying flat" in said and ("loses to" in said) == (
+        hold["return_pct"] < 0 or not hold["beats_buy_hold"]
+    )
+    shown = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64", "--seed", "5")
+    assert shown.exit_code == 0, shown.stderr
+    assert said + "\n" in shown.stdout

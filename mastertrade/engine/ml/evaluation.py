@@ -125,3 +125,16 @@ def evaluate(
         "error_ratio_last": ratio_last,
         "verdict": verdict,
     }
+
+
+def versus_naive(subject: str, return_pct: float, buy_hold_pct: float) -> str:
+    """How a strategy's hold-out return compares with the two naive ones, in words: buy-and-hold, and
+    staying flat (0%), so that a loss is never reported as a win only because the market fell more."""
+
+    def against(other: float) -> str:
+        return "beats" if return_pct > other else "loses to" if return_pct < other else "ties with"
+
+    hold, flat = against(buy_hold_pct), against(0.0)
+    if hold == flat:
+        return f"{subject} {hold} buy-and-hold and staying flat on the hold-out"
+    return f"{subject} {hold} buy-and-hold but {flat} staying flat on the hold-out"

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mastertrade.artifacts import Artifact, ArtifactStore, library_versions
+from mastertrade.artifacts import (
+    MANIFEST,
+    Artifact,
+    ArtifactStore,
+    IncompatibleArtifact,
+    library_versions,
+    safe_key,
+)
 from mastertrade.engine.ml.models import ModelConfig, model_class
 from mastertrade.engine.ml.walkforward import (
     ForecastSpec,
@@ -77,6 +84,9 @@ class TrainRequest:
         if self.retrain_every < 1:
             raise UserInputError(f"--retrain-every {self.retrain_every}: must be at least 1 bar")
         check_holdout(self.holdout)
+        repeated = sorted({name for name in self.extra if self.extra.count(name) > 1})
+        if repeated:
+            raise UserInputError(f"--feature {repeated[0]}: given more than once")
 
 
 def artifact_key(key: SeriesKey, horizon: int) -> dict[str, Any]:
@@ -231,6 +241,14 @@ async def train(
     store = store or ArtifactStore.default()
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
     extra = await load_extra(db, request.extra, key, frame)
+    for name, column in extra.items():
+        # A column with no value at all would be read as the training mean on every bar: an input the
+        # trader asked for that the model never sees.
+        if np.isnan(column).all():
+            raise UserInputError(
+                f"--feature {name}: no stored values for the bars of {key}"
+                " (`mt data sources` shows which collectors run; `mt data sim` writes simulated ones)"
+            )
     spec = request.spec()
     run = await asyncio.to_thread(walk_forward, frame, spec, extra=extra, progress=progress, final=True)
     if run.last is None:
@@ -324,7 +342,7 @@ async def evaluate_stored(
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.timeframes import to_iso
-    from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start
+    from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start, versus_naive
     from mastertrade.engine.ml.windows import labels
     from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -351,7 +369,6 @@ async def evaluate_stored(
     result = backtest(genome, window, cache=IndicatorCache(window, features=provider))
     metrics = result.metrics()
     hold = float(window["close"].iloc[-1] / window["open"].iloc[0] - 1) * 100
-    verdict = "beats" if metrics["return_pct"] > hold else "loses to"
     return {
         "series": str(key),
         "model": model,
@@ -364,7 +381,7 @@ async def evaluate_stored(
             "genome": genome.model_dump(mode="json"),
             "metrics": metrics,
             "buy_and_hold_return_pct": hold,
-            "verdict": f"the threshold strategy {verdict} buy-and-hold on the hold-out",
+            "verdict": versus_naive("the threshold strategy", metrics["return_pct"], hold),
         },
     }
 
@@ -372,10 +389,45 @@ async def evaluate_stored(
 async def latest_model(
     model: str, key: SeriesKey, horizon: int, store: ArtifactStore | None = None
 ) -> LoadedModel:
+    """The newest stored model of the series, checked. A folder of the series that does not load and
+    may be the newest (changed on disk, unreadable manifest) is an error naming it, never a silent
+    fall back to an older model or a "no model" that hides it."""
     store = store or ArtifactStore.default()
     cls_ = model_class(model)
-    artifact = store.latest(KIND, model, artifact_key(key, horizon), require=cls_.libraries)
+    wanted = artifact_key(key, horizon)
+    versions = store.versions(KIND, model, wanted)
+    newest = versions[-1].created_at if versions else ""
+    loaded = {artifact.path.name for artifact in versions}
+    parent = store.root / KIND / model / safe_key(str(v) for v in wanted.values())
+    for folder in sorted(parent.iterdir()) if parent.is_dir() else ():
+        if folder.name in loaded or folder.name.startswith(".") or not (folder / MANIFEST).is_file():
+            continue
+        try:
+            store.open(folder)
+        except IncompatibleArtifact as exc:
+            made = _created_at(folder)
+            if made is None or made > newest:
+                raise IncompatibleArtifact(
+                    f"{exc}; it is the newest {model} model of {key} (horizon {horizon}):"
+                    f" train again with `mt ml train {model}`"
+                ) from None
+    if not versions:
+        raise NotFound(
+            f"no trained {model} model of {key} with horizon {horizon} (train one with `mt ml train {model}`)"
+        )
+    artifact = store.open(versions[-1].path, require=cls_.libraries)
     return LoadedModel.open(artifact, store)
+
+
+def _created_at(folder: Path) -> str | None:
+    """When the artifact in ``folder`` says it was made (None when its manifest cannot tell)."""
+    import json
+
+    try:
+        made = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("created_at")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return made if isinstance(made, str) else None
 
 
 async def predict_latest(
