@@ -216,3 +216,28 @@ async def test_feature_genomes_never_see_values_published_at_or_after_a_bars_ope
     # And truncating the candles changes nothing either (the signals helper's own check).
     strategies = [Strategy.from_genome(genome) for genome in genomes[:8]]
     assert lookahead_violations(strategies, frame, range(0, len(frame), 97), features=provider) == []
+
+
+def test_simulating_one_more_symbol_keeps_the_market_wide_features_of_the_others(
+    db_url: str, tmp_path: Any
+) -> None:
+    """The market-wide series (sentiment, fear & greed) are one per market: simulating ETH over 50 bars
+    after BTC over 500 must leave BTC's strategies their feature values on all 500 bars (they were cut to
+    ETH's 50)."""
+    import csv
+
+    from tests.conftest import MT
+
+    mt = MT()
+    mt.json("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "500", "--seed", "7")
+    mt.json("data", "sim", "ETH/USDT", "--timeframe", "1h", "--bars", "50", "--seed", "3")
+    out = tmp_path / "btc.csv"
+    mt.json(
+        "data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out),
+        "--feature", "sentiment", "--feature", "fear_greed",
+    )  # fmt: skip
+    with out.open() as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 500
+    assert sum(row["fear_greed"] != "" for row in rows) == 500
+    assert sum(row["sentiment"] != "" for row in rows) >= 495  # all but the first bars' publication lag

@@ -192,14 +192,24 @@ def _market_wide(
 
 
 async def write_sim_features(db: Database, symbols: list[str], timeframe: str, seed: int) -> int:
-    """Derive simulated features from the stored simulated candles of ``symbols`` and store them under
-    source ``sim``, replacing earlier simulated series of the same names. Returns the number of values.
+    """Derive simulated features from the stored simulated candles of ``symbols`` and of every other
+    simulated series of the timeframe, and store them under source ``sim``, replacing earlier simulated
+    series of the same names. Returns the number of values.
 
-    This is what ``mt data sim`` calls after writing its candles.
+    This is what ``mt data sim`` calls after writing its candles. The market-wide series (sentiment,
+    fear & greed ...) are one per market, so they are derived from every simulated symbol stored:
+    simulating one more symbol over fewer bars must not cut them to its span (it did: the other symbols'
+    strategies lost their feature values outside it).
     """
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey
 
     store = CandleStore(db)
-    candles = {symbol: await store.read(SeriesKey(SIM_EXCHANGE, symbol, timeframe)) for symbol in symbols}
+    stored = [
+        info.key.symbol
+        for info in await store.list_series()
+        if info.key.exchange == SIM_EXCHANGE and info.key.timeframe == timeframe and info.rows > 0
+    ]
+    every = sorted({*symbols, *stored})  # one order whichever symbol came last
+    candles = {symbol: await store.read(SeriesKey(SIM_EXCHANGE, symbol, timeframe)) for symbol in every}
     return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))
