@@ -250,6 +250,7 @@ def _run_universe(
     for outcome in outcomes:
         if outcome.summary is not None:
             trimmed(outcome.summary.as_dict())
+            short_of_count(outcome.summary.as_dict())
     ran = [doc for doc in docs if "run_id" in doc]
     totals = {
         "series": len(docs),
@@ -316,6 +317,29 @@ def trimmed(doc: dict[str, Any]) -> None:
         )
 
 
+def short_of_count(doc: dict[str, Any]) -> None:
+    """Say when a run stored fewer strategies than --count asked for, and why: nothing is cut silently."""
+    counts = doc.get("counts") or {}
+    asked, stored = counts.get("asked"), counts.get("stored", 0)
+    if asked is None or stored >= asked:
+        return
+    from mastertrade.engine.generator.search import STALL_GENERATIONS
+
+    if counts["generations"] >= counts["generation_limit"]:
+        why = f"the search stops at generation {counts['generation_limit']:,}, its limit past --generations"
+    else:
+        why = (
+            f"the search stops after {STALL_GENERATIONS} generations in a row that find no new distinct"
+            " candidate"
+        )
+    info(
+        f"{doc['symbol']} {doc['timeframe']}: stored {stored:,} of the {asked:,} strategies asked for"
+        f" (--count): {counts['generations']:,} generations found {counts['distinct']:,} distinct"
+        f" candidates, and {why}",
+        style="yellow",
+    )
+
+
 def _print(doc: dict[str, Any]) -> None:
     counts, timings = doc["counts"], doc["timings"]
     series = f"{doc['exchange']}:{doc['symbol']}:{doc['timeframe']}" + (
@@ -375,6 +399,7 @@ def _print(doc: dict[str, Any]) -> None:
         + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )
     trimmed(doc)
+    short_of_count(doc)
     info(
         f"stored {counts['stored']} strategies ({counts['passed']} passed the filter, {counts['failed']}"
         f" failed) from {counts['scored']:,} scored candidates ({counts['distinct']:,} distinct) in"

@@ -50,6 +50,9 @@ def optimize(
             "--out", help="Write the best genome (a plugin's: its best parameter values) to this JSON file."
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite OUT if it exists (a file of yours is kept otherwise).")
+    ] = False,
     evolve: Annotated[
         bool,
         typer.Option(
@@ -88,6 +91,8 @@ def optimize(
         for name, value in (("--count", count), ("--population", population), ("--generations", generations)):
             if value is not None:
                 raise UserInputError(f"{name} {value} applies to --evolve only")
+    if force and out is None:
+        raise UserInputError("--force overwrites the --out file; give --out FILE")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     config = settings()
     if evolve:
@@ -114,6 +119,10 @@ def optimize(
     from mastertrade.engine.generator.optimize import subject_of
 
     subject_of(loaded, param or ())  # bad --param or nothing to tune: refused before any data is read
+    if out is not None:
+        from mastertrade.cli.out_file import check_out
+
+        check_out(out, force=force)  # before the trials run and join the registry
 
     async def main() -> dict[str, Any]:
         db = await open_db(config)
@@ -141,7 +150,9 @@ def optimize(
 
         best = report["best"]
         written = best["genome"] if "genome" in best else {k: best[k] for k in ("plugin", "parameters")}
-        out.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+        from mastertrade.cli.out_file import write_out
+
+        write_out(out, json.dumps(written, indent=2) + "\n")
         info(f"wrote the best {'genome' if 'genome' in best else 'parameters'} to {out}")
     if json_out:
         print_json(report)

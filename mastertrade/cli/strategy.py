@@ -479,27 +479,12 @@ def export(
         typer.echo(text, nl=False)
         _reproduce_hint(strategy, "FILE")
         return
-    from mastertrade.errors import UserInputError
+    from mastertrade.cli.out_file import check_out, write_out
 
-    if out.exists() and not force and not _holds(out, text):
-        raise UserInputError(f"{out} exists with other content: pass --force to overwrite it")
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(out)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
+    check_out(out, force=force, text=text)
+    write_out(out, text)
     output.info(f"wrote strategy {strategy.id} to {out}")
     _reproduce_hint(strategy, str(out))
-
-
-def _holds(path: Path, text: str) -> bool:
-    """Whether ``path`` is a file holding exactly ``text`` (exporting it again changes nothing)."""
-    try:
-        return path.is_file() and path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
-        return False
 
 
 def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:

@@ -92,6 +92,22 @@ def test_plot_writes_an_offline_chart_that_says_what_it_shows(
     assert f"{title} <span" in document and ">SIMULATED</span>" in document
 
 
+def test_plot_to_a_place_that_cannot_hold_it_is_bad_input(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    folder = tmp_path / "folder.html"
+    folder.mkdir()
+    for chart, message in (
+        (afile / "c.html", f"mt: error: cannot write the chart {str(afile / 'c.html')!r}:"),
+        (folder, f"mt: error: invalid chart file {str(folder)!r}: it is a folder"),
+    ):
+        result = mt("backtest", "sma_cross", *SERIES, "--plot", str(chart), "--json")
+        assert result.exit_code == 2 and result.stdout == "", result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(message), line
+    assert afile.read_text(encoding="utf-8") == "x" and list(folder.iterdir()) == []
+
+
 def test_a_genome_file_names_its_own_series(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
     genome = tmp_path / "mine.json"
     genome.write_text(builtin("ema_cross", "BTC/USDT", "1h").to_json(), encoding="utf-8")

@@ -75,6 +75,32 @@ def test_generate_prints_a_table_and_a_summary(mt: MT, lenient: None) -> None:
     assert "stored 20 strategies" in result.stderr
 
 
+def test_generate_says_when_it_stores_fewer_than_count_asks(
+    mt: MT, lenient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.generator import search
+
+    monkeypatch.setattr(search, "MAX_EXTRA_GENERATIONS", 2)  # the search stops at generation 1 + 2
+    mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
+    args = ("generate", "--count", "500", "--population", "8", "--generations", "1", "--seed", "3")
+    result = mt(*args)
+    assert result.exit_code == 0, result.stderr
+    stored = int(result.stderr.split("stored ")[1].split(" of the 500")[0])
+    assert 0 < stored < 500
+    assert (
+        f"BTC/USDT 1h: stored {stored} of the 500 strategies asked for (--count): 3 generations found"
+        in " ".join(result.stderr.split())
+    )
+    assert "the search stops at generation 3, its limit past --generations" in " ".join(result.stderr.split())
+    doc = mt.json(*args[:-1], "4")
+    counts = doc["counts"]
+    assert counts["asked"] == 500 and counts["generation_limit"] == 3 == counts["generations"]
+    assert counts["stored"] < 500
+    # a run that stores what it was asked for says nothing of the kind
+    enough = mt("generate", "--count", "5", "--population", "8", "--generations", "1", "--seed", "5")
+    assert enough.exit_code == 0 and "asked for" not in enough.stderr
+
+
 def test_generate_bad_input_exits_2(mt: MT) -> None:
     result = mt("generate", "--count", "20", "--json")
     assert result.exit_code == 2 and result.stdout == ""

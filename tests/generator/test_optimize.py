@@ -67,6 +67,36 @@ def test_optimize_bad_input(mt: MT) -> None:
     assert result.exit_code == 2 and result.stderr.startswith("mt: error: unknown strategy 'no_such_thing'")
 
 
+def test_optimize_out_keeps_a_file_of_yours_and_refuses_a_bad_path_before_any_trial(
+    mt: MT, tmp_path: Path
+) -> None:
+    assert mt(*SIM).exit_code == 0
+    args = ("optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "3")
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"name": "mine"}\n', encoding="utf-8")
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    for out, message in (
+        (mine, f"mt: error: {mine} exists with other content: pass --force to overwrite it"),
+        (tmp_path, f"mt: error: cannot write {str(tmp_path)!r}: it is a folder"),
+        (
+            tmp_path / "no" / "b.json",
+            f"mt: error: cannot write {str(tmp_path / 'no' / 'b.json')!r}: the folder",
+        ),
+        (afile / "b.json", f"mt: error: cannot write {str(afile / 'b.json')!r}: the folder"),
+    ):
+        result = mt(*args, "--out", str(out))
+        assert result.exit_code == 2 and result.stdout == "", result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(message), line
+    assert mine.read_text(encoding="utf-8") == '{"name": "mine"}\n'
+    # nothing ran: the refused commands added no trial to the registry
+    doc = mt.json(*args, "--out", str(mine), "--force")
+    assert doc["deflated_trials"]["trials"] == doc["distinct_trials"]
+    assert json.loads(mine.read_text(encoding="utf-8")) == doc["best"]["genome"]
+    assert not list(tmp_path.glob(".*.partial"))
+
+
 def test_optimize_says_when_lookback_bars_leaves_stored_bars_out(
     mt: MT, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,10 +9,13 @@ strategy, the series and the engine, and says SIMULATED when the prices are.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from pathlib import Path
 from typing import Any
 from unittest import mock
+
+from mastertrade.errors import UserInputError
 
 
 def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool) -> None:
@@ -41,10 +44,17 @@ def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool)
         sizing_mode="stretch_width",
     )
     page_title = f"{title} (SIMULATED)" if simulated else title
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save(
-        column(heading, figure, sizing_mode="stretch_width"),
-        filename=str(path),
-        resources=INLINE,
-        title=page_title,
-    )
+    partial = path.with_name(f".{path.name}.partial")
+    try:  # through a partial file renamed into place: never a half-written chart
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(
+            column(heading, figure, sizing_mode="stretch_width"),
+            filename=str(partial),
+            resources=INLINE,
+            title=page_title,
+        )
+        partial.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # there may be no partial file, nor a folder to hold one
+            partial.unlink(missing_ok=True)
+        raise UserInputError(f"cannot write the chart {str(path)!r}: {exc.strerror}") from None

@@ -52,6 +52,8 @@ def check_chart_path(path: Path) -> None:
     than asked: refuse such a name up front."""
     if path.suffix.lower() != ".html":
         raise UserInputError(f"invalid chart file {str(path)!r}: it is HTML, name it *.html")
+    if path.is_dir():
+        raise UserInputError(f"invalid chart file {str(path)!r}: it is a folder")
 
 
 @dataclass(frozen=True)

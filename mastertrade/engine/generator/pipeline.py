@@ -413,7 +413,7 @@ def compute(
     counts, timings and the run's selection record (hold-out, trials counted, PBO, the batch of trials
     to add to the registry under ``"batch"``)."""
     from mastertrade.engine.generator.executor import ThreadExecutor, make_executor
-    from mastertrade.engine.generator.search import Search, select
+    from mastertrade.engine.generator.search import MAX_EXTRA_GENERATIONS, Search, select
     from mastertrade.engine.generator.trials import Tally
 
     started = time.perf_counter()
@@ -453,6 +453,8 @@ def compute(
         "behaviour_duplicates": result.behaviour_duplicates,
         "feasible": sum(1 for c in result.archive if c.feasible),
         "generations": result.generations,
+        "asked": config.count,
+        "generation_limit": config.generations + MAX_EXTRA_GENERATIONS,
         "chosen": len(chosen),
         "reference_checked": int(validation["reference_checked"]),
         "reference_disagreements": int(validation["reference_disagreements"]),

@@ -81,6 +81,7 @@ RETRIES = 5
 STALL_GENERATIONS = 5
 """Extra rounds (beyond ``generations``) stop after this many rounds without a new distinct candidate."""
 MAX_EXTRA_GENERATIONS = 200
+"""Extra rounds stop after this many past ``generations`` even while new candidates still come."""
 CHUNK: int | None = None
 """Candidates per batch handed to the executor (``None``: a whole generation, one batch). Chunks overlap
 breeding with scoring, which pays only where scoring releases the GIL. Measured again on 2026-12-03 on
