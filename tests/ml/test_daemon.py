@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -45,7 +46,9 @@ def ml_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None) -> None:
+async def test_retrain_then_forecast_each_closed_bar(
+    database: Any, ml_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
     from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.sim import simulate
@@ -92,6 +95,16 @@ async def test_retrain_then_forecast_each_closed_bar(database: Any, ml_env: None
     assert (
         service.loaded[("lightgbm", key)].artifact.version == second["models"]["lightgbm BTC/USDT"]["version"]
     )
+
+    # The newest model changed on disk: an error in the log and no forecast, never the older model.
+    newest = service.loaded[("lightgbm", key)].artifact.path
+    weights = next(p for p in newest.iterdir() if p.name != "manifest.json" and p.is_file())
+    weights.write_bytes(weights.read_bytes() + b" ")
+    restarted = ForecastService()  # the daemon started again (or a retrain changed the folder)
+    with caplog.at_level(logging.ERROR, logger="mastertrade.engine.services.forecasts"):
+        assert await restarted.on_bar(ctx, "sim", "BTC/USDT", "1h") == []
+    assert ("lightgbm", key) not in restarted.loaded
+    assert any(newest.name in record.getMessage() for record in caplog.records), caplog.text
 
 
 async def test_job_unavailable_without_models_or_extra(

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.errors import MasterTradeError
+from mastertrade.errors import MasterTradeError, NotFound
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -97,6 +97,8 @@ class ForecastService:
         self.last_ms: float | None = None
         """How long the last bar's forecasts took (all models of one symbol), in milliseconds."""
         self._warned: set[str] = set()
+        self._listings: dict[tuple[str, SeriesKey], tuple[str, ...]] = {}
+        """Per model and series: the artifact folder's names when its model was last looked for."""
 
     async def run(self, ctx: EngineContext) -> None:
         from mastertrade.engine.events import CandleClosed
@@ -141,22 +143,29 @@ class ForecastService:
         return out
 
     async def _model(self, model: str, key: SeriesKey, horizon: int) -> LoadedModel | None:
-        from mastertrade.artifacts import ArtifactStore
-        from mastertrade.engine.ml.trainer import KIND, LoadedModel, artifact_key
+        """The newest model of the series, loaded once; looked for again only when its folder's listing
+        changes (a retrain). A newest model that does not load (changed on disk) is an error in the log,
+        and no forecast is made: never a silent fall back to an older model (``latest_model``)."""
+        from mastertrade.artifacts import ArtifactStore, safe_key
+        from mastertrade.engine.ml.trainer import KIND, artifact_key, latest_model
 
         store = ArtifactStore.default()
-        versions = store.versions(KIND, model, artifact_key(key, horizon))
-        current = self.loaded.get((model, key))
-        if not versions:
+        parent = store.root / KIND / model / safe_key(str(v) for v in artifact_key(key, horizon).values())
+        listing = tuple(sorted(p.name for p in parent.iterdir())) if parent.is_dir() else ()
+        seen = self._listings.get((model, key))
+        if seen is not None and seen == listing:
+            return self.loaded.get((model, key))
+        self._listings[(model, key)] = listing
+        self.loaded.pop((model, key), None)
+        try:
+            loaded = await latest_model(model, key, horizon, store)
+        except NotFound:
             if f"{model} {key}" not in self._warned:
                 self._warned.add(f"{model} {key}")
                 log.warning("no trained %s model for %s yet: the ml_retrain job makes one", model, key)
             return None
-        if current is None or current.artifact.path != versions[-1].path:
-            try:
-                current = LoadedModel.open(versions[-1], store)
-            except MasterTradeError as exc:
-                log.error("forecast model %s: %s", versions[-1].path, exc)
-                return None
-            self.loaded[(model, key)] = current
-        return current
+        except MasterTradeError as exc:
+            log.error("forecast model %s of %s: %s; no forecast until it is trained again", model, key, exc)
+            return None
+        self.loaded[(model, key)] = loaded
+        return loaded
