@@ -7,16 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
+from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 
 
 def check_series(
     symbol: Annotated[str, typer.Argument(help="Symbol to check, e.g. BTC/USDT.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 1h, 1d ...")],
-    exchange: Annotated[
-        str | None, typer.Option("--exchange", help="Exchange id, when the symbol is stored for several.")
-    ] = None,
+    timeframe: Annotated[str, TimeframeOption],
+    exchange: Annotated[str | None, ExchangeOption] = None,
     repair: Annotated[
         bool,
         typer.Option("--repair", help="Re-download the gaps from the series' exchange, then check again."),

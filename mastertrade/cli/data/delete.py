@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
 from mastertrade.errors import UserInputError
@@ -13,11 +14,8 @@ from mastertrade.errors import UserInputError
 
 def delete_candles(
     symbol: Annotated[str, typer.Argument(help="Symbol whose candles to delete, e.g. BTC/USDT.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 1h, 1d ...")],
-    exchange: Annotated[
-        str | None,
-        typer.Option("--exchange", help="Exchange id, when the symbol is stored for several."),
-    ] = None,
+    timeframe: Annotated[str, TimeframeOption],
+    exchange: Annotated[str | None, ExchangeOption] = None,
     since: Annotated[
         str | None,
         typer.Option("--since", help="First bar to delete: ISO-8601 UTC (2024-01-01) or epoch ms."),

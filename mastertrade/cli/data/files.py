@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
 from mastertrade.errors import UserInputError
@@ -93,12 +94,9 @@ def import_csv(
 
 def export_csv(
     symbol: Annotated[str, typer.Argument(help="Symbol to export, e.g. BTC/USDT.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 1h, 1d ...")],
+    timeframe: Annotated[str, TimeframeOption],
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
-    exchange: Annotated[
-        str | None,
-        typer.Option("--exchange", help="Exchange id, when the symbol is stored for several."),
-    ] = None,
+    exchange: Annotated[str | None, ExchangeOption] = None,
     time_format: Annotated[
         str,
         typer.Option("--time-format", help="Timestamps as 'iso' (ISO-8601 UTC) or 'ms' (epoch ms)."),
