@@ -284,7 +284,8 @@ def _run_universe(
             str(doc["seed"]),
             f"{doc['counts']['stored']:,}" if "counts" in doc else "-",
             f"{doc['counts']['passed']:,}" if "counts" in doc else "-",
-            number(doc.get("best_holdout_sharpe")),
+            number(doc.get("top_holdout_sharpe")),
+            number(doc.get("median_holdout_sharpe")),
             f"{doc['timings']['total_s']:.1f}" if "timings" in doc else "-",
             ("SIMULATED data" if doc.get("simulated") else "")
             if "run_id" in doc
@@ -293,10 +294,28 @@ def _run_universe(
         for doc in docs
     ]
     print_table(
-        ["symbol", "timeframe", "run", "seed", "stored", "passed", "best OOS Sharpe", "time s", "note"],
+        [
+            "symbol",
+            "timeframe",
+            "run",
+            "seed",
+            "stored",
+            "passed",
+            "hold-out Sharpe, search's best",
+            "median hold-out Sharpe",
+            "time s",
+            "note",
+        ],
         rows,
         title=f"Generation over {len(docs)} series, universe seed {base}, executor {template.executor}",
-        right=["run", "stored", "passed", "best OOS Sharpe", "time s"],
+        right=[
+            "run",
+            "stored",
+            "passed",
+            "hold-out Sharpe, search's best",
+            "median hold-out Sharpe",
+            "time s",
+        ],
     )
     info(
         f"stored {totals['stored']:,} strategies ({totals['passed']:,} passed the filter) on"

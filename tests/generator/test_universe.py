@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import statistics
 
 import pytest
 
@@ -56,6 +57,13 @@ def test_a_universe_runs_every_series_and_reports_each(mt: MT, monkeypatch: pyte
         for row in s["strategies"]
     )
     assert "no candles" in doc["series"][3]["skipped"]
+    for s in ran:  # the search's pick and the median, never the largest hold-out figure (a pick on it)
+        rows = s["strategies"]
+        top = max(rows, key=lambda row: row["search_sharpe"] if row["search_sharpe"] is not None else -1e9)
+        assert s["top_strategy"] == top["id"] and s["top_holdout_sharpe"] == top["holdout_sharpe"]
+        held = sorted(row["holdout_sharpe"] for row in rows if row["holdout_sharpe"] is not None)
+        assert s["median_holdout_sharpe"] == statistics.median(held)
+        assert "best_holdout_sharpe" not in s
     assert doc["counts"] == {
         "series": 4,
         "ran": 3,
@@ -67,6 +75,7 @@ def test_a_universe_runs_every_series_and_reports_each(mt: MT, monkeypatch: pyte
     table = mt("generate", "--universe", "--timeframes", "1h", "--seed", "9", *SMALL)
     assert table.exit_code == 0, table.stderr
     assert "Generation over 3 series, universe seed 9" in table.stdout  # [market] symbols: BTC, ETH, SOL
+    assert "search's best" in table.stdout and "median hold-out" in table.stdout
     assert "skipped: no candles" in table.stdout and "stored 12 strategies" in table.stderr
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -56,17 +57,22 @@ class SeriesOutcome:
             doc["skipped"] = self.skipped
             return doc
         summary = self.summary.as_dict()
-        best = max(
-            (row["holdout_sharpe"] for row in summary["strategies"] if row["holdout_sharpe"] is not None),
-            default=None,
-        )
+        rows = summary["strategies"]
+        held = [row["holdout_sharpe"] for row in rows if row["holdout_sharpe"] is not None]
+        # the search's own pick (its best search-window Sharpe ratio) and the middle of all: the largest
+        # hold-out figure of many would be a pick made on the hold-out, which no number shown as
+        # out-of-sample may be
+        searched = [row for row in rows if row["search_sharpe"] is not None]
+        top = max(searched, key=lambda row: row["search_sharpe"]) if searched else None
         doc.update(
             run_id=summary["run_id"],
             exchange=summary["exchange"],
             simulated=summary["simulated"],
             counts=summary["counts"],
             timings=summary["timings"],
-            best_holdout_sharpe=best,
+            top_strategy=None if top is None else top["id"],
+            top_holdout_sharpe=None if top is None else top["holdout_sharpe"],
+            median_holdout_sharpe=statistics.median(held) if held else None,
             data=summary["data"],
             strategies=summary["strategies"],
         )
