@@ -286,6 +286,7 @@ def _run_universe(
             f"{doc['counts']['passed']:,}" if "counts" in doc else "-",
             number(doc.get("top_holdout_sharpe")),
             number(doc.get("median_holdout_sharpe")),
+            number(doc.get("holdout_buy_and_hold_sharpe")),
             f"{doc['timings']['total_s']:.1f}" if "timings" in doc else "-",
             ("SIMULATED data" if doc.get("simulated") else "")
             if "run_id" in doc
@@ -303,6 +304,7 @@ def _run_universe(
             "passed",
             "hold-out Sharpe, search's best",
             "median hold-out Sharpe",
+            "buy-and-hold hold-out Sharpe",
             "time s",
             "note",
         ],
@@ -314,6 +316,7 @@ def _run_universe(
             "passed",
             "hold-out Sharpe, search's best",
             "median hold-out Sharpe",
+            "buy-and-hold hold-out Sharpe",
             "time s",
         ],
     )
@@ -417,6 +420,7 @@ def _print(doc: dict[str, Any]) -> None:
         f" {_variance(trials)}; PBO "
         + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )
+    baseline_line(doc)
     trimmed(doc)
     short_of_count(doc)
     info(
@@ -429,6 +433,33 @@ def _print(doc: dict[str, Any]) -> None:
             f"{counts['reference_disagreements']} finalist(s) failed: the reference engine disagreed",
             style="bold red",
         )
+
+
+def baseline_line(doc: dict[str, Any]) -> None:
+    """Buy-and-hold over the hold-out, and plainly which stored strategies (the passing ones first) do
+    worse than it there: a strategy that cannot beat holding the coin has no edge worth its risk."""
+    from mastertrade.engine.generator.pipeline import behind_baseline
+
+    baseline = doc["data"].get("holdout_buy_and_hold") or {}
+    bench = baseline.get("sharpe")
+    if bench is None:
+        return
+    rows = doc["strategies"]
+    passed = [row for row in rows if row["state"] == "passed"]
+    behind = behind_baseline(passed or rows, baseline)
+    which = "passing" if passed else "stored"
+    text = (
+        f"buy-and-hold over the hold-out: Sharpe {bench:.2f}, return"
+        f" {_pct(baseline.get('return_pct'))}, drawdown {_pct(baseline.get('max_drawdown_pct'))};"
+        f" {len(behind)} of the {len(passed or rows)} {which} strategies have a lower hold-out Sharpe ratio"
+    )
+    if behind and len(behind) == len(passed or rows):
+        text += f": none of the {which} strategies beats holding {doc['symbol']} over these bars"
+    info(text, style="yellow" if behind else None)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}%"
 
 
 def _variance(trials: dict[str, Any]) -> str:

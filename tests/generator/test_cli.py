@@ -67,11 +67,37 @@ def test_generate_json_stores_count_strategies(generated: dict[str, Any]) -> Non
     assert {r["state"] for r in doc["strategies"]} == {"passed", "failed"}
 
 
+def test_generate_compares_with_buy_and_hold_over_the_holdout(
+    mt: MT, generated: dict[str, Any], tmp_path: Path
+) -> None:
+    """The naive baseline is what `mt backtest` gives a genome that is always in the market over the
+    hold-out bars, and the summary says how many strategies do worse than it there."""
+    always = {
+        "name": "always-in",
+        "symbol": "BTC/USDT",
+        "timeframe": "1h",
+        "entry": {">": [{"price": "close"}, 0]},
+        "exit": {"<": [{"price": "close"}, 0]},
+    }
+    path = tmp_path / "always.json"
+    path.write_text(json.dumps(always))
+    start = generated["data"]["holdout"]["start"]
+    held = mt.json("backtest", str(path), "--symbol", "BTC/USDT", "--timeframe", "1h", "--start", start)
+    metrics = held.get("metrics", held)
+    baseline = generated["data"]["holdout_buy_and_hold"]
+    assert baseline == {key: metrics[key] for key in ("sharpe", "return_pct", "max_drawdown_pct")}
+    assert baseline["sharpe"] is not None and metrics["bars"] == generated["data"]["holdout"]["bars"]
+
+
 def test_generate_prints_a_table_and_a_summary(mt: MT, lenient: None) -> None:
     mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
     result = mt(*GENERATE)
     assert result.exit_code == 0, result.stderr
     assert "Generation run 1 on sim:BTC/USDT:1h (SIMULATED), seed 3" in result.stdout
+    doc = mt.json("strategy", "list")
+    assert "buy-and-hold over the hold-out: Sharpe" in result.stderr
+    passed = [row for row in doc if row["state"] == "passed"]
+    assert f"of the {len(passed) or len(doc)} {'passing' if passed else 'stored'} strategies" in result.stderr
     assert "stored 20 strategies" in result.stderr
 
 
@@ -217,3 +243,29 @@ def test_export_reproduces_the_stored_metrics_in_mt_backtest(
         }
     printed = mt("strategy", "export", generated["strategies"][0]["id"])
     assert json.loads(printed.stdout)["name"] == generated["strategies"][0]["name"]
+
+
+def test_the_summary_says_plainly_when_no_strategy_beats_buy_and_hold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mastertrade.cli.generate import baseline_line
+
+    def row(state: str, sharpe: float | None) -> dict[str, Any]:
+        return {"state": state, "holdout_sharpe": sharpe}
+
+    doc: dict[str, Any] = {
+        "symbol": "BTC/USDT",
+        "data": {"holdout_buy_and_hold": {"sharpe": 2.0, "return_pct": 30.0, "max_drawdown_pct": 12.5}},
+        "strategies": [row("passed", 1.5), row("passed", None), row("failed", 3.0)],
+    }
+    baseline_line(doc)
+    err = capsys.readouterr().err
+    assert "Sharpe 2.00, return 30.0%, drawdown 12.5%; 2 of the 2 passing strategies" in err
+    assert "none of the passing strategies beats holding BTC/USDT" in err
+    doc["strategies"][0]["holdout_sharpe"] = 2.5  # one passer ahead: counted, no "none"
+    baseline_line(doc)
+    err = capsys.readouterr().err
+    assert "1 of the 2 passing strategies" in err and "none of" not in err
+    doc["strategies"] = [row("failed", 3.0), row("failed", 1.0)]  # nothing passed: the stored ones
+    baseline_line(doc)
+    assert "1 of the 2 stored strategies" in capsys.readouterr().err

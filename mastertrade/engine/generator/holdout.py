@@ -146,6 +146,17 @@ def describe_result(result: BacktestResult) -> dict[str, Any]:
     return metrics
 
 
+def buy_and_hold(frame: pd.DataFrame, *, cash: float, fee: float) -> dict[str, Any]:
+    """The naive baseline on the hold-out bars ``frame``: bought at the first bar the engine trades on and
+    held to the end, with the same cash and fee, so its metrics compare with a stored candidate's
+    hold-out metrics figure for figure (what ``mt validate`` calls buy-and-hold, on these bars)."""
+    from mastertrade.engine.backtest.fast import run_fast
+
+    hold = np.ones(len(frame), dtype=np.bool_)
+    metrics: dict[str, Any] = run_fast(frame, hold, ~hold, cash=cash, fee=fee).metrics()
+    return metrics
+
+
 def score_holdout(
     strategy: Any, frame: pd.DataFrame, *, cash: float, fee: float, cache: Any = None
 ) -> HoldoutScore:

@@ -251,7 +251,7 @@ async def generate(
 ) -> GenerationSummary:
     """Run one generation (see the module docstring) and return what was stored."""
     from mastertrade.engine.generator.evaluation import Problem
-    from mastertrade.engine.generator.holdout import check_holdout, holdout_start
+    from mastertrade.engine.generator.holdout import buy_and_hold, check_holdout, holdout_start
     from mastertrade.engine.generator.terms import feature_pool
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.generator.validation import thresholds
@@ -368,11 +368,27 @@ async def generate(
             "anchored": described["anchored"],
         },
         "holdout": window_of(holdout),
+        "holdout_buy_and_hold": baseline_of(buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)),
         **trim,
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)
     summary.selection = counts.pop("selection")
     return summary
+
+
+def baseline_of(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures of buy-and-hold over the hold-out that a summary compares its strategies with."""
+    keys = ("sharpe", "return_pct", "max_drawdown_pct")
+    return {key: metrics.get(key) for key in keys}
+
+
+def behind_baseline(rows: list[dict[str, Any]], baseline: dict[str, Any]) -> list[dict[str, Any]]:
+    """The strategy rows whose hold-out Sharpe ratio is below buy-and-hold's over the same bars (a row
+    without a hold-out Sharpe ratio is behind any defined one)."""
+    bench = baseline.get("sharpe")
+    if bench is None:
+        return []
+    return [row for row in rows if row["holdout_sharpe"] is None or row["holdout_sharpe"] < bench]
 
 
 def _ms(stamp: Any) -> int:

@@ -73,6 +73,7 @@ class SeriesOutcome:
             top_strategy=None if top is None else top["id"],
             top_holdout_sharpe=None if top is None else top["holdout_sharpe"],
             median_holdout_sharpe=statistics.median(held) if held else None,
+            holdout_buy_and_hold_sharpe=summary["data"]["holdout_buy_and_hold"]["sharpe"],
             data=summary["data"],
             strategies=summary["strategies"],
         )
