@@ -219,6 +219,12 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
         ("search: test folds (optimised)", strategy.search),
         ("hold-out (never searched)", strategy.holdout),
     ]
+    baseline = strategy.selection.get("holdout_buy_and_hold")
+    if baseline:  # the naive baseline over the same bars (runs since it was recorded)
+        held = strategy.holdout
+        parts.append(
+            ("buy-and-hold, hold-out", {"start": held.get("start"), "end": held.get("end"), **baseline})
+        )
     rows = [
         (
             label,
@@ -261,6 +267,13 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
             f"probability of backtest overfitting of its run: {pbo['pbo']:.2f}"
             f" (CSCV, {pbo['trials']} candidates, {pbo['blocks']} blocks)"
         )
+    if baseline and baseline.get("sharpe") is not None:
+        own = strategy.holdout.get("sharpe")
+        if own is None or own < baseline["sharpe"]:
+            typer.echo(
+                f"it does worse than buy-and-hold over the hold-out (Sharpe {_number(own)} against"
+                f" {baseline['sharpe']:.2f})"
+            )
     typer.echo("")
     print_table(
         ["at", "from", "to", "reason"],

@@ -167,6 +167,11 @@ def test_strategy_list_and_show(mt: MT, generated: dict[str, Any]) -> None:
     said = " ".join(table.stdout.split())
     assert f"N = {used['trials_used']} trials" in said
     assert f"V = {used['variance_used']:,.5f} per day (observed)" in said
+    baseline = generated["data"]["holdout_buy_and_hold"]
+    assert shown["selection"]["holdout_buy_and_hold"] == baseline  # recorded with the strategy
+    assert "buy-and-hold, hold-out" in table.stdout and f"{baseline['sharpe']:,.2f}" in table.stdout
+    behind = target["holdout_sharpe"] is None or target["holdout_sharpe"] < baseline["sharpe"]
+    assert ("it does worse than buy-and-hold over the hold-out" in said) is behind
 
     missing = "0" * 16 if not target["id"].startswith("0000") else "f" * 16
     result = mt("strategy", "show", missing)

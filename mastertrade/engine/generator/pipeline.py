@@ -251,7 +251,7 @@ async def generate(
 ) -> GenerationSummary:
     """Run one generation (see the module docstring) and return what was stored."""
     from mastertrade.engine.generator.evaluation import Problem
-    from mastertrade.engine.generator.holdout import buy_and_hold, check_holdout, holdout_start
+    from mastertrade.engine.generator.holdout import check_holdout, holdout_start
     from mastertrade.engine.generator.terms import feature_pool
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.generator.validation import thresholds
@@ -368,7 +368,7 @@ async def generate(
             "anchored": described["anchored"],
         },
         "holdout": window_of(holdout),
-        "holdout_buy_and_hold": baseline_of(buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)),
+        "holdout_buy_and_hold": counts["selection"]["holdout_buy_and_hold"],
         **trim,
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)
@@ -478,6 +478,7 @@ def compute(
     selection = {
         "deflated_trials": tally.as_dict() | validation["deflation"] | {"this_run": batch.trials},
         "pbo": validation["pbo"],
+        "holdout_buy_and_hold": validation["holdout_buy_and_hold"],
         "batch": batch,
     }
     return items, counts, timings, selection
@@ -502,10 +503,11 @@ def validate(
 
     from mastertrade.engine.generator import kernel as k
     from mastertrade.engine.generator.deflated import deflated_sharpe
-    from mastertrade.engine.generator.holdout import daily_sharpe, score_holdout_many
+    from mastertrade.engine.generator.holdout import buy_and_hold, daily_sharpe, score_holdout_many
     from mastertrade.engine.generator.validation import passed_reason, reference_check, threshold_failures
     from mastertrade.engine.signals.indicators import IndicatorCache
 
+    baseline = baseline_of(buy_and_hold(holdout, cash=problem.cash, fee=problem.fee))
     detailed = executor.map([c.genome for c in chosen], detail=True)
     stats: dict[str, Any] = {
         "reference_s": 0.0,
@@ -513,6 +515,7 @@ def validate(
         "reference_disagreements": 0.0,
         "holdout_s": 0.0,
         "deflation": {},
+        "holdout_buy_and_hold": baseline,
     }
     if cache is None:  # a process pool's caches live in its workers
         cache = IndicatorCache(problem.frame, features=problem.features)
@@ -618,6 +621,7 @@ def validate(
                 selection={
                     "legacy": False,
                     "holdout": holdout_window,
+                    "holdout_buy_and_hold": baseline,
                     "search_window": search_window,
                     "deflated_trials": trials_record | ({} if deflation is None else deflation.as_dict()),
                     "pbo": stats["pbo"],
