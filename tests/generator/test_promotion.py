@@ -244,6 +244,13 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     )
     assert {s.id for s in best[:2]} == {s.id for s in paper}
     assert [e.stage_to for e in events] == ["paper", "paper"]
+    for strategy, item in zip(
+        sorted(paper, key=lambda s: s.id), sorted(report["paper"], key=lambda i: i["id"]), strict=True
+    ):
+        baseline = strategy.selection["holdout_buy_and_hold"]["sharpe"]  # said when it does worse
+        own = strategy.holdout["sharpe"]
+        behind = own is None or own < baseline
+        assert ("below buy-and-hold's" in item["reason"]) is behind, item["reason"]
     assert [d["action"] for d in report["decisions"]] == ["keep", "keep"]  # no paper record yet
     assert progress[-1][0] == progress[-1][1] == 2
     run = await store.run(btc["run_id"])
@@ -283,3 +290,19 @@ async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame
     assert result["date"] == "2025-01-02"
     assert progress and progress[-1][2] == "done"
     assert any("BTC/USDT: " in item[2] for item in progress)
+
+
+def test_a_paper_move_says_when_the_strategy_did_worse_than_holding() -> None:
+    from types import SimpleNamespace
+
+    from mastertrade.engine.generator.nightly import _behind_holding
+
+    def strategy(own: float | None, baseline: float | None) -> Any:
+        selection = {} if baseline is None else {"holdout_buy_and_hold": {"sharpe": baseline}}
+        return SimpleNamespace(selection=selection, holdout={"sharpe": own})
+
+    assert _behind_holding(strategy(1.2, 3.1)) == (
+        "; its hold-out Sharpe 1.20 is below buy-and-hold's 3.10 over the same bars"
+    )
+    assert "n/a is below" in _behind_holding(strategy(None, 0.5))
+    assert _behind_holding(strategy(3.5, 3.1)) == "" and _behind_holding(strategy(1.0, None)) == ""

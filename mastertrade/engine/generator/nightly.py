@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from mastertrade.engine.generator.lifecycle import move_strategy
 from mastertrade.engine.generator.promotion import decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
-from mastertrade.engine.generator.store import IllegalTransition, StrategyStore
+from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -62,7 +62,7 @@ async def start_paper(
         reason = (
             f"generation run {summary.run_id}: among the {count} best of {len(passed)} that passed"
             f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
-        )
+        ) + _behind_holding(strategy)
         try:
             await move_strategy(store, strategy.id, State.PAPER, reason, expect=State.PASSED, publish=publish)
         except IllegalTransition as exc:  # moved by hand meanwhile
@@ -72,6 +72,17 @@ async def start_paper(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
     return moved
+
+
+def _behind_holding(strategy: StoredStrategy) -> str:
+    """What the paper record should know from the start: the strategy did worse than buy-and-hold over
+    its hold-out (empty when it did not, or when the run recorded no baseline)."""
+    baseline = (strategy.selection.get("holdout_buy_and_hold") or {}).get("sharpe")
+    own = strategy.holdout.get("sharpe")
+    if baseline is None or (own is not None and own >= baseline):
+        return ""
+    shown = "n/a" if own is None else f"{own:.2f}"
+    return f"; its hold-out Sharpe {shown} is below buy-and-hold's {baseline:.2f} over the same bars"
 
 
 async def apply_rules(
