@@ -172,6 +172,12 @@ def stored_lookup(spec: str) -> StoredLookup | None:
     return run(fetch)
 
 
+def stored_record(spec: str) -> StoredStrategy | None:
+    """The stored strategy ``spec`` names (an id or a unique prefix), or None when it names none."""
+    found = _find_stored(spec)
+    return None if found is None else found[0]
+
+
 def _find_stored(spec: str) -> tuple[StoredStrategy, list[dict[str, Any]]] | None:
     """The stored strategy ``spec`` names and its history, or None when it names none."""
     if not _may_be_stored(spec):

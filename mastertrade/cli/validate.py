@@ -24,28 +24,37 @@ def validate(
     timeframe: Annotated[str | None, TimeframeOption] = None,
     exchange: Annotated[str | None, ExchangeOption] = None,
     trials: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--trials",
-            help="How many strategies or settings you tried before settling on this one (1: none).",
+            help="How many strategies or settings you tried before settling on this one (default 1; for a"
+            " generated strategy on its own series, the trials its generation counted).",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last bar to use (ISO-8601 UTC).")] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
     for the number of trials you declare, 95% bootstrap intervals for the Sharpe ratio and the maximum
-    drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed."""
-    from mastertrade.engine.generator.report import validate_series
+    drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed.
+
+    A generated strategy on its own series starts after the last bar its search saw (its hold-out and
+    any bar since) and counts the trials its generation counted; an earlier --start marks the windows
+    its search saw."""
+    from mastertrade.cli.strategy import stored_record
+    from mastertrade.engine.generator.report import provenance_of, validate_series
     from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.errors import UserInputError
 
-    if trials < 1:
+    if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
     start_ms = parse_when(start, what="--start date") if start else None
     end_ms = parse_when(end, what="--end date") if end else None
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
+    record = stored_record(strategy) if loaded.source == "stored" else None
+    provenance = None if record is None else provenance_of(record)
     config = settings()
 
     async def main() -> dict[str, Any]:
@@ -61,6 +70,7 @@ def validate(
                 trials=trials,
                 start_ms=start_ms,
                 end_ms=end_ms,
+                provenance=provenance,
             )
         finally:
             await db.close()
@@ -80,7 +90,7 @@ def _print(report: dict[str, Any]) -> None:
     typer.echo(f"Validation of {report['strategy']} on {series}, {full['start']} .. {full['end']}")
     rows = [
         (
-            f"window {item['fold']}",
+            f"window {item['fold']}" + (" (searched)" if item.get("seen_by_search") else ""),
             _number(item["in_sample"].get("sharpe")),
             f"{item['out_of_sample'].get('start')} .. {item['out_of_sample'].get('end')}",
             _number(item["out_of_sample"].get("sharpe")),
@@ -119,10 +129,27 @@ def _print(report: dict[str, Any]) -> None:
         right=["IS Sharpe", "Sharpe", "return %", "max DD %", "trades"],
     )
     deflated, boot = report["deflated"], report["bootstrap"]
+    how = {
+        "declared": "declared trial(s)",
+        "default": "trial (none declared)",
+        "recorded": "trials (what its generation counted on this series)",
+    }[deflated.get("trials_source", "declared")]
     typer.echo(
-        f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']} declared"
-        f" trial(s) over {deflated['days']} days"
+        f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']:,} {how}"
+        f" over {deflated['days']} days"
     )
+    origin = report.get("provenance")
+    if origin is not None:
+        typer.echo(
+            f"generated strategy: its search saw the bars to {origin['searched_until']}; "
+            + (
+                "this report starts after them"
+                if origin["start"] == "after its search window"
+                else f"{origin['seen_bars']:,} of the bars here are among them (windows marked searched)"
+                if origin["seen_bars"]
+                else "none of the bars here are among them"
+            )
+        )
     if boot.get("sharpe"):
         typer.echo(
             f"95% block-bootstrap intervals: Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f},"

@@ -9,8 +9,15 @@ import pytest
 
 from mastertrade.engine.generator.report import block_bootstrap
 from tests.conftest import MT
+from tests.generator.helpers import LENIENT
 
 SIM = ("data", "sim", "BTC/USDT", "--timeframe", "1d", "--bars", "900", "--seed", "11", "--end", "2025-01-01")
+
+
+@pytest.fixture
+def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in LENIENT.items():
+        monkeypatch.setenv(f"MT_GENERATOR__{key.upper()}", str(value))
 
 
 @pytest.fixture
@@ -72,3 +79,50 @@ def test_block_bootstrap_is_seeded_and_centred() -> None:
     low, high = first["sharpe"]
     assert low < sharpe < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(365 / 1000), rel=0.3)
     assert block_bootstrap(returns[:5], seed=1)["sharpe"] is None
+
+
+def test_a_generated_strategy_is_validated_on_bars_its_search_never_saw(mt: MT, lenient: None) -> None:
+    """`mt validate ID` of a generated strategy on its own series: by default it starts after the last
+    bar its search saw and counts the trials its generation counted; an earlier --start marks the
+    windows its search saw and the verdict says so; another series is new to it (no marks)."""
+    sim = (
+        "data",
+        "sim",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--bars",
+        "3000",
+        "--seed",
+        "11",
+        "--end",
+        "2025-01-01",
+    )
+    assert mt(*sim).exit_code == 0
+    run = mt.json("generate", "--count", "4", "--population", "8", "--generations", "1", "--seed", "3")
+    row = run["strategies"][0]
+    shown = mt.json("strategy", "show", row["id"])
+    searched_until = shown["metrics"]["end"]
+    trials = shown["selection"]["deflated_trials"]["trials_used"]
+
+    report = mt.json("validate", row["id"])
+    assert report["deflated"]["trials"] == trials > 1 and report["deflated"]["trials_source"] == "recorded"
+    assert report["provenance"]["searched_until"] == searched_until
+    assert (
+        report["provenance"]["seen_bars"] == 0 and report["full"]["start"] == run["data"]["holdout"]["start"]
+    )
+    assert not any(window["seen_by_search"] for window in report["walk_forward"])
+    assert "its search chose it on" not in report["verdict"]  # no bar of its search in it
+
+    early = mt.json("validate", row["id"][:10], "--start", "2024-01-01", "--trials", "7")
+    assert early["deflated"]["trials"] == 7 and early["deflated"]["trials_source"] == "declared"
+    assert early["provenance"]["seen_bars"] == run["data"]["search_window"]["bars"]
+    assert [w["seen_by_search"] for w in early["walk_forward"]][0] is True
+    assert early["verdict"].startswith(f"{run['data']['search_window']['bars']:,} of these 3,000 bars")
+    table = mt("validate", row["id"], "--start", "2024-01-01")
+    assert "window 0 (searched)" in table.stdout and "its search saw the bars to" in table.stdout
+
+    assert mt(*sim[:2], "ETH/USDT", *sim[3:]).exit_code == 0
+    other = mt.json("validate", row["id"], "--symbol", "ETH/USDT")  # a series its search never read
+    assert "provenance" not in other and other["deflated"]["trials"] == 1
+    assert other["full"]["bars"] == 3000

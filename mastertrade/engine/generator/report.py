@@ -35,6 +35,8 @@ from mastertrade.errors import UserInputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mastertrade.engine.generator.store import StoredStrategy
+
 BLOCK_DAYS = 5
 RESAMPLES = 2000
 DAYS_PER_YEAR = 365
@@ -184,6 +186,46 @@ def _text(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What chose a stored generated strategy, so a report on its own series neither counts bars its
+    search saw as out-of-sample nor charges it for one trial: the last bar of the data its search scored
+    it on (``seen_until_ms``) and the trials its deflated Sharpe ratio counted when it was judged."""
+
+    strategy_id: str
+    symbol: str
+    timeframe: str
+    exchange: str | None
+    seen_until_ms: int
+    trials: int | None
+
+    def applies(self, exchange: str, symbol: str, timeframe: str) -> bool:
+        """Whether a series is the one the strategy was searched on (another series is new to it)."""
+        same = symbol == self.symbol and timeframe == self.timeframe
+        return same and (self.exchange is None or exchange == self.exchange)
+
+
+def provenance_of(strategy: StoredStrategy) -> Provenance | None:
+    """The provenance of a strategy a generation run chose (``None`` for one stored by hand, whose
+    choice this product did not see). The last bar seen is the end of its search-window backtest (the
+    whole series it was scored on, for strategies stored before the hold-out existed)."""
+    from mastertrade.engine.market.timeframes import parse_when
+
+    end = strategy.metrics.get("end")
+    if strategy.generation_run_id is None or not end:
+        return None
+    trials = strategy.selection.get("deflated_trials") or {}
+    counted = trials.get("trials_used", trials.get("trials"))
+    return Provenance(
+        strategy_id=strategy.id,
+        symbol=strategy.symbol,
+        timeframe=strategy.timeframe,
+        exchange=strategy.exchange,
+        seen_until_ms=parse_when(str(end), what="search window end"),
+        trials=int(counted) if counted else None,
+    )
+
+
 async def validate_series(
     db: Any,
     settings: Any,
@@ -192,24 +234,44 @@ async def validate_series(
     symbol: str,
     timeframe: str,
     exchange: str | None = None,
-    trials: int = 1,
+    trials: int | None = None,
     start_ms: int | None = None,
     end_ms: int | None = None,
+    provenance: Provenance | None = None,
 ) -> dict[str, Any]:
     """Read the stored series (and the alternative data the strategy's feature terms read) and report
-    on ``strategy`` over it: what ``mt validate`` prints, for any caller."""
+    on ``strategy`` over it: what ``mt validate`` prints, for any caller.
+
+    ``trials``: as declared (``None``: 1, or for a generated strategy on its own series the trials its
+    generation counted). With ``provenance`` (a generated strategy on its own series) and no
+    ``start_ms``, the report starts after the last bar its search saw (its hold-out and any bar since);
+    an earlier start is reported, with the windows its search saw marked and the verdict saying so."""
     from mastertrade.engine.collectors.provider import features_for
     from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.errors import NotFound
 
     timeframe_ms(timeframe)
-    if trials < 1:
+    if trials is not None and trials < 1:
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
     store = CandleStore(db)
     key = await store.resolve(symbol, timeframe, exchange)
+    if provenance is not None and not provenance.applies(key.exchange, key.symbol, key.timeframe):
+        provenance = None
+    declared = trials is not None
+    if trials is None:
+        trials = provenance.trials if provenance is not None and provenance.trials else 1
+    started_after_search = provenance is not None and start_ms is None
+    if provenance is not None and start_ms is None:
+        start_ms = provenance.seen_until_ms + 1
     frame = await store.read(key, start_ms, end_ms)
     if frame.empty:
+        if started_after_search and provenance is not None:
+            raise NotFound(
+                f"no candles of {key} after {to_iso(provenance.seen_until_ms)}, the last bar strategy"
+                f" {provenance.strategy_id[:16]} was searched on: give --start to report on bars its"
+                " search saw (marked as such)"
+            )
         raise NotFound(f"no candles of {key} in the requested range")
     features = await features_for(db, [strategy], timeframe=key.timeframe, simulated=key.simulated)
     generator = settings.generator
@@ -224,6 +286,11 @@ async def validate_series(
         min_deflated_sharpe=generator.min_deflated_sharpe,
     )
     report = validation_report(strategy, frame, options, features=features)
+    report["deflated"]["trials_source"] = (
+        "declared" if declared else "recorded" if provenance is not None and provenance.trials else "default"
+    )
+    if provenance is not None:
+        _mark_seen(report, frame, provenance, started_after_search)
     return {
         "exchange": key.exchange,
         "symbol": key.symbol,
@@ -231,3 +298,28 @@ async def validate_series(
         "simulated": key.simulated,
         **report,
     }
+
+
+def _mark_seen(report: dict[str, Any], frame: pd.DataFrame, provenance: Provenance, after: bool) -> None:
+    """Record what the strategy's search saw of the report's bars; mark the walk-forward windows whose
+    out-of-sample bars it saw, and say so first in the verdict when it saw any."""
+    import pandas as pd
+
+    from mastertrade.engine.market.timeframes import to_iso
+
+    stamps = np.asarray(pd.DatetimeIndex(frame.index).as_unit("ms").asi8, dtype=np.int64)
+    seen = int(np.searchsorted(stamps, provenance.seen_until_ms, side="right"))
+    for item in report["walk_forward"]:
+        item["seen_by_search"] = bool(item["out_of_sample_start"] < seen)
+    report["provenance"] = {
+        "strategy": provenance.strategy_id,
+        "searched_until": to_iso(provenance.seen_until_ms),
+        "trials_recorded": provenance.trials,
+        "start": "after its search window" if after else "given",
+        "seen_bars": seen,
+    }
+    if seen:
+        report["verdict"] = (
+            f"{seen:,} of these {len(frame):,} bars (to {to_iso(provenance.seen_until_ms)}) are bars its"
+            f" search chose it on, so figures over them are not out-of-sample; {report['verdict']}"
+        )
