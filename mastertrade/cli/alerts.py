@@ -80,7 +80,7 @@ def add(
     severity: Annotated[
         str | None, typer.Option(help="info, warning or critical (default: the kind's).")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="A name for the rule.")] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the rule (up to 128 characters).")] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Add an alert rule, e.g. `mt alerts add price_cross --symbol BTC/USDT --level 70000`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from importlib.metadata import EntryPoint
@@ -122,6 +123,40 @@ async def test_refresh_polls_the_enabled_sources_once(database: Any) -> None:
     assert len(await FeatureStore(database).read("fear_greed", "fear_greed")) == 1
     with pytest.raises(UserInputError, match="unknown source 'nope'"):
         await source_report(database, settings(), names=["nope"])
+
+
+def fear_greed_up_mempool_down(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "api.alternative.me":
+        day = str((NOW - NOW % DAY) // 1000)
+        return httpx.Response(200, json={"data": [{"value": "33", "timestamp": day}], "metadata": {}})
+    return httpx.Response(503)
+
+
+def test_mt_data_sources_refresh_lists_what_it_stored_and_exits_1_naming_a_failed_source(
+    mt: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.collectors import report
+
+    mocked = functools.partial(
+        report.source_report, transport=httpx.MockTransport(fear_greed_up_mempool_down)
+    )
+    monkeypatch.setattr(report, "source_report", mocked)
+
+    result = mt("data", "sources", "fear_greed", "mempool", "--refresh", "--json")
+
+    assert result.exit_code == 1
+    by_name = {item["source"]: item for item in json.loads(result.stdout)}
+    # The report is read after the refresh: the series holds the value this refresh stored.
+    assert [series["rows"] for series in by_name["fear_greed"]["series"]] == [1]
+    assert by_name["fear_greed"]["refreshed"] and by_name["mempool"]["refreshed"]
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("mt: error: 1 of 2 sources failed to refresh: mempool: HTTP 503")
+    assert "fear_greed" not in error
+
+    fine = mt("data", "sources", "fear_greed", "--refresh")
+    assert fine.exit_code == 0 and "fear_greed = 33" in fine.stdout
+    listed = mt("data", "sources", "mempool")  # no refresh: an old failure is shown, not an error
+    assert listed.exit_code == 0 and "HTTP 503" in listed.stdout
 
 
 class GoodPlugin(Collector):

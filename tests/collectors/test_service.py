@@ -245,3 +245,36 @@ async def test_disabled_sources_are_recorded_and_never_polled(database: Any) -> 
     assert health.state is SourceState.DISABLED and "glassnode_api_key" in (health.reason or "")
     persisted = await FeatureStore(database).load_health()
     assert persisted["glassnode"][0].state is SourceState.DISABLED
+
+
+class Replaying(Collector):
+    """A source that answers each poll with the points the test scripted, in any time order."""
+
+    name = "replaying"
+    description = "test source"
+
+    def __init__(self, *batches: list[FeaturePoint]) -> None:
+        super().__init__(settings())
+        self.batches = list(batches)
+
+    async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
+        return self.batches.pop(0)
+
+
+async def test_an_out_of_order_answer_is_stored_but_the_last_value_does_not_step_back(database: Any) -> None:
+    day = 86_400_000
+    newer = [FeaturePoint("x", 52.0, NOW, NOW), FeaturePoint("y", 1.0, NOW - day, NOW - day)]
+    older = [FeaturePoint("x", 40.0, NOW - day, NOW - day), FeaturePoint("y", 2.0, NOW, NOW)]
+    collector = Replaying(newer, older)
+    runner = service(database, collector, Clock(), [])
+
+    await runner.poll(collector)
+    health = await runner.poll(collector)
+
+    assert health.state is SourceState.OK
+    assert {item["name"]: (item["value"], item["ts"]) for item in health.last_values} == {
+        "x": (52.0, NOW),  # the newest value stays, though the last answer carried an older one
+        "y": (2.0, NOW),  # a newer value replaces it
+    }
+    stored = await FeatureStore(database).read("replaying", "x")
+    assert stored.values.tolist() == [40.0, 52.0]  # the older point is stored all the same

@@ -231,6 +231,34 @@ async def test_alerts_without_targets_are_stored_as_such(alerts_for: Any) -> Non
         await alerts.manager.test()
 
 
+async def test_rule_names_fit_their_column_a_given_one_refused_a_made_one_shortened(
+    alerts_for: Any, database: Database
+) -> None:
+    alerts = await alerts_for()
+    with pytest.raises(UserInputError, match="invalid name 'xxxx.*: 300 characters, at most 128"):
+        await alerts.manager.add_rule("price_cross", {"symbol": "BTC/USDT", "level": 1}, name="x" * 300)
+    terms = [
+        {"<": [{"feature": "fear_greed"}, 20]},
+        {">": [{"ind": "sma", "length": 50}, {"ind": "sma", "length": 200}]},
+    ]
+    when = {
+        "all": [
+            *terms,
+            {"crosses_above": [{"ind": "rsi", "length": 14}, 30]},
+            {">": [{"feature": "whale_tx_count"}, 3]},
+            {"<": [{"feature": "sentiment"}, -0.2]},
+        ]
+    }
+    rule = await alerts.manager.add_rule("signal", {"symbol": "BTC/USDT", "timeframe": "1h", "when": when})
+    assert len(rule.name) == 128 and rule.name.startswith("BTC/USDT 1h: Fear & Greed < 20 and ")
+    kept = rule.params()["when"]
+    assert rule.name.endswith("…") and kept["all"][-1]["<"][0]["feature"] == "sentiment"  # kept whole
+
+    again = AlertManager(AlertsSettings(), database, EventBus(), alerts.clock)
+    await again.load()
+    assert [(r.name, r.params()["when"]) for r in again.rules.rules if not r.builtin] == [(rule.name, kept)]
+
+
 async def test_rules_turn_engine_events_into_alerts_and_user_rules_come_and_go(engine: Engine) -> None:
     client = engine.client()
     engine.ctx.bus.publish(

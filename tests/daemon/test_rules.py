@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mastertrade.engine.alerts.masking import mask_target, scrub
+from mastertrade.engine.alerts.masking import mask_target, scrub, secrets_of
 from mastertrade.engine.alerts.quiet import parse_quiet_hours
 from mastertrade.engine.alerts.rules import RULE_EVENT_TYPES, EventRule, Severity, build_rule
 from mastertrade.engine.candle import Candle
@@ -218,3 +218,16 @@ def test_apprise_urls_are_masked_and_their_secrets_scrubbed() -> None:
     assert mask_target("jsons://user:pw@host.example/x?token=abc") == "jsons://***@host.example/***?***"
     text = scrub("POST to tgram 123456:ABCDEF failed for chat 987654", ["tgram://123456:ABCDEF/987654"])
     assert "ABCDEF" not in text and "987654" not in text
+
+
+def test_scrubbing_hides_secrets_but_not_option_names_or_words_that_contain_a_path_word() -> None:
+    url = "json://127.0.0.1:8080/fail/T0KEN123?format=markdown&mode=Private9&apikey=ZZSECRETZZ"
+    secrets = secrets_of(url)
+    assert {"T0KEN123", "ZZSECRETZZ", "Private9", "markdown", "fail"} <= set(secrets)
+    assert not {"format", "mode", "apikey"} & set(secrets)  # Apprise's option names, not secrets
+
+    text = scrub("alert #6 failed (mode paper): POST /fail/T0KEN123 refused key ZZSECRETZZ", [url])
+    assert text == "alert #6 failed (mode paper): POST /***/*** refused key ***"
+    # A letters-only secret is still found right after a percent escape, as in a quoted URL.
+    assert scrub("tgram://4242%3AABCdefGHIjkl/7", ["tgram://4242:ABCdefGHIjkl/7"]) == "tgram://***%3A***/7"
+    assert scrub("bare value ?SECRETBARE", ["json://h/x?SECRETBARE"]) == "bare value ?***"

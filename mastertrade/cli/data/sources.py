@@ -2,7 +2,8 @@
 
 It reads what the collectors persisted (the daemon need not run). ``--refresh`` polls the enabled
 sources once now, stores their values and then lists them: the way to collect without the daemon, e.g.
-from cron. Keys are never shown: only whether one is configured.
+from cron; it exits 1, naming them, when any source it polled failed. Keys are never shown: only
+whether one is configured.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ def list_sources(
         list[str] | None, typer.Argument(help="Only these sources (default: all).", show_default=False)
     ] = None,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Poll the enabled sources once now (needs the network).")
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Poll the enabled sources once now (needs the network); exit 1 naming any that failed.",
+        ),
     ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -40,6 +45,7 @@ def list_sources(
     report = run(load)
     if json_out:
         print_json(report)
+        _fail_on_refresh_errors(report)
         return
     rows = [
         (
@@ -56,6 +62,19 @@ def list_sources(
     from mastertrade.engine.collectors.sentiment import scoring
 
     info(f"sentiment scoring: {scoring(config.collectors)}")
+    _fail_on_refresh_errors(report)
+
+
+def _fail_on_refresh_errors(report: list[dict[str, Any]]) -> None:
+    """Exit 1 naming every source this ``--refresh`` polled without success: from cron, a refresh
+    that stored nothing must not look like one that worked."""
+    from mastertrade.errors import OperationFailed
+
+    failed = [item for item in report if item.get("refreshed") and item["state"] != "ok"]
+    if failed:
+        reasons = "; ".join(f"{item['source']}: {item['reason'] or item['state']}" for item in failed)
+        polled = sum(1 for item in report if item.get("refreshed"))
+        raise OperationFailed(f"{len(failed)} of {polled} sources failed to refresh: {reasons}")
 
 
 def _last_value(values: list[dict[str, Any]]) -> str:

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 _MAX_WAIT_S = 60.0  # re-check at least this often, so a wall-clock jump cannot strand a retry
 _CONCURRENT_DELIVERIES = 4
+RULE_NAME_MAX = 128
+"""Longest rule name: the ``alert_rules.name`` and ``alerts.rule`` columns."""
 
 
 def alert_info(record: AlertRecord) -> dict[str, Any]:
@@ -373,12 +375,19 @@ class AlertManager:
     async def add_rule(
         self, kind: str, params: dict[str, Any], *, severity: str | None = None, name: str | None = None
     ) -> Rule:
-        """Validate, store and switch on a user rule."""
+        """Validate, store and switch on a user rule.
+
+        A name the user gives must fit the stored column (Postgres refuses a longer one; SQLite would
+        keep it but every alert's ``rule`` is cut); a name made from the rule (a long ``--when``
+        condition) is shortened with an ellipsis instead, as the rule's parameters keep it whole."""
+        if name is not None and len(name) > RULE_NAME_MAX:
+            raise UserInputError(
+                f"invalid name {name[:24] + '...'!r}: {len(name)} characters, at most {RULE_NAME_MAX}"
+            )
         clean = {key: value for key, value in params.items() if value is not None}
         draft = build_rule(kind, clean, rule_id=0, name=name, severity=severity)
-        stored = await self.store.add_rule(
-            name=draft.name, kind=kind, params=draft.params(), severity=severity
-        )
+        label = draft.name if len(draft.name) <= RULE_NAME_MAX else draft.name[: RULE_NAME_MAX - 1] + "…"
+        stored = await self.store.add_rule(name=label, kind=kind, params=draft.params(), severity=severity)
         rule = build_rule(kind, draft.params(), rule_id=stored.id, name=stored.name, severity=severity)
         self.rules.rules.append(rule)
         log.info("alert rule %s added: %s", stored.id, stored.name)

@@ -35,12 +35,20 @@ def mask_target(url: str) -> str:
 
 
 def secrets_of(url: str) -> list[str]:
-    """The parts of an Apprise URL that may be secret (for scrubbing them out of error text)."""
+    """The parts of an Apprise URL that may be secret (for scrubbing them out of error text).
+
+    Every part of the URL counts (user, password, host of the schemes that hide tokens there, path
+    segments, query values) except the names of query options (``format``, ``mode``, ``to``): they are
+    Apprise's vocabulary, and taking them for secrets turned every "mode" in the daemon log into
+    "***". A query item without ``=`` is a value, and counts."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return [url] if len(url) >= _MIN_SECRET else []
-    pieces = [rest]
-    pieces += re.split(r"[/@:?&=#]", rest)
+    body, _, query = rest.partition("?")
+    pieces = [rest, *re.split(r"[/@:#]", body)]
+    for item in re.split(r"[&;]", query):
+        name, equals, value = item.partition("=")
+        pieces += re.split(r"[/@:#]", value) if equals else [name]
     if scheme.lower() in _HOST_SCHEMES:
         try:
             parts = urlsplit(url)
@@ -51,9 +59,23 @@ def secrets_of(url: str) -> list[str]:
     return sorted({piece for piece in pieces if len(piece) >= _MIN_SECRET}, key=len, reverse=True)
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``***``.
+
+    A secret made only of letters (a path word such as ``alerts`` or ``fail``, a word-like password)
+    is replaced where it stands as a word, not inside a longer one ("failed" stays "failed"); it still
+    counts as a word after a percent escape (``%3ASECRET``). Anything else is replaced wherever it
+    appears."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) < _MIN_SECRET:
+            continue
+        pattern = re.escape(secret)
+        if secret.isalpha():
+            pattern = rf"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{{2}})){pattern}(?![A-Za-z0-9])"
+        text = re.sub(pattern, "***", text)
+    return text
+
+
 def scrub(text: str, urls: list[str]) -> str:
     """``text`` with every secret part of ``urls`` replaced by ``***``."""
-    for url in urls:
-        for secret in secrets_of(url):
-            text = text.replace(secret, "***")
-    return text
+    return redact(text, [secret for url in urls for secret in secrets_of(url)])

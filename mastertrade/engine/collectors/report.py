@@ -62,33 +62,39 @@ async def source_report(
     transport: httpx.AsyncBaseTransport | None = None,
     now: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every source (or the named ones) as plain data: health, key status (never the key), series."""
+    """Every source (or the named ones) as plain data: health, key status (never the key), series.
+
+    With ``refresh`` the enabled sources among them are polled first; each item's ``refreshed`` says
+    whether this call polled it, so a caller can tell a poll that failed now from an old failure."""
     store = FeatureStore(db)
     service = CollectorService(db, settings, transport=transport)
     features = await store.list_features()
-    by_source: dict[str, list[FeatureInfo]] = {}
-    for info in features:
-        by_source.setdefault(info.source, []).append(info)
     persisted = {name: health for name, (health, _) in (await store.load_health()).items()}
     collector_names = [collector.name for collector in service.collectors]
-    others = sorted((set(by_source) | set(persisted)) - set(collector_names))
+    others = sorted(({info.source for info in features} | set(persisted)) - set(collector_names))
     known = collector_names + others
     if names:
         unknown = [name for name in names if name not in known]
         if unknown:
             raise UserInputError(f"unknown source {unknown[0]!r} (known: {', '.join(known)})")
     moment = now if now is not None else now_ms()
+    refreshed: set[str] = set()
     if refresh:
+        refreshed = {c.name for c in service.enabled() if not names or c.name in names}
         try:
             await service.poll_all(names)
         finally:
             await service.close()
         healths = {health.source: health for health in service.health()}
+        features = await store.list_features()  # with what the refresh just stored
     else:
         healths = {
             collector.name: merge_health(collector, persisted.get(collector.name)).effective(moment)
             for collector in service.collectors
         }
+    by_source: dict[str, list[FeatureInfo]] = {}
+    for info in features:
+        by_source.setdefault(info.source, []).append(info)
     for source in others:
         health = persisted.get(source)
         if health is None:
@@ -106,6 +112,7 @@ async def source_report(
         if names and source not in names:
             continue
         data = healths[source].as_dict()
+        data["refreshed"] = source in refreshed
         data["series"] = [info.as_dict() for info in by_source.get(source, [])]
         if source in scored:
             data["scoring"] = scored[source]

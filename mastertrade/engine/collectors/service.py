@@ -221,7 +221,7 @@ class CollectorService:
                     last_success=now,
                     last_attempt=now,
                     failures=0,
-                    last_values=newest_values(points) or previous.last_values,
+                    last_values=newest_values(points, known=previous.last_values) or previous.last_values,
                     next_poll=now + int(collector.interval_s * 1000),
                 )
             return await self._record(collector, previous, health)

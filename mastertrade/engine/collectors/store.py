@@ -276,15 +276,28 @@ class FeatureStore:
         return out
 
 
-def newest_values(points: Sequence[FeaturePoint], limit: int = 12) -> tuple[dict[str, Any], ...]:
-    """The newest point of each (name, symbol) in a batch, for a source's health record."""
-    newest: dict[tuple[str, str], FeaturePoint] = {}
+def newest_values(
+    points: Sequence[FeaturePoint], limit: int = 12, *, known: Sequence[dict[str, Any]] = ()
+) -> tuple[dict[str, Any], ...]:
+    """The newest point of each (name, symbol) in a batch, for a source's health record.
+
+    ``known`` are the values the record showed before: a series keeps its newer known value when the
+    batch brings only older points (a source that answers out of order, a late correction of an old
+    bucket), so the "last value" never steps back in time while the stored series does not."""
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in known:
+        newest[(str(item["name"]), str(item.get("symbol", "")))] = dict(item)
     for point in points:
         key = (point.name, point.symbol)
-        if key not in newest or point.ts >= newest[key].ts:
-            newest[key] = point
-    ordered = sorted(newest.values(), key=lambda p: (p.symbol, p.name))[:limit]
-    return tuple({"name": p.name, "symbol": p.symbol, "value": p.value, "ts": p.ts} for p in ordered)
+        if key not in newest or point.ts >= int(newest[key]["ts"]):
+            newest[key] = {"name": point.name, "symbol": point.symbol, "value": point.value, "ts": point.ts}
+    touched = {(point.name, point.symbol) for point in points}
+    ordered = sorted((item for key, item in newest.items() if key in touched), key=_series_order)[:limit]
+    return tuple(ordered)
+
+
+def _series_order(item: dict[str, Any]) -> tuple[str, str]:
+    return (str(item["symbol"]), str(item["name"]))
 
 
 def _dialect_insert(conn: AsyncConnection) -> Any:
