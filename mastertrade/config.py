@@ -335,6 +335,10 @@ class SchedulerSettings(Section):
         return value
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+"""A URL scheme (RFC 3986)."""
+
+
 class AlertsSettings(Section):
     """Alerts: which events notify, where to (Apprise URLs), and when to keep quiet."""
 
@@ -387,6 +391,23 @@ class AlertsSettings(Section):
             if name not in BUILTIN_RULES:
                 raise ValueError(f"unknown alert event {name!r}: expected one of {', '.join(BUILTIN_RULES)}")
         return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        """Each must at least be ``scheme://...``: a malformed target would otherwise show only when
+        every alert to it has failed its retries. Apprise checks the rest (``mt alerts test``); some of
+        its schemes need nothing after the ``://`` (``windows://``, ``dbus://``). The error names the
+        target by its place and scheme, never its text, which may hold a token."""
+        for index, url in enumerate(value):
+            scheme, separator, _ = url.strip().partition("://")
+            if not separator or not _SCHEME.fullmatch(scheme):
+                raise ValueError(
+                    f"alert URL #{index + 1} of {len(value)} is not an Apprise URL: it must start with a"
+                    " scheme and ://, like json://host/path or tgram://bot-token/chat-id (the value is not"
+                    " shown: it may hold a token)"
+                )
+        return [url.strip() for url in value]
 
     @field_validator("quiet_hours")
     @classmethod

@@ -63,6 +63,16 @@ def test_bad_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> N
         load_settings()
 
 
+def test_a_malformed_alert_url_is_refused_by_place_without_its_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_ALERTS__URLS", '["json://host/hook", "tgram//bot-secret-123/456"]')
+    with pytest.raises(ConfigError, match="alert URL #2 of 2 is not an Apprise URL") as caught:
+        load_settings()
+    assert "secret-123" not in str(caught.value) and caught.value.args[0].count("\n") == 0
+    # schemes that need nothing after :// (desktop notifications) are Apprise's to judge, and kept
+    monkeypatch.setenv("MT_ALERTS__URLS", '[" windows:// ", "json://host/hook"]')
+    assert load_settings().alerts.urls == ["windows://", "json://host/hook"]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
