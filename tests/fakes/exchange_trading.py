@@ -34,7 +34,8 @@ spot API as ccxt's binance client calls it:
   quote units); ``trade_lag`` leaves each new trade out of its first N ``myTrades`` answers (the order
   already says it filled, its trades are not listed yet); ``pieces`` fills a marketable order in that
   many trades at rising prices; ``ack_only`` answers an order with its ids alone (no status, no fills),
-  like ``newOrderRespType=ACK``.
+  like ``newOrderRespType=ACK``; ``trades_only`` leaves the executed amounts out of every order it
+  shows, so the fills are known only from ``myTrades``.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class TradingExchange(FakeExchange):
         trade_lag: int = 0,
         pieces: int = 1,
         ack_only: bool = False,
+        trades_only: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(symbols, **kwargs)
@@ -106,6 +108,7 @@ class TradingExchange(FakeExchange):
         self.trade_lag = trade_lag
         self.pieces = pieces
         self.ack_only = ack_only
+        self.trades_only = trades_only
         self._hidden: dict[int, int] = {}
         """Trade id -> how many more myTrades answers leave it out (``trade_lag``)."""
         self.api_key = api_key
@@ -582,6 +585,12 @@ class TradingExchange(FakeExchange):
         )
 
     def _order_json(self, order: DeskOrder) -> dict[str, Any]:
+        shown = self._order_fields(order)
+        if self.trades_only:
+            del shown["executedQty"], shown["cummulativeQuoteQty"]
+        return shown
+
+    def _order_fields(self, order: DeskOrder) -> dict[str, Any]:
         return {
             "symbol": market_id(order.symbol),
             "orderId": order.order_id,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderState
+from mastertrade.engine.orders import OrderState, OrderType
 from tests.trading.live_rig import BTC, Rig, buy
 
 
@@ -80,4 +80,32 @@ async def test_a_bracket_after_a_fee_paid_in_the_base_asset_sells_what_was_recei
     rig.desk.set_price(BTC, 37_900.0)  # the stop fires at the exchange, within its limit
     await broker.poll()
     assert (await rig.journal.get(stop.id)).state == OrderState.FILLED
+    await rig.assert_reconciled()
+
+
+@pytest.mark.parametrize("desk_options", [{"trade_lag": 1}], indirect=True)
+async def test_a_cancelled_order_whose_part_fill_is_not_listed_yet_keeps_it(rig: Rig) -> None:
+    """A resting order fills in part, then is cancelled before the exchange lists that trade: the order
+    is not closed without it; the next poll books the part and closes it cancelled."""
+    broker = await rig.started()
+    row = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
+    assert row.state == OrderState.OPEN
+    rig.desk.fill_part(row.client_order_id, 0.04)
+    cancelled = await broker.cancel(row.id)
+    assert cancelled.state == OrderState.PARTIALLY_FILLED and cancelled.filled == 0.0
+    await broker.poll()
+    done = await rig.journal.get(row.id)
+    assert done.state == OrderState.CANCELLED and done.filled == pytest.approx(0.04)
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.04)
+    await rig.assert_reconciled()
+
+
+@pytest.mark.parametrize("desk_options", [{"trades_only": True}], indirect=True)
+async def test_an_order_shown_without_its_executed_amount_gets_its_fills_from_the_trades(rig: Rig) -> None:
+    """ccxt reads a missing executed amount as 0: a "closed" order saying it filled 0 is still asked for
+    its trades before it is closed, so a venue that reports fills only as trades loses none."""
+    broker = await rig.started()
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.state == OrderState.FILLED and row.filled == pytest.approx(0.1)
+    assert len(await rig.journal.fills(order_id=row.id)) == 1
     await rig.assert_reconciled()

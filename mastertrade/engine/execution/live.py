@@ -602,9 +602,10 @@ class LiveBroker:
         if state.final and state is not OrderState.REJECTED:
             seen = await self._filled_with(row, fills)
             if seen < filled - FILL_TOLERANCE:
-                # Done at the exchange, but not all its trades are listed yet: the order stays in flight,
-                # so the next poll asks for them again, instead of ending without them.
-                state = OrderState.PARTIALLY_FILLED if seen > 0 else OrderState.OPEN
+                # Done at the exchange, but not all its trades are listed yet: the order stays in flight
+                # (partly filled, as far as we can book), so the next poll asks for them again, instead of
+                # ending without them.
+                state = OrderState.PARTIALLY_FILLED
                 reason = f"the exchange has {filled:g} filled; {seen:g} seen in its trades so far"
         exchange_id = str(order["id"]) if order.get("id") is not None else None
         if current.final and current is state:
