@@ -29,6 +29,13 @@ spot API as ccxt's binance client calls it:
   both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``. ``fill_part``
   fills part of a leg (Binance expires the other leg at the first fill, partial or not).
 - ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
+- **Other venues' habits**, each off by default: ``fee_asset`` charges the fee in another asset (the
+  base asset, as Binance does on buys without BNB, or a third one such as BNB at ``fee_asset_price``
+  quote units); ``trade_lag`` leaves each new trade out of its first N ``myTrades`` answers (the order
+  already says it filled, its trades are not listed yet); ``pieces`` fills a marketable order in that
+  many trades at rising prices; ``ack_only`` answers an order with its ids alone (no status, no fills),
+  like ``newOrderRespType=ACK``; ``trades_only`` leaves the executed amounts out of every order it
+  shows, so the fills are known only from ``myTrades``.
 """
 
 from __future__ import annotations
@@ -85,11 +92,25 @@ class TradingExchange(FakeExchange):
         fee: float = 0.001,
         api_key: str = API_KEY,
         secret: str = SECRET,
+        fee_asset: str | None = None,
+        fee_asset_price: float = 500.0,
+        trade_lag: int = 0,
+        pieces: int = 1,
+        ack_only: bool = False,
+        trades_only: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(symbols, **kwargs)
         self.last = dict(self.prices)
         self.fee = fee
+        self.fee_asset = fee_asset
+        self.fee_asset_price = fee_asset_price
+        self.trade_lag = trade_lag
+        self.pieces = pieces
+        self.ack_only = ack_only
+        self.trades_only = trades_only
+        self._hidden: dict[int, int] = {}
+        """Trade id -> how many more myTrades answers leave it out (``trade_lag``)."""
         self.api_key = api_key
         self.secret = secret
         self.free: dict[str, float] = dict(balances or {"USDT": 10_000.0})
@@ -235,30 +256,35 @@ class TradingExchange(FakeExchange):
     def _fill(self, order: DeskOrder, qty: float, price: float, *, locked: bool) -> None:
         base, quote = order.symbol.split("/")
         value = qty * price
-        fee = value * self.fee
+        fee_asset = self.fee_asset or quote
+        fee = {quote: value * self.fee, base: qty * self.fee}.get(fee_asset)
+        if fee is None:
+            fee = value * self.fee / self.fee_asset_price
+        source = self.locked if locked else self.free
         if order.side == "BUY":
-            source = self.locked if locked else self.free
             source[quote] = source.get(quote, 0.0) - value
-            self.free[quote] = self.free.get(quote, 0.0) - fee
             self.free[base] = self.free.get(base, 0.0) + qty
         else:
-            source = self.locked if locked else self.free
             source[base] = source.get(base, 0.0) - qty
-            self.free[quote] = self.free.get(quote, 0.0) + value - fee
+            self.free[quote] = self.free.get(quote, 0.0) + value
+        self.free[fee_asset] = self.free.get(fee_asset, 0.0) - fee
         order.executed += qty
         order.quote += value
         order.status = "FILLED" if order.executed >= order.quantity - 1e-12 else "PARTIALLY_FILLED"
+        trade_id = next(self._trade_ids)
+        if self.trade_lag:
+            self._hidden[trade_id] = self.trade_lag
         order.trades.append(
             {
                 "symbol": market_id(order.symbol),
-                "id": next(self._trade_ids),
+                "id": trade_id,
                 "orderId": order.order_id,
                 "orderListId": order.list_id,
                 "price": f"{price:.8f}",
                 "qty": f"{qty:.8f}",
                 "quoteQty": f"{value:.8f}",
                 "commission": f"{fee:.8f}",
-                "commissionAsset": quote,
+                "commissionAsset": fee_asset,
                 "time": self.now,
                 "isBuyer": order.side == "BUY",
                 "isMaker": order.type == "LIMIT",
@@ -337,7 +363,9 @@ class TradingExchange(FakeExchange):
             self.orders[order.order_id] = order
             self.placed.append(order)
             if marketable:
-                self._fill(order, quantity, fill_price, locked=False)
+                for piece in range(self.pieces):  # a thin book: each piece a little dearer (or cheaper)
+                    step = 1 + 0.0001 * piece * (1 if side == "BUY" else -1)
+                    self._fill(order, quantity / self.pieces, fill_price * step, locked=False)
             else:
                 asset, amount = (quote, quantity * fill_price) if side == "BUY" else (base, quantity)
                 self.free[asset] -= amount
@@ -353,6 +381,9 @@ class TradingExchange(FakeExchange):
                 }
                 for t in order.trades
             ]
+            if self.ack_only:
+                body = {k: body[k] for k in ("symbol", "orderId", "orderListId", "clientOrderId")}
+                body["transactTime"] = order.time
         return Reply(200, body)
 
     def _find(self, request: Recorded) -> DeskOrder | None:
@@ -518,7 +549,14 @@ class TradingExchange(FakeExchange):
                 if order.symbol == symbol and (order_id is None or order.order_id == int(order_id))
                 for trade in order.trades
             ]
-        return Reply(200, sorted(trades, key=lambda t: t["id"]))
+            shown = []
+            for trade in trades:
+                hidden = self._hidden.get(trade["id"], 0)
+                if hidden > 0:
+                    self._hidden[trade["id"]] = hidden - 1
+                else:
+                    shown.append(trade)
+        return Reply(200, sorted(shown, key=lambda t: t["id"]))
 
     def _account(self, request: Recorded) -> Reply:
         refused = self._refuse(request)
@@ -547,6 +585,12 @@ class TradingExchange(FakeExchange):
         )
 
     def _order_json(self, order: DeskOrder) -> dict[str, Any]:
+        shown = self._order_fields(order)
+        if self.trades_only:
+            del shown["executedQty"], shown["cummulativeQuoteQty"]
+        return shown
+
+    def _order_fields(self, order: DeskOrder) -> dict[str, Any]:
         return {
             "symbol": market_id(order.symbol),
             "orderId": order.order_id,

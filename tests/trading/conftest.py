@@ -190,9 +190,10 @@ class ThreadedTrading:
 
 
 @pytest.fixture
-def desk_options() -> dict[str, Any]:
-    """Options over ``live_rig.DESK`` for the ``desk`` fixture (a module overrides this fixture)."""
-    return {}
+def desk_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Options over ``live_rig.DESK`` for the ``desk`` fixture: a module overrides this fixture, a test
+    parametrizes it (``indirect=True``)."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture

@@ -144,6 +144,7 @@ def test_dust_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
     result = mt("trade", "buy", BTC, "0.00001")  # worth 0.001 USDT
     assert result.exit_code == 2 and "is dust" in result.stderr and result.stderr.count("\n") == 1
+    assert "[risk] min_notional" in result.stderr  # our floor, not to be taken for the exchange's
     assert mt.json("orders") == []
 
 

@@ -81,6 +81,8 @@ STATUS = {
     "rejected": OrderState.REJECTED,
 }
 BALANCE_TOLERANCE = 1e-8
+FILL_TOLERANCE = 1e-9
+"""Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
 
 
@@ -351,6 +353,7 @@ class LiveBroker:
             if row.parent_id == parent.id
         ]
         sized = []
+        received = await self._received(parent) if children else 0.0
         for child in children:
             assert child.id is not None
             child_id = child.id
@@ -363,7 +366,7 @@ class LiveBroker:
                         child_id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
                     )
                     continue
-                amount = float(self.exchange.amount_to_precision(child.symbol, parent.filled))
+                amount = float(self.exchange.amount_to_precision(child.symbol, received))
                 limit = child.price
                 if child.type == OrderType.STOP.value and child.stop_price is not None:
                     stop = float(self.exchange.price_to_precision(child.symbol, child.stop_price))
@@ -376,6 +379,13 @@ class LiveBroker:
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
         await live_oco.send_exits(self, sized)
+
+    async def _received(self, entry: OrderRecord) -> float:
+        """What an entry's fills brought in: its filled amount less the fees taken from it (Binance takes
+        a buy's fee from the coins bought unless BNB pays it), so its exits sell no more than is held."""
+        base, _ = split_symbol(entry.symbol)
+        fills = await self.journal.fills(order_id=entry.id)
+        return max(0.0, entry.filled - math.fsum(f.fee for f in fills if f.fee_asset == base))
 
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
@@ -579,19 +589,30 @@ class LiveBroker:
         assert row.id is not None
         filled = float(order.get("filled") or 0.0)
         state = STATUS.get(str(order.get("status")), OrderState.OPEN)
+        if state is OrderState.FILLED and not filled:  # a venue that leaves the executed amount out
+            filled = float(order.get("amount") or row.amount or 0.0)
         if state is OrderState.OPEN and filled > 0:
             state = OrderState.PARTIALLY_FILLED
         fills: list[NewFill] = []
-        if filled > row.filled + 1e-12:
-            fills = await self._fills_of(row, order)
-        exchange_id = str(order["id"]) if order.get("id") is not None else None
         current = row.state
+        ending = state.final and not current.final
+        if filled > row.filled + FILL_TOLERANCE or (ending and state is not OrderState.REJECTED):
+            fills = await self._fills_of(row, order)
+        reason = cancel_reason if state is OrderState.CANCELLED else None
+        if state.final and state is not OrderState.REJECTED:
+            seen = await self._filled_with(row, fills)
+            if seen < filled - FILL_TOLERANCE:
+                # Done at the exchange, but not all its trades are listed yet: the order stays in flight
+                # (partly filled, as far as we can book), so the next poll asks for them again, instead of
+                # ending without them.
+                state = OrderState.PARTIALLY_FILLED
+                reason = f"the exchange has {filled:g} filled; {seen:g} seen in its trades so far"
+        exchange_id = str(order["id"]) if order.get("id") is not None else None
         if current.final and current is state:
             if not fills:
                 return []
         if current is OrderState.INTENT:
             await self.journal.transition(row.id, OrderState.SENT, sent=True)
-        reason = cancel_reason if state is OrderState.CANCELLED else None
         updated, new = await self.journal.add_fills(
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
@@ -614,6 +635,14 @@ class LiveBroker:
                 )
             )
         return new
+
+    async def _filled_with(self, row: OrderRecord, fills: list[NewFill]) -> float:
+        """How much of the order its stored fills and ``fills`` add up to (a trade counted once)."""
+        assert row.id is not None
+        amounts = {fill.trade_id: fill.amount for fill in await self.journal.fills(order_id=row.id)}
+        for fill in fills:
+            amounts.setdefault(fill.trade_id, fill.amount)
+        return math.fsum(amounts.values())
 
     async def _fills_of(self, row: OrderRecord, order: dict[str, Any]) -> list[NewFill]:
         trades = await self.venue.call(

@@ -91,9 +91,10 @@ def check_same_order(
 
 
 def check_not_dust(symbol: str, amount: float, price: float, minimum: float, quote: str) -> None:
-    """``UserInputError`` when ``amount`` at ``price`` is worth less than ``minimum``."""
+    """``UserInputError`` when ``amount`` at ``price`` is worth less than ``minimum`` (``[risk]
+    min_notional``: our own floor, named as such, so it is not taken for the exchange's)."""
     if amount * price < minimum:
         raise UserInputError(
-            f"amount {amount:g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the market "
-            f"minimum of {minimum:g} {quote}"
+            f"amount {amount:g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the "
+            f"smallest order of {minimum:g} {quote} ([risk] min_notional)"
         )
