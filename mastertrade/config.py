@@ -861,6 +861,8 @@ def load_settings(path: Path | None = None) -> Settings:
     where = locations()
     path = path or where.config_file
     file_data = _read_toml(path) if path.exists() else {}
+    if file_data:
+        _check_private(path, file_data, where.secrets_file)
     for section, values in _read_secrets(where.secrets_file).items():
         merged = dict(file_data.get(section, {}))
         merged.update(values)
@@ -871,6 +873,37 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(_describe(exc, path)) from None
     except SettingsError as exc:  # a list or table from the environment that is not JSON
         raise ConfigError(_describe_unparsed_env(exc)) from None
+
+
+def _check_private(path: Path, data: dict[str, Any], secrets_file: Path) -> None:
+    """A config file that holds a secret (an exchange key, an API token, a data source's key) must be as
+    private as the secrets file: readable by others, the key is as good as published. The error names
+    the keys, never their values."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return
+    held = [
+        f"[{section}] {key}"
+        for section, values in data.items()
+        if isinstance(values, dict)
+        for key, value in values.items()
+        if value not in (None, "", {}) and _is_secret(section, key)
+    ]
+    if held:
+        raise ConfigError(
+            f"{path}: holds {', '.join(held)} but is readable by others (mode {mode:04o}): move"
+            f" {'them' if len(held) > 1 else 'it'} to {secrets_file} (mode 0600), or chmod 600 {path}"
+        )
+
+
+def _is_secret(section: str, key: str) -> bool:
+    """Whether ``[section] key`` is a ``SecretStr`` setting (or a table of them)."""
+    field = Settings.model_fields.get(section)
+    model = None if field is None else field.annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return False
+    inner = model.model_fields.get(key)
+    return inner is not None and "SecretStr" in str(inner.annotation)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -113,6 +113,23 @@ def test_secrets_file_must_be_private() -> None:
     assert "k-123" not in repr(settings) and "s-456" not in str(settings.model_dump(mode="json"))
 
 
+def test_a_config_file_holding_a_secret_must_be_private_too() -> None:
+    config = locations().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('mode = "paper"\n[exchange]\napi_key = "k-123"\n[api]\ntoken = "t-789"\n')
+    config.chmod(0o644)
+    with pytest.raises(
+        ConfigError, match=r"holds \[exchange\] api_key, \[api\] token but is readable"
+    ) as raised:
+        load_settings()
+    assert "k-123" not in str(raised.value) and "t-789" not in str(raised.value)
+    config.chmod(0o600)
+    assert load_settings().exchange.api_key is not None
+    config.write_text('mode = "paper"\n[exchange]\nid = "kraken"\n')  # nothing secret: its mode is free
+    config.chmod(0o644)
+    assert load_settings().exchange.id == "kraken"
+
+
 def test_rendered_config_is_valid_toml_with_every_default() -> None:
     text = render_config_file()
     data = tomllib.loads(text)
