@@ -151,6 +151,31 @@ def test_event_kinds_format_alerts_and_can_be_narrowed() -> None:
     assert RULE_EVENT_TYPES >= {"price.tick", "order.filled", "service.state", "strategy.retired"}
 
 
+def test_a_built_in_rule_and_a_narrower_user_rule_make_one_alert_per_fill() -> None:
+    """`mt alerts add order_filled --symbol BTC/USDT` beside the built-in order_filled rule: one alert
+    per BTC fill (the user's, which may be more severe), one per other fill (the built-in's)."""
+    from mastertrade.engine.alerts.rules import RuleSet
+
+    rules = RuleSet(
+        [EventRule("order_filled"), build_rule("order_filled", {"symbol": "BTC/USDT"}, rule_id=4)]
+    )
+
+    def fill(symbol: str, order: str) -> OrderFilled:
+        return OrderFilled(order_id=order, client_order_id="c", symbol=symbol, side="buy", amount=1, price=9)
+
+    btc = rules.evaluate(fill("BTC/USDT", "o1"))
+    assert [c.dedupe_key for c in btc] == ["rule4:order_filled:o1:1@9"]  # the user's, asked for by name
+    eth = rules.evaluate(fill("ETH/USDT", "o2"))
+    assert [c.dedupe_key for c in eth] == ["order_filled:o2:1@9"]
+    louder = RuleSet(
+        [build_rule("order_filled", {}, rule_id=5, severity="critical"), EventRule("order_filled")]
+    )
+    kept = louder.evaluate(fill("BTC/USDT", "o3"))
+    assert [(c.dedupe_key, c.severity) for c in kept] == [("rule5:order_filled:o3:1@9", Severity.CRITICAL)]
+    crossed = RuleSet([EventRule("circuit_breaker"), EventRule("order_filled")])  # different happenings
+    assert len(crossed.evaluate(fill("BTC/USDT", "o4"))) == 1
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "message"),
     [

@@ -28,6 +28,18 @@ class AlertCandidate:
     dedupe_key: str
     title: str
     body: str
+    about: str = ""
+    """What happened, whichever rule saw it (the built-in form of the dedupe key): two rules that see
+    the same happening (the built-in ``order_filled`` and a user's ``order_filled --symbol BTC/USDT``)
+    make one alert, not two (:meth:`.rules.RuleSet.evaluate`)."""
+
+    @property
+    def rank(self) -> int:
+        """How strongly it asks for attention: critical over warning over info."""
+        return _RANK[self.severity]
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
 class Rule(ABC):
@@ -63,6 +75,7 @@ class Rule(ABC):
             dedupe_key=prefix + candidate.dedupe_key,
             title=candidate.title,
             body=candidate.body,
+            about=candidate.about or candidate.dedupe_key,
         )
 
     def info(self) -> dict[str, Any]:

@@ -461,10 +461,17 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
 
     def evaluate(self, event: Event) -> list[AlertCandidate]:
-        found = []
+        """The alerts ``event`` calls for, one per happening: where several rules see the same one (a
+        built-in rule and a user's narrower rule of the same kind), the most severe alert is kept, and of
+        equally severe ones the user's (the later rule), which the trader asked for by name."""
+        found: dict[str, AlertCandidate] = {}
         for rule in self.rules:
             if event.type in rule.types:
                 candidate = rule.evaluate(event)
-                if candidate is not None:
-                    found.append(candidate)
-        return found
+                if candidate is None:
+                    continue
+                about = candidate.about or candidate.dedupe_key
+                kept = found.get(about)
+                if kept is None or candidate.rank >= kept.rank:
+                    found[about] = candidate
+        return list(found.values())
