@@ -3,6 +3,7 @@ ticket, confirmations, the reconnect path and leaving a demo."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.widgets import DataTable, Input, Select, Static
@@ -387,6 +388,62 @@ async def test_bad_input_is_named_and_nothing_is_sent() -> None:
         await pilot.pause()
         assert "a limit order needs one" in plain(screen.query_one("#ticket-result", Static))
         assert not any(call[0] == "place_order" for call in backend.calls)
+
+
+async def test_a_second_send_while_the_order_is_on_its_way_sends_nothing_more() -> None:
+    backend = FakeBackend()
+    backend.place_gate = asyncio.Event()
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(call[0] == "place_order" for call in backend.calls))
+        await pilot.press("ctrl+s")
+        await pilot.click("#send")
+        await pilot.press("escape")  # its answer would be lost: the ticket stays until it comes
+        await pilot.pause()
+        assert app.screen is screen and screen.query_one("#send").disabled
+        backend.place_gate.set()
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        assert [call[0] for call in backend.calls].count("place_order") == 1
+        assert len(backend.by_client_id) == 1
+
+
+async def test_an_order_whose_answer_was_lost_is_asked_for_again_never_placed_twice() -> None:
+    backend = FakeBackend()
+    backend.answers_lost = 1
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        result = screen.query_one("#ticket-result", Static)
+        await wait_for(pilot, lambda: "no answer in time" in plain(result))
+        assert isinstance(app.screen, OrderTicket) and not screen.query_one("#send").disabled
+        await pilot.press("ctrl+s")  # the same order again: the daemon returns the one it placed
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        sent = [call[1] for call in backend.calls if call[0] == "place_order"]
+        assert len(sent) == 2 and sent[0].client_order_id == sent[1].client_order_id
+        assert len(backend.by_client_id) == 1 and [o.id for o in backend.orders_list].count(13) == 1
+        assert any("placed once" in note.message for note in app._notifications)
+
+
+async def test_a_changed_order_after_a_lost_answer_is_a_new_order() -> None:
+    backend = FakeBackend()
+    backend.answers_lost = 1
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "no answer" in plain(screen.query_one("#ticket-result", Static)))
+        screen.query_one("#amount", Input).value = "0.02"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        sent = [call[1] for call in backend.calls if call[0] == "place_order"]
+        assert [o.amount for o in sent] == [0.01, 0.02]
+        assert sent[0].client_order_id != sent[1].client_order_id
 
 
 async def test_a_live_order_needs_a_second_confirmation_and_is_sent_as_live() -> None:
