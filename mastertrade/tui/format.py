@@ -58,6 +58,12 @@ def amount(value: float | None) -> str:
     return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
+def order_amount(value: float) -> str:
+    """An order event's amount. A strategy's entry sized as a share of equity gets its amount at the
+    fill, so its placed (or refused) event carries none (0): it says so instead of "0"."""
+    return amount(value) if value > 0 else "(sized at fill)"
+
+
 def compact(value: float | None) -> str:
     """A large number in four or five characters (950, 12.3k, 4.56M, 1.2B)."""
     if value is None or not math.isfinite(value):
