@@ -9,6 +9,9 @@ cancelling the first request and sending again (the first may well have reached 
 esc (its answer would be lost). Each order carries a client order id, kept while the fields stay the
 same: when the daemon does not answer in time, sending again asks for the same order, which the daemon
 returns if it placed it instead of placing it twice (as ``mt trade`` does).
+
+A preview still waiting when the ticket closes is cancelled, and none starts after: it would look for
+the ticket's widgets once they are gone, and take the dashboard down with it.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         answers."""
         self.unanswered: OrderCreate | None = None
         """The last order sent without an answer (its client order id is reused to send it again)."""
+        self.closed = False
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -117,7 +121,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         self.set_interval(PREVIEW_REFRESH_S, self._refresh_preview)
 
     def _refresh_preview(self) -> None:
-        if self.decision is not None:
+        if self.decision is not None and not self.closed:
             self.preview()
 
     def _account_label(self) -> str:
@@ -175,6 +179,8 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
     def _changed(self, event: Input.Changed | Select.Changed) -> None:
         if isinstance(event, Select.Changed) and event.select.id == "type":
             self.query_one("#price", Input).disabled = event.value == "market"
+        if self.closed:
+            return
         self.query_one("#ticket-result", Static).update("")
         self.preview()
 
@@ -227,11 +233,17 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
 
     # --- sending ---------------------------------------------------------------------------------------
 
+    def close(self, result: PlaceResult | None) -> None:
+        """Dismiss the ticket, with no preview left running or starting after."""
+        self.closed = True
+        self.workers.cancel_group(self, "preview")
+        self.dismiss(result)
+
     def action_cancel(self) -> None:
         if self.sending:
             self.notify("the order is on its way: wait for the daemon's answer", severity="warning")
             return
-        self.dismiss(None)
+        self.close(None)
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
@@ -297,7 +309,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         except errors.MasterTradeError as exc:
             self._ready_again(f"✖ not sent: {exc}")
             return
-        self.dismiss(result)
+        self.close(result)
 
     def _ready_again(self, message: str) -> None:
         self.sending = False
