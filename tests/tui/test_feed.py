@@ -112,7 +112,9 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
         await until(lambda: (state.orders.value or [])[0].state == "filled")
         assert state.orders.at == fetched  # the frozen clock: same time, new value
         assert ("[account] buy 0.5 ETH/USDT filled at 3,300.00", "info") in recorder.notices
-        assert any(line.endswith("[account] buy 0.5 ETH/USDT filled at 3,300.00") for line in log_lines(state))
+        assert any(
+            line.endswith("[account] buy 0.5 ETH/USDT filled at 3,300.00") for line in log_lines(state)
+        )
         # a strategy's own paper book is never shown as if the account traded
         backend.push(
             ev.OrderFilled(
