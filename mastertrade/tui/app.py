@@ -192,8 +192,13 @@ class MasterTradeApp(App[None]):
             if result is None:
                 return
             order, risk = result.order, result.risk
-            resized = f" (resized from {fmt.amount(risk.requested)})" if risk.verdict == "resize" else ""
-            what = f"{order.side} {fmt.amount(order.amount)} {order.symbol}{resized}"
+            if risk.reason.startswith("already placed"):
+                note = " (the daemon already had it: placed once)"  # sent again after a lost answer
+            elif risk.verdict == "resize":
+                note = f" (resized from {fmt.amount(risk.requested)})"
+            else:
+                note = ""
+            what = f"{order.side} {fmt.amount(order.amount)} {order.symbol}{note}"
             self.notify(f"order {order.id} {order.state}: {what}", timeout=6)
             self.refresh_soon("account", "risk")
 

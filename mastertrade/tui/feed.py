@@ -22,6 +22,7 @@ from typing import Any
 
 from mastertrade import errors
 from mastertrade.engine import events as ev
+from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, Backend
 from mastertrade.tui.state import LiveState, Severity, Snapshot, Topic
 
@@ -283,8 +284,8 @@ class Feed:
     def _notice(self, event: ev.Event) -> None:
         if isinstance(event, ev.OrderFilled):
             self.notice(
-                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
-                f"filled at {event.price:,.6g}",
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {fmt.amount(event.amount)} "
+                f"{event.symbol} filled at {fmt.price(event.price)}",
                 "info",
             )
         elif isinstance(event, ev.OrderRejected):

@@ -58,6 +58,20 @@ def amount(value: float | None) -> str:
     return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
+def order_amount(value: float) -> str:
+    """An order event's amount. A strategy's entry sized as a share of equity gets its amount at the
+    fill, so its placed (or refused) event carries none (0): it says so instead of "0"."""
+    return amount(value) if value > 0 else "(sized at fill)"
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells; a shortened text ends in an ellipsis, so it is never taken
+    for the whole (a price cut to its first digits reads as another price)."""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 0 else ""
+
+
 def compact(value: float | None) -> str:
     """A large number in four or five characters (950, 12.3k, 4.56M, 1.2B)."""
     if value is None or not math.isfinite(value):

@@ -29,6 +29,7 @@ from mastertrade.engine.api.schemas_trading import (
     RiskStatus,
 )
 from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.tui import format as fmt
 
 MAX_BARS = 600  # per series: more than the widest chart shows
 MAX_MARKERS = 200  # entries and exits per symbol
@@ -528,7 +529,7 @@ class LiveState:
         self.note(
             "info",
             "signal",
-            f"{event.strategy_id} {verb} {event.symbol} at {event.price:,.6g}"
+            f"{event.strategy_id} {verb} {event.symbol} at {fmt.price(event.price)}"
             + (f" ({event.reason})" if event.reason else ""),
         )
         return self.bump("candles", "log")
@@ -536,16 +537,16 @@ class LiveState:
     def _on_order(self, event: ev.Event) -> set[Topic]:
         # Every line names its book: a strategy's paper book or the account (``ev.book_label``).
         if isinstance(event, ev.OrderPlaced):
-            price = f" at {event.price:,.6g}" if event.price else ""
-            what = f"{event.side} {event.amount:.8g} {event.symbol} {event.order_type}{price}"
+            price = f" at {fmt.price(event.price)}" if event.price else ""
+            what = f"{event.side} {fmt.order_amount(event.amount)} {event.symbol} {event.order_type}{price}"
             self.note("info", "order", f"[{ev.book_label(event.book, event.mode)}] {what} placed")
         elif isinstance(event, ev.OrderFilled):
             part = " (partial)" if event.remaining > 0 else ""
             self.note(
                 "info",
                 "fill",
-                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
-                f"filled at {event.price:,.6g}{part}",
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {fmt.amount(event.amount)} "
+                f"{event.symbol} filled at {fmt.price(event.price)}{part}",
             )
             ts = self._forming_ts(event.symbol)
             if ts is not None:
@@ -563,8 +564,8 @@ class LiveState:
             self.note(
                 "warning",
                 "order",
-                f"[{ev.book_label(event.book, event.mode)}] {event.side} {event.amount:.8g} {event.symbol} "
-                f"rejected: {event.reason}",
+                f"[{ev.book_label(event.book, event.mode)}] {event.side} {fmt.order_amount(event.amount)} "
+                f"{event.symbol} rejected: {event.reason}",
             )
         return self.bump("account", "candles", "log")
 

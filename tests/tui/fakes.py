@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mastertrade import errors
-from mastertrade.client import NOT_RUNNING
+from mastertrade.client import NOT_RUNNING, DaemonTimeout
 from mastertrade.engine import events as ev
 from mastertrade.engine.api.schemas import (
     AlertInfo,
@@ -204,6 +204,11 @@ class FakeBackend:
         self.queue: asyncio.Queue[ev.Event | str] = asyncio.Queue()
         self.halted = False
         self.reject_with: str | None = None
+        self.place_gate: asyncio.Event | None = None
+        """When set, ``place_order`` waits for it (an order on its way)."""
+        self.answers_lost = 0
+        """How many of the next placed orders lose their answer (``DaemonTimeout`` after placing)."""
+        self.by_client_id: dict[str, OrderInfo] = {}
         self.tripped = {"price_move"}
         self.stages = {s.id: s.state for s in STRATEGIES}
         self.orders_list = [
@@ -456,12 +461,27 @@ class FakeBackend:
         return answer("approve", order.amount, "within all limits")
 
     async def place_order(self, order: OrderCreate) -> PlaceResult:
+        """Like the daemon: an order whose client order id it already has is returned, not placed."""
         self._check()
         self.calls.append(("place_order", order))
+        if self.place_gate is not None:
+            await self.place_gate.wait()
         if self.reject_with:
             raise errors.RiskRejected(self.reject_with)
+        known = self.by_client_id.get(order.client_order_id or "")
+        if known is not None:
+            again = RiskDecision(
+                verdict="approve",
+                symbol=known.symbol,
+                side=known.side,
+                requested=order.amount,
+                amount=order.amount,
+                price=order.price or 1.0,
+                reason=f"already placed as order {known.id} (same client order id): not placed again",
+            )
+            return PlaceResult(order=known, risk=again)
         placed = _order(
-            13,
+            13 + len(self.by_client_id),
             order.symbol,
             order.side,
             order.type,
@@ -471,7 +491,13 @@ class FakeBackend:
             hours_ago=0,
             mode="live" if order.live else "paper",
         )
+        if order.client_order_id:
+            placed = placed.model_copy(update={"client_order_id": order.client_order_id})
+            self.by_client_id[order.client_order_id] = placed
         self.orders_list.insert(0, placed)
+        if self.answers_lost > 0:
+            self.answers_lost -= 1
+            raise DaemonTimeout("the daemon did not answer within 10 s")
         decision = RiskDecision(
             verdict="approve",
             symbol=order.symbol,

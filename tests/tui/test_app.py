@@ -3,9 +3,11 @@ ticket, confirmations, the reconnect path and leaving a demo."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.widgets import DataTable, Input, Select, Static
+from textual.worker import Worker
 
 from mastertrade.engine import events as ev
 from mastertrade.tui.app import MasterTradeApp
@@ -130,6 +132,25 @@ async def test_market_watchlist_chart_timeframes_and_overlays() -> None:
         await wait_for(
             pilot, lambda: [name for name, _ in chart.overlays] == ["BB20 upper", "SMA20", "BB20 lower"]
         )
+
+
+async def test_the_watchlist_never_cuts_a_symbol_or_a_price_short() -> None:
+    """BTC-EDGE/USDT showed as "BTC-EDGE/U" and a price of a million as "1,234,567.8": the columns
+    widen to their texts, the sparkline gives way when the side panel is full."""
+    backend = FakeBackend(symbols=("BTC/USDT", "BTC-EDGE/USDT", "SOL/USDT"))
+    app = make_app(backend)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one(Watchlist)
+        backend.push(tick("BTC-EDGE/USDT", 1_234_567.89))
+        await wait_for(pilot, lambda: table.row_texts()[1][1] == "1,234,567.89")
+        lines = [table.render_line(y).text for y in range(4)]
+        assert all(len(line) == table.size.width for line in lines)
+        assert lines[2].startswith("BTC-EDGE/USDT 1,234,567.89 ")
+        assert lines[2].rstrip().endswith("live") and lines[0].split()[:3] == ["Symbol", "Price", "24h"]
+        assert lines[1].startswith("BTC/USDT      ")  # the other symbols line up with it
 
 
 async def test_bursts_of_ticks_are_coalesced_into_a_few_redraws() -> None:
@@ -387,6 +408,87 @@ async def test_bad_input_is_named_and_nothing_is_sent() -> None:
         await pilot.pause()
         assert "a limit order needs one" in plain(screen.query_one("#ticket-result", Static))
         assert not any(call[0] == "place_order" for call in backend.calls)
+
+
+async def test_a_second_send_while_the_order_is_on_its_way_sends_nothing_more() -> None:
+    backend = FakeBackend()
+    backend.place_gate = asyncio.Event()
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(call[0] == "place_order" for call in backend.calls))
+        await pilot.press("ctrl+s")
+        await pilot.click("#send")
+        await pilot.press("escape")  # its answer would be lost: the ticket stays until it comes
+        await pilot.pause()
+        assert app.screen is screen and screen.query_one("#send").disabled
+        backend.place_gate.set()
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        assert [call[0] for call in backend.calls].count("place_order") == 1
+        assert len(backend.by_client_id) == 1
+
+
+async def test_an_order_whose_answer_was_lost_is_asked_for_again_never_placed_twice() -> None:
+    backend = FakeBackend()
+    backend.answers_lost = 1
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        result = screen.query_one("#ticket-result", Static)
+        await wait_for(pilot, lambda: "no answer in time" in plain(result))
+        assert isinstance(app.screen, OrderTicket) and not screen.query_one("#send").disabled
+        await pilot.press("ctrl+s")  # the same order again: the daemon returns the one it placed
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        sent = [call[1] for call in backend.calls if call[0] == "place_order"]
+        assert len(sent) == 2 and sent[0].client_order_id == sent[1].client_order_id
+        assert len(backend.by_client_id) == 1 and [o.id for o in backend.orders_list].count(13) == 1
+        assert any("placed once" in note.message for note in app._notifications)
+
+
+async def test_a_changed_order_after_a_lost_answer_is_a_new_order() -> None:
+    backend = FakeBackend()
+    backend.answers_lost = 1
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "no answer" in plain(screen.query_one("#ticket-result", Static)))
+        screen.query_one("#amount", Input).value = "0.02"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        sent = [call[1] for call in backend.calls if call[0] == "place_order"]
+        assert [o.amount for o in sent] == [0.01, 0.02]
+        assert sent[0].client_order_id != sent[1].client_order_id
+
+
+async def test_a_ticket_sent_while_its_preview_waits_leaves_no_preview_running() -> None:
+    """Typed and sent at once: the preview still waiting when the ticket closed went on to fill the
+    ticket's widgets after they were gone, and the dashboard died with NoMatches."""
+    backend = FakeBackend()
+    app = make_app(backend)
+    left_running: list[list[Worker[Any]]] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OrderTicket)
+
+        def placed(*_names: str) -> None:  # the app's answer to the placed order: the ticket just closed
+            previews = [w for w in app.workers if w.node is screen and w.group == "preview"]
+            left_running.append([w for w in previews if not (w.is_cancelled or w.is_finished)])
+
+        app.refresh_soon = placed  # type: ignore[method-assign]
+        screen.query_one("#amount", Input).value = "0.01"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bool(left_running))
+        await pilot.pause(0.3)
+        assert left_running == [[]] and app.is_running and app.return_code is None
 
 
 async def test_a_live_order_needs_a_second_confirmation_and_is_sent_as_live() -> None:

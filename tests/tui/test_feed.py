@@ -111,8 +111,10 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
         )
         await until(lambda: (state.orders.value or [])[0].state == "filled")
         assert state.orders.at == fetched  # the frozen clock: same time, new value
-        assert ("[account] buy 0.5 ETH/USDT filled at 3,300", "info") in recorder.notices
-        assert any(line.endswith("[account] buy 0.5 ETH/USDT filled at 3,300") for line in log_lines(state))
+        assert ("[account] buy 0.5 ETH/USDT filled at 3,300.00", "info") in recorder.notices
+        assert any(
+            line.endswith("[account] buy 0.5 ETH/USDT filled at 3,300.00") for line in log_lines(state)
+        )
         # a strategy's own paper book is never shown as if the account traded
         backend.push(
             ev.OrderFilled(
@@ -126,11 +128,11 @@ async def test_events_are_folded_in_and_order_events_refetch_the_account() -> No
                 book="strategy:63f7a43f600772c1",
             )
         )
-        label = ("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150", "info")
+        label = ("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150.0000", "info")
         await until(lambda: label in recorder.notices)
         # the event log says the same
         assert any(
-            line.endswith("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150")
+            line.endswith("[paper book 63f7a43f] buy 60.28 SOL/USDT filled at 150.0000")
             for line in log_lines(state)
         )
     finally:

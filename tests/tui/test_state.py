@@ -168,3 +168,33 @@ def test_day_change_and_volume_come_from_the_last_day_of_bars() -> None:
     state.apply(tick("BTC/USDT", bars[-1].close))
     assert ticker.change() == (bars[-1].close - bars[-24].close) / bars[-24].close
     assert abs(ticker.volume() - (sum(bar.volume for bar in bars[-23:]) + 1.0)) < 1e-6  # type: ignore[operator]
+
+
+def test_order_events_read_with_the_dashboards_prices_and_amounts() -> None:
+    """A fill at 1,234,567.89 once read "filled at 1.23457e+06" and one at 114,832.47 lost its cents; a
+    strategy's entry sized at its fill (amount 0 until then) read "buy 0"."""
+    state = connected_state()
+    common = {"symbol": "BTC/USDT", "book": "strategy:g-7f3a"}
+    state.apply(
+        ev.OrderPlaced(
+            order_id="1", client_order_id="a", side="buy", order_type="market", amount=0.0, **common
+        )
+    )
+    state.apply(
+        ev.OrderFilled(
+            order_id="1", client_order_id="a", side="buy", amount=0.0125, price=114_832.47, **common
+        )
+    )
+    state.apply(
+        ev.OrderFilled(
+            order_id="2", client_order_id="b", side="sell", amount=1_250.5, price=1_234_567.89, **common
+        )
+    )
+    state.apply(ev.OrderRejected(client_order_id="c", side="buy", amount=0.0, reason="halted", **common))
+    texts = [item.text for item in state.log][1:]  # after "connected to the daemon"
+    assert texts == [
+        "[paper book g-7f3a] buy (sized at fill) BTC/USDT market placed",
+        "[paper book g-7f3a] buy 0.0125 BTC/USDT filled at 114,832.47",
+        "[paper book g-7f3a] sell 1,250.50 BTC/USDT filled at 1,234,567.89",
+        "[paper book g-7f3a] buy (sized at fill) BTC/USDT rejected: halted",
+    ]

@@ -3,6 +3,15 @@ is sent, what the order is worth and what the risk check will decide (approve, r
 amount, or reject, with the reasons). It dismisses with the ``PlaceResult`` once the daemon accepted
 the order; a refusal stays on the ticket in red. On a live account a second dialog names the order
 and asks for confirmation, focused on Cancel.
+
+One order per ticket: while it is on its way, a second ctrl+s (or click) is refused instead of
+cancelling the first request and sending again (the first may well have reached the daemon), and so is
+esc (its answer would be lost). Each order carries a client order id, kept while the fields stay the
+same: when the daemon does not answer in time, sending again asks for the same order, which the daemon
+returns if it placed it instead of placing it twice (as ``mt trade`` does).
+
+A preview still waiting when the ticket closes is cancelled, and none starts after: it would look for
+the ticket's widgets once they are gone, and take the dashboard down with it.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from mastertrade import errors
+from mastertrade.client import DaemonTimeout
 from mastertrade.engine.api.schemas_trading import OrderCreate, PlaceResult, RiskDecision
+from mastertrade.engine.orders import new_client_order_id
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import backend_of
 from mastertrade.tui.screens.confirm import ConfirmScreen
@@ -44,6 +55,12 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         self.initial_symbol = symbol
         self.initial_side = side if side in ("buy", "sell") else "buy"
         self.decision: RiskDecision | None = None
+        self.sending = False
+        """An order is on its way to the daemon: the ticket sends nothing else, and stays, until it
+        answers."""
+        self.unanswered: OrderCreate | None = None
+        """The last order sent without an answer (its client order id is reused to send it again)."""
+        self.closed = False
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -104,7 +121,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         self.set_interval(PREVIEW_REFRESH_S, self._refresh_preview)
 
     def _refresh_preview(self) -> None:
-        if self.decision is not None:
+        if self.decision is not None and not self.closed:
             self.preview()
 
     def _account_label(self) -> str:
@@ -162,6 +179,8 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
     def _changed(self, event: Input.Changed | Select.Changed) -> None:
         if isinstance(event, Select.Changed) and event.select.id == "type":
             self.query_one("#price", Input).disabled = event.value == "market"
+        if self.closed:
+            return
         self.query_one("#ticket-result", Static).update("")
         self.preview()
 
@@ -214,18 +233,30 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
 
     # --- sending ---------------------------------------------------------------------------------------
 
+    def close(self, result: PlaceResult | None) -> None:
+        """Dismiss the ticket, with no preview left running or starting after."""
+        self.closed = True
+        self.workers.cancel_group(self, "preview")
+        self.dismiss(result)
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.sending:
+            self.notify("the order is on its way: wait for the daemon's answer", severity="warning")
+            return
+        self.close(None)
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
 
     @on(Button.Pressed, "#send")
     def _send_pressed(self) -> None:
         self.action_send()
 
     def action_send(self) -> None:
+        if self.sending:
+            self.notify("the order is on its way: wait for the daemon's answer", severity="warning")
+            return
         try:
             order = self.order()
         except errors.UserInputError as exc:
@@ -240,8 +271,8 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             )
 
             def answered(confirmed: bool | None) -> None:
-                if confirmed:
-                    self.place(self.order(live=True))
+                if confirmed and not self.sending:
+                    self.place(order.model_copy(update={"live": True}))
 
             self.app.push_screen(
                 ConfirmScreen("Live order", message, confirm="Send live", danger=True), answered
@@ -249,18 +280,41 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             return
         self.place(order)
 
-    @work(exclusive=True, group="place")
-    async def place(self, order: OrderCreate) -> None:
+    def place(self, order: OrderCreate) -> None:
+        unanswered = self.unanswered
+        if unanswered is not None and unanswered.model_copy(update={"client_order_id": None}) == order:
+            order = unanswered  # the same order again: the daemon returns it if it placed it
+        else:
+            order = order.model_copy(update={"client_order_id": new_client_order_id()})
+        self.unanswered = order
+        self.sending = True  # set at once: a key pressed before the worker starts is refused too
+        self.query_one("#send", Button).disabled = True
         self._show_result("sending…", "text-muted")
+        self._place(order)
+
+    @work(group="place")
+    async def _place(self, order: OrderCreate) -> None:
         try:
             result = await backend_of(self.app).place_order(order)
         except errors.RiskRejected as exc:
-            self._show_result(f"✖ rejected by the risk check: {exc}", "text-error")
+            self.unanswered = None
+            self._ready_again(f"✖ rejected by the risk check: {exc}")
+            return
+        except DaemonTimeout:
+            self._ready_again(
+                "✖ no answer in time: the order may have been placed. Check the Orders screen, or send "
+                "again: the daemon returns this order if it has it (same client order id), never a second"
+            )
             return
         except errors.MasterTradeError as exc:
-            self._show_result(f"✖ not sent: {exc}", "text-error")
+            self._ready_again(f"✖ not sent: {exc}")
             return
-        self.dismiss(result)
+        self.close(result)
+
+    def _ready_again(self, message: str) -> None:
+        self.sending = False
+        self.query_one("#send", Button).disabled = False
+        self._show_result(message, "text-error")
 
     def _show_result(self, message: str, color: str) -> None:
         self.query_one("#ticket-result", Static).update(Text(message, tone(self.app, color, bold=True)))

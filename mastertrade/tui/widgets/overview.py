@@ -108,7 +108,8 @@ class RiskGauges(StatePanel):
 
 
 def var_line(state: LiveState, width: int) -> Text:
-    """``VaR 95% 123.45 (1.2%) · CVaR 234.56`` from the latest risk-metrics snapshot (historical)."""
+    """``VaR 95% 123.45 (1.2%)  CVaR 234.56`` from the latest risk-metrics snapshot (historical); CVaR on
+    a line of its own when both do not fit ``width``."""
     app_text = Text(no_wrap=True, overflow="ellipsis")
     risk = state.risk.value
     var = risk.var if risk else None
@@ -122,7 +123,12 @@ def var_line(state: LiveState, width: int) -> Text:
     equity = float((var or {}).get("equity") or 0.0)
     value = float(first.get("historical_var", 0.0))
     share = f" ({fmt.pct(value / equity, 2)})" if equity else ""
-    app_text.append(f"{fmt.money(value)}{share}  CVaR {fmt.money(float(first.get('historical_cvar', 0.0)))}")
+    cvar = fmt.money(float(first.get("historical_cvar", 0.0)))
+    app_text.append(f"{fmt.money(value)}{share}")
+    if app_text.cell_len + len(cvar) + 7 <= width:
+        app_text.append(f"  CVaR {cvar}")
+    else:  # a figure is never cut to fit: CVaR takes a line of its own
+        app_text.append("\n" + "CVaR 95%".ljust(11) + cvar)
     return app_text
 
 
@@ -162,7 +168,7 @@ class GoalsList(StatePanel):
             progress = goal.progress
             figure = fmt.pct(progress, 0).rjust(5)
             bar_width = max(4, width - name_width - len(figure) - 3)
-            text.append(goal.name[:name_width].ljust(name_width) + " ", tone(app, "text", bold=True))
+            text.append(fmt.clip(goal.name, name_width).ljust(name_width) + " ", tone(app, "text", bold=True))
             behind = goal.status is not None and "behind" in goal.status
             style = tone(app, "text-warning" if behind else "text-success")
             filled = bar(progress, bar_width).rstrip(" ")
@@ -221,5 +227,5 @@ class LatestAlerts(StatePanel):
             when = from_s(item.at)
             text.append(when.strftime("%m-%d %H:%M "), tone(app, "text-muted"))
             text.append(f"{item.severity[:4]:<4} ", tone(app, SEVERITY_TONES[item.severity], bold=True))
-            text.append(item.text[: max(0, width - 17)])
+            text.append(fmt.clip(item.text, width - 17))
         return text

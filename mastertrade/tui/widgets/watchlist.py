@@ -8,6 +8,10 @@ rich on any change, which cost 30-40 ms a frame at 20 symbols.)
 A price older than ``STALE_AFTER_S`` (or any price while the daemon is away) shows in the warning colour
 with its age instead of "live": it is never shown as live. Up/down move the cursor and post
 ``Watchlist.Highlighted``; a click picks a row.
+
+Columns are as wide as their widest text (``column_widths``): a long symbol (BTC-EDGE/USDT) or a price
+of a million or more is never cut short. When the rows do not fit, the sparkline gives up its columns
+first, and only then a symbol is shortened, with an ellipsis that says so.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from mastertrade.tui.widgets.glyphs import sparkline
 from mastertrade.tui.widgets.theme import signed_tone, tone
 
 SPARK_WIDTH = 14
-# (title, width, right-aligned)
+# (title, least width, right-aligned)
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("Symbol", 10, False),
     ("Price", 11, True),
@@ -37,7 +41,36 @@ COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("Trend", SPARK_WIDTH, False),
     ("", 9, False),
 )
+SYMBOL, TREND = 0, 4
 Cells = tuple[str, ...]
+
+
+def column_widths(rows: list[Cells], room: int) -> tuple[int, ...]:
+    """The columns' widths for ``rows`` in ``room`` cells (a space after each column): each as wide as
+    its widest text; what does not fit comes off the sparkline, then off the symbol (never below its
+    least width, so on a very narrow terminal the row runs off the edge rather than the figures)."""
+    widths = [
+        max([least, *(len(row[index]) for row in rows)]) if index != TREND else least
+        for index, (_title, least, _right) in enumerate(COLUMNS)
+    ]
+    excess = sum(widths) + len(widths) - room
+    if excess > 0:
+        given = min(excess, widths[TREND])
+        widths[TREND] -= given
+        excess -= given + (1 if widths[TREND] == 0 else 0)  # a column gone takes its space with it
+    if excess > 0:
+        widths[SYMBOL] = max(COLUMNS[SYMBOL][1], widths[SYMBOL] - excess)
+    return tuple(widths)
+
+
+def fit(text: str, width: int, *, right: bool = False, tail: bool = False) -> str:
+    """``text`` in ``width`` cells: padded, or shortened with an ellipsis (``tail``: keep its end, for
+    the sparkline, whose newest closes are on the right)."""
+    if len(text) <= width:
+        return text.rjust(width) if right else text.ljust(width)
+    if tail:
+        return text[len(text) - width :]
+    return text[: width - 1] + "…" if width > 0 else ""
 
 
 class Watchlist(Widget, can_focus=True):
@@ -76,6 +109,8 @@ class Watchlist(Widget, can_focus=True):
         self._styles: dict[str, tuple[Style, ...]] = {}
         self._strips: dict[tuple[str, bool], Strip] = {}
         self._top = 0  # first row shown when the rows do not all fit
+        self._widths: tuple[int, ...] = ()
+        self._laid_out_for: int | None = None  # the width the columns were fitted to
 
     # --- data ------------------------------------------------------------------------------------------
 
@@ -118,6 +153,8 @@ class Watchlist(Widget, can_focus=True):
                 added = True
             else:
                 self._refresh_row(self.symbols.index(symbol))
+        if self._fit_columns(self.size.width) and not added:
+            self.refresh()  # every row moves with the columns
         if added:
             self.refresh(layout=True)
             if len(self.symbols) == 1 or self.cursor >= len(self.symbols):
@@ -141,8 +178,20 @@ class Watchlist(Widget, can_focus=True):
         if 1 <= line <= self._visible_rows():
             self.refresh(Region(0, line, self.size.width, 1))
 
+    def _fit_columns(self, width: int) -> bool:
+        """Fit the columns to the rows and ``width``; whether they changed (then every row is redrawn)."""
+        self._laid_out_for = width
+        widths = column_widths(self.row_texts(), width)
+        if widths == self._widths:
+            return False
+        self._widths = widths
+        self._strips.clear()
+        return True
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if self._laid_out_for != width:
+            self._fit_columns(width)
         if y == 0:
             return self._header(width)
         index = self._top + y - 1
@@ -159,7 +208,11 @@ class Watchlist(Widget, can_focus=True):
 
     def _header(self, width: int) -> Strip:
         style = self.rich_style + self.get_component_rich_style("watchlist--header")
-        text = " ".join(title.rjust(size) if right else title.ljust(size) for title, size, right in COLUMNS)
+        text = " ".join(
+            fit(title, size, right=right)
+            for (title, _least, right), size in zip(COLUMNS, self._widths, strict=True)
+            if size
+        )
         return Strip([Segment(text[:width].ljust(width), style)])
 
     def _row(self, symbol: str, current: bool, width: int) -> Strip:
@@ -167,11 +220,12 @@ class Watchlist(Widget, can_focus=True):
         if current:
             base = base + self.get_component_rich_style("watchlist--cursor")
         segments: list[Segment] = []
-        for (_title, size, right), text, style in zip(
-            COLUMNS, self.cells[symbol], self._styles[symbol], strict=True
+        for index, ((_title, _least, right), size, text, style) in enumerate(
+            zip(COLUMNS, self._widths, self.cells[symbol], self._styles[symbol], strict=True)
         ):
-            cell = text[:size].rjust(size) if right else text[:size].ljust(size)
-            segments.append(Segment(cell, base + style))
+            if size == 0:
+                continue
+            segments.append(Segment(fit(text, size, right=right, tail=index == TREND), base + style))
             segments.append(Segment(" ", base))
         return Strip(segments).adjust_cell_length(width, base)
 

@@ -1,0 +1,30 @@
+"""The Overview's panels never cut a figure short: a line that does not fit says so with an ellipsis,
+and VaR and CVaR go on two lines rather than lose digits."""
+
+from __future__ import annotations
+
+from mastertrade.tui.state import LiveState
+from mastertrade.tui.widgets.overview import LatestAlerts, var_line
+from tests.tui.conftest import loaded, make_app, wait_for
+from tests.tui.fakes import FakeBackend, frozen_clock
+
+
+async def test_var_and_cvar_take_two_lines_rather_than_lose_digits() -> None:
+    state = LiveState(frozen_clock)
+    state.set_risk(await FakeBackend().risk_status())
+    assert var_line(state, 60).plain == "VaR 95%    61.20 (0.61%)  CVaR 88.70"
+    assert var_line(state, 30).plain == "VaR 95%    61.20 (0.61%)\nCVaR 95%   88.70"
+
+
+async def test_latest_alerts_cut_to_the_panel_say_so() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, loaded(app))
+        panel = app.screen.query_one(LatestAlerts)
+        lines = panel.render().plain.split("\n")
+        assert lines and all(len(line) <= panel.size.width for line in lines)
+        full = {item.text for item in app.state.alerts}
+        for line in lines:
+            shown = line[17:]
+            assert shown in full or (shown.endswith("…") and any(t.startswith(shown[:-1]) for t in full))
+        assert any(line.endswith("…") for line in lines)
