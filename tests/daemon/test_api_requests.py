@@ -138,6 +138,7 @@ async def test_a_body_not_sent_as_json_is_a_415_naming_what_was_sent(engine: Eng
         ("DELETE", "/v1/orders", "GET, POST"),
         ("GET", "/v1/daemon/stop", "POST"),
         ("POST", "/v1/alerts/rules/7", "DELETE"),
+        ("GET", "/v1/orders/check", "POST"),  # not order "check": GET /v1/orders/{id} takes ids only
     ],
 )
 async def test_a_405_names_every_method_the_path_takes(
