@@ -43,6 +43,15 @@ def _book(book: str, mode: str) -> str:
     return book_label(book, mode)
 
 
+def _asked(book: str | None) -> str:
+    """The book the user asked for, as the tables name it: ``--book 1a2b...`` (a bare id) is the
+    strategy's paper book, like ``strategy:1a2b...``."""
+    if book in (None, "account"):
+        return "account"
+    assert book is not None
+    return _book(book if book.startswith("strategy:") else f"strategy:{book}", "")
+
+
 def _time(value: datetime | None) -> str:
     return iso(value, "seconds") if value is not None else ""
 
@@ -61,6 +70,9 @@ def orders(
     rows = with_client(lambda client: client.orders(open_only=open_only, limit=limit, book=book))
     if json_out:
         print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        info(f"no {'open ' if open_only else ''}orders in the {_asked(book)}")
         return
     print_table(
         [
@@ -165,7 +177,7 @@ def positions(
         print_json([row.model_dump(mode="json") for row in rows])
         return
     if not rows:
-        info(f"no open positions in the {'account' if book in (None, 'account') else book}")
+        info(f"no open positions in the {_asked(book)}")
         return
     print_table(
         ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],

@@ -154,6 +154,7 @@ async def test_indicators_are_the_engines_lines_over_the_stored_bars(engine: Eng
         ("GET", "/v1/daemon/stop", None, 405, "method_not_allowed", "method GET is not allowed"),
         ("GET", "/v1/candles", None, 422, "invalid_request", "query parameter 'symbol' is required"),
         ("GET", "/v1/candles?symbol=X&limit=lots", None, 422, "invalid_request", "'limit'"),
+        ("GET", "/v1/strategies?limit=1001", None, 422, "invalid_request", "less than or equal to 1000"),
         ("GET", "/v1/candles?symbol=X&timeframe=7x", None, 400, "user_input_error", "invalid timeframe '7x'"),
         ("POST", "/v1/alerts/rules", b'{"kind": "price_cross",', 400, "malformed_json", "not valid JSON"),
         (

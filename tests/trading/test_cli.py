@@ -109,6 +109,7 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     assert orders[0]["state"] == "filled" and orders[0]["average_price"] == 101.0
     assert orders[0]["book"] == "paper"
     assert mt.json("orders", "--open") == []
+    assert "no open orders in the account" in mt("orders", "--open").stderr  # said, not an empty table
     table = mt("orders")
     assert table.exit_code == 0 and "filled" in table.stdout and "account" in table.stdout
     assert "account" in mt("positions").stdout
@@ -208,6 +209,8 @@ def test_a_strategy_paper_book_is_listed_as_its_own_never_as_the_account(mt: MT,
         orders = mt.json("orders", "--book", "s12")
         assert orders and {row["book"] for row in orders} == {"strategy:s12"}
         assert "paper book s12" in mt("orders", "--book", "s12").stdout
+        resting = mt("orders", "--book", "s12", "--open")  # its id alone names its book, as the tables do
+        assert resting.exit_code == 0 and "no open orders in the paper book s12" in resting.stderr
         assert mt.json("positions") == []  # the account holds nothing: the strategy's book is not it
         assert mt.json("orders") == []
     finally:

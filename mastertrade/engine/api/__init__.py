@@ -3,7 +3,8 @@
 - ``app.py``: ``create_app(ctx)`` and ``ROUTERS``, the list of route modules;
 - ``routes_<area>.py``: one ``router = APIRouter()`` per area (status, market, jobs, alerts, daemon,
   events); ``schemas.py``: request/response models shared with ``mastertrade.client``;
-- ``errors.py``: the JSON error contract; ``metrics.py``: Prometheus; ``auth.py``: the TCP token.
+- ``errors.py``: the JSON error contract; ``metrics.py``: Prometheus; ``auth.py``: the TCP token;
+  ``body_limit.py``: the cap on request bodies.
 
 Adding routes for an area: write ``routes_trading.py`` with ``router = APIRouter(tags=["trading"])``
 and routes under ``/v1/...`` that take ``ctx: Ctx`` (``deps.py``), raise ``mastertrade.errors``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from mastertrade import __version__
 from mastertrade.engine.api import (
@@ -18,6 +19,7 @@ from mastertrade.engine.api import (
     routes_trading,
 )
 from mastertrade.engine.api.auth import BearerTokenMiddleware
+from mastertrade.engine.api.body_limit import BodyLimitMiddleware
 from mastertrade.engine.api.errors import CatchAllMiddleware, install_error_handlers, openapi_error_responses
 from mastertrade.engine.api.metrics import ApiMetrics, MetricsMiddleware
 from mastertrade.engine.kernel.context import EngineContext
@@ -60,7 +62,9 @@ def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if token is not None:
         app.add_middleware(BearerTokenMiddleware, token=token)

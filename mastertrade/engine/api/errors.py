@@ -67,12 +67,32 @@ def error_response(
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
+SHOWN_INPUT_CHARS = 80
+"""How much of a refused value an error message quotes: enough to recognise it, never a whole body
+sent back (a megabyte string in a field would otherwise be echoed whole)."""
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    if len(text) <= SHOWN_INPUT_CHARS:
+        return text
+    return f"{text[:SHOWN_INPUT_CHARS]}... ({len(text):,} characters)"
+
+
+def _describe_validation(request: Request, exc: RequestValidationError) -> tuple[int, str, str]:
     problems = exc.errors()
     first = problems[0] if problems else {}
     if first.get("type") == "json_invalid":
         reason = first.get("ctx", {}).get("error", "invalid JSON")
         return 400, "malformed_json", f"the request body is not valid JSON: {reason}"
+    if tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+        # FastAPI parses a body as JSON only when it is sent as JSON; anything else arrives as bytes.
+        sent = request.headers.get("content-type") or "no Content-Type"
+        return (
+            415,
+            "unsupported_media_type",
+            f"the request body must be JSON sent with Content-Type: application/json (got {sent})",
+        )
     loc = [str(part) for part in first.get("loc", ())]
     where = {
         "query": "query parameter",
@@ -85,8 +105,20 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
     if first.get("type") == "missing":
         return 422, "invalid_request", f"{where} {name!r} is required"
     if "input" in first and not isinstance(first["input"], dict | list):
-        message = f"{message} (got {json.dumps(first['input'], default=str)})"
+        message = f"{message} (got {_shown(first['input'])})"
     return 422, "invalid_request", f"{where} {name!r}: {message}"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API serves at the request's path (``app.state.routes``, the routes of every
+    router ``create_app`` included). Starlette's 405 names only the first route that matched the
+    path (``Allow: GET`` on ``/v1/goals``, which takes POST too)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "routes", ()):
+        if route.path_regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,19 +128,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        status, code, message = _describe_validation(exc)
+        status, code, message = _describe_validation(request, exc)
         return error_response(status, code, message)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error" if exc.status_code < 500 else "internal_error")
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path} (see /openapi.json)"
         elif exc.status_code == 405:
             message = f"method {request.method} is not allowed on {request.url.path}"
+            if methods := allowed_methods(request):
+                headers["Allow"] = ", ".join(methods)
         else:
             message = str(exc.detail)
-        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        return error_response(exc.status_code, code, message, headers)
 
     app.add_exception_handler(errors.MasterTradeError, on_mastertrade_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

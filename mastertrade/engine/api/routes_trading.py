@@ -81,7 +81,7 @@ async def orders(
     return [OrderInfo.model_validate(row) for row in rows]
 
 
-@router.get("/v1/orders/{order_id}", response_model=OrderInfo, summary="One order, by id")
+@router.get("/v1/orders/{order_id:int}", response_model=OrderInfo, summary="One order, by id")
 async def order(account: AccountDep, order_id: RowId) -> OrderInfo:
     from mastertrade.engine.execution.journal import order_info
 
