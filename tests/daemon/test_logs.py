@@ -59,6 +59,23 @@ def test_secrets_never_reach_the_log(tmp_path: Path, restore_logging: None) -> N
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_path_word_secret_is_hidden_as_a_word_not_inside_longer_ones(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    """A target whose URL path is /fail: "failed" in the log stays "failed", the word itself is hidden."""
+    settings = Settings()
+    settings = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"urls": ["json://10.1.2.3/fail"]})}
+    )
+    path = tmp_path / "logs" / "daemon.log"
+    setup_logging(settings, path, stderr=False)
+    logging.getLogger("mastertrade.test").info("alert #6 failed after 5 attempts posting to /fail")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    (record,) = parse_log_lines(path.read_text(encoding="utf-8").splitlines())
+    assert record["message"] == "alert #6 failed after 5 attempts posting to /***"
+
+
 def test_apprises_own_abbreviation_of_a_password_is_redacted(tmp_path: Path, restore_logging: None) -> None:
     # Apprise logs "Could not load E-Mail URL: mailto://user:P...7@1...1:9": first and last character
     # of the password, under our redaction of the whole one.

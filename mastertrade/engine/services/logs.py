@@ -32,10 +32,11 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        from mastertrade.engine.alerts.masking import redact
+
+        # the alerts' own scrubbing: a letters-only secret (a URL's path word) is hidden where it stands
+        # as a word, so "failed" never reads "***ed" when a target's path is /fail
+        return redact(super().format(record), self.secrets)
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
