@@ -65,7 +65,7 @@ def start(
     from mastertrade.locations import locations
 
     config = settings()
-    components = _live_consent(config) if live else []
+    components = _live_consent(config, live) if live or config.mode == "live" else []
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
@@ -98,13 +98,14 @@ def stop(
     info(f"daemon stopped (pid {pid})" if pid is not None else "the daemon is not running")
 
 
-def _live_consent(config: Settings) -> list[object]:
+def _live_consent(config: Settings, live: bool) -> list[object]:
     """Both live switches, and a market feed that can trade live, checked before anything starts
-    (exit 2 naming the missing switch or the venue), so a live start never reports success and idles."""
+    (exit 2 naming the missing switch or the venue), so a live start never reports success and idles:
+    ``mode = "live"`` without ``--live`` is refused as ``--live`` without it is."""
     from mastertrade.engine.execution.broker import require_live
     from mastertrade.errors import UserInputError
 
-    consent = require_live(config.mode, True)
+    consent = require_live(config.mode, live)
     if config.market.venue != "ccxt":
         raise UserInputError(
             f"cannot trade live on the {config.market.venue!r} venue ([market] venue = "
@@ -131,8 +132,8 @@ def restart(
     from mastertrade.engine import daemon
 
     config = settings()
-    if live:
-        _live_consent(config)
+    if live or config.mode == "live":
+        _live_consent(config, live)
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
     pid = daemon.spawn(config, options=["--live"] if live else [])
     if json_out:

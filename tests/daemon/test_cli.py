@@ -167,7 +167,13 @@ def test_daemon_logs_without_a_log(mt: MT) -> None:
     assert result.exit_code == 0 and "no daemon log yet" in result.stderr
 
 
-def test_live_needs_both_switches_before_anything_starts(mt: MT) -> None:
+def test_live_needs_both_switches_before_anything_starts(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
     result = mt("daemon", "start", "--live")
     assert result.exit_code == 2 and 'the config says mode = "paper"' in result.stderr
     assert not locations().pid_file.exists() and not locations().log_file.exists()
+    monkeypatch.setenv("MT_MODE", "live")  # the other switch alone: refused too, not a daemon that idles
+    for command in (("daemon", "start"), ("daemon", "start", "--foreground"), ("daemon", "restart")):
+        result = mt(*command)
+        assert result.exit_code == 2, command
+        assert 'the config says mode = "live" but --live was not given' in result.stderr
+        assert not locations().pid_file.exists() and not locations().log_file.exists()
