@@ -69,9 +69,13 @@ def start(
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
+    busy = _busy_port(config.api.tcp_port)
     pid = daemon.spawn(config, options=["--live"] if live else [])
     where = locations()
     result = {"running": True, "pid": pid, "socket": str(where.socket_file), "log_file": str(where.log_file)}
+    if busy:
+        result["warning"] = busy
+        info(f"mt: warning: {busy}", style="yellow")
     if json_out:
         print_json(result)
         return
@@ -96,6 +100,23 @@ def stop(
         print_json({"stopped": pid is not None, "pid": pid})
         return
     info(f"daemon stopped (pid {pid})" if pid is not None else "the daemon is not running")
+
+
+def _busy_port(port: int | None) -> str | None:
+    """Why ``[api] tcp_port`` cannot be served right now (another program holds it), or None. The daemon
+    still starts: its Unix socket serves the CLI and the dashboard, and it retries the port."""
+    if port is None:
+        return None
+    from mastertrade.engine.services.api_server import bind_tcp
+
+    try:
+        bind_tcp(port).close()
+    except OSError as exc:
+        return (
+            f"[api] tcp_port {port} cannot be opened ({exc.strerror or exc}): the daemon serves its Unix"
+            " socket and retries the port; free it or choose another"
+        )
+    return None
 
 
 def _live_consent(config: Settings, live: bool) -> list[object]:
@@ -135,6 +156,9 @@ def restart(
     if live or config.mode == "live":
         _live_consent(config, live)
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
+    busy = _busy_port(config.api.tcp_port)  # once the old daemon let it go
+    if busy:
+        info(f"mt: warning: {busy}", style="yellow")
     pid = daemon.spawn(config, options=["--live"] if live else [])
     if json_out:
         print_json({"running": True, "pid": pid, "previous_pid": old})

@@ -156,3 +156,41 @@ async def test_a_service_that_returns_is_not_restarted(settings: Settings) -> No
         assert runs == [1] and ctx.state.services["once"].restarts == 0
     finally:
         await daemon.stop()
+
+
+async def test_a_busy_tcp_port_is_one_log_line_per_retry_and_the_cli_warns(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`[api] tcp_port` held by another program: the "api-tcp" service fails with one line (no
+    traceback on every retry), the daemon keeps running, and `mt daemon start` says so up front."""
+    import logging
+    import socket
+
+    from mastertrade.cli.daemon import _busy_port
+    from mastertrade.engine.api.app import create_app
+    from mastertrade.engine.services.api_server import ApiServer, bind_tcp
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        said = _busy_port(port)
+        assert said is not None and f"[api] tcp_port {port} cannot be opened" in said
+
+        def services(ctx: EngineContext) -> list[Any]:
+            return [ApiServer("api-tcp", create_app(ctx), lambda: bind_tcp(port), f"127.0.0.1:{port}")]
+
+        caplog.set_level(logging.ERROR, logger="mastertrade.engine.services.supervisor")
+        daemon = core_daemon(settings, serve_api=False, services=services)
+        ctx = await daemon.start()
+        try:
+            await wait_for(lambda: ctx.state.services["api-tcp"].restarts >= 2)
+        finally:
+            await daemon.stop()
+        crashes = [r for r in caplog.records if "service api-tcp crashed" in r.getMessage()]
+        assert len(crashes) >= 2 and all(record.exc_info is None for record in crashes)
+        assert f"cannot listen on 127.0.0.1:{port}" in crashes[0].getMessage()
+    finally:
+        holder.close()
+    assert _busy_port(port) is None  # free again

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mastertrade.errors import OperationFailed
 from mastertrade.locations import ensure_private_dir
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ class ApiServer:
             timeout_graceful_shutdown=int(_GRACE_S),
         )
         server = _Server(config)
-        sock = self.bind()
+        try:
+            sock = self.bind()
+        except OSError as exc:  # a busy or forbidden port: said in one line, retried by the supervisor
+            raise OperationFailed(f"cannot listen on {self.where}: {exc.strerror or exc}") from None
         log.info("API listening on %s", self.where)
         serving = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-{self.name}")
         try:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from mastertrade.engine.events import ServiceStateChanged
 from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.kernel.context import Service, ServiceStatus, ServiceStopping
+from mastertrade.errors import OperationFailed
 
 if TYPE_CHECKING:
     from mastertrade.engine.kernel.context import EngineContext
@@ -89,8 +90,14 @@ class Supervisor:
                 crashes = 1 if healthy else crashes + 1
                 delay = self.backoff.delay(crashes)
                 error = f"{type(exc).__name__}: {exc}"
+                # a failure the service explained (OperationFailed: a busy port, say) needs no traceback
+                # on every retry; anything else is a bug and keeps its traceback
                 log.error(
-                    "service %s crashed: %s; restarting in %g s", service.name, error, delay, exc_info=exc
+                    "service %s crashed: %s; restarting in %g s",
+                    service.name,
+                    error,
+                    delay,
+                    exc_info=None if isinstance(exc, OperationFailed) else exc,
                 )
                 status.restarts += 1
                 status.state, status.backoff_s = "crashed", delay
