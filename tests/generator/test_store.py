@@ -153,6 +153,34 @@ async def test_list_filters_by_state_and_market(database: Any) -> None:
     assert counts["passed"] == 2 and counts["generated"] == 1 and counts["active"] == 0
 
 
+async def test_headlines_are_what_the_list_shows_of_each_strategy(database: Any) -> None:
+    """`summaries` (the API's listing) reads a few columns, and the database reads `selection.legacy`:
+    the same rows, order and figures as `list`, a legacy row's hold-out empty as `holdout` says."""
+    store = StrategyStore(database)
+    held = {"sharpe": 1.2, "trades": 14, "return_pct": 3.5}
+    await store.add_many(
+        [
+            new("sma_cross", path=PASSED_PATH, out_of_sample=held, selection={"legacy": False}, complexity=3),
+            new("ema_cross", out_of_sample={"sharpe": 9.0}, selection={"legacy": True}, deflated_sharpe=0.5),
+            new("breakout", symbol="ETH/USDT", out_of_sample=held, generation_run_id=None),
+        ]
+    )
+    for filters in ({}, {"states": [State.PASSED]}, {"symbol": "BTC/USDT"}, {"limit": 2}):
+        full = await store.list(**filters)  # type: ignore[arg-type]
+        heads = await store.summaries(**filters)  # type: ignore[arg-type]
+        assert [h.id for h in heads] == [s.id for s in full] and full
+        for head, whole in zip(heads, full, strict=True):
+            assert head.holdout == whole.holdout and head.state is whole.state
+            assert (head.name, head.symbol, head.timeframe, head.exchange, head.complexity) == (
+                whole.name, whole.symbol, whole.timeframe, whole.exchange, whole.complexity
+            )  # fmt: skip
+            assert (head.deflated_sharpe, head.state_since, head.created_at) == (
+                whole.deflated_sharpe, whole.state_since, whole.created_at
+            )  # fmt: skip
+    legacy = next(h for h in await store.summaries() if h.name == "ema_cross")
+    assert legacy.holdout == {}
+
+
 async def test_transitions_follow_the_life_cycle_and_are_recorded(database: Any) -> None:
     clock = FakeClock()
     store = StrategyStore(database, clock=clock)

@@ -37,7 +37,7 @@ from mastertrade.engine.api.schemas_strategies import (
 )
 from mastertrade.engine.api.schemas_trading import EquityPointInfo
 from mastertrade.engine.generator.states import State, parse_state
-from mastertrade.engine.generator.store import StoredStrategy, StrategyStore
+from mastertrade.engine.generator.store import StoredStrategy, StrategyHeadline, StrategyStore
 from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def paper_record(ctx: EngineContext, strategy: StoredStrategy) -> PaperRec
     return PaperRecord(book=paper_book(strategy.id), **record.as_dict())
 
 
-def summary_fields(strategy: StoredStrategy, paper: PaperRecord | None) -> dict[str, Any]:
+def summary_fields(strategy: StoredStrategy | StrategyHeadline, paper: PaperRecord | None) -> dict[str, Any]:
     oos = strategy.holdout
     return {
         "id": strategy.id,
@@ -118,9 +118,13 @@ async def strategies(
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = MAX_LISTED,
 ) -> list[StrategySummary]:
     store = StrategyStore(ctx.db)
-    rows = await store.list(states=_states(state), symbol=symbol, timeframe=timeframe, limit=limit)
+    rows = await store.summaries(states=_states(state), symbol=symbol, timeframe=timeframe, limit=limit)
     books = await paper_books(ctx)
-    return [await summary(ctx, row, books) for row in rows]
+    found = []
+    for row in rows:  # headlines only; the few with a paper book are read whole for their record
+        paper = await paper_record(ctx, await store.get(row.id)) if paper_book(row.id) in books else None
+        found.append(StrategySummary.model_validate(summary_fields(row, paper)))
+    return found
 
 
 @router.get(

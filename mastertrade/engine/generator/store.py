@@ -118,6 +118,55 @@ _STRATEGY_COLUMNS = (
 """The columns of ``strategies`` a :class:`StoredStrategy` reads."""
 
 
+_HEADLINE_COLUMNS = (
+    "id", "name", "symbol", "timeframe", "exchange", "state", "out_of_sample", "deflated_sharpe",
+    "reference_agrees", "complexity", "generation_run_id", "created_at", "updated_at", "state_since",
+    "legacy",
+)  # fmt: skip
+"""The columns a headline reads; ``legacy`` is ``selection.legacy``, read by the database."""
+
+
+@dataclass(frozen=True)
+class StrategyHeadline:
+    """A stored strategy as a listing shows it (:meth:`StrategyStore.summaries`): its place in the
+    pipeline and its hold-out figures, without its genome and validation detail."""
+
+    id: str
+    name: str
+    symbol: str
+    timeframe: str
+    exchange: str | None
+    state: State
+    holdout: dict[str, Any]
+    """As :attr:`StoredStrategy.holdout`: empty for a row stored before the hold-out existed."""
+    deflated_sharpe: float | None
+    reference_agrees: bool | None
+    complexity: int
+    generation_run_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    state_since: datetime
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> StrategyHeadline:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            symbol=row["symbol"],
+            timeframe=row["timeframe"],
+            exchange=row["exchange"],
+            state=State(row["state"]),
+            holdout={} if row["legacy"] else dict(row["out_of_sample"] or {}),
+            deflated_sharpe=row["deflated_sharpe"],
+            reference_agrees=row["reference_agrees"],
+            complexity=row["complexity"],
+            generation_run_id=row["generation_run_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            state_since=row["state_since"],
+        )
+
+
 @dataclass(frozen=True)
 class StoredStrategy:
     """One stored strategy (a read-only snapshot of its row)."""
@@ -619,6 +668,35 @@ class StrategyStore:
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [StoredStrategy.from_record(row) for row in rows]
+
+    async def summaries(
+        self,
+        *,
+        states: Iterable[State | str] | None = None,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[StrategyHeadline]:
+        """What a listing shows of the strategies :meth:`list` returns (same filters, same order), read
+        as plain columns: no genome, folds or search detail, and no ORM objects. The daemon answers
+        the dashboard's listing of a thousand strategies with it on its event loop, where decoding every
+        JSON column of every row held trading for most of a second."""
+        legacy = col(StrategyRecord.selection)["legacy"].as_boolean()  # one key, not the whole document
+        columns = [getattr(StrategyRecord, name) for name in _HEADLINE_COLUMNS[:-1]] + [legacy]
+        query = select(*columns)
+        if states is not None:
+            names = [parse_state(str(state)).value for state in states]
+            query = query.where(col(StrategyRecord.state).in_(names))
+        if symbol is not None:
+            query = query.where(col(StrategyRecord.symbol) == symbol)
+        if timeframe is not None:
+            query = query.where(col(StrategyRecord.timeframe) == timeframe)
+        query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
+        if limit is not None:
+            query = query.limit(limit)
+        async with self.db.sessions() as session:
+            rows = (await session.exec(query)).all()
+        return [StrategyHeadline.of(dict(zip(_HEADLINE_COLUMNS, row, strict=True))) for row in rows]
 
     async def counts(self) -> dict[str, int]:
         """How many strategies are in each state (every state present, zeros included)."""
