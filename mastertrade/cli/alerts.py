@@ -103,6 +103,14 @@ def add(
             raise UserInputError(
                 f"invalid --when {when!r}: not JSON ({exc.msg} at column {exc.colno})"
             ) from None
+    for option, choice, allowed in (
+        ("--direction", direction, ("above", "below", "any")),
+        ("--severity", severity, ("info", "warning", "critical")),
+    ):
+        if choice is not None and choice not in allowed:
+            raise UserInputError(
+                f"invalid {option} {choice!r}: must be {', '.join(allowed[:-1])} or {allowed[-1]}"
+            )
     for option, value in (("--level", level), ("--pct", pct)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserInputError(f"invalid {option} {value!r}: must be a number above 0")

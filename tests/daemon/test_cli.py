@@ -71,6 +71,18 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     assert "BTC/USDT crosses 70000" in table.stdout and "targets: none" in table.stderr
     bad = mt("alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "-3")
     assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid --level -3.0: must be a number above 0\n"
+    for option, value, allowed in (
+        ("--direction", "sideways", "above, below or any"),
+        ("--severity", "loud", "info, warning or critical"),
+    ):  # the option is named, not the API body's field
+        wrong = mt("alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "5", option, value)
+        assert (
+            wrong.exit_code == 2
+            and wrong.stderr == f"mt: error: invalid {option} '{value}': must be {allowed}\n"
+        )
+    nowhere = mt("alerts", "add", "service_failure", "--service", "nosuch")  # would never fire
+    assert nowhere.exit_code == 2 and "unknown service 'nosuch': this daemon runs" in nowhere.stderr
+    assert "market-feed" in nowhere.stderr
     unknown = mt("alerts", "add", "moon_landing")
     assert unknown.exit_code == 2 and "unknown alert rule kind 'moon_landing'" in unknown.stderr
     # a symbol the daemon does not stream would never fire: refused, not stored

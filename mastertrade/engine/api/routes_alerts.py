@@ -55,6 +55,10 @@ async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
         raise NotFound(
             f"unknown symbol {body.symbol!r}: the daemon streams {', '.join(symbols)} ([market] symbols)"
         )
+    if body.kind == "service_failure" and body.service is not None:
+        known = sorted({*ctx.state.services, "daemon"})
+        if body.service not in known:  # its failures never happen here: stored, it would never fire
+            raise NotFound(f"unknown service {body.service!r}: this daemon runs {', '.join(known)}")
     if body.kind == "signal":
         params.setdefault("timeframe", ctx.settings.market.timeframe)
     rule = await ctx.alerts.add_rule(body.kind, params, severity=body.severity, name=body.name)
