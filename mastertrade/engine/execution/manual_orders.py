@@ -30,7 +30,8 @@ def refused_resize(decision: Decision) -> Decision:
         Finding(
             decision.findings[0].code,
             f"the limits allow {allowed:.8g} {decision.order.symbol.split('/')[0]} of the "
-            f"{decision.order.amount:.8g} asked: order that amount, or pass --allow-resize",
+            f"{decision.order.amount:.8g} asked: order that amount (or let it be cut:"
+            " `mt trade --allow-resize`)",
         )
         if decision.findings
         else None
