@@ -251,6 +251,8 @@ class OrderPlaced(Event):
     mode: str = "paper"
     book: str = ""
     """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
+    equity_fraction: float | None = None
+    """A strategy's entry sized as this share of equity at its fill (``amount`` is 0 until then)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,6 +303,8 @@ class OrderRejected(Event):
     mode: str = "paper"
     book: str = ""
     """The book: the account ("paper"/"live") or a strategy's paper book ("strategy:<id>")."""
+    equity_fraction: float | None = None
+    """A strategy's entry sized as this share of equity at its fill (``amount`` is 0)."""
 
 
 # --- risk, goals, strategy lifecycle -----------------------------------------------------------

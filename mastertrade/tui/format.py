@@ -58,10 +58,15 @@ def amount(value: float | None) -> str:
     return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
-def order_amount(value: float) -> str:
+def order_amount(value: float, equity_fraction: float | None = None) -> str:
     """An order event's amount. A strategy's entry sized as a share of equity gets its amount at the
-    fill, so its placed (or refused) event carries none (0): it says so instead of "0"."""
-    return amount(value) if value > 0 else "(sized at fill)"
+    fill, so its placed (or refused) event carries none (0): it says which share ("50% of equity"), or
+    that it is sized at the fill, instead of "0"."""
+    if value > 0:
+        return amount(value)
+    if equity_fraction is not None and equity_fraction > 0:
+        return f"{equity_fraction * 100:.4g}% of equity"
+    return "(sized at fill)"
 
 
 def clip(text: str, width: int) -> str:

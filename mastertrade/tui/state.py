@@ -538,7 +538,8 @@ class LiveState:
         # Every line names its book: a strategy's paper book or the account (``ev.book_label``).
         if isinstance(event, ev.OrderPlaced):
             price = f" at {fmt.price(event.price)}" if event.price else ""
-            what = f"{event.side} {fmt.order_amount(event.amount)} {event.symbol} {event.order_type}{price}"
+            ordered = fmt.order_amount(event.amount, event.equity_fraction)
+            what = f"{event.side} {ordered} {event.symbol} {event.order_type}{price}"
             self.note("info", "order", f"[{ev.book_label(event.book, event.mode)}] {what} placed")
         elif isinstance(event, ev.OrderFilled):
             part = " (partial)" if event.remaining > 0 else ""
@@ -564,8 +565,9 @@ class LiveState:
             self.note(
                 "warning",
                 "order",
-                f"[{ev.book_label(event.book, event.mode)}] {event.side} {fmt.order_amount(event.amount)} "
-                f"{event.symbol} rejected: {event.reason}",
+                f"[{ev.book_label(event.book, event.mode)}] {event.side}"
+                f" {fmt.order_amount(event.amount, event.equity_fraction)} {event.symbol}"
+                f" rejected: {event.reason}",
             )
         return self.bump("account", "candles", "log")
 

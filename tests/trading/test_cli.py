@@ -231,3 +231,23 @@ def test_an_entry_sized_as_a_share_of_equity_says_so_until_it_fills() -> None:
     )  # fmt: skip
     assert _ordered(row) == "50% of equity"
     assert _ordered(row.model_copy(update={"amount": 48.9706372})) == "48.970637"
+
+
+def test_the_events_of_an_entry_sized_at_its_fill_carry_its_share_of_equity() -> None:
+    """The dashboard's log reads "buy 50% of equity" from the event itself (its amount is 0 until the
+    fill), for the placed and the refused order alike."""
+    from mastertrade.db.models.trading import OrderRecord
+    from mastertrade.engine.execution import order_events
+
+    row = OrderRecord(
+        id=7, client_order_id="mt-7", book="strategy:s12", mode="paper", symbol=BTC, side="buy",
+        type="market", role="entry", amount=None, equity_fraction=0.5, state="open", filled=0.0, fee=0.0,
+        placed_ts=0,
+    )  # fmt: skip
+    placed = order_events.placed(row, "paper")
+    refused = order_events.rejected(row, "halted", "paper")
+    assert (placed.amount, placed.equity_fraction) == (0.0, 0.5) == (refused.amount, refused.equity_fraction)
+    from mastertrade.engine.events import parse_event
+
+    back = parse_event(json.loads(json.dumps(placed.to_dict())))  # what the dashboard receives
+    assert back.to_dict() == placed.to_dict() and back.to_dict()["equity_fraction"] == 0.5

@@ -191,10 +191,23 @@ def test_order_events_read_with_the_dashboards_prices_and_amounts() -> None:
         )
     )
     state.apply(ev.OrderRejected(client_order_id="c", side="buy", amount=0.0, reason="halted", **common))
+    state.apply(
+        ev.OrderPlaced(
+            order_id="3", client_order_id="d", side="buy", order_type="market", amount=0.0,
+            equity_fraction=0.5, **common,
+        )
+    )  # fmt: skip
+    state.apply(
+        ev.OrderRejected(
+            client_order_id="e", side="buy", amount=0.0, reason="halted", equity_fraction=0.25, **common
+        )
+    )
     texts = [item.text for item in state.log][1:]  # after "connected to the daemon"
     assert texts == [
         "[paper book g-7f3a] buy (sized at fill) BTC/USDT market placed",
         "[paper book g-7f3a] buy 0.0125 BTC/USDT filled at 114,832.47",
         "[paper book g-7f3a] sell 1,250.50 BTC/USDT filled at 1,234,567.89",
         "[paper book g-7f3a] buy (sized at fill) BTC/USDT rejected: halted",
+        "[paper book g-7f3a] buy 50% of equity BTC/USDT market placed",  # the share the event carries
+        "[paper book g-7f3a] buy 25% of equity BTC/USDT rejected: halted",
     ]

@@ -428,10 +428,11 @@ class Account:
                     client_order_id="",
                     symbol=request.symbol,
                     side=request.side.value,
-                    amount=request.amount,
+                    amount=request.amount or 0.0,
                     reason=decision.reason + (f" (sizing: {sizing})" if sizing else ""),
                     mode=self.mode,
                     book=self.broker.book,
+                    equity_fraction=request.equity_fraction,
                 )
             )
             return None, decision

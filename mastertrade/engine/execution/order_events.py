@@ -20,6 +20,7 @@ def placed(row: OrderRecord, mode: str) -> events.OrderPlaced:
         strategy_id=row.strategy_id,
         mode=mode,
         book=row.book,
+        equity_fraction=row.equity_fraction,
     )
 
 
@@ -33,6 +34,7 @@ def rejected(row: OrderRecord, reason: str, mode: str) -> events.OrderRejected:
         reason=reason,
         mode=mode,
         book=row.book,
+        equity_fraction=row.equity_fraction,
     )
 
 
