@@ -237,6 +237,7 @@ async def test_strategy_detail_shows_rules_metrics_and_curves() -> None:
         assert "passed → paper" in plain(screen.query_one("#detail-rules", Static))
         metrics = plain(screen.query_one("#detail-metrics", Static))
         assert "sharpe (OOS)    1.84" in metrics and "profit factor" in metrics
+        assert "buy&hold" not in metrics  # not recorded for this strategy: no line
         assert len(screen.query_one("#backtest-curve").values) == 300  # type: ignore[attr-defined]
         await pilot.press("escape")
         await pilot.pause()
@@ -744,3 +745,26 @@ async def test_a_burst_of_fills_at_80x24_is_one_small_toast_at_a_time_that_goes_
         assert len(lines) == 60
         assert sum("[paper book 63f7a43f]" in line for line in lines) == 30
         await wait_for(pilot, lambda: not app.screen.query(Toast), timeout=5.0)
+
+
+async def test_strategy_detail_says_when_it_does_worse_than_buy_and_hold() -> None:
+    from mastertrade.engine.api.schemas_strategies import StrategyDetail
+
+    backend = FakeBackend()
+    served = backend.strategy
+
+    async def with_baseline(strategy_id: str) -> StrategyDetail:
+        detail = await served(strategy_id)
+        return detail.model_copy(update={"holdout_buy_and_hold": {"sharpe": 2.5, "return_pct": 40.0}})
+
+    backend.strategy = with_baseline  # type: ignore[method-assign]
+    app = make_app(backend)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("3", "enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, StrategyDetailScreen) and app.screen.detail() is not None
+        )
+        metrics = plain(app.screen.query_one("#detail-metrics", Static))
+        assert "buy&hold sharpe 2.50" in metrics  # the strategy's 1.84 is below it, said plainly
+        assert "does worse than buy-and-hold over its hold-out" in metrics

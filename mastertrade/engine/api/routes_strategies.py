@@ -154,6 +154,7 @@ async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
             "metrics": {key: oos[key] for key in EXTRA_OOS if oos.get(key) is not None},
             "full_series": found.metrics,
             "in_sample": found.in_sample,
+            "holdout_buy_and_hold": found.selection.get("holdout_buy_and_hold"),
             "folds": found.folds,
             "reference": found.reference,
             "history": history,

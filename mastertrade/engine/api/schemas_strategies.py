@@ -106,6 +106,11 @@ class StrategyDetail(StrategySummary):
         default_factory=dict, description="the metrics of the backtest on the whole generation series"
     )
     in_sample: dict[str, Any] = Field(default_factory=dict)
+    holdout_buy_and_hold: dict[str, Any] | None = Field(
+        default=None,
+        description="buy-and-hold over the same hold-out bars (sharpe, return_pct, max_drawdown_pct): the"
+        " naive baseline; null for a strategy stored before it was recorded",
+    )
     folds: list[Any] = Field(default_factory=list)
     reference: dict[str, Any] | None = None
     history: list[TransitionInfo] = Field(default_factory=list)

@@ -225,6 +225,9 @@ class StrategyDetailScreen(DashboardScreen):
             ("paper return", _opt(detail.paper.return_pct if detail.paper else None, "{:+.2f}%")),
             ("paper trades", _opt(detail.paper.trades if detail.paper else None, "{}")),
         ]
+        bench = (detail.holdout_buy_and_hold or {}).get("sharpe")
+        if detail.holdout_buy_and_hold is not None:  # recorded for strategies generated since it existed
+            figures.insert(3, ("buy&hold sharpe", _opt(bench, "{:.2f}")))
         shown = {label for label, _ in figures}
         for key, value in sorted(detail.metrics.items()):
             if key not in shown and isinstance(value, int | float | str):
@@ -235,6 +238,8 @@ class StrategyDetailScreen(DashboardScreen):
         for label, value in figures:
             text.append(label.ljust(width + 1), tone(app, "text-muted"))
             text.append(value + "\n")
+        if bench is not None and (detail.sharpe is None or detail.sharpe < bench):
+            text.append("does worse than buy-and-hold over its hold-out\n", tone(app, "text-warning"))
         return text
 
     def action_change(self, action: StrategyAction) -> None:
