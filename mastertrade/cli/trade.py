@@ -68,6 +68,9 @@ TakeProfit = Annotated[
 ]
 
 UNSETTLED = ("intent", "sent", "unknown")
+WORKING = ("open", "partially_filled")
+"""A resting limit or stop order is settled there; a market order is followed on to its fill (a paper
+one fills at the next price, a live one as the venue matches it)."""
 POLL_S = 0.25
 
 
@@ -144,9 +147,16 @@ def _place(
         else:
             note = f" (risk {risk.verdict}: {risk.reason})"
         shown: Any = placed.amount if placed.amount is not None else amount
+        filled = (
+            f", {placed.filled:g} filled at {placed.average_price:,.8g}"
+            if placed.filled > 0 and placed.average_price is not None
+            else ""
+        )
+        if kind == "market" and placed.state in WORKING:
+            note += f"; it fills at the next price: follow it with `mt orders show {placed.id}`"
         info(
             f"order {placed.id} {placed.side} {shown:g} {placed.symbol} {placed.type} ({placed.mode}): "
-            f"{placed.state}{note}"
+            f"{placed.state}{filled}{note}"
         )
     if placed.state in UNSETTLED:
         raise OperationFailed(
@@ -184,16 +194,23 @@ async def _place_and_wait(
             ) from None
     status = _StatusLine()
     try:
-        while placed.state in UNSETTLED and time.monotonic() - started < wait_s:
+        while _following(order, placed) and time.monotonic() - started < wait_s:
             status.show(
-                f"order {placed.id} {placed.state}: waiting for the exchange "
-                f"({time.monotonic() - started:.0f}/{wait_s:g} s)"
+                f"order {placed.id} {placed.state}: waiting for the "
+                + ("fill" if placed.state in WORKING else "exchange")
+                + f" ({time.monotonic() - started:.0f}/{wait_s:g} s)"
             )
             await asyncio.sleep(POLL_S)
             placed = await client.order(placed.id)
     finally:
         status.close()
     return result, placed
+
+
+def _following(order: OrderCreate, placed: OrderInfo) -> bool:
+    """Whether the order is still on its way: not yet settled by the exchange, or a market order not
+    yet (wholly) filled."""
+    return placed.state in UNSETTLED or (order.type == "market" and placed.state in WORKING)
 
 
 class _StatusLine:

@@ -99,7 +99,7 @@ def serve_desk() -> Any:
 def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     push(daemon, 0, 100.0)
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
-    placed = mt.json("trade", "buy", BTC, "10")
+    placed = mt.json("trade", "buy", BTC, "10", "--wait", "0")  # a paper market order fills at the next price
     assert placed["risk"]["verdict"] == "approve" and placed["order"]["state"] == "open"
     push(daemon, 1, 101.0)
     [position] = wait_for(mt, lambda data: len(data) == 1, "positions")
@@ -251,3 +251,23 @@ def test_the_events_of_an_entry_sized_at_its_fill_carry_its_share_of_equity() ->
 
     back = parse_event(json.loads(json.dumps(placed.to_dict())))  # what the dashboard receives
     assert back.to_dict() == placed.to_dict() and back.to_dict()["equity_fraction"] == 0.5
+
+
+def test_a_market_order_is_followed_to_its_fill(mt: MT, daemon: ThreadedTrading) -> None:
+    """A paper market order fills at the next price: `mt trade` waits for it and says what filled,
+    instead of "open"; a limit order resting is settled and returns at once."""
+    import threading
+
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    timer = threading.Timer(0.5, lambda: push(daemon, 1, 102.0))  # the next price, while it waits
+    timer.start()
+    try:
+        result = mt("trade", "buy", BTC, "5")
+    finally:
+        timer.join()
+    assert result.exit_code == 0, result.stderr
+    assert "market (paper): filled, 5 filled at 102" in result.stderr
+    resting = mt("trade", "buy", BTC, "1", "--type", "limit", "--price", "50")
+    assert resting.exit_code == 0 and "limit (paper): open" in resting.stderr
+    assert "it fills at the next price" not in resting.stderr

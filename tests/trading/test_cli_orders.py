@@ -60,7 +60,7 @@ def test_a_human_order_over_a_limit_is_refused_not_resized(mt: MT, daemon: Threa
     assert refused.stderr.startswith("mt: error: risk check rejected the order")
     assert "--allow-resize" in refused.stderr and refused.stderr.count("\n") == 1
     assert mt.json("orders") == []
-    resized = mt.json("trade", "buy", BTC, "1000", "--allow-resize")
+    resized = mt.json("trade", "buy", BTC, "1000", "--allow-resize", "--wait", "0")
     assert resized["risk"]["verdict"] == "resize"
     assert 0 < resized["order"]["amount"] < 1000
     audit = mt.json("risk", "audit")
@@ -70,11 +70,11 @@ def test_a_human_order_over_a_limit_is_refused_not_resized(mt: MT, daemon: Threa
 def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     push(daemon, 0, 100.0)
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
-    first = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
-    again = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    first = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1", "--wait", "0")
+    again = mt.json("trade", "buy", BTC, "2", "--client-order-id", "my-order-1", "--wait", "0")
     assert first["order"]["id"] == again["order"]["id"]
     assert "not placed again" in again["risk"]["reason"]
-    plain_again = mt("trade", "buy", BTC, "2", "--client-order-id", "my-order-1")
+    plain_again = mt("trade", "buy", BTC, "2", "--client-order-id", "my-order-1", "--wait", "0")
     assert plain_again.exit_code == 0
     assert f"already placed as order {first['order']['id']}" in plain_again.stderr, plain_again.stderr
     assert [row["client_order_id"] for row in mt.json("orders")] == ["my-order-1"]
@@ -83,7 +83,7 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     assert (
         json.loads(mt("orders", "show", str(shown["id"]), "--json").stdout)["client_order_id"] == "my-order-1"
     )
-    plain = mt("trade", "buy", BTC, "1")  # a fresh command makes its own client id
+    plain = mt("trade", "buy", BTC, "1", "--wait", "0")  # a fresh command makes its own client id
     assert plain.exit_code == 0 and "open" in plain.stderr
     assert len(mt.json("orders")) == 2
     assert mt("orders", "show", "9999").exit_code == 2
@@ -151,7 +151,7 @@ def test_dust_is_bad_input(mt: MT, daemon: ThreadedTrading) -> None:
 def test_a_bracketed_buy_journals_its_protective_exits(mt: MT, daemon: ThreadedTrading) -> None:
     push(daemon, 0, 100.0)
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
-    placed = mt.json("trade", "buy", BTC, "10", "--stop-loss", "0.05", "--take-profit", "0.1")
+    placed = mt.json("trade", "buy", BTC, "10", "--stop-loss", "0.05", "--take-profit", "0.1", "--wait", "0")
     orders = mt.json("orders")
     exits = {row["type"]: row for row in orders if row["parent_id"] == placed["order"]["id"]}
     assert exits["stop"]["stop_price"] == pytest.approx(95.0)
