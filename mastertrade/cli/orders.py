@@ -6,13 +6,17 @@ so a strategy book's trade never reads as the account's."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.utc import iso
+
+if TYPE_CHECKING:
+    from mastertrade.client import DaemonClient
+    from mastertrade.engine.api.schemas_trading import OrderInfo
 
 app = typer.Typer(
     help="The account's orders; `mt orders show ID` shows one, `mt orders cancel ID` cancels one.",
@@ -117,22 +121,7 @@ def show(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """One order and its state (by id, or by the client order id `mt trade` printed)."""
-    import re
-
-    if re.fullmatch(r"-?[0-9]+", order):
-        order_id = int(order)
-        if order_id < 1:
-            from mastertrade.errors import UserInputError
-
-            raise UserInputError(f"invalid order id {order}: order ids start at 1 (see `mt orders`)")
-        row = with_client(lambda client: client.order(order_id))
-    else:
-        from mastertrade.engine.orders import CLIENT_ORDER_ID
-        from mastertrade.errors import UserInputError
-
-        if not CLIENT_ORDER_ID.fullmatch(order):
-            raise UserInputError(f"invalid order {order!r}: an order id or a client order id")
-        row = with_client(lambda client: client.order_by_client_id(order))
+    row = with_client(lambda client: _find(client, order))
     if json_out:
         print_json(row.model_dump(mode="json"))
         return
@@ -155,13 +144,36 @@ def show(
     )
 
 
-@app.command("cancel")
+async def _find(client: DaemonClient, order: str) -> OrderInfo:
+    """The order ``order`` names: its id, or its client order id (bad input when it is neither)."""
+    import re
+
+    from mastertrade.errors import UserInputError
+
+    if re.fullmatch(r"-?[0-9]+", order):
+        order_id = int(order)
+        if order_id < 1:
+            raise UserInputError(f"invalid order id {order}: order ids start at 1 (see `mt orders`)")
+        return await client.order(order_id)
+    from mastertrade.engine.orders import CLIENT_ORDER_ID
+
+    if not CLIENT_ORDER_ID.fullmatch(order):
+        raise UserInputError(f"invalid order {order!r}: an order id or a client order id")
+    return await client.order_by_client_id(order)
+
+
+# "-1" is an order id to refuse by name, as for `show`
+@app.command("cancel", context_settings={"ignore_unknown_options": True})
 def cancel(
-    order_id: Annotated[int, typer.Argument(min=1, help="The order's id (see `mt orders --open`).")],
+    order: Annotated[str, typer.Argument(help="The order's id or client order id (see `mt orders --open`).")],
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Cancel an open order."""
-    row = with_client(lambda client: client.cancel_order(order_id))
+    """Cancel an open order (by id, or by the client order id `mt trade` printed)."""
+
+    async def find_and_cancel(client: DaemonClient) -> OrderInfo:
+        return await client.cancel_order((await _find(client, order)).id)
+
+    row = with_client(find_and_cancel)
     if json_out:
         print_json(row.model_dump(mode="json"))
         return

@@ -133,6 +133,14 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     assert cancelled["state"] == "cancelled"
     missing = mt("orders", "cancel", "9999")
     assert missing.exit_code == 2 and "9999" in missing.stderr
+    mine = mt.json("trade", "buy", BTC, "1", "--type", "limit", "--price", "50", "--client-order-id", "dip-1")
+    by_client_id = mt.json("orders", "cancel", "dip-1")  # the id `mt trade` printed, as `show` takes
+    assert by_client_id["id"] == mine["order"]["id"] and by_client_id["state"] == "cancelled"
+    for bad, said in (("-1", "order ids start at 1"), ("no spaces", "an order id or a client order id")):
+        refused = mt("orders", "cancel", bad)
+        assert refused.exit_code == 2 and said in refused.stderr
+    unknown = mt("orders", "cancel", "nobody-1")
+    assert unknown.exit_code == 2 and "nobody-1" in unknown.stderr
 
     balance = mt.json("balance")
     assert balance["mode"] == "paper" and balance["balances"]["BTC"] == 10
