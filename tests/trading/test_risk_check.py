@@ -189,7 +189,11 @@ def test_selling_more_than_held_is_resized_or_rejected() -> None:
     decision = check_order(ProposedOrder("BTC/USDT", "sell", 2, 100), portfolio, LIMITS)
     assert decision.verdict is Verdict.RESIZE and decision.amount == 0.75
     nothing = check_order(ProposedOrder("ETH/USDT", "sell", 1, 100), portfolio, LIMITS)
-    assert nothing.codes == [Reason.NO_POSITION.value]
+    assert nothing.codes == [Reason.NO_POSITION.value] and "no free position" in nothing.reason
+    guarded = PortfolioSnapshot(cash=0, holdings={"BTC/USDT": Holding(1, 100, reserved=1)})  # a stop holds it
+    blocked = check_order(ProposedOrder("BTC/USDT", "sell", 1, 100), guarded, LIMITS)
+    assert blocked.verdict is Verdict.REJECT and blocked.codes == [Reason.NO_POSITION.value]
+    assert "the 1 held are all reserved by open sell orders (a protective stop" in blocked.reason
 
 
 def test_cash_limits_the_buy_including_fee() -> None:

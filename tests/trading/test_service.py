@@ -105,7 +105,7 @@ async def test_orders_placed_at_the_same_time_are_checked_one_after_the_other(
         *(account.place(BTC, "sell", 150.0) for _ in range(2)), return_exceptions=True
     )
     assert [type(o) for o in sells].count(dict) == 1, sells
-    assert "no free position" in str(next(o for o in sells if not isinstance(o, dict)))
+    assert "reserved by open sell orders" in str(next(o for o in sells if not isinstance(o, dict)))
 
 
 async def test_a_sell_never_waits_behind_a_buy_being_checked(trading: TradingEngine) -> None:

@@ -253,11 +253,14 @@ def _check_exit(order: ProposedOrder, portfolio: PortfolioSnapshot) -> Decision:
     if order.amount <= free:
         return Decision(Verdict.APPROVE, order, order.amount)
     if free <= 0:
-        return _reject(
-            order,
-            Reason.NO_POSITION,
-            f"sell of {order.amount:.8g} {order.symbol}: no free position to sell (long-only spot)",
+        held = holding.amount if holding else 0.0
+        why = (
+            f"the {held:.8g} held are all reserved by open sell orders (a protective stop or take-profit,"
+            " or another sell): cancel one of them first"
+            if held > 0
+            else "no free position to sell (long-only spot)"
         )
+        return _reject(order, Reason.NO_POSITION, f"sell of {order.amount:.8g} {order.symbol}: {why}")
     return Decision(
         Verdict.RESIZE,
         order,
