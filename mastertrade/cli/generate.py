@@ -294,37 +294,22 @@ def _run_universe(
         )
         for doc in docs
     ]
+    headers = ["symbol", "timeframe", "run", "seed", "stored", "passed", *_FIGURES, "time s", "note"]
     print_table(
-        [
-            "symbol",
-            "timeframe",
-            "run",
-            "seed",
-            "stored",
-            "passed",
-            "hold-out Sharpe, search's best",
-            "median hold-out Sharpe",
-            "buy-and-hold hold-out Sharpe",
-            "time s",
-            "note",
-        ],
+        headers,
         rows,
         title=f"Generation over {len(docs)} series, universe seed {base}, executor {template.executor}",
-        right=[
-            "run",
-            "stored",
-            "passed",
-            "hold-out Sharpe, search's best",
-            "median hold-out Sharpe",
-            "buy-and-hold hold-out Sharpe",
-            "time s",
-        ],
+        right=["run", "stored", "passed", *_FIGURES, "time s"],
     )
     info(
         f"stored {totals['stored']:,} strategies ({totals['passed']:,} passed the filter) on"
         f" {totals['ran']} of {totals['series']} series from {totals['scored']:,} scored candidates in"
         f" {seconds:.1f} s; see them with `mt strategy list`"
     )
+
+
+_FIGURES = ("hold-out Sharpe, search's best", "median hold-out Sharpe", "buy-and-hold hold-out Sharpe")
+"""A universe's per-series figures: the search's own pick, the middle of all, and the naive baseline."""
 
 
 def trimmed(doc: dict[str, Any]) -> None:

@@ -31,6 +31,15 @@ def problem(frame: pd.DataFrame) -> Problem:
 
 
 @pytest.fixture
+def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The [generator] filter of ``helpers.LENIENT``, through the environment (for `mt` commands)."""
+    from tests.generator.helpers import LENIENT
+
+    for key, value in LENIENT.items():
+        monkeypatch.setenv(f"MT_GENERATOR__{key.upper()}", str(value))
+
+
+@pytest.fixture
 async def sqlite_db(mt_home: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
     """An open, migrated SQLite database (tests whose storage is covered on Postgres elsewhere)."""
     from mastertrade.config import load_settings

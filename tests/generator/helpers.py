@@ -18,6 +18,21 @@ LENIENT = {
 }
 """Filter bounds that let most feasible strategies pass (on simulated data, nothing passes the defaults)."""
 
+SIM_3000 = (
+    "data",
+    "sim",
+    "BTC/USDT",
+    "--timeframe",
+    "1h",
+    "--bars",
+    "3000",
+    "--seed",
+    "11",
+    "--end",
+    "2025-01-01",
+)
+"""`mt data sim` of about four months of 1h BTC/USDT candles ending 2025-01-01 (seed 11)."""
+
 
 def settings_with(**generator: Any) -> Settings:
     settings = load_settings()

@@ -11,32 +11,14 @@ import pytest
 
 from mastertrade.engine.backtest.metrics import METRIC_KEYS
 from tests.conftest import MT
-from tests.generator.helpers import LENIENT
+from tests.generator.helpers import SIM_3000
 
 GENERATE = ("generate", "--count", "20", "--population", "16", "--generations", "2", "--seed", "3")
 
 
 @pytest.fixture
-def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in LENIENT.items():
-        monkeypatch.setenv(f"MT_GENERATOR__{key.upper()}", str(value))
-
-
-@pytest.fixture
 def generated(mt: MT, lenient: None) -> dict[str, Any]:
-    sim = mt(
-        "data",
-        "sim",
-        "BTC/USDT",
-        "--timeframe",
-        "1h",
-        "--bars",
-        "3000",
-        "--seed",
-        "11",
-        "--end",
-        "2025-01-01",
-    )
+    sim = mt(*SIM_3000)
     assert sim.exit_code == 0, sim.stderr
     document: dict[str, Any] = mt.json(*GENERATE)
     return document

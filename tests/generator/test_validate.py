@@ -9,15 +9,9 @@ import pytest
 
 from mastertrade.engine.generator.report import block_bootstrap
 from tests.conftest import MT
-from tests.generator.helpers import LENIENT
+from tests.generator.helpers import SIM_3000
 
 SIM = ("data", "sim", "BTC/USDT", "--timeframe", "1d", "--bars", "900", "--seed", "11", "--end", "2025-01-01")
-
-
-@pytest.fixture
-def lenient(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in LENIENT.items():
-        monkeypatch.setenv(f"MT_GENERATOR__{key.upper()}", str(value))
 
 
 @pytest.fixture
@@ -85,19 +79,7 @@ def test_a_generated_strategy_is_validated_on_bars_its_search_never_saw(mt: MT, 
     """`mt validate ID` of a generated strategy on its own series: by default it starts after the last
     bar its search saw and counts the trials its generation counted; an earlier --start marks the
     windows its search saw and the verdict says so; another series is new to it (no marks)."""
-    sim = (
-        "data",
-        "sim",
-        "BTC/USDT",
-        "--timeframe",
-        "1h",
-        "--bars",
-        "3000",
-        "--seed",
-        "11",
-        "--end",
-        "2025-01-01",
-    )
+    sim = SIM_3000
     assert mt(*sim).exit_code == 0
     run = mt.json("generate", "--count", "4", "--population", "8", "--generations", "1", "--seed", "3")
     row = run["strategies"][0]

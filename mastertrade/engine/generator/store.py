@@ -652,19 +652,7 @@ class StrategyStore:
         limit: int | None = None,
     ) -> list[StoredStrategy]:
         """Stored strategies, newest first (then by id), filtered by state, market or run."""
-        query = select(StrategyRecord)
-        if states is not None:
-            names = [parse_state(str(state)).value for state in states]
-            query = query.where(col(StrategyRecord.state).in_(names))
-        if symbol is not None:
-            query = query.where(col(StrategyRecord.symbol) == symbol)
-        if timeframe is not None:
-            query = query.where(col(StrategyRecord.timeframe) == timeframe)
-        if generation_run_id is not None:
-            query = query.where(col(StrategyRecord.generation_run_id) == generation_run_id)
-        query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
-        if limit is not None:
-            query = query.limit(limit)
+        query = _listing(select(StrategyRecord), states, symbol, timeframe, generation_run_id, limit)
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [StoredStrategy.from_record(row) for row in rows]
@@ -683,17 +671,7 @@ class StrategyStore:
         JSON column of every row held trading for most of a second."""
         legacy = col(StrategyRecord.selection)["legacy"].as_boolean()  # one key, not the whole document
         columns = [getattr(StrategyRecord, name) for name in _HEADLINE_COLUMNS[:-1]] + [legacy]
-        query = select(*columns)
-        if states is not None:
-            names = [parse_state(str(state)).value for state in states]
-            query = query.where(col(StrategyRecord.state).in_(names))
-        if symbol is not None:
-            query = query.where(col(StrategyRecord.symbol) == symbol)
-        if timeframe is not None:
-            query = query.where(col(StrategyRecord.timeframe) == timeframe)
-        query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
-        if limit is not None:
-            query = query.limit(limit)
+        query = _listing(select(*columns), states, symbol, timeframe, None, limit)
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [StrategyHeadline.of(dict(zip(_HEADLINE_COLUMNS, row, strict=True))) for row in rows]
@@ -854,3 +832,26 @@ class StrategyStore:
                 await session.exec(select(GenerationRun).order_by(col(GenerationRun.id).desc()).limit(limit))
             ).all()
         return [RunRecord.from_record(row) for row in rows]
+
+
+def _listing(
+    query: Any,
+    states: Iterable[State | str] | None,
+    symbol: str | None,
+    timeframe: str | None,
+    generation_run_id: int | None,
+    limit: int | None,
+) -> Any:
+    """``query`` over strategies filtered by state, market or run, newest first (then by id): the one
+    order and filter of :meth:`StrategyStore.list` and :meth:`StrategyStore.summaries`."""
+    if states is not None:
+        names = [parse_state(str(state)).value for state in states]
+        query = query.where(col(StrategyRecord.state).in_(names))
+    if symbol is not None:
+        query = query.where(col(StrategyRecord.symbol) == symbol)
+    if timeframe is not None:
+        query = query.where(col(StrategyRecord.timeframe) == timeframe)
+    if generation_run_id is not None:
+        query = query.where(col(StrategyRecord.generation_run_id) == generation_run_id)
+    query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
+    return query if limit is None else query.limit(limit)
