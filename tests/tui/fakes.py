@@ -453,10 +453,20 @@ class FakeBackend:
         value = order.amount * price
         if value > 2_000:
             fitted = 2_000 / price
+            if order.allow_resize:
+                return answer(
+                    "resize",
+                    fitted,
+                    f"position would be {value / 10_016.4:.1%} of equity, limit 20.00%; resized to"
+                    f" {fitted:.6g}",
+                )
+            # as the daemon answers a human's order (manual_orders.refused_resize): refused, way out named
             return answer(
-                "resize",
-                fitted,
-                f"position would be {value / 10_016.4:.1%} of equity, limit 20.00%; resized to {fitted:.6g}",
+                "reject",
+                0.0,
+                f"position would be {value / 10_016.4:.1%} of equity, limit 20.00%; the limits allow"
+                f" {fitted:.8g} {order.symbol.split('/')[0]} of the {order.amount:.8g} asked: order that"
+                " amount (or let it be cut: `mt trade --allow-resize`)",
             )
         return answer("approve", order.amount, "within all limits")
 

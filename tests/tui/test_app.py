@@ -373,14 +373,18 @@ async def test_the_order_ticket_previews_the_risk_check_then_sends() -> None:
         preview = plain(screen.query_one("#ticket-preview", Static))
         assert "✔ approve 0.01 BTC/USDT" in preview and "% of equity" in preview
 
-        screen.query_one("#amount", Input).value = "1"
-        await wait_for(pilot, lambda: screen.decision is not None and screen.decision.verdict == "resize")
-        assert "▲ resize to" in plain(screen.query_one("#ticket-preview", Static))
+        screen.query_one("#amount", Input).value = "1"  # over the position limit: a human's order is not cut
+        await wait_for(pilot, lambda: screen.decision is not None and screen.decision.verdict == "reject")
+        preview = plain(screen.query_one("#ticket-preview", Static))
+        assert "the limits allow" in preview and "of the 1 asked: order that amount" in preview
 
+        screen.query_one("#amount", Input).value = "0.02"
+        await wait_for(pilot, lambda: screen.decision is not None and screen.decision.verdict == "approve")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
         sent = [call[1] for call in backend.calls if call[0] == "place_order"]
-        assert len(sent) == 1 and sent[0].symbol == "BTC/USDT" and sent[0].amount == 1.0 and not sent[0].live
+        assert len(sent) == 1 and sent[0].symbol == "BTC/USDT" and sent[0].amount == 0.02 and not sent[0].live
+        assert not sent[0].allow_resize
 
 
 async def test_a_rejected_order_stays_on_the_ticket_with_the_reason() -> None:

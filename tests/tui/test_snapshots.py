@@ -76,7 +76,7 @@ def test_strategy_detail(snap_compare: Snap, size: str) -> None:
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
-def test_order_ticket_with_a_resize(snap_compare: Snap) -> None:
+def test_order_ticket_over_a_limit(snap_compare: Snap) -> None:
     app = make_app()
 
     async def run_before(pilot: Pilot[Any]) -> None:
