@@ -200,6 +200,33 @@ async def test_rate_limit_storm_is_ridden_out(fake: FakeExchange, status: int) -
     assert len(fake.requests_to("/api/v3/klines")) == 4
 
 
+async def test_a_rate_limit_waits_as_long_as_retry_after_asks(fake: FakeExchange) -> None:
+    """Binance bans an IP (418) that asks again before its 429's Retry-After: that wait is kept even
+    past backoff_max_s (20 ms here), and a wait longer than the policy sits out fails at once."""
+    import time
+    from email.utils import formatdate
+
+    from mastertrade.engine.market.retry import RetryPolicy
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    settings = ExchangeSettings(**venue_settings(fake))
+    async with CcxtVenue(settings, options=FAST_CCXT, retry=RetryPolicy(settings, sleep=sleep)) as venue:
+        await venue.load_markets()
+        fake.fail(429, path="/api/v3/klines", headers={"Retry-After": "7"})
+        fake.fail(429, path="/api/v3/klines", headers={"Retry-After": formatdate(time.time() + 30)})
+        assert len(await venue.fetch_ohlcv("BTC/USDT", "1h", T0, 10)) == 10
+        assert waits[0] == 7 and 25 < waits[1] <= 30  # an HTTP date: until then
+        fake.fail(418, path="/api/v3/klines", headers={"Retry-After": "7200"})
+        with pytest.raises(errors.RateLimited, match=r"asks to wait 7200s \(Retry-After\); try again later"):
+            await venue.fetch_ohlcv("BTC/USDT", "1h", T0, 10)
+        assert len(waits) == 2 and venue.retries == 2
+    assert len(fake.requests_to("/api/v3/klines")) == 4
+
+
 async def test_persistent_failure_gives_up_as_venue_unavailable(fake: FakeExchange) -> None:
     async with make_venue(fake, max_retries=2) as venue:
         await venue.load_markets()

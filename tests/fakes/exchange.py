@@ -217,10 +217,10 @@ class FakeExchange:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Answer ``status`` to the next ``times`` matching requests (429/418 get Binance's body and a
-        Retry-After header unless given)."""
+        ``Retry-After: 0`` header unless given: a test that wants a wait sets its own)."""
         if body is None and status in (418, 429):
             body = binance_error(-1003, "Too many requests; please use the websocket for live updates.")
-            headers = {"Retry-After": "1", **(headers or {})}
+            headers = {"Retry-After": "0", **(headers or {})}
         self.inject(Fault("status", status, body, headers or {}, path, times, after))
 
     def hang(self, *, times: int = 1, path: str | None = None, after: int = 0) -> None:
