@@ -285,6 +285,41 @@ async def test_stream_emits_forming_bars_on_change_and_each_close_once(fake: Fak
         assert len({(u.ts, u.closed) for u in closed}) == len(closed)
 
 
+async def test_polling_survives_duplicate_and_out_of_order_rows(fake: FakeExchange) -> None:
+    """An exchange that answers newest first and repeats its forming bar: the feed still closes each
+    bar once, with its final values, and never takes the repeated forming bar for a closed one."""
+
+    async def sleep(seconds: float) -> None:
+        fake.now = fake.now + 20_000
+
+    updates: list[CandleUpdate] = []
+    venue = CcxtVenue(
+        ExchangeSettings(api_url=fake.base_url, backoff_s=0.01, backoff_max_s=0.02),
+        options=FAST_CCXT,
+        poll_interval_s=7.0,
+        sleep=sleep,
+    )
+    served = venue.exchange.fetch_ohlcv
+
+    async def shuffled(*args: Any, **kwargs: Any) -> list[list[Any]]:
+        rows = await served(*args, **kwargs)
+        return [rows[-1], *reversed(rows)] if rows else rows
+
+    venue.exchange.fetch_ohlcv = shuffled
+    try:
+        async for update in venue.stream(["BTC/USDT"], "1m"):
+            updates.append(update)
+            if sum(u.closed for u in updates) == 3:
+                break
+    finally:
+        await venue.close()
+    first = NOW - NOW % MINUTE
+    closed = [u for u in updates if u.closed]
+    assert [u.ts for u in closed] == [first + i * MINUTE for i in range(3)]
+    assert [u.row() for u in closed] == [fake.candle("BTC/USDT", "1m", u.ts) for u in closed]
+    assert updates[0].ts == first and not updates[0].closed
+
+
 async def test_open_venue_builds_the_configured_ccxt_venue(fake: FakeExchange) -> None:
     from mastertrade.config import Settings
     from mastertrade.engine.market.factory import open_venue

@@ -179,19 +179,18 @@ class LiveFeed:
             await self.venue.sleep(self.venue.poll_interval_s)
 
     async def _poll(self, bars: Bars) -> list[CandleUpdate]:
+        # Rows by open time, one per bar (an exchange's last copy wins): a repeated or out-of-order
+        # forming bar must not pass for a closed one by sitting before another row.
         start = bars.owed_from()
         if start is None:
             # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
-            rows = await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2)
+            rows = _in_order(await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2))
             updates = [bars.form(rows[-1])] if rows else []
         else:
-            rows = [
-                row
-                for row in await self.venue.fetch_rows(
-                    bars.symbol, self.timeframe, start, self.venue.page_limit
-                )
-                if row[0] >= start
-            ]
+            rows = _in_order(
+                await self.venue.fetch_rows(bars.symbol, self.timeframe, start, self.venue.page_limit),
+                start,
+            )
             updates = [bars.close(row) for row in rows[:-1]]
             if rows:
                 updates.append(bars.form(rows[-1]))
@@ -341,6 +340,11 @@ class LiveFeed:
             self.timeframe,
             filled,
         )
+
+
+def _in_order(rows: Sequence[CandleRow], start: int | None = None) -> list[CandleRow]:
+    """``rows`` sorted by open time, one per bar (the last one served), none before ``start``."""
+    return sorted({row[0]: row for row in rows if start is None or row[0] >= start}.values())
 
 
 def _emit(emit: Emit, update: CandleUpdate | None) -> None:
