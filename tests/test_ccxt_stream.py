@@ -260,6 +260,37 @@ async def test_a_dropped_connection_reconnects_and_missed_bars_come_from_rest(
     assert "2 bar(s) the websocket missed filled from REST" in caplog.text
 
 
+async def test_missed_bars_are_filled_from_rest_pages_shorter_than_asked(
+    fake: FakeExchange, streams: FakeBinanceStreams
+) -> None:
+    """A venue serving fewer bars per page than the feed asks for (Kraken 720, Coinbase 300) is paged
+    on until the gap is filled: a short page is not the end of the missed bars."""
+    fake.max_rows = 2
+    venue = make_venue(fake, streams)
+    feed = Feed(venue, ["BTC/USDT"])
+    try:
+        await streams.wait_subscribed("BTC/USDT", "1m")
+        await push(streams, fake, "BTC/USDT", A)
+        await feed.until(lambda: len(feed.updates) == 1)
+        await streams.drop()
+        fake.now = A + 5 * MINUTE + 10_000  # A .. A+4m closed while the socket was down
+        await streams.wait_subscribed("BTC/USDT", "1m", connections=2)
+        await push(streams, fake, "BTC/USDT", A + 5 * MINUTE)
+        await feed.until(lambda: feed.updates[-1].ts == A + 5 * MINUTE)
+    finally:
+        await feed.stop()
+        await venue.close()
+    assert check_contract(feed.updates, "BTC/USDT") == [A + i * MINUTE for i in range(5)]
+    assert [u.row() for u in feed.of("BTC/USDT", closed=True)] == [
+        fake.candle("BTC/USDT", "1m", A + i * MINUTE) for i in range(5)
+    ]
+    assert [r.params["startTime"] for r in fake.requests_to("/api/v3/klines")] == [
+        str(A),
+        str(A + 2 * MINUTE),
+        str(A + 4 * MINUTE),
+    ]
+
+
 async def test_a_bar_the_exchange_never_serves_final_is_left_out_with_a_warning(
     fake: FakeExchange, streams: FakeBinanceStreams, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -200,6 +200,33 @@ async def test_rate_limit_storm_is_ridden_out(fake: FakeExchange, status: int) -
     assert len(fake.requests_to("/api/v3/klines")) == 4
 
 
+async def test_a_rate_limit_waits_as_long_as_retry_after_asks(fake: FakeExchange) -> None:
+    """Binance bans an IP (418) that asks again before its 429's Retry-After: that wait is kept even
+    past backoff_max_s (20 ms here), and a wait longer than the policy sits out fails at once."""
+    import time
+    from email.utils import formatdate
+
+    from mastertrade.engine.market.retry import RetryPolicy
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    settings = ExchangeSettings(**venue_settings(fake))
+    async with CcxtVenue(settings, options=FAST_CCXT, retry=RetryPolicy(settings, sleep=sleep)) as venue:
+        await venue.load_markets()
+        fake.fail(429, path="/api/v3/klines", headers={"Retry-After": "7"})
+        fake.fail(429, path="/api/v3/klines", headers={"Retry-After": formatdate(time.time() + 30)})
+        assert len(await venue.fetch_ohlcv("BTC/USDT", "1h", T0, 10)) == 10
+        assert waits[0] == 7 and 25 < waits[1] <= 30  # an HTTP date: until then
+        fake.fail(418, path="/api/v3/klines", headers={"Retry-After": "7200"})
+        with pytest.raises(errors.RateLimited, match=r"asks to wait 7200s \(Retry-After\); try again later"):
+            await venue.fetch_ohlcv("BTC/USDT", "1h", T0, 10)
+        assert len(waits) == 2 and venue.retries == 2
+    assert len(fake.requests_to("/api/v3/klines")) == 4
+
+
 async def test_persistent_failure_gives_up_as_venue_unavailable(fake: FakeExchange) -> None:
     async with make_venue(fake, max_retries=2) as venue:
         await venue.load_markets()
@@ -256,6 +283,41 @@ async def test_stream_emits_forming_bars_on_change_and_each_close_once(fake: Fak
         assert forming[0].ts == closed[0].ts
         assert all(a.row() != b.row() for a, b in zip(forming, forming[1:], strict=False))
         assert len({(u.ts, u.closed) for u in closed}) == len(closed)
+
+
+async def test_polling_survives_duplicate_and_out_of_order_rows(fake: FakeExchange) -> None:
+    """An exchange that answers newest first and repeats its forming bar: the feed still closes each
+    bar once, with its final values, and never takes the repeated forming bar for a closed one."""
+
+    async def sleep(seconds: float) -> None:
+        fake.now = fake.now + 20_000
+
+    updates: list[CandleUpdate] = []
+    venue = CcxtVenue(
+        ExchangeSettings(api_url=fake.base_url, backoff_s=0.01, backoff_max_s=0.02),
+        options=FAST_CCXT,
+        poll_interval_s=7.0,
+        sleep=sleep,
+    )
+    served = venue.exchange.fetch_ohlcv
+
+    async def shuffled(*args: Any, **kwargs: Any) -> list[list[Any]]:
+        rows = await served(*args, **kwargs)
+        return [rows[-1], *reversed(rows)] if rows else rows
+
+    venue.exchange.fetch_ohlcv = shuffled
+    try:
+        async for update in venue.stream(["BTC/USDT"], "1m"):
+            updates.append(update)
+            if sum(u.closed for u in updates) == 3:
+                break
+    finally:
+        await venue.close()
+    first = NOW - NOW % MINUTE
+    closed = [u for u in updates if u.closed]
+    assert [u.ts for u in closed] == [first + i * MINUTE for i in range(3)]
+    assert [u.row() for u in closed] == [fake.candle("BTC/USDT", "1m", u.ts) for u in closed]
+    assert updates[0].ts == first and not updates[0].closed
 
 
 async def test_open_venue_builds_the_configured_ccxt_venue(fake: FakeExchange) -> None:

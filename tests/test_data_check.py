@@ -20,6 +20,7 @@ from tests.fakes.exchange import FakeExchange, serve_configured
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 KEY = SeriesKey("binance", "BTC/USDT", "1h")
+KLINES = "/api/v3/klines"
 
 
 def matrix(rows: list[CandleRow]) -> Any:
@@ -172,10 +173,16 @@ def test_mt_data_check_reports_and_repairs_gaps(mt: MT, db_url: str, fake: FakeE
     assert (fixed["missing_before"], fixed["filled"], fixed["still_missing"]) == (13, 11, 2)
     assert repaired["gaps"] == [{"start": "2024-01-09T12:00:00Z", "end": "2024-01-09T13:00:00Z", "bars": 2}]
     assert repaired["counts"]["inconsistent"] == 3  # repair fills gaps; it does not rewrite bars
-    # The two gaps do not fit in one 100-bar page together: one request each, after loading the markets.
-    assert [r.path for r in fake.requests] == ["/api/v3/exchangeInfo", "/api/v3/klines", "/api/v3/klines"]
-    assert [r.params["startTime"] for r in fake.requests[1:]] == [str(T0 + 50 * HOUR), str(T0 + 200 * HOUR)]
-    assert [r.params["limit"] for r in fake.requests[1:]] == ["100", "100"]
+    # The two gaps do not fit in one 100-bar page together: one request each, besides loading the markets
+    # and reading the exchange's clock (which says when a bar has closed) for each.
+    assert sorted(r.path for r in fake.requests) == [
+        "/api/v3/exchangeInfo",
+        *[KLINES] * 2,
+        *["/api/v3/time"] * 2,
+    ]
+    klines = fake.requests_to(KLINES)
+    assert [r.params["startTime"] for r in klines] == [str(T0 + 50 * HOUR), str(T0 + 200 * HOUR)]
+    assert [r.params["limit"] for r in klines] == ["100", "100"]
     now_stored = {row[0]: row for row in load(KEY)}
     for row in fake.closed_candles("BTC/USDT", "1h", T0 + 50 * HOUR, T0 + 210 * HOUR):
         if row[0] in (T0 + 50 * HOUR, T0 + 51 * HOUR, T0 + 52 * HOUR) or T0 + 200 * HOUR <= row[0]:

@@ -135,6 +135,25 @@ async def test_an_interrupted_download_resumes_without_duplicates(
     assert (await stored(store))[-1] == fake.candle("BTC/USDT", "1h", T0 + 350 * HOUR)
 
 
+async def test_a_local_clock_ahead_of_the_exchange_never_stores_its_forming_bar(
+    database: Any, venue: CcxtVenue, fake: FakeExchange
+) -> None:
+    """Our clock 40 minutes fast: by it bar 350 has closed, but on the exchange (whose /time says
+    NOW) it is still forming and served partial; only the exchange's clock may close it."""
+    store = CandleStore(database)
+    fast = NOW + 40 * 60_000
+    summary = await run(store, venue, fake, now=lambda: fast)
+    assert await stored(store) == fake.closed_candles("BTC/USDT", "1h", T0, NOW)
+    assert summary.last == T0 + 349 * HOUR and not summary.notes
+    assert len(fake.requests_to("/api/v3/time")) == 1
+    # A clock behind the exchange's is the stricter one: the bar that closed by the exchange's
+    # clock but not by ours waits for the next run.
+    fake.now = NOW + HOUR
+    fake.clear_log()
+    again = await run(store, venue, fake, now=lambda: NOW + 10 * 60_000)
+    assert again.new == 0 and (await stored(store))[-1][0] == T0 + 349 * HOUR
+
+
 async def test_until_is_respected(database: Any, venue: CcxtVenue, fake: FakeExchange) -> None:
     store = CandleStore(database)
     until = T0 + 120 * HOUR

@@ -9,7 +9,8 @@
   final one. Tests can override single bars (``override``) and cut outages (``remove``).
 - **Binance's klines semantics**: ``startTime``/``endTime`` bound the open time (inclusive), ``limit``
   defaults to 500 and may not exceed 1000, ``startTime`` alone pages forward, ``endTime`` alone (or
-  neither) returns the latest bars.
+  neither) returns the latest bars. Setting ``max_rows`` makes it serve fewer bars than asked, as venues
+  with a smaller page do (Kraken 720, Coinbase 300).
 - **Fault injection**: answer a status (429, 418, 500, 503 ...) for the next N matching requests,
   optionally after letting some through (``fail(503, after=2)`` fails the third klines call of a
   download); ``hang`` (never answers, for ``RequestTimeout``); ``drop`` (closes the connection).
@@ -117,6 +118,8 @@ class FakeExchange:
         self.prices = dict(symbols or {"BTC/USDT": 42_000.0, "ETH/USDT": 2_300.0})
         self.listed = listed
         self.hang_s = hang_s
+        self.max_rows: int | None = None
+        """At most this many bars per klines answer, whatever the limit (None: the limit)."""
         self._now = now
         self._lock = threading.Lock()
         self._log: list[Recorded] = []
@@ -217,10 +220,10 @@ class FakeExchange:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Answer ``status`` to the next ``times`` matching requests (429/418 get Binance's body and a
-        Retry-After header unless given)."""
+        ``Retry-After: 0`` header unless given: a test that wants a wait sets its own)."""
         if body is None and status in (418, 429):
             body = binance_error(-1003, "Too many requests; please use the websocket for live updates.")
-            headers = {"Retry-After": "1", **(headers or {})}
+            headers = {"Retry-After": "0", **(headers or {})}
         self.inject(Fault("status", status, body, headers or {}, path, times, after))
 
     def hang(self, *, times: int = 1, path: str | None = None, after: int = 0) -> None:
@@ -334,6 +337,8 @@ class FakeExchange:
             return Reply(400, binance_error(-1100, "Illegal characters found in a parameter."))
         if not 1 <= limit <= MAX_LIMIT:
             return Reply(400, binance_error(-1130, "Data sent for parameter 'limit' is not valid."))
+        if self.max_rows is not None:
+            limit = min(limit, self.max_rows)
         step = timeframe_ms(interval)
         newest = self.now - self.now % step
         last = newest if end is None else min(newest, end - end % step)

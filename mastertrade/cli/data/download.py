@@ -33,8 +33,9 @@ def download_candles(
     """Download candles from an exchange, resuming each series from its last stored bar.
 
     Pages are stored as they arrive, so an interrupted download keeps what it got and a re-run never
-    duplicates a candle. The bar still forming is not stored. Network errors and rate limits are
-    retried with backoff (exchange.max_retries and exchange.backoff_s in the config).
+    duplicates a candle. The bar still forming (by the exchange's clock as well as ours) is not stored.
+    Network errors and rate limits are retried with backoff (exchange.max_retries and exchange.backoff_s
+    in the config), waiting as long as a rate limit's Retry-After asks.
     """
     from mastertrade.engine.market.ccxt_venue import CcxtVenue, check_exchange_id
     from mastertrade.engine.market.download import DownloadProgress, download

@@ -19,9 +19,9 @@ client's markets. What ccxt.pro needed:
 - *no stale rows*: ccxt keeps its candle cache across reconnects, so each connection starts with the
   symbol's cache cleared: every row a session sees came over that session's connection.
 - *gaps*: when a connection's first bar is newer than the bar held as forming, the bars in between (the
-  forming one included: its final values never arrived) are fetched from REST (``fetch_ohlcv``) and
-  closed before going on. Within one connection, a newer bar closes the forming one with the last values
-  the socket sent for it.
+  forming one included: its final values never arrived) are fetched from REST (``fetch_ohlcv``, page
+  after page, however short the venue's pages) and closed before going on. Within one connection, a
+  newer bar closes the forming one with the last values the socket sent for it.
 
 A connection that drops, errors or stays silent for ``WsPolicy.idle_timeout_s`` ends the session, and
 the feed reconnects after the venue's backoff (``backoff_s`` doubling up to ``backoff_max_s``). After
@@ -179,19 +179,18 @@ class LiveFeed:
             await self.venue.sleep(self.venue.poll_interval_s)
 
     async def _poll(self, bars: Bars) -> list[CandleUpdate]:
+        # Rows by open time, one per bar (an exchange's last copy wins): a repeated or out-of-order
+        # forming bar must not pass for a closed one by sitting before another row.
         start = bars.owed_from()
         if start is None:
             # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
-            rows = await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2)
+            rows = _in_order(await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2))
             updates = [bars.form(rows[-1])] if rows else []
         else:
-            rows = [
-                row
-                for row in await self.venue.fetch_rows(
-                    bars.symbol, self.timeframe, start, self.venue.page_limit
-                )
-                if row[0] >= start
-            ]
+            rows = _in_order(
+                await self.venue.fetch_rows(bars.symbol, self.timeframe, start, self.venue.page_limit),
+                start,
+            )
             updates = [bars.close(row) for row in rows[:-1]]
             if rows:
                 updates.append(bars.form(rows[-1]))
@@ -323,14 +322,17 @@ class LiveFeed:
                 page = await self.venue.fetch_ohlcv(bars.symbol, self.timeframe, since, limit)
             except errors.RetryableError as exc:
                 raise _SessionFailed(f"filling missed bars from REST failed: {exc}") from exc
-            for row in page:
-                if since <= row[0] < end:
+            newer = sorted(row for row in page if row[0] >= since)
+            for row in newer:
+                if row[0] < end:
                     update = bars.close(row)
                     filled += update is not None
                     _emit(emit, update)
-            if len(page) < limit or page[-1][0] + bars.step >= end:
+            # A page shorter than asked is not the end: many venues serve fewer bars per call than
+            # the limit. Only a page with nothing new, or one that reached ``end``, stops the filling.
+            if not newer or newer[-1][0] + bars.step >= end:
                 break
-            since = page[-1][0] + bars.step
+            since = newer[-1][0] + bars.step
         log.info(
             "live feed %s %s %s: %d bar(s) the websocket missed filled from REST",
             self.venue.id,
@@ -338,6 +340,11 @@ class LiveFeed:
             self.timeframe,
             filled,
         )
+
+
+def _in_order(rows: Sequence[CandleRow], start: int | None = None) -> list[CandleRow]:
+    """``rows`` sorted by open time, one per bar (the last one served), none before ``start``."""
+    return sorted({row[0]: row for row in rows if start is None or row[0] >= start}.values())
 
 
 def _emit(emit: Emit, update: CandleUpdate | None) -> None:

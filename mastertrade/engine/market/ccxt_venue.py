@@ -45,7 +45,7 @@ from mastertrade import errors
 from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.ccxt_common import BlockedRequest, Sleep, WsPolicy, candle_row
 from mastertrade.engine.market.ccxt_stream import LiveFeed, rebase_ws, ws_client_class
-from mastertrade.engine.market.retry import RetryEvent, RetryPolicy
+from mastertrade.engine.market.retry import RetryEvent, RetryPolicy, retry_after_s
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
 
@@ -202,14 +202,22 @@ class CcxtVenue:
         passthrough: tuple[type[BaseException], ...] = (),
     ) -> T:
         """Run ``fn`` (a fresh request of ``self.exchange`` per call) under the retry policy, re-syncing
-        the clock on an ``InvalidNonce``. Failures arrive as ``mastertrade.errors`` (see ``retry.py``)."""
+        the clock on an ``InvalidNonce`` and waiting as long as a rate limit's ``Retry-After`` asks.
+        Failures arrive as ``mastertrade.errors`` (see ``retry.py``)."""
+        exchange = self.exchange
+
+        async def attempt() -> T:
+            exchange.last_response_headers = None  # so a Retry-After read below is this request's
+            return await fn()
+
         return await self.retry.call(
-            fn,
+            attempt,
             what=what,
             idempotent=idempotent,
-            resync=self.exchange.load_time_difference,
+            resync=exchange.load_time_difference,
             passthrough=passthrough,
             on_retry=self._count_retry,
+            retry_after=lambda: retry_after_s(exchange.last_response_headers),
         )
 
     async def load_markets(self, reload: bool = False) -> dict[str, Any]:
@@ -239,6 +247,18 @@ class CcxtVenue:
             raise errors.UserInputError(
                 f"timeframe {timeframe!r} is not offered by {self._id} (it has {', '.join(offered)})"
             )
+
+    async def server_time(self) -> int | None:
+        """The exchange's clock in epoch ms (ccxt ``fetch_time``); None when ccxt cannot ask this
+        exchange, or the exchange (or the gateway at api_url) refuses the question."""
+        if not self.exchange.has.get("fetchTime"):
+            return None
+        try:
+            answer = await self.call(self.exchange.fetch_time, what=f"{self._id} fetch_time")
+        except errors.OperationFailed as exc:
+            log.warning("%s: the exchange's clock is unavailable (%s); going by ours", self._id, exc)
+            return None
+        return int(answer) if answer is not None else None
 
     async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[CandleRow]:
         return await self.fetch_rows(symbol, timeframe, since, limit)

@@ -4,7 +4,9 @@
 upserts each page as it arrives, so an interrupted download keeps what it got and a re-run never
 duplicates. When the series already covers ``since``, it resumes from its last stored candle (fetching
 that bar again, because it may have been stored from a page that ended early). The bar still forming
-(its close time after ``now``) is never stored: a stored candle is a final one.
+is never stored: a stored candle is a final one. A bar counts as closed only when its close time has
+passed by our clock *and* by the exchange's (``server_time``, when the venue has one): a local clock
+running ahead would otherwise take the exchange's forming bar, served partial, for a final one.
 
 It copes with venues that page differently: a page shorter than the limit is not taken as the end
 (some exchanges serve fewer rows than asked); an empty page skips ahead one page width while the range
@@ -33,6 +35,13 @@ class CountsRetries(Protocol):
     """A venue that counts the retries its calls needed (``CcxtVenue`` does)."""
 
     retries: int
+
+
+@runtime_checkable
+class KnowsServerTime(Protocol):
+    """A venue that can tell the exchange's clock (``CcxtVenue`` does, where ccxt has ``fetchTime``)."""
+
+    async def server_time(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,10 @@ async def download(
     rows_before = info.rows
 
     cutoff = now()
+    if isinstance(venue, KnowsServerTime):
+        exchange_now = await venue.server_time()
+        if exchange_now is not None:
+            cutoff = min(cutoff, exchange_now)
     end = cutoff if until is None else min(until, cutoff)
     segments = [(since, end)]
     if resume and info.first is not None and info.last is not None and info.last >= since:

@@ -6,7 +6,10 @@ against a fake Binance, see NOTES-LIBRARIES.md):
 
 - **Rate limits** (``RateLimitExceeded`` and ``DDoSProtection``, siblings under ``NetworkError``: HTTP 429
   and 418) are retried with backoff, even for calls that are not idempotent: the venue refused the
-  request before acting on it. Given up on, they become ``errors.RateLimited``.
+  request before acting on it. Given up on, they become ``errors.RateLimited``. A venue that says how
+  long to wait (``Retry-After``, read through the ``retry_after`` callback) is obeyed, past
+  ``backoff_max_s`` too: asking again sooner is what turns Binance's 429 into a 418 IP ban. A wait
+  longer than ``max_retry_after_s`` (a ban, usually) is not sat out: the call fails at once, naming it.
 - **Network trouble** (the rest of ``NetworkError``: ``RequestTimeout``, ``ExchangeNotAvailable`` for 5xx
   and dropped connections; and ccxt's plain ``OperationFailed`` / ``BadResponse``, e.g. Binance -1001
   "internal error") is retried only for idempotent calls (reads, cancels, lookups). For a call that
@@ -33,12 +36,14 @@ half of each delay is fixed, half random, so many clients that failed together d
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import enum
 import logging
 import random as _random
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ccxt.async_support as ccxt
 
@@ -54,6 +59,28 @@ _MESSAGE_CHARS = 300
 # Binance's "Invalid API-key, IP, or permissions for action", which ccxt raises as DDoSProtection
 # once the key has authenticated before (it can also mean a temporary ban).
 _BANNED_KEY_MARKERS = ('"code":-2015', '"code": -2015')
+# The longest Retry-After a call sits out; Binance asks for up to a minute on a 429 (its limits are per
+# minute) and for minutes to days on a 418 ban.
+MAX_RETRY_AFTER_S = 120.0
+
+
+def retry_after_s(headers: Mapping[str, Any] | None, now: float | None = None) -> float | None:
+    """Seconds a response's ``Retry-After`` header asks to wait (delta-seconds or an HTTP date, RFC 9110);
+    None without a readable one. ``now`` is the epoch time in seconds an HTTP date is measured from."""
+    value = next(
+        (str(v).strip() for k, v in (headers or {}).items() if str(k).lower() == "retry-after"), None
+    )
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
 
 
 class Failure(enum.Enum):
@@ -142,6 +169,7 @@ class RetryPolicy:
         self.max_retries = exchange.max_retries
         self.backoff = Backoff(exchange.backoff_s, exchange.backoff_max_s, spread=EQUAL_JITTER)
         self.ban_retries = ban_retries
+        self.max_retry_after_s = MAX_RETRY_AFTER_S
         self.sleep = sleep
         self.random = random
         self.on_retry = on_retry
@@ -159,12 +187,15 @@ class RetryPolicy:
         resync: Callable[[], Awaitable[object]] | None = None,
         passthrough: tuple[type[BaseException], ...] = (),
         on_retry: Callable[[RetryEvent], None] | None = None,
+        retry_after: Callable[[], float | None] | None = None,
     ) -> T:
         """Await ``fn()`` until it succeeds or the rules say stop; raise a ``mastertrade.errors`` one.
 
         ``what`` names the call in messages ("fetch_ohlcv BTC/USDT 1h"). ``fn`` must start a fresh
         request each time it is called. Exceptions that are not ccxt errors pass through untouched.
         ``on_retry`` is told about this call's retries, besides the policy's own observer.
+        ``retry_after`` says, after a rate limit, how many seconds the venue asked to wait (None: it
+        did not say).
         """
         retries = 0
         bans = 0
@@ -193,8 +224,14 @@ class RetryPolicy:
                 )
                 if not retryable or retries >= self.max_retries:
                     raise map_error(exc, what, retries=retries) from exc
+                asked = retry_after() if retry_after is not None and failure is Failure.RATE_LIMIT else None
+                if asked is not None and asked > self.max_retry_after_s:
+                    raise errors.RateLimited(
+                        f"{what}: rate limited by the venue, which asks to wait {asked:.0f}s (Retry-After); "
+                        f"try again later: {_short(exc)}"
+                    ) from exc
                 retries += 1
-                pause = self.delay(retries)
+                pause = self.delay(retries) if asked is None else max(self.delay(retries), asked)
                 log.warning(
                     "%s: %s (%s); retry %d of %d in %.2fs",
                     what,
