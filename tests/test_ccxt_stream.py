@@ -24,7 +24,7 @@ import pytest
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
 from mastertrade.engine.market.ccxt_common import WsPolicy
-from mastertrade.engine.market.ccxt_stream import BLOCKED_WS_ORIGIN
+from mastertrade.engine.market.ccxt_stream import BLOCKED_WS_ORIGIN, MAX_FILL_BARS, LiveFeed
 from mastertrade.engine.market.ccxt_venue import BlockedRequest, CcxtVenue
 from mastertrade.engine.market.venue import CandleUpdate
 from tests.fakes.exchange import FAST_CCXT, FakeExchange, Row, serve, venue_settings
@@ -86,9 +86,17 @@ def make_venue(
 class Feed:
     """A venue's live feed consumed by a background task into ``updates``."""
 
-    def __init__(self, venue: CcxtVenue, symbols: Sequence[str], timeframe: str = "1m") -> None:
+    def __init__(
+        self,
+        venue: CcxtVenue,
+        symbols: Sequence[str],
+        timeframe: str = "1m",
+        *,
+        after: dict[str, int] | None = None,
+        max_fill_bars: int = MAX_FILL_BARS,
+    ) -> None:
         self.updates: list[CandleUpdate] = []
-        stream: Any = venue.stream(symbols, timeframe)
+        stream: Any = LiveFeed(venue, symbols, timeframe, after=after, max_fill_bars=max_fill_bars).run()
         self.task = asyncio.create_task(self._consume(stream))
 
     async def _consume(self, stream: Any) -> None:
@@ -257,7 +265,7 @@ async def test_a_dropped_connection_reconnects_and_missed_bars_come_from_rest(
     ]
     assert [len(c.streams) for c in streams.connections] == [2, 2, 2]
     assert "websocket NetworkError" in caplog.text and "reconnecting in" in caplog.text
-    assert "2 bar(s) the websocket missed filled from REST" in caplog.text
+    assert "2 bar(s) missed since 2024-01-01T00:30:00Z filled from REST" in caplog.text
 
 
 async def test_missed_bars_are_filled_from_rest_pages_shorter_than_asked(
@@ -288,6 +296,69 @@ async def test_missed_bars_are_filled_from_rest_pages_shorter_than_asked(
         str(A),
         str(A + 2 * MINUTE),
         str(A + 4 * MINUTE),
+    ]
+
+
+STORED = A - 6 * MINUTE  # the newest bar stored before a restart: the five after it closed meanwhile
+MISSED = [STORED + k * MINUTE for k in range(1, 6)]
+
+
+async def test_a_restart_fills_the_bars_closed_since_the_newest_stored_one(
+    fake: FakeExchange, streams: FakeBinanceStreams
+) -> None:
+    """The feed starts after the newest stored bar: its first bar over the socket finds five bars owed,
+    filled from REST (pages shorter than asked) and closed once, in order, before that bar."""
+    fake.max_rows = 2
+    venue = make_venue(fake, streams)
+    feed = Feed(venue, ["BTC/USDT"], after={"BTC/USDT": STORED})
+    try:
+        await streams.wait_subscribed("BTC/USDT", "1m")
+        await push(streams, fake, "BTC/USDT", A)
+        await feed.until(lambda: feed.updates and feed.updates[-1].ts == A)
+    finally:
+        await feed.stop()
+        await venue.close()
+    assert [(u.ts, u.closed) for u in feed.updates] == [(ts, True) for ts in MISSED] + [(A, False)]
+    assert [u.row() for u in feed.of("BTC/USDT", closed=True)] == [
+        fake.candle("BTC/USDT", "1m", ts) for ts in MISSED
+    ]
+    assert [r.params["startTime"] for r in fake.requests_to("/api/v3/klines")] == [
+        str(MISSED[0]),
+        str(MISSED[2]),
+        str(MISSED[4]),
+    ]
+
+
+async def test_a_restart_fills_the_missed_bars_when_polling(fake: FakeExchange) -> None:
+    clock = Clock(fake)
+    venue = CcxtVenue(ExchangeSettings(**venue_settings(fake)), options=FAST_CCXT, sleep=clock)
+    feed = Feed(venue, ["BTC/USDT"], after={"BTC/USDT": STORED})
+    try:
+        await feed.until(lambda: any(u.ts == A for u in feed.updates))
+    finally:
+        await feed.stop()
+        await venue.close()
+    assert check_contract(feed.updates, "BTC/USDT")[:5] == MISSED
+    assert [(u.ts, u.closed) for u in feed.updates[:6]] == [(ts, True) for ts in MISSED] + [(A, False)]
+    assert [u.row() for u in feed.updates[:5]] == [fake.candle("BTC/USDT", "1m", ts) for ts in MISSED]
+
+
+async def test_a_gap_longer_than_the_cap_fills_its_newest_bars_and_names_the_rest(
+    fake: FakeExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(fake)
+    venue = CcxtVenue(ExchangeSettings(**venue_settings(fake)), options=FAST_CCXT, sleep=clock)
+    feed = Feed(venue, ["BTC/USDT"], after={"BTC/USDT": STORED}, max_fill_bars=3)
+    try:
+        await feed.until(lambda: any(u.ts == A for u in feed.updates))
+    finally:
+        await feed.stop()
+        await venue.close()
+    assert [(u.ts, u.closed) for u in feed.updates[:4]] == [(ts, True) for ts in MISSED[2:]] + [(A, False)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "live feed binance BTC/USDT 1m: 5 bars missed from 2024-01-01T00:25:00Z to 2024-01-01T00:29:00Z; "
+        "filling the newest 3, the 2 before 2024-01-01T00:27:00Z are left for `mt data check --repair`"
     ]
 
 
@@ -518,3 +589,45 @@ async def test_the_daemon_market_feed_stores_closed_candles_from_the_websocket(
     finally:
         await daemon.stop()
     assert not streams.streams()  # stopping the daemon closed the venue and its socket
+
+
+async def test_the_daemon_market_feed_stores_the_bars_closed_while_it_was_down(
+    db_url: str, fake: FakeExchange, streams: FakeBinanceStreams
+) -> None:
+    """Stored up to T, the daemon starts with the exchange at T+5 bars: T+1..T+5 are stored once each and
+    announced in order, before the bar forming now."""
+    from mastertrade.db.database import Database
+    from mastertrade.engine.events import CandleClosed
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from tests.daemon.conftest import configure, core_daemon
+    from tests.daemon.fakes import closed_ts, wait_for
+
+    settings = configure(market={"venue": "ccxt", "symbols": ["BTC/USDT"], "timeframe": "1m"})
+    key = SeriesKey("binance", "BTC/USDT", "1m")
+    before = fake.closed_candles("BTC/USDT", "1m", STORED - 2 * MINUTE, STORED + MINUTE)
+    db = await Database.open(settings)
+    try:
+        await CandleStore(db).upsert(key, before)
+    finally:
+        await db.close()
+    venue = make_venue(fake, streams)
+    daemon = core_daemon(settings, venue=venue, serve_api=False)
+    ctx = await daemon.start()
+    try:
+        events = ctx.bus.subscribe({"candle"})
+        await streams.wait_subscribed("BTC/USDT", "1m")
+        await push(streams, fake, "BTC/USDT", A)
+        await wait_for(lambda: closed_ts(ctx, "BTC/USDT") == MISSED[-1])
+        frame = await ctx.candles.read(key)
+        stored = [
+            (int(t.timestamp() * 1000), *map(float, row))
+            for t, row in zip(frame.index, frame.values, strict=True)
+        ]
+        announced = []
+        while (event := events.get_nowait()) is not None:
+            if isinstance(event, CandleClosed):
+                announced.append(event.ts)
+    finally:
+        await daemon.stop()
+    assert stored == before + [fake.candle("BTC/USDT", "1m", ts) for ts in MISSED]
+    assert announced == MISSED

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -200,7 +200,9 @@ class Windowed:
         rows = await self.inner.fetch_ohlcv(symbol, timeframe, since, limit)
         return [row for row in rows if row[0] < window_end][: self.cap]
 
-    def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+    def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
         raise NotImplementedError
 
     async def close(self) -> None:

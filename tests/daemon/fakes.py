@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +30,8 @@ class FakeVenue:
         self.history: dict[str, list[CandleRow]] = {}
         self.fetches = 0
         self.streams = 0
+        self.after: list[dict[str, int]] = []
+        """What each stream was asked to start after (the newest stored bar per symbol)."""
         self.closed = False
 
     @property
@@ -44,8 +46,11 @@ class FakeVenue:
         self.fetches += 1
         return [row for row in self.history.get(symbol, []) if row[0] >= since][:limit]
 
-    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
+    async def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
         self.streams += 1
+        self.after.append(dict(after or {}))
         while True:
             item = await self.queue.get()
             if isinstance(item, BaseException):

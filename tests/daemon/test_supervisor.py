@@ -51,6 +51,17 @@ async def test_the_market_feed_stores_closed_bars_before_announcing_them(engine:
     assert bus.stats.published["price.tick"] == 3 and bus.stats.published["candle.closed"] == 2
 
 
+async def test_a_restarted_market_feed_starts_after_the_newest_stored_bar(engine: Engine) -> None:
+    """The venue is told where each symbol's stored bars end, so it can fill what closed meanwhile:
+    at the first start nothing is stored; after a crash, the bar the feed stored last."""
+    await wait_for(lambda: engine.venue.streams == 1)
+    engine.venue.bar("BTC/USDT", T0, 101.0, closed=True)
+    await wait_for(lambda: closed_ts(engine.ctx, "BTC/USDT") == T0)
+    engine.venue.fail(VenueUnavailable("exchange unreachable"))
+    await wait_for(lambda: engine.venue.streams == 2)
+    assert engine.venue.after == [{}, {"BTC/USDT": T0}]
+
+
 async def test_a_crashing_service_is_restarted_with_backoff_and_the_daemon_keeps_serving(
     engine: Engine,
 ) -> None:

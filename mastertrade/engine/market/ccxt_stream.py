@@ -30,8 +30,16 @@ and polls REST for ``WsPolicy.retry_after_s``, then tries websockets again. It p
 the daemon's service states and alerts already cover a feed that fails.
 
 **Polling** asks REST every ``poll_interval_s`` seconds for each symbol's bars from the oldest one still
-owed a close. A poll that fails after the retry policy gave up is logged and tried again at the next
-interval. Fatal errors (a bad symbol, a refused key) end the stream on either transport.
+owed a close; while no bar is forming (at start, or after a bar the socket saw final) it asks for the
+newest bars and fills the gap before them the same way. A poll that fails after the retry policy gave
+up is logged and tried again at the next interval. Fatal errors (a bad symbol, a refused key) end the
+stream on either transport.
+
+**Restarts.** ``after`` holds each symbol's newest stored bar (the daemon's market feed reads it), and
+``Bars`` starts from it: the first bar the feed sees, on either transport, finds the bars closed while
+the daemon was down owed, and they are filled from REST as above, closed in order before that bar. A gap
+longer than ``max_fill_bars`` is filled for its newest ``max_fill_bars`` bars only (one warning names
+the rest, for ``mt data check --repair``): a feed down for months should not hold up the live bars.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -64,6 +72,9 @@ WS_MAIN_FAMILIES = ("spot", "margin", "public")
 BLOCKED_WS_ORIGIN = "wss://blocked.invalid"
 
 Emit = Callable[[CandleUpdate], None]
+
+MAX_FILL_BARS = 10_000
+"""The most bars one gap is filled with live (ten Binance pages: a week of 1m bars, a year of 1h)."""
 
 
 class Bars:
@@ -104,6 +115,13 @@ class Bars:
         self.forming = row
         return self._update(row, closed=False)
 
+    def skip_before(self, ts: int) -> None:
+        """Owe no bar before ``ts``: the older part of a gap too long to fill live (already logged)."""
+        if self.forming is not None and self.forming[0] < ts:
+            self.forming = None
+        if self.closed_ts is None or self.closed_ts < ts - self.step:
+            self.closed_ts = ts - self.step
+
     def _give_up_forming_before(self, ts: int) -> None:
         # Callers close the forming bar before a newer one whenever the exchange serves it; when it does
         # not (an outage the exchange cut from its history), there is no final version to emit.
@@ -125,16 +143,30 @@ class _SessionFailed(Exception):
 
 
 class LiveFeed:
-    """The live feed of ``venue`` for ``symbols`` (see the module docstring); iterate ``run()``."""
+    """The live feed of ``venue`` for ``symbols`` (see the module docstring); iterate ``run()``.
+    ``after``: each symbol's newest stored bar, the feed's first bar is the one after it."""
 
-    def __init__(self, venue: FeedVenue, symbols: Sequence[str], timeframe: str) -> None:
+    def __init__(
+        self,
+        venue: FeedVenue,
+        symbols: Sequence[str],
+        timeframe: str,
+        *,
+        after: Mapping[str, int] | None = None,
+        max_fill_bars: int = MAX_FILL_BARS,
+    ) -> None:
         self.venue = venue
         self.symbols = list(symbols)
         self.timeframe = timeframe
+        self.after = dict(after or {})
+        self.max_fill_bars = max_fill_bars
         self.policy = venue.ws_policy
 
     async def run(self) -> AsyncGenerator[CandleUpdate]:
         bars = {symbol: Bars(symbol, self.timeframe) for symbol in self.symbols}
+        for symbol, stored in self.after.items():
+            if symbol in bars:
+                bars[symbol].closed_ts = stored
         venue = self.venue
         client = venue.ws_client()
         if client is None:
@@ -162,8 +194,10 @@ class LiveFeed:
         done = 0
         while rounds is None or done < rounds:
             for symbol in self.symbols:
+                # Updates are yielded even when the poll failed half-way: ``Bars`` recorded them.
+                updates: list[CandleUpdate] = []
                 try:
-                    updates = await self._poll(bars[symbol])
+                    await self._poll(bars[symbol], updates.append)
                 except errors.RetryableError as exc:
                     log.warning(
                         "live feed %s %s: %s; next poll in %gs",
@@ -172,29 +206,34 @@ class LiveFeed:
                         exc,
                         self.venue.poll_interval_s,
                     )
-                    continue
                 for update in updates:
                     yield update
             done += 1
             await self.venue.sleep(self.venue.poll_interval_s)
 
-    async def _poll(self, bars: Bars) -> list[CandleUpdate]:
+    async def _poll(self, bars: Bars, emit: Emit) -> None:
         # Rows by open time, one per bar (an exchange's last copy wins): a repeated or out-of-order
         # forming bar must not pass for a closed one by sitting before another row.
-        start = bars.owed_from()
-        if start is None:
-            # The latest bars by the exchange's clock, not ours: the last one is the forming bar.
+        if bars.forming is None:
+            # The latest bars by the exchange's clock, not ours: the last one is the forming bar, and
+            # the bars owed before it (closed while the feed was stopped) are filled first.
             rows = _in_order(await self.venue.fetch_rows(bars.symbol, self.timeframe, None, 2))
-            updates = [bars.form(rows[-1])] if rows else []
-        else:
-            rows = _in_order(
-                await self.venue.fetch_rows(bars.symbol, self.timeframe, start, self.venue.page_limit),
-                start,
-            )
-            updates = [bars.close(row) for row in rows[:-1]]
-            if rows:
-                updates.append(bars.form(rows[-1]))
-        return [update for update in updates if update is not None]
+            if not rows:
+                return
+            start = bars.owed_from()
+            if start is not None and start < rows[-1][0]:
+                await self._backfill(bars, start, rows[-1][0], emit)
+            _emit(emit, bars.form(rows[-1]))
+            return
+        start = bars.forming[0]
+        rows = _in_order(
+            await self.venue.fetch_rows(bars.symbol, self.timeframe, start, self.venue.page_limit),
+            start,
+        )
+        for row in rows[:-1]:
+            _emit(emit, bars.close(row))
+        if rows:
+            _emit(emit, bars.form(rows[-1]))
 
     # -- websockets ------------------------------------------------------------------------------
 
@@ -310,18 +349,36 @@ class LiveFeed:
             _emit(emit, bars.close(forming))  # a newer bar began: the last values sent were final
         start = bars.owed_from()
         if start is not None and start < ts:
-            await self._backfill(bars, start, ts, emit)
+            try:
+                await self._backfill(bars, start, ts, emit)
+            except errors.RetryableError as exc:
+                raise _SessionFailed(f"filling missed bars from REST failed: {exc}") from exc
         _emit(emit, bars.close(row) if final else bars.form(row))
 
     async def _backfill(self, bars: Bars, start: int, end: int, emit: Emit) -> None:
-        """Close every bar opening in [start, end) from REST: bars whose final values the socket missed."""
+        """Close every bar opening in [start, end) from REST: bars whose final values the feed missed
+        (a dropped socket, a stopped daemon). Only the newest ``max_fill_bars`` of a longer gap."""
+        newest = end - self.max_fill_bars * bars.step
+        if start < newest:
+            log.warning(
+                "live feed %s %s %s: %d bars missed from %s to %s; filling the newest %d, the %d before "
+                "%s are left for `mt data check --repair`",
+                self.venue.id,
+                bars.symbol,
+                self.timeframe,
+                (end - start) // bars.step,
+                to_iso(start),
+                to_iso(end - bars.step),
+                self.max_fill_bars,
+                (newest - start) // bars.step,
+                to_iso(newest),
+            )
+            bars.skip_before(newest)
+            start = newest
         since, filled = start, 0
         limit = self.venue.page_limit
         while since < end:
-            try:
-                page = await self.venue.fetch_ohlcv(bars.symbol, self.timeframe, since, limit)
-            except errors.RetryableError as exc:
-                raise _SessionFailed(f"filling missed bars from REST failed: {exc}") from exc
+            page = await self.venue.fetch_ohlcv(bars.symbol, self.timeframe, since, limit)
             newer = sorted(row for row in page if row[0] >= since)
             for row in newer:
                 if row[0] < end:
@@ -334,11 +391,12 @@ class LiveFeed:
                 break
             since = newer[-1][0] + bars.step
         log.info(
-            "live feed %s %s %s: %d bar(s) the websocket missed filled from REST",
+            "live feed %s %s %s: %d bar(s) missed since %s filled from REST",
             self.venue.id,
             bars.symbol,
             self.timeframe,
             filled,
+            to_iso(start),
         )
 
 

@@ -280,9 +280,12 @@ class CcxtVenue:
             )
         return rows
 
-    def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
-        """Live updates of the symbols' bars, over websockets or REST polling (see ``ccxt_stream``)."""
-        return LiveFeed(self, symbols, timeframe).run()
+    def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
+        """Live updates of the symbols' bars, over websockets or REST polling (see ``ccxt_stream``),
+        starting with the bars closed since ``after``."""
+        return LiveFeed(self, symbols, timeframe, after=after).run()
 
 
 def _ws_off(enabled: bool, exchange_id: str, api_url: str | None, ws_url: str | None) -> str | None:

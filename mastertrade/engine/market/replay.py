@@ -10,7 +10,7 @@ live market, and nothing shown from them may look as if they were.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -63,8 +63,11 @@ class ReplayVenue:
             for row in matrix[:limit]
         ]
 
-    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
-        """Every stored bar from ``start`` on, all symbols in time order, each forming tick by tick."""
+    async def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
+        """Every stored bar from ``start`` on, all symbols in time order, each forming tick by tick
+        (``after`` is ignored: a replay plays stored bars, it has none to fill)."""
         series = {
             symbol: await self.store.read_matrix(
                 SeriesKey(self.exchange, symbol, timeframe), start=self.start

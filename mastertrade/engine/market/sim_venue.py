@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -145,8 +145,11 @@ class SimVenue:
         price = anchored[-1][4] if anchored else None
         return SimMarket(symbol, timeframe, self.seed, start, start_price=price, stream=1)
 
-    async def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
-        """Bars of every symbol forming in lockstep, tick by tick, in accelerated market time."""
+    async def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
+        """Bars of every symbol forming in lockstep, tick by tick, in accelerated market time (``after`` is
+        ignored: the simulated market continues from the stored bars, it has none to fill)."""
         markets = [await self._continuation(symbol, timeframe) for symbol in symbols]
         rng = np.random.default_rng([self.seed, 99])
         tick_seconds = timeframe_ms(timeframe) / 1000 / self.speed / self.ticks_per_bar

@@ -7,7 +7,7 @@ layer (downloads, the daemon's market feed, paper trading) sees only ``Venue``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -57,8 +57,15 @@ class Venue(Protocol):
         """Up to ``limit`` candles with ``ts >= since``, oldest first; the last one may be unfinished."""
         ...
 
-    def stream(self, symbols: Sequence[str], timeframe: str) -> AsyncIterator[CandleUpdate]:
-        """Live updates of the symbols' current bars, forever (until the caller stops iterating)."""
+    def stream(
+        self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
+    ) -> AsyncIterator[CandleUpdate]:
+        """Live updates of the symbols' current bars, forever (until the caller stops iterating).
+
+        ``after`` holds the open time of each symbol's newest stored bar: an exchange first closes
+        every bar since then (the bars that closed while nobody listened), so a restart leaves no hole.
+        The simulated and replay venues have no such bars and ignore it.
+        """
         ...
 
     async def close(self) -> None:

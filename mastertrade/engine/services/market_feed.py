@@ -5,6 +5,11 @@ stored first (one transaction, inside ``ctx.work`` so a stopping daemon lets it 
 announced as ``CandleClosed``, so a subscriber that reads the store on that event finds the bar.
 A venue error ends the stream and the service; the supervisor restarts it with backoff.
 
+The stream starts after each symbol's newest stored bar (read from the store at the daemon's start,
+then the one this service last stored): an exchange first closes the bars that closed while the daemon
+was down or the service restarting, so they are stored, in order, before the first new bar is announced.
+The ``data_refresh`` job resumes from the newest stored bar and could not fill such a hole any more.
+
 On a simulated venue the feed also moves market time (``ctx.market_clock``, a ``MarketTime``) to each
 update's time: a forming tick's time inside its bar (its open when the venue does not say), a closed bar's
 close. Schedules, collectors, cool-downs and goal
@@ -43,7 +48,14 @@ class MarketFeed:
                 stored = await ctx.candles.last_ts(SeriesKey(venue.id, symbol, market.timeframe))
                 ctx.state.last_candles[symbol] = LastCandle(symbol, market.timeframe, closed_ts=stored)
         log.info("streaming %s %s from %s", ", ".join(market.symbols), market.timeframe, venue.id)
-        updates = venue.stream(market.symbols, market.timeframe)
+        after = {
+            symbol: last.closed_ts
+            for symbol in market.symbols
+            if (last := ctx.state.last_candles.get(symbol)) is not None
+            and last.timeframe == market.timeframe
+            and last.closed_ts is not None
+        }
+        updates = venue.stream(market.symbols, market.timeframe, after=after)
         market_time = ctx.market_time if isinstance(ctx.market_time, MarketTime) else None
         try:
             async for update in updates:
