@@ -9,12 +9,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mastertrade.db.revisions import declared_heads
+from mastertrade import __version__
+from mastertrade.db.revisions import declared_heads, declared_revisions
+from mastertrade.errors import OperationFailed, UserInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaTooNew(UserInputError):
+    """The database was upgraded by a newer MasterTrade: this code cannot know its tables."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -49,17 +55,49 @@ def _stamped(connection: Connection) -> set[str]:
 
 
 def _upgrade(connection: Connection) -> None:
-    if _stamped(connection) == declared_heads():
+    stamped = _stamped(connection)
+    if stamped == declared_heads():
         return  # current: alembic is not even imported (see mastertrade.db.revisions)
+    unknown = stamped - declared_revisions()
+    if unknown:
+        raise SchemaTooNew(
+            f"the database {connection.engine.url.render_as_string(hide_password=True)} has schema "
+            f"revision {', '.join(sorted(unknown))}, newer than MasterTrade {__version__} knows: upgrade "
+            "MasterTrade to open it (this version left it unchanged)"
+        )
     from alembic import command
 
     command.upgrade(alembic_config(connection), "heads")
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise OperationFailed(
+                f"the schema upgrade left {len(broken)} rows of table {broken[0][0]} pointing at no row of "
+                f"{broken[0][2]}: report this as a bug"
+            )
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revisions; a no-op when it is already there."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Bring the schema to the newest revisions; a no-op when it is already there.
+
+    On SQLite, foreign keys are off while the migrations run. Alembic changes a SQLite table by copying
+    it, dropping the original and renaming the copy; with foreign keys on, dropping ``strategies`` would
+    delete every row that cascades from it (each strategy's transition history). SQLite ignores the
+    pragma inside a transaction, so it is set before the migration's transaction begins and restored
+    after it ends; the keys are checked before the upgrade commits.
+    """
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
