@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from mastertrade.db.database import create_engine
 from mastertrade.db.migrate import alembic_config, upgrade
+from mastertrade.db.revisions import declared_heads
 from tests.conftest import MT
 
 STRATEGY = (
@@ -84,3 +85,18 @@ def test_a_database_newer_than_the_code_is_refused_unchanged(mt: MT, db_url: str
         )
         assert "pw-secret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
     assert asyncio.run(_stamp_future(db_url)) == stamped and "zz_future" in stamped
+
+
+async def test_processes_opening_a_new_database_at_once_upgrade_it_one_after_the_other(db_url: str) -> None:
+    # A daemon starting beside a command (or a script's parallel commands): each used to create the
+    # same tables, and all but one failed with a traceback.
+    engines = [create_engine(db_url) for _ in range(4)]
+    try:
+        async with asyncio.timeout(60):  # without the lock, Postgres's concurrent DDL could wait forever
+            await asyncio.gather(*(upgrade(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            stamped = {row[0] for row in rows}
+    finally:
+        await asyncio.gather(*(engine.dispose() for engine in engines))
+    assert stamped == set(declared_heads())

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x4D54_6D69_6772_6174 & 0x7FFF_FFFF_FFFF_FFFF  # "MTmigrat" (the daemon's is "MTtrade1")
 
 
 class SchemaTooNew(UserInputError):
@@ -54,10 +55,26 @@ def _stamped(connection: Connection) -> set[str]:
     return {str(row[0]) for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
 
 
+def _take_migration_lock(connection: Connection) -> None:
+    """Hold the database's migration lock until the upgrade's transaction ends, so two processes opening
+    an old database at once (a daemon starting and a command) upgrade it one after the other instead of
+    both creating the same tables. SQLite: the write lock, taken at the transaction's start (it also
+    makes the migrations' DDL part of the transaction). Postgres: a transaction advisory lock."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        from sqlalchemy import text
+
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 def _upgrade(connection: Connection) -> None:
-    stamped = _stamped(connection)
-    if stamped == declared_heads():
+    if _stamped(connection) == declared_heads():
         return  # current: alembic is not even imported (see mastertrade.db.revisions)
+    _take_migration_lock(connection)
+    stamped = _stamped(connection)  # another process may have upgraded it while this one waited
+    if stamped == declared_heads():
+        return
     unknown = stamped - declared_revisions()
     if unknown:
         raise SchemaTooNew(
