@@ -9,12 +9,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mastertrade.db.revisions import declared_heads
+from mastertrade import __version__
+from mastertrade.db.revisions import declared_heads, declared_revisions
+from mastertrade.errors import OperationFailed, UserInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x4D54_6D69_6772_6174 & 0x7FFF_FFFF_FFFF_FFFF  # "MTmigrat" (the daemon's is "MTtrade1")
+
+
+class SchemaTooNew(UserInputError):
+    """The database was upgraded by a newer MasterTrade: this code cannot know its tables."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -48,18 +55,66 @@ def _stamped(connection: Connection) -> set[str]:
     return {str(row[0]) for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
 
 
+def _take_migration_lock(connection: Connection) -> None:
+    """Hold the database's migration lock until the upgrade's transaction ends, so two processes opening
+    an old database at once (a daemon starting and a command) upgrade it one after the other instead of
+    both creating the same tables. SQLite: the write lock, taken at the transaction's start (it also
+    makes the migrations' DDL part of the transaction). Postgres: a transaction advisory lock."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        from sqlalchemy import text
+
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 def _upgrade(connection: Connection) -> None:
     if _stamped(connection) == declared_heads():
         return  # current: alembic is not even imported (see mastertrade.db.revisions)
+    _take_migration_lock(connection)
+    stamped = _stamped(connection)  # another process may have upgraded it while this one waited
+    if stamped == declared_heads():
+        return
+    unknown = stamped - declared_revisions()
+    if unknown:
+        raise SchemaTooNew(
+            f"the database {connection.engine.url.render_as_string(hide_password=True)} has schema "
+            f"revision {', '.join(sorted(unknown))}, newer than MasterTrade {__version__} knows: upgrade "
+            "MasterTrade to open it (this version left it unchanged)"
+        )
     from alembic import command
 
     command.upgrade(alembic_config(connection), "heads")
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise OperationFailed(
+                f"the schema upgrade left {len(broken)} rows of table {broken[0][0]} pointing at no row of "
+                f"{broken[0][2]}: report this as a bug"
+            )
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revisions; a no-op when it is already there."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Bring the schema to the newest revisions; a no-op when it is already there.
+
+    On SQLite, foreign keys are off while the migrations run. Alembic changes a SQLite table by copying
+    it, dropping the original and renaming the copy; with foreign keys on, dropping ``strategies`` would
+    delete every row that cascades from it (each strategy's transition history). SQLite ignores the
+    pragma inside a transaction, so it is set before the migration's transaction begins and restored
+    after it ends; the keys are checked before the upgrade commits.
+    """
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:

@@ -26,8 +26,8 @@ def _literal(node: ast.expr) -> set[str]:
 
 
 @cache
-def declared_heads() -> frozenset[str]:
-    """Revisions no other revision names as its ``down_revision``: the newest of every branch."""
+def _declared() -> tuple[frozenset[str], frozenset[str]]:
+    """Every revision the files declare, and every revision one of them names as its parent."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted(VERSIONS.glob("*.py")):
@@ -42,4 +42,15 @@ def declared_heads() -> frozenset[str]:
                 revisions |= _literal(value)
             elif target.id == "down_revision":
                 parents |= _literal(value)
-    return frozenset(revisions - parents)
+    return frozenset(revisions), frozenset(parents)
+
+
+def declared_revisions() -> frozenset[str]:
+    """Every revision this code has a migration for: a database stamped with any other is newer."""
+    return _declared()[0]
+
+
+def declared_heads() -> frozenset[str]:
+    """Revisions no other revision names as its ``down_revision``: the newest of every branch."""
+    revisions, parents = _declared()
+    return revisions - parents

@@ -12,7 +12,7 @@ from mastertrade.config import Settings, mask_url, render_config_file
 from mastertrade.db.database import Database, create_engine
 from mastertrade.db.migrate import current_revisions, upgrade
 from mastertrade.engine.warmup import Step, warm_compiled_code
-from mastertrade.errors import ConfigError, OperationFailed
+from mastertrade.errors import ConfigError, OperationFailed, UserInputError
 from mastertrade.locations import locations
 
 
@@ -35,6 +35,8 @@ async def initialise(
     try:
         await upgrade(engine)
         revisions = sorted(await current_revisions(engine))
+    except UserInputError:
+        raise  # already one line naming the database (a schema newer than this code)
     except OSError as exc:
         raise OperationFailed(f"cannot open database {mask_url(url)}: {exc}") from None
     except Exception as exc:  # the driver's own errors (asyncpg, sqlite3) have no common base
