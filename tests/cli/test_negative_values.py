@@ -63,7 +63,7 @@ CASES = _numeric_parameters()
 def test_the_walk_finds_the_numeric_parameters() -> None:
     ids = {case.id for case in CASES}
     assert len(CASES) >= 40
-    assert {"goal remove goal_id", "orders cancel order_id", "trade buy amount", "daemon logs --lines"} <= ids
+    assert {"goal remove goal_id", "trade buy amount", "daemon logs --lines"} <= ids
 
 
 @pytest.mark.parametrize("args", CASES)
