@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from deap import base, creator, tools
 
+from mastertrade.engine.generator.collector import CollectorPause
 from mastertrade.engine.generator.evaluation import Score
 from mastertrade.engine.generator.variation import (
     KEY_DIGITS,
@@ -318,9 +319,12 @@ class Search:
     def run(self) -> SearchResult:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="mt-search-scoring") as pool:
+        with (
+            CollectorPause() as collector,
+            ThreadPoolExecutor(1, thread_name_prefix="mt-search-scoring") as pool,
+        ):
             try:
-                generation = self._evolve(pool)
+                generation = self._evolve(pool, collector)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)  # no chunk left to score for nothing
                 raise
@@ -335,12 +339,14 @@ class Search:
             breeding_s=self.breeding_s,
         )
 
-    def _evolve(self, pool: ThreadPool) -> int:
-        """The generations (see the module docstring), chunks scored on ``pool``; how many ran."""
+    def _evolve(self, pool: ThreadPool, collector: CollectorPause) -> int:
+        """The generations (see the module docstring), chunks scored on ``pool``; how many ran. The
+        garbage collector's young generations are collected after each (:mod:`.collector`)."""
         config = self.config
         size = config.population_size
         population = self._kept(self._first_generation(size, _Scoring(self.executor, pool, self.chunk)))
         population = select(population, size)
+        collector.generation_done()
         generation = 0
         stalled = 0
         while generation < config.generations or (
@@ -354,6 +360,7 @@ class Search:
             before = len(self.archive)
             bred = self._offspring(population, generation, _Scoring(self.executor, pool, self.chunk))
             population = select(population + self._kept(bred), size)
+            collector.generation_done()
             stalled = stalled + 1 if len(self.archive) == before else 0
         return generation
 
