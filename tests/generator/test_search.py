@@ -247,3 +247,17 @@ def test_a_new_candidate_is_what_deaps_creator_makes() -> None:
     assert pickle.dumps(ours) == pickle.dumps(theirs)
     ours.fitness.values = (1.0, 0.5)
     assert not theirs.fitness.valid  # each has its own fitness
+
+
+def test_a_behaviour_signature_tells_apart_exactly_what_compares_unequal() -> None:
+    rows = np.arange(3 * k.METRICS, dtype=np.float64).reshape(3, k.METRICS)
+    rows[0, 1], rows[1, 2] = np.nan, 0.0
+    same = rows.copy()
+    same[0, 1], same[1, 2] = -np.nan, -0.0  # another NaN, the other zero: equal as numbers
+    same[2, 0] = 99.0  # a row the signature does not read
+    moments = np.zeros(k.MOMENTS)
+    assert Score(rows, moments).signature == Score(same, moments).signature
+    for row, column in ((0, 0), (1, k.METRICS - 1)):
+        other = rows.copy()
+        other[row, column] = np.nextafter(other[row, column], np.inf)  # one bit
+        assert Score(other, moments).signature != Score(rows, moments).signature

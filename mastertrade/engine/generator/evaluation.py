@@ -46,6 +46,7 @@ CACHE_BYTES = 768 * 2**20
 """A scorer's indicator cache holds at most this many bytes of arrays: 2,000 random genomes on five years of
 1h bars ask for far more distinct indicators and lags than fit in memory at full length."""
 _KEY = {name: index for index, name in enumerate(KERNEL_KEYS)}
+_SIGNATURE_ROWS = slice(k.ROW_OOS, k.ROW_IS + 1)
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,13 @@ class Score:
         return mean / std
 
     @property
-    def signature(self) -> tuple[float, ...]:
+    def signature(self) -> bytes:
         """What the strategy did, to the last bit: two genomes with equal signatures traded identically
-        in every window scored (a behavioural duplicate)."""
-        return tuple(np.nan_to_num(self.values[[k.ROW_OOS, k.ROW_IS]], nan=-1.0).ravel().tolist())
+        in every window scored (a behavioural duplicate). The bytes of the stitched out-of-sample and the
+        in-sample rows, a NaN read as -1 and -0.0 as 0.0 (so equal exactly when the rows compare equal);
+        a quarter of the cost of a tuple of floats, which the search paid for every candidate."""
+        rows = self.values[_SIGNATURE_ROWS]
+        return (np.where(rows != rows, -1.0, rows) + 0.0).tobytes()
 
 
 @dataclass

@@ -298,7 +298,7 @@ class Search:
         self.stop = stop
         self.executor = executor
         self.seen: set[str] = {key[:KEY_DIGITS] for key in seen}
-        self.signatures: set[tuple[float, ...]] = set()
+        self.signatures: set[bytes] = set()
         self.archive: list[Candidate] = []
         self.progress = progress
         self.scored = 0
