@@ -84,6 +84,10 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
+TRADES_PAGE = 1000
+"""Trades asked for per ``fetch_my_trades`` call (Binance's most; it lists 500 unless asked)."""
+TRADES_PAGES = 10
+"""Further pages one look at an order may ask for; the walk carries on at the next poll."""
 
 
 class LiveBroker:
@@ -124,6 +128,8 @@ class LiveBroker:
         self._late: list[Any] = []
         """Fills booked outside ``submit``'s answer (a late send, a cancel, a correction), for ``poll``."""
         self._detached: set[int] = set()
+        self._trade_cursors: dict[int, int] = {}
+        """Order id -> the trade id its walk through the exchange's trades goes on from (``_fills_of``)."""
         self._trips_seen = 0
         self.publish = publish
         self.on_error = on_error
@@ -597,7 +603,7 @@ class LiveBroker:
         current = row.state
         ending = state.final and not current.final
         if filled > row.filled + FILL_TOLERANCE or (ending and state is not OrderState.REJECTED):
-            fills = await self._fills_of(row, order)
+            fills = await self._fills_of(row, order, filled)
         reason = cancel_reason if state is OrderState.CANCELLED else None
         if state.final and state is not OrderState.REJECTED:
             seen = await self._filled_with(row, fills)
@@ -644,15 +650,47 @@ class LiveBroker:
             amounts.setdefault(fill.trade_id, fill.amount)
         return math.fsum(amounts.values())
 
-    async def _fills_of(self, row: OrderRecord, order: dict[str, Any]) -> list[NewFill]:
+    async def _fills_of(self, row: OrderRecord, order: dict[str, Any], filled: float) -> list[NewFill]:
+        """The order's trades as fills, page by page until they and the stored ones add up to ``filled``.
+
+        One call when its answer covers ``filled`` (nearly always). Otherwise the trades are walked from
+        the oldest on by trade id (Binance's ``fromId``, the one way it pages an order's trades: it
+        refuses ``orderId`` with a time range, and the trades of one market order share a millisecond,
+        so ccxt's ``since`` could not move past a page of them anyway), ``TRADES_PAGES`` pages a call;
+        the walk goes on from where it stopped at the next poll, and ends on a page with no trade not seen.
+        """
+        assert row.id is not None
+        order_id = str(order["id"])
+        page = await self._trades_page(row.symbol, order_id, {})
+        found = {fill.trade_id: fill for fill in page}
+        if not page or await self._filled_with(row, list(found.values())) >= filled - FILL_TOLERANCE:
+            self._trade_cursors.pop(row.id, None)
+            return list(found.values())
+        for _ in range(TRADES_PAGES):
+            cursor = self._trade_cursors.get(row.id, 0)
+            page = await self._trades_page(row.symbol, order_id, {"fromId": cursor})
+            new = [fill for fill in page if fill.trade_id not in found]
+            found.update((fill.trade_id, fill) for fill in new)
+            ids = [int(fill.trade_id) for fill in page if fill.trade_id.isdigit()]
+            if not new or not ids or max(ids) < cursor:
+                self._trade_cursors.pop(row.id, None)  # the end, or a venue that does not page this way
+                break
+            self._trade_cursors[row.id] = max(ids) + 1
+            if await self._filled_with(row, list(found.values())) >= filled - FILL_TOLERANCE:
+                self._trade_cursors.pop(row.id, None)
+                break
+        return list(found.values())
+
+    async def _trades_page(self, symbol: str, order_id: str, params: dict[str, Any]) -> list[NewFill]:
+        """One page (up to ``TRADES_PAGE``) of the order's trades, as fills."""
         trades = await self.venue.call(
-            lambda: self.exchange.fetch_my_trades(row.symbol, None, None, {"orderId": order["id"]}),
-            what=f"{self.venue.id} fetch_my_trades {row.symbol} {order['id']}",
+            lambda: self.exchange.fetch_my_trades(symbol, None, TRADES_PAGE, {"orderId": order_id, **params}),
+            what=f"{self.venue.id} fetch_my_trades {symbol} {order_id}",
         )
-        _, quote = split_symbol(row.symbol)
+        _, quote = split_symbol(symbol)
         fills = []
         for trade in trades:
-            if str(trade.get("order")) != str(order["id"]):
+            if str(trade.get("order")) != order_id:
                 continue
             fee = trade.get("fee") or {}
             fills.append(
