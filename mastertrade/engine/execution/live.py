@@ -17,6 +17,11 @@ word wins: orders declared never received are looked up again for a while (``rec
 at each start), and one found takes the exchange's state and fills as a correction (``orders.CORRECTIONS``);
 a fill is never dropped.
 
+**A cancel racing its order.** A cancel asked while the exchange does not know the order yet (its answer
+was lost and its request may still arrive) is kept with the order, in its reason, and carried out when
+the order turns up: at a later poll, after it was declared never received, or after a restart. An order
+that filled before a cancel could reach it says so in its reason.
+
 **One writer per order.** Every state change of an order happens under that order's lock: the send
 (with its resends and the resolution of a lost answer), the housekeeping poll (which skips an order
 whose writer is busy), a cancel, reconciliation. ``submit`` answers within ``answer_within_s`` with the
@@ -50,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -84,6 +90,7 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
+CANCEL_ASKED = re.compile(r"cancel asked \((?P<reason>.*)\) before the exchange knew the order")
 TRADES_PAGE = 1000
 """Trades asked for per ``fetch_my_trades`` call (Binance's most; it lists 500 unless asked)."""
 TRADES_PAGES = 10
@@ -504,6 +511,20 @@ class LiveBroker:
             return await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
         if state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.UNKNOWN, OrderState.SENT):
             raise errors.UserInputError(f"order {order_id} is {row.state}: only open orders can be cancelled")
+        if state in (OrderState.SENT, OrderState.UNKNOWN):
+            # The exchange may not know the order yet, and its request may still arrive: the cancel is
+            # kept with the order (in its reason, so a restart keeps it too) and carried out whenever the
+            # order turns up (``_take``), instead of the order resting there after it was cancelled.
+            row, _ = await self.journal.add_fills(order_id, [], state, reason=_asking(reason))
+        await self._ask_cancel(row)
+        self._late += await self._resolve(row, cancel_reason=reason)
+        result = await self.journal.get(order_id)
+        if result.state == OrderState.CANCELLED:
+            self._emit(order_events.cancelled(result, reason, self.mode))
+        return result
+
+    async def _ask_cancel(self, row: OrderRecord) -> None:
+        """Ask the exchange to cancel the order (by our client id); whether it did, a lookup says."""
         try:
             await self.venue.call(
                 lambda: self.exchange.cancel_order(
@@ -513,12 +534,7 @@ class LiveBroker:
                 passthrough=(ccxt.OrderNotFound,),
             )
         except ccxt.OrderNotFound:
-            pass  # already filled, cancelled, or never there: the lookup below says which
-        self._late += await self._resolve(row, cancel_reason=reason)
-        result = await self.journal.get(order_id)
-        if result.state == OrderState.CANCELLED:
-            self._emit(order_events.cancelled(result, reason, self.mode))
-        return result
+            pass  # already filled, cancelled, or never there: the lookup says which
 
     # --- resolving and syncing --------------------------------------------------------------------
 
@@ -561,7 +577,7 @@ class LiveBroker:
                     await self._error(f"looking up {row.client_order_id} again: {exc}")
                     continue
                 if found is not None:
-                    self._late += await self._sync(await self.journal.get(row.id), found)
+                    self._late += await self._take(await self.journal.get(row.id), found)
                     corrected.append(row.client_order_id)
         return corrected
 
@@ -573,20 +589,51 @@ class LiveBroker:
             await self._error(f"looking up {row.client_order_id}: {exc}")
             return []  # still unknown: the next poll or start tries again
         if found is not None:
-            return await self._sync(row, found, cancel_reason=cancel_reason)
+            return await self._take(row, found, cancel_reason=cancel_reason)
         sent_at = row.sent_at or row.updated_at
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
             state = row.state
             if state in (OrderState.SENT, OrderState.UNKNOWN):
+                wish = _cancel_asked(row)  # kept, should the order turn up after all
                 await self.journal.transition(
                     row.id,
                     OrderState.REJECTED,
-                    reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)",
+                    reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)"
+                    + (f"; {_asking(wish)}" if wish is not None else ""),
                 )
         elif row.state == OrderState.SENT:
-            await self.journal.transition(row.id, OrderState.UNKNOWN, reason="not yet known to the exchange")
+            wish = _cancel_asked(row)
+            await self.journal.transition(
+                row.id,
+                OrderState.UNKNOWN,
+                reason="not yet known to the exchange" if wish is None else _asking(wish),
+            )
         return []
+
+    async def _take(
+        self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
+    ) -> list[Any]:
+        """``_sync`` an order found at the exchange, then carry out a cancel asked for it while the
+        exchange did not know it yet, if it is working there."""
+        assert row.id is not None
+        wish = _cancel_asked(row)
+        fills = await self._sync(row, order, cancel_reason=cancel_reason or wish)
+        if wish is None or STATUS.get(str(order.get("status")), OrderState.OPEN) is not OrderState.OPEN:
+            return fills
+        log.info("order %s turned up at the exchange: cancelling it as asked (%s)", row.client_order_id, wish)
+        try:
+            await self._ask_cancel(await self.journal.get(row.id))
+            again = await self._lookup(row)
+        except errors.MasterTradeError as exc:  # the cancel stays asked: the next look tries again
+            await self._error(f"cancelling {row.client_order_id} as asked: {exc}")
+            return fills
+        if again is not None:
+            fills += await self._sync(await self.journal.get(row.id), again, cancel_reason=wish)
+        result = await self.journal.get(row.id)
+        if result.state == OrderState.CANCELLED:
+            self._emit(order_events.cancelled(result, wish, self.mode))
+        return fills
 
     async def _sync(
         self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
@@ -605,6 +652,8 @@ class LiveBroker:
         if filled > row.filled + FILL_TOLERANCE or (ending and state is not OrderState.REJECTED):
             fills = await self._fills_of(row, order, filled)
         reason = cancel_reason if state is OrderState.CANCELLED else None
+        if cancel_reason is not None and state is OrderState.FILLED:
+            reason = f"filled before the cancel asked for it ({cancel_reason}) could take effect"
         if state.final and state is not OrderState.REJECTED:
             seen = await self._filled_with(row, fills)
             if seen < filled - FILL_TOLERANCE:
@@ -753,6 +802,17 @@ class LiveBroker:
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:
             self.publish(event)
+
+
+def _asking(reason: str) -> str:
+    """An order's reason while a cancel waits for the exchange to know it (``_cancel_asked`` reads it)."""
+    return f"cancel asked ({reason}) before the exchange knew the order: cancelled once it turns up"
+
+
+def _cancel_asked(row: OrderRecord) -> str | None:
+    """The reason of a cancel asked for the order before the exchange knew it, or None."""
+    found = CANCEL_ASKED.search(row.reason or "")
+    return found["reason"] if found else None
 
 
 def _bracketed(row: OrderRecord) -> bool:
