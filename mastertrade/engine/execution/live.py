@@ -711,13 +711,16 @@ class LiveBroker:
         assert row.id is not None
         order_id = str(order["id"])
         page = await self._trades_page(row.symbol, order_id, {})
-        found = {fill.trade_id: fill for fill in page}
+        found = {fill.trade_id: fill for fill in page or []}
         if not page or await self._filled_with(row, list(found.values())) >= filled - FILL_TOLERANCE:
-            self._trade_cursors.pop(row.id, None)
+            if page is not None:
+                self._trade_cursors.pop(row.id, None)
             return list(found.values())
         for _ in range(TRADES_PAGES):
             cursor = self._trade_cursors.get(row.id, 0)
             page = await self._trades_page(row.symbol, order_id, {"fromId": cursor})
+            if page is None:
+                break  # the next poll goes on from this page
             new = [fill for fill in page if fill.trade_id not in found]
             found.update((fill.trade_id, fill) for fill in new)
             ids = [int(fill.trade_id) for fill in page if fill.trade_id.isdigit()]
@@ -730,12 +733,22 @@ class LiveBroker:
                 break
         return list(found.values())
 
-    async def _trades_page(self, symbol: str, order_id: str, params: dict[str, Any]) -> list[NewFill]:
-        """One page (up to ``TRADES_PAGE``) of the order's trades, as fills."""
-        trades = await self.venue.call(
-            lambda: self.exchange.fetch_my_trades(symbol, None, TRADES_PAGE, {"orderId": order_id, **params}),
-            what=f"{self.venue.id} fetch_my_trades {symbol} {order_id}",
-        )
+    async def _trades_page(self, symbol: str, order_id: str, params: dict[str, Any]) -> list[NewFill] | None:
+        """One page (up to ``TRADES_PAGE``) of the order's trades, as fills; None when the exchange would
+        not list them (counted as an error): the order then stays in flight, short of its fills, and the
+        next poll asks again, instead of the error ending the send (an order accepted at the exchange
+        reported as failed) or the poll of every other order."""
+        what = f"{self.venue.id} fetch_my_trades {symbol} {order_id}"
+        try:
+            trades = await self.venue.call(
+                lambda: self.exchange.fetch_my_trades(
+                    symbol, None, TRADES_PAGE, {"orderId": order_id, **params}
+                ),
+                what=what,
+            )
+        except errors.MasterTradeError as exc:
+            await self._error(f"{what}: {exc}")
+            return None
         _, quote = split_symbol(symbol)
         fills = []
         for trade in trades:
