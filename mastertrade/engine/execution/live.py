@@ -30,9 +30,11 @@ background and its fills reach the trader through the next ``poll``.
 
 **Starting** is reconciling, and a crash is just a start: intents never sent are sent if recent (after
 checking the exchange does not know them) or cancelled as stale; every order that may be at the
-exchange is resolved and its fills fetched; and, when none of our orders is working, the balances at the
-exchange are compared with the book's (ledger entries plus fills), a difference being recorded as a
-ledger entry with its reason, so the book keeps equal to the sum of its entries and fills.
+exchange is resolved and its fills fetched; and the balances at the exchange are compared with the
+book's (ledger entries plus fills), a difference being recorded as a ledger entry with its reason, so the
+book keeps equal to the sum of its entries and fills. Orders working meanwhile (resting stops) are
+looked up again after the balances are read: the comparison waits for the next start when one of them
+filled more than the journal has booked.
 
 **Protective exits rest at the exchange.** A stop order is sent as the venue's native stop-limit
 (``STOP_LOSS_LIMIT`` on Binance: the trigger, and a limit ``stop_limit_offset`` beyond it so that it
@@ -771,18 +773,31 @@ class LiveBroker:
         """Record as ledger entries what the exchange's balances hold beyond the book's (deposits,
         withdrawals, trades made elsewhere), so the book equals the exchange.
 
-        Only while none of our orders is working: a resting order filling between the balance and the
-        journal being read would otherwise be counted twice (once as an adjustment, once as its fill).
+        Orders may be working meanwhile (a protective stop rests for as long as its position is held):
+        after the balance is read, each is looked up again, and the balances are compared only when
+        every one has filled at the exchange exactly what the journal has booked of it. An order that
+        filled around the balance read (or whose trades are not listed yet) would otherwise be counted
+        twice, once as an adjustment and once as its fill; then the next start compares them.
         """
         working = await self.journal.in_flight(self.book)
-        if working:
-            log.info(
-                "reconcile: %d orders working at %s; balances compared later", len(working), self.venue.id
-            )
-            return {}
+        booked = {row.id: row.filled for row in working}
         balance = await self.venue.call(
             lambda: self.exchange.fetch_balance(), what=f"{self.venue.id} fetch_balance"
         )
+        for row in working:
+            try:
+                found = await self._lookup(row)
+            except errors.MasterTradeError as exc:
+                await self._error(f"reconcile: looking up {row.client_order_id}: {exc}")
+                return {}
+            filled = float(found.get("filled") or 0.0) if found is not None else 0.0
+            if abs(filled - booked[row.id]) > FILL_TOLERANCE:
+                log.info(
+                    "reconcile: order %s is filling at %s; balances compared at the next start",
+                    row.client_order_id,
+                    self.venue.id,
+                )
+                return {}
         ledger = await self.journal.ledger(self.book)
         totals: dict[str, float] = {
             asset: float(value or 0.0)
