@@ -29,6 +29,8 @@ spot API as ccxt's binance client calls it:
   both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``. ``fill_part``
   fills part of a leg (Binance expires the other leg at the first fill, partial or not).
 - ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
+- ``GET /api/v3/myTrades`` answers in pages as Binance does (``_my_trades``): 500 trades unless ``limit``
+  asks for up to 1000, the most recent unless ``fromId`` or ``startTime`` says where to start.
 - **Other venues' habits**, each off by default: ``fee_asset`` charges the fee in another asset (the
   base asset, as Binance does on buys without BNB, or a third one such as BNB at ``fee_asset_price``
   quote units); ``trade_lag`` leaves each new trade out of its first N ``myTrades`` answers (the order
@@ -59,6 +61,9 @@ After = Literal["drop", "hang", "500", "503"]
 STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 PRICES_OUT_OF_ORDER = "The relationship of the prices for the orders is not correct."
 WOULD_MATCH = "Order would immediately match and take."
+TRADES_PAGE = 500
+TRADES_PAGE_MAX = 1000
+"""Binance's ``myTrades`` page: 500 trades unless ``limit`` asks for more, 1000 at most."""
 
 
 @dataclass
@@ -537,26 +542,45 @@ class TradingExchange(FakeExchange):
         return Reply(200, found)
 
     def _my_trades(self, request: Recorded) -> Reply:
+        """Binance's ``GET /api/v3/myTrades``: at most ``limit`` trades (500 unless asked, 1000 at most),
+        oldest first. With ``fromId`` the first of those with an id from it on; with ``startTime`` (ccxt's
+        ``since``) the first from that time on; otherwise the most recent. Binance takes ``orderId`` alone
+        or with ``fromId`` only: with a time range, or ``fromId`` with one, it refuses the combination."""
         refused = self._refuse(request)
         if refused is not None:
             return refused
+        params = request.params
         symbol = self._symbol(request)
-        order_id = request.params.get("orderId")
+        order_id = params.get("orderId")
+        timed = "startTime" in params or "endTime" in params
+        if timed and (order_id is not None or "fromId" in params):
+            return Reply(400, binance_error(-1128, "Combination of optional parameters invalid."))
+        limit = int(params.get("limit", TRADES_PAGE))
+        if not 1 <= limit <= TRADES_PAGE_MAX:
+            return Reply(400, binance_error(-1130, "Data sent for parameter 'limit' is not valid."))
+        start = int(params.get("startTime", 0))
+        end = int(params.get("endTime", 2**63))
+        from_id = int(params.get("fromId", 0))
         with self._desk:
-            trades = [
-                trade
-                for order in self.orders.values()
-                if order.symbol == symbol and (order_id is None or order.order_id == int(order_id))
-                for trade in order.trades
-            ]
+            trades = sorted(
+                (
+                    trade
+                    for order in self.orders.values()
+                    if order.symbol == symbol and (order_id is None or order.order_id == int(order_id))
+                    for trade in order.trades
+                    if start <= trade["time"] <= end and trade["id"] >= from_id
+                ),
+                key=lambda t: t["id"],
+            )
+            page = trades[:limit] if "fromId" in params or "startTime" in params else trades[-limit:]
             shown = []
-            for trade in trades:
+            for trade in page:
                 hidden = self._hidden.get(trade["id"], 0)
                 if hidden > 0:
                     self._hidden[trade["id"]] = hidden - 1
                 else:
                     shown.append(trade)
-        return Reply(200, sorted(shown, key=lambda t: t["id"]))
+        return Reply(200, shown)
 
     def _account(self, request: Recorded) -> Reply:
         refused = self._refuse(request)

@@ -237,13 +237,38 @@ async def test_the_account_trades_live_through_the_trader_and_errors_trip_the_br
     await rig.assert_reconciled()
 
 
-async def test_balances_are_not_trued_up_while_orders_work(rig: Rig) -> None:
+async def test_balances_are_trued_up_while_an_order_rests(rig: Rig) -> None:
+    """A protective stop rests for as long as its position is held: money moved meanwhile is still
+    recorded at the next start (waiting for no order to work, it never would be)."""
     broker = await rig.started()
-    resting = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=30_000.0), placed_ts=now_ms())
-    rig.desk.free["USDT"] += 1_000.0  # a deposit, while an order rests (it could fill any moment)
+    await broker.submit(buy(0.1, type=OrderType.LIMIT, price=30_000.0), placed_ts=now_ms())
+    rig.desk.free["USDT"] += 1_000.0  # a deposit, while the order rests
     restarted = await rig.started()
-    assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0]
-    await restarted.cancel(resting.id)  # type: ignore[arg-type]
+    assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0, 1_000.0]
+    assert (await restarted.ledger()).balance("USDT") == pytest.approx(rig.desk.balance("USDT"))
+    await rig.assert_reconciled()
+
+
+async def test_an_order_filling_around_the_balance_read_is_not_counted_twice(rig: Rig) -> None:
+    """Its fill would be recorded once as a balance adjustment and again as its fill: the balances
+    are compared at the next start instead."""
+    broker = await rig.started()
+    resting = await broker.submit(buy(0.1, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
+    rig.desk.free["USDT"] += 1_000.0
+    account = rig.desk._account
+
+    def filled_just_before(request: Any) -> Any:
+        # The order fills after the start looked it up, just before the balance is read: the balance
+        # has its fill, the journal not yet.
+        rig.desk.set_price(BTC, 38_900.0)
+        return account(request)
+
+    rig.desk.route("GET", "/api/v3/account", filled_just_before)
+    restarted = await rig.started()
+    assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0]  # not yet
+    rig.desk.route("GET", "/api/v3/account", account)
+    await restarted.poll()
+    assert (await rig.journal.get(resting.id)).state == OrderState.FILLED
     await rig.started()
     assert [e.amount for e in await rig.journal.ledger_entries("live")] == [100_000.0, 1_000.0]
     await rig.assert_reconciled()

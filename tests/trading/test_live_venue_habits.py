@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mastertrade.engine.execution import live
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderState, OrderType
 from tests.trading.live_rig import BTC, Rig, buy
@@ -108,4 +109,43 @@ async def test_an_order_shown_without_its_executed_amount_gets_its_fills_from_th
     row = await broker.submit(buy(0.1), placed_ts=now_ms())
     assert row.state == OrderState.FILLED and row.filled == pytest.approx(0.1)
     assert len(await rig.journal.fills(order_id=row.id)) == 1
+    await rig.assert_reconciled()
+
+
+@pytest.mark.parametrize("desk_options", [{"pieces": 1_200}], indirect=True)
+async def test_an_order_filled_in_more_trades_than_one_page_books_them_all(rig: Rig) -> None:
+    """Binance lists at most 1000 of an order's trades per answer (the most recent unless asked from a
+    trade id on): an order filled in more pieces is closed only with every one booked, once."""
+    broker = await rig.started()
+    row = await broker.submit(buy(0.12), placed_ts=now_ms())
+    assert row.state == OrderState.FILLED and row.filled == pytest.approx(0.12)
+    fills = await rig.journal.fills(order_id=row.id)
+    listed = sorted(str(trade["id"]) for trade in _trades_of(rig, row.client_order_id))
+    assert sorted(fill.trade_id for fill in fills) == listed and len(listed) == 1_200
+    assert (await broker.ledger()).held(BTC) == pytest.approx(sum(fill.amount for fill in fills))
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.12)
+    assert len(rig.desk.requests_to("/api/v3/myTrades")) == 2
+    await broker.poll()
+    assert len(await rig.journal.fills(order_id=row.id)) == 1_200
+    await rig.assert_reconciled()
+
+
+@pytest.mark.parametrize("desk_options", [{"pieces": 45}], indirect=True)
+async def test_a_walk_through_many_pages_goes_on_at_the_next_poll(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look at an order asks for a bounded number of pages; the next poll carries on from where the
+    last one stopped (starting over each time, an order with more trades than that would never close)."""
+    monkeypatch.setattr(live, "TRADES_PAGE", 10)
+    monkeypatch.setattr(live, "TRADES_PAGES", 2)
+    broker = await rig.started()
+    row = await broker.submit(buy(0.045), placed_ts=now_ms())
+    assert row.state == OrderState.PARTIALLY_FILLED and row.filled == pytest.approx(0.03)
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.03)
+    assert len(rig.desk.requests_to("/api/v3/myTrades")) == 3
+    outcome = await broker.poll()
+    assert len(outcome.fills) == 15
+    done = await rig.journal.get(row.id)
+    assert done.state == OrderState.FILLED and done.filled == pytest.approx(0.045)
+    assert len(await rig.journal.fills(order_id=row.id)) == 45
     await rig.assert_reconciled()

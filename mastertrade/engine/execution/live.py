@@ -17,6 +17,11 @@ word wins: orders declared never received are looked up again for a while (``rec
 at each start), and one found takes the exchange's state and fills as a correction (``orders.CORRECTIONS``);
 a fill is never dropped.
 
+**A cancel racing its order.** A cancel asked while the exchange does not know the order yet (its answer
+was lost and its request may still arrive) is kept with the order, in its reason, and carried out when
+the order turns up: at a later poll, after it was declared never received, or after a restart. An order
+that filled before a cancel could reach it says so in its reason.
+
 **One writer per order.** Every state change of an order happens under that order's lock: the send
 (with its resends and the resolution of a lost answer), the housekeeping poll (which skips an order
 whose writer is busy), a cancel, reconciliation. ``submit`` answers within ``answer_within_s`` with the
@@ -25,9 +30,11 @@ background and its fills reach the trader through the next ``poll``.
 
 **Starting** is reconciling, and a crash is just a start: intents never sent are sent if recent (after
 checking the exchange does not know them) or cancelled as stale; every order that may be at the
-exchange is resolved and its fills fetched; and, when none of our orders is working, the balances at the
-exchange are compared with the book's (ledger entries plus fills), a difference being recorded as a
-ledger entry with its reason, so the book keeps equal to the sum of its entries and fills.
+exchange is resolved and its fills fetched; and the balances at the exchange are compared with the
+book's (ledger entries plus fills), a difference being recorded as a ledger entry with its reason, so the
+book keeps equal to the sum of its entries and fills. Orders working meanwhile (resting stops) are
+looked up again after the balances are read: the comparison waits for the next start when one of them
+filled more than the journal has booked.
 
 **Protective exits rest at the exchange.** A stop order is sent as the venue's native stop-limit
 (``STOP_LOSS_LIMIT`` on Binance: the trigger, and a limit ``stop_limit_offset`` beyond it so that it
@@ -50,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -84,6 +92,11 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
+CANCEL_ASKED = re.compile(r"cancel asked \((?P<reason>.*)\) before the exchange knew the order")
+TRADES_PAGE = 1000
+"""Trades asked for per ``fetch_my_trades`` call (Binance's most; it lists 500 unless asked)."""
+TRADES_PAGES = 10
+"""Further pages one look at an order may ask for; the walk carries on at the next poll."""
 
 
 class LiveBroker:
@@ -124,6 +137,8 @@ class LiveBroker:
         self._late: list[Any] = []
         """Fills booked outside ``submit``'s answer (a late send, a cancel, a correction), for ``poll``."""
         self._detached: set[int] = set()
+        self._trade_cursors: dict[int, int] = {}
+        """Order id -> the trade id its walk through the exchange's trades goes on from (``_fills_of``)."""
         self._trips_seen = 0
         self.publish = publish
         self.on_error = on_error
@@ -498,6 +513,20 @@ class LiveBroker:
             return await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
         if state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.UNKNOWN, OrderState.SENT):
             raise errors.UserInputError(f"order {order_id} is {row.state}: only open orders can be cancelled")
+        if state in (OrderState.SENT, OrderState.UNKNOWN):
+            # The exchange may not know the order yet, and its request may still arrive: the cancel is
+            # kept with the order (in its reason, so a restart keeps it too) and carried out whenever the
+            # order turns up (``_take``), instead of the order resting there after it was cancelled.
+            row, _ = await self.journal.add_fills(order_id, [], state, reason=_asking(reason))
+        await self._ask_cancel(row)
+        self._late += await self._resolve(row, cancel_reason=reason)
+        result = await self.journal.get(order_id)
+        if result.state == OrderState.CANCELLED:
+            self._emit(order_events.cancelled(result, reason, self.mode))
+        return result
+
+    async def _ask_cancel(self, row: OrderRecord) -> None:
+        """Ask the exchange to cancel the order (by our client id); whether it did, a lookup says."""
         try:
             await self.venue.call(
                 lambda: self.exchange.cancel_order(
@@ -507,12 +536,7 @@ class LiveBroker:
                 passthrough=(ccxt.OrderNotFound,),
             )
         except ccxt.OrderNotFound:
-            pass  # already filled, cancelled, or never there: the lookup below says which
-        self._late += await self._resolve(row, cancel_reason=reason)
-        result = await self.journal.get(order_id)
-        if result.state == OrderState.CANCELLED:
-            self._emit(order_events.cancelled(result, reason, self.mode))
-        return result
+            pass  # already filled, cancelled, or never there: the lookup says which
 
     # --- resolving and syncing --------------------------------------------------------------------
 
@@ -555,7 +579,7 @@ class LiveBroker:
                     await self._error(f"looking up {row.client_order_id} again: {exc}")
                     continue
                 if found is not None:
-                    self._late += await self._sync(await self.journal.get(row.id), found)
+                    self._late += await self._take(await self.journal.get(row.id), found)
                     corrected.append(row.client_order_id)
         return corrected
 
@@ -567,20 +591,51 @@ class LiveBroker:
             await self._error(f"looking up {row.client_order_id}: {exc}")
             return []  # still unknown: the next poll or start tries again
         if found is not None:
-            return await self._sync(row, found, cancel_reason=cancel_reason)
+            return await self._take(row, found, cancel_reason=cancel_reason)
         sent_at = row.sent_at or row.updated_at
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
             state = row.state
             if state in (OrderState.SENT, OrderState.UNKNOWN):
+                wish = _cancel_asked(row)  # kept, should the order turn up after all
                 await self.journal.transition(
                     row.id,
                     OrderState.REJECTED,
-                    reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)",
+                    reason=f"{NEVER_RECEIVED} (unknown to it after its last request could arrive)"
+                    + (f"; {_asking(wish)}" if wish is not None else ""),
                 )
         elif row.state == OrderState.SENT:
-            await self.journal.transition(row.id, OrderState.UNKNOWN, reason="not yet known to the exchange")
+            wish = _cancel_asked(row)
+            await self.journal.transition(
+                row.id,
+                OrderState.UNKNOWN,
+                reason="not yet known to the exchange" if wish is None else _asking(wish),
+            )
         return []
+
+    async def _take(
+        self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
+    ) -> list[Any]:
+        """``_sync`` an order found at the exchange, then carry out a cancel asked for it while the
+        exchange did not know it yet, if it is working there."""
+        assert row.id is not None
+        wish = _cancel_asked(row)
+        fills = await self._sync(row, order, cancel_reason=cancel_reason or wish)
+        if wish is None or STATUS.get(str(order.get("status")), OrderState.OPEN) is not OrderState.OPEN:
+            return fills
+        log.info("order %s turned up at the exchange: cancelling it as asked (%s)", row.client_order_id, wish)
+        try:
+            await self._ask_cancel(await self.journal.get(row.id))
+            again = await self._lookup(row)
+        except errors.MasterTradeError as exc:  # the cancel stays asked: the next look tries again
+            await self._error(f"cancelling {row.client_order_id} as asked: {exc}")
+            return fills
+        if again is not None:
+            fills += await self._sync(await self.journal.get(row.id), again, cancel_reason=wish)
+        result = await self.journal.get(row.id)
+        if result.state == OrderState.CANCELLED:
+            self._emit(order_events.cancelled(result, wish, self.mode))
+        return fills
 
     async def _sync(
         self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
@@ -597,8 +652,10 @@ class LiveBroker:
         current = row.state
         ending = state.final and not current.final
         if filled > row.filled + FILL_TOLERANCE or (ending and state is not OrderState.REJECTED):
-            fills = await self._fills_of(row, order)
+            fills = await self._fills_of(row, order, filled)
         reason = cancel_reason if state is OrderState.CANCELLED else None
+        if cancel_reason is not None and state is OrderState.FILLED:
+            reason = f"filled before the cancel asked for it ({cancel_reason}) could take effect"
         if state.final and state is not OrderState.REJECTED:
             seen = await self._filled_with(row, fills)
             if seen < filled - FILL_TOLERANCE:
@@ -644,15 +701,60 @@ class LiveBroker:
             amounts.setdefault(fill.trade_id, fill.amount)
         return math.fsum(amounts.values())
 
-    async def _fills_of(self, row: OrderRecord, order: dict[str, Any]) -> list[NewFill]:
-        trades = await self.venue.call(
-            lambda: self.exchange.fetch_my_trades(row.symbol, None, None, {"orderId": order["id"]}),
-            what=f"{self.venue.id} fetch_my_trades {row.symbol} {order['id']}",
-        )
-        _, quote = split_symbol(row.symbol)
+    async def _fills_of(self, row: OrderRecord, order: dict[str, Any], filled: float) -> list[NewFill]:
+        """The order's trades as fills, page by page until they and the stored ones add up to ``filled``.
+
+        One call when its answer covers ``filled`` (nearly always). Otherwise the trades are walked from
+        the oldest on by trade id (Binance's ``fromId``, the one way it pages an order's trades: it
+        refuses ``orderId`` with a time range, and the trades of one market order share a millisecond,
+        so ccxt's ``since`` could not move past a page of them anyway), ``TRADES_PAGES`` pages a call;
+        the walk goes on from where it stopped at the next poll, and ends on a page with no trade not seen.
+        """
+        assert row.id is not None
+        order_id = str(order["id"])
+        page = await self._trades_page(row.symbol, order_id, {})
+        found = {fill.trade_id: fill for fill in page or []}
+        if not page or await self._filled_with(row, list(found.values())) >= filled - FILL_TOLERANCE:
+            if page is not None:
+                self._trade_cursors.pop(row.id, None)
+            return list(found.values())
+        for _ in range(TRADES_PAGES):
+            cursor = self._trade_cursors.get(row.id, 0)
+            page = await self._trades_page(row.symbol, order_id, {"fromId": cursor})
+            if page is None:
+                break  # the next poll goes on from this page
+            new = [fill for fill in page if fill.trade_id not in found]
+            found.update((fill.trade_id, fill) for fill in new)
+            ids = [int(fill.trade_id) for fill in page if fill.trade_id.isdigit()]
+            if not new or not ids or max(ids) < cursor:
+                self._trade_cursors.pop(row.id, None)  # the end, or a venue that does not page this way
+                break
+            self._trade_cursors[row.id] = max(ids) + 1
+            if await self._filled_with(row, list(found.values())) >= filled - FILL_TOLERANCE:
+                self._trade_cursors.pop(row.id, None)
+                break
+        return list(found.values())
+
+    async def _trades_page(self, symbol: str, order_id: str, params: dict[str, Any]) -> list[NewFill] | None:
+        """One page (up to ``TRADES_PAGE``) of the order's trades, as fills; None when the exchange would
+        not list them (counted as an error): the order then stays in flight, short of its fills, and the
+        next poll asks again, instead of the error ending the send (an order accepted at the exchange
+        reported as failed) or the poll of every other order."""
+        what = f"{self.venue.id} fetch_my_trades {symbol} {order_id}"
+        try:
+            trades = await self.venue.call(
+                lambda: self.exchange.fetch_my_trades(
+                    symbol, None, TRADES_PAGE, {"orderId": order_id, **params}
+                ),
+                what=what,
+            )
+        except errors.MasterTradeError as exc:
+            await self._error(f"{what}: {exc}")
+            return None
+        _, quote = split_symbol(symbol)
         fills = []
         for trade in trades:
-            if str(trade.get("order")) != str(order["id"]):
+            if str(trade.get("order")) != order_id:
                 continue
             fee = trade.get("fee") or {}
             fills.append(
@@ -671,18 +773,31 @@ class LiveBroker:
         """Record as ledger entries what the exchange's balances hold beyond the book's (deposits,
         withdrawals, trades made elsewhere), so the book equals the exchange.
 
-        Only while none of our orders is working: a resting order filling between the balance and the
-        journal being read would otherwise be counted twice (once as an adjustment, once as its fill).
+        Orders may be working meanwhile (a protective stop rests for as long as its position is held):
+        after the balance is read, each is looked up again, and the balances are compared only when
+        every one has filled at the exchange exactly what the journal has booked of it. An order that
+        filled around the balance read (or whose trades are not listed yet) would otherwise be counted
+        twice, once as an adjustment and once as its fill; then the next start compares them.
         """
         working = await self.journal.in_flight(self.book)
-        if working:
-            log.info(
-                "reconcile: %d orders working at %s; balances compared later", len(working), self.venue.id
-            )
-            return {}
+        booked = {row.id: row.filled for row in working}
         balance = await self.venue.call(
             lambda: self.exchange.fetch_balance(), what=f"{self.venue.id} fetch_balance"
         )
+        for row in working:
+            try:
+                found = await self._lookup(row)
+            except errors.MasterTradeError as exc:
+                await self._error(f"reconcile: looking up {row.client_order_id}: {exc}")
+                return {}
+            filled = float(found.get("filled") or 0.0) if found is not None else 0.0
+            if abs(filled - booked[row.id]) > FILL_TOLERANCE:
+                log.info(
+                    "reconcile: order %s is filling at %s; balances compared at the next start",
+                    row.client_order_id,
+                    self.venue.id,
+                )
+                return {}
         ledger = await self.journal.ledger(self.book)
         totals: dict[str, float] = {
             asset: float(value or 0.0)
@@ -715,6 +830,17 @@ class LiveBroker:
     def _emit(self, event: events.Event) -> None:
         if self.publish is not None:
             self.publish(event)
+
+
+def _asking(reason: str) -> str:
+    """An order's reason while a cancel waits for the exchange to know it (``_cancel_asked`` reads it)."""
+    return f"cancel asked ({reason}) before the exchange knew the order: cancelled once it turns up"
+
+
+def _cancel_asked(row: OrderRecord) -> str | None:
+    """The reason of a cancel asked for the order before the exchange knew it, or None."""
+    found = CANCEL_ASKED.search(row.reason or "")
+    return found["reason"] if found else None
 
 
 def _bracketed(row: OrderRecord) -> bool:
