@@ -118,7 +118,9 @@ def test_kill_9_loses_no_candle_and_the_next_start_recovers(env: dict[str, str],
         wait_until(lambda: not alive(pid))
         before = stored(mt_home)  # everything committed up to the kill
         assert where.pid_file.exists() and where.socket_file.exists()  # what the crash left
-        assert mt_json(env, "daemon", "status")["running"] is False
+        crashed = mt(env, "daemon", "status", "--json")
+        assert crashed.returncode == 3 and json.loads(crashed.stdout)["running"] is False
+        assert json.loads(crashed.stdout)["stale_files"] == [str(where.pid_file), str(where.socket_file)]
         refused = mt(env, "status")
         assert refused.returncode == 1 and "the daemon is not running" in refused.stderr
 
