@@ -413,9 +413,10 @@ class AlertsSettings(Section):
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
         """Each must at least be ``scheme://...``: a malformed target would otherwise show only when
-        every alert to it has failed its retries. Apprise checks the rest (``mt alerts test``); some of
-        its schemes need nothing after the ``://`` (``windows://``, ``dbus://``). The error names the
-        target by its place and scheme, never its text, which may hold a token."""
+        every alert to it has failed its retries. Apprise checks the rest when the daemon starts
+        (``engine.alerts.targets``: loading Apprise's plugins costs a second, too much for every
+        command); some of its schemes need nothing after the ``://`` (``windows://``, ``dbus://``).
+        The error names the target by its place and scheme, never its text, which may hold a token."""
         for index, url in enumerate(value):
             scheme, separator, _ = url.strip().partition("://")
             if not separator or not _SCHEME.fullmatch(scheme):

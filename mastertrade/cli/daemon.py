@@ -66,10 +66,12 @@ def start(
     """Start the daemon in the background (or in the foreground with --foreground)."""
     from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
+    from mastertrade.engine.alerts.targets import check_targets
     from mastertrade.locations import locations
 
     config = settings()
     components = _live_consent(config, live) if live or config.mode == "live" else []
+    check_targets(config.alerts.urls)
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
@@ -155,10 +157,12 @@ def restart(
     """Stop the daemon if it runs, then start it in the background."""
     from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
+    from mastertrade.engine.alerts.targets import check_targets
 
     config = settings()
     if live or config.mode == "live":
         _live_consent(config, live)
+    check_targets(config.alerts.urls)  # before the running daemon is stopped
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
     busy = _busy_port(config.api.tcp_port)  # once the old daemon let it go
     if busy:
