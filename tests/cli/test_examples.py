@@ -135,3 +135,31 @@ def test_cron_lines_work_in_crons_minimal_environment(
         assert done.returncode == 0, (target / "cron.log").read_text()
         (message,) = receiver.received
         assert message["message"].startswith("MasterTrade daily report (sim-live, paper mode")
+
+
+def test_the_status_snapshot_of_a_stopped_daemon_leaves_no_empty_json_file(mt: MT, tmp_path: Path) -> None:
+    target = tmp_path / "cron"
+    mt.json("examples", "crontab", "--write", str(target), "--mt", MT_COMMAND)
+    variables, (_, _, snapshot) = crontab(target / "crontab")
+    fake_home = tmp_path / "cron-home"
+    fake_home.mkdir()
+    assert run_like_cron(snapshot, variables, fake_home).returncode != 0  # no daemon runs
+    assert list(target.glob("status-*.json")) == []
+    assert "mt: error: the daemon is not running" in (target / "cron.log").read_text()
+
+
+def test_keep_alive_reports_a_daemon_that_does_not_answer_instead_of_passing(mt: MT, tmp_path: Path) -> None:
+    from mastertrade.engine.daemon import DaemonLock
+
+    target = tmp_path / "cron"
+    mt.json("examples", "crontab", "--write", str(target), "--mt", MT_COMMAND)
+    variables, (keep_alive, _, _) = crontab(target / "crontab")
+    fake_home = tmp_path / "cron-home"
+    fake_home.mkdir()
+    lock = DaemonLock(locations().pid_file)  # a daemon holding its pid file that does not answer
+    lock.acquire()
+    try:
+        assert run_like_cron(keep_alive, variables, fake_home).returncode == 4  # `mt daemon status`'s
+        assert "daemon started" not in (target / "cron.log").read_text()
+    finally:
+        lock.release()
