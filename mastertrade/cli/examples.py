@@ -116,6 +116,8 @@ def examples(
             sys.stdout.write(text)
         return
     directory = write.expanduser().absolute()
+    if directory.exists() and not directory.is_dir():
+        raise UserInputError(f"invalid --write {str(directory)!r}: it is a file, not a folder")
     names = list(EXAMPLES) if name is None else [name, *EXAMPLES[name][1]]
     texts = {n: render(n, mt=command, directory=directory) for n in names}
     clashes = [
@@ -127,13 +129,16 @@ def examples(
         raise UserInputError(
             f"{clashes[0]} exists with other content: keep it, or pass --force to replace it"
         )
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for n, text in texts.items():
-        path = directory / n
-        path.write_text(text, encoding="utf-8")
-        path.chmod(0o755 if n.endswith(".sh") else 0o644)
-        written.append(str(path))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for n, text in texts.items():
+            path = directory / n
+            path.write_text(text, encoding="utf-8")
+            path.chmod(0o755 if n.endswith(".sh") else 0o644)
+            written.append(str(path))
+    except OSError as exc:
+        raise UserInputError(f"invalid --write {str(directory)!r}: {exc.strerror or exc}") from None
     if json_out:
         print_json({"written": written, "mt": command})
         return

@@ -163,3 +163,16 @@ def test_keep_alive_reports_a_daemon_that_does_not_answer_instead_of_passing(mt:
         assert "daemon started" not in (target / "cron.log").read_text()
     finally:
         lock.release()
+
+
+def test_write_into_a_file_or_an_impossible_folder_is_one_line(mt: MT, tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    for target, reason in (
+        (a_file, "it is a file, not a folder"),
+        (a_file / "cron", "Not a directory"),
+    ):
+        result = mt("examples", "--write", str(target))
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"mt: error: invalid --write '{target}': {reason}\n"
+    assert a_file.read_text() == "mine\n"
