@@ -258,9 +258,9 @@ def logs(
         return
     for record in records:
         _print_record(record, json_out)
+    if not path.exists():
+        info(f"no daemon log yet ({path})" + ("; waiting for it" if follow else ""))
     if not follow:
-        if not path.exists():
-            info(f"no daemon log yet ({path})")
         return
     try:
         _follow(path, len(text.encode("utf-8")), json_out)
