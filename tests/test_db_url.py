@@ -94,3 +94,25 @@ def test_a_database_that_cannot_be_opened_is_one_line(mt: MT, monkeypatch: pytes
     assert nowhere.stderr == (
         "mt: error: cannot open database /proc/no-such-folder/mt.db: No such file or directory\n"
     )
+
+
+def test_a_relative_sqlite_path_is_refused_and_a_home_path_is_expanded(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:///mt.db")
+    relative = mt("data", "list")
+    assert relative.exit_code == 2 and relative.stderr == (
+        "mt: error: the SQLite file 'mt.db' in the database URL is a relative path, so each folder mt runs"
+        " from (cron, systemd, your shell) would get a database of its own: write it absolute, like"
+        f" sqlite+aiosqlite:///{tmp_path}/mt.db\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing made
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:///~/mt.db")
+    listed = mt("data", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert (home / "mt.db").stat().st_size > 0  # the schema went into the file under HOME
+    assert not (tmp_path / "~").exists()

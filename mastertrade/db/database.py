@@ -40,6 +40,13 @@ def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database).expanduser()
+            if not path.is_absolute():
+                raise UserInputError(
+                    f"the SQLite file {parsed.database!r} in the database URL is a relative path, so each"
+                    " folder mt runs from (cron, systemd, your shell) would get a database of its own:"
+                    f" write it absolute, like sqlite+aiosqlite:///{Path(parsed.database).absolute()}"
+                )
+            parsed = parsed.set(database=str(path))  # SQLite itself does not expand ~
             try:
                 _private_file(path)
             except OSError as exc:
@@ -112,9 +119,7 @@ class Database:
             except BaseException as exc:
                 await engine.dispose()
                 if isinstance(exc, OSError | DBAPIError):  # no server, refused, bad password, bad path
-                    raise OperationFailed(
-                        f"cannot open database {mask_url(url)}: {_reason(exc)}"
-                    ) from None
+                    raise OperationFailed(f"cannot open database {mask_url(url)}: {_reason(exc)}") from None
                 raise
         return database
 
