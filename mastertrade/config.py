@@ -48,7 +48,7 @@ class DbSettings(Section):
     @classmethod
     def _one_at_sign(cls, value: str | None) -> str | None:
         check_db_url(value or "")
-        return value
+        return value.strip() if value is not None else None
 
     echo: bool = False
     """Log every SQL statement (debugging only)."""

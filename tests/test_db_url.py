@@ -116,3 +116,27 @@ def test_a_relative_sqlite_path_is_refused_and_a_home_path_is_expanded(
     assert listed.exit_code == 0, listed.output
     assert (home / "mt.db").stat().st_size > 0  # the schema went into the file under HOME
     assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+asyncpg//bob:hunter2@db/mt", "***@db/mt"),  # no "://": the password cannot be told
+        ("postgresql+asyncpg://bob:hunter2@db:fivefour/mt", "postgresql+asyncpg://bob:***@db:fivefour/mt"),
+    ],
+)
+def test_an_unreadable_url_is_one_line_without_its_password(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+) -> None:
+    monkeypatch.setenv("MT_DB__URL", url)
+    result = mt("data", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"mt: error: invalid database URL '{shown}': expected sqlite+aiosqlite:////PATH/FILE.db or"
+        " postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE\n"
+    )
+
+
+def test_spaces_around_the_url_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_DB__URL", "  postgresql+asyncpg://bob@db/mt\n")
+    assert load_settings().db.url == "postgresql+asyncpg://bob@db/mt"

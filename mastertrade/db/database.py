@@ -30,8 +30,11 @@ def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False
         raise UserInputError(str(exc)) from None
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise UserInputError(f"invalid database URL {url!r}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise UserInputError(
+            f"invalid database URL {_shown(url)!r}: expected sqlite+aiosqlite:////PATH/FILE.db or"
+            " postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from None
     if parsed.drivername not in SUPPORTED_DRIVERS:
         raise UserInputError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
@@ -55,6 +58,15 @@ def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     return create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _shown(url: str) -> str:
+    """A URL SQLAlchemy could not read, safe to print: masked, or only what follows its last ``@`` when
+    the password cannot be told apart."""
+    masked = mask_url(url)
+    if "@" in masked and ":***@" not in masked:
+        return "***@" + url.rpartition("@")[2]
+    return masked
 
 
 def _reason(exc: BaseException) -> str:
