@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,6 +85,7 @@ def test_examples_ship_in_the_package_and_print(mt: MT, mt_home: Path) -> None:
     unit = mt("examples", "mastertrade.service", "--mt", "/opt/mt/bin/mt")
     assert unit.exit_code == 0
     assert "ExecStart=/opt/mt/bin/mt daemon start --foreground" in unit.stdout
+    assert "\nRestartPreventExitStatus=2\n" in unit.stdout  # a refused start is not retried forever
     assert f"Environment=MT_HOME={mt_home}" in unit.stdout
     assert "@" not in unit.stdout.replace("@DIR@", "")  # every token filled in
     bad = mt("examples", "anacron")
@@ -176,3 +178,17 @@ def test_write_into_a_file_or_an_impossible_folder_is_one_line(mt: MT, tmp_path:
         assert result.exit_code == 2, result.output
         assert result.stderr == f"mt: error: invalid --write '{target}': {reason}\n"
     assert a_file.read_text() == "mine\n"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_systemd_unit_passes_systemd_analyze_verify(mt: MT, tmp_path: Path) -> None:
+    mt.json("examples", "mastertrade.service", "--write", str(tmp_path), "--mt", MT_COMMAND)
+    verified = subprocess.run(  # noqa: S603 - a system tool on our own file
+        ["systemd-analyze", "verify", str(tmp_path / "mastertrade.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stderr == "", verified.stderr  # no warning about an unknown key or a bad value
