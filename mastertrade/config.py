@@ -39,19 +39,21 @@ class Section(BaseModel):
 
 class DbSettings(Section):
     url: str | None = None
-    """Database URL. Empty means SQLite in the data folder. Postgres: "postgresql+asyncpg://user@host/db"."""
+    """Database URL. Empty means SQLite in the data folder. Postgres: "postgresql+asyncpg://user@host/db"
+    (an "@" in the user name or password is written %40). SQLite elsewhere: an absolute path,
+    "sqlite+aiosqlite:////path/to/mt.db"."""
 
     busy_timeout_ms: int = Field(default=10_000, ge=0)
     """SQLite only: how long a writer waits for a lock held by another process before failing."""
+
+    echo: bool = False
+    """Log every SQL statement (debugging only)."""
 
     @field_validator("url")
     @classmethod
     def _one_at_sign(cls, value: str | None) -> str | None:
         check_db_url(value or "")
         return value.strip() if value is not None else None
-
-    echo: bool = False
-    """Log every SQL statement (debugging only)."""
 
 
 def check_db_url(url: str) -> None:
