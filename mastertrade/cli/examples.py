@@ -4,8 +4,9 @@ package, printed or written with absolute paths filled in.
 The files live in ``mastertrade/examples_data`` (part of the wheel, so a pipx install has them). They
 hold three tokens: ``@MT@`` becomes the command that runs this ``mt`` (an absolute path: cron's PATH is
 ``/usr/bin:/bin`` and cron never expands ``$HOME`` in a variable assignment), ``@DIR@`` the folder the
-scripts are written to, and ``@ENV@`` the ``MT_HOME`` of this shell when one is set (a crontab line or a
-systemd ``Environment=``), so the job sees the same workspace as the shell that wrote it.
+scripts are written to (quoted for the shell: cron runs its lines with ``/bin/sh``), and ``@ENV@`` the
+``MT_HOME`` of this shell when one is set (a crontab line or a systemd ``Environment=``), so the job
+sees the same workspace as the shell that wrote it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def render(name: str, *, mt: str, directory: Path) -> str:
     home = os.environ.get("MT_HOME")
     if home:
         workspace = str(Path(home).expanduser().absolute())
-        env = f"Environment=MT_HOME={workspace}" if name.endswith(".service") else f"MT_HOME={workspace}"
+        # systemd splits an unquoted Environment= at spaces; cron takes the rest of the line as it is.
+        env = f'Environment="MT_HOME={workspace}"' if name.endswith(".service") else f"MT_HOME={workspace}"
     else:
         env = ""
     lines = []
@@ -62,7 +64,7 @@ def render(name: str, *, mt: str, directory: Path) -> str:
             if env:
                 lines.append(env)
             continue
-        lines.append(line.replace("@MT@", mt).replace("@DIR@", str(directory)))
+        lines.append(line.replace("@MT@", mt).replace("@DIR@", shlex.quote(str(directory))))
     return "\n".join(lines) + "\n"
 
 

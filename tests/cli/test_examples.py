@@ -86,7 +86,7 @@ def test_examples_ship_in_the_package_and_print(mt: MT, mt_home: Path) -> None:
     assert unit.exit_code == 0
     assert "ExecStart=/opt/mt/bin/mt daemon start --foreground" in unit.stdout
     assert "\nRestartPreventExitStatus=2\n" in unit.stdout  # a refused start is not retried forever
-    assert f"Environment=MT_HOME={mt_home}" in unit.stdout
+    assert f'Environment="MT_HOME={mt_home}"' in unit.stdout
     assert "@" not in unit.stdout.replace("@DIR@", "")  # every token filled in
     bad = mt("examples", "anacron")
     assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: unknown example 'anacron'")
@@ -140,7 +140,7 @@ def test_cron_lines_work_in_crons_minimal_environment(
 
 
 def test_the_status_snapshot_of_a_stopped_daemon_leaves_no_empty_json_file(mt: MT, tmp_path: Path) -> None:
-    target = tmp_path / "cron"
+    target = tmp_path / "my cron jobs"  # a space in the folder: the written lines quote it
     mt.json("examples", "crontab", "--write", str(target), "--mt", MT_COMMAND)
     variables, (_, _, snapshot) = crontab(target / "crontab")
     fake_home = tmp_path / "cron-home"
@@ -181,7 +181,10 @@ def test_write_into_a_file_or_an_impossible_folder_is_one_line(mt: MT, tmp_path:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_the_systemd_unit_passes_systemd_analyze_verify(mt: MT, tmp_path: Path) -> None:
+def test_the_systemd_unit_passes_systemd_analyze_verify(
+    mt: MT, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MT_HOME", str(tmp_path / "my workspace"))  # Environment= must keep the space
     mt.json("examples", "mastertrade.service", "--write", str(tmp_path), "--mt", MT_COMMAND)
     verified = subprocess.run(  # noqa: S603 - a system tool on our own file
         ["systemd-analyze", "verify", str(tmp_path / "mastertrade.service")],
