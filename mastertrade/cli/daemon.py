@@ -71,7 +71,8 @@ def start(
 
     config = settings()
     components = _live_consent(config, live) if live or config.mode == "live" else []
-    check_targets(config.alerts.urls)
+    if not detached:  # the detached daemon's parent, this command, has checked them
+        check_targets(config.alerts.urls)
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
