@@ -20,7 +20,6 @@ import tomllib
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
@@ -40,13 +39,33 @@ class Section(BaseModel):
 
 class DbSettings(Section):
     url: str | None = None
-    """Database URL. Empty means SQLite in the data folder. Postgres: "postgresql+asyncpg://user@host/db"."""
+    """Database URL. Empty means SQLite in the data folder. Postgres: "postgresql+asyncpg://user@host/db"
+    (an "@" in the user name or password is written %40). SQLite elsewhere: an absolute path,
+    "sqlite+aiosqlite:////path/to/mt.db"."""
 
     busy_timeout_ms: int = Field(default=10_000, ge=0)
     """SQLite only: how long a writer waits for a lock held by another process before failing."""
 
     echo: bool = False
     """Log every SQL statement (debugging only)."""
+
+    @field_validator("url")
+    @classmethod
+    def _one_at_sign(cls, value: str | None) -> str | None:
+        check_db_url(value or "")
+        return value.strip() if value is not None else None
+
+
+def check_db_url(url: str) -> None:
+    """Refuse a database URL with more than one ``@`` (ValueError): SQLAlchemy ends the password at its
+    first ``@``, so ``mt:p@ss@host`` would connect to the host ``ss@host``, and a driver error could then
+    show the rest of the password. The message names the host, never the user name or password."""
+    scheme, separator, rest = url.partition("://")
+    if separator and rest.count("@") > 1:
+        raise ValueError(
+            f"the database URL {scheme}://***@{rest.rpartition('@')[2]} holds more than one '@': write an"
+            " '@' in the user name or password as %40 (the user name and password are not shown)"
+        )
 
 
 class ExchangeSettings(Section):
@@ -396,9 +415,10 @@ class AlertsSettings(Section):
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
         """Each must at least be ``scheme://...``: a malformed target would otherwise show only when
-        every alert to it has failed its retries. Apprise checks the rest (``mt alerts test``); some of
-        its schemes need nothing after the ``://`` (``windows://``, ``dbus://``). The error names the
-        target by its place and scheme, never its text, which may hold a token."""
+        every alert to it has failed its retries. Apprise checks the rest when the daemon starts
+        (``engine.alerts.targets``: loading Apprise's plugins costs a second, too much for every
+        command); some of its schemes need nothing after the ``://`` (``windows://``, ``dbus://``).
+        The error names the target by its place and scheme, never its text, which may hold a token."""
         for index, url in enumerate(value):
             scheme, separator, _ = url.strip().partition("://")
             if not separator or not _SCHEME.fullmatch(scheme):
@@ -954,7 +974,7 @@ def _describe(exc: ValidationError, path: Path) -> str:
     reason = error["msg"]
     if error["type"] == "extra_forbidden":
         reason = "unknown key"
-    elif "input" in error and not isinstance(error["input"], dict | list):
+    elif "input" in error and not isinstance(error["input"], dict | list) and not _may_hold_secret(loc):
         reason = f"{reason} (got {json.dumps(error['input'], default=str)})"
     env_name = ENV_PREFIX + ENV_NESTED.join(part.upper() for part in loc)
     if any(name.upper() == env_name for name in os.environ):
@@ -962,6 +982,23 @@ def _describe(exc: ValidationError, path: Path) -> str:
     line = _locate(path, loc) if path.exists() else None
     place = f"{path}:{line}" if line else str(path)
     return f"{place}: key '{key}': {reason}"
+
+
+def _may_hold_secret(loc: list[str]) -> bool:
+    """Whether the value at ``loc`` may hold a secret (the database URL's password, an API key), so
+    that an error about it never repeats it."""
+    if loc == ["db", "url"]:
+        return True
+    model: Any = Settings
+    annotation: Any = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return False
+        annotation = fields[part].annotation
+        model = annotation
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    return SecretStr in options
 
 
 def _describe_unparsed_env(exc: SettingsError) -> str:
@@ -1123,10 +1160,11 @@ def render_values(settings: Settings) -> str:
     return tomlkit.dumps(document)
 
 
+_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/]*):.*@")
+"""``scheme://user:password@``, up to the last ``@``: as SQLAlchemy reads a database URL, a password
+may hold ``/``, ``?``, ``#`` and ``:`` unencoded (``urlsplit`` would end the host at a ``/`` in it)."""
+
+
 def mask_url(url: str) -> str:
     """A URL with its password replaced by asterisks."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return _PASSWORD.sub(r"\g<head>:***@", url, count=1)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Start, stop and watch the engine daemon.", no_args_is_help=True)
 
+# `mt daemon status` exit codes, the LSB init-script ones `systemctl status` uses, so a script can ask
+# "is it up?" without parsing output: running, not running, running but not answering.
+STATUS_RUNNING, STATUS_NOT_RUNNING, STATUS_UNKNOWN = 0, 3, 4
+
 
 def with_client[T](fn: Callable[[DaemonClient], Awaitable[T]], *, timeout_s: float = 10.0) -> T:
     """Run ``fn(client)`` against the daemon of this installation."""
@@ -62,10 +66,13 @@ def start(
     """Start the daemon in the background (or in the foreground with --foreground)."""
     from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
+    from mastertrade.engine.alerts.targets import check_targets
     from mastertrade.locations import locations
 
     config = settings()
     components = _live_consent(config, live) if live or config.mode == "live" else []
+    if not detached:  # the detached daemon's parent, this command, has checked them
+        check_targets(config.alerts.urls)
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
@@ -151,10 +158,12 @@ def restart(
     """Stop the daemon if it runs, then start it in the background."""
     from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
+    from mastertrade.engine.alerts.targets import check_targets
 
     config = settings()
     if live or config.mode == "live":
         _live_consent(config, live)
+    check_targets(config.alerts.urls)  # before the running daemon is stopped
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
     busy = _busy_port(config.api.tcp_port)  # once the old daemon let it go
     if busy:
@@ -168,7 +177,11 @@ def restart(
 
 @app.command("status")
 def status(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """Whether the daemon runs, with its pid, socket, uptime and services (exit 0 either way)."""
+    """Whether the daemon runs, with its pid, socket, uptime and services.
+
+    Exit status as `systemctl status` (LSB): 0 when it runs and answers, 3 when it is not running,
+    4 when it runs but does not answer on its socket; --json prints the same document in every case.
+    """
     from mastertrade.engine.daemon import running_pid
     from mastertrade.errors import MasterTradeError
     from mastertrade.locations import locations
@@ -199,18 +212,19 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             mode=report.mode,
             services={service.name: service.state for service in report.services},
         )
+    code = STATUS_RUNNING if report is not None else STATUS_NOT_RUNNING if pid is None else STATUS_UNKNOWN
     if json_out:
         print_json(result)
-        return
+        raise typer.Exit(code)
     if pid is None:
         stale = " (stale files from a crash are cleaned at the next start)" if result["stale_files"] else ""
         info(f"the daemon is not running{stale}; start it with `mt daemon start`")
-        return
+        raise typer.Exit(code)
     if report is None:
         info(
             f"the daemon runs (pid {pid}) but does not answer on {where.socket_file}: {result.get('problem')}"
         )
-        return
+        raise typer.Exit(code)
     simulated = " (simulated)" if report.venue.simulated else ""
     info(
         f"running: pid {pid}, up {duration(report.uptime_s)}, venue {report.venue.id}{simulated}, "
@@ -245,9 +259,9 @@ def logs(
         return
     for record in records:
         _print_record(record, json_out)
+    if not path.exists():
+        info(f"no daemon log yet ({path})" + ("; waiting for it" if follow else ""))
     if not follow:
-        if not path.exists():
-            info(f"no daemon log yet ({path})")
         return
     try:
         _follow(path, len(text.encode("utf-8")), json_out)

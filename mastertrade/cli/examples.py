@@ -4,8 +4,9 @@ package, printed or written with absolute paths filled in.
 The files live in ``mastertrade/examples_data`` (part of the wheel, so a pipx install has them). They
 hold three tokens: ``@MT@`` becomes the command that runs this ``mt`` (an absolute path: cron's PATH is
 ``/usr/bin:/bin`` and cron never expands ``$HOME`` in a variable assignment), ``@DIR@`` the folder the
-scripts are written to, and ``@ENV@`` the ``MT_HOME`` of this shell when one is set (a crontab line or a
-systemd ``Environment=``), so the job sees the same workspace as the shell that wrote it.
+scripts are written to (quoted for the shell: cron runs its lines with ``/bin/sh``), and ``@ENV@`` the
+``MT_HOME`` of this shell when one is set (a crontab line or a systemd ``Environment=``), so the job
+sees the same workspace as the shell that wrote it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def render(name: str, *, mt: str, directory: Path) -> str:
     home = os.environ.get("MT_HOME")
     if home:
         workspace = str(Path(home).expanduser().absolute())
-        env = f"Environment=MT_HOME={workspace}" if name.endswith(".service") else f"MT_HOME={workspace}"
+        # systemd splits an unquoted Environment= at spaces; cron takes the rest of the line as it is.
+        env = f'Environment="MT_HOME={workspace}"' if name.endswith(".service") else f"MT_HOME={workspace}"
     else:
         env = ""
     lines = []
@@ -62,7 +64,7 @@ def render(name: str, *, mt: str, directory: Path) -> str:
             if env:
                 lines.append(env)
             continue
-        lines.append(line.replace("@MT@", mt).replace("@DIR@", str(directory)))
+        lines.append(line.replace("@MT@", mt).replace("@DIR@", shlex.quote(str(directory))))
     return "\n".join(lines) + "\n"
 
 
@@ -116,6 +118,8 @@ def examples(
             sys.stdout.write(text)
         return
     directory = write.expanduser().absolute()
+    if directory.exists() and not directory.is_dir():
+        raise UserInputError(f"invalid --write {str(directory)!r}: it is a file, not a folder")
     names = list(EXAMPLES) if name is None else [name, *EXAMPLES[name][1]]
     texts = {n: render(n, mt=command, directory=directory) for n in names}
     clashes = [
@@ -127,13 +131,16 @@ def examples(
         raise UserInputError(
             f"{clashes[0]} exists with other content: keep it, or pass --force to replace it"
         )
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for n, text in texts.items():
-        path = directory / n
-        path.write_text(text, encoding="utf-8")
-        path.chmod(0o755 if n.endswith(".sh") else 0o644)
-        written.append(str(path))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for n, text in texts.items():
+            path = directory / n
+            path.write_text(text, encoding="utf-8")
+            path.chmod(0o755 if n.endswith(".sh") else 0o644)
+            written.append(str(path))
+    except OSError as exc:
+        raise UserInputError(f"invalid --write {str(directory)!r}: {exc.strerror or exc}") from None
     if json_out:
         print_json({"written": written, "mt": command})
         return

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mastertrade.config import Settings
-from mastertrade.errors import UserInputError
+from mastertrade.config import Settings, check_db_url, mask_url
+from mastertrade.errors import OperationFailed, UserInputError
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -25,9 +25,16 @@ SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys."""
     try:
+        check_db_url(url)
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise UserInputError(f"invalid database URL {url!r}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise UserInputError(
+            f"invalid database URL {_shown(url)!r}: expected sqlite+aiosqlite:////PATH/FILE.db or"
+            " postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from None
     if parsed.drivername not in SUPPORTED_DRIVERS:
         raise UserInputError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
@@ -35,11 +42,39 @@ def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False
         )
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            _private_file(Path(parsed.database).expanduser())
+            path = Path(parsed.database).expanduser()
+            if not path.is_absolute():
+                raise UserInputError(
+                    f"the SQLite file {parsed.database!r} in the database URL is a relative path, so each"
+                    " folder mt runs from (cron, systemd, your shell) would get a database of its own:"
+                    f" write it absolute, like sqlite+aiosqlite:///{Path(parsed.database).absolute()}"
+                )
+            parsed = parsed.set(database=str(path))  # SQLite itself does not expand ~
+            try:
+                _private_file(path)
+            except OSError as exc:
+                raise OperationFailed(f"cannot open database {path}: {exc.strerror or exc}") from None
         engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     return create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _shown(url: str) -> str:
+    """A URL SQLAlchemy could not read, safe to print: masked, or only what follows its last ``@`` when
+    the password cannot be told apart."""
+    masked = mask_url(url)
+    if "@" in masked and ":***@" not in masked:
+        return "***@" + url.rpartition("@")[2]
+    return masked
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver's error (SQLAlchemy wraps it with the SQL and a link), which names
+    the host or file but not the password."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
 
 
 def _private_file(path: Path) -> None:
@@ -85,17 +120,18 @@ class Database:
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
         """Open the configured database and (by default) bring its schema to the newest migration."""
-        engine = create_engine(
-            settings.db_url(), busy_timeout_ms=settings.db.busy_timeout_ms, echo=settings.db.echo
-        )
+        url = settings.db_url()
+        engine = create_engine(url, busy_timeout_ms=settings.db.busy_timeout_ms, echo=settings.db.echo)
         database = cls(engine)
         if migrate:
             from mastertrade.db.migrate import upgrade
 
             try:
                 await upgrade(engine)
-            except BaseException:
+            except BaseException as exc:
                 await engine.dispose()
+                if isinstance(exc, OSError | DBAPIError):  # no server, refused, bad password, bad path
+                    raise OperationFailed(f"cannot open database {mask_url(url)}: {_reason(exc)}") from None
                 raise
         return database
 

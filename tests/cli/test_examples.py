@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def test_examples_ship_in_the_package_and_print(mt: MT, mt_home: Path) -> None:
     unit = mt("examples", "mastertrade.service", "--mt", "/opt/mt/bin/mt")
     assert unit.exit_code == 0
     assert "ExecStart=/opt/mt/bin/mt daemon start --foreground" in unit.stdout
-    assert f"Environment=MT_HOME={mt_home}" in unit.stdout
+    assert "\nRestartPreventExitStatus=2\n" in unit.stdout  # a refused start is not retried forever
+    assert f'Environment="MT_HOME={mt_home}"' in unit.stdout
     assert "@" not in unit.stdout.replace("@DIR@", "")  # every token filled in
     bad = mt("examples", "anacron")
     assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: unknown example 'anacron'")
@@ -135,3 +137,61 @@ def test_cron_lines_work_in_crons_minimal_environment(
         assert done.returncode == 0, (target / "cron.log").read_text()
         (message,) = receiver.received
         assert message["message"].startswith("MasterTrade daily report (sim-live, paper mode")
+
+
+def test_the_status_snapshot_of_a_stopped_daemon_leaves_no_empty_json_file(mt: MT, tmp_path: Path) -> None:
+    target = tmp_path / "my cron jobs"  # a space in the folder: the written lines quote it
+    mt.json("examples", "crontab", "--write", str(target), "--mt", MT_COMMAND)
+    variables, (_, _, snapshot) = crontab(target / "crontab")
+    fake_home = tmp_path / "cron-home"
+    fake_home.mkdir()
+    assert run_like_cron(snapshot, variables, fake_home).returncode != 0  # no daemon runs
+    assert list(target.glob("status-*.json")) == []
+    assert "mt: error: the daemon is not running" in (target / "cron.log").read_text()
+
+
+def test_keep_alive_reports_a_daemon_that_does_not_answer_instead_of_passing(mt: MT, tmp_path: Path) -> None:
+    from mastertrade.engine.daemon import DaemonLock
+
+    target = tmp_path / "cron"
+    mt.json("examples", "crontab", "--write", str(target), "--mt", MT_COMMAND)
+    variables, (keep_alive, _, _) = crontab(target / "crontab")
+    fake_home = tmp_path / "cron-home"
+    fake_home.mkdir()
+    lock = DaemonLock(locations().pid_file)  # a daemon holding its pid file that does not answer
+    lock.acquire()
+    try:
+        assert run_like_cron(keep_alive, variables, fake_home).returncode == 4  # `mt daemon status`'s
+        assert "daemon started" not in (target / "cron.log").read_text()
+    finally:
+        lock.release()
+
+
+def test_write_into_a_file_or_an_impossible_folder_is_one_line(mt: MT, tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    for target, reason in (
+        (a_file, "it is a file, not a folder"),
+        (a_file / "cron", "Not a directory"),
+    ):
+        result = mt("examples", "--write", str(target))
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"mt: error: invalid --write '{target}': {reason}\n"
+    assert a_file.read_text() == "mine\n"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_systemd_unit_passes_systemd_analyze_verify(
+    mt: MT, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MT_HOME", str(tmp_path / "my workspace"))  # Environment= must keep the space
+    mt.json("examples", "mastertrade.service", "--write", str(tmp_path), "--mt", MT_COMMAND)
+    verified = subprocess.run(  # noqa: S603 - a system tool on our own file
+        ["systemd-analyze", "verify", str(tmp_path / "mastertrade.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stderr == "", verified.stderr  # no warning about an unknown key or a bad value

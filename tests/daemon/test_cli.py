@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,30 @@ def test_commands_that_need_the_daemon_say_so(mt: MT, command: list[str]) -> Non
 
 
 def test_daemon_status_works_without_a_daemon(mt: MT) -> None:
-    status = mt.json("daemon", "status")
+    as_json = mt("daemon", "status", "--json")
+    assert as_json.exit_code == 3  # LSB "not running", as `systemctl status`: scripts can tell
+    status = json.loads(as_json.stdout)
     assert status["running"] is False and status["pid"] is None
     assert status["socket"] == str(locations().socket_file)
     result = mt("daemon", "status")
-    assert result.exit_code == 0 and "not running" in result.stderr
+    assert result.exit_code == 3 and "not running" in result.stderr
     stopped = mt.json("daemon", "stop")
     assert stopped == {"stopped": False, "pid": None}
+
+
+def test_daemon_status_of_a_daemon_that_does_not_answer_exits_4(mt: MT) -> None:
+    from mastertrade.engine.daemon import DaemonLock
+
+    lock = DaemonLock(locations().pid_file)  # a daemon holding its pid file, its socket not (yet) up
+    lock.acquire()
+    try:
+        result = mt("daemon", "status")
+        assert result.exit_code == 4, result.output
+        assert f"the daemon runs (pid {os.getpid()}) but does not answer" in result.stderr
+        as_json = mt("daemon", "status", "--json")
+        assert as_json.exit_code == 4 and json.loads(as_json.stdout)["running"] is True
+    finally:
+        lock.release()
 
 
 def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
@@ -54,8 +72,10 @@ def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: T
     assert "venue: fake (sim, simulated prices), 1h" in result.stdout  # the headline is data: stdout
     assert "mode paper" in result.stdout and result.stderr == ""
     assert "market-feed" in result.stdout and "data_refresh" in result.stdout
-    daemon = mt.json("daemon", "status")
-    assert daemon["running"] is False  # a thread holds no pid file: the socket answers all the same
+    unlocked = mt("daemon", "status", "--json")
+    assert unlocked.exit_code == 3  # a thread holds no pid file: the socket answers all the same
+    daemon = json.loads(unlocked.stdout)
+    assert daemon["running"] is False
     assert daemon["pid"] is None
 
 

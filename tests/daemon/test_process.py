@@ -118,7 +118,9 @@ def test_kill_9_loses_no_candle_and_the_next_start_recovers(env: dict[str, str],
         wait_until(lambda: not alive(pid))
         before = stored(mt_home)  # everything committed up to the kill
         assert where.pid_file.exists() and where.socket_file.exists()  # what the crash left
-        assert mt_json(env, "daemon", "status")["running"] is False
+        crashed = mt(env, "daemon", "status", "--json")
+        assert crashed.returncode == 3 and json.loads(crashed.stdout)["running"] is False
+        assert json.loads(crashed.stdout)["stale_files"] == [str(where.pid_file), str(where.socket_file)]
         refused = mt(env, "status")
         assert refused.returncode == 1 and "the daemon is not running" in refused.stderr
 
@@ -197,4 +199,29 @@ def test_logs_follow_prints_new_records_across_a_rotation(env: dict[str, str]) -
         process.wait(10)
         if process.stdout is not None:
             process.stdout.close()
+    assert process.returncode == 0
+
+
+@pytest.mark.timeout(30)  # a follower that never says it waits would block on readline
+def test_logs_follow_before_any_log_says_it_waits_then_prints(env: dict[str, str]) -> None:
+    log = locations().log_file
+    process = subprocess.Popen(
+        [MT, "daemon", "logs", "-f", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stderr.readline() == f"no daemon log yet ({log}); waiting for it\n"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("2026-01-01T00:00:00.000Z INFO a: first\n", encoding="utf-8")
+        assert json.loads(process.stdout.readline())["message"] == "first"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
     assert process.returncode == 0

@@ -1,0 +1,142 @@
+"""The database URL as the user writes it: a raw ``@`` in the password is refused at config load in one
+line naming the host (SQLAlchemy would take the host from inside the password); passwords are masked
+wherever the URL is shown, whatever they hold; a database that cannot be opened is one line, not a
+traceback. None of this needs a server: a refused port stands in for a Postgres that is down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mastertrade.config import load_settings, mask_url
+from mastertrade.db.database import create_engine
+from mastertrade.errors import ConfigError, UserInputError
+from mastertrade.locations import locations
+from tests.conftest import MT
+
+TWO_AT_SIGNS = "postgresql+asyncpg://mt:hunt@er2@127.0.0.1:5432/test"
+
+
+def test_a_raw_at_sign_in_the_password_is_refused_naming_the_host_only(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MT_DB__URL", TWO_AT_SIGNS)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "postgresql+asyncpg://***@127.0.0.1:5432/test holds more than one '@'" in str(refused.value)
+    assert "%40" in str(refused.value) and "hunt" not in str(refused.value)
+    result = mt("data", "list")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("mt: error: environment variable MT_DB__URL: ")
+    assert result.stderr.count("\n") == 1 and "hunt" not in result.stderr and "er2" not in result.stderr
+    with pytest.raises(UserInputError, match="more than one '@'"):
+        create_engine(TWO_AT_SIGNS)  # `mt init --db-url` and tests reach the engine without Settings
+
+
+def test_the_config_file_refuses_it_too_without_echoing_it(mt_home: Path) -> None:
+    config = locations().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[db]\nurl = "{TWO_AT_SIGNS}"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert f"{config}:2: key 'db.url'" in str(refused.value) and "hunt" not in str(refused.value)
+
+
+def test_an_encoded_at_sign_is_accepted_and_read_as_part_of_the_password() -> None:
+    engine = create_engine("postgresql+asyncpg://mt:hunt%40er2@127.0.0.1:5432/test")
+    assert engine.url.password == "hunt@er2" and engine.url.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql+asyncpg://bob:hunter2@db/mt", "postgresql+asyncpg://bob:***@db/mt"),
+        ("postgresql+asyncpg://bob:hun/ter2@db/mt", "postgresql+asyncpg://bob:***@db/mt"),
+        ("postgresql+asyncpg://bob:hun?ter#2@db:5432/mt", "postgresql+asyncpg://bob:***@db:5432/mt"),
+        ("postgresql+asyncpg://bob@db:5432/mt", "postgresql+asyncpg://bob@db:5432/mt"),
+        ("sqlite+aiosqlite:////data/a:b@c.db", "sqlite+aiosqlite:////data/a:b@c.db"),
+    ],
+)
+def test_passwords_are_masked_whatever_they_hold(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+    assert create_engine(url).url.host in ("db", None)  # the host SQLAlchemy connects to: the one shown
+
+
+def test_config_show_masks_a_password_with_a_slash(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_DB__URL", "postgresql+asyncpg://bob:s3cr/et@127.0.0.1:5432/mt")
+    shown = mt("config", "show")
+    assert shown.exit_code == 0, shown.output
+    assert "s3cr" not in shown.output and "bob:***@127.0.0.1:5432/mt" in shown.output
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed() -> None:
+    secrets = locations().secrets_file
+    secrets.parent.mkdir(parents=True, exist_ok=True)
+    secrets.write_text("api_key = 98765432\n")
+    secrets.chmod(0o600)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "exchange.api_key" in str(refused.value) and "98765432" not in str(refused.value)
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_DB__URL", "postgresql+asyncpg://bob:hunter2@127.0.0.1:9/none")  # port 9: refused
+    down = mt("data", "list")
+    assert down.exit_code == 1 and down.stdout == ""
+    assert down.stderr.startswith(
+        "mt: error: cannot open database postgresql+asyncpg://bob:***@127.0.0.1:9/none: "
+    )
+    assert down.stderr.count("\n") == 1 and "hunter2" not in down.stderr
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:////proc/no-such-folder/mt.db")
+    nowhere = mt("data", "list")
+    assert nowhere.exit_code == 1
+    assert nowhere.stderr == (
+        "mt: error: cannot open database /proc/no-such-folder/mt.db: No such file or directory\n"
+    )
+
+
+def test_a_relative_sqlite_path_is_refused_and_a_home_path_is_expanded(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:///mt.db")
+    relative = mt("data", "list")
+    assert relative.exit_code == 2 and relative.stderr == (
+        "mt: error: the SQLite file 'mt.db' in the database URL is a relative path, so each folder mt runs"
+        " from (cron, systemd, your shell) would get a database of its own: write it absolute, like"
+        f" sqlite+aiosqlite:///{tmp_path}/mt.db\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing made
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MT_DB__URL", "sqlite+aiosqlite:///~/mt.db")
+    listed = mt("data", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert (home / "mt.db").stat().st_size > 0  # the schema went into the file under HOME
+    assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+asyncpg//bob:hunter2@db/mt", "***@db/mt"),  # no "://": the password cannot be told
+        ("postgresql+asyncpg://bob:hunter2@db:fivefour/mt", "postgresql+asyncpg://bob:***@db:fivefour/mt"),
+    ],
+)
+def test_an_unreadable_url_is_one_line_without_its_password(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+) -> None:
+    monkeypatch.setenv("MT_DB__URL", url)
+    result = mt("data", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"mt: error: invalid database URL '{shown}': expected sqlite+aiosqlite:////PATH/FILE.db or"
+        " postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE\n"
+    )
+
+
+def test_spaces_around_the_url_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_DB__URL", "  postgresql+asyncpg://bob@db/mt\n")
+    assert load_settings().db.url == "postgresql+asyncpg://bob@db/mt"
