@@ -189,6 +189,19 @@ def test_classification_and_messages() -> None:
     assert isinstance(long, errors.OperationFailed) and len(str(long)) < 400 and "\n" not in str(long)
 
 
+def test_a_signed_requests_query_never_reaches_the_message() -> None:
+    signed = (
+        "binance GET https://api.binance.com/api/v3/myTrades?symbol=BTCUSDT&orderId=7&timestamp=1764806400000"
+        "&recvWindow=10000&signature=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 503"
+        " Service Unavailable"
+    )
+    for exc in (ccxt.ExchangeNotAvailable(signed), ccxt.ExchangeError(signed)):
+        message = str(map_error(exc, "fetch_my_trades"))
+        assert "signature" not in message and "9f86d08" not in message and "timestamp=" not in message
+        assert "https://api.binance.com/api/v3/myTrades?..." in message
+        assert message.endswith("503 Service Unavailable")
+
+
 def test_policy_from_settings_and_bad_values() -> None:
     settings = ExchangeSettings(max_retries=2, backoff_s=0.25, backoff_max_s=4.0)
     made = RetryPolicy(settings)

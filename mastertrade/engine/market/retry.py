@@ -40,6 +40,7 @@ import email.utils
 import enum
 import logging
 import random as _random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MESSAGE_CHARS = 300
+_URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#]+)\?[^\s#]*", re.IGNORECASE)
+"""A URL's query (``?`` up to the next blank or ``#``), after its scheme, host and path (group 1)."""
 # Binance's "Invalid API-key, IP, or permissions for action", which ccxt raises as DDoSProtection
 # once the key has authenticated before (it can also mean a temporary ban).
 _BANNED_KEY_MARKERS = ('"code":-2015', '"code": -2015')
@@ -131,7 +134,10 @@ def map_error(exc: BaseException, what: str, *, retries: int = 0) -> errors.Mast
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """The exception in one line of at most ``_MESSAGE_CHARS``, the query of any URL in it left out: ccxt
+    puts the request's URL in its messages (``binance GET https://...?symbol=...&signature=...``), and a
+    signed request's query holds its signature, which no log or output may show."""
+    text = " ".join(_URL_QUERY.sub(r"\1?...", str(exc)).split()) or type(exc).__name__
     text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
 
