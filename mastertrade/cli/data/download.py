@@ -51,14 +51,13 @@ def download_candles(
     config = settings()
     exchange_id = exchange or config.exchange.id
     check_exchange_id(exchange_id)
-    wanted = list(dict.fromkeys(symbols))
 
     async def fetch() -> list[dict[str, Any]]:
         async with CcxtVenue(config.exchange, exchange_id=exchange_id) as venue:
-            # Every argument is checked before anything is written.
+            # Every argument is checked before anything is written; a symbol is stored as the exchange
+            # spells it (btc/usdt is its BTC/USDT).
             venue.check_timeframe(timeframe)
-            for symbol in wanted:
-                await venue.check_symbol(symbol)
+            wanted = list(dict.fromkeys([await venue.check_symbol(symbol) for symbol in symbols]))
             db = await open_db(config)
             try:
                 store = CandleStore(db)

@@ -48,22 +48,22 @@ def import_csv(
     than this format says (time column, unit, skipped line, row order) is said in the output. Rows
     already stored at the same times are replaced."""
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
-    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import to_iso
 
-    if "/" not in symbol or not all(part.strip() for part in symbol.split("/")):
-        raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
+    symbol = parse_symbol(symbol)
     if not exchange.strip():
         raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
     candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit)
-    key = SeriesKey(exchange, symbol, timeframe)
 
     async def store() -> dict[str, Any]:
         db = await open_db()
         try:
             candles_store = CandleStore(db)
+            key = await candles_store.key_for(exchange, symbol, timeframe)
             before = (await candles_store.info(key)).rows
             written = await candles_store.upsert(key, candles.rows())
             after = (await candles_store.info(key)).rows
