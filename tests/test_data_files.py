@@ -483,6 +483,20 @@ def test_the_documented_file_is_read_without_notes(mt: MT, db_url: str, tmp_path
             (),
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
         ),
+        # a file whose rows name their market is stored only under that market
+        (
+            "https://www.CryptoDataDownload.com\n" + _CDD_HEADER + "\n".join(_CDD_1H_MS) + "\n",
+            ("--symbol", "BTC/USD"),
+            "line 3: symbol 'BTCUSDT' is not --symbol BTC/USD: is the file for another market",
+        ),
+        (
+            "https://www.CryptoDataDownload.com\n"
+            + _CDD_HEADER
+            + "\n".join([*_CDD_1H_MS[:2], _CDD_1H_MS[2].replace("BTCUSDT", "ETHUSDT")])
+            + "\n",
+            (),
+            "line 5: symbol 'ETHUSDT' is not --symbol BTC/USDT: one market per file",
+        ),
         # a first line that is not a table is skipped only in the CryptoDataDownload shape
         (
             "https://example.com/candles\n" + HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",

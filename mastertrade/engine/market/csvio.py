@@ -42,6 +42,7 @@ from mastertrade.engine.market.csvshape import (
     headerless_binance,
     normalise,
     resolve,
+    same_market,
 )
 from mastertrade.engine.market.store import PRICE_COLUMNS
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
@@ -124,6 +125,8 @@ def read_candle_csv(
         dtype = {shape.time: str, **dict.fromkeys((*shape.prices, shape.volume), np.float64)}
         if shape.layout == "binance" and "close_time" in columns:
             dtype["close_time"] = str
+        if shape.symbol is not None:
+            dtype[shape.symbol] = str
         frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[], **options)
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: empty file, expected header {','.join(COLUMNS)}") from None
@@ -135,6 +138,8 @@ def read_candle_csv(
     if len(frame) == 0:
         raise DataValidationError(f"{path}: no rows after the header")
     line = _Lines(shape.first_line, len(frame))
+    if shape.symbol is not None and symbol is not None:
+        _check_symbol_column(path, frame[shape.symbol], symbol, shape.first_line)
     ts, unit = _parse_timestamps(path, frame[shape.time], line, time_unit)
     if shape.layout == "binance" and unit in TIME_UNITS:
         _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
@@ -156,6 +161,25 @@ def read_candle_csv(
         "newest_first": newest_first,
     }
     return CandleFile(ts, ohlcv, read_as, _notes(shape, unit, time_unit is not None, newest_first))
+
+
+def _check_symbol_column(path: Path, column: pd.Series, symbol: str, first_line: int) -> None:
+    """A file whose rows name their market (CryptoDataDownload's ``symbol`` column) is imported only
+    under that market: refused, naming the line, when a row names another one than ``--symbol`` (an
+    ETH file stored as BTC/USDT, or two markets in one file)."""
+    names = column.str.strip()
+    for index, named in enumerate(names.drop_duplicates().tolist()):
+        if named and not same_market(named, symbol):
+            row = int(np.flatnonzero((names == named).to_numpy())[0])
+            raise DataValidationError(
+                f"{path}: line {first_line + row}: symbol {named!r} is not --symbol {symbol}"
+                + (
+                    ": one market per file"
+                    if index
+                    else ": is the file for another market? (remove its symbol column to store it as "
+                    "--symbol anyway)"
+                )
+            )
 
 
 def _canonical(frame: pd.DataFrame, shape: Shape) -> pd.DataFrame:
