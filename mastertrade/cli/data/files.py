@@ -44,7 +44,8 @@ def import_csv(
     bar grid (weekly bars may open on any one weekday, as exchanges' Monday weeks do). The volume is the
     base asset's (volume, or "Volume BTC" for BTC/USDT); a file with only a quote volume is refused.
     Binance kline files (data.binance.vision, with or without their header) and CryptoDataDownload files
-    (a web address above the header, rows newest first) are read as they are. Whatever is read otherwise
+    (a web address above the header, rows newest first) are read as they are; a symbol column must name
+    the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise
     than this format says (time column, unit, skipped line, row order) is said in the output. Rows
     already stored at the same times are replaced."""
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv

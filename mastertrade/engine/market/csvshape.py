@@ -13,7 +13,8 @@ The time column may be named ``timestamp``, ``open_time``, ``unix``, ``unix time
 ``datetime`` or ``date`` (the first of these in that order is used). The volume stored is the base
 volume: ``volume``, ``base_volume`` or ``volume <BASE>`` (``Volume BTC`` for BTC/USDT). A quote volume
 (``quote_volume``, ``volume <QUOTE>``) is never stored as one: a file with only a quote volume is
-refused, naming the column.
+refused, naming the column. A ``symbol`` column (CryptoDataDownload's), where there is one, must name the
+market of ``--symbol`` on every row (``csvio``).
 """
 
 from __future__ import annotations
