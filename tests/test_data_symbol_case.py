@@ -97,6 +97,10 @@ def test_a_series_stored_in_another_case_is_written_to_not_doubled(
     assert _series(mt) == [("csv", "btc/usdt", "1h", 3)]
     out = tmp_path / "out.csv"
     assert mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out))["rows"] == 3
+    _store_bar(SeriesKey("sim", "eth/usdt", "1h"))
+    simulated = mt.json("data", "sim", "ETH/USDT", "--bars", "30")  # and its features, from that series
+    assert simulated[0]["series"] == "sim:eth/usdt:1h" and simulated[0]["features"] > 0
+    assert _series(mt) == [("csv", "btc/usdt", "1h", 3), ("sim", "eth/usdt", "1h", 30)]
 
 
 def test_two_stored_spellings_are_not_guessed_between(mt: MT, db_url: str, tmp_path: Path) -> None:

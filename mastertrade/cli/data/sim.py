@@ -44,6 +44,7 @@ def simulate(
     async def write() -> list[dict[str, Any]]:
         db = await open_db()
         results = []
+        written: list[str] = []  # as stored (a series kept from before may be spelt otherwise)
         try:
             store = CandleStore(db)
             with progress() as bar:
@@ -51,6 +52,7 @@ def simulate(
                 for symbol in symbols:
                     frame = generate(symbol, timeframe, bars, seed, end=end_ms)
                     key = await store.key_for(SIM_EXCHANGE, symbol, timeframe)
+                    written.append(key.symbol)
                     replaced = await store.replace(key, rows_from_frame(frame))
                     stamps = frame.index
                     results.append(
@@ -69,7 +71,7 @@ def simulate(
                     bar.advance(task)
             # Matching simulated alternative data (sentiment, fear & greed, on-chain), derived from
             # these candles, so strategies with feature terms run offline too.
-            features = await write_sim_features(db, list(symbols), timeframe, seed)
+            features = await write_sim_features(db, written, timeframe, seed)
             for result in results:
                 result["features"] = features
         finally:
