@@ -71,6 +71,15 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,-1\n", "line 2: volume -1.0 is negative"),
         (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: prices must be positive"),
         (HEADER, "no rows after the header"),
+        # a last line cut short (a download or copy stopped half-way), with or without its line end
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2",
+            "line 3: 3 fields, but the header has 6 \\(a line cut short\\?\\)",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2,0.5,1\n\n",
+            "line 3: 5 fields, but the header has 6",
+        ),
         ("", "empty file"),
         # a second close column in another case was read as the volume
         (

@@ -133,7 +133,7 @@ def read_candle_csv(
     except (ValueError, TypeError) as exc:
         # A column that does not parse as numbers: read as text to find the row and say which.
         frame = _read(path, source, dtype=str, keep_default_na=False, **options)
-        _first_unparsable(path, _canonical(frame, shape), shape.first_line)
+        _first_unparsable(path, source, _canonical(frame, shape), shape.first_line, len(columns))
         raise DataValidationError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
     if len(frame) == 0:
         raise DataValidationError(f"{path}: no rows after the header")
@@ -278,7 +278,9 @@ def _check_text(path: Path) -> Path | io.BytesIO:
         return io.BytesIO(handle.read(end))
 
 
-def _first_unparsable(path: Path, frame: pd.DataFrame, first_line: int) -> None:
+def _first_unparsable(
+    path: Path, source: Path | io.BytesIO, frame: pd.DataFrame, first_line: int, width: int
+) -> None:
     for column in PRICE_COLUMNS:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy())
@@ -286,9 +288,23 @@ def _first_unparsable(path: Path, frame: pd.DataFrame, first_line: int) -> None:
             index = int(bad[0])
             if not "".join(frame.iloc[index].astype(str)).strip():
                 raise DataValidationError(f"{path}: line {first_line + index} is blank")
+            fields = _fields(source, first_line + index)
+            if fields < width:  # pandas fills a short row's missing cells with empty ones
+                raise DataValidationError(
+                    f"{path}: line {first_line + index}: {fields} fields, but the header has {width} "
+                    "(a line cut short?)"
+                )
             raise DataValidationError(
                 f"{path}: line {first_line + index}: {column} {frame[column].iloc[index]!r} is not a number"
             )
+
+
+def _fields(source: Path | io.BytesIO, number: int) -> int:
+    """How many fields line ``number`` (1-based) of the file has (read again: only to explain an error)."""
+    import csv
+
+    line = first_lines(source, number)[-1]
+    return len(next(csv.reader([line]), []))
 
 
 def _parse_timestamps(
