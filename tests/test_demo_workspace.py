@@ -80,3 +80,46 @@ def test_an_interrupted_demo_stops_the_daemon_it_started_and_the_next_run_starts
     report = json.loads(second.stdout)
     assert report["started"] is True and report["generation"] == {"activated": ["s1"]}
     assert fake.spawned == 2 and fake.pid == 4242
+
+
+async def test_prepare_writes_the_features_a_stopped_run_left_out(
+    mt_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first `mt demo` stopped after its candles but before their features: the next one writes them."""
+    from mastertrade.engine import setup
+
+    initialise = setup.initialise
+
+    async def migrate_only(settings: Any, db_url: str | None = None, **options: Any) -> dict[str, Any]:
+        return await initialise(settings, db_url, warm=False)  # the kernels are not what is tested
+
+    monkeypatch.setattr(setup, "initialise", migrate_only)
+    from sqlalchemy import text
+
+    from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.demo import demo_settings, prepare
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
+
+    settings = demo_settings()
+    settings.db.url = f"sqlite+aiosqlite:///{mt_home}/demo.db"
+    market = settings.market
+    said: list[str] = []
+    await prepare(settings, bars=40, say=said.append)  # creates the database, its candles and features
+    db = await Database.open(settings)
+    try:
+        features = FeatureStore(db)
+        written = {info.name for info in await features.list_features("sim")}
+        assert written
+        async with db.engine.begin() as conn:  # as if the run had stopped before writing them
+            await conn.execute(text("DELETE FROM features WHERE source = 'sim'"))
+        assert not await features.list_features("sim")
+        await prepare(settings, bars=40, say=said.append)
+        assert {info.name for info in await features.list_features("sim")} == written
+        # and the candles the first run wrote are kept as they were
+        first = simulate(market.symbols[0], market.timeframe, 40, market.seed)
+        key = SeriesKey(SIM_EXCHANGE, market.symbols[0], market.timeframe)
+        assert rows_from_frame(await CandleStore(db).read(key)) == rows_from_frame(first)
+    finally:
+        await db.close()
