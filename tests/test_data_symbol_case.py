@@ -69,6 +69,13 @@ def test_import_export_check_delete_find_the_series_in_any_case(mt: MT, db_url: 
     )
     assert done["deleted"] == 1 and done["left"] == 2
     assert _series(mt) == [("csv", "BTC/USDT", "1h", 2)]
+    # an exchange id is lower case (ccxt's) however typed
+    other = mt.json(
+        "data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h", "--exchange", "Binance"
+    )
+    assert other["series"] == "binance:BTC/USDT:1h"
+    found = mt.json("data", "check", "BTC/USDT", "--timeframe", "1h", "--exchange", "BINANCE")
+    assert found["series"] == "binance:BTC/USDT:1h"
 
 
 def test_a_malformed_symbol_is_refused_naming_it(mt: MT, db_url: str, tmp_path: Path) -> None:

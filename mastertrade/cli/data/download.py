@@ -49,7 +49,7 @@ def download_candles(
     if until_ms is not None and until_ms <= since_ms:
         raise UserInputError(f"invalid --until {until!r}: must be after --since {to_iso(since_ms)}")
     config = settings()
-    exchange_id = exchange or config.exchange.id
+    exchange_id = (exchange or config.exchange.id).strip().lower()  # ccxt's ids: Binance is binance
     check_exchange_id(exchange_id)
 
     async def fetch() -> list[dict[str, Any]]:

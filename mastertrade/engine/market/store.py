@@ -318,9 +318,10 @@ class CandleStore:
             ]
 
     async def resolve(self, symbol: str, timeframe: str, exchange: str | None = None) -> SeriesKey:
-        """The one stored series for a symbol and timeframe; ``exchange`` picks among several. The symbol
-        is matched without case (``btc/usdt`` finds ``BTC/USDT``), its exact spelling first. The running
-        simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads research data."""
+        """The one stored series for a symbol and timeframe; ``exchange`` picks among several. Symbol and
+        exchange are matched without case (``btc/usdt`` finds ``BTC/USDT``), the exact spelling first. The
+        running simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads
+        research data."""
         from mastertrade.engine.market.symbols import same_symbol
 
         found = [
@@ -329,13 +330,17 @@ class CandleStore:
             if same_symbol(info.key.symbol, symbol)
             and info.key.timeframe == timeframe
             and (
-                info.key.exchange == exchange
+                same_symbol(info.key.exchange, exchange)
                 if exchange is not None
                 else info.key.exchange != SIM_LIVE_EXCHANGE
             )
             and info.rows > 0
         ]
-        exact = [key for key in found if key.symbol == symbol.strip()]
+        exact = [
+            key
+            for key in found
+            if key.symbol == symbol.strip() and (exchange is None or key.exchange == exchange.strip())
+        ]
         matches = exact or found
         if not matches:
             where = f" on {exchange}" if exchange else ""
