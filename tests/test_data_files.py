@@ -274,6 +274,14 @@ _CDD_1D_S = [
 ]
 
 
+_CDD_MIXED = [  # a Gemini file: its newer rows in milliseconds, its older ones in seconds
+    "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume",
+    "1704153600000,2024-01-02 00:00:00,BTCUSD,44200,45900,44100,44950,1500.5",
+    "1704067200000,2024-01-01 00:00:00,BTCUSD,42300,44200,42200,44200,1200.25",
+    "1703980800,2023-12-31 00:00:00,BTCUSD,42100,42900,41900,42300,900.125",
+]
+
+
 def _ms(unit: int) -> Any:
     return lambda field: int(field) * 1000 // unit
 
@@ -344,6 +352,20 @@ def _ms(unit: int) -> Any:
             ],
         ),
         (
+            "https://www.CryptoDataDownload.com\n" + "\n".join(_CDD_MIXED) + "\n",
+            "BTC/USD",
+            "1d",
+            lambda f: int(f) if len(f) == 13 else int(f) * 1000,
+            7,
+            [
+                "skipped a first line: https://www.CryptoDataDownload.com",
+                "read as a CryptoDataDownload file, time from 'Unix Timestamp' in epoch seconds and epoch "
+                "milliseconds, each row's unit confirmed by its date, volume from 'Volume'; 8 columns, 6 "
+                "used",
+                "rows were newest first: stored oldest first",
+            ],
+        ),
+        (
             HEADER + "1704067200,1,2,0.5,1.5,3\n1704070800,1.5,2.5,1,2,4\n",
             "BTC/USDT",
             "1h",
@@ -391,6 +413,7 @@ def _ms(unit: int) -> Any:
         "binance-header",
         "cdd-ms",
         "cdd-s",
+        "cdd-mixed",
         "seconds",
         "micro",
         "date-alias",
@@ -491,6 +514,15 @@ def test_the_documented_file_is_read_without_notes(mt: MT, db_url: str, tmp_path
             "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
             (),
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
+        ),
+        # units mixed in a CryptoDataDownload file are read only where its dates say the same times
+        (
+            "https://www.CryptoDataDownload.com\n"
+            + "\n".join([*_CDD_MIXED[:3], _CDD_MIXED[3].replace("2023-12-31", "2023-12-30")])
+            + "\n",
+            ("--symbol", "BTC/USD", "--timeframe", "1d"),
+            "line 5: Unix Timestamp '1703980800' is 2023-12-31T00:00:00Z as epoch seconds, but its date says "
+            "'2023-12-30 00:00:00'",
         ),
         # a file whose rows name their market is stored only under that market
         (

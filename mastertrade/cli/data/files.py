@@ -54,9 +54,9 @@ def import_csv(
     from mastertrade.engine.market.timeframes import to_iso
 
     symbol = parse_symbol(symbol)
-    exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if not exchange.strip():
         raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
+    exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
     candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit)
