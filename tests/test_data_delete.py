@@ -39,6 +39,32 @@ def test_without_yes_it_says_what_it_would_delete_and_deletes_nothing(
     assert _rows(mt) == 6
 
 
+def test_at_a_terminal_it_asks_and_deletes_only_what_it_named(
+    mt: MT, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trader at a terminal is asked (no by default) instead of having to type the command again."""
+    import mastertrade.cli.data.delete as delete
+
+    monkeypatch.setattr(delete, "_interactive", lambda: True)
+    _import(mt, tmp_path)
+    args = ("data", "delete", "btc/usdt", "--timeframe", "1h", "--since", "2024-01-01T04:00:00Z")
+    for answer in ("\n", "n\n"):
+        kept = mt(*args, input=answer)
+        assert kept.exit_code == 0, kept.output
+        assert "delete 2 candles of csv:BTC/USDT:1h from 2024-01-01T04:00:00Z until the last? [y/N]" in (
+            kept.stderr
+        )
+        assert "deleted nothing" in kept.stderr and _rows(mt) == 6
+    done = mt(*args, input="y\n")
+    assert done.exit_code == 0, done.output
+    assert (
+        "deleted 2 candles of csv:BTC/USDT:1h from 2024-01-01T04:00:00Z until the last; 4 left" in done.stderr
+    )
+    assert _rows(mt) == 4
+    # a script's --json is one document and never waits for an answer
+    assert mt.json(*args[:-2], "--until", "2024-01-01T01:00:00Z")["deleted"] == 0 and _rows(mt) == 4
+
+
 def test_a_range_then_the_rest_then_the_series_fills_again(mt: MT, db_url: str, tmp_path: Path) -> None:
     _import(mt, tmp_path)
     done = mt.json(

@@ -71,6 +71,15 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,-1\n", "line 2: volume -1.0 is negative"),
         (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: prices must be positive"),
         (HEADER, "no rows after the header"),
+        # a last line cut short (a download or copy stopped half-way), with or without its line end
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2",
+            "line 3: 3 fields, but the header has 6 \\(a line cut short\\?\\)",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00Z,1,2,0.5,1\n\n",
+            "line 3: 5 fields, but the header has 6",
+        ),
         ("", "empty file"),
         # a second close column in another case was read as the volume
         (
@@ -265,6 +274,14 @@ _CDD_1D_S = [
 ]
 
 
+_CDD_MIXED = [  # a Gemini file: its newer rows in milliseconds, its older ones in seconds
+    "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume",
+    "1704153600000,2024-01-02 00:00:00,BTCUSD,44200,45900,44100,44950,1500.5",
+    "1704067200000,2024-01-01 00:00:00,BTCUSD,42300,44200,42200,44200,1200.25",
+    "1703980800,2023-12-31 00:00:00,BTCUSD,42100,42900,41900,42300,900.125",
+]
+
+
 def _ms(unit: int) -> Any:
     return lambda field: int(field) * 1000 // unit
 
@@ -335,6 +352,20 @@ def _ms(unit: int) -> Any:
             ],
         ),
         (
+            "https://www.CryptoDataDownload.com\n" + "\n".join(_CDD_MIXED) + "\n",
+            "BTC/USD",
+            "1d",
+            lambda f: int(f) if len(f) == 13 else int(f) * 1000,
+            7,
+            [
+                "skipped a first line: https://www.CryptoDataDownload.com",
+                "read as a CryptoDataDownload file, time from 'Unix Timestamp' in epoch seconds and epoch "
+                "milliseconds, each row's unit confirmed by its date, volume from 'Volume'; 8 columns, 6 "
+                "used",
+                "rows were newest first: stored oldest first",
+            ],
+        ),
+        (
             HEADER + "1704067200,1,2,0.5,1.5,3\n1704070800,1.5,2.5,1,2,4\n",
             "BTC/USDT",
             "1h",
@@ -382,6 +413,7 @@ def _ms(unit: int) -> Any:
         "binance-header",
         "cdd-ms",
         "cdd-s",
+        "cdd-mixed",
         "seconds",
         "micro",
         "date-alias",
@@ -482,6 +514,29 @@ def test_the_documented_file_is_read_without_notes(mt: MT, db_url: str, tmp_path
             "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
             (),
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
+        ),
+        # units mixed in a CryptoDataDownload file are read only where its dates say the same times
+        (
+            "https://www.CryptoDataDownload.com\n"
+            + "\n".join([*_CDD_MIXED[:3], _CDD_MIXED[3].replace("2023-12-31", "2023-12-30")])
+            + "\n",
+            ("--symbol", "BTC/USD", "--timeframe", "1d"),
+            "line 5: Unix Timestamp '1703980800' is 2023-12-31T00:00:00Z as epoch seconds, but its date says "
+            "'2023-12-30 00:00:00'",
+        ),
+        # a file whose rows name their market is stored only under that market
+        (
+            "https://www.CryptoDataDownload.com\n" + _CDD_HEADER + "\n".join(_CDD_1H_MS) + "\n",
+            ("--symbol", "BTC/USD"),
+            "line 3: symbol 'BTCUSDT' is not --symbol BTC/USD: is the file for another market",
+        ),
+        (
+            "https://www.CryptoDataDownload.com\n"
+            + _CDD_HEADER
+            + "\n".join([*_CDD_1H_MS[:2], _CDD_1H_MS[2].replace("BTCUSDT", "ETHUSDT")])
+            + "\n",
+            (),
+            "line 5: symbol 'ETHUSDT' is not --symbol BTC/USDT: one market per file",
         ),
         # a first line that is not a table is skipped only in the CryptoDataDownload shape
         (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,3 +16,110 @@ def test_the_demo_workspace_follows_mt_home(tmp_path: Path, monkeypatch: pytest.
     assert demo_home() == tmp_path / "demo"
     monkeypatch.delenv("MT_HOME")
     assert demo_home().name == "demo" and not demo_home().is_relative_to(tmp_path)
+
+
+class _FakeDaemon:
+    """The demo's daemon calls, without a process: ``spawn`` starts it, ``stop`` ends it."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.spawned = 0
+        self.stopped = 0
+
+    def spawn(self, settings: object) -> int:
+        self.spawned += 1
+        self.pid = 4242
+        return self.pid
+
+    def running_pid(self, where: object = None) -> int | None:
+        return self.pid
+
+    def settled_pid(self, where: object = None) -> int | None:
+        return self.pid
+
+    def stop(self, *, timeout_s: float) -> int | None:
+        self.stopped += 1
+        pid, self.pid = self.pid, None
+        return pid
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_demo_stops_the_daemon_it_started_and_the_next_run_starts_over(
+    mt: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: type[BaseException]
+) -> None:
+    """Ctrl-C (or a failure) while the demo waits for its generation run used to leave the daemon running
+    with nothing activated; the next `mt demo` then attached to it and the paper account never traded."""
+    import mastertrade.cli.demo as cli_demo
+    from mastertrade.engine import daemon
+    from mastertrade.engine import demo as engine_demo
+
+    fake = _FakeDaemon()
+    for name in ("spawn", "running_pid", "settled_pid", "stop"):
+        monkeypatch.setattr(daemon, name, getattr(fake, name))
+
+    async def prepare(settings: object, *, say: Any) -> dict[str, Any]:
+        return {}
+
+    monkeypatch.setattr(engine_demo, "prepare", prepare)
+    generations: list[str] = []
+
+    def generate(say: Any) -> dict[str, Any]:
+        generations.append("run")
+        if len(generations) == 1:
+            raise failure()
+        return {"activated": ["s1"]}
+
+    monkeypatch.setattr(cli_demo, "_generate_and_activate", generate)
+    home = tmp_path / "demo"
+    first = mt("demo", "--no-tui", "--home", str(home))
+    assert first.exit_code == (130 if failure is KeyboardInterrupt else 1), first.output
+    assert fake.spawned == 1 and fake.stopped == 1 and fake.pid is None
+    assert "stopping the demo daemon this run started" in first.stderr
+    second = mt("demo", "--no-tui", "--home", str(home), "--json")
+    assert second.exit_code == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert report["started"] is True and report["generation"] == {"activated": ["s1"]}
+    assert fake.spawned == 2 and fake.pid == 4242
+
+
+async def test_prepare_writes_the_features_a_stopped_run_left_out(
+    mt_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first `mt demo` stopped after its candles but before their features: the next one writes them."""
+    from mastertrade.engine import setup
+
+    initialise = setup.initialise
+
+    async def migrate_only(settings: Any, db_url: str | None = None, **options: Any) -> dict[str, Any]:
+        return await initialise(settings, db_url, warm=False)  # the kernels are not what is tested
+
+    monkeypatch.setattr(setup, "initialise", migrate_only)
+    from sqlalchemy import text
+
+    from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.demo import demo_settings, prepare
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
+
+    settings = demo_settings()
+    settings.db.url = f"sqlite+aiosqlite:///{mt_home}/demo.db"
+    market = settings.market
+    said: list[str] = []
+    await prepare(settings, bars=40, say=said.append)  # creates the database, its candles and features
+    db = await Database.open(settings)
+    try:
+        features = FeatureStore(db)
+        written = {info.name for info in await features.list_features("sim")}
+        assert written
+        async with db.engine.begin() as conn:  # as if the run had stopped before writing them
+            await conn.execute(text("DELETE FROM features WHERE source = 'sim'"))
+        assert not await features.list_features("sim")
+        await prepare(settings, bars=40, say=said.append)
+        assert {info.name for info in await features.list_features("sim")} == written
+        # and the candles the first run wrote are kept as they were
+        first = simulate(market.symbols[0], market.timeframe, 40, market.seed)
+        key = SeriesKey(SIM_EXCHANGE, market.symbols[0], market.timeframe)
+        assert rows_from_frame(await CandleStore(db).read(key)) == rows_from_frame(first)
+    finally:
+        await db.close()

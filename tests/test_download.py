@@ -291,10 +291,22 @@ def test_mt_data_download_fetches_stores_and_resumes(mt: MT, db_url: str, cli_fa
     assert [(s["symbol"], s["rows"]) for s in listed] == [("BTC/USDT", 252), ("ETH/USDT", 252)]
 
 
+def test_mt_data_download_stores_the_exchanges_spelling_of_a_symbol_typed_in_any_case(
+    mt: MT, db_url: str, cli_fake: FakeExchange
+) -> None:
+    """`btc/usdt` is the exchange's BTC/USDT: one series, and typing it twice downloads it once."""
+    since, until = window(cli_fake, 5)
+    args = ["data", "download", "btc/usdt", "Btc/Usdt", "--timeframe", "1h", "--since", to_iso(since)]
+    report = mt.json(*args, "--until", to_iso(until))
+    assert [(r["series"], r["new"]) for r in report] == [("binance:BTC/USDT:1h", 5)]
+    assert [(s["symbol"], s["rows"]) for s in mt.json("data", "list")] == [("BTC/USDT", 5)]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["BTC/XXX", "--since", "2024-01-01"], "unknown symbol 'BTC/XXX' on binance"),
+        (["btc/xxx", "--since", "2024-01-01"], "unknown symbol 'btc/xxx' on binance"),
         (["BTC/USDT", "ETH/XXX", "--since", "2024-01-01"], "unknown symbol 'ETH/XXX' on binance"),
         (["BTC/USDT", "--since", "yesterday"], "invalid --since date 'yesterday'"),
         (["BTC/USDT", "--since", "2024-01-01", "--until", "soon"], "invalid --until date 'soon'"),

@@ -6,7 +6,9 @@ daily history — starts a daemon on it with the simulated venue
 streaming in accelerated time, asks it for a quick generation run and waits for it, activates the
 strategies it put on paper (in paper mode "active" trades the paper account, through Kelly and goal
 sizing and the risk manager with the default goals and limits) and opens the dashboard. Quitting the
-dashboard asks whether to stop the demo daemon. The user's own config, database and daemon are never touched.
+dashboard asks whether to stop the demo daemon. Interrupted (Ctrl-C) or failed before its strategies are
+activated, it stops the daemon it started, so that the next `mt demo` does every step again. The user's own
+config, database and daemon are never touched.
 """
 
 from __future__ import annotations
@@ -79,10 +81,19 @@ def demo(
 
         report.update(run(lambda: prepare(config, say=say)))
         say("starting the demo daemon (simulated venue, paper trading) ...")
-        pid = daemon.spawn(config)
-        report["started"] = True
-        say("asking the daemon for a quick generation run ...")
-        report["generation"] = _generate_and_activate(say)
+        try:
+            pid = daemon.spawn(config)
+            report["started"] = True
+            say("asking the daemon for a quick generation run ...")
+            report["generation"] = _generate_and_activate(say)
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed before its strategies were activated: the daemon this run
+            # started is stopped, so the next `mt demo` does every step again instead of attaching to a
+            # demo that never trades.
+            if daemon.running_pid() is not None:
+                info("stopping the demo daemon this run started ...")
+                daemon.stop(timeout_s=40)
+            raise
     else:
         report["started"] = False
         say(f"the demo daemon is already running (pid {pid}); attaching")

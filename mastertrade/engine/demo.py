@@ -112,7 +112,8 @@ async def prepare(settings: Settings, *, bars: int = HISTORY_BARS, say: Say = pr
     Runs with ``MT_HOME`` already pointing at the workspace. Returns what it did.
     """
     from mastertrade.db.database import Database
-    from mastertrade.engine.collectors.sim import write_sim_features
+    from mastertrade.engine.collectors.sim import SIM_SOURCE, write_sim_features
+    from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
     from mastertrade.engine.setup import initialise
@@ -132,6 +133,8 @@ async def prepare(settings: Settings, *, bars: int = HISTORY_BARS, say: Say = pr
             created.append(symbol)
         if created:
             say(f"simulated {bars:,} bars of history for {', '.join(created)}")
+        # also when a run stopped (Ctrl-C) between the last series and its features
+        if created or not await FeatureStore(db).list_features(SIM_SOURCE):
             await write_sim_features(
                 db, list(settings.market.symbols), settings.market.timeframe, settings.market.seed
             )

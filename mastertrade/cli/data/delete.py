@@ -25,14 +25,20 @@ def delete_candles(
         typer.Option("--until", help="Delete bars opening before this time (ISO-8601 UTC or epoch ms)."),
     ] = None,
     yes: Annotated[
-        bool, typer.Option("--yes", help="Delete: without it the command says what it would delete.")
+        bool,
+        typer.Option(
+            "--yes",
+            help="Delete without asking. Without it the command says what it would delete, and at a "
+            "terminal asks whether to.",
+        ),
     ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Delete the candles of a stored series (all of them, or those from --since until --until), e.g.
     a wrong import before importing it again. Nothing else is deleted: strategies, trials and features
-    stay. Refused while the daemon runs (it reads candles); without --yes it only says what it would
-    delete. Export first (`mt data export`) to keep a copy."""
+    stay. Refused while the daemon runs (it reads candles); without --yes it says what it would delete
+    and, at a terminal, asks (no by default), otherwise deletes nothing. Export first (`mt data export`)
+    to keep a copy."""
     from mastertrade.engine.daemon import running_pid
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
@@ -48,12 +54,12 @@ def delete_candles(
             f"the daemon is running (pid {pid}) and reads candles: stop it first (`mt daemon stop`)"
         )
 
-    async def go() -> tuple[str, int, int]:
+    async def go(delete: bool) -> tuple[str, int, int]:
         db = await open_db()
         try:
             store = CandleStore(db)
             key = await store.resolve(symbol, timeframe, exchange)
-            if not yes:
+            if not delete:
                 frame = await store.read_matrix(key, start, end)
                 return str(key), len(frame), -1
             deleted = await store.delete(key, start, end)
@@ -61,7 +67,7 @@ def delete_candles(
         finally:
             await db.close()
 
-    series, count, left = run(go)
+    series, count, left = run(lambda: go(yes))
     span = (
         f" from {to_iso(start) if start is not None else 'the first bar'}"
         f" until {to_iso(end) if end is not None else 'the last'}"
@@ -79,6 +85,18 @@ def delete_candles(
         )
         return
     if not yes:
-        info(f"would delete {count:,} candles of {series}{span}: add --yes to delete them")
-        return
+        if not count or not _interactive():
+            info(f"would delete {count:,} candles of {series}{span}: add --yes to delete them")
+            return
+        if not typer.confirm(f"delete {count:,} candles of {series}{span}?", default=False, err=True):
+            info("deleted nothing")
+            return
+        series, count, left = run(lambda: go(True))
     info(f"deleted {count:,} candles of {series}{span}; {left:,} left")
+
+
+def _interactive() -> bool:
+    """Whether someone at a terminal can answer a question (not a script, a pipe or cron)."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stderr.isatty()

@@ -49,16 +49,15 @@ def download_candles(
     if until_ms is not None and until_ms <= since_ms:
         raise UserInputError(f"invalid --until {until!r}: must be after --since {to_iso(since_ms)}")
     config = settings()
-    exchange_id = exchange or config.exchange.id
+    exchange_id = (exchange or config.exchange.id).strip().lower()  # ccxt's ids: Binance is binance
     check_exchange_id(exchange_id)
-    wanted = list(dict.fromkeys(symbols))
 
     async def fetch() -> list[dict[str, Any]]:
         async with CcxtVenue(config.exchange, exchange_id=exchange_id) as venue:
-            # Every argument is checked before anything is written.
+            # Every argument is checked before anything is written; a symbol is stored as the exchange
+            # spells it (btc/usdt is its BTC/USDT).
             venue.check_timeframe(timeframe)
-            for symbol in wanted:
-                await venue.check_symbol(symbol)
+            wanted = list(dict.fromkeys([await venue.check_symbol(symbol) for symbol in symbols]))
             db = await open_db(config)
             try:
                 store = CandleStore(db)

@@ -44,26 +44,28 @@ def import_csv(
     bar grid (weekly bars may open on any one weekday, as exchanges' Monday weeks do). The volume is the
     base asset's (volume, or "Volume BTC" for BTC/USDT); a file with only a quote volume is refused.
     Binance kline files (data.binance.vision, with or without their header) and CryptoDataDownload files
-    (a web address above the header, rows newest first) are read as they are. Whatever is read otherwise
+    (a web address above the header, rows newest first) are read as they are; a symbol column must name
+    the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise
     than this format says (time column, unit, skipped line, row order) is said in the output. Rows
     already stored at the same times are replaced."""
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
-    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import to_iso
 
-    if "/" not in symbol or not all(part.strip() for part in symbol.split("/")):
-        raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
+    symbol = parse_symbol(symbol)
     if not exchange.strip():
         raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
+    exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
     candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit)
-    key = SeriesKey(exchange, symbol, timeframe)
 
     async def store() -> dict[str, Any]:
         db = await open_db()
         try:
             candles_store = CandleStore(db)
+            key = await candles_store.key_for(exchange, symbol, timeframe)
             before = (await candles_store.info(key)).rows
             written = await candles_store.upsert(key, candles.rows())
             after = (await candles_store.info(key)).rows

@@ -33,26 +33,26 @@ def simulate(
     from mastertrade.engine.collectors.sim import write_sim_features
     from mastertrade.engine.market.sim import planted_edge
     from mastertrade.engine.market.sim import simulate as generate
-    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, rows_from_frame
+    from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
-    from mastertrade.errors import UserInputError
 
     timeframe_ms(timeframe)
     end_ms = parse_when(end, what="--end date") if end else None
-    for symbol in symbols:
-        if "/" not in symbol:
-            raise UserInputError(f"invalid symbol {symbol!r}: expected BASE/QUOTE, like BTC/USDT")
+    symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
 
     async def write() -> list[dict[str, Any]]:
         db = await open_db()
         results = []
+        written: list[str] = []  # as stored (a series kept from before may be spelt otherwise)
         try:
             store = CandleStore(db)
             with progress() as bar:
                 task = bar.add_task("simulating", total=len(symbols))
                 for symbol in symbols:
                     frame = generate(symbol, timeframe, bars, seed, end=end_ms)
-                    key = SeriesKey(SIM_EXCHANGE, symbol, timeframe)
+                    key = await store.key_for(SIM_EXCHANGE, symbol, timeframe)
+                    written.append(key.symbol)
                     replaced = await store.replace(key, rows_from_frame(frame))
                     stamps = frame.index
                     results.append(
@@ -71,7 +71,7 @@ def simulate(
                     bar.advance(task)
             # Matching simulated alternative data (sentiment, fear & greed, on-chain), derived from
             # these candles, so strategies with feature terms run offline too.
-            features = await write_sim_features(db, list(symbols), timeframe, seed)
+            features = await write_sim_features(db, written, timeframe, seed)
             for result in results:
                 result["features"] = features
         finally:

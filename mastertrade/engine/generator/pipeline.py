@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.states import State
@@ -262,6 +262,8 @@ async def generate(
     key, frame = await read_series(
         db, request.symbol, request.timeframe, request.exchange, request.lookback_bars or config.lookback_bars
     )
+    # the strategies name the market as it is stored (`--symbol eth/usdt` finds and means ETH/USDT)
+    request = replace(request, symbol=key.symbol)
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
     pool = await feature_pool(db, key)

@@ -227,15 +227,20 @@ class CcxtVenue:
         )
         return markets
 
-    async def check_symbol(self, symbol: str) -> None:
-        """Raise ``NotFound`` (exit 2) naming ``symbol`` unless the exchange lists it."""
+    async def check_symbol(self, symbol: str) -> str:
+        """The exchange's own spelling of ``symbol`` (``btc/usdt`` is its ``BTC/USDT``); ``NotFound``
+        (exit 2) naming ``symbol`` unless the exchange lists it."""
+        from mastertrade.engine.market.symbols import spelled_as
+
         markets = await self.load_markets()
-        if symbol not in markets:
+        listed = spelled_as(symbol.strip(), markets)
+        if listed is None:
             import difflib
 
-            close = difflib.get_close_matches(symbol, list(markets), n=3)
+            close = difflib.get_close_matches(symbol.strip().upper(), list(markets), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise errors.NotFound(f"unknown symbol {symbol!r} on {self._id}{hint}")
+        return listed
 
     def check_timeframe(self, timeframe: str) -> None:
         """Raise ``UserInputError`` naming ``timeframe`` unless it is valid and the exchange offers it."""

@@ -42,6 +42,7 @@ from mastertrade.engine.market.csvshape import (
     headerless_binance,
     normalise,
     resolve,
+    same_market,
 )
 from mastertrade.engine.market.store import PRICE_COLUMNS
 from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
@@ -124,18 +125,25 @@ def read_candle_csv(
         dtype = {shape.time: str, **dict.fromkeys((*shape.prices, shape.volume), np.float64)}
         if shape.layout == "binance" and "close_time" in columns:
             dtype["close_time"] = str
+        if shape.symbol is not None:
+            dtype[shape.symbol] = str
         frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[], **options)
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: empty file, expected header {','.join(COLUMNS)}") from None
     except (ValueError, TypeError) as exc:
         # A column that does not parse as numbers: read as text to find the row and say which.
         frame = _read(path, source, dtype=str, keep_default_na=False, **options)
-        _first_unparsable(path, _canonical(frame, shape), shape.first_line)
+        _first_unparsable(path, source, _canonical(frame, shape), shape.first_line, len(columns))
         raise DataValidationError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
     if len(frame) == 0:
         raise DataValidationError(f"{path}: no rows after the header")
     line = _Lines(shape.first_line, len(frame))
-    ts, unit = _parse_timestamps(path, frame[shape.time], line, time_unit)
+    if shape.symbol is not None and symbol is not None:
+        _check_symbol_column(path, frame[shape.symbol], symbol, shape.first_line)
+    dates = _date_column(shape) if shape.layout == "cryptodatadownload" and time_unit is None else None
+    ts, unit = _parse_timestamps(
+        path, frame[shape.time], line, time_unit, dates=None if dates is None else frame[dates]
+    )
     if shape.layout == "binance" and unit in TIME_UNITS:
         _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
     ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
@@ -158,6 +166,25 @@ def read_candle_csv(
     return CandleFile(ts, ohlcv, read_as, _notes(shape, unit, time_unit is not None, newest_first))
 
 
+def _check_symbol_column(path: Path, column: pd.Series, symbol: str, first_line: int) -> None:
+    """A file whose rows name their market (CryptoDataDownload's ``symbol`` column) is imported only
+    under that market: refused, naming the line, when a row names another one than ``--symbol`` (an
+    ETH file stored as BTC/USDT, or two markets in one file)."""
+    names = column.str.strip()
+    for index, named in enumerate(names.drop_duplicates().tolist()):
+        if named and not same_market(named, symbol):
+            row = int(np.flatnonzero((names == named).to_numpy())[0])
+            raise DataValidationError(
+                f"{path}: line {first_line + row}: symbol {named!r} is not --symbol {symbol}"
+                + (
+                    ": one market per file"
+                    if index
+                    else ": is the file for another market? (remove its symbol column to store it as "
+                    "--symbol anyway)"
+                )
+            )
+
+
 def _canonical(frame: pd.DataFrame, shape: Shape) -> pd.DataFrame:
     """The six columns used, under the documented names."""
     used = [shape.time, *shape.prices, shape.volume]
@@ -173,6 +200,8 @@ def _notes(shape: Shape, unit: str, told: bool, newest_first: bool) -> tuple[str
     words = " and ".join(_UNIT_WORDS[part] for part in unit.split("+"))
     if told:
         words += " (--time-unit)"
+    if "+" in unit and not unit.startswith("iso"):
+        words += ", each row's unit confirmed by its date"
     count = f"{len(shape.columns)} columns, 6 used"
     quotes = ", ".join(repr(column) for column in shape.quote_volumes)
     volume = f"volume from {shape.volume!r}"
@@ -254,7 +283,9 @@ def _check_text(path: Path) -> Path | io.BytesIO:
         return io.BytesIO(handle.read(end))
 
 
-def _first_unparsable(path: Path, frame: pd.DataFrame, first_line: int) -> None:
+def _first_unparsable(
+    path: Path, source: Path | io.BytesIO, frame: pd.DataFrame, first_line: int, width: int
+) -> None:
     for column in PRICE_COLUMNS:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy())
@@ -262,19 +293,50 @@ def _first_unparsable(path: Path, frame: pd.DataFrame, first_line: int) -> None:
             index = int(bad[0])
             if not "".join(frame.iloc[index].astype(str)).strip():
                 raise DataValidationError(f"{path}: line {first_line + index} is blank")
+            fields = _fields(source, first_line + index)
+            if fields < width:  # pandas fills a short row's missing cells with empty ones
+                raise DataValidationError(
+                    f"{path}: line {first_line + index}: {fields} fields, but the header has {width} "
+                    "(a line cut short?)"
+                )
             raise DataValidationError(
                 f"{path}: line {first_line + index}: {column} {frame[column].iloc[index]!r} is not a number"
             )
 
 
+def _fields(source: Path | io.BytesIO, number: int) -> int:
+    """How many fields line ``number`` (1-based) of the file has (read again: only to explain an error)."""
+    import csv
+
+    line = first_lines(source, number)[-1]
+    return len(next(csv.reader([line]), []))
+
+
+def _date_column(shape: Shape) -> str | None:
+    """CryptoDataDownload's ``date`` column beside its ``unix`` one: the same times, as text."""
+    return next((name for name in shape.columns if normalise(name) == "date" and name != shape.time), None)
+
+
 def _parse_timestamps(
-    path: Path, column: pd.Series, line: _Lines, told: TimeUnit | None
+    path: Path,
+    column: pd.Series,
+    line: _Lines,
+    told: TimeUnit | None,
+    *,
+    dates: pd.Series | None = None,
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str]:
-    """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, or "iso+UNIT"."""
+    """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, "iso+UNIT", or
+    "UNIT+UNIT" for epoch values in two units that ``dates`` (the same times as text) confirms row by
+    row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds)."""
     text = column.str.strip()
     numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
     unit: TimeUnit | None = None
+    if numeric.any() and numeric.all() and told is None and dates is not None:
+        values = text.astype(np.int64).to_numpy(dtype=np.int64)
+        confirmed = _confirmed_by_dates(path, column, values, dates, line)
+        if confirmed is not None:
+            return confirmed
     if numeric.any():
         values = text[numeric].astype(np.int64).to_numpy(dtype=np.int64)
         rows = np.flatnonzero(numeric)
@@ -318,6 +380,41 @@ def _parse_timestamps(
         )
     ts[~numeric] = ns // 1_000_000
     return ts, "iso" if unit is None else f"iso+{unit}"
+
+
+def _confirmed_by_dates(
+    path: Path, column: pd.Series, values: np.ndarray[Any, Any], dates: pd.Series, line: _Lines
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str] | None:
+    """Epoch values in more than one unit, each told by its size, read only when the date column says
+    the same time on every row; refused naming the first row where it does not. None (the one-unit
+    rule applies) when the values are in one unit, or a value or a date tells no time."""
+    units = np.full(len(values), "", dtype=object)
+    for unit in TIME_UNITS:
+        start, stop = _SPANS[unit]
+        units[(values >= start) & (values < stop)] = unit
+    found = [unit for unit in TIME_UNITS if (units == unit).any()]
+    if (units == "").any() or len(found) < 2:
+        return None
+    said = pd.to_datetime(dates.str.strip(), utc=True, format="ISO8601", errors="coerce")
+    if said.isna().any():
+        return None
+    ts = np.zeros(len(values), dtype=np.int64)
+    for unit in found:
+        multiply, divide = _PER_MS[unit]
+        rows = units == unit
+        if divide > 1 and (values[rows] % divide).any():
+            return None  # not on a whole millisecond: said by the one-unit path
+        ts[rows] = values[rows] * multiply // divide
+    expected = pd.DatetimeIndex(said).as_unit("ms").asi8
+    wrong = np.flatnonzero(ts != expected)
+    if len(wrong):
+        index = int(wrong[0])
+        raise DataValidationError(
+            f"{path}: line {line(index)}: {column.name} {column.iloc[index].strip()!r} is "
+            f"{to_iso(int(ts[index]))} as {_UNIT_WORDS[units[index]]}, but its date says "
+            f"{dates.iloc[index].strip()!r}: the file mixes units and they do not agree with its dates"
+        )
+    return ts, "+".join(found)
 
 
 def _epoch_unit(

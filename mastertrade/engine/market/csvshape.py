@@ -13,7 +13,8 @@ The time column may be named ``timestamp``, ``open_time``, ``unix``, ``unix time
 ``datetime`` or ``date`` (the first of these in that order is used). The volume stored is the base
 volume: ``volume``, ``base_volume`` or ``volume <BASE>`` (``Volume BTC`` for BTC/USDT). A quote volume
 (``quote_volume``, ``volume <QUOTE>``) is never stored as one: a file with only a quote volume is
-refused, naming the column.
+refused, naming the column. A ``symbol`` column (CryptoDataDownload's), where there is one, must name the
+market of ``--symbol`` on every row (``csvio``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Shape:
     prices: tuple[str, str, str, str]
     volume: str
     quote_volumes: tuple[str, ...]  # recognised as quote volumes, and not used
+    symbol: str | None = None  # a column naming each row's market (CryptoDataDownload's ``symbol``)
 
     @property
     def first_line(self) -> int:
@@ -177,7 +179,17 @@ def resolve(
         prices=(prices[0], prices[1], prices[2], prices[3]),
         volume=bases[0],
         quote_volumes=tuple(quotes),
+        symbol=columns[names.index("symbol")] if "symbol" in names else None,
     )
+
+
+def same_market(named: str, symbol: str) -> bool:
+    """Whether a file's symbol cell (``BTCUSDT``, ``BTC/USDT``, ``btc-usdt``) names ``symbol``
+    (BASE/QUOTE, or BASE/QUOTE:SETTLE): letters and digits compared, case and separators aside."""
+    base, quote = _assets(symbol)
+    if base is None or quote is None:
+        return True  # nothing to compare with
+    return re.sub(r"[^a-z0-9]", "", named.lower()) == base + quote
 
 
 def _assets(symbol: str | None) -> tuple[str | None, str | None]:

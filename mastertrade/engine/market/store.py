@@ -318,25 +318,40 @@ class CandleStore:
             ]
 
     async def resolve(self, symbol: str, timeframe: str, exchange: str | None = None) -> SeriesKey:
-        """The one stored series for a symbol and timeframe; ``exchange`` picks among several. The running
-        simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads research data."""
-        matches = [
+        """The one stored series for a symbol and timeframe; ``exchange`` picks among several. Symbol and
+        exchange are matched without case (``btc/usdt`` finds ``BTC/USDT``), the exact spelling first. The
+        running simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads
+        research data."""
+        from mastertrade.engine.market.symbols import same_symbol
+
+        found = [
             info.key
             for info in await self.list_series()
-            if info.key.symbol == symbol
+            if same_symbol(info.key.symbol, symbol)
             and info.key.timeframe == timeframe
             and (
-                info.key.exchange == exchange
+                same_symbol(info.key.exchange, exchange)
                 if exchange is not None
                 else info.key.exchange != SIM_LIVE_EXCHANGE
             )
             and info.rows > 0
         ]
+        exact = [
+            key
+            for key in found
+            if key.symbol == symbol.strip() and (exchange is None or key.exchange == exchange.strip())
+        ]
+        matches = exact or found
         if not matches:
             where = f" on {exchange}" if exchange else ""
             raise NotFound(
                 f"no candles stored for {symbol} {timeframe}{where}: "
                 "run `mt data download`, `mt data sim` or `mt data import` first"
+            )
+        if len({key.exchange for key in matches}) < len(matches):
+            names = ", ".join(str(key) for key in matches)
+            raise UserInputError(
+                f"{symbol} {timeframe} is stored under several spellings ({names}): type one exactly"
             )
         if len(matches) > 1:
             names = ", ".join(key.exchange for key in matches)
@@ -344,3 +359,17 @@ class CandleStore:
                 f"{symbol} {timeframe} is stored for several exchanges ({names}): pick one with --exchange"
             )
         return matches[0]
+
+    async def key_for(self, exchange: str, symbol: str, timeframe: str) -> SeriesKey:
+        """The key to write ``symbol``'s candles under: the spelling already stored for it on this
+        exchange and timeframe when one differs only in case (so that a write never starts a second
+        series of the same market), else ``symbol`` as given."""
+        from mastertrade.engine.market.symbols import spelled_as
+
+        async with self.db.engine.connect() as conn:
+            result = await conn.execute(
+                text("SELECT symbol FROM series WHERE exchange = :exchange AND timeframe = :timeframe"),
+                {"exchange": exchange, "timeframe": timeframe},
+            )
+            stored = [str(row[0]) for row in result.all()]
+        return SeriesKey(exchange, spelled_as(symbol, stored) or symbol, timeframe)
