@@ -153,6 +153,26 @@ class MarketSettings(Section):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("symbols")
+    @classmethod
+    def _stored_spelling(cls, value: list[str]) -> list[str]:
+        """Each symbol as the commands store it (upper case: ``btc/usdt`` is ``BTC/USDT``, which `mt data`
+        and `mt generate` write), so the daemon reads and trades the series they made; one listed twice
+        (in two spellings, say) is refused, naming it."""
+        from mastertrade.engine.market.symbols import parse_symbol
+        from mastertrade.errors import UserInputError
+
+        found: list[str] = []
+        for text in value:
+            try:
+                symbol = parse_symbol(text)
+            except UserInputError as exc:
+                raise ValueError(str(exc)) from None
+            if symbol in found:
+                raise ValueError(f"symbol {text!r} is listed twice (as {symbol})")
+            found.append(symbol)
+        return found
+
 
 class CollectorsSettings(Section):
     """Alternative data: news and social sentiment, fear & greed, on-chain, whales, macro indices and

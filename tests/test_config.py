@@ -99,6 +99,17 @@ def test_bad_timeframe_is_rejected() -> None:
         load_settings()
 
 
+def test_market_symbols_are_read_in_the_stored_spelling() -> None:
+    write_config('[market]\nsymbols = ["btc/usdt", " Eth/Usdt ", "SOL/USDT:USDT"]\n')
+    assert load_settings().market.symbols == ["BTC/USDT", "ETH/USDT", "SOL/USDT:USDT"]
+    write_config('[market]\nsymbols = ["BTC/USDT", "btc/usdt"]\n')
+    with pytest.raises(ConfigError, match="market.symbols.*'btc/usdt' is listed twice"):
+        load_settings()
+    write_config('[market]\nsymbols = ["BTCUSDT"]\n')
+    with pytest.raises(ConfigError, match="market.symbols.*invalid symbol 'BTCUSDT'"):
+        load_settings()
+
+
 def test_secrets_file_must_be_private() -> None:
     secrets = locations().secrets_file
     secrets.parent.mkdir(parents=True, exist_ok=True)
