@@ -52,6 +52,8 @@ def validate(
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
     start_ms = parse_when(start, what="--start date") if start else None
     end_ms = parse_when(end, what="--end date") if end else None
+    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
+        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
