@@ -120,7 +120,16 @@ class Session:
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
-            self.cluster.close()
+            # Our own LocalCluster, its work done: a worker process slow to exit on a busy machine is
+            # killed, and the nanny's warning about it ("still alive after 4.0 seconds, killing") is
+            # not the user's news at the end of a run that lost nothing.
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            nanny.setLevel(logging.ERROR)
+            try:
+                self.cluster.close()
+            finally:
+                nanny.setLevel(level)
 
 
 _sessions: dict[str | None, tuple[Session, int]] = {}
