@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,10 @@ from mastertrade.cli.series_options import (
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
+
+if TYPE_CHECKING:
+    from mastertrade.engine.generator.report import Provenance
+    from mastertrade.engine.signals.strategy import Strategy
 
 
 def validate(
@@ -87,7 +91,7 @@ def validate(
     _print(report)
 
 
-def _trained_on(loaded: Any) -> Any:
+def _trained_on(loaded: Strategy) -> Provenance | None:
     """The provenance of a stored policy: the bars its training saw are not out-of-sample to it (None
     for a policy without a recorded training range)."""
     from mastertrade.engine.generator.report import Provenance
