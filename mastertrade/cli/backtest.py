@@ -168,8 +168,16 @@ def backtest(
             simulated=key.simulated,
         )
 
+    metrics = result.metrics()
+    warmup = int(getattr(loaded, "warmup", 0))
+    reason = None
+    if metrics["trades"] == 0 and not result.open_trade:
+        from mastertrade.engine.backtest.no_trades import no_trade_reason
+
+        reason = no_trade_reason(name, warmup, done.entries[done.begin :], done.exits[done.begin :])
+        info(reason)
     document: dict[str, Any] = {
-        **result.metrics(),
+        **metrics,
         "engine": engine.value,
         "strategy": name,
         "exchange": key.exchange,
@@ -179,6 +187,8 @@ def backtest(
         "cash": cash,
         "fee": fee,
         "open_trade": result.open_trade,
+        "warmup_bars": warmup,
+        "no_trades_reason": reason,
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -236,12 +246,14 @@ def _run_batch(
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
     key = series.key
-    label = {
+    label: dict[str, Any] = {
         "engine": engine,
         "exchange": key.exchange,
         "symbol": key.symbol,
         "timeframe": key.timeframe,
         "simulated": key.simulated,
+        "cash": cash,
+        "fee": fee,
     }
     started = time.perf_counter()
     if where[0] == "dask":
@@ -260,26 +272,47 @@ def _run_batch(
     else:
         cache = series.cache()
         results = run_batch(genomes, series.frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
+    from mastertrade.engine.backtest.no_trades import warmup_reason
+    from mastertrade.engine.signals.genome import warmup_bars
+
+    bars = len(series.frame)
+    starved = 0
     for item in results:
-        sys.stdout.write(json.dumps({**item.as_dict(), **label}, allow_nan=False) + "\n")
+        line = item.as_dict()
+        warmup = warmup_bars(genomes[item.index])
+        # a batch keeps no signals: it names the one cause it can tell from the series alone
+        reason = (
+            warmup_reason(item.name, warmup, bars) if line["trades"] == 0 and not item.open_trade else None
+        )
+        starved += reason is not None
+        line |= {"warmup_bars": warmup, "no_trades_reason": reason, **label}
+        sys.stdout.write(json.dumps(line, allow_nan=False) + "\n")
     sys.stdout.flush()
     seconds = time.perf_counter() - started
     info(
         f"backtested {len(genomes)} genomes on {key}{' (simulated data)' if key.simulated else ''}"
         f" in {seconds:.2f} s ({len(genomes) / seconds:,.0f} a second)"
     )
+    if starved:
+        info(
+            f"{starved:,} of them made no trade: their indicator warm-up leaves no bar of the {bars:,} to"
+            " trade on (see no_trades_reason; give more bars)"
+        )
 
 
 def _batch_executor(executor: str | None, scheduler: str | None) -> tuple[str, str | None]:
     """Where a batch runs: ("local", None) or ("dask", scheduler address or None for a LocalCluster)."""
-    from mastertrade.engine.generator.cluster_address import check_executor
+    from mastertrade.engine.generator.cluster_address import check_executor, probe
 
     config = settings().generator
     kind = executor or ("dask" if config.executor == "dask" else "local")
     check_executor(kind, ("local", "dask"), scheduler, what=" for --batch")
     if kind == "local":
         return kind, None
-    return kind, scheduler or config.scheduler
+    address = scheduler or config.scheduler
+    if address is not None:
+        probe(address)  # nothing listening there: say so before the series is read
+    return kind, address
 
 
 def _agreed(genomes: list[Any], field: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,10 @@ from mastertrade.cli.series_options import (
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
+
+if TYPE_CHECKING:
+    from mastertrade.engine.generator.report import Provenance
+    from mastertrade.engine.signals.strategy import Strategy
 
 
 def validate(
@@ -42,7 +46,8 @@ def validate(
 
     A generated strategy on its own series starts after the last bar its search saw (its hold-out and
     any bar since) and counts the trials its generation counted; an earlier --start marks the windows
-    its search saw."""
+    its search saw. A trained policy (model:ID) on its own series likewise starts after its training
+    window."""
     from mastertrade.cli.strategy import stored_record
     from mastertrade.engine.generator.report import provenance_of, validate_series
     from mastertrade.engine.market.timeframes import parse_when
@@ -52,9 +57,13 @@ def validate(
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
     start_ms = parse_when(start, what="--start date") if start else None
     end_ms = parse_when(end, what="--end date") if end else None
+    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
+        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
+    if loaded.source == "model":
+        provenance = _trained_on(loaded)
     config = settings()
 
     async def main() -> dict[str, Any]:
@@ -82,15 +91,39 @@ def validate(
     _print(report)
 
 
+def _trained_on(loaded: Strategy) -> Provenance | None:
+    """The provenance of a stored policy: the bars its training saw are not out-of-sample to it (None
+    for a policy without a recorded training range)."""
+    from mastertrade.engine.generator.report import Provenance
+    from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
+
+    plugin = loaded.plugin
+    stored = plugin.stored if isinstance(plugin, ModelStrategy) else None
+    end = None if stored is None else stored.training.get("end")
+    if stored is None or not end:
+        return None
+    return Provenance(
+        strategy_id=f"model:{stored.id}",
+        symbol=stored.symbol,
+        timeframe=stored.timeframe,
+        exchange=stored.exchange,
+        seen_until_ms=parse_when(str(end), what="training end"),
+        trials=None,
+        seen_by="training",
+    )
+
+
 def _print(report: dict[str, Any]) -> None:
     full = report["full"]
     series = f"{report['exchange']}:{report['symbol']}:{report['timeframe']}" + (
         " (SIMULATED)" if report["simulated"] else ""
     )
     typer.echo(f"Validation of {report['strategy']} on {series}, {full['start']} .. {full['end']}")
+    seen_mark = "trained" if (report.get("provenance") or {}).get("seen_by") == "training" else "searched"
     rows = [
         (
-            f"window {item['fold']}" + (" (searched)" if item.get("seen_by_search") else ""),
+            f"window {item['fold']}" + (f" ({seen_mark})" if item.get("seen_by_search") else ""),
             _number(item["in_sample"].get("sharpe")),
             f"{item['out_of_sample'].get('start')} .. {item['out_of_sample'].get('end')}",
             _number(item["out_of_sample"].get("sharpe")),
@@ -140,12 +173,17 @@ def _print(report: dict[str, Any]) -> None:
     )
     origin = report.get("provenance")
     if origin is not None:
+        subject = (
+            "trained policy: its training"
+            if origin.get("seen_by") == "training"
+            else "generated strategy: its search"
+        )
         typer.echo(
-            f"generated strategy: its search saw the bars to {origin['searched_until']}; "
+            f"{subject} saw the bars to {origin['searched_until']}; "
             + (
                 "this report starts after them"
-                if origin["start"] == "after its search window"
-                else f"{origin['seen_bars']:,} of the bars here are among them (windows marked searched)"
+                if origin["start"].startswith("after its")
+                else f"{origin['seen_bars']:,} of the bars here are among them (windows marked {seen_mark})"
                 if origin["seen_bars"]
                 else "none of the bars here are among them"
             )

@@ -27,12 +27,16 @@ def frame():  # type: ignore[no-untyped-def]
 def test_fast_batch_equals_single_backtests_in_input_order(frame) -> None:  # type: ignore[no-untyped-def]
     genomes = [random_genome(seed, stops=seed % 2 == 0) for seed in range(9)] + [builtin("sma_cross")]
     cache = IndicatorCache(frame)
-    expected = [backtest(genome, frame, fee=0.002, cache=cache).metrics() for genome in genomes]
+    singles = [backtest(genome, frame, fee=0.002, cache=cache) for genome in genomes]
+    expected = [single.metrics() for single in singles]
+    still_open = [single.open_trade for single in singles]
+    assert True in still_open and False in still_open
     for chunk, threads in ((4, 1), (3, 2), (512, None)):
         results = list(run_batch(genomes, frame, fee=0.002, chunk=chunk, threads=threads, cache=cache))
         assert [r.index for r in results] == list(range(len(genomes)))
         assert [r.name for r in results] == [g.name for g in genomes]
         assert [r.metrics for r in results] == expected
+        assert [r.open_trade for r in results] == still_open
         assert all(r.engine_s > 0 and r.signals_s > 0 for r in results)
 
 
@@ -77,11 +81,11 @@ def test_the_serial_batch_kernel_gives_the_parallel_kernels_numbers(frame) -> No
 
 def test_reference_batch_gives_the_fast_figures_inline_and_in_a_process_pool(frame) -> None:  # type: ignore[no-untyped-def]
     genomes = [builtin(name) for name in builtin_names()[:3]]
-    fast = [r.metrics for r in run_batch(genomes, frame)]
-    inline = [r.metrics for r in run_batch(genomes, frame, engine="reference")]
+    fast = [(r.metrics, r.open_trade) for r in run_batch(genomes, frame)]
+    inline = [(r.metrics, r.open_trade) for r in run_batch(genomes, frame, engine="reference")]
     pooled = list(run_batch(genomes, frame, engine="reference", pool_min=2))
     assert inline == fast
-    assert [r.metrics for r in pooled] == fast
+    assert [(r.metrics, r.open_trade) for r in pooled] == fast
     assert [r.index for r in pooled] == [0, 1, 2]
 
 

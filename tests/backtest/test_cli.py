@@ -135,6 +135,46 @@ def test_batch_prints_one_line_per_genome_in_order(stored: SeriesKey, mt: MT, tm
     assert metrics_of(lines[1]) == metrics_of(single)
 
 
+def test_batch_lines_carry_what_the_single_backtest_prints(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
+    names = [
+        "sma_cross",
+        "rsi_reversion",
+    ]  # on this series the first ends with a position open, the second flat
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text("\n".join(builtin(name).to_json(indent=None) for name in names) + "\n", encoding="utf-8")
+    result = mt("backtest", "--batch", str(batch), *SERIES, "--cash", "500", "--fee", "0.002")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    for name, line in zip(names, lines, strict=True):
+        single = mt.json("backtest", name, *SERIES, "--cash", "500", "--fee", "0.002")
+        missing = set(single) - set(line)
+        assert not missing, f"batch lines lack {sorted(missing)}"
+        for key in set(single) - {"wall_time_s"}:
+            assert line[key] == single[key], key
+    assert [line["open_trade"] for line in lines] == [True, False]
+
+
+def test_no_trades_says_when_the_warm_up_ate_the_bars(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
+    late = ["--start", "2024-12-31T00:00:00Z"]  # 24 bars: sma_cross's 30-bar SMA never warms up
+    result = mt("backtest", "sma_cross", *SERIES, *late, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["bars"], doc["trades"], doc["open_trade"], doc["warmup_bars"]) == (24, 0, False, 30)
+    assert "needs 30 bars of indicator warm-up" in doc["no_trades_reason"]
+    assert "this series has 24" in doc["no_trades_reason"]
+    assert doc["no_trades_reason"] in result.stderr
+    traded = mt.json("backtest", "sma_cross", *SERIES)
+    assert traded["no_trades_reason"] is None and traded["warmup_bars"] == 30
+
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text(builtin("sma_cross").to_json(indent=None) + "\n", encoding="utf-8")
+    result = mt("backtest", "--batch", str(batch), *SERIES, *late)
+    assert result.exit_code == 0, result.stderr
+    [line] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line["no_trades_reason"] == doc["no_trades_reason"]
+    assert "1 of them made no trade" in result.stderr
+
+
 def test_batch_with_a_bad_line_fails_before_any_work(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
     batch = tmp_path / "genomes.jsonl"
     good = builtin("sma_cross").to_json(indent=None)
@@ -188,3 +228,23 @@ def test_batch_refuses_a_bad_executor_or_scheduler_in_one_line(
     assert result.exit_code == 2 and result.stdout == ""
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("mt: error:") and message in line, line
+
+
+def test_batch_on_a_scheduler_nothing_listens_on_fails_at_once_in_one_line(
+    stored: SeriesKey, mt: MT, tmp_path: Path
+) -> None:
+    import socket
+    import time
+
+    pytest.importorskip("distributed")
+    with socket.socket() as sock:  # a free loopback port, released: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text(builtin("sma_cross").to_json(indent=None) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    result = mt("backtest", "--batch", str(batch), "--executor", "dask", "--scheduler", address, *SERIES)
+    assert time.monotonic() - started < 10  # dask's client alone would retry for 20 s
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"mt: error: cannot reach the dask scheduler at {address}"), line

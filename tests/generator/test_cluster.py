@@ -174,8 +174,10 @@ def test_choosing_dask_without_the_extra_says_how_to_install_it(monkeypatch: pyt
     "address", ["localhost:8786", "http://host:8786", "tcp://host", "tcp://:80", "tcp://h:x"]
 )
 def test_bad_scheduler_addresses_are_named(address: str) -> None:
+    from mastertrade.engine.generator.cluster_address import check_address
+
     with pytest.raises(UserInputError, match="invalid scheduler address"):
-        cluster.check_address(address)
+        check_address(address)
 
 
 def test_chunks_keep_order_and_cover_everything() -> None:

@@ -165,6 +165,11 @@ def test_optimize_refuses_undeclared_or_non_numeric_parameters(mt: MT, monkeypat
     assert result.stderr.startswith("mt: error: invalid --param 'size': 'vol_momentum' declares no such")
     result = mt("optimize", "rsi_reversion", *ARGS, "--param", "length")
     assert result.exit_code == 2 and "invalid --param 'length'" in result.stderr
+    for bad, why in (("", "empty name"), (" ", "empty name"), ("momentum_length,,", "one name per --param")):
+        result = mt("optimize", "vol_momentum", *ARGS, "--param", bad)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"mt: error: invalid --param {bad!r}: {why}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1
     # a declared bool is documented but not tuned
     from mastertrade_example_strategy import VolatilityMomentum
 

@@ -62,6 +62,10 @@ def test_validate_bad_input_exits_2(mt: MT, simulated: None) -> None:
     assert result.exit_code == 2 and "unknown strategy 'nope'" in result.stderr and result.stdout == ""
     result = mt("validate", "sma_cross", "--symbol", "ETH/USDT", "--timeframe", "1d", "--json")
     assert result.exit_code == 2 and "ETH/USDT" in result.stderr and result.stdout == ""
+    backwards = ("--start", "2024-06-01", "--end", "2024-01-01")
+    result = mt("validate", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1d", *backwards)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "mt: error: invalid --end '2024-01-01': it must be after --start '2024-06-01'\n"
 
 
 def test_block_bootstrap_is_seeded_and_centred() -> None:

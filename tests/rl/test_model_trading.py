@@ -245,3 +245,19 @@ def test_the_summary_says_in_words_how_the_policy_did_against_flat_and_buy_and_h
     shown = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64", "--seed", "5")
     assert shown.exit_code == 0, shown.stderr
     assert said + "\n" in shown.stdout
+
+
+@pytest.mark.usefixtures("fixed_training")
+def test_validate_reports_a_policy_on_bars_its_training_never_saw(mt: MT) -> None:
+    _sim(mt, bars=1000)
+    trained = mt.json("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    spec = trained["model"] if str(trained["model"]).startswith("model:") else f"model:{trained['model']}"
+    report = mt.json("validate", spec)
+    origin = report["provenance"]
+    assert origin["seen_by"] == "training" and origin["seen_bars"] == 0
+    assert report["full"]["start"] > origin["searched_until"]
+    assert not any(window["seen_by_search"] for window in report["walk_forward"])
+
+    whole = mt.json("validate", spec, "--start", "2000-01-01")
+    assert whole["provenance"]["seen_bars"] > 0 and whole["full"]["bars"] == 1000
+    assert "are bars its training saw, so figures over them are not out-of-sample" in whole["verdict"]

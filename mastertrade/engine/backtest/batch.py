@@ -77,19 +77,25 @@ def read_genomes_jsonl(path: Path) -> list[Genome]:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The metrics of one strategy of a batch (``index``: its position in the input)."""
+    """The metrics of one strategy of a batch (``index``: its position in the input; ``open_trade``: a
+    position still open after the last bar, left out of ``trades`` as in a single backtest)."""
 
     index: int
     name: str
     metrics: dict[str, Any]
     signals_s: float
     engine_s: float
+    open_trade: bool
 
     def as_dict(self) -> dict[str, Any]:
+        """What ``mt backtest --batch`` prints for it: the single backtest's figures (``strategy`` is
+        the name, ``name`` kept for scripts written before it), then the timings."""
         return {
             "index": self.index,
             "name": self.name,
+            "strategy": self.name,
             **self.metrics,
+            "open_trade": self.open_trade,
             "signals_s": self.signals_s,
             "engine_s": self.engine_s,
             "wall_time_s": self.signals_s + self.engine_s,
@@ -145,7 +151,7 @@ def _fast_batch(
 ) -> Iterator[BatchResult]:
     import numba
 
-    from mastertrade.engine.backtest.fast import price_arrays, simulate_rows
+    from mastertrade.engine.backtest.fast import OPEN_COLUMN, price_arrays, simulate_rows
     from mastertrade.engine.signals.indicators import IndicatorCache
 
     cache = cache if cache is not None else IndicatorCache(frame)
@@ -174,7 +180,15 @@ def _fast_batch(
         values, seconds = job.result()
         share = seconds / len(job.names)
         for j, name in enumerate(job.names):
-            yield BatchResult(job.first + j, name, metrics_dict(values[j], calendar), job.signal_s[j], share)
+            row = values[j]
+            yield BatchResult(
+                job.first + j,
+                name,
+                metrics_dict(row[:OPEN_COLUMN], calendar),
+                job.signal_s[j],
+                share,
+                bool(row[OPEN_COLUMN]),
+            )
 
     n = len(bars)
     # a small batch still goes in at least two chunks a thread, so that every core gets some of it
@@ -247,8 +261,8 @@ def _init_worker(frame: pd.DataFrame, features: Any) -> None:
 
 def _reference_one(
     strategy: Any, frame: pd.DataFrame, cache: IndicatorCache, cash: float, fee: float, window: slice | None
-) -> tuple[dict[str, Any], float, float]:
-    """(metrics, signals_s, engine_s) of one strategy through the reference engine."""
+) -> tuple[dict[str, Any], float, float, bool]:
+    """(metrics, signals_s, engine_s, open_trade) of one strategy through the reference engine."""
     from mastertrade.engine.backtest.reference import run_reference
 
     started = time.perf_counter()
@@ -259,12 +273,12 @@ def _reference_one(
     result = run_reference(
         frame.iloc[part], entries[part], exits[part], order_params(strategy), cash=cash, fee=fee
     )
-    return result.metrics(), signals_s, time.perf_counter() - started
+    return result.metrics(), signals_s, time.perf_counter() - started, result.open_trade
 
 
 def _reference_in_worker(
     strategy: Any, cash: float, fee: float, window: slice | None
-) -> tuple[dict[str, Any], float, float]:
+) -> tuple[dict[str, Any], float, float, bool]:
     assert _worker is not None, "the pool initializer did not run"
     return _reference_one(strategy, *_worker, cash, fee, window)
 

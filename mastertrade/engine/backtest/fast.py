@@ -48,6 +48,11 @@ _TAKE_PROFIT = int(ExitReason.TAKE_PROFIT)
 _TRAILING_STOP = int(ExitReason.TRAILING_STOP)
 _OPEN = int(ExitReason.OPEN)
 
+OPEN_COLUMN = len(KERNEL_KEYS)
+"""The batch kernels' rows are ``KERNEL_KEYS`` and then this column: 1.0 when a position is still open
+after the last bar (``BacktestResult.open_trade``), else 0.0."""
+ROW_WIDTH = OPEN_COLUMN + 1
+
 
 @kernel()
 def simulate_into(
@@ -269,7 +274,7 @@ def simulate_rows(
 ) -> FloatArray:
     """Many backtests on the same bars, one after the other in the calling thread: row g of
     ``entries``/``exits`` with the g-th order parameters. Returns the metrics of each (rows of
-    ``metrics.KERNEL_KEYS``), the same numbers ``simulate_many`` gives.
+    ``metrics.KERNEL_KEYS`` and ``OPEN_COLUMN``), the same numbers ``simulate_many`` gives.
 
     The batch runner calls it on several threads at once (it releases the GIL), one chunk of strategies a
     call, while the main thread evaluates the next chunks' signals: unlike a ``prange`` kernel, whose
@@ -277,7 +282,7 @@ def simulate_rows(
     core is free."""
     count = entries.shape[0]
     n = open_.shape[0]
-    out = np.empty((count, len(KERNEL_KEYS)))
+    out = np.empty((count, ROW_WIDTH))
     equity, entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl = trade_buffers(n)
     for g in range(count):
         k = simulate_into(
@@ -286,7 +291,8 @@ def simulate_rows(
             exit_price, units, pnl, reason,
         )  # fmt: skip
         closed, exposed = closed_and_exposed(entry_bar, exit_bar, pnl, k, n, closed_pnl)
-        out[g] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
+        out[g, :OPEN_COLUMN] = metrics_kernel(equity, day_last, years, cash, closed_pnl[:closed], exposed)
+        out[g, OPEN_COLUMN] = 1.0 if closed < k else 0.0
     return out
 
 
@@ -310,14 +316,15 @@ def simulate_many(
     workers: int,
 ) -> FloatArray:
     """Many backtests on the same bars: row g of ``entries``/``exits`` (2-D, one row per strategy) with
-    the g-th order parameters. Returns the metrics of each (rows of ``metrics.KERNEL_KEYS``).
+    the g-th order parameters. Returns the metrics of each (rows of ``metrics.KERNEL_KEYS`` and
+    ``OPEN_COLUMN``).
 
     The strategies are dealt to ``workers`` threads in contiguous blocks, each run by ``simulate_rows``
     (which allocates its buffers once). All cores in one call, for a caller with nothing else to do
     meanwhile (the benchmarks' kernel figures); the batch runner, which evaluates signals meanwhile, runs
     ``simulate_rows`` on threads of its own instead."""
     count = entries.shape[0]
-    out = np.empty((count, len(KERNEL_KEYS)))
+    out = np.empty((count, ROW_WIDTH))
     for w in prange(workers):
         lo = w * count // workers
         hi = (w + 1) * count // workers

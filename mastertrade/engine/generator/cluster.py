@@ -42,7 +42,7 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.cluster_address import check_address, require_dask
+from mastertrade.engine.generator.cluster_address import probe, require_dask
 from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timings
 from mastertrade.engine.generator.executor_base import Executor
 from mastertrade.errors import OperationFailed, UserInputError
@@ -102,7 +102,8 @@ class Session:
             )
             address: Any = self.cluster
         else:
-            address = check_address(scheduler)
+            probe(scheduler)  # a refused or unknown address fails now, not after the client's timeout
+            address = scheduler
         try:
             self.client: Any = dask.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError) as exc:
@@ -119,7 +120,16 @@ class Session:
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
-            self.cluster.close()
+            # Our own LocalCluster, its work done: a worker process slow to exit on a busy machine is
+            # killed, and the nanny's warning about it ("still alive after 4.0 seconds, killing") is
+            # not the user's news at the end of a run that lost nothing.
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            nanny.setLevel(logging.ERROR)
+            try:
+                self.cluster.close()
+            finally:
+                nanny.setLevel(level)
 
 
 _sessions: dict[str | None, tuple[Session, int]] = {}

@@ -5,7 +5,7 @@ pandas or distributed."""
 
 from __future__ import annotations
 
-from mastertrade.errors import UserInputError
+from mastertrade.errors import OperationFailed, UserInputError
 
 INSTALL_HINT = "the dask executor needs the cluster extra: pip install 'mastertrade[cluster]'"
 SCHEMES = ("tcp", "tls", "ucx", "inproc")
@@ -25,7 +25,40 @@ def check_address(scheduler: str) -> str:
     host, colon, port = rest.rpartition(":")
     if not sep or scheme not in SCHEMES or not colon or not host or not port.isdigit():
         raise UserInputError(f"invalid scheduler address {scheduler!r}: expected tcp://HOST:PORT")
+    if not 0 < int(port) < 65536:
+        raise UserInputError(f"invalid scheduler address {scheduler!r}: port {port} is not in 1..65535")
     return scheduler
+
+
+PROBE_TIMEOUT_S = 5.0
+
+
+def probe(scheduler: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Open and close a plain TCP connection to a ``tcp://`` or ``tls://`` scheduler address, raising
+    ``OperationFailed`` with the reason when nothing listens there: dask's client keeps retrying a refused
+    or unresolvable address until its own timeout, so a typo would otherwise cost that wait."""
+    import socket
+
+    scheme, _, rest = check_address(scheduler).partition("://")
+    if scheme not in ("tcp", "tls"):
+        return
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal: tcp://[::1]:8786
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except socket.gaierror as exc:
+        raise OperationFailed(
+            f"cannot reach the dask scheduler at {scheduler}: unknown host {host!r} ({exc.strerror})"
+        ) from None
+    except TimeoutError:
+        raise OperationFailed(
+            f"cannot reach the dask scheduler at {scheduler}: no answer within {timeout:g} s"
+        ) from None
+    except OSError as exc:
+        raise OperationFailed(
+            f"cannot reach the dask scheduler at {scheduler}: {exc.strerror or exc}"
+        ) from None
 
 
 def check_executor(kind: str, choices: tuple[str, ...], scheduler: str | None, *, what: str = "") -> None:

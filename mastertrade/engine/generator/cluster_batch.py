@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.backtest.batch import BatchResult, run_batch
@@ -62,10 +63,7 @@ def backtest_chunk(
             strategies, frame, cash=cash, fee=fee, engine=engine, window=window, threads=1,
             pool_min=len(strategies) + 1, cache=cache,
         )  # fmt: skip
-        return [
-            BatchResult(first + item.index, item.name, item.metrics, item.signals_s, item.engine_s)
-            for item in results
-        ]
+        return [replace(item, index=first + item.index) for item in results]
 
 
 def run_batch_on_cluster(

@@ -100,7 +100,14 @@ def chosen(
     by_name = {slot.name: slot for slot in found}
     declared = {param.name: param for param in plugin.parameters} if plugin is not None else {}
     picked: list[Slot] = []
+    tunable = ", ".join(by_name) or "none"
     for name in params:
+        if not name.strip():
+            raise UserInputError(f"invalid --param {name!r}: empty name (tunable: {tunable})")
+        if "," in name and name not in by_name:
+            raise UserInputError(
+                f"invalid --param {name!r}: one name per --param, repeat it for several (tunable: {tunable})"
+            )
         if name in by_name:
             if by_name[name] not in picked:
                 picked.append(by_name[name])
@@ -111,8 +118,7 @@ def chosen(
                 " only int and float parameters are tuned"
             )
         raise UserInputError(
-            f"invalid --param {name!r}: {strategy!r} declares no such parameter"
-            f" (tunable: {', '.join(by_name) or 'none'})"
+            f"invalid --param {name!r}: {strategy!r} declares no such parameter (tunable: {tunable})"
         )
     return picked
 

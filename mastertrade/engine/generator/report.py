@@ -198,6 +198,8 @@ class Provenance:
     exchange: str | None
     seen_until_ms: int
     trials: int | None
+    seen_by: str = "search"
+    """What saw those bars: "search" (a generation run) or "training" (a trained policy)."""
 
     def applies(self, exchange: str, symbol: str, timeframe: str) -> bool:
         """Whether a series is the one the strategy was searched on (another series is new to it)."""
@@ -267,10 +269,11 @@ async def validate_series(
     frame = await store.read(key, start_ms, end_ms)
     if frame.empty:
         if started_after_search and provenance is not None:
+            verb = "searched" if provenance.seen_by == "search" else "trained"
             raise NotFound(
                 f"no candles of {key} after {to_iso(provenance.seen_until_ms)}, the last bar strategy"
-                f" {provenance.strategy_id[:16]} was searched on: give --start to report on bars its"
-                " search saw (marked as such)"
+                f" {provenance.strategy_id[:16]} was {verb} on: give --start to report on bars its"
+                f" {provenance.seen_by} saw (marked as such)"
             )
         raise NotFound(f"no candles of {key} in the requested range")
     features = await features_for(db, [strategy], timeframe=key.timeframe, simulated=key.simulated)
@@ -315,11 +318,13 @@ def _mark_seen(report: dict[str, Any], frame: pd.DataFrame, provenance: Provenan
         "strategy": provenance.strategy_id,
         "searched_until": to_iso(provenance.seen_until_ms),
         "trials_recorded": provenance.trials,
-        "start": "after its search window" if after else "given",
+        "seen_by": provenance.seen_by,
+        "start": f"after its {provenance.seen_by} window" if after else "given",
         "seen_bars": seen,
     }
     if seen:
+        how = "search chose it on" if provenance.seen_by == "search" else "training saw"
         report["verdict"] = (
             f"{seen:,} of these {len(frame):,} bars (to {to_iso(provenance.seen_until_ms)}) are bars its"
-            f" search chose it on, so figures over them are not out-of-sample; {report['verdict']}"
+            f" {how}, so figures over them are not out-of-sample; {report['verdict']}"
         )

@@ -5,7 +5,9 @@ the models' hyper-parameters are fixed in advance, so the newest ``holdout`` sha
 is a fair test. Baselines: *zero* (predict no change, the random walk) and *last* (predict that the last
 ``horizon`` bars' return repeats). Reported: directional accuracy (sign hits, zeros excluded), rank IC
 (Spearman correlation of forecast and outcome), and the mean squared error as a ratio to each baseline's
-(below 1 beats it). The verdict says plainly which baselines the model loses to.
+(below 1 beats it). The verdict says plainly which baselines the model loses to (a baseline that
+forecast every outcome exactly counts as lost to). It never says the model beats them on fewer than
+``MIN_JUDGED_BARS`` hold-out bars: a lower error on a handful of bars is luck as often as skill.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pandas as pd
 from mastertrade.errors import UserInputError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+MIN_JUDGED_BARS = 30
+"""Fewest hold-out bars on which the verdict may say the model beats the baselines."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,24 @@ def evaluate(
     ratio_last = model.mse / repeat.mse if repeat.mse > 0 else None
     losses = [
         name
-        for name, ratio in (("zero-return", ratio_zero), ("last-return", ratio_last))
-        if ratio is not None and ratio >= 1
+        for name, ratio, baseline in (("zero-return", ratio_zero, zero), ("last-return", ratio_last, repeat))
+        if (ratio >= 1 if ratio is not None else model.mse >= baseline.mse)
     ]
+    few = model.bars < MIN_JUDGED_BARS
     if losses:
         verdict = (
             "loses to the "
             + " and the ".join(losses)
             + " baseline"
             + ("s" if len(losses) > 1 else "")
-            + " (higher squared error)"
+            + " (higher squared error"
+            + (f", on only {model.bars} hold-out bar{'s' if model.bars > 1 else ''})" if few else ")")
+        )
+    elif few:
+        verdict = (
+            f"cannot be judged: {model.bars} hold-out bar{'s are' if model.bars > 1 else ' is'} too few"
+            f" (at least {MIN_JUDGED_BARS} needed); its lower squared error than the baselines there"
+            " proves nothing"
         )
     else:
         verdict = "beats the zero-return and last-return baselines (lower squared error)"
@@ -123,6 +136,7 @@ def evaluate(
         "last_return": repeat.as_dict(),
         "error_ratio_zero": ratio_zero,
         "error_ratio_last": ratio_last,
+        "judged": bool(losses) or not few,
         "verdict": verdict,
     }
 

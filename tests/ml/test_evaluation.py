@@ -1,0 +1,48 @@
+"""The forecast verdict: a loss to a naive baseline is said plainly, and a win on a handful of hold-out bars
+is not called a win."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mastertrade.engine.ml.evaluation import MIN_JUDGED_BARS, evaluate
+
+
+def series(bars: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, bars)))
+    labels = np.full(bars, np.nan)
+    labels[:-1] = np.diff(np.log(close))  # the next bar's log return, unknown at the last bar
+    return close, labels
+
+
+def test_a_close_forecast_beats_the_baselines_only_on_enough_hold_out_bars() -> None:
+    for bars, judged in ((4 * MIN_JUDGED_BARS + 2, True), (9, False)):
+        close, labels = series(bars)
+        almost = labels * 0.9  # near the outcome: lower squared error than both baselines
+        report = evaluate(almost, labels, close, 1, 0.25)
+        assert report["error_ratio_zero"] < 1 and report["error_ratio_last"] < 1
+        assert report["judged"] is judged
+        if judged:
+            assert report["verdict"].startswith("beats the zero-return and last-return baselines")
+        else:
+            assert "beats" not in report["verdict"]
+            assert report["verdict"].startswith(
+                f"cannot be judged: {report['bars']} hold-out bars are too few"
+            )
+
+
+def test_a_loss_is_said_plainly_however_few_the_bars() -> None:
+    close, labels = series(9)
+    report = evaluate(-3 * labels, labels, close, 1, 0.25)
+    assert report["verdict"].startswith("loses to the zero-return and the last-return baselines")
+    assert f"on only {report['bars']} hold-out bars" in report["verdict"]
+
+
+def test_a_baseline_without_error_is_not_beaten() -> None:
+    close = np.full(200, 100.0)  # a flat market: the zero-return baseline is exact
+    labels = np.zeros(200)
+    labels[-1] = np.nan
+    report = evaluate(np.full(200, 0.001), labels, close, 1, 0.25)
+    assert report["error_ratio_zero"] is None
+    assert report["verdict"].startswith("loses to the zero-return and the last-return baselines")
