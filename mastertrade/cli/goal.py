@@ -91,6 +91,12 @@ def _target_value(kind: str, text: str) -> float:
         raise UserInputError(
             f"invalid --target {text!r}: a {kind} goal's target is an amount, not a percentage"
         )
+    if kind == "return" and not raw.endswith("%") and value > 1:
+        # 150 is almost always meant as 150%, not as 15,000%: a bare number is a fraction (0.1 = 10%)
+        raise UserInputError(
+            f"invalid --target {text!r}: a return target without % is a fraction (0.1 = 10%), so this "
+            f"would be {value:,.0%} a period; write {raw}% for {raw} percent"
+        )
     return value
 
 
@@ -100,8 +106,9 @@ def add(
     kind: Annotated[str, typer.Option("--kind", help="return (per period), profit (per period) or value.")],
     target: Annotated[str, typer.Option("--target", help="10% (or 0.1) for return; an amount otherwise.")],
     period: Annotated[
-        str, typer.Option("--period", help="day, week, month or year (return and profit).")
-    ] = "month",
+        str | None,
+        typer.Option("--period", help="day, week, month or year (return and profit; default month)."),
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Deadline of a value goal (ISO date).")] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -114,6 +121,11 @@ def add(
         raise UserInputError(f"invalid goal name {name!r}: 1 to 80 characters, not only spaces")
     if kind not in ("return", "profit", "value"):
         raise UserInputError(f"invalid --kind {kind!r}: expected return, profit or value")
+    if period is not None and kind == "value":
+        raise UserInputError(
+            f"invalid --period {period!r}: a value goal has no period (give a deadline with --by DATE)"
+        )
+    period = period or "month"
     if period not in ("day", "week", "month", "year"):
         raise UserInputError(f"invalid --period {period!r}: expected day, week, month or year")
     if by is not None:

@@ -64,11 +64,18 @@ def wait_for(mt: MT, check: Any, *args: str) -> Any:
         (["trade", "buy", BTC, "1", "--type", "iceberg", "--price", "1"], "invalid --type"),
         (["goal", "add", "g", "--kind", "fame", "--target", "1"], "invalid --kind"),
         (["goal", "add", "g", "--kind", "profit", "--target", "10%"], "not a percentage"),
+        # a bare 150 is 150%, not 15,000%: refused with the spelling that means it
+        (["goal", "add", "g", "--kind", "return", "--target", "150"], "invalid --target '150'"),
+        (["goal", "add", "g", "--kind", "return", "--target", "-5%"], "invalid --target '-5%'"),
+        (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--period", "week"], "'week'"),
+        (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--by", "soon"], "'soon'"),
+        (["goal", "remove", "0"], "(got 0)"),
     ],
 )
 def test_bad_input_exits_2(mt: MT, args: list[str], message: str) -> None:
     result = mt(*args)
     assert result.exit_code == 2 and message in result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
 
 
 def test_live_needs_both_switches_and_nothing_reaches_the_exchange(
