@@ -409,7 +409,7 @@ class Account:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
-            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id
+            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id, sizing=sizing
         )
         if refuse_resize and decision.verdict == "resize":
             decision = refused_resize(decision)

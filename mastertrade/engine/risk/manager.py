@@ -75,13 +75,16 @@ class RiskManager:
         book: str,
         strategy_id: str | None = None,
         client_order_id: str | None = None,
+        sizing: str | None = None,
     ) -> Decision:
-        """The pure check's decision, audited (and an account-wide limit hit published)."""
+        """The pure check's decision, audited (and an account-wide limit hit published). ``sizing``: how
+        a strategy's entry was sized (Kelly x goal factor), kept in the audit row beside the decision so
+        `mt risk audit` shows why an approved entry has the size it has."""
         await self.expire()
         decision = check_order(order, portfolio, self.settings, self.controls())
         await self.store.audit(
             decision.verdict.value,
-            decision.reason,
+            decision.reason + (f" (sizing: {sizing})" if sizing else ""),
             book=book,
             client_order_id=client_order_id,
             strategy_id=strategy_id,
@@ -95,6 +98,7 @@ class RiskManager:
                 "equity": portfolio.equity,
                 "drawdown": portfolio.drawdown,
                 "daily_loss": portfolio.daily_loss,
+                "sizing": sizing,
             },
         )
         if decision.verdict is Verdict.REJECT:
