@@ -178,6 +178,45 @@ def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
     assert ahead["deadline"] == "2026-06-01T00:00:00Z"
 
 
+def record_equity(daemon: ThreadedTrading, ts: int, equity: float) -> None:
+    import asyncio
+
+    from mastertrade.engine.execution.trader import Trader
+
+    assert daemon.ctx is not None and daemon.loop is not None
+    trader = daemon.ctx.find(Trader)
+    assert trader is not None
+    journal = trader.account.journal
+    done = asyncio.run_coroutine_threadsafe(
+        journal.record_equity("paper", ts, equity, equity, 0.0), daemon.loop
+    )
+    done.result(10)
+
+
+def test_resume_keeps_the_drawdown_unless_it_releases_the_drawdown_limit(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    record_equity(daemon, T0 - 30 * HOUR, 110_000.0)  # an earlier peak: 9.09% down, under the 15% limit
+    mt("risk", "halt")
+    resumed = mt("risk", "resume")
+    assert resumed.exit_code == 0, resumed.output
+    # halting and resuming never forgets a loss (it would widen the room to the limit) and says so
+    assert "drawdown 9.09% below the peak 110,000.00 is kept" in resumed.stderr
+    assert mt.json("risk", "status")["drawdown"] == pytest.approx(1 / 11)
+
+    record_equity(daemon, T0 - 29 * HOUR, 130_000.0)  # now 23% down: reduce-only
+    assert mt.json("risk", "status")["reduce_only"]
+    resumed = mt("risk", "resume")
+    assert "drawdown limit released: the drawdown was 23.08% below the peak 130,000.00" in resumed.stderr
+    assert "a further 15.00% loss makes the account reduce-only again" in resumed.stderr
+    status = mt.json("risk", "status")
+    assert status["drawdown"] == 0 and not status["reduce_only"]
+    # today's loss still stops entries, and the resume says so rather than a bare "trading resumed"
+    assert "new entries still wait for the next UTC day" in resumed.stderr
+
+
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:
     result = mt(
         "data", "sim", BTC, "--timeframe", "1h", "--bars", "800", "--seed", "5", "--end", "2026-02-01"

@@ -545,8 +545,13 @@ class Account:
 
     async def resume(self, breaker: str | None = None) -> dict[str, Any]:
         if breaker is None:
+            # The drawdown baseline moves only to release the drawdown limit: a halt and a resume (or
+            # a breaker's reset) never forget a loss, so they never widen the room to the limit.
+            at_limit = (await self.portfolio()).drawdown >= self.risk.settings.max_drawdown
             last = await self.journal.last_equity_ts(self.broker.book)
-            await self.risk.resume(drawdown_since_ts=last + 1 if last is not None else None)
+            await self.risk.resume(
+                drawdown_since_ts=last + 1 if last is not None else None, reset_drawdown=at_limit
+            )
         else:
             try:
                 name = Breaker(breaker)
