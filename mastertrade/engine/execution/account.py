@@ -188,11 +188,15 @@ class Account:
         return position.amount if position is not None and position.opened_ts is not None else 0.0
 
     async def real_record(self, strategy_id: str) -> TradeStats:
-        """A strategy's own trades: in its paper book and in the account."""
-        trips: list[RoundTrip] = []
+        """A strategy's own closed trades, each signal counted once: its paper book, which takes every
+        signal it gives. An active strategy's account trades are the same signals again (some refused or
+        resized by the risk manager); adding them counted each trade twice. The account's trades count
+        only for a strategy without a book."""
+        trips: list[RoundTrip]
         if f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}:
-            trips += (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
-        trips += (await self.journal.strategy_ledger(self.broker.book, strategy_id)).round_trips
+            trips = (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
+        else:
+            trips = (await self.journal.strategy_ledger(self.broker.book, strategy_id)).round_trips
         return TradeStats.from_returns(trip.return_ for trip in trips)
 
     async def settle(self, outcome: BarOutcome) -> None:
