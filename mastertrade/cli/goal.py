@@ -32,6 +32,17 @@ def _target(goal: GoalInfo) -> str:
     return f"{goal.target:.2%}" if goal.kind == "return" else f"{goal.target:,.2f}"
 
 
+def _projected(goal: GoalInfo) -> str:
+    """When the goal is reached at the current pace; a periodic goal that this pace leaves short says so
+    (its next period starts over), and a value goal's date past its deadline is marked."""
+    if goal.projected is not None:
+        late = goal.deadline is not None and goal.projected > goal.deadline
+        return _date(goal.projected) + (" (after the deadline)" if late else "")
+    if goal.kind != "value" and goal.progress is not None and goal.progress < 1:
+        return f"not this {goal.period}"
+    return ""
+
+
 @app.command("list")
 def list_goals(json_out: Annotated[bool, JsonOption] = False) -> None:
     """The goals with their targets and periods."""
@@ -64,7 +75,7 @@ def progress(json_out: Annotated[bool, JsonOption] = False) -> None:
                 "" if g.progress is None else f"{g.progress:.1%}",
                 "" if g.expected is None else f"{g.expected:.1%}",
                 g.status or "",
-                _date(g.projected),
+                _projected(g),
             )
             for g in report.goals
         ],

@@ -176,6 +176,30 @@ def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
     assert "late" not in [g["name"] for g in mt.json("goal", "list")]
     ahead = mt.json("goal", "add", "soon", "--kind", "value", "--target", "200000", "--by", "2026-06-01")
     assert ahead["deadline"] == "2026-06-01T00:00:00Z"
+    push(daemon, 1, 100.0)  # an hour into January with nothing gained: no date this month
+    wait_for(mt, lambda data: data["goals"][0]["expected"], "goal", "progress")
+    table = mt("goal", "progress").stdout
+    assert "not this month" in table
+
+
+def test_the_projected_date_says_when_it_misses_the_period_or_the_deadline() -> None:
+    from datetime import UTC, datetime
+
+    from mastertrade.cli.goal import _projected
+    from mastertrade.engine.api.schemas_trading import GoalInfo
+
+    jan = datetime(2026, 1, 20, tzinfo=UTC)
+    monthly = GoalInfo(name="m", kind="return", target=0.1, period="month", description="", progress=0.2)
+    assert _projected(monthly) == "not this month"
+    assert _projected(monthly.model_copy(update={"projected": jan})) == "2026-01-20"
+    assert _projected(monthly.model_copy(update={"progress": 1.2})) == ""  # reached
+    value = GoalInfo(
+        name="v", kind="value", target=1e6, period="none", description="", progress=0.5, projected=jan
+    )
+    assert _projected(value.model_copy(update={"deadline": datetime(2026, 1, 10, tzinfo=UTC)})) == (
+        "2026-01-20 (after the deadline)"
+    )
+    assert _projected(value) == "2026-01-20"
 
 
 def record_equity(daemon: ThreadedTrading, ts: int, equity: float) -> None:
