@@ -199,7 +199,7 @@ def _say_drawdown(before: RiskStatus, after: RiskStatus, *, whole: bool) -> None
             f"still reduce-only: drawdown {_pct(after.drawdown)}{peak} is past the {_pct(limit)} "
             f"limit{reason}"
         )
-    elif before.drawdown > 0:
+    elif whole and before.drawdown > 0:
         info(
             f"drawdown {_pct(after.drawdown)}{peak} is kept: resuming measures it anew only when the "
             "drawdown limit has stopped entries"
