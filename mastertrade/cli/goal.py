@@ -102,8 +102,9 @@ def _target_value(kind: str, text: str) -> float:
         raise UserInputError(
             f"invalid --target {text!r}: a {kind} goal's target is an amount, not a percentage"
         )
-    if kind == "return" and not raw.endswith("%") and value > 1:
-        # 150 is almost always meant as 150%, not as 15,000%: a bare number is a fraction (0.1 = 10%)
+    if kind == "return" and not raw.endswith("%") and value >= 1:
+        # 150 is almost always meant as 150%, not as 15,000% (and 1 as 1% at least as often as 100%):
+        # a bare number is a fraction below 1 (0.1 = 10%); more takes the % sign
         raise UserInputError(
             f"invalid --target {text!r}: a return target without % is a fraction (0.1 = 10%), so this "
             f"would be {value:,.0%} a period; write {raw}% for {raw} percent"
@@ -115,7 +116,10 @@ def _target_value(kind: str, text: str) -> float:
 def add(
     name: Annotated[str, typer.Argument(help="A name, e.g. 'quarterly profit'.")],
     kind: Annotated[str, typer.Option("--kind", help="return (per period), profit (per period) or value.")],
-    target: Annotated[str, typer.Option("--target", help="10% (or 0.1) for return; an amount otherwise.")],
+    target: Annotated[
+        str,
+        typer.Option("--target", help="10% (or 0.1, a fraction below 1) for return; an amount otherwise."),
+    ],
     period: Annotated[
         str | None,
         typer.Option("--period", help="day, week, month or year (return and profit; default month)."),

@@ -66,6 +66,7 @@ def wait_for(mt: MT, check: Any, *args: str) -> Any:
         (["goal", "add", "g", "--kind", "profit", "--target", "10%"], "not a percentage"),
         # a bare 150 is 150%, not 15,000%: refused with the spelling that means it
         (["goal", "add", "g", "--kind", "return", "--target", "150"], "invalid --target '150'"),
+        (["goal", "add", "g", "--kind", "return", "--target", "1"], "write 1% for 1 percent"),
         (["goal", "add", "g", "--kind", "return", "--target", "-5%"], "invalid --target '-5%'"),
         (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--period", "week"], "'week'"),
         (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--by", "soon"], "'soon'"),
