@@ -159,6 +159,11 @@ def add(
         print_json(goal.model_dump(mode="json"))
         return
     info(f"goal {goal.id} added: {goal.description}")
+    if goal.status == "reached":
+        info(
+            f"it is reached already ({_achieved(goal)} of {_target(goal)}): "
+            "was the target meant to be higher?"
+        )
 
 
 @app.command("remove")

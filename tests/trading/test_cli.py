@@ -177,6 +177,9 @@ def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
     assert "late" not in [g["name"] for g in mt.json("goal", "list")]
     ahead = mt.json("goal", "add", "soon", "--kind", "value", "--target", "200000", "--by", "2026-06-01")
     assert ahead["deadline"] == "2026-06-01T00:00:00Z"
+    met = mt("goal", "add", "met", "--kind", "value", "--target", "50000", "--by", "2026-06-01")
+    assert met.exit_code == 0 and "it is reached already (100,000.00 of 50,000.00)" in met.stderr
+    assert mt.json("goal", "list")[-1]["name"] == "met"
     push(daemon, 1, 100.0)  # an hour into January with nothing gained: no date this month
     wait_for(mt, lambda data: data["goals"][0]["expected"], "goal", "progress")
     table = mt("goal", "progress").stdout
