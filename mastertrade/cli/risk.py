@@ -169,12 +169,12 @@ def resume(
         print_json(result.model_dump(mode="json"))
         return
     _say_drawdown(before, result, whole=breaker is None)
-    tripped = [b.name for b in result.breakers if b.tripped]
-    info(
-        "trading resumed"
-        if not result.halted and not tripped
-        else f"still stopped by: {', '.join(tripped) or 'kill switch'}"
-    )
+    stopped = [b.name for b in result.breakers if b.tripped and b.name != "kill_switch"]
+    if result.halted:
+        stopped.insert(0, "kill switch")
+    if result.reduce_only:
+        stopped.append("drawdown limit (reduce-only)")
+    info("trading resumed" if not stopped else f"still stopped by: {', '.join(stopped)}")
     daily = result.limits.get("daily_loss_limit")
     if daily is not None and result.daily_loss >= daily:
         info(

@@ -236,6 +236,11 @@ def test_resume_keeps_the_drawdown_unless_it_releases_the_drawdown_limit(
 
     record_equity(daemon, T0 - 29 * HOUR, 130_000.0)  # now 23% down: reduce-only
     assert mt.json("risk", "status")["reduce_only"]
+    one = mt("risk", "resume", "price_move")  # one breaker: the drawdown limit still holds, and is named
+    assert "still reduce-only: drawdown 23.08%" in one.stderr
+    assert (
+        "still stopped by: drawdown limit (reduce-only)" in one.stderr and "trading resumed" not in one.stderr
+    )
     resumed = mt("risk", "resume")
     assert "drawdown limit released: the drawdown was 23.08% below the peak 130,000.00" in resumed.stderr
     assert "a further 15.00% loss makes the account reduce-only again" in resumed.stderr
