@@ -25,11 +25,11 @@ def _date(value: datetime | None) -> str:
 def _achieved(goal: GoalInfo) -> str:
     if goal.achieved is None:
         return ""
-    return f"{goal.achieved:.2%}" if goal.kind == "return" else f"{goal.achieved:,.2f}"
+    return f"{goal.achieved:,.2%}" if goal.kind == "return" else f"{goal.achieved:,.2f}"
 
 
 def _target(goal: GoalInfo) -> str:
-    return f"{goal.target:.2%}" if goal.kind == "return" else f"{goal.target:,.2f}"
+    return f"{goal.target:,.2%}" if goal.kind == "return" else f"{goal.target:,.2f}"
 
 
 def _projected(goal: GoalInfo) -> str:

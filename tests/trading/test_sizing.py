@@ -109,6 +109,10 @@ def test_monthly_return_progress_and_projection() -> None:
     assert faster is not None and faster.projected == T0 + timedelta(days=15.5 / 0.8)
 
 
+def test_a_big_return_target_reads_with_thousands_separators() -> None:
+    assert Goal("x", GoalKind.RETURN, 150.0, Period.MONTH).describe() == "15,000.00% return per month"
+
+
 def test_a_pace_too_slow_for_any_date_projects_none() -> None:
     # 0.0001 USDT of a 10,000 profit in a day: reached after the year 9999. It raised OverflowError,
     # failing the goal_snapshots job and `mt goal progress` (a 500) until the next fill moved equity.

@@ -78,7 +78,7 @@ class Goal:
 
     def describe(self) -> str:
         if self.kind is GoalKind.RETURN:
-            text = f"{self.target:.2%} return per {self.period.value}"
+            text = f"{self.target:,.2%} return per {self.period.value}"
         elif self.kind is GoalKind.PROFIT:
             text = f"{self.target:,.2f} profit per {self.period.value}"
         else:
