@@ -33,6 +33,9 @@ def _show(status: RiskStatus) -> None:
     state = "HALTED (kill switch)" if status.halted else "trading"
     if status.reduce_only:
         state += ", reduce-only (drawdown limit)"
+    daily = status.limits.get("daily_loss_limit")
+    if daily is not None and status.daily_loss >= daily:
+        state += ", no new entries until the next UTC day (daily loss limit)"
     info(f"{state} ({status.mode})" + (f": {status.halt_reason}" if status.halt_reason else ""))
     limits = status.limits
     print_table(

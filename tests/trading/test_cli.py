@@ -248,6 +248,7 @@ def test_resume_keeps_the_drawdown_unless_it_releases_the_drawdown_limit(
     assert status["drawdown"] == 0 and not status["reduce_only"]
     # today's loss still stops entries, and the resume says so rather than a bare "trading resumed"
     assert "new entries still wait for the next UTC day" in resumed.stderr
+    assert "no new entries until the next UTC day (daily loss limit)" in mt("risk", "status").stderr
 
 
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:
