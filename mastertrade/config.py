@@ -21,7 +21,15 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from mastertrade.errors import ConfigError
@@ -580,6 +588,16 @@ class SizingSettings(Section):
 
     drawdown_floor: float = Field(default=0.25, gt=0, le=1)
     """The cap on the risk factor when the drawdown reaches max_drawdown."""
+
+    @model_validator(mode="after")
+    def _factor_bounds(self) -> SizingSettings:
+        # reversed bounds would pin every factor to max_factor and explain it as "kept within [2, 1.5]"
+        if self.min_factor > self.max_factor:
+            raise ValueError(
+                f"min_factor {self.min_factor:g} is above max_factor {self.max_factor:g}: "
+                "the goal factor's bounds must be low to high"
+            )
+        return self
 
 
 class GoalsSettings(Section):

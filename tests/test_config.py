@@ -51,6 +51,13 @@ def test_unknown_key_is_an_error_not_ignored() -> None:
         load_settings()
 
 
+def test_reversed_goal_factor_bounds_are_refused() -> None:
+    # min above max pinned every factor at max_factor, "kept within [2.00, 1.50]"
+    write_config("[sizing]\nmin_factor = 2\n")
+    with pytest.raises(ConfigError, match="min_factor 2 is above max_factor 1.5"):
+        load_settings()
+
+
 def test_invalid_toml_names_the_line() -> None:
     path = write_config('mode = "paper"\n[db\n')
     with pytest.raises(ConfigError, match=rf"^{path}:2: invalid TOML"):

@@ -25,11 +25,22 @@ def _date(value: datetime | None) -> str:
 def _achieved(goal: GoalInfo) -> str:
     if goal.achieved is None:
         return ""
-    return f"{goal.achieved:.2%}" if goal.kind == "return" else f"{goal.achieved:,.2f}"
+    return f"{goal.achieved:,.2%}" if goal.kind == "return" else f"{goal.achieved:,.2f}"
 
 
 def _target(goal: GoalInfo) -> str:
-    return f"{goal.target:.2%}" if goal.kind == "return" else f"{goal.target:,.2f}"
+    return f"{goal.target:,.2%}" if goal.kind == "return" else f"{goal.target:,.2f}"
+
+
+def _projected(goal: GoalInfo) -> str:
+    """When the goal is reached at the current pace; a periodic goal that this pace leaves short says so
+    (its next period starts over), and a value goal's date past its deadline is marked."""
+    if goal.projected is not None:
+        late = goal.deadline is not None and goal.projected > goal.deadline
+        return _date(goal.projected) + (" (after the deadline)" if late else "")
+    if goal.kind != "value" and goal.progress is not None and goal.progress < 1:
+        return f"not this {goal.period}"
+    return ""
 
 
 @app.command("list")
@@ -64,7 +75,7 @@ def progress(json_out: Annotated[bool, JsonOption] = False) -> None:
                 "" if g.progress is None else f"{g.progress:.1%}",
                 "" if g.expected is None else f"{g.expected:.1%}",
                 g.status or "",
-                _date(g.projected),
+                _projected(g),
             )
             for g in report.goals
         ],
@@ -91,6 +102,13 @@ def _target_value(kind: str, text: str) -> float:
         raise UserInputError(
             f"invalid --target {text!r}: a {kind} goal's target is an amount, not a percentage"
         )
+    if kind == "return" and not raw.endswith("%") and value >= 1:
+        # 150 is almost always meant as 150%, not as 15,000% (and 1 as 1% at least as often as 100%):
+        # a bare number is a fraction below 1 (0.1 = 10%); more takes the % sign
+        raise UserInputError(
+            f"invalid --target {text!r}: a return target without % is a fraction (0.1 = 10%), so this "
+            f"would be {value:,.0%} a period; write {raw}% for {raw} percent"
+        )
     return value
 
 
@@ -98,10 +116,14 @@ def _target_value(kind: str, text: str) -> float:
 def add(
     name: Annotated[str, typer.Argument(help="A name, e.g. 'quarterly profit'.")],
     kind: Annotated[str, typer.Option("--kind", help="return (per period), profit (per period) or value.")],
-    target: Annotated[str, typer.Option("--target", help="10% (or 0.1) for return; an amount otherwise.")],
+    target: Annotated[
+        str,
+        typer.Option("--target", help="10% (or 0.1, a fraction below 1) for return; an amount otherwise."),
+    ],
     period: Annotated[
-        str, typer.Option("--period", help="day, week, month or year (return and profit).")
-    ] = "month",
+        str | None,
+        typer.Option("--period", help="day, week, month or year (return and profit; default month)."),
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Deadline of a value goal (ISO date).")] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -114,6 +136,11 @@ def add(
         raise UserInputError(f"invalid goal name {name!r}: 1 to 80 characters, not only spaces")
     if kind not in ("return", "profit", "value"):
         raise UserInputError(f"invalid --kind {kind!r}: expected return, profit or value")
+    if period is not None and kind == "value":
+        raise UserInputError(
+            f"invalid --period {period!r}: a value goal has no period (give a deadline with --by DATE)"
+        )
+    period = period or "month"
     if period not in ("day", "week", "month", "year"):
         raise UserInputError(f"invalid --period {period!r}: expected day, week, month or year")
     if by is not None:
@@ -132,6 +159,11 @@ def add(
         print_json(goal.model_dump(mode="json"))
         return
     info(f"goal {goal.id} added: {goal.description}")
+    if goal.status == "reached":
+        info(
+            f"it is reached already ({_achieved(goal)} of {_target(goal)}): "
+            "was the target meant to be higher?"
+        )
 
 
 @app.command("remove")

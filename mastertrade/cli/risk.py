@@ -1,7 +1,9 @@
 """``mt risk status|halt|resume|audit``: the risk manager through the daemon.
 
 ``halt`` is the kill switch: no new entries until ``resume`` (exits stay allowed). ``resume`` also resets
-every tripped circuit breaker and measures the drawdown from now on; ``resume BREAKER`` resets just one.
+every tripped circuit breaker; ``resume BREAKER`` resets just one. The drawdown keeps its peak through a
+halt and a resume: only when the drawdown limit has made the account reduce-only does ``resume`` release
+it by measuring the drawdown from now on, and it says so.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.utc import iso
 
 if TYPE_CHECKING:
+    from mastertrade.client import DaemonClient
     from mastertrade.engine.api.schemas_trading import RiskStatus
 
 app = typer.Typer(
@@ -30,6 +33,9 @@ def _show(status: RiskStatus) -> None:
     state = "HALTED (kill switch)" if status.halted else "trading"
     if status.reduce_only:
         state += ", reduce-only (drawdown limit)"
+    daily = status.limits.get("daily_loss_limit")
+    if daily is not None and status.daily_loss >= daily:
+        state += ", no new entries until the next UTC day (daily loss limit)"
     info(f"{state} ({status.mode})" + (f": {status.halt_reason}" if status.halt_reason else ""))
     limits = status.limits
     print_table(
@@ -154,17 +160,53 @@ def resume(
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Release the kill switch and reset tripped breakers (drawdown is measured from now on)."""
-    result = with_client(lambda client: client.risk_resume(breaker))
+    """Release the kill switch and reset tripped breakers. The drawdown keeps its peak, unless the
+    drawdown limit had made the account reduce-only: then it is measured from now on (said in the output)."""
+
+    async def both(client: DaemonClient) -> tuple[RiskStatus, RiskStatus]:
+        before = await client.risk_status()
+        return before, await client.risk_resume(breaker)
+
+    before, result = with_client(both)
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
-    tripped = [b.name for b in result.breakers if b.tripped]
-    info(
-        "trading resumed"
-        if not result.halted and not tripped
-        else f"still stopped by: {', '.join(tripped) or 'kill switch'}"
-    )
+    _say_drawdown(before, result, whole=breaker is None)
+    stopped = [b.name for b in result.breakers if b.tripped and b.name != "kill_switch"]
+    if result.halted:
+        stopped.insert(0, "kill switch")
+    if result.reduce_only:
+        stopped.append("drawdown limit (reduce-only)")
+    info("trading resumed" if not stopped else f"still stopped by: {', '.join(stopped)}")
+    daily = result.limits.get("daily_loss_limit")
+    if daily is not None and result.daily_loss >= daily:
+        info(
+            f"new entries still wait for the next UTC day: today's loss {_pct(result.daily_loss)} "
+            f"has reached the {_pct(daily)} daily limit"
+        )
+
+
+def _say_drawdown(before: RiskStatus, after: RiskStatus, *, whole: bool) -> None:
+    """What the resume did to the drawdown, in words: kept, or measured anew to release the limit."""
+    limit = after.limits.get("max_drawdown")
+    peak = "" if before.peak_equity is None else f" below the peak {before.peak_equity:,.2f}"
+    if before.reduce_only and not after.reduce_only:
+        info(
+            f"drawdown limit released: the drawdown was {_pct(before.drawdown)}{peak}; it is measured "
+            f"from now on (equity {after.equity:,.2f}), and a further {_pct(limit)} loss makes the "
+            "account reduce-only again"
+        )
+    elif after.reduce_only:
+        reason = "" if whole else " (`mt risk resume` without a breaker name releases it)"
+        info(
+            f"still reduce-only: drawdown {_pct(after.drawdown)}{peak} is past the {_pct(limit)} "
+            f"limit{reason}"
+        )
+    elif whole and before.drawdown > 0:
+        info(
+            f"drawdown {_pct(after.drawdown)}{peak} is kept: resuming measures it anew only when the "
+            "drawdown limit has stopped entries"
+        )
 
 
 @app.command("audit")

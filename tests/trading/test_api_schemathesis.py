@@ -92,7 +92,14 @@ async def test_goal_targets_that_would_overflow_are_refused_and_the_largest_allo
             )
             assert refused.status_code == 422 and "error" in refused.json()
         for kind in ("return", "profit", "value"):
-            body = {"name": f"big {kind}", "kind": kind, "target": 1e12, "period": "day"}
+            body = {"name": f"big {kind}", "kind": kind, "target": 1e12}
             assert (await client.post("/v1/goals", json=body)).status_code == 201
+        # a field the goal's kind cannot keep is refused by name, not dropped
+        for body, named in (
+            ({"name": "v", "kind": "value", "target": 1e6, "period": "day"}, "'day'"),
+            ({"name": "p", "kind": "profit", "target": 5, "deadline": "2030-01-01"}, "'2030-01-01'"),
+        ):
+            refused = await client.post("/v1/goals", json=body)
+            assert refused.status_code == 400 and named in refused.json()["error"]["message"], refused.text
         report = await client.get("/v1/goals")
         assert report.status_code == 200, report.text

@@ -114,6 +114,10 @@ async def test_trips_persist_across_a_restart_and_reset_by_rule_and_by_hand(data
     assert kinds == ["breaker_trip", "halt", "reject", "approve", "breaker_reset", "breaker_reset", "resume"]
     reject = (await store.audit_log(kind="reject"))[0]
     assert "kill switch" in reject.reason and reject.symbol == "BTC/USDT" and reject.requested == 1
+    await final.resume(drawdown_since_ts=5678, reset_drawdown=False)  # a resume that keeps the peak
+    assert final.drawdown_since_ts == 1234
+    [kept] = await store.audit_log(limit=1)
+    assert kept.kind == "resume" and "drawdown baseline kept" in kept.reason
 
 
 async def test_the_loss_count_survives_a_restart(database: Any) -> None:

@@ -64,11 +64,19 @@ def wait_for(mt: MT, check: Any, *args: str) -> Any:
         (["trade", "buy", BTC, "1", "--type", "iceberg", "--price", "1"], "invalid --type"),
         (["goal", "add", "g", "--kind", "fame", "--target", "1"], "invalid --kind"),
         (["goal", "add", "g", "--kind", "profit", "--target", "10%"], "not a percentage"),
+        # a bare 150 is 150%, not 15,000%: refused with the spelling that means it
+        (["goal", "add", "g", "--kind", "return", "--target", "150"], "invalid --target '150'"),
+        (["goal", "add", "g", "--kind", "return", "--target", "1"], "write 1% for 1 percent"),
+        (["goal", "add", "g", "--kind", "return", "--target", "-5%"], "invalid --target '-5%'"),
+        (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--period", "week"], "'week'"),
+        (["goal", "add", "g", "--kind", "value", "--target", "1e6", "--by", "soon"], "'soon'"),
+        (["goal", "remove", "0"], "(got 0)"),
     ],
 )
 def test_bad_input_exits_2(mt: MT, args: list[str], message: str) -> None:
     result = mt(*args)
     assert result.exit_code == 2 and message in result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
 
 
 def test_live_needs_both_switches_and_nothing_reaches_the_exchange(
@@ -169,6 +177,78 @@ def test_a_goal_whose_deadline_has_passed_is_refused_on_the_account_clock(
     assert "late" not in [g["name"] for g in mt.json("goal", "list")]
     ahead = mt.json("goal", "add", "soon", "--kind", "value", "--target", "200000", "--by", "2026-06-01")
     assert ahead["deadline"] == "2026-06-01T00:00:00Z"
+    met = mt("goal", "add", "met", "--kind", "value", "--target", "50000", "--by", "2026-06-01")
+    assert met.exit_code == 0 and "it is reached already (100,000.00 of 50,000.00)" in met.stderr
+    assert mt.json("goal", "list")[-1]["name"] == "met"
+    push(daemon, 1, 100.0)  # an hour into January with nothing gained: no date this month
+    wait_for(mt, lambda data: data["goals"][0]["expected"], "goal", "progress")
+    table = mt("goal", "progress").stdout
+    assert "not this month" in table
+
+
+def test_the_projected_date_says_when_it_misses_the_period_or_the_deadline() -> None:
+    from datetime import UTC, datetime
+
+    from mastertrade.cli.goal import _projected
+    from mastertrade.engine.api.schemas_trading import GoalInfo
+
+    jan = datetime(2026, 1, 20, tzinfo=UTC)
+    monthly = GoalInfo(name="m", kind="return", target=0.1, period="month", description="", progress=0.2)
+    assert _projected(monthly) == "not this month"
+    assert _projected(monthly.model_copy(update={"projected": jan})) == "2026-01-20"
+    assert _projected(monthly.model_copy(update={"progress": 1.2})) == ""  # reached
+    value = GoalInfo(
+        name="v", kind="value", target=1e6, period="none", description="", progress=0.5, projected=jan
+    )
+    assert _projected(value.model_copy(update={"deadline": datetime(2026, 1, 10, tzinfo=UTC)})) == (
+        "2026-01-20 (after the deadline)"
+    )
+    assert _projected(value) == "2026-01-20"
+
+
+def record_equity(daemon: ThreadedTrading, ts: int, equity: float) -> None:
+    import asyncio
+
+    from mastertrade.engine.execution.trader import Trader
+
+    assert daemon.ctx is not None and daemon.loop is not None
+    trader = daemon.ctx.find(Trader)
+    assert trader is not None
+    journal = trader.account.journal
+    done = asyncio.run_coroutine_threadsafe(
+        journal.record_equity("paper", ts, equity, equity, 0.0), daemon.loop
+    )
+    done.result(10)
+
+
+def test_resume_keeps_the_drawdown_unless_it_releases_the_drawdown_limit(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    record_equity(daemon, T0 - 30 * HOUR, 110_000.0)  # an earlier peak: 9.09% down, under the 15% limit
+    mt("risk", "halt")
+    resumed = mt("risk", "resume")
+    assert resumed.exit_code == 0, resumed.output
+    # halting and resuming never forgets a loss (it would widen the room to the limit) and says so
+    assert "drawdown 9.09% below the peak 110,000.00 is kept" in resumed.stderr
+    assert mt.json("risk", "status")["drawdown"] == pytest.approx(1 / 11)
+
+    record_equity(daemon, T0 - 29 * HOUR, 130_000.0)  # now 23% down: reduce-only
+    assert mt.json("risk", "status")["reduce_only"]
+    one = mt("risk", "resume", "price_move")  # one breaker: the drawdown limit still holds, and is named
+    assert "still reduce-only: drawdown 23.08%" in one.stderr
+    assert (
+        "still stopped by: drawdown limit (reduce-only)" in one.stderr and "trading resumed" not in one.stderr
+    )
+    resumed = mt("risk", "resume")
+    assert "drawdown limit released: the drawdown was 23.08% below the peak 130,000.00" in resumed.stderr
+    assert "a further 15.00% loss makes the account reduce-only again" in resumed.stderr
+    status = mt.json("risk", "status")
+    assert status["drawdown"] == 0 and not status["reduce_only"]
+    # today's loss still stops entries, and the resume says so rather than a bare "trading resumed"
+    assert "new entries still wait for the next UTC day" in resumed.stderr
+    assert "no new entries until the next UTC day (daily loss limit)" in mt("risk", "status").stderr
 
 
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:

@@ -206,7 +206,17 @@ async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest
     entries = [o for o in account if o["side"] == "buy" and o["role"] == "entry"]
     assert entries and entries[0]["amount"] == pytest.approx(0.05 * 100_000 / BARS[0][3], rel=0.01)
     audit = await trader.account.audit(200)
-    assert any(row["strategy_id"] == "active-one" and row["kind"] == "approve" for row in audit)
+    approved = [row for row in audit if row["strategy_id"] == "active-one" and row["kind"] == "approve"]
+    # the audit says why an approved entry has its size, not only that it fits the limits
+    assert any(
+        "default fraction 5.00%" in row["reason"] and "goal factor" in row["reason"] for row in approved
+    ), [row["reason"] for row in approved]
+    # its Kelly record counts each signal once: its paper book's trades, not those again in the account
+    journal = trader.account.journal
+    in_book = len((await journal.ledger("strategy:active-one")).round_trips)
+    in_account = len((await journal.strategy_ledger("paper", "active-one")).round_trips)
+    assert in_book >= 1 and in_account >= 1
+    assert (await trader.account.real_record("active-one")).trades == in_book
     await trading.wait(lambda: any(isinstance(e, events.SignalRaised) for e in trading.events), "signals")
     signals = [e for e in trading.events if isinstance(e, events.SignalRaised)]
     assert {e.strategy_id for e in signals} == {"paper-one", "active-one"}

@@ -101,8 +101,16 @@ def test_monthly_return_progress_and_projection() -> None:
     assert progress.progress == pytest.approx(0.3)
     assert progress.expected == pytest.approx(0.5)
     assert progress.gap == pytest.approx(-0.2) and progress.status == "behind"
-    # at this pace (30% in 15.5 days) the goal is reached after 51.67 days
-    assert progress.projected == T0 + timedelta(days=15.5 / 0.3)
+    # at this pace (30% in 15.5 days) 10% takes 51.67 days: not in March, and April starts over from
+    # zero, so there is no date (it was shown as "reached April 21st")
+    assert progress.projected is None
+    # 80% in 15.5 days: reached on day 19.4, inside the month
+    faster = goal_progress(MONTHLY_RETURN, history((0, 100_000), (15.5, 108_000)))
+    assert faster is not None and faster.projected == T0 + timedelta(days=15.5 / 0.8)
+
+
+def test_a_big_return_target_reads_with_thousands_separators() -> None:
+    assert Goal("x", GoalKind.RETURN, 150.0, Period.MONTH).describe() == "15,000.00% return per month"
 
 
 def test_a_pace_too_slow_for_any_date_projects_none() -> None:

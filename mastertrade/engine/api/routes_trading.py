@@ -178,6 +178,15 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
     from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
     from mastertrade.engine.sizing.store import parse_deadline
 
+    # what a goal of its kind cannot keep is refused by name, never silently dropped
+    if body.kind == "value" and "period" in body.model_fields_set and body.period != "none":
+        raise errors.UserInputError(
+            f"invalid period {body.period!r}: a value goal has no period (give it a deadline instead)"
+        )
+    if body.kind != "value" and body.deadline is not None:
+        raise errors.UserInputError(
+            f"invalid deadline {body.deadline!r}: a {body.kind} goal has a period, not a deadline"
+        )
     period = Period.NONE if body.kind == "value" else Period(body.period)
     deadline = parse_deadline(body.deadline)
     # Goals age in market time (the simulated market runs faster than the clock).
@@ -190,6 +199,9 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
         )
     goal = Goal(body.name, GoalKind(body.kind), body.target, period, deadline=deadline, created_at=now)
     stored = await desk.store.add(goal)
+    progress = await desk.progress([stored])  # where it stands at once (a target already met, say)
+    if progress:
+        return GoalInfo.model_validate(progress[0].as_dict())
     return GoalInfo(
         id=stored.id,
         name=stored.name,

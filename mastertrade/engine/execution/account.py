@@ -188,11 +188,15 @@ class Account:
         return position.amount if position is not None and position.opened_ts is not None else 0.0
 
     async def real_record(self, strategy_id: str) -> TradeStats:
-        """A strategy's own trades: in its paper book and in the account."""
-        trips: list[RoundTrip] = []
+        """A strategy's own closed trades, each signal counted once: its paper book, which takes every
+        signal it gives. An active strategy's account trades are the same signals again (some refused or
+        resized by the risk manager); adding them counted each trade twice. The account's trades count
+        only for a strategy without a book."""
+        trips: list[RoundTrip]
         if f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}:
-            trips += (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
-        trips += (await self.journal.strategy_ledger(self.broker.book, strategy_id)).round_trips
+            trips = (await self.journal.ledger(f"strategy:{strategy_id}")).round_trips
+        else:
+            trips = (await self.journal.strategy_ledger(self.broker.book, strategy_id)).round_trips
         return TradeStats.from_returns(trip.return_ for trip in trips)
 
     async def settle(self, outcome: BarOutcome) -> None:
@@ -409,7 +413,7 @@ class Account:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
-            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id
+            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id, sizing=sizing
         )
         if refuse_resize and decision.verdict == "resize":
             decision = refused_resize(decision)
@@ -545,8 +549,13 @@ class Account:
 
     async def resume(self, breaker: str | None = None) -> dict[str, Any]:
         if breaker is None:
+            # The drawdown baseline moves only to release the drawdown limit: a halt and a resume (or
+            # a breaker's reset) never forget a loss, so they never widen the room to the limit.
+            at_limit = (await self.portfolio()).drawdown >= self.risk.settings.max_drawdown
             last = await self.journal.last_equity_ts(self.broker.book)
-            await self.risk.resume(drawdown_since_ts=last + 1 if last is not None else None)
+            await self.risk.resume(
+                drawdown_since_ts=last + 1 if last is not None else None, reset_drawdown=at_limit
+            )
         else:
             try:
                 name = Breaker(breaker)

@@ -75,13 +75,16 @@ class RiskManager:
         book: str,
         strategy_id: str | None = None,
         client_order_id: str | None = None,
+        sizing: str | None = None,
     ) -> Decision:
-        """The pure check's decision, audited (and an account-wide limit hit published)."""
+        """The pure check's decision, audited (and an account-wide limit hit published). ``sizing``: how
+        a strategy's entry was sized (Kelly x goal factor), kept in the audit row beside the decision so
+        `mt risk audit` shows why an approved entry has the size it has."""
         await self.expire()
         decision = check_order(order, portfolio, self.settings, self.controls())
         await self.store.audit(
             decision.verdict.value,
-            decision.reason,
+            decision.reason + (f" (sizing: {sizing})" if sizing else ""),
             book=book,
             client_order_id=client_order_id,
             strategy_id=strategy_id,
@@ -95,6 +98,7 @@ class RiskManager:
                 "equity": portfolio.equity,
                 "drawdown": portfolio.drawdown,
                 "daily_loss": portfolio.daily_loss,
+                "sizing": sizing,
             },
         )
         if decision.verdict is Verdict.REJECT:
@@ -125,18 +129,28 @@ class RiskManager:
         return await self._apply(self.breakers.halt(reason, self.clock()))
 
     async def resume(
-        self, names: list[Breaker] | None = None, *, drawdown_since_ts: int | None = None
+        self,
+        names: list[Breaker] | None = None,
+        *,
+        drawdown_since_ts: int | None = None,
+        reset_drawdown: bool = True,
     ) -> list[Change]:
-        """Reset the named breakers by hand; all of them and the kill switch when None, which also sets
-        a new drawdown baseline: the peak is measured from market time ``drawdown_since_ts`` on."""
+        """Reset the named breakers by hand; all of them and the kill switch when None. With
+        ``reset_drawdown`` that also sets a new drawdown baseline (the peak is measured from market time
+        ``drawdown_since_ts`` on); without it the baseline is kept, so halting and resuming never forgets
+        a loss. The account resets it only to release the drawdown limit (``Account.resume``)."""
         changes = await self._apply(self.breakers.resume(names))
         if names is None:
             kill = self.breakers.states[Breaker.KILL_SWITCH]
-            data = {**kill.data, "drawdown_since_ts": drawdown_since_ts}
+            data = dict(kill.data)
+            if reset_drawdown:
+                data["drawdown_since_ts"] = drawdown_since_ts
             self.breakers.states[Breaker.KILL_SWITCH] = BreakerState(Breaker.KILL_SWITCH, data=data)
             await self.store.save_breaker(self.breakers.states[Breaker.KILL_SWITCH])
             await self.store.audit(
-                "resume", "resumed by hand: every breaker reset, drawdown measured from now"
+                "resume",
+                "resumed by hand: every breaker reset, "
+                + ("drawdown measured from now" if reset_drawdown else "drawdown baseline kept"),
             )
         return changes
 

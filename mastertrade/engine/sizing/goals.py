@@ -17,8 +17,10 @@ the equity is expected to grow geometrically from its value when the goal was se
 deadline, and the gap is measured in fractions of that required log-growth.
 
 **Projection.** Where the goal will be reached at the current pace: for periodic goals, the pace of the
-period so far (``start + elapsed / progress``); for value goals, the average log-growth of the last 30
-days of history. No projection when the pace is not positive.
+period so far (``start + elapsed / progress``), and only a date inside the period: the next period
+starts over from zero, so a pace that needs longer does not reach this period's target at all; for value
+goals, the average log-growth of the last 30 days of history (possibly after a deadline). No projection
+when the pace is not positive.
 
 "Now" is the time of the newest equity point: market time, so the accelerated simulation ages goals at
 its own pace.
@@ -76,7 +78,7 @@ class Goal:
 
     def describe(self) -> str:
         if self.kind is GoalKind.RETURN:
-            text = f"{self.target:.2%} return per {self.period.value}"
+            text = f"{self.target:,.2%} return per {self.period.value}"
         elif self.kind is GoalKind.PROFIT:
             text = f"{self.target:,.2f} profit per {self.period.value}"
         else:
@@ -208,6 +210,8 @@ def goal_progress(
         try:
             projected = schedule_start + timedelta(seconds=elapsed / progress)
         except OverflowError:  # a pace that reaches it after the year 9999: no date
+            projected = None
+        if projected is not None and projected > period_end:  # not this period: it then starts over
             projected = None
     return GoalProgress(
         goal,

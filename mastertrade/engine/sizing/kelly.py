@@ -1,11 +1,11 @@
-"""Fractional Kelly sizing from a strategy's record: its backtest, blended with its own paper and live
-trades as they accumulate.
+"""Fractional Kelly sizing from a strategy's record: its backtest, blended with its own trades as they
+accumulate (its paper book's, each signal once: ``Account.real_record``).
 
 **Record.** A strategy's trades reduce to ``TradeStats``: how many won and lost, and the sum of the
 returns (P&L over entry value) of the wins and of the losses.
 
 **Blend.** The backtest is a prior that counts as at most ``prior_trades`` trades: its counts and sums
-are scaled by ``w = min(1, prior_trades / backtest_trades)`` and added to the real (paper and live)
+are scaled by ``w = min(1, prior_trades / backtest_trades)`` and added to the real (its paper book's)
 record, which counts in full::
 
     wins   = w * wins_bt   + wins_real        win_sum  = w * win_sum_bt  + win_sum_real
