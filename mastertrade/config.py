@@ -1018,8 +1018,13 @@ def _describe(exc: ValidationError, path: Path) -> str:
     if any(name.upper() == env_name for name in os.environ):
         return f"environment variable {env_name}: {reason}"
     line = _locate(path, loc) if path.exists() else None
+    # a whole section refused (two of its keys disagree): the variables that set some of its keys
+    inside = sorted(name for name in os.environ if name.upper().startswith(env_name + ENV_NESTED))
+    if inside and line is None:
+        return f"environment variable {', '.join(inside)}: {reason}"
     place = f"{path}:{line}" if line else str(path)
-    return f"{place}: key '{key}': {reason}"
+    also = f" (with environment variable {', '.join(inside)})" if inside else ""
+    return f"{place}: key '{key}'{also}: {reason}"
 
 
 def _may_hold_secret(loc: list[str]) -> bool:

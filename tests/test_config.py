@@ -53,8 +53,23 @@ def test_unknown_key_is_an_error_not_ignored() -> None:
 
 def test_reversed_goal_factor_bounds_are_refused() -> None:
     # min above max pinned every factor at max_factor, "kept within [2.00, 1.50]"
-    write_config("[sizing]\nmin_factor = 2\n")
-    with pytest.raises(ConfigError, match="min_factor 2 is above max_factor 1.5"):
+    path = write_config("[sizing]\nmin_factor = 2\n")
+    with pytest.raises(
+        ConfigError, match=rf"^{path}:1: key 'sizing': .*min_factor 2 is above max_factor 1.5"
+    ):
+        load_settings()
+
+
+def test_a_section_refused_for_what_the_environment_set_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MT_SIZING__MIN_FACTOR", "2")
+    with pytest.raises(ConfigError, match="^environment variable MT_SIZING__MIN_FACTOR: .*above max_factor"):
+        load_settings()  # no config file: it was named before, as if it held the value
+    path = write_config("[sizing]\nmax_factor = 1.2\n")
+    with pytest.raises(
+        ConfigError, match=rf"^{path}:1: key 'sizing' \(with environment variable MT_SIZING__MIN"
+    ):
         load_settings()
 
 
