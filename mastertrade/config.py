@@ -1032,16 +1032,21 @@ def _may_hold_secret(loc: list[str]) -> bool:
     that an error about it never repeats it."""
     if loc == ["db", "url"]:
         return True
+    return SecretStr in _types_at(loc)
+
+
+def _types_at(path: list[str]) -> tuple[Any, ...]:
+    """The types the setting at ``path`` (a section, then keys) may hold (a union's members); none when
+    there is no such setting."""
     model: Any = Settings
     annotation: Any = None
-    for part in loc:
+    for part in path:
         fields = getattr(model, "model_fields", None)
         if not isinstance(fields, dict) or part not in fields:
-            return False
+            return ()
         annotation = fields[part].annotation
         model = annotation
-    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
-    return SecretStr in options
+    return get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
 
 
 def _describe_unparsed_env(exc: SettingsError) -> str:
@@ -1068,20 +1073,11 @@ def _describe_unparsed_env(exc: SettingsError) -> str:
 def _takes_json(path: list[str]) -> bool:
     """Whether the setting at ``path`` (a section, then keys) is a list, table or section: the values
     pydantic-settings reads from the environment as JSON."""
-    model: Any = Settings
-    annotation: Any = None
-    for part in path:
-        fields = getattr(model, "model_fields", None)
-        if not isinstance(fields, dict) or part not in fields:
-            return False
-        annotation = fields[part].annotation
-        model = annotation
-    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
     return any(
         get_origin(option) in (list, dict, tuple, set, frozenset)
         or option in (list, dict, tuple, set, frozenset)
         or (isinstance(option, type) and issubclass(option, BaseModel))
-        for option in options
+        for option in _types_at(path)
     )
 
 
