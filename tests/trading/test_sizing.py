@@ -195,6 +195,12 @@ def test_ahead_of_schedule_lowers_it_to_protect_gains() -> None:
     assert mild.value == pytest.approx(0.8)
 
 
+def test_a_tiny_loss_reads_as_0_percent_of_target() -> None:
+    factor = factor_at(progress_with_gap(0.5, 99_980), 0.0)  # -0.4% of the 10% target
+    assert any("(0% of target" in reason for reason in factor.reasons)
+    assert not any("-0%" in reason for reason in factor.reasons)
+
+
 def test_on_schedule_is_neutral() -> None:
     factor = factor_at(progress_with_gap(15.5, 105_100), 0.0)  # gap +0.01
     assert factor.value == 1.0

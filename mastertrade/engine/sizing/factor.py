@@ -45,29 +45,22 @@ def risk_factor(
     reasons: list[str] = []
     contributions: list[float] = []
     for item in progress:
-        if item.gap is None:
+        if item.gap is None or item.expected is None:  # (a gap is progress - expected)
             continue
         gap = max(-1.0, min(1.0, item.gap))
         name = item.goal.name
+        where = f"({_percent(item.progress)} of target, {_percent(item.expected)} due)"
         if abs(item.gap) <= sizing.schedule_tolerance:
             contributions.append(0.0)
-            reasons.append(
-                f"goal '{name}' is on schedule ({item.progress:.0%} of target, {item.expected:.0%} due)"
-            )
+            reasons.append(f"goal '{name}' is on schedule {where}")
             continue
         contribution = -sizing.goal_gain * gap
         contributions.append(contribution)
         if item.gap < 0:
-            reasons.append(
-                f"goal '{name}' is behind schedule ({item.progress:.0%} of target, {item.expected:.0%} due): "
-                f"{contribution:+.2f}"
-            )
+            reasons.append(f"goal '{name}' is behind schedule {where}: {contribution:+.2f}")
         else:
             what = "reached" if item.progress >= 1 else "ahead of schedule"
-            reasons.append(
-                f"goal '{name}' is {what} ({item.progress:.0%} of target, {item.expected:.0%} due): "
-                f"{contribution:+.2f} to protect gains"
-            )
+            reasons.append(f"goal '{name}' is {what} {where}: {contribution:+.2f} to protect gains")
     value = 1.0 + (sum(contributions) / len(contributions) if contributions else 0.0)
     if not contributions:
         reasons.append("no goal with a schedule: neutral factor 1.00")
@@ -86,3 +79,8 @@ def risk_factor(
             )
             value = cap
     return RiskFactor(value, tuple(reasons))
+
+
+def _percent(fraction: float) -> str:
+    """``fraction`` as a whole percentage, a tiny loss read as 0% (not "-0%")."""
+    return f"{round(fraction, 2) + 0.0:.0%}"
