@@ -127,7 +127,7 @@ class Database:
             from mastertrade.db.migrate import upgrade
 
             try:
-                await upgrade(engine)
+                await upgrade(engine, stale_after_s=settings.db_lock.stale_after_s)
             except BaseException as exc:
                 await engine.dispose()
                 if isinstance(exc, OSError | DBAPIError):  # no server, refused, bad password, bad path

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mastertrade import __version__
+from mastertrade.config import DbLockSettings
+from mastertrade.db.daemon_holder import live_daemon
 from mastertrade.db.revisions import declared_heads, declared_revisions
 from mastertrade.errors import OperationFailed, UserInputError
 
@@ -17,11 +19,16 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+STALE_AFTER_S = DbLockSettings.model_fields["stale_after_s"].default
 MIGRATION_LOCK_KEY = 0x4D54_6D69_6772_6174 & 0x7FFF_FFFF_FFFF_FFFF  # "MTmigrat" (the daemon's is "MTtrade1")
 
 
 class SchemaTooNew(UserInputError):
     """The database was upgraded by a newer MasterTrade: this code cannot know its tables."""
+
+
+class DaemonHoldsDatabase(UserInputError):
+    """A schema upgrade is due but a live daemon (perhaps of an older version) trades the database."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -68,7 +75,7 @@ def _take_migration_lock(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, stale_after_s: float) -> None:
     if _stamped(connection) == declared_heads():
         return  # current: alembic is not even imported (see mastertrade.db.revisions)
     _take_migration_lock(connection)
@@ -82,6 +89,15 @@ def _upgrade(connection: Connection) -> None:
             f"revision {', '.join(sorted(unknown))}, newer than MasterTrade {__version__} knows: upgrade "
             "MasterTrade to open it (this version left it unchanged)"
         )
+    # A running daemon (an older MasterTrade, say, after an upgrade of the package) would read and write
+    # tables whose shape changed under it. The daemon upgrades at its own start before it takes the lock.
+    holder = live_daemon(connection, stale_after_s=stale_after_s)
+    if holder is not None:
+        raise DaemonHoldsDatabase(
+            f"the database {connection.engine.url.render_as_string(hide_password=True)} needs a schema "
+            f"upgrade but {holder} trades it: stop it first (`mt daemon stop`), then run the command again "
+            "(this command left the database unchanged)"
+        )
     from alembic import command
 
     command.upgrade(alembic_config(connection), "heads")
@@ -94,8 +110,10 @@ def _upgrade(connection: Connection) -> None:
             )
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revisions; a no-op when it is already there.
+async def upgrade(engine: AsyncEngine, *, stale_after_s: float = STALE_AFTER_S) -> None:
+    """Bring the schema to the newest revisions; a no-op when it is already there. Refused with
+    ``DaemonHoldsDatabase``, nothing changed, when an upgrade is due and a live daemon holds the database
+    (``daemon_holder``; ``stale_after_s`` is ``[db_lock] stale_after_s``).
 
     On SQLite, foreign keys are off while the migrations run. Alembic changes a SQLite table by copying
     it, dropping the original and renaming the copy; with foreign keys on, dropping ``strategies`` would
@@ -110,7 +128,7 @@ async def upgrade(engine: AsyncEngine) -> None:
             await connection.commit()
         try:
             async with connection.begin():
-                await connection.run_sync(_upgrade)
+                await connection.run_sync(_upgrade, stale_after_s)
         finally:
             if sqlite:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -31,12 +31,12 @@ from typing import Any
 from sqlalchemy import text
 
 from mastertrade.config import DbLockSettings
+from mastertrade.db.daemon_holder import ADVISORY_KEY, HOLDER, pid_alive
 from mastertrade.db.database import Database
 from mastertrade.errors import DaemonAlreadyRunning
 
 log = logging.getLogger(__name__)
 
-ADVISORY_KEY = 0x4D54_7472_6164_6531 & 0x7FFF_FFFF_FFFF_FFFF  # "MTtrade1": the daemon's lock number
 
 _CLAIM = text(
     "INSERT INTO daemon_lock (id, owner, pid, host, runtime, heartbeat) "
@@ -46,19 +46,8 @@ _CLAIM = text(
     "WHERE daemon_lock.owner = excluded.owner OR daemon_lock.heartbeat < :stale "
     "OR daemon_lock.owner = :dead"
 )
-_HOLDER = text("SELECT owner, pid, host, runtime, heartbeat FROM daemon_lock WHERE id = 1")
 _BEAT = text("UPDATE daemon_lock SET heartbeat = :now WHERE id = 1 AND owner = :owner")
 _RELEASE = text("DELETE FROM daemon_lock WHERE id = 1 AND owner = :owner")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DatabaseLock:
@@ -109,9 +98,9 @@ class DatabaseLock:
     async def _claim(self, *, force: bool) -> bool:
         now = self.clock()
         async with self.db.engine.begin() as connection:
-            holder = (await connection.execute(_HOLDER)).first()
+            holder = (await connection.execute(HOLDER)).first()
             dead = ""
-            if holder is not None and holder.host == self.host and not _pid_alive(int(holder.pid)):
+            if holder is not None and holder.host == self.host and not pid_alive(int(holder.pid)):
                 dead = str(holder.owner)  # its process is gone: no need to wait for the stale timeout
             await connection.execute(
                 _CLAIM,
@@ -125,12 +114,12 @@ class DatabaseLock:
                     "dead": dead,
                 },
             )
-            mine = (await connection.execute(_HOLDER)).first()
+            mine = (await connection.execute(HOLDER)).first()
         return mine is not None and mine.owner == self.owner
 
     async def _refusal(self) -> str:
         async with self.db.engine.connect() as connection:
-            holder = (await connection.execute(_HOLDER)).first()
+            holder = (await connection.execute(HOLDER)).first()
         where = self.db.url
         if holder is None:
             return f"another daemon already trades the database {where}: stop it first (mt daemon stop)"

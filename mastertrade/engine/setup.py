@@ -33,7 +33,7 @@ async def initialise(
     engine = create_engine(url, busy_timeout_ms=settings.db.busy_timeout_ms)
     database = Database(engine)
     try:
-        await upgrade(engine)
+        await upgrade(engine, stale_after_s=settings.db_lock.stale_after_s)
         revisions = sorted(await current_revisions(engine))
     except UserInputError:
         raise  # already one line naming the database (a schema newer than this code)

@@ -1,0 +1,58 @@
+"""Whether a live trading daemon holds a database, asked on a plain connection by a process that is not
+the daemon (the schema upgrade, which must not change tables under a running daemon).
+
+The lock itself is ``mastertrade.engine.db_lock``; this module is the storage layer's read of it, so the
+migrations need not import the engine. A holder is live as the lock's own claim judges it: on Postgres
+while its advisory lock is held (the server drops it with a dead daemon's connection); on SQLite while
+the ``daemon_lock`` row's heartbeat is younger than the stale timeout and its pid, on this host, runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+ADVISORY_KEY = 0x4D54_7472_6164_6531 & 0x7FFF_FFFF_FFFF_FFFF  # "MTtrade1": the daemon's lock number
+HOLDER = text("SELECT owner, pid, host, runtime, heartbeat FROM daemon_lock WHERE id = 1")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def live_daemon(connection: Connection, *, stale_after_s: float) -> str | None:
+    """Who holds the database (``pid N on HOST (socket ..., alive N s ago)``), or None when no live
+    daemon does. On Postgres it takes the daemon's lock for the caller's transaction when free, so no
+    daemon can start trading until that transaction ends."""
+    if connection.dialect.name == "postgresql":
+        free = connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
+        if free.scalar():
+            return None
+        holder = connection.execute(HOLDER).first() if inspect(connection).has_table("daemon_lock") else None
+        return "a daemon" if holder is None else _describe(holder)
+    if not inspect(connection).has_table("daemon_lock"):
+        return None
+    holder = connection.execute(HOLDER).first()
+    if holder is None or float(holder.heartbeat) < time.time() - stale_after_s:
+        return None
+    if holder.host == socket.gethostname() and not pid_alive(int(holder.pid)):
+        return None
+    return _describe(holder)
+
+
+def _describe(holder: object) -> str:
+    pid, host, runtime, heartbeat = (
+        getattr(holder, name) for name in ("pid", "host", "runtime", "heartbeat")
+    )
+    age = max(0.0, time.time() - float(heartbeat))
+    return f"the daemon pid {pid} on {host} (socket {runtime}, alive {age:.0f} s ago)"
