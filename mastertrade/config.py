@@ -366,7 +366,16 @@ class SchedulerSettings(Section):
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
     (or @hourly, @daily ...). An empty string switches a job off. On a simulated venue the schedules run
-    on market time (the nightly job runs each simulated night)."""
+    on market time (the nightly job runs each simulated night, at most once per simulated_min_gap_s)."""
+
+    simulated_min_gap_s: float = Field(default=600.0, ge=0)
+    """Simulated or replayed market only: a scheduled run of a heavy job (nightly_generation,
+    ml_retrain) is skipped until this many seconds of wall time have passed since that job's previous
+    run started. At the default speed a simulated night passes every 48 s, so the nightly job would
+    otherwise start a new run as soon as the last one ends, storing thousands of strategies an hour.
+    600: at most one run of each heavy job per ten minutes, so a session still shows nightly runs and
+    promotions while CPU and database stay bounded. 0: every fire runs. Runs started by hand, the light
+    jobs (risk_metrics, goal_snapshots ...) and a real exchange's schedules are never held back."""
 
     backfill_bars: int = Field(default=500, ge=1)
     """data_refresh: how many bars to fetch for a symbol that has none stored yet."""

@@ -16,7 +16,9 @@ What differs from a real installation, and why (all of it is in the demo's confi
   750 of them held out), so it finishes in well under a minute on two cores;
 - schedules run on market time, where a day passes in two seconds: the generation job runs on the first
   of each simulated month (a run takes longer than a simulated night, so nightly would mean generating
-  without pause), risk metrics and goal snapshots once a simulated day (one bar).
+  without pause; ``[scheduler] simulated_min_gap_s`` also keeps it at most one run per ten minutes of
+  wall time), risk metrics and goal snapshots once a simulated day (one bar). The first generation run
+  is started by hand (``mt demo``), so it is never held back.
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do in most runs (three of four

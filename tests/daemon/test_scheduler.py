@@ -1,13 +1,15 @@
 """The scheduler on a fake wall clock (a real exchange's daemon): jobs fire at their cron times (UTC),
 every run is recorded with its outcome, overlapping fires are skipped, runs a crash left behind are
 marked interrupted, and runs can be started by hand through the API. On a simulated venue schedules run
-on market time: tests/trading/test_market_time.py."""
+on market time (tests/trading/test_market_time.py), at most once per ``[scheduler] simulated_min_gap_s``
+of wall time per job (here)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +20,7 @@ from mastertrade.config import Settings
 from mastertrade.db.models.daemon import JobRun as JobRunRecord
 from mastertrade.engine.api.app import create_app
 from mastertrade.engine.daemon import Daemon
-from mastertrade.engine.kernel.clock import FakeClock
+from mastertrade.engine.kernel.clock import FakeClock, MarketTime
 from mastertrade.engine.kernel.context import EngineContext, JobRegistry, JobRun
 from mastertrade.engine.scheduler.service import SchedulerService
 from mastertrade.errors import NotFound, OperationFailed
@@ -48,6 +50,7 @@ class Jobs:
     def registry(self) -> JobRegistry:
         jobs = JobRegistry()
         jobs.add("count", self.count, "Counts")
+        jobs.add("heavy", self.count, "Counts, paced on simulated time", paced=True)
         jobs.add("fail", self.fail, "Fails")
         jobs.add("slow", self.slow, "Waits")
         jobs.add("never", self.count, "Unavailable", available=lambda ctx: "needs a real exchange")
@@ -232,3 +235,102 @@ async def test_data_refresh_is_unavailable_on_the_simulated_market(engine: Any) 
     with pytest.raises(OperationFailed, match='the venue is "sim"'):
         await client.run_job("data_refresh")
     await client.aclose()
+
+
+DAY_MS = 24 * 3_600_000
+NIGHT0_MS = 1_767_225_600_000 + 3 * 3_600_000  # 2026-01-01 03:00 UTC, market time
+
+
+@asynccontextmanager
+async def _daemon(
+    settings: Settings, *, simulated: bool, gap_s: float, jobs: dict[str, str]
+) -> AsyncIterator[Any]:
+    """A daemon whose scheduler runs ``jobs`` with ``[scheduler] simulated_min_gap_s = gap_s``, on a fake
+    wall clock; on a simulated venue its market time is moved by the test (``market.observe``)."""
+    scheduler = settings.scheduler.model_copy(update={"jobs": jobs, "simulated_min_gap_s": gap_s})
+    clock, counted = FakeClock(START), Jobs()
+    market = MarketTime(clock) if simulated else None
+    if market is not None:
+        market.observe(NIGHT0_MS - 3_600_000)  # the feed's first price: 02:00, an hour before the night
+    daemon = Daemon(
+        settings.model_copy(update={"scheduler": scheduler}),
+        venue=FakeVenue(simulated=simulated),
+        clock=clock,
+        market_clock=market,
+        notifier=RecordingNotifier(),
+        serve_api=False,
+        services=lambda ctx: [SchedulerService()],
+        jobs=counted.registry,
+    )
+    ctx = await daemon.start()
+    await wait_for(lambda: (market or clock).sleepers > 0)
+    try:
+        yield ctx, clock, market, counted, ctx.get(SchedulerService)
+    finally:
+        counted.release.set()
+        await daemon.stop()
+
+
+async def _night(market: MarketTime, scheduler: SchedulerService, night: int) -> None:
+    """Move market time to 03:00 of simulated night ``night`` and wait until what it fired is over."""
+    at = NIGHT0_MS + night * DAY_MS
+    market.observe(at)
+    fired = datetime.fromtimestamp(at / 1000, tz=UTC)
+    await wait_for(lambda: min(scheduler._next.values()) > fired)
+    await wait_for(lambda: not scheduler._starting)
+    await scheduler.wait_idle()
+
+
+async def test_on_simulated_time_a_job_runs_at_most_once_per_simulated_min_gap_of_wall_time(
+    settings: Settings,
+) -> None:
+    """A simulated night passes every 48 s of wall time (the default speed): the heavy (paced) nightly
+    job runs on the first night, its fires of the next ten minutes are skipped without a record, a run
+    started by hand is not held back, and the next fire ten minutes of wall time after the latest start
+    runs. A light job scheduled the same nights runs every night."""
+    nightly = {"heavy": "0 3 * * *", "count": "0 3 * * *"}
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly) as daemon:
+        _, clock, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        assert len(jobs.calls) == 2  # both jobs, at START
+        for night in range(1, 5):
+            await clock.advance(48)
+            await _night(market, scheduler, night)
+        heavy = await scheduler.runs.recent("heavy")
+        assert [run.started_at for run in heavy] == [START]  # 192 s of wall time: four nights skipped
+        manual = await scheduler.start_job("heavy")
+        assert manual["outcome"] == "running"
+        await scheduler.wait_idle()
+        await clock.advance(599)
+        await _night(market, scheduler, 5)
+        assert len(await scheduler.runs.recent("heavy")) == 2  # 599 s after the manual run started
+        await clock.advance(1)
+        await _night(market, scheduler, 6)
+        heavy = await scheduler.runs.recent("heavy")
+        assert [(run.trigger, run.outcome, run.started_at) for run in reversed(heavy)] == [
+            ("schedule", "ok", START),
+            ("manual", "ok", START + timedelta(seconds=192)),
+            ("schedule", "ok", START + timedelta(seconds=792)),
+        ]
+        light = await scheduler.runs.recent("count")
+        assert len(light) == 7 and all(run.outcome == "ok" for run in light)  # every night
+
+
+async def test_simulated_min_gap_0_runs_every_simulated_night(settings: Settings) -> None:
+    async with _daemon(settings, simulated=True, gap_s=0, jobs={"heavy": "0 3 * * *"}) as daemon:
+        _, clock, market, jobs, scheduler = daemon
+        for night in range(3):
+            await _night(market, scheduler, night)
+            await clock.advance(48)
+        assert jobs.calls == [START + timedelta(seconds=48 * night) for night in range(3)]
+
+
+async def test_simulated_min_gap_does_not_hold_back_a_real_exchange(settings: Settings) -> None:
+    """On the wall clock (a real exchange) every fire runs, however close: the gap is for simulations."""
+    async with _daemon(settings, simulated=False, gap_s=3600, jobs={"heavy": "*/15 * * * *"}) as daemon:
+        _, clock, _, jobs, scheduler = daemon
+        for minute in (15, 30, 45):
+            await clock.set(START.replace(minute=minute))
+            await asyncio.sleep(0)
+            await scheduler.wait_idle()
+        assert jobs.calls == [START.replace(minute=minute) for minute in (15, 30, 45)]

@@ -203,6 +203,8 @@ class EngineContext:
 # and give it a schedule in ``[scheduler] jobs`` (the default config already names nightly_generation,
 # data_refresh, risk_metrics and goal_snapshots). ``available`` may say why a job cannot run in this
 # configuration (e.g. data_refresh with a simulated venue): it then shows as unavailable and is skipped.
+# ``paced=True`` marks a heavy job (generation, retraining): on simulated time its scheduled runs are at
+# least ``[scheduler] simulated_min_gap_s`` of wall time apart (see the scheduler service).
 
 JobFunc = Callable[["EngineContext", "JobRun"], Awaitable[dict[str, Any] | None]]
 Availability = Callable[["EngineContext"], str | None]
@@ -214,6 +216,7 @@ class Job:
     func: JobFunc
     description: str
     available: Availability | None = None
+    paced: bool = False
 
     def unavailable_reason(self, ctx: EngineContext) -> str | None:
         return self.available(ctx) if self.available is not None else None
@@ -239,11 +242,17 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
 
     def add(
-        self, name: str, func: JobFunc, description: str, *, available: Availability | None = None
+        self,
+        name: str,
+        func: JobFunc,
+        description: str,
+        *,
+        available: Availability | None = None,
+        paced: bool = False,
     ) -> Job:
         if name in self._jobs:
             raise ValueError(f"job {name!r} is registered twice")
-        job = Job(name, func, description, available)
+        job = Job(name, func, description, available, paced)
         self._jobs[name] = job
         return job
 

@@ -10,10 +10,14 @@ daemon was down is not caught up: the next one counts.
 
 A job never runs twice at once: a fire while it still runs is recorded as "skipped" (on the wall clock
 a job overrunning its schedule is news); on simulated time, where a night passes in seconds and a long
-job usually still runs at its next fire, it is skipped without a record. Runs left "running" by a
-crashed daemon are marked "interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a
-stopping daemon lets it finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records
-"cancelled".
+job usually still runs at its next fire, it is skipped without a record. On simulated time a scheduled
+fire of a heavy job (registered ``paced``: nightly generation, ML retraining) is also skipped without a
+record until ``[scheduler] simulated_min_gap_s`` seconds of wall time have passed since that job's
+previous run in this daemon started: an accelerated market that passes a night a minute still shows
+its nightly runs, at a pace that keeps CPU and stored strategies bounded. Runs started by hand, light
+jobs and a real exchange's schedules are never held back. Runs left "running" by a crashed daemon are
+marked "interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a stopping daemon
+lets it finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled".
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class SchedulerService:
         self._starting: set[asyncio.Task[Any]] = set()
         self._next: dict[str, datetime] = {}
         self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
+        self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run here
         self._recovered = False
 
     @property
@@ -132,12 +137,35 @@ class SchedulerService:
             await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
             skipped.outcome, skipped.finished_at, skipped.error = "skipped", now, error
             return self._remember(skipped)
+        if (
+            trigger == "schedule"
+            and job.paced
+            and ctx.market_time is not ctx.clock
+            and self._too_soon(name, now)
+        ):
+            log.debug(
+                "scheduled run of %s skipped: its previous run started less than %g s ago", name, self._gap
+            )
+            return {"job": name, "trigger": trigger, "outcome": "skipped"}
+        self._started[name] = now
         record = await self.runs.start(name, trigger, now)
         assert record.id is not None
         task = asyncio.create_task(self._execute(job, record), name=f"job-{name}")
         self._running[name] = task
         task.add_done_callback(lambda _: self._running.pop(name, None))
         return self._remember(record)
+
+    @property
+    def _gap(self) -> float:
+        return self.ctx.settings.scheduler.simulated_min_gap_s
+
+    def _too_soon(self, name: str, now: datetime) -> bool:
+        """Whether a scheduled run of ``name`` on simulated time comes too soon (wall time ``now``) after
+        its previous run started. A wall clock stepped back behind that start does not hold it back."""
+        previous = self._started.get(name)
+        if previous is None or self._gap <= 0:
+            return False
+        return 0 <= (now - previous).total_seconds() < self._gap
 
     def _remember(self, record: JobRunRecord) -> dict[str, Any]:
         info = run_info(record)

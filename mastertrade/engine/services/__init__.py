@@ -59,8 +59,10 @@ def build_jobs() -> JobRegistry:
     trading.register_jobs(jobs)
     from mastertrade.engine.generator import nightly
 
-    jobs.add("nightly_generation", nightly.nightly_job, nightly.DESCRIPTION)
+    jobs.add("nightly_generation", nightly.nightly_job, nightly.DESCRIPTION, paced=True)
     from mastertrade.engine.services import forecasts as ml_daemon
 
-    jobs.add("ml_retrain", ml_daemon.retrain_job, ml_daemon.DESCRIPTION, available=ml_daemon.available)
+    jobs.add(
+        "ml_retrain", ml_daemon.retrain_job, ml_daemon.DESCRIPTION, available=ml_daemon.available, paced=True
+    )
     return jobs
