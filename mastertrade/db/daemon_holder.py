@@ -9,25 +9,16 @@ the ``daemon_lock`` row's heartbeat is younger than the stale timeout and its pi
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from mastertrade.pids import process_alive
+
 ADVISORY_KEY = 0x4D54_7472_6164_6531 & 0x7FFF_FFFF_FFFF_FFFF  # "MTtrade1": the daemon's lock number
 HOLDER = text("SELECT owner, pid, host, runtime, heartbeat FROM daemon_lock WHERE id = 1")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def live_daemon(connection: Connection, *, stale_after_s: float) -> str | None:
@@ -45,7 +36,7 @@ def live_daemon(connection: Connection, *, stale_after_s: float) -> str | None:
     holder = connection.execute(HOLDER).first()
     if holder is None or float(holder.heartbeat) < time.time() - stale_after_s:
         return None
-    if holder.host == socket.gethostname() and not pid_alive(int(holder.pid)):
+    if holder.host == socket.gethostname() and not process_alive(int(holder.pid)):
         return None
     return _describe(holder)
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
 from mastertrade.locations import Locations, ensure_private_dir, locations
+from mastertrade.pids import process_alive
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -125,22 +126,6 @@ def running_pid(where: Locations | None = None) -> int | None:
         return None
     finally:
         os.close(fd)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (an exited daemon whose parent is gone may
-    linger as one until init reaps it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return True  # no /proc (macOS): kill(0) is all we know
 
 
 def clean_stale_socket(where: Locations | None = None) -> bool:

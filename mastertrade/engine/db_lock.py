@@ -31,9 +31,10 @@ from typing import Any
 from sqlalchemy import text
 
 from mastertrade.config import DbLockSettings
-from mastertrade.db.daemon_holder import ADVISORY_KEY, HOLDER, pid_alive
+from mastertrade.db.daemon_holder import ADVISORY_KEY, HOLDER
 from mastertrade.db.database import Database
 from mastertrade.errors import DaemonAlreadyRunning
+from mastertrade.pids import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class DatabaseLock:
         async with self.db.engine.begin() as connection:
             holder = (await connection.execute(HOLDER)).first()
             dead = ""
-            if holder is not None and holder.host == self.host and not pid_alive(int(holder.pid)):
+            if holder is not None and holder.host == self.host and not process_alive(int(holder.pid)):
                 dead = str(holder.owner)  # its process is gone: no need to wait for the stale timeout
             await connection.execute(
                 _CLAIM,
