@@ -57,7 +57,7 @@ SECRET = "fake-secret-9876543210"
 INSUFFICIENT = "Account has insufficient balance for requested action."
 AFTER_HEADER = "X-Fake-After-Accept"
 
-After = Literal["drop", "hang", "500", "503"]
+After = Literal["drop", "hang", "500", "503", "429"]
 STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 PRICES_OUT_OF_ORDER = "The relationship of the prices for the orders is not correct."
 WOULD_MATCH = "Order would immediately match and take."
@@ -181,6 +181,8 @@ class TradingExchange(FakeExchange):
             return reply
         if kind in ("drop", "hang"):
             return Reply(200, {}, {AFTER_HEADER: kind})
+        if kind == "429":  # booked, yet answered as rate-limited (a gateway's answer): a retry resends it
+            return Reply(429, binance_error(-1003, "Too many requests."), {"Retry-After": "0"})
         return Reply(int(kind), binance_error(-1001, "Internal error; unable to process your request."))
 
     # --- authentication ---------------------------------------------------------------------------

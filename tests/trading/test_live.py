@@ -55,6 +55,17 @@ async def test_an_answer_lost_after_the_exchange_accepted_is_resolved_not_resent
     await rig.assert_reconciled()
 
 
+async def test_a_resend_refused_as_a_duplicate_is_looked_up_not_rejected(rig: Rig) -> None:
+    broker = await rig.started()
+    rig.desk.after_accept("429")  # booked, yet answered as rate-limited: the retry sends it again
+    row = await broker.submit(buy(0.2, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
+    posts = [r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]
+    assert len(posts) == 2  # the resend, which the exchange refused: "Duplicate order sent."
+    assert row.state == OrderState.OPEN and row.exchange_order_id is not None, row.reason
+    assert [o.status for o in rig.desk.orders_for(row.client_order_id)] == ["NEW"]
+    await rig.assert_reconciled()
+
+
 async def test_a_rate_limit_storm_is_ridden_out(rig: Rig) -> None:
     broker = await rig.started()
     rig.desk.fail(429, times=3, path="/api/v3/order")

@@ -92,6 +92,9 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
+DUPLICATE = re.compile(r"duplicat", re.IGNORECASE)
+"""How venues refuse a client order id they hold already (Binance -2010 "Duplicate order sent.", OKX
+"Duplicated clOrdId", Bybit "OrderLinkedID is duplicate")."""
 CANCEL_ASKED = re.compile(r"cancel asked \((?P<reason>.*)\) before the exchange knew the order")
 TRADES_PAGE = 1000
 """Trades asked for per ``fetch_my_trades`` call (Binance's most; it lists 500 unless asked)."""
@@ -460,6 +463,11 @@ class LiveBroker:
         try:
             answer = await self.venue.call(attempt, what=what, idempotent=False)
         except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
+            if attempts > 1 and isinstance(exc, errors.OrderRejected) and DUPLICATE.search(str(exc)):
+                # A resend refused because the exchange holds an order with our client id: an earlier
+                # attempt reached it after all (its answer said otherwise). Looked up, not rejected:
+                # rejecting it would leave that order working at the exchange, unknown to the book.
+                return await self._answer_lost(row, what, exc)
             return await self._rejected(row, str(exc))
         except (errors.AuthenticationFailed, errors.RateLimited) as exc:
             # Refused before the exchange acted on it (a rate limit on every attempt, or the key).
@@ -467,20 +475,25 @@ class LiveBroker:
             return await self._rejected(row, str(exc))
         except errors.MasterTradeError as exc:
             # Timeout, 5xx, dropped connection, or an answer we could not read: it may exist.
-            await self._error(f"{what}: {exc}")
-            row = await self.journal.get(order_id)
-            if row.state == OrderState.SENT:
-                row = await self.journal.transition(
-                    order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}"
-                )
-            fills = await self._resolve(row)
-            self._book_late(order_id, fills)
-            return await self.journal.get(order_id)
+            return await self._answer_lost(row, what, exc)
         fills = await self._sync(await self.journal.get(order_id), answer)
         self._book_late(order_id, fills)
         placed = await self.journal.get(order_id)
         self._emit(order_events.placed(placed, self.mode))
         return placed
+
+    async def _answer_lost(self, row: OrderRecord, what: str, exc: Exception) -> OrderRecord:
+        """The send's outcome is not known (no answer, or one we cannot trust): counted as an exchange
+        error, the order marked unknown and looked up by its client id."""
+        assert row.id is not None
+        order_id = row.id
+        await self._error(f"{what}: {exc}")
+        row = await self.journal.get(order_id)
+        if row.state == OrderState.SENT:
+            row = await self.journal.transition(order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}")
+        fills = await self._resolve(row)
+        self._book_late(order_id, fills)
+        return await self.journal.get(order_id)
 
     async def _rejected(self, row: OrderRecord, reason: str) -> OrderRecord:
         assert row.id is not None
