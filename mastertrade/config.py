@@ -42,7 +42,7 @@ ENV_NESTED = "__"
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors (a typo must not pass silently)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class DbSettings(Section):
@@ -878,7 +878,6 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_nested_delimiter=ENV_NESTED,
         extra="forbid",
-        use_attribute_docstrings=True,
         validate_default=True,
     )
 
@@ -1117,6 +1116,8 @@ def render_config_file(settings: Settings | None = None) -> str:
     """
     import tomlkit
 
+    from mastertrade.config_docs import attribute_docs
+
     settings = settings or Settings()
     document = tomlkit.document()
     for line in (
@@ -1127,16 +1128,17 @@ def render_config_file(settings: Settings | None = None) -> str:
         document.add(tomlkit.comment(line))
     document.add(tomlkit.nl())
     tables: list[tuple[str, BaseModel]] = []
-    for name, field in type(settings).model_fields.items():
+    for name in type(settings).model_fields:
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
             tables.append((name, value))
             continue
-        _add_field(document, name, field.description, value)
+        _add_field(document, name, attribute_docs(type(settings)).get(name), value)
     for table_name, model in tables:
         table = tomlkit.table()
-        for name, field in type(model).model_fields.items():
-            _add_field(table, name, field.description, getattr(model, name))
+        docs = attribute_docs(type(model))
+        for name in type(model).model_fields:
+            _add_field(table, name, docs.get(name), getattr(model, name))
         document.add(table_name, table)
     return tomlkit.dumps(document).rstrip() + "\n"
 

@@ -41,4 +41,7 @@ def kernel[F: Callable[..., Any]](*, parallel: bool = False) -> Callable[[F], F]
     (so a kernel can run in a thread beside Python code); ``parallel`` enables ``prange``."""
     import numba
 
+    from mastertrade.engine.backtest._blas_probe import answer_by_lookup
+
+    answer_by_lookup()
     return cast(Callable[[F], F], numba.njit(cache=True, nogil=True, parallel=parallel))
