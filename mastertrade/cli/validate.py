@@ -167,9 +167,13 @@ def _print(report: dict[str, Any]) -> None:
         "default": "trial (none declared)",
         "recorded": "trials (what its generation counted on this series)",
     }[deflated.get("trials_source", "declared")]
+    from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
+
+    short = deflated["days"] < MIN_OBSERVATIONS
     typer.echo(
         f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']:,} {how}"
         f" over {deflated['days']} days"
+        + (f" (undefined: fewer than {MIN_OBSERVATIONS} daily returns)" if short else "")
     )
     origin = report.get("provenance")
     if origin is not None:

@@ -112,3 +112,17 @@ def test_the_registry_pools_batches_exactly_and_falls_back_below_two_trials() ->
     used = lonely.deflation(251)
     assert (used.trials, used.variance, used.variance_source) == (1, pytest.approx(1 / 250), FALLBACK)
     assert Tally().deflation(251).trials == 1  # nothing recorded: one trial, the strategy itself
+
+
+def test_fewer_than_thirty_returns_give_no_deflated_sharpe_and_the_filter_says_so() -> None:
+    from mastertrade.config import GeneratorSettings
+    from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
+    from mastertrade.engine.generator.validation import threshold_failures
+
+    assert MIN_OBSERVATIONS == 30
+    assert deflated_sharpe(0.5, 3, 0.0, 3.0, trials=1, variance=0.5) is None  # was 0.75 from three days
+    assert deflated_sharpe(0.5, 29, 0.0, 3.0, trials=1, variance=0.5) is None
+    assert deflated_sharpe(0.5, 30, 0.0, 3.0, trials=1, variance=0.5) == pytest.approx(0.99444, abs=1e-5)
+    held = {"trades": 9, "exposure_pct": 10.0, "sharpe": 3.0, "max_drawdown_pct": 1.0, "days": 3}
+    reasons = threshold_failures(held, None, GeneratorSettings())
+    assert "deflated Sharpe undefined: 3 daily returns, fewer than 30" in reasons

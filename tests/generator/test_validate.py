@@ -112,3 +112,17 @@ def test_a_generated_strategy_is_validated_on_bars_its_search_never_saw(mt: MT, 
     other = mt.json("validate", row["id"], "--symbol", "ETH/USDT")  # a series its search never read
     assert "provenance" not in other and other["deflated"]["trials"] == 1
     assert other["full"]["bars"] == 3000
+
+
+def test_a_few_days_give_no_deflated_sharpe_and_the_report_says_why(mt: MT, simulated: None) -> None:
+    """A few weeks of daily returns cannot estimate a Sharpe ratio's spread, skewness and kurtosis: the
+    deflated Sharpe ratio is undefined below 30 of them, in the JSON and in words."""
+    days = ("--symbol", "BTC/USDT", "--timeframe", "1d", "--start", "2024-06-01", "--end", "2024-06-20")
+    short = mt.json("validate", "sma_cross", *days)
+    assert short["deflated"]["days"] < 30 and short["deflated"]["deflated_sharpe"] is None
+    table = mt("validate", "sma_cross", *days)
+    assert table.exit_code == 0, table.stderr
+    assert "(undefined: fewer than 30 daily returns)" in table.stdout
+    month = ("--symbol", "BTC/USDT", "--timeframe", "1d", "--start", "2023-01-01", "--end", "2024-06-20")
+    enough = mt.json("validate", "sma_cross", *month)
+    assert enough["deflated"]["days"] >= 30 and enough["deflated"]["deflated_sharpe"] is not None

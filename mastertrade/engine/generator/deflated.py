@@ -31,6 +31,11 @@ from statistics import NormalDist
 EULER_GAMMA = 0.5772156649015329
 _NORMAL = NormalDist()
 
+MIN_OBSERVATIONS = 30
+"""Fewest returns a DSR is computed from. Its test statistic leans on the Sharpe ratio's asymptotic
+normality and on sample skewness and kurtosis, which a handful of daily returns cannot estimate (two or
+three days gave DSRs near 0 or 1 by chance): below this the DSR is undefined, and says so."""
+
 
 def expected_max_sharpe(trials: int, variance: float) -> float:
     """``SR0``: the Sharpe ratio the best of ``trials`` skill-less strategies is expected to reach, when
@@ -61,8 +66,11 @@ def probabilistic_sharpe(
 
 def deflated_sharpe(
     sharpe: float, observations: int, skew: float, kurtosis: float, *, trials: int, variance: float
-) -> float:
-    """The DSR of a strategy chosen among ``trials`` whose Sharpe ratios have variance ``variance``."""
+) -> float | None:
+    """The DSR of a strategy chosen among ``trials`` whose Sharpe ratios have variance ``variance``;
+    ``None`` when measured on fewer than :data:`MIN_OBSERVATIONS` returns."""
+    if observations < MIN_OBSERVATIONS:
+        return None
     return probabilistic_sharpe(sharpe, expected_max_sharpe(trials, variance), observations, skew, kurtosis)
 
 

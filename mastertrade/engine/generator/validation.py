@@ -68,10 +68,20 @@ def threshold_failures(oos: dict[str, Any], deflated: float | None, limits: Gene
     if drawdown is not None and drawdown > limits.max_drawdown_pct:
         reasons.append(f"hold-out drawdown {drawdown:.1f}% > {limits.max_drawdown_pct:g}%")
     if deflated is None:
-        reasons.append("deflated Sharpe undefined")
+        reasons.append(deflated_undefined(oos))
     elif deflated < limits.min_deflated_sharpe:
         reasons.append(f"deflated Sharpe {deflated:.3f} < {limits.min_deflated_sharpe:g}")
     return reasons
+
+
+def deflated_undefined(oos: dict[str, Any]) -> str:
+    """Why no deflated Sharpe ratio was computed on the hold-out metrics ``oos``."""
+    from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
+
+    days = oos.get("days")
+    if isinstance(days, int) and days < MIN_OBSERVATIONS:
+        return f"deflated Sharpe undefined: {days} daily returns, fewer than {MIN_OBSERVATIONS}"
+    return "deflated Sharpe undefined"
 
 
 def passed_reason(oos: dict[str, Any], deflated: float | None, reference: dict[str, Any] | None) -> str:
