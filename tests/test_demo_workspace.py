@@ -123,3 +123,39 @@ async def test_prepare_writes_the_features_a_stopped_run_left_out(
         assert rows_from_frame(await CandleStore(db).read(key)) == rows_from_frame(first)
     finally:
         await db.close()
+
+
+def test_the_demo_daemon_gets_none_of_the_users_alert_targets_or_exchange_keys(
+    mt: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's MT_ALERTS__URLS reached the demo's daemon: its simulated fills alerted their real
+    channels. The demo's settings are its own config file's."""
+    import os
+
+    import mastertrade.cli.demo as cli_demo
+    from mastertrade.engine import daemon
+    from mastertrade.engine import demo as engine_demo
+
+    fake = _FakeDaemon()
+    seen: dict[str, Any] = {}
+
+    def spawn(settings: Any) -> int:
+        seen["urls"] = list(settings.alerts.urls)
+        seen["key"] = settings.exchange.api_key
+        seen["env"] = sorted(name for name in os.environ if name.startswith(("MT_ALERTS__", "MT_EXCHANGE__")))
+        return fake.spawn(settings)
+
+    monkeypatch.setattr(daemon, "spawn", spawn)
+    for name in ("running_pid", "settled_pid", "stop"):
+        monkeypatch.setattr(daemon, name, getattr(fake, name))
+
+    async def prepare(settings: object, *, say: Any) -> dict[str, Any]:
+        return {}
+
+    monkeypatch.setattr(engine_demo, "prepare", prepare)
+    monkeypatch.setattr(cli_demo, "_generate_and_activate", lambda say: {"activated": []})
+    monkeypatch.setenv("MT_ALERTS__URLS", '["json://127.0.0.1:9/mine"]')
+    monkeypatch.setenv("MT_EXCHANGE__API_KEY", "users-real-key")
+    result = mt("demo", "--no-tui", "--home", str(tmp_path / "demo"), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert seen == {"urls": [], "key": None, "env": []}

@@ -57,8 +57,11 @@ def demo(
     workspace = (home or demo_home()).expanduser().resolve()
     os.environ["MT_HOME"] = str(workspace)
     os.environ.pop("MT_CONFIG", None)
-    for name in [name for name in os.environ if name.startswith(("MT_DB__", "MT_MARKET__", "MT_MODE"))]:
-        os.environ.pop(name)  # the demo's settings are its config file's, never the user's environment
+    # the demo's settings are its config file's, never the user's environment: not their database or
+    # market, nor their alert targets (simulated fills must not reach their phone) or exchange keys
+    mine = ("MT_DB__", "MT_MARKET__", "MT_MODE", "MT_ALERTS__", "MT_EXCHANGE__")
+    for name in [name for name in os.environ if name.startswith(mine)]:
+        os.environ.pop(name)
 
     from mastertrade.engine import daemon
 
