@@ -177,7 +177,8 @@ async def test_delivery_gives_up_after_the_last_attempt(alerts_for: Any) -> None
     await alerts.settle(record.id, "retrying")
     await alerts.clock.advance(30)
     failed = await alerts.settle(record.id, "failed")
-    assert failed.attempts == 2 and failed.error == "tgram://***: receiver said no"
+    assert failed.attempts == 2 and failed.error == f"{alerts.manager.targets()[0]}: receiver said no"
+    assert alerts.manager.targets()[0].startswith("tgram://*** #") and "SECRETTOKEN" not in failed.targets
     assert len(notifier.sent) == 2
 
 

@@ -29,7 +29,7 @@ from mastertrade.config import AlertsSettings
 from mastertrade.db.database import Database
 from mastertrade.db.models.daemon import AlertRecord
 from mastertrade.engine.alerts.delivery import AppriseNotifier, Notifier, TargetResult
-from mastertrade.engine.alerts.masking import mask_target
+from mastertrade.engine.alerts.identity import load_key, target_id, target_label
 from mastertrade.engine.alerts.quiet import QuietHours, parse_quiet_hours
 from mastertrade.engine.alerts.rules import (
     RULE_EVENT_TYPES,
@@ -85,8 +85,10 @@ class AlertManager:
         clock: Clock,
         *,
         notifier: Notifier | None = None,
+        target_key: bytes | None = None,
     ) -> None:
         self.settings = settings
+        self._key = target_key if target_key is not None else load_key()
         self.store = AlertStore(db)
         self.bus = bus
         self.clock = clock
@@ -111,7 +113,8 @@ class AlertManager:
         return self.settings.urls
 
     def targets(self) -> list[str]:
-        return [mask_target(url) for url in self.urls]
+        """The targets as shown: masked, each with its identity (``identity.py``)."""
+        return [target_label(url, self._key) for url in self.urls]
 
     # --- start-up --------------------------------------------------------------------------------
 
@@ -215,7 +218,13 @@ class AlertManager:
 
     def _fresh_targets(self) -> list[dict[str, Any]]:
         return [
-            {"index": index, "target": mask_target(url), "ok": False, "error": None}
+            {
+                "index": index,
+                "id": target_id(url, self._key),
+                "target": target_label(url, self._key),
+                "ok": False,
+                "error": None,
+            }
             for index, url in enumerate(self.urls)
         ]
 
@@ -269,18 +278,25 @@ class AlertManager:
             except Exception as exc:  # a bug in a notifier must not lose the alert: retry it
                 log.exception("alert #%s: delivery raised", alert_id)
                 results = [
-                    TargetResult(index, mask_target(url), False, type(exc).__name__) for index, url in todo
+                    TargetResult(index, target_label(url, self._key), False, type(exc).__name__)
+                    for index, url in todo
                 ]
             await self._record_attempt(record, targets, results)
 
     def _merge_targets(self, record: AlertRecord) -> list[dict[str, Any]]:
-        """The stored per-target results, matched to the configured URLs (which may have changed
-        since the alert was raised: then every current target is tried)."""
+        """The configured targets, each with its stored result matched by identity, never by place
+        or masked form: the URLs may have changed since the alert was raised (a restart with another
+        config), and a new target that masks like one that had the alert (two ``tgram://***``) has
+        not had it. A target without a stored result (new, or stored before targets had identities)
+        is tried: a repeat rather than a loss."""
         stored = json.loads(record.targets) if record.targets else []
-        fresh = self._fresh_targets()
-        if [item.get("target") for item in stored] != [item["target"] for item in fresh]:
-            return fresh
-        return [{**item, "index": index} for index, item in enumerate(stored)]
+        results = {item["id"]: item for item in stored if item.get("id")}
+        targets = self._fresh_targets()
+        for item in targets:
+            before = results.get(item["id"])
+            if before is not None:
+                item.update(ok=bool(before.get("ok")), error=before.get("error"))
+        return targets
 
     async def _record_attempt(
         self, record: AlertRecord, targets: list[dict[str, Any]], results: list[TargetResult]
