@@ -155,6 +155,13 @@ def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, s
         daemon.stop()
 
 
+def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt: MT) -> None:
+    # The daemon's own refusal named its request body's field ("body field 'message'").
+    result = mt("alerts", "test", "--message", "x" * 2001)
+    assert result.exit_code == 2
+    assert result.stderr == "mt: error: invalid --message: 2001 characters, at most 2000\n"
+
+
 def test_config_show_masks_apprise_urls(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "MT_ALERTS__URLS", json.dumps(["tgram://123456789:AAHsecretbottoken/555", "json://10.1.2.3/hook"])
