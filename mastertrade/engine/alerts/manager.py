@@ -12,7 +12,10 @@
    error. When quiet hours end, the held alerts go out as one digest.
 
 Everything is in the database, so a restart resumes: pending and retrying alerts are sent, held ones
-wait for the end of quiet hours, and the dedupe window continues. Any code may raise an alert directly
+wait for the end of quiet hours (or go at once if quiet hours were switched off), and the dedupe window
+continues. The targets may have changed meanwhile: each target's result is kept by its identity
+(``identity.py``), so a retry goes to every configured target that has not had the alert; with no
+target left, the alert is recorded ``no_targets``. Any code may raise an alert directly
 with ``await ctx.alerts.raise_alert(AlertCandidate(...))``; most alerts come from bus events through
 the rules (``rules.py``), which the alerts service feeds.
 """
@@ -243,7 +246,9 @@ class AlertManager:
         while True:
             now = self.clock.now()
             self._wake.clear()
-            if self._held and self.quiet is not None and not self.quiet.active(now):
+            # Held alerts go out when the quiet hours end, or at once when the quiet hours were
+            # switched off (a restart with another config): else they would wait for ever.
+            if self._held and (self.quiet is None or not self.quiet.active(now)):
                 await self._release_held()
             for alert_id, when in list(self._due.items()):
                 if when <= now:
@@ -270,6 +275,9 @@ class AlertManager:
         async with self._limit:
             record = await self.store.get(alert_id)
             if record is None or record.status not in ("pending", "retrying"):
+                return
+            if not self.urls:  # every target was taken out of the config since it was raised
+                await self._no_targets([record])
                 return
             targets = self._merge_targets(record)
             todo = [(item["index"], self.urls[item["index"]]) for item in targets if not item["ok"]]
@@ -331,6 +339,9 @@ class AlertManager:
         self._held = 0
         if not held:
             return
+        if not self.urls:
+            await self._no_targets(held)
+            return
         if len(held) == 1:
             record = held[0]
             assert record.id is not None
@@ -343,6 +354,14 @@ class AlertManager:
         results = await self.notifier.send(list(enumerate(self.urls)), title, body, "warning")
         for record in held:
             await self._record_attempt(record, [dict(item) for item in targets], results)
+
+    async def _no_targets(self, records: list[AlertRecord]) -> None:
+        """Alerts left to send when no target is configured any more: recorded as such, never as
+        delivered (to nobody)."""
+        for record in records:
+            assert record.id is not None
+            await self.store.update(record.id, status="no_targets", targets="[]")
+            log.warning("alert #%s not sent: no alert targets are configured any more", record.id)
 
     # --- tests, rules, history -------------------------------------------------------------------
 

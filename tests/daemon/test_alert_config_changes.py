@@ -1,6 +1,8 @@
-"""Alert targets have identities (a keyed hash of the whole URL): two targets of one scheme mask alike
-but are shown and tracked apart, and a retry after the config changed goes to every target that has
-not had the alert, even one that masks like a target that had it. No secret shows."""
+"""Alerts across a restart with another config. Targets have identities (a keyed hash of the whole URL):
+two targets of one scheme mask alike but are shown and tracked apart, and a retry goes to every target
+that has not had the alert, even one that masks like a target that had it; no secret shows. An alert
+left to send when every target was removed is recorded as such, never as delivered; alerts held for
+quiet hours go out when the quiet hours are switched off."""
 
 from __future__ import annotations
 
@@ -170,3 +172,86 @@ def test_a_damaged_key_file_is_replaced(tmp_path: object) -> None:
     path.write_text("not a key\n")
     key = load_key()
     assert len(key) == 32 and load_key() == key and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_an_unfinished_alert_is_not_recorded_delivered_when_every_target_was_removed(
+    database: Database,
+) -> None:
+    first = ByUrlNotifier(down=[HOOK])
+    manager = AlertManager(AlertsSettings(urls=[HOOK]), database, EventBus(), FakeClock(T0), notifier=first)
+    task = await _run(manager)
+    record = await manager.raise_alert(
+        AlertCandidate(rule="test", severity=Severity.WARNING, dedupe_key="k", title="t", body="b")
+    )
+    assert record is not None and record.id is not None
+    await eventually(lambda: _status(manager, record.id, "retrying"))
+    await _stop(manager, task)
+
+    # The user takes the target out of the config and restarts: nobody can get the alert now.
+    manager = AlertManager(
+        AlertsSettings(urls=[]), database, EventBus(), FakeClock(T0 + timedelta(seconds=5)), notifier=first
+    )
+    task = await _run(manager)
+    try:
+        await eventually(lambda: _status(manager, record.id, "no_targets"))
+    finally:
+        await _stop(manager, task)
+    done = await manager.store.get(record.id)
+    assert done is not None and done.delivered_at is None and done.attempts == 1
+
+
+async def _held_alert(database: Database, start: datetime) -> int:
+    manager = AlertManager(
+        AlertsSettings(urls=[HOOK], quiet_hours="22:00-07:00"),
+        database,
+        EventBus(),
+        FakeClock(start),
+        notifier=ByUrlNotifier(),
+    )
+    task = await _run(manager)
+    record = await manager.raise_alert(
+        AlertCandidate(rule="test", severity=Severity.INFO, dedupe_key="k", title="t", body="b")
+    )
+    await _stop(manager, task)
+    assert record is not None and record.id is not None and record.status == "held"
+    return record.id
+
+
+async def test_held_alerts_go_out_when_quiet_hours_are_switched_off(database: Database) -> None:
+    night = datetime(2026, 2, 1, 23, 0, tzinfo=UTC)
+    alert_id = await _held_alert(database, night)
+    notifier = ByUrlNotifier()
+    manager = AlertManager(
+        AlertsSettings(urls=[HOOK]),
+        database,
+        EventBus(),
+        FakeClock(night + timedelta(minutes=1)),
+        notifier=notifier,
+    )
+    task = await _run(manager)
+    try:
+        await eventually(lambda: _status(manager, alert_id, "delivered"))
+    finally:
+        await _stop(manager, task)
+    assert notifier.sent == [HOOK]
+
+
+async def test_held_alerts_are_not_recorded_delivered_when_every_target_was_removed(
+    database: Database,
+) -> None:
+    night = datetime(2026, 2, 1, 23, 0, tzinfo=UTC)
+    alert_id = await _held_alert(database, night)
+    notifier = ByUrlNotifier()
+    manager = AlertManager(
+        AlertsSettings(urls=[], quiet_hours="22:00-07:00"),
+        database,
+        EventBus(),
+        FakeClock(night + timedelta(hours=8)),  # 07:00: the quiet hours are over
+        notifier=notifier,
+    )
+    task = await _run(manager)
+    try:
+        await eventually(lambda: _status(manager, alert_id, "no_targets"))
+    finally:
+        await _stop(manager, task)
+    assert notifier.sent == []
