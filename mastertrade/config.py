@@ -420,7 +420,8 @@ class AlertsSettings(Section):
     with `mt alerts add`."""
 
     repeat_window_s: float = Field(default=900.0, ge=0)
-    """An alert with the same dedupe key within this many seconds is counted, not sent again."""
+    """An alert with the same dedupe key within this many seconds is counted, not sent again (unless
+    that alert failed to reach its targets: then the next one is sent)."""
 
     quiet_hours: str | None = None
     """"HH:MM-HH:MM" (e.g. "22:00-07:00") during which non-critical alerts are held; they are sent

@@ -182,6 +182,47 @@ async def test_delivery_gives_up_after_the_last_attempt(alerts_for: Any) -> None
     assert len(notifier.sent) == 2
 
 
+async def test_an_alert_that_failed_does_not_silence_its_repeats(database: Database) -> None:
+    # The receiver is down for the first alert's every attempt; a repeat in the window is sent, not
+    # counted against an alert the user never got. After a restart too.
+    notifier = RecordingNotifier(failures=1)
+    settings = AlertsSettings(urls=["json://127.0.0.1:9/x"], retry_attempts=1, repeat_window_s=900)
+    alerts, task = await open_alerts(database, FakeClock(NIGHT), settings, notifier)
+    try:
+        first = await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL))
+        assert first is not None
+        await alerts.settle(first.id, "failed")
+        second = await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL))
+        assert second is not None and second.id != first.id
+        await alerts.settle(second.id, "delivered")
+        assert (
+            await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL)) is None
+        )  # delivered: counted
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await alerts.manager.close()
+    notifier.failures = 1
+    again, task = await open_alerts(database, FakeClock(NIGHT + timedelta(seconds=1)), settings, notifier)
+    try:
+        third = await again.manager.raise_alert(candidate("other", Severity.CRITICAL))
+        assert third is not None
+        await again.settle(third.id, "failed")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await again.manager.close()
+    restarted, task = await open_alerts(database, FakeClock(NIGHT + timedelta(seconds=2)), settings, notifier)
+    try:
+        fourth = await restarted.manager.raise_alert(candidate("other", Severity.CRITICAL))
+        assert fourth is not None  # the failed one, loaded at start, silences nothing either
+        assert await restarted.manager.raise_alert(candidate(severity=Severity.CRITICAL)) is None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await restarted.manager.close()
+
+
 class BlockingNotifier(RecordingNotifier):
     def __init__(self) -> None:
         super().__init__()

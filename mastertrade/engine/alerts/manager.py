@@ -2,8 +2,9 @@
 
 ``raise_alert`` decides what becomes of a candidate, in this order:
 
-1. **Suppressed** when an alert with the same dedupe key was raised within ``[alerts] repeat_window_s``:
-   nothing is sent; the earlier alert's ``repeats`` count goes up.
+1. **Suppressed** when an alert with the same dedupe key was raised within ``[alerts] repeat_window_s``
+   (and has not failed: one that never arrived silences nothing): nothing is sent; the earlier alert's
+   ``repeats`` count goes up.
 2. **Stored** otherwise, with status ``held`` during quiet hours (unless critical), ``no_targets``
    when no Apprise URL is configured, or ``pending``; an ``AlertRaised`` event goes on the bus.
 3. **Delivered** in the background by ``run_delivery``: each target is tried in a worker thread;
@@ -145,7 +146,10 @@ class AlertManager:
         now = self.clock.now()
         for record in await self.store.since(now - timedelta(seconds=self.settings.repeat_window_s)):
             assert record.id is not None
-            self._recent[record.dedupe_key] = (record.id, record.created_at)
+            if record.status == "failed":  # it never arrived: it does not silence what follows
+                self._recent.pop(record.dedupe_key, None)
+            else:
+                self._recent[record.dedupe_key] = (record.id, record.created_at)
         for record in await self.store.with_status(["pending", "retrying"]):
             assert record.id is not None
             self._schedule(record.id, now)
@@ -323,6 +327,8 @@ class AlertManager:
             error = "; ".join(f"{item['target']}: {item['error'] or 'failed'}" for item in failed)
             if attempts >= self.settings.retry_attempts:
                 values.update(status="failed", error=error)
+                # Its repeats were counted as sent; the next one is sent, so that it may get through.
+                self._recent = {key: seen for key, seen in self._recent.items() if seen[0] != record.id}
                 log.error("alert #%s failed after %d attempts: %s", record.id, attempts, error)
             else:
                 delay = self.backoff(attempts)
