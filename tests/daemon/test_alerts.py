@@ -233,6 +233,44 @@ class BlockingNotifier(RecordingNotifier):
         return await super().send(urls, title, body, severity)
 
 
+class RaisingNotifier(RecordingNotifier):
+    async def send(self, urls: Any, title: str, body: str, severity: str) -> list[TargetResult]:
+        raise RuntimeError("a bug in the notifier")
+
+
+async def test_a_test_alert_never_stays_pending_to_be_sent_again_at_the_next_start(alerts_for: Any) -> None:
+    alerts = await alerts_for(RaisingNotifier(), urls=["json://127.0.0.1:9/x"])
+    record = await alerts.manager.test()
+    assert record.status == "failed" and record.error == f"{alerts.manager.targets()[0]}: RuntimeError"
+    assert await alerts.status_of(record.id) == "failed"
+
+    blocking = EnteredNotifier()
+    alerts = await alerts_for(blocking, urls=["json://127.0.0.1:9/x"])
+    sending = asyncio.create_task(alerts.manager.test())
+    await blocking.entered.wait()
+    assert await _status_is(alerts, "pending")
+    sending.cancel()  # the daemon stops while the target hangs
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    history = await alerts.manager.history()
+    assert history[0].status == "failed" and history[0].error == "the daemon stopped while sending it"
+
+
+class EnteredNotifier(BlockingNotifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    async def send(self, urls: Any, title: str, body: str, severity: str) -> list[TargetResult]:
+        self.entered.set()
+        return await super().send(urls, title, body, severity)
+
+
+async def _status_is(alerts: Alerts, status: str) -> bool:
+    history = await alerts.manager.history(1)
+    return bool(history) and history[0].status == status
+
+
 async def test_a_hanging_target_never_blocks_raising_alerts(alerts_for: Any) -> None:
     notifier = BlockingNotifier()
     alerts = await alerts_for(notifier, urls=["json://127.0.0.1:9/x"])

@@ -390,7 +390,20 @@ class AlertManager:
             )
         )
         assert record.id is not None
-        results = await self.notifier.send(list(enumerate(self.urls)), record.title, record.body, "info")
+        # It must end delivered or failed here: left pending, the next start would send it again.
+        try:
+            results = await self.notifier.send(list(enumerate(self.urls)), record.title, record.body, "info")
+        except asyncio.CancelledError:  # the daemon stops meanwhile
+            await self.store.update(
+                record.id, attempts=1, status="failed", error="the daemon stopped while sending it"
+            )
+            raise
+        except Exception as exc:
+            log.exception("test alert #%s: delivery raised", record.id)
+            results = [
+                TargetResult(index, target_label(url, self._key), False, type(exc).__name__)
+                for index, url in enumerate(self.urls)
+            ]
         targets = self._fresh_targets()
         for result in results:
             targets[result.index].update(ok=result.ok, error=result.error)
