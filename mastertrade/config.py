@@ -420,7 +420,8 @@ class AlertsSettings(Section):
     with `mt alerts add`."""
 
     repeat_window_s: float = Field(default=900.0, ge=0)
-    """An alert with the same dedupe key within this many seconds is counted, not sent again."""
+    """An alert with the same dedupe key within this many seconds is counted, not sent again (unless
+    that alert failed to reach its targets: then the next one is sent)."""
 
     quiet_hours: str | None = None
     """"HH:MM-HH:MM" (e.g. "22:00-07:00") during which non-critical alerts are held; they are sent
@@ -451,20 +452,34 @@ class AlertsSettings(Section):
     @field_validator("urls")
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
-        """Each must at least be ``scheme://...``: a malformed target would otherwise show only when
-        every alert to it has failed its retries. Apprise checks the rest when the daemon starts
-        (``engine.alerts.targets``: loading Apprise's plugins costs a second, too much for every
-        command); some of its schemes need nothing after the ``://`` (``windows://``, ``dbus://``).
-        The error names the target by its place and scheme, never its text, which may hold a token."""
-        for index, url in enumerate(value):
-            scheme, separator, _ = url.strip().partition("://")
+        """Each must be ``scheme://...`` with a scheme Apprise knows and, for the web-hook and e-mail
+        schemes, a host (``engine.alerts.schemes``): a malformed target would otherwise show only
+        when every alert to it has failed its retries. Apprise checks the rest (the parts each
+        service needs) when the daemon starts (``engine.alerts.targets``: loading Apprise's plugins
+        costs a second, too much for every command); some of its schemes need nothing after the
+        ``://`` (``windows://``, ``dbus://``). The error names the target by its place and masked
+        form, never its text, which may hold a token."""
+        if not value:
+            return []
+        from mastertrade.engine.alerts.masking import mask_target
+        from mastertrade.engine.alerts.schemes import shape_problem
+
+        urls = [url.strip() for url in value]
+        for index, url in enumerate(urls):
+            scheme, separator, _ = url.partition("://")
             if not separator or not _SCHEME.fullmatch(scheme):
                 raise ValueError(
                     f"alert URL #{index + 1} of {len(value)} is not an Apprise URL: it must start with a"
                     " scheme and ://, like json://host/path or tgram://bot-token/chat-id (the value is not"
                     " shown: it may hold a token)"
                 )
-        return [url.strip() for url in value]
+            problem = shape_problem(url)
+            if problem is not None:
+                raise ValueError(
+                    f"alert URL #{index + 1} of {len(value)} ({mask_target(url)}) is not an Apprise URL:"
+                    f" {problem}"
+                )
+        return urls
 
     @field_validator("quiet_hours")
     @classmethod

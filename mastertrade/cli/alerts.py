@@ -152,7 +152,10 @@ def test(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Send a test alert to every target now and show what each answered (exit 1 if any failed)."""
-    from mastertrade.errors import OperationFailed
+    from mastertrade.errors import OperationFailed, UserInputError
+
+    if message is not None and len(message) > (longest := _longest_test_message()):
+        raise UserInputError(f"invalid --message: {len(message)} characters, at most {longest}")
 
     alert = with_client(lambda client: client.test_alert(message), timeout_s=70.0)
     if json_out:
@@ -164,6 +167,17 @@ def test(
         )
     if alert.status != "delivered":
         raise OperationFailed(f"the test alert did not reach every target: {alert.error}")
+
+
+def _longest_test_message() -> int:
+    """The daemon's limit on a test alert's text (its request schema's)."""
+    from mastertrade.engine.api.schemas import AlertTestRequest
+
+    return next(
+        int(rule.max_length)
+        for rule in AlertTestRequest.model_fields["message"].metadata
+        if getattr(rule, "max_length", None) is not None
+    )
 
 
 @app.command("history")

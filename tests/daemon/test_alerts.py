@@ -177,8 +177,50 @@ async def test_delivery_gives_up_after_the_last_attempt(alerts_for: Any) -> None
     await alerts.settle(record.id, "retrying")
     await alerts.clock.advance(30)
     failed = await alerts.settle(record.id, "failed")
-    assert failed.attempts == 2 and failed.error == "tgram://***: receiver said no"
+    assert failed.attempts == 2 and failed.error == f"{alerts.manager.targets()[0]}: receiver said no"
+    assert alerts.manager.targets()[0].startswith("tgram://*** #") and "SECRETTOKEN" not in failed.targets
     assert len(notifier.sent) == 2
+
+
+async def test_an_alert_that_failed_does_not_silence_its_repeats(database: Database) -> None:
+    # The receiver is down for the first alert's every attempt; a repeat in the window is sent, not
+    # counted against an alert the user never got. After a restart too.
+    notifier = RecordingNotifier(failures=1)
+    settings = AlertsSettings(urls=["json://127.0.0.1:9/x"], retry_attempts=1, repeat_window_s=900)
+    alerts, task = await open_alerts(database, FakeClock(NIGHT), settings, notifier)
+    try:
+        first = await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL))
+        assert first is not None
+        await alerts.settle(first.id, "failed")
+        second = await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL))
+        assert second is not None and second.id != first.id
+        await alerts.settle(second.id, "delivered")
+        assert (
+            await alerts.manager.raise_alert(candidate(severity=Severity.CRITICAL)) is None
+        )  # delivered: counted
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await alerts.manager.close()
+    notifier.failures = 1
+    again, task = await open_alerts(database, FakeClock(NIGHT + timedelta(seconds=1)), settings, notifier)
+    try:
+        third = await again.manager.raise_alert(candidate("other", Severity.CRITICAL))
+        assert third is not None
+        await again.settle(third.id, "failed")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await again.manager.close()
+    restarted, task = await open_alerts(database, FakeClock(NIGHT + timedelta(seconds=2)), settings, notifier)
+    try:
+        fourth = await restarted.manager.raise_alert(candidate("other", Severity.CRITICAL))
+        assert fourth is not None  # the failed one, loaded at start, silences nothing either
+        assert await restarted.manager.raise_alert(candidate(severity=Severity.CRITICAL)) is None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await restarted.manager.close()
 
 
 class BlockingNotifier(RecordingNotifier):
@@ -189,6 +231,44 @@ class BlockingNotifier(RecordingNotifier):
     async def send(self, urls: Any, title: str, body: str, severity: str) -> list[TargetResult]:
         await self.release.wait()
         return await super().send(urls, title, body, severity)
+
+
+class RaisingNotifier(RecordingNotifier):
+    async def send(self, urls: Any, title: str, body: str, severity: str) -> list[TargetResult]:
+        raise RuntimeError("a bug in the notifier")
+
+
+async def test_a_test_alert_never_stays_pending_to_be_sent_again_at_the_next_start(alerts_for: Any) -> None:
+    alerts = await alerts_for(RaisingNotifier(), urls=["json://127.0.0.1:9/x"])
+    record = await alerts.manager.test()
+    assert record.status == "failed" and record.error == f"{alerts.manager.targets()[0]}: RuntimeError"
+    assert await alerts.status_of(record.id) == "failed"
+
+    blocking = EnteredNotifier()
+    alerts = await alerts_for(blocking, urls=["json://127.0.0.1:9/x"])
+    sending = asyncio.create_task(alerts.manager.test())
+    await blocking.entered.wait()
+    assert await _status_is(alerts, "pending")
+    sending.cancel()  # the daemon stops while the target hangs
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    history = await alerts.manager.history()
+    assert history[0].status == "failed" and history[0].error == "the daemon stopped while sending it"
+
+
+class EnteredNotifier(BlockingNotifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    async def send(self, urls: Any, title: str, body: str, severity: str) -> list[TargetResult]:
+        self.entered.set()
+        return await super().send(urls, title, body, severity)
+
+
+async def _status_is(alerts: Alerts, status: str) -> bool:
+    history = await alerts.manager.history(1)
+    return bool(history) and history[0].status == status
 
 
 async def test_a_hanging_target_never_blocks_raising_alerts(alerts_for: Any) -> None:

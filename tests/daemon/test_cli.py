@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,8 @@ def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, s
     try:
         sent = mt.json("alerts", "test", "--message", "hello from the tests")
         assert sent["status"] == "delivered" and sent["targets"][0]["ok"] is True
-        assert sent["targets"][0]["target"] == f"json://127.0.0.1:{receiver.port}/***"
+        shown = rf"json://127\.0\.0\.1:{receiver.port}/\*\*\* #[0-9a-f]{{10}}"  # masked, with its identity
+        assert re.fullmatch(shown, sent["targets"][0]["target"])
         assert receiver.received[0]["message"] == "hello from the tests"
         history = mt.json("alerts", "history")
         assert history[0]["title"] == "MasterTrade test alert" and history[0]["status"] == "delivered"
@@ -151,6 +153,13 @@ def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, s
         assert "secret-path-123" not in failed.stderr + failed.stdout
     finally:
         daemon.stop()
+
+
+def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt: MT) -> None:
+    # The daemon's own refusal named its request body's field ("body field 'message'").
+    result = mt("alerts", "test", "--message", "x" * 2001)
+    assert result.exit_code == 2
+    assert result.stderr == "mt: error: invalid --message: 2001 characters, at most 2000\n"
 
 
 def test_config_show_masks_apprise_urls(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:

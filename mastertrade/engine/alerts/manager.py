@@ -2,8 +2,9 @@
 
 ``raise_alert`` decides what becomes of a candidate, in this order:
 
-1. **Suppressed** when an alert with the same dedupe key was raised within ``[alerts] repeat_window_s``:
-   nothing is sent; the earlier alert's ``repeats`` count goes up.
+1. **Suppressed** when an alert with the same dedupe key was raised within ``[alerts] repeat_window_s``
+   (and has not failed: one that never arrived silences nothing): nothing is sent; the earlier alert's
+   ``repeats`` count goes up.
 2. **Stored** otherwise, with status ``held`` during quiet hours (unless critical), ``no_targets``
    when no Apprise URL is configured, or ``pending``; an ``AlertRaised`` event goes on the bus.
 3. **Delivered** in the background by ``run_delivery``: each target is tried in a worker thread;
@@ -12,7 +13,10 @@
    error. When quiet hours end, the held alerts go out as one digest.
 
 Everything is in the database, so a restart resumes: pending and retrying alerts are sent, held ones
-wait for the end of quiet hours, and the dedupe window continues. Any code may raise an alert directly
+wait for the end of quiet hours (or go at once if quiet hours were switched off), and the dedupe window
+continues. The targets may have changed meanwhile: each target's result is kept by its identity
+(``identity.py``), so a retry goes to every configured target that has not had the alert; with no
+target left, the alert is recorded ``no_targets``. Any code may raise an alert directly
 with ``await ctx.alerts.raise_alert(AlertCandidate(...))``; most alerts come from bus events through
 the rules (``rules.py``), which the alerts service feeds.
 """
@@ -29,7 +33,7 @@ from mastertrade.config import AlertsSettings
 from mastertrade.db.database import Database
 from mastertrade.db.models.daemon import AlertRecord
 from mastertrade.engine.alerts.delivery import AppriseNotifier, Notifier, TargetResult
-from mastertrade.engine.alerts.masking import mask_target
+from mastertrade.engine.alerts.identity import load_key, target_id, target_label
 from mastertrade.engine.alerts.quiet import QuietHours, parse_quiet_hours
 from mastertrade.engine.alerts.rules import (
     RULE_EVENT_TYPES,
@@ -85,8 +89,10 @@ class AlertManager:
         clock: Clock,
         *,
         notifier: Notifier | None = None,
+        target_key: bytes | None = None,
     ) -> None:
         self.settings = settings
+        self._key = target_key if target_key is not None else load_key()
         self.store = AlertStore(db)
         self.bus = bus
         self.clock = clock
@@ -111,7 +117,8 @@ class AlertManager:
         return self.settings.urls
 
     def targets(self) -> list[str]:
-        return [mask_target(url) for url in self.urls]
+        """The targets as shown: masked, each with its identity (``identity.py``)."""
+        return [target_label(url, self._key) for url in self.urls]
 
     # --- start-up --------------------------------------------------------------------------------
 
@@ -139,7 +146,10 @@ class AlertManager:
         now = self.clock.now()
         for record in await self.store.since(now - timedelta(seconds=self.settings.repeat_window_s)):
             assert record.id is not None
-            self._recent[record.dedupe_key] = (record.id, record.created_at)
+            if record.status == "failed":  # it never arrived: it does not silence what follows
+                self._recent.pop(record.dedupe_key, None)
+            else:
+                self._recent[record.dedupe_key] = (record.id, record.created_at)
         for record in await self.store.with_status(["pending", "retrying"]):
             assert record.id is not None
             self._schedule(record.id, now)
@@ -215,7 +225,13 @@ class AlertManager:
 
     def _fresh_targets(self) -> list[dict[str, Any]]:
         return [
-            {"index": index, "target": mask_target(url), "ok": False, "error": None}
+            {
+                "index": index,
+                "id": target_id(url, self._key),
+                "target": target_label(url, self._key),
+                "ok": False,
+                "error": None,
+            }
             for index, url in enumerate(self.urls)
         ]
 
@@ -234,7 +250,9 @@ class AlertManager:
         while True:
             now = self.clock.now()
             self._wake.clear()
-            if self._held and self.quiet is not None and not self.quiet.active(now):
+            # Held alerts go out when the quiet hours end, or at once when the quiet hours were
+            # switched off (a restart with another config): else they would wait for ever.
+            if self._held and (self.quiet is None or not self.quiet.active(now)):
                 await self._release_held()
             for alert_id, when in list(self._due.items()):
                 if when <= now:
@@ -262,6 +280,9 @@ class AlertManager:
             record = await self.store.get(alert_id)
             if record is None or record.status not in ("pending", "retrying"):
                 return
+            if not self.urls:  # every target was taken out of the config since it was raised
+                await self._no_targets([record])
+                return
             targets = self._merge_targets(record)
             todo = [(item["index"], self.urls[item["index"]]) for item in targets if not item["ok"]]
             try:
@@ -269,18 +290,25 @@ class AlertManager:
             except Exception as exc:  # a bug in a notifier must not lose the alert: retry it
                 log.exception("alert #%s: delivery raised", alert_id)
                 results = [
-                    TargetResult(index, mask_target(url), False, type(exc).__name__) for index, url in todo
+                    TargetResult(index, target_label(url, self._key), False, type(exc).__name__)
+                    for index, url in todo
                 ]
             await self._record_attempt(record, targets, results)
 
     def _merge_targets(self, record: AlertRecord) -> list[dict[str, Any]]:
-        """The stored per-target results, matched to the configured URLs (which may have changed
-        since the alert was raised: then every current target is tried)."""
+        """The configured targets, each with its stored result matched by identity, never by place
+        or masked form: the URLs may have changed since the alert was raised (a restart with another
+        config), and a new target that masks like one that had the alert (two ``tgram://***``) has
+        not had it. A target without a stored result (new, or stored before targets had identities)
+        is tried: a repeat rather than a loss."""
         stored = json.loads(record.targets) if record.targets else []
-        fresh = self._fresh_targets()
-        if [item.get("target") for item in stored] != [item["target"] for item in fresh]:
-            return fresh
-        return [{**item, "index": index} for index, item in enumerate(stored)]
+        results = {item["id"]: item for item in stored if item.get("id")}
+        targets = self._fresh_targets()
+        for item in targets:
+            before = results.get(item["id"])
+            if before is not None:
+                item.update(ok=bool(before.get("ok")), error=before.get("error"))
+        return targets
 
     async def _record_attempt(
         self, record: AlertRecord, targets: list[dict[str, Any]], results: list[TargetResult]
@@ -299,6 +327,8 @@ class AlertManager:
             error = "; ".join(f"{item['target']}: {item['error'] or 'failed'}" for item in failed)
             if attempts >= self.settings.retry_attempts:
                 values.update(status="failed", error=error)
+                # Its repeats were counted as sent; the next one is sent, so that it may get through.
+                self._recent = {key: seen for key, seen in self._recent.items() if seen[0] != record.id}
                 log.error("alert #%s failed after %d attempts: %s", record.id, attempts, error)
             else:
                 delay = self.backoff(attempts)
@@ -315,6 +345,9 @@ class AlertManager:
         self._held = 0
         if not held:
             return
+        if not self.urls:
+            await self._no_targets(held)
+            return
         if len(held) == 1:
             record = held[0]
             assert record.id is not None
@@ -327,6 +360,14 @@ class AlertManager:
         results = await self.notifier.send(list(enumerate(self.urls)), title, body, "warning")
         for record in held:
             await self._record_attempt(record, [dict(item) for item in targets], results)
+
+    async def _no_targets(self, records: list[AlertRecord]) -> None:
+        """Alerts left to send when no target is configured any more: recorded as such, never as
+        delivered (to nobody)."""
+        for record in records:
+            assert record.id is not None
+            await self.store.update(record.id, status="no_targets", targets="[]")
+            log.warning("alert #%s not sent: no alert targets are configured any more", record.id)
 
     # --- tests, rules, history -------------------------------------------------------------------
 
@@ -349,7 +390,20 @@ class AlertManager:
             )
         )
         assert record.id is not None
-        results = await self.notifier.send(list(enumerate(self.urls)), record.title, record.body, "info")
+        # It must end delivered or failed here: left pending, the next start would send it again.
+        try:
+            results = await self.notifier.send(list(enumerate(self.urls)), record.title, record.body, "info")
+        except asyncio.CancelledError:  # the daemon stops meanwhile
+            await self.store.update(
+                record.id, attempts=1, status="failed", error="the daemon stopped while sending it"
+            )
+            raise
+        except Exception as exc:
+            log.exception("test alert #%s: delivery raised", record.id)
+            results = [
+                TargetResult(index, target_label(url, self._key), False, type(exc).__name__)
+                for index, url in enumerate(self.urls)
+            ]
         targets = self._fresh_targets()
         for result in results:
             targets[result.index].update(ok=result.ok, error=result.error)

@@ -44,3 +44,11 @@ def check_targets(urls: Sequence[str]) -> None:
                     " valid Apprise URL: its scheme is unknown here or parts it needs are missing (a"
                     " tgram:// needs bot-token/chat-id, a mailto:// a user and host; see the Apprise docs)"
                 )
+
+
+def apprise_knows(scheme: str) -> bool:
+    """Whether the installed Apprise has a plugin for ``scheme`` (loading its plugins: about a second)."""
+    from apprise.manager_plugins import NotificationManager
+
+    with _apprise_silenced():
+        return scheme.lower() in NotificationManager()  # type: ignore[no-untyped-call]
