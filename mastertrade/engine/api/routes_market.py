@@ -9,7 +9,13 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Query
 
 from mastertrade.engine.api.deps import Ctx
-from mastertrade.engine.api.schemas import Candle, CandlesResponse, IndicatorLine, IndicatorsResponse
+from mastertrade.engine.api.openapi_errors import raises
+from mastertrade.engine.api.schemas import (
+    Candle,
+    CandlesResponse,
+    IndicatorLine,
+    IndicatorsResponse,
+)
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
 from mastertrade.errors import NotFound, UserInputError
@@ -33,12 +39,15 @@ def time_range(since: str | None, until: str | None) -> tuple[int | None, int | 
 @router.get(
     "/v1/candles",
     response_model=CandlesResponse,
+    responses=raises(404),
     summary="Stored closed candles of a series: the newest `limit`, or from `since` page by page",
 )
 async def candles(
     ctx: Ctx,
     symbol: Annotated[str, Query(min_length=1, description="e.g. BTC/USDT")],
-    timeframe: Annotated[str | None, Query(description="default: [market] timeframe")] = None,
+    timeframe: Annotated[
+        str | None, Query(description="a number and a unit m/h/d/w (1m, 4h, 1d); default: [market] timeframe")
+    ] = None,
     exchange: Annotated[str | None, Query(description="default: the daemon's venue")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     since: Annotated[str | None, SINCE] = None,
@@ -90,6 +99,7 @@ async def candles(
 @router.get(
     "/v1/indicators",
     response_model=IndicatorsResponse,
+    responses=raises(404),
     summary="The engine's indicator lines over a symbol's recent closed candles (what charts overlay)",
 )
 async def indicators(
@@ -99,7 +109,9 @@ async def indicators(
         list[str],
         Query(min_length=1, description="a line spec, repeated: sma(length=20), bbands(length=20).upper"),
     ],
-    timeframe: Annotated[str | None, Query(description="default: [market] timeframe")] = None,
+    timeframe: Annotated[
+        str | None, Query(description="a number and a unit m/h/d/w (1m, 4h, 1d); default: [market] timeframe")
+    ] = None,
     exchange: Annotated[str | None, Query(description="default: the daemon's venue")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> IndicatorsResponse:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 
 from mastertrade import errors
 from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, RowId, TraderDep, provided
+from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
@@ -38,7 +39,11 @@ router = APIRouter(tags=["trading"])
 
 
 @router.post(
-    "/v1/orders", response_model=PlaceResult, status_code=201, summary="Place an order (risk-checked)"
+    "/v1/orders",
+    response_model=PlaceResult,
+    status_code=201,
+    responses=raises(404, 502, 503),
+    summary="Place an order (risk-checked)",
 )
 async def place(ctx: Ctx, account: AccountDep, body: OrderCreate) -> PlaceResult:
     async with ctx.work("manual order"):
@@ -60,6 +65,7 @@ async def place(ctx: Ctx, account: AccountDep, body: OrderCreate) -> PlaceResult
 @router.post(
     "/v1/orders/check",
     response_model=OrderCheck,
+    responses=raises(404, 503),
     summary="Dry run of an order: the risk decision placing it would get now (nothing journaled or sent)",
 )
 async def check(account: AccountDep, body: OrderCreate) -> OrderCheck:
@@ -126,6 +132,7 @@ async def balance(account: AccountDep) -> BalanceInfo:
 @router.get(
     "/v1/equity",
     response_model=list[EquityPointInfo],
+    responses=raises(409),
     summary="A book's equity history (the account's by default), the newest points, oldest first",
 )
 async def equity(
