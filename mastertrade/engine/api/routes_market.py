@@ -27,10 +27,24 @@ SINCE = Query(description="first bar (ISO-8601 UTC or epoch ms); pages forward f
 UNTIL = Query(description="bars opening before this (ISO-8601 UTC or epoch ms); default: the newest")
 
 
+LAST_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last moment a date can name: a larger epoch-ms value is refused by name
+(the database cannot hold it, and no ISO date reaches it)."""
+
+
+def _when(text: str, what: str) -> int:
+    value = parse_when(text, what=what)
+    if not 0 <= value <= LAST_MS:
+        raise UserInputError(
+            f"invalid {what} {text!r}: epoch milliseconds are at most {LAST_MS} (9999-12-31)"
+        )
+    return value
+
+
 def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
     """The ``since``/``until`` query values in epoch ms, checked (400 naming the bad value)."""
-    start = parse_when(since, what="since") if since is not None else None
-    end = parse_when(until, what="until") if until is not None else None
+    start = _when(since, "since") if since is not None else None
+    end = _when(until, "until") if until is not None else None
     if start is not None and end is not None and end <= start:
         raise UserInputError(f"invalid until {until!r}: it must be after since {since!r}")
     return start, end
