@@ -19,6 +19,7 @@ from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
+    CancelRequest,
     EquityPointInfo,
     GoalCreate,
     GoalInfo,
@@ -108,10 +109,21 @@ async def order_by_client_id(
     return OrderInfo.model_validate(order_info(row))
 
 
-@router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")
-async def cancel(ctx: Ctx, account: AccountDep, order_id: RowId) -> OrderInfo:
+@router.post(
+    "/v1/orders/{order_id}/cancel",
+    response_model=OrderInfo,
+    responses=raises(502, 503),
+    summary="Cancel an open order",
+    description="The stop-loss or trailing stop protecting an open position is refused (409 "
+    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`.',
+)
+async def cancel(
+    ctx: Ctx, account: AccountDep, order_id: RowId, body: CancelRequest | None = None
+) -> OrderInfo:
     async with ctx.work("cancel order"):
-        return OrderInfo.model_validate(await account.cancel(order_id))
+        return OrderInfo.model_validate(
+            await account.cancel(order_id, unprotect=body is not None and body.unprotect)
+        )
 
 
 @router.get("/v1/positions", response_model=list[PositionInfo], summary="Open positions of the account")

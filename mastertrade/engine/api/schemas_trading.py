@@ -21,7 +21,6 @@ Keeper = Literal["exchange", "daemon"]
 """Who keeps a protective exit: resting at the exchange, or watched by the running daemon."""
 GoalKindName = Literal["return", "profit", "value"]
 PeriodName = Literal["day", "week", "month", "year", "none"]
-GoalStatus = Literal["reached", "no schedule", "behind", "ahead", "on schedule", "no equity history yet"]
 
 
 class Model(BaseModel):
@@ -53,6 +52,14 @@ class OrderCreate(Request):
     )
     take_profit: float | None = Field(
         default=None, gt=0, le=100, description="a buy's take-profit, as a fraction above its price"
+    )
+
+
+class CancelRequest(Request):
+    unprotect: bool = Field(
+        default=False,
+        description="cancel the stop protecting an open position anyway, leaving the position without it "
+        "(else such a cancel is refused with 409 stop_protects_position, naming the position)",
     )
 
 
@@ -290,7 +297,10 @@ class GoalInfo(Model):
     period: PeriodName
     description: str
     deadline: datetime | None = None
-    status: GoalStatus | None = None
+    status: str | None = Field(
+        default=None,
+        description="where it stands, in words: reached, ahead, on schedule, behind, no schedule, ...",
+    )
     progress: float | None = None
     achieved: float | None = None
     expected: float | None = None
