@@ -324,8 +324,11 @@ class DaemonClient:
         )
         return result
 
-    async def cancel_order(self, order_id: int) -> trading.OrderInfo:
-        result: trading.OrderInfo = await self._post(trading.OrderInfo, f"/v1/orders/{order_id}/cancel")
+    async def cancel_order(self, order_id: int, *, unprotect: bool = False) -> trading.OrderInfo:
+        """Cancel an order; the stop protecting an open position only with ``unprotect`` (else the
+        daemon refuses with ``StopProtectsPosition`` naming the position)."""
+        body = trading.CancelRequest(unprotect=True) if unprotect else None
+        result: trading.OrderInfo = await self._post(trading.OrderInfo, f"/v1/orders/{order_id}/cancel", body)
         return result
 
     async def positions(self, *, book: str | None = None) -> list[trading.PositionInfo]:

@@ -13,7 +13,8 @@ CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit
     ├── OperationFailed             the request was fine but the work failed; exit 1
     │   ├── DaemonNotRunning        a command needs the daemon and none answers on the socket
     │   ├── DaemonAlreadyRunning    a second `mt daemon start`
-    │   └── RiskRejected            the risk manager refused an order (the reason is in the message)
+    │   ├── RiskRejected            the risk manager refused an order (the reason is in the message)
+    │   └── StopProtectsPosition    a cancel that would leave a position without its protective stop
     ├── RetryableError              transient: retry with backoff, then give up as OperationFailed
     │   ├── VenueUnavailable        network error, timeout, 5xx, dropped connection
     │   └── RateLimited             429/418 or the venue's own throttle
@@ -69,6 +70,11 @@ class DaemonAlreadyRunning(OperationFailed):
 
 class RiskRejected(OperationFailed):
     """The risk manager refused an order."""
+
+
+class StopProtectsPosition(OperationFailed):
+    """The order to cancel is the stop protecting an open position (the message names it); the caller
+    must say it means to leave the position unprotected."""
 
 
 class RetryableError(MasterTradeError):

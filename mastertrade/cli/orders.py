@@ -166,12 +166,26 @@ async def _find(client: DaemonClient, order: str) -> OrderInfo:
 @app.command("cancel", context_settings={"ignore_unknown_options": True})
 def cancel(
     order: Annotated[str, typer.Argument(help="The order's id or client order id (see `mt orders --open`).")],
+    unprotect: Annotated[
+        bool,
+        typer.Option(
+            "--unprotect",
+            help="Cancel the stop-loss or trailing stop protecting an open position anyway, leaving the "
+            "position without a stop.",
+        ),
+    ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Cancel an open order (by id, or by the client order id `mt trade` printed)."""
+    """Cancel an open order (by id, or by the client order id `mt trade` printed).
+
+    The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
+    cancelled: the command names the position it protects and exits 1. To close the position, sell it;
+    to leave it open without a stop, add --unprotect. A live strategy's stop resting at the exchange is
+    placed again by the daemon's protection while the position stays open.
+    """
 
     async def find_and_cancel(client: DaemonClient) -> OrderInfo:
-        return await client.cancel_order((await _find(client, order)).id)
+        return await client.cancel_order((await _find(client, order)).id, unprotect=unprotect)
 
     row = with_client(find_and_cancel)
     if json_out:

@@ -147,6 +147,9 @@ async def test_indicators_are_the_engines_lines_over_the_stored_bars(engine: Eng
     await client.aclose()
 
 
+HUGE = "9" * 20
+
+
 @pytest.mark.parametrize(
     ("method", "path", "content", "status", "code", "message"),
     [
@@ -156,6 +159,24 @@ async def test_indicators_are_the_engines_lines_over_the_stored_bars(engine: Eng
         ("GET", "/v1/candles?symbol=X&limit=lots", None, 422, "invalid_request", "'limit'"),
         ("GET", "/v1/strategies?limit=1001", None, 422, "invalid_request", "less than or equal to 1000"),
         ("GET", "/v1/candles?symbol=X&timeframe=7x", None, 400, "user_input_error", "invalid timeframe '7x'"),
+        # epoch milliseconds past any date the database can hold: named, not a 500 (OverflowError)
+        (
+            "GET",
+            f"/v1/candles?symbol=X&since={HUGE}",
+            None,
+            400,
+            "user_input_error",
+            f"invalid since '{HUGE}'",
+        ),
+        (
+            "GET",
+            f"/v1/candles?symbol=X&until={HUGE}",
+            None,
+            400,
+            "user_input_error",
+            f"invalid until '{HUGE}'",
+        ),
+        ("GET", f"/v1/features/x?since={HUGE}", None, 400, "user_input_error", "at most 253402300799999"),
         ("POST", "/v1/alerts/rules", b'{"kind": "price_cross",', 400, "malformed_json", "not valid JSON"),
         (
             "POST",

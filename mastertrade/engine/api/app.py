@@ -20,8 +20,9 @@ from mastertrade.engine.api import (
 )
 from mastertrade.engine.api.auth import BearerTokenMiddleware
 from mastertrade.engine.api.body_limit import BodyLimitMiddleware
-from mastertrade.engine.api.errors import CatchAllMiddleware, install_error_handlers, openapi_error_responses
+from mastertrade.engine.api.errors import CatchAllMiddleware, install_error_handlers
 from mastertrade.engine.api.metrics import ApiMetrics, MetricsMiddleware
+from mastertrade.engine.api.openapi_errors import document
 from mastertrade.engine.kernel.context import EngineContext
 
 # Every area's router; a new area appends its own (see the package docstring).
@@ -53,7 +54,6 @@ def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
-        responses=openapi_error_responses(),
     )
     app.state.ctx = ctx
     app.state.streams = set()
@@ -63,6 +63,7 @@ def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.state.routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    document(app.state.routes)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

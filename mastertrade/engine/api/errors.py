@@ -182,9 +182,3 @@ class CatchAllMiddleware:
                 500, "internal_error", f"internal error ({type(exc).__name__}); see the daemon log"
             )
             await response(scope, receive, send)
-
-
-def openapi_error_responses() -> dict[int | str, dict[str, Any]]:
-    from mastertrade.engine.api.schemas import ErrorBody
-
-    return {"default": {"model": ErrorBody, "description": "Any error: {error: {code, message}}"}}

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from mastertrade.engine.alerts.manager import alert_info
 from mastertrade.engine.api.deps import Ctx, RowId
+from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas import (
     AlertInfo,
     AlertRuleCreate,
@@ -45,7 +46,13 @@ PRICED_KINDS = ("price_cross", "pct_move", "signal")
 """Rule kinds that watch a symbol's prices or closing bars, which only the streamed symbols have."""
 
 
-@router.post("/v1/alerts/rules", response_model=AlertRuleInfo, status_code=201, summary="Add a rule")
+@router.post(
+    "/v1/alerts/rules",
+    response_model=AlertRuleInfo,
+    status_code=201,
+    responses=raises(404),
+    summary="Add a rule (404 for a symbol or service the daemon does not know)",
+)
 async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
     await ctx.alerts.load()
     params = body.model_dump(exclude={"kind", "name", "severity"}, exclude_none=True)

@@ -9,7 +9,13 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Query
 
 from mastertrade.engine.api.deps import Ctx
-from mastertrade.engine.api.schemas import Candle, CandlesResponse, IndicatorLine, IndicatorsResponse
+from mastertrade.engine.api.openapi_errors import raises
+from mastertrade.engine.api.schemas import (
+    Candle,
+    CandlesResponse,
+    IndicatorLine,
+    IndicatorsResponse,
+)
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
 from mastertrade.errors import NotFound, UserInputError
@@ -21,10 +27,24 @@ SINCE = Query(description="first bar (ISO-8601 UTC or epoch ms); pages forward f
 UNTIL = Query(description="bars opening before this (ISO-8601 UTC or epoch ms); default: the newest")
 
 
+LAST_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last moment a date can name: a larger epoch-ms value is refused by name
+(the database cannot hold it, and no ISO date reaches it)."""
+
+
+def _when(text: str, what: str) -> int:
+    value = parse_when(text, what=what)
+    if not 0 <= value <= LAST_MS:
+        raise UserInputError(
+            f"invalid {what} {text!r}: epoch milliseconds are at most {LAST_MS} (9999-12-31)"
+        )
+    return value
+
+
 def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
     """The ``since``/``until`` query values in epoch ms, checked (400 naming the bad value)."""
-    start = parse_when(since, what="since") if since is not None else None
-    end = parse_when(until, what="until") if until is not None else None
+    start = _when(since, "since") if since is not None else None
+    end = _when(until, "until") if until is not None else None
     if start is not None and end is not None and end <= start:
         raise UserInputError(f"invalid until {until!r}: it must be after since {since!r}")
     return start, end
@@ -33,12 +53,15 @@ def time_range(since: str | None, until: str | None) -> tuple[int | None, int | 
 @router.get(
     "/v1/candles",
     response_model=CandlesResponse,
+    responses=raises(404),
     summary="Stored closed candles of a series: the newest `limit`, or from `since` page by page",
 )
 async def candles(
     ctx: Ctx,
     symbol: Annotated[str, Query(min_length=1, description="e.g. BTC/USDT")],
-    timeframe: Annotated[str | None, Query(description="default: [market] timeframe")] = None,
+    timeframe: Annotated[
+        str | None, Query(description="a number and a unit m/h/d/w (1m, 4h, 1d); default: [market] timeframe")
+    ] = None,
     exchange: Annotated[str | None, Query(description="default: the daemon's venue")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     since: Annotated[str | None, SINCE] = None,
@@ -90,6 +113,7 @@ async def candles(
 @router.get(
     "/v1/indicators",
     response_model=IndicatorsResponse,
+    responses=raises(404),
     summary="The engine's indicator lines over a symbol's recent closed candles (what charts overlay)",
 )
 async def indicators(
@@ -99,7 +123,9 @@ async def indicators(
         list[str],
         Query(min_length=1, description="a line spec, repeated: sma(length=20), bbands(length=20).upper"),
     ],
-    timeframe: Annotated[str | None, Query(description="default: [market] timeframe")] = None,
+    timeframe: Annotated[
+        str | None, Query(description="a number and a unit m/h/d/w (1m, 4h, 1d); default: [market] timeframe")
+    ] = None,
     exchange: Annotated[str | None, Query(description="default: the daemon's venue")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> IndicatorsResponse:

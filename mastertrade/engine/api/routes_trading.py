@@ -15,9 +15,11 @@ from fastapi import APIRouter, Path, Query
 
 from mastertrade import errors
 from mastertrade.engine.api.deps import AccountDep, Ctx, GoalsDep, RowId, TraderDep, provided
+from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas_trading import (
     AuditInfo,
     BalanceInfo,
+    CancelRequest,
     EquityPointInfo,
     GoalCreate,
     GoalInfo,
@@ -38,7 +40,11 @@ router = APIRouter(tags=["trading"])
 
 
 @router.post(
-    "/v1/orders", response_model=PlaceResult, status_code=201, summary="Place an order (risk-checked)"
+    "/v1/orders",
+    response_model=PlaceResult,
+    status_code=201,
+    responses=raises(404, 502, 503),
+    summary="Place an order (risk-checked)",
 )
 async def place(ctx: Ctx, account: AccountDep, body: OrderCreate) -> PlaceResult:
     async with ctx.work("manual order"):
@@ -60,6 +66,7 @@ async def place(ctx: Ctx, account: AccountDep, body: OrderCreate) -> PlaceResult
 @router.post(
     "/v1/orders/check",
     response_model=OrderCheck,
+    responses=raises(404, 503),
     summary="Dry run of an order: the risk decision placing it would get now (nothing journaled or sent)",
 )
 async def check(account: AccountDep, body: OrderCreate) -> OrderCheck:
@@ -102,10 +109,21 @@ async def order_by_client_id(
     return OrderInfo.model_validate(order_info(row))
 
 
-@router.post("/v1/orders/{order_id}/cancel", response_model=OrderInfo, summary="Cancel an open order")
-async def cancel(ctx: Ctx, account: AccountDep, order_id: RowId) -> OrderInfo:
+@router.post(
+    "/v1/orders/{order_id}/cancel",
+    response_model=OrderInfo,
+    responses=raises(502, 503),
+    summary="Cancel an open order",
+    description="The stop-loss or trailing stop protecting an open position is refused (409 "
+    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`.',
+)
+async def cancel(
+    ctx: Ctx, account: AccountDep, order_id: RowId, body: CancelRequest | None = None
+) -> OrderInfo:
     async with ctx.work("cancel order"):
-        return OrderInfo.model_validate(await account.cancel(order_id))
+        return OrderInfo.model_validate(
+            await account.cancel(order_id, unprotect=body is not None and body.unprotect)
+        )
 
 
 @router.get("/v1/positions", response_model=list[PositionInfo], summary="Open positions of the account")
@@ -126,6 +144,7 @@ async def balance(account: AccountDep) -> BalanceInfo:
 @router.get(
     "/v1/equity",
     response_model=list[EquityPointInfo],
+    responses=raises(409),
     summary="A book's equity history (the account's by default), the newest points, oldest first",
 )
 async def equity(

@@ -9,11 +9,16 @@ timestamps are also given as epoch milliseconds (``ts``). Another area puts its 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mastertrade.engine.api.schemas_collectors import SourceInfo
+
+TIMEFRAME_PATTERN = r"^0*[1-9][0-9]*[mhdw]$"
+Timeframe = Annotated[str, Field(pattern=TIMEFRAME_PATTERN, examples=["1m", "15m", "1h", "1d"])]
+"""A bar length: a number and a unit m/h/d/w (``engine/market/timeframes.py``)."""
+Severity = Literal["info", "warning", "critical"]
 
 
 class Model(BaseModel):
@@ -54,7 +59,7 @@ class VenueInfo(Model):
 
 class SymbolInfo(Model):
     symbol: str
-    timeframe: str
+    timeframe: Timeframe
     price: float | None = None
     price_at: datetime | None = None
     last_closed_ts: int | None = None
@@ -112,7 +117,7 @@ class StatusReport(Model):
     stopping: bool
     recovered: bool = Field(description="the previous daemon run ended without a clean stop")
     venue: VenueInfo
-    timeframe: str
+    timeframe: Timeframe
     services: list[ServiceInfo]
     symbols: list[SymbolInfo]
     events: EventsInfo
@@ -136,7 +141,7 @@ class Candle(Model):
 class CandlesResponse(Model):
     exchange: str
     symbol: str
-    timeframe: str
+    timeframe: Timeframe
     simulated: bool
     candles: list[Candle]
     next: str | None = Field(
@@ -179,7 +184,7 @@ class AlertRuleInfo(Model):
     name: str
     kind: str
     params: dict[str, Any]
-    severity: str | None = None
+    severity: Severity | None = None
     builtin: bool
 
 
@@ -190,7 +195,7 @@ class AlertRuleCreate(Request):
 
     kind: str
     name: str | None = None
-    severity: Literal["info", "warning", "critical"] | None = None
+    severity: Severity | None = None
     symbol: str | None = None
     level: float | None = None
     direction: Literal["above", "below", "any"] | None = None
@@ -201,7 +206,7 @@ class AlertRuleCreate(Request):
         default=None,
         description='signal: a condition in the genome language, e.g. {"<": [{"feature": "fear_greed"}, 20]}',
     )
-    timeframe: str | None = Field(
+    timeframe: Timeframe | None = Field(
         default=None, description="signal: the bars it watches (default: [market] timeframe)"
     )
 
@@ -217,7 +222,7 @@ class AlertInfo(Model):
     id: int
     created_at: datetime
     rule: str
-    severity: str
+    severity: Severity
     dedupe_key: str
     title: str
     body: str
@@ -267,7 +272,7 @@ class IndicatorLine(Model):
 class IndicatorsResponse(Model):
     exchange: str
     symbol: str
-    timeframe: str
+    timeframe: Timeframe
     simulated: bool
     ts: list[int] = Field(description="the bars' open times, epoch ms, oldest first")
     lines: list[IndicatorLine]

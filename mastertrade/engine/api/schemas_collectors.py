@@ -6,7 +6,7 @@ Imports only pydantic, like ``schemas.py``, so the client and the CLI can use it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,7 +17,7 @@ class SourceInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     source: str
-    state: str
+    state: Literal["ok", "stale", "disabled", "error"]
     reason: str | None = None
     since: datetime | None = None
     last_success: datetime | None = None

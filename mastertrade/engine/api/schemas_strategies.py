@@ -9,11 +9,15 @@ UTC; curves are ``{ts, equity}`` with ``ts`` in market time (epoch ms).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mastertrade.engine.api.schemas import Timeframe
 from mastertrade.engine.api.schemas_trading import EquityPointInfo
+
+StrategyState = Literal["generated", "backtested", "passed", "failed", "paper", "active", "paused", "retired"]
+"""A strategy's stage in the pipeline (``engine/generator/states.py``)."""
 
 
 class Model(BaseModel):
@@ -42,9 +46,9 @@ class StrategySummary(Model):
 
     id: str
     name: str
-    state: str
+    state: StrategyState
     symbol: str
-    timeframe: str
+    timeframe: Timeframe
     exchange: str | None = None
     sharpe: float | None = None
     return_pct: float | None = None
@@ -61,7 +65,7 @@ class StrategySummary(Model):
     state_since: datetime
     created_at: datetime
     updated_at: datetime
-    moved_from: str | None = Field(
+    moved_from: StrategyState | None = Field(
         default=None, description="after a move (activate, pause, retire, paper): the state it moved from"
     )
 
@@ -70,8 +74,8 @@ class TransitionInfo(Model):
     """One move of a strategy between states (its creation has no ``from``)."""
 
     at: datetime
-    from_: str | None = Field(default=None, alias="from")
-    to: str
+    from_: StrategyState | None = Field(default=None, alias="from")
+    to: StrategyState
     reason: str = ""
 
 

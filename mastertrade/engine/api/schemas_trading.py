@@ -11,6 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mastertrade.engine.orders import OrderState
 
+Side = Literal["buy", "sell"]
+OrderKind = Literal["market", "limit", "stop"]
+OrderRole = Literal["order", "entry", "exit", "stop_loss", "take_profit", "trailing_stop"]
+"""What an order is for: by hand ("order"), a strategy's signal ("entry", "exit"), or a bracket's or a
+protection's exit ("stop_loss", "take_profit", "trailing_stop")."""
+Mode = Literal["paper", "live"]
+Keeper = Literal["exchange", "daemon"]
+"""Who keeps a protective exit: resting at the exchange, or watched by the running daemon."""
+GoalKindName = Literal["return", "profit", "value"]
+PeriodName = Literal["day", "week", "month", "year", "none"]
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -22,9 +33,9 @@ class Request(BaseModel):
 
 class OrderCreate(Request):
     symbol: str = Field(description="BASE/QUOTE, e.g. BTC/USDT")
-    side: Literal["buy", "sell"]
+    side: Side
     amount: float = Field(gt=0, description="in units of the base asset")
-    type: Literal["market", "limit", "stop"] = "market"
+    type: OrderKind = "market"
     price: float | None = Field(default=None, gt=0, description="limit price, or the stop's trigger")
     live: bool = Field(default=False, description="confirms a live order (the daemon must trade live)")
     client_order_id: str | None = Field(
@@ -44,15 +55,23 @@ class OrderCreate(Request):
     )
 
 
+class CancelRequest(Request):
+    unprotect: bool = Field(
+        default=False,
+        description="cancel the stop protecting an open position anyway, leaving the position without it "
+        "(else such a cancel is refused with 409 stop_protects_position, naming the position)",
+    )
+
+
 class OrderInfo(Model):
     id: int
     client_order_id: str
     book: str
-    mode: str
+    mode: Mode
     symbol: str
-    side: str
-    type: str
-    role: str
+    side: Side
+    type: OrderKind
+    role: OrderRole
     amount: float | None = None
     equity_fraction: float | None = None
     price: float | None = None
@@ -78,7 +97,7 @@ class Finding(Model):
 class RiskDecision(Model):
     verdict: Literal["approve", "resize", "reject"]
     symbol: str
-    side: str
+    side: Side
     requested: float
     amount: float
     price: float
@@ -101,7 +120,7 @@ class OrderCheck(RiskDecision):
     fee: float = Field(description="the fee at the paper fee rate on that value")
     fee_rate: float
     quote: str
-    mode: str
+    mode: Mode
 
 
 class EquityPointInfo(Model):
@@ -129,7 +148,7 @@ class PositionInfo(Model):
 
 class BalanceInfo(Model):
     book: str
-    mode: str
+    mode: Mode
     quote: str
     balances: dict[str, float]
     cash: float
@@ -156,11 +175,15 @@ class ProtectionInfo(Model):
     id: int
     symbol: str
     strategy_id: str | None = None
-    state: str = Field(description="pending, active, or triggered (its sell is on its way)")
+    state: Literal["pending", "active", "triggered"] = Field(
+        description="pending, active, or triggered (its sell is on its way)"
+    )
     amount: float | None = None
     entry_price: float | None = None
     stop_price: float | None = Field(default=None, description="the stop in force")
-    stop_role: str | None = Field(default=None, description="stop_loss or trailing_stop")
+    stop_role: Literal["stop_loss", "trailing_stop"] | None = Field(
+        default=None, description="stop_loss or trailing_stop"
+    )
     take_price: float | None = None
     trail_peak: float | None = None
     stop_loss: float | None = None
@@ -180,7 +203,7 @@ class HeldTakeProfit(Model):
     symbol: str
     price: float | None = None
     amount: float | None = None
-    by: str = "daemon"
+    by: Keeper = "daemon"
     note: str
 
 
@@ -189,14 +212,14 @@ class ProtectionStatus(Model):
     also rest there as native orders (``[execution] native_stops`` on a venue that has them), "daemon"
     when only the running daemon protects them; ``note`` says which in words."""
 
-    by: str
+    by: Keeper
     note: str
     protected_positions: int
     pending: int
     degraded: bool
     degraded_reason: str | None = None
     protections: list[ProtectionInfo] = Field(default_factory=list)
-    take_profit_by: str = Field(
+    take_profit_by: Keeper = Field(
         default="daemon",
         description="exchange when take-profits rest there with their stop (one OCO order list), else daemon",
     )
@@ -207,7 +230,7 @@ class ProtectionStatus(Model):
 
 
 class RiskStatus(Model):
-    mode: str
+    mode: Mode
     halted: bool
     halt_reason: str | None = None
     reduce_only: bool
@@ -246,7 +269,7 @@ class AuditInfo(Model):
     client_order_id: str | None = None
     strategy_id: str | None = None
     symbol: str | None = None
-    side: str | None = None
+    side: Side | None = None
     requested: float | None = None
     amount: float | None = None
     reason: str
@@ -255,26 +278,29 @@ class AuditInfo(Model):
 
 class GoalCreate(Request):
     name: str = Field(min_length=1, max_length=80)
-    kind: Literal["return", "profit", "value"]
+    kind: GoalKindName
     target: float = Field(
         gt=0,
         le=1e12,
         allow_inf_nan=False,
         description="a fraction for return goals (0.10 = 10%), quote currency otherwise (at most 1e12)",
     )
-    period: Literal["day", "week", "month", "year", "none"] = "month"
+    period: PeriodName = "month"
     deadline: str | None = Field(default=None, description="ISO-8601 date, for value goals")
 
 
 class GoalInfo(Model):
     id: int | None = None
     name: str
-    kind: str
+    kind: GoalKindName
     target: float
-    period: str
+    period: PeriodName
     description: str
     deadline: datetime | None = None
-    status: str | None = None
+    status: str | None = Field(
+        default=None,
+        description="where it stands, in words: reached, ahead, on schedule, behind, no schedule, ...",
+    )
     progress: float | None = None
     achieved: float | None = None
     expected: float | None = None

@@ -37,6 +37,7 @@ from mastertrade.engine.execution.manual_orders import (
 )
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
+from mastertrade.engine.execution.stop_guard import protected_position, refusal
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.risk.breakers import Breaker
@@ -444,7 +445,9 @@ class Account:
         row = await self.broker.submit(request, placed_ts=placed_ts)
         return row, decision
 
-    async def cancel(self, order_id: int) -> dict[str, Any]:
+    async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
+        """Cancel an order by hand. The stop protecting an open position is refused
+        (``StopProtectsPosition``, see ``stop_guard``) unless ``unprotect`` says the caller means it."""
         row = await self.journal.get(order_id)
         broker: Broker = self.broker
         if row.book != self.broker.book:
@@ -452,6 +455,8 @@ class Account:
             if sid not in self.books:
                 raise errors.NotFound(f"no order {order_id} in a book this daemon trades")
             broker = self.books[sid]
+        if not unprotect and (position := await protected_position(broker, row)) is not None:
+            raise refusal(row, position)
         return order_info(await broker.cancel(order_id))
 
     async def orders(
