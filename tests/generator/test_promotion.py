@@ -13,6 +13,7 @@ from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
 from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.search import derive
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
 from mastertrade.engine.signals.builtins import builtin
@@ -281,13 +282,17 @@ async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame
         ),
         venue=SimpleNamespace(id="sim", simulated=True),
         bus=SimpleNamespace(publish=events.append),
-        clock=SimpleNamespace(now=lambda: datetime(2025, 1, 2, 3, tzinfo=UTC)),
+        # a simulated market: the wall clock is days past the market's night (the job's date and seed)
+        clock=SimpleNamespace(now=lambda: datetime(2026, 12, 4, 1, tzinfo=UTC)),
+        market_time=SimpleNamespace(now=lambda: datetime(2025, 1, 2, 3, tzinfo=UTC)),
     )
     run = SimpleNamespace(progress=lambda *args: progress.append(args))
     result = await nightly_job(ctx, run)  # type: ignore[arg-type]
     await asyncio.sleep(0)  # progress reports hop from the worker thread to the loop
     assert result["symbols"]["BTC/USDT"]["counts"]["stored"] == 20
     assert result["date"] == "2025-01-02"
+    stored_run = await StrategyStore(sqlite_db).run(result["symbols"]["BTC/USDT"]["run_id"])
+    assert stored_run.seed == derive(20250102, "BTC/USDT", "1h")  # seeded from the market's night
     assert progress and progress[-1][2] == "done"
     assert any("BTC/USDT: " in item[2] for item in progress)
 

@@ -217,5 +217,7 @@ async def nightly_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         venue=ctx.venue,
         publish=ctx.bus.publish,
         progress=progress,
-        now=ctx.clock.now(),
+        # market time: on a simulated market each simulated night is its own date (and seed), as the
+        # scheduler that fired the job counts nights; the wall clock gave every night of a day one seed
+        now=ctx.market_time.now(),
     )
