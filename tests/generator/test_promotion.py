@@ -186,6 +186,36 @@ async def test_a_paper_record_comes_from_the_strategys_own_book(sqlite_db: Any) 
     assert found.max_drawdown_pct == pytest.approx((1 - 9_900 / 10_100) * 100)
 
 
+async def test_a_record_counts_only_bars_after_the_hold_out(sqlite_db: Any) -> None:
+    """A trading core that lags the feed opens a new strategy's book on bars its hold-out already scored
+    (the bars that chose it); the record starts at the hold-out's last bar and counts the trades entered
+    after it, paper and active alike."""
+    from mastertrade.utc import iso
+
+    held_to = START + timedelta(days=2)  # the hold-out's last bar: the book's third mark
+    store = StrategyStore(sqlite_db)
+    new = NewStrategy(
+        builtin("sma_cross", "BTC/USDT", "1h"), out_of_sample={**OOS, "end": iso(held_to)}, path=PAPER_PATH
+    )
+    strategy = await store.add(new)
+    strategy = await store.transition(strategy.id, State.PAPER, "test")
+    equity = [10_000, 11_000, 12_000, 12_120, 11_900, 12_300]
+    trips = [(100, 110), (110, 120), (120, 121), (121, 119), (119, 125)]  # entered on days 0..4
+    await add_book(sqlite_db, f"strategy:{strategy.id}", equity, trips, strategy.id)
+    found = await read_record(sqlite_db, strategy)
+    assert found is not None
+    assert found.start == held_to and found.days == 3
+    assert found.trades == 2  # entered on days 3 and 4
+    assert found.return_pct == pytest.approx((12_300 / 12_000 - 1) * 100)
+    assert found.max_drawdown_pct == pytest.approx((1 - 11_900 / 12_120) * 100)
+
+    active = await store.transition(strategy.id, State.ACTIVE, "test")
+    await add_book(sqlite_db, "paper", [10_000], trips, strategy.id)
+    record = await read_record(sqlite_db, active)
+    assert record is not None and record.trades == 2
+    assert record.return_pct == pytest.approx(((119 / 121) * (125 / 119) - 1) * 100, rel=1e-6)
+
+
 async def test_an_active_record_comes_from_its_trades_in_the_account(sqlite_db: Any) -> None:
     strategy = await add_strategy(sqlite_db, State.ACTIVE)
     await add_book(sqlite_db, "paper", [10_000], [(100, 110), (110, 99)], strategy.id)
