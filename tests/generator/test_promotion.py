@@ -327,6 +327,34 @@ async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame
     assert any("BTC/USDT: " in item[2] for item in progress)
 
 
+async def test_paper_slots_go_to_different_hold_out_records(sqlite_db: Any) -> None:
+    """Two passers that traded the hold-out identically (a stop never reached) are one bet: the second
+    stays passed and the next different passer gets the slot."""
+    from types import SimpleNamespace
+
+    from mastertrade.engine.generator.nightly import start_paper
+
+    store = StrategyStore(sqlite_db)
+    same = {**OOS, "return_pct": 4.0, "final_equity": 10_400.0, "trade_stats": {"wins": 20.0}}
+    other = {**OOS, "return_pct": 3.0, "final_equity": 10_300.0, "trade_stats": {"wins": 18.0}}
+    path = PAPER_PATH
+    sma = builtin("sma_cross", "BTC/USDT", "1h")
+    best, clone, third = await store.add_many(
+        [
+            NewStrategy(sma.model_copy(update={"stop_loss": 0.04}), out_of_sample=same, deflated_sharpe=0.99,
+                        path=path),
+            NewStrategy(sma.model_copy(update={"stop_loss": 0.12}), out_of_sample=same, deflated_sharpe=0.98,
+                        path=path),
+            NewStrategy(builtin("ema_cross", "BTC/USDT", "1h"), out_of_sample=other, deflated_sharpe=0.97,
+                        path=path),
+        ]
+    )  # fmt: skip
+    summary = SimpleNamespace(run_id=7, passed=[clone, third, best])
+    moved = await start_paper(store, summary, 2)  # type: ignore[arg-type]
+    assert [item["id"] for item in moved] == [best.id, third.id]
+    assert (await store.get(clone.id)).state is State.PASSED
+
+
 def test_a_paper_move_says_when_the_strategy_did_worse_than_holding() -> None:
     from types import SimpleNamespace
 

@@ -26,6 +26,7 @@ Then every paper and active strategy is judged by :mod:`.promotion`: promoted to
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,10 +56,26 @@ Progress = Callable[[float, float | None, str], None]
 async def start_paper(
     store: StrategyStore, summary: GenerationSummary, count: int, *, publish: Publish | None = None
 ) -> list[dict[str, Any]]:
-    """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper."""
+    """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper.
+
+    A passer that traded exactly like a better one over the hold-out (same trades, return, drawdown: a
+    stop never reached, a threshold no bar fell between) is the same bet under another fingerprint; it
+    stays passed rather than taking a paper slot, so ``count`` slots hold ``count`` different records."""
     passed = sorted(summary.passed, key=lambda s: -(s.deflated_sharpe or 0.0))
+    chosen: list[StoredStrategy] = []
+    seen: set[tuple[Any, ...]] = set()
+    for strategy in passed:
+        if len(chosen) == count:
+            break
+        record = _holdout_record(strategy)
+        if record is not None and record in seen:
+            log.info("strategy %s stays passed: it traded the hold-out as a better one did", strategy.id)
+            continue
+        if record is not None:
+            seen.add(record)
+        chosen.append(strategy)
     moved = []
-    for strategy in passed[:count]:
+    for strategy in chosen:
         reason = (
             f"generation run {summary.run_id}: among the {count} best of {len(passed)} that passed"
             f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
@@ -72,6 +89,15 @@ async def start_paper(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
     return moved
+
+
+def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
+    """What a strategy did over its hold-out (its trades and the figures they made), None when unknown."""
+    held = strategy.holdout
+    figures = tuple(held.get(key) for key in ("trades", "return_pct", "max_drawdown_pct", "final_equity"))
+    if any(value is None for value in figures):
+        return None
+    return (*figures, json.dumps(held.get("trade_stats"), sort_keys=True))
 
 
 def _behind_holding(strategy: StoredStrategy) -> str:
