@@ -15,7 +15,8 @@ The universe is every symbol of ``[market] symbols`` on each timeframe of ``[gen
    the dask executor every series' batches go to the cluster at once. A series without enough candles is
    skipped with the reason;
 3. **paper**: for each run, the ``paper_per_run`` strategies that passed the filter, best deflated Sharpe
-   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books).
+   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books);
+   a passer whose hold-out record is a better one's (the same trades) is skipped.
 
 The report keeps one entry per series in ``series``; the entries of the ``[market] timeframe`` are also
 under ``symbols`` by symbol.
