@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.lifecycle import move_strategy
-from mastertrade.engine.generator.promotion import decide, read_record
+from mastertrade.engine.generator.promotion import account_books, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
 
@@ -119,8 +119,11 @@ async def apply_rules(
     store = StrategyStore(db)
     rules = settings.generator
     decisions = []
-    for strategy in await store.list(states=TRADING):
-        record = await read_record(db, strategy)
+    trading = await store.list(states=TRADING)
+    # the account's books, once: an active strategy's record is its trades there
+    accounts = await account_books(db) if any(s.state is State.ACTIVE for s in trading) else []
+    for strategy in trading:
+        record = await read_record(db, strategy, accounts=accounts)
         decision = decide(strategy, record, rules)
         item: dict[str, Any] = {
             "id": strategy.id,

@@ -20,6 +20,7 @@ a spread of ``s * sqrt(d)``. The record's shortfall is measured in those spreads
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -156,7 +157,16 @@ def holdout_end_ms(strategy: StoredStrategy) -> int | None:
         return None
 
 
-async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord | None:
+async def account_books(db: Database) -> list[str]:
+    """The account's books (every book but the strategies' own paper books)."""
+    from mastertrade.engine.execution.journal import Journal
+
+    return [book.id for book in await Journal(db).books() if not book.id.startswith("strategy:")]
+
+
+async def read_record(
+    db: Database, strategy: StoredStrategy, *, accounts: Sequence[str] | None = None
+) -> TradingRecord | None:
     """The record of a paper or active strategy from the trading journal, or None before its first bar.
 
     Paper: its own book (``strategy:<id>``): the equity history gives return and drawdown, the book's
@@ -169,17 +179,17 @@ async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord |
     strategy starts, and a trading core that lags the feed (a simulated market while the nightly job
     holds the machine) opens it on bars the hold-out already scored. Those bars chose the strategy; a
     record over them would repeat the backtest and hold it to its own prediction. The record then starts
-    at the mark of the hold-out's last bar, and counts the trades entered after it."""
+    at the mark of the hold-out's last bar, and counts the trades entered after it.
+
+    ``accounts``: the account's books (:func:`account_books`), read once by a caller that judges many
+    strategies; reading every book again for each strategy made judging N strategies cost N²."""
     from mastertrade.engine.execution.journal import Journal
 
     journal = Journal(db)
-    books = {book.id: book for book in await journal.books()}
     after = holdout_end_ms(strategy)
     if strategy.state is State.PAPER:
         book = f"strategy:{strategy.id}"
-        if book not in books:
-            return None
-        points = await journal.equity_history(book, since=after)
+        points = await journal.equity_history(book, since=after)  # none: the book does not exist yet
         if len(points) < 2:
             return None
         ledger = await journal.ledger(book)
@@ -192,9 +202,7 @@ async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord |
             max_drawdown_pct=_drawdown_pct(values),
         )
     trips = []
-    for book_id in books:
-        if book_id.startswith("strategy:"):
-            continue
+    for book_id in accounts if accounts is not None else await account_books(db):
         trips.extend(
             trip
             for trip in (await journal.strategy_ledger(book_id, strategy.id)).round_trips
