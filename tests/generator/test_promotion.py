@@ -274,6 +274,26 @@ async def test_judging_reads_the_book_list_once_not_once_per_strategy(
     assert all(by_id[s.id]["record"]["trades"] == 1 for s in stored[2:])  # paper: their own books
 
 
+async def test_a_strategy_taken_off_the_account_is_not_put_back_by_the_rules(sqlite_db: Any) -> None:
+    """Active, paused by hand, put on paper by hand: its paper book ran on through all of it, so its
+    record holds up and the next night promoted it again, undoing the trader's move. It stays on paper
+    (saying why) until the trader activates it."""
+    store = StrategyStore(sqlite_db)
+    strategy = await add_strategy(sqlite_db, State.ACTIVE)
+    await store.transition(strategy.id, State.PAUSED, "paused by hand")
+    await store.transition(strategy.id, State.PAPER, "moved to paper trading by hand")
+    days = [10_000 * (1.001**i) for i in range(20)]
+    await add_book(sqlite_db, f"strategy:{strategy.id}", days, [(100, 101)] * 6, strategy.id)
+    events: list[Any] = []
+    [decision] = await apply_rules(sqlite_db, settings_with(), publish=events.append)
+    assert decision["action"] == "keep" and "taken off it (paused by hand)" in decision["reason"]
+    assert "paper record holds up" in decision["reason"]  # what the rules would have done
+    assert (await store.get(strategy.id)).state is State.PAPER and events == []
+    # the trader's own move still goes through
+    await store.transition(strategy.id, State.ACTIVE, "activated by hand")
+    assert (await store.get(strategy.id)).state is State.ACTIVE
+
+
 async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     sqlite_db: Any, frame: pd.DataFrame
 ) -> None:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.lifecycle import move_strategy
-from mastertrade.engine.generator.promotion import account_books, decide, read_record
+from mastertrade.engine.generator.promotion import Decision, account_books, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
 
@@ -125,6 +125,8 @@ async def apply_rules(
     for strategy in trading:
         record = await read_record(db, strategy, accounts=accounts)
         decision = decide(strategy, record, rules)
+        if decision.action == "promote":
+            decision = await _unless_taken_off(store, strategy, decision)
         item: dict[str, Any] = {
             "id": strategy.id,
             "name": strategy.name,
@@ -145,6 +147,29 @@ async def apply_rules(
             item["action"], item["reason"] = "keep", f"not applied: {exc}"
             continue
     return decisions
+
+
+async def _unless_taken_off(store: StrategyStore, strategy: StoredStrategy, decision: Decision) -> Decision:
+    """A paper strategy that traded the account before was taken off it (paused by the trader or the
+    parity monitor, then put on paper by hand): the rules do not put it back. Its paper book runs on
+    through the pause, so its record still holds the stint that made someone take it off, and a promotion
+    on it would undo the trader's move at the next night; only ``mt strategy activate`` puts it back."""
+    history = await store.history(strategy.id)
+    off = next(
+        (
+            item
+            for item in reversed(history)
+            if item.from_state is State.ACTIVE and item.to_state is not State.ACTIVE
+        ),
+        None,
+    )
+    if off is None:
+        return decision
+    return Decision(
+        "keep",
+        f"traded the account before and was taken off it ({off.reason}): the rules do not put it back,"
+        f" `mt strategy activate {strategy.id}` does; {decision.reason}",
+    )
 
 
 async def refresh(
