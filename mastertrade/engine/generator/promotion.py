@@ -31,6 +31,7 @@ from mastertrade.utc import from_ms, iso, parse_iso, to_ms
 if TYPE_CHECKING:
     from mastertrade.config import GeneratorSettings
     from mastertrade.db.database import Database
+    from mastertrade.engine.execution.ledger import RoundTrip
     from mastertrade.engine.generator.store import StoredStrategy
 
 DRAWDOWN_FLOOR_PCT = 2.0
@@ -201,7 +202,7 @@ async def read_record(
             return_pct=(values[-1] / values[0] - 1.0) * 100.0 if values[0] > 0 else 0.0,
             max_drawdown_pct=_drawdown_pct(values),
         )
-    trips = []
+    trips: list[RoundTrip] = []
     for book_id in accounts if accounts is not None else await account_books(db):
         trips.extend(
             trip
