@@ -820,7 +820,8 @@ class GeneratorSettings(Section):
     equity above this, or different trades, fails the filter."""
 
     paper_per_run: int = Field(default=3, ge=0)
-    """Nightly run: how many of the run's passers (best deflated Sharpe first) start paper trading."""
+    """Nightly run: how many of the run's passers (best deflated Sharpe first) start paper trading; a
+    passer that traded the hold-out exactly as a better one did stays passed."""
 
     min_paper_days: float = Field(default=14.0, ge=0)
     """Promotion: shortest paper trading period, in days of market time, before a strategy can go active."""

@@ -313,8 +313,15 @@ def list_stored(
         from mastertrade.engine.execution.parity_monitor import latest_statuses
         from mastertrade.engine.generator.states import parse_state
         from mastertrade.engine.generator.store import StrategyStore
+        from mastertrade.engine.market.symbols import parse_symbol
+        from mastertrade.engine.market.timeframes import timeframe_ms
 
         states = [parse_state(item) for item in state] if state else None
+        # a filter that can match nothing (BTCUSDT, 7x) is a typo: said, not answered with an empty list
+        if symbol is not None:
+            parse_symbol(symbol)
+        if timeframe is not None:
+            timeframe_ms(timeframe)
         db = await open_db()
         try:
             found = await StrategyStore(db).list(

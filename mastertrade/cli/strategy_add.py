@@ -34,14 +34,18 @@ def add(
     Its backtest over the stored series is attached for reference (not as a gate, and not as
     out-of-sample evidence): the strategy is your choice."""
     from mastertrade.cli.runtime import open_db, run, settings
+    from mastertrade.engine.market.symbols import parse_symbol
 
     config = settings()
+    # the daemon trades a strategy on the feed's symbol, stored upper case ([market] symbols): one typed
+    # `btc/usdt` must be stored as that market, not as a second spelling no closed bar ever matches
+    market = parse_symbol(symbol)
 
     async def main() -> dict[str, Any]:
         from mastertrade.engine.generator.manual import add_strategy
         from mastertrade.engine.signals.loader import load_strategy
 
-        strategy = load_strategy(spec, symbol, timeframe)
+        strategy = load_strategy(spec, market, timeframe)
         db = await open_db(config)
         try:
             return await add_strategy(db, config, strategy, spec=spec, exchange=exchange, paper=paper)

@@ -124,6 +124,21 @@ def test_generate_bad_input_exits_2(mt: MT) -> None:
     assert result.exit_code == 2
 
 
+def test_strategy_list_refuses_a_filter_that_cannot_name_a_market(mt: MT) -> None:
+    """`--timeframe 7x` or `--symbol BTCUSDT` listed nothing with exit 0, as if no strategy matched; a
+    symbol in another case names its market."""
+    assert mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "600", "--seed", "3").exit_code == 0
+    added = mt.json("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    for args, message in (
+        (("--timeframe", "7x"), "mt: error: invalid timeframe '7x'"),
+        (("--symbol", "BTCUSDT"), "mt: error: invalid symbol 'BTCUSDT'"),
+    ):
+        bad = mt("strategy", "list", *args, "--json")
+        assert bad.exit_code == 2 and bad.stderr.startswith(message) and bad.stdout == ""
+        assert bad.stderr.count("\n") == 1
+    assert [row["id"] for row in mt.json("strategy", "list", "--symbol", "btc/usdt")] == [added["id"]]
+
+
 def test_strategy_list_and_show(mt: MT, generated: dict[str, Any]) -> None:
     listed = mt.json("strategy", "list")
     assert {row["id"] for row in listed} == {row["id"] for row in generated["strategies"]}

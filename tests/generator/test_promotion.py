@@ -13,6 +13,7 @@ from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
 from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.search import derive
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
 from mastertrade.engine.signals.builtins import builtin
@@ -185,6 +186,36 @@ async def test_a_paper_record_comes_from_the_strategys_own_book(sqlite_db: Any) 
     assert found.max_drawdown_pct == pytest.approx((1 - 9_900 / 10_100) * 100)
 
 
+async def test_a_record_counts_only_bars_after_the_hold_out(sqlite_db: Any) -> None:
+    """A trading core that lags the feed opens a new strategy's book on bars its hold-out already scored
+    (the bars that chose it); the record starts at the hold-out's last bar and counts the trades entered
+    after it, paper and active alike."""
+    from mastertrade.utc import iso
+
+    held_to = START + timedelta(days=2)  # the hold-out's last bar: the book's third mark
+    store = StrategyStore(sqlite_db)
+    new = NewStrategy(
+        builtin("sma_cross", "BTC/USDT", "1h"), out_of_sample={**OOS, "end": iso(held_to)}, path=PAPER_PATH
+    )
+    strategy = await store.add(new)
+    strategy = await store.transition(strategy.id, State.PAPER, "test")
+    equity = [10_000, 11_000, 12_000, 12_120, 11_900, 12_300]
+    trips = [(100, 110), (110, 120), (120, 121), (121, 119), (119, 125)]  # entered on days 0..4
+    await add_book(sqlite_db, f"strategy:{strategy.id}", equity, trips, strategy.id)
+    found = await read_record(sqlite_db, strategy)
+    assert found is not None
+    assert found.start == held_to and found.days == 3
+    assert found.trades == 2  # entered on days 3 and 4
+    assert found.return_pct == pytest.approx((12_300 / 12_000 - 1) * 100)
+    assert found.max_drawdown_pct == pytest.approx((1 - 11_900 / 12_120) * 100)
+
+    active = await store.transition(strategy.id, State.ACTIVE, "test")
+    await add_book(sqlite_db, "paper", [10_000], trips, strategy.id)
+    record = await read_record(sqlite_db, active)
+    assert record is not None and record.trades == 2
+    assert record.return_pct == pytest.approx(((119 / 121) * (125 / 119) - 1) * 100, rel=1e-6)
+
+
 async def test_an_active_record_comes_from_its_trades_in_the_account(sqlite_db: Any) -> None:
     strategy = await add_strategy(sqlite_db, State.ACTIVE)
     await add_book(sqlite_db, "paper", [10_000], [(100, 110), (110, 99)], strategy.id)
@@ -207,6 +238,60 @@ async def test_apply_rules_moves_and_publishes(sqlite_db: Any) -> None:
     assert [(e.type, e.stage_from, e.stage_to) for e in events] == [("strategy.promoted", "paper", "active")]
     history = await StrategyStore(sqlite_db).history(promoted.id)
     assert history[-1].reason.startswith("paper record holds up")
+
+
+async def test_judging_reads_the_book_list_once_not_once_per_strategy(
+    sqlite_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judging N trading strategies read every book for each of them (N² rows: 200 paper strategies took
+    22 s, 800 took 188 s); the account's books are read once, and a paper record needs none."""
+    from mastertrade.engine.execution.journal import Journal
+
+    store = StrategyStore(sqlite_db)
+    genome = builtin("sma_cross", "BTC/USDT", "1h")
+    stops = [genome.model_copy(update={"stop_loss": 0.01 * (i + 1)}) for i in range(6)]
+    stored = await store.add_many(NewStrategy(g, out_of_sample=dict(OOS), path=PAPER_PATH) for g in stops)
+    for strategy in stored:
+        await store.transition(strategy.id, State.PAPER, "test")
+        await add_book(sqlite_db, f"strategy:{strategy.id}", [10_000, 10_010], [(100, 101)], strategy.id)
+    for strategy in stored[:2]:
+        await store.transition(strategy.id, State.ACTIVE, "test")
+    await add_book(sqlite_db, "paper", [10_000], [(100, 90)], stored[0].id)
+    reads = 0
+    books = Journal.books
+
+    async def counted(self: Journal) -> Any:
+        nonlocal reads
+        reads += 1
+        return await books(self)
+
+    monkeypatch.setattr(Journal, "books", counted)
+    decisions = await apply_rules(sqlite_db, settings_with(min_paper_days=0, min_paper_trades=0))
+    assert len(decisions) == 6 and reads == 1
+    by_id = {item["id"]: item for item in decisions}
+    assert by_id[stored[0].id]["record"]["trades"] == 1  # its trade in the account
+    assert by_id[stored[1].id]["record"] is None  # active, no account trade yet
+    assert all(by_id[s.id]["record"]["trades"] == 1 for s in stored[2:])  # paper: their own books
+
+
+async def test_a_strategy_taken_off_the_account_is_not_put_back_by_the_rules(sqlite_db: Any) -> None:
+    """Active, paused by hand, put on paper by hand: its paper book ran on through all of it, so its
+    record holds up and the next night promoted it again, undoing the trader's move. It stays on paper
+    (saying why) until the trader activates it."""
+    store = StrategyStore(sqlite_db)
+    strategy = await add_strategy(sqlite_db, State.ACTIVE)
+    await store.transition(strategy.id, State.PAUSED, "paused by hand")
+    await store.transition(strategy.id, State.PAPER, "moved to paper trading by hand")
+    days = [10_000 * (1.001**i) for i in range(20)]
+    await add_book(sqlite_db, f"strategy:{strategy.id}", days, [(100, 101)] * 6, strategy.id)
+    events: list[Any] = []
+    [decision] = await apply_rules(sqlite_db, settings_with(), publish=events.append)
+    assert decision["action"] == "keep" and "taken off it (paused by hand)" in decision["reason"]
+    assert "paper record holds up" in decision["reason"]  # what the rules would have done
+    assert (await store.get(strategy.id)).state is State.PAPER and events == []
+    # the trader's own move still goes through
+    await store.transition(strategy.id, State.ACTIVE, "activated by hand")
+    assert (await store.get(strategy.id)).state is State.ACTIVE
 
 
 async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
@@ -281,15 +366,47 @@ async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame
         ),
         venue=SimpleNamespace(id="sim", simulated=True),
         bus=SimpleNamespace(publish=events.append),
-        clock=SimpleNamespace(now=lambda: datetime(2025, 1, 2, 3, tzinfo=UTC)),
+        # a simulated market: the wall clock is days past the market's night (the job's date and seed)
+        clock=SimpleNamespace(now=lambda: datetime(2026, 12, 4, 1, tzinfo=UTC)),
+        market_time=SimpleNamespace(now=lambda: datetime(2025, 1, 2, 3, tzinfo=UTC)),
     )
     run = SimpleNamespace(progress=lambda *args: progress.append(args))
     result = await nightly_job(ctx, run)  # type: ignore[arg-type]
     await asyncio.sleep(0)  # progress reports hop from the worker thread to the loop
     assert result["symbols"]["BTC/USDT"]["counts"]["stored"] == 20
     assert result["date"] == "2025-01-02"
+    stored_run = await StrategyStore(sqlite_db).run(result["symbols"]["BTC/USDT"]["run_id"])
+    assert stored_run.seed == derive(20250102, "BTC/USDT", "1h")  # seeded from the market's night
     assert progress and progress[-1][2] == "done"
     assert any("BTC/USDT: " in item[2] for item in progress)
+
+
+async def test_paper_slots_go_to_different_hold_out_records(sqlite_db: Any) -> None:
+    """Two passers that traded the hold-out identically (a stop never reached) are one bet: the second
+    stays passed and the next different passer gets the slot."""
+    from types import SimpleNamespace
+
+    from mastertrade.engine.generator.nightly import start_paper
+
+    store = StrategyStore(sqlite_db)
+    same = {**OOS, "return_pct": 4.0, "final_equity": 10_400.0, "trade_stats": {"wins": 20.0}}
+    other = {**OOS, "return_pct": 3.0, "final_equity": 10_300.0, "trade_stats": {"wins": 18.0}}
+    path = PAPER_PATH
+    sma = builtin("sma_cross", "BTC/USDT", "1h")
+    best, clone, third = await store.add_many(
+        [
+            NewStrategy(sma.model_copy(update={"stop_loss": 0.04}), out_of_sample=same, deflated_sharpe=0.99,
+                        path=path),
+            NewStrategy(sma.model_copy(update={"stop_loss": 0.12}), out_of_sample=same, deflated_sharpe=0.98,
+                        path=path),
+            NewStrategy(builtin("ema_cross", "BTC/USDT", "1h"), out_of_sample=other, deflated_sharpe=0.97,
+                        path=path),
+        ]
+    )  # fmt: skip
+    summary = SimpleNamespace(run_id=7, passed=[clone, third, best])
+    moved = await start_paper(store, summary, 2)  # type: ignore[arg-type]
+    assert [item["id"] for item in moved] == [best.id, third.id]
+    assert (await store.get(clone.id)).state is State.PASSED
 
 
 def test_a_paper_move_says_when_the_strategy_did_worse_than_holding() -> None:

@@ -147,6 +147,9 @@ async def test_list_filters_by_state_and_market(database: Any) -> None:
     assert {s.name for s in await store.list(states=[State.PASSED])} == {"sma_cross", "breakout"}
     assert {s.name for s in await store.list(symbol="ETH/USDT")} == {"breakout"}
     assert {s.name for s in await store.list(states=["generated"], symbol="BTC/USDT")} == {"ema_cross"}
+    # a market typed in any case, as `mt strategy list --symbol eth/usdt` and the API pass it
+    assert {s.name for s in await store.list(symbol="eth/usdt")} == {"breakout"}
+    assert {h.name for h in await store.summaries(symbol=" Eth/Usdt")} == {"breakout"}
     with pytest.raises(UserInputError, match="unknown strategy state 'paperr'"):
         await store.list(states=["paperr"])
     counts = await store.counts()

@@ -85,6 +85,21 @@ def test_bad_input_is_refused_and_nothing_is_stored(mt: MT, db_url: str) -> None
     assert mt.json("strategy", "list") == []
 
 
+def test_a_symbol_typed_in_lower_case_is_stored_as_the_market_the_daemon_trades(mt: MT, db_url: str) -> None:
+    """`--symbol btc/usdt` names the market BTC/USDT: stored under a second spelling, no closed bar of the
+    feed (upper case, as [market] symbols) would ever match it, and the same logic could be stored twice."""
+    _setup(mt)
+    added = mt.json("strategy", "add", "sma_cross", "--symbol", "btc/usdt", "--timeframe", "1h", "--paper")
+    assert added["symbol"] == "BTC/USDT"
+    assert mt.json("strategy", "show", added["id"])["genome"]["symbol"] == "BTC/USDT"
+    again = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert again.exit_code == 2 and "already stored" in again.stderr
+    bad = mt("strategy", "add", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h")
+    assert bad.exit_code == 2 and bad.stderr.strip().count("\n") == 0
+    assert "invalid symbol 'BTCUSDT'" in bad.stderr
+    assert [row["id"] for row in mt.json("strategy", "list")] == [added["id"]]
+
+
 def test_export_keeps_a_file_of_yours_unless_forced(mt: MT, db_url: str, tmp_path: Path) -> None:
     _setup(mt)
     stored = mt.json("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")

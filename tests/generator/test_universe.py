@@ -91,6 +91,7 @@ def test_a_universe_runs_every_series_and_reports_each(mt: MT, monkeypatch: pyte
         (("--symbol", "BTC/USDT", "--symbols", "ETH/USDT"), "not both"),
         (("--timeframes", "1h,7q"), "7q"),
         (("--symbols", " , "), "no symbols"),
+        (("--symbols", "BTC/USDT,ETHUSDT"), "invalid symbol 'ETHUSDT'"),
     ],
 )
 def test_bad_universe_and_executor_options_are_refused(mt: MT, args: tuple[str, ...], message: str) -> None:
@@ -112,11 +113,21 @@ def test_dask_without_the_extra_says_how_to_install_it(mt: MT, monkeypatch: pyte
 
 
 def test_series_of_checks_and_deduplicates() -> None:
-    assert series_of(["A", "B", "A"], ["1h", "1h"]) == [("A", "1h"), ("B", "1h")]
+    assert series_of(["A/USDT", "B/USDT", "A/USDT"], ["1h", "1h"]) == [("A/USDT", "1h"), ("B/USDT", "1h")]
     with pytest.raises(UserInputError, match="no timeframes"):
-        series_of(["A"], [])
+        series_of(["A/USDT"], [])
     with pytest.raises(UserInputError):
-        series_of(["A"], ["1x"])
+        series_of(["A/USDT"], ["1x"])
+
+
+def test_a_universe_symbol_is_its_market_in_any_case() -> None:
+    """`--symbols BTC/USDT,btc/usdt` is one series (it ran twice, under two seeds), `btc/usdt` gets the
+    seed of BTC/USDT, and a symbol that is not BASE/QUOTE is refused instead of skipped as uncandled."""
+    chosen = series_of(["BTC/USDT", " btc/usdt", "eth/usdt"], ["1h"])
+    assert chosen == [("BTC/USDT", "1h"), ("ETH/USDT", "1h")]
+    assert universe_seeds(7, series_of(["btc/usdt"], ["1h"])) == universe_seeds(7, [("BTC/USDT", "1h")])
+    with pytest.raises(UserInputError, match="invalid symbol 'BTCUSDT'"):
+        series_of(["BTC/USDT", "BTCUSDT"], ["1h"])
 
 
 def test_generate_says_when_lookback_bars_leaves_stored_bars_out(

@@ -15,7 +15,8 @@ The universe is every symbol of ``[market] symbols`` on each timeframe of ``[gen
    the dask executor every series' batches go to the cluster at once. A series without enough candles is
    skipped with the reason;
 3. **paper**: for each run, the ``paper_per_run`` strategies that passed the filter, best deflated Sharpe
-   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books).
+   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books);
+   a passer whose hold-out record is a better one's (the same trades) is skipped.
 
 The report keeps one entry per series in ``series``; the entries of the ``[market] timeframe`` are also
 under ``symbols`` by symbol.
@@ -26,13 +27,14 @@ Then every paper and active strategy is judged by :mod:`.promotion`: promoted to
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.generator.lifecycle import move_strategy
-from mastertrade.engine.generator.promotion import decide, read_record
+from mastertrade.engine.generator.promotion import Decision, account_books, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
 
@@ -55,10 +57,26 @@ Progress = Callable[[float, float | None, str], None]
 async def start_paper(
     store: StrategyStore, summary: GenerationSummary, count: int, *, publish: Publish | None = None
 ) -> list[dict[str, Any]]:
-    """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper."""
+    """Move the ``count`` best passers of a run (highest deflated Sharpe ratio) from passed to paper.
+
+    A passer that traded exactly like a better one over the hold-out (same trades, return, drawdown: a
+    stop never reached, a threshold no bar fell between) is the same bet under another fingerprint; it
+    stays passed rather than taking a paper slot, so ``count`` slots hold ``count`` different records."""
     passed = sorted(summary.passed, key=lambda s: -(s.deflated_sharpe or 0.0))
+    chosen: list[StoredStrategy] = []
+    seen: set[tuple[Any, ...]] = set()
+    for strategy in passed:
+        if len(chosen) == count:
+            break
+        record = _holdout_record(strategy)
+        if record is not None and record in seen:
+            log.info("strategy %s stays passed: it traded the hold-out as a better one did", strategy.id)
+            continue
+        if record is not None:
+            seen.add(record)
+        chosen.append(strategy)
     moved = []
-    for strategy in passed[:count]:
+    for strategy in chosen:
         reason = (
             f"generation run {summary.run_id}: among the {count} best of {len(passed)} that passed"
             f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
@@ -72,6 +90,15 @@ async def start_paper(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
     return moved
+
+
+def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
+    """What a strategy did over its hold-out (its trades and the figures they made), None when unknown."""
+    held = strategy.holdout
+    figures = tuple(held.get(key) for key in ("trades", "return_pct", "max_drawdown_pct", "final_equity"))
+    if any(value is None for value in figures):
+        return None
+    return (*figures, json.dumps(held.get("trade_stats"), sort_keys=True))
 
 
 def _behind_holding(strategy: StoredStrategy) -> str:
@@ -92,9 +119,14 @@ async def apply_rules(
     store = StrategyStore(db)
     rules = settings.generator
     decisions = []
-    for strategy in await store.list(states=TRADING):
-        record = await read_record(db, strategy)
+    trading = await store.list(states=TRADING)
+    # the account's books, once: an active strategy's record is its trades there
+    accounts = await account_books(db) if any(s.state is State.ACTIVE for s in trading) else []
+    for strategy in trading:
+        record = await read_record(db, strategy, accounts=accounts)
         decision = decide(strategy, record, rules)
+        if decision.action == "promote":
+            decision = await _unless_taken_off(store, strategy, decision)
         item: dict[str, Any] = {
             "id": strategy.id,
             "name": strategy.name,
@@ -115,6 +147,29 @@ async def apply_rules(
             item["action"], item["reason"] = "keep", f"not applied: {exc}"
             continue
     return decisions
+
+
+async def _unless_taken_off(store: StrategyStore, strategy: StoredStrategy, decision: Decision) -> Decision:
+    """A paper strategy that traded the account before was taken off it (paused by the trader or the
+    parity monitor, then put on paper by hand): the rules do not put it back. Its paper book runs on
+    through the pause, so its record still holds the stint that made someone take it off, and a promotion
+    on it would undo the trader's move at the next night; only ``mt strategy activate`` puts it back."""
+    history = await store.history(strategy.id)
+    off = next(
+        (
+            item
+            for item in reversed(history)
+            if item.from_state is State.ACTIVE and item.to_state is not State.ACTIVE
+        ),
+        None,
+    )
+    if off is None:
+        return decision
+    return Decision(
+        "keep",
+        f"traded the account before and was taken off it ({off.reason}): the rules do not put it back,"
+        f" `mt strategy activate {strategy.id}` does; {decision.reason}",
+    )
 
 
 async def refresh(
@@ -217,5 +272,7 @@ async def nightly_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         venue=ctx.venue,
         publish=ctx.bus.publish,
         progress=progress,
-        now=ctx.clock.now(),
+        # market time: on a simulated market each simulated night is its own date (and seed), as the
+        # scheduler that fired the job counts nights; the wall clock gave every night of a day one seed
+        now=ctx.market_time.now(),
     )

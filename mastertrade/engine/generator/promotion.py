@@ -20,16 +20,18 @@ a spread of ``s * sqrt(d)``. The record's shortfall is measured in those spreads
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from mastertrade.engine.generator.states import State
-from mastertrade.utc import from_ms, iso
+from mastertrade.utc import from_ms, iso, parse_iso, to_ms
 
 if TYPE_CHECKING:
     from mastertrade.config import GeneratorSettings
     from mastertrade.db.database import Database
+    from mastertrade.engine.execution.ledger import RoundTrip
     from mastertrade.engine.generator.store import StoredStrategy
 
 DRAWDOWN_FLOOR_PCT = 2.0
@@ -144,23 +146,51 @@ def _drawdown_pct(values: list[float]) -> float:
     return worst * 100.0
 
 
-async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord | None:
+def holdout_end_ms(strategy: StoredStrategy) -> int | None:
+    """The open time of the newest bar the strategy's selection saw (its hold-out's last bar), or None
+    when it has no hold-out (a strategy added by hand, a legacy row)."""
+    end = strategy.holdout.get("end")
+    if not isinstance(end, str):
+        return None
+    try:
+        return to_ms(parse_iso(end))
+    except ValueError:
+        return None
+
+
+async def account_books(db: Database) -> list[str]:
+    """The account's books (every book but the strategies' own paper books)."""
+    from mastertrade.engine.execution.journal import Journal
+
+    return [book.id for book in await Journal(db).books() if not book.id.startswith("strategy:")]
+
+
+async def read_record(
+    db: Database, strategy: StoredStrategy, *, accounts: Sequence[str] | None = None
+) -> TradingRecord | None:
     """The record of a paper or active strategy from the trading journal, or None before its first bar.
 
     Paper: its own book (``strategy:<id>``): the equity history gives return and drawdown, the book's
     round trips the trades. Active: its round trips in the account's books (over its whole active life,
     a pause included); the return and drawdown are those of the trades compounded at the strategy's own
     size (the account sizes it by Kelly, so this is what its backtest predicts, whatever the sizing did).
-    Times are market times (the candles'), as the trading core records them."""
+    Times are market times (the candles'), as the trading core records them.
+
+    Only bars after the hold-out count: a book opens on the bar the trading core evaluates when the
+    strategy starts, and a trading core that lags the feed (a simulated market while the nightly job
+    holds the machine) opens it on bars the hold-out already scored. Those bars chose the strategy; a
+    record over them would repeat the backtest and hold it to its own prediction. The record then starts
+    at the mark of the hold-out's last bar, and counts the trades entered after it.
+
+    ``accounts``: the account's books (:func:`account_books`), read once by a caller that judges many
+    strategies; reading every book again for each strategy made judging N strategies cost N²."""
     from mastertrade.engine.execution.journal import Journal
 
     journal = Journal(db)
-    books = {book.id: book for book in await journal.books()}
+    after = holdout_end_ms(strategy)
     if strategy.state is State.PAPER:
         book = f"strategy:{strategy.id}"
-        if book not in books:
-            return None
-        points = await journal.equity_history(book)
+        points = await journal.equity_history(book, since=after)  # none: the book does not exist yet
         if len(points) < 2:
             return None
         ledger = await journal.ledger(book)
@@ -168,15 +198,17 @@ async def read_record(db: Database, strategy: StoredStrategy) -> TradingRecord |
         return TradingRecord(
             start=points[0].at,
             end=points[-1].at,
-            trades=len(ledger.round_trips),
+            trades=sum(1 for trip in ledger.round_trips if after is None or trip.entry_ts > after),
             return_pct=(values[-1] / values[0] - 1.0) * 100.0 if values[0] > 0 else 0.0,
             max_drawdown_pct=_drawdown_pct(values),
         )
-    trips = []
-    for book_id in books:
-        if book_id.startswith("strategy:"):
-            continue
-        trips.extend((await journal.strategy_ledger(book_id, strategy.id)).round_trips)
+    trips: list[RoundTrip] = []
+    for book_id in accounts if accounts is not None else await account_books(db):
+        trips.extend(
+            trip
+            for trip in (await journal.strategy_ledger(book_id, strategy.id)).round_trips
+            if after is None or trip.entry_ts > after
+        )
     if not trips:
         return None
     trips.sort(key=lambda trip: trip.exit_ts)

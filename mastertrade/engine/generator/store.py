@@ -847,8 +847,8 @@ def _listing(
     if states is not None:
         names = [parse_state(str(state)).value for state in states]
         query = query.where(col(StrategyRecord.state).in_(names))
-    if symbol is not None:
-        query = query.where(col(StrategyRecord.symbol) == symbol)
+    if symbol is not None:  # a market in any case (`btc/usdt` is BTC/USDT), as every command reads it
+        query = query.where(func.upper(col(StrategyRecord.symbol)) == symbol.strip().upper())
     if timeframe is not None:
         query = query.where(col(StrategyRecord.timeframe) == timeframe)
     if generation_run_id is not None:

@@ -86,10 +86,13 @@ def universe_seeds(seed: int, series: Sequence[tuple[str, str]]) -> list[int]:
 
 
 def series_of(symbols: Sequence[str], timeframes: Sequence[str]) -> list[tuple[str, str]]:
-    """Every (symbol, timeframe), symbols first, duplicates dropped (``UserInputError`` when empty)."""
+    """Every (symbol, timeframe), symbols first, duplicates dropped (``UserInputError`` when empty, or
+    naming a symbol that is not BASE/QUOTE). A symbol is the market in any case, spelled as it is stored
+    (``btc/usdt`` is BTC/USDT): one series, one seed, whatever the spelling typed."""
+    from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import timeframe_ms
 
-    symbols = list(dict.fromkeys(s.strip() for s in symbols if s.strip()))
+    symbols = list(dict.fromkeys(parse_symbol(s) for s in symbols if s.strip()))
     timeframes = list(dict.fromkeys(t.strip() for t in timeframes if t.strip()))
     if not symbols:
         raise UserInputError("the universe has no symbols: give --symbols A,B or set [market] symbols")
