@@ -361,7 +361,8 @@ def run_foreground(
 
 def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequence[str] = ()) -> int:
     """Start a detached daemon (``mt daemon start --foreground --detached`` plus ``options``, such as
-    ``--live``) and wait until it answers on the socket; returns its pid."""
+    ``--live``) and wait until it answers on the socket; returns its pid. Raises
+    ``DaemonAlreadyRunning`` when a daemon runs, or another start's daemon took the pid file first."""
     where = locations()
     pid = settled_pid(where)
     if pid is not None:
@@ -383,6 +384,10 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
+            other = running_pid(where)
+            if other is not None and other != process.pid:
+                # Another start (cron's keep-alive, a second shell) won the race for the pid file.
+                raise DaemonAlreadyRunning(f"the daemon is already running (pid {other})")
             raise OperationFailed(
                 f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
             )
