@@ -243,12 +243,12 @@ NIGHT0_MS = 1_767_225_600_000 + 3 * 3_600_000  # 2026-01-01 03:00 UTC, market ti
 
 @asynccontextmanager
 async def _daemon(
-    settings: Settings, *, simulated: bool, gap_s: float, jobs: dict[str, str]
+    settings: Settings, *, simulated: bool, gap_s: float, jobs: dict[str, str], start: datetime = START
 ) -> AsyncIterator[Any]:
     """A daemon whose scheduler runs ``jobs`` with ``[scheduler] simulated_min_gap_s = gap_s``, on a fake
     wall clock; on a simulated venue its market time is moved by the test (``market.observe``)."""
     scheduler = settings.scheduler.model_copy(update={"jobs": jobs, "simulated_min_gap_s": gap_s})
-    clock, counted = FakeClock(START), Jobs()
+    clock, counted = FakeClock(start), Jobs()
     market = MarketTime(clock) if simulated else None
     if market is not None:
         market.observe(NIGHT0_MS - 3_600_000)  # the feed's first price: 02:00, an hour before the night
@@ -314,6 +314,31 @@ async def test_on_simulated_time_a_job_runs_at_most_once_per_simulated_min_gap_o
         ]
         light = await scheduler.runs.recent("count")
         assert len(light) == 7 and all(run.outcome == "ok" for run in light)  # every night
+
+
+async def test_simulated_min_gap_holds_across_a_daemon_restart(settings: Settings) -> None:
+    """The gap is counted from the previous run's start as ``job_runs`` recorded it: a daemon restarted a
+    minute after a nightly run does not start another on its first simulated night, and one restarted
+    after the gap does."""
+    nightly = {"heavy": "0 3 * * *"}
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        assert jobs.calls == [START]
+    restarted = START + timedelta(seconds=60)
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly, start=restarted) as daemon:
+        _, clock, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        await clock.advance(48)
+        await _night(market, scheduler, 1)
+        assert jobs.calls == []  # 108 s after the previous daemon's run started
+    later = START + timedelta(seconds=600)
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly, start=later) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        assert jobs.calls == [later]
+        heavy = await scheduler.runs.recent("heavy")
+        assert [run.started_at for run in heavy] == [later, START]
 
 
 async def test_simulated_min_gap_0_runs_every_simulated_night(settings: Settings) -> None:

@@ -13,11 +13,13 @@ a job overrunning its schedule is news); on simulated time, where a night passes
 job usually still runs at its next fire, it is skipped without a record. On simulated time a scheduled
 fire of a heavy job (registered ``paced``: nightly generation, ML retraining) is also skipped without a
 record until ``[scheduler] simulated_min_gap_s`` seconds of wall time have passed since that job's
-previous run in this daemon started: an accelerated market that passes a night a minute still shows
-its nightly runs, at a pace that keeps CPU and stored strategies bounded. Runs started by hand, light
-jobs and a real exchange's schedules are never held back. Runs left "running" by a crashed daemon are
-marked "interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a stopping daemon
-lets it finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled".
+previous run started, in this daemon or an earlier one (the start times recorded in ``job_runs``, read
+when the scheduler starts, so a restart does not run one at once): an accelerated market that passes a
+night a minute still shows its nightly runs, at a pace that keeps CPU and stored strategies bounded.
+Runs started by hand, light jobs and a real exchange's schedules are never held back. Runs left
+"running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run is a
+``ctx.work`` unit, so a stopping daemon lets it finish (up to ``[daemon] stop_timeout_s``) before
+cancelling it, which records "cancelled".
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class SchedulerService:
         self._starting: set[asyncio.Task[Any]] = set()
         self._next: dict[str, datetime] = {}
         self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
-        self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run here
+        self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run
         self._recovered = False
 
     @property
@@ -80,6 +82,10 @@ class SchedulerService:
             for name in self.schedules():
                 if name not in ctx.jobs:
                     log.info("job %s has a schedule but is not part of this version; it will not run", name)
+            paced = [name for name in ctx.jobs.names() if ctx.jobs.get(name).paced]
+            if paced:  # a restarted daemon honours the gap since the previous daemon's runs
+                for name, started in (await self.runs.last_started(paced)).items():
+                    self._started.setdefault(name, started)
             self._recovered = True
         try:
             if not ctx.settings.scheduler.enabled:
