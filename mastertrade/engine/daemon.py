@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
 from mastertrade.locations import Locations, ensure_private_dir, locations
-from mastertrade.pids import process_alive
+from mastertrade.pids import pid_file_holder, process_alive, read_pid
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -100,32 +100,9 @@ class DaemonLock:
         self._fd = None
 
 
-def read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return int(text) if text.isdigit() else None
-
-
 def running_pid(where: Locations | None = None) -> int | None:
     """The pid of the live daemon of this installation, or None (a stale pid file is no daemon)."""
-    path = (where or locations()).pid_file
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            return read_pid(path) or -1
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return pid_file_holder((where or locations()).pid_file)
 
 
 def clean_stale_socket(where: Locations | None = None) -> bool:
