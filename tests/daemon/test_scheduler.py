@@ -7,6 +7,8 @@ of wall time per job (here)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -339,6 +341,41 @@ async def test_simulated_min_gap_holds_across_a_daemon_restart(settings: Setting
         assert jobs.calls == [later]
         heavy = await scheduler.runs.recent("heavy")
         assert [run.started_at for run in heavy] == [later, START]
+
+
+async def test_on_simulated_time_routine_runs_do_not_flood_the_log(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Light jobs fire several times a second on simulated time: their good runs log at debug, and a job
+    that cannot run here says why once, not at every fire. Heavy jobs and failures still log at info
+    and above; every run is still recorded."""
+    nightly = {name: "0 3 * * *" for name in ("count", "heavy", "fail", "never")}
+    caplog.set_level(logging.INFO, logger="mastertrade.engine.scheduler.service")
+    async with _daemon(settings, simulated=True, gap_s=0, jobs=nightly) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        for night in range(3):
+            await _night(market, scheduler, night)
+        assert len(jobs.calls) == 6  # count and heavy, every night
+        assert len(await scheduler.runs.recent("count")) == 3
+    said = [
+        (record.levelname, re.sub(r"run \d+", "run N", record.getMessage().split(" in ")[0]))
+        for record in caplog.records
+        if record.name == "mastertrade.engine.scheduler.service"
+    ]
+    assert set(said) == {
+        ("ERROR", "job fail run N failed"),
+        ("INFO", "job fail run N: error"),
+        ("INFO", "job heavy run N started (schedule)"),
+        ("INFO", "job heavy run N: ok"),
+        ("INFO", "scheduled run of never not started: job never cannot run here: needs a real exchange"),
+    }
+    assert said.count(("INFO", "job heavy run N: ok")) == 3
+    assert (
+        said.count(
+            ("INFO", "scheduled run of never not started: job never cannot run here: needs a real exchange")
+        )
+        == 1
+    )
 
 
 async def test_simulated_min_gap_0_runs_every_simulated_night(settings: Settings) -> None:

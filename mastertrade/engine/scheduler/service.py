@@ -19,7 +19,8 @@ night a minute still shows its nightly runs, at a pace that keeps CPU and stored
 Runs started by hand, light jobs and a real exchange's schedules are never held back. Runs left
 "running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run is a
 ``ctx.work`` unit, so a stopping daemon lets it finish (up to ``[daemon] stop_timeout_s``) before
-cancelling it, which records "cancelled".
+cancelling it, which records "cancelled". On simulated time the light jobs' scheduled runs that go well
+log at debug (several come a second), and a job that cannot run here says why once per reason.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class SchedulerService:
         self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
         self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run
         self._recovered = False
+        self._not_started: dict[str, str] = {}  # why each job's latest scheduled fire did not start
 
     @property
     def ctx(self) -> EngineContext:
@@ -117,7 +119,12 @@ class SchedulerService:
         try:
             await self.start_job(name, trigger="schedule")
         except OperationFailed as exc:
-            log.info("scheduled run of %s not started: %s", name, exc)
+            # Said once per reason: a job that cannot run here (data_refresh on a simulated venue) is
+            # fired on every schedule, which on simulated time is several times a second.
+            said = self._not_started.get(name) == str(exc)
+            self._not_started[name] = str(exc)
+            log.log(logging.DEBUG if said else logging.INFO, "scheduled run of %s not started: %s", name, exc)
+            return
         except Exception:
             log.exception("scheduled run of %s could not start", name)
 
@@ -185,8 +192,18 @@ class SchedulerService:
         handle = JobRun(ctx, job.name, record.id, record.trigger)
         started = time.monotonic()
         outcome, error, result = "ok", None, None
+        # A light job's scheduled runs on simulated time come several a second (risk_metrics every five
+        # market minutes): logged at debug when they go well, so they do not rotate the daemon's log away
+        # within hours. The run records, the events and anything that fails are kept as always.
+        routine = record.trigger == "schedule" and not job.paced and ctx.market_time is not ctx.clock
         ctx.bus.publish(JobStarted(job=job.name, run_id=record.id, trigger=record.trigger))
-        log.info("job %s run %s started (%s)", job.name, record.id, record.trigger)
+        log.log(
+            logging.DEBUG if routine else logging.INFO,
+            "job %s run %s started (%s)",
+            job.name,
+            record.id,
+            record.trigger,
+        )
         try:
             async with ctx.work(f"job {job.name}"):
                 result = await job.func(ctx, handle)
@@ -208,7 +225,8 @@ class SchedulerService:
             ctx.bus.publish(
                 JobFinished(job=job.name, run_id=record.id, outcome=outcome, duration_s=duration, error=error)
             )
-            log.info("job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
+            level = logging.DEBUG if routine and outcome == "ok" else logging.INFO
+            log.log(level, "job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
 
     async def _cancel_running(self) -> None:
         tasks = list(self._starting) + list(self._running.values())
