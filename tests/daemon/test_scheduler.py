@@ -378,6 +378,36 @@ async def test_on_simulated_time_routine_runs_do_not_flood_the_log(
     )
 
 
+async def test_a_run_started_just_before_a_stop_is_recorded_finished(settings: Settings) -> None:
+    """A clean stop waits for a run from its record's start to its record's end: a run started a moment
+    before ``mt daemon stop`` is recorded with its outcome, not left "running" for the next start to
+    call interrupted."""
+    jobs = Jobs()
+    daemon = Daemon(
+        settings,
+        venue=FakeVenue(simulated=False),
+        clock=FakeClock(START),
+        notifier=RecordingNotifier(),
+        serve_api=False,
+        services=lambda ctx: [SchedulerService()],
+        jobs=jobs.registry,
+    )
+    ctx = await daemon.start()
+    await wait_for(lambda: ctx.find(SchedulerService) is not None)
+    started = await ctx.get(SchedulerService).start_job("count")
+    await daemon.stop()
+    assert jobs.calls == [START]
+    from mastertrade.db.database import Database
+    from mastertrade.engine.scheduler.runs import JobRunStore
+
+    db = await Database.open(settings)
+    try:
+        runs = await JobRunStore(db).recent("count")
+    finally:
+        await db.close()
+    assert [(run.id, run.outcome, run.finished_at) for run in runs] == [(started["id"], "ok", START)]
+
+
 async def test_simulated_min_gap_0_runs_every_simulated_night(settings: Settings) -> None:
     async with _daemon(settings, simulated=True, gap_s=0, jobs={"heavy": "0 3 * * *"}) as daemon:
         _, clock, market, jobs, scheduler = daemon

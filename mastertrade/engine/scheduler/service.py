@@ -17,9 +17,10 @@ previous run started, in this daemon or an earlier one (the start times recorded
 when the scheduler starts, so a restart does not run one at once): an accelerated market that passes a
 night a minute still shows its nightly runs, at a pace that keeps CPU and stored strategies bounded.
 Runs started by hand, light jobs and a real exchange's schedules are never held back. Runs left
-"running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run is a
-``ctx.work`` unit, so a stopping daemon lets it finish (up to ``[daemon] stop_timeout_s``) before
-cancelling it, which records "cancelled". On simulated time the light jobs' scheduled runs that go well
+"running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run, from
+writing its record to writing its outcome, is a ``ctx.work`` unit, so a stopping daemon lets it finish
+(up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled"; a clean stop leaves
+no run "running". On simulated time the light jobs' scheduled runs that go well
 log at debug (several come a second), and a job that cannot run here says why once per reason.
 """
 
@@ -144,10 +145,14 @@ class SchedulerService:
             if ctx.market_time is not ctx.clock:  # simulated time: see the module docstring
                 log.debug("scheduled run of %s skipped: the previous run is still running", name)
                 return {"job": name, "trigger": trigger, "outcome": "skipped"}
-            skipped = await self.runs.start(name, trigger, now, outcome="skipped")
-            assert skipped.id is not None
             error = "the previous run was still running"
-            await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
+            try:
+                async with ctx.work(f"job {name}"):  # a stop waits for the record to be written whole
+                    skipped = await self.runs.start(name, trigger, now, outcome="skipped")
+                    assert skipped.id is not None
+                    await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
+            except ServiceStopping:
+                raise OperationFailed(f"job {name} not started: the daemon is stopping") from None
             skipped.outcome, skipped.finished_at, skipped.error = "skipped", now, error
             return self._remember(skipped)
         if (
@@ -161,12 +166,33 @@ class SchedulerService:
             )
             return {"job": name, "trigger": trigger, "outcome": "skipped"}
         self._started[name] = now
-        record = await self.runs.start(name, trigger, now)
-        assert record.id is not None
-        task = asyncio.create_task(self._execute(job, record), name=f"job-{name}")
+        recorded: asyncio.Future[JobRunRecord] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._run(job, trigger, now, recorded), name=f"job-{name}")
         self._running[name] = task
         task.add_done_callback(lambda _: self._running.pop(name, None))
-        return self._remember(record)
+        return self._remember(await recorded)
+
+    async def _run(
+        self, job: Job, trigger: str, now: datetime, recorded: asyncio.Future[JobRunRecord]
+    ) -> None:
+        """One run as one unit of the daemon's work, from writing its record to writing its outcome: a
+        stop waits for both (a run whose outcome was never written would be called "interrupted" by the
+        next start, and a write cut off by cancellation leaves the database pool an error to log)."""
+        try:
+            async with self.ctx.work(f"job {job.name}"):
+                record = await self.runs.start(job.name, trigger, now)
+                assert record.id is not None
+                recorded.set_result(record)
+                await self._execute(job, record)
+        except asyncio.CancelledError:
+            recorded.cancel()
+            raise
+        except BaseException as exc:
+            if recorded.done():
+                raise
+            if isinstance(exc, ServiceStopping):
+                exc = OperationFailed(f"job {job.name} not started: the daemon is stopping")
+            recorded.set_exception(exc)
 
     @property
     def _gap(self) -> float:
@@ -205,8 +231,9 @@ class SchedulerService:
             record.trigger,
         )
         try:
-            async with ctx.work(f"job {job.name}"):
-                result = await job.func(ctx, handle)
+            if ctx.stopping.is_set():  # asked to stop while the run's record was being written
+                raise ServiceStopping(job.name)
+            result = await job.func(ctx, handle)
         except ServiceStopping:
             outcome, error = "cancelled", "the daemon was stopping"
         except asyncio.CancelledError:
