@@ -228,3 +228,38 @@ def test_logs_follow_before_any_log_says_it_waits_then_prints(env: dict[str, str
             if stream is not None:
                 stream.close()
     assert process.returncode == 0
+
+
+# A daemon whose stop leaves a worker thread computing for cancelled work (a generation's search stops
+# only at its next generation): the engine is replaced by one that leaves such a thread behind.
+LINGERING = """
+import asyncio, threading
+from mastertrade.config import load_settings
+from mastertrade.engine import daemon
+
+class Engine:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    async def run(self):
+        asyncio.get_running_loop().run_in_executor(None, threading.Event().wait)  # never set
+
+daemon.Daemon = Engine
+daemon.run_foreground(load_settings(), log_to_stderr=False)
+print("the interpreter would wait for the thread")
+"""
+
+
+def test_a_stopped_daemon_does_not_wait_for_worker_threads(env: dict[str, str]) -> None:
+    where = locations()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", LINGERING], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert time.monotonic() - started < 20
+    assert not where.pid_file.exists()
+    assert "exiting without waiting for 1 worker thread(s) still finishing cancelled work: mt-worker" in (
+        where.log_file.read_text()
+    )
