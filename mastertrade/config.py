@@ -371,7 +371,8 @@ class SchedulerSettings(Section):
     simulated_min_gap_s: float = Field(default=600.0, ge=0)
     """Simulated or replayed market only: a scheduled run of a heavy job (nightly_generation,
     ml_retrain) is skipped until this many seconds of wall time have passed since that job's previous
-    run started. At the default speed a simulated night passes every 48 s, so the nightly job would
+    run started (by this daemon or, as recorded in the database, an earlier one: a restart does not
+    run one at once). At the default speed a simulated night passes every 48 s, so the nightly job would
     otherwise start a new run as soon as the last one ends, storing thousands of strategies an hour.
     600: at most one run of each heavy job per ten minutes, so a session still shows nightly runs and
     promotions while CPU and database stay bounded. 0: every fire runs. Runs started by hand, the light

@@ -1,8 +1,12 @@
-"""Whether a process still runs: the one check the daemon's pid file and its database lock share."""
+"""Whether a process still runs: the one check the daemon's pid file and its database lock share; and
+who holds a pid file, the one check the daemon's start and status and the schema upgrade share."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+from pathlib import Path
 
 
 def process_alive(pid: int) -> bool:
@@ -19,3 +23,32 @@ def process_alive(pid: int) -> bool:
             return handle.read().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return True  # no /proc (macOS): kill(0) is all we know
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def pid_file_holder(path: Path) -> int | None:
+    """The pid written in ``path`` while a live process holds the file's ``flock`` (-1 when it holds it
+    but has not written its pid yet), or None when nobody does (no file, or a stale one a crash left).
+    Every daemon version holds its pid file so for its whole life."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return read_pid(path) or -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

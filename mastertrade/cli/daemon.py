@@ -63,10 +63,14 @@ def start(
     detached: Annotated[bool, typer.Option("--detached", hidden=True)] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Start the daemon in the background (or in the foreground with --foreground)."""
+    """Start the daemon in the background (or in the foreground with --foreground).
+
+    When the daemon already runs it says so (pid, socket) and exits 0, as an init script's "start".
+    """
     from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
     from mastertrade.engine.alerts.targets import check_targets
+    from mastertrade.errors import DaemonAlreadyRunning
     from mastertrade.locations import locations
 
     config = settings()
@@ -76,10 +80,27 @@ def start(
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
-    busy = _busy_port(config.api.tcp_port)
-    pid = daemon.spawn(config, options=["--live"] if live else [])
     where = locations()
-    result = {"running": True, "pid": pid, "socket": str(where.socket_file), "log_file": str(where.log_file)}
+    running = daemon.settled_pid(where)
+    if running is not None:
+        _already_running(running, live=live, json_out=json_out)
+        return
+    busy = _busy_port(config.api.tcp_port)
+    try:
+        pid = daemon.spawn(config, options=["--live"] if live else [])
+    except DaemonAlreadyRunning:
+        running = daemon.running_pid(where)  # another start won the race: that daemon is the one
+        if running is None:
+            raise
+        _already_running(running, live=live, json_out=json_out)
+        return
+    result = {
+        "running": True,
+        "already_running": False,
+        "pid": pid,
+        "socket": str(where.socket_file),
+        "log_file": str(where.log_file),
+    }
     if busy:
         result["warning"] = busy
         info(f"mt: warning: {busy}", style="yellow")
@@ -87,6 +108,41 @@ def start(
         print_json(result)
         return
     info(f"daemon started (pid {pid}), listening on {where.socket_file}; logs: `mt daemon logs`")
+
+
+def _already_running(pid: int, *, live: bool, json_out: bool) -> None:
+    """What ``mt daemon start`` says, and how it exits, when the daemon already runs: success, as an
+    LSB init script's "start" of a running service (systemd and cron wrappers rely on it), with one line
+    naming it. A start that asked for ``--live`` is refused (exit 1) when the running daemon does not
+    trade live: what it was asked for is not what runs."""
+    from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError
+    from mastertrade.locations import locations
+
+    where = locations()
+    shown = str(pid) if pid > 0 else "not yet written"
+    mode: str | None = None
+    try:
+        mode = with_client(lambda client: client.status(), timeout_s=5.0).mode
+    except MasterTradeError:
+        pass  # starting, or not answering: `mt daemon status` says which
+    if live and mode is not None and mode != "live":
+        raise DaemonAlreadyRunning(
+            f"the daemon is already running (pid {shown}) in {mode or 'an unknown'} mode, not live: "
+            "`mt daemon restart --live` restarts it trading live"
+        )
+    result = {
+        "running": True,
+        "already_running": True,
+        "pid": pid if pid > 0 else None,
+        "socket": str(where.socket_file),
+        "log_file": str(where.log_file),
+        "mode": mode,
+    }
+    if json_out:
+        print_json(result)
+        return
+    answering = "" if mode is not None else " (not answering yet: see `mt daemon status`)"
+    info(f"the daemon is already running (pid {shown}), listening on {where.socket_file}{answering}")
 
 
 @app.command("stop")

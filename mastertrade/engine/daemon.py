@@ -13,7 +13,8 @@ Process life (what ``mt daemon start|stop|status`` drive):
 - **Stop** (SIGTERM, SIGINT or ``POST /v1/daemon/stop``): running work finishes or is cancelled at
   ``[daemon] stop_timeout_s`` (``Supervisor.stop``), services stop in reverse order, alerts still
   undelivered stay in the database for the next start, then the venue and database close and the
-  socket and pid file are removed.
+  socket and pid file are removed. The process then exits without waiting for a worker thread still
+  computing for cancelled work (a generation's search): nothing it computes can be stored any more.
 - **Detached start** (``spawn``) re-runs ``mt daemon start --foreground`` in a new session with its
   output in the log folder, and waits until the socket answers.
 
@@ -31,14 +32,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
 from mastertrade.locations import Locations, ensure_private_dir, locations
-from mastertrade.pids import process_alive
+from mastertrade.pids import pid_file_holder, process_alive, read_pid
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -100,32 +103,9 @@ class DaemonLock:
         self._fd = None
 
 
-def read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return int(text) if text.isdigit() else None
-
-
 def running_pid(where: Locations | None = None) -> int | None:
     """The pid of the live daemon of this installation, or None (a stale pid file is no daemon)."""
-    path = (where or locations()).pid_file
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            return read_pid(path) or -1
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return pid_file_holder((where or locations()).pid_file)
 
 
 def clean_stale_socket(where: Locations | None = None) -> bool:
@@ -338,11 +318,21 @@ def run_foreground(
     where = locations()
     lock = DaemonLock(where.pid_file)
     stale = lock.acquire()
+    abandoned: list[str] = []
     try:
         setup_logging(settings, where.log_file, stderr=log_to_stderr)
         if stale:
             log.warning("found a stale pid file from a daemon that did not stop cleanly; replacing it")
-        asyncio.run(Daemon(settings, recovered=stale, components=components).run())
+        with asyncio.Runner() as runner:
+            runner.get_loop().set_default_executor(_UnjoinedExecutor(thread_name_prefix="mt-worker"))
+            runner.run(Daemon(settings, recovered=stale, components=components).run())
+        abandoned = _abandoned_threads()
+        if abandoned:
+            log.warning(
+                "exiting without waiting for %d worker thread(s) still finishing cancelled work: %s",
+                len(abandoned),
+                ", ".join(abandoned),
+            )
     except (KeyboardInterrupt, SystemExit):
         raise
     except MasterTradeError as exc:
@@ -357,11 +347,39 @@ def run_foreground(
     finally:
         lock.release()
         logging.shutdown()
+    if abandoned:
+        # The interpreter would join them at exit, holding `mt daemon stop` (and a restart) for as long as
+        # a search takes to notice it was cancelled; what they compute can no longer be stored anywhere.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+class _UnjoinedExecutor(ThreadPoolExecutor):
+    """The daemon loop's default executor (``asyncio.to_thread``): once the daemon has stopped, its
+    threads are not waited for. A thread still running then works for a run the stop cancelled (a
+    generation's search stops only at its next generation), and the database it would store to is
+    closed; ``asyncio.run`` would wait for it up to five minutes, then the interpreter again."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
+def _abandoned_threads(grace_s: float = 1.0) -> list[str]:
+    """Threads still running ``grace_s`` after the daemon has stopped, besides this one (idle workers
+    and the database driver's end within it)."""
+    current = threading.current_thread()
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate() if t is not current and t.is_alive() and not t.daemon]
 
 
 def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequence[str] = ()) -> int:
     """Start a detached daemon (``mt daemon start --foreground --detached`` plus ``options``, such as
-    ``--live``) and wait until it answers on the socket; returns its pid."""
+    ``--live``) and wait until it answers on the socket; returns its pid. Raises
+    ``DaemonAlreadyRunning`` when a daemon runs, or another start's daemon took the pid file first."""
     where = locations()
     pid = settled_pid(where)
     if pid is not None:
@@ -383,6 +401,10 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
+            other = running_pid(where)
+            if other is not None and other != process.pid:
+                # Another start (cron's keep-alive, a second shell) won the race for the pid file.
+                raise DaemonAlreadyRunning(f"the daemon is already running (pid {other})")
             raise OperationFailed(
                 f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
             )

@@ -63,6 +63,95 @@ def test_daemon_status_of_a_daemon_that_does_not_answer_exits_4(mt: MT) -> None:
         lock.release()
 
 
+def test_start_of_a_running_daemon_succeeds_saying_so(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
+    """LSB "start" of a running service: exit 0 and one line naming it (the keep-alive script, systemd
+    and cron wrappers rely on it); nothing else is started."""
+    from mastertrade.engine.daemon import DaemonLock
+
+    where = locations()
+    lock = DaemonLock(where.pid_file)  # the threaded daemon, as a process would, holds the pid file
+    lock.acquire()
+    try:
+        result = mt("daemon", "start")
+        assert result.exit_code == 0, result.output
+        assert result.stderr == (
+            f"the daemon is already running (pid {os.getpid()}), listening on {where.socket_file}\n"
+        )
+        assert result.stdout == ""
+        assert mt.json("daemon", "start") == {
+            "running": True,
+            "already_running": True,
+            "pid": os.getpid(),
+            "socket": str(where.socket_file),
+            "log_file": str(where.log_file),
+            "mode": "paper",
+        }
+        assert not (where.log_dir / "daemon.stderr").exists()  # no second daemon was spawned
+    finally:
+        lock.release()
+
+
+def test_start_of_a_daemon_that_does_not_answer_yet_succeeds(mt: MT) -> None:
+    from mastertrade.engine.daemon import DaemonLock
+
+    where = locations()
+    lock = DaemonLock(where.pid_file)  # a daemon starting: pid file held, socket not up yet
+    lock.acquire()
+    try:
+        result = mt("daemon", "start")
+        assert result.exit_code == 0, result.output
+        assert result.stderr == (
+            f"the daemon is already running (pid {os.getpid()}), listening on {where.socket_file}"
+            " (not answering yet: see `mt daemon status`)\n"
+        )
+    finally:
+        lock.release()
+
+
+def test_start_that_loses_the_race_to_another_start_succeeds(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two starts at once (cron's keep-alive and a shell): the one whose daemon finds the pid file taken
+    reports the winner, exit 0, rather than "the daemon exited during start-up"."""
+    from mastertrade.engine import daemon
+
+    where = locations()
+    lock = daemon.DaemonLock(where.pid_file)
+    lock.acquire()  # the other start's daemon, which took the pid file after this start looked
+    monkeypatch.setattr(daemon, "settled_pid", lambda where=None, **_: None)
+    try:
+        result = mt("daemon", "start")
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith(f"the daemon is already running (pid {os.getpid()})")
+        assert "already running" in (where.log_dir / "daemon.stderr").read_text()  # the loser's own word
+    finally:
+        lock.release()
+
+
+def test_start_live_of_a_running_paper_daemon_is_refused(
+    mt: MT, threaded_daemon: ThreadedDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--live`` asked for what the running daemon does not do: not a success, and nothing changes."""
+    from mastertrade.engine.daemon import DaemonLock
+
+    for name, value in {
+        "MT_MODE": "live",
+        "MT_MARKET__VENUE": "ccxt",
+        "MT_EXCHANGE__API_KEY": "k",
+        "MT_EXCHANGE__SECRET": "s",
+    }.items():
+        monkeypatch.setenv(name, value)
+    lock = DaemonLock(locations().pid_file)
+    lock.acquire()
+    try:
+        result = mt("daemon", "start", "--live")
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (
+            f"mt: error: the daemon is already running (pid {os.getpid()}) in paper mode, not live: "
+            "`mt daemon restart --live` restarts it trading live\n"
+        )
+    finally:
+        lock.release()
+
+
 def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     status = mt.json("status")
     assert status["venue"]["id"] == "fake" and status["mode"] == "paper"

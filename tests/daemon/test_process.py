@@ -1,6 +1,7 @@
 """The daemon as a real process: `mt daemon start` detaches and answers on its socket, a second start
-is refused, `stop` ends it cleanly, `kill -9` loses no stored candle and the next start cleans up after
-it, `--foreground` stops on SIGTERM/SIGINT, and a start-up failure is reported with its reason.
+says it already runs (exit 0), `stop` ends it cleanly, `kill -9` loses no stored candle and the next
+start cleans up after it, `--foreground` stops on SIGTERM/SIGINT, and a start-up failure is reported
+with its reason.
 
 These start real daemons (a few seconds each), so they share one xdist group."""
 
@@ -95,9 +96,11 @@ def test_start_status_second_start_and_stop(env: dict[str, str], mt_home: Path) 
             "simulated": True,
         }
         assert {"api", "alerts", "market-feed", "scheduler"} <= {s["name"] for s in status["services"]}
-        again = mt(env, "daemon", "start")
-        assert again.returncode == 1
-        assert again.stderr == f"mt: error: the daemon is already running (pid {pid})\n"
+        again = mt(env, "daemon", "start")  # LSB: "start" of a running service succeeds
+        assert again.returncode == 0
+        assert again.stderr == (
+            f"the daemon is already running (pid {pid}), listening on {where.socket_file}\n"
+        )
         assert mt_json(env, "daemon", "status")["running"] is True
     finally:
         stopped = mt(env, "daemon", "stop")
@@ -225,3 +228,38 @@ def test_logs_follow_before_any_log_says_it_waits_then_prints(env: dict[str, str
             if stream is not None:
                 stream.close()
     assert process.returncode == 0
+
+
+# A daemon whose stop leaves a worker thread computing for cancelled work (a generation's search stops
+# only at its next generation): the engine is replaced by one that leaves such a thread behind.
+LINGERING = """
+import asyncio, threading
+from mastertrade.config import load_settings
+from mastertrade.engine import daemon
+
+class Engine:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    async def run(self):
+        asyncio.get_running_loop().run_in_executor(None, threading.Event().wait)  # never set
+
+daemon.Daemon = Engine
+daemon.run_foreground(load_settings(), log_to_stderr=False)
+print("the interpreter would wait for the thread")
+"""
+
+
+def test_a_stopped_daemon_does_not_wait_for_worker_threads(env: dict[str, str]) -> None:
+    where = locations()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", LINGERING], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert time.monotonic() - started < 20
+    assert not where.pid_file.exists()
+    assert "exiting without waiting for 1 worker thread(s) still finishing cancelled work: mt-worker" in (
+        where.log_file.read_text()
+    )

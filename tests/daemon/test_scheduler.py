@@ -7,6 +7,8 @@ of wall time per job (here)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -243,12 +245,12 @@ NIGHT0_MS = 1_767_225_600_000 + 3 * 3_600_000  # 2026-01-01 03:00 UTC, market ti
 
 @asynccontextmanager
 async def _daemon(
-    settings: Settings, *, simulated: bool, gap_s: float, jobs: dict[str, str]
+    settings: Settings, *, simulated: bool, gap_s: float, jobs: dict[str, str], start: datetime = START
 ) -> AsyncIterator[Any]:
     """A daemon whose scheduler runs ``jobs`` with ``[scheduler] simulated_min_gap_s = gap_s``, on a fake
     wall clock; on a simulated venue its market time is moved by the test (``market.observe``)."""
     scheduler = settings.scheduler.model_copy(update={"jobs": jobs, "simulated_min_gap_s": gap_s})
-    clock, counted = FakeClock(START), Jobs()
+    clock, counted = FakeClock(start), Jobs()
     market = MarketTime(clock) if simulated else None
     if market is not None:
         market.observe(NIGHT0_MS - 3_600_000)  # the feed's first price: 02:00, an hour before the night
@@ -314,6 +316,96 @@ async def test_on_simulated_time_a_job_runs_at_most_once_per_simulated_min_gap_o
         ]
         light = await scheduler.runs.recent("count")
         assert len(light) == 7 and all(run.outcome == "ok" for run in light)  # every night
+
+
+async def test_simulated_min_gap_holds_across_a_daemon_restart(settings: Settings) -> None:
+    """The gap is counted from the previous run's start as ``job_runs`` recorded it: a daemon restarted a
+    minute after a nightly run does not start another on its first simulated night, and one restarted
+    after the gap does."""
+    nightly = {"heavy": "0 3 * * *"}
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        assert jobs.calls == [START]
+    restarted = START + timedelta(seconds=60)
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly, start=restarted) as daemon:
+        _, clock, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        await clock.advance(48)
+        await _night(market, scheduler, 1)
+        assert jobs.calls == []  # 108 s after the previous daemon's run started
+    later = START + timedelta(seconds=600)
+    async with _daemon(settings, simulated=True, gap_s=600, jobs=nightly, start=later) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        await _night(market, scheduler, 0)
+        assert jobs.calls == [later]
+        heavy = await scheduler.runs.recent("heavy")
+        assert [run.started_at for run in heavy] == [later, START]
+
+
+async def test_on_simulated_time_routine_runs_do_not_flood_the_log(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Light jobs fire several times a second on simulated time: their good runs log at debug, and a job
+    that cannot run here says why once, not at every fire. Heavy jobs and failures still log at info
+    and above; every run is still recorded."""
+    nightly = {name: "0 3 * * *" for name in ("count", "heavy", "fail", "never")}
+    caplog.set_level(logging.INFO, logger="mastertrade.engine.scheduler.service")
+    async with _daemon(settings, simulated=True, gap_s=0, jobs=nightly) as daemon:
+        _, _, market, jobs, scheduler = daemon
+        for night in range(3):
+            await _night(market, scheduler, night)
+        assert len(jobs.calls) == 6  # count and heavy, every night
+        assert len(await scheduler.runs.recent("count")) == 3
+    said = [
+        (record.levelname, re.sub(r"run \d+", "run N", record.getMessage().split(" in ")[0]))
+        for record in caplog.records
+        if record.name == "mastertrade.engine.scheduler.service"
+    ]
+    assert set(said) == {
+        ("ERROR", "job fail run N failed"),
+        ("INFO", "job fail run N: error"),
+        ("INFO", "job heavy run N started (schedule)"),
+        ("INFO", "job heavy run N: ok"),
+        ("INFO", "scheduled run of never not started: job never cannot run here: needs a real exchange"),
+    }
+    assert said.count(("INFO", "job heavy run N: ok")) == 3
+    assert (
+        said.count(
+            ("INFO", "scheduled run of never not started: job never cannot run here: needs a real exchange")
+        )
+        == 1
+    )
+
+
+async def test_a_run_started_just_before_a_stop_is_recorded_finished(settings: Settings) -> None:
+    """A clean stop waits for a run from its record's start to its record's end: a run started a moment
+    before ``mt daemon stop`` is recorded with its outcome, not left "running" for the next start to
+    call interrupted."""
+    jobs = Jobs()
+    daemon = Daemon(
+        settings,
+        venue=FakeVenue(simulated=False),
+        clock=FakeClock(START),
+        notifier=RecordingNotifier(),
+        serve_api=False,
+        services=lambda ctx: [SchedulerService()],
+        jobs=jobs.registry,
+    )
+    ctx = await daemon.start()
+    await wait_for(lambda: ctx.find(SchedulerService) is not None)
+    started = await ctx.get(SchedulerService).start_job("count")
+    await daemon.stop()
+    assert jobs.calls == [START]
+    from mastertrade.db.database import Database
+    from mastertrade.engine.scheduler.runs import JobRunStore
+
+    db = await Database.open(settings)
+    try:
+        runs = await JobRunStore(db).recent("count")
+    finally:
+        await db.close()
+    assert [(run.id, run.outcome, run.finished_at) for run in runs] == [(started["id"], "ok", START)]
 
 
 async def test_simulated_min_gap_0_runs_every_simulated_night(settings: Settings) -> None:

@@ -71,6 +71,16 @@ class JobRunStore:
         async with self.db.sessions() as session:
             return list((await session.exec(query)).all())
 
+    async def last_started(self, jobs: list[str]) -> dict[str, datetime]:
+        """When the newest run of each of ``jobs`` that really started (any outcome but "skipped") began,
+        on the wall clock: what paces a heavy job on simulated time, across daemon restarts."""
+        started = col(JobRun.outcome) != "skipped"
+        named = col(JobRun.job).in_(jobs)
+        latest = select(func.max(JobRun.id)).where(started, named).group_by(col(JobRun.job))
+        async with self.db.sessions() as session:
+            rows = (await session.exec(select(JobRun).where(col(JobRun.id).in_(latest)))).all()
+            return {run.job: run.started_at for run in rows}
+
     async def last_per_job(self) -> dict[str, JobRun]:
         latest = select(func.max(JobRun.id)).group_by(col(JobRun.job))
         async with self.db.sessions() as session:

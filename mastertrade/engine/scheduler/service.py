@@ -13,11 +13,15 @@ a job overrunning its schedule is news); on simulated time, where a night passes
 job usually still runs at its next fire, it is skipped without a record. On simulated time a scheduled
 fire of a heavy job (registered ``paced``: nightly generation, ML retraining) is also skipped without a
 record until ``[scheduler] simulated_min_gap_s`` seconds of wall time have passed since that job's
-previous run in this daemon started: an accelerated market that passes a night a minute still shows
-its nightly runs, at a pace that keeps CPU and stored strategies bounded. Runs started by hand, light
-jobs and a real exchange's schedules are never held back. Runs left "running" by a crashed daemon are
-marked "interrupted" when the scheduler starts. Each run is a ``ctx.work`` unit, so a stopping daemon
-lets it finish (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled".
+previous run started, in this daemon or an earlier one (the start times recorded in ``job_runs``, read
+when the scheduler starts, so a restart does not run one at once): an accelerated market that passes a
+night a minute still shows its nightly runs, at a pace that keeps CPU and stored strategies bounded.
+Runs started by hand, light jobs and a real exchange's schedules are never held back. Runs left
+"running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run, from
+writing its record to writing its outcome, is a ``ctx.work`` unit, so a stopping daemon lets it finish
+(up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled"; a clean stop leaves
+no run "running". On simulated time the light jobs' scheduled runs that go well
+log at debug (several come a second), and a job that cannot run here says why once per reason.
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ class SchedulerService:
         self._starting: set[asyncio.Task[Any]] = set()
         self._next: dict[str, datetime] = {}
         self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
-        self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run here
+        self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run
         self._recovered = False
+        self._not_started: dict[str, str] = {}  # why each job's latest scheduled fire did not start
 
     @property
     def ctx(self) -> EngineContext:
@@ -80,6 +85,10 @@ class SchedulerService:
             for name in self.schedules():
                 if name not in ctx.jobs:
                     log.info("job %s has a schedule but is not part of this version; it will not run", name)
+            paced = [name for name in ctx.jobs.names() if ctx.jobs.get(name).paced]
+            if paced:  # a restarted daemon honours the gap since the previous daemon's runs
+                for name, started in (await self.runs.last_started(paced)).items():
+                    self._started.setdefault(name, started)
             self._recovered = True
         try:
             if not ctx.settings.scheduler.enabled:
@@ -111,7 +120,12 @@ class SchedulerService:
         try:
             await self.start_job(name, trigger="schedule")
         except OperationFailed as exc:
-            log.info("scheduled run of %s not started: %s", name, exc)
+            # Said once per reason: a job that cannot run here (data_refresh on a simulated venue) is
+            # fired on every schedule, which on simulated time is several times a second.
+            said = self._not_started.get(name) == str(exc)
+            self._not_started[name] = str(exc)
+            log.log(logging.DEBUG if said else logging.INFO, "scheduled run of %s not started: %s", name, exc)
+            return
         except Exception:
             log.exception("scheduled run of %s could not start", name)
 
@@ -131,10 +145,14 @@ class SchedulerService:
             if ctx.market_time is not ctx.clock:  # simulated time: see the module docstring
                 log.debug("scheduled run of %s skipped: the previous run is still running", name)
                 return {"job": name, "trigger": trigger, "outcome": "skipped"}
-            skipped = await self.runs.start(name, trigger, now, outcome="skipped")
-            assert skipped.id is not None
             error = "the previous run was still running"
-            await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
+            try:
+                async with ctx.work(f"job {name}"):  # a stop waits for the record to be written whole
+                    skipped = await self.runs.start(name, trigger, now, outcome="skipped")
+                    assert skipped.id is not None
+                    await self.runs.finish(skipped.id, at=now, outcome="skipped", error=error)
+            except ServiceStopping:
+                raise OperationFailed(f"job {name} not started: the daemon is stopping") from None
             skipped.outcome, skipped.finished_at, skipped.error = "skipped", now, error
             return self._remember(skipped)
         if (
@@ -148,12 +166,33 @@ class SchedulerService:
             )
             return {"job": name, "trigger": trigger, "outcome": "skipped"}
         self._started[name] = now
-        record = await self.runs.start(name, trigger, now)
-        assert record.id is not None
-        task = asyncio.create_task(self._execute(job, record), name=f"job-{name}")
+        recorded: asyncio.Future[JobRunRecord] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._run(job, trigger, now, recorded), name=f"job-{name}")
         self._running[name] = task
         task.add_done_callback(lambda _: self._running.pop(name, None))
-        return self._remember(record)
+        return self._remember(await recorded)
+
+    async def _run(
+        self, job: Job, trigger: str, now: datetime, recorded: asyncio.Future[JobRunRecord]
+    ) -> None:
+        """One run as one unit of the daemon's work, from writing its record to writing its outcome: a
+        stop waits for both (a run whose outcome was never written would be called "interrupted" by the
+        next start, and a write cut off by cancellation leaves the database pool an error to log)."""
+        try:
+            async with self.ctx.work(f"job {job.name}"):
+                record = await self.runs.start(job.name, trigger, now)
+                assert record.id is not None
+                recorded.set_result(record)
+                await self._execute(job, record)
+        except asyncio.CancelledError:
+            recorded.cancel()
+            raise
+        except BaseException as exc:
+            if recorded.done():
+                raise
+            if isinstance(exc, ServiceStopping):
+                exc = OperationFailed(f"job {job.name} not started: the daemon is stopping")
+            recorded.set_exception(exc)
 
     @property
     def _gap(self) -> float:
@@ -179,11 +218,22 @@ class SchedulerService:
         handle = JobRun(ctx, job.name, record.id, record.trigger)
         started = time.monotonic()
         outcome, error, result = "ok", None, None
+        # A light job's scheduled runs on simulated time come several a second (risk_metrics every five
+        # market minutes): logged at debug when they go well, so they do not rotate the daemon's log away
+        # within hours. The run records, the events and anything that fails are kept as always.
+        routine = record.trigger == "schedule" and not job.paced and ctx.market_time is not ctx.clock
         ctx.bus.publish(JobStarted(job=job.name, run_id=record.id, trigger=record.trigger))
-        log.info("job %s run %s started (%s)", job.name, record.id, record.trigger)
+        log.log(
+            logging.DEBUG if routine else logging.INFO,
+            "job %s run %s started (%s)",
+            job.name,
+            record.id,
+            record.trigger,
+        )
         try:
-            async with ctx.work(f"job {job.name}"):
-                result = await job.func(ctx, handle)
+            if ctx.stopping.is_set():  # asked to stop while the run's record was being written
+                raise ServiceStopping(job.name)
+            result = await job.func(ctx, handle)
         except ServiceStopping:
             outcome, error = "cancelled", "the daemon was stopping"
         except asyncio.CancelledError:
@@ -202,7 +252,8 @@ class SchedulerService:
             ctx.bus.publish(
                 JobFinished(job=job.name, run_id=record.id, outcome=outcome, duration_s=duration, error=error)
             )
-            log.info("job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
+            level = logging.DEBUG if routine and outcome == "ok" else logging.INFO
+            log.log(level, "job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
 
     async def _cancel_running(self) -> None:
         tasks = list(self._starting) + list(self._running.values())
