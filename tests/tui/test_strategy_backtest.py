@@ -1,6 +1,6 @@
-"""A strategy whose backtest made no trade says so, and why, on the dashboard itself: its detail and
+"""A strategy's backtest curve on the dashboard. One that made no trade says so, and why: its detail and
 the wide Strategies screen's preview, not only a flat line (the reason used to reach only the stderr
-of ``mt backtest``)."""
+of ``mt backtest``). A curve over years dates its axis with the year."""
 
 from __future__ import annotations
 
@@ -75,3 +75,24 @@ async def test_a_backtest_that_traded_or_sent_no_curve_says_nothing_of_the_kind(
         await pilot.pause()
         assert "no trades" not in plain(screen.query_one("#detail-metrics"))
         assert screen.query_one("#backtest-curve").note == ""  # type: ignore[attr-defined]
+
+
+async def test_a_backtest_over_years_dates_its_axis_with_the_year() -> None:
+    # 4,000 daily bars from 2015-12-22: the axis read "12-22 00:00 … 01-19 00:00", a month
+    first = 1_450_742_400_000  # 2015-12-22
+    day = 86_400_000
+    curve = [EquityPointInfo(ts=first + i * 10 * day, equity=10_000.0 + i) for i in range(400)]
+    backend = FakeBackend()
+    backend.detail_changes["g-5d11"] = {"backtest_equity": curve}
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await open_detail(pilot, app, "g-5d11")
+        await pilot.pause()
+        axis = plain(screen.query_one("#backtest-curve")).split("\n")[-1]
+        assert axis.startswith("2015-12-22") and axis.endswith("2026-11-24"), axis
+        await pilot.press("escape")
+        screen = await open_detail(pilot, app, "g-7f3a")  # 300 hourly points: to the minute, as before
+        await pilot.pause()
+        axis = plain(screen.query_one("#backtest-curve")).split("\n")[-1]
+        assert axis.startswith("11-12 00:00") and axis.endswith("11-24 11:00"), axis
