@@ -131,7 +131,12 @@ class StrategiesScreen(DashboardScreen):
             sync_rows(self.query_one("#strategies", DataTable), [self.row(item) for item in rows], self._rows)
             panel = self.query_one("#strategies-panel")
             panel.border_title = f"Strategies: {self.stage}" if self.stage else "Strategies"
-            panel.border_subtitle = "" if rows else ("none in this stage" if self.stage else "none stored")
+            if rows:
+                panel.border_subtitle = ""
+            elif state.strategies.value is None:  # never listed: the pipeline line says why
+                panel.border_subtitle = "not listed yet"
+            else:
+                panel.border_subtitle = "none in this stage" if self.stage else "none stored"
         if topics & {"jobs", "connection"}:
             self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
 
