@@ -622,6 +622,7 @@ async def test_help_lists_every_binding_of_every_screen() -> None:
         for binding in declared:
             assert (keys_of(app, binding), what_of(binding)) in listed, binding
         assert ("? / f1", "Help") in listed and ("^p", "Command palette") in listed
+        assert all("_" not in what and what != "help quit" for _, what in listed), listed  # words only
 
 
 async def test_the_daemon_absent_at_start_then_recovering() -> None:
