@@ -410,8 +410,8 @@ async def test_bad_input_is_named_and_nothing_is_sent() -> None:
         screen.query_one("#type", Select).value = "limit"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "a limit order needs one" in plain(screen.query_one("#ticket-result", Static))
+        result = screen.query_one("#ticket-result", Static)
+        await wait_for(pilot, lambda: "a limit order needs one" in plain(result))
         assert not any(call[0] == "place_order" for call in backend.calls)
 
 

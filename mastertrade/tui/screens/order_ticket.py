@@ -71,7 +71,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         with Vertical(classes="dialog-box", id="ticket") as box:
             box.border_title = "New order"
             box.border_subtitle = self._account_label()
-            with Horizontal(classes="ticket-row"):
+            with Horizontal(classes="ticket-row"):  # a row of its own: a contract's name can be long
                 yield Label("Symbol", classes="ticket-label")
                 yield Select(
                     [(name, name) for name in symbols],
@@ -80,6 +80,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=symbol is None,
                     compact=True,
                 )
+            with Horizontal(classes="ticket-row"):
                 yield Label("Side", classes="ticket-label")
                 yield Select(
                     [("buy", "buy"), ("sell", "sell")],
@@ -88,7 +89,6 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=False,
                     compact=True,
                 )
-            with Horizontal(classes="ticket-row"):
                 yield Label("Type", classes="ticket-label")
                 yield Select(
                     [("market", "market"), ("limit", "limit"), ("stop", "stop")],
@@ -97,9 +97,9 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=False,
                     compact=True,
                 )
+            with Horizontal(classes="ticket-row"):
                 yield Label("Amount", classes="ticket-label")
                 yield Input(placeholder="units of the base asset", id="amount", type="number", compact=True)
-            with Horizontal(classes="ticket-row"):
                 yield Label("Price", classes="ticket-label")
                 yield Input(
                     placeholder="limit price or stop trigger",
