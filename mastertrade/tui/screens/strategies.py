@@ -23,6 +23,7 @@ from mastertrade.engine.generator.states import State
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, backend_of
 from mastertrade.tui.messages import GenerationRequested, StrategyAction, StrategyChangeRequested
+from mastertrade.tui.no_trades import curve_note, no_trades_reason
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import LiveState, Topic
 from mastertrade.tui.widgets.glyphs import bar
@@ -241,34 +242,6 @@ def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
     if reason is not None:
         text.append(f"\n{reason}", tone(app, "text-warning"))
     return text
-
-
-def no_trades_reason(detail: StrategyDetail) -> str | None:
-    """Why the backtest behind the detail's curve made no trade, in words; ``None`` when it traded (or
-    the daemon did not say how many trades it made, or sent no curve: ``curve_note`` says why).
-
-    The daemon's ``backtest.note`` when it sent one; otherwise the bars it covered and the command that
-    names the reason (the fast engine's ``no_trade_reason``), so a flat curve is never read as a
-    strategy that traded and broke even.
-    """
-    info = detail.backtest
-    if info.trades != 0 or not detail.backtest_equity:
-        return None
-    if info.note:
-        return info.note
-    values = [point.equity for point in detail.backtest_equity]
-    held = max(values) != min(values)  # the equity moved: a position opened and was never closed
-    what = "no closed trade" if held else "no trades"
-    still = " (a position was still open at the end)" if held else ""
-    bars = f"the {info.bars:,} bars backtested" if info.bars else "its backtest"
-    return f"{what} in {bars}{still}: `mt backtest {detail.id}` says why"
-
-
-def curve_note(detail: StrategyDetail) -> str:
-    """The backtest curve's note: why there is none, or that it made no trade ("" when it traded)."""
-    if not detail.backtest_equity:
-        return detail.backtest.note or "none sent"
-    return "no trades" if no_trades_reason(detail) is not None else ""
 
 
 def paper_return(item: StrategySummary) -> float | None:

@@ -26,8 +26,8 @@ from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import backend_of
 from mastertrade.tui.messages import StrategyAction, StrategyChangeRequested
+from mastertrade.tui.no_trades import curve_note, no_trades_reason
 from mastertrade.tui.screens.base import DashboardScreen
-from mastertrade.tui.screens.strategies import curve_note, no_trades_reason
 from mastertrade.tui.state import Topic
 from mastertrade.tui.widgets.book_rows import ORDER_COLUMNS, POSITION_COLUMNS, order_row, position_row
 from mastertrade.tui.widgets.line_chart import LineChart
