@@ -75,6 +75,9 @@ class Marker:
     price: float
     kind: Literal["fill", "signal"]
     strategy_id: str | None = None
+    order_id: str | None = None
+    """A fill's order: the fill event and the orders snapshot name the same fill with different times
+    (the forming bar's open; the order's ``placed_ts``), so it is known by its order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,10 +418,19 @@ class LiveState:
         self.orders.set(orders, self.clock())
         for order in reversed(orders):
             if order.filled > 0 and order.average_price and order.symbol in self.tickers:
-                marker = Marker(order.placed_ts, order.side, order.average_price, "fill", order.strategy_id)
                 markers = self.tickers[order.symbol].markers
-                if marker not in markers:
-                    markers.append(marker)
+                if any(marker.order_id == str(order.id) for marker in markers):
+                    continue  # shown already, from its fill event or an earlier snapshot
+                markers.append(
+                    Marker(
+                        order.placed_ts,
+                        order.side,
+                        order.average_price,
+                        "fill",
+                        order.strategy_id,
+                        order_id=str(order.id),
+                    )
+                )
         return self.bump("account", "candles")
 
     def set_risk(self, risk: RiskStatus) -> set[Topic]:
@@ -552,7 +564,7 @@ class LiveState:
             ts = self._forming_ts(event.symbol)
             if ts is not None:
                 self.ticker(event.symbol).markers.append(
-                    Marker(ts, event.side, event.price, "fill", event.strategy_id)
+                    Marker(ts, event.side, event.price, "fill", event.strategy_id, order_id=event.order_id)
                 )
         elif isinstance(event, ev.OrderCancelled):
             self.note(

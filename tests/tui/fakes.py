@@ -211,6 +211,9 @@ class FakeBackend:
         self.by_client_id: dict[str, OrderInfo] = {}
         self.tripped = {"price_move"}
         self.stages = {s.id: s.state for s in STRATEGIES}
+        self.detail_changes: dict[str, dict[str, Any]] = {}
+        """Fields of a strategy's detail to serve instead of the usual ones (e.g. a backtest without
+        trades)."""
         self.orders_list = [
             _order(12, "ETH/USDT", "buy", "limit", 0.5, "open", price=3_300.0, hours_ago=1),
             _order(
@@ -715,7 +718,7 @@ class FakeBackend:
         if row is None:
             raise errors.NotFound(f"no strategy {strategy_id}")
         start = LAST_BAR - 299 * HOUR_MS
-        return StrategyDetail(
+        detail = StrategyDetail(
             **row.model_dump(exclude={"state"}),
             state=self.stages[strategy_id],
             backtest=BacktestInfo(bars=300, cash=10_000.0, fee=0.001),
@@ -751,6 +754,7 @@ class FakeBackend:
                 ),
             ],
         )
+        return detail.model_copy(update=self.detail_changes.get(strategy_id, {}))
 
     async def change_strategy(self, strategy_id: str, action: str) -> StrategySummary:
         self._check()

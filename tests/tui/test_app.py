@@ -410,8 +410,8 @@ async def test_bad_input_is_named_and_nothing_is_sent() -> None:
         screen.query_one("#type", Select).value = "limit"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "a limit order needs one" in plain(screen.query_one("#ticket-result", Static))
+        result = screen.query_one("#ticket-result", Static)
+        await wait_for(pilot, lambda: "a limit order needs one" in plain(result))
         assert not any(call[0] == "place_order" for call in backend.calls)
 
 
@@ -622,6 +622,7 @@ async def test_help_lists_every_binding_of_every_screen() -> None:
         for binding in declared:
             assert (keys_of(app, binding), what_of(binding)) in listed, binding
         assert ("? / f1", "Help") in listed and ("^p", "Command palette") in listed
+        assert all("_" not in what and what != "help quit" for _, what in listed), listed  # words only
 
 
 async def test_the_daemon_absent_at_start_then_recovering() -> None:

@@ -4,7 +4,7 @@ and VaR and CVaR go on two lines rather than lose digits."""
 from __future__ import annotations
 
 from mastertrade.tui.state import LiveState
-from mastertrade.tui.widgets.overview import LatestAlerts, var_line
+from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, var_line
 from tests.tui.conftest import loaded, make_app, wait_for
 from tests.tui.fakes import FakeBackend, frozen_clock
 
@@ -28,3 +28,14 @@ async def test_latest_alerts_cut_to_the_panel_say_so() -> None:
             shown = line[17:]
             assert shown in full or (shown.endswith("…") and any(t.startswith(shown[:-1]) for t in full))
         assert any(line.endswith("…") for line in lines)
+
+
+async def test_a_narrow_goals_panel_shortens_a_status_without_changing_its_meaning() -> None:
+    # At 120 columns "no schedule" read "no · 02-05" and "on schedule" "on · 12-09"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        panel = app.screen.query_one(GoalsList)
+        statuses = [line.strip() for line in panel.render().plain.split("\n")[1::2]]
+        # a shorter word or an ellipsis, never half of the status ("behind sch", "no schedul" before)
+        assert statuses == ["behind", "on time", "no schedu…"], statuses

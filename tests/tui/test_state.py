@@ -5,7 +5,7 @@ from __future__ import annotations
 from mastertrade.engine import events as ev
 from mastertrade.engine.candle import Candle
 from mastertrade.tui.state import MAX_BARS, MAX_LOG, LiveState, resample
-from tests.tui.fakes import HOUR_MS, LAST_BAR, NOW_S, SYMBOLS, TickSource, fake_candles, tick
+from tests.tui.fakes import HOUR_MS, LAST_BAR, NOW_S, SYMBOLS, TickSource, _order, fake_candles, tick
 
 
 class Clock:
@@ -149,6 +149,27 @@ def test_fills_and_signals_become_chart_markers() -> None:
     )
     kinds = [(m.kind, m.side) for m in state.tickers["SOL/USDT"].markers]
     assert kinds == [("fill", "buy"), ("signal", "sell")]
+
+
+def test_a_fill_seen_as_an_event_and_in_the_orders_is_one_marker() -> None:
+    # The event marks the forming bar's open; the order's placed_ts is a millisecond past it (the
+    # daemon's next-bar open): one fill, which the Market screen listed twice.
+    state = connected_state()
+    state.apply(tick("SOL/USDT", 170.0))
+    state.apply(
+        ev.OrderFilled(
+            order_id="7", client_order_id="c", symbol="SOL/USDT", side="buy", amount=1, price=170.0
+        )
+    )
+    order = _order(7, "SOL/USDT", "buy", "market", 1.0, "filled", filled=1.0, average=170.0)
+    order = order.model_copy(update={"placed_ts": LAST_BAR + HOUR_MS + 1})
+    state.set_orders([order])
+    state.set_orders([order])  # and again, as every refresh of the account does
+    assert [(m.kind, m.side) for m in state.tickers["SOL/USDT"].markers] == [("fill", "buy")]
+    other = _order(8, "SOL/USDT", "sell", "market", 1.0, "filled", filled=1.0, average=171.0)
+    state.set_orders([other, order])  # an order filled while the dashboard was away: added once
+    state.set_orders([other, order])
+    assert [m.side for m in state.tickers["SOL/USDT"].markers] == ["buy", "sell"]
 
 
 def test_alerts_are_not_doubled_by_history_and_events() -> None:

@@ -40,7 +40,11 @@ def sections(app: App[object]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     from mastertrade.tui.screens.order_ticket import OrderTicket
     from mastertrade.tui.screens.strategy_detail import StrategyDetailScreen
 
-    everywhere = [(keys_of(app, b), what_of(b)) for b in _unique(bindings_of(type(app)))]
+    everywhere = [
+        (keys_of(app, b), what_of(b))
+        for b in _unique(bindings_of(type(app)))
+        if b.description or not b.system  # Textual's ctrl+c only says how to quit: not a key of ours
+    ]
     everywhere.append((keys_of(app, Binding(app.COMMAND_PALETTE_BINDING, "")), "Command palette"))
     yield "Everywhere", everywhere
     screens: list[tuple[str, type[DOMNode]]] = [

@@ -86,7 +86,10 @@ class MarketScreen(DashboardScreen):
         chart = self.query_one(CandleChart)
         symbol = self.symbol
         if symbol is None or symbol not in state.tickers:
-            chart.show("no symbols", [], step_ms=3_600_000, note="the daemon watches no symbols yet")
+            # Only the daemon's status names its symbols: until it answers, that it watches none is unknown.
+            known = state.status.value is not None
+            note = "the daemon watches no symbols" if known else "waiting for the daemon"
+            chart.show("no symbols", [], step_ms=3_600_000, note=note)
             return
         ticker = state.tickers[symbol]
         base = state.timeframe

@@ -40,6 +40,7 @@ from mastertrade.tui.widgets.theme import tone
 
 PREVIEW_DELAY_S = 0.25  # wait for typing to pause before asking for a preview
 PREVIEW_REFRESH_S = 3.0
+ENTER_AMOUNT = "enter an amount to see the risk check"
 VERDICTS = {
     "approve": ("✔ approve", "text-success"),
     "resize": ("▲ resize", "text-warning"),
@@ -71,7 +72,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         with Vertical(classes="dialog-box", id="ticket") as box:
             box.border_title = "New order"
             box.border_subtitle = self._account_label()
-            with Horizontal(classes="ticket-row"):
+            with Horizontal(classes="ticket-row"):  # a row of its own: a contract's name can be long
                 yield Label("Symbol", classes="ticket-label")
                 yield Select(
                     [(name, name) for name in symbols],
@@ -80,6 +81,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=symbol is None,
                     compact=True,
                 )
+            with Horizontal(classes="ticket-row"):
                 yield Label("Side", classes="ticket-label")
                 yield Select(
                     [("buy", "buy"), ("sell", "sell")],
@@ -88,7 +90,6 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=False,
                     compact=True,
                 )
-            with Horizontal(classes="ticket-row"):
                 yield Label("Type", classes="ticket-label")
                 yield Select(
                     [("market", "market"), ("limit", "limit"), ("stop", "stop")],
@@ -97,12 +98,12 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                     allow_blank=False,
                     compact=True,
                 )
+            with Horizontal(classes="ticket-row"):
                 yield Label("Amount", classes="ticket-label")
                 yield Input(placeholder="units of the base asset", id="amount", type="number", compact=True)
-            with Horizontal(classes="ticket-row"):
                 yield Label("Price", classes="ticket-label")
                 yield Input(
-                    placeholder="limit price or stop trigger",
+                    placeholder="limit or stop price",
                     id="price",
                     type="number",
                     compact=True,
@@ -116,7 +117,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
 
     def on_mount(self) -> None:
         self.query_one("#amount", Input).focus()
-        self._show_preview(Text("enter an amount to see the risk check", tone(self.app, "text-muted")))
+        self._show_preview(Text(ENTER_AMOUNT, tone(self.app, "text-muted")))
         # Prices and the account move while the ticket is open: keep the preview current.
         self.set_interval(PREVIEW_REFRESH_S, self._refresh_preview)
 
@@ -187,6 +188,12 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
     @work(exclusive=True, group="preview")
     async def preview(self) -> None:
         await asyncio.sleep(PREVIEW_DELAY_S)
+        if not self.query_one("#amount", Input).value.strip():
+            # Nothing typed yet (the selects announce their first values as the ticket opens): a hint,
+            # not an error about an amount the user has not entered.
+            self.decision = None
+            self._show_preview(Text(ENTER_AMOUNT, tone(self.app, "text-muted")))
+            return
         try:
             order = self.order()
         except errors.UserInputError as exc:

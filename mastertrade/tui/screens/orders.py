@@ -85,7 +85,8 @@ class OrdersScreen(DashboardScreen):
         panel.border_subtitle = "o: show all" if self.open_only else "o: open only"
         positions_panel = self.query_one("#positions-panel")
         positions_panel.border_title = f"Positions · {book}"
-        positions_panel.border_subtitle = "" if positions else "no open positions"
+        empty = "no open positions" if state.positions.value is not None else "not read yet"
+        positions_panel.border_subtitle = "" if positions else empty
 
     def cash_line(self, state: LiveState) -> Text:
         app = self.app

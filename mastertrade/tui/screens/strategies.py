@@ -23,6 +23,7 @@ from mastertrade.engine.generator.states import State
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, backend_of
 from mastertrade.tui.messages import GenerationRequested, StrategyAction, StrategyChangeRequested
+from mastertrade.tui.no_trades import curve_note, no_trades_reason
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import LiveState, Topic
 from mastertrade.tui.widgets.glyphs import bar
@@ -131,7 +132,12 @@ class StrategiesScreen(DashboardScreen):
             sync_rows(self.query_one("#strategies", DataTable), [self.row(item) for item in rows], self._rows)
             panel = self.query_one("#strategies-panel")
             panel.border_title = f"Strategies: {self.stage}" if self.stage else "Strategies"
-            panel.border_subtitle = "" if rows else ("none in this stage" if self.stage else "none stored")
+            if rows:
+                panel.border_subtitle = ""
+            elif state.strategies.value is None:  # never listed: the pipeline line says why
+                panel.border_subtitle = "not listed yet"
+            else:
+                panel.border_subtitle = "none in this stage" if self.stage else "none stored"
         if topics & {"jobs", "connection"}:
             self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
 
@@ -185,7 +191,7 @@ class StrategiesScreen(DashboardScreen):
             return
         text.update(preview_text(detail, self.app))
         points = detail.backtest_equity
-        curve.show([p.equity for p in points], [p.ts for p in points], note="" if points else "none sent")
+        curve.show([p.equity for p in points], [p.ts for p in points], note=curve_note(detail))
 
     def action_open(self) -> None:
         item = self.selected()
@@ -232,6 +238,9 @@ def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
     for index, (label, value) in enumerate(figures):
         text.append(("  " if index else "") + f"{label} ", tone(app, "text-muted"))
         text.append(value)
+    reason = no_trades_reason(detail)
+    if reason is not None:
+        text.append(f"\n{reason}", tone(app, "text-warning"))
     return text
 
 

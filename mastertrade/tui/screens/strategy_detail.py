@@ -26,6 +26,7 @@ from mastertrade.engine.api.schemas_trading import OrderInfo, PositionInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import backend_of
 from mastertrade.tui.messages import StrategyAction, StrategyChangeRequested
+from mastertrade.tui.no_trades import curve_note, no_trades_reason
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
 from mastertrade.tui.widgets.book_rows import ORDER_COLUMNS, POSITION_COLUMNS, order_row, position_row
@@ -203,7 +204,7 @@ class StrategyDetailScreen(DashboardScreen):
         self.query_one("#backtest-curve", LineChart).show(
             [p.equity for p in detail.backtest_equity],
             [p.ts for p in detail.backtest_equity],
-            note="" if detail.backtest_equity else "none sent",
+            note=curve_note(detail),
             stale=stale,
         )
         self.query_one("#paper-curve", LineChart).show(
@@ -240,6 +241,9 @@ class StrategyDetailScreen(DashboardScreen):
             text.append(value + "\n")
         if bench is not None and (detail.sharpe is None or detail.sharpe < bench):
             text.append("does worse than buy-and-hold over its hold-out\n", tone(app, "text-warning"))
+        reason = no_trades_reason(detail)
+        if reason is not None:
+            text.append(f"{reason}\n", tone(app, "text-warning"))
         return text
 
     def action_change(self, action: StrategyAction) -> None:

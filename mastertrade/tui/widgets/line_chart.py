@@ -103,12 +103,25 @@ class LineChart(Widget):
             text.append(("┤" + label[: AXIS - 2].rjust(AXIS - 1)) if label else "│", axis)
         if self.times:
             text.append("\n")
-            short = self.times[-1] - self.times[0] < 7_200_000  # under two hours: to the second
-            start, end = (_when(self.times[0], short), _when(self.times[-1], short))
+            start, end = axis_ends(self.times[0], self.times[-1])
             gap = max(1, cols - len(start) - len(end))
             text.append(start + " " * gap + end, axis)
         return text
 
 
-def _when(ts_ms: int, short: bool) -> str:
-    return from_ms(ts_ms).strftime("%H:%M:%S" if short else "%m-%d %H:%M")
+def axis_ends(first_ms: int, last_ms: int) -> tuple[str, str]:
+    """The labels of the time axis' ends, as precise as the span needs: to the second under two hours,
+    to the minute within a year's month-day, and dates with their year beyond (a backtest over ten years
+    read "12-22 00:00 … 01-19 00:00", a month)."""
+    span = last_ms - first_ms
+    if span < 2 * 3_600_000:
+        pattern = "%H:%M:%S"
+    elif span < LONG_SPAN_MS:
+        pattern = "%m-%d %H:%M"
+    else:
+        pattern = "%Y-%m-%d"
+    return from_ms(first_ms).strftime(pattern), from_ms(last_ms).strftime(pattern)
+
+
+LONG_SPAN_MS = 60 * 86_400_000
+"""From this span on, the axis shows dates with their year (days and hours no longer tell apart)."""

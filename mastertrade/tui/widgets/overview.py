@@ -186,24 +186,29 @@ class GoalsList(StatePanel):
 
 
 def goal_detail(goal: GoalInfo, room: int) -> str:
-    """Status and the projected date ("on schedule · reached 2026-12-09"), shortened to fit ``room``."""
+    """Status and the projected date ("on schedule · reached 2026-12-09"), shortened to fit ``room``:
+    the date goes first, then the status takes a shorter word or an ellipsis, never half of itself
+    ("no schedule" shortened to "no" read as a verdict)."""
     status = goal.status or ""
-    if goal.projected is not None:
-        when, word = goal.projected, "reached"
-    elif goal.period_end is not None:
-        when, word = goal.period_end, "ends"
-    else:
-        return status
-    day = fmt.day(when)
-    for candidate in (
-        f"{status} · {word} {day}",
-        f"{status} · {word} {day[5:]}",
-        f"{status} · {day[5:]}",
-        f"{status.replace(' schedule', '')} · {day[5:]}",
-    ):
+    short = SHORT_STATUS.get(status, status)
+    candidates: list[str] = []
+    if goal.projected is not None or goal.period_end is not None:
+        when, word = (goal.projected, "reached") if goal.projected is not None else (goal.period_end, "ends")
+        day = fmt.day(when)
+        candidates = [
+            f"{status} · {word} {day}",
+            f"{status} · {word} {day[5:]}",
+            f"{status} · {day[5:]}",
+            f"{short} · {day[5:]}",
+        ]
+    for candidate in (*candidates, status):
         if len(candidate) <= room:
             return candidate
-    return status
+    return fmt.clip(short, room)
+
+
+SHORT_STATUS = {"on schedule": "on time", "behind schedule": "behind"}
+"""Goal statuses in fewer letters, for a narrow panel."""
 
 
 class LatestAlerts(StatePanel):
