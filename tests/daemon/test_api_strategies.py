@@ -280,3 +280,23 @@ async def test_the_openapi_document_lists_the_new_endpoints(engine: Engine) -> N
         assert "post" in paths[f"/v1/strategies/{{strategy_id}}/{action}"]
     assert "get" in paths["/v1/equity"] and "post" in paths["/v1/orders/check"]
     assert "get" in paths["/v1/logs"]
+
+
+async def test_a_backtest_without_trades_says_why(engine: Engine) -> None:
+    """A flat curve is never left to be read as a strategy that held cash on purpose: the detail's
+    backtest names the reason, as `mt backtest` does (the dashboard shows it)."""
+    from mastertrade.engine.signals.genome import parse_genome
+
+    never = {">": [{"ind": "rsi", "length": 14}, 101]}
+    genome = parse_genome(
+        {"name": "never", "symbol": "BTC/USDT", "timeframe": "1h", "entry": never, "exit": never}
+    )
+    (added,) = await StrategyStore(engine.ctx.db).add_many(
+        [NewStrategy(genome, exchange="sim", path=PASSED_PATH)]
+    )
+    await store_candles(engine)
+    async with engine.client() as client:
+        detail = await client.strategy(added.id)
+    assert detail.backtest.trades == 0 and detail.backtest_equity
+    assert detail.backtest.note is not None
+    assert "entry rule never fired" in detail.backtest.note and "14-bar warm-up" in detail.backtest.note

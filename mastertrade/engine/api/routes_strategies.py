@@ -186,10 +186,17 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
         return BacktestInfo(cash=config.cash, fee=config.fee, note=f"only {len(frame)} candle stored"), []
 
     def run() -> Any:
-        return backtest_series(genome, series, cash=config.cash, fee=config.fee, engine="fast").result
+        return backtest_series(genome, series, cash=config.cash, fee=config.fee, engine="fast")
 
-    result = await asyncio.to_thread(run)
+    done = await asyncio.to_thread(run)
+    result = done.result
     metrics = result.metrics()
+    note = None
+    if metrics.get("trades") == 0 and not result.open_trade:  # a flat curve says why, as `mt backtest` does
+        from mastertrade.engine.backtest.no_trades import no_trade_reason
+
+        warmup = int(getattr(genome, "warmup", 0))
+        note = no_trade_reason(strategy.name, warmup, done.entries[done.begin :], done.exits[done.begin :])
     stamps = series.stamps()
     equity = np.asarray(result.equity, dtype=float)
     curve = thin([(int(ts), float(value)) for ts, value in zip(stamps, equity, strict=True)], CURVE_POINTS)
@@ -201,6 +208,7 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
         fee=config.fee,
         return_pct=metrics.get("return_pct"),
         trades=metrics.get("trades"),
+        note=note,
     )
     return info, curve
 
