@@ -161,18 +161,21 @@ class CandleStore:
                 await self._write(conn, series_id, batch[start : start + _CHUNK])
         return len(batch)
 
-    async def replace(self, key: SeriesKey, rows: Iterable[CandleRow]) -> int:
+    async def replace(
+        self, key: SeriesKey, rows: Iterable[CandleRow], *, conn: AsyncConnection | None = None
+    ) -> int:
         """Replace a whole series with ``rows`` in one transaction (regenerated simulated data);
-        returns how many stored candles it replaced."""
+        returns how many stored candles it replaced. With ``conn``, inside the caller's transaction
+        (``mt data sim`` stores the candles and the features derived from them together)."""
+        if conn is None:
+            async with self.db.engine.begin() as own:
+                return await self.replace(key, rows, conn=own)
         batch = list(rows)
-        async with self.db.engine.begin() as conn:
-            series_id = await self.series_id(key, create=True, conn=conn)
-            assert series_id is not None
-            result = await conn.execute(
-                text("DELETE FROM candles WHERE series_id = :sid"), {"sid": series_id}
-            )
-            for start in range(0, len(batch), _CHUNK):
-                await self._write(conn, series_id, batch[start : start + _CHUNK])
+        series_id = await self.series_id(key, create=True, conn=conn)
+        assert series_id is not None
+        result = await conn.execute(text("DELETE FROM candles WHERE series_id = :sid"), {"sid": series_id})
+        for start in range(0, len(batch), _CHUNK):
+            await self._write(conn, series_id, batch[start : start + _CHUNK])
         return int(result.rowcount)
 
     async def delete(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> int:
