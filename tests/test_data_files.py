@@ -120,6 +120,20 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         ),
         (HEADER.replace(",", ";") + "2024-01-01T00:00:00Z;1;2;0.5;1;1\n", "separated by commas, not ';'"),
         (HEADER + "2024-01-01T00:00:00.0005Z,1,2,0.5,1,1\n", "line 2: .*not on a whole millisecond"),
+        # zoned and unzoned ISO times in one file: the unzoned ones were taken as UTC (imported
+        # silently), or the file was refused as having the wrong timeframe
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00,1,2,0.5,1,1\n"
+            "2024-01-01T02:00:00+00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01T01:00:00' has no UTC offset, but line 2's "
+            "'2024-01-01T00:00:00Z' has one: mixed zoned and unzoned timestamps",
+        ),
+        (
+            HEADER + "2024-01-01 00:00:00,1,2,0.5,1,1\n2024-01-01 05:00:00+0200,1,2,0.5,1,1\n"
+            "2024-01-01 06:00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01 05:00:00\\+0200' has a UTC offset, but line 2's "
+            "'2024-01-01 00:00:00' has none: mixed zoned and unzoned",
+        ),
     ],
 )
 def test_bad_file_is_rejected_whole(mt: MT, db_url: str, tmp_path: Path, body: str, reason: str) -> None:

@@ -11,7 +11,8 @@ shortest round-trip form, so import -> export -> import gives back the same bits
 
 A file is rejected as a whole, with its line number and the reason, when a column is missing or
 appears twice, only a quote volume is given, a row has more fields than the header, a row does not
-parse, an epoch timestamp's unit is not told by its size or differs from the others', a timestamp lies
+parse, an epoch timestamp's unit is not told by its size or differs from the others', some ISO
+timestamps carry a zone and others do not, a timestamp lies
 after the year 9999, a price is not positive and finite, high < low, open or close lies outside
 [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
 midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
@@ -54,6 +55,8 @@ _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO-
 _DAY_MS = 86_400_000
 _WEEK_MS = 7 * _DAY_MS
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_ZONED = re.compile(r"[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+"""An ISO-8601 time of day followed by a zone: Z or an offset (+02:00, -0500, +01)."""
 
 
 TimeUnit = Literal["s", "ms", "us"]
@@ -370,6 +373,7 @@ def _parse_timestamps(
             f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither "
             "ISO-8601 nor an epoch time"
         )
+    _check_zones(path, others, np.flatnonzero(~numeric), line)
     ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
     finer = np.flatnonzero(ns % 1_000_000 != 0)
     if len(finer):
@@ -380,6 +384,23 @@ def _parse_timestamps(
         )
     ts[~numeric] = ns // 1_000_000
     return ts, "iso" if unit is None else f"iso+{unit}"
+
+
+def _check_zones(path: Path, text: pd.Series, rows: np.ndarray[Any, Any], line: _Lines) -> None:
+    """Refuse ISO timestamps of which some carry a zone and some do not: read as UTC, the unzoned ones
+    may well be local times, hours off (the file then failed later as off the bar grid or out of order,
+    which blamed the timeframe or the row order), or were silently taken as UTC."""
+    zoned = text.str.contains(_ZONED).to_numpy(dtype=bool)
+    if zoned.all() or not zoned.any():
+        return
+    differs = np.flatnonzero(zoned != zoned[0])
+    first, other = int(rows[0]), int(rows[differs[0]])
+    has, lacks = ("has no", "has one") if zoned[0] else ("has a", "has none")
+    raise DataValidationError(
+        f"{path}: line {line(other)}: timestamp {text.iloc[differs[0]]!r} {has} UTC offset, but line "
+        f"{line(first)}'s {text.iloc[0]!r} {lacks}: mixed zoned and unzoned timestamps (give every "
+        "timestamp an offset, or none)"
+    )
 
 
 def _confirmed_by_dates(
