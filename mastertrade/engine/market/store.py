@@ -292,6 +292,30 @@ class CandleStore:
             )
             return None if last is None else int(last)
 
+    async def first_ts(self, key: SeriesKey) -> int | None:
+        """The oldest bar's open time: one index lookup."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return None
+            first = await conn.scalar(
+                text("SELECT MIN(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
+            )
+            return None if first is None else int(first)
+
+    async def timestamps(self, key: SeriesKey, start: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The open times of the bars from ``start`` on, oldest first (the gaps of a recent window are
+        found from them without reading the prices)."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return np.empty(0, dtype=np.int64)
+            result = await conn.execute(
+                text("SELECT ts FROM candles WHERE series_id = :sid AND ts >= :start ORDER BY ts"),
+                {"sid": series_id, "start": start},
+            )
+            return np.array([int(row[0]) for row in result.all()], dtype=np.int64)
+
     async def info(self, key: SeriesKey) -> SeriesInfo:
         async with self.db.engine.connect() as conn:
             series_id = await self.series_id(key, conn=conn)
