@@ -608,3 +608,40 @@ def test_time_unit_reads_old_epoch_milliseconds(mt: MT, db_url: str, tmp_path: P
         "read time from 'timestamp' in epoch milliseconds (--time-unit), volume from 'volume'; 6 columns, "
         "6 used"
     ]
+
+
+def test_rfc3339_lower_case_t_and_z_are_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "lower.csv"
+    src.write_text(GOOD.replace("T", "t").replace("Z", "z").replace("timestamp,", "TIMESTAMP,"))
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 3 and report["first"] == "2024-01-01T00:00:00Z"
+    assert report["last"] == "2024-01-01T02:00:00Z"
+    # lower case is no zone of its own: mixed with unzoned times it is refused as any zone is
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(HEADER + "2024-01-01t00:00:00z,1,2,0.5,1,1\n2024-01-01t01:00:00,1,2,0.5,1,1\n")
+    result = mt("data", "import", str(mixed), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert (
+        result.exit_code == 2 and "line 3: timestamp '2024-01-01t01:00:00' has no UTC offset" in result.stderr
+    )
+
+
+def test_an_export_gets_the_permissions_of_a_file_the_user_writes(
+    mt: MT, db_url: str, tmp_path: Path
+) -> None:
+    import os
+
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    previous = os.umask(0o022)
+    try:
+        out = tmp_path / "out.csv"
+        mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out))
+        assert (
+            out.stat().st_mode & 0o777 == 0o644
+        )  # was 0600: others (a spreadsheet's user) could not read it
+        out.chmod(0o640)
+        mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out), "--force")
+        assert out.stat().st_mode & 0o777 == 0o640  # --force keeps the replaced file's
+    finally:
+        os.umask(previous)

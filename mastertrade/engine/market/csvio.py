@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO-
 _DAY_MS = 86_400_000
 _WEEK_MS = 7 * _DAY_MS
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_ZONED = re.compile(r"[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+_ZONED = re.compile(r"[Tt ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 """An ISO-8601 time of day followed by a zone: Z or an offset (+02:00, -0500, +01)."""
 
 
@@ -365,7 +366,8 @@ def _parse_timestamps(
         assert unit is not None
         return ts, unit
     others = text[~numeric]
-    parsed = pd.to_datetime(others, utc=True, format="ISO8601", errors="coerce")
+    # RFC 3339 allows a lower-case t and z ("2024-01-01t00:00:00z"); pandas reads only upper case
+    parsed = pd.to_datetime(others.str.upper(), utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         index = int(np.flatnonzero(~numeric)[bad[0]])
@@ -583,8 +585,21 @@ def write_candle_csv(
     os.close(fd)
     try:
         out.to_csv(tmp, index=False, lineterminator="\n")
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return len(out)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions an exported file gets: those of the file it replaces (``--force``), else what
+    the umask leaves of rw-rw-rw-, as any file a command writes (the temporary file it is written to
+    first is born 0600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
