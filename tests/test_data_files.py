@@ -645,3 +645,19 @@ def test_an_export_gets_the_permissions_of_a_file_the_user_writes(
         assert out.stat().st_mode & 0o777 == 0o640  # --force keeps the replaced file's
     finally:
         os.umask(previous)
+
+
+def test_epoch_times_written_as_floats_are_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "floats.csv"
+    src.write_text(
+        HEADER + "1704067200.0,1,2,0.5,1.5,10\n1704070800.000,1,2,0.5,1.5,10\n1704074400,1,2,0.5,1.5,10\n"
+    )
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 3 and (report["first"], report["last"]) == (
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T02:00:00Z",
+    )
+    # a fraction of a second is still no bar's open time
+    src.write_text(HEADER + "1704067200.5,1,2,0.5,1.5,10\n")
+    result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert result.exit_code == 2 and "line 2: timestamp '1704067200.5'" in result.stderr

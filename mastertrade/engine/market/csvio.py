@@ -332,7 +332,9 @@ def _parse_timestamps(
     """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, "iso+UNIT", or
     "UNIT+UNIT" for epoch values in two units that ``dates`` (the same times as text) confirms row by
     row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds)."""
-    text = column.str.strip()
+    # an epoch time written as a float (1704067200.0, as pandas and spreadsheets write a number column
+    # that had a blank) is the same whole number
+    text = column.str.strip().str.replace(r"^(\d{1,18})\.0*$", r"\1", regex=True)
     numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
     unit: TimeUnit | None = None
