@@ -114,6 +114,11 @@ def test_mt_data_sim_rejects_bad_input(mt: MT, db_url: str) -> None:
         (["BTC/USDT", "--bars", "-5"], "invalid bar count -5"),
         (["BTC/USDT", "--timeframe", "7q"], "invalid timeframe '7q'"),
         (["BTC/USDT", "--end", "soon"], "invalid --end date 'soon'"),
+        # a future end was stored, then a traceback past pandas' years (2262)
+        (
+            ["BTC/USDT", "--end", "2999-01-01"],
+            "invalid --end '2999-01-01': 2999-01-01T00:00:00Z is in the future",
+        ),
     ]:
         result = mt("data", "sim", *args)
         assert result.exit_code == 2, args

@@ -20,7 +20,10 @@ def simulate(
     ] = 7,
     end: Annotated[
         str | None,
-        typer.Option("--end", help="Open time after the last bar (ISO-8601 UTC); default: the current bar."),
+        typer.Option(
+            "--end",
+            help="Open time after the last bar (ISO-8601 UTC, not in the future); default: the current bar.",
+        ),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -35,10 +38,16 @@ def simulate(
     from mastertrade.engine.market.sim import simulate as generate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore
     from mastertrade.engine.market.symbols import parse_symbol
-    from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+    from mastertrade.engine.market.timeframes import now_ms, parse_when, timeframe_ms, to_iso
+    from mastertrade.errors import UserInputError
 
     timeframe_ms(timeframe)
     end_ms = parse_when(end, what="--end date") if end else None
+    if end_ms is not None and end_ms > now_ms():
+        raise UserInputError(
+            f"invalid --end {end!r}: {to_iso(end_ms)} is in the future; simulated history ends at the "
+            "current bar at the latest (the default)"
+        )
     symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
 
     async def write() -> list[dict[str, Any]]:
