@@ -222,6 +222,9 @@ def test_files_as_traders_have_them_import_exactly(
         (("--symbol", "BTC"), "invalid symbol 'BTC'"),
         (("--symbol", "BTC/"), "invalid symbol 'BTC/'"),
         (("--symbol", "BTC/USDT", "--exchange", " "), "invalid --exchange ' '"),
+        # a file's candles were stored as the simulated market's (labelled simulated, mixed into its path)
+        (("--symbol", "BTC/USDT", "--exchange", "sim"), "invalid --exchange 'sim': the simulated market's"),
+        (("--symbol", "BTC/USDT", "--exchange", "SIM-live"), "invalid --exchange 'SIM-live': the simulated"),
     ],
 )
 def test_import_needs_a_symbol_and_an_exchange(
