@@ -381,6 +381,12 @@ class SchedulerSettings(Section):
     backfill_bars: int = Field(default=500, ge=1)
     """data_refresh: how many bars to fetch for a symbol that has none stored yet."""
 
+    repair_window_bars: int = Field(default=20_000, ge=0)
+    """data_refresh: each run also fetches the bars missing inside this many newest bars of each
+    series (holes an exchange outage, a reconnect or the live feed's 10,000-bar catch-up cap left), as
+    `mt data check --repair` does for the whole series; each run reads only this window's bar times.
+    0: no hole repair. Holes older than the window are left for `mt data check --repair`."""
+
     @field_validator("jobs")
     @classmethod
     def _valid_cron(cls, value: dict[str, str]) -> dict[str, str]:

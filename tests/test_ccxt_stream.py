@@ -358,7 +358,8 @@ async def test_a_gap_longer_than_the_cap_fills_its_newest_bars_and_names_the_res
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         "live feed binance BTC/USDT 1m: 5 bars missed from 2024-01-01T00:25:00Z to 2024-01-01T00:29:00Z; "
-        "filling the newest 3, the 2 before 2024-01-01T00:27:00Z are left for `mt data check --repair`"
+        "filling the newest 3, the 2 before 2024-01-01T00:27:00Z are left for the data_refresh job "
+        "(within [scheduler] repair_window_bars) or `mt data check --repair`"
     ]
 
 

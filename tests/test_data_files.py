@@ -120,6 +120,20 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         ),
         (HEADER.replace(",", ";") + "2024-01-01T00:00:00Z;1;2;0.5;1;1\n", "separated by commas, not ';'"),
         (HEADER + "2024-01-01T00:00:00.0005Z,1,2,0.5,1,1\n", "line 2: .*not on a whole millisecond"),
+        # zoned and unzoned ISO times in one file: the unzoned ones were taken as UTC (imported
+        # silently), or the file was refused as having the wrong timeframe
+        (
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T01:00:00,1,2,0.5,1,1\n"
+            "2024-01-01T02:00:00+00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01T01:00:00' has no UTC offset, but line 2's "
+            "'2024-01-01T00:00:00Z' has one: mixed zoned and unzoned timestamps",
+        ),
+        (
+            HEADER + "2024-01-01 00:00:00,1,2,0.5,1,1\n2024-01-01 05:00:00+0200,1,2,0.5,1,1\n"
+            "2024-01-01 06:00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01 05:00:00\\+0200' has a UTC offset, but line 2's "
+            "'2024-01-01 00:00:00' has none: mixed zoned and unzoned",
+        ),
     ],
 )
 def test_bad_file_is_rejected_whole(mt: MT, db_url: str, tmp_path: Path, body: str, reason: str) -> None:
@@ -208,6 +222,9 @@ def test_files_as_traders_have_them_import_exactly(
         (("--symbol", "BTC"), "invalid symbol 'BTC'"),
         (("--symbol", "BTC/"), "invalid symbol 'BTC/'"),
         (("--symbol", "BTC/USDT", "--exchange", " "), "invalid --exchange ' '"),
+        # a file's candles were stored as the simulated market's (labelled simulated, mixed into its path)
+        (("--symbol", "BTC/USDT", "--exchange", "sim"), "invalid --exchange 'sim': the simulated market's"),
+        (("--symbol", "BTC/USDT", "--exchange", "SIM-live"), "invalid --exchange 'SIM-live': the simulated"),
     ],
 )
 def test_import_needs_a_symbol_and_an_exchange(
@@ -594,3 +611,56 @@ def test_time_unit_reads_old_epoch_milliseconds(mt: MT, db_url: str, tmp_path: P
         "read time from 'timestamp' in epoch milliseconds (--time-unit), volume from 'volume'; 6 columns, "
         "6 used"
     ]
+
+
+def test_rfc3339_lower_case_t_and_z_are_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "lower.csv"
+    src.write_text(GOOD.replace("T", "t").replace("Z", "z").replace("timestamp,", "TIMESTAMP,"))
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 3 and report["first"] == "2024-01-01T00:00:00Z"
+    assert report["last"] == "2024-01-01T02:00:00Z"
+    # lower case is no zone of its own: mixed with unzoned times it is refused as any zone is
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(HEADER + "2024-01-01t00:00:00z,1,2,0.5,1,1\n2024-01-01t01:00:00,1,2,0.5,1,1\n")
+    result = mt("data", "import", str(mixed), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert (
+        result.exit_code == 2 and "line 3: timestamp '2024-01-01t01:00:00' has no UTC offset" in result.stderr
+    )
+
+
+def test_an_export_gets_the_permissions_of_a_file_the_user_writes(
+    mt: MT, db_url: str, tmp_path: Path
+) -> None:
+    import os
+
+    src = tmp_path / "in.csv"
+    src.write_text(GOOD)
+    mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    previous = os.umask(0o022)
+    try:
+        out = tmp_path / "out.csv"
+        mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out))
+        assert (
+            out.stat().st_mode & 0o777 == 0o644
+        )  # was 0600: others (a spreadsheet's user) could not read it
+        out.chmod(0o640)
+        mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out), "--force")
+        assert out.stat().st_mode & 0o777 == 0o640  # --force keeps the replaced file's
+    finally:
+        os.umask(previous)
+
+
+def test_epoch_times_written_as_floats_are_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "floats.csv"
+    src.write_text(
+        HEADER + "1704067200.0,1,2,0.5,1.5,10\n1704070800.000,1,2,0.5,1.5,10\n1704074400,1,2,0.5,1.5,10\n"
+    )
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 3 and (report["first"], report["last"]) == (
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T02:00:00Z",
+    )
+    # a fraction of a second is still no bar's open time
+    src.write_text(HEADER + "1704067200.5,1,2,0.5,1.5,10\n")
+    result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert result.exit_code == 2 and "line 2: timestamp '1704067200.5'" in result.stderr

@@ -311,6 +311,11 @@ def test_mt_data_download_stores_the_exchanges_spelling_of_a_symbol_typed_in_any
         (["BTC/USDT", "--since", "yesterday"], "invalid --since date 'yesterday'"),
         (["BTC/USDT", "--since", "2024-01-01", "--until", "soon"], "invalid --until date 'soon'"),
         (["BTC/USDT", "--since", "2024-02-01", "--until", "2024-01-01"], "invalid --until '2024-01-01'"),
+        # a year typed wrong downloaded nothing and said nothing
+        (
+            ["BTC/USDT", "--since", "2999-01-01"],
+            "invalid --since '2999-01-01': 2999-01-01T00:00:00Z is in the future",
+        ),
         (["BTC/USDT", "--since", "2024-01-01", "--timeframe", "7x"], "invalid timeframe '7x'"),
         (
             ["BTC/USDT", "--since", "2024-01-01", "--timeframe", "7m"],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -111,8 +114,61 @@ def test_mt_data_sim_rejects_bad_input(mt: MT, db_url: str) -> None:
         (["BTC/USDT", "--bars", "-5"], "invalid bar count -5"),
         (["BTC/USDT", "--timeframe", "7q"], "invalid timeframe '7q'"),
         (["BTC/USDT", "--end", "soon"], "invalid --end date 'soon'"),
+        # a future end was stored, then a traceback past pandas' years (2262)
+        (
+            ["BTC/USDT", "--end", "2999-01-01"],
+            "invalid --end '2999-01-01': 2999-01-01T00:00:00Z is in the future",
+        ),
     ]:
         result = mt("data", "sim", *args)
         assert result.exit_code == 2, args
         assert message in result.stderr
     assert mt.json("data", "list") == []
+
+
+def test_mt_data_sim_stores_candles_and_features_together_or_not_at_all(
+    mt: MT, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mastertrade.engine.collectors.store import FeatureStore
+
+    mt.json("data", "sim", "BTC/USDT", "--bars", "300", "--seed", "4", "--end", "2025-01-01")
+    mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(tmp_path / "before.csv"))
+    before = (tmp_path / "before.csv").read_text()
+    assert before.count("\n") == 301
+    features = mt.json("data", "sources")
+
+    async def disk_full(self: FeatureStore, conn: object, rows: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FeatureStore, "_write", disk_full)
+    result = mt("data", "sim", "BTC/USDT", "ETH/USDT", "--bars", "50", "--seed", "5", "--end", "2025-01-01")
+    assert result.exit_code != 0
+    # neither half-written candles nor the series it would have replaced lost
+    assert {s["symbol"]: s["rows"] for s in mt.json("data", "list")} == {"BTC/USDT": 300}
+    mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(tmp_path / "after.csv"))
+    assert (tmp_path / "after.csv").read_text() == before
+    assert mt.json("data", "sources") == features
+    monkeypatch.undo()
+    # the features stored with the candles are those derived from them as stored
+    from mastertrade.config import load_settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.sim import SIM_SOURCE, write_sim_features
+
+    mt.json("data", "sim", "ETH/USDT", "--bars", "40", "--seed", "5", "--end", "2025-01-01")
+
+    async def stored_then_derived_again() -> tuple[list[object], list[object]]:
+        db = await Database.open(load_settings())
+        try:
+            store = FeatureStore(db)
+            names = await store.list_features(SIM_SOURCE)
+            first = [await store.read(SIM_SOURCE, info.name, info.symbol) for info in names]
+            await write_sim_features(db, ["ETH/USDT"], "1h", 5)
+            again = [await store.read(SIM_SOURCE, info.name, info.symbol) for info in names]
+            return first, again
+        finally:
+            await db.close()
+
+    first, again = asyncio.run(stored_then_derived_again())
+    assert len(first) > 5
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.ts, b.ts) and np.array_equal(a.values, b.values)

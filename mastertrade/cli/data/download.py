@@ -40,12 +40,16 @@ def download_candles(
     from mastertrade.engine.market.ccxt_venue import CcxtVenue, check_exchange_id
     from mastertrade.engine.market.download import DownloadProgress, download
     from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+    from mastertrade.engine.market.timeframes import now_ms, parse_when, timeframe_ms, to_iso
     from mastertrade.errors import UserInputError
 
     timeframe_ms(timeframe)
     since_ms = parse_when(since, what="--since date")
     until_ms = parse_when(until, what="--until date") if until is not None else None
+    if since_ms >= now_ms():
+        raise UserInputError(
+            f"invalid --since {since!r}: {to_iso(since_ms)} is in the future, no bar has closed"
+        )
     if until_ms is not None and until_ms <= since_ms:
         raise UserInputError(f"invalid --until {until!r}: must be after --since {to_iso(since_ms)}")
     config = settings()

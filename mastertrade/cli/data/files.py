@@ -49,13 +49,18 @@ def import_csv(
     than this format says (time column, unit, skipped line, row order) is said in the output. Rows
     already stored at the same times are replaced."""
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
-    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import to_iso
 
     symbol = parse_symbol(symbol)
     if not exchange.strip():
         raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
+    if is_simulated_exchange(exchange.strip().lower()):
+        raise UserInputError(
+            f"invalid --exchange {exchange!r}: the simulated market's own id (`mt data sim`); "
+            "import under the exchange the file comes from, or csv"
+        )
     exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")

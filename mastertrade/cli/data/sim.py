@@ -20,7 +20,10 @@ def simulate(
     ] = 7,
     end: Annotated[
         str | None,
-        typer.Option("--end", help="Open time after the last bar (ISO-8601 UTC); default: the current bar."),
+        typer.Option(
+            "--end",
+            help="Open time after the last bar (ISO-8601 UTC, not in the future); default: the current bar.",
+        ),
     ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
@@ -30,53 +33,55 @@ def simulate(
     history is always one continuous simulated path. A symbol whose base ends in -EDGE (BTC-EDGE/USDT)
     carries a documented planted edge (large moves are taken back on the next bar); no other does.
     """
-    from mastertrade.engine.collectors.sim import write_sim_features
+    from mastertrade.engine.collectors.sim import write_sim_market
     from mastertrade.engine.market.sim import planted_edge
     from mastertrade.engine.market.sim import simulate as generate
-    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, rows_from_frame
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore
     from mastertrade.engine.market.symbols import parse_symbol
-    from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+    from mastertrade.engine.market.timeframes import now_ms, parse_when, timeframe_ms, to_iso
+    from mastertrade.errors import UserInputError
 
     timeframe_ms(timeframe)
     end_ms = parse_when(end, what="--end date") if end else None
+    if end_ms is not None and end_ms > now_ms():
+        raise UserInputError(
+            f"invalid --end {end!r}: {to_iso(end_ms)} is in the future; simulated history ends at the "
+            "current bar at the latest (the default)"
+        )
     symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
 
     async def write() -> list[dict[str, Any]]:
         db = await open_db()
-        results = []
-        written: list[str] = []  # as stored (a series kept from before may be spelt otherwise)
         try:
             store = CandleStore(db)
+            frames = {}  # by the key as stored (a series kept from before may be spelt otherwise)
             with progress() as bar:
                 task = bar.add_task("simulating", total=len(symbols))
                 for symbol in symbols:
-                    frame = generate(symbol, timeframe, bars, seed, end=end_ms)
                     key = await store.key_for(SIM_EXCHANGE, symbol, timeframe)
-                    written.append(key.symbol)
-                    replaced = await store.replace(key, rows_from_frame(frame))
-                    stamps = frame.index
-                    results.append(
-                        {
-                            "series": str(key),
-                            "simulated": True,
-                            "planted_edge": planted_edge(symbol),
-                            "rows": len(frame),
-                            "replaced": replaced,
-                            "first": to_iso(int(stamps[0].value // 1_000_000)),
-                            "last": to_iso(int(stamps[-1].value // 1_000_000)),
-                            "last_close": float(frame["close"].iloc[-1]),
-                            "seed": seed,
-                        }
-                    )
+                    frames[key] = generate(symbol, timeframe, bars, seed, end=end_ms)
                     bar.advance(task)
-            # Matching simulated alternative data (sentiment, fear & greed, on-chain), derived from
-            # these candles, so strategies with feature terms run offline too.
-            features = await write_sim_features(db, written, timeframe, seed)
-            for result in results:
-                result["features"] = features
+            # The candles and the matching simulated alternative data (sentiment, fear & greed,
+            # on-chain) derived from them, so strategies with feature terms run offline too, are stored
+            # in one transaction: a failure leaves the database as it was.
+            replaced, features = await write_sim_market(db, frames, timeframe, seed)
         finally:
             await db.close()
-        return results
+        return [
+            {
+                "series": str(key),
+                "simulated": True,
+                "planted_edge": planted_edge(key.symbol),
+                "rows": len(frame),
+                "replaced": replaced[key],
+                "first": to_iso(int(frame.index[0].value // 1_000_000)),
+                "last": to_iso(int(frame.index[-1].value // 1_000_000)),
+                "last_close": float(frame["close"].iloc[-1]),
+                "seed": seed,
+                "features": features,
+            }
+            for key, frame in frames.items()
+        ]
 
     results = run(write)
     if json_out:

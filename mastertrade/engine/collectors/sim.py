@@ -40,6 +40,7 @@ from mastertrade.engine.market.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
+    from mastertrade.engine.market.store import SeriesKey
 
 SIM_SOURCE = "sim"
 LEADER = "BTC"
@@ -196,12 +197,45 @@ async def write_sim_features(db: Database, symbols: list[str], timeframe: str, s
     simulated series of the timeframe, and store them under source ``sim``, replacing earlier simulated
     series of the same names. Returns the number of values.
 
-    This is what ``mt data sim`` calls after writing its candles. The market-wide series (sentiment,
-    fear & greed ...) are one per market, so they are derived from every simulated symbol stored:
-    simulating one more symbol over fewer bars must not cut them to its span (it did: the other symbols'
-    strategies lost their feature values outside it).
+    The market-wide series (sentiment, fear & greed ...) are one per market, so they are derived from
+    every simulated symbol stored: simulating one more symbol over fewer bars must not cut them to its
+    span (it did: the other symbols' strategies lost their feature values outside it).
     """
     from mastertrade.engine.collectors.store import FeatureStore
+
+    candles = await _sim_candles(db, {}, symbols, timeframe)
+    return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))
+
+
+async def write_sim_market(
+    db: Database, frames: Mapping[SeriesKey, pd.DataFrame], timeframe: str, seed: int
+) -> tuple[dict[SeriesKey, int], int]:
+    """Replace the simulated candle series ``frames`` (keys of exchange ``sim``) and the simulated
+    features derived from them and every other simulated series of the timeframe (as
+    ``write_sim_features`` derives them), all in one transaction: ``mt data sim``. A failure anywhere
+    (deriving the features, a database error) leaves everything stored as it was, the series it would
+    have replaced included. Returns how many stored candles each series replaced, and the number of
+    feature values."""
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import CandleStore, rows_from_frame
+
+    by_symbol = {key.symbol: frame for key, frame in frames.items()}
+    points = simulate_features(await _sim_candles(db, by_symbol, [], timeframe), timeframe, seed)
+    store = CandleStore(db)
+    replaced: dict[SeriesKey, int] = {}
+    async with db.engine.begin() as conn:
+        for key, frame in frames.items():
+            replaced[key] = await store.replace(key, rows_from_frame(frame), conn=conn)
+        features = await FeatureStore(db).replace(SIM_SOURCE, points, conn=conn)
+    return replaced, features
+
+
+async def _sim_candles(
+    db: Database, fresh: Mapping[str, pd.DataFrame], symbols: list[str], timeframe: str
+) -> dict[str, pd.DataFrame]:
+    """The simulated candles of the timeframe that features are derived from, by symbol: ``fresh``
+    (about to be stored, in place of what is stored under their names), ``symbols`` and every other
+    simulated series stored, in one order whichever symbol came last."""
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey
 
     store = CandleStore(db)
@@ -210,6 +244,10 @@ async def write_sim_features(db: Database, symbols: list[str], timeframe: str, s
         for info in await store.list_series()
         if info.key.exchange == SIM_EXCHANGE and info.key.timeframe == timeframe and info.rows > 0
     ]
-    every = sorted({*symbols, *stored})  # one order whichever symbol came last
-    candles = {symbol: await store.read(SeriesKey(SIM_EXCHANGE, symbol, timeframe)) for symbol in every}
-    return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))
+    every = sorted({*fresh, *symbols, *stored})
+    return {
+        symbol: (
+            fresh[symbol] if symbol in fresh else await store.read(SeriesKey(SIM_EXCHANGE, symbol, timeframe))
+        )
+        for symbol in every
+    }

@@ -97,25 +97,34 @@ class FeatureStore:
             await self._write(conn, rows)
         return len(rows)
 
-    async def replace(self, source: str, points: Iterable[FeaturePoint]) -> int:
-        """Replace every series the points belong to (all their old values go) in one transaction."""
+    async def replace(
+        self, source: str, points: Iterable[FeaturePoint], *, conn: AsyncConnection | None = None
+    ) -> int:
+        """Replace every series the points belong to (all their old values go) in one transaction;
+        with ``conn``, inside the caller's (``mt data sim`` stores candles and features together)."""
         rows = self._rows(source, points)
         if not rows:
             return 0
+        if conn is None:
+            async with self.db.engine.begin() as own:
+                await self._replace(own, source, rows)
+        else:
+            await self._replace(conn, source, rows)
+        return len(rows)
+
+    async def _replace(self, conn: AsyncConnection, source: str, rows: list[dict[str, Any]]) -> None:
         keys = sorted({(row["name"], row["symbol"]) for row in rows})
-        async with self.db.engine.begin() as conn:
-            for start in range(0, len(keys), 200):
-                chunk = keys[start : start + 200]
-                await conn.execute(
-                    delete(_FEATURES).where(
-                        and_(
-                            _FEATURES.c.source == source,
-                            tuple_(_FEATURES.c.name, _FEATURES.c.symbol).in_(chunk),
-                        )
+        for start in range(0, len(keys), 200):
+            chunk = keys[start : start + 200]
+            await conn.execute(
+                delete(_FEATURES).where(
+                    and_(
+                        _FEATURES.c.source == source,
+                        tuple_(_FEATURES.c.name, _FEATURES.c.symbol).in_(chunk),
                     )
                 )
-            await self._write(conn, rows)
-        return len(rows)
+            )
+        await self._write(conn, rows)
 
     @staticmethod
     def _rows(source: str, points: Iterable[FeaturePoint]) -> list[dict[str, Any]]:

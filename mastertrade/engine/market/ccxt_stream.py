@@ -39,7 +39,8 @@ stream on either transport.
 ``Bars`` starts from it: the first bar the feed sees, on either transport, finds the bars closed while
 the daemon was down owed, and they are filled from REST as above, closed in order before that bar. A gap
 longer than ``max_fill_bars`` is filled for its newest ``max_fill_bars`` bars only (one warning names
-the rest, for ``mt data check --repair``): a feed down for months should not hold up the live bars.
+the rest, for the data_refresh job or ``mt data check --repair``): a feed down for months should not
+hold up the live bars.
 """
 
 from __future__ import annotations
@@ -362,7 +363,8 @@ class LiveFeed:
         if start < newest:
             log.warning(
                 "live feed %s %s %s: %d bars missed from %s to %s; filling the newest %d, the %d before "
-                "%s are left for `mt data check --repair`",
+                "%s are left for the data_refresh job (within [scheduler] repair_window_bars) or "
+                "`mt data check --repair`",
                 self.venue.id,
                 bars.symbol,
                 self.timeframe,

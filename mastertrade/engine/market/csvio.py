@@ -11,7 +11,8 @@ shortest round-trip form, so import -> export -> import gives back the same bits
 
 A file is rejected as a whole, with its line number and the reason, when a column is missing or
 appears twice, only a quote volume is given, a row has more fields than the header, a row does not
-parse, an epoch timestamp's unit is not told by its size or differs from the others', a timestamp lies
+parse, an epoch timestamp's unit is not told by its size or differs from the others', some ISO
+timestamps carry a zone and others do not, a timestamp lies
 after the year 9999, a price is not positive and finite, high < low, open or close lies outside
 [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
 midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
@@ -24,6 +25,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +56,8 @@ _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant ISO-
 _DAY_MS = 86_400_000
 _WEEK_MS = 7 * _DAY_MS
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_ZONED = re.compile(r"[Tt ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+"""An ISO-8601 time of day followed by a zone: Z or an offset (+02:00, -0500, +01)."""
 
 
 TimeUnit = Literal["s", "ms", "us"]
@@ -328,7 +332,9 @@ def _parse_timestamps(
     """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, "iso+UNIT", or
     "UNIT+UNIT" for epoch values in two units that ``dates`` (the same times as text) confirms row by
     row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds)."""
-    text = column.str.strip()
+    # an epoch time written as a float (1704067200.0, as pandas and spreadsheets write a number column
+    # that had a blank) is the same whole number
+    text = column.str.strip().str.replace(r"^(\d{1,18})\.0*$", r"\1", regex=True)
     numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
     unit: TimeUnit | None = None
@@ -362,7 +368,8 @@ def _parse_timestamps(
         assert unit is not None
         return ts, unit
     others = text[~numeric]
-    parsed = pd.to_datetime(others, utc=True, format="ISO8601", errors="coerce")
+    # RFC 3339 allows a lower-case t and z ("2024-01-01t00:00:00z"); pandas reads only upper case
+    parsed = pd.to_datetime(others.str.upper(), utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         index = int(np.flatnonzero(~numeric)[bad[0]])
@@ -370,6 +377,7 @@ def _parse_timestamps(
             f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither "
             "ISO-8601 nor an epoch time"
         )
+    _check_zones(path, others, np.flatnonzero(~numeric), line)
     ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
     finer = np.flatnonzero(ns % 1_000_000 != 0)
     if len(finer):
@@ -380,6 +388,23 @@ def _parse_timestamps(
         )
     ts[~numeric] = ns // 1_000_000
     return ts, "iso" if unit is None else f"iso+{unit}"
+
+
+def _check_zones(path: Path, text: pd.Series, rows: np.ndarray[Any, Any], line: _Lines) -> None:
+    """Refuse ISO timestamps of which some carry a zone and some do not: read as UTC, the unzoned ones
+    may well be local times, hours off (the file then failed later as off the bar grid or out of order,
+    which blamed the timeframe or the row order), or were silently taken as UTC."""
+    zoned = text.str.contains(_ZONED).to_numpy(dtype=bool)
+    if zoned.all() or not zoned.any():
+        return
+    differs = np.flatnonzero(zoned != zoned[0])
+    first, other = int(rows[0]), int(rows[differs[0]])
+    has, lacks = ("has no", "has one") if zoned[0] else ("has a", "has none")
+    raise DataValidationError(
+        f"{path}: line {line(other)}: timestamp {text.iloc[differs[0]]!r} {has} UTC offset, but line "
+        f"{line(first)}'s {text.iloc[0]!r} {lacks}: mixed zoned and unzoned timestamps (give every "
+        "timestamp an offset, or none)"
+    )
 
 
 def _confirmed_by_dates(
@@ -562,8 +587,21 @@ def write_candle_csv(
     os.close(fd)
     try:
         out.to_csv(tmp, index=False, lineterminator="\n")
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return len(out)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions an exported file gets: those of the file it replaces (``--force``), else what
+    the umask leaves of rw-rw-rw-, as any file a command writes (the temporary file it is written to
+    first is born 0600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask

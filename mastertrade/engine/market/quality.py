@@ -16,8 +16,9 @@ The report lists:
   market's fat-tailed, regime-switching prices, and flag bad prints, which are off by far more.
 
 Repair re-downloads gap ranges from the series' exchange (``repair_gaps``) and the caller checks again:
-an exchange may have had a real outage, and those bars stay missing. Series that were not downloaded
-(simulated, imported) cannot be repaired; ``cannot_repair`` says why.
+an exchange may have had a real outage, and those bars stay missing. ``mt data check --repair`` repairs
+the gaps of the whole series; the daemon's data_refresh job those of its recent window (``gaps_since``).
+Series that were not downloaded (simulated, imported) cannot be repaired; ``cannot_repair`` says why.
 """
 
 from __future__ import annotations
@@ -212,6 +213,24 @@ def check_candles(
         thresholds=thresholds,
         max_items=max_items,
     )
+
+
+async def gaps_since(store: CandleStore, key: SeriesKey, since: int) -> list[Gap]:
+    """The gaps of a stored series on or after ``since``, found from that window's bars only: the
+    daemon's data_refresh job checks its recent window every run without reading years of bars. A hole
+    that began before ``since`` counts from the window's first grid time, when bars are stored before
+    it; the bars after the newest stored one are not a gap (downloading resumes there)."""
+    step = timeframe_ms(key.timeframe)
+    ts = await store.timestamps(key, since)
+    if len(ts) == 0:
+        return []
+    phase = _grid_phase(ts, step)
+    grid = np.unique(ts[(ts - phase) % step == 0])
+    first = await store.first_ts(key)
+    if first is not None and first < since:
+        start = since + (phase - since) % step  # the window's first grid time
+        grid = np.concatenate([np.array([start - step], dtype=np.int64), grid])
+    return _gaps(grid, step)
 
 
 def _grid_phase(ts: np.ndarray[Any, np.dtype[np.int64]], step: int) -> int:

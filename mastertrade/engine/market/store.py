@@ -161,18 +161,21 @@ class CandleStore:
                 await self._write(conn, series_id, batch[start : start + _CHUNK])
         return len(batch)
 
-    async def replace(self, key: SeriesKey, rows: Iterable[CandleRow]) -> int:
+    async def replace(
+        self, key: SeriesKey, rows: Iterable[CandleRow], *, conn: AsyncConnection | None = None
+    ) -> int:
         """Replace a whole series with ``rows`` in one transaction (regenerated simulated data);
-        returns how many stored candles it replaced."""
+        returns how many stored candles it replaced. With ``conn``, inside the caller's transaction
+        (``mt data sim`` stores the candles and the features derived from them together)."""
+        if conn is None:
+            async with self.db.engine.begin() as own:
+                return await self.replace(key, rows, conn=own)
         batch = list(rows)
-        async with self.db.engine.begin() as conn:
-            series_id = await self.series_id(key, create=True, conn=conn)
-            assert series_id is not None
-            result = await conn.execute(
-                text("DELETE FROM candles WHERE series_id = :sid"), {"sid": series_id}
-            )
-            for start in range(0, len(batch), _CHUNK):
-                await self._write(conn, series_id, batch[start : start + _CHUNK])
+        series_id = await self.series_id(key, create=True, conn=conn)
+        assert series_id is not None
+        result = await conn.execute(text("DELETE FROM candles WHERE series_id = :sid"), {"sid": series_id})
+        for start in range(0, len(batch), _CHUNK):
+            await self._write(conn, series_id, batch[start : start + _CHUNK])
         return int(result.rowcount)
 
     async def delete(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> int:
@@ -288,6 +291,30 @@ class CandleStore:
                 text("SELECT MAX(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
             )
             return None if last is None else int(last)
+
+    async def first_ts(self, key: SeriesKey) -> int | None:
+        """The oldest bar's open time: one index lookup."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return None
+            first = await conn.scalar(
+                text("SELECT MIN(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
+            )
+            return None if first is None else int(first)
+
+    async def timestamps(self, key: SeriesKey, start: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The open times of the bars from ``start`` on, oldest first (the gaps of a recent window are
+        found from them without reading the prices)."""
+        async with self.db.engine.connect() as conn:
+            series_id = await self.series_id(key, conn=conn)
+            if series_id is None:
+                return np.empty(0, dtype=np.int64)
+            result = await conn.execute(
+                text("SELECT ts FROM candles WHERE series_id = :sid AND ts >= :start ORDER BY ts"),
+                {"sid": series_id, "start": start},
+            )
+            return np.array([int(row[0]) for row in result.all()], dtype=np.int64)
 
     async def info(self, key: SeriesKey) -> SeriesInfo:
         async with self.db.engine.connect() as conn:
