@@ -159,3 +159,18 @@ def test_the_demo_daemon_gets_none_of_the_users_alert_targets_or_exchange_keys(
     result = mt("demo", "--no-tui", "--home", str(tmp_path / "demo"), "--json")
     assert result.exit_code == 0, result.stderr
     assert seen == {"urls": [], "key": None, "env": []}
+
+
+def test_the_demos_daily_bars_rarely_trip_the_price_move_breaker() -> None:
+    """With the intraday default (10% of the open) about one simulated daily bar in seven tripped the
+    price-move breaker: with four symbols, a halt every few seconds. The demo's limit leaves it rare."""
+    import numpy as np
+
+    from mastertrade.engine.demo import SEED, SYMBOLS, TIMEFRAME, demo_settings
+    from mastertrade.engine.market.sim import simulate
+
+    limit = demo_settings().risk.price_move_bar
+    frames = [simulate(symbol, TIMEFRAME, 3000, SEED) for symbol in SYMBOLS]
+    ranges = np.concatenate([((f.high - f.low) / f.open).to_numpy() for f in frames])
+    assert (ranges > 0.10).mean() > 0.1  # why the default does not fit daily bars
+    assert (ranges > limit).mean() < 0.01

@@ -18,7 +18,11 @@ What differs from a real installation, and why (all of it is in the demo's confi
   of each simulated month (a run takes longer than a simulated night, so nightly would mean generating
   without pause; ``[scheduler] simulated_min_gap_s`` also keeps it at most one run per ten minutes of
   wall time), risk metrics and goal snapshots once a simulated day (one bar). The first generation run
-  is started by hand (``mt demo``), so it is never held back.
+  is started by hand (``mt demo``), so it is never held back;
+- the price-move breaker's bar limit is 30% of the open (``[risk] price_move_bar``; the default 10% is
+  meant for intraday bars): about one simulated daily bar in seven ranges over 10%, which with four
+  symbols tripped it every few seconds and buried the dashboard in halts; over 30% is rare (about one
+  bar in 200), so a halt in the demo still means something.
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do in most runs (three of four
@@ -72,6 +76,7 @@ def demo_settings(*, speed: float = DEFAULT_SPEED) -> Settings:
             "speed": speed,
             "ticks_per_bar": 12,
         },
+        risk={"price_move_bar": 0.30},
         scheduler={
             "jobs": {
                 "nightly_generation": "0 3 1 * *",
