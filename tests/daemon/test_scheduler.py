@@ -426,3 +426,49 @@ async def test_simulated_min_gap_does_not_hold_back_a_real_exchange(settings: Se
             await asyncio.sleep(0)
             await scheduler.wait_idle()
         assert jobs.calls == [START.replace(minute=minute) for minute in (15, 30, 45)]
+
+
+async def test_a_heavy_job_is_cancelled_when_the_daemon_starts_stopping(settings: Settings) -> None:
+    """A nightly generation ran on until the stop deadline (20 s), so every `mt daemon restart` during
+    one took that long and then cut it off anyway: a heavy job now stops with the daemon at once."""
+    seen: list[str] = []
+    forever = asyncio.Event()
+
+    async def generation(ctx: EngineContext, run: JobRun) -> None:
+        try:
+            await forever.wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    registry = JobRegistry()
+    registry.add("generation", generation, "Runs until stopped", paced=True)
+    settings.daemon.stop_timeout_s = 30.0
+    daemon = Daemon(
+        settings,
+        venue=FakeVenue(simulated=False),
+        clock=FakeClock(START),
+        notifier=RecordingNotifier(),
+        serve_api=False,
+        services=lambda ctx: [SchedulerService()],
+        jobs=lambda: registry,
+    )
+    ctx = await daemon.start()
+    await wait_for(lambda: ctx.find(SchedulerService) is not None)
+    started = await ctx.get(SchedulerService).start_job("generation")
+    await asyncio.sleep(0)
+    began = asyncio.get_running_loop().time()
+    await daemon.stop()
+    assert asyncio.get_running_loop().time() - began < 10  # not the 30 s stop deadline
+    assert seen == ["cancelled"]
+    from mastertrade.db.database import Database
+    from mastertrade.engine.scheduler.runs import JobRunStore
+
+    db = await Database.open(settings)
+    try:
+        runs = await JobRunStore(db).recent("generation")
+    finally:
+        await db.close()
+    assert [(run.id, run.outcome, run.error) for run in runs] == [
+        (started["id"], "cancelled", "the daemon was stopping")
+    ]

@@ -20,8 +20,10 @@ Runs started by hand, light jobs and a real exchange's schedules are never held 
 "running" by a crashed daemon are marked "interrupted" when the scheduler starts. Each run, from
 writing its record to writing its outcome, is a ``ctx.work`` unit, so a stopping daemon lets it finish
 (up to ``[daemon] stop_timeout_s``) before cancelling it, which records "cancelled"; a clean stop leaves
-no run "running". On simulated time the light jobs' scheduled runs that go well
-log at debug (several come a second), and a job that cannot run here says why once per reason.
+no run "running". A heavy job is not waited for: it is cancelled as soon as the daemon starts stopping,
+and its run is recorded "cancelled" (the daemon was stopping). On simulated time the light jobs'
+scheduled runs that go well log at debug (several come a second), and a job that cannot run here says
+why once per reason.
 """
 
 from __future__ import annotations
@@ -233,7 +235,7 @@ class SchedulerService:
         try:
             if ctx.stopping.is_set():  # asked to stop while the run's record was being written
                 raise ServiceStopping(job.name)
-            result = await job.func(ctx, handle)
+            result = await (self._until_stopping(job, handle) if job.paced else job.func(ctx, handle))
         except ServiceStopping:
             outcome, error = "cancelled", "the daemon was stopping"
         except asyncio.CancelledError:
@@ -254,6 +256,24 @@ class SchedulerService:
             )
             level = logging.DEBUG if routine and outcome == "ok" else logging.INFO
             log.log(level, "job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
+
+    async def _until_stopping(self, job: Job, handle: JobRun) -> Any:
+        """A heavy job's run, cancelled as soon as the daemon starts stopping: a generation or a training
+        takes minutes, so waiting for it would only run into the stop deadline (and a stop or restart
+        would take ``[daemon] stop_timeout_s`` every time). It unwinds (a generation records its run
+        "cancelled"), then this raises ``ServiceStopping``."""
+        work = asyncio.ensure_future(job.func(self.ctx, handle))
+        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
+        try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.wait({work})
+        if work.cancelled():
+            raise ServiceStopping(job.name)
+        return work.result()
 
     async def _cancel_running(self) -> None:
         tasks = list(self._starting) + list(self._running.values())
