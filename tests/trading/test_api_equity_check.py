@@ -151,3 +151,18 @@ async def test_the_check_refuses_what_placing_refuses(trading: TradingEngine) ->
         )
         assert live.status_code == 200 and live.json()["verdict"] == "approve"
     assert await trading.trader.account.orders(limit=10) == []
+
+
+async def test_a_symbol_typed_in_lower_case_is_the_market_the_daemon_streams(trading: TradingEngine) -> None:
+    """`btc/usdt` was refused with "the account trades against USDT", which it does."""
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(trading.ctx)), base_url="http://mt"
+    ) as http:
+        checked = await http.post(
+            "/v1/orders/check", json={"symbol": "btc/usdt", "side": "buy", "amount": 0.1}
+        )
+        assert checked.status_code == 200, checked.text
+        placed = await http.post("/v1/orders", json={"symbol": " Btc/Usdt", "side": "buy", "amount": 0.1})
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["order"]["symbol"] == BTC

@@ -38,6 +38,7 @@ from mastertrade.engine.execution.manual_orders import (
 from mastertrade.engine.execution.paper import PaperBroker
 from mastertrade.engine.execution.portfolio import balance_view, positions_view, snapshot
 from mastertrade.engine.execution.stop_guard import protected_position, refusal
+from mastertrade.engine.market.symbols import spelled_as
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.risk.breakers import Breaker
@@ -354,9 +355,12 @@ class Account:
             ) from None
         if kind is OrderType.MARKET and price is not None:
             raise errors.UserInputError("a market order takes no --price; use --type limit or --type stop")
+        marks = self.broker.marks()
+        # `btc/usdt` is BTC/USDT: the spelling the daemon streams or holds (else the quote check below
+        # told a trader who typed lower case that the account trades against USDT)
+        symbol = spelled_as(symbol.strip(), [*self.settings.market.symbols, *marks]) or symbol
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
-        marks = self.broker.marks()
         reference = price if price is not None else marks.get(symbol)
         # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
         # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
