@@ -850,6 +850,22 @@ class GeneratorSettings(Section):
     """Retirement on decay: a paper or active strategy whose return falls this many standard deviations
     below its backtest's prediction (after min_paper_days and min_paper_trades) is retired."""
 
+    max_paper_days: float = Field(default=90.0, ge=0)
+    """Retirement: a paper strategy not promoted within this many days of market time is retired, with the
+    reason it was kept (too few trades, below tolerance, ...), so paper strategies that never prove
+    themselves do not pile up night after night; 0: never. At least min_paper_days."""
+
+    @model_validator(mode="after")
+    def _paper_period(self) -> GeneratorSettings:
+        # a limit below the shortest record would retire every paper strategy before it could be judged
+        if 0 < self.max_paper_days < self.min_paper_days:
+            raise ValueError(
+                f"max_paper_days {self.max_paper_days:g} is below min_paper_days {self.min_paper_days:g}:"
+                " a paper strategy would be retired before its record could earn promotion (0 turns the"
+                " limit off)"
+            )
+        return self
+
 
 class RLSettings(Section):
     """Reinforcement learning (`mt rl train`, extra [ml]): a PPO policy trained on a series' search window

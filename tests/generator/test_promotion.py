@@ -423,3 +423,25 @@ def test_a_paper_move_says_when_the_strategy_did_worse_than_holding() -> None:
     )
     assert "n/a is below" in _behind_holding(strategy(None, 0.5))
     assert _behind_holding(strategy(3.5, 3.1)) == "" and _behind_holding(strategy(1.0, None)) == ""
+
+
+def test_a_paper_strategy_not_promoted_within_max_paper_days_is_retired_saying_why() -> None:
+    """A paper strategy that never trades (or never reaches the tolerance) was kept for ever, and the
+    nightly job adds paper strategies every night: 81 in one night over 30 symbols."""
+    never_traded = record(days=91, trades=0, return_pct=0.0, drawdown=0.0)
+    decision = decide(stored(), never_traded, RULES)
+    assert decision.action == "retire"
+    assert decision.reason == (
+        "not promoted within 90 days of paper trading: paper record too short: 91.0 of 14 days, 0 of 5 trades"
+    )
+    lagging = record(days=120, trades=40, return_pct=-4.0, drawdown=5.0)  # below tolerance, no decay
+    assert decide(stored(), lagging, RULES).reason.startswith("not promoted within 90 days")
+    assert decide(stored(), record(days=89, trades=0), RULES).action == "keep"  # not yet
+    assert decide(stored(State.ACTIVE), never_traded, RULES).action == "keep"  # the account's are not timed
+    assert decide(stored(), never_traded, RULES.model_copy(update={"max_paper_days": 0})).action == "keep"
+
+
+def test_a_paper_time_limit_below_the_shortest_record_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_paper_days 10 is below min_paper_days 14"):
+        GeneratorSettings(min_paper_days=14, max_paper_days=10)
+    assert GeneratorSettings(min_paper_days=14, max_paper_days=0).max_paper_days == 0

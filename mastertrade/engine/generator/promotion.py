@@ -14,7 +14,9 @@ a spread of ``s * sqrt(d)``. The record's shortfall is measured in those spreads
 - **Promote** a paper strategy to active when the record is long enough, ``z >= -paper_tolerance_sigma``
   (its return is within tolerance of the backtest), and its drawdown is at most ``drawdown_tolerance``
   times the OOS backtest drawdown (and never held to less than 2%: tiny backtest drawdowns are noise).
-- Otherwise keep it where it is, with the reason.
+- Otherwise keep it where it is, with the reason; but a paper strategy kept for ``max_paper_days`` of its
+  record is retired, with that reason (paper strategies that never trade, or never reach the tolerance,
+  would otherwise pile up night after night).
 """
 
 from __future__ import annotations
@@ -84,6 +86,20 @@ def prediction(strategy: StoredStrategy, days: float) -> tuple[float, float] | N
 def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: GeneratorSettings) -> Decision:
     """What to do with a paper or active strategy given its record, by the ``[generator]`` rules (see the
     module docstring)."""
+    decision = _judge(strategy, record, rules)
+    limit = rules.max_paper_days
+    if (
+        decision.action == "keep"
+        and strategy.state is State.PAPER
+        and record is not None
+        and limit > 0
+        and record.days >= limit
+    ):
+        return Decision("retire", f"not promoted within {limit:g} days of paper trading: {decision.reason}")
+    return decision
+
+
+def _judge(strategy: StoredStrategy, record: TradingRecord | None, rules: GeneratorSettings) -> Decision:
     stage = strategy.state.value
     if strategy.state not in (State.PAPER, State.ACTIVE):
         return Decision("keep", f"{stage} strategies are not judged")
