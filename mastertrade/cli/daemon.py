@@ -154,15 +154,29 @@ def stop(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Stop the daemon gracefully (SIGTERM) and wait until it is gone."""
-    from mastertrade.cli.runtime import settings
     from mastertrade.engine import daemon
 
-    wait = timeout if timeout is not None else settings().daemon.stop_timeout_s + 10
-    pid = daemon.stop(timeout_s=wait)
+    pid = daemon.stop(timeout_s=timeout if timeout is not None else _stop_wait())
     if json_out:
         print_json({"stopped": pid is not None, "pid": pid})
         return
     info(f"daemon stopped (pid {pid})" if pid is not None else "the daemon is not running")
+
+
+def _stop_wait() -> float:
+    """Seconds ``mt daemon stop`` waits: the configured stop deadline and ten. A config that no longer loads
+    (edited while the daemon runs) must not keep the daemon from being stopped: the default deadline is
+    used then, and the error is shown as a warning."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.config import DaemonSettings
+    from mastertrade.errors import ConfigError
+
+    try:
+        return settings().daemon.stop_timeout_s + 10
+    except ConfigError as exc:
+        wait = DaemonSettings().stop_timeout_s + 10
+        info(f"mt: warning: {exc}; stopping the daemon anyway (waiting up to {wait:g} s)", style="yellow")
+        return wait
 
 
 def _busy_port(port: int | None) -> str | None:

@@ -307,3 +307,25 @@ def test_live_needs_both_switches_before_anything_starts(mt: MT, monkeypatch: py
         assert result.exit_code == 2, command
         assert 'the config says mode = "live" but --live was not given' in result.stderr
         assert not locations().pid_file.exists() and not locations().log_file.exists()
+
+
+def test_stop_works_when_the_config_no_longer_loads(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config edited into an error while the daemon runs made `mt daemon stop` fail before it asked the
+    daemon to stop: it now warns and stops it, waiting the default deadline."""
+    from mastertrade.engine import daemon
+
+    waited: list[float] = []
+
+    def stop(*, timeout_s: float) -> int:
+        waited.append(timeout_s)
+        return 4242
+
+    monkeypatch.setattr(daemon, "stop", stop)
+    monkeypatch.setenv("MT_DAEMON__STOP_TIMEOUT_S", "soon")
+    result = mt("daemon", "stop")
+    assert result.exit_code == 0, result.output
+    assert waited == [30.0]
+    assert "mt: warning:" in result.stderr and "MT_DAEMON__STOP_TIMEOUT_S" in result.stderr
+    assert result.stderr.endswith(
+        "stopping the daemon anyway (waiting up to 30 s)\ndaemon stopped (pid 4242)\n"
+    )

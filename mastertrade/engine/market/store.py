@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -283,25 +283,22 @@ class CandleStore:
 
     async def last_ts(self, key: SeriesKey) -> int | None:
         """The newest bar's open time: one index lookup (``info`` also counts the series' rows)."""
-        async with self.db.engine.connect() as conn:
-            series_id = await self.series_id(key, conn=conn)
-            if series_id is None:
-                return None
-            last = await conn.scalar(
-                text("SELECT MAX(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
-            )
-            return None if last is None else int(last)
+        return await self._edge_ts(key, "MAX")
 
     async def first_ts(self, key: SeriesKey) -> int | None:
         """The oldest bar's open time: one index lookup."""
+        return await self._edge_ts(key, "MIN")
+
+    async def _edge_ts(self, key: SeriesKey, which: Literal["MIN", "MAX"]) -> int | None:
         async with self.db.engine.connect() as conn:
             series_id = await self.series_id(key, conn=conn)
             if series_id is None:
                 return None
-            first = await conn.scalar(
-                text("SELECT MIN(ts) FROM candles WHERE series_id = :sid"), {"sid": series_id}
+            edge = await conn.scalar(
+                text(f"SELECT {which}(ts) FROM candles WHERE series_id = :sid"),  # noqa: S608  (MIN or MAX)
+                {"sid": series_id},
             )
-            return None if first is None else int(first)
+            return None if edge is None else int(edge)
 
     async def timestamps(self, key: SeriesKey, start: int) -> np.ndarray[Any, np.dtype[np.int64]]:
         """The open times of the bars from ``start`` on, oldest first (the gaps of a recent window are
