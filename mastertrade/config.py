@@ -378,6 +378,11 @@ class SchedulerSettings(Section):
     promotions while CPU and database stay bounded. 0: every fire runs. Runs started by hand, the light
     jobs (risk_metrics, goal_snapshots ...) and a real exchange's schedules are never held back."""
 
+    keep_runs: int = Field(default=1000, ge=1)
+    """How many of each job's newest run records the database keeps (`mt status`, /v1/jobs/NAME/runs);
+    older ones are deleted. On a simulated market the light jobs run several times a second, and their
+    records grew the database by hundreds of thousands of rows a day."""
+
     backfill_bars: int = Field(default=500, ge=1)
     """data_refresh: how many bars to fetch for a symbol that has none stored yet."""
 

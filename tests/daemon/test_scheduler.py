@@ -472,3 +472,23 @@ async def test_a_heavy_job_is_cancelled_when_the_daemon_starts_stopping(settings
     assert [(run.id, run.outcome, run.error) for run in runs] == [
         (started["id"], "cancelled", "the daemon was stopping")
     ]
+
+
+async def test_the_scheduler_prunes_run_records_as_it_goes(settings: Settings) -> None:
+    """Old records go at start and every ``PRUNE_EVERY`` runs, not only at the next restart."""
+    from mastertrade.engine.scheduler import service
+    from mastertrade.engine.scheduler.runs import JobRunStore
+
+    settings.scheduler.keep_runs = 3
+    async with _daemon(settings, simulated=False, gap_s=0, jobs={"count": "0 0 1 1 *"}) as daemon:
+        ctx, _, _, jobs, scheduler = daemon
+        service.PRUNE_EVERY, every = 4, service.PRUNE_EVERY
+        try:
+            for _ in range(8):
+                await scheduler.start_job("count")
+                await scheduler.wait_idle()
+        finally:
+            service.PRUNE_EVERY = every
+        kept = await JobRunStore(ctx.db).recent("count", limit=100)
+    assert len(jobs.calls) == 8
+    assert [run.id for run in kept] == [8, 7, 6]

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 
 from mastertrade.db.database import Database
@@ -86,3 +86,13 @@ class JobRunStore:
         async with self.db.sessions() as session:
             rows = (await session.exec(select(JobRun).where(col(JobRun.id).in_(latest)))).all()
             return {run.job: run for run in rows}
+
+    async def prune(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` runs of each job; returns how many were deleted."""
+        rank = func.row_number().over(partition_by=col(JobRun.job), order_by=col(JobRun.id).desc())
+        ranked = select(col(JobRun.id).label("id"), rank.label("rank")).subquery()
+        older = select(ranked.c.id).where(ranked.c.rank > keep)
+        async with self.db.sessions() as session:
+            result = await session.exec(delete(JobRun).where(col(JobRun.id).in_(older)))
+            await session.commit()
+            return int(result.rowcount or 0)

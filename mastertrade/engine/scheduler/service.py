@@ -23,7 +23,8 @@ writing its record to writing its outcome, is a ``ctx.work`` unit, so a stopping
 no run "running". A heavy job is not waited for: it is cancelled as soon as the daemon starts stopping,
 and its run is recorded "cancelled" (the daemon was stopping). On simulated time the light jobs'
 scheduled runs that go well log at debug (several come a second), and a job that cannot run here says
-why once per reason.
+why once per reason. Each job keeps its newest ``[scheduler] keep_runs`` run records (pruned at start
+and every ``PRUNE_EVERY`` runs).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
     from mastertrade.engine.kernel.context import EngineContext
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 100
+"""Runs recorded between two prunings of the run records to ``[scheduler] keep_runs`` per job."""
 
 _MAX_SLEEP_S = 60.0  # re-check the clock at least this often (suspend, NTP steps)
 
@@ -84,6 +88,7 @@ class SchedulerService:
             interrupted = await self.runs.mark_interrupted(ctx.clock.now())
             if interrupted:
                 log.warning("%d job run(s) were interrupted by the previous daemon's end", interrupted)
+            await self.runs.prune(ctx.settings.scheduler.keep_runs)
             for name in self.schedules():
                 if name not in ctx.jobs:
                     log.info("job %s has a schedule but is not part of this version; it will not run", name)
@@ -248,6 +253,8 @@ class SchedulerService:
             duration = time.monotonic() - started
             finished = ctx.clock.now()
             await self.runs.finish(record.id, at=finished, outcome=outcome, error=error, result=result)
+            if record.id % PRUNE_EVERY == 0:  # a simulated market's light jobs record several runs a second
+                await self.runs.prune(ctx.settings.scheduler.keep_runs)
             record.finished_at, record.outcome, record.error = finished, outcome, error
             record.result = json.dumps(result, default=str) if result is not None else None
             self._remember(record)
