@@ -50,8 +50,10 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         ],
         right=["price"],
     )
+    # on a simulated market schedules run on market time, while a run record says when it really started
+    clocks = (" (market time)", " (wall clock)") if venue.simulated else ("", "")
     print_table(
-        ["job", "schedule", "next run", "last run", "outcome"],
+        ["job", "schedule", f"next run{clocks[0]}", f"last run{clocks[1]}", "outcome"],
         [
             (
                 job.name,

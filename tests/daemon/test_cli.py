@@ -162,6 +162,8 @@ def test_status_shows_services_venue_symbols_and_jobs(mt: MT, threaded_daemon: T
     assert "venue: fake (sim, simulated prices), 1h" in result.stdout  # the headline is data: stdout
     assert "mode paper" in result.stdout and result.stderr == ""
     assert "market-feed" in result.stdout and "data_refresh" in result.stdout
+    # simulated prices: schedules run on market time, run records on the wall clock; the table says which
+    assert "next run (market time)" in result.stdout and "last run (wall clock)" in result.stdout
     unlocked = mt("daemon", "status", "--json")
     assert unlocked.exit_code == 3  # a thread holds no pid file: the socket answers all the same
     daemon = json.loads(unlocked.stdout)
