@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,10 @@ class Database:
         url = settings.db_url()
         engine = create_engine(url, busy_timeout_ms=settings.db.busy_timeout_ms, echo=settings.db.echo)
         database = cls(engine)
+        if database.dialect == "postgresql":
+            from mastertrade.db.asyncpg_probe import quiet_probe_leak
+
+            quiet_probe_leak(asyncio.get_running_loop())
         if migrate:
             from mastertrade.db.migrate import upgrade
 
