@@ -32,6 +32,7 @@ class JobRun(SQLModel, table=True):
 
 class AlertRule(SQLModel, table=True):
     __tablename__ = "alert_rules"
+    __table_args__ = {"sqlite_autoincrement": True}  # an id is never reused (revision 0003a)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=128)
