@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from mastertrade.engine.api.schemas_strategies import StrategySummary
 from mastertrade.engine.api.schemas_trading import PlaceResult
-from mastertrade.errors import MasterTradeError
+from mastertrade.errors import MasterTradeError, StopProtectsPosition
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, Backend
 from mastertrade.tui.feed import Feed
@@ -207,13 +207,36 @@ class MasterTradeApp(App[None]):
     def refresh_soon(self, *names: str) -> None:
         self.act(self.feed.refresh(*names), "refresh")
 
-    def cancel_order(self, order_id: int) -> None:
+    def cancel_order(self, order_id: int, *, unprotect: bool = False) -> None:
+        """Cancel an order (asked already). The daemon refuses to cancel the stop protecting an open
+        position unless told the trader means it: that refusal, naming the position, becomes a second
+        question, and only a yes sends the cancel again with ``unprotect``."""
+
         async def cancel() -> None:
-            order = await self.backend.cancel_order(order_id)
+            try:
+                order = await self.backend.cancel_order(order_id, unprotect=unprotect)
+            except StopProtectsPosition as refused:
+                self.confirm_unprotect(order_id, str(refused))
+                return
             self.notify(f"order {order.id} {order.state}", timeout=4)
             await self.feed.refresh("account", "risk")
 
         self.act(cancel(), f"cancel order {order_id}")
+
+    def confirm_unprotect(self, order_id: int, reason: str) -> None:
+        live = " on the LIVE account" if self.state.mode == "live" else ""
+        message = f"{reason}.\n\nCancel it anyway and leave the position without a stop{live}?"
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.cancel_order(order_id, unprotect=True)
+            else:
+                self.notify(f"order {order_id} kept: it still protects the position", timeout=4)
+
+        self.push_screen(
+            ConfirmScreen("Stop protects a position", message, confirm="Leave unprotected", danger=True),
+            answered,
+        )
 
     def confirm_halt(self) -> None:
         live = self.state.mode == "live"

@@ -214,6 +214,9 @@ class FakeBackend:
         self.detail_changes: dict[str, dict[str, Any]] = {}
         """Fields of a strategy's detail to serve instead of the usual ones (e.g. a backtest without
         trades)."""
+        self.protecting: set[int] = set()
+        """Ids of orders that are the stop protecting an open position (a cancel without unprotect is
+        refused, as the daemon does)."""
         self.orders_list = [
             _order(12, "ETH/USDT", "buy", "limit", 0.5, "open", price=3_300.0, hours_ago=1),
             _order(
@@ -522,11 +525,20 @@ class FakeBackend:
         )
         return PlaceResult(order=placed, risk=decision)
 
-    async def cancel_order(self, order_id: int) -> OrderInfo:
+    async def cancel_order(self, order_id: int, *, unprotect: bool = False) -> OrderInfo:
         self._check()
-        self.calls.append(("cancel_order", order_id))
+        self.calls.append(
+            ("cancel_order", order_id) if not unprotect else ("cancel_order", order_id, "unprotect")
+        )
         for index, order in enumerate(self.orders_list):
             if order.id == order_id:
+                if order_id in self.protecting and not unprotect:
+                    raise errors.StopProtectsPosition(
+                        f"order {order_id} is the stop-loss protecting the 0.5 {order.symbol} position of the"
+                        " account (book account): cancelling it leaves that position without a stop; sell"
+                        " the position instead, or cancel with unprotect"
+                        f" (mt orders cancel {order_id} --unprotect)"
+                    )
                 self.orders_list[index] = order.model_copy(update={"state": "cancelled"})
                 return self.orders_list[index]
         raise errors.NotFound(f"no order {order_id}")

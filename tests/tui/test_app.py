@@ -354,6 +354,37 @@ async def test_cancelling_an_order_asks_then_calls_the_daemon() -> None:
         await wait_for(pilot, lambda: cells(orders)[0][6] == "cancelled")
 
 
+async def test_cancelling_the_stop_that_protects_a_position_asks_again_before_unprotecting() -> None:
+    """The daemon refuses to cancel a protective stop unless told the trader means it: the dashboard shows
+    its reason, names what is at stake, and sends ``unprotect`` only on a second yes."""
+    backend = FakeBackend()
+    backend.protecting.add(12)
+    app = make_app(backend)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("4")
+        await pilot.pause()
+        orders = app.screen.query_one("#orders", DataTable)
+        for answer in ("escape", "y"):
+            await pilot.press("c")
+            await pilot.pause()
+            await pilot.press("y")  # the first question: cancel order 12?
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) and "protecting" in app.screen.message
+            )
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "without a stop" in app.screen.message and "0.5 ETH/USDT position" in app.screen.message
+            await pilot.press(answer)
+            await pilot.pause()
+            if answer == "escape":
+                await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+                assert ("cancel_order", 12, "unprotect") not in backend.calls
+                assert next(o for o in backend.orders_list if o.id == 12).state != "cancelled"
+        await wait_for(pilot, lambda: ("cancel_order", 12, "unprotect") in backend.calls)
+        await pilot.press("o")  # all orders, not only the open ones
+        await wait_for(pilot, lambda: cells(orders)[0][6] == "cancelled")
+
+
 async def ticket(pilot: Any, app: MasterTradeApp, amount: str) -> OrderTicket:
     await pilot.press("n")
     await pilot.pause()
