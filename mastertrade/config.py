@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -949,6 +950,16 @@ class Settings(BaseSettings):
     rl: RLSettings = RLSettings()
     ml: MlSettings = MlSettings()
 
+    _files_digest: str | None = PrivateAttr(default=None)
+
+    @property
+    def files_digest(self) -> str | None:
+        """A digest of what the config and secrets files said when these settings were loaded (their
+        values, not their comments or layout; the environment left out), or None for settings not read
+        from the files. The daemon reports its own, so a command can tell the files changed since it
+        started (``cli/config_drift.py``). A hash: no value can be read back from it."""
+        return self._files_digest
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -978,11 +989,21 @@ def load_settings(path: Path | None = None) -> Settings:
         merged.update(values)
         file_data = {**file_data, section: merged}
     try:
-        return Settings(**file_data)
+        loaded = Settings(**file_data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     except SettingsError as exc:  # a list or table from the environment that is not JSON
         raise ConfigError(_describe_unparsed_env(exc)) from None
+    loaded._files_digest = files_digest(file_data)
+    return loaded
+
+
+def files_digest(file_data: dict[str, Any]) -> str:
+    """The digest :attr:`Settings.files_digest` holds: SHA-256 of the files' values in a canonical form."""
+    import hashlib
+
+    canonical = json.dumps(file_data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _check_private(path: Path, data: dict[str, Any], secrets_file: Path) -> None:

@@ -157,6 +157,7 @@ def test(
     if message is not None and len(message) > (longest := _longest_test_message()):
         raise UserInputError(f"invalid --message: {len(message)} characters, at most {longest}")
 
+    _warn_if_config_changed()
     alert = with_client(lambda client: client.test_alert(message), timeout_s=70.0)
     if json_out:
         print_json(alert.model_dump(mode="json"))
@@ -167,6 +168,19 @@ def test(
         )
     if alert.status != "delivered":
         raise OperationFailed(f"the test alert did not reach every target: {alert.error}")
+
+
+def _warn_if_config_changed() -> None:
+    """The test goes to the targets the daemon read at its start: say so first when the files changed
+    since (a target just added is not among them, nor is the daemon's "no alert targets" about it)."""
+    from mastertrade.cli.config_drift import warn_if_changed
+    from mastertrade.errors import MasterTradeError
+
+    try:
+        digest = with_client(lambda client: client.status(), timeout_s=5.0).config_digest
+    except MasterTradeError:  # the test's own answer matters more than this check
+        return
+    warn_if_changed(digest)
 
 
 def _longest_test_message() -> int:

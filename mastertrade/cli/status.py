@@ -12,9 +12,12 @@ from mastertrade.utc import iso
 
 def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     """Show the daemon's services, venue, last candle per symbol, event lag, jobs and uptime."""
+    from mastertrade.cli.config_drift import warn_if_changed
+
     report = with_client(lambda client: client.status(), timeout_s=5.0)
+    changed = warn_if_changed(report.config_digest)
     if json_out:
-        print_json(report.model_dump(mode="json"))
+        print_json(report.model_dump(mode="json") | {"config_files_changed": changed})
         return
     venue = report.venue
     lag = report.events.lag

@@ -92,6 +92,7 @@ async def build_status(ctx: EngineContext) -> StatusReport:
             "socket": socket_path(),
             "tcp_port": ctx.settings.api.tcp_port,
             "sources": source_infos(ctx),
+            "config_digest": ctx.settings.files_digest,
         }
     )
 

@@ -126,6 +126,12 @@ class StatusReport(Model):
     socket: str
     tcp_port: int | None = None
     sources: list[SourceInfo] = Field(default_factory=list, description="alternative-data sources")
+    config_digest: str | None = Field(
+        default=None,
+        description="a digest of the config and secrets files' values as the daemon read them at its start "
+        "(not the environment); a command that reads another digest from the files now knows they changed "
+        "and a restart would apply the change",
+    )
 
 
 class Candle(Model):
