@@ -103,7 +103,13 @@ def demo(
     report["pid"] = pid
     report["socket"] = str(where.socket_file)
 
-    if no_tui:
+    from mastertrade.cli.tui import missing_terminal, run_dashboard
+
+    no_terminal = None if no_tui else missing_terminal()
+    if no_tui or no_terminal:
+        if no_terminal:  # a script's `mt demo`: everything runs; the dashboard waits for a terminal
+            report["dashboard"] = f"not opened: {no_terminal}"
+            info(f"mt: warning: the dashboard was not opened: {no_terminal}", style="yellow")
         if json_out:
             print_json(report)
         else:
@@ -112,7 +118,6 @@ def demo(
                 f"`MT_HOME={workspace} mt tui`; stop it with `MT_HOME={workspace} mt daemon stop`."
             )
         return
-    from mastertrade.cli.tui import run_dashboard
 
     code = run_dashboard(demo=True)
     if code:
