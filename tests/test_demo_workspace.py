@@ -174,3 +174,37 @@ def test_the_demos_daily_bars_rarely_trip_the_price_move_breaker() -> None:
     ranges = np.concatenate([((f.high - f.low) / f.open).to_numpy() for f in frames])
     assert (ranges > 0.10).mean() > 0.1  # why the default does not fit daily bars
     assert (ranges > limit).mean() < 0.01
+
+
+class _Run:
+    def __init__(self, run_id: int) -> None:
+        self.id = run_id
+        self.duration_s = 7.0
+
+
+@pytest.mark.parametrize(("passing_run", "activated"), [(2, ["s2"]), (None, [])])
+def test_the_demo_searches_again_when_a_run_passes_nothing(
+    monkeypatch: pytest.MonkeyPatch, passing_run: int | None, activated: list[str]
+) -> None:
+    """The demo's small search passes nothing about one run in three: it asks for up to three runs (each
+    judged against every candidate tried so far), saying what each did, and stops at the first that puts
+    strategies on paper."""
+    import mastertrade.cli.demo as cli_demo
+
+    runs: list[int] = []
+
+    def run_generation(timeout_s: float) -> _Run:
+        runs.append(len(runs) + 1)
+        return _Run(runs[-1])
+
+    monkeypatch.setattr(cli_demo, "_run_generation", run_generation)
+    monkeypatch.setattr(cli_demo, "_activate_paper", lambda: ["s2"] if runs[-1] == passing_run else [])
+    said: list[str] = []
+    report = cli_demo._generate_and_activate(said.append)
+    assert report["activated"] == activated
+    assert runs == ([1, 2] if passing_run else [1, 2, 3]) and report["runs"] == runs
+    assert said[0].startswith("generation run 1 (7.0 s): no strategy passed the filter")
+    if passing_run:
+        assert said[-1].startswith("generation done in 7.0 s: 1 strategy now trades the paper account")
+    else:
+        assert said[-1].startswith("no strategy passed the filter in 3 generation runs")

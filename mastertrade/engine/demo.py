@@ -93,6 +93,7 @@ def demo_settings(*, speed: float = DEFAULT_SPEED) -> Settings:
             "lookback_bars": 3000,
             "walk_forward_windows": 3,
             "paper_per_run": 2,
+            "nightly_seed": 1,
         },
     )
 

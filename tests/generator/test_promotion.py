@@ -346,6 +346,29 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     assert (await store.run(again["symbols"]["BTC/USDT"]["run_id"])).seed == run.seed
 
 
+async def test_a_nightly_seed_replays_a_workspaces_nights_from_its_start(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    """``[generator] nightly_seed = N``: the first nightly run uses N, the next N + 1, whatever the date
+    (the demo sets it so every fresh demo shows the same strategies); unset, the night's date seeds it."""
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(count=10, population=8, generations=1, nightly_seed=41)
+    settings = settings.model_copy(
+        update={"market": settings.market.model_copy(update={"symbols": ["BTC/USDT"]})}
+    )
+    store = StrategyStore(sqlite_db)
+    first = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2025, 1, 2, 3, tzinfo=UTC))
+    second = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2031, 7, 9, 3, tzinfo=UTC))
+    assert (first["seed"], second["seed"]) == (41, 42)
+    runs = [await store.run(report["symbols"]["BTC/USDT"]["run_id"]) for report in (first, second)]
+    assert [run.seed for run in runs] == [derive(41, "BTC/USDT", "1h"), derive(42, "BTC/USDT", "1h")]
+    dated = settings.model_copy(
+        update={"generator": settings.generator.model_copy(update={"nightly_seed": None})}
+    )
+    third = await nightly(sqlite_db, dated, exchange="sim", now=datetime(2025, 1, 3, 3, tzinfo=UTC))
+    assert third["seed"] == 20250103
+
+
 async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame: pd.DataFrame) -> None:
     import asyncio
     from types import SimpleNamespace

@@ -235,9 +235,13 @@ async def nightly(
     request = GenerationRequest(
         symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly"
     )
-    _, outcomes = await generate_universe(
-        db, settings, request, universe, seed=int(now.strftime("%Y%m%d")), progress=progress
-    )
+    seed = int(now.strftime("%Y%m%d"))
+    if config.nightly_seed is not None:
+        seed = config.nightly_seed + await store.count_runs(
+            trigger="nightly", symbol=universe[0][0], timeframe=universe[0][1]
+        )
+    report["seed"] = seed
+    _, outcomes = await generate_universe(db, settings, request, universe, seed=seed, progress=progress)
     for entry, outcome in zip(entries, outcomes, strict=True):
         if outcome.summary is None:  # no or too few candles yet: nothing to search on
             entry["skipped"] = outcome.skipped

@@ -825,6 +825,20 @@ class StrategyStore:
             raise NotFound(f"no generation run {run_id}")
         return RunRecord.from_record(row)
 
+    async def count_runs(self, *, trigger: str, symbol: str, timeframe: str) -> int:
+        """How many generation runs ``trigger`` started on a series (any exchange, any outcome)."""
+        async with self.db.sessions() as session:
+            found = await session.exec(
+                select(func.count())
+                .select_from(GenerationRun)
+                .where(
+                    col(GenerationRun.trigger) == trigger,
+                    col(GenerationRun.symbol) == symbol,
+                    col(GenerationRun.timeframe) == timeframe,
+                )
+            )
+            return int(found.one())
+
     async def runs(self, limit: int = 20) -> builtins.list[RunRecord]:
         """The newest generation runs first."""
         async with self.db.sessions() as session:

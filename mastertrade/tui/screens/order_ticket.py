@@ -25,6 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -188,6 +189,17 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
     @work(exclusive=True, group="preview")
     async def preview(self) -> None:
         await asyncio.sleep(PREVIEW_DELAY_S)
+        try:
+            await self._preview()
+        except NoMatches:
+            # The app shut down with the ticket open: its widgets went before this preview woke.
+            if self.closed or not self.app.is_running:
+                return
+            raise
+
+    async def _preview(self) -> None:
+        if self.closed:
+            return
         if not self.query_one("#amount", Input).value.strip():
             # Nothing typed yet (the selects announce their first values as the ticket opens): a hint,
             # not an error about an amount the user has not entered.
