@@ -135,8 +135,8 @@ def _generate_and_activate(
     moved to paper, so they trade the (paper) account through Kelly and goal sizing and the risk
     manager, which is what the dashboard's overview, goals and risk screens show.
 
-    The demo's search is small (about 210 candidates a symbol) and the filter is the default one, so a
-    run passes nothing about one time in three even on the symbol with the planted edge. Then the job
+    The demo's search is small (about 210 candidates a symbol) and the filter is the default one, so some
+    seeds pass nothing even on the symbol with the planted edge (two of ten measured). Then the job
     runs again, up to ``attempts`` runs: each on a later market date, so with another seed, and each
     judged against every candidate tried on the series so far (the trial registry), so asking again
     raises the bar it must clear rather than fishing past it. Each run's outcome is said."""
