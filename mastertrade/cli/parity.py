@@ -62,8 +62,10 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 def _show(report: dict[str, Any]) -> None:
+    simulated = " (SIMULATED)" if report.get("simulated") else ""
     info(
-        f"{report.get('book') or 'replay'}: {report.get('start')} .. {report.get('end')}: {_summary(report)}"
+        f"{report.get('book') or 'replay'}{simulated}: {report.get('start')} .. {report.get('end')}:"
+        f" {_summary(report)}"
     )
     rows = [
         (
@@ -127,6 +129,8 @@ def _replay(
 
         first = parse_when(start, what="--start date")
         last = parse_when(end, what="--end date") if end else None
+        if last is not None and last <= first:
+            raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
         db = await open_db(config)
         try:
             stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None
