@@ -52,10 +52,21 @@ async def initialise(
 
     path = where.config_file
     written = not path.exists()
-    if written:
-        _write_private(path, render_config_file(_defaults(db_url)))
-    elif db_url is not None:
-        _set_db_url(path, db_url)
+    try:
+        if written:
+            _write_private(path, render_config_file(_defaults(db_url)))
+        elif db_url is not None:
+            _set_db_url(path, db_url)
+    except OSError as exc:  # a read-only config folder, a file where the folder should be
+        reason = (
+            f"{path.parent} is a file, not a folder"
+            if isinstance(exc, FileExistsError) and not path.parent.is_dir()
+            else exc.strerror or str(exc)
+        )
+        raise OperationFailed(
+            f"cannot write the config file {path}: {reason} (the database {mask_url(url)} is ready;"
+            " fix the folder, or set MT_HOME, and run mt init again)"
+        ) from None
     return {
         "config": str(path),
         "config_written": written,

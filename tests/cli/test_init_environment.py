@@ -52,3 +52,17 @@ def test_init_warns_when_the_environment_names_another_database(
     # the file now names the same database: nothing to warn about
     again = mt("init", "--db-url", f"sqlite+aiosqlite:///{mt_home}/env.db", "--json")
     assert again.exit_code == 0 and "warning" not in again.stderr
+
+
+def test_a_config_folder_that_cannot_be_written_is_one_line(mt: MT, mt_home: Path) -> None:
+    mt_home.mkdir(parents=True)
+    (mt_home / "config").write_text("not a folder\n")
+    result = mt("init")
+    assert result.exit_code == 1
+    config = mt_home / "config" / "config.toml"
+    assert result.stderr.splitlines()[-1] == (
+        f"mt: error: cannot write the config file {config}: {mt_home / 'config'} is a file, not a folder"
+        f" (the database sqlite+aiosqlite:///{mt_home}/data/mastertrade.db is ready; fix the folder, or"
+        " set MT_HOME, and run mt init again)"
+    )
+    assert "Traceback" not in result.stderr
