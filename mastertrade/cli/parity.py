@@ -40,10 +40,18 @@ def parity(
 
     if start is None and symbol is None and timeframe is None:
         from mastertrade.cli.daemon import with_client
+        from mastertrade.errors import NotFound
 
-        report: dict[str, Any] = with_client(lambda client: client.strategy_parity(strategy)).model_dump(
-            mode="json"
-        )
+        try:
+            report: dict[str, Any] = with_client(lambda client: client.strategy_parity(strategy)).model_dump(
+                mode="json"
+            )
+        except NotFound as exc:
+            # Perhaps a genome file or built-in meant to be replayed: say how.
+            raise NotFound(
+                f"{exc}; to replay a genome file or built-in over stored candles, give --symbol,"
+                " --timeframe and --start"
+            ) from None
     else:
         report = _replay(strategy, symbol, timeframe, start, end, exchange)
     if json_out:

@@ -3,6 +3,10 @@ when the market is simulated, and an --end that is not after --start is refused 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tests.conftest import MT
 
 BTC = "BTC/USDT"
@@ -32,3 +36,19 @@ def test_an_end_before_the_start_is_refused_naming_both(mt: MT) -> None:
     assert result.stderr == "mt: error: invalid --end '2026-01-10': it must be after --start '2026-01-20'\n"
     same = mt(*REPLAY, "--start", "2026-01-20", "--end", "2026-01-20")
     assert same.exit_code == 2 and "invalid --end '2026-01-20'" in same.stderr
+
+
+def test_a_name_no_daemon_strategy_has_says_how_to_replay_it(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mastertrade.cli import daemon
+    from mastertrade.errors import NotFound
+
+    def no_such_book(call: Any) -> Any:  # the daemon's answer for a name it does not trade
+        raise NotFound("no paper or active strategy 'sma_cross' trades in this daemon")
+
+    monkeypatch.setattr(daemon, "with_client", no_such_book)
+    result = mt("strategy", "parity", "sma_cross")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mt: error: no paper or active strategy 'sma_cross' trades in this daemon; to replay a genome file"
+        " or built-in over stored candles, give --symbol, --timeframe and --start\n"
+    )
