@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -40,9 +41,26 @@ ENV_NESTED = "__"
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors (a typo must not pass silently)."""
+    """Base of every config section: unknown keys are errors (a typo must not pass silently), and so is
+    a TOML boolean where a number belongs or a number where a boolean does (pydantic would read
+    ``timeout_s = true`` as 1.0 and ``websocket = 0`` as false)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or isinstance(value, str):  # an environment variable's text is parsed as usual
+            return value
+        annotation = field.annotation
+        types = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+        numeric = int in types or float in types
+        if isinstance(value, bool) and numeric and bool not in types:
+            raise ValueError("expected a number, not true or false")
+        if isinstance(value, int | float) and not isinstance(value, bool) and bool in types and not numeric:
+            raise ValueError("expected true or false, not a number")
+        return value
 
 
 class DbSettings(Section):
