@@ -996,12 +996,35 @@ def load_settings(path: Path | None = None) -> Settings:
         merged = dict(file_data.get(section, {}))
         merged.update(values)
         file_data = {**file_data, section: merged}
+    misspelt = _misspelt_variable()
+    if misspelt:
+        raise ConfigError(misspelt)
     try:
         return Settings(**file_data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, secrets=(where.secrets_file, secrets))) from None
     except SettingsError as exc:  # a list or table from the environment that is not JSON
         raise ConfigError(_describe_unparsed_env(exc)) from None
+
+
+def _misspelt_variable() -> str | None:
+    """A variable that names a setting with one underscore where two belong (``MT_RISK_MAX_DRAWDOWN``
+    for ``MT_RISK__MAX_DRAWDOWN``): the environment source ignores it, so the setting would silently
+    keep its old value. Other ``MT_`` variables (``MT_HOME``, ...) are not settings and pass."""
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or ENV_NESTED in upper:
+            continue
+        rest = upper[len(ENV_PREFIX) :].lower()
+        for section, field in Settings.model_fields.items():
+            model = field.annotation
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            key = rest.removeprefix(section + "_")
+            if key != rest and key in model.model_fields:
+                meant = ENV_PREFIX + section.upper() + ENV_NESTED + key.upper()
+                return f"environment variable {name}: not a setting (did you mean {meant}?)"
+    return None
 
 
 def _check_private(path: Path, data: dict[str, Any], secrets_file: Path) -> None:
