@@ -31,3 +31,12 @@ def test_a_percent_sign_in_the_unit_is_not_a_specifier(
     text = (tmp_path / "mastertrade.service").read_text()
     assert "ExecStart=/opt/50%%d/mt daemon start --foreground" in text
     assert f'Environment="MT_HOME={str(workspace).replace("%", "%%")}"' in text
+
+
+def test_the_crontab_does_not_promise_utc_times_cron_does_not_keep(mt: MT, tmp_path: Path) -> None:
+    mt.json("examples", "crontab", "--write", str(tmp_path), "--mt", MT_COMMAND)
+    variables, jobs = crontab(tmp_path / "crontab")
+    text = (tmp_path / "crontab").read_text()
+    # cron reads "30 6 * * *" in the machine's time zone unless CRON_TZ says otherwise
+    assert "CRON_TZ" in variables or "at 06:30 UTC" not in text
+    assert "in cron's" in text and "time zone, the machine's" in text
