@@ -83,7 +83,9 @@ def examples(
     name: Annotated[
         str | None,
         typer.Argument(
-            help="The example to print or write (default: list them; with --write, all).", show_default=False
+            help="The example to print or write (default: list them; with --write, all).",
+            show_default=False,
+            autocompletion=lambda incomplete: [n for n in EXAMPLES if n.startswith(incomplete)],
         ),
     ] = None,
     write: Annotated[
