@@ -28,6 +28,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,9 +42,26 @@ ENV_NESTED = "__"
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors (a typo must not pass silently)."""
+    """Base of every config section: unknown keys are errors (a typo must not pass silently), and so is
+    a TOML boolean where a number belongs or a number where a boolean does (pydantic would read
+    ``timeout_s = true`` as 1.0 and ``websocket = 0`` as false)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or isinstance(value, str):  # an environment variable's text is parsed as usual
+            return value
+        annotation = field.annotation
+        types = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+        numeric = int in types or float in types
+        if isinstance(value, bool) and numeric and bool not in types:
+            raise ValueError("expected a number, not true or false")
+        if isinstance(value, int | float) and not isinstance(value, bool) and bool in types and not numeric:
+            raise ValueError("expected true or false, not a number")
+        return value
 
 
 class DbSettings(Section):
@@ -990,14 +1008,18 @@ def load_settings(path: Path | None = None) -> Settings:
     file_data = _read_toml(path) if path.exists() else {}
     if file_data:
         _check_private(path, file_data, where.secrets_file)
-    for section, values in _read_secrets(where.secrets_file).items():
+    secrets = _read_secrets(where.secrets_file)
+    for section, values in secrets.items():
         merged = dict(file_data.get(section, {}))
         merged.update(values)
         file_data = {**file_data, section: merged}
+    misspelt = _misspelt_variable()
+    if misspelt:
+        raise ConfigError(misspelt)
     try:
         loaded = Settings(**file_data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(_describe(exc, path, secrets=(where.secrets_file, secrets))) from None
     except SettingsError as exc:  # a list or table from the environment that is not JSON
         raise ConfigError(_describe_unparsed_env(exc)) from None
     loaded._files_digest = files_digest(file_data)
@@ -1010,6 +1032,26 @@ def files_digest(file_data: dict[str, Any]) -> str:
 
     canonical = json.dumps(file_data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _misspelt_variable() -> str | None:
+    """A variable that names a setting with one underscore where two belong (``MT_RISK_MAX_DRAWDOWN``
+    for ``MT_RISK__MAX_DRAWDOWN``): the environment source ignores it, so the setting would silently
+    keep its old value. Other ``MT_`` variables (``MT_HOME``, ...) are not settings and pass."""
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or ENV_NESTED in upper:
+            continue
+        rest = upper[len(ENV_PREFIX) :].lower()
+        for section, field in Settings.model_fields.items():
+            model = field.annotation
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            key = rest.removeprefix(section + "_")
+            if key != rest and key in model.model_fields:
+                meant = ENV_PREFIX + section.upper() + ENV_NESTED + key.upper()
+                return f"environment variable {name}: not a setting (did you mean {meant}?)"
+    return None
 
 
 def _check_private(path: Path, data: dict[str, Any], secrets_file: Path) -> None:
@@ -1083,8 +1125,12 @@ def _read_secrets(path: Path) -> dict[str, dict[str, Any]]:
     return sections
 
 
-def _describe(exc: ValidationError, path: Path) -> str:
-    """One line for the first validation error: where the value came from, the key, the reason."""
+def _describe(
+    exc: ValidationError, path: Path, *, secrets: tuple[Path, dict[str, dict[str, Any]]] | None = None
+) -> str:
+    """One line for the first validation error: where the value came from (an environment variable,
+    the secrets file or the config file, with its line), the key, the reason. ``secrets`` is the
+    secrets file and the values it gave, by section."""
     error = exc.errors()[0]
     loc = [str(part) for part in error["loc"]]
     key = ".".join(loc)
@@ -1096,6 +1142,15 @@ def _describe(exc: ValidationError, path: Path) -> str:
     env_name = ENV_PREFIX + ENV_NESTED.join(part.upper() for part in loc)
     if any(name.upper() == env_name for name in os.environ):
         return f"environment variable {env_name}: {reason}"
+    outer = _outer_env_variable(loc)
+    if outer:
+        return f"environment variable {outer}: key '{key}': {reason}"
+    if secrets is not None and _given_by(secrets[1], loc):
+        secrets_file = secrets[0]
+        line = _locate(secrets_file, loc) or (
+            _locate(secrets_file, loc[1:]) if loc[0] == "exchange" and len(loc) > 1 else None
+        )
+        return f"{secrets_file}{f':{line}' if line else ''}: key '{key}': {reason}"
     line = _locate(path, loc) if path.exists() else None
     # a whole section refused (two of its keys disagree): the variables that set some of its keys
     inside = sorted(name for name in os.environ if name.upper().startswith(env_name + ENV_NESTED))
@@ -1104,6 +1159,33 @@ def _describe(exc: ValidationError, path: Path) -> str:
     place = f"{path}:{line}" if line else str(path)
     also = f" (with environment variable {', '.join(inside)})" if inside else ""
     return f"{place}: key '{key}'{also}: {reason}"
+
+
+def _outer_env_variable(loc: list[str]) -> str | None:
+    """The variable that set the value at ``loc`` as part of a JSON table (``MT_RISK='{"max_drawdown":
+    2}'`` for ``risk.max_drawdown``), if one did."""
+    names = {name.upper(): name for name in os.environ}
+    for depth in range(len(loc) - 1, 0, -1):
+        name = names.get(ENV_PREFIX + ENV_NESTED.join(part.upper() for part in loc[:depth]))
+        if name is None:
+            continue
+        try:
+            value: Any = json.loads(os.environ[name])
+        except ValueError:
+            continue
+        for part in loc[depth:]:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            return name
+    return None
+
+
+def _given_by(values: dict[str, dict[str, Any]], loc: list[str]) -> bool:
+    """Whether ``values`` (a file's settings by section) set the key at ``loc``."""
+    section = values.get(loc[0])
+    return section is not None and (len(loc) == 1 or loc[1] in section)
 
 
 def _may_hold_secret(loc: list[str]) -> bool:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mastertrade.cli.output import JsonOption, print_json, print_table, stdout
+from mastertrade.cli.output import JsonOption, info, print_json, print_table, stdout
 
 app = typer.Typer(help="Show the effective settings and where everything lives.", no_args_is_help=True)
 
@@ -26,10 +26,23 @@ def show(json_out: Annotated[bool, JsonOption] = False) -> None:
 
 @app.command("path")
 def path(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """Print every path: config, secrets, data, database, logs, socket, pid file, cache."""
+    """Print every path: config, secrets, data, database, logs, socket, pid file, cache.
+
+    The database is the one in force: the SQLite file in the data folder, or the URL of `[db] url` (or
+    MT_DB__URL) when one is set, its password masked.
+    """
+    from mastertrade.config import load_settings, mask_url
+    from mastertrade.errors import ConfigError
     from mastertrade.locations import locations
 
     paths = locations().as_dict()
+    try:
+        url = load_settings().db.url
+    except ConfigError as exc:  # the paths still print: they are how the user finds the file to fix
+        url = None
+        info(f"mt: warning: {exc} (the database shown is the default)", style="yellow")
+    if url:
+        paths["database"] = mask_url(url)
     if json_out:
         print_json(paths)
         return

@@ -49,30 +49,43 @@ def mt_command() -> str:
 
 
 def render(name: str, *, mt: str, directory: Path) -> str:
-    """The example ``name`` with its tokens filled in."""
+    """The example ``name`` with its tokens filled in. A ``%`` in a filled-in path is escaped where it
+    is special: in a crontab's commands (cron turns a bare ``%`` into a newline) and in a systemd unit
+    (where ``%d``, ``%h`` ... are specifiers)."""
     text = (resources.files("mastertrade") / "examples_data" / name).read_text(encoding="utf-8")
+    unit = name.endswith(".service")
     home = os.environ.get("MT_HOME")
     if home:
         workspace = str(Path(home).expanduser().absolute())
         # systemd splits an unquoted Environment= at spaces; cron takes the rest of the line as it is.
-        env = f'Environment="MT_HOME={workspace}"' if name.endswith(".service") else f"MT_HOME={workspace}"
+        env = f'Environment="MT_HOME={_unit_text(workspace)}"' if unit else f"MT_HOME={workspace}"
     else:
         env = ""
+    folder = shlex.quote(str(directory))
+    if name == "crontab":
+        folder = folder.replace("%", "\\%")
     lines = []
     for line in text.splitlines():
         if line.strip() == "@ENV@":
             if env:
                 lines.append(env)
             continue
-        lines.append(line.replace("@MT@", mt).replace("@DIR@", shlex.quote(str(directory))))
+        lines.append(line.replace("@MT@", _unit_text(mt) if unit else mt).replace("@DIR@", folder))
     return "\n".join(lines) + "\n"
+
+
+def _unit_text(text: str) -> str:
+    """``text`` for a systemd unit file, where ``%`` starts a specifier and ``%%`` is a percent sign."""
+    return text.replace("%", "%%")
 
 
 def examples(
     name: Annotated[
         str | None,
         typer.Argument(
-            help="The example to print or write (default: list them; with --write, all).", show_default=False
+            help="The example to print or write (default: list them; with --write, all).",
+            show_default=False,
+            autocompletion=lambda incomplete: [n for n in EXAMPLES if n.startswith(incomplete)],
         ),
     ] = None,
     write: Annotated[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,6 +36,9 @@ def init(
             bar.update(task, completed=done, total=total, description=f"compiling: {what}")
 
         report: dict[str, Any] = run(lambda: initialise(load_settings(), db_url, step=step))
+    shadow = _environment_over_file(report)
+    if shadow:
+        info(f"mt: warning: {shadow}", style="yellow")
     if json_out:
         print_json(report)
         return
@@ -43,3 +48,26 @@ def init(
     ]
     rows.append(("kernels", "numba on-disk cache", f"ready in {report['compile_s']:.1f} s"))
     print_table(["", "path", "state"], rows, title="MasterTrade initialised")
+
+
+def _environment_over_file(report: dict[str, Any]) -> str | None:
+    """A warning when ``MT_DB__URL`` in this shell names another database than the config file: the
+    variable wins, so commands run without it (cron, systemd, another terminal) use another database
+    than the one just set up."""
+    import tomllib
+
+    env_url = os.environ.get("MT_DB__URL", "").strip()
+    if not env_url:
+        return None
+    try:
+        file_url = tomllib.loads(Path(report["config"]).read_text(encoding="utf-8")).get("db", {}).get("url")
+    except (OSError, ValueError):
+        file_url = None
+    if (file_url or "").strip() == env_url:
+        return None
+    return (
+        f"MT_DB__URL is set here and wins over {report['config']}, which does not name that database:"
+        " commands run without the variable (cron, systemd, another shell) use "
+        + ("the file's [db] url" if file_url else "SQLite in the data folder")
+        + " (mt init --db-url URL writes it to the file)"
+    )

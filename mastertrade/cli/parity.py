@@ -40,10 +40,18 @@ def parity(
 
     if start is None and symbol is None and timeframe is None:
         from mastertrade.cli.daemon import with_client
+        from mastertrade.errors import NotFound
 
-        report: dict[str, Any] = with_client(lambda client: client.strategy_parity(strategy)).model_dump(
-            mode="json"
-        )
+        try:
+            report: dict[str, Any] = with_client(lambda client: client.strategy_parity(strategy)).model_dump(
+                mode="json"
+            )
+        except NotFound as exc:
+            # Perhaps a genome file or built-in meant to be replayed: say how.
+            raise NotFound(
+                f"{exc}; to replay a genome file or built-in over stored candles, give --symbol,"
+                " --timeframe and --start"
+            ) from None
     else:
         report = _replay(strategy, symbol, timeframe, start, end, exchange)
     if json_out:
@@ -62,8 +70,10 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 def _show(report: dict[str, Any]) -> None:
+    simulated = " (SIMULATED)" if report.get("simulated") else ""
     info(
-        f"{report.get('book') or 'replay'}: {report.get('start')} .. {report.get('end')}: {_summary(report)}"
+        f"{report.get('book') or 'replay'}{simulated}: {report.get('start')} .. {report.get('end')}:"
+        f" {_summary(report)}"
     )
     rows = [
         (
@@ -127,6 +137,8 @@ def _replay(
 
         first = parse_when(start, what="--start date")
         last = parse_when(end, what="--end date") if end else None
+        if last is not None and last <= first:
+            raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
         db = await open_db(config)
         try:
             stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None

@@ -23,6 +23,9 @@ async def initialise(
     (or update) the config file.
 
     The database comes first: if it cannot be opened, no config file is written or changed.
+    A new config file holds the defaults (and ``db_url`` when given), never the values in force: those
+    may come from ``MT_*`` variables meant for one shell (``MT_MODE=live``, a database password in
+    ``MT_DB__URL``), which must not become the installation's settings on disk.
     An existing config file is kept, comments and all; only ``[db] url`` changes when ``db_url`` is given.
     ``step`` hears of each compile step (``warm_compiled_code``), called from a worker thread.
     """
@@ -49,10 +52,21 @@ async def initialise(
 
     path = where.config_file
     written = not path.exists()
-    if written:
-        _write_private(path, render_config_file(settings))
-    elif db_url is not None:
-        _set_db_url(path, db_url)
+    try:
+        if written:
+            _write_private(path, render_config_file(_defaults(db_url)))
+        elif db_url is not None:
+            _set_db_url(path, db_url)
+    except OSError as exc:  # a read-only config folder, a file where the folder should be
+        reason = (
+            f"{path.parent} is a file, not a folder"
+            if isinstance(exc, FileExistsError) and not path.parent.is_dir()
+            else exc.strerror or str(exc)
+        )
+        raise OperationFailed(
+            f"cannot write the config file {path}: {reason} (the database {mask_url(url)} is ready;"
+            " fix the folder, or set MT_HOME, and run mt init again)"
+        ) from None
     return {
         "config": str(path),
         "config_written": written,
@@ -60,6 +74,16 @@ async def initialise(
         "revisions": revisions,
         "compile_s": round(compile_s, 2),
     }
+
+
+def _defaults(db_url: str | None) -> Settings:
+    """The settings of a fresh installation: every default, and ``db_url`` when given. Built without
+    reading the environment or any file (``model_construct`` skips the settings sources; the defaults
+    are validated section instances already)."""
+    defaults = Settings.model_construct()
+    if db_url is None:
+        return defaults
+    return defaults.model_copy(update={"db": defaults.db.model_copy(update={"url": db_url})})
 
 
 def _set_db_url(path: Path, db_url: str) -> None:

@@ -6,7 +6,8 @@ MT=${MT:-@MT@}
 
 status=$($MT status --json)
 alerts=$($MT alerts history --limit 200 --json)
-since=$(date -u -d '24 hours ago' +%FT%TZ)
+# GNU date (Linux) or BSD date (macOS)
+since=$(date -u -d '24 hours ago' +%FT%TZ 2>/dev/null || date -u -v-24H +%FT%TZ)
 
 report=$(jq -r --argjson alerts "$alerts" --arg since "$since" '
   "MasterTrade daily report (\(.venue.id), \(.mode) mode, up \((.uptime_s / 3600) | floor) h)",

@@ -78,7 +78,7 @@ async def parity_report(
     book: str,
 ) -> dict[str, Any]:
     """Backtest ``strategy`` on ``series`` from bar ``begin`` and compare its trades with ``paper``'s
-    (``ParityReport`` fields, with the book and the period compared)."""
+    (``ParityReport`` fields, with the book, the period compared and whether the market is simulated)."""
     from mastertrade.engine.market.timeframes import to_iso
 
     backtest = backtest_series(strategy, series, cash=cash, fee=fee, begin=begin)
@@ -89,6 +89,7 @@ async def parity_report(
         "book": book,
         "start": to_iso(int(stamps[begin])) if len(backtest.window) else None,
         "end": to_iso(int(stamps[-1])) if len(backtest.window) else None,
+        "simulated": series.key.simulated,
         **report.as_dict(),
     }
 
