@@ -14,6 +14,7 @@ close carry the next bar's open time (``placed_ts``), from the newest bar the ac
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import replace
 from datetime import datetime
@@ -47,6 +48,8 @@ from mastertrade.engine.risk.manager import RiskManager
 from mastertrade.engine.risk.store import audit_info
 from mastertrade.engine.sizing.kelly import TradeStats
 from mastertrade.utc import to_ms
+
+log = logging.getLogger(__name__)
 
 
 class ProtectionStatus(Protocol):
@@ -361,7 +364,12 @@ class Account:
         symbol = spelled_as(symbol.strip(), [*self.settings.market.symbols, *marks]) or symbol
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
-        reference = price if price is not None else marks.get(symbol)
+        mark = marks.get(symbol)
+        reference = price if price is not None else mark
+        if kind is OrderType.STOP and order_side is Side.BUY and price is not None and mark is not None:
+            # A buy stop fills at its trigger or above, and at once at the market when the market is
+            # past the trigger already: valued at the trigger (a stop at 1), it passed every size limit.
+            reference = max(price, mark)
         # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
         # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
         if symbol not in self.settings.market.symbols and symbol not in marks:
@@ -553,8 +561,29 @@ class Account:
         return status
 
     async def halt(self, reason: str) -> dict[str, Any]:
-        await self.risk.halt(reason or "halted by hand")
+        """The kill switch: no new entries, including the account's buy orders already resting (a
+        limit or stop buy placed before the halt filled after it). They are cancelled; exits stay."""
+        reason = reason or "halted by hand"
+        # Under the buys' lock: a buy being checked now is submitted first, then swept, never after.
+        async with self._checking[Side.BUY]:
+            await self.risk.halt(reason)
+            await self._cancel_entries(f"kill switch: {reason}")
         return await self.risk_status()
+
+    async def _cancel_entries(self, reason: str) -> None:
+        """Cancel the account's working buy orders; one that cannot be cancelled (it filled meanwhile,
+        the venue does not answer) is logged and the others are still cancelled."""
+        rows = await self.journal.orders(
+            book=self.broker.book,
+            states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.SENT, OrderState.UNKNOWN],
+        )
+        for row in rows:
+            if row.side != Side.BUY.value or row.id is None:
+                continue
+            try:
+                await self.broker.cancel(row.id, reason)
+            except errors.MasterTradeError as exc:
+                log.warning("kill switch: order %s (%s) not cancelled: %s", row.id, row.client_order_id, exc)
 
     async def resume(self, breaker: str | None = None) -> dict[str, Any]:
         if breaker is None:

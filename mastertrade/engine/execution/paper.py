@@ -24,6 +24,7 @@ from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import BookView, WorkingOrder, match
+from mastertrade.engine.execution.portfolio import order_price
 from mastertrade.engine.orders import FINAL_STATES, OrderRequest, OrderState, OrderType, Side
 from mastertrade.errors import NotFound, UserInputError
 
@@ -110,7 +111,7 @@ class PaperBroker:
         for row in self._working.values():
             if row.side != "buy" or row.state == OrderState.INTENT or row.amount is None:
                 continue
-            price = row.price or row.stop_price or row.reference_price or self._marks.get(row.symbol)
+            price = order_price(row, self._marks)
             if price:
                 total += (row.amount - row.filled) * price * (1 + self.fee)
         return total
@@ -170,6 +171,9 @@ class PaperBroker:
             OrderType.STOP: request.stop_price,
             OrderType.MARKET: request.reference_price or self._marks.get(request.symbol),
         }[request.type]
+        market = request.reference_price or self._marks.get(request.symbol)
+        if request.type is OrderType.STOP and price is not None and market is not None:
+            price = max(price, market)  # a stop below the market buys at the market, at once
         if price is None:
             return f"no price known for {request.symbol} yet: cannot value the order"
         cost = request.amount * price * (1 + self.fee)
