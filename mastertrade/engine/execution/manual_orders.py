@@ -83,7 +83,9 @@ def check_same_order(
     ):
         return
     level = row.price if row.price is not None else row.stop_price
-    shown = f"{row.side} {held:g} {row.symbol} {row.type}" + (f" at {level:g}" if level is not None else "")
+    shown = f"{row.side} {held:.8g} {row.symbol} {row.type}" + (
+        f" at {level:.8g}" if level is not None else ""
+    )
     where = "" if row.book == book else f" in book {row.book}"
     raise UserInputError(
         f"client order id {row.client_order_id!r} is already order {row.id}{where} ({shown}), not this "
@@ -96,6 +98,6 @@ def check_not_dust(symbol: str, amount: float, price: float, minimum: float, quo
     min_notional``: our own floor, named as such, so it is not taken for the exchange's)."""
     if amount * price < minimum:
         raise UserInputError(
-            f"amount {amount:g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the "
+            f"amount {amount:.8g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the "
             f"smallest order of {minimum:g} {quote} ([risk] min_notional)"
         )
