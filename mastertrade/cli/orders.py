@@ -179,8 +179,9 @@ def cancel(
     """Cancel an open order (by id, or by the client order id `mt trade` printed).
 
     The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
-    cancelled: the command names the position it protects and exits 1. To close the position, sell it;
-    to leave it open without a stop, add --unprotect. A live strategy's stop resting at the exchange is
+    cancelled: the command names the position it protects and exits 1. To close the position, sell it
+    (selling the whole of a paper position cancels its stop and take-profit); to leave it open without a
+    stop, add --unprotect. A live strategy's stop resting at the exchange is
     placed again by the daemon's protection while the position stays open.
     """
 

@@ -51,6 +51,9 @@ from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
 
+BRACKET_EXITS = frozenset({"stop_loss", "take_profit", "trailing_stop"})
+"""The roles of a bracket's exits, which a manual sell of the whole position replaces."""
+
 
 class ProtectionStatus(Protocol):
     """What the account shows of the live protections (``protector.Protector``) in its risk status."""
@@ -335,6 +338,8 @@ class Account:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
             request = replace(request, stop_loss=exits[0], take_profit=exits[1]).validate()
+        if request.side is Side.SELL:
+            await self._release_exits(request)
         row, decision = await self.send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
         )
@@ -343,6 +348,31 @@ class Account:
         if row.state == OrderState.REJECTED:
             raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
         return {"order": order_info(row), "risk": decision.as_dict()}
+
+    async def _release_exits(self, request: OrderRequest) -> None:
+        """A manual sell of a whole paper position that bracket exits (its stop-loss, take-profit)
+        hold: those exits are cancelled first, as before a strategy's exit signal, and the sell goes
+        on. The sell was refused (every unit reserved) while cancelling the stop was refused with "sell
+        the position instead". A partial sell, or one that other sells also reserve, is left to the risk
+        check's refusal; a live position's stops rest at the exchange and are not touched here."""
+        if self.mode != "paper" or request.amount is None:
+            return
+        held = (await self.broker.ledger()).held(request.symbol)
+        if not held > 0 or abs(request.amount - held) > held * 1e-9:
+            return
+        working = [
+            row
+            for row in await self.journal.orders(
+                book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
+            )
+            if row.symbol == request.symbol and row.side == Side.SELL.value and row.id is not None
+        ]
+        exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
+        if not exits or len(exits) != len(working):
+            return
+        for row in exits:
+            assert row.id is not None
+            await self.broker.cancel(row.id, "its position was sold by hand")
 
     def manual_request(
         self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
