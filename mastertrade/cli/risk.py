@@ -71,8 +71,11 @@ def _show(status: RiskStatus) -> None:
     var = status.var or {}
     figures = var.get("figures")
     if figures:
+        # the figures are losses in the quote currency, not percentages (3.57 read as 3.57%)
+        unit = f" (loss in {var['quote']})" if var.get("quote") else ""
         title = (
-            f"VaR/CVaR over {var.get('horizon')}, from {var.get('returns')} returns of {var.get('source')}"
+            f"VaR/CVaR{unit} over {var.get('horizon')}, from {var.get('returns')} returns of "
+            f"{var.get('source')}"
         )
         print_table(
             ["level", "hist. VaR", "hist. CVaR", "param. VaR", "param. CVaR"],
