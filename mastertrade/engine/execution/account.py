@@ -34,6 +34,7 @@ from mastertrade.engine.execution.manual_orders import (
     already_placed,
     check_not_dust,
     check_same_order,
+    dust_price,
     refused_resize,
 )
 from mastertrade.engine.execution.paper import PaperBroker
@@ -333,7 +334,8 @@ class Account:
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
         request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
-        check_not_dust(symbol, amount, reference, self.risk.settings.min_notional, self.quote)
+        worth = dust_price(side, type_, reference, self.broker.marks().get(request.symbol))
+        check_not_dust(symbol, amount, worth, self.risk.settings.min_notional, self.quote)
         if client_order_id is not None:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
