@@ -57,6 +57,9 @@ class PaperBroker:
         self._ledger = Ledger()
         self._working: dict[int, OrderRecord] = {}
         self._cancelling: dict[int, asyncio.Event] = {}
+        self._matching = asyncio.Lock()
+        """Held by a price update's match and by a cancel: a cancel that came while a match was being
+        written was answered "cancelled" and then the match filled the order anyway."""
         self._marks: dict[str, float] = {}
         self._started = False
 
@@ -183,12 +186,17 @@ class PaperBroker:
         return None
 
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord:
-        # Claimed before the first await: a second cancel at the same time (another terminal, the
-        # TUI) waits for the first to be committed and is told the order's state, instead of
-        # cancelling it again and publishing it twice.
+        # One at a time, and never inside a price update's match: a second cancel at the same time
+        # (another terminal, the TUI) waits for the first to be committed and is told the order's
+        # state, instead of cancelling it again and publishing it twice; a cancel that meets a fill
+        # is told the order filled.
         busy = self._cancelling.get(order_id)
         if busy is not None:
             await busy.wait()
+        async with self._matching:
+            return await self._cancel(order_id, reason)
+
+    async def _cancel(self, order_id: int, reason: str) -> OrderRecord:
         claimed = self._working.pop(order_id, None)
         if claimed is None:
             found = await self.journal.get(order_id)
@@ -230,6 +238,10 @@ class PaperBroker:
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
         """Fill what this update of ``symbol``'s bar fills (see ``matching``), journal it, publish it."""
         self._marks[symbol] = bar.close
+        async with self._matching:
+            return await self._match(symbol, bar)
+
+    async def _match(self, symbol: str, bar: Bar) -> BarOutcome:
         outcome = BarOutcome()
         orders = [working_order(row) for row in self._working.values() if row.symbol == symbol]
         if not orders:
