@@ -28,6 +28,14 @@ def _num(value: float | None, digits: str = ".8g") -> str:
     return "" if value is None else format(value, digits)
 
 
+def _price(row: Any) -> str:
+    """The order's price; a stop-limit's (live) is its trigger, with its limit beside it: its limit
+    alone read as the stop (37620 for a stop at 38000)."""
+    if row.stop_price is not None and row.price is not None:
+        return f"{row.stop_price:.8g} (limit {row.price:.8g})"
+    return _num(row.price or row.stop_price)
+
+
 def _ordered(row: Any) -> str:
     """The amount ordered; a strategy's entry sized as a share of equity at its fill says so until then."""
     if row.amount is None and row.equity_fraction is not None:
@@ -102,7 +110,7 @@ def orders(
                 row.side,
                 row.type if row.role in ("order", "entry", "exit") else f"{row.type} ({row.role})",
                 _ordered(row),
-                _num(row.price or row.stop_price),
+                _price(row),
                 _num(row.filled),
                 _num(row.average_price),
                 row.state,
@@ -179,8 +187,9 @@ def cancel(
     """Cancel an open order (by id, or by the client order id `mt trade` printed).
 
     The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
-    cancelled: the command names the position it protects and exits 1. To close the position, sell it;
-    to leave it open without a stop, add --unprotect. A live strategy's stop resting at the exchange is
+    cancelled: the command names the position it protects and exits 1. To close the position, sell it
+    (selling the whole of a paper position cancels its stop and take-profit); to leave it open without a
+    stop, add --unprotect. A live strategy's stop resting at the exchange is
     placed again by the daemon's protection while the position stays open.
     """
 

@@ -1,6 +1,7 @@
 """``mt risk status|halt|resume|audit``: the risk manager through the daemon.
 
-``halt`` is the kill switch: no new entries until ``resume`` (exits stay allowed). ``resume`` also resets
+``halt`` is the kill switch: no new entries until ``resume``, and the open buy orders are cancelled
+(exits stay allowed). ``resume`` also resets
 every tripped circuit breaker; ``resume BREAKER`` resets just one. The drawdown keeps its peak through a
 halt and a resume: only when the drawdown limit has made the account reduce-only does ``resume`` release
 it by measuring the drawdown from now on, and it says so.
@@ -18,7 +19,7 @@ from mastertrade.utc import iso
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
-    from mastertrade.engine.api.schemas_trading import RiskStatus
+    from mastertrade.engine.api.schemas_trading import OrderInfo, RiskStatus
 
 app = typer.Typer(
     help="Risk: exposure, drawdown, circuit breakers, VaR; the kill switch.", no_args_is_help=True
@@ -70,8 +71,11 @@ def _show(status: RiskStatus) -> None:
     var = status.var or {}
     figures = var.get("figures")
     if figures:
+        # the figures are losses in the quote currency, not percentages (3.57 read as 3.57%)
+        unit = f" (loss in {var['quote']})" if var.get("quote") else ""
         title = (
-            f"VaR/CVaR over {var.get('horizon')}, from {var.get('returns')} returns of {var.get('source')}"
+            f"VaR/CVaR{unit} over {var.get('horizon')}, from {var.get('returns')} returns of "
+            f"{var.get('source')}"
         )
         print_table(
             ["level", "hist. VaR", "hist. CVaR", "param. VaR", "param. CVaR"],
@@ -145,12 +149,25 @@ def halt(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "halted by hand",
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """The kill switch: stop every new entry until `mt risk resume`."""
-    result = with_client(lambda client: client.risk_halt(reason))
+    """The kill switch: stop every new entry until `mt risk resume`; the account's open buy orders are
+    cancelled (sells, the exits, stay)."""
+
+    async def halt_and_look(client: DaemonClient) -> tuple[RiskStatus, list[OrderInfo]]:
+        resting = [o for o in await client.orders(open_only=True, limit=1000) if o.side == "buy"]
+        result = await client.risk_halt(reason)
+        return result, [await client.order(o.id) for o in resting]
+
+    result, buys = with_client(halt_and_look)
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
     info(f"trading halted: {result.halt_reason}; exits remain allowed. `mt risk resume` ends it.")
+    cancelled = [str(o.id) for o in buys if o.state == "cancelled"]
+    if cancelled:
+        info(f"cancelled the open buy orders {', '.join(cancelled)}: they would have been new entries")
+    for order in buys:
+        if order.state != "cancelled":
+            info(f"buy order {order.id} is {order.state}: see `mt orders show {order.id}`")
 
 
 @app.command("resume")

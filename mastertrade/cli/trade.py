@@ -148,14 +148,14 @@ def _place(
             note = f" (risk {risk.verdict}: {risk.reason})"
         shown: Any = placed.amount if placed.amount is not None else amount
         filled = (
-            f", {placed.filled:g} filled at {placed.average_price:,.8g}"
+            f", {placed.filled:.8g} filled at {placed.average_price:,.8g}"
             if placed.filled > 0 and placed.average_price is not None
             else ""
         )
         if kind == "market" and placed.state in WORKING:
             note += f"; it fills at the next price: follow it with `mt orders show {placed.id}`"
         info(
-            f"order {placed.id} {placed.side} {shown:g} {placed.symbol} {placed.type} ({placed.mode}): "
+            f"order {placed.id} {placed.side} {shown:.8g} {placed.symbol} {placed.type} ({placed.mode}): "
             f"{placed.state}{filled}{note}"
         )
     if placed.state in UNSETTLED:

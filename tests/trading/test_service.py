@@ -39,8 +39,11 @@ async def test_manual_orders_positions_balance_and_risk(trading: TradingEngine) 
         big = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=500, allow_resize=True))
         assert big.risk.verdict == "resize" and big.risk.findings[0].code == "max_position"
         assert big.order.amount is not None and big.order.amount * 102 <= 0.2 * balance.equity
+        # The resized order waits for the next open and holds the position's room.
+        with pytest.raises(errors.RiskRejected, match="position limit"):
+            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50))
 
-        # The kill switch stops entries, not exits.
+        # The kill switch stops entries (the resting buy too), not exits.
         await client.risk_halt("test")
         with pytest.raises(errors.RiskRejected, match="kill switch"):
             await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1))
@@ -55,10 +58,8 @@ async def test_manual_orders_positions_balance_and_risk(trading: TradingEngine) 
         resumed = await client.risk_resume()
         assert not resumed.halted
 
-        # The resized order still waits for the next open and holds the position's room.
-        with pytest.raises(errors.RiskRejected, match="position limit"):
-            await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50))
-        await client.cancel_order(big.order.id)
+        # The halt cancelled the resting buy: it would have been a new entry.
+        assert (await client.order(big.order.id)).reason == "kill switch: test"
         # A resting limit order, and its cancellation.
         limit = await client.place_order(
             OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50)

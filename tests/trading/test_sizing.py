@@ -232,3 +232,17 @@ def test_backtest_stats_from_a_backtest() -> None:
     assert stats.trades == len(closed)
     assert stats.wins == sum(1 for t in closed if t.pnl > 0)
     assert stats.win_sum == pytest.approx(sum(t.pnl / (t.entry_price * t.size) for t in closed if t.pnl > 0))
+
+
+def test_a_value_goal_is_due_in_the_units_of_its_progress() -> None:
+    # `mt goal progress` showed "progress 55.0%, due by now 50.0%, behind": the progress was the value
+    # over the target, the due share the time elapsed. Due by now is the scheduled value over the target.
+    goal = Goal(
+        "double", GoalKind.VALUE, 200_000, Period.NONE, deadline=T0 + timedelta(days=100), created_at=T0
+    )
+    behind = goal_progress(goal, history((0, 100_000), (50, 110_000)))
+    assert behind is not None and behind.status == "behind"
+    assert behind.progress == pytest.approx(0.55)
+    assert behind.expected == pytest.approx(141_421.356 / 200_000) and behind.progress < behind.expected
+    ahead = goal_progress(goal, history((0, 100_000), (50, 160_000)))
+    assert ahead is not None and ahead.status == "ahead" and ahead.progress > ahead.expected

@@ -14,6 +14,7 @@ close carry the next bar's open time (``placed_ts``), from the newest bar the ac
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import replace
 from datetime import datetime
@@ -33,6 +34,7 @@ from mastertrade.engine.execution.manual_orders import (
     already_placed,
     check_not_dust,
     check_same_order,
+    dust_price,
     refused_resize,
 )
 from mastertrade.engine.execution.paper import PaperBroker
@@ -47,6 +49,11 @@ from mastertrade.engine.risk.manager import RiskManager
 from mastertrade.engine.risk.store import audit_info
 from mastertrade.engine.sizing.kelly import TradeStats
 from mastertrade.utc import to_ms
+
+log = logging.getLogger(__name__)
+
+BRACKET_EXITS = frozenset({"stop_loss", "take_profit", "trailing_stop"})
+"""The roles of a bracket's exits, which a manual sell of the whole position replaces."""
 
 
 class ProtectionStatus(Protocol):
@@ -327,11 +334,14 @@ class Account:
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
         request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
-        check_not_dust(symbol, amount, reference, self.risk.settings.min_notional, self.quote)
+        worth = dust_price(side, type_, reference, self.broker.marks().get(request.symbol))
+        check_not_dust(symbol, amount, worth, self.risk.settings.min_notional, self.quote)
         if client_order_id is not None:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
             request = replace(request, stop_loss=exits[0], take_profit=exits[1]).validate()
+        if request.side is Side.SELL:
+            await self._release_exits(request)
         row, decision = await self.send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
         )
@@ -340,6 +350,31 @@ class Account:
         if row.state == OrderState.REJECTED:
             raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
         return {"order": order_info(row), "risk": decision.as_dict()}
+
+    async def _release_exits(self, request: OrderRequest) -> None:
+        """A manual sell of a whole paper position that bracket exits (its stop-loss, take-profit)
+        hold: those exits are cancelled first, as before a strategy's exit signal, and the sell goes
+        on. The sell was refused (every unit reserved) while cancelling the stop was refused with "sell
+        the position instead". A partial sell, or one that other sells also reserve, is left to the risk
+        check's refusal; a live position's stops rest at the exchange and are not touched here."""
+        if self.mode != "paper" or request.amount is None:
+            return
+        held = (await self.broker.ledger()).held(request.symbol)
+        if not held > 0 or abs(request.amount - held) > held * 1e-9:
+            return
+        working = [
+            row
+            for row in await self.journal.orders(
+                book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
+            )
+            if row.symbol == request.symbol and row.side == Side.SELL.value and row.id is not None
+        ]
+        exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
+        if not exits or len(exits) != len(working):
+            return
+        for row in exits:
+            assert row.id is not None
+            await self.broker.cancel(row.id, "its position was sold by hand")
 
     def manual_request(
         self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
@@ -361,7 +396,12 @@ class Account:
         symbol = spelled_as(symbol.strip(), [*self.settings.market.symbols, *marks]) or symbol
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
-        reference = price if price is not None else marks.get(symbol)
+        mark = marks.get(symbol)
+        reference = price if price is not None else mark
+        if kind is OrderType.STOP and order_side is Side.BUY and price is not None and mark is not None:
+            # A buy stop fills at its trigger or above, and at once at the market when the market is
+            # past the trigger already: valued at the trigger (a stop at 1), it passed every size limit.
+            reference = max(price, mark)
         # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
         # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
         if symbol not in self.settings.market.symbols and symbol not in marks:
@@ -553,8 +593,29 @@ class Account:
         return status
 
     async def halt(self, reason: str) -> dict[str, Any]:
-        await self.risk.halt(reason or "halted by hand")
+        """The kill switch: no new entries, including the account's buy orders already resting (a
+        limit or stop buy placed before the halt filled after it). They are cancelled; exits stay."""
+        reason = reason or "halted by hand"
+        # Under the buys' lock: a buy being checked now is submitted first, then swept, never after.
+        async with self._checking[Side.BUY]:
+            await self.risk.halt(reason)
+            await self._cancel_entries(f"kill switch: {reason}")
         return await self.risk_status()
+
+    async def _cancel_entries(self, reason: str) -> None:
+        """Cancel the account's working buy orders; one that cannot be cancelled (it filled meanwhile,
+        the venue does not answer) is logged and the others are still cancelled."""
+        rows = await self.journal.orders(
+            book=self.broker.book,
+            states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.SENT, OrderState.UNKNOWN],
+        )
+        for row in rows:
+            if row.side != Side.BUY.value or row.id is None:
+                continue
+            try:
+                await self.broker.cancel(row.id, reason)
+            except errors.MasterTradeError as exc:
+                log.warning("kill switch: order %s (%s) not cancelled: %s", row.id, row.client_order_id, exc)
 
     async def resume(self, breaker: str | None = None) -> dict[str, Any]:
         if breaker is None:

@@ -83,7 +83,9 @@ def check_same_order(
     ):
         return
     level = row.price if row.price is not None else row.stop_price
-    shown = f"{row.side} {held:g} {row.symbol} {row.type}" + (f" at {level:g}" if level is not None else "")
+    shown = f"{row.side} {held:.8g} {row.symbol} {row.type}" + (
+        f" at {level:.8g}" if level is not None else ""
+    )
     where = "" if row.book == book else f" in book {row.book}"
     raise UserInputError(
         f"client order id {row.client_order_id!r} is already order {row.id}{where} ({shown}), not this "
@@ -91,11 +93,25 @@ def check_same_order(
     )
 
 
+def dust_price(side: str, type_: str, price: float, mark: float | None) -> float:
+    """The price an order is worth at for the dust rule: where it trades at the least value. A limit buy
+    above the market or a limit sell below it trades at once at the market, and so does a stop sell
+    above the market (a stop buy's reference is already the higher of its trigger and the market):
+    valued at its own price, 0.00001 BTC with a limit buy at 1,000,000 passed as worth 10 USDT."""
+    if mark is None or type_ == "market":
+        return price
+    if (type_, side) in (("limit", "buy"), ("stop", "sell")):
+        return min(price, mark)
+    if (type_, side) == ("limit", "sell"):
+        return max(price, mark)
+    return price
+
+
 def check_not_dust(symbol: str, amount: float, price: float, minimum: float, quote: str) -> None:
     """``UserInputError`` when ``amount`` at ``price`` is worth less than ``minimum`` (``[risk]
     min_notional``: our own floor, named as such, so it is not taken for the exchange's)."""
     if amount * price < minimum:
         raise UserInputError(
-            f"amount {amount:g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the "
+            f"amount {amount:.8g} {symbol} is dust: worth {amount * price:.8g} {quote}, below the "
             f"smallest order of {minimum:g} {quote} ([risk] min_notional)"
         )

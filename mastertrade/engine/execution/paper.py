@@ -24,6 +24,7 @@ from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import BookView, WorkingOrder, match
+from mastertrade.engine.execution.portfolio import order_price
 from mastertrade.engine.orders import FINAL_STATES, OrderRequest, OrderState, OrderType, Side
 from mastertrade.errors import NotFound, UserInputError
 
@@ -56,6 +57,9 @@ class PaperBroker:
         self._ledger = Ledger()
         self._working: dict[int, OrderRecord] = {}
         self._cancelling: dict[int, asyncio.Event] = {}
+        self._matching = asyncio.Lock()
+        """Held by a price update's match and by a cancel: a cancel that came while a match was being
+        written was answered "cancelled" and then the match filled the order anyway."""
         self._marks: dict[str, float] = {}
         self._started = False
 
@@ -110,7 +114,7 @@ class PaperBroker:
         for row in self._working.values():
             if row.side != "buy" or row.state == OrderState.INTENT or row.amount is None:
                 continue
-            price = row.price or row.stop_price or row.reference_price or self._marks.get(row.symbol)
+            price = order_price(row, self._marks)
             if price:
                 total += (row.amount - row.filled) * price * (1 + self.fee)
         return total
@@ -170,6 +174,9 @@ class PaperBroker:
             OrderType.STOP: request.stop_price,
             OrderType.MARKET: request.reference_price or self._marks.get(request.symbol),
         }[request.type]
+        market = request.reference_price or self._marks.get(request.symbol)
+        if request.type is OrderType.STOP and price is not None and market is not None:
+            price = max(price, market)  # a stop below the market buys at the market, at once
         if price is None:
             return f"no price known for {request.symbol} yet: cannot value the order"
         cost = request.amount * price * (1 + self.fee)
@@ -179,12 +186,17 @@ class PaperBroker:
         return None
 
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord:
-        # Claimed before the first await: a second cancel at the same time (another terminal, the
-        # TUI) waits for the first to be committed and is told the order's state, instead of
-        # cancelling it again and publishing it twice.
+        # One at a time, and never inside a price update's match: a second cancel at the same time
+        # (another terminal, the TUI) waits for the first to be committed and is told the order's
+        # state, instead of cancelling it again and publishing it twice; a cancel that meets a fill
+        # is told the order filled.
         busy = self._cancelling.get(order_id)
         if busy is not None:
             await busy.wait()
+        async with self._matching:
+            return await self._cancel(order_id, reason)
+
+    async def _cancel(self, order_id: int, reason: str) -> OrderRecord:
         claimed = self._working.pop(order_id, None)
         if claimed is None:
             found = await self.journal.get(order_id)
@@ -226,6 +238,10 @@ class PaperBroker:
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
         """Fill what this update of ``symbol``'s bar fills (see ``matching``), journal it, publish it."""
         self._marks[symbol] = bar.close
+        async with self._matching:
+            return await self._match(symbol, bar)
+
+    async def _match(self, symbol: str, bar: Bar) -> BarOutcome:
         outcome = BarOutcome()
         orders = [working_order(row) for row in self._working.values() if row.symbol == symbol]
         if not orders:

@@ -14,8 +14,14 @@ from mastertrade.engine.orders import OrderState
 from mastertrade.engine.risk.check import Holding, PortfolioSnapshot
 
 
-def _order_price(row: OrderRecord, marks: Mapping[str, float]) -> float | None:
-    return row.price or row.stop_price or row.reference_price or marks.get(row.symbol)
+def order_price(row: OrderRecord, marks: Mapping[str, float]) -> float | None:
+    """The price a working order is valued at: its limit; a stop's trigger, or the market when that is
+    past it (a buy stop below the market fills at the market, not at its trigger); else its reference
+    or the latest price."""
+    if row.stop_price and row.price is None:
+        market = row.reference_price or marks.get(row.symbol)
+        return max(row.stop_price, market) if row.side == "buy" and market else row.stop_price
+    return row.price or row.reference_price or marks.get(row.symbol)
 
 
 def snapshot(
@@ -39,7 +45,7 @@ def snapshot(
             continue
         remaining = (row.amount or 0.0) - row.filled
         if row.side == "buy":
-            price = _order_price(row, marks)
+            price = order_price(row, marks)
             if price is not None and remaining > 0:
                 open_buys[row.symbol] = open_buys.get(row.symbol, 0.0) + remaining * price
         elif row.oco:

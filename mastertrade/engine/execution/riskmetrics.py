@@ -80,6 +80,7 @@ async def account_var(account: Account, candles: CandleStore, venue_id: str) -> 
         "horizon": horizon,
         "returns": len(returns),
         "equity": equity,
+        "quote": account.quote,
         "figures": [item.as_dict() for item in figures] if figures is not None else None,
         "note": None
         if figures is not None

@@ -250,6 +250,8 @@ def check_order(
 def _check_exit(order: ProposedOrder, portfolio: PortfolioSnapshot) -> Decision:
     holding = portfolio.holdings.get(order.symbol)
     free = max(0.0, holding.amount - holding.reserved) if holding else 0.0
+    if holding and free <= holding.amount * 1e-9:
+        free = 0.0  # float residue of the fills (5.6e-17 of 0.01 held), not a position to sell
     if order.amount <= free:
         return Decision(Verdict.APPROVE, order, order.amount)
     if free <= 0:

@@ -14,7 +14,8 @@ history begins inside the period (the schedule then runs from that first point).
 time elapsed in the period: ``expected = elapsed / length``, and ``gap = progress - expected`` (in
 fractions of the target: -0.12 is 12 points behind). A value goal has a schedule only with a deadline:
 the equity is expected to grow geometrically from its value when the goal was set to the target at the
-deadline, and the gap is measured in fractions of that required log-growth.
+deadline, and the gap is measured in fractions of that required log-growth; what is due by now
+(``expected``) is that schedule's value now over the target, beside ``progress`` (value over target).
 
 **Projection.** Where the goal will be reached at the current pace: for periodic goals, the pace of the
 period so far (``start + elapsed / progress``), and only a date inside the period: the next period
@@ -244,7 +245,8 @@ def _value_progress(
         needed = math.log(goal.target / start_value) if start_value > 0 and goal.target > start_value else 0.0
         if span > 0 and needed > 0 and current > 0:
             elapsed_fraction = min(1.0, max(0.0, (now - begun).total_seconds() / span))
-            expected = elapsed_fraction
+            # in the units of ``progress`` (value / target): the value the schedule asks for by now
+            expected = start_value * (goal.target / start_value) ** elapsed_fraction / goal.target
             gap = math.log(current / start_value) / needed - elapsed_fraction
     projected = None
     if progress < 1 and current > 0:

@@ -1,0 +1,45 @@
+"""Closing a bracketed paper position by hand: `mt trade sell` of the whole position cancels its stop-loss
+and take-profit and sells. It was refused ("the 0.01 held are all reserved by open sell orders"), while
+`mt orders cancel` of the stop was refused with "sell the position instead": the position could be closed
+only by leaving it unprotected first. A partial sell still leaves the exits alone (and is refused)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mastertrade.config import RiskSettings
+from mastertrade.engine.api.schemas_trading import OrderCreate
+from mastertrade.engine.risk.check import Holding, PortfolioSnapshot, ProposedOrder, Verdict, check_order
+from mastertrade.errors import RiskRejected
+from tests.trading.conftest import TradingEngine
+
+BTC = "BTC/USDT"
+
+
+async def test_selling_the_whole_position_replaces_its_exits(trading: TradingEngine) -> None:
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with trading.client() as client:
+        entry = await client.place_order(
+            OrderCreate(symbol=BTC, side="buy", amount=10, stop_loss=0.05, take_profit=0.1)
+        )
+        await trading.bar(BTC, 1, 100, 101, 99, 100)
+        exits = [o for o in await client.orders(open_only=True) if o.parent_id == entry.order.id]
+        assert {o.role for o in exits} == {"stop_loss", "take_profit"}
+        with pytest.raises(RiskRejected, match="reserved"):
+            await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=5))
+        sold = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=10))
+        assert sold.risk is not None and sold.risk.verdict == "approve"
+        for row in exits:
+            assert (await client.order(row.id)).reason == "its position was sold by hand"
+        await trading.bar(BTC, 2, 100, 101, 99, 100)
+        assert (await client.order(sold.order.id)).state == "filled"
+        assert await client.positions() == []
+
+
+def test_float_residue_is_not_a_free_position() -> None:
+    # 0.002 bought and sold, then 0.01 bought, left 0.010000000000000055 held under a 0.01 stop: a sell
+    # was "resized to the free position 5.5511151e-17" instead of being told the units are reserved
+    held = Holding(0.010000000000000055, 25_000.0, reserved=0.01)
+    portfolio = PortfolioSnapshot(cash=1_000.0, holdings={BTC: held})
+    decision = check_order(ProposedOrder(BTC, "sell", 0.01, 25_000.0), portfolio, RiskSettings())
+    assert decision.verdict is Verdict.REJECT and "all reserved" in decision.reason

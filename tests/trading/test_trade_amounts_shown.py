@@ -1,0 +1,35 @@
+"""`mt trade` says the amount it placed and filled as the order holds it: `mt trade sell BTC/USDT
+0.43298713` printed "sell 0.432987 ... 0.432987 filled" (six digits), while `mt orders` said 0.43298713."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import MT
+from tests.trading.conftest import ThreadedTrading, trading_settings
+from tests.trading.test_cli import BTC, push, wait_for
+
+
+@pytest.fixture
+def daemon(db_url: str) -> Iterator[ThreadedTrading]:
+    threaded = ThreadedTrading(trading_settings()).start()
+    try:
+        yield threaded
+    finally:
+        threaded.stop()
+
+
+def test_the_amount_is_shown_to_the_last_digit(mt: MT, daemon: ThreadedTrading) -> None:
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    result = mt("trade", "buy", BTC, "0.12345678", "--client-order-id", "x1", "--wait", "0")
+    assert result.exit_code == 0, result.stderr
+    assert "buy 0.12345678 BTC/USDT market" in result.stderr
+    push(daemon, 1, 100.0)
+    wait_for(mt, lambda data: data["state"] == "filled", "orders", "show", "x1")
+    again = mt("trade", "buy", BTC, "0.12345678", "--client-order-id", "x1", "--wait", "0")  # placed once
+    assert "buy 0.12345678 BTC/USDT market" in again.stderr and "0.12345678 filled" in again.stderr
+    refused = mt("trade", "sell", BTC, "0.12345678", "--client-order-id", "x1")
+    assert refused.exit_code == 2 and "(buy 0.12345678 BTC/USDT market)" in refused.stderr
