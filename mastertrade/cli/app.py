@@ -283,7 +283,7 @@ class MTGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except _click.exceptions.UsageError as exc:
-            raise typer.Exit(_usage_error(exc)) from None
+            raise typer.Exit(_usage_error(exc, ctx)) from None
         except MasterTradeError as exc:
             error(str(exc))
             raise typer.Exit(exc.exit_code) from None
@@ -323,9 +323,20 @@ def _given(exc: _click.exceptions.UsageError) -> str | None:
     return str(found[0]["input"])
 
 
-def _usage_error(exc: _click.exceptions.UsageError) -> int:
-    """Print a usage error as one line naming the command and the bad value; its exit code (2)."""
-    where = exc.ctx.command_path if exc.ctx is not None else "mt"
+def _usage_error(exc: _click.exceptions.UsageError, group: _click.Context | None = None) -> int:
+    """Print a usage error as one line naming the command and the bad value; its exit code (2).
+
+    A command group run without a command (``mt``, ``mt config``) has printed its help: nothing more is
+    said. An error the option parser raised without a context (``mt init --db-url`` with no value) is
+    named after the command ``group`` (the root's context) was invoking."""
+    if isinstance(exc, _click.exceptions.NoArgsIsHelpError):
+        return exc.exit_code
+    if exc.ctx is not None:
+        where = exc.ctx.command_path
+    elif group is not None:
+        where = " ".join(filter(None, (group.command_path, group.invoked_subcommand)))
+    else:
+        where = "mt"
     message = " ".join(exc.format_message().split())
     given = _given(exc)
     if given is not None and given not in message:

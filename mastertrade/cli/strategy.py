@@ -385,9 +385,9 @@ def _parity(status: dict[str, Any] | None) -> str:
     if status is None:
         return "-"
     if status["diverged"]:
-        return f"DIVERGED ({status['mismatched']} trades)" + (", paused" if status.get("paused") else "")
+        return f"DIVERGED ({_trades(status['mismatched'])})" + (", paused" if status.get("paused") else "")
     if status["identical"]:
-        return f"identical ({status['same']} trades)"
+        return f"identical ({_trades(status['same'])})"
     return f"{status['mismatched']} differ (within tolerance)"
 
 
@@ -523,3 +523,7 @@ def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:
         return
     stop = to_iso(parse_when(end, what="end") + timeframe_ms(strategy.timeframe))
     output.info(f"its stored backtest: mt backtest {file} --start {start} --end {stop}")
+
+
+def _trades(count: int) -> str:
+    return f"{count} trade" if count == 1 else f"{count} trades"

@@ -224,6 +224,7 @@ async def test_strategies_trade_on_closed_candles_and_paper_matches_the_backtest
     async with trading.client() as client:
         over_api = await client.strategy_parity("paper-one")
         assert over_api.identical and over_api.same == report["same"]
+        assert over_api.simulated is report["simulated"]  # the API keeps it, as `mt strategy parity` shows it
         # a unique prefix names it too, as for every command that takes a stored strategy
         by_prefix = await client.strategy_parity("pape")
         assert by_prefix.strategy_id == "paper-one" and by_prefix.same == report["same"]

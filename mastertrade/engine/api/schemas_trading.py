@@ -327,6 +327,7 @@ class ParityReport(Model):
     book: str
     start: str | None = None
     end: str | None = None
+    simulated: bool = Field(default=False, description="the prices compared are a simulated market's")
     identical: bool
     same: int
     different: list[dict[str, Any]] = Field(default_factory=list)
