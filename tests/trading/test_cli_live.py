@@ -109,3 +109,30 @@ def wait_for_account(mt: MT) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the live daemon never answered `mt balance`")
+
+
+def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_how_to_cancel_them(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    """Its exits rest at the exchange as one OCO list: the sell is refused (never sent, the exits kept),
+    naming them and the one command that cancels the list, since cancelling them on the sell's behalf
+    would leave the position unprotected if the sell then failed."""
+    wait_for_account(mt)
+    assert (
+        mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1").exit_code == 0
+    )
+    for _ in range(200):
+        shown = [o for o in mt.json("orders") if o["side"] == "sell" and o["state"] == "open"]
+        if len(shown) == 2:
+            break
+        time.sleep(0.05)
+    stop = next(o for o in shown if o["role"] == "stop_loss")
+    placed = len(desk.placed)
+    result = mt("trade", "sell", BTC, "0.1", "--live")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert f"order {stop['id']} (stop-loss)" in result.stderr and "(take-profit)" in result.stderr
+    assert f"`mt orders cancel {stop['id']} --unprotect`" in result.stderr
+    assert "one leg of an OCO list cancels the other" in result.stderr
+    assert len(desk.placed) == placed  # nothing sent, nothing cancelled
+    assert {o["state"] for o in mt.json("orders") if o["side"] == "sell"} == {"open"}

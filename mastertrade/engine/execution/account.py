@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -356,8 +357,12 @@ class Account:
         hold: those exits are cancelled first, as before a strategy's exit signal, and the sell goes
         on. The sell was refused (every unit reserved) while cancelling the stop was refused with "sell
         the position instead". A partial sell, or one that other sells also reserve, is left to the risk
-        check's refusal; a live position's stops rest at the exchange and are not touched here."""
-        if self.mode != "paper" or request.amount is None:
+        check's refusal.
+
+        A live position's exits rest at the exchange (often as one OCO list): they are not cancelled on
+        the sell's behalf, since a sell that then fails would leave the position without its stop. The
+        sell is refused naming them and the commands that cancel them, in order."""
+        if request.amount is None:
             return
         held = (await self.broker.ledger()).held(request.symbol)
         if not held > 0 or abs(request.amount - held) > held * 1e-9:
@@ -372,6 +377,14 @@ class Account:
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not exits or len(exits) != len(working):
             return
+        if self.mode != "paper":
+            commands = ", then ".join(_cancel_commands(exits))
+            held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in exits)
+            raise errors.UserInputError(
+                f"the {held:.8g} {request.symbol} held are reserved by its exits at the exchange ({held_by}):"
+                f" to sell it by hand, cancel them first ({commands}; one leg of an OCO list cancels the"
+                " other), then sell; or leave them to close it"
+            )
         for row in exits:
             assert row.id is not None
             await self.broker.cancel(row.id, "its position was sold by hand")
@@ -637,3 +650,18 @@ class Account:
 
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
+
+
+def _cancel_commands(exits: Sequence[OrderRecord]) -> list[str]:
+    """The commands that cancel a position's exits: one per OCO list (its stop leg: the exchange cancels
+    the other with it), one per exit outside a list; a stop only with ``--unprotect``."""
+    chosen: dict[str, OrderRecord] = {}
+    for row in exits:
+        key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
+        kept = chosen.get(key)
+        if kept is None or (kept.role == "take_profit" and row.role != "take_profit"):
+            chosen[key] = row
+    return [
+        f"`mt orders cancel {row.id}{'' if row.role == 'take_profit' else ' --unprotect'}`"
+        for row in chosen.values()
+    ]
