@@ -21,7 +21,9 @@ from mastertrade.artifacts import (
     safe_key,
 )
 from mastertrade.engine.ml.models import ModelConfig, model_class
+from mastertrade.engine.ml.stoppable import Check, run_stoppable
 from mastertrade.engine.ml.walkforward import (
+    ForecastRun,
     ForecastSpec,
     Progress,
     TrainedModel,
@@ -250,7 +252,16 @@ async def train(
                 " (`mt data sources` shows which collectors run; `mt data sim` writes simulated ones)"
             )
     spec = request.spec()
-    run = await asyncio.to_thread(walk_forward, frame, spec, extra=extra, progress=progress, final=True)
+
+    def work(check: Check) -> ForecastRun:
+        def report(done: int, total: int, message: str) -> None:
+            check()  # between retrainings: a cancelled command stops here, having stored nothing
+            if progress is not None:
+                progress(done, total, message)
+
+        return walk_forward(frame, spec, extra=extra, progress=report, final=True)
+
+    run = await run_stoppable(work)
     if run.last is None:
         raise UserInputError(
             f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mastertrade.engine.ml.stoppable import Check
 from mastertrade.engine.rl.ppo import PPOSettings, Progress, train_ppo
 from mastertrade.engine.signals.model.artifact import Policy, PolicyArtifact
 from mastertrade.engine.signals.model.features import FEATURES, observations, raw_features, scaling
@@ -75,9 +76,12 @@ def train_model(
     store: ArtifactStore | None = None,
     save: bool = True,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> Trained:
     """Train, evaluate and (``save``) store in ``store`` (default: the data folder's). ``prior`` is the
-    registry's tally of earlier trials on overlapping bars of the series (none: this is the first)."""
+    registry's tally of earlier trials on overlapping bars of the series (none: this is the first).
+    ``check`` is called between rounds of training and before storing; it raises to stop the training
+    (:mod:`mastertrade.engine.ml.stoppable`)."""
     from mastertrade.engine.backtest.fast import price_arrays, run_fast
     from mastertrade.engine.generator.trials import Tally
     from mastertrade.engine.market.timeframes import to_iso
@@ -96,7 +100,14 @@ def train_model(
         *price_arrays(frame), observations(raw, mean, std), cash=cash, fee=fee, start=0, end=split,
         episode_bars=min(episode_bars, split),
     )  # fmt: skip
-    weights = train_ppo(env, ppo, progress)
+
+    def report_progress(done: int, total: int) -> None:
+        if check is not None:
+            check()
+        if progress is not None:
+            progress(done, total)
+
+    weights = train_ppo(env, ppo, report_progress)
     index: Any = frame.index
     ts = index.as_unit("ms").asi8
     training = {
@@ -121,6 +132,8 @@ def train_model(
     batch = Tally() if repeat else Tally.of(1, [_daily_sharpe(in_sample)[0]])
     evaluation = _evaluate(holdout, frame.iloc[split:], (prior or Tally()) + batch, filter_settings)
     stored = None
+    if check is not None:
+        check()  # a cancelled training stores nothing
     if save:
         from mastertrade.engine.signals.model.store import save as save_policy
 
@@ -165,10 +178,9 @@ async def train_series(
 ) -> dict[str, Any]:
     """Train on the newest ``[rl] lookback_bars`` of the stored series, counting and recording the trial
     in the registry; the report (:func:`train_model`) with the series' ``simulated`` flag."""
-    import asyncio
-
     from mastertrade.engine.generator.pipeline import read_series
     from mastertrade.engine.generator.trials import TrialRegistry
+    from mastertrade.engine.ml.stoppable import run_stoppable
 
     config = settings.rl
     key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
@@ -179,21 +191,23 @@ async def train_series(
     ts = index.as_unit("ms").asi8
     span = (int(ts[0]), int(ts[-1]))
     prior = await registry.tally(key, *span)
-    trained = await asyncio.to_thread(
-        train_model,
-        frame,
-        symbol=key.symbol,
-        timeframe=key.timeframe,
-        exchange=key.exchange,
-        ppo=PPOSettings(steps=steps or config.steps, seed=seed),
-        holdout_fraction=config.holdout_fraction,
-        episode_bars=config.episode_bars,
-        filter_settings=settings.generator,
-        cash=settings.backtest.cash,
-        fee=settings.backtest.fee,
-        prior=prior,
-        store=store,
-        progress=progress,
+    trained = await run_stoppable(
+        lambda check: train_model(
+            frame,
+            symbol=key.symbol,
+            timeframe=key.timeframe,
+            exchange=key.exchange,
+            ppo=PPOSettings(steps=steps or config.steps, seed=seed),
+            holdout_fraction=config.holdout_fraction,
+            episode_bars=config.episode_bars,
+            filter_settings=settings.generator,
+            cash=settings.backtest.cash,
+            fee=settings.backtest.fee,
+            prior=prior,
+            store=store,
+            progress=progress,
+            check=check,
+        )
     )
     await registry.record(key, *span, trained.batch, source=TRIAL_SOURCE)
     return {**trained.report, "simulated": key.simulated}
