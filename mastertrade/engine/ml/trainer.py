@@ -350,6 +350,7 @@ async def evaluate_stored(
     threshold: float,
 ) -> dict[str, Any]:
     """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there."""
+    from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.timeframes import to_iso
@@ -379,7 +380,11 @@ async def evaluate_stored(
     )
     result = backtest(genome, window, cache=IndicatorCache(window, features=provider))
     metrics = result.metrics()
-    hold = float(window["close"].iloc[-1] / window["open"].iloc[0] - 1) * 100
+    # Buy-and-hold as `mt validate` and the generator have it: entered by the engine at the first bar
+    # any strategy can trade on (the first bar takes no decision; its fill is the next open) and held,
+    # with the same cash and fees as the threshold strategy.
+    always = np.ones(len(window), dtype=np.bool_)
+    hold = float(run_fast(window, always, ~always, cash=result.cash, fee=result.fee).metrics()["return_pct"])
     return {
         "series": str(key),
         "model": model,

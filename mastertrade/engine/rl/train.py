@@ -221,6 +221,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     from mastertrade.config import GeneratorSettings
     from mastertrade.engine.generator.deflated import deflated_sharpe
+    from mastertrade.engine.generator.holdout import buy_and_hold
     from mastertrade.engine.generator.validation import threshold_failures
 
     sharpe, metrics = _daily_sharpe(result)
@@ -237,8 +238,9 @@ def _evaluate(
         )
     limits = limits_from if limits_from is not None else GeneratorSettings()
     reasons = threshold_failures(metrics, deflated, limits)
-    first_open = float(frame["open"].iloc[1]) if len(frame) > 1 else float("nan")
-    buy_hold = (float(frame["close"].iloc[-1]) / first_open - 1.0) * 100.0
+    # Entered by the engine at the first bar the policy can trade on and held, paying the same fees (as
+    # `mt validate` and the generator's hold-out have it), so "beats buy-and-hold" compares like with like.
+    buy_hold = float(buy_and_hold(frame, cash=result.cash, fee=result.fee)["return_pct"])
     return {
         **metrics,
         "daily_sharpe": sharpe,
