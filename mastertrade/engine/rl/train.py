@@ -18,6 +18,7 @@ read the series, tally the registry, train, record the trial.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,14 +73,15 @@ def train_model(
     filter_settings: GeneratorSettings | None = None,
     cash: float = 10_000.0,
     fee: float = 0.001,
-    prior: Tally | None = None,
+    prior: Tally | Callable[[], Tally] | None = None,
     store: ArtifactStore | None = None,
     save: bool = True,
     progress: Progress | None = None,
     check: Check | None = None,
 ) -> Trained:
     """Train, evaluate and (``save``) store in ``store`` (default: the data folder's). ``prior`` is the
-    registry's tally of earlier trials on overlapping bars of the series (none: this is the first).
+    registry's tally of earlier trials on overlapping bars of the series (none: this is the first), or
+    a function giving it, called once the policy is trained, when it is scored.
     ``check`` is called between rounds of training and before storing; it raises to stop the training
     (:mod:`mastertrade.engine.ml.stoppable`)."""
     from mastertrade.engine.backtest.fast import price_arrays, run_fast
@@ -130,7 +132,10 @@ def train_model(
     # The same weights trained again (same seed and data) are the same candidate, already counted.
     repeat = save and _already_stored(policy, store, exchange, symbol, timeframe)
     batch = Tally() if repeat else Tally.of(1, [_daily_sharpe(in_sample)[0]])
-    evaluation = _evaluate(holdout, frame.iloc[split:], (prior or Tally()) + batch, filter_settings)
+    if check is not None:
+        check()
+    earlier = prior() if callable(prior) else prior
+    evaluation = _evaluate(holdout, frame.iloc[split:], (earlier or Tally()) + batch, filter_settings)
     stored = None
     if check is not None:
         check()  # a cancelled training stores nothing
@@ -178,6 +183,8 @@ async def train_series(
 ) -> dict[str, Any]:
     """Train on the newest ``[rl] lookback_bars`` of the stored series, counting and recording the trial
     in the registry; the report (:func:`train_model`) with the series' ``simulated`` flag."""
+    import asyncio
+
     from mastertrade.engine.generator.pipeline import read_series
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.ml.stoppable import run_stoppable
@@ -190,7 +197,14 @@ async def train_series(
     index: Any = frame.index
     ts = index.as_unit("ms").asi8
     span = (int(ts[0]), int(ts[-1]))
-    prior = await registry.tally(key, *span)
+    loop = asyncio.get_running_loop()
+
+    def prior() -> Tally:
+        # Tallied when the policy is scored, not when its training began: a training of the series that
+        # finished in the meantime (another `mt rl train` at once) is one of the candidates it was chosen
+        # beside, and counts.
+        return asyncio.run_coroutine_threadsafe(registry.tally(key, *span), loop).result()
+
     trained = await run_stoppable(
         lambda check: train_model(
             frame,
