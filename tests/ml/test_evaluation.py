@@ -73,3 +73,13 @@ def test_overlapping_returns_count_as_bars_over_horizon_outcomes() -> None:
     long_labels = np.full(6000, np.nan)
     long_labels[:-horizon] = np.log(long_close[horizon:]) - np.log(long_close[:-horizon])
     assert evaluate(long_labels * 0.9, long_labels, long_close, horizon, 0.25)["judged"] is True
+
+
+def test_a_tie_with_an_exact_baseline_is_not_called_a_higher_error() -> None:
+    close = np.full(200, 100.0)  # a flat market: a zero forecast is as exact as both baselines
+    labels = np.zeros(200)
+    labels[-1] = np.nan
+    report = evaluate(np.zeros(200), labels, close, 1, 0.25)
+    assert report["verdict"] == (
+        "loses to the zero-return and the last-return baselines (no lower squared error)"
+    )  # before: "(higher squared error)", with every error 0

@@ -114,6 +114,12 @@ def evaluate(
         for name, ratio, baseline in (("zero-return", ratio_zero, zero), ("last-return", ratio_last, repeat))
         if (ratio >= 1 if ratio is not None else model.mse >= baseline.mse)
     ]
+    # "higher" only when it is: a model as exact as a baseline (a flat market) ties with it, and loses
+    higher = all(
+        model.mse > baseline.mse
+        for name, baseline in (("zero-return", zero), ("last-return", repeat))
+        if name in losses
+    )
     outcomes = model.bars // horizon if horizon > 1 else model.bars
     few = outcomes < MIN_JUDGED_BARS
     bars = f"{model.bars} hold-out bar{'s' if model.bars > 1 else ''}"
@@ -126,7 +132,7 @@ def evaluate(
             + " and the ".join(losses)
             + " baseline"
             + ("s" if len(losses) > 1 else "")
-            + " (higher squared error"
+            + (" (higher squared error" if higher else " (no lower squared error")
             + (f"{on_only})" if few else ")")
         )
     elif few:
