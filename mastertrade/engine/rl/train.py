@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from mastertrade.engine.generator.trials import Tally
 
 MIN_BARS = 300
+MIN_TRAINING_BARS = 200
+"""Fewest bars of the search window a policy may be trained on (MIN_BARS less a 25% hold-out is 225)."""
 TRIAL_SOURCE = "rl"
 """The trial registry's ``source`` of a trained policy."""
 
@@ -95,6 +97,14 @@ def train_model(
         raise UserInputError(f"too few candles to train on: {bars} (need at least {MIN_BARS})")
     started = time.perf_counter()
     split = split_bar(bars, holdout_fraction)
+    if split < MIN_TRAINING_BARS:
+        # A large [rl] holdout_fraction (the share kept out of training, not the share trained on) would
+        # leave a handful of bars, most of them the features' warm-up: a policy of nothing, stored.
+        raise UserInputError(
+            f"too few candles to train on: [rl] holdout_fraction {holdout_fraction} of {bars} bars leaves"
+            f" {split} for training (need at least {MIN_TRAINING_BARS}); it is the share kept for the"
+            " hold-out: lower it, or store more candles"
+        )
     cache = IndicatorCache(frame)
     raw = raw_features(cache)
     mean, std = scaling(raw[:split])
