@@ -326,7 +326,10 @@ def predict(
     value = result["forecast"]
     shown = "none (the window is incomplete)" if value is None else f"{value:+.5f} log return"
     if result["already_stored"]:
-        shown += " (not stored: the series already holds this bar's forecast)"
+        shown += (
+            f" (not stored: the series already holds {result['series_value']:+.5f} for this bar,"
+            " the value strategies read)"
+        )
     elif result["stored"]:
         shown += " (stored)"
     info(

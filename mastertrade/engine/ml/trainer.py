@@ -472,8 +472,10 @@ async def predict_latest(
     stored = await features.read(source(key.simulated), name, key.symbol, published_from=bar + step)
     # A forecast already stored for this bar (by the walk-forward or an earlier call) is kept: replacing
     # it would revise a value as of a publication time that has passed.
+    held = stored.values[stored.ts == bar]
+    kept = float(held[-1]) if held.shape[0] else None
     published = False
-    if value is not None and publish and not bool((stored.ts == bar).any()):
+    if value is not None and publish and kept is None:
         published = True
         await features.upsert(
             source(key.simulated), forecast_points(name, key.symbol, opens[-1:], np.array([value]), step)
@@ -487,5 +489,8 @@ async def predict_latest(
         "published_at": to_iso(bar + step),
         "forecast": value,
         "stored": published,
-        "already_stored": bool((stored.ts == bar).any()),
+        "already_stored": kept is not None,
+        # What strategies read for this bar: the value already stored (the walk-forward's model made it,
+        # not necessarily this one), else this forecast once published.
+        "series_value": kept if kept is not None else value if published else None,
     }
