@@ -239,7 +239,18 @@ def evaluate(
     report = _with_db(
         config,
         f"evaluating {model} forecasts",
-        lambda db, _: evaluate_stored(db, model, symbol, timeframe, exchange, horizon, holdout, threshold),
+        lambda db, _: evaluate_stored(
+            db,
+            model,
+            symbol,
+            timeframe,
+            exchange,
+            horizon,
+            holdout,
+            threshold,
+            cash=config.backtest.cash,
+            fee=config.backtest.fee,
+        ),
     )
     if json_out:
         print_json(report)

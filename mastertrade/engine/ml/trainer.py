@@ -348,9 +348,14 @@ async def evaluate_stored(
     horizon: int,
     holdout: float,
     threshold: float,
+    *,
+    cash: float | None = None,
+    fee: float | None = None,
 ) -> dict[str, Any]:
-    """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there."""
+    """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there
+    with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default)."""
     from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.timeframes import to_iso
@@ -378,7 +383,13 @@ async def evaluate_stored(
     provider = await StoredFeatures.load(
         db, required_features(genome), timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
     )
-    result = backtest(genome, window, cache=IndicatorCache(window, features=provider))
+    result = backtest(
+        genome,
+        window,
+        cash=DEFAULT_CASH if cash is None else cash,
+        fee=DEFAULT_FEE if fee is None else fee,
+        cache=IndicatorCache(window, features=provider),
+    )
     metrics = result.metrics()
     # Buy-and-hold as `mt validate` and the generator have it: entered by the engine at the first bar
     # any strategy can trade on (the first bar takes no decision; its fill is the next open) and held,
