@@ -239,7 +239,18 @@ def evaluate(
     report = _with_db(
         config,
         f"evaluating {model} forecasts",
-        lambda db, _: evaluate_stored(db, model, symbol, timeframe, exchange, horizon, holdout, threshold),
+        lambda db, _: evaluate_stored(
+            db,
+            model,
+            symbol,
+            timeframe,
+            exchange,
+            horizon,
+            holdout,
+            threshold,
+            cash=config.backtest.cash,
+            fee=config.backtest.fee,
+        ),
     )
     if json_out:
         print_json(report)
@@ -326,7 +337,10 @@ def predict(
     value = result["forecast"]
     shown = "none (the window is incomplete)" if value is None else f"{value:+.5f} log return"
     if result["already_stored"]:
-        shown += " (not stored: the series already holds this bar's forecast)"
+        shown += (
+            f" (not stored: the series already holds {result['series_value']:+.5f} for this bar,"
+            " the value strategies read)"
+        )
     elif result["stored"]:
         shown += " (stored)"
     info(

@@ -174,3 +174,5 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
             for row in rows
         ],
     )
+    if not rows:
+        info("no trained policies yet (train one with `mt rl train --symbol SYMBOL --timeframe TF`)")

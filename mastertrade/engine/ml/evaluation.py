@@ -7,7 +7,9 @@ is a fair test. Baselines: *zero* (predict no change, the random walk) and *last
 (Spearman correlation of forecast and outcome), and the mean squared error as a ratio to each baseline's
 (below 1 beats it). The verdict says plainly which baselines the model loses to (a baseline that
 forecast every outcome exactly counts as lost to). It never says the model beats them on fewer than
-``MIN_JUDGED_BARS`` hold-out bars: a lower error on a handful of bars is luck as often as skill.
+``MIN_JUDGED_BARS`` independent hold-out outcomes: a lower error on a handful of them is luck as often
+as skill. With a horizon of h bars, consecutive outcomes (returns over h bars) share h - 1 bars, so the
+hold-out's bars hold only bars / h independent ones: 100 bars of 48-bar returns are two outcomes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from mastertrade.errors import UserInputError
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 MIN_JUDGED_BARS = 30
-"""Fewest hold-out bars on which the verdict may say the model beats the baselines."""
+"""Fewest independent hold-out outcomes (bars, or bars / horizon for overlapping returns) on which the
+verdict may say the model beats the baselines."""
 
 
 @dataclass(frozen=True)
@@ -111,26 +114,42 @@ def evaluate(
         for name, ratio, baseline in (("zero-return", ratio_zero, zero), ("last-return", ratio_last, repeat))
         if (ratio >= 1 if ratio is not None else model.mse >= baseline.mse)
     ]
-    few = model.bars < MIN_JUDGED_BARS
+    # "higher" only when it is: a model as exact as a baseline (a flat market) ties with it, and loses
+    higher = all(
+        model.mse > baseline.mse
+        for name, baseline in (("zero-return", zero), ("last-return", repeat))
+        if name in losses
+    )
+    outcomes = model.bars // horizon if horizon > 1 else model.bars
+    few = outcomes < MIN_JUDGED_BARS
+    bars = f"{model.bars} hold-out bar{'s' if model.bars > 1 else ''}"
+    independent = f"{outcomes} independent outcome{'s' if outcomes != 1 else ''}"
+    overlapping = f"of overlapping {horizon}-bar returns"
     if losses:
+        on_only = f", on only {bars}" if horizon == 1 else f", on only {independent}: {bars} {overlapping}"
         verdict = (
             "loses to the "
             + " and the ".join(losses)
             + " baseline"
             + ("s" if len(losses) > 1 else "")
-            + " (higher squared error"
-            + (f", on only {model.bars} hold-out bar{'s' if model.bars > 1 else ''})" if few else ")")
+            + (" (higher squared error" if higher else " (no lower squared error")
+            + (f"{on_only})" if few else ")")
         )
     elif few:
+        too_few = (
+            f"{bars} {'are' if model.bars > 1 else 'is'} too few"
+            if horizon == 1
+            else f"{bars} {overlapping} hold only {independent}, too few"
+        )
         verdict = (
-            f"cannot be judged: {model.bars} hold-out bar{'s are' if model.bars > 1 else ' is'} too few"
-            f" (at least {MIN_JUDGED_BARS} needed); its lower squared error than the baselines there"
-            " proves nothing"
+            f"cannot be judged: {too_few} (at least {MIN_JUDGED_BARS} needed); its lower squared error"
+            " than the baselines there proves nothing"
         )
     else:
         verdict = "beats the zero-return and last-return baselines (lower squared error)"
     return {
         "bars": model.bars,
+        "independent_outcomes": outcomes,
         "model": model.as_dict(),
         "zero_return": zero.as_dict(),
         "last_return": repeat.as_dict(),

@@ -21,7 +21,9 @@ from mastertrade.artifacts import (
     safe_key,
 )
 from mastertrade.engine.ml.models import ModelConfig, model_class
+from mastertrade.engine.ml.stoppable import Check, run_stoppable
 from mastertrade.engine.ml.walkforward import (
+    ForecastRun,
     ForecastSpec,
     Progress,
     TrainedModel,
@@ -250,7 +252,16 @@ async def train(
                 " (`mt data sources` shows which collectors run; `mt data sim` writes simulated ones)"
             )
     spec = request.spec()
-    run = await asyncio.to_thread(walk_forward, frame, spec, extra=extra, progress=progress, final=True)
+
+    def work(check: Check) -> ForecastRun:
+        def report(done: int, total: int, message: str) -> None:
+            check()  # between retrainings: a cancelled command stops here, having stored nothing
+            if progress is not None:
+                progress(done, total, message)
+
+        return walk_forward(frame, spec, extra=extra, progress=report, final=True)
+
+    run = await run_stoppable(work)
     if run.last is None:
         raise UserInputError(
             f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"
@@ -337,8 +348,14 @@ async def evaluate_stored(
     horizon: int,
     holdout: float,
     threshold: float,
+    *,
+    cash: float | None = None,
+    fee: float | None = None,
 ) -> dict[str, Any]:
-    """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there."""
+    """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there
+    with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default)."""
+    from mastertrade.engine.backtest.fast import run_fast
+    from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.timeframes import to_iso
@@ -366,9 +383,19 @@ async def evaluate_stored(
     provider = await StoredFeatures.load(
         db, required_features(genome), timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
     )
-    result = backtest(genome, window, cache=IndicatorCache(window, features=provider))
+    result = backtest(
+        genome,
+        window,
+        cash=DEFAULT_CASH if cash is None else cash,
+        fee=DEFAULT_FEE if fee is None else fee,
+        cache=IndicatorCache(window, features=provider),
+    )
     metrics = result.metrics()
-    hold = float(window["close"].iloc[-1] / window["open"].iloc[0] - 1) * 100
+    # Buy-and-hold as `mt validate` and the generator have it: entered by the engine at the first bar
+    # any strategy can trade on (the first bar takes no decision; its fill is the next open) and held,
+    # with the same cash and fees as the threshold strategy.
+    always = np.ones(len(window), dtype=np.bool_)
+    hold = float(run_fast(window, always, ~always, cash=result.cash, fee=result.fee).metrics()["return_pct"])
     return {
         "series": str(key),
         "model": model,
@@ -456,8 +483,10 @@ async def predict_latest(
     stored = await features.read(source(key.simulated), name, key.symbol, published_from=bar + step)
     # A forecast already stored for this bar (by the walk-forward or an earlier call) is kept: replacing
     # it would revise a value as of a publication time that has passed.
+    held = stored.values[stored.ts == bar]
+    kept = float(held[-1]) if held.shape[0] else None
     published = False
-    if value is not None and publish and not bool((stored.ts == bar).any()):
+    if value is not None and publish and kept is None:
         published = True
         await features.upsert(
             source(key.simulated), forecast_points(name, key.symbol, opens[-1:], np.array([value]), step)
@@ -471,5 +500,8 @@ async def predict_latest(
         "published_at": to_iso(bar + step),
         "forecast": value,
         "stored": published,
-        "already_stored": bool((stored.ts == bar).any()),
+        "already_stored": kept is not None,
+        # What strategies read for this bar: the value already stored (the walk-forward's model made it,
+        # not necessarily this one), else this forecast once published.
+        "series_value": kept if kept is not None else value if published else None,
     }

@@ -18,11 +18,13 @@ read the series, tally the registry, train, record the trial.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mastertrade.engine.ml.stoppable import Check
 from mastertrade.engine.rl.ppo import PPOSettings, Progress, train_ppo
 from mastertrade.engine.signals.model.artifact import Policy, PolicyArtifact
 from mastertrade.engine.signals.model.features import FEATURES, observations, raw_features, scaling
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from mastertrade.engine.generator.trials import Tally
 
 MIN_BARS = 300
+MIN_TRAINING_BARS = 200
+"""Fewest bars of the search window a policy may be trained on (MIN_BARS less a 25% hold-out is 225)."""
 TRIAL_SOURCE = "rl"
 """The trial registry's ``source`` of a trained policy."""
 
@@ -71,13 +75,17 @@ def train_model(
     filter_settings: GeneratorSettings | None = None,
     cash: float = 10_000.0,
     fee: float = 0.001,
-    prior: Tally | None = None,
+    prior: Tally | Callable[[], Tally] | None = None,
     store: ArtifactStore | None = None,
     save: bool = True,
     progress: Progress | None = None,
+    check: Check | None = None,
 ) -> Trained:
     """Train, evaluate and (``save``) store in ``store`` (default: the data folder's). ``prior`` is the
-    registry's tally of earlier trials on overlapping bars of the series (none: this is the first)."""
+    registry's tally of earlier trials on overlapping bars of the series (none: this is the first), or
+    a function giving it, called once the policy is trained, when it is scored.
+    ``check`` is called between rounds of training and before storing; it raises to stop the training
+    (:mod:`mastertrade.engine.ml.stoppable`)."""
     from mastertrade.engine.backtest.fast import price_arrays, run_fast
     from mastertrade.engine.generator.trials import Tally
     from mastertrade.engine.market.timeframes import to_iso
@@ -89,6 +97,14 @@ def train_model(
         raise UserInputError(f"too few candles to train on: {bars} (need at least {MIN_BARS})")
     started = time.perf_counter()
     split = split_bar(bars, holdout_fraction)
+    if split < MIN_TRAINING_BARS:
+        # A large [rl] holdout_fraction (the share kept out of training, not the share trained on) would
+        # leave a handful of bars, most of them the features' warm-up: a policy of nothing, stored.
+        raise UserInputError(
+            f"too few candles to train on: [rl] holdout_fraction {holdout_fraction} of {bars} bars leaves"
+            f" {split} for training (need at least {MIN_TRAINING_BARS}); it is the share kept for the"
+            " hold-out: lower it, or store more candles"
+        )
     cache = IndicatorCache(frame)
     raw = raw_features(cache)
     mean, std = scaling(raw[:split])
@@ -96,7 +112,14 @@ def train_model(
         *price_arrays(frame), observations(raw, mean, std), cash=cash, fee=fee, start=0, end=split,
         episode_bars=min(episode_bars, split),
     )  # fmt: skip
-    weights = train_ppo(env, ppo, progress)
+
+    def report_progress(done: int, total: int) -> None:
+        if check is not None:
+            check()
+        if progress is not None:
+            progress(done, total)
+
+    weights = train_ppo(env, ppo, report_progress)
     index: Any = frame.index
     ts = index.as_unit("ms").asi8
     training = {
@@ -119,8 +142,13 @@ def train_model(
     # The same weights trained again (same seed and data) are the same candidate, already counted.
     repeat = save and _already_stored(policy, store, exchange, symbol, timeframe)
     batch = Tally() if repeat else Tally.of(1, [_daily_sharpe(in_sample)[0]])
-    evaluation = _evaluate(holdout, frame.iloc[split:], (prior or Tally()) + batch, filter_settings)
+    if check is not None:
+        check()
+    earlier = prior() if callable(prior) else prior
+    evaluation = _evaluate(holdout, frame.iloc[split:], (earlier or Tally()) + batch, filter_settings)
     stored = None
+    if check is not None:
+        check()  # a cancelled training stores nothing
     if save:
         from mastertrade.engine.signals.model.store import save as save_policy
 
@@ -169,6 +197,7 @@ async def train_series(
 
     from mastertrade.engine.generator.pipeline import read_series
     from mastertrade.engine.generator.trials import TrialRegistry
+    from mastertrade.engine.ml.stoppable import run_stoppable
 
     config = settings.rl
     key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
@@ -178,22 +207,31 @@ async def train_series(
     index: Any = frame.index
     ts = index.as_unit("ms").asi8
     span = (int(ts[0]), int(ts[-1]))
-    prior = await registry.tally(key, *span)
-    trained = await asyncio.to_thread(
-        train_model,
-        frame,
-        symbol=key.symbol,
-        timeframe=key.timeframe,
-        exchange=key.exchange,
-        ppo=PPOSettings(steps=steps or config.steps, seed=seed),
-        holdout_fraction=config.holdout_fraction,
-        episode_bars=config.episode_bars,
-        filter_settings=settings.generator,
-        cash=settings.backtest.cash,
-        fee=settings.backtest.fee,
-        prior=prior,
-        store=store,
-        progress=progress,
+    loop = asyncio.get_running_loop()
+
+    def prior() -> Tally:
+        # Tallied when the policy is scored, not when its training began: a training of the series that
+        # finished in the meantime (another `mt rl train` at once) is one of the candidates it was chosen
+        # beside, and counts.
+        return asyncio.run_coroutine_threadsafe(registry.tally(key, *span), loop).result()
+
+    trained = await run_stoppable(
+        lambda check: train_model(
+            frame,
+            symbol=key.symbol,
+            timeframe=key.timeframe,
+            exchange=key.exchange,
+            ppo=PPOSettings(steps=steps or config.steps, seed=seed),
+            holdout_fraction=config.holdout_fraction,
+            episode_bars=config.episode_bars,
+            filter_settings=settings.generator,
+            cash=settings.backtest.cash,
+            fee=settings.backtest.fee,
+            prior=prior,
+            store=store,
+            progress=progress,
+            check=check,
+        )
     )
     await registry.record(key, *span, trained.batch, source=TRIAL_SOURCE)
     return {**trained.report, "simulated": key.simulated}
@@ -207,6 +245,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     from mastertrade.config import GeneratorSettings
     from mastertrade.engine.generator.deflated import deflated_sharpe
+    from mastertrade.engine.generator.holdout import buy_and_hold
     from mastertrade.engine.generator.validation import threshold_failures
 
     sharpe, metrics = _daily_sharpe(result)
@@ -223,8 +262,9 @@ def _evaluate(
         )
     limits = limits_from if limits_from is not None else GeneratorSettings()
     reasons = threshold_failures(metrics, deflated, limits)
-    first_open = float(frame["open"].iloc[1]) if len(frame) > 1 else float("nan")
-    buy_hold = (float(frame["close"].iloc[-1]) / first_open - 1.0) * 100.0
+    # Entered by the engine at the first bar the policy can trade on and held, paying the same fees (as
+    # `mt validate` and the generator's hold-out have it), so "beats buy-and-hold" compares like with like.
+    buy_hold = float(buy_and_hold(frame, cash=result.cash, fee=result.fee)["return_pct"])
     return {
         **metrics,
         "daily_sharpe": sharpe,
