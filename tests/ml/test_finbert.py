@@ -123,3 +123,26 @@ def test_data_sources_says_whether_finbert_is_on(tmp_path: Path, monkeypatch: py
     on = mt("data", "sources", "news")
     assert "sentiment scoring: FinBERT 50% + VADER 50%" in on.stderr
     assert mt.json("data", "sources", "news")[0]["scoring"].startswith("FinBERT 50%")
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        (None, "no such folder"),
+        ((), "no model.onnx there"),
+        (("model.onnx",), "neither tokenizer.json nor vocab.txt"),
+    ],
+)
+def test_the_scoring_said_is_not_finbert_when_its_folder_cannot_be_one(
+    tmp_path: Path, files: tuple[str, ...] | None, problem: str
+) -> None:
+    """`mt data sources` said "FinBERT 50% + VADER 50% (FinBERT from /nonexistent)" for a folder that did
+    not exist, while the collectors that score text failed on it."""
+    folder = tmp_path / "finbert"
+    if files is not None:
+        folder.mkdir()
+        for name in files:
+            (folder / name).write_bytes(b"")
+    said = scoring(CollectorsSettings(finbert_model_dir=folder))
+    assert said.startswith(f"FinBERT asked for but unusable ({folder}: {problem}")
+    assert "collectors fail" in said

@@ -105,6 +105,19 @@ class FinBert:
         return self.scores([text])[0]
 
 
+def missing_files(folder: str | Path) -> str | None:
+    """What keeps ``folder`` from being a FinBERT model folder, found by looking (nothing is loaded):
+    None when the files are there (they may still fail to load: :func:`load` says so)."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        return "no such folder"
+    if not (path / "model.onnx").is_file():
+        return "no model.onnx there"
+    if not (path / "tokenizer.json").is_file() and not (path / "vocab.txt").is_file():
+        return "neither tokenizer.json nor vocab.txt is there"
+    return None
+
+
 @cache
 def load(folder: str) -> FinBert:
     """The classifier of ``folder``, loaded once per process."""

@@ -100,6 +100,14 @@ def scoring(settings: Any) -> str:
     folder = getattr(settings, "finbert_model_dir", None)
     if folder is None:
         return "VADER alone (no [collectors] finbert_model_dir)"
+    from mastertrade.engine.collectors.finbert import missing_files
+
+    problem = missing_files(folder)
+    if problem is not None:  # asked for, so never skipped: the collectors that score text fail instead
+        return (
+            f"FinBERT asked for but unusable ({folder}: {problem}): the news and Reddit collectors fail"
+            " until [collectors] finbert_model_dir names a model folder or is removed"
+        )
     weight = float(settings.finbert_weight)
     return f"FinBERT {weight:.0%} + VADER {1 - weight:.0%} (FinBERT from {folder})"
 
