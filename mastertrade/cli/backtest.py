@@ -133,6 +133,9 @@ def backtest(
         raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
     if not timeframe:
         raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    from mastertrade.cli.series_options import own_exchange
+
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
 

@@ -15,6 +15,7 @@ from mastertrade.cli.series_options import (
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    own_exchange,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -94,6 +95,7 @@ def optimize(
     if force and out is None:
         raise UserInputError("--force overwrites the --out file; give --out FILE")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     config = settings()
     if evolve:
         if trials is not None or param:

@@ -522,4 +522,7 @@ def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:
     if not start or not end:
         return
     stop = to_iso(parse_when(end, what="end") + timeframe_ms(strategy.timeframe))
-    output.info(f"its stored backtest: mt backtest {file} --start {start} --end {stop}")
+    # the genome file names no exchange: without it the command fails once the market is stored for
+    # several exchanges, or reads another exchange's bars
+    where = f" --exchange {strategy.exchange}" if strategy.exchange else ""
+    output.info(f"its stored backtest: mt backtest {file} --start {start} --end {stop}{where}")

@@ -13,6 +13,7 @@ from mastertrade.cli.series_options import (
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    own_exchange,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -60,6 +61,7 @@ def validate(
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
     if loaded.source == "model":
