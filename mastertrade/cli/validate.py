@@ -38,7 +38,9 @@ def validate(
         ),
     ] = None,
     start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last bar to use (ISO-8601 UTC).")] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
+    ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
@@ -194,9 +196,14 @@ def _print(report: dict[str, Any]) -> None:
                 else "none of the bars here are among them"
             )
         )
-    if boot.get("sharpe"):
+    if boot.get("max_drawdown_pct"):
+        sharpe = (
+            f"Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f}"
+            if boot.get("sharpe")
+            else "Sharpe undefined (the daily returns do not vary)"
+        )
         typer.echo(
-            f"95% block-bootstrap intervals: Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f},"
+            f"95% block-bootstrap intervals: {sharpe},"
             f" max drawdown {boot['max_drawdown_pct'][0]:.1f}% to {boot['max_drawdown_pct'][1]:.1f}%"
         )
     typer.echo(f"verdict: {report['verdict']}")

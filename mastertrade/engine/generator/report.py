@@ -81,6 +81,17 @@ def block_bootstrap(
     blocks = math.ceil(n / BLOCK_DAYS)
     starts = rng.integers(0, n - BLOCK_DAYS + 1, size=(resamples, blocks))
     index = (starts[:, :, None] + np.arange(BLOCK_DAYS)[None, None, :]).reshape(resamples, -1)[:, :n]
+    if not float(np.std(returns)) > 0:
+        # no variance (a strategy that never traded, a flat market): the Sharpe ratio is undefined, and
+        # so is any interval of it, not "0.00 to 0.00"; every resample's drawdown is the series' own
+        drawdown = _max_drawdown_pct(returns)
+        return {
+            "sharpe": None,
+            "max_drawdown_pct": [drawdown, drawdown],
+            "resamples": resamples,
+            "block_days": BLOCK_DAYS,
+            "confidence": 0.95,
+        }
     samples = returns[index]
     std = samples.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -159,12 +170,7 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
     interval = report["bootstrap"].get("sharpe")
     oos = [w["out_of_sample"].get("sharpe") for w in report["walk_forward"]]
     losing = sum(1 for value in oos if value is None or value <= 0)
-    bench = baseline.get("sharpe")
-    behind = (
-        f"; it does worse than buy-and-hold (Sharpe {bench:.2f})"
-        if bench is not None and (sharpe is None or sharpe < bench)
-        else ""
-    )
+    behind = versus_buy_and_hold(full, baseline)
     if trades < options.min_trades:
         return f"too few trades to judge ({trades} < {options.min_trades}){behind}"
     if sharpe is None or sharpe <= 0:
@@ -180,6 +186,31 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
         f"not proven: Sharpe {sharpe:.2f} ({ci}), deflated Sharpe {_text(dsr, 3)} for {options.trials}"
         f" trial(s) is below {options.min_deflated_sharpe:g} or the interval includes zero{behind}"
     )
+
+
+def versus_buy_and_hold(own: dict[str, Any], baseline: dict[str, Any], where: str = "") -> str:
+    """``"; it does worse than buy-and-hold ..."`` when the strategy made less money than buying and
+    holding over the same bars, or made it with a lower Sharpe ratio; else ``""``.
+
+    Both figures are named, so a strategy that earns a fraction of holding the coin is not let off by a
+    better Sharpe ratio, and one that stayed out of a falling or flat market (no Sharpe ratio: no
+    variance) is not said to lose to a baseline that lost money."""
+    ret, bench_ret = own.get("return_pct"), baseline.get("return_pct")
+    sharpe, bench = own.get("sharpe"), baseline.get("sharpe")
+    less_money = ret is not None and bench_ret is not None and ret < bench_ret
+    worse_ratio = sharpe is not None and bench is not None and sharpe < bench
+    if not (less_money or worse_ratio):
+        return ""
+    both = ret is not None and bench_ret is not None
+    returns = f"return {ret:.2f}% against {bench_ret:.2f}%" if both else ""
+    ratios = f"Sharpe {_text(sharpe)} against {_text(bench)}"
+    if less_money and worse_ratio:
+        detail = f"{returns}, {ratios}"
+    elif less_money:
+        detail = f"{returns}, though its {ratios}"
+    else:
+        detail = f"{ratios}, though its {returns}" if returns else ratios
+    return f"; it does worse than buy-and-hold{where} ({detail})"
 
 
 def _text(value: float | None, digits: int = 2) -> str:
