@@ -200,19 +200,28 @@ def _evolve(
 def _print(report: dict[str, Any]) -> None:
     best, original = report["best"], report["original"]
     rows = [
-        ("original, search window", _number(original["search"].get("sharpe")),
-         _number(original["search"].get("max_drawdown_pct")), original["search"].get("trades")),
-        ("best, search window", _number(best["search"].get("sharpe")),
-         _number(best["search"].get("max_drawdown_pct")), best["search"].get("trades")),
-        ("best, hold-out (scored once)", _number(best["holdout"].get("sharpe")),
-         _number(best["holdout"].get("max_drawdown_pct")), best["holdout"].get("trades")),
+        ("original, search window", _number(original["search"].get("return_pct")),
+         _number(original["search"].get("sharpe")), _number(original["search"].get("max_drawdown_pct")),
+         original["search"].get("trades")),
+        ("best, search window", _number(best["search"].get("return_pct")),
+         _number(best["search"].get("sharpe")), _number(best["search"].get("max_drawdown_pct")),
+         best["search"].get("trades")),
+        ("best, hold-out (scored once)", _number(best["holdout"].get("return_pct")),
+         _number(best["holdout"].get("sharpe")), _number(best["holdout"].get("max_drawdown_pct")),
+         best["holdout"].get("trades")),
     ]  # fmt: skip
+    baseline = report.get("holdout_buy_and_hold")
+    if baseline:
+        rows.append(
+            ("buy-and-hold, hold-out", _number(baseline.get("return_pct")), _number(baseline.get("sharpe")),
+             _number(baseline.get("max_drawdown_pct")), "")
+        )  # fmt: skip
     print_table(
-        ["", "Sharpe", "max DD %", "trades"],
+        ["", "return %", "Sharpe", "max DD %", "trades"],
         rows,
         title=f"Optimisation of {report['strategy']} on {report['symbol']} {report['timeframe']}"
         f" ({report['distinct_trials']} distinct of {report['trials']} trials)",
-        right=["Sharpe", "max DD %", "trades"],
+        right=["return %", "Sharpe", "max DD %", "trades"],
     )
     if "parameters" in best:
         typer.echo(
