@@ -118,6 +118,11 @@ def _trained_on(loaded: Strategy) -> Provenance | None:
     )
 
 
+def _trades(part: dict[str, Any]) -> str:
+    """Closed trades, and a position still open at the part's end (as `mt backtest` shows it)."""
+    return f"{part.get('trades')}" + (" (+1 open)" if part.get("open_trade") else "")
+
+
 def _print(report: dict[str, Any]) -> None:
     full = report["full"]
     series = f"{report['exchange']}:{report['symbol']}:{report['timeframe']}" + (
@@ -133,7 +138,7 @@ def _print(report: dict[str, Any]) -> None:
             _number(item["out_of_sample"].get("sharpe")),
             _number(item["out_of_sample"].get("return_pct")),
             _number(item["out_of_sample"].get("max_drawdown_pct")),
-            item["out_of_sample"].get("trades"),
+            _trades(item["out_of_sample"]),
         )
         for item in report["walk_forward"]
     ]
@@ -146,7 +151,7 @@ def _print(report: dict[str, Any]) -> None:
             _number(full.get("sharpe")),
             _number(full.get("return_pct")),
             _number(full.get("max_drawdown_pct")),
-            full.get("trades"),
+            _trades(full),
         )
     )
     rows.append(

@@ -37,6 +37,15 @@ def test_a_lower_sharpe_ratio_alone_is_said_with_both_figures() -> None:
     )
 
 
+def test_no_sharpe_ratio_of_its_own_names_the_returns_only() -> None:
+    own = {"trades": 0, "sharpe": None, "return_pct": 0.0}
+    said = verdict(_report(own, {"sharpe": 3.0, "return_pct": 900.0}), ReportOptions())
+    assert (
+        said
+        == "too few trades to judge (0 < 10); it does worse than buy-and-hold (return 0.00% against 900.00%)"
+    )
+
+
 def test_beating_buy_and_hold_on_both_says_nothing_of_it() -> None:
     own = {"trades": 40, "sharpe": 1.5, "return_pct": 80.0}
     assert "buy-and-hold" not in verdict(_report(own, {"sharpe": 1.2, "return_pct": 60.0}), ReportOptions())

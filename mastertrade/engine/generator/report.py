@@ -144,7 +144,8 @@ def validation_report(
     report = {
         "strategy": str(getattr(strategy, "name", strategy)),
         "bars": len(frame),
-        "full": {key: value for key, value in full.items() if key != "trade_stats"},
+        "full": {key: value for key, value in full.items() if key != "trade_stats"}
+        | {"open_trade": result.open_trade},
         "buy_and_hold": baseline,
         "walk_forward": [item.as_dict() for item in reports],
         "deflated": {
@@ -207,7 +208,8 @@ def versus_buy_and_hold(own: dict[str, Any], baseline: dict[str, Any], where: st
     if less_money and worse_ratio:
         detail = f"{returns}, {ratios}"
     elif less_money:
-        detail = f"{returns}, though its {ratios}"
+        # no Sharpe ratio of its own (it never traded, or its returns never varied): none to set against
+        detail = returns if sharpe is None or bench is None else f"{returns}, though its {ratios}"
     else:
         detail = f"{ratios}, though its {returns}" if returns else ratios
     return f"; it does worse than buy-and-hold{where} ({detail})"
