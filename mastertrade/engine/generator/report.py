@@ -63,17 +63,16 @@ def _max_drawdown_pct(returns: np.ndarray[Any, np.dtype[np.float64]]) -> float:
     return float(np.max(1.0 - path / peak) * 100.0) if len(path) else 0.0
 
 
-def _annual_sharpe(returns: np.ndarray[Any, np.dtype[np.float64]]) -> float | None:
-    std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0
-    if std <= 0:
-        return None
-    return float(np.mean(returns)) / std * math.sqrt(DAYS_PER_YEAR)
-
-
 def block_bootstrap(
-    returns: np.ndarray[Any, np.dtype[np.float64]], *, seed: int, resamples: int = RESAMPLES
+    returns: np.ndarray[Any, np.dtype[np.float64]],
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    per_year: float = DAYS_PER_YEAR,
 ) -> dict[str, Any]:
-    """95% intervals of the annualised Sharpe ratio and the maximum drawdown (moving-block bootstrap)."""
+    """95% intervals of the annualised Sharpe ratio and the maximum drawdown (moving-block bootstrap);
+    ``per_year``: the returns a year holds (365 daily ones; ``metrics.returns_per_year`` for longer
+    bars), the factor the backtest's own Sharpe ratio is annualised with."""
     n = len(returns)
     if n < 2 * BLOCK_DAYS:
         return {"sharpe": None, "max_drawdown_pct": None, "resamples": 0, "block_days": BLOCK_DAYS}
@@ -95,7 +94,7 @@ def block_bootstrap(
     samples = returns[index]
     std = samples.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.where(std > 0, samples.mean(axis=1) / std * math.sqrt(DAYS_PER_YEAR), 0.0)
+        sharpe = np.where(std > 0, samples.mean(axis=1) / std * math.sqrt(per_year), 0.0)
     path = np.cumprod(1.0 + samples, axis=1)
     peak = np.maximum.accumulate(np.concatenate([np.ones((resamples, 1)), path], axis=1), axis=1)[:, 1:]
     drawdown = np.max(1.0 - path / peak, axis=1) * 100.0
@@ -140,7 +139,10 @@ def validation_report(
     skew, kurt = stats["daily_skew"], stats["daily_kurtosis"]
     if daily is not None and skew is not None and kurt is not None:
         dsr = deflated_sharpe(daily, days, skew, kurt, trials=options.trials, variance=variance)
-    intervals = block_bootstrap(returns, seed=options.seed)
+    from mastertrade.engine.backtest.metrics import returns_per_year
+
+    per_year = returns_per_year(max(0, days - 1), result.calendar.years)
+    intervals = block_bootstrap(returns, seed=options.seed, per_year=per_year)
     report = {
         "strategy": str(getattr(strategy, "name", strategy)),
         "bars": len(frame),
