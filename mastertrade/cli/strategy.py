@@ -273,13 +273,14 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
             f"probability of backtest overfitting of its run: {pbo['pbo']:.2f}"
             f" (CSCV, {pbo['trials']} candidates, {pbo['blocks']} blocks)"
         )
-    if baseline and baseline.get("sharpe") is not None:
-        own = strategy.holdout.get("sharpe")
-        if own is None or own < baseline["sharpe"]:
-            typer.echo(
-                f"it does worse than buy-and-hold over the hold-out (Sharpe {_number(own)} against"
-                f" {baseline['sharpe']:.2f})"
-            )
+    if baseline:
+        # money and risk-adjusted both (`mt validate`'s rule): a strategy that stayed out of a market
+        # where holding lost 46% did not do worse than holding
+        from mastertrade.engine.generator.report import versus_buy_and_hold
+
+        behind = versus_buy_and_hold(strategy.holdout, baseline, " over the hold-out")
+        if behind:
+            typer.echo(behind.removeprefix("; "))
     typer.echo("")
     print_table(
         ["at", "from", "to", "reason"],
