@@ -133,6 +133,9 @@ def backtest(
         raise UserInputError(f"missing --symbol: strategy {strategy!r} does not name one")
     if not timeframe:
         raise UserInputError(f"missing --timeframe: strategy {strategy!r} does not name one")
+    from mastertrade.cli.series_options import own_exchange
+
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
 
@@ -176,6 +179,12 @@ def backtest(
 
         reason = no_trade_reason(name, warmup, done.entries[done.begin :], done.exits[done.begin :])
         info(reason)
+    from mastertrade.engine.generator.holdout import buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold
+
+    # the naive baseline over the same bars, cash and fee: a figure means little without it
+    baseline = buy_and_hold(done.window, cash=cash, fee=fee)
+    behind = versus_buy_and_hold(metrics, baseline, " over the same bars")
     document: dict[str, Any] = {
         **metrics,
         "engine": engine.value,
@@ -189,6 +198,8 @@ def backtest(
         "open_trade": result.open_trade,
         "warmup_bars": warmup,
         "no_trades_reason": reason,
+        "buy_and_hold": baseline,
+        "worse_than_buy_and_hold": bool(behind),
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -197,6 +208,8 @@ def backtest(
         print_json(document)
     else:
         _print_table(document)
+        if behind:
+            typer.echo(behind.removeprefix("; "))
 
 
 def _read_series(
@@ -273,7 +286,11 @@ def _run_batch(
         cache = series.cache()
         results = run_batch(genomes, series.frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
     from mastertrade.engine.backtest.no_trades import warmup_reason
+    from mastertrade.engine.generator.holdout import buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold
     from mastertrade.engine.signals.genome import warmup_bars
+
+    baseline = buy_and_hold(series.frame, cash=cash, fee=fee)  # the same bars for every genome
 
     bars = len(series.frame)
     starved = 0
@@ -285,7 +302,13 @@ def _run_batch(
             warmup_reason(item.name, warmup, bars) if line["trades"] == 0 and not item.open_trade else None
         )
         starved += reason is not None
-        line |= {"warmup_bars": warmup, "no_trades_reason": reason, **label}
+        line |= {
+            "warmup_bars": warmup,
+            "no_trades_reason": reason,
+            "buy_and_hold": baseline,
+            "worse_than_buy_and_hold": bool(versus_buy_and_hold(line, baseline)),
+            **label,
+        }
         sys.stdout.write(json.dumps(line, allow_nan=False) + "\n")
     sys.stdout.flush()
     seconds = time.perf_counter() - started
@@ -339,6 +362,8 @@ def _print_table(doc: dict[str, Any]) -> None:
         ("trades", f"{doc['trades']:,}" + (" (+1 open)" if doc["open_trade"] else "")),
         ("exposure", number(doc["exposure_pct"], " %")),
         ("final equity", number(doc["final_equity"])),
+        ("buy-and-hold return", number(doc["buy_and_hold"]["return_pct"], " %")),
+        ("buy-and-hold Sharpe", number(doc["buy_and_hold"]["sharpe"])),
         ("start", doc["start"]),
         ("end", doc["end"]),
         ("bars", f"{doc['bars']:,}"),

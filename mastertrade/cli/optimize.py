@@ -15,6 +15,7 @@ from mastertrade.cli.series_options import (
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    own_exchange,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -94,6 +95,7 @@ def optimize(
     if force and out is None:
         raise UserInputError("--force overwrites the --out file; give --out FILE")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     config = settings()
     if evolve:
         if trials is not None or param:
@@ -198,19 +200,28 @@ def _evolve(
 def _print(report: dict[str, Any]) -> None:
     best, original = report["best"], report["original"]
     rows = [
-        ("original, search window", _number(original["search"].get("sharpe")),
-         _number(original["search"].get("max_drawdown_pct")), original["search"].get("trades")),
-        ("best, search window", _number(best["search"].get("sharpe")),
-         _number(best["search"].get("max_drawdown_pct")), best["search"].get("trades")),
-        ("best, hold-out (scored once)", _number(best["holdout"].get("sharpe")),
-         _number(best["holdout"].get("max_drawdown_pct")), best["holdout"].get("trades")),
+        ("original, search window", _number(original["search"].get("return_pct")),
+         _number(original["search"].get("sharpe")), _number(original["search"].get("max_drawdown_pct")),
+         original["search"].get("trades")),
+        ("best, search window", _number(best["search"].get("return_pct")),
+         _number(best["search"].get("sharpe")), _number(best["search"].get("max_drawdown_pct")),
+         best["search"].get("trades")),
+        ("best, hold-out (scored once)", _number(best["holdout"].get("return_pct")),
+         _number(best["holdout"].get("sharpe")), _number(best["holdout"].get("max_drawdown_pct")),
+         best["holdout"].get("trades")),
     ]  # fmt: skip
+    baseline = report.get("holdout_buy_and_hold")
+    if baseline:
+        rows.append(
+            ("buy-and-hold, hold-out", _number(baseline.get("return_pct")), _number(baseline.get("sharpe")),
+             _number(baseline.get("max_drawdown_pct")), "")
+        )  # fmt: skip
     print_table(
-        ["", "Sharpe", "max DD %", "trades"],
+        ["", "return %", "Sharpe", "max DD %", "trades"],
         rows,
         title=f"Optimisation of {report['strategy']} on {report['symbol']} {report['timeframe']}"
         f" ({report['distinct_trials']} distinct of {report['trials']} trials)",
-        right=["Sharpe", "max DD %", "trades"],
+        right=["return %", "Sharpe", "max DD %", "trades"],
     )
     if "parameters" in best:
         typer.echo(

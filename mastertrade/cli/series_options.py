@@ -39,3 +39,42 @@ def resolve(spec: str, symbol: str | None, timeframe: str | None) -> tuple[Strat
 def number(value: float | None, digits: int = 2) -> str:
     """A figure for a table: ``n/a`` when undefined."""
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def own_exchange(spec: str, symbol: str, timeframe: str, exchange: str | None) -> str | None:
+    """``--exchange`` as given; else, for a stored strategy on its own market, the exchange whose series
+    it was generated on, when that series is still stored: with the same market stored for several
+    exchanges, `mt backtest ID` (the command `mt strategy export` prints) and `mt validate ID` then read
+    the bars the strategy's figures came from instead of asking for --exchange."""
+    if exchange is not None:
+        return exchange
+    from mastertrade.cli.strategy import stored_record
+
+    record = stored_record(spec)
+    if record is None or not record.exchange:
+        return None
+    from mastertrade.engine.market.symbols import same_symbol
+
+    if not same_symbol(record.symbol, symbol) or record.timeframe != timeframe:
+        return None
+    own = record.exchange
+
+    async def stored() -> bool:
+        from mastertrade.cli.runtime import open_db
+        from mastertrade.engine.market.store import CandleStore
+
+        db = await open_db()
+        try:
+            return any(
+                info.key.exchange == own
+                and same_symbol(info.key.symbol, symbol)
+                and info.key.timeframe == timeframe
+                and info.rows > 0
+                for info in await CandleStore(db).list_series()
+            )
+        finally:
+            await db.close()
+
+    from mastertrade.cli.runtime import run
+
+    return own if run(stored) else None

@@ -13,6 +13,7 @@ from mastertrade.cli.series_options import (
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    own_exchange,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -37,7 +38,9 @@ def validate(
         ),
     ] = None,
     start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last bar to use (ISO-8601 UTC).")] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
+    ] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
@@ -60,6 +63,7 @@ def validate(
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
+    exchange = own_exchange(strategy, symbol, timeframe, exchange)
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
     if loaded.source == "model":
@@ -114,6 +118,11 @@ def _trained_on(loaded: Strategy) -> Provenance | None:
     )
 
 
+def _trades(part: dict[str, Any]) -> str:
+    """Closed trades, and a position still open at the part's end (as `mt backtest` shows it)."""
+    return f"{part.get('trades')}" + (" (+1 open)" if part.get("open_trade") else "")
+
+
 def _print(report: dict[str, Any]) -> None:
     full = report["full"]
     series = f"{report['exchange']}:{report['symbol']}:{report['timeframe']}" + (
@@ -129,7 +138,7 @@ def _print(report: dict[str, Any]) -> None:
             _number(item["out_of_sample"].get("sharpe")),
             _number(item["out_of_sample"].get("return_pct")),
             _number(item["out_of_sample"].get("max_drawdown_pct")),
-            item["out_of_sample"].get("trades"),
+            _trades(item["out_of_sample"]),
         )
         for item in report["walk_forward"]
     ]
@@ -142,7 +151,7 @@ def _print(report: dict[str, Any]) -> None:
             _number(full.get("sharpe")),
             _number(full.get("return_pct")),
             _number(full.get("max_drawdown_pct")),
-            full.get("trades"),
+            _trades(full),
         )
     )
     rows.append(
@@ -192,9 +201,14 @@ def _print(report: dict[str, Any]) -> None:
                 else "none of the bars here are among them"
             )
         )
-    if boot.get("sharpe"):
+    if boot.get("max_drawdown_pct"):
+        sharpe = (
+            f"Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f}"
+            if boot.get("sharpe")
+            else "Sharpe undefined (the daily returns do not vary)"
+        )
         typer.echo(
-            f"95% block-bootstrap intervals: Sharpe {boot['sharpe'][0]:.2f} to {boot['sharpe'][1]:.2f},"
+            f"95% block-bootstrap intervals: {sharpe},"
             f" max drawdown {boot['max_drawdown_pct'][0]:.1f}% to {boot['max_drawdown_pct'][1]:.1f}%"
         )
     typer.echo(f"verdict: {report['verdict']}")

@@ -11,6 +11,10 @@ reference engine to the last bit in practice, not just within a tolerance.
 Compiled functions are cached on disk (the folder is set by ``_numba``) and compile lazily on first
 call: the first use on an installation compiles (about a second), later processes load the machine code
 from the cache, and ``mt backtest`` never touches the parallel kernel.
+
+numba caches a compiled function by its own file, not by the kernels it calls: a change to
+``metrics.metrics_kernel`` reaches the cached kernels here only with a change to this file too (last:
+the annualisation of returns longer than a day).
 """
 
 from __future__ import annotations

@@ -13,8 +13,11 @@ in JSON (NaN inside the kernel), never ``inf`` or ``NaN`` in output.
   ``mean(r) / std(r) * sqrt(365)`` (sample standard deviation, ddof 1). Daily returns ``r`` are the
   relative changes between consecutive daily closes, a daily close being the equity at the last bar of
   each UTC calendar day that has bars (crypto trades every day, hence 365). ``None`` with fewer than two
-  daily returns or when they do not vary (a strategy that never trades).
-- ``sortino``: ``mean(r) / downside_deviation * sqrt(365)`` with
+  daily returns or when they do not vary (a strategy that never trades). When the returns span more
+  than ``LONG_RETURN_DAYS`` days on average (bars longer than a day: one return a week on weekly bars),
+  365 would overstate the ratio by the square root of their span (2.6 times on weekly bars): the factor
+  is then the number of returns a year holds, ``returns / years`` (:func:`returns_per_year`).
+- ``sortino``: ``mean(r) / downside_deviation * sqrt(365)`` (the same factor as ``sharpe``) with
   ``downside_deviation = sqrt(mean(min(r, 0) ** 2))`` over all daily returns. ``None`` when no daily
   return is negative.
 - ``calmar``: ``cagr_pct / max_drawdown_pct``. ``None`` when there is no drawdown or no CAGR.
@@ -67,6 +70,19 @@ METRIC_KEYS = (*KERNEL_KEYS, "start", "end", "bars")
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
+LONG_RETURN_DAYS = 1.5
+"""Returns spanning more days than this on average are not daily: bars longer than a day."""
+
+
+@kernel()
+def returns_per_year(returns: int, years: float) -> float:
+    """The factor whose square root annualises a Sharpe ratio of ``returns`` consecutive returns over
+    ``years``: 365 for daily returns (a few missing days aside), the returns a year holds for longer ones
+    (52 on weekly bars)."""
+    if returns > 0 and years > 0.0 and years * DAYS_PER_YEAR / returns > LONG_RETURN_DAYS:
+        return returns / years
+    return float(DAYS_PER_YEAR)
+
 
 @kernel()
 def metrics_kernel(
@@ -104,12 +120,13 @@ def metrics_kernel(
             squares += (r - mean) * (r - mean)
             if r < 0.0:
                 downside += r * r
+        annual = math.sqrt(returns_per_year(m, years))
         if m >= 2:
             std = math.sqrt(squares / (m - 1))
             if std > 0.0:
-                out[2] = mean / std * math.sqrt(DAYS_PER_YEAR)
+                out[2] = mean / std * annual
         if downside > 0.0:
-            out[3] = mean / math.sqrt(downside / m) * math.sqrt(DAYS_PER_YEAR)
+            out[3] = mean / math.sqrt(downside / m) * annual
 
     peak = equity[0]
     worst = 0.0

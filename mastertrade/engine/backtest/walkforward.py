@@ -104,8 +104,10 @@ class WindowReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.window.as_dict(),
-            "in_sample": self.in_sample.metrics(),
-            "out_of_sample": self.out_of_sample.metrics(),
+            # `trades` counts closed trades: a part that ends in a position says so, or its return
+            # stands beside "0 trades" unexplained
+            "in_sample": {**self.in_sample.metrics(), "open_trade": self.in_sample.open_trade},
+            "out_of_sample": {**self.out_of_sample.metrics(), "open_trade": self.out_of_sample.open_trade},
         }
 
 

@@ -19,6 +19,10 @@ day's last bar inside the window and the window's span in years, exactly as ``ru
 on ``frame.iloc[window]``, so a window's row equals ``walkforward.evaluate``'s numbers to the last bit.
 
 Strategies are dealt to ``workers`` numba threads (``prange``); each thread allocates its buffers once.
+
+numba caches a compiled function by its own file, not by the kernels it calls: a change to
+``metrics.metrics_kernel`` reaches the cached kernels here only with a change to this file too (last:
+the annualisation of returns longer than a day).
 """
 
 from __future__ import annotations

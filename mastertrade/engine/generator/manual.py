@@ -47,6 +47,7 @@ async def validation_report(
         "kind": "backtest",
         "note": "a plain backtest over the whole stored series, for reference: not out-of-sample",
         "series": str(series.key),
+        "exchange": series.key.exchange,
         "simulated": series.key.simulated,
         **backtest.result.metrics(),
     }
@@ -72,6 +73,9 @@ async def add_strategy(
         )
     model = model_validation(strategy) if strategy.source == "model" else None
     report = await validation_report(db, settings, strategy, exchange)
+    # the exchange whose bars the report read, even when there was only one to pick: once the market is
+    # stored for another exchange too, the strategy's own series is still known
+    exchange = exchange or report["exchange"]
     path: list[tuple[State, str]] = [
         (State.GENERATED, f"added by the trader from {spec}"),
         (State.BACKTESTED, "backtest attached for reference"),

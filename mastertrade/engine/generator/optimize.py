@@ -372,6 +372,10 @@ def tune(
         deflation = used.as_dict()
         dsr = deflated_sharpe(sharpe, days, skew, kurt, trials=used.trials, variance=used.variance)
     failures = threshold_failures(held.metrics, dsr, config)
+    from mastertrade.engine.generator.holdout import buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold
+
+    baseline = buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)
     report = {
         "strategy": subject.name,
         "kind": "genome" if subject.genome is not None else "plugin",
@@ -388,6 +392,7 @@ def tune(
             "search": _search_metrics(problem, best_score),
             "holdout": {k: v for k, v in held.metrics.items() if k != "trade_stats"},
         },
+        "holdout_buy_and_hold": baseline,
         "deflated_sharpe": dsr,
         "deflated_trials": tally.as_dict() | deflation | {"this_run": batch.trials},
         "pbo": pbo,
@@ -396,7 +401,8 @@ def tune(
             if not failures
             else "fails the filter on the hold-out: " + "; ".join(failures)
         )
-        + ("" if feasible else f"; no trial had {config.min_trades} trades in the search's test folds"),
+        + ("" if feasible else f"; no trial had {config.min_trades} trades in the search's test folds")
+        + versus_buy_and_hold(held.metrics, baseline, " over the hold-out"),
     }
     if subject.strategy is not None and subject.strategy.plugin is not None:
         report["declared"] = [param.as_dict() for param in subject.strategy.plugin.parameters]

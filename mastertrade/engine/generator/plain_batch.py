@@ -16,6 +16,10 @@ reads from a ``BacktestResult``, without building one per candidate:
 
 Serial on purpose: hundreds of candidates on a hold-out take milliseconds, less than loading a
 parallel kernel from the cache.
+
+numba caches a compiled function by its own file, not by the kernels it calls: a change to
+``metrics.metrics_kernel`` reaches the cached kernels here only with a change to this file too (last:
+the annualisation of returns longer than a day).
 """
 
 from __future__ import annotations

@@ -63,17 +63,16 @@ def _max_drawdown_pct(returns: np.ndarray[Any, np.dtype[np.float64]]) -> float:
     return float(np.max(1.0 - path / peak) * 100.0) if len(path) else 0.0
 
 
-def _annual_sharpe(returns: np.ndarray[Any, np.dtype[np.float64]]) -> float | None:
-    std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0
-    if std <= 0:
-        return None
-    return float(np.mean(returns)) / std * math.sqrt(DAYS_PER_YEAR)
-
-
 def block_bootstrap(
-    returns: np.ndarray[Any, np.dtype[np.float64]], *, seed: int, resamples: int = RESAMPLES
+    returns: np.ndarray[Any, np.dtype[np.float64]],
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    per_year: float = DAYS_PER_YEAR,
 ) -> dict[str, Any]:
-    """95% intervals of the annualised Sharpe ratio and the maximum drawdown (moving-block bootstrap)."""
+    """95% intervals of the annualised Sharpe ratio and the maximum drawdown (moving-block bootstrap);
+    ``per_year``: the returns a year holds (365 daily ones; ``metrics.returns_per_year`` for longer
+    bars), the factor the backtest's own Sharpe ratio is annualised with."""
     n = len(returns)
     if n < 2 * BLOCK_DAYS:
         return {"sharpe": None, "max_drawdown_pct": None, "resamples": 0, "block_days": BLOCK_DAYS}
@@ -81,10 +80,21 @@ def block_bootstrap(
     blocks = math.ceil(n / BLOCK_DAYS)
     starts = rng.integers(0, n - BLOCK_DAYS + 1, size=(resamples, blocks))
     index = (starts[:, :, None] + np.arange(BLOCK_DAYS)[None, None, :]).reshape(resamples, -1)[:, :n]
+    if not float(np.std(returns)) > 0:
+        # no variance (a strategy that never traded, a flat market): the Sharpe ratio is undefined, and
+        # so is any interval of it, not "0.00 to 0.00"; every resample's drawdown is the series' own
+        drawdown = _max_drawdown_pct(returns)
+        return {
+            "sharpe": None,
+            "max_drawdown_pct": [drawdown, drawdown],
+            "resamples": resamples,
+            "block_days": BLOCK_DAYS,
+            "confidence": 0.95,
+        }
     samples = returns[index]
     std = samples.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.where(std > 0, samples.mean(axis=1) / std * math.sqrt(DAYS_PER_YEAR), 0.0)
+        sharpe = np.where(std > 0, samples.mean(axis=1) / std * math.sqrt(per_year), 0.0)
     path = np.cumprod(1.0 + samples, axis=1)
     peak = np.maximum.accumulate(np.concatenate([np.ones((resamples, 1)), path], axis=1), axis=1)[:, 1:]
     drawdown = np.max(1.0 - path / peak, axis=1) * 100.0
@@ -129,11 +139,15 @@ def validation_report(
     skew, kurt = stats["daily_skew"], stats["daily_kurtosis"]
     if daily is not None and skew is not None and kurt is not None:
         dsr = deflated_sharpe(daily, days, skew, kurt, trials=options.trials, variance=variance)
-    intervals = block_bootstrap(returns, seed=options.seed)
+    from mastertrade.engine.backtest.metrics import returns_per_year
+
+    per_year = returns_per_year(max(0, days - 1), result.calendar.years)
+    intervals = block_bootstrap(returns, seed=options.seed, per_year=per_year)
     report = {
         "strategy": str(getattr(strategy, "name", strategy)),
         "bars": len(frame),
-        "full": {key: value for key, value in full.items() if key != "trade_stats"},
+        "full": {key: value for key, value in full.items() if key != "trade_stats"}
+        | {"open_trade": result.open_trade},
         "buy_and_hold": baseline,
         "walk_forward": [item.as_dict() for item in reports],
         "deflated": {
@@ -159,12 +173,7 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
     interval = report["bootstrap"].get("sharpe")
     oos = [w["out_of_sample"].get("sharpe") for w in report["walk_forward"]]
     losing = sum(1 for value in oos if value is None or value <= 0)
-    bench = baseline.get("sharpe")
-    behind = (
-        f"; it does worse than buy-and-hold (Sharpe {bench:.2f})"
-        if bench is not None and (sharpe is None or sharpe < bench)
-        else ""
-    )
+    behind = versus_buy_and_hold(full, baseline)
     if trades < options.min_trades:
         return f"too few trades to judge ({trades} < {options.min_trades}){behind}"
     if sharpe is None or sharpe <= 0:
@@ -180,6 +189,32 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
         f"not proven: Sharpe {sharpe:.2f} ({ci}), deflated Sharpe {_text(dsr, 3)} for {options.trials}"
         f" trial(s) is below {options.min_deflated_sharpe:g} or the interval includes zero{behind}"
     )
+
+
+def versus_buy_and_hold(own: dict[str, Any], baseline: dict[str, Any], where: str = "") -> str:
+    """``"; it does worse than buy-and-hold ..."`` when the strategy made less money than buying and
+    holding over the same bars, or made it with a lower Sharpe ratio; else ``""``.
+
+    Both figures are named, so a strategy that earns a fraction of holding the coin is not let off by a
+    better Sharpe ratio, and one that stayed out of a falling or flat market (no Sharpe ratio: no
+    variance) is not said to lose to a baseline that lost money."""
+    ret, bench_ret = own.get("return_pct"), baseline.get("return_pct")
+    sharpe, bench = own.get("sharpe"), baseline.get("sharpe")
+    less_money = ret is not None and bench_ret is not None and ret < bench_ret
+    worse_ratio = sharpe is not None and bench is not None and sharpe < bench
+    if not (less_money or worse_ratio):
+        return ""
+    both = ret is not None and bench_ret is not None
+    returns = f"return {ret:.2f}% against {bench_ret:.2f}%" if both else ""
+    ratios = f"Sharpe {_text(sharpe)} against {_text(bench)}"
+    if less_money and worse_ratio:
+        detail = f"{returns}, {ratios}"
+    elif less_money:
+        # no Sharpe ratio of its own (it never traded, or its returns never varied): none to set against
+        detail = returns if sharpe is None or bench is None else f"{returns}, though its {ratios}"
+    else:
+        detail = f"{ratios}, though its {returns}" if returns else ratios
+    return f"; it does worse than buy-and-hold{where} ({detail})"
 
 
 def _text(value: float | None, digits: int = 2) -> str:
