@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from mastertrade.engine.market.csvio import read_candle_csv
+from mastertrade.errors import DataValidationError
 from tests.conftest import MT
 
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -62,9 +64,9 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
             "2024-01-01T02:00:00Z,1,2,0.5,1,1\n",
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
         ),
-        (
-            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
-            "line 3: .* strictly increase",
+        (  # one time twice, with other values (an exact repeat is dropped with a note)
+            HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,2\n",
+            "line 3: a second row for 2024-01-01T00:00:00Z, with other values than line 2's",
         ),
         (HEADER + "2024-01-01T00:30:00Z,1,2,0.5,1,1\n", "line 2: .*not on the 1h bar grid"),
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,3,1\n", "line 2: close 3.0 outside"),
@@ -525,10 +527,10 @@ def test_the_documented_file_is_read_without_notes(mt: MT, db_url: str, tmp_path
             (),
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after .* 2024-01-01T02:00:00Z",
         ),
-        # newest first and then a repeat: not strictly newest first, refused
+        # newest first and then a second row of one time with other values: not newest first, refused
         (
             HEADER + "2024-01-01T01:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n"
-            "2024-01-01T00:00:00Z,1,2,0.5,1,1\n",
+            "2024-01-01T00:00:00Z,1,2,0.5,1,2\n",
             (),
             "line 3: timestamp 2024-01-01T00:00:00Z does not come after",
         ),
@@ -664,3 +666,31 @@ def test_epoch_times_written_as_floats_are_read(mt: MT, db_url: str, tmp_path: P
     src.write_text(HEADER + "1704067200.5,1,2,0.5,1.5,10\n")
     result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert result.exit_code == 2 and "line 2: timestamp '1704067200.5'" in result.stderr
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_a_row_repeating_the_one_before_exactly_is_dropped_with_a_note(
+    tmp_path: Path, newest_first: bool
+) -> None:
+    """Two exports joined at a shared bar repeat it: the same bar, so the repeat is dropped (named in a
+    note); it used to refuse the whole file ("does not come after the previous row's")."""
+    rows = [f"2024-01-01T0{hour}:00:00Z,{hour + 1},{hour + 2},{hour + 0.5},{hour + 1},1" for hour in range(4)]
+    rows.insert(3, rows[2])
+    if newest_first:
+        rows.reverse()
+    path = tmp_path / "joined.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    candles = read_candle_csv(path, "1h")
+    assert candles.ts.tolist() == [1704067200000 + hour * 3_600_000 for hour in range(4)]
+    repeat = 4 if newest_first else 5  # the second of the two rows, as the file has them
+    assert f"dropped 1 row repeating the row before exactly (line {repeat})" in candles.notes
+
+
+def test_a_second_row_of_one_time_with_other_values_is_refused_naming_both(tmp_path: Path) -> None:
+    path = tmp_path / "conflict.csv"
+    path.write_text(HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,1\n2024-01-01T00:00:00Z,1,2,0.5,1.5,1\n")
+    with pytest.raises(
+        DataValidationError,
+        match="line 3: a second row for 2024-01-01T00:00:00Z, with other values than line 2's",
+    ):
+        read_candle_csv(path, "1h")

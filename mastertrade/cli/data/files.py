@@ -46,8 +46,10 @@ def import_csv(
     Binance kline files (data.binance.vision, with or without their header) and CryptoDataDownload files
     (a web address above the header, rows newest first) are read as they are; a symbol column must name
     the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise
-    than this format says (time column, unit, skipped line, row order) is said in the output. Rows
-    already stored at the same times are replaced."""
+    than this format says (time column, unit, skipped line, row order) is said in the output. A row
+    that repeats the row before exactly (two exports joined at a shared bar) is dropped and named; two
+    rows of one time with other values are refused. Rows already stored at the same times are
+    replaced."""
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
     from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol

@@ -94,15 +94,15 @@ class CandleFile:
 
 
 class _Lines:
-    """File line of data row i (0 is the first row in the file, or the last once rows are reversed)."""
+    """File line of data row i of the arrays as they stand (``order``: each row's place in the file,
+    changed as rows are reversed or exact duplicates dropped)."""
 
     def __init__(self, first: int, rows: int) -> None:
         self.first = first
-        self.rows = rows
-        self.reversed = False
+        self.order: np.ndarray[Any, np.dtype[np.int64]] = np.arange(rows, dtype=np.int64)
 
     def __call__(self, index: int) -> int:
-        return self.first + (self.rows - 1 - index if self.reversed else index)
+        return self.first + int(self.order[index])
 
 
 def read_candle_csv(
@@ -153,9 +153,10 @@ def read_candle_csv(
     ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
         dtype=np.float64
     )
+    ts, ohlcv, duplicates = _drop_repeated_rows(ts, ohlcv, line)
     newest_first = len(ts) > 1 and bool((np.diff(ts) < 0).all())
     if newest_first:
-        ts, ohlcv, line.reversed = ts[::-1].copy(), ohlcv[::-1].copy(), True
+        ts, ohlcv, line.order = ts[::-1].copy(), ohlcv[::-1].copy(), line.order[::-1].copy()
     _check(path, ts, ohlcv, step, timeframe, line)
     read_as = {
         "layout": shape.layout,
@@ -167,7 +168,31 @@ def read_candle_csv(
         "used": 6,
         "newest_first": newest_first,
     }
-    return CandleFile(ts, ohlcv, read_as, _notes(shape, unit, time_unit is not None, newest_first))
+    notes = _notes(shape, unit, time_unit is not None, newest_first) + duplicates
+    return CandleFile(ts, ohlcv, read_as, notes)
+
+
+def _drop_repeated_rows(
+    ts: np.ndarray[Any, np.dtype[np.int64]], ohlcv: np.ndarray[Any, np.dtype[np.float64]], line: _Lines
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]], tuple[str, ...]]:
+    """A row that repeats the row before it exactly (time and every value: two exports joined at a
+    shared bar) is the same bar: the repeat is dropped, and a note names its line. Two rows of one time
+    with different values are left for ``_check`` to refuse (which one is right is not ours to guess)."""
+    if len(ts) < 2:
+        return ts, ohlcv, ()
+    repeat = np.zeros(len(ts), dtype=np.bool_)
+    repeat[1:] = (ts[1:] == ts[:-1]) & (ohlcv[1:] == ohlcv[:-1]).all(axis=1)
+    if not repeat.any():
+        return ts, ohlcv, ()
+    dropped = [line(int(i)) for i in np.flatnonzero(repeat)]
+    keep = ~repeat
+    line.order = line.order[keep]
+    shown = ", ".join(str(n) for n in dropped[:5]) + (
+        f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+    )
+    rows = "row" if len(dropped) == 1 else "rows"
+    note = f"dropped {len(dropped)} {rows} repeating the row before exactly (line {shown})"
+    return ts[keep], ohlcv[keep], (note,)
 
 
 def _check_symbol_column(path: Path, column: pd.Series, symbol: str, first_line: int) -> None:
@@ -538,6 +563,12 @@ def _check(
         backwards = np.diff(ts) <= 0
         if backwards.any():
             i = int(np.argmax(backwards)) + 1
+            if ts[i] == ts[i - 1]:
+                reject(
+                    i,
+                    f"a second row for {to_iso(int(ts[i]))}, with other values than line {line(i - 1)}'s: "
+                    "keep the right one (an exact repeat would have been dropped)",
+                )
             reject(
                 i,
                 f"timestamp {to_iso(int(ts[i]))} does not come after the previous row's "
