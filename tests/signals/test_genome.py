@@ -315,3 +315,16 @@ def test_remembered_term_validation_tells_types_apart() -> None:
             parse_genome(with_length(True))
         with pytest.raises(InvalidGenome):
             parse_genome(with_length([20]))
+
+
+def test_a_genome_file_without_a_name_is_named_after_the_file(tmp_path: Path) -> None:
+    """`mt backtest g.json` refused a hand-written genome for "name: required"; the file's own name serves
+    (when it makes a valid one), and a name the file gives is kept and checked."""
+    rules = '"entry": {">": [{"ind": "rsi", "length": 14}, 30]}, "stop_loss": 0.05'
+    (tmp_path / "rsi-dip.json").write_text("{" + rules + "}")
+    assert load_genome_file(tmp_path / "rsi-dip.json").name == "rsi-dip"
+    (tmp_path / "named.json").write_text('{"name": "mine", ' + rules + "}")
+    assert load_genome_file(tmp_path / "named.json").name == "mine"
+    (tmp_path / "bad name!.json").write_text("{" + rules + "}")
+    with pytest.raises(UserInputError, match="name"):
+        load_genome_file(tmp_path / "bad name!.json")

@@ -741,7 +741,9 @@ def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome
 
 
 def load_genome_file(path: str | Path) -> Genome:
-    """Read a genome JSON file; a missing, unreadable or invalid file raises a ``UserInputError``."""
+    """Read a genome JSON file; a missing, unreadable or invalid file raises a ``UserInputError``. A file
+    that gives no ``name`` is named after itself (``rsi-dip.json``: ``rsi-dip``) when that makes a valid
+    name; a name it gives is checked as always."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -749,6 +751,18 @@ def load_genome_file(path: str | Path) -> Genome:
         raise UserInputError(f"genome file {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read genome file {str(file)!r}: {exc}") from None
+    if (
+        '"name"' not in text
+        and valid_name(file.stem)
+        and len(text) <= MAX_GENOME_BYTES
+        and _nesting(text) <= MAX_JSON_NESTING
+    ):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None  # parse_genome_json says where
+        if isinstance(data, dict) and "name" not in data:
+            return parse_genome({"name": file.stem, **data}, source=str(file))
     return parse_genome_json(text, source=str(file))
 
 
