@@ -41,3 +41,15 @@ def test_the_verdict_says_when_the_tuned_strategy_loses_to_buy_and_hold(mt: MT, 
     table = mt("optimize", "sma_cross", *series, "--trials", "3")
     assert table.exit_code == 0 and "buy-and-hold, hold-out" in table.stdout
     assert "does worse than buy-and-hold over the hold-out" in " ".join(table.stdout.split())
+
+
+def test_no_pbo_when_every_trial_earned_the_same(mt: MT, tmp_path: Path) -> None:
+    """On a constant price no trial trades: every trial's returns are the same zeros, there is no
+    in-sample best to pick, and the tied ranks used to read as a PBO of 1.00 (certain overfitting)."""
+    days = np.datetime64("2022-01-01") + np.arange(400)
+    lines = ["timestamp,open,high,low,close,volume", *(f"{day},100,100,100,100,1" for day in days)]
+    (tmp_path / "flat.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    series = ("--symbol", "FLAT/USDT", "--timeframe", "1d")
+    assert mt("data", "import", str(tmp_path / "flat.csv"), *series).exit_code == 0
+    report = mt.json("optimize", "sma_cross", *series, "--trials", "2")
+    assert report["pbo"] is None

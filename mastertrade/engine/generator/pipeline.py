@@ -688,8 +688,8 @@ def search_pbo(
     blocks: int,
 ) -> dict[str, Any] | None:
     """The PBO (CSCV) over the candidates' (genomes, or plugin strategies) daily returns on the whole
-    search window (those that could be scored); ``None`` with fewer than two of them or too few days for
-    two blocks."""
+    search window (those that could be scored); ``None`` with fewer than two of them, too few days for
+    two blocks, or when they all earned the same returns."""
     from mastertrade.engine.generator.pbo import (
         choose_blocks,
         probability_of_overfitting,
@@ -705,7 +705,9 @@ def search_pbo(
 
     matrix = np.ascontiguousarray(returns_of_close_rows(closes, problem.cash).T)  # days x candidates
     used = choose_blocks(len(matrix), blocks)
-    if used == 0:
+    if used == 0 or (matrix == matrix[:, :1]).all():
+        # every candidate earned the very same returns (none traded, say): no in-sample best to pick,
+        # and ties ranked at the median would read as a PBO of 1.00
         return None
     return probability_of_overfitting(matrix, used).as_dict()
 
