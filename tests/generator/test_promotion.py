@@ -13,6 +13,7 @@ from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
 from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.report import versus_buy_and_hold
 from mastertrade.engine.generator.search import derive
 from mastertrade.engine.generator.states import State
 from mastertrade.engine.generator.store import NewStrategy, StoredStrategy, StrategyStore
@@ -332,10 +333,9 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     for strategy, item in zip(
         sorted(paper, key=lambda s: s.id), sorted(report["paper"], key=lambda i: i["id"]), strict=True
     ):
-        baseline = strategy.selection["holdout_buy_and_hold"]["sharpe"]  # said when it does worse
-        own = strategy.holdout["sharpe"]
-        behind = own is None or own < baseline
-        assert ("below buy-and-hold's" in item["reason"]) is behind, item["reason"]
+        baseline = strategy.selection["holdout_buy_and_hold"]  # said when it does worse
+        behind = bool(versus_buy_and_hold(strategy.holdout, baseline))
+        assert ("does worse than buy-and-hold" in item["reason"]) is behind, item["reason"]
     assert [d["action"] for d in report["decisions"]] == ["keep", "keep"]  # no paper record yet
     assert progress[-1][0] == progress[-1][1] == 2
     run = await store.run(btc["run_id"])
@@ -433,19 +433,30 @@ async def test_paper_slots_go_to_different_hold_out_records(sqlite_db: Any) -> N
 
 
 def test_a_paper_move_says_when_the_strategy_did_worse_than_holding() -> None:
+    """By the rule every report uses: less money or a lower Sharpe ratio than holding, both named; a
+    strategy that stayed out of a falling market (no Sharpe ratio) is not said to lose to it."""
     from types import SimpleNamespace
 
     from mastertrade.engine.generator.nightly import _behind_holding
 
-    def strategy(own: float | None, baseline: float | None) -> Any:
-        selection = {} if baseline is None else {"holdout_buy_and_hold": {"sharpe": baseline}}
-        return SimpleNamespace(selection=selection, holdout={"sharpe": own})
+    def strategy(own: tuple[float | None, float], baseline: tuple[float | None, float] | None) -> Any:
+        held = {"sharpe": own[0], "return_pct": own[1]}
+        selection = (
+            {}
+            if baseline is None
+            else {"holdout_buy_and_hold": {"sharpe": baseline[0], "return_pct": baseline[1]}}
+        )
+        return SimpleNamespace(selection=selection, holdout=held)
 
-    assert _behind_holding(strategy(1.2, 3.1)) == (
-        "; its hold-out Sharpe 1.20 is below buy-and-hold's 3.10 over the same bars"
+    assert _behind_holding(strategy((1.2, 40.0), (3.1, 90.0))) == (
+        "; it does worse than buy-and-hold over its hold-out (return 40.00% against 90.00%, Sharpe 1.20"
+        " against 3.10)"
     )
-    assert "n/a is below" in _behind_holding(strategy(None, 0.5))
-    assert _behind_holding(strategy(3.5, 3.1)) == "" and _behind_holding(strategy(1.0, None)) == ""
+    # a better Sharpe ratio does not excuse a fraction of the money
+    assert "return 30.00% against 300.00%" in _behind_holding(strategy((2.5, 30.0), (1.9, 300.0)))
+    assert _behind_holding(strategy((None, 0.0), (None, -46.0))) == ""  # out of a falling market
+    assert _behind_holding(strategy((3.5, 95.0), (3.1, 90.0))) == ""
+    assert _behind_holding(strategy((1.0, 5.0), None)) == ""
 
 
 def test_a_paper_strategy_not_promoted_within_max_paper_days_is_retired_saying_why() -> None:

@@ -103,13 +103,14 @@ def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
 
 def _behind_holding(strategy: StoredStrategy) -> str:
     """What the paper record should know from the start: the strategy did worse than buy-and-hold over
-    its hold-out (empty when it did not, or when the run recorded no baseline)."""
-    baseline = (strategy.selection.get("holdout_buy_and_hold") or {}).get("sharpe")
-    own = strategy.holdout.get("sharpe")
-    if baseline is None or (own is not None and own >= baseline):
+    its hold-out, by return or by Sharpe ratio, as every report says it (``report.versus_buy_and_hold``);
+    empty when it did not, or when the run recorded no baseline."""
+    from mastertrade.engine.generator.report import versus_buy_and_hold
+
+    baseline = strategy.selection.get("holdout_buy_and_hold")
+    if not baseline:
         return ""
-    shown = "n/a" if own is None else f"{own:.2f}"
-    return f"; its hold-out Sharpe {shown} is below buy-and-hold's {baseline:.2f} over the same bars"
+    return versus_buy_and_hold(strategy.holdout, baseline, " over its hold-out")
 
 
 async def apply_rules(
