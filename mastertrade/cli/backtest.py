@@ -314,7 +314,7 @@ def _run_batch(
     seconds = time.perf_counter() - started
     info(
         f"backtested {len(genomes)} genomes on {key}{' (simulated data)' if key.simulated else ''}"
-        f" in {seconds:.2f} s ({len(genomes) / seconds:,.0f} a second)"
+        f" in {seconds:.2f} s ({_rate(len(genomes) / seconds)} a second)"
     )
     if starved:
         info(
@@ -374,3 +374,9 @@ def _print_table(doc: dict[str, Any]) -> None:
         rows.append(("chart", doc["plot"]))
     title = "Backtest on SIMULATED data" if doc["simulated"] else "Backtest"
     print_table(["metric", "value"], rows, title=title, right=["value"])
+
+
+def _rate(per_second: float) -> str:
+    """A rate in words a reader takes at a glance: whole numbers from 10 up, two significant digits
+    below (0.37, not 0)."""
+    return f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
