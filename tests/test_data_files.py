@@ -694,3 +694,13 @@ def test_a_second_row_of_one_time_with_other_values_is_refused_naming_both(tmp_p
         match="line 3: a second row for 2024-01-01T00:00:00Z, with other values than line 2's",
     ):
         read_candle_csv(path, "1h")
+
+
+def test_utc_in_words_is_read_and_a_time_unit_for_iso_text_is_refused(tmp_path: Path) -> None:
+    """`2024-01-01 00:00:00 UTC` (a database's or an exchange's export) was refused as neither ISO-8601 nor
+    epoch; `--time-unit ms` on ISO text was ignored without a word."""
+    path = tmp_path / "utc.csv"
+    path.write_text(HEADER + "2024-01-01 00:00:00 UTC,1,2,0.5,1,1\n2024-01-01 01:00:00 gmt,1,2,0.5,1,1\n")
+    assert read_candle_csv(path, "1h").ts.tolist() == [1704067200000, 1704070800000]
+    with pytest.raises(DataValidationError, match="is ISO-8601 text, not epoch milliseconds: --time-unit ms"):
+        read_candle_csv(path, "1h", time_unit="ms")

@@ -393,6 +393,13 @@ def _parse_timestamps(
         assert unit is not None
         return ts, unit
     others = text[~numeric]
+    if told is not None and not numeric.any():
+        raise DataValidationError(
+            f"{path}: line {line(0)}: timestamp {column.iloc[0]!r} is ISO-8601 text, not epoch "
+            f"{_UNIT_WORDS[told].split()[-1]}: --time-unit {told} is for epoch timestamps (leave it out)"
+        )
+    # "2024-01-01 00:00:00 UTC" (as databases and exchanges' exports write it) says its zone in words
+    others = others.str.replace(r"\s+(?i:utc|gmt)$", "+00:00", regex=True)
     # RFC 3339 allows a lower-case t and z ("2024-01-01t00:00:00z"); pandas reads only upper case
     parsed = pd.to_datetime(others.str.upper(), utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
