@@ -233,7 +233,21 @@ def _read_series(
         finally:
             await db.close()
 
-    return run(read)
+    series = run(read)
+    warn_missing_features(series.features.missing() if series.features is not None else [])
+    return series
+
+
+def warn_missing_features(missing: Sequence[str]) -> None:
+    """Say which series a strategy reads that hold nothing: a rule on them never fires, and "no trades"
+    alone would not say why (a forecast never trained, a collector never run on this market)."""
+    if missing:
+        info(
+            f"mt: warning: no stored values of {', '.join(missing)}: read as missing on every bar, so a rule"
+            " on it never fires (`mt ml train` makes forecasts; the daemon's collectors or `mt data sim`"
+            " the alternative data)",
+            style="yellow",
+        )
 
 
 def _run_batch(

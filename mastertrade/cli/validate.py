@@ -89,6 +89,9 @@ def validate(
             await db.close()
 
     report = run(main)
+    from mastertrade.cli.backtest import warn_missing_features
+
+    warn_missing_features(report.get("missing_features") or [])
     if json_out:
         print_json(report)
         return

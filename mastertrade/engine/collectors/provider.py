@@ -88,6 +88,15 @@ class StoredFeatures:
         self.market = market
         self.timeframe = timeframe
 
+    def missing(self) -> list[str]:
+        """The series the strategies read that have no stored value at all, in words ("forecast:lightgbm:
+        h2:1h of BTC/USDT"): each reads as missing (NaN) on every bar, so a rule on it never fires."""
+        return sorted(
+            f"{ref[0]} of {ref[1]}" if ref[1] else str(ref[0])
+            for ref, found in self.series.items()
+            if found is None or len(found) == 0
+        )
+
     def _ref(self, name: str, params: Mapping[str, ParamValue]) -> SeriesRef:
         if name == "forecast":
             return _forecast_ref(name, params, self.market, self.timeframe)

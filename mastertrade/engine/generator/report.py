@@ -324,6 +324,7 @@ async def validate_series(
         min_deflated_sharpe=generator.min_deflated_sharpe,
     )
     report = validation_report(strategy, frame, options, features=features)
+    report["missing_features"] = features.missing() if features is not None else []
     report["deflated"]["trials_source"] = (
         "declared" if declared else "recorded" if provenance is not None and provenance.trials else "default"
     )
