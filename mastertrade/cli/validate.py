@@ -67,7 +67,7 @@ def validate(
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
     if loaded.source == "model":
-        provenance = _trained_on(loaded)
+        provenance = trained_on(loaded)
     config = settings()
 
     async def main() -> dict[str, Any]:
@@ -98,7 +98,7 @@ def validate(
     _print(report)
 
 
-def _trained_on(loaded: Strategy) -> Provenance | None:
+def trained_on(loaded: Strategy) -> Provenance | None:
     """The provenance of a stored policy: the bars its training saw are not out-of-sample to it (None
     for a policy without a recorded training range)."""
     from mastertrade.engine.generator.report import Provenance

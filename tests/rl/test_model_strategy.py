@@ -170,3 +170,30 @@ def test_model_signals_do_not_look_ahead() -> None:
     full = plugin.actions(IndicatorCache(frame))
     for cut in (50, 180, 333):
         assert np.array_equal(plugin.actions(IndicatorCache(frame.iloc[:cut])), full[:cut])
+
+
+def test_a_backtest_of_a_policy_says_which_bars_its_training_saw_or_that_the_market_is_new(
+    mt: object,
+) -> None:
+    """`mt backtest model:ID` on its own market reported bars its training saw without a word (75% of a
+    default run's); on another market it did not say the policy never saw it."""
+    kept = save(
+        policy(),
+        exchange="sim",
+        symbol="BTC/USDT",
+        timeframe="1h",
+        train_start=START,
+        train_end=4_102_444_800_000,
+        training={"start": "2024-01-01T00:00:00Z", "end": "2099-12-31T00:00:00Z", "bars": 1000, "steps": 10},
+        evaluation={"return_pct": 1.5, "passed": False},
+    )
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        sim = mt("data", "sim", symbol, "--timeframe", "1h", "--bars", "300", "--seed", "5")  # type: ignore[operator]
+        assert sim.exit_code == 0
+    own = mt("backtest", f"model:{kept.id}", "--symbol", "BTC/USDT", "--timeframe", "1h")  # type: ignore[operator]
+    assert own.exit_code == 0, own.output
+    assert "mt: warning: 300 of these 300 bars are ones its training saw" in own.stderr
+    other = mt("backtest", f"model:{kept.id}", "--symbol", "ETH/USDT", "--timeframe", "1h")  # type: ignore[operator]
+    assert other.exit_code == 0, other.output
+    assert "was trained on BTC/USDT 1h (sim): ETH/USDT 1h (sim) is a market it never saw" in other.stderr
+    assert "training saw" not in other.stderr
