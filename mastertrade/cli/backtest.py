@@ -138,7 +138,9 @@ def backtest(
     exchange = own_exchange(strategy, symbol, timeframe, exchange)
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
-    _say_what_training_saw(strategy, loaded, series)
+    from mastertrade.cli.research_notes import say_what_training_saw
+
+    say_what_training_saw(strategy, loaded, series)
 
     from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.research.backtest import backtest_series
@@ -234,49 +236,11 @@ def _read_series(
         finally:
             await db.close()
 
+    from mastertrade.cli.research_notes import warn_missing_features
+
     series = run(read)
     warn_missing_features(series.features.missing() if series.features is not None else [])
     return series
-
-
-def _say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
-    """A trained policy backtested on bars its training saw, or on a market it never saw, says which:
-    the first are in-sample (not evidence of anything), the second a test of transfer."""
-    from mastertrade.cli.validate import trained_on
-    from mastertrade.engine.market.timeframes import to_iso
-
-    provenance = trained_on(loaded)
-    if provenance is None:
-        return
-    key = series.key
-    if not provenance.applies(key.exchange, key.symbol, key.timeframe):
-        info(
-            f"note: {spec} was trained on {provenance.symbol} {provenance.timeframe}"
-            f"{f' ({provenance.exchange})' if provenance.exchange else ''}: {key.symbol} {key.timeframe}"
-            f" ({key.exchange}) is a market it never saw"
-        )
-        return
-    stamps = series.stamps()
-    seen = int((stamps <= provenance.seen_until_ms).sum())
-    if seen:
-        info(
-            f"mt: warning: {seen:,} of these {len(stamps):,} bars are ones its training saw (up to"
-            f" {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; `mt validate {spec}` reports"
-            " on the bars after",
-            style="yellow",
-        )
-
-
-def warn_missing_features(missing: Sequence[str]) -> None:
-    """Say which series a strategy reads that hold nothing: a rule on them never fires, and "no trades"
-    alone would not say why (a forecast never trained, a collector never run on this market)."""
-    if missing:
-        info(
-            f"mt: warning: no stored values of {', '.join(missing)}: read as missing on every bar, so a rule"
-            " on it never fires (`mt ml train` makes forecasts; the daemon's collectors or `mt data sim`"
-            " the alternative data)",
-            style="yellow",
-        )
 
 
 def _run_batch(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -17,10 +17,6 @@ from mastertrade.cli.series_options import (
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
-
-if TYPE_CHECKING:
-    from mastertrade.engine.generator.report import Provenance
-    from mastertrade.engine.signals.strategy import Strategy
 
 
 def validate(
@@ -67,6 +63,8 @@ def validate(
     record = stored_record(strategy) if loaded.source == "stored" else None
     provenance = None if record is None else provenance_of(record)
     if loaded.source == "model":
+        from mastertrade.cli.research_notes import trained_on
+
         provenance = trained_on(loaded)
     config = settings()
 
@@ -89,36 +87,13 @@ def validate(
             await db.close()
 
     report = run(main)
-    from mastertrade.cli.backtest import warn_missing_features
+    from mastertrade.cli.research_notes import warn_missing_features
 
     warn_missing_features(report.get("missing_features") or [])
     if json_out:
         print_json(report)
         return
     _print(report)
-
-
-def trained_on(loaded: Strategy) -> Provenance | None:
-    """The provenance of a stored policy: the bars its training saw are not out-of-sample to it (None
-    for a policy without a recorded training range)."""
-    from mastertrade.engine.generator.report import Provenance
-    from mastertrade.engine.market.timeframes import parse_when
-    from mastertrade.engine.signals.model.strategy import ModelStrategy
-
-    plugin = loaded.plugin
-    stored = plugin.stored if isinstance(plugin, ModelStrategy) else None
-    end = None if stored is None else stored.training.get("end")
-    if stored is None or not end:
-        return None
-    return Provenance(
-        strategy_id=f"model:{stored.id}",
-        symbol=stored.symbol,
-        timeframe=stored.timeframe,
-        exchange=stored.exchange,
-        seen_until_ms=parse_when(str(end), what="training end"),
-        trials=None,
-        seen_by="training",
-    )
 
 
 def _trades(part: dict[str, Any]) -> str:

@@ -1,0 +1,77 @@
+"""What a research command says about the data a strategy meets: bars a trained policy's training saw
+(in-sample, not evidence), a market it never saw, and series it reads that hold nothing. Shared by
+`mt backtest` and `mt validate`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mastertrade.cli.output import info
+
+if TYPE_CHECKING:
+    from mastertrade.engine.generator.report import Provenance
+    from mastertrade.engine.research.series import Series
+    from mastertrade.engine.signals.strategy import Strategy
+
+
+def trained_on(loaded: Strategy) -> Provenance | None:
+    """The provenance of a stored policy: the bars its training saw are not out-of-sample to it (None
+    for a policy without a recorded training range)."""
+    from mastertrade.engine.generator.report import Provenance
+    from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
+
+    plugin = loaded.plugin
+    stored = plugin.stored if isinstance(plugin, ModelStrategy) else None
+    end = None if stored is None else stored.training.get("end")
+    if stored is None or not end:
+        return None
+    return Provenance(
+        strategy_id=f"model:{stored.id}",
+        symbol=stored.symbol,
+        timeframe=stored.timeframe,
+        exchange=stored.exchange,
+        seen_until_ms=parse_when(str(end), what="training end"),
+        trials=None,
+        seen_by="training",
+    )
+
+
+def say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
+    """A trained policy backtested on bars its training saw, or on a market it never saw, says which:
+    the first are in-sample (not evidence of anything), the second a test of transfer."""
+    from mastertrade.engine.market.timeframes import to_iso
+
+    provenance = trained_on(loaded)
+    if provenance is None:
+        return
+    key = series.key
+    if not provenance.applies(key.exchange, key.symbol, key.timeframe):
+        info(
+            f"note: {spec} was trained on {provenance.symbol} {provenance.timeframe}"
+            f"{f' ({provenance.exchange})' if provenance.exchange else ''}: {key.symbol} {key.timeframe}"
+            f" ({key.exchange}) is a market it never saw"
+        )
+        return
+    stamps = series.stamps()
+    seen = int((stamps <= provenance.seen_until_ms).sum())
+    if seen:
+        info(
+            f"mt: warning: {seen:,} of these {len(stamps):,} bars are ones its training saw (up to"
+            f" {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; `mt validate {spec}` reports"
+            " on the bars after",
+            style="yellow",
+        )
+
+
+def warn_missing_features(missing: Sequence[str]) -> None:
+    """Say which series a strategy reads that hold nothing: a rule on them never fires, and "no trades"
+    alone would not say why (a forecast never trained, a collector never run on this market)."""
+    if missing:
+        info(
+            f"mt: warning: no stored values of {', '.join(missing)}: read as missing on every bar, so a rule"
+            " on it never fires (`mt ml train` makes forecasts; the daemon's collectors or `mt data sim`"
+            " the alternative data)",
+            style="yellow",
+        )
