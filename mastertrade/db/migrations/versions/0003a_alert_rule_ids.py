@@ -40,7 +40,7 @@ def upgrade() -> None:
         return
     highest = _highest_id_used(bind)
     with op.batch_alter_table("alert_rules", recreate="always", table_kwargs={"sqlite_autoincrement": True}):
-        pass
+        pass  # recreate="always": leaving the block rebuilds the table, no column changes
     # Copying the rows set the sequence to the largest id kept; a removed rule's id may be larger.
     updated = bind.execute(
         sa.text("UPDATE sqlite_sequence SET seq = :seq WHERE name = 'alert_rules' AND seq < :seq"),
@@ -60,4 +60,4 @@ def downgrade() -> None:
     if bind.dialect.name != "sqlite":
         return
     with op.batch_alter_table("alert_rules", recreate="always"):
-        pass
+        pass  # recreate="always": leaving the block rebuilds the table, no column changes
