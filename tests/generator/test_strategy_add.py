@@ -70,6 +70,12 @@ def test_a_builtin_and_a_genome_file_are_stored_and_trade(mt: MT, db_url: str, t
     assert mt.json("strategy", "show", plugin["id"])["state"] == "paper"
     exported = mt("strategy", "export", plugin["id"])
     assert exported.exit_code == 2 and "no genome" in exported.stderr
+    # it backtests by its id, on its own market, as by its name there (it was refused: "no genome")
+    by_id_run = mt.json("backtest", plugin["id"])
+    by_name_run = mt.json("backtest", "vol_momentum", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    figures = ("final_equity", "trades", "sharpe", "max_drawdown_pct", "bars")
+    assert [by_id_run[key] for key in figures] == [by_name_run[key] for key in figures]
+    assert by_id_run["symbol"] == "BTC/USDT" and by_id_run["timeframe"] == "1h"
 
     # the same logic on the same market twice: refused, one line, exit 2
     again = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")

@@ -766,9 +766,17 @@ class StrategyStore:
 
     async def resolver(self, spec: str) -> StoredLookup:
         """A ``stored=`` hook for ``load_strategy(spec, ..., stored=...)``: the lookup is async and the
-        hook synchronous, so the genome is fetched now and the hook answers from it."""
-        genome = await self.lookup(spec)
-        return lambda asked: genome if asked == spec else None
+        hook synchronous, so the strategy is fetched now and the hook answers from it: the genome, or
+        for a stored trained model or plugin (no genome) its runnable strategy, bound to its market."""
+        found: Genome | Strategy | None = None
+        if looks_like_id(spec):
+            try:
+                stored = await self.get(spec)
+            except NotFound:
+                stored = None
+            if stored is not None:
+                found = stored.genome if stored.plugin is None else stored.strategy()
+        return lambda asked: found if asked == spec else None
 
     # --- generation runs ----------------------------------------------------------------------------
 

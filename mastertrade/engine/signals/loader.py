@@ -24,9 +24,10 @@ from mastertrade.engine.signals.plugins import installed_plugins, load_plugin
 from mastertrade.engine.signals.strategy import Strategy
 from mastertrade.errors import NotFound
 
-StoredLookup = Callable[[str], Genome | None]
-"""Looks a stored strategy up by id: its genome, or ``None``. Synchronous: an async caller fetches
-the stored genome first and passes ``lambda spec: prefetched.get(spec)``."""
+StoredLookup = Callable[[str], Genome | Strategy | None]
+"""Looks a stored strategy up by id: its genome (the runnable strategy of a stored model or plugin, which
+has none), or ``None``. Synchronous: an async caller fetches the stored strategy first and passes
+``lambda spec: prefetched.get(spec)``."""
 
 
 def load_strategy(
@@ -55,9 +56,11 @@ def _resolve(spec: str, stored: StoredLookup | None) -> Strategy:
     if spec.endswith(".json") or Path(spec).is_file():
         return Strategy.from_genome(load_genome_file(spec), "file")
     if stored is not None:
-        genome = stored(spec)
-        if genome is not None:
-            return Strategy.from_genome(genome, "stored")
+        found = stored(spec)
+        if isinstance(found, Strategy):
+            return found
+        if found is not None:
+            return Strategy.from_genome(found, "stored")
     try:
         return Strategy.from_plugin(spec, load_plugin(spec))
     except KeyError:
