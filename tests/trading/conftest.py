@@ -210,3 +210,13 @@ async def rig(database: Any, desk: TradingExchange) -> AsyncIterator[Rig]:
         yield rig
     finally:
         await rig.close()
+
+
+@pytest.fixture
+def daemon(db_url: str) -> Iterator[ThreadedTrading]:
+    """A paper daemon on the fake venue serving its socket from a thread, for the CLI tests."""
+    threaded = ThreadedTrading(trading_settings()).start()
+    try:
+        yield threaded
+    finally:
+        threaded.stop()

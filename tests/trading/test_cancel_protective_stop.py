@@ -4,8 +4,6 @@ A take-profit, a stop whose entry has not filled, and the same stop once asked f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -13,7 +11,7 @@ from mastertrade import errors
 from mastertrade.engine.api.app import create_app
 from mastertrade.engine.api.schemas_trading import OrderCreate
 from tests.conftest import MT
-from tests.trading.conftest import ThreadedTrading, TradingEngine, trading_settings
+from tests.trading.conftest import ThreadedTrading, TradingEngine
 from tests.trading.test_cli import push, wait_for
 
 BTC = "BTC/USDT"
@@ -62,15 +60,6 @@ async def test_the_stop_of_an_open_position_is_cancelled_only_when_asked_to_unpr
         assert position.amount == 10  # left open, now without a stop, as asked
 
         assert (await client.cancel_order(waiting.order.id)).state == "cancelled"
-
-
-@pytest.fixture
-def daemon(db_url: str) -> Iterator[ThreadedTrading]:
-    threaded = ThreadedTrading(trading_settings()).start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()
 
 
 def test_mt_orders_cancel_names_the_position_and_takes_unprotect(mt: MT, daemon: ThreadedTrading) -> None:

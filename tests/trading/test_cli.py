@@ -21,15 +21,6 @@ from tests.trading.conftest import HOUR, T0, ThreadedTrading, trading_settings
 BTC = "BTC/USDT"
 
 
-@pytest.fixture
-def daemon(db_url: str) -> Iterator[ThreadedTrading]:
-    threaded = ThreadedTrading(trading_settings()).start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()
-
-
 def push(daemon: ThreadedTrading, i: int, price: float) -> None:
     venue = daemon.venue
     ts = T0 + i * HOUR

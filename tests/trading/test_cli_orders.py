@@ -5,22 +5,12 @@ one line `mt: error: ...` with exit 2 and nothing placed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import MT
-from tests.trading.conftest import ThreadedTrading, trading_settings
+from tests.trading.conftest import ThreadedTrading
 from tests.trading.test_cli import BTC, push, wait_for
-
-
-@pytest.fixture
-def daemon(db_url: str) -> Iterator[ThreadedTrading]:
-    threaded = ThreadedTrading(trading_settings()).start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,9 @@ cancels the account's open buys (a limit buy placed before the halt filled after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from mastertrade.engine.api.schemas_trading import OrderCreate
 from tests.conftest import MT
-from tests.trading.conftest import ThreadedTrading, TradingEngine, trading_settings
+from tests.trading.conftest import ThreadedTrading, TradingEngine
 from tests.trading.test_cli import BTC, push, wait_for
 
 
@@ -35,15 +31,6 @@ async def test_a_halt_cancels_the_resting_buys_and_keeps_the_sells(trading: Trad
         assert (await client.order(stop.order.id)).reason == "kill switch: holiday"
         assert (await client.order(exit_.order.id)).state == "filled"
         assert await client.positions() == []
-
-
-@pytest.fixture
-def daemon(db_url: str) -> Iterator[ThreadedTrading]:
-    threaded = ThreadedTrading(trading_settings()).start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()
 
 
 def test_mt_risk_halt_names_the_buys_it_cancelled(mt: MT, daemon: ThreadedTrading) -> None:

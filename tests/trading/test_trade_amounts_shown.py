@@ -3,22 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.conftest import MT
-from tests.trading.conftest import ThreadedTrading, trading_settings
+from tests.trading.conftest import ThreadedTrading
 from tests.trading.test_cli import BTC, push, wait_for
-
-
-@pytest.fixture
-def daemon(db_url: str) -> Iterator[ThreadedTrading]:
-    threaded = ThreadedTrading(trading_settings()).start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()
 
 
 def test_the_amount_is_shown_to_the_last_digit(mt: MT, daemon: ThreadedTrading) -> None:
