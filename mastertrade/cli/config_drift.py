@@ -12,10 +12,10 @@ from __future__ import annotations
 from mastertrade.cli.output import info
 
 
-def files_changed(daemon_digest: str | None) -> bool | None:
-    """True when the files' values differ from what the daemon read, False when they agree, None when it
-    cannot be told (a daemon older than the digest, settings not read from files, files that no longer
-    load: :func:`warn_if_changed` says which)."""
+def warn_if_changed(daemon_digest: str | None) -> bool | None:
+    """True when the files' values differ from what the daemon read (said on stderr, with how to apply
+    them), False when they agree, None when it cannot be told: a daemon older than the digest, settings
+    not read from files, or files that no longer load (said on stderr too)."""
     if daemon_digest is None:
         return None
     from mastertrade.config import load_settings
@@ -23,33 +23,23 @@ def files_changed(daemon_digest: str | None) -> bool | None:
 
     try:
         now = load_settings().files_digest
-    except ConfigError:
-        return None
-    return None if now is None else now != daemon_digest
-
-
-def warn_if_changed(daemon_digest: str | None) -> bool | None:
-    """:func:`files_changed`, with a warning on stderr when they changed or no longer load."""
-    changed = files_changed(daemon_digest)
-    if changed:
-        from mastertrade.locations import locations
-
-        where = locations()
+    except ConfigError as exc:
         info(
-            f"mt: warning: {where.config_file} or {where.secrets_file} changed since the daemon started; it "
-            "still runs with the settings it read then: `mt daemon restart` applies the change",
+            f"mt: warning: the config no longer loads ({str(exc).splitlines()[0]}); the daemon still "
+            "runs with the settings it read at its start",
             style="yellow",
         )
-    elif changed is None and daemon_digest is not None:
-        from mastertrade.config import load_settings
-        from mastertrade.errors import ConfigError
+        return None
+    if now is None:
+        return None
+    if now == daemon_digest:
+        return False
+    from mastertrade.locations import locations
 
-        try:
-            load_settings()
-        except ConfigError as exc:
-            info(
-                f"mt: warning: the config no longer loads ({str(exc).splitlines()[0]}); the daemon still "
-                "runs with the settings it read at its start",
-                style="yellow",
-            )
-    return changed
+    where = locations()
+    info(
+        f"mt: warning: {where.config_file} or {where.secrets_file} changed since the daemon started; it "
+        "still runs with the settings it read then: `mt daemon restart` applies the change",
+        style="yellow",
+    )
+    return True
