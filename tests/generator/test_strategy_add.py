@@ -121,3 +121,12 @@ def test_export_keeps_a_file_of_yours_unless_forced(mt: MT, db_url: str, tmp_pat
     assert forced.exit_code == 0 and json.loads(mine.read_text())["name"] == "sma_cross"
     again = mt("strategy", "export", stored["id"], "--out", str(mine))  # the same content: fine
     assert again.exit_code == 0, again.output
+
+
+def test_added_on_paper_without_a_daemon_says_it_trades_once_the_daemon_runs(mt: MT) -> None:
+    """No daemon runs: "it trades now" would be untrue; it says what starts it."""
+    _setup(mt)
+    added = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper")
+    assert added.exit_code == 0, added.stderr
+    assert "once the daemon runs (`mt daemon start`)" in added.stdout
+    assert "trades its own paper book now" not in added.stdout
