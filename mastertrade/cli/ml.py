@@ -193,7 +193,9 @@ def train(
     )
     request.check()
     summary = _with_db(
-        config, f"training {model}", lambda db, report: run_training(db, request, progress=report)
+        config,
+        f"training {model}",
+        lambda db, report: run_training(db, request, progress=report, by="mt ml train"),
     )
     if json_out:
         print_json(summary)
