@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from mastertrade.db.migrate import alembic_config
 from mastertrade.db.models import metadata
@@ -119,21 +119,59 @@ def _manifest(root: Path, model: str, exchange: str, symbol: str, timeframe: str
     (folder / "0123456789abcdef" / "manifest.json").write_text(json.dumps({"name": model, "key": key}))
 
 
-def test_the_upgrade_keeps_every_old_forecast_under_its_exchange(tmp_path: Path, mt_home: Path) -> None:
+SERIES = (
+    "INSERT INTO series (exchange, symbol, timeframe, created_at)"
+    " VALUES (:exchange, :symbol, :timeframe, '2026-01-01 00:00:00+00')"
+)
+
+
+async def _upgrade_from_0005(db_url: str, store: Any) -> tuple[list[Any], list[Any], str | None]:
+    """Store rows at revision 0005 with ``store(connection)``, upgrade as MasterTrade does; the forecast
+    rows after it, the schema differences of ``features`` from the models, and SQLite's table SQL."""
+    from mastertrade.db.database import create_engine
+    from mastertrade.db.migrate import upgrade
+
+    def at_0005(connection: Any) -> None:
+        command.upgrade(alembic_config(connection), "0005")
+        store(connection)
+
+    def compare(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return [diff for diff in compare_metadata(context, metadata) if "features" in repr(diff)]
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(at_0005)
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT source, name, symbol, COUNT(*), SUM(value) FROM features"
+                        " GROUP BY source, name, symbol ORDER BY name"
+                    )
+                )
+            ).all()
+            diffs = await connection.run_sync(compare)
+            table_sql = None
+            if connection.dialect.name == "sqlite":
+                table_sql = (
+                    await connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'features'"))
+                ).scalar_one()
+    finally:
+        await engine.dispose()
+    return list(rows), diffs, table_sql
+
+
+async def test_the_upgrade_keeps_every_old_forecast_under_its_exchange(db_url: str) -> None:
     from mastertrade.locations import locations
 
     _manifest(locations().data_dir, "lightgbm", "binance", "BTC/USDT", "1h", 1)
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "0005")
+
+    def store(connection: Any) -> None:
         for exchange, symbol in (("kraken", "ETH/USDT"), ("binance", "BTC/USDT"), ("kraken", "BTC/USDT")):
-            connection.execute(
-                text(
-                    "INSERT INTO series (exchange, symbol, timeframe, created_at)"
-                    " VALUES (:exchange, :symbol, '1h', '2026-01-01 00:00:00')"
-                ),
-                {"exchange": exchange, "symbol": symbol},
-            )
+            connection.execute(text(SERIES), {"exchange": exchange, "symbol": symbol, "timeframe": "1h"})
         # recorded by an artifact: binance (though kraken has the candles too)
         _old_forecasts(connection, "ml", "forecast:lightgbm:h1:1h", "BTC/USDT", 5)
         # no artifact, one exchange with the candles: kraken
@@ -141,18 +179,8 @@ def test_the_upgrade_keeps_every_old_forecast_under_its_exchange(tmp_path: Path,
         # no artifact and no candles: kept as it was
         _old_forecasts(connection, "ml", "forecast:lightgbm:h1:4h", "SOL/USDT", 3)
         _old_forecasts(connection, "sim", "sentiment", "BTC", 2)
-        command.upgrade(alembic_config(connection), "heads")
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT source, name, symbol, COUNT(*), SUM(value) FROM features GROUP BY 1, 2, 3 ORDER BY 2"
-            )
-        ).all()
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diffs = [diff for diff in compare_metadata(context, metadata) if "features" in repr(diff)]
-        without_rowid = connection.execute(
-            text("SELECT sql FROM sqlite_master WHERE name = 'features'")
-        ).scalar_one()
+
+    rows, diffs, table_sql = await _upgrade_from_0005(db_url, store)
     assert [tuple(row[:4]) for row in rows] == [
         ("ml", "forecast:lightgbm:h1:1h@binance", "BTC/USDT", 5),
         ("ml", "forecast:lightgbm:h1:4h", "SOL/USDT", 3),
@@ -161,29 +189,18 @@ def test_the_upgrade_keeps_every_old_forecast_under_its_exchange(tmp_path: Path,
     ]
     assert rows[0][4] == pytest.approx(1.0)
     assert diffs == []
-    assert "WITHOUT ROWID" in without_rowid.upper()
+    assert table_sql is None or "WITHOUT ROWID" in table_sql.upper()
 
 
-def test_the_upgrade_copies_a_series_several_exchanges_may_have_made(tmp_path: Path, mt_home: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "0005")
+async def test_the_upgrade_copies_a_series_several_exchanges_may_have_made(db_url: str) -> None:
+    def store(connection: Any) -> None:
         for exchange in ("sim", "sim-live", "binance"):
-            connection.execute(
-                text(
-                    "INSERT INTO series (exchange, symbol, timeframe, created_at)"
-                    " VALUES (:exchange, 'BTC/USDT', '1h', '2026-01-01 00:00:00')"
-                ),
-                {"exchange": exchange},
-            )
+            connection.execute(text(SERIES), {"exchange": exchange, "symbol": "BTC/USDT", "timeframe": "1h"})
         _old_forecasts(connection, "ml_sim", "forecast:lightgbm:h1:1h", "BTC/USDT", 6)
-        command.upgrade(alembic_config(connection), "heads")
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT source, name, COUNT(*) FROM features GROUP BY 1, 2 ORDER BY 2")
-        ).all()
+
+    rows, _, _ = await _upgrade_from_0005(db_url, store)
     # simulated forecasts go only to the simulated exchanges, each reading what it read before
-    assert [tuple(row) for row in rows] == [
+    assert [(row[0], row[1], row[3]) for row in rows] == [
         ("ml_sim", "forecast:lightgbm:h1:1h@sim", 6),
         ("ml_sim", "forecast:lightgbm:h1:1h@sim-live", 6),
     ]
