@@ -57,7 +57,11 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
         log.warning("signal alerts: the closed bar %d of %s is not stored; not evaluated", event.ts, key)
         return []
     features = await features_for(
-        ctx.db, [rule.strategy for rule in chosen], timeframe=event.timeframe, simulated=event.simulated
+        ctx.db,
+        [rule.strategy for rule in chosen],
+        timeframe=event.timeframe,
+        simulated=event.simulated,
+        exchange=event.venue,
     )
     cache = IndicatorCache(frame, features=features)
     fired = []
