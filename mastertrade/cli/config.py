@@ -13,15 +13,36 @@ app = typer.Typer(help="Show the effective settings and where everything lives."
 
 @app.command("show")
 def show(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """Print the effective settings (file + environment), with secrets masked."""
+    """Print the effective settings (file + environment), with secrets masked.
+
+    Each alert target is shown masked with its identity, a keyed hash of its whole URL
+    (`tgram://*** #3f9a1c2e07`), as `mt alerts list` and the alert history show it: two targets of
+    one scheme show apart without showing their secrets."""
     from mastertrade.cli.runtime import settings
     from mastertrade.config import masked_dump, render_values
 
     effective = settings()
+    key = _target_key() if effective.alerts.urls else None
     if json_out:
-        print_json(masked_dump(effective))
+        print_json(masked_dump(effective, key))
         return
-    stdout().print(render_values(effective), markup=False, highlight=False)
+    stdout().print(render_values(effective, key), markup=False, highlight=False)
+
+
+def _target_key() -> bytes | None:
+    """The workspace's alert-target key (made on first use, as the daemon would make it), or None with a
+    warning when the data folder cannot hold it: the targets are then shown masked only."""
+    from mastertrade.engine.alerts.identity import key_file, load_key
+
+    try:
+        return load_key()
+    except OSError as exc:
+        info(
+            f"mt: warning: cannot read or make {key_file()} ({exc.strerror or exc}): alert targets are"
+            " shown without their identities",
+            style="yellow",
+        )
+        return None
 
 
 @app.command("path")

@@ -253,14 +253,32 @@ def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt:
     assert result.stderr == "mt: error: invalid --message: 2001 characters, at most 2000\n"
 
 
-def test_config_show_masks_apprise_urls(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "MT_ALERTS__URLS", json.dumps(["tgram://123456789:AAHsecretbottoken/555", "json://10.1.2.3/hook"])
-    )
-    shown = mt.json("config", "show")
-    assert shown["alerts"]["urls"] == ["tgram://***", "json://10.1.2.3/***"]
+def test_config_show_masks_apprise_urls_and_tells_targets_apart(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.alerts.identity import key_file, load_key, target_label
+
+    urls = [
+        "tgram://123456789:AAHsecretbottoken/555",
+        "tgram://987654321:AAHothersecret/777",
+        "json://10.1.2.3/hook",
+    ]
+    monkeypatch.setenv("MT_ALERTS__URLS", json.dumps(urls))
+    shown = mt.json("config", "show")["alerts"]["urls"]
+    # two Telegram bots showed alike (tgram://***): each now has its identity, and no secret shows
+    assert [label.split(" #")[0] for label in shown] == ["tgram://***", "tgram://***", "json://10.1.2.3/***"]
+    assert len(set(shown)) == 3
+    # the identity the daemon gives each target in `mt alerts list` and in every delivery record
+    key = load_key()
+    assert key_file().stat().st_mode & 0o777 == 0o600
+    assert shown == [target_label(url, key) for url in urls]
     text = mt("config", "show").stdout
-    assert "AAHsecretbottoken" not in text and "tgram://***" in text
+    assert "AAHsecretbottoken" not in text and "AAHothersecret" not in text
+    for label in shown:
+        assert label in text
+    # the same target keeps its identity from one run to the next, wherever it stands in the list
+    monkeypatch.setenv("MT_ALERTS__URLS", json.dumps(urls[::-1]))
+    assert mt.json("config", "show")["alerts"]["urls"] == shown[::-1]
 
 
 def write_log(lines: list[str]) -> Path:
