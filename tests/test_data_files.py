@@ -136,6 +136,27 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
             "line 3: timestamp '2024-01-01 05:00:00\\+0200' has a UTC offset, but line 2's "
             "'2024-01-01 00:00:00' has none: mixed zoned and unzoned",
         ),
+        # epoch times are UTC: unzoned ISO times beside them were taken as UTC too, and the 3h and 2h
+        # steps of local times read as UTC blamed the timeframe ("is the file's timeframe 2h?")
+        (
+            HEADER + "1704067200000,1,2,0.5,1,1\n2024-01-01T03:00:00,1,2,0.5,1,1\n"
+            "2024-01-01T05:00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01T03:00:00' has no UTC offset, but line 2's '1704067200000' is an"
+            " epoch time, which is UTC: mixed zoned and unzoned timestamps \\(give every ISO timestamp an"
+            " offset\\)",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00,1,2,0.5,1,1\n2024-01-01T01:00:00,1,2,0.5,1,1\n"
+            "1704074400000,1,2,0.5,1,1\n",
+            "line 4: timestamp '1704074400000' is an epoch time, which is UTC, but line 2's "
+            "'2024-01-01T00:00:00' has no UTC offset: mixed zoned and unzoned",
+        ),
+        # the timestamp is quoted as the file has it, not as read (" UTC" as "+00:00")
+        (
+            HEADER + "2024-01-01 00:00:00,1,2,0.5,1,1\n2024-01-01 01:00:00 UTC,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01 01:00:00 UTC' has a UTC offset, but line 2's "
+            "'2024-01-01 00:00:00' has none",
+        ),
     ],
 )
 def test_bad_file_is_rejected_whole(mt: MT, db_url: str, tmp_path: Path, body: str, reason: str) -> None:
