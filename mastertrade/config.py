@@ -19,7 +19,7 @@ import stat
 import tomllib
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -62,6 +62,22 @@ class Section(BaseModel):
         if isinstance(value, int | float) and not isinstance(value, bool) and bool in types and not numeric:
             raise ValueError("expected true or false, not a number")
         return value
+
+    @model_validator(mode="after")
+    def _first_delay_within_longest(self) -> Self:
+        # Every backoff pair (X_s, X_max_s): a first delay above the longest was cut to it without a
+        # word (retry_backoff_s = 100 with retry_backoff_max_s = 10 retried after 10 s).
+        for name in type(self).model_fields:
+            longest = f"{name.removesuffix('_s')}_max_s"
+            if not name.endswith("_s") or longest not in type(self).model_fields:
+                continue
+            first, cap = getattr(self, name), getattr(self, longest)
+            if first > cap:
+                raise ValueError(
+                    f"{name} {first:g} is above {longest} {cap:g}: the first delay must not be longer than"
+                    " the longest"
+                )
+        return self
 
 
 class DbSettings(Section):
