@@ -199,13 +199,26 @@ def history(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many alerts.")] = 50,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Recent alerts, newest first, with their delivery result."""
+    """Recent alerts, newest first, with their delivery result: `reached` counts the targets that had
+    the alert (a `failed` alert may have reached some of them); `--json` has each target's result."""
     alerts = with_client(lambda client: client.alert_history(limit=limit))
     if json_out:
         print_json([alert.model_dump(mode="json") for alert in alerts])
         return
     print_table(
-        ["id", "time", "severity", "title", "status", "repeats", "attempts"],
-        [(a.id, _iso(a.created_at), a.severity, a.title, a.status, a.repeats, a.attempts) for a in alerts],
-        right=["id", "repeats", "attempts"],
+        ["id", "time", "severity", "title", "status", "reached", "repeats", "attempts"],
+        [
+            (
+                a.id,
+                _iso(a.created_at),
+                a.severity,
+                a.title,
+                a.status,
+                f"{sum(t.ok for t in a.targets)} of {len(a.targets)}" if a.targets else "-",
+                a.repeats,
+                a.attempts,
+            )
+            for a in alerts
+        ],
+        right=["id", "reached", "repeats", "attempts"],
     )

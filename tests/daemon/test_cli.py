@@ -246,6 +246,23 @@ def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, s
         daemon.stop()
 
 
+def test_alerts_history_says_how_many_targets_an_alert_reached(mt: MT, receiver: Receiver) -> None:
+    # one target took it, the other refused the connection: the history said "failed" and nothing more
+    daemon = ThreadedDaemon(
+        configure(alerts={"urls": [receiver.url("hook"), "json://127.0.0.1:9/closed"]}), apprise=True
+    ).start()
+    try:
+        assert mt("alerts", "test").exit_code == 1
+        [alert] = mt.json("alerts", "history")
+        assert alert["status"] == "failed" and [t["ok"] for t in alert["targets"]] == [True, False]
+        table = mt("alerts", "history").stdout
+        assert "reached" in table
+        [row] = [line for line in table.splitlines() if "MasterTrade test alert" in line]
+        assert "failed" in row and "1 of 2" in row
+    finally:
+        daemon.stop()
+
+
 def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt: MT) -> None:
     # The daemon's own refusal named its request body's field ("body field 'message'").
     result = mt("alerts", "test", "--message", "x" * 2001)
