@@ -114,6 +114,11 @@ def add(
     for option, value in (("--level", level), ("--pct", pct)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserInputError(f"invalid {option} {value!r}: must be a number above 0")
+    if symbol is not None:
+        from mastertrade.engine.market.symbols import parse_symbol
+
+        # typed in any case, as in every other command: the daemon streams the upper-case spelling
+        symbol = parse_symbol(symbol, what="--symbol")
     params = {
         "when": condition,
         "timeframe": timeframe,

@@ -192,6 +192,13 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
             wrong.exit_code == 2
             and wrong.stderr == f"mt: error: invalid {option} '{value}': must be {allowed}\n"
         )
+    # a symbol in any case is the market it names, as in every other command (it was "unknown symbol")
+    lower = mt.json("alerts", "add", "pct_move", "--symbol", "eth/usdt", "--pct", "5")
+    assert lower["params"]["symbol"] == "ETH/USDT" and lower["name"] == "ETH/USDT moves 5% in 1h"
+    assert mt.json("alerts", "remove", str(lower["id"])) == {"removed": lower["id"]}
+    shapeless = mt("alerts", "add", "pct_move", "--symbol", "ETHUSDT", "--pct", "5")
+    assert shapeless.exit_code == 2
+    assert shapeless.stderr == "mt: error: invalid --symbol 'ETHUSDT': expected BASE/QUOTE, like BTC/USDT\n"
     nowhere = mt("alerts", "add", "service_failure", "--service", "nosuch")  # would never fire
     assert nowhere.exit_code == 2 and "unknown service 'nosuch': this daemon runs" in nowhere.stderr
     assert "market-feed" in nowhere.stderr
