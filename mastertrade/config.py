@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Self, Union, get_args, get_origin
@@ -1346,30 +1347,26 @@ def _toml_item(value: Any) -> Any:
     return tomlkit.item(str(value))
 
 
-def masked_dump(settings: Settings, target_key: bytes | None = None) -> dict[str, Any]:
-    """The settings as plain data for display: secrets and database passwords as asterisks. With the
-    workspace's ``target_key`` (``engine.alerts.identity``), each alert target is shown as the daemon
-    and its delivery records show it, masked with its identity (``tgram://*** #3f9a1c2e07``), so two
-    targets of one scheme show apart; without it, masked only."""
+def masked_dump(settings: Settings, label: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The settings as plain data for display: secrets and database passwords as asterisks. ``label``
+    shows each alert target (``mt config show`` passes the workspace's ``identity.target_label``, so
+    two targets of one scheme show apart, as the daemon and its delivery records show them); without
+    it, masked only (``masking.mask_target``)."""
     data: dict[str, Any] = settings.model_dump(mode="json")
     if data["db"].get("url"):
         data["db"]["url"] = mask_url(data["db"]["url"])
     if data.get("alerts", {}).get("urls"):
-        from mastertrade.engine.alerts.identity import target_label
         from mastertrade.engine.alerts.masking import mask_target
 
-        key = target_key
-        data["alerts"]["urls"] = [
-            mask_target(url) if key is None else target_label(url, key) for url in data["alerts"]["urls"]
-        ]
+        data["alerts"]["urls"] = [(label or mask_target)(url) for url in data["alerts"]["urls"]]
     return data
 
 
-def render_values(settings: Settings, target_key: bytes | None = None) -> str:
+def render_values(settings: Settings, label: Callable[[str], str] | None = None) -> str:
     """The effective settings as TOML, masked (what ``mt config show`` prints; ``masked_dump``)."""
     import tomlkit
 
-    data = masked_dump(settings, target_key)
+    data = masked_dump(settings, label)
     document = tomlkit.document()
     for key, value in data.items():
         if not isinstance(value, dict) and value is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -22,11 +23,22 @@ def show(json_out: Annotated[bool, JsonOption] = False) -> None:
     from mastertrade.config import masked_dump, render_values
 
     effective = settings()
-    key = _target_key() if effective.alerts.urls else None
+    label = _target_label() if effective.alerts.urls else None
     if json_out:
-        print_json(masked_dump(effective, key))
+        print_json(masked_dump(effective, label))
         return
-    stdout().print(render_values(effective, key), markup=False, highlight=False)
+    stdout().print(render_values(effective, label), markup=False, highlight=False)
+
+
+def _target_label() -> Callable[[str], str] | None:
+    """How the daemon shows a target (``identity.target_label`` with the workspace's key), or None when
+    the key cannot be had."""
+    key = _target_key()
+    if key is None:
+        return None
+    from mastertrade.engine.alerts.identity import target_label
+
+    return lambda url: target_label(url, key)
 
 
 def _target_key() -> bytes | None:
