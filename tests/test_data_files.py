@@ -71,7 +71,10 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         (HEADER + "2024-01-01T00:30:00Z,1,2,0.5,1,1\n", "line 2: .*not on the 1h bar grid"),
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,3,1\n", "line 2: close 3.0 outside"),
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,-1\n", "line 2: volume -1.0 is negative"),
-        (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: prices must be positive"),
+        # the bad value is named, with its column ("a value is not finite" named neither)
+        (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: open 0.0 is not positive \\(prices must be"),
+        (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1e400,1\n", "line 2: close inf is not finite"),
+        (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,inf\n", "line 2: volume inf is not finite"),
         (HEADER, "no rows after the header"),
         # a last line cut short (a download or copy stopped half-way), with or without its line end
         (

@@ -553,13 +553,13 @@ def _check(
         raise DataValidationError(f"{path}: line {line(index)}: {reason}")
 
     o, h, l, c, v = (ohlcv[:, i] for i in range(5))  # noqa: E741
-    finite = np.isfinite(ohlcv).all(axis=1)
-    if not finite.all():
-        reject(int(np.argmin(finite)), "a value is not finite (NaN or infinity)")
-    prices = ohlcv[:, :4]
-    positive = (prices > 0).all(axis=1)
-    if not positive.all():
-        reject(int(np.argmin(positive)), "prices must be positive")
+    names = PRICE_COLUMNS  # open, high, low, close, volume: the columns of ohlcv
+    for bad, reason in ((~np.isfinite(ohlcv), "is not finite"), (ohlcv[:, :4] <= 0, "is not positive")):
+        if bad.any():
+            i = int(np.argmax(bad.any(axis=1)))
+            j = int(np.argmax(bad[i]))
+            rule = "prices must be positive and finite" if j < 4 else "volume must be finite"
+            reject(i, f"{names[j]} {float(ohlcv[i, j])!r} {reason} ({rule})")
     for bad, reason in (
         (h < l, "high {h!r} < low {l!r}"),
         ((o < l) | (o > h), "open {o!r} outside [low {l!r}, high {h!r}]"),
