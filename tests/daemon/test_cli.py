@@ -196,6 +196,10 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     lower = mt.json("alerts", "add", "pct_move", "--symbol", "eth/usdt", "--pct", "5")
     assert lower["params"]["symbol"] == "ETH/USDT" and lower["name"] == "ETH/USDT moves 5% in 1h"
     assert mt.json("alerts", "remove", str(lower["id"])) == {"removed": lower["id"]}
+    # a fill's symbol is compared as stored: a rule narrowed to "btc/usdt" was kept and never matched
+    fills = mt.json("alerts", "add", "order_filled", "--symbol", "btc/usdt", "--severity", "critical")
+    assert fills["params"] == {"symbol": "BTC/USDT"}
+    assert mt.json("alerts", "remove", str(fills["id"])) == {"removed": fills["id"]}
     shapeless = mt("alerts", "add", "pct_move", "--symbol", "ETHUSDT", "--pct", "5")
     assert shapeless.exit_code == 2
     assert shapeless.stderr == "mt: error: invalid --symbol 'ETHUSDT': expected BASE/QUOTE, like BTC/USDT\n"
