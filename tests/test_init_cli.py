@@ -93,6 +93,10 @@ def test_config_path_lists_every_path(mt: MT, mt_home: Path) -> None:
     paths = mt.json("config", "path")
     assert set(paths) >= {"config", "data", "database", "logs", "socket"}
     assert paths["config"] == str(mt_home / "config" / "config.toml")
+    # the compiled kernels live per installation, not under MT_HOME's cache: their folder is listed too
+    from mastertrade.engine.backtest._numba import CACHE_DIR
+
+    assert paths["kernels"] == CACHE_DIR and paths["kernels"] != paths["cache"]
 
 
 def test_malformed_config_is_one_line_and_exit_2(mt: MT) -> None:

@@ -59,10 +59,11 @@ def _target_key() -> bytes | None:
 
 @app.command("path")
 def path(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """Print every path: config, secrets, data, database, logs, socket, pid file, cache.
+    """Print every path: config, secrets, data, database, logs, socket, pid file, cache, kernels.
 
     The database is the one in force: the SQLite file in the data folder, or the URL of `[db] url` (or
-    MT_DB__URL) when one is set, its password masked.
+    MT_DB__URL) when one is set, its password masked. `kernels` is the installation's compiled-kernel
+    cache (shared by every workspace; NUMBA_CACHE_DIR overrides it), which `mt init` fills.
     """
     from mastertrade.config import load_settings, mask_url
     from mastertrade.errors import ConfigError
@@ -76,6 +77,9 @@ def path(json_out: Annotated[bool, JsonOption] = False) -> None:
         info(f"mt: warning: {exc} (the database shown is the default)", style="yellow")
     if url:
         paths["database"] = mask_url(url)
+    from mastertrade.engine.backtest._numba import CACHE_DIR
+
+    paths["kernels"] = CACHE_DIR
     if json_out:
         print_json(paths)
         return
