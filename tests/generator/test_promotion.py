@@ -346,6 +346,58 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     assert (await store.run(again["symbols"]["BTC/USDT"]["run_id"])).seed == run.seed
 
 
+async def test_the_nightly_run_leaves_passers_of_an_untraded_timeframe_passed(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    """The trading core evaluates [market] timeframe bars only: a passer of another timeframe of the
+    universe put on paper never got a bar, so never a record to be promoted or retired on, and held its
+    paper slot for good (one more each night). It stays passed, and the report says why."""
+    from mastertrade.config import MarketSettings
+
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(
+        **LENIENT, count=20, population=16, generations=2, paper_per_run=2, timeframes=["1h"]
+    ).model_copy(update={"market": MarketSettings(symbols=["BTC/USDT"], timeframe="4h")})
+    report = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2025, 1, 2, 3, tzinfo=UTC))
+    (series,) = report["series"]
+    assert series["timeframe"] == "1h" and series["counts"]["passed"] > 0
+    assert report["paper"] == []
+    store = StrategyStore(sqlite_db)
+    assert await store.list(states=[State.PAPER]) == []
+    assert len(await store.list(states=[State.PASSED])) == series["counts"]["passed"]
+    assert series["paper_note"] == (
+        f"{series['counts']['passed']} passed; none goes on paper: the daemon trades 4h bars ([market]"
+        " timeframe), not 1h (`mt strategy paper ID` once it trades 1h)"
+    )
+
+
+async def test_a_simulated_nightly_says_why_another_timeframe_has_no_series(sqlite_db: Any) -> None:
+    """On a simulated daemon the 4h series of the universe were skipped saying "run `mt data sim`", which
+    a trader had done: it writes the research series, and the feed makes [market] timeframe bars only."""
+    from types import SimpleNamespace
+
+    from mastertrade.config import MarketSettings
+
+    settings = settings_with(timeframes=["1h", "4h"]).model_copy(
+        update={"market": MarketSettings(symbols=["ETH/USDT"], timeframe="1h")}
+    )
+    venue = SimpleNamespace(id="sim-live", simulated=True)
+    report = await nightly(
+        sqlite_db,
+        settings,
+        exchange="sim-live",
+        venue=venue,
+        now=datetime(2025, 1, 2, 3, tzinfo=UTC),  # type: ignore[arg-type]
+    )
+    hourly, four_hourly = report["series"]
+    assert "feed" not in hourly["skipped"]
+    assert four_hourly["skipped"].startswith("no candles stored for ETH/USDT 4h on sim-live")
+    assert four_hourly["skipped"].endswith(
+        "; the simulated feed makes 1h bars only ([market] timeframe): research 4h with"
+        " `mt generate --symbols ETH/USDT --timeframes 4h`"
+    )
+
+
 async def test_a_nightly_seed_replays_a_workspaces_nights_from_its_start(
     sqlite_db: Any, frame: pd.DataFrame
 ) -> None:

@@ -14,9 +14,12 @@ The universe is every symbol of ``[market] symbols`` on each timeframe of ``[gen
    date and the series (so a night can be re-run and gives the same strategies on the same data); with
    the dask executor every series' batches go to the cluster at once. A series without enough candles is
    skipped with the reason;
-3. **paper**: for each run, the ``paper_per_run`` strategies that passed the filter, best deflated Sharpe
-   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books);
-   a passer whose hold-out record is a better one's (the same trades) is skipped.
+3. **paper**: for each run on the ``[market] timeframe`` (the bars the trading core evaluates), the
+   ``paper_per_run`` strategies that passed the filter, best deflated Sharpe ratio first, move
+   ``passed -> paper`` (the trading core starts trading them in their own paper books); a passer whose
+   hold-out record is a better one's (the same trades) is skipped. The passers of another timeframe stay
+   passed, said in their series' ``paper_note``: on paper they would never see a bar, so never build the
+   record promotion needs, and hold their paper slots for good.
 
 The report keeps one entry per series in ``series``; the entries of the ``[market] timeframe`` are also
 under ``symbols`` by symbol.
@@ -90,6 +93,14 @@ async def start_paper(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
     return moved
+
+
+def untraded_note(passed: int, timeframe: str, traded: str) -> str:
+    """Why a run's passers on a timeframe the daemon does not trade stay passed."""
+    return (
+        f"{passed} passed; none goes on paper: the daemon trades {traded} bars ([market] timeframe), not"
+        f" {timeframe} (`mt strategy paper ID` once it trades {timeframe})"
+    )
 
 
 def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
@@ -246,14 +257,28 @@ async def nightly(
     for entry, outcome in zip(entries, outcomes, strict=True):
         if outcome.summary is None:  # no or too few candles yet: nothing to search on
             entry["skipped"] = outcome.skipped
+            if venue is not None and venue.simulated and outcome.timeframe != market.timeframe:
+                # `mt data sim` (the advice) writes the research series, which the daemon does not read
+                entry["skipped"] = (
+                    f"{outcome.skipped}; the simulated feed makes {market.timeframe} bars only ([market]"
+                    f" timeframe): research {outcome.timeframe} with `mt generate --symbols"
+                    f" {outcome.symbol} --timeframes {outcome.timeframe}`"
+                )
             log.info(
-                "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, outcome.skipped
+                "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, entry["skipped"]
             )
             continue
         summary = outcome.summary
         entry["run_id"] = summary.run_id
         entry["counts"] = summary.counts
         entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
+        if outcome.timeframe != market.timeframe:
+            # the trading core evaluates [market] timeframe bars only: on paper, a passer of another
+            # timeframe would never get a bar, never a record, and hold its paper slot for good
+            if summary.passed:
+                entry["paper_note"] = untraded_note(len(summary.passed), outcome.timeframe, market.timeframe)
+                log.info("nightly run %s: %s", summary.run_id, entry["paper_note"])
+            continue
         report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
     total = len(universe)
     report["decisions"] = await apply_rules(db, settings, publish=publish)
