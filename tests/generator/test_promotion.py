@@ -390,11 +390,10 @@ async def test_a_simulated_nightly_says_why_another_timeframe_has_no_series(sqli
         now=datetime(2025, 1, 2, 3, tzinfo=UTC),  # type: ignore[arg-type]
     )
     hourly, four_hourly = report["series"]
-    assert "feed" not in hourly["skipped"]
-    assert four_hourly["skipped"].startswith("no candles stored for ETH/USDT 4h on sim-live")
-    assert four_hourly["skipped"].endswith(
-        "; the simulated feed makes 1h bars only ([market] timeframe): research 4h with"
-        " `mt generate --symbols ETH/USDT --timeframes 4h`"
+    assert hourly["skipped"].startswith("no candles stored for ETH/USDT 1h on sim-live")
+    assert four_hourly["skipped"] == (
+        "no 4h series on sim-live: the simulated feed makes 1h bars only ([market] timeframe); research 4h"
+        " with `mt generate --symbols ETH/USDT --timeframes 4h`"
     )
 
 

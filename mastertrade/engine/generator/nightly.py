@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.events import Event
     from mastertrade.engine.generator.pipeline import GenerationSummary
+    from mastertrade.engine.generator.universe import SeriesOutcome
     from mastertrade.engine.kernel.context import EngineContext, JobRun
     from mastertrade.engine.market.venue import Venue
 
@@ -219,6 +220,7 @@ async def nightly(
     """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
     from mastertrade.engine.generator.pipeline import GenerationRequest
     from mastertrade.engine.generator.universe import config_universe, generate_universe
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.errors import RetryableError
 
     now = now or datetime.now(UTC)
@@ -243,6 +245,17 @@ async def nightly(
             entry["refresh"] = await refresh(db, settings, venue, symbol, timeframe)
         except RetryableError as exc:  # a flaky exchange: generate on what is stored
             entry["refresh"] = {"error": str(exc)}
+        if venue is not None and venue.simulated and timeframe != market.timeframe:
+            if await CandleStore(db).last_ts(SeriesKey(exchange, symbol, timeframe)) is None:
+                # the generator's advice (`mt data sim`) writes the research series, not the feed's
+                entry["skipped"] = (
+                    f"no {timeframe} series on {exchange}: the simulated feed makes {market.timeframe} bars"
+                    f" only ([market] timeframe); research {timeframe} with `mt generate --symbols {symbol}"
+                    f" --timeframes {timeframe}`"
+                )
+                log.info("nightly generation skipped %s %s: %s", symbol, timeframe, entry["skipped"])
+    pending = [entry for entry in entries if "skipped" not in entry]
+    searched = [(entry["symbol"], entry["timeframe"]) for entry in pending]
 
     request = GenerationRequest(
         symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly"
@@ -253,17 +266,12 @@ async def nightly(
             trigger="nightly", symbol=universe[0][0], timeframe=universe[0][1]
         )
     report["seed"] = seed
-    _, outcomes = await generate_universe(db, settings, request, universe, seed=seed, progress=progress)
-    for entry, outcome in zip(entries, outcomes, strict=True):
+    outcomes: list[SeriesOutcome] = []
+    if searched:  # each series' seed derives from the night's and the series: the others' stay the same
+        _, outcomes = await generate_universe(db, settings, request, searched, seed=seed, progress=progress)
+    for entry, outcome in zip(pending, outcomes, strict=True):
         if outcome.summary is None:  # no or too few candles yet: nothing to search on
             entry["skipped"] = outcome.skipped
-            if venue is not None and venue.simulated and outcome.timeframe != market.timeframe:
-                # `mt data sim` (the advice) writes the research series, which the daemon does not read
-                entry["skipped"] = (
-                    f"{outcome.skipped}; the simulated feed makes {market.timeframe} bars only ([market]"
-                    f" timeframe): research {outcome.timeframe} with `mt generate --symbols"
-                    f" {outcome.symbol} --timeframes {outcome.timeframe}`"
-                )
             log.info(
                 "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, entry["skipped"]
             )
@@ -280,7 +288,7 @@ async def nightly(
                 log.info("nightly run %s: %s", summary.run_id, entry["paper_note"])
             continue
         report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
-    total = len(universe)
+    total = max(len(searched), 1)  # the series searched, as the generation counted its progress
     report["decisions"] = await apply_rules(db, settings, publish=publish)
     if progress is not None:
         progress(total, total, "done")
