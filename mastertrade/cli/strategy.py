@@ -415,21 +415,37 @@ def _move(spec: str, action: str, reason: str, json_out: bool) -> None:
                     "from": moved.moved_from,
                     "to": moved.state,
                     "reason": reason,
+                    "market": (moved.symbol, moved.timeframe),
                 }
         from mastertrade.engine.generator.lifecycle import action_target, move_strategy
         from mastertrade.engine.generator.store import StrategyStore
 
         db = await open_db()
         try:
-            return (await move_strategy(StrategyStore(db), spec, action_target(action), reason)).as_dict()
+            done = await move_strategy(StrategyStore(db), spec, action_target(action), reason)
+            return {**done.as_dict(), "market": (done.after.symbol, done.after.timeframe)}
         finally:
             await db.close()
 
     move = run(apply)
+    if move["to"] in ("paper", "active"):
+        untraded_warning(*move["market"])
     if json_out:
         print_json({key: move[key] for key in ("id", "from", "to", "reason")})
         return
     typer.echo(f"strategy {move['id']} ({move['name']}): {move['from']} -> {move['to']}")
+
+
+def untraded_warning(symbol: str, timeframe: str) -> bool:
+    """Warn (stderr) when the daemon's feed gives a strategy on this market no bar, so it would sit on
+    paper or the account without ever trading (``lifecycle.untraded_reason``); whether it warned."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine.generator.lifecycle import untraded_reason
+
+    reason = untraded_reason(symbol, timeframe, settings().market)
+    if reason is not None:
+        output.info(f"mt: warning: {reason}", style="yellow")
+    return reason is not None
 
 
 @app.command("paper")

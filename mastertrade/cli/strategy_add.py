@@ -54,6 +54,11 @@ def add(
             await db.close()
 
     stored = run(main)
+    untraded = False
+    if stored["state"] == "paper":
+        from mastertrade.cli.strategy import untraded_warning
+
+        untraded = untraded_warning(stored["symbol"], stored["timeframe"])
     if json_out:
         print_json(stored)
         return
@@ -77,6 +82,8 @@ def add(
         )
     if stored["state"] != "paper":
         nxt = f"`mt strategy paper {stored['id']}`"
+    elif untraded:
+        nxt = "it gets no bar to trade (see the warning)"
     elif run(daemon_running):  # the daemon's strategy source reads the store at each closed bar
         nxt = "the daemon trades it in its own paper book from the next closed bar"
     else:

@@ -21,7 +21,7 @@ NIGHT = {
     "series": [
         {"symbol": "BTC/USDT", "timeframe": "1h", "run_id": 7, "counts": {"stored": 20, "passed": 2}},
         {"symbol": "BTC/USDT", "timeframe": "4h", "run_id": 8, "counts": {"stored": 20, "passed": 1},
-         "paper_note": "1 passed; none goes on paper"},
+         "paper_note": "1 passed and stay passed, not on paper"},
         {"symbol": "ETH/USDT", "timeframe": "1h", "skipped": "no candles stored for ETH/USDT 1h"},
     ],
     "paper": [{"id": "00aa11bb22cc33dd", "name": "gen-00aa11bb22", "reason": "among the 3 best"}],
@@ -79,7 +79,10 @@ def test_run_starts_a_job_waits_for_it_and_prints_the_nightly_report(
     assert "1 paper or active strategy kept as it is" in result.stderr
     table = result.stdout
     assert "Nightly run of 2026-01-02, seed 20260102" in table
-    assert "1 passed; none goes on paper" in table and "skipped: no candles stored for ETH/USDT 1h" in table
+    assert (
+        "1 passed and stay passed, not on paper" in table
+        and "skipped: no candles stored for ETH/USDT 1h" in table
+    )
     runs = mt.json("status")["jobs"]
     (night,) = [job for job in runs if job["name"] == "nightly_generation"]
     assert night["last_run"]["trigger"] == "manual" and night["last_run"]["outcome"] == "ok"

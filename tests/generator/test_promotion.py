@@ -366,8 +366,8 @@ async def test_the_nightly_run_leaves_passers_of_an_untraded_timeframe_passed(
     assert await store.list(states=[State.PAPER]) == []
     assert len(await store.list(states=[State.PASSED])) == series["counts"]["passed"]
     assert series["paper_note"] == (
-        f"{series['counts']['passed']} passed; none goes on paper: the daemon trades 4h bars ([market]"
-        " timeframe), not 1h (`mt strategy paper ID` once it trades 1h)"
+        f"{series['counts']['passed']} passed and stay passed, not on paper: the daemon trades 4h bars"
+        " ([market] timeframe): BTC/USDT 1h gets no bar and will not trade while it does"
     )
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.lifecycle import move_strategy
+from mastertrade.engine.generator.lifecycle import move_strategy, untraded_reason
 from mastertrade.engine.generator.promotion import Decision, account_books, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
@@ -96,12 +96,9 @@ async def start_paper(
     return moved
 
 
-def untraded_note(passed: int, timeframe: str, traded: str) -> str:
-    """Why a run's passers on a timeframe the daemon does not trade stay passed."""
-    return (
-        f"{passed} passed; none goes on paper: the daemon trades {traded} bars ([market] timeframe), not"
-        f" {timeframe} (`mt strategy paper ID` once it trades {timeframe})"
-    )
+def untraded_note(passed: int, reason: str) -> str:
+    """Why a run's passers stay passed rather than go on paper: ``reason`` (``lifecycle.untraded_reason``)."""
+    return f"{passed} passed and stay passed, not on paper: {reason}"
 
 
 def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
@@ -280,11 +277,12 @@ async def nightly(
         entry["run_id"] = summary.run_id
         entry["counts"] = summary.counts
         entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
-        if outcome.timeframe != market.timeframe:
-            # the trading core evaluates [market] timeframe bars only: on paper, a passer of another
-            # timeframe would never get a bar, never a record, and hold its paper slot for good
+        untraded = untraded_reason(outcome.symbol, outcome.timeframe, market)
+        if untraded is not None:
+            # on paper, a passer the feed gives no bar would never build a record, and would hold its
+            # paper slot for good
             if summary.passed:
-                entry["paper_note"] = untraded_note(len(summary.passed), outcome.timeframe, market.timeframe)
+                entry["paper_note"] = untraded_note(len(summary.passed), untraded)
                 log.info("nightly run %s: %s", summary.run_id, entry["paper_note"])
             continue
         report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
