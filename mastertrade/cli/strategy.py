@@ -293,6 +293,10 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
 StateOption = typer.Option("--state", help="Only strategies in this state (repeat for several).")
 
 
+TRADED_STATES = frozenset({"paper", "active", "paused", "retired"})
+"""The states of a strategy that may have a paper book (retired: it may have traded before)."""
+
+
 @app.command("list")
 def list_stored(
     state: Annotated[list[str] | None, StateOption] = None,
@@ -328,7 +332,10 @@ def list_stored(
             found = await StrategyStore(db).list(
                 states=states, symbol=symbol, timeframe=timeframe, limit=limit
             )
-            return found, await latest_statuses(db, [item.id for item in found])
+            # only a strategy that has traded on paper has a book for the monitor to judge; asking for
+            # every stored one cost a query each (thousands after a few nights: half a minute)
+            booked = [item.id for item in found if item.state in TRADED_STATES]
+            return found, await latest_statuses(db, booked)
         finally:
             await db.close()
 
