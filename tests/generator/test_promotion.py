@@ -420,6 +420,24 @@ async def test_a_nightly_seed_replays_a_workspaces_nights_from_its_start(
     assert third["seed"] == 20250103
 
 
+async def test_a_nightly_seed_moves_on_when_the_first_series_has_no_candles(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    """The nights were counted on the universe's first series alone: while it had no candles (a symbol
+    added in front, a timeframe not stored yet) it stored no run, and every night searched with seed N."""
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(count=10, population=8, generations=1, nightly_seed=41)
+    settings = settings.model_copy(
+        update={"market": settings.market.model_copy(update={"symbols": ["ETH/USDT", "BTC/USDT"]})}
+    )
+    seeds = []
+    for day in (2, 3):
+        report = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2025, 1, day, 3, tzinfo=UTC))
+        assert "no candles" in report["symbols"]["ETH/USDT"]["skipped"]
+        seeds.append(report["seed"])
+    assert seeds == [41, 42]
+
+
 async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame: pd.DataFrame) -> None:
     import asyncio
     from types import SimpleNamespace

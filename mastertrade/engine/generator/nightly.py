@@ -259,9 +259,10 @@ async def nightly(
     )
     seed = int(now.strftime("%Y%m%d"))
     if config.nightly_seed is not None:
-        seed = config.nightly_seed + await store.count_runs(
-            trigger="nightly", symbol=universe[0][0], timeframe=universe[0][1]
-        )
+        # the nights run so far: the series run most often (a series without candles yet stores no run,
+        # so counting the first series alone held the seed still while it had none)
+        runs = [await store.count_runs(trigger="nightly", symbol=s, timeframe=t) for s, t in universe]
+        seed = config.nightly_seed + max(runs)
     report["seed"] = seed
     outcomes: list[SeriesOutcome] = []
     if searched:  # each series' seed derives from the night's and the series: the others' stay the same
