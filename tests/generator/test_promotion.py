@@ -12,7 +12,7 @@ import pytest
 from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
-from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.promotion import Decision, TradingRecord, decide, prediction, read_record
 from mastertrade.engine.generator.report import versus_buy_and_hold
 from mastertrade.engine.generator.search import derive
 from mastertrade.engine.generator.states import State
@@ -542,6 +542,22 @@ def test_a_paper_strategy_not_promoted_within_max_paper_days_is_retired_saying_w
     assert decide(stored(), record(days=89, trades=0), RULES).action == "keep"  # not yet
     assert decide(stored(State.ACTIVE), never_traded, RULES).action == "keep"  # the account's are not timed
     assert decide(stored(), never_traded, RULES.model_copy(update={"max_paper_days": 0})).action == "keep"
+
+
+def test_a_paper_strategy_the_rules_cannot_promote_is_not_retired_for_time() -> None:
+    """A strategy the trader added (`mt strategy add --paper`) has no hold-out, so the rules can never
+    promote it ("the backtest has no out-of-sample daily returns"); after max_paper_days they retired it,
+    for good, for not being promoted. It is kept; its drawdown still retires it."""
+    own = stored(daily_mean=None, daily_std=None)
+    traded = record(days=120, trades=40, return_pct=3.0, drawdown=5.0)
+    decision = decide(own, traded, RULES)
+    assert decision == Decision(
+        "keep",
+        "the backtest has no out-of-sample daily returns to compare with; only `mt strategy activate`"
+        " promotes it",
+    )
+    assert decide(own, record(days=120, trades=40, drawdown=30.0), RULES).action == "retire"
+    assert decide(stored(), traded, RULES).action == "promote"  # with a hold-out, as before
 
 
 def test_a_paper_time_limit_below_the_shortest_record_is_refused() -> None:
