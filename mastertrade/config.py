@@ -900,7 +900,8 @@ class GeneratorSettings(Section):
     max_paper_days: float = Field(default=90.0, ge=0)
     """Retirement: a paper strategy not promoted within this many days of market time is retired, with the
     reason it was kept (too few trades, below tolerance, ...), so paper strategies that never prove
-    themselves do not pile up night after night; 0: never. At least min_paper_days."""
+    themselves do not pile up night after night (not one you added, without a hold-out: the rules cannot
+    promote it); 0: never. At least min_paper_days."""
 
     @model_validator(mode="after")
     def _paper_period(self) -> GeneratorSettings:
