@@ -870,8 +870,8 @@ class GeneratorSettings(Section):
     nightly_seed: int | None = Field(default=None, ge=0)
     """Nightly run's seed: empty, the date of its night (market time) as YYYYMMDD, so each night searches
     anew; a number N, the workspace's first nightly run uses N, the next N + 1 and so on (counted from the
-    nightly runs stored for the universe's series, the one run most often), so a workspace replays the same nights from its start (the
-    demo sets it, so every fresh demo shows the same strategies)."""
+    nightly runs stored for the universe's series, the one run most often), so a workspace replays the
+    same nights from its start (the demo sets it, so every fresh demo shows the same strategies)."""
 
     paper_per_run: int = Field(default=3, ge=0)
     """Nightly run: how many of the run's passers (best deflated Sharpe first) start paper trading; a
