@@ -162,6 +162,9 @@ async def test_a_fire_while_the_previous_run_still_runs_is_skipped(scheduled: Sc
     await scheduled.clock.set(START.replace(hour=5, minute=30))
     await wait_for(lambda: scheduled.scheduler.running("slow"))
     await scheduled.clock.set(START.replace(hour=6, minute=30))
+    # the scheduler has fired the 6:30 run (its next is the next day's) and that fire is over; waiting on
+    # the second alone passed before the scheduler woke, and the fire then found the first run finished
+    await wait_for(lambda: scheduled.scheduler._next["slow"] > START.replace(hour=6, minute=30))
     await wait_for(lambda: not scheduled.scheduler._starting)
     scheduled.jobs.release.set()
     await scheduled.scheduler.wait_idle()
