@@ -92,7 +92,10 @@ GIL, the kernel 4-7) beside 30-35 ms of breeding, so overlap could save 15 ms a 
 the first generation's wait is numba's one-time set-up (Python, GIL-bound), which chunks cannot hide.
 Chunks of 64 and of 32 cost 5-25% more CPU in the search (four interleaved runs each: 1.25-1.42 CPU
 seconds whole, 1.32-1.76 at 64, 1.44-1.77 at 32; load average 5-10 from other work) and saved no wall
-time that could be told from the noise. Off; the strategies are the same for any chunk size.
+time that could be told from the noise. Off; the strategies are the same for any chunk size. Nor was the
+hand-over of the GIL what held chunks back: with ``sys.setswitchinterval`` at 0.5 ms (and chunks of 32, or
+16 at 0.2 ms) the search kept 1.07-1.31 cores busy against 0.97-1.28 with the defaults (2026-12-04, three
+interleaved rounds, load 2-3 from other work), and took no less time.
 
 Overlapping whole generations instead (breeding g+1 from the population before g's children are scored,
 so selection lags one generation) was built and measured the same day, and not kept: on two cores the
