@@ -95,6 +95,9 @@ async def test_bad_conditions_are_refused_naming_the_bad_part(engine: Engine) ->
     assert not [rule for rule in manager.rules.rules if rule.kind == "signal"]
 
 
+FEAR_TEXT = '{"<": [{"feature": "fear_greed"}, 20]}'
+
+
 def test_mt_alerts_add_when(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     rule = mt.json(
         "alerts", "add", "--when", '{"<": [{"feature": "fear_greed"}, 20]}', "--symbol", "BTC/USDT"
@@ -107,6 +110,18 @@ def test_mt_alerts_add_when(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: invalid --when '{not json': not JSON")
     missing = mt("alerts", "add")
     assert missing.exit_code == 2 and "missing KIND" in missing.stderr
+    # a timeframe the daemon does not stream: no bar of it ever closes here, so the rule would never fire
+    other = mt("alerts", "add", "--when", FEAR_TEXT, "--symbol", "BTC/USDT", "--timeframe", "4h")
+    assert other.exit_code == 2
+    assert other.stderr.strip() == (
+        "mt: error: timeframe '4h': the daemon streams 1h bars ([market] timeframe), so a 4h signal rule"
+        " would never fire"
+    )
+    stored = [rule for rule in mt.json("alerts", "list")["rules"] if not rule["builtin"]]
+    assert [rule["id"] for rule in stored] == [rule["id"]]  # nothing stored
+    # a market in any case is the market the feed streams, stored as the feed spells it
+    lower = mt.json("alerts", "add", "--when", FEAR_TEXT, "--symbol", "btc/usdt")
+    assert lower["params"]["symbol"] == "BTC/USDT"
 
 
 async def test_a_signal_rule_survives_a_restart(engine: Engine) -> None:

@@ -17,7 +17,7 @@ from mastertrade.engine.api.schemas import (
     AlertTestRequest,
     RemovedResponse,
 )
-from mastertrade.errors import NotFound
+from mastertrade.errors import NotFound, UserInputError
 
 router = APIRouter(tags=["alerts"])
 
@@ -50,24 +50,35 @@ PRICED_KINDS = ("price_cross", "pct_move", "signal")
     "/v1/alerts/rules",
     response_model=AlertRuleInfo,
     status_code=201,
-    responses=raises(404),
-    summary="Add a rule (404 for a symbol or service the daemon does not know)",
+    responses=raises(400, 404),
+    summary="Add a rule (404 for a symbol or service the daemon does not know, 400 for a signal rule on a"
+    " timeframe it does not stream)",
 )
 async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
     await ctx.alerts.load()
     params = body.model_dump(exclude={"kind", "name", "severity"}, exclude_none=True)
     symbols = ctx.settings.market.symbols
-    if body.kind in PRICED_KINDS and body.symbol is not None and body.symbol not in symbols:
-        # Its prices or bars never arrive: the rule would be stored and never fire.
-        raise NotFound(
-            f"unknown symbol {body.symbol!r}: the daemon streams {', '.join(symbols)} ([market] symbols)"
-        )
+    if body.kind in PRICED_KINDS and body.symbol is not None:
+        # a market in any case (`btc/usdt` is BTC/USDT), stored as the feed spells it
+        streamed = {symbol.upper(): symbol for symbol in symbols}
+        if body.symbol.strip().upper() not in streamed:
+            # Its prices or bars never arrive: the rule would be stored and never fire.
+            raise NotFound(
+                f"unknown symbol {body.symbol!r}: the daemon streams {', '.join(symbols)} ([market] symbols)"
+            )
+        params["symbol"] = streamed[body.symbol.strip().upper()]
     if body.kind == "service_failure" and body.service is not None:
         known = sorted({*ctx.state.services, "daemon"})
         if body.service not in known:  # its failures never happen here: stored, it would never fire
             raise NotFound(f"unknown service {body.service!r}: this daemon runs {', '.join(known)}")
     if body.kind == "signal":
-        params.setdefault("timeframe", ctx.settings.market.timeframe)
+        streams = ctx.settings.market.timeframe
+        params.setdefault("timeframe", streams)
+        if params["timeframe"] != streams:  # its bars never close here: stored, it would never fire
+            raise UserInputError(
+                f"timeframe {params['timeframe']!r}: the daemon streams {streams} bars ([market] timeframe),"
+                f" so a {params['timeframe']} signal rule would never fire"
+            )
     rule = await ctx.alerts.add_rule(body.kind, params, severity=body.severity, name=body.name)
     return AlertRuleInfo.model_validate(rule.info())
 
