@@ -234,7 +234,8 @@ def positions(
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """The account's balances, equity and P&L."""
+    """The account's balances, equity and P&L; the cash reserved for resting buys is what the broker
+    holds back for them (the paper broker keeps their fees aside too), the rest is free."""
     view = with_client(lambda client: client.balance())
     if json_out:
         print_json(view.model_dump(mode="json"))
@@ -245,6 +246,7 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
     )
     info(
         f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
-        f"+ positions {view.positions_value:,.2f}; free cash {view.free_cash:,.2f}; "
+        f"+ positions {view.positions_value:,.2f}; cash = reserved {view.reserved:,.2f} for open buys "
+        f"+ free {view.free_cash:,.2f}; "
         f"P&L realised {view.realised_pnl:,.2f}, unrealised {view.unrealised_pnl:,.2f}"
     )

@@ -152,7 +152,10 @@ class BalanceInfo(Model):
     quote: str
     balances: dict[str, float]
     cash: float
-    reserved: float
+    reserved: float = Field(
+        description="cash the broker holds back for resting buys (the paper broker keeps their fees aside "
+        "too); reserved + free_cash = cash"
+    )
     free_cash: float
     positions_value: float
     equity: float

@@ -266,7 +266,13 @@ class Account:
                 book, since=self.risk.drawdown_since_ts, day_start=day_ms
             )
         return snapshot(
-            ledger, self.broker.marks(), working, self.quote, peak_equity=peak, day_start_equity=day_start
+            ledger,
+            self.broker.marks(),
+            working,
+            self.quote,
+            peak_equity=peak,
+            day_start_equity=day_start,
+            buy_fee=self.broker.buy_fee_reserve,
         )
 
     async def place(
@@ -557,7 +563,13 @@ class Account:
         working = await self.journal.orders(
             book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
         )
-        view = balance_view(await self.broker.ledger(), self.broker.marks(), self.quote, working)
+        view = balance_view(
+            await self.broker.ledger(),
+            self.broker.marks(),
+            self.quote,
+            working,
+            buy_fee=self.broker.buy_fee_reserve,
+        )
         return {"book": self.broker.book, "mode": self.mode, **view}
 
     # --- risk -------------------------------------------------------------------------------------

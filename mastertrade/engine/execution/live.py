@@ -104,6 +104,8 @@ TRADES_PAGES = 10
 
 class LiveBroker:
     mode = "live"
+    buy_fee_reserve = 0.0
+    """The exchange holds back a resting buy's value, not its fee (taken from the fill)."""
 
     def __init__(
         self,

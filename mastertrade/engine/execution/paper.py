@@ -108,6 +108,11 @@ class PaperBroker:
     def working(self, symbol: str | None = None) -> list[OrderRecord]:
         return [row for row in self._working.values() if symbol is None or row.symbol == symbol]
 
+    @property
+    def buy_fee_reserve(self) -> float:
+        """A resting buy's fee is held back with its value (``reserved_cash``)."""
+        return self.fee
+
     def reserved_cash(self) -> float:
         """Cash promised to working buy orders (at their limit, stop or reference price, fee included)."""
         total = 0.0
