@@ -12,7 +12,7 @@ import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
-from mastertrade.utc import iso
+from mastertrade.utc import iso, iso_ms
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
@@ -206,7 +206,11 @@ def cancel(
 def positions(
     book: Annotated[str | None, BookOption] = None, json_out: Annotated[bool, JsonOption] = False
 ) -> None:
-    """The account's open positions (or a strategy paper book's) with their marks and P&L."""
+    """The account's open positions (or a strategy paper book's) with their marks and P&L.
+
+    A position's realised P&L is its own: what its partial sells realised since it opened (the
+    "opened" column), not earlier round trips in the symbol; those are in `--json`
+    (`symbol_realised_pnl`), and the book's total realised P&L in `mt balance`."""
     rows = with_client(lambda client: client.positions(book=book))
     if json_out:
         print_json([row.model_dump(mode="json") for row in rows])
@@ -215,7 +219,7 @@ def positions(
         info(f"no open positions in the {_asked(book)}")
         return
     print_table(
-        ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],
+        ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised", "opened"],
         [
             (
                 _book(row.book, ""),
@@ -226,11 +230,14 @@ def positions(
                 _num(row.value, ",.2f"),
                 _num(row.unrealised_pnl, ",.2f"),
                 _num(row.realised_pnl, ",.2f"),
+                iso_ms(row.opened_ts) if row.opened_ts is not None else "",
             )
             for row in rows
         ],
         right=["amount", "avg price", "mark", "value", "unrealised", "realised"],
     )
+    total = "; the account's over all its trades is in `mt balance`" if _asked(book) == "account" else ""
+    info(f"realised: by each position's own sells since it opened (market time){total}")
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:

@@ -141,8 +141,18 @@ class PositionInfo(Model):
     mark: float | None = None
     value: float | None = None
     unrealised_pnl: float | None = None
-    realised_pnl: float
-    fees: float
+    realised_pnl: float = Field(
+        description="realised by this position's own sells since it opened (opened_ts); earlier round "
+        "trips in the symbol are in symbol_realised_pnl"
+    )
+    fees: float = Field(description="fees paid on this position's fills since it opened")
+    symbol_realised_pnl: float = Field(
+        default=0.0,
+        description="realised in this symbol by the book over every round trip, this one included",
+    )
+    symbol_fees: float = Field(
+        default=0.0, description="fees paid in this symbol by the book over every round trip"
+    )
     opened_ts: int | None = None
 
 
