@@ -186,21 +186,47 @@ def cancel(
 ) -> None:
     """Cancel an open order (by id, or by the client order id `mt trade` printed).
 
+    An order that is no longer open (filled, cancelled or rejected, perhaps a moment ago) has nothing
+    to cancel: the command says how it ended and exits 0 when it will not trade (already cancelled or
+    rejected: what a cancel is for holds, as `mt risk halt` of a halted account or `mt daemon stop` of a
+    stopped daemon exit 0), 1 when it filled (the cancel came too late: the trade happened).
+
     The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
     cancelled: the command names the position it protects and exits 1. To close the position, sell it
     (selling the whole of a paper position cancels its stop and take-profit); to leave it open without a
     stop, add --unprotect. A live strategy's stop resting at the exchange is
     placed again by the daemon's protection while the position stays open.
     """
+    from mastertrade.errors import OperationFailed
 
-    async def find_and_cancel(client: DaemonClient) -> OrderInfo:
-        return await client.cancel_order((await _find(client, order)).id, unprotect=unprotect)
+    async def find_and_cancel(client: DaemonClient) -> tuple[OrderInfo, str | None]:
+        """The order and, when it had ended already, the daemon's statement of how."""
+        found = await _find(client, order)
+        try:
+            return await client.cancel_order(found.id, unprotect=unprotect), None
+        except OperationFailed as exc:
+            if type(exc) is not OperationFailed:
+                raise  # a stop protecting a position, a timeout: not an order that has ended
+            ended = await client.order(found.id)
+            if ended.state not in FINAL:
+                raise
+            return ended, str(exc)
 
-    row = with_client(find_and_cancel)
+    row, ended = with_client(find_and_cancel)
     if json_out:
         print_json(row.model_dump(mode="json"))
+    if ended is None:
+        if not json_out:
+            reason = f" ({row.reason})" if row.reason else ""
+            info(f"order {row.id} {row.side} {row.symbol}: {row.state}{reason}")
         return
-    info(f"order {row.id} {row.side} {row.symbol}: {row.state}" + (f" ({row.reason})" if row.reason else ""))
+    if row.state == "filled":
+        raise OperationFailed(ended)
+    info(ended)
+
+
+FINAL = ("filled", "cancelled", "rejected")
+"""The states an order ends in (``OrderState.final``): nothing is left to cancel."""
 
 
 def positions(

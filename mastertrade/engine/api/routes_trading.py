@@ -115,7 +115,8 @@ async def order_by_client_id(
     responses=raises(502, 503),
     summary="Cancel an open order",
     description="The stop-loss or trailing stop protecting an open position is refused (409 "
-    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`.',
+    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`. An order '
+    "that has ended (filled, cancelled, rejected) answers 409 operation_failed, saying how it ended.",
 )
 async def cancel(
     ctx: Ctx, account: AccountDep, order_id: RowId, body: CancelRequest | None = None
