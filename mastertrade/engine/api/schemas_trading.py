@@ -28,7 +28,9 @@ class Model(BaseModel):
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Infinity and NaN are refused like any number outside a field's range (422, naming the value),
+    # not let through to be refused later by the handler with another status.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class OrderCreate(Request):
