@@ -219,6 +219,7 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
         )
     goal = Goal(body.name, GoalKind(body.kind), body.target, period, deadline=deadline, created_at=now)
     stored = await desk.store.add(goal)
+    await desk.snapshot()  # where it starts: milestones count from here, not from nothing
     progress = await desk.progress([stored])  # where it stands at once (a target already met, say)
     if progress:
         return GoalInfo.model_validate(progress[0].as_dict())
