@@ -41,3 +41,22 @@ async def test_a_value_goal_made_without_a_period_is_added(trading: TradingEngin
     async with trading.client() as client:
         added = await client.add_goal(GoalCreate(name="v", kind="value", target=150_000))
     assert added.period == "none" and added.target == 150_000
+
+
+async def test_a_period_goal_counts_its_milestones_again_each_period(trading: TradingEngine) -> None:
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    desk = trading.ctx.get(GoalsDesk)
+    async with trading.client() as client:
+        await client.add_goal(GoalCreate(name="daily", kind="profit", target=1_000, period="day"))
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=100, type="market"))
+    await trading.bar(BTC, 1, 100, 101, 99, 100)
+    await trading.bar(BTC, 2, 106, 106, 106, 106)  # about 590 today: 25% and 50%
+    await desk.snapshot()
+    await trading.wait(lambda: milestones(trading, "daily") == ["25%", "50%"], "the first day's milestones")
+    for i in range(3, 25):  # flat into the next day (bar 24 opens 2026-01-02)
+        await trading.bar(BTC, i, 106, 106, 106, 106, ticks=False)
+    await trading.bar(BTC, 25, 109, 109, 109, 109)  # about 300 on the new day: 25% again
+    await desk.snapshot()
+    await trading.wait(
+        lambda: milestones(trading, "daily") == ["25%", "50%", "25%"], "the second day's 25% milestone"
+    )
