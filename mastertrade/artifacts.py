@@ -19,11 +19,15 @@ it was made with. Loading checks the artifact format, that the files still hash 
 each library the caller names has the same major version (and for pre-1.0 libraries the same minor),
 failing with :class:`IncompatibleArtifact`, whose message says what differs and how to retrain.
 
-A save is atomic: payload and manifest are written into a temporary folder that is renamed into place.
+A save is atomic: payload and manifest are written into a temporary folder (``.saving-*`` beside the
+versions) that is renamed into place. The saving process holds an exclusive ``flock`` on that folder
+until it is renamed or removed, so a process killed mid-save leaves a folder nobody holds: every later
+save removes such folders (:meth:`ArtifactStore.sweep_staging`), never one a live process is writing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +35,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +50,10 @@ FORMAT = 1
 """Version of the artifact layout; an artifact of another format is refused."""
 
 MANIFEST = "manifest.json"
+STAGING_PREFIX = ".saving-"
+STAGING_GRACE_S = 60.0
+"""A staging folder younger than this is left alone even when unlocked: its writer may not have locked it
+yet (it locks right after creating it), or be an older MasterTrade that did not lock at all."""
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -159,8 +168,11 @@ class ArtifactStore:
         """Write a new artifact: ``write(folder)`` puts the payload files into ``folder``."""
         parent = self.root / kind / name / safe_key(str(v) for v in key.values())
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=parent))
+        self.sweep_staging()
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
+        held = os.open(staging, os.O_RDONLY)
         try:
+            fcntl.flock(held, fcntl.LOCK_EX)  # ours until the folder is renamed or removed (see module doc)
             write(staging)
             identity = {
                 "format": FORMAT,
@@ -189,7 +201,32 @@ class ArtifactStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        finally:
+            os.close(held)
         return self.open(final)
+
+    def sweep_staging(self, *, grace_s: float = STAGING_GRACE_S) -> list[Path]:
+        """Remove the staging folders of saves that died (killed mid-save): those no live process holds
+        locked and older than ``grace_s``. Returns what it removed."""
+        removed: list[Path] = []
+        now = time.time()
+        for folder in sorted(self.root.glob(f"*/*/*/{STAGING_PREFIX}*")) if self.root.is_dir() else ():
+            try:
+                if not folder.is_dir() or now - folder.stat().st_mtime < grace_s:
+                    continue
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                continue  # gone meanwhile (its save finished), or not ours to read
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live save holds it
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+            finally:
+                os.close(fd)
+        return removed
 
     def open(self, path: Path, *, require: Iterable[str] = ()) -> Artifact:
         """Read and check the artifact in ``path``; ``require`` names libraries whose versions must match."""

@@ -17,9 +17,10 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -62,6 +63,22 @@ class Section(BaseModel):
         if isinstance(value, int | float) and not isinstance(value, bool) and bool in types and not numeric:
             raise ValueError("expected true or false, not a number")
         return value
+
+    @model_validator(mode="after")
+    def _first_delay_within_longest(self) -> Self:
+        # Every backoff pair (X_s, X_max_s): a first delay above the longest was cut to it without a
+        # word (retry_backoff_s = 100 with retry_backoff_max_s = 10 retried after 10 s).
+        for name in type(self).model_fields:
+            longest = f"{name.removesuffix('_s')}_max_s"
+            if not name.endswith("_s") or longest not in type(self).model_fields:
+                continue
+            first, cap = getattr(self, name), getattr(self, longest)
+            if first > cap:
+                raise ValueError(
+                    f"{name} {first:g} is above {longest} {cap:g}: the first delay must not be longer than"
+                    " the longest"
+                )
+        return self
 
 
 class DbSettings(Section):
@@ -853,8 +870,8 @@ class GeneratorSettings(Section):
     nightly_seed: int | None = Field(default=None, ge=0)
     """Nightly run's seed: empty, the date of its night (market time) as YYYYMMDD, so each night searches
     anew; a number N, the workspace's first nightly run uses N, the next N + 1 and so on (counted from the
-    nightly runs stored for its first series), so a workspace replays the same nights from its start (the
-    demo sets it, so every fresh demo shows the same strategies)."""
+    nightly runs stored for the universe's series, the one run most often), so a workspace replays the
+    same nights from its start (the demo sets it, so every fresh demo shows the same strategies)."""
 
     paper_per_run: int = Field(default=3, ge=0)
     """Nightly run: how many of the run's passers (best deflated Sharpe first) start paper trading; a
@@ -883,7 +900,8 @@ class GeneratorSettings(Section):
     max_paper_days: float = Field(default=90.0, ge=0)
     """Retirement: a paper strategy not promoted within this many days of market time is retired, with the
     reason it was kept (too few trades, below tolerance, ...), so paper strategies that never prove
-    themselves do not pile up night after night; 0: never. At least min_paper_days."""
+    themselves do not pile up night after night (not one you added, without a hold-out: the rules cannot
+    promote it); 0: never. At least min_paper_days."""
 
     @model_validator(mode="after")
     def _paper_period(self) -> GeneratorSettings:
@@ -1330,23 +1348,26 @@ def _toml_item(value: Any) -> Any:
     return tomlkit.item(str(value))
 
 
-def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data for display: secrets and database passwords as asterisks."""
+def masked_dump(settings: Settings, label: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The settings as plain data for display: secrets and database passwords as asterisks. ``label``
+    shows each alert target (``mt config show`` passes the workspace's ``identity.target_label``, so
+    two targets of one scheme show apart, as the daemon and its delivery records show them); without
+    it, masked only (``masking.mask_target``)."""
     data: dict[str, Any] = settings.model_dump(mode="json")
     if data["db"].get("url"):
         data["db"]["url"] = mask_url(data["db"]["url"])
     if data.get("alerts", {}).get("urls"):
         from mastertrade.engine.alerts.masking import mask_target
 
-        data["alerts"]["urls"] = [mask_target(url) for url in data["alerts"]["urls"]]
+        data["alerts"]["urls"] = [(label or mask_target)(url) for url in data["alerts"]["urls"]]
     return data
 
 
-def render_values(settings: Settings) -> str:
-    """The effective settings as TOML, masked (what ``mt config show`` prints)."""
+def render_values(settings: Settings, label: Callable[[str], str] | None = None) -> str:
+    """The effective settings as TOML, masked (what ``mt config show`` prints; ``masked_dump``)."""
     import tomlkit
 
-    data = masked_dump(settings)
+    data = masked_dump(settings, label)
     document = tomlkit.document()
     for key, value in data.items():
         if not isinstance(value, dict) and value is not None:

@@ -73,6 +73,40 @@ def test_a_section_refused_for_what_the_environment_set_names_the_variable(
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "equal"),
+    [
+        (
+            "[alerts]\nretry_backoff_s = 1000\n",
+            "retry_backoff_s 1000 is above retry_backoff_max_s 900",
+            "[alerts]\nretry_backoff_s = 900\n",
+        ),
+        (
+            "[daemon]\nrestart_backoff_max_s = 0.5\n",
+            "restart_backoff_s 1 is above restart_backoff_max_s 0.5",
+            "[daemon]\nrestart_backoff_max_s = 1\n",
+        ),
+        (
+            "[exchange]\nbackoff_s = 45\n",
+            "backoff_s 45 is above backoff_max_s 30",
+            "[exchange]\nbackoff_s = 30\n",
+        ),
+        (
+            "[collectors]\nbackoff_max_s = 30\n",
+            "backoff_s 60 is above backoff_max_s 30",
+            "[collectors]\nbackoff_max_s = 60\n",
+        ),
+    ],
+)
+def test_a_first_delay_above_the_longest_is_refused(text: str, message: str, equal: str) -> None:
+    # it was cut to the longest without a word: the first retry came sooner than the file said
+    path = write_config(text)
+    with pytest.raises(ConfigError, match=rf"^{path}:1: key '\w+': .*{message}: the first delay"):
+        load_settings()
+    write_config(equal)
+    load_settings()
+
+
 def test_invalid_toml_names_the_line() -> None:
     path = write_config('mode = "paper"\n[db\n')
     with pytest.raises(ConfigError, match=rf"^{path}:2: invalid TOML"):

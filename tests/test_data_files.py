@@ -71,7 +71,10 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
         (HEADER + "2024-01-01T00:30:00Z,1,2,0.5,1,1\n", "line 2: .*not on the 1h bar grid"),
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,3,1\n", "line 2: close 3.0 outside"),
         (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,-1\n", "line 2: volume -1.0 is negative"),
-        (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: prices must be positive"),
+        # the bad value is named, with its column ("a value is not finite" named neither)
+        (HEADER + "2024-01-01T00:00:00Z,0,2,0.5,1,1\n", "line 2: open 0.0 is not positive \\(prices must be"),
+        (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1e400,1\n", "line 2: close inf is not finite"),
+        (HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1,inf\n", "line 2: volume inf is not finite"),
         (HEADER, "no rows after the header"),
         # a last line cut short (a download or copy stopped half-way), with or without its line end
         (
@@ -135,6 +138,27 @@ def test_import_export_round_trip_is_exact(mt: MT, db_url: str, tmp_path: Path) 
             "2024-01-01 06:00:00,1,2,0.5,1,1\n",
             "line 3: timestamp '2024-01-01 05:00:00\\+0200' has a UTC offset, but line 2's "
             "'2024-01-01 00:00:00' has none: mixed zoned and unzoned",
+        ),
+        # epoch times are UTC: unzoned ISO times beside them were taken as UTC too, and the 3h and 2h
+        # steps of local times read as UTC blamed the timeframe ("is the file's timeframe 2h?")
+        (
+            HEADER + "1704067200000,1,2,0.5,1,1\n2024-01-01T03:00:00,1,2,0.5,1,1\n"
+            "2024-01-01T05:00:00,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01T03:00:00' has no UTC offset, but line 2's '1704067200000' is an"
+            " epoch time, which is UTC: mixed zoned and unzoned timestamps \\(give every ISO timestamp an"
+            " offset\\)",
+        ),
+        (
+            HEADER + "2024-01-01T00:00:00,1,2,0.5,1,1\n2024-01-01T01:00:00,1,2,0.5,1,1\n"
+            "1704074400000,1,2,0.5,1,1\n",
+            "line 4: timestamp '1704074400000' is an epoch time, which is UTC, but line 2's "
+            "'2024-01-01T00:00:00' has no UTC offset: mixed zoned and unzoned",
+        ),
+        # the timestamp is quoted as the file has it, not as read (" UTC" as "+00:00")
+        (
+            HEADER + "2024-01-01 00:00:00,1,2,0.5,1,1\n2024-01-01 01:00:00 UTC,1,2,0.5,1,1\n",
+            "line 3: timestamp '2024-01-01 01:00:00 UTC' has a UTC offset, but line 2's "
+            "'2024-01-01 00:00:00' has none",
         ),
     ],
 )

@@ -23,6 +23,34 @@ def test_init_writes_config_and_migrates(mt: MT, db_url: str) -> None:
     assert again["config_written"] is False and again["revisions"] == report["revisions"]
 
 
+def test_init_says_it_compiles_only_when_it_will(mt: MT, db_url: str) -> None:
+    assert mt("init").exit_code == 0
+    # the installation's kernel cache is warm now: a second init loads, and says so
+    warm = mt("init")
+    assert warm.exit_code == 0 and "compiling" not in warm.stderr, warm.stderr
+    from mastertrade.engine.backtest._numba import CACHE_DIR
+    from mastertrade.engine.warmup import STAMP, kernels_warm
+
+    stamp = Path(CACHE_DIR) / STAMP
+    stamp.unlink(missing_ok=True)  # a cache no warm-up has finished in
+    first = mt("init")
+    assert first.exit_code == 0, first.stderr
+    assert "compiling the backtest and indicator kernels" in first.stderr
+    assert "compiled in" in first.stdout
+    assert kernels_warm()
+    # the installation's cache is warm: a second workspace (or a second init) loads, and says so
+    again = mt("init")
+    assert again.exit_code == 0 and "compiling" not in again.stderr, again.stderr
+    assert "loaded from the cache in" in again.stdout
+    assert mt.json("init")["kernels_cached"] is True
+    # a stamp left for other kernel sources (an upgrade, an edited kernel) does not count
+    stamp.write_text("0" * 64, encoding="ascii")
+    assert not kernels_warm()
+    report = mt("init")
+    assert "compiling the backtest and indicator kernels" in report.stderr
+    assert kernels_warm()
+
+
 def test_init_with_db_url_keeps_the_users_comments(mt: MT, mt_home: Path, db_url: str) -> None:
     os.environ.pop("MT_DB__URL")
     config = locations().config_file
@@ -65,6 +93,10 @@ def test_config_path_lists_every_path(mt: MT, mt_home: Path) -> None:
     paths = mt.json("config", "path")
     assert set(paths) >= {"config", "data", "database", "logs", "socket"}
     assert paths["config"] == str(mt_home / "config" / "config.toml")
+    # the compiled kernels live per installation, not under MT_HOME's cache: their folder is listed too
+    from mastertrade.engine.backtest._numba import CACHE_DIR
+
+    assert paths["kernels"] == CACHE_DIR and paths["kernels"] != paths["cache"]
 
 
 def test_malformed_config_is_one_line_and_exit_2(mt: MT) -> None:

@@ -172,3 +172,44 @@ def test_mt_data_sim_stores_candles_and_features_together_or_not_at_all(
     assert len(first) > 5
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a.ts, b.ts) and np.array_equal(a.values, b.values)
+
+
+def test_mt_data_sim_says_what_it_replaced(mt: MT, db_url: str, tmp_path: Path) -> None:
+    first = mt("data", "sim", "BTC/USDT", "--bars", "300", "--seed", "4", "--end", "2025-01-01")
+    said = " ".join(first.stderr.split())
+    assert "simulated 300 bars of sim:BTC/USDT:1h" in said and "replaced" not in said
+    assert "simulated feature values (source sim), derived from the simulated 1h series" in said
+    again = mt("data", "sim", "BTC/USDT", "--bars", "200", "--seed", "4", "--end", "2025-01-01")
+    assert "replaced the 300 bars stored before" in " ".join(again.stderr.split())
+    out = tmp_path / "hourly.csv"
+    mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out), "--feature", "sentiment")
+    assert (
+        sum(bool(line.split(",")[-1]) for line in out.read_text().splitlines()[1:]) >= 195
+    )  # published a bar late
+    # another timeframe's simulation replaces the features the 1h series' strategies read: said, not silent
+    daily = mt(
+        "data", "sim", "BTC/USDT", "--timeframe", "1d", "--bars", "3", "--seed", "4", "--end", "2026-01-01"
+    )
+    assert daily.exit_code == 0
+    warning = " ".join(daily.stderr.split())
+    assert "mt: warning: the simulated features" in warning
+    assert "now derived from the 1d series, replacing those of the simulated 1h series" in warning
+    mt.json(
+        "data",
+        "export",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--out",
+        str(out),
+        "--feature",
+        "sentiment",
+        "--force",
+    )
+    assert not any(line.split(",")[-1] for line in out.read_text().splitlines()[1:])
+    # the same timeframe again: nothing of another timeframe's is replaced, no warning
+    same = mt("data", "sim", "ETH/USDT", "--timeframe", "1d", "--bars", "3", "--end", "2026-01-01", "--json")
+    assert same.exit_code == 0 and "warning" in same.stderr  # the 1h series is still stored
+    mt("data", "delete", "BTC/USDT", "--timeframe", "1h", "--yes")
+    quiet = mt("data", "sim", "ETH/USDT", "--timeframe", "1d", "--bars", "3", "--end", "2026-01-01")
+    assert "warning" not in quiet.stderr

@@ -114,6 +114,11 @@ def add(
     for option, value in (("--level", level), ("--pct", pct)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserInputError(f"invalid {option} {value!r}: must be a number above 0")
+    if symbol is not None:
+        from mastertrade.engine.market.symbols import parse_symbol
+
+        # typed in any case, as in every other command: the daemon streams the upper-case spelling
+        symbol = parse_symbol(symbol, what="--symbol")
     params = {
         "when": condition,
         "timeframe": timeframe,
@@ -199,13 +204,26 @@ def history(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many alerts.")] = 50,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Recent alerts, newest first, with their delivery result."""
+    """Recent alerts, newest first, with their delivery result: `reached` counts the targets that had
+    the alert (a `failed` alert may have reached some of them); `--json` has each target's result."""
     alerts = with_client(lambda client: client.alert_history(limit=limit))
     if json_out:
         print_json([alert.model_dump(mode="json") for alert in alerts])
         return
     print_table(
-        ["id", "time", "severity", "title", "status", "repeats", "attempts"],
-        [(a.id, _iso(a.created_at), a.severity, a.title, a.status, a.repeats, a.attempts) for a in alerts],
-        right=["id", "repeats", "attempts"],
+        ["id", "time", "severity", "title", "status", "reached", "repeats", "attempts"],
+        [
+            (
+                a.id,
+                _iso(a.created_at),
+                a.severity,
+                a.title,
+                a.status,
+                f"{sum(t.ok for t in a.targets)} of {len(a.targets)}" if a.targets else "-",
+                a.repeats,
+                a.attempts,
+            )
+            for a in alerts
+        ],
+        right=["id", "reached", "repeats", "attempts"],
     )

@@ -14,6 +14,7 @@ import typer
 
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
+from mastertrade.cli.series_options import EndOption, StartOption, date_range
 
 if TYPE_CHECKING:
     from mastertrade.engine.research.series import Series
@@ -43,10 +44,8 @@ def backtest(
     exchange: Annotated[
         str | None, typer.Option("--exchange", help="Whose stored candles, when several have the series.")
     ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
-    ] = None,
+    start: Annotated[str | None, StartOption] = None,
+    end: Annotated[str | None, EndOption] = None,
     cash: Annotated[
         float | None, typer.Option("--cash", help="Starting cash (default: [backtest] cash, 10,000).")
     ] = None,
@@ -95,7 +94,6 @@ def backtest(
     """
     import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
     from mastertrade.engine.backtest.result import check_chart_path, check_costs
-    from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.errors import UserInputError
 
     config = settings().backtest
@@ -104,10 +102,7 @@ def backtest(
     check_costs(cash, fee)
     if plot is not None:
         check_chart_path(plot)
-    start_ms = parse_when(start, what="--start date") if start else None
-    end_ms = parse_when(end, what="--end date") if end else None
-    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
-        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
+    start_ms, end_ms = date_range(start, end)
 
     if (executor is not None or scheduler is not None) and batch is None:
         option = "--executor" if executor is not None else "--scheduler"

@@ -1,4 +1,5 @@
-"""``mt daemon start|stop|status|restart|logs``: run and watch the engine daemon.
+"""``mt daemon start|stop|status|restart|run|logs``: run and watch the engine daemon (``run``: in
+:mod:`.daemon_jobs`).
 
 ``with_client(fn)`` is how any command talks to the daemon: ``with_client(lambda c: c.status())``
 runs the coroutine with a connected ``DaemonClient`` and turns "nothing on the socket" into the
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mastertrade.cli.daemon_jobs import run_job
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 
 if TYPE_CHECKING:
@@ -305,6 +307,9 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         [(s.name, s.state, s.restarts, s.last_error or "") for s in report.services],
         right=["restarts"],
     )
+
+
+app.command("run")(run_job)
 
 
 @app.command("logs")

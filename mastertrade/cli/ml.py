@@ -1,6 +1,7 @@
-"""``mt ml``: forecast models: train (walk-forward), evaluate on the hold-out, list, predict.
+"""``mt ml``: forecast models: train (walk-forward), evaluate on the hold-out, list, predict, show, delete.
 
-Needs the ``[ml]`` extra; without it each command says how to install it (exit 2).
+Needs the ``[ml]`` extra; without it each command that trains or runs a model says how to install it
+(exit 2); ``list``, ``show`` and ``delete`` read files only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mastertrade.cli.ml_models import IdArg as ModelIdArg
+from mastertrade.cli.ml_models import YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
 from mastertrade.cli.runtime import open_db, run, settings
 
@@ -193,7 +196,9 @@ def train(
     )
     request.check()
     summary = _with_db(
-        config, f"training {model}", lambda db, report: run_training(db, request, progress=report)
+        config,
+        f"training {model}",
+        lambda db, report: run_training(db, request, progress=report, by="mt ml train"),
     )
     if json_out:
         print_json(summary)
@@ -353,3 +358,28 @@ app.command("train")(train)
 app.command("evaluate")(evaluate)
 app.command("list")(list_models)
 app.command("predict")(predict)
+
+
+def show_model(ident: ModelIdArg, json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Show one stored model (forecast model or policy): id, series, training range, features, hold-out
+    verdict, library versions, folder; or, for one that no longer loads, why."""
+    from mastertrade.cli.ml_models import show
+
+    show(ident, None, json_out)
+
+
+def delete_model(
+    ident: ModelIdArg,
+    yes: Annotated[bool, YesOption] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Delete one stored model. Refused, naming them, while strategies in paper, active or paused state
+    rely on it (a policy they run; the newest forecast model of a series whose forecast they read).
+    Its stored forecasts stay. Without --yes it says what it would delete and, at a terminal, asks."""
+    from mastertrade.cli.ml_models import delete
+
+    delete(ident, None, yes, json_out)
+
+
+app.command("show")(show_model)
+app.command("delete")(delete_model)

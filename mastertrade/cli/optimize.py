@@ -11,10 +11,13 @@ import typer
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 from mastertrade.cli.series_options import (
+    EndOption,
     ExchangeOption,
+    StartOption,
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    date_range,
     own_exchange,
     resolve,
 )
@@ -30,6 +33,8 @@ def optimize(
     symbol: Annotated[str | None, SymbolOption] = None,
     timeframe: Annotated[str | None, TimeframeOption] = None,
     exchange: Annotated[str | None, ExchangeOption] = None,
+    start: Annotated[str | None, StartOption] = None,
+    end: Annotated[str | None, EndOption] = None,
     trials: Annotated[
         int | None, typer.Option("--trials", help="Optuna trials (parameter sets scored; default 100).")
     ] = None,
@@ -83,9 +88,14 @@ def optimize(
     saw and judge it with the default filter. Genomes: the numeric parameters (indicator settings, stops)
     with Optuna, or the structure with --evolve. Plugins: the int and float parameters they declare. The
     trials join the series' trial registry; the report gives the deflated Sharpe ratio over every trial
-    counted and the probability of backtest overfitting of the tuning."""
+    counted and the probability of backtest overfitting of the tuning.
+
+    --start and --end narrow the series to the bars opening in [start, end), as in `mt backtest` and
+    `mt validate`; the search window and the hold-out are then the older and newer parts of those bars
+    (of the newest [generator] lookback_bars of them)."""
     from mastertrade.errors import UserInputError
 
+    start_ms, end_ms = date_range(start, end)
     if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
     if not evolve:
@@ -103,6 +113,12 @@ def optimize(
             raise UserInputError(f"{given} tunes parameters with Optuna; --evolve runs the genetic search")
         if out is not None:
             raise UserInputError(f"--out {out}: --evolve stores its strategies (see `mt strategy list`)")
+        if start is not None or end is not None:
+            given = f"--start {start}" if start is not None else f"--end {end}"
+            raise UserInputError(
+                f"{given}: --evolve runs the genetic search on the newest [generator] lookback_bars of the"
+                " series, as `mt generate` does; a date range applies to the tuning with Optuna"
+            )
         _evolve(
             config,
             loaded,
@@ -139,14 +155,14 @@ def optimize(
                 trials=100 if trials is None else trials,
                 seed=seed,
                 params=param or (),
+                start_ms=start_ms,
+                end_ms=end_ms,
             )
         finally:
             await db.close()
 
     report = run(main)
-    from mastertrade.cli.generate import trimmed
-
-    trimmed(report)  # on stderr: the older stored bars [generator] lookback_bars left out, if any
+    _trimmed(report)
     if out is not None:
         import json
 
@@ -160,6 +176,31 @@ def optimize(
         print_json(report)
         return
     _print(report)
+
+
+def _trimmed(report: dict[str, Any]) -> None:
+    """On stderr: the older bars ``[generator] lookback_bars`` left out, if any (of the series, or of
+    the bars in --start/--end): nothing is cut silently."""
+    data = report.get("data") or {}
+    span = data.get("range")
+    if span is None:
+        from mastertrade.cli.generate import trimmed
+
+        trimmed(report)
+        return
+    if data.get("trimmed_bars"):
+        opening = " ".join(
+            [
+                *([f"from {span['start']}"] if span["start"] else []),
+                *([f"before {span['end']}"] if span["end"] else []),
+            ]
+        )
+        info(
+            f"{report['symbol']} {report['timeframe']}: tuned on the newest {data['bars']:,} of the"
+            f" {data['stored_bars']:,} bars opening {opening}"
+            f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older"
+            f" {data['trimmed_bars']:,} bars were left out"
+        )
 
 
 def _evolve(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mastertrade.cli.ml_models import IdArg, YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
 from mastertrade.cli.runtime import settings
 
@@ -176,3 +177,24 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     )
     if not rows:
         info("no trained policies yet (train one with `mt rl train --symbol SYMBOL --timeframe TF`)")
+
+
+@app.command("show")
+def show_policy(ident: IdArg, json_out: Annotated[bool, JsonOption] = False) -> None:
+    """Show one stored policy: id, series, training range, hold-out result, library versions, folder."""
+    from mastertrade.cli.ml_models import show
+
+    show(ident, "policy", json_out)
+
+
+@app.command("delete")
+def delete_policy(
+    ident: IdArg,
+    yes: Annotated[bool, YesOption] = False,
+    json_out: Annotated[bool, JsonOption] = False,
+) -> None:
+    """Delete one stored policy. Refused, naming them, while strategies in paper, active or paused state
+    run it (`model:ID`). Without --yes it says what it would delete and, at a terminal, asks."""
+    from mastertrade.cli.ml_models import delete
+
+    delete(ident, "policy", yes, json_out)

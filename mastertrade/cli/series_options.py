@@ -1,5 +1,6 @@
 """What ``mt validate`` and ``mt optimize`` share: the strategy argument, the series options and how a
-strategy and its series are resolved from them (the strategy's own symbol and timeframe by default)."""
+strategy and its series are resolved from them (the strategy's own symbol and timeframe by default);
+the ``--start``/``--end`` range, which ``mt backtest`` reads the same way."""
 
 from __future__ import annotations
 
@@ -16,6 +17,22 @@ StrategyArgument = typer.Argument(
 SymbolOption = typer.Option("--symbol", help="Market symbol (default: the strategy's own).")
 TimeframeOption = typer.Option("--timeframe", help="Bar length (default: the strategy's own).")
 ExchangeOption = typer.Option("--exchange", help="Whose stored candles, when several have the series.")
+StartOption = typer.Option("--start", help="First bar to use (ISO-8601 UTC).")
+EndOption = typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
+
+
+def date_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """``--start`` and ``--end`` as epoch ms (either may be None): the bars opening in ``[start, end)``.
+    ``UserInputError`` naming the bad value when one is no date or ``--end`` is not after ``--start``.
+    The one reading of the pair for ``mt backtest``, ``mt validate`` and ``mt optimize``."""
+    from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.errors import UserInputError
+
+    start_ms = parse_when(start, what="--start date") if start else None
+    end_ms = parse_when(end, what="--end date") if end else None
+    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
+        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
+    return start_ms, end_ms
 
 
 def resolve(spec: str, symbol: str | None, timeframe: str | None) -> tuple[Strategy, str, str]:

@@ -3,6 +3,7 @@ jobs and uptime."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from mastertrade.cli.daemon import duration, with_client
@@ -61,7 +62,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             (
                 job.name,
                 job.schedule or "manual",
-                iso(job.next_run) if job.next_run else (job.reason or ""),
+                _next_run(job.next_run, job.held_until) if job.next_run else (job.reason or ""),
                 iso(job.last_run.started_at) if job.last_run else "",
                 job.last_run.outcome if job.last_run else "",
             )
@@ -83,3 +84,11 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             ],
             right=["failures"],
         )
+
+
+def _next_run(when: datetime, held_until: datetime | None) -> str:
+    """The next scheduled fire, and when a heavy job on simulated time is held back, until when (its runs
+    are skipped until then, so the fires before it do not run)."""
+    if held_until is None:
+        return iso(when)
+    return f"{iso(when)}, but none before {iso(held_until, 'seconds')} (wall clock)"

@@ -293,6 +293,14 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
 StateOption = typer.Option("--state", help="Only strategies in this state (repeat for several).")
 
 
+TABLE_LIMIT = 200
+"""Rows the table shows without ``--limit`` or ``--all`` (the newest; ``--json`` gives every one): a week of
+nightly runs stores thousands, and drawing them all took seconds for a screen nobody scrolls."""
+
+TRADED_STATES = frozenset({"paper", "active", "paused", "retired"})
+"""The states of a strategy that may have a paper book (retired: it may have traded before)."""
+
+
 @app.command("list")
 def list_stored(
     state: Annotated[list[str] | None, StateOption] = None,
@@ -301,16 +309,31 @@ def list_stored(
         str | None, typer.Option("--timeframe", help="Only strategies on this timeframe.")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="At most this many, newest first.", min=1)
+        int | None,
+        typer.Option(
+            "--limit",
+            help=f"At most this many, newest first (the table shows the newest {TABLE_LIMIT} unless told;"
+            " --json every one).",
+            min=1,
+        ),
     ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Show every one in the table.")] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """List stored strategies, newest first, with their state and hold-out results.
 
     States: generated, backtested, passed, failed, paper, active, paused, retired.
     """
+    if every and limit is not None:
+        from mastertrade.errors import UserInputError
+
+        raise UserInputError(f"--all and --limit {limit} ask for different things: give one")
+    capped = limit is None and not every and not json_out
+    asked = TABLE_LIMIT if capped else limit
+    total: int | None = None
 
     async def fetch() -> tuple[list[StoredStrategy], dict[str, Any]]:
+        nonlocal total
         from mastertrade.engine.execution.parity_monitor import latest_statuses
         from mastertrade.engine.generator.states import parse_state
         from mastertrade.engine.generator.store import StrategyStore
@@ -325,10 +348,14 @@ def list_stored(
             timeframe_ms(timeframe)
         db = await open_db()
         try:
-            found = await StrategyStore(db).list(
-                states=states, symbol=symbol, timeframe=timeframe, limit=limit
-            )
-            return found, await latest_statuses(db, [item.id for item in found])
+            store = StrategyStore(db)
+            found = await store.list(states=states, symbol=symbol, timeframe=timeframe, limit=asked)
+            if capped and len(found) == TABLE_LIMIT:
+                total = await store.count(states=states, symbol=symbol, timeframe=timeframe)
+            # only a strategy that has traded on paper has a book for the monitor to judge; asking for
+            # every stored one cost a query each (thousands after a few nights: half a minute)
+            booked = [item.id for item in found if item.state in TRADED_STATES]
+            return found, await latest_statuses(db, booked)
         finally:
             await db.close()
 
@@ -376,9 +403,15 @@ def list_stored(
             "name",
         ],
         rows,
-        title=f"{len(rows)} stored strateg{'y' if len(rows) == 1 else 'ies'}",
+        title=f"{len(rows)} stored strateg{'y' if len(rows) == 1 else 'ies'}"
+        + (f" (the newest of {total:,})" if total is not None and total > len(rows) else ""),
         right=["hold-out Sharpe", "hold-out DD %", "hold-out trades", "deflated"],
     )
+    if total is not None and total > len(rows):
+        output.info(
+            f"showing the newest {len(rows):,} of {total:,} stored strategies: `--all` lists every one,"
+            " `--limit N` another number, `--state`/`--symbol` narrow them"
+        )
 
 
 def _parity(status: dict[str, Any] | None) -> str:
@@ -415,21 +448,37 @@ def _move(spec: str, action: str, reason: str, json_out: bool) -> None:
                     "from": moved.moved_from,
                     "to": moved.state,
                     "reason": reason,
+                    "market": (moved.symbol, moved.timeframe),
                 }
         from mastertrade.engine.generator.lifecycle import action_target, move_strategy
         from mastertrade.engine.generator.store import StrategyStore
 
         db = await open_db()
         try:
-            return (await move_strategy(StrategyStore(db), spec, action_target(action), reason)).as_dict()
+            done = await move_strategy(StrategyStore(db), spec, action_target(action), reason)
+            return {**done.as_dict(), "market": (done.after.symbol, done.after.timeframe)}
         finally:
             await db.close()
 
     move = run(apply)
+    if move["to"] in ("paper", "active"):
+        untraded_warning(*move["market"])
     if json_out:
         print_json({key: move[key] for key in ("id", "from", "to", "reason")})
         return
     typer.echo(f"strategy {move['id']} ({move['name']}): {move['from']} -> {move['to']}")
+
+
+def untraded_warning(symbol: str, timeframe: str) -> bool:
+    """Warn (stderr) when the daemon's feed gives a strategy on this market no bar, so it would sit on
+    paper or the account without ever trading (``lifecycle.untraded_reason``); whether it warned."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine.generator.lifecycle import untraded_reason
+
+    reason = untraded_reason(symbol, timeframe, settings().market)
+    if reason is not None:
+        output.info(f"mt: warning: {reason}", style="yellow")
+    return reason is not None
 
 
 @app.command("paper")

@@ -34,6 +34,7 @@ def add(
     Its backtest over the stored series is attached for reference (not as a gate, and not as
     out-of-sample evidence): the strategy is your choice."""
     from mastertrade.cli.runtime import open_db, run, settings
+    from mastertrade.client import daemon_running
     from mastertrade.engine.market.symbols import parse_symbol
 
     config = settings()
@@ -53,6 +54,11 @@ def add(
             await db.close()
 
     stored = run(main)
+    untraded = False
+    if stored["state"] == "paper":
+        from mastertrade.cli.strategy import untraded_warning
+
+        untraded = untraded_warning(stored["symbol"], stored["timeframe"])
     if json_out:
         print_json(stored)
         return
@@ -74,10 +80,13 @@ def add(
             f"return {held['return_pct']:.2f}%, "
             f"deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'} over {held['trials']} trials; {verdict}"
         )
-    nxt = (
-        "it trades its own paper book now"
-        if stored["state"] == "paper"
-        else f"`mt strategy paper {stored['id']}`"
-    )
+    if stored["state"] != "paper":
+        nxt = f"`mt strategy paper {stored['id']}`"
+    elif untraded:
+        nxt = "it gets no bar to trade (see the warning)"
+    elif run(daemon_running):  # the daemon's strategy source reads the store at each closed bar
+        nxt = "the daemon trades it in its own paper book from the next closed bar"
+    else:
+        nxt = "it trades its own paper book once the daemon runs (`mt daemon start`)"
     market = f"{stored['symbol']} {stored['timeframe']}"
     typer.echo(f"stored {stored['id']} ({stored['name']}, {market}): {stored['state']}; {nxt}")

@@ -9,10 +9,13 @@ import typer
 from mastertrade.cli.output import JsonOption, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
 from mastertrade.cli.series_options import (
+    EndOption,
     ExchangeOption,
+    StartOption,
     StrategyArgument,
     SymbolOption,
     TimeframeOption,
+    date_range,
     own_exchange,
     resolve,
 )
@@ -33,10 +36,8 @@ def validate(
             show_default=False,
         ),
     ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First bar to use (ISO-8601 UTC).")] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
-    ] = None,
+    start: Annotated[str | None, StartOption] = None,
+    end: Annotated[str | None, EndOption] = None,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Validate a strategy on stored candles: walk-forward metrics per window, the deflated Sharpe ratio
@@ -49,15 +50,11 @@ def validate(
     window."""
     from mastertrade.cli.strategy import stored_record
     from mastertrade.engine.generator.report import provenance_of, validate_series
-    from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.errors import UserInputError
 
     if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
-    start_ms = parse_when(start, what="--start date") if start else None
-    end_ms = parse_when(end, what="--end date") if end else None
-    if start_ms is not None and end_ms is not None and start_ms >= end_ms:
-        raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
+    start_ms, end_ms = date_range(start, end)
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     exchange = own_exchange(strategy, symbol, timeframe, exchange)
     record = stored_record(strategy) if loaded.source == "stored" else None

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-WARNING = "mt: warning: no stored values of forecast:lightgbm:h2:1d of BTC/USDT"
+WARNING = "mt: warning: no stored values of forecast:lightgbm:h2:1d@sim of BTC/USDT"
 
 
 def test_backtest_and_validate_name_a_forecast_never_trained(mt: Any, tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_backtest_and_validate_name_a_forecast_never_trained(mt: Any, tmp_path: 
     validate = mt("validate", str(genome), *series, "--json")
     assert validate.exit_code == 0, validate.output
     assert WARNING in validate.stderr
-    assert json.loads(validate.stdout)["missing_features"] == ["forecast:lightgbm:h2:1d of BTC/USDT"]
+    assert json.loads(validate.stdout)["missing_features"] == ["forecast:lightgbm:h2:1d@sim of BTC/USDT"]
     # a strategy that reads only stored series (the simulated sentiment `mt data sim` writes) is quiet
     other = tmp_path / "reads-sentiment.json"
     other.write_text(json.dumps({"entry": {">": [{"feature": "sentiment"}, 0]}, "stop_loss": 0.05}))

@@ -142,7 +142,9 @@ async def test_backtest_path_uses_stored_history_aligned_without_lookahead(datab
         }
     )
     frame = await store.read(SeriesKey("sim", "BTC/USDT", "1h"))
-    provider = await StoredFeatures.for_genomes(database, [genome], timeframe="1h", simulated=True)
+    provider = await StoredFeatures.for_genomes(
+        database, [genome], timeframe="1h", simulated=True, exchange="sim"
+    )
     cache = IndicatorCache(frame, features=provider)
     entries, exits = signals(genome, cache)
     assert entries.any() and exits.any()
@@ -160,7 +162,9 @@ async def test_backtest_path_uses_stored_history_aligned_without_lookahead(datab
     assert fear_greed[position] == daily.values[9] and fear_greed[position + 1] == daily.values[10]
 
     # The same genome on real candles without real features: the terms read NaN and never fire.
-    real = await StoredFeatures.for_genomes(database, [genome], timeframe="1h", simulated=False)
+    real = await StoredFeatures.for_genomes(
+        database, [genome], timeframe="1h", simulated=False, exchange="binance"
+    )
     entries, _ = signals(genome, IndicatorCache(frame, features=real))
     assert not entries.any()
 
@@ -189,7 +193,9 @@ async def test_feature_genomes_never_see_values_published_at_or_after_a_bars_ope
         if required_features(g)
     ][:25]
     assert len(genomes) == 25
-    provider = await StoredFeatures.for_genomes(database, genomes, timeframe="1h", simulated=True)
+    provider = await StoredFeatures.for_genomes(
+        database, genomes, timeframe="1h", simulated=True, exchange="sim"
+    )
     full_cache = IndicatorCache(frame, features=provider)
     full = [signals(genome, full_cache) for genome in genomes]
     assert sum(bool(entries.any()) for entries, _ in full) >= 5  # not vacuous

@@ -192,6 +192,17 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
             wrong.exit_code == 2
             and wrong.stderr == f"mt: error: invalid {option} '{value}': must be {allowed}\n"
         )
+    # a symbol in any case is the market it names, as in every other command (it was "unknown symbol")
+    lower = mt.json("alerts", "add", "pct_move", "--symbol", "eth/usdt", "--pct", "5")
+    assert lower["params"]["symbol"] == "ETH/USDT" and lower["name"] == "ETH/USDT moves 5% in 1h"
+    assert mt.json("alerts", "remove", str(lower["id"])) == {"removed": lower["id"]}
+    # a fill's symbol is compared as stored: a rule narrowed to "btc/usdt" was kept and never matched
+    fills = mt.json("alerts", "add", "order_filled", "--symbol", "btc/usdt", "--severity", "critical")
+    assert fills["params"] == {"symbol": "BTC/USDT"}
+    assert mt.json("alerts", "remove", str(fills["id"])) == {"removed": fills["id"]}
+    shapeless = mt("alerts", "add", "pct_move", "--symbol", "ETHUSDT", "--pct", "5")
+    assert shapeless.exit_code == 2
+    assert shapeless.stderr == "mt: error: invalid --symbol 'ETHUSDT': expected BASE/QUOTE, like BTC/USDT\n"
     nowhere = mt("alerts", "add", "service_failure", "--service", "nosuch")  # would never fire
     assert nowhere.exit_code == 2 and "unknown service 'nosuch': this daemon runs" in nowhere.stderr
     assert "market-feed" in nowhere.stderr
@@ -246,6 +257,23 @@ def test_alerts_test_delivers_and_history_shows_it(mt: MT, receiver: Receiver, s
         daemon.stop()
 
 
+def test_alerts_history_says_how_many_targets_an_alert_reached(mt: MT, receiver: Receiver) -> None:
+    # one target took it, the other refused the connection: the history said "failed" and nothing more
+    daemon = ThreadedDaemon(
+        configure(alerts={"urls": [receiver.url("hook"), "json://127.0.0.1:9/closed"]}), apprise=True
+    ).start()
+    try:
+        assert mt("alerts", "test").exit_code == 1
+        [alert] = mt.json("alerts", "history")
+        assert alert["status"] == "failed" and [t["ok"] for t in alert["targets"]] == [True, False]
+        table = mt("alerts", "history").stdout
+        assert "reached" in table
+        [row] = [line for line in table.splitlines() if "MasterTrade test alert" in line]
+        assert "failed" in row and "1 of 2" in row
+    finally:
+        daemon.stop()
+
+
 def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt: MT) -> None:
     # The daemon's own refusal named its request body's field ("body field 'message'").
     result = mt("alerts", "test", "--message", "x" * 2001)
@@ -253,14 +281,32 @@ def test_a_test_message_too_long_for_the_daemon_is_refused_naming_the_option(mt:
     assert result.stderr == "mt: error: invalid --message: 2001 characters, at most 2000\n"
 
 
-def test_config_show_masks_apprise_urls(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "MT_ALERTS__URLS", json.dumps(["tgram://123456789:AAHsecretbottoken/555", "json://10.1.2.3/hook"])
-    )
-    shown = mt.json("config", "show")
-    assert shown["alerts"]["urls"] == ["tgram://***", "json://10.1.2.3/***"]
+def test_config_show_masks_apprise_urls_and_tells_targets_apart(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.alerts.identity import key_file, load_key, target_label
+
+    urls = [
+        "tgram://123456789:AAHsecretbottoken/555",
+        "tgram://987654321:AAHothersecret/777",
+        "json://10.1.2.3/hook",
+    ]
+    monkeypatch.setenv("MT_ALERTS__URLS", json.dumps(urls))
+    shown = mt.json("config", "show")["alerts"]["urls"]
+    # two Telegram bots showed alike (tgram://***): each now has its identity, and no secret shows
+    assert [label.split(" #")[0] for label in shown] == ["tgram://***", "tgram://***", "json://10.1.2.3/***"]
+    assert len(set(shown)) == 3
+    # the identity the daemon gives each target in `mt alerts list` and in every delivery record
+    key = load_key()
+    assert key_file().stat().st_mode & 0o777 == 0o600
+    assert shown == [target_label(url, key) for url in urls]
     text = mt("config", "show").stdout
-    assert "AAHsecretbottoken" not in text and "tgram://***" in text
+    assert "AAHsecretbottoken" not in text and "AAHothersecret" not in text
+    for label in shown:
+        assert label in text
+    # the same target keeps its identity from one run to the next, wherever it stands in the list
+    monkeypatch.setenv("MT_ALERTS__URLS", json.dumps(urls[::-1]))
+    assert mt.json("config", "show")["alerts"]["urls"] == shown[::-1]
 
 
 def write_log(lines: list[str]) -> Path:

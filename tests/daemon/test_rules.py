@@ -86,6 +86,8 @@ def test_price_cross_fires_once_per_crossing_in_the_asked_direction() -> None:
     both = build_rule("price_cross", {"symbol": "BTC/USDT", "level": 100})
     crossed = [c for p in prices if (c := both.evaluate(tick("BTC/USDT", p)))]
     assert [c.title.split()[2] for c in crossed] == ["above", "below", "above", "below"]
+    lower = build_rule("price_cross", {"symbol": "btc/usdt", "level": 100})  # the same market
+    assert [c for p in prices if (c := lower.evaluate(tick("BTC/USDT", p)))]
 
 
 def test_pct_move_fires_when_the_move_inside_the_window_reaches_the_threshold() -> None:
@@ -134,6 +136,11 @@ def test_event_kinds_format_alerts_and_can_be_narrowed() -> None:
         )
         is None
     )
+    # a symbol in another case is the same market (a rule added through the API as "btc/usdt" was kept
+    # and never matched a fill)
+    lower = build_rule("order_filled", {"symbol": "btc/usdt"}, rule_id=2)
+    fill = OrderFilled(order_id="o", client_order_id="c", symbol="BTC/USDT", side="buy", amount=1, price=9)
+    assert lower.evaluate(fill) is not None
     breaker = EventRule("circuit_breaker").evaluate(
         CircuitBreakerTripped(breaker="daily_loss", reason="-5% today")
     )

@@ -162,6 +162,9 @@ async def test_a_fire_while_the_previous_run_still_runs_is_skipped(scheduled: Sc
     await scheduled.clock.set(START.replace(hour=5, minute=30))
     await wait_for(lambda: scheduled.scheduler.running("slow"))
     await scheduled.clock.set(START.replace(hour=6, minute=30))
+    # the scheduler has fired the 6:30 run (its next is the next day's) and that fire is over; waiting on
+    # the second alone passed before the scheduler woke, and the fire then found the first run finished
+    await wait_for(lambda: scheduled.scheduler._next["slow"] > START.replace(hour=6, minute=30))
     await wait_for(lambda: not scheduled.scheduler._starting)
     scheduled.jobs.release.set()
     await scheduled.scheduler.wait_idle()
@@ -300,6 +303,10 @@ async def test_on_simulated_time_a_job_runs_at_most_once_per_simulated_min_gap_o
             await _night(market, scheduler, night)
         heavy = await scheduler.runs.recent("heavy")
         assert [run.started_at for run in heavy] == [START]  # 192 s of wall time: four nights skipped
+        # the listing says so: the heavy job is held back until 600 s after its run started, the light not
+        listed = {job["name"]: job for job in await scheduler.jobs_info()}
+        assert listed["heavy"]["held_until"] == START + timedelta(seconds=600)
+        assert listed["count"]["held_until"] is None
         manual = await scheduler.start_job("heavy")
         assert manual["outcome"] == "running"
         await scheduler.wait_idle()
@@ -316,6 +323,8 @@ async def test_on_simulated_time_a_job_runs_at_most_once_per_simulated_min_gap_o
         ]
         light = await scheduler.runs.recent("count")
         assert len(light) == 7 and all(run.outcome == "ok" for run in light)  # every night
+        held = {job["name"]: job for job in await scheduler.jobs_info()}["heavy"]["held_until"]
+        assert held == START + timedelta(seconds=792 + 600)  # from the latest run's start
 
 
 async def test_simulated_min_gap_holds_across_a_daemon_restart(settings: Settings) -> None:

@@ -317,3 +317,32 @@ async def test_the_nightly_run_spreads_its_universe_over_the_cluster(
         for entry in ran:
             run = await store.run(entry["run_id"])
             assert run.trigger == "nightly" and run.parameters["executor"] == "dask"
+
+
+def test_losing_the_scheduler_mid_run_is_said_in_one_line_naming_it() -> None:
+    """A nightly run whose scheduler stopped failed as "CommClosedError: in <TCP (closed)
+    ConnectionPool.gather local=... remote=...>: Stream is closed"; it names the scheduler it lost."""
+    from types import SimpleNamespace
+
+    from distributed.comm.core import CommClosedError
+
+    from mastertrade.errors import OperationFailed
+
+    closed = CommClosedError("in <TCP (closed) ConnectionPool.gather>: Stream is closed")
+    cancelled: list[Any] = []
+
+    class Lost:
+        def result(self) -> Any:
+            raise closed
+
+    client = SimpleNamespace(
+        scheduler=SimpleNamespace(address="tcp://10.0.0.5:8786"), cancel=cancelled.append
+    )
+    shipped = SimpleNamespace(client=client, future=object())
+    with pytest.raises(OperationFailed) as caught:
+        list(cluster.ordered_results(shipped, lambda data, index: Lost(), 3))  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "lost the dask scheduler at tcp://10.0.0.5:8786 during the run"
+        " (in <TCP (closed) ConnectionPool.gather>: Stream is closed)"
+    )
+    assert len(cancelled) == 1 and len(cancelled[0]) == 3  # nothing left submitted

@@ -100,7 +100,9 @@ async def test_the_search_uses_stored_forecasts_as_a_backtest_does(
     holdout, searched = frame.iloc[cut:], frame.iloc[:cut]
     traded = 0
     for strategy in chosen:
-        provider = await features_for(sqlite_db, [strategy.genome], timeframe="1h", simulated=True)
+        provider = await features_for(
+            sqlite_db, [strategy.genome], timeframe="1h", simulated=True, exchange="sim"
+        )
         for window, stored in ((holdout, strategy.out_of_sample), (searched, strategy.metrics)):
             cache = IndicatorCache(window, features=provider)
             plain = backtest(strategy.genome, window, cash=10_000.0, fee=0.001, cache=cache).metrics()

@@ -12,7 +12,7 @@ import pytest
 from mastertrade.config import GeneratorSettings
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.engine.generator.nightly import apply_rules, nightly
-from mastertrade.engine.generator.promotion import TradingRecord, decide, prediction, read_record
+from mastertrade.engine.generator.promotion import Decision, TradingRecord, decide, prediction, read_record
 from mastertrade.engine.generator.report import versus_buy_and_hold
 from mastertrade.engine.generator.search import derive
 from mastertrade.engine.generator.states import State
@@ -346,6 +346,57 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
     assert (await store.run(again["symbols"]["BTC/USDT"]["run_id"])).seed == run.seed
 
 
+async def test_the_nightly_run_leaves_passers_of_an_untraded_timeframe_passed(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    """The trading core evaluates [market] timeframe bars only: a passer of another timeframe of the
+    universe put on paper never got a bar, so never a record to be promoted or retired on, and held its
+    paper slot for good (one more each night). It stays passed, and the report says why."""
+    from mastertrade.config import MarketSettings
+
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(
+        **LENIENT, count=20, population=16, generations=2, paper_per_run=2, timeframes=["1h"]
+    ).model_copy(update={"market": MarketSettings(symbols=["BTC/USDT"], timeframe="4h")})
+    report = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2025, 1, 2, 3, tzinfo=UTC))
+    (series,) = report["series"]
+    assert series["timeframe"] == "1h" and series["counts"]["passed"] > 0
+    assert report["paper"] == []
+    store = StrategyStore(sqlite_db)
+    assert await store.list(states=[State.PAPER]) == []
+    assert len(await store.list(states=[State.PASSED])) == series["counts"]["passed"]
+    assert series["paper_note"] == (
+        f"{series['counts']['passed']} passed and stay passed, not on paper: the daemon trades 4h bars"
+        " ([market] timeframe): BTC/USDT 1h gets no bar and will not trade while it does"
+    )
+
+
+async def test_a_simulated_nightly_says_why_another_timeframe_has_no_series(sqlite_db: Any) -> None:
+    """On a simulated daemon the 4h series of the universe were skipped saying "run `mt data sim`", which
+    a trader had done: it writes the research series, and the feed makes [market] timeframe bars only."""
+    from types import SimpleNamespace
+
+    from mastertrade.config import MarketSettings
+
+    settings = settings_with(timeframes=["1h", "4h"]).model_copy(
+        update={"market": MarketSettings(symbols=["ETH/USDT"], timeframe="1h")}
+    )
+    venue = SimpleNamespace(id="sim-live", simulated=True)
+    report = await nightly(
+        sqlite_db,
+        settings,
+        exchange="sim-live",
+        venue=venue,
+        now=datetime(2025, 1, 2, 3, tzinfo=UTC),  # type: ignore[arg-type]
+    )
+    hourly, four_hourly = report["series"]
+    assert hourly["skipped"].startswith("no candles stored for ETH/USDT 1h on sim-live")
+    assert four_hourly["skipped"] == (
+        "no 4h series on sim-live: the simulated feed makes 1h bars only ([market] timeframe); research 4h"
+        " with `mt generate --symbols ETH/USDT --timeframes 4h`"
+    )
+
+
 async def test_a_nightly_seed_replays_a_workspaces_nights_from_its_start(
     sqlite_db: Any, frame: pd.DataFrame
 ) -> None:
@@ -367,6 +418,24 @@ async def test_a_nightly_seed_replays_a_workspaces_nights_from_its_start(
     )
     third = await nightly(sqlite_db, dated, exchange="sim", now=datetime(2025, 1, 3, 3, tzinfo=UTC))
     assert third["seed"] == 20250103
+
+
+async def test_a_nightly_seed_moves_on_when_the_first_series_has_no_candles(
+    sqlite_db: Any, frame: pd.DataFrame
+) -> None:
+    """The nights were counted on the universe's first series alone: while it had no candles (a symbol
+    added in front, a timeframe not stored yet) it stored no run, and every night searched with seed N."""
+    await store_candles(sqlite_db, frame)
+    settings = settings_with(count=10, population=8, generations=1, nightly_seed=41)
+    settings = settings.model_copy(
+        update={"market": settings.market.model_copy(update={"symbols": ["ETH/USDT", "BTC/USDT"]})}
+    )
+    seeds = []
+    for day in (2, 3):
+        report = await nightly(sqlite_db, settings, exchange="sim", now=datetime(2025, 1, day, 3, tzinfo=UTC))
+        assert "no candles" in report["symbols"]["ETH/USDT"]["skipped"]
+        seeds.append(report["seed"])
+    assert seeds == [41, 42]
 
 
 async def test_the_scheduler_job_runs_the_nightly_function(sqlite_db: Any, frame: pd.DataFrame) -> None:
@@ -473,6 +542,22 @@ def test_a_paper_strategy_not_promoted_within_max_paper_days_is_retired_saying_w
     assert decide(stored(), record(days=89, trades=0), RULES).action == "keep"  # not yet
     assert decide(stored(State.ACTIVE), never_traded, RULES).action == "keep"  # the account's are not timed
     assert decide(stored(), never_traded, RULES.model_copy(update={"max_paper_days": 0})).action == "keep"
+
+
+def test_a_paper_strategy_the_rules_cannot_promote_is_not_retired_for_time() -> None:
+    """A strategy the trader added (`mt strategy add --paper`) has no hold-out, so the rules can never
+    promote it ("the backtest has no out-of-sample daily returns"); after max_paper_days they retired it,
+    for good, for not being promoted. It is kept; its drawdown still retires it."""
+    own = stored(daily_mean=None, daily_std=None)
+    traded = record(days=120, trades=40, return_pct=3.0, drawdown=5.0)
+    decision = decide(own, traded, RULES)
+    assert decision == Decision(
+        "keep",
+        "the backtest has no out-of-sample daily returns to compare with; only `mt strategy activate`"
+        " promotes it",
+    )
+    assert decide(own, record(days=120, trades=40, drawdown=30.0), RULES).action == "retire"
+    assert decide(stored(), traded, RULES).action == "promote"  # with a hold-out, as before
 
 
 def test_a_paper_time_limit_below_the_shortest_record_is_refused() -> None:

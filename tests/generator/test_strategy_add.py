@@ -121,3 +121,45 @@ def test_export_keeps_a_file_of_yours_unless_forced(mt: MT, db_url: str, tmp_pat
     assert forced.exit_code == 0 and json.loads(mine.read_text())["name"] == "sma_cross"
     again = mt("strategy", "export", stored["id"], "--out", str(mine))  # the same content: fine
     assert again.exit_code == 0, again.output
+
+
+def test_added_on_paper_without_a_daemon_says_it_trades_once_the_daemon_runs(mt: MT) -> None:
+    """No daemon runs: "it trades now" would be untrue; it says what starts it."""
+    _setup(mt)
+    added = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper")
+    assert added.exit_code == 0, added.stderr
+    assert "once the daemon runs (`mt daemon start`)" in added.stdout
+    assert "trades its own paper book now" not in added.stdout
+
+
+def test_a_strategy_the_feed_gives_no_bar_is_put_on_paper_with_a_warning(
+    mt: MT, db_url: str, monkeypatch: Any
+) -> None:
+    """A 4h strategy put on paper on a daemon that trades 1h bars was said to "trade its own paper book
+    now"; the trading core evaluates [market] timeframe bars of [market] symbols only, so it never got a
+    bar (no book, no record, never promoted or retired). It is still stored and moved as asked, with a
+    warning saying why it will not trade."""
+    monkeypatch.setenv("MT_MARKET__TIMEFRAME", "1h")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BTC/USDT"]')
+    for timeframe in ("1h", "4h"):
+        result = mt(
+            "data", "sim", "BTC/USDT", "ETH/USDT", "--timeframe", timeframe, "--bars", "400", "--seed", "3"
+        )
+        assert result.exit_code == 0, result.stderr
+    four = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "4h", "--paper")
+    assert four.exit_code == 0, four.stderr
+    assert (
+        "mt: warning: the daemon trades 1h bars ([market] timeframe): BTC/USDT 4h gets no bar and will not"
+        " trade while it does\n"
+    ) in four.stderr
+    assert "paper; it gets no bar to trade (see the warning)" in four.stdout
+    other = mt("strategy", "add", "sma_cross", "--symbol", "ETH/USDT", "--timeframe", "1h", "--json")
+    ident = json.loads(other.stdout)["id"]
+    moved = mt("strategy", "paper", ident, "--json")
+    assert moved.exit_code == 0 and json.loads(moved.stdout)["to"] == "paper"
+    assert moved.stderr == (
+        "mt: warning: the daemon streams BTC/USDT ([market] symbols): ETH/USDT 1h gets no bar and will not"
+        " trade until ETH/USDT is added\n"
+    )
+    traded = mt("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper")
+    assert "warning" not in traded.stderr and "once the daemon runs" in traded.stdout

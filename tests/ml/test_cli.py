@@ -97,10 +97,10 @@ async def test_forecast_term_reads_the_series_without_lookahead(
     )
     key = await CandleStore(database).resolve("BTC/USDT", "1h")
     frame = await CandleStore(database).read(key)
-    provider = await features_for(database, [genome], timeframe="1h", simulated=True)
+    provider = await features_for(database, [genome], timeframe="1h", simulated=True, exchange="sim")
     assert provider is not None
     seen = np.asarray(provider("forecast", {"model": "lightgbm", "horizon": 1, "symbol": ""}, frame)["value"])
-    stored = await FeatureStore(database).read("ml_sim", series_name("lightgbm", 1, "1h"), "BTC/USDT")
+    stored = await FeatureStore(database).read("ml_sim", series_name("lightgbm", 1, "1h", "sim"), "BTC/USDT")
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     first = int(np.searchsorted(opens, stored.ts[0]))
     # Made at the close of bar `first` (published when bar first + 1 opens): first read by bar first + 2.

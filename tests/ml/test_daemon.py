@@ -62,7 +62,7 @@ async def test_retrain_then_forecast_each_closed_bar(
     assert available(ctx) is None
     first = await retrain_job(ctx, _Run())  # type: ignore[arg-type]
     assert "error" not in first["models"]["lightgbm BTC/USDT"], first
-    name = series_name("lightgbm", 1, "1h")
+    name = series_name("lightgbm", 1, "1h", "sim")
     before = await FeatureStore(database).read("ml_sim", name, "BTC/USDT")
     assert len(before) > 100
 

@@ -23,7 +23,7 @@ def _stored_last() -> tuple[int, float]:
     async def read() -> tuple[int, float]:
         db = await Database.open(load_settings())
         try:
-            series = await FeatureStore(db).read("ml_sim", "forecast:lightgbm:h1:1h", "BTC/USDT")
+            series = await FeatureStore(db).read("ml_sim", "forecast:lightgbm:h1:1h@sim", "BTC/USDT")
             return int(series.ts[-1]), float(series.values[-1])
         finally:
             await db.close()

@@ -41,8 +41,9 @@ def import_csv(
     Header names may be in any case and other columns are ignored. The time column may be named
     timestamp, open_time, unix, time, datetime or date; timestamps are ISO-8601 (UTC unless they carry an
     offset; a trailing " UTC" is read as one) or epoch seconds, milliseconds or microseconds (one unit
-    per file; --time-unit only for epoch timestamps), each on the timeframe's
-    bar grid (weekly bars may open on any one weekday, as exchanges' Monday weeks do). The volume is the
+    per file; --time-unit only for epoch timestamps), each on the timeframe's bar grid (weekly bars may
+    open on any one weekday, as exchanges' Monday weeks do). ISO timestamps without an offset beside
+    others with one, or beside epoch times, are refused at the first unlike line. The volume is the
     base asset's (volume, or "Volume BTC" for BTC/USDT); a file with only a quote volume is refused.
     Binance kline files (data.binance.vision, with or without their header) and CryptoDataDownload files
     (a web address above the header, rows newest first) are read as they are; a symbol column must name

@@ -32,6 +32,10 @@ def simulate(
     An existing simulated series of the same symbol and timeframe is replaced as a whole, so the stored
     history is always one continuous simulated path. A symbol whose base ends in -EDGE (BTC-EDGE/USDT)
     carries a documented planted edge (large moves are taken back on the next bar); no other does.
+
+    The simulated alternative data (sentiment, fear & greed, on-chain) is derived from the candles and
+    stored with them in one transaction. There is one set of it for the simulated market: simulating
+    another timeframe replaces the one derived from the timeframes stored before, and says so.
     """
     from mastertrade.engine.collectors.sim import write_sim_market
     from mastertrade.engine.market.sim import planted_edge
@@ -50,10 +54,18 @@ def simulate(
         )
     symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
 
-    async def write() -> list[dict[str, Any]]:
+    async def write() -> tuple[list[dict[str, Any]], list[str]]:
         db = await open_db()
         try:
             store = CandleStore(db)
+            others = sorted(
+                {
+                    info.key.timeframe
+                    for info in await store.list_series()
+                    if info.key.exchange == SIM_EXCHANGE and info.key.timeframe != timeframe and info.rows
+                },
+                key=timeframe_ms,
+            )
             frames = {}  # by the key as stored (a series kept from before may be spelt otherwise)
             with progress() as bar:
                 task = bar.add_task("simulating", total=len(symbols))
@@ -81,14 +93,30 @@ def simulate(
                 "features": features,
             }
             for key, frame in frames.items()
-        ]
+        ], others
 
-    results = run(write)
+    results, others = run(write)
     if json_out:
         print_json(results)
-        return
-    for result in results:
+    for result in [] if json_out else results:
         info(
-            f"simulated {result['rows']} bars of {result['series']} (seed {seed}), "
+            f"simulated {result['rows']:,} bars of {result['series']} (seed {seed}), "
             f"{result['first']} .. {result['last']}, last close {result['last_close']:.6g}"
+            + (f"; replaced the {result['replaced']:,} bars stored before" if result["replaced"] else "")
+        )
+    if results and not json_out:
+        info(
+            f"stored {results[0]['features']:,} simulated feature values (source sim), derived from the"
+            f" simulated {timeframe} series"
+        )
+    if others:
+        # One set of simulated features serves the simulated market: the other timeframes' series keep
+        # their candles, but the features derived from them were replaced (FeatureStore.replace).
+        info(
+            f"mt: warning: the simulated features (sentiment, fear & greed, on-chain; source sim) are kept"
+            f" for one timeframe: they are now derived from the {timeframe} series, replacing those of the"
+            f" simulated {', '.join(others)} series, whose strategies and alert rules see feature values"
+            f" only over the {timeframe} bars' span (`mt data sim ... --timeframe {others[0]}` derives them"
+            " from that timeframe again)",
+            style="yellow",
         )

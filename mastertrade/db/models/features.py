@@ -27,7 +27,7 @@ class Feature(SQLModel, table=True):
     __table_args__ = {"sqlite_with_rowid": False}
 
     source: str = Field(sa_column=Column(String(32), primary_key=True, nullable=False))
-    name: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
+    name: str = Field(sa_column=Column(String(128), primary_key=True, nullable=False))
     symbol: str = Field(default="", sa_column=Column(String(32), primary_key=True, nullable=False))
     ts: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     value: float = Field(sa_column=Column(Float, nullable=False))

@@ -41,6 +41,7 @@ from mastertrade.engine.events import (
     StrategyRetired,
     book_label,
 )
+from mastertrade.engine.market.symbols import same_symbol
 from mastertrade.errors import UserInputError
 
 
@@ -229,7 +230,7 @@ class EventRule(Rule):
     def evaluate(self, event: Event) -> AlertCandidate | None:
         if event.type not in self.types:
             return None
-        if self.symbol is not None and getattr(event, "symbol", None) != self.symbol:
+        if self.symbol is not None and not same_symbol(getattr(event, "symbol", None) or "", self.symbol):
             return None
         if self.service is not None and getattr(event, "service", None) != self.service:
             return None
@@ -263,7 +264,7 @@ class PriceCrossRule(Rule):
         return {"symbol": self.symbol, "level": self.level, "direction": self.direction}
 
     def evaluate(self, event: Event) -> AlertCandidate | None:
-        if not isinstance(event, PriceTick) or event.symbol != self.symbol:
+        if not isinstance(event, PriceTick) or not same_symbol(event.symbol, self.symbol):
             return None
         previous, price = self._last, event.price
         self._last = price
@@ -314,7 +315,9 @@ class PctMoveRule(Rule):
         return {"symbol": self.symbol, "pct": self.pct, "window": _duration(self.window_s)}
 
     def evaluate(self, event: Event) -> AlertCandidate | None:
-        if not isinstance(event, PriceTick) or (self.symbol is not None and event.symbol != self.symbol):
+        if not isinstance(event, PriceTick) or (
+            self.symbol is not None and not same_symbol(event.symbol, self.symbol)
+        ):
             return None
         prices = self._prices.setdefault(event.symbol, deque())
         prices.append((event.at, event.price))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mastertrade.engine.alerts.signal_rule import ConditionMet, SignalRule
 from mastertrade.engine.events import CandleClosed
+from mastertrade.engine.market.symbols import same_symbol
 from mastertrade.errors import MasterTradeError
 
 if TYPE_CHECKING:
@@ -37,7 +38,9 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
     chosen = [
         rule
         for rule in ctx.alerts.rules.rules
-        if isinstance(rule, SignalRule) and rule.symbol == event.symbol and rule.timeframe == event.timeframe
+        if isinstance(rule, SignalRule)
+        and same_symbol(rule.symbol, event.symbol)
+        and rule.timeframe == event.timeframe
     ]
     if not chosen:
         return []
@@ -57,7 +60,11 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
         log.warning("signal alerts: the closed bar %d of %s is not stored; not evaluated", event.ts, key)
         return []
     features = await features_for(
-        ctx.db, [rule.strategy for rule in chosen], timeframe=event.timeframe, simulated=event.simulated
+        ctx.db,
+        [rule.strategy for rule in chosen],
+        timeframe=event.timeframe,
+        simulated=event.simulated,
+        exchange=event.venue,
     )
     cache = IndicatorCache(frame, features=features)
     fired = []

@@ -104,6 +104,9 @@ class JobInfo(Model):
     reason: str | None = None
     running: bool
     next_run: datetime | None = None
+    held_until: datetime | None = None
+    """A heavy job on simulated time: its scheduled runs are skipped until this wall time (``[scheduler]
+    simulated_min_gap_s`` after its previous run started); ``None`` when it is not held back."""
     last_run: JobRunInfo | None = None
 
 

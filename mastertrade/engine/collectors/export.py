@@ -60,7 +60,9 @@ async def feature_columns(
     requests: list[tuple[str, Params]] = [
         (name, (("symbol", symbol),) if symbol is not None else ()) for name, symbol in wanted
     ]
-    provider = await StoredFeatures.load(db, requests, timeframe=key.timeframe, simulated=key.simulated)
+    provider = await StoredFeatures.load(
+        db, requests, timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange
+    )
     columns: dict[str, FloatArray] = {}
     for (name, symbol), (_, params) in zip(wanted, requests, strict=True):
         column = f"{name}:{symbol}" if symbol else name

@@ -63,12 +63,12 @@ def pick_source(available: Iterable[str], requested: str, *, simulated: bool) ->
 
 
 def _forecast_ref(
-    name: str, params: Mapping[str, ParamValue], market: str | None, timeframe: str
+    name: str, params: Mapping[str, ParamValue], market: str | None, timeframe: str, exchange: str | None
 ) -> SeriesRef:
-    # A forecast (engine/ml) is keyed by model, horizon, timeframe and market, not by base asset.
+    # A forecast (engine/ml) is keyed by model, horizon, timeframe, exchange and market, not by base asset.
     from mastertrade.engine.signals.forecast_term import forecast_ref
 
-    found = forecast_ref(params, market=market, timeframe=timeframe)
+    found = forecast_ref(params, market=market, timeframe=timeframe, exchange=exchange)
     return (found[0], found[1], "") if found is not None else (name, "", "")
 
 
@@ -82,15 +82,18 @@ class StoredFeatures:
         *,
         market: str | None = None,
         timeframe: str = "",
+        exchange: str | None = None,
     ) -> None:
         self.series = dict(series)
         self.bar_ms = bar_ms
         self.market = market
         self.timeframe = timeframe
+        self.exchange = exchange
+        """The exchange of the candles: forecast terms read the forecasts of that exchange's series."""
 
     def missing(self) -> list[str]:
         """The series the strategies read that have no stored value at all, in words ("forecast:lightgbm:
-        h2:1h of BTC/USDT"): each reads as missing (NaN) on every bar, so a rule on it never fires."""
+        h2:1h@binance of BTC/USDT"): each reads as missing (NaN) on every bar, so a rule on it never fires."""
         return sorted(
             f"{ref[0]} of {ref[1]}" if ref[1] else str(ref[0])
             for ref, found in self.series.items()
@@ -99,7 +102,7 @@ class StoredFeatures:
 
     def _ref(self, name: str, params: Mapping[str, ParamValue]) -> SeriesRef:
         if name == "forecast":
-            return _forecast_ref(name, params, self.market, self.timeframe)
+            return _forecast_ref(name, params, self.market, self.timeframe, self.exchange)
         return series_ref(name, params)
 
     @classmethod
@@ -110,12 +113,13 @@ class StoredFeatures:
         *,
         timeframe: str,
         simulated: bool,
+        exchange: str | None,
         market: str | None = None,
     ) -> StoredFeatures:
         """Load every series the (name, params) pairs need; missing ones will read as NaN. ``market``
-        is the symbol of the candles (forecast terms read that market's forecasts)."""
+        and ``exchange`` name the candles (forecast terms read the forecasts of that series)."""
         store = FeatureStore(db)
-        provider = cls({}, timeframe_ms(timeframe), market=market, timeframe=timeframe)
+        provider = cls({}, timeframe_ms(timeframe), market=market, timeframe=timeframe, exchange=exchange)
         for name, params in features:
             ref = provider._ref(name, dict(params))
             if ref in provider.series:
@@ -137,9 +141,11 @@ class StoredFeatures:
         *,
         timeframe: str,
         simulated: bool,
+        exchange: str | None,
         market: str | None = None,
     ) -> StoredFeatures:
-        """The provider for everything a set of genomes uses (on ``market``, else the genomes' symbol)."""
+        """The provider for everything a set of genomes uses (on ``market``, else the genomes' symbol,
+        of ``exchange``)."""
         wanted: dict[tuple[str, Params], None] = {}
         symbols: set[str] = set()
         for genome in genomes:
@@ -148,7 +154,9 @@ class StoredFeatures:
                 symbols.add(genome.symbol)
         if market is None and len(symbols) == 1:
             market = symbols.pop()
-        return await cls.load(db, wanted, timeframe=timeframe, simulated=simulated, market=market)
+        return await cls.load(
+            db, wanted, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market
+        )
 
     def __call__(self, name: str, params: Mapping[str, ParamValue], frame: pd.DataFrame) -> Mapping[str, Any]:
         spec = feature_spec(name)
@@ -163,15 +171,22 @@ class StoredFeatures:
 
 
 async def features_for(
-    db: Database, strategies: Iterable[Any], *, timeframe: str, simulated: bool, market: str | None = None
+    db: Database,
+    strategies: Iterable[Any],
+    *,
+    timeframe: str,
+    simulated: bool,
+    exchange: str | None,
+    market: str | None = None,
 ) -> StoredFeatures | None:
     """The provider for the feature terms of ``strategies`` (genomes, or strategies carrying a
     ``genome``; plugins have none), or None when none of them reads alternative data. ``market``: the
-    candles' symbol (default: the one the strategies name)."""
+    candles' symbol (default: the one the strategies name); ``exchange``: the candles' exchange (whose
+    forecasts a forecast term reads)."""
     genomes = [getattr(item, "genome", item) for item in strategies]
     genomes = [genome for genome in genomes if genome is not None and hasattr(genome, "entry")]
     if not any(required_features(genome) for genome in genomes):
         return None
     return await StoredFeatures.for_genomes(
-        db, genomes, timeframe=timeframe, simulated=simulated, market=market
+        db, genomes, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market
     )

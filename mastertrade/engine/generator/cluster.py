@@ -192,7 +192,10 @@ def ordered_results(shipped: Shipped, submit: Callable[[Future, int], Future], c
     A task whose worker died is rerun by the scheduler. When the cluster lost every copy of the shipped
     data, the tasks waiting on it are cancelled: the data is shipped again and every unfinished task is
     submitted again (at most :data:`MAX_RESHIPS` times). An error raised inside a task (after its
-    retries) is raised here."""
+    retries) is raised here; losing the scheduler is ``OperationFailed`` naming it (the client's own
+    error named only a closed TCP stream)."""
+    from distributed.comm.core import CommClosedError
+
     assert shipped.future is not None
     futures = [submit(shipped.future, index) for index in range(count)]
     reships = 0
@@ -201,6 +204,9 @@ def ordered_results(shipped: Shipped, submit: Callable[[Future, int], Future], c
         while index < count:
             try:
                 result = futures[index].result()
+            except CommClosedError as exc:  # the scheduler went away (stopped, crashed, the network)
+                where = getattr(getattr(shipped.client, "scheduler", None), "address", "?")
+                raise OperationFailed(f"lost the dask scheduler at {where} during the run ({exc})") from None
             except CancelledError as exc:
                 reships += 1
                 if reships > MAX_RESHIPS:

@@ -25,6 +25,7 @@ from mastertrade.engine.generator.store import StoredStrategy, StrategyStore
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
+    from mastertrade.config import MarketSettings
     from mastertrade.engine.events import Event
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,24 @@ def action_target(action: str) -> State:
     if action not in ACTIONS:
         raise UserInputError(f"invalid strategy action {action!r}: choose {', '.join(ACTIONS)}")
     return ACTIONS[action][0]
+
+
+def untraded_reason(symbol: str | None, timeframe: str | None, market: MarketSettings) -> str | None:
+    """Why a strategy on ``symbol`` ``timeframe`` gets no bar from the daemon's feed, so never trades on
+    paper or the account (the trading core evaluates the closed bars of ``[market] symbols`` on the
+    ``[market] timeframe`` only), or None when it does get them."""
+    where = f"{symbol} {timeframe}"
+    if timeframe != market.timeframe:
+        return (
+            f"the daemon trades {market.timeframe} bars ([market] timeframe): {where} gets no bar and will"
+            f" not trade while it does"
+        )
+    if symbol not in market.symbols:
+        return (
+            f"the daemon streams {', '.join(market.symbols)} ([market] symbols): {where} gets no bar and"
+            f" will not trade until {symbol} is added"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,12 @@ The universe is every symbol of ``[market] symbols`` on each timeframe of ``[gen
    date and the series (so a night can be re-run and gives the same strategies on the same data); with
    the dask executor every series' batches go to the cluster at once. A series without enough candles is
    skipped with the reason;
-3. **paper**: for each run, the ``paper_per_run`` strategies that passed the filter, best deflated Sharpe
-   ratio first, move ``passed -> paper`` (the trading core starts trading them in their own paper books);
-   a passer whose hold-out record is a better one's (the same trades) is skipped.
+3. **paper**: for each run on the ``[market] timeframe`` (the bars the trading core evaluates), the
+   ``paper_per_run`` strategies that passed the filter, best deflated Sharpe ratio first, move
+   ``passed -> paper`` (the trading core starts trading them in their own paper books); a passer whose
+   hold-out record is a better one's (the same trades) is skipped. The passers of another timeframe stay
+   passed, said in their series' ``paper_note``: on paper they would never see a bar, so never build the
+   record promotion needs, and hold their paper slots for good.
 
 The report keeps one entry per series in ``series``; the entries of the ``[market] timeframe`` are also
 under ``symbols`` by symbol.
@@ -33,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.lifecycle import move_strategy
+from mastertrade.engine.generator.lifecycle import move_strategy, untraded_reason
 from mastertrade.engine.generator.promotion import Decision, account_books, decide, read_record
 from mastertrade.engine.generator.states import TRADING, State
 from mastertrade.engine.generator.store import IllegalTransition, StoredStrategy, StrategyStore
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.events import Event
     from mastertrade.engine.generator.pipeline import GenerationSummary
+    from mastertrade.engine.generator.universe import SeriesOutcome
     from mastertrade.engine.kernel.context import EngineContext, JobRun
     from mastertrade.engine.market.venue import Venue
 
@@ -90,6 +94,11 @@ async def start_paper(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
     return moved
+
+
+def untraded_note(passed: int, reason: str) -> str:
+    """Why a run's passers stay passed rather than go on paper: ``reason`` (``lifecycle.untraded_reason``)."""
+    return f"{passed} passed and stay passed, not on paper: {reason}"
 
 
 def _holdout_record(strategy: StoredStrategy) -> tuple[Any, ...] | None:
@@ -208,6 +217,7 @@ async def nightly(
     """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
     from mastertrade.engine.generator.pipeline import GenerationRequest
     from mastertrade.engine.generator.universe import config_universe, generate_universe
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.errors import RetryableError
 
     now = now or datetime.now(UTC)
@@ -232,30 +242,52 @@ async def nightly(
             entry["refresh"] = await refresh(db, settings, venue, symbol, timeframe)
         except RetryableError as exc:  # a flaky exchange: generate on what is stored
             entry["refresh"] = {"error": str(exc)}
+        if venue is not None and venue.simulated and timeframe != market.timeframe:
+            if await CandleStore(db).last_ts(SeriesKey(exchange, symbol, timeframe)) is None:
+                # the generator's advice (`mt data sim`) writes the research series, not the feed's
+                entry["skipped"] = (
+                    f"no {timeframe} series on {exchange}: the simulated feed makes {market.timeframe} bars"
+                    f" only ([market] timeframe); research {timeframe} with `mt generate --symbols {symbol}"
+                    f" --timeframes {timeframe}`"
+                )
+                log.info("nightly generation skipped %s %s: %s", symbol, timeframe, entry["skipped"])
+    pending = [entry for entry in entries if "skipped" not in entry]
+    searched = [(entry["symbol"], entry["timeframe"]) for entry in pending]
 
     request = GenerationRequest(
         symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly"
     )
     seed = int(now.strftime("%Y%m%d"))
     if config.nightly_seed is not None:
-        seed = config.nightly_seed + await store.count_runs(
-            trigger="nightly", symbol=universe[0][0], timeframe=universe[0][1]
-        )
+        # the nights run so far: the series run most often (a series without candles yet stores no run,
+        # so counting the first series alone held the seed still while it had none)
+        runs = [await store.count_runs(trigger="nightly", symbol=s, timeframe=t) for s, t in universe]
+        seed = config.nightly_seed + max(runs)
     report["seed"] = seed
-    _, outcomes = await generate_universe(db, settings, request, universe, seed=seed, progress=progress)
-    for entry, outcome in zip(entries, outcomes, strict=True):
+    outcomes: list[SeriesOutcome] = []
+    if searched:  # each series' seed derives from the night's and the series: the others' stay the same
+        _, outcomes = await generate_universe(db, settings, request, searched, seed=seed, progress=progress)
+    for entry, outcome in zip(pending, outcomes, strict=True):
         if outcome.summary is None:  # no or too few candles yet: nothing to search on
             entry["skipped"] = outcome.skipped
             log.info(
-                "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, outcome.skipped
+                "nightly generation skipped %s %s: %s", outcome.symbol, outcome.timeframe, entry["skipped"]
             )
             continue
         summary = outcome.summary
         entry["run_id"] = summary.run_id
         entry["counts"] = summary.counts
         entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
+        untraded = untraded_reason(outcome.symbol, outcome.timeframe, market)
+        if untraded is not None:
+            # on paper, a passer the feed gives no bar would never build a record, and would hold its
+            # paper slot for good
+            if summary.passed:
+                entry["paper_note"] = untraded_note(len(summary.passed), untraded)
+                log.info("nightly run %s: %s", summary.run_id, entry["paper_note"])
+            continue
         report["paper"] += await start_paper(store, summary, config.paper_per_run, publish=publish)
-    total = len(universe)
+    total = max(len(searched), 1)  # the series searched, as the generation counted its progress
     report["decisions"] = await apply_rules(db, settings, publish=publish)
     if progress is not None:
         progress(total, total, "done")

@@ -35,9 +35,12 @@ from mastertrade.errors import UserInputError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import pandas as pd
+
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.generator.evaluation import Score, Scorer
+    from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.plugins import StrategyPlugin
     from mastertrade.engine.signals.strategy import Strategy
@@ -252,9 +255,13 @@ async def optimize(
     trials: int = 100,
     seed: int = 0,
     params: Sequence[str] = (),
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> dict[str, Any]:
     """Tune ``strategy`` (a genome or a plugin) on the stored series (see the module docstring); the
-    report as a JSON document."""
+    report as a JSON document. ``start_ms``/``end_ms`` narrow the series to the bars opening in
+    ``[start_ms, end_ms)`` (``mt backtest``'s and ``mt validate``'s range), of which the newest
+    ``lookback_bars`` are used."""
     import asyncio
 
     from mastertrade.engine.generator.evaluation import Problem
@@ -266,8 +273,13 @@ async def optimize(
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
     subject = subject_of(strategy.bind(symbol, timeframe), params)
     config = settings.generator
-    key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
-    trim = await lookback_cut(db, key, len(frame), config.lookback_bars)
+    if start_ms is None and end_ms is None:
+        key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
+        trim = await lookback_cut(db, key, len(frame), config.lookback_bars)
+    else:
+        key, frame, trim = await _read_range(
+            db, symbol, timeframe, exchange, start_ms, end_ms, config.lookback_bars
+        )
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
     problem = Problem(
@@ -295,6 +307,34 @@ async def optimize(
         "holdout": window_of(holdout),
         **report,
     }
+
+
+async def _read_range(
+    db: Database,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    lookback: int,
+) -> tuple[SeriesKey, pd.DataFrame, dict[str, Any]]:
+    """The newest ``lookback`` bars of the stored series opening in ``[start_ms, end_ms)``, and what the
+    report says of the cut (as ``lookback_cut``, counted within the range, which it names)."""
+    from mastertrade.engine.market.timeframes import to_iso
+    from mastertrade.engine.research.series import SeriesLoader
+
+    series = await SeriesLoader(db).find(symbol, timeframe, exchange, start=start_ms, end=end_ms)
+    frame = series.frame.iloc[-lookback:]
+    trim = {
+        "stored_bars": len(series.frame),
+        "lookback_bars": lookback,
+        "trimmed_bars": len(series.frame) - len(frame),
+        "range": {
+            "start": None if start_ms is None else to_iso(start_ms),
+            "end": None if end_ms is None else to_iso(end_ms),
+        },
+    }
+    return series.key, frame, trim
 
 
 def tune(

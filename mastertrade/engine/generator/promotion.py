@@ -16,7 +16,8 @@ a spread of ``s * sqrt(d)``. The record's shortfall is measured in those spreads
   times the OOS backtest drawdown (and never held to less than 2%: tiny backtest drawdowns are noise).
 - Otherwise keep it where it is, with the reason; but a paper strategy kept for ``max_paper_days`` of its
   record is retired, with that reason (paper strategies that never trade, or never reach the tolerance,
-  would otherwise pile up night after night).
+  would otherwise pile up night after night). Not one without out-of-sample daily returns (a strategy the
+  trader added, with no hold-out): the rules can never promote it, so only its drawdown retires it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def decide(strategy: StoredStrategy, record: TradingRecord | None, rules: Genera
         and limit > 0
         and record.days >= limit
     ):
+        if prediction(strategy, record.days) is None:
+            # no hold-out to hold it to (added by the trader): the rules can never promote it, so the
+            # time they give it to prove itself does not run out; retiring is final, and it is his call
+            return Decision("keep", f"{decision.reason}; only `mt strategy activate` promotes it")
         return Decision("retire", f"not promoted within {limit:g} days of paper trading: {decision.reason}")
     return decision
 

@@ -311,7 +311,9 @@ async def validate_series(
                 f" {provenance.seen_by} saw (marked as such)"
             )
         raise NotFound(f"no candles of {key} in the requested range")
-    features = await features_for(db, [strategy], timeframe=key.timeframe, simulated=key.simulated)
+    features = await features_for(
+        db, [strategy], timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange
+    )
     generator = settings.generator
     options = ReportOptions(
         trials=trials,

@@ -676,6 +676,18 @@ class StrategyStore:
             rows = (await session.exec(query)).all()
         return [StrategyHeadline.of(dict(zip(_HEADLINE_COLUMNS, row, strict=True))) for row in rows]
 
+    async def count(
+        self,
+        *,
+        states: Iterable[State | str] | None = None,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+    ) -> int:
+        """How many strategies :meth:`list` would return without a limit (same filters)."""
+        query = _filtered(select(func.count()).select_from(StrategyRecord), states, symbol, timeframe, None)
+        async with self.db.sessions() as session:
+            return int((await session.exec(query)).one())
+
     async def counts(self) -> dict[str, int]:
         """How many strategies are in each state (every state present, zeros included)."""
         async with self.db.sessions() as session:
@@ -866,6 +878,19 @@ def _listing(
 ) -> Any:
     """``query`` over strategies filtered by state, market or run, newest first (then by id): the one
     order and filter of :meth:`StrategyStore.list` and :meth:`StrategyStore.summaries`."""
+    query = _filtered(query, states, symbol, timeframe, generation_run_id)
+    query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
+    return query if limit is None else query.limit(limit)
+
+
+def _filtered(
+    query: Any,
+    states: Iterable[State | str] | None,
+    symbol: str | None,
+    timeframe: str | None,
+    generation_run_id: int | None,
+) -> Any:
+    """``query`` over strategies filtered by state, market or run (:func:`_listing`, :meth:`count`)."""
     if states is not None:
         names = [parse_state(str(state)).value for state in states]
         query = query.where(col(StrategyRecord.state).in_(names))
@@ -875,5 +900,4 @@ def _listing(
         query = query.where(col(StrategyRecord.timeframe) == timeframe)
     if generation_run_id is not None:
         query = query.where(col(StrategyRecord.generation_run_id) == generation_run_id)
-    query = query.order_by(col(StrategyRecord.created_at).desc(), col(StrategyRecord.id))
-    return query if limit is None else query.limit(limit)
+    return query

@@ -2,7 +2,7 @@
 
 ``mt ml train`` (and the daemon's nightly retraining) stores each model's walk-forward forecasts as a
 feature series of the market (``signals/forecast_term.py``). When such series exist for the symbol and
-timeframe searched, the search's pool holds one term per stored model and horizon,
+timeframe searched (on the exchange searched), the search's pool holds one term per stored model and horizon,
 ``{"feature": "forecast", "model": "lightgbm", "horizon": 1}``, and the problem carries their values
 through the same provider a plain backtest uses (``collectors.provider.StoredFeatures``: a value
 published at the close of bar t serves only bars that open after it), so a generated strategy's stored
@@ -45,12 +45,13 @@ class FeaturePool:
         return [term.label for term in self.terms]
 
 
-def forecast_terms(names: list[str], timeframe: str) -> tuple[FixedTerm, ...]:
-    """A term for each stored series name that is a forecast of a known model on ``timeframe``."""
+def forecast_terms(names: list[str], timeframe: str, exchange: str) -> tuple[FixedTerm, ...]:
+    """A term for each stored series name that is a forecast of a known model on ``timeframe``'s
+    candles of ``exchange``."""
     found = []
     for model in FORECAST_MODELS:
         for horizon in range(1, MAX_HORIZON + 1):
-            if series_name(model, horizon, timeframe) in names:
+            if series_name(model, horizon, timeframe, exchange) in names:
                 found.append(FixedTerm.of(FORECAST, {"model": model, "horizon": horizon}))
     return tuple(found)
 
@@ -62,11 +63,11 @@ async def feature_pool(db: Database, key: SeriesKey) -> FeaturePool:
 
     stored = await FeatureStore(db).list_features(source(key.simulated))
     names = [info.name for info in stored if info.symbol == key.symbol and info.rows > 0]
-    terms = forecast_terms(names, key.timeframe)
+    terms = forecast_terms(names, key.timeframe, key.exchange)
     if not terms:
         return FeaturePool()
     wanted = [(term.name, (*term.params, ("symbol", ""))) for term in terms]
     provider = await StoredFeatures.load(
-        db, wanted, timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+        db, wanted, timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange, market=key.symbol
     )
     return FeaturePool(terms, provider)

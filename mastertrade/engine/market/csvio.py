@@ -11,8 +11,9 @@ shortest round-trip form, so import -> export -> import gives back the same bits
 
 A file is rejected as a whole, with its line number and the reason, when a column is missing or
 appears twice, only a quote volume is given, a row has more fields than the header, a row does not
-parse, an epoch timestamp's unit is not told by its size or differs from the others', some ISO
-timestamps carry a zone and others do not, a timestamp lies
+parse, an epoch timestamp's unit is not told by its size or differs from the others', some
+timestamps say their zone (an offset, or an epoch time, which is UTC) and some ISO ones do not, a
+timestamp lies
 after the year 9999, a price is not positive and finite, high < low, open or close lies outside
 [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
 midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
@@ -409,7 +410,7 @@ def _parse_timestamps(
             f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither "
             "ISO-8601 nor an epoch time"
         )
-    _check_zones(path, others, np.flatnonzero(~numeric), line)
+    _check_zones(path, column, numeric, others, line)
     ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
     finer = np.flatnonzero(ns % 1_000_000 != 0)
     if len(finer):
@@ -422,20 +423,33 @@ def _parse_timestamps(
     return ts, "iso" if unit is None else f"iso+{unit}"
 
 
-def _check_zones(path: Path, text: pd.Series, rows: np.ndarray[Any, Any], line: _Lines) -> None:
-    """Refuse ISO timestamps of which some carry a zone and some do not: read as UTC, the unzoned ones
-    may well be local times, hours off (the file then failed later as off the bar grid or out of order,
-    which blamed the timeframe or the row order), or were silently taken as UTC."""
-    zoned = text.str.contains(_ZONED).to_numpy(dtype=bool)
+def _check_zones(
+    path: Path, column: pd.Series, numeric: np.ndarray[Any, Any], iso: pd.Series, line: _Lines
+) -> None:
+    """Refuse a file of which some timestamps say their zone and some do not, naming the first row unlike
+    the first: read as UTC, the unzoned ones may well be local times, hours off (the file then failed
+    later as off the bar grid or out of order, which blamed the timeframe or the row order), or were
+    silently taken as UTC. ``iso`` is the text of the rows that are not ``numeric`` (epoch times, which
+    are UTC by definition, so say their zone as an offset does)."""
+    zoned = numeric.copy()
+    zoned[~numeric] = iso.str.contains(_ZONED).to_numpy(dtype=bool)
     if zoned.all() or not zoned.any():
         return
-    differs = np.flatnonzero(zoned != zoned[0])
-    first, other = int(rows[0]), int(rows[differs[0]])
-    has, lacks = ("has no", "has one") if zoned[0] else ("has a", "has none")
+    other = int(np.flatnonzero(zoned != zoned[0])[0])
+
+    def says(index: int, short: bool = False) -> str:
+        if numeric[index]:
+            return "is an epoch time, which is UTC"
+        if short:  # after "but line 2's '...'": the offset named once already
+            return "has one" if zoned[index] else "has none"
+        return "has a UTC offset" if zoned[index] else "has no UTC offset"
+
+    epoch = bool(numeric[0] or numeric[other])
     raise DataValidationError(
-        f"{path}: line {line(other)}: timestamp {text.iloc[differs[0]]!r} {has} UTC offset, but line "
-        f"{line(first)}'s {text.iloc[0]!r} {lacks}: mixed zoned and unzoned timestamps (give every "
-        "timestamp an offset, or none)"
+        f"{path}: line {line(other)}: timestamp {column.iloc[other]!r} {says(other)}, but line {line(0)}'s"
+        f" {column.iloc[0]!r} {says(0, short=not numeric[other])}: mixed zoned and unzoned timestamps ("
+        + ("give every ISO timestamp an offset" if epoch else "give every timestamp an offset, or none")
+        + ")"
     )
 
 
@@ -539,13 +553,13 @@ def _check(
         raise DataValidationError(f"{path}: line {line(index)}: {reason}")
 
     o, h, l, c, v = (ohlcv[:, i] for i in range(5))  # noqa: E741
-    finite = np.isfinite(ohlcv).all(axis=1)
-    if not finite.all():
-        reject(int(np.argmin(finite)), "a value is not finite (NaN or infinity)")
-    prices = ohlcv[:, :4]
-    positive = (prices > 0).all(axis=1)
-    if not positive.all():
-        reject(int(np.argmin(positive)), "prices must be positive")
+    names = PRICE_COLUMNS  # open, high, low, close, volume: the columns of ohlcv
+    for bad, reason in ((~np.isfinite(ohlcv), "is not finite"), (ohlcv[:, :4] <= 0, "is not positive")):
+        if bad.any():
+            i = int(np.argmax(bad.any(axis=1)))
+            j = int(np.argmax(bad[i]))
+            rule = "prices must be positive and finite" if j < 4 else "volume must be finite"
+            reject(i, f"{names[j]} {float(ohlcv[i, j])!r} {reason} ({rule})")
     for bad, reason in (
         (h < l, "high {h!r} < low {l!r}"),
         ((o < l) | (o > h), "open {o!r} outside [low {l!r}, high {h!r}]"),

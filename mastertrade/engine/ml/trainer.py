@@ -5,6 +5,7 @@ hold-out, load the newest model and predict. The CLI, the daemon's job and the t
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,7 @@ async def load_extra(
         except ParamError as exc:
             raise UserInputError(f"--feature {name}: {exc.message}") from None
     provider = await StoredFeatures.load(
-        db, wanted, timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+        db, wanted, timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange, market=key.symbol
     )
     out: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
     for name, params in wanted:
@@ -227,21 +228,38 @@ class LoadedModel:
         return float(predicted[0]) if ends.shape[0] else None
 
 
+def _locked(
+    store: ArtifactStore, request: TrainRequest, key: SeriesKey, by: str
+) -> AbstractContextManager[None]:
+    """The series' training lock (``training_lock``): a second training of it is refused."""
+    from mastertrade.engine.ml.training_lock import training_lock
+
+    wanted = artifact_key(key, request.horizon)
+    return training_lock(store, KIND, request.model, wanted, series=str(key), by=by)
+
+
 async def train(
     db: Database,
     request: TrainRequest,
     *,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
+    by: str = "a training",
 ) -> dict[str, Any]:
-    """Walk-forward over the stored candles, publish the forecast series, save the final model."""
-    from mastertrade.engine.collectors.store import FeatureStore
-    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
-    from mastertrade.engine.ml.series import bar_opens, forecast_points
-
+    """Walk-forward over the stored candles, publish the forecast series, save the final model. Refused
+    (``TrainingRunning``, nothing stored) while another process trains the same model on the same series;
+    ``by`` names this one to such a process ("mt ml train")."""
     request.check()
     store = store or ArtifactStore.default()
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    extra = await _training_extra(db, request, key, frame)  # bad input is refused before anything is written
+    with _locked(store, request, key, by):
+        return await _train(db, request, store, key, frame, extra, progress)
+
+
+async def _training_extra(
+    db: Database, request: TrainRequest, key: SeriesKey, frame: pd.DataFrame
+) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:
     extra = await load_extra(db, request.extra, key, frame)
     for name, column in extra.items():
         # A column with no value at all would be read as the training mean on every bar: an input the
@@ -251,6 +269,22 @@ async def train(
                 f"--feature {name}: no stored values for the bars of {key}"
                 " (`mt data sources` shows which collectors run; `mt data sim` writes simulated ones)"
             )
+    return extra
+
+
+async def _train(
+    db: Database,
+    request: TrainRequest,
+    store: ArtifactStore,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    extra: dict[str, np.ndarray[Any, np.dtype[np.float64]]],
+    progress: Progress | None,
+) -> dict[str, Any]:
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.engine.ml.series import bar_opens, forecast_points
+
     spec = request.spec()
 
     def work(check: Check) -> ForecastRun:
@@ -270,7 +304,7 @@ async def train(
     metrics, artifact = judge_and_save(
         store, run.last, request, key, frame, run.feature_names, run.predictions
     )
-    name = series_name(request.model, request.horizon, key.timeframe)
+    name = series_name(request.model, request.horizon, key.timeframe, key.exchange)
     points = forecast_points(name, key.symbol, bar_opens(frame), run.predictions, timeframe_ms(key.timeframe))
     # The walk-forward recomputes the whole series, so it replaces what an earlier training stored.
     await FeatureStore(db).replace(source(key.simulated), points)
@@ -304,7 +338,7 @@ async def stored_predictions(
     """The stored forecast of each bar of ``frame`` (NaN where none)."""
     from mastertrade.engine.collectors.store import FeatureStore
 
-    name = series_name(model, horizon, key.timeframe)
+    name = series_name(model, horizon, key.timeframe, key.exchange)
     series = await FeatureStore(db).read(source(key.simulated), name, key.symbol)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     predictions = np.full(len(frame), np.nan)
@@ -316,19 +350,35 @@ async def stored_predictions(
     return predictions
 
 
-async def refit(db: Database, request: TrainRequest, *, store: ArtifactStore | None = None) -> dict[str, Any]:
+async def refit(
+    db: Database,
+    request: TrainRequest,
+    *,
+    store: ArtifactStore | None = None,
+    by: str = "the nightly retraining",
+) -> dict[str, Any]:
     """Train the model of the newest bar on every label known now and save it (the nightly job). The
     stored forecast series is left as it is: past forecasts are never rewritten; a series that does not
-    exist yet is made by a full :func:`train` instead."""
-    from mastertrade.engine.ml.walkforward import fit_at
-    from mastertrade.engine.ml.windows import labels
-
+    exist yet is made by a full :func:`train` instead. Refused like :func:`train` while another process
+    trains the series."""
     request.check()
     store = store or ArtifactStore.default()
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    with _locked(store, request, key, by):
+        return await _refit(db, request, store, key, frame)
+
+
+async def _refit(
+    db: Database, request: TrainRequest, store: ArtifactStore, key: SeriesKey, frame: pd.DataFrame
+) -> dict[str, Any]:
+    from mastertrade.engine.ml.walkforward import fit_at
+    from mastertrade.engine.ml.windows import labels
+
     predictions = await stored_predictions(db, request.model, key, request.horizon, frame)
     if np.isnan(predictions).all():
-        return await train(db, request, store=store)
+        return await _train(
+            db, request, store, key, frame, await _training_extra(db, request, key, frame), None
+        )
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
     y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)
@@ -381,7 +431,12 @@ async def evaluate_stored(
     window = frame.iloc[start:]
     genome = parse_genome(threshold_genome(model, horizon, threshold, key))
     provider = await StoredFeatures.load(
-        db, required_features(genome), timeframe=key.timeframe, simulated=key.simulated, market=key.symbol
+        db,
+        required_features(genome),
+        timeframe=key.timeframe,
+        simulated=key.simulated,
+        exchange=key.exchange,
+        market=key.symbol,
     )
     result = backtest(
         genome,
@@ -478,7 +533,7 @@ async def predict_latest(
     value = loaded.predict_last(frame, extra)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     bar = int(opens[-1])
-    name = series_name(loaded.artifact.name, loaded.horizon, key.timeframe)
+    name = series_name(loaded.artifact.name, loaded.horizon, key.timeframe, key.exchange)
     features = FeatureStore(db)
     stored = await features.read(source(key.simulated), name, key.symbol, published_from=bar + step)
     # A forecast already stored for this bar (by the walk-forward or an earlier call) is kept: replacing

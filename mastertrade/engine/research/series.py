@@ -91,6 +91,7 @@ class SeriesLoader:
                 strategies,
                 timeframe=key.timeframe,
                 simulated=key.simulated if simulated is None else simulated,
+                exchange=key.exchange,
                 market=key.symbol,
             )
         return Series(key, frame, features)

@@ -33,7 +33,7 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.events import JobFinished, JobStarted
@@ -213,6 +213,13 @@ class SchedulerService:
             return False
         return 0 <= (now - previous).total_seconds() < self._gap
 
+    def _held_until(self, name: str, now: datetime) -> datetime | None:
+        """The wall time before which a scheduled run of the paced ``name`` is skipped (``None``: not
+        held back now), as :meth:`_too_soon` decides."""
+        if not self._too_soon(name, now):
+            return None
+        return self._started[name] + timedelta(seconds=self._gap)
+
     def _remember(self, record: JobRunRecord) -> dict[str, Any]:
         info = run_info(record)
         if self._last is not None:
@@ -314,6 +321,9 @@ class SchedulerService:
             next_run = None
             if schedule and registered and ctx.settings.scheduler.enabled:
                 next_run = self._next.get(name) or next_fire(schedule, now)
+            held_until = None
+            if next_run is not None and ctx.jobs.get(name).paced and ctx.market_time is not ctx.clock:
+                held_until = self._held_until(name, ctx.clock.now())
             jobs.append(
                 {
                     "name": name,
@@ -323,6 +333,7 @@ class SchedulerService:
                     "reason": reason,
                     "running": name in self._running,
                     "next_run": next_run if reason is None else None,
+                    "held_until": held_until if reason is None else None,
                     "last_run": last.get(name),
                 }
             )

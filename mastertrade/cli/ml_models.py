@@ -1,0 +1,110 @@
+"""``mt ml show|delete ID`` and ``mt rl show|delete ID``: one stored model's details, or its deletion.
+
+``mt ml`` names any model artifact (forecast models and policies, as ``mt ml list`` lists them),
+``mt rl`` only policies. Both go through :mod:`mastertrade.engine.ml.registry`; neither needs the
+``[ml]`` extra (a model is files and a manifest).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mastertrade.cli.output import info, print_json, print_table
+from mastertrade.cli.runtime import open_db, run
+
+IdArg = Annotated[
+    str, typer.Argument(help="The model's id (its version, as the list shows) or 4+ hex digits of it.")
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        help="Delete without asking. Without it the command says what it would delete, and at a "
+        "terminal asks whether to.",
+    ),
+]
+
+
+def _series(doc: dict[str, Any]) -> str:
+    key = doc.get("key") or {}
+    text = f"{key.get('exchange')}:{key.get('symbol')}:{key.get('timeframe')}"
+    return text + (f" h{key['horizon']}" if "horizon" in key else "")
+
+
+def show(ident: str, kind: str | None, json_out: bool) -> None:
+    from mastertrade.artifacts import ArtifactStore
+    from mastertrade.engine.ml.registry import describe, find_model
+
+    store = ArtifactStore.default()
+    doc = describe(store, find_model(store, ident, kind=kind))
+    if json_out:
+        print_json(doc)
+        return
+    rows: list[tuple[str, Any]] = [
+        ("id", doc["version"]),
+        ("model", f"{doc.get('kind')} {doc.get('name')}"),
+        ("series", _series(doc)),
+        ("created", doc.get("created_at")),
+    ]
+    if doc["loads"]:
+        metrics = doc.get("metrics") or {}
+        verdict = metrics.get("verdict")
+        if "passed" in metrics:
+            verdict = "passed the filter" if metrics["passed"] else "failed the filter"
+        rows += [
+            ("trained from", doc.get("train_start")),
+            ("trained to", doc.get("train_end")),
+            ("features", ", ".join(doc.get("features") or [])),
+            ("hold-out", verdict or "-"),
+            ("libraries", ", ".join(f"{k} {v}" for k, v in sorted((doc.get("libraries") or {}).items()))),
+        ]
+    rows.append(("path", doc["path"]))
+    print_table(["field", "value"], rows)
+    if not doc["loads"]:
+        info(f"this model does not load: {doc['problem']}")
+
+
+def delete(ident: str, kind: str | None, yes: bool, json_out: bool) -> None:
+    from mastertrade.artifacts import ArtifactStore
+    from mastertrade.engine.generator.store import StrategyStore
+    from mastertrade.engine.ml.registry import IN_USE_STATES, check_unused, delete_model, describe, find_model
+
+    store = ArtifactStore.default()
+    folder = find_model(store, ident, kind=kind)
+
+    async def go(really: bool) -> dict[str, Any]:
+        db = await open_db()
+        try:
+            strategies = await StrategyStore(db).list(states=IN_USE_STATES)
+        finally:
+            await db.close()
+        if not really:
+            check_unused(store, folder, strategies)
+            return describe(store, folder)
+        return delete_model(store, folder, strategies)
+
+    doc = run(lambda: go(yes))
+    what = f"{doc.get('kind')} {doc.get('name')} {doc['version']} of {_series(doc)}"
+    if not yes:
+        if json_out or not _interactive():
+            if json_out:
+                print_json({"deleted": False, "model": doc})
+            info(f"would delete {what}: add --yes to delete it")
+            return
+        if not typer.confirm(f"delete {what}?", default=False, err=True):
+            info("deleted nothing")
+            return
+        doc = run(lambda: go(True))
+    if json_out:
+        print_json({"deleted": True, "model": doc})
+        return
+    info(f"deleted {what}")
+
+
+def _interactive() -> bool:
+    """Whether someone at a terminal can answer a question (not a script, a pipe or cron)."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stderr.isatty()

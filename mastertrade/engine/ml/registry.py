@@ -1,0 +1,187 @@
+"""Stored models by id: find one, say which strategies rely on it, delete it.
+
+One door for ``mt ml show|delete ID`` (any kind of model artifact) and ``mt rl show|delete ID``
+(policies only). An id is a model's version (its content hash, as ``mt ml list`` shows it) or a unique
+prefix of 4 or more of its hex digits.
+
+A model is in use, and its deletion refused naming the strategies, when a strategy that trades or may
+trade again (paper, active, paused) relies on it:
+
+- a policy (kind ``policy``): a strategy that is that policy (``model:<id>``, or its folder);
+- a forecast model (kind ``forecast``): the daemon forecasts every new bar with the newest model of a
+  series, so the newest version is in use when a strategy reads that model's forecast (same horizon) on
+  its market and timeframe (on its exchange, when the strategy names one). Older versions feed nothing
+  and may go. Deleting the newest would silently put an older model, or none, behind the strategy.
+
+A deletion renames the folder out of the way first (a ``.saving-`` name, which the store's sweep
+removes should the process die midway), so no half-deleted folder is ever read as a model.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mastertrade.artifacts import MANIFEST, STAGING_PREFIX, ArtifactStore
+from mastertrade.errors import NotFound, UserInputError
+
+IN_USE_STATES = ("paper", "active", "paused")
+"""States of a strategy that trades, or may again without being re-added (a paused one resumes)."""
+
+_ID = re.compile(r"^[0-9a-f]{4,16}$")
+_MODEL_PREFIX = "model:"
+
+
+class ModelInUse(UserInputError):
+    """A deletion refused: strategies that trade (or may again) rely on the model."""
+
+
+def find_model(store: ArtifactStore, ident: str, *, kind: str | None = None) -> Path:
+    """The folder of the stored model ``ident`` (of ``kind`` when given)."""
+    key = ident.strip().lower()
+    what = "policy" if kind == "policy" else "model"
+    listing = "mt rl list" if kind == "policy" else "mt ml list"
+    if not _ID.match(key):
+        raise UserInputError(
+            f"invalid model id {ident!r}: give 4 to 16 hex digits of an id `{listing}` shows"
+        )
+    pattern = f"{kind or '*'}/*/*/{key}*/{MANIFEST}"
+    matches = sorted(path.parent for path in store.root.glob(pattern)) if store.root.is_dir() else []
+    if not matches:
+        raise NotFound(f"no stored {what} {ident!r} (see `{listing}`)")
+    if len(matches) > 1:
+        raise UserInputError(
+            f"model id {ident!r} is ambiguous: {', '.join(path.name for path in matches)}; give more digits"
+        )
+    return matches[0]
+
+
+def _relies_on_policy(strategy: Any, folder: Path) -> bool:
+    spec = str(getattr(strategy, "plugin", None) or "")
+    if spec.startswith(_MODEL_PREFIX):
+        named = spec[len(_MODEL_PREFIX) :].strip().lower()
+        if _ID.match(named):
+            return folder.name.startswith(named)
+        spec = spec[len(_MODEL_PREFIX) :]
+    if not spec:
+        return False
+    path = Path(spec).expanduser()
+    path = path.parent if path.name == MANIFEST else path
+    try:
+        return path.resolve() == folder.resolve()
+    except OSError:
+        return False
+
+
+def _reads_forecast(strategy: Any, model: str, key: dict[str, Any]) -> bool:
+    from mastertrade.engine.signals.forecast_term import FORECAST
+    from mastertrade.engine.signals.genome import required_features
+
+    if getattr(strategy, "plugin", None) is not None:
+        return False
+    if strategy.timeframe != key.get("timeframe"):
+        return False
+    if getattr(strategy, "exchange", None) not in (None, key.get("exchange")):
+        return False
+    for name, params in required_features(strategy.genome):
+        if name != FORECAST:
+            continue
+        values = dict(params)
+        symbol = str(values.get("symbol", "")) or strategy.symbol
+        if (
+            str(values.get("model", "lstm_transformer")) == model
+            and int(values.get("horizon", 1)) == int(key.get("horizon", 1))
+            and symbol == key.get("symbol")
+        ):
+            return True
+    return False
+
+
+def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> list[str]:
+    """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that rely
+    on the model in ``folder`` (see the module docstring)."""
+    head = _head(folder)
+    kind = head.get("kind")
+    newest = True
+    if kind == "forecast":
+        # The versions of its series are its sibling folders (the manifest's key is stored sorted, so it
+        # does not rebuild the folder name); the newest by creation time is the one the daemon uses.
+        made = str(head.get("created_at", ""))
+        siblings = (p for p in folder.parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+        newest = all(str(_head(p).get("created_at", "")) <= made for p in siblings)
+    found = []
+    for strategy in strategies:
+        if str(strategy.state) not in IN_USE_STATES:
+            continue
+        if kind == "policy":
+            uses = _relies_on_policy(strategy, folder)
+        elif kind == "forecast" and newest:
+            uses = _reads_forecast(strategy, str(head.get("name")), dict(head.get("key") or {}))
+        else:
+            uses = False
+        if uses:
+            found.append(f"{strategy.id} ({strategy.state})")
+    return found
+
+
+def _head(folder: Path) -> dict[str, Any]:
+    """The manifest's identity fields, read without the hash check (a model changed on disk can still be
+    shown as such and deleted)."""
+    import json
+
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe(store: ArtifactStore, folder: Path) -> dict[str, Any]:
+    """What ``show`` prints: the checked artifact, or its manifest and why it does not load."""
+    from mastertrade.artifacts import IncompatibleArtifact
+
+    try:
+        return {**store.open(folder).as_dict(), "loads": True}
+    except IncompatibleArtifact as exc:
+        head = _head(folder)
+        return {
+            "kind": head.get("kind"),
+            "name": head.get("name"),
+            "key": head.get("key"),
+            "version": folder.name,
+            "created_at": head.get("created_at"),
+            "path": str(folder),
+            "loads": False,
+            "problem": str(exc),
+        }
+
+
+def check_unused(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> None:
+    """Raise :class:`ModelInUse` naming the strategies that rely on the model in ``folder``, if any."""
+    users = model_users(store, folder, strategies)
+    if users:
+        one = len(users) == 1
+        raise ModelInUse(
+            f"model {folder.name} is used by strateg{'y' if one else 'ies'} {', '.join(users)}:"
+            f" retire {'it' if one else 'them'} first (`mt strategy retire ID`); nothing deleted"
+        )
+
+
+def delete_model(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> dict[str, Any]:
+    """Delete the model in ``folder`` unless strategies rely on it (:class:`ModelInUse` naming them)."""
+    shown = describe(store, folder)
+    check_unused(store, folder, strategies)
+    doomed = folder.with_name(f"{STAGING_PREFIX}deleting-{folder.name}")
+    held = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a sweep by another process leaves it to this one
+        os.replace(folder, doomed)
+        shutil.rmtree(doomed)
+    finally:
+        os.close(held)
+    return shown

@@ -1,0 +1,127 @@
+"""`mt daemon run JOB`: a daemon job (the nightly run) started by hand from the command line and waited
+for. Before it, the docs' only way to run the nightly job by hand was `POST /v1/jobs/NAME/run` with curl."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mastertrade.config import Settings
+from tests.conftest import MT
+from tests.daemon import conftest as daemon_conftest
+from tests.daemon.conftest import ThreadedDaemon
+
+NIGHT = {
+    "date": "2026-01-02",
+    "seed": 20260102,
+    "series": [
+        {"symbol": "BTC/USDT", "timeframe": "1h", "run_id": 7, "counts": {"stored": 20, "passed": 2}},
+        {"symbol": "BTC/USDT", "timeframe": "4h", "run_id": 8, "counts": {"stored": 20, "passed": 1},
+         "paper_note": "1 passed and stay passed, not on paper"},
+        {"symbol": "ETH/USDT", "timeframe": "1h", "skipped": "no candles stored for ETH/USDT 1h"},
+    ],
+    "paper": [{"id": "00aa11bb22cc33dd", "name": "gen-00aa11bb22", "reason": "among the 3 best"}],
+    "decisions": [
+        {"id": "0123456789abcdef", "name": "gen-0123456789", "action": "retire", "reason": "drawdown"},
+        {"id": "fedcba9876543210", "name": "gen-fedcba9876", "action": "keep", "reason": "too short"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return sqlite_settings
+
+
+@pytest.fixture
+def jobs_daemon(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedDaemon]:
+    """A daemon whose jobs are the core ones (data_refresh: unavailable on its simulated venue) plus a
+    nightly-like job and one that fails."""
+    core = daemon_conftest.core_jobs
+
+    def jobs() -> Any:
+        registry = core()
+
+        async def night(ctx: Any, run: Any) -> dict[str, Any]:
+            return NIGHT
+
+        async def broken(ctx: Any, run: Any) -> None:
+            raise RuntimeError("the exchange said no")
+
+        registry.add("nightly_generation", night, "the nightly run", paced=True)
+        registry.add("broken", broken, "always fails")
+        return registry
+
+    monkeypatch.setattr(daemon_conftest, "core_jobs", jobs)
+    daemon = ThreadedDaemon(settings).start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def test_run_starts_a_job_waits_for_it_and_prints_the_nightly_report(
+    mt: MT, jobs_daemon: ThreadedDaemon
+) -> None:
+    result = mt("daemon", "run", "nightly_generation")
+    assert result.exit_code == 0, result.output
+    said = re.sub(r"run \d+", "run N", re.sub(r"in [\d.]+ s", "in T s", result.stderr))
+    assert said.splitlines()[:2] == [
+        "job nightly_generation run N started",
+        "job nightly_generation run N: ok in T s",
+    ]
+    assert "on paper: 00aa11bb22cc33dd gen-00aa11bb22: among the 3 best" in result.stderr
+    assert "retire: 0123456789abcdef gen-0123456789: drawdown" in result.stderr
+    assert "1 paper or active strategy kept as it is" in result.stderr
+    table = result.stdout
+    assert "Nightly run of 2026-01-02, seed 20260102" in table
+    assert (
+        "1 passed and stay passed, not on paper" in table
+        and "skipped: no candles stored for ETH/USDT 1h" in table
+    )
+    runs = mt.json("status")["jobs"]
+    (night,) = [job for job in runs if job["name"] == "nightly_generation"]
+    assert night["last_run"]["trigger"] == "manual" and night["last_run"]["outcome"] == "ok"
+
+
+def test_run_json_is_the_finished_run_record(mt: MT, jobs_daemon: ThreadedDaemon) -> None:
+    result = mt("daemon", "run", "nightly_generation", "--json")
+    assert result.exit_code == 0 and result.stderr == ""
+    record = json.loads(result.stdout)
+    assert record["outcome"] == "ok" and record["trigger"] == "manual" and record["result"] == NIGHT
+    started = mt("daemon", "run", "nightly_generation", "--no-wait", "--json")
+    assert started.exit_code == 0
+    assert json.loads(started.stdout)["outcome"] in ("running", "ok")
+
+
+def test_a_failed_or_unavailable_job_exits_1_saying_why(mt: MT, jobs_daemon: ThreadedDaemon) -> None:
+    failed = mt("daemon", "run", "broken")
+    assert failed.exit_code == 1
+    assert re.search(
+        r"job broken run \d+: error in [\d.]+ s: RuntimeError: the exchange said no", failed.stderr
+    )
+    as_json = mt("daemon", "run", "broken", "--json")
+    assert (
+        as_json.exit_code == 1 and json.loads(as_json.stdout)["error"] == "RuntimeError: the exchange said no"
+    )
+    unavailable = mt("daemon", "run", "data_refresh")
+    assert unavailable.exit_code == 1 and unavailable.stdout == ""
+    assert unavailable.stderr.startswith("mt: error: job data_refresh cannot run here: ")
+
+
+def test_an_unknown_job_is_bad_input_naming_the_known_ones(mt: MT, jobs_daemon: ThreadedDaemon) -> None:
+    result = mt("daemon", "run", "nightly")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "mt: error: no job 'nightly' (known jobs: broken, data_refresh, nightly_generation)\n"
+    )
+
+
+def test_run_without_a_daemon_says_so(mt: MT) -> None:
+    result = mt("daemon", "run", "nightly_generation")
+    assert result.exit_code == 1
+    assert result.stderr == "mt: error: the daemon is not running: start it with `mt daemon start`\n"

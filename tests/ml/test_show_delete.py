@@ -1,0 +1,106 @@
+"""`mt ml show|delete ID` and `mt rl show|delete ID`: one stored model's details, and its deletion, refused
+naming the strategy while a paper, active or paused strategy relies on it. Before, neither command
+existed: a model could only be found by listing them all and deleted by hand in the data folder (the
+daemon then silently fell back to an older model behind a strategy reading its forecasts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from mastertrade.artifacts import Artifact, ArtifactStore
+from tests.conftest import MT
+
+KEY = {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h", "horizon": 1}
+FORECAST = {"feature": "forecast", "model": "lightgbm", "horizon": 1}
+
+
+def _save(store: ArtifactStore, kind: str, name: str, key: dict[str, Any], payload: str) -> Artifact:
+    def write(folder: Path) -> None:
+        (folder / "weights.txt").write_text(payload)
+
+    return store.save(kind, name, key, write, libraries={"numpy": "2.2.6"}, features=["ret_1"])
+
+
+def test_show_and_delete_a_forecast_model_refused_while_a_paper_strategy_reads_it(
+    mt: MT, tmp_path: Path
+) -> None:
+    assert mt("data", "sim", "BTC/USDT", "--bars", "300", "--seed", "3").exit_code == 0
+    store = ArtifactStore.default()
+    older = _save(store, "forecast", "lightgbm", KEY, "old")
+    newest = _save(store, "forecast", "lightgbm", KEY, "new")
+    other = _save(store, "forecast", "lightgbm", {**KEY, "horizon": 2}, "h2")
+    genome = tmp_path / "reads-forecast.json"
+    genome.write_text(json.dumps({"name": "fc", "entry": {">": [FORECAST, 0]}, "exit": {"<": [FORECAST, 0]}}))
+    added = mt(
+        "strategy", "add", str(genome), "--symbol", "BTC/USDT", "--timeframe", "1h", "--paper", "--json"
+    )
+    assert added.exit_code == 0, added.output
+    strategy_id = json.loads(added.stdout)["id"]
+
+    shown = mt.json("ml", "show", newest.version[:6])
+    assert shown["version"] == newest.version and shown["key"] == KEY and shown["loads"] is True
+    text = mt("ml", "show", newest.version)
+    assert text.exit_code == 0 and newest.version in text.stdout and "sim:BTC/USDT:1h h1" in text.stdout
+
+    refused = mt("ml", "delete", newest.version, "--yes")
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"mt: error: model {newest.version} is used by strategy {strategy_id} (paper): retire it first"
+        " (`mt strategy retire ID`); nothing deleted\n"
+    )
+    assert newest.path.is_dir()
+    # without --yes (and not at a terminal) it says what it would delete and deletes nothing
+    preview = mt("ml", "delete", older.version)
+    assert preview.exit_code == 0, preview.stderr
+    assert "would delete" in preview.stderr and older.path.is_dir()
+    # an older version feeds nothing, nor does another horizon: both go
+    assert mt.json("ml", "delete", older.version, "--yes")["deleted"] is True
+    assert mt("ml", "delete", other.version, "--yes").exit_code == 0
+    assert not older.path.exists() and not other.path.exists()
+    assert [m["version"] for m in mt.json("ml", "list")["models"]] == [newest.version]
+    assert not list(newest.path.parent.glob(".saving-*"))
+
+    assert mt("strategy", "retire", strategy_id).exit_code == 0
+    assert mt("ml", "delete", newest.version, "--yes").exit_code == 0
+    assert mt.json("ml", "list")["models"] == []
+
+
+def test_bad_and_unknown_ids_and_policies_only_under_rl(mt: MT) -> None:
+    store = ArtifactStore.default()
+    forecast = _save(store, "forecast", "lightgbm", KEY, "w")
+    bad = mt("ml", "show", "xyz")
+    assert bad.exit_code == 2 and bad.stderr.startswith("mt: error: invalid model id 'xyz'")
+    missing = mt("ml", "delete", "ffff", "--yes")
+    assert (
+        missing.exit_code == 2 and missing.stderr == "mt: error: no stored model 'ffff' (see `mt ml list`)\n"
+    )
+    not_policy = mt("rl", "show", forecast.version)
+    assert not_policy.exit_code == 2 and "no stored policy" in not_policy.stderr
+    policy = _save(store, "policy", "ppo", {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h"}, "p")
+    assert mt.json("rl", "show", policy.version[:8])["kind"] == "policy"
+    assert mt("rl", "delete", policy.version, "--yes").exit_code == 0
+    assert not policy.path.exists() and forecast.path.is_dir()
+
+
+def test_a_policy_is_in_use_by_the_strategies_that_run_it(tmp_path: Path) -> None:
+    from mastertrade.engine.ml.registry import model_users
+
+    store = ArtifactStore(tmp_path / "models")
+    policy = _save(store, "policy", "ppo", {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h"}, "p")
+
+    def strategy(ident: str, state: str, plugin: str | None) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=ident, state=state, plugin=plugin, symbol="BTC/USDT", timeframe="1h", exchange=None
+        )
+
+    strategies = [
+        strategy("a1", "active", f"model:{policy.version}"),
+        strategy("b2", "paused", f"model:{policy.version[:6]}"),
+        strategy("c3", "retired", f"model:{policy.version}"),
+        strategy("d4", "paper", "model:ffff0000"),
+        strategy("e5", "paper", str(policy.path)),
+    ]
+    assert model_users(store, policy.path, strategies) == ["a1 (active)", "b2 (paused)", "e5 (paper)"]
