@@ -161,7 +161,11 @@ class DaemonClient:
         return TypeAdapter(model).validate_python((await self.request("GET", path, params=params)).json())
 
     async def _post(self, model: Any, path: str, body: BaseModel | dict[str, Any] | None = None) -> Any:
-        payload = body.model_dump(exclude_none=True) if isinstance(body, BaseModel) else body
+        # Only what the caller set: the daemon's model has the same defaults, and a default sent as if
+        # chosen can contradict what was set (a value goal's default period "month" was refused).
+        payload = (
+            body.model_dump(exclude_none=True, exclude_unset=True) if isinstance(body, BaseModel) else body
+        )
         response = await self.request("POST", path, json_body=payload)
         return TypeAdapter(model).validate_python(response.json())
 

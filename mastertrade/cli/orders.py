@@ -12,7 +12,7 @@ import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
-from mastertrade.utc import iso
+from mastertrade.utc import iso, iso_ms
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
@@ -186,27 +186,57 @@ def cancel(
 ) -> None:
     """Cancel an open order (by id, or by the client order id `mt trade` printed).
 
+    An order that is no longer open (filled, cancelled or rejected, perhaps a moment ago) has nothing
+    to cancel: the command says how it ended and exits 0 when it will not trade (already cancelled or
+    rejected: what a cancel is for holds, as `mt risk halt` of a halted account or `mt daemon stop` of a
+    stopped daemon exit 0), 1 when it filled (the cancel came too late: the trade happened).
+
     The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
     cancelled: the command names the position it protects and exits 1. To close the position, sell it
     (selling the whole of a paper position cancels its stop and take-profit); to leave it open without a
     stop, add --unprotect. A live strategy's stop resting at the exchange is
     placed again by the daemon's protection while the position stays open.
     """
+    from mastertrade.errors import OperationFailed
 
-    async def find_and_cancel(client: DaemonClient) -> OrderInfo:
-        return await client.cancel_order((await _find(client, order)).id, unprotect=unprotect)
+    async def find_and_cancel(client: DaemonClient) -> tuple[OrderInfo, str | None]:
+        """The order and, when it had ended already, the daemon's statement of how."""
+        found = await _find(client, order)
+        try:
+            return await client.cancel_order(found.id, unprotect=unprotect), None
+        except OperationFailed as exc:
+            if type(exc) is not OperationFailed:
+                raise  # a stop protecting a position, a timeout: not an order that has ended
+            ended = await client.order(found.id)
+            if ended.state not in FINAL:
+                raise
+            return ended, str(exc)
 
-    row = with_client(find_and_cancel)
+    row, ended = with_client(find_and_cancel)
     if json_out:
         print_json(row.model_dump(mode="json"))
+    if ended is None:
+        if not json_out:
+            reason = f" ({row.reason})" if row.reason else ""
+            info(f"order {row.id} {row.side} {row.symbol}: {row.state}{reason}")
         return
-    info(f"order {row.id} {row.side} {row.symbol}: {row.state}" + (f" ({row.reason})" if row.reason else ""))
+    if row.state == "filled":
+        raise OperationFailed(ended)
+    info(ended)
+
+
+FINAL = ("filled", "cancelled", "rejected")
+"""The states an order ends in (``OrderState.final``): nothing is left to cancel."""
 
 
 def positions(
     book: Annotated[str | None, BookOption] = None, json_out: Annotated[bool, JsonOption] = False
 ) -> None:
-    """The account's open positions (or a strategy paper book's) with their marks and P&L."""
+    """The account's open positions (or a strategy paper book's) with their marks and P&L.
+
+    A position's realised P&L is its own: what its partial sells realised since it opened (the
+    "opened" column), not earlier round trips in the symbol; those are in `--json`
+    (`symbol_realised_pnl`), and the book's total realised P&L in `mt balance`."""
     rows = with_client(lambda client: client.positions(book=book))
     if json_out:
         print_json([row.model_dump(mode="json") for row in rows])
@@ -215,7 +245,7 @@ def positions(
         info(f"no open positions in the {_asked(book)}")
         return
     print_table(
-        ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised"],
+        ["book", "symbol", "amount", "avg price", "mark", "value", "unrealised", "realised", "opened"],
         [
             (
                 _book(row.book, ""),
@@ -226,15 +256,19 @@ def positions(
                 _num(row.value, ",.2f"),
                 _num(row.unrealised_pnl, ",.2f"),
                 _num(row.realised_pnl, ",.2f"),
+                iso_ms(row.opened_ts) if row.opened_ts is not None else "",
             )
             for row in rows
         ],
         right=["amount", "avg price", "mark", "value", "unrealised", "realised"],
     )
+    total = "; the account's over all its trades is in `mt balance`" if _asked(book) == "account" else ""
+    info(f"realised: by each position's own sells since it opened (market time){total}")
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """The account's balances, equity and P&L."""
+    """The account's balances, equity and P&L; the cash reserved for resting buys is what the broker
+    holds back for them (the paper broker keeps their fees aside too), the rest is free."""
     view = with_client(lambda client: client.balance())
     if json_out:
         print_json(view.model_dump(mode="json"))
@@ -245,6 +279,7 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
     )
     info(
         f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
-        f"+ positions {view.positions_value:,.2f}; free cash {view.free_cash:,.2f}; "
+        f"+ positions {view.positions_value:,.2f}; cash = reserved {view.reserved:,.2f} for open buys "
+        f"+ free {view.free_cash:,.2f}; "
         f"P&L realised {view.realised_pnl:,.2f}, unrealised {view.unrealised_pnl:,.2f}"
     )

@@ -134,9 +134,9 @@ async def test_a_body_not_sent_as_json_is_a_415_naming_what_was_sent(engine: Eng
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("OPTIONS", "/v1/alerts/rules", "GET, POST"),
-        ("PUT", "/v1/goals", "GET, POST"),
-        ("DELETE", "/v1/orders", "GET, POST"),
+        ("OPTIONS", "/v1/alerts/rules", "GET, HEAD, POST"),
+        ("PUT", "/v1/goals", "GET, HEAD, POST"),
+        ("DELETE", "/v1/orders", "GET, HEAD, POST"),
         ("GET", "/v1/daemon/stop", "POST"),
         ("POST", "/v1/alerts/rules/7", "DELETE"),
         ("GET", "/v1/orders/check", "POST"),  # not order "check": GET /v1/orders/{id} takes ids only

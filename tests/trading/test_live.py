@@ -166,7 +166,7 @@ async def test_limit_orders_rest_fill_and_cancel(rig: Rig) -> None:
     assert (await rig.journal.get(resting.id)).state == "filled"
     cancelled = await broker.cancel(other.id)  # type: ignore[arg-type]
     assert cancelled.state == "cancelled"
-    with pytest.raises(errors.UserInputError):
+    with pytest.raises(errors.OperationFailed, match="is already cancelled .*: nothing to cancel"):
         await broker.cancel(other.id)  # type: ignore[arg-type]
     await rig.assert_reconciled()
 

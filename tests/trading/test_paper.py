@@ -139,7 +139,7 @@ async def test_two_cancels_at_once_cancel_once(db_url: str) -> None:
     # Two terminals (or the TUI and a terminal) cancelling the same order: one cancels it, the other
     # is told it is cancelled; one cancellation is published, not two.
     from mastertrade.engine import events
-    from mastertrade.errors import UserInputError
+    from mastertrade.errors import OperationFailed
 
     db, journal = await open_journal()
     published: list[Any] = []
@@ -154,8 +154,11 @@ async def test_two_cancels_at_once_cancel_once(db_url: str) -> None:
         outcomes = await asyncio.gather(
             broker.cancel(resting.id), broker.cancel(resting.id), return_exceptions=True
         )
-        assert [type(o) for o in outcomes] == [type(resting), UserInputError], outcomes
-        assert "is cancelled: only open orders can be cancelled" in str(outcomes[1])
+        assert [type(o) for o in outcomes] == [type(resting), OperationFailed], outcomes
+        assert str(outcomes[1]) == (
+            f"order {resting.id} (buy 5 BTC/USDT limit) is already cancelled (cancelled by hand): "
+            "nothing to cancel"
+        )
         cancelled = [e for e in published if isinstance(e, events.OrderCancelled)]
         assert len(cancelled) == 1, published
         out = await broker.on_bar(SYMBOL, bar(1, 89, 90, 80, 85))  # through the limit: nothing fills
@@ -169,7 +172,7 @@ async def test_a_cancel_that_arrives_while_another_is_being_written_waits_for_it
 ) -> None:
     # The second cancel must not read the order before the first one's cancellation is committed: it
     # then said "order 1 is open: only open orders can be cancelled".
-    from mastertrade.errors import UserInputError
+    from mastertrade.errors import OperationFailed
 
     db, journal = await open_journal()
     try:
@@ -195,7 +198,7 @@ async def test_a_cancel_that_arrives_while_another_is_being_written_waits_for_it
         await asyncio.sleep(0)  # one turn: the second cancel reaches its first await
         release.set()
         assert (await first).state == "cancelled"
-        with pytest.raises(UserInputError, match="order .* is cancelled: only open orders"):
+        with pytest.raises(OperationFailed, match="order .* is already cancelled"):
             await second
     finally:
         await db.close()

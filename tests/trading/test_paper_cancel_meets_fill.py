@@ -10,7 +10,7 @@ import pytest
 
 from mastertrade.engine.api.schemas_trading import OrderCreate
 from mastertrade.engine.candle import Bar, Candle
-from mastertrade.errors import UserInputError
+from mastertrade.errors import OperationFailed
 from tests.trading.conftest import HOUR, T0, TradingEngine
 
 BTC = "BTC/USDT"
@@ -36,5 +36,5 @@ async def test_a_cancel_meeting_a_fill_says_what_happened(trading: TradingEngine
             assert answer["state"] == "cancelled"
             assert final.state == "cancelled" and final.filled == 0 and positions == []
         else:
-            assert isinstance(answer, UserInputError) and "is filled" in str(answer)
+            assert isinstance(answer, OperationFailed) and "is already filled (10 at 94)" in str(answer)
             assert final.state == "filled" and positions[0].amount == 10

@@ -1,7 +1,8 @@
 """Closing a bracketed paper position by hand: `mt trade sell` of the whole position cancels its stop-loss
 and take-profit and sells. It was refused ("the 0.01 held are all reserved by open sell orders"), while
 `mt orders cancel` of the stop was refused with "sell the position instead": the position could be closed
-only by leaving it unprotected first. A partial sell still leaves the exits alone (and is refused)."""
+only by leaving it unprotected first. A partial sell still leaves the exits alone (and is refused,
+naming them and the way out: test_partial_sell_bracketed)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ async def test_a_stop_below_the_market_is_checked_at_the_market(trading: Trading
             OrderCreate(symbol=BTC, side="buy", amount=100, type="stop", price=1.0)
         )
         assert placed.risk is not None and placed.risk.price == 100.0
-        assert (await client.balance()).reserved == pytest.approx(100 * 100)
+        assert (await client.balance()).reserved == pytest.approx(100 * 100 * 1.001)  # its fee held back too
         await trading.bar(BTC, 2, 100, 101, 99, 100)
         (position,) = await client.positions()
         assert position.amount == 100 and position.value <= 0.2 * 100_000

@@ -45,6 +45,33 @@ it; `curl --unix-socket PATH http://mt/v1/status`). Every error is
 Server-Sent Events from `/v1/events`."""
 
 
+def head_routes(app: FastAPI, routes: list[APIRoute]) -> list[APIRoute]:
+    """Answer HEAD wherever GET is answered (RFC 9110: the same status and headers, no body), as
+    Starlette's own routes do and FastAPI's do not (fastapi#1773): each GET route gets a HEAD twin with
+    the same handler and dependencies, left out of the OpenAPI document (HEAD is implied by GET there).
+    Starlette's responses send the headers alone for HEAD, so a stream's generator (``/v1/events``) is
+    never started."""
+    twins = []
+    for route in routes:
+        if "GET" not in (route.methods or ()):
+            continue
+        app.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=["HEAD"],
+            response_model=route.response_model,
+            status_code=route.status_code,
+            dependencies=route.dependencies,
+            response_class=route.response_class,
+            name=f"{route.name}_head",
+            include_in_schema=False,
+        )
+        twin = app.router.routes[-1]
+        assert isinstance(twin, APIRoute)
+        twins.append(twin)
+    return twins
+
+
 def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
     """The API for ``ctx``; with ``token`` every request must carry it as a bearer token (TCP)."""
     app = FastAPI(
@@ -62,7 +89,8 @@ def create_app(ctx: EngineContext, *, token: str | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.state.routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    app.state.routes = routes + head_routes(app, routes)
     document(app.state.routes)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware)

@@ -115,7 +115,8 @@ async def order_by_client_id(
     responses=raises(502, 503),
     summary="Cancel an open order",
     description="The stop-loss or trailing stop protecting an open position is refused (409 "
-    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`.',
+    'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`. An order '
+    "that has ended (filled, cancelled, rejected) answers 409 operation_failed, saying how it ended.",
 )
 async def cancel(
     ctx: Ctx, account: AccountDep, order_id: RowId, body: CancelRequest | None = None
@@ -218,6 +219,7 @@ async def add_goal(ctx: Ctx, desk: GoalsDep, body: GoalCreate) -> GoalInfo:
         )
     goal = Goal(body.name, GoalKind(body.kind), body.target, period, deadline=deadline, created_at=now)
     stored = await desk.store.add(goal)
+    await desk.snapshot()  # where it starts: milestones count from here, not from nothing
     progress = await desk.progress([stored])  # where it stands at once (a target already met, say)
     if progress:
         return GoalInfo.model_validate(progress[0].as_dict())

@@ -27,7 +27,8 @@ class Model(BaseModel):
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Infinity and NaN are refused like any number outside a field's range (422, naming the value).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorDetail(Model):

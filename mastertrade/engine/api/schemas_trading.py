@@ -28,7 +28,9 @@ class Model(BaseModel):
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Infinity and NaN are refused like any number outside a field's range (422, naming the value),
+    # not let through to be refused later by the handler with another status.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class OrderCreate(Request):
@@ -141,8 +143,18 @@ class PositionInfo(Model):
     mark: float | None = None
     value: float | None = None
     unrealised_pnl: float | None = None
-    realised_pnl: float
-    fees: float
+    realised_pnl: float = Field(
+        description="realised by this position's own sells since it opened (opened_ts); earlier round "
+        "trips in the symbol are in symbol_realised_pnl"
+    )
+    fees: float = Field(description="fees paid on this position's fills since it opened")
+    symbol_realised_pnl: float = Field(
+        default=0.0,
+        description="realised in this symbol by the book over every round trip, this one included",
+    )
+    symbol_fees: float = Field(
+        default=0.0, description="fees paid in this symbol by the book over every round trip"
+    )
     opened_ts: int | None = None
 
 
@@ -152,7 +164,10 @@ class BalanceInfo(Model):
     quote: str
     balances: dict[str, float]
     cash: float
-    reserved: float
+    reserved: float = Field(
+        description="cash the broker holds back for resting buys (the paper broker keeps their fees aside "
+        "too); reserved + free_cash = cash"
+    )
     free_cash: float
     positions_value: float
     equity: float

@@ -266,7 +266,13 @@ class Account:
                 book, since=self.risk.drawdown_since_ts, day_start=day_ms
             )
         return snapshot(
-            ledger, self.broker.marks(), working, self.quote, peak_equity=peak, day_start_equity=day_start
+            ledger,
+            self.broker.marks(),
+            working,
+            self.quote,
+            peak_equity=peak,
+            day_start_equity=day_start,
+            buy_fee=self.broker.buy_fee_reserve,
         )
 
     async def place(
@@ -341,32 +347,32 @@ class Account:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
             request = replace(request, stop_loss=exits[0], take_profit=exits[1]).validate()
-        if request.side is Side.SELL:
-            await self._release_exits(request)
+        held_back = await self._release_exits(request) if request.side is Side.SELL else None
         row, decision = await self.send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
         )
         if row is None:
-            raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
+            raise errors.RiskRejected(f"risk check rejected the order: {held_back or decision.reason}")
         if row.state == OrderState.REJECTED:
             raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
         return {"order": order_info(row), "risk": decision.as_dict()}
 
-    async def _release_exits(self, request: OrderRequest) -> None:
+    async def _release_exits(self, request: OrderRequest) -> str | None:
         """A manual sell of a whole paper position that bracket exits (its stop-loss, take-profit)
         hold: those exits are cancelled first, as before a strategy's exit signal, and the sell goes
         on. The sell was refused (every unit reserved) while cancelling the stop was refused with "sell
-        the position instead". A partial sell, or one that other sells also reserve, is left to the risk
-        check's refusal.
+        the position instead". A partial paper sell that they hold is refused naming them and the way out
+        (``_partial_sell``: what a refusal by the risk check then says); one that other sells also reserve
+        is left to the risk check's own words.
 
         A live position's exits rest at the exchange (often as one OCO list): they are not cancelled on
         the sell's behalf, since a sell that then fails would leave the position without its stop. The
         sell is refused naming them and the commands that cancel them, in order."""
         if request.amount is None:
-            return
+            return None
         held = (await self.broker.ledger()).held(request.symbol)
-        if not held > 0 or abs(request.amount - held) > held * 1e-9:
-            return
+        if not held > 0:
+            return None
         working = [
             row
             for row in await self.journal.orders(
@@ -376,7 +382,9 @@ class Account:
         ]
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not exits or len(exits) != len(working):
-            return
+            return None
+        if abs(request.amount - held) > held * 1e-9:
+            return self._partial_sell(request, held, exits)
         if self.mode != "paper":
             commands = ", then ".join(_cancel_commands(exits))
             held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in exits)
@@ -388,6 +396,31 @@ class Account:
         for row in exits:
             assert row.id is not None
             await self.broker.cancel(row.id, "its position was sold by hand")
+        return None
+
+    def _partial_sell(self, request: OrderRequest, held: float, exits: Sequence[OrderRecord]) -> str | None:
+        """Why a paper sell of part of a position its bracket exits hold cannot go, and the way out: a
+        partial sell does not resize them. The risk check said "cancel one of them first" while the
+        cancel of the stop was refused with "sell the position instead". None when it fits."""
+        amount = request.amount
+        assert amount is not None
+        groups: dict[str, float] = {}
+        for row in exits:
+            key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
+            groups[key] = max(groups.get(key, 0.0), (row.amount or 0.0) - row.filled)
+        if self.mode != "paper" or amount <= (held - sum(groups.values())) * (1 + 1e-9):
+            return None
+        ordered = sorted(exits, key=lambda row: row.id or 0)
+        held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in ordered)
+        commands = ", ".join(
+            f"`mt orders cancel {row.id}{'' if row.role == 'take_profit' else ' --unprotect'}`"
+            for row in ordered
+        )
+        return (
+            f"sell of {amount:.8g} {request.symbol}: the {held:.8g} held are reserved by its bracket exits "
+            f"({held_by}), which a partial sell does not resize: sell all {held:.8g} (its exits are "
+            f"cancelled with it), or cancel them first ({commands}) and sell {amount:.8g}"
+        )
 
     def manual_request(
         self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
@@ -557,7 +590,13 @@ class Account:
         working = await self.journal.orders(
             book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
         )
-        view = balance_view(await self.broker.ledger(), self.broker.marks(), self.quote, working)
+        view = balance_view(
+            await self.broker.ledger(),
+            self.broker.marks(),
+            self.quote,
+            working,
+            buy_fee=self.broker.buy_fee_reserve,
+        )
         return {"book": self.broker.book, "mode": self.mode, **view}
 
     # --- risk -------------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ class Broker(Protocol):
     book: str
     mode: str
 
+    @property
+    def buy_fee_reserve(self) -> float:
+        """The fee rate held back beside a resting buy's value until it fills: the paper broker keeps
+        the fee aside (``PaperBroker.reserved_cash``); Binance holds back the value only (0)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord: ...

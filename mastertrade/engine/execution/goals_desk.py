@@ -72,18 +72,22 @@ class GoalsDesk:
 
     async def snapshot(self) -> dict[str, Any]:
         """The scheduled goal snapshot: stored, and a ``GoalMilestone`` for each milestone crossed since
-        the previous one."""
+        the previous one. A goal the previous snapshot does not hold (just added: adding one takes a
+        snapshot, ``POST /v1/goals``; or the first snapshot of a workspace) is seen for the first time:
+        its progress so far is where it starts, not milestones reached now (a value goal of twice the
+        account announced 25% and 50% as soon as it was added). In a new period a period goal starts
+        again from nothing."""
         report = await self.report()
         previous = await self.account.risk.store.latest_snapshot("goals", self.account.book)
-        before = {
-            item.get("id"): item.get("progress") or 0.0
-            for item in (previous.data.get("goals", []) if previous else [])
-        }
+        before = {item.get("id"): item for item in (previous.data.get("goals", []) if previous else [])}
         for item in report["goals"]:
             now = item.get("progress")
-            if now is None:
+            seen = before.get(item["id"])
+            if now is None or seen is None:
                 continue
-            was = before.get(item["id"], 0.0) or 0.0
+            was = 0.0
+            if seen is not None and seen.get("period_start") == _jsonable(item.get("period_start")):
+                was = seen.get("progress") or 0.0
             for milestone in MILESTONES:
                 if was < milestone <= now:
                     self.account.emit(

@@ -114,7 +114,8 @@ def order_info(row: OrderRecord) -> dict[str, Any]:
 
 def bracket_children(request: OrderRequest) -> list[dict[str, Any]]:
     """The exit orders a bracketed buy arms when it fills (one-cancels-other): a stop at the higher of
-    the fixed stop-loss and the trailing level, and a take-profit limit, from the reference price."""
+    the fixed stop-loss and the trailing level, and a take-profit limit, at levels from the reference
+    price until the paper broker arms them at levels from the entry's fill (``matching``)."""
     reference = request.reference_price
     assert reference is not None
     children: list[dict[str, Any]] = []
@@ -452,6 +453,7 @@ class Journal:
                 elif order_id in result.reasons:
                     row.reason = result.reasons[order_id]
                 row.amount = order.amount
+                row.price = order.price
                 row.stop_price = order.stop_price
                 row.trail_peak = order.trail_peak
                 row.role = order.role

@@ -108,7 +108,10 @@ class RoundTrip:
 
 @dataclass
 class Position:
-    """A long position in one symbol (average-cost basis, quote currency)."""
+    """A long position in one symbol (average-cost basis, quote currency).
+
+    ``realised`` and ``fees`` are the symbol's over every round trip of the book; ``trip_realised`` and
+    ``trip_fees`` those of the open one (the position as it stands, since ``opened_ts``)."""
 
     symbol: str
     amount: float = 0.0
@@ -123,6 +126,7 @@ class Position:
     trip_realised: float = 0.0
     trip_sold: float = 0.0
     trip_proceeds: float = 0.0
+    trip_fees: float = 0.0
     peak_amount: float = 0.0
 
     @property
@@ -133,6 +137,8 @@ class Position:
         return self.amount * mark - self.cost if self.amount > 0 else 0.0
 
     def as_dict(self, mark: float | None = None) -> dict[str, Any]:
+        """The open position: its realised P&L and fees are its own (since it opened); the symbol's
+        over every round trip of the book are ``symbol_realised_pnl`` and ``symbol_fees``."""
         return {
             "symbol": self.symbol,
             "amount": self.amount,
@@ -141,8 +147,10 @@ class Position:
             "mark": mark,
             "value": self.amount * mark if mark is not None else None,
             "unrealised_pnl": self.unrealised(mark) if mark is not None else None,
-            "realised_pnl": self.realised,
-            "fees": self.fees,
+            "realised_pnl": self.trip_realised,
+            "fees": self.trip_fees,
+            "symbol_realised_pnl": self.realised,
+            "symbol_fees": self.fees,
             "opened_ts": self.opened_ts,
         }
 
@@ -189,7 +197,8 @@ class Ledger:
         quote_fee = fill.fee if fee_asset == quote else 0.0
         base_fee = fill.fee if fee_asset == base else 0.0
         position = self.position(fill.symbol)
-        position.fees += quote_fee + base_fee * fill.price
+        fee_value = quote_fee + base_fee * fill.price
+        position.fees += fee_value
         if fill.side == "buy":
             self.balances[base] = self.balance(base) + fill.amount
             self.balances[quote] = self.balance(quote) - value
@@ -198,6 +207,8 @@ class Ledger:
                 position.opened_ts = fill.ts
                 position.trip_bought = position.trip_cost = position.trip_value = position.trip_realised = 0.0
                 position.trip_sold = position.trip_proceeds = position.peak_amount = 0.0
+                position.trip_fees = 0.0
+            position.trip_fees += fee_value
             position.amount += fill.amount - base_fee
             position.cost += value + quote_fee
             position.trip_bought += fill.amount
@@ -219,6 +230,7 @@ class Ledger:
         position.cost -= cost_out
         position.realised += realised
         position.trip_realised += realised
+        position.trip_fees += fee_value
         position.trip_sold += fill.amount
         position.trip_proceeds += value
         if position.opened_ts is not None and position.amount <= DUST * position.peak_amount:

@@ -72,6 +72,7 @@ from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import live_oco, order_events
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
+from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
@@ -104,6 +105,8 @@ TRADES_PAGES = 10
 
 class LiveBroker:
     mode = "live"
+    buy_fee_reserve = 0.0
+    """The exchange holds back a resting buy's value, not its fee (taken from the fill)."""
 
     def __init__(
         self,
@@ -525,7 +528,7 @@ class LiveBroker:
         if state is OrderState.INTENT:
             return await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)
         if state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.UNKNOWN, OrderState.SENT):
-            raise errors.UserInputError(f"order {order_id} is {row.state}: only open orders can be cancelled")
+            raise nothing_to_cancel(row)
         if state in (OrderState.SENT, OrderState.UNKNOWN):
             # The exchange may not know the order yet, and its request may still arrive: the cancel is
             # kept with the order (in its reason, so a restart keeps it too) and carried out whenever the

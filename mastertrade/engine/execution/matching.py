@@ -11,7 +11,8 @@ strategy trades exactly as its backtest did:
    sized at the fill with the backtest's formula (whole 1e-8 units, fee included); a buy that cash
    cannot cover is cut to what it can (the rest cancelled), a sell to the position held.
 2. When an entry with a bracket fills, its exit orders (stop-loss and take-profit, one-cancels-other)
-   are armed for the amount filled and are live in the same bar, as in the backtest.
+   are armed for the amount filled, their levels from the fill price, and are live in the same bar, as
+   in the backtest.
 3. **Limit and stop orders** are checked once the bar is closed, against its high and low: a sell stop
    triggers at ``low <= stop`` and fills at ``min(open, stop)`` (a gap below the stop fills at the open),
    a sell limit at ``high >= limit`` and fills at ``max(open, limit)``; buy limits and buy stops mirror
@@ -143,7 +144,7 @@ class _Session:
         state = OrderState.FILLED if complete else OrderState.PARTIALLY_FILLED
         self.update(replace(order, filled=filled, amount=total, state=state))
         if order.side == "buy":
-            self.arm_children(order.id, filled)
+            self.arm_children(order, filled, price)
         elif order.oco is not None:
             for sibling in list(self.orders.values()):
                 if sibling.oco == order.oco and sibling.id != order.id and not sibling.state.final:
@@ -159,18 +160,34 @@ class _Session:
                 ):
                     self.cancel(other, "position closed")
 
-    def arm_children(self, parent_id: int, amount: float) -> None:
+    def arm_children(self, entry: WorkingOrder, amount: float, price: float) -> None:
+        """Arm the entry's bracket exits for what it filled, their levels from its fill ``price`` (the
+        backtest's stops come from the fill, rule 5: the close the entry was decided on is not the
+        open it fills at when the market gaps). Levels stay as journaled when the entry carries no
+        fractions (an order journaled before they were kept)."""
         for child in list(self.orders.values()):
-            if child.parent_id == parent_id and child.state is OrderState.INTENT:
-                self.update(
-                    replace(child, amount=amount, state=OrderState.OPEN),
-                    f"armed for {amount:.8g} when entry {parent_id} filled",
-                )
+            if child.parent_id == entry.id and child.state is OrderState.INTENT:
+                armed = replace(_priced(entry, child, price), amount=amount, state=OrderState.OPEN)
+                self.update(armed, f"armed for {amount:.8g} when entry {entry.id} filled at {price:.8g}")
 
     def sellable(self, order: WorkingOrder) -> float:
         remaining = order.remaining
         assert remaining is not None
         return min(remaining, max(0.0, self.position))
+
+
+def _priced(entry: WorkingOrder, child: WorkingOrder, price: float) -> WorkingOrder:
+    """A bracket exit with its levels from the entry's fill ``price``: the stop at the higher of the
+    fixed stop-loss and the trailing level (its peak the fill), the take-profit limit above it."""
+    if child.type is OrderType.STOP:
+        fractions = [f for f in (entry.stop_loss, entry.trailing_stop) if f is not None]
+        if not fractions:
+            return child
+        peak = price if child.trail is not None else child.trail_peak
+        return replace(child, stop_price=price * (1 - min(fractions)), trail_peak=peak)
+    if child.type is OrderType.LIMIT and entry.take_profit is not None:
+        return replace(child, price=price * (1 + entry.take_profit))
+    return child
 
 
 def _adverse(price: float, side: str, slippage: float) -> float:

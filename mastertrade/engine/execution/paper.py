@@ -21,12 +21,13 @@ from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import order_events
 from mastertrade.engine.execution.broker import BarOutcome, Publish
+from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, working_order
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import BookView, WorkingOrder, match
 from mastertrade.engine.execution.portfolio import order_price
 from mastertrade.engine.orders import FINAL_STATES, OrderRequest, OrderState, OrderType, Side
-from mastertrade.errors import NotFound, UserInputError
+from mastertrade.errors import NotFound, OperationFailed, UserInputError
 
 
 class PaperBroker:
@@ -107,6 +108,11 @@ class PaperBroker:
 
     def working(self, symbol: str | None = None) -> list[OrderRecord]:
         return [row for row in self._working.values() if symbol is None or row.symbol == symbol]
+
+    @property
+    def buy_fee_reserve(self) -> float:
+        """A resting buy's fee is held back with its value (``reserved_cash``)."""
+        return self.fee
 
     def reserved_cash(self) -> float:
         """Cash promised to working buy orders (at their limit, stop or reference price, fee included)."""
@@ -202,7 +208,9 @@ class PaperBroker:
             found = await self.journal.get(order_id)
             if found.book != self.book:
                 raise NotFound(f"no order {order_id} in book {self.book}")
-            raise UserInputError(f"order {order_id} is {found.state}: only open orders can be cancelled")
+            if found.state.final:
+                raise nothing_to_cancel(found)
+            raise OperationFailed(f"order {order_id} is {found.state}: only open orders can be cancelled")
         done = self._cancelling[order_id] = asyncio.Event()
         try:
             row = await self.journal.transition(order_id, OrderState.CANCELLED, reason=reason)

@@ -32,10 +32,12 @@ def snapshot(
     *,
     peak_equity: float | None = None,
     day_start_equity: float | None = None,
+    buy_fee: float = 0.0,
 ) -> PortfolioSnapshot:
     """The book now: holdings at their marks (what open sells promise reserved), open buy orders by
-    value, and the equity marks the drawdown and the daily loss are measured from (the peak is at least
-    the equity now)."""
+    value (with ``buy_fee``, the fee rate the broker holds back beside them: ``Broker.buy_fee_reserve``),
+    and the equity marks the drawdown and the daily loss are measured from (the peak is at least the
+    equity now)."""
     open_buys: dict[str, float] = {}
     sells: dict[str, float] = {}
     groups: dict[str, float] = {}
@@ -63,7 +65,9 @@ def snapshot(
         mark = marks.get(position.symbol, position.average_price or 0.0)
         reserved = min(position.amount, sells.get(position.symbol, 0.0))
         holdings[position.symbol] = Holding(position.amount, mark, reserved)
-    portfolio = PortfolioSnapshot(cash=ledger.balance(quote), holdings=holdings, open_buys=open_buys)
+    portfolio = PortfolioSnapshot(
+        cash=ledger.balance(quote), holdings=holdings, open_buys=open_buys, buy_fee=buy_fee
+    )
     if peak_equity is None and day_start_equity is None:
         return portfolio
     equity = portfolio.equity
@@ -71,6 +75,7 @@ def snapshot(
         cash=portfolio.cash,
         holdings=holdings,
         open_buys=open_buys,
+        buy_fee=buy_fee,
         peak_equity=max(peak_equity, equity) if peak_equity is not None else equity,
         day_start_equity=day_start_equity if day_start_equity is not None else equity,
     )
@@ -81,9 +86,16 @@ def positions_view(ledger: Ledger, marks: Mapping[str, float]) -> list[dict[str,
 
 
 def balance_view(
-    ledger: Ledger, marks: Mapping[str, float], quote: str, working: Iterable[OrderRecord]
+    ledger: Ledger,
+    marks: Mapping[str, float],
+    quote: str,
+    working: Iterable[OrderRecord],
+    *,
+    buy_fee: float = 0.0,
 ) -> dict[str, Any]:
-    portfolio = snapshot(ledger, marks, working, quote)
+    """Balances, equity and P&L; ``reserved`` is the cash the broker holds back for resting buys (their
+    fees too where it keeps them aside: ``buy_fee``), so ``reserved + free_cash == cash``."""
+    portfolio = snapshot(ledger, marks, working, quote, buy_fee=buy_fee)
     unrealised = math.fsum(
         p.unrealised(marks.get(p.symbol, p.average_price or 0.0)) for p in ledger.open_positions()
     )

@@ -94,8 +94,11 @@ class PortfolioSnapshot:
     """The account as the check sees it, in quote currency.
 
     ``cash`` is all quote cash, including ``open_buys`` (the value of resting buy orders per symbol,
-    which that cash is promised to). ``peak_equity`` is the equity peak the drawdown is measured from
-    and ``day_start_equity`` the equity at the start of the UTC day.
+    which that cash is promised to). ``buy_fee`` is the fee rate the broker holds back beside each
+    resting buy's value (the paper broker keeps a buy's fee aside until it fills; an exchange such as
+    Binance holds back the value only): ``reserved_cash`` is what the broker holds back, so the check's
+    free cash is the broker's. ``peak_equity`` is the equity peak the drawdown is measured from and
+    ``day_start_equity`` the equity at the start of the UTC day.
     """
 
     cash: float
@@ -103,6 +106,7 @@ class PortfolioSnapshot:
     open_buys: Mapping[str, float] = field(default_factory=dict)
     peak_equity: float | None = None
     day_start_equity: float | None = None
+    buy_fee: float = 0.0
 
     @property
     def positions_value(self) -> float:
@@ -113,8 +117,14 @@ class PortfolioSnapshot:
         return self.cash + self.positions_value
 
     @property
-    def reserved_cash(self) -> float:
+    def open_buys_value(self) -> float:
         return math.fsum(self.open_buys.values())
+
+    @property
+    def reserved_cash(self) -> float:
+        """Cash the broker holds back for the resting buys: their value and, where it keeps them aside,
+        their fees."""
+        return math.fsum(value * (1 + self.buy_fee) for value in self.open_buys.values())
 
     @property
     def free_cash(self) -> float:
@@ -122,8 +132,8 @@ class PortfolioSnapshot:
 
     @property
     def exposure(self) -> float:
-        """Value of all positions plus the open buy orders."""
-        return self.positions_value + self.reserved_cash
+        """Value of all positions plus the open buy orders (their fees are not exposure)."""
+        return self.positions_value + self.open_buys_value
 
     def symbol_exposure(self, symbol: str) -> float:
         holding = self.holdings.get(symbol)
