@@ -136,3 +136,11 @@ def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_
     assert "one leg of an OCO list cancels the other" in result.stderr
     assert len(desk.placed) == placed  # nothing sent, nothing cancelled
     assert {o["state"] for o in mt.json("orders") if o["side"] == "sell"} == {"open"}
+    # part of it: the same way out (it was told "cancel one of them first", while the cancel of the stop
+    # asked for --unprotect and a whole sell was refused: no command named went through)
+    part = mt("trade", "sell", BTC, "0.04", "--live")
+    assert part.exit_code == 1, part.output
+    assert part.stderr.count("\n") == 1
+    assert "which a partial sell does not resize: cancel them first" in part.stderr
+    assert f"`mt orders cancel {stop['id']} --unprotect`" in part.stderr and "then sell 0.04" in part.stderr
+    assert len(desk.placed) == placed

@@ -399,8 +399,8 @@ class Account:
         return None
 
     def _partial_sell(self, request: OrderRequest, held: float, exits: Sequence[OrderRecord]) -> str | None:
-        """Why a paper sell of part of a position its bracket exits hold cannot go, and the way out: a
-        partial sell does not resize them. The risk check said "cancel one of them first" while the
+        """Why a sell of part of a position its bracket exits hold cannot go, and the way out: a partial
+        sell does not resize them (live: cancel them first, the OCO list by its stop). The risk check said "cancel one of them first" while the
         cancel of the stop was refused with "sell the position instead". None when it fits."""
         amount = request.amount
         assert amount is not None
@@ -408,10 +408,17 @@ class Account:
         for row in exits:
             key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
             groups[key] = max(groups.get(key, 0.0), (row.amount or 0.0) - row.filled)
-        if self.mode != "paper" or amount <= (held - sum(groups.values())) * (1 + 1e-9):
+        if amount <= (held - sum(groups.values())) * (1 + 1e-9):
             return None
         ordered = sorted(exits, key=lambda row: row.id or 0)
         held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in ordered)
+        if self.mode != "paper":  # no "sell all" here: a live whole sell is refused too (_release_exits)
+            return (
+                f"sell of {amount:.8g} {request.symbol}: the {held:.8g} held are reserved by its exits at the"
+                f" exchange ({held_by}), which a partial sell does not resize: cancel them first"
+                f" ({', then '.join(_cancel_commands(exits))}; one leg of an OCO list cancels the other),"
+                f" then sell {amount:.8g}; or leave them to close it"
+            )
         commands = ", ".join(
             f"`mt orders cancel {row.id}{'' if row.role == 'take_profit' else ' --unprotect'}`"
             for row in ordered
