@@ -400,8 +400,9 @@ class Account:
 
     def _partial_sell(self, request: OrderRequest, held: float, exits: Sequence[OrderRecord]) -> str | None:
         """Why a sell of part of a position its bracket exits hold cannot go, and the way out: a partial
-        sell does not resize them (live: cancel them first, the OCO list by its stop). The risk check said "cancel one of them first" while the
-        cancel of the stop was refused with "sell the position instead". None when it fits."""
+        sell does not resize them (live: cancel them first, the OCO list by its stop). The risk check
+        said "cancel one of them first" while the cancel of the stop was refused with "sell the position
+        instead". None when it fits."""
         amount = request.amount
         assert amount is not None
         groups: dict[str, float] = {}
