@@ -267,8 +267,10 @@ def positions(
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """The account's balances, equity and P&L; the cash reserved for resting buys is what the broker
-    holds back for them (the paper broker keeps their fees aside too), the rest is free."""
+    """The account's balances, equity and P&L.
+
+    The cash reserved for resting buys is what the broker holds back for them (the paper broker keeps
+    their fees aside too); the rest is free."""
     view = with_client(lambda client: client.balance())
     if json_out:
         print_json(view.model_dump(mode="json"))
