@@ -55,8 +55,28 @@ async def test_an_answer_lost_after_the_exchange_accepted_is_resolved_not_resent
     await rig.assert_reconciled()
 
 
-async def test_a_resend_refused_as_a_duplicate_is_looked_up_not_rejected(rig: Rig) -> None:
+async def test_a_market_order_booked_behind_a_rate_limit_is_looked_up_not_resent(rig: Rig) -> None:
     broker = await rig.started()
+    rig.desk.after_accept("429")  # booked and filled, yet answered as rate-limited
+    row = await broker.submit(buy(0.2), placed_ts=now_ms())
+    # Filled, it no longer counts as a duplicate at the exchange: a resend would buy a second time.
+    assert [o.status for o in rig.desk.orders_for(row.client_order_id)] == ["FILLED"]
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 1
+    assert row.state == OrderState.FILLED and row.filled == pytest.approx(0.2)
+    await rig.assert_reconciled()
+
+
+async def test_a_resend_refused_as_a_duplicate_is_looked_up_not_rejected(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = await rig.started()
+    looked_up = broker._lookup
+    misses = [None]
+
+    async def lagging(row: Any) -> Any:  # the lookup before the resend does not see the order yet
+        return misses.pop() if misses else await looked_up(row)
+
+    monkeypatch.setattr(broker, "_lookup", lagging)
     rig.desk.after_accept("429")  # booked, yet answered as rate-limited: the retry sends it again
     row = await broker.submit(buy(0.2, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
     posts = [r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]
@@ -72,7 +92,10 @@ async def test_a_rate_limit_storm_is_ridden_out(rig: Rig) -> None:
     row = await broker.submit(buy(0.1), placed_ts=now_ms())
     assert row.state == "filled"
     assert len(rig.desk.orders_for(row.client_order_id)) == 1
-    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 4
+    # Every resend follows a lookup by client id (the 429s fall on lookups and sends alike).
+    calls = [r.method for r in rig.desk.requests_to("/api/v3/order")]
+    assert calls[0] == "POST" and calls.count("POST") >= 2
+    assert all(calls[i - 1] == "GET" for i, method in enumerate(calls) if method == "POST" and i > 0)
     await rig.assert_reconciled()
 
 

@@ -459,8 +459,17 @@ class LiveBroker:
         async def attempt() -> Any:
             nonlocal attempts
             attempts += 1
-            if attempts > 1:  # a resend (rate limit, clock re-sync): the arrival deadline moves
-                await self.journal.mark_attempt(order_id)
+            if attempts > 1:
+                # A resend (rate limit, clock re-sync). A gateway may have answered 429 for a request
+                # the exchange booked: asked first by client id, so an order that already filled (and
+                # so no longer counts as a duplicate) is taken as it is, never placed a second time.
+                try:
+                    found = await self._lookup(row)
+                except errors.MasterTradeError as exc:
+                    raise errors.OrderStateUnknown(f"{what}: lookup before a resend failed: {exc}") from exc
+                if found is not None:
+                    return found
+                await self.journal.mark_attempt(order_id)  # the arrival deadline moves
             return await self.exchange.create_order(row.symbol, kind, row.side, row.amount, row.price, params)
 
         try:
