@@ -197,6 +197,7 @@ OCO_FAULTS: dict[str, Callable[[TradingExchange], Any]] = {
         desk.after_accept("hang"),
     ),
     "5xx after accepting": lambda desk: desk.after_accept("503"),
+    "429 after accepting": lambda desk: desk.after_accept("429"),  # a resend is refused as a duplicate
     "5xx before reading": lambda desk: desk.fail(500, path=OCO_PATH),
     "429 storm": lambda desk: desk.fail(429, times=3, path=OCO_PATH),
     "dropped connection": lambda desk: desk.drop(path=OCO_PATH),

@@ -149,7 +149,16 @@ async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[Ord
     async def attempt() -> Any:
         nonlocal attempts
         attempts += 1
-        if attempts > 1:  # a resend: both legs' arrival deadlines move
+        if attempts > 1:
+            # A resend (rate limit, clock re-sync). A list booked behind a gateway's 429 would be refused
+            # as a duplicate and both legs journaled rejected while they rest: asked first by client id.
+            try:
+                booked = await broker._lookup(stop)
+            except errors.MasterTradeError as exc:
+                raise errors.OrderStateUnknown(f"{what}: lookup before a resend failed: {exc}") from exc
+            if booked is not None:
+                raise errors.OrderStateUnknown(f"{what}: an earlier attempt reached the exchange")
+            # both legs' arrival deadlines move
             await journal.mark_attempt(stop_id)
             await journal.mark_attempt(take_id)
         return await exchange.private_post_orderlist_oco(params)
