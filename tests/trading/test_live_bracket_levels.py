@@ -1,15 +1,15 @@
-"""A live bracket's exits should take their levels from the entry's fill, as paper's do
+"""A live bracket's exits take their levels from the entry's fill, as paper's do
 (``test_bracket_levels_from_fill.py``) and as the backtest's stops do: "--stop-loss 0.05" means 5% under
-what the buy paid. Live arms them at the levels ``bracket_children`` computed from the reference price
+what the buy paid. Live armed them at the levels ``bracket_children`` computed from the reference price
 when the entry was journaled (the limit, or the daemon's mark for a market buy), so a limit buy that
-filled better than its limit, or a market buy that slipped, rests its stop and take-profit off its fill.
+filled better than its limit, or a market buy that slipped, rested its stop and take-profit off its fill.
 
 Seen by hand (session 29, the fake desk at 40,500): ``mt trade buy BTC/USDT 0.002 --type limit --price
 41000 --live --stop-loss 0.05 --take-profit 0.1`` filled at 40,500, and ``mt orders`` showed the stop at
 38,950 (3.8% under the fill) and the take-profit at 45,100 (11.4% over it).
 
-Marked xfail (strict): the fix needs ``Journal.size_intent`` to take the stop level too (journal.py,
-outside the live remit); then ``LiveBroker._arm_exits`` prices the exits from the entry's average fill.
+``LiveBroker._arm_exits`` now prices them from the entry's average fill (``_levels_from_fill``), and the
+journal keeps the stop level the exchange holds (``Journal.size_intent(stop_price=...)``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def desk_options() -> dict[str, Any]:
     return {"hang_s": 2}
 
 
-@pytest.mark.xfail(strict=True, reason="live exits are armed at the reference price's levels")
 async def test_a_limit_buy_that_fills_better_arms_its_exits_from_the_fill(rig: Rig) -> None:
     broker = await rig.started()
     entry = await broker.submit(

@@ -287,7 +287,9 @@ class Journal:
             await session.refresh(row)
             return row
 
-    async def size_intent(self, order_id: int, amount: float, *, price: float | None = None) -> OrderRecord:
+    async def size_intent(
+        self, order_id: int, amount: float, *, price: float | None = None, stop_price: float | None = None
+    ) -> OrderRecord:
         """Fix the amount (and limit price) of an order still an intent: a bracket exit, armed for what
         its entry filled."""
         async with self.db.sessions() as session:
@@ -297,6 +299,8 @@ class Journal:
             row.amount = amount
             if price is not None:
                 row.price = price
+            if stop_price is not None:
+                row.stop_price = stop_price
             row.updated_at = utcnow()
             session.add(row)
             await session.commit()

@@ -388,14 +388,14 @@ class LiveBroker:
                     )
                     continue
                 amount = float(self.exchange.amount_to_precision(child.symbol, received))
-                limit = child.price
-                if child.type == OrderType.STOP.value and child.stop_price is not None:
-                    stop = float(self.exchange.price_to_precision(child.symbol, child.stop_price))
+                limit, stop = _levels_from_fill(parent, child)
+                if child.type == OrderType.STOP.value and stop is not None:
+                    stop = float(self.exchange.price_to_precision(child.symbol, stop))
                     offset = -self.stop_limit_offset if child.side == "sell" else self.stop_limit_offset
                     limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
                 elif limit is not None:
                     limit = float(self.exchange.price_to_precision(child.symbol, limit))
-                sized.append(await self.journal.size_intent(child_id, amount, price=limit))
+                sized.append(await self.journal.size_intent(child_id, amount, price=limit, stop_price=stop))
                 log.info(
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
@@ -871,3 +871,17 @@ def _cancel_asked(row: OrderRecord) -> str | None:
 def _bracketed(row: OrderRecord) -> bool:
     """An entry journaled with bracket exits (they wait as intents for it to fill)."""
     return row.parent_id is None and (row.stop_loss is not None or row.take_profit is not None)
+
+
+def _levels_from_fill(entry: OrderRecord, child: OrderRecord) -> tuple[float | None, float | None]:
+    """A bracket exit's (limit, stop) levels from its entry's average fill, as paper arms them
+    (``matching._priced``): the stop ``stop_loss`` under it, the take-profit ``take_profit`` over it.
+    Levels stay as journaled (from the reference price) for a fraction the entry does not carry."""
+    if entry.filled <= 0:
+        return child.price, child.stop_price
+    paid = entry.cost / entry.filled
+    if child.type == OrderType.STOP.value and entry.stop_loss is not None and child.role == "stop_loss":
+        return child.price, paid * (1 - entry.stop_loss)
+    if child.type == OrderType.LIMIT.value and entry.take_profit is not None:
+        return paid * (1 + entry.take_profit), child.stop_price
+    return child.price, child.stop_price
