@@ -20,7 +20,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from rich.console import RenderableType
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -111,6 +112,9 @@ class MasterTradeApp(App[None]):
         self._pending: set[Topic] = set()
         self._flush_scheduled = False
         self.toasts = ToastBatcher()
+        self.leaving = False
+        """The app is closing: keys typed after the quit (a terminal delivers "q1n" at once) are
+        dropped, instead of opening screens whose widgets are already going (a NoMatches traceback)."""
 
     # --- the bridge from the daemon ----------------------------------------------------------------------
 
@@ -119,6 +123,15 @@ class MasterTradeApp(App[None]):
 
     def start_feed(self) -> None:
         self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True, exit_on_error=False)
+
+    def exit(self, result: None = None, return_code: int = 0, message: RenderableType | None = None) -> None:
+        self.leaving = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.leaving and isinstance(event, events.InputEvent):
+            return
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         await self.backend.aclose()

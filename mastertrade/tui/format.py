@@ -40,7 +40,10 @@ def pct(fraction: float | None, digits: int = 1) -> str:
     """A fraction as a percentage (0.125 -> 12.5%)."""
     if fraction is None or not math.isfinite(fraction):
         return DASH
-    return f"{fraction * 100:.{digits}f}%"
+    shown = f"{fraction * 100:.{digits}f}"
+    if shown.startswith("-") and not shown.strip("-0."):
+        shown = shown[1:]  # -0.0002 is "0%", not "-0%"
+    return f"{shown}%"
 
 
 def signed_pct(fraction: float | None, digits: int = 2) -> str:

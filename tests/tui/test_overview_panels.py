@@ -3,8 +3,11 @@ and VaR and CVaR go on two lines rather than lose digits."""
 
 from __future__ import annotations
 
+import pytest
+
+from mastertrade.tui import format as fmt
 from mastertrade.tui.state import LiveState
-from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, var_line
+from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, todays_pnl, var_line
 from tests.tui.conftest import loaded, make_app, wait_for
 from tests.tui.fakes import FakeBackend, frozen_clock
 
@@ -39,3 +42,28 @@ async def test_a_narrow_goals_panel_shortens_a_status_without_changing_its_meani
         statuses = [line.strip() for line in panel.render().plain.split("\n")[1::2]]
         # a shorter word or an ellipsis, never half of the status ("behind sch", "no schedul" before)
         assert statuses == ["behind", "on time", "no schedu…"], statuses
+
+
+async def test_todays_pnl_runs_to_the_equity_shown_beside_it() -> None:
+    # The equity history is polled less often than the balance: "Today" measured to the last history
+    # mark read -2.14 beside an equity of 10,003.20 that was +3.20 on the day's opening 10,000.
+    state = LiveState(frozen_clock)
+    backend = FakeBackend()
+    points = await backend.equity_history()
+    state.set_equity(points)
+    balance = await backend.balance()
+    state.set_balance(balance)
+    label, change, fraction = todays_pnl(state)
+    day_start = points[-1].ts - points[-1].ts % 86_400_000
+    opening = [point for point in points if point.ts < day_start][-1].equity
+    assert label == "Today"
+    assert change == pytest.approx(balance.equity - opening)
+    assert fraction == pytest.approx((balance.equity - opening) / opening)
+
+
+def test_a_tiny_negative_share_reads_zero_not_minus_zero() -> None:
+    # a goal 0.02% behind read "-0%"
+    assert fmt.pct(-0.0002, 0) == "0%"
+    assert fmt.pct(-0.0002, 1) == "0.0%"
+    assert fmt.pct(-0.006, 0) == "-1%"
+    assert fmt.pct(0.125) == "12.5%"

@@ -96,3 +96,25 @@ async def test_a_backtest_over_years_dates_its_axis_with_the_year() -> None:
         await pilot.pause()
         axis = plain(screen.query_one("#backtest-curve")).split("\n")[-1]
         assert axis.startswith("11-12 00:00") and axis.endswith("11-24 11:00"), axis
+
+
+async def test_the_preview_follows_a_change_of_stage() -> None:
+    # Paused from its detail, a strategy's row read "paused" while the preview beside it still said
+    # "· paper": the preview was fetched only when the cursor moved.
+    backend = FakeBackend()
+    app = make_app(backend)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        await pilot.press("3")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, StrategiesScreen)
+        table = screen.query_one("#strategies")
+        keys = [str(row.key.value) for row in table.ordered_rows]  # type: ignore[attr-defined]
+        table.move_cursor(row=keys.index("g-5d11"), animate=False)  # type: ignore[attr-defined]
+        preview = screen.query_one("#preview-text")
+        before = backend.stages["g-5d11"]
+        await wait_for(pilot, lambda: f"g-5d11 · {before}" in plain(preview))
+        await backend.change_strategy("g-5d11", "retire")
+        await app.feed.refresh("strategies")
+        await wait_for(pilot, lambda: "g-5d11 · retired" in plain(preview))

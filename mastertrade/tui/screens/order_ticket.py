@@ -123,7 +123,15 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         self.set_interval(PREVIEW_REFRESH_S, self._refresh_preview)
 
     def _refresh_preview(self) -> None:
-        if self.decision is not None and not self.closed:
+        # Once an amount is typed, whatever the last answer was: a preview that failed (the daemon
+        # away) is asked again, so the ticket does not keep saying "not running" once it is back.
+        if self.closed:
+            return
+        try:
+            typed = self.query_one("#amount", Input).value.strip()
+        except NoMatches:  # the app is shutting down with the ticket open
+            return
+        if typed:
             self.preview()
 
     def _account_label(self) -> str:

@@ -106,6 +106,9 @@ class StrategiesScreen(DashboardScreen):
         super().__init__()
         self.stage: str | None = None
         self._rows: dict[str, tuple[str, ...]] = {}
+        self._previewed: StrategySummary | None = None
+        """The list's row the preview was drawn for: when a refresh changes it (paused, retired, its
+        paper return moved), the preview is drawn again instead of showing the old stage."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="pipeline")
@@ -138,6 +141,16 @@ class StrategiesScreen(DashboardScreen):
                 panel.border_subtitle = "not listed yet"
             else:
                 panel.border_subtitle = "none in this stage" if self.stage else "none stored"
+            current = self.selected()
+            previewed = self._previewed
+            if (
+                self.has_class("-wide")
+                and current is not None
+                and previewed is not None
+                and current.id == previewed.id
+                and current != previewed
+            ):
+                self.preview()
         if topics & {"jobs", "connection"}:
             self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
 
@@ -181,6 +194,7 @@ class StrategiesScreen(DashboardScreen):
         item = self.selected()
         if item is None:
             return
+        self._previewed = item
         text = self.query_one("#preview-text", Static)
         curve = self.query_one("#preview-curve", LineChart)
         try:

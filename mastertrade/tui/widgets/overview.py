@@ -16,7 +16,8 @@ from mastertrade.utc import from_s
 
 
 def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
-    """(label, change, fraction) of equity since the start of the day of the newest equity mark.
+    """(label, change, fraction) of equity since the start of the day of the newest equity mark, up to
+    the account's current equity (the figure beside it; the history is fetched less often and lags it).
 
     With the daemon's history the day is the market's UTC day; with only this session's samples the
     figure covers the session and is labelled so.
@@ -25,6 +26,8 @@ def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
     if not points:
         return ("Today", None, None)
     last = points[-1]
+    balance = state.balance.value
+    now = balance.equity if balance is not None else last.equity
     if state.equity_source == "session":
         first = points[0]
         label = "Session"
@@ -34,7 +37,7 @@ def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
         before = [point for point in points if point.ts < day_start]
         first = before[-1] if before else first  # the last mark of yesterday is today's opening value
         label = "Today"
-    change = last.equity - first.equity
+    change = now - first.equity
     return (label, change, change / first.equity if first.equity else None)
 
 
