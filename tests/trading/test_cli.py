@@ -4,6 +4,7 @@ switches and nothing reaches an exchange without them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -337,14 +338,29 @@ def test_a_market_order_is_followed_to_its_fill(mt: MT, daemon: ThreadedTrading)
     instead of "open"; a limit order resting is settled and returns at once."""
     import threading
 
+    from mastertrade.client import DaemonClient
+
     push(daemon, 0, 100.0)
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
-    timer = threading.Timer(0.5, lambda: push(daemon, 1, 102.0))  # the next price, while it waits
-    timer.start()
+
+    def next_price_once_placed() -> None:
+        """The next price, once the order rests (a timer pushed it before a slow `mt trade` had placed
+        the order, which then waited for a price that never came)."""
+
+        async def until_placed() -> None:
+            async with DaemonClient() as client:
+                while not await client.orders(open_only=True):
+                    await asyncio.sleep(0.02)
+
+        asyncio.run(asyncio.wait_for(until_placed(), 20))
+        push(daemon, 1, 102.0)
+
+    pusher = threading.Thread(target=next_price_once_placed)
+    pusher.start()
     try:
         result = mt("trade", "buy", BTC, "5")
     finally:
-        timer.join()
+        pusher.join()
     assert result.exit_code == 0, result.stderr
     assert "market (paper): filled, 5 filled at 102" in result.stderr
     resting = mt("trade", "buy", BTC, "1", "--type", "limit", "--price", "50")
