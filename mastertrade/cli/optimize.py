@@ -261,7 +261,8 @@ def _print(report: dict[str, Any]) -> None:
         ["", "return %", "Sharpe", "max DD %", "trades"],
         rows,
         title=f"Optimisation of {report['strategy']} on {report['symbol']} {report['timeframe']}"
-        f" ({report['distinct_trials']} distinct of {report['trials']} trials)",
+        + (" (SIMULATED)" if report.get("simulated") else "")
+        + f" ({report['distinct_trials']} distinct of {report['trials']} trials)",
         right=["return %", "Sharpe", "max DD %", "trades"],
     )
     if "parameters" in best:
