@@ -28,6 +28,10 @@ def test_a_rule_that_never_fired_or_lost_to_the_exit_is_named() -> None:
     late[bars - 1] = True  # the last bar's signal has no next open
     assert "never fired" in no_trade_reason("s", 4, late, none)
     assert no_trade_reason("s", 0, late, none).endswith("never fired in the 8 bars whose signals could fill")
+    # one bar left to act on: said in the singular
+    short = np.zeros(4, dtype=np.bool_)
+    assert no_trade_reason("s", 2, short, short).endswith("never fired in the 1 bar after its 2-bar warm-up")
+    assert no_trade_reason("s", 0, short[:3], short[:3]).endswith("in the 1 bar whose signal could fill")
     both = none.copy()
     both[6] = True
     assert "exit rule fired too" in no_trade_reason("s", 4, both, both)

@@ -38,8 +38,13 @@ def no_trade_reason(name: str, warmup: int, entries: Any, exits: Any) -> str:
     acted = np.zeros(bars, dtype=np.bool_)
     acted[max(1, warmup) : bars - 1] = True
     if not (entries & acted).any():
-        after = f" after its {warmup:,}-bar warm-up" if warmup else " whose signals could fill"
-        return f"no trades: {name}'s entry rule never fired in the {int(acted.sum()):,} bars{after}"
+        count = int(acted.sum())
+        if warmup:
+            after = f" after its {warmup:,}-bar warm-up"
+        else:
+            after = " whose signals could fill" if count != 1 else " whose signal could fill"
+        bars_text = "the 1 bar" if count == 1 else f"the {count:,} bars"
+        return f"no trades: {name}'s entry rule never fired in {bars_text}{after}"
     if not (entries & ~exits & acted).any():
         return (
             f"no trades: {name}'s entry rule fired only on bars where its exit rule fired too (the exit wins)"
