@@ -463,10 +463,7 @@ class LiveBroker:
                 # A resend (rate limit, clock re-sync). A gateway may have answered 429 for a request
                 # the exchange booked: asked first by client id, so an order that already filled (and
                 # so no longer counts as a duplicate) is taken as it is, never placed a second time.
-                try:
-                    found = await self._lookup(row)
-                except errors.MasterTradeError as exc:
-                    raise errors.OrderStateUnknown(f"{what}: lookup before a resend failed: {exc}") from exc
+                found = await self.lookup_before_resend(row, what)
                 if found is not None:
                     return found
                 await self.journal.mark_attempt(order_id)  # the arrival deadline moves
@@ -564,6 +561,14 @@ class LiveBroker:
             pass  # already filled, cancelled, or never there: the lookup says which
 
     # --- resolving and syncing --------------------------------------------------------------------
+
+    async def lookup_before_resend(self, row: OrderRecord, what: str) -> dict[str, Any] | None:
+        """:meth:`_lookup` before a resend of ``row`` (``what`` names the request): a lookup that fails
+        leaves the order's state unknown (resolved later by client id), never resent on a guess."""
+        try:
+            return await self._lookup(row)
+        except errors.MasterTradeError as exc:
+            raise errors.OrderStateUnknown(f"{what}: lookup before a resend failed: {exc}") from exc
 
     async def _lookup(self, row: OrderRecord) -> dict[str, Any] | None:
         """The exchange's order with our client id, or None when it does not know one."""

@@ -74,6 +74,7 @@ class LiveBroker(Protocol):
     async def _rejected(self, row: OrderRecord, reason: str) -> OrderRecord: ...
     async def _error(self, what: str) -> None: ...
     async def _lookup(self, row: OrderRecord) -> dict[str, Any] | None: ...
+    async def lookup_before_resend(self, row: OrderRecord, what: str) -> dict[str, Any] | None: ...
     async def _resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]: ...
     async def _sync(
         self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
@@ -152,11 +153,7 @@ async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[Ord
         if attempts > 1:
             # A resend (rate limit, clock re-sync). A list booked behind a gateway's 429 would be refused
             # as a duplicate and both legs journaled rejected while they rest: asked first by client id.
-            try:
-                booked = await broker._lookup(stop)
-            except errors.MasterTradeError as exc:
-                raise errors.OrderStateUnknown(f"{what}: lookup before a resend failed: {exc}") from exc
-            if booked is not None:
+            if await broker.lookup_before_resend(stop, what) is not None:
                 raise errors.OrderStateUnknown(f"{what}: an earlier attempt reached the exchange")
             # both legs' arrival deadlines move
             await journal.mark_attempt(stop_id)
