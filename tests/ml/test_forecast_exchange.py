@@ -204,3 +204,12 @@ async def test_the_upgrade_copies_a_series_several_exchanges_may_have_made(db_ur
         ("ml_sim", "forecast:lightgbm:h1:1h@sim", 6),
         ("ml_sim", "forecast:lightgbm:h1:1h@sim-live", 6),
     ]
+
+
+def test_the_upgrade_is_not_undone_at_the_cost_of_stored_forecasts() -> None:
+    """A downgrade would have to merge (and so drop) every exchange's forecasts but one: refused."""
+    import importlib
+
+    migration = importlib.import_module("mastertrade.db.migrations.versions.ml_0001_forecast_exchange")
+    with pytest.raises(RuntimeError, match="cannot be downgraded: it would merge the exchanges' forecasts"):
+        migration.downgrade()

@@ -153,4 +153,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Back to one forecast series per market would have to merge (and so drop) the forecasts of every
     # exchange but one: refused rather than losing stored rows.
-    raise NotImplementedError("ml_0001 cannot be downgraded: it would merge the exchanges' forecasts")
+    raise RuntimeError("ml_0001 cannot be downgraded: it would merge the exchanges' forecasts")
