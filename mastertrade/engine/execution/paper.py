@@ -149,18 +149,22 @@ class PaperBroker:
         row, children = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
         assert row.id is not None
         order_id = row.id
-        problem = self._cannot_cover(request)
-        if problem is not None:
-            row = await self.journal.transition(order_id, OrderState.REJECTED, reason=problem)
-            await self._cancel_children(order_id, "its entry was rejected")
-            self._emit(order_events.rejected(row, problem, self.mode))
-            return row
-        row = await self.journal.transition(order_id, OrderState.OPEN, sent=True)
-        self._working[order_id] = row
-        for child in children:
-            assert child.id is not None
-            self._working[child.id] = child
-        self._emit(order_events.placed(row, self.mode))
+        # Opened under the matching lock: a price that arrives while the order is being opened (its
+        # state committed and visible, the book not yet told) waits and meets it, instead of passing
+        # a market order that then waits for the price after.
+        async with self._matching:
+            problem = self._cannot_cover(request)
+            if problem is not None:
+                row = await self.journal.transition(order_id, OrderState.REJECTED, reason=problem)
+                await self._cancel_children(order_id, "its entry was rejected")
+                self._emit(order_events.rejected(row, problem, self.mode))
+                return row
+            row = await self.journal.transition(order_id, OrderState.OPEN, sent=True)
+            self._working[order_id] = row
+            for child in children:
+                assert child.id is not None
+                self._working[child.id] = child
+            self._emit(order_events.placed(row, self.mode))  # before any fill's event
         return row
 
     def _cannot_cover(self, request: OrderRequest) -> str | None:
