@@ -85,7 +85,8 @@ def _print_nightly(result: dict[str, Any]) -> None:
     print_table(
         ["symbol", "timeframe", "run", "stored", "passed", "note"],
         rows,
-        title=f"Nightly run of {result.get('date')}, seed {result.get('seed')}",
+        title=f"Nightly run of {result.get('date')}, seed {result.get('seed')}"
+        + (" on SIMULATED data" if result.get("simulated") else ""),
         right=["run", "stored", "passed"],
     )
     paper = result.get("paper") or []

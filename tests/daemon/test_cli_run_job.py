@@ -18,6 +18,7 @@ from tests.daemon.conftest import ThreadedDaemon
 NIGHT = {
     "date": "2026-01-02",
     "seed": 20260102,
+    "simulated": True,
     "series": [
         {"symbol": "BTC/USDT", "timeframe": "1h", "run_id": 7, "counts": {"stored": 20, "passed": 2}},
         {"symbol": "BTC/USDT", "timeframe": "4h", "run_id": 8, "counts": {"stored": 20, "passed": 1},
@@ -78,7 +79,7 @@ def test_run_starts_a_job_waits_for_it_and_prints_the_nightly_report(
     assert "retire: 0123456789abcdef gen-0123456789: drawdown" in result.stderr
     assert "1 paper or active strategy kept as it is" in result.stderr
     table = result.stdout
-    assert "Nightly run of 2026-01-02, seed 20260102" in table
+    assert "Nightly run of 2026-01-02, seed 20260102 on SIMULATED data" in table
     assert (
         "1 passed and stay passed, not on paper" in table
         and "skipped: no candles stored for ETH/USDT 1h" in table

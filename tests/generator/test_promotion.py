@@ -316,6 +316,7 @@ async def test_the_nightly_run_generates_moves_passers_to_paper_and_judges(
         now=now,
     )
     btc = report["symbols"]["BTC/USDT"]
+    assert report["simulated"] is True  # the report says its strategies were searched on simulated prices
     assert btc["counts"]["stored"] == 20 and btc["refresh"] == {
         "skipped": "simulated or replay venue: nothing to download"
     }

@@ -217,7 +217,7 @@ async def nightly(
     """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
     from mastertrade.engine.generator.pipeline import GenerationRequest
     from mastertrade.engine.generator.universe import config_universe, generate_universe
-    from mastertrade.engine.market.store import CandleStore, SeriesKey
+    from mastertrade.engine.market.store import CandleStore, SeriesKey, is_simulated_exchange
     from mastertrade.errors import RetryableError
 
     now = now or datetime.now(UTC)
@@ -225,6 +225,7 @@ async def nightly(
     store = StrategyStore(db)
     report: dict[str, Any] = {
         "date": now.date().isoformat(),
+        "simulated": is_simulated_exchange(exchange),  # its strategies were searched on simulated prices
         "symbols": {},
         "series": [],
         "paper": [],
