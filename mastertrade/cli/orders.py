@@ -5,14 +5,13 @@ so a strategy book's trade never reads as the account's."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
-from mastertrade.utc import iso, iso_ms
+from mastertrade.utc import from_ms, iso, iso_ms
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
@@ -64,10 +63,6 @@ def _asked(book: str | None) -> str:
     return _book(book if book.startswith("strategy:") else f"strategy:{book}", "")
 
 
-def _time(value: datetime | None) -> str:
-    return iso(value, "seconds") if value is not None else ""
-
-
 @app.callback()
 def orders(
     ctx: typer.Context,
@@ -90,7 +85,7 @@ def orders(
         [
             "id",
             "book",
-            "time",
+            "placed",
             "symbol",
             "side",
             "type",
@@ -105,7 +100,7 @@ def orders(
             (
                 row.id,
                 _book(row.book, row.mode),
-                _time(row.created_at),
+                iso(from_ms(row.placed_ts), "seconds"),  # market time, as a position's "opened" is
                 row.symbol,
                 row.side,
                 row.type if row.role in ("order", "entry", "exit") else f"{row.type} ({row.role})",

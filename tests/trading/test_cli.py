@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -112,6 +113,10 @@ def test_the_trading_commands(mt: MT, daemon: ThreadedTrading) -> None:
     assert "no open orders in the account" in mt("orders", "--open").stderr  # said, not an empty table
     table = mt("orders")
     assert table.exit_code == 0 and "filled" in table.stdout and "account" in table.stdout
+    # placed in market time, the clock of a position's "opened" (on a simulated market it runs ahead of
+    # the wall clock, when the order was written)
+    placed_at = datetime.fromtimestamp(orders[0]["placed_ts"] / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "placed" in table.stdout and placed_at in table.stdout and placed_at.startswith("2026-01-01T")
     assert "account" in mt("positions").stdout
     unknown = mt("positions", "--book", "strategy:nosuch")
     assert unknown.exit_code != 0 and "strategy:nosuch" in unknown.stderr
