@@ -229,6 +229,9 @@ def positions(
 ) -> None:
     """The account's open positions (or a strategy paper book's) with their marks and P&L.
 
+    "avg price" is what a unit cost, the buy fees included (so above the orders' fill prices by the
+    fee), the price at which the position breaks even before the sell's own fee.
+
     A position's realised P&L is its own: what its partial sells realised since it opened (the
     "opened" column), not earlier round trips in the symbol; those are in `--json`
     (`symbol_realised_pnl`), and the book's total realised P&L in `mt balance`."""
