@@ -91,6 +91,10 @@ async def test_schedules_run_on_simulated_time(trading: TradingEngine) -> None:
     """An hourly job runs once per simulated hour; a daily job at simulated midnight."""
     finished = trading.ctx.bus.subscribe({"job.finished"}, name="test")
     assert isinstance(trading.ctx.market_time, MarketTime)
+    # The scheduler's first look at the clock is before any price (the wall clock's time; a loop that
+    # started slowly, at bar 0's forming update, counted 00:00 to 01:00 as an hour and ran a fourth time).
+    scheduler = trading.ctx.get(_scheduler())
+    await trading.wait(lambda: scheduler._next, "the scheduler to plan its runs")
     await trading.bar(BTC, 0, 100, 101, 99, 100)  # market time 01:00 (the wall clock is months away)
     for i in range(1, 4):
         await trading.bar(BTC, i, 100, 101, 99, 100)  # closes at (i + 1):00: the hourly job fires
