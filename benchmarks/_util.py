@@ -53,10 +53,17 @@ def report(name: str, value: float, unit: str, *, target: str = "", baseline: fl
     ratio = ""
     if baseline:
         speed = baseline / value
-        ratio = (
-            f"  ({speed:.1f}x faster than baseline)"
-            if speed >= 1
-            else f"  ({1 / speed:.1f}x the baseline's time)"
-        )
+        if unit in ("s", "ms", "us"):
+            ratio = (
+                f"  ({speed:.1f}x faster than baseline)"
+                if speed >= 1
+                else f"  ({1 / speed:.1f}x the baseline's time)"
+            )
+        else:  # memory, a share of a core: less is better, but not "faster"
+            ratio = (
+                f"  ({speed:.1f}x less than the baseline)"
+                if speed >= 1
+                else f"  ({1 / speed:.1f}x the baseline's)"
+            )
     goal = f"  [target {target}]" if target else ""
     print(f"{name:<52} {value:>10.4g} {unit}{ratio}{goal}", flush=True)
