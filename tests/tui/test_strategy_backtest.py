@@ -4,6 +4,10 @@ of ``mt backtest``). A curve over years dates its axis with the year."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.widgets import DataTable
+
 from mastertrade.engine.api.schemas_strategies import BacktestInfo
 from mastertrade.engine.api.schemas_trading import EquityPointInfo
 from mastertrade.tui.screens.strategies import StrategiesScreen
@@ -20,6 +24,18 @@ def no_trades(note: str | None = None) -> dict[str, object]:
         "backtest": BacktestInfo(bars=300, cash=10_000.0, fee=0.001, return_pct=0.0, trades=0, note=note),
         "backtest_equity": FLAT,
     }
+
+
+async def preview_of(pilot: Any, app: Any, strategy_id: str) -> tuple[StrategiesScreen, Any]:
+    """The wide Strategies screen, its row ``strategy_id`` selected, and the preview beside it."""
+    await pilot.press("3")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, StrategiesScreen)
+    table = screen.query_one("#strategies", DataTable)
+    keys = [str(row.key.value) for row in table.ordered_rows]
+    table.move_cursor(row=keys.index(strategy_id), animate=False)
+    return screen, screen.query_one("#preview-text")
 
 
 async def test_the_detail_says_the_backtest_made_no_trade_and_how_to_learn_why() -> None:
@@ -41,14 +57,7 @@ async def test_the_daemons_reason_is_shown_in_the_detail_and_the_preview() -> No
     app = make_app(backend)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, loaded(app))
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, StrategiesScreen)
-        table = screen.query_one("#strategies")
-        keys = [str(row.key.value) for row in table.ordered_rows]  # type: ignore[attr-defined]
-        table.move_cursor(row=keys.index("g-5d11"), animate=False)  # type: ignore[attr-defined]
-        preview = screen.query_one("#preview-text")
+        screen, preview = await preview_of(pilot, app, "g-5d11")
         await wait_for(pilot, lambda: "breakout-5d11 " in plain(preview))
         assert REASON in plain(preview)
         assert screen.query_one("#preview-curve").note == "no trades"  # type: ignore[attr-defined]
@@ -105,14 +114,7 @@ async def test_the_preview_follows_a_change_of_stage() -> None:
     app = make_app(backend)
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, loaded(app))
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, StrategiesScreen)
-        table = screen.query_one("#strategies")
-        keys = [str(row.key.value) for row in table.ordered_rows]  # type: ignore[attr-defined]
-        table.move_cursor(row=keys.index("g-5d11"), animate=False)  # type: ignore[attr-defined]
-        preview = screen.query_one("#preview-text")
+        screen, preview = await preview_of(pilot, app, "g-5d11")
         before = backend.stages["g-5d11"]
         await wait_for(pilot, lambda: f"g-5d11 · {before}" in plain(preview))
         await backend.change_strategy("g-5d11", "retire")
