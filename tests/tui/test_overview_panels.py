@@ -7,7 +7,7 @@ import pytest
 
 from mastertrade.tui import format as fmt
 from mastertrade.tui.state import LiveState
-from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, todays_pnl, var_line
+from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, RiskGauges, todays_pnl, var_line
 from tests.tui.conftest import loaded, make_app, wait_for
 from tests.tui.fakes import FakeBackend, frozen_clock
 
@@ -67,3 +67,23 @@ def test_a_tiny_negative_share_reads_zero_not_minus_zero() -> None:
     assert fmt.pct(-0.0002, 1) == "0.0%"
     assert fmt.pct(-0.006, 0) == "-1%"
     assert fmt.pct(0.125) == "12.5%"
+
+
+async def test_a_narrow_risk_panel_gives_its_bars_way_not_its_figures() -> None:
+    # At 120 columns the gauges read "exposure   █░░░   20.4% …": the limit was cut for a 4-cell bar.
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, loaded(app))
+        panel = app.screen.query_one(RiskGauges)
+        lines = panel.render().plain.split("\n")[:4]
+        risk = app.state.risk.value
+        assert risk is not None
+        expected = [
+            f"{fmt.pct(risk.exposure_pct)} / {fmt.pct(risk.limits['max_exposure'], 0)}",
+            f"{fmt.pct(risk.drawdown)} / {fmt.pct(risk.limits['max_drawdown'], 0)}",
+            f"{fmt.pct(risk.daily_loss)} / {fmt.pct(risk.limits['daily_loss_limit'], 0)}",
+            f"{risk.open_positions} / {risk.limits['max_open_positions']:.0f}",
+        ]
+        for line, figures in zip(lines, expected, strict=True):
+            assert line.endswith(figures) and "…" not in line, (line, figures)
+            assert len(line) <= panel.size.width

@@ -32,9 +32,12 @@ def gauge(
     limit_shown: str | None = None,
 ) -> Text:
     """``label  ██████░░░░  32.0% / 80%``: the bar spans 0..limit; ``shown`` overrides the figures."""
-    figures = shown if shown is not None else f"{fmt.pct(used)} / {limit_shown or fmt.pct(limit, 0)}"
-    figures = figures.rjust(FIGURES)
-    bar_width = max(4, width - label_width - len(figures) - 1)
+    bare = shown if shown is not None else f"{fmt.pct(used)} / {limit_shown or fmt.pct(limit, 0)}"
+    figures = bare.rjust(FIGURES)
+    bar_width = width - label_width - len(figures) - 1
+    if bar_width < 4:  # a narrow panel: the bar gives way (then the alignment), never the figures
+        figures = bare
+        bar_width = max(0, width - label_width - len(figures) - 1)
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(label[:label_width].ljust(label_width), tone(app, "text-muted"))
     fraction = used / limit if used is not None and limit else None
