@@ -71,6 +71,7 @@ def test_a_tiny_negative_share_reads_zero_not_minus_zero() -> None:
 
 async def test_a_narrow_risk_panel_gives_its_bars_way_not_its_figures() -> None:
     # At 120 columns the gauges read "exposure   █░░░   20.4% …": the limit was cut for a 4-cell bar.
+    # Now the bars shrink, all alike.
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, loaded(app))
@@ -87,3 +88,4 @@ async def test_a_narrow_risk_panel_gives_its_bars_way_not_its_figures() -> None:
         for line, figures in zip(lines, expected, strict=True):
             assert line.endswith(figures) and "…" not in line, (line, figures)
             assert len(line) <= panel.size.width
+        assert len({len(line) for line in lines}) == 1, lines  # the bars still line up

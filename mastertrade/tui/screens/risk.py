@@ -17,7 +17,7 @@ from mastertrade.tui.messages import BreakerResetConfirmed, HaltRequested, Resum
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.screens.confirm import ConfirmScreen
 from mastertrade.tui.state import LiveState, Topic
-from mastertrade.tui.widgets.gauges import gauge
+from mastertrade.tui.widgets.gauges import Usage, gauges
 from mastertrade.tui.widgets.panel import StatePanel
 from mastertrade.tui.widgets.tables import Row, selected_key, sync_rows
 from mastertrade.tui.widgets.theme import tone
@@ -45,28 +45,23 @@ class LimitsPanel(StatePanel):
             )
         positions = state.positions.value or []
         largest = max((p.value or 0.0 for p in positions), default=0.0)
-        rows = [
-            gauge(app, "exposure", risk.exposure_pct, limits.get("max_exposure"), width, label_width=14),
-            gauge(
-                app,
+        usages = [
+            Usage("exposure", risk.exposure_pct, limits.get("max_exposure")),
+            Usage(
                 "largest pos.",
                 largest / risk.equity if risk.equity > 0 else None,
                 limits.get("max_position"),
-                width,
-                label_width=14,
             ),
-            gauge(app, "drawdown", risk.drawdown, limits.get("max_drawdown"), width, label_width=14),
-            gauge(app, "daily loss", risk.daily_loss, limits.get("daily_loss_limit"), width, label_width=14),
-            gauge(
-                app,
+            Usage("drawdown", risk.drawdown, limits.get("max_drawdown")),
+            Usage("daily loss", risk.daily_loss, limits.get("daily_loss_limit")),
+            Usage(
                 "positions",
                 float(risk.open_positions),
                 limits.get("max_open_positions"),
-                width,
-                label_width=14,
                 shown=f"{risk.open_positions} / {limits.get('max_open_positions', 0):.0f}",
             ),
         ]
+        rows = gauges(app, usages, width, label_width=14)
         for row in rows:
             text.append_text(row)
             text.append("\n")

@@ -8,7 +8,7 @@ from rich.text import Text
 from mastertrade.engine.api.schemas_trading import GoalInfo
 from mastertrade.tui import format as fmt
 from mastertrade.tui.state import LiveState
-from mastertrade.tui.widgets.gauges import gauge
+from mastertrade.tui.widgets.gauges import Usage, gauges
 from mastertrade.tui.widgets.glyphs import bar
 from mastertrade.tui.widgets.panel import StatePanel
 from mastertrade.tui.widgets.theme import SEVERITY_TONES, signed_tone, tone
@@ -88,19 +88,18 @@ class RiskGauges(StatePanel):
         if risk.halted:
             text.append(" HALTED ", tone(app, "text-error", bold=True) + Style(reverse=True))
             text.append(f" {risk.halt_reason or 'kill switch'}\n", tone(app, "text-error"))
-        lines = [
-            gauge(app, "exposure", risk.exposure_pct, limits.get("max_exposure"), width),
-            gauge(app, "drawdown", risk.drawdown, limits.get("max_drawdown"), width),
-            gauge(app, "daily loss", risk.daily_loss, limits.get("daily_loss_limit"), width),
-            gauge(
-                app,
+        usages = [
+            Usage("exposure", risk.exposure_pct, limits.get("max_exposure")),
+            Usage("drawdown", risk.drawdown, limits.get("max_drawdown")),
+            Usage("daily loss", risk.daily_loss, limits.get("daily_loss_limit")),
+            Usage(
                 "positions",
                 float(risk.open_positions),
                 limits.get("max_open_positions"),
-                width,
                 shown=f"{risk.open_positions} / {limits.get('max_open_positions', 0):.0f}",
             ),
         ]
+        lines = gauges(app, usages, width)
         for line in lines:
             text.append_text(line)
             text.append("\n")
