@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +95,31 @@ def _sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # WAL lets the TUI, the CLI and the daemon read while one of them writes.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        _write_ahead_log(cursor, busy_timeout_ms)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _write_ahead_log(cursor: Any, busy_timeout_ms: int) -> None:
+    """WAL, which lets the TUI, the CLI and the daemon read while one of them writes.
+
+    Connections switching a new database file to WAL at the same moment (a daemon starting beside a
+    command) can be told "database is locked" at once: SQLite does not wait on the busy timeout there,
+    to avoid a deadlock between two readers that both want the file to themselves. The switch is then
+    retried until the busy timeout; once one connection has made it, the others' is a no-op."""
+    from sqlalchemy.util import await_only
+
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped by SQLAlchemy's adapter
+            if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        await_only(asyncio.sleep(0.01))  # on the event loop, as the driver's own calls are
 
 
 class Database:
