@@ -13,7 +13,7 @@ import pandas as pd
 from benchmarks._util import report, timed
 from mastertrade.engine.market.sim import simulate
 from mastertrade.engine.signals.builtins import BUILTINS
-from mastertrade.engine.signals.evaluate import signals
+from mastertrade.engine.signals.evaluate import signals, term_values
 from mastertrade.engine.signals.genome import (
     AllOf,
     AnyOf,
@@ -26,6 +26,7 @@ from mastertrade.engine.signals.genome import (
     Rule,
     conditions,
     rules,
+    terms,
 )
 from mastertrade.engine.signals.indicators import IndicatorCache
 from mastertrade.engine.signals.random_genome import random_genome
@@ -78,9 +79,10 @@ def main() -> None:
 
     # the baseline gets the same cached values, as pandas Series
     series = {
-        key: pd.Series(values, index=frame.index)
-        for key, values in cache.memo.items()
-        if isinstance(values, np.ndarray)
+        term.key: pd.Series(term_values(term, cache), index=frame.index)
+        for genome in genomes
+        for term in terms(genome)
+        if not isinstance(term, ConstTerm)
     }
     for genome in genomes:  # check both say the same thing before timing them
         ours, theirs = signals(genome, cache), naive_signals(genome, series)

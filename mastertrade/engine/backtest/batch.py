@@ -2,8 +2,8 @@
 
 The fast engine (``run_batch(..., engine="fast")``): one ``IndicatorCache`` is shared by all strategies,
 so each (indicator, parameters) is computed once; strategies go in small chunks. The main thread
-evaluates a chunk's signals (vectorised numpy over cached arrays, some 25 microseconds a strategy) into
-one 2-D array and queues it for the kernel threads, which run the compiled backtests and metrics of a
+evaluates a chunk's signals (the genomes' in one compiled call, ``signals.program``; a plugin strategy's
+by its own ``signals``) into one 2-D array and queues it for the kernel threads, which run the compiled backtests and metrics of a
 whole chunk (``fast.simulate_rows``) without the GIL. There is one kernel thread fewer than the cores,
 so the signals, the longest path, keep a core of their own; whenever the main thread would wait for a
 result (signals done, or enough chunks queued) it runs a chunk no kernel thread has started, so every
@@ -152,7 +152,9 @@ def _fast_batch(
     import numba
 
     from mastertrade.engine.backtest.fast import OPEN_COLUMN, price_arrays, simulate_rows
+    from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
+    from mastertrade.engine.signals.program import Batch
 
     cache = cache if cache is not None else IndicatorCache(frame)
     part = window or slice(0, len(frame))
@@ -203,13 +205,27 @@ def _fast_batch(
             exits = np.empty((len(group), n), dtype=np.bool_)
             params = np.empty((4, len(group)))
             signal_times = []
+            # genomes' signals are computed together, in one compiled call (signals.program)
+            programs, compiled = Batch(cache), []
             for j, strategy in enumerate(group):
                 started = time.perf_counter()
-                entry, exit_ = strategy_signals(strategy, cache)
-                entries[j] = entry[part]
-                exits[j] = exit_[part]
+                if isinstance(strategy, Genome):
+                    programs.add(strategy)
+                    compiled.append(j)
+                else:
+                    entry, exit_ = strategy_signals(strategy, cache)
+                    entries[j] = entry[part]
+                    exits[j] = exit_[part]
                 params[:, j] = order_params(strategy).kernel_args()
                 signal_times.append(time.perf_counter() - started)
+            if compiled:
+                started = time.perf_counter()
+                entry_rows, exit_rows = programs.run()
+                entries[compiled] = entry_rows[:, part]
+                exits[compiled] = exit_rows[:, part]
+                share = (time.perf_counter() - started) / len(compiled)
+                for j in compiled:
+                    signal_times[j] += share
             names = [str(getattr(strategy, "name", "")) for strategy in group]
             arrays = (entries, exits, params)
             pending.append(_Job(pool.submit(kernel, *arrays), arrays, first, names, signal_times))

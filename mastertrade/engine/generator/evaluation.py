@@ -5,8 +5,9 @@ the stored features its genomes may read);
 it is plain data that pickles, so a process pool or a cluster can ship it to each worker once. A
 :class:`Scorer` is a worker's warm state for one problem: the shared ``IndicatorCache`` and the arrays
 the kernel reads. ``Scorer.score(genomes)`` computes every indicator the batch needs (timed as
-"indicators"), evaluates the signals (vectorised numpy over cached arrays), and hands the whole batch to
-the compiled kernel (:mod:`.kernel`) on ``threads`` numba threads. A genome's score never depends on the
+"indicators"), evaluates the signals of the whole batch in one compiled call
+(``signals.program.signals_many``), and hands the batch to the compiled kernel (:mod:`.kernel`), both on
+``threads`` numba threads without the GIL. A genome's score never depends on the
 batch it came in or the worker that scored it: the search relies on that for determinism.
 
 A :class:`Score` holds the raw numbers: one row of ``backtest.metrics.KERNEL_KEYS`` values per window
@@ -229,7 +230,7 @@ class Scorer:
 
     def score(self, genomes: Sequence[Genome], *, detail: bool = False) -> list[Score]:
         """The scores of ``genomes``, in order."""
-        from mastertrade.engine.signals.evaluate import signals
+        from mastertrade.engine.signals.program import signals_many
 
         if not genomes:
             return []
@@ -238,20 +239,18 @@ class Scorer:
         except Exception:  # noqa: S110  (the failing genome is named below, one by one)
             pass
         started = time.perf_counter()
-        n = len(self.problem.frame)
-        entries = np.zeros((len(genomes), n), dtype=np.bool_)
-        exits = np.zeros((len(genomes), n), dtype=np.bool_)
+        # a genome that cannot be evaluated is scored as failed, not fatal
+        entries, exits, errors = signals_many(genomes, self.cache, threads=max(1, self.threads))
         params = np.zeros((4, len(genomes)))
-        errors: dict[int, str] = {}
+        params[3] = 1.0
         for index, genome in enumerate(genomes):
-            try:
-                entries[index], exits[index] = signals(genome, self.cache)
-                params[:, index] = OrderParams(
-                    genome.stop_loss, genome.take_profit, genome.trailing_stop, genome.size
-                ).kernel_args()
-            except Exception as exc:  # a genome that cannot be evaluated is scored as failed, not fatal
-                errors[index] = f"{type(exc).__name__}: {exc}"
-                params[3, index] = 1.0
+            if index not in errors:
+                try:
+                    params[:, index] = OrderParams(
+                        genome.stop_loss, genome.take_profit, genome.trailing_stop, genome.size
+                    ).kernel_args()
+                except Exception as exc:
+                    errors[index] = f"{type(exc).__name__}: {exc}"
         self.timings.signals_s += time.perf_counter() - started
         started = time.perf_counter()
         values, moments = self._kernel(entries, exits, params, detail)
@@ -272,8 +271,10 @@ class Scorer:
         the search breeds its first generation. Results do not depend on it: the same kernels load on
         the first call otherwise."""
         from mastertrade.engine.signals.kernels import load
+        from mastertrade.engine.signals.program import load as load_programs
 
         load()
+        load_programs()
         n = len(self.problem.frame)
         none = np.zeros((1, n), dtype=np.bool_)
         params = np.zeros((4, 1))
