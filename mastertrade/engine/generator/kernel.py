@@ -22,7 +22,7 @@ Strategies are dealt to ``workers`` numba threads (``prange``); each thread allo
 
 numba caches a compiled function by its own file, not by the kernels it calls: a change to
 ``metrics.metrics_kernel`` reaches the cached kernels here only with a change to this file too (last:
-the annualisation of returns longer than a day).
+the precomputed days of each window).
 """
 
 from __future__ import annotations
@@ -171,12 +171,24 @@ def score_many(
     moments = np.full((count, MOMENTS), np.nan)
     first_oos = oos_bounds[0, 0]
     last_oos = oos_bounds[folds - 1, 1]
+    # Each window's last bar of every day is the same for all strategies: found once, here. Windows:
+    # the folds' OOS, the stitched OOS, the IS; with detail, the folds' IS and the full series.
+    spans = np.empty((2 * folds + 3, 2), np.int64)
+    spans[:folds] = oos_bounds
+    spans[folds] = (first_oos, last_oos)
+    spans[folds + 1] = (is_bounds[0], is_bounds[1])
+    spans[folds + 2 : 2 * folds + 2] = fold_is_bounds
+    spans[2 * folds + 2] = (0, n)
+    windows = 2 * folds + 3 if detail else folds + 2
+    day_lasts = np.empty((windows, n), np.int64)
+    days = np.empty(windows, np.int64)
+    for i in range(windows):
+        days[i] = _day_last(day, spans[i, 0], spans[i, 1], day_lasts[i])
     for w in prange(workers):
         buffers = trade_buffers(n)
         equity, entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl = buffers
         stitched = np.empty(n)
         stitched_pnl = np.empty(n)
-        day_last = np.empty(n, np.int64)
         for g in range(w, count, workers):
             e_row = entries[g]
             x_row = exits[g]
@@ -197,9 +209,8 @@ def score_many(
                     entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl,
                 )  # fmt: skip
                 m = b - a
-                d = _day_last(day, a, b, day_last)
                 values[g, FOLD_ROWS + f] = metrics_kernel(
-                    equity[:m], day_last[:d], _years(ts, a, b), cash, closed_pnl[:closed], exposed
+                    equity[:m], day_lasts[f, : days[f]], _years(ts, a, b), cash, closed_pnl[:closed], exposed
                 )
                 for j in range(m):
                     stitched[position + j] = equity[j] * factor
@@ -209,16 +220,16 @@ def score_many(
                 total_closed += closed
                 total_exposed += exposed
                 factor = stitched[position - 1] / cash
-            d = _day_last(day, first_oos, last_oos, day_last)
+            d = days[folds]
             values[g, ROW_OOS] = metrics_kernel(
                 stitched[:position],
-                day_last[:d],
+                day_lasts[folds, :d],
                 _years(ts, first_oos, last_oos),
                 cash,
                 stitched_pnl[:total_closed],
                 total_exposed,
             )
-            _moments(stitched, day_last, d, moments[g])
+            _moments(stitched, day_lasts[folds], d, moments[g])
             # in sample: the bars before the first OOS window
             a = is_bounds[0]
             b = is_bounds[1]
@@ -226,27 +237,28 @@ def score_many(
                 open_, high, low, close, e_row, x_row, sl, tp, tr, sz, cash, fee, unit, a, b, equity,
                 entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl,
             )  # fmt: skip
-            d = _day_last(day, a, b, day_last)
+            d = days[folds + 1]
             values[g, ROW_IS] = metrics_kernel(
-                equity[: b - a], day_last[:d], _years(ts, a, b), cash, closed_pnl[:closed], exposed
+                equity[: b - a],
+                day_lasts[folds + 1, :d],
+                _years(ts, a, b),
+                cash,
+                closed_pnl[:closed],
+                exposed,
             )
             if not detail:
                 continue
             for f in range(folds + 1):
-                if f < folds:
-                    a = fold_is_bounds[f, 0]
-                    b = fold_is_bounds[f, 1]
-                    row = FOLD_ROWS + folds + f
-                else:
-                    a = 0
-                    b = n
-                    row = ROW_FULL
+                span = folds + 2 + f
+                a = spans[span, 0]
+                b = spans[span, 1]
+                row = FOLD_ROWS + folds + f if f < folds else ROW_FULL
                 closed, exposed = _window(
                     open_, high, low, close, e_row, x_row, sl, tp, tr, sz, cash, fee, unit, a, b, equity,
                     entry_bar, exit_bar, entry_price, exit_price, units, pnl, reason, closed_pnl,
                 )  # fmt: skip
-                d = _day_last(day, a, b, day_last)
                 values[g, row] = metrics_kernel(
-                    equity[: b - a], day_last[:d], _years(ts, a, b), cash, closed_pnl[:closed], exposed
-                )
+                    equity[: b - a], day_lasts[span, : days[span]], _years(ts, a, b), cash,
+                    closed_pnl[:closed], exposed,
+                )  # fmt: skip
     return values, moments
