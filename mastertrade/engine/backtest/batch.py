@@ -3,13 +3,14 @@
 The fast engine (``run_batch(..., engine="fast")``): one ``IndicatorCache`` is shared by all strategies,
 so each (indicator, parameters) is computed once; strategies go in small chunks. The main thread
 evaluates a chunk's signals (the genomes' in one compiled call, ``signals.program``; a plugin strategy's
-by its own ``signals``) into one 2-D array and queues it for the kernel threads, which run the compiled backtests and metrics of a
-whole chunk (``fast.simulate_rows``) without the GIL. There is one kernel thread fewer than the cores,
-so the signals, the longest path, keep a core of their own; whenever the main thread would wait for a
-result (signals done, or enough chunks queued) it runs a chunk no kernel thread has started, so every
-core computes until the end. A ``prange`` kernel over all cores instead would take the main thread's
-core from the signals while it runs, and its threads only finish together. A process pool would not
-pay here: one backtest costs tens of microseconds, less than pickling its signals to another process.
+by its own ``signals``) into one 2-D array and queues it for the kernel threads, which run the compiled
+backtests and metrics of a whole chunk (``fast.simulate_rows``) without the GIL. There is one kernel
+thread fewer than the cores, so the signals, the longest path, keep a core of their own; whenever the
+main thread would wait for a result (signals done, or enough chunks queued) it runs a chunk no kernel
+thread has started, so every core computes until the end. A ``prange`` kernel over all cores instead would
+take the main thread's core from the signals while it runs, and its threads only finish together. A
+process pool would not pay here: one backtest costs tens of microseconds, less than pickling its signals
+to another process.
 
 The reference engine (``engine="reference"``) costs about 70 ms a backtest in Python, so there a
 process pool does pay: with enough strategies (``pool_min``) they are spread over one process per core,

@@ -341,7 +341,7 @@ def simulate_many(
 
 
 def price_arrays(frame: Any) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Contiguous float64 open, high, low and close of a candle frame, as the kernels take them.
+    """Contiguous, writable float64 open, high, low and close of a candle frame, as the kernels take them.
 
     A missing, NaN or non-positive price is rejected (naming the first bad bar): the kernels would
     silently compute nonsense from it, and backtesting.py refuses it too."""
@@ -351,7 +351,9 @@ def price_arrays(frame: Any) -> tuple[FloatArray, FloatArray, FloatArray, FloatA
     for name in ("open", "high", "low", "close"):
         if name not in frame:
             raise DataValidationError(f"candles lack a {name!r} column")
-        values = np.ascontiguousarray(frame[name].to_numpy(dtype=np.float64))
+        # writable too (a copy where pandas hands out a read-only view): numba compiles a kernel once per
+        # argument type, read-only arrays being another type, so any frame must give the same types
+        values = np.require(frame[name].to_numpy(dtype=np.float64), np.float64, ["C", "W"])
         bad = np.flatnonzero(~(values > 0) | ~np.isfinite(values))
         if bad.size:
             raise DataValidationError(

@@ -81,7 +81,8 @@ class Problem:
 
     @cached_property
     def ts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.ascontiguousarray(pd.DatetimeIndex(self.frame.index).as_unit("ms").asi8, dtype=np.int64)
+        # writable, whatever the index (see ``fast.price_arrays``: one kernel type for every frame)
+        return np.require(pd.DatetimeIndex(self.frame.index).as_unit("ms").asi8, np.int64, ["C", "W"])
 
     def calendar(self, part: slice) -> Calendar:
         return Calendar.from_ts(self.ts[part])

@@ -225,6 +225,32 @@ def preload() -> None:
     # kernel, reached through the function the run calls (so with the same argument types) on a 2 x 2
     # matrix, is loaded from the cache now instead.
     probability_of_overfitting(np.zeros((2, 2)), 2)
+    # The scoring kernels (indicators, signal programs, the walk-forward kernel) then load on a thread
+    # while the command opens the database and reads the candles; the search found itself waiting about
+    # 0.1 s for them otherwise. numba serialises loading, so a search that starts first waits for them
+    # as before, and a failure here is the search's to report.
+    threading.Thread(target=_load_scoring_kernels, name="mt-kernel-preload", daemon=True).start()
+
+
+def _load_scoring_kernels() -> None:
+    """Load the compiled kernels a scorer calls, with the argument types it passes them, on a small
+    made-up series (nothing of it is kept)."""
+    import numpy as np
+    import pandas as pd
+
+    from mastertrade.engine.generator.evaluation import Problem, Scorer
+
+    bars = 24 * 16  # four walk-forward folds of at least two days each
+    index = pd.date_range("2024-01-01", periods=bars, freq="h", tz="UTC")
+    close = np.linspace(100.0, 110.0, bars)
+    frame = pd.DataFrame(
+        {"open": close, "high": close + 1.0, "low": close - 1.0, "close": close, "volume": np.ones(bars)},
+        index=index,
+    )
+    try:
+        Scorer(Problem(frame)).load_kernels()
+    except Exception:  # noqa: S110  (the search loads the same kernels and reports the error)
+        pass
 
 
 async def read_series(
