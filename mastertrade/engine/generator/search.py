@@ -95,7 +95,11 @@ seconds whole, 1.32-1.76 at 64, 1.44-1.77 at 32; load average 5-10 from other wo
 time that could be told from the noise. Off; the strategies are the same for any chunk size. Nor was the
 hand-over of the GIL what held chunks back: with ``sys.setswitchinterval`` at 0.5 ms (and chunks of 32, or
 16 at 0.2 ms) the search kept 1.07-1.31 cores busy against 0.97-1.28 with the defaults (2026-12-04, three
-interleaved rounds, load 2-3 from other work), and took no less time.
+interleaved rounds, load 2-3 from other work), and took no less time. Measured once more after the signals
+became one compiled call per batch (``signals.program``, no GIL), the same day: at 5y chunks of 64 kept
+1.57-1.58 cores busy against 1.50-1.55 whole, but the search took 0.89-0.90 s against 0.83-0.90 s (the
+indicators, whose Python parts wait for the breeding thread's GIL, went from 0.19 s to 0.24 s); at 1y
+0.64-0.70 s against 0.55-0.63 s; chunks of 32 no better (two interleaved rounds, load about 1).
 
 Overlapping whole generations instead (breeding g+1 from the population before g's children are scored,
 so selection lags one generation) was built and measured the same day, and not kept: on two cores the
