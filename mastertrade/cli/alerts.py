@@ -129,13 +129,26 @@ def add(
         "window": window,
         "service": service,
     }
-    rule = with_client(
-        lambda client: client.add_alert_rule(kind.replace("-", "_"), name=name, severity=severity, **params)
-    )
+    kind = kind.replace("-", "_")
+    _check_rule(kind, params, name=name, severity=severity)
+    rule = with_client(lambda client: client.add_alert_rule(kind, name=name, severity=severity, **params))
     if json_out:
         print_json(rule.model_dump(mode="json"))
         return
     info(f"alert rule {rule.id} added: {rule.name}")
+
+
+def _check_rule(kind: str, params: dict[str, object], *, name: str | None, severity: str | None) -> None:
+    """Build the rule here as the daemon will (``alerts.rules.build_rule``), so a bad kind or option is
+    named, exit 2, whether or not the daemon runs; what only the daemon knows (the symbols and timeframe
+    it streams, its services) it checks when the rule arrives."""
+    from mastertrade.cli.runtime import settings
+    from mastertrade.engine.alerts.rules import build_rule
+
+    draft = {key: value for key, value in params.items() if value is not None}
+    if kind == "signal":
+        draft.setdefault("timeframe", settings().market.timeframe)  # the daemon's default too
+    build_rule(kind, draft, name=name, severity=severity)
 
 
 @app.command("remove")

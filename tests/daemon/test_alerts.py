@@ -371,7 +371,7 @@ async def test_rules_turn_engine_events_into_alerts_and_user_rules_come_and_go(e
 
     with pytest.raises(NotFound, match=f"no alert rule {rule.id}"):
         await client.remove_alert_rule(rule.id)
-    with pytest.raises(UserInputError, match="invalid level"):
+    with pytest.raises(UserInputError, match="invalid --level"):
         await client.add_alert_rule("price_cross", symbol="ETH/USDT", level=-5)
     await client.aclose()
 

@@ -212,7 +212,7 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     for kind in (
         ["price_cross", "--level", "1"],
         ["pct_move", "--pct", "5"],
-        ["--when", '{">": ["close", 1]}'],
+        ["--when", '{">": [{"price": "close"}, 1]}'],
     ):
         never = mt("alerts", "add", *kind, "--symbol", "DOGE/USDT")
         assert never.exit_code == 2, never.output

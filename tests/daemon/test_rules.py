@@ -187,12 +187,13 @@ def test_a_built_in_rule_and_a_narrower_user_rule_make_one_alert_per_fill() -> N
     ("kind", "params", "message"),
     [
         ("price_jump", {}, "unknown alert rule kind 'price_jump'"),
-        ("price_cross", {"level": 5}, "needs symbol"),
-        ("price_cross", {"symbol": "X", "level": "lots"}, "invalid level 'lots'"),
+        ("price_cross", {"level": 5}, "needs --symbol"),
+        ("price_cross", {"symbol": "X"}, "needs --level"),
+        ("price_cross", {"symbol": "X", "level": "lots"}, "invalid --level 'lots'"),
         ("price_cross", {"symbol": "X", "level": -1}, "must be a positive number"),
-        ("price_cross", {"symbol": "X", "level": 1, "direction": "up"}, "invalid direction 'up'"),
-        ("pct_move", {"pct": 2, "window": "soon"}, "invalid window 'soon'"),
-        ("circuit_breaker", {"symbol": "X"}, "takes no symbol"),
+        ("price_cross", {"symbol": "X", "level": 1, "direction": "up"}, "invalid --direction 'up'"),
+        ("pct_move", {"pct": 2, "window": "soon"}, "invalid --window 'soon'"),
+        ("circuit_breaker", {"symbol": "X"}, "takes no --symbol"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_value(kind: str, params: dict[str, object], message: str) -> None:

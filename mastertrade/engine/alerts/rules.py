@@ -372,15 +372,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def _a(kind: str) -> str:
+    """``a pct_move``, ``an order_filled``."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def _number(params: Mapping[str, Any], key: str, kind: str) -> float:
     if params.get(key) is None:
-        raise UserInputError(f"a {kind} rule needs {key}")
+        raise UserInputError(f"{_a(kind)} rule needs --{key}")
     try:
         value = float(params[key])
     except (TypeError, ValueError):
-        raise UserInputError(f"invalid {key} {params[key]!r}: expected a number") from None
+        raise UserInputError(f"invalid --{key} {params[key]!r}: expected a number") from None
     if not value > 0 or math.isinf(value):
-        raise UserInputError(f"invalid {key} {params[key]!r}: must be a positive number")
+        raise UserInputError(f"invalid --{key} {params[key]!r}: must be a positive number")
     return value
 
 
@@ -416,15 +421,15 @@ def build_rule(
     allowed = _PARAMS.get(kind, set())
     unknown = sorted(key for key, value in params.items() if key not in allowed and value is not None)
     if unknown:
-        takes = f"it takes {', '.join(sorted(allowed))}" if allowed else "it takes none"
-        raise UserInputError(f"a {kind} rule takes no {unknown[0]} ({takes})")
+        takes = f"it takes {', '.join(f'--{key}' for key in sorted(allowed))}" if allowed else "it takes none"
+        raise UserInputError(f"{_a(kind)} rule takes no --{unknown[0]} ({takes})")
     symbol = params.get("symbol") or None
     if kind == "price_cross":
         if not symbol:
-            raise UserInputError("a price_cross rule needs symbol")
+            raise UserInputError("a price_cross rule needs --symbol")
         direction = params.get("direction") or "any"
         if direction not in ("above", "below", "any"):
-            raise UserInputError(f"invalid direction {direction!r}: expected above, below or any")
+            raise UserInputError(f"invalid --direction {direction!r}: expected above, below or any")
         return PriceCrossRule(
             symbol=str(symbol),
             level=_number(params, "level", kind),
@@ -441,7 +446,7 @@ def build_rule(
         return PctMoveRule(
             symbol=str(symbol) if symbol else None,
             pct=_number(params, "pct", kind),
-            window_s=parse_duration(params.get("window") or "1h"),
+            window_s=parse_duration(params.get("window") or "1h", what="--window"),
             rule_id=rule_id,
             name=name,
             severity=level,
