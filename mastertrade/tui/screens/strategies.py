@@ -41,6 +41,9 @@ STAGE_TONES = {
     "passed": "text-primary",
 }
 PREVIEW_DELAY_S = 0.2
+PREVIEW_MIN_WIDTH = 40
+"""The preview shows beside the table only when the table keeps all its columns in sight and this many
+columns are left for the preview; otherwise the table has the width (``enter`` opens the detail)."""
 STAGES = tuple(state.value for state in State)
 """The pipeline's stages, in order (the strategy store's states)."""
 
@@ -133,6 +136,7 @@ class StrategiesScreen(DashboardScreen):
                 row for row in state.strategies.value or [] if self.stage is None or row.state == self.stage
             ]
             sync_rows(self.query_one("#strategies", DataTable), [self.row(item) for item in rows], self._rows)
+            self.call_after_refresh(self.fit_preview)
             panel = self.query_one("#strategies-panel")
             panel.border_title = f"Strategies: {self.stage}" if self.stage else "Strategies"
             if rows:
@@ -144,7 +148,7 @@ class StrategiesScreen(DashboardScreen):
             current = self.selected()
             previewed = self._previewed
             if (
-                self.has_class("-wide")
+                self.has_class("-preview")
                 and current is not None
                 and previewed is not None
                 and current.id == previewed.id
@@ -184,12 +188,29 @@ class StrategiesScreen(DashboardScreen):
 
     @on(DataTable.RowHighlighted, "#strategies")
     def _row_highlighted(self) -> None:
-        if self.has_class("-wide"):
+        if self.has_class("-preview"):
             self.preview()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.call_after_refresh(self.fit_preview)
+
+    def fit_preview(self) -> None:
+        """Show the preview (``-preview``) when the table, at the width of its columns, leaves it
+        ``PREVIEW_MIN_WIDTH`` columns; the table then takes exactly that width."""
+        table = self.query_one("#strategies", DataTable)
+        panel = self.query_one("#strategies-panel")
+        needed = table.virtual_size.width + panel.styles.gutter.width + table.styles.scrollbar_size_vertical
+        show = self.has_class("-wide") and self.size.width - needed >= PREVIEW_MIN_WIDTH
+        panel.styles.width = needed if show else None
+        if show != self.has_class("-preview"):
+            self.set_class(show, "-preview")
+            if show:
+                self.preview()
 
     @work(exclusive=True, group="preview")
     async def preview(self) -> None:
-        """On a wide screen, the highlighted strategy's rules, metrics and backtest curve beside the list."""
+        """Where there is room, the highlighted strategy's rules, metrics and backtest curve beside the list."""
         await asyncio.sleep(PREVIEW_DELAY_S)  # the cursor may be passing through
         item = self.selected()
         if item is None:
