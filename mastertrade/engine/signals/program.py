@@ -1,11 +1,11 @@
 """Entry and exit signals of many genomes at once, in one compiled call that releases the GIL.
 
-:mod:`.evaluate` defines what a rule means; this module computes the same booleans for a whole batch
-(a generation of the search) without a Python step per bar or per condition: each rule becomes a short
-postfix **program** over the cache's arrays, and one numba kernel runs every program of the batch on
-``threads`` threads. Why not numpy per genome: at five years of 1h bars the numpy evaluation was a third
-of the search, all of it holding the GIL between operations (a few microseconds each), so it neither
-used the second core nor let breeding run beside it.
+:mod:`.evaluate` states what a rule means; this module computes it, for one genome
+(:func:`.evaluate.signals`) or a whole batch (a generation of the search), without a Python step per bar or
+per condition: each rule becomes a short postfix **program** over the cache's arrays, and one numba kernel
+runs every program of the batch on ``threads`` threads. Why not numpy per genome, as before: at five years
+of 1h bars that evaluation was a third of the search, all of it holding the GIL between operations (a few
+microseconds each), so it neither used the second core nor let breeding run beside it.
 
 A program is rows of five integers, ``(op, x, x_lag, y, y_lag)``:
 
@@ -14,10 +14,10 @@ A program is rows of five integers, ``(op, x, x_lag, y, y_lag)``:
   ``i < 0`` the constant ``constants[-1 - i]``;
 - ``op`` 4 / 5 folds the last ``x`` results into one with *and* / *or* (an all / any group).
 
-The booleans are those of :func:`.evaluate.signals` bit for bit: a comparison with NaN (warm-up, or before
-a lag's first bar) is false, and bar 0 never crosses (``tests/signals/test_program.py`` checks random
-genomes against it). A genome whose terms cannot be read (an unknown feature, a failing indicator) gets an
-error message instead, and all-false rows.
+A comparison with NaN (warm-up, or before a lag's first bar) is false, and bar 0 never crosses
+(``tests/signals/test_program.py`` checks random genomes against a bar-by-bar evaluation of the
+definition, for several thread counts and batches). A genome whose terms cannot be read (an unknown
+feature, a failing indicator) gets an error message instead, and all-false rows.
 
 The arrays are handed to the kernel as addresses (:func:`_as_pointer`): numba takes a list of arrays only
 as a typed list, whose methods compile in every new process (seconds), and stacking them into one 2-D array
@@ -154,7 +154,7 @@ def signals_many(
     genomes: Sequence[Genome], cache: IndicatorCache, *, threads: int = 1
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], dict[int, str]]:
     """``(entries, exits, errors)``: rows ``i`` of the two (genomes, bars) arrays are genome ``i``'s
-    signals, as :func:`.evaluate.signals` gives them; ``errors[i]`` says why genome ``i`` could not be
+    signals, as :func:`.evaluate.signals` gives them alone; ``errors[i]`` says why genome ``i`` could not be
     evaluated (its rows are then all false)."""
     batch = Batch(cache)
     errors: dict[int, str] = {}
