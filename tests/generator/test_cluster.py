@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,9 +122,11 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_no_result(
     local_cluster: Any, problem: Problem
 ) -> None:
     # enough tasks that a worker is still busy with ours, others waiting, when the killer looks: the
-    # compiled indicators score a chunk of two in milliseconds
-    batch = genomes(400, seed=1)
-    expected = Scorer(problem).score(batch)
+    # compiled indicators and signals score a chunk of two in about a millisecond, so 400 genomes were
+    # sometimes all scored (CI, under load) before the killer's thread ran; 1,200, scored in detail
+    # (every window), keep the workers busy for seconds
+    batch = genomes(1_200, seed=1)
+    expected = Scorer(problem).score(batch, detail=True)
     with DaskExecutor(problem, scheduler=local_cluster.scheduler_address, chunk=2) as executor:
         executor.map(batch[:4])  # both workers warm (scorer built, kernel loaded)
         scheduler = local_cluster.scheduler
@@ -150,10 +153,12 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_no_result(
 
         killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
         killer.start()
-        scores = executor.map(batch)
+        started = time.perf_counter()
+        scores = executor.map(batch, detail=True)
+        took = time.perf_counter() - started
         killer.join(timeout=5)
-    assert killed, "no worker was killed while the batch ran"
-    assert killed["pending"] > 10
+    assert killed, f"no worker was killed while the batch ran ({took:.2f} s)"
+    assert killed["pending"] > 10, took
     assert same(scores, expected)
 
 
