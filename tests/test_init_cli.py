@@ -35,7 +35,7 @@ def test_init_says_it_compiles_only_when_it_will(mt: MT, db_url: str) -> None:
     stamp.unlink(missing_ok=True)  # a cache no warm-up has finished in
     first = mt("init")
     assert first.exit_code == 0, first.stderr
-    assert "compiling the backtest and indicator kernels" in first.stderr
+    assert "compiling the backtest, indicator and generation kernels" in first.stderr
     assert "compiled in" in first.stdout
     assert kernels_warm()
     # the installation's cache is warm: a second workspace (or a second init) loads, and says so
@@ -47,7 +47,7 @@ def test_init_says_it_compiles_only_when_it_will(mt: MT, db_url: str) -> None:
     stamp.write_text("0" * 64, encoding="ascii")
     assert not kernels_warm()
     report = mt("init")
-    assert "compiling the backtest and indicator kernels" in report.stderr
+    assert "compiling the backtest, indicator and generation kernels" in report.stderr
     assert kernels_warm()
 
 

@@ -31,7 +31,7 @@ def init(
     cached = kernels_warm()
     doing = "loading" if cached else "compiling"
     if not json_out and not cached:
-        info("compiling the backtest and indicator kernels (once per installation) ...")
+        info("compiling the backtest, indicator and generation kernels (once per installation) ...")
     # The bar is drawn on stderr only when it is a terminal (``progress``), like every other command's.
     with progress() as bar:
         task = bar.add_task(f"{doing} kernels", total=None)

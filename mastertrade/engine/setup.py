@@ -48,7 +48,12 @@ async def initialise(
     finally:
         await database.close()
 
-    compile_s = await asyncio.to_thread(warm_compiled_code, step) if warm else 0.0
+    compile_s = 0.0
+    if warm:
+        from mastertrade.engine.generator.pipeline import load_scoring_kernels
+
+        also = (("generation kernels", load_scoring_kernels),)
+        compile_s = await asyncio.to_thread(warm_compiled_code, step, also)
 
     path = where.config_file
     written = not path.exists()

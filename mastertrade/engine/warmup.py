@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # step(done, total, what): called after each step, so a caller can draw progress
@@ -72,10 +72,14 @@ def _mark_warm() -> None:
         draft.unlink(missing_ok=True)
 
 
-def warm_compiled_code(step: Step | None = None) -> float:
+def warm_compiled_code(
+    step: Step | None = None, also: Sequence[tuple[str, Callable[[], None]]] = ()
+) -> float:
     """Compile (or load from the on-disk cache) every numba kernel; returns the seconds it took.
 
-    ``step`` hears of each finished step (the imports, each indicator, the two backtest kernels)."""
+    ``step`` hears of each finished step (the imports, each indicator, the two backtest kernels, then each
+    of ``also``: loaders of kernels in layers above this module, the generation's, which the caller
+    passes)."""
     started = time.perf_counter()
     import mastertrade.engine.backtest  # noqa: F401  (points numba's cache at ours before numba loads)
     from mastertrade.engine.backtest.batch import run_batch
@@ -84,7 +88,7 @@ def warm_compiled_code(step: Step | None = None) -> float:
     from mastertrade.engine.signals.builtins import BUILTINS
     from mastertrade.engine.signals.indicators import INDICATORS, IndicatorCache, precompile
 
-    total = 1 + len(INDICATORS) + 2
+    total = 1 + len(INDICATORS) + 2 + len(also)
     done = 1
 
     def report(what: str) -> None:
@@ -103,5 +107,8 @@ def warm_compiled_code(step: Step | None = None) -> float:
     for _ in run_batch(strategies, frame, cache=cache):
         pass
     report("batch backtest kernel")
+    for what, load in also:
+        load()
+        report(what)
     _mark_warm()
     return time.perf_counter() - started

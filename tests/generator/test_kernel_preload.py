@@ -35,7 +35,7 @@ def test_every_frame_gives_the_kernels_the_same_argument_types() -> None:
 
 
 def test_the_preloaded_kernels_are_the_ones_a_search_calls() -> None:
-    pipeline._load_scoring_kernels()
+    pipeline.load_scoring_kernels()
     kernels = (score_many, run_programs, run_some)
     loaded = [set(kernel.signatures) for kernel in kernels]
     assert all(loaded)

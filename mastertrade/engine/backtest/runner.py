@@ -9,6 +9,7 @@ A strategy here is anything with the order fields of a genome (``stop_loss``, ``
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +38,29 @@ def strategy_signals(strategy: Any, cache: IndicatorCache) -> tuple[BoolArray, B
 
         return signals(strategy, cache)
     return strategy.signals(cache)  # type: ignore[no-any-return]
+
+
+def signal_rows(strategies: Sequence[Any], cache: IndicatorCache) -> tuple[BoolArray, BoolArray]:
+    """``(entries, exits)`` of many strategies as rows of two (strategies, bars) arrays: the genomes'
+    in one compiled call (``signals.program``), a plugin strategy's by its own ``signals``, checked."""
+    from mastertrade.engine.backtest.fast import check_signals
+    from mastertrade.engine.signals.genome import Genome
+    from mastertrade.engine.signals.program import Batch
+
+    bars = len(cache)
+    entries = np.empty((len(strategies), bars), dtype=np.bool_)
+    exits = np.empty((len(strategies), bars), dtype=np.bool_)
+    programs, compiled = Batch(cache), []
+    for index, strategy in enumerate(strategies):
+        if isinstance(strategy, Genome):
+            programs.add(strategy)
+            compiled.append(index)
+        else:
+            entry, exit_ = strategy.signals(cache)
+            entries[index], exits[index] = check_signals(entry, exit_, bars)
+    if compiled:
+        entries[compiled], exits[compiled] = programs.run()
+    return entries, exits
 
 
 def run_engine(

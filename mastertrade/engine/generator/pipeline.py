@@ -229,16 +229,27 @@ def preload() -> None:
     # while the command opens the database and reads the candles; the search found itself waiting about
     # 0.1 s for them otherwise. numba serialises loading, so a search that starts first waits for them
     # as before, and a failure here is the search's to report.
-    threading.Thread(target=_load_scoring_kernels, name="mt-kernel-preload", daemon=True).start()
+    threading.Thread(target=_preload_scoring_kernels, name="mt-kernel-preload", daemon=True).start()
 
 
-def _load_scoring_kernels() -> None:
-    """Load the compiled kernels a scorer calls, with the argument types it passes them, on a small
-    made-up series (nothing of it is kept)."""
+def _preload_scoring_kernels() -> None:
+    try:
+        load_scoring_kernels()
+    except Exception:  # noqa: S110  (the search loads the same kernels and reports the error)
+        pass
+
+
+def load_scoring_kernels() -> None:
+    """Load (or compile, on a first run) the compiled kernels a search calls, with the argument types it
+    passes them, on a small made-up series (nothing of it is kept): the scorer's, the PBO's and the
+    hold-out's. ``mt init`` compiles them with the others (``setup.initialise``)."""
     import numpy as np
     import pandas as pd
 
     from mastertrade.engine.generator.evaluation import Problem, Scorer
+    from mastertrade.engine.generator.holdout import score_holdout_many
+    from mastertrade.engine.generator.pbo import probability_of_overfitting
+    from mastertrade.engine.signals.builtins import BUILTINS
 
     bars = 24 * 16  # four walk-forward folds of at least two days each
     index = pd.date_range("2024-01-01", periods=bars, freq="h", tz="UTC")
@@ -247,10 +258,9 @@ def _load_scoring_kernels() -> None:
         {"open": close, "high": close + 1.0, "low": close - 1.0, "close": close, "volume": np.ones(bars)},
         index=index,
     )
-    try:
-        Scorer(Problem(frame)).load_kernels()
-    except Exception:  # noqa: S110  (the search loads the same kernels and reports the error)
-        pass
+    Scorer(Problem(frame)).load_kernels()
+    probability_of_overfitting(np.zeros((2, 2)), 2)
+    score_holdout_many([BUILTINS["sma_cross"]], frame, cash=10_000.0, fee=0.001)
 
 
 async def read_series(

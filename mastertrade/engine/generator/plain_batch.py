@@ -124,20 +124,17 @@ def run_plain(
 ) -> Batch:
     """Plain backtests of ``strategies`` (genomes or plugin strategies) on ``frame``, their signals read
     from ``cache`` (an ``IndicatorCache`` of ``frame``): each exactly what ``runner.backtest`` computes."""
-    from mastertrade.engine.backtest.fast import check_signals, price_arrays
+    from mastertrade.engine.backtest.fast import price_arrays
     from mastertrade.engine.backtest.metrics import Calendar
     from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, check_costs
-    from mastertrade.engine.backtest.runner import strategy_signals
+    from mastertrade.engine.backtest.runner import signal_rows
 
     check_costs(cash, fee)
     prices = price_arrays(frame)
-    bars = len(frame)
-    entries = np.empty((len(strategies), bars), dtype=np.bool_)
-    exits = np.empty((len(strategies), bars), dtype=np.bool_)
+    entries, exits = signal_rows(strategies, cache)
     params = np.empty((4, len(strategies)))
     for index, strategy in enumerate(strategies):
-        entries[index], exits[index] = check_signals(*strategy_signals(strategy, cache), bars)
         params[:, index] = order_params(strategy).kernel_args()
     stamps: Any = frame.index  # a DatetimeIndex (store format)
     calendar = Calendar.from_ts(stamps.as_unit("ms").asi8)

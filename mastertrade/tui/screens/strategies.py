@@ -210,7 +210,8 @@ class StrategiesScreen(DashboardScreen):
 
     @work(exclusive=True, group="preview")
     async def preview(self) -> None:
-        """Where there is room, the highlighted strategy's rules, metrics and backtest curve beside the list."""
+        """Where there is room, the highlighted strategy's rules, metrics and backtest curve beside the
+        list."""
         await asyncio.sleep(PREVIEW_DELAY_S)  # the cursor may be passing through
         item = self.selected()
         if item is None:
