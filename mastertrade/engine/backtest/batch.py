@@ -38,7 +38,7 @@ import pandas as pd
 from mastertrade.engine.backtest.metrics import Calendar, metrics_dict
 from mastertrade.engine.backtest.params import order_params
 from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE, FRACTIONAL_UNIT, check_costs
-from mastertrade.engine.backtest.runner import Engine, strategy_signals
+from mastertrade.engine.backtest.runner import Engine, signal_rows, strategy_signals
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -153,9 +153,7 @@ def _fast_batch(
     import numba
 
     from mastertrade.engine.backtest.fast import OPEN_COLUMN, price_arrays, simulate_rows
-    from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.indicators import IndicatorCache
-    from mastertrade.engine.signals.program import Batch
 
     cache = cache if cache is not None else IndicatorCache(frame)
     part = window or slice(0, len(frame))
@@ -193,7 +191,6 @@ def _fast_batch(
                 bool(row[OPEN_COLUMN]),
             )
 
-    n = len(bars)
     # a small batch still goes in at least two chunks a thread, so that every core gets some of it
     chunk = max(1, min(chunk, -(-len(strategies) // (2 * workers))))
     pending: deque[_Job] = deque()
@@ -202,31 +199,14 @@ def _fast_batch(
     try:
         for first in range(0, len(strategies), chunk):
             group = strategies[first : first + chunk]
-            entries = np.empty((len(group), n), dtype=np.bool_)
-            exits = np.empty((len(group), n), dtype=np.bool_)
+            # the genomes' signals in one compiled call, a plugin's by its own (runner.signal_rows)
+            signal_times: list[float] = []
+            rows, exit_rows = signal_rows(group, cache, signal_times)
+            entries = np.ascontiguousarray(rows[:, part])
+            exits = np.ascontiguousarray(exit_rows[:, part])
             params = np.empty((4, len(group)))
-            signal_times = []
-            # genomes' signals are computed together, in one compiled call (signals.program)
-            programs, compiled = Batch(cache), []
             for j, strategy in enumerate(group):
-                started = time.perf_counter()
-                if isinstance(strategy, Genome):
-                    programs.add(strategy)
-                    compiled.append(j)
-                else:
-                    entry, exit_ = strategy_signals(strategy, cache)
-                    entries[j] = entry[part]
-                    exits[j] = exit_[part]
                 params[:, j] = order_params(strategy).kernel_args()
-                signal_times.append(time.perf_counter() - started)
-            if compiled:
-                started = time.perf_counter()
-                entry_rows, exit_rows = programs.run()
-                entries[compiled] = entry_rows[:, part]
-                exits[compiled] = exit_rows[:, part]
-                share = (time.perf_counter() - started) / len(compiled)
-                for j in compiled:
-                    signal_times[j] += share
             names = [str(getattr(strategy, "name", "")) for strategy in group]
             arrays = (entries, exits, params)
             pending.append(_Job(pool.submit(kernel, *arrays), arrays, first, names, signal_times))

@@ -40,9 +40,13 @@ def strategy_signals(strategy: Any, cache: IndicatorCache) -> tuple[BoolArray, B
     return strategy.signals(cache)  # type: ignore[no-any-return]
 
 
-def signal_rows(strategies: Sequence[Any], cache: IndicatorCache) -> tuple[BoolArray, BoolArray]:
+def signal_rows(
+    strategies: Sequence[Any], cache: IndicatorCache, seconds: list[float] | None = None
+) -> tuple[BoolArray, BoolArray]:
     """``(entries, exits)`` of many strategies as rows of two (strategies, bars) arrays: the genomes'
-    in one compiled call (``signals.program``), a plugin strategy's by its own ``signals``, checked."""
+    in one compiled call (``signals.program``), a plugin strategy's by its own ``signals``, checked.
+    ``seconds``, when given, receives each strategy's time (a genome's compilation and its share of the
+    compiled call)."""
     from mastertrade.engine.backtest.fast import check_signals
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.program import Batch
@@ -50,16 +54,25 @@ def signal_rows(strategies: Sequence[Any], cache: IndicatorCache) -> tuple[BoolA
     bars = len(cache)
     entries = np.empty((len(strategies), bars), dtype=np.bool_)
     exits = np.empty((len(strategies), bars), dtype=np.bool_)
+    spent = [0.0] * len(strategies)
     programs, compiled = Batch(cache), []
     for index, strategy in enumerate(strategies):
+        started = time.perf_counter()
         if isinstance(strategy, Genome):
             programs.add(strategy)
             compiled.append(index)
         else:
             entry, exit_ = strategy.signals(cache)
             entries[index], exits[index] = check_signals(entry, exit_, bars)
+        spent[index] = time.perf_counter() - started
     if compiled:
+        started = time.perf_counter()
         entries[compiled], exits[compiled] = programs.run()
+        share = (time.perf_counter() - started) / len(compiled)
+        for index in compiled:
+            spent[index] += share
+    if seconds is not None:
+        seconds.extend(spent)
     return entries, exits
 
 

@@ -235,8 +235,8 @@ def preload() -> None:
 def _preload_scoring_kernels() -> None:
     try:
         load_scoring_kernels()
-    except Exception:  # noqa: S110  (the search loads the same kernels and reports the error)
-        pass
+    except Exception:  # the search loads the same kernels and reports the error to the user
+        log.debug("preloading the scoring kernels failed", exc_info=True)
 
 
 def load_scoring_kernels() -> None:
