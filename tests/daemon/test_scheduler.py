@@ -173,6 +173,37 @@ async def test_a_fire_while_the_previous_run_still_runs_is_skipped(scheduled: Sc
     assert runs[0].error == "the previous run was still running"
 
 
+async def test_a_skip_is_recorded_after_the_run_it_skipped_for(
+    scheduled: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run is marked running before its record is written; a fire meanwhile (the database slow) waits
+    for that record, so runs are numbered, and listed, in the order they began (it came first before)."""
+    from mastertrade.engine.scheduler.runs import JobRunStore
+
+    writing, proceed = asyncio.Event(), asyncio.Event()
+    start = JobRunStore.start
+
+    async def slow_first_record(store: JobRunStore, job: str, *args: Any, **kwargs: Any) -> JobRunRecord:
+        if job == "slow" and kwargs.get("outcome", "running") == "running":
+            writing.set()
+            await proceed.wait()
+        return await start(store, job, *args, **kwargs)
+
+    monkeypatch.setattr(JobRunStore, "start", slow_first_record)
+    await scheduled.clock.set(START.replace(hour=5, minute=30))
+    await writing.wait()  # the 5:30 run is running, its record not yet written
+    await scheduled.clock.set(START.replace(hour=6, minute=30))
+    await wait_for(lambda: scheduled.scheduler._next["slow"] > START.replace(hour=6, minute=30))
+    await asyncio.sleep(0.05)  # the 6:30 fire has had its chance to write first
+    proceed.set()
+    await wait_for(lambda: not scheduled.scheduler._starting)
+    scheduled.jobs.release.set()
+    await scheduled.scheduler.wait_idle()
+    runs = await scheduled.client.job_runs("slow")
+    assert [run.outcome for run in runs] == ["skipped", "ok"]
+    assert runs[0].id > runs[1].id
+
+
 async def test_jobs_listing_shows_schedules_availability_and_unknown_names(scheduled: Scheduled) -> None:
     jobs = {job.name: job for job in await scheduled.client.jobs()}
     assert jobs["count"].schedule == "*/15 * * * *" and jobs["count"].available

@@ -61,6 +61,8 @@ class SchedulerService:
         self._ctx: EngineContext | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._starting: set[asyncio.Task[Any]] = set()
+        self._recording: dict[str, asyncio.Future[JobRunRecord]] = {}
+        """The record being written of each running job (set once written)."""
         self._next: dict[str, datetime] = {}
         self._last: dict[str, dict[str, Any]] | None = None  # last run per job, loaded once
         self._started: dict[str, datetime] = {}  # wall-clock start of each job's latest run
@@ -153,6 +155,11 @@ class SchedulerService:
                 log.debug("scheduled run of %s skipped: the previous run is still running", name)
                 return {"job": name, "trigger": trigger, "outcome": "skipped"}
             error = "the previous run was still running"
+            # the running run's record first, so that runs are numbered (and listed) in the order they
+            # began: its task marks it running before its record is written, under load a while before
+            recording = self._recording.get(name)
+            if recording is not None:
+                await asyncio.wait([recording])
             try:
                 async with ctx.work(f"job {name}"):  # a stop waits for the record to be written whole
                     skipped = await self.runs.start(name, trigger, now, outcome="skipped")
@@ -176,7 +183,13 @@ class SchedulerService:
         recorded: asyncio.Future[JobRunRecord] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self._run(job, trigger, now, recorded), name=f"job-{name}")
         self._running[name] = task
-        task.add_done_callback(lambda _: self._running.pop(name, None))
+        self._recording[name] = recorded
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._running.pop(name, None)
+            self._recording.pop(name, None)
+
+        task.add_done_callback(done)
         return self._remember(await recorded)
 
     async def _run(
