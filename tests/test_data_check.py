@@ -130,6 +130,23 @@ def test_clean_data_passes() -> None:
     assert check_candles(matrix([]), KEY).as_dict()["rows"] == 0
 
 
+def test_a_short_series_is_measured_against_its_own_scale() -> None:
+    """Fewer bars than a quarter window (20 of 101) have no local scale: they were measured against the
+    floor (a fifth of the whole series' scale), so ordinary bars of a short import were outliers."""
+    sim = simulate("BTC/USDT", "1h", 2000, seed=7, end=T0)
+    rows = rows_from_frame(sim)
+    key = SeriesKey("csv", "BTC/USDT", "1h")
+    assert check_candles(matrix(rows), key).ok
+    for start in range(0, 2000, 20):
+        report = check_candles(matrix(rows[start : start + 20]), key)
+        assert report.ok, (start, report.as_dict()["outliers"])
+    spiked = list(rows[:20])
+    t, o, h, low, c, v = spiked[10]
+    spiked[10] = (t, o, c * 3, low, c * 3, v)  # a bad print is still one
+    flagged = {(o.ts, o.kind) for o in check_candles(matrix(spiked), key).outliers}
+    assert (t, "return") in flagged and (t, "range") in flagged
+
+
 def test_grid_phase_duplicates_flat_prices_and_non_finite_values() -> None:
     week = 7 * 24 * HOUR
     monday = 1_704_067_200_000  # 2024-01-01 was a Monday: weekly bars open off the epoch's Thursday grid

@@ -10,7 +10,8 @@ The report lists:
   negative volume, values that are not finite;
 - **outliers**, measured robustly so that real volatility clustering is not flagged: a bar's log return
   from the previous close, divided by the local scale of returns (1.4826 x the median absolute
-  deviation over a centred window of ``window`` bars, floored at a fifth of the whole series' scale),
+  deviation over a centred window of ``window`` bars, floored at a fifth of the whole series' scale,
+  and the whole series' scale where fewer than a quarter of the window's bars are around),
   beyond ``return_threshold``; and a bar whose high-low range exceeds ``range_threshold`` times the local
   median range. The defaults (15 and 10 over 101 bars) flag next to nothing on years of the simulated
   market's fat-tailed, regime-switching prices, and flag bad prints, which are off by far more.
@@ -289,6 +290,9 @@ def _outliers(
             deviation.rolling(window, center=True, min_periods=max(3, window // 4)).median() * _MAD_TO_SIGMA
         )
         overall = float(deviation.median()) * _MAD_TO_SIGMA
+        # where too few bars lie around a bar for a local scale (a series shorter than a quarter
+        # window), the whole series' scale is the local one: the floor alone would flag ordinary bars
+        local = local.fillna(overall)
         scale = np.fmax(local.to_numpy(dtype=np.float64), _SCALE_FLOOR * overall)
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.where(scale > 0, deviation.to_numpy() / scale, 0.0)
@@ -298,6 +302,7 @@ def _outliers(
 
         ranges = pd.Series(np.log(h[index] / low[index]))
         typical = ranges.rolling(window, center=True, min_periods=max(3, window // 4)).median()
+        typical = typical.fillna(float(ranges.median()))
         floor = _SCALE_FLOOR * float(ranges.median())
         base = np.fmax(typical.to_numpy(dtype=np.float64), floor)
         with np.errstate(divide="ignore", invalid="ignore"):
