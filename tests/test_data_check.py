@@ -147,6 +147,29 @@ def test_a_short_series_is_measured_against_its_own_scale() -> None:
     assert (t, "return") in flagged and (t, "range") in flagged
 
 
+def test_a_bad_print_among_unchanged_bars_is_found() -> None:
+    """An illiquid market: most 1m bars had no trade (open = high = low = close), so the median move
+    and range are 0. Every scale was then 0 and no bar was scored at all: a 100x print passed as clean."""
+    rng = np.random.default_rng(3)
+    rows: list[CandleRow] = []
+    price = 0.00001234
+    for i in range(3000):
+        if rng.random() < 0.3:
+            close = price * float(np.exp(rng.normal(0, 0.002)))
+            high, low = max(price, close) * 1.0005, min(price, close) / 1.0005
+            rows.append((T0 + i * 60_000, price, high, low, close, 1e9))
+        else:
+            rows.append((T0 + i * 60_000, price, price, price, price, 0.0))
+            close = price
+        price = close
+    key = SeriesKey("csv", "SHIB/USDT", "1m")
+    assert check_candles(matrix(rows), key).ok
+    t, o, _, low, c, v = rows[1000]
+    rows[1000] = (t, o, c * 100, low, c * 100, v)
+    flagged = {(o.ts, o.kind) for o in check_candles(matrix(rows), key).outliers}
+    assert flagged == {(t, "return"), (t, "range"), (t + 60_000, "return")}
+
+
 def test_grid_phase_duplicates_flat_prices_and_non_finite_values() -> None:
     week = 7 * 24 * HOUR
     monday = 1_704_067_200_000  # 2024-01-01 was a Monday: weekly bars open off the epoch's Thursday grid

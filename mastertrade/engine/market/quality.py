@@ -11,7 +11,8 @@ The report lists:
 - **outliers**, measured robustly so that real volatility clustering is not flagged: a bar's log return
   from the previous close, divided by the local scale of returns (1.4826 x the median absolute
   deviation over a centred window of ``window`` bars, floored at a fifth of the whole series' scale,
-  and the whole series' scale where fewer than a quarter of the window's bars are around),
+  and the whole series' scale where fewer than a quarter of the window's bars are around; when most
+  bars did not move, as in an illiquid market, the floor is the scale of those that did),
   beyond ``return_threshold``; and a bar whose high-low range exceeds ``range_threshold`` times the local
   median range. The defaults (15 and 10 over 101 bars) flag next to nothing on years of the simulated
   market's fat-tailed, regime-switching prices, and flag bad prints, which are off by far more.
@@ -293,7 +294,7 @@ def _outliers(
         # where too few bars lie around a bar for a local scale (a series shorter than a quarter
         # window), the whole series' scale is the local one: the floor alone would flag ordinary bars
         local = local.fillna(overall)
-        scale = np.fmax(local.to_numpy(dtype=np.float64), _SCALE_FLOOR * overall)
+        scale = np.fmax(local.to_numpy(dtype=np.float64), _floor(deviation) * _MAD_TO_SIGMA)
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.where(scale > 0, deviation.to_numpy() / scale, 0.0)
         for j in np.nonzero(score > return_threshold)[0]:
@@ -303,14 +304,24 @@ def _outliers(
         ranges = pd.Series(np.log(h[index] / low[index]))
         typical = ranges.rolling(window, center=True, min_periods=max(3, window // 4)).median()
         typical = typical.fillna(float(ranges.median()))
-        floor = _SCALE_FLOOR * float(ranges.median())
-        base = np.fmax(typical.to_numpy(dtype=np.float64), floor)
+        base = np.fmax(typical.to_numpy(dtype=np.float64), _floor(ranges))
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(base > 0, ranges.to_numpy() / base, 0.0)
         for j in np.nonzero(ratio > range_threshold)[0]:
             found.append(Outlier(int(ts[index[j]]), "range", float(ranges.iloc[j]), float(ratio[j])))
     found.sort(key=lambda outlier: (outlier.ts, outlier.kind))
     return found
+
+
+def _floor(values: pd.Series) -> float:
+    """The least scale a bar is measured against: a fifth of the series' median, or, when most bars did
+    not move (an illiquid market's bars without a trade: a median of 0), the median of those that did,
+    so that a bad print among unchanged bars still stands out (against 0 nothing did)."""
+    median = float(values.median())
+    if median > 0:
+        return _SCALE_FLOOR * median
+    moved = values[values > 0]
+    return float(moved.median()) if len(moved) else 0.0
 
 
 def cannot_repair(key: SeriesKey, exchange_ids: list[str]) -> str | None:
