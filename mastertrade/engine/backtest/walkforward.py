@@ -62,7 +62,8 @@ def split(
         raise UserInputError(f"invalid folds {folds}: must be >= 1")
     if not 0.0 < ratio < 1.0:
         raise UserInputError(f"invalid in-sample ratio {ratio}: must be between 0 and 1")
-    if in_sample is None and out_of_sample is None:
+    derived = in_sample is None and out_of_sample is None
+    if derived:
         out_of_sample = int(bars / (folds + ratio / (1.0 - ratio)))
         in_sample = bars - folds * out_of_sample
     elif out_of_sample is None:
@@ -71,6 +72,9 @@ def split(
     elif in_sample is None:
         in_sample = bars - folds * out_of_sample
     assert in_sample is not None and out_of_sample is not None
+    if derived and (out_of_sample < 1 or in_sample < 1):
+        # no length was asked for: the series' length is the bad value, not a length it was never given
+        raise UserInputError(f"{bars} bars are too few for {folds} folds")
     if out_of_sample < 1:
         raise UserInputError(
             f"invalid out-of-sample length {out_of_sample} bars: {bars} bars are too few for {folds} folds"

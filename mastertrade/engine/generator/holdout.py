@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mastertrade.engine.backtest.result import BacktestResult
+    from mastertrade.engine.generator.evaluation import Problem
+    from mastertrade.engine.market.store import SeriesKey
 
 _DAY_MS = 86_400_000
 
@@ -53,6 +55,19 @@ def check_holdout(frame: pd.DataFrame) -> None:
             f"the hold-out ({len(frame)} bars) spans less than two days: lengthen the lookback"
             " or raise [generator] holdout_fraction"
         )
+
+
+def check_split(series: SeriesKey, problem: Problem, holdout: pd.DataFrame) -> None:
+    """The search window (``problem``) and the hold-out are both long enough; refused otherwise, naming the
+    series and how its bars were cut: the walk-forward's own message counts the search window's bars,
+    which are not the number of bars the trader stored."""
+    try:
+        problem.check()
+        check_holdout(holdout)
+    except UserInputError as exc:
+        searched, held = len(problem.frame), len(holdout)
+        cut = f"{searched + held:,} bars ({searched:,} to search, the newest {held:,} held out)"
+        raise UserInputError(f"{series}: {cut}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,7 @@ async def optimize(
     import asyncio
 
     from mastertrade.engine.generator.evaluation import Problem
-    from mastertrade.engine.generator.holdout import check_holdout, holdout_start
+    from mastertrade.engine.generator.holdout import check_split, holdout_start
     from mastertrade.engine.generator.pipeline import lookback_cut, read_series, window_of
     from mastertrade.engine.generator.trials import TrialRegistry
 
@@ -290,8 +290,7 @@ async def optimize(
         cash=settings.backtest.cash,
         fee=settings.backtest.fee,
     )
-    problem.check()
-    check_holdout(holdout)
+    check_split(key, problem, holdout)
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     prior = await registry.tally(key, *span)

@@ -287,7 +287,7 @@ async def generate(
 ) -> GenerationSummary:
     """Run one generation (see the module docstring) and return what was stored."""
     from mastertrade.engine.generator.evaluation import Problem
-    from mastertrade.engine.generator.holdout import check_holdout, holdout_start
+    from mastertrade.engine.generator.holdout import check_split, holdout_start
     from mastertrade.engine.generator.terms import feature_pool
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.generator.validation import thresholds
@@ -312,8 +312,7 @@ async def generate(
         fee=settings.backtest.fee,
         features=pool.provider,
     )
-    problem.check()
-    check_holdout(holdout)
+    check_split(key, problem, holdout)
     trim = await lookback_cut(db, key, len(frame), request.lookback_bars or config.lookback_bars)
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     search = search_config(settings, request, seed, pool.terms)
