@@ -728,3 +728,34 @@ def test_utc_in_words_is_read_and_a_time_unit_for_iso_text_is_refused(tmp_path: 
     assert read_candle_csv(path, "1h").ts.tolist() == [1704067200000, 1704070800000]
     with pytest.raises(DataValidationError, match="is ISO-8601 text, not epoch milliseconds: --time-unit ms"):
         read_candle_csv(path, "1h", time_unit="ms")
+
+
+def test_an_older_cryptodatadownload_file_without_a_unix_column_is_read(tmp_path: Path) -> None:
+    """CryptoDataDownload's older files have no unix column (``Date,Symbol,Open,...``): their credit line
+    was taken for the header, and the file was refused as missing every column, the time included."""
+    src = tmp_path / "Bitstamp_BTCUSD_d.csv"
+    src.write_text(
+        "https://www.CryptoDataDownload.com\r\n"
+        "Date,Symbol,Open,High,Low,Close,Volume BTC,Volume USD\r\n"
+        "2020-03-14,BTCUSD,5050,5200,4900,5100,12,60000\r\n"
+        "2020-03-13,BTCUSD,5000,5100,4900,5050,10,50000\r\n",
+        newline="",
+    )
+    candles = read_candle_csv(src, "1d", symbol="BTC/USD")
+    assert candles.rows() == [
+        (1584057600000, 5000.0, 5100.0, 4900.0, 5050.0, 10.0),
+        (1584144000000, 5050.0, 5200.0, 4900.0, 5100.0, 12.0),
+    ]
+    assert candles.notes == (
+        "skipped a first line: https://www.CryptoDataDownload.com",
+        "read time from 'Date' in ISO-8601, volume from 'Volume BTC' ('Volume USD', the quote volume, not "
+        "used); 8 columns, 6 used",
+        "rows were newest first: stored oldest first",
+    )
+    # their hourly files write the hour as 08-PM: refused naming it, no longer as a missing header
+    src.write_text(
+        "https://www.CryptoDataDownload.com\nDate,Symbol,Open,High,Low,Close,Volume BTC,Volume USD\n"
+        "2020-03-13 08-PM,BTCUSD,5000,5100,4900,5050,10,50000\n"
+    )
+    with pytest.raises(DataValidationError, match="line 3: timestamp '2020-03-13 08-PM' is neither"):
+        read_candle_csv(src, "1h", symbol="BTC/USD")

@@ -7,7 +7,9 @@ Three layouts are known, told apart by their first lines only:
 - ``binance``: a Binance kline file from data.binance.vision, twelve numbers per row with no header
   (older files), or with Binance's own header (newer ones);
 - ``cryptodatadownload``: a CryptoDataDownload file, whose header (``unix,date,symbol,...``) follows a
-  credit line (its web address), which is skipped; in no other layout is a line skipped.
+  credit line (its web address), which is skipped; so is the credit line above its older files' header
+  (``Date,Symbol,Open,...``, no unix column: read as a ``header`` file, time from ``Date``). In no other
+  file is a line skipped.
 
 The time column may be named ``timestamp``, ``open_time``, ``unix``, ``unix timestamp``, ``time``,
 ``datetime`` or ``date`` (the first of these in that order is used). The volume stored is the base
@@ -100,11 +102,12 @@ def headerless_binance(lines: list[str]) -> bool:
 
 def credit_line(lines: list[str]) -> bool:
     """A first line that is not part of the table (a web address, or not as many fields as the next
-    line), above a CryptoDataDownload header."""
+    line), above a CryptoDataDownload header: its ``date`` and ``symbol`` columns, with ``unix`` before
+    them in its newer files and without in its older ones (``Date,Symbol,Open,...``)."""
     if len(lines) < 2:
         return False
     unlike = _URL.match(lines[0]) is not None or len(lines[0].split(",")) != len(lines[1].split(","))
-    return unlike and _cryptodatadownload([normalise(name) for name in lines[1].split(",")])
+    return unlike and {"date", "symbol"} <= {normalise(name) for name in lines[1].split(",")}
 
 
 def _cryptodatadownload(names: list[str]) -> bool:
