@@ -152,12 +152,16 @@ def _print(report: dict[str, Any]) -> None:
         "recorded": "trials (what its generation counted on this series)",
     }[deflated.get("trials_source", "declared")]
     from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
+    from mastertrade.engine.market.timeframes import timeframe_ms
 
     short = deflated["days"] < MIN_OBSERVATIONS
+    # the returns are daily, but one a bar on bars longer than a day: 350 weekly returns are no 350 days
+    daily = timeframe_ms(report["timeframe"]) <= 86_400_000
+    returns = "daily returns" if daily else f"returns (one a {report['timeframe']} bar)"
     typer.echo(
         f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']:,} {how}"
-        f" over {deflated['days']} days"
-        + (f" (undefined: fewer than {MIN_OBSERVATIONS} daily returns)" if short else "")
+        + (f" over {deflated['days']:,} days" if daily else f" over {deflated['days']:,} {returns}")
+        + (f" (undefined: fewer than {MIN_OBSERVATIONS} {returns})" if short else "")
     )
     origin = report.get("provenance")
     if origin is not None:
