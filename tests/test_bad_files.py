@@ -36,6 +36,9 @@ def _one_line(result: object, *needles: str) -> None:
             HEADER.encode() + "2026-01-01T00:00:00Z,1,2,0.5,1.5,10 \u00e9\n".encode("latin-1"),
             ":2:",
         ),
+        # as data.binance.vision serves its kline files, and as a CSV is often gzipped
+        ("BTCUSDT-1h-2024-01.zip", b"PK\x03\x04" + bytes(100), "a zip archive (as data.binance.vision"),
+        ("candles.csv.gz", b"\x1f\x8b\x08\x00" + bytes(100), "a gzip file, not a CSV: unpack it"),
     ],
 )
 def test_a_csv_that_is_not_utf8_text_is_refused(

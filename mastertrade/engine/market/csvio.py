@@ -60,6 +60,11 @@ _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _ZONED = re.compile(r"[Tt ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 """An ISO-8601 time of day followed by a zone: Z or an offset (+02:00, -0500, +01)."""
 
+_PACKED = (
+    (b"PK\x03\x04", "a zip archive (as data.binance.vision serves its kline files)"),
+    (b"\x1f\x8b", "a gzip file"),
+)
+"""The first bytes of the archives candle files come in, and what to call them."""
 
 TimeUnit = Literal["s", "ms", "us"]
 TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us")
@@ -284,12 +289,21 @@ def _read(path: Path, source: Path | io.BytesIO, **options: Any) -> pd.DataFrame
 
 def _check_text(path: Path) -> Path | io.BytesIO:
     """A CSV is UTF-8 text: say so (with the line) for a binary or otherwise encoded file, before
-    pandas fails on it with a traceback. Returns what to read: the file, or its bytes without the blank
-    lines at its end (they are no rows, and would otherwise read as rows of empty cells)."""
+    pandas fails on it with a traceback, and name a zip or gzip archive as one (a kline file downloaded
+    from data.binance.vision is a zip: "NUL bytes" did not say to unpack it). Returns what to read: the
+    file, or its bytes without the blank lines at its end (they are no rows, and would otherwise read as
+    rows of empty cells)."""
     end = 0  # the byte offset after the last line that is not blank
     size = 0
     try:
         with path.open("rb") as handle:
+            start = handle.read(4)
+            packed = next((words for magic, words in _PACKED if start.startswith(magic)), None)
+            if packed is not None:
+                raise DataValidationError(
+                    f"{path}: {packed}, not a CSV: unpack it and import the .csv inside"
+                )
+            handle.seek(0)
             for number, line in enumerate(handle, start=1):
                 if b"\x00" in line:
                     raise DataValidationError(f"{path}:{number}: a binary file (NUL bytes), not a CSV")
