@@ -142,3 +142,25 @@ def test_a_bar_time_no_calendar_holds_is_listed_as_its_number_and_can_be_deleted
     table = mt("data", "list")
     assert table.exit_code == 0 and "not a date" in table.stdout
     assert mt.json("data", "delete", "BTC/USDT", "--timeframe", "1h", "--yes")["deleted"] == 1
+
+
+def test_epoch_seconds_are_refused_not_read_as_a_day_of_1970(mt: MT, db_url: str, tmp_path: Path) -> None:
+    """`--since 1704081600` (epoch seconds of 2024-01-01T04:00Z) was read as milliseconds, 1970-01-20:
+    with --yes every candle of the series was deleted; as --start of a backtest it was silently the
+    whole series."""
+    _import(mt, tmp_path)
+    result = mt("data", "delete", "BTC/USDT", "--timeframe", "1h", "--since", "1704081600", "--yes")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mt: error: invalid --since date '1704081600': epoch seconds? (2024-01-01T04:00:00Z); give epoch "
+        "milliseconds (1704081600000) or ISO-8601 like 2024-01-31\n"
+    )
+    assert _rows(mt) == 6
+    backtest = mt(
+        "backtest", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--start", "1704081600"
+    )
+    assert backtest.exit_code == 2 and "invalid --start date '1704081600': epoch seconds?" in backtest.stderr
+    # milliseconds are milliseconds
+    done = mt("data", "delete", "BTC/USDT", "--timeframe", "1h", "--since", "1704081600000", "--yes")
+    assert done.exit_code == 0, done.output
+    assert _rows(mt) == 4

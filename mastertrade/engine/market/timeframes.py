@@ -46,10 +46,21 @@ def to_iso(ts_ms: int) -> str:
     return iso_ms(ts_ms)
 
 
+_SECONDS = (10**9, 10**10)
+"""Epoch seconds of 2001-09-09 .. 2286-11-20: as milliseconds, days of early 1970 that no one means."""
+
+
 def parse_when(text: str, *, what: str = "date") -> int:
-    """Parse an ISO-8601 date or datetime (UTC unless it says otherwise) or epoch milliseconds."""
+    """Parse an ISO-8601 date or datetime (UTC unless it says otherwise) or epoch milliseconds. A number
+    the size of epoch seconds of our times is refused: read as milliseconds it named a day of January
+    1970, and `mt data delete --since 1714000000 --yes` deleted the whole series."""
     value = text.strip()
     if value.isdigit():
+        if _SECONDS[0] <= int(value) < _SECONDS[1]:
+            raise UserInputError(
+                f"invalid {what} {text!r}: epoch seconds? ({iso_ms(int(value) * 1000)}); give epoch "
+                f"milliseconds ({int(value) * 1000}) or ISO-8601 like 2024-01-31"
+            )
         return int(value)
     try:
         return to_ms(parse_iso(value))
