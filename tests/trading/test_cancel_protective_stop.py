@@ -81,3 +81,25 @@ def test_mt_orders_cancel_names_the_position_and_takes_unprotect(mt: MT, daemon:
 
     cancelled = mt.json("orders", "cancel", str(stop["id"]), "--unprotect")
     assert cancelled["state"] == "cancelled"
+
+
+async def test_the_stop_of_an_entry_not_yet_filled_cancels_while_the_book_holds_the_symbol(
+    trading: TradingEngine,
+) -> None:
+    """The waiting stop of a resting bracketed buy protects nothing yet, even when the account already
+    holds the symbol from another order: it was refused as "the stop-loss protecting the 10 BTC/USDT
+    position", a position that was not its own."""
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10))
+        await trading.bar(BTC, 1, 101, 103, 100, 102)
+        assert [p.amount for p in await client.positions()] == [10]
+        waiting = await client.place_order(
+            OrderCreate(symbol=BTC, side="buy", amount=1, type="limit", price=50, stop_loss=0.05)
+        )
+        [stop] = [o for o in await client.orders() if o.parent_id == waiting.order.id]
+        assert stop.role == "stop_loss" and stop.state == "intent"
+
+        cancelled = await client.cancel_order(stop.id)
+        assert cancelled.state == "cancelled"
+        assert (await client.order(waiting.order.id)).state == "open"  # the entry still rests

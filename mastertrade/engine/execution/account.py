@@ -553,7 +553,7 @@ class Account:
             if sid not in self.books:
                 raise errors.NotFound(f"no order {order_id} in a book this daemon trades")
             broker = self.books[sid]
-        if not unprotect and (position := await protected_position(broker, row)) is not None:
+        if not unprotect and (position := await protected_position(broker, self.journal, row)) is not None:
             raise refusal(row, position)
         return order_info(await broker.cancel(order_id))
 

@@ -8,9 +8,10 @@ position open with nothing to sell it on the way down, so ``Account.cancel`` ref
 daemon's own cancels (replacing a stop, an exit signal, the entry's cancel) go to the broker directly and
 are not refused.
 
-A stop whose book holds none of its symbol protects nothing (its entry has not filled yet, or the
-position was sold another way) and cancels as before; so does a take-profit, whose cancel leaves the
-stop in place.
+A stop protects nothing, and cancels as before, while its entry has not filled yet (the bracket's exits
+wait in ``intent`` for the fill: the position the book may hold meanwhile, from other orders, is not
+theirs), or when its book holds none of its symbol (the position was sold another way); so does a
+take-profit, whose cancel leaves the stop in place.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution.broker import Broker
+from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.orders import FINAL_STATES, OrderState
 
 PROTECTIVE_ROLES = frozenset({"stop_loss", "trailing_stop"})
@@ -26,11 +28,15 @@ PROTECTIVE_ROLES = frozenset({"stop_loss", "trailing_stop"})
 _ROLE_NAMES = {"stop_loss": "stop-loss", "trailing_stop": "trailing stop"}
 
 
-async def protected_position(broker: Broker, row: OrderRecord) -> str | None:
+async def protected_position(broker: Broker, journal: Journal, row: OrderRecord) -> str | None:
     """The position ``row`` protects, in words ("the 0.5 BTC/USDT position of book strategy:ab12"), or
     None when cancelling it leaves no position without its stop."""
     if row.role not in PROTECTIVE_ROLES or row.side != "sell" or OrderState(row.state) in FINAL_STATES:
         return None
+    if row.parent_id is not None and OrderState(row.state) is OrderState.INTENT:
+        parent = await journal.get(row.parent_id)
+        if not parent.filled > 0:
+            return None  # armed only when its entry fills: no position is its yet
     held = (await broker.ledger()).held(row.symbol)
     if not held > 0:
         return None
