@@ -86,8 +86,10 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
         ["buy", BTC, "3", "--type", "limit", "--price", "50"],
         ["buy", BTC, "2", "--type", "stop", "--price", "50"],
         ["buy", BTC, "2"],
+        ["buy", BTC, "2", "--type", "limit", "--price", "50", "--stop-loss", "0.05"],
+        ["buy", BTC, "2", "--type", "limit", "--price", "50", "--take-profit", "0.1"],
     ],
-    ids=["price", "amount", "type", "market"],
+    ids=["price", "amount", "type", "market", "stop-loss", "take-profit"],
 )
 def test_a_client_order_id_reused_for_another_order_is_refused(
     mt: MT, daemon: ThreadedTrading, other: list[str]
@@ -111,6 +113,26 @@ def test_a_client_order_id_reused_for_another_order_is_refused(
         "trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "mine-1"
     )
     assert same["order"]["id"] == first["order"]["id"]
+
+
+def test_a_bracketed_order_asked_again_is_found_only_with_its_bracket(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    # Asked again with the same client id, a buy with a stop-loss is the order placed; without it (or
+    # with another one) it is another order, refused instead of answered as if it were protected.
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    bracket = ["--stop-loss", "0.05", "--take-profit", "0.1", "--client-order-id", "safe-1"]
+    first = mt.json("trade", "buy", BTC, "2", "--type", "limit", "--price", "50", *bracket)
+    same = mt.json("trade", "buy", BTC, "2", "--type", "limit", "--price", "50", *bracket)
+    assert same["order"]["id"] == first["order"]["id"] and "not placed again" in same["risk"]["reason"]
+    bare = mt("trade", "buy", BTC, "2", "--type", "limit", "--price", "50", "--client-order-id", "safe-1")
+    assert bare.exit_code == 2, bare.output
+    assert (
+        f"is already order {first['order']['id']} (buy 2 BTC/USDT limit at 50 with stop-loss 0.05 and "
+        "take-profit 0.1), not this order" in bare.stderr
+    )
+    assert [row["id"] for row in mt.json("orders") if row["parent_id"] is None] == [first["order"]["id"]]
 
 
 @pytest.mark.parametrize(

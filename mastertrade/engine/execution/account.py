@@ -332,6 +332,8 @@ class Account:
                     price=price,
                     amount=amount,
                     allow_resize=allow_resize,
+                    stop_loss=exits[0],
+                    take_profit=exits[1],
                 )
                 return {"order": order_info(known), "risk": already_placed(known)}
         if self.mode == "live" and not live:

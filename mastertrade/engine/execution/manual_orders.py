@@ -9,8 +9,9 @@
 - **Placed once.** A command that sends its own client order id and is retried (a timeout, a second
   terminal) gets the order already journaled under that id, not a new one; ``already_placed`` is the
   risk part of that answer. The id names one order: asked again for a different order (another
-  symbol, side, type, price or amount, or another book's order), ``check_same_order`` refuses it as bad
-  input instead of answering with the old order as if the new one had been placed.
+  symbol, side, type, price or amount, another stop-loss or take-profit, or another book's order),
+  ``check_same_order`` refuses it as bad input instead of answering with the old order as if the new
+  one had been placed (a buy asked again with a stop-loss was answered with the unprotected one).
 """
 
 from __future__ import annotations
@@ -65,9 +66,12 @@ def check_same_order(
     price: float | None,
     amount: float,
     allow_resize: bool,
+    stop_loss: float | None = None,
+    take_profit: float | None = None,
 ) -> None:
     """``UserInputError`` when the order journaled under a client order id is not the one asked for
-    again. A resized order (``allow_resize``) may hold less than was asked."""
+    again, its bracket (``stop_loss``, ``take_profit``) included. A resized order (``allow_resize``)
+    may hold less than was asked."""
     asked_price = price if type_ == "limit" else None
     asked_stop = price if type_ == "stop" else None
     held = row.amount if row.amount is not None else 0.0
@@ -80,11 +84,20 @@ def check_same_order(
         and row.price == asked_price
         and row.stop_price == asked_stop
         and same_amount
+        and row.stop_loss == stop_loss
+        and row.take_profit == take_profit
     ):
         return
     level = row.price if row.price is not None else row.stop_price
-    shown = f"{row.side} {held:.8g} {row.symbol} {row.type}" + (
-        f" at {level:.8g}" if level is not None else ""
+    exits = [
+        f"{name} {fraction:g}"
+        for name, fraction in (("stop-loss", row.stop_loss), ("take-profit", row.take_profit))
+        if fraction is not None
+    ]
+    shown = (
+        f"{row.side} {held:.8g} {row.symbol} {row.type}"
+        + (f" at {level:.8g}" if level is not None else "")
+        + (f" with {' and '.join(exits)}" if exits else "")
     )
     where = "" if row.book == book else f" in book {row.book}"
     raise UserInputError(
