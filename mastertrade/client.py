@@ -55,6 +55,11 @@ class DaemonTimeout(errors.OperationFailed):
     """The daemon did not answer in time (what it was asked may still be under way)."""
 
 
+class DaemonConnectionLost(errors.OperationFailed):
+    """The connection broke after the request went out, before the answer came back (the daemon stopped
+    or crashed meanwhile): what it was asked may have been done."""
+
+
 _GENERIC_CODES: dict[str, type[errors.MasterTradeError]] = {
     "bad_request": errors.UserInputError,
     "invalid_request": errors.UserInputError,
@@ -152,7 +157,8 @@ class DaemonClient:
                 f"the daemon did not answer {method} {path} within {timeout_s or self.timeout:g} s"
             ) from None
         except httpx.TransportError as exc:
-            raise errors.OperationFailed(f"the connection to the daemon broke: {exc}") from None
+            detail = str(exc) or type(exc).__name__  # "Server disconnected ..." or the bare class
+            raise DaemonConnectionLost(f"the connection to the daemon broke: {detail}") from None
         if response.status_code >= 400:
             raise error_from_response(response)
         return response

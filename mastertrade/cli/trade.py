@@ -11,7 +11,11 @@ already placed instead of placing a second one. It then waits (``--wait`` second
 settled the order (filled, resting, cancelled or refused), with a status line on stderr. When the wait
 runs out the order is still being resolved by the daemon: the command says so and how to follow it, and
 exits 1; placing it again is never the answer (the daemon never sends an order twice, and asks the
-exchange by client order id until it knows).
+exchange by client order id until it knows). An answer lost to a broken connection (the daemon stopped
+or crashed while placing it) is looked up by the client order id like a late one; when the daemon is
+gone by then, or goes while the order is followed, the command names the order (its id, or the client
+order id it may have been placed under) and how to find it, exit 1, never just "the daemon is not
+running".
 """
 
 from __future__ import annotations
@@ -174,23 +178,30 @@ async def _place_and_wait(
     import asyncio
     import time
 
-    from mastertrade.client import DaemonTimeout
-    from mastertrade.errors import NotFound
+    from mastertrade.client import DaemonConnectionLost, DaemonTimeout
+    from mastertrade.errors import DaemonNotRunning, NotFound, OperationFailed
 
-    assert order.client_order_id is not None
+    cid = order.client_order_id
+    assert cid is not None
     started = time.monotonic()
     result: PlaceResult | None = None
     try:
         result = await client.place_order(order)
         placed = result.order
-    except DaemonTimeout:
+    except (DaemonTimeout, DaemonConnectionLost) as lost:
         # The daemon may have journaled (and sent) it: ask by our client id, never place it again.
         try:
-            placed = await client.order_by_client_id(order.client_order_id)
+            placed = await client.order_by_client_id(cid)
         except NotFound:
             raise DaemonTimeout(
-                f"the daemon did not answer in time and has no order {order.client_order_id} yet: check "
-                "`mt orders` in a moment before placing it again"
+                f"the daemon did not answer and has no order {cid} yet: check `mt orders show {cid}` in a "
+                f"moment before placing it again (with --client-order-id {cid} it is never placed twice)"
+            ) from None
+        except (DaemonNotRunning, DaemonTimeout, DaemonConnectionLost):
+            raise OperationFailed(
+                f"{lost}; order {cid} may have been placed: once the daemon runs, `mt orders show {cid}` "
+                f"says; place it again only with --client-order-id {cid} (it finds the order instead of "
+                "placing it twice)"
             ) from None
     status = _StatusLine()
     try:
@@ -201,7 +212,15 @@ async def _place_and_wait(
                 + f" ({time.monotonic() - started:.0f}/{wait_s:g} s)"
             )
             await asyncio.sleep(POLL_S)
-            placed = await client.order(placed.id)
+            try:
+                placed = await client.order(placed.id)
+            except (DaemonNotRunning, DaemonTimeout, DaemonConnectionLost):
+                # Placed, then the daemon went: the order is in its journal, so say which it is.
+                raise OperationFailed(
+                    f"order {placed.id} ({cid}) was placed ({placed.state} when last seen), then the daemon "
+                    f"stopped answering: once it runs, follow it with `mt orders show {placed.id}` (do not "
+                    "place it again)"
+                ) from None
     finally:
         status.close()
     return result, placed

@@ -207,7 +207,8 @@ class FakeBackend:
         self.place_gate: asyncio.Event | None = None
         """When set, ``place_order`` waits for it (an order on its way)."""
         self.answers_lost = 0
-        """How many of the next placed orders lose their answer (``DaemonTimeout`` after placing)."""
+        """How many of the next placed orders lose their answer (``lost_answer`` after placing)."""
+        self.lost_answer: Exception = DaemonTimeout("the daemon did not answer within 10 s")
         self.by_client_id: dict[str, OrderInfo] = {}
         self.tripped = {"price_move"}
         self.stages = {s.id: s.state for s in STRATEGIES}
@@ -513,7 +514,7 @@ class FakeBackend:
         self.orders_list.insert(0, placed)
         if self.answers_lost > 0:
             self.answers_lost -= 1
-            raise DaemonTimeout("the daemon did not answer within 10 s")
+            raise self.lost_answer
         decision = RiskDecision(
             verdict="approve",
             symbol=order.symbol,

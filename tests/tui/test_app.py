@@ -9,6 +9,7 @@ from typing import Any
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import Worker
 
+from mastertrade.client import DaemonConnectionLost
 from mastertrade.engine import events as ev
 from mastertrade.tui.app import MasterTradeApp
 from mastertrade.tui.screens.alerts import AlertsScreen
@@ -483,6 +484,26 @@ async def test_an_order_whose_answer_was_lost_is_asked_for_again_never_placed_tw
         assert len(sent) == 2 and sent[0].client_order_id == sent[1].client_order_id
         assert len(backend.by_client_id) == 1 and [o.id for o in backend.orders_list].count(13) == 1
         assert any("placed once" in note.message for note in app._notifications)
+
+
+async def test_an_answer_lost_to_a_broken_connection_is_not_called_not_sent() -> None:
+    # It said "✖ not sent: the connection to the daemon broke" about an order the daemon may have placed.
+    backend = FakeBackend()
+    backend.answers_lost = 1
+    backend.lost_answer = DaemonConnectionLost("the connection to the daemon broke: Server disconnected")
+    app = make_app(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app))
+        screen = await ticket(pilot, app, "0.01")
+        await pilot.press("ctrl+s")
+        result = screen.query_one("#ticket-result", Static)
+        await wait_for(pilot, lambda: "may have been placed" in plain(result))
+        assert "not sent" not in plain(result) and "connection broke" in plain(result)
+        await pilot.press("ctrl+s")  # the same order again, by the same client order id
+        await wait_for(pilot, lambda: not isinstance(app.screen, OrderTicket))
+        sent = [call[1] for call in backend.calls if call[0] == "place_order"]
+        assert len(sent) == 2 and sent[0].client_order_id == sent[1].client_order_id
+        assert len(backend.by_client_id) == 1
 
 
 async def test_a_changed_order_after_a_lost_answer_is_a_new_order() -> None:

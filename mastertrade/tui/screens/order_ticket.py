@@ -30,7 +30,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from mastertrade import errors
-from mastertrade.client import DaemonTimeout
+from mastertrade.client import DaemonConnectionLost, DaemonTimeout
 from mastertrade.engine.api.schemas_trading import OrderCreate, PlaceResult, RiskDecision
 from mastertrade.engine.orders import new_client_order_id
 from mastertrade.tui import format as fmt
@@ -327,9 +327,11 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             self.unanswered = None
             self._ready_again(f"✖ rejected by the risk check: {exc}")
             return
-        except DaemonTimeout:
+        except (DaemonTimeout, DaemonConnectionLost) as lost:
+            # A broken connection lost the answer as surely as a timeout: it is not "not sent".
+            what = "no answer in time" if isinstance(lost, DaemonTimeout) else "the connection broke"
             self._ready_again(
-                "✖ no answer in time: the order may have been placed. Check the Orders screen, or send "
+                f"✖ {what}: the order may have been placed. Check the Orders screen, or send "
                 "again: the daemon returns this order if it has it (same client order id), never a second"
             )
             return
