@@ -54,7 +54,8 @@ ClientId = Annotated[
     str | None,
     typer.Option(
         "--client-order-id",
-        help="Your own id for the order (1-36 of A-Z a-z 0-9 . _ : / -); made up when not given.",
+        help="Your own id for the order (1-36 of A-Z a-z 0-9 . _ : / -, not digits alone); made up when "
+        "not given.",
     ),
 ]
 
@@ -98,7 +99,7 @@ def _place(
     from mastertrade.cli.validation import check_amount, check_price
     from mastertrade.engine.api.schemas_trading import OrderCreate
     from mastertrade.engine.execution.broker import trading_mode
-    from mastertrade.engine.orders import CLIENT_ORDER_ID, new_client_order_id
+    from mastertrade.engine.orders import client_order_id_problem, new_client_order_id
     from mastertrade.errors import OperationFailed, OrderRejected, UserInputError
 
     if "/" not in symbol:
@@ -112,10 +113,8 @@ def _place(
         if price is None:
             raise UserInputError(f"a {kind} order needs a positive --price (got None)")
         check_price(price)
-    if client_order_id is not None and not CLIENT_ORDER_ID.fullmatch(client_order_id):
-        raise UserInputError(
-            f"invalid --client-order-id {client_order_id!r}: 1-36 characters of A-Z a-z 0-9 . _ : / -"
-        )
+    if client_order_id is not None and (problem := client_order_id_problem(client_order_id)):
+        raise UserInputError(f"invalid --client-order-id {client_order_id!r}: {problem}")
     if stop_loss is not None and not (math.isfinite(stop_loss) and 0 < stop_loss < 1):
         raise UserInputError(f"invalid --stop-loss {stop_loss!r}: a fraction between 0 and 1, like 0.05")
     if take_profit is not None and not (math.isfinite(take_profit) and 0 < take_profit <= 100):

@@ -119,7 +119,25 @@ def is_correction(current: OrderState, new: OrderState) -> bool:
 
 
 CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9._:/-]{1,36}")
-"""Client order ids a caller may choose (Binance's alphabet and length, which the others accept too)."""
+"""Client order ids a caller may choose (Binance's alphabet and length, which the others accept too),
+except digits alone (``DIGITS_ONLY``)."""
+
+DIGITS_ONLY = (
+    "digits alone read as an order id (`mt orders cancel 36` is order 36, not the order whose client "
+    "order id is 36): put a letter in it"
+)
+"""Why a client order id of digits alone is refused: ``mt orders show|cancel ID`` take an order id or a
+client order id, and read digits as the order id, so ``--client-order-id 36`` followed by ``mt orders
+cancel 36`` cancelled order 36, another order, and left the one placed working."""
+
+
+def client_order_id_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a client order id a caller chooses, or None when it can."""
+    if not CLIENT_ORDER_ID.fullmatch(text):
+        return "1-36 characters of A-Z a-z 0-9 . _ : / -"
+    if text.isdigit():
+        return DIGITS_ONLY
+    return None
 
 
 def new_client_order_id() -> str:

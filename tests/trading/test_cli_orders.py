@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
+from mastertrade.locations import locations
 from tests.conftest import MT
 from tests.trading.conftest import ThreadedTrading
 from tests.trading.test_cli import BTC, push, wait_for
@@ -23,6 +25,10 @@ from tests.trading.test_cli import BTC, push, wait_for
         (["trade", "sell", BTC, "-0.5"], "invalid amount -0.5"),
         (["trade", "buy", BTC, "1", "--type", "limit", "--price", "inf"], "invalid --price inf"),
         (["trade", "buy", BTC, "1", "--client-order-id", "no spaces"], "invalid --client-order-id"),
+        (
+            ["trade", "buy", BTC, "1", "--client-order-id", "36"],
+            "invalid --client-order-id '36': digits alone",
+        ),
         (["trade", "buy", BTC], "Missing argument"),
         (["trade", "buy", BTC, "abc"], "Invalid value for 'amount'"),
         (["trade", "buy", BTC, "1", "--wait", "-3"], "--wait"),
@@ -133,6 +139,30 @@ def test_a_bracketed_order_asked_again_is_found_only_with_its_bracket(
         "take-profit 0.1), not this order" in bare.stderr
     )
     assert [row["id"] for row in mt.json("orders") if row["parent_id"] is None] == [first["order"]["id"]]
+
+
+def test_a_client_order_id_of_digits_alone_is_refused_so_cancel_cannot_take_it_for_an_order_id(
+    mt: MT, daemon: ThreadedTrading
+) -> None:
+    # `--client-order-id 1` was placed as order 2; `mt orders cancel 1` then cancelled order 1, another
+    # order, and left the one placed working. The API refuses such an id too (422, naming it).
+    push(daemon, 0, 100.0)
+    wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    first = mt.json("trade", "buy", BTC, "2", "--type", "limit", "--price", "50")
+    refused = mt("trade", "buy", BTC, "1", "--type", "limit", "--price", "40", "--client-order-id", "1")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "read as an order id" in refused.stderr
+    assert [row["id"] for row in mt.json("orders")] == [first["order"]["id"]]
+
+    transport = httpx.HTTPTransport(uds=str(locations().socket_file))
+    with httpx.Client(transport=transport, base_url="http://mt") as http:
+        body = {"symbol": BTC, "side": "buy", "amount": 1, "type": "limit", "price": 40}
+        answer = http.post("/v1/orders", json={**body, "client_order_id": "1"})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_request" and "client_order_id" in error["message"]
+    assert "read as an order id" in error["message"]
+    assert [row["id"] for row in mt.json("orders")] == [first["order"]["id"]]
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mastertrade.engine.orders import OrderState
+from mastertrade.engine.orders import DIGITS_ONLY, OrderState
 
 Side = Literal["buy", "sell"]
 OrderKind = Literal["market", "limit", "stop"]
@@ -43,7 +43,8 @@ class OrderCreate(Request):
     client_order_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._:/-]{1,36}$",
-        description="the caller's own id: an order already placed with it is returned, not placed again",
+        description="the caller's own id (not digits alone: those read as an order id): an order already "
+        "placed with it is returned, not placed again",
     )
     allow_resize: bool = Field(
         default=False,
@@ -55,6 +56,13 @@ class OrderCreate(Request):
     take_profit: float | None = Field(
         default=None, gt=0, le=100, description="a buy's take-profit, as a fraction above its price"
     )
+
+    @field_validator("client_order_id")
+    @classmethod
+    def _not_digits_alone(cls, value: str | None) -> str | None:
+        if value is not None and value.isdigit():
+            raise ValueError(DIGITS_ONLY)
+        return value
 
 
 class CancelRequest(Request):
