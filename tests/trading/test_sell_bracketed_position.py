@@ -44,3 +44,42 @@ def test_float_residue_is_not_a_free_position() -> None:
     portfolio = PortfolioSnapshot(cash=1_000.0, holdings={BTC: held})
     decision = check_order(ProposedOrder(BTC, "sell", 0.01, 25_000.0), portfolio, RiskSettings())
     assert decision.verdict is Verdict.REJECT and "all reserved" in decision.reason
+
+
+async def test_the_whole_position_as_shown_sells_all_of_it(trading: TradingEngine) -> None:
+    # 1.23456789 held is shown as 1.2345679: a sell of that was "more than held" (the bracket's stop
+    # reserves the rest), refused with "sell all 1.2345679", which was refused again.
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=1.23456789, stop_loss=0.05))
+        await trading.bar(BTC, 1, 100, 101, 99, 100)
+        [position] = await client.positions()
+        shown = float(f"{position.amount:.8g}")
+        assert shown == 1.2345679 and shown > position.amount
+        asked = OrderCreate(symbol=BTC, side="sell", amount=shown, client_order_id="all-of-it")
+        sold = await client.place_order(asked)
+        assert sold.risk.verdict == "approve" and sold.order.amount == position.amount
+        again = await client.place_order(asked)  # the same command again finds it
+        assert again.order.id == sold.order.id
+        await trading.bar(BTC, 2, 100, 101, 99, 100)
+        assert (await client.order(sold.order.id)).state == "filled"
+        assert await client.positions() == []
+
+
+async def test_a_position_left_a_hair_below_its_amount_by_its_fills_sells_as_shown(
+    trading: TradingEngine,
+) -> None:
+    # 0.3 bought and 0.1 sold leave 0.19999999999999998: a sell of 0.2 was refused "the limits allow 0.2
+    # BTC of the 0.2 asked" (a resize of a human's order).
+    await trading.bar(BTC, 0, 1000, 1001, 999, 1000)
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=0.3))
+        await trading.bar(BTC, 1, 1000, 1001, 999, 1000)
+        await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=0.1))
+        await trading.bar(BTC, 2, 1000, 1001, 999, 1000)
+        [position] = await client.positions()
+        assert position.amount < 0.2 and f"{position.amount:.8g}" == "0.2"
+        sold = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=0.2))
+        assert sold.risk.verdict == "approve" and sold.order.amount == position.amount
+        await trading.bar(BTC, 3, 1000, 1001, 999, 1000)
+        assert await client.positions() == []

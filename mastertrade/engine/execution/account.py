@@ -33,6 +33,7 @@ from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
 from mastertrade.engine.execution.manual_orders import (
     already_placed,
+    as_shown,
     check_not_dust,
     check_same_order,
     dust_price,
@@ -349,6 +350,10 @@ class Account:
             request = replace(request, client_order_id=client_order_id)
         if exits != (None, None):
             request = replace(request, stop_loss=exits[0], take_profit=exits[1]).validate()
+        if request.side is Side.SELL and request.amount is not None:
+            held = (await self.broker.ledger()).held(request.symbol)
+            if as_shown(request.amount, held):
+                request = replace(request, amount=held)  # the whole position, not a hair more or less
         held_back = await self._release_exits(request) if request.side is Side.SELL else None
         row, decision = await self.send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize

@@ -4,6 +4,9 @@
   resize is audited). A human asked for an amount: an order over a limit is refused with the reason
   unless they asked for resizing (``--allow-resize``); ``refused_resize`` turns the resize into that
   refusal, naming the amount the limits would allow.
+- **All means all.** A sell of the position as it is shown (``mt positions`` and the refusals print 8
+  significant digits) sells all of it: 0.012345679 of 0.0123456789 held was "more than held", refused
+  with "sell all 0.012345679", which was refused again; ``as_shown`` tells such a sell.
 - **No dust.** An order worth less than the market's minimum (``[risk] min_notional``, and at a live
   exchange its own limits) is bad input, refused before anything is journaled.
 - **Placed once.** A command that sends its own client order id and is retried (a timeout, a second
@@ -75,7 +78,11 @@ def check_same_order(
     asked_price = price if type_ == "limit" else None
     asked_stop = price if type_ == "stop" else None
     held = row.amount if row.amount is not None else 0.0
-    same_amount = held == amount or (allow_resize and 0 < held <= amount)
+    same_amount = (
+        held == amount
+        or (allow_resize and 0 < held <= amount)
+        or (side == "sell" and as_shown(amount, held))  # a sell of all as shown holds all (``_place``)
+    )
     if (
         row.book == book
         and row.symbol == symbol
@@ -104,6 +111,13 @@ def check_same_order(
         f"client order id {row.client_order_id!r} is already order {row.id}{where} ({shown}), not this "
         "order: give this one another --client-order-id"
     )
+
+
+def as_shown(amount: float, held: float) -> bool:
+    """Whether ``amount`` is the ``held`` position as it is shown (8 significant digits), or equal to it
+    but for the float residue of its fills (0.19999999999999998 held after 0.3 less 0.1): a sell of
+    it means the whole position, a hair above or below what the ledger holds."""
+    return held > 0 and (abs(amount - held) <= held * 1e-9 or f"{amount:.8g}" == f"{held:.8g}")
 
 
 def dust_price(side: str, type_: str, price: float, mark: float | None) -> float:
