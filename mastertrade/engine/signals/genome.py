@@ -718,6 +718,39 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object of a genome gives one key twice (``args``: the key and both values)."""
+
+
+def _unrepeated(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook``: an object's pairs as a dict, refusing a key given twice.
+    Plain ``json.loads`` keeps the last value and drops the first without a word: a file edited by hand
+    with a second ``"exit"`` or ``"stop_loss"`` would run on one of them, not on both."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise _RepeatedKey(key, seen[key], value)
+            seen[key] = value
+    return data
+
+
+def _decode(text: str, where: str) -> Any:
+    """The JSON value of ``text``; invalid JSON or a key given twice raises ``InvalidGenome``."""
+    try:
+        return json.loads(text, object_pairs_hook=_unrepeated)
+    except json.JSONDecodeError as exc:
+        raise InvalidGenome(
+            f"{where}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except _RepeatedKey as exc:
+        key, first, second = exc.args
+        raise InvalidGenome(
+            f"{where}{key!r} is given twice in one object: keep one of {show(first)} and {show(second)}"
+        ) from None
+
+
 def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome:
     where = f"{source}: " if source else ""
     if len(text) > MAX_GENOME_BYTES:
@@ -731,13 +764,7 @@ def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome
             raise InvalidGenome(f"{where}not UTF-8 text (byte {exc.start})") from None
     if _nesting(text) > MAX_JSON_NESTING:
         raise InvalidGenome(f"{where}JSON nested deeper than {MAX_JSON_NESTING} levels: not a genome")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidGenome(
-            f"{where}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    return parse_genome(data, source=source)
+    return parse_genome(_decode(text, where), source=source)
 
 
 def load_genome_file(path: str | Path) -> Genome:
@@ -758,8 +785,8 @@ def load_genome_file(path: str | Path) -> Genome:
         and _nesting(text) <= MAX_JSON_NESTING
     ):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = _decode(text, "")
+        except InvalidGenome:
             data = None  # parse_genome_json says where
         if isinstance(data, dict) and "name" not in data:
             return parse_genome({"name": file.stem, **data}, source=str(file))
