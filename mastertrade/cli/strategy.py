@@ -219,12 +219,18 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     typer.echo(strategy.description(multiline=True))
     typer.echo(f"  id {strategy.id}, {strategy.state.value} since {document['state_since']}")
     typer.echo("")
-    parts = [
-        ("search window (full)", strategy.metrics),
-        ("search: in-sample", strategy.in_sample),
-        ("search: test folds (optimised)", strategy.search),
-        ("hold-out (never searched)", strategy.holdout),
-    ]
+    report = strategy.metrics.get("report")
+    if report is not None:  # added by the trader: no search, the backtest attached for reference
+        parts = [("backtest, whole series (for reference)", report)]
+        if strategy.holdout:  # a trained policy's hold-out, scored once by `mt rl train`
+            parts.append(("hold-out (never searched)", strategy.holdout))
+    else:
+        parts = [
+            ("search window (full)", strategy.metrics),
+            ("search: in-sample", strategy.in_sample),
+            ("search: test folds (optimised)", strategy.search),
+            ("hold-out (never searched)", strategy.holdout),
+        ]
     baseline = strategy.selection.get("holdout_buy_and_hold")
     if baseline:  # the naive baseline over the same bars (runs since it was recorded)
         held = strategy.holdout
@@ -261,12 +267,18 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     trials = selection.get("deflated_trials") or {}
     if selection.get("legacy"):
         typer.echo("stored before the hold-out existed: its figures were seen by the search (no hold-out)")
-    typer.echo(
-        f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)} of the hold-out Sharpe, with N ="
-        f" {trials.get('trials_used', trials.get('trials', 'n/a'))} trials (every candidate scored on this"
-        f" series' overlapping bars) and V = {_number(trials.get('variance_used'), 5)} per day"
-        f" ({trials.get('variance_source', 'not recorded')}); reference engine {checked}"
-    )
+    if report is not None and not strategy.holdout:
+        typer.echo(
+            "added by the trader: no search and no hold-out, so no deflated Sharpe ratio; the backtest is"
+            f" not out-of-sample (`mt validate {strategy.id}` reports walk-forward windows)"
+        )
+    else:
+        typer.echo(
+            f"deflated Sharpe {_number(strategy.deflated_sharpe, 3)} of the hold-out Sharpe, with N ="
+            f" {trials.get('trials_used', trials.get('trials', 'n/a'))} trials (every candidate scored on"
+            f" this series' overlapping bars) and V = {_number(trials.get('variance_used'), 5)} per day"
+            f" ({trials.get('variance_source', 'not recorded')}); reference engine {checked}"
+        )
     pbo = selection.get("pbo")
     if pbo:
         typer.echo(
@@ -579,7 +591,8 @@ def _reproduce_hint(strategy: StoredStrategy, file: str) -> None:
     have extended since."""
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
 
-    start, end = strategy.metrics.get("start"), strategy.metrics.get("end")
+    figures = strategy.metrics.get("report") or strategy.metrics  # one added by the trader: its report
+    start, end = figures.get("start"), figures.get("end")
     if not start or not end:
         return
     stop = to_iso(parse_when(end, what="end") + timeframe_ms(strategy.timeframe))
