@@ -169,7 +169,7 @@ def operator_state_path(symbol: str, timeframe: str) -> Path:
 
 
 def check_request(request: GenerationRequest) -> None:
-    for name in ("count", "workers", "population", "lookback_bars"):
+    for name in ("count", "workers", "lookback_bars"):
         value = getattr(request, name)
         if value is not None and value < 1:
             raise UserInputError(f"invalid {name.replace('_', ' ')} {value}: must be >= 1")
