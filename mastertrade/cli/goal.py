@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -128,12 +129,15 @@ def add(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Add a goal, e.g. `mt goal add "big year" --kind return --target 50% --period year`."""
-    from mastertrade.engine.api.schemas_trading import GoalCreate
+    from mastertrade.engine.api.schemas_trading import GOAL_NAME, GoalCreate
     from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.errors import UserInputError
 
-    if not name.strip() or len(name) > 80:
-        raise UserInputError(f"invalid goal name {name!r}: 1 to 80 characters, not only spaces")
+    if len(name) > 80 or re.fullmatch(GOAL_NAME, name) is None:
+        raise UserInputError(
+            f"invalid goal name {name!r}: 1 to 80 characters, not only spaces, no tab, newline or other"
+            " control character"
+        )
     if kind not in ("return", "profit", "value"):
         raise UserInputError(f"invalid --kind {kind!r}: expected return, profit or value")
     if period is not None and kind == "value":

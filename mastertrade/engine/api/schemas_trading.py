@@ -299,8 +299,13 @@ class AuditInfo(Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+GOAL_NAME = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+"""A goal's name: not only spaces, and no control character (a newline or an escape sequence in a name
+broke `mt goal list`'s table and wrote to the terminal)."""
+
+
 class GoalCreate(Request):
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=GOAL_NAME)
     kind: GoalKindName
     target: float = Field(
         gt=0,
