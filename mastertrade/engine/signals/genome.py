@@ -737,9 +737,11 @@ def _unrepeated(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _decode(text: str, where: str) -> Any:
-    """The JSON value of ``text``; invalid JSON or a key given twice raises ``InvalidGenome``."""
+    """The JSON value of ``text``; invalid JSON or a key given twice raises ``InvalidGenome``. A leading
+    byte order mark (Windows editors write one) is not part of the JSON text (RFC 8259 lets a parser
+    ignore it); ``json.loads`` refused the file for it ("decode using utf-8-sig")."""
     try:
-        return json.loads(text, object_pairs_hook=_unrepeated)
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_unrepeated)
     except json.JSONDecodeError as exc:
         raise InvalidGenome(
             f"{where}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
