@@ -585,15 +585,26 @@ class Account:
 
     def book_broker(self, book: str | None = None) -> Broker:
         """The broker of ``book``: the account's (None, "account" or its own id) or a strategy's paper book
-        (``strategy:<id>``, or the bare id); ``NotFound`` names the books there are."""
+        (``strategy:<id>``, or the bare id, or a unique prefix of it of at least 4 digits, as every
+        ``mt strategy`` command takes it and the order tables show it); ``NotFound`` names the books there
+        are, ``UserInputError`` the ones an ambiguous prefix matches."""
         if book in (None, "", "account", self.broker.book):
             return self.broker
         assert book is not None
-        found = self.books.get(book.removeprefix("strategy:"))
-        if found is None:
+        key = book.removeprefix("strategy:")
+        found = self.books.get(key)
+        if found is not None:
+            return found
+        prefix = key.lower()
+        matches = [sid for sid in self.books if len(prefix) >= 4 and sid.startswith(prefix)]
+        if len(matches) > 1:
+            raise errors.UserInputError(
+                f"trading book {book!r} is ambiguous: {', '.join(f'strategy:{sid}' for sid in matches)}"
+            )
+        if not matches:
             known = ", ".join(["account", *(f"strategy:{sid}" for sid in self.books)])
             raise errors.NotFound(f"no trading book {book!r} (books: {known})")
-        return found
+        return self.books[matches[0]]
 
     async def positions(self, book: str | None = None) -> list[dict[str, Any]]:
         """Open positions of the account (or of the ``book`` named), each with the book it is in."""
