@@ -23,6 +23,7 @@ since they run together), and ``wall_time_s``, their sum.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -66,14 +67,42 @@ def read_genomes_jsonl(path: Path) -> list[Genome]:
         raise UserInputError(f"batch file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read batch file {str(path)!r}: {exc}") from None
-    genomes = [
-        parse_genome_json(line, source=f"{path}:{number}")
-        for number, line in enumerate(text.splitlines(), start=1)
-        if line.strip()
-    ]
+    genomes: list[Genome] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            genomes.append(parse_genome_json(line, source=f"{path}:{number}"))
+        except UserInputError:
+            if not genomes:
+                _not_json_lines(path, text)
+            raise
     if not genomes:
         raise UserInputError(f"batch file {str(path)!r} holds no genomes")
     return genomes
+
+
+def _not_json_lines(path: Path, text: str) -> None:
+    """Say so when a batch file whose first line is no genome is one JSON document: a genome file
+    pretty-printed over many lines (what `mt strategy show --json` writes) or an array of genomes. Each
+    was refused for its first line alone ("invalid JSON at line 1 column 2", "must be an object"), which
+    did not say that --batch reads one genome a line."""
+    try:
+        document = json.loads(text.removeprefix("\ufeff"))
+    except ValueError:
+        return
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    if isinstance(document, list):
+        what = "a JSON array" + (f" over {lines:,} lines" if lines > 1 else "")
+        how = f"`jq -c '.[]' {path}` writes its items one a line"
+    elif isinstance(document, dict) and lines > 1:
+        what = f"one JSON document over {lines:,} lines"
+        how = f"`mt backtest {path}` backtests a single genome file"
+    else:
+        return
+    raise UserInputError(
+        f"batch file {str(path)!r} holds {what}: --batch reads JSON lines, one genome a line ({how})"
+    )
 
 
 @dataclass(frozen=True)
