@@ -39,10 +39,18 @@ class ExitReason(IntEnum):
         return self.name.lower()
 
 
+MAX_CASH = 1e12
+"""The most starting cash a backtest takes (the most a manual order or a goal takes too): a position of
+1e308 cash overflowed to an infinite notional, and the backtest then bought nothing, saying the size
+"affords no unit of the asset"."""
+
+
 def check_costs(cash: float, fee: float) -> None:
     """Reject starting cash and fees the engines cannot honour (backtesting.py caps fees below 10%)."""
     if not (cash > 0 and math.isfinite(cash)):
         raise UserInputError(f"invalid cash {cash}: must be a positive amount")
+    if cash > MAX_CASH:
+        raise UserInputError(f"invalid cash {cash:g}: larger than {MAX_CASH:g}")
     if not (0.0 <= fee < 0.1):
         raise UserInputError(f"invalid fee {fee}: must be a fraction in [0, 0.1), e.g. 0.001 for 0.1%")
 
