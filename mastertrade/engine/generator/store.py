@@ -421,8 +421,23 @@ class StrategyStore:
         """Store one strategy; ``UserInputError`` if the same logic is already stored."""
         added = await self.add_many([new])
         if not added:
-            raise UserInputError(f"strategy {new.id} is already stored (the same logic on the same market)")
+            raise await self._already_stored(new.id, "the same logic on the same market")
         return added[0]
+
+    async def _already_stored(self, strategy_id: str, what: str) -> UserInputError:
+        """The refusal of a strategy stored before: it names the stored one's state and what can be done
+        with it (a failed or retired one cannot trade again: `mt strategy paper` would only say so)."""
+        stored = await self.find(strategy_id)
+        state = stored.state if stored is not None else None
+        if state is None:
+            then = ""
+        elif state in (State.FAILED, State.RETIRED):
+            then = f"; it is {state.value}, which is final: it does not trade on this market again"
+        elif state == State.PASSED:
+            then = f"; it is {state.value}: `mt strategy paper {strategy_id}` puts it on paper"
+        else:
+            then = f"; it is {state.value} (see `mt strategy show {strategy_id}`)"
+        return UserInputError(f"strategy {strategy_id} is already stored ({what}){then}")
 
     async def add_many(self, items: Iterable[NewStrategy]) -> list[StoredStrategy]:
         """Store every item whose id is not stored yet (nor repeated earlier in ``items``), with the
@@ -535,9 +550,7 @@ class StrategyStore:
         key = f"plugin:{strategy.name}:{strategy.symbol}:{strategy.timeframe}"
         strategy_id = hashlib.sha256(key.encode()).hexdigest()[:16]
         if await self.existing_ids([strategy_id]):
-            raise UserInputError(
-                f"strategy {strategy_id} is already stored (the same plugin on the same market)"
-            )
+            raise await self._already_stored(strategy_id, "the same plugin on the same market")
         now = self.clock()
         data = {
             PLUGIN_KEY: strategy.name,
