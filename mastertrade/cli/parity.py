@@ -1,10 +1,11 @@
 """``mt strategy parity``: paper trades against the backtest, trade by trade.
 
 Given the id of a paper-stage strategy, the daemon compares the strategy's own paper book with a
-backtest over the same bars. Given a strategy spec (a genome file or a built-in name) with --symbol,
---timeframe and --start, it replays the stored candles through a fresh paper book here (the paper broker
-the daemon runs, on a scratch database) and compares that with a backtest of the same bars. Same trades
-are expected; every difference is listed. Exit 1 when they differ.
+backtest over the same bars. Given a strategy spec (a genome file or a built-in name) with --start (and
+--symbol and --timeframe unless the genome names them, as for `mt backtest FILE`), it replays the stored
+candles through a fresh paper book here (the paper broker the daemon runs, on a scratch database) and
+compares that with a backtest of the same bars. Same trades are expected; every difference is listed.
+Exit 1 when they differ.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ def parity(
             " file/built-in."
         ),
     ],
-    symbol: Annotated[str | None, typer.Option("--symbol", help="Replay: the symbol, e.g. BTC/USDT.")] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option("--symbol", help="Replay: the symbol, e.g. BTC/USDT (default: the strategy's)."),
+    ] = None,
     timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="Replay: the timeframe, e.g. 1h.")
+        str | None,
+        typer.Option("--timeframe", help="Replay: the timeframe, e.g. 1h (default: the strategy's)."),
     ] = None,
     start: Annotated[str | None, typer.Option("--start", help="Replay: first bar (ISO-8601 UTC).")] = None,
     end: Annotated[
@@ -118,7 +123,7 @@ def _replay(
 ) -> dict[str, Any]:
     from mastertrade.errors import UserInputError
 
-    if symbol is None or timeframe is None or start is None:
+    if start is None:
         raise UserInputError(
             "a replay needs --symbol, --timeframe and --start (or give a paper strategy's id alone)"
         )
@@ -143,12 +148,21 @@ def _replay(
         try:
             stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None
             strategy = load_strategy(spec, symbol, timeframe, stored=stored)
+            # a genome file names its market, as `mt backtest FILE` reads it; the options override it
+            if strategy.symbol is None or strategy.timeframe is None:
+                missing = " and ".join(
+                    option
+                    for option, value in (("--symbol", strategy.symbol), ("--timeframe", strategy.timeframe))
+                    if value is None
+                )
+                them = "them" if " and " in missing else "one"
+                raise UserInputError(f"missing {missing}: strategy {spec!r} does not name {them}")
             return await replay_parity(
                 SeriesLoader(db),
                 config,
                 strategy,
-                symbol=symbol,
-                timeframe=timeframe,
+                symbol=strategy.symbol,
+                timeframe=strategy.timeframe,
                 exchange=exchange,
                 start=first,
                 end=last,
