@@ -348,9 +348,10 @@ class CandleStore:
         research data."""
         from mastertrade.engine.market.symbols import same_symbol
 
+        stored = await self.list_series()
         found = [
             info.key
-            for info in await self.list_series()
+            for info in stored
             if same_symbol(info.key.symbol, symbol)
             and info.key.timeframe == timeframe
             and (
@@ -366,6 +367,20 @@ class CandleStore:
             if key.symbol == symbol.strip() and (exchange is None or key.exchange == exchange.strip())
         ]
         matches = exact or found
+        if not matches and "/" not in symbol:
+            # BTCUSDT (from --symbol or a genome file) is no market anything stores: `mt data download`,
+            # which the message below suggests, would refuse it too
+            like = sorted(
+                {
+                    info.key.symbol
+                    for info in stored
+                    if same_symbol(info.key.symbol.replace("/", ""), symbol)
+                    and info.key.timeframe == timeframe
+                }
+            )
+            raise UserInputError(
+                f"invalid symbol {symbol!r}: expected BASE/QUOTE, like {like[0] if like else 'BTC/USDT'}"
+            )
         if not matches:
             where = f" on {exchange}" if exchange else ""
             raise NotFound(
