@@ -442,7 +442,21 @@ ReasonOption = typer.Option("--reason", help="Why (recorded in the strategy's hi
 
 def _move(spec: str, action: str, reason: str, json_out: bool) -> None:
     """Through the daemon when it runs (so it publishes the move and alerts), else the same door,
-    ``generator.lifecycle.move_strategy``, on the database directly."""
+    ``generator.lifecycle.move_strategy``, on the database directly. The reason is checked here, so
+    that it is refused the same way with or without the daemon (the API's own check named its "body
+    field", and without the daemon nothing checked it)."""
+    from mastertrade.engine.api.schemas_strategies import REASON, REASON_MAX
+
+    if len(reason) > REASON_MAX or re.fullmatch(REASON, reason) is None:
+        from mastertrade.errors import UserInputError
+
+        shown = reason if len(reason) <= 60 else reason[:60] + "..."
+        why = (
+            f"at most {REASON_MAX} characters (got {len(reason):,})"
+            if len(reason) > REASON_MAX
+            else "no tab, newline or other control character"
+        )
+        raise UserInputError(f"invalid --reason {shown!r}: {why}")
 
     async def apply() -> dict[str, Any]:
         from mastertrade import errors

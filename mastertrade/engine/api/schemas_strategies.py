@@ -123,10 +123,18 @@ class StrategyDetail(StrategySummary):
     paper_equity: list[EquityPointInfo] = Field(default_factory=list)
 
 
+REASON_MAX = 500
+REASON = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""A move's reason: no control character (a newline or an escape sequence in it broke `mt strategy show`'s
+history table and wrote to the terminal)."""
+
+
 class TransitionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500, description="recorded in the strategy's history")
+    reason: str | None = Field(
+        default=None, max_length=REASON_MAX, pattern=REASON, description="recorded in the strategy's history"
+    )
     expect: str | None = Field(
         default=None,
         description="the state the caller saw: the move only happens from it (else 400 illegal_transition)",
