@@ -24,6 +24,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -49,6 +50,14 @@ from mastertrade.engine.events import ConnectionChanged, Event, parse_event
 
 NOT_RUNNING = "the daemon is not running: start it with `mt daemon start`"
 M = TypeVar("M")
+
+
+def _segment(value: object) -> str:
+    """``value`` as one segment of a request's path, percent-encoded. A name or id typed by the user
+    (``mt daemon run ../daemon/stop?``) stays the value it names: unencoded, its ``/``, ``?`` and ``..``
+    made the path another endpoint's, and the command stopped the daemon."""
+    text = quote(str(value), safe="")
+    return {".": "%2E", "..": "%2E%2E"}.get(text, text)
 
 
 class DaemonTimeout(errors.OperationFailed):
@@ -219,7 +228,7 @@ class DaemonClient:
     ) -> FeatureSeriesInfo:
         result: FeatureSeriesInfo = await self._get(
             FeatureSeriesInfo,
-            f"/v1/features/{name}",
+            f"/v1/features/{_segment(name)}",
             symbol=symbol,
             source=source,
             since=since,
@@ -247,11 +256,13 @@ class DaemonClient:
         return result
 
     async def job_runs(self, name: str, *, limit: int = 20) -> list[JobRunInfo]:
-        result: list[JobRunInfo] = await self._get(list[JobRunInfo], f"/v1/jobs/{name}/runs", limit=limit)
+        result: list[JobRunInfo] = await self._get(
+            list[JobRunInfo], f"/v1/jobs/{_segment(name)}/runs", limit=limit
+        )
         return result
 
     async def run_job(self, name: str) -> JobRunInfo:
-        result: JobRunInfo = await self._post(JobRunInfo, f"/v1/jobs/{name}/run")
+        result: JobRunInfo = await self._post(JobRunInfo, f"/v1/jobs/{_segment(name)}/run")
         return result
 
     async def alerts(self, *, limit: int = 20) -> AlertsOverview:
@@ -275,7 +286,7 @@ class DaemonClient:
         return result
 
     async def remove_alert_rule(self, rule_id: int) -> None:
-        await self.request("DELETE", f"/v1/alerts/rules/{rule_id}")
+        await self.request("DELETE", f"/v1/alerts/rules/{_segment(rule_id)}")
 
     async def alert_history(self, *, limit: int = 50) -> list[AlertInfo]:
         result: list[AlertInfo] = await self._get(list[AlertInfo], "/v1/alerts/history", limit=limit)
@@ -312,12 +323,12 @@ class DaemonClient:
         return result
 
     async def order(self, order_id: int) -> trading.OrderInfo:
-        result: trading.OrderInfo = await self._get(trading.OrderInfo, f"/v1/orders/{order_id}")
+        result: trading.OrderInfo = await self._get(trading.OrderInfo, f"/v1/orders/{_segment(order_id)}")
         return result
 
     async def order_by_client_id(self, client_order_id: str) -> trading.OrderInfo:
         result: trading.OrderInfo = await self._get(
-            trading.OrderInfo, f"/v1/orders/by-client-id/{client_order_id}"
+            trading.OrderInfo, f"/v1/orders/by-client-id/{_segment(client_order_id)}"
         )
         return result
 
@@ -338,7 +349,9 @@ class DaemonClient:
         """Cancel an order; the stop protecting an open position only with ``unprotect`` (else the
         daemon refuses with ``StopProtectsPosition`` naming the position)."""
         body = trading.CancelRequest(unprotect=True) if unprotect else None
-        result: trading.OrderInfo = await self._post(trading.OrderInfo, f"/v1/orders/{order_id}/cancel", body)
+        result: trading.OrderInfo = await self._post(
+            trading.OrderInfo, f"/v1/orders/{_segment(order_id)}/cancel", body
+        )
         return result
 
     async def positions(self, *, book: str | None = None) -> list[trading.PositionInfo]:
@@ -389,12 +402,12 @@ class DaemonClient:
 
     async def strategy_parity(self, strategy_id: str) -> trading.ParityReport:
         result: trading.ParityReport = await self._get(
-            trading.ParityReport, f"/v1/strategies/{strategy_id}/parity"
+            trading.ParityReport, f"/v1/strategies/{_segment(strategy_id)}/parity"
         )
         return result
 
     async def remove_goal(self, goal_id: int) -> trading.GoalInfo:
-        response = await self.request("DELETE", f"/v1/goals/{goal_id}")
+        response = await self.request("DELETE", f"/v1/goals/{_segment(goal_id)}")
         return trading.GoalInfo.model_validate(response.json())
 
     # --- stored strategies ---------------------------------------------------------------------------
@@ -421,7 +434,7 @@ class DaemonClient:
     async def strategy(self, strategy_id: str) -> schemas_strategies.StrategyDetail:
         """One stored strategy in full (id or unique prefix); ``NotFound`` when there is none."""
         # the detail runs a backtest over the stored candles: allow it more than the usual timeout
-        response = await self.request("GET", f"/v1/strategies/{strategy_id}", timeout_s=60.0)
+        response = await self.request("GET", f"/v1/strategies/{_segment(strategy_id)}", timeout_s=60.0)
         return schemas_strategies.StrategyDetail.model_validate(response.json())
 
     async def change_strategy(
@@ -435,7 +448,9 @@ class DaemonClient:
             )
         body = {key: value for key, value in (("reason", reason), ("expect", expect)) if value}
         result: schemas_strategies.StrategySummary = await self._post(
-            schemas_strategies.StrategySummary, f"/v1/strategies/{strategy_id}/{action}", body or None
+            schemas_strategies.StrategySummary,
+            f"/v1/strategies/{_segment(strategy_id)}/{action}",
+            body or None,
         )
         return result
 

@@ -126,3 +126,16 @@ def test_run_without_a_daemon_says_so(mt: MT) -> None:
     result = mt("daemon", "run", "nightly_generation")
     assert result.exit_code == 1
     assert result.stderr == "mt: error: the daemon is not running: start it with `mt daemon start`\n"
+
+
+@pytest.mark.parametrize("name", ["../daemon/stop?", "..", "a/b", "%2e%2e"])
+def test_a_job_name_is_one_path_segment_never_another_endpoint(
+    mt: MT, jobs_daemon: ThreadedDaemon, name: str
+) -> None:
+    """The name went into the request's path unencoded: `mt daemon run '../daemon/stop?'` was
+    `POST /v1/daemon/stop`, which stopped the daemon and ended in a traceback."""
+    result = mt("daemon", "run", name)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("mt: error: ") and len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not mt.json("status")["stopping"]
