@@ -1389,6 +1389,11 @@ _PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/]*):.*@")
 may hold ``/``, ``?``, ``#`` and ``:`` unencoded (``urlsplit`` would end the host at a ``/`` in it)."""
 
 
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&][^=&#]*password=)[^&#]*", re.IGNORECASE)
+"""``?password=...`` (or ``&sslpassword=...``): SQLAlchemy hands a URL's query to the driver as
+keyword arguments, so ``postgresql+asyncpg://bob@db/mt?password=s3cret`` connects with that password."""
+
+
 def mask_url(url: str) -> str:
-    """A URL with its password replaced by asterisks."""
-    return _PASSWORD.sub(r"\g<head>:***@", url, count=1)
+    """A URL with its password replaced by asterisks, in its user part and in its query."""
+    return _QUERY_PASSWORD.sub(r"\g<key>***", _PASSWORD.sub(r"\g<head>:***@", url, count=1))

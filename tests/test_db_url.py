@@ -5,6 +5,7 @@ traceback. None of this needs a server: a refused port stands in for a Postgres 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,20 @@ def test_an_unreadable_url_is_one_line_without_its_password(
 def test_spaces_around_the_url_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MT_DB__URL", "  postgresql+asyncpg://bob@db/mt\n")
     assert load_settings().db.url == "postgresql+asyncpg://bob@db/mt"
+
+
+def test_a_password_in_the_query_is_masked_everywhere_the_url_is_shown(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy passes the query to asyncpg, so `?password=` is the password: `mt config show`,
+    `mt config path` and the error of a database that cannot be opened printed it."""
+    url = "postgresql+asyncpg://bob@127.0.0.1:9/none?ssl=disable&password=hunter2"  # port 9: refused
+    assert create_engine(url).dialect.create_connect_args(create_engine(url).url)[1]["password"] == "hunter2"
+    masked = "postgresql+asyncpg://bob@127.0.0.1:9/none?ssl=disable&password=***"
+    assert mask_url(url) == masked
+    monkeypatch.setenv("MT_DB__URL", url)
+    shown, paths, down = mt("config", "show"), mt("config", "path", "--json"), mt("data", "list")
+    assert shown.exit_code == 0 and f'url = "{masked}"' in shown.stdout
+    assert paths.exit_code == 0 and json.loads(paths.stdout)["database"] == masked
+    assert down.exit_code == 1 and down.stderr.startswith(f"mt: error: cannot open database {masked}: ")
+    assert all("hunter2" not in result.output for result in (shown, paths, down))

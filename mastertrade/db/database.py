@@ -67,7 +67,7 @@ def _shown(url: str) -> str:
     the password cannot be told apart."""
     masked = mask_url(url)
     if "@" in masked and ":***@" not in masked:
-        return "***@" + url.rpartition("@")[2]
+        return "***@" + masked.rpartition("@")[2]
     return masked
 
 
