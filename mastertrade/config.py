@@ -401,8 +401,9 @@ class SchedulerSettings(Section):
         "ml_retrain": "30 2 * * *",
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
-    (or @hourly, @daily ...). An empty string switches a job off. On a simulated venue the schedules run
-    on market time (the nightly job runs each simulated night, at most once per simulated_min_gap_s)."""
+    (or @hourly, @daily ...). An empty string switches a job off; a job left out keeps its default
+    schedule. On a simulated venue the schedules run on market time (the nightly job runs each simulated
+    night, at most once per simulated_min_gap_s)."""
 
     simulated_min_gap_s: float = Field(default=600.0, ge=0)
     """Simulated or replayed market only: a scheduled run of a heavy job (nightly_generation,
@@ -436,7 +437,10 @@ class SchedulerSettings(Section):
         for name, expression in value.items():
             if expression.strip():
                 check_cron(expression, what=f"schedule of {name}")
-        return value
+        # A table naming one job (`jobs = {nightly_generation = "0 4 * * *"}`) changes that job: taken
+        # whole, it replaced the defaults and left risk_metrics and the others unscheduled without a word.
+        defaults: dict[str, str] = cls.model_fields["jobs"].default
+        return defaults | value
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")

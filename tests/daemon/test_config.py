@@ -63,6 +63,25 @@ def test_alert_urls_and_jobs_come_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("MT_API__TOKEN", "s3cret-token")
     settings = load_settings()
     assert settings.alerts.urls == ["json://127.0.0.1:8000/a", "tgram://t/c"]
-    assert settings.scheduler.jobs == {"data_refresh": "@hourly", "nightly_generation": ""}
+    assert settings.scheduler.jobs == {
+        "nightly_generation": "",
+        "data_refresh": "@hourly",
+        "risk_metrics": "*/5 * * * *",
+        "goal_snapshots": "0 * * * *",
+        "ml_retrain": "30 2 * * *",
+    }
     assert settings.api.token is not None and settings.api.token.get_secret_value() == "s3cret-token"
     assert "s3cret-token" not in repr(settings)
+
+
+def test_a_jobs_table_naming_one_job_leaves_the_others_scheduled(mt_home: Path) -> None:
+    """`jobs = {nightly_generation = "0 4 * * *"}` (moving the nightly run) replaced the whole table:
+    risk_metrics, goal_snapshots, data_refresh and ml_retrain were left unscheduled without a word."""
+    write_config(mt_home, '[scheduler]\njobs = { nightly_generation = "0 4 * * *", ml_retrain = "" }\n')
+    assert load_settings().scheduler.jobs == {
+        "nightly_generation": "0 4 * * *",
+        "data_refresh": "*/15 * * * *",
+        "risk_metrics": "*/5 * * * *",
+        "goal_snapshots": "0 * * * *",
+        "ml_retrain": "",
+    }
