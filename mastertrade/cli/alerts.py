@@ -143,8 +143,10 @@ def _check_rule(kind: str, params: dict[str, object], *, name: str | None, sever
     named, exit 2, whether or not the daemon runs; what only the daemon knows (the symbols and timeframe
     it streams, its services) it checks when the rule arrives."""
     from mastertrade.cli.runtime import settings
-    from mastertrade.engine.alerts.rules import build_rule
+    from mastertrade.engine.alerts.rules import build_rule, check_rule_name
 
+    if name:  # an empty --name is no name: the rule's own ("BTC/USDT crosses 70000")
+        check_rule_name(name)
     draft = {key: value for key, value in params.items() if value is not None}
     if kind == "signal":
         draft.setdefault("timeframe", settings().market.timeframe)  # the daemon's default too

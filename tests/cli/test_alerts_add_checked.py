@@ -38,3 +38,17 @@ def test_a_good_rule_then_needs_the_daemon() -> None:
         app, ["alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "70000"], prog_name="mt"
     )
     assert result.exit_code == 1 and "the daemon is not running" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "red \x1b[31mname", "tab\there", "   ", "c1\x9bcode"])
+def test_a_name_with_a_control_character_is_refused_without_the_daemon(name: str) -> None:
+    """It was stored, and `mt alerts list` drew it over two rows or sent the escape to the terminal."""
+    result = CliRunner().invoke(
+        app,
+        ["alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "5", "--name", name],
+        prog_name="mt",
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"mt: error: invalid name {name!r}: not only spaces, no tab, newline or other control character\n"
+    )

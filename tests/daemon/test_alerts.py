@@ -16,6 +16,7 @@ from mastertrade.db.database import Database
 from mastertrade.engine.alerts.delivery import AppriseNotifier, Notifier, TargetResult
 from mastertrade.engine.alerts.manager import AlertManager
 from mastertrade.engine.alerts.rules import AlertCandidate, Severity
+from mastertrade.engine.alerts.store import AlertStore
 from mastertrade.engine.bus import EventBus
 from mastertrade.engine.events import AlertRaised, OrderFilled
 from mastertrade.engine.kernel.clock import FakeClock
@@ -406,3 +407,15 @@ async def test_user_rules_survive_a_restart(settings: Settings) -> None:
         ]
     finally:
         await second.stop()
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "red \x1b[31mname", "   ", "bell\x07"])
+async def test_a_rule_name_with_a_control_character_is_refused_and_nothing_stored(
+    alerts_for: Any, database: Database, name: str
+) -> None:
+    alerts = await alerts_for()
+    with pytest.raises(UserInputError, match="no tab, newline or other control character"):
+        await alerts.manager.add_rule("price_cross", {"symbol": "BTC/USDT", "level": 5}, name=name)
+    assert await AlertStore(database).rules() == []
+    rule = await alerts.manager.add_rule("price_cross", {"symbol": "BTC/USDT", "level": 5}, name="Über €")
+    assert rule.name == "Über €"

@@ -37,12 +37,14 @@ from mastertrade.engine.alerts.identity import load_key, target_id, target_label
 from mastertrade.engine.alerts.quiet import QuietHours, parse_quiet_hours
 from mastertrade.engine.alerts.rules import (
     RULE_EVENT_TYPES,
+    RULE_NAME_MAX,
     AlertCandidate,
     EventRule,
     Rule,
     RuleSet,
     Severity,
     build_rule,
+    check_rule_name,
 )
 from mastertrade.engine.alerts.store import AlertStore
 from mastertrade.engine.bus import EventBus, Subscription
@@ -56,8 +58,6 @@ log = logging.getLogger(__name__)
 
 _MAX_WAIT_S = 60.0  # re-check at least this often, so a wall-clock jump cannot strand a retry
 _CONCURRENT_DELIVERIES = 4
-RULE_NAME_MAX = 128
-"""Longest rule name: the ``alert_rules.name`` and ``alerts.rule`` columns."""
 
 
 def alert_info(record: AlertRecord) -> dict[str, Any]:
@@ -434,10 +434,8 @@ class AlertManager:
         A name the user gives must fit the stored column (Postgres refuses a longer one; SQLite would
         keep it but every alert's ``rule`` is cut); a name made from the rule (a long ``--when``
         condition) is shortened with an ellipsis instead, as the rule's parameters keep it whole."""
-        if name is not None and len(name) > RULE_NAME_MAX:
-            raise UserInputError(
-                f"invalid name {name[:24] + '...'!r}: {len(name)} characters, at most {RULE_NAME_MAX}"
-            )
+        if name:  # an empty name is none: the rule's own
+            check_rule_name(name)
         clean = {key: value for key, value in params.items() if value is not None}
         draft = build_rule(kind, clean, rule_id=0, name=name, severity=severity)
         label = draft.name if len(draft.name) <= RULE_NAME_MAX else draft.name[: RULE_NAME_MAX - 1] + "…"

@@ -398,6 +398,26 @@ _PARAMS = {
     "service_failure": {"service"},
 }
 
+RULE_NAME_MAX = 128
+"""Longest rule name: the ``alert_rules.name`` and ``alerts.rule`` columns."""
+
+_RULE_NAME = re.compile(r"[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*")
+"""Not only spaces, and no control character: a newline or an escape sequence in a name broke
+`mt alerts list`'s table and reached the terminal (the dashboard's alerts too)."""
+
+
+def check_rule_name(name: str) -> None:
+    """Refuse a name the user gives a rule that the stored columns or a terminal cannot hold
+    (``UserInputError`` naming it); the CLI checks it before asking the daemon, which checks it again."""
+    if len(name) > RULE_NAME_MAX:
+        raise UserInputError(
+            f"invalid name {name[:24] + '...'!r}: {len(name)} characters, at most {RULE_NAME_MAX}"
+        )
+    if _RULE_NAME.fullmatch(name) is None:
+        raise UserInputError(
+            f"invalid name {name!r}: not only spaces, no tab, newline or other control character"
+        )
+
 
 def build_rule(
     kind: str,
