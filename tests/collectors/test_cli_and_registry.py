@@ -70,7 +70,9 @@ def test_mt_data_sources_json_lists_every_source_without_keys(
     ]
     assert by_name["fear_greed"]["series"][0]["rows"] == 2 and by_name["fear_greed"]["interval_s"] == 3600
     assert by_name["reddit"]["state"] == "disabled" and "collectors.disabled" in by_name["reddit"]["reason"]
-    assert by_name["news"]["state"] == "stale" and "never collected yet" in by_name["news"]["reason"]
+    assert by_name["news"]["state"] == "stale" and by_name["news"]["reason"].startswith(
+        'never collected: with [market] venue = "sim" the daemon collects only the simulated features'
+    )
     assert by_name["glassnode"]["state"] == "stale" and by_name["glassnode"]["key_configured"] is True
     assert by_name["moralis"]["state"] == "disabled" and by_name["moralis"]["key_configured"] is False
     assert by_name["news"]["needs_key"] is False
@@ -88,6 +90,24 @@ def test_mt_data_sources_json_lists_every_source_without_keys(
     bad = mt("data", "sources", "tarot")
     assert bad.exit_code == 2 and "unknown source 'tarot'" in bad.stderr
     assert json.loads(mt("data", "sources", "--json").stdout)  # one document, nothing else on stdout
+
+
+@pytest.mark.parametrize("venue", ["sim", "replay"])
+def test_a_source_never_collected_on_a_simulated_market_is_not_told_to_start_the_daemon(
+    mt: Any, db_url: str, monkeypatch: pytest.MonkeyPatch, venue: str
+) -> None:
+    """On the simulated market the daemon derives only the sim source: "never collected yet: start the
+    daemon" was said of news, fear_greed ... with the daemon running, which would never collect them."""
+    monkeypatch.setenv("MT_MARKET__VENUE", venue)
+    simulated = {item["source"]: item["reason"] for item in mt.json("data", "sources")}
+    assert simulated["fear_greed"] == (
+        f'never collected: with [market] venue = "{venue}" the daemon collects only the simulated'
+        " features (source sim); `mt data sources --refresh` polls it once"
+    )
+    assert "start the daemon" not in mt("data", "sources").stdout
+    monkeypatch.setenv("MT_MARKET__VENUE", "ccxt")
+    live = {item["source"]: item["reason"] for item in mt.json("data", "sources")}
+    assert live["fear_greed"] == "never collected yet: start the daemon, or run `mt data sources --refresh`"
 
 
 async def test_refresh_polls_the_enabled_sources_once(database: Any) -> None:

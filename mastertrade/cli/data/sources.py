@@ -38,7 +38,9 @@ def list_sources(
     async def load() -> list[dict[str, Any]]:
         db = await open_db(config)
         try:
-            return await source_report(db, config.collectors, names=names, refresh=refresh)
+            return await source_report(
+                db, config.collectors, names=names, refresh=refresh, venue=config.market.venue
+            )
         finally:
             await db.close()
 

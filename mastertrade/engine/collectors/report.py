@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from mastertrade.engine.collectors.health import SourceHealth, SourceState
-from mastertrade.engine.collectors.service import CollectorService, merge_health
+from mastertrade.engine.collectors.service import NOT_COLLECTED, CollectorService, merge_health
 from mastertrade.engine.collectors.sim import SIM_SOURCE
 from mastertrade.engine.collectors.store import FeatureInfo, FeatureStore
 from mastertrade.engine.market.timeframes import now_ms
@@ -61,11 +61,14 @@ async def source_report(
     refresh: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     now: int | None = None,
+    venue: str = "ccxt",
 ) -> list[dict[str, Any]]:
     """Every source (or the named ones) as plain data: health, key status (never the key), series.
 
     With ``refresh`` the enabled sources among them are polled first; each item's ``refreshed`` says
-    whether this call polled it, so a caller can tell a poll that failed now from an old failure."""
+    whether this call polled it, so a caller can tell a poll that failed now from an old failure.
+    ``venue`` is ``[market] venue``: on a simulated one ("sim", "replay") the daemon polls no real
+    source, so one never collected is not told to start the daemon."""
     store = FeatureStore(db)
     service = CollectorService(db, settings, transport=transport)
     features = await store.list_features()
@@ -102,6 +105,10 @@ async def source_report(
         else:
             described = SIM_DESCRIPTION if source == SIM_SOURCE else ""
             healths[source] = replace(health, description=health.description or described).effective(moment)
+    if venue != "ccxt":
+        for name in collector_names:
+            if healths[name].reason == NOT_COLLECTED:
+                healths[name] = replace(healths[name], reason=_not_collected_on(venue))
     from mastertrade.engine.collectors.news import SentimentCollector
     from mastertrade.engine.collectors.sentiment import scoring
 
@@ -118,3 +125,12 @@ async def source_report(
             data["scoring"] = scored[source]
         report.append(data)
     return report
+
+
+def _not_collected_on(venue: str) -> str:
+    """Why a source has no value on a simulated market: the daemon there derives only the ``sim``
+    source from the simulated candles (``daemon_service``), however long it runs."""
+    return (
+        f'never collected: with [market] venue = "{venue}" the daemon collects only the simulated'
+        " features (source sim); `mt data sources --refresh` polls it once"
+    )
