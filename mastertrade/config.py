@@ -1224,6 +1224,9 @@ def _types_at(path: list[str]) -> tuple[Any, ...]:
     model: Any = Settings
     annotation: Any = None
     for part in path:
+        if get_origin(annotation) is dict:  # a key of a table ([collectors] plugin_keys): its values' type
+            annotation = model = get_args(annotation)[1]
+            continue
         fields = getattr(model, "model_fields", None)
         if not isinstance(fields, dict) or part not in fields:
             return ()

@@ -197,6 +197,26 @@ def test_a_config_file_holding_a_secret_must_be_private_too() -> None:
     assert load_settings().exchange.id == "kraken"
 
 
+def test_a_plugin_key_of_the_wrong_type_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numeric key in `[collectors] plugin_keys` was refused with "(got 98765432)": a table's entries
+    were not known to be secrets, as `glassnode_api_key`'s value is."""
+    config = write_config("[collectors]\nplugin_keys = { foo = 98765432 }\n")
+    config.chmod(0o600)
+    with pytest.raises(ConfigError, match=r"config.toml:2: key 'collectors.plugin_keys.foo'") as in_file:
+        load_settings()
+    config.unlink()
+    monkeypatch.setenv("MT_COLLECTORS__PLUGIN_KEYS", '{"foo": 98765432}')
+    with pytest.raises(
+        ConfigError, match="MT_COLLECTORS__PLUGIN_KEYS: key 'collectors.plugin_keys.foo'"
+    ) as env:
+        load_settings()
+    assert "98765432" not in str(in_file.value) and "98765432" not in str(env.value)
+    monkeypatch.delenv("MT_COLLECTORS__PLUGIN_KEYS")
+    monkeypatch.setenv("MT_SCHEDULER__JOBS", '{"risk_metrics": 5}')  # not a secret: still shown
+    with pytest.raises(ConfigError, match=r"scheduler.jobs.risk_metrics': .* \(got 5\)"):
+        load_settings()
+
+
 def test_rendered_config_is_valid_toml_with_every_default() -> None:
     text = render_config_file()
     data = tomllib.loads(text)
