@@ -45,9 +45,11 @@ ENV_NESTED = "__"
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors (a typo must not pass silently), and so is
     a TOML boolean where a number belongs or a number where a boolean does (pydantic would read
-    ``timeout_s = true`` as 1.0 and ``websocket = 0`` as false)."""
+    ``timeout_s = true`` as 1.0 and ``websocket = 0`` as false), and an infinite number (TOML's ``inf``,
+    ``MT_ALERTS__REPEAT_WINDOW_S=inf``): no setting means "never" by it, and ``repeat_window_s = inf``
+    crashed the alerts service at every start (a timedelta cannot hold it)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
