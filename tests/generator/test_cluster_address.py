@@ -54,3 +54,62 @@ def test_a_session_to_a_closed_port_fails_before_the_client_timeout(closed_port:
     with pytest.raises(OperationFailed, match="refused"):
         Session(f"tcp://127.0.0.1:{closed_port}", None)
     assert time.monotonic() - started < CONNECT_TIMEOUT_S / 2
+
+
+@pytest.fixture
+def not_a_scheduler(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A loopback address where another service listens: it sends a banner on each connection (as sshd
+    does) or, parametrized with "silent", accepts and says nothing (as a web server waiting for a request)."""
+    import threading
+
+    banner = b"" if getattr(request, "param", "banner") == "silent" else b"SSH-2.0-OpenSSH_9.6\r\n"
+    accepted: list[socket.socket] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # the server closed: the test is over
+                return
+            accepted.append(conn)
+            if banner:
+                conn.sendall(banner)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.shutdown(socket.SHUT_RDWR)
+        server.close()
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+
+
+def test_another_service_on_the_port_is_named_in_one_line_not_a_traceback(not_a_scheduler: str) -> None:
+    """Was: dask's client read the banner's first bytes as a message length, and `mt generate --executor
+    dask --scheduler tcp://HOST:22` ended after 40 s in a traceback about allocating 2.82 EiB."""
+    pytest.importorskip("distributed")
+    from mastertrade.engine.generator.cluster import CONNECT_TIMEOUT_S, Session
+
+    started = time.monotonic()
+    with pytest.raises(OperationFailed, match=f"no dask scheduler at {not_a_scheduler}: .*another protocol"):
+        Session(not_a_scheduler, None)
+    assert time.monotonic() - started < CONNECT_TIMEOUT_S / 2
+
+
+@pytest.mark.parametrize("not_a_scheduler", ["silent"], indirect=True)
+def test_a_service_that_says_nothing_fails_within_the_timeout(not_a_scheduler: str) -> None:
+    """Was: dask's client waits for the scheduler's greeting without a time limit, so a scheduler address
+    on the dashboard's port (a web server waiting for a request) hung the run for good."""
+    pytest.importorskip("distributed")
+    from mastertrade.engine.generator.cluster_address import handshake
+
+    started = time.monotonic()
+    with pytest.raises(OperationFailed, match=f"no dask scheduler at {not_a_scheduler}: .*within 0.5 s"):
+        handshake(not_a_scheduler, timeout=0.5)
+    assert time.monotonic() - started < 5

@@ -42,7 +42,7 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.generator.cluster_address import probe, require_dask
+from mastertrade.engine.generator.cluster_address import handshake, probe, require_dask
 from mastertrade.engine.generator.evaluation import Problem, Score, Scorer, Timings
 from mastertrade.engine.generator.executor_base import Executor
 from mastertrade.errors import OperationFailed, UserInputError
@@ -103,6 +103,7 @@ class Session:
             address: Any = self.cluster
         else:
             probe(scheduler)  # a refused or unknown address fails now, not after the client's timeout
+            handshake(scheduler)  # another service on that port fails now, not by hanging or a traceback
             address = scheduler
         try:
             self.client: Any = dask.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
