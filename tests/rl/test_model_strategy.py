@@ -162,6 +162,26 @@ def test_unknown_and_bad_model_ids_are_refused() -> None:
         load_strategy("model:x!")
 
 
+def test_a_forecast_models_id_is_named_as_a_forecast_model_not_as_missing() -> None:
+    """Was: `mt strategy add model:<id>` (or `mt backtest`) of an id `mt ml list` shows, a forecast model,
+    said "no stored model '<id>' in .../policy/ppo": the trader's stored model reported as absent."""
+    forecast = ArtifactStore.default().save(
+        "forecast",
+        "lightgbm",
+        {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h", "horizon": 3},
+        lambda folder: (folder / "model.txt").write_text("trees"),
+        libraries={"numpy": np.__version__},
+    )
+    expected = (
+        f"model {forecast.version} is a forecast model \\(lightgbm\\), not a trading policy .*"
+        '"feature": "forecast", "model": "lightgbm", "horizon": 3'
+    )
+    with pytest.raises(UserInputError, match=expected):
+        load_strategy(f"model:{forecast.version[:6]}")
+    with pytest.raises(NotFound, match="no stored model 'abcdef'"):
+        load_strategy("model:abcdef")  # no model of any kind: still "no stored model"
+
+
 def test_model_signals_do_not_look_ahead() -> None:
     from mastertrade.engine.signals.model.strategy import ModelStrategy
 

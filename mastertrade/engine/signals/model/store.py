@@ -75,11 +75,44 @@ def find(ident: str, store: ArtifactStore | None = None) -> Path:
         legacy = sorted((store.root / "rl").glob(f"{ident}*.json"))
         if legacy:
             raise IncompatibleArtifact(legacy_message(legacy[0]))
+        _refuse_another_kind(ident, store)
         raise NotFound(f"no stored model {ident!r} in {base} (train one with `mt rl train`)")
     if len(matches) > 1:
         names = ", ".join(path.name for path in matches)
         raise UserInputError(f"model id {ident!r} is ambiguous: {names}")
     return matches[0]
+
+
+def _refuse_another_kind(ident: str, store: ArtifactStore) -> None:
+    """A model of another kind with that id (a forecast model, which `mt ml list` shows beside the
+    policies) is named as what it is: "no stored model" of an id the trader can see listed misleads."""
+    for manifest in sorted(store.root.glob(f"*/*/*/{ident}*/{MANIFEST}")):
+        folder = manifest.parent
+        kind, name = folder.parent.parent.parent.name, folder.parent.parent.name
+        if kind == KIND:
+            continue
+        use = ""
+        if kind == "forecast":
+            horizon = _horizon(manifest)
+            term = f'"feature": "forecast", "model": "{name}"' + (
+                f', "horizon": {horizon}' if horizon else ""
+            )
+            use = f"; its forecasts are read in a genome: {{{term}}}"
+        raise UserInputError(
+            f"model {folder.name} is a {kind} model ({name}), not a trading policy (`mt rl train` makes"
+            f" one){use}"
+        )
+
+
+def _horizon(manifest: Path) -> int | None:
+    """The forecast horizon a manifest names (None when it cannot be read)."""
+    import json
+
+    try:
+        horizon = json.loads(manifest.read_text(encoding="utf-8"))["key"]["horizon"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return horizon if isinstance(horizon, int) else None
 
 
 def stored(store: ArtifactStore | None = None) -> list[PolicyArtifact]:
