@@ -139,7 +139,8 @@ def train(
         int | None, typer.Option("--retrain-every", min=1, help="Bars between retrainings (default: [ml]).")
     ] = None,
     max_train: Annotated[
-        int | None, typer.Option("--max-train", min=1, help="Train on at most this many newest samples.")
+        int | None,
+        typer.Option("--max-train", min=20, help="Train on at most this many newest samples (20 or more)."),
     ] = None,
     window: Annotated[
         int | None, typer.Option("--window", min=4, help="Bars of features per sample (default: [ml]).")

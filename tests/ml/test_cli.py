@@ -118,6 +118,24 @@ def test_bad_input_is_one_line_exit_2(mt: MT) -> None:
     assert result.exit_code == 2 and result.stderr.startswith("mt: error: ")
 
 
+def test_too_few_training_samples_are_refused_before_training() -> None:
+    """Was: `mt ml train lightgbm --max-train 1` ended in LightGBM's traceback ("Check failed:
+    (num_data) > (0)"): its bagging drew no row of one sample. --max-train is bounded like --train-bars."""
+    from mastertrade.engine.ml.trainer import TrainRequest
+    from mastertrade.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="--max-train 1: must be at least 20"):
+        TrainRequest("lightgbm", "BTC/USDT", "1h", max_train=1).check()
+    TrainRequest("lightgbm", "BTC/USDT", "1h", max_train=20).check()
+
+
+def test_max_train_below_20_is_named_on_the_command_line(mt: MT) -> None:
+    result = mt("ml", "train", "lightgbm", "--symbol", "BTC/USDT", "--max-train", "1", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'--max-train'" in result.stderr and "(got 1)" in result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("args", "missing"),
     [

@@ -84,6 +84,9 @@ class TrainRequest:
             raise UserInputError(f"--horizon {self.horizon}: must be 1..48 bars")
         if self.train_bars < 20:
             raise UserInputError(f"--train-bars {self.train_bars}: must be at least 20")
+        if self.max_train is not None and self.max_train < 20:
+            # as few as one sample left LightGBM's bagging nothing to grow a tree on: a traceback
+            raise UserInputError(f"--max-train {self.max_train}: must be at least 20, like --train-bars")
         if self.retrain_every < 1:
             raise UserInputError(f"--retrain-every {self.retrain_every}: must be at least 1 bar")
         check_holdout(self.holdout)
