@@ -28,7 +28,9 @@ YesOption = Annotated[
 
 
 def _series(doc: dict[str, Any]) -> str:
-    key = doc.get("key") or {}
+    key = doc.get("key")
+    if not isinstance(key, dict):  # a manifest that does not say: the folder the store keeps it in
+        return str(doc.get("series_folder") or "?")
     text = f"{key.get('exchange')}:{key.get('symbol')}:{key.get('timeframe')}"
     return text + (f" h{key['horizon']}" if "horizon" in key else "")
 

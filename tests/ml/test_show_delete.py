@@ -104,3 +104,16 @@ def test_a_policy_is_in_use_by_the_strategies_that_run_it(tmp_path: Path) -> Non
         strategy("e5", "paper", str(policy.path)),
     ]
     assert model_users(store, policy.path, strategies) == ["a1 (active)", "b2 (paused)", "e5 (paper)"]
+
+
+def test_a_model_whose_manifest_is_unreadable_is_named_by_its_folder(mt: MT) -> None:
+    """Was: `mt ml delete ID --yes` of a model whose manifest no longer parses said "deleted None None
+    <id> of None:None:None" (and `mt ml show` "None None"): what was deleted, unsaid."""
+    broken = _save(ArtifactStore.default(), "forecast", "lightgbm", KEY, "w")
+    (broken.path / "manifest.json").write_text("garbage")
+    shown = mt("ml", "show", broken.version)
+    assert shown.exit_code == 0 and "None" not in shown.stdout
+    assert "forecast lightgbm" in shown.stdout and "sim_BTC-USDT_1h_1" in shown.stdout
+    deleted = mt("ml", "delete", broken.version, "--yes")
+    assert deleted.exit_code == 0 and not broken.path.exists()
+    assert deleted.stderr == f"deleted forecast lightgbm {broken.version} of sim_BTC-USDT_1h_1\n"

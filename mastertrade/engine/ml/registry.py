@@ -149,10 +149,13 @@ def describe(store: ArtifactStore, folder: Path) -> dict[str, Any]:
         return {**store.open(folder).as_dict(), "loads": True}
     except IncompatibleArtifact as exc:
         head = _head(folder)
+        # A manifest that cannot be read still sits at <kind>/<name>/<series>/<version> of the store
+        series = folder.parent
         return {
-            "kind": head.get("kind"),
-            "name": head.get("name"),
+            "kind": head.get("kind") or series.parent.parent.name,
+            "name": head.get("name") or series.parent.name,
             "key": head.get("key"),
+            "series_folder": series.name,
             "version": folder.name,
             "created_at": head.get("created_at"),
             "path": str(folder),
