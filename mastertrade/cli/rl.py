@@ -44,7 +44,12 @@ def train(
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option("--steps", help="Training steps (bars stepped); default [rl] steps (20,000).", min=64),
+        typer.Option(
+            "--steps",
+            help="Training steps (bars stepped); default [rl] steps (20,000).",
+            min=64,
+            max=10_000_000,  # the bounds of [rl] steps: a slip of extra zeros is named, not trained for years
+        ),
     ] = None,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Seed of the training (same seed, same policy).")

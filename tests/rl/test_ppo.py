@@ -117,3 +117,15 @@ def test_without_the_ml_extra_mt_rl_says_how_to_install_it(mt: MT, monkeypatch: 
     result = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert result.exit_code == 2
     assert "pip install 'mastertrade[ml]'" in result.stderr and "skrl" in result.stderr
+
+
+def test_steps_beyond_the_configs_bound_are_named_not_trained(mt: MT) -> None:
+    """Was: `mt rl train --steps 99999999999999999999` (a slip of extra zeros) started training for good,
+    while `[rl] steps` refuses more than 10,000,000; the option now has the setting's bounds."""
+    from mastertrade.config import RLSettings
+
+    bound = next(m.le for m in RLSettings.model_fields["steps"].metadata if hasattr(m, "le"))
+    result = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", str(bound + 1))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'--steps'" in result.stderr and f"(got {bound + 1})" in result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
