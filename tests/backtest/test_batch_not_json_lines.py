@@ -13,15 +13,7 @@ import pytest
 from mastertrade.engine.backtest.batch import read_genomes_jsonl
 from mastertrade.errors import InvalidGenome, UserInputError
 from tests.conftest import MT
-
-GENOME = {
-    "name": "mine",
-    "symbol": "BTC/USDT",
-    "timeframe": "1h",
-    "entry": {"crosses_above": [{"ind": "rsi", "length": 14}, 30]},
-    "exit": {">": [{"ind": "rsi", "length": 14}, 70]},
-    "stop_loss": 0.1,
-}
+from tests.genome_doc import GENOME
 
 
 def test_a_pretty_printed_genome_file_is_told_to_use_mt_backtest(mt: MT, tmp_path: Path) -> None:

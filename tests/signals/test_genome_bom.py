@@ -9,15 +9,8 @@ from pathlib import Path
 
 from mastertrade.engine.signals.genome import load_genome_file, parse_genome
 from tests.conftest import MT
+from tests.genome_doc import GENOME
 
-GENOME = {
-    "name": "mine",
-    "symbol": "BTC/USDT",
-    "timeframe": "1h",
-    "entry": {"crosses_above": [{"ind": "rsi", "length": 14}, 30]},
-    "exit": {">": [{"ind": "rsi", "length": 14}, 70]},
-    "stop_loss": 0.1,
-}
 BOM = b"\xef\xbb\xbf"
 
 

@@ -12,15 +12,7 @@ import pytest
 from mastertrade.engine.signals.genome import load_genome_file, parse_genome_json
 from mastertrade.errors import InvalidGenome
 from tests.conftest import MT
-
-GENOME = {
-    "name": "mine",
-    "symbol": "BTC/USDT",
-    "timeframe": "1h",
-    "entry": {"crosses_above": [{"ind": "rsi", "length": 14}, 30]},
-    "exit": {">": [{"ind": "rsi", "length": 14}, 70]},
-    "stop_loss": 0.1,
-}
+from tests.genome_doc import GENOME
 
 
 def _with_extra(text: str) -> str:
