@@ -8,10 +8,12 @@ import sys
 import time
 
 import benchmarks
+from benchmarks._util import installed_bytecode
 
 
 def main() -> None:
     only = set(sys.argv[1:])
+    installed_bytecode()  # the commands run start as an installed `mt` does
     for info in pkgutil.iter_modules(benchmarks.__path__):
         if info.name.startswith("_") or (only and info.name not in only):
             continue
