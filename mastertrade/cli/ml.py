@@ -170,8 +170,13 @@ def train(
     retrained every `--retrain-every` bars. The forecasts are stored (usable in genomes as
     `{"feature": "forecast", "model": MODEL, "horizon": H}`), the model trained on all the data is saved
     as a versioned artifact, and the hold-out is scored against naive baselines.
+
+    The stored series of the model is replaced, which the output says. Refused (exit 2, nothing stored)
+    while a strategy in paper, active or paused state reads it: the daemon's nightly refit keeps its past
+    forecasts; retire the strategy or train another --horizon.
     """
     _check(model)
+    from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.ml.models import ModelConfig
     from mastertrade.engine.ml.trainer import TrainRequest
     from mastertrade.engine.ml.trainer import train as run_training
@@ -199,7 +204,9 @@ def train(
     summary = _with_db(
         config,
         f"training {model}",
-        lambda db, report: run_training(db, request, progress=report, by="mt ml train"),
+        lambda db, report: run_training(
+            db, request, strategies=StrategyStore(db), progress=report, by="mt ml train"
+        ),
     )
     if json_out:
         print_json(summary)
@@ -210,6 +217,14 @@ def train(
         f" {summary['first_forecast']}, {summary['retrains']} retrainings; model {artifact['version']}"
         f" trained on {artifact['train_start']} .. {artifact['train_end']}"
     )
+    replaced = summary["replaced"]
+    if replaced is not None:
+        info(
+            f"replaced the stored {model} forecasts (horizon {summary['horizon']}) of {summary['series']}:"
+            f" {replaced['values']:,} values {replaced['first']} .. {replaced['last']} are now"
+            f" {summary['forecasts']:,} values {summary['first_forecast']} .. {summary['last_forecast']}"
+            " (no strategy in paper, active or paused state reads them)"
+        )
     _print_evaluation(summary["evaluation"])
 
 

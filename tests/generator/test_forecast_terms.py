@@ -85,7 +85,9 @@ async def test_the_search_uses_stored_forecasts_as_a_backtest_does(
     assert (await feature_pool(sqlite_db, key)).terms == ()
     tiny = ModelConfig(window=8, trees=20, leaves=7, threads=1)
     await train(
-        sqlite_db, TrainRequest("lightgbm", "BTC/USDT", "1h", train_bars=300, retrain_every=600, config=tiny)
+        sqlite_db,
+        TrainRequest("lightgbm", "BTC/USDT", "1h", train_bars=300, retrain_every=600, config=tiny),
+        strategies=StrategyStore(sqlite_db),
     )
     pool = await feature_pool(sqlite_db, key)
     assert pool.terms == (LIGHTGBM,)

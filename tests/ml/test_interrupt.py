@@ -25,6 +25,7 @@ async def test_a_cancelled_walk_forward_stops_at_its_next_retraining(
     database: Any, candles: None, tmp_path: Path
 ) -> None:
     from mastertrade.artifacts import ArtifactStore
+    from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.ml.models import ModelConfig
     from mastertrade.engine.ml.trainer import TrainRequest, train
@@ -45,7 +46,10 @@ async def test_a_cancelled_walk_forward_stops_at_its_next_retraining(
             assert cancelled.wait(30)
 
     store = ArtifactStore(tmp_path / "models")
-    task = asyncio.create_task(train(database, request, store=store, progress=progress))
+    strategies = StrategyStore(database)
+    task = asyncio.create_task(
+        train(database, request, strategies=strategies, store=store, progress=progress)
+    )
     await asyncio.wait([task, asyncio.ensure_future(reached.wait())], return_when=asyncio.FIRST_COMPLETED)
     assert not task.done(), task.exception()
     task.cancel()

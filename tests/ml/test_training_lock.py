@@ -64,6 +64,7 @@ def test_a_second_training_of_the_series_is_refused_naming_the_first(mt: MT) -> 
 
 async def test_the_nightly_refit_takes_the_same_lock(database: object, tmp_path: Path) -> None:
     from mastertrade.artifacts import ArtifactStore
+    from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.store import CandleStore, SeriesKey, rows_from_frame
     from mastertrade.engine.ml.models import ModelConfig
@@ -74,12 +75,13 @@ async def test_the_nightly_refit_takes_the_same_lock(database: object, tmp_path:
         SeriesKey("sim", "BTC/USDT", "1h"), rows_from_frame(simulate("BTC/USDT", "1h", 300, seed=2))
     )
     store = ArtifactStore(tmp_path / "models")
+    strategies = StrategyStore(database)  # type: ignore[arg-type]
     request = TrainRequest("lightgbm", "BTC/USDT", "1h", train_bars=150, config=ModelConfig(window=8))
     with training_lock(store, "forecast", "lightgbm", KEY, series="sim:BTC/USDT:1h", by="mt ml train"):
         with pytest.raises(TrainingRunning, match=r"already being trained by mt ml train \(pid \d+"):
-            await refit(database, request, store=store)  # type: ignore[arg-type]
+            await refit(database, request, strategies=strategies, store=store)  # type: ignore[arg-type]
     assert store.list() == []
-    summary = await refit(database, request, store=store)  # type: ignore[arg-type]
+    summary = await refit(database, request, strategies=strategies, store=store)  # type: ignore[arg-type]
     assert summary["artifact"]["version"]
     assert (
         json.loads(lock_path(store, "forecast", "lightgbm", KEY).read_text())["by"]

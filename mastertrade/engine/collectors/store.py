@@ -126,6 +126,16 @@ class FeatureStore:
             )
         await self._write(conn, rows)
 
+    async def remove(self, conn: AsyncConnection, source: str, name: str, symbol: str) -> Int64Array:
+        """Delete one series inside the caller's transaction ``conn``; the times (``ts``) of the values
+        it held, ordered (on SQLite the delete also takes the write lock, held until ``conn`` ends)."""
+        removed = await conn.execute(
+            delete(_FEATURES)
+            .where(_FEATURES.c.source == source, _FEATURES.c.name == name, _FEATURES.c.symbol == symbol)
+            .returning(_FEATURES.c.ts)
+        )
+        return np.sort(np.asarray([int(ts) for ts in removed.scalars()], dtype=np.int64))
+
     @staticmethod
     def _rows(source: str, points: Iterable[FeaturePoint]) -> list[dict[str, Any]]:
         # The last report of a key within one batch wins, as it would over two batches.

@@ -38,6 +38,8 @@ from mastertrade.errors import NotFound, UserInputError
 from mastertrade.utc import iso
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from mastertrade.db.database import Database
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.loader import StoredLookup
@@ -669,6 +671,17 @@ class StrategyStore:
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [StoredStrategy.from_record(row) for row in rows]
+
+    async def locked(self, conn: AsyncConnection, *, timeframe: str) -> builtins.list[StoredStrategy]:
+        """The strategies of ``timeframe`` (every state), read inside the caller's transaction ``conn``
+        with their rows share-locked until it ends: on Postgres a state change of any of them waits for
+        that transaction (and one under way is waited for, then read as it committed); on SQLite the
+        caller takes the write lock first, which holds every change back. What the caller decides from
+        them therefore still holds when it commits."""
+        table = StrategyRecord.__table__  # type: ignore[attr-defined]
+        query = table.select().where(table.c.timeframe == timeframe).with_for_update(read=True)
+        rows = (await conn.execute(query)).mappings().all()
+        return [StoredStrategy.from_columns(dict(row)) for row in rows]
 
     async def summaries(
         self,

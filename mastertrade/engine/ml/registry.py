@@ -102,6 +102,17 @@ def _reads_forecast(strategy: Any, model: str, key: dict[str, Any]) -> bool:
     return False
 
 
+def forecast_readers(strategies: Iterable[Any], model: str, key: dict[str, Any]) -> list[str]:
+    """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that read
+    the forecast of ``model`` on the series ``key`` (exchange, symbol, timeframe, horizon): whose past
+    forecasts they have traded on, and whose next ones the daemon makes for them."""
+    return [
+        f"{strategy.id} ({strategy.state})"
+        for strategy in strategies
+        if str(strategy.state) in IN_USE_STATES and _reads_forecast(strategy, model, key)
+    ]
+
+
 def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> list[str]:
     """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that rely
     on the model in ``folder`` (see the module docstring)."""

@@ -39,6 +39,7 @@ from mastertrade.errors import NotFound, UserInputError
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.ml.publish import Strategies
 
 KIND = "forecast"
 LIVE_BARS = 400
@@ -179,6 +180,17 @@ def save_model(
     )
 
 
+def judge(
+    request: TrainRequest, frame: pd.DataFrame, predictions: np.ndarray[Any, np.dtype[np.float64]]
+) -> dict[str, Any]:
+    """The walk-forward ``predictions`` scored on the hold-out against the naive baselines."""
+    from mastertrade.engine.ml.evaluation import evaluate
+    from mastertrade.engine.ml.windows import labels
+
+    close = frame["close"].to_numpy(dtype=np.float64)
+    return evaluate(predictions, labels(close, request.horizon), close, request.horizon, request.holdout)
+
+
 def judge_and_save(
     store: ArtifactStore,
     trained: TrainedModel,
@@ -190,11 +202,7 @@ def judge_and_save(
 ) -> tuple[dict[str, Any], Artifact]:
     """What follows every training (the walk-forward's and the nightly refit's): the walk-forward
     ``predictions`` scored on the hold-out against the naive baselines, and the model saved with them."""
-    from mastertrade.engine.ml.evaluation import evaluate
-    from mastertrade.engine.ml.windows import labels
-
-    close = frame["close"].to_numpy(dtype=np.float64)
-    metrics = evaluate(predictions, labels(close, request.horizon), close, request.horizon, request.holdout)
+    metrics = judge(request, frame, predictions)
     return metrics, save_model(store, trained, request, key, frame, names, metrics)
 
 
@@ -245,19 +253,28 @@ async def train(
     db: Database,
     request: TrainRequest,
     *,
+    strategies: Strategies,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
     by: str = "a training",
 ) -> dict[str, Any]:
-    """Walk-forward over the stored candles, publish the forecast series, save the final model. Refused
-    (``TrainingRunning``, nothing stored) while another process trains the same model on the same series;
-    ``by`` names this one to such a process ("mt ml train")."""
+    """Walk-forward over the stored candles, publish the forecast series (replacing the stored one),
+    save the final model. Refused, nothing stored: while another process trains the same model on the
+    same series (``TrainingRunning``; ``by`` names this one to such a process, "mt ml train"), and while
+    a strategy in paper, active or paused state among ``strategies`` reads the series (``SeriesInUse``,
+    see :mod:`mastertrade.engine.ml.publish`): checked before any work, and again as the series is written.
+    """
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.ml.publish import check_no_readers
+
     request.check()
     store = store or ArtifactStore.default()
+    resolved = await CandleStore(db).resolve(request.symbol, request.timeframe, request.exchange)
+    await check_no_readers(strategies, request.model, resolved, request.horizon)
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
     extra = await _training_extra(db, request, key, frame)  # bad input is refused before anything is written
     with _locked(store, request, key, by):
-        return await _train(db, request, store, key, frame, extra, progress)
+        return await _train(db, request, store, key, frame, extra, progress, strategies, refuse_empty=True)
 
 
 async def _training_extra(
@@ -283,9 +300,15 @@ async def _train(
     frame: pd.DataFrame,
     extra: dict[str, np.ndarray[Any, np.dtype[np.float64]]],
     progress: Progress | None,
+    strategies: Strategies,
+    *,
+    refuse_empty: bool,
 ) -> dict[str, Any]:
+    """The walk-forward, then the series and the model stored together; ``refuse_empty``: see
+    :func:`mastertrade.engine.ml.publish.replacing`."""
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.engine.ml.publish import replacing
     from mastertrade.engine.ml.series import bar_opens, forecast_points
 
     spec = request.spec()
@@ -304,13 +327,23 @@ async def _train(
             f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"
             f" and a {request.config.window}-bar window"
         )
-    metrics, artifact = judge_and_save(
-        store, run.last, request, key, frame, run.feature_names, run.predictions
-    )
+    metrics = judge(request, frame, run.predictions)
     name = series_name(request.model, request.horizon, key.timeframe, key.exchange)
     points = forecast_points(name, key.symbol, bar_opens(frame), run.predictions, timeframe_ms(key.timeframe))
-    # The walk-forward recomputes the whole series, so it replaces what an earlier training stored.
-    await FeatureStore(db).replace(source(key.simulated), points)
+    replaced = None
+    if not points:
+        artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+    else:
+        # The walk-forward recomputes the whole series, so it replaces what an earlier training stored,
+        # unless a strategy that trades reads it (checked again here, in the transaction that writes:
+        # one may have gone to paper while the model trained). The model is saved inside the same
+        # transaction, so a refusal (or a failed write) leaves neither the series nor the model.
+        async with replacing(
+            db, strategies, request.model, key, request.horizon, refuse_empty=refuse_empty
+        ) as replacement:
+            await FeatureStore(db).replace(source(key.simulated), points, conn=replacement.conn)
+            artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+        replaced = replacement.replaced
     return {
         "model": request.model,
         "series": str(key),
@@ -319,6 +352,9 @@ async def _train(
         "forecasts": len(points),
         "retrains": len(run.retrains),
         "first_forecast": to_iso(points[0].ts) if points else None,
+        "last_forecast": to_iso(points[-1].ts) if points else None,
+        # The stored series this training replaced (None: there was none, nothing was replaced).
+        "replaced": replaced.as_dict() if replaced is not None and replaced.values else None,
         "artifact": artifact.as_dict(),
         "evaluation": metrics,
     }
@@ -357,31 +393,37 @@ async def refit(
     db: Database,
     request: TrainRequest,
     *,
+    strategies: Strategies,
     store: ArtifactStore | None = None,
     by: str = "the nightly retraining",
 ) -> dict[str, Any]:
     """Train the model of the newest bar on every label known now and save it (the nightly job). The
-    stored forecast series is left as it is: past forecasts are never rewritten; a series that does not
-    exist yet is made by a full :func:`train` instead. Refused like :func:`train` while another process
-    trains the series."""
+    stored forecast series is left as it is: past forecasts are never rewritten; a series with no
+    forecast of the stored bars yet is made by a full walk-forward instead (refused, ``SeriesInUse``,
+    should it still hold values that strategies in ``strategies`` trading on it read). Refused like
+    :func:`train` while another process trains the series."""
     request.check()
     store = store or ArtifactStore.default()
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
     with _locked(store, request, key, by):
-        return await _refit(db, request, store, key, frame)
+        return await _refit(db, request, store, key, frame, strategies)
 
 
 async def _refit(
-    db: Database, request: TrainRequest, store: ArtifactStore, key: SeriesKey, frame: pd.DataFrame
+    db: Database,
+    request: TrainRequest,
+    store: ArtifactStore,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    strategies: Strategies,
 ) -> dict[str, Any]:
     from mastertrade.engine.ml.walkforward import fit_at
     from mastertrade.engine.ml.windows import labels
 
     predictions = await stored_predictions(db, request.model, key, request.horizon, frame)
     if np.isnan(predictions).all():
-        return await _train(
-            db, request, store, key, frame, await _training_extra(db, request, key, frame), None
-        )
+        extra = await _training_extra(db, request, key, frame)
+        return await _train(db, request, store, key, frame, extra, None, strategies, refuse_empty=False)
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
     y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)

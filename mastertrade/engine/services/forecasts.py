@@ -67,14 +67,17 @@ def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> T
 
 
 async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
+    from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.ml.trainer import refit
 
+    strategies = StrategyStore(ctx.db)
     pairs = [(m, s) for m in ctx.settings.ml.forecasts for s in ctx.settings.market.symbols]
     results: dict[str, Any] = {}
     for index, (model, symbol) in enumerate(pairs):
         run.progress(index, len(pairs), f"training {model} on {symbol}")
         try:
-            summary = await refit(ctx.db, request_for(ctx.settings, model, symbol, ctx.venue.id))
+            request = request_for(ctx.settings, model, symbol, ctx.venue.id)
+            summary = await refit(ctx.db, request, strategies=strategies)
         except MasterTradeError as exc:
             results[f"{model} {symbol}"] = {"error": str(exc)}
             log.error("ml_retrain: %s on %s: %s", model, symbol, exc)
