@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -12,7 +12,7 @@ from mastertrade.cli.daemon import with_client
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 
 if TYPE_CHECKING:
-    from mastertrade.engine.api.schemas_trading import GoalInfo
+    from mastertrade.engine.api.schemas_trading import GoalInfo, GoalKindName, PeriodName
 
 app = typer.Typer(
     help="Goals: targets, progress, projected dates and the risk factor they set.", no_args_is_help=True
@@ -153,9 +153,9 @@ def add(
         parse_when(by, what="--by date")
     body = GoalCreate(
         name=name,
-        kind=kind,
+        kind=cast("GoalKindName", kind),  # checked above
         target=_target_value(kind, target),
-        period="none" if kind == "value" else period,
+        period="none" if kind == "value" else cast("PeriodName", period),
         deadline=by,
     )
     goal = with_client(lambda client: client.add_goal(body))

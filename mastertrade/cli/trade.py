@@ -29,7 +29,7 @@ from mastertrade.cli.output import JsonOption, info, print_json
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
-    from mastertrade.engine.api.schemas_trading import OrderCreate, OrderInfo, PlaceResult
+    from mastertrade.engine.api.schemas_trading import OrderCreate, OrderInfo, PlaceResult, Side
 
 app = typer.Typer(
     help="Place manual orders (risk-checked, paper unless live is confirmed).", no_args_is_help=True
@@ -80,7 +80,7 @@ POLL_S = 0.25
 
 
 def _place(
-    side: str,
+    side: Side,
     symbol: str,
     amount: float,
     kind: str,
@@ -126,7 +126,7 @@ def _place(
         symbol=symbol,
         side=side,
         amount=amount,
-        type=kind,
+        type="limit" if kind == "limit" else "stop" if kind == "stop" else "market",  # checked above
         price=price,
         live=mode == "live",
         client_order_id=client_order_id or new_client_order_id(),

@@ -56,9 +56,7 @@ async def test_head_stays_out_of_the_openapi_document(raw: httpx.AsyncClient) ->
         ("amount", "Infinity", "Infinity"),
         ("amount", "-Infinity", "-Infinity"),
         ("amount", "NaN", "NaN"),
-        ("amount", "1e400", "Infinity"),
-        ("amount", '"inf"', '"inf"'),
-        ("amount", '"nan"', '"nan"'),
+        ("amount", "1e400", "Infinity"),  # a string ("inf") is no number at all: test_api_strict_numbers
         ("price", "Infinity", "Infinity"),
         ("price", "NaN", "NaN"),
         ("take_profit", "NaN", "NaN"),

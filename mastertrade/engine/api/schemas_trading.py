@@ -30,7 +30,9 @@ class Model(BaseModel):
 class Request(BaseModel):
     # Infinity and NaN are refused like any number outside a field's range (422, naming the value),
     # not let through to be refused later by the handler with another status.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Strict: a number is a JSON number and a switch a JSON boolean. Lax pydantic took `"amount": true`
+    # as 1 and `"amount": "0.5"` as 0.5; a whole number is still a number (`"amount": 1`).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class OrderCreate(Request):
