@@ -19,6 +19,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
 class NavBar(Static):
     DEFAULT_CSS = """
     NavBar { height: 1; background: $panel; color: $text-muted; link-style: none; link-color: $text;
+             text-wrap: nowrap; text-overflow: ellipsis;
              link-style-hover: bold; link-background-hover: $primary 40%; }
     """
 
