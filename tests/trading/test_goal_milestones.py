@@ -60,3 +60,23 @@ async def test_a_period_goal_counts_its_milestones_again_each_period(trading: Tr
     await trading.wait(
         lambda: milestones(trading, "daily") == ["25%", "50%", "25%"], "the second day's 25% milestone"
     )
+
+
+async def test_a_goal_set_before_any_equity_history_starts_from_its_first_progress(
+    trading: TradingEngine,
+) -> None:
+    # A fresh workspace: the goal is added (and a snapshot taken) before the account has an equity
+    # point. The next snapshot saw it with no progress before and announced 25% .. 75% at once.
+    desk = trading.ctx.get(GoalsDesk)
+    async with trading.client() as client:
+        await client.add_goal(GoalCreate(name="near", kind="value", target=110_000))
+        await desk.snapshot()
+        await trading.bar(BTC, 0, 100, 101, 99, 100)
+        await desk.snapshot()
+        await trading.wait(lambda: not trading.ctx.state.inflight)
+        assert milestones(trading, "near") == []
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=200, type="market"))
+        await trading.bar(BTC, 1, 100, 101, 99, 100)
+        await trading.bar(BTC, 2, 160, 161, 159, 160)
+        await desk.snapshot()
+    await trading.wait(lambda: milestones(trading, "near") == ["100%"], "the near goal's milestone")

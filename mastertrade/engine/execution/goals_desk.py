@@ -75,18 +75,19 @@ class GoalsDesk:
         the previous one. A goal the previous snapshot does not hold (just added: adding one takes a
         snapshot, ``POST /v1/goals``; or the first snapshot of a workspace) is seen for the first time:
         its progress so far is where it starts, not milestones reached now (a value goal of twice the
-        account announced 25% and 50% as soon as it was added). In a new period a period goal starts
-        again from nothing."""
+        account announced 25% and 50% as soon as it was added). So is a goal the previous snapshot holds
+        without progress (it was taken before the account had an equity point): its first progress is
+        where it starts. In a new period a period goal starts again from nothing."""
         report = await self.report()
         previous = await self.account.risk.store.latest_snapshot("goals", self.account.book)
         before = {item.get("id"): item for item in (previous.data.get("goals", []) if previous else [])}
         for item in report["goals"]:
             now = item.get("progress")
             seen = before.get(item["id"])
-            if now is None or seen is None:
+            if now is None or seen is None or seen.get("progress") is None:
                 continue
             was = 0.0
-            if seen is not None and seen.get("period_start") == _jsonable(item.get("period_start")):
+            if seen.get("period_start") == _jsonable(item.get("period_start")):
                 was = seen.get("progress") or 0.0
             for milestone in MILESTONES:
                 if was < milestone <= now:
