@@ -162,6 +162,9 @@ class Ledger:
     balances: dict[str, float] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
     round_trips: list[RoundTrip] = field(default_factory=list)
+    booked: dict[int, float] = field(default_factory=dict)
+    """Order id -> the amount of its fills applied here: what of a working order the book already holds
+    (its journal row, read at another moment, may not say so yet)."""
 
     @classmethod
     def replay(cls, entries: Iterable[tuple[str, float]], fills: Iterable[Fill]) -> Ledger:
@@ -191,6 +194,8 @@ class Ledger:
 
     def apply(self, fill: Fill) -> RoundTrip | None:
         """Book one fill; returns the round trip it closed, if any."""
+        if fill.order_id is not None:
+            self.booked[fill.order_id] = self.booked.get(fill.order_id, 0.0) + fill.amount
         base, quote = split_symbol(fill.symbol)
         fee_asset = fill.fee_asset or quote
         value = fill.amount * fill.price

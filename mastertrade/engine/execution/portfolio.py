@@ -37,7 +37,9 @@ def snapshot(
     """The book now: holdings at their marks (what open sells promise reserved), open buy orders by
     value (with ``buy_fee``, the fee rate the broker holds back beside them: ``Broker.buy_fee_reserve``),
     and the equity marks the drawdown and the daily loss are measured from (the peak is at least the
-    equity now)."""
+    equity now). The order rows are read from the journal at another moment than the ledger: what of
+    an order the ledger has booked already is held, not still to come (a buy that filled in between
+    counted twice, as position and as open order, and refused the next buy for a limit it kept)."""
     open_buys: dict[str, float] = {}
     sells: dict[str, float] = {}
     groups: dict[str, float] = {}
@@ -45,7 +47,8 @@ def snapshot(
         state = row.state
         if state is OrderState.INTENT or state.final:
             continue
-        remaining = (row.amount or 0.0) - row.filled
+        booked = ledger.booked.get(row.id, 0.0) if row.id is not None else 0.0
+        remaining = (row.amount or 0.0) - max(row.filled, booked)
         if row.side == "buy":
             price = order_price(row, marks)
             if price is not None and remaining > 0:
