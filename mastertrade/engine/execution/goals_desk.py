@@ -62,6 +62,7 @@ class GoalsDesk:
                     "kind": goal.kind.value,
                     "target": goal.target,
                     "period": goal.period.value,
+                    "deadline": goal.deadline,
                     "description": goal.describe(),
                     "status": "no equity history yet",
                 }
