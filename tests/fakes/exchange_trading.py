@@ -37,7 +37,8 @@ spot API as ccxt's binance client calls it:
   already says it filled, its trades are not listed yet); ``pieces`` fills a marketable order in that
   many trades at rising prices; ``ack_only`` answers an order with its ids alone (no status, no fills),
   like ``newOrderRespType=ACK``; ``trades_only`` leaves the executed amounts out of every order it
-  shows, so the fills are known only from ``myTrades``.
+  shows, so the fills are known only from ``myTrades``; ``trade_ids_per_symbol`` numbers each symbol's
+  trades on their own, as Binance does (a BTC/USDT trade and an ETH/USDT trade can share an id).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class TradingExchange(FakeExchange):
         pieces: int = 1,
         ack_only: bool = False,
         trades_only: bool = False,
+        trade_ids_per_symbol: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(symbols, **kwargs)
@@ -124,6 +126,8 @@ class TradingExchange(FakeExchange):
         self.placed: list[DeskOrder] = []
         self._ids = itertools.count(1001)
         self._trade_ids = itertools.count(50001)
+        self._symbol_trade_ids: dict[str, itertools.count[int]] | None = {} if trade_ids_per_symbol else None
+        """Each symbol's own trade numbering (``trade_ids_per_symbol``), or None for one numbering."""
         self._list_ids = itertools.count(7001)
         self.lists: dict[int, tuple[str, list[int]]] = {}
         """OCO order lists: id -> (list client id, the legs' order ids)."""
@@ -278,7 +282,10 @@ class TradingExchange(FakeExchange):
         order.executed += qty
         order.quote += value
         order.status = "FILLED" if order.executed >= order.quantity - 1e-12 else "PARTIALLY_FILLED"
-        trade_id = next(self._trade_ids)
+        numbering = self._trade_ids
+        if self._symbol_trade_ids is not None:
+            numbering = self._symbol_trade_ids.setdefault(order.symbol, itertools.count(50001))
+        trade_id = next(numbering)
         if self.trade_lag:
             self._hidden[trade_id] = self.trade_lag
         order.trades.append(

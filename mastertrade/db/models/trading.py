@@ -7,7 +7,9 @@ risk audit log and metric snapshots.
   before anything is sent, and moves through the states of ``engine/orders.py``.
 - **fills** are the only thing positions and balances are computed from (with the ledger entries):
   a position is the sum of its fills, a balance the sum of deposits, adjustments and fill cash flows.
-  ``(book, trade_id)`` is unique, so a fill seen twice (a retry, a reconciliation) is stored once.
+  ``(book, symbol, trade_id)`` is unique, so a fill seen twice (a retry, a reconciliation) is stored
+  once; the symbol is part of a trade's identity because exchanges number each market's trades on
+  their own (Binance: a BTC/USDT and an ETH/USDT trade can share an id).
 - **ledger_entries** are money in and out that is not a fill: the starting cash of a paper book, and for
   a live book the balance found at the exchange that the fills do not explain (deposits, withdrawals),
   each with its reason.
@@ -109,7 +111,7 @@ class OrderRecord(SQLModel, table=True):
 class FillRecord(SQLModel, table=True):
     __tablename__ = "fills"
     __table_args__ = (
-        UniqueConstraint("book", "trade_id", name="uq_fills_book_trade"),
+        UniqueConstraint("book", "symbol", "trade_id", name="uq_fills_book_symbol_trade"),
         Index("ix_fills_order", "order_id"),
     )
 

@@ -7,8 +7,8 @@ ours is taken as a correction when ``orders.CORRECTIONS`` says so (an order we d
 that turned up), and otherwise left as it is (an older view of the order than ours), never raised.
 Writes that belong together (fills and the order states they cause, an order and its bracket) happen
 in one transaction. An order's ``filled``, ``cost`` and ``fee`` columns are recomputed from its fills
-whenever fills are added, so they are always the sum of its fills; a fill seen twice (same book and
-trade id) is stored once.
+whenever fills are added, so they are always the sum of its fills; a fill seen twice (same book, symbol
+and trade id: exchanges number each market's trades on their own) is stored once.
 """
 
 from __future__ import annotations
