@@ -48,7 +48,7 @@ Wait = Annotated[
 ]
 AllowResize = Annotated[
     bool,
-    typer.Option("--allow-resize", help="Let the risk manager cut the amount to fit a limit (else refused)."),
+    typer.Option("--allow-resize", help="Let the amount be cut to a limit or the lot step (else refused)."),
 ]
 ClientId = Annotated[
     str | None,

@@ -354,6 +354,7 @@ class Account:
             held = (await self.broker.ledger()).held(request.symbol)
             if as_shown(request.amount, held):
                 request = replace(request, amount=held)  # the whole position, not a hair more or less
+        request = await self.broker.fit_to_market(request, allow_resize=allow_resize)
         held_back = await self._release_exits(request) if request.side is Side.SELL else None
         row, decision = await self.send(
             request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize

@@ -70,7 +70,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import live_oco, order_events
+from mastertrade.engine.execution import live_oco, order_events, venue_steps
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
@@ -323,6 +323,21 @@ class LiveBroker:
         self._detached.add(row.id)
         log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
         return await self.journal.get(row.id)
+
+    async def fit_to_market(self, request: OrderRequest, *, allow_resize: bool) -> OrderRequest:
+        """A human's order checked against the market's lot step and price tick (``venue_steps``)."""
+        markets = await self.venue.load_markets()
+        market = markets.get(request.symbol)
+        if market is None or request.amount is None:
+            return request  # ``submit`` names an unknown symbol
+        venue = self.venue.id
+        for what, price in (("limit", request.price), ("stop", request.stop_price)):
+            if price is not None:
+                venue_steps.check_price(self.exchange, market, venue, price, what)
+        amount = venue_steps.fit_amount(
+            self.exchange, market, venue, request.amount, allow_resize=allow_resize
+        )
+        return replace(request, amount=amount)
 
     @property
     def has_native_stops(self) -> bool:

@@ -109,6 +109,10 @@ class PaperBroker:
     def working(self, symbol: str | None = None) -> list[OrderRecord]:
         return [row for row in self._working.values() if symbol is None or row.symbol == symbol]
 
+    async def fit_to_market(self, request: OrderRequest, *, allow_resize: bool) -> OrderRequest:
+        """A paper book takes any amount and price."""
+        return request
+
     @property
     def buy_fee_reserve(self) -> float:
         """A resting buy's fee is held back with its value (``reserved_cash``)."""
