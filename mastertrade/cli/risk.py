@@ -146,11 +146,17 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
 
 @app.command("halt")
 def halt(
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "halted by hand",
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why (kept in the audit log; up to 500 characters, one line)."),
+    ] = "halted by hand",
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """The kill switch: stop every new entry until `mt risk resume`; the account's open buy orders are
     cancelled (sells, the exits, stay)."""
+    from mastertrade.cli.validation import check_reason
+
+    check_reason(reason)
 
     async def halt_and_look(client: DaemonClient) -> tuple[RiskStatus, list[OrderInfo]]:
         resting = [o for o in await client.orders(open_only=True, limit=1000) if o.side == "buy"]

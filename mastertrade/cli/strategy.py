@@ -445,18 +445,9 @@ def _move(spec: str, action: str, reason: str, json_out: bool) -> None:
     ``generator.lifecycle.move_strategy``, on the database directly. The reason is checked here, so
     that it is refused the same way with or without the daemon (the API's own check named its "body
     field", and without the daemon nothing checked it)."""
-    from mastertrade.engine.api.schemas_strategies import REASON, REASON_MAX
+    from mastertrade.cli.validation import check_reason
 
-    if len(reason) > REASON_MAX or re.fullmatch(REASON, reason) is None:
-        from mastertrade.errors import UserInputError
-
-        shown = reason if len(reason) <= 60 else reason[:60] + "..."
-        why = (
-            f"at most {REASON_MAX} characters (got {len(reason):,})"
-            if len(reason) > REASON_MAX
-            else "no tab, newline or other control character"
-        )
-        raise UserInputError(f"invalid --reason {shown!r}: {why}")
+    check_reason(reason)
 
     async def apply() -> dict[str, Any]:
         from mastertrade import errors

@@ -1,12 +1,16 @@
-"""Checks of numbers typed by a human, before anything is sent or written: one line naming the value.
+"""Checks of values typed by a human, before anything is sent or written: one line naming the value.
 
 ``float`` accepts ``inf``, ``nan`` and ``1e308``; none of them is an amount or a price anyone means, and
 each breaks arithmetic downstream (an ``inf`` notional, a ``nan`` that compares false to every limit).
+A reason (``--reason``) is kept in a history or the audit log and shown in tables later: it is bounded
+and has no control character, checked here as the daemon checks it, so it is refused the same way
+whether or not the daemon runs.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from mastertrade.errors import UserInputError
 
@@ -32,3 +36,18 @@ def check_amount(value: float) -> float:
 
 def check_price(value: float) -> float:
     return check_number(value, "--price", upper=MAX_PRICE)
+
+
+def check_reason(reason: str, option: str = "--reason") -> str:
+    """``reason`` if it fits the API's rule for a reason (``schemas_trading.REASON``); else
+    ``UserInputError`` naming it (its first 60 characters when it is long)."""
+    from mastertrade.engine.api.schemas_trading import REASON, REASON_MAX
+
+    shown = reason if len(reason) <= 60 else reason[:60] + "..."
+    if len(reason) > REASON_MAX:
+        raise UserInputError(
+            f"invalid {option} {shown!r}: at most {REASON_MAX} characters (got {len(reason):,})"
+        )
+    if re.fullmatch(REASON, reason) is None:
+        raise UserInputError(f"invalid {option} {shown!r}: no tab, newline or other control character")
+    return reason

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mastertrade.engine.api.schemas import Timeframe
-from mastertrade.engine.api.schemas_trading import EquityPointInfo
+from mastertrade.engine.api.schemas_trading import REASON, REASON_MAX, EquityPointInfo
 
 StrategyState = Literal["generated", "backtested", "passed", "failed", "paper", "active", "paused", "retired"]
 """A strategy's stage in the pipeline (``engine/generator/states.py``)."""
@@ -121,12 +121,6 @@ class StrategyDetail(StrategySummary):
     backtest: BacktestInfo
     backtest_equity: list[EquityPointInfo] = Field(default_factory=list)
     paper_equity: list[EquityPointInfo] = Field(default_factory=list)
-
-
-REASON_MAX = 500
-REASON = r"^[^\x00-\x1f\x7f-\x9f]*$"
-"""A move's reason: no control character (a newline or an escape sequence in it broke `mt strategy show`'s
-history table and wrote to the terminal)."""
 
 
 class TransitionRequest(BaseModel):

@@ -276,8 +276,21 @@ class RiskStatus(Model):
     )
 
 
+REASON_MAX = 500
+REASON = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""A reason a human gives, kept in a history or the audit log (a strategy's move, the kill switch): at
+most ``REASON_MAX`` characters and no control character (a newline or an escape sequence in one broke
+`mt strategy show`'s history table and wrote to the terminal; a halt's reason had no bound at all)."""
+
+
 class HaltRequest(Request):
-    reason: str = ""
+    reason: str = Field(
+        default="",
+        max_length=REASON_MAX,
+        pattern=REASON,
+        description="why, kept in the audit log (at most 500 characters, no control character; "
+        "empty: halted by hand)",
+    )
 
 
 class ResumeRequest(Request):
