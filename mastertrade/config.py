@@ -190,11 +190,11 @@ class MarketSettings(Section):
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
-        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.engine.market.timeframes import check_timeframe
         from mastertrade.errors import UserInputError
 
         try:
-            timeframe_ms(value)
+            check_timeframe(value)  # one spelling: the series, features and strategies are stored under it
         except UserInputError as exc:
             raise ValueError(str(exc)) from None
         return value

@@ -114,6 +114,10 @@ def add(
     for option, value in (("--level", level), ("--pct", pct)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserInputError(f"invalid {option} {value!r}: must be a number above 0")
+    if timeframe is not None:
+        from mastertrade.cli.series_options import given_timeframe
+
+        given_timeframe(timeframe)  # a signal rule watches the series of that name
     if symbol is not None:
         from mastertrade.engine.market.symbols import parse_symbol
 

@@ -14,7 +14,7 @@ import typer
 
 from mastertrade.cli.output import JsonOption, info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run, settings
-from mastertrade.cli.series_options import EndOption, StartOption, date_range
+from mastertrade.cli.series_options import EndOption, StartOption, date_range, given_timeframe
 
 if TYPE_CHECKING:
     from mastertrade.engine.research.series import Series
@@ -100,6 +100,7 @@ def backtest(
     cash = config.cash if cash is None else cash
     fee = config.fee if fee is None else fee
     check_costs(cash, fee)
+    given_timeframe(timeframe)
     if plot is not None:
         check_chart_path(plot)
     start_ms, end_ms = date_range(start, end)

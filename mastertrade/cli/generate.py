@@ -104,7 +104,7 @@ def generate(
         import mastertrade.engine.backtest  # noqa: F401  (numba's cache folder, before anything loads numba)
         from mastertrade.engine.generator.cluster_address import check_executor
         from mastertrade.engine.generator.pipeline import GenerationRequest
-        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.engine.market.timeframes import check_timeframe
         from mastertrade.errors import UserInputError
 
         config = settings()
@@ -124,6 +124,7 @@ def generate(
                 else [timeframe]
                 if timeframe
                 else config.generator.timeframes or [config.market.timeframe],
+                what="--timeframes" if timeframes is not None else "--timeframe",
             )
             template = GenerationRequest(
                 symbol=chosen[0][0],
@@ -140,7 +141,7 @@ def generate(
             return
         symbol = symbol or config.market.symbols[0]
         timeframe = timeframe or config.market.timeframe
-        timeframe_ms(timeframe)
+        check_timeframe(timeframe, what="--timeframe")
         request = GenerationRequest(
             symbol=symbol,
             timeframe=timeframe,

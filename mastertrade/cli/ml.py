@@ -60,10 +60,10 @@ def _check(model: str | None = None) -> None:
 
 
 def _market(config: Settings, symbol: str | None, timeframe: str | None) -> tuple[str, str]:
-    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.market.timeframes import check_timeframe
 
     timeframe = timeframe or config.market.timeframe
-    timeframe_ms(timeframe)
+    check_timeframe(timeframe, what="--timeframe")
     return symbol or config.market.symbols[0], timeframe
 
 

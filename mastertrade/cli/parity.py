@@ -41,8 +41,10 @@ def parity(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Compare a strategy's paper trades with its backtest over the same bars."""
+    from mastertrade.cli.series_options import given_timeframe
     from mastertrade.errors import OperationFailed
 
+    given_timeframe(timeframe)
     if start is None and symbol is None and timeframe is None:
         from mastertrade.cli.daemon import with_client
         from mastertrade.errors import NotFound

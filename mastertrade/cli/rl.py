@@ -67,10 +67,10 @@ def train(
     """
     require_ml()
     from mastertrade.cli.runtime import open_db, run
-    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.market.timeframes import check_timeframe
     from mastertrade.engine.rl.train import train_series
 
-    timeframe_ms(timeframe)
+    check_timeframe(timeframe, what="--timeframe")
     config = settings()
     with progress() as bar:
         task = bar.add_task("training PPO", total=steps or config.rl.steps)

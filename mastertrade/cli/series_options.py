@@ -21,6 +21,17 @@ StartOption = typer.Option("--start", help="First bar to use (ISO-8601 UTC).")
 EndOption = typer.Option("--end", help="Use bars opening before this (ISO-8601 UTC).")
 
 
+def given_timeframe(timeframe: str | None) -> str | None:
+    """``--timeframe`` as typed, when it is a timeframe spelled its one way (``60m`` is refused, naming
+    ``1h``: stored under the text given, it would be a second series of the same bars); None stays None.
+    Every command that reads or writes a series by ``--timeframe`` checks it here first."""
+    if timeframe is not None:
+        from mastertrade.engine.market.timeframes import check_timeframe
+
+        check_timeframe(timeframe, what="--timeframe")
+    return timeframe
+
+
 def date_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
     """``--start`` and ``--end`` as epoch ms (either may be None): the bars opening in ``[start, end)``.
     ``UserInputError`` naming the bad value when one is no date or ``--end`` is not after ``--start``.
@@ -43,7 +54,7 @@ def resolve(spec: str, symbol: str | None, timeframe: str | None) -> tuple[Strat
     from mastertrade.engine.signals.loader import load_strategy
     from mastertrade.errors import UserInputError
 
-    loaded = load_strategy(spec, symbol, timeframe, stored=stored_lookup(spec))
+    loaded = load_strategy(spec, symbol, given_timeframe(timeframe), stored=stored_lookup(spec))
     symbol = symbol or loaded.symbol
     timeframe = timeframe or loaded.timeframe
     if not symbol:

@@ -55,8 +55,11 @@ def show(
     validation (full, in-sample and out-of-sample metrics, deflated Sharpe ratio, reference engine) and its
     history; with --json the whole record, its genome under "genome" (`mt strategy export` writes the file).
     """
+    from mastertrade.engine.market.timeframes import check_timeframe
     from mastertrade.engine.signals.loader import load_strategy
 
+    if timeframe is not None:
+        check_timeframe(timeframe, what="--timeframe")
     found = _find_stored(name)
     if found is not None:
         if symbol or timeframe:

@@ -34,9 +34,11 @@ def add(
     Its backtest over the stored series is attached for reference (not as a gate, and not as
     out-of-sample evidence): the strategy is your choice."""
     from mastertrade.cli.runtime import open_db, run, settings
+    from mastertrade.cli.series_options import given_timeframe
     from mastertrade.client import daemon_running
     from mastertrade.engine.market.symbols import parse_symbol
 
+    given_timeframe(timeframe)
     config = settings()
     # the daemon trades a strategy on the feed's symbol, stored upper case ([market] symbols): one typed
     # `btc/usdt` must be stored as that market, not as a second spelling no closed bar ever matches

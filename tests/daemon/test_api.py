@@ -159,6 +159,16 @@ HUGE = "9" * 20
         ("GET", "/v1/candles?symbol=X&limit=lots", None, 422, "invalid_request", "'limit'"),
         ("GET", "/v1/strategies?limit=1001", None, 422, "invalid_request", "less than or equal to 1000"),
         ("GET", "/v1/candles?symbol=X&timeframe=7x", None, 400, "user_input_error", "invalid timeframe '7x'"),
+        # a second spelling of 1h would read (or, for a rule, watch) a series of another name
+        ("GET", "/v1/candles?symbol=X&timeframe=60m", None, 400, "user_input_error", "60m: write it as 1h"),
+        (
+            "POST",
+            "/v1/alerts/rules",
+            b'{"kind": "signal", "when": {"<": [{"feature": "fear_greed"}, 20]}, "timeframe": "01h"}',
+            422,
+            "invalid_request",
+            "timeframe 01h: write it as 1h",
+        ),
         # epoch milliseconds past any date the database can hold: named, not a 500 (OverflowError)
         (
             "GET",

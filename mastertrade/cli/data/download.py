@@ -40,10 +40,10 @@ def download_candles(
     from mastertrade.engine.market.ccxt_venue import CcxtVenue, check_exchange_id
     from mastertrade.engine.market.download import DownloadProgress, download
     from mastertrade.engine.market.store import CandleStore
-    from mastertrade.engine.market.timeframes import now_ms, parse_when, timeframe_ms, to_iso
+    from mastertrade.engine.market.timeframes import check_timeframe, now_ms, parse_when, to_iso
     from mastertrade.errors import UserInputError
 
-    timeframe_ms(timeframe)
+    check_timeframe(timeframe, what="--timeframe")
     since_ms = parse_when(since, what="--since date")
     until_ms = parse_when(until, what="--until date") if until is not None else None
     if since_ms >= now_ms():

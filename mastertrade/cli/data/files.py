@@ -55,8 +55,9 @@ def import_csv(
     from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
     from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol
-    from mastertrade.engine.market.timeframes import to_iso
+    from mastertrade.engine.market.timeframes import check_timeframe, to_iso
 
+    check_timeframe(timeframe, what="--timeframe")
     symbol = parse_symbol(symbol)
     if not exchange.strip():
         raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")

@@ -17,7 +17,7 @@ from mastertrade.engine.api.schemas import (
     IndicatorsResponse,
 )
 from mastertrade.engine.market.store import SeriesKey
-from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
+from mastertrade.engine.market.timeframes import check_timeframe, parse_when, timeframe_ms, to_iso
 from mastertrade.errors import NotFound, UserInputError
 from mastertrade.utc import from_ms
 
@@ -67,7 +67,7 @@ async def candles(
     since: Annotated[str | None, SINCE] = None,
     until: Annotated[str | None, UNTIL] = None,
 ) -> CandlesResponse:
-    frame = timeframe or ctx.settings.market.timeframe
+    frame = check_timeframe(timeframe) if timeframe else ctx.settings.market.timeframe
     step = timeframe_ms(frame)
     key = SeriesKey(exchange or ctx.venue.id, symbol, frame)
     start, end = time_range(since, until)
@@ -139,7 +139,7 @@ async def indicators(
 
     for spec in line:
         parse_line(spec)  # a malformed spec is a 400 before anything is read
-    frame = timeframe or ctx.settings.market.timeframe
+    frame = check_timeframe(timeframe) if timeframe else ctx.settings.market.timeframe
     step = timeframe_ms(frame)
     key = SeriesKey(exchange or ctx.venue.id, symbol, frame)
     bars = limit + INDICATOR_WARMUP

@@ -11,13 +11,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mastertrade.engine.api.schemas_collectors import SourceInfo
 
 TIMEFRAME_PATTERN = r"^0*[1-9][0-9]*[mhdw]$"
 Timeframe = Annotated[str, Field(pattern=TIMEFRAME_PATTERN, examples=["1m", "15m", "1h", "1d"])]
-"""A bar length: a number and a unit m/h/d/w (``engine/market/timeframes.py``)."""
+"""A bar length: a number and a unit m/h/d/w (``engine/market/timeframes.py``), as stored: a series or
+strategy stored under ``60m`` before such spellings were refused is shown under that name."""
+
+
+def _one_spelling(value: str) -> str:
+    from mastertrade.engine.market.timeframes import check_timeframe
+    from mastertrade.errors import UserInputError
+
+    try:
+        return check_timeframe(value)
+    except UserInputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+TimeframeInput = Annotated[Timeframe, AfterValidator(_one_spelling)]
+"""A bar length in a request: spelled its one way (``1h``; ``60m`` is refused, naming ``1h``), since what
+is stored is stored under the text."""
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -218,7 +234,7 @@ class AlertRuleCreate(Request):
         default=None,
         description='signal: a condition in the genome language, e.g. {"<": [{"feature": "fear_greed"}, 20]}',
     )
-    timeframe: Timeframe | None = Field(
+    timeframe: TimeframeInput | None = Field(
         default=None, description="signal: the bars it watches (default: [market] timeframe)"
     )
 

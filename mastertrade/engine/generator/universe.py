@@ -85,12 +85,15 @@ def universe_seeds(seed: int, series: Sequence[tuple[str, str]]) -> list[int]:
     return [derive(seed, symbol, timeframe) for symbol, timeframe in series]
 
 
-def series_of(symbols: Sequence[str], timeframes: Sequence[str]) -> list[tuple[str, str]]:
+def series_of(
+    symbols: Sequence[str], timeframes: Sequence[str], *, what: str = "timeframe"
+) -> list[tuple[str, str]]:
     """Every (symbol, timeframe), symbols first, duplicates dropped (``UserInputError`` when empty, or
-    naming a symbol that is not BASE/QUOTE). A symbol is the market in any case, spelled as it is stored
-    (``btc/usdt`` is BTC/USDT): one series, one seed, whatever the spelling typed."""
+    naming a symbol that is not BASE/QUOTE, or a timeframe, as ``what``, not spelled its one way). A
+    symbol is the market in any case, spelled as it is stored (``btc/usdt`` is BTC/USDT): one series, one
+    seed, whatever the spelling typed."""
     from mastertrade.engine.market.symbols import parse_symbol
-    from mastertrade.engine.market.timeframes import timeframe_ms
+    from mastertrade.engine.market.timeframes import check_timeframe
 
     symbols = list(dict.fromkeys(parse_symbol(s) for s in symbols if s.strip()))
     timeframes = list(dict.fromkeys(t.strip() for t in timeframes if t.strip()))
@@ -101,7 +104,7 @@ def series_of(symbols: Sequence[str], timeframes: Sequence[str]) -> list[tuple[s
             "the universe has no timeframes: give --timeframes 1h,4h or set [market] timeframe"
         )
     for timeframe in timeframes:
-        timeframe_ms(timeframe)
+        check_timeframe(timeframe, what=what)
     return [(symbol, timeframe) for symbol in symbols for timeframe in timeframes]
 
 

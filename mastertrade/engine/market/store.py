@@ -345,7 +345,8 @@ class CandleStore:
         """The one stored series for a symbol and timeframe; ``exchange`` picks among several. Symbol and
         exchange are matched without case (``btc/usdt`` finds ``BTC/USDT``), the exact spelling first. The
         running simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads
-        research data."""
+        research data. A timeframe spelled otherwise than its one way (``60m``) finds only a series
+        stored under that very name, from before such spellings were refused."""
         from mastertrade.engine.market.symbols import same_symbol
 
         stored = await self.list_series()
@@ -382,6 +383,11 @@ class CandleStore:
                 f"invalid symbol {symbol!r}: expected BASE/QUOTE, like {like[0] if like else 'BTC/USDT'}"
             )
         if not matches:
+            from mastertrade.engine.market.timeframes import check_timeframe
+
+            # a series stored under `60m` before such spellings were refused is read under that name;
+            # with none, the name to write instead (`1h`) is the answer, not "download it"
+            check_timeframe(timeframe, what="--timeframe")
             where = f" on {exchange}" if exchange else ""
             raise NotFound(
                 f"no candles stored for {symbol} {timeframe}{where}: "

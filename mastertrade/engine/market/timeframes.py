@@ -17,13 +17,35 @@ _PATTERN = re.compile(r"(\d+)([mhdw])")
 
 
 def timeframe_ms(timeframe: str) -> int:
-    """Length of one bar in milliseconds; a clear error for anything that is not a timeframe."""
+    """Length of one bar in milliseconds; a clear error for anything that is not a timeframe. Any spelling
+    of a length is read (``60m``, ``01h``: a series stored under one before they were refused); what a
+    user types goes through :func:`check_timeframe`."""
     match = _PATTERN.fullmatch(timeframe)
     if not match or int(match.group(1)) == 0:
         raise UserInputError(
             f"invalid timeframe {timeframe!r}: expected a number and a unit m/h/d/w, like 1m, 15m, 1h, 1d"
         )
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def canonical_timeframe(timeframe: str) -> str:
+    """The one spelling of this bar length: no leading zero, in the largest unit that divides it (``60m``
+    is ``1h``, ``24h`` is ``1d``, ``7d`` is ``1w``; ``90m`` stays ``90m``), as ccxt and exchanges spell it."""
+    step = timeframe_ms(timeframe)
+    unit = next(unit for unit in "wdhm" if step % _UNIT_MS[unit] == 0)
+    return f"{step // _UNIT_MS[unit]}{unit}"
+
+
+def check_timeframe(timeframe: str, *, what: str = "timeframe") -> str:
+    """``timeframe`` itself when it is a timeframe spelled the one way; ``UserInputError`` naming ``what``
+    (``--timeframe``, a config field) and the spelling to write otherwise. Candles, features, strategies
+    and the trial registry are stored under the timeframe's text, so ``60m`` beside ``1h`` would start a
+    second series of the same bars; it is refused, never rewritten on the user's behalf. Reading what is
+    already stored takes any spelling (:func:`timeframe_ms`), so a series stored under one stays reachable."""
+    canonical = canonical_timeframe(timeframe)
+    if canonical != timeframe:
+        raise UserInputError(f"{what} {timeframe}: write it as {canonical}")
+    return timeframe
 
 
 def floor_ts(ts_ms: int, timeframe: str) -> int:

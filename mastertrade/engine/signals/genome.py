@@ -766,7 +766,21 @@ def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome
             raise InvalidGenome(f"{where}not UTF-8 text (byte {exc.start})") from None
     if _nesting(text) > MAX_JSON_NESTING:
         raise InvalidGenome(f"{where}JSON nested deeper than {MAX_JSON_NESTING} levels: not a genome")
-    return parse_genome(_decode(text, where), source=source)
+    return _one_spelling(parse_genome(_decode(text, where), source=source), where)
+
+
+def _one_spelling(genome: Genome, where: str) -> Genome:
+    """A genome document from a user (a file, a ``--batch`` line) with its timeframe spelled its one way:
+    ``"60m"`` is refused, naming ``1h``, since strategies and their trials are stored under the text and
+    ``60m`` would read no ``1h`` candles. A stored strategy's genome is read as stored, whatever spelling
+    it has from before."""
+    if genome.timeframe is not None:
+        from mastertrade.engine.market.timeframes import canonical_timeframe
+
+        canonical = canonical_timeframe(genome.timeframe)
+        if canonical != genome.timeframe:
+            raise InvalidGenome(f"{where}timeframe: write it as {canonical} (got {show(genome.timeframe)})")
+    return genome
 
 
 def load_genome_file(path: str | Path) -> Genome:
@@ -791,7 +805,7 @@ def load_genome_file(path: str | Path) -> Genome:
         except InvalidGenome:
             data = None  # parse_genome_json says where
         if isinstance(data, dict) and "name" not in data:
-            return parse_genome({"name": file.stem, **data}, source=str(file))
+            return _one_spelling(parse_genome({"name": file.stem, **data}, source=str(file)), f"{file}: ")
     return parse_genome_json(text, source=str(file))
 
 
