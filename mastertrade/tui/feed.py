@@ -175,6 +175,7 @@ class Feed:
             "account": ([state.balance, state.positions, state.orders], "account"),
             "risk": ([state.risk], "risk"),
             "goals": ([state.goals], "goals"),
+            "alerts": ([state.alert_history], "alerts"),
             "strategies": ([state.strategies], "strategies"),
         }
         if name in snapshots:

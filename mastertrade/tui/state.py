@@ -302,6 +302,9 @@ class LiveState:
         self.overlays: dict[tuple[str, str, str], OverlayLines] = {}
         """The chart's indicator lines by (symbol, timeframe, overlay set)."""
         self.alerts: deque[FeedItem] = deque(maxlen=MAX_ALERTS)
+        self.alert_history: Snapshot[int] = Snapshot()
+        """The last read of the daemon's alert history (how many it returned): until one succeeds, an
+        empty ``alerts`` means "not read", not "none"."""
         self.log: deque[FeedItem] = deque(maxlen=MAX_LOG)
         self.alert_count = 0  # items ever appended to each feed, so a view can tell the new ones
         self.log_count = 0
@@ -458,6 +461,7 @@ class LiveState:
                 alert.rule,
                 f"{alert.title}: {alert.body}" if alert.body else alert.title,
             )
+        self.alert_history.set(len(alerts), self.clock())
         return self.bump("alerts")
 
     def _add_alert(self, alert_id: int, at: float, severity: str, rule: str, text: str) -> bool:

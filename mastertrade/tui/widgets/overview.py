@@ -226,7 +226,13 @@ class LatestAlerts(StatePanel):
         rows = self.count if self.styles.height is None or self.styles.height.is_auto else self.size.height
         items = list(state.alerts)[-max(1, rows) :][::-1]
         if not items:
-            text.append("no alerts", tone(app, "text-muted"))
+            read = state.alert_history
+            if read.value is not None:
+                text.append("no alerts", tone(app, "text-muted"))
+            elif read.error:
+                text.append(fmt.clip(f"alerts not read: {read.error}", width), tone(app, "text-warning"))
+            else:
+                text.append("no alerts read yet", tone(app, "text-muted"))
             return text
         for index, item in enumerate(items):
             if index:
