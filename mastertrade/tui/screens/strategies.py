@@ -44,6 +44,9 @@ PREVIEW_DELAY_S = 0.2
 PREVIEW_MIN_WIDTH = 40
 """The preview shows beside the table only when the table keeps all its columns in sight and this many
 columns are left for the preview; otherwise the table has the width (``enter`` opens the detail)."""
+NAME_WIDTH = 24
+"""Cells a name takes in the table at most: a longer one ends in an ellipsis (the preview and the detail
+show it whole), so a long name never pushes the other columns out of sight."""
 STAGES = tuple(state.value for state in State)
 """The pipeline's stages, in order (the strategy store's states)."""
 
@@ -163,7 +166,7 @@ class StrategiesScreen(DashboardScreen):
         return (
             item.id,
             [
-                Text(item.name, tone(app, "text", bold=True)),
+                Text(fmt.clip(item.name, NAME_WIDTH), tone(app, "text", bold=True)),
                 Text(item.state, tone(app, STAGE_TONES.get(item.state, "text"), bold=item.state == "active")),
                 Text(f"{item.symbol or '?'} {item.timeframe or ''}".strip()),
                 Text(_num(item.sharpe), justify="right"),
