@@ -80,3 +80,21 @@ async def test_a_goal_set_before_any_equity_history_starts_from_its_first_progre
         await trading.bar(BTC, 2, 160, 161, 159, 160)
         await desk.snapshot()
     await trading.wait(lambda: milestones(trading, "near") == ["100%"], "the near goal's milestone")
+
+
+async def test_a_milestone_is_announced_once_though_the_account_dips_below_it_and_back(
+    trading: TradingEngine,
+) -> None:
+    # An account hovering at a milestone announced it at every snapshot after a dip ("Goal near: 100%
+    # reached" each hour, held back only inside the alerts' repeat window).
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    desk = trading.ctx.get(GoalsDesk)
+    async with trading.client() as client:
+        await client.add_goal(GoalCreate(name="near", kind="value", target=110_000))
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=200, type="market"))
+    await trading.bar(BTC, 1, 100, 101, 99, 100)
+    for i, price in enumerate((160, 100, 160, 100, 160), start=2):
+        await trading.bar(BTC, i, price, price + 1, price - 1, price)
+        await desk.snapshot()
+    await trading.wait(lambda: not trading.ctx.state.inflight)
+    assert milestones(trading, "near") == ["100%"]

@@ -78,18 +78,28 @@ class GoalsDesk:
         its progress so far is where it starts, not milestones reached now (a value goal of twice the
         account announced 25% and 50% as soon as it was added). So is a goal the previous snapshot holds
         without progress (it was taken before the account had an equity point): its first progress is
-        where it starts. In a new period a period goal starts again from nothing."""
+        where it starts. In a new period a period goal starts again from nothing.
+
+        A milestone is announced once (a period goal's once a period): the snapshot keeps each goal's
+        highest progress so far (``high_water``, the progress where it started included), and only
+        milestones above it are announced, so an account hovering at a milestone does not announce it
+        again after every dip."""
         report = await self.report()
         previous = await self.account.risk.store.latest_snapshot("goals", self.account.book)
         before = {item.get("id"): item for item in (previous.data.get("goals", []) if previous else [])}
-        for item in report["goals"]:
+        stored = _jsonable(report)
+        for item, kept in zip(report["goals"], stored["goals"], strict=True):
             now = item.get("progress")
+            if now is None or not math.isfinite(now):
+                continue
             seen = before.get(item["id"])
-            if now is None or seen is None or seen.get("progress") is None:
+            kept["high_water"] = now
+            if seen is None or seen.get("progress") is None:
                 continue
             was = 0.0
-            if seen.get("period_start") == _jsonable(item.get("period_start")):
-                was = seen.get("progress") or 0.0
+            if seen.get("period_start") == kept.get("period_start"):
+                was = max(seen.get("progress") or 0.0, seen.get("high_water") or 0.0)
+                kept["high_water"] = max(was, now)
             for milestone in MILESTONES:
                 if was < milestone <= now:
                     self.account.emit(
@@ -101,7 +111,7 @@ class GoalsDesk:
                             message=f"{item['description']}: {now:.0%} of target",
                         )
                     )
-        await self.account.risk.store.save_snapshot("goals", self.account.book, _jsonable(report))
+        await self.account.risk.store.save_snapshot("goals", self.account.book, stored)
         return report
 
 
