@@ -3,7 +3,8 @@
 
 ``with_client(fn)`` is how any command talks to the daemon: ``with_client(lambda c: c.status())``
 runs the coroutine with a connected ``DaemonClient`` and turns "nothing on the socket" into the
-one-line ``DaemonNotRunning`` error (exit 1).
+one-line ``DaemonNotRunning`` error (exit 1), which says so when a daemon holds the pid file but does not
+answer yet (starting, or stuck) instead of asking for a start.
 """
 
 from __future__ import annotations
@@ -31,15 +32,42 @@ STATUS_RUNNING, STATUS_NOT_RUNNING, STATUS_UNKNOWN = 0, 3, 4
 
 
 def with_client[T](fn: Callable[[DaemonClient], Awaitable[T]], *, timeout_s: float = 10.0) -> T:
-    """Run ``fn(client)`` against the daemon of this installation."""
+    """Run ``fn(client)`` against the daemon of this installation.
+
+    Nothing on the socket while a daemon holds the pid file (starting, or stuck) is said as such, not as
+    "not running": that would send the trader to start a daemon that is already there."""
     from mastertrade.cli.runtime import run
     from mastertrade.client import DaemonClient
+    from mastertrade.errors import DaemonNotRunning
 
     async def main() -> T:
         async with DaemonClient(timeout=timeout_s) as client:
             return await fn(client)
 
-    return run(main)
+    try:
+        return run(main)
+    except DaemonNotRunning:
+        silent = silent_daemon()
+        if silent is None:
+            raise
+        raise DaemonNotRunning(silent) from None
+
+
+def silent_daemon() -> str | None:
+    """What to say when a daemon holds this installation's pid file but nothing answers on its socket,
+    or None when no daemon holds it."""
+    from mastertrade.locations import locations
+    from mastertrade.pids import pid_file_holder
+
+    where = locations()
+    pid = pid_file_holder(where.pid_file)
+    if pid is None:
+        return None
+    who = f"pid {pid}" if pid > 0 else "its pid not written yet"
+    return (
+        f"the daemon ({who}) runs but does not answer on {where.socket_file}: it is still starting, or"
+        " stuck; see `mt daemon logs`"
+    )
 
 
 def duration(seconds: float) -> str:
@@ -255,7 +283,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     4 when it runs but does not answer on its socket; --json prints the same document in every case.
     """
     from mastertrade.engine.daemon import running_pid
-    from mastertrade.errors import MasterTradeError
+    from mastertrade.errors import DaemonNotRunning, MasterTradeError
     from mastertrade.locations import locations
 
     where = locations()
@@ -268,9 +296,12 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         "log_file": str(where.log_file),
     }
     report = None
+    silent = None
     if pid is not None:
         try:
             report = with_client(lambda client: client.status(), timeout_s=5.0)
+        except DaemonNotRunning as exc:
+            silent = result["problem"] = str(exc)
         except MasterTradeError as exc:
             result["problem"] = str(exc)
     else:
@@ -293,9 +324,8 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         info(f"the daemon is not running{stale}; start it with `mt daemon start`")
         raise typer.Exit(code)
     if report is None:
-        info(
-            f"the daemon runs (pid {pid}) but does not answer on {where.socket_file}: {result.get('problem')}"
-        )
+        problem = result.get("problem")
+        info(silent or f"the daemon runs (pid {pid}) but does not answer on {where.socket_file}: {problem}")
         raise typer.Exit(code)
     simulated = " (simulated)" if report.venue.simulated else ""
     info(
