@@ -27,7 +27,7 @@ What differs from a real installation, and why (all of it is in the demo's confi
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do for most seeds (eight of ten
 measured; the bar is the spread of every candidate's Sharpe ratio), and ``nightly_seed = 1`` gives every
-fresh demo the same first nightly run, one that passes five; on the others nothing passes, as it should
+fresh demo the same first nightly run, one that passes six; on the others nothing passes, as it should
 on a market with no edge. The dashboard labels everything as
 simulated and paper.
 """
