@@ -61,6 +61,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt
@@ -402,7 +403,12 @@ class LiveBroker:
                         child_id, OrderState.CANCELLED, reason=f"its entry {parent.id} filled nothing"
                     )
                     continue
-                amount = float(self.exchange.amount_to_precision(child.symbol, received))
+                amount = self._lots(child.symbol, received)
+                if amount is None:
+                    reason = self._too_little(parent, received)
+                    log.warning("exit %s of order %s not armed: %s", child.client_order_id, parent.id, reason)
+                    await self.journal.transition(child_id, OrderState.CANCELLED, reason=reason)
+                    continue
                 limit, stop = _levels_from_fill(parent, child)
                 if child.type == OrderType.STOP.value and stop is not None:
                     stop = float(self.exchange.price_to_precision(child.symbol, stop))
@@ -415,6 +421,28 @@ class LiveBroker:
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
         await live_oco.send_exits(self, sized)
+
+    def _lots(self, symbol: str, amount: float) -> float | None:
+        """``amount`` cut down to whole lot steps, or None when that leaves nothing (ccxt raises then)."""
+        try:
+            cut = float(self.exchange.amount_to_precision(symbol, amount))
+        except ccxt.InvalidOrder:
+            return None
+        return cut if cut > 0 else None
+
+    def _too_little(self, entry: OrderRecord, received: float) -> str:
+        """Why an entry's exits are not armed: what it brought in is under one lot step."""
+        base, _ = split_symbol(entry.symbol)
+        market = self.exchange.markets.get(entry.symbol) or {}
+        step = venue_steps.step_of(self.exchange, market, "amount")
+        got = venue_steps.shown(Decimal(repr(received)))
+        under = (
+            f"under one lot step ({venue_steps.shown(step)})" if step is not None else "under one lot step"
+        )
+        return (
+            f"its entry {entry.id} brought in {got} {base}, {under} of {entry.symbol} on {self.venue.id}:"
+            " too little for an exit the exchange takes"
+        )
 
     async def _received(self, entry: OrderRecord) -> float:
         """What an entry's fills brought in: its filled amount less the fees taken from it (Binance takes
