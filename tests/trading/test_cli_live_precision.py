@@ -61,3 +61,22 @@ def test_amounts_and_prices_on_the_steps_go_as_given(
     assert result.exit_code == 0, result.stderr
     [order] = desk.placed
     assert order.quantity == pytest.approx(0.12345) and order.price == pytest.approx(39000.01)
+
+
+def test_a_position_held_with_float_noise_is_named_as_shown() -> None:
+    """A whole position's amount is a float sum (0.12345 bought, a base-asset fee of 0.00012345 taken):
+    the refusal names it as ``mt positions`` shows it, not with the sum's noise."""
+    import ccxt.async_support as ccxt
+
+    from mastertrade import errors
+    from mastertrade.engine.execution import venue_steps
+
+    class Exchange:
+        precisionMode = ccxt.TICK_SIZE
+
+    market = {"symbol": BTC, "precision": {"amount": 1e-05, "price": 0.01}}
+    held = 0.12345 - 0.00012345
+    with pytest.raises(errors.UserInputError) as refused:
+        venue_steps.fit_amount(Exchange(), market, "binance", held, allow_resize=False)
+    assert "amount 0.12332655 BTC/USDT" in str(refused.value) and "0.12332 or 0.12333" in str(refused.value)
+    assert venue_steps.fit_amount(Exchange(), market, "binance", 0.1 + 0.2, allow_resize=False) == 0.3

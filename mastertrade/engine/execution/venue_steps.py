@@ -70,7 +70,7 @@ def fit_amount(
     if allow_resize and below > 0:
         return float(below)
     raise errors.UserInputError(
-        f"amount {amount!r} {market['symbol']} is not a whole number of {venue}'s lot step {shown(step)}:"
+        f"amount {amount:.12g} {market['symbol']} is not a whole number of {venue}'s lot step {shown(step)}:"
         f" ask for {shown(below)} or {shown(above)}"
         + (" (or let it be cut to the step: --allow-resize)" if below > 0 else "")
     )
@@ -85,6 +85,6 @@ def check_price(exchange: Any, market: dict[str, Any], venue: str, price: float,
     if between is not None:
         below, above = between
         raise errors.UserInputError(
-            f"{what} price {price!r} is between two of {market['symbol']}'s price ticks on {venue}"
+            f"{what} price {price:.12g} is between two of {market['symbol']}'s price ticks on {venue}"
             f" ({shown(step)}): ask for {shown(below)} or {shown(above)}"
         )
