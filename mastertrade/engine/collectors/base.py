@@ -44,6 +44,9 @@ T = TypeVar("T")
 MINUTE_S = 60.0
 HOUR_S = 3600.0
 DAY_MS = 86_400_000
+EPOCH_MS_FROM = 100_000_000_000
+"""An epoch number at least this large is in milliseconds: as seconds it would fall in the year 5138, as
+milliseconds it is 1973-03-03, so the two units cannot be confused for any time a source reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,3 +294,12 @@ def as_float(value: Any, source: str, what: str) -> float:
     if not math.isfinite(number):
         raise DataValidationError(f"{source}: unexpected payload: {what} is {value!r}")
     return number
+
+
+def epoch_ms(value: Any, source: str, what: str) -> int:
+    """Epoch milliseconds from a JSON field holding epoch seconds or epoch milliseconds (a number or a
+    numeric string). Providers document one unit and some change it, or send the other one from a
+    different endpoint: read by the documented unit, a millisecond time became a date thousands of
+    years ahead (its values dropped as not yet published) and a second one a date in January 1970."""
+    number = as_float(value, source, what)
+    return int(round(number if abs(number) >= EPOCH_MS_FROM else number * 1000))

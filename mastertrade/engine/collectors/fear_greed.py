@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 
-from mastertrade.engine.collectors.base import HOUR_S, Collector, FeaturePoint, as_float, expect, get_json
+from mastertrade.engine.collectors.base import (
+    HOUR_S,
+    Collector,
+    FeaturePoint,
+    as_float,
+    epoch_ms,
+    expect,
+    get_json,
+)
 from mastertrade.errors import OperationFailed
 
 URL = "https://api.alternative.me/fng/"
@@ -48,7 +56,7 @@ class FearGreedCollector(Collector):
             expect(isinstance(row, dict), self.name, f"data[{index}] is not an object")
             value = as_float(row.get("value"), self.name, f"data[{index}].value")
             expect(0 <= value <= 100, self.name, f"data[{index}].value {value} is outside 0..100")
-            ts = int(as_float(row.get("timestamp"), self.name, f"data[{index}].timestamp")) * 1000
+            ts = epoch_ms(row.get("timestamp"), self.name, f"data[{index}].timestamp")
             if ts <= now:
                 points.append(FeaturePoint(FEATURE, value, ts, ts))
         self.backfilled = True

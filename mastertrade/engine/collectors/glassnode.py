@@ -19,6 +19,7 @@ from mastertrade.engine.collectors.base import (
     Collector,
     FeaturePoint,
     as_float,
+    epoch_ms,
     expect,
     get_json,
 )
@@ -66,7 +67,7 @@ class GlassnodeCollector(Collector):
             expect(isinstance(row, dict), self.name, f"{path}[{index}] is not an object")
             if row.get("v") is None:
                 continue  # Glassnode leaves v null for a day it has not computed yet
-            day = int(as_float(row.get("t"), self.name, f"{path}[{index}].t")) * 1000
+            day = epoch_ms(row.get("t"), self.name, f"{path}[{index}].t")
             value = as_float(row["v"], self.name, f"{path}[{index}].v")
             if day + DAY_MS <= now:
                 points.append(FeaturePoint(METRICS[path], value, day, day + DAY_MS, asset.upper()))

@@ -14,7 +14,15 @@ from typing import Any
 
 import httpx
 
-from mastertrade.engine.collectors.base import MINUTE_S, Collector, FeaturePoint, expect, fetch, get_json
+from mastertrade.engine.collectors.base import (
+    MINUTE_S,
+    Collector,
+    FeaturePoint,
+    epoch_ms,
+    expect,
+    fetch,
+    get_json,
+)
 from mastertrade.engine.collectors.feeds import parse_feed
 from mastertrade.engine.collectors.sentiment import Item, SentimentBuckets, SymbolMatcher, score_function
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -99,7 +107,11 @@ class RedditCollector(SentimentCollector):
                 continue
             ident = str(post.get("name") or post.get("id") or post.get("permalink") or post["title"])
             created = post.get("created_utc")
-            published = int(float(created) * 1000) if isinstance(created, int | float) else None
+            published = (
+                epoch_ms(created, where, "created_utc")
+                if isinstance(created, int | float) and not isinstance(created, bool)
+                else None
+            )
             title = str(post["title"])
             body = str(post.get("selftext") or "")[:SELFTEXT_CHARS].strip()
             # The subreddit's name counts as a mention (a post in r/solana is about SOL) but is not scored.

@@ -34,6 +34,7 @@ from mastertrade.engine.collectors.base import (
     Collector,
     FeaturePoint,
     as_float,
+    epoch_ms,
     expect,
     get_json,
 )
@@ -86,7 +87,7 @@ class MempoolCollector(Collector):
         points = []
         for index, row in enumerate(rows):
             expect(isinstance(row, dict), self.name, f"hashrates[{index}] is not an object")
-            day = int(as_float(row.get("timestamp"), self.name, f"hashrates[{index}].timestamp")) * 1000
+            day = epoch_ms(row.get("timestamp"), self.name, f"hashrates[{index}].timestamp")
             day -= day % DAY_MS
             rate = as_float(row.get("avgHashrate"), self.name, f"hashrates[{index}].avgHashrate")
             if day + DAY_MS <= now:
@@ -103,7 +104,7 @@ class BlockchainStatsCollector(Collector):
         stats: Any = await get_json(client, BLOCKCHAIN_STATS)
         expect(isinstance(stats, dict), self.name, "stats are not an object")
         stamp = stats.get("timestamp")
-        ts = int(as_float(stamp, self.name, "timestamp")) if stamp is not None else now
+        ts = epoch_ms(stamp, self.name, "timestamp") if stamp is not None else now
         ts = min(ts, now)
         return [
             FeaturePoint("tx_count_24h", as_float(stats.get("n_tx"), self.name, "n_tx"), ts, now, BTC),

@@ -29,6 +29,7 @@ from mastertrade.engine.collectors.base import (
     FeaturePoint,
     as_dict,
     as_float,
+    epoch_ms,
     expect,
     get_json,
 )
@@ -110,7 +111,7 @@ class WhaleCollector(Collector):
         threshold = self.settings.whale_threshold_usd
         moves = [moved_sats(tx) / SATS * price for tx in block["tx"] if isinstance(tx, dict)]
         whales = [usd for usd in moves if usd >= threshold]
-        ts = min(int(as_float(block.get("time"), self.name, "block time")) * 1000, now)
+        ts = min(epoch_ms(block.get("time"), self.name, "block time"), now)
         return [
             FeaturePoint("whale_tx_count", float(len(whales)), ts, now, BTC),
             FeaturePoint("whale_volume_usd", float(sum(whales)), ts, now, BTC),
