@@ -203,7 +203,7 @@ class CollectorService:
         async with self.work(f"collect:{collector.name}"):
             if failure is None:
                 try:
-                    await self._store(collector, points)
+                    await self._store(collector, points, now)
                 except OperationFailed as exc:
                     failure = exc
                 else:
@@ -247,9 +247,9 @@ class CollectorService:
             next_poll=now + int(delay * 1000),
         )
 
-    async def _store(self, collector: Collector, points: list[FeaturePoint]) -> None:
+    async def _store(self, collector: Collector, points: list[FeaturePoint], now: int) -> None:
         try:
-            await self.store.upsert(collector.name, points)
+            await self.store.upsert(collector.name, points, seen_at=now)
         except Exception as exc:  # the driver's errors have no common base; a full disk is transient
             reason = str(exc).splitlines()[0] if str(exc) else ""
             raise OperationFailed(f"cannot store values: {type(exc).__name__}: {reason}") from exc

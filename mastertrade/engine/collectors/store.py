@@ -2,8 +2,10 @@
 
 Writes are bulk upserts in one transaction: a re-poll that reports the same value for the same
 (source, name, symbol, ts) changes nothing, not even its publication time; a revised value (a sentiment
-bucket that gained late items) replaces the old one and takes the new publication time, so a backtest
-sees the revision only from when it was made. Reads return numpy arrays ordered by ``ts``.
+bucket that gained late items, a daily figure the provider corrected) replaces the old one and takes the
+new publication time, never earlier than the poll that saw it (``seen_at``): a source stamps a day's
+value with the day's end, and its correction the next afternoon was not known then. So a backtest sees
+the revision only from when it was made. Reads return numpy arrays ordered by ``ts``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, delete, select, text, tuple_
+from sqlalchemy import BigInteger, and_, case, delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mastertrade.db.database import Database
@@ -88,13 +90,14 @@ class FeatureStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def upsert(self, source: str, points: Iterable[FeaturePoint]) -> int:
-        """Insert or update values of one source in a single transaction; returns how many were given."""
+    async def upsert(self, source: str, points: Iterable[FeaturePoint], *, seen_at: int | None = None) -> int:
+        """Insert or update values of one source in a single transaction; returns how many were given.
+        ``seen_at`` (epoch ms) is when they were fetched: a revised value is published no earlier."""
         rows = self._rows(source, points)
         if not rows:
             return 0
         async with self.db.engine.begin() as conn:
-            await self._write(conn, rows)
+            await self._write(conn, rows, seen_at=seen_at)
         return len(rows)
 
     async def replace(
@@ -151,10 +154,16 @@ class FeatureStore:
             }
         return list(latest.values())
 
-    async def _write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    async def _write(
+        self, conn: AsyncConnection, rows: list[dict[str, Any]], *, seen_at: int | None = None
+    ) -> None:
         insert = _dialect_insert(conn)
         statement = insert(_FEATURES)
         excluded = statement.excluded
+        revised_at: Any = excluded.published_at
+        if seen_at is not None:
+            later = func.greatest if conn.dialect.name == "postgresql" else func.max
+            revised_at = later(excluded.published_at, literal(int(seen_at), BigInteger))
         statement = statement.on_conflict_do_update(
             index_elements=["source", "name", "symbol", "ts"],
             set_={
@@ -162,7 +171,7 @@ class FeatureStore:
                 # An unchanged value keeps the time it was first published; a revision is new information.
                 "published_at": case(
                     (_FEATURES.c.value == excluded.value, _FEATURES.c.published_at),
-                    else_=excluded.published_at,
+                    else_=revised_at,
                 ),
             },
         )
