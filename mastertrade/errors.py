@@ -9,7 +9,8 @@ CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit
     │   ├── ConfigError             malformed config file or environment variable (file, line, key)
     │   ├── DataValidationError     a rejected input file or payload (row number and reason)
     │   ├── InvalidGenome           a strategy genome that fails validation (JSON path of the field)
-    │   └── NotFound                a named thing (series, strategy, order, goal) does not exist
+    │   ├── NotFound                a named thing (series, strategy, order, goal) does not exist
+    │   └── AlreadyExists           what is to be added is there already (an identical alert rule)
     ├── OperationFailed             the request was fine but the work failed; exit 1
     │   ├── DaemonNotRunning        a command needs the daemon and none answers on the socket
     │   ├── DaemonAlreadyRunning    a second `mt daemon start`
@@ -54,6 +55,10 @@ class InvalidGenome(UserInputError):
 
 class NotFound(UserInputError):
     """A named series, strategy, order or goal does not exist."""
+
+
+class AlreadyExists(UserInputError):
+    """What is to be added is there already (the message names it); the API answers 409."""
 
 
 class OperationFailed(MasterTradeError):

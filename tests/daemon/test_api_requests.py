@@ -29,7 +29,7 @@ def asgi(engine: Engine) -> httpx.AsyncClient:
 def rule_with_padding(size: int) -> bytes:
     """A valid alert rule padded with JSON whitespace to ``size`` bytes (a rule's name holds at most
     128 characters, so the padding cannot be its name)."""
-    head, tail = b'{"kind": "order_filled", "name": "padded"', b"}"
+    head, tail = b'{"kind": "order_filled", "severity": "critical", "name": "padded"', b"}"
     return head + b" " * (size - len(head) - len(tail)) + tail
 
 

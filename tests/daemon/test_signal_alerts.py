@@ -119,7 +119,10 @@ def test_mt_alerts_add_when(mt: MT, threaded_daemon: ThreadedDaemon) -> None:
     )
     stored = [rule for rule in mt.json("alerts", "list")["rules"] if not rule["builtin"]]
     assert [rule["id"] for rule in stored] == [rule["id"]]  # nothing stored
-    # a market in any case is the market the feed streams, stored as the feed spells it
+    # a market in any case is the market the feed streams, stored as the feed spells it (the same rule
+    # as the first, refused while that one is there)
+    assert mt("alerts", "add", "--when", FEAR_TEXT, "--symbol", "btc/usdt").exit_code == 2
+    assert mt.json("alerts", "remove", str(rule["id"])) == {"removed": rule["id"]}
     lower = mt.json("alerts", "add", "--when", FEAR_TEXT, "--symbol", "btc/usdt")
     assert lower["params"]["symbol"] == "BTC/USDT"
 

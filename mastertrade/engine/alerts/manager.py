@@ -51,13 +51,32 @@ from mastertrade.engine.bus import EventBus, Subscription
 from mastertrade.engine.events import AlertRaised, Event
 from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.kernel.clock import Clock
-from mastertrade.errors import NotFound, UserInputError
+from mastertrade.errors import AlreadyExists, NotFound, UserInputError
 from mastertrade.utc import iso
 
 log = logging.getLogger(__name__)
 
 _MAX_WAIT_S = 60.0  # re-check at least this often, so a wall-clock jump cannot strand a retry
 _CONCURRENT_DELIVERIES = 4
+
+
+def _fingerprint(rule: Rule) -> tuple[str, str, str | None]:
+    """What a rule alerts on: its kind, its parameters as it reads them and its severity."""
+    params = json.dumps(rule.params(), sort_keys=True, default=str)
+    return rule.kind, params, rule.severity.value if rule.severity else None
+
+
+def _already_there(rule: Rule) -> str:
+    """The refusal of a rule identical to ``rule``, naming it and what to do instead."""
+    if rule.builtin:
+        return (
+            f"the built-in rule {rule.name} ([alerts] events) already alerts on exactly this (a rule of "
+            "its kind narrowed by --symbol or --service, or with another --severity, is not the same)"
+        )
+    return (
+        f"alert rule {rule.rule_id} ({rule.name!r}) already alerts on exactly this: remove it first "
+        f"(`mt alerts remove {rule.rule_id}`) to add it under another name"
+    )
 
 
 def alert_info(record: AlertRecord) -> dict[str, Any]:
@@ -111,6 +130,7 @@ class AlertManager:
         self._wake = asyncio.Event()
         self._deliveries: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(_CONCURRENT_DELIVERIES)
+        self._adding = asyncio.Lock()
 
     @property
     def urls(self) -> list[str]:
@@ -433,17 +453,32 @@ class AlertManager:
 
         A name the user gives must fit the stored column (Postgres refuses a longer one; SQLite would
         keep it but every alert's ``rule`` is cut); a name made from the rule (a long ``--when``
-        condition) is shortened with an ellipsis instead, as the rule's parameters keep it whole."""
+        condition) is shortened with an ellipsis instead, as the rule's parameters keep it whole.
+
+        A rule that alerts on exactly what a rule in force alerts on is refused (``AlreadyExists``
+        naming that rule): stored, it was a second rule listed for the same alerts."""
         if name:  # an empty name is none: the rule's own
             check_rule_name(name)
         clean = {key: value for key, value in params.items() if value is not None}
         draft = build_rule(kind, clean, rule_id=0, name=name, severity=severity)
         label = draft.name if len(draft.name) <= RULE_NAME_MAX else draft.name[: RULE_NAME_MAX - 1] + "…"
-        stored = await self.store.add_rule(name=label, kind=kind, params=draft.params(), severity=severity)
-        rule = build_rule(kind, draft.params(), rule_id=stored.id, name=stored.name, severity=severity)
-        self.rules.rules.append(rule)
+        async with self._adding:  # two identical requests at once: the second sees the first stored
+            if (same := self._same_as(draft)) is not None:
+                raise AlreadyExists(_already_there(same))
+            stored = await self.store.add_rule(
+                name=label, kind=kind, params=draft.params(), severity=severity
+            )
+            rule = build_rule(kind, draft.params(), rule_id=stored.id, name=stored.name, severity=severity)
+            self.rules.rules.append(rule)
         log.info("alert rule %s added: %s", stored.id, stored.name)
         return rule
+
+    def _same_as(self, draft: Rule) -> Rule | None:
+        """The rule in force that alerts on exactly what ``draft`` would: the same kind, the same
+        parameters as the rules read them (``1h`` and ``60m`` are one window, a symbol as the feed spells
+        it) and the same severity. A name alone changes nothing that is sent, so it is not compared."""
+        wanted = _fingerprint(draft)
+        return next((rule for rule in self.rules.rules if _fingerprint(rule) == wanted), None)
 
     async def remove_rule(self, rule_id: int) -> None:
         if not await self.store.remove_rule(rule_id):

@@ -29,6 +29,7 @@ STATUS: dict[type[errors.MasterTradeError], int] = {
     errors.MasterTradeError: 500,
     errors.UserInputError: 400,
     errors.NotFound: 404,
+    errors.AlreadyExists: 409,
     errors.DataValidationError: 422,
     errors.InvalidGenome: 422,
     errors.OperationFailed: 409,

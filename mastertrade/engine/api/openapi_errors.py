@@ -29,7 +29,8 @@ MEANING: dict[int, str] = {
     401: "Missing or wrong bearer token (only on a TCP listener started with a token)",
     404: "Nothing by that id or name (not_found)",
     409: "The request was fine but cannot be carried out now (operation_failed, risk_rejected...): "
-    "trading is off or starting, a refused state change, a protective stop",
+    "trading is off or starting, a refused state change, a protective stop; or what it adds is there "
+    "already (already_exists, naming it)",
     413: "The request body is over the daemon's limit (payload_too_large)",
     415: "The request body was not sent as JSON (unsupported_media_type)",
     422: "A parameter or body field outside its schema (invalid_request, data_validation_error...)",

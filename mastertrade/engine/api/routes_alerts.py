@@ -50,9 +50,9 @@ PRICED_KINDS = ("price_cross", "pct_move", "signal")
     "/v1/alerts/rules",
     response_model=AlertRuleInfo,
     status_code=201,
-    responses=raises(400, 404),
+    responses=raises(400, 404, 409),
     summary="Add a rule (404 for a symbol or service the daemon does not know, 400 for a signal rule on a"
-    " timeframe it does not stream)",
+    " timeframe it does not stream, 409 for a rule that alerts on exactly what one in force does)",
 )
 async def add_rule(ctx: Ctx, body: AlertRuleCreate) -> AlertRuleInfo:
     await ctx.alerts.load()
