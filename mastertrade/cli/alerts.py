@@ -64,7 +64,11 @@ def add(
     direction: Annotated[str | None, typer.Option(help="price_cross: above, below or any (default).")] = None,
     pct: Annotated[float | None, typer.Option(help="pct_move: the move in percent.")] = None,
     window: Annotated[
-        str | None, typer.Option(help="pct_move: the window, like 15m, 1h (default), 1d.")
+        str | None,
+        typer.Option(
+            help="pct_move: the window, like 15m, 1h (default), 1d, 30d; a move from its low or high, "
+            "timed to 1% of it."
+        ),
     ] = None,
     service: Annotated[str | None, typer.Option(help="service_failure: only this service.")] = None,
     when: Annotated[

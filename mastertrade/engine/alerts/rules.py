@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mastertrade.engine.alerts.move_window import MoveWindow
 from mastertrade.engine.alerts.rule_base import AlertCandidate as AlertCandidate
 from mastertrade.engine.alerts.rule_base import Rule as Rule
 from mastertrade.engine.alerts.rule_base import Severity as Severity
@@ -290,7 +290,9 @@ class PriceCrossRule(Rule):
 
 class PctMoveRule(Rule):
     """Fires when a symbol (or any symbol) moves by at least ``pct`` percent within ``window_s``
-    seconds; the window then starts afresh, so a steady trend alerts once per further move."""
+    seconds: from the window's lowest price up, or from its highest down, to the newest price; the
+    window then starts afresh, so a steady trend alerts once per further move. The window's prices are
+    kept to 1% of its length (``move_window.MoveWindow``), in memory that does not grow with it."""
 
     types = frozenset({"price.tick"})
 
@@ -309,7 +311,11 @@ class PctMoveRule(Rule):
         self.symbol = symbol
         self.pct = pct
         self.window_s = window_s
-        self._prices: dict[str, deque[tuple[float, float]]] = {}
+        self._windows: dict[str, MoveWindow] = {}
+
+    def samples(self) -> int:
+        """How many entries the rule keeps in memory, over every symbol it has seen."""
+        return sum(len(window) for window in self._windows.values())
 
     def params(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "pct": self.pct, "window": _duration(self.window_s)}
@@ -319,18 +325,18 @@ class PctMoveRule(Rule):
             self.symbol is not None and not same_symbol(event.symbol, self.symbol)
         ):
             return None
-        prices = self._prices.setdefault(event.symbol, deque())
-        prices.append((event.at, event.price))
-        while prices and prices[0][0] < event.at - self.window_s:
-            prices.popleft()
-        reference = prices[0][1]
-        if reference <= 0:
+        window = self._windows.get(event.symbol)
+        if window is None:
+            window = self._windows[event.symbol] = MoveWindow(self.window_s)
+        window.add(event.at, event.price)
+        low, high = window.low(), window.high()
+        if low <= 0:
             return None
-        change = (event.price / reference - 1) * 100
+        up, down = (event.price / low - 1) * 100, (event.price / high - 1) * 100
+        change, reference = (up, low) if up >= -down else (down, high)
         if abs(change) < self.pct:
             return None
-        prices.clear()
-        prices.append((event.at, event.price))
+        window.restart(event.at, event.price)
         way = "up" if change > 0 else "down"
         return self._finish(
             AlertCandidate(
