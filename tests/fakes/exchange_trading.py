@@ -62,6 +62,9 @@ After = Literal["drop", "hang", "500", "503", "429"]
 STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 PRICES_OUT_OF_ORDER = "The relationship of the prices for the orders is not correct."
 WOULD_MATCH = "Order would immediately match and take."
+DECIMAL_HAIR = 1e-12
+"""The desk keeps balances in floats where Binance keeps decimals: a balance this close to an amount
+covers it (0.1 - 0.08439 left free is 0.015609999999999999, which is 0.01561 at the exchange)."""
 TRADES_PAGE = 500
 TRADES_PAGE_MAX = 1000
 """Binance's ``myTrades`` page: 500 trades unless ``limit`` asks for more, 1000 at most."""
@@ -359,9 +362,9 @@ class TradingExchange(FakeExchange):
             assert fill_price is not None
             if side == "BUY":
                 need = quantity * fill_price * (1 + self.fee) if marketable else quantity * fill_price
-                if self.free.get(quote, 0.0) < need:
+                if self.free.get(quote, 0.0) < need - DECIMAL_HAIR:
                     return Reply(400, binance_error(-2010, INSUFFICIENT))
-            elif self.free.get(base, 0.0) < quantity:
+            elif self.free.get(base, 0.0) < quantity - DECIMAL_HAIR:
                 return Reply(400, binance_error(-2010, INSUFFICIENT))
             order = DeskOrder(
                 next(self._ids),
@@ -472,7 +475,7 @@ class TradingExchange(FakeExchange):
                 for o in self.orders.values()
             ):
                 return Reply(400, binance_error(-2010, "Duplicate order sent."))
-            if self.free.get(base, 0.0) < quantity:
+            if self.free.get(base, 0.0) < quantity - DECIMAL_HAIR:
                 return Reply(400, binance_error(-2010, INSUFFICIENT))
             list_id = next(self._list_ids)
             below_id = params.get("belowClientOrderId") or f"x-{next(self._ids)}"

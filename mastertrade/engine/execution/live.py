@@ -423,11 +423,9 @@ class LiveBroker:
         await live_oco.send_exits(self, sized)
 
     def _lots(self, symbol: str, amount: float) -> float | None:
-        """``amount`` cut down to whole lot steps, or None when that leaves nothing (ccxt raises then)."""
-        try:
-            cut = float(self.exchange.amount_to_precision(symbol, amount))
-        except ccxt.InvalidOrder:
-            return None
+        """``amount`` cut down to whole lot steps (``venue_steps.whole_steps``), or None when that leaves
+        nothing."""
+        cut = venue_steps.whole_steps(self.exchange, symbol, amount)
         return cut if cut > 0 else None
 
     def _too_little(self, entry: OrderRecord, received: float) -> str:

@@ -43,7 +43,7 @@ import ccxt.async_support as ccxt
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution import order_events
+from mastertrade.engine.execution import order_events, venue_steps
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -425,7 +425,7 @@ async def _send_successor(
     assert take.amount is not None and stop.stop_price is not None and stop.price is not None
     symbol = take.symbol
     exchange = broker.exchange
-    rest = float(exchange.amount_to_precision(symbol, take.amount - take.filled))
+    rest = venue_steps.whole_steps(exchange, symbol, take.amount - take.filled)
     unprotected = f"{rest:g} {symbol} of order {take.parent_id or take.id} has no stop"
     try:
         markets = await broker.venue.load_markets()

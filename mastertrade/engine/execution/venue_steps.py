@@ -50,6 +50,25 @@ def on_step(value: float, step: Decimal) -> tuple[Decimal, Decimal] | None:
     return below * step, (below + 1) * step
 
 
+def whole_steps(exchange: Any, symbol: str, amount: float) -> float:
+    """``amount`` cut down to whole lot steps, for an amount the daemon computed (a rest, what a fill
+    brought in): a float a hair under a step counts as on it (0.1 - 0.08439 is 0.015609999999999999,
+    which ccxt's ``amount_to_precision`` cuts to 0.0156, a lot step short). 0 when under one step."""
+    market = exchange.markets.get(symbol) or {}
+    step = step_of(exchange, market, "amount")
+    if step is None:
+        import ccxt.async_support as ccxt
+
+        try:
+            return float(exchange.amount_to_precision(symbol, amount))
+        except ccxt.InvalidOrder:  # under the precision: nothing the exchange takes
+            return 0.0
+    steps = Decimal(repr(amount)) / step
+    nearest = steps.to_integral_value()
+    whole = nearest if abs(steps - nearest) <= HAIR else steps.to_integral_value(rounding="ROUND_FLOOR")
+    return float(max(whole, Decimal(0)) * step)
+
+
 def shown(value: Decimal) -> str:
     """A decimal without an exponent or trailing zeros: 0.00001, 40000."""
     return format(value.normalize(), "f")
