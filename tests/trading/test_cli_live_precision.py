@@ -80,3 +80,22 @@ def test_a_position_held_with_float_noise_is_named_as_shown() -> None:
         venue_steps.fit_amount(Exchange(), market, "binance", held, allow_resize=False)
     assert "amount 0.12332655 BTC/USDT" in str(refused.value) and "0.12332 or 0.12333" in str(refused.value)
     assert venue_steps.fit_amount(Exchange(), market, "binance", 0.1 + 0.2, allow_resize=False) == 0.3
+
+
+def test_the_order_check_refuses_it_as_placing_does(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    """``POST /v1/orders/check`` (the dashboard's order ticket preview) takes the path placing takes."""
+    import httpx
+
+    from mastertrade.locations import locations
+
+    wait_for_account(mt)
+    transport = httpx.HTTPTransport(uds=str(locations().socket_file))
+    with httpx.Client(transport=transport, base_url="http://mt") as http:
+        off_step = http.post("/v1/orders/check", json={"symbol": BTC, "side": "buy", "amount": 0.123456789})
+        assert off_step.status_code == 400 and "lot step" in off_step.json()["error"]["message"]
+        resized = {"symbol": BTC, "side": "buy", "amount": 0.123456789, "allow_resize": True}
+        cut = http.post("/v1/orders/check", json=resized)
+        assert cut.status_code == 200 and cut.json()["amount"] == pytest.approx(0.12345)
+    assert desk.placed == [] and _orders(mt) == []

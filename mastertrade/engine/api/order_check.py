@@ -38,6 +38,8 @@ async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     request, reference = account.manual_request(
         order.symbol, order.side, order.amount, type_=order.type, price=order.price
     )
+    # a live order between two lot steps or price ticks is refused as placing refuses it
+    request = await account.broker.fit_to_market(request, allow_resize=order.allow_resize)
     assert request.amount is not None
     proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, account.fee)
     check_not_dust(order.symbol, order.amount, reference, account.risk.settings.min_notional, account.quote)
