@@ -50,7 +50,8 @@ class OrderCreate(Request):
     )
     allow_resize: bool = Field(
         default=False,
-        description="let the risk manager cut the amount to fit a limit (else an order over one is refused)",
+        description="let the amount be cut to fit a risk limit or, live, the market's lot step "
+        "(else refused)",
     )
     stop_loss: float | None = Field(
         default=None, gt=0, lt=1, description="a buy's protective stop, as a fraction below its price"
