@@ -791,7 +791,8 @@ class GeneratorSettings(Section):
     """Most conditions the search puts in one entry or exit rule."""
 
     complexity_penalty: float = Field(default=0.05, ge=0)
-    """Out-of-sample Sharpe subtracted per condition and group: simpler rules win ties."""
+    """Subtracted per condition and group from the search's fitness, the Sharpe ratio of the walk-forward
+    test folds inside the search window (never the hold-out): simpler rules win ties."""
 
     workers: int | None = Field(default=None, ge=1, le=1024)
     """Parallel workers evaluating candidates. Empty: one per core."""
