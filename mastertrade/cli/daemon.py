@@ -65,7 +65,7 @@ def silent_daemon() -> str | None:
         return None
     who = f"pid {pid}" if pid > 0 else "its pid not written yet"
     return (
-        f"the daemon ({who}) runs but does not answer on {where.socket_file}: it is still starting, or"
+        f"the daemon runs ({who}) but does not answer on {where.socket_file}: it is still starting, or"
         " stuck; see `mt daemon logs`"
     )
 
