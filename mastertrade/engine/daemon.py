@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -397,6 +398,7 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
             start_new_session=True,
             close_fds=True,
         )
+    started = datetime.now(UTC)
     deadline = time.monotonic() + (timeout_s or settings.daemon.start_timeout_s)
     while time.monotonic() < deadline:
         code = process.poll()
@@ -411,9 +413,12 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
         if _answers(where.socket_file):
             return process.pid
         time.sleep(0.05)
+    warning = _newest_warning(where, started)
     raise OperationFailed(
         f"the daemon (pid {process.pid}) did not answer on {where.socket_file} within "
-        f"{timeout_s or settings.daemon.start_timeout_s:g} s; see `mt daemon logs`"
+        f"{timeout_s or settings.daemon.start_timeout_s:g} s"
+        + (f" (its newest warning: {warning})" if warning else "")
+        + "; see `mt daemon logs`"
     )
 
 
@@ -473,6 +478,25 @@ def _answers(socket_file: Path) -> bool:
             return sock.recv(16).startswith(b"HTTP/1.1 200")
         except OSError:
             return False
+
+
+def _newest_warning(where: Locations, since: datetime) -> str | None:
+    """The newest warning or error the daemon logged since ``since`` (this start's, not an earlier
+    run's): why a daemon that runs has not answered yet, such as an exchange it keeps retrying."""
+    from mastertrade.engine.services.logs import parse_log_lines
+
+    try:
+        lines = where.log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
+    except OSError:
+        return None
+    # the log's times are ISO-8601 UTC, so their text order is their time order
+    floor = since.strftime("%Y-%m-%dT%H:%M:%S")
+    records = [
+        record
+        for record in parse_log_lines(lines)
+        if record["level"] in ("WARNING", "ERROR", "CRITICAL") and record["time"] >= floor
+    ]
+    return records[-1]["message"].splitlines()[0] if records else None
 
 
 def _last_error(where: Locations, stderr_path: Path) -> str:
