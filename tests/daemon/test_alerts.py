@@ -363,7 +363,7 @@ async def test_rules_turn_engine_events_into_alerts_and_user_rules_come_and_go(e
     await wait_for(lambda: getattr(added, "_last", None) == 2990.0)
     engine.venue.bar("ETH/USDT", T0, 3010.0)
     history = await eventually(lambda: _titled(client, "ETH/USDT crossed above 3000"))
-    assert history.severity == "warning" and history.rule == "ETH/USDT crosses 3000"
+    assert history.severity == "warning" and history.rule == "ETH/USDT crosses above 3000"
     listed = await client.alert_rules()
     assert [r.kind for r in listed if not r.builtin] == ["price_cross"]
     await client.remove_alert_rule(rule.id)

@@ -177,10 +177,10 @@ def test_alert_rules_from_the_command_line(mt: MT, threaded_daemon: ThreadedDaem
     )
     assert rule["id"] == 1 and rule["kind"] == "price_cross" and rule["params"]["level"] == 70000.0
     listed = mt.json("alerts", "list")
-    assert [r["name"] for r in listed["rules"] if not r["builtin"]] == ["BTC/USDT crosses 70000"]
+    assert [r["name"] for r in listed["rules"] if not r["builtin"]] == ["BTC/USDT crosses above 70000"]
     assert "history" not in listed
     table = mt("alerts", "list")
-    assert "BTC/USDT crosses 70000" in table.stdout and "targets: none" in table.stderr
+    assert "BTC/USDT crosses above 70000" in table.stdout and "targets: none" in table.stderr
     bad = mt("alerts", "add", "price_cross", "--symbol", "BTC/USDT", "--level", "-3")
     assert bad.exit_code == 2 and bad.stderr == "mt: error: invalid --level -3.0: must be a number above 0\n"
     for option, value, allowed in (

@@ -264,3 +264,18 @@ def test_scrubbing_hides_secrets_but_not_option_names_or_words_that_contain_a_pa
     # A letters-only secret is still found right after a percent escape, as in a quoted URL.
     assert scrub("tgram://4242%3AABCdefGHIjkl/7", ["tgram://4242:ABCdefGHIjkl/7"]) == "tgram://***%3A***/7"
     assert scrub("bare value ?SECRETBARE", ["json://h/x?SECRETBARE"]) == "bare value ?***"
+
+
+def test_a_price_cross_rule_is_named_with_its_direction() -> None:
+    """Two rules on one level, one for each direction, were both listed as "BTC/USDT crosses 70000"."""
+    names = {
+        direction: build_rule(
+            "price_cross", {"symbol": "BTC/USDT", "level": 70000, "direction": direction}
+        ).name
+        for direction in ("above", "below", "any")
+    }
+    assert names == {
+        "above": "BTC/USDT crosses above 70000",
+        "below": "BTC/USDT crosses below 70000",
+        "any": "BTC/USDT crosses 70000",
+    }

@@ -252,8 +252,12 @@ class PriceCrossRule(Rule):
         name: str | None = None,
         severity: Severity | None = None,
     ) -> None:
+        way = "" if direction == "any" else f"{direction} "
         super().__init__(
-            rule_id=rule_id, name=name or f"{symbol} crosses {level:g}", kind="price_cross", severity=severity
+            rule_id=rule_id,
+            name=name or f"{symbol} crosses {way}{level:g}",
+            kind="price_cross",
+            severity=severity,
         )
         self.symbol = symbol
         self.level = level
