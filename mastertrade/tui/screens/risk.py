@@ -44,7 +44,11 @@ class LimitsPanel(StatePanel):
                 tone(app, "text-warning", bold=True),
             )
         positions = state.positions.value or []
-        largest = max((p.value or 0.0 for p in positions), default=0.0)
+        # A position without a price yet counts at its average price, as the risk check counts it.
+        largest = max(
+            (p.value if p.value is not None else p.amount * (p.average_price or 0.0) for p in positions),
+            default=0.0,
+        )
         usages = [
             Usage("exposure", risk.exposure_pct, limits.get("max_exposure")),
             Usage(
