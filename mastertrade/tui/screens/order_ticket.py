@@ -42,6 +42,7 @@ from mastertrade.tui.widgets.theme import tone
 PREVIEW_DELAY_S = 0.25  # wait for typing to pause before asking for a preview
 PREVIEW_REFRESH_S = 3.0
 ENTER_AMOUNT = "enter an amount to see the risk check"
+NOT_FINITE = "too large (not a finite number)"  # "1e400" reads as infinity
 VERDICTS = {
     "approve": ("✔ approve", "text-success"),
     "resize": ("▲ resize", "text-warning"),
@@ -152,7 +153,9 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             amount = float(amount_text)
         except ValueError:
             raise errors.UserInputError(f"invalid amount {amount_text!r}: enter a number") from None
-        if not (math.isfinite(amount) and amount > 0):
+        if not math.isfinite(amount):
+            raise errors.UserInputError(f"invalid amount {amount_text!r}: {NOT_FINITE}")
+        if not amount > 0:
             raise errors.UserInputError(f"invalid amount {amount_text!r}: must be more than 0")
         kind = str(self.query_one("#type", Select).value)
         price: float | None = None
@@ -164,7 +167,9 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
                 raise errors.UserInputError(
                     f"invalid price {price_text!r}: a {kind} order needs one"
                 ) from None
-            if not (math.isfinite(price) and price > 0):
+            if not math.isfinite(price):
+                raise errors.UserInputError(f"invalid price {price_text!r}: {NOT_FINITE}")
+            if not price > 0:
                 raise errors.UserInputError(f"invalid price {price_text!r}: must be more than 0")
         try:
             return OrderCreate(
