@@ -58,9 +58,30 @@ class StatusBar(Widget):
         self.screen_title = screen_title
 
     def render(self) -> Text:
+        """Brand, badges, connection, screen title, and the equity at the right. Where they do not all
+        fit, the screen title goes first (the screens bar shows it too), then the word "connected" beside
+        its dot, so the equity stays; what else the connection is doing is never shortened."""
         state = live_state(self.app)
-        style = self.get_component_rich_style
         width = self.size.width
+        right = Text(no_wrap=True)
+        balance = state.balance.value
+        if balance is not None:
+            right.append(f"equity {fmt.money(balance.equity)} {balance.quote} ")
+        link = state.connection.state
+        choices = [(True, True), (False, True)] + ([(False, False)] if link == "connected" else [])
+        for title, words in choices:
+            left = self._left(state, width, title=title, words=words)
+            room = width - left.cell_len
+            if right.cell_len and right.cell_len + 2 <= room:
+                left.append(" " * (room - right.cell_len))
+                left.append_text(right)
+                return left
+        left = self._left(state, width, title=True, words=True)
+        left.truncate(width, overflow="ellipsis")
+        return left
+
+    def _left(self, state: LiveState, width: int, *, title: bool, words: bool) -> Text:
+        style = self.get_component_rich_style
         left = Text(no_wrap=True, overflow="ellipsis")
         left.append(" MasterTrade " if width >= 100 else " MT ", style("status-bar--brand"))
         for label, kind in badges(state):
@@ -73,19 +94,11 @@ class StatusBar(Widget):
             left.append(" ")
         link = state.connection.state
         left.append(
-            f"{DOTS[link]} {connection_text(state)}",
+            f"{DOTS[link]} {connection_text(state)}" if words else DOTS[link],
             style("status-bar--connected" if link == "connected" else "status-bar--problem"),
         )
-        left.append(f"  {self.screen_title}", style("status-bar--muted"))
-        right = Text(no_wrap=True)
-        balance = state.balance.value
-        if balance is not None:
-            right.append(f"equity {fmt.money(balance.equity)} {balance.quote} ")
-        room = width - left.cell_len
-        if right.cell_len and right.cell_len + 2 <= room:
-            left.append(" " * (room - right.cell_len))
-            left.append_text(right)
-        left.truncate(width, overflow="ellipsis")
+        if title:
+            left.append(f"  {self.screen_title}", style("status-bar--muted"))
         return left
 
 
