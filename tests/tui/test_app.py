@@ -295,7 +295,18 @@ async def test_strategy_detail_shows_its_paper_book_and_follows_its_fills() -> N
             )
         )
         await wait_for(pilot, lambda: positions.row_count == 1)
-        assert cells(orders)[0][:7] == ["43", "ETH/USDT", "buy", "market", "0.3", "3,401.00", "filled"]
+        # a market order has no price of its own: its fill's is under "Avg fill"
+        assert cells(orders)[0][:9] == [
+            "43",
+            "ETH/USDT",
+            "buy",
+            "market",
+            "0.3",
+            "–",
+            "filled",
+            "0.3",
+            "3,401.00",
+        ]
         assert cells(positions)[0][:2] == ["ETH/USDT", "0.3"]
         assert panel.border_subtitle == ""
 

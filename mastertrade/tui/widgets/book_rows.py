@@ -12,8 +12,22 @@ from mastertrade.tui.widgets.tables import Row
 from mastertrade.tui.widgets.theme import signed_tone, tone
 
 POSITION_COLUMNS = ("Symbol", "Amount", "Avg price", "Mark", "Value", "Unrealised", "Realised")
-ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Amount", "Price", "State", "Filled", "Placed", "By")
-"""The last, "By" (the strategy or "manual"), only where orders of several sources are listed."""
+ORDER_COLUMNS = (
+    "Id",
+    "Symbol",
+    "Side",
+    "Type",
+    "Amount",
+    "Price",
+    "State",
+    "Filled",
+    "Avg fill",
+    "Placed",
+    "By",
+)
+""""Price" is the order's own (limit or stop; none for a market order), "Avg fill" the average price of
+its fills, as `mt orders` has them. The last, "By" (the strategy or "manual"), only where orders of
+several sources are listed."""
 
 OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"})
 """Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
@@ -48,9 +62,10 @@ def order_row(app: App[object], item: OrderInfo, *, by: bool = True) -> Row:
             Text(item.side, side_tone),
             Text(item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""),
             Text(_ordered(item), justify="right"),
-            Text(fmt.price(item.average_price or price), justify="right"),
+            Text(fmt.price(price), justify="right"),
             Text(item.state, tone(app, "text-warning" if item.state in OPEN_STATES else "text-muted")),
             Text(fmt.amount(item.filled), justify="right"),
+            Text(fmt.price(item.average_price), justify="right"),
             Text(fmt.ms_short(item.placed_ts), tone(app, "text-muted")),
             *([Text(item.strategy_id or "manual", tone(app, "text-muted"))] if by else []),
         ],
