@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mastertrade import errors
+from mastertrade.client import DaemonTimeout
 from mastertrade.engine import events as ev
 from mastertrade.tui import format as fmt
 from mastertrade.tui.backend import GENERATION_JOB, Backend
@@ -107,6 +108,10 @@ class Feed:
                 else:
                     self._lost(event.reason or "the stream broke")
                 continue
+            if not self.state.connected:
+                # Marked lost by a poll it did not answer (``refresh``), on a stream that never broke:
+                # it speaks again, so reload what may have changed meanwhile and say it is back.
+                await self._recover()
             self.handle(event)
             if isinstance(event, ev.StreamGap):
                 await self._reload()
@@ -156,8 +161,13 @@ class Feed:
         await self.refresh("candles", "account", "equity", "risk", "goals", "alerts", "strategies")
 
     async def refresh(self, *names: str) -> None:
-        """Fetch some snapshots; an error other than a lost daemon is kept beside the stale value."""
+        """Fetch some snapshots; an error other than a lost daemon is kept beside the stale value.
+
+        A daemon that does not answer in time is hung (or swamped), not gone: its socket still accepts,
+        and the event stream notices only after its read timeout. The connection is marked lost at once,
+        so nothing on screen passes for live; the next event it sends brings it back (``_stream``)."""
         topics: set[Topic] = set()
+        unanswered: str | None = None
         for name in names:
             try:
                 topics |= await self.fetches[name]()
@@ -165,8 +175,12 @@ class Feed:
                 raise
             except errors.MasterTradeError as exc:
                 topics |= self._failed(name, str(exc))
+                if isinstance(exc, DaemonTimeout):
+                    unanswered = str(exc)
         if topics:
             self.changed(topics)
+        if unanswered is not None and self.state.connected:
+            self._lost(unanswered)
 
     def _failed(self, name: str, message: str) -> set[Topic]:
         state = self.state
