@@ -14,6 +14,7 @@ The app owns its backend and closes it when it exits.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
@@ -378,9 +379,21 @@ class MasterTradeApp(App[None]):
             if choice == "stop":
                 self.act(self._stop_and_exit(), "stop the demo daemon")
             elif choice == "leave":
-                self.exit()
+                self.exit(message=self._left_running())
 
         self.push_screen(QuitDemoScreen(), chosen)
+
+    def _left_running(self) -> str:
+        """What to say when the demo's daemon is left running: it goes on trading (and using a core) in
+        the background, so say which one, and how to stop it (it runs in this ``MT_HOME``)."""
+        status = self.state.status.value
+        which = f" (pid {status.pid})" if status is not None else ""
+        home = os.environ.get("MT_HOME")
+        stop = f"MT_HOME={home} mt daemon stop" if home else "mt daemon stop"
+        return (
+            f"the demo daemon{which} keeps running in the background: `mt demo` opens the dashboard "
+            f"again; `{stop}` stops it"
+        )
 
     async def _stop_and_exit(self) -> None:
         try:
