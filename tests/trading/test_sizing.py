@@ -246,3 +246,22 @@ def test_a_value_goal_is_due_in_the_units_of_its_progress() -> None:
     assert behind.expected == pytest.approx(141_421.356 / 200_000) and behind.progress < behind.expected
     ahead = goal_progress(goal, history((0, 100_000), (50, 160_000)))
     assert ahead is not None and ahead.status == "ahead" and ahead.progress > ahead.expected
+
+
+def test_a_value_goal_past_its_deadline_is_missed_and_no_longer_raises_the_factor() -> None:
+    # A goal's deadline passed unreached: the schedule asked for the whole target "by now", so the goal
+    # read "behind" for ever and kept sizing at the top of the factor's range, chasing a date that had
+    # gone. It now reads "missed" and has no say in the factor; a projection still says when the pace
+    # would reach it.
+    goal = Goal(
+        "double", GoalKind.VALUE, 200_000, Period.NONE, deadline=T0 + timedelta(days=100), created_at=T0
+    )
+    missed = goal_progress(goal, history((0, 100_000), (90, 120_000), (120, 130_000)))
+    assert missed is not None and missed.status == "missed"
+    assert missed.gap is None and missed.expected is None
+    assert missed.projected is not None and missed.projected > T0 + timedelta(days=120)
+    factor = factor_at([missed], 0.0)
+    assert factor.value == 1.0
+    assert any("missed its deadline" in reason for reason in factor.reasons)
+    reached = goal_progress(goal, history((0, 100_000), (120, 210_000)))
+    assert reached is not None and reached.status == "reached"

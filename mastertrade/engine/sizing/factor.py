@@ -6,8 +6,8 @@ the goals' schedule gaps, then the drawdown caps it:
 1. **Goals.** Each goal with a schedule contributes ``-goal_gain x gap`` with the gap clipped to
    [-1, 1]: behind schedule (gap < 0) raises the factor, ahead of schedule (gap > 0, which includes a
    periodic goal already reached) lowers it to protect the gains. Goals within ``schedule_tolerance``
-   of their schedule contribute nothing. The factor is 1 plus the mean contribution, kept within
-   [``min_factor``, ``max_factor``].
+   of their schedule, and value goals past their deadline (missed), contribute nothing. The factor is
+   1 plus the mean contribution, kept within [``min_factor``, ``max_factor``].
 2. **Drawdown.** From ``drawdown_caution x max_drawdown`` on, the factor is capped by a line falling
    from 1 to ``drawdown_floor`` at ``max_drawdown``, whatever the goals say (beyond the limit the
    account is reduce-only anyway).
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.sizing.goals import GoalProgress
+from mastertrade.engine.sizing.goals import MISSED, GoalProgress
 
 if TYPE_CHECKING:
     from mastertrade.config import SizingSettings
@@ -45,6 +45,10 @@ def risk_factor(
     reasons: list[str] = []
     contributions: list[float] = []
     for item in progress:
+        if item.status == MISSED:
+            deadline = f" {item.goal.deadline.date().isoformat()}" if item.goal.deadline else ""
+            reasons.append(f"goal '{item.goal.name}' missed its deadline{deadline}: no influence")
+            continue
         if item.gap is None or item.expected is None:  # (a gap is progress - expected)
             continue
         gap = max(-1.0, min(1.0, item.gap))

@@ -16,6 +16,8 @@ fractions of the target: -0.12 is 12 points behind). A value goal has a schedule
 the equity is expected to grow geometrically from its value when the goal was set to the target at the
 deadline, and the gap is measured in fractions of that required log-growth; what is due by now
 (``expected``) is that schedule's value now over the target, beside ``progress`` (value over target).
+Once the deadline has passed unreached the goal is ``missed``: no schedule, no gap (chasing a date that
+has gone would keep the risk factor at its top).
 
 **Projection.** Where the goal will be reached at the current pace: for periodic goals, the pace of the
 period so far (``start + elapsed / progress``), and only a date inside the period: the next period
@@ -55,6 +57,10 @@ class Period(StrEnum):
 
 
 PROJECTION_LOOKBACK = timedelta(days=30)
+
+MISSED = "missed"
+"""The status of a value goal whose deadline has passed unreached: it has no schedule left (the target
+is not "due by now" for ever), so it no longer moves the risk factor."""
 
 
 @dataclass(frozen=True)
@@ -243,11 +249,12 @@ def _value_progress(
         begun = max(goal.created_at, base.at)
         span = (goal.deadline - begun).total_seconds()
         needed = math.log(goal.target / start_value) if start_value > 0 and goal.target > start_value else 0.0
-        if span > 0 and needed > 0 and current > 0:
+        if span > 0 and needed > 0 and current > 0 and now < goal.deadline:
             elapsed_fraction = min(1.0, max(0.0, (now - begun).total_seconds() / span))
             # in the units of ``progress`` (value / target): the value the schedule asks for by now
             expected = start_value * (goal.target / start_value) ** elapsed_fraction / goal.target
             gap = math.log(current / start_value) / needed - elapsed_fraction
+    missed = goal.deadline is not None and now >= goal.deadline and progress < 1
     projected = None
     if progress < 1 and current > 0:
         past = value_at(history, now - PROJECTION_LOOKBACK)
@@ -270,6 +277,6 @@ def _value_progress(
         progress,
         expected,
         gap,
-        _status(progress, gap, tolerance),
+        MISSED if missed else _status(progress, gap, tolerance),
         projected,
     )

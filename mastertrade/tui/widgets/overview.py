@@ -171,7 +171,7 @@ class GoalsList(StatePanel):
             figure = fmt.pct(progress, 0).rjust(5)
             bar_width = max(4, width - name_width - len(figure) - 3)
             text.append(fmt.clip(goal.name, name_width).ljust(name_width) + " ", tone(app, "text", bold=True))
-            behind = goal.status is not None and "behind" in goal.status
+            behind = goal.status is not None and ("behind" in goal.status or goal.status == "missed")
             style = tone(app, "text-warning" if behind else "text-success")
             filled = bar(progress, bar_width).rstrip(" ")
             text.append(filled, style)
