@@ -744,10 +744,14 @@ class LiveBroker:
         updated, new = await self.journal.add_fills(
             row.id, fills, state, reason=reason, exchange_order_id=exchange_id
         )
+        # Booked at once, with nothing awaited since the journal took them: the risk check reads the
+        # open orders from the journal and the holdings from this ledger, so a fill journaled but not
+        # booked while the exits go out made the buy vanish from the account for that long.
+        for fill in new:
+            self._ledger.apply(Fill.of(fill, updated.role))
         if updated.state.final and _bracketed(updated):
             await self._arm_exits(updated)
         for fill in new:
-            self._ledger.apply(Fill.of(fill, updated.role))
             self._emit(
                 events.OrderFilled(
                     order_id=str(updated.id),
