@@ -3,7 +3,7 @@
 - **Never cut silently.** The risk manager may resize an automatic strategy order to fit a limit (the
   resize is audited). A human asked for an amount: an order over a limit is refused with the reason
   unless they asked for resizing (``--allow-resize``); ``refused_resize`` turns the resize into that
-  refusal, naming the amount the limits would allow.
+  refusal, naming the amount the limits would allow (a buy's rounded down, so it can be ordered).
 - **All means all.** A sell of the position as it is shown (``mt positions`` and the refusals print 8
   significant digits) sells all of it: 0.012345679 of 0.0123456789 held was "more than held", refused
   with "sell all 0.012345679", which was refused again; ``as_shown`` tells such a sell.
@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from mastertrade.db.models.trading import OrderRecord
@@ -28,12 +30,15 @@ from mastertrade.errors import UserInputError
 
 
 def refused_resize(decision: Decision) -> Decision:
-    """A resize decision made a rejection (amount 0), its findings kept and the way out named."""
+    """A resize decision made a rejection (amount 0), its findings kept and the way out named: the
+    amount the limits allow, a buy's shown rounded down (``shown_down``) so that ordering it as told
+    fits (a sell of the whole position as shown sells all of it: ``as_shown``)."""
     allowed = decision.amount
+    shown = shown_down(allowed) if decision.order.side == "buy" else f"{allowed:.8g}"
     hint = (
         Finding(
             decision.findings[0].code,
-            f"the limits allow {allowed:.8g} {decision.order.symbol.split('/')[0]} of the "
+            f"the limits allow {shown} {decision.order.symbol.split('/')[0]} of the "
             f"{decision.order.amount:.8g} asked: order that amount (or let it be cut:"
             " `mt trade --allow-resize`)",
         )
@@ -42,6 +47,15 @@ def refused_resize(decision: Decision) -> Decision:
     )
     findings = (*decision.findings, hint) if hint is not None else decision.findings
     return replace(decision, verdict=Verdict.REJECT, amount=0.0, findings=findings)
+
+
+def shown_down(amount: float) -> str:
+    """``amount`` to 8 significant digits, as every amount is shown, but rounded down instead of to the
+    nearest: 6666.66666... allowed reads 6666.6666, not 6666.6667 (a hair over the limit)."""
+    if not (math.isfinite(amount) and amount > 0):
+        return f"{amount:.8g}"
+    exact = Decimal(repr(amount))
+    return f"{float(exact.quantize(Decimal(1).scaleb(exact.adjusted() - 7), rounding=ROUND_DOWN)):.8g}"
 
 
 def already_placed(row: OrderRecord) -> dict[str, Any]:
