@@ -103,6 +103,11 @@ def _target_value(kind: str, text: str) -> float:
         raise UserInputError(
             f"invalid --target {text!r}: a {kind} goal's target is an amount, not a percentage"
         )
+    from mastertrade.engine.sizing.goals import SMALLEST_TARGET
+
+    least, shown = SMALLEST_TARGET.get(kind, (0.0, ""))
+    if value < least:
+        raise UserInputError(f"invalid --target {text!r}: below the smallest {kind} target, {shown}")
     if kind == "return" and not raw.endswith("%") and value >= 1:
         # 150 is almost always meant as 150%, not as 15,000% (and 1 as 1% at least as often as 100%):
         # a bare number is a fraction below 1 (0.1 = 10%); more takes the % sign

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mastertrade.engine.orders import DIGITS_ONLY, OrderState
 
@@ -331,6 +331,17 @@ class GoalCreate(Request):
     )
     period: PeriodName = "month"
     deadline: str | None = Field(default=None, description="ISO-8601 date, for value goals")
+
+    @model_validator(mode="after")
+    def _not_too_small(self) -> GoalCreate:
+        from mastertrade.engine.sizing.goals import SMALLEST_TARGET
+
+        least, shown = SMALLEST_TARGET[self.kind]
+        if self.target < least:
+            raise ValueError(
+                f"invalid target {self.target!r}: below the smallest {self.kind} target, {shown}"
+            )
+        return self
 
 
 class GoalInfo(Model):

@@ -58,6 +58,11 @@ class Period(StrEnum):
 
 PROJECTION_LOOKBACK = timedelta(days=30)
 
+SMALLEST_TARGET = {"return": (0.0001, "0.01%"), "profit": (0.01, "0.01"), "value": (0.01, "0.01")}
+"""The least target of each kind of goal, the least its description can show (a return target of 1e-300
+read "0.00% return per month", was reached at once and lowered the goal factor). Checked where goals
+are added, not on goals already stored."""
+
 MISSED = "missed"
 """The status of a value goal whose deadline has passed unreached: it has no schedule left (the target
 is not "due by now" for ever), so it no longer moves the risk factor."""
