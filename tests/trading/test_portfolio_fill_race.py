@@ -46,3 +46,28 @@ def _closed_bar(high: float, low: float) -> Any:
     from mastertrade.engine.candle import Bar, Candle
 
     return Bar(Candle(T0 + HOUR, high, high, low, low, 1.0), closed=True)
+
+
+async def test_a_buy_whose_fill_is_journaled_but_not_yet_booked_is_still_counted(
+    trading: TradingEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other order of events: the match's transaction is committed (the journal no longer lists the
+    # buy as open) and the broker has not yet booked the fill in its ledger. The account read in that
+    # moment held neither the order nor the position, and a buy checked then had the limit's room again.
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    account = trading.trader.account
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=100, type="limit", price=95.0))
+    journal = account.journal
+    apply_match = journal.apply_match
+    seen: list[float] = []
+
+    async def read_between(*args: Any, **kwargs: Any) -> Any:
+        result = await apply_match(*args, **kwargs)
+        seen.append((await account.portfolio()).symbol_exposure(BTC))
+        return result
+
+    monkeypatch.setattr(journal, "apply_match", read_between)
+    await account.broker.on_bar(BTC, _closed_bar(96.0, 94.0))
+    monkeypatch.setattr(journal, "apply_match", apply_match)
+    assert seen == [pytest.approx(100 * 95.0, rel=0.02)]

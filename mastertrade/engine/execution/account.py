@@ -254,10 +254,7 @@ class Account:
         """The account now, with the equity peak since the drawdown baseline and the equity at the start
         of the (market-time) UTC day."""
         ledger = await self.broker.ledger()
-        working = await self.journal.orders(
-            book=self.broker.book,
-            states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.SENT, OrderState.UNKNOWN],
-        )
+        working = await self.broker.working_orders()
         book = self.broker.book
         last = await self.journal.last_equity_ts(book)
         peak = day_start = None

@@ -246,6 +246,14 @@ class LiveBroker:
     async def ledger(self) -> Ledger:
         return self._ledger
 
+    async def working_orders(self) -> list[OrderRecord]:
+        """The book's working orders from the journal (``Broker.working_orders``): ``_sync`` books a
+        fill in the ledger as soon as the journal has it."""
+        return await self.journal.orders(
+            book=self.book,
+            states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.SENT, OrderState.UNKNOWN],
+        )
+
     def marks(self) -> dict[str, float]:
         return dict(self._marks)
 

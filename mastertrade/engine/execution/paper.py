@@ -106,6 +106,12 @@ class PaperBroker:
     def marks(self) -> dict[str, float]:
         return dict(self._marks)
 
+    async def working_orders(self) -> list[OrderRecord]:
+        """The working orders as the ledger stands (``Broker.working_orders``): both are updated together,
+        after a match's transaction, so the journal may already list an order filled whose fill the
+        ledger has not booked yet; this set still holds it then."""
+        return [row for row in self._working.values() if row.state is not OrderState.INTENT]
+
     def working(self, symbol: str | None = None) -> list[OrderRecord]:
         return [row for row in self._working.values() if symbol is None or row.symbol == symbol]
 
