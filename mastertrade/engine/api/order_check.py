@@ -36,7 +36,12 @@ async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     """The risk decision for ``order`` (``OrderCheck``'s fields); raises the errors placing would raise
     before its risk check (a bad symbol or price, no price known yet)."""
     request, reference = account.manual_request(
-        order.symbol, order.side, order.amount, type_=order.type, price=order.price
+        order.symbol,
+        order.side,
+        order.amount,
+        type_=order.type,
+        price=order.price,
+        holdings=await account.holdings(),
     )
     # a live order between two lot steps or price ticks is refused as placing refuses it
     request = await account.broker.fit_to_market(request, allow_resize=order.allow_resize)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -340,7 +340,9 @@ class Account:
             raise errors.UserInputError(
                 '--live given but the daemon trades on paper: start it with mode = "live" and --live'
             )
-        request, reference = self.manual_request(symbol, side, amount, type_=type_, price=price)
+        request, reference = self.manual_request(
+            symbol, side, amount, type_=type_, price=price, holdings=await self.holdings()
+        )
         worth = dust_price(side, type_, reference, self.broker.marks().get(request.symbol))
         check_not_dust(symbol, amount, worth, self.risk.settings.min_notional, self.quote)
         if client_order_id is not None:
@@ -435,11 +437,23 @@ class Account:
             f"cancelled with it), or cancel them first ({commands}) and sell {amount:.8g}"
         )
 
+    async def holdings(self) -> dict[str, float]:
+        """The account's open positions: symbol -> amount held."""
+        return {p.symbol: p.amount for p in (await self.broker.ledger()).open_positions()}
+
     def manual_request(
-        self, symbol: str, side: str, amount: float, *, type_: str = "market", price: float | None = None
+        self,
+        symbol: str,
+        side: str,
+        amount: float,
+        *,
+        type_: str = "market",
+        price: float | None = None,
+        holdings: Mapping[str, float] | None = None,
     ) -> tuple[OrderRequest, float]:
         """A validated manual order and its reference price (the limit or stop price, else the last
-        price the account's broker saw): what ``place`` sends and ``POST /v1/orders/check`` previews."""
+        price the account's broker saw): what ``place`` sends and ``POST /v1/orders/check`` previews.
+        ``holdings`` (``holdings()``) name a position in a symbol the daemon no longer streams."""
         try:
             kind = OrderType(type_)
             order_side = Side(side)
@@ -452,7 +466,8 @@ class Account:
         marks = self.broker.marks()
         # `btc/usdt` is BTC/USDT: the spelling the daemon streams or holds (else the quote check below
         # told a trader who typed lower case that the account trades against USDT)
-        symbol = spelled_as(symbol.strip(), [*self.settings.market.symbols, *marks]) or symbol
+        known = [*self.settings.market.symbols, *marks, *(holdings or {})]
+        symbol = spelled_as(symbol.strip(), known) or symbol
         if split_symbol(symbol)[1] != self.quote:
             raise errors.UserInputError(f"invalid symbol {symbol!r}: the account trades against {self.quote}")
         mark = marks.get(symbol)
@@ -464,9 +479,14 @@ class Account:
         # A limit or stop order brings its own price, but a symbol the daemon neither streams nor
         # holds would rest forever (and keep its funds reserved): as unknown as a market order's.
         if symbol not in self.settings.market.symbols and symbol not in marks:
-            raise errors.NotFound(
-                f"unknown symbol {symbol!r}: the daemon trades {', '.join(self.settings.market.symbols)}"
-            )
+            streamed = ", ".join(self.settings.market.symbols)
+            held = (holdings or {}).get(symbol, 0.0)
+            if held > 0:  # taken out of [market] symbols while held: say so, and how to sell it
+                raise errors.NotFound(
+                    f"the account holds {held:.8g} {symbol}, but the daemon no longer streams it (it "
+                    f"trades {streamed}): add it to [market] symbols and `mt daemon restart` to trade it"
+                )
+            raise errors.NotFound(f"unknown symbol {symbol!r}: the daemon trades {streamed}")
         if reference is None:
             raise errors.OperationFailed(
                 f"no price for {symbol} yet: is it in [market] symbols and streaming?"
