@@ -156,7 +156,7 @@ async def test_state_is_rolled_back_when_a_poll_fails_and_persisted_when_it_succ
     assert source.seen == ["item0"]
 
     class FailingStore(FeatureStore):
-        async def upsert(self, source: str, points: Any, *, seen_at: int | None = None) -> int:
+        async def upsert(self, source: str, points: Any, **kwargs: Any) -> int:
             raise OSError("disk full")
 
     svc.store = FailingStore(database)

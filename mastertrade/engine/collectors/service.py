@@ -203,7 +203,7 @@ class CollectorService:
         async with self.work(f"collect:{collector.name}"):
             if failure is None:
                 try:
-                    await self._store(collector, points, now)
+                    await self._store(collector, points, now, previous.last_success)
                 except OperationFailed as exc:
                     failure = exc
                 else:
@@ -247,9 +247,11 @@ class CollectorService:
             next_poll=now + int(delay * 1000),
         )
 
-    async def _store(self, collector: Collector, points: list[FeaturePoint], now: int) -> None:
+    async def _store(
+        self, collector: Collector, points: list[FeaturePoint], now: int, polled_at: int | None
+    ) -> None:
         try:
-            await self.store.upsert(collector.name, points, seen_at=now)
+            await self.store.upsert(collector.name, points, seen_at=now, polled_at=polled_at)
         except Exception as exc:  # the driver's errors have no common base; a full disk is transient
             reason = str(exc).splitlines()[0] if str(exc) else ""
             raise OperationFailed(f"cannot store values: {type(exc).__name__}: {reason}") from exc

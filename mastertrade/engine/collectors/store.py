@@ -5,7 +5,11 @@ Writes are bulk upserts in one transaction: a re-poll that reports the same valu
 bucket that gained late items, a daily figure the provider corrected) replaces the old one and takes the
 new publication time, never earlier than the poll that saw it (``seen_at``): a source stamps a day's
 value with the day's end, and its correction the next afternoon was not known then. So a backtest sees
-the revision only from when it was made. Reads return numpy arrays ordered by ``ts``.
+the revision only from when it was made. A value that appears late is treated alike: one stamped before
+the source's previous successful poll (``polled_at``), of a series stored by then, was not in that poll's
+answer (Glassnode leaves a day null until it has computed it), so it is published at ``seen_at``. History
+a source never had the chance to show (a first backfill, a series newly configured, days the daemon was
+down for) keeps the source's own stamps. Reads return numpy arrays ordered by ``ts``.
 """
 
 from __future__ import annotations
@@ -90,13 +94,24 @@ class FeatureStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def upsert(self, source: str, points: Iterable[FeaturePoint], *, seen_at: int | None = None) -> int:
+    async def upsert(
+        self,
+        source: str,
+        points: Iterable[FeaturePoint],
+        *,
+        seen_at: int | None = None,
+        polled_at: int | None = None,
+    ) -> int:
         """Insert or update values of one source in a single transaction; returns how many were given.
-        ``seen_at`` (epoch ms) is when they were fetched: a revised value is published no earlier."""
+        ``seen_at`` (epoch ms) is when they were fetched: a revised value is published no earlier, and so
+        is a value stamped before ``polled_at``, the source's previous successful poll, in a series
+        stored already (see the module docstring)."""
         rows = self._rows(source, points)
         if not rows:
             return 0
         async with self.db.engine.begin() as conn:
+            if seen_at is not None and polled_at is not None:
+                await self._publish_late_at(conn, source, rows, seen_at, polled_at)
             await self._write(conn, rows, seen_at=seen_at)
         return len(rows)
 
@@ -138,6 +153,26 @@ class FeatureStore:
             .returning(_FEATURES.c.ts)
         )
         return np.sort(np.asarray([int(ts) for ts in removed.scalars()], dtype=np.int64))
+
+    @staticmethod
+    async def _publish_late_at(
+        conn: AsyncConnection, source: str, rows: list[dict[str, Any]], seen_at: int, polled_at: int
+    ) -> None:
+        """Move the publication of late values (stamped before ``polled_at`` in a series that existed
+        then) to ``seen_at``; a value already stored unchanged keeps its own (``_write``)."""
+        early = [row for row in rows if row["published_at"] < polled_at]
+        stored: set[tuple[str, str]] = set()
+        for name, symbol in sorted({(row["name"], row["symbol"]) for row in early}):
+            found = await conn.scalar(
+                select(_FEATURES.c.ts)
+                .where(_FEATURES.c.source == source, _FEATURES.c.name == name, _FEATURES.c.symbol == symbol)
+                .limit(1)
+            )
+            if found is not None:
+                stored.add((name, symbol))
+        for row in early:
+            if (row["name"], row["symbol"]) in stored:
+                row["published_at"] = max(row["published_at"], seen_at)
 
     @staticmethod
     def _rows(source: str, points: Iterable[FeaturePoint]) -> list[dict[str, Any]]:
