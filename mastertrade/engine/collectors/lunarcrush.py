@@ -6,6 +6,8 @@
 "interactions_24h": 123456789, "social_dominance": 22.5, ...}, ...]}``. For every symbol in
 ``symbol_aliases`` the collector stores ``galaxy_score`` (0..100, LunarCrush's blend of social and market
 activity), ``alt_rank`` (1 is best), ``social_sentiment`` (% of positive posts) and ``interactions_24h``.
+A configured coin without any of them in the answer is a problem of the poll (shown beside its ``ok``);
+when no configured coin has one (the fields were renamed), the poll fails.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import httpx
 
 from mastertrade.engine.collectors.base import MINUTE_S, Collector, FeaturePoint, as_float, expect, get_json
+from mastertrade.errors import DataValidationError
 
 URL = "https://lunarcrush.com/api4/public/coins/list/v2"
 FIELDS = {
@@ -44,4 +47,10 @@ class LunarCrushCollector(Collector):
                 if coin.get(field) is not None:
                     value = as_float(coin[field], self.name, f"data[{index}].{field}")
                     points.append(FeaturePoint(feature, value, now, now, symbol))
+        # A coin left out of the answer, or fields LunarCrush renamed, would otherwise pass for a good
+        # poll that had nothing to store: the source would stay "ok" while its series stopped.
+        missing = sorted(wanted - {point.symbol for point in points})
+        if wanted and len(missing) == len(wanted):
+            raise DataValidationError(f"{self.name}: no figures for {', '.join(missing)} in the answer")
+        self.problems += [f"{symbol}: no figures in the answer" for symbol in missing]
         return points
