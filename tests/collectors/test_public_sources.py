@@ -335,4 +335,5 @@ async def test_macro_malformed_csv_and_no_data(http: MockClient) -> None:
             http(lambda r: httpx.Response(200, text="observation_date,SP500\nyesterday,12\n")), NOW
         )
     stooq = MacroCollector(settings(macro_series={"dxy": "stooq:dx.f"}))
-    assert await stooq.collect(http(lambda r: httpx.Response(200, text="No data")), NOW) == []
+    with pytest.raises(DataValidationError, match="Stooq dx.f: no data"):
+        await stooq.collect(http(lambda r: httpx.Response(200, text="No data")), NOW)

@@ -11,7 +11,9 @@ with "." for days without a value (holidays) and ``DATE`` as the first header on
 SP500 (S&P 500), NASDAQCOM (Nasdaq Composite) and DTWEXBGS (the Fed's broad trade-weighted dollar
 index: FRED does not carry ICE's DXY, which is licensed). Stooq is the alternative, with real DXY
 futures (``dx.f``): ``GET https://stooq.com/q/d/l/?s=^spx&i=d&d1=20240101&d2=20241231`` answers
-``Date,Open,High,Low,Close,Volume`` rows (or the text "No data"); its close is used.
+``Date,Open,High,Low,Close,Volume`` rows (or the text "No data"); its close is used. An answer without
+a row (Stooq's "No data" for a symbol it does not know) fails that series, named beside the source's
+state, since every window asked for holds trading days.
 
 A daily close of day D is stamped D 00:00 UTC and published at D+1 00:00 UTC (every US session has
 closed by then), so a strategy sees Monday's close from Tuesday on; the running day is never stored.
@@ -111,18 +113,24 @@ class MacroCollector(Collector):
         provider, _, code = spec.partition(":")
         days = RECENT_DAYS if name in self.backfilled else BACKFILL_DAYS
         start = from_ms(now).date() - timedelta(days=days)
+        end = from_ms(now).date()
         if provider == "fred":
             response = await fetch(client, FRED, params={"id": code, "cosd": start.isoformat()})
-            rows = parse_fred(response.text, code, f"FRED {code}")
+            where, what = f"FRED {code}", "series"
+            rows = parse_fred(response.text, code, where)
         elif provider == "stooq":
-            end = from_ms(now).date()
             params = {"s": code, "i": "d", "d1": start.strftime("%Y%m%d"), "d2": end.strftime("%Y%m%d")}
             response = await fetch(client, STOOQ, params=params)
-            rows = parse_stooq(response.text, f"Stooq {code}")
+            where, what = f"Stooq {code}", "symbol"
+            rows = parse_stooq(response.text, where)
         else:
             raise DataValidationError(
                 f"collectors.macro_series.{name} = {spec!r}: expected 'fred:SERIES' or 'stooq:SYMBOL'"
             )
+        if not rows:
+            # Every window asked for holds trading days: none means a wrong or retired symbol, which
+            # would otherwise pass for a good poll with nothing to store, for ever.
+            raise DataValidationError(f"{where}: no data from {start} to {end} (is the {what} right?)")
         self.backfilled.add(name)
         return [FeaturePoint(name, value, day, day + DAY_MS) for day, value in rows if day + DAY_MS <= now]
 
