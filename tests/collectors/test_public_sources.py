@@ -321,7 +321,10 @@ async def test_macro_daily_closes_are_published_the_next_day(http: MockClient) -
     assert ("dxy", TODAY) not in values  # Friday's bar is still running at 12:30
     assert values[("dxy", TODAY - DAY)][0] == 103.37
     assert len([p for p in points if p.name == "spx"]) == 3  # the "." holiday row is skipped
-    assert collector.dump_state() == {"backfilled": ["dxy", "nasdaq", "spx"]}
+    assert collector.dump_state() == {
+        "backfilled": ["dxy", "nasdaq", "spx"],
+        "polled_at": {"dxy": NOW, "nasdaq": NOW, "spx": NOW},
+    }
 
 
 async def test_macro_malformed_csv_and_no_data(http: MockClient) -> None:

@@ -296,6 +296,15 @@ def as_float(value: Any, source: str, what: str) -> float:
     return number
 
 
+def days_to_fetch(recent_days: int, polled_at: int | None, now: int) -> int:
+    """How many days back a poll of a daily series asks for: its usual ``recent_days``, or more after a
+    gap since the last successful poll at ``polled_at`` (the daemon was down, the source failing), so
+    the days in between are fetched rather than lost."""
+    if polled_at is None or polled_at >= now:
+        return recent_days
+    return max(recent_days, -(-(now - polled_at) // DAY_MS) + 1)
+
+
 def epoch_ms(value: Any, source: str, what: str) -> int:
     """Epoch milliseconds from a JSON field holding epoch seconds or epoch milliseconds (a number or a
     numeric string). Providers document one unit and some change it, or send the other one from a

@@ -4,7 +4,8 @@
 ``{"name": "Fear and Greed Index", "data": [{"value": "40", "value_classification": "Fear",
 "timestamp": "1551157200", "time_until_update": "68499"}, ...], "metadata": {"error": null}}``, newest
 first, one value a day stamped at 00:00 UTC (strings, seconds). ``limit=0`` returns the whole history
-(since February 2018): the first poll backfills it, later polls fetch the last week.
+(since February 2018): the first poll backfills it, later polls fetch the last week, or every day since
+the last successful poll when that is longer ago (a daemon that was down).
 
 The value of day D is computed from the market up to D's start and published then, so ``ts`` and
 ``published_at`` are both D 00:00 UTC.
@@ -21,6 +22,7 @@ from mastertrade.engine.collectors.base import (
     Collector,
     FeaturePoint,
     as_float,
+    days_to_fetch,
     epoch_ms,
     expect,
     get_json,
@@ -40,9 +42,10 @@ class FearGreedCollector(Collector):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.backfilled = False
+        self.polled_at: int | None = None
 
     async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
-        limit = RECENT if self.backfilled else 0
+        limit = days_to_fetch(RECENT, self.polled_at, now) if self.backfilled else 0
         payload = await get_json(client, URL, params={"limit": limit, "format": "json"})
         expect(isinstance(payload, dict), self.name, "not a JSON object")
         error = (payload.get("metadata") or {}).get("error")
@@ -60,10 +63,13 @@ class FearGreedCollector(Collector):
             if ts <= now:
                 points.append(FeaturePoint(FEATURE, value, ts, ts))
         self.backfilled = True
+        self.polled_at = now
         return points
 
     def dump_state(self) -> dict[str, Any]:
-        return {"backfilled": self.backfilled}
+        return {"backfilled": self.backfilled, "polled_at": self.polled_at}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.backfilled = state.get("backfilled") is True
+        polled_at = state.get("polled_at")
+        self.polled_at = polled_at if isinstance(polled_at, int) else None

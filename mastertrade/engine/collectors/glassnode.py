@@ -19,6 +19,7 @@ from mastertrade.engine.collectors.base import (
     Collector,
     FeaturePoint,
     as_float,
+    days_to_fetch,
     epoch_ms,
     expect,
     get_json,
@@ -39,9 +40,10 @@ class GlassnodeCollector(Collector):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.backfilled = False
+        self.polled_at: int | None = None
 
     async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
-        days = RECENT_DAYS if self.backfilled else BACKFILL_DAYS
+        days = days_to_fetch(RECENT_DAYS, self.polled_at, now) if self.backfilled else BACKFILL_DAYS
         since = (now - days * DAY_MS) // 1000
         parts = [
             (f"{asset} {path}", lambda asset=asset, path=path: self._metric(client, path, asset, since, now))
@@ -50,6 +52,8 @@ class GlassnodeCollector(Collector):
         ]
         points = await self.gather(parts)
         self.backfilled = True
+        if not self.problems:  # a part that failed is asked for from the same day again next time
+            self.polled_at = now
         return points
 
     async def _metric(
@@ -74,7 +78,9 @@ class GlassnodeCollector(Collector):
         return points
 
     def dump_state(self) -> dict[str, Any]:
-        return {"backfilled": self.backfilled}
+        return {"backfilled": self.backfilled, "polled_at": self.polled_at}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.backfilled = state.get("backfilled") is True
+        polled_at = state.get("polled_at")
+        self.polled_at = polled_at if isinstance(polled_at, int) else None

@@ -17,7 +17,8 @@ state, since every window asked for holds trading days.
 
 A daily close of day D is stamped D 00:00 UTC and published at D+1 00:00 UTC (every US session has
 closed by then), so a strategy sees Monday's close from Tuesday on; the running day is never stored.
-The first poll fetches ``BACKFILL_DAYS`` of history, later ones the last ``RECENT_DAYS``.
+The first poll fetches ``BACKFILL_DAYS`` of history, later ones the last ``RECENT_DAYS``, or every day
+since the series' last successful poll when that is longer ago (a daemon that was down).
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ from typing import Any
 
 import httpx
 
-from mastertrade.engine.collectors.base import DAY_MS, HOUR_S, Collector, FeaturePoint, expect, fetch
+from mastertrade.engine.collectors.base import (
+    DAY_MS,
+    HOUR_S,
+    Collector,
+    FeaturePoint,
+    days_to_fetch,
+    expect,
+    fetch,
+)
 from mastertrade.errors import DataValidationError
 from mastertrade.utc import from_ms, to_ms
 
@@ -101,6 +110,7 @@ class MacroCollector(Collector):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.backfilled: set[str] = set()
+        self.polled_at: dict[str, int] = {}
 
     async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
         parts = [
@@ -111,7 +121,11 @@ class MacroCollector(Collector):
 
     async def _series(self, client: httpx.AsyncClient, name: str, spec: str, now: int) -> list[FeaturePoint]:
         provider, _, code = spec.partition(":")
-        days = RECENT_DAYS if name in self.backfilled else BACKFILL_DAYS
+        days = (
+            days_to_fetch(RECENT_DAYS, self.polled_at.get(name), now)
+            if name in self.backfilled
+            else BACKFILL_DAYS
+        )
         start = from_ms(now).date() - timedelta(days=days)
         end = from_ms(now).date()
         if provider == "fred":
@@ -132,11 +146,18 @@ class MacroCollector(Collector):
             # would otherwise pass for a good poll with nothing to store, for ever.
             raise DataValidationError(f"{where}: no data from {start} to {end} (is the {what} right?)")
         self.backfilled.add(name)
+        self.polled_at[name] = now
         return [FeaturePoint(name, value, day, day + DAY_MS) for day, value in rows if day + DAY_MS <= now]
 
     def dump_state(self) -> dict[str, Any]:
-        return {"backfilled": sorted(self.backfilled)}
+        return {"backfilled": sorted(self.backfilled), "polled_at": dict(sorted(self.polled_at.items()))}
 
     def load_state(self, state: dict[str, Any]) -> None:
         names = state.get("backfilled")
         self.backfilled = {str(name) for name in names} if isinstance(names, list) else set()
+        polled = state.get("polled_at")
+        self.polled_at = (
+            {str(name): ms for name, ms in polled.items() if isinstance(ms, int)}
+            if isinstance(polled, dict)
+            else {}
+        )
