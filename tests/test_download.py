@@ -343,3 +343,28 @@ def test_mt_data_download_unreachable_venue_fails(mt: MT, monkeypatch: pytest.Mo
     result = mt("data", "download", "BTC/USDT", "--since", "2024-01-01")
     assert result.exit_code == 1
     assert "binance load_markets: venue unavailable after 1 retry" in result.stderr
+
+
+def test_mt_data_download_names_the_bars_the_exchange_skipped(
+    mt: MT, db_url: str, cli_fake: FakeExchange
+) -> None:
+    since, until = window(cli_fake, 250)
+    cli_fake.remove("BTC/USDT", "1h", since + 120 * HOUR, since + 132 * HOUR)  # 12 bars, inside a page
+    cli_fake.remove("BTC/USDT", "1h", since + 199 * HOUR, since + 201 * HOUR)  # 2 bars across a page end
+    args = ["data", "download", "BTC/USDT", "--timeframe", "1h", "--since", to_iso(since)]
+    (report,) = mt.json(*args, "--until", to_iso(until))
+    assert report["new"] == 236 and report["missing"] == 14 and report["gap_count"] == 2
+    assert report["gaps"] == [
+        {"start": to_iso(since + 120 * HOUR), "end": to_iso(since + 131 * HOUR)},
+        {"start": to_iso(since + 199 * HOUR), "end": to_iso(since + 200 * HOUR)},
+    ]
+    result = mt(*args, "--until", to_iso(until), "--exchange", "binance")
+    assert result.exit_code == 0, result.stderr
+    assert "missing" not in result.stderr  # the re-run resumed after the gaps: nothing new was skipped
+    cli_fake.remove("BTC/USDT", "1h", until + HOUR, until + 2 * HOUR)
+    result = mt(*args, "--until", to_iso(until + 4 * HOUR))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"binance:BTC/USDT:1h: 1 bars missing in 1 gap(s) the exchange served no bars for (the first "
+        f"{to_iso(until + HOUR)} .. {to_iso(until + HOUR)}): `mt data check --repair` asks again"
+    ) in " ".join(result.stderr.split())

@@ -12,6 +12,10 @@ It copes with venues that page differently: a page shorter than the limit is not
 (some exchanges serve fewer rows than asked); an empty page skips ahead one page width while the range
 is not exhausted (some serve a window from ``since`` and a gap can empty it), at most
 ``max_empty_pages`` times in a row.
+
+Bars the exchange skipped between two bars it served (an outage, a delisted hour) are counted and named
+(``missing``, ``gaps`` and a note): the download succeeds, but the holes are not passed over in silence;
+``mt data check --repair`` (or the daemon's data_refresh job) asks for them again later.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from mastertrade.errors import UserInputError
 
 DEFAULT_PAGE_LIMIT = 1000
 MAX_EMPTY_PAGES = 10
+MAX_LISTED_GAPS = 100
 
 
 @runtime_checkable
@@ -71,6 +76,11 @@ class DownloadSummary:
     retries: int = 0
     empty_pages: int = 0
     resumed_from: int | None = None
+    missing: int = 0
+    gap_count: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    """First and last open time of each run of bars the exchange skipped (inclusive): the first
+    ``MAX_LISTED_GAPS`` of ``gap_count`` (an illiquid market's minutes can have thousands)."""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,6 +100,9 @@ class DownloadSummary:
             "requests": self.requests,
             "retries": self.retries,
             "empty_pages": self.empty_pages,
+            "missing": self.missing,
+            "gap_count": self.gap_count,
+            "gaps": [{"start": to_iso(start), "end": to_iso(end)} for start, end in self.gaps],
             "notes": self.notes,
         }
 
@@ -148,6 +161,7 @@ async def download(
     for first, stop in segments:
         cursor = first
         empty_in_row = 0
+        previous: int | None = None  # the last bar stored in this segment: a hole after it is a gap
         while cursor < stop:
             rows = await venue.fetch_ohlcv(symbol, timeframe, cursor, page_limit)
             summary.requests += 1
@@ -162,14 +176,27 @@ async def download(
                 continue
             empty_in_row = 0
             summary.fetched += len(rows)
-            await _store(
-                store, key, [row for row in rows if row[0] < stop and row[0] + step <= cutoff], summary
-            )
+            kept = [row for row in rows if row[0] < stop and row[0] + step <= cutoff]
+            for row in kept:
+                if previous is not None and row[0] - previous > step:
+                    summary.gap_count += 1
+                    summary.missing += (row[0] - previous) // step - 1
+                    if len(summary.gaps) < MAX_LISTED_GAPS:
+                        summary.gaps.append((previous + step, row[0] - step))
+                previous = row[0]
+            await _store(store, key, kept, summary)
             cursor = rows[-1][0] + step
             report(cursor)
             if cursor > cutoff:
                 break  # reached the forming bar: nothing newer exists yet
     report(end)
+    if summary.gaps:
+        first_gap = summary.gaps[0]
+        summary.notes.append(
+            f"{summary.missing:,} bars missing in {summary.gap_count:,} gap(s) the exchange served no bars"
+            f" for (the first {to_iso(first_gap[0])} .. {to_iso(first_gap[1])}):"
+            " `mt data check --repair` asks again"
+        )
 
     summary.new = (await store.info(key)).rows - rows_before
     if isinstance(venue, CountsRetries):
