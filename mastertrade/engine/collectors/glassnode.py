@@ -4,7 +4,8 @@
 ``X-Api-Key`` header answers ``[{"t": 1700006400, "v": 912345}, ...]``: one value per day, ``t`` the
 day's start (seconds). Metrics: ``addresses/active_count`` -> ``active_addresses`` and
 ``transactions/count`` -> ``tx_count``, per asset in ``glassnode_assets``. A day's value is published at
-the day's end. The first poll backfills a year; later ones the last week.
+the day's end. The first poll backfills a year; later ones the last week. An answer without any value
+fails that metric (named beside the source's state; the whole poll fails when every metric does).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mastertrade.engine.collectors.base import (
     expect,
     get_json,
 )
+from mastertrade.utc import from_s
 
 BASE = "https://api.glassnode.com/v1/metrics"
 METRICS = {"addresses/active_count": "active_addresses", "transactions/count": "tx_count"}
@@ -66,6 +68,13 @@ class GlassnodeCollector(Collector):
             headers={"X-Api-Key": self.secret()},
         )
         expect(isinstance(rows, list), self.name, f"{path} is not a list")
+        # An answer without a single value (an asset Glassnode does not cover, a metric it stopped
+        # computing) would otherwise pass for a good poll with nothing to store, for ever.
+        expect(
+            any(isinstance(row, dict) and row.get("v") is not None for row in rows),
+            self.name,
+            f"no values for {asset.upper()} {path} since {from_s(since).date()}",
+        )
         points = []
         for index, row in enumerate(rows):
             expect(isinstance(row, dict), self.name, f"{path}[{index}] is not an object")
