@@ -43,12 +43,15 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         right=["restarts"],
     )
     print_table(
-        ["symbol", "price", "last closed bar"],
+        ["symbol", "price", "last closed bar", "feed"],
         [
             (
                 s.symbol,
                 f"{s.price:,.8g}" if s.price is not None else "",
                 iso(s.last_closed) if s.last_closed else "none stored",
+                f"failing since {iso(s.feed_error_since)}: {s.feed_error}"
+                if s.feed_error and s.feed_error_since
+                else "ok",
             )
             for s in report.symbols
         ],

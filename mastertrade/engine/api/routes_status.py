@@ -12,6 +12,7 @@ from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.api.schemas import StatusReport
 from mastertrade.engine.api.schemas_collectors import SourceInfo
 from mastertrade.engine.kernel.context import EngineContext
+from mastertrade.engine.market.venue import ReportsFeedTrouble
 from mastertrade.engine.scheduler.service import SchedulerService
 from mastertrade.locations import locations
 from mastertrade.utc import from_ms
@@ -56,10 +57,13 @@ async def build_status(ctx: EngineContext) -> StatusReport:
     state = ctx.state
     market = ctx.settings.market
     symbols: list[dict[str, Any]] = []
+    trouble = ctx.venue.feed_trouble if isinstance(ctx.venue, ReportsFeedTrouble) else {}
     for symbol in dict.fromkeys([*market.symbols, *state.last_candles]):
+        failing = trouble.get(symbol)
+        feed = {"feed_error": failing[1], "feed_error_since": from_ms(failing[0])} if failing else {}
         last = state.last_candles.get(symbol)
         if last is None:
-            symbols.append({"symbol": symbol, "timeframe": market.timeframe})
+            symbols.append({"symbol": symbol, "timeframe": market.timeframe, **feed})
             continue
         closed = last.closed_ts
         symbols.append(
@@ -70,6 +74,7 @@ async def build_status(ctx: EngineContext) -> StatusReport:
                 "price_at": last.price_at,
                 "last_closed_ts": closed,
                 "last_closed": from_ms(closed) if closed is not None else None,
+                **feed,
             }
         )
     scheduler = ctx.find(SchedulerService)

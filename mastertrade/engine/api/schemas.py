@@ -83,6 +83,10 @@ class SymbolInfo(Model):
     price_at: datetime | None = None
     last_closed_ts: int | None = None
     last_closed: datetime | None = None
+    feed_error: str | None = None
+    """Why the live feed's polls for this symbol fail (None while they work)."""
+    feed_error_since: datetime | None = None
+    """Since when they have failed."""
 
 
 class LagInfo(Model):

@@ -61,6 +61,7 @@ class FeedVenue(Protocol):
     retry: RetryPolicy
     poll_interval_s: float
     page_limit: int
+    feed_trouble: dict[str, tuple[int, str]]
     sleep: Sleep
 
     def ws_client(self) -> Any: ...

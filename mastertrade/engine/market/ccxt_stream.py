@@ -32,8 +32,9 @@ the daemon's service states and alerts already cover a feed that fails.
 **Polling** asks REST every ``poll_interval_s`` seconds for each symbol's bars from the oldest one still
 owed a close; while no bar is forming (at start, or after a bar the socket saw final) it asks for the
 newest bars and fills the gap before them the same way. A poll that fails after the retry policy gave
-up is logged and tried again at the next interval. Fatal errors (a bad symbol, a refused key) end the
-stream on either transport.
+up is logged and tried again at the next interval; until a poll works again the venue keeps since when
+and why (``feed_trouble``), which ``mt status`` shows beside the symbol. Fatal errors (a bad symbol, a
+refused key) end the stream on either transport.
 
 **Restarts.** ``after`` holds each symbol's newest stored bar (the daemon's market feed reads it), and
 ``Bars`` starts from it: the first bar the feed sees, on either transport, finds the bars closed while
@@ -59,7 +60,7 @@ from mastertrade import errors
 from mastertrade.engine.candle import Candle, CandleRow
 from mastertrade.engine.market.ccxt_common import BlockedRequest, candle_row, within
 from mastertrade.engine.market.retry import map_error
-from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+from mastertrade.engine.market.timeframes import now_ms, timeframe_ms, to_iso
 from mastertrade.engine.market.venue import CandleUpdate
 
 if TYPE_CHECKING:
@@ -197,9 +198,12 @@ class LiveFeed:
             for symbol in self.symbols:
                 # Updates are yielded even when the poll failed half-way: ``Bars`` recorded them.
                 updates: list[CandleUpdate] = []
+                trouble = self.venue.feed_trouble
                 try:
                     await self._poll(bars[symbol], updates.append)
                 except errors.RetryableError as exc:
+                    since = trouble[symbol][0] if symbol in trouble else now_ms()
+                    trouble[symbol] = (since, str(exc))
                     log.warning(
                         "live feed %s %s: %s; next poll in %gs",
                         symbol,
@@ -207,6 +211,8 @@ class LiveFeed:
                         exc,
                         self.venue.poll_interval_s,
                     )
+                else:
+                    trouble.pop(symbol, None)
                 for update in updates:
                     yield update
             done += 1

@@ -107,6 +107,8 @@ class CcxtVenue:
         check_exchange_id(exchange_id)
         self._id = exchange_id
         self.retries = 0
+        self.feed_trouble: dict[str, tuple[int, str]] = {}
+        """Symbols whose live-feed polls fail: since when and why (``venue.ReportsFeedTrouble``)."""
         """Retries made so far by calls of this venue (network errors and rate limits)."""
         self.retry = retry or RetryPolicy(settings)
         self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s

@@ -71,3 +71,13 @@ class Venue(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class ReportsFeedTrouble(Protocol):
+    """A venue whose live feed carries on through failures it retries (``CcxtVenue`` polling REST): it
+    keeps, per symbol, since when (epoch ms) its polls have failed and the latest reason, until one
+    works again. ``mt status`` shows it, so a feed that stopped bringing bars does not pass for a
+    running one."""
+
+    feed_trouble: dict[str, tuple[int, str]]
