@@ -78,7 +78,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             [
                 (
                     s.source,
-                    s.state + (f" ({s.reason})" if s.reason and s.state != "ok" else ""),
+                    s.state + (f" ({s.reason})" if s.reason else ""),
                     iso(s.last_success) if s.last_success else "",
                     iso(s.next_poll) if s.next_poll else "",
                     s.failures,

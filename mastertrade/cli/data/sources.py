@@ -52,7 +52,7 @@ def list_sources(
     rows = [
         (
             item["source"],
-            item["state"] + (f" ({item['reason']})" if item["reason"] and item["state"] != "ok" else ""),
+            item["state"] + (f" ({item['reason']})" if item["reason"] else ""),
             _last_value(item["last_values"]),
             item["last_success"] or "-",
             _every(item["interval_s"]),
