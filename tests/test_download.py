@@ -368,3 +368,23 @@ def test_mt_data_download_names_the_bars_the_exchange_skipped(
         f"binance:BTC/USDT:1h: 1 bars missing in 1 gap(s) the exchange served no bars for (the first "
         f"{to_iso(until + HOUR)} .. {to_iso(until + HOUR)}): `mt data check --repair` asks again"
     ) in " ".join(result.stderr.split())
+
+
+def test_mt_data_download_says_when_the_exchange_has_no_bars_that_far_back(
+    mt: MT, db_url: str, cli_fake: FakeExchange
+) -> None:
+    """The fake lists its markets from 2020-01-01: a range before that stores nothing, one that starts
+    before it stores from there, and both say so instead of passing a cut range for the one asked."""
+    args = ["data", "download", "BTC/USDT", "--timeframe", "1d", "--json"]
+    (before,) = mt.json(*args, "--since", "2015-01-01", "--until", "2016-01-01")
+    assert before["new"] == 0 and before["notes"] == [
+        "no bars from 2015-01-01T00:00:00Z to 2016-01-01T00:00:00Z: the exchange's first bar after"
+        " 2015-01-01T00:00:00Z opens at 2020-01-01T00:00:00Z"
+    ]
+    (across,) = mt.json(*args, "--since", "2019-12-01", "--until", "2020-01-03")
+    assert across["new"] == 2 and across["first"] == "2020-01-01T00:00:00Z"
+    assert across["notes"] == [
+        "the exchange has no bars before 2020-01-01T00:00:00Z (asked from 2019-12-01T00:00:00Z)"
+    ]
+    (inside,) = mt.json(*args, "--since", "2020-01-05T12:00:00Z", "--until", "2020-01-08")
+    assert inside["new"] == 2 and inside["notes"] == []  # the first whole day after since: no cut

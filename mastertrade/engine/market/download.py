@@ -15,7 +15,9 @@ is not exhausted (some serve a window from ``since`` and a gap can empty it), at
 
 Bars the exchange skipped between two bars it served (an outage, a delisted hour) are counted and named
 (``missing``, ``gaps`` and a note): the download succeeds, but the holes are not passed over in silence;
-``mt data check --repair`` (or the daemon's data_refresh job) asks for them again later.
+``mt data check --repair`` (or the daemon's data_refresh job) asks for them again later. A range that
+starts before the exchange's first bar (a market listed later, an exchange keeping less history) is cut
+to what exists, and a note says from when, or that the range holds no bar at all.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ async def download(
             done = max(0, min(total, -(-(cursor - since) // step)))
             progress(DownloadProgress(key, done, total, summary.fetched, summary.requests))
 
+    earliest: int | None = None  # the first bar served from ``since`` on: later than it when history is short
     for first, stop in segments:
         cursor = first
         empty_in_row = 0
@@ -175,6 +178,8 @@ async def download(
                 cursor += page_limit * step
                 continue
             empty_in_row = 0
+            if first == since and earliest is None:
+                earliest = rows[0][0]
             summary.fetched += len(rows)
             kept = [row for row in rows if row[0] < stop and row[0] + step <= cutoff]
             for row in kept:
@@ -190,6 +195,17 @@ async def download(
             if cursor > cutoff:
                 break  # reached the forming bar: nothing newer exists yet
     report(end)
+    head_end = segments[0][1] if segments and segments[0][0] == since else None
+    if earliest is not None and head_end is not None and earliest - since >= step:
+        if earliest >= head_end:
+            summary.notes.append(
+                f"no bars from {to_iso(since)} to {to_iso(head_end)}: the exchange's first bar after"
+                f" {to_iso(since)} opens at {to_iso(earliest)}"
+            )
+        else:
+            summary.notes.append(
+                f"the exchange has no bars before {to_iso(earliest)} (asked from {to_iso(since)})"
+            )
     if summary.gaps:
         first_gap = summary.gaps[0]
         summary.notes.append(
