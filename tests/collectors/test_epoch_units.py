@@ -83,3 +83,14 @@ async def test_reddit_posts_land_in_the_bucket_of_their_time(http: MockClient, s
     collector = RedditCollector(settings(subreddits=["bitcoin"], sentiment_bucket="1h"))
     points = await collector.collect(http(answering(listing)), NOW)
     assert {p.ts for p in points} == {created - created % 3_600_000}
+
+
+@pytest.mark.parametrize("created", ["1710493200", "1710493200.0", "1710493200000"])
+async def test_reddit_reads_a_creation_time_sent_as_text(http: MockClient, created: str) -> None:
+    """Reddit sends ``created_utc`` as a number; sent as text it was ignored and the post counted in the
+    bucket of the poll, hours after it was written."""
+    post = {"name": "t3_b", "title": "Bitcoin rallies", "created_utc": created}
+    listing = {"data": {"children": [{"data": post}]}}
+    collector = RedditCollector(settings(subreddits=["bitcoin"], sentiment_bucket="1h"))
+    points = await collector.collect(http(answering(listing)), NOW)
+    assert {p.ts for p in points} == {1_710_493_200_000}

@@ -26,6 +26,7 @@ from mastertrade.engine.collectors.base import (
 from mastertrade.engine.collectors.feeds import parse_feed
 from mastertrade.engine.collectors.sentiment import Item, SentimentBuckets, SymbolMatcher, score_function
 from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.errors import DataValidationError
 
 REDDIT = "https://www.reddit.com"
 REDDIT_LIMIT = 100
@@ -107,11 +108,7 @@ class RedditCollector(SentimentCollector):
                 continue
             ident = str(post.get("name") or post.get("id") or post.get("permalink") or post["title"])
             created = post.get("created_utc")
-            published = (
-                epoch_ms(created, where, "created_utc")
-                if isinstance(created, int | float) and not isinstance(created, bool)
-                else None
-            )
+            published = _created(created, where)
             title = str(post["title"])
             body = str(post.get("selftext") or "")[:SELFTEXT_CHARS].strip()
             # The subreddit's name counts as a mention (a post in r/solana is about SOL) but is not scored.
@@ -124,3 +121,14 @@ class RedditCollector(SentimentCollector):
                 )
             )
         return items
+
+
+def _created(value: Any, where: str) -> int | None:
+    """A post's ``created_utc`` in epoch ms: a number of seconds, as Reddit documents, or the same as
+    text, or milliseconds; None (the post counts at the poll's time) when it is none of those."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return epoch_ms(value, where, "created_utc")
+    except DataValidationError:
+        return None
