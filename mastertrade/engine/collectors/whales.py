@@ -14,7 +14,8 @@ A transaction's moved value is the sum of its outputs to addresses that are not 
 (change going back to the sender is not a transfer); coinbase transactions are left out. Each new
 block gives ``whale_tx_count``, ``whale_volume_usd`` and ``whale_max_usd`` (symbol BTC), stamped with the
 block's time and published when the poll saw it. Up to ``MAX_BLOCKS`` blocks are read per poll, newest
-first, back to the last block already processed.
+first, back to the last block already processed; blocks beyond that (after downtime) are not read, and
+the poll names them as a problem shown beside the source's state.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class WhaleCollector(Collector):
         block_hash: str | None = latest["hash"]
         points: list[FeaturePoint] = []
         newest_height: int | None = None
+        oldest_height: int | None = None
         for _ in range(MAX_BLOCKS):
             if block_hash is None:
                 break
@@ -93,9 +95,21 @@ class WhaleCollector(Collector):
             if self.last_height is not None and height <= self.last_height:
                 break
             newest_height = height if newest_height is None else newest_height
+            oldest_height = height
             points += self._block_points(block, price, now)
             previous = block.get("prev_block")
             block_hash = previous if isinstance(previous, str) and self.last_height is not None else None
+        if (
+            self.last_height is not None
+            and oldest_height is not None
+            and oldest_height - 1 > self.last_height
+        ):
+            # More blocks came than one poll reads: the ones between are not counted, and say so.
+            first, last = self.last_height + 1, oldest_height - 1
+            self.problems.append(
+                f"{last - first + 1} blocks not read (heights {first} .. {last}): more than {MAX_BLOCKS}"
+                " new blocks since the last poll"
+            )
         if newest_height is not None:
             self.last_height = newest_height
         return points
