@@ -8,7 +8,8 @@ mempool.space (``https://mempool.space/api``):
   [[fee_rate, vsize], ...]}``: features ``mempool_tx`` (transactions waiting) and ``mempool_vsize_mb``.
 - ``GET /v1/mining/hashrate/1m`` -> ``{"hashrates": [{"timestamp": 1700006400, "avgHashrate":
   4.6e20}, ...], "difficulty": [...], "currentHashrate": 4.7e20, "currentDifficulty": 6.2e13}``:
-  feature ``hash_rate`` in EH/s, one value a day.
+  feature ``hash_rate`` in EH/s, one value a day; after a downtime longer than a month the poll asks for
+  the period (3m, 6m, 1y, 2y, 3y) that reaches back to its last successful one.
 
 Snapshots (fees, mempool) describe the moment of the poll: ``ts = published_at = now``. A day's average
 hash rate is known once the day is over: ``ts`` is the day, ``published_at`` its end; the running day
@@ -34,6 +35,7 @@ from mastertrade.engine.collectors.base import (
     Collector,
     FeaturePoint,
     as_float,
+    days_to_fetch,
     epoch_ms,
     expect,
     get_json,
@@ -45,10 +47,18 @@ BTC = "BTC"
 SATS = 100_000_000
 
 
+HASH_RATE_PERIODS = (("1m", 30), ("3m", 91), ("6m", 182), ("1y", 365), ("2y", 730), ("3y", 1095))
+"""mempool.space's periods of daily hash rates and the days each covers, shortest first."""
+
+
 class MempoolCollector(Collector):
     name = "mempool"
     description = "Bitcoin fees, mempool size and daily hash rate (mempool.space)"
     default_interval_s = 5 * MINUTE_S
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.hash_rate_polled_at: int | None = None
 
     async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
         return await self.gather(
@@ -80,7 +90,9 @@ class MempoolCollector(Collector):
         ]
 
     async def _hash_rate(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
-        payload = await get_json(client, f"{MEMPOOL}/v1/mining/hashrate/1m")
+        days = days_to_fetch(0, self.hash_rate_polled_at, now)
+        period = next((name for name, span in HASH_RATE_PERIODS if span >= days), HASH_RATE_PERIODS[-1][0])
+        payload = await get_json(client, f"{MEMPOOL}/v1/mining/hashrate/{period}")
         expect(isinstance(payload, dict), self.name, "hash rate is not an object")
         rows = payload.get("hashrates")
         expect(isinstance(rows, list), self.name, "hashrates is not a list")
@@ -92,7 +104,15 @@ class MempoolCollector(Collector):
             rate = as_float(row.get("avgHashrate"), self.name, f"hashrates[{index}].avgHashrate")
             if day + DAY_MS <= now:
                 points.append(FeaturePoint("hash_rate", rate / 1e18, day, day + DAY_MS, BTC))
+        self.hash_rate_polled_at = now
         return points
+
+    def dump_state(self) -> dict[str, Any]:
+        return {"hash_rate_polled_at": self.hash_rate_polled_at}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        polled_at = state.get("hash_rate_polled_at")
+        self.hash_rate_polled_at = polled_at if isinstance(polled_at, int) else None
 
 
 class BlockchainStatsCollector(Collector):
