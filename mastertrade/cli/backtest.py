@@ -179,11 +179,12 @@ def backtest(
         reason = no_trade_reason(name, warmup, done.entries[done.begin :], done.exits[done.begin :])
         info(reason)
     from mastertrade.engine.generator.holdout import buy_and_hold
-    from mastertrade.engine.generator.report import versus_buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
-    # the naive baseline over the same bars, cash and fee: a figure means little without it
+    # the naive baselines over the same bars, cash and fee: a figure means little without them
     baseline = buy_and_hold(done.window, cash=cash, fee=fee)
     behind = versus_buy_and_hold(metrics, baseline, " over the same bars")
+    below_cash = versus_cash(metrics, " over the same bars")
     document: dict[str, Any] = {
         **metrics,
         "engine": engine.value,
@@ -199,6 +200,7 @@ def backtest(
         "no_trades_reason": reason,
         "buy_and_hold": baseline,
         "worse_than_buy_and_hold": bool(behind),
+        "worse_than_cash": bool(below_cash),
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -207,8 +209,9 @@ def backtest(
         print_json(document)
     else:
         _print_table(document)
-        if behind:
-            typer.echo(behind.removeprefix("; "))
+        for said in (below_cash, behind):
+            if said:
+                typer.echo(said.removeprefix("; "))
 
 
 def _read_series(
@@ -290,7 +293,7 @@ def _run_batch(
         results = run_batch(genomes, series.frame, cash=cash, fee=fee, engine=engine, cache=cache)  # type: ignore[arg-type]
     from mastertrade.engine.backtest.no_trades import warmup_reason
     from mastertrade.engine.generator.holdout import buy_and_hold
-    from mastertrade.engine.generator.report import versus_buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
     from mastertrade.engine.signals.genome import warmup_bars
 
     baseline = buy_and_hold(series.frame, cash=cash, fee=fee)  # the same bars for every genome
@@ -310,6 +313,7 @@ def _run_batch(
             "no_trades_reason": reason,
             "buy_and_hold": baseline,
             "worse_than_buy_and_hold": bool(versus_buy_and_hold(line, baseline)),
+            "worse_than_cash": bool(versus_cash(line)),
             **label,
         }
         sys.stdout.write(json.dumps(line, allow_nan=False) + "\n")

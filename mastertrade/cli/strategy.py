@@ -288,14 +288,16 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
             f"probability of backtest overfitting of its run: {pbo['pbo']:.2f}"
             f" (CSCV, {pbo['trials']} candidates, {pbo['blocks']} blocks)"
         )
-    if baseline:
-        # money and risk-adjusted both (`mt validate`'s rule): a strategy that stayed out of a market
-        # where holding lost 46% did not do worse than holding
-        from mastertrade.engine.generator.report import versus_buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
-        behind = versus_buy_and_hold(strategy.holdout, baseline, " over the hold-out")
-        if behind:
-            typer.echo(behind.removeprefix("; "))
+    # below its starting cash, and, money and risk-adjusted both (`mt validate`'s rule), behind holding:
+    # a strategy that stayed out of a market where holding lost 46% did not do worse than holding
+    for said in (
+        versus_cash(strategy.holdout, " over the hold-out"),
+        versus_buy_and_hold(strategy.holdout, baseline, " over the hold-out") if baseline else "",
+    ):
+        if said:
+            typer.echo(said.removeprefix("; "))
     typer.echo("")
     print_table(
         ["at", "from", "to", "reason"],

@@ -412,7 +412,7 @@ def tune(
         dsr = deflated_sharpe(sharpe, days, skew, kurt, trials=used.trials, variance=used.variance)
     failures = threshold_failures(held.metrics, dsr, config)
     from mastertrade.engine.generator.holdout import buy_and_hold
-    from mastertrade.engine.generator.report import versus_buy_and_hold
+    from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
     baseline = buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)
     report = {
@@ -441,6 +441,7 @@ def tune(
             else "fails the filter on the hold-out: " + "; ".join(failures)
         )
         + ("" if feasible else f"; no trial had {config.min_trades} trades in the search's test folds")
+        + versus_cash(held.metrics, " over the hold-out")
         + versus_buy_and_hold(held.metrics, baseline, " over the hold-out"),
     }
     if subject.strategy is not None and subject.strategy.plugin is not None:

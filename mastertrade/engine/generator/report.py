@@ -174,10 +174,12 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
     oos = [w["out_of_sample"].get("sharpe") for w in report["walk_forward"]]
     losing = sum(1 for value in oos if value is None or value <= 0)
     behind = versus_buy_and_hold(full, baseline)
+    below_cash = versus_cash(full)
     if trades < options.min_trades:
-        return f"too few trades to judge ({trades} < {options.min_trades}){behind}"
+        return f"too few trades to judge ({trades} < {options.min_trades}){below_cash}{behind}"
     if sharpe is None or sharpe <= 0:
         return f"no edge: it loses money over these bars (Sharpe {_text(sharpe)}){behind}"
+    behind = below_cash + behind
     if dsr is not None and dsr >= options.min_deflated_sharpe and interval and interval[0] > 0:
         return (
             f"evidence of an edge: Sharpe {sharpe:.2f} (95% CI {interval[0]:.2f} to {interval[1]:.2f}),"
@@ -189,6 +191,16 @@ def verdict(report: dict[str, Any], options: ReportOptions) -> str:
         f"not proven: Sharpe {sharpe:.2f} ({ci}), deflated Sharpe {_text(dsr, 3)} for {options.trials}"
         f" trial(s) is below {options.min_deflated_sharpe:g} or the interval includes zero{behind}"
     )
+
+
+def versus_cash(own: dict[str, Any], where: str = "") -> str:
+    """``"; it loses money ..."`` when the strategy ended below its starting cash, else ``""``: flat (no
+    position at all) is a baseline too, and a strategy that lost 15% while holding lost 60% still lost
+    money, which a comparison with buy-and-hold alone never says."""
+    ret = own.get("return_pct")
+    if ret is None or ret >= 0:
+        return ""
+    return f"; it loses money{where} (return {ret:.2f}%): staying out would have lost nothing"
 
 
 def versus_buy_and_hold(own: dict[str, Any], baseline: dict[str, Any], where: str = "") -> str:
