@@ -178,6 +178,8 @@ def backtest(
 
         reason = no_trade_reason(name, warmup, done.entries[done.begin :], done.exits[done.begin :])
         info(reason)
+    from mastertrade.cli.research_notes import warn_coarse_units
+    from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.holdout import buy_and_hold
     from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
@@ -185,6 +187,8 @@ def backtest(
     baseline = buy_and_hold(done.window, cash=cash, fee=fee)
     behind = versus_buy_and_hold(metrics, baseline, " over the same bars")
     below_cash = versus_cash(metrics, " over the same bars")
+    coarse = coarse_units(done.window, cash)
+    warn_coarse_units(coarse)
     document: dict[str, Any] = {
         **metrics,
         "engine": engine.value,
@@ -201,6 +205,7 @@ def backtest(
         "buy_and_hold": baseline,
         "worse_than_buy_and_hold": bool(behind),
         "worse_than_cash": bool(below_cash),
+        "coarse_units": coarse,
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -265,7 +270,13 @@ def _run_batch(
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
     key = series.key
+    from mastertrade.cli.research_notes import warn_coarse_units
+    from mastertrade.engine.backtest.unit_cost import coarse_units
+
+    coarse = coarse_units(series.frame, cash)
+    warn_coarse_units(coarse)
     label: dict[str, Any] = {
+        "coarse_units": coarse,
         "engine": engine,
         "exchange": key.exchange,
         "symbol": key.symbol,

@@ -163,6 +163,9 @@ def optimize(
 
     report = run(main)
     _trimmed(report)
+    from mastertrade.cli.research_notes import warn_coarse_units
+
+    warn_coarse_units(report.get("coarse_units"))
     if out is not None:
         import json
 

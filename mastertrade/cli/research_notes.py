@@ -65,6 +65,13 @@ def say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
         )
 
 
+def warn_coarse_units(note: str | None) -> None:
+    """Say that the engines' smallest unit is too coarse for these prices and this cash (see
+    ``engine/backtest/unit_cost.py``): the figures beside it are distorted."""
+    if note:
+        info(f"mt: warning: {note}", style="yellow")
+
+
 def warn_missing_features(missing: Sequence[str]) -> None:
     """Say which series a strategy reads that hold nothing: a rule on them never fires, and "no trades"
     alone would not say why (a forecast never trained, a collector never run on this market)."""

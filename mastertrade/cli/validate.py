@@ -84,8 +84,9 @@ def validate(
             await db.close()
 
     report = run(main)
-    from mastertrade.cli.research_notes import warn_missing_features
+    from mastertrade.cli.research_notes import warn_coarse_units, warn_missing_features
 
+    warn_coarse_units(report.get("coarse_units"))
     warn_missing_features(report.get("missing_features") or [])
     if json_out:
         print_json(report)

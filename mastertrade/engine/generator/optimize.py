@@ -264,6 +264,7 @@ async def optimize(
     ``lookback_bars`` are used."""
     import asyncio
 
+    from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.holdout import check_split, holdout_start
     from mastertrade.engine.generator.pipeline import lookback_cut, read_series, window_of
@@ -305,6 +306,7 @@ async def optimize(
         "search_window": window_of(problem.frame),
         "holdout": window_of(holdout),
         **report,
+        "coarse_units": coarse_units(frame, problem.cash),
     }
 
 

@@ -114,6 +114,7 @@ def validation_report(
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.backtest.runner import strategy_signals
+    from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.backtest.walkforward import evaluate, split
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -159,6 +160,7 @@ def validation_report(
             "note": "N as declared; trial variance 1/T (a skill-less Sharpe estimate's), per day",
         },
         "bootstrap": intervals,
+        "coarse_units": coarse_units(frame, options.cash),
     }
     report["verdict"] = verdict(report, options)
     return report

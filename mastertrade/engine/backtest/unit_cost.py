@@ -1,0 +1,38 @@
+"""Whether the engines' smallest tradable amount is too coarse for a series' prices and the cash.
+
+Both engines trade whole units of ``FRACTIONAL_UNIT`` (1e-8) of the asset, as backtesting.py's
+``FractionalBacktest`` does: at BTC's prices a unit costs a fraction of a cent, but at a price of 1e12 it
+costs 10,000, so a position is rounded to a few units (or to none: an entry that cannot afford one unit
+is dropped) and every figure, buy-and-hold's too, is distorted. The figures are still computed the one
+way (the engines' contract); this says so beside them instead of letting them pass as sound.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COARSE_SHARE = 1e-3
+"""One unit costing more than this share of the cash (0.1%) can shift a position by as much: too coarse."""
+
+
+def coarse_units(frame: pd.DataFrame, cash: float) -> str | None:
+    """A sentence naming the highest open price and what one unit costs there, when that is more than
+    ``COARSE_SHARE`` of ``cash``; None when the units are fine enough (or there are no bars)."""
+    if frame.empty:
+        return None
+    top = float(frame["open"].max())
+    cost = top * FRACTIONAL_UNIT
+    if not cost > cash * COARSE_SHARE:
+        return None
+    costs = f"{cost:,.0f}" if cost >= 100 else f"{cost:.3g}"
+    return (
+        f"at prices up to {top:.3g} the smallest amount the engines trade (1e-8 of the asset, as"
+        f" backtesting.py's FractionalBacktest) costs {costs}, {cost / cash:.0%} of the cash"
+        f" {cash:,.0f}: positions are rounded to whole units and entries that cannot pay for one are"
+        " dropped, so these figures are distorted (more cash: --cash or [backtest] cash)"
+    )
