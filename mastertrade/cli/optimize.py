@@ -175,6 +175,16 @@ def optimize(
 
         write_out(out, json.dumps(written, indent=2) + "\n")
         info(f"wrote the best {'genome' if 'genome' in best else 'parameters'} to {out}")
+        if "genome" in best:
+            # the file carries no record of its tuning: `mt validate FILE` alone would count one trial
+            # and call the searched bars out-of-sample
+            counted = report["deflated_trials"]
+            trials = counted.get("trials_used", counted.get("trials"))
+            info(
+                f"its tuning searched the bars to {report['search_window']['end']}:"
+                f" `mt validate {out} --start {report['holdout']['start']} --trials {trials}` reports on the"
+                " bars it never saw, counting every trial on this series"
+            )
     if json_out:
         print_json(report)
         return

@@ -72,6 +72,20 @@ def warn_coarse_units(note: str | None) -> None:
         info(f"mt: warning: {note}", style="yellow")
 
 
+def warn_registry_trials(scored: int | None) -> None:
+    """Say how many candidates were chosen among on these bars when ``mt validate`` was given no
+    --trials for a strategy it knows nothing of (a genome file ``mt optimize --out`` wrote looks fresh):
+    its deflated Sharpe ratio counts one trial, and its windows may cover bars it was tuned on."""
+    if scored:
+        info(
+            f"mt: warning: {scored:,} candidates (mt generate, mt optimize, mt rl train) were scored on bars"
+            " of this series overlapping these: if this strategy was chosen or tuned among them, --trials"
+            f" {scored} is its count and its windows over the bars they searched are not out-of-sample"
+            " (`mt optimize --out` names the command that leaves them out)",
+            style="yellow",
+        )
+
+
 def warn_missing_features(missing: Sequence[str]) -> None:
     """Say which series a strategy reads that hold nothing: a rule on them never fires, and "no trades"
     alone would not say why (a forecast never trained, a collector never run on this market)."""

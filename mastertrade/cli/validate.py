@@ -84,9 +84,14 @@ def validate(
             await db.close()
 
     report = run(main)
-    from mastertrade.cli.research_notes import warn_coarse_units, warn_missing_features
+    from mastertrade.cli.research_notes import (
+        warn_coarse_units,
+        warn_missing_features,
+        warn_registry_trials,
+    )
 
     warn_coarse_units(report.get("coarse_units"))
+    warn_registry_trials(report.get("registry_trials"))
     warn_missing_features(report.get("missing_features") or [])
     if json_out:
         print_json(report)

@@ -296,7 +296,9 @@ async def validate_series(
     ``trials``: as declared (``None``: 1, or for a generated strategy on its own series the trials its
     generation counted). With ``provenance`` (a generated strategy on its own series) and no
     ``start_ms``, the report starts after the last bar its search saw (its hold-out and any bar since);
-    an earlier start is reported, with the windows its search saw marked and the verdict saying so."""
+    an earlier start is reported, with the windows its search saw marked and the verdict saying so.
+    ``registry_trials``: with no trials declared and no provenance, how many candidates the trial
+    registry counts on bars of the series overlapping these (None otherwise)."""
     from mastertrade.engine.collectors.provider import features_for
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
@@ -346,6 +348,17 @@ async def validate_series(
     )
     if provenance is not None:
         _mark_seen(report, frame, provenance, started_after_search)
+    report["registry_trials"] = None
+    if not declared and provenance is None:
+        # a genome file tuned by `mt optimize` (or picked from `mt generate`'s output) looks fresh here:
+        # the registry knows how many candidates were chosen among on these bars, so the CLI can say so
+        import pandas as pd
+
+        from mastertrade.engine.generator.trials import TrialRegistry
+
+        stamps = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+        scored = await TrialRegistry(db).tally(key, int(stamps[0]), int(stamps[-1]))
+        report["registry_trials"] = scored.trials
     return {
         "exchange": key.exchange,
         "symbol": key.symbol,
