@@ -30,6 +30,8 @@ def test_coarse_units() -> None:
     assert note is not None
     assert note.startswith("at prices up to 1.45e+12 the smallest amount the engines trade")
     assert "costs 14,500, 145% of the cash 10,000" in note
+    absurd = coarse_units(_frame(1.05e300), 10_000.0)
+    assert absurd is not None and "costs 1.05e+292, 1.05e+288 times the cash 10,000" in absurd
 
 
 def _import(mt: MT, path: Path, scale: float, symbol: str) -> None:

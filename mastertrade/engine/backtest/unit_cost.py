@@ -29,10 +29,12 @@ def coarse_units(frame: pd.DataFrame, cash: float) -> str | None:
     cost = top * FRACTIONAL_UNIT
     if not cost > cash * COARSE_SHARE:
         return None
-    costs = f"{cost:,.0f}" if cost >= 100 else f"{cost:.3g}"
+    share = cost / cash
+    costs = f"{cost:,.0f}" if 100 <= cost < 1e9 else f"{cost:.3g}"
+    part = f"{share:.0%} of" if share < 1e4 else f"{share:.3g} times"
     return (
         f"at prices up to {top:.3g} the smallest amount the engines trade (1e-8 of the asset, as"
-        f" backtesting.py's FractionalBacktest) costs {costs}, {cost / cash:.0%} of the cash"
-        f" {cash:,.0f}: positions are rounded to whole units and entries that cannot pay for one are"
-        " dropped, so these figures are distorted (more cash: --cash or [backtest] cash)"
+        f" backtesting.py's FractionalBacktest) costs {costs}, {part} the cash {cash:,.0f}: positions"
+        " are rounded to whole units and entries that cannot pay for one are dropped, so these figures"
+        " are distorted (more cash: --cash or [backtest] cash)"
     )
