@@ -178,7 +178,7 @@ def backtest(
 
         reason = no_trade_reason(name, warmup, done.entries[done.begin :], done.exits[done.begin :])
         info(reason)
-    from mastertrade.cli.research_notes import warn_coarse_units
+    from mastertrade.cli.research_notes import warn_missing_bars, warn_note
     from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.holdout import buy_and_hold
     from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
@@ -188,7 +188,8 @@ def backtest(
     behind = versus_buy_and_hold(metrics, baseline, " over the same bars")
     below_cash = versus_cash(metrics, " over the same bars")
     coarse = coarse_units(done.window, cash)
-    warn_coarse_units(coarse)
+    warn_note(coarse)
+    missing = warn_missing_bars(done.window, key.timeframe, key.symbol)
     document: dict[str, Any] = {
         **metrics,
         "engine": engine.value,
@@ -206,6 +207,7 @@ def backtest(
         "worse_than_buy_and_hold": bool(behind),
         "worse_than_cash": bool(below_cash),
         "coarse_units": coarse,
+        "missing_bars": missing,
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -270,13 +272,14 @@ def _run_batch(
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
     series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
     key = series.key
-    from mastertrade.cli.research_notes import warn_coarse_units
+    from mastertrade.cli.research_notes import warn_missing_bars, warn_note
     from mastertrade.engine.backtest.unit_cost import coarse_units
 
     coarse = coarse_units(series.frame, cash)
-    warn_coarse_units(coarse)
+    warn_note(coarse)
     label: dict[str, Any] = {
         "coarse_units": coarse,
+        "missing_bars": warn_missing_bars(series.frame, key.timeframe, key.symbol),
         "engine": engine,
         "exchange": key.exchange,
         "symbol": key.symbol,

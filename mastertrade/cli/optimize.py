@@ -163,9 +163,10 @@ def optimize(
 
     report = run(main)
     _trimmed(report)
-    from mastertrade.cli.research_notes import warn_coarse_units
+    from mastertrade.cli.research_notes import warn_note
 
-    warn_coarse_units(report.get("coarse_units"))
+    warn_note(report.get("coarse_units"))
+    warn_note(report.get("missing_note"))
     if out is not None:
         import json
 

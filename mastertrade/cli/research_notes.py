@@ -65,11 +65,23 @@ def say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
         )
 
 
-def warn_coarse_units(note: str | None) -> None:
-    """Say that the engines' smallest unit is too coarse for these prices and this cash (see
-    ``engine/backtest/unit_cost.py``): the figures beside it are distorted."""
+def warn_note(note: str | None) -> None:
+    """A report's note as a warning on stderr, when it has one: the engines' unit too coarse for these
+    prices (``coarse_units``, ``engine/backtest/unit_cost.py``), bars missing inside its span
+    (``missing_note``, ``engine/market/missing.py``): the figures beside it are not what they seem."""
     if note:
         info(f"mt: warning: {note}", style="yellow")
+
+
+def warn_missing_bars(frame: Any, timeframe: str, symbol: str) -> int:
+    """Say how many bars are missing inside the span researched, when they are a share worth knowing
+    (``engine/market/missing.py``); the count, for --json."""
+    from mastertrade.engine.market.missing import missing_bars, missing_note
+
+    note = missing_note(frame, timeframe, symbol)
+    if note:
+        info(f"mt: warning: {note}", style="yellow")
+    return missing_bars(frame, timeframe)[0]
 
 
 def warn_registry_trials(scored: int | None) -> None:

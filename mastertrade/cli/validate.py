@@ -85,12 +85,13 @@ def validate(
 
     report = run(main)
     from mastertrade.cli.research_notes import (
-        warn_coarse_units,
         warn_missing_features,
+        warn_note,
         warn_registry_trials,
     )
 
-    warn_coarse_units(report.get("coarse_units"))
+    warn_note(report.get("coarse_units"))
+    warn_note(report.get("missing_note"))
     warn_registry_trials(report.get("registry_trials"))
     warn_missing_features(report.get("missing_features") or [])
     if json_out:

@@ -269,6 +269,7 @@ async def optimize(
     from mastertrade.engine.generator.holdout import check_split, holdout_start
     from mastertrade.engine.generator.pipeline import lookback_cut, read_series, window_of
     from mastertrade.engine.generator.trials import TrialRegistry
+    from mastertrade.engine.market.missing import missing_bars, missing_note
 
     if trials < 1:
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
@@ -307,6 +308,8 @@ async def optimize(
         "holdout": window_of(holdout),
         **report,
         "coarse_units": coarse_units(frame, problem.cash),
+        "missing_bars": missing_bars(frame, key.timeframe)[0],
+        "missing_note": missing_note(frame, key.timeframe, key.symbol),
     }
 
 

@@ -348,6 +348,10 @@ async def validate_series(
     )
     if provenance is not None:
         _mark_seen(report, frame, provenance, started_after_search)
+    from mastertrade.engine.market.missing import missing_bars, missing_note
+
+    report["missing_bars"] = missing_bars(frame, key.timeframe)[0]
+    report["missing_note"] = missing_note(frame, key.timeframe, key.symbol)
     report["registry_trials"] = None
     if not declared and provenance is None:
         # a genome file tuned by `mt optimize` (or picked from `mt generate`'s output) looks fresh here:
