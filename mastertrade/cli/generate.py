@@ -211,6 +211,10 @@ def run_and_print(
     if started is not None:
         summary.timings["startup_s"] = running - started
     doc = summary.as_dict()  # once: each strategy's row describes its rules (a genome parse each)
+    from mastertrade.cli.research_notes import warn_note
+
+    warn_note(doc["data"].get("coarse_units"))
+    warn_note(doc["data"].get("missing_note"))
     if json_out:
         trimmed(doc)
         print_json(doc)

@@ -63,3 +63,14 @@ def test_the_commands_say_it(mt: MT, tmp_path: Path, command: tuple[str, ...]) -
     whole = mt(*command, "sma_cross", "--symbol", "WHOLE/USDT", "--timeframe", "1h", "--json")
     assert whole.exit_code == 0 and "are missing" not in whole.stderr
     assert json.loads(whole.stdout)["missing_bars"] == 0
+
+
+def test_generate_says_it_too(mt: MT, tmp_path: Path) -> None:
+    _import(mt, tmp_path / "holed.csv", "HOLE/USDT", hole=True)
+    args = ("--symbol", "HOLE/USDT", "--timeframe", "1h", "--count", "1", "--population", "10")
+    result = mt("generate", *args, "--generations", "1", "--seed", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)["data"]
+    assert data["missing_bars"] == 100 and data["missing_note"].startswith("100 of the 2,000 bars")
+    assert data["coarse_units"] is None
+    assert "mt: warning: 100 of the 2,000 bars" in " ".join(result.stderr.split())

@@ -286,11 +286,13 @@ async def generate(
     db: Database, settings: Settings, request: GenerationRequest, *, progress: Progress | None = None
 ) -> GenerationSummary:
     """Run one generation (see the module docstring) and return what was stored."""
+    from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.evaluation import Problem
     from mastertrade.engine.generator.holdout import check_split, holdout_start
     from mastertrade.engine.generator.terms import feature_pool
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.generator.validation import thresholds
+    from mastertrade.engine.market.missing import missing_bars, missing_note
 
     check_request(request)
     config = settings.generator
@@ -407,6 +409,10 @@ async def generate(
         "holdout": window_of(holdout),
         "holdout_buy_and_hold": counts["selection"]["holdout_buy_and_hold"],
         **trim,
+        # what `mt backtest`, `mt validate` and `mt optimize` say of these bars too
+        "missing_bars": missing_bars(frame, key.timeframe)[0],
+        "missing_note": missing_note(frame, key.timeframe, key.symbol),
+        "coarse_units": coarse_units(frame, problem.cash),
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)
     summary.selection = counts.pop("selection")
