@@ -40,8 +40,9 @@ class PaperRecord(Model):
 class StrategySummary(Model):
     """One stored strategy: its stage in the pipeline and its validation's headline figures.
 
-    ``sharpe``, ``return_pct``, ``max_drawdown_pct`` and ``trades`` are the out-of-sample (walk-forward)
-    figures, also found with the rest in ``out_of_sample``; ``paper`` is its paper record once it has one.
+    ``sharpe``, ``return_pct``, ``max_drawdown_pct`` and ``trades`` are the hold-out figures (bars the
+    search never saw, scored once after selection), also found with the rest in ``out_of_sample``;
+    ``paper`` is its paper record once it has one.
     """
 
     id: str
