@@ -52,4 +52,7 @@ def test_validate_names_the_series_length(mt: MT, tmp_path: Path) -> None:
     import_bars(mt, tmp_path, 5)
     result = mt("validate", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert result.exit_code == 2
-    assert result.stderr == "mt: error: 5 bars are too few for 4 folds\n"
+    assert result.stderr == (
+        "mt: error: csv:BTC/USDT:1h: 5 bars are too few for 4 walk-forward windows ([generator]"
+        " walk_forward_windows): give more bars (`mt data download`)\n"
+    )

@@ -315,6 +315,7 @@ async def validate_series(
     if trials is None:
         trials = provenance.trials if provenance is not None and provenance.trials else 1
     started_after_search = provenance is not None and start_ms is None
+    given_start = start_ms is not None
     if provenance is not None and start_ms is None:
         start_ms = provenance.seen_until_ms + 1
     frame = await store.read(key, start_ms, end_ms)
@@ -341,7 +342,28 @@ async def validate_series(
         min_trades=generator.min_trades,
         min_deflated_sharpe=generator.min_deflated_sharpe,
     )
-    report = validation_report(strategy, frame, options, features=features)
+    try:
+        report = validation_report(strategy, frame, options, features=features)
+    except UserInputError as exc:
+        if not str(exc).startswith(f"{len(frame)} bars are too few"):
+            raise
+        # the range the options left is the bad value: name them, not only a count of bars
+        ranged = [f"from --start {to_iso(start_ms)}"] if start_ms is not None and given_start else []
+        ranged += (
+            [f"after {to_iso(start_ms - 1)}, the last bar it was chosen on"]
+            if started_after_search and start_ms is not None
+            else []
+        )
+        ranged += [f"before --end {to_iso(end_ms)}"] if end_ms is not None else []
+        fix = " or ".join(
+            (["an earlier --start"] if given_start or started_after_search else [])
+            + (["a later --end"] if end_ms is not None else [])
+        )
+        raise UserInputError(
+            f"{key}{' ' + ' '.join(ranged) if ranged else ''}: {len(frame)} bars are too few for"
+            f" {options.folds} walk-forward windows ([generator] walk_forward_windows): give"
+            f" {fix or 'more bars (`mt data download`)'}"
+        ) from None
     report["missing_features"] = features.missing() if features is not None else []
     report["deflated"]["trials_source"] = (
         "declared" if declared else "recorded" if provenance is not None and provenance.trials else "default"
