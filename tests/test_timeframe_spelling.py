@@ -80,6 +80,13 @@ def test_every_command_refuses_a_second_spelling(mt: Any, db_url: str, args: tup
     _refused(mt(*args, "--timeframe", "60m"))
 
 
+def test_a_strategy_filter_that_can_match_nothing_names_the_spelling(mt: Any, db_url: str) -> None:
+    _sim(mt)
+    added = mt.json("strategy", "add", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    _refused(mt("strategy", "list", "--timeframe", "60m"))
+    assert [row["id"] for row in mt.json("strategy", "list", "--timeframe", "1h")] == [added["id"]]
+
+
 def test_generate_timeframes_and_import_refuse_it(mt: Any, db_url: str, tmp_path: Path) -> None:
     _sim(mt)
     result = mt("generate", "--timeframes", "1h,01h", "--count", "2")

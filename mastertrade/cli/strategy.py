@@ -355,7 +355,7 @@ def list_stored(
         from mastertrade.engine.generator.states import parse_state
         from mastertrade.engine.generator.store import StrategyStore
         from mastertrade.engine.market.symbols import parse_symbol
-        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.engine.market.timeframes import canonical_timeframe, check_timeframe, timeframe_ms
 
         states = [parse_state(item) for item in state] if state else None
         # a filter that can match nothing (BTCUSDT, 7x) is a typo: said, not answered with an empty list
@@ -367,6 +367,10 @@ def list_stored(
         try:
             store = StrategyStore(db)
             found = await store.list(states=states, symbol=symbol, timeframe=timeframe, limit=asked)
+            if not found and timeframe is not None and canonical_timeframe(timeframe) != timeframe:
+                # `60m` matches only strategies stored under it before such spellings were refused;
+                # with none, the spelling to write is the answer, not an empty list
+                check_timeframe(timeframe, what="--timeframe")
             if capped and len(found) == TABLE_LIMIT:
                 total = await store.count(states=states, symbol=symbol, timeframe=timeframe)
             # only a strategy that has traded on paper has a book for the monitor to judge; asking for
