@@ -160,6 +160,8 @@ HUGE = "9" * 20
         ("GET", "/v1/strategies?limit=1001", None, 422, "invalid_request", "less than or equal to 1000"),
         ("GET", "/v1/candles?symbol=X&timeframe=7x", None, 400, "user_input_error", "invalid timeframe '7x'"),
         # a second spelling of 1h would read (or, for a rule, watch) a series of another name
+        ("GET", "/v1/strategies?timeframe=7x", None, 400, "user_input_error", "invalid timeframe '7x'"),
+        ("GET", "/v1/strategies?timeframe=60m", None, 400, "user_input_error", "60m: write it as 1h"),
         ("GET", "/v1/candles?symbol=X&timeframe=60m", None, 400, "user_input_error", "60m: write it as 1h"),
         (
             "POST",

@@ -39,6 +39,7 @@ from mastertrade.engine.api.schemas_trading import EquityPointInfo
 from mastertrade.engine.generator.states import State, parse_state
 from mastertrade.engine.generator.store import StoredStrategy, StrategyHeadline, StrategyStore
 from mastertrade.engine.kernel.context import EngineContext
+from mastertrade.engine.market.timeframes import canonical_timeframe, check_timeframe, timeframe_ms
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,12 @@ async def strategies(
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = MAX_LISTED,
 ) -> list[StrategySummary]:
     store = StrategyStore(ctx.db)
+    if timeframe is not None:
+        timeframe_ms(timeframe)  # `7x` can match nothing: a 400 naming it, not an empty list
     rows = await store.summaries(states=_states(state), symbol=symbol, timeframe=timeframe, limit=limit)
+    if not rows and timeframe is not None and canonical_timeframe(timeframe) != timeframe:
+        # `60m` finds only strategies stored under it before such spellings were refused
+        check_timeframe(timeframe)
     books = await paper_books(ctx)
     found = []
     for row in rows:  # headlines only; the few with a paper book are read whole for their record
