@@ -59,3 +59,13 @@ def test_the_commands_say_it(mt: MT, tmp_path: Path, command: tuple[str, ...]) -
     fine = mt(*command, "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--json")
     assert fine.exit_code == 0 and "mt: warning: at prices" not in fine.stderr
     assert json.loads(fine.stdout)["coarse_units"] is None
+
+
+def test_prices_so_small_that_no_order_can_be_sized() -> None:
+    """At 1e-310 (a CSV can hold it) the count of 1e-8 units the cash buys overflows: `mt backtest` made
+    no trade and blamed a position size that "affords no unit of the asset"."""
+    note = coarse_units(_frame(1e-310), 10_000.0)
+    assert note is not None and note.startswith("at prices down to 5e-311 the count of 1e-8 units")
+    assert "no order can be sized" in note
+    assert "no order can be sized" in (coarse_units(_frame(1e-320), 10_000.0) or "")  # underflows to 0
+    assert coarse_units(_frame(1e-12), 10_000.0) is None

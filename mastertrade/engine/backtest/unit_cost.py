@@ -9,6 +9,7 @@ way (the engines' contract); this says so beside them instead of letting them pa
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
@@ -22,9 +23,17 @@ COARSE_SHARE = 1e-3
 
 def coarse_units(frame: pd.DataFrame, cash: float) -> str | None:
     """A sentence naming the highest open price and what one unit costs there, when that is more than
-    ``COARSE_SHARE`` of ``cash``; None when the units are fine enough (or there are no bars)."""
+    ``COARSE_SHARE`` of ``cash``, or the lowest, when the count of units the cash buys there overflows
+    (prices like 1e-310, which a CSV can hold); None when the units are fine (or there are no bars)."""
     if frame.empty:
         return None
+    bottom = float(frame["open"].min())
+    per_unit = bottom * FRACTIONAL_UNIT  # 0.0 when it underflows (a price of 1e-320)
+    if per_unit <= 0 or not math.isfinite(cash / per_unit):
+        return (
+            f"at prices down to {bottom:.3g} the count of 1e-8 units the cash {cash:,.0f} buys is beyond"
+            " floating point: no order can be sized, so these figures say nothing of the strategy"
+        )
     top = float(frame["open"].max())
     cost = top * FRACTIONAL_UNIT
     if not cost > cash * COARSE_SHARE:
