@@ -25,7 +25,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from mastertrade import __version__
 from mastertrade.cli import help_format
-from mastertrade.cli.output import error
+from mastertrade.cli.output import error, remember_command_line
 from mastertrade.errors import MasterTradeError
 
 help_format.install()
@@ -274,6 +274,8 @@ class MTGroup(TyperGroup):
             self._listing = False
 
     def make_context(self, *args: Any, **kwargs: Any) -> _click.Context:
+        if kwargs.get("parent") is None and len(args) > 1:
+            remember_command_line(args[1])
         try:
             return super().make_context(*args, **kwargs)
         except _click.exceptions.UsageError as exc:

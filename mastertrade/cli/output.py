@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mastertrade.quoting import shorten_inputs
 from mastertrade.utc import iso
 
 if TYPE_CHECKING:
@@ -97,8 +99,21 @@ def info(message: str, *, style: str | None = None) -> None:
     stderr().print(message, markup=False, style=style)
 
 
+_command_line: ContextVar[tuple[str, ...]] = ContextVar("command_line", default=())
+
+
+def remember_command_line(args: Sequence[str]) -> None:
+    """The arguments ``mt`` was run with (an option's ``--name=value`` counts its value too), so an
+    error quoting one of them quotes a long one in part (``mastertrade.quoting``)."""
+    values = [str(arg) for arg in args]
+    values += [arg.split("=", 1)[1] for arg in values if arg.startswith("-") and "=" in arg]
+    _command_line.set(tuple(values))
+
+
 def error(message: str) -> None:
-    """The one-line error format of every command."""
+    """The one-line error format of every command; a long value from the command line is quoted in
+    part, with its length, instead of whole."""
+    message = shorten_inputs(message, _command_line.get())
     sys.stderr.write(f"mt: error: {message}\n")
     sys.stderr.flush()
 

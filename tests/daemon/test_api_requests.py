@@ -108,8 +108,29 @@ async def test_a_refused_value_is_quoted_in_part_not_echoed_whole(engine: Engine
     assert response.status_code == 422
     message = response.json()["error"]["message"]
     assert message.startswith("body field 'level': Input should be a valid number")
-    assert '(got "yyyy' in message and "... (100,002 characters)" in message
+    assert "(got '" + "y" * 80 + "…' (100,000 characters))" in message
     assert len(message) < 300
+
+
+async def test_a_refused_rule_field_is_quoted_in_part_with_its_length(engine: Engine) -> None:
+    """A refusal raised by the engine (not by request validation) quotes a long value from the body in
+    part: the window and the symbol of an alert rule."""
+    async with asgi(engine) as http:
+        before = await rules(http)
+        window = await http.post(
+            "/v1/alerts/rules",
+            json={"kind": "pct_move", "symbol": "BTC/USDT", "pct": 5, "window": "w" * 100_000},
+        )
+        symbol = await http.post(
+            "/v1/alerts/rules", json={"kind": "price_cross", "symbol": "s" * 100_000, "level": 1}
+        )
+        assert await rules(http) == before
+    for answer, letter in ((window, "w"), (symbol, "s")):
+        assert 400 <= answer.status_code < 500, answer.text
+        text = answer.json()["error"]["message"]
+        assert letter * 80 + "…" in text.lower() and "(100,000 characters)" in text, text[:300]
+        assert letter * 81 not in text.lower()
+        assert len(text) < 400
 
 
 async def test_a_body_not_sent_as_json_is_a_415_naming_what_was_sent(engine: Engine) -> None:

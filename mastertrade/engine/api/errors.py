@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mastertrade import errors
+from mastertrade.quoting import SHOWN_CHARS, shorten_inputs, shown, strings_in
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,29 @@ def error_response(
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-SHOWN_INPUT_CHARS = 80
-"""How much of a refused value an error message quotes: enough to recognise it, never a whole body
-sent back (a megabyte string in a field would otherwise be echoed whole)."""
+BODY_KEY = "mastertrade.body"
+"""Where in the ASGI scope ``BodyLimitMiddleware`` keeps the chunks of the request body it let through."""
 
 
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    if len(text) <= SHOWN_INPUT_CHARS:
-        return text
-    return f"{text[:SHOWN_INPUT_CHARS]}... ({len(text):,} characters)"
+def request_inputs(request: Request) -> list[str]:
+    """Every string the request carried: path and query parameters and the JSON body's strings (the
+    body as ``BodyLimitMiddleware`` let it through; its raw text when it is not JSON)."""
+    inputs = [*request.path_params.values(), *request.query_params.values(), request.url.path]
+    chunks = request.scope.get(BODY_KEY)
+    if chunks:
+        raw = b"".join(chunks).decode("utf-8", "replace")
+        try:
+            inputs += strings_in(json.loads(raw))
+        except ValueError:
+            inputs.append(raw)
+    return [str(value) for value in inputs]
+
+
+def shortened(request: Request, message: str) -> str:
+    """``message`` with every long value of the request in it quoted in part (``mastertrade.quoting``)."""
+    if len(message) <= SHOWN_CHARS:
+        return message
+    return shorten_inputs(message, request_inputs(request))
 
 
 def _describe_validation(request: Request, exc: RequestValidationError) -> tuple[int, str, str]:
@@ -106,7 +119,7 @@ def _describe_validation(request: Request, exc: RequestValidationError) -> tuple
     if first.get("type") == "missing":
         return 422, "invalid_request", f"{where} {name!r} is required"
     if "input" in first and not isinstance(first["input"], dict | list):
-        message = f"{message} (got {_shown(first['input'])})"
+        message = f"{message} (got {shown(first['input'])})"
     return 422, "invalid_request", f"{where} {name!r}: {message}"
 
 
@@ -125,12 +138,12 @@ def allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_mastertrade_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.MasterTradeError)
-        return error_response(status_of(exc), error_code(type(exc)), str(exc))
+        return error_response(status_of(exc), error_code(type(exc)), shortened(request, str(exc)))
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         status, code, message = _describe_validation(request, exc)
-        return error_response(status, code, message)
+        return error_response(status, code, shortened(request, message))
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -144,7 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers["Allow"] = ", ".join(methods)
         else:
             message = str(exc.detail)
-        return error_response(exc.status_code, code, message, headers)
+        return error_response(exc.status_code, code, shortened(request, message), headers)
 
     app.add_exception_handler(errors.MasterTradeError, on_mastertrade_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

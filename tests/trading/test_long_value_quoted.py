@@ -1,0 +1,59 @@
+"""A refused value is quoted in part: `mt risk resume --breaker` with a 100,000-character name had the
+daemon paste all of it back (and the CLI print it); an error now quotes its first 80 characters and
+says how long it was, through the API and on the CLI's `mt: error:` line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mastertrade.config import Settings
+from mastertrade.quoting import shorten_inputs, shown
+from tests.conftest import MT
+from tests.trading.conftest import TradingEngine, trading_settings
+
+LONG = "x" * 100_000
+QUOTED = "'" + "x" * 80 + "…' (100,000 characters)"
+
+
+@pytest.fixture
+def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
+    return trading_settings()
+
+
+@pytest.fixture
+async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
+    from mastertrade.engine.api.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(trading.ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
+        yield client
+
+
+async def test_the_api_quotes_a_long_breaker_name_in_part(raw: httpx.AsyncClient) -> None:
+    refused = await raw.post("/v1/risk/resume", json={"breaker": LONG})
+    assert refused.status_code == 400, refused.text[:300]
+    message = refused.json()["error"]["message"]
+    assert message.startswith(f"unknown breaker {QUOTED}: expected one of "), message[:300]
+    assert len(message) < 400
+    short = await raw.post("/v1/risk/resume", json={"breaker": "nope"})
+    assert short.json()["error"]["message"].startswith("unknown breaker 'nope': expected one of ")
+
+
+def test_the_cli_error_line_quotes_a_long_argument_in_part(mt: MT) -> None:
+    result = mt("backtest", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", LONG)
+    assert result.exit_code == 2, result.output[:300]
+    assert result.stderr.startswith(f"mt: error: invalid timeframe {QUOTED}: "), result.stderr[:300]
+    assert result.stderr.count("\n") == 1 and len(result.stderr) < 300
+
+
+def test_shortening_touches_only_long_values() -> None:
+    assert shown("abc") == "'abc'"
+    assert shown(LONG) == QUOTED
+    assert shorten_inputs("bad 'abc' here", ["abc"]) == "bad 'abc' here"
+    assert shorten_inputs(f"bad {LONG.upper()} here", [LONG]) == f"bad {'X' * 80}… (100,000 characters) here"
+    assert shorten_inputs(f'bad "{LONG}"', [LONG]) == 'bad "' + "x" * 80 + '…" (100,000 characters)'
