@@ -10,7 +10,7 @@ CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit
     │   ├── DataValidationError     a rejected input file or payload (row number and reason)
     │   ├── InvalidGenome           a strategy genome that fails validation (JSON path of the field)
     │   ├── NotFound                a named thing (series, strategy, order, goal) does not exist
-    │   └── AlreadyExists           what is to be added is there already (an identical alert rule)
+    │   └── AlreadyExists           what is to be added is there already (a rule, a goal name, an order id)
     ├── OperationFailed             the request was fine but the work failed; exit 1
     │   ├── DaemonNotRunning        a command needs the daemon and none answers on the socket
     │   ├── DaemonAlreadyRunning    a second `mt daemon start`

@@ -136,7 +136,7 @@ async def test_goals_and_the_risk_factor(trading: TradingEngine) -> None:
         assert report.risk_factor.reasons
         goal = await client.add_goal(GoalCreate(name="weekly", kind="profit", target=500, period="week"))
         assert goal.description == "500.00 profit per week"
-        with pytest.raises(errors.UserInputError, match="exists already"):
+        with pytest.raises(errors.AlreadyExists, match="exists already"):
             await client.add_goal(GoalCreate(name="weekly", kind="profit", target=5, period="week"))
         removed = await client.remove_goal(goal.id)
         assert removed.name == "weekly"

@@ -26,7 +26,7 @@ from typing import Any
 
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.risk.check import Decision, Finding, Verdict
-from mastertrade.errors import UserInputError
+from mastertrade.errors import AlreadyExists, UserInputError
 
 
 def refused_resize(decision: Decision) -> Decision:
@@ -86,7 +86,7 @@ def check_same_order(
     stop_loss: float | None = None,
     take_profit: float | None = None,
 ) -> None:
-    """``UserInputError`` when the order journaled under a client order id is not the one asked for
+    """``AlreadyExists`` when the order journaled under a client order id is not the one asked for
     again, its bracket (``stop_loss``, ``take_profit``) included. A resized order (``allow_resize``)
     may hold less than was asked."""
     asked_price = price if type_ == "limit" else None
@@ -121,7 +121,7 @@ def check_same_order(
         + (f" with {' and '.join(exits)}" if exits else "")
     )
     where = "" if row.book == book else f" in book {row.book}"
-    raise UserInputError(
+    raise AlreadyExists(
         f"client order id {row.client_order_id!r} is already order {row.id}{where} ({shown}), not this "
         "order: give this one another --client-order-id"
     )

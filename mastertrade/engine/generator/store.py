@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
 from mastertrade.db.types import utcnow
 from mastertrade.engine.generator.states import ALLOWED, State, parse_state
-from mastertrade.errors import NotFound, UserInputError
+from mastertrade.errors import AlreadyExists, NotFound, UserInputError
 from mastertrade.utc import iso
 
 if TYPE_CHECKING:
@@ -420,13 +420,13 @@ class StrategyStore:
     # --- adding -------------------------------------------------------------------------------------
 
     async def add(self, new: NewStrategy) -> StoredStrategy:
-        """Store one strategy; ``UserInputError`` if the same logic is already stored."""
+        """Store one strategy; ``AlreadyExists`` if the same logic is already stored."""
         added = await self.add_many([new])
         if not added:
             raise await self._already_stored(new.id, "the same logic on the same market")
         return added[0]
 
-    async def _already_stored(self, strategy_id: str, what: str) -> UserInputError:
+    async def _already_stored(self, strategy_id: str, what: str) -> AlreadyExists:
         """The refusal of a strategy stored before: it names the stored one's state and what can be done
         with it (a failed or retired one cannot trade again: `mt strategy paper` would only say so)."""
         stored = await self.find(strategy_id)
@@ -439,7 +439,7 @@ class StrategyStore:
             then = f"; it is {state.value}: `mt strategy paper {strategy_id}` puts it on paper"
         else:
             then = f"; it is {state.value} (see `mt strategy show {strategy_id}`)"
-        return UserInputError(f"strategy {strategy_id} is already stored ({what}){then}")
+        return AlreadyExists(f"strategy {strategy_id} is already stored ({what}){then}")
 
     async def add_many(self, items: Iterable[NewStrategy]) -> list[StoredStrategy]:
         """Store every item whose id is not stored yet (nor repeated earlier in ``items``), with the

@@ -11,7 +11,7 @@ from mastertrade.config import GoalsSettings
 from mastertrade.db.database import Database
 from mastertrade.db.models.trading import GoalRecord, TradingSnapshot
 from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
-from mastertrade.errors import NotFound, UserInputError
+from mastertrade.errors import AlreadyExists, NotFound
 from mastertrade.utc import from_ms
 
 _SEEDED = "goals_seeded"
@@ -69,9 +69,12 @@ class GoalStore:
 
     async def add(self, goal: Goal) -> Goal:
         await self._seed()
-        names = {existing.name for existing in await self.list()}
-        if goal.name in names:
-            raise UserInputError(f"a goal named {goal.name!r} exists already")
+        for existing in await self.list():
+            if existing.name == goal.name:
+                raise AlreadyExists(
+                    f"a goal named {goal.name!r} exists already: goal {existing.id} "
+                    f"({existing.describe()}); remove it first or choose another name"
+                )
         row = GoalRecord(
             name=goal.name,
             kind=goal.kind.value,

@@ -1,0 +1,81 @@
+"""Adding what is there already answers 409 `already_exists` naming it, as a duplicate alert rule does: a
+goal whose name is taken and a client order id that is another order were 400 `user_input_error`. The
+CLI still refuses with exit 2 and one line naming the goal there."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mastertrade.config import Settings
+from tests.conftest import MT
+from tests.trading.conftest import ThreadedTrading, TradingEngine, trading_settings
+
+BTC = "BTC/USDT"
+
+
+@pytest.fixture
+def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
+    return trading_settings()
+
+
+@pytest.fixture
+async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
+    from mastertrade.engine.api.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(trading.ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
+        yield client
+
+
+async def test_a_taken_goal_name_is_409_already_exists_naming_the_goal(raw: httpx.AsyncClient) -> None:
+    body = {"name": "weekly", "kind": "profit", "target": 500, "period": "week"}
+    added = await raw.post("/v1/goals", json=body)
+    assert added.status_code == 201, added.text
+    goals = (await raw.get("/v1/goals")).json()["goals"]
+    again = await raw.post("/v1/goals", json={**body, "target": 5})
+    assert again.status_code == 409, again.text
+    assert again.json()["error"] == {
+        "code": "already_exists",
+        "message": f"a goal named 'weekly' exists already: goal {added.json()['id']} (500.00 profit per "
+        "week); remove it first or choose another name",
+    }
+    assert (await raw.get("/v1/goals")).json()["goals"] == goals
+    documented = (await raw.get("/openapi.json")).json()["paths"]["/v1/goals"]["post"]["responses"]
+    assert "already_exists" in documented["409"]["description"]
+
+
+async def test_a_client_order_id_of_another_order_is_409_already_exists(
+    trading: TradingEngine, raw: httpx.AsyncClient
+) -> None:
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    order = {
+        "symbol": BTC,
+        "side": "buy",
+        "amount": 2,
+        "type": "limit",
+        "price": 50,
+        "client_order_id": "mine-1",
+    }
+    first = await raw.post("/v1/orders", json=order)
+    assert first.status_code == 201, first.text
+    again = await raw.post("/v1/orders", json={**order, "price": 51})
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "already_exists"
+    assert again.json()["error"]["message"].startswith("client order id 'mine-1' is already order ")
+    assert len((await raw.get("/v1/orders")).json()) == 1
+
+
+def test_mt_goal_add_of_a_taken_name_exits_2_naming_the_goal(mt: MT, daemon: ThreadedTrading) -> None:
+    first = mt.json("goal", "add", "weekly", "--kind", "profit", "--target", "500", "--period", "week")
+    again = mt("goal", "add", "weekly", "--kind", "return", "--target", "5%")
+    assert again.exit_code == 2, again.output
+    assert again.stderr == (
+        f"mt: error: a goal named 'weekly' exists already: goal {first['id']} (500.00 profit per week); "
+        "remove it first or choose another name\n"
+    )
+    assert [goal["name"] for goal in mt.json("goal", "list")].count("weekly") == 1
