@@ -5,6 +5,8 @@ sent); ``--allow-resize`` lets the amount be cut down to the step, as it lets th
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import MT
@@ -80,6 +82,69 @@ def test_a_position_held_with_float_noise_is_named_as_shown() -> None:
         venue_steps.fit_amount(Exchange(), market, "binance", held, allow_resize=False)
     assert "amount 0.12332655 BTC/USDT" in str(refused.value) and "0.12332 or 0.12333" in str(refused.value)
     assert venue_steps.fit_amount(Exchange(), market, "binance", 0.1 + 0.2, allow_resize=False) == 0.3
+
+
+def _sell_refusal(amount: float, held: float) -> str:
+    import ccxt.async_support as ccxt
+
+    from mastertrade import errors
+    from mastertrade.engine.execution import venue_steps
+
+    class Exchange:
+        precisionMode = ccxt.TICK_SIZE
+
+    market = {"symbol": BTC, "base": "BTC", "precision": {"amount": 1e-05, "price": 0.01}}
+    with pytest.raises(errors.UserInputError) as refused:
+        venue_steps.fit_amount(Exchange(), market, "binance", amount, allow_resize=False, held=held)
+    return str(refused.value)
+
+
+def test_a_sell_is_never_offered_more_than_is_held() -> None:
+    """Selling a whole position off the step (a fee taken in the coin left 0.12332655 BTC) was told "ask
+    for 0.12332 or 0.12333", and 0.12333 is more than is held: now only the lower amount is offered,
+    with the dust it leaves behind."""
+    held = 0.12345 - 0.00012345
+    whole = _sell_refusal(held, held)
+    assert whole == (
+        "amount 0.12332655 BTC/USDT is not a whole number of binance's lot step 0.00001: ask for 0.12332,"
+        " which leaves 0.00000655 BTC behind (0.12333 is more than the 0.12332655 held)"
+        " (or let it be cut to the step: --allow-resize)"
+    )
+    part = _sell_refusal(0.123321, held)  # part of it, but the step above is past what is held
+    assert "ask for 0.12332, which leaves 0.00000655 BTC behind" in part and "0.12333 is more" in part
+    assert "ask for 0.05 or 0.05001" in _sell_refusal(0.050005, held)  # both under what is held
+    over = _sell_refusal(0.500005, held)
+    assert "the most it can sell is 0.12332 (of the 0.12332655 BTC held)" in over
+    assert "--allow-resize" not in over and "0.50001" not in over
+    dust = _sell_refusal(0.000015, 0.000007)
+    assert dust.endswith(": the 0.000007 BTC held is less than one step")
+
+
+@pytest.mark.parametrize("desk_options", [{"fee_asset": "BTC"}], indirect=True)
+def test_selling_a_whole_position_off_the_step_offers_no_more_than_is_held(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    wait_for_account(mt)
+    bought = mt("trade", "buy", BTC, "0.12345", "--live", "--json")
+    assert bought.exit_code == 0, bought.stderr
+    for _ in range(200):
+        positions = mt.json("positions")
+        if positions and positions[0]["amount"] == pytest.approx(0.12332655):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the position never showed the fee taken in BTC: {positions}")
+    placed = len(desk.placed)
+    result = mt("trade", "sell", BTC, "0.12332655", "--live")
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("mt: error: amount 0.12332655 BTC/USDT is not a whole number of ")
+    assert "ask for 0.12332, which leaves 0.00000655 BTC behind" in line, line
+    assert "0.12333 is more than the 0.12332655 held" in line
+    assert len(desk.placed) == placed
+    cut = mt("trade", "sell", BTC, "0.12332655", "--live", "--allow-resize", "--json")
+    assert cut.exit_code == 0, cut.stderr
+    assert desk.placed[-1].quantity == pytest.approx(0.12332)
 
 
 def test_the_order_check_refuses_it_as_placing_does(

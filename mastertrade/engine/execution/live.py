@@ -77,7 +77,7 @@ from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
@@ -343,8 +343,10 @@ class LiveBroker:
         for what, price in (("limit", request.price), ("stop", request.stop_price)):
             if price is not None:
                 venue_steps.check_price(self.exchange, market, venue, price, what)
+        # a sell is never offered an amount above what is held (the whole position off the step)
+        held = (await self.ledger()).held(request.symbol) if request.side is Side.SELL else None
         amount = venue_steps.fit_amount(
-            self.exchange, market, venue, request.amount, allow_resize=allow_resize
+            self.exchange, market, venue, request.amount, allow_resize=allow_resize, held=held
         )
         return replace(request, amount=amount)
 

@@ -6,8 +6,9 @@ cuts an amount down, ``price_to_precision`` rounds a price to the nearest tick),
 the daemon makes itself. A trader's order is never moved on their behalf: rounded, a limit buy at
 39,999.995 became 40,000, the market, and filled above the limit asked. So an amount between two steps
 is bad input naming the two amounts the market takes, unless ``--allow-resize`` lets it be cut down to
-the step (as it lets the risk limits cut it); a limit or stop price between two ticks is bad input
-naming the two prices. A value within a hair of a step (a float sum such as a position's size) counts
+the step (as it lets the risk limits cut it); a sell is never offered an amount above what is held,
+and is told the dust the lower one leaves. A limit or stop price between two ticks is bad input naming
+the two prices. A value within a hair of a step (a float sum such as a position's size) counts
 as on it.
 """
 
@@ -75,10 +76,19 @@ def shown(value: Decimal) -> str:
 
 
 def fit_amount(
-    exchange: Any, market: dict[str, Any], venue: str, amount: float, *, allow_resize: bool
+    exchange: Any,
+    market: dict[str, Any],
+    venue: str,
+    amount: float,
+    *,
+    allow_resize: bool,
+    held: float | None = None,
 ) -> float:
     """``amount`` when it is whole lot steps; cut down to the step with ``allow_resize``; otherwise
-    ``UserInputError`` naming the amounts the market takes."""
+    ``UserInputError`` naming the amounts the market takes. For a sell, ``held`` is what the account
+    holds: no amount above it is suggested (a whole position off the step, 0.12332655 BTC left by a fee
+    taken in the coin, can be sold only to 0.12332), and the refusal says what the lower amount leaves
+    behind."""
     step = step_of(exchange, market, "amount")
     if step is None:
         return amount
@@ -88,10 +98,29 @@ def fit_amount(
     below, above = between
     if allow_resize and below > 0:
         return float(below)
+    symbol = market["symbol"]
+    asked = f"ask for {shown(below)} or {shown(above)}"
+    can_cut = below > 0
+    if held is not None and held > 0:
+        owned = Decimal(repr(held))
+        if above > owned + HAIR * step:
+            most = (owned / step).to_integral_value(rounding="ROUND_FLOOR") * step
+            base = market.get("base") or symbol.split("/")[0]
+            owned_text = shown(Decimal(f"{held:.12g}"))
+            can_cut = 0 < below <= most
+            if can_cut:
+                left = (owned - below).quantize(Decimal("1e-12"))
+                asked = (
+                    f"ask for {shown(below)}, which leaves {shown(left)} {base} behind"
+                    f" ({shown(above)} is more than the {owned_text} held)"
+                )
+            elif most > 0:
+                asked = f"the most it can sell is {shown(most)} (of the {owned_text} {base} held)"
+            else:
+                asked = f"the {owned_text} {base} held is less than one step"
     raise errors.UserInputError(
-        f"amount {amount:.12g} {market['symbol']} is not a whole number of {venue}'s lot step {shown(step)}:"
-        f" ask for {shown(below)} or {shown(above)}"
-        + (" (or let it be cut to the step: --allow-resize)" if below > 0 else "")
+        f"amount {amount:.12g} {symbol} is not a whole number of {venue}'s lot step {shown(step)}: {asked}"
+        + (" (or let it be cut to the step: --allow-resize)" if can_cut else "")
     )
 
 
