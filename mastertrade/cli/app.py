@@ -12,6 +12,7 @@ with the command modules' imports, was most of ``mt --help``'s start-up.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import sys
@@ -289,6 +290,13 @@ class MTGroup(TyperGroup):
         except MasterTradeError as exc:
             error(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # A path typed too long for any file system (over 255 bytes a name) is refused by the first
+            # call that touches it, wherever that is: bad input naming it, not a traceback.
+            if exc.errno != errno.ENAMETOOLONG or exc.filename is None:
+                raise
+            error(f"file name too long for the file system: {str(exc.filename)!r}")
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             error("interrupted")
             raise typer.Exit(130) from None

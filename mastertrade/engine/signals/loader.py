@@ -45,6 +45,14 @@ def load_strategy(
     return strategy.bind(symbol, timeframe)
 
 
+def _is_file(spec: str) -> bool:
+    """Whether ``spec`` names a file; a name no file system holds (ENAMETOOLONG) names none."""
+    try:
+        return Path(spec).is_file()
+    except OSError:
+        return False
+
+
 def _resolve(spec: str, stored: StoredLookup | None) -> Strategy:
     if spec in BUILTINS:
         return Strategy.from_genome(BUILTINS[spec], "builtin")
@@ -53,7 +61,7 @@ def _resolve(spec: str, stored: StoredLookup | None) -> Strategy:
     model = model_strategy(spec)
     if model is not None:
         return model
-    if spec.endswith(".json") or Path(spec).is_file():
+    if spec.endswith(".json") or _is_file(spec):
         return Strategy.from_genome(load_genome_file(spec), "file")
     if stored is not None:
         found = stored(spec)

@@ -155,9 +155,9 @@ def legacy_message(path: Path) -> str:
 
 def is_legacy_file(path: Path) -> bool:
     """Whether ``path`` is a policy file of the first format (a JSON document naming it)."""
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
     try:
+        if path.suffix.lower() != ".json" or not path.is_file():
+            return False
         text = path.read_text(encoding="utf-8")
         # only a file that names the old format is parsed; anything else is left to its own loader
         if LEGACY_FORMAT not in text:

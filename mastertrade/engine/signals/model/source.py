@@ -21,7 +21,10 @@ def policy_folder(spec: str) -> Path | None:
     path = Path(spec)
     folder = path.parent if path.name == MANIFEST else path
     manifest = folder / MANIFEST
-    if not manifest.is_file():
+    try:
+        if not manifest.is_file():
+            return None
+    except OSError:  # a name no file system holds (over 255 bytes: ENAMETOOLONG) names no folder
         return None
     try:
         head = json.loads(manifest.read_text(encoding="utf-8"))
