@@ -4,13 +4,16 @@ CLI still refuses with exit 2 and one line naming the goal there."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from mastertrade.config import Settings
+from mastertrade.errors import AlreadyExists
 from tests.conftest import MT
 from tests.trading.conftest import ThreadedTrading, TradingEngine, trading_settings
 
@@ -79,3 +82,27 @@ def test_mt_goal_add_of_a_taken_name_exits_2_naming_the_goal(mt: MT, daemon: Thr
         "remove it first or choose another name\n"
     )
     assert [goal["name"] for goal in mt.json("goal", "list")].count("weekly") == 1
+
+
+async def test_two_goals_of_one_name_added_at_once_store_one(database: Any) -> None:
+    """The name was checked, then the goal written, with awaits between: two requests at once both
+    passed the check and both were stored. One is stored now, the other refused naming it."""
+    from mastertrade.engine.sizing.goals import Goal, GoalKind, Period
+    from mastertrade.engine.sizing.store import GoalStore
+
+    store = GoalStore(database)
+    goal = Goal("weekly", GoalKind.PROFIT, 500, Period.WEEK)
+    results = await asyncio.gather(store.add(goal), store.add(goal), return_exceptions=True)
+    refused = [result for result in results if isinstance(result, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], AlreadyExists), results
+    assert [g.name for g in await store.list()].count("weekly") == 1
+
+
+async def test_the_default_goals_are_made_once_though_asked_for_twice_at_once(database: Any) -> None:
+    from mastertrade.engine.sizing.store import GoalStore
+
+    store = GoalStore(database)
+    first, second = await asyncio.gather(store.list(), store.list())
+    names = [goal.name for goal in await store.list()]
+    assert names == ["monthly return", "monthly profit", "portfolio value"], names
+    assert first == second

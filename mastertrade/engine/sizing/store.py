@@ -3,6 +3,7 @@ value) are created the first time goals are used, once: a goal the user removes 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -44,8 +45,17 @@ class GoalStore:
     def __init__(self, db: Database, settings: GoalsSettings | None = None) -> None:
         self.db = db
         self.settings = settings or GoalsSettings()
+        # A name is checked (the defaults' marker too), then written, with awaits between: these go one
+        # at a time, or two requests at once would both pass the check (one daemon per database keeps
+        # a lock in the process enough).
+        self._adding = asyncio.Lock()
+        self._seeding = asyncio.Lock()
 
     async def _seed(self) -> None:
+        async with self._seeding:
+            await self._seed_once()
+
+    async def _seed_once(self) -> None:
         async with self.db.sessions() as session:
             marker = (
                 await session.exec(select(TradingSnapshot).where(col(TradingSnapshot.kind) == _SEEDED))
@@ -68,6 +78,10 @@ class GoalStore:
         return [_goal(row) for row in rows]
 
     async def add(self, goal: Goal) -> Goal:
+        async with self._adding:
+            return await self._add(goal)
+
+    async def _add(self, goal: Goal) -> Goal:
         await self._seed()
         for existing in await self.list():
             if existing.name == goal.name:
