@@ -144,3 +144,25 @@ def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_
     assert "which a partial sell does not resize: cancel them first" in part.stderr
     assert f"`mt orders cancel {stop['id']} --unprotect`" in part.stderr and "then sell 0.04" in part.stderr
     assert len(desk.placed) == placed
+
+
+def test_a_live_bracketed_limit_buy_filled_in_part_shows_that_part_s_exits_resting_at_the_exchange(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    wait_for_account(mt)
+    result = mt(
+        "trade", "buy", BTC, "0.1", "--type", "limit", "--price", "39000", "--stop-loss", "0.05",
+        "--take-profit", "0.1", "--live", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [entry] = [o for o in desk.placed if o.side == "BUY"]
+    desk.fill_part(entry.client_order_id, 0.03)
+    for _ in range(200):  # the daemon's next poll sees the fill
+        shown = [o for o in mt.json("orders") if o["side"] == "sell" and o["state"] == "open"]
+        if len(shown) == 2:
+            break
+        time.sleep(0.05)
+    assert sorted(o["role"] for o in shown) == ["stop_loss", "take_profit"]
+    assert [o["amount"] for o in shown] == [pytest.approx(0.03)] * 2
+    assert desk.locked["BTC"] == pytest.approx(0.03)
+    assert [o["state"] for o in mt.json("orders") if o["side"] == "buy"] == ["partially_filled"]

@@ -41,7 +41,9 @@ filled more than the journal has booked.
 fills in a falling market). An entry with a bracket (``--stop-loss`` and/or ``--take-profit`` on
 ``mt trade buy``) journals its exits as intents; once the entry has filled, they are sized to the fill
 and sent, so they protect the position while the daemon is down, and an exit that filled meanwhile is
-booked like any fill at the next start. Both exits together go as one OCO order list where the venue has
+booked like any fill at the next start. While a limit entry rests partly filled, what it bought so far
+has exits of its own at the exchange, resized as it fills and replaced by the entry's when it ends
+(``live_partial.py``). Both exits together go as one OCO order list where the venue has
 them; elsewhere the stop rests alone and the take-profit is kept by the daemon (``live_oco.py``). A
 start arms the exits of entries that filled while the daemon was down. Venues without native stops
 (``has_native_stops``) refuse live stop orders; their positions are protected only while the daemon
@@ -71,13 +73,13 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import live_oco, order_events, venue_steps
+from mastertrade.engine.execution import live_oco, live_partial, order_events, venue_steps
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
@@ -224,16 +226,9 @@ class LiveBroker:
         for row in await self.journal.in_flight(self.book):
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
-        waiting = {
-            row.parent_id
-            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
-            if row.parent_id is not None
-        }
-        for parent_id in sorted(waiting):
-            parent = await self.journal.get(parent_id)
-            if parent.state.final:  # filled while we were down: arm its exits now
-                await self._arm_exits(parent)
-                report["armed"] = [*report.get("armed", []), parent.client_order_id]
+        armed = await self._arm_waiting(at_start=True)
+        if armed:
+            report["armed"] = armed
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
         report["reprotected"] = await live_oco.reprotect(self, at_start=True)
         report["adjusted"] = await self._true_up_balances()
@@ -274,6 +269,7 @@ class LiveBroker:
         if self.recheck_lost_s > 0:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
         await live_oco.reprotect(self)
+        await self._arm_waiting()
         outcome.fills, self._late = self._late + outcome.fills, []
         outcome.round_trips += self._ledger.round_trips[self._trips_seen :]
         self._trips_seen = len(self._ledger.round_trips)
@@ -390,17 +386,50 @@ class LiveBroker:
         """Take-profits the daemon keeps because the venue has no OCO lists (``live_oco``)."""
         return live_oco.held_info(self, await live_oco.held_exits(self))
 
+    async def _arm_waiting(self, *, at_start: bool = False) -> list[str]:
+        """Arm the exits of entries that ended but whose exits still wait: at a start, those filled
+        while the daemon was down; at a poll, those whose filled part's exits were not yet gone at the
+        exchange when they ended (``live_partial.retire``). Each under its entry's lock (skipped while
+        a writer is at it). Returns the entries' client ids."""
+        waiting = {
+            row.parent_id
+            for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
+            if row.parent_id is not None and live_partial.is_template(row)
+        }
+        armed = []
+        for parent_id in sorted(waiting):
+            lock = self._lock(parent_id)
+            if lock.locked():
+                continue
+            async with lock:
+                parent = await self.journal.get(parent_id)
+                if not parent.state.final:
+                    continue
+                if not at_start:
+                    _, parts = await live_partial.exits_of(self, parent)
+                    if not any(OrderState(row.state) in (OrderState.INTENT, *IN_FLIGHT) for row in parts):
+                        continue  # nothing to retire first: armed when it ended (or kept by the daemon)
+                await self._arm_exits(parent)
+                armed.append(parent.client_order_id)
+        return armed
+
     async def _arm_exits(self, parent: OrderRecord) -> None:
-        """Send the bracket exits of an entry that is done: sized to what it filled, or cancelled when
-        it filled nothing. Called when the entry reaches a final state, and at every start."""
+        """Send the bracket exits of an entry that is done: sized to what it brought in (less what the
+        exits of its filled parts sold, which are cancelled first: ``live_partial``), or cancelled when
+        it filled nothing. Called when the entry reaches a final state, and at every poll and start
+        while they wait; the caller holds the entry's lock."""
         assert parent.id is not None
         children = [
             row
             for row in await self.journal.orders(book=self.book, states=[OrderState.INTENT])
-            if row.parent_id == parent.id
+            if row.parent_id == parent.id and live_partial.is_template(row)
         ]
+        if children and not await live_partial.retire(self, parent):
+            log.info("exits of order %s wait for those of its filled part to be gone", parent.id)
+            return  # armed at a later poll, once the exchange has those done
         sized = []
-        received = await self._received(parent) if children else 0.0
+        _, parts = await live_partial.exits_of(self, parent) if children else ([], [])
+        received = await live_partial.held(self, parent, parts) if children else 0.0
         for child in children:
             assert child.id is not None
             child_id = child.id
@@ -415,22 +444,28 @@ class LiveBroker:
                     continue
                 amount = self._lots(child.symbol, received)
                 if amount is None:
-                    reason = self._too_little(parent, received)
+                    reason = self._too_little(parent, received, sold=any(row.filled > 0 for row in parts))
                     log.warning("exit %s of order %s not armed: %s", child.client_order_id, parent.id, reason)
                     await self.journal.transition(child_id, OrderState.CANCELLED, reason=reason)
                     continue
-                limit, stop = _levels_from_fill(parent, child)
-                if child.type == OrderType.STOP.value and stop is not None:
-                    stop = float(self.exchange.price_to_precision(child.symbol, stop))
-                    offset = -self.stop_limit_offset if child.side == "sell" else self.stop_limit_offset
-                    limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
-                elif limit is not None:
-                    limit = float(self.exchange.price_to_precision(child.symbol, limit))
+                limit, stop = self._exit_levels(parent, child)
                 sized.append(await self.journal.size_intent(child_id, amount, price=limit, stop_price=stop))
                 log.info(
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
         await live_oco.send_exits(self, sized)
+
+    def _exit_levels(self, entry: OrderRecord, child: OrderRecord) -> tuple[float | None, float | None]:
+        """A bracket exit's (limit, stop) from its entry's average fill, at the market's price tick (a
+        stop's limit ``stop_limit_offset`` beyond its trigger)."""
+        limit, stop = _levels_from_fill(entry, child)
+        if child.type == OrderType.STOP.value and stop is not None:
+            stop = float(self.exchange.price_to_precision(child.symbol, stop))
+            offset = -self.stop_limit_offset if child.side == "sell" else self.stop_limit_offset
+            limit = float(self.exchange.price_to_precision(child.symbol, stop * (1 + offset)))
+        elif limit is not None:
+            limit = float(self.exchange.price_to_precision(child.symbol, limit))
+        return limit, stop
 
     def _lots(self, symbol: str, amount: float) -> float | None:
         """``amount`` cut down to whole lot steps (``venue_steps.whole_steps``), or None when that leaves
@@ -438,8 +473,11 @@ class LiveBroker:
         cut = venue_steps.whole_steps(self.exchange, symbol, amount)
         return cut if cut > 0 else None
 
-    def _too_little(self, entry: OrderRecord, received: float) -> str:
-        """Why an entry's exits are not armed: what it brought in is under one lot step."""
+    def _too_little(self, entry: OrderRecord, received: float, *, sold: bool = False) -> str:
+        """Why an entry's exits are not armed: what it brought in (and its filled part's exits did not
+        sell) is under one lot step."""
+        if sold and received <= 0:
+            return f"the exits of its entry {entry.id}'s filled part sold all it brought in"
         base, _ = split_symbol(entry.symbol)
         market = self.exchange.markets.get(entry.symbol) or {}
         step = venue_steps.step_of(self.exchange, market, "amount")
@@ -776,6 +814,11 @@ class LiveBroker:
                     mode=self.mode,
                 )
             )
+        if updated.state is OrderState.PARTIALLY_FILLED and updated.filled > 0 and _bracketed(updated):
+            try:  # what it bought so far, while the rest still rests
+                await live_partial.protect(self, updated)
+            except errors.MasterTradeError as exc:  # the next poll tries again
+                await self._error(f"protecting the filled part of order {updated.id}: {exc}")
         return new
 
     async def _filled_with(self, row: OrderRecord, fills: list[NewFill]) -> float:

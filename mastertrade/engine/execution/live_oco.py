@@ -230,7 +230,12 @@ async def send_exits(broker: LiveBroker, exits: list[OrderRecord]) -> None:
 async def _siblings(broker: LiveBroker, row: OrderRecord) -> list[OrderRecord]:
     assert row.parent_id is not None
     rows = await broker.journal.orders(book=broker.book, symbol=row.symbol)
-    return [other for other in rows if other.parent_id == row.parent_id and other.id != row.id]
+    # the exits journaled with the same entry (those of its filled parts have ``oco`` keys of their own)
+    return [
+        other
+        for other in rows
+        if other.parent_id == row.parent_id and other.oco == row.oco and other.id != row.id
+    ]
 
 
 async def _held(broker: LiveBroker, take: OrderRecord) -> bool:
