@@ -8,8 +8,9 @@ from textual.containers import Grid, Vertical
 
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
-from mastertrade.tui.widgets.line_chart import LineChart
+from mastertrade.tui.widgets.line_chart import LineChart, axis_ends
 from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, PnLSummary, RiskGauges
+from mastertrade.utc import from_ms
 
 
 class OverviewScreen(DashboardScreen):
@@ -46,6 +47,8 @@ class OverviewScreen(DashboardScreen):
             self.query_one(LineChart).show(
                 [point.equity for point in points],
                 [point.ts for point in points],
+                title=history_title([point.ts for point in points]),
+                short_title=history_title([point.ts for point in points], short=True),
                 note=note,
                 stale=not state.connected,
             )
@@ -55,3 +58,13 @@ class OverviewScreen(DashboardScreen):
             self.query_one(GoalsList).refresh(layout=True)
         if topics & {"alerts", "connection"}:
             self.query_one(LatestAlerts).refresh()
+
+
+def history_title(times: list[int], *, short: bool = False) -> str:
+    """The equity chart's headline names its figure as the history's last mark, at the time of that mark
+    (market time): beside the live "Equity" above it, an unnamed figure read as a second equity. ``short``
+    gives the time of day alone, for a panel too narrow for the date and the figures."""
+    if not times:
+        return ""
+    end = from_ms(times[-1]).strftime("%H:%M") if short else axis_ends(times[0], times[-1])[1]
+    return f"history to {end}:"

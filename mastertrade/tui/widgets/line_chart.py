@@ -1,6 +1,7 @@
 """``LineChart``: a series (an equity curve) as a braille line with its range on the right.
 
-The headline carries the title, the last value and the change over the span shown; a ``note`` says
+The headline carries the title, the last value and the change over the span shown (a title ending in a
+colon names that value: "history to 11-24 11:00: 10,861.41 +8.61%"); a ``note`` says
 where the data comes from or why there is none (e.g. "session samples: the daemon serves no equity
 history"), so an empty or partial chart is never mistaken for a flat one.
 """
@@ -43,6 +44,8 @@ class LineChart(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
+        self.short_title = ""
+        """The title in fewer words, taken where the full one would push the figures past the edge."""
         self.values: list[float] = []
         self.times: list[int] = []
         self.note = ""
@@ -55,12 +58,14 @@ class LineChart(Widget):
         times: Sequence[int] = (),
         *,
         title: str | None = None,
+        short_title: str = "",
         note: str = "",
         stale: bool = False,
     ) -> None:
         """Draw ``values`` (oldest first; ``times`` in epoch ms label the ends) on the next refresh."""
         if title is not None:
             self.title = title
+            self.short_title = short_title
         self.values = finite(values)
         self.times = list(times) if len(times) == len(values) else []
         self.note = note
@@ -71,16 +76,24 @@ class LineChart(Widget):
         style = self.get_component_rich_style
         width, height = self.size.width, self.size.height
         text = Text(no_wrap=True, overflow="crop")
-        text.append(self.title, style("line-chart--title"))
         values = self.values
+        value = change = ""
+        if values:
+            first, last = values[0], values[-1]
+            value, change = fmt.money(last), fmt.signed_pct((last - first) / first if first else None)
+        figures = f"{value} {change}"
+        title = self.title
+        if self.short_title and len(title) + len(figures) + 2 > width:
+            title = self.short_title
+        text.append(title, style("line-chart--title"))
         if self.stale:
             text.append("  STALE", style("line-chart--stale"))
         if values:
-            first, last = values[0], values[-1]
-            kind = "line-chart--up" if last >= first else "line-chart--down"
-            text.append(f"  {fmt.money(last)}", style(kind))
-            change = (last - first) / first if first else None
-            text.append(f" {fmt.signed_pct(change)}", style(kind))
+            kind = "line-chart--up" if values[-1] >= values[0] else "line-chart--down"
+            # a title that ends in a colon names the figure after it ("history to 11:00: 10,861.41")
+            lead = " " if title.endswith(":") and not self.stale else "  "
+            text.append(f"{lead}{value}", style(kind))
+            text.append(f" {change}", style(kind))
         if self.note:
             text.append(f"  {self.note}", style("line-chart--axis"))
         rows = height - (2 if self.times else 1)
