@@ -156,7 +156,7 @@ class StrategiesScreen(DashboardScreen):
                 and previewed is not None
                 and current.id == previewed.id
                 and current != previewed
-            ):
+            ) or (self.has_class("-preview") and current is None):
                 self.preview()
         if topics & {"jobs", "connection"}:
             self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
@@ -217,11 +217,13 @@ class StrategiesScreen(DashboardScreen):
         list."""
         await asyncio.sleep(PREVIEW_DELAY_S)  # the cursor may be passing through
         item = self.selected()
-        if item is None:
-            return
-        self._previewed = item
         text = self.query_one("#preview-text", Static)
         curve = self.query_one("#preview-curve", LineChart)
+        self._previewed = item
+        curve.display = item is not None
+        if item is None:
+            text.update(nothing_selected_text(self.state.strategies.value, self.stage, self.app))
+            return
         try:
             detail = await backend_of(self.app).strategy(item.id)
         except errors.MasterTradeError as exc:
@@ -257,6 +259,22 @@ class StrategiesScreen(DashboardScreen):
         index = choices.index(self.stage) if self.stage in choices else 0
         self.stage = choices[(index + 1) % len(choices)]
         self.redraw({"strategies"})
+
+
+def nothing_selected_text(listed: list[StrategySummary] | None, stage: str | None, app: App[Any]) -> Text:
+    """The preview with no row to show: why, and how strategies get there. With none stored it read
+    "backtest / no data yet", as if a strategy without a backtest were selected."""
+    muted = tone(app, "text-muted")
+    if listed is None:  # never listed: the pipeline line says why
+        return Text("no strategies listed yet", muted)
+    if stage is not None and listed:
+        return Text(f"none in stage {stage}: f shows the next stage", muted)
+    text = Text("no strategies stored\n\n", tone(app, "text", bold=True))
+    text.append("mt generate", tone(app, "text", bold=True))
+    text.append(" (or g here) searches for some and backtests them;\n", muted)
+    text.append("mt strategy add", tone(app, "text", bold=True))
+    text.append(" stores one of your own (a built-in, a genome file, a plugin).", muted)
+    return text
 
 
 def preview_text(detail: StrategyDetail, app: App[Any]) -> Text:
