@@ -251,7 +251,7 @@ def positions(
                 _num(row.amount),
                 _num(row.average_price),
                 _num(row.mark),
-                _num(row.value, ",.2f"),
+                _value(row),
                 _num(row.unrealised_pnl, ",.2f"),
                 _num(row.realised_pnl, ",.2f"),
                 iso_ms(row.opened_ts) if row.opened_ts is not None else "",
@@ -262,6 +262,14 @@ def positions(
     )
     total = "; the account's over all its trades is in `mt balance`" if _asked(book) == "account" else ""
     info(f"realised: by each position's own sells since it opened (market time){total}")
+    if any(row.value_at_cost for row in rows):
+        info("at cost: no price yet (the daemon just started); `mt balance` counts it at cost too")
+
+
+def _value(row: Any) -> str:
+    """A position's value; at cost, said so, where it has no price yet (as `mt balance` counts it)."""
+    shown = _num(row.value, ",.2f")
+    return f"{shown} at cost, no price yet" if row.value_at_cost else shown
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:

@@ -153,6 +153,11 @@ class PositionInfo(Model):
     cost: float
     mark: float | None = None
     value: float | None = None
+    value_at_cost: bool = Field(
+        default=False,
+        description="no price yet (e.g. just after a daemon restart): value is at cost (amount x average "
+        "price), as the balance's positions_value counts it, and unrealised_pnl is unknown",
+    )
     unrealised_pnl: float | None = None
     realised_pnl: float = Field(
         description="realised by this position's own sells since it opened (opened_ts); earlier round "

@@ -138,14 +138,17 @@ class Position:
 
     def as_dict(self, mark: float | None = None) -> dict[str, Any]:
         """The open position: its realised P&L and fees are its own (since it opened); the symbol's
-        over every round trip of the book are ``symbol_realised_pnl`` and ``symbol_fees``."""
+        over every round trip of the book are ``symbol_realised_pnl`` and ``symbol_fees``. Without a
+        ``mark`` its value is at cost (``value_at_cost``) and its unrealised P&L unknown."""
         return {
             "symbol": self.symbol,
             "amount": self.amount,
             "average_price": self.average_price,
             "cost": self.cost,
             "mark": mark,
-            "value": self.amount * mark if mark is not None else None,
+            # with no price yet (just after a restart) at cost, as the balance and equity count it
+            "value": self.amount * (mark if mark is not None else self.average_price or 0.0),
+            "value_at_cost": mark is None,
             "unrealised_pnl": self.unrealised(mark) if mark is not None else None,
             "realised_pnl": self.trip_realised,
             "fees": self.trip_fees,

@@ -41,7 +41,7 @@ def position_row(app: App[object], item: PositionInfo) -> Row:
             Text(fmt.amount(item.amount), justify="right"),
             Text(fmt.price(item.average_price), justify="right"),
             Text(fmt.price(item.mark), justify="right"),
-            Text(fmt.money(item.value), justify="right"),
+            Text(fmt.money(item.value) + (" at cost" if item.value_at_cost else ""), justify="right"),
             Text(
                 fmt.signed_money(item.unrealised_pnl), signed_tone(app, item.unrealised_pnl), justify="right"
             ),
