@@ -759,3 +759,48 @@ def test_an_older_cryptodatadownload_file_without_a_unix_column_is_read(tmp_path
     )
     with pytest.raises(DataValidationError, match="line 3: timestamp '2020-03-13 08-PM' is neither"):
         read_candle_csv(src, "1h", symbol="BTC/USD")
+
+
+# The engines trade whole 1e-8 units of the asset with at most MAX_CASH: a price whose unit costs more
+# than COARSE_SHARE of that cash, or so small that the count of units it buys is past floating point,
+# cannot be traded meaningfully, so the import refuses it rather than store it.
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ("2024-01-01T01:00:00Z,1e-320,1e-320,1e-320,1e-320,1", "line 3: open 1e-320 is below"),
+        ("2024-01-01T01:00:00Z,1,1e300,1,1,1", "line 3: high 1e+300 is above"),
+        ("2024-01-01T01:00:00Z,2e17,2e17,2e17,2e17,1", "line 3: open 2e+17 is above"),
+    ],
+)
+def test_prices_the_engines_cannot_trade_are_refused(
+    mt: MT, db_url: str, tmp_path: Path, row: str, needle: str
+) -> None:
+    from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, MAX_CASH
+    from mastertrade.engine.backtest.unit_cost import COARSE_SHARE, PRICE_RANGE
+
+    low, high = PRICE_RANGE
+    assert high == MAX_CASH * COARSE_SHARE / FRACTIONAL_UNIT
+    assert MAX_CASH / (low * FRACTIONAL_UNIT) < float("inf")  # the count of units is still a number
+    src = tmp_path / "bad.csv"
+    src.write_text(HEADER + "2024-01-01T00:00:00Z,1,2,0.5,1.5,10\n" + row + "\n")
+    result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert (f"{low:.3g}" if "below" in needle else f"{high:g}") in result.stderr
+    assert mt.json("data", "list") == []
+
+
+def test_prices_at_the_engines_bounds_are_imported(mt: MT, db_url: str, tmp_path: Path) -> None:
+    from mastertrade.engine.backtest.unit_cost import PRICE_RANGE
+
+    low, high = PRICE_RANGE
+    src = tmp_path / "edge.csv"
+    src.write_text(
+        HEADER
+        + f"2024-01-01T00:00:00Z,{low!r},{low * 2!r},{low!r},{low!r},1\n"
+        + "2024-01-01T01:00:00Z,0.00000123,0.00000125,0.0000012,0.00000124,1e12\n"
+        + f"2024-01-01T02:00:00Z,{high / 2!r},{high!r},{high / 2!r},{high!r},1\n"
+    )
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 3

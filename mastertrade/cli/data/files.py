@@ -50,9 +50,12 @@ def import_csv(
     the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise
     than this format says (time column, unit, skipped line, row order) is said in the output. A row
     that repeats the row before exactly (two exports joined at a shared bar) is dropped and named; two
-    rows of one time with other values are refused. Rows already stored at the same times are
-    replaced."""
-    from mastertrade.engine.market.csvio import TIME_UNITS, read_candle_csv
+    rows of one time with other values are refused. A price the backtest engines cannot trade
+    meaningfully (below about 5.56e-289, where the count of 1e-8 units the most cash a backtest takes
+    buys is past floating point, or above 1e17, where one unit costs more than 0.1% of that cash) is
+    refused. Rows already stored at the same times are replaced."""
+    from mastertrade.engine.backtest.unit_cost import PRICE_BOUNDS_WHY, PRICE_RANGE
+    from mastertrade.engine.market.csvio import TIME_UNITS, PriceRange, read_candle_csv
     from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import check_timeframe, to_iso
@@ -69,7 +72,8 @@ def import_csv(
     exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
-    candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit)
+    prices = PriceRange(*PRICE_RANGE, *PRICE_BOUNDS_WHY)
+    candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit, prices=prices)
 
     async def store() -> dict[str, Any]:
         db = await open_db()

@@ -5,20 +5,41 @@ Both engines trade whole units of ``FRACTIONAL_UNIT`` (1e-8) of the asset, as ba
 costs 10,000, so a position is rounded to a few units (or to none: an entry that cannot afford one unit
 is dropped) and every figure, buy-and-hold's too, is distorted. The figures are still computed the one
 way (the engines' contract); this says so beside them instead of letting them pass as sound.
+
+``PRICE_RANGE`` is where no cash a backtest takes makes them sound, from the same constants: above its
+top one unit costs more than ``COARSE_SHARE`` of ``MAX_CASH``, below its bottom the count of units
+``MAX_CASH`` buys is past floating point. ``mt data import`` refuses prices outside it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING
 
-from mastertrade.engine.backtest.result import FRACTIONAL_UNIT
+from mastertrade.engine.backtest.result import FRACTIONAL_UNIT, MAX_CASH
 
 if TYPE_CHECKING:
     import pandas as pd
 
 COARSE_SHARE = 1e-3
 """One unit costing more than this share of the cash (0.1%) can shift a position by as much: too coarse."""
+
+PRICE_RANGE = (
+    MAX_CASH / (FRACTIONAL_UNIT * sys.float_info.max),
+    MAX_CASH * COARSE_SHARE / FRACTIONAL_UNIT,
+)
+"""The prices the engines trade meaningfully with the most cash a backtest takes (about 5.56e-289 to
+1e17): the count of units ``MAX_CASH`` buys at the bottom is the largest float; one unit at the top costs
+``COARSE_SHARE`` of it."""
+
+PRICE_BOUNDS_WHY = (
+    f"the lowest price at which the count of 1e-8 units the most cash a backtest takes ({MAX_CASH:g}) buys is"
+    " a number",
+    f"the highest price at which one 1e-8 unit, the smallest amount the engines trade, costs at most"
+    f" {COARSE_SHARE:.1%} of the most cash a backtest takes ({MAX_CASH:g})",
+)
+"""Why each bound of ``PRICE_RANGE`` is where it is, for a refusal to say."""
 
 
 def coarse_units(frame: pd.DataFrame, cash: float) -> str | None:

@@ -18,7 +18,8 @@ after the year 9999, a price is not positive and finite, high < low, open or clo
 [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
 midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
 within it, time neither strictly increases nor strictly decreases, or no two rows are one bar apart
-(the file's bars are longer than the timeframe given).
+(the file's bars are longer than the timeframe given), or a price lies outside the caller's
+``PriceRange`` (``mt data import`` passes the prices the backtest engines can trade meaningfully).
 """
 
 from __future__ import annotations
@@ -99,6 +100,16 @@ class CandleFile:
         return list(zip(ts, o, h, l, c, v, strict=True))
 
 
+@dataclass(frozen=True)
+class PriceRange:
+    """The prices a file may hold, each bound with why it is there (said when a price passes it)."""
+
+    low: float
+    high: float
+    low_why: str
+    high_why: str
+
+
 class _Lines:
     """File line of data row i of the arrays as they stand (``order``: each row's place in the file,
     changed as rows are reversed or exact duplicates dropped)."""
@@ -112,11 +123,17 @@ class _Lines:
 
 
 def read_candle_csv(
-    path: Path, timeframe: str, *, symbol: str | None = None, time_unit: TimeUnit | None = None
+    path: Path,
+    timeframe: str,
+    *,
+    symbol: str | None = None,
+    time_unit: TimeUnit | None = None,
+    prices: PriceRange | None = None,
 ) -> CandleFile:
     """Read and validate a candle CSV; raises ``DataValidationError`` naming the first bad line.
     ``symbol`` tells a base volume (``Volume BTC``) from a quote one; ``time_unit`` reads epoch
-    timestamps in that unit instead of telling it from their size."""
+    timestamps in that unit instead of telling it from their size; ``prices`` bounds open, high, low
+    and close (inclusive)."""
     step = timeframe_ms(timeframe)
     source = _check_text(path)
     lines = first_lines(source, 2)
@@ -163,7 +180,7 @@ def read_candle_csv(
     newest_first = len(ts) > 1 and bool((np.diff(ts) < 0).all())
     if newest_first:
         ts, ohlcv, line.order = ts[::-1].copy(), ohlcv[::-1].copy(), line.order[::-1].copy()
-    _check(path, ts, ohlcv, step, timeframe, line)
+    _check(path, ts, ohlcv, step, timeframe, line, prices)
     read_as = {
         "layout": shape.layout,
         "skipped_line": shape.skipped_line,
@@ -562,6 +579,7 @@ def _check(
     step: int,
     timeframe: str,
     line: _Lines,
+    prices: PriceRange | None = None,
 ) -> None:
     def reject(index: int, reason: str) -> None:
         raise DataValidationError(f"{path}: line {line(index)}: {reason}")
@@ -574,6 +592,22 @@ def _check(
             j = int(np.argmax(bad[i]))
             rule = "prices must be positive and finite" if j < 4 else "volume must be finite"
             reject(i, f"{names[j]} {float(ohlcv[i, j])!r} {reason} ({rule})")
+    if prices is not None:
+        below, above = ohlcv[:, :4] < prices.low, ohlcv[:, :4] > prices.high
+        outside = below | above
+        if outside.any():
+            i = int(np.argmax(outside.any(axis=1)))
+            j = int(np.argmax(outside[i]))
+            bound, why, side = (
+                (prices.low, prices.low_why, "below")
+                if below[i, j]
+                else (prices.high, prices.high_why, "above")
+            )
+            reject(
+                i,
+                f"{names[j]} {float(ohlcv[i, j])!r} is {side} {bound:.3g}, {why}: the backtest engines"
+                " cannot trade it meaningfully",
+            )
     for bad, reason in (
         (h < l, "high {h!r} < low {l!r}"),
         ((o < l) | (o > h), "open {o!r} outside [low {l!r}, high {h!r}]"),
