@@ -804,3 +804,24 @@ def test_prices_at_the_engines_bounds_are_imported(mt: MT, db_url: str, tmp_path
     )
     report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert report["rows"] == 3
+
+
+def test_bars_missing_inside_the_file_are_counted_and_named(mt: MT, db_url: str, tmp_path: Path) -> None:
+    hours = [0, 1, 2, 5, 6, 10]  # 03:00..04:00 and 07:00..09:00 missing: 5 bars in 2 gaps
+    src = tmp_path / "holes.csv"
+    src.write_text(HEADER + "".join(f"2024-01-01T{h:02d}:00:00Z,1,2,0.5,1.5,10\n" for h in hours))
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 6
+    assert report["missing"] == 5 and report["gap_count"] == 2
+    assert report["gaps"] == [
+        {"start": "2024-01-01T03:00:00Z", "end": "2024-01-01T04:00:00Z"},
+        {"start": "2024-01-01T07:00:00Z", "end": "2024-01-01T09:00:00Z"},
+    ]
+    result = mt("data", "import", str(src), "--symbol", "ETH/USDT", "--timeframe", "1h")
+    assert result.exit_code == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "5 bars missing in 2 gap(s)" in said and "2024-01-01T03:00:00Z .. 2024-01-01T04:00:00Z" in said
+    whole = tmp_path / "whole.csv"
+    whole.write_text(GOOD)
+    report = mt.json("data", "import", str(whole), "--symbol", "X/Y", "--timeframe", "1h")
+    assert report["missing"] == 0 and report["gap_count"] == 0 and report["gaps"] == []

@@ -53,9 +53,11 @@ def import_csv(
     rows of one time with other values are refused. A price the backtest engines cannot trade
     meaningfully (below about 5.56e-289, where the count of 1e-8 units the most cash a backtest takes
     buys is past floating point, or above 1e17, where one unit costs more than 0.1% of that cash) is
-    refused. Rows already stored at the same times are replaced."""
+    refused. Rows already stored at the same times are replaced. Bars missing between the file's first
+    and last rows are counted and the first gap named (missing, gap_count, gaps in --json)."""
     from mastertrade.engine.backtest.unit_cost import PRICE_BOUNDS_WHY, PRICE_RANGE
     from mastertrade.engine.market.csvio import TIME_UNITS, PriceRange, read_candle_csv
+    from mastertrade.engine.market.download import MAX_LISTED_GAPS
     from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import check_timeframe, to_iso
@@ -92,6 +94,9 @@ def import_csv(
             "replaced": written - (after - before),
             "first": to_iso(int(candles.ts[0])),
             "last": to_iso(int(candles.ts[-1])),
+            "missing": candles.missing,
+            "gap_count": len(candles.gaps),
+            "gaps": [{"start": to_iso(a), "end": to_iso(b)} for a, b in candles.gaps[:MAX_LISTED_GAPS]],
             "read_as": dict(candles.read_as),
             "notes": list(candles.notes),
         }

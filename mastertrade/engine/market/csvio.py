@@ -90,6 +90,10 @@ class CandleFile:
     ohlcv: np.ndarray[Any, np.dtype[np.float64]]
     read_as: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    missing: int = 0
+    """Bars on the timeframe's grid between the first row and the last that the file has no row for."""
+    gaps: tuple[tuple[int, int], ...] = ()
+    """First and last open time (inclusive) of each run of those missing bars, oldest first."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -192,7 +196,23 @@ def read_candle_csv(
         "newest_first": newest_first,
     }
     notes = _notes(shape, unit, time_unit is not None, newest_first) + duplicates
-    return CandleFile(ts, ohlcv, read_as, notes)
+    missing, gaps = _gaps(ts, step)
+    if gaps:
+        notes += (
+            f"{missing:,} bars missing in {len(gaps):,} gap(s) the file has no rows for (the first"
+            f" {to_iso(gaps[0][0])} .. {to_iso(gaps[0][1])}): unless stored already, indicators and backtests"
+            " run across them as if the bars on either side were adjacent (`mt data check` lists a series'"
+            " gaps)",
+        )
+    return CandleFile(ts, ohlcv, read_as, notes, missing, gaps)
+
+
+def _gaps(ts: np.ndarray[Any, np.dtype[np.int64]], step: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """(bars missing between the first and the last of ``ts``, each run of them as (first, last))."""
+    jumps = np.diff(ts)
+    where = np.nonzero(jumps > step)[0]
+    gaps = tuple((int(ts[i] + step), int(ts[i + 1] - step)) for i in where)
+    return int((jumps[where] // step - 1).sum()), gaps
 
 
 def _drop_repeated_rows(
