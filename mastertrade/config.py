@@ -185,7 +185,9 @@ class MarketSettings(Section):
     """Venue "replay": the exchange whose stored candles are played back."""
 
     replay_start: str | None = None
-    """Venue "replay": ISO-8601 time to start playing from (default: the first stored candle)."""
+    """Venue "replay": ISO-8601 time to start playing from (default: the first stored candle). A
+    restarted daemon resumes after the last bar it served when that is later: market time never goes
+    back (to replay from the beginning again, use a new workspace)."""
 
     @field_validator("timeframe")
     @classmethod

@@ -122,3 +122,43 @@ async def test_factory_opens_the_configured_offline_venues(database: Any, monkey
     monkeypatch.setenv("MT_MARKET__REPLAY_START", "someday")
     with pytest.raises(UserInputError, match=r"\[market\] replay_start 'someday'"):
         await open_venue(load_settings(), database)
+
+
+async def test_a_restarted_replay_resumes_after_the_last_bar_it_served(
+    database: Any, monkeypatch: Any
+) -> None:
+    """Market time never goes back: a daemon restarted on a replay (a new venue from the same config and
+    database) goes on after the bar it was serving, even one cut short by a kill, never from the first
+    stored candle; once every stored bar has been served it says so and serves nothing more."""
+    from mastertrade.config import load_settings
+    from mastertrade.engine.market.factory import open_venue
+
+    store = CandleStore(database)
+    start = ORIGIN_MS + 100 * HOUR
+    frame = simulate("BIG/USDT", "1h", 6, 3, end=start + 6 * HOUR)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), rows_from_frame(frame))
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__TICKS_PER_BAR", "2")
+
+    async def run(limit: int | None) -> tuple[ReplayVenue, list[CandleUpdate]]:
+        venue = await open_venue(load_settings(), database)
+        assert isinstance(venue, ReplayVenue)
+        venue._sleep = no_sleep
+        seen: list[CandleUpdate] = []
+        async for update in venue.stream(["BIG/USDT"], "1h"):
+            seen.append(update)
+            if len(seen) == limit:
+                break  # the daemon is killed here
+        return venue, seen
+
+    _, first = await run(2 * 2 + 1)  # bars 0 and 1 closed, bar 2 cut short after its first tick
+    assert [u.ts for u in first if u.closed] == [start, start + HOUR]
+    venue, second = await run(None)
+    assert [u.ts for u in second if u.closed] == [start + 3 * HOUR, start + 4 * HOUR, start + 5 * HOUR]
+    assert min(u.ts for u in second) > max(u.ts for u in first)
+    assert venue.ended is not None and "every stored csv 1h bar has been served" in venue.ended
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", "2000-01-01")  # an earlier start does not rewind
+    venue, third = await run(None)
+    assert third == [] and venue.ended is not None
+    assert "the last opened" in venue.ended

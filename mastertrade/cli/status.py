@@ -32,6 +32,8 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     )
     simulated = ", simulated prices" if venue.simulated else ""
     out.print(f"venue: {venue.id} ({venue.kind}{simulated}), {report.timeframe}", markup=False)
+    if venue.ended:
+        out.print(venue.ended, markup=False)
     out.print(
         f"events: {report.events.published:,} published, {report.events.dropped:,} dropped, "
         f"queue depth {report.events.max_queue_depth}, lag {lag_text}",

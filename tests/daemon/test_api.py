@@ -55,7 +55,12 @@ async def test_status_reports_services_venue_symbols_and_lag(engine: Engine) -> 
         response = await http.get("/v1/status")
     assert response.status_code == 200
     body = response.json()
-    assert body["mode"] == "paper" and body["venue"] == {"id": "fake", "kind": "sim", "simulated": True}
+    assert body["mode"] == "paper" and body["venue"] == {
+        "id": "fake",
+        "kind": "sim",
+        "simulated": True,
+        "ended": None,
+    }
     assert {s["name"]: s["state"] for s in body["services"]} == {
         "alerts": "running",
         "market-feed": "running",
@@ -65,6 +70,13 @@ async def test_status_reports_services_venue_symbols_and_lag(engine: Engine) -> 
     assert btc["last_closed"] == "2026-01-01T00:00:00Z" and btc["price"] == 100.0
     assert body["events"]["published"] >= 2 and "p99_ms" in body["events"]["lag"]
     assert body["started_at"].endswith("Z") and body["uptime_s"] >= 0
+
+
+async def test_status_says_when_a_replay_has_run_out_of_stored_bars(engine: Engine) -> None:
+    engine.venue.ended = "replay ended: every stored csv 1h bar has been served"  # type: ignore[attr-defined]
+    async with asgi(engine) as http:
+        body = (await http.get("/v1/status")).json()
+    assert body["venue"]["ended"] == "replay ended: every stored csv 1h bar has been served"
 
 
 async def test_status_reports_the_socket_it_is_served_on(engine: Engine) -> None:

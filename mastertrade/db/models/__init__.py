@@ -10,6 +10,7 @@ from mastertrade.db.models.daemon_lock import DaemonLockRecord
 from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.protection import ProtectionRecord
+from mastertrade.db.models.replay import ReplayPosition
 from mastertrade.db.models.strategies import (
     GenerationRun,
     SelectionTrials,
@@ -60,6 +61,7 @@ __all__ = [
     "LedgerEntry",
     "OrderRecord",
     "ProtectionRecord",
+    "ReplayPosition",
     "RiskAuditRecord",
     "TradingBook",
     "TradingSnapshot",

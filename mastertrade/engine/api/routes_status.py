@@ -87,7 +87,12 @@ async def build_status(ctx: EngineContext) -> StatusReport:
             "mode": ctx.settings.mode,
             "stopping": ctx.stopping.is_set(),
             "recovered": state.recovered,
-            "venue": {"id": ctx.venue.id, "kind": market.venue, "simulated": ctx.venue.simulated},
+            "venue": {
+                "id": ctx.venue.id,
+                "kind": market.venue,
+                "simulated": ctx.venue.simulated,
+                "ended": getattr(ctx.venue, "ended", None),  # a replay that ran out of stored bars
+            },
             "timeframe": market.timeframe,
             "services": [vars(status) for status in state.services.values()],
             "symbols": symbols,

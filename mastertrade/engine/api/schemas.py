@@ -74,6 +74,8 @@ class VenueInfo(Model):
     id: str
     kind: str
     simulated: bool
+    ended: str | None = None
+    """A replay that has served every stored bar says so here (market time stands still)."""
 
 
 class SymbolInfo(Model):

@@ -47,6 +47,7 @@ async def open_venue(settings: Settings, db: Database) -> Venue:
         return sim
     if kind == "replay":
         from mastertrade.engine.market.replay import ReplayVenue
+        from mastertrade.engine.market.replay_position import ReplayPositions
         from mastertrade.engine.market.store import CandleStore
         from mastertrade.engine.market.timeframes import parse_when
 
@@ -57,5 +58,6 @@ async def open_venue(settings: Settings, db: Database) -> Venue:
             start=parse_when(start, what="[market] replay_start") if start else None,
             speed=settings.market.speed,
             ticks_per_bar=settings.market.ticks_per_bar,
+            positions=ReplayPositions(db),
         )
     raise UserInputError(f"unsupported market venue {kind!r}")

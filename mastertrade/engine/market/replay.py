@@ -1,6 +1,13 @@
 """The replay venue: stored candles played back as a live feed, for paper trading on history and
 for demos. Bars are shown forming tick by tick (``ticks.py``) at ``speed`` market seconds per wall
-second; the stream ends when the stored history does.
+second; the stream ends when the stored history does, and ``ended`` then says so (``mt status``).
+
+Market time never goes back: with ``positions`` (the daemon's), each bar is recorded before its first
+tick is shown (``replay_position.py``) and a restarted replay resumes after the recorded bar, never from
+the first stored candle, so an order placed before the restart fills only at bars after it was placed.
+A bar cut short by a crash is not shown again (its stored candle is still there for the strategies'
+bar clock). ``start`` applies when it is later than that; replaying from the beginning again takes a
+new workspace (README, "Replay").
 
 Its ``id`` is the exchange the candles are stored under (so a feed that stores what it streams rewrites
 the same rows, never duplicates), and it always reports ``simulated``: replayed prices are not the
@@ -10,7 +17,9 @@ live market, and nothing shown from them may look as if they were.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +29,12 @@ from mastertrade.engine.market.ticks import forming_update, intrabar_path
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
 from mastertrade.errors import UserInputError
+from mastertrade.utc import iso_ms
+
+if TYPE_CHECKING:
+    from mastertrade.engine.market.replay_position import ReplayPositions
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -36,6 +51,7 @@ class ReplayVenue:
         speed: float = 1800.0,
         ticks_per_bar: int = 12,
         sleep: Sleep = asyncio.sleep,
+        positions: ReplayPositions | None = None,
     ) -> None:
         if speed <= 0:
             raise UserInputError(f"invalid replay speed {speed}: must be > 0")
@@ -47,6 +63,9 @@ class ReplayVenue:
         self.speed = speed
         self.ticks_per_bar = ticks_per_bar
         self._sleep = sleep
+        self.positions = positions
+        self.ended: str | None = None
+        """Set once every stored bar has been served: why market time stands still."""
 
     @property
     def id(self) -> str:
@@ -66,15 +85,22 @@ class ReplayVenue:
     async def stream(
         self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
     ) -> AsyncIterator[CandleUpdate]:
-        """Every stored bar from ``start`` on, all symbols in time order, each forming tick by tick
-        (``after`` is ignored: a replay plays stored bars, it has none to fill)."""
+        """Every stored bar from ``start`` on (after the last bar served, when that is later), all
+        symbols in time order, each forming tick by tick (``after`` is ignored: a replay plays stored
+        bars, it has none to fill)."""
+        start = self.start
+        served = await self.positions.served(self.exchange, timeframe) if self.positions else None
+        if served is not None:
+            resume = served + timeframe_ms(timeframe)
+            if start is None or start < resume:
+                log.info("replay resumes after the last bar it served, %s", iso_ms(served))
+                start = resume
         series = {
-            symbol: await self.store.read_matrix(
-                SeriesKey(self.exchange, symbol, timeframe), start=self.start
-            )
+            symbol: await self.store.read_matrix(SeriesKey(self.exchange, symbol, timeframe), start=start)
             for symbol in symbols
         }
         stamps = np.unique(np.concatenate([m[:, 0] for m in series.values()])) if series else np.empty(0)
+        self.ended = None
         position = dict.fromkeys(symbols, 0)
         rng = np.random.default_rng(0)
         tick_seconds = timeframe_ms(timeframe) / 1000 / self.speed / self.ticks_per_bar
@@ -86,10 +112,23 @@ class ReplayVenue:
                     bars.append((symbol, matrix[i]))
                     position[symbol] = i + 1
             paths = [intrabar_path(b[1], b[2], b[3], b[4], self.ticks_per_bar, rng) for _, b in bars]
+            if self.positions is not None:
+                await self.positions.record(self.exchange, timeframe, int(ts))
             for tick in range(self.ticks_per_bar):
                 await self._sleep(tick_seconds)
                 for (symbol, bar), path in zip(bars, paths, strict=True):
                     yield forming_update(symbol, timeframe, bar, path, tick)
+            served = int(ts)
+        if served is not None:
+            last = f"the last opened {iso_ms(served)}"
+        else:
+            last = f"none is stored from {iso_ms(start)}" if start is not None else "none is stored"
+        self.ended = (
+            f"replay ended: every stored {self.exchange} {timeframe} bar has been served ({last}); "
+            "market time stands still until newer candles are stored (`mt data import`) and the daemon "
+            "is restarted"
+        )
+        log.warning("%s", self.ended)
 
     async def close(self) -> None:
         """Nothing to release: the store belongs to the caller."""

@@ -1,0 +1,52 @@
+"""The replay clock's position, kept in the database (``replay_positions``): the open time of the last
+stored bar a replayed market began to serve, per (exchange, timeframe).
+
+A replay that restarted from its first stored candle would move market time backwards under the
+workspace's paper book (an order placed at 09:00 filling at the 07:00 bar's price), so the replay venue
+records each bar before it shows it and a restart resumes after the recorded bar (``replay.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+
+from mastertrade.db.models.replay import ReplayPosition
+from mastertrade.db.types import utcnow
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+
+
+class ReplayPositions:
+    """Read and move the replay clock's position on ``db``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def served(self, exchange: str, timeframe: str) -> int | None:
+        """Open time of the last bar served for (exchange, timeframe); None before any."""
+        table = ReplayPosition.__table__  # type: ignore[attr-defined]
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(table.c.served_ts).where(
+                        table.c.exchange == exchange, table.c.timeframe == timeframe
+                    )
+                )
+            ).first()
+        return None if row is None else int(row[0])
+
+    async def record(self, exchange: str, timeframe: str, ts: int) -> None:
+        """The bar opened at ``ts`` is being served: a restart resumes after it."""
+        table = ReplayPosition.__table__  # type: ignore[attr-defined]
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                delete(table).where(table.c.exchange == exchange, table.c.timeframe == timeframe)
+            )
+            await conn.execute(
+                table.insert().values(
+                    exchange=exchange, timeframe=timeframe, served_ts=ts, updated_at=utcnow()
+                )
+            )
