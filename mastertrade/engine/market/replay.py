@@ -82,6 +82,13 @@ class ReplayVenue:
             for row in matrix[:limit]
         ]
 
+    async def resume_time(self, timeframe: str) -> int | None:
+        """Market time where a restarted replay stands (epoch ms): the close of the last bar it served,
+        None before any. The daemon's market clocks start there, not on the wall clock, so what runs
+        before the first replayed price (or after the stored bars ran out) keeps the replay's time."""
+        served = await self.positions.served(self.exchange, timeframe) if self.positions else None
+        return None if served is None else served + timeframe_ms(timeframe)
+
     async def stream(
         self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
     ) -> AsyncIterator[CandleUpdate]:

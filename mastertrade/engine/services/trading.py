@@ -104,10 +104,13 @@ class TradingService:
             if ctx.venue.simulated:
                 # Simulated or replayed: cool-downs, goal periods and the account's day run on market
                 # time, as far as this service has read the feed (the bars it traded on, not the feed's
-                # newest); the freshness of prices stays on the wall clock (a stopped feed is stale).
+                # newest), from where a restarted replay stands; the freshness of prices stays on the
+                # wall clock (a stopped feed is stale).
                 from mastertrade.engine.kernel.clock import MarketTime
+                from mastertrade.engine.market.resume import resume_market_time
 
                 market_clock = MarketTime(ctx.clock)
+                await resume_market_time(ctx.venue, ctx.settings.market.timeframe, market_clock)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
