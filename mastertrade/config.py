@@ -357,7 +357,8 @@ class DaemonSettings(Section):
     """The engine daemon's process: stopping, restarting crashed services, logging."""
 
     start_timeout_s: float = Field(default=30.0, gt=0)
-    """How long `mt daemon start` waits for a new daemon to answer on its socket, in seconds."""
+    """How long `mt daemon start` waits for a new daemon to answer on its socket, in seconds; one that
+    has not answered by then is stopped (a live daemon retrying an exchange it cannot reach)."""
 
     stop_timeout_s: float = Field(default=20.0, gt=0)
     """On stop, how long running work (storing a candle, sending an order, a job) may take to finish

@@ -287,9 +287,30 @@ class Daemon:
             log.info("daemon stopped")
 
     async def run(self) -> None:
-        """Start, serve until asked to stop (signal, API), then stop."""
-        ctx = await self.start()
+        """Start, serve until asked to stop (signal, API), then stop. A signal during start-up (a start
+        that gave up waiting: ``spawn``) cancels the start, which releases what it opened, and raises
+        ``StartCancelled``: the process ends as a stopped daemon does, its pid file removed."""
         loop = asyncio.get_running_loop()
+        starting = asyncio.current_task()
+        received: list[str] = []
+
+        def on_signal_while_starting(name: str) -> None:
+            received.append(name)
+            if starting is not None:
+                starting.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal_while_starting, sig.name)
+        try:
+            ctx = await self.start()
+        except asyncio.CancelledError:
+            if received and starting is not None:
+                starting.uncancel()
+                raise StartCancelled(f"stopped during start-up: {received[0]} received") from None
+            raise
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
 
         def on_signal(name: str) -> None:
             if ctx.stopping.is_set():
@@ -310,6 +331,10 @@ class Daemon:
 # --- the process -----------------------------------------------------------------------------------
 
 
+class StartCancelled(Exception):
+    """A signal asked the daemon to stop before it had started: not a failure, a stop."""
+
+
 def run_foreground(
     settings: Settings, *, log_to_stderr: bool = True, components: Sequence[object] = ()
 ) -> None:
@@ -326,7 +351,10 @@ def run_foreground(
             log.warning("found a stale pid file from a daemon that did not stop cleanly; replacing it")
         with asyncio.Runner() as runner:
             runner.get_loop().set_default_executor(_UnjoinedExecutor(thread_name_prefix="mt-worker"))
-            runner.run(Daemon(settings, recovered=stale, components=components).run())
+            try:
+                runner.run(Daemon(settings, recovered=stale, components=components).run())
+            except StartCancelled as exc:
+                log.info("%s", exc)
         abandoned = _abandoned_threads()
         if abandoned:
             log.warning(
@@ -413,13 +441,31 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
         if _answers(where.socket_file):
             return process.pid
         time.sleep(0.05)
+    if _answers(where.socket_file):
+        return process.pid
     warning = _newest_warning(where, started)
+    # Exit 1 must mean that no daemon of this start runs: left alone it would go on retrying and end (or
+    # answer) later by itself, and a keep-alive or unit starting again at once would meet it.
+    how = _stop_started(process, settings.daemon.stop_timeout_s + 10)
     raise OperationFailed(
         f"the daemon (pid {process.pid}) did not answer on {where.socket_file} within "
         f"{timeout_s or settings.daemon.start_timeout_s:g} s"
         + (f" (its newest warning: {warning})" if warning else "")
-        + "; see `mt daemon logs`"
+        + f"; {how} (raise [daemon] start_timeout_s to give it longer); see `mt daemon logs`"
     )
+
+
+def _stop_started(process: subprocess.Popen[bytes], timeout_s: float) -> str:
+    """Stop a daemon this command started that has not answered: SIGTERM (it cancels its start-up and
+    removes its pid file), SIGKILL when it has not ended within ``timeout_s``. Says what was done."""
+    try:
+        process.terminate()
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return f"killed it, as it did not stop within {timeout_s:g} s"
+    return "stopped it"
 
 
 def settled_pid(where: Locations | None = None, *, timeout_s: float = 60.0) -> int | None:

@@ -57,3 +57,48 @@ def test_a_start_that_times_out_quotes_the_daemons_newest_warning(mt_home: Path)
     assert "load_markets" in message and "retry 1 of 5" in message, message
     assert "something long ago" not in message
     assert "mt daemon logs" in message
+
+
+def test_a_start_that_times_out_stops_the_daemon_it_started_and_says_so(mt_home: Path) -> None:
+    """What the start says and what runs agree: exit 1 means no daemon of this start runs (a cron
+    keep-alive or a systemd unit that starts again at once never meets it), and the daemon stopped
+    cleanly (its pid file gone, so the next start does not report a crash)."""
+    import re
+
+    from mastertrade.pids import process_alive
+
+    where = locations()
+    env = {
+        **os.environ,
+        "MT_HOME": str(mt_home),
+        "MT_MODE": "live",
+        "MT_MARKET__VENUE": "ccxt",
+        "MT_MARKET__SYMBOLS": '["BTC/USDT"]',
+        "MT_EXCHANGE__API_KEY": "key",
+        "MT_EXCHANGE__SECRET": "secret",
+        "MT_EXCHANGE__API_URL": "http://127.0.0.1:9/api",  # nothing listens: every request is refused
+        "MT_EXCHANGE__BACKOFF_S": "20",  # the daemon would keep retrying long after the start gave up
+        "MT_EXCHANGE__BACKOFF_MAX_S": "20",
+        "MT_DAEMON__START_TIMEOUT_S": "5",
+        "MT_DAEMON__STOP_TIMEOUT_S": "5",
+        "MT_COLLECTORS__ENABLED": "false",
+    }
+    try:
+        result = subprocess.run(
+            [MT, "daemon", "start", "--live"], env=env, capture_output=True, text=True, timeout=90
+        )
+        pid_match = re.search(r"\(pid (\d+)\)", result.stderr)
+        alive = pid_match is not None and process_alive(int(pid_match.group(1)))
+        pid_file_left = where.pid_file.exists()
+    finally:
+        subprocess.run([MT, "daemon", "stop"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert pid_match is not None, message
+    assert "within 5 s" in message and "stopped it" in message, message
+    assert "start_timeout_s" in message, message
+    assert not alive, "the daemon the start gave up on still runs"
+    assert not pid_file_left, "the daemon was killed, not stopped: its pid file stayed"
+    log_text = where.log_file.read_text(encoding="utf-8")
+    assert "stopped during start-up: SIGTERM received" in log_text, log_text[-2000:]
