@@ -9,11 +9,12 @@ answer yet (starting, or stuck) instead of asking for a start.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -357,19 +358,26 @@ def logs(
     from mastertrade.locations import locations
 
     path = locations().log_file
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    try:
+        handle: BinaryIO | None = open(path, "rb")  # noqa: SIM115 - followed below, closed there
+    except FileNotFoundError:
+        handle = None
+    # the records shown and the follow read one file: a rotation in between skips nothing
+    text = handle.read().decode("utf-8", errors="replace") if handle is not None else ""
     records = list(parse_log_lines(text.splitlines()))[-lines:] if lines else []
+    if not follow and handle is not None:
+        handle.close()
     if json_out and not follow:
         print_json(records)
         return
     for record in records:
         _print_record(record, json_out)
-    if not path.exists():
+    if handle is None:
         info(f"no daemon log yet ({path})" + ("; waiting for it" if follow else ""))
     if not follow:
         return
     try:
-        _follow(path, len(text.encode("utf-8")), json_out)
+        _follow(path, handle, json_out)
     except KeyboardInterrupt:
         return
 
@@ -387,36 +395,59 @@ def _print_record(record: dict[str, str], as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def _follow(path: Path, offset: int, as_json: bool) -> None:
-    """Print records appended to ``path`` from ``offset`` on, across rotations, until interrupted."""
+def _follow(path: Path, handle: BinaryIO | None, as_json: bool) -> None:
+    """Print records appended to ``path`` (open as ``handle``, read up to its position; None when there
+    was no log yet), across rotations, until interrupted.
+
+    The file is kept open: once another file stands at ``path`` (the rotating handler renamed this one
+    to ``daemon.log.1``), what was appended to the open one since the last read is printed before the
+    new one is read from its top, so the records written just before a rotation are not skipped."""
     from mastertrade.engine.services.logs import LINE, parse_log_lines
 
-    inode = path.stat().st_ino if path.exists() else None
     partial = ""
     held: dict[str, str] | None = None  # the newest record: a traceback may still follow it
-    while True:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            time.sleep(0.2)
-            continue
-        if stat.st_ino != inode or stat.st_size < offset:
-            inode, offset = stat.st_ino, 0  # rotated or truncated: read the new file from its top
-        if stat.st_size <= offset:
-            if held is not None:
-                _print_record(held, as_json)
-                held = None
-            time.sleep(0.2)
-            continue
-        with open(path, "rb") as handle:
-            handle.seek(offset)
+    try:
+        while True:
+            if handle is None:
+                try:
+                    handle = open(path, "rb")  # noqa: SIM115 - kept open across polls, closed below
+                except FileNotFoundError:
+                    time.sleep(0.2)
+                    continue
             chunk = handle.read()
-        offset += len(chunk)
-        complete, _, partial = (partial + chunk.decode("utf-8", errors="replace")).rpartition("\n")
-        for line in complete.split("\n") if complete else []:
-            if held is not None and not LINE.match(line):
-                held["message"] += "\n" + line
+            if not chunk:
+                opened = os.fstat(handle.fileno())
+                if opened.st_size < handle.tell():
+                    handle.seek(0)  # truncated in place: read it from its top
+                    continue
+                if _replaced(path, opened.st_ino):
+                    chunk = handle.read()  # appended between the last read and the rotation
+                    if not chunk:
+                        handle.close()
+                        handle = None
+                        continue
+            if not chunk:
+                if held is not None:
+                    _print_record(held, as_json)
+                    held = None
+                time.sleep(0.2)
                 continue
-            if held is not None:
-                _print_record(held, as_json)
-            held = next(parse_log_lines([line]), None)
+            complete, _, partial = (partial + chunk.decode("utf-8", errors="replace")).rpartition("\n")
+            for line in complete.split("\n") if complete else []:
+                if held is not None and not LINE.match(line):
+                    held["message"] += "\n" + line
+                    continue
+                if held is not None:
+                    _print_record(held, as_json)
+                held = next(parse_log_lines([line]), None)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _replaced(path: Path, inode: int) -> bool:
+    """Whether ``path`` now names another file than the open one (rotated), or none (being rotated)."""
+    try:
+        return path.stat().st_ino != inode
+    except FileNotFoundError:
+        return True
