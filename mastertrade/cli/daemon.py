@@ -364,7 +364,7 @@ def logs(
         handle = None
     # the records shown and the follow read one file: a rotation in between skips nothing
     text = handle.read().decode("utf-8", errors="replace") if handle is not None else ""
-    records = list(parse_log_lines(text.splitlines()))[-lines:] if lines else []
+    records = _with_rotated(path, list(parse_log_lines(text.splitlines())), lines)[-lines:] if lines else []
     if not follow and handle is not None:
         handle.close()
     if json_out and not follow:
@@ -380,6 +380,22 @@ def logs(
         _follow(path, handle, json_out)
     except KeyboardInterrupt:
         return
+
+
+def _with_rotated(path: Path, records: list[dict[str, str]], wanted: int) -> list[dict[str, str]]:
+    """``records`` (the current log's) preceded by the rotated logs' (``daemon.log.1``, ``.2`` ...) until
+    there are ``wanted`` of them: right after a rotation the current file holds only a record or two."""
+    from mastertrade.engine.services.logs import parse_log_lines
+
+    number = 1
+    while len(records) < wanted:
+        try:
+            text = path.with_name(f"{path.name}.{number}").read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            break
+        records = [*parse_log_lines(text.splitlines()), *records]
+        number += 1
+    return records
 
 
 def _print_record(record: dict[str, str], as_json: bool) -> None:
