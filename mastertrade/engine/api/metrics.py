@@ -79,8 +79,9 @@ class EngineCollector(Collector):
             restarts.add_metric([name], status.restarts)
         yield up
         yield restarts
-        uptime = (ctx.clock.now() - ctx.state.started_at).total_seconds()
-        yield GaugeMetricFamily("mt_uptime_seconds", "Seconds since the daemon started", value=uptime)
+        yield GaugeMetricFamily(
+            "mt_uptime_seconds", "Seconds since the daemon started", value=ctx.state.uptime_s
+        )
 
 
 class ApiMetrics:

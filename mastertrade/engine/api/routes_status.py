@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -83,7 +83,7 @@ async def build_status(ctx: EngineContext) -> StatusReport:
             "version": state.version,
             "pid": state.pid,
             "started_at": state.started_at,
-            "uptime_s": round((datetime.now(UTC) - state.started_at).total_seconds(), 3),
+            "uptime_s": round(state.uptime_s, 3),
             "mode": ctx.settings.mode,
             "stopping": ctx.stopping.is_set(),
             "recovered": state.recovered,

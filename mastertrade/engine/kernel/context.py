@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -89,6 +90,14 @@ class DaemonState:
     inflight: Counter[str] = field(default_factory=Counter)
     recovered: bool = False
     """True when the previous daemon run ended without a clean stop (a crash or kill -9)."""
+    started_monotonic: float = field(default_factory=time.monotonic)
+    """The monotonic clock at the start: the uptime is measured on it, not on the wall clock, which the
+    machine may set back or forward while the daemon runs."""
+
+    @property
+    def uptime_s(self) -> float:
+        """Seconds since the daemon started, whatever the machine's clock did meanwhile."""
+        return time.monotonic() - self.started_monotonic
 
 
 @dataclass
@@ -99,7 +108,7 @@ class EngineContext:
     ``db``; ``jobs`` the scheduler's job registry; ``alerts`` raises and delivers alerts. ``stopping`` is
     set when the daemon begins to stop.
 
-    ``clock`` is the wall clock (uptime, log and alert times); ``market_clock`` is the market's time,
+    ``clock`` is the wall clock (log and alert times); ``market_clock`` is the market's time,
     which schedules, collectors, breaker cool-downs and goal periods run on: the same wall clock for a
     real exchange, the simulated time (``kernel.clock.MarketTime``, moved by the market feed) for a
     simulated or replayed venue, so an hourly job runs once per simulated hour in an accelerated demo.
