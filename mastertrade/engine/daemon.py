@@ -291,39 +291,42 @@ class Daemon:
         that gave up waiting: ``spawn``) cancels the start, which releases what it opened, and raises
         ``StartCancelled``: the process ends as a stopped daemon does, its pid file removed."""
         loop = asyncio.get_running_loop()
-        starting = asyncio.current_task()
+        task = asyncio.current_task()
         received: list[str] = []
-
-        def on_signal_while_starting(name: str) -> None:
-            received.append(name)
-            if starting is not None:
-                starting.cancel()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal_while_starting, sig.name)
-        try:
-            ctx = await self.start()
-        except asyncio.CancelledError:
-            if received and starting is not None:
-                starting.uncancel()
-                raise StartCancelled(f"stopped during start-up: {received[0]} received") from None
-            raise
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
+        started: list[EngineContext] = []
 
         def on_signal(name: str) -> None:
-            if ctx.stopping.is_set():
+            if not started:
+                if not received and task is not None:
+                    task.cancel()
+                received.append(name)
+            elif started[0].stopping.is_set():
                 log.info("%s received: already stopping", name)
             else:
-                ctx.request_stop(f"{name} received")
+                started[0].request_stop(f"{name} received")
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal, sig.name)
         try:
-            await ctx.stopping.wait()
+            try:
+                ctx = await self.start()
+            except asyncio.CancelledError:
+                if received and task is not None:
+                    task.uncancel()
+                    raise StartCancelled(f"stopped during start-up: {received[0]} received") from None
+                raise
+            started.append(ctx)
+            if received:  # as the start completed: its cancel is still to come
+                ctx.request_stop(f"{received[0]} received")
+            try:
+                await ctx.stopping.wait()
+            except asyncio.CancelledError:
+                if not received or task is None:
+                    raise
+                task.uncancel()
+            finally:
+                await self.stop()
         finally:
-            await self.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
 
