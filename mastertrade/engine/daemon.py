@@ -329,6 +329,10 @@ class Daemon:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            # The run is over and the process is ending: a SIGTERM now (a start that gave up waiting as
+            # this one failed by itself) must not end it before the pid file and locks are released.
+            # SIGINT needs nothing: it raises KeyboardInterrupt, which runs the clean-up.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 # --- the process -----------------------------------------------------------------------------------
