@@ -450,6 +450,11 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
         time.sleep(0.05)
     if _answers(where.socket_file):
         return process.pid
+    code = process.poll()
+    if code is not None:  # it gave up by itself as this start did: its own reason, as above
+        raise OperationFailed(
+            f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
+        )
     warning = _newest_warning(where, started)
     # Exit 1 must mean that no daemon of this start runs: left alone it would go on retrying and end (or
     # answer) later by itself, and a keep-alive or unit starting again at once would meet it.
