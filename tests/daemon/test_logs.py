@@ -92,3 +92,35 @@ def test_apprises_own_abbreviation_of_a_password_is_redacted(tmp_path: Path, res
     text = path.read_text(encoding="utf-8")
     assert "Could not load E-Mail URL" in text
     assert "P...7" not in text and "PASSWORDSECRET7" not in text and "mailuser" not in text
+
+
+def test_every_secret_setting_is_redacted_data_source_and_plugin_keys_included(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    # The list of secrets was written out by hand and missed the data sources' keys: a plugin collector
+    # that logged its request (key in the query) put the key in daemon.log.
+    settings = Settings()
+    settings = settings.model_copy(
+        update={
+            "collectors": settings.collectors.model_copy(
+                update={
+                    "glassnode_api_key": SecretStr("GN-key-1a2b3c"),
+                    "moralis_api_key": SecretStr("MO-key-4d5e6f"),
+                    "lunarcrush_api_key": SecretStr("LC-key-7a8b9c"),
+                    "x_bearer_token": SecretStr("XB-token-0d1e2f"),
+                    "plugin_keys": {"coingecko": SecretStr("CG-key-3a4b5c")},
+                }
+            ),
+        }
+    )
+    secrets = ("GN-key-1a2b3c", "MO-key-4d5e6f", "LC-key-7a8b9c", "XB-token-0d1e2f", "CG-key-3a4b5c")
+    path = tmp_path / "logs" / "daemon.log"
+    setup_logging(settings, path, stderr=False)
+    logging.getLogger("mastertrade.test").warning(
+        "GET https://api.example/v1?key=%s failed", " ".join(secrets)
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert [secret for secret in secrets if secret in text] == []
+    assert "GET https://api.example/v1?key=*** *** *** *** *** failed" in text

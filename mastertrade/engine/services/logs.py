@@ -2,8 +2,9 @@
 
 Format: ``2026-11-24T12:00:00.123Z INFO mastertrade.engine.daemon: message`` (a traceback follows on
 the next lines). ``parse_log_lines`` turns lines back into records for ``mt daemon logs --json``.
-Every configured secret (Apprise URL parts, the API token, exchange keys) is replaced by ``***`` in
-the formatted text, tracebacks included, before anything reaches a file or stderr.
+Every configured secret (Apprise URL parts, and every ``SecretStr`` setting: the API token, exchange
+keys, data sources' and plugins' keys) is replaced by ``***`` in the formatted text, tracebacks
+included, before anything reaches a file or stderr.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def _private_folder(path: Path) -> None:
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """Every secret the settings hold, for redaction."""
+    """Every secret the settings hold, for redaction: each ``SecretStr`` setting of every section (the
+    API token, exchange keys, data sources' and plugins' keys: found by type, so a secret setting added
+    later is redacted without a change here) and the secret parts of the alert targets' URLs."""
     from mastertrade.engine.alerts.masking import secrets_of
 
     found: list[str] = []
@@ -66,15 +69,25 @@ def settings_secrets(settings: Settings) -> list[str]:
         # Apprise's own log lines abbreviate a password to its first and last character ("P...7"):
         # two characters of it are still two too many.
         found += [f"{piece[0]}...{piece[-1]}" for piece in pieces]
-    for value in (
-        settings.api.token,
-        settings.exchange.api_key,
-        settings.exchange.secret,
-        settings.exchange.password,
-    ):
-        if value is not None:
-            found.append(value.get_secret_value())
+    found += _secret_values(settings)
     return found
+
+
+def _secret_values(value: object) -> list[str]:
+    """The values of every ``SecretStr`` in a settings model, its sections, lists and tables."""
+    from pydantic import BaseModel, SecretStr
+
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    if isinstance(value, BaseModel):
+        return [
+            secret for name in type(value).model_fields for secret in _secret_values(getattr(value, name))
+        ]
+    if isinstance(value, dict):
+        return [secret for item in value.values() for secret in _secret_values(item)]
+    if isinstance(value, list | tuple):
+        return [secret for item in value for secret in _secret_values(item)]
+    return []
 
 
 def setup_logging(
