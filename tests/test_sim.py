@@ -207,9 +207,10 @@ def test_mt_data_sim_says_what_it_replaced(mt: MT, db_url: str, tmp_path: Path) 
         "--force",
     )
     assert not any(line.split(",")[-1] for line in out.read_text().splitlines()[1:])
-    # the same timeframe again: nothing of another timeframe's is replaced, no warning
+    # another symbol keeps the market-wide features BTC produced: said, nothing replaced, no warning
     same = mt("data", "sim", "ETH/USDT", "--timeframe", "1d", "--bars", "3", "--end", "2026-01-01", "--json")
-    assert same.exit_code == 0 and "warning" in same.stderr  # the 1h series is still stored
+    assert same.exit_code == 0 and "warning" not in same.stderr
+    assert "market-wide simulated feature values stored before" in " ".join(same.stderr.split())
     mt("data", "delete", "BTC/USDT", "--timeframe", "1h", "--yes")
     quiet = mt("data", "sim", "ETH/USDT", "--timeframe", "1d", "--bars", "3", "--end", "2026-01-01")
     assert "warning" not in quiet.stderr

@@ -35,9 +35,10 @@ def simulate(
 
     The simulated alternative data (sentiment, fear & greed, on-chain) is derived from the candles and
     stored with them in one transaction. There is one set of it for the simulated market: simulating
-    another timeframe replaces the one derived from the timeframes stored before, and says so.
+    another symbol keeps the market-wide values stored and only adds times not stored yet (and says so);
+    re-simulating the symbols that produced them (another timeframe too) replaces them, and says so.
     """
-    from mastertrade.engine.collectors.sim import write_sim_market
+    from mastertrade.engine.collectors.sim import SimWrite, write_sim_market
     from mastertrade.engine.market.sim import planted_edge
     from mastertrade.engine.market.sim import simulate as generate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore
@@ -61,7 +62,7 @@ def simulate(
         )
     symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
 
-    async def write() -> tuple[list[dict[str, Any]], list[str]]:
+    async def write() -> tuple[list[dict[str, Any]], list[str], SimWrite]:
         db = await open_db()
         try:
             store = CandleStore(db)
@@ -83,26 +84,31 @@ def simulate(
             # The candles and the matching simulated alternative data (sentiment, fear & greed,
             # on-chain) derived from them, so strategies with feature terms run offline too, are stored
             # in one transaction: a failure leaves the database as it was.
-            replaced, features = await write_sim_market(db, frames, timeframe, seed)
+            written = await write_sim_market(db, frames, timeframe, seed)
         finally:
             await db.close()
-        return [
-            {
-                "series": str(key),
-                "simulated": True,
-                "planted_edge": planted_edge(key.symbol),
-                "rows": len(frame),
-                "replaced": replaced[key],
-                "first": to_iso(int(frame.index[0].value // 1_000_000)),
-                "last": to_iso(int(frame.index[-1].value // 1_000_000)),
-                "last_close": float(frame["close"].iloc[-1]),
-                "seed": seed,
-                "features": features,
-            }
-            for key, frame in frames.items()
-        ], others
+        return (
+            [
+                {
+                    "series": str(key),
+                    "simulated": True,
+                    "planted_edge": planted_edge(key.symbol),
+                    "rows": len(frame),
+                    "replaced": written.replaced[key],
+                    "first": to_iso(int(frame.index[0].value // 1_000_000)),
+                    "last": to_iso(int(frame.index[-1].value // 1_000_000)),
+                    "last_close": float(frame["close"].iloc[-1]),
+                    "seed": seed,
+                    "features": written.features,
+                    "market_features_kept": written.kept,
+                }
+                for key, frame in frames.items()
+            ],
+            others,
+            written,
+        )
 
-    results, others = run(write)
+    results, others, written = run(write)
     if json_out:
         print_json(results)
     for result in [] if json_out else results:
@@ -116,7 +122,15 @@ def simulate(
             f"stored {results[0]['features']:,} simulated feature values (source sim), derived from the"
             f" simulated {timeframe} series"
         )
-    if others:
+    if written.kept_from:  # diagnostics go to stderr, with --json too
+        info(
+            f"kept the {written.kept:,} market-wide simulated feature values stored before (sentiment,"
+            f" fear & greed ...; produced with {', '.join(written.kept_from)}); only times not stored yet"
+            f" were added from {', '.join(symbols)}"
+        )
+    elif written.replaced_wide and not json_out:
+        info(f"replaced the market-wide simulated feature values with those of {', '.join(symbols)}")
+    if others and not written.kept_from:
         # a series kept under a spelling refused since (60m) is named, but not offered as a command
         again = next((other for other in others if canonical_timeframe(other) == other), None)
         # One set of simulated features serves the simulated market: the other timeframes' series keep

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -207,27 +208,60 @@ async def write_sim_features(db: Database, symbols: list[str], timeframe: str, s
     return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))
 
 
+@dataclass(frozen=True)
+class SimWrite:
+    """What ``write_sim_market`` stored: candles each series replaced, feature values written, and the
+    market-wide values kept (``kept_from``: the other simulated symbols that produced them), and whether
+    market-wide values stored before were replaced."""
+
+    replaced: dict[SeriesKey, int]
+    features: int
+    kept: int
+    kept_from: tuple[str, ...]
+    replaced_wide: bool
+
+
 async def write_sim_market(
     db: Database, frames: Mapping[SeriesKey, pd.DataFrame], timeframe: str, seed: int
-) -> tuple[dict[SeriesKey, int], int]:
+) -> SimWrite:
     """Replace the simulated candle series ``frames`` (keys of exchange ``sim``) and the simulated
-    features derived from them and every other simulated series of the timeframe (as
-    ``write_sim_features`` derives them), all in one transaction: ``mt data sim``. A failure anywhere
-    (deriving the features, a database error) leaves everything stored as it was, the series it would
-    have replaced included. Returns how many stored candles each series replaced, and the number of
-    feature values."""
+    features derived from them, all in one transaction: ``mt data sim``. A failure anywhere (deriving
+    the features, a database error) leaves everything stored as it was.
+
+    Only what the simulated symbols produced is replaced: their assets' own series, and the market-wide
+    ones (sentiment, fear & greed ...) when no other simulated symbol is stored, i.e. the user is
+    re-simulating the symbols that produced them. Otherwise the market-wide values stored are kept and
+    only times not stored yet are added: simulating ETH must not change what BTC's backtests see (it
+    re-derived them with ETH's seed and ETH in the mix)."""
     from mastertrade.engine.collectors.store import FeatureStore
-    from mastertrade.engine.market.store import CandleStore, rows_from_frame
+    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, rows_from_frame
 
     by_symbol = {key.symbol: frame for key, frame in frames.items()}
-    points = simulate_features(await _sim_candles(db, by_symbol, [], timeframe), timeframe, seed)
+    points = simulate_features(by_symbol, timeframe, seed)
+    own = [point for point in points if point.symbol]
+    wide = [point for point in points if not point.symbol]
     store = CandleStore(db)
+    others = sorted(
+        {
+            info.key.symbol
+            for info in await store.list_series()
+            if info.key.exchange == SIM_EXCHANGE and info.rows > 0 and info.key.symbol not in by_symbol
+        }
+    )
+    features = FeatureStore(db)
+    had_wide = any(not info.symbol for info in await features.list_features(SIM_SOURCE))
     replaced: dict[SeriesKey, int] = {}
+    kept = 0
     async with db.engine.begin() as conn:
         for key, frame in frames.items():
             replaced[key] = await store.replace(key, rows_from_frame(frame), conn=conn)
-        features = await FeatureStore(db).replace(SIM_SOURCE, points, conn=conn)
-    return replaced, features
+        written = await features.replace(SIM_SOURCE, own, conn=conn)
+        if others:
+            kept = await features.add_missing(conn, SIM_SOURCE, wide)
+            written += len(wide) - kept
+        else:
+            written += await features.replace(SIM_SOURCE, wide, conn=conn)
+    return SimWrite(replaced, written, kept, tuple(others), had_wide and not others)
 
 
 async def _sim_candles(

@@ -144,6 +144,30 @@ class FeatureStore:
             )
         await self._write(conn, rows)
 
+    async def add_missing(self, conn: AsyncConnection, source: str, points: Iterable[FeaturePoint]) -> int:
+        """Store the points whose (name, symbol, ts) is not stored yet, inside the caller's transaction;
+        a value already stored is kept as it is. Returns how many stored values were kept."""
+        rows = self._rows(source, points)
+        kept = 0
+        for name, symbol in sorted({(row["name"], row["symbol"]) for row in rows}):
+            stored = set(
+                (
+                    await conn.execute(
+                        select(_FEATURES.c.ts).where(
+                            _FEATURES.c.source == source,
+                            _FEATURES.c.name == name,
+                            _FEATURES.c.symbol == symbol,
+                        )
+                    )
+                ).scalars()
+            )
+            mine = [row for row in rows if row["name"] == name and row["symbol"] == symbol]
+            fresh = [row for row in mine if row["ts"] not in stored]
+            kept += len(mine) - len(fresh)
+            if fresh:
+                await self._write(conn, fresh)
+        return kept
+
     async def remove(self, conn: AsyncConnection, source: str, name: str, symbol: str) -> Int64Array:
         """Delete one series inside the caller's transaction ``conn``; the times (``ts``) of the values
         it held, ordered (on SQLite the delete also takes the write lock, held until ``conn`` ends)."""
