@@ -28,9 +28,20 @@ def download_candles(
             "--until", help="Stop before this time (ISO-8601 UTC); default: up to the last closed bar."
         ),
     ] = None,
+    refetch: Annotated[
+        bool,
+        typer.Option(
+            "--refetch",
+            help="Ask the exchange for the whole range again, even if stored, and replace the bars it has"
+            " changed since (counted in `replaced`); bars outside the range are kept.",
+        ),
+    ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Download candles from an exchange, resuming each series from its last stored bar.
+
+    A stored bar is not fetched again; when the exchange has corrected one since, `--refetch` with
+    --since/--until asks for that range again, compares, and replaces (and counts) the bars that differ.
 
     Pages are stored as they arrive, so an interrupted download keeps what it got and a re-run never
     duplicates a candle. The bar still forming (by the exchange's clock as well as ours) is not stored.
@@ -82,6 +93,7 @@ def download_candles(
                             until_ms,
                             progress=advance,
                             page_limit=config.exchange.page_limit,
+                            refetch=refetch,
                         )
                         results.append(summary.as_dict())
             finally:
@@ -96,6 +108,7 @@ def download_candles(
         (
             r["series"],
             f"{r['new']:,}",
+            f"{r['replaced']:,}",
             f"{r['fetched']:,}",
             r["first"] or "-",
             r["last"] or "-",
@@ -105,9 +118,9 @@ def download_candles(
         for r in results
     ]
     print_table(
-        ["series", "new", "fetched", "first", "last", "requests", "retries"],
+        ["series", "new", "replaced", "fetched", "first", "last", "requests", "retries"],
         rows,
-        right=["new", "fetched", "requests", "retries"],
+        right=["new", "replaced", "fetched", "requests", "retries"],
     )
     for result in results:
         for note in result["notes"]:
