@@ -125,8 +125,9 @@ def simulate(
     if written.kept_from:  # diagnostics go to stderr, with --json too
         info(
             f"kept the {written.kept:,} market-wide simulated feature values stored before (sentiment,"
-            f" fear & greed ...; produced with {', '.join(written.kept_from)}); only times not stored yet"
-            f" were added from {', '.join(symbols)}"
+            f" fear & greed ...), as other simulated symbols ({', '.join(written.kept_from)}) are stored;"
+            f" only times not stored yet were added from {', '.join(symbols)}"
+            f" (`mt data sim {' '.join([*written.kept_from, *symbols])} ...` derives them all again)"
         )
     elif written.replaced_wide and not json_out:
         info(f"replaced the market-wide simulated feature values with those of {', '.join(symbols)}")
