@@ -129,6 +129,16 @@ async def trading(settings: Settings, trading_strategies: StaticStrategies) -> A
         await daemon.stop()
 
 
+@pytest.fixture
+async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client of the trading engine's API (status codes and bodies as sent), in process."""
+    from mastertrade.engine.api.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(trading.ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
+        yield client
+
+
 class ThreadedTrading:
     """A daemon with the trading service serving its socket from a background thread's event loop (for
     the CLI, which runs its own event loop in the test's thread)."""

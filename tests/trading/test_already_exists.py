@@ -5,7 +5,6 @@ CLI still refuses with exit 2 and one line naming the goal there."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,6 @@ BTC = "BTC/USDT"
 def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
     return trading_settings()
-
-
-@pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
 
 
 async def test_a_taken_goal_name_is_409_already_exists_naming_the_goal(raw: httpx.AsyncClient) -> None:

@@ -5,7 +5,6 @@ length (20,000 characters were kept whole in the audit log) and with a newline o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from mastertrade.config import Settings
 from tests.conftest import MT
-from tests.trading.conftest import TradingEngine, trading_settings
+from tests.trading.conftest import trading_settings
 
 BAD = [
     ("r" * 501, "at most 500 characters (got 501)"),
@@ -38,15 +37,6 @@ def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     # What the API refuses does not depend on the database: SQLite only.
     monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
     return trading_settings()
-
-
-@pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
 
 
 async def test_the_daemon_refuses_it_too_and_keeps_a_plain_one(raw: httpx.AsyncClient) -> None:

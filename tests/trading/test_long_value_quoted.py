@@ -4,7 +4,6 @@ says how long it was, through the API and on the CLI's `mt: error:` line."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from mastertrade.config import Settings
 from mastertrade.quoting import shorten_inputs, shown
 from tests.conftest import MT
-from tests.trading.conftest import TradingEngine, trading_settings
+from tests.trading.conftest import trading_settings
 
 LONG = "x" * 100_000
 QUOTED = "'" + "x" * 80 + "…' (100,000 characters)"
@@ -23,15 +22,6 @@ QUOTED = "'" + "x" * 80 + "…' (100,000 characters)"
 def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
     return trading_settings()
-
-
-@pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
 
 
 async def test_the_api_quotes_a_long_breaker_name_in_part(raw: httpx.AsyncClient) -> None:
