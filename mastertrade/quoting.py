@@ -24,9 +24,10 @@ def _length(count: int) -> str:
     return f"({count:,} characters)"
 
 
-def shown(value: Any) -> str:
-    """``value`` quoted for a message (``repr`` of a string, JSON of anything else), shortened if long."""
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+def shown(value: Any, *, as_json: bool = False) -> str:
+    """``value`` quoted for a message (``repr`` of a string, JSON of anything else; with ``as_json``, JSON
+    of a string too, as an API client sent it: ``"1"``), shortened if long."""
+    text = repr(value) if isinstance(value, str) and not as_json else json.dumps(value, default=str)
     if len(text) <= SHOWN_CHARS + 2:
         return text
     if isinstance(value, str):

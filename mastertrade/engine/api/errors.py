@@ -119,7 +119,7 @@ def _describe_validation(request: Request, exc: RequestValidationError) -> tuple
     if first.get("type") == "missing":
         return 422, "invalid_request", f"{where} {name!r} is required"
     if "input" in first and not isinstance(first["input"], dict | list):
-        message = f"{message} (got {shown(first['input'])})"
+        message = f"{message} (got {shown(first['input'], as_json=True)})"  # as the client wrote it
     return 422, "invalid_request", f"{where} {name!r}: {message}"
 
 
