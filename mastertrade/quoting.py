@@ -1,5 +1,5 @@
-"""How an error message quotes a value the user sent: whole when it is short, its first
-``SHOWN_CHARS`` characters and its length when it is long (``'xxxx…' (100,000 characters)``).
+"""How an error message quotes a value the user sent: whole up to ``LONG_CHARS`` characters, its first
+``SHOWN_CHARS`` characters and its length when longer (``'xxxx…' (100,000 characters)``).
 
 A refusal names the bad value, but a 100 KB string sent in a field (or typed on a command line) must
 not come back whole into a terminal or a log. Messages are written all over the code with ``{value!r}``;
@@ -15,7 +15,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 SHOWN_CHARS = 80
-"""How much of a refused value an error message quotes: enough to recognise it."""
+"""How much of a long refused value an error message quotes: enough to recognise it."""
+LONG_CHARS = 255
+"""Values up to this long are quoted whole: a file's path (a temporary folder's runs past 80 characters)
+or a name is named in full; only what no file system or name takes is shortened."""
 
 _ELLIPSIS = "…"
 
@@ -28,7 +31,7 @@ def shown(value: Any, *, as_json: bool = False) -> str:
     """``value`` quoted for a message (``repr`` of a string, JSON of anything else; with ``as_json``, JSON
     of a string too, as an API client sent it: ``"1"``), shortened if long."""
     text = repr(value) if isinstance(value, str) and not as_json else json.dumps(value, default=str)
-    if len(text) <= SHOWN_CHARS + 2:
+    if len(text) <= LONG_CHARS + 2:
         return text
     if isinstance(value, str):
         return f"{text[: SHOWN_CHARS + 1]}{_ELLIPSIS}{text[-1]} {_length(len(value))}"
@@ -49,15 +52,15 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def shorten_inputs(message: str, inputs: Iterable[str]) -> str:
-    """``message`` with every input longer than ``SHOWN_CHARS`` shortened wherever it appears: quoted
+    """``message`` with every input longer than ``LONG_CHARS`` shortened wherever it appears: quoted
     (``repr`` or JSON, as messages write values) or bare, as sent, stripped, upper- or lower-cased (a
     symbol is upper-cased before it is checked)."""
-    long_ones = sorted({text for text in inputs if len(text) > SHOWN_CHARS}, key=len, reverse=True)
-    if len(message) <= SHOWN_CHARS or not long_ones:
+    long_ones = sorted({text for text in inputs if len(text) > LONG_CHARS}, key=len, reverse=True)
+    if len(message) <= LONG_CHARS or not long_ones:
         return message
     for value in long_ones:
         for form in dict.fromkeys((value, value.strip(), value.upper(), value.lower())):
-            if len(form) <= SHOWN_CHARS:
+            if len(form) <= LONG_CHARS:
                 continue
             for quoted in dict.fromkeys((repr(form), json.dumps(form), json.dumps(form, ensure_ascii=False))):
                 if quoted in message:

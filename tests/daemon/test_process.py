@@ -94,6 +94,7 @@ def test_start_status_second_start_and_stop(env: dict[str, str], mt_home: Path) 
             "id": "sim-live",
             "kind": "sim",
             "simulated": True,
+            "ended": None,  # a replay's data ran out (see test_api's replay test); never a simulated market
         }
         assert {"api", "alerts", "market-feed", "scheduler"} <= {s["name"] for s in status["services"]}
         again = mt(env, "daemon", "start")  # LSB: "start" of a running service succeeds

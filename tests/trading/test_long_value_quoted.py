@@ -47,3 +47,14 @@ def test_shortening_touches_only_long_values() -> None:
     assert shorten_inputs("bad 'abc' here", ["abc"]) == "bad 'abc' here"
     assert shorten_inputs(f"bad {LONG.upper()} here", [LONG]) == f"bad {'X' * 80}… (100,000 characters) here"
     assert shorten_inputs(f'bad "{LONG}"', [LONG]) == 'bad "' + "x" * 80 + '…" (100,000 characters)'
+
+
+def test_a_value_a_file_system_takes_is_named_whole() -> None:
+    # A file's path in a temporary folder runs past 80 characters: an error about it must name it all
+    # (the file name is at its end). Only what no file name takes is shortened.
+    path = "/tmp/pytest-of-root/pytest-448/test_a_csv_that_is_not_utf8_te4/BTCUSDT-1h-2024-01.zip"
+    name = "n" * 255
+    assert shown(path) == repr(path)
+    assert shorten_inputs(f"mt: error: {path}: a zip archive", [path]) == f"mt: error: {path}: a zip archive"
+    assert shorten_inputs(f"bad {name!r}", [name]) == f"bad {name!r}"
+    assert shown("n" * 256) == "'" + "n" * 80 + "…' (256 characters)"

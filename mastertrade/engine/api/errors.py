@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mastertrade import errors
-from mastertrade.quoting import SHOWN_CHARS, shorten_inputs, shown, strings_in
+from mastertrade.quoting import LONG_CHARS, shorten_inputs, shown, strings_in
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def request_inputs(request: Request) -> list[str]:
 
 def shortened(request: Request, message: str) -> str:
     """``message`` with every long value of the request in it quoted in part (``mastertrade.quoting``)."""
-    if len(message) <= SHOWN_CHARS:
+    if len(message) <= LONG_CHARS:
         return message
     return shorten_inputs(message, request_inputs(request))
 
