@@ -564,7 +564,7 @@ class FakeBackend:
             limits={
                 "max_position": 0.2,
                 "max_exposure": 0.8,
-                "max_open_positions": 5.0,
+                "max_open_positions": 5,
                 "min_notional": 10.0,
                 "daily_loss_limit": 0.05,
                 "max_drawdown": 0.15,

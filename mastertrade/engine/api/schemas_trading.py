@@ -273,7 +273,7 @@ class RiskStatus(Model):
     drawdown: float
     daily_loss: float
     peak_equity: float | None = None
-    limits: dict[str, float]
+    limits: dict[str, int | float]  # a count (max_open_positions) stays a whole number
     breakers: list[BreakerInfo]
     var: dict[str, Any] | None = Field(default=None, description="the latest risk_metrics snapshot")
     var_at: datetime | None = None
