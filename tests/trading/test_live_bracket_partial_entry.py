@@ -145,7 +145,7 @@ async def test_a_kill_after_the_new_pair_is_journaled_cancels_the_old_one_before
     _assert_one_pair(rig, 0.03)
 
     class Killed(BaseException):
-        pass
+        """The process dying here (a BaseException, so nothing in the broker catches it)."""
 
     async def killed(*_: Any, **__: Any) -> Any:
         raise Killed
