@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,10 @@ from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
 from mastertrade.errors import UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.db.database import Database
+    from mastertrade.engine.market.store import CandleStore, SeriesKey
 
 
 def delete_candles(
@@ -36,9 +40,10 @@ def delete_candles(
 ) -> None:
     """Delete the candles of a stored series (all of them, or those from --since until --until), e.g.
     a wrong import before importing it again. Nothing else is deleted: strategies, trials and features
-    stay. Refused while the daemon runs (it reads candles); without --yes it says what it would delete
-    and, at a terminal, asks (no by default), otherwise deletes nothing. Export first (`mt data export`)
-    to keep a copy."""
+    stay; deleting a whole simulated series says how many simulated feature values were derived from it
+    (they stay, with no candles behind them, until a `mt data sim` replaces them). Refused while the
+    daemon runs (it reads candles); without --yes it says what it would delete and, at a terminal, asks
+    (no by default), otherwise deletes nothing. Export first (`mt data export`) to keep a copy."""
     from mastertrade.engine.daemon import running_pid
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
@@ -54,20 +59,22 @@ def delete_candles(
             f"the daemon is running (pid {pid}) and reads candles: stop it first (`mt daemon stop`)"
         )
 
-    async def go(delete: bool) -> tuple[str, int, int]:
+    async def go(delete: bool) -> tuple[str, int, int, str]:
         db = await open_db()
         try:
             store = CandleStore(db)
             key = await store.resolve(symbol, timeframe, exchange)
             if not delete:
                 frame = await store.read_matrix(key, start, end)
-                return str(key), len(frame), -1
+                return str(key), len(frame), -1, ""
             deleted = await store.delete(key, start, end)
-            return str(key), deleted, (await store.info(key)).rows
+            left = (await store.info(key)).rows
+            note = await _derived_note(db, store, key) if deleted and not left else ""
+            return str(key), deleted, left, note
         finally:
             await db.close()
 
-    series, count, left = run(lambda: go(yes))
+    series, count, left, note = run(lambda: go(yes))
     span = (
         f" from {to_iso(start) if start is not None else 'the first bar'}"
         f" until {to_iso(end) if end is not None else 'the last'}"
@@ -83,6 +90,8 @@ def delete_candles(
                 "left": left if yes else None,
             }
         )
+        if note:
+            info(note)
         return
     if not yes:
         if not count or not _interactive():
@@ -91,8 +100,48 @@ def delete_candles(
         if not typer.confirm(f"delete {count:,} candles of {series}{span}?", default=False, err=True):
             info("deleted nothing")
             return
-        series, count, left = run(lambda: go(True))
+        series, count, left, note = run(lambda: go(True))
     info(f"deleted {count:,} candles of {series}{span}; {left:,} left")
+    if note:
+        info(note)
+
+
+async def _derived_note(db: Database, store: CandleStore, key: SeriesKey) -> str:
+    """One line on the simulated features derived from the emptied series ``key``, which stay: they are
+    read by backtests (the market-wide ones by every simulated symbol's) though no candles back them now
+    (empty: none are derived from it)."""
+    from mastertrade.engine.collectors.origins import derived_from
+    from mastertrade.engine.collectors.sim import SIM_SOURCE
+    from mastertrade.engine.market.store import SIM_EXCHANGE
+
+    if key.exchange != SIM_EXCHANGE:
+        return ""
+    derived = await derived_from(db, SIM_SOURCE, str(key))
+    if derived.values:
+        wide = (
+            f"; {derived.market_wide:,} of them are market-wide (sentiment, fear & greed ...), read by every"
+            " simulated symbol's strategies until the next `mt data sim` replaces them"
+            if derived.market_wide
+            else ""
+        )
+        return (
+            f"the {derived.values:,} simulated feature values derived from {key} stay, though no candles"
+            f" back them now{wide}"
+        )
+    if derived.unknown and not any(
+        info.key.exchange == SIM_EXCHANGE and info.rows for info in await store.list_series()
+    ):
+        return (
+            f"the {derived.unknown:,} simulated feature values of unrecorded origin (stored by an earlier"
+            " version or the daemon) stay, though no simulated candles are stored now; the next"
+            " `mt data sim` replaces the market-wide ones"
+        )
+    if derived.unknown:
+        return (
+            f"the {derived.unknown:,} simulated feature values of unrecorded origin (stored by an earlier"
+            f" version or the daemon) stay; some may be derived from {key}"
+        )
+    return ""
 
 
 def _interactive() -> bool:

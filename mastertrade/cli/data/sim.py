@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.output import JsonOption, info, print_json, progress
 from mastertrade.cli.runtime import open_db, run
+
+if TYPE_CHECKING:
+    from mastertrade.engine.collectors.origins import Origin
+    from mastertrade.engine.collectors.sim import SimWrite
 
 
 def simulate(
@@ -36,9 +40,10 @@ def simulate(
     The simulated alternative data (sentiment, fear & greed, on-chain) is derived from the candles and
     stored with them in one transaction. There is one set of it for the simulated market: simulating
     another symbol keeps the market-wide values stored and only adds times not stored yet (and says so);
-    re-simulating the symbols that produced them (another timeframe too) replaces them, and says so.
+    re-simulating a symbol that produced them (another timeframe too) replaces those its earlier candles
+    produced, and says so: each value records the run it was derived from.
     """
-    from mastertrade.engine.collectors.sim import SimWrite, write_sim_market
+    from mastertrade.engine.collectors.sim import write_sim_market
     from mastertrade.engine.market.sim import planted_edge
     from mastertrade.engine.market.sim import simulate as generate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore
@@ -101,6 +106,7 @@ def simulate(
                     "seed": seed,
                     "features": written.features,
                     "market_features_kept": written.kept,
+                    "market_features_replaced": written.replaced_wide,
                 }
                 for key, frame in frames.items()
             ],
@@ -122,16 +128,13 @@ def simulate(
             f"stored {results[0]['features']:,} simulated feature values (source sim), derived from the"
             f" simulated {timeframe} series"
         )
-    if written.kept_from:  # diagnostics go to stderr, with --json too
-        info(
-            f"kept the {written.kept:,} market-wide simulated feature values stored before (sentiment,"
-            f" fear & greed ...), as other simulated symbols ({', '.join(written.kept_from)}) are stored;"
-            f" only times not stored yet were added from {', '.join(symbols)}"
-            f" (`mt data sim {' '.join([*written.kept_from, *symbols])} ...` derives them all again)"
-        )
-    elif written.replaced_wide and not json_out:
-        info(f"replaced the market-wide simulated feature values with those of {', '.join(symbols)}")
-    if others and not written.kept_from:
+    note = market_wide_note(written, symbols)
+    if note and (written.kept_origins or not json_out):  # what was kept is said with --json too (stderr)
+        info(note)
+    replaced_other_timeframe = any(
+        origin is not None and origin.timeframes != (timeframe,) for origin in written.replaced_from
+    )
+    if others and (not written.kept_from or replaced_other_timeframe):
         # a series kept under a spelling refused since (60m) is named, but not offered as a command
         again = next((other for other in others if canonical_timeframe(other) == other), None)
         # One set of simulated features serves the simulated market: the other timeframes' series keep
@@ -148,3 +151,41 @@ def simulate(
             ),
             style="yellow",
         )
+
+
+def market_wide_note(written: SimWrite, symbols: list[str]) -> str:
+    """One line on what became of the market-wide simulated features stored before (empty: none were)."""
+    run = ", ".join(symbols)
+    parts = []
+    if written.replaced_wide:
+        parts.append(
+            f"replaced the {written.replaced_wide:,} market-wide simulated feature values"
+            f" {_producers(written.replaced_from, written.unbacked)} with those of {run}"
+        )
+    if written.kept_origins:
+        source = _producers(written.kept_origins, maybe=run)
+        again = f"`mt data sim {' '.join([*written.kept_from, *symbols])} ...` derives them all again"
+        parts.append(
+            f"kept the {written.kept:,} market-wide simulated feature values stored before (sentiment,"
+            f" fear & greed ...), {source}; only times not stored yet were added from {run} ({again})"
+            if written.kept
+            else f"{'those' if parts else 'the market-wide simulated feature values'} {source} stay ({again})"
+        )
+    return "; ".join(parts)
+
+
+def _producers(
+    origins: tuple[Origin | None, ...], unbacked: frozenset[Origin] = frozenset(), maybe: str = ""
+) -> str:
+    """``derived from BTC/USDT 1h (seed 7)``, ``of unrecorded origin (...)`` or both: whose values they
+    are. ``maybe``: the run whose earlier candles may be behind the values of unrecorded origin."""
+    known = [
+        origin.describe(", its candles since deleted" if origin in unbacked else "")
+        for origin in origins
+        if origin is not None
+    ]
+    phrases = [f"derived from {' and '.join(known)}"] if known else []
+    if None in origins:
+        among = f"; {maybe}'s earlier candles may be among them" if maybe else ""
+        phrases.append(f"of unrecorded origin (stored by an earlier version or the daemon{among})")
+    return " and ".join(phrases)

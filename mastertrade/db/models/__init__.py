@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 
 from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
 from mastertrade.db.models.daemon_lock import DaemonLockRecord
-from mastertrade.db.models.features import Feature, FeatureSource
+from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.protection import ProtectionRecord
 from mastertrade.db.models.replay import ReplayPosition
@@ -47,6 +47,7 @@ __all__ = [
     "DaemonLockRecord",
     "JobRun",
     "Feature",
+    "FeatureOrigin",
     "FeatureSource",
     "Series",
     "GenerationRun",

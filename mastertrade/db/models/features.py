@@ -6,6 +6,13 @@ moment it could first have been known. Backtests align on ``published_at``, neve
 strategy cannot see a value before it existed. Both are epoch milliseconds, UTC, like candle times;
 ``symbol`` is the base asset ("BTC") or empty for market-wide series (fear & greed, macro indices).
 
+``origin_id`` names what a value was derived from, when the store knows it: a row of
+``feature_origins``, the candle series and seed of the ``mt data sim`` run that derived the simulated
+features (source ``sim``). Simulating a symbol again replaces the values its earlier candles produced and
+no others; ``mt data delete`` of a simulated series says which values it leaves without candles. It is
+NULL for collected values (they describe the world, not stored candles) and for simulated values stored
+before the origin was recorded (their producer is unknown, and the commands say so).
+
 ``feature_sources`` keeps each source's last known health and its small private state (items already
 seen, open sentiment buckets), so ``mt data sources`` works without the daemon and a restarted daemon
 neither double counts nor forgets.
@@ -32,6 +39,17 @@ class Feature(SQLModel, table=True):
     ts: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
     value: float = Field(sa_column=Column(Float, nullable=False))
     published_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    origin_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class FeatureOrigin(SQLModel, table=True):
+    """What a run derived its feature values from: ``derived_from`` is canonical JSON,
+    ``{"seed": 7, "series": ["sim:BTC/USDT:1h", ...]}`` (``collectors/origins.py`` reads and writes it)."""
+
+    __tablename__ = "feature_origins"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    derived_from: str = Field(sa_column=Column(Text, nullable=False, unique=True))
 
 
 class FeatureSource(SQLModel, table=True):

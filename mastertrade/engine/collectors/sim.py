@@ -41,6 +41,7 @@ from mastertrade.engine.market.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.origins import Origin
     from mastertrade.engine.market.store import SeriesKey
 
 SIM_SOURCE = "sim"
@@ -196,29 +197,42 @@ def _market_wide(
 async def write_sim_features(db: Database, symbols: list[str], timeframe: str, seed: int) -> int:
     """Derive simulated features from the stored simulated candles of ``symbols`` and of every other
     simulated series of the timeframe, and store them under source ``sim``, replacing earlier simulated
-    series of the same names. Returns the number of values.
+    series of the same names, recording them as derived from those series. Returns the number of values.
 
     The market-wide series (sentiment, fear & greed ...) are one per market, so they are derived from
     every simulated symbol stored: simulating one more symbol over fewer bars must not cut them to its
     span (it did: the other symbols' strategies lost their feature values outside it).
     """
+    from mastertrade.engine.collectors.origins import Origin, origin_id
     from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import SIM_EXCHANGE, SeriesKey
 
     candles = await _sim_candles(db, {}, symbols, timeframe)
-    return await FeatureStore(db).replace(SIM_SOURCE, simulate_features(candles, timeframe, seed))
+    origin = Origin.of((SeriesKey(SIM_EXCHANGE, symbol, timeframe) for symbol in candles), seed)
+    points = simulate_features(candles, timeframe, seed)
+    async with db.engine.begin() as conn:
+        oid = await origin_id(conn, origin)
+        return await FeatureStore(db).replace(SIM_SOURCE, points, conn=conn, origin_id=oid)
 
 
 @dataclass(frozen=True)
 class SimWrite:
-    """What ``write_sim_market`` stored: candles each series replaced, feature values written, and the
-    market-wide values kept (``kept_from``: the other simulated symbols that produced them), and whether
-    market-wide values stored before were replaced."""
+    """What ``write_sim_market`` stored: candles each series replaced, feature values written, and what
+    became of the market-wide values stored before. ``replaced_wide`` of them were derived from this
+    run's symbols' earlier candles (``replaced_from``; None: stored before origins were recorded, with no
+    other simulated symbol stored) and were replaced. Those of other producers (``kept_origins``; None:
+    unknown) stay; ``kept`` is how many of this run's values were not written because such a value holds
+    the time. ``kept_from`` names the other simulated symbols stored."""
 
     replaced: dict[SeriesKey, int]
     features: int
     kept: int
     kept_from: tuple[str, ...]
-    replaced_wide: bool
+    replaced_wide: int
+    replaced_from: tuple[Origin | None, ...] = ()
+    kept_origins: tuple[Origin | None, ...] = ()
+    unbacked: frozenset[Origin] = frozenset()
+    """Origins among ``replaced_from`` whose candles were no longer stored (``mt data delete``)."""
 
 
 async def write_sim_market(
@@ -229,10 +243,14 @@ async def write_sim_market(
     the features, a database error) leaves everything stored as it was.
 
     Only what the simulated symbols produced is replaced: their assets' own series, and the market-wide
-    ones (sentiment, fear & greed ...) when no other simulated symbol is stored, i.e. the user is
-    re-simulating the symbols that produced them. Otherwise the market-wide values stored are kept and
-    only times not stored yet are added: simulating ETH must not change what BTC's backtests see (it
-    re-derived them with ETH's seed and ETH in the mix)."""
+    values (sentiment, fear & greed ...) their earlier candles produced, as each value's recorded origin
+    tells (``origins.py``). The market-wide values other simulated symbols produced are kept, and this
+    run's are added only at times not stored yet: simulating ETH must not change what BTC's backtests
+    see (it re-derived them with ETH's seed and ETH in the mix), while re-simulating BTC must (its old
+    values no longer matched its candles). Values derived from candles no longer stored (``mt data
+    delete``) are replaced too. Values of unknown origin (stored before origins were recorded) are
+    replaced only when no other simulated symbol is stored, so could not have produced them."""
+    from mastertrade.engine.collectors.origins import Origin, load_origins, origin_id
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, rows_from_frame
 
@@ -241,27 +259,58 @@ async def write_sim_market(
     own = [point for point in points if point.symbol]
     wide = [point for point in points if not point.symbol]
     store = CandleStore(db)
-    others = sorted(
-        {
-            info.key.symbol
-            for info in await store.list_series()
-            if info.key.exchange == SIM_EXCHANGE and info.rows > 0 and info.key.symbol not in by_symbol
-        }
-    )
+    held = [info.key for info in await store.list_series() if info.key.exchange == SIM_EXCHANGE and info.rows]
+    others = sorted({key.symbol for key in held if key.symbol not in by_symbol})
+    backed = {str(key) for key in [*held, *frames]}
     features = FeatureStore(db)
-    had_wide = any(not info.symbol for info in await features.list_features(SIM_SOURCE))
     replaced: dict[SeriesKey, int] = {}
-    kept = 0
     async with db.engine.begin() as conn:
+        oid = await origin_id(conn, Origin.of(frames, seed))
         for key, frame in frames.items():
             replaced[key] = await store.replace(key, rows_from_frame(frame), conn=conn)
-        written = await features.replace(SIM_SOURCE, own, conn=conn)
-        if others:
-            kept = await features.add_missing(conn, SIM_SOURCE, wide)
-            written += len(wide) - kept
-        else:
-            written += await features.replace(SIM_SOURCE, wide, conn=conn)
-    return SimWrite(replaced, written, kept, tuple(others), had_wide and not others)
+        written = await features.replace(SIM_SOURCE, own, conn=conn, origin_id=oid)
+        stored = [
+            origin
+            for (origin, market_wide) in await features.count_by_origin(SIM_SOURCE, conn=conn)
+            if market_wide
+        ]
+        known = await load_origins(conn, (origin for origin in stored if origin is not None))
+
+        def produced_here(origin: int | None) -> bool:
+            """Whether the values of ``origin`` go: derived from this run's symbols' earlier candles, from
+            candles no longer stored, or (unknown) when every simulated symbol stored is simulated again."""
+            if not others:
+                return True
+            recorded = known.get(origin) if origin is not None else None
+            if recorded is None:
+                return False
+            return not set(recorded.symbols).isdisjoint(by_symbol) or backed.isdisjoint(recorded.series)
+
+        stale = {origin for origin in stored if produced_here(origin)}
+        removed = await features.remove_market_wide(conn, SIM_SOURCE, stale)
+        kept = await features.add_missing(conn, SIM_SOURCE, wide, origin_id=oid)
+        written += len(wide) - kept
+    return SimWrite(
+        replaced,
+        written,
+        kept,
+        tuple(others),
+        removed,
+        tuple(known.get(origin) if origin is not None else None for origin in sorted(stale, key=_order)),
+        tuple(
+            known.get(origin) if origin is not None else None
+            for origin in sorted(set(stored) - stale, key=_order)
+        ),
+        frozenset(
+            recorded
+            for origin in stale
+            if origin is not None and (recorded := known.get(origin)) and backed.isdisjoint(recorded.series)
+        ),
+    )
+
+
+def _order(origin: int | None) -> int:
+    return -1 if origin is None else origin
 
 
 async def _sim_candles(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, and_, case, delete, func, literal, select, text, tuple_
+from sqlalchemy import BigInteger, and_, case, delete, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mastertrade.db.database import Database
@@ -116,11 +116,17 @@ class FeatureStore:
         return len(rows)
 
     async def replace(
-        self, source: str, points: Iterable[FeaturePoint], *, conn: AsyncConnection | None = None
+        self,
+        source: str,
+        points: Iterable[FeaturePoint],
+        *,
+        conn: AsyncConnection | None = None,
+        origin_id: int | None = None,
     ) -> int:
         """Replace every series the points belong to (all their old values go) in one transaction;
-        with ``conn``, inside the caller's (``mt data sim`` stores candles and features together)."""
-        rows = self._rows(source, points)
+        with ``conn``, inside the caller's (``mt data sim`` stores candles and features together).
+        ``origin_id`` records what the new values were derived from (``origins.py``)."""
+        rows = self._rows(source, points, origin_id)
         if not rows:
             return 0
         if conn is None:
@@ -144,10 +150,17 @@ class FeatureStore:
             )
         await self._write(conn, rows)
 
-    async def add_missing(self, conn: AsyncConnection, source: str, points: Iterable[FeaturePoint]) -> int:
+    async def add_missing(
+        self,
+        conn: AsyncConnection,
+        source: str,
+        points: Iterable[FeaturePoint],
+        *,
+        origin_id: int | None = None,
+    ) -> int:
         """Store the points whose (name, symbol, ts) is not stored yet, inside the caller's transaction;
         a value already stored is kept as it is. Returns how many stored values were kept."""
-        rows = self._rows(source, points)
+        rows = self._rows(source, points, origin_id)
         kept = 0
         for name, symbol in sorted({(row["name"], row["symbol"]) for row in rows}):
             stored = set(
@@ -167,6 +180,41 @@ class FeatureStore:
             if fresh:
                 await self._write(conn, fresh)
         return kept
+
+    async def count_by_origin(
+        self, source: str, *, conn: AsyncConnection | None = None
+    ) -> dict[tuple[int | None, bool], int]:
+        """How many values of ``source`` each origin (``origins.py``; None: unknown) holds, split into
+        market-wide (True: symbol "") and per-asset values."""
+        query = (
+            select(_FEATURES.c.origin_id, _FEATURES.c.symbol, func.count())
+            .where(_FEATURES.c.source == source)
+            .group_by(_FEATURES.c.origin_id, _FEATURES.c.symbol)
+        )
+        if conn is None:
+            async with self.db.engine.connect() as own:
+                rows = (await own.execute(query)).all()
+        else:
+            rows = (await conn.execute(query)).all()
+        counts: dict[tuple[int | None, bool], int] = {}
+        for origin, symbol, count in rows:
+            key = (None if origin is None else int(origin), symbol == "")
+            counts[key] = counts.get(key, 0) + int(count)
+        return counts
+
+    async def remove_market_wide(self, conn: AsyncConnection, source: str, origins: set[int | None]) -> int:
+        """Delete the market-wide values (symbol "") of ``source`` derived from ``origins`` (None: those
+        with no recorded origin) inside the caller's transaction; returns how many."""
+        ids = sorted(origin for origin in origins if origin is not None)
+        held = [_FEATURES.c.origin_id.in_(ids)] if ids else []
+        if None in origins:
+            held.append(_FEATURES.c.origin_id.is_(None))
+        if not held:
+            return 0
+        result = await conn.execute(
+            delete(_FEATURES).where(_FEATURES.c.source == source, _FEATURES.c.symbol == "", or_(*held))
+        )
+        return int(result.rowcount or 0)
 
     async def remove(self, conn: AsyncConnection, source: str, name: str, symbol: str) -> Int64Array:
         """Delete one series inside the caller's transaction ``conn``; the times (``ts``) of the values
@@ -199,7 +247,9 @@ class FeatureStore:
                 row["published_at"] = max(row["published_at"], seen_at)
 
     @staticmethod
-    def _rows(source: str, points: Iterable[FeaturePoint]) -> list[dict[str, Any]]:
+    def _rows(
+        source: str, points: Iterable[FeaturePoint], origin_id: int | None = None
+    ) -> list[dict[str, Any]]:
         # The last report of a key within one batch wins, as it would over two batches.
         latest: dict[tuple[str, str, int], dict[str, Any]] = {}
         for point in points:
@@ -210,6 +260,7 @@ class FeatureStore:
                 "ts": int(point.ts),
                 "value": float(point.value),
                 "published_at": int(point.published_at),
+                "origin_id": origin_id,
             }
         return list(latest.values())
 
@@ -232,6 +283,8 @@ class FeatureStore:
                     (_FEATURES.c.value == excluded.value, _FEATURES.c.published_at),
                     else_=revised_at,
                 ),
+                # whoever wrote the value last is what it was derived from (a collector: nothing known)
+                "origin_id": excluded.origin_id,
             },
         )
         for start in range(0, len(rows), _CHUNK):
