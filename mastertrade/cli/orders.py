@@ -252,7 +252,7 @@ def positions(
                 _num(row.average_price),
                 _num(row.mark),
                 _value(row),
-                _num(row.unrealised_pnl, ",.2f"),
+                _unrealised(row),
                 _num(row.realised_pnl, ",.2f"),
                 iso_ms(row.opened_ts) if row.opened_ts is not None else "",
             )
@@ -263,13 +263,33 @@ def positions(
     total = "; the account's over all its trades is in `mt balance`" if _asked(book) == "account" else ""
     info(f"realised: by each position's own sells since it opened (market time){total}")
     if any(row.value_at_cost for row in rows):
-        info("at cost: no price yet (the daemon just started); `mt balance` counts it at cost too")
+        info(
+            "at cost: no price yet (the daemon just started), so its unrealised P&L is unknown until one "
+            "arrives; `mt balance` counts it at cost too"
+        )
 
 
 def _value(row: Any) -> str:
     """A position's value; at cost, said so, where it has no price yet (as `mt balance` counts it)."""
     shown = _num(row.value, ",.2f")
     return f"{shown} at cost, no price yet" if row.value_at_cost else shown
+
+
+def _unrealised(row: Any) -> str:
+    """A position's unrealised P&L: "unknown" where it has no price yet (its value is at cost)."""
+    return UNKNOWN if row.unrealised_pnl is None else _num(row.unrealised_pnl, ",.2f")
+
+
+UNKNOWN = "unknown"
+"""An unrealised P&L with no price to measure it by: never 0.00 (what the position's cost makes it),
+never a blank cell."""
+
+
+def unrealised_total(view: Any) -> str:
+    """The account's unrealised P&L, or why it is unknown: the positions with no price yet, at cost."""
+    if view.unrealised_pnl is not None:
+        return f"{view.unrealised_pnl:,.2f}"
+    return f"{UNKNOWN} (no price yet for {', '.join(view.at_cost)}: counted at cost)"
 
 
 def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
@@ -289,5 +309,5 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
         f"equity {view.equity:,.2f} {view.quote} = cash {view.cash:,.2f} "
         f"+ positions {view.positions_value:,.2f}; cash = reserved {view.reserved:,.2f} for open buys "
         f"+ free {view.free_cash:,.2f}; "
-        f"P&L realised {view.realised_pnl:,.2f}, unrealised {view.unrealised_pnl:,.2f}"
+        f"P&L realised {view.realised_pnl:,.2f}, unrealised {unrealised_total(view)}"
     )

@@ -188,7 +188,15 @@ class BalanceInfo(Model):
     positions_value: float
     equity: float
     realised_pnl: float
-    unrealised_pnl: float
+    unrealised_pnl: float | None = Field(
+        description="of the open positions at their last prices; null (unknown) while a position has no "
+        "price yet (just after a daemon restart): it is then counted at cost in positions_value and equity"
+    )
+    at_cost: list[str] = Field(
+        default_factory=list,
+        description="the symbols of open positions with no price yet, counted at cost (their unrealised "
+        "P&L unknown)",
+    )
 
 
 class BreakerInfo(Model):

@@ -30,7 +30,8 @@ METRICS = {
     "mt_equity": "Account equity in the quote currency",
     "mt_cash": "Account cash in the quote currency",
     "mt_realised_pnl": "Realised P&L of the account's positions, quote currency",
-    "mt_unrealised_pnl": "Unrealised P&L of the account's open positions at the last prices",
+    "mt_unrealised_pnl": "Unrealised P&L of the account's open positions at the last prices (absent while "
+    "one has no price yet)",
     "mt_drawdown_ratio": "Drawdown of equity below its peak, a fraction",
     "mt_peak_equity": "Highest account equity seen",
     "mt_daily_loss": "Loss of the current trading day, quote currency",
@@ -59,8 +60,8 @@ class TradingFigures:
     # (level "95"/"99", method "historical"/"parametric") -> (VaR, CVaR)
     var: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     goals: dict[str, float] = field(default_factory=dict)
-    # (strategy id, book) -> (realised, unrealised)
-    strategies: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    # (strategy id, book) -> (realised, unrealised; None while a position has no price yet)
+    strategies: dict[tuple[str, str], tuple[float, float | None]] = field(default_factory=dict)
 
 
 def _number(value: Any) -> float | None:
@@ -169,6 +170,7 @@ class TradingCollector(Collector):
         )
         for (strategy, book), (r, u) in sorted(figures.strategies.items()):
             realised.add_metric([strategy, book], r)
-            unrealised.add_metric([strategy, book], u)
+            if u is not None:  # unknown (a position with no price yet): no sample rather than a made-up 0
+                unrealised.add_metric([strategy, book], u)
         yield realised
         yield unrealised

@@ -97,11 +97,16 @@ def balance_view(
     buy_fee: float = 0.0,
 ) -> dict[str, Any]:
     """Balances, equity and P&L; ``reserved`` is the cash the broker holds back for resting buys (their
-    fees too where it keeps them aside: ``buy_fee``), so ``reserved + free_cash == cash``."""
+    fees too where it keeps them aside: ``buy_fee``), so ``reserved + free_cash == cash``.
+
+    A position with no price yet (just after a daemon restart) counts at cost in the equity, as
+    ``positions_view`` values it, and is named in ``at_cost``; while one is, the unrealised P&L is
+    unknown (None), not the 0.00 its cost would make it: the open positions' P&L is not known until
+    each has a price."""
     portfolio = snapshot(ledger, marks, working, quote, buy_fee=buy_fee)
-    unrealised = math.fsum(
-        p.unrealised(marks.get(p.symbol, p.average_price or 0.0)) for p in ledger.open_positions()
-    )
+    held = ledger.open_positions()
+    at_cost = [p.symbol for p in held if p.symbol not in marks]
+    unrealised = None if at_cost else math.fsum(p.unrealised(marks[p.symbol]) for p in held)
     realised = math.fsum(p.realised for p in ledger.positions.values())
     return {
         "quote": quote,
@@ -115,4 +120,5 @@ def balance_view(
         "equity": portfolio.equity,
         "realised_pnl": realised,
         "unrealised_pnl": unrealised,
+        "at_cost": at_cost,
     }

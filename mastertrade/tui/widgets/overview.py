@@ -54,10 +54,11 @@ class PnLSummary(StatePanel):
         text.append("Equity ", tone(app, "text-muted"))
         text.append(f"{fmt.money(balance.equity)} {balance.quote}", tone(app, "text", bold=True))
         label, change, fraction = todays_pnl(state)
+        open_pnl = balance.unrealised_pnl  # None while a position has no price yet: shown unknown
         parts = [
             (label, change, fraction),
-            ("Total", balance.realised_pnl + balance.unrealised_pnl, None),
-            ("Open", balance.unrealised_pnl, None),
+            ("Total", balance.realised_pnl + open_pnl if open_pnl is not None else None, None),
+            ("Open", open_pnl, None),
         ]
         room = width - text.cell_len
         for name, value, share in parts:
