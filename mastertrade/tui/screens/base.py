@@ -16,10 +16,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from mastertrade.tui.messages import StateChanged
 from mastertrade.tui.state import LiveState, Topic, live_state
+from mastertrade.tui.widgets.keys_footer import KeysFooter
 from mastertrade.tui.widgets.nav_bar import NavBar
 from mastertrade.tui.widgets.status_bar import ConnectionBanner, StatusBar
 
@@ -56,7 +56,7 @@ class DashboardScreen(Screen[None]):
         with Container(classes="body"):
             yield from self.compose_body()
         yield NavBar(self.MODE)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
