@@ -22,6 +22,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -47,6 +48,7 @@ from mastertrade.engine.api.schemas import (
 )
 from mastertrade.engine.api.schemas_logs import LogRecord
 from mastertrade.engine.events import ConnectionChanged, Event, parse_event
+from mastertrade.utc import iso
 
 NOT_RUNNING = "the daemon is not running: start it with `mt daemon start`"
 M = TypeVar("M")
@@ -299,6 +301,13 @@ class DaemonClient:
         )
         return AlertInfo.model_validate(response.json())
 
+    async def send_report(self, title: str, message: str) -> AlertInfo:
+        """Send a report to every alert target; waits for the delivery result (up to a minute)."""
+        response = await self.request(
+            "POST", "/v1/alerts/report", json_body={"title": title, "message": message}, timeout_s=60.0
+        )
+        return AlertInfo.model_validate(response.json())
+
     async def stop_daemon(self) -> StopResponse:
         result: StopResponse = await self._post(StopResponse, "/v1/daemon/stop")
         return result
@@ -357,6 +366,13 @@ class DaemonClient:
     async def positions(self, *, book: str | None = None) -> list[trading.PositionInfo]:
         result: list[trading.PositionInfo] = await self._get(
             list[trading.PositionInfo], "/v1/positions", book=book
+        )
+        return result
+
+    async def fills(self, *, since: datetime, limit: int = 1000) -> list[trading.FillInfo]:
+        """The account's fills booked since ``since`` (wall clock), the newest ``limit``, oldest first."""
+        result: list[trading.FillInfo] = await self._get(
+            list[trading.FillInfo], "/v1/fills", since=iso(since), limit=limit
         )
         return result
 

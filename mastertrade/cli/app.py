@@ -99,6 +99,11 @@ COMMANDS = [
     ),
     Declared("balance", "mastertrade.cli.orders:balance", "The account's balances, equity and P&L."),
     Declared(
+        "report",
+        "mastertrade.cli.report:report",
+        "The morning report: equity and its change, P&L, positions, fills, risk and prices; --send sends it.",
+    ),
+    Declared(
         "tui",
         "mastertrade.cli.tui:tui",
         "Open the live dashboard: prices, charts, strategies, orders, risk, alerts.",

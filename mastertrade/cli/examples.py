@@ -31,7 +31,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("keep-alive.sh", "nightly-report.sh"),
     ),
     "keep-alive.sh": ("start the daemon when it is not running (for cron)", ()),
-    "nightly-report.sh": ("a daily report through the alert targets, built with jq from --json output", ()),
+    "nightly-report.sh": ("the morning report (`mt report --send`) through the alert targets", ()),
     "mastertrade.service": ("systemd user unit running the daemon in the foreground", ()),
 }
 

@@ -136,7 +136,10 @@ def test_cron_lines_work_in_crons_minimal_environment(
         done = run_like_cron(report, variables, fake_home)
         assert done.returncode == 0, (target / "cron.log").read_text()
         (message,) = receiver.received
-        assert message["message"].startswith("MasterTrade daily report (sim-live, paper mode")
+        assert message["title"] == "MasterTrade daily report"
+        assert message["message"].startswith("MasterTrade daily report, ")
+        assert "(sim-live, simulated prices, paper mode" in message["message"]
+        assert "Equity " in message["message"] and "Drawdown " in message["message"]  # the account's figures
 
 
 def test_the_status_snapshot_of_a_stopped_daemon_leaves_no_empty_json_file(mt: MT, tmp_path: Path) -> None:

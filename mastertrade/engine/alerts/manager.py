@@ -393,17 +393,27 @@ class AlertManager:
 
     async def test(self, message: str | None = None) -> AlertRecord:
         """Send a test alert to every target now (no dedupe, no quiet hours, no retry)."""
+        return await self._send_now(
+            "test", "MasterTrade test alert", message or "If you can read this, MasterTrade alerts reach you."
+        )
+
+    async def report(self, title: str, body: str) -> AlertRecord:
+        """Send a report the trader asked for (``mt report --send``) to every target now, as a test
+        alert goes: no dedupe, no quiet hours (it was asked for), recorded in the history."""
+        return await self._send_now("report", title, body)
+
+    async def _send_now(self, rule: str, title: str, body: str) -> AlertRecord:
         if not self.urls:
             raise UserInputError("no alert targets: set [alerts] urls in the config (or MT_ALERTS__URLS)")
         now = self.clock.now()
         record = await self.store.insert(
             AlertRecord(
                 created_at=now,
-                rule="test",
+                rule=rule,
                 severity=Severity.INFO.value,
-                dedupe_key=f"test:{iso(now)}",
-                title="MasterTrade test alert",
-                body=message or "If you can read this, MasterTrade alerts reach you.",
+                dedupe_key=f"{rule}:{iso(now)}",
+                title=title,
+                body=body,
                 status="pending",
                 last_seen_at=now,
                 targets=json.dumps(self._fresh_targets()),
@@ -419,7 +429,7 @@ class AlertManager:
             )
             raise
         except Exception as exc:
-            log.exception("test alert #%s: delivery raised", record.id)
+            log.exception("%s alert #%s: delivery raised", rule, record.id)
             results = [
                 TargetResult(index, target_label(url, self._key), False, type(exc).__name__)
                 for index, url in enumerate(self.urls)

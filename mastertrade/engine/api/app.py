@@ -11,6 +11,7 @@ from mastertrade.engine.api import (
     routes_daemon,
     routes_events,
     routes_features,
+    routes_fills,
     routes_jobs,
     routes_logs,
     routes_market,
@@ -35,6 +36,7 @@ ROUTERS: list[APIRouter] = [
     routes_events.router,
     routes_daemon.router,
     routes_trading.router,
+    routes_fills.router,
     routes_strategies.router,
     routes_logs.router,
 ]

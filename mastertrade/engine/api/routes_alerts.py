@@ -11,6 +11,7 @@ from mastertrade.engine.api.deps import Ctx, RowId
 from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas import (
     AlertInfo,
+    AlertReportRequest,
     AlertRuleCreate,
     AlertRuleInfo,
     AlertsOverview,
@@ -98,4 +99,14 @@ async def history(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) ->
 @router.post("/v1/alerts/test", response_model=AlertInfo, summary="Send a test alert to every target now")
 async def test(ctx: Ctx, body: AlertTestRequest | None = None) -> AlertInfo:
     record = await ctx.alerts.test(body.message if body else None)
+    return AlertInfo.model_validate(alert_info(record))
+
+
+@router.post(
+    "/v1/alerts/report",
+    response_model=AlertInfo,
+    summary="Send a report (`mt report --send`) to every target now",
+)
+async def report(ctx: Ctx, body: AlertReportRequest) -> AlertInfo:
+    record = await ctx.alerts.report(body.title, body.message)
     return AlertInfo.model_validate(alert_info(record))

@@ -12,6 +12,7 @@ from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.api.schemas import StatusReport
 from mastertrade.engine.api.schemas_collectors import SourceInfo
 from mastertrade.engine.kernel.context import EngineContext
+from mastertrade.engine.market.price_tick import price_tick
 from mastertrade.engine.market.venue import ReportsFeedTrouble
 from mastertrade.engine.scheduler.service import SchedulerService
 from mastertrade.locations import locations
@@ -58,9 +59,13 @@ async def build_status(ctx: EngineContext) -> StatusReport:
     market = ctx.settings.market
     symbols: list[dict[str, Any]] = []
     trouble = ctx.venue.feed_trouble if isinstance(ctx.venue, ReportsFeedTrouble) else {}
+    exchanges = quoting_exchanges(ctx)
     for symbol in dict.fromkeys([*market.symbols, *state.last_candles]):
         failing = trouble.get(symbol)
         feed = {"feed_error": failing[1], "feed_error_since": from_ms(failing[0])} if failing else {}
+        tick = next((t for e in exchanges if (t := price_tick(e, symbol)) is not None), None)
+        if tick is not None:
+            feed["tick"] = tick
         last = state.last_candles.get(symbol)
         if last is None:
             symbols.append({"symbol": symbol, "timeframe": market.timeframe, **feed})
@@ -105,6 +110,20 @@ async def build_status(ctx: EngineContext) -> StatusReport:
             "config_digest": ctx.settings.files_digest,
         }
     )
+
+
+def quoting_exchanges(ctx: EngineContext) -> list[Any]:
+    """The ccxt clients whose loaded markets say how prices are quoted: the live broker's, then the
+    market feed's (none on the simulated market)."""
+    from mastertrade.engine.execution.account import Account
+
+    found = []
+    account = ctx.find(Account)
+    if account is not None and (exchange := getattr(account.broker, "exchange", None)) is not None:
+        found.append(exchange)
+    if (exchange := getattr(ctx.venue, "exchange", None)) is not None:
+        found.append(exchange)
+    return found
 
 
 def socket_path() -> str:

@@ -89,6 +89,9 @@ class SymbolInfo(Model):
     """Why the live feed's polls for this symbol fail (None while they work)."""
     feed_error_since: datetime | None = None
     """Since when they have failed."""
+    tick: float | None = None
+    """The market's price tick (0.01: prices in whole cents) when the exchange says; None: not known
+    (the simulated market, markets not loaded yet)."""
 
 
 class LagInfo(Model):
@@ -280,6 +283,16 @@ class AlertsOverview(Model):
 
 class AlertTestRequest(Request):
     message: str | None = Field(default=None, max_length=2000)
+
+
+REPORT_MAX = 16_000
+"""The longest report ``POST /v1/alerts/report`` sends (a chat service may take less: Telegram 4,096
+characters, and says so by refusing it, which the answer reports)."""
+
+
+class AlertReportRequest(Request):
+    title: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    message: str = Field(min_length=1, max_length=REPORT_MAX)
 
 
 class RemovedResponse(Model):

@@ -174,6 +174,23 @@ class PositionInfo(Model):
     opened_ts: int | None = None
 
 
+class FillInfo(Model):
+    """One fill of the account's book: ``ts`` is its market time (epoch ms), ``recorded_at`` when the
+    daemon booked it (wall clock, what ``GET /v1/fills?since=`` filters on)."""
+
+    order_id: int
+    symbol: str
+    side: Side
+    amount: float
+    price: float
+    fee: float
+    fee_asset: str
+    role: OrderRole
+    strategy_id: str | None = None
+    ts: int
+    recorded_at: datetime
+
+
 class BalanceInfo(Model):
     book: str
     mode: Mode

@@ -516,6 +516,22 @@ class Journal:
         async with self.db.sessions() as session:
             return list((await session.exec(query)).all())
 
+    async def fills_since(
+        self, book: str, since: datetime, *, limit: int
+    ) -> list[tuple[FillRecord, str, str | None]]:
+        """The newest ``limit`` fills of ``book`` recorded at or after ``since`` (wall clock), in the
+        order they were recorded, each with its order's role and strategy."""
+        query = (
+            select(FillRecord, OrderRecord.role, OrderRecord.strategy_id)
+            .join(OrderRecord, col(OrderRecord.id) == col(FillRecord.order_id))
+            .where(col(FillRecord.book) == book, col(FillRecord.created_at) >= since)
+            .order_by(col(FillRecord.id).desc())
+            .limit(limit)
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.exec(query)).all()
+        return [(fill, role, strategy_id) for fill, role, strategy_id in reversed(rows)]
+
     async def ledger_entries(self, book: str) -> list[LedgerEntry]:
         query = select(LedgerEntry).where(col(LedgerEntry.book) == book).order_by(col(LedgerEntry.id))
         async with self.db.sessions() as session:
