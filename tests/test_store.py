@@ -129,3 +129,16 @@ async def test_bucket_closes_are_the_last_close_of_each_bucket(database: Any, st
         frame = await store.read(key, last - span, last + 1)
         assert await store.bucket_closes(key, day, span) == _sample(frame["close"], day, 10_000)
     assert await store.bucket_closes(SeriesKey("sim", "NONE/USDT", "1h"), day, day) == []
+
+
+async def test_the_newest_and_oldest_bar_within_a_bound(database: Any) -> None:
+    """``last_ts(before=)`` is the newest bar opened before a time (where a replay stands in its stored
+    history), ``first_ts(start=)`` the oldest opened at or after one (the first bar it would play)."""
+    store = CandleStore(database)
+    key = SeriesKey("csv", "BTC/USDT", "1h")
+    await store.upsert(key, candles(6))
+    assert await store.last_ts(key, before=T0 + 3 * HOUR) == T0 + 2 * HOUR
+    assert await store.last_ts(key, before=T0) is None
+    assert await store.first_ts(key, start=T0 + 2 * HOUR + 1) == T0 + 3 * HOUR
+    assert await store.first_ts(key, start=T0 + 6 * HOUR) is None
+    assert (await store.last_ts(key), await store.first_ts(key)) == (T0 + 5 * HOUR, T0)

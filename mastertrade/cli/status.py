@@ -50,7 +50,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             (
                 s.symbol,
                 f"{s.price:,.8g}" if s.price is not None else "",
-                iso(s.last_closed) if s.last_closed else "none stored",
+                iso(s.last_closed) if s.last_closed else _no_closed_bar(venue.kind),
                 f"failing since {iso(s.feed_error_since)}: {s.feed_error}"
                 if s.feed_error and s.feed_error_since
                 else "ok",
@@ -89,6 +89,11 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
             ],
             right=["failures"],
         )
+
+
+def _no_closed_bar(kind: str) -> str:
+    """The last closed bar's cell when there is none: a replay holds stored bars it has not served yet."""
+    return "none served yet" if kind == "replay" else "none stored"
 
 
 def _next_run(when: datetime, held_until: datetime | None) -> str:

@@ -1,17 +1,21 @@
 """A daemon restarted on a replay keeps the market time the replay reached, even once its stored bars
-have run out: its schedules never fall back to the wall clock (today's date) and never go back."""
+have run out: its schedules never fall back to the wall clock (today's date) and never go back, and its
+status shows where the replay stands, not the end of the stored history."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from mastertrade.config import load_settings
 from mastertrade.engine.market.replay import ReplayVenue
 from mastertrade.engine.market.replay_position import ReplayPositions
 from mastertrade.engine.market.store import CandleStore, SeriesKey
+from mastertrade.utc import iso
 from tests.daemon.conftest import core_daemon
 from tests.daemon.fakes import wait_for
 
@@ -36,3 +40,49 @@ async def test_a_replay_that_ran_out_keeps_its_market_time_after_a_restart(
         assert ctx.market_time.now() == datetime(2024, 1, 1, 3, tzinfo=UTC)  # the last bar's close
     finally:
         await daemon.stop()
+
+
+@pytest.mark.parametrize(("served", "shown"), [(T0 + 2 * HOUR, "2024-01-01T02:00:00Z"), (None, None)])
+async def test_status_after_a_restart_shows_the_bar_the_replay_served_not_the_newest_stored(
+    database: Any, monkeypatch: pytest.MonkeyPatch, served: int | None, shown: str | None
+) -> None:
+    """Right after a restart, before the replay shows its next bar, /v1/status's last closed bar is the
+    last bar the replay served (none before it served any), never the newest stored bar, which is the
+    end of the history it has yet to play."""
+    from mastertrade.client import DaemonClient
+    from mastertrade.engine.api.app import create_app
+
+    rows = [(T0 + i * HOUR, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 10.0) for i in range(6)]
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), rows)
+    positions = ReplayPositions(database)
+    if served is not None:
+        await positions.record("csv", "1h", served)
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    showing = asyncio.Event()
+
+    async def before_the_first_tick(seconds: float) -> None:
+        showing.set()
+        await asyncio.Future()  # the next bar never comes: the status is read before it
+
+    venue = ReplayVenue(store, "csv", sleep=before_the_first_tick, positions=positions)
+    daemon = core_daemon(load_settings(), venue=venue, serve_api=False)
+    ctx = await daemon.start()
+    try:
+        await showing.wait()
+        async with DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx))) as client:
+            report = await client.status()
+        [symbol] = report.symbols
+        assert symbol.last_closed_ts == served
+        assert (iso(symbol.last_closed) if symbol.last_closed else None) == shown
+    finally:
+        await daemon.stop()
+
+
+def test_mt_status_says_a_replay_has_served_no_bar_yet() -> None:
+    from mastertrade.cli.status import _no_closed_bar
+
+    assert _no_closed_bar("replay") == "none served yet"
+    assert _no_closed_bar("ccxt") == "none stored"

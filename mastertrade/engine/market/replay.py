@@ -89,6 +89,15 @@ class ReplayVenue:
         served = await self.positions.served(self.exchange, timeframe) if self.positions else None
         return None if served is None else served + timeframe_ms(timeframe)
 
+    async def last_served(self, symbol: str, timeframe: str) -> int | None:
+        """Open time of the newest bar of ``symbol`` this replay has served, None before any: the last
+        closed bar a restarted daemon shows (``mt status``). The store's newest bar is the end of the
+        stored history, a bar the replay has yet to play."""
+        served = await self.positions.served(self.exchange, timeframe) if self.positions else None
+        if served is None:
+            return None
+        return await self.store.last_ts(SeriesKey(self.exchange, symbol, timeframe), before=served + 1)
+
     async def stream(
         self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
     ) -> AsyncIterator[CandleUpdate]:

@@ -1,14 +1,21 @@
-"""Where a restarted market's time starts: a replay resumes at the close of the last bar it served
+"""Where a restarted market stands: a replay resumes at the close of the last bar it served
 (``ReplayVenue.resume_time``), so a market clock (``kernel.clock.MarketTime``) starts there instead of
 on the wall clock. Without it, jobs, cool-downs and orders placed before the first replayed price (or
-after the stored bars ran out) ran on today's date, and the replay then took market time back."""
+after the stored bars ran out) ran on today's date, and the replay then took market time back.
+
+The last closed bar of each symbol (``mt status``) is, on a replay, the last one it served
+(``ReplayVenue.last_served``), not the newest stored one: a replay's store holds the bars it has yet
+to play, and a restarted daemon showed the end of the stored history as where the market stood."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mastertrade.engine.market.store import SeriesKey
+
 if TYPE_CHECKING:
     from mastertrade.engine.kernel.clock import MarketTime
+    from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.venue import Venue
 
 
@@ -20,3 +27,13 @@ async def resume_market_time(venue: Venue, timeframe: str, clock: MarketTime) ->
     at = await resume_time(timeframe)
     if at is not None:
         clock.observe(at)
+
+
+async def last_closed_bar(venue: Venue, candles: CandleStore, symbol: str, timeframe: str) -> int | None:
+    """Open time of ``symbol``'s last closed bar when the feed starts: the last one a replay served, else
+    the newest stored one (where an exchange's feed goes on from)."""
+    last_served = getattr(venue, "last_served", None)
+    if last_served is not None:
+        served: int | None = await last_served(symbol, timeframe)
+        return served
+    return await candles.last_ts(SeriesKey(venue.id, symbol, timeframe))

@@ -281,22 +281,27 @@ class CandleStore:
             )
             return [float(row[0]) for row in result.all()]
 
-    async def last_ts(self, key: SeriesKey) -> int | None:
-        """The newest bar's open time: one index lookup (``info`` also counts the series' rows)."""
-        return await self._edge_ts(key, "MAX")
+    async def last_ts(self, key: SeriesKey, *, before: int | None = None) -> int | None:
+        """The newest bar's open time (of the bars opened before ``before``, when given): one index
+        lookup (``info`` also counts the series' rows)."""
+        return await self._edge_ts(key, "MAX", _MIN_TS, before if before is not None else _MAX_TS)
 
-    async def first_ts(self, key: SeriesKey) -> int | None:
-        """The oldest bar's open time: one index lookup."""
-        return await self._edge_ts(key, "MIN")
+    async def first_ts(self, key: SeriesKey, *, start: int | None = None) -> int | None:
+        """The oldest bar's open time (of the bars opened at or after ``start``, when given): one index
+        lookup."""
+        return await self._edge_ts(key, "MIN", start if start is not None else _MIN_TS, _MAX_TS)
 
-    async def _edge_ts(self, key: SeriesKey, which: Literal["MIN", "MAX"]) -> int | None:
+    async def _edge_ts(
+        self, key: SeriesKey, which: Literal["MIN", "MAX"], start: int, end: int
+    ) -> int | None:
         async with self.db.engine.connect() as conn:
             series_id = await self.series_id(key, conn=conn)
             if series_id is None:
                 return None
+            where = "series_id = :sid AND ts >= :start AND ts < :end"
             edge = await conn.scalar(
-                text(f"SELECT {which}(ts) FROM candles WHERE series_id = :sid"),  # noqa: S608  (MIN or MAX)
-                {"sid": series_id},
+                text(f"SELECT {which}(ts) FROM candles WHERE {where}"),  # noqa: S608  (MIN or MAX)
+                {"sid": series_id, "start": start, "end": end},
             )
             return None if edge is None else int(edge)
 

@@ -6,8 +6,9 @@ announced as ``CandleClosed``, so a subscriber that reads the store on that even
 A venue error ends the stream and the service; the supervisor restarts it with backoff.
 
 The stream starts after each symbol's newest stored bar (read from the store at the daemon's start,
-then the one this service last stored): an exchange first closes the bars that closed while the daemon
-was down or the service restarting, so they are stored, in order, before the first new bar is announced.
+then the one this service last stored; on a replay, the last bar it served, ``resume.py``): an exchange
+first closes the bars that closed while the daemon was down or the service restarting, so they are
+stored, in order, before the first new bar is announced.
 The ``data_refresh`` job resumes from the newest stored bar and could not fill such a hole any more.
 
 On a simulated venue the feed also moves market time (``ctx.market_clock``, a ``MarketTime``) to each
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 from mastertrade.engine.events import CandleClosed, PriceTick
 from mastertrade.engine.kernel.clock import MarketTime
 from mastertrade.engine.kernel.context import LastCandle
-from mastertrade.engine.market.resume import resume_market_time
+from mastertrade.engine.market.resume import last_closed_bar, resume_market_time
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 
@@ -47,8 +48,8 @@ class MarketFeed:
             await asyncio.Future()
         for symbol in market.symbols:
             if symbol not in ctx.state.last_candles:
-                stored = await ctx.candles.last_ts(SeriesKey(venue.id, symbol, market.timeframe))
-                ctx.state.last_candles[symbol] = LastCandle(symbol, market.timeframe, closed_ts=stored)
+                closed = await last_closed_bar(venue, ctx.candles, symbol, market.timeframe)
+                ctx.state.last_candles[symbol] = LastCandle(symbol, market.timeframe, closed_ts=closed)
         log.info("streaming %s %s from %s", ", ".join(market.symbols), market.timeframe, venue.id)
         after = {
             symbol: last.closed_ts
