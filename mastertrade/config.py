@@ -182,7 +182,9 @@ class MarketSettings(Section):
     """Venues "sim" and "replay": how many updates show each bar forming before it closes."""
 
     replay_exchange: str = "sim"
-    """Venue "replay": the exchange whose stored candles are played back."""
+    """Venue "replay": the exchange whose stored candles are played back. Changed to one whose candles
+    are older than the market time the workspace reached, the daemon refuses to start and says how to
+    go on (a replay_start at that time, or a new workspace)."""
 
     replay_start: str | None = None
     """Venue "replay": ISO-8601 time to start playing from (default: the first stored candle). A

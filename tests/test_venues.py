@@ -162,3 +162,80 @@ async def test_a_restarted_replay_resumes_after_the_last_bar_it_served(
     venue, third = await run(None)
     assert third == [] and venue.ended is not None
     assert "the last opened" in venue.ended
+
+
+async def test_a_replay_of_another_source_or_timeframe_never_takes_market_time_back(
+    database: Any, monkeypatch: Any
+) -> None:
+    """Switching ``replay_exchange`` (or ``timeframe``) to candles older than the market time the
+    workspace reached is refused at start-up, naming both times and the two ways on, and changes nothing
+    stored; with ``replay_start`` at that time the new source goes on from there, never earlier."""
+    from mastertrade.config import load_settings
+    from mastertrade.engine.market.factory import open_venue
+    from mastertrade.engine.market.replay_position import ReplayPositions
+    from mastertrade.errors import UserInputError
+    from mastertrade.utc import iso_ms
+
+    store = CandleStore(database)
+    start = ORIGIN_MS + 10_000 * HOUR
+    older = start - 400 * HOUR  # "old" holds the 400 hours before csv's first bar and its first 10
+    await store.upsert(
+        SeriesKey("csv", "BIG/USDT", "1h"),
+        rows_from_frame(simulate("BIG/USDT", "1h", 6, 3, end=start + 6 * HOUR)),
+    )
+    await store.upsert(
+        SeriesKey("old", "BIG/USDT", "1h"),
+        rows_from_frame(simulate("BIG/USDT", "1h", 410, 4, end=start + 10 * HOUR)),
+    )
+    await store.upsert(
+        SeriesKey("csv", "BIG/USDT", "4h"),
+        rows_from_frame(simulate("BIG/USDT", "4h", 8, 5, end=start + 32 * HOUR)),
+    )
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__TICKS_PER_BAR", "2")
+    csv = await open_venue(load_settings(), database)
+    assert isinstance(csv, ReplayVenue)
+    csv._sleep = no_sleep
+    played = await take(csv, ["BIG/USDT"], 3 * 2)  # three bars: market time reached their last close
+    reached = start + 3 * HOUR
+    assert max(u.ts for u in played) == reached - HOUR
+    positions = ReplayPositions(database)
+    before = (await positions.reached(), (await store.info(SeriesKey("old", "BIG/USDT", "1h"))).rows)
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "old")
+    with pytest.raises(UserInputError) as refused:
+        await open_venue(load_settings(), database)
+    message = str(refused.value)
+    assert message.startswith('[market] replay_exchange = "old" would take market time back')
+    assert f"its first 1h bar to play opens at {iso_ms(older)}, before {iso_ms(reached)}" in message
+    assert "reached replaying csv 1h" in message
+    assert f'set [market] replay_start = "{iso_ms(reached)}"' in message and "new workspace" in message
+    unchecked = ReplayVenue(store, "old", sleep=no_sleep, positions=positions)  # the stream refuses too
+    with pytest.raises(UserInputError, match="would take market time back"):
+        await take(unchecked, ["BIG/USDT"], 1)
+    assert (await positions.reached(), (await store.info(SeriesKey("old", "BIG/USDT", "1h"))).rows) == before
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__TIMEFRAME", "4h")  # csv's 4h bars open from start on
+    with pytest.raises(UserInputError, match=r'^\[market\] timeframe = "4h" would take market time back'):
+        await open_venue(load_settings(), database)
+    monkeypatch.delenv("MT_MARKET__TIMEFRAME")
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "old")
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", iso_ms(reached))
+    old = await open_venue(load_settings(), database)
+    assert isinstance(old, ReplayVenue)
+    old._sleep = no_sleep
+    assert await old.resume_time("1h") == reached  # the workspace's market time, not the wall clock
+    rest = [u async for u in old.stream(["BIG/USDT"], "1h")]
+    assert [u.ts for u in rest if u.closed] == [start + i * HOUR for i in range(3, 10)]
+    assert old.ended is not None and "every stored old 1h bar has been served" in old.ended
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", iso_ms(start + 100 * HOUR))  # later than any stored bar
+    beyond = await open_venue(load_settings(), database)
+    assert isinstance(beyond, ReplayVenue)
+    assert [u async for u in beyond.stream(["BIG/USDT"], "1h")] == []
+    assert beyond.ended is not None
+    assert f"no old 1h bar is stored from {iso_ms(start + 100 * HOUR)} on" in beyond.ended

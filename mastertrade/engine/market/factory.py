@@ -52,7 +52,7 @@ async def open_venue(settings: Settings, db: Database) -> Venue:
         from mastertrade.engine.market.timeframes import parse_when
 
         start = settings.market.replay_start
-        return ReplayVenue(
+        replay = ReplayVenue(
             CandleStore(db),
             settings.market.replay_exchange,
             start=parse_when(start, what="[market] replay_start") if start else None,
@@ -60,4 +60,7 @@ async def open_venue(settings: Settings, db: Database) -> Venue:
             ticks_per_bar=settings.market.ticks_per_bar,
             positions=ReplayPositions(db),
         )
+        # Fail at start-up, naming both times, when the replay would take market time back.
+        await replay.check_start(settings.market.symbols, settings.market.timeframe)
+        return replay
     raise UserInputError(f"unsupported market venue {kind!r}")

@@ -7,7 +7,9 @@ tick is shown (``replay_position.py``) and a restarted replay resumes after the 
 the first stored candle, so an order placed before the restart fills only at bars after it was placed.
 A bar cut short by a crash is not shown again (its stored candle is still there for the strategies'
 bar clock). ``start`` applies when it is later than that; replaying from the beginning again takes a
-new workspace (README, "Replay").
+new workspace (README, "Replay"). Nor does a change of source take it back: a replay whose first bar
+would open before the market time the workspace reached on another exchange or timeframe is refused at
+start-up (``_start``).
 
 Its ``id`` is the exchange the candles are stored under (so a feed that stores what it streams rewrites
 the same rows, never duplicates), and it always reports ``simulated``: replayed prices are not the
@@ -32,7 +34,7 @@ from mastertrade.errors import UserInputError
 from mastertrade.utc import iso_ms
 
 if TYPE_CHECKING:
-    from mastertrade.engine.market.replay_position import ReplayPositions
+    from mastertrade.engine.market.replay_position import Reached, ReplayPositions
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +85,60 @@ class ReplayVenue:
         ]
 
     async def resume_time(self, timeframe: str) -> int | None:
-        """Market time where a restarted replay stands (epoch ms): the close of the last bar it served,
+        """Market time where a restarted replay stands (epoch ms): the close of the last bar served,
         None before any. The daemon's market clocks start there, not on the wall clock, so what runs
-        before the first replayed price (or after the stored bars ran out) keeps the replay's time."""
+        before the first replayed price (or after the stored bars ran out) keeps the replay's time.
+        It is the workspace's: the latest close of any replayed exchange and timeframe (``timeframe``,
+        this replay's, may have served none yet)."""
+        reached = await self.positions.reached() if self.positions else None
+        return None if reached is None else reached.close
+
+    async def check_start(self, symbols: Sequence[str], timeframe: str) -> None:
+        """Refuse (``UserInputError``) a replay whose first bar would take the workspace's market time
+        back (see ``_start``); the daemon calls it at start-up, before any service runs."""
+        await self._start(symbols, timeframe)
+
+    async def _start(self, symbols: Sequence[str], timeframe: str) -> tuple[int | None, bool]:
+        """Where the stream starts (``start``, or after the last bar this replay served when that is
+        later) and whether it resumes after that bar.
+
+        Market time never goes back, not even across a change of ``[market] replay_exchange`` or
+        ``timeframe``: when the first bar to play opens before the close of the latest bar any replay
+        served in this workspace, the paper book, the ledger and the bar clock would see time run
+        backwards, so the replay is refused, naming both times and the two ways on: a ``replay_start``
+        at that close (go on from there), or a new workspace (play the new source from its start).
+        Nothing stored changes."""
+        start, resumes = self.start, False
         served = await self.positions.served(self.exchange, timeframe) if self.positions else None
-        return None if served is None else served + timeframe_ms(timeframe)
+        if served is not None:
+            resume = served + timeframe_ms(timeframe)
+            if start is None or start < resume:
+                start, resumes = resume, True
+        reached = await self.positions.reached() if self.positions else None
+        if reached is not None and (start is None or start < reached.close):
+            firsts = [
+                await self.store.first_ts(SeriesKey(self.exchange, symbol, timeframe), start=start)
+                for symbol in symbols
+            ]
+            first = min((ts for ts in firsts if ts is not None), default=None)
+            if first is not None and first < reached.close:
+                raise UserInputError(self._going_back(timeframe, first, reached))
+        return start, resumes
+
+    def _going_back(self, timeframe: str, first: int, reached: Reached) -> str:
+        changed = [
+            *([f'[market] replay_exchange = "{self.exchange}"'] if self.exchange != reached.exchange else []),
+            *([f'[market] timeframe = "{timeframe}"'] if timeframe != reached.timeframe else []),
+        ]
+        at = iso_ms(reached.close)
+        return (
+            f"{' with '.join(changed) or 'this replay'} would take market time back: its first {timeframe} "
+            f"bar to play opens at {iso_ms(first)}, before {at}, the market time this workspace reached "
+            f"replaying {reached.exchange} {reached.timeframe}, and its orders, fills and books would see "
+            f'time run backwards. To go on from there, set [market] replay_start = "{at}"; to replay '
+            f"{self.exchange} from its first candle, use a new workspace (another MT_HOME or [db] url). "
+            "Nothing stored was changed"
+        )
 
     async def last_served(self, symbol: str, timeframe: str) -> int | None:
         """Open time of the newest bar of ``symbol`` this replay has served, None before any: the last
@@ -104,13 +155,12 @@ class ReplayVenue:
         """Every stored bar from ``start`` on (after the last bar served, when that is later), all
         symbols in time order, each forming tick by tick (``after`` is ignored: a replay plays stored
         bars, it has none to fill)."""
-        start = self.start
+        start, resumes = await self._start(symbols, timeframe)
         served = await self.positions.served(self.exchange, timeframe) if self.positions else None
-        if served is not None:
-            resume = served + timeframe_ms(timeframe)
-            if start is None or start < resume:
-                log.info("replay resumes after the last bar it served, %s", iso_ms(served))
-                start = resume
+        if not resumes:
+            served = None  # a later start: the bars before it were skipped, not served
+        elif served is not None:
+            log.info("replay resumes after the last bar it served, %s", iso_ms(served))
         series = {
             symbol: await self.store.read_matrix(SeriesKey(self.exchange, symbol, timeframe), start=start)
             for symbol in symbols
@@ -135,14 +185,16 @@ class ReplayVenue:
                 for (symbol, bar), path in zip(bars, paths, strict=True):
                     yield forming_update(symbol, timeframe, bar, path, tick)
             served = int(ts)
+        series_name = f"{self.exchange} {timeframe}"
         if served is not None:
-            last = f"the last opened {iso_ms(served)}"
+            why = f"every stored {series_name} bar has been served (the last opened {iso_ms(served)})"
+        elif start is not None:
+            why = f"no {series_name} bar is stored from {iso_ms(start)} on"
         else:
-            last = f"none is stored from {iso_ms(start)}" if start is not None else "none is stored"
+            why = f"no {series_name} bar is stored"
         self.ended = (
-            f"replay ended: every stored {self.exchange} {timeframe} bar has been served ({last}); "
-            "market time stands still until newer candles are stored (`mt data import`) and the daemon "
-            "is restarted"
+            f"replay ended: {why}; market time stands still until newer candles are stored "
+            "(`mt data import`) and the daemon is restarted"
         )
         log.warning("%s", self.ended)
 
