@@ -209,6 +209,12 @@ class Daemon:
             alerts=AlertManager(settings.alerts, db, bus, clock, notifier=self._notifier),
         )
         self.ctx = ctx
+        if isinstance(ctx.market_clock, MarketTime):
+            # Before any service reads it: a scheduler that began on the wall clock kept today's dates
+            # until market time next moved, for good once a replay's stored bars had run out.
+            from mastertrade.engine.market.resume import resume_market_time
+
+            await resume_market_time(venue, settings.market.timeframe, ctx.market_clock)
         for component in self.components:
             ctx.provide(component)
         services = [

@@ -86,3 +86,40 @@ def test_mt_status_says_a_replay_has_served_no_bar_yet() -> None:
 
     assert _no_closed_bar("replay") == "none served yet"
     assert _no_closed_bar("ccxt") == "none stored"
+
+
+async def test_a_restarted_replay_schedules_its_jobs_on_its_market_time_from_the_start(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler's first next runs are on the replay's market time: computed on the wall clock
+    before the feed moved the market clock, they read today's date (`mt status`, "next run (market
+    time)") and, once the stored bars had run out, stayed so, for market time no longer moved."""
+    from mastertrade.engine.kernel.context import JobRegistry
+    from mastertrade.engine.scheduler.service import SchedulerService
+
+    rows = [(T0 + i * HOUR, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 10.0) for i in range(3)]
+    await CandleStore(database).upsert(SeriesKey("csv", "BIG/USDT", "1h"), rows)
+    await ReplayPositions(database).record("csv", "1h", T0 + 2 * HOUR)  # served to the end
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_SCHEDULER__JOBS", '{"goal_snapshots": "0 * * * *"}')
+
+    async def snapshot(*_: Any) -> dict[str, Any]:
+        return {}
+
+    def jobs() -> JobRegistry:
+        registry = JobRegistry()
+        registry.add("goal_snapshots", snapshot, "a job on the hour")
+        return registry
+
+    daemon = core_daemon(load_settings(), venue=None, serve_api=False, jobs=jobs)
+    ctx = await daemon.start()
+    try:
+        await wait_for(lambda: ctx.state.services["market-feed"].state == "stopped")
+        scheduler = ctx.find(SchedulerService)
+        assert scheduler is not None
+        [job] = [job for job in await scheduler.jobs_info() if job["name"] == "goal_snapshots"]
+        assert job["next_run"] == datetime(2024, 1, 1, 4, tzinfo=UTC)  # the hour after 03:00, market time
+    finally:
+        await daemon.stop()

@@ -1,7 +1,9 @@
 """Where a restarted market stands: a replay resumes at the close of the last bar it served
 (``ReplayVenue.resume_time``), so a market clock (``kernel.clock.MarketTime``) starts there instead of
 on the wall clock. Without it, jobs, cool-downs and orders placed before the first replayed price (or
-after the stored bars ran out) ran on today's date, and the replay then took market time back.
+after the stored bars ran out) ran on today's date, and the replay then took market time back. The
+daemon moves its market clock there before any service starts (a scheduler that read the clock first
+kept today's dates), the trading service its own.
 
 The last closed bar of each symbol (``mt status``) is, on a replay, the last one it served
 (``ReplayVenue.last_served``), not the newest stored one: a replay's store holds the bars it has yet

@@ -15,7 +15,8 @@ On a simulated venue the feed also moves market time (``ctx.market_clock``, a ``
 update's time: a forming tick's time inside its bar (its open when the venue does not say), a closed bar's
 close. Schedules, collectors, cool-downs and goal
 periods run on it, so they keep pace with the accelerated market. A restarted replay's market time starts
-where the replay stands (``resume.py``), not on the wall clock.
+where the replay stands (``resume.py``, applied by the daemon before any service starts), not on the wall
+clock.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 from mastertrade.engine.events import CandleClosed, PriceTick
 from mastertrade.engine.kernel.clock import MarketTime
 from mastertrade.engine.kernel.context import LastCandle
-from mastertrade.engine.market.resume import last_closed_bar, resume_market_time
+from mastertrade.engine.market.resume import last_closed_bar
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 
@@ -60,8 +61,6 @@ class MarketFeed:
         }
         updates = venue.stream(market.symbols, market.timeframe, after=after)
         market_time = ctx.market_time if isinstance(ctx.market_time, MarketTime) else None
-        if market_time is not None:
-            await resume_market_time(venue, market.timeframe, market_time)
         try:
             async for update in updates:
                 ctx.bus.publish(
