@@ -228,7 +228,9 @@ async def test_a_replay_of_another_source_or_timeframe_never_takes_market_time_b
     old = await open_venue(load_settings(), database)
     assert isinstance(old, ReplayVenue)
     old._sleep = no_sleep
-    assert await old.resume_time("1h") == reached  # the workspace's market time, not the wall clock
+    assert (
+        await old.resume_time(["BIG/USDT"], "1h") == reached
+    )  # the workspace's market time, not the wall clock
     rest = [u async for u in old.stream(["BIG/USDT"], "1h")]
     assert [u.ts for u in rest if u.closed] == [start + i * HOUR for i in range(3, 10)]
     assert old.ended is not None and "every stored old 1h bar has been served" in old.ended

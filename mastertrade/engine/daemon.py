@@ -214,7 +214,9 @@ class Daemon:
             # until market time next moved, for good once a replay's stored bars had run out.
             from mastertrade.engine.market.resume import resume_market_time
 
-            await resume_market_time(venue, settings.market.timeframe, ctx.market_clock)
+            await resume_market_time(
+                venue, settings.market.symbols, settings.market.timeframe, ctx.market_clock
+            )
         for component in self.components:
             ctx.provide(component)
         services = [

@@ -123,3 +123,33 @@ async def test_a_restarted_replay_schedules_its_jobs_on_its_market_time_from_the
         assert job["next_run"] == datetime(2024, 1, 1, 4, tzinfo=UTC)  # the hour after 03:00, market time
     finally:
         await daemon.stop()
+
+
+async def test_a_fresh_replay_runs_on_its_first_bar_before_the_first_price(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay that has served nothing yet starts its market time at the open of the first bar it will
+    play (``replay_start``'s, or the first stored): before its first price, an order was placed (and jobs
+    scheduled) on today's date, and then filled on a bar years earlier."""
+    rows = [(T0 + i * HOUR, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 10.0) for i in range(6)]
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), rows)
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    showing = asyncio.Event()
+
+    async def before_the_first_tick(seconds: float) -> None:
+        showing.set()
+        await asyncio.Future()
+
+    start = T0 + 90 * 60_000  # replay_start 01:30: the first bar to play opens at 02:00
+    positions = ReplayPositions(database)
+    venue = ReplayVenue(store, "csv", start=start, sleep=before_the_first_tick, positions=positions)
+    daemon = core_daemon(load_settings(), venue=venue, serve_api=False)
+    ctx = await daemon.start()
+    try:
+        await showing.wait()
+        assert ctx.market_time.now() == datetime(2024, 1, 1, 2, tzinfo=UTC)
+    finally:
+        await daemon.stop()

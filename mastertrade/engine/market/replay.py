@@ -84,14 +84,25 @@ class ReplayVenue:
             for row in matrix[:limit]
         ]
 
-    async def resume_time(self, timeframe: str) -> int | None:
-        """Market time where a restarted replay stands (epoch ms): the close of the last bar served,
-        None before any. The daemon's market clocks start there, not on the wall clock, so what runs
-        before the first replayed price (or after the stored bars ran out) keeps the replay's time.
-        It is the workspace's: the latest close of any replayed exchange and timeframe (``timeframe``,
-        this replay's, may have served none yet)."""
+    async def resume_time(self, symbols: Sequence[str], timeframe: str) -> int | None:
+        """Market time where the replay stands (epoch ms) before its first price: the close of the last
+        bar served in this workspace (of any replayed exchange and timeframe: this one may have served
+        none yet), or before any, the open of the first bar it will play; None with nothing to play.
+        The daemon's market clocks start there, not on the wall clock, so what runs before the first
+        replayed price (or after the stored bars ran out) keeps the replay's time."""
         reached = await self.positions.reached() if self.positions else None
-        return None if reached is None else reached.close
+        if reached is not None:
+            return reached.close
+        start, _ = await self._start(symbols, timeframe)
+        return await self._first_bar(symbols, timeframe, start)
+
+    async def _first_bar(self, symbols: Sequence[str], timeframe: str, start: int | None) -> int | None:
+        """Open time of the first stored bar of any of ``symbols`` from ``start`` on."""
+        firsts = [
+            await self.store.first_ts(SeriesKey(self.exchange, symbol, timeframe), start=start)
+            for symbol in symbols
+        ]
+        return min((ts for ts in firsts if ts is not None), default=None)
 
     async def check_start(self, symbols: Sequence[str], timeframe: str) -> None:
         """Refuse (``UserInputError``) a replay whose first bar would take the workspace's market time
@@ -116,11 +127,7 @@ class ReplayVenue:
                 start, resumes = resume, True
         reached = await self.positions.reached() if self.positions else None
         if reached is not None and (start is None or start < reached.close):
-            firsts = [
-                await self.store.first_ts(SeriesKey(self.exchange, symbol, timeframe), start=start)
-                for symbol in symbols
-            ]
-            first = min((ts for ts in firsts if ts is not None), default=None)
+            first = await self._first_bar(symbols, timeframe, start)
             if first is not None and first < reached.close:
                 raise UserInputError(self._going_back(timeframe, first, reached))
         return start, resumes

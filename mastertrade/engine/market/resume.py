@@ -1,9 +1,10 @@
-"""Where a restarted market stands: a replay resumes at the close of the last bar it served
-(``ReplayVenue.resume_time``), so a market clock (``kernel.clock.MarketTime``) starts there instead of
-on the wall clock. Without it, jobs, cool-downs and orders placed before the first replayed price (or
-after the stored bars ran out) ran on today's date, and the replay then took market time back. The
-daemon moves its market clock there before any service starts (a scheduler that read the clock first
-kept today's dates), the trading service its own.
+"""Where a market stands when the daemon starts: a replay resumes at the close of the last bar it
+served (``ReplayVenue.resume_time``), a fresh one at the open of the first bar it will play, so a market
+clock (``kernel.clock.MarketTime``) starts there instead of on the wall clock. Without it, jobs,
+cool-downs and orders placed before the first replayed price (or after the stored bars ran out) ran on
+today's date, and the replay then took market time back. The daemon moves its market clock there before
+any service starts (a scheduler that read the clock first kept today's dates), the trading service its
+own.
 
 The last closed bar of each symbol (``mt status``) is, on a replay, the last one it served
 (``ReplayVenue.last_served``), not the newest stored one: a replay's store holds the bars it has yet
@@ -16,17 +17,19 @@ from typing import TYPE_CHECKING
 from mastertrade.engine.market.store import SeriesKey
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mastertrade.engine.kernel.clock import MarketTime
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.venue import Venue
 
 
-async def resume_market_time(venue: Venue, timeframe: str, clock: MarketTime) -> None:
+async def resume_market_time(venue: Venue, symbols: Sequence[str], timeframe: str, clock: MarketTime) -> None:
     """Move ``clock`` to where ``venue`` resumes, when the venue knows (a replay does)."""
     resume_time = getattr(venue, "resume_time", None)
     if resume_time is None:
         return
-    at = await resume_time(timeframe)
+    at = await resume_time(symbols, timeframe)
     if at is not None:
         clock.observe(at)
 

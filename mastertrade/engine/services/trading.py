@@ -110,7 +110,8 @@ class TradingService:
                 from mastertrade.engine.market.resume import resume_market_time
 
                 market_clock = MarketTime(ctx.clock)
-                await resume_market_time(ctx.venue, ctx.settings.market.timeframe, market_clock)
+                market = ctx.settings.market
+                await resume_market_time(ctx.venue, market.symbols, market.timeframe, market_clock)
             trader = build_trader(
                 ctx.settings,
                 ctx.db,
