@@ -28,6 +28,8 @@ spot API as ccxt's binance client calls it:
   cancelling either leg (``DELETE /api/v3/order``) or the list (``DELETE /api/v3/orderList``) cancels
   both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``. ``fill_part``
   fills part of a leg (Binance expires the other leg at the first fill, partial or not).
+- ``cancel_by_hand`` cancels a working order as the trader does on the exchange's website (``CANCELED``,
+  not ``EXPIRED``; the whole list for a leg of one).
 - ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
 - ``GET /api/v3/myTrades`` answers in pages as Binance does (``_my_trades``): 500 trades unless ``limit``
   asks for up to 1000, the most recent unless ``fromId`` or ``startTime`` says where to start.
@@ -256,6 +258,18 @@ class TradingExchange(FakeExchange):
             assert order.price is not None and order.stop_price is None and quantity < order.quantity
             self._expire_siblings(order)
             self._fill(order, quantity, order.price, locked=True)
+            return order
+
+    def cancel_by_hand(self, client_order_id: str) -> DeskOrder:
+        """The trader cancels a working order on the exchange's website, not through the API client
+        (Binance reports it ``CANCELED``; a leg of an OCO list cancels the whole list)."""
+        with self._desk:
+            [order] = [
+                o
+                for o in self.orders.values()
+                if o.client_order_id == client_order_id and o.status in ("NEW", "PARTIALLY_FILLED")
+            ]
+            self._cancel_order(order)
             return order
 
     def _expire_siblings(self, order: DeskOrder) -> None:

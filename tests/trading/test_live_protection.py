@@ -91,7 +91,14 @@ class Desk:
             options=FAST_CCXT,
         )
         self.venues.append(venue)
-        broker = LiveBroker(Journal(self.db), venue, CONSENT, clock=self.clock, unknown_grace_s=1.0)
+        broker = LiveBroker(
+            Journal(self.db),
+            venue,
+            CONSENT,
+            clock=self.clock,
+            unknown_grace_s=1.0,
+            publish=self.events.append,
+        )  # the daemon hands both the broker and the account its bus
         trader = build_trader(
             self.settings,
             self.db,

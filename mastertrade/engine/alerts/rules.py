@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,10 +62,29 @@ def _order_filled(event: Event) -> AlertCandidate | None:
     )
 
 
+EXIT_TITLES = {
+    "exit_cancelled": "an exit was cancelled at the exchange, not by MasterTrade",
+    "exit_unplaced": "part of the position has no exits at the exchange",
+}
+"""Alerts about a live position's exits (``execution/exit_cancels.py``, ``live_partial.py``): the message
+says it all, there is no value against a limit."""
+
+
 def _risk_limit(event: Event) -> AlertCandidate | None:
     assert isinstance(event, RiskBreached)
     where = f" on {event.symbol}" if event.symbol else ""
     severity = Severity.CRITICAL if event.severity == "critical" else Severity.WARNING
+    if event.limit in EXIT_TITLES:
+        return AlertCandidate(
+            rule="risk_limit",
+            severity=severity,
+            # each cancel is its own alert (its message names the orders); a position without exits is
+            # one alert while it lasts
+            dedupe_key=f"risk:{event.limit}:{event.symbol or '*'}"
+            + (f":{zlib.crc32(event.message.encode()):08x}" if event.limit == "exit_cancelled" else ""),
+            title=f"{event.symbol or 'live position'}: {EXIT_TITLES[event.limit]}",
+            body=event.message,
+        )
     return AlertCandidate(
         rule="risk_limit",
         severity=severity,

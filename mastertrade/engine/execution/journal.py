@@ -488,9 +488,12 @@ class Journal:
         states: Iterable[OrderState] | None = None,
         symbol: str | None = None,
         limit: int | None = None,
+        reason: str | None = None,
     ) -> list[OrderRecord]:
-        """Orders, newest first (all books unless one is named)."""
+        """Orders, newest first (all books unless one is named; with exactly ``reason`` if given)."""
         query = select(OrderRecord).order_by(col(OrderRecord.id).desc())
+        if reason is not None:
+            query = query.where(col(OrderRecord.reason) == reason)
         if book is not None:
             query = query.where(col(OrderRecord.book) == book)
         if states is not None:

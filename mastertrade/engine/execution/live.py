@@ -73,7 +73,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import live_oco, live_partial, order_events, venue_steps
+from mastertrade.engine.execution import exit_cancels, live_oco, live_partial, order_events, venue_steps
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
@@ -231,6 +231,7 @@ class LiveBroker:
             report["armed"] = armed
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
         report["reprotected"] = await live_oco.reprotect(self, at_start=True)
+        report["restored"] = await exit_cancels.restore(self)
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
         self._trips_seen = len(self._ledger.round_trips)
@@ -270,6 +271,7 @@ class LiveBroker:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
         await live_oco.reprotect(self)
         await self._arm_waiting()
+        await exit_cancels.restore(self)
         outcome.fills, self._late = self._late + outcome.fills, []
         outcome.round_trips += self._ledger.round_trips[self._trips_seen :]
         self._trips_seen = len(self._ledger.round_trips)
@@ -629,6 +631,11 @@ class LiveBroker:
             # kept with the order (in its reason, so a restart keeps it too) and carried out whenever the
             # order turns up (``_take``), instead of the order resting there after it was cancelled.
             row, _ = await self.journal.add_fills(order_id, [], state, reason=_asking(reason))
+        else:
+            # Written before it is asked: the exchange's "canceled" is then known as ours, even when the
+            # daemon dies before the answer is read (else it would be taken for a cancel at the exchange
+            # by someone else, and the exit placed again: ``exit_cancels``).
+            row, _ = await self.journal.add_fills(order_id, [], state, reason=exit_cancels.cancelling(reason))
         await self._ask_cancel(row)
         self._late += await self._resolve(row, cancel_reason=reason)
         result = await self.journal.get(order_id)
@@ -770,6 +777,21 @@ class LiveBroker:
         fills: list[NewFill] = []
         current = row.state
         ending = state.final and not current.final
+        if cancel_reason is None:
+            cancel_reason = exit_cancels.cancel_asked(row)
+        if (
+            cancel_reason is None
+            and ending
+            and state is OrderState.CANCELLED
+            and exit_cancels.is_exit(row)
+            and str(order.get("status")) in ("canceled", "cancelled")  # not "expired" (an OCO sibling sold)
+        ):
+            why = await exit_cancels.why_cancelled(self, row)
+            if why is None:
+                return []  # its OCO sibling's cancel is on its way right now: the next look decides
+            cancel_reason = why
+            if why == exit_cancels.CANCELLED_AT_EXCHANGE:
+                log.warning("%s of %s: %s", exit_cancels.describe(row), row.symbol, why)
         if filled > row.filled + FILL_TOLERANCE or (ending and state is not OrderState.REJECTED):
             fills = await self._fills_of(row, order, filled)
         reason = cancel_reason if state is OrderState.CANCELLED else None

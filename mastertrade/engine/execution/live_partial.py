@@ -33,7 +33,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
-from mastertrade.engine.execution import live_oco
+from mastertrade.engine.execution import exit_cancels, live_oco
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -129,18 +129,21 @@ async def retire(broker: LiveBroker, entry: OrderRecord) -> bool:
     """Cancel the exits of the entry's filled parts (it ended: its templates are sent for the whole
     fill); True once none of them can still sell at the exchange."""
     _, parts = await exits_of(broker, entry)
+    cancelled = [row for row in parts if exit_cancels.unanswered(row)]
+    if cancelled:
+        await exit_cancels.answer(broker, cancelled, "its entry ended: its own exits protect all it filled")
     live = [row for row in parts if OrderState(row.state) in (OrderState.INTENT, *IN_FLIGHT)]
     return await _cancel_all(broker, live, ENDED)
 
 
 def _cancelled_by_hand(row: OrderRecord) -> bool:
-    """An exit of a filled part cancelled with a reason of its own (a leg cancelled with its sibling,
-    or expired by the exchange, has none)."""
-    return OrderState(row.state) is OrderState.CANCELLED and row.reason not in (
-        None,
-        REPLACED,
-        ENDED,
-        live_oco.REPROTECT,
+    """An exit of a filled part cancelled through MasterTrade with a reason of its own (one expired by
+    the exchange has none; one cancelled at the exchange by someone else is placed again, loudly:
+    ``exit_cancels``)."""
+    return (
+        OrderState(row.state) is OrderState.CANCELLED
+        and row.reason not in (None, REPLACED, ENDED, live_oco.REPROTECT)
+        and not (row.reason or "").startswith(exit_cancels.CANCELLED_AT_EXCHANGE)
     )
 
 
@@ -223,8 +226,20 @@ async def _send(broker: LiveBroker, entry: OrderRecord, rows: list[OrderRecord],
         async with broker._lock(row.id):
             ended = [await broker._send(await broker.journal.get(row.id))]
     refused = [row for row in ended if OrderState(row.state) is OrderState.REJECTED]
+    _, parts = await exits_of(broker, entry)
+    cancelled = [row for row in parts if exit_cancels.unanswered(row)]
     if refused:
         await broker._error(
             f"{amount:g} {entry.symbol} filled so far of order {entry.id} has no stop at the exchange: "
             f"its exits were refused: {refused[0].reason}"
         )
+        if cancelled:
+            await exit_cancels.answer(
+                broker, cancelled, f"placing them again was refused ({refused[0].reason}): "
+                f"the {amount:g} {entry.symbol} filled so far have no exits at the exchange",
+            )  # fmt: skip
+    elif cancelled:
+        await exit_cancels.answer(
+            broker, cancelled, exit_cancels.placed_again(ended) + " (its entry's own exits replace them "
+            "when it ends)",
+        )  # fmt: skip

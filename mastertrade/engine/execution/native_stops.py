@@ -18,6 +18,11 @@ cancels the other, with nobody connected; the pair is replaced as one when the t
 amount moves. Where the venue has no OCO lists, the take-profit stays with the daemon (a second resting
 sell would need the coins the stop holds), which ``mt risk status`` says.
 
+A stop (or a pair) that someone cancelled at the exchange, not MasterTrade (``exit_cancels``), is placed
+again the same way, once the exchange confirms by its client order id that it is cancelled, and said
+loudly (a warning and a critical alert naming the old and the new orders): the strategy's protection keeps
+its exits while the strategy holds the position.
+
 A native stop is the strategy's only ``stop`` order in the symbol, and its take-profit leg its only
 resting ``limit`` sell with the role ``take_profit`` (its other orders are market orders), which is how
 they are found again after a restart.
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, cast
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution import exit_cancels
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -118,10 +124,43 @@ class NativeStops:
         key = (symbol, strategy_id)
         if time.monotonic() < self._retry_at.get(key, 0.0):
             return  # refused a moment ago: the daemon protects meanwhile; try again later
+        cancelled = await self._cancelled_at_exchange(symbol, strategy_id)
+        if cancelled and not await exit_cancels.confirmed(cast("LiveBroker", self.account.broker), cancelled):
+            return  # never placed again on a guess: the next price asks again
         await self.release(symbol, strategy_id, "replaced by the protection's new level")
         if take is not None:
-            await self._place_pair(symbol, strategy_id, level, amount, role, take)
-            return
+            placed = await self._place_pair(symbol, strategy_id, level, amount, role, take)
+        else:
+            placed = await self._place_stop(symbol, strategy_id, level, amount, role)
+        if cancelled:
+            broker = cast("LiveBroker", self.account.broker)  # only a live broker's exits rest there
+            if placed:
+                done = exit_cancels.placed_again(placed, door=False) + (
+                    "; a strategy's protection keeps its exits at the exchange while the strategy holds "
+                    "the position"
+                )
+            else:
+                done = (
+                    "placing them again was refused: only the daemon's own watch protects the position, "
+                    "while it runs"
+                )
+            await exit_cancels.answer(broker, cancelled, done)
+
+    async def _cancelled_at_exchange(self, symbol: str, strategy_id: str | None) -> list[OrderRecord]:
+        """The strategy's exits in ``symbol`` someone cancelled at the exchange, not answered yet."""
+        rows = await self.account.journal.orders(
+            book=self.account.book,
+            states=[OrderState.CANCELLED],
+            symbol=symbol,
+            reason=exit_cancels.CANCELLED_AT_EXCHANGE,
+        )
+        return sorted((row for row in rows if row.strategy_id == strategy_id), key=lambda row: row.id or 0)
+
+    async def _place_stop(
+        self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str
+    ) -> list[OrderRecord]:
+        """The stop alone; the order placed, or none when it was not."""
+        key = (symbol, strategy_id)
         request = OrderRequest(
             symbol,
             Side.SELL,
@@ -136,18 +175,20 @@ class NativeStops:
         except errors.MasterTradeError as exc:  # dust, a refusal: the daemon still protects
             log.warning("native stop of %s at %.8g not placed: %s", symbol, level, exc)
             self._retry_at[key] = time.monotonic() + RETRY_S
-            return
+            return []
         if row.state == OrderState.REJECTED:
             log.warning("native stop of %s at %.8g refused: %s", symbol, level, row.reason)
             self._retry_at[key] = time.monotonic() + RETRY_S
-            return
+            return []
         self._retry_at.pop(key, None)
         log.info("native stop of %s (%s) at %.8g for %.8g: %s", symbol, strategy_id, level, amount, row.state)
+        return [row]
 
     async def _place_pair(
         self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str, take: float
-    ) -> None:
-        """The stop and the take-profit as one OCO list (``live_oco.py``)."""
+    ) -> list[OrderRecord]:
+        """The stop and the take-profit as one OCO list (``live_oco.py``); its legs, or none when it was
+        not placed."""
         key = (symbol, strategy_id)
         stop = OrderRequest(
             symbol,
@@ -168,16 +209,17 @@ class NativeStops:
         except errors.MasterTradeError as exc:
             log.warning("native stop and take-profit of %s not placed: %s", symbol, exc)
             self._retry_at[key] = time.monotonic() + RETRY_S
-            return
+            return []
         if any(row.state == OrderState.REJECTED for row in legs):
             log.warning("native stop and take-profit of %s refused: %s", symbol, legs[0].reason)
             self._retry_at[key] = time.monotonic() + RETRY_S
-            return
+            return []
         self._retry_at.pop(key, None)
         log.info(
             "native stop %.8g and take-profit %.8g of %s (%s) for %.8g: %s",
             level, take, symbol, strategy_id, amount, [row.state for row in legs],
         )  # fmt: skip
+        return list(legs)
 
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Cancel the strategy's resting exits in ``symbol`` (their fills, if any, are booked)."""

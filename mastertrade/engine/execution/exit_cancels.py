@@ -1,0 +1,293 @@
+"""Exits cancelled at the exchange by someone other than MasterTrade: the trader, on the exchange's website.
+
+A stop-loss or take-profit resting at the exchange can end ``cancelled`` three ways, which the journal
+tells apart:
+
+- **MasterTrade cancelled it** (replacing it, selling itself, ``mt orders cancel``): the cancel is written
+  on the order before it is asked (``CANCELLING``), so it is known as ours even when the daemon dies before
+  the exchange's answer is read; an OCO leg the exchange cancelled with such a sibling takes its reason;
+- **the exchange expired it** (Binance ``EXPIRED``: the other leg of its OCO list filled or triggered):
+  no protection was lost, nothing is said;
+- **someone else cancelled it at the exchange** (Binance ``CANCELED`` with no cancel of ours): the reason
+  is ``CANCELLED_AT_EXCHANGE``.
+
+What a trader expects then. The position is still held, and a cancel on the website cannot be told from
+a slip, a second tool on the same API key or the exchange's own housekeeping; MasterTrade treats it as
+``mt orders cancel`` treats a stop without ``--unprotect``: the position keeps its protection. The exits
+are placed again at their levels for what is held, once the exchange has confirmed by their client order
+ids that they are cancelled (never resent on a guess), and it is said loudly: a warning in the daemon log
+and a critical alert (the ``risk_limit`` rule, limit ``exit_cancelled``) naming the symbol, the order,
+its client order id and what was done. The one door to remove a position's exits on purpose is
+``mt orders cancel ID --unprotect`` (an OCO list's other leg goes with it): exits cancelled there are
+MasterTrade's cancel and are not put back.
+
+Who places them again: a strategy's exits, its protection (``native_stops``, at the protection's levels
+now); the exits of a still-filling entry's filled part, ``live_partial``; every other exit (a filled
+bracketed buy's, a pair re-protecting a partly filled take-profit's rest), ``restore`` here, under client
+order ids derived from the cancelled ones, so a crash between the journal and the send never makes two.
+The old orders' reason then says what was done (``...: placed again as order N``), which also marks them
+answered: each cancel is told once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from mastertrade import errors
+from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine import events
+from mastertrade.engine.execution import live_oco, venue_steps
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
+
+if TYPE_CHECKING:
+    from mastertrade.engine.execution.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+CANCELLED_AT_EXCHANGE = "cancelled at the exchange, not by MasterTrade"
+"""The reason of an exit someone else cancelled at the exchange (until it is answered: see ``answer``)."""
+CANCELLING = "cancel asked: "
+"""The reason an order carries while MasterTrade's cancel of it is on its way (followed by the reason)."""
+EXIT_ROLES = frozenset({"stop_loss", "trailing_stop", "take_profit"})
+LIMIT = "exit_cancelled"
+"""The ``RiskBreached`` limit of the alert (``alerts.rules``)."""
+_NAMES = {"stop_loss": "stop-loss", "trailing_stop": "trailing stop", "take_profit": "take-profit"}
+
+
+class Broker(live_oco.LiveBroker, Protocol):
+    """What these functions use of ``live.LiveBroker`` besides what ``live_oco`` does."""
+
+    async def ledger(self) -> Ledger: ...
+
+
+def is_exit(row: OrderRecord) -> bool:
+    """A bracket exit that rests at the exchange (a stop, or a take-profit limit)."""
+    return row.side == Side.SELL.value and row.role in EXIT_ROLES and row.type != OrderType.MARKET.value
+
+
+def cancelling(reason: str) -> str:
+    """The reason written on an order before MasterTrade asks the exchange to cancel it."""
+    return f"{CANCELLING}{reason}"
+
+
+def cancel_asked(row: OrderRecord) -> str | None:
+    """The reason of MasterTrade's cancel on its way for ``row`` (``cancelling``), or None."""
+    reason = row.reason or ""
+    return reason.removeprefix(CANCELLING) if reason.startswith(CANCELLING) else None
+
+
+def unanswered(row: OrderRecord) -> bool:
+    """An exit cancelled at the exchange that nobody has answered yet (placed again, or said why not)."""
+    return row.state == OrderState.CANCELLED and row.reason == CANCELLED_AT_EXCHANGE
+
+
+async def why_cancelled(broker: live_oco.LiveBroker, row: OrderRecord) -> str | None:
+    """The reason to journal for an exit the exchange reports ``canceled`` without MasterTrade's cancel:
+    its OCO sibling's cancel reason when MasterTrade cancelled that one (the exchange cancels a list as
+    one), else ``CANCELLED_AT_EXCHANGE``; None while the sibling's writer is at it (the next look
+    decides)."""
+    if row.oco is None:
+        return CANCELLED_AT_EXCHANGE
+    siblings = [
+        other
+        for other in await broker.journal.orders(book=broker.book, symbol=row.symbol)
+        if other.oco == row.oco and other.id != row.id and other.id is not None
+    ]
+    for other in siblings:
+        assert other.id is not None
+        if broker._lock(other.id).locked():
+            return None
+        asked = cancel_asked(other)
+        if asked is not None:
+            return asked
+        ours = other.reason is not None and not other.reason.startswith(CANCELLED_AT_EXCHANGE)
+        if other.state == OrderState.CANCELLED and ours:
+            return other.reason
+    return CANCELLED_AT_EXCHANGE
+
+
+def describe(row: OrderRecord) -> str:
+    """The order in words: "stop-loss order 12 (client id mt...)"."""
+    return f"{_NAMES.get(row.role or '', row.role)} order {row.id} (client id {row.client_order_id})"
+
+
+async def answer(broker: live_oco.LiveBroker, rows: Sequence[OrderRecord], done: str) -> str:
+    """Say loudly what was done about exits cancelled at the exchange (a warning and a critical alert),
+    and write it on them (so each is answered once). Returns the message."""
+    first = rows[0]
+    whose = f"strategy {first.strategy_id}'s" if first.strategy_id else "the account's"
+    names = " and ".join(describe(row) for row in rows)
+    message = (
+        f"{names} of {whose} {first.symbol} position {'were' if len(rows) > 1 else 'was'} "
+        f"{CANCELLED_AT_EXCHANGE}: {done}"
+    )
+    for row in rows:
+        assert row.id is not None
+        await broker.journal.add_fills(
+            row.id, [], OrderState.CANCELLED, reason=f"{CANCELLED_AT_EXCHANGE}: {done}"
+        )
+    log.warning(message)
+    broker._emit(
+        events.RiskBreached(
+            limit=LIMIT,
+            value=max((row.amount or 0.0) - row.filled for row in rows),
+            threshold=0.0,
+            message=message,
+            severity="critical",
+            symbol=first.symbol,
+        )
+    )
+    return message
+
+
+def placed_again(rows: Sequence[OrderRecord], *, door: bool = True) -> str:
+    """What ``answer`` says of exits placed again as ``rows``."""
+    new = " with ".join(describe(row) for row in rows)
+    stop = next((row for row in rows if row.role != "take_profit"), rows[0])
+    how = (
+        f"; to remove the position's exits on purpose: mt orders cancel {stop.id} --unprotect" if door else ""
+    )
+    return f"placed again as {new}{how}"
+
+
+def successor_ids(row: OrderRecord) -> tuple[str, str]:
+    """Client ids of the stop and take-profit that ``restore`` places for an exit cancelled at the
+    exchange (derived from its own, the same at every attempt)."""
+    ids = []
+    for leg in ("stop", "take"):
+        digest = hashlib.blake2b(f"{row.client_order_id}:restore:{leg}".encode(), digest_size=16)
+        ids.append(f"mt{digest.hexdigest()}")
+    return ids[0], ids[1]
+
+
+async def restore(broker: Broker) -> list[str]:
+    """Place again the account's exits cancelled at the exchange (see the module docstring): those of
+    a filled bracketed buy and the pairs re-protecting a take-profit's rest; a strategy's are its
+    protection's, a still-filling entry's filled part's ``live_partial``'s. Returns the new stops'
+    client ids."""
+    journal = broker.journal
+    groups: dict[str, list[OrderRecord]] = {}
+    for row in reversed(
+        await journal.orders(book=broker.book, states=[OrderState.CANCELLED], reason=CANCELLED_AT_EXCHANGE)
+    ):
+        if row.strategy_id is not None or not is_exit(row):
+            continue
+        if row.parent_id is not None and not OrderState((await journal.get(row.parent_id)).state).final:
+            continue  # a still-filling entry's part: ``live_partial`` re-protects it
+        groups.setdefault(row.oco or f"order-{row.id}", []).append(row)
+    placed = []
+    for rows in groups.values():
+        try:
+            done = await _restore(broker, rows)
+        except errors.MasterTradeError as exc:  # the next poll tries again
+            await broker._error(f"placing again the exits cancelled at the exchange: {exc}")
+            continue
+        if done is not None:
+            placed.append(done)
+    return placed
+
+
+async def confirmed(broker: live_oco.LiveBroker, rows: Sequence[OrderRecord]) -> bool:
+    """Whether the exchange, asked by client order id, says each of ``rows`` is cancelled: checked
+    before an exit is placed again (never on a guess)."""
+    for row in rows:
+        try:
+            found = await broker._lookup(row)
+        except errors.MasterTradeError as exc:
+            log.warning("%s: not confirmed cancelled yet: %s", describe(row), exc)
+            return False
+        status = str((found or {}).get("status"))
+        if found is None or status not in ("canceled", "cancelled", "expired"):
+            seen = f"says {status}" if found is not None else "does not know it"
+            log.error(
+                "%s: the journal has it cancelled, the exchange %s: nothing placed", describe(row), seen
+            )
+            return False
+    return True
+
+
+async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
+    journal = broker.journal
+    if not await confirmed(broker, rows):
+        return None
+    stop, take = live_oco.legs(rows)
+    first = stop or rows[0]
+    symbol = first.symbol
+    stop_id, take_id = successor_ids(first)
+    try:
+        made = [await journal.get(client_order_id=stop_id)]
+        if take is not None and stop is not None:
+            made.append(await journal.get(client_order_id=take_id))
+    except errors.NotFound:
+        made = []
+    if not made:
+        held = (await broker.ledger()).held(symbol)
+        rest = min(max((row.amount or 0.0) - row.filled for row in rows), held)
+        amount = venue_steps.whole_steps(broker.exchange, symbol, rest) if rest > 0 else 0.0
+        if not amount > 0:
+            await answer(broker, rows, "not placed again: nothing of the position is left to protect")
+            return None
+        requests = [_request(row, amount, cid) for row, cid in ((stop, stop_id), (take, take_id)) if row]
+        try:
+            markets = await broker.venue.load_markets()
+            broker._check_limits(markets[symbol], amount, requests[0].price)
+        except errors.UserInputError as exc:
+            await answer(
+                broker,
+                rows,
+                f"not placed again ({exc}): the {amount:g} {symbol} have no exits at the exchange",
+            )
+            return None
+        if len(requests) == 2:
+            made = list(
+                await journal.create_oco(
+                    broker.book,
+                    broker.mode,
+                    (requests[0], requests[1]),
+                    placed_ts=first.placed_ts,
+                    parent_id=first.parent_id,
+                )
+            )
+        else:
+            row, _ = await journal.create_order(
+                broker.book, broker.mode, requests[0], placed_ts=first.placed_ts, parent_id=first.parent_id
+            )
+            made = [row]
+    if all(row.state == OrderState.INTENT for row in made):
+        made = await _send(broker, made)
+    refused = [row for row in made if row.state == OrderState.REJECTED]
+    if refused:
+        await answer(
+            broker,
+            rows,
+            f"placing it again was refused ({refused[0].reason}): the position has no exits at the exchange",
+        )
+        return None
+    await answer(broker, rows, placed_again(made))
+    return made[0].client_order_id
+
+
+def _request(row: OrderRecord, amount: float, client_order_id: str) -> OrderRequest:
+    """The order placing ``row`` again for ``amount`` at its levels, under ``client_order_id``."""
+    kind = OrderType.STOP if row.type == OrderType.STOP.value else OrderType.LIMIT
+    return OrderRequest(
+        row.symbol, Side.SELL, kind, amount=amount, stop_price=row.stop_price, price=row.price,
+        role=row.role, strategy_id=row.strategy_id, client_order_id=client_order_id,
+    )  # fmt: skip
+
+
+async def _send(broker: Broker, rows: list[OrderRecord]) -> list[OrderRecord]:
+    if len(rows) == 2:
+        stop, take = live_oco.legs(rows)
+        assert stop is not None and take is not None
+        return await live_oco.send_pair(broker, stop, take)
+    [row] = rows
+    assert row.id is not None
+    async with broker._lock(row.id):
+        row = await broker.journal.get(row.id)
+        if row.state != OrderState.INTENT:
+            return [row]
+        return [await broker._send(row)]
