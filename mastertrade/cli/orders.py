@@ -267,6 +267,11 @@ def positions(
             "at cost: no price yet (the daemon just started), so its unrealised P&L is unknown until one "
             "arrives; `mt balance` counts it at cost too"
         )
+    for row in rows:
+        if row.unprotected:
+            info(
+                f"mt: warning: {row.symbol} is unprotected at the exchange: {row.unprotected}", style="yellow"
+            )
 
 
 def _value(row: Any) -> str:

@@ -166,3 +166,35 @@ def test_a_live_bracketed_limit_buy_filled_in_part_shows_that_part_s_exits_resti
     assert [o["amount"] for o in shown] == [pytest.approx(0.03)] * 2
     assert desk.locked["BTC"] == pytest.approx(0.03)
     assert [o["state"] for o in mt.json("orders") if o["side"] == "buy"] == ["partially_filled"]
+
+
+def test_a_filled_part_below_the_minimum_notional_is_shown_unprotected_by_mt_positions(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    wait_for_account(mt)
+    result = mt(
+        "trade", "buy", BTC, "0.1", "--type", "limit", "--price", "39000", "--stop-loss", "0.05",
+        "--live", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [entry] = [o for o in desk.placed if o.side == "BUY"]
+    desk.fill_part(entry.client_order_id, 0.0001)  # 3.9 USDT: Binance takes no order under 5
+    for _ in range(200):  # the daemon's next poll sees the fill
+        [position] = mt.json("positions") or [{"unprotected": None}]
+        if position["unprotected"]:
+            break
+        time.sleep(0.05)
+    assert "below the exchange's minimum notional of 5 USDT" in position["unprotected"]
+    shown = mt("positions")
+    assert shown.exit_code == 0
+    assert "BTC/USDT is unprotected at the exchange: " in shown.stderr
+    assert "minimum notional of 5 USDT" in shown.stderr
+
+    desk.fill_part(entry.client_order_id, 0.01)  # big enough now: its stop goes out
+    for _ in range(200):
+        [position] = mt.json("positions")
+        if position["unprotected"] is None:
+            break
+        time.sleep(0.05)
+    assert position["unprotected"] is None
+    assert [o.type for o in desk.placed if o.side == "SELL"] == ["STOP_LOSS_LIMIT"]

@@ -172,6 +172,11 @@ class PositionInfo(Model):
         default=0.0, description="fees paid in this symbol by the book over every round trip"
     )
     opened_ts: int | None = None
+    unprotected: str | None = Field(
+        default=None,
+        description="live: why (part of) this position has no exits at the exchange though its buy asked "
+        "for them (a filled part below the exchange's minimum notional, until it grows); null otherwise",
+    )
 
 
 class FillInfo(Model):

@@ -628,7 +628,9 @@ class Account:
         """Open positions of the account (or of the ``book`` named), each with the book it is in."""
         broker = self.book_broker(book)
         rows = positions_view(await broker.ledger(), broker.marks())
-        return [{**row, "book": broker.book} for row in rows]
+        shown = getattr(broker, "unprotected", None)  # a live broker's positions without their exits
+        unprotected: dict[str, str] = shown() if shown is not None else {}
+        return [{**row, "book": broker.book, "unprotected": unprotected.get(row["symbol"])} for row in rows]
 
     async def balance(self) -> dict[str, Any]:
         working = await self.journal.orders(

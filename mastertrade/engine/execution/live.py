@@ -78,6 +78,7 @@ from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
+from mastertrade.engine.execution.unprotected import Unprotected
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 from mastertrade.utc import to_ms
@@ -154,6 +155,8 @@ class LiveBroker:
         self.clock = clock
         self._ledger = Ledger()
         self._marks: dict[str, float] = {}
+        self.unprotected_parts = Unprotected()
+        """Buys whose filled part has no exits at the exchange (below its minimum), for ``unprotected``."""
 
     @property
     def receive_window_s(self) -> float:
@@ -383,6 +386,11 @@ class LiveBroker:
         stop_row, take_row = await self.journal.create_oco(self.book, self.mode, legs, placed_ts=placed_ts)
         ended = await live_oco.wait_briefly(self, stop_row, take_row)
         return ended[0], ended[1]
+
+    def unprotected(self) -> dict[str, str]:
+        """Symbol -> why (part of) its position has no exits at the exchange though its buy asked for
+        them (``unprotected.py``); shown with the positions."""
+        return self.unprotected_parts.by_symbol()
 
     async def held_exits(self) -> list[dict[str, Any]]:
         """Take-profits the daemon keeps because the venue has no OCO lists (``live_oco``)."""

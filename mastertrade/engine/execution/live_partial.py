@@ -23,6 +23,10 @@ between the cancel and the new pair of one poll.
 
 **When the entry ends** (filled, or its rest cancelled), these exits are cancelled the same way
 (``retire``) and the templates sent for the whole fill: one pair for all the entry brought in.
+
+**A part too small for the exchange** (under its minimum notional or amount) gets no exits yet: it is
+said once (a warning and an alert) and the position shown unprotected (``unprotected.py``) until a
+further fill makes the part big enough.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.engine.execution import exit_cancels, live_oco
+from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -55,6 +60,7 @@ class LiveBroker(live_oco.LiveBroker, Protocol):
     """What these functions use of ``live.LiveBroker`` besides what ``live_oco`` does."""
 
     clock: Any
+    unprotected_parts: Unprotected
 
     def _lots(self, symbol: str, amount: float) -> float | None: ...
     def _exit_levels(self, entry: OrderRecord, child: OrderRecord) -> tuple[float | None, float | None]: ...
@@ -88,8 +94,10 @@ def _rest(row: OrderRecord) -> float:
 async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     """Exits for what the partly filled ``entry`` holds so far (see the module docstring). The caller
     holds the entry's lock (one writer of its exits)."""
+    assert entry.id is not None
     templates, parts = await exits_of(broker, entry)
     if not templates or any(OrderState(row.state) is not OrderState.INTENT for row in templates):
+        broker.unprotected_parts.clear(entry.id)
         return
     if any(_cancelled_by_hand(row) for row in parts):
         return  # a human took these exits back: the entry's own are armed when it ends
@@ -99,13 +107,21 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     working = [row for row in parts if OrderState(row.state) in IN_FLIGHT]
     if not pending:
         if working and all(abs(_rest(row) - target) <= AMOUNT_TOLERANCE for row in working):
+            broker.unprotected_parts.clear(entry.id)
             return  # in place (a pair whose take-profit sold in part is ``live_oco.reprotect``'s)
         if target <= 0 or _refused_lately(broker, parts, target):
             return
         try:
             pending = await _journal(broker, entry, templates, target)
-        except errors.MasterTradeError as exc:  # below the market's minimum: nothing the exchange takes
-            log.info("the filled part of order %s is not protected at the exchange yet: %s", entry.id, exc)
+        except errors.UserInputError as exc:  # below the market's minimum: nothing the exchange takes
+            base = symbol.split("/")[0]
+            broker.unprotected_parts.note(
+                entry.id,
+                symbol,
+                f"the {target:g} {base} its buy order {entry.id} ({symbol}) filled so far has no exits at "
+                f"the exchange: {exc}; they are placed once the filled part is big enough",
+                broker._emit,
+            )
             return
     if working and not await _cancel_all(broker, working, REPLACED):
         return  # not done at the exchange yet: the next poll carries on
@@ -114,6 +130,7 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     pending = [row for row in parts if OrderState(row.state) is OrderState.INTENT]
     if target <= 0:
         await _cancel_all(broker, pending, REPLACED)
+        broker.unprotected_parts.clear(entry.id)
         return
     sized = []
     for row in pending:
@@ -128,6 +145,8 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
 async def retire(broker: LiveBroker, entry: OrderRecord) -> bool:
     """Cancel the exits of the entry's filled parts (it ended: its templates are sent for the whole
     fill); True once none of them can still sell at the exchange."""
+    assert entry.id is not None
+    broker.unprotected_parts.clear(entry.id)
     _, parts = await exits_of(broker, entry)
     cancelled = [row for row in parts if exit_cancels.unanswered(row)]
     if cancelled:
@@ -182,7 +201,9 @@ async def _journal(
             )  # fmt: skip
         requests.append(request)
     markets = await broker.venue.load_markets()
-    broker._check_limits(markets[entry.symbol], amount, requests[0].price)
+    why = below_minimum(markets[entry.symbol], amount, requests[0].price)
+    if why is not None:
+        raise errors.UserInputError(why)
     journal = broker.journal
     if len(requests) == 2:
         legs = (requests[0], requests[1])
@@ -226,6 +247,9 @@ async def _send(broker: LiveBroker, entry: OrderRecord, rows: list[OrderRecord],
         async with broker._lock(row.id):
             ended = [await broker._send(await broker.journal.get(row.id))]
     refused = [row for row in ended if OrderState(row.state) is OrderState.REJECTED]
+    if not refused:
+        assert entry.id is not None
+        broker.unprotected_parts.clear(entry.id)
     _, parts = await exits_of(broker, entry)
     cancelled = [row for row in parts if exit_cancels.unanswered(row)]
     if refused:
