@@ -130,7 +130,7 @@ def show(
         return
     filled = f", filled {row.filled:.8g} at {row.average_price:.8g}" if row.average_price else ""
     print_table(
-        ["id", "client order id", "symbol", "side", "type", "amount", "state", "filled", "reason"],
+        ["id", "client order id", "symbol", "side", "type", "amount", "state", "filled", "fees", "reason"],
         [
             (
                 row.id,
@@ -141,10 +141,28 @@ def show(
                 _ordered(row),
                 row.state + filled,
                 _num(row.filled),
+                _fees(row),
                 row.reason or "",
             )
         ],
     )
+
+
+def _fees(row: Any) -> str:
+    """The order's fees each in its asset, and their value in the quote currency where it differs:
+    "0.6 USDT + 0.0012 BNB (= 1.2 USDT)"; with no price for the third asset, it says so instead of
+    adding unlike amounts."""
+    if not row.fees:
+        return ""
+    base, _, quote = row.symbol.partition("/")
+    quote = quote.split(":")[0]
+    shown = " + ".join(f"{cost:.8g} {asset}" for asset, cost in row.fees.items())
+    if list(row.fees) == [quote]:
+        return shown
+    if row.fee is None:
+        unpriced = ", ".join(asset for asset in row.fees if asset not in (base, quote))
+        return f"{shown} (no {quote} price for {unpriced}: not added up)"
+    return f"{shown} (= {row.fee:.8g} {quote})"
 
 
 async def _find(client: DaemonClient, order: str) -> OrderInfo:

@@ -268,6 +268,11 @@ class OrderFilled(Event):
     amount: float
     price: float
     fee: float = 0.0
+    fee_asset: str = ""
+    """The asset ``fee`` is in (the quote asset, the base asset, or a third one such as BNB); empty when
+    the publisher did not say."""
+    more_fees: dict[str, float] = field(default_factory=dict)
+    """Fees of the same fill in further assets, by asset (a venue that charges one trade in several)."""
     remaining: float = 0.0
     strategy_id: str | None = None
     mode: str = "paper"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -279,3 +280,19 @@ def test_a_price_cross_rule_is_named_with_its_direction() -> None:
         "below": "BTC/USDT crosses below 70000",
         "any": "BTC/USDT crosses 70000",
     }
+
+
+def test_a_fill_alert_names_the_asset_each_fee_was_paid_in() -> None:
+    rule = EventRule("order_filled")
+
+    def body(**fees: Any) -> str:
+        fired = rule.evaluate(
+            OrderFilled(
+                order_id="o", client_order_id="c", symbol="BTC/USDT", side="buy", amount=1, price=9, **fees
+            )
+        )
+        assert fired is not None
+        return fired.body
+
+    assert "fee 0.00234 BNB." in body(fee=0.00234, fee_asset="BNB")  # was "fee 0.00234", read as USDT
+    assert "fee 1.17 USDT + 0.00003 BNB." in body(fee=1.17, fee_asset="USDT", more_fees={"BNB": 0.00003})

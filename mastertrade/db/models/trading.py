@@ -10,6 +10,10 @@ risk audit log and metric snapshots.
   ``(book, symbol, trade_id)`` is unique, so a fill seen twice (a retry, a reconciliation) is stored
   once; the symbol is part of a trade's identity because exchanges number each market's trades on
   their own (Binance: a BTC/USDT and an ETH/USDT trade can share an id).
+  A fill keeps each fee in the asset it was charged in (``fee_asset``, and ``more_fees`` for a trade
+  charged in several) and their value in the quote currency where a price was known (``fee_quote``); an
+  order keeps its fills' fees by asset (``fees``) and in the quote currency (``fee``, NULL when one of
+  them had no price): amounts of different assets are never added.
 - **ledger_entries** are money in and out that is not a fill: the starting cash of a paper book, and for
   a live book the balance found at the exchange that the fills do not explain (deposits, withdrawals),
   each with its reason.
@@ -98,7 +102,10 @@ class OrderRecord(SQLModel, table=True):
     state: OrderState = Field(sa_column=Column(StrEnumText(OrderState, 20), nullable=False))
     filled: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
-    fee: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    fee: float | None = Field(default=0.0, sa_column=Column(Float, nullable=True))
+    """Its fills' fees in the quote currency; None when one of them is in an asset with no price."""
+    fees: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Its fills' fees as charged, by asset (None before its first fill)."""
     exchange_order_id: str | None = Field(default=None, max_length=64)
     strategy_id: str | None = Field(default=None, max_length=64)
     placed_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -124,6 +131,12 @@ class FillRecord(SQLModel, table=True):
     price: float = Field(sa_column=Column(Float, nullable=False))
     fee: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     fee_asset: str = Field(max_length=16)
+    fee_quote: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    """Every fee of the fill valued in the quote currency, at the fill's price (a fee in the base asset)
+    or at a price the engine had for a third asset (BNB); None when it had none."""
+    more_fees: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Fees of the trade in further assets, beside ``fee`` in ``fee_asset`` (a venue that charges one
+    trade in two currencies); None for the usual one fee."""
     trade_id: str = Field(max_length=64)
     ts: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

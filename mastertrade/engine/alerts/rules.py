@@ -58,7 +58,7 @@ def _order_filled(event: Event) -> AlertCandidate | None:
         severity=Severity.INFO,
         dedupe_key=f"order_filled:{event.order_id}:{event.amount:g}@{event.price:g}",
         title=f"[{label}] {event.side} {event.amount:g} {event.symbol} filled at {event.price:g}",
-        body=f"Order {event.client_order_id} filled{partial}, fee {event.fee:g}{strategy}.",
+        body=f"Order {event.client_order_id} filled{partial}, fee {_fees(event)}{strategy}.",
     )
 
 
@@ -68,6 +68,17 @@ EXIT_TITLES = {
 }
 """Alerts about a live position's exits (``execution/exit_cancels.py``, ``live_partial.py``): the message
 says it all, there is no value against a limit."""
+
+
+def _fees(event: OrderFilled) -> str:
+    """The fill's fees each in its asset ("0.4 USDT", "0.008 BNB", "0.0001 BTC + 0.2 USDT")."""
+    charged = {event.fee_asset: event.fee} if event.fee_asset else {}
+    for asset, cost in event.more_fees.items():
+        charged[asset] = charged.get(asset, 0.0) + cost
+    if not charged:
+        return f"{event.fee:g}"
+    # fixed point: a fee of 3e-05 BNB is 0.00003 BNB to a person
+    return " + ".join(f"{f'{cost:.8f}'.rstrip('0').rstrip('.')} {asset}" for asset, cost in charged.items())
 
 
 def _risk_limit(event: Event) -> AlertCandidate | None:

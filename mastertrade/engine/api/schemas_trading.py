@@ -92,7 +92,14 @@ class OrderInfo(Model):
     state: OrderState
     filled: float
     average_price: float | None = None
-    fee: float
+    fee: float | None = Field(
+        description="its fills' fees in the quote currency (a fee in the base asset at its fill's price, "
+        "one in a third asset such as BNB at a price the daemon had); null when a fee is in an asset the "
+        "daemon had no price for: then only `fees` says what was paid"
+    )
+    fees: dict[str, float] = Field(
+        default_factory=dict, description="its fills' fees as charged, by asset (e.g. USDT, BTC, BNB)"
+    )
     exchange_order_id: str | None = None
     strategy_id: str | None = None
     parent_id: int | None = None

@@ -6,9 +6,11 @@ exchange reports (``add_fills``) is always booked; a state it reports that the m
 ours is taken as a correction when ``orders.CORRECTIONS`` says so (an order we declared never received
 that turned up), and otherwise left as it is (an older view of the order than ours), never raised.
 Writes that belong together (fills and the order states they cause, an order and its bracket) happen
-in one transaction. An order's ``filled``, ``cost`` and ``fee`` columns are recomputed from its fills
-whenever fills are added, so they are always the sum of its fills; a fill seen twice (same book, symbol
-and trade id: exchanges number each market's trades on their own) is stored once.
+in one transaction. An order's ``filled``, ``cost``, ``fees`` and ``fee`` columns are recomputed from its
+fills whenever fills are added, so they are always the sum of its fills (``fees`` by asset as charged,
+``fee`` in the quote currency, None when a fee in a third asset had no price: ``execution/fees.py``); a
+fill seen twice (same book, symbol and trade id: exchanges number each market's trades on their own) is
+stored once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from mastertrade.db.database import Database
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.db.types import utcnow
+from mastertrade.engine.execution.fees import fee_value, order_fees
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import MatchResult, WorkingOrder
 from mastertrade.engine.orders import (
@@ -48,7 +51,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class NewFill:
-    """A fill to record: ``trade_id`` is the exchange's trade id (or the paper broker's own)."""
+    """A fill to record: ``trade_id`` is the exchange's trade id (or the paper broker's own); its fee is
+    ``fee`` in ``fee_asset``, plus ``more_fees`` by asset when the trade was charged in several.
+    ``fee_quote`` is all of them in the quote currency when a third asset's price went into it; left
+    None, it is worked out from the fill's own price (quote and base fees), or unknown (a third asset)."""
 
     trade_id: str
     amount: float
@@ -56,6 +62,8 @@ class NewFill:
     fee: float
     fee_asset: str
     ts: int
+    fee_quote: float | None = None
+    more_fees: dict[str, float] | None = None
 
 
 def working_order(row: OrderRecord) -> WorkingOrder:
@@ -102,6 +110,7 @@ def order_info(row: OrderRecord) -> dict[str, Any]:
         "filled": row.filled,
         "average_price": row.cost / row.filled if row.filled > 0 else None,
         "fee": row.fee,
+        "fees": row.fees or {},
         "exchange_order_id": row.exchange_order_id,
         "strategy_id": row.strategy_id,
         "parent_id": row.parent_id,
@@ -398,9 +407,14 @@ class Journal:
             ).all()
         }
         new: list[FillRecord] = []
+        base, quote = split_symbol(row.symbol)
         for fill in fills:
             if fill.trade_id in known:
                 continue
+            fee_quote = fill.fee_quote
+            if fee_quote is None:
+                charged = {fill.fee_asset: fill.fee, **(fill.more_fees or {})}
+                fee_quote = fee_value(charged, base=base, quote=quote, price=fill.price, prices={})
             record = FillRecord(
                 order_id=row.id,
                 book=row.book,
@@ -410,6 +424,8 @@ class Journal:
                 price=fill.price,
                 fee=fill.fee,
                 fee_asset=fill.fee_asset,
+                fee_quote=fee_quote,
+                more_fees=fill.more_fees or None,
                 trade_id=fill.trade_id,
                 ts=fill.ts,
             )
@@ -421,7 +437,7 @@ class Journal:
             everything = sorted(known.values(), key=lambda item: item.id or 0)
             row.filled = math.fsum(item.amount for item in everything)
             row.cost = math.fsum(item.amount * item.price for item in everything)
-            row.fee = math.fsum(item.fee for item in everything)
+            row.fees, row.fee = order_fees(everything)
         return new
 
     async def apply_match(

@@ -75,6 +75,7 @@ from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import exit_cancels, live_oco, live_partial, order_events, venue_steps
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
+from mastertrade.engine.execution.fees import fee_value, fill_fees, split_fees, trade_fees
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
@@ -505,7 +506,7 @@ class LiveBroker:
         a buy's fee from the coins bought unless BNB pays it), so its exits sell no more than is held."""
         base, _ = split_symbol(entry.symbol)
         fills = await self.journal.fills(order_id=entry.id)
-        return max(0.0, entry.filled - math.fsum(f.fee for f in fills if f.fee_asset == base))
+        return max(0.0, entry.filled - math.fsum(fill_fees(f).get(base, 0.0) for f in fills))
 
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
@@ -839,6 +840,8 @@ class LiveBroker:
                     amount=fill.amount,
                     price=fill.price,
                     fee=fill.fee,
+                    fee_asset=fill.fee_asset,
+                    more_fees=fill.more_fees or {},
                     remaining=max(0.0, (updated.amount or 0.0) - updated.filled),
                     strategy_id=updated.strategy_id,
                     mode=self.mode,
@@ -909,23 +912,43 @@ class LiveBroker:
         except errors.MasterTradeError as exc:
             await self._error(f"{what}: {exc}")
             return None
-        _, quote = split_symbol(symbol)
+        base, quote = split_symbol(symbol)
+        prices = self.fee_prices(quote)
         fills = []
         for trade in trades:
             if str(trade.get("order")) != order_id:
                 continue
-            fee = trade.get("fee") or {}
+            charged = trade_fees(trade, quote)
+            fee_asset, fee, more = split_fees(charged, quote)
+            price = float(trade["price"])
             fills.append(
                 NewFill(
                     trade_id=str(trade["id"]),
                     amount=float(trade["amount"]),
-                    price=float(trade["price"]),
-                    fee=float(fee.get("cost") or 0.0),
-                    fee_asset=str(fee.get("currency") or quote),
+                    price=price,
+                    fee=fee,
+                    fee_asset=fee_asset,
                     ts=int(trade.get("timestamp") or 0),
+                    fee_quote=fee_value(charged, base=base, quote=quote, price=price, prices=prices),
+                    more_fees=more,
                 )
             )
         return fills
+
+    def fee_prices(self, quote: str) -> dict[str, float]:
+        """Prices in ``quote`` the broker has for assets a fee may be paid in (BNB): the last price of
+        each ``ASSET/quote`` market the daemon follows, else the average price of the book's position in
+        it (what those coins cost). An asset with neither has no price: its fees stay in their asset."""
+        prices: dict[str, float] = {}
+        for symbol, position in self._ledger.positions.items():
+            asset, market_quote = split_symbol(symbol)
+            if market_quote == quote and position.average_price is not None:
+                prices[asset] = position.average_price
+        for symbol, mark in self._marks.items():
+            asset, market_quote = split_symbol(symbol)
+            if market_quote == quote and math.isfinite(mark) and mark > 0:
+                prices[asset] = mark
+        return prices
 
     async def _true_up_balances(self) -> dict[str, float]:
         """Record as ledger entries what the exchange's balances hold beyond the book's (deposits,

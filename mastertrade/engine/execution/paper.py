@@ -306,6 +306,7 @@ class PaperBroker:
                     amount=fill.amount,
                     price=fill.price,
                     fee=fill.fee,
+                    fee_asset=fill.fee_asset,
                     remaining=max(0.0, (row.amount or row.filled) - row.filled),
                     strategy_id=row.strategy_id,
                     mode=self.mode,
