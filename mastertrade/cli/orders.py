@@ -156,7 +156,7 @@ def _fees(row: Any) -> str:
         return ""
     base, _, quote = row.symbol.partition("/")
     quote = quote.split(":")[0]
-    shown = " + ".join(f"{cost:.8g} {asset}" for asset, cost in row.fees.items())
+    shown = _assets(row.fees)
     if list(row.fees) == [quote]:
         return shown
     if row.fee is None:
@@ -290,6 +290,9 @@ def positions(
             info(
                 f"mt: warning: {row.symbol} is unprotected at the exchange: {row.unprotected}", style="yellow"
             )
+        if row.unpriced_fees:
+            unpriced = _assets(row.unpriced_fees)
+            info(f"{row.symbol}: realised leaves out fees of {unpriced} (no price for them)")
 
 
 def _value(row: Any) -> str:
@@ -334,3 +337,13 @@ def balance(json_out: Annotated[bool, JsonOption] = False) -> None:
         f"+ free {view.free_cash:,.2f}; "
         f"P&L realised {view.realised_pnl:,.2f}, unrealised {unrealised_total(view)}"
     )
+    if view.unpriced_fees:
+        info(
+            f"realised P&L leaves out fees of {_assets(view.unpriced_fees)}: the daemon had no "
+            f"{view.quote} price for them (follow their {view.quote} market in [market] symbols)"
+        )
+
+
+def _assets(amounts: dict[str, float]) -> str:
+    """Amounts of several assets, each with its name ("0.00234 BNB + 0.1 KCS")."""
+    return " + ".join(f"{amount:.8g} {asset}" for asset, amount in amounts.items())

@@ -40,3 +40,23 @@ def test_an_order_s_fees_in_two_assets_are_shown_each_in_its_asset(
     table = mt("orders", "show", str(order["id"]))
     assert table.exit_code == 0, table.stderr
     assert "1.56 USDT + 0.00234 BNB (no USDT price for BNB: not added" in table.stdout  # wraps at "up)"
+
+
+def test_fees_in_an_asset_without_a_price_are_named_beside_the_p_and_l(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    wait_for_account(mt)
+    desk.fee_asset = "BNB"  # BNB pays the fees; the daemon follows no BNB market
+    assert mt("trade", "buy", BTC, "0.1", "--live").exit_code == 0
+    for _ in range(200):
+        balance = mt.json("balance")
+        if balance["balances"].get("BTC"):
+            break
+        time.sleep(0.05)
+    assert balance["unpriced_fees"] == pytest.approx({"BNB": 0.008})
+    [position] = mt.json("positions")
+    assert position["unpriced_fees"] == pytest.approx({"BNB": 0.008}) and position["fees"] == 0.0
+    shown = mt("balance")
+    assert "realised P&L leaves out fees of 0.008 BNB: the daemon had no USDT price for them" in shown.stderr
+    listed = mt("positions")
+    assert "BTC/USDT: realised leaves out fees of 0.008 BNB (no price for them)" in listed.stderr

@@ -135,3 +135,37 @@ _FILL = (
     f" created_at) VALUES ({{order}}, 'live', 'BTC/USDT', 'buy', 0.035, {PRICE}, {{fee}}, '{{asset}}',"
     " '{trade}', 0, '2026-01-01 00:00:00')"
 )
+
+
+BNB = "BNB/USDT"
+BNB_DESK = pytest.mark.parametrize(
+    "desk_options",
+    [{"symbols": {BTC: 40_000.0, BNB: 500.0}, "balances": {"USDT": 100_000.0}, "fee_asset": "BNB"}],
+    indirect=True,
+)
+
+
+@BNB_DESK
+@pytest.mark.parametrize("bnb_mark", [None, 600.0])
+async def test_bnb_bought_and_spent_on_fees_is_what_the_exchange_holds(
+    rig: Rig, bnb_mark: float | None
+) -> None:
+    """The book bought BNB (its own fee taken from it), then paid a BTC buy's fee in BNB: the BNB position
+    holds what the exchange holds (it held 0.999 where the exchange had 0.991), the fee is valued at the
+    BNB price the daemon follows or else at what that BNB cost, and the BTC position's cost carries it."""
+    broker = await rig.started()
+    if bnb_mark is not None:
+        await broker.on_bar(BNB, Bar(Candle(now_ms(), bnb_mark, bnb_mark, bnb_mark, bnb_mark, 1.0)))
+    await broker.submit(OrderRequest(BNB, Side.BUY, amount=1.0), placed_ts=now_ms())
+    btc = await broker.submit(OrderRequest(BTC, Side.BUY, amount=0.1), placed_ts=now_ms())
+    bnb_fee = 4_000 * 0.001 / 500  # 0.008 BNB at the desk's 500
+    paid = 500.0 / 0.999  # what a BNB of the position cost (its own fee came out of the coins)
+    price = bnb_mark if bnb_mark is not None else paid
+    done = await rig.journal.get(btc.id)
+    assert done.fees == pytest.approx({"BNB": bnb_fee}) and done.fee == pytest.approx(bnb_fee * price)
+    for ledger in (await broker.ledger(), await (await rig.started()).ledger()):  # booked, and replayed
+        assert ledger.held(BNB) == pytest.approx(rig.desk.balance("BNB"), abs=1e-12) == pytest.approx(0.991)
+        assert ledger.positions[BTC].cost == pytest.approx(4_000.0 + bnb_fee * price)
+        assert ledger.positions[BNB].realised == pytest.approx(bnb_fee * (price - paid))
+        assert ledger.unpriced_fees() == {}
+    await rig.assert_reconciled()

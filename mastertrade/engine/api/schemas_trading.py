@@ -170,13 +170,24 @@ class PositionInfo(Model):
         description="realised by this position's own sells since it opened (opened_ts); earlier round "
         "trips in the symbol are in symbol_realised_pnl"
     )
-    fees: float = Field(description="fees paid on this position's fills since it opened")
+    fees: float = Field(
+        description="fees paid on this position's fills since it opened, in the quote currency (fees in "
+        "another asset valued at the price the daemon had when the fill was booked)"
+    )
+    unpriced_fees: dict[str, float] = Field(
+        default_factory=dict,
+        description="fees of this position's fills in an asset the daemon had no price for (e.g. BNB), by "
+        "asset: left out of fees and realised_pnl, never added to quote amounts",
+    )
     symbol_realised_pnl: float = Field(
         default=0.0,
         description="realised in this symbol by the book over every round trip, this one included",
     )
     symbol_fees: float = Field(
         default=0.0, description="fees paid in this symbol by the book over every round trip"
+    )
+    symbol_unpriced_fees: dict[str, float] = Field(
+        default_factory=dict, description="unpriced_fees of this symbol over every round trip, by asset"
     )
     opened_ts: int | None = None
     unprotected: str | None = Field(
@@ -225,6 +236,11 @@ class BalanceInfo(Model):
         default_factory=list,
         description="the symbols of open positions with no price yet, counted at cost (their unrealised "
         "P&L unknown)",
+    )
+    unpriced_fees: dict[str, float] = Field(
+        default_factory=dict,
+        description="fees paid in an asset the daemon had no price for in the quote currency (e.g. BNB), by "
+        "asset: left out of realised_pnl rather than added to quote amounts",
     )
 
 

@@ -7,12 +7,17 @@ tests check it against a plain sum.
 
 Per fill of ``amount`` base units at ``price`` with ``fee`` in ``fee_asset`` (spot, symbol BASE/QUOTE):
 
-- balances: a buy adds ``amount`` BASE and takes ``amount x price`` QUOTE; a sell the reverse; the fee is
-  taken from ``fee_asset`` (QUOTE usually; BASE on some exchanges' buys; anything else, e.g. BNB, only
-  moves that asset's balance).
-- position (average cost): a buy adds its amount (less a fee paid in BASE) and its value plus a QUOTE fee
-  to the cost basis. A sell removes its amount (plus a BASE fee) at the average cost and realises
-  ``proceeds - QUOTE fee - cost removed``.
+- balances: a buy adds ``amount`` BASE and takes ``amount x price`` QUOTE; a sell the reverse; each fee
+  is taken from its own asset (QUOTE usually; BASE on some exchanges' buys; a third asset such as BNB).
+- a fee's value in QUOTE: a QUOTE fee as it is, a BASE fee at the fill's price, a third asset's at the
+  price the broker had for it when it journaled the fill (``FillRecord.fee_quote``); without one it is
+  **unpriced**: kept by asset (``unpriced_fees``) and left out of the P&L, which says so, rather than
+  added to QUOTE amounts. Coins of a third asset the book holds as a position (``BNB/USDT``) are spent
+  out of that position, with their share of its cost; paid at a price above or below that cost, the
+  difference is realised there.
+- position (average cost): a buy adds its amount (less a fee paid in BASE) and its value plus its QUOTE
+  and third-asset fees' value to the cost basis. A sell removes its amount (plus a BASE fee) at the
+  average cost and realises ``proceeds - QUOTE and third-asset fees - cost removed``.
 - a **round trip** runs from a position opening (from flat) to its closing (back to flat); its P&L is the
   sum of what it realised, and its return that P&L over the cost of everything bought in it. Round trips
   are what Kelly statistics, consecutive-loss breakers and the parity report are built from.
@@ -21,7 +26,7 @@ Per fill of ``amount`` base units at ``price`` with ``fee`` in ``fee_asset`` (sp
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,10 +57,21 @@ class Fill:
     ts: int = 0
     order_id: int | None = None
     role: str = "order"
+    fee_quote: float | None = None
+    """All its fees in QUOTE (``FillRecord.fee_quote``); None: worked out from its own price where it can
+    be (QUOTE and BASE fees), unknown for a third asset."""
+    more_fees: Mapping[str, float] | None = None
 
     @property
     def value(self) -> float:
         return self.amount * self.price
+
+    def fees(self, quote: str) -> dict[str, float]:
+        """Its fees by asset (a fee without an asset is in ``quote``)."""
+        fees = {self.fee_asset or quote: self.fee}
+        for asset, cost in (self.more_fees or {}).items():
+            fees[asset] = fees.get(asset, 0.0) + cost
+        return fees
 
     @classmethod
     def of(cls, record: FillRecord, role: str) -> Fill:
@@ -70,6 +86,8 @@ class Fill:
             record.ts,
             record.order_id,
             role,
+            record.fee_quote,
+            record.more_fees,
         )
 
 
@@ -87,6 +105,8 @@ class RoundTrip:
     cost: float
     pnl: float
     exit_role: str
+    unpriced_fees: Mapping[str, float] = field(default_factory=dict)
+    """Fees in assets with no price in QUOTE, left out of ``pnl`` (by asset)."""
 
     @property
     def return_(self) -> float:
@@ -94,6 +114,7 @@ class RoundTrip:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **({"unpriced_fees": dict(self.unpriced_fees)} if self.unpriced_fees else {}),
             "symbol": self.symbol,
             "entry_ts": self.entry_ts,
             "exit_ts": self.exit_ts,
@@ -128,6 +149,9 @@ class Position:
     trip_proceeds: float = 0.0
     trip_fees: float = 0.0
     peak_amount: float = 0.0
+    unpriced_fees: dict[str, float] = field(default_factory=dict)
+    """Fees in assets with no price in QUOTE, by asset: left out of ``fees`` and the P&L (every trip)."""
+    trip_unpriced_fees: dict[str, float] = field(default_factory=dict)
 
     @property
     def average_price(self) -> float | None:
@@ -152,8 +176,10 @@ class Position:
             "unrealised_pnl": self.unrealised(mark) if mark is not None else None,
             "realised_pnl": self.trip_realised,
             "fees": self.trip_fees,
+            "unpriced_fees": dict(self.trip_unpriced_fees),
             "symbol_realised_pnl": self.realised,
             "symbol_fees": self.fees,
+            "symbol_unpriced_fees": dict(self.unpriced_fees),
             "opened_ts": self.opened_ts,
         }
 
@@ -200,45 +226,47 @@ class Ledger:
         if fill.order_id is not None:
             self.booked[fill.order_id] = self.booked.get(fill.order_id, 0.0) + fill.amount
         base, quote = split_symbol(fill.symbol)
-        fee_asset = fill.fee_asset or quote
         value = fill.amount * fill.price
-        quote_fee = fill.fee if fee_asset == quote else 0.0
-        base_fee = fill.fee if fee_asset == base else 0.0
+        fees = fill.fees(quote)
+        quote_fee = fees.get(quote, 0.0)
+        base_fee = fees.get(base, 0.0)
+        others = {asset: cost for asset, cost in fees.items() if asset not in (base, quote) and cost}
+        for asset, cost in fees.items():
+            self.balances[asset] = self.balance(asset) - cost
         position = self.position(fill.symbol)
-        fee_value = quote_fee + base_fee * fill.price
+        if fill.side == "buy" and position.opened_ts is None:
+            position.opened_ts = fill.ts
+            position.trip_bought = position.trip_cost = position.trip_value = position.trip_realised = 0.0
+            position.trip_sold = position.trip_proceeds = position.peak_amount = 0.0
+            position.trip_fees = 0.0
+            position.trip_unpriced_fees = {}
+        other_value = self._third_asset_fees(others, fill, quote, quote_fee + base_fee * fill.price, position)
+        fee_value = quote_fee + base_fee * fill.price + other_value
         position.fees += fee_value
+        position.trip_fees += fee_value
         if fill.side == "buy":
             self.balances[base] = self.balance(base) + fill.amount
             self.balances[quote] = self.balance(quote) - value
-            self.balances[fee_asset] = self.balance(fee_asset) - fill.fee
-            if position.opened_ts is None:
-                position.opened_ts = fill.ts
-                position.trip_bought = position.trip_cost = position.trip_value = position.trip_realised = 0.0
-                position.trip_sold = position.trip_proceeds = position.peak_amount = 0.0
-                position.trip_fees = 0.0
-            position.trip_fees += fee_value
             position.amount += fill.amount - base_fee
-            position.cost += value + quote_fee
+            position.cost += value + quote_fee + other_value
             position.trip_bought += fill.amount
-            position.trip_cost += value + quote_fee
+            position.trip_cost += value + quote_fee + other_value
             position.trip_value += value
             position.peak_amount = max(position.peak_amount, position.amount)
             return None
         self.balances[base] = self.balance(base) - fill.amount
         self.balances[quote] = self.balance(quote) + value
-        self.balances[fee_asset] = self.balance(fee_asset) - fill.fee
         removed = fill.amount + base_fee
         if position.amount > 0:
             share = min(1.0, removed / position.amount)
             cost_out = position.cost * share
         else:
             cost_out = 0.0
-        realised = value - quote_fee - cost_out
+        realised = value - quote_fee - other_value - cost_out
         position.amount -= removed
         position.cost -= cost_out
         position.realised += realised
         position.trip_realised += realised
-        position.trip_fees += fee_value
         position.trip_sold += fill.amount
         position.trip_proceeds += value
         if position.opened_ts is not None and position.amount <= DUST * position.peak_amount:
@@ -253,11 +281,64 @@ class Ledger:
                 position.trip_cost,
                 position.trip_realised,
                 fill.role,
+                dict(position.trip_unpriced_fees),
             )
             self.round_trips.append(trip)
             position.opened_ts = None
             return trip
         return None
+
+    def _third_asset_fees(
+        self, others: Mapping[str, float], fill: Fill, quote: str, own_value: float, position: Position
+    ) -> float:
+        """The value in ``quote`` of a fill's fees in third assets (``others``), spending the coins of
+        them the book holds as positions; a fee with no price goes into ``position``'s unpriced fees
+        and counts 0 here."""
+        if not others:
+            return 0.0
+        # the broker's value of them all (its price at the fill), less the fill's own QUOTE and BASE fees
+        known = fill.fee_quote - own_value if fill.fee_quote is not None else None
+        total = 0.0
+        for asset, cost in others.items():
+            value = known if len(others) == 1 else None
+            value = self._spend(asset, cost, value, quote)
+            if value is None:
+                position.unpriced_fees[asset] = position.unpriced_fees.get(asset, 0.0) + cost
+                position.trip_unpriced_fees[asset] = position.trip_unpriced_fees.get(asset, 0.0) + cost
+            else:
+                total += value
+        return total
+
+    def _spend(self, asset: str, cost: float, value: float | None, quote: str) -> float | None:
+        """``cost`` coins of ``asset`` paid as a fee: out of the book's position in ``asset/quote`` when it
+        holds one, with their share of its cost basis (paid at ``value``, the difference from that cost
+        is realised there; with no ``value``, the coins are valued at what they cost). Returns the fee's
+        value, None when it has none."""
+        held = self.positions.get(f"{asset}/{quote}")
+        if held is None or held.amount <= 0 or cost <= 0:
+            return value
+        taken = min(cost, held.amount)
+        cost_out = held.cost * taken / held.amount
+        if value is None and taken >= cost * (1 - DUST):
+            value = cost_out
+        if value is not None:
+            gain = value * taken / cost - cost_out
+            held.realised += gain
+            held.trip_realised += gain
+        held.amount -= taken
+        held.cost -= cost_out
+        if held.amount <= DUST * held.peak_amount:
+            held.amount = held.cost = 0.0
+            held.opened_ts = None  # spent on fees: the next buy opens a new position
+        return value
+
+    def unpriced_fees(self) -> dict[str, float]:
+        """Fees of every fill in assets with no price in the quote currency, by asset (left out of P&L)."""
+        total: dict[str, float] = {}
+        for position in self.positions.values():
+            for asset, cost in position.unpriced_fees.items():
+                total[asset] = total.get(asset, 0.0) + cost
+        return total
 
     # --- valuation ------------------------------------------------------------------------------
 

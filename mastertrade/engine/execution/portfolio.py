@@ -121,4 +121,5 @@ def balance_view(
         "realised_pnl": realised,
         "unrealised_pnl": unrealised,
         "at_cost": at_cost,
+        "unpriced_fees": ledger.unpriced_fees(),
     }
