@@ -6,14 +6,15 @@ said so in `mt orders show`) when it has none, never a sum of USDT and BNB."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
-from mastertrade.db.migrate import alembic_config
+from mastertrade.db.database import create_engine
+from mastertrade.db.migrate import alembic_config, upgrade
 from mastertrade.engine.api.schemas_trading import OrderInfo
 from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.journal import order_info
@@ -78,14 +79,13 @@ async def test_a_fee_in_the_coin_bought_is_valued_at_its_fill_s_price(rig: Rig) 
     assert (await (await rig.started()).ledger()).held(BTC) == pytest.approx(0.07 - BTC_FEE)
 
 
-def test_the_upgrade_keeps_every_order_and_fill_and_stops_adding_unlike_fees(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    with engine.begin() as connection:
+async def test_the_upgrade_keeps_every_order_and_fill_and_stops_adding_unlike_fees(db_url: str) -> None:
+    def store_old(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), "s31_fills")
         connection.execute(
             text(
                 "INSERT INTO trading_books (id, mode, quote, created_at) VALUES"
-                " ('live', 'live', 'USDT', '2026-01-01 00:00:00')"
+                " ('live', 'live', 'USDT', '2026-01-01 00:00:00+00')"
             )
         )
         for order, fee in ((1, USDT_FEE + BNB_FEE), (2, USDT_FEE + BTC_FEE), (3, 0.0)):
@@ -97,16 +97,27 @@ def test_the_upgrade_keeps_every_order_and_fill_and_stops_adding_unlike_fees(tmp
             (2, 4, BTC_FEE, "BTC"),
         ):
             connection.execute(text(_FILL.format(order=order, trade=trade, fee=fee, asset=asset)))
-        command.upgrade(alembic_config(connection), "heads")
-    with engine.connect() as connection:
-        orders = connection.execute(text("SELECT id, fee, fees FROM orders ORDER BY id")).all()
-        fills = connection.execute(text("SELECT trade_id, fee, fee_asset, fee_quote FROM fills")).all()
+
+    engine = create_engine(db_url)  # on SQLite and on Postgres, upgraded as opening it does
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(store_old)
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            orders = (await connection.execute(text("SELECT id, fee, fees FROM orders ORDER BY id"))).all()
+            fills = (
+                await connection.execute(
+                    text("SELECT trade_id, fee, fee_asset, fee_quote FROM fills ORDER BY id")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
     assert [(row[0], row[1]) for row in orders] == [
         (1, None),  # 1.56 USDT and 0.00234 BNB: no BNB price was stored, so no sum
         (2, pytest.approx(USDT_FEE + BTC_FEE * PRICE)),
         (3, 0.0),
     ]
-    assert [json.loads(row[2]) if row[2] else None for row in orders] == [
+    assert [json.loads(row[2]) if isinstance(row[2], str) else row[2] for row in orders] == [
         pytest.approx({"USDT": USDT_FEE, "BNB": BNB_FEE}),
         pytest.approx({"USDT": USDT_FEE, "BTC": BTC_FEE}),
         None,  # no fills
@@ -128,12 +139,12 @@ def test_the_upgrade_keeps_every_order_and_fill_and_stops_adding_unlike_fees(tmp
 _ORDER = (
     "INSERT INTO orders (id, client_order_id, book, mode, symbol, side, type, role, state, filled, cost,"
     " fee, placed_ts, created_at, updated_at) VALUES ({id}, 'c{id}', 'live', 'live', 'BTC/USDT', 'buy',"
-    " 'limit', 'order', 'filled', 0.07, 2730, {fee}, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    " 'limit', 'order', 'filled', 0.07, 2730, {fee}, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00+00')"
 )
 _FILL = (
     "INSERT INTO fills (order_id, book, symbol, side, amount, price, fee, fee_asset, trade_id, ts,"
     f" created_at) VALUES ({{order}}, 'live', 'BTC/USDT', 'buy', 0.035, {PRICE}, {{fee}}, '{{asset}}',"
-    " '{trade}', 0, '2026-01-01 00:00:00')"
+    " '{trade}', 0, '2026-01-01 00:00:00+00')"
 )
 
 
