@@ -231,8 +231,6 @@ class Ledger:
         quote_fee = fees.get(quote, 0.0)
         base_fee = fees.get(base, 0.0)
         others = {asset: cost for asset, cost in fees.items() if asset not in (base, quote) and cost}
-        for asset, cost in fees.items():
-            self.balances[asset] = self.balance(asset) - cost
         position = self.position(fill.symbol)
         if fill.side == "buy" and position.opened_ts is None:
             position.opened_ts = fill.ts
@@ -247,6 +245,7 @@ class Ledger:
         if fill.side == "buy":
             self.balances[base] = self.balance(base) + fill.amount
             self.balances[quote] = self.balance(quote) - value
+            self._pay(fees)
             position.amount += fill.amount - base_fee
             position.cost += value + quote_fee + other_value
             position.trip_bought += fill.amount
@@ -256,6 +255,7 @@ class Ledger:
             return None
         self.balances[base] = self.balance(base) - fill.amount
         self.balances[quote] = self.balance(quote) + value
+        self._pay(fees)
         removed = fill.amount + base_fee
         if position.amount > 0:
             share = min(1.0, removed / position.amount)
@@ -287,6 +287,12 @@ class Ledger:
             position.opened_ts = None
             return trip
         return None
+
+    def _pay(self, fees: Mapping[str, float]) -> None:
+        """Each fee out of its asset's balance (after the trade's own flows: the sums stay in the order a
+        plain running total takes them)."""
+        for asset, cost in fees.items():
+            self.balances[asset] = self.balance(asset) - cost
 
     def _third_asset_fees(
         self, others: Mapping[str, float], fill: Fill, quote: str, own_value: float, position: Position
