@@ -208,3 +208,78 @@ def test_the_demo_searches_again_when_a_run_passes_nothing(
         assert said[-1].startswith("generation done in 7.0 s: 1 strategy now trades the paper account")
     else:
         assert said[-1].startswith("no strategy passed the filter in 3 generation runs")
+
+
+def test_the_demo_waits_for_a_generation_run_the_schedule_started_as_the_daemon_came_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A month of the demo's market time passes in a minute of wall time, so the daemon's own monthly
+    generation run can start as it comes up (a second `mt demo` on a stopped workspace did, measured).
+    The demo's request is then refused as "already running": it waits for that run instead of failing
+    and stopping the daemon it just started."""
+    from datetime import UTC, datetime
+
+    import mastertrade.cli.demo as cli_demo
+    import mastertrade.client as client_module
+    from mastertrade.engine.api.schemas import JobRunInfo
+    from mastertrade.errors import OperationFailed
+
+    started = datetime(2026, 12, 1, 3, tzinfo=UTC)
+    running = JobRunInfo(
+        id=7, job="nightly_generation", trigger="schedule", started_at=started, outcome="running"
+    )
+    done = running.model_copy(update={"finished_at": started, "duration_s": 9.0, "outcome": "ok"})
+    # the scheduled run's record is written a moment after the job is marked running: none listed at first
+    listings = iter([[], [running], [done]])
+    asked: list[str] = []
+
+    class Client:
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        async def __aenter__(self) -> Client:
+            return self
+
+        async def __aexit__(self, *_: object) -> None:
+            return None
+
+        async def run_job(self, name: str) -> JobRunInfo:
+            asked.append(name)
+            raise OperationFailed(f"job {name} is already running")
+
+        async def job_runs(self, name: str, *, limit: int = 20) -> list[JobRunInfo]:
+            return next(listings, [done])
+
+    monkeypatch.setattr(client_module, "DaemonClient", Client)
+    monkeypatch.setattr(cli_demo, "POLL_S", 0.0)
+    finished = cli_demo._run_generation(timeout_s=30)
+    assert (finished.id, finished.outcome, finished.trigger) == (7, "ok", "schedule")
+    assert asked[0] == "nightly_generation"
+
+
+def test_the_demo_still_fails_on_a_job_that_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only "already running" is waited out: any other refusal is the demo's error at once."""
+    import mastertrade.cli.demo as cli_demo
+    import mastertrade.client as client_module
+    from mastertrade.errors import OperationFailed
+
+    class Client:
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        async def __aenter__(self) -> Client:
+            return self
+
+        async def __aexit__(self, *_: object) -> None:
+            return None
+
+        async def run_job(self, name: str) -> Any:
+            raise OperationFailed(f"job {name} not started: the daemon is stopping")
+
+        async def job_runs(self, name: str, *, limit: int = 20) -> list[Any]:
+            raise AssertionError("nothing to wait for")
+
+    monkeypatch.setattr(client_module, "DaemonClient", Client)
+    monkeypatch.setattr(cli_demo, "POLL_S", 0.0)
+    with pytest.raises(OperationFailed, match="the daemon is stopping"):
+        cli_demo._run_generation(timeout_s=30)

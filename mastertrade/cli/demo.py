@@ -127,6 +127,11 @@ def demo(
 ATTEMPTS = 3
 """Generation runs the demo asks for before giving up on a paper strategy to show."""
 
+JOB = "nightly_generation"
+
+POLL_S = 0.5
+"""How often the demo asks the daemon whether its generation run has finished."""
+
 
 def _generate_and_activate(
     say: Callable[[str], None], timeout_s: float = 300.0, attempts: int = ATTEMPTS
@@ -177,15 +182,31 @@ def _run_generation(timeout_s: float) -> Any:
     from mastertrade.client import DaemonClient
     from mastertrade.errors import OperationFailed
 
+    async def start(client: Any, deadline: float) -> Any:
+        # A month of the demo's market time passes in a minute, so the daemon's own monthly run can start
+        # as it comes up: the request is then refused as "already running", and that run is the one to
+        # wait for (its record is written a moment after it starts; a run that ended meanwhile lets a new
+        # request through). Any other refusal is the demo's error.
+        while True:
+            try:
+                return await client.run_job(JOB)
+            except OperationFailed as exc:
+                if "already running" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            for job_run in await client.job_runs(JOB, limit=20):
+                if job_run.finished_at is None:
+                    return job_run
+            await asyncio.sleep(POLL_S)
+
     async def generate() -> Any:
         async with DaemonClient(timeout=30) as client:
-            started = await client.run_job("nightly_generation")
             deadline = time.monotonic() + timeout_s
+            started = await start(client, deadline)
             while time.monotonic() < deadline:
-                for job_run in await client.job_runs("nightly_generation", limit=20):
+                for job_run in await client.job_runs(JOB, limit=20):
                     if job_run.id == started.id and job_run.finished_at is not None:
                         return job_run
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(POLL_S)
         raise OperationFailed(f"the demo's generation run did not finish within {timeout_s:g} s")
 
     finished = run(generate)
