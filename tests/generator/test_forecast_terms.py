@@ -96,6 +96,8 @@ async def test_the_search_uses_stored_forecasts_as_a_backtest_does(
     summary = await generate(sqlite_db, settings_with(), request)
     run = await StrategyStore(sqlite_db).run(summary.run_id)
     assert run.parameters["feature_terms"] == pool.labels
+    # the trader sees them where the docs say: `mt generate --json`, beside the bars the run read
+    assert summary.as_dict()["data"]["feature_terms"] == list(pool.labels)
     chosen = [s for s in summary.strategies if _reads_forecast(s.genome.to_dict())]
     assert chosen, "no stored strategy reads the forecast"
     cut = holdout_start(len(frame), 0.25)

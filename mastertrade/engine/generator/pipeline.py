@@ -413,6 +413,7 @@ async def generate(
         "missing_bars": missing_bars(frame, key.timeframe)[0],
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
         "coarse_units": coarse_units(frame, problem.cash),
+        "feature_terms": list(pool.labels),  # the stored forecasts the search drew from, beside prices
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)
     summary.selection = counts.pop("selection")
