@@ -963,8 +963,9 @@ class MlSettings(Section):
     window: int = Field(default=48, ge=4)
     """Bars of features per sample."""
 
-    epochs: int = Field(default=4, ge=1)
-    """Training epochs of the LSTM-Transformer."""
+    epochs: int = Field(default=4, ge=1, le=1000)
+    """Training epochs of the LSTM-Transformer (1..1000: an extra zero or three is refused, not trained
+    for days)."""
 
     seed: int = 0
     """Seed of every training: the same data and seed give the same model."""

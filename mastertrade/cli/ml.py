@@ -147,7 +147,12 @@ def train(
     ] = None,
     epochs: Annotated[
         int | None,
-        typer.Option("--epochs", min=1, help="Training epochs (lstm_transformer; default: [ml])."),
+        typer.Option(
+            "--epochs",
+            min=1,
+            max=1000,  # the bounds of [ml] epochs: a slip of extra zeros is named, not trained for days
+            help="Training epochs (lstm_transformer; 1..1000; default: [ml]).",
+        ),
     ] = None,
     seed: Annotated[
         int | None,

@@ -136,6 +136,19 @@ def test_max_train_below_20_is_named_on_the_command_line(mt: MT) -> None:
     assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
 
 
+def test_absurd_epochs_are_named_instead_of_training_for_ever(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: `--epochs 100000000` started an LSTM training that no Ctrl-C ended (the fit ran on)."""
+    result = mt("ml", "train", "lstm_transformer", "--symbol", "BTC/USDT", "--epochs", "100000000")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'--epochs'" in result.stderr and "(got 100000000)" in result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
+    monkeypatch.setenv("MT_ML__EPOCHS", "100000000")
+    result = mt("ml", "train", "lstm_transformer", "--symbol", "BTC/USDT")
+    assert result.exit_code == 2 and "MT_ML__EPOCHS" in result.stderr and "100000000" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "missing"),
     [

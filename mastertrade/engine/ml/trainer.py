@@ -4,7 +4,6 @@ hold-out, load the newest model and predict. The CLI, the daemon's job and the t
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,7 +318,8 @@ async def _train(
             if progress is not None:
                 progress(done, total, message)
 
-        return walk_forward(frame, spec, extra=extra, progress=report, final=True)
+        # ... and inside each fit, after every mini-batch or boosting round
+        return walk_forward(frame, spec, extra=extra, progress=report, final=True, check=check)
 
     run = await run_stoppable(work)
     if run.last is None:
@@ -427,7 +427,9 @@ async def _refit(
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
     y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)
-    trained = await asyncio.to_thread(fit_at, request.spec(), values, valid, y, len(frame) - 1, request.seed)
+    trained = await run_stoppable(
+        lambda check: fit_at(request.spec(), values, valid, y, len(frame) - 1, request.seed, check)
+    )
     if trained is None:
         raise UserInputError(f"{key}: no labelled samples to train on")
     metrics, artifact = judge_and_save(store, trained, request, key, frame, names, predictions)

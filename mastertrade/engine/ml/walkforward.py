@@ -23,6 +23,8 @@ from mastertrade.engine.ml.models import Forecaster, ModelConfig, model_class
 from mastertrade.engine.ml.windows import Scaler, known_labels, labels, stack, window_indices
 
 Progress = Callable[[int, int, str], None]
+Check = Callable[[], None]
+"""Called after every step of a fit; raises once the training is cancelled (see ``ml.stoppable``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def fit_at(
     y: FloatArray,
     at: int,
     seed: int,
+    check: Check | None = None,
 ) -> TrainedModel | None:
     """Train the model of bar ``at`` (see the module docstring), or None when no sample is known yet."""
     window = spec.config.window
@@ -94,7 +97,7 @@ def fit_at(
     scaler = Scaler.fit(values[ends[0] - window + 1 : at + 1])
     scaled = scaler.transform(values)
     model = model_class(spec.model)(values.shape[1], spec.config, seed)
-    model.fit(stack(scaled, ends, window), y[ends])
+    model.fit(stack(scaled, ends, window), y[ends], check=check)
     return TrainedModel(model, scaler, at, int(ends[0]), int(ends[-1]))
 
 
@@ -122,9 +125,10 @@ def walk_forward(
     extra: Mapping[str, FloatArray] | None = None,
     progress: Progress | None = None,
     final: bool = False,
+    check: Check | None = None,
 ) -> ForecastRun:
     """Forecasts for every bar of ``frame`` by walk-forward; ``final`` also trains the model of the last
-    bar (the one to keep for predicting bars still to come)."""
+    bar (the one to keep for predicting bars still to come); every fit calls ``check`` after each step."""
     values, valid, names = prepare(frame, extra)
     n = values.shape[0]
     y = labels(frame["close"].to_numpy(dtype=np.float64), spec.horizon)
@@ -140,7 +144,7 @@ def walk_forward(
     for k, at in enumerate(points):
         if progress is not None:
             progress(k, total, f"training {spec.model} at bar {at}")
-        trained = fit_at(spec, values, valid, y, at, spec.seed + k)
+        trained = fit_at(spec, values, valid, y, at, spec.seed + k, check)
         if trained is None:
             continue
         run.retrains.append(at)
@@ -150,7 +154,7 @@ def walk_forward(
     if final:
         if progress is not None:
             progress(len(points), total, f"training the final {spec.model} model")
-        run.last = fit_at(spec, values, valid, y, n - 1, spec.seed + len(points))
+        run.last = fit_at(spec, values, valid, y, n - 1, spec.seed + len(points), check)
     if progress is not None:
         progress(total, total, "done")
     return run

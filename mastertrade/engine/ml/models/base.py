@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,8 +51,10 @@ class Forecaster(ABC):
         self.seed = seed
 
     @abstractmethod
-    def fit(self, x: Windows, y: FloatArray) -> None:
-        """Train from scratch on samples ``x`` and labels ``y``."""
+    def fit(self, x: Windows, y: FloatArray, *, check: Callable[[], None] | None = None) -> None:
+        """Train from scratch on samples ``x`` and labels ``y``, calling ``check`` after each step (a
+        mini-batch, a boosting round): it raises once the training is cancelled (Ctrl-C, a daemon
+        stopping), so one fit, however many epochs it was given, never outlives its caller."""
 
     @abstractmethod
     def predict(self, x: Windows) -> FloatArray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ class LightGbm(Forecaster):
         rows = x[:, -ROWS:, :]
         return np.asarray(rows.reshape(rows.shape[0], -1), dtype=np.float32)
 
-    def fit(self, x: Windows, y: FloatArray) -> None:
+    def fit(self, x: Windows, y: FloatArray, *, check: Callable[[], None] | None = None) -> None:
         require("lightgbm")
         import lightgbm
 
@@ -47,7 +48,8 @@ class LightGbm(Forecaster):
             "verbose": -1,
         }
         data = lightgbm.Dataset(self._flat(x), label=np.asarray(y, dtype=np.float64))
-        self._booster = lightgbm.train(params, data, num_boost_round=self.config.trees)
+        callbacks = [] if check is None else [lambda _env: check()]
+        self._booster = lightgbm.train(params, data, num_boost_round=self.config.trees, callbacks=callbacks)
 
     def predict(self, x: Windows) -> FloatArray:
         if self._booster is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,12 +60,23 @@ class _Network:
         shape = (config.batch, config.window, features)
         self.model.fit(np.zeros(shape, np.float32), np.zeros((config.batch, 1), np.float32), verbose=0)
         self.reset()
-        self.holder = 0
 
     def reset(self) -> None:
+        # The weights are no longer any model's: a fit stopped half-way leaves them so too.
+        self.holder = 0
         self.model.set_weights(self.initial)
         for variable, value in zip(self.model.optimizer.variables, self.initial_optimizer, strict=True):
             variable.assign(value)
+
+
+def _checking(keras: Any, check: Callable[[], None]) -> Any:
+    """A Keras callback calling ``check`` after every mini-batch (its exception ends the fit)."""
+
+    class Checked(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            check()
+
+    return Checked()
 
 
 def _weights(model: Any) -> list[np.ndarray[Any, Any]]:
@@ -101,7 +113,7 @@ class LstmTransformer(Forecaster):
             network.holder = self._token
         return network.model
 
-    def fit(self, x: Windows, y: FloatArray) -> None:
+    def fit(self, x: Windows, y: FloatArray, *, check: Callable[[], None] | None = None) -> None:
         keras = load_keras()
         scale = float(np.std(y))
         self.y_scale = scale if scale > 1e-12 else 1.0
@@ -119,6 +131,7 @@ class LstmTransformer(Forecaster):
             batch_size=batch,
             shuffle=True,
             verbose=0,
+            callbacks=[] if check is None else [_checking(keras, check)],
         )
         self.weights = _weights(network.model)
         network.holder = self._token
