@@ -96,7 +96,7 @@ def _num(value: Any, digits: int = 3) -> str:
 
 def _print_evaluation(report: dict[str, Any]) -> None:
     if not report.get("bars"):
-        info(f"evaluation: {report['verdict']}")
+        typer.echo(f"evaluation: {report['verdict']}")
         return
     rows = [
         (
@@ -117,7 +117,7 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         title=f"hold-out: {report['bars']} bars",
         right=["direction hits", "rank IC", "mean sq. error"],
     )
-    info(
+    typer.echo(
         f"error ratio to zero-return: {_num(report['error_ratio_zero'])},"
         f" to last-return: {_num(report['error_ratio_last'])}; the model {report['verdict']}"
     )
@@ -217,14 +217,14 @@ def train(
         print_json(summary)
         return
     artifact = summary["artifact"]
-    info(
+    typer.echo(
         f"{model} on {summary['series']}: {summary['forecasts']} walk-forward forecasts from"
         f" {summary['first_forecast']}, {summary['retrains']} retrainings; model {artifact['version']}"
         f" trained on {artifact['train_start']} .. {artifact['train_end']}"
     )
     replaced = summary["replaced"]
     if replaced is not None:
-        info(
+        typer.echo(
             f"replaced the stored {model} forecasts (horizon {summary['horizon']}) of {summary['series']}:"
             f" {replaced['values']:,} values {replaced['first']} .. {replaced['last']} are now"
             f" {summary['forecasts']:,} values {summary['first_forecast']} .. {summary['last_forecast']}"
@@ -281,11 +281,11 @@ def evaluate(
     if json_out:
         print_json(report)
         return
-    info(f"{model} forecasts of {report['series']}, horizon {horizon}")
+    typer.echo(f"{model} forecasts of {report['series']}, horizon {horizon}")
     _print_evaluation(report)
     if "backtest" in report:
         metrics = report["backtest"]["metrics"]
-        info(
+        typer.echo(
             f"threshold strategy on the hold-out: return {metrics['return_pct']:.2f}%,"
             f" {metrics['trades']} trades, buy-and-hold {report['backtest']['buy_and_hold_return_pct']:.2f}%;"
             f" {report['backtest']['verdict']}"
@@ -369,7 +369,7 @@ def predict(
         )
     elif result["stored"]:
         shown += " (stored)"
-    info(
+    typer.echo(
         f"{model} {result['version']} on {result['series']}: forecast made at {result['published_at']}"
         f" for the next {steps} bar(s): {shown}"
     )

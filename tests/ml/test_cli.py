@@ -208,6 +208,30 @@ def test_evaluate_compares_the_threshold_strategy_with_staying_flat(mt: MT, trai
     )
 
 
+def test_the_answers_and_verdicts_are_on_stdout(mt: MT, trained: dict[str, Any]) -> None:
+    """Was: `mt ml train`'s summary and verdict, `mt ml evaluate`'s verdicts and `mt ml predict`'s
+    forecast went to stderr with the progress bar: `mt ml predict ... > f` wrote an empty file, and a
+    report saved from `mt ml evaluate` left out that the model loses to the baselines."""
+    market = ("--symbol", "BTC/USDT", "--timeframe", "1h")
+    text = mt("ml", "train", "lightgbm", *TRAIN, "--seed", "1")
+    assert text.exit_code == 0 and text.stderr == ""
+    version = trained["artifact"]["version"]
+    assert f"{trained['forecasts']} walk-forward forecasts" in text.stdout and version in text.stdout
+    assert f"the model {trained['evaluation']['verdict']}" in text.stdout
+    assert "replaced the stored lightgbm forecasts" in text.stdout
+
+    report = mt.json("ml", "evaluate", "lightgbm", *market)
+    text = mt("ml", "evaluate", "lightgbm", *market)
+    assert text.exit_code == 0 and text.stderr == ""
+    assert f"the model {report['verdict']}" in text.stdout
+    assert report["backtest"]["verdict"] in text.stdout
+
+    forecast = mt.json("ml", "predict", "lightgbm", *market, "--no-publish")
+    text = mt("ml", "predict", "lightgbm", *market, "--no-publish")
+    assert text.exit_code == 0 and text.stderr == ""
+    assert f"{version} on sim:BTC/USDT:1h" in text.stdout and f"{forecast['forecast']:+.5f}" in text.stdout
+
+
 def test_a_feature_with_no_stored_value_or_given_twice_is_refused(mt: MT) -> None:
     from mastertrade.locations import locations
 

@@ -44,4 +44,4 @@ def test_predict_shows_the_value_the_series_holds_for_the_bar(mt: MT) -> None:
     assert result["series_value"] == value
     assert result["forecast"] != value  # the final model is not the one that made the stored forecast
     text = mt("ml", "predict", "lightgbm", *MARKET)
-    assert f"the series already holds {value:+.5f} for this bar, the value strategies read" in text.stderr
+    assert f"the series already holds {value:+.5f} for this bar, the value strategies read" in text.stdout
