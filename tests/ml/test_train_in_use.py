@@ -96,7 +96,7 @@ def test_a_retrain_no_trading_strategy_reads_replaces_the_series_and_says_so(
     assert result.exit_code == 0, result.output
     new_ts = _stored()[0]
     assert new_ts.shape[0] < old_ts.shape[0]  # the shorter series of the other settings replaced it
-    said = [line for line in result.stderr.splitlines() if line.startswith("replaced ")]
+    said = [line for line in result.stdout.splitlines() if line.startswith("replaced ")]
     assert said == [
         "replaced the stored lightgbm forecasts (horizon 1) of sim:BTC/USDT:1h:"
         f" {old_ts.shape[0]:,} values {_iso(old_ts[0])} .. {_iso(old_ts[-1])} are now"
