@@ -14,6 +14,7 @@ import typer
 from mastertrade.cli.ml_models import IdArg as ModelIdArg
 from mastertrade.cli.ml_models import YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
+from mastertrade.cli.research_notes import warn_note
 from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
@@ -213,6 +214,7 @@ def train(
             db, request, strategies=StrategyStore(db), progress=report, by="mt ml train"
         ),
     )
+    warn_note(summary["missing_note"])
     if json_out:
         print_json(summary)
         return

@@ -13,6 +13,7 @@ import typer
 
 from mastertrade.cli.ml_models import IdArg, YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
+from mastertrade.cli.research_notes import warn_note
 from mastertrade.cli.runtime import settings
 
 app = typer.Typer(
@@ -95,6 +96,7 @@ def train(
                 await db.close()
 
         document = run(main)
+    warn_note(document["missing_note"])
     if json_out:
         print_json(document)
         return

@@ -306,6 +306,7 @@ async def _train(
     """The walk-forward, then the series and the model stored together; ``refuse_empty``: see
     :func:`mastertrade.engine.ml.publish.replacing`."""
     from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.missing import missing_bars, missing_note
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.engine.ml.publish import replacing
     from mastertrade.engine.ml.series import bar_opens, forecast_points
@@ -357,6 +358,9 @@ async def _train(
         "replaced": replaced.as_dict() if replaced is not None and replaced.values else None,
         "artifact": artifact.as_dict(),
         "evaluation": metrics,
+        # Bars missing inside the series: features, labels and windows ran across them as if adjacent.
+        "missing_bars": missing_bars(frame, key.timeframe)[0],
+        "missing_note": missing_note(frame, key.timeframe, key.symbol),
     }
 
 

@@ -197,6 +197,7 @@ async def train_series(
 
     from mastertrade.engine.generator.pipeline import read_series
     from mastertrade.engine.generator.trials import TrialRegistry
+    from mastertrade.engine.market.missing import missing_bars, missing_note
     from mastertrade.engine.ml.stoppable import run_stoppable
 
     config = settings.rl
@@ -234,7 +235,12 @@ async def train_series(
         )
     )
     await registry.record(key, *span, trained.batch, source=TRIAL_SOURCE)
-    return {**trained.report, "simulated": key.simulated}
+    # Bars missing inside the series: observations and episodes ran across them as if adjacent.
+    missing = {
+        "missing_bars": missing_bars(frame, key.timeframe)[0],
+        "missing_note": missing_note(frame, key.timeframe, key.symbol),
+    }
+    return {**trained.report, "simulated": key.simulated, **missing}
 
 
 def _evaluate(
