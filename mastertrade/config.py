@@ -967,8 +967,9 @@ class MlSettings(Section):
     """Training epochs of the LSTM-Transformer (1..1000: an extra zero or three is refused, not trained
     for days)."""
 
-    seed: int = 0
-    """Seed of every training: the same data and seed give the same model."""
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seed of every training: the same data and seed give the same model (0..4294967295, what numpy's
+    and Keras's generators take)."""
 
 
 class Settings(BaseSettings):

@@ -158,7 +158,10 @@ def train(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", min=0, help="The same seed and data give the same forecasts (default: [ml] seed)."
+            "--seed",
+            min=0,
+            max=2**32 - 1,  # what numpy's and Keras's generators take: a larger one is named, not a traceback
+            help="The same seed and data give the same forecasts (default: [ml] seed).",
         ),
     ] = None,
     holdout: HoldoutOpt = 0.25,

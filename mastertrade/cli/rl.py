@@ -53,7 +53,13 @@ def train(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Seed of the training (same seed, same policy).")
+        int,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=2**32 - 1,  # what numpy's generator takes: a larger one is named, not a traceback
+            help="Seed of the training (same seed, same policy).",
+        ),
     ] = 0,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:

@@ -119,7 +119,8 @@ class LstmTransformer(Forecaster):
         self.y_scale = scale if scale > 1e-12 else 1.0
         network = _network(self.features, self.config)
         network.reset()
-        keras.utils.set_random_seed(self.seed)
+        # The walk-forward seeds its k-th retraining with seed + k, which can pass the generators' 2**32.
+        keras.utils.set_random_seed(self.seed % 2**32)
         # Whole batches only (the oldest samples give way): every step then has one shape, and JAX
         # compiles the training step once.
         batch = min(self.config.batch, x.shape[0])
