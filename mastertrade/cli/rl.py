@@ -120,7 +120,7 @@ def _print(doc: dict[str, Any]) -> None:
     def number(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    info(f"trained {doc['model']} on {series}, {doc['training']['start']}..{doc['training']['end']}")
+    typer.echo(f"trained {doc['model']} on {series}, {doc['training']['start']}..{doc['training']['end']}")
     print_table(
         ["", "return %", "sharpe", "max dd %", "trades", "exposure %"],
         [
@@ -134,6 +134,7 @@ def _print(doc: dict[str, Any]) -> None:
             ]
             for name, part in (("training window", doc["in_sample"]), ("hold-out", hold))
         ],
+        right=["return %", "sharpe", "max dd %", "trades", "exposure %"],
     )
     typer.echo(
         f"hold-out: flat 0.00%, buy-and-hold {hold['buy_hold_return_pct']:.2f}%, deflated Sharpe "

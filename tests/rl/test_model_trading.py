@@ -245,6 +245,9 @@ def test_the_summary_says_in_words_how_the_policy_did_against_flat_and_buy_and_h
     shown = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64", "--seed", "5")
     assert shown.exit_code == 0, shown.stderr
     assert said + "\n" in shown.stdout
+    # what was trained on which bars is part of the answer, beside its table (was: on stderr only)
+    assert shown.stdout.startswith(f"trained {doc['model']} on sim:BTC/USDT:1h (SIMULATED), ")
+    assert shown.stderr == ""
 
 
 @pytest.mark.usefixtures("fixed_training")
