@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, info, print_json, print_table
+from mastertrade.cli.output import JsonOption, error, info, print_json, print_table
 
 if TYPE_CHECKING:
     from mastertrade.engine.api.schemas import JobRunInfo
@@ -32,7 +32,8 @@ def run_job(
 
     It runs in the daemon exactly as its schedule runs it, recorded as a manual run (`mt status`). Exit
     status 0 when the run's outcome is ok, 1 when it failed or could not start (already running, not
-    available here: the reason is said); Ctrl-C stops waiting and leaves the run going."""
+    available here: the reason is said) or, for ml_retrain, a model did not train (each model's result is
+    printed); Ctrl-C stops waiting and leaves the run going."""
     from mastertrade.cli.runtime import run as run_async
     from mastertrade.client import DaemonClient
 
@@ -52,9 +53,11 @@ def run_job(
 
     run = run_async(start_and_wait)
     failed = run.finished_at is not None and run.outcome != "ok"
+    models = run.result.get("models") if isinstance(run.result, dict) else None
+    untrained = [key for key, item in (models or {}).items() if isinstance(item, dict) and "error" in item]
     if json_out:
         print_json(run.model_dump(mode="json"))
-        raise typer.Exit(1 if failed else 0)
+        raise typer.Exit(1 if failed or untrained else 0)
     if run.finished_at is None:
         info(f"it runs in the daemon; `mt status` shows its outcome when it ends (run {run.id})")
         return
@@ -62,8 +65,25 @@ def run_job(
     info(f"job {name} run {run.id}: {run.outcome}{took}" + (f": {run.error}" if run.error else ""))
     if isinstance(run.result, dict) and "series" in run.result:
         _print_nightly(run.result)
-    if failed:
+    if isinstance(models, dict):
+        _print_models(models)
+    if untrained:
+        # the run went through its list, but a model it could not train is a retraining that failed
+        error(f"{len(untrained)} of {len(models or {})} models did not train: {', '.join(untrained)}")
+    if failed or untrained:
         raise typer.Exit(1)
+
+
+def _print_models(models: dict[str, Any]) -> None:
+    """The ``ml_retrain`` job's report: each model and market, its new version and hold-out verdict, or
+    why it was not trained."""
+    for key, item in models.items():
+        if not isinstance(item, dict):
+            continue
+        if "error" in item:
+            typer.echo(f"{key}: not trained: {item['error']}")
+        else:
+            typer.echo(f"{key}: model {item.get('version')}, {item.get('verdict') or 'no verdict'}")
 
 
 def _print_nightly(result: dict[str, Any]) -> None:

@@ -33,6 +33,16 @@ NIGHT = {
 }  # fmt: skip
 
 
+RETRAIN = {
+    "models": {
+        "lightgbm BTC/USDT": {"version": "0123456789abcdef", "verdict": "loses to the zero-return baseline"},
+        "lightgbm ETH/USDT": {
+            "error": "sim:ETH/USDT:1h: 26 bars are too few to train with --train-bars 500 and a 48-bar window"
+        },
+    }
+}
+
+
 @pytest.fixture
 def settings(sqlite_settings: Settings) -> Settings:
     return sqlite_settings
@@ -53,7 +63,11 @@ def jobs_daemon(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
         async def broken(ctx: Any, run: Any) -> None:
             raise RuntimeError("the exchange said no")
 
+        async def retrain(ctx: Any, run: Any) -> dict[str, Any]:
+            return RETRAIN
+
         registry.add("nightly_generation", night, "the nightly run", paced=True)
+        registry.add("ml_retrain", retrain, "the forecast models' retraining", paced=True)
         registry.add("broken", broken, "always fails")
         return registry
 
@@ -114,11 +128,25 @@ def test_a_failed_or_unavailable_job_exits_1_saying_why(mt: MT, jobs_daemon: Thr
     assert unavailable.stderr.startswith("mt: error: job data_refresh cannot run here: ")
 
 
+def test_the_ml_retrain_says_each_model_and_exits_1_when_one_failed(
+    mt: MT, jobs_daemon: ThreadedDaemon
+) -> None:
+    """Was: "job ml_retrain run 7: ok in 0.2 s", exit 0, when no model could train (the reasons only
+    in the daemon's log)."""
+    result = mt("daemon", "run", "ml_retrain")
+    assert result.exit_code == 1
+    assert "lightgbm BTC/USDT: model 0123456789abcdef, loses to the zero-return baseline" in result.stdout
+    assert "lightgbm ETH/USDT: not trained: sim:ETH/USDT:1h: 26 bars are too few" in result.stdout
+    assert "mt: error: 1 of 2 models did not train" in result.stderr
+    as_json = mt("daemon", "run", "ml_retrain", "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["result"] == RETRAIN
+
+
 def test_an_unknown_job_is_bad_input_naming_the_known_ones(mt: MT, jobs_daemon: ThreadedDaemon) -> None:
     result = mt("daemon", "run", "nightly")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == (
-        "mt: error: no job 'nightly' (known jobs: broken, data_refresh, nightly_generation)\n"
+        "mt: error: no job 'nightly' (known jobs: broken, data_refresh, ml_retrain, nightly_generation)\n"
     )
 
 
