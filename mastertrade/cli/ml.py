@@ -95,6 +95,17 @@ def _num(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _holdout_title(report: dict[str, Any]) -> str:
+    bars = report["bars"]
+    title = f"hold-out: {bars} bar{'' if bars == 1 else 's'}"
+    if "start" in report:
+        # the stored model was trained on these bars too: the scores are the walk-forward's forecasts
+        title += (
+            f", {report['start']} .. {report['end']}, each forecast made by a model trained before its bar"
+        )
+    return title
+
+
 def _print_evaluation(report: dict[str, Any]) -> None:
     if not report.get("bars"):
         typer.echo(f"evaluation: {report['verdict']}")
@@ -112,10 +123,10 @@ def _print_evaluation(report: dict[str, Any]) -> None:
             ("last return", report["last_return"]),
         )
     ]
+    typer.echo(_holdout_title(report))
     print_table(
         ["forecast", "direction hits", "rank IC", "mean sq. error"],
         rows,
-        title=f"hold-out: {report['bars']} bars",
         right=["direction hits", "rank IC", "mean sq. error"],
     )
     typer.echo(

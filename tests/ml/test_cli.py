@@ -232,6 +232,22 @@ def test_the_answers_and_verdicts_are_on_stdout(mt: MT, trained: dict[str, Any])
     assert f"{version} on sim:BTC/USDT:1h" in text.stdout and f"{forecast['forecast']:+.5f}" in text.stdout
 
 
+def test_the_hold_out_is_dated_and_said_to_be_forecast_by_earlier_models(
+    mt: MT, trained: dict[str, Any]
+) -> None:
+    """Was: "model V trained on A .. B" then "hold-out: 54 bars", with the hold-out's bars inside A .. B
+    and nowhere dated: the verdict read as the stored model's, scored on bars it had learnt from."""
+    evaluation = trained["evaluation"]
+    start, end = evaluation["start"], evaluation["end"]
+    assert trained["first_forecast"] < start <= end <= trained["last_forecast"]
+    assert (
+        mt.json("ml", "evaluate", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h")["start"] == start
+    )
+    text = mt("ml", "train", "lightgbm", *TRAIN, "--seed", "1")
+    said = f"hold-out: {evaluation['bars']} bars, {start} .. {end}, each forecast made by a model trained"
+    assert said in text.stdout
+
+
 def test_a_feature_with_no_stored_value_or_given_twice_is_refused(mt: MT) -> None:
     from mastertrade.locations import locations
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.errors import UserInputError
+from mastertrade.utc import iso_ms
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -95,14 +96,24 @@ def holdout_start(predictions: FloatArray, labels: FloatArray, holdout: float) -
 
 
 def evaluate(
-    predictions: FloatArray, labels: FloatArray, close: FloatArray, horizon: int, holdout: float
+    predictions: FloatArray,
+    labels: FloatArray,
+    close: FloatArray,
+    horizon: int,
+    holdout: float,
+    opens: np.ndarray[Any, np.dtype[np.int64]] | None = None,
 ) -> dict[str, Any]:
-    """Model and baseline scores on the hold-out, error ratios, and a one-line verdict."""
+    """Model and baseline scores on the hold-out, error ratios, and a one-line verdict; with the bars'
+    ``opens`` (epoch ms), the first and last hold-out bar as ``start`` and ``end``."""
     mask = holdout_mask(predictions, labels, holdout)
     last = last_returns(close, horizon)
     mask &= ~np.isnan(last)
     if not mask.any():
         return {"bars": 0, "verdict": "no hold-out bars with a forecast and a known outcome"}
+    dated: dict[str, Any] = {}
+    if opens is not None:
+        inside = np.flatnonzero(mask)
+        dated = {"start": iso_ms(int(opens[inside[0]])), "end": iso_ms(int(opens[inside[-1]]))}
     actual = labels[mask]
     model = scores(predictions[mask], actual)
     zero = scores(np.zeros_like(actual), actual)
@@ -157,6 +168,7 @@ def evaluate(
         "error_ratio_last": ratio_last,
         "judged": bool(losses) or not few,
         "verdict": verdict,
+        **dated,
     }
 
 

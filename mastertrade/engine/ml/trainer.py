@@ -187,7 +187,9 @@ def judge(
     from mastertrade.engine.ml.windows import labels
 
     close = frame["close"].to_numpy(dtype=np.float64)
-    return evaluate(predictions, labels(close, request.horizon), close, request.horizon, request.holdout)
+    opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
+    y = labels(close, request.horizon)
+    return evaluate(predictions, y, close, request.horizon, request.holdout, opens)
 
 
 def judge_and_save(
@@ -474,7 +476,7 @@ async def evaluate_stored(
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     close = frame["close"].to_numpy(dtype=np.float64)
     y = labels(close, horizon)
-    report = evaluate(predictions, y, close, horizon, holdout)
+    report = evaluate(predictions, y, close, horizon, holdout, opens)
     start = holdout_start(predictions, y, holdout)
     if not report.get("bars") or start is None:
         return {"series": str(key), "model": model, "horizon": horizon, **report}
