@@ -15,6 +15,7 @@ from mastertrade.cli.runtime import open_db, run, settings
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
+    from mastertrade.db.database import Database
     from mastertrade.engine.generator.pipeline import GenerationRequest, GenerationSummary
 
 
@@ -196,7 +197,9 @@ def run_and_print(
             db = await open_db(config)
             try:
                 running = time.perf_counter()
-                return await run_generation(db, config, request, progress=report)
+                return await run_generation(
+                    db, config, await as_of_replay(config, db, request), progress=report
+                )
             finally:
                 await db.close()
 
@@ -243,7 +246,9 @@ def _run_universe(
         async def main() -> tuple[int, list[SeriesOutcome]]:
             db = await open_db(config)
             try:
-                return await generate_universe(db, config, template, series, seed=seed, progress=report)
+                return await generate_universe(
+                    db, config, await as_of_replay(config, db, template), series, seed=seed, progress=report
+                )
             finally:
                 await db.close()
 
@@ -317,9 +322,32 @@ _FIGURES = ("hold-out Sharpe, search's best", "median hold-out Sharpe", "buy-and
 """A universe's per-series figures: the search's own pick, the middle of all, and the naive baseline."""
 
 
+async def as_of_replay(config: Settings, db: Database, request: GenerationRequest) -> GenerationRequest:
+    """``request`` reading only the bars closed by the replay's market time in a workspace that replays
+    (``market.as_of.workspace_market_time``): strategies stored here may go on paper with the replay's
+    daemon, which would then trade the very bars they were chosen on. Said by ``trimmed``."""
+    from dataclasses import replace
+
+    from mastertrade.engine.market.as_of import workspace_market_time
+
+    if request.until is not None:
+        return request
+    return replace(request, until=await workspace_market_time(config, db))
+
+
 def trimmed(doc: dict[str, Any]) -> None:
-    """Say when the run left older stored bars out (``lookback_bars``): nothing is cut silently."""
+    """Say when the run left stored bars out, older ones (``lookback_bars``) or, in a replay workspace,
+    those after its market time: nothing is cut silently."""
     data = doc.get("data") or {}
+    if data.get("market_time") is not None:
+        series = f"{doc['symbol']} {doc['timeframe']}"
+        info(
+            f'{series}: this workspace is a replay ([market] venue = "replay") at market time'
+            f" {data['market_time']}: searched only the bars closed by then; the"
+            f" {data['after_market_time_bars']:,} stored bars after it were left out (the replay has yet to"
+            " play them, and its daemon would trade these strategies on them). To research the whole"
+            " history, use another workspace (another MT_HOME or [db] url)"
+        )
     if data.get("trimmed_bars"):
         series = f"{doc['symbol']} {doc['timeframe']}"
         info(

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mastertrade.utc import iso_ms
+
 
 class _Run:
     def progress(self, done: float, total: float | None = None, message: str = "") -> None:
@@ -19,6 +21,7 @@ class _Run:
 
 def _ctx(database: Any) -> Any:
     from mastertrade.config import load_settings
+    from mastertrade.engine.kernel.clock import SystemClock
     from mastertrade.engine.market.store import CandleStore
 
     @asynccontextmanager
@@ -31,6 +34,7 @@ def _ctx(database: Any) -> Any:
         venue=SimpleNamespace(id="sim"),
         candles=CandleStore(database),
         work=work,
+        market_time=SystemClock(),
     )
 
 
@@ -118,3 +122,37 @@ async def test_job_unavailable_without_models_or_extra(
     monkeypatch.setenv("MT_ML__FORECASTS", '["lightgbm"]')
     monkeypatch.setitem(sys.modules, "lightgbm", None)
     assert "pip install 'mastertrade[ml]'" in (available(_ctx(database)) or "")
+
+
+async def test_on_a_replay_retrain_and_forecast_stop_at_the_market_time(
+    database: Any, ml_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay's store holds the bars it has yet to play: the retraining learned on them, and each
+    closed bar's forecast was made from the newest stored bar (the end of the history) instead of the
+    bar that closed."""
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.kernel.clock import MarketTime
+    from mastertrade.engine.market.replay import ReplayVenue
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SeriesKey, rows_from_frame
+    from mastertrade.engine.services.forecasts import ForecastService, retrain_job
+    from mastertrade.engine.signals.forecast_term import series_name
+
+    ctx = _ctx(database)
+    key = SeriesKey("sim", "BTC/USDT", "1h")
+    await ctx.candles.upsert(key, rows_from_frame(simulate("BTC/USDT", "1h", 600, seed=9)))
+    stamps = (await ctx.candles.read(key)).index.as_unit("ms").asi8
+    played = int(stamps[399])  # the replay has played 400 bars; 200 more are stored
+    ctx.venue = ReplayVenue(ctx.candles, "sim")
+    ctx.market_time = MarketTime()
+    ctx.market_time.observe(played + 3_600_000)  # the 400th bar's close
+
+    trained = await retrain_job(ctx, _Run())  # type: ignore[arg-type]
+    assert "error" not in trained["models"]["lightgbm BTC/USDT"], trained
+    name = series_name("lightgbm", 1, "1h", "sim")
+    forecasts = await FeatureStore(database).read("ml_sim", name, "BTC/USDT")
+    assert len(forecasts) > 100
+    assert int(forecasts.ts.max()) <= played  # nothing made of a bar the replay has not played
+
+    made = await ForecastService().on_bar(ctx, "sim", "BTC/USDT", "1h", played)
+    assert made[0]["bar"] == iso_ms(played)  # the bar that closed, not the newest stored one

@@ -10,7 +10,8 @@ The universe is every symbol of ``[market] symbols`` on each timeframe of ``[gen
 1. **refresh**: for each series, on an exchange venue, download the candles missing since the last stored
    one (the simulated and replay venues store what they produce; there is nothing to fetch);
 2. **generate**: the whole universe as one workload (:mod:`.universe`): a generation run of
-   ``[generator] count`` strategies per series on its newest ``lookback_bars`` candles, seeded from the
+   ``[generator] count`` strategies per series on its newest ``lookback_bars`` candles (on a replay, the
+   newest closed by its market time, never the bars it has yet to play: ``market.as_of``), seeded from the
    date and the series (so a night can be re-run and gives the same strategies on the same data); with
    the dask executor every series' batches go to the cluster at once. A series without enough candles is
    skipped with the reason;
@@ -213,8 +214,11 @@ async def nightly(
     publish: Publish | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    until: int | None = None,
 ) -> dict[str, Any]:
-    """The nightly run (see the module docstring); returns its summary (stored as the job's result)."""
+    """The nightly run (see the module docstring); returns its summary (stored as the job's result).
+    ``until``: the market time (epoch ms) the generation reads bars up to (a replay's: its store holds
+    the bars it has yet to play; ``market.as_of``)."""
     from mastertrade.engine.generator.pipeline import GenerationRequest
     from mastertrade.engine.generator.universe import config_universe, generate_universe
     from mastertrade.engine.market.store import CandleStore, SeriesKey, is_simulated_exchange
@@ -231,6 +235,10 @@ async def nightly(
         "paper": [],
         "decisions": [],
     }
+    if until is not None:
+        from mastertrade.utc import iso_ms
+
+        report["market_time"] = iso_ms(until)
     universe = config_universe(settings)
     entries: list[dict[str, Any]] = []
     for symbol, timeframe in universe:
@@ -256,7 +264,7 @@ async def nightly(
     searched = [(entry["symbol"], entry["timeframe"]) for entry in pending]
 
     request = GenerationRequest(
-        symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly"
+        symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly", until=until
     )
     seed = int(now.strftime("%Y%m%d"))
     if config.nightly_seed is not None:
@@ -297,6 +305,8 @@ async def nightly(
 
 async def nightly_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
     """The scheduler's ``nightly_generation`` job."""
+    from mastertrade.engine.market.as_of import research_until
+
     loop = asyncio.get_running_loop()
 
     def progress(done: float, total: float | None, message: str) -> None:
@@ -313,4 +323,6 @@ async def nightly_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         # market time: on a simulated market each simulated night is its own date (and seed), as the
         # scheduler that fired the job counts nights; the wall clock gave every night of a day one seed
         now=ctx.market_time.now(),
+        # on a replay, the bars it has played: its store holds the ones to come too
+        until=research_until(ctx.venue, ctx.market_time),
     )

@@ -2,7 +2,8 @@
 
 ``generate(db, settings, request)`` is what ``mt generate`` and the nightly job call:
 
-1. read the newest ``lookback_bars`` candles of the series and cut them (:mod:`.holdout`) into the
+1. read the newest ``lookback_bars`` candles of the series (on a replay, the newest closed by its market
+   time: ``market.as_of``) and cut them (:mod:`.holdout`) into the
    **search window** (the older ``1 - holdout_fraction``) and the **hold-out** (the newest bars);
 2. search (:mod:`.search`) through the configured executor on the search window only (its own inner
    walk-forward folds), avoiding every fingerprint already stored for the market; besides prices and
@@ -75,6 +76,9 @@ class GenerationRequest:
     scheduler: str | None = None
     seeds: tuple[Genome, ...] = ()
     """Genomes the first generation starts from (with mutations of them) instead of random ones."""
+    until: int | None = None
+    """A market time (epoch ms): only the bars closed by then are read, the lookback the newest of them
+    (a replay's market time: its store holds bars it has yet to play, ``market.as_of``)."""
 
 
 @dataclass
@@ -264,22 +268,41 @@ def load_scoring_kernels() -> None:
 
 
 async def read_series(
-    db: Database, symbol: str, timeframe: str, exchange: str | None, bars: int
+    db: Database, symbol: str, timeframe: str, exchange: str | None, bars: int, *, until: int | None = None
 ) -> tuple[SeriesKey, pd.DataFrame]:
-    """The newest ``bars`` candles of a stored series."""
+    """The newest ``bars`` candles of a stored series (of those closed by market time ``until``)."""
     from mastertrade.engine.research.series import SeriesLoader
 
-    series = await SeriesLoader(db).find(symbol, timeframe, exchange, newest=bars)
+    series = await SeriesLoader(db).find(symbol, timeframe, exchange, newest=bars, until=until)
     return series.key, series.frame
 
 
-async def lookback_cut(db: Database, key: SeriesKey, used: int, lookback: int) -> dict[str, Any]:
-    """How many stored bars the run leaves out (older than its ``lookback_bars``): nothing is cut silently,
-    the summary and ``mt generate`` say so."""
+async def lookback_cut(
+    db: Database, key: SeriesKey, used: int, lookback: int, *, until: int | None = None
+) -> dict[str, Any]:
+    """How many stored bars the run leaves out: older than its ``lookback_bars``, and with ``until`` those
+    not closed by that market time (``after_market_time_bars``). Nothing is cut silently: the summary and
+    ``mt generate`` say so."""
+    from mastertrade.engine.market.as_of import opened_before
     from mastertrade.engine.market.store import CandleStore
+    from mastertrade.utc import iso_ms
 
-    stored = (await CandleStore(db).info(key)).rows
-    return {"stored_bars": stored, "lookback_bars": lookback, "trimmed_bars": max(0, stored - used)}
+    candles = CandleStore(db)
+    everything = (await candles.info(key)).rows
+    if until is None:
+        return {
+            "stored_bars": everything,
+            "lookback_bars": lookback,
+            "trimmed_bars": max(0, everything - used),
+        }
+    stored = (await candles.info(key, before=opened_before(until, key.timeframe))).rows
+    return {
+        "stored_bars": stored,
+        "lookback_bars": lookback,
+        "trimmed_bars": max(0, stored - used),
+        "market_time": iso_ms(until),
+        "after_market_time_bars": everything - stored,
+    }
 
 
 async def generate(
@@ -298,7 +321,12 @@ async def generate(
     config = settings.generator
     started = time.perf_counter()
     key, frame = await read_series(
-        db, request.symbol, request.timeframe, request.exchange, request.lookback_bars or config.lookback_bars
+        db,
+        request.symbol,
+        request.timeframe,
+        request.exchange,
+        request.lookback_bars or config.lookback_bars,
+        until=request.until,
     )
     # the strategies name the market as it is stored (`--symbol eth/usdt` finds and means ETH/USDT)
     request = replace(request, symbol=key.symbol)
@@ -315,7 +343,9 @@ async def generate(
         features=pool.provider,
     )
     check_split(key, problem, holdout)
-    trim = await lookback_cut(db, key, len(frame), request.lookback_bars or config.lookback_bars)
+    trim = await lookback_cut(
+        db, key, len(frame), request.lookback_bars or config.lookback_bars, until=request.until
+    )
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     search = search_config(settings, request, seed, pool.terms)
     workers = request.workers or config.workers
@@ -331,6 +361,7 @@ async def generate(
         "lookback_bars": request.lookback_bars or config.lookback_bars,
         "bars": len(frame),
         "stored_bars": trim["stored_bars"],
+        **({"market_time": trim["market_time"]} if "market_time" in trim else {}),
         "holdout_fraction": config.holdout_fraction,
         "walk_forward_windows": config.walk_forward_windows,
         "thresholds": thresholds(config),

@@ -258,13 +258,16 @@ class CandleStore:
         """The candles of a series as a DataFrame (see the module docstring)."""
         return frame_from_matrix(await self.read_matrix(key, start, end))
 
-    async def bucket_closes(self, key: SeriesKey, bucket_ms: int, span_ms: int) -> list[float]:
+    async def bucket_closes(
+        self, key: SeriesKey, bucket_ms: int, span_ms: int, *, before: int | None = None
+    ) -> list[float]:
         """The close of the last stored bar in each ``bucket_ms`` bucket (epoch-ms buckets, UTC) of the
         bars from ``span_ms`` before the newest bar's open time up to the newest, oldest first: the
         series sampled at a coarser horizon (the VaR job's daily returns from hourly bars, run every
         few seconds by a simulated daemon) in one statement, without reading and converting every bar.
-        The bucket is the floor of ``ts / bucket_ms``, written so that SQLite's and Postgres'
-        truncating division floor a negative ``ts`` too."""
+        With ``before``, only the bars opened before it count (a replay's store holds bars it has yet to
+        play: ``market.as_of``). The bucket is the floor of ``ts / bucket_ms``, written so that SQLite's
+        and Postgres' truncating division floor a negative ``ts`` too."""
         async with self.db.engine.connect() as conn:
             series_id = await self.series_id(key, conn=conn)
             if series_id is None:
@@ -272,12 +275,17 @@ class CandleStore:
             result = await conn.execute(
                 text(
                     "SELECT c.close FROM candles c JOIN ("
-                    " SELECT MAX(ts) AS ts FROM candles WHERE series_id = :sid AND ts >= ("
-                    "  SELECT MAX(ts) FROM candles WHERE series_id = :sid) - :span"
+                    " SELECT MAX(ts) AS ts FROM candles WHERE series_id = :sid AND ts < :before AND ts >= ("
+                    "  SELECT MAX(ts) FROM candles WHERE series_id = :sid AND ts < :before) - :span"
                     " GROUP BY (ts - ((ts % :bucket) + :bucket) % :bucket) / :bucket"
                     ") last ON c.series_id = :sid AND c.ts = last.ts ORDER BY c.ts"
                 ),
-                {"sid": series_id, "span": span_ms, "bucket": bucket_ms},
+                {
+                    "sid": series_id,
+                    "span": span_ms,
+                    "bucket": bucket_ms,
+                    "before": before if before is not None else _MAX_TS,
+                },
             )
             return [float(row[0]) for row in result.all()]
 
@@ -318,15 +326,20 @@ class CandleStore:
             )
             return np.array([int(row[0]) for row in result.all()], dtype=np.int64)
 
-    async def info(self, key: SeriesKey) -> SeriesInfo:
+    async def info(self, key: SeriesKey, *, before: int | None = None) -> SeriesInfo:
+        """The series' first and last bar and how many are stored (of the bars opened before ``before``,
+        when given)."""
         async with self.db.engine.connect() as conn:
             series_id = await self.series_id(key, conn=conn)
             if series_id is None:
                 return SeriesInfo(key, None, None, 0)
             row = (
                 await conn.execute(
-                    text("SELECT MIN(ts), MAX(ts), COUNT(*) FROM candles WHERE series_id = :sid"),
-                    {"sid": series_id},
+                    text(
+                        "SELECT MIN(ts), MAX(ts), COUNT(*) FROM candles"
+                        " WHERE series_id = :sid AND ts < :before"
+                    ),
+                    {"sid": series_id, "before": before if before is not None else _MAX_TS},
                 )
             ).one()
             return SeriesInfo(key, row[0], row[1], int(row[2]))

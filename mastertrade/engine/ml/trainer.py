@@ -100,15 +100,26 @@ def artifact_key(key: SeriesKey, horizon: int) -> dict[str, Any]:
 
 
 async def load_frame(
-    db: Database, symbol: str, timeframe: str, exchange: str | None, start: int | None = None
+    db: Database,
+    symbol: str,
+    timeframe: str,
+    exchange: str | None,
+    start: int | None = None,
+    *,
+    until: int | None = None,
 ) -> tuple[SeriesKey, pd.DataFrame]:
+    """The stored candles of a series from ``start`` on (of those closed by market time ``until``: a
+    replay's store holds bars it has yet to play, ``market.as_of``)."""
+    from mastertrade.engine.market.as_of import opened_before
     from mastertrade.engine.market.store import CandleStore
+    from mastertrade.utc import iso_ms
 
     store = CandleStore(db)
     key = await store.resolve(symbol, timeframe, exchange)
-    frame = await store.read(key, start)
+    frame = await store.read(key, start, opened_before(until, timeframe) if until is not None else None)
     if frame.empty:
-        raise NotFound(f"no candles of {key}")
+        closed = f" closed by the market time {iso_ms(until)}" if until is not None else ""
+        raise NotFound(f"no candles of {key}{closed}")
     return key, frame
 
 
@@ -402,15 +413,17 @@ async def refit(
     strategies: Strategies,
     store: ArtifactStore | None = None,
     by: str = "the nightly retraining",
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Train the model of the newest bar on every label known now and save it (the nightly job). The
     stored forecast series is left as it is: past forecasts are never rewritten; a series with no
     forecast of the stored bars yet is made by a full walk-forward instead (refused, ``SeriesInUse``,
     should it still hold values that strategies in ``strategies`` trading on it read). Refused like
-    :func:`train` while another process trains the series."""
+    :func:`train` while another process trains the series. ``until``: "now" is that market time (a
+    replay's), and only the bars closed by then are read."""
     request.check()
     store = store or ArtifactStore.default()
-    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange, until=until)
     with _locked(store, request, key, by):
         return await _refit(db, request, store, key, frame, strategies)
 
@@ -566,9 +579,11 @@ def _created_at(folder: Path) -> str | None:
 
 
 async def predict_latest(
-    db: Database, loaded: LoadedModel, key: SeriesKey, *, publish: bool = True
+    db: Database, loaded: LoadedModel, key: SeriesKey, *, publish: bool = True, at_bar: int | None = None
 ) -> dict[str, Any]:
-    """The forecast made at the close of the newest stored bar; stored as a feature point when ``publish``."""
+    """The forecast made at the close of the newest stored bar (of the bar opened at ``at_bar``, when given:
+    the one that just closed; on a replay the newest stored bar is one it has yet to play); stored as a
+    feature point when ``publish``."""
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
@@ -576,9 +591,10 @@ async def predict_latest(
 
     step = timeframe_ms(key.timeframe)
     candles = CandleStore(db)
-    last = await candles.last_ts(key)
+    end = None if at_bar is None else at_bar + 1
+    last = await candles.last_ts(key, before=end)
     start = None if last is None else int(last) - LIVE_BARS * step
-    frame = await candles.read(key, start)
+    frame = await candles.read(key, start, end)
     if frame.empty:
         raise NotFound(f"no candles of {key}")
     frame = frame.iloc[-LIVE_BARS:]

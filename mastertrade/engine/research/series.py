@@ -106,22 +106,31 @@ class SeriesLoader:
         start: int | None = None,
         end: int | None = None,
         newest: int | None = None,
+        until: int | None = None,
     ) -> Series:
         """``load`` of the stored series of ``symbol``/``timeframe`` (``exchange``'s, or the one exchange
-        that has it: ``CandleStore.resolve``); ``newest`` keeps only that many bars, the newest.
-        ``NotFound`` when no bar is in the range."""
+        that has it: ``CandleStore.resolve``); ``newest`` keeps only that many bars, the newest;
+        ``until`` (a market time, epoch ms) only the bars closed by then (``market.as_of``: a replay's
+        store holds bars it has yet to play). ``NotFound`` when no bar is in the range."""
+        from mastertrade.engine.market.as_of import opened_before
         from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
 
         step = timeframe_ms(timeframe)
         key = await self.candles.resolve(symbol, timeframe, exchange)
+        if until is not None:
+            bound = opened_before(until, timeframe)
+            end = bound if end is None else min(end, bound)
         if newest is not None:
-            last = await self.candles.last_ts(key)
+            last = await self.candles.last_ts(key, before=end)
             if last is None:
-                raise NotFound(f"no candles of {key}: get some with `mt data download` or `mt data sim`")
+                closed = f" closed by the market time {to_iso(until)}" if until is not None else ""
+                raise NotFound(
+                    f"no candles of {key}{closed}: get some with `mt data download` or `mt data sim`"
+                )
             start = last - (newest - 1) * step
         series = await self.load(key, strategies, start=start, end=end)
         if series.frame.empty:
             since = to_iso(start) if start is not None else "the start"
-            until = to_iso(end) if end is not None else "the end"
-            raise NotFound(f"no candles of {key} between {since} and {until}")
+            till = to_iso(end) if end is not None else "the end"
+            raise NotFound(f"no candles of {key} between {since} and {till}")
         return series

@@ -2,8 +2,9 @@
 
 For each model in ``[ml] forecasts`` and each symbol of ``[market] symbols`` (at ``[market] timeframe``):
 
-- ``ml_retrain`` trains the model of the newest bar on every label known now and saves it as a new
-  artifact (a series never trained gets a full walk-forward first, which also stores its past forecasts);
+- ``ml_retrain`` trains the model of the newest bar on every label known now (on a replay: closed by its
+  market time, ``market.as_of``) and saves it as a new artifact (a series never trained gets a full
+  walk-forward first, which also stores its past forecasts);
 - :class:`ForecastService` waits for ``candle.closed`` and, with the newest artifact, stores the
   forecast made at that bar's close (published at the close, like every walk-forward forecast). It
   notices a new artifact by its folder and loads it once.
@@ -68,16 +69,18 @@ def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> T
 
 async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
     from mastertrade.engine.generator.store import StrategyStore
+    from mastertrade.engine.market.as_of import research_until
     from mastertrade.engine.ml.trainer import refit
 
     strategies = StrategyStore(ctx.db)
+    until = research_until(ctx.venue, ctx.market_time)  # a replay's store holds the bars to come too
     pairs = [(m, s) for m in ctx.settings.ml.forecasts for s in ctx.settings.market.symbols]
     results: dict[str, Any] = {}
     for index, (model, symbol) in enumerate(pairs):
         run.progress(index, len(pairs), f"training {model} on {symbol}")
         try:
             request = request_for(ctx.settings, model, symbol, ctx.venue.id)
-            summary = await refit(ctx.db, request, strategies=strategies)
+            summary = await refit(ctx.db, request, strategies=strategies, until=until)
         except MasterTradeError as exc:
             results[f"{model} {symbol}"] = {"error": str(exc)}
             log.error("ml_retrain: %s on %s: %s", model, symbol, exc)
@@ -124,12 +127,13 @@ class ForecastService:
                     or event.symbol not in ctx.settings.market.symbols
                 ):
                     continue
-                await self.on_bar(ctx, event.venue, event.symbol, event.timeframe)
+                await self.on_bar(ctx, event.venue, event.symbol, event.timeframe, event.ts)
 
     async def on_bar(
-        self, ctx: EngineContext, venue: str, symbol: str, timeframe: str
+        self, ctx: EngineContext, venue: str, symbol: str, timeframe: str, at_bar: int | None = None
     ) -> list[dict[str, Any]]:
-        """Forecast from the newest stored bar of one symbol with every configured model."""
+        """Forecast from the bar of one symbol that closed (opened at ``at_bar``; by default the newest
+        stored, which on a replay is one it has yet to play) with every configured model."""
         from mastertrade.engine.market.store import SeriesKey
         from mastertrade.engine.ml.trainer import predict_latest
 
@@ -141,7 +145,7 @@ class ForecastService:
             if loaded is None:
                 continue
             async with ctx.work(f"forecast {model} {symbol}"):
-                out.append(await predict_latest(ctx.db, loaded, key))
+                out.append(await predict_latest(ctx.db, loaded, key, at_bar=at_bar))
         self.last_ms = (time.perf_counter() - started) * 1000
         return out
 

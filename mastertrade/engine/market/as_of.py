@@ -1,0 +1,63 @@
+"""Where research stops reading stored candles: at the market time, on a replay.
+
+A replay's store holds the whole imported history, the bars it has yet to play too. A job that read the
+newest stored bars searched, held out and sized on prices the replayed market had not shown: the nightly
+generation chose strategies on the months after the replay's market time and put them on paper to trade
+those very bars; the ML retraining learned on them; the VaR sampled them. So every research job the
+daemon runs on a replay reads only the bars closed by its market time (``research_until``), and ``mt
+generate`` run by hand in a replay workspace stops where the replay stands (``workspace_market_time``)
+and says so. On an exchange or the simulated venue nothing is stored past the market time: no bound.
+
+A bar counts once it has closed (its open time plus the timeframe at or before the market time): the
+forming bar's close is not known yet.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mastertrade.engine.market.timeframes import timeframe_ms
+
+if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.kernel.clock import Clock
+    from mastertrade.engine.market.venue import Venue
+
+
+def opened_before(until: int, timeframe: str) -> int:
+    """The bound on open times (exclusive) of the ``timeframe`` bars closed by market time ``until``."""
+    return until - timeframe_ms(timeframe) + 1
+
+
+def research_until(venue: Venue, market_time: Clock) -> int | None:
+    """The daemon's research bound (epoch ms): its market time on a replay, None elsewhere."""
+    if getattr(venue, "resume_time", None) is None:  # only a replay plays back bars it already stores
+        return None
+    return int(market_time.now().timestamp() * 1000)
+
+
+async def workspace_market_time(settings: Settings, db: Database) -> int | None:
+    """Where a replay workspace's market stands for research run outside the daemon (``mt generate``):
+    the open of the last bar a replay began to serve (every bar closed by then was played in full; the
+    daemon may still be showing that one forming), or before any, the open of the first bar it will
+    play. None when the workspace does not replay, or has nothing to play."""
+    if settings.market.venue != "replay":
+        return None
+    from mastertrade.engine.market.replay import ReplayVenue
+    from mastertrade.engine.market.replay_position import ReplayPositions
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.timeframes import parse_when
+
+    positions = ReplayPositions(db)
+    reached = await positions.reached()
+    if reached is not None:
+        return reached.close - timeframe_ms(reached.timeframe)
+    start = settings.market.replay_start
+    venue = ReplayVenue(
+        CandleStore(db),
+        settings.market.replay_exchange,
+        start=parse_when(start, what="[market] replay_start") if start else None,
+        positions=positions,
+    )
+    return await venue.resume_time(settings.market.symbols, settings.market.timeframe)

@@ -1,0 +1,91 @@
+"""Research the daemon runs on a replay reads only the bars the replay has played: its store holds the
+whole imported history, and the nightly generation searched and held out on the months after the
+replay's market time, then put the chosen strategies on paper to trade those very bars."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+import pytest
+
+from mastertrade.config import load_settings
+from mastertrade.engine.market.replay import ReplayVenue
+from mastertrade.engine.market.replay_position import ReplayPositions
+from mastertrade.engine.market.store import CandleStore, SeriesKey
+from mastertrade.engine.services import build_jobs
+from mastertrade.utc import iso_ms
+from tests.daemon.conftest import core_daemon
+
+HOUR = 3_600_000
+T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+BARS = 1_200
+START = 600  # the replay plays from the 600th stored bar on
+
+
+def _rows(count: int) -> list[tuple[int, float, float, float, float, float]]:
+    rows = []
+    for i in range(count):
+        close = 100.0 + 10.0 * math.sin(i / 7.0) + 0.05 * i
+        rows.append((T0 + i * HOUR, close - 0.5, close + 1.5, close - 1.5, close, 10.0))
+    return rows
+
+
+async def _replay_daemon(database: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """A daemon replaying csv BIG/USDT 1h from bar START, held before its first tick: its market time
+    is that bar's open, and the 600 bars after it are stored, not played."""
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), _rows(BARS))
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_GENERATOR__COUNT", "4")
+    monkeypatch.setenv("MT_GENERATOR__POPULATION", "8")
+    monkeypatch.setenv("MT_GENERATOR__GENERATIONS", "0")
+    showing = asyncio.Event()
+
+    async def before_the_first_tick(seconds: float) -> None:
+        showing.set()
+        await asyncio.Future()  # the replay shows nothing more: market time stays at its first bar
+
+    venue = ReplayVenue(
+        store,
+        "csv",
+        start=T0 + START * HOUR,
+        sleep=before_the_first_tick,
+        positions=ReplayPositions(database),
+    )
+    daemon = core_daemon(load_settings(), venue=venue, serve_api=False, jobs=build_jobs)
+    ctx = await daemon.start()
+    await showing.wait()
+    return daemon, ctx
+
+
+async def test_nightly_generation_on_a_replay_reads_only_the_bars_it_played(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.generator.store import StrategyStore
+    from mastertrade.engine.scheduler.service import SchedulerService
+
+    daemon, ctx = await _replay_daemon(database, monkeypatch)
+    try:
+        market_time = T0 + START * HOUR
+        assert int(ctx.market_time.now().timestamp() * 1000) == market_time
+        scheduler = ctx.find(SchedulerService)
+        assert scheduler is not None
+        await scheduler.start_job("nightly_generation")
+        await scheduler.wait_idle()
+        [record] = await scheduler.runs.recent("nightly_generation")
+        assert record.outcome == "ok", record.error
+        [run] = await StrategyStore(database).runs()
+        assert run.parameters["bars"] == START  # the bars closed by the market time, not all 1,200
+        assert run.parameters["stored_bars"] == START
+        assert json.loads(record.result)["market_time"] == iso_ms(market_time)
+        strategies = await StrategyStore(database).list()
+        assert strategies
+        for strategy in strategies:  # the hold-out is the newest bars the replay has played
+            assert strategy.holdout["end"] == iso_ms(market_time - HOUR)
+    finally:
+        await daemon.stop()
