@@ -142,3 +142,19 @@ async def test_the_newest_and_oldest_bar_within_a_bound(database: Any) -> None:
     assert await store.first_ts(key, start=T0 + 2 * HOUR + 1) == T0 + 3 * HOUR
     assert await store.first_ts(key, start=T0 + 6 * HOUR) is None
     assert (await store.last_ts(key), await store.first_ts(key)) == (T0 + 5 * HOUR, T0)
+
+
+async def test_bucket_closes_before_a_bound_ignore_the_bars_after_it(database: Any) -> None:
+    """A replay's VaR samples the closes it has played: the bars opened from ``before`` on (stored, yet
+    to play) count neither as the newest bar nor in any bucket."""
+    from mastertrade.engine.execution.riskmetrics import _sample
+
+    store = CandleStore(database)
+    key = SeriesKey("csv", "BTC/USDT", "1h")
+    rows = candles(24 * 9)
+    await store.upsert(key, rows)
+    day = 24 * HOUR
+    bound = rows[24 * 5 + 7][0]  # the market stands in the sixth day: the bars from 07:00 on are to come
+    frame = await store.read(key, bound - HOUR - 3 * day, bound)
+    assert await store.bucket_closes(key, day, 3 * day, before=bound) == _sample(frame["close"], day, 10_000)
+    assert await store.bucket_closes(key, day, 3 * day, before=T0) == []

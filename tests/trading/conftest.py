@@ -50,10 +50,13 @@ class TradingEngine:
         return self.ctx.get(Trader)
 
     async def risk_metrics(self) -> dict[str, Any]:
-        """What the ``risk_metrics`` job runs."""
-        from mastertrade.engine.execution.riskmetrics import compute_risk_metrics
+        """A run of the ``risk_metrics`` job."""
+        from types import SimpleNamespace
 
-        return await compute_risk_metrics(self.trader.account, self.ctx.candles, self.ctx.venue.id)
+        from mastertrade.engine.services.trading import risk_metrics
+
+        run = SimpleNamespace(progress=lambda *_: None)
+        return await risk_metrics(self.ctx, run)  # type: ignore[arg-type]
 
     def client(self) -> Any:
         from mastertrade.client import DaemonClient

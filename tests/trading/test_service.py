@@ -379,3 +379,46 @@ async def test_every_closed_candle_marks_the_equity_and_an_unchanged_mark_is_not
     assert [point.equity for point in history[:2]] == pytest.approx([100_000, 100_000 - 1010 * 1.001 + 1020])
     # bar 2's stored mark is the account's equity after BTC's close (the active strategy trades too)
     assert len(history) == 3 and history[2].equity == (await trading.trader.account.balance())["equity"]
+
+
+async def test_var_on_a_replay_samples_only_the_closes_it_played(
+    trading: TradingEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay's store holds the bars it has yet to play: the VaR job sampled its daily closes from the
+    newest stored bar, the risk of prices to come, not of those the market has shown."""
+    import math
+
+    from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.risk.var import historical
+    from tests.trading.conftest import HOUR, T0
+
+    days, cycle = 40, [0.97, 1.01, 1.02]  # 40 played days whose daily returns cycle -3%, +1%, +2%
+    rows, price = [], 100.0
+    for d in range(-days, 0):
+        for h in range(24):
+            rows.append((T0 + (d * 24 + h) * HOUR, price, price, price, price, 1.0))
+        price *= cycle[(d + days) % 3]
+    later = [  # 30 days the replay has yet to play, swinging 40% a day
+        (T0 + (d * 24 + h) * HOUR, p, p, p, p, 1.0)
+        for d in range(1, 31)
+        for h in range(24)
+        for p in [price * (1.4 if d % 2 else 0.6)]
+    ]
+    await trading.ctx.candles.upsert(SeriesKey("fake", BTC, "1h"), rows + later)
+
+    async def resume_time(*_: Any) -> None:  # what makes a venue a replay (``market.as_of``)
+        return None
+
+    monkeypatch.setattr(trading.venue, "resume_time", resume_time, raising=False)
+    await trading.bar(BTC, 0, price, price, price, price)
+    async with trading.client() as client:
+        await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=100))
+        await trading.bar(BTC, 1, price, price, price, price)
+        metrics = await trading.risk_metrics()
+        status = await client.risk_status()
+    assert metrics["source"] == "positions" and metrics["returns"] >= 35
+    weight = 100 * price / status.equity
+    daily = [cycle[i % 3] - 1 for i in range(metrics["returns"])]
+    var95, _ = historical([weight * r for r in daily], 0.95)
+    figures = {f["level"]: f for f in status.var["figures"]}  # type: ignore[index]
+    assert math.isclose(figures[0.95]["historical_var"], var95 * status.equity, rel_tol=1e-6)

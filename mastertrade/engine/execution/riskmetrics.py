@@ -2,7 +2,8 @@
 its equity history.
 
 With positions, the returns are those of the current holdings over the last ``[risk] var_lookback``
-horizons, each symbol's stored closes sampled at the horizon (``[risk] var_horizon``), weighted by the
+horizons, each symbol's stored closes (on a replay, those closed by its market time, never the bars it
+has yet to play) sampled at the horizon (``[risk] var_horizon``), weighted by the
 holding's share of equity (``var.portfolio_returns``): the risk of what is held now. Without positions the
 equity history, sampled the same way, gives the returns (mostly informative: a flat account has no
 market risk). Fewer than ``var.MIN_RETURNS`` returns give no figures, with the reason.
@@ -34,16 +35,23 @@ def _sample(series: pd.Series, horizon_ms: int, lookback: int) -> list[float]:
     return [float(v) for v in values[-(lookback + 1) :]]
 
 
-async def compute_risk_metrics(account: Account, candles: CandleStore, venue_id: str) -> dict[str, Any]:
-    """VaR and CVaR (95%, 99%; historical and parametric) of the account now, stored as a snapshot."""
-    data = await account_var(account, candles, venue_id)
+async def compute_risk_metrics(
+    account: Account, candles: CandleStore, venue_id: str, *, until: int | None = None
+) -> dict[str, Any]:
+    """VaR and CVaR (95%, 99%; historical and parametric) of the account now, stored as a snapshot.
+    ``until``: the market time (epoch ms) whose closed bars the closes are sampled from (a replay's: its
+    store holds the bars it has yet to play, ``market.as_of``)."""
+    data = await account_var(account, candles, venue_id, until=until)
     await account.risk.store.save_snapshot("risk", account.book, data)
     return data
 
 
-async def account_var(account: Account, candles: CandleStore, venue_id: str) -> dict[str, Any]:
+async def account_var(
+    account: Account, candles: CandleStore, venue_id: str, *, until: int | None = None
+) -> dict[str, Any]:
     import pandas as pd
 
+    from mastertrade.engine.market.as_of import opened_before
     from mastertrade.engine.market.store import SeriesKey
 
     settings = account.settings
@@ -57,9 +65,11 @@ async def account_var(account: Account, candles: CandleStore, venue_id: str) -> 
     source = "positions" if weights else "equity"
     if weights:
         span = (lookback + 2) * horizon_ms
+        before = opened_before(until, timeframe) if until is not None else None
         closes: dict[str, list[float]] = {}
         for symbol in weights:
-            sampled = await candles.bucket_closes(SeriesKey(venue_id, symbol, timeframe), horizon_ms, span)
+            key = SeriesKey(venue_id, symbol, timeframe)
+            sampled = await candles.bucket_closes(key, horizon_ms, span, before=before)
             closes[symbol] = sampled[-(lookback + 1) :]
         shortest = min(len(values) for values in closes.values())
         aligned = {symbol: values[len(values) - shortest :] for symbol, values in closes.items()}

@@ -253,11 +253,14 @@ def _available(ctx: EngineContext) -> str | None:
 
 async def risk_metrics(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
     from mastertrade.engine.execution.riskmetrics import compute_risk_metrics
+    from mastertrade.engine.market.as_of import research_until
 
     account = _account(ctx)
     if account is None:
         raise RuntimeError(_available(ctx))
-    return await compute_risk_metrics(account, ctx.candles, ctx.venue.id)
+    # on a replay, the closes it has played: its store holds the ones to come too
+    until = research_until(ctx.venue, ctx.market_time)
+    return await compute_risk_metrics(account, ctx.candles, ctx.venue.id, until=until)
 
 
 async def goal_snapshots(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
