@@ -241,3 +241,73 @@ async def test_a_replay_of_another_source_or_timeframe_never_takes_market_time_b
     assert [u async for u in beyond.stream(["BIG/USDT"], "1h")] == []
     assert beyond.ended is not None
     assert f"no old 1h bar is stored from {iso_ms(start + 100 * HOUR)} on" in beyond.ended
+
+
+@pytest.mark.parametrize("what", ["order", "fill"])
+async def test_a_replay_never_starts_before_the_workspace_traded(
+    database: Any, monkeypatch: Any, what: str
+) -> None:
+    """A workspace that traded on the simulated market or an exchange (its orders and fills stamped on
+    their market time, 2026 say) switched to a replay of older candles placed orders after the old ones
+    and filled them on 2024 bars. It is refused at start-up, naming both times and the ways on, and
+    changes nothing stored; with ``replay_start`` at that time the replay goes on from there."""
+    from mastertrade.config import load_settings
+    from mastertrade.db.models.trading import FillRecord, OrderRecord, TradingBook
+    from mastertrade.engine.market.factory import open_venue
+    from mastertrade.engine.orders import OrderState
+    from mastertrade.errors import UserInputError
+    from mastertrade.utc import iso_ms
+
+    store = CandleStore(database)
+    start = ORIGIN_MS + 10_000 * HOUR
+    await store.upsert(
+        SeriesKey("csv", "BIG/USDT", "1h"),
+        rows_from_frame(simulate("BIG/USDT", "1h", 10, 3, end=start + 10 * HOUR)),
+    )
+    placed = start + 4 * HOUR + 1  # on the simulated market, the replay's fifth bar's time
+    filled = placed + (HOUR if what == "fill" else -HOUR)  # the newer of the two is what counts
+    async with database.sessions() as session:
+        session.add(TradingBook(id="paper", mode="paper", quote="USDT"))
+        await session.flush()
+        order = OrderRecord(
+            client_order_id="mt-sim-1", book="paper", mode="paper", symbol="BIG/USDT", side="buy",
+            type="market", amount=1.0, state=OrderState.FILLED, filled=1.0, placed_ts=placed,
+        )  # fmt: skip
+        session.add(order)
+        await session.flush()
+        assert order.id is not None
+        session.add(
+            FillRecord(
+                order_id=order.id,
+                book="paper",
+                symbol="BIG/USDT",
+                side="buy",
+                amount=1.0,
+                price=100.0,
+                fee_asset="USDT",
+                trade_id="t1",
+                ts=filled,
+            )  # fmt: skip
+        )
+        await session.commit()
+    newest = max(placed, filled)
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__TICKS_PER_BAR", "2")
+    with pytest.raises(UserInputError) as refused:
+        await open_venue(load_settings(), database)
+    message = str(refused.value)
+    assert message.startswith('[market] venue = "replay" of csv would take market time back')
+    assert f"its first 1h bar to play opens at {iso_ms(start)}, before {iso_ms(newest)}" in message
+    done = f"order {order.id} was placed" if what == "order" else f"order {order.id} filled"
+    assert f"when this workspace's newest {done}" in message
+    assert f'set [market] replay_start = "{iso_ms(newest)}"' in message and "new workspace" in message
+    assert (await store.info(SeriesKey("csv", "BIG/USDT", "1h"))).rows == 10
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", iso_ms(newest))
+    replay = await open_venue(load_settings(), database)
+    assert isinstance(replay, ReplayVenue)
+    replay._sleep = no_sleep
+    played = [u.ts for u in await take(replay, ["BIG/USDT"], 2)]
+    assert played and min(played) >= newest  # the first bar it plays opens after the newest trade

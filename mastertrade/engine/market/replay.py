@@ -9,7 +9,8 @@ A bar cut short by a crash is not shown again (its stored candle is still there 
 bar clock). ``start`` applies when it is later than that; replaying from the beginning again takes a
 new workspace (README, "Replay"). Nor does a change of source take it back: a replay whose first bar
 would open before the market time the workspace reached on another exchange or timeframe is refused at
-start-up (``_start``).
+start-up (``_start``), and so is one whose first bar opens before the workspace's newest order or fill
+(made on the simulated market or an exchange: ``traded_time.py``).
 
 Its ``id`` is the exchange the candles are stored under (so a feed that stores what it streams rewrites
 the same rows, never duplicates), and it always reports ``simulated``: replayed prices are not the
@@ -29,12 +30,14 @@ from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.store import CandleStore, SeriesKey
 from mastertrade.engine.market.ticks import forming_update, intrabar_path
 from mastertrade.engine.market.timeframes import timeframe_ms
+from mastertrade.engine.market.traded_time import latest_traded
 from mastertrade.engine.market.venue import CandleUpdate
 from mastertrade.errors import UserInputError
 from mastertrade.utc import iso_ms
 
 if TYPE_CHECKING:
     from mastertrade.engine.market.replay_position import Reached, ReplayPositions
+    from mastertrade.engine.market.traded_time import Traded
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,25 @@ class ReplayVenue:
             first = await self._first_bar(symbols, timeframe, start)
             if first is not None and first < reached.close:
                 raise UserInputError(self._going_back(timeframe, first, reached))
+        traded = await latest_traded(self.positions.db) if self.positions else None
+        if traded is not None and (start is None or start < traded.at):
+            first = await self._first_bar(symbols, timeframe, start)
+            if first is not None and first < traded.at:
+                raise UserInputError(self._before_trading(timeframe, first, traded))
         return start, resumes
+
+    def _before_trading(self, timeframe: str, first: int, traded: Traded) -> str:
+        """Why a replay may not start before the workspace's newest order or fill (made on the simulated
+        market or an exchange, on their market time): its orders would fill on bars before them."""
+        at = iso_ms(traded.at)
+        done = f"order {traded.id} was placed" if traded.what == "order" else f"order {traded.id} filled"
+        return (
+            f'[market] venue = "replay" of {self.exchange} would take market time back: its first '
+            f"{timeframe} bar to play opens at {iso_ms(first)}, before {at}, when this workspace's newest "
+            f"{done} (`mt orders`), and its orders, fills and books would see time run backwards. To go on "
+            f'from there, set [market] replay_start = "{at}"; to replay {self.exchange} from its first '
+            "candle, use a new workspace (another MT_HOME or [db] url). Nothing stored was changed"
+        )
 
     def _going_back(self, timeframe: str, first: int, reached: Reached) -> str:
         changed = [
