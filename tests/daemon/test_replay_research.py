@@ -89,3 +89,29 @@ async def test_nightly_generation_on_a_replay_reads_only_the_bars_it_played(
             assert strategy.holdout["end"] == iso_ms(market_time - HOUR)
     finally:
         await daemon.stop()
+
+
+async def test_where_mt_generate_stops_in_a_replay_workspace(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mt generate` by hand stops at the open of the last bar a replay began to serve (the daemon may be
+    showing it forming), at the first bar to play after a skip ahead with a later ``replay_start``, and
+    where the last replay left the market when the daemon would refuse the configured one."""
+    from mastertrade.engine.market.as_of import workspace_market_time
+
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), _rows(20))
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    assert await workspace_market_time(load_settings(), database) == T0  # nothing served: the first bar
+    await ReplayPositions(database).record("csv", "1h", T0 + 5 * HOUR)
+    assert await workspace_market_time(load_settings(), database) == T0 + 5 * HOUR
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", iso_ms(T0 + 12 * HOUR))
+    assert await workspace_market_time(load_settings(), database) == T0 + 12 * HOUR
+    await store.upsert(SeriesKey("old", "BIG/USDT", "1h"), _rows(3))
+    monkeypatch.delenv("MT_MARKET__REPLAY_START")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "old")  # refused: it would take market time back
+    assert await workspace_market_time(load_settings(), database) == T0 + 5 * HOUR
+    monkeypatch.setenv("MT_MARKET__VENUE", "sim")
+    assert await workspace_market_time(load_settings(), database) is None

@@ -153,3 +153,41 @@ async def test_a_fresh_replay_runs_on_its_first_bar_before_the_first_price(
         assert ctx.market_time.now() == datetime(2024, 1, 1, 2, tzinfo=UTC)
     finally:
         await daemon.stop()
+
+
+async def test_after_skipping_ahead_with_replay_start_status_and_market_time_stand_at_the_skip(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay restarted with a later ``replay_start`` skips the bars between: right after the restart,
+    `mt status` showed as the last closed bar the one served before the skip, and the market time stood
+    at its close, hours (or months) behind the bar the replay goes on with."""
+    from mastertrade.client import DaemonClient
+    from mastertrade.engine.api.app import create_app
+
+    rows = [(T0 + i * HOUR, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 10.0) for i in range(10)]
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), rows)
+    positions = ReplayPositions(database)
+    await positions.record("csv", "1h", T0 + 2 * HOUR)  # served up to the 02:00 bar
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    showing = asyncio.Event()
+
+    async def before_the_first_tick(seconds: float) -> None:
+        showing.set()
+        await asyncio.Future()
+
+    skip_to = T0 + 6 * HOUR  # replay_start 06:00: the bars from 03:00 to 05:00 are skipped
+    venue = ReplayVenue(store, "csv", start=skip_to, sleep=before_the_first_tick, positions=positions)
+    daemon = core_daemon(load_settings(), venue=venue, serve_api=False)
+    ctx = await daemon.start()
+    try:
+        await showing.wait()
+        assert ctx.market_time.now() == datetime(2024, 1, 1, 6, tzinfo=UTC)
+        async with DaemonClient(transport=httpx.ASGITransport(app=create_app(ctx))) as client:
+            report = await client.status()
+        [symbol] = report.symbols
+        assert symbol.last_closed_ts == T0 + 5 * HOUR  # the bar before the first it plays, not 02:00
+    finally:
+        await daemon.stop()

@@ -48,11 +48,11 @@ async def workspace_market_time(settings: Settings, db: Database) -> int | None:
     from mastertrade.engine.market.replay_position import ReplayPositions
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import parse_when
+    from mastertrade.errors import UserInputError
 
     positions = ReplayPositions(db)
     reached = await positions.reached()
-    if reached is not None:
-        return reached.close - timeframe_ms(reached.timeframe)
+    last_begun = reached.close - timeframe_ms(reached.timeframe) if reached is not None else None
     start = settings.market.replay_start
     venue = ReplayVenue(
         CandleStore(db),
@@ -60,4 +60,10 @@ async def workspace_market_time(settings: Settings, db: Database) -> int | None:
         start=parse_when(start, what="[market] replay_start") if start else None,
         positions=positions,
     )
-    return await venue.resume_time(settings.market.symbols, settings.market.timeframe)
+    try:
+        at = await venue.resume_time(settings.market.symbols, settings.market.timeframe)
+    except UserInputError:  # the daemon refuses this replay: the market stands where the last one left it
+        return last_begun
+    if reached is not None and at == reached.close:  # not skipped ahead: the bar may still be forming
+        return last_begun
+    return at

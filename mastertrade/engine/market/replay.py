@@ -90,14 +90,15 @@ class ReplayVenue:
     async def resume_time(self, symbols: Sequence[str], timeframe: str) -> int | None:
         """Market time where the replay stands (epoch ms) before its first price: the close of the last
         bar served in this workspace (of any replayed exchange and timeframe: this one may have served
-        none yet), or before any, the open of the first bar it will play; None with nothing to play.
+        none yet), or before any (or when a later ``replay_start`` skips ahead), the open of the first bar
+        it will play; None with nothing to play.
         The daemon's market clocks start there, not on the wall clock, so what runs before the first
         replayed price (or after the stored bars ran out) keeps the replay's time."""
         reached = await self.positions.reached() if self.positions else None
-        if reached is not None:
-            return reached.close
         start, _ = await self._start(symbols, timeframe)
-        return await self._first_bar(symbols, timeframe, start)
+        first = await self._first_bar(symbols, timeframe, start)
+        # a later replay_start skips ahead: market time is then where the replay goes on, not where it was
+        return max((at for at in (reached.close if reached else None, first) if at is not None), default=None)
 
     async def _first_bar(self, symbols: Sequence[str], timeframe: str, start: int | None) -> int | None:
         """Open time of the first stored bar of any of ``symbols`` from ``start`` on."""
@@ -169,13 +170,20 @@ class ReplayVenue:
         )
 
     async def last_served(self, symbol: str, timeframe: str) -> int | None:
-        """Open time of the newest bar of ``symbol`` this replay has served, None before any: the last
-        closed bar a restarted daemon shows (``mt status``). The store's newest bar is the end of the
+        """Open time of the newest bar of ``symbol`` this replay has served (after a skip ahead with a later
+        ``replay_start``, the newest stored before that start), None before any: the last closed bar a
+        restarted daemon shows (``mt status``). The store's newest bar is the end of the
         stored history, a bar the replay has yet to play."""
         served = await self.positions.served(self.exchange, timeframe) if self.positions else None
         if served is None:
             return None
-        return await self.store.last_ts(SeriesKey(self.exchange, symbol, timeframe), before=served + 1)
+        key = SeriesKey(self.exchange, symbol, timeframe)
+        start, resumes = await self._start([symbol], timeframe)
+        if not resumes and start is not None:
+            # a later replay_start skipped the bars after the last one served: the market stands at the
+            # bar before the first it will play, not at the bar it served before the skip
+            return await self.store.last_ts(key, before=start)
+        return await self.store.last_ts(key, before=served + 1)
 
     async def stream(
         self, symbols: Sequence[str], timeframe: str, *, after: Mapping[str, int] | None = None
