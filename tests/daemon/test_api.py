@@ -234,7 +234,7 @@ async def test_bad_requests_get_json_errors(
 async def test_an_exception_in_a_handler_is_a_500_json_error_without_traceback(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*args: Any) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("internal detail that must not leak")
 
     monkeypatch.setattr(engine.ctx.candles, "info", broken)

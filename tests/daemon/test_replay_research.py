@@ -115,3 +115,43 @@ async def test_where_mt_generate_stops_in_a_replay_workspace(
     assert await workspace_market_time(load_settings(), database) == T0 + 5 * HOUR
     monkeypatch.setenv("MT_MARKET__VENUE", "sim")
     assert await workspace_market_time(load_settings(), database) is None
+
+
+async def test_the_chart_of_a_replay_ends_at_its_market_time(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's chart (`/v1/candles`, `/v1/indicators`) showed a replay's newest stored bars: the
+    prices to come, months of them, to a trader trading the replay by hand."""
+    import httpx
+
+    from mastertrade.engine.api.app import create_app
+
+    daemon, ctx = await _replay_daemon(database, monkeypatch)
+    try:
+        last = T0 + (START - 1) * HOUR  # the newest bar closed by the market time
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(ctx)), base_url="http://mt"
+        ) as api:
+            newest = (await api.get("/v1/candles", params={"symbol": "BIG/USDT", "limit": 5})).json()
+            paged = (
+                await api.get(
+                    "/v1/candles", params={"symbol": "BIG/USDT", "since": str(last - HOUR), "limit": 50}
+                )
+            ).json()
+            lines = (
+                await api.get(
+                    "/v1/indicators", params={"symbol": "BIG/USDT", "line": "sma(length=5)", "limit": 5}
+                )
+            ).json()
+            folded = (
+                await api.get(
+                    "/v1/indicators",
+                    params={"symbol": "BIG/USDT", "line": "sma(length=2)", "timeframe": "4h", "limit": 5},
+                )
+            ).json()
+        assert [c["ts"] for c in newest["candles"]] == [last - i * HOUR for i in range(4, -1, -1)]
+        assert [c["ts"] for c in paged["candles"]] == [last - HOUR, last] and paged["next"] is None
+        assert lines["ts"][-1] == last
+        assert folded["ts"][-1] <= last
+    finally:
+        await daemon.stop()

@@ -1,10 +1,11 @@
 """``GET /v1/candles``: stored candles of any series, the newest ones or a time range page by page;
 ``GET /v1/indicators``: the engine's indicator lines over recent candles (``signals.lines``), what the
-dashboard's chart overlays."""
+dashboard's chart overlays. On a replay both end at its market time, never at the newest stored bar (the
+end of the history it has yet to play)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Query
 
@@ -21,6 +22,9 @@ from mastertrade.engine.market.timeframes import check_timeframe, parse_when, ti
 from mastertrade.errors import NotFound, UserInputError
 from mastertrade.utc import from_ms
 
+if TYPE_CHECKING:
+    from mastertrade.engine.kernel.context import EngineContext
+
 router = APIRouter(tags=["market"])
 
 SINCE = Query(description="first bar (ISO-8601 UTC or epoch ms); pages forward from here, oldest first")
@@ -28,6 +32,17 @@ UNTIL = Query(description="bars opening before this (ISO-8601 UTC or epoch ms); 
 
 
 LAST_MS = 253_402_300_799_999
+
+
+def played_before(ctx: EngineContext, timeframe: str) -> int | None:
+    """On a replay, the bound on open times (exclusive) of the ``timeframe`` bars closed by its market
+    time: its store holds the bars it has yet to play, which no chart may show (``market.as_of``)."""
+    from mastertrade.engine.market.as_of import opened_before, research_until
+
+    until = research_until(ctx.venue, ctx.market_time)
+    return None if until is None else opened_before(until, timeframe)
+
+
 """9999-12-31T23:59:59.999Z, the last moment a date can name: a larger epoch-ms value is refused by name
 (the database cannot hold it, and no ISO date reaches it)."""
 
@@ -71,15 +86,18 @@ async def candles(
     step = timeframe_ms(frame)
     key = SeriesKey(exchange or ctx.venue.id, symbol, frame)
     start, end = time_range(since, until)
-    info = await ctx.candles.info(key)
+    played = played_before(ctx, frame)
+    info = await ctx.candles.info(key, before=played)
     if info.last is None:
         raise NotFound(f"no candles stored for {key}")
     following: str | None = None
     if start is None:
-        last = info.last if end is None else end - step
+        last = info.last if end is None else end - step if played is None else min(end - step, info.last)
         matrix = await ctx.candles.read_matrix(key, start=last - (limit - 1) * step, end=last + 1)
         rows = cast(list[Any], matrix[-limit:].tolist())
     else:
+        if played is not None:
+            end = played if end is None else min(end, played)
         # One window of `limit` bars is enough unless the series has gaps; then read on to the end.
         window_end = start + (limit + 1) * step if end is None else min(end, start + (limit + 1) * step)
         rows = cast(list[Any], (await ctx.candles.read_matrix(key, start=start, end=window_end)).tolist())
@@ -143,18 +161,21 @@ async def indicators(
     step = timeframe_ms(frame)
     key = SeriesKey(exchange or ctx.venue.id, symbol, frame)
     bars = limit + INDICATOR_WARMUP
-    info = await ctx.candles.info(key)
+    played = played_before(ctx, frame)
+    info = await ctx.candles.info(key, before=played)
     if info.last is not None:
-        candles = frame_from_matrix(await ctx.candles.read_matrix(key, start=info.last - (bars - 1) * step))
+        candles = frame_from_matrix(
+            await ctx.candles.read_matrix(key, start=info.last - (bars - 1) * step, end=played)
+        )
     else:
         # Not stored at this timeframe: the base timeframe's candles folded, as the dashboard folds them.
         base = SeriesKey(key.exchange, symbol, ctx.settings.market.timeframe)
         base_step = timeframe_ms(base.timeframe)
-        base_info = await ctx.candles.info(base)
+        base_info = await ctx.candles.info(base, before=played)
         if base_info.last is None or step <= base_step or step % base_step:
             raise NotFound(f"no candles stored for {key}")
         matrix = await ctx.candles.read_matrix(
-            base, start=base_info.last - (bars * (step // base_step)) * base_step
+            base, start=base_info.last - (bars * (step // base_step)) * base_step, end=played
         )
         candles = fold(frame_from_matrix(matrix), step)
     candles = candles.iloc[-bars:]
