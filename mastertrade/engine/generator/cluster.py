@@ -3,8 +3,13 @@
 It keeps the executor contract of :mod:`.executor`:
 
 1. **The problem crosses the wire once.** :class:`DaskExecutor` scatters the :class:`~.evaluation.Problem`
-   (candles, walk-forward windows, cash, fee) to every worker (``client.scatter(..., broadcast=True)``);
-   a task names it by its key, so a worker reads it from its own memory. Each worker process builds one
+   (candles, walk-forward windows, cash, fee) to the cluster once (``client.scatter``, to one worker); a
+   task names it by its key, and a worker without a copy fetches one from a peer (dask's own transfer)
+   the first time it runs such a task. Not ``broadcast=True``: the scheduler's replication behind it
+   keeps trying to reach a worker that died while it ran, forever, and holds a lock that every later
+   broadcast and graceful worker retirement waits for: one worker lost at the wrong moment hung that run
+   and every later run on the scheduler. (Dask's active memory manager drops the extra replicas of a
+   broadcast a few seconds later anyway.) Each worker process builds one
    :class:`~.evaluation.Scorer` per problem the first time a task needs it and keeps it (a small LRU,
    :data:`KEEP_PROBLEMS`), so its indicator cache stays warm from batch to batch and generation to
    generation. Per batch, only genomes go out (a few hundred bytes each, pickled pydantic models) and
@@ -13,11 +18,11 @@ It keeps the executor contract of :mod:`.executor`:
    gathers the futures in submission order. A score depends only on the problem and the genome, so the
    search gives the same strategies for one worker or sixty-four.
 3. **No result is lost.** When a worker dies, the scheduler reruns the tasks it held on another worker
-   (up to ``distributed.scheduler.allowed-failures`` times); the scattered problem has a replica on every
-   worker, and a replacement worker fetches it from a peer. Should every copy be lost (the workers that
-   held it all died), the tasks waiting on it are cancelled by the scheduler: :func:`ordered_results`
-   then ships the problem again and resubmits every unfinished task. It waits for every future (it never
-   skips one), and gives each task :data:`RETRIES` retries for an exception raised in it.
+   (up to ``distributed.scheduler.allowed-failures`` times), which fetches the problem from a peer.
+   Should every copy be lost (the workers that held it all died), the tasks waiting on it are cancelled
+   by the scheduler: :func:`ordered_results` then ships the problem again and resubmits every unfinished
+   task. It waits for every future (it never skips one), and gives each task :data:`RETRIES` retries for
+   an exception raised in it.
 
 :func:`session` opens (or reuses) a client: to ``tcp://HOST:PORT`` of a running ``dask scheduler``, or,
 with no address, to a ``distributed.LocalCluster`` of worker processes on 127.0.0.1 of this machine.
@@ -166,7 +171,8 @@ MAX_RESHIPS = 5
 
 
 class Shipped:
-    """A value scattered to every worker (one replica each). ``name`` stays the same when it is shipped
+    """A value scattered to the cluster (to one worker; the others fetch it from a peer when a task needs
+    it: see the module docstring on why not ``broadcast``). ``name`` stays the same when it is shipped
     again, so the workers' caches keyed by it stay valid."""
 
     def __init__(self, client: Client, value: Any, name: str) -> None:
@@ -178,7 +184,7 @@ class Shipped:
         if self.future is not None:
             self.future.release()
         # in a list: scatter() would otherwise ship a tuple's (or a list's) items one by one
-        self.future = self.client.scatter([self.value], broadcast=True, hash=False)[0]
+        self.future = self.client.scatter([self.value], hash=False)[0]
 
     def release(self) -> None:
         if self.future is not None:

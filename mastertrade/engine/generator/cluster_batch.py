@@ -1,13 +1,13 @@
 """``mt backtest --batch`` on a Dask cluster (extra ``[cluster]``): the same results, in input order.
 
-The candle series (and the feature frames the genomes read) are scattered to every worker once; each
-worker keeps one ``IndicatorCache`` per series (a small LRU), so a second batch on the same series finds
-its indicators computed. The genomes are cut into consecutive chunks, one task each; a task runs
-:func:`.batch.run_batch` on its chunk on the worker (one numba thread: a worker is one thread) and returns
-its ``BatchResult`` rows with their input positions. The results are yielded chunk by chunk in input order
-while later chunks still compute. A worker that dies takes its tasks with it and the scheduler reruns them
-elsewhere; nothing here skips a failed future. The session (LocalCluster or a scheduler address) is the
-generator's (:mod:`mastertrade.engine.generator.cluster`).
+The candle series (and the feature frames the genomes read) are scattered to the cluster once
+(:class:`.cluster.Shipped`); each worker keeps one ``IndicatorCache`` per series (a small LRU), so a
+second batch on the same series finds its indicators computed. The genomes are cut into consecutive
+chunks, one task each; a task runs :func:`.batch.run_batch` on its chunk on the worker (one numba thread:
+a worker is one thread) and returns its ``BatchResult`` rows with their input positions. The results are
+yielded chunk by chunk in input order while later chunks still compute. A worker that dies takes its tasks
+with it and the scheduler reruns them elsewhere; nothing here skips a failed future. The session
+(LocalCluster or a scheduler address) is the generator's (:mod:`mastertrade.engine.generator.cluster`).
 """
 
 from __future__ import annotations
