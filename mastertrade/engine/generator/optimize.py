@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from mastertrade.errors import UserInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -262,7 +262,6 @@ async def optimize(
     report as a JSON document. ``start_ms``/``end_ms`` narrow the series to the bars opening in
     ``[start_ms, end_ms)`` (``mt backtest``'s and ``mt validate``'s range), of which the newest
     ``lookback_bars`` are used."""
-    import asyncio
 
     from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.evaluation import Problem
@@ -296,7 +295,12 @@ async def optimize(
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     prior = await registry.tally(key, *span)
-    report, batch = await asyncio.to_thread(tune, problem, holdout, subject, settings, trials, seed, prior)
+    from mastertrade.engine.ml.stoppable import run_stoppable
+
+    # Ctrl-C (a cancelled caller) stops the tuning after the trial it is scoring, not after the last one
+    report, batch = await run_stoppable(
+        lambda check: tune(problem, holdout, subject, settings, trials, seed, prior, check=check)
+    )
     await registry.record(key, *span, batch, source="optimize")
     return {
         "exchange": key.exchange,
@@ -342,9 +346,17 @@ async def _read_range(
 
 
 def tune(
-    problem: Any, holdout: Any, subject: Subject, settings: Settings, trials: int, seed: int, prior: Any
+    problem: Any,
+    holdout: Any,
+    subject: Subject,
+    settings: Settings,
+    trials: int,
+    seed: int,
+    prior: Any,
+    check: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    """The CPU-bound part: Optuna over the search window, then the one hold-out score of the best."""
+    """The CPU-bound part: Optuna over the search window, then the one hold-out score of the best.
+    ``check`` is called after each trial and raises to stop the tuning (its caller was cancelled)."""
     import optuna
 
     from mastertrade.engine.generator.deflated import deflated_sharpe
@@ -378,7 +390,9 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=trials)
+    # a callback's exception ends optimize() as it is; one raised in the objective would be logged
+    # by Optuna as a failed trial, with its traceback
+    study.optimize(objective, n_trials=trials, callbacks=[] if check is None else [lambda *_: check()])
     original_score = subject.score(scorer, subject.original)
     distinct = list(tried.values())
     if not distinct:  # every parameter set was invalid: the original is the only candidate
