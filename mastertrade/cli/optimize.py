@@ -48,7 +48,10 @@ def optimize(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Sampler seed: the same seed and data, the same result.")
+        int,
+        typer.Option(
+            "--seed", min=0, help="Seed (tuning: 0 to 4294967295): the same seed and data, the same result."
+        ),
     ] = 0,
     out: Annotated[
         Path | None,
@@ -133,8 +136,11 @@ def optimize(
             json_out,
         )
         return
+    from mastertrade.engine.generator.optimize import MAX_SEED, subject_of
     from mastertrade.engine.generator.optimize import optimize as run_optimize
-    from mastertrade.engine.generator.optimize import subject_of
+
+    if seed > MAX_SEED:  # --evolve's genetic search takes larger seeds: refused here, not in the option
+        raise UserInputError(f"invalid --seed {seed}: the tuning's sampler takes 0 to {MAX_SEED}")
 
     subject_of(loaded, param or ())  # bad --param or nothing to tune: refused before any data is read
     if out is not None:

@@ -67,6 +67,17 @@ def test_optimize_bad_input(mt: MT) -> None:
     assert result.exit_code == 2 and result.stderr.startswith("mt: error: unknown strategy 'no_such_thing'")
 
 
+def test_optimize_refuses_a_seed_its_sampler_cannot_take_before_any_trial(mt: MT) -> None:
+    assert mt(*SIM).exit_code == 0
+    args = ("optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d", "--trials", "2")
+    result = mt(*args, "--seed", "4294967296")  # before: a numpy traceback ("Seed must be between ...")
+    assert result.exit_code == 2
+    refusal = "mt: error: invalid --seed 4294967296: the tuning's sampler takes 0 to 4294967295\n"
+    assert result.stderr == refusal
+    counted = mt.json(*args, "--seed", "4294967295")["deflated_trials"]  # the largest it takes runs
+    assert counted["trials"] == counted["this_run"] >= 1  # the refused run recorded no trial
+
+
 def test_optimize_out_keeps_a_file_of_yours_and_refuses_a_bad_path_before_any_trial(
     mt: MT, tmp_path: Path
 ) -> None:

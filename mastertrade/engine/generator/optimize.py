@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INFEASIBLE = -1_000.0
+MAX_SEED = 2**32 - 1
+"""The largest seed Optuna's TPE sampler takes (numpy's legacy seeding)."""
 STOP_RANGES = {"stop_loss": (0.01, 0.15), "take_profit": (0.02, 0.5), "trailing_stop": (0.01, 0.15)}
 
 
@@ -272,6 +274,8 @@ async def optimize(
 
     if trials < 1:
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserInputError(f"invalid seed {seed}: the tuning's sampler takes 0 to {MAX_SEED}")
     subject = subject_of(strategy.bind(symbol, timeframe), params)
     config = settings.generator
     if start_ms is None and end_ms is None:
