@@ -97,14 +97,18 @@ class Session:
 
         self.cluster: Any = None
         if scheduler is None:
-            self.cluster = dask.LocalCluster(
-                n_workers=workers or max(1, os.cpu_count() or 1),
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=":0",  # a free port: never collides with another cluster on 8787
-                silence_logs=logging.WARNING,
-            )
+            with _ctrl_c_deferred() as interrupted:
+                self.cluster = dask.LocalCluster(
+                    n_workers=workers or max(1, os.cpu_count() or 1),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=":0",  # a free port: never collides with another cluster on 8787
+                    silence_logs=logging.WARNING,
+                )
+            if interrupted:
+                self.cluster.close()
+                raise KeyboardInterrupt
             address: Any = self.cluster
         else:
             probe(scheduler)  # a refused or unknown address fails now, not after the client's timeout
@@ -136,6 +140,25 @@ class Session:
                 self.cluster.close()
             finally:
                 nanny.setLevel(level)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[list[bool]]:
+    """Hold a Ctrl-C back until the block ends (the list it yields then holds True): a LocalCluster
+    interrupted while it starts is left half-built to dask's exit hook, which fails on a worker still
+    starting and prints a traceback after ``mt: error: interrupted``. Only the main thread receives
+    signals; elsewhere the block runs as it is."""
+    import signal
+
+    interrupted: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 _sessions: dict[str | None, tuple[Session, int]] = {}
