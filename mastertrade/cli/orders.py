@@ -209,6 +209,10 @@ def cancel(
     (selling the whole of a paper position cancels its stop and take-profit); to leave it open without a
     stop, add --unprotect. A live strategy's stop resting at the exchange is
     placed again by the daemon's protection while the position stays open.
+
+    A live take-profit resting in one OCO list with the stop (a bracketed buy's) is cancelled and the
+    stop kept: the exchange cancels the list as one, so the stop is placed again alone at its level, and
+    the command names the new stop order. With --unprotect the list goes as one, stop included.
     """
     from mastertrade.errors import OperationFailed
 

@@ -198,3 +198,31 @@ def test_a_filled_part_below_the_minimum_notional_is_shown_unprotected_by_mt_pos
         time.sleep(0.05)
     assert position["unprotected"] is None
     assert [o.type for o in desk.placed if o.side == "SELL"] == ["STOP_LOSS_LIMIT"]
+
+
+def test_cancelling_a_live_take_profit_keeps_its_stop_and_says_so(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    """The exchange cancels the OCO list as one; the stop is placed again alone (the command names it),
+    and it still protects the position: its own cancel asks for --unprotect."""
+    wait_for_account(mt)
+    assert (
+        mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1").exit_code == 0
+    )
+    for _ in range(200):
+        shown = [o for o in mt.json("orders") if o["side"] == "sell" and o["state"] == "open"]
+        if len(shown) == 2:
+            break
+        time.sleep(0.05)
+    take = next(o for o in shown if o["role"] == "take_profit")
+    result = mt("orders", "cancel", str(take["id"]))
+    assert result.exit_code == 0, result.output
+    assert "cancelled by hand, the take-profit only: its stop is kept" in result.stderr
+    resting = [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
+    assert [(o.type, o.list_id, o.stop_price) for o in resting] == [("STOP_LOSS_LIMIT", -1, 38_000.0)]
+    assert resting[0].quantity == pytest.approx(0.1)
+    [stop] = [o for o in mt.json("orders") if o["client_order_id"] == resting[0].client_order_id]
+    assert f"placed again alone as stop-loss order {stop['id']}" in result.stderr
+    assert stop["state"] == "open"
+    refused = mt("orders", "cancel", str(stop["id"]))
+    assert refused.exit_code == 1 and f"mt orders cancel {stop['id']} --unprotect" in refused.stderr

@@ -116,7 +116,10 @@ async def order_by_client_id(
     summary="Cancel an open order",
     description="The stop-loss or trailing stop protecting an open position is refused (409 "
     'stop_protects_position, naming the position) unless the body says `{"unprotect": true}`. An order '
-    "that has ended (filled, cancelled, rejected) answers 409 operation_failed, saying how it ended.",
+    "that has ended (filled, cancelled, rejected) answers 409 operation_failed, saying how it ended. A live "
+    "take-profit in one OCO list with such a stop is cancelled keeping the stop: the exchange cancels the "
+    "list as one, and the stop is placed again alone (its `reason` names the new stop); with `unprotect` the "
+    "list goes as one.",
 )
 async def cancel(
     ctx: Ctx, account: AccountDep, order_id: RowId, body: CancelRequest | None = None

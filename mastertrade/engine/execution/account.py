@@ -580,6 +580,9 @@ class Account:
             broker = self.books[sid]
         if not unprotect and (position := await protected_position(broker, self.journal, row)) is not None:
             raise refusal(row, position)
+        keeping = getattr(broker, "cancel_keeping_stop", None)  # a live take-profit in an OCO list
+        if not unprotect and keeping is not None and (kept := await keeping(order_id)) is not None:
+            return order_info(kept)
         return order_info(await broker.cancel(order_id))
 
     async def orders(

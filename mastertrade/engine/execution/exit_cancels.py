@@ -5,7 +5,9 @@ tells apart:
 
 - **MasterTrade cancelled it** (replacing it, selling itself, ``mt orders cancel``): the cancel is written
   on the order before it is asked (``CANCELLING``), so it is known as ours even when the daemon dies before
-  the exchange's answer is read; an OCO leg the exchange cancelled with such a sibling takes its reason;
+  the exchange's answer is read; an OCO leg the exchange cancelled with such a sibling takes its reason,
+  except the stop leg of a take-profit cancelled alone (``mt orders cancel`` without ``--unprotect``,
+  ``take_profit_only``): ``STOP_KEPT``, placed again alone by ``restore`` (an info line, not an alert);
 - **the exchange expired it** (Binance ``EXPIRED``: the other leg of its OCO list filled or triggered):
   no protection was lost, nothing is said;
 - **someone else cancelled it at the exchange** (Binance ``CANCELED`` with no cancel of ours): the reason
@@ -18,7 +20,8 @@ are placed again at their levels for what is held, once the exchange has confirm
 ids that they are cancelled (never resent on a guess), and it is said loudly: a warning in the daemon log
 and a critical alert (the ``risk_limit`` rule, limit ``exit_cancelled``) naming the symbol, the order,
 its client order id and what was done. The one door to remove a position's exits on purpose is
-``mt orders cancel ID --unprotect`` (an OCO list's other leg goes with it): exits cancelled there are
+``mt orders cancel ID --unprotect`` (an OCO list's other leg goes with it; a take-profit's cancel without
+it keeps the stop): exits cancelled there are
 MasterTrade's cancel and are not put back.
 
 Who places them again: a strategy's exits, its protection (``native_stops``, at the protection's levels
@@ -49,6 +52,12 @@ log = logging.getLogger(__name__)
 
 CANCELLED_AT_EXCHANGE = "cancelled at the exchange, not by MasterTrade"
 """The reason of an exit someone else cancelled at the exchange (until it is answered: see ``answer``)."""
+TAKE_PROFIT_ONLY = "cancelled by hand, the take-profit only: its stop is kept"
+"""The reason of a take-profit leg cancelled by ``mt orders cancel`` without ``--unprotect``
+(``take_profit_only``): the exchange cancels its OCO list as one, and the stop leg is placed again alone."""
+KEPT = "cancelled by the exchange with its take-profit (one OCO list)"
+STOP_KEPT = f"{KEPT}, to be placed again alone"
+"""The reason of such a take-profit's stop leg until ``restore`` has placed it again alone."""
 CANCELLING = "cancel asked: "
 """The reason an order carries while MasterTrade's cancel of it is on its way (followed by the reason)."""
 EXIT_ROLES = frozenset({"stop_loss", "trailing_stop", "take_profit"})
@@ -102,11 +111,17 @@ async def why_cancelled(broker: live_oco.LiveBroker, row: OrderRecord) -> str | 
             return None
         asked = cancel_asked(other)
         if asked is not None:
-            return asked
+            return STOP_KEPT if _keeps_stop(asked, row) else asked
         ours = other.reason is not None and not other.reason.startswith(CANCELLED_AT_EXCHANGE)
         if other.state == OrderState.CANCELLED and ours:
-            return other.reason
+            assert other.reason is not None
+            return STOP_KEPT if _keeps_stop(other.reason, row) else other.reason
     return CANCELLED_AT_EXCHANGE
+
+
+def _keeps_stop(reason: str, row: OrderRecord) -> bool:
+    """Whether ``row`` is the stop leg of a take-profit cancelled alone (its sibling's ``reason``)."""
+    return reason.startswith(TAKE_PROFIT_ONLY) and row.role != "take_profit"
 
 
 def describe(row: OrderRecord) -> str:
@@ -114,21 +129,27 @@ def describe(row: OrderRecord) -> str:
     return f"{_NAMES.get(row.role or '', row.role)} order {row.id} (client id {row.client_order_id})"
 
 
-async def answer(broker: live_oco.LiveBroker, rows: Sequence[OrderRecord], done: str) -> str:
-    """Say loudly what was done about exits cancelled at the exchange (a warning and a critical alert),
-    and write it on them (so each is answered once). Returns the message."""
+async def answer(
+    broker: live_oco.LiveBroker,
+    rows: Sequence[OrderRecord],
+    done: str,
+    *,
+    why: str = CANCELLED_AT_EXCHANGE,
+    loud: bool = True,
+) -> str:
+    """Say what was done about exits cancelled at the exchange (``why``): loudly (a warning and a
+    critical alert) unless ``loud`` is false (a stop kept after its take-profit's cancel by hand, placed
+    again: an info line), and write it on them (so each is answered once). Returns the message."""
     first = rows[0]
     whose = f"strategy {first.strategy_id}'s" if first.strategy_id else "the account's"
     names = " and ".join(describe(row) for row in rows)
-    message = (
-        f"{names} of {whose} {first.symbol} position {'were' if len(rows) > 1 else 'was'} "
-        f"{CANCELLED_AT_EXCHANGE}: {done}"
-    )
+    message = f"{names} of {whose} {first.symbol} position {'were' if len(rows) > 1 else 'was'} {why}: {done}"
     for row in rows:
         assert row.id is not None
-        await broker.journal.add_fills(
-            row.id, [], OrderState.CANCELLED, reason=f"{CANCELLED_AT_EXCHANGE}: {done}"
-        )
+        await broker.journal.add_fills(row.id, [], OrderState.CANCELLED, reason=f"{why}: {done}")
+    if not loud:
+        log.info(message)
+        return message
     log.warning(message)
     broker._emit(
         events.RiskBreached(
@@ -170,18 +191,21 @@ async def restore(broker: Broker) -> list[str]:
     client ids."""
     journal = broker.journal
     groups: dict[str, list[OrderRecord]] = {}
-    for row in reversed(
-        await journal.orders(book=broker.book, states=[OrderState.CANCELLED], reason=CANCELLED_AT_EXCHANGE)
-    ):
+    rows = [
+        row
+        for reason in (CANCELLED_AT_EXCHANGE, STOP_KEPT)
+        for row in await journal.orders(book=broker.book, states=[OrderState.CANCELLED], reason=reason)
+    ]
+    for row in sorted(rows, key=lambda row: row.id or 0):
         if row.strategy_id is not None or not is_exit(row):
             continue
         if row.parent_id is not None and not OrderState((await journal.get(row.parent_id)).state).final:
             continue  # a still-filling entry's part: ``live_partial`` re-protects it
-        groups.setdefault(row.oco or f"order-{row.id}", []).append(row)
+        groups.setdefault(f"{row.reason}:{row.oco or f'order-{row.id}'}", []).append(row)
     placed = []
-    for rows in groups.values():
+    for group in groups.values():
         try:
-            done = await _restore(broker, rows)
+            done = await _restore_once(broker, group)
         except errors.MasterTradeError as exc:  # the next poll tries again
             await broker._error(f"placing again the exits cancelled at the exchange: {exc}")
             continue
@@ -209,6 +233,19 @@ async def confirmed(broker: live_oco.LiveBroker, rows: Sequence[OrderRecord]) ->
     return True
 
 
+async def _restore_once(broker: Broker, rows: list[OrderRecord]) -> str | None:
+    """``_restore`` under the first cancelled exit's lock: a poll and ``mt orders cancel`` of a
+    take-profit (``take_profit_only``) may place the same stop at the same time; the second finds it
+    answered."""
+    first = rows[0]
+    assert first.id is not None
+    async with broker._lock(first.id):
+        rows = [await broker.journal.get(row.id) for row in rows]
+        if any(row.reason not in (CANCELLED_AT_EXCHANGE, STOP_KEPT) for row in rows):
+            return None
+        return await _restore(broker, rows)
+
+
 async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     journal = broker.journal
     if not await confirmed(broker, rows):
@@ -216,6 +253,8 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     stop, take = live_oco.legs(rows)
     first = stop or rows[0]
     symbol = first.symbol
+    kept = first.reason == STOP_KEPT
+    why = KEPT if kept else CANCELLED_AT_EXCHANGE
     stop_id, take_id = successor_ids(first)
     try:
         made = [await journal.get(client_order_id=stop_id)]
@@ -224,11 +263,17 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     except errors.NotFound:
         made = []
     if not made:
-        held = (await broker.ledger()).held(symbol)
-        rest = min(max((row.amount or 0.0) - row.filled for row in rows), held)
+        holding = (await broker.ledger()).held(symbol)
+        rest = min(max((row.amount or 0.0) - row.filled for row in rows), holding)
         amount = venue_steps.whole_steps(broker.exchange, symbol, rest) if rest > 0 else 0.0
         if not amount > 0:
-            await answer(broker, rows, "not placed again: nothing of the position is left to protect")
+            await answer(
+                broker,
+                rows,
+                "not placed again: nothing of the position is left to protect",
+                why=why,
+                loud=not kept,
+            )
             return None
         requests = [_request(row, amount, cid) for row, cid in ((stop, stop_id), (take, take_id)) if row]
         try:
@@ -239,6 +284,7 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
                 broker,
                 rows,
                 f"not placed again ({exc}): the {amount:g} {symbol} have no exits at the exchange",
+                why=why,
             )
             return None
         if len(requests) == 2:
@@ -253,7 +299,11 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
             )
         else:
             row, _ = await journal.create_order(
-                broker.book, broker.mode, requests[0], placed_ts=first.placed_ts, parent_id=first.parent_id
+                broker.book,
+                broker.mode,
+                requests[0],
+                placed_ts=first.placed_ts,
+                parent_id=first.parent_id,
             )
             made = [row]
     if all(row.state == OrderState.INTENT for row in made):
@@ -264,9 +314,11 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
             broker,
             rows,
             f"placing it again was refused ({refused[0].reason}): the position has no exits at the exchange",
+            why=why,
         )
         return None
-    await answer(broker, rows, placed_again(made))
+    done = f"placed again alone as {describe(made[0])}" if kept else placed_again(made)
+    await answer(broker, rows, done, why=why, loud=not kept)
     return made[0].client_order_id
 
 

@@ -73,7 +73,14 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import exit_cancels, live_oco, live_partial, order_events, venue_steps
+from mastertrade.engine.execution import (
+    exit_cancels,
+    live_oco,
+    live_partial,
+    order_events,
+    take_profit_only,
+    venue_steps,
+)
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.fees import fee_value, fill_fees, split_fees, trade_fees
 from mastertrade.engine.execution.final_order import nothing_to_cancel
@@ -230,6 +237,9 @@ class LiveBroker:
         for row in await self.journal.in_flight(self.book):
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
+        # What the book holds, before exits are sized or placed again for it below (``exit_cancels``
+        # read an empty ledger here and placed nothing, "nothing of the position is left to protect").
+        self._ledger = await self.journal.ledger(self.book)
         armed = await self._arm_waiting(at_start=True)
         if armed:
             report["armed"] = armed
@@ -626,6 +636,18 @@ class LiveBroker:
             return await self._cancel(await self.journal.get(order_id), reason)
         finally:
             lock.release()
+
+    async def cancel_keeping_stop(self, order_id: int) -> OrderRecord | None:
+        """``mt orders cancel`` (without ``--unprotect``) of a take-profit in one OCO list with the stop
+        protecting a position: cancelled, the stop kept (``take_profit_only``). None when ``order_id``
+        is not such a take-profit (an ordinary cancel then)."""
+        row = await self.journal.get(order_id)
+        if row.book != self.book:
+            return None
+        stop = await take_profit_only.stop_leg(self, row)
+        if stop is None:
+            return None
+        return await take_profit_only.cancel(self, row, stop)
 
     async def _cancel(self, row: OrderRecord, reason: str) -> OrderRecord:
         assert row.id is not None

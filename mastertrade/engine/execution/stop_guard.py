@@ -11,7 +11,8 @@ are not refused.
 A stop protects nothing, and cancels as before, while its entry has not filled yet (the bracket's exits
 wait in ``intent`` for the fill: the position the book may hold meanwhile, from other orders, is not
 theirs), or when its book holds none of its symbol (the position was sold another way); so does a
-take-profit, whose cancel leaves the stop in place.
+take-profit, whose cancel leaves the stop in place (a live one in one OCO list with the stop: the
+exchange cancels both, and the stop is placed again alone, ``take_profit_only``).
 """
 
 from __future__ import annotations

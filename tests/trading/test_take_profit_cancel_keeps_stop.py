@@ -1,0 +1,181 @@
+"""``mt orders cancel`` of a live take-profit keeps the position's stop.
+
+The exchange cancels an OCO list as one: cancelling the take-profit leg cancelled the stop leg too, and
+since that cancel was MasterTrade's own the stop was not put back, so a trader who meant to drop only the
+take-profit left the position without any stop, without a word. Now the stop is placed again alone
+(once the exchange confirms by client order id that it is cancelled), under a client order id derived
+from the old stop's, so a crash at any point never makes two; the take-profit's reason names the new
+stop. ``--unprotect`` still cancels the list as one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mastertrade.engine import events
+from mastertrade.engine.execution import exit_cancels
+from mastertrade.engine.execution.live import LiveBroker
+from mastertrade.engine.market.timeframes import now_ms
+from mastertrade.engine.orders import OrderType
+from tests.fakes.exchange_trading import DeskOrder
+from tests.trading.live_rig import BTC, Rig, buy
+
+
+class Killed(BaseException):
+    """The daemon dies here."""
+
+
+async def _killed(*_: Any, **__: Any) -> Any:
+    raise Killed
+
+
+async def _bracketed(rig: Rig) -> tuple[LiveBroker, list[events.Event], DeskOrder, DeskOrder]:
+    """A filled entry of 0.1 BTC at 40,000 whose stop (38,000) and take-profit (44,000) rest as one list."""
+    broker = await rig.started()
+    published: list[events.Event] = []
+    broker.publish = published.append
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    assert entry.state == "filled"
+    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
+    [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
+    return broker, published, stop, take
+
+
+def _alerts(published: list[events.Event]) -> list[events.RiskBreached]:
+    return [e for e in published if isinstance(e, events.RiskBreached) and e.limit == exit_cancels.LIMIT]
+
+
+def _resting(rig: Rig) -> list[DeskOrder]:
+    return [o for o in rig.desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
+
+
+async def _assert_stop_alone(rig: Rig, old: DeskOrder) -> DeskOrder:
+    [stop] = _resting(rig)
+    assert (stop.type, stop.list_id) == ("STOP_LOSS_LIMIT", -1)
+    assert (stop.stop_price, stop.price) == (old.stop_price, old.price)
+    assert stop.quantity == pytest.approx(0.1)
+    old_row = await rig.journal.get(client_order_id=old.client_order_id)
+    assert stop.client_order_id == exit_cancels.successor_ids(old_row)[0]
+    return stop
+
+
+async def test_cancelling_the_take_profit_keeps_the_stop_placed_again_alone(rig: Rig) -> None:
+    broker, published, stop, take = await _bracketed(rig)
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+
+    answered = await broker.cancel_keeping_stop(take_row.id)
+
+    assert answered is not None and answered.state == "cancelled"
+    assert stop.status == "CANCELED" and take.status == "CANCELED"  # the exchange cancelled the list
+    new = await _assert_stop_alone(rig, stop)
+    new_row = await rig.journal.get(client_order_id=new.client_order_id)
+    old_row = await rig.journal.get(client_order_id=stop.client_order_id)
+    assert new_row.role == "stop_loss" and new_row.parent_id == old_row.parent_id and new_row.oco is None
+    assert answered.reason is not None
+    assert answered.reason.startswith(exit_cancels.TAKE_PROFIT_ONLY)
+    assert f"placed again alone as stop-loss order {new_row.id} (client id {new.client_order_id})" in (
+        answered.reason
+    )
+    assert (old_row.state, old_row.reason) == (
+        "cancelled",
+        f"{exit_cancels.KEPT}: placed again alone as stop-loss order {new_row.id} "
+        f"(client id {new.client_order_id})",
+    )
+    # the old stop's lookup by client id confirmed it cancelled before the new one went
+    asked = [r for r in rig.desk.requests_to("/api/v3/order") if r.method == "GET"]
+    assert stop.client_order_id in {r.params.get("origClientOrderId") for r in asked}
+    assert _alerts(published) == []  # asked for: not an alert
+
+    await broker.poll()
+    await rig.started()
+    assert len(rig.desk.placed) == 4 and len(_resting(rig)) == 1
+    await rig.assert_reconciled()
+
+    # the new stop still protects the position: its cancel asks for --unprotect (stop_guard), and the
+    # exchange sells at it
+    rig.desk.set_price(BTC, 37_900.0)
+    await broker.poll()
+    assert new.status == "FILLED"
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.0, abs=1e-12)
+
+
+async def test_a_daemon_killed_after_asking_the_take_profits_cancel_places_the_stop_once_at_the_next_start(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, published, stop, take = await _bracketed(rig)
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+    monkeypatch.setattr(broker, "_resolve", _killed)  # dies after asking, before reading the answer
+    with pytest.raises(Killed):
+        await broker.cancel_keeping_stop(take_row.id)
+    assert stop.status == "CANCELED" and _resting(rig) == []
+
+    restarted = await rig.started()
+    restarted.publish = published.append
+    await _assert_stop_alone(rig, stop)
+    await restarted.poll()
+    await rig.started()
+    assert len(rig.desk.placed) == 4 and _alerts(published) == []
+    assert (await rig.journal.get(take_row.id)).reason == exit_cancels.TAKE_PROFIT_ONLY
+    await rig.assert_reconciled()
+
+
+async def test_a_daemon_killed_between_journaling_the_stop_and_sending_it_sends_it_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, _, stop, take = await _bracketed(rig)
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+    monkeypatch.setattr(exit_cancels, "_send", _killed)
+    with pytest.raises(Killed):
+        await broker.cancel_keeping_stop(take_row.id)
+    old_row = await rig.journal.get(client_order_id=stop.client_order_id)
+    intent = await rig.journal.get(client_order_id=exit_cancels.successor_ids(old_row)[0])
+    assert intent.state == "intent" and _resting(rig) == []
+    monkeypatch.undo()
+
+    await rig.started()
+    await _assert_stop_alone(rig, stop)
+    await rig.started()
+    assert len(rig.desk.placed) == 4
+    await rig.assert_reconciled()
+
+
+async def test_unprotect_cancels_the_list_as_one_and_places_nothing(rig: Rig) -> None:
+    broker, published, stop, take = await _bracketed(rig)
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+    await broker.cancel(take_row.id)  # mt orders cancel ID --unprotect: the account's plain cancel
+    await broker.poll()
+    await broker.poll()
+    assert _resting(rig) == [] and len(rig.desk.placed) == 3 and _alerts(published) == []
+
+
+async def test_a_take_profit_of_a_still_filling_buys_part_is_refused_naming_unprotect(rig: Rig) -> None:
+    from mastertrade import errors
+
+    broker = await rig.started()
+    entry = await broker.submit(
+        buy(
+            0.1,
+            type=OrderType.LIMIT,
+            price=39_000.0,
+            reference_price=39_000.0,
+            stop_loss=0.05,
+            take_profit=0.1,
+        ),
+        placed_ts=now_ms(),
+    )
+    rig.desk.fill_part(entry.client_order_id, 0.03)
+    await broker.poll()
+    [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+    with pytest.raises(errors.StopProtectsPosition, match=rf"mt orders cancel {take_row.id} --unprotect"):
+        await broker.cancel_keeping_stop(take_row.id)
+    assert take.status == "NEW" and len(_resting(rig)) == 2
