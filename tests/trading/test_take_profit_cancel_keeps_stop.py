@@ -6,6 +6,9 @@ take-profit left the position without any stop, without a word. Now the stop is 
 (once the exchange confirms by client order id that it is cancelled), under a client order id derived
 from the old stop's, so a crash at any point never makes two; the take-profit's reason names the new
 stop. ``--unprotect`` still cancels the list as one.
+
+And on a venue without OCO lists, a stop cancelled on the website was put back alone while the
+take-profit the daemon keeps for it was no longer watched; the stop placed again is linked to it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 import pytest
 
 from mastertrade.engine import events
-from mastertrade.engine.execution import exit_cancels
+from mastertrade.engine.candle import Bar, Candle
+from mastertrade.engine.execution import exit_cancels, live_oco
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderType
@@ -179,3 +183,59 @@ async def test_a_take_profit_of_a_still_filling_buys_part_is_refused_naming_unpr
     with pytest.raises(errors.StopProtectsPosition, match=rf"mt orders cancel {take_row.id} --unprotect"):
         await broker.cancel_keeping_stop(take_row.id)
     assert take.status == "NEW" and len(_resting(rig)) == 2
+
+
+async def test_without_oco_a_stop_cancelled_on_the_website_is_placed_again_with_its_held_take_profit(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())  # a venue with stops but no OCO lists
+    broker = await rig.started()
+    published: list[events.Event] = []
+    broker.publish = published.append
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
+    [held] = await broker.held_exits()
+
+    rig.desk.cancel_by_hand(stop.client_order_id)
+    await broker.poll()
+
+    await _assert_stop_alone(rig, stop)
+    assert [row["order_id"] for row in await broker.held_exits()] == [held["order_id"]]
+    [alert] = _alerts(published)
+    assert f"take-profit order {held['order_id']}" in alert.message and "watched again" in alert.message
+    restarted = await rig.started()
+    assert len(await restarted.held_exits()) == 1 and len(rig.desk.placed) == 3
+
+    # the price reaches the take-profit: the new stop is taken back and the take-profit sells
+    rig.desk.set_price(BTC, 44_500.0)
+    await restarted.on_bar(BTC, Bar(Candle(now_ms(), 44_400.0, 44_600.0, 44_300.0, 44_500.0)))
+    children = [row for row in await rig.journal.orders(book="live") if row.parent_id == entry.id]
+    [take_row] = [row for row in children if row.role == "take_profit"]
+    assert take_row.state == "filled" and take_row.filled == pytest.approx(0.1)
+    assert {row.state for row in children if row.role == "stop_loss"} == {"cancelled"}
+    assert (await restarted.ledger()).held(BTC) == pytest.approx(0.0, abs=1e-12)
+    await rig.assert_reconciled()
+
+
+async def test_without_oco_a_stop_cancelled_while_the_daemon_was_down_keeps_its_take_profit_held(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())
+    broker = await rig.started()
+    await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
+    [held] = await broker.held_exits()
+    await broker.close()
+
+    rig.desk.cancel_by_hand(stop.client_order_id)
+    restarted = await rig.started()
+
+    await _assert_stop_alone(rig, stop)  # not the take-profit sent to rest at the exchange in its place
+    assert [row["order_id"] for row in await restarted.held_exits()] == [held["order_id"]]
+    await restarted.poll()
+    assert len(rig.desk.placed) == 3
+    await rig.assert_reconciled()

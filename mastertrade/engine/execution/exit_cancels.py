@@ -30,6 +30,10 @@ bracketed buy's, a pair re-protecting a partly filled take-profit's rest), ``res
 order ids derived from the cancelled ones, so a crash between the journal and the send never makes two.
 The old orders' reason then says what was done (``...: placed again as order N``), which also marks them
 answered: each cancel is told once.
+
+On a venue without OCO lists the stop rests alone and its take-profit waits with the daemon
+(``live_oco.held_exits``, linked to its stop by their ``oco`` key): the stop placed again takes the old
+one's key, so that take-profit is watched again (else it was silently dropped from watching).
 """
 
 from __future__ import annotations
@@ -255,6 +259,7 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     symbol = first.symbol
     kept = first.reason == STOP_KEPT
     why = KEPT if kept else CANCELLED_AT_EXCHANGE
+    held = await _held_take(broker, first) if take is None else None
     stop_id, take_id = successor_ids(first)
     try:
         made = [await journal.get(client_order_id=stop_id)]
@@ -304,6 +309,7 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
                 requests[0],
                 placed_ts=first.placed_ts,
                 parent_id=first.parent_id,
+                oco=first.oco if held is not None else None,  # the held take-profit's stop again
             )
             made = [row]
     if all(row.state == OrderState.INTENT for row in made):
@@ -318,8 +324,21 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
         )
         return None
     done = f"placed again alone as {describe(made[0])}" if kept else placed_again(made)
+    if held is not None:
+        done += f"; {describe(held)}, which the daemon keeps for it, is watched again"
     await answer(broker, rows, done, why=why, loud=not kept)
     return made[0].client_order_id
+
+
+async def _held_take(broker: Broker, stop: OrderRecord) -> OrderRecord | None:
+    """The take-profit the daemon keeps for ``stop`` (a venue without OCO lists: ``live_oco.held_exits``):
+    the stop placed again goes in its place beside it, so the take-profit is watched again."""
+    if stop.oco is None or live_oco.has_oco(broker):
+        return None
+    for row in await broker.journal.orders(book=broker.book, states=[OrderState.INTENT], symbol=stop.symbol):
+        if row.role == "take_profit" and row.oco == stop.oco and row.parent_id == stop.parent_id:
+            return row
+    return None
 
 
 def _request(row: OrderRecord, amount: float, client_order_id: str) -> OrderRequest:

@@ -212,11 +212,14 @@ class Journal:
         *,
         placed_ts: int,
         parent_id: int | None = None,
+        oco: str | None = None,
     ) -> tuple[OrderRecord, list[OrderRecord]]:
         """Journal an order as an intent, with its bracket exits (intents waiting for it to fill),
-        committed before the caller sends anything. Returns the order and its exits."""
+        committed before the caller sends anything; ``oco`` links an exit to the take-profit the
+        daemon keeps for it (``exit_cancels``). Returns the order and its exits."""
         now = utcnow()
         row = intent_row(book, mode, request, placed_ts=placed_ts, now=now, parent_id=parent_id)
+        row.oco = oco
         children: list[OrderRecord] = []
         async with self.db.sessions() as session:
             session.add(row)

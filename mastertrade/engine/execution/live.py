@@ -240,12 +240,16 @@ class LiveBroker:
         # What the book holds, before exits are sized or placed again for it below (``exit_cancels``
         # read an empty ledger here and placed nothing, "nothing of the position is left to protect").
         self._ledger = await self.journal.ledger(self.book)
+        # Before arming: a stop cancelled at the exchange while the daemon was down is placed again
+        # first, so the take-profit the daemon keeps for it (no OCO lists) stays held with it, instead of
+        # being sent to rest at the exchange (holding the coins the stop then could not have).
+        report["restored"] = await exit_cancels.restore(self)
         armed = await self._arm_waiting(at_start=True)
         if armed:
             report["armed"] = armed
         report["corrected"] = await self._recheck_lost(timedelta(days=1))
         report["reprotected"] = await live_oco.reprotect(self, at_start=True)
-        report["restored"] = await exit_cancels.restore(self)
+        report["restored"] += await exit_cancels.restore(self)
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
         self._trips_seen = len(self._ledger.round_trips)
