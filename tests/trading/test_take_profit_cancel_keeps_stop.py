@@ -239,3 +239,52 @@ async def test_without_oco_a_stop_cancelled_while_the_daemon_was_down_keeps_its_
     await restarted.poll()
     assert len(rig.desk.placed) == 3
     await rig.assert_reconciled()
+
+
+async def test_the_rest_of_a_take_profit_filled_in_part_cancelled_by_hand_gets_its_stop_back_alone(
+    rig: Rig,
+) -> None:
+    """The exchange expired the stop at the take-profit's first fill; the price is at the take-profit,
+    so the daemon leaves its rest filling (``live_oco.reprotect``): the trader cancels that rest, and
+    what is left gets its stop back, alone."""
+    broker, published, stop, take = await _bracketed(rig)
+    await broker.on_bar(BTC, Bar(Candle(now_ms(), 44_000.0, 44_100.0, 43_900.0, 44_000.0)))
+    rig.desk.fill_part(take.client_order_id, 0.04)
+    await broker.poll()
+    assert stop.status == "EXPIRED" and take.status == "PARTIALLY_FILLED"
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+
+    answered = await broker.cancel_keeping_stop(take_row.id)
+
+    assert answered is not None and answered.state == "cancelled"
+    [new] = _resting(rig)
+    assert (new.type, new.list_id, new.stop_price) == ("STOP_LOSS_LIMIT", -1, stop.stop_price)
+    assert new.quantity == pytest.approx(0.06)
+    assert answered.reason is not None and "placed again alone as stop-loss order" in answered.reason
+    await broker.poll()
+    await rig.started()
+    assert len(rig.desk.placed) == 4 and _alerts(published) == []
+    await rig.assert_reconciled()
+
+
+async def test_a_daemon_killed_while_cancelling_a_take_profits_rest_gives_it_its_stop_at_the_next_start(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, _, stop, take = await _bracketed(rig)
+    await broker.on_bar(BTC, Bar(Candle(now_ms(), 44_000.0, 44_100.0, 43_900.0, 44_000.0)))
+    rig.desk.fill_part(take.client_order_id, 0.04)
+    await broker.poll()
+    take_row = await rig.journal.get(client_order_id=take.client_order_id)
+    assert take_row.id is not None
+    monkeypatch.setattr(broker, "_resolve", _killed)
+    with pytest.raises(Killed):
+        await broker.cancel_keeping_stop(take_row.id)
+    assert take.status == "CANCELED" and _resting(rig) == []
+
+    await rig.started()
+    [new] = _resting(rig)
+    assert (new.type, new.list_id, new.quantity) == ("STOP_LOSS_LIMIT", -1, pytest.approx(0.06))
+    await rig.started()
+    assert len(rig.desk.placed) == 4
+    await rig.assert_reconciled()

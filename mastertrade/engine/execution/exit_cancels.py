@@ -188,12 +188,47 @@ def successor_ids(row: OrderRecord) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
+def expired_with(stop: OrderRecord, take: OrderRecord) -> bool:
+    """Whether ``stop`` is the OCO stop leg the exchange expired at its take-profit ``take``'s first,
+    partial fill (ended unfilled, by no cancel anyone asked)."""
+    return (
+        take.filled > 0
+        and stop.oco == take.oco
+        and stop.state == OrderState.CANCELLED
+        and not stop.filled > 0
+        and stop.reason is None
+    )
+
+
+async def keep_expired(broker: Broker) -> None:
+    """The stops expired at the first fill of a take-profit whose rest was then cancelled by hand
+    (``take_profit_only``): marked ``STOP_KEPT``, so ``restore`` places them again alone for what is
+    left. Found from the take-profits' reason, which is written before their cancel is asked: a crash
+    between the two leaves it for the next poll or start."""
+    journal = broker.journal
+    for take in await journal.orders(
+        book=broker.book, states=[OrderState.CANCELLED], reason=TAKE_PROFIT_ONLY
+    ):
+        if not take.filled > 0 or take.oco is None:
+            continue
+        for stop in await journal.orders(book=broker.book, symbol=take.symbol):
+            if (
+                stop.role != "take_profit"
+                and is_exit(stop)
+                and stop.id != take.id
+                and expired_with(stop, take)
+            ):
+                assert stop.id is not None
+                await journal.add_fills(stop.id, [], OrderState.CANCELLED, reason=STOP_KEPT)
+
+
 async def restore(broker: Broker) -> list[str]:
     """Place again the account's exits cancelled at the exchange (see the module docstring): those of
     a filled bracketed buy and the pairs re-protecting a take-profit's rest; a strategy's are its
     protection's, a still-filling entry's filled part's ``live_partial``'s. Returns the new stops'
     client ids."""
     journal = broker.journal
+    await keep_expired(broker)
     groups: dict[str, list[OrderRecord]] = {}
     rows = [
         row

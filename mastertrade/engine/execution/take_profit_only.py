@@ -13,6 +13,9 @@ again under a client order id derived from the old stop's, looked up in the jour
 sent, so a crash at any point never makes two stops. Should the exchange refuse the stop (the price is
 already below it), that is a critical alert naming the unprotected position.
 
+A take-profit that filled in part has made the exchange expire its stop already (``live_oco``): its
+rest cancelled by hand, that stop is placed again alone for what is left, the same way.
+
 A take-profit of a still-filling entry's part is refused instead (its exits are resized as the entry
 fills), naming ``--unprotect``; a strategy's pair is its protection's (placed again at the next price).
 """
@@ -42,6 +45,8 @@ async def stop_leg(broker: LiveBroker, take: OrderRecord) -> OrderRecord | None:
         if row.oco == take.oco and row.id != take.id and row.role in ("stop_loss", "trailing_stop"):
             if OrderState(row.state).working and await protected_position(broker, broker.journal, row):
                 return row
+            if exit_cancels.expired_with(row, take) and (await broker.ledger()).held(take.symbol) > 0:
+                return row  # expired at the take-profit's first fill: its rest is all that sells
     return None
 
 
@@ -59,7 +64,10 @@ async def cancel(broker: LiveBroker, take: OrderRecord, stop: OrderRecord) -> Or
     cancelled = await broker.cancel(take.id, exit_cancels.TAKE_PROFIT_ONLY)
     if cancelled.state != OrderState.CANCELLED:
         return cancelled  # filled before the cancel: the exchange expired the stop, nothing to keep
-    await broker.resolve(stop)  # the exchange's "canceled" for it: journaled STOP_KEPT
+    if OrderState(stop.state).working:
+        await broker.resolve(stop)  # the exchange's "canceled" for it: journaled STOP_KEPT
+    else:  # expired at the take-profit's first fill: ``restore`` marks it kept (also after a crash)
+        await exit_cancels.keep_expired(broker)
     stop = await broker.journal.get(stop.id)
     if stop.reason != exit_cancels.STOP_KEPT:
         return cancelled  # still working (a venue that cancels a leg alone), or it sold first
