@@ -22,16 +22,20 @@ fills), naming ``--unprotect``; a strategy's pair is its protection's (placed ag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution import broker as brokers
 from mastertrade.engine.execution import exit_cancels
 from mastertrade.engine.execution.stop_guard import protected_position
 from mastertrade.engine.orders import OrderState
 
-if TYPE_CHECKING:
-    from mastertrade.engine.execution.live import LiveBroker
+
+class LiveBroker(exit_cancels.Broker, brokers.Broker, Protocol):
+    """What these functions use of ``live.LiveBroker`` (a port: this module does not import it)."""
+
+    async def resolve(self, row: OrderRecord, *, cancel_reason: str | None = None) -> list[Any]: ...
 
 
 async def stop_leg(broker: LiveBroker, take: OrderRecord) -> OrderRecord | None:
