@@ -137,6 +137,41 @@ def _hash_files(folder: Path, identity: Mapping[str, Any]) -> tuple[str, dict[st
     return digest.hexdigest()[:16], files
 
 
+class Staged:
+    """An artifact written and hashed in its staging folder (held locked), not yet visible: published
+    (renamed into place) or discarded exactly once."""
+
+    def __init__(self, store: ArtifactStore, staging: Path, final: Path, held: int) -> None:
+        self._store = store
+        self._staging = staging
+        self._held: int | None = held
+        self.path = final
+        """Where :meth:`publish` puts it (``<key folder>/<version>``)."""
+
+    def publish(self) -> Artifact:
+        """Rename it into place; the same content stored before is replaced (the new manifest, with its
+        metrics and time, wins)."""
+        try:
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            os.replace(self._staging, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self._release()
+        return self._store.open(self.path)
+
+    def discard(self) -> None:
+        """Remove it; what is stored stays as it was."""
+        shutil.rmtree(self._staging, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
+
+
 class ArtifactStore:
     """The artifacts under one root folder."""
 
@@ -166,6 +201,38 @@ class ArtifactStore:
         meta: Mapping[str, Any] | None = None,
     ) -> Artifact:
         """Write a new artifact: ``write(folder)`` puts the payload files into ``folder``."""
+        staged = self.stage(
+            kind,
+            name,
+            key,
+            write,
+            libraries=libraries,
+            train_start=train_start,
+            train_end=train_end,
+            features=features,
+            metrics=metrics,
+            meta=meta,
+        )
+        return staged.publish()
+
+    def stage(
+        self,
+        kind: str,
+        name: str,
+        key: Mapping[str, Any],
+        write: Callable[[Path], None],
+        *,
+        libraries: Mapping[str, str],
+        train_start: int | None = None,
+        train_end: int | None = None,
+        features: Iterable[str] = (),
+        metrics: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Staged:
+        """Write and hash an artifact without making it visible: :meth:`Staged.publish` renames it into
+        place, :meth:`Staged.discard` removes it. For a model stored together with something else (its
+        forecast series in a database transaction): it is published only once that has been committed,
+        so a failed or interrupted commit leaves no model behind, nor replaces a stored one."""
         parent = self.root / kind / name / safe_key(str(v) for v in key.values())
         parent.mkdir(parents=True, exist_ok=True)
         self.sweep_staging()
@@ -194,16 +261,11 @@ class ArtifactStore:
                 "files": files,
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-            final = parent / version
-            if final.exists():
-                shutil.rmtree(final)  # the same content again: the new manifest (metrics, time) wins
-            os.replace(staging, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            raise
-        finally:
             os.close(held)
-        return self.open(final)
+            raise
+        return Staged(self, staging, parent / version, held)
 
     def sweep_staging(self, *, grace_s: float = STAGING_GRACE_S) -> list[Path]:
         """Remove the staging folders of saves that died (killed mid-save): those no live process holds

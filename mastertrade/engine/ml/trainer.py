@@ -17,6 +17,7 @@ from mastertrade.artifacts import (
     Artifact,
     ArtifactStore,
     IncompatibleArtifact,
+    Staged,
     library_versions,
     safe_key,
 )
@@ -160,6 +161,19 @@ def save_model(
     names: list[str],
     metrics: dict[str, Any],
 ) -> Artifact:
+    return stage_model(store, trained, request, key, frame, names, metrics).publish()
+
+
+def stage_model(
+    store: ArtifactStore,
+    trained: TrainedModel,
+    request: TrainRequest,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    names: list[str],
+    metrics: dict[str, Any],
+) -> Staged:
+    """The model written and hashed, not yet visible (see :meth:`ArtifactStore.stage`)."""
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
 
     def write(folder: Path) -> None:
@@ -176,7 +190,7 @@ def save_model(
         "extra": list(request.extra),
         "trained_at_bar": int(opens[trained.at]),
     }
-    return store.save(
+    return store.stage(
         KIND,
         request.model,
         artifact_key(key, request.horizon),
@@ -350,13 +364,19 @@ async def _train(
     else:
         # The walk-forward recomputes the whole series, so it replaces what an earlier training stored,
         # unless a strategy that trades reads it (checked again here, in the transaction that writes:
-        # one may have gone to paper while the model trained). The model is saved inside the same
-        # transaction, so a refusal (or a failed write) leaves neither the series nor the model.
-        async with replacing(
-            db, strategies, request.model, key, request.horizon, refuse_empty=refuse_empty
-        ) as replacement:
-            await FeatureStore(db).replace(source(key.simulated), points, conn=replacement.conn)
-            artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+        # one may have gone to paper while the model trained). The model is written first but made
+        # visible only once the series is committed: a refusal, a failed write or commit, or a Ctrl-C
+        # at the commit leaves neither, and an identical model stored before stays as it was.
+        staged = stage_model(store, run.last, request, key, frame, run.feature_names, metrics)
+        try:
+            async with replacing(
+                db, strategies, request.model, key, request.horizon, refuse_empty=refuse_empty
+            ) as replacement:
+                await FeatureStore(db).replace(source(key.simulated), points, conn=replacement.conn)
+        except BaseException:
+            staged.discard()
+            raise
+        artifact = staged.publish()  # no await since the commit: a cancellation cannot fall in between
         replaced = replacement.replaced
     return {
         "model": request.model,
