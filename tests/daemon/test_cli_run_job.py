@@ -37,7 +37,8 @@ RETRAIN = {
     "models": {
         "lightgbm BTC/USDT": {"version": "0123456789abcdef", "verdict": "loses to the zero-return baseline"},
         "lightgbm ETH/USDT": {
-            "error": "sim:ETH/USDT:1h: 26 bars are too few to train with --train-bars 500 and a 48-bar window"
+            "error": "sim:ETH/USDT:1h: 26 bars are too few to train with [ml] train_bars = 500"
+            " and [ml] window = 48"
         },
     }
 }

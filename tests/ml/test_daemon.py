@@ -156,3 +156,21 @@ async def test_on_a_replay_retrain_and_forecast_stop_at_the_market_time(
 
     made = await ForecastService().on_bar(ctx, "sim", "BTC/USDT", "1h", played)
     assert made[0]["bar"] == iso_ms(played)  # the bar that closed, not the newest stored one
+
+
+async def test_a_retrain_that_cannot_train_names_the_config_keys(database: Any, ml_env: None) -> None:
+    """Was: "sim:BTC/USDT:1h: 60 bars are too few to train with --train-bars 150 and a 8-bar window", in
+    the daemon's log and `mt daemon run ml_retrain`: an option of a command the daemon never ran."""
+    from mastertrade.engine.market.sim import simulate
+    from mastertrade.engine.market.store import SeriesKey, rows_from_frame
+    from mastertrade.engine.services.forecasts import retrain_job
+
+    ctx = _ctx(database)
+    await ctx.candles.upsert(
+        SeriesKey("sim", "BTC/USDT", "1h"), rows_from_frame(simulate("BTC/USDT", "1h", 60, seed=9))
+    )
+    error = (await retrain_job(ctx, _Run()))["models"]["lightgbm BTC/USDT"]["error"]  # type: ignore[arg-type]
+    assert error == (
+        "sim:BTC/USDT:1h: 60 bars are too few to train with [ml] train_bars = 150 and [ml] window = 8"
+    ), error
+    assert "--" not in error

@@ -61,6 +61,15 @@ class TrainRequest:
     extra: tuple[str, ...] = ()
     """Stored alternative-data features to add to the inputs (e.g. "sentiment", "fear_greed")."""
     config: ModelConfig = field(default_factory=ModelConfig)
+    section: str | None = None
+    """The config section the parameters came from (the daemon's ``"ml"``): errors then name its keys
+    ("[ml] train_bars = 500"), not options of `mt ml train` the trader never gave."""
+
+    def given(self, name: str, value: object) -> str:
+        """How the trader set parameter ``name``: "--train-bars 500", or "[ml] train_bars = 500"."""
+        if self.section is None:
+            return f"--{name.replace('_', '-')} {value}"
+        return f"[{self.section}] {name} = {value}"
 
     def spec(self) -> ForecastSpec:
         return ForecastSpec(
@@ -78,18 +87,18 @@ class TrainRequest:
 
         model_class(self.model)
         if self.config.window < 4:
-            raise UserInputError(f"--window {self.config.window}: must be at least 4 bars")
+            raise UserInputError(f"{self.given('window', self.config.window)}: must be at least 4 bars")
         if self.config.epochs < 1:
-            raise UserInputError(f"--epochs {self.config.epochs}: must be at least 1")
+            raise UserInputError(f"{self.given('epochs', self.config.epochs)}: must be at least 1")
         if not 1 <= self.horizon <= 48:
-            raise UserInputError(f"--horizon {self.horizon}: must be 1..48 bars")
+            raise UserInputError(f"{self.given('horizon', self.horizon)}: must be 1..48 bars")
         if self.train_bars < 20:
-            raise UserInputError(f"--train-bars {self.train_bars}: must be at least 20")
+            raise UserInputError(f"{self.given('train_bars', self.train_bars)}: must be at least 20")
         if self.max_train is not None and self.max_train < 20:
             # as few as one sample left LightGBM's bagging nothing to grow a tree on: a traceback
             raise UserInputError(f"--max-train {self.max_train}: must be at least 20, like --train-bars")
         if self.retrain_every < 1:
-            raise UserInputError(f"--retrain-every {self.retrain_every}: must be at least 1 bar")
+            raise UserInputError(f"{self.given('retrain_every', self.retrain_every)}: must be at least 1 bar")
         check_holdout(self.holdout)
         repeated = sorted({name for name in self.extra if self.extra.count(name) > 1})
         if repeated:
@@ -352,8 +361,9 @@ async def _train(
     run = await run_stoppable(work)
     if run.last is None:
         raise UserInputError(
-            f"{key}: {len(frame)} bars are too few to train with --train-bars {request.train_bars}"
-            f" and a {request.config.window}-bar window"
+            f"{key}: {len(frame)} bars are too few to train with"
+            f" {request.given('train_bars', request.train_bars)}"
+            f" and {request.given('window', request.config.window)}"
         )
     metrics = judge(request, frame, run.predictions)
     name = series_name(request.model, request.horizon, key.timeframe, key.exchange)

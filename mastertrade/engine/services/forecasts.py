@@ -64,6 +64,7 @@ def request_for(settings: Settings, model: str, symbol: str, exchange: str) -> T
         retrain_every=ml.retrain_every,
         seed=ml.seed,
         config=ModelConfig(window=ml.window, epochs=ml.epochs),
+        section="ml",
     )
 
 
