@@ -311,6 +311,7 @@ def evaluate(
 def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     """List the stored model artifacts: version (content hash), training range, hold-out verdict."""
     from mastertrade.artifacts import ArtifactStore
+    from mastertrade.cli.ml_models import HOLDOUT_NOTE, walk_forward_holdout
 
     store = ArtifactStore.default()
     artifacts = store.list()
@@ -341,6 +342,8 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
         for a in artifacts
     ]
     print_table(["model", "series", "version", "trained from", "to", "hold-out"], rows)
+    if any(walk_forward_holdout(a.kind, a.metrics) is not None for a in artifacts):
+        info(HOLDOUT_NOTE)
     for _path, reason in store.unreadable:
         info(f"unreadable artifact: {reason}")
     if not artifacts:

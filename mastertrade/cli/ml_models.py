@@ -35,6 +35,28 @@ def _series(doc: dict[str, Any]) -> str:
     return text + (f" h{key['horizon']}" if "horizon" in key else "")
 
 
+HOLDOUT_NOTE = (
+    "hold-out: the verdict on the newest bars of a forecast model's walk-forward, each forecast made by a"
+    " model trained before its bar; the stored model was trained on those bars too (`mt ml show ID` dates"
+    " them)"
+)
+"""Said under a listing of forecast models: the verdict beside a model is not a test of that model."""
+
+
+def walk_forward_holdout(kind: str | None, metrics: dict[str, Any]) -> str | None:
+    """The hold-out a forecast model's verdict was scored on: its bars and dates, and by whose
+    forecasts (the walk-forward's, not the stored model's, which was trained on all bars); None for
+    a policy (scored on bars it was not trained on) or a model with no scored hold-out."""
+    if kind != "forecast" or not metrics.get("bars"):
+        return None
+    bars = metrics["bars"]
+    dated = f", {metrics['start']} .. {metrics['end']}" if "start" in metrics else ""
+    return (
+        f"{bars}{dated}, each forecast made by a model trained before its bar"
+        " (this model was trained on them too)"
+    )
+
+
 def show(ident: str, kind: str | None, json_out: bool) -> None:
     from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.ml.registry import describe, find_model
@@ -60,6 +82,11 @@ def show(ident: str, kind: str | None, json_out: bool) -> None:
             ("trained to", doc.get("train_end")),
             ("features", ", ".join(doc.get("features") or [])),
             ("hold-out", verdict or "-"),
+            *(
+                [("hold-out bars", holdout)]
+                if (holdout := walk_forward_holdout(doc.get("kind"), metrics)) is not None
+                else []
+            ),
             ("libraries", ", ".join(f"{k} {v}" for k, v in sorted((doc.get("libraries") or {}).items()))),
         ]
     rows.append(("path", doc["path"]))

@@ -117,3 +117,35 @@ def test_a_model_whose_manifest_is_unreadable_is_named_by_its_folder(mt: MT) -> 
     deleted = mt("ml", "delete", broken.version, "--yes")
     assert deleted.exit_code == 0 and not broken.path.exists()
     assert deleted.stderr == f"deleted forecast lightgbm {broken.version} of sim_BTC-USDT_1h_1\n"
+
+
+def test_list_and_show_say_the_hold_out_verdict_is_the_walk_forwards(mt: MT) -> None:
+    """Was: 'trained from 2026-11-19 to 2026-12-04' beside 'hold-out: loses to ...' with no word that
+    the stored model was trained on those hold-out bars too: the verdict is the walk-forward's, whose
+    forecast of each bar came from a model trained before it."""
+    store = ArtifactStore.default()
+
+    def write(folder: Path) -> None:
+        (folder / "weights.txt").write_text("w")
+
+    verdict = "loses to the zero-return baseline (higher squared error)"
+    metrics = {"verdict": verdict, "bars": 54, "start": "2026-12-02T16:00:00Z", "end": "2026-12-04T21:00:00Z"}
+    forecast = store.save(
+        "forecast", "lightgbm", KEY, write, libraries={}, train_start=0, train_end=1, metrics=metrics
+    )
+    shown = mt("ml", "show", forecast.version)
+    assert shown.exit_code == 0, shown.output
+    lines = [" ".join(line.strip("│ ").split()) for line in shown.stdout.splitlines()]
+    assert f"hold-out │ {verdict}" in lines
+    assert (
+        "hold-out bars │ 54, 2026-12-02T16:00:00Z .. 2026-12-04T21:00:00Z, each forecast made by a model"
+        " trained before its bar (this model was trained on them too)"
+    ) in lines, shown.stdout
+
+    listed = mt("ml", "list")
+    assert listed.exit_code == 0 and verdict in " ".join(listed.stdout.split())
+    assert listed.stderr == (
+        "hold-out: the verdict on the newest bars of a forecast model's walk-forward, each forecast made by"
+        " a model trained before its bar; the stored model was trained on those bars too"
+        " (`mt ml show ID` dates them)\n"
+    )
