@@ -232,10 +232,11 @@ def train(
     if json_out:
         print_json(summary)
         return
-    artifact = summary["artifact"]
+    artifact, retrains = summary["artifact"], summary["retrains"]
     typer.echo(
         f"{model} on {summary['series']}: {summary['forecasts']} walk-forward forecasts from"
-        f" {summary['first_forecast']}, {summary['retrains']} retrainings; model {artifact['version']}"
+        f" {summary['first_forecast']}, {retrains} retraining{'' if retrains == 1 else 's'};"
+        f" model {artifact['version']}"
         f" trained on {artifact['train_start']} .. {artifact['train_end']}"
     )
     replaced = summary["replaced"]
@@ -301,9 +302,11 @@ def evaluate(
     _print_evaluation(report)
     if "backtest" in report:
         metrics = report["backtest"]["metrics"]
+        trades = metrics["trades"]
         typer.echo(
             f"threshold strategy on the hold-out: return {metrics['return_pct']:.2f}%,"
-            f" {metrics['trades']} trades, buy-and-hold {report['backtest']['buy_and_hold_return_pct']:.2f}%;"
+            f" {trades} trade{'' if trades == 1 else 's'},"
+            f" buy-and-hold {report['backtest']['buy_and_hold_return_pct']:.2f}%;"
             f" {report['backtest']['verdict']}"
         )
 

@@ -281,3 +281,18 @@ def test_predict_refuses_a_newest_model_changed_on_disk_instead_of_an_older_one(
     missing = mt("ml", "predict", "lightgbm", "--symbol", "BTC/USDT", "--timeframe", "1h", "--horizon", "3")
     assert missing.exit_code == 2
     assert missing.stderr.startswith("mt: error: no trained lightgbm model of sim:BTC/USDT:1h with horizon 3")
+
+
+def test_one_trade_of_the_threshold_strategy_is_one_trade(mt: MT, trained: dict[str, Any]) -> None:
+    """Was: "threshold strategy on the hold-out: return 0.79%, 1 trades, ..."."""
+    market = ("--symbol", "BTC/USDT", "--timeframe", "1h")
+    # the threshold that leaves one trade depends on the forecasts: the first of these that does
+    for threshold in ("0.003", "0.004", "0.0025", "0.005", "0.002", "0.006", "0.0015", "0.008", "0.001"):
+        report = mt.json("ml", "evaluate", "lightgbm", *market, "--threshold", threshold)
+        if report["backtest"]["metrics"]["trades"] == 1:
+            break
+    else:
+        pytest.fail("no threshold left the threshold strategy one trade")
+    text = mt("ml", "evaluate", "lightgbm", *market, "--threshold", threshold)
+    assert text.exit_code == 0, text.output
+    assert f"return {report['backtest']['metrics']['return_pct']:.2f}%, 1 trade, buy-and-hold" in text.stdout
