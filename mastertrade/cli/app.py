@@ -25,7 +25,7 @@ from typer import _click  # Typer >= 0.25 vendors click; its Context is the one 
 from typer.core import TyperCommand, TyperGroup
 
 from mastertrade import __version__
-from mastertrade.cli import help_format
+from mastertrade.cli import help_format, termination
 from mastertrade.cli.output import error, remember_command_line
 from mastertrade.errors import MasterTradeError
 
@@ -288,6 +288,10 @@ class MTGroup(TyperGroup):
             raise typer.Exit(_usage_error(exc)) from None
 
     def invoke(self, ctx: _click.Context) -> Any:
+        with termination.terminated_as_interrupt() as terminated:
+            return self._invoke(ctx, terminated)
+
+    def _invoke(self, ctx: _click.Context, terminated: list[int]) -> Any:
         try:
             return super().invoke(ctx)
         except _click.exceptions.UsageError as exc:
@@ -303,6 +307,9 @@ class MTGroup(TyperGroup):
             error(f"file name too long for the file system: {str(exc.filename)!r}")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
+            if terminated:  # SIGTERM (timeout, systemd, kill): Ctrl-C's clean end, told apart
+                error("terminated (SIGTERM)")
+                raise typer.Exit(termination.EXIT_CODE) from None
             error("interrupted")
             raise typer.Exit(130) from None
 
