@@ -369,14 +369,30 @@ async def generate(
     }
     if request.seeds:
         parameters["seeds"] = [genome.name for genome in request.seeds]
-    run_id = await store.start_run(
-        trigger=request.trigger,
-        exchange=key.exchange,
-        symbol=key.symbol,
-        timeframe=key.timeframe,
-        seed=seed,
-        parameters=parameters,
+    starting = asyncio.ensure_future(
+        store.start_run(
+            trigger=request.trigger,
+            exchange=key.exchange,
+            symbol=key.symbol,
+            timeframe=key.timeframe,
+            seed=seed,
+            parameters=parameters,
+        )
     )
+    try:
+        run_id = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        # Interrupted (Ctrl-C, SIGTERM) as its row was written: once committed it would stay "running"
+        # for ever, so the start is finished and the run recorded as cancelled
+        run_id = await starting
+        await store.finish_run(
+            run_id,
+            outcome="cancelled",
+            counts={},
+            timings={"total_s": time.perf_counter() - started},
+            error="interrupted before it finished",
+        )
+        raise
     stop = threading.Event()
     try:
         seen = await store.ids(key.symbol, key.timeframe)
