@@ -20,9 +20,28 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 #: The exit code of a command ended by SIGTERM (the shell's 128 + signal number).
 EXIT_CODE = 128 + signal.SIGTERM
+
+# The command's asyncio task (``cli.runtime.run``) and the list that says a SIGTERM cancelled it
+_tasks: list[tuple[asyncio.Task[None], list[bool]]] = []
+
+
+@contextmanager
+def cancelled_on_sigterm(task: asyncio.Task[None]) -> Iterator[list[bool]]:
+    """Within the block, a SIGTERM that finds SIGINT ignored cancels ``task`` (asyncio's runner cancels
+    it on SIGINT only when SIGINT has Python's default handler); the list it yields then holds True."""
+    cancelled: list[bool] = []
+    _tasks.append((task, cancelled))
+    try:
+        yield cancelled
+    finally:
+        _tasks.remove((task, cancelled))
 
 
 @contextmanager
@@ -41,10 +60,17 @@ def terminated_as_interrupt() -> Iterator[list[int]]:
         handler = signal.getsignal(signal.SIGINT)
         if callable(handler):
             handler(signal.SIGINT, frame)
-        else:
-            # SIGINT ignored (a job a non-interactive shell started with &) or left to the system: a
-            # SIGTERM still ends the command through its clean-up
-            raise KeyboardInterrupt
+            return
+        # SIGINT ignored (a job a non-interactive shell started with &) or left to the system: a SIGTERM
+        # still ends the command through its clean-up, cancelling its task as asyncio's Ctrl-C does (a
+        # KeyboardInterrupt raised inside the event loop would leave its tasks half-done)
+        if _tasks and not _tasks[-1][0].done():
+            task, cancelled = _tasks[-1]
+            cancelled.append(True)
+            task.cancel()
+            task.get_loop().call_soon_threadsafe(lambda: None)  # wake the loop from its wait
+            return
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 MT = [sys.executable, "-m", "mastertrade"]
 
 
@@ -33,7 +35,13 @@ def _running_run(db: Path, process: subprocess.Popen[str], timeout_s: float = 12
     raise AssertionError("the generation run never started")
 
 
-def test_sigterm_cancels_a_generation_like_ctrl_c(mt_home: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# A job a non-interactive shell starts with & (a cron script) has SIGINT ignored: SIGTERM still ends it
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["sigint-handled", "sigint-ignored"])
+def test_sigterm_cancels_a_generation_like_ctrl_c(mt_home: Path, sigint_ignored: bool) -> None:
     env = {**os.environ, "MT_HOME": str(mt_home)}
     subprocess.run(
         [*MT, "data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "1"],
@@ -45,7 +53,14 @@ def test_sigterm_cancels_a_generation_like_ctrl_c(mt_home: Path) -> None:
     command = [*MT, "generate", "--symbol", "BTC/USDT", "--timeframe", "1h", "--seed", "7"]
     # a search far longer than the test: only a SIGTERM ends it
     command += ["--population", "400", "--generations", "400", "--workers", "1"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,  # noqa: PLW1509 - a signal disposition only
+    )
     try:
         run_id = _running_run(db, process)
         process.send_signal(signal.SIGTERM)
