@@ -5,6 +5,7 @@ the order instead of placing a second one."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -103,12 +104,23 @@ def test_a_live_buy_with_stop_loss_and_take_profit_rests_both_as_one_oco_list(
 
 
 def wait_for_account(mt: MT) -> None:
-    """Until the live daemon answers for the account (its first balance read from the desk)."""
+    """Until the live daemon answers for the account (its first balance read from the desk) and has a
+    price for BTC/USDT (a market order's risk check needs one: under load the first price can come after
+    the balance, and a buy then was refused with "no price for BTC/USDT yet")."""
     for _ in range(200):
-        if mt("balance", "--json").exit_code == 0:
+        if mt("balance", "--json").exit_code == 0 and _priced(mt):
             return
         time.sleep(0.05)
-    raise AssertionError("the live daemon never answered `mt balance`")
+    raise AssertionError("the live daemon never answered `mt balance` with a price for BTC/USDT")
+
+
+def _priced(mt: MT) -> bool:
+    status = mt("status", "--json")
+    if status.exit_code != 0:
+        return False
+    return any(
+        row["symbol"] == BTC and row["price"] is not None for row in json.loads(status.stdout)["symbols"]
+    )
 
 
 def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_how_to_cancel_them(
