@@ -49,7 +49,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
         [
             (
                 s.symbol,
-                f"{s.price:,.8g}" if s.price is not None else "",
+                _price(s.price, s.tick),
                 iso(s.last_closed) if s.last_closed else _no_closed_bar(venue.kind),
                 f"failing since {iso(s.feed_error_since)}: {s.feed_error}"
                 if s.feed_error and s.feed_error_since
@@ -102,3 +102,15 @@ def _next_run(when: datetime, held_until: datetime | None) -> str:
     if held_until is None:
         return iso(when)
     return f"{iso(when)}, but none before {iso(held_until, 'seconds')} (wall clock)"
+
+
+def _price(value: float | None, tick: float | None) -> str:
+    """A symbol's last price: on the market's tick when the exchange gives one (31,247.20, never
+    31247.2 or 31,247.199999999997), else to eight significant digits (the simulated market has no tick)."""
+    if value is None:
+        return ""
+    if tick is None:
+        return f"{value:,.8g}"
+    from mastertrade.prices import price
+
+    return price(value, tick)
