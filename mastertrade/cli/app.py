@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
@@ -403,4 +404,16 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(app())
+    try:
+        code = app()
+    except SystemExit as exc:
+        code = exc.code
+    if code == termination.EXIT_CODE:
+        # Ended by SIGTERM, its clean-up done and said: leave without the interpreter's finalisation,
+        # during which a worker thread still inside compiled code (the search's, a kernel's) could
+        # crash the process (seen once: exit -11 after the one line). Only here, the real process's
+        # entry point, never in a command invoked in-process.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
