@@ -364,7 +364,8 @@ def _usage_error(exc: _click.exceptions.UsageError, group: _click.Context | None
     given = _given(exc)
     if given is not None and given not in message:
         message = f"{message} (got {given})"
-    error(f"{where}: {message} (see `{where} --help`)")
+    # the root is the program itself, which `mt: error:` already names ("mt: error: mt: No such command")
+    error(f"{message} (see `mt --help`)" if where == "mt" else f"{where}: {message} (see `{where} --help`)")
     return exc.exit_code
 
 

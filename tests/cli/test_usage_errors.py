@@ -21,10 +21,11 @@ def test_a_group_without_a_command_prints_its_help_and_no_empty_error(mt: Any, a
     [
         (("init", "--db-url"), "mt init: Option '--db-url' requires an argument."),
         (("generate", "--count"), "mt generate: Option '--count' requires an argument."),
-        (("nonsense",), "mt: No such command 'nonsense'."),
+        (("nonsense",), "No such command 'nonsense'."),
     ],
 )
 def test_a_usage_error_names_its_command(mt: Any, args: tuple[str, ...], named: str) -> None:
     result = mt(*args)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"mt: error: {named}") and result.stderr.count("\n") == 1
+    assert "mt: error: mt:" not in result.stderr  # the program is named once
