@@ -86,8 +86,8 @@ class Section(BaseModel):
 class DbSettings(Section):
     url: str | None = None
     """Database URL. Empty means SQLite in the data folder. Postgres: "postgresql+asyncpg://user@host/db"
-    (an "@" in the user name or password is written %40). SQLite elsewhere: an absolute path,
-    "sqlite+aiosqlite:////path/to/mt.db"."""
+    ("postgresql://" and "postgres://" are read as that; an "@" in the user name or password is written
+    %40). SQLite elsewhere: an absolute path, "sqlite+aiosqlite:////path/to/mt.db" ("sqlite:///" works)."""
 
     busy_timeout_ms: int = Field(default=10_000, ge=0)
     """SQLite only: how long a writer waits for a lock held by another process before failing."""
@@ -99,7 +99,26 @@ class DbSettings(Section):
     @classmethod
     def _one_at_sign(cls, value: str | None) -> str | None:
         check_db_url(value or "")
-        return value.strip() if value is not None else None
+        return with_async_driver(value.strip()) if value is not None else None
+
+
+_PLAIN_SCHEMES = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+"""URL schemes without a driver, as libpq, Heroku-style environments and SQLite's docs write them, and the
+async driver MasterTrade reaches each database with."""
+
+
+def with_async_driver(url: str) -> str:
+    """``url`` with the async driver MasterTrade uses when it names none: ``postgresql://`` and
+    ``postgres://`` (what psql, libpq and most hosting dashboards give) become ``postgresql+asyncpg://``,
+    ``sqlite:///`` becomes ``sqlite+aiosqlite:///``. Other URLs (another driver, a typo) are left for
+    the engine factory to refuse by name."""
+    scheme, separator, rest = url.partition("://")
+    driver = _PLAIN_SCHEMES.get(scheme.lower()) if separator else None
+    return f"{driver}://{rest}" if driver is not None else url
 
 
 def check_db_url(url: str) -> None:

@@ -158,3 +158,32 @@ def test_a_password_in_the_query_is_masked_everywhere_the_url_is_shown(
     assert paths.exit_code == 0 and json.loads(paths.stdout)["database"] == masked
     assert down.exit_code == 1 and down.stderr.startswith(f"mt: error: cannot open database {masked}: ")
     assert all("hunter2" not in result.output for result in (shown, paths, down))
+
+
+@pytest.mark.parametrize(
+    ("given", "driver"),
+    [
+        ("postgresql://bob:hunter2@127.0.0.1:9/none", "postgresql+asyncpg"),
+        ("postgres://bob:hunter2@127.0.0.1:9/none", "postgresql+asyncpg"),
+        ("PostgreSQL://bob@127.0.0.1:9/none", "postgresql+asyncpg"),
+        ("sqlite:////tmp/x.db", "sqlite+aiosqlite"),
+    ],
+)
+def test_a_url_without_a_driver_reaches_the_async_one(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, given: str, driver: str
+) -> None:
+    """``postgresql://`` is what psql, libpq and hosting dashboards give; it was refused as unsupported."""
+    assert create_engine(given).url.drivername == driver
+    monkeypatch.setenv("MT_DB__URL", given)
+    assert load_settings().db.url == driver + "://" + given.partition("://")[2]
+    if driver.startswith("postgresql"):  # port 9 refuses: the driver was reached, the password not shown
+        down = mt("data", "list")
+        assert down.exit_code == 1 and "hunter2" not in down.stderr
+        assert down.stderr.startswith("mt: error: cannot open database postgresql+asyncpg://bob")
+
+
+def test_another_driver_is_still_refused_by_name() -> None:
+    with pytest.raises(
+        UserInputError, match=r"unsupported database URL 'postgresql\+psycopg2://bob:\*\*\*@db/mt'"
+    ):
+        create_engine("postgresql+psycopg2://bob:secret@db/mt")

@@ -18,14 +18,17 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mastertrade.config import Settings, check_db_url, mask_url
+from mastertrade.config import Settings, check_db_url, mask_url, with_async_driver
 from mastertrade.errors import OperationFailed, UserInputError
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys."""
+    """An async engine for ``url`` (``postgresql://``, ``postgres://`` and ``sqlite:///`` reach the async
+    drivers: :func:`~mastertrade.config.with_async_driver`); SQLite files get WAL, a busy timeout and
+    foreign keys."""
+    url = with_async_driver(url)
     try:
         check_db_url(url)
     except ValueError as exc:
