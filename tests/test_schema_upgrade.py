@@ -60,7 +60,8 @@ async def _stamp_future(db_url: str) -> set[str]:
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                text("UPDATE alembic_version SET version_num = 'zz_future' WHERE version_num = 's12a'")
+                text("UPDATE alembic_version SET version_num = 'zz_future' WHERE version_num = :head"),
+                {"head": min(declared_heads())},  # one of this code's heads, as a newer code would move it
             )
             rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
             return {row[0] for row in rows}

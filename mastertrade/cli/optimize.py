@@ -292,9 +292,15 @@ def _print(report: dict[str, Any]) -> None:
         )
     trials = report["deflated_trials"]
     pbo = report["pbo"]
+    before = trials.get("counted_before") or 0
     typer.echo(
         f"deflated Sharpe {_number(report['deflated_sharpe'], 3)} with N = {trials['trials']} trials on this"
-        f" series and V = {_number(trials.get('variance_used'), 5)} per day"
+        + (
+            f" series ({before} of this run's counted by an earlier tuning of these bars)"
+            if before
+            else " series"
+        )
+        + f" and V = {_number(trials.get('variance_used'), 5)} per day"
         f" ({trials.get('variance_source', 'n/a')}); PBO {'n/a' if not pbo else format(pbo['pbo'], '.2f')}"
     )
     typer.echo(f"verdict: {report['verdict']}")

@@ -57,6 +57,30 @@ def test_optimize_tunes_on_the_search_window_and_judges_on_the_holdout(mt: MT, t
     assert second["deflated_trials"]["trials"] == first["distinct_trials"] + second["distinct_trials"]
 
 
+def test_a_tuning_run_again_counts_only_the_configurations_it_had_not_tried(mt: MT) -> None:
+    assert mt(*SIM).exit_code == 0
+    args = ("optimize", "rsi_reversion", "--symbol", "BTC-EDGE/USDT", "--timeframe", "1d")
+    first = mt.json(*args, "--trials", "8", "--seed", "3")
+    counted = first["deflated_trials"]
+    assert counted["trials"] == counted["this_run"] == first["distinct_trials"] >= 2
+    # the same seed on the same bars scores the same configurations: N stays (before: it doubled)
+    again = mt.json(*args, "--trials", "8", "--seed", "3")
+    assert again["best"] == first["best"]
+    assert again["deflated_trials"]["trials"] == counted["trials"]
+    assert again["deflated_trials"]["this_run"] == 0
+    assert again["deflated_trials"]["counted_before"] == first["distinct_trials"]
+    assert again["deflated_trials"]["variance_used"] == counted["variance_used"]
+    assert again["deflated_sharpe"] == first["deflated_sharpe"]
+    # more trials with that seed: the first eight again, and only the new ones add
+    more = mt.json(*args, "--trials", "12", "--seed", "3")["deflated_trials"]
+    assert more["counted_before"] == first["distinct_trials"] and more["this_run"] >= 1
+    assert more["trials"] == counted["trials"] + more["this_run"]
+    # another seed tries other configurations: they all add
+    other = mt.json(*args, "--trials", "8", "--seed", "4")
+    assert other["deflated_trials"]["this_run"] == other["distinct_trials"]
+    assert other["deflated_trials"]["trials"] == more["trials"] + other["distinct_trials"]
+
+
 def test_optimize_bad_input(mt: MT) -> None:
     assert mt(*SIM).exit_code == 0
     result = mt(

@@ -141,6 +141,9 @@ def test_optimize_tunes_a_plugins_declared_parameters(mt: MT, tmp_path: Path) ->
     # every trial set different values: six distinct strategies, each scored and counted
     assert doc["deflated_trials"]["trials"] == doc["distinct_trials"] == 6
     assert doc["deflated_trials"]["variance_source"] == "observed"
+    # the same tuning again tries the same six: they were counted already
+    again = mt.json(*args, "--param", "momentum_length", "--param", "spike")["deflated_trials"]
+    assert again["trials"] == 6 and again["this_run"] == 0 and again["counted_before"] == 6
     assert {p["name"] for p in doc["declared"]} >= {"momentum_length", "spike"}
     assert json.loads(out.read_text()) == {"plugin": "vol_momentum", "parameters": best}
     # the hold-out figures are a plain backtest of the plugin with those values on the hold-out bars

@@ -16,7 +16,7 @@ from mastertrade.db.models import metadata
 from mastertrade.db.models.strategies import SelectionTrials, StrategyRecord
 from mastertrade.engine.generator.store import StoredStrategy
 
-MINE = {"selection_trials", "strategies"}
+MINE = {"selection_trials", "selection_trial_keys", "strategies"}
 
 
 def test_upgrade_flags_old_rows_and_matches_the_models(tmp_path: Path) -> None:

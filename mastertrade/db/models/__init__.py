@@ -13,6 +13,7 @@ from mastertrade.db.models.protection import ProtectionRecord
 from mastertrade.db.models.replay import ReplayPosition
 from mastertrade.db.models.strategies import (
     GenerationRun,
+    SelectionTrialKey,
     SelectionTrials,
     StrategyRecord,
     StrategyTransition,
@@ -51,6 +52,7 @@ __all__ = [
     "FeatureSource",
     "Series",
     "GenerationRun",
+    "SelectionTrialKey",
     "SelectionTrials",
     "StrategyRecord",
     "StrategyTransition",

@@ -119,6 +119,22 @@ class SelectionTrials(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SelectionTrialKey(SQLModel, table=True):
+    """One candidate a batch of ``selection_trials`` counted, by the hash of its configuration (a tuning's
+    parameter set): a later tuning that scores the same configuration on the same bars of the series does
+    not count it again (``engine/generator/trials.py``). Batches stored before this table, and those of
+    the genetic search (which skips every strategy stored before), have no keys."""
+
+    __tablename__ = "selection_trial_keys"
+    __table_args__ = (Index("ix_selection_trial_keys_batch", "batch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("selection_trials.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=32)
+
+
 class StrategyTransition(SQLModel, table=True):
     __tablename__ = "strategy_transitions"
     __table_args__ = (Index("ix_strategy_transitions_strategy", "strategy_id", "id"),)

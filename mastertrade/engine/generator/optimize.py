@@ -12,7 +12,9 @@ same result). The discipline is the generation run's:
   than ``min_trades`` test trades or an undefined Sharpe ratio scores as infeasible);
 - the best trial is scored **once** on the hold-out (the newest ``holdout_fraction`` of the lookback)
   and judged there by the default filter; its deflated Sharpe ratio counts every trial ever recorded
-  for the series in the registry, this optimisation's included, which it then joins;
+  for the series in the registry, this optimisation's included, which it then joins (each distinct
+  configuration once: one an earlier tuning counted on the same bars, as a run again with the same
+  seed scores, is not counted again; see :mod:`.trials`);
 - the probability of backtest overfitting (CSCV) is computed over the trials' daily returns on the
   search window.
 
@@ -187,6 +189,19 @@ class Subject:
             return str(candidate.to_json(indent=None))
         return json.dumps(candidate.plugin.parameter_values(), sort_keys=True)
 
+    def trial_key(self, candidate: Any) -> str:
+        """The trial registry's key of ``candidate`` (:func:`.trials.trial_key`): its logic and parameters,
+        whatever its name (a genome's fingerprint) or a plugin's name and parameter values."""
+        import json
+
+        from mastertrade.engine.generator.trials import trial_key
+        from mastertrade.engine.signals.canonical import fingerprint
+
+        if self.genome is not None:
+            return trial_key(f"genome:{fingerprint(candidate)}")
+        parameters = json.dumps(candidate.plugin.parameter_values(), sort_keys=True)
+        return trial_key(f"plugin:{self.name}:{parameters}")
+
     def describe(self, candidate: Any) -> dict[str, Any]:
         if self.genome is not None:
             return {"genome": candidate.to_dict()}
@@ -299,13 +314,14 @@ async def optimize(
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     prior = await registry.tally(key, *span)
+    known = await registry.known(key, *span)
     from mastertrade.engine.ml.stoppable import run_stoppable
 
     # Ctrl-C (a cancelled caller) stops the tuning after the trial it is scoring, not after the last one
-    report, batch = await run_stoppable(
-        lambda check: tune(problem, holdout, subject, settings, trials, seed, prior, check=check)
+    report, batch, counted = await run_stoppable(
+        lambda check: tune(problem, holdout, subject, settings, trials, seed, prior, check=check, known=known)
     )
-    await registry.record(key, *span, batch, source="optimize")
+    await registry.record(key, *span, batch, source="optimize", keys=counted)
     return {
         "exchange": key.exchange,
         "symbol": key.symbol,
@@ -358,9 +374,12 @@ def tune(
     seed: int,
     prior: Any,
     check: Callable[[], None] | None = None,
-) -> tuple[dict[str, Any], Any]:
+    known: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Any], Any, list[str]]:
     """The CPU-bound part: Optuna over the search window, then the one hold-out score of the best.
-    ``check`` is called after each trial and raises to stop the tuning (its caller was cancelled)."""
+    ``check`` is called after each trial and raises to stop the tuning (its caller was cancelled).
+    ``known``: the trial keys the registry counted on these bars before, not counted again. Returns the
+    report, the batch of new trials for the registry and their keys."""
     import optuna
 
     from mastertrade.engine.generator.deflated import deflated_sharpe
@@ -401,7 +420,13 @@ def tune(
     distinct = list(tried.values())
     if not distinct:  # every parameter set was invalid: the original is the only candidate
         distinct = [(subject.original, original_score)]
-    batch = Tally.of(len(distinct), (score.daily_sharpe for _, score in distinct))
+    fresh: dict[str, Any] = {}  # the configurations no earlier tuning counted on these bars
+    for candidate, score in distinct:
+        fresh.setdefault(subject.trial_key(candidate), score)
+    before = known & fresh.keys()
+    for counted in before:
+        del fresh[counted]
+    batch = Tally.of(len(fresh), (score.daily_sharpe for score in fresh.values())) if fresh else Tally()
     tally = (prior or Tally()) + batch
 
     def rank(item: tuple[Any, Any]) -> tuple[bool, float]:
@@ -456,7 +481,9 @@ def tune(
         },
         "holdout_buy_and_hold": baseline,
         "deflated_sharpe": dsr,
-        "deflated_trials": tally.as_dict() | deflation | {"this_run": batch.trials},
+        "deflated_trials": tally.as_dict()
+        | deflation
+        | {"this_run": batch.trials, "counted_before": len(before)},
         "pbo": pbo,
         "verdict": (
             "passes the filter on the hold-out"
@@ -469,7 +496,7 @@ def tune(
     }
     if subject.strategy is not None and subject.strategy.plugin is not None:
         report["declared"] = [param.as_dict() for param in subject.strategy.plugin.parameters]
-    return report, batch
+    return report, batch, sorted(fresh)
 
 
 def _search_metrics(problem: Any, score: Any) -> dict[str, Any]:

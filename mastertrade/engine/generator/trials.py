@@ -14,10 +14,18 @@ both inputs of the deflated Sharpe ratio's expected maximum include every earlie
   two of them have a defined Sharpe ratio, when no spread can be observed, ``V`` falls back to the
   spread a skill-less strategy's per-day Sharpe estimate has over the hold-out's ``T`` days,
   ``1 / (T - 1)`` (Lo 2002 at SR = 0). :meth:`Tally.deflation` makes the choice and names it.
+
+A candidate is counted once. The genetic search skips every strategy stored for the market before, so
+its batches hold new candidates only. A tuning (``mt optimize``) may score again what an earlier one
+scored (the same seed and strategy give the same parameter sets): its batch keeps the hash of each
+configuration it counted (:func:`trial_key`, the ``selection_trial_keys`` table), and a later tuning
+leaves out of its batch the configurations already counted on the same bars of the series
+(:meth:`TrialRegistry.known`). New configurations, another seed's included, still add.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from mastertrade.db.models.strategies import SelectionTrials
+from mastertrade.db.models.strategies import SelectionTrialKey, SelectionTrials
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -109,6 +117,11 @@ class Deflation:
         }
 
 
+def trial_key(configuration: str) -> str:
+    """The registry's key of one candidate: 32 hex digits of the hash of its canonical text."""
+    return hashlib.sha256(configuration.encode("utf-8")).hexdigest()[:32]
+
+
 class TrialRegistry:
     """The ``selection_trials`` table (see the module docstring)."""
 
@@ -131,6 +144,23 @@ class TrialRegistry:
             total = total + Tally(row.trials, row.sharpe_count, row.sharpe_mean, row.sharpe_m2, 1)
         return total
 
+    async def known(self, series: SeriesKey, start_ts: int, end_ts: int) -> frozenset[str]:
+        """The keys (:func:`trial_key`) of the candidates already counted on exactly the bars
+        ``[start_ts, end_ts]`` of ``series``."""
+        query = (
+            select(SelectionTrialKey.key)
+            .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
+            .where(
+                col(SelectionTrials.exchange) == series.exchange,
+                col(SelectionTrials.symbol) == series.symbol,
+                col(SelectionTrials.timeframe) == series.timeframe,
+                col(SelectionTrials.start_ts) == start_ts,
+                col(SelectionTrials.end_ts) == end_ts,
+            )
+        )
+        async with self.db.sessions() as session:
+            return frozenset((await session.exec(query)).all())
+
     async def record(
         self,
         series: SeriesKey,
@@ -140,24 +170,28 @@ class TrialRegistry:
         *,
         source: str,
         generation_run_id: int | None = None,
+        keys: Iterable[str] = (),
     ) -> None:
-        """Add one batch of trials scored on bars ``[start_ts, end_ts]`` of ``series``."""
+        """Add one batch of trials scored on bars ``[start_ts, end_ts]`` of ``series``; ``keys``: those
+        of the candidates it counts (see :meth:`known`), stored with it in one transaction."""
         if batch.trials <= 0:
             return
         async with self.db.sessions() as session:
-            session.add(
-                SelectionTrials(
-                    exchange=series.exchange,
-                    symbol=series.symbol,
-                    timeframe=series.timeframe,
-                    start_ts=start_ts,
-                    end_ts=end_ts,
-                    source=source,
-                    trials=batch.trials,
-                    sharpe_count=batch.count,
-                    sharpe_mean=batch.mean,
-                    sharpe_m2=batch.m2,
-                    generation_run_id=generation_run_id,
-                )
+            row = SelectionTrials(
+                exchange=series.exchange,
+                symbol=series.symbol,
+                timeframe=series.timeframe,
+                start_ts=start_ts,
+                end_ts=end_ts,
+                source=source,
+                trials=batch.trials,
+                sharpe_count=batch.count,
+                sharpe_mean=batch.mean,
+                sharpe_m2=batch.m2,
+                generation_run_id=generation_run_id,
             )
+            session.add(row)
+            await session.flush()
+            assert row.id is not None
+            session.add_all(SelectionTrialKey(batch_id=row.id, key=key) for key in sorted(set(keys)))
             await session.commit()
