@@ -23,6 +23,12 @@ A save is atomic: payload and manifest are written into a temporary folder (``.s
 versions) that is renamed into place. The saving process holds an exclusive ``flock`` on that folder
 until it is renamed or removed, so a process killed mid-save leaves a folder nobody holds: every later
 save removes such folders (:meth:`ArtifactStore.sweep_staging`), never one a live process is writing.
+
+A model stored together with something else (a forecast model and its series, committed in a database
+transaction) is staged, renamed ``.publishing-*`` before that commit (:meth:`Staged.hold_for_publish`)
+and published after it. A process killed between the commit and the publish leaves a ``.publishing-*``
+folder that the sweep leaves alone: the next reader that can tell whether the commit happened claims it
+(:meth:`ArtifactStore.unfinished`) and publishes or discards it (``engine/ml/pending.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ FORMAT = 1
 
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".saving-"
+PUBLISHING_PREFIX = ".publishing-"
 STAGING_GRACE_S = 60.0
 """A staging folder younger than this is left alone even when unlocked: its writer may not have locked it
 yet (it locks right after creating it), or be an older MasterTrade that did not lock at all."""
@@ -164,6 +171,23 @@ class Staged:
     def discard(self) -> None:
         """Remove it; what is stored stays as it was."""
         shutil.rmtree(self._staging, ignore_errors=True)
+        self._release()
+
+    def hold_for_publish(self) -> None:
+        """Rename the staging folder ``.publishing-*`` (still held), before the commit of what it is stored
+        with: a process killed after that commit and before :meth:`publish` leaves it for the next reader
+        to settle (see the module docstring), where the sweep would remove a ``.saving-*`` folder."""
+        held = self._staging.with_name(PUBLISHING_PREFIX + self._staging.name.removeprefix(STAGING_PREFIX))
+        os.replace(self._staging, held)
+        self._staging = held
+
+    def manifest(self) -> dict[str, Any]:
+        """Its manifest, as written."""
+        found: dict[str, Any] = json.loads((self._staging / MANIFEST).read_text(encoding="utf-8"))
+        return found
+
+    def release(self) -> None:
+        """Let go of it unchanged (a claimed unfinished publish left for a later reader)."""
         self._release()
 
     def _release(self) -> None:
@@ -290,6 +314,40 @@ class ArtifactStore:
                 os.close(fd)
         return removed
 
+    def has_unfinished(self, kind: str) -> bool:
+        """Whether a ``.publishing-*`` folder of ``kind`` exists (see the module docstring); cheap."""
+        return self.root.is_dir() and any(self.root.glob(f"{kind}/*/*/{PUBLISHING_PREFIX}*"))
+
+    def unfinished(self, kind: str) -> list[Staged]:
+        """The publishes of ``kind`` that a process killed before their end left (``.publishing-*``
+        folders no live process holds), each now held by this one: the caller publishes, discards or
+        releases every one. One whose manifest cannot be read is removed: it is renamed only once its
+        manifest is written, so it is not a model (changed on disk since)."""
+        claimed: list[Staged] = []
+        for folder in (
+            sorted(self.root.glob(f"{kind}/*/*/{PUBLISHING_PREFIX}*")) if self.root.is_dir() else ()
+        ):
+            try:
+                fd = os.open(folder, os.O_RDONLY)
+            except OSError:
+                continue  # published or removed meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # its process is alive: it publishes or discards it itself
+                continue
+            if not folder.is_dir():  # settled by another reader between the glob and the lock
+                os.close(fd)
+                continue
+            try:
+                version = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["version"]
+            except (OSError, ValueError, KeyError, TypeError):
+                shutil.rmtree(folder, ignore_errors=True)
+                os.close(fd)
+                continue
+            claimed.append(Staged(self, folder, folder.parent / str(version), fd))
+        return claimed
+
     def open(self, path: Path, *, require: Iterable[str] = ()) -> Artifact:
         """Read and check the artifact in ``path``; ``require`` names libraries whose versions must match."""
         manifest_file = path / MANIFEST
@@ -372,6 +430,8 @@ class ArtifactStore:
             if not base.is_dir():
                 continue
             for manifest in sorted(base.glob(f"*/*/*/{MANIFEST}")):
+                if manifest.parent.name.startswith("."):
+                    continue  # staged, not (yet) published: a save under way, or one a killed process left
                 try:
                     out.append(self.open(manifest.parent))
                 except (NotFound, IncompatibleArtifact) as exc:

@@ -314,9 +314,9 @@ def evaluate(
 def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
     """List the stored model artifacts: version (content hash), training range, hold-out verdict."""
     from mastertrade.artifacts import ArtifactStore
-    from mastertrade.cli.ml_models import HOLDOUT_NOTE, walk_forward_holdout
+    from mastertrade.cli.ml_models import HOLDOUT_NOTE, settled, walk_forward_holdout
 
-    store = ArtifactStore.default()
+    store = settled(ArtifactStore.default())
     artifacts = store.list()
     if json_out:
         print_json(
@@ -375,7 +375,7 @@ def predict(
 
     async def forecast(db: Database, _: Report) -> dict[str, Any]:
         key = await CandleStore(db).resolve(symbol, timeframe, exchange)
-        loaded = await latest_model(model, key, steps)
+        loaded = await latest_model(model, key, steps, db=db)
         return await predict_latest(db, loaded, key, publish=publish)
 
     result = _with_db(config, f"loading {model} and forecasting", forecast)

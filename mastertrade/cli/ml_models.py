@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.output import info, print_json, print_table
 from mastertrade.cli.runtime import open_db, run
+
+if TYPE_CHECKING:
+    from mastertrade.artifacts import ArtifactStore
 
 IdArg = Annotated[
     str, typer.Argument(help="The model's id (its version, as the list shows) or 4+ hex digits of it.")
@@ -25,6 +28,24 @@ YesOption = Annotated[
         "terminal asks whether to.",
     ),
 ]
+
+
+def settled(store: ArtifactStore) -> ArtifactStore:
+    """``store`` once every forecast model a killed training left between its series' commit and its
+    publish is published or discarded (``engine/ml/pending.py``); the database is opened only then."""
+    if not store.has_unfinished("forecast"):
+        return store
+    from mastertrade.engine.ml.pending import settle
+
+    async def go() -> None:
+        db = await open_db()
+        try:
+            await settle(db, store)
+        finally:
+            await db.close()
+
+    run(go)
+    return store
 
 
 def _series(doc: dict[str, Any]) -> str:
@@ -61,7 +82,7 @@ def show(ident: str, kind: str | None, json_out: bool) -> None:
     from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.ml.registry import describe, find_model
 
-    store = ArtifactStore.default()
+    store = settled(ArtifactStore.default())
     doc = describe(store, find_model(store, ident, kind=kind))
     if json_out:
         print_json(doc)
@@ -100,7 +121,7 @@ def delete(ident: str, kind: str | None, yes: bool, json_out: bool) -> None:
     from mastertrade.engine.generator.store import StrategyStore
     from mastertrade.engine.ml.registry import IN_USE_STATES, check_unused, delete_model, describe, find_model
 
-    store = ArtifactStore.default()
+    store = settled(ArtifactStore.default())
     folder = find_model(store, ident, kind=kind)
 
     async def go(really: bool) -> dict[str, Any]:

@@ -181,8 +181,10 @@ def stage_model(
     frame: pd.DataFrame,
     names: list[str],
     metrics: dict[str, Any],
+    series: dict[str, Any] | None = None,
 ) -> Staged:
-    """The model written and hashed, not yet visible (see :meth:`ArtifactStore.stage`)."""
+    """The model written and hashed, not yet visible (see :meth:`ArtifactStore.stage`); ``series``: the
+    stamp of the forecast series it is stored with (:func:`.pending.stamp`)."""
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
 
     def write(folder: Path) -> None:
@@ -198,6 +200,7 @@ def stage_model(
         "max_train": request.max_train,
         "extra": list(request.extra),
         "trained_at_bar": int(opens[trained.at]),
+        **({} if series is None else {"series": series}),
     }
     return store.stage(
         KIND,
@@ -300,10 +303,12 @@ async def train(
     see :mod:`mastertrade.engine.ml.publish`): checked before any work, and again as the series is written.
     """
     from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.ml.pending import settle
     from mastertrade.engine.ml.publish import check_no_readers
 
     request.check()
     store = store or ArtifactStore.default()
+    await settle(db, store)
     resolved = await CandleStore(db).resolve(request.symbol, request.timeframe, request.exchange)
     await check_no_readers(strategies, request.model, resolved, request.horizon)
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
@@ -344,6 +349,7 @@ async def _train(
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.missing import missing_bars, missing_note
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
+    from mastertrade.engine.ml.pending import stamp
     from mastertrade.engine.ml.publish import replacing
     from mastertrade.engine.ml.series import bar_opens, forecast_points
 
@@ -376,9 +382,12 @@ async def _train(
         # unless a strategy that trades reads it (checked again here, in the transaction that writes:
         # one may have gone to paper while the model trained). The model is written first but made
         # visible only once the series is committed: a refusal, a failed write or commit, or a Ctrl-C
-        # at the commit leaves neither, and an identical model stored before stays as it was.
-        staged = stage_model(store, run.last, request, key, frame, run.feature_names, metrics)
+        # at the commit leaves neither, and an identical model stored before stays as it was. A kill
+        # after the commit leaves the model to the next reader, who publishes it (``pending``).
+        stamped = stamp(source(key.simulated), points)
+        staged = stage_model(store, run.last, request, key, frame, run.feature_names, metrics, stamped)
         try:
+            staged.hold_for_publish()
             async with replacing(
                 db, strategies, request.model, key, request.horizon, refuse_empty=refuse_empty
             ) as replacement:
@@ -451,8 +460,11 @@ async def refit(
     should it still hold values that strategies in ``strategies`` trading on it read). Refused like
     :func:`train` while another process trains the series. ``until``: "now" is that market time (a
     replay's), and only the bars closed by then are read."""
+    from mastertrade.engine.ml.pending import settle
+
     request.check()
     store = store or ArtifactStore.default()
+    await settle(db, store)
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange, until=until)
     with _locked(store, request, key, by):
         return await _refit(db, request, store, key, frame, strategies)
@@ -565,12 +577,22 @@ async def evaluate_stored(
 
 
 async def latest_model(
-    model: str, key: SeriesKey, horizon: int, store: ArtifactStore | None = None
+    model: str,
+    key: SeriesKey,
+    horizon: int,
+    store: ArtifactStore | None = None,
+    *,
+    db: Database | None = None,
 ) -> LoadedModel:
     """The newest stored model of the series, checked. A folder of the series that does not load and
     may be the newest (changed on disk, unreadable manifest) is an error naming it, never a silent
-    fall back to an older model or a "no model" that hides it."""
+    fall back to an older model or a "no model" that hides it. With ``db``, a model a killed training
+    left unpublished is settled first (:func:`.pending.settle`)."""
     store = store or ArtifactStore.default()
+    if db is not None:
+        from mastertrade.engine.ml.pending import settle
+
+        await settle(db, store)
     cls_ = model_class(model)
     wanted = artifact_key(key, horizon)
     versions = store.versions(KIND, model, wanted)

@@ -23,6 +23,7 @@ from mastertrade.errors import MasterTradeError, NotFound
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
+    from mastertrade.db.database import Database
     from mastertrade.engine.kernel.context import EngineContext, JobRun
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.ml.trainer import LoadedModel, TrainRequest
@@ -142,7 +143,7 @@ class ForecastService:
         started = time.perf_counter()
         out = []
         for model in ctx.settings.ml.forecasts:
-            loaded = await self._model(model, key, ctx.settings.ml.horizon)
+            loaded = await self._model(model, key, ctx.settings.ml.horizon, ctx.db)
             if loaded is None:
                 continue
             async with ctx.work(f"forecast {model} {symbol}"):
@@ -150,7 +151,7 @@ class ForecastService:
         self.last_ms = (time.perf_counter() - started) * 1000
         return out
 
-    async def _model(self, model: str, key: SeriesKey, horizon: int) -> LoadedModel | None:
+    async def _model(self, model: str, key: SeriesKey, horizon: int, db: Database) -> LoadedModel | None:
         """The newest model of the series, loaded once; looked for again only when its folder's listing
         changes (a retrain). A newest model that does not load (changed on disk) is an error in the log,
         and no forecast is made: never a silent fall back to an older model (``latest_model``)."""
@@ -166,7 +167,7 @@ class ForecastService:
         self._listings[(model, key)] = listing
         self.loaded.pop((model, key), None)
         try:
-            loaded = await latest_model(model, key, horizon, store)
+            loaded = await latest_model(model, key, horizon, store, db=db)
         except NotFound:
             if f"{model} {key}" not in self._warned:
                 self._warned.add(f"{model} {key}")
