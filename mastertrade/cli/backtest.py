@@ -132,7 +132,7 @@ def backtest(
     from mastertrade.cli.series_options import own_exchange
 
     exchange = own_exchange(strategy, symbol, timeframe, exchange)
-    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
+    series, cut = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
     from mastertrade.cli.research_notes import say_what_training_saw
 
@@ -208,6 +208,7 @@ def backtest(
         "worse_than_cash": bool(below_cash),
         "coarse_units": coarse,
         "missing_bars": missing,
+        **cut,
         "wall_time_s": seconds,
     }
     if plot is not None:
@@ -228,25 +229,35 @@ def _read_series(
     start_ms: int | None,
     end_ms: int | None,
     genomes: Sequence[Any] = (),
-) -> Series:
+) -> tuple[Series, dict[str, Any]]:
     """The candles to backtest on, and the stored alternative data (sentiment, fear & greed ...) the
-    genomes' feature terms read (``research.series``)."""
+    genomes' feature terms read (``research.series``); in a replay workspace only the bars closed by its
+    market time, with what was left out after it (``market_time``, ``after_market_time_bars``: said on
+    stderr, and empty elsewhere)."""
+    from mastertrade.cli.series_options import replay_until
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.research.series import SeriesLoader
 
-    async def read() -> Series:
-        db = await open_db()
+    config = settings()
+
+    async def read() -> tuple[Series, dict[str, Any]]:
+        db = await open_db(config)
         try:
-            return await SeriesLoader(db).find(
-                symbol, timeframe, exchange, genomes, start=start_ms, end=end_ms
+            until = await replay_until(config, db, start_ms, end_ms)
+            series = await SeriesLoader(db).find(
+                symbol, timeframe, exchange, genomes, start=start_ms, end=end_ms, until=until
             )
+            return series, {} if until is None else await left_out(db, series.key, until)
         finally:
             await db.close()
 
-    from mastertrade.cli.research_notes import warn_missing_features
+    from mastertrade.cli.research_notes import say_market_time, warn_missing_features
 
-    series = run(read)
+    series, cut = run(read)
+    key = series.key
+    say_market_time(cut, f"{key.symbol} {key.timeframe}", "backtested on")
     warn_missing_features(series.features.missing() if series.features is not None else [])
-    return series
+    return series, cut
 
 
 def _run_batch(
@@ -270,7 +281,7 @@ def _run_batch(
     if not symbol or not timeframe:
         missing = "--symbol" if not symbol else "--timeframe"
         raise UserInputError(f"missing {missing}: the genomes of {path} do not all name the same one")
-    series = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
+    series, cut = _read_series(symbol, timeframe, exchange, start_ms, end_ms, genomes)
     key = series.key
     from mastertrade.cli.research_notes import warn_missing_bars, warn_note
     from mastertrade.engine.backtest.unit_cost import coarse_units
@@ -287,6 +298,7 @@ def _run_batch(
         "simulated": key.simulated,
         "cash": cash,
         "fee": fee,
+        **cut,
     }
     started = time.perf_counter()
     if where[0] == "dask":

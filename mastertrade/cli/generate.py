@@ -339,15 +339,14 @@ def trimmed(doc: dict[str, Any]) -> None:
     """Say when the run left stored bars out, older ones (``lookback_bars``) or, in a replay workspace,
     those after its market time: nothing is cut silently."""
     data = doc.get("data") or {}
-    if data.get("market_time") is not None:
-        series = f"{doc['symbol']} {doc['timeframe']}"
-        info(
-            f'{series}: this workspace is a replay ([market] venue = "replay") at market time'
-            f" {data['market_time']}: searched only the bars closed by then; the"
-            f" {data['after_market_time_bars']:,} stored bars after it were left out (the replay has yet to"
-            " play them, and its daemon would trade these strategies on them). To research the whole"
-            " history, use another workspace (another MT_HOME or [db] url)"
-        )
+    from mastertrade.cli.research_notes import say_market_time
+
+    say_market_time(
+        data,
+        f"{doc['symbol']} {doc['timeframe']}",
+        "searched",
+        ", and its daemon would trade these strategies on them",
+    )
     if data.get("trimmed_bars"):
         series = f"{doc['symbol']} {doc['timeframe']}"
         info(

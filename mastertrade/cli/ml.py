@@ -14,8 +14,9 @@ import typer
 from mastertrade.cli.ml_models import IdArg as ModelIdArg
 from mastertrade.cli.ml_models import YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
-from mastertrade.cli.research_notes import warn_note
+from mastertrade.cli.research_notes import say_market_time, warn_note
 from mastertrade.cli.runtime import open_db, run, settings
+from mastertrade.cli.series_options import replay_until
 
 if TYPE_CHECKING:
     from mastertrade.config import Settings
@@ -221,13 +222,15 @@ def train(
         ),
     )
     request.check()
-    summary = _with_db(
-        config,
-        f"training {model}",
-        lambda db, report: run_training(
-            db, request, strategies=StrategyStore(db), progress=report, by="mt ml train"
-        ),
-    )
+
+    async def work(db: Database, report: Report) -> dict[str, Any]:
+        until = await replay_until(config, db)
+        return await run_training(
+            db, request, strategies=StrategyStore(db), progress=report, by="mt ml train", until=until
+        )
+
+    summary = _with_db(config, f"training {model}", work)
+    say_market_time(summary, summary["series"], "trained on")
     warn_note(summary["missing_note"])
     if json_out:
         print_json(summary)
@@ -279,10 +282,8 @@ def evaluate(
     symbol, timeframe = _market(config, symbol, timeframe)
     horizon = config.ml.horizon if horizon is None else horizon
 
-    report = _with_db(
-        config,
-        f"evaluating {model} forecasts",
-        lambda db, _: evaluate_stored(
+    async def work(db: Database, _: Report) -> dict[str, Any]:
+        return await evaluate_stored(
             db,
             model,
             symbol,
@@ -293,8 +294,11 @@ def evaluate(
             threshold,
             cash=config.backtest.cash,
             fee=config.backtest.fee,
-        ),
-    )
+            until=await replay_until(config, db),
+        )
+
+    report = _with_db(config, f"evaluating {model} forecasts", work)
+    say_market_time(report, report["series"], "evaluated on")
     if json_out:
         print_json(report)
         return
@@ -374,11 +378,18 @@ def predict(
     steps = config.ml.horizon if horizon is None else horizon
 
     async def forecast(db: Database, _: Report) -> dict[str, Any]:
+        from mastertrade.engine.market.as_of import left_out, opened_before
+
         key = await CandleStore(db).resolve(symbol, timeframe, exchange)
+        until = await replay_until(config, db)
         loaded = await latest_model(model, key, steps, db=db)
-        return await predict_latest(db, loaded, key, publish=publish)
+        # in a replay workspace: from the close of the last bar closed by its market time
+        at_bar = None if until is None else opened_before(until, key.timeframe) - 1
+        result = await predict_latest(db, loaded, key, publish=publish, at_bar=at_bar)
+        return result if until is None else {**result, **await left_out(db, key, until)}
 
     result = _with_db(config, f"loading {model} and forecasting", forecast)
+    say_market_time(result, result["series"], "forecast from")
     if json_out:
         print_json(result)
         return

@@ -19,6 +19,7 @@ from mastertrade.cli.series_options import (
     TimeframeOption,
     date_range,
     own_exchange,
+    replay_until,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -151,6 +152,7 @@ def optimize(
     async def main() -> dict[str, Any]:
         db = await open_db(config)
         try:
+            until = await replay_until(config, db, start_ms, end_ms)
             return await run_optimize(
                 db,
                 config,
@@ -163,6 +165,7 @@ def optimize(
                 params=param or (),
                 start_ms=start_ms,
                 end_ms=end_ms,
+                until=until,
             )
         finally:
             await db.close()
@@ -201,12 +204,16 @@ def optimize(
 def _trimmed(report: dict[str, Any]) -> None:
     """On stderr: the older bars ``[generator] lookback_bars`` left out, if any (of the series, or of
     the bars in --start/--end): nothing is cut silently."""
+    from mastertrade.cli.research_notes import say_market_time
+
     data = report.get("data") or {}
+    say_market_time(data, f"{report['symbol']} {report['timeframe']}", "tuned on")
     span = data.get("range")
     if span is None:
         from mastertrade.cli.generate import trimmed
 
-        trimmed(report)
+        # its market time said above, as a tuning's (generate's words are for strategies it stores)
+        trimmed({**report, "data": {**data, "market_time": None}})
         return
     if data.get("trimmed_bars"):
         opening = " ".join(

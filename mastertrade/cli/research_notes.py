@@ -65,6 +65,24 @@ def say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
         )
 
 
+def say_market_time(data: dict[str, Any], series: str, did: str, why: str = "") -> None:
+    """On stderr, when a research command ran in a replay workspace (``data`` has ``market_time``): it
+    ``did`` only the bars closed by the replay's market time, and how many stored bars after it were left
+    out (``after_market_time_bars``), ``why`` added: nothing is cut silently."""
+    if data.get("market_time") is None:
+        return
+    count = int(data["after_market_time_bars"])
+    left = (
+        f"the {count:,} stored bar after it was" if count == 1 else f"the {count:,} stored bars after it were"
+    )
+    info(
+        f'{series}: this workspace is a replay ([market] venue = "replay") at market time'
+        f" {data['market_time']}: {did} only the bars closed by then; {left} left out (the replay has yet"
+        f" to play them{why}). To research the whole history, use another workspace (another MT_HOME or"
+        " [db] url)"
+    )
+
+
 def warn_note(note: str | None) -> None:
     """A report's note as a warning on stderr, when it has one: the engines' unit too coarse for these
     prices (``coarse_units``, ``engine/backtest/unit_cost.py``), bars missing inside its span

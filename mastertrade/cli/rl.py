@@ -13,7 +13,7 @@ import typer
 
 from mastertrade.cli.ml_models import IdArg, YesOption
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
-from mastertrade.cli.research_notes import warn_note
+from mastertrade.cli.research_notes import say_market_time, warn_note
 from mastertrade.cli.runtime import settings
 
 app = typer.Typer(
@@ -74,6 +74,7 @@ def train(
     """
     require_ml()
     from mastertrade.cli.runtime import open_db, run
+    from mastertrade.cli.series_options import replay_until
     from mastertrade.engine.market.timeframes import check_timeframe
     from mastertrade.engine.rl.train import train_series
 
@@ -88,6 +89,7 @@ def train(
         async def main() -> dict[str, Any]:
             db = await open_db(config)
             try:
+                until = await replay_until(config, db)
                 return await train_series(
                     db,
                     config,
@@ -97,11 +99,13 @@ def train(
                     steps=steps,
                     seed=seed,
                     progress=report,
+                    until=until,
                 )
             finally:
                 await db.close()
 
         document = run(main)
+    say_market_time(document, f"{document['symbol']} {document['timeframe']}", "trained on")
     warn_note(document["missing_note"])
     if json_out:
         print_json(document)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from mastertrade.config import Settings
+    from mastertrade.db.database import Database
     from mastertrade.engine.signals.strategy import Strategy
 
 StrategyArgument = typer.Argument(
@@ -44,6 +46,40 @@ def date_range(start: str | None, end: str | None) -> tuple[int | None, int | No
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
     return start_ms, end_ms
+
+
+async def replay_until(
+    config: Settings, db: Database, start_ms: int | None = None, end_ms: int | None = None
+) -> int | None:
+    """Where research stops in a workspace that replays (``[market] venue = "replay"``): its market time
+    (``market.as_of.workspace_market_time``), None elsewhere. The store holds the bars the replay has yet
+    to play; a --start or --end after that time would read them, and is refused naming both times
+    (``UserInputError``) before anything is read or written. The one check of ``mt backtest``, ``mt
+    validate`` and ``mt optimize``; ``mt ml`` and ``mt rl train`` read up to it too."""
+    from mastertrade.engine.market.as_of import workspace_market_time
+
+    until = await workspace_market_time(config, db)
+    if until is None:
+        return None
+    from mastertrade.errors import UserInputError
+    from mastertrade.utc import iso_ms
+
+    where = f'the market time of this replay workspace ([market] venue = "replay"), {iso_ms(until)}'
+    ways = (
+        "; or research the whole history in another workspace (another MT_HOME or [db] url)."
+        " Nothing was read or written"
+    )
+    if end_ms is not None and end_ms > until:
+        raise UserInputError(
+            f"invalid --end {iso_ms(end_ms)}: after {where}, and the replay has yet to play the bars"
+            f" after it. Give --end {iso_ms(until)} or earlier (without --end the command stops there)" + ways
+        )
+    if start_ms is not None and start_ms >= until:
+        raise UserInputError(
+            f"invalid --start {iso_ms(start_ms)}: not before {where}, and the replay has yet to play the"
+            " bars from there. Give an earlier --start" + ways
+        )
+    return until
 
 
 def resolve(spec: str, symbol: str | None, timeframe: str | None) -> tuple[Strategy, str, str]:

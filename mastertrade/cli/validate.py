@@ -17,6 +17,7 @@ from mastertrade.cli.series_options import (
     TimeframeOption,
     date_range,
     own_exchange,
+    replay_until,
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
@@ -68,6 +69,7 @@ def validate(
     async def main() -> dict[str, Any]:
         db = await open_db(config)
         try:
+            until = await replay_until(config, db, start_ms, end_ms)
             return await validate_series(
                 db,
                 config,
@@ -79,17 +81,20 @@ def validate(
                 start_ms=start_ms,
                 end_ms=end_ms,
                 provenance=provenance,
+                until=until,
             )
         finally:
             await db.close()
 
     report = run(main)
     from mastertrade.cli.research_notes import (
+        say_market_time,
         warn_missing_features,
         warn_note,
         warn_registry_trials,
     )
 
+    say_market_time(report, f"{report['symbol']} {report['timeframe']}", "validated on")
     warn_note(report.get("coarse_units"))
     warn_note(report.get("missing_note"))
     warn_registry_trials(report.get("registry_trials"))

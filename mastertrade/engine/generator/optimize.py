@@ -274,11 +274,13 @@ async def optimize(
     params: Sequence[str] = (),
     start_ms: int | None = None,
     end_ms: int | None = None,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Tune ``strategy`` (a genome or a plugin) on the stored series (see the module docstring); the
     report as a JSON document. ``start_ms``/``end_ms`` narrow the series to the bars opening in
     ``[start_ms, end_ms)`` (``mt backtest``'s and ``mt validate``'s range), of which the newest
-    ``lookback_bars`` are used."""
+    ``lookback_bars`` are used. ``until``: a replay's market time (``market.as_of``): only the bars
+    closed by then are read, and ``data`` says it (``market_time``, ``after_market_time_bars``)."""
 
     from mastertrade.engine.backtest.unit_cost import coarse_units
     from mastertrade.engine.generator.evaluation import Problem
@@ -294,11 +296,11 @@ async def optimize(
     subject = subject_of(strategy.bind(symbol, timeframe), params)
     config = settings.generator
     if start_ms is None and end_ms is None:
-        key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
-        trim = await lookback_cut(db, key, len(frame), config.lookback_bars)
+        key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars, until=until)
+        trim = await lookback_cut(db, key, len(frame), config.lookback_bars, until=until)
     else:
         key, frame, trim = await _read_range(
-            db, symbol, timeframe, exchange, start_ms, end_ms, config.lookback_bars
+            db, symbol, timeframe, exchange, start_ms, end_ms, config.lookback_bars, until
         )
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
@@ -345,13 +347,16 @@ async def _read_range(
     start_ms: int | None,
     end_ms: int | None,
     lookback: int,
+    until: int | None = None,
 ) -> tuple[SeriesKey, pd.DataFrame, dict[str, Any]]:
-    """The newest ``lookback`` bars of the stored series opening in ``[start_ms, end_ms)``, and what the
-    report says of the cut (as ``lookback_cut``, counted within the range, which it names)."""
+    """The newest ``lookback`` bars of the stored series opening in ``[start_ms, end_ms)`` (of those
+    closed by market time ``until``), and what the report says of the cut (as ``lookback_cut``, counted
+    within the range, which it names)."""
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.research.series import SeriesLoader
 
-    series = await SeriesLoader(db).find(symbol, timeframe, exchange, start=start_ms, end=end_ms)
+    series = await SeriesLoader(db).find(symbol, timeframe, exchange, start=start_ms, end=end_ms, until=until)
     frame = series.frame.iloc[-lookback:]
     trim = {
         "stored_bars": len(series.frame),
@@ -361,6 +366,7 @@ async def _read_range(
             "start": None if start_ms is None else to_iso(start_ms),
             "end": None if end_ms is None else to_iso(end_ms),
         },
+        **({} if until is None else await left_out(db, series.key, until)),
     }
     return series.key, frame, trim
 

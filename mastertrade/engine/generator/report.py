@@ -289,6 +289,7 @@ async def validate_series(
     start_ms: int | None = None,
     end_ms: int | None = None,
     provenance: Provenance | None = None,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Read the stored series (and the alternative data the strategy's feature terms read) and report
     on ``strategy`` over it: what ``mt validate`` prints, for any caller.
@@ -298,8 +299,11 @@ async def validate_series(
     ``start_ms``, the report starts after the last bar its search saw (its hold-out and any bar since);
     an earlier start is reported, with the windows its search saw marked and the verdict saying so.
     ``registry_trials``: with no trials declared and no provenance, how many candidates the trial
-    registry counts on bars of the series overlapping these (None otherwise)."""
+    registry counts on bars of the series overlapping these (None otherwise). ``until``: a replay's
+    market time (``market.as_of``): only the bars closed by then are read, and the report says it
+    (``market_time``) and how many stored bars after it were left out (``after_market_time_bars``)."""
     from mastertrade.engine.collectors.provider import features_for
+    from mastertrade.engine.market.as_of import bounded, left_out
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.errors import NotFound
@@ -318,7 +322,7 @@ async def validate_series(
     given_start = start_ms is not None
     if provenance is not None and start_ms is None:
         start_ms = provenance.seen_until_ms + 1
-    frame = await store.read(key, start_ms, end_ms)
+    frame = await store.read(key, start_ms, bounded(end_ms, until, key.timeframe))
     if frame.empty:
         if started_after_search and provenance is not None:
             verb = "searched" if provenance.seen_by == "search" else "trained"
@@ -327,7 +331,8 @@ async def validate_series(
                 f" {provenance.strategy_id[:16]} was {verb} on: give --start to report on bars its"
                 f" {provenance.seen_by} saw (marked as such)"
             )
-        raise NotFound(f"no candles of {key} in the requested range")
+        closed = f" closed by the replay's market time {to_iso(until)}" if until is not None else ""
+        raise NotFound(f"no candles of {key}{closed} in the requested range")
     features = await features_for(
         db, [strategy], timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange
     )
@@ -355,6 +360,7 @@ async def validate_series(
             else []
         )
         ranged += [f"before --end {to_iso(end_ms)}"] if end_ms is not None else []
+        ranged += [f"closed by the replay's market time {to_iso(until)}"] if until is not None else []
         fix = " or ".join(
             (["an earlier --start"] if given_start or started_after_search else [])
             + (["a later --end"] if end_ms is not None else [])
@@ -391,6 +397,7 @@ async def validate_series(
         "timeframe": key.timeframe,
         "simulated": key.simulated,
         **report,
+        **({} if until is None else await left_out(db, key, until)),
     }
 
 

@@ -5,8 +5,10 @@ newest stored bars searched, held out and sized on prices the replayed market ha
 generation chose strategies on the months after the replay's market time and put them on paper to trade
 those very bars; the ML retraining learned on them; the VaR sampled them. So every research job the
 daemon runs on a replay reads only the bars closed by its market time (``research_until``), and ``mt
-generate`` run by hand in a replay workspace stops where the replay stands (``workspace_market_time``)
-and says so. On an exchange or the simulated venue nothing is stored past the market time: no bound.
+generate`` and the other research commands run by hand in a replay workspace (``mt backtest``, ``mt
+validate``, ``mt optimize``, ``mt ml``, ``mt rl train``) stop where the replay stands
+(``workspace_market_time``) and say how many stored bars they left out (``left_out``). On an exchange or
+the simulated venue nothing is stored past the market time: no bound.
 
 A bar counts once it has closed (its open time plus the timeframe at or before the market time): the
 forming bar's close is not known yet.
@@ -14,7 +16,7 @@ forming bar's close is not known yet.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mastertrade.engine.market.timeframes import timeframe_ms
 
@@ -22,12 +24,35 @@ if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.kernel.clock import Clock
+    from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.market.venue import Venue
 
 
 def opened_before(until: int, timeframe: str) -> int:
     """The bound on open times (exclusive) of the ``timeframe`` bars closed by market time ``until``."""
     return until - timeframe_ms(timeframe) + 1
+
+
+def bounded(end: int | None, until: int | None, timeframe: str) -> int | None:
+    """``end`` (a bound on open times, exclusive; None: none) narrowed to the bars closed by market time
+    ``until`` (None: no market time, ``end`` as it is)."""
+    if until is None:
+        return end
+    bound = opened_before(until, timeframe)
+    return bound if end is None else min(end, bound)
+
+
+async def left_out(db: Database, key: SeriesKey, until: int) -> dict[str, Any]:
+    """What a report says of a series read as of market time ``until``: that time (``market_time``) and
+    how many stored bars of it had not closed by then (``after_market_time_bars``): nothing is cut
+    silently."""
+    from mastertrade.engine.market.store import CandleStore
+    from mastertrade.utc import iso_ms
+
+    candles = CandleStore(db)
+    everything = (await candles.info(key)).rows
+    closed = (await candles.info(key, before=opened_before(until, key.timeframe))).rows
+    return {"market_time": iso_ms(until), "after_market_time_bars": everything - closed}
 
 
 def research_until(venue: Venue, market_time: Clock) -> int | None:

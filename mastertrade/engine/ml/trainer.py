@@ -295,13 +295,17 @@ async def train(
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
     by: str = "a training",
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Walk-forward over the stored candles, publish the forecast series (replacing the stored one),
     save the final model. Refused, nothing stored: while another process trains the same model on the
     same series (``TrainingRunning``; ``by`` names this one to such a process, "mt ml train"), and while
     a strategy in paper, active or paused state among ``strategies`` reads the series (``SeriesInUse``,
     see :mod:`mastertrade.engine.ml.publish`): checked before any work, and again as the series is written.
+    ``until``: a replay's market time (``market.as_of``): only the bars closed by then are read, and the
+    summary says it (``market_time``, ``after_market_time_bars``).
     """
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.ml.pending import settle
     from mastertrade.engine.ml.publish import check_no_readers
@@ -311,10 +315,12 @@ async def train(
     await settle(db, store)
     resolved = await CandleStore(db).resolve(request.symbol, request.timeframe, request.exchange)
     await check_no_readers(strategies, request.model, resolved, request.horizon)
-    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange)
+    key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange, until=until)
+    cut = {} if until is None else await left_out(db, key, until)
     extra = await _training_extra(db, request, key, frame)  # bad input is refused before anything is written
     with _locked(store, request, key, by):
-        return await _train(db, request, store, key, frame, extra, progress, strategies, refuse_empty=True)
+        summary = await _train(db, request, store, key, frame, extra, progress, strategies, refuse_empty=True)
+    return {**summary, **cut}
 
 
 async def _training_extra(
@@ -509,13 +515,17 @@ async def evaluate_stored(
     *,
     cash: float | None = None,
     fee: float | None = None,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there
-    with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default)."""
+    with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default).
+    ``until``: a replay's market time (``market.as_of``): only the bars closed by then are read, and the
+    report says it (``market_time``, ``after_market_time_bars``)."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE
     from mastertrade.engine.backtest.runner import backtest
     from mastertrade.engine.collectors.provider import StoredFeatures
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start, versus_naive
     from mastertrade.engine.ml.windows import labels
@@ -524,7 +534,8 @@ async def evaluate_stored(
 
     model_class(model)
     check_holdout(holdout)
-    key, frame = await load_frame(db, symbol, timeframe, exchange)
+    key, frame = await load_frame(db, symbol, timeframe, exchange, until=until)
+    cut = {} if until is None else await left_out(db, key, until)
     predictions = await stored_predictions(db, model, key, horizon, frame)
     if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
@@ -534,7 +545,7 @@ async def evaluate_stored(
     report = evaluate(predictions, y, close, horizon, holdout, opens)
     start = holdout_start(predictions, y, holdout)
     if not report.get("bars") or start is None:
-        return {"series": str(key), "model": model, "horizon": horizon, **report}
+        return {"series": str(key), "model": model, "horizon": horizon, **report, **cut}
     first = int(np.flatnonzero(~np.isnan(predictions))[0])
     window = frame.iloc[start:]
     genome = parse_genome(threshold_genome(model, horizon, threshold, key))
@@ -573,6 +584,7 @@ async def evaluate_stored(
             "buy_and_hold_return_pct": hold,
             "verdict": versus_naive("the threshold strategy", metrics["return_pct"], hold),
         },
+        **cut,
     }
 
 

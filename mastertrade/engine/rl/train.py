@@ -190,18 +190,23 @@ async def train_series(
     seed: int = 0,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Train on the newest ``[rl] lookback_bars`` of the stored series, counting and recording the trial
-    in the registry; the report (:func:`train_model`) with the series' ``simulated`` flag."""
+    in the registry; the report (:func:`train_model`) with the series' ``simulated`` flag. ``until``: a
+    replay's market time (``market.as_of``): only the bars closed by then are read, and the report says it
+    (``market_time``, ``after_market_time_bars``)."""
     import asyncio
 
     from mastertrade.engine.generator.pipeline import read_series
     from mastertrade.engine.generator.trials import TrialRegistry
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.missing import missing_bars, missing_note
     from mastertrade.engine.ml.stoppable import run_stoppable
 
     config = settings.rl
-    key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars)
+    key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars, until=until)
+    cut = {} if until is None else await left_out(db, key, until)
     if len(frame) < MIN_BARS:
         raise UserInputError(f"too few candles of {key} to train on: {len(frame)} (need at least {MIN_BARS})")
     registry = TrialRegistry(db)
@@ -240,7 +245,7 @@ async def train_series(
         "missing_bars": missing_bars(frame, key.timeframe)[0],
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
     }
-    return {**trained.report, "simulated": key.simulated, **missing}
+    return {**trained.report, "simulated": key.simulated, **missing, **cut}
 
 
 def _evaluate(
