@@ -311,3 +311,58 @@ async def test_a_replay_never_starts_before_the_workspace_traded(
     replay._sleep = no_sleep
     played = [u.ts for u in await take(replay, ["BIG/USDT"], 2)]
     assert played and min(played) >= newest  # the first bar it plays opens after the newest trade
+
+
+@pytest.mark.parametrize("what", ["equity", "ledger"])
+async def test_a_replay_never_starts_before_the_workspace_marked_its_books(
+    database: Any, monkeypatch: Any, what: str
+) -> None:
+    """A daemon on the simulated market that never traded still marked its account's equity at every
+    closed bar (2026, say), and a ledger entry is stamped on market time too; switched to a replay of
+    older candles, its equity history ran from 2026 back to 2024. It is refused at start-up as after a
+    trade, naming both times and the ways on, and changes nothing stored."""
+    from mastertrade.config import load_settings
+    from mastertrade.db.models.trading import EquityPointRecord, LedgerEntry, TradingBook
+    from mastertrade.engine.market.factory import open_venue
+    from mastertrade.errors import UserInputError
+    from mastertrade.utc import iso_ms
+
+    store = CandleStore(database)
+    start = ORIGIN_MS + 10_000 * HOUR
+    await store.upsert(
+        SeriesKey("csv", "BIG/USDT", "1h"),
+        rows_from_frame(simulate("BIG/USDT", "1h", 10, 3, end=start + 10 * HOUR)),
+    )
+    newest = start + 4 * HOUR  # on the simulated market, the replay's fifth bar's time
+    async with database.sessions() as session:
+        session.add(TradingBook(id="paper", mode="paper", quote="USDT"))
+        await session.flush()
+        session.add(LedgerEntry(book="paper", asset="USDT", amount=1000.0, reason="starting cash", ts=0))
+        if what == "equity":
+            for ts in (newest - HOUR, newest):
+                session.add(
+                    EquityPointRecord(book="paper", ts=ts, equity=1000.0, cash=1000.0, positions_value=0.0)
+                )
+        else:
+            session.add(LedgerEntry(book="paper", asset="USDT", amount=5.0, reason="deposit", ts=newest))
+        await session.commit()
+    monkeypatch.setenv("MT_MARKET__VENUE", "replay")
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
+    monkeypatch.setenv("MT_MARKET__TICKS_PER_BAR", "2")
+    with pytest.raises(UserInputError) as refused:
+        await open_venue(load_settings(), database)
+    message = str(refused.value)
+    assert message.startswith('[market] venue = "replay" of csv would take market time back')
+    assert f"its first 1h bar to play opens at {iso_ms(start)}, before {iso_ms(newest)}" in message
+    record = "equity mark (book paper" if what == "equity" else "ledger entry (book paper"
+    assert f"when this workspace's newest {record}" in message, message
+    assert f'set [market] replay_start = "{iso_ms(newest)}"' in message and "new workspace" in message
+    assert (await store.info(SeriesKey("csv", "BIG/USDT", "1h"))).rows == 10
+
+    monkeypatch.setenv("MT_MARKET__REPLAY_START", iso_ms(newest))
+    replay = await open_venue(load_settings(), database)
+    assert isinstance(replay, ReplayVenue)
+    replay._sleep = no_sleep
+    played = [u.ts for u in await take(replay, ["BIG/USDT"], 2)]
+    assert played and min(played) >= newest

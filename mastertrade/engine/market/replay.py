@@ -9,8 +9,8 @@ A bar cut short by a crash is not shown again (its stored candle is still there 
 bar clock). ``start`` applies when it is later than that; replaying from the beginning again takes a
 new workspace (README, "Replay"). Nor does a change of source take it back: a replay whose first bar
 would open before the market time the workspace reached on another exchange or timeframe is refused at
-start-up (``_start``), and so is one whose first bar opens before the workspace's newest order or fill
-(made on the simulated market or an exchange: ``traded_time.py``).
+start-up (``_start``), and so is one whose first bar opens before the workspace's newest order, fill,
+equity mark or ledger entry (made on the simulated market or an exchange: ``traded_time.py``).
 
 Its ``id`` is the exchange the candles are stored under (so a feed that stores what it streams rewrites
 the same rows, never duplicates), and it always reports ``simulated``: replayed prices are not the
@@ -142,14 +142,14 @@ class ReplayVenue:
         return start, resumes
 
     def _before_trading(self, timeframe: str, first: int, traded: Traded) -> str:
-        """Why a replay may not start before the workspace's newest order or fill (made on the simulated
-        market or an exchange, on their market time): its orders would fill on bars before them."""
+        """Why a replay may not start before the workspace's newest order, fill, equity mark or ledger entry
+        (made on the simulated market or an exchange, on their market time): its orders would fill on bars
+        before them, its books' equity history would run backwards."""
         at = iso_ms(traded.at)
-        done = f"order {traded.id} was placed" if traded.what == "order" else f"order {traded.id} filled"
         return (
             f'[market] venue = "replay" of {self.exchange} would take market time back: its first '
             f"{timeframe} bar to play opens at {iso_ms(first)}, before {at}, when this workspace's newest "
-            f"{done} (`mt orders`), and its orders, fills and books would see time run backwards. To go on "
+            f"{traded.said()}, and its orders, fills and books would see time run backwards. To go on "
             f'from there, set [market] replay_start = "{at}"; to replay {self.exchange} from its first '
             "candle, use a new workspace (another MT_HOME or [db] url). Nothing stored was changed"
         )

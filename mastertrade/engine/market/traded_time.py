@@ -1,10 +1,13 @@
-"""The market time of a workspace's newest order or fill: what a replay may not start before.
+"""The market time of a workspace's newest record stamped as its daemon ran: what a replay may not start
+before.
 
-Orders and fills are stamped on the market time of the venue that made them (``placed_ts``, ``ts``): the
-wall clock on an exchange, the simulated market's time on the simulated venue. A replay started in a
-workspace that traded there, on candles older than that, placed orders after the old ones and filled
-them on bars before them (an order of 2026 filled on a 2024 bar): ``ReplayVenue`` refuses it at
-start-up, naming both times (``replay.py``).
+Orders, fills, equity marks and ledger entries are stamped on the market time of the venue that made
+them (``placed_ts``, ``ts``): the wall clock on an exchange, the simulated market's time on the
+simulated venue. A replay started in a workspace that ran there, on candles older than that, placed
+orders after the old ones and filled them on bars before them (an order of 2026 filled on a 2024 bar),
+and a daemon that never traded still marked its books' equity at every closed bar: the equity history
+then ran from 2026 back to 2024. ``ReplayVenue`` refuses it at start-up, naming both times
+(``replay.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from mastertrade.db.models.trading import FillRecord, OrderRecord
+from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -22,19 +25,32 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Traded:
-    """The newest order placed or fill booked in a workspace: which (``"order"`` or ``"fill"``), its id
-    and its market time (epoch ms)."""
+    """The newest record of a workspace's books by market time: which (``"order"`` placed, ``"fill"``
+    booked, ``"equity"`` mark or ``"ledger"`` entry), what names it (an order's id; an equity mark's or a
+    ledger entry's book) and its market time (epoch ms)."""
 
     what: str
-    id: int
+    id: int | str
     at: int
+
+    def said(self) -> str:
+        """The record in a sentence, with where the trader sees it."""
+        if self.what == "order":
+            return f"order {self.id} was placed (`mt orders`)"
+        if self.what == "fill":
+            return f"order {self.id} filled (`mt orders`)"
+        if self.what == "equity":
+            return f"equity mark (book {self.id}, the equity history of `GET /v1/equity`) was recorded"
+        return f"ledger entry (book {self.id}, `mt balance`) was booked"
 
 
 async def latest_traded(db: Database) -> Traded | None:
-    """The workspace's newest order or fill by market time (a fill when both have the same), None before
-    any."""
+    """The workspace's newest order, fill, equity mark or ledger entry by market time (of those at one
+    time, a fill before an order before an equity mark before a ledger entry), None before any."""
     orders = OrderRecord.__table__  # type: ignore[attr-defined]
     fills = FillRecord.__table__  # type: ignore[attr-defined]
+    marks = EquityPointRecord.__table__  # type: ignore[attr-defined]
+    ledger = LedgerEntry.__table__  # type: ignore[attr-defined]
     async with db.engine.connect() as conn:
         order = (
             await conn.execute(
@@ -52,8 +68,27 @@ async def latest_traded(db: Database) -> Traded | None:
                 .limit(1)
             )
         ).first()
+        mark = (
+            await conn.execute(
+                select(marks.c.book, marks.c.ts)
+                .where(marks.c.ts == select(func.max(marks.c.ts)).scalar_subquery())
+                .order_by(marks.c.book)
+                .limit(1)
+            )
+        ).first()
+        entry = (
+            await conn.execute(
+                select(ledger.c.book, ledger.c.ts)
+                .where(ledger.c.ts == select(func.max(ledger.c.ts)).scalar_subquery())
+                .order_by(ledger.c.id.desc())
+                .limit(1)
+            )
+        ).first()
     found = [
         *([Traded("order", int(order[0]), int(order[1]))] if order is not None else []),
         *([Traded("fill", int(fill[0]), int(fill[1]))] if fill is not None else []),
+        *([Traded("equity", str(mark[0]), int(mark[1]))] if mark is not None else []),
+        *([Traded("ledger", str(entry[0]), int(entry[1]))] if entry is not None else []),
     ]
-    return max(found, key=lambda traded: (traded.at, traded.what == "fill"), default=None)
+    rank = {"fill": 3, "order": 2, "equity": 1, "ledger": 0}
+    return max(found, key=lambda traded: (traded.at, rank[traded.what]), default=None)
