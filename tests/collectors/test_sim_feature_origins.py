@@ -104,15 +104,15 @@ def test_a_store_without_origins_keeps_working_and_says_what_it_cannot_know(db_u
     held = len(derived({"BTC/USDT": 300}, 8))
     assert (
         f"kept the {held:,} market-wide simulated feature values stored before (sentiment, fear & greed ...),"
-        " of unrecorded origin (stored by an earlier version or the daemon; BTC/USDT's earlier candles may"
-        " be among them); only times not stored yet were added from BTC/USDT" in said
+        " of unrecorded origin (stored by an earlier version; BTC/USDT's earlier candles may be among"
+        " them); only times not stored yet were added from BTC/USDT" in said
     )
     assert "`mt data sim ETH/USDT BTC/USDT ...` derives them all again" in said
     said = " ".join(sim(mt, "ETH/USDT", "BTC/USDT", "--bars", "300", "--seed", "8").split())
     assert (
-        "market-wide simulated feature values of unrecorded origin (stored by an earlier version or" in said
+        "market-wide simulated feature values of unrecorded origin (stored by an earlier version) with those"
+        " of ETH/USDT, BTC/USDT" in said
     )
-    assert "the daemon) with those of ETH/USDT, BTC/USDT" in said
     fresh = derived({"ETH/USDT": 300, "BTC/USDT": 300}, 8)
     assert stored() == fresh
     assert query("SELECT COUNT(*) FROM features WHERE origin_id IS NULL") == [(0,)]

@@ -110,13 +110,13 @@ async def _derived_note(db: Database, store: CandleStore, key: SeriesKey) -> str
     """One line on the simulated features derived from the emptied series ``key``, which stay: they are
     read by backtests (the market-wide ones by every simulated symbol's) though no candles back them now
     (empty: none are derived from it)."""
-    from mastertrade.engine.collectors.origins import derived_from
     from mastertrade.engine.collectors.sim import SIM_SOURCE
-    from mastertrade.engine.market.store import SIM_EXCHANGE
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import SIM_EXCHANGE, is_simulated_exchange
 
-    if key.exchange != SIM_EXCHANGE:
+    if not is_simulated_exchange(key.exchange):  # the daemon's live series (sim-live) derive values too
         return ""
-    derived = await derived_from(db, SIM_SOURCE, str(key))
+    derived = await FeatureStore(db).derived_from(SIM_SOURCE, str(key))
     if derived.values:
         wide = (
             f"; {derived.market_wide:,} of them are market-wide (sentiment, fear & greed ...), read by every"
@@ -133,13 +133,13 @@ async def _derived_note(db: Database, store: CandleStore, key: SeriesKey) -> str
     ):
         return (
             f"the {derived.unknown:,} simulated feature values of unrecorded origin (stored by an earlier"
-            " version or the daemon) stay, though no simulated candles are stored now; the next"
+            " version) stay, though no simulated candles are stored now; the next"
             " `mt data sim` replaces the market-wide ones"
         )
     if derived.unknown:
         return (
             f"the {derived.unknown:,} simulated feature values of unrecorded origin (stored by an earlier"
-            f" version or the daemon) stay; some may be derived from {key}"
+            f" version) stay; some may be derived from {key}"
         )
     return ""
 

@@ -29,6 +29,14 @@ def simulate(
             help="Open time after the last bar (ISO-8601 UTC, not in the future); default: the current bar.",
         ),
     ] = None,
+    replace_features: Annotated[
+        bool,
+        typer.Option(
+            "--replace-features",
+            help="Derive a coin's simulated features from this symbol though another quote of the coin"
+            " derived them (BTC/EUR after BTC/USDT): they are kept per coin, so those go.",
+        ),
+    ] = False,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Generate seeded, realistic simulated candles and store them under exchange `sim`.
@@ -42,6 +50,10 @@ def simulate(
     another symbol keeps the market-wide values stored and only adds times not stored yet (and says so);
     re-simulating a symbol that produced them (another timeframe too) replaces those its earlier candles
     produced, and says so: each value records the run it was derived from.
+
+    A coin's features (sentiment, mentions ... of BTC) are kept per coin, so they are derived from one of
+    its series: simulating BTC/EUR once BTC/USDT derived them keeps them and says so (BTC/EUR's strategies
+    read those); --replace-features derives them from BTC/EUR instead.
     """
     from mastertrade.engine.collectors.sim import write_sim_market
     from mastertrade.engine.market.sim import planted_edge
@@ -89,7 +101,7 @@ def simulate(
             # The candles and the matching simulated alternative data (sentiment, fear & greed,
             # on-chain) derived from them, so strategies with feature terms run offline too, are stored
             # in one transaction: a failure leaves the database as it was.
-            written = await write_sim_market(db, frames, timeframe, seed)
+            written = await write_sim_market(db, frames, timeframe, seed, replace_features=replace_features)
         finally:
             await db.close()
         return (
@@ -107,6 +119,13 @@ def simulate(
                     "features": written.features,
                     "market_features_kept": written.kept,
                     "market_features_replaced": written.replaced_wide,
+                    "features_derived": key.symbol in written.deriving,
+                    "coin_features_kept": sum(
+                        coin.values for coin in written.coins if key.symbol in coin.symbols and not coin.by
+                    ),
+                    "coin_features_replaced": sum(
+                        coin.values for coin in written.coins if coin.by == key.symbol
+                    ),
                 }
                 for key, frame in frames.items()
             ],
@@ -123,18 +142,20 @@ def simulate(
             f"{result['first']} .. {result['last']}, last close {result['last_close']:.6g}"
             + (f"; replaced the {result['replaced']:,} bars stored before" if result["replaced"] else "")
         )
-    if results and not json_out:
+    if results and written.deriving and not json_out:
         info(
             f"stored {results[0]['features']:,} simulated feature values (source sim), derived from the"
             f" simulated {timeframe} series"
         )
+    for line in coin_notes(written, symbols):  # said with --json too (stderr): what was kept or replaced
+        info(line, style="yellow" if line.startswith("mt: warning:") else None)
     note = market_wide_note(written, symbols)
     if note and (written.kept_origins or not json_out):  # what was kept is said with --json too (stderr)
         info(note)
     replaced_other_timeframe = any(
         origin is not None and origin.timeframes != (timeframe,) for origin in written.replaced_from
     )
-    if others and (not written.kept_from or replaced_other_timeframe):
+    if others and written.deriving and (not written.kept_from or replaced_other_timeframe):
         # a series kept under a spelling refused since (60m) is named, but not offered as a command
         again = next((other for other in others if canonical_timeframe(other) == other), None)
         # One set of simulated features serves the simulated market: the other timeframes' series keep
@@ -153,9 +174,42 @@ def simulate(
         )
 
 
+def coin_notes(written: SimWrite, symbols: list[str]) -> list[str]:
+    """Lines on coins whose features another series of theirs derived (kept, or replaced as asked), and
+    on a run's second quote of a coin, which reads the features its first derived."""
+    from mastertrade.engine.market.symbols import base_asset
+
+    lines = []
+    for coin in written.coins:
+        values = f"{coin.values:,} simulated {coin.asset} feature values (sentiment, mentions ...)"
+        source = _producers(coin.origins, coin.unbacked)
+        if coin.by:
+            lines.append(
+                f"replaced the {values} {source} with those of {coin.by}: a coin's simulated features are"
+                " derived from one of its series"
+            )
+            continue
+        readers = f"{' and '.join(coin.symbols)} {'reads' if len(coin.symbols) == 1 else 'read'}"
+        lines.append(
+            f"mt: warning: kept the {values} {source}: a coin's simulated features are derived from one of"
+            f" its series, so {readers} those (`mt data sim {' '.join(coin.symbols)} --replace-features"
+            f" ...` derives them from {coin.symbols[0]} instead)"
+        )
+    for first in written.deriving:
+        asset = base_asset(first)
+        second = [symbol for symbol in symbols if symbol != first and base_asset(symbol) == asset]
+        if second:
+            readers = f"{' and '.join(second)} {'reads' if len(second) == 1 else 'read'}"
+            lines.append(
+                f"{readers} the simulated {asset} features derived from {first}: a coin's"
+                " simulated features are derived from one of its series, the first named"
+            )
+    return lines
+
+
 def market_wide_note(written: SimWrite, symbols: list[str]) -> str:
     """One line on what became of the market-wide simulated features stored before (empty: none were)."""
-    run = ", ".join(symbols)
+    run = ", ".join(written.deriving or symbols)
     parts = []
     if written.replaced_wide:
         parts.append(
@@ -187,5 +241,5 @@ def _producers(
     phrases = [f"derived from {' and '.join(known)}"] if known else []
     if None in origins:
         among = f"; {maybe}'s earlier candles may be among them" if maybe else ""
-        phrases.append(f"of unrecorded origin (stored by an earlier version or the daemon{among})")
+        phrases.append(f"of unrecorded origin (stored by an earlier version{among})")
     return " and ".join(phrases)

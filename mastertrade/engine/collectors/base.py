@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from mastertrade.config import CollectorsSettings
+    from mastertrade.engine.collectors.origins import Origin
 
 T = TypeVar("T")
 MINUTE_S = 60.0
@@ -106,6 +107,10 @@ class Collector(ABC):
     key_setting: ClassVar[str | None] = None
     """Name of the ``[collectors]`` setting (or ``plugin_keys`` entry) holding this source's key;
     None for sources that need none. Without its key a source is disabled, not failing."""
+
+    derived_from: Origin | None = None
+    """What the current poll's values were derived from, stored with them (``origins.py``): the simulated
+    source derives its values from stored candles; a source that observes the world leaves it None."""
 
     def __init__(self, settings: CollectorsSettings) -> None:
         self.settings = settings

@@ -1,10 +1,12 @@
 """What stored feature values were derived from: the candle series and seed of one simulation run.
 
 Each value of the simulated market (source ``sim``) carries the ``feature_origins`` row of the
-``mt data sim`` run that derived it (``features.origin_id``). So re-simulating a symbol replaces exactly
-the values its earlier candles produced, another symbol's run leaves them alone, and deleting a series
-can say which values no longer match any stored candles. A value with no origin was stored before it was
-recorded (or by a collector): its producer is unknown, and the commands say so rather than guess.
+``mt data sim`` run that derived it, or of the daemon's poll on the running simulation (its ``sim-live``
+series), in ``features.origin_id``. So re-simulating a symbol replaces exactly the values its earlier
+candles produced, another symbol's run leaves them alone, a second quote of a coin (BTC/EUR beside
+BTC/USDT) can tell that the coin's values are another series', and deleting a series can say which values
+no longer match any stored candles. A value with no origin was stored before it was recorded (or by a
+collector): its producer is unknown, and the commands say so rather than guess.
 """
 
 from __future__ import annotations
@@ -12,15 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mastertrade.db.models.features import FeatureOrigin
-
-if TYPE_CHECKING:
-    from mastertrade.db.database import Database
 
 _ORIGINS = FeatureOrigin.__table__  # type: ignore[attr-defined]
 
@@ -46,6 +44,12 @@ class Origin:
     def timeframes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(_split(key)[2] for key in self.series))
 
+    def of_coin(self, asset: str) -> tuple[str, ...]:
+        """The series of the coin ``asset`` ("BTC": BTC/USDT's, BTC/EUR's) among those derived from."""
+        from mastertrade.engine.market.symbols import base_asset
+
+        return tuple(key for key in self.series if base_asset(_split(key)[1]) == asset)
+
     def encode(self) -> str:
         return json.dumps({"seed": self.seed, "series": list(self.series)}, sort_keys=True)
 
@@ -65,8 +69,13 @@ class Origin:
         return cls(tuple(series), seed)
 
     def describe(self, note: str = "") -> str:
-        """``BTC/USDT ETH/USDT 1h (seed 7)``: how messages name the producer (``note`` joins the seed)."""
-        return f"{' '.join(self.symbols)} {'/'.join(self.timeframes)} (seed {self.seed}{note})"
+        """``BTC/USDT ETH/USDT 1h (seed 7)``: how messages name the producer (``note`` joins the seed);
+        the daemon's, derived from the running simulation, is ``the daemon's live BTC/USDT 1h (seed 7)``."""
+        from mastertrade.engine.market.store import SIM_LIVE_EXCHANGE
+
+        live = all(_split(key)[0] == SIM_LIVE_EXCHANGE for key in self.series)
+        named = f"{' '.join(self.symbols)} {'/'.join(self.timeframes)} (seed {self.seed}{note})"
+        return f"the daemon's live {named}" if live else named
 
 
 def _split(key: str) -> tuple[str, str, str]:
@@ -96,28 +105,3 @@ async def load_origins(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, O
         await conn.execute(select(_ORIGINS.c.id, _ORIGINS.c.derived_from).where(_ORIGINS.c.id.in_(wanted)))
     ).all()
     return {int(row[0]): Origin.decode(str(row[1])) for row in rows}
-
-
-@dataclass(frozen=True)
-class Derived:
-    """The stored values of a source derived from one candle series: how many, how many of them
-    market-wide, and how many of unknown origin (stored before origins were recorded)."""
-
-    values: int
-    market_wide: int
-    unknown: int
-
-
-async def derived_from(db: Database, source: str, series: str) -> Derived:
-    """What ``source`` holds derived from ``series`` (``exchange:symbol:timeframe``)."""
-    from mastertrade.engine.collectors.store import FeatureStore
-
-    counts = await FeatureStore(db).count_by_origin(source)
-    async with db.engine.connect() as conn:
-        known = await load_origins(conn, (origin for origin, _ in counts if origin is not None))
-    mine = {origin for origin, found in known.items() if found is not None and series in found.series}
-    return Derived(
-        sum(count for (origin, _), count in counts.items() if origin in mine),
-        sum(count for (origin, wide), count in counts.items() if wide and origin in mine),
-        sum(count for (origin, _), count in counts.items() if origin is None),
-    )

@@ -251,7 +251,9 @@ class CollectorService:
         self, collector: Collector, points: list[FeaturePoint], now: int, polled_at: int | None
     ) -> None:
         try:
-            await self.store.upsert(collector.name, points, seen_at=now, polled_at=polled_at)
+            await self.store.upsert(
+                collector.name, points, seen_at=now, polled_at=polled_at, origin=collector.derived_from
+            )
         except Exception as exc:  # the driver's errors have no common base; a full disk is transient
             reason = str(exc).splitlines()[0] if str(exc) else ""
             raise OperationFailed(f"cannot store values: {type(exc).__name__}: {reason}") from exc

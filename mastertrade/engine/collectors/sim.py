@@ -24,12 +24,16 @@ Market-wide (symbol ""): ``sentiment``, ``mentions`` and ``bullish_ratio`` over 
 
 Noise comes from a generator keyed on (seed, symbol, feature) with a stable hash, so one series does
 not change when another symbol is added.
+
+Features are kept per coin (a strategy on BTC/EUR and one on BTC/USDT read the same "BTC" series), so a
+coin's values are derived from one of its series: the first given (``one_per_coin``). ``mt data sim`` of
+a second quote of a coin keeps the values the first derived, unless told to replace them.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.collectors.base import DAY_MS, FeaturePoint
+from mastertrade.engine.market.symbols import base_asset
 from mastertrade.engine.market.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
@@ -49,9 +54,13 @@ LEADER = "BTC"
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def base_asset(symbol: str) -> str:
-    """The base asset of a market symbol: "BTC/USDT" -> "BTC"."""
-    return symbol.split("/")[0].split(":")[0].upper()
+def one_per_coin(symbols: Iterable[str]) -> list[str]:
+    """The first symbol of each coin, in order: ["BTC/USDT", "BTC/EUR", "ETH/USDT"] -> BTC/USDT, ETH/USDT.
+    A coin's simulated features are derived from one series (they are stored per coin)."""
+    first: dict[str, str] = {}
+    for symbol in symbols:
+        first.setdefault(base_asset(symbol), symbol)
+    return list(first.values())
 
 
 def _rng(seed: int, *parts: str) -> np.random.Generator:
@@ -122,13 +131,14 @@ def _daily_features(
 
 
 def simulate_features(candles: Mapping[str, pd.DataFrame], timeframe: str, seed: int) -> list[FeaturePoint]:
-    """Simulated feature points for candle series keyed by market symbol ("BTC/USDT")."""
+    """Simulated feature points for candle series keyed by market symbol ("BTC/USDT"); a coin's from its
+    first series with candles (a later BTC/EUR beside BTC/USDT adds nothing: ``one_per_coin``)."""
     bar_ms = timeframe_ms(timeframe)
     points: list[FeaturePoint] = []
     per_symbol: dict[str, dict[str, FloatArray]] = {}
     opens: dict[str, np.ndarray[Any, np.dtype[np.int64]]] = {}
     for symbol, frame in candles.items():
-        if frame.empty:
+        if frame.empty or base_asset(symbol) in per_symbol:
             continue
         asset = base_asset(symbol)
         opens[asset] = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
@@ -139,7 +149,9 @@ def simulate_features(candles: Mapping[str, pd.DataFrame], timeframe: str, seed:
         return points
     points += _market_wide(per_symbol, opens, bar_ms)
     leader = LEADER if LEADER in per_symbol else next(iter(per_symbol))
-    leader_frame = next(frame for symbol, frame in candles.items() if base_asset(symbol) == leader)
+    leader_frame = next(
+        frame for symbol, frame in candles.items() if base_asset(symbol) == leader and not frame.empty
+    )
     last_close = int(opens[leader][-1]) + bar_ms
     for name, (days, values, lag, symbol) in _daily_features(leader_frame, seed).items():
         if symbol and symbol != leader:
@@ -208,11 +220,29 @@ async def write_sim_features(db: Database, symbols: list[str], timeframe: str, s
     from mastertrade.engine.market.store import SIM_EXCHANGE, SeriesKey
 
     candles = await _sim_candles(db, {}, symbols, timeframe)
-    origin = Origin.of((SeriesKey(SIM_EXCHANGE, symbol, timeframe) for symbol in candles), seed)
+    used = one_per_coin(symbol for symbol, frame in candles.items() if not frame.empty)
+    origin = Origin.of((SeriesKey(SIM_EXCHANGE, symbol, timeframe) for symbol in used), seed)
     points = simulate_features(candles, timeframe, seed)
     async with db.engine.begin() as conn:
         oid = await origin_id(conn, origin)
         return await FeatureStore(db).replace(SIM_SOURCE, points, conn=conn, origin_id=oid)
+
+
+@dataclass(frozen=True)
+class CoinFeatures:
+    """A coin's simulated features (``sentiment``, ``mentions`` ... of "BTC") stored before a run, derived
+    (some or all) from another of its series than the run's (BTC/USDT's, the run simulating BTC/EUR):
+    ``values`` of them, from ``origins`` (narrowed to the coin's series; None: unknown). ``symbols`` are
+    the run's symbols of the coin; ``by`` is the one that replaced them (``--replace-features``), or ""
+    when they were kept."""
+
+    asset: str
+    symbols: tuple[str, ...]
+    values: int
+    origins: tuple[Origin | None, ...]
+    unbacked: frozenset[Origin]
+    """Origins among ``origins`` whose candles are no longer stored."""
+    by: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,79 +263,185 @@ class SimWrite:
     kept_origins: tuple[Origin | None, ...] = ()
     unbacked: frozenset[Origin] = frozenset()
     """Origins among ``replaced_from`` whose candles were no longer stored (``mt data delete``)."""
+    deriving: tuple[str, ...] = ()
+    """The run's symbols the features were derived from: one per coin, none of a coin kept."""
+    coins: tuple[CoinFeatures, ...] = ()
+    """Coins whose features another series of theirs had derived: kept, or replaced when asked."""
 
 
 async def write_sim_market(
-    db: Database, frames: Mapping[SeriesKey, pd.DataFrame], timeframe: str, seed: int
+    db: Database,
+    frames: Mapping[SeriesKey, pd.DataFrame],
+    timeframe: str,
+    seed: int,
+    *,
+    replace_features: bool = False,
 ) -> SimWrite:
     """Replace the simulated candle series ``frames`` (keys of exchange ``sim``) and the simulated
     features derived from them, all in one transaction: ``mt data sim``. A failure anywhere (deriving
     the features, a database error) leaves everything stored as it was.
 
-    Only what the simulated symbols produced is replaced: their assets' own series, and the market-wide
+    Only what the simulated symbols produced is replaced: their coins' own series, and the market-wide
     values (sentiment, fear & greed ...) their earlier candles produced, as each value's recorded origin
     tells (``origins.py``). The market-wide values other simulated symbols produced are kept, and this
     run's are added only at times not stored yet: simulating ETH must not change what BTC's backtests
     see (it re-derived them with ETH's seed and ETH in the mix), while re-simulating BTC must (its old
     values no longer matched its candles). Values derived from candles no longer stored (``mt data
     delete``) are replaced too. Values of unknown origin (stored before origins were recorded) are
-    replaced only when no other simulated symbol is stored, so could not have produced them."""
+    replaced only when no other simulated symbol is stored, so could not have produced them.
+
+    A coin's features are stored once (per coin, not per market), so they are derived from one series
+    of it: the run's first of the coin. When another stored series of the coin (BTC/USDT's, the research
+    one or the daemon's live one) derived them, simulating BTC/EUR keeps them and derives nothing from
+    it, unless ``replace_features`` (then they, and the market-wide values derived with them, go)."""
     from mastertrade.engine.collectors.origins import Origin, load_origins, origin_id
     from mastertrade.engine.collectors.store import FeatureStore
-    from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, rows_from_frame
+    from mastertrade.engine.market.store import (
+        SIM_EXCHANGE,
+        CandleStore,
+        is_simulated_exchange,
+        rows_from_frame,
+    )
 
     by_symbol = {key.symbol: frame for key, frame in frames.items()}
-    points = simulate_features(by_symbol, timeframe, seed)
-    own = [point for point in points if point.symbol]
-    wide = [point for point in points if not point.symbol]
     store = CandleStore(db)
-    held = [info.key for info in await store.list_series() if info.key.exchange == SIM_EXCHANGE and info.rows]
-    others = sorted({key.symbol for key in held if key.symbol not in by_symbol})
-    backed = {str(key) for key in [*held, *frames]}
+    listed = [
+        info.key
+        for info in await store.list_series()
+        if is_simulated_exchange(info.key.exchange) and info.rows
+    ]
+    others = sorted(
+        {key.symbol for key in listed if key.exchange == SIM_EXCHANGE and key.symbol not in by_symbol}
+    )
+    # the daemon's live series (sim-live) back the values the daemon derived from them
+    backed = {str(key) for key in [*listed, *frames]}
     features = FeatureStore(db)
     replaced: dict[SeriesKey, int] = {}
     async with db.engine.begin() as conn:
-        oid = await origin_id(conn, Origin.of(frames, seed))
+        per_coin = await features.count_by_coin(conn, SIM_SOURCE)
+        known = await load_origins(conn, (origin for _, origin in per_coin if origin is not None))
+        coins: list[CoinFeatures] = []
+        displaced: set[str] = set()
+        deriving: list[str] = []
+        for first in one_per_coin(by_symbol):
+            asset = base_asset(first)
+            mine = tuple(symbol for symbol in by_symbol if base_asset(symbol) == asset)
+            held = {origin: count for (coin, origin), count in per_coin.items() if coin == asset}
+            elsewhere = [
+                origin for origin in held if _held_elsewhere(known, origin, asset, by_symbol, backed, listed)
+            ]
+            if elsewhere:
+                coins.append(_coin(known, held, asset, mine, backed, first if replace_features else ""))
+                if not replace_features:
+                    continue
+                displaced |= {
+                    key
+                    for origin in elsewhere
+                    if (recorded := known.get(origin) if origin is not None else None) is not None
+                    for key in recorded.of_coin(asset)
+                }
+            deriving.append(first)
+        derive = {key: frame for key, frame in frames.items() if key.symbol in deriving}
+        points = simulate_features({key.symbol: frame for key, frame in derive.items()}, timeframe, seed)
+        own = [point for point in points if point.symbol]
+        wide = [point for point in points if not point.symbol]
+        oid = await origin_id(conn, Origin.of(derive, seed)) if derive else None
         for key, frame in frames.items():
             replaced[key] = await store.replace(key, rows_from_frame(frame), conn=conn)
         written = await features.replace(SIM_SOURCE, own, conn=conn, origin_id=oid)
-        stored = [
-            origin
-            for (origin, market_wide) in await features.count_by_origin(SIM_SOURCE, conn=conn)
-            if market_wide
-        ]
-        known = await load_origins(conn, (origin for origin in stored if origin is not None))
+        stored: list[int | None] = []
+        if derive:  # a run that derives nothing (every coin's kept) leaves the market-wide values alone
+            stored = [
+                origin
+                for (origin, market_wide) in await features.count_by_origin(SIM_SOURCE, conn=conn)
+                if market_wide
+            ]
+        known.update(await load_origins(conn, (origin for origin in stored if origin is not None)))
 
         def produced_here(origin: int | None) -> bool:
             """Whether the values of ``origin`` go: derived from this run's symbols' earlier candles, from
-            candles no longer stored, or (unknown) when every simulated symbol stored is simulated again."""
-            if not others:
-                return True
+            candles no longer stored, from the series of a coin whose features this run replaces, or
+            (unknown) when every simulated symbol stored is simulated again."""
             recorded = known.get(origin) if origin is not None else None
             if recorded is None:
-                return False
-            return not set(recorded.symbols).isdisjoint(by_symbol) or backed.isdisjoint(recorded.series)
+                return not others
+            return (
+                not set(recorded.symbols).isdisjoint(by_symbol)
+                or backed.isdisjoint(recorded.series)
+                or not displaced.isdisjoint(recorded.series)
+            )
 
         stale = {origin for origin in stored if produced_here(origin)}
         removed = await features.remove_market_wide(conn, SIM_SOURCE, stale)
         kept = await features.add_missing(conn, SIM_SOURCE, wide, origin_id=oid)
         written += len(wide) - kept
+    kept_origins = tuple(
+        known.get(origin) if origin is not None else None
+        for origin in sorted(set(stored) - stale, key=_order)
+    )
+    # the symbols whose run derives the kept values again: the other research series, and the symbols
+    # the kept values were derived from (the daemon's live series are named by their symbols)
+    again = [*others, *(symbol for origin in kept_origins if origin is not None for symbol in origin.symbols)]
     return SimWrite(
         replaced,
         written,
         kept,
-        tuple(others),
+        tuple(dict.fromkeys(symbol for symbol in again if symbol not in by_symbol)),
         removed,
         tuple(known.get(origin) if origin is not None else None for origin in sorted(stale, key=_order)),
-        tuple(
-            known.get(origin) if origin is not None else None
-            for origin in sorted(set(stored) - stale, key=_order)
-        ),
+        kept_origins,
         frozenset(
             recorded
             for origin in stale
             if origin is not None and (recorded := known.get(origin)) and backed.isdisjoint(recorded.series)
         ),
+        tuple(deriving),
+        tuple(coins),
+    )
+
+
+def _coin(
+    known: Mapping[int, Origin | None],
+    held: Mapping[int | None, int],
+    asset: str,
+    symbols: tuple[str, ...],
+    backed: set[str],
+    by: str,
+) -> CoinFeatures:
+    """What a coin holds: every value stored of it, named by the coin's series each was derived from."""
+    from mastertrade.engine.collectors.origins import Origin
+
+    origins: dict[Origin | None, None] = {}
+    unbacked: set[Origin] = set()
+    for origin in sorted(held, key=_order):
+        recorded = known.get(origin) if origin is not None else None
+        mine = None if recorded is None else Origin(recorded.of_coin(asset), recorded.seed)
+        origins[mine] = None
+        if mine is not None and backed.isdisjoint(mine.series):
+            unbacked.add(mine)
+    return CoinFeatures(asset, symbols, sum(held.values()), tuple(origins), frozenset(unbacked), by)
+
+
+def _held_elsewhere(
+    known: Mapping[int, Origin | None],
+    origin: int | None,
+    asset: str,
+    run: Mapping[str, object],
+    backed: set[str],
+    listed: Iterable[SeriesKey],
+) -> bool:
+    """Whether a coin's values of ``origin`` were derived from another of its series than the run's
+    symbols, whose candles are still stored: BTC/USDT's, the run simulating only BTC/EUR. Values of
+    unknown origin may be when such a series is stored. Values of the run's own symbols, or of candles
+    since deleted, are not: the run replaces them as before."""
+    recorded = known.get(origin) if origin is not None else None
+    if recorded is None:
+        return any(base_asset(key.symbol) == asset and key.symbol not in run for key in listed)
+    series = recorded.of_coin(asset)
+    return (
+        bool(series)
+        and not any(symbol in run for symbol in recorded.symbols if base_asset(symbol) == asset)
+        and not backed.isdisjoint(series)
     )
 
 

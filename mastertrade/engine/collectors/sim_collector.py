@@ -4,6 +4,10 @@ Each poll reads the newest stored candles of the configured symbols (the market 
 that closes), derives the simulated features over a trailing window with :func:`sim.simulate_features`
 and returns the values of the bars closed since the previous poll, under source ``sim``. So the demo's
 strategies see sentiment, fear & greed and on-chain series that keep moving with the prices, offline.
+Each poll's values record what they were derived from (``derived_from``: the running simulation's series
+and the seed, as ``mt data sim`` records its run), so ``mt data sim`` and ``mt data delete`` can tell the
+daemon's values from a run's. A coin's values come from its first configured symbol (BTC/USDT before
+BTC/EUR): they are kept per coin, so two quotes cannot both derive them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from mastertrade.engine.collectors.base import MINUTE_S, Collector, FeaturePoint
-from mastertrade.engine.collectors.sim import SIM_SOURCE, simulate_features
+from mastertrade.engine.collectors.origins import Origin
+from mastertrade.engine.collectors.sim import SIM_SOURCE, one_per_coin, simulate_features
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.errors import NotFound
@@ -54,7 +59,8 @@ class SimFeatureCollector(Collector):
         bar_ms = timeframe_ms(self.timeframe)
         window = max(WINDOW_DAYS * 86_400_000, 200 * bar_ms)
         frames = {}
-        for symbol in self.symbols:
+        keys = []
+        for symbol in one_per_coin(self.symbols):
             key = SeriesKey(self.exchange, symbol, self.timeframe)
             try:
                 frame = await self.candles.read(key, start=now - window)
@@ -62,6 +68,8 @@ class SimFeatureCollector(Collector):
                 continue  # no bar of this symbol stored yet: nothing to derive from
             if not frame.empty:
                 frames[symbol] = frame
+                keys.append(key)
+        self.derived_from = Origin.of(keys, self.seed) if keys else None
         points = [
             point
             for point in simulate_features(frames, self.timeframe, self.seed)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import BigInteger, and_, case, delete, func, literal, or_, select, text, tuple_
@@ -28,6 +28,9 @@ from mastertrade.db.models.features import Feature, FeatureSource
 from mastertrade.engine.collectors.base import FeaturePoint
 from mastertrade.engine.collectors.health import SourceHealth, SourceState
 from mastertrade.utc import from_ms
+
+if TYPE_CHECKING:
+    from mastertrade.engine.collectors.origins import Origin
 
 _FEATURES = Feature.__table__  # type: ignore[attr-defined]
 _SOURCES = FeatureSource.__table__  # type: ignore[attr-defined]
@@ -80,6 +83,16 @@ class FeatureInfo:
         }
 
 
+@dataclass(frozen=True)
+class Derived:
+    """The stored values of a source derived from one candle series: how many, how many of them
+    market-wide, and how many of unknown origin (stored before origins were recorded)."""
+
+    values: int
+    market_wide: int
+    unknown: int
+
+
 def _dt(ms: int | None) -> datetime | None:
     return None if ms is None else from_ms(ms)
 
@@ -101,15 +114,23 @@ class FeatureStore:
         *,
         seen_at: int | None = None,
         polled_at: int | None = None,
+        origin: Origin | None = None,
     ) -> int:
         """Insert or update values of one source in a single transaction; returns how many were given.
         ``seen_at`` (epoch ms) is when they were fetched: a revised value is published no earlier, and so
         is a value stamped before ``polled_at``, the source's previous successful poll, in a series
-        stored already (see the module docstring)."""
+        stored already (see the module docstring). ``origin`` is what the values were derived from (the
+        daemon's simulated source: ``origins.py``); None for values that describe the world."""
         rows = self._rows(source, points)
         if not rows:
             return 0
         async with self.db.engine.begin() as conn:
+            if origin is not None:
+                from mastertrade.engine.collectors.origins import origin_id
+
+                oid = await origin_id(conn, origin)
+                for row in rows:
+                    row["origin_id"] = oid
             if seen_at is not None and polled_at is not None:
                 await self._publish_late_at(conn, source, rows, seen_at, polled_at)
             await self._write(conn, rows, seen_at=seen_at)
@@ -201,6 +222,35 @@ class FeatureStore:
             key = (None if origin is None else int(origin), symbol == "")
             counts[key] = counts.get(key, 0) + int(count)
         return counts
+
+    async def derived_from(self, source: str, series: str) -> Derived:
+        """What ``source`` holds derived from ``series`` (``exchange:symbol:timeframe``; ``origins.py``)."""
+        from mastertrade.engine.collectors.origins import load_origins
+
+        counts = await self.count_by_origin(source)
+        async with self.db.engine.connect() as conn:
+            known = await load_origins(conn, (origin for origin, _ in counts if origin is not None))
+        mine = {origin for origin, found in known.items() if found is not None and series in found.series}
+        return Derived(
+            sum(count for (origin, _), count in counts.items() if origin in mine),
+            sum(count for (origin, wide), count in counts.items() if wide and origin in mine),
+            sum(count for (origin, _), count in counts.items() if origin is None),
+        )
+
+    async def count_by_coin(self, conn: AsyncConnection, source: str) -> dict[tuple[str, int | None], int]:
+        """How many per-coin values (symbol not "") of ``source`` each (coin, origin) holds, inside the
+        caller's transaction (origin None: unknown)."""
+        rows = (
+            await conn.execute(
+                select(_FEATURES.c.symbol, _FEATURES.c.origin_id, func.count())
+                .where(_FEATURES.c.source == source, _FEATURES.c.symbol != "")
+                .group_by(_FEATURES.c.symbol, _FEATURES.c.origin_id)
+            )
+        ).all()
+        return {
+            (str(symbol), None if origin is None else int(origin)): int(count)
+            for symbol, origin, count in rows
+        }
 
     async def remove_market_wide(self, conn: AsyncConnection, source: str, origins: set[int | None]) -> int:
         """Delete the market-wide values (symbol "") of ``source`` derived from ``origins`` (None: those

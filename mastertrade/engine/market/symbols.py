@@ -24,6 +24,11 @@ def parse_symbol(text: str, *, what: str = "symbol") -> str:
     return symbol.upper()
 
 
+def base_asset(symbol: str) -> str:
+    """The base asset of a market symbol: "BTC/USDT" -> "BTC" (the coin whose features it reads)."""
+    return symbol.split("/")[0].split(":")[0].upper()
+
+
 def same_symbol(a: str, b: str) -> bool:
     """Whether two spellings name the same market (case aside)."""
     return a.strip().casefold() == b.strip().casefold()
