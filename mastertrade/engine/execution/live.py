@@ -88,6 +88,7 @@ from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.unprotected import Unprotected
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
+from mastertrade.engine.market.retry import map_error
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 from mastertrade.utc import to_ms
 
@@ -584,7 +585,14 @@ class LiveBroker:
             return await self.exchange.create_order(row.symbol, kind, row.side, row.amount, row.price, params)
 
         try:
-            answer = await self.venue.call(attempt, what=what, idempotent=False)
+            # A 400 with the exchange's code (Binance -1013 "Filter failure: NOTIONAL", -1111 precision) is
+            # its refusal, which ccxt raises as BadRequest: rejected with its reason, not taken for an
+            # answer lost (unknown for a minute, then "never reached the exchange").
+            answer = await self.venue.call(
+                attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,)
+            )
+        except ccxt.BadRequest as exc:
+            return await self._rejected(row, f"refused: {map_error(exc, what)}")
         except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
             if attempts > 1 and isinstance(exc, errors.OrderRejected) and DUPLICATE.search(str(exc)):
                 # A resend refused because the exchange holds an order with our client id: an earlier
