@@ -45,7 +45,7 @@ from mastertrade import errors
 from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.ccxt_common import BlockedRequest, Sleep, WsPolicy, candle_row
 from mastertrade.engine.market.ccxt_stream import LiveFeed, rebase_ws, ws_client_class
-from mastertrade.engine.market.retry import RetryEvent, RetryPolicy, retry_after_s
+from mastertrade.engine.market.retry import RateGate, RetryEvent, RetryPolicy, retry_after_s
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.engine.market.venue import CandleUpdate
 
@@ -68,6 +68,15 @@ API_URL_OPTIONS: dict[str, Any] = {
 # to this one instead, which never emits below INFO whatever the root logger's level.
 _WIRE_LOG = logging.getLogger("mastertrade.ccxt.wire")
 _WIRE_LOG.setLevel(logging.INFO)
+
+_GATES: dict[tuple[str, str | None], RateGate] = {}
+"""The rate-limit wait of each exchange address (id and api_url), shared by every venue of the process
+on it: the exchange limits (and bans) our address, whichever client sent the requests."""
+
+
+def rate_gate(exchange_id: str, api_url: str | None) -> RateGate:
+    """The one ``RateGate`` of ``exchange_id`` at ``api_url`` (None: its own hosts) in this process."""
+    return _GATES.setdefault((exchange_id, api_url), RateGate())
 
 
 def exchange_ids() -> list[str]:
@@ -110,12 +119,13 @@ class CcxtVenue:
         self.feed_trouble: dict[str, tuple[int, str]] = {}
         """Symbols whose live-feed polls fail: since when and why (``venue.ReportsFeedTrouble``)."""
         """Retries made so far by calls of this venue (network errors and rate limits)."""
-        self.retry = retry or RetryPolicy(settings)
+        own = exchange_id == settings.id
+        api_url = settings.api_url.rstrip("/") if own and settings.api_url else None
+        self.retry = retry or RetryPolicy(settings, gate=rate_gate(exchange_id, api_url))
         self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s
         self.page_limit = page_limit if page_limit is not None else settings.page_limit
         self.sleep = sleep
 
-        own = exchange_id == settings.id
         self.api_url = _check_api_url(settings.api_url) if own and settings.api_url else None
         self.ws_url = _check_ws_url(settings.ws_url) if own and settings.ws_url else None
         self.ws_off: str | None = _ws_off(settings.websocket, exchange_id, self.api_url, self.ws_url)

@@ -15,6 +15,11 @@ against a fake Binance, see NOTES-LIBRARIES.md):
   "internal error") is retried only for idempotent calls (reads, cancels, lookups). For a call that
   is not (placing an order) the request may have reached the venue, so it is raised at once as
   ``errors.VenueUnavailable`` and the caller resolves the outcome (fetch the order by its client id).
+- **One wait for every caller.** A rate limit is the exchange's answer to our address, not to one call:
+  Binance bans an IP (418, for minutes to days) that keeps sending while a 429's ``Retry-After`` runs.
+  Policies given the same ``RateGate`` (``ccxt_venue`` gives one to every venue of an exchange and
+  address in the process: the market feed's and the live broker's) hold each of their calls until the
+  wait one of them was asked for is over, instead of only the call that was told.
 - **A clock out of step** (``InvalidNonce``, e.g. Binance -1021) re-syncs the clock once through the
   ``resync`` callback (``exchange.load_time_difference``) and tries again; a second one is final.
 - **A banned or revoked key**: Binance answers -2015 as ``DDoSProtection`` once a key has worked before,
@@ -142,6 +147,24 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
 
 
+class RateGate:
+    """Until when the venue asked (by a rate limit) not to be called: shared by the retry policies of
+    every caller of one exchange address (see the module docstring). Plain numbers, no lock: it is read
+    and written between awaits of one event loop, and a stale read costs one early request at worst."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """No call before ``seconds`` from now (a later hold already set stands)."""
+        self._until = max(self._until, self.clock() + seconds)
+
+    def remaining(self) -> float:
+        """Seconds left before calls may go again (0: now)."""
+        return max(0.0, self._until - self.clock())
+
+
 @dataclass(frozen=True)
 class RetryEvent:
     """One retry about to happen: its number (1-based), the delay before it and the failure."""
@@ -168,8 +191,10 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        gate: RateGate | None = None,
     ) -> None:
-        """The policy of the ``[exchange]`` settings (max_retries, backoff_s, backoff_max_s)."""
+        """The policy of the ``[exchange]`` settings (max_retries, backoff_s, backoff_max_s); ``gate``
+        is the rate-limit wait it shares with the other callers of the same exchange address."""
         if ban_retries < 0:
             raise ValueError("ban_retries must be >= 0")
         self.max_retries = exchange.max_retries
@@ -179,6 +204,7 @@ class RetryPolicy:
         self.sleep = sleep
         self.random = random
         self.on_retry = on_retry
+        self.gate = gate
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based): equal-jitter exponential backoff."""
@@ -209,6 +235,7 @@ class RetryPolicy:
         resynced = False
         while True:
             try:
+                await self._wait_for_gate(what)
                 if resync_due and resync is not None:
                     resync_due = False
                     await resync()
@@ -238,6 +265,8 @@ class RetryPolicy:
                     ) from exc
                 retries += 1
                 pause = self.delay(retries) if asked is None else max(self.delay(retries), asked)
+                if failure is Failure.RATE_LIMIT and self.gate is not None:
+                    self.gate.hold(pause)  # every other call to the venue waits as long
                 log.warning(
                     "%s: %s (%s); retry %d of %d in %.2fs",
                     what,
@@ -252,3 +281,17 @@ class RetryPolicy:
                     if observer is not None:
                         observer(event)
                 await self.sleep(pause)
+
+    async def _wait_for_gate(self, what: str) -> None:
+        """Hold the call while a rate limit another call was told of runs; fail at once, naming the
+        wait, when it is longer than ``max_retry_after_s`` (a ban is not sat out)."""
+        left = self.gate.remaining() if self.gate is not None else 0.0
+        if left <= 0:
+            return
+        if left > self.max_retry_after_s:
+            raise errors.RateLimited(
+                f"{what}: rate limited by the venue, which asked to wait {left:.0f}s more (Retry-After); "
+                "try again later"
+            )
+        log.info("%s: held %.2fs: the venue asked to wait (rate limit)", what, left)
+        await self.sleep(left)
