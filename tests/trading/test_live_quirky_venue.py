@@ -87,4 +87,3 @@ async def test_a_rate_limit_holds_every_client_of_the_exchange_so_it_never_bans_
     finally:
         await feed.close()
         await trading.close()
-
