@@ -45,17 +45,24 @@ def add(
     market = parse_symbol(symbol)
 
     async def main() -> dict[str, Any]:
+        from mastertrade.cli.series_options import replay_until
         from mastertrade.engine.generator.manual import add_strategy
         from mastertrade.engine.signals.loader import load_strategy
 
         strategy = load_strategy(spec, market, timeframe)
         db = await open_db(config)
         try:
-            return await add_strategy(db, config, strategy, spec=spec, exchange=exchange, paper=paper)
+            until = await replay_until(config, db)  # in a replay workspace, the bars it played
+            return await add_strategy(
+                db, config, strategy, spec=spec, exchange=exchange, paper=paper, until=until
+            )
         finally:
             await db.close()
 
     stored = run(main)
+    from mastertrade.cli.research_notes import say_market_time
+
+    say_market_time(stored["report"], f"{stored['symbol']} {stored['timeframe']}", "backtested on")
     untraded = False
     if stored["state"] == "paper":
         from mastertrade.cli.strategy import untraded_warning

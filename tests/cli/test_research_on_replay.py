@@ -144,3 +144,15 @@ def test_outside_a_replay_nothing_changes(mt: MT, first: int) -> None:
     assert doc["bars"] == STORED and "market_time" not in doc and "replay" not in result.stderr
     assert "market_time" not in mt.json("validate", "sma_cross", *SERIES)
     assert "market_time" not in mt.json("optimize", "sma_cross", *SERIES, "--trials", "3")["data"]
+
+
+def test_strategy_add_reports_only_on_the_bars_the_replay_played(mt: MT, market_time: int) -> None:
+    """The backtest `mt strategy add` attaches (and stores with the strategy, which may go on paper with
+    the replay's daemon) reads only the bars closed by the market time, and says so."""
+    result = mt("strategy", "add", "sma_cross", *SERIES, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)["report"]
+    assert report["bars"] == PLAYED and report["end"] == iso_ms(market_time - HOUR)
+    assert report["market_time"] == iso_ms(market_time)
+    assert report["after_market_time_bars"] == STORED - PLAYED
+    assert said(result.stderr, "backtested on", market_time), result.stderr

@@ -33,15 +33,19 @@ if TYPE_CHECKING:
 
 
 async def validation_report(
-    db: Database, settings: Settings, strategy: Strategy, exchange: str | None
+    db: Database, settings: Settings, strategy: Strategy, exchange: str | None, until: int | None = None
 ) -> dict[str, Any]:
     """The report attached to a strategy added by hand: its backtest over the stored series (module
-    docstring)."""
+    docstring); with ``until`` (a replay's market time, ``market.as_of``) over the bars closed by then,
+    saying so (``market_time``, ``after_market_time_bars``)."""
+    from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.research.backtest import backtest_series
     from mastertrade.engine.research.series import SeriesLoader
 
     assert strategy.symbol is not None and strategy.timeframe is not None
-    series = await SeriesLoader(db).find(strategy.symbol, strategy.timeframe, exchange, [strategy])
+    series = await SeriesLoader(db).find(
+        strategy.symbol, strategy.timeframe, exchange, [strategy], until=until
+    )
     backtest = backtest_series(strategy, series, cash=settings.backtest.cash, fee=settings.backtest.fee)
     return {
         "kind": "backtest",
@@ -50,6 +54,7 @@ async def validation_report(
         "exchange": series.key.exchange,
         "simulated": series.key.simulated,
         **backtest.result.metrics(),
+        **({} if until is None else await left_out(db, series.key, until)),
     }
 
 
@@ -61,9 +66,11 @@ async def add_strategy(
     spec: str,
     exchange: str | None = None,
     paper: bool = False,
+    until: int | None = None,
 ) -> dict[str, Any]:
     """Store ``strategy`` (a genome or a plugin, bound to its symbol and timeframe), its report attached,
-    as ``passed``, or ``paper`` when asked; returns the stored strategy's summary and the report."""
+    as ``passed``, or ``paper`` when asked; returns the stored strategy's summary and the report.
+    ``until``: a replay's market time: the report reads only the bars closed by then."""
     from mastertrade.engine.generator.states import State
     from mastertrade.engine.generator.store import NewStrategy, StrategyStore
 
@@ -72,7 +79,7 @@ async def add_strategy(
             f"strategy {spec!r} needs a symbol and a timeframe: give --symbol and --timeframe"
         )
     model = model_validation(strategy) if strategy.source == "model" else None
-    report = await validation_report(db, settings, strategy, exchange)
+    report = await validation_report(db, settings, strategy, exchange, until)
     # the exchange whose bars the report read, even when there was only one to pick: once the market is
     # stored for another exchange too, the strategy's own series is still known
     exchange = exchange or report["exchange"]
