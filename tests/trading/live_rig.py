@@ -4,6 +4,11 @@
 reconciles); ``rig.assert_reconciled()`` checks that a further start finds nothing to adjust. The ``desk``
 and ``rig`` fixtures (``tests/trading/conftest.py``) build them; a module that needs a different desk
 overrides the ``desk_options`` fixture.
+
+The positions the live tests start from: ``resting_buy(broker)``, a limit buy of 0.1 BTC resting at 39,000
+under the desk's 40,000 (bracketed: stop-loss 5%, take-profit 10%), and ``bracketed(rig)``, a filled buy
+of 0.1 BTC at 40,000 whose stop and take-profit rest as one OCO list; ``listen(broker)`` records what
+a broker publishes (its alerts).
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from typing import Any
 import pytest
 
 from mastertrade.config import ExchangeSettings
+from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
+from mastertrade.engine import events
 from mastertrade.engine.execution.broker import require_live
 from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
-from mastertrade.engine.orders import OrderRequest, Side
+from mastertrade.engine.market.timeframes import now_ms
+from mastertrade.engine.orders import OrderRequest, OrderType, Side
 from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
-from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
+from tests.fakes.exchange_trading import API_KEY, SECRET, DeskOrder, TradingExchange
 
 BTC = "BTC/USDT"
 CONSENT = require_live("live", True)
@@ -102,3 +110,37 @@ class Rig:
 
 def buy(amount: float = 0.1, **kwargs: Any) -> OrderRequest:
     return OrderRequest(BTC, Side.BUY, amount=amount, **kwargs)
+
+
+LIMIT = 39_000.0
+"""Where ``resting_buy`` rests: under the desk's 40,000, so it waits until the test fills it."""
+
+
+def listen(broker: LiveBroker) -> list[events.Event]:
+    """What ``broker`` publishes from now on (its alerts), in order."""
+    seen: list[events.Event] = []
+    broker.publish = seen.append
+    return seen
+
+
+async def resting_buy(broker: LiveBroker, amount: float = 0.1, *, bracketed: bool = True) -> OrderRecord:
+    """A limit buy of ``amount`` BTC resting at 39,000 (``LIMIT``), sent now; ``bracketed``: with a
+    stop-loss 5% and a take-profit 10% from the limit, placed as its filled parts come in."""
+    exits: dict[str, float] = (
+        {"reference_price": LIMIT, "stop_loss": 0.05, "take_profit": 0.1} if bracketed else {}
+    )
+    return await broker.submit(buy(amount, type=OrderType.LIMIT, price=LIMIT, **exits), placed_ts=now_ms())
+
+
+async def bracketed(rig: Rig) -> tuple[LiveBroker, list[events.Event], DeskOrder, DeskOrder]:
+    """A filled entry of 0.1 BTC at 40,000 whose stop (38,000) and take-profit (44,000) rest as one list:
+    the broker, what it publishes, and the stop and take-profit at the exchange."""
+    broker = await rig.started()
+    seen = listen(broker)
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    assert entry.state == "filled"
+    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
+    [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
+    return broker, seen, stop, take

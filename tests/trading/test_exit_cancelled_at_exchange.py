@@ -19,11 +19,8 @@ import pytest
 from mastertrade.engine import events
 from mastertrade.engine.alerts.rules import EVENT_KINDS
 from mastertrade.engine.execution import exit_cancels
-from mastertrade.engine.execution.live import LiveBroker
-from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderType
-from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import BTC, Rig, buy, open_desk
+from tests.fakes.exchange_trading import TradingExchange
+from tests.trading.live_rig import BTC, Rig, bracketed, listen, open_desk, resting_buy
 from tests.trading.test_live_protection import Desk
 
 AT_EXCHANGE = exit_cancels.CANCELLED_AT_EXCHANGE
@@ -103,22 +100,8 @@ async def test_an_exit_the_exchange_expired_or_the_daemon_replaced_is_not_an_ale
         await desk.close()
 
 
-async def _bracketed(rig: Rig) -> tuple[LiveBroker, list[events.Event], DeskOrder, DeskOrder]:
-    """A filled entry of 0.1 BTC at 40,000 whose stop (38,000) and take-profit (44,000) rest as one list."""
-    broker = await rig.started()
-    published: list[events.Event] = []
-    broker.publish = published.append
-    entry = await broker.submit(
-        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
-    )
-    assert entry.state == "filled"
-    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
-    [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
-    return broker, published, stop, take
-
-
 async def test_a_bracketed_buys_pair_cancelled_on_the_website_is_placed_again_once(rig: Rig) -> None:
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     rig.desk.cancel_by_hand(take.client_order_id)
     await broker.poll()
 
@@ -161,7 +144,7 @@ async def test_a_bracketed_buys_pair_cancelled_on_the_website_is_placed_again_on
 async def test_a_cancel_of_ours_whose_answer_the_daemon_never_read_is_not_taken_for_the_traders(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     row = await rig.journal.get(client_order_id=stop.client_order_id)
     assert row.id is not None
 
@@ -189,19 +172,8 @@ async def test_the_filled_parts_pair_of_a_resting_buy_cancelled_on_the_website_i
     rig: Rig,
 ) -> None:
     broker = await rig.started()
-    published: list[events.Event] = []
-    broker.publish = published.append
-    entry = await broker.submit(
-        buy(
-            0.1,
-            type=OrderType.LIMIT,
-            price=39_000.0,
-            reference_price=39_000.0,
-            stop_loss=0.05,
-            take_profit=0.1,
-        ),
-        placed_ts=now_ms(),
-    )
+    published = listen(broker)
+    entry = await resting_buy(broker)
     rig.desk.fill_part(entry.client_order_id, 0.03)
     await broker.poll()
     [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]

@@ -19,14 +19,14 @@ from mastertrade.engine.api.schemas_trading import OrderInfo
 from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution.journal import order_info
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
-from tests.trading.live_rig import BTC, Rig
+from mastertrade.engine.orders import OrderRequest, OrderState, Side
+from tests.trading.live_rig import BTC, LIMIT, Rig, resting_buy
 
 TWO_ASSETS = pytest.mark.parametrize(
     "desk_options", [{"balances": {"USDT": 100_000.0, "BNB": 10.0}}], indirect=True
 )
 
-PRICE = 39_000.0
+PRICE = LIMIT
 USDT_FEE = 0.04 * PRICE * 0.001  # the first part's fee, in USDT
 BNB_FEE = 0.03 * PRICE * 0.001 / 500.0  # the second part's, in BNB at the desk's 500 USDT
 BTC_FEE = 0.03 * 0.001  # the second part's, taken from the coins bought
@@ -38,8 +38,7 @@ async def _filled_in_two_assets(rig: Rig, second_asset: str, *, bnb_mark: float 
     broker = await rig.started()
     if bnb_mark is not None:  # the daemon follows BNB/USDT: its last price
         await broker.on_bar("BNB/USDT", Bar(Candle(now_ms(), bnb_mark, bnb_mark, bnb_mark, bnb_mark, 1.0)))
-    request = OrderRequest(BTC, Side.BUY, amount=0.1, type=OrderType.LIMIT, price=PRICE)
-    row = await broker.submit(request, placed_ts=now_ms())
+    row = await resting_buy(broker, bracketed=False)
     assert row.state == OrderState.OPEN
     rig.desk.fill_part(row.client_order_id, 0.04)
     rig.desk.fee_asset = second_asset

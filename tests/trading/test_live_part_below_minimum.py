@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 
 from mastertrade.engine import events
-from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderType
-from tests.trading.live_rig import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, listen, resting_buy
 
 
 @pytest.fixture
@@ -33,19 +31,8 @@ async def test_a_part_below_the_minimum_notional_is_shown_unprotected_until_it_g
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = await rig.started()
-    published: list[events.Event] = []
-    broker.publish = published.append
-    entry = await broker.submit(
-        buy(
-            0.1,
-            type=OrderType.LIMIT,
-            price=39_000.0,
-            reference_price=39_000.0,
-            stop_loss=0.05,
-            take_profit=0.1,
-        ),
-        placed_ts=now_ms(),
-    )
+    published = listen(broker)
+    entry = await resting_buy(broker)
     rig.desk.fill_part(entry.client_order_id, 0.0001)  # 3.9 USDT: under Binance's 5 USDT
     with caplog.at_level(logging.WARNING):
         await broker.poll()

@@ -20,11 +20,9 @@ import pytest
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution import exit_cancels, live_oco
-from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderType
 from tests.fakes.exchange_trading import DeskOrder
-from tests.trading.live_rig import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, bracketed, buy, resting_buy
 
 
 class Killed(BaseException):
@@ -33,20 +31,6 @@ class Killed(BaseException):
 
 async def _killed(*_: Any, **__: Any) -> Any:
     raise Killed
-
-
-async def _bracketed(rig: Rig) -> tuple[LiveBroker, list[events.Event], DeskOrder, DeskOrder]:
-    """A filled entry of 0.1 BTC at 40,000 whose stop (38,000) and take-profit (44,000) rest as one list."""
-    broker = await rig.started()
-    published: list[events.Event] = []
-    broker.publish = published.append
-    entry = await broker.submit(
-        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
-    )
-    assert entry.state == "filled"
-    [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
-    [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
-    return broker, published, stop, take
 
 
 def _alerts(published: list[events.Event]) -> list[events.RiskBreached]:
@@ -68,7 +52,7 @@ async def _assert_stop_alone(rig: Rig, old: DeskOrder) -> DeskOrder:
 
 
 async def test_cancelling_the_take_profit_keeps_the_stop_placed_again_alone(rig: Rig) -> None:
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     take_row = await rig.journal.get(client_order_id=take.client_order_id)
     assert take_row.id is not None
 
@@ -111,7 +95,7 @@ async def test_cancelling_the_take_profit_keeps_the_stop_placed_again_alone(rig:
 async def test_a_daemon_killed_after_asking_the_take_profits_cancel_places_the_stop_once_at_the_next_start(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     take_row = await rig.journal.get(client_order_id=take.client_order_id)
     assert take_row.id is not None
     monkeypatch.setattr(broker, "_resolve", _killed)  # dies after asking, before reading the answer
@@ -132,7 +116,7 @@ async def test_a_daemon_killed_after_asking_the_take_profits_cancel_places_the_s
 async def test_a_daemon_killed_between_journaling_the_stop_and_sending_it_sends_it_once(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broker, _, stop, take = await _bracketed(rig)
+    broker, _, stop, take = await bracketed(rig)
     take_row = await rig.journal.get(client_order_id=take.client_order_id)
     assert take_row.id is not None
     monkeypatch.setattr(exit_cancels, "_send", _killed)
@@ -151,7 +135,7 @@ async def test_a_daemon_killed_between_journaling_the_stop_and_sending_it_sends_
 
 
 async def test_unprotect_cancels_the_list_as_one_and_places_nothing(rig: Rig) -> None:
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     take_row = await rig.journal.get(client_order_id=take.client_order_id)
     assert take_row.id is not None
     await broker.cancel(take_row.id)  # mt orders cancel ID --unprotect: the account's plain cancel
@@ -164,17 +148,7 @@ async def test_a_take_profit_of_a_still_filling_buys_part_is_refused_naming_unpr
     from mastertrade import errors
 
     broker = await rig.started()
-    entry = await broker.submit(
-        buy(
-            0.1,
-            type=OrderType.LIMIT,
-            price=39_000.0,
-            reference_price=39_000.0,
-            stop_loss=0.05,
-            take_profit=0.1,
-        ),
-        placed_ts=now_ms(),
-    )
+    entry = await resting_buy(broker)
     rig.desk.fill_part(entry.client_order_id, 0.03)
     await broker.poll()
     [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
@@ -247,7 +221,7 @@ async def test_the_rest_of_a_take_profit_filled_in_part_cancelled_by_hand_gets_i
     """The exchange expired the stop at the take-profit's first fill; the price is at the take-profit,
     so the daemon leaves its rest filling (``live_oco.reprotect``): the trader cancels that rest, and
     what is left gets its stop back, alone."""
-    broker, published, stop, take = await _bracketed(rig)
+    broker, published, stop, take = await bracketed(rig)
     await broker.on_bar(BTC, Bar(Candle(now_ms(), 44_000.0, 44_100.0, 43_900.0, 44_000.0)))
     rig.desk.fill_part(take.client_order_id, 0.04)
     await broker.poll()
@@ -271,7 +245,7 @@ async def test_the_rest_of_a_take_profit_filled_in_part_cancelled_by_hand_gets_i
 async def test_a_daemon_killed_while_cancelling_a_take_profits_rest_gives_it_its_stop_at_the_next_start(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broker, _, stop, take = await _bracketed(rig)
+    broker, _, stop, take = await bracketed(rig)
     await broker.on_bar(BTC, Bar(Candle(now_ms(), 44_000.0, 44_100.0, 43_900.0, 44_000.0)))
     rig.desk.fill_part(take.client_order_id, 0.04)
     await broker.poll()
