@@ -161,6 +161,8 @@ def _place(
             f"order {placed.id} {placed.side} {shown:.8g} {placed.symbol} {placed.type} ({placed.mode}): "
             f"{placed.state}{filled}{note}"
         )
+        if result is not None and result.exits:
+            info(result.exits)  # what a sell by hand did to its position's exits
     if placed.state in UNSETTLED:
         raise OperationFailed(
             f"order {placed.id} ({placed.client_order_id}) is still being resolved ({placed.state}): the "

@@ -123,12 +123,12 @@ def _priced(mt: MT) -> bool:
     )
 
 
-def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_how_to_cancel_them(
+def test_a_live_bracketed_position_sold_by_hand_in_part_then_whole_keeps_the_rest_protected(
     mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
 ) -> None:
-    """Its exits rest at the exchange as one OCO list: the sell is refused (never sent, the exits kept),
-    naming them and the one command that cancels the list, since cancelling them on the sell's behalf
-    would leave the position unprotected if the sell then failed."""
+    """Its exits rest at the exchange as one OCO list. Both sells were refused (cancel them first, then
+    sell: the position without a stop between two commands). A partial sell resizes the list to what is
+    left; a whole sell cancels it; each says what became of the exits."""
     wait_for_account(mt)
     assert (
         mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1").exit_code == 0
@@ -139,23 +139,25 @@ def test_a_live_bracketed_position_sold_by_hand_is_refused_naming_its_exits_and_
             break
         time.sleep(0.05)
     stop = next(o for o in shown if o["role"] == "stop_loss")
-    placed = len(desk.placed)
-    result = mt("trade", "sell", BTC, "0.1", "--live")
-    assert result.exit_code == 2, result.output
-    assert result.stderr.count("\n") == 1
-    assert f"order {stop['id']} (stop-loss)" in result.stderr and "(take-profit)" in result.stderr
-    assert f"`mt orders cancel {stop['id']} --unprotect`" in result.stderr
-    assert "one leg of an OCO list cancels the other" in result.stderr
-    assert len(desk.placed) == placed  # nothing sent, nothing cancelled
-    assert {o["state"] for o in mt.json("orders") if o["side"] == "sell"} == {"open"}
-    # part of it: the same way out (it was told "cancel one of them first", while the cancel of the stop
-    # asked for --unprotect and a whole sell was refused: no command named went through)
+    take = next(o for o in shown if o["role"] == "take_profit")
+
     part = mt("trade", "sell", BTC, "0.04", "--live")
-    assert part.exit_code == 1, part.output
-    assert part.stderr.count("\n") == 1
-    assert "which a partial sell does not resize: cancel them first" in part.stderr
-    assert f"`mt orders cancel {stop['id']} --unprotect`" in part.stderr and "then sell 0.04" in part.stderr
-    assert len(desk.placed) == placed
+    assert part.exit_code == 0, part.output
+    assert (
+        f"its exits order {stop['id']} (stop-loss), order {take['id']} (take-profit) were resized to 0.06 "
+        "BTC/USDT: order "
+    ) in part.stderr
+    resting = [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
+    assert [o.quantity for o in resting] == [pytest.approx(0.06)] * 2
+    assert desk.locked["BTC"] == pytest.approx(0.06)
+    [position] = mt.json("positions")
+    assert position["amount"] == pytest.approx(0.06) and position["unprotected"] is None
+
+    whole = mt("trade", "sell", BTC, "0.06", "--live")
+    assert whole.exit_code == 0, whole.output
+    assert "its exits were cancelled: order " in whole.stderr
+    assert [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"] == []
+    assert mt.json("positions") == []
 
 
 def test_a_live_bracketed_limit_buy_filled_in_part_shows_that_part_s_exits_resting_at_the_exchange(

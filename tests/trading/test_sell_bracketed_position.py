@@ -1,17 +1,14 @@
 """Closing a bracketed paper position by hand: `mt trade sell` of the whole position cancels its stop-loss
 and take-profit and sells. It was refused ("the 0.01 held are all reserved by open sell orders"), while
 `mt orders cancel` of the stop was refused with "sell the position instead": the position could be closed
-only by leaving it unprotected first. A partial sell still leaves the exits alone (and is refused,
-naming them and the way out: test_partial_sell_bracketed)."""
+only by leaving it unprotected first. A partial sell resizes them (test_partial_sell_bracketed)."""
 
 from __future__ import annotations
 
-import pytest
-
 from mastertrade.config import RiskSettings
 from mastertrade.engine.api.schemas_trading import OrderCreate
+from mastertrade.engine.execution.bracket_sell import SOLD_BY_HAND
 from mastertrade.engine.risk.check import Holding, PortfolioSnapshot, ProposedOrder, Verdict, check_order
-from mastertrade.errors import RiskRejected
 from tests.trading.conftest import TradingEngine
 
 BTC = "BTC/USDT"
@@ -26,12 +23,16 @@ async def test_selling_the_whole_position_replaces_its_exits(trading: TradingEng
         await trading.bar(BTC, 1, 100, 101, 99, 100)
         exits = [o for o in await client.orders(open_only=True) if o.parent_id == entry.order.id]
         assert {o.role for o in exits} == {"stop_loss", "take_profit"}
-        with pytest.raises(RiskRejected, match="reserved"):
-            await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=5))
         sold = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=10))
         assert sold.risk is not None and sold.risk.verdict == "approve"
+        stop, take = sorted(exits, key=lambda o: o.role)
+        assert sold.exits == (
+            f"its exits were cancelled: order {stop.id} (stop-loss), order {take.id} (take-profit)"
+        )
         for row in exits:
-            assert (await client.order(row.id)).reason == "its position was sold by hand"
+            assert (await client.order(row.id)).reason == (
+                f"{SOLD_BY_HAND}{sold.order.id}: cancelled with its position"
+            )
         await trading.bar(BTC, 2, 100, 101, 99, 100)
         assert (await client.order(sold.order.id)).state == "filled"
         assert await client.positions() == []

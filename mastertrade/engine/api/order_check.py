@@ -48,8 +48,10 @@ async def dry_run(account: Account, order: OrderCreate) -> dict[str, Any]:
     assert request.amount is not None
     proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, account.fee)
     check_not_dust(order.symbol, order.amount, reference, account.risk.settings.min_notional, account.quote)
+    # a sell by hand of a position its exits hold replaces them: checked on the book as it will be
+    plan = await account.plan_sell(request) if request.side.value == "sell" else None
     decision = check_order(
-        proposed, await account.portfolio(), account.risk.settings, current_controls(account)
+        proposed, await account.portfolio(releasing=plan), account.risk.settings, current_controls(account)
     )
     if not order.allow_resize and decision.verdict == "resize":
         decision = refused_resize(decision)  # as placing it would: a human's order is not cut silently

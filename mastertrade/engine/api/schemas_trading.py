@@ -128,6 +128,9 @@ class RiskDecision(Model):
 class PlaceResult(Model):
     order: OrderInfo
     risk: RiskDecision
+    exits: str | None = None
+    """A sell by hand of a position its bracket exits hold: what was done to them (cancelled with a
+    whole sell, resized to what a partial sell leaves; ``bracket_sell``)."""
 
 
 class OrderCheck(RiskDecision):

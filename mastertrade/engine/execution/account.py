@@ -27,7 +27,9 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
+from mastertrade.engine.execution import bracket_sell
 from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
+from mastertrade.engine.execution.bracket_sell import BRACKET_EXITS
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
 from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
@@ -53,9 +55,6 @@ from mastertrade.engine.sizing.kelly import TradeStats
 from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
-
-BRACKET_EXITS = frozenset({"stop_loss", "take_profit", "trailing_stop"})
-"""The roles of a bracket's exits, which a manual sell of the whole position replaces."""
 
 
 class ProtectionStatus(Protocol):
@@ -250,9 +249,10 @@ class Account:
     async def history(self) -> list[Any]:
         return await self.journal.equity_history(self.broker.book)
 
-    async def portfolio(self) -> PortfolioSnapshot:
+    async def portfolio(self, *, releasing: bracket_sell.Plan | None = None) -> PortfolioSnapshot:
         """The account now, with the equity peak since the drawdown baseline and the equity at the start
-        of the (market-time) UTC day."""
+        of the (market-time) UTC day; ``releasing``: as it will be once a sell by hand has replaced its
+        position's exits (``bracket_sell``: less of the position reserved)."""
         ledger = await self.broker.ledger()
         working = await self.broker.working_orders()
         book = self.broker.book
@@ -263,7 +263,7 @@ class Account:
             peak, day_start = await self.journal.equity_marks(
                 book, since=self.risk.drawdown_since_ts, day_start=day_ms
             )
-        return snapshot(
+        portfolio = snapshot(
             ledger,
             self.broker.marks(),
             working,
@@ -272,6 +272,15 @@ class Account:
             day_start_equity=day_start,
             buy_fee=self.broker.buy_fee_reserve,
         )
+        if releasing is None or not releasing.exits:
+            return portfolio
+        symbol = releasing.exits[0].symbol
+        holding = portfolio.holdings.get(symbol)
+        if holding is None:
+            return portfolio
+        reserved = max(0.0, holding.reserved - releasing.released)
+        holdings = {**portfolio.holdings, symbol: replace(holding, reserved=reserved)}
+        return replace(portfolio, holdings=holdings)
 
     async def place(
         self,
@@ -354,30 +363,30 @@ class Account:
             if as_shown(request.amount, held):
                 request = replace(request, amount=held)  # the whole position, not a hair more or less
         request = await self.broker.fit_to_market(request, allow_resize=allow_resize)
-        held_back = await self._release_exits(request) if request.side is Side.SELL else None
-        row, decision = await self.send(
-            request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize
+        row, decision, exits_note = await self._send(
+            request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize, by_hand=True
         )
         if row is None:
-            raise errors.RiskRejected(f"risk check rejected the order: {held_back or decision.reason}")
+            raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
         if row.state == OrderState.REJECTED:
-            raise errors.OrderRejected(f"order {row.id} rejected: {row.reason}")
-        return {"order": order_info(row), "risk": decision.as_dict()}
+            raise errors.OrderRejected(
+                f"order {row.id} rejected: {row.reason}" + (f"; {exits_note}" if exits_note else "")
+            )
+        result: dict[str, Any] = {"order": order_info(row), "risk": decision.as_dict()}
+        if exits_note:
+            result["exits"] = exits_note
+        return result
 
-    async def _release_exits(self, request: OrderRequest) -> str | None:
-        """A manual sell of a whole paper position that bracket exits (its stop-loss, take-profit)
-        hold: those exits are cancelled first, as before a strategy's exit signal, and the sell goes
-        on. The sell was refused (every unit reserved) while cancelling the stop was refused with "sell
-        the position instead". A partial paper sell that they hold is refused naming them and the way out
-        (``_partial_sell``: what a refusal by the risk check then says); one that other sells also reserve
-        is left to the risk check's own words.
-
-        A live position's exits rest at the exchange (often as one OCO list): they are not cancelled on
-        the sell's behalf, since a sell that then fails would leave the position without its stop. The
-        sell is refused naming them and the commands that cancel them, in order."""
+    async def plan_sell(self, request: OrderRequest) -> bracket_sell.Plan | None:
+        """What a sell by hand does to its position's bracket exits (``bracket_sell``), or None when
+        it leaves them alone: no position, no exits, a sell that fits beside them, or other sells
+        working in the symbol (then the risk check's own words say what is reserved). A live set of
+        exits that cannot be replaced now (``live_bracket_sell.why_not``) refuses the sell, naming
+        them and the commands that cancel them."""
         if request.amount is None:
             return None
-        held = (await self.broker.ledger()).held(request.symbol)
+        symbol = request.symbol
+        held = (await self.broker.ledger()).held(symbol)
         if not held > 0:
             return None
         working = [
@@ -385,57 +394,25 @@ class Account:
             for row in await self.journal.orders(
                 book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
             )
-            if row.symbol == request.symbol and row.side == Side.SELL.value and row.id is not None
+            if row.symbol == symbol and row.side == Side.SELL.value and row.id is not None
         ]
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not exits or len(exits) != len(working):
             return None
-        if abs(request.amount - held) > held * 1e-9:
-            return self._partial_sell(request, held, exits)
-        if self.mode != "paper":
-            commands = ", then ".join(_cancel_commands(exits))
-            held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in exits)
-            raise errors.UserInputError(
-                f"the {held:.8g} {request.symbol} held are reserved by its exits at the exchange ({held_by}):"
-                f" to sell it by hand, cancel them first ({commands}; one leg of an OCO list cancels the"
-                " other), then sell; or leave them to close it"
-            )
-        for row in exits:
-            assert row.id is not None
-            await self.broker.cancel(row.id, "its position was sold by hand")
-        return None
-
-    def _partial_sell(self, request: OrderRequest, held: float, exits: Sequence[OrderRecord]) -> str | None:
-        """Why a sell of part of a position its bracket exits hold cannot go, and the way out: a partial
-        sell does not resize them (live: cancel them first, the OCO list by its stop). The risk check
-        said "cancel one of them first" while the cancel of the stop was refused with "sell the position
-        instead". None when it fits."""
-        amount = request.amount
-        assert amount is not None
-        groups: dict[str, float] = {}
-        for row in exits:
-            key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
-            groups[key] = max(groups.get(key, 0.0), (row.amount or 0.0) - row.filled)
-        if amount <= (held - sum(groups.values())) * (1 + 1e-9):
+        plan = bracket_sell.plan(exits, held, request.amount)
+        if plan is None:
             return None
-        ordered = sorted(exits, key=lambda row: row.id or 0)
-        held_by = ", ".join(f"order {row.id} ({row.role.replace('_', '-')})" for row in ordered)
-        if self.mode != "paper":  # no "sell all" here: a live whole sell is refused too (_release_exits)
-            return (
-                f"sell of {amount:.8g} {request.symbol}: the {held:.8g} held are reserved by its exits at the"
-                f" exchange ({held_by}), which a partial sell does not resize: cancel them first"
-                f" ({', then '.join(_cancel_commands(exits))}; one leg of an OCO list cancels the other),"
-                f" then sell {amount:.8g}; or leave them to close it"
+        why_not = getattr(self.broker, "why_not_replaceable", None)  # live: the exchange's side
+        problem = await why_not(plan) if why_not is not None else None
+        if problem is not None:
+            commands = ", then ".join(_cancel_commands(plan.exits))
+            raise errors.UserInputError(
+                f"sell of {request.amount:.8g} {symbol}: the {held:.8g} held are reserved by its exits at the"
+                f" exchange ({bracket_sell.names(plan.exits)}), which cannot be replaced now: {problem};"
+                f" cancel them first ({commands}; one leg of an OCO list cancels the other), then sell;"
+                " or leave them to close it"
             )
-        commands = ", ".join(
-            f"`mt orders cancel {row.id}{'' if row.role == 'take_profit' else ' --unprotect'}`"
-            for row in ordered
-        )
-        return (
-            f"sell of {amount:.8g} {request.symbol}: the {held:.8g} held are reserved by its bracket exits "
-            f"({held_by}), which a partial sell does not resize: sell all {held:.8g} (its exits are "
-            f"cancelled with it), or cancel them first ({commands}) and sell {amount:.8g}"
-        )
+        return plan
 
     async def holdings(self) -> dict[str, float]:
         """The account's open positions: symbol -> amount held."""
@@ -514,7 +491,27 @@ class Account:
     ) -> tuple[OrderRecord | None, Decision]:
         """The risk check, then the broker. ``refuse_resize`` (a human's order): a resize becomes a
         refusal naming what the limits allow (``manual_orders.refused_resize``), audited."""
+        row, decision, _ = await self._send(
+            request, reference, placed_ts, strategy_id=strategy_id, sizing=sizing, refuse_resize=refuse_resize
+        )
+        return row, decision
+
+    async def _send(
+        self,
+        request: OrderRequest,
+        reference: float,
+        placed_ts: int,
+        *,
+        strategy_id: str | None = None,
+        sizing: str | None = None,
+        refuse_resize: bool = False,
+        by_hand: bool = False,
+    ) -> tuple[OrderRecord | None, Decision, str | None]:
+        """``send``; a sell ``by_hand`` of a position its bracket exits hold replaces them
+        (``bracket_sell``), planned under the sells' lock (two sells never plan on the same exits).
+        Returns the order, the decision, and what was done to the exits."""
         async with self._checking[request.side]:
+            plan = await self.plan_sell(request) if by_hand and request.side is Side.SELL else None
             return await self._check_and_submit(
                 request,
                 reference,
@@ -522,6 +519,7 @@ class Account:
                 strategy_id=strategy_id,
                 sizing=sizing,
                 refuse_resize=refuse_resize,
+                plan=plan,
             )
 
     async def _check_and_submit(
@@ -533,11 +531,16 @@ class Account:
         strategy_id: str | None,
         sizing: str | None,
         refuse_resize: bool,
-    ) -> tuple[OrderRecord | None, Decision]:
+        plan: bracket_sell.Plan | None = None,
+    ) -> tuple[OrderRecord | None, Decision, str | None]:
         assert request.amount is not None
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
-            proposed, await self.portfolio(), book=self.broker.book, strategy_id=strategy_id, sizing=sizing
+            proposed,
+            await self.portfolio(releasing=plan),
+            book=self.broker.book,
+            strategy_id=strategy_id,
+            sizing=sizing,
         )
         if refuse_resize and decision.verdict == "resize":
             decision = refused_resize(decision)
@@ -563,10 +566,13 @@ class Account:
                     equity_fraction=request.equity_fraction,
                 )
             )
-            return None, decision
+            return None, decision, None
         request = replace(request, amount=decision.amount)
+        if plan is not None:
+            row, note = await self.broker.sell_replacing(request, placed_ts=placed_ts, plan=plan)
+            return row, decision, note
         row = await self.broker.submit(request, placed_ts=placed_ts)
-        return row, decision
+        return row, decision, None
 
     async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
         """Cancel an order by hand. The stop protecting an open position is refused

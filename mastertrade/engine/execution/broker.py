@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mastertrade.db.models.trading import FillRecord, OrderRecord
     from mastertrade.engine.candle import Bar
     from mastertrade.engine.events import Event
+    from mastertrade.engine.execution.bracket_sell import Plan
     from mastertrade.engine.execution.ledger import Ledger, RoundTrip
     from mastertrade.engine.orders import OrderRequest
 
@@ -92,6 +93,13 @@ class Broker(Protocol):
         ...
 
     async def cancel(self, order_id: int, reason: str = "cancelled by hand") -> OrderRecord: ...
+
+    async def sell_replacing(
+        self, request: OrderRequest, *, placed_ts: int, plan: Plan
+    ) -> tuple[OrderRecord, str | None]:
+        """A sell by hand of a position its bracket exits hold (``bracket_sell``): the exits replaced for
+        what it leaves; returns the sell and what was done to the exits."""
+        ...
 
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome: ...
 

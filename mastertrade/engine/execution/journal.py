@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -213,13 +213,17 @@ class Journal:
         placed_ts: int,
         parent_id: int | None = None,
         oco: str | None = None,
+        reason: str | None = None,
     ) -> tuple[OrderRecord, list[OrderRecord]]:
         """Journal an order as an intent, with its bracket exits (intents waiting for it to fill),
         committed before the caller sends anything; ``oco`` links an exit to the take-profit the
-        daemon keeps for it (``exit_cancels``). Returns the order and its exits."""
+        daemon keeps for it (``exit_cancels``); ``reason`` says what the intent is part of (a sell by
+        hand that replaces its position's exits first: ``live_bracket_sell``). Returns the order and
+        its exits."""
         now = utcnow()
         row = intent_row(book, mode, request, placed_ts=placed_ts, now=now, parent_id=parent_id)
         row.oco = oco
+        row.reason = reason
         children: list[OrderRecord] = []
         async with self.db.sessions() as session:
             session.add(row)
@@ -276,6 +280,48 @@ class Journal:
             for row in rows:
                 await session.refresh(row)
         return rows[0], rows[1]
+
+    async def sell_replacing(
+        self,
+        book: str,
+        mode: str,
+        request: OrderRequest,
+        *,
+        placed_ts: int,
+        exits: Sequence[OrderRecord],
+        keep: float,
+        reason: Callable[[int, list[int]], str],
+    ) -> tuple[OrderRecord, list[OrderRecord]]:
+        """A paper sell by hand that replaces its position's bracket exits, in one transaction (a crash
+        leaves all of it or none): the sell accepted (open), ``exits`` cancelled with ``reason(sell id,
+        new ids)``, and copies of them at their levels for ``keep`` (none when 0), working at once.
+        Returns the sell and the new exits (``bracket_sell``)."""
+        now = utcnow()
+        sell = intent_row(book, mode, request, placed_ts=placed_ts, now=now)
+        async with self.db.sessions() as session:
+            session.add(sell)
+            await session.flush()
+            assert sell.id is not None
+            self._move(sell, OrderState.OPEN, None)
+            sell.sent_at = now
+            old = [await self._locked(session, row.id) for row in exits if row.id is not None]
+            new = [_exit_copy(row, keep, now) for row in old] if keep > 0 else []
+            if new:
+                session.add(new[0])
+                await session.flush()
+                for row in new:
+                    row.oco = f"oco-{new[0].id}" if len(new) > 1 else None
+                session.add_all(new)
+                await session.flush()
+            said = reason(sell.id, [row.id for row in new if row.id is not None])
+            for row in old:
+                self._move(row, OrderState.CANCELLED, said)
+                session.add(row)
+            session.add(sell)
+            await session.commit()
+            for row in [sell, *old, *new]:
+                await session.refresh(row)
+        return sell, new
 
     async def transition(
         self,
@@ -508,11 +554,15 @@ class Journal:
         symbol: str | None = None,
         limit: int | None = None,
         reason: str | None = None,
+        reason_prefix: str | None = None,
     ) -> list[OrderRecord]:
-        """Orders, newest first (all books unless one is named; with exactly ``reason`` if given)."""
+        """Orders, newest first (all books unless one is named; with exactly ``reason`` if given, with a
+        reason starting with ``reason_prefix`` if given)."""
         query = select(OrderRecord).order_by(col(OrderRecord.id).desc())
         if reason is not None:
             query = query.where(col(OrderRecord.reason) == reason)
+        if reason_prefix is not None:
+            query = query.where(col(OrderRecord.reason).startswith(reason_prefix, autoescape=True))
         if book is not None:
             query = query.where(col(OrderRecord.book) == book)
         if states is not None:
@@ -659,6 +709,31 @@ class Journal:
         async with self.db.sessions() as session:
             rows = (await session.exec(query)).all()
         return [EquityPoint(from_ms(row.ts), row.equity) for row in rows]
+
+
+def _exit_copy(row: OrderRecord, amount: float, now: datetime) -> OrderRecord:
+    """A working bracket exit like ``row`` (its levels, its trailing peak) for ``amount``."""
+    return OrderRecord(
+        client_order_id=new_client_order_id(),
+        book=row.book,
+        mode=row.mode,
+        symbol=row.symbol,
+        side=row.side,
+        type=row.type,
+        role=row.role,
+        amount=amount,
+        price=row.price,
+        stop_price=row.stop_price,
+        trail=row.trail,
+        trail_peak=row.trail_peak,
+        parent_id=row.parent_id,
+        state=OrderState.OPEN,
+        strategy_id=row.strategy_id,
+        placed_ts=row.placed_ts,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+    )
 
 
 def intent_row(

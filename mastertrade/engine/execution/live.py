@@ -75,12 +75,14 @@ from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import (
     exit_cancels,
+    live_bracket_sell,
     live_oco,
     live_partial,
     order_events,
     take_profit_only,
     venue_steps,
 )
+from mastertrade.engine.execution.bracket_sell import Plan
 from mastertrade.engine.execution.broker import BarOutcome, LiveConsent, Publish
 from mastertrade.engine.execution.fees import fee_value, fill_fees, split_fees, trade_fees
 from mastertrade.engine.execution.final_order import nothing_to_cancel
@@ -215,6 +217,8 @@ class LiveBroker:
             assert row.id is not None
             if row.parent_id is not None or row.oco is not None:
                 continue  # a bracket exit waits for its entry; an OCO pair is sent as one (below)
+            if live_bracket_sell.is_marked(row):
+                continue  # a sell by hand sent once its exits are replaced (below)
             order_id = row.id
             async with self._lock(order_id):
                 row = await self.journal.get(order_id)
@@ -241,6 +245,7 @@ class LiveBroker:
         # What the book holds, before exits are sized or placed again for it below (``exit_cancels``
         # read an empty ledger here and placed nothing, "nothing of the position is left to protect").
         self._ledger = await self.journal.ledger(self.book)
+        report["sold_by_hand"] = await live_bracket_sell.finish(self)
         # Before arming: a stop cancelled at the exchange while the daemon was down is placed again
         # first, so the take-profit the daemon keeps for it (no OCO lists) stays held with it, instead of
         # being sent to rest at the exchange (holding the coins the stop then could not have).
@@ -288,6 +293,7 @@ class LiveBroker:
             outcome.fills += await self.resolve(row)
         if self.recheck_lost_s > 0:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
+        await live_bracket_sell.finish(self)
         await live_oco.reprotect(self)
         await self._arm_waiting()
         await exit_cancels.restore(self)
@@ -304,6 +310,27 @@ class LiveBroker:
     # --- orders ---------------------------------------------------------------------------------
 
     async def submit(self, request: OrderRequest, *, placed_ts: int) -> OrderRecord:
+        request = await self.prepare(request)
+        row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
+        assert row.id is not None
+        task = asyncio.create_task(self._send_alone(row.id), name=f"send {row.client_order_id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        try:
+            await asyncio.wait({task}, timeout=self.answer_within_s)
+        except asyncio.CancelledError:
+            task.cancel()  # the caller is going away (a stop): the next start resolves the order
+            raise
+        if task.done():
+            return task.result()
+        self._detached.add(row.id)
+        log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
+        return await self.journal.get(row.id)
+
+    async def prepare(self, request: OrderRequest) -> OrderRequest:
+        """The order as it is sent: checked (the venue takes it: native stops, a known symbol, above the
+        market's minimum), its amount and prices at the market's precision; ``UserInputError`` or
+        ``NotFound`` naming what it cannot take, before anything is journaled."""
         request.validate()
         if request.amount is None:
             raise errors.UserInputError("a live order needs an amount (equity fractions are for paper books)")
@@ -333,22 +360,18 @@ class LiveBroker:
             price = float(self.exchange.price_to_precision(request.symbol, price))
         reference = price or request.reference_price or self._marks.get(request.symbol)
         self._check_limits(markets[request.symbol], amount, reference)
-        request = replace(request, amount=amount, price=price, stop_price=stop_price)
-        row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
-        assert row.id is not None
-        task = asyncio.create_task(self._send_alone(row.id), name=f"send {row.client_order_id}")
-        self._sending.add(task)
-        task.add_done_callback(self._sent)
-        try:
-            await asyncio.wait({task}, timeout=self.answer_within_s)
-        except asyncio.CancelledError:
-            task.cancel()  # the caller is going away (a stop): the next start resolves the order
-            raise
-        if task.done():
-            return task.result()
-        self._detached.add(row.id)
-        log.info("order %s: no answer yet, resolved in the background", row.client_order_id)
-        return await self.journal.get(row.id)
+        return replace(request, amount=amount, price=price, stop_price=stop_price)
+
+    async def sell_replacing(
+        self, request: OrderRequest, *, placed_ts: int, plan: Plan
+    ) -> tuple[OrderRecord, str | None]:
+        """A sell by hand of a position its bracket exits hold: they are replaced for what it leaves
+        (``live_bracket_sell``). Returns the sell and what was done to the exits."""
+        return await live_bracket_sell.sell(self, request, placed_ts=placed_ts, plan=plan)
+
+    async def why_not_replaceable(self, plan: Plan) -> str | None:
+        """Why a sell by hand cannot replace these exits now (``live_bracket_sell.why_not``), or None."""
+        return await live_bracket_sell.why_not(self, plan)
 
     async def fit_to_market(self, request: OrderRequest, *, allow_resize: bool) -> OrderRequest:
         """A human's order checked against the market's lot step and price tick (``venue_steps``)."""

@@ -19,7 +19,8 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import order_events
+from mastertrade.engine.execution import bracket_sell, order_events
+from mastertrade.engine.execution.bracket_sell import Plan
 from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, working_order
@@ -177,12 +178,55 @@ class PaperBroker:
             self._emit(order_events.placed(row, self.mode))  # before any fill's event
         return row
 
-    def _cannot_cover(self, request: OrderRequest) -> str | None:
+    async def sell_replacing(
+        self, request: OrderRequest, *, placed_ts: int, plan: Plan
+    ) -> tuple[OrderRecord, str | None]:
+        """A sell by hand that replaces its position's bracket exits (``bracket_sell``), in one journal
+        transaction: a book that cannot deliver it rejects it with the exits untouched. Returns the
+        sell and what was done to the exits (None when nothing was)."""
+        request.validate()
+        async with self._matching:
+            gone = [row for row in plan.exits if row.id not in self._working]
+            if gone:
+                raise OperationFailed(
+                    f"{bracket_sell.names(gone)} changed while the sell was checked (filled or cancelled):"
+                    " look at `mt orders` and sell again"
+                )
+            problem = self._cannot_cover(request, released=plan.released)
+            if problem is not None:
+                row, _ = await self.journal.create_order(self.book, self.mode, request, placed_ts=placed_ts)
+                assert row.id is not None
+                row = await self.journal.transition(row.id, OrderState.REJECTED, reason=problem)
+                self._emit(order_events.rejected(row, problem, self.mode))
+                return row, None
+            symbol = request.symbol
+            sell, new = await self.journal.sell_replacing(
+                self.book,
+                self.mode,
+                request,
+                placed_ts=placed_ts,
+                exits=plan.exits,
+                keep=plan.keep,
+                reason=lambda sell_id, ids: bracket_sell.sold_reason(sell_id, ids, plan.keep, symbol),
+            )
+            assert sell.id is not None
+            for row in plan.exits:
+                old = self._working.pop(row.id or 0)
+                self._emit(order_events.cancelled(old, "replaced for a sell by hand", self.mode))
+            for row in new:
+                assert row.id is not None
+                self._working[row.id] = row
+                self._emit(order_events.placed(row, self.mode))
+            self._working[sell.id] = sell
+            self._emit(order_events.placed(sell, self.mode))
+        return sell, bracket_sell.note(plan.exits, new, plan.keep, symbol)
+
+    def _cannot_cover(self, request: OrderRequest, *, released: float = 0.0) -> str | None:
         if request.amount is None:
             return None  # an equity fraction is sized to what the book has, at the fill
         if request.side is Side.SELL:
             held = self._ledger.held(request.symbol)
-            free = held - self.reserved_amount(request.symbol)
+            free = held - self.reserved_amount(request.symbol) + released
             if request.amount > free:
                 return (
                     f"insufficient position: sell of {request.amount:.8g} {request.symbol}, "

@@ -1,0 +1,98 @@
+"""A sell by hand of a position that its bracket exits hold (a buy placed with ``--stop-loss`` and/or
+``--take-profit``): the exits are replaced for what the sell leaves, never refused and never dropped.
+
+A bracket's exits reserve what they sell: a stop-loss and a take-profit of one position sell the same
+coins (one OCO list at the exchange, one one-cancels-other group on paper), so a sell by hand finds
+nothing free. Before, a whole sell of a paper position cancelled the exits and sold; a live one, and any
+partial sell, was refused with the commands that cancel the exits first, which left the position without
+protection between two commands. Now, on the one door both books share (``Account.send``):
+
+- **a whole sell** cancels the exits and sells;
+- **a partial sell** of N of the H held resizes the exits to what is left (H - N, never more than they
+  covered), at their levels: the old ones are cancelled, new ones placed for the rest, the sell sent;
+- **a refused sell** leaves the position protected as it was (paper: nothing is touched; live: the
+  exits are placed again for what is held, ``live_bracket_sell``), and the trader is told.
+
+The risk check sees the book as it will be once the exits are replaced (``Plan.released``): the sell is
+checked before any exit is touched, so a sell the limits refuse leaves the exits alone.
+
+Paper books do it in one journal transaction (``Journal.sell_replacing``): a crash leaves all of it or
+none. Live, the exchange is in between; how the steps are ordered and how a crash is finished or rolled
+back is ``live_bracket_sell``'s docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mastertrade.db.models.trading import OrderRecord
+
+BRACKET_EXITS = frozenset({"stop_loss", "take_profit", "trailing_stop"})
+"""The roles of a bracket's exits, which a sell by hand replaces."""
+SOLD_BY_HAND = "replaced for the sell by hand of order "
+"""How the reason of an exit replaced for a sell by hand starts (the sell's id follows)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a sell by hand does to its position's exits: ``exits`` (working, one set) reserve
+    ``reserved`` of the ``held``; the new exits protect ``keep`` (0: a whole sell, none)."""
+
+    exits: tuple[OrderRecord, ...]
+    held: float
+    reserved: float
+    keep: float
+
+    @property
+    def released(self) -> float:
+        """What the replacement frees for the sell."""
+        return max(0.0, self.reserved - self.keep)
+
+
+def reserved_by(exits: Sequence[OrderRecord]) -> float:
+    """What ``exits`` reserve: each one-cancels-other group once (its legs sell the same coins)."""
+    groups: dict[str, float] = {}
+    for row in exits:
+        key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
+        groups[key] = max(groups.get(key, 0.0), (row.amount or 0.0) - row.filled)
+    return sum(groups.values())
+
+
+def plan(exits: Sequence[OrderRecord], held: float, amount: float) -> Plan | None:
+    """The plan for a sell of ``amount`` of the ``held`` whose working sells are all ``exits``; None
+    when the sell fits beside them (what they do not reserve is free)."""
+    reserved = reserved_by(exits)
+    if amount <= (held - reserved) * (1 + 1e-9):
+        return None
+    whole = abs(amount - held) <= held * 1e-9 or amount >= held
+    keep = 0.0 if whole else max(0.0, min(reserved, held - amount))
+    ordered = tuple(sorted(exits, key=lambda row: row.id or 0))
+    return Plan(ordered, held, reserved, keep)
+
+
+def names(rows: Sequence[OrderRecord]) -> str:
+    """ "order 7 (stop-loss), order 8 (take-profit)"."""
+    return ", ".join(f"order {row.id} ({(row.role or 'exit').replace('_', '-')})" for row in rows)
+
+
+def pending(sell_id: int) -> str:
+    """The reason of an exit replaced for the sell by hand ``sell_id`` until that sell has ended (live:
+    ``live_bracket_sell`` finishes what is left with it after a crash)."""
+    return f"{SOLD_BY_HAND}{sell_id}"
+
+
+def sold_reason(sell_id: int, new: Sequence[int], keep: float, symbol: str) -> str:
+    """The reason of an exit replaced for the sell by hand ``sell_id`` once it went (``new``: its
+    successors, none for a whole sell)."""
+    if not new:
+        return f"{pending(sell_id)}: cancelled with its position"
+    ids = " and ".join(str(order_id) for order_id in new)
+    return f"{pending(sell_id)}: resized to {keep:.8g} {symbol} as order{'s' if len(new) > 1 else ''} {ids}"
+
+
+def note(old: Sequence[OrderRecord], new: Sequence[OrderRecord], keep: float, symbol: str) -> str:
+    """What the trader is told of the exits of a sell by hand that went."""
+    if not new:
+        return f"its exits were cancelled: {names(old)}"
+    return f"its exits {names(old)} were resized to {keep:.8g} {symbol}: {names(new)}"
