@@ -29,6 +29,11 @@ async def test_a_partial_sell_resizes_the_exits_to_what_is_left(trading: Trading
             key=lambda o: o.role,
         )
 
+        # the dry run checks it on the book as it will be (it said "all reserved")
+        checked = await client.check_order(OrderCreate(symbol=BTC, side="sell", amount=4))
+        assert (checked.verdict, checked.amount) == ("approve", 4)
+        assert (await client.order(stop.id)).state == "open"  # a dry run touches nothing
+
         sold = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=4))
 
         assert sold.risk.verdict == "approve" and sold.order.state == "open"
