@@ -344,3 +344,30 @@ async def test_an_exit_that_sold_before_its_cancel_stops_the_sell_and_its_fill_i
     assert (await broker.ledger()).held(BTC) == pytest.approx(0.0, abs=1e-12)
     assert "nothing of the position is left to protect" in said and _resting(rig) == []
     await rig.assert_reconciled()
+
+
+async def test_without_oco_lists_a_refused_sell_puts_back_the_stop_and_its_kept_take_profit(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_oco, "OCO_VENUES", frozenset())
+    broker, _ = await _bracketed(rig)
+    [stop] = await _exits(rig)
+    [held] = await broker.held_exits()
+    _refuse_market_sells(rig)
+
+    sold, said = await _sell(broker, rig, 0.04)
+
+    assert sold.state == "rejected" and "placed again for the 0.1 BTC/USDT held as" in said
+    [back] = _resting(rig)  # the stop alone again, for all that is held
+    assert (back.type, back.quantity, back.stop_price) == (
+        "STOP_LOSS_LIMIT",
+        pytest.approx(0.1),
+        stop.stop_price,
+    )
+    assert back.client_order_id == live_bracket_sell.derived_ids(sold, "back")[0]
+    [kept] = await broker.held_exits()  # and one take-profit kept by the daemon for it, not two
+    assert kept["order_id"] != held["order_id"] and kept["amount"] == pytest.approx(0.1)
+    await broker.poll()
+    await rig.started()
+    assert len(_resting(rig)) == 1 and len(await broker.held_exits()) == 1
+    await rig.assert_reconciled()
