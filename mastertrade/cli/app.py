@@ -409,12 +409,20 @@ def main() -> None:
         code = app()
     except SystemExit as exc:
         code = exc.code
-    if code == termination.EXIT_CODE:
+    if code == termination.EXIT_CODE or (code == 130 and _training_left_running()):
         # Ended by SIGTERM, its clean-up done and said: leave without the interpreter's finalisation,
         # during which a worker thread still inside compiled code (the search's, a kernel's) could
         # crash the process (seen once: exit -11 after the one line). Only here, the real process's
-        # entry point, never in a command invoked in-process.
+        # entry point, never in a command invoked in-process. Ctrl-C too when a cancelled training's
+        # thread is still inside a step it cannot be stopped in (JAX compiling): the interpreter would
+        # wait for it to end (20 s) after "interrupted"; it has nothing left to store.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _training_left_running() -> bool:
+    """Whether a cancelled training's worker thread still runs (``engine/ml/stoppable.py``)."""
+    stoppable = sys.modules.get("mastertrade.engine.ml.stoppable")
+    return stoppable is not None and bool(stoppable.running())

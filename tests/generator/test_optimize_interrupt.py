@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mastertrade.engine.ml.stoppable import running
 from tests.conftest import MT
 from tests.generator.test_optimize import SIM
 
@@ -59,7 +60,9 @@ async def test_a_cancelled_tuning_stops_after_its_trial_and_records_no_trial(
     with pytest.raises(asyncio.CancelledError):
         await task
     cancelled.set()
-    await loop.shutdown_default_executor()  # the worker thread has ended
+    for thread in running():  # the worker thread has ended
+        await asyncio.to_thread(thread.join, 60)
+    assert not running()
 
     assert len(calls) == 1  # before: all 300 trials ran after the cancellation
     key = await CandleStore(database).resolve("BTC-EDGE/USDT", "1d")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mastertrade.engine.ml.stoppable import running
 from tests.conftest import MT
 
 pytest.importorskip("lightgbm")
@@ -56,7 +57,9 @@ async def test_a_cancelled_walk_forward_stops_at_its_next_retraining(
     with pytest.raises(asyncio.CancelledError):
         await task
     cancelled.set()
-    await loop.shutdown_default_executor()  # the worker thread has ended
+    for thread in running():  # the worker thread has ended
+        await asyncio.to_thread(thread.join, 60)
+    assert not running()
 
     assert calls == [0]  # before: every one of the ~50 retrainings ran after the cancellation
     assert store.list() == []

@@ -215,11 +215,16 @@ async def train_series(
     span = (int(ts[0]), int(ts[-1]))
     loop = asyncio.get_running_loop()
 
-    def prior() -> Tally:
+    def prior(check: Check) -> Tally:
         # Tallied when the policy is scored, not when its training began: a training of the series that
         # finished in the meantime (another `mt rl train` at once) is one of the candidates it was chosen
         # beside, and counts.
-        return asyncio.run_coroutine_threadsafe(registry.tally(key, *span), loop).result()
+        tallied = asyncio.run_coroutine_threadsafe(registry.tally(key, *span), loop)
+        while True:
+            try:
+                return tallied.result(timeout=1.0)
+            except TimeoutError:
+                check()  # the caller cancelled meanwhile: its loop may close before it runs the tally
 
     trained = await run_stoppable(
         lambda check: train_model(
@@ -233,7 +238,7 @@ async def train_series(
             filter_settings=settings.generator,
             cash=settings.backtest.cash,
             fee=settings.backtest.fee,
-            prior=prior,
+            prior=lambda: prior(check),
             store=store,
             progress=progress,
             check=check,
