@@ -8,6 +8,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from mastertrade.locations import locations
 from tests.conftest import MT
 
@@ -23,21 +25,24 @@ def test_init_writes_config_and_migrates(mt: MT, db_url: str) -> None:
     assert again["config_written"] is False and again["revisions"] == report["revisions"]
 
 
-def test_init_says_it_compiles_only_when_it_will(mt: MT, db_url: str) -> None:
-    assert mt("init").exit_code == 0
-    # the installation's kernel cache is warm now: a second init loads, and says so
-    warm = mt("init")
-    assert warm.exit_code == 0 and "compiling" not in warm.stderr, warm.stderr
-    from mastertrade.engine.backtest._numba import CACHE_DIR
+def test_init_says_it_compiles_only_when_it_will(
+    mt: MT, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mastertrade.engine.backtest import _numba
     from mastertrade.engine.warmup import STAMP, kernels_warm
 
-    stamp = Path(CACHE_DIR) / STAMP
-    stamp.unlink(missing_ok=True)  # a cache no warm-up has finished in
+    # What init says hangs on the stamp a finished warm-up leaves in the kernel cache folder, which every
+    # test worker of this installation shares: another worker's `mt init` could warm it between this
+    # test clearing it and running. This test's folder is its own (empty: no warm-up has finished in it);
+    # the kernels themselves still load from numba's cache, fixed when numba was imported.
+    monkeypatch.setattr(_numba, "CACHE_DIR", str(tmp_path / "kernels"))
+    stamp = tmp_path / "kernels" / STAMP
+    assert not kernels_warm()
     first = mt("init")
     assert first.exit_code == 0, first.stderr
     assert "compiling the backtest, indicator and generation kernels" in first.stderr
     assert "compiled in" in first.stdout
-    assert kernels_warm()
+    assert kernels_warm() and stamp.is_file()
     # the installation's cache is warm: a second workspace (or a second init) loads, and says so
     again = mt("init")
     assert again.exit_code == 0 and "compiling" not in again.stderr, again.stderr
