@@ -4,7 +4,10 @@ behaves as real Binance may and as our own desk does not, one quirk at a time.
 What these check beyond ``test_live_venue_habits.py``: an order the exchange refuses with a 400 of its
 filters is rejected at once with the exchange's reason (not taken for a lost answer and declared "never
 reached the exchange" a minute later); a 429's ``Retry-After`` holds every client of the exchange (the
-market feed's and the broker's), so the exchange never bans the address with a 418.
+market feed's and the broker's), so the exchange never bans the address with a 418; a bracketed buy
+whose stop-loss the exchange's minimum notional would refuse is refused before it is sent, or, when only
+its fill shows it (a fee taken from the coins bought), its exits are not sent and the position is said
+unprotected.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from mastertrade import errors
 from mastertrade.config import ExchangeSettings
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderState
+from mastertrade.engine.orders import OrderRequest, OrderState, Side
 from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET
 from tests.fakes.quirky_exchange import Quirks, QuirkyExchange
@@ -31,8 +35,14 @@ def quirks(request: pytest.FixtureRequest) -> Quirks:
 
 
 @pytest.fixture
-def venue(quirks: Quirks) -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
+def venue_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Options of the desk under the quirks (``TradingExchange``'s), over ``live_rig.DESK``."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def venue(quirks: Quirks, venue_options: dict[str, Any]) -> Iterator[QuirkyExchange]:
+    values: dict[str, Any] = {**DESK, **venue_options}
     symbols = values.pop("symbols")
     yield from serve(QuirkyExchange(symbols, quirks=quirks, **values))  # type: ignore[misc]
 
@@ -87,3 +97,40 @@ async def test_a_rate_limit_holds_every_client_of_the_exchange_so_it_never_bans_
     finally:
         await feed.close()
         await trading.close()
+
+
+async def test_a_bracketed_buy_too_small_for_its_stop_at_the_exchange_is_refused_before_it_is_sent(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """0.00013 BTC is worth 5.20 USDT at 40,000 (Binance's minimum is 5), but its stop 5% under, with its
+    limit 1% under that (37,620), would sell it for 4.89: the exchange refuses such a stop, and the buy
+    would be left bare. Refused up front, naming the amounts, nothing sent."""
+    broker = await quirky.started()
+    with pytest.raises(errors.UserInputError, match=r"stop-loss.*37620.*minimum notional of 5 USDT"):
+        await broker.submit(buy(0.00013, stop_loss=0.05, reference_price=40_000.0), placed_ts=now_ms())
+    assert venue.placed == []
+    assert await quirky.journal.orders(book="live") == []
+
+
+@pytest.mark.parametrize("quirks", [{"lot_step": "0.001"}], indirect=True)
+@pytest.mark.parametrize("venue_options", [{"fee_asset": "ETH"}], indirect=True)
+async def test_exits_the_exchange_would_refuse_after_the_fee_are_not_sent_and_the_position_is_unprotected(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """0.003 ETH at 2,000 passes with its stop (0.003 x 1,782 = 5.35 USDT), but the fee is taken from the
+    coins bought: 0.002997 held, 0.002 in whole lot steps, 3.56 USDT at the stop's limit. Sent, the pair
+    is refused and the position bare with one INFO line; instead the exits are cancelled saying why and
+    the position shows unprotected (a warning and an ``exit_unplaced`` alert)."""
+    broker = await quirky.started()
+    entry = await broker.submit(
+        OrderRequest(
+            "ETH/USDT", Side.BUY, amount=0.003, stop_loss=0.1, take_profit=0.1, reference_price=2_000.0
+        ),
+        placed_ts=now_ms(),
+    )
+    assert entry.state == OrderState.FILLED
+    exits = [row for row in await quirky.journal.orders(book="live") if row.parent_id == entry.id]
+    assert [row.state for row in exits] == [OrderState.CANCELLED] * 2
+    assert all("minimum notional of 5 USDT" in (row.reason or "") for row in exits)
+    assert [order.type for order in venue.placed] == ["MARKET"]  # no pair the exchange would refuse
+    assert "minimum notional" in broker.unprotected()["ETH/USDT"]

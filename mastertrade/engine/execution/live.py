@@ -88,7 +88,7 @@ from mastertrade.engine.execution.fees import fee_value, fill_fees, split_fees, 
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
-from mastertrade.engine.execution.unprotected import Unprotected
+from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.retry import map_error
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
@@ -360,6 +360,7 @@ class LiveBroker:
             price = float(self.exchange.price_to_precision(request.symbol, price))
         reference = price or request.reference_price or self._marks.get(request.symbol)
         self._check_limits(markets[request.symbol], amount, reference)
+        self._check_exit_limits(markets[request.symbol], amount, reference, request.stop_loss)
         return replace(request, amount=amount, price=price, stop_price=stop_price)
 
     async def sell_replacing(
@@ -479,6 +480,8 @@ class LiveBroker:
         sized = []
         _, parts = await live_partial.exits_of(self, parent) if children else ([], [])
         received = await live_partial.held(self, parent, parts) if children else 0.0
+        if await self._exits_refused(parent, children, received):
+            return
         for child in children:
             assert child.id is not None
             child_id = child.id
@@ -503,6 +506,39 @@ class LiveBroker:
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
         await live_oco.send_exits(self, sized)
+
+    async def _exits_refused(self, parent: OrderRecord, children: list[OrderRecord], received: float) -> bool:
+        """Cancel the entry's exits, saying so loudly, when the exchange would refuse one of them: what
+        it brought in, sold at that exit's limit, is under the market's minimum notional (a stop well
+        under the fill price, after a fee taken from the coins). Sent, it would be refused and the
+        position left bare with nothing but a line in the log; this way the daemon log has a warning,
+        an ``exit_unplaced`` alert goes out and ``mt positions`` shows the position unprotected."""
+        amount = self._lots(parent.symbol, received)
+        market = (self.exchange.markets or {}).get(parent.symbol)
+        if parent.filled <= 0 or amount is None or market is None:
+            return False
+        why = None
+        for child in children:
+            limit, _ = self._exit_levels(parent, child)
+            why = below_minimum(market, amount, limit)
+            if why is not None:
+                role = (child.role or "exit").replace("_", "-")
+                why = f"its {role} selling {amount:g} at {limit:.8g} would be {why}"
+                break
+        if why is None:
+            return False
+        assert parent.id is not None
+        message = (
+            f"the {amount:g} {parent.symbol.split('/')[0]} its buy order {parent.id} ({parent.symbol}) "
+            f"bought has no exits at the exchange: {why}, which {self.venue.id} refuses"
+        )
+        for child in children:
+            assert child.id is not None
+            async with self._lock(child.id):
+                if (await self.journal.get(child.id)).state == OrderState.INTENT:
+                    await self.journal.transition(child.id, OrderState.CANCELLED, reason=message)
+        self.unprotected_parts.note(parent.id, parent.symbol, message, self._emit)
+        return True
 
     def _exit_levels(self, entry: OrderRecord, child: OrderRecord) -> tuple[float | None, float | None]:
         """A bracket exit's (limit, stop) from its entry's average fill, at the market's price tick (a
@@ -545,6 +581,23 @@ class LiveBroker:
         base, _ = split_symbol(entry.symbol)
         fills = await self.journal.fills(order_id=entry.id)
         return max(0.0, entry.filled - math.fsum(fill_fees(f).get(base, 0.0) for f in fills))
+
+    def _check_exit_limits(
+        self, market: dict[str, Any], amount: float, reference: float | None, stop_loss: float | None
+    ) -> None:
+        """``UserInputError`` for a bracketed buy whose stop-loss the exchange would refuse: ``amount``
+        sold at the stop's limit (``stop_loss`` under ``reference``, ``stop_limit_offset`` under that)
+        is under the market's minimum notional. The buy would fill and its position be left bare."""
+        if stop_loss is None or reference is None:
+            return
+        limit = reference * (1 - stop_loss) * (1 - self.stop_limit_offset)
+        why = below_minimum(market, amount, limit)
+        if why is not None:
+            raise errors.UserInputError(
+                f"amount {amount:g} {market['symbol']} is too little for its stop-loss: sold at the stop's "
+                f"limit of {limit:.8g} it is {why}, so {self.venue.id} would refuse the stop and leave the "
+                "position without exits; buy more, or set a closer --stop-loss"
+            )
 
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
