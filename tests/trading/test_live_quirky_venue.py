@@ -7,7 +7,9 @@ reached the exchange" a minute later); a 429's ``Retry-After`` holds every clien
 market feed's and the broker's), so the exchange never bans the address with a 418; a bracketed buy
 whose stop-loss the exchange's minimum notional would refuse is refused before it is sent, or, when only
 its fill shows it (a fee taken from the coins bought), its exits are not sent and the position is said
-unprotected.
+unprotected; a market order answered NEW that fills later in trades of one millisecond paying fees in
+three assets, and an order whose answer is lost while the exchange still answers -2013 for it, are each
+booked once and never sent twice.
 """
 
 from __future__ import annotations
@@ -134,3 +136,58 @@ async def test_exits_the_exchange_would_refuse_after_the_fee_are_not_sent_and_th
     assert all("minimum notional of 5 USDT" in (row.reason or "") for row in exits)
     assert [order.type for order in venue.placed] == ["MARKET"]  # no pair the exchange would refuse
     assert "minimum notional" in broker.unprotected()["ETH/USDT"]
+
+
+async def _until_final(rig: Rig, broker: Any, order_id: int) -> Any:
+    """Poll as the daemon does until the order is final (the exchange acts on its own time)."""
+    for _ in range(500):
+        await broker.poll()
+        row = await rig.journal.get(order_id)
+        if row.state.final:
+            return row
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"order {order_id} never ended: {row.state} {row.reason}")
+
+
+@pytest.mark.parametrize(
+    "quirks", [{"market_settles_s": 0.3, "fee_assets": ("quote", "base", "BNB")}], indirect=True
+)
+@pytest.mark.parametrize(
+    "venue_options", [{"pieces": 3, "balances": {"USDT": 100_000.0, "BNB": 10.0}}], indirect=True
+)
+async def test_a_market_order_answered_new_fills_later_in_pieces_paying_fees_in_three_assets(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """The exchange answers a market buy NEW with no fills; it matches later, in three trades of the same
+    millisecond, each paying its fee in another asset (USDT, the coin bought, BNB). Every trade is booked
+    once, in its asset, and the book equals the exchange in all three."""
+    broker = await quirky.started()
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.id is not None and row.state == OrderState.OPEN and row.filled == 0.0
+    done = await _until_final(quirky, broker, row.id)
+    assert done.state == OrderState.FILLED and done.filled == pytest.approx(0.1)
+    fills = await quirky.journal.fills(order_id=row.id)
+    assert sorted(fill.fee_asset for fill in fills) == ["BNB", "BTC", "USDT"]
+    assert len({fill.ts for fill in fills}) == 1
+    ledger = await broker.ledger()
+    for asset in ("USDT", "BTC", "BNB"):  # the exchange shows 8 decimals of what it keeps in floats
+        assert ledger.balance(asset) == pytest.approx(venue.balance(asset), abs=1e-8)
+    assert len(venue.orders_for(row.client_order_id)) == 1
+    await quirky.assert_reconciled()
+
+
+@pytest.mark.parametrize("quirks", [{"unknown_for_s": 2.0}], indirect=True)
+async def test_an_order_whose_answer_is_lost_and_not_shown_at_once_is_waited_for_not_sent_again(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """The order is placed but its answer never comes, and for two seconds the exchange answers -2013
+    "Order does not exist." when asked by client order id: it stays unknown (never resent, never rejected
+    while its request could still show), and is found filled once the exchange shows it."""
+    broker = await quirky.started()
+    venue.after_accept("hang")
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.id is not None and row.state == OrderState.UNKNOWN
+    done = await _until_final(quirky, broker, row.id)
+    assert done.state == OrderState.FILLED and done.filled == pytest.approx(0.1)
+    assert len(venue.placed) == 1
+    await quirky.assert_reconciled()
