@@ -35,6 +35,18 @@ def mt_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_gates() -> Iterator[None]:
+    """Each test starts with no rate-limit wait held for any exchange address: the process keeps one per
+    address (``ccxt_venue.rate_gate``), and a later test's fake may listen on a port an earlier one had."""
+    yield
+    import sys
+
+    venues = sys.modules.get("mastertrade.engine.market.ccxt_venue")
+    if venues is not None:
+        venues._GATES.clear()
+
+
 def _admin_dsn(url: str) -> tuple[str, str]:
     """asyncpg DSN of the server's admin database, and the URL without its database name."""
     base, _, _ = url.rpartition("/")
