@@ -155,3 +155,34 @@ async def test_the_chart_of_a_replay_ends_at_its_market_time(
         assert folded["ts"][-1] <= last
     finally:
         await daemon.stop()
+
+
+async def test_a_strategys_backtest_curve_on_a_replay_ends_at_its_market_time(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`GET /v1/strategies/ID` (the TUI's strategy detail) drew the backtest over every stored bar of the
+    strategy's series: on a replay, the prices to come, to a trader deciding whether to activate it."""
+    import httpx
+
+    from mastertrade.engine.api.app import create_app
+    from mastertrade.engine.generator.store import NewStrategy, StrategyStore
+    from mastertrade.engine.signals.builtins import builtin
+
+    daemon, ctx = await _replay_daemon(database, monkeypatch)
+    try:
+        [stored] = await StrategyStore(database).add_many(
+            [NewStrategy(builtin("sma_cross", "BIG/USDT", "1h"), exchange="csv")]
+        )
+        last = T0 + (START - 1) * HOUR  # the newest bar closed by the market time
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(ctx)), base_url="http://mt"
+        ) as api:
+            detail = (await api.get(f"/v1/strategies/{stored.id}")).json()
+        assert detail["backtest"]["bars"] == START
+        assert detail["backtest"]["end"] == iso_ms(last)
+        assert detail["backtest"]["market_time"] == iso_ms(T0 + START * HOUR)
+        assert detail["backtest"]["after_market_time_bars"] == BARS - START
+        stamps = [point["ts"] for point in detail["backtest_equity"]]
+        assert stamps[0] == T0 and stamps[-1] == last
+    finally:
+        await daemon.stop()

@@ -5,7 +5,8 @@ strategy in full, and moving one through the pipeline by hand.
   its out-of-sample headline figures and, once it has a paper book, its paper record.
 - ``GET /v1/strategies/{id}``: the genome and its words, the validation (full series, in-sample,
   out-of-sample, folds, reference engine), the history, the backtest equity curve (the fast engine on
-  the stored candles of its series, computed in a worker thread) and the paper book's equity curve.
+  the stored candles of its series, on a replay those closed by its market time, computed in a worker
+  thread) and the paper book's equity curve.
 - ``POST /v1/strategies/{id}/activate|pause|retire|paper``: ``generator.lifecycle.move_strategy``, the
   door the command line and the nightly run use too; an illegal move answers 400 ``illegal_transition``
   naming the allowed ones, an unknown id 404; ``expect`` (the state the caller saw) makes the move a
@@ -173,17 +174,21 @@ async def strategy(ctx: Ctx, strategy_id: str) -> StrategyDetail:
 
 async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple[BacktestInfo, list[Point]]:
     """The fast engine's equity curve of ``strategy`` over every stored candle of its series (thinned),
-    with ``[backtest]`` cash and fee; no curve, with the reason, when its series has no candles."""
+    with ``[backtest]`` cash and fee; no curve, with the reason, when its series has no candles. On a
+    replay, over the candles closed by its market time only (``market.as_of``): its store holds the bars
+    it has yet to play, which no curve may show."""
     import numpy as np
 
+    from mastertrade.engine.market.as_of import left_out, research_until
     from mastertrade.engine.research.backtest import backtest_series
     from mastertrade.engine.research.series import SeriesLoader
 
     config = ctx.settings.backtest
     genome = strategy.strategy()  # a genome's, or an installed plugin's
+    until = research_until(ctx.venue, ctx.market_time)
     try:
         series = await SeriesLoader(ctx.db, ctx.candles).find(
-            strategy.symbol, strategy.timeframe, strategy.exchange, [genome]
+            strategy.symbol, strategy.timeframe, strategy.exchange, [genome], until=until
         )
     except errors.UserInputError as exc:  # NotFound included: no candles stored for its series
         return BacktestInfo(cash=config.cash, fee=config.fee, note=str(exc)), []
@@ -215,6 +220,7 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
         return_pct=metrics.get("return_pct"),
         trades=metrics.get("trades"),
         note=note,
+        **({} if until is None else await left_out(ctx.db, series.key, until)),
     )
     return info, curve
 

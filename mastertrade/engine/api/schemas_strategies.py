@@ -82,7 +82,9 @@ class TransitionInfo(Model):
 
 class BacktestInfo(Model):
     """The backtest behind ``backtest_equity``: the fast engine on the stored candles of the strategy's
-    series, with ``[backtest]`` cash and fee. ``note`` says why there is no curve when there is none."""
+    series, with ``[backtest]`` cash and fee. ``note`` says why there is no curve when there is none. On
+    a replay it ends at the replay's ``market_time``; ``after_market_time_bars`` counts the stored bars
+    it has yet to play, left out."""
 
     start: str | None = None
     end: str | None = None
@@ -92,6 +94,8 @@ class BacktestInfo(Model):
     return_pct: float | None = None
     trades: int | None = None
     note: str | None = None
+    market_time: str | None = None
+    after_market_time_bars: int | None = None
 
 
 class StrategyDetail(StrategySummary):
