@@ -186,3 +186,39 @@ async def test_a_strategys_backtest_curve_on_a_replay_ends_at_its_market_time(
         assert stamps[0] == T0 and stamps[-1] == last
     finally:
         await daemon.stop()
+
+
+async def test_the_features_of_a_replay_end_at_its_market_time(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/v1/features` and `/v1/features/NAME` listed and paged every stored value: on a replay, the fear &
+    greed (or sentiment) of the months to come, and its newest value as the series' last."""
+    import httpx
+
+    from mastertrade.engine.api.app import create_app
+    from mastertrade.engine.collectors.base import FeaturePoint
+    from mastertrade.engine.collectors.store import FeatureStore
+
+    daemon, ctx = await _replay_daemon(database, monkeypatch)
+    try:
+        # one value a bar, each published as its bar closes, over the whole stored history
+        points = [
+            FeaturePoint("fear_greed", float(i % 100), T0 + i * HOUR, T0 + (i + 1) * HOUR)
+            for i in range(BARS)
+        ]
+        await FeatureStore(database).upsert("alternative_me", points)
+        last = T0 + (START - 1) * HOUR  # the newest value published by the market time
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(ctx)), base_url="http://mt"
+        ) as api:
+            [listed] = (await api.get("/v1/features", params={"source": "alternative_me"})).json()
+            paged = (
+                await api.get("/v1/features/fear_greed", params={"since": str(last - HOUR), "limit": 50})
+            ).json()
+        assert listed["rows"] == START
+        assert listed["last"] == iso_ms(last)
+        assert listed["last_value"] == float((START - 1) % 100)
+        assert [point["ts"] for point in paged["points"]] == [last - HOUR, last]
+        assert paged["next"] is None
+    finally:
+        await daemon.stop()

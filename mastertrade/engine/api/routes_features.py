@@ -1,10 +1,13 @@
 """``GET /v1/features`` and ``/v1/features/{name}``: the stored alternative data (sentiment, fear & greed,
-on-chain, whales, macro, plugins' series), listed, and read page by page over a time range."""
+on-chain, whales, macro, plugins' series), listed, and read page by page over a time range. On a replay
+both show only the values published by its market time: its store may hold the history to come too
+(simulated features derived from all its candles, a real series collected up to today), which no one
+trading the replay may see (``market.as_of``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
@@ -15,11 +18,23 @@ from mastertrade.engine.market.timeframes import to_iso
 from mastertrade.errors import NotFound, UserInputError
 from mastertrade.utc import from_ms
 
+if TYPE_CHECKING:
+    from mastertrade.engine.kernel.context import EngineContext
+
 router = APIRouter(tags=["market"])
 
 
 def _time(ms: int) -> datetime:
     return from_ms(ms)
+
+
+def published_before(ctx: EngineContext) -> int | None:
+    """On a replay, the bound (exclusive) on the publication times of the values known by its market
+    time; None elsewhere."""
+    from mastertrade.engine.market.as_of import research_until
+
+    until = research_until(ctx.venue, ctx.market_time)
+    return None if until is None else until + 1
 
 
 def _simulated(source: str) -> bool:
@@ -45,7 +60,7 @@ async def features(
             last_value=item.last_value,
             simulated=_simulated(item.source),
         )
-        for item in await FeatureStore(ctx.db).list_features(source)
+        for item in await FeatureStore(ctx.db).list_features(source, published_before=published_before(ctx))
     ]
 
 
@@ -82,7 +97,9 @@ async def feature(
         raise NotFound(
             f"no feature {what} stored from source {source!r} (sources: {', '.join(sources) or 'none'})"
         )
-    rows = await store.page(source, name, symbol, start=start, end=end, limit=limit)
+    rows = await store.page(
+        source, name, symbol, start=start, end=end, limit=limit, published_before=published_before(ctx)
+    )
     following = to_iso(rows[limit][0]) if len(rows) > limit else None
     return FeatureSeriesInfo(
         source=source,

@@ -369,10 +369,19 @@ class FeatureStore:
         return FeatureSeries(source, name, symbol, ts, published, values)
 
     async def page(
-        self, source: str, name: str, symbol: str, *, start: int | None, end: int | None, limit: int
+        self,
+        source: str,
+        name: str,
+        symbol: str,
+        *,
+        start: int | None,
+        end: int | None,
+        limit: int,
+        published_before: int | None = None,
     ) -> list[tuple[int, int, float]]:
-        """Up to ``limit + 1`` rows (ts, published_at, value) with ``start <= ts < end``, oldest first:
-        one page of the API's ``/v1/features/{name}``, and whether another follows."""
+        """Up to ``limit + 1`` rows (ts, published_at, value) with ``start <= ts < end`` (and published
+        before ``published_before``, if given), oldest first: one page of the API's
+        ``/v1/features/{name}``, and whether another follows."""
         query = (
             select(_FEATURES.c.ts, _FEATURES.c.published_at, _FEATURES.c.value)
             .where(
@@ -381,6 +390,7 @@ class FeatureStore:
                 _FEATURES.c.symbol == symbol,
                 _FEATURES.c.ts >= (start if start is not None else _MIN_TS),
                 _FEATURES.c.ts < (end if end is not None else _MAX_TS),
+                _FEATURES.c.published_at < (published_before if published_before is not None else _MAX_TS),
             )
             .order_by(_FEATURES.c.ts)
             .limit(limit + 1)
@@ -388,17 +398,22 @@ class FeatureStore:
         async with self.db.engine.connect() as conn:
             return [(int(row[0]), int(row[1]), float(row[2])) for row in (await conn.execute(query)).all()]
 
-    async def list_features(self, source: str | None = None) -> list[FeatureInfo]:
-        """Every stored series (of one source, if given) with its extent and newest value."""
-        where = "WHERE f.source = :source" if source is not None else ""
+    async def list_features(
+        self, source: str | None = None, *, published_before: int | None = None
+    ) -> list[FeatureInfo]:
+        """Every stored series (of one source, if given) with its extent and newest value; with
+        ``published_before``, of the values published before then only (a series with none is left out)."""
+        where = "WHERE f.published_at < :before" + (" AND f.source = :source" if source is not None else "")
         query = text(
             "SELECT f.source, f.name, f.symbol, COUNT(*), MIN(f.ts), MAX(f.ts),"  # noqa: S608
             " (SELECT g.value FROM features g WHERE g.source = f.source AND g.name = f.name"
-            "  AND g.symbol = f.symbol ORDER BY g.ts DESC LIMIT 1)"
+            "  AND g.symbol = f.symbol AND g.published_at < :before ORDER BY g.ts DESC LIMIT 1)"
             f" FROM features f {where} GROUP BY f.source, f.name, f.symbol"
             " ORDER BY f.source, f.name, f.symbol"
         )
-        params = {"source": source} if source is not None else {}
+        params: dict[str, Any] = {"before": published_before if published_before is not None else _MAX_TS}
+        if source is not None:
+            params["source"] = source
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(query, params)).all()
         return [FeatureInfo(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), float(r[6])) for r in rows]
