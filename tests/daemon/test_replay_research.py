@@ -33,14 +33,19 @@ def _rows(count: int) -> list[tuple[int, float, float, float, float, float]]:
     return rows
 
 
-async def _replay_daemon(database: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    """A daemon replaying csv BIG/USDT 1h from bar START, held before its first tick: its market time
-    is that bar's open, and the 600 bars after it are stored, not played."""
+async def _replay_daemon(
+    database: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    symbol: str = "BIG/USDT",
+    rows: list[tuple[int, float, float, float, float, float]] | None = None,
+) -> tuple[Any, Any]:
+    """A daemon replaying csv BIG/USDT 1h (or ``symbol``'s ``rows``) from bar START, held before its
+    first tick: its market time is that bar's open, and the 600 bars after it are stored, not played."""
     store = CandleStore(database)
-    await store.upsert(SeriesKey("csv", "BIG/USDT", "1h"), _rows(BARS))
+    await store.upsert(SeriesKey("csv", symbol, "1h"), rows or _rows(BARS))
     monkeypatch.setenv("MT_MARKET__VENUE", "replay")
     monkeypatch.setenv("MT_MARKET__REPLAY_EXCHANGE", "csv")
-    monkeypatch.setenv("MT_MARKET__SYMBOLS", '["BIG/USDT"]')
+    monkeypatch.setenv("MT_MARKET__SYMBOLS", json.dumps([symbol]))
     monkeypatch.setenv("MT_GENERATOR__COUNT", "4")
     monkeypatch.setenv("MT_GENERATOR__POPULATION", "8")
     monkeypatch.setenv("MT_GENERATOR__GENERATIONS", "0")
@@ -220,5 +225,42 @@ async def test_the_features_of_a_replay_end_at_its_market_time(
         assert listed["last_value"] == float((START - 1) % 100)
         assert [point["ts"] for point in paged["points"]] == [last - HOUR, last]
         assert paged["next"] is None
+    finally:
+        await daemon.stop()
+
+
+async def test_the_simulated_features_of_a_replay_follow_only_the_bars_it_played(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a replay the daemon's simulated features read every stored bar of the window, the bars to come
+    too: Bitcoin's mempool series, scaled by the window's median volatility, published values before the
+    market time that moved with the prices the replay had yet to play (here calm, then wild)."""
+    from mastertrade.engine.collectors.daemon_service import CollectorsService
+    from mastertrade.engine.collectors.sim import SIM_SOURCE, simulate_features
+    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.market.store import frame_from_matrix
+
+    rows = []
+    for i in range(BARS):
+        swing = 1.0 if i < START else 20.0
+        close = 100.0 + swing * math.sin(i / 3.0)
+        rows.append((T0 + i * HOUR, close - 0.5, close + 1.5, close - 1.5, close, 10.0))
+    daemon, ctx = await _replay_daemon(database, monkeypatch, "BTC/USDT", rows)
+    try:
+        market_time = T0 + START * HOUR
+        collectors = CollectorsService().build(ctx)
+        await collectors.poll_all([SIM_SOURCE])
+        await collectors.close()
+        stored = await FeatureStore(database).read(SIM_SOURCE, "mempool_tx", "BTC")
+        played = frame_from_matrix(
+            await CandleStore(database).read_matrix(SeriesKey("csv", "BTC/USDT", "1h"), end=market_time)
+        )
+        expected = {
+            point.ts: point.value
+            for point in simulate_features({"BTC/USDT": played}, "1h", ctx.settings.market.seed)
+            if point.name == "mempool_tx"
+        }
+        assert len(stored) == START
+        assert dict(zip(stored.ts.tolist(), stored.values.tolist(), strict=True)) == expected
     finally:
         await daemon.stop()

@@ -7,7 +7,8 @@ and ``mt status`` (``ctx.find(CollectorService)``; its ``health()`` lists every 
 
 On the simulated market (``[market] venue = "sim"``) it runs only the simulated source, which derives
 features from the simulated candles: the demo and the tests stay offline and quiet. There the sources
-are polled on market time (``ctx.market_clock``), so they keep pace with the accelerated market.
+are polled on market time (``ctx.market_clock``), so they keep pace with the accelerated market. On a
+replay (simulated too) they derive from the bars it has played only (``SimFeatureCollector.played_only``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class CollectorsService:
         collectors = None
         timing: dict[str, Any] = {}
         if ctx.venue.simulated:
+            from mastertrade.engine.market.as_of import research_until
+
             market_time = ctx.market_time
             timing = {
                 "clock": lambda: int(market_time.now().timestamp() * 1000),
@@ -54,6 +57,7 @@ class CollectorsService:
                     symbols=list(settings.market.symbols),
                     timeframe=settings.market.timeframe,
                     seed=settings.market.seed,
+                    played_only=research_until(ctx.venue, market_time) is not None,
                 )
             ]
 

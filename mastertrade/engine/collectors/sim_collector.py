@@ -8,6 +8,10 @@ Each poll's values record what they were derived from (``derived_from``: the run
 and the seed, as ``mt data sim`` records its run), so ``mt data sim`` and ``mt data delete`` can tell the
 daemon's values from a run's. A coin's values come from its first configured symbol (BTC/USDT before
 BTC/EUR): they are kept per coin, so two quotes cannot both derive them.
+
+On a replay (``played_only``) it derives them from the bars closed by market time only: the replay's
+store holds the bars it has yet to play, and some series are scaled over the whole window (the mempool's
+over its median volatility), so a value published before the market time moved with the prices to come.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import httpx
 from mastertrade.engine.collectors.base import MINUTE_S, Collector, FeaturePoint
 from mastertrade.engine.collectors.origins import Origin
 from mastertrade.engine.collectors.sim import SIM_SOURCE, one_per_coin, simulate_features
+from mastertrade.engine.market.as_of import opened_before
 from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import timeframe_ms
 from mastertrade.errors import NotFound
@@ -45,6 +50,7 @@ class SimFeatureCollector(Collector):
         symbols: list[str],
         timeframe: str,
         seed: int,
+        played_only: bool = False,
     ) -> None:
         super().__init__(settings)
         self.candles = candles
@@ -52,18 +58,21 @@ class SimFeatureCollector(Collector):
         self.symbols = list(symbols)
         self.timeframe = timeframe
         self.seed = seed
+        self.played_only = played_only
+        """Read only the bars closed by ``now`` (a replay: module docstring)."""
         self.written_until: int | None = None
         """Values with ``published_at`` up to here were returned by an earlier poll."""
 
     async def collect(self, client: httpx.AsyncClient, now: int) -> list[FeaturePoint]:
         bar_ms = timeframe_ms(self.timeframe)
         window = max(WINDOW_DAYS * 86_400_000, 200 * bar_ms)
+        end = opened_before(now, self.timeframe) if self.played_only else None
         frames = {}
         keys = []
         for symbol in one_per_coin(self.symbols):
             key = SeriesKey(self.exchange, symbol, self.timeframe)
             try:
-                frame = await self.candles.read(key, start=now - window)
+                frame = await self.candles.read(key, start=now - window, end=end)
             except NotFound:
                 continue  # no bar of this symbol stored yet: nothing to derive from
             if not frame.empty:
