@@ -135,9 +135,11 @@ def _replay(
 
     async def main() -> dict[str, Any]:
         from mastertrade.cli.runtime import open_db
+        from mastertrade.cli.series_options import replay_until
         from mastertrade.cli.strategy import _may_be_stored
         from mastertrade.engine.execution.parity_report import replay_parity
         from mastertrade.engine.generator.store import StrategyStore
+        from mastertrade.engine.market.as_of import bounded, left_out
         from mastertrade.engine.market.timeframes import parse_when
         from mastertrade.engine.research.series import SeriesLoader
         from mastertrade.engine.signals.loader import load_strategy
@@ -148,6 +150,8 @@ def _replay(
             raise UserInputError(f"invalid --end {end!r}: it must be after --start {start!r}")
         db = await open_db(config)
         try:
+            # a replay workspace's store holds bars its replay has yet to play: read up to its market time
+            until = await replay_until(config, db, first, last)
             stored = await StrategyStore(db).resolver(spec) if _may_be_stored(spec) else None
             strategy = load_strategy(spec, symbol, timeframe, stored=stored)
             # a genome file names its market, as `mt backtest FILE` reads it; the options override it
@@ -159,18 +163,28 @@ def _replay(
                 )
                 them = "them" if " and " in missing else "one"
                 raise UserInputError(f"missing {missing}: strategy {spec!r} does not name {them}")
-            return await replay_parity(
-                SeriesLoader(db),
+            loader = SeriesLoader(db)
+            report = await replay_parity(
+                loader,
                 config,
                 strategy,
                 symbol=strategy.symbol,
                 timeframe=strategy.timeframe,
                 exchange=exchange,
                 start=first,
-                end=last,
+                end=bounded(last, until, strategy.timeframe),
                 start_text=start,
             )
+            if until is None:
+                return report
+            key = await loader.candles.resolve(strategy.symbol, strategy.timeframe, exchange)
+            return {**report, **await left_out(db, key, until), "series": f"{key.symbol} {key.timeframe}"}
         finally:
             await db.close()
 
-    return run(main)
+    report = run(main)
+    if "market_time" in report:
+        from mastertrade.cli.research_notes import say_market_time
+
+        say_market_time(report, report.pop("series"), "replayed")
+    return report

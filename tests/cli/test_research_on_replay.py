@@ -156,3 +156,18 @@ def test_strategy_add_reports_only_on_the_bars_the_replay_played(mt: MT, market_
     assert report["market_time"] == iso_ms(market_time)
     assert report["after_market_time_bars"] == STORED - PLAYED
     assert said(result.stderr, "backtested on", market_time), result.stderr
+
+
+def test_parity_replays_only_the_bars_the_replay_played(mt: MT, market_time: int, first: int) -> None:
+    start = iso_ms(first + 100 * HOUR)
+    result = mt("strategy", "parity", "sma_cross", *SERIES, "--start", start, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["end"] == iso_ms(market_time - HOUR), doc["end"]
+    assert doc["market_time"] == iso_ms(market_time)
+    assert doc["after_market_time_bars"] == STORED - PLAYED
+    assert said(result.stderr, "replayed", market_time), result.stderr
+    later = iso_ms(market_time + 24 * HOUR)
+    refused = mt("strategy", "parity", "sma_cross", *SERIES, "--start", start, "--end", later)
+    assert refused.exit_code == 2 and refused.stdout == "", refused.stderr
+    assert refused.stderr.startswith(f"mt: error: invalid --end {later}: after the market time")
