@@ -80,12 +80,40 @@ def clip(text: str, width: int) -> str:
     return text[: width - 1] + "…" if width > 0 else ""
 
 
+def fit(value: float, width: int, digits: int = 2) -> str:
+    """``value`` in at most ``width`` cells, never cut into another number (an axis label cut to its
+    first cells read "7,853,459" for 7.85e27): with ``digits`` decimals when they fit, else fewer, else
+    in thousands, millions ... (69.0B), else in powers of ten (7.853e+27, 1.234e-12)."""
+    if not math.isfinite(value):
+        return clip(DASH, width)
+    text = f"{value:,.{digits}f}"
+    if len(text) <= width and (value == 0 or float(text.replace(",", "")) != 0):
+        return text
+    size = abs(value)
+    if size >= 1:
+        for places in range(digits - 1, -1, -1):
+            text = f"{value:,.{places}f}"
+            if len(text) <= width:
+                return text
+        if size >= 1000 and len(text := compact(value)) <= width:
+            return text
+    elif size > 0:
+        places = width - 2 - (value < 0)
+        if places > 0 and size >= 10.0 ** -(places - 1):  # two significant digits at least
+            return f"{value:.{places}f}"
+    for places in range(3, -1, -1):
+        text = f"{value:.{places}e}"
+        if len(text) <= width:
+            return text
+    return clip(text, width)
+
+
 def compact(value: float | None) -> str:
-    """A large number in four or five characters (950, 12.3k, 4.56M, 1.2B)."""
+    """A large number in four or five characters (950, 12.3k, 4.56M, 1.2B, 3.40T)."""
     if value is None or not math.isfinite(value):
         return DASH
     size = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if size >= limit:
             scaled = value / limit
             return f"{scaled:.1f}{suffix}" if abs(scaled) >= 10 else f"{scaled:.2f}{suffix}"

@@ -253,7 +253,7 @@ class CandleChart(Widget):
         while value <= high:
             row = row_of(value)
             if row not in ticks and row - 1 not in ticks and row + 1 not in ticks:
-                ticks[row] = fmt.price(value)[: AXIS - 2]
+                ticks[row] = tick_label(value)
             value += step
         return ticks
 
@@ -271,3 +271,13 @@ class CandleChart(Widget):
             label = from_ms(bars[i].ts).strftime(pattern)
             cells[start : col + 1] = list(label[:size])
         return "".join(cells)
+
+
+def tick_label(value: float) -> str:
+    """A price tick as ``fmt.price`` writes it, or in fewer cells (fewer decimals, 12.3M) where that
+    does not fit the axis: never its first digits alone, which read as another price."""
+    shown = fmt.price(value)
+    if len(shown) <= AXIS - 2:
+        return shown
+    digits = len(shown.partition(".")[2])
+    return fmt.fit(value, AXIS - 2, digits)

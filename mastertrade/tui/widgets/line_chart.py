@@ -105,15 +105,15 @@ class LineChart(Widget):
             return text
         low, high = min(values), max(values)
         lines = braille_line(values, cols, rows, low, high)
-        labels = {0: fmt.money(high), rows - 1: fmt.money(low)}
+        labels = {0: fmt.fit(high, AXIS - 2), rows - 1: fmt.fit(low, AXIS - 2)}
         if rows >= 5:
-            labels[rows // 2] = fmt.money((high + low) / 2)
+            labels[rows // 2] = fmt.fit((high + low) / 2, AXIS - 2)
         axis = style("line-chart--axis")
         for row, line in enumerate(lines):
             text.append("\n")
             text.append(line, style("line-chart--line"))
             label = labels.get(row)
-            text.append(("┤" + label[: AXIS - 2].rjust(AXIS - 1)) if label else "│", axis)
+            text.append(("┤" + label.rjust(AXIS - 1)) if label else "│", axis)
         if self.times:
             text.append("\n")
             start, end = axis_ends(self.times[0], self.times[-1])
