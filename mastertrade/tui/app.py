@@ -248,7 +248,13 @@ class MasterTradeApp(App[None]):
                 self.notify(f"order {order_id} kept: it still protects the position", timeout=4)
 
         self.push_screen(
-            ConfirmScreen("Stop protects a position", message, confirm="Leave unprotected", danger=True),
+            ConfirmScreen(
+                "Stop protects a position",
+                message,
+                confirm="Leave unprotected",
+                keep="Keep the stop",
+                danger=True,
+            ),
             answered,
         )
 

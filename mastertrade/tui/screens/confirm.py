@@ -19,11 +19,22 @@ QuitChoice = Literal["stop", "leave", "stay"]
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "answer(False)", "Cancel"), Binding("y", "answer(True)", "Confirm")]
 
-    def __init__(self, title: str, message: str, *, confirm: str = "Confirm", danger: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        message: str,
+        *,
+        confirm: str = "Confirm",
+        keep: str = "Cancel",
+        danger: bool = False,
+    ) -> None:
+        """``keep`` names the safe answer where "Cancel" would be ambiguous (asked whether to cancel an
+        order, "Cancel" reads as the way to do it)."""
         super().__init__(classes="dialog" + (" -danger" if danger else ""))
         self.title_text = title
         self.message = message
         self.confirm_label = confirm
+        self.keep_label = keep
         self.danger = danger
 
     def compose(self) -> ComposeResult:
@@ -31,7 +42,7 @@ class ConfirmScreen(ModalScreen[bool]):
             box.border_title = self.title_text
             yield Static(self.message, classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
+                yield Button(f"{self.keep_label} (esc)", id="cancel", variant="default")
                 yield Button(
                     f"{self.confirm_label} (y)", id="confirm", variant="error" if self.danger else "primary"
                 )

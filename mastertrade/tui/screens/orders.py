@@ -142,5 +142,8 @@ class OrdersScreen(DashboardScreen):
                 self.post_message(CancelConfirmed(order.id))
 
         self.app.push_screen(
-            ConfirmScreen("Cancel order", message, confirm="Cancel order", danger=bool(live)), answered
+            ConfirmScreen(
+                "Cancel order", message, confirm="Cancel order", keep="Keep order", danger=bool(live)
+            ),
+            answered,
         )
