@@ -115,6 +115,8 @@ class StrategiesScreen(DashboardScreen):
         self._previewed: StrategySummary | None = None
         """The list's row the preview was drawn for: when a refresh changes it (paused, retired, its
         paper return moved), the preview is drawn again instead of showing the old stage."""
+        self._preview_detail: StrategyDetail | None = None
+        """The detail the preview shows: kept, marked not refreshed, when asking again fails."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="pipeline")
@@ -227,9 +229,18 @@ class StrategiesScreen(DashboardScreen):
         try:
             detail = await backend_of(self.app).strategy(item.id)
         except errors.MasterTradeError as exc:
+            shown = self._preview_detail
+            if shown is not None and shown.id == item.id:
+                # The daemon went away (or failed) as the row changed: what was shown stays, said so.
+                kept = preview_text(shown, self.app)
+                kept.append(f"\nnot refreshed: {exc}", tone(self.app, "text-warning"))
+                text.update(kept)
+                return
+            self._preview_detail = None
             text.update(Text(str(exc), tone(self.app, "text-warning")))
             curve.show([], note="")
             return
+        self._preview_detail = detail
         text.update(preview_text(detail, self.app))
         points = detail.backtest_equity
         curve.show([p.equity for p in points], [p.ts for p in points], note=curve_note(detail))
