@@ -231,23 +231,26 @@ class Ticker:
         return max(1, 86_400_000 // self.series.step_ms)
 
     def change(self) -> float | None:
-        """The change over the last day of bars (or since the oldest bar held)."""
+        """The change over the last day of bars (or since the oldest bar held): from the close a day of
+        bars before the newest bar, the forming one or, just after a close and before the next tick,
+        the bar that closed (measured from itself it read +0.00%)."""
         bars = self.series.bars
         if self.price is None or not bars:
             return None
-        per_day = self.bars_per_day()
-        ref = bars[-per_day].close if len(bars) >= per_day else bars[0].open
+        back = self.bars_per_day() + (self.series.forming is None)
+        ref = bars[-back].close if len(bars) >= back else bars[0].open
         return (self.price - ref) / ref if ref else None
 
     def volume(self) -> float | None:
-        """Base-asset volume over the last day of bars, the forming one included."""
+        """Base-asset volume over the last day of bars: the forming one and the bars closed before it
+        (just after a close, the day of closed bars up to it)."""
         bars = self.series.bars
-        if not bars and self.series.forming is None:
+        forming = self.series.forming
+        if not bars and forming is None:
             return None
-        per_day = self.bars_per_day()
-        recent = list(bars)[-(per_day - 1) :] if per_day > 1 else []
-        forming = self.series.forming.volume if self.series.forming is not None else 0.0
-        return math.fsum(bar.volume for bar in recent) + forming
+        closed = self.bars_per_day() - (forming is not None)
+        recent = list(bars)[-closed:] if closed > 0 else []
+        return math.fsum(bar.volume for bar in recent) + (forming.volume if forming is not None else 0.0)
 
     def closes(self, count: int) -> list[float]:
         values = [bar.close for bar in list(self.series.bars)[-count:]]
