@@ -639,9 +639,16 @@ class LiveState:
                 f"{event.job} {event.outcome} in {event.duration_s:.1f}s"
                 + (f": {event.error}" if event.error else ""),
             )
-        while len(self.jobs) > MAX_JOBS:
-            del self.jobs[min(self.jobs)]
+        self._trim_jobs()
         return self.bump("jobs", "log")
+
+    def _trim_jobs(self) -> None:
+        """Keep ``MAX_JOBS`` runs, the newest of each job always among them: the demo's daily jobs run
+        every few seconds, and dropping the oldest run first forgot the last generation run."""
+        while len(self.jobs) > MAX_JOBS:
+            newest = {run.job: run.run_id for run in sorted(self.jobs.values(), key=lambda run: run.run_id)}
+            older = [run_id for run_id in self.jobs if run_id not in newest.values()]
+            del self.jobs[min(older) if older else min(self.jobs)]
 
     def _on_service(self, event: ev.ServiceStateChanged) -> set[Topic]:
         severity: Severity = "error" if event.state in ("crashed", "failed") else "info"
