@@ -162,3 +162,5 @@ class AlertsScreen(DashboardScreen):
     def action_switch_feed(self) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = FEEDS[(FEEDS.index(tabs.active) + 1) % len(FEEDS)] if tabs.active in FEEDS else FEEDS[0]
+        # The focused feed was hidden with its pane: the one now shown takes the keys (arrows, pages).
+        tabs.get_pane(tabs.active).query_one(FeedTable).focus()
