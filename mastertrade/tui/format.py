@@ -95,7 +95,7 @@ def fit(value: float, width: int, digits: int = 2) -> str:
             text = f"{value:,.{places}f}"
             if len(text) <= width:
                 return text
-        if size >= 1000 and len(text := compact(value)) <= width:
+        if 1000 <= size < 1e15 and len(text := compact(value)) <= width:  # not "186818.9T"
             return text
     elif size > 0:
         places = width - 2 - (value < 0)
