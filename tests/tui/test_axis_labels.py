@@ -47,6 +47,9 @@ async def test_a_huge_backtest_equity_reads_as_its_size_on_the_axis() -> None:
         assert abs(top - HIGH) / HIGH < 0.01, top
         assert abs(middle - HIGH / 2) / HIGH < 0.01, middle
         assert bottom == 10_000.0
+        # the headline too: "7,853,459,490,765,700,892,484,173,824.00 +78…" lost its change
+        headline = plain(screen.query_one("#backtest-curve")).split("\n")[0]
+        assert "7.853e+27 +7.853e+25%" in headline, headline
 
 
 def test_a_number_fits_its_cells_without_turning_into_another() -> None:

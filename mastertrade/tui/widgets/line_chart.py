@@ -80,7 +80,7 @@ class LineChart(Widget):
         value = change = ""
         if values:
             first, last = values[0], values[-1]
-            value, change = fmt.money(last), fmt.signed_pct((last - first) / first if first else None)
+            value, change = headline_figures(first, last)
         figures = f"{value} {change}"
         title = self.title
         if self.short_title and len(title) + len(figures) + 2 > width:
@@ -120,6 +120,19 @@ class LineChart(Widget):
             gap = max(1, cols - len(start) - len(end))
             text.append(start + " " * gap + end, axis)
         return text
+
+
+def headline_figures(first: float, last: float) -> tuple[str, str]:
+    """The headline's last value and change over the span; a figure of more than 16 cells in powers of
+    ten ("7.853e+27 +7.853e+25%"), so the change is not pushed past the edge by 28 digits of equity."""
+    value = fmt.money(last)
+    if len(value) > 16:
+        value = fmt.fit(last, 10)
+    ratio = (last - first) / first if first else None
+    change = fmt.signed_pct(ratio)
+    if ratio is not None and len(change) > 16:
+        change = f"{ratio * 100:+.3e}%"
+    return value, change
 
 
 def axis_ends(first_ms: int, last_ms: int) -> tuple[str, str]:
