@@ -19,6 +19,7 @@ CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit
     ├── RetryableError              transient: retry with backoff, then give up as OperationFailed
     │   ├── VenueUnavailable        network error, timeout, 5xx, dropped connection
     │   └── RateLimited             429/418 or the venue's own throttle
+    │       └── RateLimitedUnknown  429/418 to an order create, which a gateway may answer after booking it
     └── FatalError                  retrying cannot help; stop and report
         ├── AuthenticationFailed    bad or revoked API key (never spin on it)
         ├── InsufficientFunds       the venue refused for lack of balance
@@ -92,6 +93,11 @@ class VenueUnavailable(RetryableError):
 
 class RateLimited(RetryableError):
     """The venue asked us to slow down."""
+
+
+class RateLimitedUnknown(RateLimited):
+    """A 429/418 answered to a request that may have been acted on all the same (an order create: a
+    gateway may answer so after the exchange booked it). Not retried: its outcome is unknown."""
 
 
 class FatalError(MasterTradeError):

@@ -13,7 +13,14 @@ import pytest
 
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
-from mastertrade.engine.market.retry import Failure, RetryEvent, RetryPolicy, classify, map_error
+from mastertrade.engine.market.retry import (
+    Failure,
+    RateGate,
+    RetryEvent,
+    RetryPolicy,
+    classify,
+    map_error,
+)
 
 BANNED = 'binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'
 
@@ -167,6 +174,28 @@ async def test_calls_that_are_not_idempotent_retry_only_rate_limits() -> None:
     fn, calls = script(ccxt.DDoSProtection("429"), ccxt.RateLimitExceeded("429"), "ok")
     assert await policy(clock).call(fn, what="create_order", idempotent=False) == "ok"
     assert calls[0] == 3
+
+
+@pytest.mark.parametrize("asked", [None, 7.0, 600.0])
+async def test_a_rate_limit_that_proves_nothing_is_raised_at_once_its_wait_held_for_every_caller(
+    asked: float | None,
+) -> None:
+    """An order create answered 429 may have been booked (a gateway's answer): with
+    ``retry_rate_limits=False`` it is not retried but raised as ``RateLimitedUnknown`` (the caller looks
+    the order up), and the wait it asked for (or the first backoff) still holds every call to the venue."""
+    clock = FakeClock()
+    gate = RateGate(clock=lambda: clock.now)
+    fn, calls = script(ccxt.DDoSProtection("429"), "ok")
+    limited = policy(clock, gate=gate)
+    with pytest.raises(errors.RateLimitedUnknown, match="may have acted on it"):
+        await limited.call(
+            fn, what="create_order", idempotent=False, retry_rate_limits=False, retry_after=lambda: asked
+        )
+    assert calls[0] == 1 and clock.delays == []
+    assert gate.remaining() == (limited.delay(1) if asked is None else asked)
+    fn, calls = script(ccxt.DDoSProtection(BANNED))
+    with pytest.raises(errors.AuthenticationFailed):  # a refused key is no rate limit: refused, as ever
+        await policy(FakeClock(), ban_retries=0).call(fn, what="create_order", retry_rate_limits=False)
 
 
 async def test_passthrough_and_foreign_exceptions_are_untouched() -> None:

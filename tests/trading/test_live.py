@@ -69,33 +69,80 @@ async def test_a_market_order_booked_behind_a_rate_limit_is_looked_up_not_resent
 async def test_a_resend_refused_as_a_duplicate_is_looked_up_not_rejected(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A create answered 429 is not resent at once (a gateway may answer so after booking it): only once
+    lookups over its arrival window miss it. Lookups that kept missing an order the exchange holds lead
+    to a resend it refuses as a duplicate: the order is looked up then, not rejected."""
     broker = await rig.started()
     looked_up = broker._lookup
-    misses = [None]
+    misses = [None, None]
 
-    async def lagging(row: Any) -> Any:  # the lookup before the resend does not see the order yet
+    async def lagging(row: Any) -> Any:  # the lookups over the arrival window do not see the order
         return misses.pop() if misses else await looked_up(row)
 
     monkeypatch.setattr(broker, "_lookup", lagging)
-    rig.desk.after_accept("429")  # booked, yet answered as rate-limited: the retry sends it again
+    rig.desk.after_accept("429")  # booked, yet answered as rate-limited
     row = await broker.submit(buy(0.2, type=OrderType.LIMIT, price=39_000.0), placed_ts=now_ms())
+    assert row.id is not None and row.state == OrderState.UNKNOWN, row.reason
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()  # the window proves it absent (so the lookup says): sent again, same client id
     posts = [r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]
     assert len(posts) == 2  # the resend, which the exchange refused: "Duplicate order sent."
+    assert {r.params["newClientOrderId"] for r in posts} == {row.client_order_id}
+    row = await rig.journal.get(row.id)
     assert row.state == OrderState.OPEN and row.exchange_order_id is not None, row.reason
     assert [o.status for o in rig.desk.orders_for(row.client_order_id)] == ["NEW"]
+    rig.clock.offset += timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()  # never sent a third time
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == 2
     await rig.assert_reconciled()
 
 
 async def test_a_rate_limit_storm_is_ridden_out(rig: Rig) -> None:
+    """Every 429 to the create proves nothing (a gateway may answer so after booking it), so the order is
+    sent again only once its arrival window proves it absent, not at the retry policy's next attempt:
+    the storm ends with the order placed once, each resend after a lookup by client id."""
     broker = await rig.started()
     rig.desk.fail(429, times=3, path="/api/v3/order")
     row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.id is not None
+    for _ in range(5):
+        if row.state.final:
+            break
+        assert row.state == OrderState.UNKNOWN, row.reason
+        rig.clock.offset += timedelta(seconds=broker.arrival_window_s + 1)
+        await broker.poll()
+        row = await rig.journal.get(row.id)
     assert row.state == "filled"
     assert len(rig.desk.orders_for(row.client_order_id)) == 1
     # Every resend follows a lookup by client id (the 429s fall on lookups and sends alike).
     calls = [r.method for r in rig.desk.requests_to("/api/v3/order")]
     assert calls[0] == "POST" and calls.count("POST") >= 2
     assert all(calls[i - 1] == "GET" for i, method in enumerate(calls) if method == "POST" and i > 0)
+    await rig.assert_reconciled()
+
+
+async def test_a_create_rate_limited_at_every_send_is_declared_never_received_not_sent_for_ever(
+    rig: Rig,
+) -> None:
+    """The sends after rate limits are counted: once the exchange's retries are used up and the last
+    window proves the order absent, it is declared never received (not sent a sixth time)."""
+    broker = await rig.started()
+    most = broker.venue.retry.max_retries + 1
+    rig.desk.fail(429, path="/api/v3/order")
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.id is not None
+    for _ in range(most - 1):
+        rig.desk.fail(429, path="/api/v3/order", after=1)  # the resend, after the lookup that misses
+        rig.clock.offset += timedelta(seconds=broker.arrival_window_s + 1)
+        await broker.poll()
+        assert (await rig.journal.get(row.id)).state == OrderState.UNKNOWN
+    for _ in range(2):
+        rig.clock.offset += timedelta(seconds=broker.arrival_window_s + 1)
+        await broker.poll()
+    row = await rig.journal.get(row.id)
+    assert row.state == OrderState.REJECTED and "never reached the exchange" in (row.reason or ""), row.reason
+    assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == most
+    assert rig.desk.orders_for(row.client_order_id) == []
     await rig.assert_reconciled()
 
 

@@ -191,3 +191,27 @@ async def test_an_order_whose_answer_is_lost_and_not_shown_at_once_is_waited_for
     assert done.state == OrderState.FILLED and done.filled == pytest.approx(0.1)
     assert len(venue.placed) == 1
     await quirky.assert_reconciled()
+
+
+@pytest.mark.parametrize("quirks", [{"unknown_for_s": 2.0}], indirect=True)
+async def test_a_market_order_booked_behind_a_429_and_not_shown_at_once_is_bought_once(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """A gateway answers 429 to a market buy the exchange booked and filled, and for two seconds the
+    exchange answers -2013 "Order does not exist." when asked by client order id. Before, the lookup
+    before the rate limit's resend missed it and the buy was sent again: one client id, two FILLED
+    orders, the book showing one fill. A 429 to a create proves nothing: the order's outcome is unknown,
+    looked up over its arrival window (not sent again), and found filled once the exchange shows it."""
+    broker = await quirky.started()
+    venue.after_accept("429")
+    row = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert row.id is not None
+    done = await _until_final(quirky, broker, row.id)
+    assert [o.status for o in venue.orders_for(row.client_order_id)] == ["FILLED"]
+    assert row.state == OrderState.UNKNOWN, row.reason  # not yet shown when submit answered
+    assert done.state == OrderState.FILLED and done.filled == pytest.approx(0.1)
+    assert len(await quirky.journal.fills(order_id=row.id)) == 1
+    ledger = await broker.ledger()
+    for asset in ("USDT", "BTC"):
+        assert ledger.balance(asset) == pytest.approx(venue.balance(asset), abs=1e-8)
+    await quirky.assert_reconciled()

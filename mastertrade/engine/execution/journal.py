@@ -365,12 +365,13 @@ class Journal:
             await session.refresh(row)
             return row
 
-    async def mark_attempt(self, order_id: int) -> None:
+    async def mark_attempt(self, order_id: int, *, at: datetime | None = None) -> None:
         """Record that a request for the order is leaving now (``sent_at`` is the newest attempt, so a
-        resend after a rate limit or a clock re-sync moves the "could it still arrive?" deadline)."""
+        resend after a rate limit or a clock re-sync moves the "could it still arrive?" deadline);
+        ``at``: now by the caller's clock (the one its deadlines are measured on)."""
         async with self.db.sessions() as session:
             row = await self._locked(session, order_id)
-            row.sent_at = utcnow()
+            row.sent_at = at or utcnow()
             session.add(row)
             await session.commit()
 

@@ -2,20 +2,24 @@
 
 **Sending.** An order is rounded to the market's precision, journaled as an intent with our client order
 id (committed), marked ``sent`` (committed), and only then sent with that id. The call goes through the
-venue's retry policy (``market/retry.py``) as a non-idempotent call: rate limits and a clock out of step
-are retried (the exchange refused those requests before acting on them), a refusal (insufficient funds,
-an invalid order, a refused key) makes the order ``rejected`` with the reason, and anything after which
-the order may exist (a timeout, a 5xx, a dropped connection) makes it ``unknown``.
+venue's retry policy (``market/retry.py``) as a non-idempotent call: a clock out of step is retried (the
+exchange refused the request for its timestamp), a refusal (insufficient funds, an invalid order, a
+refused key) makes the order ``rejected`` with the reason, and anything after which the order may exist
+(a timeout, a 5xx, a dropped connection, and a 429 or 418: a gateway may answer so after the exchange
+booked the order) makes it ``unknown``.
 
 **Resolving.** An unknown order, or one left ``sent`` by a crash, is looked up by its client order id
 (an idempotent call, retried). Found: its state and fills are taken from the exchange. Not found: it is
 declared never received (``rejected``) only once the last request for it could no longer arrive: its
 newest attempt (``sent_at`` moves with every resend after a rate limit or a clock re-sync) plus the
 HTTP timeout, the exchange's receive window and ``unknown_grace_s``. Before that it stays unknown and
-is looked up again later. An order is never sent twice. Should it turn up all the same, the exchange's
-word wins: orders declared never received are looked up again for a while (``recheck_lost_s``; a day
-at each start), and one found takes the exchange's state and fills as a correction (``orders.CORRECTIONS``);
-a fill is never dropped.
+is looked up again later (an exchange may answer -2013 "Order does not exist" for an order it booked a
+moment ago). An order is never sent twice, except one whose create was answered as rate-limited: once
+its window proves it absent it is sent again with the same client id (at most as often as the venue's
+retries, and only while younger than a fresh intent), never before. Should it turn up all the same,
+the exchange's word wins: orders declared never received are looked up again for a while
+(``recheck_lost_s``; a day at each start), and one found takes the exchange's state and fills as a
+correction (``orders.CORRECTIONS``); a fill is never dropped.
 
 **A cancel racing its order.** A cancel asked while the exchange does not know the order yet (its answer
 was lost and its request may still arrive) is kept with the order, in its reason, and carried out when
@@ -108,6 +112,11 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
+RATE_LIMITED_SEND = "sent, answered as rate-limited: outcome unknown"
+"""The reason of an order whose create was answered 429/418 (``_rate_limited``): followed by its send's
+number and the most, e.g. "(1 of 5)"; once its arrival window proves it absent, it is sent again."""
+RESENDS = re.compile(re.escape(RATE_LIMITED_SEND) + r" \((?P<sent>\d+) of (?P<most>\d+)\)")
+DUPLICATE_HELD = "the exchange holds an order with its client id (a resend was refused as a duplicate)"
 DUPLICATE = re.compile(r"duplicat", re.IGNORECASE)
 """How venues refuse a client order id they hold already (Binance -2010 "Duplicate order sent.", OKX
 "Duplicated clOrdId", Bybit "OrderLinkedID is duplicate")."""
@@ -634,8 +643,13 @@ class LiveBroker:
         """Mark the order sent, send it, and settle what the answer (or its absence) says. The caller
         holds the order's lock."""
         assert row.id is not None
+        return await self._place(await self.journal.transition(row.id, OrderState.SENT, sent=True))
+
+    async def _place(self, row: OrderRecord, *, resends: int = 0) -> OrderRecord:
+        """Send the order (``resends``: how often it was sent again after rate limits proved nothing),
+        and settle what the answer (or its absence) says. The caller holds the order's lock."""
+        assert row.id is not None
         order_id = row.id
-        row = await self.journal.transition(order_id, OrderState.SENT, sent=True)
         assert row.amount is not None
         params: dict[str, Any] = {"newClientOrderId": row.client_order_id}
         what = f"{self.venue.id} create_order {row.side} {row.amount:g} {row.symbol}"
@@ -651,9 +665,8 @@ class LiveBroker:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
-                # A resend (rate limit, clock re-sync). A gateway may have answered 429 for a request
-                # the exchange booked: asked first by client id, so an order that already filled (and
-                # so no longer counts as a duplicate) is taken as it is, never placed a second time.
+                # A resend after a clock re-sync (the exchange refused the request for its timestamp):
+                # asked first by client id all the same, never placed a second time.
                 found = await self.lookup_before_resend(row, what)
                 if found is not None:
                     return found
@@ -663,21 +676,33 @@ class LiveBroker:
         try:
             # A 400 with the exchange's code (Binance -1013 "Filter failure: NOTIONAL", -1111 precision) is
             # its refusal, which ccxt raises as BadRequest: rejected with its reason, not taken for an
-            # answer lost (unknown for a minute, then "never reached the exchange").
+            # answer lost (unknown for a minute, then "never reached the exchange"). A 429 or 418 is not
+            # retried here: a gateway may answer so after the exchange booked the order (``_rate_limited``).
             answer = await self.venue.call(
-                attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,)
+                attempt,
+                what=what,
+                idempotent=False,
+                passthrough=(ccxt.BadRequest,),
+                retry_rate_limits=False,
             )
         except ccxt.BadRequest as exc:
             return await self._rejected(row, f"refused: {map_error(exc, what)}")
         except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
-            if attempts > 1 and isinstance(exc, errors.OrderRejected) and DUPLICATE.search(str(exc)):
+            if (
+                (attempts > 1 or resends > 0)
+                and isinstance(exc, errors.OrderRejected)
+                and DUPLICATE.search(str(exc))
+            ):
                 # A resend refused because the exchange holds an order with our client id: an earlier
-                # attempt reached it after all (its answer said otherwise). Looked up, not rejected:
-                # rejecting it would leave that order working at the exchange, unknown to the book.
-                return await self._answer_lost(row, what, exc)
+                # attempt reached it after all (its answer said otherwise, or lookups missed it). Looked
+                # up, not rejected: rejecting it would leave that order working at the exchange, unknown
+                # to the book; and never sent again, the exchange having said it has it.
+                return await self._answer_lost(row, what, exc, reason=f"{DUPLICATE_HELD}: {exc}")
             return await self._rejected(row, str(exc))
+        except errors.RateLimitedUnknown as exc:
+            return await self._rate_limited(row, what, exc, resends)
         except (errors.AuthenticationFailed, errors.RateLimited) as exc:
-            # Refused before the exchange acted on it (a rate limit on every attempt, or the key).
+            # Refused before it was sent (a wait asked by the exchange is too long) or for the key.
             await self._error(f"{what}: {exc}")
             return await self._rejected(row, str(exc))
         except errors.MasterTradeError as exc:
@@ -689,15 +714,32 @@ class LiveBroker:
         self._emit(order_events.placed(placed, self.mode))
         return placed
 
-    async def _answer_lost(self, row: OrderRecord, what: str, exc: Exception) -> OrderRecord:
+    async def _rate_limited(
+        self, row: OrderRecord, what: str, exc: errors.RateLimitedUnknown, resends: int
+    ) -> OrderRecord:
+        """A create answered 429 or 418 proves nothing: a gateway may answer so for an order the exchange
+        booked, which lookups by client id may not show at once (-2013). Its outcome is unknown, as after
+        an answer lost: looked up over its arrival window, booked when found; only once the window proves
+        it absent is it sent again (``_resolve``), with the same client id."""
+        assert row.id is not None
+        reason = f"{RATE_LIMITED_SEND} ({resends + 1} of {self.venue.retry.max_retries + 1}): {exc}"
+        return await self._answer_lost(row, what, exc, reason=reason)
+
+    async def _answer_lost(
+        self, row: OrderRecord, what: str, exc: Exception, *, reason: str | None = None
+    ) -> OrderRecord:
         """The send's outcome is not known (no answer, or one we cannot trust): counted as an exchange
-        error, the order marked unknown and looked up by its client id."""
+        error, the order marked unknown (with ``reason``, by default "answer lost") and looked up by its
+        client id."""
         assert row.id is not None
         order_id = row.id
         await self._error(f"{what}: {exc}")
         row = await self.journal.get(order_id)
+        why = reason or f"answer lost: {exc}"
         if row.state == OrderState.SENT:
-            row = await self.journal.transition(order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}")
+            row = await self.journal.transition(order_id, OrderState.UNKNOWN, reason=why)
+        elif row.state == OrderState.UNKNOWN and _cancel_asked(row) is None:
+            row, _ = await self.journal.add_fills(order_id, [], OrderState.UNKNOWN, reason=why)
         fills = await self._resolve(row)
         self._book_late(order_id, fills)
         return await self.journal.get(order_id)
@@ -841,6 +883,17 @@ class LiveBroker:
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
             state = row.state
+            resends = self._resend_due(row)
+            if resends is not None:
+                # Its create was answered as rate-limited, and its window proves the exchange never
+                # took it: sent again, with the same client id (fills reach the trader through poll).
+                log.info(
+                    "order %s: not at the exchange after a rate limit; sending it again", row.client_order_id
+                )
+                await self.journal.mark_attempt(row.id, at=self.clock())  # its arrival deadline moves
+                self._detached.add(row.id)
+                await self._place(await self.journal.get(row.id), resends=resends)
+                return []
             if state in (OrderState.SENT, OrderState.UNKNOWN):
                 wish = _cancel_asked(row)  # kept, should the order turn up after all
                 await self.journal.transition(
@@ -857,6 +910,20 @@ class LiveBroker:
                 reason="not yet known to the exchange" if wish is None else _asking(wish),
             )
         return []
+
+    def _resend_due(self, row: OrderRecord) -> int | None:
+        """How often an unknown order proven absent was sent again after rate limits, when it is to be
+        sent again; None when it is not: its answer was lost otherwise, a cancel was asked for it, its
+        sends are used up, or it is older than a fresh intent (a start after a long stop: stale)."""
+        match = RESENDS.match(row.reason or "")
+        if row.state != OrderState.UNKNOWN or match is None:
+            return None
+        sent = int(match["sent"])
+        if sent >= int(match["most"]) or row.created_at < self.clock() - timedelta(
+            seconds=self.intent_max_age_s
+        ):
+            return None
+        return sent
 
     async def _take(
         self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None

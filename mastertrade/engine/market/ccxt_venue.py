@@ -212,10 +212,12 @@ class CcxtVenue:
         what: str,
         idempotent: bool = True,
         passthrough: tuple[type[BaseException], ...] = (),
+        retry_rate_limits: bool = True,
     ) -> T:
         """Run ``fn`` (a fresh request of ``self.exchange`` per call) under the retry policy, re-syncing
-        the clock on an ``InvalidNonce`` and waiting as long as a rate limit's ``Retry-After`` asks.
-        Failures arrive as ``mastertrade.errors`` (see ``retry.py``)."""
+        the clock on an ``InvalidNonce`` and waiting as long as a rate limit's ``Retry-After`` asks
+        (``retry_rate_limits=False``: not retried, see ``retry.py``). Failures arrive as
+        ``mastertrade.errors`` (see ``retry.py``)."""
         exchange = self.exchange
 
         async def attempt() -> T:
@@ -230,6 +232,7 @@ class CcxtVenue:
             passthrough=passthrough,
             on_retry=self._count_retry,
             retry_after=lambda: retry_after_s(exchange.last_response_headers),
+            retry_rate_limits=retry_rate_limits,
         )
 
     async def load_markets(self, reload: bool = False) -> dict[str, Any]:

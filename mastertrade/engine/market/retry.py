@@ -6,7 +6,10 @@ against a fake Binance, see NOTES-LIBRARIES.md):
 
 - **Rate limits** (``RateLimitExceeded`` and ``DDoSProtection``, siblings under ``NetworkError``: HTTP 429
   and 418) are retried with backoff, even for calls that are not idempotent: the venue refused the
-  request before acting on it. Given up on, they become ``errors.RateLimited``. A venue that says how
+  request before acting on it. Given up on, they become ``errors.RateLimited``. Except for a caller that
+  says a rate limit proves nothing (``retry_rate_limits=False``: an order create, which a gateway may
+  answer 429 after the exchange booked it): raised at once as ``errors.RateLimitedUnknown``, its wait
+  held for every caller all the same, and the caller resolves the outcome. A venue that says how
   long to wait (``Retry-After``, read through the ``retry_after`` callback) is obeyed, past
   ``backoff_max_s`` too: asking again sooner is what turns Binance's 429 into a 418 IP ban. A wait
   longer than ``max_retry_after_s`` (a ban, usually) is not sat out: the call fails at once, naming it.
@@ -220,6 +223,7 @@ class RetryPolicy:
         passthrough: tuple[type[BaseException], ...] = (),
         on_retry: Callable[[RetryEvent], None] | None = None,
         retry_after: Callable[[], float | None] | None = None,
+        retry_rate_limits: bool = True,
     ) -> T:
         """Await ``fn()`` until it succeeds or the rules say stop; raise a ``mastertrade.errors`` one.
 
@@ -227,7 +231,9 @@ class RetryPolicy:
         request each time it is called. Exceptions that are not ccxt errors pass through untouched.
         ``on_retry`` is told about this call's retries, besides the policy's own observer.
         ``retry_after`` says, after a rate limit, how many seconds the venue asked to wait (None: it
-        did not say).
+        did not say). ``retry_rate_limits=False``: a rate limit is raised at once as
+        ``errors.RateLimitedUnknown`` (after holding the gate for the wait it asks), for a request that
+        may have been acted on although it was answered so.
         """
         retries = 0
         bans = 0
@@ -252,6 +258,13 @@ class RetryPolicy:
                     bans += 1
                     if bans > self.ban_retries:
                         raise map_error(exc, what, retries=retries) from exc
+                if failure is Failure.RATE_LIMIT and not retry_rate_limits:
+                    asked = retry_after() if retry_after is not None else None
+                    if self.gate is not None:  # every call to the venue waits as asked, lookups too
+                        self.gate.hold(self.delay(1) if asked is None else asked)
+                    raise errors.RateLimitedUnknown(
+                        f"{what}: rate limited by the venue, which may have acted on it: {_short(exc)}"
+                    ) from exc
                 retryable = failure in (Failure.RATE_LIMIT, Failure.BANNED_KEY) or (
                     failure is Failure.NETWORK and idempotent
                 )
