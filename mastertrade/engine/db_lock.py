@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -35,6 +35,9 @@ from mastertrade.db.daemon_holder import ADVISORY_KEY, HOLDER
 from mastertrade.db.database import Database
 from mastertrade.errors import DaemonAlreadyRunning
 from mastertrade.pids import process_alive
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +168,26 @@ class DatabaseLock:
         except Exception as exc:
             log.warning("releasing the database lock failed: %s", exc)
         if self._connection is not None:
+            connection, self._connection = self._connection, None
             try:
-                await self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
-                await self._connection.commit()
+                await _unlock(connection)
+            except Exception as exc:
+                # the session goes instead: Postgres drops a session's advisory locks with it
+                log.warning("releasing the database's advisory lock failed: %s; closing its session", exc)
+                await connection.invalidate()
             finally:
-                await self._connection.close()
-                self._connection = None
+                await connection.close()
+
+
+async def _unlock(connection: AsyncConnection) -> None:
+    """Give up the advisory lock on its own session. A heartbeat cancelled inside its query (the daemon
+    stopping at that moment) leaves the session waiting for a rollback, which comes first then: the
+    unlock alone failed with ``PendingRollbackError`` and the daemon's stop with it, before it closed
+    the database and removed its socket."""
+    unlock = text("SELECT pg_advisory_unlock(:key)")
+    try:
+        await connection.execute(unlock, {"key": ADVISORY_KEY})
+    except Exception:  # noqa: BLE001 - any failure: roll back and try once more
+        await connection.rollback()
+        await connection.execute(unlock, {"key": ADVISORY_KEY})
+    await connection.commit()

@@ -114,3 +114,36 @@ def test_two_daemons_on_one_database_with_different_runtime_folders(tmp_path: Pa
     second = mt(cron, "daemon", "start")  # once the first is gone, the other folder's daemon may run
     assert second.returncode == 0, second.stderr
     assert mt(cron, "daemon", "stop").returncode == 0
+
+
+async def test_a_heartbeat_cancelled_inside_its_query_still_releases(database: Any) -> None:
+    """The daemon's stop cancels the heartbeat, which may be inside its query on the lock's own session;
+    the release then raised ``PendingRollbackError`` (seen in CI under load), and the stop with it, before
+    the database was closed and the socket removed. Now the session is rolled back and the lock given up,
+    so another daemon can take it at once."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    if database.dialect != "postgresql":
+        pytest.skip("the advisory lock's own session is Postgres only")
+    held = DatabaseLock(database, runtime="/run/a/mt.sock")
+    await held.acquire()
+    connection = held._connection
+    assert connection is not None
+    asked = asyncio.create_task(connection.execute(text("SELECT pg_sleep(30)")))
+    async with database.engine.connect() as watcher:  # wait until the query runs on the server
+        for _ in range(500):
+            running = await watcher.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
+            )
+            await watcher.commit()
+            if running:
+                break
+            await asyncio.sleep(0.01)
+    asked.cancel()
+    await asyncio.gather(asked, return_exceptions=True)
+    await held.release()  # raised before
+    fresh = DatabaseLock(database, runtime="/run/b/mt.sock")
+    await fresh.acquire()  # the lock was given up (or its session closed)
+    await fresh.release()
