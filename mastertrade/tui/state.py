@@ -360,7 +360,24 @@ class LiveState:
             if info.price is not None and ticker.price is None:
                 ticker.price = info.price
                 ticker.at = self.clock()
-        return self.bump("status", "prices")
+        for job in report.jobs:
+            if job.last_run is not None:
+                self._learn_run(job.last_run)
+        self._trim_jobs()
+        return self.bump("status", "prices", "jobs")
+
+    def _learn_run(self, info: JobRunInfo) -> None:
+        """A job's last run as the daemon reports it (``mt status``): a dashboard opened after the
+        nightly run showed "none run" until another began. It never undoes what events told since:
+        a run they saw finish stays finished when an older answer still says "running"."""
+        finished = info.outcome != "running"
+        run = self.jobs.get(info.id)
+        if run is None:
+            run = self.jobs[info.id] = JobRun(info.id, info.job, self.clock())
+            if not finished:
+                run.message = "running"
+        if finished and run.outcome is None:
+            run.outcome, run.error = info.outcome, info.error
 
     def ticker(self, symbol: str, step_ms: int | None = None) -> Ticker:
         found = self.tickers.get(symbol)

@@ -25,6 +25,7 @@ from mastertrade.engine.api.schemas import (
     EventsInfo,
     IndicatorLine,
     IndicatorsResponse,
+    JobInfo,
     JobRunInfo,
     LagInfo,
     ServiceInfo,
@@ -211,6 +212,8 @@ class FakeBackend:
         self.lost_answer: Exception = DaemonTimeout("the daemon did not answer within 10 s")
         self.by_client_id: dict[str, OrderInfo] = {}
         self.tripped = {"price_move"}
+        self.jobs: list[JobInfo] = []
+        """The jobs ``status`` reports, each with its last run (none by default)."""
         self.stages = {s.id: s.state for s in STRATEGIES}
         self.detail_changes: dict[str, dict[str, Any]] = {}
         """Fields of a strategy's detail to serve instead of the usual ones (e.g. a backtest without
@@ -298,7 +301,7 @@ class FakeBackend:
                 lag=LagInfo(),
             ),
             work={},
-            jobs=[],
+            jobs=list(self.jobs),
             socket="/tmp/mt.sock",
         )
 

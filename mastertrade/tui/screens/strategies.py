@@ -79,7 +79,9 @@ def generation_line(state: LiveState, app: App[Any], width: int) -> Text:
     run = state.job_for(GENERATION_JOB)
     text.append("generation ", tone(app, "text-muted"))
     if run is None:
-        text.append("none run in this session · g starts one", tone(app, "text-muted"))
+        # the daemon's status names each job's last run: with it known, no run is none ever stored
+        known = "none run yet" if state.status.value is not None else "not known until the daemon answers"
+        text.append(f"{known} · g starts one", tone(app, "text-muted"))
         return text
     if run.outcome is None:
         fraction = run.fraction
