@@ -1,8 +1,9 @@
 """The order ticket (``n``, or ``b``/``s`` with a symbol picked): a modal that shows, before anything
 is sent, what the order is worth and what the risk check will decide (approve, resize to a smaller
 amount, or reject, with the reasons). It dismisses with the ``PlaceResult`` once the daemon accepted
-the order; a refusal stays on the ticket in red. On a live account a second dialog names the order
-and asks for confirmation, focused on Cancel.
+the order; a refusal stays on the ticket in red (a send that found no daemon only until the daemon
+answers a preview again: the amount typed stays, ready to send). On a live account a second dialog
+names the order and asks for confirmation, focused on Cancel.
 
 One order per ticket: while it is on its way, a second ctrl+s (or click) is refused instead of
 cancelling the first request and sending again (the first may well have reached the daemon), and so is
@@ -63,6 +64,9 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         answers."""
         self.unanswered: OrderCreate | None = None
         """The last order sent without an answer (its client order id is reused to send it again)."""
+        self.daemon_away_shown = False
+        """The result line says a send found no daemon: stale once the daemon answers a preview (the
+        order was never sent, so nothing else the line said is lost)."""
         self.closed = False
 
     # --- layout ----------------------------------------------------------------------------------------
@@ -197,6 +201,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         if self.closed:
             return
         self.query_one("#ticket-result", Static).update("")
+        self.daemon_away_shown = False
         self.preview()
 
     @work(exclusive=True, group="preview")
@@ -234,6 +239,10 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             return
         self.decision = decision
         self._show_preview(self.describe(order, decision, last))
+        if self.daemon_away_shown and not self.sending:
+            # the daemon is back: "not sent: the daemon is not running" under this answer would be stale
+            self.daemon_away_shown = False
+            self.query_one("#ticket-result", Static).update("")
 
     def describe(self, order: OrderCreate, decision: RiskDecision, last: float | None) -> Text:
         app = self.app
@@ -342,6 +351,7 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
             return
         except errors.MasterTradeError as exc:
             self._ready_again(f"✖ not sent: {exc}")
+            self.daemon_away_shown = isinstance(exc, errors.DaemonNotRunning)
             return
         self.close(result)
 
@@ -351,4 +361,5 @@ class OrderTicket(ModalScreen[PlaceResult | None]):
         self._show_result(message, "text-error")
 
     def _show_result(self, message: str, color: str) -> None:
+        self.daemon_away_shown = False
         self.query_one("#ticket-result", Static).update(Text(message, tone(self.app, color, bold=True)))
