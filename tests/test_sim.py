@@ -62,6 +62,20 @@ def test_returns_are_fat_tailed_and_volatility_clusters(seed: int) -> None:
     assert 0.3 < annual_vol < 1.5  # BTC-like
 
 
+@pytest.mark.parametrize("seed", [7, 11])
+def test_the_planted_edge_moves_about_as_much_as_its_base_asset(seed: int) -> None:
+    """BTC-EDGE took back twice each shock on top of the next bar's own: its daily bars moved twice as
+    much as BTC's (a coin of 160% a year), ranged over 30% about once in a hundred days and compounded the
+    demo's backtests to 1e27. Its edge is the same, its size now BTC's."""
+    edge = simulate("BTC-EDGE/USDT", "1d", 4000, seed, end=END)
+    plain = simulate("BTC/USDT", "1d", 4000, seed, end=END)
+    r_edge, r_plain = (np.diff(np.log(f["close"].to_numpy())) for f in (edge, plain))
+    assert autocorr(r_edge) < -0.3 and abs(autocorr(r_plain)) < 0.1  # the edge is still there
+    assert 0.7 < r_edge.std() / r_plain.std() < 1.25
+    ranges = ((edge.high - edge.low) / edge.open).to_numpy()
+    assert (ranges > 0.30).mean() < 0.003 and ranges.max() < 0.6
+
+
 def test_regimes_change_the_trend() -> None:
     closes = simulate("BTC/USDT", "1d", 3000, 9, end=END)["close"].to_numpy()
     quarterly = np.diff(np.log(closes[::90]))

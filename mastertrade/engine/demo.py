@@ -20,9 +20,9 @@ What differs from a real installation, and why (all of it is in the demo's confi
   wall time), risk metrics and goal snapshots once a simulated day (one bar). The first generation run
   is started by hand (``mt demo``), so it is never held back;
 - the price-move breaker's bar limit is 30% of the open (``[risk] price_move_bar``; the default 10% is
-  meant for intraday bars): about one simulated daily bar in seven ranges over 10%, which with four
+  meant for intraday bars): about one simulated daily bar in ten ranges over 10%, which with four
   symbols tripped it every few seconds and buried the dashboard in halts; over 30% is rare (about one
-  bar in 200), so a halt in the demo still means something.
+  bar in 400, most of them SOL's), so a halt in the demo still means something.
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do for most seeds (eight of ten

@@ -129,9 +129,10 @@ async def test_the_planted_edge_passes_on_the_holdout_as_a_plain_backtest_shows(
         used = strategy.selection["deflated_trials"]
         assert used["trials"] == used["trials_used"] == summary.counts["distinct"]
         # V is the observed variance of every trial's per-day Sharpe ratio, and the stored DSR is the
-        # formula's value with that N and V
+        # formula's value with that N and V (about the sampling variance of a 750-bar Sharpe ratio:
+        # the edge symbol's bars now move as much as BTC's, and its candidates' spread with them)
         assert used["variance_source"] == "observed"
-        assert used["variance_used"] == used["sharpe_variance"] > 1 / (len(holdout) - 1)
+        assert used["variance_used"] == used["sharpe_variance"] > 0.5 / (len(holdout) - 1)
         held = strategy.out_of_sample
         recomputed = deflated_sharpe(
             held["daily_mean"] / held["daily_std"],

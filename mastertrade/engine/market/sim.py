@@ -21,16 +21,19 @@ The model, per bar (log prices):
 **A planted edge, only where the symbol says so.** A symbol whose base asset ends in ``-EDGE`` (for
 example ``BTC-EDGE/USDT``; :func:`planted_edge`) gets one deliberate inefficiency on top of the model
 above, an overshooting overreaction: a bar whose shock (its random move, jump included) exceeds
-``EDGE_THRESHOLD`` (a quarter of a conditional standard deviation) has ``EDGE_REVERSAL`` (2) times
-that shock taken back on the next bar; only shocks are reversed, never a reversal. A rule that buys
-after a sharp fall and sells a bar or two later has a real, stable advantage. The edge is strong on
-purpose: the deflated Sharpe ratio measures the best candidate against the observed spread of every
-candidate's Sharpe ratio, and subtler edges (return autocorrelation 0.7; reversals of 60 to 100% of a
-move) gave the demo's best candidates hold-out Sharpe ratios of 2 to 8 that did not clear it, because
-the spread of the candidates' Sharpe ratios grew with the edge about as fast as the best one's. It
-exists so that the demo and the tests can show the pipeline passing a real edge honestly; every other
-symbol is a market with no exploitable structure beyond drift, and the generator's defaults rightly
-pass nothing there. The name, shown by ``mt data list`` and every other listing, is the label.
+``EDGE_THRESHOLD`` (a quarter of a conditional standard deviation) has ``EDGE_REVERSAL`` (2) times that
+shock taken back on the next bar; only shocks are reversed, never a reversal. Its shocks are
+``EDGE_SCALE`` smaller, so that with the reversals its bars move about as much as its base asset's
+(unscaled, BTC-EDGE moved twice as much as BTC, ranged over 30% in a day about once in a hundred days
+and compounded the demo's backtests to 1e27); the edge's Sharpe ratio does not depend on that scale. A
+rule that buys after a sharp fall and sells a bar or two later has a real, stable advantage. The edge is
+strong on purpose: the deflated Sharpe ratio measures the best candidate against the observed spread of
+every candidate's Sharpe ratio, and subtler edges (return autocorrelation 0.7; reversals of 60 to 100%
+of a move) gave the demo's best candidates hold-out Sharpe ratios of 2 to 8 that did not clear it,
+because the spread of the candidates' Sharpe ratios grew with the edge about as fast as the best one's.
+It exists so that the demo and the tests can show the pipeline passing a real edge honestly; every other
+symbol is a market with no exploitable structure beyond drift, and the generator's defaults rightly pass
+nothing there. The name, shown by ``mt data list`` and every other listing, is the label.
 
 The same (symbol, timeframe, seed) always gives the same prices: the random stream is keyed on all three
 with a stable hash, never on Python's salted ``hash()``. Where the series sits in time (``end``) does
@@ -67,6 +70,9 @@ EDGE_THRESHOLD = 0.25
 """A shock of an ``-EDGE`` symbol larger than this many conditional standard deviations ..."""
 EDGE_REVERSAL = 2.0
 """... is taken back this many times over on the next bar."""
+EDGE_SCALE = 1 / math.sqrt(1 + EDGE_REVERSAL**2)
+"""An ``-EDGE`` symbol's shocks are this much smaller, so that with its reversals its bars move about as
+much as its base asset's (without it, BTC-EDGE moved twice as much as BTC: a coin of 160% a year)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ class SimMarket:
         self._jump_size = _JUMP_SIZE * (self.step / _DAY_MS) ** 0.25
         self._volume_per_bar = p.daily_volume * self.step / _DAY_MS
         self._edge = planted_edge(symbol)
+        self._shock_scale = EDGE_SCALE if self._edge else 1.0
         self._reversal_due = 0.0
 
     @property
@@ -184,8 +191,8 @@ class SimMarket:
                 regime = (regime + 1 + int(regime_pick[i])) % 3
             drift, vol_mult = _REGIMES[regime]
             var = self._omega + _GARCH_ALPHA * last + _GARCH_BETA * var
-            s = math.sqrt(var) * vol_mult
-            shock = s * shocks[i] + jumps[i]
+            s = math.sqrt(var) * vol_mult * self._shock_scale
+            shock = s * shocks[i] + jumps[i] * self._shock_scale
             returns[i] = drift * self._drift_scale - 0.5 * s * s + shock
             if self._edge:  # the planted edge: the previous bar's large shock is taken back
                 returns[i] -= previous
