@@ -20,7 +20,7 @@ from mastertrade.engine.execution.journal import Journal
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderState, OrderType
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.fakes.exchange import FAST_CCXT, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, TradingExchange
 from tests.trading.live_rig import BTC, Rig, buy
@@ -143,6 +143,40 @@ async def test_a_create_rate_limited_at_every_send_is_declared_never_received_no
     assert row.state == OrderState.REJECTED and "never reached the exchange" in (row.reason or ""), row.reason
     assert len([r for r in rig.desk.requests_to("/api/v3/order") if r.method == "POST"]) == most
     assert rig.desk.orders_for(row.client_order_id) == []
+    await rig.assert_reconciled()
+
+
+async def test_an_oco_list_answered_429_is_sent_again_only_once_its_window_proves_it_absent(
+    rig: Rig,
+) -> None:
+    """A 429 to an OCO exit list proves nothing: its legs are unknown and looked up, the list is not sent
+    again at once. Once their arrival window is over and neither leg is at the exchange, the list is
+    sent again with the same client ids, and both legs rest there once."""
+    broker = await rig.started()
+    await broker.submit(buy(0.05), placed_ts=now_ms())
+    rig.desk.fail(429, path="/api/v3/orderList/oco")  # refused before the exchange read it
+    stop, take = await broker.submit_oco(
+        OrderRequest(BTC, Side.SELL, OrderType.STOP, amount=0.05, stop_price=38_000.0, role="stop_loss"),
+        OrderRequest(BTC, Side.SELL, OrderType.LIMIT, amount=0.05, price=44_000.0, role="take_profit"),
+        placed_ts=now_ms(),
+    )
+    assert stop.id is not None and take.id is not None
+    assert [stop.state, take.state] == [OrderState.UNKNOWN] * 2, (stop.reason, take.reason)
+    await broker.poll()  # its window is still open: looked up, not sent again
+    assert len([r for r in rig.desk.requests_to("/api/v3/orderList/oco") if r.method == "POST"]) == 1
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()
+    posts = [r for r in rig.desk.requests_to("/api/v3/orderList/oco") if r.method == "POST"]
+    assert len(posts) == 2
+    assert {(r.params["aboveClientOrderId"], r.params["belowClientOrderId"]) for r in posts} == {
+        (take.client_order_id, stop.client_order_id)
+    }
+    rows = [await rig.journal.get(stop.id), await rig.journal.get(take.id)]
+    assert [row.state for row in rows] == [OrderState.OPEN] * 2, [row.reason for row in rows]
+    assert len({o.list_id for o in rig.desk.placed if o.list_id >= 0}) == 1
+    rig.clock.offset += timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()  # never sent a third time
+    assert len([r for r in rig.desk.requests_to("/api/v3/orderList/oco") if r.method == "POST"]) == 2
     await rig.assert_reconciled()
 
 

@@ -24,7 +24,7 @@ from mastertrade import errors
 from mastertrade.config import ExchangeSettings
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.timeframes import now_ms
-from mastertrade.engine.orders import OrderRequest, OrderState, Side
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.fakes.exchange import FAST_CCXT, serve, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET
 from tests.fakes.quirky_exchange import Quirks, QuirkyExchange
@@ -214,4 +214,47 @@ async def test_a_market_order_booked_behind_a_429_and_not_shown_at_once_is_bough
     ledger = await broker.ledger()
     for asset in ("USDT", "BTC"):
         assert ledger.balance(asset) == pytest.approx(venue.balance(asset), abs=1e-8)
+    await quirky.assert_reconciled()
+
+
+async def _until_open(rig: Rig, broker: Any, order_ids: list[int]) -> list[Any]:
+    """Poll as the daemon does until the orders rest at the exchange (it shows them on its own time)."""
+    for _ in range(500):
+        await broker.poll()
+        rows = [await rig.journal.get(order_id) for order_id in order_ids]
+        if all(row.state == OrderState.OPEN or row.state.final for row in rows):
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"orders {order_ids} never settled: {[(r.state, r.reason) for r in rows]}")
+
+
+@pytest.mark.parametrize("quirks", [{"unknown_for_s": 2.0}], indirect=True)
+async def test_an_oco_list_booked_behind_a_429_and_not_shown_at_once_is_booked_not_rejected(
+    quirky: Rig, venue: QuirkyExchange
+) -> None:
+    """A gateway answers 429 to an OCO exit list the exchange booked, and for two seconds the exchange
+    answers -2013 "Order does not exist." when asked for its legs by client order id. Before, the lookup
+    before the rate limit's resend missed the list, the resend was refused as a duplicate and both legs
+    were journaled rejected while they rested: the position looked bare and the exchange held exits the
+    book did not know. A 429 to the list proves nothing: its legs are unknown, looked up over their
+    arrival window (the list not sent again), and booked open once the exchange shows them."""
+    broker = await quirky.started()
+    entry = await broker.submit(buy(0.05), placed_ts=now_ms())
+    assert entry.state == OrderState.FILLED
+    venue.after_accept("429")
+    stop, take = await broker.submit_oco(
+        OrderRequest(BTC, Side.SELL, OrderType.STOP, amount=0.05, stop_price=38_000.0, role="stop_loss"),
+        OrderRequest(BTC, Side.SELL, OrderType.LIMIT, amount=0.05, price=44_000.0, role="take_profit"),
+        placed_ts=now_ms(),
+    )
+    assert stop.id is not None and take.id is not None
+    assert [stop.state, take.state] == [OrderState.UNKNOWN] * 2, (stop.reason, take.reason)
+    rows = await _until_open(quirky, broker, [stop.id, take.id])
+    assert [row.state for row in rows] == [OrderState.OPEN] * 2, [row.reason for row in rows]
+    posts = [r for r in venue.requests_to("/api/v3/orderList/oco") if r.method == "POST"]
+    assert len(posts) == 1  # never sent again
+    for row in rows:
+        [resting] = venue.orders_for(row.client_order_id)
+        assert resting.status == "NEW" and row.exchange_order_id == str(resting.order_id)
+    assert (await broker.ledger()).held(BTC) == pytest.approx(venue.balance("BTC"), abs=1e-9)
     await quirky.assert_reconciled()

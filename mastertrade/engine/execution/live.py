@@ -92,6 +92,7 @@ from mastertrade.engine.execution.fees import fee_value, fill_fees, split_fees, 
 from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
+from mastertrade.engine.execution.lost_answers import DUPLICATE, DUPLICATE_HELD, RESENDS, rate_limited
 from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.retry import map_error
@@ -112,14 +113,6 @@ BALANCE_TOLERANCE = 1e-8
 FILL_TOLERANCE = 1e-9
 """Amounts closer than this count as equal (an exchange's decimal strings summed as floats)."""
 NEVER_RECEIVED = "never reached the exchange"
-RATE_LIMITED_SEND = "sent, answered as rate-limited: outcome unknown"
-"""The reason of an order whose create was answered 429/418 (``_rate_limited``): followed by its send's
-number and the most, e.g. "(1 of 5)"; once its arrival window proves it absent, it is sent again."""
-RESENDS = re.compile(re.escape(RATE_LIMITED_SEND) + r" \((?P<sent>\d+) of (?P<most>\d+)\)")
-DUPLICATE_HELD = "the exchange holds an order with its client id (a resend was refused as a duplicate)"
-DUPLICATE = re.compile(r"duplicat", re.IGNORECASE)
-"""How venues refuse a client order id they hold already (Binance -2010 "Duplicate order sent.", OKX
-"Duplicated clOrdId", Bybit "OrderLinkedID is duplicate")."""
 CANCEL_ASKED = re.compile(r"cancel asked \((?P<reason>.*)\) before the exchange knew the order")
 TRADES_PAGE = 1000
 """Trades asked for per ``fetch_my_trades`` call (Binance's most; it lists 500 unless asked)."""
@@ -722,7 +715,7 @@ class LiveBroker:
         an answer lost: looked up over its arrival window, booked when found; only once the window proves
         it absent is it sent again (``_resolve``), with the same client id."""
         assert row.id is not None
-        reason = f"{RATE_LIMITED_SEND} ({resends + 1} of {self.venue.retry.max_retries + 1}): {exc}"
+        reason = rate_limited(resends + 1, self.venue.retry.max_retries + 1, exc)
         return await self._answer_lost(row, what, exc, reason=reason)
 
     async def _answer_lost(
@@ -884,6 +877,9 @@ class LiveBroker:
         if self.clock() >= deadline:
             state = row.state
             resends = self._resend_due(row)
+            if resends is not None and row.oco is not None:
+                # a leg of an OCO list: sent again with its sibling, as one list, once both are absent
+                return await live_oco.resend_pair(self, row, resends)
             if resends is not None:
                 # Its create was answered as rate-limited, and its window proves the exchange never
                 # took it: sent again, with the same client id (fills reach the trader through poll).

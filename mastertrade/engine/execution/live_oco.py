@@ -12,8 +12,10 @@ daemon was down is booked at the next start, its sibling taken as cancelled (exp
 
 The pair follows the broker's rules for one order: both legs are journaled (one transaction) and marked
 sent before the request leaves; a refusal rejects both; a lost answer leaves both unknown, resolved by
-their client ids; a resend after a rate limit moves both deadlines; each leg's lock is held while it is
-written.
+their client ids; so does a 429 or 418 (a gateway may answer so after the exchange booked the list), the
+list sent again with the same client ids only once neither leg is at the exchange after their arrival
+window (``resend_pair``), a resend refused as a duplicate looked up, never rejected; a resend moves both
+deadlines; each leg's lock is held while it is written.
 
 Where the venue has native stops but no OCO, the **stop rests at the exchange alone and the take-profit is
 kept by the daemon**: a manual entry's take-profit waits as an intent (``held``) and is sent when the
@@ -36,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import ccxt.async_support as ccxt
@@ -44,6 +48,7 @@ import ccxt.async_support as ccxt
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution import order_events, venue_steps
+from mastertrade.engine.execution.lost_answers import DUPLICATE, DUPLICATE_HELD, rate_limited
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -65,8 +70,14 @@ class LiveBroker(Protocol):
     _sending_pairs: set[asyncio.Task[list[OrderRecord]]]
     _detached: set[int]
     _marks: dict[str, float]
+    _late: list[Any]
+    clock: Callable[[], datetime]
+
+    @property
+    def arrival_window_s(self) -> float: ...
 
     def _lock(self, order_id: int) -> asyncio.Lock: ...
+    def _resend_due(self, row: OrderRecord) -> int | None: ...
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None: ...
     def _book_late(self, order_id: int, fills: list[Any]) -> None: ...
     def _emit(self, event: events.Event) -> None: ...
@@ -122,10 +133,17 @@ async def send_pair(broker: LiveBroker, stop: OrderRecord, take: OrderRecord) ->
         return await _send_pair(broker, stop.id, take.id)
 
 
-async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[OrderRecord]:
+async def _send_pair(
+    broker: LiveBroker, stop_id: int, take_id: int, *, resends: int | None = None
+) -> list[OrderRecord]:
+    """Send the pair (``resends``: None for its first send; else how often it was sent again after rate
+    limits proved nothing, its legs unknown) and settle what the answer (or its absence) says."""
     journal = broker.journal
-    stop = await journal.transition(stop_id, OrderState.SENT, sent=True)
-    take = await journal.transition(take_id, OrderState.SENT, sent=True)
+    if resends is None:
+        stop = await journal.transition(stop_id, OrderState.SENT, sent=True)
+        take = await journal.transition(take_id, OrderState.SENT, sent=True)
+    else:
+        stop, take = await journal.get(stop_id), await journal.get(take_id)
     assert stop.amount is not None and stop.stop_price is not None and stop.price is not None
     assert take.price is not None
     exchange = broker.exchange
@@ -151,8 +169,8 @@ async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[Ord
         nonlocal attempts
         attempts += 1
         if attempts > 1:
-            # A resend (rate limit, clock re-sync). A list booked behind a gateway's 429 would be refused
-            # as a duplicate and both legs journaled rejected while they rest: asked first by client id.
+            # A resend after a clock re-sync (the exchange refused the request for its timestamp): asked
+            # first by client id all the same, never placed a second time.
             if await broker.lookup_before_resend(stop, what) is not None:
                 raise errors.OrderStateUnknown(f"{what}: an earlier attempt reached the exchange")
             # both legs' arrival deadlines move
@@ -162,27 +180,36 @@ async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[Ord
 
     rows = [stop, take]
     try:
-        # A 400 with Binance's code (-1013: the prices do not bracket the market) is its refusal.
-        answer = await broker.venue.call(attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,))
+        # A 400 with Binance's code (-1013: the prices do not bracket the market) is its refusal. A 429
+        # or 418 is not retried here: a gateway may answer so after the exchange booked the list.
+        answer = await broker.venue.call(
+            attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,), retry_rate_limits=False
+        )
     except ccxt.BadRequest as exc:
         return [await broker._rejected(row, f"{what}: refused: {' '.join(str(exc).split())}") for row in rows]
     except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
+        if (
+            (attempts > 1 or resends is not None)
+            and isinstance(exc, errors.OrderRejected)
+            and DUPLICATE.search(str(exc))
+        ):
+            # A resend refused because the exchange holds the legs' client ids: an earlier send reached
+            # it after all. Looked up, never rejected (the legs would rest there, unknown to the book),
+            # and never sent again.
+            return await _unknown(broker, rows, what, exc, f"{DUPLICATE_HELD}: {exc}")
         return [await broker._rejected(row, str(exc)) for row in rows]
+    except errors.RateLimitedUnknown as exc:
+        # Proves nothing: looked up over the arrival window, booked when found, and sent again (the same
+        # client ids) only once both legs are proven absent (``resend_pair``).
+        sends = (resends or 0) + 1
+        return await _unknown(
+            broker, rows, what, exc, rate_limited(sends, broker.venue.retry.max_retries + 1, exc)
+        )
     except (errors.AuthenticationFailed, errors.RateLimited) as exc:
         await broker._error(f"{what}: {exc}")
         return [await broker._rejected(row, str(exc)) for row in rows]
     except errors.MasterTradeError as exc:  # it may exist: each leg is resolved by its client id
-        await broker._error(f"{what}: {exc}")
-        ended = []
-        for row in rows:
-            assert row.id is not None
-            order_id = row.id
-            row = await journal.get(order_id)
-            if row.state == OrderState.SENT:
-                row = await journal.transition(order_id, OrderState.UNKNOWN, reason=f"answer lost: {exc}")
-            broker._book_late(order_id, await broker._resolve(row))
-            ended.append(await journal.get(order_id))
-        return ended
+        return await _unknown(broker, rows, what, exc, f"answer lost: {exc}")
     market = exchange.market(symbol)
     reports = {
         str(report.get("clientOrderId")): exchange.parse_order(report, market)
@@ -201,6 +228,70 @@ async def _send_pair(broker: LiveBroker, stop_id: int, take_id: int) -> list[Ord
         ended.append(placed)
     log.info("OCO %s of %s at the exchange: %s", list_client_id(stop), symbol, [r.state for r in ended])
     return ended
+
+
+async def _unknown(
+    broker: LiveBroker, rows: list[OrderRecord], what: str, exc: Exception, reason: str
+) -> list[OrderRecord]:
+    """The list's create proved nothing: counted as an exchange error, each leg marked unknown with
+    ``reason`` and resolved by its client id."""
+    await broker._error(f"{what}: {exc}")
+    journal = broker.journal
+    ended = []
+    for row in rows:
+        assert row.id is not None
+        order_id = row.id
+        row = await journal.get(order_id)
+        if row.state == OrderState.SENT:
+            row = await journal.transition(order_id, OrderState.UNKNOWN, reason=reason)
+        elif row.state == OrderState.UNKNOWN:  # a resend's answer: its reason says which send this was
+            row, _ = await journal.add_fills(order_id, [], OrderState.UNKNOWN, reason=reason)
+        broker._book_late(order_id, await broker._resolve(row))
+        ended.append(await journal.get(order_id))
+    return ended
+
+
+async def resend_pair(broker: LiveBroker, row: OrderRecord, resends: int) -> list[Any]:
+    """A leg whose list's create was answered as rate-limited, which the exchange does not know once the
+    window its request could arrive in is over (``live._resolve``; its lock held): the list is sent again,
+    with the same client ids, only if its sibling is absent too (looked up). A sibling found means the
+    list is there (this leg not shown yet): booked, this leg left unknown. Returns no fills (those of a
+    resend reach the trader through ``poll``)."""
+    pair = [
+        other
+        for other in await broker.journal.orders(book=broker.book, symbol=row.symbol)
+        if other.oco == row.oco
+    ]
+    stop, take = legs(pair)
+    if stop is None or take is None or stop.id is None or take.id is None:
+        return []
+    sibling = take if row.id == stop.id else stop
+    assert sibling.id is not None
+    lock = broker._lock(sibling.id)
+    if lock.locked():
+        return []  # its writer is at it (a poll resolving it, a cancel): the next poll looks again
+    async with lock:
+        sibling = await broker.journal.get(sibling.id)
+        sent_at = sibling.sent_at or sibling.updated_at
+        if broker._resend_due(sibling) is None or broker.clock() < sent_at + timedelta(
+            seconds=broker.arrival_window_s
+        ):
+            return []  # found already, or its own window still open: this leg is looked up again later
+        try:
+            found = await broker._lookup(sibling)
+        except errors.MasterTradeError as exc:
+            await broker._error(f"looking up {sibling.client_order_id}: {exc}")
+            return []
+        if found is not None:
+            broker._late += await broker._sync(sibling, found)
+            return []
+        log.info("OCO %s: not at the exchange after a rate limit; sending it again", list_client_id(stop))
+        for leg in (stop, take):
+            assert leg.id is not None
+            await broker.journal.mark_attempt(leg.id, at=broker.clock())  # its arrival deadline moves
+            broker._detached.add(leg.id)
+        await _send_pair(broker, stop.id, take.id, resends=resends)
+    return []
 
 
 async def send_exits(broker: LiveBroker, exits: list[OrderRecord]) -> None:
