@@ -26,7 +26,8 @@ What differs from a real installation, and why (all of it is in the demo's confi
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do for most seeds (eight of ten
-measured; the bar is the spread of every candidate's Sharpe ratio). ``nightly_seed = 1`` gives every
+measured before its moves were scaled to its base asset's, five of five since; the bar is the spread of
+every candidate's Sharpe ratio). ``nightly_seed = 1`` gives every
 fresh demo's first nightly run the same seed, but not the same bars (the feed has gone on by a few bars
 when it starts), so how many pass differs (three to six measured); on the others nothing passes, as it should
 on a market with no edge. The dashboard labels everything as
