@@ -143,11 +143,17 @@ def test_a_live_bracketed_position_sold_by_hand_in_part_then_whole_keeps_the_res
 
     part = mt("trade", "sell", BTC, "0.04", "--live")
     assert part.exit_code == 0, part.output
-    assert (
-        f"its exits order {stop['id']} (stop-loss), order {take['id']} (take-profit) were resized to 0.06 "
-        "BTC/USDT: order "
-    ) in part.stderr
-    resting = [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
+    if not _waits(part.stderr):  # (under load an exit may still be in its sender's hands: see _waits)
+        assert (
+            f"its exits order {stop['id']} (stop-loss), order {take['id']} (take-profit) were resized to"
+            " 0.06 BTC/USDT: order "
+        ) in part.stderr
+    for _ in range(400):
+        resting = [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
+        if [o.quantity for o in resting] == [pytest.approx(0.06)] * 2 and len(mt.json("positions")) == 1:
+            if mt.json("positions")[0]["amount"] == pytest.approx(0.06):
+                break
+        time.sleep(0.05)
     assert [o.quantity for o in resting] == [pytest.approx(0.06)] * 2
     assert desk.locked["BTC"] == pytest.approx(0.06)
     [position] = mt.json("positions")
@@ -155,9 +161,21 @@ def test_a_live_bracketed_position_sold_by_hand_in_part_then_whole_keeps_the_res
 
     whole = mt("trade", "sell", BTC, "0.06", "--live")
     assert whole.exit_code == 0, whole.output
-    assert "its exits were cancelled: order " in whole.stderr
+    if not _waits(whole.stderr):
+        assert "its exits were cancelled: order " in whole.stderr
+    for _ in range(400):
+        if mt.json("positions") == []:
+            break
+        time.sleep(0.05)
     assert [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"] == []
     assert mt.json("positions") == []
+
+
+def _waits(stderr: str) -> bool:
+    """Whether a sell by hand said it waits for the daemon: an exit it replaces was still held by its
+    sender (a poll, the send of the list) past the cancel's wait, which happens on a loaded machine (seen
+    in CI); the sell is then journalled and the daemon finishes it at its next poll, checked after."""
+    return "the sell waits, and the daemon carries on at its next poll" in " ".join(stderr.split())
 
 
 def test_a_live_bracketed_limit_buy_filled_in_part_shows_that_part_s_exits_resting_at_the_exchange(
