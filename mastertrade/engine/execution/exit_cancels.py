@@ -315,7 +315,7 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
                 loud=not kept,
             )
             return None
-        requests = [_request(row, amount, cid) for row, cid in ((stop, stop_id), (take, take_id)) if row]
+        requests = [exit_like(row, amount, cid) for row, cid in ((stop, stop_id), (take, take_id)) if row]
         try:
             markets = await broker.venue.load_markets()
             broker._check_limits(markets[symbol], amount, requests[0].price)
@@ -376,8 +376,9 @@ async def _held_take(broker: Broker, stop: OrderRecord) -> OrderRecord | None:
     return None
 
 
-def _request(row: OrderRecord, amount: float, client_order_id: str) -> OrderRequest:
-    """The order placing ``row`` again for ``amount`` at its levels, under ``client_order_id``."""
+def exit_like(row: OrderRecord, amount: float, client_order_id: str) -> OrderRequest:
+    """The order placing exit ``row`` again for ``amount`` at its levels, under ``client_order_id`` (here,
+    and for the exits a sell by hand resizes: ``live_bracket_sell``)."""
     kind = OrderType.STOP if row.type == OrderType.STOP.value else OrderType.LIMIT
     return OrderRequest(
         row.symbol, Side.SELL, kind, amount=amount, stop_price=row.stop_price, price=row.price,

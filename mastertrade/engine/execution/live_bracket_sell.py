@@ -59,7 +59,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution import bracket_sell, exit_cancels, live_oco
 from mastertrade.engine.execution.bracket_sell import Plan, names, pending
 from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
-from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,11 @@ async def _journal_like(
         if first.parent_id is not None:
             broker.unprotected_parts.note(first.parent_id, symbol, message, broker._emit)
         return [], message
-    requests = [_like(row, lots, cid) for row, cid in ((stop, stop_id), (take, take_id)) if row is not None]
+    requests = [
+        exit_cancels.exit_like(row, lots, cid)
+        for row, cid in ((stop, stop_id), (take, take_id))
+        if row is not None
+    ]
     journal = broker.journal
     if len(requests) == 2:
         pair = await journal.create_oco(
@@ -258,15 +262,6 @@ async def _journal_like(
         broker.book, broker.mode, requests[0], placed_ts=first.placed_ts, parent_id=first.parent_id
     )
     return [row], None
-
-
-def _like(row: OrderRecord, amount: float, client_order_id: str) -> OrderRequest:
-    """An exit at ``row``'s levels for ``amount`` under ``client_order_id``."""
-    kind = OrderType.STOP if row.type == OrderType.STOP.value else OrderType.LIMIT
-    return OrderRequest(
-        row.symbol, Side.SELL, kind, amount=amount, stop_price=row.stop_price, price=row.price,
-        role=row.role, strategy_id=row.strategy_id, client_order_id=client_order_id,
-    )  # fmt: skip
 
 
 async def _cancel(broker: Broker, rows: Sequence[OrderRecord], reason: str) -> list[OrderRecord]:
