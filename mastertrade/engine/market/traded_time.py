@@ -13,13 +13,15 @@ then ran from 2026 back to 2024. ``ReplayVenue`` refuses it at start-up, naming 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from mastertrade.db.database import Database
 
 
@@ -52,38 +54,10 @@ async def latest_traded(db: Database) -> Traded | None:
     marks = EquityPointRecord.__table__  # type: ignore[attr-defined]
     ledger = LedgerEntry.__table__  # type: ignore[attr-defined]
     async with db.engine.connect() as conn:
-        order = (
-            await conn.execute(
-                select(orders.c.id, orders.c.placed_ts)
-                .where(orders.c.placed_ts == select(func.max(orders.c.placed_ts)).scalar_subquery())
-                .order_by(orders.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-        fill = (
-            await conn.execute(
-                select(fills.c.order_id, fills.c.ts)
-                .where(fills.c.ts == select(func.max(fills.c.ts)).scalar_subquery())
-                .order_by(fills.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-        mark = (
-            await conn.execute(
-                select(marks.c.book, marks.c.ts)
-                .where(marks.c.ts == select(func.max(marks.c.ts)).scalar_subquery())
-                .order_by(marks.c.book)
-                .limit(1)
-            )
-        ).first()
-        entry = (
-            await conn.execute(
-                select(ledger.c.book, ledger.c.ts)
-                .where(ledger.c.ts == select(func.max(ledger.c.ts)).scalar_subquery())
-                .order_by(ledger.c.id.desc())
-                .limit(1)
-            )
-        ).first()
+        order = await _newest(conn, orders.c.id, orders.c.placed_ts, orders.c.id.desc())
+        fill = await _newest(conn, fills.c.order_id, fills.c.ts, fills.c.id.desc())
+        mark = await _newest(conn, marks.c.book, marks.c.ts, marks.c.book)
+        entry = await _newest(conn, ledger.c.book, ledger.c.ts, ledger.c.id.desc())
     found = [
         *([Traded("order", int(order[0]), int(order[1]))] if order is not None else []),
         *([Traded("fill", int(fill[0]), int(fill[1]))] if fill is not None else []),
@@ -92,3 +66,11 @@ async def latest_traded(db: Database) -> Traded | None:
     ]
     rank = {"fill": 3, "order": 2, "equity": 1, "ledger": 0}
     return max(found, key=lambda traded: (traded.at, rank[traded.what]), default=None)
+
+
+async def _newest(conn: AsyncConnection, name: Any, at: Any, tie: Any) -> tuple[Any, Any] | None:
+    """(``name``, ``at``) of the row of ``at``'s table with the newest ``at``, ``tie`` ordering those of
+    one time; None for an empty table."""
+    newest = select(func.max(at)).scalar_subquery()
+    row = (await conn.execute(select(name, at).where(at == newest).order_by(tie).limit(1))).first()
+    return None if row is None else (row[0], row[1])
