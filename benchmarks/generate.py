@@ -140,6 +140,67 @@ def deap_baseline(frame: Any) -> tuple[float, float]:
     return evaluations / (time.perf_counter() - started), evaluations / (time.process_time() - cpu_started)
 
 
+def ceiling(frame: Any) -> tuple[float, float]:
+    """Evaluations per CPU second of the search's two halves, each measured alone on one core, in this
+    process, on the search window ``mt generate`` searches with the default settings: **scoring** (the
+    candidates a seed-1 search scores, rescored from a cold indicator cache by one scorer on one numba
+    thread: indicators, signals and the walk-forward kernel) and **breeding** (the same search run
+    again with those scores handed back, so what is left is variation, genome building, fingerprints
+    and NSGA-II selection). Together they bound what the search can reach on two cores: even with
+    both kept busy all the time, its rate is at most ``2 / (1 / scoring + 1 / breeding)``; with
+    breeding free, twice the scoring rate. CPU seconds of the thread doing the work, not wall time, so
+    the figures hold on a busy machine; and not the process's CPU time, which counts numba's idle
+    OpenMP workers spinning after each parallel region (a third more on the scoring side, measured
+    2026-12-05) as if they worked."""
+    from mastertrade.config import GeneratorSettings
+    from mastertrade.engine.generator.evaluation import Problem, Score, Scorer
+    from mastertrade.engine.generator.executor import ThreadExecutor
+    from mastertrade.engine.generator.holdout import holdout_start
+    from mastertrade.engine.generator.search import Search, SearchConfig
+
+    settings = GeneratorSettings()
+    problem = Problem(
+        frame.iloc[: holdout_start(len(frame), settings.holdout_fraction)],
+        folds=settings.walk_forward_windows,
+        ratio=settings.in_sample_ratio,
+        anchored=settings.anchored,
+    )
+    config = SearchConfig(symbol="BTC/USDT", timeframe="1h", seed=1, count=COUNT)
+    batches: list[tuple[list[Any], list[Score]]] = []
+
+    class Recording(ThreadExecutor):
+        def map(self, genomes: Any, *, detail: bool = False) -> list[Score]:
+            scores = super().map(genomes, detail=detail)
+            batches.append((list(genomes), scores))
+            return scores
+
+    recording = Recording(problem, 1)
+    Search(config, recording).run()
+    recording.close()
+    scorer = Scorer(problem, threads=1)
+    scorer.load_kernels()
+    started = time.thread_time()
+    for genomes, _ in batches:
+        scorer.score(genomes)  # one thread: indicators, signals and the kernel all run on this one
+    scored = sum(len(genomes) for genomes, _ in batches)
+    scoring = scored / (time.thread_time() - started)
+
+    class Replaying(ThreadExecutor):
+        def __init__(self) -> None:
+            self.workers, self.at = 1, 0
+
+        def map(self, genomes: Any, *, detail: bool = False) -> list[Score]:
+            known, scores = batches[self.at]
+            assert [g.name for g in genomes] == [g.name for g in known], "the replayed search differs"
+            self.at += 1
+            return scores
+
+    started = time.thread_time()
+    Search(config, Replaying()).run()  # breeding and selection on this thread, the replay on another
+    breeding = scored / (time.thread_time() - started)
+    return scoring, breeding
+
+
 def one_length(bars: int, label: str) -> None:
     from mastertrade.engine.market.sim import simulate
 
@@ -152,6 +213,7 @@ def one_length(bars: int, label: str) -> None:
         # the same bars the command searched, in this process, for the baseline
         frame = simulate("BTC/USDT", "1h", bars, 7)
     baseline, baseline_cpu = deap_baseline(frame)
+    scoring, breeding = ceiling(frame)
     doc = json.loads(out)
     counts, timings = doc["counts"], doc["timings"]
     print(
@@ -180,6 +242,18 @@ def one_length(bars: int, label: str) -> None:
         f"  ({search / baseline:.2f}x the baseline)",
         flush=True,
     )
+    both = 2.0 / (1.0 / scoring + 1.0 / breeding)
+    for name, rate in (
+        ("scoring alone, per CPU second", scoring),
+        ("breeding + selection alone, per CPU second", breeding),
+        ("ceiling on 2 cores, both busy all the time", both),
+        ("ceiling on 2 cores with breeding free", 2.0 * scoring),
+    ):
+        print(
+            f"{f'[{label}]   {name}':<52} {rate:>10,.0f} /s  ({rate / baseline_cpu:.2f}x the baseline's"
+            " per CPU second)",
+            flush=True,
+        )
     report(
         f"[{label}] `mt generate --count {COUNT}`, end to end",
         seconds,
