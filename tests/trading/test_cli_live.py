@@ -232,6 +232,47 @@ def test_a_filled_part_below_the_minimum_notional_is_shown_unprotected_by_mt_pos
     assert [o.type for o in desk.placed if o.side == "SELL"] == ["STOP_LOSS_LIMIT"]
 
 
+def test_a_rest_left_unprotected_by_a_sell_by_hand_is_still_shown_after_a_daemon_restart(
+    mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
+) -> None:
+    """The mark was in the daemon's memory only: after a restart ``mt positions`` showed the bare rest
+    as if its exits still rested at the exchange."""
+    wait_for_account(mt)
+    assert (
+        mt("trade", "buy", BTC, "0.1", "--live", "--stop-loss", "0.05", "--take-profit", "0.1").exit_code == 0
+    )
+    for _ in range(200):
+        if len([o for o in mt.json("orders") if o["side"] == "sell" and o["state"] == "open"]) == 2:
+            break
+        time.sleep(0.05)
+    sold = mt("trade", "sell", BTC, "0.0999", "--live")
+    assert sold.exit_code == 0, sold.output
+    for _ in range(400):
+        [position] = mt.json("positions") or [{"unprotected": None}]
+        if position["unprotected"] and position["amount"] == pytest.approx(0.0001):
+            break
+        time.sleep(0.05)
+    shown = position["unprotected"]
+    assert "the 0.0001 BTC left of the BTC/USDT position have no exits at the exchange" in shown
+    live_daemon.stop()
+
+    venue = FakeVenue("binance", simulated=False)
+    again = ThreadedTrading(live_daemon.settings, components=live_daemon.components, venue=venue).start()
+    try:
+        again.call(
+            lambda: venue.push(
+                CandleUpdate(BTC, "1h", Candle(T0, 40_000, 40_000, 40_000, 40_000, 1.0), False)
+            )
+        )
+        wait_for_account(mt)
+        [position] = mt.json("positions")
+        assert position["amount"] == pytest.approx(0.0001) and position["unprotected"] == shown
+        result = mt("positions")
+        assert result.exit_code == 0 and "BTC/USDT is unprotected at the exchange: " in result.stderr
+    finally:
+        again.stop()
+
+
 def test_cancelling_a_live_take_profit_keeps_its_stop_and_says_so(
     mt: MT, live_daemon: ThreadedTrading, desk: TradingExchange
 ) -> None:

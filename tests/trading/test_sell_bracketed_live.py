@@ -23,7 +23,7 @@ from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.fakes.exchange import Recorded, Reply, binance_error
 from tests.fakes.exchange_trading import DeskOrder
-from tests.trading.live_rig import BTC, Rig, buy
+from tests.trading.live_rig import BTC, Rig, buy, listen
 
 
 class Killed(BaseException):
@@ -288,6 +288,54 @@ async def test_a_rest_below_the_minimum_notional_is_left_unprotected_loudly(rig:
     [alert] = _alerts(published)
     assert alert.limit == "exit_unplaced" and "0.0001" in alert.message
     await rig.assert_reconciled()
+
+
+async def test_a_rest_left_unprotected_is_still_shown_and_said_after_a_restart_until_sold(rig: Rig) -> None:
+    """The mark was kept in the daemon's memory only: a restart showed the bare rest as protected."""
+    broker, _ = await _bracketed(rig)
+    sold, said = await _sell(broker, rig, 0.0999)
+    assert sold.state == "filled" and _resting(rig) == []
+    await broker.poll()  # nothing covers the rest: the mark stays
+    assert BTC in broker.unprotected()
+
+    restarted = rig.broker()
+    published = listen(restarted)
+    await restarted.start()
+
+    shown = restarted.unprotected()[BTC]
+    assert "the 0.0001 BTC left of the BTC/USDT position have no exits at the exchange" in shown
+    assert "below the exchange's minimum notional of 5 USDT" in shown and f"order {sold.id}" in shown
+    [alert] = _alerts(published)  # said again, once, by the restarted daemon
+    assert alert.limit == "exit_unplaced" and alert.message == shown
+    await restarted.poll()
+    assert len(_alerts(published)) == 1
+
+    # sold: the mark goes, and stays gone after the next start
+    rest = OrderRequest(BTC, Side.SELL, amount=0.0001, reference_price=60_000.0)
+    rig.desk.set_price(BTC, 60_000.0)  # 6 USDT: a sell the exchange takes
+    assert (await restarted.submit(rest, placed_ts=now_ms())).state == "filled"
+    await restarted.poll()
+    assert restarted.unprotected() == {}
+    assert (await rig.started()).unprotected() == {}
+
+
+async def test_a_rest_left_unprotected_is_unmarked_once_exits_cover_it_again(rig: Rig) -> None:
+    broker, _ = await _bracketed(rig)
+    await _sell(broker, rig, 0.0999)
+    assert BTC in broker.unprotected()
+    entry = await broker.submit(buy(0.1, stop_loss=0.05, reference_price=40_000.0), placed_ts=now_ms())
+    assert entry.state == "filled"
+    await broker.poll()
+    assert BTC in broker.unprotected()  # the new stop covers the new 0.1, not the old rest
+
+    rig.desk.set_price(BTC, 60_000.0)  # the rest is worth an exit now: the trader places one
+    cover = OrderRequest(
+        BTC, Side.SELL, OrderType.STOP, amount=0.0001, stop_price=55_000.0, price=54_500.0, role="stop_loss"
+    )
+    assert (await broker.submit(cover, placed_ts=now_ms())).state == "open"
+    await broker.poll()
+    assert broker.unprotected() == {}
+    assert (await rig.started()).unprotected() == {}
 
 
 async def test_cancels_are_journaled_as_ours_so_a_kill_before_the_answer_is_not_an_alert(

@@ -9,7 +9,7 @@ from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
 from mastertrade.db.models.daemon_lock import DaemonLockRecord
 from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource
 from mastertrade.db.models.market import Candle, Series
-from mastertrade.db.models.protection import ProtectionRecord
+from mastertrade.db.models.protection import ProtectionRecord, UnprotectedRecord
 from mastertrade.db.models.replay import ReplayPosition
 from mastertrade.db.models.strategies import (
     GenerationRun,
@@ -68,4 +68,5 @@ __all__ = [
     "RiskAuditRecord",
     "TradingBook",
     "TradingSnapshot",
+    "UnprotectedRecord",
 ]

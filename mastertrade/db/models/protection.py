@@ -13,13 +13,16 @@ against the order journal:
 Levels are prices in the quote currency; ``stop_loss``/``take_profit``/``trailing_stop`` are the
 strategy's fractions, ``trail_peak`` the highest high since entry, ``armed_ts`` the market time (epoch ms)
 from which whole bars count.
+
+``unprotected_parts`` is the other side: what a bracketed buy asked exits for and that has none at the
+exchange (``UnprotectedRecord``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from mastertrade.db.types import UTCDateTime, utcnow
@@ -55,3 +58,20 @@ class ProtectionRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UnprotectedRecord(SQLModel, table=True):
+    """A live position's part that its bracketed buy asked exits for and that has none at the exchange
+    (``engine/execution/unprotected.py``): under the exchange's minimum, or its exits refused. One row per
+    entry order, written when it is noted and deleted when it is protected again or sold, so a restarted
+    daemon still shows the position unprotected and says so again."""
+
+    __tablename__ = "unprotected_parts"
+    __table_args__ = (UniqueConstraint("book", "entry_order_id", name="uq_unprotected_parts_book_entry"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    book: str = Field(sa_column=Column(String(80), ForeignKey("trading_books.id"), nullable=False))
+    entry_order_id: int = Field(sa_column=Column(Integer, nullable=False))
+    symbol: str = Field(max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    noted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -168,7 +168,7 @@ class LiveBroker:
         self.clock = clock
         self._ledger = Ledger()
         self._marks: dict[str, float] = {}
-        self.unprotected_parts = Unprotected()
+        self.unprotected_parts = Unprotected(journal.db, book)
         """Buys whose filled part has no exits at the exchange (below its minimum), for ``unprotected``."""
 
     @property
@@ -214,6 +214,7 @@ class LiveBroker:
         """Send or cancel left-over intents, resolve every order that may be at the exchange, fetch its
         fills, and true the book's balances up with the exchange's. Returns what it did."""
         report: dict[str, Any] = {"sent": [], "cancelled": [], "resolved": [], "adjusted": {}}
+        await self.unprotected_parts.load()  # what a previous run left bare, before anything notes anew
         stale_before = self.clock() - timedelta(seconds=self.intent_max_age_s)
         for row in reversed(await self.journal.orders(book=self.book, states=[OrderState.INTENT])):
             assert row.id is not None
@@ -261,6 +262,8 @@ class LiveBroker:
         report["adjusted"] = await self._true_up_balances()
         self._ledger = await self.journal.ledger(self.book)
         self._trips_seen = len(self._ledger.round_trips)
+        await self.unprotected_parts.prune(self)
+        self.unprotected_parts.remind(self._emit)  # still bare after the start: said again, once
         return report
 
     # --- state ----------------------------------------------------------------------------------
@@ -299,6 +302,7 @@ class LiveBroker:
         await live_oco.reprotect(self)
         await self._arm_waiting()
         await exit_cancels.restore(self)
+        await self.unprotected_parts.prune(self)
         outcome.fills, self._late = self._late + outcome.fills, []
         outcome.round_trips += self._ledger.round_trips[self._trips_seen :]
         self._trips_seen = len(self._ledger.round_trips)
@@ -539,7 +543,7 @@ class LiveBroker:
             async with self._lock(child.id):
                 if (await self.journal.get(child.id)).state == OrderState.INTENT:
                     await self.journal.transition(child.id, OrderState.CANCELLED, reason=message)
-        self.unprotected_parts.note(parent.id, parent.symbol, message, self._emit)
+        await self.unprotected_parts.note(parent.id, parent.symbol, message, self._emit)
         return True
 
     def _exit_levels(self, entry: OrderRecord, child: OrderRecord) -> tuple[float | None, float | None]:

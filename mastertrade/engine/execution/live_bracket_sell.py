@@ -139,7 +139,7 @@ async def sell(
     old = list(plan.exits)
     first = old[0]
     if first.parent_id is not None:  # said again below if what this sell leaves has no exits either
-        broker.unprotected_parts.clear(first.parent_id)
+        await broker.unprotected_parts.clear(first.parent_id)
     # a take-profit the daemon keeps for the stop (a venue without OCO lists) goes with it
     old += [
         row
@@ -177,6 +177,9 @@ async def carry_out(broker: Broker, sell: OrderRecord) -> tuple[OrderRecord, str
             sell_id, OrderState.CANCELLED, reason=f"not sent: its exit order {sold.id} sold first"
         )
         return sell, await put_back(broker, sell, old, new, why=f"its exit order {sold.id} sold first")
+    if short is not None and old[0].parent_id is not None:
+        # noted once the old exits are gone: a poll meanwhile would find them covering the rest
+        await broker.unprotected_parts.note(old[0].parent_id, sell.symbol, short, broker._emit)
     placed = await _place(broker, sell, new) if new else []
     refused = [row for row in placed if OrderState(row.state) is OrderState.REJECTED]
     if refused:
@@ -240,8 +243,6 @@ async def _journal_like(
             f"the {amount:.8g} {base} left of the {symbol} position have no exits at the exchange: {why} "
             f"(its exits were cancelled for the sell by hand of order {sell.id})"
         )
-        if first.parent_id is not None:
-            broker.unprotected_parts.note(first.parent_id, symbol, message, broker._emit)
         return [], message
     requests = [
         exit_cancels.exit_like(row, lots, cid)
@@ -293,7 +294,7 @@ async def _place(broker: Broker, sell: OrderRecord, rows: list[OrderRecord]) -> 
     refused = [row for row in rows if OrderState(row.state) is OrderState.REJECTED]
     if refused and rows[0].parent_id is not None:
         symbol = rows[0].symbol
-        broker.unprotected_parts.note(
+        await broker.unprotected_parts.note(
             rows[0].parent_id,
             symbol,
             f"the {rows[0].amount:.8g} {symbol} left by the sell by hand of order {sell.id} have no exits at "
@@ -361,7 +362,7 @@ async def put_back(
     if refused or short is not None:
         entry = old[0].parent_id if old else None
         if entry is not None:
-            broker.unprotected_parts.note(entry, symbol, f"{symbol}: {message}", broker._emit)
+            await broker.unprotected_parts.note(entry, symbol, f"{symbol}: {message}", broker._emit)
     return f"its exits ({names(old)}) were cancelled for it, and {message}"
 
 

@@ -97,7 +97,7 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     assert entry.id is not None
     templates, parts = await exits_of(broker, entry)
     if not templates or any(OrderState(row.state) is not OrderState.INTENT for row in templates):
-        broker.unprotected_parts.clear(entry.id)
+        await broker.unprotected_parts.clear(entry.id)
         return
     if any(_cancelled_by_hand(row) for row in parts):
         return  # a human took these exits back: the entry's own are armed when it ends
@@ -107,7 +107,7 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     working = [row for row in parts if OrderState(row.state) in IN_FLIGHT]
     if not pending:
         if working and all(abs(_rest(row) - target) <= AMOUNT_TOLERANCE for row in working):
-            broker.unprotected_parts.clear(entry.id)
+            await broker.unprotected_parts.clear(entry.id)
             return  # in place (a pair whose take-profit sold in part is ``live_oco.reprotect``'s)
         if target <= 0 or _refused_lately(broker, parts, target):
             return
@@ -115,7 +115,7 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
             pending = await _journal(broker, entry, templates, target)
         except errors.UserInputError as exc:  # below the market's minimum: nothing the exchange takes
             base = symbol.split("/")[0]
-            broker.unprotected_parts.note(
+            await broker.unprotected_parts.note(
                 entry.id,
                 symbol,
                 f"the {target:g} {base} its buy order {entry.id} ({symbol}) filled so far has no exits at "
@@ -130,7 +130,7 @@ async def protect(broker: LiveBroker, entry: OrderRecord) -> None:
     pending = [row for row in parts if OrderState(row.state) is OrderState.INTENT]
     if target <= 0:
         await _cancel_all(broker, pending, REPLACED)
-        broker.unprotected_parts.clear(entry.id)
+        await broker.unprotected_parts.clear(entry.id)
         return
     sized = []
     for row in pending:
@@ -146,7 +146,7 @@ async def retire(broker: LiveBroker, entry: OrderRecord) -> bool:
     """Cancel the exits of the entry's filled parts (it ended: its templates are sent for the whole
     fill); True once none of them can still sell at the exchange."""
     assert entry.id is not None
-    broker.unprotected_parts.clear(entry.id)
+    await broker.unprotected_parts.clear(entry.id)
     _, parts = await exits_of(broker, entry)
     cancelled = [row for row in parts if exit_cancels.unanswered(row)]
     if cancelled:
@@ -249,7 +249,7 @@ async def _send(broker: LiveBroker, entry: OrderRecord, rows: list[OrderRecord],
     refused = [row for row in ended if OrderState(row.state) is OrderState.REJECTED]
     if not refused:
         assert entry.id is not None
-        broker.unprotected_parts.clear(entry.id)
+        await broker.unprotected_parts.clear(entry.id)
     _, parts = await exits_of(broker, entry)
     cancelled = [row for row in parts if exit_cancels.unanswered(row)]
     if refused:
