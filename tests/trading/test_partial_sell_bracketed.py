@@ -104,3 +104,32 @@ def test_mt_trade_sell_of_part_says_what_became_of_the_exits(mt: MT, daemon: Thr
     assert f"its exits order {stop['id']} (stop-loss) were resized to 6 BTC/USDT: order " in sold.stderr
     [new] = [o for o in mt.json("orders") if o["role"] == "stop_loss" and o["state"] == "open"]
     assert new["amount"] == pytest.approx(6) and new["stop_price"] == stop["stop_price"]
+
+
+async def test_with_two_sets_of_exits_the_newest_goes_and_the_oldest_is_resized(
+    trading: TradingEngine,
+) -> None:
+    """Two bracketed buys of one symbol: the sell takes the newest set whole and resizes the oldest to
+    what is left, at its own levels (before, both sets were merged into one group for the rest)."""
+    await trading.bar(BTC, 0, 100, 101, 99, 100)
+    async with trading.client() as client:
+        first = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10, stop_loss=0.05))
+        await trading.bar(BTC, 1, 100, 101, 99, 100)
+        second = await client.place_order(OrderCreate(symbol=BTC, side="buy", amount=10, stop_loss=0.2))
+        await trading.bar(BTC, 2, 100, 101, 99, 100)
+        [old] = [o for o in await client.orders(open_only=True) if o.parent_id == first.order.id]
+        [new] = [o for o in await client.orders(open_only=True) if o.parent_id == second.order.id]
+
+        sold = await client.place_order(OrderCreate(symbol=BTC, side="sell", amount=15))
+        await trading.bar(BTC, 3, 100, 101, 99, 100)
+
+        assert (await client.order(sold.order.id)).state == "filled"
+        [resized] = await client.orders(open_only=True)
+        assert resized.amount == pytest.approx(5) and resized.stop_price == old.stop_price
+        assert (await client.order(new.id)).state == "cancelled"
+        assert (await client.order(old.id)).state == "cancelled"
+        assert sold.exits == (
+            f"its exits order {old.id} (stop-loss) were resized to 5 BTC/USDT: order {resized.id} "
+            f"(stop-loss); order {new.id} (stop-loss) were cancelled"
+        )
+        assert "cancelled, the sell took what it covered" in ((await client.order(new.id)).reason or "")

@@ -338,6 +338,128 @@ async def test_a_rest_left_unprotected_is_unmarked_once_exits_cover_it_again(rig
     assert (await rig.started()).unprotected() == {}
 
 
+async def _two_sets(rig: Rig) -> tuple[LiveBroker, list[OrderRecord], list[OrderRecord]]:
+    """Two filled bracketed buys of 0.1 BTC, each with its own OCO list (the second's wider)."""
+    broker, _ = await _bracketed(rig)
+    first = await _exits(rig)
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.1, take_profit=0.2, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    assert entry.state == "filled"
+    second = [row for row in await _exits(rig) if row.id not in {r.id for r in first}]
+    assert len(second) == 2 and rig.desk.locked["BTC"] == pytest.approx(0.2)
+    return broker, first, second
+
+
+async def test_with_two_exit_sets_the_newest_is_cancelled_and_the_oldest_resized(rig: Rig) -> None:
+    """Before, the sell was refused ("they are more than one set of exits")."""
+    broker, first, second = await _two_sets(rig)
+
+    sold, said = await _sell(broker, rig, 0.15)
+
+    assert sold.state == "filled" and sold.filled == pytest.approx(0.15)
+    new_stop, new_take = await _exits(rig)
+    assert (new_stop.client_order_id, new_take.client_order_id) == live_bracket_sell.derived_ids(
+        sold, "resize"
+    )
+    assert (new_stop.stop_price, new_take.price) == (first[0].stop_price, first[1].price)  # the oldest's
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.05)] * 2
+    assert rig.desk.locked["BTC"] == pytest.approx(0.05) and (await broker.ledger()).held(
+        BTC
+    ) == pytest.approx(0.05)
+    for row in [*first, *second]:
+        assert (await rig.journal.get(row.id)).state == "cancelled"
+    assert said == (
+        f"its exits {bracket_sell.names(first)} were resized to 0.05 BTC/USDT: "
+        f"{bracket_sell.names([new_stop, new_take])}; {bracket_sell.names(second)} were cancelled"
+    )
+    assert (await rig.journal.get(second[0].id)).reason == (
+        f"{bracket_sell.SOLD_BY_HAND}{sold.id}: cancelled, the sell took what it covered (orders "
+        f"{new_stop.id} and {new_take.id} keep the rest)"
+    )
+    assert "resized to 0.05 BTC/USDT" in ((await rig.journal.get(first[0].id)).reason or "")
+    await broker.poll()
+    await rig.assert_reconciled()
+
+
+async def test_with_two_exit_sets_a_sell_within_the_newest_leaves_the_oldest_alone(rig: Rig) -> None:
+    broker, first, second = await _two_sets(rig)
+
+    sold, _ = await _sell(broker, rig, 0.04)
+
+    assert sold.state == "filled"
+    for row in first:  # untouched
+        assert (await rig.journal.get(row.id)).state == "open"
+    new = [row for row in await _exits(rig) if row.id not in {r.id for r in first}]
+    assert [row.amount for row in new] == [pytest.approx(0.06)] * 2
+    assert (new[0].stop_price, new[1].price) == (second[0].stop_price, second[1].price)
+    assert rig.desk.locked["BTC"] == pytest.approx(0.16)
+    await rig.assert_reconciled()
+
+
+async def test_with_two_exit_sets_a_refused_sell_puts_each_set_back_at_its_levels(rig: Rig) -> None:
+    broker, first, second = await _two_sets(rig)
+    _refuse_market_sells(rig)
+
+    sold, said = await _sell(broker, rig, 0.15)
+
+    assert sold.state == "rejected"
+    back = await _exits(rig)
+    assert sorted((row.stop_price or row.price, row.amount) for row in back) == sorted(
+        (row.stop_price or row.price, pytest.approx(0.1)) for row in [*first, *second]
+    )
+    assert rig.desk.locked["BTC"] == pytest.approx(0.2)
+    assert said.count("placed again for the 0.1 BTC/USDT held as") == 2
+    await broker.poll()
+    await rig.started()
+    assert len(_resting(rig)) == 4
+    await rig.assert_reconciled()
+
+
+async def test_with_two_exit_sets_killed_after_the_cancels_the_next_start_finishes_once(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, first, _ = await _two_sets(rig)
+    monkeypatch.setattr(live_oco, "send_exits", _killed)
+    with pytest.raises(Killed):
+        await _sell(broker, rig, 0.15)
+    monkeypatch.undo()
+
+    restarted = await rig.started()
+
+    sold = await rig.journal.get(client_order_id="sell-by-hand")
+    assert sold.state == "filled" and len(_sells(rig)) == 1
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.05)] * 2
+    assert {o.stop_price or o.price for o in _resting(rig)} == {first[0].stop_price, first[1].price}
+    await restarted.poll()
+    await rig.started()
+    assert len(_sells(rig)) == 1 and len(_resting(rig)) == 2
+    await rig.assert_reconciled()
+
+
+async def test_with_two_exit_sets_killed_and_restarted_too_late_both_sets_are_put_back(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, first, second = await _two_sets(rig)
+    monkeypatch.setattr(live_oco, "send_exits", _killed)  # dies between the cancels and the new exits
+    with pytest.raises(Killed):
+        await _sell(broker, rig, 0.15)
+    assert _resting(rig) == []
+    monkeypatch.undo()
+    rig.clock.offset += timedelta(seconds=120)
+
+    await rig.started()
+
+    assert _sells(rig) == []
+    assert sorted(o.stop_price or o.price for o in _resting(rig)) == sorted(
+        row.stop_price or row.price for row in [*first, *second]
+    )
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.1)] * 4
+    await rig.started()
+    assert len(_resting(rig)) == 4
+    await rig.assert_reconciled()
+
+
 async def test_cancels_are_journaled_as_ours_so_a_kill_before_the_answer_is_not_an_alert(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:

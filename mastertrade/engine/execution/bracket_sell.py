@@ -36,8 +36,9 @@ SOLD_BY_HAND = "replaced for the sell by hand of order "
 
 @dataclass(frozen=True)
 class Plan:
-    """What a sell by hand does to its position's exits: ``exits`` (working, one set) reserve
-    ``reserved`` of the ``held``; the new exits protect ``keep`` (0: a whole sell, none)."""
+    """What a sell by hand does to its position's exits: ``exits`` (working: the sets it touches, the
+    one resized first) reserve ``reserved`` of the ``held``; the new exits protect ``keep`` (0: those
+    sets are cancelled, none placed) at the levels of the first set."""
 
     exits: tuple[OrderRecord, ...]
     held: float
@@ -50,25 +51,50 @@ class Plan:
         return max(0.0, self.reserved - self.keep)
 
 
+def set_key(row: OrderRecord) -> str:
+    """The exit set ``row`` belongs to: its one-cancels-other group, or itself."""
+    return f"oco:{row.oco}" if row.oco else f"order:{row.id}"
+
+
+def sets(exits: Sequence[OrderRecord]) -> list[list[OrderRecord]]:
+    """``exits`` grouped by set (``set_key``), in the order each set first appears."""
+    groups: dict[str, list[OrderRecord]] = {}
+    for row in exits:
+        groups.setdefault(set_key(row), []).append(row)
+    return list(groups.values())
+
+
 def reserved_by(exits: Sequence[OrderRecord]) -> float:
     """What ``exits`` reserve: each one-cancels-other group once (its legs sell the same coins)."""
-    groups: dict[str, float] = {}
-    for row in exits:
-        key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
-        groups[key] = max(groups.get(key, 0.0), (row.amount or 0.0) - row.filled)
-    return sum(groups.values())
+    return sum(max((row.amount or 0.0) - row.filled for row in group) for group in sets(exits))
 
 
 def plan(exits: Sequence[OrderRecord], held: float, amount: float) -> Plan | None:
     """The plan for a sell of ``amount`` of the ``held`` whose working sells are all ``exits``; None
-    when the sell fits beside them (what they do not reserve is free)."""
+    when the sell fits beside them (what they do not reserve is free).
+
+    With more than one set (two bracketed buys of one symbol), the sell takes what is free first, then
+    the newest sets, whole, until they free enough; the oldest of those it touches is resized to what it
+    frees beyond the sell (a whole sell cancels them all), the others are cancelled, and the sets it
+    does not reach keep working untouched: every coin still held stays covered as it was, and nothing
+    is reserved twice."""
     reserved = reserved_by(exits)
-    if amount <= (held - reserved) * (1 + 1e-9):
+    free = held - reserved
+    if amount <= free * (1 + 1e-9):
         return None
     whole = abs(amount - held) <= held * 1e-9 or amount >= held
-    keep = 0.0 if whole else max(0.0, min(reserved, held - amount))
-    ordered = tuple(sorted(exits, key=lambda row: row.id or 0))
-    return Plan(ordered, held, reserved, keep)
+    oldest_first = sets(sorted(exits, key=lambda row: row.id or 0))
+    touched: list[list[OrderRecord]] = []
+    freed = 0.0
+    need = amount - free  # (free < 0: exits reserving more than is held, a fee taken from the coins)
+    for group in reversed(oldest_first):  # the newest set first
+        touched.append(group)
+        freed += reserved_by(group)
+        if not whole and freed >= need * (1 - 1e-9):
+            break
+    keep = 0.0 if whole else max(0.0, min(freed, freed - need))
+    ordered = tuple(row for group in reversed(touched) for row in group)  # the one resized first
+    return Plan(ordered, held, freed, keep)
 
 
 def names(rows: Sequence[OrderRecord]) -> str:
@@ -82,17 +108,26 @@ def pending(sell_id: int) -> str:
     return f"{SOLD_BY_HAND}{sell_id}"
 
 
-def sold_reason(sell_id: int, new: Sequence[int], keep: float, symbol: str) -> str:
+def sold_reason(sell_id: int, new: Sequence[int], keep: float, symbol: str, *, resized: bool = True) -> str:
     """The reason of an exit replaced for the sell by hand ``sell_id`` once it went (``new``: its
-    successors, none for a whole sell)."""
+    successors, none for a whole sell; ``resized`` false: an exit of another set, which the sell took
+    whole while ``new`` keep the rest)."""
     if not new:
         return f"{pending(sell_id)}: cancelled with its position"
     ids = " and ".join(str(order_id) for order_id in new)
-    return f"{pending(sell_id)}: resized to {keep:.8g} {symbol} as order{'s' if len(new) > 1 else ''} {ids}"
+    orders = f"order{'s' if len(new) > 1 else ''} {ids}"
+    if not resized:
+        return f"{pending(sell_id)}: cancelled, the sell took what it covered ({orders} keep the rest)"
+    return f"{pending(sell_id)}: resized to {keep:.8g} {symbol} as {orders}"
 
 
 def note(old: Sequence[OrderRecord], new: Sequence[OrderRecord], keep: float, symbol: str) -> str:
-    """What the trader is told of the exits of a sell by hand that went."""
+    """What the trader is told of the exits of a sell by hand that went (``old`` in the plan's order:
+    the set resized first)."""
     if not new:
         return f"its exits were cancelled: {names(old)}"
-    return f"its exits {names(old)} were resized to {keep:.8g} {symbol}: {names(new)}"
+    first, *others = sets(old)
+    said = f"its exits {names(first)} were resized to {keep:.8g} {symbol}: {names(new)}"
+    if others:
+        said += f"; {names([row for group in others for row in group])} were cancelled"
+    return said

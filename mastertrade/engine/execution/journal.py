@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from mastertrade.db.database import Database
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.db.types import utcnow
+from mastertrade.engine.execution.bracket_sell import set_key
 from mastertrade.engine.execution.fees import fee_value, order_fees
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.matching import MatchResult, WorkingOrder
@@ -290,12 +291,13 @@ class Journal:
         placed_ts: int,
         exits: Sequence[OrderRecord],
         keep: float,
-        reason: Callable[[int, list[int]], str],
+        reason: Callable[[int, list[int], bool], str],
     ) -> tuple[OrderRecord, list[OrderRecord]]:
         """A paper sell by hand that replaces its position's bracket exits, in one transaction (a crash
         leaves all of it or none): the sell accepted (open), ``exits`` cancelled with ``reason(sell id,
-        new ids)``, and copies of them at their levels for ``keep`` (none when 0), working at once.
-        Returns the sell and the new exits (``bracket_sell``)."""
+        new ids, whether the exit is of the set resized)``, and copies of the first set of them
+        (``bracket_sell.Plan``) at its levels for ``keep`` (none when 0), working at once. Returns the
+        sell and the new exits (``bracket_sell``)."""
         now = utcnow()
         sell = intent_row(book, mode, request, placed_ts=placed_ts, now=now)
         async with self.db.sessions() as session:
@@ -305,7 +307,8 @@ class Journal:
             self._move(sell, OrderState.OPEN, None)
             sell.sent_at = now
             old = [await self._locked(session, row.id) for row in exits if row.id is not None]
-            new = [_exit_copy(row, keep, now) for row in old] if keep > 0 else []
+            resized = [row for row in old if set_key(row) == set_key(old[0])]
+            new = [_exit_copy(row, keep, now) for row in resized] if keep > 0 else []
             if new:
                 session.add(new[0])
                 await session.flush()
@@ -313,9 +316,9 @@ class Journal:
                     row.oco = f"oco-{new[0].id}" if len(new) > 1 else None
                 session.add_all(new)
                 await session.flush()
-            said = reason(sell.id, [row.id for row in new if row.id is not None])
+            ids = [row.id for row in new if row.id is not None]
             for row in old:
-                self._move(row, OrderState.CANCELLED, said)
+                self._move(row, OrderState.CANCELLED, reason(sell.id, ids, row in resized))
                 session.add(row)
             session.add(sell)
             await session.commit()

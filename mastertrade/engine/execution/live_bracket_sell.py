@@ -24,6 +24,11 @@ ids derived from the sell's; the trader is told. An old exit that sold while its
 stops the sell (the position is not what the trader saw): it is not sent, and what is held gets its
 exits back the same way.
 
+**More than one set of exits** (two bracketed buys of one symbol): the sell frees what it needs from
+the newest sets first (``bracket_sell.plan``): those it reaches are cancelled, the oldest of them is
+replaced by exits for what it frees beyond the sell, at its own levels, and the sets it does not reach
+keep working untouched; put back, each set gets its exits again at its own levels for what it covered.
+
 A remainder under the exchange's minimum (notional or amount) can have no exits: the old ones are
 cancelled, none placed, and it is said loudly (a warning, an ``exit_unplaced`` alert, the position shown
 unprotected by ``mt positions``: ``unprotected.py``) and in the command's answer.
@@ -125,8 +130,6 @@ async def why_not(broker: Broker, plan: Plan) -> str | None:
                 f"its buy order {entry.id} is still filling (the exits of what it filled so far are resized "
                 "as it fills): let it end first, or cancel its rest"
             )
-    if len({row.oco or f"order-{row.id}" for row in plan.exits}) > 1:
-        return "they are more than one set of exits"
     return None
 
 
@@ -140,11 +143,13 @@ async def sell(
     first = old[0]
     if first.parent_id is not None:  # said again below if what this sell leaves has no exits either
         await broker.unprotected_parts.clear(first.parent_id)
-    # a take-profit the daemon keeps for the stop (a venue without OCO lists) goes with it
+    # a take-profit the daemon keeps for a stop (a venue without OCO lists) goes with it
+    linked = {(row.oco, row.parent_id) for row in old if row.oco is not None}
+    known = {row.id for row in old}
     old += [
         row
         for row in await live_oco.held_exits(broker)
-        if row.oco == first.oco and row.parent_id == first.parent_id
+        if (row.oco, row.parent_id) in linked and row.id not in known
     ]
     row, _ = await broker.journal.create_order(
         broker.book, broker.mode, request, placed_ts=placed_ts, reason=marked(old, plan.keep)
@@ -164,7 +169,7 @@ async def carry_out(broker: Broker, sell: OrderRecord) -> tuple[OrderRecord, str
         return sell, f"the daemon's poll carried this sell out: `mt orders show {sell.id}` says how"
     ids, keep = _parse(sell)
     old = [await broker.journal.get(order_id) for order_id in ids]
-    new, short = await _new_exits(broker, sell, old, keep)
+    new, short = await _new_exits(broker, sell, _resized(old), keep)
     old = await _cancel(broker, old, pending(sell_id))
     if any(not OrderState(row.state).final for row in old):
         return sell, (
@@ -192,6 +197,19 @@ async def carry_out(broker: Broker, sell: OrderRecord) -> tuple[OrderRecord, str
     if said is None:
         said = f"its exits ({names(old)}) were replaced; the sell's outcome is not known yet"
     return sell, f"{said}; {short}" if short else said
+
+
+def _in_order(sell: OrderRecord, rows: Sequence[OrderRecord]) -> list[OrderRecord]:
+    """``rows`` in the order the sell's reason names them (the set resized first), where it still does
+    (a refusal's reason replaces it), else oldest first."""
+    found = _MARKED.search(sell.reason or "")
+    named = [int(part) for part in found["ids"].split(",")] if found else []
+    return sorted(rows, key=lambda row: (named.index(row.id) if row.id in named else len(named), row.id or 0))
+
+
+def _resized(old: Sequence[OrderRecord]) -> list[OrderRecord]:
+    """The set whose levels the new exits take: the first one the sell names (``bracket_sell.plan``)."""
+    return [row for row in old if bracket_sell.set_key(row) == bracket_sell.set_key(old[0])]
 
 
 async def _new_exits(
@@ -313,11 +331,15 @@ async def settle(
     state = OrderState(sell.state)
     if state in (OrderState.SENT, OrderState.UNKNOWN, OrderState.INTENT) and not sell.filled > 0:
         return None
+    old = _in_order(sell, old)
     if sell.filled > 0 or state not in (OrderState.REJECTED, OrderState.CANCELLED):
         working = [row for row in new if OrderState(row.state) in (OrderState.INTENT, *IN_FLIGHT)]
         keep = (working[0].amount or 0.0) if working else 0.0
-        reason = bracket_sell.sold_reason(sell.id, [row.id for row in working if row.id], keep, sell.symbol)
-        await _say(broker, old, reason)
+        ids = [row.id for row in working if row.id]
+        resized = _resized(old)
+        await _say(broker, resized, bracket_sell.sold_reason(sell.id, ids, keep, sell.symbol))
+        others = [row for row in old if row not in resized]
+        await _say(broker, others, bracket_sell.sold_reason(sell.id, ids, keep, sell.symbol, resized=False))
         return bracket_sell.note(old, working, keep, sell.symbol)
     return await put_back(broker, sell, old, new, why=f"the sell was refused ({sell.reason})")
 
@@ -335,27 +357,33 @@ async def put_back(
             f"{why}; its exits are put back once the exchange confirms the others cancelled (the daemon's "
             "next poll)"
         )
-    old = [row for row in gone if row.id in {o.id for o in old}]
+    old = _in_order(sell, [row for row in gone if row.id in {o.id for o in old}])
     symbol = sell.symbol
-    held = (await broker.ledger()).held(symbol)
-    cover = max((row.amount or 0.0) - row.filled for row in old) if old else 0.0
-    amount = min(held, cover) if cover > 0 else held
-    stop_id, take_id = derived_ids(sell, "back")
-    back = await _found(broker, stop_id, take_id)
-    short = None
-    if not back and amount > 0:
-        back, short = await _journal_like(broker, old, amount, stop_id, take_id, sell)
-    if back:
-        back = await _place(broker, sell, back)
-    refused = [row for row in back if OrderState(row.state) is OrderState.REJECTED]
-    if not amount > 0:
-        done = "nothing of the position is left to protect"
-    elif short is not None:
-        done = short
-    elif refused or not back:
-        done = f"placing them again was refused ({refused[0].reason if refused else 'no answer'})"
-    else:
-        done = f"placed again for the {back[0].amount:.8g} {symbol} held as {names(back)}"
+    left = (await broker.ledger()).held(symbol)
+    said, refused, short = [], [], None
+    for index, group in enumerate(bracket_sell.sets(old)):  # each set for what it covered, while held
+        cover = max((row.amount or 0.0) - row.filled for row in group)
+        amount = min(left, cover) if cover > 0 else left
+        if not amount > 0:
+            continue
+        left -= amount
+        stop_id, take_id = derived_ids(sell, "back" if index == 0 else f"back{index}")
+        back = await _found(broker, stop_id, take_id)
+        unplaced = None
+        if not back:
+            back, unplaced = await _journal_like(broker, group, amount, stop_id, take_id, sell)
+        if back:
+            back = await _place(broker, sell, back)
+        failed = [row for row in back if OrderState(row.state) is OrderState.REJECTED]
+        refused += failed
+        short = short or unplaced
+        if unplaced is not None:
+            said.append(unplaced)
+        elif failed or not back:
+            said.append(f"placing them again was refused ({failed[0].reason if failed else 'no answer'})")
+        else:
+            said.append(f"placed again for the {back[0].amount:.8g} {symbol} held as {names(back)}")
+    done = "; ".join(said) if said else "nothing of the position is left to protect"
     message = f"{why}: {done}"
     await _say(broker, old, f"{head}: {message}")
     log.warning("sell by hand of order %s (%s): its exits %s: %s", sell.id, symbol, names(old), message)

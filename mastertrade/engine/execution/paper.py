@@ -207,7 +207,9 @@ class PaperBroker:
                 placed_ts=placed_ts,
                 exits=plan.exits,
                 keep=plan.keep,
-                reason=lambda sell_id, ids: bracket_sell.sold_reason(sell_id, ids, plan.keep, symbol),
+                reason=lambda sell_id, ids, resized: bracket_sell.sold_reason(
+                    sell_id, ids, plan.keep, symbol, resized=resized
+                ),
             )
             assert sell.id is not None
             for row in plan.exits:
