@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine import events
 from mastertrade.engine.execution import bracket_sell, exit_cancels, live_bracket_sell, live_oco
@@ -457,6 +458,105 @@ async def test_with_two_exit_sets_killed_and_restarted_too_late_both_sets_are_pu
     assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.1)] * 4
     await rig.started()
     assert len(_resting(rig)) == 4
+    await rig.assert_reconciled()
+
+
+async def _partly_filled_take(rig: Rig) -> tuple[LiveBroker, OrderRecord, OrderRecord]:
+    """The bracketed 0.1 whose take-profit sold 0.04 (the exchange expired its stop at that fill), the
+    price still at the take-profit: the daemon waits before re-protecting the 0.06 left."""
+    broker, _ = await _bracketed(rig)
+    stop, take = await _exits(rig)
+    broker._marks[BTC] = 44_000.0  # the price is at the take-profit: its rest is filling
+    rig.desk.fill_part(take.client_order_id, 0.04)
+    await broker.poll()
+    stop, take = await rig.journal.get(stop.id), await rig.journal.get(take.id)
+    assert (take.state, take.filled) == ("partially_filled", pytest.approx(0.04))
+    assert (stop.state, stop.filled) == ("cancelled", 0.0)
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.06)
+    return broker, stop, take
+
+
+async def test_a_take_profit_filled_in_part_is_replaced_by_a_pair_for_what_the_sell_leaves(rig: Rig) -> None:
+    """Before, the sell was refused ("order N has sold 0.04 already"), the rest left with no stop."""
+    broker, stop, take = await _partly_filled_take(rig)
+
+    sold, said = await _sell(broker, rig, 0.02)
+
+    assert sold.state == "filled" and sold.filled == pytest.approx(0.02)
+    new_stop, new_take = await _exits(rig)
+    assert (new_stop.client_order_id, new_take.client_order_id) == live_bracket_sell.derived_ids(
+        sold, "resize"
+    )
+    assert (new_stop.stop_price, new_stop.price, new_take.price) == (stop.stop_price, stop.price, take.price)
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.04)] * 2  # a stop again, with the take
+    assert rig.desk.locked["BTC"] == pytest.approx(0.04)
+    assert (await broker.ledger()).held(BTC) == pytest.approx(0.04)
+    assert f"were resized to 0.04 {BTC}" in said
+    old = await rig.journal.get(take.id)
+    assert (old.state, old.filled) == ("cancelled", pytest.approx(0.04))
+    assert (old.reason or "").startswith(f"{bracket_sell.SOLD_BY_HAND}{sold.id}: resized to 0.04")
+    broker._marks[BTC] = 40_000.0  # back under the take-profit: the daemon re-protects nothing more
+    await broker.poll()
+    await rig.started()
+    assert len(_resting(rig)) == 2
+    with pytest.raises(errors.NotFound):
+        await rig.journal.get(client_order_id=live_oco.successor_ids(take)[0])
+    await rig.assert_reconciled()
+
+
+async def test_when_the_daemon_re_protects_the_take_profit_first_the_sell_is_not_sent(rig: Rig) -> None:
+    """Its new pair is the position's exits: nothing is placed beside it (never two sets)."""
+    broker, _, take = await _partly_filled_take(rig)
+    plan = bracket_sell.plan(await _exits(rig), (await broker.ledger()).held(BTC), 0.02)
+    assert plan is not None and await broker.why_not_replaceable(plan) is None
+    broker._marks[BTC] = 40_000.0
+    assert await live_oco.reprotect(broker) != []  # the daemon's poll gets there first
+
+    request = OrderRequest(BTC, Side.SELL, amount=0.02, reference_price=40_000.0, client_order_id="by-hand")
+    sold, said = await broker.sell_replacing(request, placed_ts=now_ms(), plan=plan)
+
+    assert sold.state == "cancelled" and _sells(rig) == []
+    assert f"the daemon was replacing the rest of take-profit order {take.id}" in said
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.06)] * 2  # the daemon's pair alone
+    assert {o.client_order_id for o in _resting(rig)} == set(live_oco.successor_ids(take))
+    await broker.poll()
+    await rig.started()
+    assert len(_resting(rig)) == 2 and _sells(rig) == []
+    await rig.assert_reconciled()
+
+
+async def test_the_daemon_leaves_a_take_profit_alone_while_a_sell_by_hand_is_cancelling_it(rig: Rig) -> None:
+    """Its poll neither waits on the sell's cancel nor fails: it looks again at the next poll, and finds
+    the take-profit replaced by the sell's own exits."""
+    broker, _, take = await _partly_filled_take(rig)
+    broker._marks[BTC] = 40_000.0
+    assert take.id is not None
+    async with broker._lock(take.id):  # the sell by hand's cancel holds it
+        assert await live_oco.reprotect(broker) == []
+    assert (await rig.journal.get(take.id)).state == "partially_filled"
+
+
+async def test_a_take_profit_filled_in_part_killed_after_its_cancel_is_finished_at_the_next_start(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, stop, take = await _partly_filled_take(rig)
+    monkeypatch.setattr(live_oco, "send_exits", _killed)
+    with pytest.raises(Killed):
+        await _sell(broker, rig, 0.02)
+    assert (await rig.journal.get(take.id)).state == "cancelled" and _sells(rig) == []
+    monkeypatch.undo()
+
+    restarted = await rig.started()
+
+    sold = await rig.journal.get(client_order_id="sell-by-hand")
+    assert sold.state == "filled" and len(_sells(rig)) == 1
+    assert [o.quantity for o in _resting(rig)] == [pytest.approx(0.04)] * 2
+    assert (await restarted.ledger()).held(BTC) == pytest.approx(0.04)
+    await restarted.poll()
+    await rig.started()
+    assert len(_sells(rig)) == 1 and len(_resting(rig)) == 2
+    with pytest.raises(errors.NotFound):
+        await rig.journal.get(client_order_id=live_oco.successor_ids(take)[0])
     await rig.assert_reconciled()
 
 

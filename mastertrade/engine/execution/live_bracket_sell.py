@@ -29,6 +29,15 @@ the newest sets first (``bracket_sell.plan``): those it reaches are cancelled, t
 replaced by exits for what it frees beyond the sell, at its own levels, and the sets it does not reach
 keep working untouched; put back, each set gets its exits again at its own levels for what it covered.
 
+**A take-profit that filled in part** (the exchange expired its stop at that fill, and the daemon has not
+re-protected the rest yet: it waits while the price is at the take-profit, ``live_oco.reprotect``) is
+replaced like any exit, by a pair at both old levels (the expired stop gives its level). The sell's
+reason records what such an exit had sold when it was planned: only more than that is "an exit that
+sold first". Should the daemon's re-protection cancel the rest first, its new pair is the position's
+exits: the sell is not sent and nothing placed or put back beside that pair (never two sets); the
+re-protection, for its part, leaves a take-profit alone while a sell by hand is cancelling it. A stop
+that fired and is selling stays refused: let it end first.
+
 A remainder under the exchange's minimum (notional or amount) can have no exits: the old ones are
 cancelled, none placed, and it is said loudly (a warning, an ``exit_unplaced`` alert, the position shown
 unprotected by ``mt positions``: ``unprotected.py``) and in the command's answer.
@@ -71,6 +80,7 @@ log = logging.getLogger(__name__)
 MARK = "a sell by hand replacing its position's exits"
 """How the reason of such a sell starts while it is an intent (what it replaces follows)."""
 _MARKED = re.compile(r"\(orders? (?P<ids>[\d, ]+)\) by exits for (?P<keep>\S+) ")
+_SOLD = re.compile(r"; order (?P<id>\d+) had sold (?P<sold>[^;\s]+)")
 
 
 class Broker(exit_cancels.Broker, Protocol):
@@ -86,12 +96,19 @@ class Broker(exit_cancels.Broker, Protocol):
 
 
 def marked(old: Sequence[OrderRecord], keep: float) -> str:
-    """The sell's reason while it is an intent: the old exits and what the new ones keep."""
+    """The sell's reason while it is an intent: the old exits, what the new ones keep, and what an
+    exit had sold already (a take-profit filled in part): more than that is an exit selling first."""
     ids = ", ".join(str(row.id) for row in old)
+    before = "".join(f"; order {row.id} had sold {row.filled!r}" for row in old if row.filled > 0)
     return (
         f"{MARK} (order{'s' if len(old) > 1 else ''} {ids}) by exits for {keep!r} "
-        "first: sent once they are replaced"
+        f"first: sent once they are replaced{before}"
     )
+
+
+def _sold_before(sell: OrderRecord) -> dict[int, float]:
+    """What each exit the sell replaces had sold when it was planned (``marked``)."""
+    return {int(found["id"]): float(found["sold"]) for found in _SOLD.finditer(sell.reason or "")}
 
 
 def is_marked(row: OrderRecord) -> bool:
@@ -121,8 +138,8 @@ async def why_not(broker: Broker, plan: Plan) -> str | None:
     for row in plan.exits:
         if row.strategy_id is not None:
             return f"order {row.id} is strategy {row.strategy_id}'s, kept by its protection"
-        if row.filled > 0:
-            return f"order {row.id} has sold {row.filled:.8g} already"
+        if row.filled > 0 and await _expired_stop(broker, row) is None:
+            return f"order {row.id} has sold {row.filled:.8g} already (it is selling: let it end first)"
         assert row.parent_id is not None
         entry = await broker.journal.get(row.parent_id)
         if not OrderState(entry.state).final:
@@ -131,6 +148,23 @@ async def why_not(broker: Broker, plan: Plan) -> str | None:
                 "as it fills): let it end first, or cancel its rest"
             )
     return None
+
+
+async def _expired_stop(broker: Broker, take: OrderRecord) -> OrderRecord | None:
+    """The stop of the take-profit ``take`` that filled in part, which the exchange expired at that
+    fill (one OCO list), while the daemon has not yet replaced the rest (``live_oco.reprotect``: it waits
+    while the price is at the take-profit). A sell by hand then replaces the take-profit's rest like
+    any exit, with a pair at both old levels; None for any other exit that sold in part (a stop that
+    fired and is selling)."""
+    if take.role != "take_profit" or take.oco is None or OrderState(take.state) not in IN_FLIGHT:
+        return None
+    siblings = await broker.journal.orders(book=broker.book, symbol=take.symbol)
+    stop, _ = live_oco.legs([row for row in siblings if row.oco == take.oco and row.id != take.id])
+    if stop is None or not exit_cancels.expired_with(stop, take):
+        return None
+    if await _found(broker, *live_oco.successor_ids(take)):
+        return None  # re-protected already: the new pair is the position's exits
+    return stop
 
 
 async def sell(
@@ -151,6 +185,11 @@ async def sell(
         for row in await live_oco.held_exits(broker)
         if (row.oco, row.parent_id) in linked and row.id not in known
     ]
+    # a take-profit that sold in part: its expired stop gives the new pair its stop level
+    for row in list(old):
+        stop = await _expired_stop(broker, row) if row.filled > 0 else None
+        if stop is not None:
+            old.insert(old.index(row) + 1, stop)
     row, _ = await broker.journal.create_order(
         broker.book, broker.mode, request, placed_ts=placed_ts, reason=marked(old, plan.keep)
     )
@@ -176,8 +215,12 @@ async def carry_out(broker: Broker, sell: OrderRecord) -> tuple[OrderRecord, str
             f"its exits ({names(old)}) are not confirmed cancelled by the exchange yet: the sell waits, and "
             "the daemon carries on at its next poll"
         )
-    if any(row.filled > 0 for row in old):
-        sold = next(row for row in old if row.filled > 0)
+    taken = next((row for row in old if row.reason == live_oco.REPROTECT), None)
+    if taken is not None:
+        return await _left_to_reprotect(broker, sell, new, taken)
+    before = _sold_before(sell)
+    if any(row.filled > before.get(row.id or 0, 0.0) * (1 + 1e-9) for row in old):
+        sold = next(row for row in old if row.filled > before.get(row.id or 0, 0.0) * (1 + 1e-9))
         sell = await broker.journal.transition(
             sell_id, OrderState.CANCELLED, reason=f"not sent: its exit order {sold.id} sold first"
         )
@@ -197,6 +240,28 @@ async def carry_out(broker: Broker, sell: OrderRecord) -> tuple[OrderRecord, str
     if said is None:
         said = f"its exits ({names(old)}) were replaced; the sell's outcome is not known yet"
     return sell, f"{said}; {short}" if short else said
+
+
+async def _left_to_reprotect(
+    broker: Broker, sell: OrderRecord, new: Sequence[OrderRecord], take: OrderRecord
+) -> tuple[OrderRecord, str]:
+    """The daemon cancelled the rest of the take-profit ``take`` (filled in part) to re-protect it with
+    a new pair (``live_oco.reprotect``) before this sell's cancel: that pair is the position's exits, so
+    nothing is placed here (never two sets) and the sell is not sent (the position is not what the
+    trader saw)."""
+    assert sell.id is not None
+    for row in new:
+        assert row.id is not None
+        if OrderState((await broker.journal.get(row.id)).state) is OrderState.INTENT:
+            await broker.journal.transition(
+                row.id, OrderState.CANCELLED, reason="its sell by hand was never sent"
+            )
+    why = (
+        f"not sent: the daemon was replacing the rest of take-profit order {take.id} (filled in part) with "
+        "a new pair"
+    )
+    sell = await broker.journal.transition(sell.id, OrderState.CANCELLED, reason=why)
+    return sell, f"{why}, which protects the position; sell again once `mt orders` shows it"
 
 
 def _in_order(sell: OrderRecord, rows: Sequence[OrderRecord]) -> list[OrderRecord]:
@@ -359,6 +424,8 @@ async def put_back(
         )
     old = _in_order(sell, [row for row in gone if row.id in {o.id for o in old}])
     symbol = sell.symbol
+    if any(row.reason == live_oco.REPROTECT for row in old):  # its new pair protects what is held
+        return f"{why}: the daemon re-protects the position with a new pair ({names(old)} are replaced)"
     left = (await broker.ledger()).held(symbol)
     said, refused, short = [], [], None
     for index, group in enumerate(bracket_sell.sets(old)):  # each set for what it covered, while held

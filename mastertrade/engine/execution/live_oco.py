@@ -505,7 +505,13 @@ async def reprotect(broker: LiveBroker, *, at_start: bool = False) -> list[str]:
             if take.price is not None and mark is not None and mark >= take.price:
                 continue  # the price is at the take-profit: its rest is filling
             assert take.id is not None
-            take = await broker.cancel(take.id, REPROTECT)
+            if broker._lock(take.id).locked():
+                continue  # its writer is at it (a sell by hand replacing it): the next poll looks again
+            try:
+                take = await broker.cancel(take.id, REPROTECT)
+            except errors.OperationFailed as exc:  # a sell by hand cancelled it first (its own exits)
+                log.info("take-profit %s not re-protected: %s", take.client_order_id, exc)
+                continue
             if OrderState(take.state) is not OrderState.CANCELLED:
                 continue  # filled meanwhile, or the cancel's answer is still to come
         sent = await _send_successor(broker, stop, take, stop_id, take_id)
