@@ -433,7 +433,13 @@ def _print(doc: dict[str, Any]) -> None:
         f" ({data['search_window']['bars']:,} bars); hold-out {data['holdout']['start']} .."
         f" {data['holdout']['end']} ({data['holdout']['bars']:,} bars), scored once after selection."
         f" Deflated Sharpe counts {trials.get('trials', 0):,} trials on this series"
-        f" ({trials.get('this_run', 0):,} this run), variance of their Sharpe ratios"
+        f" ({trials.get('this_run', 0):,} this run"
+        + (
+            f", {trials['counted_before']:,} of its candidates counted before on overlapping bars"
+            if trials.get("counted_before")
+            else ""
+        )
+        + "), variance of their Sharpe ratios"
         f" {_variance(trials)}; PBO "
         + ("n/a" if not pbo else f"{pbo['pbo']:.2f} over {pbo['trials']} candidates, {pbo['blocks']} blocks")
     )

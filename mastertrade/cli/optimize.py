@@ -303,7 +303,7 @@ def _print(report: dict[str, Any]) -> None:
     typer.echo(
         f"deflated Sharpe {_number(report['deflated_sharpe'], 3)} with N = {trials['trials']} trials on this"
         + (
-            f" series ({before} of this run's counted by an earlier tuning of these bars)"
+            f" series ({before} of this run's counted before by a run on overlapping bars)"
             if before
             else " series"
         )

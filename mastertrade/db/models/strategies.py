@@ -120,13 +120,17 @@ class SelectionTrials(SQLModel, table=True):
 
 
 class SelectionTrialKey(SQLModel, table=True):
-    """One candidate a batch of ``selection_trials`` counted, by the hash of its configuration (a tuning's
-    parameter set): a later tuning that scores the same configuration on the same bars of the series does
-    not count it again (``engine/generator/trials.py``). Batches stored before this table, and those of
-    the genetic search (which skips every strategy stored before), have no keys."""
+    """One candidate a batch of ``selection_trials`` counted, by the hash of its configuration (a genome's
+    fingerprint or a plugin's parameter values, whichever command scored it): a candidate is counted once
+    among the batches of overlapping bars of the series, and a run on exactly the same bars leaves it out
+    of its batch (``engine/generator/trials.py``). Batches stored before these keys have none: their
+    trials all count. Indexed by key too: a run asks which of its few thousand keys were counted before."""
 
     __tablename__ = "selection_trial_keys"
-    __table_args__ = (Index("ix_selection_trial_keys_batch", "batch_id"),)
+    __table_args__ = (
+        Index("ix_selection_trial_keys_batch", "batch_id"),
+        Index("ix_selection_trial_keys_key", "key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(

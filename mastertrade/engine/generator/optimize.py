@@ -13,8 +13,8 @@ same result). The discipline is the generation run's:
 - the best trial is scored **once** on the hold-out (the newest ``holdout_fraction`` of the lookback)
   and judged there by the default filter; its deflated Sharpe ratio counts every trial ever recorded
   for the series in the registry, this optimisation's included, which it then joins (each distinct
-  configuration once: one an earlier tuning counted on the same bars, as a run again with the same
-  seed scores, is not counted again; see :mod:`.trials`);
+  configuration once: one an earlier tuning or generation run counted on overlapping bars of the
+  series, as a run again with the same seed scores, is not counted again; see :mod:`.trials`);
 - the probability of backtest overfitting (CSCV) is computed over the trials' daily returns on the
   search window.
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.generator.evaluation import Score, Scorer
+    from mastertrade.engine.generator.trials import Batch, Counted, Tally
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.plugins import StrategyPlugin
@@ -194,11 +195,10 @@ class Subject:
         whatever its name (a genome's fingerprint) or a plugin's name and parameter values."""
         import json
 
-        from mastertrade.engine.generator.trials import trial_key
-        from mastertrade.engine.signals.canonical import fingerprint
+        from mastertrade.engine.generator.trials import genome_trial_key, trial_key
 
         if self.genome is not None:
-            return trial_key(f"genome:{fingerprint(candidate)}")
+            return genome_trial_key(candidate)  # the key `mt generate` gives the same genome
         parameters = json.dumps(candidate.plugin.parameter_values(), sort_keys=True)
         return trial_key(f"plugin:{self.name}:{parameters}")
 
@@ -316,14 +316,15 @@ async def optimize(
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     prior = await registry.tally(key, *span)
-    known = await registry.known(key, *span)
     from mastertrade.engine.ml.stoppable import run_stoppable
 
     # Ctrl-C (a cancelled caller) stops the tuning after the trial it is scoring, not after the last one
-    report, batch, counted = await run_stoppable(
-        lambda check: tune(problem, holdout, subject, settings, trials, seed, prior, check=check, known=known)
+    tuned = await run_stoppable(lambda check: tune(problem, subject, settings, trials, seed, check=check))
+    counted = await registry.counted(key, *span, tuned.scored)
+    report, batch = await run_stoppable(
+        lambda _: judge(problem, holdout, subject, settings, trials, tuned, prior, counted)
     )
-    await registry.record(key, *span, batch, source="optimize", keys=counted)
+    await registry.record(key, *span, batch.recorded, source="optimize", keys=batch.keys)
     return {
         "exchange": key.exchange,
         "symbol": key.symbol,
@@ -371,29 +372,30 @@ async def _read_range(
     return series.key, frame, trim
 
 
+@dataclass
+class Tuned:
+    """What a tuning scored on the search window: each distinct candidate with its score (``distinct``,
+    the original alone when every parameter set was invalid), keyed for the registry (``scored``: each
+    :meth:`Subject.trial_key` with its per-day Sharpe ratio), and the original's score."""
+
+    distinct: list[tuple[Any, Any]]
+    scored: dict[str, float | None]
+    original_score: Any
+
+
 def tune(
     problem: Any,
-    holdout: Any,
     subject: Subject,
     settings: Settings,
     trials: int,
     seed: int,
-    prior: Any,
     check: Callable[[], None] | None = None,
-    known: frozenset[str] = frozenset(),
-) -> tuple[dict[str, Any], Any, list[str]]:
-    """The CPU-bound part: Optuna over the search window, then the one hold-out score of the best.
-    ``check`` is called after each trial and raises to stop the tuning (its caller was cancelled).
-    ``known``: the trial keys the registry counted on these bars before, not counted again. Returns the
-    report, the batch of new trials for the registry and their keys."""
+) -> Tuned:
+    """The CPU-bound search: Optuna over the search window. ``check`` is called after each trial and
+    raises to stop the tuning (its caller was cancelled)."""
     import optuna
 
-    from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.evaluation import Scorer
-    from mastertrade.engine.generator.holdout import score_holdout
-    from mastertrade.engine.generator.pipeline import search_pbo
-    from mastertrade.engine.generator.trials import Tally
-    from mastertrade.engine.generator.validation import threshold_failures
 
     config = settings.generator
     scorer = Scorer(problem)
@@ -426,14 +428,36 @@ def tune(
     distinct = list(tried.values())
     if not distinct:  # every parameter set was invalid: the original is the only candidate
         distinct = [(subject.original, original_score)]
-    fresh: dict[str, Any] = {}  # the configurations no earlier tuning counted on these bars
+    scored: dict[str, float | None] = {}
     for candidate, score in distinct:
-        fresh.setdefault(subject.trial_key(candidate), score)
-    before = known & fresh.keys()
-    for counted in before:
-        del fresh[counted]
-    batch = Tally.of(len(fresh), (score.daily_sharpe for score in fresh.values())) if fresh else Tally()
-    tally = (prior or Tally()) + batch
+        scored.setdefault(subject.trial_key(candidate), score.daily_sharpe)
+    return Tuned(distinct, scored, original_score)
+
+
+def judge(
+    problem: Any,
+    holdout: Any,
+    subject: Subject,
+    settings: Settings,
+    trials: int,
+    tuned: Tuned,
+    prior: Tally,
+    counted: Counted,
+) -> tuple[dict[str, Any], Batch]:
+    """The CPU-bound judgement of a tuning: the PBO over its trials, the one hold-out score of the best
+    and its deflated Sharpe ratio. ``prior``: the registry's tally of these bars; ``counted``: which of
+    the tuning's configurations it counted before (:class:`.trials.Counted`), not counted again. Returns
+    the report and the run's :class:`.trials.Batch` for the registry."""
+    from mastertrade.engine.generator.deflated import deflated_sharpe
+    from mastertrade.engine.generator.holdout import score_holdout
+    from mastertrade.engine.generator.pipeline import search_pbo
+    from mastertrade.engine.generator.trials import new_batch
+    from mastertrade.engine.generator.validation import threshold_failures
+
+    config = settings.generator
+    distinct, original_score = tuned.distinct, tuned.original_score
+    batch = new_batch(tuned.scored, counted)
+    tally = batch.pooled(prior)
 
     def rank(item: tuple[Any, Any]) -> tuple[bool, float]:
         score = item[1]
@@ -469,7 +493,7 @@ def tune(
     from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
     baseline = buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)
-    report = {
+    report: dict[str, Any] = {
         "strategy": subject.name,
         "kind": "genome" if subject.genome is not None else "plugin",
         "tuned": [slot.name for slot in subject.tunable],
@@ -489,7 +513,7 @@ def tune(
         "deflated_sharpe": dsr,
         "deflated_trials": tally.as_dict()
         | deflation
-        | {"this_run": batch.trials, "counted_before": len(before)},
+        | {"this_run": batch.added, "counted_before": batch.before},
         "pbo": pbo,
         "verdict": (
             "passes the filter on the hold-out"
@@ -502,7 +526,7 @@ def tune(
     }
     if subject.strategy is not None and subject.strategy.plugin is not None:
         report["declared"] = [param.as_dict() for param in subject.strategy.plugin.parameters]
-    return report, batch, sorted(fresh)
+    return report, batch
 
 
 def _search_metrics(problem: Any, score: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from mastertrade.engine.generator.evaluation import Problem, Score
     from mastertrade.engine.generator.executor_base import Executor
     from mastertrade.engine.generator.search import Candidate, SearchConfig
-    from mastertrade.engine.generator.trials import Tally
+    from mastertrade.engine.generator.trials import Lookup, Tally
     from mastertrade.engine.generator.variation import Pool
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
@@ -412,6 +412,7 @@ async def generate(
             stop=stop,
             holdout=holdout,
             prior=prior,
+            counted=registry.lookup(key, *span),
             pbo_blocks=config.pbo_blocks,
             seeds=request.seeds,
         )
@@ -420,7 +421,10 @@ async def generate(
         except asyncio.CancelledError:
             stop.set()  # the worker thread cannot be cancelled; it stops at its next generation
             raise
-        await registry.record(key, *span, selection.pop("batch"), source="generate", generation_run_id=run_id)
+        batch = selection.pop("batch")
+        await registry.record(
+            key, *span, batch.recorded, source="generate", generation_run_id=run_id, keys=batch.keys
+        )
         storing = time.perf_counter()
         stored = await store.add_many(items)
         timings["storage_s"] = time.perf_counter() - storing
@@ -510,6 +514,7 @@ def compute(
     exchange: str | None,
     holdout: pd.DataFrame,
     prior: Tally | None = None,
+    counted: Lookup | None = None,
     pbo_blocks: int = 16,
     stop: threading.Event | None = None,
     scheduler: str | None = None,
@@ -518,10 +523,11 @@ def compute(
     """The CPU-bound part of a run: search on ``problem`` (the search window), then score the chosen
     once on ``holdout`` and judge them there; returns what to store (best by search fitness first),
     counts, timings and the run's selection record (hold-out, trials counted, PBO, the batch of trials
-    to add to the registry under ``"batch"``)."""
+    to add to the registry under ``"batch"``). ``counted`` tells which of the search's candidates the
+    registry counted before on these bars (:mod:`.trials`; ``None``: none)."""
     from mastertrade.engine.generator.executor import ThreadExecutor, make_executor
     from mastertrade.engine.generator.search import MAX_EXTRA_GENERATIONS, Search, select
-    from mastertrade.engine.generator.trials import Tally
+    from mastertrade.engine.generator.trials import Counted, Tally, genome_trial_key, new_batch
 
     started = time.perf_counter()
     with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
@@ -531,8 +537,12 @@ def compute(
         search_cpu = time.process_time() - cpu_started
         chosen = select(result.archive, config.count)
         cache = executor.scorer.cache if isinstance(executor, ThreadExecutor) else None
-        batch = Tally.of(len(result.archive), (c.score.daily_sharpe for c in result.archive if c.score))
-        tally = (prior or Tally()) + batch
+        scored = {
+            genome_trial_key(c.genome): None if c.score is None else c.score.daily_sharpe
+            for c in result.archive
+        }
+        batch = new_batch(scored, Counted() if counted is None else counted(scored))
+        tally = batch.pooled(prior or Tally())
         items, validation = validate(
             problem, chosen, thresholds, executor, cache, run_id, exchange, holdout, tally, pbo_blocks
         )
@@ -567,7 +577,9 @@ def compute(
         "reference_disagreements": int(validation["reference_disagreements"]),
     }
     selection = {
-        "deflated_trials": tally.as_dict() | validation["deflation"] | {"this_run": batch.trials},
+        "deflated_trials": tally.as_dict()
+        | validation["deflation"]
+        | {"this_run": batch.added, "counted_before": batch.before},
         "pbo": validation["pbo"],
         "holdout_buy_and_hold": validation["holdout_buy_and_hold"],
         "batch": batch,

@@ -15,22 +15,34 @@ both inputs of the deflated Sharpe ratio's expected maximum include every earlie
   spread a skill-less strategy's per-day Sharpe estimate has over the hold-out's ``T`` days,
   ``1 / (T - 1)`` (Lo 2002 at SR = 0). :meth:`Tally.deflation` makes the choice and names it.
 
-A candidate is counted once. The genetic search skips every strategy stored for the market before, so
-its batches hold new candidates only. A tuning (``mt optimize``) may score again what an earlier one
-scored (the same seed and strategy give the same parameter sets): its batch keeps the hash of each
-configuration it counted (:func:`trial_key`, the ``selection_trial_keys`` table), and a later tuning
-leaves out of its batch the configurations already counted on the same bars of the series
-(:meth:`TrialRegistry.known`). New configurations, another seed's included, still add.
+A candidate is counted once per series, whichever command scored it and on whichever overlapping
+bars. Every batch with keys keeps the hash of each configuration it counted (:func:`trial_key`; a genome's
+through :func:`genome_trial_key`, the same key whether ``mt generate``'s search, ``mt optimize``'s tuning
+or ``mt optimize --evolve`` scored it; the ``selection_trial_keys`` table), and :meth:`TrialRegistry.tally`
+counts each key once among the batches it pools. "The same bars" is the rule N already follows: bars that
+overlap. A configuration scored on a window shifted from an earlier one (tonight's lookback, one day on
+from last night's) is the same trial of the same selection: it was looked at on data the earlier score
+saw too, so it is not a new draw and must not raise N a second time. Yet it stays in the new batch: a
+later window that overlaps the new batch but not the old one must still count it. Only on exactly the
+same bars does a run leave a configuration out of its batch (:func:`new_batch`): its score there is the
+same observation again. On other bars its per-day Sharpe ratio is a new observation of the spread, so it
+enters ``V``'s moments although not ``N``. Batches stored without keys (before the ``s33_trial_keys``
+revision for tunings and ``s34_trial_key_index`` for generation runs, and the RL policies' batches of
+one) keep counting all their trials: a configuration in them cannot be recognised, so it may be counted
+once more, never once less.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import distinct, func, insert
 from sqlmodel import col, select
 
 from mastertrade.db.models.strategies import SelectionTrialKey, SelectionTrials
@@ -38,6 +50,7 @@ from mastertrade.db.models.strategies import SelectionTrialKey, SelectionTrials
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.market.store import SeriesKey
+    from mastertrade.engine.signals.genome import Genome
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,52 @@ def trial_key(configuration: str) -> str:
     return hashlib.sha256(configuration.encode("utf-8")).hexdigest()[:32]
 
 
+def genome_trial_key(genome: Genome) -> str:
+    """The registry's key of a genome configuration, the same whichever command scored it: the hash of its
+    logic, stops and size (its fingerprint), whatever its name."""
+    from mastertrade.engine.signals.canonical import fingerprint
+
+    return trial_key(f"genome:{fingerprint(genome)}")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Which of a run's keys the registry counted before on bars overlapping the run's (``overlapping``),
+    and which of those on exactly the run's bars (``exact``)."""
+
+    overlapping: frozenset[str] = frozenset()
+    exact: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A run's trials (see the module docstring): ``recorded`` (the moments of its candidates not counted
+    on exactly these bars before) and their ``keys`` go into the registry; ``added``, the candidates
+    counted on no overlapping bars before, is what the run adds to N; ``before`` the others."""
+
+    recorded: Tally
+    keys: tuple[str, ...]
+    added: int
+    before: int
+
+    def pooled(self, prior: Tally) -> Tally:
+        """``prior`` (the registry's tally of these bars) with this batch: each candidate counted once."""
+        return replace(prior + self.recorded, trials=prior.trials + self.added)
+
+
+def new_batch(scored: Mapping[str, float | None], counted: Counted) -> Batch:
+    """The :class:`Batch` of a run that scored the candidates keyed in ``scored`` (each with its per-day
+    Sharpe ratio, ``None`` when undefined), ``counted`` what the registry knew of them."""
+    fresh = {key: sharpe for key, sharpe in scored.items() if key not in counted.exact}
+    recorded = Tally.of(len(fresh), fresh.values()) if fresh else Tally()
+    added = sum(1 for key in scored if key not in counted.overlapping)
+    return Batch(recorded, tuple(sorted(fresh)), added, len(scored) - added)
+
+
+Lookup = Callable[[Iterable[str]], Counted]
+"""What a run scoring in a worker thread is given to ask the registry which keys it counted before."""
+
+
 class TrialRegistry:
     """The ``selection_trials`` table (see the module docstring)."""
 
@@ -129,37 +188,65 @@ class TrialRegistry:
         self.db = db
 
     async def tally(self, series: SeriesKey, start_ts: int, end_ts: int) -> Tally:
-        """Every recorded batch of ``series`` whose bars overlap ``[start_ts, end_ts]``, pooled."""
-        query = select(SelectionTrials).where(
+        """Every recorded batch of ``series`` whose bars overlap ``[start_ts, end_ts]``, pooled, each key
+        counted once among them (see the module docstring)."""
+        overlap = (
             col(SelectionTrials.exchange) == series.exchange,
             col(SelectionTrials.symbol) == series.symbol,
             col(SelectionTrials.timeframe) == series.timeframe,
             col(SelectionTrials.start_ts) <= end_ts,
             col(SelectionTrials.end_ts) >= start_ts,
         )
+        query = select(SelectionTrials).where(*overlap)
+        repeats = (
+            select(func.count(col(SelectionTrialKey.key)) - func.count(distinct(col(SelectionTrialKey.key))))
+            .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
+            .where(*overlap)
+        )
         async with self.db.sessions() as session:
             rows = (await session.exec(query.order_by(col(SelectionTrials.id)))).all()
+            repeated = (await session.exec(repeats)).one() or 0
         total = Tally()
         for row in rows:
             total = total + Tally(row.trials, row.sharpe_count, row.sharpe_mean, row.sharpe_m2, 1)
-        return total
+        return replace(total, trials=total.trials - int(repeated))
 
-    async def known(self, series: SeriesKey, start_ts: int, end_ts: int) -> frozenset[str]:
-        """The keys (:func:`trial_key`) of the candidates already counted on exactly the bars
-        ``[start_ts, end_ts]`` of ``series``."""
-        query = (
-            select(SelectionTrialKey.key)
-            .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
-            .where(
-                col(SelectionTrials.exchange) == series.exchange,
-                col(SelectionTrials.symbol) == series.symbol,
-                col(SelectionTrials.timeframe) == series.timeframe,
-                col(SelectionTrials.start_ts) == start_ts,
-                col(SelectionTrials.end_ts) == end_ts,
-            )
-        )
+    async def counted(self, series: SeriesKey, start_ts: int, end_ts: int, keys: Iterable[str]) -> Counted:
+        """Which of ``keys`` (:func:`trial_key`) were counted before on bars of ``series`` overlapping
+        ``[start_ts, end_ts]``, and which of them on exactly those bars."""
+        overlapping: set[str] = set()
+        exact: set[str] = set()
         async with self.db.sessions() as session:
-            return frozenset((await session.exec(query)).all())
+            for chunk in batched(sorted(set(keys)), 500):  # SQLite takes up to 999 parameters a statement
+                query = (
+                    select(SelectionTrialKey.key, SelectionTrials.start_ts, SelectionTrials.end_ts)
+                    .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
+                    .where(
+                        col(SelectionTrialKey.key).in_(chunk),
+                        col(SelectionTrials.exchange) == series.exchange,
+                        col(SelectionTrials.symbol) == series.symbol,
+                        col(SelectionTrials.timeframe) == series.timeframe,
+                        col(SelectionTrials.start_ts) <= end_ts,
+                        col(SelectionTrials.end_ts) >= start_ts,
+                    )
+                )
+                for key, start, end in (await session.exec(query)).all():
+                    overlapping.add(key)
+                    if start == start_ts and end == end_ts:
+                        exact.add(key)
+        return Counted(frozenset(overlapping), frozenset(exact))
+
+    def lookup(self, series: SeriesKey, start_ts: int, end_ts: int) -> Lookup:
+        """:meth:`counted` for a worker thread of ``asyncio.to_thread`` (called on the event loop): it
+        blocks the thread, not the loop, until the query has run there. The loop outlives such threads
+        (``asyncio.run`` waits for them with the loop running), so the query always gets its turn."""
+        loop = asyncio.get_running_loop()
+
+        def counted(keys: Iterable[str]) -> Counted:
+            work = self.counted(series, start_ts, end_ts, list(keys))
+            return asyncio.run_coroutine_threadsafe(work, loop).result()
+
+        return counted
 
     async def record(
         self,
@@ -173,7 +260,8 @@ class TrialRegistry:
         keys: Iterable[str] = (),
     ) -> None:
         """Add one batch of trials scored on bars ``[start_ts, end_ts]`` of ``series``; ``keys``: those
-        of the candidates it counts (see :meth:`known`), stored with it in one transaction."""
+        of the candidates it counts (see :meth:`counted`), stored with it in one transaction (a bulk
+        insert: a generation run counts a few thousand)."""
         if batch.trials <= 0:
             return
         async with self.db.sessions() as session:
@@ -192,6 +280,10 @@ class TrialRegistry:
             )
             session.add(row)
             await session.flush()
-            assert row.id is not None
-            session.add_all(SelectionTrialKey(batch_id=row.id, key=key) for key in sorted(set(keys)))
+            batch_id = row.id
+            assert batch_id is not None
+            rows = [{"batch_id": batch_id, "key": key} for key in sorted(set(keys))]
+            if rows:  # Core's executemany in the session's transaction: no ORM object per key
+                connection = await session.connection()
+                await connection.execute(insert(SelectionTrialKey.__table__), rows)  # type: ignore[attr-defined]
             await session.commit()
