@@ -15,7 +15,7 @@
    counting every trial of the series in the registry (:mod:`.trials`), the filter on the hold-out
    (:mod:`.validation`), and for the finalists a re-run on the reference engine;
 5. store them, each with its path ``generated -> backtested -> passed|failed`` and the reasons, and add
-   the run's trials to the registry.
+   the run's trials to the registry, each candidate with its key so that no run counts it twice.
 
 The CPU-bound steps 2 to 4 run in a worker thread (``asyncio.to_thread``), so a daemon keeps serving
 while its nightly run computes; the kernels release the GIL. The run is recorded in ``generation_runs``
