@@ -131,3 +131,14 @@ def test_tunings_on_shifted_overlapping_windows_count_each_configuration_once(mt
     latest = late["deflated_trials"]
     assert latest["batches"] == 2 and latest["trials"] == distinct
     assert latest["counted_before"] == distinct and latest["this_run"] == 0
+
+
+def test_a_tuning_counts_a_configuration_once_whatever_the_symbols_spelling(mt: MT, tmp_path: Path) -> None:
+    assert mt(*SIM).exit_code == 0
+    first = mt.json(*TUNE, "--seed", "3")
+    spelled = ("--symbol", "btc-edge/usdt")  # finds and means the stored BTC-EDGE/USDT
+    again = mt.json(*TUNE[:2], *spelled, *TUNE[4:], "--seed", "3", "--out", str(tmp_path / "best.json"))
+    assert again["symbol"] == "BTC-EDGE/USDT" and again["best"]["genome"]["symbol"] == "BTC-EDGE/USDT"
+    counted = again["deflated_trials"]
+    assert counted["counted_before"] == first["distinct_trials"] and counted["this_run"] == 0
+    assert counted["trials"] == first["distinct_trials"]

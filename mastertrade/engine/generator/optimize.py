@@ -293,7 +293,7 @@ async def optimize(
         raise UserInputError(f"invalid trials {trials}: must be >= 1")
     if not 0 <= seed <= MAX_SEED:
         raise UserInputError(f"invalid seed {seed}: the tuning's sampler takes 0 to {MAX_SEED}")
-    subject = subject_of(strategy.bind(symbol, timeframe), params)
+    subject_of(strategy.bind(symbol, timeframe), params)  # nothing to tune: refused before any bar is read
     config = settings.generator
     if start_ms is None and end_ms is None:
         key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars, until=until)
@@ -302,6 +302,9 @@ async def optimize(
         key, frame, trim = await _read_range(
             db, symbol, timeframe, exchange, start_ms, end_ms, config.lookback_bars, until
         )
+    # the market as it is stored (`--symbol btc/usdt` means BTC/USDT): a genome's trial key includes its
+    # symbol, and `mt generate` keys the same genome under the stored spelling
+    subject = subject_of(strategy.bind(key.symbol, key.timeframe), params)
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
     problem = Problem(
