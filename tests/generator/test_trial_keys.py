@@ -50,6 +50,10 @@ async def test_the_registry_counts_a_key_once_among_the_batches_of_overlapping_b
     # a window that overlaps only the later batch still counts "b" (kept in that batch)
     assert (await registry.tally(SERIES, 120, 130)).trials == 2
     assert (await registry.tally(SERIES, 120, 200)).trials == 5
+    # "a" again far later: alone there it counts, and over everything once (a, b, c and the three)
+    await registry.record(SERIES, 500, 600, Tally.of(1, [0.2]), source="optimize", keys=["a"])
+    assert (await registry.tally(SERIES, 550, 560)).trials == 1
+    assert (await registry.tally(SERIES, 0, 600)).trials == 6
     counted = await registry.counted(SERIES, 50, 150, ["a", "b", "c", "d"])
     assert counted.overlapping == {"a", "b", "c"} and counted.exact == {"b", "c"}
     assert (await registry.counted(SERIES, 151, 200, ["b", "c"])).overlapping == frozenset()
@@ -142,3 +146,36 @@ def test_a_tuning_counts_a_configuration_once_whatever_the_symbols_spelling(mt: 
     counted = again["deflated_trials"]
     assert counted["counted_before"] == first["distinct_trials"] and counted["this_run"] == 0
     assert counted["trials"] == first["distinct_trials"]
+
+
+def test_the_upgrade_marks_the_keys_tunings_kept_again(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from mastertrade.db.migrate import alembic_config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    batch = (
+        "INSERT INTO selection_trials (id, exchange, symbol, timeframe, start_ts, end_ts, source, trials,"
+        " sharpe_count, sharpe_mean, sharpe_m2, created_at) VALUES"
+        " ({id}, 'sim', '{symbol}', '1h', {start}, {end}, 'optimize', 2, 0, 0, 0, '2026-12-01 00:00:00')"
+    )
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "s33_trial_keys")
+        for id_, symbol, start, end in (
+            (1, "BTC/USDT", 0, 100),
+            (2, "ETH/USDT", 0, 100),
+            (3, "BTC/USDT", 50, 150),
+        ):
+            connection.execute(text(batch.format(id=id_, symbol=symbol, start=start, end=end)))
+        for batch_id, key in ((1, "a"), (1, "b"), (2, "b"), (3, "b"), (3, "c")):
+            connection.execute(
+                text(f"INSERT INTO selection_trial_keys (batch_id, key) VALUES ({batch_id}, '{key}')")
+            )
+        command.upgrade(alembic_config(connection), "heads")
+    with engine.connect() as connection:
+        marked = connection.execute(
+            text("SELECT batch_id, key FROM selection_trial_keys WHERE seen_before ORDER BY batch_id")
+        ).all()
+    # only the later BTC/USDT row of "b": ETH/USDT's "b" is another series' trial
+    assert [tuple(row) for row in marked] == [(3, "b")]

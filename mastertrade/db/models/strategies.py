@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -124,12 +126,14 @@ class SelectionTrialKey(SQLModel, table=True):
     fingerprint or a plugin's parameter values, whichever command scored it): a candidate is counted once
     among the batches of overlapping bars of the series, and a run on exactly the same bars leaves it out
     of its batch (``engine/generator/trials.py``). Batches stored before these keys have none: their
-    trials all count. Indexed by key too: a run asks which of its few thousand keys were counted before."""
+    trials all count. Indexed by key too: a run asks which of its few thousand keys were counted before;
+    ``seen_before`` (see below) keeps the count of distinct keys from reading every key of every night."""
 
     __tablename__ = "selection_trial_keys"
     __table_args__ = (
         Index("ix_selection_trial_keys_batch", "batch_id"),
         Index("ix_selection_trial_keys_key", "key"),
+        Index("ix_selection_trial_keys_seen", "batch_id", "seen_before"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -137,6 +141,11 @@ class SelectionTrialKey(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("selection_trials.id", ondelete="CASCADE"), nullable=False)
     )
     key: str = Field(max_length=32)
+    seen_before: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    """Whether an earlier batch of the series kept the same key when this row was stored: of any two rows
+    of one key the later is marked, so counting each key once reads only the marked rows' keys."""
 
 
 class StrategyTransition(SQLModel, table=True):

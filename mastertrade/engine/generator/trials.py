@@ -189,19 +189,31 @@ class TrialRegistry:
 
     async def tally(self, series: SeriesKey, start_ts: int, end_ts: int) -> Tally:
         """Every recorded batch of ``series`` whose bars overlap ``[start_ts, end_ts]``, pooled, each key
-        counted once among them (see the module docstring)."""
-        overlap = (
+        counted once among them (see the module docstring).
+
+        A key kept by several of those batches is found from its rows marked ``seen_before`` (kept by an
+        earlier batch of the series when recorded): of any two rows of one key the later is marked, so
+        only the rows of the marked keys are counted, not every key of every night."""
+        pooled = select(SelectionTrials.id).where(
             col(SelectionTrials.exchange) == series.exchange,
             col(SelectionTrials.symbol) == series.symbol,
             col(SelectionTrials.timeframe) == series.timeframe,
             col(SelectionTrials.start_ts) <= end_ts,
             col(SelectionTrials.end_ts) >= start_ts,
         )
-        query = select(SelectionTrials).where(*overlap)
+        query = select(SelectionTrials).where(col(SelectionTrials.id).in_(pooled))
+        # the marked keys first, then their rows by the key's index (not every row of the pooled batches)
+        marked = (
+            select(col(SelectionTrialKey.key).label("key"))
+            .where(col(SelectionTrialKey.batch_id).in_(pooled), col(SelectionTrialKey.seen_before))
+            .distinct()
+            .subquery()
+        )
         repeats = (
             select(func.count(col(SelectionTrialKey.key)) - func.count(distinct(col(SelectionTrialKey.key))))
-            .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
-            .where(*overlap)
+            .select_from(marked)
+            .join(SelectionTrialKey, col(SelectionTrialKey.key) == marked.c.key)
+            .where(col(SelectionTrialKey.batch_id).in_(pooled))
         )
         async with self.db.sessions() as session:
             rows = (await session.exec(query.order_by(col(SelectionTrials.id)))).all()
@@ -214,26 +226,17 @@ class TrialRegistry:
     async def counted(self, series: SeriesKey, start_ts: int, end_ts: int, keys: Iterable[str]) -> Counted:
         """Which of ``keys`` (:func:`trial_key`) were counted before on bars of ``series`` overlapping
         ``[start_ts, end_ts]``, and which of them on exactly those bars."""
+        async with self.db.sessions() as session:
+            spans = await _spans(session, series)
+            found = await _rows_of(session, keys)
         overlapping: set[str] = set()
         exact: set[str] = set()
-        async with self.db.sessions() as session:
-            for chunk in batched(sorted(set(keys)), 500):  # SQLite takes up to 999 parameters a statement
-                query = (
-                    select(SelectionTrialKey.key, SelectionTrials.start_ts, SelectionTrials.end_ts)
-                    .join(SelectionTrials, col(SelectionTrials.id) == col(SelectionTrialKey.batch_id))
-                    .where(
-                        col(SelectionTrialKey.key).in_(chunk),
-                        col(SelectionTrials.exchange) == series.exchange,
-                        col(SelectionTrials.symbol) == series.symbol,
-                        col(SelectionTrials.timeframe) == series.timeframe,
-                        col(SelectionTrials.start_ts) <= end_ts,
-                        col(SelectionTrials.end_ts) >= start_ts,
-                    )
-                )
-                for key, start, end in (await session.exec(query)).all():
-                    overlapping.add(key)
-                    if start == start_ts and end == end_ts:
-                        exact.add(key)
+        for key, batch_id in found:
+            span = spans.get(batch_id)
+            if span is not None and span[0] <= end_ts and span[1] >= start_ts:
+                overlapping.add(key)
+                if span == (start_ts, end_ts):
+                    exact.add(key)
         return Counted(frozenset(overlapping), frozenset(exact))
 
     def lookup(self, series: SeriesKey, start_ts: int, end_ts: int) -> Lookup:
@@ -282,8 +285,38 @@ class TrialRegistry:
             await session.flush()
             batch_id = row.id
             assert batch_id is not None
-            rows = [{"batch_id": batch_id, "key": key} for key in sorted(set(keys))]
-            if rows:  # Core's executemany in the session's transaction: no ORM object per key
+            wanted = set(keys)
+            if wanted:
+                earlier = await _spans(session, series)
+                earlier.pop(batch_id)  # only an earlier batch marks a key seen before
+                before = {key for key, kept_by in await _rows_of(session, wanted) if kept_by in earlier}
+                rows = [{"batch_id": batch_id, "key": key, "seen_before": key in before} for key in wanted]
+                # Core's executemany in the session's transaction: no ORM object per key
                 connection = await session.connection()
                 await connection.execute(insert(SelectionTrialKey.__table__), rows)  # type: ignore[attr-defined]
             await session.commit()
+
+
+CHUNK = 500
+"""Values bound in one ``IN (...)``: SQLite takes up to 999 parameters a statement."""
+
+
+async def _spans(session: Any, series: SeriesKey) -> dict[int, tuple[int, int]]:
+    """Every batch of ``series``: its id and bars (a row a night: small beside its keys)."""
+    query = select(SelectionTrials.id, SelectionTrials.start_ts, SelectionTrials.end_ts).where(
+        col(SelectionTrials.exchange) == series.exchange,
+        col(SelectionTrials.symbol) == series.symbol,
+        col(SelectionTrials.timeframe) == series.timeframe,
+    )
+    return {batch_id: (start, end) for batch_id, start, end in (await session.exec(query)).all()}
+
+
+async def _rows_of(session: Any, keys: Iterable[str]) -> list[tuple[str, int]]:
+    """Every stored row of ``keys``, any series: ``(key, batch_id)``, found by the key's index."""
+    found: list[tuple[str, int]] = []
+    for chunk in batched(sorted(set(keys)), CHUNK):
+        query = select(SelectionTrialKey.key, SelectionTrialKey.batch_id).where(
+            col(SelectionTrialKey.key).in_(chunk)
+        )
+        found.extend((await session.exec(query)).all())
+    return found
