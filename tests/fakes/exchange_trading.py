@@ -26,8 +26,11 @@ spot API as ccxt's binance client calls it:
   once for both. Prices must bracket the market (above > last > below's trigger) or the list is refused
   (-1013, Binance's message). When one leg fills or its stop triggers, the other expires (``EXPIRED``);
   cancelling either leg (``DELETE /api/v3/order``) or the list (``DELETE /api/v3/orderList``) cancels
-  both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``. ``fill_part``
-  fills part of a leg (Binance expires the other leg at the first fill, partial or not).
+  both. Each leg answers ``GET /api/v3/order`` by its client id, with its ``orderListId``; the list
+  answers ``GET /api/v3/orderList`` (by ``orderListId`` or ``origClientOrderId``) with its status and its
+  legs' ids, as Binance does (no leg's state: -2013 "Order list does not exist." for a list it does not
+  know). ``fill_part`` fills part of a leg (Binance expires the other leg at the first fill, partial or
+  not).
 - ``cancel_by_hand`` cancels a working order as the trader does on the exchange's website (``CANCELED``,
   not ``EXPIRED``; the whole list for a leg of one).
 - ``LIMIT_MAKER`` alone rests like a limit order and is refused (-2010) when it would match at once.
@@ -146,6 +149,7 @@ class TradingExchange(FakeExchange):
         self.route("GET", "/api/v3/account", self._account)
         self.route("POST", "/api/v3/orderList/oco", self._create_oco)
         self.route("DELETE", "/api/v3/orderList", self._cancel_list)
+        self.route("GET", "/api/v3/orderList", self._query_list)
 
     # --- the server, with the after-accept faults -----------------------------------------------------
 
@@ -530,6 +534,27 @@ class TradingExchange(FakeExchange):
                 return Reply(400, binance_error(-2011, "Unknown order sent."))
             self._cancel_order(working[0])
             return Reply(200, self._list_json(found[0]))
+
+    def _find_list(self, request: Recorded) -> int | None:
+        params = request.params
+        with self._desk:
+            for list_id, (client, _) in self.lists.items():
+                if str(list_id) == params.get("orderListId") or client == params.get("origClientOrderId"):
+                    return list_id
+        return None
+
+    def _query_list(self, request: Recorded) -> Reply:
+        """Binance's ``GET /api/v3/orderList``: the list's status and its legs' ids (not their states)."""
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        list_id = self._find_list(request)
+        if list_id is None:
+            return Reply(400, binance_error(-2013, "Order list does not exist."))
+        with self._desk:
+            body = self._list_json(list_id)
+        del body["orderReports"]
+        return Reply(200, body)
 
     def _list_json(self, list_id: int) -> dict[str, Any]:
         client, order_ids = self.lists[list_id]

@@ -22,6 +22,11 @@ lists and trades (``TradingExchange``), and changes what ``Quirks`` turns on (ea
   next request 429 with ``Retry-After``; a request before that wait is over is answered 418 (an IP ban)
   with ``Retry-After`` for ``ban_s``, and so is every request until the ban ends.
 
+Two of its habits are switched on per order, by the test: ``archive(client_order_id)`` makes the
+exchange forget an order (``GET /api/v3/order`` answers -2013 for it, by client id and by order id), as
+Binance archives orders that ended unfilled and as venues whose order query sees recent orders only do;
+``archive_list(list_client_id)`` does the same to an OCO order list (``GET /api/v3/orderList``).
+
 The order POST that times out although the order was placed is the desk's ``after_accept("hang")``.
 ``placed`` still lists every order accepted, so a test counts orders per client id as with the desk.
 
@@ -80,6 +85,8 @@ class QuirkyExchange(TradingExchange):
         self._banned_until = 0.0
         self.bans = 0
         """How many requests were answered 418 (a client that waits as asked gets none)."""
+        self.archived: set[str] = set()
+        """Client ids of orders, and of order lists, that queries no longer find (``archive``)."""
         for key, handler in list(self._routes.items()):
             self._routes[key] = self._settling_first(handler)
         self.route("GET", "/api/v3/exchangeInfo", self._settling_first(self._quirky_info))
@@ -284,8 +291,29 @@ class QuirkyExchange(TradingExchange):
         if self._match_ms is not None:
             order.trades[-1]["time"] = self._match_ms
 
+    def archive(self, client_order_id: str) -> None:
+        """Queries for this order answer -2013 from now on (see the module docstring)."""
+        with self._desk:
+            self.archived.add(client_order_id)
+
+    def archive_list(self, list_client_id: str) -> None:
+        """Queries for this order list answer -2013 from now on (see the module docstring)."""
+        with self._desk:
+            self.archived.add(list_client_id)
+
+    def _find_list(self, request: Recorded) -> int | None:
+        list_id = super()._find_list(request)
+        with self._desk:
+            if list_id is not None and self.lists[list_id][0] in self.archived:
+                return None
+        return list_id
+
     def _find(self, request: Recorded) -> DeskOrder | None:
         order = super()._find(request)
+        if order is not None and request.method == "GET":
+            with self._desk:
+                if order.client_order_id in self.archived:
+                    return None
         if order is None or request.method != "GET" or self.quirks.unknown_for_s <= 0:
             return order
         with self._desk:

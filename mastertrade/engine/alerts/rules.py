@@ -65,8 +65,10 @@ def _order_filled(event: Event) -> AlertCandidate | None:
 EXIT_TITLES = {
     "exit_cancelled": "an exit was cancelled at the exchange, not by MasterTrade",
     "exit_unplaced": "part of the position has no exits at the exchange",
+    "exit_unsettled": "an exit's state at the exchange is unknown: the position's protection is unclear",
 }
-"""Alerts about a live position's exits (``execution/exit_cancels.py``, ``live_partial.py``): the message
+"""Alerts about a live position's exits (``execution/exit_cancels.py``, ``live_partial.py``,
+``lost_legs.py``): the message
 says it all, there is no value against a limit."""
 
 

@@ -47,6 +47,7 @@ from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine import events
 from mastertrade.engine.execution import live_oco, venue_steps
+from mastertrade.engine.execution.lost_answers import EXPIRED
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ STOP_KEPT = f"{KEPT}, to be placed again alone"
 """The reason of such a take-profit's stop leg until ``restore`` has placed it again alone."""
 CANCELLING = "cancel asked: "
 """The reason an order carries while MasterTrade's cancel of it is on its way (followed by the reason)."""
+EXPIRED_AT_FILL = EXPIRED.split("{", 1)[0]
+"""How the reason of an OCO leg settled as expired at its sibling's fill begins (``lost_legs``)."""
 EXIT_ROLES = frozenset({"stop_loss", "trailing_stop", "take_profit"})
 LIMIT = "exit_cancelled"
 """The ``RiskBreached`` limit of the alert (``alerts.rules``)."""
@@ -196,7 +199,7 @@ def expired_with(stop: OrderRecord, take: OrderRecord) -> bool:
         and stop.oco == take.oco
         and stop.state == OrderState.CANCELLED
         and not stop.filled > 0
-        and stop.reason is None
+        and (stop.reason is None or stop.reason.startswith(EXPIRED_AT_FILL))
     )
 
 

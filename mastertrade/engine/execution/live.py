@@ -82,6 +82,7 @@ from mastertrade.engine.execution import (
     live_bracket_sell,
     live_oco,
     live_partial,
+    lost_legs,
     order_events,
     take_profit_only,
     venue_steps,
@@ -295,6 +296,8 @@ class LiveBroker:
             assert row.id is not None
             if self._lock(row.id).locked():
                 continue  # its writer (a send or a cancel) is at it; the next poll looks again
+            if lost_legs.marked(row):
+                continue  # an OCO leg no lookup settles: said once, looked up again at each start
             outcome.fills += await self.resolve(row)
         if self.recheck_lost_s > 0:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
@@ -875,10 +878,15 @@ class LiveBroker:
             await self._error(f"looking up {row.client_order_id}: {exc}")
             return []  # still unknown: the next poll or start tries again
         if found is not None:
+            if lost_legs.marked(row):  # it turned up: its position's protection is known again
+                self.unprotected_parts.clear_leg(row.id)
             return await self._take(row, found, cancel_reason=cancel_reason)
         sent_at = row.sent_at or row.updated_at
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
+            if row.oco is not None and (settled := await lost_legs.settle(self, row, deadline)) is not None:
+                # a leg of an OCO list whose other leg is at the exchange: so was it (``lost_legs``)
+                return settled
             state = row.state
             resends = self._resend_due(row)
             if resends is not None and row.oco is not None:

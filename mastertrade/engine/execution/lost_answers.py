@@ -18,3 +18,8 @@ DUPLICATE = re.compile(r"duplicat", re.IGNORECASE)
 def rate_limited(sends: int, most: int, exc: Exception) -> str:
     """The reason of an order (or a list's leg) whose ``sends``-th create of ``most`` was answered 429/418."""
     return f"{RATE_LIMITED_SEND} ({sends} of {most}): {exc}"
+
+
+EXPIRED = "expired at the exchange at the first fill of order {sibling}, the other leg of its OCO list"
+"""The reason of an OCO leg the exchange no longer shows whose sibling traded (``lost_legs``): the exchange
+expires the other legs of a list at the first fill of one, so it never traded."""

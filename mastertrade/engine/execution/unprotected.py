@@ -16,6 +16,11 @@ forgot it, and ``mt positions`` showed a bare position as if it were protected. 
 rows back and says each again once (the daemon's alert history starts anew with it); a row goes when
 the entry's exits are placed (``clear``), and, looked at every poll (``prune``), when what is held of
 the symbol is sold or covered by exits working at the exchange again.
+
+An OCO leg that no lookup settles (``lost_legs``: its sibling is at the exchange, it is not found and the
+exchange cannot say what became of it) makes its position's protection unclear: ``mark_leg`` shows that
+with the position too, with its own critical alert, in memory only (the leg's row says it is marked, and
+each start notes it again from there).
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ class Unprotected:
         """Entry order id -> (symbol, why its filled part has no exits)."""
         self._said: set[int] = set()
         """Entries said (warning and alert) by this process: ``remind`` says the others once."""
+        self._legs: dict[int, tuple[str, str]] = {}
+        """OCO leg id -> (symbol, why its position's protection is unclear): legs no lookup settles
+        (``lost_legs``). In memory only: the leg's own row says it is marked, and each start notes it
+        again from there."""
 
     async def load(self) -> None:
         """Read the book's records back (at a start, before anything notes or clears one)."""
@@ -174,10 +183,32 @@ class Unprotected:
             for entry, message in records:
                 await self.clear(entry, only=message)
 
+    def mark_leg(
+        self, leg_id: int, symbol: str, message: str, publish: Any, *, limit: str, severity: str, value: float
+    ) -> None:
+        """An OCO leg whose state the exchange does not tell (``lost_legs``): its position's protection is
+        unclear, shown with the position until the leg is settled; said once per message, with the leg's
+        own alert ``limit`` and ``severity``."""
+        if self._legs.get(leg_id) == (symbol, message):
+            return
+        self._legs[leg_id] = (symbol, message)
+        log.warning(message)
+        publish(
+            events.RiskBreached(
+                limit=limit, value=value, threshold=0.0, message=message, severity=severity, symbol=symbol
+            )
+        )
+
+    def clear_leg(self, leg_id: int) -> None:
+        """The leg marked is settled (it turned up at the exchange)."""
+        if self._legs.pop(leg_id, None) is not None:
+            log.info("order %s: its position's exits are known at the exchange now", leg_id)
+
     def by_symbol(self) -> dict[str, str]:
-        """Symbol -> why (part of) its position has no exits at the exchange."""
+        """Symbol -> why (part of) its position has no exits at the exchange, or its protection is
+        unclear."""
         shown: dict[str, list[str]] = {}
-        for symbol, message in self._by_entry.values():
+        for symbol, message in (*self._by_entry.values(), *self._legs.values()):
             shown.setdefault(symbol, []).append(message)
         return {symbol: "; ".join(messages) for symbol, messages in shown.items()}
 
