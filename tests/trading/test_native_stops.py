@@ -4,6 +4,7 @@ the daemon is down: it fires at the exchange, and the next start books it and cl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,5 +200,83 @@ async def test_a_take_profit_that_fills_in_part_gets_a_new_pair_for_the_rest_of_
         ledger = await trader.account.broker.ledger()
         assert ledger.held(BTC) == pytest.approx(buy.executed - part, abs=1e-9)
         assert exchange.balance("BTC") == pytest.approx(buy.executed - part, abs=1e-9)
+    finally:
+        await desk.close()
+
+
+async def test_a_take_profit_cancelled_by_hand_is_not_put_back_and_its_stop_rests_alone(
+    database: Any, exchange: TradingExchange
+) -> None:
+    """``mt orders cancel`` of a strategy's take-profit (without ``--unprotect``): the exchange cancels
+    its OCO list as one. Before, the protection put the pair back at the next price, overriding the
+    human's cancel. Now the stop is placed again alone, the take-profit stays cancelled (the daemon does
+    not sell at its level either), across a restart, until the strategy's next entry."""
+    desk = await _desk(database, exchange, stop_loss=0.05, take_profit=0.03)
+    try:
+        trader = await desk.run()
+        buy = await desk.enter(trader)
+        [stop] = _stops(exchange)
+        [take] = [o for o in exchange.placed if o.type == "LIMIT_MAKER"]
+        journal = trader.account.journal
+        take_row = await journal.get(client_order_id=take.client_order_id)
+        assert take_row.id is not None and take_row.strategy_id == "guarded"
+
+        def takes() -> list[Any]:
+            return [o for o in exchange.placed if o.type == "LIMIT_MAKER" and o.status == "NEW"]
+
+        shown = await trader.account.cancel(take_row.id)  # the door of mt orders cancel and the API
+        assert shown["state"] == "cancelled"
+        assert (take.status, stop.status) == ("CANCELED", "CANCELED")  # the exchange cancels the list
+        await trader.housekeeping()
+        await desk.close_bar(trader, 40_000.0, 40_500.0, 39_800.0, 40_200.0)  # the next re-protection
+        await trader.housekeeping()
+        assert takes() == []  # before: the pair was placed again, the take-profit with it
+        [alone] = [o for o in _stops(exchange) if o.status == "NEW"]
+        assert alone.list_id == -1 and alone.stop_price == stop.stop_price
+        assert alone.quantity == pytest.approx(buy.executed)
+        assert "its stop is kept" in shown["reason"] and "rests alone as stop-loss order" in shown["reason"]
+        old_stop = await journal.get(client_order_id=stop.client_order_id)
+        assert old_stop.reason is not None and "placed again alone as stop-loss order" in old_stop.reason
+        await desk.tick(trader, 41_300.0)  # over the old take-profit level (41,200): the daemon does not sell
+        assert not [o for o in exchange.placed if o.type == "MARKET" and o.side == "SELL"]
+        [record] = await desk.protections()
+        assert record.state == "active" and record.take_profit is None and record.stop_loss == 0.05
+        await trader.close()
+
+        restarted = await desk.run()  # a restart keeps the human's cancel
+        await restarted.housekeeping()
+        await desk.tick(restarted, 41_400.0)
+        assert takes() == [] and [o.status for o in _stops(exchange)].count("NEW") == 1
+        assert (await restarted.account.broker.ledger()).held(BTC) == pytest.approx(buy.executed)
+
+        await desk.close_bar(restarted, 41_400.0, 41_500.0, 40_900.0, 41_000.0)  # the exit signal sells
+        assert await restarted.account.positions() == []
+        await desk.close_bar(restarted, 41_000.0, 41_250.0, 40_900.0, 41_200.0)  # a new entry...
+        assert [o.status for o in desk.orders("BUY")] == ["FILLED", "FILLED"]
+        # ...with the strategy's own exits, take-profit too
+        [new_take] = takes()
+        assert new_take.price == pytest.approx(41_200.0 * 1.03)
+    finally:
+        await desk.close()
+
+
+async def test_two_callers_re_protecting_one_position_at_once_place_one_stop(
+    database: Any, exchange: TradingExchange
+) -> None:
+    """A take-profit's cancel through the API and the daemon's own re-protection can run at once: one
+    caller at a time changes a position's resting exits (before, each found them gone and placed its
+    own: two orders sent, the second taking the first back or refused for the coins the first holds)."""
+    desk = await _desk(database, exchange, stop_loss=0.05)
+    try:
+        trader = await desk.run()
+        await desk.enter(trader)
+        protection = trader.protection
+        assert protection is not None
+        await protection.native.release(BTC, "guarded", "taken back by the test")
+        assert [o.status for o in _stops(exchange)] == ["CANCELED"]
+        posts = desk.posts()
+        await asyncio.gather(protection.sync(BTC), protection.sync(BTC))
+        assert desk.posts() == posts + 1
+        assert [o.status for o in _stops(exchange)] == ["CANCELED", "NEW"]
     finally:
         await desk.close()

@@ -61,6 +61,7 @@ class ProtectionStatus(Protocol):
     """What the account shows of the live protections (``protector.Protector``) in its risk status."""
 
     def status(self) -> dict[str, Any]: ...
+    async def cancel_take_profit(self, row: OrderRecord) -> OrderRecord | None: ...
 
 
 def paper_broker(settings: Settings, journal: Journal, *, publish: Publish | None = None) -> PaperBroker:
@@ -586,6 +587,11 @@ class Account:
             broker = self.books[sid]
         if not unprotect and (position := await protected_position(broker, self.journal, row)) is not None:
             raise refusal(row, position)
+        if not unprotect and self.protection is not None and broker is self.broker:
+            # a strategy's take-profit resting with its stop: the stop is kept, the take-profit not put back
+            kept = await self.protection.cancel_take_profit(row)
+            if kept is not None:
+                return order_info(kept)
         keeping = getattr(broker, "cancel_keeping_stop", None)  # a live take-profit in an OCO list
         if not unprotect and keeping is not None and (kept := await keeping(order_id)) is not None:
             return order_info(kept)

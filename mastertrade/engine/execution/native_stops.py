@@ -23,6 +23,10 @@ again the same way, once the exchange confirms by its client order id that it is
 loudly (a warning and a critical alert naming the old and the new orders): the strategy's protection keeps
 its exits while the strategy holds the position.
 
+A take-profit cancelled by hand (``mt orders cancel`` without ``--unprotect``) is not put back: the
+protection forgets it (``Protector.cancel_take_profit``), and the stop leg the exchange cancelled with it
+(``exit_cancels.STOP_KEPT``) is placed again alone here, said in an info line.
+
 A native stop is the strategy's only ``stop`` order in the symbol, and its take-profit leg its only
 resting ``limit`` sell with the role ``take_profit`` (its other orders are market orders), which is how
 they are found again after a restart.
@@ -30,6 +34,7 @@ they are found again after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, cast
@@ -55,6 +60,7 @@ class NativeStops:
 
     def __init__(self, account: Account) -> None:
         self.account = account
+        self._locks: dict[tuple[str, str | None], asyncio.Lock] = {}
         self._retry_at: dict[tuple[str, str | None], float] = {}
         """After a refused placement, no new attempt for that position before this (monotonic) time."""
 
@@ -83,6 +89,16 @@ class NativeStops:
             )
         ]
 
+    def lock(self, symbol: str, strategy_id: str | None) -> asyncio.Lock:
+        """The lock of one position's resting exits: one caller at a time changes them (a price update,
+        the housekeeping poll, a take-profit's cancel by hand through the API), else two callers that
+        both found them missing placed two, the second taking the first back."""
+        key = (symbol, strategy_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
     async def ensure(
         self,
         symbol: str,
@@ -96,6 +112,18 @@ class NativeStops:
         beside it as one OCO list where the venue has them (replacing what differs)."""
         if not self.enabled:
             return
+        async with self.lock(symbol, strategy_id):
+            await self._ensure(symbol, strategy_id, level, amount, role, take)
+
+    async def _ensure(
+        self,
+        symbol: str,
+        strategy_id: str | None,
+        level: float,
+        amount: float,
+        role: str,
+        take: float | None,
+    ) -> None:
         if not self.oco:
             take = None
         exchange = getattr(self.account.broker, "exchange", None)
@@ -111,6 +139,7 @@ class NativeStops:
         def same(row: OrderRecord) -> bool:
             return abs((row.amount or 0.0) - row.filled - amount) <= 1e-12
 
+        kept = await self._cancelled(symbol, strategy_id, exit_cancels.STOP_KEPT)
         if (
             len(stops) == 1
             and stops[0].stop_price == level
@@ -120,14 +149,15 @@ class NativeStops:
                 or (take is not None and len(takes) == 1 and takes[0].price == take and same(takes[0]))
             )
         ):
+            await self._answer_kept(kept, stops)  # placed by a run that stopped before saying so
             return
         key = (symbol, strategy_id)
         if time.monotonic() < self._retry_at.get(key, 0.0):
             return  # refused a moment ago: the daemon protects meanwhile; try again later
-        cancelled = await self._cancelled_at_exchange(symbol, strategy_id)
+        cancelled = await self._cancelled(symbol, strategy_id, exit_cancels.CANCELLED_AT_EXCHANGE)
         if cancelled and not await exit_cancels.confirmed(cast("LiveBroker", self.account.broker), cancelled):
             return  # never placed again on a guess: the next price asks again
-        await self.release(symbol, strategy_id, "replaced by the protection's new level")
+        await self._release(symbol, strategy_id, "replaced by the protection's new level")
         if take is not None:
             placed = await self._place_pair(symbol, strategy_id, level, amount, role, take)
         else:
@@ -145,16 +175,33 @@ class NativeStops:
                     "while it runs"
                 )
             await exit_cancels.answer(broker, cancelled, done)
+        await self._answer_kept(kept, placed)
 
-    async def _cancelled_at_exchange(self, symbol: str, strategy_id: str | None) -> list[OrderRecord]:
-        """The strategy's exits in ``symbol`` someone cancelled at the exchange, not answered yet."""
+    async def _cancelled(self, symbol: str, strategy_id: str | None, reason: str) -> list[OrderRecord]:
+        """The strategy's exits in ``symbol`` cancelled with ``reason`` (not answered yet): someone
+        cancelled them at the exchange (``CANCELLED_AT_EXCHANGE``), or the stop leg the exchange cancelled
+        with a take-profit cancelled by hand (``STOP_KEPT``, ``Protector.cancel_take_profit``)."""
         rows = await self.account.journal.orders(
-            book=self.account.book,
-            states=[OrderState.CANCELLED],
-            symbol=symbol,
-            reason=exit_cancels.CANCELLED_AT_EXCHANGE,
+            book=self.account.book, states=[OrderState.CANCELLED], symbol=symbol, reason=reason
         )
         return sorted((row for row in rows if row.strategy_id == strategy_id), key=lambda row: row.id or 0)
+
+    async def _answer_kept(self, kept: list[OrderRecord], placed: list[OrderRecord]) -> None:
+        """Say what became of stops kept after their take-profit's cancel by hand: placed again alone
+        (an info line), or refused (loudly: the exchange holds no stop for the position)."""
+        if not kept:
+            return
+        broker = cast("LiveBroker", self.account.broker)  # only a live broker's exits rest there
+        stop = next((row for row in placed if row.type == OrderType.STOP.value), None)
+        if stop is not None:
+            done = f"placed again alone as {exit_cancels.describe(stop)}"
+            await exit_cancels.answer(broker, kept, done, why=exit_cancels.KEPT, loud=False)
+        else:
+            done = (
+                "placing it again was refused: only the daemon's own watch protects the position, while "
+                "it runs"
+            )
+            await exit_cancels.answer(broker, kept, done, why=exit_cancels.KEPT)
 
     async def _place_stop(
         self, symbol: str, strategy_id: str | None, level: float, amount: float, role: str
@@ -223,6 +270,10 @@ class NativeStops:
 
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Cancel the strategy's resting exits in ``symbol`` (their fills, if any, are booked)."""
+        async with self.lock(symbol, strategy_id):
+            await self._release(symbol, strategy_id, reason)
+
+    async def _release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         for row in await self.resting(symbol, strategy_id):
             assert row.id is not None
             try:

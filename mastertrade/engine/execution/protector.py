@@ -51,10 +51,11 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.candle import Bar
+from mastertrade.engine.execution import exit_cancels
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
-from mastertrade.engine.orders import OrderRequest, OrderType, Side, new_client_order_id
+from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side, new_client_order_id
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
@@ -76,6 +77,11 @@ NATIVE_NOTE = (
     "the daemon is down; take-profits (this venue has no OCO order lists) and moving the trailing stop "
     "up hold only while the daemon runs"
 )
+TAKE_CANCELLED = (
+    "its take-profit was cancelled by hand: not put back, and the daemon does not sell there, until the "
+    "strategy's next entry"
+)
+"""The reason of a protection whose take-profit was cancelled by hand (``cancel_take_profit``)."""
 OCO_NOTE = (
     "each strategy position's stop also rests at the exchange, with its take-profit as one OCO order "
     "list, so both hold while the daemon is down; moving the trailing stop up needs the daemon running"
@@ -339,6 +345,77 @@ class Protector:
             await self.native.ensure(
                 row.symbol, row.strategy_id, level.stop, left, level.stop_role, take=level.take
             )
+
+    async def cancel_take_profit(self, row: OrderRecord) -> OrderRecord | None:
+        """``mt orders cancel`` (without ``--unprotect``) of a strategy's take-profit resting at the
+        exchange in one OCO list with its stop: the human's cancel holds, as a bracketed buy's does
+        (``take_profit_only``). The protection of the position forgets its take-profit (persisted, and
+        before the cancel is asked: a crash in between ends the same at the next start, where the pair is
+        replaced by the stop alone), so the daemon neither sells there nor puts it back; the exchange
+        cancels the list as one, and the stop is placed again alone at once (``native_stops``). The
+        strategy's next entry has its own protection, with its take-profit. Returns the take-profit, its
+        reason saying what became of the stop; None when ``row`` is not such a take-profit."""
+        if row.role != "take_profit" or row.strategy_id is None or row.oco is None or row.id is None:
+            return None
+        if not OrderState(row.state).working or row.book != self.book:
+            return None
+        journal = self.account.journal
+        async with self.native.lock(row.symbol, row.strategy_id):  # no re-protection meanwhile
+            row = await journal.get(row.id)
+            if not OrderState(row.state).working:
+                return None  # taken back meanwhile (a new level): an ordinary cancel says what it is
+            guards = [
+                guard
+                for guard in self.rows.values()
+                if guard.symbol == row.symbol
+                and guard.strategy_id == row.strategy_id
+                and guard.state == Guard.ACTIVE
+                and guard.take_profit is not None
+            ]
+            if not guards:
+                return None
+            await self._forget_take(guards, row)
+            assert row.id is not None
+            take = await self.account.broker.cancel(row.id, exit_cancels.TAKE_PROFIT_ONLY)
+            await self._resolve_stop_leg(row)
+        await self.sync(row.symbol)  # the stop placed again alone
+        if take.state != OrderState.CANCELLED:
+            return take  # it filled before the cancel: the position is sold
+        resting = [
+            other
+            for other in await self.native.resting(row.symbol, row.strategy_id)
+            if other.type == OrderType.STOP.value
+        ]
+        stop_now = (
+            f"its stop rests alone as {exit_cancels.describe(resting[0])}"
+            if resting
+            else "its stop is kept by the protection (placed again at the next price)"
+        )
+        said = f"{exit_cancels.TAKE_PROFIT_ONLY}: {stop_now}; {TAKE_CANCELLED}"
+        take, _ = await journal.add_fills(row.id, [], OrderState.CANCELLED, reason=said)
+        return take
+
+    async def _forget_take(self, guards: list[ProtectionRecord], take: OrderRecord) -> None:
+        """The protections ``guards`` no longer take profit (their take-profit ``take`` cancelled by hand)."""
+        for guard in guards:
+            moved = await self.store.move(
+                guard, Guard.ACTIVE, Guard.ACTIVE, take_profit=None, take_price=None, reason=TAKE_CANCELLED
+            )
+            if moved is None:  # another caller moved it first
+                continue
+            self._keep(moved)
+            log.info("protection %s of %s: %s", guard.id, take.symbol, TAKE_CANCELLED)
+            await self._audit(moved, TAKE_CANCELLED, client_order_id=take.client_order_id)
+
+    async def _resolve_stop_leg(self, take: OrderRecord) -> None:
+        """Look up the stop leg the exchange cancelled with ``take`` (one OCO list): journaled as kept
+        (``exit_cancels.STOP_KEPT``), so the protection places it again alone."""
+        resolve = getattr(self.account.broker, "resolve", None)  # a live broker's lookup by client id
+        if resolve is None:
+            return
+        for stop in await self.account.journal.orders(book=self.book, symbol=take.symbol):
+            if stop.oco == take.oco and stop.id != take.id and OrderState(stop.state).working:
+                await resolve(stop)
 
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""

@@ -17,7 +17,8 @@ A take-profit that filled in part has made the exchange expire its stop already 
 rest cancelled by hand, that stop is placed again alone for what is left, the same way.
 
 A take-profit of a still-filling entry's part is refused instead (its exits are resized as the entry
-fills), naming ``--unprotect``; a strategy's pair is its protection's (placed again at the next price).
+fills), naming ``--unprotect``. A strategy's take-profit is its protection's: cancelled by hand, the
+protection forgets it and places the stop again alone (``Protector.cancel_take_profit``).
 """
 
 from __future__ import annotations
