@@ -147,3 +147,46 @@ async def test_a_leg_the_exchange_cannot_tell_about_is_marked_said_once_not_poll
     stop = await rig.journal.get(stop_id)
     assert stop.state == OrderState.OPEN and final.unprotected() == {}
     await rig.assert_reconciled()
+
+
+async def test_a_leg_of_a_list_answered_as_rate_limited_is_settled_not_looked_up_at_every_poll(
+    rig: Rig,
+) -> None:
+    """The list's create is answered 429 although the exchange booked it, and for a second the exchange
+    shows neither leg (``unknown_for_s``); meanwhile the take-profit fills and the expired stop is
+    archived. Before, the stop stayed unknown, looked up at every poll (its list was not sent again, its
+    sibling being found), for as long as it was young enough to be sent again."""
+    broker = await rig.started()
+    venue = rig.desk
+    assert isinstance(venue, QuirkyExchange)
+    entry = await broker.submit(buy(0.1), placed_ts=now_ms())
+    assert entry.state == OrderState.FILLED
+    venue.quirks.unknown_for_s = 1.0
+    venue.after_accept("429")
+    stop, take = await broker.submit_oco(
+        OrderRequest(BTC, Side.SELL, OrderType.STOP, amount=0.1, stop_price=38_000.0, role="stop_loss"),
+        OrderRequest(BTC, Side.SELL, OrderType.LIMIT, amount=0.1, price=44_000.0, role="take_profit"),
+        placed_ts=now_ms(),
+    )
+    assert stop.id is not None and take.id is not None
+    assert [stop.state, take.state] == [OrderState.UNKNOWN] * 2
+    venue.set_price(BTC, 44_000.0)  # the take-profit fills, the stop expires...
+    venue.archive(stop.client_order_id)  # ...and is archived
+    for _ in range(300):  # until the exchange shows the take-profit (its window still open)
+        await broker.poll()
+        if (await rig.journal.get(take.id)).state == OrderState.FILLED:
+            break
+        await asyncio.sleep(0.01)
+    assert (await rig.journal.get(take.id)).state == OrderState.FILLED
+
+    rig.clock.offset = timedelta(seconds=broker.arrival_window_s + 1)
+    await broker.poll()
+    settled = await rig.journal.get(stop.id)
+    assert settled.state == OrderState.CANCELLED, (settled.state, settled.reason)  # before: unknown
+    assert (settled.reason or "").startswith("expired at the exchange at the first fill")
+    asked = _lookups(venue, stop.client_order_id)
+    await broker.poll()
+    assert _lookups(venue, stop.client_order_id) == asked
+    posts = [r for r in venue.requests_to("/api/v3/orderList/oco") if r.method == "POST"]
+    assert len(posts) == 1  # never sent again
+    await rig.assert_reconciled()
