@@ -16,7 +16,8 @@ An order's life (``TRANSITIONS`` is the whole truth)::
   only by asking the exchange for the order by its client id, never by sending it again.
 - **unknown**: the request may or may not have reached the exchange (timeout, 5xx, dropped connection).
   Resolved by fetching the order by client id; an order the exchange does not know once its receive
-  window has passed never reached it, and becomes **rejected** ("never reached the exchange").
+  window has passed never reached it, and becomes **rejected** ("never reached the exchange"), except
+  a leg of an OCO list whose other leg the exchange shows (``execution/lost_legs.py``).
 - **filled**, **cancelled**, **rejected** are final, except for one thing: the exchange's word. An
   order we declared never received can still turn up at the exchange (a request delayed beyond every
   window we know of); when its lookup by client id finds it, ``CORRECTIONS`` let the journal take the

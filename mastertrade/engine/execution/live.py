@@ -14,9 +14,11 @@ declared never received (``rejected``) only once the last request for it could n
 newest attempt (``sent_at`` moves with every resend after a rate limit or a clock re-sync) plus the
 HTTP timeout, the exchange's receive window and ``unknown_grace_s``. Before that it stays unknown and
 is looked up again later (an exchange may answer -2013 "Order does not exist" for an order it booked a
-moment ago). An order is never sent twice, except one whose create was answered as rate-limited: once
-its window proves it absent it is sent again with the same client id (at most as often as the venue's
-retries, and only while younger than a fresh intent), never before. Should it turn up all the same,
+moment ago). A leg of an OCO list whose other leg the exchange shows reached it too (a list is booked
+as one): it is settled from its list and its sibling instead (``lost_legs.py``). An order is never
+sent twice, except one whose create was answered as rate-limited: once its window proves it absent
+it is sent again with the same client id (at most as often as the venue's retries, and only while
+younger than a fresh intent), never before. Should it turn up all the same,
 the exchange's word wins: orders declared never received are looked up again for a while
 (``recheck_lost_s``; a day at each start), and one found takes the exchange's state and fills as a
 correction (``orders.CORRECTIONS``); a fill is never dropped.

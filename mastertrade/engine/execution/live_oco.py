@@ -15,7 +15,9 @@ sent before the request leaves; a refusal rejects both; a lost answer leaves bot
 their client ids; so does a 429 or 418 (a gateway may answer so after the exchange booked the list), the
 list sent again with the same client ids only once neither leg is at the exchange after their arrival
 window (``resend_pair``), a resend refused as a duplicate looked up, never rejected; a resend moves both
-deadlines; each leg's lock is held while it is written.
+deadlines; each leg's lock is held while it is written. One leg found and the other not, once their
+window is over, the missing one is settled from the list and its sibling (``lost_legs``), never declared
+"never reached the exchange" (the exchange books a list as one).
 
 Where the venue has native stops but no OCO, the **stop rests at the exchange alone and the take-profit is
 kept by the daemon**: a manual entry's take-profit waits as an intent (``held``) and is sent when the
