@@ -44,14 +44,15 @@ class ThreadExecutor(Executor):
     """One warm scorer in this process; the kernel on ``workers`` numba threads.
 
     Building one starts loading the compiled kernels on a thread (:meth:`.Scorer.load_kernels`): the
-    search breeds its first generation meanwhile, and the first ``map`` waits for the loading to end."""
+    search breeds its first generation meanwhile, and the first ``map`` waits for the loading to end. The
+    thread is not a daemon: an executor left unclosed still has the interpreter wait for it at exit, as
+    the preloading thread of ``pipeline.preload`` does (a daemon thread inside compiled code when
+    finalisation begins can crash the process)."""
 
     def __init__(self, problem: Problem, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
         self.scorer = Scorer(problem, threads=self.workers)
-        self._loading: threading.Thread | None = threading.Thread(
-            target=self._load, name="mt-kernel-load", daemon=True
-        )
+        self._loading: threading.Thread | None = threading.Thread(target=self._load, name="mt-kernel-load")
         self._loading.start()
 
     def _load(self) -> None:

@@ -232,8 +232,12 @@ def preload() -> None:
     # The scoring kernels (indicators, signal programs, the walk-forward kernel) then load on a thread
     # while the command opens the database and reads the candles; the search found itself waiting about
     # 0.1 s for them otherwise. numba serialises loading, so a search that starts first waits for them
-    # as before, and a failure here is the search's to report.
-    threading.Thread(target=_preload_scoring_kernels, name="mt-kernel-preload", daemon=True).start()
+    # as before, and a failure here is the search's to report. Not a daemon thread: the interpreter then
+    # waits for it at exit instead of finalising around it. A daemon thread still inside numba (LLVM
+    # through ctypes, a nogil kernel) when finalisation begins takes the GIL back from compiled code
+    # after the interpreter freed its thread states (CPython 3.12: gh-110052, gh-87135): a command ended
+    # early (SIGTERM, Ctrl-C, an error) could crash at exit, -11 after its last line.
+    threading.Thread(target=_preload_scoring_kernels, name="mt-kernel-preload").start()
 
 
 def _preload_scoring_kernels() -> None:
