@@ -409,13 +409,13 @@ def main() -> None:
         code = app()
     except SystemExit as exc:
         code = exc.code
-    if code == termination.EXIT_CODE or (code == 130 and _training_left_running()):
-        # Ended by SIGTERM, its clean-up done and said: leave without the interpreter's finalisation,
-        # during which a worker thread still inside compiled code (the search's, a kernel's) could
-        # crash the process (seen once: exit -11 after the one line). Only here, the real process's
-        # entry point, never in a command invoked in-process. Ctrl-C too when a cancelled training's
-        # thread is still inside a step it cannot be stopped in (JAX compiling): the interpreter would
-        # wait for it to end (20 s) after "interrupted"; it has nothing left to store.
+    if code in (termination.EXIT_CODE, 130) and _training_left_running():
+        # Interrupted (Ctrl-C, SIGTERM) while a cancelled training's thread is still inside a step it
+        # cannot be stopped in (JAX compiling): the interpreter would wait for it to end (20 s) after the
+        # one line; it has nothing left to store. Only here, the real process's entry point, never in a
+        # command invoked in-process. Any other end goes through the interpreter's finalisation: no
+        # daemon thread runs compiled code then (the kernel-loading threads are joined first), which is
+        # what crashed it once (exit -11 after "terminated (SIGTERM)", see ``pipeline.preload``).
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
