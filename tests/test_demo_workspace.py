@@ -162,8 +162,9 @@ def test_the_demo_daemon_gets_none_of_the_users_alert_targets_or_exchange_keys(
 
 
 def test_the_demos_daily_bars_rarely_trip_the_price_move_breaker() -> None:
-    """With the intraday default (10% of the open) about one simulated daily bar in ten tripped the
-    price-move breaker: with four symbols, a halt every few seconds. The demo's limit leaves it rare."""
+    """With the intraday default (10% of the open) about one simulated daily bar in sixteen trips the
+    price-move breaker (one in ten before the simulator's volatility was brought down to the stated one):
+    with four symbols, a halt every few seconds. The demo's limit leaves it rare."""
     import numpy as np
 
     from mastertrade.engine.demo import SEED, SYMBOLS, TIMEFRAME, demo_settings
@@ -172,7 +173,7 @@ def test_the_demos_daily_bars_rarely_trip_the_price_move_breaker() -> None:
     limit = demo_settings().risk.price_move_bar
     frames = [simulate(symbol, TIMEFRAME, 3000, SEED) for symbol in SYMBOLS]
     ranges = np.concatenate([((f.high - f.low) / f.open).to_numpy() for f in frames])
-    assert (ranges > 0.10).mean() > 0.08  # why the default does not fit daily bars
+    assert (ranges > 0.10).mean() > 0.05  # why the default does not fit daily bars
     assert (ranges > limit).mean() < 0.01
     # per symbol too: BTC-EDGE's planted edge doubled its moves, 39 bars in 3,000 over the limit
     for symbol, frame in zip(SYMBOLS, frames, strict=True):

@@ -20,17 +20,18 @@ What differs from a real installation, and why (all of it is in the demo's confi
   wall time), risk metrics and goal snapshots once a simulated day (one bar). The first generation run
   is started by hand (``mt demo``), so it is never held back;
 - the price-move breaker's bar limit is 30% of the open (``[risk] price_move_bar``; the default 10% is
-  meant for intraday bars): about one simulated daily bar in ten ranges over 10%, which with four
+  meant for intraday bars): about one simulated daily bar in sixteen ranges over 10%, which with four
   symbols tripped it every few seconds and buried the dashboard in halts; over 30% is rare (about one
-  bar in 400, most of them SOL's), so a halt in the demo still means something.
+  bar in 1,500, most of them SOL's: a coin of 100% a year ranges that far about once in 500
+  days), so a halt in the demo still means something.
 
 The filter thresholds are the defaults. Strategies that pass do so on the hold-out, which the search
 never saw, with every trial counted: on the planted-edge symbol some do for most seeds (eight of ten
-measured before its moves were scaled to its base asset's, five of five since; the bar is the spread of
-every candidate's Sharpe ratio). ``nightly_seed = 1`` gives every
-fresh demo's first nightly run the same seed, but not the same bars (the feed has gone on by a few bars
-when it starts), so how many pass differs (three to six measured); on the others nothing passes, as it should
-on a market with no edge. The dashboard labels everything as
+measured before its moves were scaled to its base asset's, five of five since, four of five since the
+simulator's volatility is the stated one; the bar is the spread of every candidate's Sharpe ratio).
+``nightly_seed = 1`` gives every fresh demo's first nightly run the same seed, but not the same bars (the
+feed has gone on by a few bars when it starts), so how many pass differs (three to six measured); on the
+others nothing passes, as it should on a market with no edge. The dashboard labels everything as
 simulated and paper.
 """
 

@@ -99,7 +99,7 @@ async def test_without_an_edge_nothing_passes_and_the_holdout_shows_no_edge(
     if market == "random walk":
         frame = random_walk(BARS, seed=21)
     else:
-        frame = shuffled(simulate("BTC/USDT", "1d", BARS, 11, end=END), seed=5)
+        frame = shuffled(simulate("BTC/USDT", "1d", BARS, 7, end=END), seed=5)
     summary = await run_on(sqlite_db, frame, "NOISE/USDT")
     assert summary.counts["stored"] == 20 and summary.passed == []
     top = summary.strategies[:TOP]  # best by search fitness first
@@ -116,7 +116,7 @@ async def test_without_an_edge_nothing_passes_and_the_holdout_shows_no_edge(
 
 async def test_the_planted_edge_passes_on_the_holdout_as_a_plain_backtest_shows(sqlite_db: Any) -> None:
     symbol = "BTC-EDGE/USDT"
-    frame = simulate(symbol, "1d", BARS, 11, end=END)
+    frame = simulate(symbol, "1d", BARS, 7, end=END)
     summary = await run_on(sqlite_db, frame, symbol)
     assert summary.passed, [(s.out_of_sample.get("sharpe"), s.deflated_sharpe) for s in summary.strategies]
     holdout = frame.iloc[holdout_start(len(frame), 0.25) :]
