@@ -251,6 +251,15 @@ def test_files_as_traders_have_them_import_exactly(
         # a file's candles were stored as the simulated market's (labelled simulated, mixed into its path)
         (("--symbol", "BTC/USDT", "--exchange", "sim"), "invalid --exchange 'sim': the simulated market's"),
         (("--symbol", "BTC/USDT", "--exchange", "SIM-live"), "invalid --exchange 'SIM-live': the simulated"),
+        # wider than their columns: stored on SQLite (which ignores widths), a traceback on PostgreSQL
+        (
+            ("--symbol", f"{'A' * 28}/USDT"),
+            f"invalid symbol '{'A' * 28}/USDT': at most 32 characters (33 given)",
+        ),
+        (
+            ("--symbol", "BTC/USDT", "--exchange", "x" * 65),
+            f"invalid --exchange '{'x' * 65}': at most 64 characters",
+        ),
     ],
 )
 def test_import_needs_a_symbol_and_an_exchange(

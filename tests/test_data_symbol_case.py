@@ -131,3 +131,37 @@ def test_backtest_and_generate_find_the_series_and_name_it_as_stored(mt: MT, db_
     assert run["symbol"] == "ETH/USDT"
     listed = mt.json("strategy", "list")
     assert listed and {row["symbol"] for row in listed} == {"ETH/USDT"}
+
+
+def test_a_symbol_wider_than_its_columns_is_refused_naming_it(mt: MT, db_url: str) -> None:
+    """SQLite ignores a column's width and PostgreSQL refuses a longer value: a 33-character symbol was
+    stored on SQLite and ended in a database traceback on PostgreSQL. Now it is bad input on both, and
+    the longest allowed is stored on both."""
+    typed = f"{'a' * 28}/usdt"
+    for args in (
+        ("data", "sim", "--bars", "10", "ETH/USDT", typed),
+        ("strategy", "add", "sma_cross", "--timeframe", "1h", "--symbol", typed),
+    ):
+        result = mt(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"mt: error: invalid symbol {typed!r}: at most 32 characters (33 given)\n"
+    assert _series(mt) == []
+    longest = f"{'B' * 27}/USDT"
+    assert mt("data", "sim", "--bars", "10", longest).exit_code == 0
+    assert _series(mt) == [("sim", longest, "1h", 10)]
+
+
+def test_the_limit_is_the_narrowest_column_a_symbol_is_stored_in() -> None:
+    from sqlmodel import SQLModel
+
+    import mastertrade.db.models  # noqa: F401  (registers every table)
+    from mastertrade.engine.market.symbols import MAX_LENGTH
+
+    widths = {
+        f"{table.name}.{column.name}": getattr(column.type, "length", None)
+        for table in SQLModel.metadata.tables.values()
+        for column in table.columns
+        if column.name == "symbol"
+    }
+    assert len(widths) > 5 and None not in widths.values(), widths
+    assert min(widths.values()) == MAX_LENGTH, widths

@@ -58,7 +58,7 @@ def import_csv(
     from mastertrade.engine.backtest.unit_cost import PRICE_BOUNDS_WHY, PRICE_RANGE
     from mastertrade.engine.market.csvio import TIME_UNITS, PriceRange, read_candle_csv
     from mastertrade.engine.market.download import MAX_LISTED_GAPS
-    from mastertrade.engine.market.store import CandleStore, is_simulated_exchange
+    from mastertrade.engine.market.store import EXCHANGE_MAX_LENGTH, CandleStore, is_simulated_exchange
     from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import check_timeframe, to_iso
 
@@ -71,6 +71,8 @@ def import_csv(
             f"invalid --exchange {exchange!r}: the simulated market's own id (`mt data sim`); "
             "import under the exchange the file comes from, or csv"
         )
+    if len(exchange.strip()) > EXCHANGE_MAX_LENGTH:
+        raise UserInputError(f"invalid --exchange {exchange!r}: at most {EXCHANGE_MAX_LENGTH} characters")
     exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")

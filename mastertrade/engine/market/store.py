@@ -35,6 +35,10 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 _CHUNK = 50_000
 
 
+EXCHANGE_MAX_LENGTH = 64
+"""The longest exchange id a series is stored under (its column's width: PostgreSQL refuses a longer one)."""
+
+
 def is_simulated_exchange(exchange: str) -> bool:
     """True for the simulated market's series: the research one and the running simulation's."""
     return exchange in (SIM_EXCHANGE, SIM_LIVE_EXCHANGE)

@@ -5,6 +5,12 @@ may type ``btc/usdt`` or ``Btc/Usdt`` and means the same market. Typed symbols a
 without case, and a series is written under one spelling only: the one already stored for it, else the
 exchange's own (``mt data download``), else upper case. Without this, ``mt data sim btc/usdt`` made a
 second series beside ``BTC/USDT`` and ``mt data export btc/usdt`` said nothing was stored.
+
+A symbol is at most :data:`MAX_LENGTH` characters, the narrowest column one is stored in (orders, fills,
+protections, feature values). SQLite ignores a column's width, PostgreSQL refuses a longer value: without
+the limit, ``mt data sim`` of a longer symbol stored it on SQLite and ended in a database traceback on
+PostgreSQL (where a symbol of 33 to 64 characters was stored as a series though no order, fill or
+feature value of it could be).
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ from collections.abc import Iterable
 
 from mastertrade.errors import UserInputError
 
+MAX_LENGTH = 32
+"""The longest symbol stored (an option's unified symbol, ``BTC/USD:BTC-261225-100000-C``, has 27)."""
+
 
 def parse_symbol(text: str, *, what: str = "symbol") -> str:
     """``text`` as a symbol to store: BASE/QUOTE (or BASE/QUOTE:SETTLE) without surrounding blanks, in
-    upper case; ``UserInputError`` naming it when it is not of that form."""
+    upper case, at most :data:`MAX_LENGTH` characters; ``UserInputError`` naming it when it is not."""
     symbol = text.strip()
     base, slash, quote = symbol.partition("/")
     if not slash or not base.strip() or not quote.split(":")[0].strip() or any(c.isspace() for c in symbol):
         raise UserInputError(f"invalid {what} {text!r}: expected BASE/QUOTE, like BTC/USDT")
+    if len(symbol) > MAX_LENGTH:
+        raise UserInputError(
+            f"invalid {what} {text!r}: at most {MAX_LENGTH} characters ({len(symbol)} given)"
+        )
     return symbol.upper()
 
 
