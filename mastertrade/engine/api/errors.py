@@ -1,6 +1,7 @@
 """Every API error is ``{"error": {"code": ..., "message": ...}}`` with a 4xx/5xx status, never a
 traceback: MasterTrade errors, validation errors, malformed JSON, unknown routes, wrong methods and
-unexpected exceptions alike (the last ones are logged with their traceback, and answered 500).
+unexpected exceptions alike (the last ones are logged with their traceback, and answered 500). A request
+the daemon refuses because it is stopping answers 503 ``daemon_not_running``: nothing of it was done.
 
 The code of a MasterTrade error is its class name in snake case (``NotFound`` -> ``not_found``,
 ``RiskRejected`` -> ``risk_rejected``); the client maps it back to the same class. The status comes
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mastertrade import errors
+from mastertrade.engine.kernel.context import ServiceStopping
 from mastertrade.quoting import LONG_CHARS, shorten_inputs, shown, strings_in
 
 log = logging.getLogger(__name__)
@@ -159,7 +161,14 @@ def install_error_handlers(app: FastAPI) -> None:
             message = str(exc.detail)
         return error_response(exc.status_code, code, shortened(request, message), headers)
 
+    async def on_stopping(request: Request, exc: Exception) -> JSONResponse:
+        # a request that came in as the daemon stops: refused before its work began (``ctx.work``), so
+        # nothing was done; said as such, not as an internal error with a traceback in the log
+        message = f"the daemon is stopping: {exc} not started (nothing was done); start it again and retry"
+        return error_response(503, error_code(errors.DaemonNotRunning), message)
+
     app.add_exception_handler(errors.MasterTradeError, on_mastertrade_error)
+    app.add_exception_handler(ServiceStopping, on_stopping)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
 
