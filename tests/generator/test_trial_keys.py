@@ -5,15 +5,18 @@ what it had not scored, and a tuning on a shifted, overlapping window does not c
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from sqlmodel import col, select
 
 from mastertrade.db.models.strategies import SelectionTrialKey, SelectionTrials
 from mastertrade.engine.generator.optimize import subject_of
 from mastertrade.engine.generator.pipeline import GenerationRequest, generate
+from mastertrade.engine.generator.search import Search, SearchResult
 from mastertrade.engine.generator.store import StrategyStore
 from mastertrade.engine.generator.trials import Tally, TrialRegistry, genome_trial_key
 from mastertrade.engine.market.store import SeriesKey
@@ -85,6 +88,35 @@ async def test_a_generation_run_again_with_its_seed_counts_only_the_candidates_i
     assert all(s.selection["deflated_trials"]["trials"] == trials["trials"] for s in again.strategies)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
     assert (await TrialRegistry(sqlite_db).tally(SERIES, *span)).trials == trials["trials"]
+
+
+async def test_a_batch_recorded_during_a_run_is_in_its_count_as_well_as_its_keys(
+    sqlite_db: Any, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one series at once: the other run records its batch while this one searches. Its keys
+    found this run's candidates "counted before", so its trials must be in this run's N too (the tally was
+    read before the search: N left them out, 1,351 where the registry then held 2,674)."""
+    await store_candles(sqlite_db, frame)
+    span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
+    registry = TrialRegistry(sqlite_db)
+    loop = asyncio.get_running_loop()
+    searched = Search.run
+
+    def search_while_another_run_records(self: Search) -> SearchResult:
+        result = searched(self)
+        shared = [genome_trial_key(c.genome) for c in result.archive[:5]]
+        other = registry.record(
+            SERIES, *span, Tally.of(10, [0.1] * 10), source="generate", keys=[*shared, *"vwxyz"]
+        )
+        asyncio.run_coroutine_threadsafe(other, loop).result()  # from the search's worker thread
+        return result
+
+    monkeypatch.setattr(Search, "run", search_while_another_run_records)
+    summary = await generate(sqlite_db, settings_with(), REQUEST)
+    trials = summary.selection["deflated_trials"]
+    assert trials["counted_before"] == 5 and trials["this_run"] == summary.counts["distinct"] - 5
+    assert trials["trials"] == 10 + trials["this_run"]  # the other run's ten, then this run's new ones
+    assert (await registry.tally(SERIES, *span)).trials == trials["trials"]
 
 
 async def test_a_tuning_finds_the_genomes_a_generation_run_counted(

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.generator.evaluation import Score, Scorer
-    from mastertrade.engine.generator.trials import Batch, Counted, Tally
+    from mastertrade.engine.generator.trials import Batch, Counted
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.signals.genome import Genome
     from mastertrade.engine.signals.plugins import StrategyPlugin
@@ -318,14 +318,13 @@ async def optimize(
     check_split(key, problem, holdout)
     registry = TrialRegistry(db)
     span = (int(frame.index[0].value // 1_000_000), int(frame.index[-1].value // 1_000_000))
-    prior = await registry.tally(key, *span)
     from mastertrade.engine.ml.stoppable import run_stoppable
 
     # Ctrl-C (a cancelled caller) stops the tuning after the trial it is scoring, not after the last one
     tuned = await run_stoppable(lambda check: tune(problem, subject, settings, trials, seed, check=check))
-    counted = await registry.counted(key, *span, tuned.scored)
+    counted = await registry.counted(key, *span, tuned.scored)  # with the tally of the same batches
     report, batch = await run_stoppable(
-        lambda _: judge(problem, holdout, subject, settings, trials, tuned, prior, counted)
+        lambda _: judge(problem, holdout, subject, settings, trials, tuned, counted)
     )
     await registry.record(key, *span, batch.recorded, source="optimize", keys=batch.keys)
     return {
@@ -444,12 +443,11 @@ def judge(
     settings: Settings,
     trials: int,
     tuned: Tuned,
-    prior: Tally,
     counted: Counted,
 ) -> tuple[dict[str, Any], Batch]:
     """The CPU-bound judgement of a tuning: the PBO over its trials, the one hold-out score of the best
-    and its deflated Sharpe ratio. ``prior``: the registry's tally of these bars; ``counted``: which of
-    the tuning's configurations it counted before (:class:`.trials.Counted`), not counted again. Returns
+    and its deflated Sharpe ratio. ``counted``: which of the tuning's configurations the registry counted
+    before (:class:`.trials.Counted`), not counted again, and its tally of these bars. Returns
     the report and the run's :class:`.trials.Batch` for the registry."""
     from mastertrade.engine.generator.deflated import deflated_sharpe
     from mastertrade.engine.generator.holdout import score_holdout
@@ -460,7 +458,7 @@ def judge(
     config = settings.generator
     distinct, original_score = tuned.distinct, tuned.original_score
     batch = new_batch(tuned.scored, counted)
-    tally = batch.pooled(prior)
+    tally = batch.pooled(counted.prior)
 
     def rank(item: tuple[Any, Any]) -> tuple[bool, float]:
         score = item[1]

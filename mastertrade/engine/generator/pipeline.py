@@ -400,7 +400,6 @@ async def generate(
     stop = threading.Event()
     try:
         seen = await store.ids(key.symbol, key.timeframe)
-        prior = await registry.tally(key, *span)
         work = asyncio.to_thread(
             compute,
             problem,
@@ -415,7 +414,6 @@ async def generate(
             exchange=key.exchange,
             stop=stop,
             holdout=holdout,
-            prior=prior,
             counted=registry.lookup(key, *span),
             pbo_blocks=config.pbo_blocks,
             seeds=request.seeds,
@@ -517,7 +515,6 @@ def compute(
     run_id: int | None,
     exchange: str | None,
     holdout: pd.DataFrame,
-    prior: Tally | None = None,
     counted: Lookup | None = None,
     pbo_blocks: int = 16,
     stop: threading.Event | None = None,
@@ -528,10 +525,10 @@ def compute(
     once on ``holdout`` and judge them there; returns what to store (best by search fitness first),
     counts, timings and the run's selection record (hold-out, trials counted, PBO, the batch of trials
     to add to the registry under ``"batch"``). ``counted`` tells which of the search's candidates the
-    registry counted before on these bars (:mod:`.trials`; ``None``: none)."""
+    registry counted before on these bars, with its tally of them (:mod:`.trials`; ``None``: none)."""
     from mastertrade.engine.generator.executor import ThreadExecutor, make_executor
     from mastertrade.engine.generator.search import MAX_EXTRA_GENERATIONS, Search, select
-    from mastertrade.engine.generator.trials import Counted, Tally, genome_trial_key, new_batch
+    from mastertrade.engine.generator.trials import Counted, genome_trial_key, new_batch
 
     started = time.perf_counter()
     with make_executor(executor_kind, problem, workers, scheduler=scheduler) as executor:
@@ -545,8 +542,10 @@ def compute(
             genome_trial_key(c.genome): None if c.score is None else c.score.daily_sharpe
             for c in result.archive
         }
-        batch = new_batch(scored, Counted() if counted is None else counted(scored))
-        tally = batch.pooled(prior or Tally())
+        # the registry's keys and its tally of these bars, read together after the search (``Counted``)
+        found = Counted() if counted is None else counted(scored)
+        batch = new_batch(scored, found)
+        tally = batch.pooled(found.prior)
         items, validation = validate(
             problem, chosen, thresholds, executor, cache, run_id, exchange, holdout, tally, pbo_blocks
         )

@@ -37,12 +37,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import batched
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import distinct, func, insert
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from mastertrade.db.models.strategies import SelectionTrialKey, SelectionTrials
@@ -146,10 +147,18 @@ def genome_trial_key(genome: Genome) -> str:
 @dataclass(frozen=True)
 class Counted:
     """Which of a run's keys the registry counted before on bars overlapping the run's (``overlapping``),
-    and which of those on exactly the run's bars (``exact``)."""
+    which of those on exactly the run's bars (``exact``), and ``prior``, the registry's tally of those
+    overlapping bars (:meth:`TrialRegistry.tally`), read with them from the same batches.
+
+    The same batches matter when two runs of one series overlap in time: a batch another run recorded
+    between a tally read before the search and a key lookup after it had its keys "counted before" and
+    its trials missing from N (two concurrent ``mt generate`` runs: the second said "1,351 trials, 1,323
+    of its candidates counted before" where the registry then held 2,674). Read together, a batch
+    recorded meanwhile is in both or in neither."""
 
     overlapping: frozenset[str] = frozenset()
     exact: frozenset[str] = frozenset()
+    prior: Tally = Tally()
 
 
 @dataclass(frozen=True)
@@ -189,55 +198,45 @@ class TrialRegistry:
 
     async def tally(self, series: SeriesKey, start_ts: int, end_ts: int) -> Tally:
         """Every recorded batch of ``series`` whose bars overlap ``[start_ts, end_ts]``, pooled, each key
-        counted once among them (see the module docstring).
-
-        A key kept by several of those batches is found from its rows marked ``seen_before`` (kept by an
-        earlier batch of the series when recorded): of any two rows of one key the later is marked, so
-        only the rows of the marked keys are counted, not every key of every night."""
-        pooled = select(SelectionTrials.id).where(
-            col(SelectionTrials.exchange) == series.exchange,
-            col(SelectionTrials.symbol) == series.symbol,
-            col(SelectionTrials.timeframe) == series.timeframe,
-            col(SelectionTrials.start_ts) <= end_ts,
-            col(SelectionTrials.end_ts) >= start_ts,
-        )
-        query = select(SelectionTrials).where(col(SelectionTrials.id).in_(pooled))
-        # the marked keys first, then their rows by the key's index (not every row of the pooled batches)
-        marked = (
-            select(col(SelectionTrialKey.key).label("key"))
-            .where(col(SelectionTrialKey.batch_id).in_(pooled), col(SelectionTrialKey.seen_before))
-            .distinct()
-            .subquery()
-        )
-        repeats = (
-            select(func.count(col(SelectionTrialKey.key)) - func.count(distinct(col(SelectionTrialKey.key))))
-            .select_from(marked)
-            .join(SelectionTrialKey, col(SelectionTrialKey.key) == marked.c.key)
-            .where(col(SelectionTrialKey.batch_id).in_(pooled))
-        )
-        async with self.db.sessions() as session:
-            rows = (await session.exec(query.order_by(col(SelectionTrials.id)))).all()
-            repeated = (await session.exec(repeats)).one() or 0
-        total = Tally()
-        for row in rows:
-            total = total + Tally(row.trials, row.sharpe_count, row.sharpe_mean, row.sharpe_m2, 1)
-        return replace(total, trials=total.trials - int(repeated))
+        counted once among them (see the module docstring)."""
+        return (await self.counted(series, start_ts, end_ts, ())).prior
 
     async def counted(self, series: SeriesKey, start_ts: int, end_ts: int, keys: Iterable[str]) -> Counted:
         """Which of ``keys`` (:func:`trial_key`) were counted before on bars of ``series`` overlapping
-        ``[start_ts, end_ts]``, and which of them on exactly those bars."""
+        ``[start_ts, end_ts]``, which of them on exactly those bars, and the tally of those bars.
+
+        Everything comes from the batches the first query finds: a batch recorded while this reads (its
+        keys are committed with it) is left out of the keys and of the tally alike, whatever the
+        database's isolation (SQLite reads each statement on its own snapshot without a transaction,
+        PostgreSQL's read committed each statement on its own). A key kept by several pooled batches
+        is found from its rows marked ``seen_before`` (kept by an earlier batch of the series when
+        recorded): of any two rows of one key the later is marked, so only the rows of the marked keys
+        are read, not every key of every night."""
+        wanted = list(keys)
         async with self.db.sessions() as session:
-            spans = await _spans(session, series)
-            found = await _rows_of(session, keys)
+            batches = await _batches(session, series)
+            pooled = {
+                batch_id: row
+                for batch_id, row in batches.items()
+                if row.start_ts <= end_ts and row.end_ts >= start_ts
+            }
+            repeated = await _repeats(session, series, start_ts, end_ts, pooled)
+            found = await _rows_of(session, wanted) if wanted else []
+        prior = Tally()
+        for batch_id in sorted(pooled):
+            row = pooled[batch_id]
+            prior = prior + Tally(row.trials, row.sharpe_count, row.sharpe_mean, row.sharpe_m2, 1)
         overlapping: set[str] = set()
         exact: set[str] = set()
         for key, batch_id in found:
-            span = spans.get(batch_id)
-            if span is not None and span[0] <= end_ts and span[1] >= start_ts:
+            kept = pooled.get(batch_id)
+            if kept is not None:
                 overlapping.add(key)
-                if span == (start_ts, end_ts):
+                if (kept.start_ts, kept.end_ts) == (start_ts, end_ts):
                     exact.add(key)
-        return Counted(frozenset(overlapping), frozenset(exact))
+        return Counted(
+            frozenset(overlapping), frozenset(exact), replace(prior, trials=prior.trials - repeated)
+        )
 
     def lookup(self, series: SeriesKey, start_ts: int, end_ts: int) -> Lookup:
         """:meth:`counted` for a worker thread of ``asyncio.to_thread`` (called on the event loop): it
@@ -287,7 +286,7 @@ class TrialRegistry:
             assert batch_id is not None
             wanted = set(keys)
             if wanted:
-                earlier = await _spans(session, series)
+                earlier = await _batches(session, series)
                 earlier.pop(batch_id)  # only an earlier batch marks a key seen before
                 before = {key for key, kept_by in await _rows_of(session, wanted) if kept_by in earlier}
                 rows = [{"batch_id": batch_id, "key": key, "seen_before": key in before} for key in wanted]
@@ -301,14 +300,43 @@ CHUNK = 500
 """Values bound in one ``IN (...)``: SQLite takes up to 999 parameters a statement."""
 
 
-async def _spans(session: Any, series: SeriesKey) -> dict[int, tuple[int, int]]:
-    """Every batch of ``series``: its id and bars (a row a night: small beside its keys)."""
-    query = select(SelectionTrials.id, SelectionTrials.start_ts, SelectionTrials.end_ts).where(
+async def _batches(session: Any, series: SeriesKey) -> dict[int, SelectionTrials]:
+    """Every batch of ``series`` by id (a row a night: small beside its keys)."""
+    query = select(SelectionTrials).where(
         col(SelectionTrials.exchange) == series.exchange,
         col(SelectionTrials.symbol) == series.symbol,
         col(SelectionTrials.timeframe) == series.timeframe,
     )
-    return {batch_id: (start, end) for batch_id, start, end in (await session.exec(query)).all()}
+    rows = (await session.exec(query)).all()
+    return {row.id: row for row in rows if row.id is not None}
+
+
+async def _repeats(
+    session: Any, series: SeriesKey, start_ts: int, end_ts: int, pooled: Mapping[int, SelectionTrials]
+) -> int:
+    """How many rows of the ``pooled`` batches repeat a key another of them kept: the rows of the keys
+    marked ``seen_before`` in batches overlapping the bars (found in SQL, which may see a batch recorded
+    since ``pooled`` was read), counted in ``pooled`` only."""
+    overlapping = select(SelectionTrials.id).where(
+        col(SelectionTrials.exchange) == series.exchange,
+        col(SelectionTrials.symbol) == series.symbol,
+        col(SelectionTrials.timeframe) == series.timeframe,
+        col(SelectionTrials.start_ts) <= end_ts,
+        col(SelectionTrials.end_ts) >= start_ts,
+    )
+    marked = (
+        select(col(SelectionTrialKey.key).label("key"))
+        .where(col(SelectionTrialKey.batch_id).in_(overlapping), col(SelectionTrialKey.seen_before))
+        .distinct()
+        .subquery()
+    )
+    rows = (
+        select(SelectionTrialKey.key, SelectionTrialKey.batch_id)
+        .join(marked, col(SelectionTrialKey.key) == marked.c.key)
+        .where(col(SelectionTrialKey.batch_id).in_(overlapping))
+    )
+    kept = Counter(key for key, batch_id in (await session.exec(rows)).all() if batch_id in pooled)
+    return sum(count - 1 for count in kept.values())
 
 
 async def _rows_of(session: Any, keys: Iterable[str]) -> list[tuple[str, int]]:
