@@ -49,6 +49,18 @@ def test_what_is_no_timeframe_is_still_named_as_before() -> None:
         check_timeframe("7x", what="--timeframe")
 
 
+@pytest.mark.parametrize("timeframe", ["1234567890m", "366d", "53w"])
+def test_a_bar_longer_than_a_year_is_refused_naming_it(mt: Any, timeframe: str) -> None:
+    # was: `mt data sim --timeframe 1234567890m` ended in numpy's "lam value too large" traceback
+    result = mt("data", "sim", "BTC/USDT", "--timeframe", timeframe, "--bars", "100", "--seed", "3")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert (
+        result.stderr == f"mt: error: invalid timeframe {timeframe!r}: a bar is at most a year long (365d)\n"
+    )
+    assert mt("data", "list", "--json").stdout.count("BTC/USDT") == 0
+    assert timeframe_ms("365d") == 365 * 86_400_000
+
+
 def _sim(mt: Any, timeframe: str = "1h") -> None:
     result = mt("data", "sim", "BTC/USDT", "--timeframe", timeframe, "--bars", "400", "--seed", "3")
     assert result.exit_code == 0, result.stderr

@@ -50,6 +50,22 @@ async def test_candles_page_through_a_range_with_a_gap(engine: Engine) -> None:
     await client.aclose()
 
 
+async def test_candles_find_a_symbol_in_any_case(engine: Engine) -> None:
+    # was: a 404 for btc/usdt where `mt backtest --symbol btc/usdt` finds the stored BTC/USDT
+    key = SeriesKey("binance", "SOL/USDT", "1h")
+    stamps = [T0 + i * HOUR for i in range(60)]
+    await engine.ctx.candles.upsert(
+        key, [(ts, 1.0, 2.0, 0.5, 1.5 + n % 7, 10.0) for n, ts in enumerate(stamps)]
+    )
+    client = engine.client()
+    page = await client.candles("sol/usdt", exchange="Binance", timeframe="1h", limit=3)
+    assert page.symbol == "SOL/USDT" and page.exchange == "binance"
+    assert [c.ts for c in page.candles] == stamps[-3:]
+    with pytest.raises(NotFound, match="no candles stored for binance:eth/usdt:1h"):
+        await client.candles("eth/usdt", exchange="binance", timeframe="1h")
+    await client.aclose()
+
+
 async def test_features_list_and_page_for_every_source(engine: Engine) -> None:
     store = FeatureStore(engine.ctx.db)
     await store.upsert(

@@ -89,6 +89,9 @@ async def candles(
     played = played_before(ctx, frame)
     info = await ctx.candles.info(key, before=played)
     if info.last is None:
+        key = await _stored_spelling(ctx, key)
+        info = await ctx.candles.info(key, before=played)
+    if info.last is None:
         raise NotFound(f"no candles stored for {key}")
     following: str | None = None
     if start is None:
@@ -109,7 +112,7 @@ async def candles(
             rows = rows[:limit]
     return CandlesResponse(
         exchange=key.exchange,
-        symbol=symbol,
+        symbol=key.symbol,
         timeframe=frame,
         simulated=ctx.venue.simulated if key.exchange == ctx.venue.id else key.simulated,
         candles=[
@@ -163,13 +166,16 @@ async def indicators(
     bars = limit + INDICATOR_WARMUP
     played = played_before(ctx, frame)
     info = await ctx.candles.info(key, before=played)
+    if info.last is None:
+        key = await _stored_spelling(ctx, key)
+        info = await ctx.candles.info(key, before=played)
     if info.last is not None:
         candles = frame_from_matrix(
             await ctx.candles.read_matrix(key, start=info.last - (bars - 1) * step, end=played)
         )
     else:
         # Not stored at this timeframe: the base timeframe's candles folded, as the dashboard folds them.
-        base = SeriesKey(key.exchange, symbol, ctx.settings.market.timeframe)
+        base = await _stored_spelling(ctx, SeriesKey(key.exchange, key.symbol, ctx.settings.market.timeframe))
         base_step = timeframe_ms(base.timeframe)
         base_info = await ctx.candles.info(base, before=played)
         if base_info.last is None or step <= base_step or step % base_step:
@@ -183,7 +189,7 @@ async def indicators(
     stamps = pd.DatetimeIndex(candles.index).as_unit("ms").asi8
     return IndicatorsResponse(
         exchange=key.exchange,
-        symbol=symbol,
+        symbol=key.symbol,
         timeframe=frame,
         simulated=ctx.venue.simulated if key.exchange == ctx.venue.id else key.simulated,
         ts=[int(ts) for ts in stamps[-limit:].tolist()],
@@ -191,3 +197,13 @@ async def indicators(
             IndicatorLine(spec=spec, values=items[-limit:]) for spec, items in zip(line, values, strict=True)
         ],
     )
+
+
+async def _stored_spelling(ctx: Ctx, key: SeriesKey) -> SeriesKey:
+    """The series stored under another case of ``key``'s symbol or exchange (``btc/usdt`` for
+    ``BTC/USDT``), as the CLI finds it (``CandleStore.resolve``); ``key`` itself when there is none or
+    more than one. Looked up only when ``key`` has no candles: listing the series counts every one's."""
+    try:
+        return await ctx.candles.resolve(key.symbol, key.timeframe, exchange=key.exchange)
+    except (NotFound, UserInputError):
+        return key

@@ -35,6 +35,14 @@ def configure() -> str:
 
 CACHE_DIR = configure()
 
+# numba's OpenMP workers spin for a while after each parallel region before they sleep (GNU OpenMP's
+# default), which counts as a busy core while nothing is done: in `mt generate --count 500` on a year of
+# 1h bars that was 0.1-0.2 CPU seconds a command and 0.12-0.15 of the 1.22-1.25 "cores busy" the search
+# reported, with the same search time when they sleep at once (three interleaved pairs, 2026-12-05, quiet
+# machine), and CPU taken from other work on a busy one. LightGBM's training (its own OpenMP) took the
+# same time either way (18.0-18.8 s, two pairs). Set before any OpenMP runtime loads; a user's wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def kernel[F: Callable[..., Any]](*, parallel: bool = False) -> Callable[[F], F]:
     """``numba.njit`` compiling lazily on first call, cached on disk, releasing the GIL while it runs

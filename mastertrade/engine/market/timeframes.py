@@ -25,7 +25,15 @@ def timeframe_ms(timeframe: str) -> int:
         raise UserInputError(
             f"invalid timeframe {timeframe!r}: expected a number and a unit m/h/d/w, like 1m, 15m, 1h, 1d"
         )
-    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+    step = int(match.group(1)) * _UNIT_MS[match.group(2)]
+    if step > LONGEST_MS:
+        raise UserInputError(f"invalid timeframe {timeframe!r}: a bar is at most a year long (365d)")
+    return step
+
+
+LONGEST_MS = 365 * _UNIT_MS["d"]
+"""The longest bar: no exchange or data file has longer ones (the longest are monthly), and a bar of
+centuries (``1234567890m``) ran the simulator's feature draws past numpy's limits, ending in a traceback."""
 
 
 def canonical_timeframe(timeframe: str) -> str:
