@@ -5,7 +5,6 @@ non-finite number in a request body the same way: 422 `invalid_request` naming t
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,13 +15,10 @@ BTC = "BTC/USDT"
 
 
 @pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
+async def raw(raw: httpx.AsyncClient, trading: TradingEngine) -> httpx.AsyncClient:
+    """The suite's plain API client, with a price to check orders against."""
     await trading.bar(BTC, 0, 100, 101, 99, 100)
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
+    return raw
 
 
 @pytest.mark.parametrize("path", ["/v1/status", "/v1/health", "/v1/balance", "/v1/positions", "/v1/orders"])

@@ -5,7 +5,6 @@ sent, nothing placed or stored; a whole number (`"amount": 1`) is still a number
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,10 @@ def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
+async def raw(raw: httpx.AsyncClient, trading: TradingEngine) -> httpx.AsyncClient:
+    """The suite's plain API client, with a price to check orders against."""
     await trading.bar(BTC, 0, 100, 101, 99, 100)
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
+    return raw
 
 
 def refused(answer: httpx.Response, field: str, shown: str, what: str = "a valid number") -> None:

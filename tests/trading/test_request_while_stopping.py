@@ -5,7 +5,6 @@ left a trader who typed `mt trade buy` during `mt daemon stop` unsure whether th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -27,13 +26,10 @@ def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-async def raw(trading: TradingEngine) -> AsyncIterator[httpx.AsyncClient]:
-    from mastertrade.engine.api.app import create_app
-
+async def raw(raw: httpx.AsyncClient, trading: TradingEngine) -> httpx.AsyncClient:
+    """The suite's plain API client, with a price to check orders against."""
     await trading.bar(BTC, 0, 100, 101, 99, 100)
-    transport = httpx.ASGITransport(app=create_app(trading.ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mt") as client:
-        yield client
+    return raw
 
 
 async def test_an_order_and_a_cancel_as_the_daemon_stops_are_refused_as_such(
