@@ -89,7 +89,7 @@ async def candles(
     played = played_before(ctx, frame)
     info = await ctx.candles.info(key, before=played)
     if info.last is None:
-        key = await _stored_spelling(ctx, key)
+        key = await ctx.candles.stored_spelling(key)
         info = await ctx.candles.info(key, before=played)
     if info.last is None:
         raise NotFound(f"no candles stored for {key}")
@@ -167,7 +167,7 @@ async def indicators(
     played = played_before(ctx, frame)
     info = await ctx.candles.info(key, before=played)
     if info.last is None:
-        key = await _stored_spelling(ctx, key)
+        key = await ctx.candles.stored_spelling(key)
         info = await ctx.candles.info(key, before=played)
     if info.last is not None:
         candles = frame_from_matrix(
@@ -175,7 +175,9 @@ async def indicators(
         )
     else:
         # Not stored at this timeframe: the base timeframe's candles folded, as the dashboard folds them.
-        base = await _stored_spelling(ctx, SeriesKey(key.exchange, key.symbol, ctx.settings.market.timeframe))
+        base = await ctx.candles.stored_spelling(
+            SeriesKey(key.exchange, key.symbol, ctx.settings.market.timeframe)
+        )
         base_step = timeframe_ms(base.timeframe)
         base_info = await ctx.candles.info(base, before=played)
         if base_info.last is None or step <= base_step or step % base_step:
@@ -197,13 +199,3 @@ async def indicators(
             IndicatorLine(spec=spec, values=items[-limit:]) for spec, items in zip(line, values, strict=True)
         ],
     )
-
-
-async def _stored_spelling(ctx: Ctx, key: SeriesKey) -> SeriesKey:
-    """The series stored under another case of ``key``'s symbol or exchange (``btc/usdt`` for
-    ``BTC/USDT``), as the CLI finds it (``CandleStore.resolve``); ``key`` itself when there is none or
-    more than one. Looked up only when ``key`` has no candles: listing the series counts every one's."""
-    try:
-        return await ctx.candles.resolve(key.symbol, key.timeframe, exchange=key.exchange)
-    except (NotFound, UserInputError):
-        return key

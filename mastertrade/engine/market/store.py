@@ -427,6 +427,26 @@ class CandleStore:
             )
         return matches[0]
 
+    async def stored_spelling(self, key: SeriesKey) -> SeriesKey:
+        """``key`` as stored when its exchange and symbol are stored in another case (``btc/usdt`` for
+        ``BTC/USDT``, as :meth:`resolve` matches them), ``key`` itself when it is stored so, or when
+        there is no such series or several. Reads the series table only (no candle counts): the API
+        asks it for every series it does not find as spelled."""
+        from mastertrade.engine.market.symbols import same_symbol
+
+        async with self.db.engine.connect() as conn:
+            result = await conn.execute(
+                text("SELECT exchange, symbol FROM series WHERE timeframe = :timeframe"),
+                {"timeframe": key.timeframe},
+            )
+            stored = [SeriesKey(str(row[0]), str(row[1]), key.timeframe) for row in result.all()]
+        found = [
+            other
+            for other in stored
+            if same_symbol(other.exchange, key.exchange) and same_symbol(other.symbol, key.symbol)
+        ]
+        return found[0] if len(found) == 1 else key
+
     async def key_for(self, exchange: str, symbol: str, timeframe: str) -> SeriesKey:
         """The key to write ``symbol``'s candles under: the spelling already stored for it on this
         exchange and timeframe when one differs only in case (so that a write never starts a second
