@@ -31,6 +31,14 @@ order ids derived from the cancelled ones, so a crash between the journal and th
 The old orders' reason then says what was done (``...: placed again as order N``), which also marks them
 answered: each cancel is told once.
 
+An exchange may forget a leg of a cancelled list (Binance archives an order that ended without trading):
+asked by its client id, it answers "order does not exist". It is confirmed through its order list and by
+its order id instead (``archived_legs``); a list goes back as one list, once each of its legs is settled
+(``lost_legs``): before, its take-profit went back alone while its archived stop was still unsettled, or
+the confirmation failed at every poll, an error logged each time and the position left bare. When the
+exchange can tell nothing (the list archived too), nothing is placed on a guess: it is said once, and
+the position is shown without exits (``unprotected``) until exits work there again or it is sold.
+
 On a venue without OCO lists the stop rests alone and its take-profit waits with the daemon
 (``live_oco.held_exits``, linked to its stop by their ``oco`` key): the stop placed again takes the old
 one's key, so that take-profit is watched again (else it was silently dropped from watching).
@@ -41,14 +49,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine import events
-from mastertrade.engine.execution import live_oco, venue_steps
+from mastertrade.engine.execution import archived_legs, live_oco, venue_steps
 from mastertrade.engine.execution.lost_answers import EXPIRED
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
     from mastertrade.engine.execution.ledger import Ledger
@@ -73,8 +81,17 @@ LIMIT = "exit_cancelled"
 _NAMES = {"stop_loss": "stop-loss", "trailing_stop": "trailing stop", "take_profit": "take-profit"}
 
 
-class Broker(live_oco.LiveBroker, Protocol):
-    """What these functions use of ``live.LiveBroker`` besides what ``live_oco`` does."""
+class Notes(Protocol):
+    """Where a position without exits at the exchange is noted (``unprotected.Unprotected``)."""
+
+    async def note(self, entry_id: int, symbol: str, message: str, publish: Any) -> None: ...
+
+
+class Broker(archived_legs.Broker, Protocol):
+    """What these functions use of ``live.LiveBroker`` besides what ``archived_legs`` does."""
+
+    @property
+    def unprotected_parts(self) -> Notes: ...
 
     async def ledger(self) -> Ledger: ...
 
@@ -256,23 +273,44 @@ async def restore(broker: Broker) -> list[str]:
     return placed
 
 
-async def confirmed(broker: live_oco.LiveBroker, rows: Sequence[OrderRecord]) -> bool:
+async def confirmed(broker: archived_legs.Broker, rows: Sequence[OrderRecord]) -> bool:
     """Whether the exchange, asked by client order id, says each of ``rows`` is cancelled: checked
-    before an exit is placed again (never on a guess)."""
+    before an exit is placed again (never on a guess). An OCO leg it no longer shows by its client id
+    (archived) is asked through its order list and by its order id (``archived_legs``)."""
+    doubt = await unconfirmed(broker, rows)
+    if doubt is not None and not doubt[1]:
+        log.error(
+            "%s: the journal has it cancelled, the exchange does not know it: nothing placed",
+            describe(doubt[0]),
+        )
+    return doubt is None
+
+
+async def unconfirmed(
+    broker: archived_legs.Broker, rows: Sequence[OrderRecord]
+) -> tuple[OrderRecord, bool] | None:
+    """The first of ``rows`` the exchange does not confirm ended (see ``confirmed``), and whether it
+    knows it at all (False: neither by its client id nor through its list, which the caller says once;
+    else the reason is logged); None when it confirms each."""
     for row in rows:
         try:
             found = await broker._lookup(row)
+            if found is None and row.oco is not None and await archived_legs.ended(broker, row):
+                continue
         except errors.MasterTradeError as exc:
             log.warning("%s: not confirmed cancelled yet: %s", describe(row), exc)
-            return False
-        status = str((found or {}).get("status"))
-        if found is None or status not in ("canceled", "cancelled", "expired"):
-            seen = f"says {status}" if found is not None else "does not know it"
+            return row, True
+        if found is None:
+            return row, False
+        status = str(found.get("status"))
+        if status not in archived_legs.ENDED:
             log.error(
-                "%s: the journal has it cancelled, the exchange %s: nothing placed", describe(row), seen
+                "%s: the journal has it cancelled, the exchange says %s: nothing placed",
+                describe(row),
+                status,
             )
-            return False
-    return True
+            return row, True
+    return None
 
 
 async def _restore_once(broker: Broker, rows: list[OrderRecord]) -> str | None:
@@ -285,18 +323,38 @@ async def _restore_once(broker: Broker, rows: list[OrderRecord]) -> str | None:
         rows = [await broker.journal.get(row.id) for row in rows]
         if any(row.reason not in (CANCELLED_AT_EXCHANGE, STOP_KEPT) for row in rows):
             return None
+        if await _leg_pending(broker, rows):
+            return None
         return await _restore(broker, rows)
+
+
+async def _leg_pending(broker: Broker, rows: list[OrderRecord]) -> bool:
+    """Whether another leg of the OCO list of ``rows`` is still in flight in the journal: a list is
+    placed again as one, once the journal has read how each of its legs ended (a leg the exchange no
+    longer shows is settled by ``lost_legs``, or marked unsettled and said there). Placed alone before,
+    the take-profit of a list whose stop leg the exchange had archived went back without a stop."""
+    keys = {row.oco for row in rows if row.oco is not None}
+    if not keys:
+        return False
+    ids = {row.id for row in rows}
+    return any(
+        other.oco in keys and other.id not in ids and OrderState(other.state) in IN_FLIGHT
+        for other in await broker.journal.orders(book=broker.book, symbol=rows[0].symbol)
+    )
 
 
 async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     journal = broker.journal
-    if not await confirmed(broker, rows):
-        return None
     stop, take = live_oco.legs(rows)
     first = stop or rows[0]
     symbol = first.symbol
     kept = first.reason == STOP_KEPT
     why = KEPT if kept else CANCELLED_AT_EXCHANGE
+    doubt = await unconfirmed(broker, rows)
+    if doubt is not None:
+        if not doubt[1]:
+            await _forgotten(broker, rows, doubt[0], why)
+        return None
     held = await _held_take(broker, first) if take is None else None
     stop_id, take_id = successor_ids(first)
     try:
@@ -366,6 +424,25 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
         done += f"; {describe(held)}, which the daemon keeps for it, is watched again"
     await answer(broker, rows, done, why=why, loud=not kept)
     return made[0].client_order_id
+
+
+async def _forgotten(broker: Broker, rows: list[OrderRecord], row: OrderRecord, why: str) -> None:
+    """``row`` is known to the exchange neither by its client id nor through its order list: how it
+    ended cannot be confirmed, so nothing is placed on a guess. Said once (the exits answered, a warning
+    and a critical alert, instead of an error logged at every poll) and shown with the position
+    (``unprotected``, ``mt positions``) until exits work at the exchange again or it is sold."""
+    first = rows[0]
+    assert first.id is not None
+    symbol = first.symbol
+    held = (await broker.ledger()).held(symbol)
+    done = (
+        f"not placed again: the exchange shows {describe(row)} neither by its client id nor through its "
+        f"order list, so it cannot confirm it ended; the {held:g} {symbol} held have no exits at the "
+        "exchange: check the order there"
+    )
+    await answer(broker, rows, done, why=why)
+    shown = f"no exits at the exchange: {describe(row)} was {why}, and is not placed again ({done})"
+    await broker.unprotected_parts.note(first.parent_id or first.id, symbol, shown, lambda _: None)
 
 
 async def _held_take(broker: Broker, stop: OrderRecord) -> OrderRecord | None:

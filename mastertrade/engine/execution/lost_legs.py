@@ -14,14 +14,21 @@ in this order:
 2. **its sibling's fills**: the exchange expires the other legs of a list at the first fill of one
    (partial or not), so a leg whose sibling traded never traded itself: it is cancelled (``EXPIRED``);
 3. **the list's status**: done (``ALL_DONE``), the leg has ended, and its trades (asked by its order id)
-   say whether it filled; it is booked filled, or cancelled the way its sibling was.
+   say whether it filled; it is booked filled, or cancelled the way its sibling was, once the journal has
+   read how the sibling ended (its own look, later in the same poll or at the next).
+
+The same holds for a leg that rested at the exchange and that it no longer shows, its list cancelled on
+the exchange's website and the leg archived: settled cancelled the way its sibling was (someone else's
+cancel), and placed again with it (``exit_cancels``, asking the list too: ``archived_legs``).
 
 When none of these tells (the exchange no longer knows the list, or the list still executes and the leg
 is not shown), the leg stays ``unknown`` and is looked up again at each poll for ``SETTLE_WITHIN_S`` after
 its arrival window. Then it is marked (its reason starts with ``UNSETTLED``) and said once: an error in
 the daemon log and a critical alert (``RiskBreached``, limit ``exit_unsettled``); polls no longer look it
 up (each start does, once), ``mt orders`` shows it unknown with that reason, and ``mt positions`` shows
-its position's protection as unclear (``unprotected``) until it is settled.
+its position's protection as unclear (``unprotected``) until it is settled. A leg the exchange had
+shown resting (the journal has it open) keeps that state, which cannot go back to unknown: it is marked
+by its reason alone, said once, and polls keep looking it up, quietly.
 """
 
 from __future__ import annotations
@@ -31,16 +38,13 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import ccxt.async_support as ccxt
-
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution import exit_cancels, live_oco
+from mastertrade.engine.execution import archived_legs, exit_cancels, live_oco
 from mastertrade.engine.execution.lost_answers import EXPIRED
 from mastertrade.engine.orders import OrderState
 
 if TYPE_CHECKING:
-    from mastertrade.engine.execution.journal import NewFill
     from mastertrade.engine.execution.unprotected import Unprotected
 
 log = logging.getLogger(__name__)
@@ -55,17 +59,14 @@ LIMIT = "exit_unsettled"
 FILL_TOLERANCE = 1e-9
 
 
-class LiveBroker(live_oco.LiveBroker, Protocol):
-    """What these functions use of ``live.LiveBroker`` besides what ``live_oco`` does."""
+class LiveBroker(archived_legs.Broker, Protocol):
+    """What these functions use of ``live.LiveBroker`` besides what ``archived_legs`` does."""
 
     unprotected_parts: Unprotected
 
     async def _take(
         self, row: OrderRecord, order: dict[str, Any], *, cancel_reason: str | None = None
     ) -> list[Any]: ...
-    async def _trades_page(
-        self, symbol: str, order_id: str, params: dict[str, Any]
-    ) -> list[NewFill] | None: ...
 
 
 def marked(row: OrderRecord) -> bool:
@@ -78,7 +79,7 @@ async def settle(broker: LiveBroker, row: OrderRecord, since: datetime) -> list[
     lock held; returns the new fills. None when its sibling is not at the exchange either (the list may
     never have arrived: a lone order's rules apply, ``live._resolve``)."""
     assert row.id is not None
-    sibling = await _sibling(broker, row)
+    sibling = await archived_legs.sibling_of(broker, row)
     if sibling is None:
         return None
     if sibling.exchange_order_id is None:
@@ -91,10 +92,10 @@ async def settle(broker: LiveBroker, row: OrderRecord, since: datetime) -> list[
             return None
         sibling = found
     try:
-        listed = await _order_list(broker, row, sibling)
-        order_id = _leg_id(listed, row)
+        listed = await archived_legs.order_list(broker, row, sibling)
+        order_id = archived_legs.leg_id(listed, row)
         if order_id is not None:
-            by_id = await _by_id(broker, row, order_id)
+            by_id = await archived_legs.by_id(broker, row, order_id)
             if by_id is not None:
                 return await broker._take(row, by_id)
     except errors.MasterTradeError as exc:
@@ -102,27 +103,31 @@ async def settle(broker: LiveBroker, row: OrderRecord, since: datetime) -> list[
         return []
     if sibling.filled > 0:
         return await _ended(broker, row, order_id, "expired", EXPIRED.format(sibling=sibling.id))
-    if listed is not None and order_id is not None and _done(listed):
+    if listed is not None and order_id is not None and archived_legs.done(listed):
+        if not OrderState(sibling.state).final and await _sibling_shown(broker, sibling):
+            # How this leg ended follows from how its sibling did, which its own look reads (later in
+            # this poll, or at the next). Taken as "expired" while the journal had the sibling resting,
+            # the leg of a list cancelled on the exchange's website was never placed again, and the
+            # sibling went back alone.
+            return []
         trades = await broker._trades_page(row.symbol, order_id, {})
         if trades is None:
             return []  # the exchange would not list them (counted as an error): the next poll asks
         traded = math.fsum(fill.amount for fill in trades)
         if traded >= (row.amount or 0.0) - FILL_TOLERANCE:
             return await broker._sync(row, {"id": order_id, "status": "closed", "filled": traded})
-        # cancelled with its list ("canceled": whose cancel it was is its sibling's, ``exit_cancels``)
-        status = "canceled" if sibling.state == OrderState.CANCELLED else "expired"
-        return await broker._sync(row, {"id": order_id, "status": status, "filled": traded})
-    if marked(row):
-        note(broker, row, loud=False)  # marked by an earlier run: shown again, said once already
+        # Cancelled with its list ("canceled": whose cancel it was is its sibling's, ``exit_cancels``);
+        # so is a list done whose sibling the exchange no longer shows either (it archives only orders
+        # that ended without trading): nothing of it traded, nobody's fill expired it.
+        ended = sibling.state == OrderState.CANCELLED or not OrderState(sibling.state).final
+        return await broker._sync(
+            row, {"id": order_id, "status": "canceled" if ended else "expired", "filled": traded}
+        )
+    if (row.reason or "").startswith(UNSETTLED):
+        note(broker, row, loud=False)  # marked already: shown again, said once already
     elif broker.clock() >= since + timedelta(seconds=SETTLE_WITHIN_S):
         await _mark(broker, row, sibling, listed)
     return []
-
-
-async def _sibling(broker: LiveBroker, row: OrderRecord) -> OrderRecord | None:
-    rows = await broker.journal.orders(book=broker.book, symbol=row.symbol)
-    siblings = [other for other in rows if other.oco == row.oco and other.id != row.id]
-    return siblings[0] if len(siblings) == 1 else None
 
 
 async def _look_up_sibling(broker: LiveBroker, sibling: OrderRecord) -> tuple[bool, OrderRecord | None]:
@@ -147,48 +152,19 @@ async def _look_up_sibling(broker: LiveBroker, sibling: OrderRecord) -> tuple[bo
         return True, await broker.journal.get(sibling.id)
 
 
-async def _order_list(broker: LiveBroker, row: OrderRecord, sibling: OrderRecord) -> dict[str, Any] | None:
-    """The legs' order list as the exchange shows it (asked by the list's client id, derived from its
-    stop leg's), or None when it does not know it, or the venue has no such query."""
-    stop, _ = live_oco.legs([row, sibling])
-    query = getattr(broker.exchange, "private_get_orderlist", None)
-    if stop is None or not callable(query):
-        return None
-    list_id = live_oco.list_client_id(stop)
-    try:
-        found: dict[str, Any] = await broker.venue.call(
-            lambda: query({"origClientOrderId": list_id}),
-            what=f"{broker.venue.id} order list {list_id}",
-            passthrough=(ccxt.OrderNotFound,),
-        )
-    except ccxt.OrderNotFound:
-        return None
-    return found
-
-
-def _leg_id(listed: dict[str, Any] | None, row: OrderRecord) -> str | None:
-    """The exchange's order id of ``row`` among its list's orders."""
-    for order in (listed or {}).get("orders") or []:
-        if str(order.get("clientOrderId")) == row.client_order_id and order.get("orderId") is not None:
-            return str(order["orderId"])
-    return None
-
-
-def _done(listed: dict[str, Any]) -> bool:
-    return "ALL_DONE" in (listed.get("listOrderStatus"), listed.get("listStatusType"))
-
-
-async def _by_id(broker: LiveBroker, row: OrderRecord, order_id: str) -> dict[str, Any] | None:
-    """The exchange's order ``order_id`` (the leg, by the id its list names), or None."""
-    try:
-        found: dict[str, Any] = await broker.venue.call(
-            lambda: broker.exchange.fetch_order(order_id, row.symbol),
-            what=f"{broker.venue.id} fetch_order {order_id}",
-            passthrough=(ccxt.OrderNotFound,),
-        )
-    except ccxt.OrderNotFound:
-        return None
-    return found
+async def _sibling_shown(broker: LiveBroker, sibling: OrderRecord) -> bool:
+    """Whether the exchange shows ``sibling`` by its client id (or this look cannot tell: its writer is
+    at it, or the lookup failed). Not booked here: its own look does, as its only writer."""
+    assert sibling.id is not None
+    lock = broker._lock(sibling.id)
+    if lock.locked():
+        return True
+    async with lock:
+        try:
+            return await broker._lookup(sibling) is not None
+        except errors.MasterTradeError as exc:
+            await broker._error(f"looking up {sibling.client_order_id}: {exc}")
+            return True
 
 
 async def _ended(
@@ -215,11 +191,17 @@ async def _mark(
         if listed is not None
         else f"the exchange does not know its list {live_oco.list_client_id(stop or row)}"
     )
+    # A leg the exchange had shown resting stays so in the journal (its state cannot go back to unknown):
+    # polls keep looking it up, quietly. Marked unknown before, the mark did not hold, and the leg was
+    # marked and said again at every poll.
+    rested = OrderState(row.state) in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+    looked_up = "looked up again at each poll" if rested else "no longer looked up"
     reason = (
-        f"{UNSETTLED} ({listing}; order {sibling.id} of the list is {sibling.state}): no longer looked "
-        "up; check it on the exchange"
+        f"{UNSETTLED} ({listing}; order {sibling.id} of the list is {sibling.state}): {looked_up}; check "
+        "it on the exchange"
     )
-    row, _ = await broker.journal.add_fills(row.id, [], OrderState.UNKNOWN, reason=reason)
+    state = OrderState(row.state) if rested else OrderState.UNKNOWN
+    row, _ = await broker.journal.add_fills(row.id, [], state, reason=reason)
     log.error("OCO leg %s of %s: %s", row.client_order_id, row.symbol, reason)
     note(broker, row, loud=True)
 
