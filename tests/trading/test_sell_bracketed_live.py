@@ -596,8 +596,10 @@ async def test_the_exits_of_a_buy_still_filling_are_not_replaced_by_a_sell(rig: 
     plan = bracket_sell.plan(exits, (await broker.ledger()).held(BTC), 0.01)
     assert plan is not None
     assert await broker.why_not_replaceable(plan) == (
-        f"its buy order {entry.id} is still filling (the exits of what it filled so far are resized as it "
-        "fills): let it end first, or cancel its rest"
+        f"its buy order {entry.id} is still filling (0.03 of 0.1 bought so far) and its exits "
+        f"({bracket_sell.names(exits)}) grow with each fill, so they cannot be replaced meanwhile: wait for "
+        f"order {entry.id} to fill (`mt orders show {entry.id}`), or cancel the rest of it with "
+        f"`mt orders cancel {entry.id}` (its exits keep protecting what it bought), then sell"
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -46,7 +46,7 @@ from mastertrade.engine.execution.portfolio import balance_view, positions_view,
 from mastertrade.engine.execution.stop_guard import protected_position, refusal
 from mastertrade.engine.market.symbols import spelled_as
 from mastertrade.engine.market.timeframes import timeframe_ms
-from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
+from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 from mastertrade.engine.risk.breakers import Breaker
 from mastertrade.engine.risk.check import Decision, PortfolioSnapshot, ProposedOrder
 from mastertrade.engine.risk.manager import RiskManager
@@ -62,6 +62,9 @@ class ProtectionStatus(Protocol):
 
     def status(self) -> dict[str, Any]: ...
     async def cancel_take_profit(self, row: OrderRecord) -> OrderRecord | None: ...
+    async def sell_taking_back(
+        self, exits: Sequence[OrderRecord], sell: Callable[[], Awaitable[OrderRecord | None]]
+    ) -> tuple[OrderRecord | None, str]: ...
 
 
 def paper_broker(settings: Settings, journal: Journal, *, publish: Publish | None = None) -> PaperBroker:
@@ -194,6 +197,13 @@ class Account:
         return f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}
 
     async def strategy_holding(self, strategy_id: str, symbol: str) -> float:
+        """What a strategy holds of ``symbol`` in the account: its own fills' share, never more than the
+        account holds (a sell by hand of the account's own, or at the exchange's website, took the rest:
+        the strategy, still counting it, was long for ever, its exit refused, its next entry never
+        taken)."""
+        return min(await self._strategy_share(strategy_id, symbol), (await self.broker.ledger()).held(symbol))
+
+    async def _strategy_share(self, strategy_id: str, symbol: str) -> float:
         ledger = await self.journal.strategy_ledger(self.broker.book, strategy_id)
         position = ledger.positions.get(symbol)
         return position.amount if position is not None and position.opened_ts is not None else 0.0
@@ -364,8 +374,14 @@ class Account:
             if as_shown(request.amount, held):
                 request = replace(request, amount=held)  # the whole position, not a hair more or less
         request = await self.broker.fit_to_market(request, allow_resize=allow_resize)
+        request = await self._attributed(request)
         row, decision, exits_note = await self._send(
-            request, reference, self.placed_ts(symbol), refuse_resize=not allow_resize, by_hand=True
+            request,
+            reference,
+            self.placed_ts(symbol),
+            strategy_id=request.strategy_id,
+            refuse_resize=not allow_resize,
+            by_hand=True,
         )
         if row is None:
             raise errors.RiskRejected(f"risk check rejected the order: {decision.reason}")
@@ -379,24 +395,35 @@ class Account:
         return result
 
     async def plan_sell(self, request: OrderRequest) -> bracket_sell.Plan | None:
-        """What a sell by hand does to its position's bracket exits (``bracket_sell``), or None when
-        it leaves them alone: no position, no exits, a sell that fits beside them, or other sells
-        working in the symbol (then the risk check's own words say what is reserved). A live set of
-        exits that cannot be replaced now (``live_bracket_sell.why_not``) refuses the sell, naming
-        them and the commands that cancel them."""
+        """What a sell by hand does to its position's exits (``bracket_sell``), or None when it leaves
+        them alone: no position, no exits, a sell that fits beside them, or other sells working in the
+        symbol (then the risk check's own words say what is reserved). The exits of a bracketed buy are
+        replaced; a live strategy's, kept by the daemon's protection, are taken back for the sell and put
+        back by the protection (``Protector.sell_taking_back``). Refused, saying what is happening and
+        what to do instead: an exit that is selling the position now, and a live set of exits that
+        cannot be replaced now (``live_bracket_sell.why_not``)."""
         if request.amount is None:
             return None
         symbol = request.symbol
         held = (await self.broker.ledger()).held(symbol)
         if not held > 0:
             return None
-        working = [
+        sells = [
             row
-            for row in await self.journal.orders(
-                book=self.broker.book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED]
-            )
-            if row.symbol == symbol and row.side == Side.SELL.value and row.id is not None
+            for row in await self.journal.orders(book=self.broker.book, states=IN_FLIGHT, symbol=symbol)
+            if row.side == Side.SELL.value and row.id is not None
         ]
+        selling = next((row for row in sells if _selling(row)), None)
+        if selling is not None:
+            raise errors.UserInputError(f"sell of {request.amount:.8g} {symbol}: {_wait_for(selling)}")
+        working = [row for row in sells if OrderState(row.state).working]
+        kept = [row for row in working if _kept_by_protection(row)]
+        if kept and len(kept) == len(working) and self.protection is not None:
+            reserved = bracket_sell.reserved_by(kept)
+            if request.amount <= (held - reserved) * (1 + 1e-9):
+                return None  # it fits beside them
+            kept.sort(key=lambda row: row.id or 0)
+            return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not exits or len(exits) != len(working):
             return None
@@ -406,14 +433,31 @@ class Account:
         why_not = getattr(self.broker, "why_not_replaceable", None)  # live: the exchange's side
         problem = await why_not(plan) if why_not is not None else None
         if problem is not None:
-            commands = ", then ".join(_cancel_commands(plan.exits))
-            raise errors.UserInputError(
-                f"sell of {request.amount:.8g} {symbol}: the {held:.8g} held are reserved by its exits at the"
-                f" exchange ({bracket_sell.names(plan.exits)}), which cannot be replaced now: {problem};"
-                f" cancel them first ({commands}; one leg of an OCO list cancels the other), then sell;"
-                " or leave them to close it"
-            )
+            raise errors.UserInputError(f"sell of {request.amount:.8g} {symbol}: {problem}")
         return plan
+
+    async def _attributed(self, request: OrderRequest) -> OrderRequest:
+        """A sell by hand of a position that is one strategy's in the account (all that is held of the
+        symbol, and the sell within it) is booked as that strategy's: its share of the account
+        (``strategy_holding``, what its exit signal sells, what its protection keeps, its round trips)
+        shrinks with it. Else it is the account's own, and the strategy's share is capped at what the
+        account still holds."""
+        if request.side is not Side.SELL or request.amount is None or request.strategy_id is not None:
+            return request
+        held = (await self.broker.ledger()).held(request.symbol)
+        traded = {
+            row.strategy_id
+            for row in await self.journal.orders(book=self.broker.book, symbol=request.symbol)
+            if row.strategy_id is not None
+        }
+        shares = {sid: await self._strategy_share(sid, request.symbol) for sid in sorted(traded)}
+        holders = {sid: share for sid, share in shares.items() if share > 0}
+        if len(holders) != 1:
+            return request
+        [(strategy_id, share)] = holders.items()
+        if held - share > held * 1e-9 or request.amount > share * (1 + 1e-9):
+            return request
+        return replace(request, strategy_id=strategy_id)
 
     async def holdings(self) -> dict[str, float]:
         """The account's open positions: symbol -> amount held."""
@@ -569,6 +613,13 @@ class Account:
             )
             return None, decision, None
         request = replace(request, amount=decision.amount)
+        if plan is not None and plan.by_protection:
+            assert self.protection is not None
+            broker, sell = self.broker, request
+            sold, said = await self.protection.sell_taking_back(
+                plan.exits, lambda: broker.submit(sell, placed_ts=placed_ts)
+            )
+            return sold, decision, said
         if plan is not None:
             row, note = await self.broker.sell_replacing(request, placed_ts=placed_ts, plan=plan)
             return row, decision, note
@@ -752,16 +803,41 @@ class Account:
         return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
 
 
-def _cancel_commands(exits: Sequence[OrderRecord]) -> list[str]:
-    """The commands that cancel a position's exits: one per OCO list (its stop leg: the exchange cancels
-    the other with it), one per exit outside a list; a stop only with ``--unprotect``."""
-    chosen: dict[str, OrderRecord] = {}
-    for row in exits:
-        key = f"oco:{row.oco}" if row.oco else f"order:{row.id}"
-        kept = chosen.get(key)
-        if kept is None or (kept.role == "take_profit" and row.role != "take_profit"):
-            chosen[key] = row
-    return [
-        f"`mt orders cancel {row.id}{'' if row.role == 'take_profit' else ' --unprotect'}`"
-        for row in chosen.values()
-    ]
+def _kept_by_protection(row: OrderRecord) -> bool:
+    """A live strategy's exit resting at the exchange for the daemon's protection (``native_stops``: a
+    stop not triggered, or an OCO list's take-profit, filled in part or not: its protection re-protects
+    the rest the same way), without an entry of its own."""
+    take = row.type == OrderType.LIMIT.value and row.role == "take_profit"
+    stop = row.type == OrderType.STOP.value and not row.filled > 0
+    return (
+        row.strategy_id is not None and row.parent_id is None and row.role in BRACKET_EXITS and (take or stop)
+    )
+
+
+def _selling(row: OrderRecord) -> bool:
+    """An exit selling the position now: a stop that triggered (part of it filled), or a protection's
+    sell at the market. A take-profit filled in part is left to the exits' replacement, which knows
+    whether its stop has expired (``live_bracket_sell``)."""
+    if row.role not in BRACKET_EXITS:
+        return False
+    return row.type == OrderType.MARKET.value or (row.role != "take_profit" and row.filled > 0)
+
+
+def _wait_for(row: OrderRecord) -> str:
+    """What a trader is told while ``row`` is selling the position: what it is, and what to do. A
+    strategy's is only waited for: its protection, which watches the price, would sell again itself."""
+    role = (row.role or "exit").replace("_", "-")
+    wait = f"wait for it to end (`mt orders show {row.id}`), then sell what it leaves"
+    if row.type == OrderType.MARKET.value:
+        whose = f"strategy {row.strategy_id}'s protection" if row.strategy_id else "its protection"
+        return f"{whose} is selling the position at the market ({role} reached), order {row.id}: {wait}"
+    sold = f"{row.filled:.8g} of {row.amount or 0.0:.8g} sold so far"
+    if row.strategy_id is not None:
+        return (
+            f"strategy {row.strategy_id}'s {role} order {row.id} has triggered and is selling the position "
+            f"({sold}): {wait}"
+        )
+    return (
+        f"its {role} order {row.id} has triggered and is selling the position ({sold}): {wait}; or stop "
+        f"it with `mt orders cancel {row.id} --unprotect` (what is held is then without a stop) and sell"
+    )

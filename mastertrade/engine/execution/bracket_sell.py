@@ -38,12 +38,15 @@ SOLD_BY_HAND = "replaced for the sell by hand of order "
 class Plan:
     """What a sell by hand does to its position's exits: ``exits`` (working: the sets it touches, the
     one resized first) reserve ``reserved`` of the ``held``; the new exits protect ``keep`` (0: those
-    sets are cancelled, none placed) at the levels of the first set."""
+    sets are cancelled, none placed) at the levels of the first set. ``by_protection``: the exits are a
+    live strategy's, kept by the daemon's protection (``Protector.sell_taking_back``), which takes them
+    back for the sell and places them again itself for what is left."""
 
     exits: tuple[OrderRecord, ...]
     held: float
     reserved: float
     keep: float
+    by_protection: bool = False
 
     @property
     def released(self) -> float:

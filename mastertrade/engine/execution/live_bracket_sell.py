@@ -36,7 +36,8 @@ reason records what such an exit had sold when it was planned: only more than th
 sold first". Should the daemon's re-protection cancel the rest first, its new pair is the position's
 exits: the sell is not sent and nothing placed or put back beside that pair (never two sets); the
 re-protection, for its part, leaves a take-profit alone while a sell by hand is cancelling it. A stop
-that fired and is selling stays refused: let it end first.
+that fired and is selling stays refused, and so do the exits of a buy still filling (they grow with its
+fills): the refusal names the order and what to do (``why_not``).
 
 A remainder under the exchange's minimum (notional or amount) can have no exits: the old ones are
 cancelled, none placed, and it is said loudly (a warning, an ``exit_unplaced`` alert, the position shown
@@ -134,18 +135,26 @@ def derived_ids(sell: OrderRecord, kind: str) -> tuple[str, str]:
 
 
 async def why_not(broker: Broker, plan: Plan) -> str | None:
-    """Why a live position's exits cannot be replaced for a sell by hand now, or None."""
+    """Why a live position's exits cannot be replaced for a sell by hand now, or None: what is happening,
+    naming the order, and what the trader can do (a command that works, and what it leaves)."""
     for row in plan.exits:
-        if row.strategy_id is not None:
-            return f"order {row.id} is strategy {row.strategy_id}'s, kept by its protection"
         if row.filled > 0 and await _expired_stop(broker, row) is None:
-            return f"order {row.id} has sold {row.filled:.8g} already (it is selling: let it end first)"
+            role = (row.role or "exit").replace("_", "-")
+            return (
+                f"its {role} order {row.id} is selling the position ({row.filled:.8g} of "
+                f"{row.amount or 0.0:.8g} sold so far): wait for it to end (`mt orders show {row.id}`), then "
+                f"sell what it leaves; or stop it with `mt orders cancel {row.id} --unprotect` (what is held "
+                "is then without a stop) and sell"
+            )
         assert row.parent_id is not None
         entry = await broker.journal.get(row.parent_id)
         if not OrderState(entry.state).final:
             return (
-                f"its buy order {entry.id} is still filling (the exits of what it filled so far are resized "
-                "as it fills): let it end first, or cancel its rest"
+                f"its buy order {entry.id} is still filling ({entry.filled:.8g} of {entry.amount or 0.0:.8g} "
+                f"bought so far) and its exits ({names(plan.exits)}) grow with each fill, so they cannot be "
+                f"replaced meanwhile: wait for order {entry.id} to fill (`mt orders show {entry.id}`), or "
+                f"cancel the rest of it with `mt orders cancel {entry.id}` (its exits keep protecting what "
+                "it bought), then sell"
             )
     return None
 

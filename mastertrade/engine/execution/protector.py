@@ -30,6 +30,13 @@ The life of a protection (``db/models/protection.py``, levels in ``protection.py
    this run; at a start, at once).
 6. A position closed by other means (the strategy's exit signal, a manual sell) closes its protection.
 
+A sell by hand of part of a strategy's position (``mt trade sell``) whose exits rest at the exchange
+(they hold its coins) goes through ``sell_taking_back``: the exits are taken back under the position's
+lock, the sell is sent, and the protection places them again at its own levels for what is left, never
+more than the account holds (``_position_left``): not the old full size, and one set, not a second beside
+it. A crash in between leaves the protection armed, and the next start places its exits again for what
+is held then.
+
 Stale prices blind the protection: the stale-data breaker watches the protected symbols too, and while a
 protected symbol has no fresh price the protection is ``degraded``, which is published as a critical
 ``RiskBreached`` (limit ``protection``, the ``risk_limit`` alert rule) and shown by ``mt risk status``.
@@ -38,8 +45,9 @@ Every arm, trigger, re-arm and close is written to the risk audit log (kind ``pr
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,7 +59,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import exit_cancels
+from mastertrade.engine.execution import bracket_sell, exit_cancels
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
@@ -82,6 +90,8 @@ TAKE_CANCELLED = (
     "strategy's next entry"
 )
 """The reason of a protection whose take-profit was cancelled by hand (``cancel_take_profit``)."""
+TAKEN_BACK = "taken back for a sell by hand; the protection places it again for what is left"
+"""The reason of a strategy's exit taken back for a sell by hand (``sell_taking_back``)."""
 OCO_NOTE = (
     "each strategy position's stop also rests at the exchange, with its take-profit as one OCO order "
     "list, so both hold while the daemon is down; moving the trailing stop up needs the daemon running"
@@ -421,6 +431,59 @@ class Protector:
         """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""
         await self.native.release(symbol, strategy_id, reason)
 
+    async def sell_taking_back(
+        self, exits: Sequence[OrderRecord], sell: Callable[[], Awaitable[OrderRecord | None]]
+    ) -> tuple[OrderRecord | None, str]:
+        """A sell by hand of a strategy's live position whose ``exits`` rest at the exchange (see the
+        module docstring). Under each position's lock (no re-protection meanwhile), the exits are taken
+        back, each cancel journaled as MasterTrade's and confirmed by client order id; ``sell`` is sent
+        only once all are cancelled (one that sold or is not confirmed meanwhile stops it:
+        ``OperationFailed``); then the protection places them again for what is left, or closes. Returns
+        the sell and what became of the exits."""
+        keys = sorted(
+            {(row.symbol, row.strategy_id) for row in exits}, key=lambda key: (key[0], key[1] or "")
+        )
+        journal = self.account.journal
+        sold: OrderRecord | None = None
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                for symbol, strategy_id in keys:
+                    await stack.enter_async_context(self.native.lock(symbol, strategy_id))
+                for symbol, strategy_id in keys:  # (the locks are held: ``release`` would wait on them)
+                    await self.native._release(symbol, strategy_id, TAKEN_BACK)
+                now = [await journal.get(row.id) for row in exits if row.id is not None]
+                left = [row for row in now if OrderState(row.state) is not OrderState.CANCELLED]
+                if left:
+                    raise errors.OperationFailed(_not_taken_back(left))
+                sold = await sell()
+        finally:
+            said = await self._after_sell_by_hand(keys)
+        return sold, f"{_names(exits)} were taken back for the sell; {said}"
+
+    async def _after_sell_by_hand(self, keys: Sequence[tuple[str, str | None]]) -> str:
+        """The strategies' protections after a sell by hand (sent or not): closed where it took all that
+        was left (``_position_left`` says so), else their exits placed again for what is left; said in
+        words."""
+        done = []
+        for symbol, strategy_id in keys:
+            await self.sync(symbol)
+            resting = sorted(await self.native.resting(symbol, strategy_id), key=lambda row: row.id or 0)
+            guarded = [r for r in self.rows.values() if r.symbol == symbol and r.strategy_id == strategy_id]
+            if resting:
+                amount = (resting[0].amount or 0.0) - resting[0].filled
+                done.append(
+                    f"its protection placed them again for the {amount:.8g} {symbol} left: "
+                    f"{bracket_sell.names(resting)}"
+                )
+            elif guarded:
+                done.append(
+                    "its protection watches what is left and places them again at the next price "
+                    "(`mt risk status` shows it)"
+                )
+            else:
+                done.append(f"strategy {strategy_id}'s protection of {symbol} ended with the position")
+        return "; ".join(done)
+
     async def _follow_entry(self, row: ProtectionRecord) -> ProtectionRecord:
         """An entry that filled in parts: the levels follow its average price (the peak is kept)."""
         assert row.id is not None
@@ -540,11 +603,23 @@ class Protector:
             if row.strategy_id is not None
             else account
         )
+        if own <= self._dust(row) or account <= self._dust(row):
+            by_hand = await self._sold_by_hand(row.symbol)
+            if by_hand is not None:
+                return 0.0, f"the position was closed by a manual sell (order {by_hand})"
         if own <= self._dust(row):
             return 0.0, "the position was closed by its strategy (exit signal)"
         if account <= self._dust(row):
             return 0.0, "the position was closed outside its protection (a manual sell?)"
         return min(own, account), ""
+
+    async def _sold_by_hand(self, symbol: str) -> int | None:
+        """The sell by hand that sold last in ``symbol`` when the last sell that sold is one (the strategy
+        holds no more of the account than the account holds: ``Account.strategy_holding``)."""
+        for order in await self.account.journal.orders(book=self.book, symbol=symbol, limit=50):
+            if order.side == Side.SELL.value and order.filled > 0:
+                return order.id if order.role == "order" else None
+        return None
 
     async def _audit(
         self,
@@ -621,6 +696,28 @@ class Protector:
             "degraded_reason": self.degraded,
             "protections": [protection_info(row) for row in rows],
         }
+
+
+def _names(rows: Sequence[OrderRecord]) -> str:
+    """ "strategy s1's exits order 7 (stop-loss), order 8 (take-profit)"."""
+    owners = ", ".join(sorted({row.strategy_id or "?" for row in rows}))
+    orders = ", ".join(f"order {row.id} ({(row.role or 'exit').replace('_', '-')})" for row in rows)
+    return f"strategy {owners}'s exits {orders}"
+
+
+def _not_taken_back(rows: Sequence[OrderRecord]) -> str:
+    """Why a sell by hand was not sent: exits it took back that sold meanwhile, or that the exchange has
+    not confirmed cancelled."""
+    sold = [row for row in rows if row.filled > 0]
+    if sold:
+        return (
+            f"not sent: {_names(sold)} sold meanwhile (the position is not what you saw): look at "
+            "`mt positions` and sell again"
+        )
+    return (
+        f"not sent: the exchange has not confirmed {_names(rows)} cancelled; the daemon follows them up at "
+        "its next poll (`mt orders --open`): sell again then"
+    )
 
 
 def _levels(levels: Levels) -> str:
