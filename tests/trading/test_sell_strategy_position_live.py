@@ -232,3 +232,24 @@ async def test_a_daemon_killed_between_journaling_the_sell_and_sending_it_ends_w
     else:
         assert sell.state == "filled" and len(desk.exchange.orders_for("by-hand")) == 1
         _assert_one_pair(desk.exchange, half, stop, take)
+
+
+async def test_a_take_profit_filled_in_part_is_taken_back_and_the_rest_gets_one_pair(desk: Desk) -> None:
+    """The exchange expired the stop at the take-profit's first fill; the sell by hand takes the rest of
+    the take-profit back and the protection protects what the sell leaves with one pair."""
+    trader, buy, stop, take = await _entered(desk)
+    part = buy.executed * 0.2
+    desk.exchange.fill_part(take.client_order_id, part)
+    await trader.account.poll()  # the part is booked, the stop seen expired
+    journal = trader.account.journal
+    assert (await journal.get(client_order_id=take.client_order_id)).state == "partially_filled"
+
+    answer = await trader.account.place(BTC, "sell", part, live=True)
+
+    assert answer["order"]["state"] == "filled" and answer["order"]["strategy_id"] == "guarded"
+    assert take.status == "CANCELED"
+    left = buy.executed - 2 * part
+    _assert_one_pair(desk.exchange, left, stop, take)
+    await trader.housekeeping()
+    await desk.tick(trader, 40_100.0)
+    _assert_one_pair(desk.exchange, left, stop, take)
