@@ -3,23 +3,27 @@
 The format is a header ``timestamp,open,high,low,close,volume`` (any case, in any order, other
 columns ignored) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone) or epoch
 seconds, milliseconds or microseconds, their unit told by their size (years 2001..2286) unless the
-caller names it, one unit per file. Binance kline files and CryptoDataDownload files are read as they
-come, and other names for the time and base-volume columns are taken (``csvshape``); rows strictly
-newest first are read oldest first. Whatever is read otherwise than the documented format is said in
-the result's notes. Blank lines at the end of the file are ignored. Export writes each float in its
-shortest round-trip form, so import -> export -> import gives back the same bits.
+caller names it, one unit per file; in a Binance kline file the unit may change once (its spot files
+are in microseconds since 2025, in milliseconds before), each row's confirmed by its close_time, and
+in a CryptoDataDownload file each row's is confirmed by its date. Binance kline files and
+CryptoDataDownload files are read as they come, and other names for the time and base-volume columns
+are taken (``csvshape``); rows strictly newest first are read oldest first. Whatever is read otherwise
+than the documented format is said in the result's notes. Blank lines, and lines of empty cells, at
+the end of the file are ignored. Export writes each float in its shortest round-trip form, so import
+-> export -> import gives back the same bits.
 
-A file is rejected as a whole, with its line number and the reason, when a column is missing or
-appears twice, only a quote volume is given, a row has more fields than the header, a row does not
-parse, an epoch timestamp's unit is not told by its size or differs from the others', some
+A file is rejected as a whole, with its line number and the reason, when it is JSON or an archive, a
+column is missing or appears twice, only a quote volume is given, a row has more fields than the
+header, a header line comes again among the rows, a row does not parse, an epoch timestamp's unit is
+not told by its size or differs from the others' (or changes twice in a Binance file), some
 timestamps say their zone (an offset, or an epoch time, which is UTC) and some ISO ones do not, a
-timestamp lies
-after the year 9999, a price is not positive and finite, high < low, open or close lies outside
-[low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars may open at
-midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's close_time is not
-within it, time neither strictly increases nor strictly decreases, or no two rows are one bar apart
-(the file's bars are longer than the timeframe given), or a price lies outside the caller's
-``PriceRange`` (``mt data import`` passes the prices the backtest engines can trade meaningfully).
+timestamp lies after the year 9999, a price is not positive and finite, high < low, open or close
+lies outside [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars
+may open at midnight UTC on any one weekday, as exchanges' Monday weeks do), a Binance bar's
+close_time is not within it, time neither strictly increases nor strictly decreases, or no two rows
+are one bar apart (the file's bars are longer than the timeframe given), or a price lies outside the
+caller's ``PriceRange`` (``mt data import`` passes the prices the backtest engines can trade
+meaningfully).
 """
 
 from __future__ import annotations
@@ -141,6 +145,11 @@ def read_candle_csv(
     step = timeframe_ms(timeframe)
     source = _check_text(path)
     lines = first_lines(source, 2)
+    if lines and lines[0].lstrip()[:1] in ("[", "{"):
+        raise DataValidationError(
+            f"{path}: JSON, not a CSV (ccxt's candle lists are what `mt data download` fetches): write it "
+            f"as a CSV with the header {','.join(COLUMNS)}"
+        )
     skipped = lines[0] if credit_line(lines) else None
     has_header = not headerless_binance(lines)
     options: dict[str, Any] = {"skiprows": 1 if skipped is not None else None}
@@ -164,6 +173,7 @@ def read_candle_csv(
     except (ValueError, TypeError) as exc:
         # A column that does not parse as numbers: read as text to find the row and say which.
         frame = _read(path, source, dtype=str, keep_default_na=False, **options)
+        _header_inside(path, frame, shape)
         _first_unparsable(path, source, _canonical(frame, shape), shape.first_line, len(columns))
         raise DataValidationError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
     if len(frame) == 0:
@@ -172,11 +182,20 @@ def read_candle_csv(
     if shape.symbol is not None and symbol is not None:
         _check_symbol_column(path, frame[shape.symbol], symbol, shape.first_line)
     dates = _date_column(shape) if shape.layout == "cryptodatadownload" and time_unit is None else None
+    binance = shape.layout == "binance"
     ts, unit = _parse_timestamps(
-        path, frame[shape.time], line, time_unit, dates=None if dates is None else frame[dates]
+        path,
+        frame[shape.time],
+        line,
+        time_unit,
+        dates=None if dates is None else frame[dates],
+        by_close_time=binance and time_unit is None,
     )
-    if shape.layout == "binance" and unit in TIME_UNITS:
-        _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
+    switch = None
+    if binance and not unit.startswith("iso"):
+        units = _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
+        if "+" in unit:
+            switch = line(int(np.flatnonzero(units[1:] != units[:-1])[0]) + 1)
     ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
         dtype=np.float64
     )
@@ -195,7 +214,7 @@ def read_candle_csv(
         "used": 6,
         "newest_first": newest_first,
     }
-    notes = _notes(shape, unit, time_unit is not None, newest_first) + duplicates
+    notes = _notes(shape, unit, time_unit is not None, newest_first, switch) + duplicates
     missing, gaps = _gaps(ts, step)
     if gaps:
         notes += (
@@ -263,16 +282,20 @@ def _canonical(frame: pd.DataFrame, shape: Shape) -> pd.DataFrame:
     return frame[used].set_axis(list(COLUMNS), axis=1)
 
 
-def _notes(shape: Shape, unit: str, told: bool, newest_first: bool) -> tuple[str, ...]:
+def _notes(
+    shape: Shape, unit: str, told: bool, newest_first: bool, switch: int | None = None
+) -> tuple[str, ...]:
     """In words, what was read differently from the documented header and units (nothing for a file
-    in the documented format)."""
+    in the documented format); ``switch`` is the line where a Binance file's unit changes."""
     notes = []
     if shape.skipped_line is not None:
         notes.append(f"skipped a first line: {shape.skipped_line.strip()}")
     words = " and ".join(_UNIT_WORDS[part] for part in unit.split("+"))
     if told:
         words += " (--time-unit)"
-    if "+" in unit and not unit.startswith("iso"):
+    if switch is not None:
+        words += f" (from line {switch} on), each row's unit told by its size and confirmed by its close_time"
+    elif "+" in unit and not unit.startswith("iso"):
         words += ", each row's unit confirmed by its date"
     count = f"{len(shape.columns)} columns, 6 used"
     quotes = ", ".join(repr(column) for column in shape.quote_volumes)
@@ -352,7 +375,7 @@ def _check_text(path: Path) -> Path | io.BytesIO:
                         "as UTF-8"
                     ) from None
                 size += len(line)
-                if line.strip():
+                if line.strip(b" \t\r\n,"):  # a row of empty cells (as spreadsheets leave) is blank too
                     end = size
     except FileNotFoundError:
         raise UserInputError(f"no such file: {path}") from None
@@ -362,6 +385,21 @@ def _check_text(path: Path) -> Path | io.BytesIO:
         return path
     with path.open("rb") as handle:
         return io.BytesIO(handle.read(end))
+
+
+def _header_inside(path: Path, frame: pd.DataFrame, shape: Shape) -> None:
+    """Refuse, naming it, a line among the rows that is a header (files joined with ``cat``, each with its
+    header, as Binance's futures kline files come): "open 'open' is not a number" said what, not why."""
+    used = [shape.time, *shape.prices, shape.volume]
+    header = np.ones(len(frame), dtype=np.bool_)
+    for column in used:
+        header &= frame[column].map(normalise).to_numpy() == normalise(column)
+    if header.any():
+        number = shape.first_line + int(np.argmax(header))
+        raise DataValidationError(
+            f"{path}: line {number} is a header line among the rows (files joined with their headers?): "
+            "delete it"
+        )
 
 
 def _first_unparsable(
@@ -405,13 +443,15 @@ def _parse_timestamps(
     told: TimeUnit | None,
     *,
     dates: pd.Series | None = None,
+    by_close_time: bool = False,
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str]:
     """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, "iso+UNIT", or
     "UNIT+UNIT" for epoch values in two units that ``dates`` (the same times as text) confirms row by
-    row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds)."""
-    # an epoch time written as a float (1704067200.0, as pandas and spreadsheets write a number column
-    # that had a blank) is the same whole number
-    text = column.str.strip().str.replace(r"^(\d{1,18})\.0*$", r"\1", regex=True)
+    row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds), or
+    that change once in a Binance kline file (``by_close_time``: the caller checks each row's close_time
+    in the row's unit), as where a file of before 2025 in milliseconds is joined to a spot file of 2025
+    in microseconds."""
+    text = _epoch_text(column)
     numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
     unit: TimeUnit | None = None
@@ -420,6 +460,10 @@ def _parse_timestamps(
         confirmed = _confirmed_by_dates(path, column, values, dates, line)
         if confirmed is not None:
             return confirmed
+    if numeric.any() and numeric.all() and by_close_time:
+        joined = _joined_units(path, column, text.astype(np.int64).to_numpy(dtype=np.int64), line)
+        if joined is not None:
+            return joined
     if numeric.any():
         values = text[numeric].astype(np.int64).to_numpy(dtype=np.int64)
         rows = np.flatnonzero(numeric)
@@ -440,6 +484,8 @@ def _parse_timestamps(
                     f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is not on a whole "
                     "millisecond, so not on any bar grid"
                 )
+        if told is not None:
+            _check_told_unit(path, column, values, rows, told, line)
         ts[numeric] = values if multiply == divide else values * multiply // divide
     if numeric.all():
         assert unit is not None
@@ -504,16 +550,46 @@ def _check_zones(
     )
 
 
+def _check_told_unit(
+    path: Path,
+    column: pd.Series,
+    values: np.ndarray[Any, Any],
+    rows: np.ndarray[Any, Any],
+    told: TimeUnit,
+    line: _Lines,
+) -> None:
+    """--time-unit reads every epoch value in its unit. A value whose size says a finer unit of the
+    years 2001..2286 is then a time of 1970 (a Binance spot file's milliseconds read as microseconds,
+    or seconds as milliseconds): a file of one row on the bar grid was stored there silently, a longer
+    one refused as off the grid, with the advice to pass --time-unit s. Refused, naming both readings
+    (a coarser unit's value is after the year 9999, refused as such)."""
+    units = _units_by_size(values)
+    other = np.flatnonzero((units != "") & (units != told))
+    if len(other):
+        index, size = int(rows[other[0]]), str(units[other[0]])
+        value = int(values[other[0]])
+        (multiply, divide), (by_size, by_size_divide) = _PER_MS[told], _PER_MS[size]
+        raise DataValidationError(
+            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is "
+            f"{to_iso(value * multiply // divide)} as {_UNIT_WORDS[told]} (--time-unit {told}), but "
+            f"{to_iso(value * by_size // by_size_divide)} as {_UNIT_WORDS[size]}, as its size says: is "
+            "--time-unit right?"
+        )
+
+
+def _epoch_text(column: pd.Series) -> pd.Series:
+    """The time column's text, an epoch time written as a float (1704067200.0, as pandas and
+    spreadsheets write a number column that had a blank) as the same whole number."""
+    return column.str.strip().str.replace(r"^(\d{1,18})\.0*$", r"\1", regex=True)
+
+
 def _confirmed_by_dates(
     path: Path, column: pd.Series, values: np.ndarray[Any, Any], dates: pd.Series, line: _Lines
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str] | None:
     """Epoch values in more than one unit, each told by its size, read only when the date column says
     the same time on every row; refused naming the first row where it does not. None (the one-unit
     rule applies) when the values are in one unit, or a value or a date tells no time."""
-    units = np.full(len(values), "", dtype=object)
-    for unit in TIME_UNITS:
-        start, stop = _SPANS[unit]
-        units[(values >= start) & (values < stop)] = unit
+    units = _units_by_size(values)
     found = [unit for unit in TIME_UNITS if (units == unit).any()]
     if (units == "").any() or len(found) < 2:
         return None
@@ -553,10 +629,7 @@ def _epoch_unit(
         start, stop = _SPANS[unit]
         if start <= low and high < stop:
             return unit
-    units = np.full(len(values), "", dtype=object)
-    for unit in TIME_UNITS:
-        start, stop = _SPANS[unit]
-        units[(values >= start) & (values < stop)] = unit
+    units = _units_by_size(values)
     unknown = np.flatnonzero(units == "")
     if len(unknown):
         index = int(rows[unknown[0]])
@@ -569,19 +642,67 @@ def _epoch_unit(
     raise DataValidationError(
         f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is in {_UNIT_WORDS[units[other]]} "
         f"but line {line(first)}'s {column.iloc[first]!r} is in {_UNIT_WORDS[units[0]].split()[-1]}: one "
-        "unit per file (--time-unit s, ms or us reads them all in one)"
+        "unit per file (but for a Binance kline file's rows, each confirmed by its close_time, and a "
+        "CryptoDataDownload file's, each by its date)"
     )
 
 
+def _units_by_size(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Each epoch value's unit as its size tells it (years 2001..2286), "" where it tells none."""
+    units = np.full(len(values), "", dtype=object)
+    for unit in TIME_UNITS:
+        start, stop = _SPANS[unit]
+        units[(values >= start) & (values < stop)] = unit
+    return units
+
+
+def _joined_units(
+    path: Path, column: pd.Series, values: np.ndarray[Any, Any], line: _Lines
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str] | None:
+    """Epoch ms of a Binance kline file whose unit changes once, each row's unit told by its size: the
+    files Binance publishes for spot markets are in microseconds since 2025 and in milliseconds before,
+    so a year's files joined hold both. The sizes of the units do not overlap (a millisecond value of
+    2001..2286 is a microsecond one of 1970), and ``_check_close_time`` checks each row's close_time in
+    its unit. A unit that changes back (milliseconds, microseconds, milliseconds: a futures file, always
+    in milliseconds, joined to spot ones?) is refused at the line where it does. None (the one-unit rule
+    applies) when the values are in one unit, or a value's size tells none."""
+    units = _units_by_size(values)
+    found = [unit for unit in TIME_UNITS if (units == unit).any()]
+    if (units == "").any() or len(found) < 2:
+        return None
+    changes = np.flatnonzero(units[1:] != units[:-1]) + 1
+    if len(changes) > 1:
+        index, before = int(changes[1]), int(changes[1]) - 1
+        now, then = column.iloc[index].strip(), column.iloc[before].strip()
+        raise DataValidationError(
+            f"{path}: line {line(index)}: timestamp {now!r} is in {_UNIT_WORDS[units[index]]} again after "
+            f"line {line(before)}'s {then!r} in {_UNIT_WORDS[units[before]].split()[-1]}: the unit of a "
+            "Binance kline file may change once, where older files in one unit are joined to newer ones in "
+            "another (two markets in one file?)"
+        )
+    ts = np.zeros(len(values), dtype=np.int64)
+    for unit in found:
+        multiply, divide = _PER_MS[unit]
+        rows = units == unit
+        if divide > 1 and (values[rows] % divide).any():
+            return None  # not on a whole millisecond: said by the one-unit path
+        ts[rows] = values[rows] * multiply // divide
+    return ts, "+".join(found)
+
+
 def _check_close_time(
-    path: Path, frame: pd.DataFrame, time: str, step: int, timeframe: str, unit: TimeUnit, line: _Lines
-) -> None:
-    """In a Binance kline file each bar closes after it opens and before the next bar opens: twelve
-    numbers a row are read as one only when they are that."""
-    opened = frame[time].str.strip().astype(np.int64).to_numpy()
+    path: Path, frame: pd.DataFrame, time: str, step: int, timeframe: str, unit: str, line: _Lines
+) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """In a Binance kline file each bar closes after it opens and before the next bar opens, both in
+    the row's unit: twelve numbers a row are read as one only when they are that. Returns each row's
+    unit (``unit``, or told by its size where ``unit`` names two)."""
+    opened = _epoch_text(frame[time]).astype(np.int64).to_numpy()
     closed = pd.to_numeric(frame["close_time"].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
-    multiply, divide = _PER_MS[unit]
-    bar = step * divide // multiply
+    units = _units_by_size(opened) if "+" in unit else np.full(len(opened), unit, dtype=object)
+    bar = np.zeros(len(opened), dtype=np.int64)
+    for each in TIME_UNITS:
+        multiply, divide = _PER_MS[each]
+        bar[units == each] = step * divide // multiply
     bad = np.flatnonzero(~((closed > opened) & (closed < opened + bar)))
     if len(bad):
         index = int(bad[0])
@@ -590,6 +711,7 @@ def _check_close_time(
             f"the {timeframe} bar opening at open_time {opened[index]}, as in a Binance kline file: is the "
             "timeframe right?"
         )
+    return units
 
 
 def _check(
