@@ -150,3 +150,13 @@ def test_a_time_unit_that_makes_a_time_of_1970_is_refused(mt: MT, db_url: str, t
         "but 2023-12-31T22:00:00Z as epoch milliseconds, as its size says",
     )
     assert mt.json("data", "list") == []
+
+
+def test_binance_open_times_written_as_floats_are_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    """A kline file saved back by pandas writes 1735686000000.0 where a cell had been blank: read as
+    such times are in other files; a Binance file's close_time check ended in a ValueError traceback."""
+    rows = [row.replace(",", ".0,", 1) for row in _joined([1, 1])]
+    src = tmp_path / "saved.csv"
+    src.write_text("\n".join([_BINANCE_HEADER, *rows]) + "\n")
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert (report["rows"], report["first"]) == (2, "2024-12-31T23:00:00Z")

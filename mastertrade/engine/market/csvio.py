@@ -696,7 +696,10 @@ def _check_close_time(
     """In a Binance kline file each bar closes after it opens and before the next bar opens, both in
     the row's unit: twelve numbers a row are read as one only when they are that. Returns each row's
     unit (``unit``, or told by its size where ``unit`` names two)."""
-    opened = _epoch_text(frame[time]).astype(np.int64).to_numpy()
+    try:
+        opened = frame[time].str.strip().astype(np.int64).to_numpy()
+    except ValueError:  # an epoch time written as a float (slower to read: seldom)
+        opened = _epoch_text(frame[time]).astype(np.int64).to_numpy()
     closed = pd.to_numeric(frame["close_time"].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
     units = _units_by_size(opened) if "+" in unit else np.full(len(opened), unit, dtype=object)
     bar = np.zeros(len(opened), dtype=np.int64)
