@@ -71,17 +71,27 @@ def test_binance_files_of_2024_and_2025_joined_import_exactly(
     assert checked["ok"] and checked["missing"] == 0 and checked["rows"] == 3
 
 
-def test_a_binance_unit_changing_back_is_refused(mt: MT, db_url: str, tmp_path: Path) -> None:
-    """Milliseconds, microseconds, milliseconds: not one older file joined to newer ones (a futures
-    file, in milliseconds still, among spot ones?): refused where the unit changes back."""
+@pytest.mark.parametrize(
+    ("units", "said"),
+    [
+        # a futures file (milliseconds still) after spot ones
+        (
+            [1, 1000, 1],
+            "line 3: timestamp '1735693200000' is 2025-01-01T01:00:00Z in epoch milliseconds, among",
+        ),
+        # microseconds before 2025: not as Binance writes its files
+        ([1000, 1, 1], "line 1: timestamp '1735686000000000' is 2024-12-31T23:00:00Z in epoch microseconds"),
+    ],
+)
+def test_binance_units_not_where_binance_writes_them_are_refused(
+    mt: MT, db_url: str, tmp_path: Path, units: list[int], said: str
+) -> None:
+    """Milliseconds before 2025-01-01 and microseconds from then on are Binance's spot files joined; any
+    other mix is files of two markets (or not Binance's), refused naming the first row out of place."""
     src = tmp_path / "joined.csv"
-    src.write_text("\n".join(_joined([1, 1000, 1])) + "\n")
+    src.write_text("\n".join(_joined(units)) + "\n")
     result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
-    _one_line(
-        result,
-        "line 3: timestamp '1735693200000' is in epoch milliseconds again after line 2's '1735689600000000'",
-        "may change once",
-    )
+    _one_line(result, said, "files of two markets joined?")
     assert mt.json("data", "list") == []
 
 

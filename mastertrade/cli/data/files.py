@@ -41,24 +41,24 @@ def import_csv(
     Header names may be in any case and other columns are ignored. The time column may be named timestamp,
     open_time, unix, time, datetime or date; timestamps are ISO-8601 (UTC unless they carry an offset; a
     trailing " UTC" is read as one) or epoch seconds, milliseconds or microseconds (one unit per file, told
-    by their size, but in a Binance kline file it may change once, as in a 2024 file in milliseconds joined
-    to a 2025 one in microseconds, each row's confirmed by its close_time; --time-unit only for epoch
-    timestamps), each on the timeframe's bar grid (weekly bars may open on any one weekday, as exchanges'
-    Monday weeks do). ISO timestamps without an offset beside others with one, or beside epoch times, are
-    refused at the first unlike line. The volume is the base asset's (volume, or "Volume BTC" for BTC/USDT);
-    a file with only a quote volume is refused. Binance kline files (data.binance.vision, with or without
-    their header) and CryptoDataDownload files (a web address above the header, rows newest first) are read
-    as they are, as are TradingView exports, a UTF-8 byte-order mark, CRLF line ends and, at the end, blank
-    lines or lines of empty cells; a zip or gzip archive, JSON, a file separated by ";" or tabs, and a header
-    line again among the rows (files joined with their headers) are refused. A symbol column must name the
-    market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise than this format says
-    (time column, unit, skipped line, row order) is said in the output. A row that repeats the row before
-    exactly (two exports joined at a shared bar) is dropped and named; two rows of one time with other values
-    are refused. A price the backtest engines cannot trade meaningfully (below about 5.56e-289, where the
-    count of 1e-8 units the most cash a backtest takes buys is past floating point, or above 1e17, where one
-    unit costs more than 0.1% of that cash) is refused. Rows already stored at the same times are replaced.
-    Bars missing between the file's first and last rows are counted and the first gap named (missing,
-    gap_count, gaps in --json)."""
+    by their size, but a Binance kline file may hold milliseconds before 2025 and microseconds from then on,
+    as its spot files of 2024 and 2025 joined do, each row's confirmed by its close_time; --time-unit only
+    for epoch timestamps), each on the timeframe's bar grid (weekly bars may open on any one weekday, as
+    exchanges' Monday weeks do). ISO timestamps without an offset beside others with one, or beside epoch
+    times, are refused at the first unlike line. The volume is the base asset's (volume, or "Volume BTC" for
+    BTC/USDT); a file with only a quote volume is refused. Binance kline files (data.binance.vision, with or
+    without their header) and CryptoDataDownload files (a web address above the header, rows newest first)
+    are read as they are, as are TradingView exports, a UTF-8 byte-order mark, CRLF line ends and, at the
+    end, blank lines or lines of empty cells; a zip or gzip archive, JSON, a file separated by ";" or tabs,
+    and a header line again among the rows (files joined with their headers) are refused. A symbol column
+    must name the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise than
+    this format says (time column, unit, skipped line, row order) is said in the output. A row that repeats
+    the row before exactly (two exports joined at a shared bar) is dropped and named; two rows of one time
+    with other values are refused. A price the backtest engines cannot trade meaningfully (below about
+    5.56e-289, where the count of 1e-8 units the most cash a backtest takes buys is past floating point, or
+    above 1e17, where one unit costs more than 0.1% of that cash) is refused. Rows already stored at the same
+    times are replaced. Bars missing between the file's first and last rows are counted and the first gap
+    named (missing, gap_count, gaps in --json)."""
     from mastertrade.engine.backtest.unit_cost import PRICE_BOUNDS_WHY, PRICE_RANGE
     from mastertrade.engine.market.csvio import TIME_UNITS, PriceRange, read_candle_csv
     from mastertrade.engine.market.download import MAX_LISTED_GAPS

@@ -3,9 +3,9 @@
 The format is a header ``timestamp,open,high,low,close,volume`` (any case, in any order, other
 columns ignored) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone) or epoch
 seconds, milliseconds or microseconds, their unit told by their size (years 2001..2286) unless the
-caller names it, one unit per file; in a Binance kline file the unit may change once (its spot files
-are in microseconds since 2025, in milliseconds before), each row's confirmed by its close_time, and
-in a CryptoDataDownload file each row's is confirmed by its date. Binance kline files and
+caller names it, one unit per file; but a Binance kline file may hold milliseconds before 2025 and
+microseconds from then on (as its spot files are written), each row's confirmed by its close_time, and
+in a CryptoDataDownload file each row's unit is confirmed by its date. Binance kline files and
 CryptoDataDownload files are read as they come, and other names for the time and base-volume columns
 are taken (``csvshape``); rows strictly newest first are read oldest first. Whatever is read otherwise
 than the documented format is said in the result's notes. Blank lines, and lines of empty cells, at
@@ -15,7 +15,7 @@ the end of the file are ignored. Export writes each float in its shortest round-
 A file is rejected as a whole, with its line number and the reason, when it is JSON or an archive, a
 column is missing or appears twice, only a quote volume is given, a row has more fields than the
 header, a header line comes again among the rows, a row does not parse, an epoch timestamp's unit is
-not told by its size or differs from the others' (or changes twice in a Binance file), some
+not told by its size or differs from the others' (in a Binance file: is not the one of its date), some
 timestamps say their zone (an offset, or an epoch time, which is UTC) and some ISO ones do not, a
 timestamp lies after the year 9999, a price is not positive and finite, high < low, open or close
 lies outside [low, high], volume is negative, a timestamp is off the timeframe's bar grid (weekly bars
@@ -76,6 +76,8 @@ TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us")
 _PER_MS = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000)}  # epoch value * multiply // divide = ms
 # the epoch values of 2001-09-09 .. 2286-11-20 in each unit: no two of these ranges overlap
 _SPANS = {"s": (10**9, 10**10), "ms": (10**12, 10**13), "us": (10**15, 10**16)}
+_BINANCE_MICROSECONDS_SINCE = 1_735_689_600_000
+"""2025-01-01T00:00:00Z, from when Binance's spot kline files give times in microseconds (epoch ms)."""
 _UNIT_WORDS = {
     "s": "epoch seconds",
     "ms": "epoch milliseconds",
@@ -448,9 +450,8 @@ def _parse_timestamps(
     """Epoch ms of every row, and the format found: "iso", a unit of ``TIME_UNITS``, "iso+UNIT", or
     "UNIT+UNIT" for epoch values in two units that ``dates`` (the same times as text) confirms row by
     row (CryptoDataDownload files whose older rows are in seconds and newer ones in milliseconds), or
-    that change once in a Binance kline file (``by_close_time``: the caller checks each row's close_time
-    in the row's unit), as where a file of before 2025 in milliseconds is joined to a spot file of 2025
-    in microseconds."""
+    "ms+us" in a Binance kline file of spot files before and since 2025 joined (``by_close_time``: the
+    caller checks each row's close_time in the row's unit)."""
     text = _epoch_text(column)
     numeric = text.str.fullmatch(r"\d{1,18}").to_numpy(dtype=bool)
     ts = np.zeros(len(text), dtype=np.int64)
@@ -659,35 +660,33 @@ def _units_by_size(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.
 def _joined_units(
     path: Path, column: pd.Series, values: np.ndarray[Any, Any], line: _Lines
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str] | None:
-    """Epoch ms of a Binance kline file whose unit changes once, each row's unit told by its size: the
-    files Binance publishes for spot markets are in microseconds since 2025 and in milliseconds before,
-    so a year's files joined hold both. The sizes of the units do not overlap (a millisecond value of
-    2001..2286 is a microsecond one of 1970), and ``_check_close_time`` checks each row's close_time in
-    its unit. A unit that changes back (milliseconds, microseconds, milliseconds: a futures file, always
-    in milliseconds, joined to spot ones?) is refused at the line where it does. None (the one-unit rule
-    applies) when the values are in one unit, or a value's size tells none."""
+    """Epoch ms of a Binance kline file of spot files before and since 2025 joined: Binance writes them
+    in milliseconds before 2025-01-01 and in microseconds from then on, so each row's unit is told by its
+    size (the sizes do not overlap: a millisecond value of 2001..2286 is a microsecond one of 1970), and
+    ``_check_close_time`` checks each row's close_time in its unit. A row in milliseconds from 2025 on
+    (futures files still are) or in microseconds before is refused, naming it: files of two markets, or
+    not as Binance writes them. None (the one-unit rule applies) when the values are not in milliseconds
+    and microseconds both, or a value's size tells no unit."""
     units = _units_by_size(values)
-    found = [unit for unit in TIME_UNITS if (units == unit).any()]
-    if (units == "").any() or len(found) < 2:
+    if (units == "").any() or {"ms", "us"} != set(units.tolist()):
         return None
-    changes = np.flatnonzero(units[1:] != units[:-1]) + 1
-    if len(changes) > 1:
-        index, before = int(changes[1]), int(changes[1]) - 1
-        now, then = column.iloc[index].strip(), column.iloc[before].strip()
+    late = values >= _BINANCE_MICROSECONDS_SINCE
+    micro = units == "us"
+    if (values[micro] % 1000).any():
+        return None  # not on a whole millisecond: said by the one-unit path
+    ts = np.where(micro, values // 1000, values)
+    wrong = np.flatnonzero((micro & (ts < _BINANCE_MICROSECONDS_SINCE)) | (~micro & late))
+    if len(wrong):
+        index = int(wrong[0])
+        unit, other = ("us", "ms") if micro[index] else ("ms", "us")
+        stamp = column.iloc[index].strip()
         raise DataValidationError(
-            f"{path}: line {line(index)}: timestamp {now!r} is in {_UNIT_WORDS[units[index]]} again after "
-            f"line {line(before)}'s {then!r} in {_UNIT_WORDS[units[before]].split()[-1]}: the unit of a "
-            "Binance kline file may change once, where older files in one unit are joined to newer ones in "
-            "another (two markets in one file?)"
+            f"{path}: line {line(index)}: timestamp {stamp!r} is {to_iso(int(ts[index]))} in "
+            f"{_UNIT_WORDS[unit]}, among rows in {_UNIT_WORDS[other].split()[-1]}: Binance's spot files are "
+            "in milliseconds before 2025-01-01 and in microseconds from then on, its futures files in "
+            "milliseconds (files of two markets joined?)"
         )
-    ts = np.zeros(len(values), dtype=np.int64)
-    for unit in found:
-        multiply, divide = _PER_MS[unit]
-        rows = units == unit
-        if divide > 1 and (values[rows] % divide).any():
-            return None  # not on a whole millisecond: said by the one-unit path
-        ts[rows] = values[rows] * multiply // divide
-    return ts, "+".join(found)
+    return ts, "ms+us"
 
 
 def _check_close_time(
