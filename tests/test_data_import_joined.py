@@ -42,25 +42,51 @@ def _one_line(result: object, *needles: str) -> None:
         assert needle in " ".join(stderr.split()), stderr
 
 
-@pytest.mark.parametrize(("header", "crlf"), [(False, False), (True, False), (False, True)])
+_READ_AS = (
+    " epoch milliseconds and epoch microseconds (from line {switch} on), each row's unit told by its size and"
+    " confirmed by its close_time"
+)
+_PYTHON_BINANCE = (  # the names python-binance's users give Binance's columns
+    "Open time,Open,High,Low,Close,Volume,Close time,Quote asset volume,Number of trades,"
+    "Taker buy base asset volume,Taker buy quote asset volume,Ignore"
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "crlf", "said"),
+    [
+        (None, False, "read as a Binance kline file without a header, timestamps in" + _READ_AS),
+        (_BINANCE_HEADER, False, "read as a Binance kline file with its header, timestamps in" + _READ_AS),
+        (None, True, "read as a Binance kline file without a header, timestamps in" + _READ_AS),
+        # (the header in capitals ended in KeyError: 'close_time')
+        (
+            _BINANCE_HEADER.upper(),
+            False,
+            "read as a Binance kline file with its header, timestamps in" + _READ_AS,
+        ),
+        (
+            _PYTHON_BINANCE,
+            False,
+            "read time from 'Open time' in"
+            + _READ_AS
+            + ", volume from 'Volume' ('Quote asset volume', the quote volume, not used)",
+        ),
+    ],
+    ids=["no-header", "header", "crlf", "header-in-capitals", "python-binance-names"],
+)
 def test_binance_files_of_2024_and_2025_joined_import_exactly(
-    mt: MT, db_url: str, tmp_path: Path, header: bool, crlf: bool
+    mt: MT, db_url: str, tmp_path: Path, header: str | None, crlf: bool, said: str
 ) -> None:
     """A 2024 file (ms) and a 2025 spot file (us) joined were refused as "one unit per file", with the
     advice to pass --time-unit, which refused them too: each row's unit is now told by its size and
     confirmed by its close_time, and every bar lands at its own hour."""
     rows = _joined([1, 1000, 1000])
-    text = "\n".join([_BINANCE_HEADER, *rows] if header else rows) + "\n"
+    text = "\n".join([header, *rows] if header else rows) + "\n"
     src = tmp_path / "BTCUSDT-1h-joined.csv"
     src.write_bytes(text.replace("\n", "\r\n").encode() if crlf else text.encode())
     report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
-    switch = 3 if header else 2
     assert report["read_as"]["time_format"] == "ms+us"
-    assert report["notes"] == [
-        f"read as a Binance kline file {'with its header' if header else 'without a header'}, timestamps in"
-        f" epoch milliseconds and epoch microseconds (from line {switch} on), each row's unit told by its"
-        " size and confirmed by its close_time; 12 columns, 6 used"
-    ]
+    assert report["notes"] == [said.format(switch=3 if header else 2) + "; 12 columns, 6 used"]
     assert report["rows"] == 3
     assert (report["first"], report["last"]) == ("2024-12-31T23:00:00Z", "2025-01-01T01:00:00Z")
     out = tmp_path / "out.csv"
@@ -170,3 +196,11 @@ def test_binance_open_times_written_as_floats_are_read(mt: MT, db_url: str, tmp_
     src.write_text("\n".join([_BINANCE_HEADER, *rows]) + "\n")
     report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert (report["rows"], report["first"]) == (2, "2024-12-31T23:00:00Z")
+
+
+def test_a_binance_header_in_capitals_is_read(mt: MT, db_url: str, tmp_path: Path) -> None:
+    """Header names are read in any case; Binance's in capitals (one unit) ended in KeyError: 'close_time'."""
+    src = tmp_path / "upper.csv"
+    src.write_text("\n".join([_BINANCE_HEADER.upper(), *_joined([1, 1])]) + "\n")
+    report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    assert report["rows"] == 2 and report["read_as"]["layout"] == "binance"

@@ -165,8 +165,8 @@ def read_candle_csv(
         shape = resolve(path, columns, symbol, has_header=has_header, skipped_line=skipped)
         # the numeric types go by the header's own spelling (TIMESTAMP, Close ...)
         dtype = {shape.time: str, **dict.fromkeys((*shape.prices, shape.volume), np.float64)}
-        if shape.layout == "binance" and "close_time" in columns:
-            dtype["close_time"] = str
+        if shape.close_time is not None:
+            dtype[shape.close_time] = str
         if shape.symbol is not None:
             dtype[shape.symbol] = str
         frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[], **options)
@@ -184,18 +184,20 @@ def read_candle_csv(
     if shape.symbol is not None and symbol is not None:
         _check_symbol_column(path, frame[shape.symbol], symbol, shape.first_line)
     dates = _date_column(shape) if shape.layout == "cryptodatadownload" and time_unit is None else None
-    binance = shape.layout == "binance"
     ts, unit = _parse_timestamps(
         path,
         frame[shape.time],
         line,
         time_unit,
         dates=None if dates is None else frame[dates],
-        by_close_time=binance and time_unit is None,
+        by_close_time=shape.close_time is not None and time_unit is None,
     )
     switch = None
-    if binance and not unit.startswith("iso"):
-        units = _check_close_time(path, frame, shape.time, step, timeframe, unit, line)
+    # a Binance file's close_time is checked always; another file's (python-binance's column names) where
+    # it confirms each row's unit
+    checked = shape.layout == "binance" or "+" in unit
+    if shape.close_time is not None and checked and not unit.startswith("iso"):
+        units = _check_close_time(path, frame, shape.time, shape.close_time, step, timeframe, unit, line)
         if "+" in unit:
             switch = line(int(np.flatnonzero(units[1:] != units[:-1])[0]) + 1)
     ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
@@ -690,7 +692,14 @@ def _joined_units(
 
 
 def _check_close_time(
-    path: Path, frame: pd.DataFrame, time: str, step: int, timeframe: str, unit: str, line: _Lines
+    path: Path,
+    frame: pd.DataFrame,
+    time: str,
+    close: str,
+    step: int,
+    timeframe: str,
+    unit: str,
+    line: _Lines,
 ) -> np.ndarray[Any, np.dtype[np.object_]]:
     """In a Binance kline file each bar closes after it opens and before the next bar opens, both in
     the row's unit: twelve numbers a row are read as one only when they are that. Returns each row's
@@ -699,7 +708,7 @@ def _check_close_time(
         opened = frame[time].str.strip().astype(np.int64).to_numpy()
     except ValueError:  # an epoch time written as a float (slower to read: seldom)
         opened = _epoch_text(frame[time]).astype(np.int64).to_numpy()
-    closed = pd.to_numeric(frame["close_time"].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    closed = pd.to_numeric(frame[close].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
     units = _units_by_size(opened) if "+" in unit else np.full(len(opened), unit, dtype=object)
     bar = np.zeros(len(opened), dtype=np.int64)
     for each in TIME_UNITS:
@@ -709,8 +718,8 @@ def _check_close_time(
     if len(bad):
         index = int(bad[0])
         raise DataValidationError(
-            f"{path}: line {line(index)}: close_time {frame['close_time'].iloc[index].strip()} is not within "
-            f"the {timeframe} bar opening at open_time {opened[index]}, as in a Binance kline file: is the "
+            f"{path}: line {line(index)}: {close} {frame[close].iloc[index].strip()} is not within "
+            f"the {timeframe} bar opening at {time} {opened[index]}, as in a Binance kline file: is the "
             "timeframe right?"
         )
     return units

@@ -5,7 +5,9 @@ Three layouts are known, told apart by their first lines only:
 - ``header``: a header line, then rows (the documented ``timestamp,open,high,low,close,volume``, in any
   case and order, with other columns ignored);
 - ``binance``: a Binance kline file from data.binance.vision, twelve numbers per row with no header
-  (older files), or with Binance's own header (newer ones);
+  (older files), or with Binance's own header (newer ones), in any case; a ``header`` file whose time is
+  ``open_time`` with a ``close_time`` beside it (``Open time``, ``Close time``: python-binance's names)
+  has its close_time too, which confirms each row's unit where they differ (``csvio``);
 - ``cryptodatadownload``: a CryptoDataDownload file, whose header (``unix,date,symbol,...``) follows a
   credit line (its web address), which is skipped; so is the credit line above its older files' header
   (``Date,Symbol,Open,...``, no unix column: read as a ``header`` file, time from ``Date``). In no other
@@ -67,6 +69,9 @@ class Shape:
     volume: str
     quote_volumes: tuple[str, ...]  # recognised as quote volumes, and not used
     symbol: str | None = None  # a column naming each row's market (CryptoDataDownload's ``symbol``)
+    close_time: str | None = None
+    """A Binance kline file's close_time column (in any case; or ``Close time`` beside ``Open time``, as
+    python-binance's users name the columns), which confirms each row's open_time and its unit."""
 
     @property
     def first_line(self) -> int:
@@ -173,6 +178,8 @@ def resolve(
         )
     assert time is not None
     prices = tuple(columns[names.index(n)] for n in _PRICES)
+    closes = layout == "binance" or normalise(time) == "open_time"
+    close_time = columns[names.index("close_time")] if closes and "close_time" in names else None
     return Shape(
         layout=layout,
         has_header=has_header,
@@ -183,6 +190,7 @@ def resolve(
         volume=bases[0],
         quote_volumes=tuple(quotes),
         symbol=columns[names.index("symbol")] if "symbol" in names else None,
+        close_time=close_time,
     )
 
 
