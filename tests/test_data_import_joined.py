@@ -204,3 +204,12 @@ def test_a_binance_header_in_capitals_is_read(mt: MT, db_url: str, tmp_path: Pat
     src.write_text("\n".join([_BINANCE_HEADER.upper(), *_joined([1, 1])]) + "\n")
     report = mt.json("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert report["rows"] == 2 and report["read_as"]["layout"] == "binance"
+
+
+def test_epoch_nanoseconds_are_refused_as_such(mt: MT, db_url: str, tmp_path: Path) -> None:
+    """Times kept as int64 nanoseconds (19 digits) were "neither ISO-8601 nor an epoch time"."""
+    src = tmp_path / "ns.csv"
+    src.write_text("timestamp,open,high,low,close,volume\n1735686000000000000,1,2,0.5,1.5,3\n")
+    result = mt("data", "import", str(src), "--symbol", "BTC/USDT", "--timeframe", "1h")
+    _one_line(result, "line 2: timestamp '1735686000000000000'", "(epoch nanoseconds? they are not read")
+    assert mt.json("data", "list") == []

@@ -506,9 +506,14 @@ def _parse_timestamps(
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         index = int(np.flatnonzero(~numeric)[bad[0]])
+        neither = "ISO-8601 nor an epoch time"
+        if re.fullmatch(r"\d{19}", text.iloc[index]):  # as tools that keep times in int64 ns write them
+            neither = (
+                "ISO-8601 nor epoch seconds, milliseconds or microseconds (epoch nanoseconds? they are not "
+                "read: write microseconds, a thousandth of them)"
+            )
         raise DataValidationError(
-            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither "
-            "ISO-8601 nor an epoch time"
+            f"{path}: line {line(index)}: timestamp {column.iloc[index]!r} is neither {neither}"
         )
     _check_zones(path, column, numeric, others, line)
     ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
