@@ -107,18 +107,26 @@ async def sibling_of(broker: live_oco.LiveBroker, row: OrderRecord) -> OrderReco
 async def ended(broker: Broker, row: OrderRecord) -> bool:
     """Whether the exchange, asked through ``row``'s order list and by the order id the list names, says
     the leg has ended, having traded no more than the journal has booked of it (see the module
-    docstring): False when it does not tell, or when the trades could not be listed. Raises
-    ``MasterTradeError`` when the exchange could not be asked."""
+    docstring): False when it does not tell, or when the trades could not be listed. A lone order, or a
+    leg whose list the exchange no longer knows, is asked by the order id the journal has of it: it has
+    ended only when the exchange shows it so (``archived_orders``). Raises ``MasterTradeError`` when the
+    exchange could not be asked."""
     sibling = await sibling_of(broker, row)
-    if sibling is None:
-        return False
-    listed = await order_list(broker, row, sibling)
-    order_id = leg_id(listed, row)
-    if listed is None or order_id is None or not done(listed):
-        return False
-    if row.exchange_order_id is not None and row.exchange_order_id != order_id:
-        return False  # the list names another order than the one journaled: it does not tell
-    found = await by_id(broker, row, order_id)
+    listed = await order_list(broker, row, sibling) if sibling is not None else None
+    if listed is not None:
+        order_id = leg_id(listed, row)
+        if order_id is None or not done(listed):
+            return False
+        if row.exchange_order_id is not None and row.exchange_order_id != order_id:
+            return False  # the list names another order than the one journaled: it does not tell
+        found = await by_id(broker, row, order_id)
+    else:
+        if row.exchange_order_id is None:
+            return False
+        order_id = row.exchange_order_id
+        found = await by_id(broker, row, order_id)
+        if found is None:
+            return False  # neither a list nor the order itself tells how it ended
     if found is not None:
         traded = float(found.get("filled") or 0.0)
         if str(found.get("status")) not in ENDED or traded > row.filled + FILL_TOLERANCE:

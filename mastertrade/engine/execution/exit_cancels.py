@@ -37,7 +37,9 @@ its order id instead (``archived_legs``); a list goes back as one list, once eac
 (``lost_legs``): before, its take-profit went back alone while its archived stop was still unsettled, or
 the confirmation failed at every poll, an error logged each time and the position left bare. When the
 exchange can tell nothing (the list archived too), nothing is placed on a guess: it is said once, and
-the position is shown without exits (``unprotected``) until exits work there again or it is sold.
+the position is shown without exits (``unprotected``) until exits work there again or it is sold. A lone
+stop (no list) the exchange no longer shows by its client id is confirmed by its order id the same way
+(``archived_orders`` first settles it so).
 
 On a venue without OCO lists the stop rests alone and its take-profit waits with the daemon
 (``live_oco.held_exits``, linked to its stop by their ``oco`` key): the stop placed again takes the old
@@ -76,6 +78,8 @@ CANCELLING = "cancel asked: "
 EXPIRED_AT_FILL = EXPIRED.split("{", 1)[0]
 """How the reason of an OCO leg settled as expired at its sibling's fill begins (``lost_legs``)."""
 EXIT_ROLES = frozenset({"stop_loss", "trailing_stop", "take_profit"})
+UNCONFIRMED = "not placed again: the exchange shows"
+"""How ``forgotten`` answers exits whose cancel the exchange can no longer confirm begins (after ``why``)."""
 LIMIT = "exit_cancelled"
 """The ``RiskBreached`` limit of the alert (``alerts.rules``)."""
 _NAMES = {"stop_loss": "stop-loss", "trailing_stop": "trailing stop", "take_profit": "take-profit"}
@@ -275,8 +279,8 @@ async def restore(broker: Broker) -> list[str]:
 
 async def confirmed(broker: archived_legs.Broker, rows: Sequence[OrderRecord]) -> bool:
     """Whether the exchange, asked by client order id, says each of ``rows`` is cancelled: checked
-    before an exit is placed again (never on a guess). An OCO leg it no longer shows by its client id
-    (archived) is asked through its order list and by its order id (``archived_legs``)."""
+    before an exit is placed again (never on a guess). An exit it no longer shows by its client id
+    (archived) is asked through its order list, if it has one, and by its order id (``archived_legs``)."""
     doubt = await unconfirmed(broker, rows)
     if doubt is not None and not doubt[1]:
         log.error(
@@ -289,13 +293,16 @@ async def confirmed(broker: archived_legs.Broker, rows: Sequence[OrderRecord]) -
 async def unconfirmed(
     broker: archived_legs.Broker, rows: Sequence[OrderRecord]
 ) -> tuple[OrderRecord, bool] | None:
-    """The first of ``rows`` the exchange does not confirm ended (see ``confirmed``), and whether it
-    knows it at all (False: neither by its client id nor through its list, which the caller says once;
-    else the reason is logged); None when it confirms each."""
+    """The first of ``rows`` the exchange does not confirm ended, and whether it knows it at all (False:
+    neither by its client id nor through its list or by its order id, which the caller says once:
+    ``forgotten``; else the reason is logged); None when it confirms each. Each is asked by its client
+    order id; one the exchange no longer shows so (archived) is asked through its order list, if it has
+    one, and by its order id (``archived_legs``): checked before an exit is placed again, never on a
+    guess."""
     for row in rows:
         try:
             found = await broker._lookup(row)
-            if found is None and row.oco is not None and await archived_legs.ended(broker, row):
+            if found is None and await archived_legs.ended(broker, row):
                 continue
         except errors.MasterTradeError as exc:
             log.warning("%s: not confirmed cancelled yet: %s", describe(row), exc)
@@ -353,7 +360,7 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     doubt = await unconfirmed(broker, rows)
     if doubt is not None:
         if not doubt[1]:
-            await _forgotten(broker, rows, doubt[0], why)
+            await forgotten(broker, rows, doubt[0], why=why)
         return None
     held = await _held_take(broker, first) if take is None else None
     stop_id, take_id = successor_ids(first)
@@ -426,23 +433,37 @@ async def _restore(broker: Broker, rows: list[OrderRecord]) -> str | None:
     return made[0].client_order_id
 
 
-async def _forgotten(broker: Broker, rows: list[OrderRecord], row: OrderRecord, why: str) -> None:
-    """``row`` is known to the exchange neither by its client id nor through its order list: how it
-    ended cannot be confirmed, so nothing is placed on a guess. Said once (the exits answered, a warning
-    and a critical alert, instead of an error logged at every poll) and shown with the position
-    (``unprotected``, ``mt positions``) until exits work at the exchange again or it is sold."""
+async def forgotten(
+    broker: Broker,
+    rows: Sequence[OrderRecord],
+    row: OrderRecord,
+    *,
+    why: str = CANCELLED_AT_EXCHANGE,
+    watched: bool = False,
+) -> None:
+    """``row`` is known to the exchange neither by its client id nor through its order list or by its
+    order id: how it ended cannot be confirmed, so nothing is placed on a guess. Said once (the exits
+    answered, a warning and a critical alert, instead of an error logged at every poll) and shown with
+    the position (``unprotected``, ``mt positions``) until exits work at the exchange again or it is
+    sold. ``watched``: a strategy's, whose protection the daemon keeps while it runs (``native_stops``)."""
     first = rows[0]
     assert first.id is not None
     symbol = first.symbol
     held = (await broker.ledger()).held(symbol)
     done = (
-        f"not placed again: the exchange shows {describe(row)} neither by its client id nor through its "
-        f"order list, so it cannot confirm it ended; the {held:g} {symbol} held have no exits at the "
-        "exchange: check the order there"
+        f"{UNCONFIRMED} {describe(row)} neither by its client id nor {_asked(row)}, so it cannot confirm "
+        f"it ended; the {held:g} {symbol} held have no exits at the exchange"
+        + (" (only the daemon's own watch protects the position, while it runs)" if watched else "")
+        + ": check the order there"
     )
     await answer(broker, rows, done, why=why)
     shown = f"no exits at the exchange: {describe(row)} was {why}, and is not placed again ({done})"
     await broker.unprotected_parts.note(first.parent_id or first.id, symbol, shown, lambda _: None)
+
+
+def _asked(row: OrderRecord) -> str:
+    """How the exchange was asked about ``row`` beyond its client id (``archived_legs.ended``)."""
+    return "through its order list or by its order id" if row.oco is not None else "by its order id"
 
 
 async def _held_take(broker: Broker, stop: OrderRecord) -> OrderRecord | None:

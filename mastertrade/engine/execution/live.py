@@ -80,6 +80,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import (
+    archived_orders,
     exit_cancels,
     live_bracket_sell,
     live_oco,
@@ -880,16 +881,25 @@ class LiveBroker:
             await self._error(f"looking up {row.client_order_id}: {exc}")
             return []  # still unknown: the next poll or start tries again
         if found is not None:
-            if lost_legs.marked(row):  # it turned up: its position's protection is known again
-                self.unprotected_parts.clear_leg(row.id)
-            return await self._take(row, found, cancel_reason=cancel_reason)
+            fills = await self._take(row, found, cancel_reason=cancel_reason)
+            if archived_orders.was_marked(row):  # it turned up: its position's protection is known again
+                await archived_orders.unmark(self, row.id)
+            return fills
         sent_at = row.sent_at or row.updated_at
         deadline = sent_at + timedelta(seconds=self.arrival_window_s)
         if self.clock() >= deadline:
             if row.oco is not None and (settled := await lost_legs.settle(self, row, deadline)) is not None:
                 # a leg of an OCO list whose other leg is at the exchange: so was it (``lost_legs``)
+                now = await self.journal.get(row.id)
+                if archived_orders.was_marked(row) and (now.state.final or now.state is not row.state):
+                    await archived_orders.unmark(self, row.id)  # settled: its note goes
                 return settled
             state = row.state
+            if state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED) and row.exchange_order_id is not None:
+                # It had rested at the exchange, which no longer shows it by its client id (it archives
+                # orders that ended without trading): asked by its order id (``archived_orders``). Before,
+                # it was looked up silently at every poll, forever.
+                return await archived_orders.settle(self, row)
             resends = self._resend_due(row)
             if resends is not None and row.oco is not None:
                 # a leg of an OCO list: sent again with its sibling, as one list, once both are absent

@@ -28,7 +28,8 @@ the daemon log and a critical alert (``RiskBreached``, limit ``exit_unsettled``)
 up (each start does, once), ``mt orders`` shows it unknown with that reason, and ``mt positions`` shows
 its position's protection as unclear (``unprotected``) until it is settled. A leg the exchange had
 shown resting (the journal has it open) keeps that state, which cannot go back to unknown: it is marked
-by its reason alone, said once, and polls keep looking it up, quietly.
+by its reason alone, said once, and polls keep looking it up, quietly. When a marked leg turns up, or is
+settled, its note goes at once and its reason says so (``archived_orders.unmark``, from ``live``).
 """
 
 from __future__ import annotations
