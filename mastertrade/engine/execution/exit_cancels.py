@@ -39,7 +39,7 @@ the confirmation failed at every poll, an error logged each time and the positio
 exchange can tell nothing (the list archived too), nothing is placed on a guess: it is said once, and
 the position is shown without exits (``unprotected``) until exits work there again or it is sold. A lone
 stop (no list) the exchange no longer shows by its client id is confirmed by its order id the same way
-(``archived_orders`` first settles it so).
+(``archived_orders`` first settles it so). A strategy's exits follow the same rules (``native_stops``).
 
 On a venue without OCO lists the stop rests alone and its take-profit waits with the daemon
 (``live_oco.held_exits``, linked to its stop by their ``oco`` key): the stop placed again takes the old
@@ -275,19 +275,6 @@ async def restore(broker: Broker) -> list[str]:
         if done is not None:
             placed.append(done)
     return placed
-
-
-async def confirmed(broker: archived_legs.Broker, rows: Sequence[OrderRecord]) -> bool:
-    """Whether the exchange, asked by client order id, says each of ``rows`` is cancelled: checked
-    before an exit is placed again (never on a guess). An exit it no longer shows by its client id
-    (archived) is asked through its order list, if it has one, and by its order id (``archived_legs``)."""
-    doubt = await unconfirmed(broker, rows)
-    if doubt is not None and not doubt[1]:
-        log.error(
-            "%s: the journal has it cancelled, the exchange does not know it: nothing placed",
-            describe(doubt[0]),
-        )
-    return doubt is None
 
 
 async def unconfirmed(

@@ -19,9 +19,14 @@ amount moves. Where the venue has no OCO lists, the take-profit stays with the d
 sell would need the coins the stop holds), which ``mt risk status`` says.
 
 A stop (or a pair) that someone cancelled at the exchange, not MasterTrade (``exit_cancels``), is placed
-again the same way, once the exchange confirms by its client order id that it is cancelled, and said
-loudly (a warning and a critical alert naming the old and the new orders): the strategy's protection keeps
-its exits while the strategy holds the position.
+again the same way, once the exchange confirms that it is cancelled (by its client order id; one it has
+archived through its order list or by its order id: ``archived_legs``), and said loudly (a warning and a
+critical alert naming the old and the new orders): the strategy's protection keeps its exits while the
+strategy holds the position. When the exchange can tell nothing of one (its list archived too), nothing
+is placed on a guess: it is said once (``exit_cancels.forgotten``; before, an error was logged at every
+price), the position is shown without exits at the exchange (``mt positions``), and its exits are not
+placed again while it is held; the daemon's own watch protects it meanwhile, and the strategy's next
+position has its exits at the exchange again.
 
 A take-profit cancelled by hand (``mt orders cancel`` without ``--unprotect``) is not put back: the
 protection forgets it (``Protector.cancel_take_profit``), and the stop leg the exchange cancelled with it
@@ -155,8 +160,10 @@ class NativeStops:
         if time.monotonic() < self._retry_at.get(key, 0.0):
             return  # refused a moment ago: the daemon protects meanwhile; try again later
         cancelled = await self._cancelled(symbol, strategy_id, exit_cancels.CANCELLED_AT_EXCHANGE)
-        if cancelled and not await exit_cancels.confirmed(cast("LiveBroker", self.account.broker), cancelled):
-            return  # never placed again on a guess: the next price asks again
+        if cancelled and not await self._confirmed(cancelled):
+            return  # never placed again on a guess
+        if not cancelled and await self._unconfirmed(symbol, strategy_id):
+            return  # said once: the position is shown without exits at the exchange until it is sold
         await self._release(symbol, strategy_id, "replaced by the protection's new level")
         if take is not None:
             placed = await self._place_pair(symbol, strategy_id, level, amount, role, take)
@@ -185,6 +192,34 @@ class NativeStops:
             book=self.account.book, states=[OrderState.CANCELLED], symbol=symbol, reason=reason
         )
         return sorted((row for row in rows if row.strategy_id == strategy_id), key=lambda row: row.id or 0)
+
+    async def _confirmed(self, cancelled: list[OrderRecord]) -> bool:
+        """Whether the exchange confirms each of ``cancelled`` ended (``exit_cancels.unconfirmed``), so
+        they may be placed again. When it knows one no more (archived, its list too), that is said once
+        (``exit_cancels.forgotten``: answered, and the position shown without exits); before, an error
+        was logged at every price, for as long as the position was held."""
+        broker = cast("LiveBroker", self.account.broker)  # only a live broker's exits rest there
+        doubt = await exit_cancels.unconfirmed(broker, cancelled)
+        if doubt is not None and not doubt[1]:
+            await exit_cancels.forgotten(broker, cancelled, doubt[0], watched=True)
+        return doubt is None
+
+    async def _unconfirmed(self, symbol: str, strategy_id: str | None) -> bool:
+        """Whether the strategy's exits in ``symbol`` were said not placed again, the exchange unable to
+        confirm how one ended, while the position they protected is still held (its record is kept until
+        it is sold, or exits at the exchange cover it: ``unprotected``). Placed again at the next price
+        instead, they would be placed on the guess that the old ones had ended."""
+        broker = cast("LiveBroker", self.account.broker)
+        rows = await self.account.journal.orders(
+            book=self.account.book,
+            states=[OrderState.CANCELLED],
+            symbol=symbol,
+            reason_prefix=f"{exit_cancels.CANCELLED_AT_EXCHANGE}: {exit_cancels.UNCONFIRMED}",
+        )
+        return any(
+            row.strategy_id == strategy_id and broker.unprotected_parts.noted(row.parent_id or row.id or 0)
+            for row in rows
+        )
 
     async def _answer_kept(self, kept: list[OrderRecord], placed: list[OrderRecord]) -> None:
         """Say what became of stops kept after their take-profit's cancel by hand: placed again alone

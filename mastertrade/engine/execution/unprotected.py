@@ -127,6 +127,10 @@ class Unprotected:
         self._by_entry[entry_id] = (symbol, message)
         self._say(entry_id, symbol, message, publish)
 
+    def noted(self, entry_id: int) -> bool:
+        """Whether the entry's record is kept (its exits are not at the exchange, for the reason noted)."""
+        return entry_id in self._by_entry
+
     async def _store(self, entry_id: int, symbol: str, message: str) -> None:
         """Write the record (committed before it is said): one row per entry, the newest message."""
         for _ in range(2):  # a second writer's row for the same entry: updated on the second pass
