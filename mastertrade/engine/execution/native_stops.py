@@ -164,7 +164,7 @@ class NativeStops:
             return  # never placed again on a guess
         if not cancelled and await self._unconfirmed(symbol, strategy_id):
             return  # said once: the position is shown without exits at the exchange until it is sold
-        await self._release(symbol, strategy_id, "replaced by the protection's new level")
+        await self.release_locked(symbol, strategy_id, "replaced by the protection's new level")
         if take is not None:
             placed = await self._place_pair(symbol, strategy_id, level, amount, role, take)
         else:
@@ -306,9 +306,11 @@ class NativeStops:
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Cancel the strategy's resting exits in ``symbol`` (their fills, if any, are booked)."""
         async with self.lock(symbol, strategy_id):
-            await self._release(symbol, strategy_id, reason)
+            await self.release_locked(symbol, strategy_id, reason)
 
-    async def _release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
+    async def release_locked(self, symbol: str, strategy_id: str | None, reason: str) -> None:
+        """``release`` for a caller that holds ``lock(symbol, strategy_id)`` already (a sell by hand takes
+        back several strategies' exits under their locks, ``protector``)."""
         for row in await self.resting(symbol, strategy_id):
             assert row.id is not None
             try:

@@ -450,7 +450,7 @@ class Protector:
                 for symbol, strategy_id in keys:
                     await stack.enter_async_context(self.native.lock(symbol, strategy_id))
                 for symbol, strategy_id in keys:  # (the locks are held: ``release`` would wait on them)
-                    await self.native._release(symbol, strategy_id, TAKEN_BACK)
+                    await self.native.release_locked(symbol, strategy_id, TAKEN_BACK)
                 now = [await journal.get(row.id) for row in exits if row.id is not None]
                 left = [row for row in now if OrderState(row.state) is not OrderState.CANCELLED]
                 if left:
