@@ -4,6 +4,7 @@ progress and diagnostics on stderr, errors as one line ``mt: error: ...``."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -110,10 +111,22 @@ def remember_command_line(args: Sequence[str]) -> None:
     _command_line.set(tuple(values))
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What a terminal or a log line does not show as itself: control characters (a newline would end the
+line, an escape sequence recolour the terminal), line separators and the marks that reorder text
+(right-to-left overrides)."""
+
+
+def one_line(message: str) -> str:
+    """``message`` with every character of ``_UNPRINTABLE`` written as its escape (``\\n``,
+    ``\\x1b``, ``\\u202e``): a value quoted bare (``on a\\nb``) stays on the error's one line."""
+    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), message)
+
+
 def error(message: str) -> None:
     """The one-line error format of every command; a long value from the command line is quoted in
-    part, with its length, instead of whole."""
-    message = shorten_inputs(message, _command_line.get())
+    part, with its length, instead of whole, and a control character in a value is escaped."""
+    message = one_line(shorten_inputs(message, _command_line.get()))
     sys.stderr.write(f"mt: error: {message}\n")
     sys.stderr.flush()
 
