@@ -173,6 +173,9 @@ def operator_state_path(symbol: str, timeframe: str) -> Path:
 
 
 def check_request(request: GenerationRequest) -> None:
+    """Refuse (``UserInputError``, naming it) a value no run can take. The sizes have the ``[generator]``
+    settings' upper bounds: past them ``--workers 10**30`` ended in an OverflowError traceback from the
+    numba kernels, and ``--population 2**63`` searched until killed, after the run's row was written."""
     for name in ("count", "workers", "lookback_bars"):
         value = getattr(request, name)
         if value is not None and value < 1:
@@ -181,6 +184,10 @@ def check_request(request: GenerationRequest) -> None:
         raise UserInputError(f"invalid population {request.population}: must be >= 4")
     if request.generations is not None and request.generations < 0:
         raise UserInputError(f"invalid generations {request.generations}: must be >= 0")
+    for name in ("count", "workers", "population", "generations"):
+        value, most = getattr(request, name), _setting_upper_bound(name)
+        if value is not None and value > most:
+            raise UserInputError(f"invalid {name} {value}: at most {most:,} (the [generator] {name} bound)")
     if request.seed is not None and not 0 <= request.seed < 2**63:
         raise UserInputError(f"invalid seed {request.seed}: must be between 0 and 2**63 - 1")
     if request.executor is not None and request.executor not in ("threads", "processes", "dask"):
@@ -193,6 +200,14 @@ def check_request(request: GenerationRequest) -> None:
         from mastertrade.engine.generator.cluster_address import check_address
 
         check_address(request.scheduler)
+
+
+def _setting_upper_bound(name: str) -> int:
+    """The ``le`` bound of the ``[generator]`` setting ``name``: a request's override is held to it too."""
+    from mastertrade.config import GeneratorSettings
+
+    metadata = GeneratorSettings.model_fields[name].metadata
+    return int(next(item.le for item in metadata if getattr(item, "le", None) is not None))
 
 
 def preload() -> None:
