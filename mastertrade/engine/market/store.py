@@ -368,9 +368,14 @@ class CandleStore:
         exchange are matched without case (``btc/usdt`` finds ``BTC/USDT``), the exact spelling first. The
         running simulation's series (``SIM_LIVE_EXCHANGE``) is chosen only by name: research reads
         research data. A timeframe spelled otherwise than its one way (``60m``) finds only a series
-        stored under that very name, from before such spellings were refused."""
+        stored under that very name, from before such spellings were refused. A blank ``exchange`` is
+        refused naming it (it was read as no exchange given, and the refusal named none)."""
         from mastertrade.engine.market.symbols import same_symbol
 
+        if exchange is not None and not exchange.strip():
+            raise UserInputError(
+                f"invalid --exchange {exchange!r}: expected an exchange id, like binance or sim"
+            )
         stored = await self.list_series()
         found = [
             info.key
