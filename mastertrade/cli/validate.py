@@ -22,6 +22,10 @@ from mastertrade.cli.series_options import (
 )
 from mastertrade.cli.series_options import number as _number
 
+MAX_TRIALS = 10**12
+"""Most trials ``--trials`` declares: no search tries a trillion strategies, and past about 10**16 the
+deflated Sharpe ratio's ``1 - 1/trials`` rounds to 1 (a StatisticsError traceback)."""
+
 
 def validate(
     strategy: Annotated[str, StrategyArgument],
@@ -55,6 +59,8 @@ def validate(
 
     if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
+    if trials is not None and trials > MAX_TRIALS:
+        raise UserInputError(f"invalid --trials {trials}: at most {MAX_TRIALS:,}")
     start_ms, end_ms = date_range(start, end)
     loaded, symbol, timeframe = resolve(strategy, symbol, timeframe)
     exchange = own_exchange(strategy, symbol, timeframe, exchange)
