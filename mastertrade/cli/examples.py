@@ -48,6 +48,18 @@ def mt_command() -> str:
     return f"{shlex.quote(sys.executable)} -m mastertrade"
 
 
+def check_mt_command(mt: str) -> None:
+    """Refuse a ``--mt`` that is blank (it was taken as not given) or holds a character no command line
+    shows as itself: a newline in it ended the crontab's line there, the rest a line of its own that cron
+    would run, and a systemd unit's line likewise."""
+    if not mt.strip():
+        raise UserInputError(f"invalid --mt {mt!r}: give the command that runs mt, like /usr/local/bin/mt")
+    if not mt.isprintable():
+        raise UserInputError(
+            f"invalid --mt {mt!r}: a newline, tab or other control character would break the files' lines"
+        )
+
+
 def render(name: str, *, mt: str, directory: Path) -> str:
     """The example ``name`` with its tokens filled in. A ``%`` in a filled-in path is escaped where it
     is special: in a crontab's commands (cron turns a bare ``%`` into a newline) and in a systemd unit
@@ -109,6 +121,8 @@ def examples(
     """
     if name is not None and name not in EXAMPLES:
         raise UserInputError(f"unknown example {name!r}: choose from {', '.join(EXAMPLES)}")
+    if mt is not None:
+        check_mt_command(mt)
     command = mt or mt_command()
     if write is None:
         if name is None:
