@@ -25,11 +25,23 @@ MAX_LENGTH = 32
 
 def parse_symbol(text: str, *, what: str = "symbol") -> str:
     """``text`` as a symbol to store: BASE/QUOTE (or BASE/QUOTE:SETTLE) without surrounding blanks, in
-    upper case, at most :data:`MAX_LENGTH` characters; ``UserInputError`` naming it when it is not."""
+    upper case, at most :data:`MAX_LENGTH` characters; ``UserInputError`` naming it when it is not.
+
+    One slash, and printable ASCII only, as every exchange's unified symbols are: ``BTC/ＵSDT`` (a
+    full-width U), an emoji, a right-to-left override or a second slash (``BTC//USDT``,
+    ``../../etc/passwd``) was stored as a series of its own, a market no exchange lists."""
     symbol = text.strip()
     base, slash, quote = symbol.partition("/")
     if not slash or not base.strip() or not quote.split(":")[0].strip() or any(c.isspace() for c in symbol):
         raise UserInputError(f"invalid {what} {text!r}: expected BASE/QUOTE, like BTC/USDT")
+    if not (symbol.isascii() and symbol.isprintable()):
+        import unicodedata
+
+        plain = unicodedata.normalize("NFKC", symbol)
+        like = plain.upper() if plain.isascii() and plain.isprintable() else "BTC/USDT"
+        raise UserInputError(f"invalid {what} {text!r}: printable ASCII only, like {like}")
+    if "/" in quote:
+        raise UserInputError(f"invalid {what} {text!r}: one slash, BASE/QUOTE, like BTC/USDT")
     if len(symbol) > MAX_LENGTH:
         raise UserInputError(
             f"invalid {what} {text!r}: at most {MAX_LENGTH} characters ({len(symbol)} given)"
