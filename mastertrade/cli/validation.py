@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+import stat
+from pathlib import Path
 
 from mastertrade.errors import UserInputError
 
@@ -51,3 +53,18 @@ def check_reason(reason: str, option: str = "--reason") -> str:
     if re.fullmatch(REASON, reason) is None:
         raise UserInputError(f"invalid {option} {shown!r}: no tab, newline or other control character")
     return reason
+
+
+def check_plain_file(path: Path) -> None:
+    """Refuse (``UserInputError``) a path that is a device, a pipe or a socket, naming it: reading a
+    device never ends (``mt data import /dev/full`` read NUL bytes into memory until killed) and a pipe
+    cannot be read twice, which checking a file before reading it does (``<(zcat f.gz)`` ended in an
+    ``io.UnsupportedOperation`` traceback). A missing path or a folder is left to the reader to name."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise UserInputError(f"{path} is a device, not a file")
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise UserInputError(f"{path} is a pipe, not a file: save what it carries to a file and give that")

@@ -10,6 +10,7 @@ import typer
 from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
+from mastertrade.cli.validation import check_plain_file
 from mastertrade.errors import UserInputError
 
 
@@ -77,9 +78,12 @@ def import_csv(
         )
     if len(exchange.strip()) > EXCHANGE_MAX_LENGTH:
         raise UserInputError(f"invalid --exchange {exchange!r}: at most {EXCHANGE_MAX_LENGTH} characters")
+    if not exchange.strip().isprintable():
+        raise UserInputError(f"invalid --exchange {exchange!r}: no newline, tab or other control character")
     exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
+    check_plain_file(file)
     prices = PriceRange(*PRICE_RANGE, *PRICE_BOUNDS_WHY)
     candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit, prices=prices)
 
