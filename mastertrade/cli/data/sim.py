@@ -78,6 +78,15 @@ def simulate(
             "current bar at the latest (the default)"
         )
     symbols = list(dict.fromkeys(parse_symbol(symbol) for symbol in symbols))
+    # The first bar is at or after 1970-01-01 (epoch 0): `--end 0001-01-01` stored bars of the year 0
+    # and then failed on a pandas OverflowError traceback, and `--bars 5000000 --timeframe 1w` (95,000
+    # years) failed inside the simulation's random draws (ValueError: lam value too large).
+    last_ms = end_ms if end_ms is not None else now_ms()
+    if bars >= 1 and last_ms - (bars - 1) * timeframe_ms(timeframe) < 0:
+        span = f"{bars:,} bars of {timeframe} ending {to_iso(last_ms)} would start before 1970-01-01"
+        if end is not None:
+            raise UserInputError(f"invalid --end {end!r}: {span}; give a later --end or fewer --bars")
+        raise UserInputError(f"invalid --bars {bars}: {span}; give fewer --bars or a shorter --timeframe")
 
     async def write() -> tuple[list[dict[str, Any]], list[str], SimWrite]:
         db = await open_db()
