@@ -314,6 +314,10 @@ TABLE_LIMIT = 200
 """Rows the table shows without ``--limit`` or ``--all`` (the newest; ``--json`` gives every one): a week of
 nightly runs stores thousands, and drawing them all took seconds for a screen nobody scrolls."""
 
+LIMIT_MAX = 1_000_000
+"""The largest ``--limit``: past 2**63 - 1 the database driver ended in an OverflowError traceback;
+``--all`` is the way to ask for every one."""
+
 TRADED_STATES = frozenset({"paper", "active", "paused", "retired"})
 """The states of a strategy that may have a paper book (retired: it may have traded before)."""
 
@@ -330,8 +334,9 @@ def list_stored(
         typer.Option(
             "--limit",
             help=f"At most this many, newest first (the table shows the newest {TABLE_LIMIT} unless told;"
-            " --json every one).",
+            " --json every one; --all every one in the table).",
             min=1,
+            max=LIMIT_MAX,
         ),
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Show every one in the table.")] = False,
