@@ -420,6 +420,11 @@ def _a(kind: str) -> str:
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
+_LARGEST = {"level": 1e12, "pct": 1e6}
+"""The largest ``level`` (the largest price an order takes, ``cli.validation.MAX_PRICE``) and ``pct`` (a
+ten-thousandfold move): a rule past them can never fire, and ``--level 1e30`` was stored as one."""
+
+
 def _number(params: Mapping[str, Any], key: str, kind: str) -> float:
     if params.get(key) is None:
         raise UserInputError(f"{_a(kind)} rule needs --{key}")
@@ -429,6 +434,9 @@ def _number(params: Mapping[str, Any], key: str, kind: str) -> float:
         raise UserInputError(f"invalid --{key} {params[key]!r}: expected a number") from None
     if not value > 0 or math.isinf(value):
         raise UserInputError(f"invalid --{key} {params[key]!r}: must be a positive number")
+    largest = _LARGEST.get(key)
+    if largest is not None and value > largest:
+        raise UserInputError(f"invalid --{key} {params[key]!r}: larger than {largest:g}")
     return value
 
 
