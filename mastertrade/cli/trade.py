@@ -97,7 +97,7 @@ def _place(
 
     from mastertrade.cli.runtime import settings
     from mastertrade.cli.validation import check_amount, check_price
-    from mastertrade.engine.api.schemas_trading import OrderCreate
+    from mastertrade.engine.api.schemas_trading import MIN_EXIT_FRACTION, OrderCreate
     from mastertrade.engine.execution.broker import trading_mode
     from mastertrade.engine.orders import client_order_id_problem, new_client_order_id
     from mastertrade.errors import OperationFailed, OrderRejected, UserInputError
@@ -119,6 +119,12 @@ def _place(
         raise UserInputError(f"invalid --stop-loss {stop_loss!r}: a fraction between 0 and 1, like 0.05")
     if take_profit is not None and not (math.isfinite(take_profit) and 0 < take_profit <= 100):
         raise UserInputError(f"invalid --take-profit {take_profit!r}: a positive fraction, like 0.1")
+    for option, fraction in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
+        if fraction is not None and fraction < MIN_EXIT_FRACTION:
+            raise UserInputError(
+                f"invalid {option} {fraction!r}: at least {MIN_EXIT_FRACTION:g} (0.0001%); a smaller"
+                " one puts the exit at the entry price"
+            )
     if (stop_loss is not None or take_profit is not None) and side != "buy":
         raise UserInputError("--stop-loss and --take-profit protect a buy; they do not apply to a sell")
     mode = trading_mode(settings().mode, live)  # both switches, or neither

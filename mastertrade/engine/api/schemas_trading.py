@@ -35,6 +35,11 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
+MIN_EXIT_FRACTION = 1e-6
+"""The smallest ``stop_loss`` or ``take_profit`` fraction: 0.0001% of the price. Below it the exit sits at
+the entry price itself (``1e-320`` rounds to it) and fires at the first tick: a typo, not a plan."""
+
+
 class OrderCreate(Request):
     symbol: str = Field(description="BASE/QUOTE, e.g. BTC/USDT")
     side: Side
@@ -54,10 +59,16 @@ class OrderCreate(Request):
         "(else refused)",
     )
     stop_loss: float | None = Field(
-        default=None, gt=0, lt=1, description="a buy's protective stop, as a fraction below its price"
+        default=None,
+        ge=MIN_EXIT_FRACTION,
+        lt=1,
+        description="a buy's protective stop, as a fraction below its price",
     )
     take_profit: float | None = Field(
-        default=None, gt=0, le=100, description="a buy's take-profit, as a fraction above its price"
+        default=None,
+        ge=MIN_EXIT_FRACTION,
+        le=100,
+        description="a buy's take-profit, as a fraction above its price",
     )
 
     @field_validator("client_order_id")
