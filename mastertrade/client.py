@@ -57,8 +57,12 @@ M = TypeVar("M")
 def _segment(value: object) -> str:
     """``value`` as one segment of a request's path, percent-encoded. A name or id typed by the user
     (``mt daemon run ../daemon/stop?``) stays the value it names: unencoded, its ``/``, ``?`` and ``..``
-    made the path another endpoint's, and the command stopped the daemon."""
+    made the path another endpoint's, and the command stopped the daemon. An empty one is refused."""
     text = quote(str(value), safe="")
+    if not str(value).strip():
+        # an empty segment made the path another endpoint's too (`mt daemon run ''` asked for
+        # POST /v1/jobs//run and was answered "no such endpoint")
+        raise errors.UserInputError(f"invalid {str(value)!r}: an empty name or id")
     return {".": "%2E", "..": "%2E%2E"}.get(text, text)
 
 
