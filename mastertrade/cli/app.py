@@ -28,7 +28,7 @@ from typer.core import TyperCommand, TyperGroup
 from mastertrade import __version__
 from mastertrade.cli import help_format, termination
 from mastertrade.cli.output import error, remember_command_line
-from mastertrade.errors import MasterTradeError
+from mastertrade.errors import MasterTradeError, UserInputError
 
 help_format.install()
 
@@ -202,6 +202,7 @@ def build(command: Declared) -> _click.Command:
     assert isinstance(group, TyperGroup)
     built = group.commands[command.name]
     _negative_numbers_are_values(built)
+    _options_given_once(built)
     return built
 
 
@@ -329,6 +330,50 @@ def _negative_numbers_are_values(command: Any) -> None:
         for param in command.params
     ):
         command.context_settings = {**command.context_settings, "ignore_unknown_options": True}
+
+
+def _options_given_once(command: Any) -> None:
+    """An option that takes one value is refused when given twice, naming both values: click keeps the
+    last one silently, so `mt trade buy BTC/USDT 1 --type limit --price 100 --price 1000` placed a limit
+    buy at 1000 and `mt data delete ... --since A --since B` deleted from B. Flags, counters and options
+    that take several values (``--param``, ``--state``) may repeat."""
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _options_given_once(sub)
+        return
+    takes_value = {
+        name: param
+        for param in command.params
+        if param.param_type_name == "option" and not param.is_flag and not param.count
+        for name in param.opts
+    }
+    once = {name: param for name, param in takes_value.items() if not param.multiple}
+    if not once:
+        return
+    parse_args = command.parse_args
+
+    def parse_args_once(ctx: _click.Context, args: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        index = 0
+        while index < len(args):
+            word = args[index]
+            if word == "--":  # the rest are arguments
+                break
+            name, equals, value = word.partition("=")
+            if not (equals and name.startswith("--") and name in takes_value):
+                name, value = word, args[index + 1] if index + 1 < len(args) else ""
+                index += 1 if word in takes_value else 0
+            index += 1
+            param = once.get(name)
+            if param is None:
+                continue
+            key = param.opts[0]
+            if key in seen:
+                raise UserInputError(f"{key} given twice ({seen[key]!r} and {value!r}): give it once")
+            seen[key] = value
+        return list(parse_args(ctx, args))
+
+    command.parse_args = parse_args_once
 
 
 def _given(exc: _click.exceptions.UsageError) -> str | None:
