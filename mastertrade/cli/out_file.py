@@ -14,10 +14,23 @@ def check_out(out: Path, *, force: bool, text: str | None = None) -> None:
     with other content than ``text`` (any content while ``text`` is not known yet) and not ``force``."""
     if out.is_dir():
         raise UserInputError(f"cannot write {str(out)!r}: it is a folder")
+    check_not_special(out)
     if not out.parent.is_dir():
         raise UserInputError(f"cannot write {str(out)!r}: the folder {str(out.parent)!r} does not exist")
     if out.exists() and not force and (text is None or not holds(out, text)):
         raise UserInputError(f"{out} exists with other content: pass --force to overwrite it")
+
+
+def check_not_special(out: Path) -> None:
+    """Refuse an ``out`` that exists and is neither a file nor a folder (a device, a pipe, a socket, or
+    a link to one, like ``/dev/stdout``): a file is written whole beside it and renamed into place, and
+    the rename replaced the device itself. Run as root, `mt data export ... --out /dev/full --force`
+    said "exported 2000 candles" and left /dev/full a regular file holding them."""
+    if out.exists() and not out.is_file() and not out.is_dir():
+        raise UserInputError(
+            f"cannot write {str(out)!r}: it is a device or a pipe, not a file (a file is written whole"
+            " and renamed into place)"
+        )
 
 
 def write_out(out: Path, text: str) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
+from mastertrade.cli.out_file import check_not_special
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
 from mastertrade.cli.validation import check_plain_file
@@ -163,6 +164,7 @@ def export_csv(
     timeframe_ms(timeframe)
     if out.is_dir():
         raise UserInputError(f"{out} is a folder: --out names the file to write")
+    check_not_special(out)
     if out.exists() and not force:
         raise UserInputError(f"{out} exists: pass --force to overwrite it")
     wanted: list[tuple[str, str | None]] = []
