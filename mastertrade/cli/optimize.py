@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.strategy import Strategy
 
 
+MAX_TRIALS = 100_000
+"""Most Optuna trials one run scores (as many as ``[generator] count`` stores at most): ``--trials 2**63``
+scored until killed, its trials never joining the registry."""
+
+
 def optimize(
     strategy: Annotated[str, StrategyArgument],
     symbol: Annotated[str | None, SymbolOption] = None,
@@ -102,6 +107,8 @@ def optimize(
     start_ms, end_ms = date_range(start, end)
     if trials is not None and trials < 1:
         raise UserInputError(f"invalid --trials {trials}: must be >= 1")
+    if trials is not None and trials > MAX_TRIALS:
+        raise UserInputError(f"invalid --trials {trials}: at most {MAX_TRIALS:,}")
     if not evolve:
         for name, value in (("--count", count), ("--population", population), ("--generations", generations)):
             if value is not None:
