@@ -207,8 +207,8 @@ def cancel(
     The stop-loss or trailing stop protecting an open position (a bracketed buy's, a strategy's) is not
     cancelled: the command names the position it protects and exits 1. To close the position, sell it
     (`mt trade sell`, paper or live, takes its stop and take-profit back: a whole sell ends them, a part
-    leaves them for the rest); to leave it open without a stop, add --unprotect. A live strategy's stop resting at the exchange is
-    placed again by the daemon's protection while the position stays open.
+    leaves them for the rest); to leave it open without a stop, add --unprotect. A live strategy's stop
+    resting at the exchange is placed again by the daemon's protection while the position stays open.
 
     A live take-profit resting in one OCO list with the stop (a bracketed buy's) is cancelled and the
     stop kept: the exchange cancels the list as one, so the stop is placed again alone at its level, and
