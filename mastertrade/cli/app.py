@@ -203,6 +203,7 @@ def build(command: Declared) -> _click.Command:
     built = group.commands[command.name]
     _negative_numbers_are_values(built)
     _options_given_once(built)
+    _plain_numbers(built)
     return built
 
 
@@ -374,6 +375,33 @@ def _options_given_once(command: Any) -> None:
         return list(parse_args(ctx, args))
 
     command.parse_args = parse_args_once
+
+
+def _plain_numbers(command: Any) -> None:
+    """A number typed with an underscore or a character outside ASCII is refused, naming it: Python's
+    ``float`` and ``int`` read ``1_0`` as 10 and full-width or Arabic-Indic digits as numbers, so
+    `mt trade buy BTC/USDT 1_0` bought 10 and `--price １００` asked for 100. Checked on the text typed,
+    before Typer converts it (for every int and float argument and option, from the command line or an
+    environment variable)."""
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _plain_numbers(sub)
+        return
+    for param in command.params:
+        if param.type_descriptor.annotation not in (int, float):
+            continue
+        name = param.opts[0] if param.param_type_name == "option" else (param.name or "").upper()
+        process = param.process_value
+
+        def checked(ctx: _click.Context, value: Any, process: Any = process, name: str = name) -> Any:
+            for typed in value if isinstance(value, list | tuple) else (value,):
+                if isinstance(typed, str) and (not typed.isascii() or "_" in typed):
+                    raise UserInputError(
+                        f"{name} {typed!r} is not a plain number: ASCII digits, without underscores"
+                    )
+            return process(ctx, value)
+
+        param.process_value = checked
 
 
 def _given(exc: _click.exceptions.UsageError) -> str | None:
