@@ -74,6 +74,16 @@ def test_init_with_a_bad_url_writes_nothing(mt: MT) -> None:
     assert not locations().config_file.exists()
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_init_with_a_blank_url_writes_nothing(mt: MT, blank: str) -> None:
+    """`mt init --db-url "$DATABASE_URL"` with the variable unset wrote `url = ""` and used SQLite."""
+    result = mt("init", "--db-url", blank)
+    assert result.exit_code == 2
+    said = f"mt: error: invalid --db-url {blank!r}: blank; give a database URL, or leave the option out"
+    assert result.stderr == f"{said} for SQLite in the data folder\n"
+    assert not locations().config_file.exists()
+
+
 def test_init_with_an_unreachable_database_fails_cleanly(mt: MT) -> None:
     result = mt("init", "--db-url", "postgresql+asyncpg://nobody:secret@127.0.0.1:1/none")
     assert result.exit_code == 1

@@ -26,6 +26,13 @@ def init(
     from mastertrade.config import load_settings
     from mastertrade.engine.setup import initialise
     from mastertrade.engine.warmup import kernels_warm
+    from mastertrade.errors import UserInputError
+
+    if db_url is not None and not db_url.strip():  # `--db-url "$DATABASE_URL"` with the variable unset
+        raise UserInputError(
+            f"invalid --db-url {db_url!r}: blank; give a database URL, or leave the option out for SQLite"
+            " in the data folder"
+        )
 
     # Said only when it will compile: a kernel cache this installation already warmed loads in seconds.
     cached = kernels_warm()
