@@ -163,7 +163,7 @@ async def test_exits_the_exchange_no_longer_confirms_are_said_once_and_shown_wit
     venue.cancel_by_hand(take.client_order_id)
 
     class Killed(BaseException):
-        pass
+        """The daemon killed between reading the cancel and placing the exits again."""
 
     async def killed(*_: Any, **__: Any) -> Any:
         raise Killed
