@@ -399,9 +399,11 @@ class Account:
         them alone: no position, no exits, a sell that fits beside them, or other sells working in the
         symbol (then the risk check's own words say what is reserved). The exits of a bracketed buy are
         replaced; a live strategy's, kept by the daemon's protection, are taken back for the sell and put
-        back by the protection (``Protector.sell_taking_back``). Refused, saying what is happening and
-        what to do instead: an exit that is selling the position now, and a live set of exits that
-        cannot be replaced now (``live_bracket_sell.why_not``)."""
+        back by the protection (``Protector.sell_taking_back``). Beside a live strategy's exits, a sell
+        of the account's own coins replaces its bracketed buys' exits only; one reaching into the
+        strategy's coins is refused (``_beyond_own``). Refused, saying what is happening and what to do
+        instead: an exit that is selling the position now, and a live set of exits that cannot be
+        replaced now (``live_bracket_sell.why_not``)."""
         if request.amount is None:
             return None
         symbol = request.symbol
@@ -425,9 +427,17 @@ class Account:
             kept.sort(key=lambda row: row.id or 0)
             return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
-        if not exits or len(exits) != len(working):
+        if not exits or len(exits) + len(kept) != len(working):
             return None
-        plan = bracket_sell.plan(exits, held, request.amount)
+        if kept and self.protection is None:
+            return None
+        # Beside a live strategy's exits (kept by its protection), a sell by hand takes the account's
+        # own coins: its bracketed buys' exits are replaced as if the strategy's were not there
+        # (``live_bracket_sell``), and the strategy's keep resting untouched.
+        own = held - bracket_sell.reserved_by(kept)
+        if kept and request.amount > own * (1 + 1e-9):
+            raise errors.UserInputError(_beyond_own(request, held, own, exits, kept))
+        plan = bracket_sell.plan(exits, own, request.amount, request.strategy_id)
         if plan is None:
             return None
         why_not = getattr(self.broker, "why_not_replaceable", None)  # live: the exchange's side
@@ -801,6 +811,41 @@ class Account:
 
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
+
+
+def _beyond_own(
+    request: OrderRequest,
+    held: float,
+    own: float,
+    exits: Sequence[OrderRecord],
+    kept: Sequence[OrderRecord],
+) -> str:
+    """Why a live sell by hand reaching past the account's own coins into a strategy's (whose exits its
+    protection keeps) is refused, and the two commands that sell as much: the account's own first
+    (its bracketed buys' exits replaced), then the rest, which only strategies' exits then hold (taken
+    back and placed again by their protection). Both at once would cancel two owners' exits through two
+    mechanisms, each with its own crash recovery, with the position bare in between."""
+    assert request.amount is not None
+    symbol = request.symbol
+    base = symbol.split("/")[0]
+    owners: dict[str, list[OrderRecord]] = {}
+    exits = sorted(exits, key=lambda row: row.id or 0)
+    for row in sorted(kept, key=lambda row: row.id or 0):
+        owners.setdefault(row.strategy_id or "", []).append(row)
+    theirs = "; ".join(
+        f"strategy {sid}'s exits {bracket_sell.names(rows)} are kept by its protection"
+        for sid, rows in sorted(owners.items())
+    )
+    first = f"{own:.8g}"
+    rest = min(request.amount, held) - float(first)
+    more = f" (more than the {held:.8g} held: at most that can be sold)" if request.amount > held else ""
+    return (
+        f"sell of {request.amount:.8g} {symbol}{more}: only {first} of the {held:.8g} {base} held are the "
+        f"account's own, protected by {bracket_sell.names(exits)} (bought with --stop-loss/--take-profit); "
+        f"{theirs}: one sell by hand replaces one owner's exits, so sell the account's own first "
+        f"(`mt trade sell {symbol} {first} --live`), then the {rest:.8g} left to sell from the strategy's "
+        f"position (`mt trade sell {symbol} {rest:.8g} --live`)"
+    )
 
 
 def _kept_by_protection(row: OrderRecord) -> bool:

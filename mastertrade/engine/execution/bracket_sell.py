@@ -72,7 +72,7 @@ def reserved_by(exits: Sequence[OrderRecord]) -> float:
     return sum(max((row.amount or 0.0) - row.filled for row in group) for group in sets(exits))
 
 
-def plan(exits: Sequence[OrderRecord], held: float, amount: float) -> Plan | None:
+def plan(exits: Sequence[OrderRecord], held: float, amount: float, owner: str | None = None) -> Plan | None:
     """The plan for a sell of ``amount`` of the ``held`` whose working sells are all ``exits``; None
     when the sell fits beside them (what they do not reserve is free).
 
@@ -80,17 +80,23 @@ def plan(exits: Sequence[OrderRecord], held: float, amount: float) -> Plan | Non
     the newest sets, whole, until they free enough; the oldest of those it touches is resized to what it
     frees beyond the sell (a whole sell cancels them all), the others are cancelled, and the sets it
     does not reach keep working untouched: every coin still held stays covered as it was, and nothing
-    is reserved twice."""
+    is reserved twice.
+
+    The sets of the sell's ``owner`` (None: the account's own, a buy bracketed by hand; else that
+    strategy's) go first, whatever their age: a sell by hand of the account's own coins beside a paper
+    strategy's position resized the strategy's exits when its entry was the newer one, and left the
+    hand-placed exits covering coins already sold, each owner's levels on the other's coins."""
     reserved = reserved_by(exits)
     free = held - reserved
     if amount <= free * (1 + 1e-9):
         return None
     whole = abs(amount - held) <= held * 1e-9 or amount >= held
     oldest_first = sets(sorted(exits, key=lambda row: row.id or 0))
+    oldest_first.sort(key=lambda group: group[0].strategy_id == owner)  # stable: by age within each
     touched: list[list[OrderRecord]] = []
     freed = 0.0
     need = amount - free  # (free < 0: exits reserving more than is held, a fee taken from the coins)
-    for group in reversed(oldest_first):  # the newest set first
+    for group in reversed(oldest_first):  # the owner's newest set first
         touched.append(group)
         freed += reserved_by(group)
         if not whole and freed >= need * (1 - 1e-9):
