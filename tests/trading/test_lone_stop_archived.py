@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from mastertrade.engine import events
-from mastertrade.engine.execution import archived_orders, exit_cancels, lost_legs
+from mastertrade.engine.execution import archived_orders, exit_cancels, lost_legs, unclear_lookups
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
 from tests.fakes.exchange import Recorded, serve
@@ -116,6 +116,7 @@ async def test_a_lone_stop_cancelled_on_the_website_and_archived_is_told_once(
         assert again == []
 
         venue.archived.discard(stop.client_order_id)  # it turns up, cancelled: placed again
+        rig.clock.offset += timedelta(seconds=unclear_lookups.FIRST_S)  # found at its next look
         await restarted.poll()
         assert restarted.unprotected() == {}  # before: unclear until the next restart
         [alert] = _alerts(again, exit_cancels.LIMIT)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mastertrade.engine.execution import archived_orders, lost_legs
+from mastertrade.engine.execution import archived_orders, lost_legs, unclear_lookups
 from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
 from tests.trading.live_rig import BTC, DESK, Rig, bracketed
@@ -45,6 +45,7 @@ async def test_a_leg_marked_unsettled_that_turns_up_resting_clears_its_note(
     assert "position is unclear" in broker.unprotected()[BTC]
 
     venue.archived -= {take.client_order_id, list_id}  # it turns up, still resting
+    rig.clock.offset += timedelta(seconds=unclear_lookups.FIRST_S)  # found at its next look
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await broker.poll()

@@ -21,7 +21,9 @@ When neither tells (Binance forgets an archived order by its id too, and it has 
 concluded and nothing is placed on a guess. The order keeps its state, is marked (its reason starts with
 ``UNSEEN``) and said once: an error in the daemon log and, for an exit, a critical alert
 (``RiskBreached``, limit ``exit_unsettled``), and ``mt positions`` shows its position's protection as
-unclear (``unprotected``). Polls keep asking, quietly; each start notes it again, quietly.
+unclear (``unprotected``). Polls keep asking, quietly, after growing intervals (``unclear_lookups``:
+from 30 s up to every half hour, at once when the price reaches its level; before, three requests at
+every poll); each start notes it again, quietly.
 
 Whichever way such a mark was made (here, or an OCO leg's by ``lost_legs``), it goes when the order turns
 up or is settled (``unmark``): before, a leg that turned up kept its note in memory until the next start,
@@ -36,7 +38,7 @@ from typing import Any
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution import archived_legs, exit_cancels, lost_legs
+from mastertrade.engine.execution import archived_legs, exit_cancels, lost_legs, unclear_lookups
 from mastertrade.engine.orders import OrderState
 
 log = logging.getLogger(__name__)
@@ -94,9 +96,7 @@ async def settle(broker: lost_legs.LiveBroker, row: OrderRecord) -> list[Any]:
 async def _mark(broker: lost_legs.LiveBroker, row: OrderRecord) -> None:
     """Mark the order nothing settles (``UNSEEN``), and say it once."""
     assert row.id is not None
-    reason = (
-        f"{UNSEEN} (order id {row.exchange_order_id}): looked up again at each poll; check it on the exchange"
-    )
+    reason = f"{UNSEEN} (order id {row.exchange_order_id}): {unclear_lookups.AGAIN}; check it on the exchange"
     row, _ = await broker.journal.add_fills(row.id, [], OrderState(row.state), reason=reason)
     log.error("%s of %s: %s", exit_cancels.describe(row), row.symbol, reason)
     _note(broker, row, loud=True)

@@ -97,6 +97,7 @@ from mastertrade.engine.execution.final_order import nothing_to_cancel
 from mastertrade.engine.execution.journal import Journal, NewFill
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
 from mastertrade.engine.execution.lost_answers import DUPLICATE, DUPLICATE_HELD, RESENDS, rate_limited
+from mastertrade.engine.execution.unclear_lookups import UnclearLookups
 from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
 from mastertrade.engine.market.retry import map_error
@@ -172,8 +173,12 @@ class LiveBroker:
         self.clock = clock
         self._ledger = Ledger()
         self._marks: dict[str, float] = {}
+        self._ranges: dict[str, tuple[float, float]] = {}
+        """Symbol -> the low and high of its latest price update's bar (``unclear_lookups``)."""
         self.unprotected_parts = Unprotected(journal.db, book)
         """Buys whose filled part has no exits at the exchange (below its minimum), for ``unprotected``."""
+        self.unclear = UnclearLookups(clock, archived_orders.was_marked)
+        """When each order the exchange cannot confirm is asked again (``unclear_lookups``)."""
 
     @property
     def receive_window_s(self) -> float:
@@ -289,6 +294,8 @@ class LiveBroker:
     async def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
         """Prices mark the book; working orders are checked for fills by ``poll``."""
         self._marks[symbol] = bar.close
+        self._ranges[symbol] = (bar.low, bar.high)
+        self.unclear.priced(symbol, bar.low, bar.high)
         await live_oco.watch_held(self, symbol, bar.close)
         return BarOutcome()
 
@@ -301,7 +308,10 @@ class LiveBroker:
                 continue  # its writer (a send or a cancel) is at it; the next poll looks again
             if lost_legs.marked(row):
                 continue  # an OCO leg no lookup settles: said once, looked up again at each start
+            if not self.unclear.due(row):
+                continue  # the exchange could not tell: asked again after a growing interval
             outcome.fills += await self.resolve(row)
+            self.unclear.looked(await self.journal.get(row.id), self._ranges.get(row.symbol))
         if self.recheck_lost_s > 0:
             await self._recheck_lost(timedelta(seconds=self.recheck_lost_s))
         await live_bracket_sell.finish(self)

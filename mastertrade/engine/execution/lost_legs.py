@@ -28,7 +28,8 @@ the daemon log and a critical alert (``RiskBreached``, limit ``exit_unsettled``)
 up (each start does, once), ``mt orders`` shows it unknown with that reason, and ``mt positions`` shows
 its position's protection as unclear (``unprotected``) until it is settled. A leg the exchange had
 shown resting (the journal has it open) keeps that state, which cannot go back to unknown: it is marked
-by its reason alone, said once, and polls keep looking it up, quietly. When a marked leg turns up, or is
+by its reason alone, said once, and polls keep looking it up, quietly, after growing intervals
+(``unclear_lookups``). When a marked leg turns up, or is
 settled, its note goes at once and its reason says so (``archived_orders.unmark``, from ``live``).
 """
 
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution import archived_legs, exit_cancels, live_oco
+from mastertrade.engine.execution import archived_legs, exit_cancels, live_oco, unclear_lookups
 from mastertrade.engine.execution.lost_answers import EXPIRED
 from mastertrade.engine.orders import OrderState
 
@@ -193,10 +194,10 @@ async def _mark(
         else f"the exchange does not know its list {live_oco.list_client_id(stop or row)}"
     )
     # A leg the exchange had shown resting stays so in the journal (its state cannot go back to unknown):
-    # polls keep looking it up, quietly. Marked unknown before, the mark did not hold, and the leg was
-    # marked and said again at every poll.
+    # polls keep looking it up, quietly (after growing intervals: ``unclear_lookups``). Marked unknown
+    # before, the mark did not hold, and the leg was marked and said again at every poll.
     rested = OrderState(row.state) in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
-    looked_up = "looked up again at each poll" if rested else "no longer looked up"
+    looked_up = unclear_lookups.AGAIN if rested else "no longer looked up"
     reason = (
         f"{UNSETTLED} ({listing}; order {sibling.id} of the list is {sibling.state}): {looked_up}; check "
         "it on the exchange"
