@@ -334,6 +334,32 @@ def test_mt_data_download_bad_input(mt: MT, cli_fake: FakeExchange, args: list[s
     assert mt.json("data", "list") == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--since", "2024-01-01"], "invalid symbol '': expected BASE/QUOTE"),
+        (["  ", "--since", "2024-01-01"], "invalid symbol '  ': expected BASE/QUOTE"),
+        (["BTC/USDT", "BTCUSDT", "--since", "2024-01-01"], "invalid symbol 'BTCUSDT': expected BASE/QUOTE"),
+        (["BTC//USDT", "--since", "2024-01-01"], "invalid symbol 'BTC//USDT': one slash"),
+        (["BTC/USDT", "--since", "yesterday"], "invalid --since date 'yesterday'"),
+        (["BTC/USDT", "--since", "2024-01-01", "--timeframe", "60m"], "--timeframe 60m: write it as 1h"),
+        (["BTC/USDT", "--since", "2024-01-01", "--timeframe", "7m"], "timeframe '7m' is not offered"),
+    ],
+)
+def test_mt_data_download_judges_what_it_can_before_asking_the_exchange_anything(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    """Bad input is refused at once, without a request: an empty symbol waited through every retry of an
+    unreachable exchange (about 30 s with the defaults) before the network error was all it said."""
+    with FakeExchange() as fake:
+        monkeypatch.setenv("MT_EXCHANGE__API_URL", fake.base_url)
+        result = mt("data", "download", *args)
+        assert fake.requests == []  # not even the exchange's market list
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("mt: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
 def test_mt_data_download_unreachable_venue_fails(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeExchange() as gone:
         url = gone.base_url  # a port nothing listens on once the fake stops

@@ -51,9 +51,14 @@ def download_candles(
     from mastertrade.engine.market.ccxt_venue import CcxtVenue, check_exchange_id
     from mastertrade.engine.market.download import DownloadProgress, download
     from mastertrade.engine.market.store import CandleStore
+    from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import check_timeframe, now_ms, parse_when, to_iso
     from mastertrade.errors import UserInputError
 
+    # Everything that can be judged without the exchange is, before any request: an empty or malformed
+    # symbol used to wait through every retry of an unreachable exchange before it was refused.
+    for symbol in symbols:
+        parse_symbol(symbol)
     check_timeframe(timeframe, what="--timeframe")
     since_ms = parse_when(since, what="--since date")
     until_ms = parse_when(until, what="--until date") if until is not None else None
