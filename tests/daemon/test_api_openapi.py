@@ -5,6 +5,7 @@ with a fixed vocabulary, kept equal to the engine's own vocabularies."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -101,3 +102,44 @@ def test_the_api_vocabularies_are_the_engines() -> None:
         except UserInputError:
             valid = False
         assert bool(re.fullmatch(schemas.TIMEFRAME_PATTERN, timeframe)) == valid, timeframe
+
+
+def _readme_endpoints() -> set[str]:
+    """The paths README's "Endpoints:" paragraph names, expanded from its shorthand (`/v1/alerts` (+
+    `rules`, `rules/{id}`), `/{id}/activate|pause`), each path parameter written ``{}``."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("\nEndpoints: ", 1)[1].split("\n\n", 1)[0]
+    named: set[str] = set()
+    base = ""
+    depth = 0
+    for part in re.split(r"(`[^`]*`|\(\+|\))", paragraph):
+        if part == "(+":
+            depth += 1
+        elif part == ")" and depth:
+            depth -= 1
+        elif part.startswith("`") and part.endswith("`"):
+            text = part.strip("`").split("?")[0]
+            if not text or " " in text:  # a query (`?types=`) or a command, not a path
+                continue
+            if not depth:
+                if not text.startswith("/"):
+                    continue
+                base, suffixes = "", [text]
+            else:
+                suffixes = [text if text.startswith("/") else f"/{text}"]
+            head, _, last = suffixes[0].rpartition("/")
+            for choice in last.split("|"):
+                path = re.sub(r"\{[^}]*\}", "{}", f"{base}{head}/{choice}")
+                named.add(path)
+                if not depth:
+                    base = path
+    return named
+
+
+async def test_readme_names_every_endpoint(engine: Engine) -> None:
+    """README's list of endpoints is the API's: /v1/fills and /v1/alerts/report were served, not named."""
+    served = {re.sub(r"\{[^}]*\}", "{}", path) for path in _document(engine)["paths"]}
+    named = _readme_endpoints() - {"/openapi.json"}  # the document itself, not one of its paths
+    assert "/v1/strategies/{}/paper" in named and "/v1/orders/by-client-id/{}" in named
+    assert served - named == set(), "served but not in README"
+    assert named - served == set(), "in README but not served"
