@@ -138,6 +138,26 @@ def test_an_unreadable_url_is_one_line_without_its_password(
     )
 
 
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_port_outside_1_to_65535_is_bad_input_naming_it(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, port: str
+) -> None:
+    """asyncpg refused it only while connecting ("connect(): port must be 0-65535.", exit 1, as if the
+    server were down), and took port 0 for a real one."""
+    monkeypatch.setenv("MT_DB__URL", f"postgresql://bob:hunter2@127.0.0.1:{port}/mt")
+    result = mt("data", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"mt: error: invalid database URL 'postgresql+asyncpg://bob:***@127.0.0.1:{port}/mt': port {port}"
+        " is not in 1..65535\n"
+    )
+    monkeypatch.delenv("MT_DB__URL")
+    monkeypatch.setenv("MT_HOME", str(tmp_path / "ws"))
+    init = mt("init", "--db-url", f"postgresql://bob@127.0.0.1:{port}/mt")
+    assert init.exit_code == 2 and f"port {port} is not in 1..65535" in init.stderr
+    assert not (tmp_path / "ws").exists()  # nothing written
+
+
 def test_spaces_around_the_url_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MT_DB__URL", "  postgresql+asyncpg://bob@db/mt\n")
     assert load_settings().db.url == "postgresql+asyncpg://bob@db/mt"

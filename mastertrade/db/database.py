@@ -40,6 +40,12 @@ def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False
             f"invalid database URL {_shown(url)!r}: expected sqlite+aiosqlite:////PATH/FILE.db or"
             " postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
         ) from None
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        # the driver refused it only while connecting, as a failed operation (exit 1)
+        raise UserInputError(
+            f"invalid database URL {parsed.render_as_string(hide_password=True)!r}: port {parsed.port}"
+            " is not in 1..65535"
+        )
     if parsed.drivername not in SUPPORTED_DRIVERS:
         raise UserInputError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
