@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Self, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -177,6 +178,35 @@ class ExchangeSettings(Section):
     """Replace the venue's public market-stream websocket URL (testnet, proxy), e.g.
     "wss://stream.testnet.binance.vision/ws"; every other websocket family fails closed. With api_url
     set and ws_url unset, websockets stay off (the live feed polls api_url)."""
+
+    @field_validator("api_url", "ws_url")
+    @classmethod
+    def _reachable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # a port past 65535 reached the HTTP client and ended the first request in a traceback
+        if value is None:
+            return None
+        schemes = ("http", "https") if info.field_name == "api_url" else ("ws", "wss")
+        if urlsplit(value).scheme not in schemes:
+            raise ValueError(f"expected a {schemes[1]}:// or {schemes[0]}:// URL")
+        problem = url_host_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+def url_host_problem(url: str) -> str | None:
+    """What makes ``url`` name no place to connect to: no host, or a port that is not 1..65535
+    (written as it was); None when it names one."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or past 65535
+        port = -1
+    if not parts.hostname:
+        return "it names no host"
+    if port is not None and not 1 <= port <= 65535:
+        return f"port {parts.netloc.rpartition(':')[2]!r} is not a number from 1 to 65535"
+    return None
 
 
 class MarketSettings(Section):

@@ -74,6 +74,32 @@ def test_an_https_api_url_is_fine(mt: MT, monkeypatch: pytest.MonkeyPatch) -> No
     assert mt("config", "show").exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("MT_EXCHANGE__API_URL", "http://127.0.0.1:99999", "port '99999' is not a number from 1 to 65535"),
+        ("MT_EXCHANGE__API_URL", "https://127.0.0.1:0/api", "port '0' is not a number from 1 to 65535"),
+        ("MT_EXCHANGE__API_URL", "http://:8080", "it names no host"),
+        ("MT_EXCHANGE__WS_URL", "wss://127.0.0.1:70000/ws", "port '70000' is not a number from 1 to 65535"),
+        ("MT_EXCHANGE__WS_URL", "https://stream.example.com/ws", "expected a wss:// or ws:// URL"),
+    ],
+)
+def test_an_exchange_url_that_names_no_place_to_connect_to_is_refused(
+    mt: MT, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, reason: str
+) -> None:
+    """A port past 65535 was taken, and `mt data download` ended its first request in a traceback
+    ("ValueError: Port out of range 0-65535"); a ws_url of any scheme was taken until the daemon used it."""
+    monkeypatch.setenv(variable, value)
+    _one_line(mt("config", "show"), variable, reason, value)
+    _one_line(mt("data", "download", "BTC/USDT", "--since", "2024-01-01"), variable, reason)
+
+
+def test_exchange_urls_with_a_port_are_fine(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_EXCHANGE__API_URL", "http://127.0.0.1:65535/api")
+    monkeypatch.setenv("MT_EXCHANGE__WS_URL", "ws://[::1]:1/ws")
+    assert mt("config", "show").exit_code == 0
+
+
 def test_an_absurd_genome_is_refused(mt: MT, tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text('{"entry": ' + "[" * 100_000 + "]" * 100_000 + "}")

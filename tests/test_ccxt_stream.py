@@ -20,6 +20,7 @@ from typing import Any
 
 import ccxt.pro
 import pytest
+from pydantic import ValidationError
 
 from mastertrade import errors
 from mastertrade.config import ExchangeSettings
@@ -544,9 +545,11 @@ async def test_ws_url_confines_the_keyless_websocket_client(
     finally:
         await venue.close()
     assert API_KEY not in caplog.text and SECRET not in caplog.text
-    for url in ("http://127.0.0.1:9/ws", "127.0.0.1:9", "ws://127.0.0.1:9/ws?x=1"):
-        with pytest.raises(errors.UserInputError, match=r"invalid \[exchange\] ws_url"):
-            CcxtVenue(ExchangeSettings(ws_url=url))
+    with pytest.raises(errors.UserInputError, match=r"invalid \[exchange\] ws_url"):
+        CcxtVenue(ExchangeSettings(ws_url="ws://127.0.0.1:9/ws?x=1"))
+    for url in ("http://127.0.0.1:9/ws", "127.0.0.1:9"):  # refused with the settings themselves
+        with pytest.raises(ValidationError, match="expected a wss:// or ws:// URL"):
+            ExchangeSettings(ws_url=url)
 
 
 async def test_the_daemon_market_feed_stores_closed_candles_from_the_websocket(

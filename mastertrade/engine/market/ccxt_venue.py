@@ -323,6 +323,7 @@ def _check_ws_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.netloc or parts.query or parts.fragment:
         raise errors.UserInputError(f"invalid [exchange] ws_url {url!r}: expected ws(s)://host[:port][/path]")
+    _check_port(url, "ws_url")
     return url.rstrip("/")
 
 
@@ -333,7 +334,18 @@ def _check_api_url(url: str) -> str:
         raise errors.UserInputError(
             f"invalid [exchange] api_url {url!r}: expected http(s)://host[:port][/path]"
         )
+    _check_port(url, "api_url")
     return url.rstrip("/")
+
+
+def _check_port(url: str, setting: str) -> None:
+    """``UserInputError`` naming ``url`` when its host is missing or its port is not 1..65535 (settings
+    built without validation); the HTTP client found it only with the first request, as a traceback."""
+    from mastertrade.config import url_host_problem
+
+    problem = url_host_problem(url)
+    if problem is not None:
+        raise errors.UserInputError(f"invalid [exchange] {setting} {url!r}: {problem}")
 
 
 def _rebase(exchange: Any, api_url: str) -> list[tuple[str, str]]:
