@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mastertrade.engine.demo import demo_home
+from tests.conftest import MT
 
 
 def test_the_demo_workspace_follows_mt_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,3 +288,24 @@ def test_the_demo_still_fails_on_a_job_that_cannot_run(monkeypatch: pytest.Monke
     monkeypatch.setattr(cli_demo, "POLL_S", 0.0)
     with pytest.raises(OperationFailed, match="the daemon is stopping"):
         cli_demo._run_generation(timeout_s=30)
+
+
+@pytest.mark.parametrize(
+    ("speed", "reason"),
+    [
+        ("inf", "must be a finite number"),
+        ("nan", "must be a finite number"),
+        ("0", "must be > 0"),
+        ("-5", "must be > 0"),
+    ],
+)
+def test_a_speed_that_is_no_pace_is_refused_before_anything_is_written(
+    mt: MT, tmp_path: Path, speed: str, reason: str
+) -> None:
+    """`mt demo --speed inf` (or nan) reached the demo's config and ended in a pydantic traceback."""
+    home = tmp_path / "demo"
+    result = mt("demo", "--no-tui", "--speed", speed, "--home", str(home))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("mt: error: invalid --speed ") and result.stderr.count("\n") == 1
+    assert reason in result.stderr
+    assert not home.exists()

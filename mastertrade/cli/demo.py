@@ -43,11 +43,14 @@ def demo(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Run the offline demo: simulated market, daemon, quick generation, paper trading and the dashboard."""
+    import math
     import shutil
 
     from mastertrade.engine.demo import demo_home, demo_settings, write_config
     from mastertrade.errors import UserInputError
 
+    if not math.isfinite(speed):  # the demo's config refused it, in a traceback
+        raise UserInputError(f"invalid --speed {speed}: must be a finite number")
     if speed <= 0:
         raise UserInputError(f"invalid --speed {speed}: must be > 0")
     # Compiled kernels belong to the installation, not to a workspace: keep using the user's cache.
