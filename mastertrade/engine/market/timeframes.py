@@ -79,6 +79,9 @@ def to_iso(ts_ms: int) -> str:
 _SECONDS = (10**9, 10**10)
 """Epoch seconds of 2001-09-09 .. 2286-11-20: as milliseconds, days of early 1970 that no one means."""
 
+_LAST_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last moment a date can name: a larger number is no time at all."""
+
 
 def parse_when(text: str, *, what: str = "date") -> int:
     """Parse an ISO-8601 date or datetime (UTC unless it says otherwise) or epoch milliseconds. A number
@@ -90,6 +93,11 @@ def parse_when(text: str, *, what: str = "date") -> int:
             raise UserInputError(
                 f"invalid {what} {text!r}: epoch seconds? ({iso_ms(int(value) * 1000)}); give epoch "
                 f"milliseconds ({int(value) * 1000}) or ISO-8601 like 2024-01-31"
+            )
+        if int(value) > _LAST_MS:  # printing it as a date ended in a traceback
+            raise UserInputError(
+                f"invalid {what} {text!r}: as epoch milliseconds it is past the year 9999; give epoch"
+                " milliseconds or ISO-8601 like 2024-01-31"
             )
         return int(value)
     try:
