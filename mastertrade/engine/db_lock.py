@@ -7,6 +7,9 @@ trading the same account. The database can, whatever the environment:
 - **Postgres**: a session-level advisory lock (``pg_try_advisory_lock``) held on a connection of its
   own for the daemon's life; the server drops it when that connection dies (a crash, kill -9, a lost
   network), so it is never stale. The ``daemon_lock`` row only records who holds it, for the message.
+  When the lock's session is lost with the server (a restart, a network cut), the daemon claims the lock
+  again on a new session as soon as the server answers, and stops only if another daemon holds it by
+  then: an outage of the database is not a takeover.
 - **SQLite** has no advisory locks, and a file lock would not survive WAL readers well, so the lock is
   the ``daemon_lock`` row: owner, pid, host, runtime folder and a heartbeat. It is claimed in one
   statement (an upsert that only overwrites the row when it is ours or stale), so two daemons starting
@@ -76,6 +79,8 @@ class DatabaseLock:
         self.pid = os.getpid()
         self.host = socket.gethostname()
         self._connection: Any = None
+        self._backend: int | None = None  # the Postgres backend (session) holding the advisory lock
+        self._waiting = False  # the lock's session was lost and the server has not answered since
         self.held = False
 
     @property
@@ -93,6 +98,7 @@ class DatabaseLock:
                 await connection.close()
                 raise DaemonAlreadyRunning(await self._refusal())
             self._connection = connection
+            self._backend = await _backend(connection)
             await self._claim(force=True)
         elif not await self._claim(force=False):
             raise DaemonAlreadyRunning(await self._refusal())
@@ -135,24 +141,106 @@ class DatabaseLock:
         )
 
     async def beat(self) -> bool:
-        """Renew the claim; False when it was lost (another daemon took it over, or Postgres dropped
-        the lock's connection)."""
+        """Renew the claim; False when it was lost to another daemon (it took over a stale SQLite claim,
+        or holds the Postgres lock that the server dropped with this daemon's session)."""
+        if self.postgres and self._connection is None:
+            return await self._reclaim()
         try:
-            if self.postgres:
-                await self._connection.execute(text("SELECT 1"))
-                await self._connection.commit()
+            if self.postgres and await _backend(self._connection) != self._backend:
+                return await self._lost_session()  # SQLAlchemy reconnected it: a session without the lock
             async with self.db.engine.begin() as connection:
                 result = await connection.execute(_BEAT, {"now": self.clock(), "owner": self.owner})
                 renewed = result.rowcount == 1
-        except Exception as exc:  # a database we cannot reach: the lock may be gone with it
-            log.warning("database lock heartbeat failed: %s", exc)
-            return not self.postgres  # SQLite: the row stays ours until another daemon claims it
+        except Exception as exc:  # a database we cannot reach
+            log.warning("database lock heartbeat failed: %s", _first_line(exc))
+            if self.postgres and not await self._session_alive():
+                return await self._lost_session()
+            return True  # SQLite: the row stays ours until another daemon claims it
         return renewed or self.postgres
+
+    async def _lost_session(self) -> bool:
+        """The server dropped the advisory lock with its session: claim it again on a new one once the
+        server answers (``_reclaim``), unless another daemon has it by then."""
+        await self._drop_session()
+        log.warning("lost the database session holding the trading lock: claiming it again")
+        return await self._reclaim()
+
+    async def _session_alive(self) -> bool:
+        """Whether the lock's own session still answers (the heartbeat may have failed on the pool). The
+        same backend must answer: SQLAlchemy opens a new session on a connection it found broken, and
+        that one holds no lock."""
+        try:
+            await self._connection.rollback()
+            backend = await self._connection.scalar(text("SELECT pg_backend_pid()"))
+            await self._connection.commit()
+        except Exception:  # noqa: BLE001 - any failure: the session is gone
+            return False
+        return backend == self._backend
+
+    async def _drop_session(self) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            await connection.invalidate()
+            await connection.close()
+        except Exception as exc:  # noqa: BLE001 - a dead session may fail to close; it is gone either way
+            log.debug("closing the lost lock session: %s", exc)
+
+    async def _reclaim(self) -> bool:
+        """Claim the Postgres lock again after its session was lost. True while it is ours again or the
+        server does not answer yet (nothing can be written then), False when another daemon holds it."""
+        try:
+            connection = await self.db.engine.connect()
+        except Exception as exc:
+            # said once an outage, not at every retry (one a second)
+            (log.debug if self._waiting else log.warning)(
+                "the database does not answer; the trading lock is claimed again when it does: %s",
+                _first_line(exc),
+            )
+            self._waiting = True
+            return True
+        self._waiting = False
+        try:
+            got = await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+            won = bool(got.scalar())
+            await connection.commit()
+        except Exception as exc:
+            await connection.close()
+            log.warning("claiming the trading lock again failed, retrying: %s", _first_line(exc))
+            return True
+        if not won:
+            await connection.close()
+            try:
+                async with self.db.engine.connect() as reader:
+                    holder = (await reader.execute(HOLDER)).first()
+            except Exception:  # noqa: BLE001 - unknown holder: try again at the next beat
+                return True
+            # our old session may still linger on the server (it has not noticed the cut yet): not lost
+            return holder is not None and holder.owner == self.owner
+        try:
+            self._backend = await _backend(connection)
+        except Exception as exc:
+            await connection.close()  # the lock goes with the session
+            log.warning("claiming the trading lock again failed, retrying: %s", _first_line(exc))
+            return True
+        self._connection = connection
+        try:
+            await self._claim(force=True)  # the row names this daemon again (for another's refusal)
+        except Exception as exc:  # noqa: BLE001 - the advisory lock is what counts; the row follows
+            log.warning("recording the trading lock's holder failed: %s", _first_line(exc))
+        log.info("the database answers again: holding its trading lock again (owner %s)", self.owner)
+        return True
+
+    @property
+    def reclaiming(self) -> bool:
+        """The Postgres lock's session was lost and is not claimed again yet."""
+        return self.postgres and self.held and self._connection is None
 
     async def hold(self, on_lost: Callable[[str], object]) -> None:
         """Beat until cancelled; call ``on_lost`` with the reason and return if the claim is lost."""
         while True:
-            await asyncio.sleep(self.heartbeat_s)
+            # while the lock is to be claimed again, try every second: the sooner it is ours again, the
+            # shorter another daemon (or a schema upgrade) could take it
+            await asyncio.sleep(min(self.heartbeat_s, 1.0) if self.reclaiming else self.heartbeat_s)
             if not await self.beat():
                 self.held = False
                 on_lost("another daemon took over this database's trading lock: stopping")
@@ -177,6 +265,19 @@ class DatabaseLock:
                 await connection.invalidate()
             finally:
                 await connection.close()
+
+
+async def _backend(connection: AsyncConnection) -> int:
+    """The server process of a Postgres session (a new session has another)."""
+    backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+    await connection.commit()
+    return int(backend)
+
+
+def _first_line(exc: BaseException) -> str:
+    """A driver error's first line (SQLAlchemy appends the SQL and a link to it)."""
+    text_ = str(exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
 
 
 async def _unlock(connection: AsyncConnection) -> None:

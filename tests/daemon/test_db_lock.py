@@ -147,3 +147,53 @@ async def test_a_heartbeat_cancelled_inside_its_query_still_releases(database: A
     fresh = DatabaseLock(database, runtime="/run/b/mt.sock")
     await fresh.acquire()  # the lock was given up (or its session closed)
     await fresh.release()
+
+
+async def _terminate_session(database: Any, lock: DatabaseLock) -> None:
+    """End the lock's own session on the server, as a Postgres restart or a network cut does."""
+    from sqlalchemy import text
+
+    assert lock._connection is not None
+    backend = await lock._connection.scalar(text("SELECT pg_backend_pid()"))
+    await lock._connection.commit()
+    async with database.engine.connect() as admin:
+        assert await admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        await admin.commit()
+
+
+async def test_a_lost_postgres_session_is_claimed_again_not_taken_for_a_takeover(database: Any) -> None:
+    """Postgres restarted (or the network dropped) under a running daemon: the heartbeat found the lock's
+    session gone and the daemon stopped, saying "another daemon took over this database's trading lock",
+    though none had, and it never came back. Now the next beat claims the lock again on a new session and
+    the daemon goes on; the lock is then held, so a second daemon is still refused."""
+    if database.dialect != "postgresql":
+        pytest.skip("the advisory lock's own session is Postgres only")
+    held = DatabaseLock(database, runtime="/run/a/mt.sock")
+    await held.acquire()
+    await _terminate_session(database, held)
+    assert await held.beat()  # was False: the daemon stopped
+    assert held.held and held._connection is not None
+    second = DatabaseLock(database, runtime="/run/b/mt.sock")
+    with pytest.raises(errors.DaemonAlreadyRunning, match="/run/a/mt.sock"):
+        await second.acquire()
+    assert await held.beat()
+    await held.release()
+    await second.acquire()
+    await second.release()
+
+
+async def test_a_lock_taken_while_the_session_was_lost_stops_the_holder(database: Any) -> None:
+    """The other side: when another daemon took the lock in the gap, the holder stops trading."""
+    if database.dialect != "postgresql":
+        pytest.skip("the advisory lock's own session is Postgres only")
+    held = DatabaseLock(database, runtime="/run/a/mt.sock")
+    await held.acquire()
+    await _terminate_session(database, held)
+    other = DatabaseLock(database, runtime="/run/b/mt.sock")
+    await other.acquire()  # free once the server dropped the session
+    assert not await held.beat()
+    await held.release()  # leaves the new holder's claim alone
+    third = DatabaseLock(database, runtime="/run/c/mt.sock")
+    with pytest.raises(errors.DaemonAlreadyRunning, match="/run/b/mt.sock"):
+        await third.acquire()
+    await other.release()
