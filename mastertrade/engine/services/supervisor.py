@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from mastertrade.db.trouble import database_trouble, first_line
 from mastertrade.engine.events import ServiceStateChanged
 from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.kernel.context import Service, ServiceStatus, ServiceStopping
@@ -30,6 +31,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _UNWIND_TIMEOUT_S = 5.0
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A crashed service's last error, as ``mt status``, the TUI and the ``service_failure`` alert show
+    it: what went wrong, not its wrapping. A TaskGroup's ``ExceptionGroup`` ("unhandled errors in a
+    TaskGroup (1 sub-exception)") is opened to the errors inside; a database that cannot be used (down,
+    full, locked) is said so with the driver's words, without the SQL statement and its parameters."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(dict.fromkeys(describe_failure(inner) for inner in exc.exceptions))
+    trouble = database_trouble(exc)
+    if trouble is not None:
+        return f"the database cannot be used: {trouble}"
+    from sqlalchemy.exc import DBAPIError
+
+    # SQLAlchemy's text carries the statement, its parameters and a link: the driver's line says it
+    return f"{type(exc).__name__}: {first_line(exc) if isinstance(exc, DBAPIError) else exc}"
 
 
 class Supervisor:
@@ -89,15 +106,17 @@ class Supervisor:
                 healthy = time.monotonic() - started >= self.healthy_after_s
                 crashes = 1 if healthy else crashes + 1
                 delay = self.backoff.delay(crashes)
-                error = f"{type(exc).__name__}: {exc}"
-                # a failure the service explained (OperationFailed: a busy port, say) needs no traceback
-                # on every retry; anything else is a bug and keeps its traceback
+                error = describe_failure(exc)
+                # a failure the service explained (OperationFailed: a busy port, say) or the database's
+                # (down, full, locked) needs no traceback on every retry; anything else is a bug and
+                # keeps its traceback
+                explained = isinstance(exc, OperationFailed) or database_trouble(exc) is not None
                 log.error(
                     "service %s crashed: %s; restarting in %g s",
                     service.name,
                     error,
                     delay,
-                    exc_info=None if isinstance(exc, OperationFailed) else exc,
+                    exc_info=None if explained else exc,
                 )
                 status.restarts += 1
                 status.state, status.backoff_s = "crashed", delay

@@ -1,0 +1,94 @@
+"""A database the daemon cannot use (locked by another process, full, down) is said in one line where the
+operator looks: a crashed service's last error (``mt status``, the TUI) and its ``service_failure`` alert
+name the database and the driver's words, not an ``ExceptionGroup`` or the SQL statement."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from mastertrade.config import Settings
+from mastertrade.db.trouble import database_trouble
+from mastertrade.engine.kernel.context import EngineContext
+from tests.daemon.conftest import configure, core_daemon
+from tests.daemon.fakes import FakeVenue, RecordingNotifier, wait_for
+
+
+class GroupedWriter:
+    """A service whose work runs in a TaskGroup (as the alerts service's does) and writes to the database
+    when told to."""
+
+    name = "writer"
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+
+    async def run(self, ctx: EngineContext) -> None:
+        await self.go.wait()
+
+        async def write() -> None:
+            async with ctx.db.engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE IF NOT EXISTS scratch (x INTEGER)"))
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(write())
+        await asyncio.Event().wait()  # wrote: keep running
+
+
+@pytest.fixture
+def settings(mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("MT_DB__URL", f"sqlite+aiosqlite:///{mt_home}/data/test.db")
+    return configure(db={"busy_timeout_ms": 50})
+
+
+async def test_a_service_crashed_by_a_locked_database_says_so_in_one_line(
+    settings: Settings, mt_home: Path
+) -> None:
+    from mastertrade.engine.alerts.service import AlertService
+
+    writer, notifier = GroupedWriter(), RecordingNotifier()
+    settings = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"urls": ["json://127.0.0.1:9/hook"]})}
+    )
+    daemon = core_daemon(
+        settings,
+        venue=FakeVenue(),
+        notifier=notifier,
+        serve_api=False,
+        services=lambda ctx: [AlertService(), writer],
+    )
+    ctx = await daemon.start()
+    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the file
+        writer.go.set()
+        status = ctx.state.services["writer"]
+        await wait_for(lambda: status.restarts >= 1)
+        # was "ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)"
+        assert status.last_error == "the database cannot be used: database is locked"
+        other.execute("COMMIT")
+        sent = await wait_for(lambda: [s for s in notifier.sent if "writer" in s["title"]], timeout=10)
+        assert sent[0]["body"].startswith("the database cannot be used: database is locked")
+    finally:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        other.close()
+        await daemon.stop()
+
+
+async def test_what_is_not_the_database_s_trouble_is_not_called_so(settings: Settings) -> None:
+    """A bug keeps its name and traceback: only the driver's own words for an unusable database count."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    locked = OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+    grouped = ExceptionGroup("unhandled errors in a TaskGroup", [locked])
+    assert database_trouble(grouped) == "database is locked"
+    unique: Any = IntegrityError("INSERT ...", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))
+    assert database_trouble(unique) is None
+    assert database_trouble(ConnectionRefusedError(111, "refused")) is None  # not raised by the driver
+    assert database_trouble(KeyError("x")) is None
