@@ -305,16 +305,43 @@ class MTGroup(TyperGroup):
         except OSError as exc:
             # A path typed too long for any file system (over 255 bytes a name) is refused by the first
             # call that touches it, wherever that is: bad input naming it, not a traceback.
-            if exc.errno != errno.ENAMETOOLONG or exc.filename is None:
-                raise
-            error(f"file name too long for the file system: {str(exc.filename)!r}")
-            raise typer.Exit(2) from None
+            if exc.errno == errno.ENAMETOOLONG and exc.filename is not None:
+                error(f"file name too long for the file system: {str(exc.filename)!r}")
+                raise typer.Exit(2) from None
+            # A full disk or a read-only file system is the machine's state, not a bug: one line naming
+            # the file (what was being written is not kept: writes go through temporary files or roll back)
+            if exc.errno in _NO_ROOM and exc.strerror:
+                where = f"cannot write {exc.filename}: " if exc.filename is not None else ""
+                error(f"{where}{exc.strerror}")
+                raise typer.Exit(1) from None
+            _database_trouble(exc)
+            raise
+        except Exception as exc:
+            _database_trouble(exc)
+            raise
         except KeyboardInterrupt:
             if terminated:  # SIGTERM (timeout, systemd, kill): Ctrl-C's clean end, told apart
                 error("terminated (SIGTERM)")
                 raise typer.Exit(termination.EXIT_CODE) from None
             error("interrupted")
             raise typer.Exit(130) from None
+
+
+# errors that say the disk has no room or cannot be written, whatever the command was writing
+_NO_ROOM = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
+
+
+def _database_trouble(exc: BaseException) -> None:
+    """A database that cannot be used now (locked by another process, full, read-only, its server down)
+    ends the command with one line (exit 1) instead of a traceback; anything else returns (a bug keeps
+    its traceback). The database rolled back what the command had begun."""
+    from mastertrade.db.trouble import database_trouble
+
+    reason = database_trouble(exc)
+    if reason is None:
+        return
+    error(f"the database cannot be used: {reason}")
+    raise typer.Exit(1) from None
 
 
 def _negative_numbers_are_values(command: Any) -> None:
