@@ -15,7 +15,8 @@ CLI turns into a one-line message and exit code 2; ``OperationFailed`` into exit
     │   ├── DaemonNotRunning        a command needs the daemon and none answers on the socket
     │   ├── DaemonAlreadyRunning    a second `mt daemon start`
     │   ├── RiskRejected            the risk manager refused an order (the reason is in the message)
-    │   └── StopProtectsPosition    a cancel that would leave a position without its protective stop
+    │   ├── StopProtectsPosition    a cancel that would leave a position without its protective stop
+    │   └── DatabaseUnavailable     the daemon's database cannot be used now (down, full, locked); API 503
     ├── RetryableError              transient: retry with backoff, then give up as OperationFailed
     │   ├── VenueUnavailable        network error, timeout, 5xx, dropped connection
     │   └── RateLimited             429/418 or the venue's own throttle
@@ -81,6 +82,11 @@ class RiskRejected(OperationFailed):
 class StopProtectsPosition(OperationFailed):
     """The order to cancel is the stop protecting an open position (the message names it); the caller
     must say it means to leave the position unprotected."""
+
+
+class DatabaseUnavailable(OperationFailed):
+    """The daemon's database cannot be used now: its server is down or unreachable, the disk is full or
+    read-only, another process holds the SQLite file locked (``mastertrade.db.trouble``)."""
 
 
 class RetryableError(MasterTradeError):

@@ -92,3 +92,40 @@ async def test_what_is_not_the_database_s_trouble_is_not_called_so(settings: Set
     assert database_trouble(unique) is None
     assert database_trouble(ConnectionRefusedError(111, "refused")) is None  # not raised by the driver
     assert database_trouble(KeyError("x")) is None
+
+
+async def test_the_api_answers_503_naming_the_database(settings: Settings, mt_home: Path) -> None:
+    """The API answered "internal error (ConnectionRefusedError); see the daemon log" (500) to an order
+    sent while PostgreSQL was down; a locked SQLite file was the same. It now answers 503
+    ``database_unavailable`` naming why, and the client raises ``DatabaseUnavailable`` with it."""
+    import httpx
+
+    from mastertrade import errors
+    from mastertrade.engine.api.app import create_app
+
+    daemon = core_daemon(settings, venue=FakeVenue(), notifier=RecordingNotifier(), serve_api=False)
+    ctx = await daemon.start()
+    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None)
+    transport = httpx.ASGITransport(app=create_app(ctx))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://mt") as http:
+            await ctx.alerts.load()
+            other.execute("BEGIN EXCLUSIVE")
+            response = await http.post(
+                "/v1/alerts/rules", json={"kind": "price_cross", "symbol": "BTC/USDT", "level": 70000}
+            )
+            other.execute("COMMIT")
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "database_unavailable"
+        assert error["message"] == (
+            "the daemon's database cannot be used: database is locked (see `mt daemon logs`)"
+        )
+        from mastertrade.client import error_from_response
+
+        assert isinstance(error_from_response(response), errors.DatabaseUnavailable)
+    finally:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        other.close()
+        await daemon.stop()

@@ -1,6 +1,7 @@
 """Every API error is ``{"error": {"code": ..., "message": ...}}`` with a 4xx/5xx status, never a
 traceback: MasterTrade errors, validation errors, malformed JSON, unknown routes, wrong methods and
-unexpected exceptions alike (the last ones are logged with their traceback, and answered 500). A request
+unexpected exceptions alike (the last ones are logged with their traceback, and answered 500; a database
+that cannot be used, down, full or locked, is answered 503 ``database_unavailable`` naming why). A request
 the daemon refuses because it is stopping answers 503 ``daemon_not_running``: nothing of it was done.
 
 The code of a MasterTrade error is its class name in snake case (``NotFound`` -> ``not_found``,
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mastertrade import errors
+from mastertrade.db.trouble import database_trouble
 from mastertrade.engine.kernel.context import ServiceStopping
 from mastertrade.quoting import LONG_CHARS, shorten_inputs, shown, strings_in
 
@@ -35,6 +37,7 @@ STATUS: dict[type[errors.MasterTradeError], int] = {
     errors.DataValidationError: 422,
     errors.InvalidGenome: 422,
     errors.OperationFailed: 409,
+    errors.DatabaseUnavailable: 503,
     errors.RetryableError: 503,
     errors.FatalError: 502,
 }
@@ -198,10 +201,27 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            trouble = database_trouble(exc)
+            if trouble is None:
+                log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            else:  # the machine's state, not a bug: no traceback
+                log.warning(
+                    "%s %s failed: the database cannot be used: %s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    trouble,
+                )
             if started:
                 return  # a streaming response already began: all we can do is end it
-            response = error_response(
-                500, "internal_error", f"internal error ({type(exc).__name__}); see the daemon log"
-            )
+            if trouble is None:
+                response = error_response(
+                    500, "internal_error", f"internal error ({type(exc).__name__}); see the daemon log"
+                )
+            else:
+                # said as what it is, not as "internal error (ConnectionRefusedError)"
+                response = error_response(
+                    503,
+                    error_code(errors.DatabaseUnavailable),
+                    f"the daemon's database cannot be used: {trouble} (see `mt daemon logs`)",
+                )
             await response(scope, receive, send)

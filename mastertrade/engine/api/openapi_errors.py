@@ -4,7 +4,8 @@ Every error body is ``ErrorBody`` (``{"error": {"code", "message"}}``, ``errors.
 operation is which statuses it can answer. Most follow from the operation's shape, and ``document`` adds
 them to every route of the app:
 
-- every operation: 401 (a TCP listener's bearer token missing or wrong) and 500 (an unexpected failure);
+- every operation: 401 (a TCP listener's bearer token missing or wrong), 500 (an unexpected failure) and
+  503 (the daemon's database cannot be used now);
 - with parameters or a body: 400 (a value the handler refused, naming it) and 422 (a value outside the
   parameter's or field's schema) — FastAPI's own 422 schema (``HTTPValidationError``) is not what the API
   sends, so it is replaced;
@@ -36,7 +37,8 @@ MEANING: dict[int, str] = {
     422: "A parameter or body field outside its schema (invalid_request, data_validation_error...)",
     500: "An unexpected failure (internal_error); the daemon log has the traceback",
     502: "The exchange refused or failed the request for good (fatal_error, order_rejected...)",
-    503: "The exchange is unavailable or rate-limits; try again (retryable_error, venue_unavailable...)",
+    503: "The exchange is unavailable or rate-limits (retryable_error, venue_unavailable...), or the "
+    "daemon's database cannot be used now: down, full or locked (database_unavailable)",
 }
 
 
@@ -61,7 +63,7 @@ def _calls(route: APIRoute) -> set[str]:
 
 def inferred(route: APIRoute) -> set[int]:
     """The error statuses ``route`` can answer because of its shape (see the module docstring)."""
-    found = {401, 500}
+    found = {401, 500, 503}
     dependant = route.dependant
     params = dependant.path_params + dependant.query_params + dependant.header_params
     if params or route.body_field is not None:
