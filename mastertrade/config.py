@@ -522,8 +522,9 @@ class AlertsSettings(Section):
         "whale",
     ]
     """Built-in rules that are on: order_filled, risk_limit, circuit_breaker, goal_milestone,
-    strategy (promoted or retired), service_failure (a crashed service or an unclean daemon stop),
-    data_source (an alternative-data source went stale or failed, and when it recovers),
+    strategy (promoted or retired), service_failure (a crashed service, an unclean daemon stop
+    and the job runs it cut short), data_source (an alternative-data source went stale or failed,
+    and when it recovers),
     whale (a transaction above [collectors] whale_threshold_usd). Price and signal rules are added
     with `mt alerts add`."""
 

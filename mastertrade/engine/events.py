@@ -449,7 +449,8 @@ class ServiceStateChanged(Event):
     """A supervised service changed state: starting, running, crashed (then backoff), stopped.
 
     The service named "daemon" reports the daemon itself ("started", "stopping", and "recovered"
-    when the previous run ended without a clean stop).
+    when the previous run ended without a clean stop); the scheduler reports "interrupted" when that
+    end cut job runs short (``error`` names them).
     """
 
     type: ClassVar[str] = "service.state"

@@ -159,6 +159,14 @@ def _service_failure(event: Event) -> AlertCandidate | None:
             title="Daemon restarted after an unclean stop",
             body=event.error or "The previous daemon run ended without a clean stop (crash or kill).",
         )
+    if event.service == "scheduler" and event.state == "interrupted":
+        return AlertCandidate(
+            rule="service_failure",
+            severity=Severity.WARNING,
+            dedupe_key="service:scheduler:interrupted",
+            title="Job run interrupted by the daemon's end",
+            body=event.error or "A job run was interrupted by the previous daemon's end.",
+        )
     if event.state != "crashed":
         return None
     retry = f" Restarting in {event.backoff_s:g} s." if event.backoff_s is not None else ""

@@ -53,16 +53,18 @@ class JobRunStore:
             await session.exec(update(JobRun).where(col(JobRun.id) == run_id).values(**values))
             await session.commit()
 
-    async def mark_interrupted(self, at: datetime) -> int:
-        """Runs left "running" by a daemon that died: they are over, and did not finish."""
+    async def mark_interrupted(self, at: datetime) -> list[JobRun]:
+        """Runs left "running" by a daemon that died: they are over, and did not finish. Returns them."""
         async with self.db.sessions() as session:
-            result = await session.exec(
-                update(JobRun)
-                .where(col(JobRun.outcome) == "running")
-                .values(outcome="interrupted", finished_at=at, error="the daemon stopped during the run")
-            )
-            await session.commit()
-            return int(result.rowcount or 0)
+            left = list((await session.exec(select(JobRun).where(col(JobRun.outcome) == "running"))).all())
+            if left:
+                await session.exec(
+                    update(JobRun)
+                    .where(col(JobRun.id).in_([run.id for run in left]))
+                    .values(outcome="interrupted", finished_at=at, error="the daemon stopped during the run")
+                )
+                await session.commit()
+            return left
 
     async def recent(self, job: str | None = None, limit: int = 20) -> list[JobRun]:
         query = select(JobRun).order_by(col(JobRun.id).desc()).limit(limit)
@@ -96,3 +98,21 @@ class JobRunStore:
             result = await session.exec(delete(JobRun).where(col(JobRun.id).in_(older)))
             await session.commit()
             return int(result.rowcount or 0)
+
+
+def interrupted_runs(runs: list[JobRun]) -> str:
+    """What the previous daemon's end cut short, in words: each run with its id and start, and how to run
+    the job again (it is not started again by itself: its next run is the next on its schedule)."""
+    from mastertrade.utc import iso
+
+    def one(run: JobRun) -> str:
+        started = iso(run.started_at, "seconds")
+        return f"{run.job} (run {run.id}, {run.trigger}, started {started})"
+
+    names = list(dict.fromkeys(run.job for run in runs))
+    again = "; ".join(f"`mt daemon run {name}`" for name in names)
+    return (
+        f"The previous daemon's end interrupted {', '.join(one(run) for run in runs)}. What it had stored"
+        f" is kept; it is not run again by itself (its next run is the next on its schedule): {again}"
+        " runs it now."
+    )

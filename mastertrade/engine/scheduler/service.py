@@ -36,10 +36,10 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mastertrade.engine.events import JobFinished, JobStarted
+from mastertrade.engine.events import JobFinished, JobStarted, ServiceStateChanged
 from mastertrade.engine.kernel.context import Job, JobRun, ServiceStopping
 from mastertrade.engine.scheduler.cron import next_fire
-from mastertrade.engine.scheduler.runs import JobRunStore, run_info
+from mastertrade.engine.scheduler.runs import JobRunStore, interrupted_runs, run_info
 from mastertrade.errors import OperationFailed
 
 if TYPE_CHECKING:
@@ -89,7 +89,11 @@ class SchedulerService:
         if not self._recovered:
             interrupted = await self.runs.mark_interrupted(ctx.clock.now())
             if interrupted:
-                log.warning("%d job run(s) were interrupted by the previous daemon's end", interrupted)
+                said = interrupted_runs(interrupted)
+                log.warning("%s", said)
+                # the operator learns it where they look (an alert), not only from `mt status`: the run
+                # is not started again by itself, and a night's strategies may be missing
+                ctx.bus.publish(ServiceStateChanged(service="scheduler", state="interrupted", error=said))
             await self.runs.prune(ctx.settings.scheduler.keep_runs)
             for name in self.schedules():
                 if name not in ctx.jobs:

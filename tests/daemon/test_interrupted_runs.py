@@ -1,0 +1,58 @@
+"""A daemon killed during the nightly generation: the next daemon marked the run "interrupted" in
+`mt status` and said nothing else; the alert ("Daemon restarted after an unclean stop") did not say a
+night's run was lost, and the run is not started again by itself. The alert now names the run and how to
+run it again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mastertrade.config import Settings
+from mastertrade.db.models.daemon import JobRun as JobRunRecord
+from tests.daemon.conftest import configure, core_daemon
+from tests.daemon.fakes import FakeVenue, RecordingNotifier, wait_for
+
+
+async def test_an_interrupted_nightly_run_is_alerted_with_the_way_to_run_it_again(
+    settings: Settings,
+) -> None:
+    from mastertrade.db.database import Database
+    from mastertrade.engine.alerts.service import AlertService
+    from mastertrade.engine.scheduler.service import SchedulerService
+
+    settings = configure(
+        alerts={"urls": ["json://127.0.0.1:9/hook"]},
+        scheduler={"jobs": {"data_refresh": ""}},
+    )
+    db = await Database.open(settings)
+    async with db.sessions() as session:  # the run a killed daemon left "running"
+        session.add(
+            JobRunRecord(
+                job="nightly_generation",
+                trigger="schedule",
+                started_at=datetime(2026, 12, 5, 3, 0, 0, tzinfo=UTC),
+                outcome="running",
+            )
+        )
+        await session.commit()
+    await db.close()
+    notifier = RecordingNotifier()
+    daemon = core_daemon(
+        settings,
+        venue=FakeVenue(),
+        notifier=notifier,
+        serve_api=False,
+        services=lambda ctx: [AlertService(), SchedulerService()],
+    )
+    await daemon.start()
+    try:
+        sent = await wait_for(lambda: [s for s in notifier.sent if "interrupted" in s["title"]], timeout=10)
+    finally:
+        await daemon.stop()
+    assert sent[0]["title"] == "Job run interrupted by the daemon's end"
+    assert sent[0]["body"] == (
+        "The previous daemon's end interrupted nightly_generation (run 1, schedule, started"
+        " 2026-12-05T03:00:00Z). What it had stored is kept; it is not run again by itself (its next run"
+        " is the next on its schedule): `mt daemon run nightly_generation` runs it now."
+    )
+    assert sent[0]["severity"] == "warning"
