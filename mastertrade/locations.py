@@ -140,13 +140,56 @@ def locations() -> Locations:
         runtime = Path(tempfile.gettempdir()) / f"mastertrade-{os.getuid()}"
     else:
         runtime = Path(dirs.user_runtime_dir)
-    return Locations(
-        config_dir=Path(dirs.user_config_dir),
-        data_dir=Path(dirs.user_data_dir),
-        log_dir=Path(dirs.user_log_dir),
-        runtime_dir=runtime,
-        cache_dir=Path(dirs.user_cache_dir),
+    return _where_the_daemon_runs(
+        Locations(
+            config_dir=Path(dirs.user_config_dir),
+            data_dir=Path(dirs.user_data_dir),
+            log_dir=Path(dirs.user_log_dir),
+            runtime_dir=runtime,
+            cache_dir=Path(dirs.user_cache_dir),
+        )
     )
+
+
+RUNTIME_POINTER = "daemon.runtime"
+"""The file, in the log folder, in which the daemon writes its runtime folder (``daemon_started``)."""
+
+
+def _where_the_daemon_runs(where: Locations) -> Locations:
+    """``where``, with the runtime folder of this installation's running daemon when that is another.
+
+    The runtime folder follows ``XDG_RUNTIME_DIR``, which a login shell has (``/run/user/UID``) and cron
+    does not (a folder under the temp dir): a daemon started from the shell was "not running" for the
+    crontab's keep-alive, which then tried to start a second one (refused by the database lock) every
+    five minutes, and for its status snapshot. The daemon names its runtime folder in a file of the log
+    folder, which does not depend on the session; a folder named there whose pid file a live daemon holds
+    is used when this session's own has no pid file."""
+    if where.pid_file.exists():
+        return where
+    try:
+        named = Path((where.log_dir / RUNTIME_POINTER).read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return where
+    if not named.is_absolute() or named == where.runtime_dir:
+        return where
+    from mastertrade.pids import pid_file_holder
+
+    if pid_file_holder(named / "daemon.pid") is None:
+        return where  # that daemon is gone: this session's folder is where the next one runs
+    from dataclasses import replace
+
+    return replace(where, runtime_dir=named)
+
+
+def daemon_started(where: Locations) -> None:
+    """Name the daemon's runtime folder for sessions with another ``XDG_RUNTIME_DIR`` (see
+    ``_where_the_daemon_runs``); written whole (a temporary file renamed), never half."""
+    if os.environ.get("MT_HOME"):
+        return  # one folder for everything: every session finds the same runtime folder
+    pointer = where.log_dir / RUNTIME_POINTER
+    part = pointer.with_name(f".{RUNTIME_POINTER}.{os.getpid()}")
+    part.write_text(f"{where.runtime_dir}\n", encoding="utf-8")
+    part.replace(pointer)
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
-from mastertrade.locations import Locations, ensure_private_dir, locations
+from mastertrade.locations import Locations, daemon_started, ensure_private_dir, locations
 from mastertrade.pids import pid_file_holder, process_alive, read_pid
 
 if TYPE_CHECKING:
@@ -362,6 +362,7 @@ def run_foreground(
     abandoned: list[str] = []
     try:
         setup_logging(settings, where.log_file, stderr=log_to_stderr)
+        daemon_started(where)  # where a session without this XDG_RUNTIME_DIR (cron) finds this daemon
         if stale:
             log.warning("found a stale pid file from a daemon that did not stop cleanly; replacing it")
         with asyncio.Runner() as runner:
