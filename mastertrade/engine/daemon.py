@@ -384,6 +384,14 @@ def run_foreground(
         log.error("the daemon could not run: %s", exc)
         raise
     except Exception as exc:
+        from mastertrade.db.trouble import database_trouble
+
+        trouble = database_trouble(exc)
+        if trouble is not None:  # the machine's state (locked, full, server down), not a bug
+            log.error("the daemon could not run: the database cannot be used: %s", trouble)
+            raise OperationFailed(
+                f"the daemon could not run: the database cannot be used: {trouble} (see {where.log_file})"
+            ) from None
         log.exception("the daemon failed")
         reason = str(exc).splitlines()[0] if str(exc) else ""
         raise OperationFailed(

@@ -129,3 +129,40 @@ async def test_the_api_answers_503_naming_the_database(settings: Settings, mt_ho
             other.execute("COMMIT")
         other.close()
         await daemon.stop()
+
+
+@pytest.mark.xdist_group("daemon-process")
+def test_a_daemon_that_meets_a_locked_database_at_start_says_so(mt_home: Path) -> None:
+    """`mt daemon start` while another process held the SQLite file: "the daemon failed: OperationalError:
+    (sqlite3.OperationalError) database is locked", and a traceback in the log, as for a bug."""
+    import os
+    import subprocess
+    import sys
+
+    mt = str(Path(sys.executable).with_name("mt"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MT_")}
+    env.update(
+        MT_HOME=str(mt_home),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        MT_DB__BUSY_TIMEOUT_MS="50",
+        MT_MARKET__VENUE="sim",
+        MT_COLLECTORS__ENABLED="false",
+        MT_SCHEDULER__ENABLED="false",
+    )
+    assert subprocess.run([mt, "data", "list"], env=env, capture_output=True, timeout=120).returncode == 0
+    other = sqlite3.connect(mt_home / "data" / "mastertrade.db", isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        started = subprocess.run(
+            [mt, "daemon", "start", "--foreground"], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert started.returncode == 1, started.stderr
+    said = started.stderr.splitlines()[-1]  # in the foreground the log goes to stderr too
+    assert said.startswith(
+        "mt: error: the daemon could not run: the database cannot be used: database is locked (see "
+    ), started.stderr
+    assert "Traceback" not in started.stderr
+    assert "Traceback" not in (mt_home / "logs" / "daemon.log").read_text()
