@@ -109,6 +109,8 @@ def _print_nightly(result: dict[str, Any]) -> None:
         + (" on SIMULATED data" if result.get("simulated") else ""),
         right=["run", "stored", "passed"],
     )
+    for item in result.get("resumed") or []:  # a night cut short left them passed
+        info(f"on paper (from a night cut short): {item['id']} {item['name']}: {item['reason']}")
     paper = result.get("paper") or []
     for item in paper:
         info(f"on paper: {item['id']} {item['name']}: {item['reason']}")

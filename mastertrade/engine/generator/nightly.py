@@ -26,6 +26,9 @@ The report keeps one entry per series in ``series``; the entries of the ``[marke
 under ``symbols`` by symbol.
 
 Then every paper and active strategy is judged by :mod:`.promotion`: promoted to active, retired, or kept.
+
+Before its own generation, a night puts on paper the passers of nightly runs a night cut short left
+passed (:func:`resume_paper`, under ``resumed`` in the report).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESCRIPTION = "Refresh data, generate and validate strategies, paper-trade the best, promote and retire"
+JOB = "nightly_generation"
 
 Publish = Callable[["Event"], object]
 Progress = Callable[[float, float | None, str], None]
@@ -67,7 +71,18 @@ async def start_paper(
     A passer that traded exactly like a better one over the hold-out (same trades, return, drawdown: a
     stop never reached, a threshold no bar fell between) is the same bet under another fingerprint; it
     stays passed rather than taking a paper slot, so ``count`` slots hold ``count`` different records."""
-    passed = sorted(summary.passed, key=lambda s: -(s.deflated_sharpe or 0.0))
+    return await _start_paper(store, summary.run_id, summary.passed, count, publish=publish)
+
+
+async def _start_paper(
+    store: StrategyStore,
+    run_id: int,
+    passers: list[StoredStrategy],
+    count: int,
+    *,
+    publish: Publish | None = None,
+) -> list[dict[str, Any]]:
+    passed = sorted(passers, key=lambda s: -(s.deflated_sharpe or 0.0))
     chosen: list[StoredStrategy] = []
     seen: set[tuple[Any, ...]] = set()
     for strategy in passed:
@@ -83,7 +98,7 @@ async def start_paper(
     moved = []
     for strategy in chosen:
         reason = (
-            f"generation run {summary.run_id}: among the {count} best of {len(passed)} that passed"
+            f"{_RUN_REASON.format(run_id=run_id)} among the {count} best of {len(passed)} that passed"
             f" (deflated Sharpe {strategy.deflated_sharpe or 0.0:.3f})"
         ) + _behind_holding(strategy)
         try:
@@ -94,6 +109,69 @@ async def start_paper(
         moved.append(
             {"id": strategy.id, "name": strategy.name, "from": "passed", "to": "paper", "reason": reason}
         )
+    return moved
+
+
+_RUN_REASON = "generation run {run_id}:"  # how a nightly move to paper begins its reason
+
+
+async def resume_paper(
+    db: Database, settings: Settings, *, publish: Publish | None = None
+) -> list[dict[str, Any]]:
+    """Put on paper the passers of nightly runs whose night was cut short.
+
+    A night stores each series' run as it is searched and moves the passers to paper once every series
+    is done: a daemon killed, restarted or stopped in between (a deploy at 03:05) left the runs stored
+    and their passers passed for good, since each night papers its own runs only, and running the job
+    again searches anew (what is stored is skipped). Every nightly run stored since the last night that
+    finished, on the traded timeframe, whose passers none went on paper by a night's move, gets the move
+    now, as its night would have made it."""
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from mastertrade.db.models.daemon import JobRun
+    from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
+
+    store = StrategyStore(db)
+    async with db.sessions() as session:
+        finished = (
+            await session.exec(
+                select(func.max(JobRun.finished_at)).where(
+                    col(JobRun.job) == JOB, col(JobRun.outcome) == "ok"
+                )
+            )
+        ).one()
+        query = select(GenerationRun).where(
+            col(GenerationRun.trigger) == "nightly", col(GenerationRun.outcome) == "ok"
+        )
+        if finished is not None:
+            query = query.where(col(GenerationRun.started_at) > finished)
+        runs = list((await session.exec(query.order_by(col(GenerationRun.id)))).all())
+    moved: list[dict[str, Any]] = []
+    for run in runs:
+        assert run.id is not None
+        if untraded_reason(run.symbol, run.timeframe, settings.market) is not None:
+            continue
+        passers = await store.list(states=[State.PASSED], generation_run_id=run.id)
+        if not passers:
+            continue
+        async with db.sessions() as session:
+            papered = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(StrategyTransition)
+                    .join(StrategyRecord, col(StrategyRecord.id) == col(StrategyTransition.strategy_id))
+                    .where(
+                        col(StrategyRecord.generation_run_id) == run.id,
+                        col(StrategyTransition.to_state) == State.PAPER.value,
+                        col(StrategyTransition.reason).startswith(_RUN_REASON.format(run_id=run.id)),
+                    )
+                )
+            ).one()
+        if papered:
+            continue
+        log.info("nightly run %s was cut short before its passers went on paper: moving them now", run.id)
+        moved += await _start_paper(store, run.id, passers, settings.generator.paper_per_run, publish=publish)
     return moved
 
 
@@ -262,6 +340,8 @@ async def nightly(
                 log.info("nightly generation skipped %s %s: %s", symbol, timeframe, entry["skipped"])
     pending = [entry for entry in entries if "skipped" not in entry]
     searched = [(entry["symbol"], entry["timeframe"]) for entry in pending]
+    # before this night stores runs of its own: what a night cut short left passed
+    report["resumed"] = await resume_paper(db, settings, publish=publish)
 
     request = GenerationRequest(
         symbol=universe[0][0], timeframe=universe[0][1], exchange=exchange, trigger="nightly", until=until
