@@ -171,8 +171,7 @@ class DatabaseLock:
         that one holds no lock."""
         try:
             await self._connection.rollback()
-            backend = await self._connection.scalar(text("SELECT pg_backend_pid()"))
-            await self._connection.commit()
+            backend = await _backend(self._connection)
         except Exception:  # noqa: BLE001 - any failure: the session is gone
             return False
         return backend == self._backend
