@@ -34,6 +34,15 @@ async def test_an_interrupted_nightly_run_is_alerted_with_the_way_to_run_it_agai
                 outcome="running",
             )
         )
+        # a light job's run, which runs again within minutes: in the log, not in the alert
+        session.add(
+            JobRunRecord(
+                job="data_refresh",
+                trigger="schedule",
+                started_at=datetime(2026, 12, 5, 3, 1, 0, tzinfo=UTC),
+                outcome="running",
+            )
+        )
         await session.commit()
     await db.close()
     notifier = RecordingNotifier()

@@ -89,11 +89,14 @@ class SchedulerService:
         if not self._recovered:
             interrupted = await self.runs.mark_interrupted(ctx.clock.now())
             if interrupted:
-                said = interrupted_runs(interrupted)
-                log.warning("%s", said)
-                # the operator learns it where they look (an alert), not only from `mt status`: the run
-                # is not started again by itself, and a night's strategies may be missing
-                ctx.bus.publish(ServiceStateChanged(service="scheduler", state="interrupted", error=said))
+                log.warning("%s", interrupted_runs(interrupted))
+                # the operator learns of a heavy run (the nightly generation) where they look, an alert,
+                # not only from `mt status`: it is not started again before its next schedule. A light
+                # job's (risk metrics, every few minutes) runs again in minutes: no news.
+                heavy = [run for run in interrupted if run.job not in ctx.jobs or ctx.jobs.get(run.job).paced]
+                if heavy:
+                    said = interrupted_runs(heavy)
+                    ctx.bus.publish(ServiceStateChanged(service="scheduler", state="interrupted", error=said))
             await self.runs.prune(ctx.settings.scheduler.keep_runs)
             for name in self.schedules():
                 if name not in ctx.jobs:
