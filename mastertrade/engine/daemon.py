@@ -6,7 +6,9 @@ Process life (what ``mt daemon start|stop|status`` drive):
   second start fails at once (``DaemonAlreadyRunning``) and a crashed daemon's lock vanishes with its
   process: a pid file nobody holds is stale, and is replaced (the socket too). A pid file that
   existed unlocked at start means the previous run did not stop cleanly: the daemon reports
-  "recovered" (status, and a critical ``service_failure`` alert).
+  "recovered" (status, and a critical ``service_failure`` alert). So does a database lock its holder
+  never released: the pid file lives in the runtime folder, a tmpfs (``/run/user``, ``/tmp``) that a
+  reboot after a power loss empties, and a cleaner may remove it.
 - **Start-up** opens the database (running migrations), opens the venue (``open_venue``), builds the
   ``EngineContext``, starts the API on the Unix socket first, then every service of
   ``build_services`` under the supervisor.
@@ -195,6 +197,11 @@ class Daemon:
             await db.close()
             raise
         self._db_lock = lock
+        if lock.unreleased and not self.recovered:
+            log.warning(
+                "the previous daemon on this database never released its lock: it did not stop cleanly"
+            )
+            self.recovered = True
         bus = EventBus(default_maxsize=settings.api.event_queue)
         ctx = EngineContext(
             settings=settings,

@@ -81,6 +81,9 @@ class DatabaseLock:
         self._connection: Any = None
         self._backend: int | None = None  # the Postgres backend (session) holding the advisory lock
         self._waiting = False  # the lock's session was lost and the server has not answered since
+        self.unreleased = False
+        """Set by ``acquire``: the claim replaced one its daemon never released (it did not stop
+        cleanly: killed, crashed or the machine lost power), whatever became of its pid file."""
         self.held = False
 
     @property
@@ -109,6 +112,8 @@ class DatabaseLock:
         now = self.clock()
         async with self.db.engine.begin() as connection:
             holder = (await connection.execute(HOLDER)).first()
+            if holder is not None and holder.owner != self.owner:
+                self.unreleased = True  # a clean stop deletes its row (``release``)
             dead = ""
             if holder is not None and holder.host == self.host and not process_alive(int(holder.pid)):
                 dead = str(holder.owner)  # its process is gone: no need to wait for the stale timeout

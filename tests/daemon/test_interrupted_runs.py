@@ -65,3 +65,48 @@ async def test_an_interrupted_nightly_run_is_alerted_with_the_way_to_run_it_agai
         " is the next on its schedule): `mt daemon run nightly_generation` runs it now."
     )
     assert sent[0]["severity"] == "warning"
+
+
+async def test_a_lock_never_released_is_an_unclean_stop_without_a_pid_file(settings: Settings) -> None:
+    """The pid file lives in the runtime folder, a tmpfs a reboot empties: after a power loss (or a
+    cleaner of /tmp) the next daemon found none and said nothing of the unclean stop. The database lock
+    its holder never released says it too."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from mastertrade.db.database import Database
+    from mastertrade.engine.alerts.service import AlertService
+    from mastertrade.engine.db_lock import DatabaseLock
+
+    settings = configure(alerts={"urls": ["json://127.0.0.1:9/hook"]})
+    db = await Database.open(settings)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    lost = DatabaseLock(db, runtime="/run/user/1000/mastertrade/mt.sock")
+    await lost.acquire()  # the daemon before the power loss: never released
+    async with db.engine.begin() as connection:
+        await connection.execute(text("UPDATE daemon_lock SET pid = :pid"), {"pid": int(gone.stdout)})
+    if lost._connection is not None:  # Postgres: the server drops a dead session's advisory lock
+        await lost._connection.close()
+    await db.close()
+    notifier = RecordingNotifier()
+    daemon = core_daemon(
+        settings, venue=FakeVenue(), notifier=notifier, serve_api=False, services=lambda ctx: [AlertService()]
+    )
+    ctx = await daemon.start()  # no pid file said so (recovered=False)
+    try:
+        assert ctx.state.recovered
+        sent = await wait_for(lambda: [s for s in notifier.sent if "unclean" in s["title"]], timeout=10)
+        assert sent[0]["title"] == "Daemon restarted after an unclean stop"
+    finally:
+        await daemon.stop()
+    # a clean stop releases the lock: the next start is no recovery
+    again = core_daemon(
+        settings, venue=FakeVenue(), notifier=RecordingNotifier(), serve_api=False, services=lambda ctx: []
+    )
+    ctx = await again.start()
+    try:
+        assert not ctx.state.recovered
+    finally:
+        await again.stop()
