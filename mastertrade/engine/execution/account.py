@@ -203,6 +203,26 @@ class Account:
         taken)."""
         return min(await self._strategy_share(strategy_id, symbol), (await self.broker.ledger()).held(symbol))
 
+    async def strategy_order_on_its_way(
+        self, strategy_id: str, symbol: str, side: Side
+    ) -> OrderRecord | None:
+        """A strategy's own order of ``symbol`` in the account that is still on its way (an intent, sent,
+        unknown, or working at the exchange), which its next signal on that side must not repeat: a buy
+        (its entry), or a market sell (its exit, or its protection's). Its resting stop and take-profit do
+        not count: its exit signal takes them back and sells. None when there is none.
+
+        The backtest fills each order at the next bar's open, so a strategy is never flat while entering
+        at a close. Live, an entry whose answer was lost stays unknown until the exchange shows it (for
+        minutes when it is down); the strategy holds nothing meanwhile, and its entry signal at the next
+        close sent a second buy beside the first."""
+        on_its_way = [OrderState.INTENT, *IN_FLIGHT]
+        for row in await self.journal.orders(book=self.broker.book, states=on_its_way, symbol=symbol):
+            if row.strategy_id != strategy_id or row.side != side.value or row.parent_id is not None:
+                continue
+            if side is Side.BUY or row.type == OrderType.MARKET.value:
+                return row
+        return None
+
     async def _strategy_share(self, strategy_id: str, symbol: str) -> float:
         ledger = await self.journal.strategy_ledger(self.broker.book, strategy_id)
         position = ledger.positions.get(symbol)

@@ -41,6 +41,7 @@ from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.kernel.clock import MarketTime
+from mastertrade.engine.orders import Side
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 from mastertrade.utc import to_ms
@@ -187,6 +188,24 @@ class Trader:
         if action is None:
             return
         self._signal(item, action, bar)
+        side = Side.SELL if action is Action.EXIT else Side.BUY
+        working = await self.account.strategy_order_on_its_way(item.id, symbol, side)
+        if working is not None:
+            reason = (
+                f"strategy {item.id}'s {side.value} order {working.id} ({working.client_order_id}) is still "
+                f"{working.state}: no second {side.value} at bar {bar.ts}"
+            )
+            log.warning("%s", reason)
+            await self.account.risk.store.audit(
+                "reject",
+                reason,
+                book=self.account.book,
+                client_order_id=working.client_order_id,
+                strategy_id=item.id,
+                symbol=symbol,
+                side=side.value,
+            )
+            return
         if action is Action.EXIT:
             await self.account.broker.cancel_exits(symbol, "exit signal")
             if self.protection is not None:  # its stop resting at the exchange holds the coins
