@@ -22,6 +22,10 @@ lists and trades (``TradingExchange``), and changes what ``Quirks`` turns on (ea
   next request 429 with ``Retry-After``; a request before that wait is over is answered 418 (an IP ban)
   with ``Retry-After`` for ``ban_s``, and so is every request until the ban ends.
 
+A market can be halted (``halt(symbol)``, Binance's trading status ``BREAK``, as during a delisting or a
+trading halt): ``exchangeInfo`` shows its status, and every order or OCO list for it is refused with
+-1013 "Market is closed." until ``resume(symbol)``.
+
 Two of its habits are switched on per order, by the test: ``archive(client_order_id)`` makes the
 exchange forget an order (``GET /api/v3/order`` answers -2013 for it, by client id and by order id), as
 Binance archives orders that ended unfilled and as venues whose order query sees recent orders only do;
@@ -44,10 +48,11 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from tests.fakes.exchange import Fault, Handler, Recorded, Reply, binance_error, exchange_info
+from tests.fakes.exchange import Fault, Handler, Recorded, Reply, binance_error, exchange_info, market_id
 from tests.fakes.exchange_trading import INSUFFICIENT, DeskOrder, TradingExchange
 
 DOES_NOT_EXIST = "Order does not exist."
+MARKET_CLOSED = "Market is closed."
 
 
 @dataclass
@@ -87,6 +92,8 @@ class QuirkyExchange(TradingExchange):
         """How many requests were answered 418 (a client that waits as asked gets none)."""
         self.archived: set[str] = set()
         """Client ids of orders, and of order lists, that queries no longer find (``archive``)."""
+        self.halted: set[str] = set()
+        """Symbols whose market is halted (``halt``)."""
         for key, handler in list(self._routes.items()):
             self._routes[key] = self._settling_first(handler)
         self.route("GET", "/api/v3/exchangeInfo", self._settling_first(self._quirky_info))
@@ -129,6 +136,24 @@ class QuirkyExchange(TradingExchange):
                 return _status(418, "Way too many requests; IP banned.", self._ban_s)
         return super()._next_fault(path)
 
+    # --- halts ----------------------------------------------------------------------------------
+
+    def halt(self, symbol: str) -> None:
+        """Halt trading in ``symbol`` (status ``BREAK``; orders refused "Market is closed.")."""
+        with self._desk:
+            self.halted.add(symbol)
+
+    def resume(self, symbol: str) -> None:
+        with self._desk:
+            self.halted.discard(symbol)
+
+    def _closed(self, request: Recorded) -> Reply | None:
+        symbol = self._symbol(request)
+        with self._desk:
+            if symbol in self.halted:
+                return Reply(400, binance_error(-1013, MARKET_CLOSED))
+        return None
+
     # --- filters --------------------------------------------------------------------------------
 
     def _quirky_info(self, request: Recorded) -> Reply:
@@ -144,6 +169,11 @@ class QuirkyExchange(TradingExchange):
                     rule["minPrice"] = q.tick or rule["minPrice"]
                 elif rule["filterType"] == "NOTIONAL":
                     rule["minNotional"] = q.min_notional or rule["minNotional"]
+        with self._desk:
+            halted = {market_id(symbol) for symbol in self.halted}
+        for market in info["symbols"]:
+            if market["symbol"] in halted:
+                market["status"] = "BREAK"
         return Reply(200, info)
 
     def _filter_failure(
@@ -168,7 +198,7 @@ class QuirkyExchange(TradingExchange):
     # --- orders ---------------------------------------------------------------------------------
 
     def _create(self, request: Recorded) -> Reply:
-        refused = self._refuse(request)
+        refused = self._refuse(request) or self._closed(request)
         if refused is not None:
             return refused
         params = request.params
@@ -188,7 +218,7 @@ class QuirkyExchange(TradingExchange):
         return reply
 
     def _create_oco(self, request: Recorded) -> Reply:
-        refused = self._refuse(request)
+        refused = self._refuse(request) or self._closed(request)
         if refused is not None:
             return refused
         params = request.params

@@ -100,7 +100,7 @@ from mastertrade.engine.execution.lost_answers import DUPLICATE, DUPLICATE_HELD,
 from mastertrade.engine.execution.unclear_lookups import UnclearLookups
 from mastertrade.engine.execution.unprotected import Unprotected, below_minimum
 from mastertrade.engine.market.ccxt_venue import CcxtVenue
-from mastertrade.engine.market.retry import map_error
+from mastertrade.engine.market.retry import REFUSED, map_error
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 from mastertrade.utc import to_ms
 
@@ -366,6 +366,7 @@ class LiveBroker:
         markets = await self.venue.load_markets()
         if request.symbol not in markets:
             raise errors.NotFound(f"unknown symbol {request.symbol!r} on {self.venue.id}")
+        self._check_trading(markets[request.symbol])
         amount = float(self.exchange.amount_to_precision(request.symbol, request.amount))
         if not amount > 0:
             raise errors.UserInputError(
@@ -436,6 +437,7 @@ class LiveBroker:
         markets = await self.venue.load_markets()
         if symbol not in markets:
             raise errors.NotFound(f"unknown symbol {symbol!r} on {self.venue.id}")
+        self._check_trading(markets[symbol])
         amount = float(self.exchange.amount_to_precision(symbol, stop.amount))
         level = float(self.exchange.price_to_precision(symbol, stop.stop_price))
         limit = float(self.exchange.price_to_precision(symbol, level * (1 - self.stop_limit_offset)))
@@ -621,6 +623,19 @@ class LiveBroker:
                 "position without exits; buy more, or set a closer --stop-loss"
             )
 
+    def _check_trading(self, market: dict[str, Any]) -> None:
+        """``OperationFailed`` for a market the exchange listed as not trading when its markets were read
+        (ccxt's ``active`` False: Binance's status ``BREAK`` or ``HALT``, a halt or a delisting), before
+        anything is journaled. A halt begun since is the exchange's refusal of the order ("Market is
+        closed."), rejected with that reason."""
+        if market.get("active") is not False:
+            return
+        status = (market.get("info") or {}).get("status")
+        said = f" (its status: {status})" if status else ""
+        raise errors.OperationFailed(
+            f"{market['symbol']} is not trading on {self.venue.id}{said}: no order can be placed now"
+        )
+
     def _check_limits(self, market: dict[str, Any], amount: float, price: float | None) -> None:
         """``UserInputError`` for an order below the market's minimum amount or value (dust)."""
         limits = market.get("limits") or {}
@@ -687,18 +702,18 @@ class LiveBroker:
             return await self.exchange.create_order(row.symbol, kind, row.side, row.amount, row.price, params)
 
         try:
-            # A 400 with the exchange's code (Binance -1013 "Filter failure: NOTIONAL", -1111 precision) is
-            # its refusal, which ccxt raises as BadRequest: rejected with its reason, not taken for an
+            # A 400 with the exchange's code (Binance -1013 "Filter failure: NOTIONAL", -1111 precision,
+            # "Market is closed.") is its refusal (``REFUSED``): rejected with its reason, not taken for an
             # answer lost (unknown for a minute, then "never reached the exchange"). A 429 or 418 is not
             # retried here: a gateway may answer so after the exchange booked the order (``_rate_limited``).
             answer = await self.venue.call(
                 attempt,
                 what=what,
                 idempotent=False,
-                passthrough=(ccxt.BadRequest,),
+                passthrough=REFUSED,
                 retry_rate_limits=False,
             )
-        except ccxt.BadRequest as exc:
+        except REFUSED as exc:
             return await self._rejected(row, f"refused: {map_error(exc, what)}")
         except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
             if (

@@ -45,12 +45,11 @@ from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import ccxt.async_support as ccxt
-
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution import order_events, venue_steps
 from mastertrade.engine.execution.lost_answers import DUPLICATE, DUPLICATE_HELD, rate_limited
+from mastertrade.engine.market.retry import REFUSED
 from mastertrade.engine.orders import IN_FLIGHT, OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -185,9 +184,9 @@ async def _send_pair(
         # A 400 with Binance's code (-1013: the prices do not bracket the market) is its refusal. A 429
         # or 418 is not retried here: a gateway may answer so after the exchange booked the list.
         answer = await broker.venue.call(
-            attempt, what=what, idempotent=False, passthrough=(ccxt.BadRequest,), retry_rate_limits=False
+            attempt, what=what, idempotent=False, passthrough=REFUSED, retry_rate_limits=False
         )
-    except ccxt.BadRequest as exc:
+    except REFUSED as exc:
         return [await broker._rejected(row, f"{what}: refused: {' '.join(str(exc).split())}") for row in rows]
     except (errors.InsufficientFunds, errors.OrderRejected, errors.NotFound) as exc:
         if (

@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from mastertrade import errors
 from mastertrade.config import Settings
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
@@ -41,7 +42,7 @@ from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
 from mastertrade.engine.kernel.clock import MarketTime
-from mastertrade.engine.orders import Side
+from mastertrade.engine.orders import OrderRequest, Side
 from mastertrade.engine.sizing.kelly import kelly_sizing
 from mastertrade.engine.sizing.sizer import size_entry
 from mastertrade.utc import to_ms
@@ -215,7 +216,7 @@ class Trader:
                     await self.protection.sync(symbol)
                     return
             request = exit_request(symbol, held, bar.close, strategy_id=item.id)
-            await self.account.send(request, bar.close, placed_ts, strategy_id=item.id)
+            await self._send(item, request, bar, placed_ts)
             if self.protection is not None:
                 await self.protection.sync(symbol)  # a filled exit closes the position's protection
             return
@@ -245,13 +246,45 @@ class Trader:
             await self.protection.enter(
                 plain,
                 bracket,
-                lambda request: self.account.send(
-                    request, bar.close, placed_ts, strategy_id=item.id, sizing=size.explanation
-                ),
+                lambda request: self._send(item, request, bar, placed_ts, sizing=size.explanation),
             )
             return
         request = entry_request(symbol, bracket, bar.close, strategy_id=item.id, amount=size.amount)
-        await self.account.send(request, bar.close, placed_ts, strategy_id=item.id, sizing=size.explanation)
+        await self._send(item, request, bar, placed_ts, sizing=size.explanation)
+
+    async def _send(
+        self, item: TradedStrategy, request: OrderRequest, bar: Bar, placed_ts: int, sizing: str | None = None
+    ) -> object:
+        """A strategy's order through the account's risk gate and broker. One the broker refuses before it
+        is journaled (a market not trading at the exchange, dust at its precision) is audited, said as an
+        ``OrderRejected`` and logged, as a refusal of the risk manager is: raised, it failed the whole
+        bar's work (the trading service restarted, the other strategies of the bar not evaluated)."""
+        try:
+            return await self.account.send(request, bar.close, placed_ts, strategy_id=item.id, sizing=sizing)
+        except errors.MasterTradeError as exc:
+            reason = f"strategy {item.id}'s {request.side.value} not placed: {exc}"
+            log.error("%s", reason)
+            await self.account.risk.store.audit(
+                "reject",
+                reason,
+                book=self.account.book,
+                strategy_id=item.id,
+                symbol=request.symbol,
+                side=request.side.value,
+                requested=request.amount,
+            )
+            self.account.emit(
+                events.OrderRejected(
+                    client_order_id=request.client_order_id or "",
+                    symbol=request.symbol,
+                    side=request.side.value,
+                    amount=request.amount or 0.0,
+                    reason=reason,
+                    mode=self.mode,
+                    book=self.account.book,
+                )
+            )
+            return None
 
     def _signal(self, item: TradedStrategy, action: Action, bar: Bar) -> None:
         symbol = item.strategy.symbol or ""

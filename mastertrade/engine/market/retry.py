@@ -94,6 +94,13 @@ def retry_after_s(headers: Mapping[str, Any] | None, now: float | None = None) -
     return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
 
 
+REFUSED = (ccxt.BadRequest, ccxt.OperationRejected)
+"""What a create may be answered that is the exchange's refusal, not a lost answer: a 400 with its code
+(Binance -1013 "Filter failure: NOTIONAL", -1111 precision), which ccxt raises as ``BadRequest``, and an
+operation the exchange refused as such (``OperationRejected``: ``MarketClosed`` for Binance's -1013 "Market
+is closed." of a halted or delisting market)."""
+
+
 class Failure(enum.Enum):
     """How ``classify`` sorts a ccxt exception."""
 
