@@ -12,7 +12,8 @@ against a fake Binance, see NOTES-LIBRARIES.md):
   held for every caller all the same, and the caller resolves the outcome. A venue that says how
   long to wait (``Retry-After``, read through the ``retry_after`` callback) is obeyed, past
   ``backoff_max_s`` too: asking again sooner is what turns Binance's 429 into a 418 IP ban. A wait
-  longer than ``max_retry_after_s`` (a ban, usually) is not sat out: the call fails at once, naming it.
+  longer than ``max_retry_after_s`` (a ban, usually) is not sat out: the call fails at once, naming it,
+  and so does every call until the wait is over (none reaches the venue meanwhile).
 - **Network trouble** (the rest of ``NetworkError``: ``RequestTimeout``, ``ExchangeNotAvailable`` for 5xx
   and dropped connections; and ccxt's plain ``OperationFailed`` / ``BadResponse``, e.g. Binance -1001
   "internal error") is retried only for idempotent calls (reads, cancels, lookups). For a call that
@@ -275,9 +276,14 @@ class RetryPolicy:
                 retryable = failure in (Failure.RATE_LIMIT, Failure.BANNED_KEY) or (
                     failure is Failure.NETWORK and idempotent
                 )
+                asked = retry_after() if retry_after is not None and failure is Failure.RATE_LIMIT else None
+                if asked is not None and self.gate is not None:
+                    # Every call to the venue waits as asked, also when this one gives up (its retries
+                    # used up, or a ban too long to sit out): the next poll called into a 418 ban again a
+                    # moment later, which Binance answers with a longer ban.
+                    self.gate.hold(asked)
                 if not retryable or retries >= self.max_retries:
                     raise map_error(exc, what, retries=retries) from exc
-                asked = retry_after() if retry_after is not None and failure is Failure.RATE_LIMIT else None
                 if asked is not None and asked > self.max_retry_after_s:
                     raise errors.RateLimited(
                         f"{what}: rate limited by the venue, which asks to wait {asked:.0f}s (Retry-After); "
