@@ -86,9 +86,8 @@ async def test_an_order_for_a_market_halted_at_the_start_is_refused_before_it_is
     with pytest.raises(errors.OperationFailed, match=r"BTC/USDT is not trading on binance \(its status"):
         await broker.submit(buy(0.1), placed_ts=now_ms())
     assert await rig.journal.orders(book="live") == [] and _posts(venue) == 0
-    venue.resume(BTC)
-    resumed = await rig.started()  # a start reads the markets again
-    assert (await resumed.submit(buy(0.1), placed_ts=now_ms())).state == OrderState.FILLED
+    venue.resume(BTC)  # trading again: the same daemon buys, no restart needed
+    assert (await broker.submit(buy(0.1), placed_ts=now_ms())).state == OrderState.FILLED
 
 
 async def test_a_strategys_entry_in_a_halted_market_is_refused_and_audited_and_the_bar_goes_on(
@@ -96,7 +95,7 @@ async def test_a_strategys_entry_in_a_halted_market_is_refused_and_audited_and_t
 ) -> None:
     """A strategy's buy at a bar's close in a market halted since the start: refused before it is
     journaled, and the refusal audited with its reason; the bar's work goes on (the trading service does
-    not fail on it), and once the market trades again the next signal buys."""
+    not fail on it), and once the market trades again the next signal buys, with no restart."""
     from tests.trading.test_live_protection import Desk
 
     venue.halt(BTC)
@@ -111,9 +110,7 @@ async def test_a_strategys_entry_in_a_halted_market_is_refused_and_audited_and_t
         assert guard.state == "closed"  # nothing left waiting to protect
         [said] = [e for e in desk.events if isinstance(e, events.OrderRejected)]
         assert said.symbol == BTC and "is not trading on binance" in said.reason
-        await trader.close()
         venue.resume(BTC)
-        trader = await desk.run()
         await desk.close_bar(trader, 40_000.0, 40_500.0, 39_900.0, 40_400.0)
         [bought] = venue.placed
         assert bought.side == "BUY" and bought.status == "FILLED"

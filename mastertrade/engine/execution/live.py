@@ -366,7 +366,7 @@ class LiveBroker:
         markets = await self.venue.load_markets()
         if request.symbol not in markets:
             raise errors.NotFound(f"unknown symbol {request.symbol!r} on {self.venue.id}")
-        self._check_trading(markets[request.symbol])
+        await self._check_trading(markets[request.symbol])
         amount = float(self.exchange.amount_to_precision(request.symbol, request.amount))
         if not amount > 0:
             raise errors.UserInputError(
@@ -437,7 +437,7 @@ class LiveBroker:
         markets = await self.venue.load_markets()
         if symbol not in markets:
             raise errors.NotFound(f"unknown symbol {symbol!r} on {self.venue.id}")
-        self._check_trading(markets[symbol])
+        await self._check_trading(markets[symbol])
         amount = float(self.exchange.amount_to_precision(symbol, stop.amount))
         level = float(self.exchange.price_to_precision(symbol, stop.stop_price))
         limit = float(self.exchange.price_to_precision(symbol, level * (1 - self.stop_limit_offset)))
@@ -623,11 +623,15 @@ class LiveBroker:
                 "position without exits; buy more, or set a closer --stop-loss"
             )
 
-    def _check_trading(self, market: dict[str, Any]) -> None:
-        """``OperationFailed`` for a market the exchange listed as not trading when its markets were read
-        (ccxt's ``active`` False: Binance's status ``BREAK`` or ``HALT``, a halt or a delisting), before
-        anything is journaled. A halt begun since is the exchange's refusal of the order ("Market is
-        closed."), rejected with that reason."""
+    async def _check_trading(self, market: dict[str, Any]) -> None:
+        """``OperationFailed`` for a market the exchange lists as not trading (ccxt's ``active`` False:
+        Binance's status ``BREAK`` or ``HALT``, a halt or a delisting), before anything is journaled. The
+        markets read earlier are read again first: a halt seen at the start would otherwise be refused
+        until the daemon restarts, long after the market trades again. A halt begun since they were read
+        is the exchange's refusal of the order ("Market is closed."), rejected with that reason."""
+        if market.get("active") is not False:
+            return
+        market = (await self.venue.load_markets(reload=True)).get(market["symbol"]) or market
         if market.get("active") is not False:
             return
         status = (market.get("info") or {}).get("status")
