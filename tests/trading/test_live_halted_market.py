@@ -22,7 +22,7 @@ from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, buy
+from tests.trading.live_rig import BTC, DESK, Rig, buy, listen
 
 
 @pytest.fixture
@@ -118,3 +118,37 @@ async def test_a_strategys_entry_in_a_halted_market_is_refused_and_audited_and_t
         await trader.close()
     finally:
         await desk.close()
+
+
+async def test_exits_refused_for_a_market_halted_after_the_buy_filled_leave_the_position_said_unprotected(
+    rig: Rig, venue: QuirkyExchange
+) -> None:
+    """A bracketed buy fills, then the market halts before its exits reach the exchange: they are
+    refused ("Market is closed."), so the position is bare. ``mt positions`` says so (``unprotected``), a
+    warning and an ``exit_unplaced`` alert go out; before, it showed the position as if protected."""
+    broker = await rig.started()
+    seen = listen(broker)
+    create = venue._routes[("POST", "/api/v3/order")]
+
+    def filled_then_halted(request: Any) -> Any:
+        reply = create(request)
+        venue.halt(BTC)
+        return reply
+
+    venue.route("POST", "/api/v3/order", filled_then_halted)
+    entry = await broker.submit(
+        buy(0.1, stop_loss=0.05, take_profit=0.1, reference_price=40_000.0), placed_ts=now_ms()
+    )
+    assert entry.state == OrderState.FILLED
+    exits = [row for row in await rig.journal.orders(book="live") if row.parent_id == entry.id]
+    assert [row.state for row in exits] == [OrderState.REJECTED] * 2
+    shown = broker.unprotected()[BTC]
+    assert (
+        f"its buy order {entry.id} (BTC/USDT) bought has no exits" in shown and "Market is closed." in shown
+    )
+    [alert] = [e for e in seen if isinstance(e, events.RiskBreached)]
+    assert alert.limit == "exit_unplaced" and alert.symbol == BTC
+    await broker.poll()
+    assert BTC in broker.unprotected()  # still bare: kept, not pruned
+    restarted = await rig.started()
+    assert BTC in restarted.unprotected()  # and across a restart

@@ -530,6 +530,30 @@ class LiveBroker:
                     "arming %s %s of entry %s at the exchange", child.role, child.client_order_id, parent.id
                 )
         await live_oco.send_exits(self, sized)
+        await self._note_refused_exits(parent, sized)
+
+    async def _note_refused_exits(self, parent: OrderRecord, sized: list[OrderRecord]) -> None:
+        """Exits the exchange refused when they were sent (a market halted since the entry filled:
+        "Market is closed.") leave the position bare: said as for exits too small to place (a warning, an
+        ``exit_unplaced`` alert) and shown by ``mt positions`` until it is sold or covered again. Before,
+        only their ``order.rejected`` events said it, and ``mt positions`` showed the position as if its
+        exits rested."""
+        assert parent.id is not None
+        refused = []
+        for row in sized:
+            assert row.id is not None
+            now = await self.journal.get(row.id)
+            if now.state is OrderState.REJECTED:
+                refused.append(now)
+        if not refused:
+            return
+        base, _ = split_symbol(parent.symbol)
+        amount = refused[0].amount or 0.0
+        message = (
+            f"the {amount:g} {base} its buy order {parent.id} ({parent.symbol}) bought has no exits at the "
+            f"exchange: {self.venue.id} refused them ({refused[0].reason})"
+        )
+        await self.unprotected_parts.note(parent.id, parent.symbol, message, self._emit)
 
     async def _exits_refused(self, parent: OrderRecord, children: list[OrderRecord], received: float) -> bool:
         """Cancel the entry's exits, saying so loudly, when the exchange would refuse one of them: what
