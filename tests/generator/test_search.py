@@ -261,3 +261,41 @@ def test_a_behaviour_signature_tells_apart_exactly_what_compares_unequal() -> No
         other = rows.copy()
         other[row, column] = np.nextafter(other[row, column], np.inf)  # one bit
         assert Score(other, moments).signature != Score(rows, moments).signature
+
+
+def _deap_select(candidates: list[Candidate], k: int) -> list[Candidate]:
+    """What ``select`` did before it ranked in one pass: deap's NSGA-II, then the chosen ranked anew."""
+    picked: list[Candidate] = list(tools.selNSGA2(list(candidates), k, nd="log"))
+    for rank, front in enumerate(tools.sortLogNondominated(list(picked), len(picked))):
+        tools.emo.assignCrowdingDist(front)
+        for candidate in front:
+            candidate.rank = rank
+    return picked
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.integers(-6, 6).map(float), st.integers(0, 6).map(float)), min_size=1, max_size=60
+    ),
+    data=st.data(),
+)
+def test_fronts_and_selection_are_deaps_to_the_order_and_crowding(
+    points: list[tuple[float, float]], data: st.DataObject
+) -> None:
+    """Few distinct values: many ties, which the order of a front's members (and so the crowding
+    distances, and which member of the last front is cut) depends on."""
+    population = candidates_at(points)
+    k_ = data.draw(st.integers(0, len(points)))
+    ours = search.fronts(population, k_)
+    theirs = tools.sortLogNondominated(list(population), k_)
+    assert [[id(c) for c in front] for front in ours] == [[id(c) for c in front] for front in theirs]
+    if k_ == 0 or k_ >= len(points):
+        return
+    expected = _deap_select(population, k_)
+    state = [(c.rank, getattr(c.fitness, "crowding_dist", None)) for c in population]
+    for candidate in population:  # what a stale rank or distance would leave behind shows
+        candidate.rank, candidate.fitness.crowding_dist = -1, -1.0
+    chosen = select(population, k_)
+    assert [id(c) for c in chosen] == [id(c) for c in expected]
+    assert [(c.rank, c.fitness.crowding_dist) for c in chosen] == [state[population.index(c)] for c in chosen]

@@ -44,6 +44,7 @@ import math
 import random
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -232,23 +233,87 @@ def assess(candidate: Candidate, score: Score, config: SearchConfig) -> None:
 
 def ranked(candidates: Sequence[Candidate]) -> None:
     """Set each candidate's Pareto rank (0 = non-dominated) and crowding distance."""
-    # deap's O(N log N) sort for two objectives (Fortin et al.); the same fronts as its O(M N^2) one
-    fronts = tools.sortLogNondominated(list(candidates), len(candidates))
-    for rank, front in enumerate(fronts):
+    for rank, front in enumerate(fronts(candidates, len(candidates))):
         tools.emo.assignCrowdingDist(front)
         for candidate in front:
             candidate.rank = rank
 
 
 def select(candidates: Sequence[Candidate], k: int) -> list[Candidate]:
-    """NSGA-II selection of ``k`` candidates: whole Pareto fronts first, the last one cut by crowding."""
+    """NSGA-II selection of ``k`` candidates: whole Pareto fronts first, the last one cut by crowding.
+
+    deap's ``selNSGA2(candidates, k, nd="log")`` followed by :func:`ranked` of what it chose, in one
+    pass: the fronts of the chosen are the fronts they were chosen from (a member of a later front is
+    dominated by one of the whole front before it), and those taken whole keep their members in the same
+    order, so their crowding distances stand; only the last front, cut by crowding, has its distances
+    computed again over what was taken of it. (Taken in crowding order, not in the order :func:`ranked`
+    would list them; but in a front two different fitnesses differ in both objectives, so the sorts
+    that compute the distances tie only candidates of one fitness, whose order is kept.)"""
     if k >= len(candidates):
         chosen = list(candidates)
         ranked(chosen)
         return sorted(chosen, key=lambda c: (c.rank, -c.fitness.crowding_dist))
-    picked: list[Candidate] = list(tools.selNSGA2(list(candidates), k, nd="log"))
-    ranked(picked)
+    found = fronts(candidates, k)
+    for front in found:
+        tools.emo.assignCrowdingDist(front)
+    picked = [candidate for front in found[:-1] for candidate in front]
+    rest = k - len(picked)
+    if rest > 0:  # (what selNSGA2 does: the last front by crowding, widest first, ties as they come)
+        picked.extend(sorted(found[-1], key=_crowding, reverse=True)[:rest])
+    for rank, front in enumerate(found[:-1]):
+        for candidate in front:
+            candidate.rank = rank
+    last = picked[len(picked) - rest :]  # one front, in the order it was taken (as ranked would take it)
+    tools.emo.assignCrowdingDist(last)
+    for candidate in last:
+        candidate.rank = len(found) - 1
     return picked
+
+
+def _crowding(candidate: Candidate) -> float:
+    return candidate.fitness.crowding_dist  # type: ignore[no-any-return]
+
+
+def fronts(candidates: Sequence[Candidate], k: int) -> list[list[Candidate]]:
+    """deap's ``sortLogNondominated(candidates, k)`` for the search's two objectives: the Pareto fronts,
+    best first, until they hold ``k`` candidates; in each, the distinct fitnesses in descending order and
+    the candidates of one fitness in the order given (which the crowding distances depend on).
+
+    With the distinct fitnesses sorted descending, a fitness is dominated exactly by the earlier ones
+    whose second weighted value is at least its own, so its front is the first whose greatest second
+    value so far is below its own (the greatest values fall from front to front: a bisection). The same
+    fronts as deap's divide-and-conquer sort (tested), a fraction of its cost; a fitness that is not
+    finite (which the search never gives) goes to deap's."""
+    if k == 0 or not candidates:
+        return []
+    groups: dict[tuple[float, ...], list[Candidate]] = {}
+    for candidate in candidates:
+        weighted = candidate.fitness.wvalues
+        group = groups.get(weighted)
+        if group is None:
+            groups[weighted] = [candidate]
+        else:
+            group.append(candidate)
+    fitnesses = sorted(groups, reverse=True)
+    if len(fitnesses[0]) != 2 or not all(math.isfinite(a) and math.isfinite(b) for a, b in fitnesses):
+        return tools.sortLogNondominated(list(candidates), k)  # type: ignore[no-any-return]
+    lowest: list[float] = []  # per front, minus the greatest second value so far (ascending)
+    found: list[list[Candidate]] = []
+    for fitness in fitnesses:
+        second = -fitness[1]
+        front = bisect_right(lowest, second)
+        if front == len(lowest):
+            lowest.append(second)
+            found.append(list(groups[fitness]))
+        else:
+            lowest[front] = second
+            found[front].extend(groups[fitness])
+    count = 0
+    for index, front_members in enumerate(found):
+        count += len(front_members)
+        if count >= k:
+            return found[: index + 1]
+    return found
 
 
 def tournament(rng: random.Random, population: Sequence[Candidate], count: int) -> list[Candidate]:
