@@ -299,3 +299,43 @@ def test_fronts_and_selection_are_deaps_to_the_order_and_crowding(
     chosen = select(population, k_)
     assert [id(c) for c in chosen] == [id(c) for c in expected]
     assert [(c.rank, c.fitness.crowding_dist) for c in chosen] == [state[population.index(c)] for c in chosen]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), generation=st.integers(0, 300), index=st.integers(0, 10_000))
+def test_a_generations_seeds_and_generators_are_derive_and_random(
+    seed: int, generation: int, index: int
+) -> None:
+    place = search._Places(seed, generation)
+    assert place(index) == search.derive(seed, generation, index)
+    assert place(index, "crossover") == search.derive(seed, generation, index, "crossover")
+    assert place("parents") == search.derive(seed, generation, "parents")
+    ours, theirs = search.seeded(seed), random.Random(seed)
+    assert type(ours) is random.Random and ours.getstate() == theirs.getstate()
+    draws = [
+        ours.random(),
+        ours.getrandbits(70),
+        ours.choice(range(1000)),
+        ours.gauss(0.0, 1.0),
+        ours.gauss(0.0, 1.0),
+    ]
+    assert draws == [theirs.random(), theirs.getrandbits(70), theirs.choice(range(1000))] + [
+        theirs.gauss(0.0, 1.0),
+        theirs.gauss(0.0, 1.0),
+    ]
+
+
+def test_the_complexity_counted_when_built_is_the_rules_counted() -> None:
+    from mastertrade.engine.generator.variation import crossover, mutate, rule_nodes
+
+    rng = random.Random(5)
+    limits = Limits(max_conditions=8, max_depth=3)
+    pool = [seed_genome(rng, limits=limits, **MARKET) for _ in range(40)]
+    for _ in range(200):
+        first, second = crossover(rng, rng.choice(pool), rng.choice(pool), limits)
+        pool += [mutate(rng, first, limits), second]
+    for genome in pool:
+        counted = search._count(genome.entry) + (0 if genome.exit is None else search._count(genome.exit))
+        assert rule_nodes(genome) in (None, counted) and search.complexity(genome) == counted
+        assert search.complexity(genome.model_copy()) == counted  # not built: counted
+    assert sum(rule_nodes(genome) is not None for genome in pool) > 300

@@ -146,3 +146,17 @@ def test_a_term_noted_with_its_document_fingerprints_as_one_dumped_afresh() -> N
         assert canonical_module.fingerprint_of(genome.__dict__) == expected
         assert canonical_module.fingerprint_of(genome.__dict__) == fingerprint(genome.model_copy())
     canonical_module.forget()
+
+
+def test_the_fingerprint_filled_into_a_template_is_fingerprint_of() -> None:
+    """The generator keeps the text around the rules per set of stops and sizes (a template) and fills
+    the rules in: the same fingerprint, with and without an exit rule, stops or a symbol."""
+    genomes = [random_genome(seed) for seed in range(40)]
+    genomes += [
+        genome(A, stop_loss=0.05, take_profit=0.1, trailing_stop=0.02, size=0.5, symbol="ETH/USDT"),
+        parse_genome({"name": "g", "entry": A, "stop_loss": 0.05, "timeframe": "4h"}),
+    ]
+    for each in genomes:
+        template = canonical_module.fingerprint_template(canonical_module.own_texts(each.__dict__))
+        expected = canonical_module.fingerprint_of(each.__dict__)
+        assert canonical_module.fingerprint_filled(template, each.entry, each.exit) == expected

@@ -39,6 +39,7 @@ selection helpers that draw from the global ``random`` are not used.
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import math
 import random
@@ -60,6 +61,7 @@ from mastertrade.engine.generator.variation import (
     genome_key,
     mutate,
     named,
+    rule_nodes,
     seed_genome,
 )
 from mastertrade.engine.signals.genome import AllOf, AnyOf
@@ -114,6 +116,34 @@ def derive(seed: int, *parts: object) -> int:
     """A 63-bit seed from the run's seed and a place (independent of Python's hash randomisation)."""
     text = ":".join(str(part) for part in (seed, *parts)).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+class _Places:
+    """:func:`derive` for the places of one generation, ``derive(seed, generation, *parts)``, with the
+    text the seeds of a generation share encoded once (the search derives one or two seeds a child)."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, seed: int, generation: int) -> None:
+        self.prefix = f"{seed}:{generation}:".encode()
+
+    def __call__(self, *parts: object) -> int:
+        text = self.prefix + ":".join(map(str, parts)).encode()
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+def seeded(seed: int) -> random.Random:
+    """``random.Random(seed)`` for an int ``seed`` (the same state, so the same draws), without the
+    Python layers of its ``__init__`` and ``seed`` over the generator's own seeding (what they do for
+    an int: seed it, and clear the cached normal variate). The search seeds one or two a child."""
+    rng = _NEW_RANDOM(random.Random)
+    _SEED_RANDOM(rng, seed)
+    rng.gauss_next = None
+    return rng
+
+
+_NEW_RANDOM = random.Random.__new__
+_SEED_RANDOM = _random.Random.seed
 
 
 class SearchStopped(Exception):
@@ -196,7 +226,11 @@ def new_candidate(genome: Genome, seed: int, generation: int, origin: str) -> Ca
 
 
 def complexity(genome: Genome) -> int:
-    """Conditions plus all/any groups of both rules: what the complexity penalty counts."""
+    """Conditions plus all/any groups of both rules: what the complexity penalty counts (counted when
+    the genome was built, for one the search bred)."""
+    known = rule_nodes(genome)
+    if known is not None:
+        return known
     total = _count(genome.entry)
     return total if genome.exit is None else total + _count(genome.exit)
 
@@ -444,10 +478,11 @@ class Search:
         started = time.perf_counter()
         config = self.config
         index = 0
+        place = _Places(config.seed, 0)
         while len(found) < size and index < size * 20:
-            seed = derive(config.seed, 0, index)
+            seed = place(index)
             genome = seed_genome(
-                random.Random(seed), symbol=config.symbol, timeframe=config.timeframe, limits=config.limits
+                seeded(seed), symbol=config.symbol, timeframe=config.timeframe, limits=config.limits
             )
             index += 1
             if self._unseen(genome):
@@ -490,10 +525,11 @@ class Search:
         started = time.perf_counter()
         config = self.config
         size = config.population_size
-        parents = tournament(random.Random(derive(config.seed, generation, "parents")), population, size)
+        place = _Places(config.seed, generation)
+        parents = tournament(seeded(place("parents")), population, size)
         for pair in range(0, size, 2):
             first, second = parents[pair].genome, parents[pair + 1].genome
-            pair_rng = random.Random(derive(config.seed, generation, pair, "crossover"))
+            pair_rng = seeded(place(pair, "crossover"))
             origin = "mutation"
             rate, arm = config.crossover_prob, None
             if self.operators is not None:
@@ -503,13 +539,13 @@ class Search:
                 first, second = crossover(pair_rng, first, second, config.limits)
                 origin = "crossover"
             for offset, genome in enumerate((first, second)):
-                seed = derive(config.seed, generation, pair + offset)
+                seed = place(pair + offset)
                 ticket = None
                 if self.operators is not None:
                     own = parents[pair + offset].fitness.values[0]
                     best = max(own, parents[pair + 1 - offset].fitness.values[0]) if crossed else own
                     ticket = self.operators.ticket(best, arm)
-                child = self._vary(random.Random(seed), genome, origin, ticket)
+                child = self._vary(seeded(seed), genome, origin, ticket)
                 if ticket is not None and self.operators is not None:
                     self.operators.track(seed, ticket)
                 if child is not None:

@@ -12,7 +12,7 @@ is validated once per pair of validated terms, a group and a genome are assemble
 parts with only the checks that concern the new whole (``genome.condition_of``, ``group_of``,
 ``with_rules``: the same models validation gives, field for field), a genome's own fields are validated
 once per distinct value, and its fingerprint is put together from remembered texts before the genome is
-made (:func:`~mastertrade.engine.signals.canonical.fingerprint_of`), so it is made once, named.
+made (:func:`~mastertrade.engine.signals.canonical.fingerprint_filled`), so it is made once, named.
 
 Mutations (one per call, chosen at random):
 
@@ -58,7 +58,8 @@ from mastertrade.engine.generator.grid import (
 )
 from mastertrade.engine.signals.canonical import (
     fingerprint,
-    fingerprint_of,
+    fingerprint_filled,
+    fingerprint_template,
     note_term,
     own_texts,
     remember_fingerprint,
@@ -411,46 +412,103 @@ def build(data: Json, limits: Limits) -> Genome | None:
     Exactly ``named(parse_genome(snap_genome(data)))`` after the limits check, but cheap: the search
     builds thousands of genomes from a few thousand distinct terms and conditions, so each term and each
     condition is snapped and validated once (:func:`_condition`), a group is put together from its
-    validated children, the genome's own fields (symbol, timeframe, stops, size) are validated once per
-    distinct set (:func:`_shell`), and the genome is assembled from those with only the checks that
-    concern the whole (``genome.with_rules``), its fingerprint computed before it exists so it is built
-    once, named. Its JSON document is remembered (:func:`document`), so varying it again starts without
-    a dump."""
-    document = dict(data)
-    built: dict[str, _Built] = {}
-    for side in ("entry", "exit"):
-        rule = data.get(side)
-        if rule is None:
-            continue
-        found = _rule(rule)
-        if found is None or found.conditions > limits.max_conditions or found.depth > limits.max_depth:
+    validated children, the genome's own fields (symbol, timeframe, stops, size) are snapped and
+    validated once per distinct set (:func:`_own`, which also keeps the text of the fingerprint around
+    the rules), and the genome is assembled from those with only the checks that concern the whole
+    (``genome.with_rules``), its fingerprint computed before it exists so it is built once, named. Its
+    JSON document is remembered (:func:`document`), so varying it again starts without a dump."""
+    entry_built = exit_built = None
+    rule = data.get("entry")
+    if rule is not None:
+        entry_built = _rule(rule)
+        if (
+            entry_built is None
+            or entry_built.conditions > limits.max_conditions
+            or entry_built.depth > limits.max_depth
+        ):
             return None
-        built[side] = found
-    for key, grid in STOP_GRIDS.items():
-        if document.get(key) is not None:
-            document[key] = _on_grid(document[key], grid)
-    document["size"] = _on_grid(document.get("size", 1.0), SIZE_GRID)
-    validated = _shell(document)
-    if validated is None or "entry" not in built:
+    rule = data.get("exit")
+    if rule is not None:
+        exit_built = _rule(rule)
+        if (
+            exit_built is None
+            or exit_built.conditions > limits.max_conditions
+            or exit_built.depth > limits.max_depth
+        ):
+            return None
+    own = _own(data)
+    if own is None or entry_built is None:
         return None
-    shell, own = validated
-    entry = built["entry"].rule
-    exit = built["exit"].rule if "exit" in built else None
-    found_print = fingerprint_of({"entry": entry, "exit": exit}, own)
+    entry = entry_built.rule
+    exit = None if exit_built is None else exit_built.rule
+    found_print = fingerprint_filled(own.template, entry, exit)
     try:
         genome = with_rules(
-            shell,
+            own.shell,
             name=f"{_PREFIX}{found_print[:KEY_DIGITS]}",
             entry=entry,
             exit=exit,
-            shapes=(_shape(built.get("entry")), _shape(built.get("exit"))),
+            shapes=(_shape(entry_built), _shape(exit_built)),
         )
     except InvalidGenome:
         return None
     remember_fingerprint(genome, found_print)
     # its own fields are their own JSON (strings, floats, null), its rules' documents were built
-    _remember(genome, {**genome.__dict__, **{side: found.doc for side, found in built.items()}})
+    doc = genome.__dict__.copy()
+    doc["entry"] = entry_built.doc
+    nodes = entry_built.nodes
+    if exit_built is not None:
+        doc["exit"] = exit_built.doc
+        nodes += exit_built.nodes
+    _remember(genome, doc, nodes)
     return genome
+
+
+class _Own:
+    """A genome's own fields (all but its name and rules) on the grids and validated: the shell they
+    make (:func:`_shell`) and the text of the fingerprint around the rules
+    (:func:`~mastertrade.engine.signals.canonical.fingerprint_template`). (Slots: one per distinct set.)"""
+
+    __slots__ = ("shell", "template")
+
+    def __init__(self, shell: Genome, own: tuple[str, ...]) -> None:
+        self.shell = shell
+        self.template = fingerprint_template(own)
+
+
+_OWNS: dict[Hashable, _Own | None] = {}
+"""What :func:`_own` found (``None``: refused), by the document's own fields as they came (before the
+grids) and whether its rules are null; cleared when it holds ``_CONDITIONS_KEPT``."""
+
+
+def _own(data: Json) -> _Own | None:
+    """The shell of ``data`` (its own fields on their grids, validated with stand-in rules), or ``None``
+    when the model refuses them or the name. Remembered by the fields as they come (a search moves a
+    few hundred sets of stops and sizes around) when they are what :func:`_shell_key` tells apart by
+    value: every field in order, strings, nonzero floats or null; snapped and validated otherwise."""
+    if not valid_name(data.get("name")):
+        return None
+    key: Hashable | None = None
+    if tuple(data) == _FIELDS:
+        values = tuple(map(data.__getitem__, _OWN_FIELDS))
+        types = tuple(map(type, values))
+        if _PLAIN.issuperset(types) and 0.0 not in values:  # no sign of zero to tell apart
+            key = (data["entry"] is None, data["exit"] is None, types, values)
+            known = _OWNS.get(key, _MISSING)
+            if known is not _MISSING:
+                return known  # type: ignore[no-any-return]
+    document = dict(data)
+    for field, grid in STOP_GRIDS.items():
+        if document.get(field) is not None:
+            document[field] = _on_grid(document[field], grid)
+    document["size"] = _on_grid(document.get("size", 1.0), SIZE_GRID)
+    validated = _shell(document)
+    found = None if validated is None else _Own(*validated)
+    if key is not None:
+        if len(_OWNS) >= _CONDITIONS_KEPT:
+            _OWNS.clear()
+        _OWNS[key] = found
+    return found
 
 
 def _shape(built: _Built | None) -> tuple[int, int] | None:
@@ -462,13 +520,15 @@ class _Built:
     an operator asked, the paths of its nodes (:func:`nodes`). (A plain class with slots: the search makes
     thousands, and a frozen dataclass costs several times as much to make.)"""
 
-    __slots__ = ("conditions", "depth", "doc", "rule", "terms", "walked")
+    __slots__ = ("conditions", "depth", "doc", "nodes", "rule", "terms", "walked")
 
-    def __init__(self, rule: Rule, doc: Json, conditions: int, depth: int) -> None:
+    def __init__(self, rule: Rule, doc: Json, conditions: int, depth: int, nodes: int = 1) -> None:
         self.rule = rule
         self.doc = doc
         self.conditions = conditions
         self.depth = depth
+        self.nodes = nodes
+        """Conditions and groups: what the search's complexity penalty counts."""
         self.walked: tuple[list[Path], list[Path], list[Path]] | None = None
         self.terms: list[tuple[Path, int, Any]] | None = None
 
@@ -500,24 +560,24 @@ def _rule(rule: Json) -> _Built | None:
     if not is_group(rule):
         return _condition(rule)
     key = group_key(rule)
-    children = []
+    models, docs = [], []
+    conditions = deepest = 0
+    nodes = 1
     for child in rule[key]:
         found = _rule(child)
         if found is None:
             return None
-        children.append(found)
+        models.append(found.rule)
+        docs.append(found.doc)
+        conditions += found.conditions
+        nodes += found.nodes
+        if found.depth > deepest:
+            deepest = found.depth
     try:
-        model = group_of("all" if key == "all" else "any", tuple(child.rule for child in children))
+        model = group_of("all" if key == "all" else "any", tuple(models))
     except InvalidGenome:
         return None
-    return _owned(
-        _Built(
-            model,
-            {key: [child.doc for child in children]},
-            sum(child.conditions for child in children),
-            1 + max((child.depth for child in children), default=0),
-        )
-    )
+    return _owned(_Built(model, {key: docs}, conditions, 1 + deepest, nodes))
 
 
 _OWN: dict[int, _Built] = {}
@@ -856,19 +916,28 @@ def _frozen(value: Any) -> Hashable:
 _FLAT = frozenset({str, int, float, bool})
 
 
-_DOCUMENTS: OrderedDict[int, tuple[Genome, Json]] = OrderedDict()
-"""The JSON documents of the genomes ``build`` made lately, by genome (kept, so its id is not reused),
-oldest first."""
+_DOCUMENTS: OrderedDict[int, tuple[Genome, Json, int]] = OrderedDict()
+"""The JSON documents of the genomes ``build`` made lately, with the conditions and groups of their
+rules, by genome (kept, so its id is not reused), oldest first."""
 _DOCUMENTS_KEPT = 1_024
 
 
-def _remember(genome: Genome, doc: Json) -> None:
+def _remember(genome: Genome, doc: Json, nodes: int) -> None:
     if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
         try:
             _DOCUMENTS.popitem(last=False)  # the oldest
         except KeyError:  # another thread took it
             pass
-    _DOCUMENTS[id(genome)] = (genome, doc)
+    _DOCUMENTS[id(genome)] = (genome, doc, nodes)
+
+
+def rule_nodes(genome: Genome) -> int | None:
+    """The conditions and all/any groups of both rules of a genome ``build`` made lately (what the
+    search's complexity penalty counts); ``None`` for any other genome."""
+    known = _DOCUMENTS.get(id(genome))
+    if known is not None and known[0] is genome:
+        return known[2]
+    return None
 
 
 def document(genome: Genome) -> Json:
@@ -1164,6 +1233,7 @@ MEMOS: tuple[dict[Any, Any], ...] = (
     _KNOWN,
     _TERM_MODELS,
     _SHELLS,
+    _OWNS,
     _OWN_VALUES,
     _ON_GRID,
     _DOCUMENTS,

@@ -137,6 +137,28 @@ def fingerprint_of(values: Mapping[str, Any], own: tuple[str, ...] | None = None
     return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
 
 
+def fingerprint_template(own: tuple[str, ...]) -> tuple[str, str, str]:
+    """The text :func:`fingerprint_of` hashes for a genome with these :func:`own_texts`, around its rules:
+    ``head + entry + middle + exit + tail``, where the rules are their canonical texts (``null`` for no
+    exit). The generator keeps one per set of stops and sizes, and fingerprints with
+    :func:`fingerprint_filled`."""
+    texts = list(own)
+    texts.insert(_ENTRY_AT, '"entry":\0')  # (a NUL never occurs in JSON text: json escapes it)
+    texts.insert(_EXIT_AT, '"exit":\0')
+    head, middle, tail = ("{" + ",".join(texts) + "}").split("\0")
+    return head, middle, tail
+
+
+def fingerprint_filled(template: tuple[str, str, str], entry: Rule, exit: Rule | None) -> str:
+    """``fingerprint_of({"entry": entry, "exit": exit}, own)`` for the :func:`fingerprint_template` of
+    ``own``."""
+    head, middle, tail = template
+    entry_text = _canon(entry).text
+    exit_text = "null" if exit is None else _canon(exit).text
+    document = f"{head}{entry_text}{middle}{exit_text}{tail}"
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+
+
 def own_texts(values: Mapping[str, Any]) -> tuple[str, ...]:
     """The parts of the fingerprinted text that a genome's own fields (all but its name and rules) make,
     in key order; the generator keeps them for the few hundred sets of stops and sizes it builds from."""
