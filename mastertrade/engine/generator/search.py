@@ -138,7 +138,7 @@ def seeded(seed: int) -> random.Random:
     an int: seed it, and clear the cached normal variate). The search seeds one or two a child."""
     rng = _NEW_RANDOM(random.Random)
     _SEED_RANDOM(rng, seed)
-    rng.gauss_next = None
+    rng.gauss_next = None  # type: ignore[attr-defined]  # (Random.__init__ sets it; typeshed omits it)
     return rng
 
 
