@@ -76,7 +76,7 @@ from mastertrade.engine.signals.genome import (
     parse_rule,
     term_and_document,
     valid_name,
-    with_rules,
+    with_valid_name,
 )
 from mastertrade.engine.signals.indicators import INDICATORS
 from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_document
@@ -90,6 +90,9 @@ Path = tuple[int, ...]
 """Where a node sits in a rule tree: the child indices from the root."""
 
 _GROUPS = ("all", "any")
+_NUMBER = (int, float)
+"""What ``isinstance`` checks for a constant (a tuple: ``int | float`` written in the call makes a union
+each time)."""
 _OPS = tuple(CONDITIONS)
 _PRICE_SCALES = {"open": PRICE, "high": PRICE, "low": PRICE, "close": PRICE, "volume": VOLUME}
 ATTEMPTS = 12
@@ -191,7 +194,7 @@ def depth(rule: Json) -> int:
 
 def term_scale(term: Any) -> tuple[str, tuple[float, float] | None]:
     """The scale of a term and the threshold range its values are compared with (``None``: none)."""
-    if isinstance(term, int | float):
+    if isinstance(term, _NUMBER):
         return "const", None
     if "price" in term:
         return _PRICE_SCALES[term["price"]], None
@@ -337,9 +340,9 @@ def snap_rule(rule: Json) -> Json:
         return {key: [snap_rule(child) for child in rule[key]]}
     op = op_of(rule)
     left, right = (snap_term(term) for term in rule[op])
-    if isinstance(right, int | float) and not isinstance(left, int | float):
+    if isinstance(right, _NUMBER) and not isinstance(left, _NUMBER):
         right = _on_threshold_grid(right, term_scale(left)[1])
-    elif isinstance(left, int | float) and not isinstance(right, int | float):
+    elif isinstance(left, _NUMBER) and not isinstance(right, _NUMBER):
         left = _on_threshold_grid(left, term_scale(right)[1])
     return {op: [left, right]}
 
@@ -415,7 +418,7 @@ def build(data: Json, limits: Limits) -> Genome | None:
     validated children, the genome's own fields (symbol, timeframe, stops, size) are snapped and
     validated once per distinct set (:func:`_own`, which also keeps the text of the fingerprint around
     the rules), and the genome is assembled from those with only the checks that concern the whole
-    (``genome.with_rules``), its fingerprint computed before it exists so it is built once, named. Its
+    (``genome.with_valid_name``), its fingerprint computed before it exists so it is built once, named. Its
     JSON document is remembered (:func:`document`), so varying it again starts without a dump."""
     entry_built = exit_built = None
     rule = data.get("entry")
@@ -443,12 +446,15 @@ def build(data: Json, limits: Limits) -> Genome | None:
     exit = None if exit_built is None else exit_built.rule
     found_print = fingerprint_filled(own.template, entry, exit)
     try:
-        genome = with_rules(
+        genome = with_valid_name(  # (a prefix and hex digits: a valid name)
             own.shell,
             name=f"{_PREFIX}{found_print[:KEY_DIGITS]}",
             entry=entry,
             exit=exit,
-            shapes=(_shape(entry_built), _shape(exit_built)),
+            shapes=(
+                (entry_built.depth, entry_built.conditions),
+                None if exit_built is None else (exit_built.depth, exit_built.conditions),
+            ),
         )
     except InvalidGenome:
         return None
@@ -509,10 +515,6 @@ def _own(data: Json) -> _Own | None:
             _OWNS.clear()
         _OWNS[key] = found
     return found
-
-
-def _shape(built: _Built | None) -> tuple[int, int] | None:
-    return None if built is None else (built.depth, built.conditions)
 
 
 class _Built:
@@ -608,11 +610,13 @@ def _condition(condition: Json) -> _Built | None:
     ((op, operands),) = condition.items()
     if op not in CONDITIONS or type(operands) not in (list, tuple) or len(operands) != 2:
         return _unusual_condition(condition)
-    left, right = (term if isinstance(term, int | float) else _operand(term) for term in operands)
+    first, second = operands
+    left = first if isinstance(first, _NUMBER) else _operand(first)
+    right = second if isinstance(second, _NUMBER) else _operand(second)
     # what snap_rule does: a constant moves to the threshold grid of the term it is compared with
-    if isinstance(right, int | float) and isinstance(left, _Operand):
+    if isinstance(right, _NUMBER) and isinstance(left, _Operand):
         right = _on_threshold_grid(right, left.bounds())
-    elif isinstance(left, int | float) and isinstance(right, _Operand):
+    elif isinstance(left, _NUMBER) and isinstance(right, _Operand):
         left = _on_threshold_grid(left, right.bounds())
     left_term = left.validated if isinstance(left, _Operand) else _term(left)
     right_term = right.validated if isinstance(right, _Operand) else _term(right)
@@ -1002,7 +1006,7 @@ def _rule_term_slots(rule: Json) -> list[tuple[Path, int, Any]]:
     for path in conditions(rule):
         condition = node_at(rule, path)
         for index, term in enumerate(condition[op_of(condition)]):
-            if not isinstance(term, int | float):
+            if not isinstance(term, _NUMBER):
                 slots.append((path, index, term))
     return slots
 
@@ -1032,7 +1036,7 @@ def mutate_param(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
     param = rng.choice(params)
     grid = param_grid(param)
     current = term.get(param.name, param.default)
-    assert isinstance(current, int | float)
+    assert isinstance(current, _NUMBER)
     position = grid.index(nearest(current, grid))
     if rng.random() < 0.7:  # a neighbour, mostly: small steps keep what works
         position = max(0, min(len(grid) - 1, position + rng.choice((-1, 1))))
@@ -1049,7 +1053,7 @@ def mutate_threshold(rng: Chooser, data: Json, pool: Pool = ()) -> Json | None:
             condition = node_at(data[side], path)
             operands = condition[op_of(condition)]
             for index, term in enumerate(operands):
-                if isinstance(term, int | float):
+                if isinstance(term, _NUMBER):
                     slots.append((side, path, index, operands[1 - index]))
     if not slots:
         return None

@@ -667,14 +667,25 @@ def with_rules(
     ``shapes``: the rules' depths and condition counts, when the caller counted them already."""
     if not valid_name(name):
         raise InvalidGenome(f"name: not a valid name (got {show(name)})")
+    return with_valid_name(shell, name=name, entry=entry, exit=exit, shapes=shapes)
+
+
+def with_valid_name(
+    shell: Genome, *, name: str, entry: Rule, exit: Rule | None, shapes: Shapes | None = None
+) -> Genome:
+    """:func:`with_rules` for a ``name`` the caller knows :func:`valid_name` accepts (the generator's,
+    a prefix and hex digits), without checking it again."""
     problem = shell._whole_problem(entry, exit, shapes)
     if problem is not None:
         raise InvalidGenome(f"{_join('', problem[1])}: {problem[0]}")
     values = {**shell.__dict__, "name": name, "entry": entry, "exit": exit}
-    fields_set = shell.model_fields_set | {"name", "entry"}
+    fields_set = shell.__pydantic_fields_set__ | _NAMED
     if exit is not None:
         fields_set.add("exit")
     return _assembled(Genome, values, fields_set)
+
+
+_NAMED = frozenset({"name", "entry"})
 
 
 def _assembled[M: BaseModel](cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
