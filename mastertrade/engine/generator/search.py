@@ -131,6 +131,11 @@ class _Places:
         text = self.prefix + ":".join(map(str, parts)).encode()
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
 
+    def child(self, index: int) -> int:
+        """``self(index)``: the seed of the generation's ``index``-th child."""
+        digest = hashlib.blake2b(self.prefix + b"%d" % index, digest_size=8).digest()
+        return int.from_bytes(digest, "big") >> 1
+
 
 def seeded(seed: int) -> random.Random:
     """``random.Random(seed)`` for an int ``seed`` (the same state, so the same draws), without the
@@ -480,7 +485,7 @@ class Search:
         index = 0
         place = _Places(config.seed, 0)
         while len(found) < size and index < size * 20:
-            seed = place(index)
+            seed = place.child(index)
             genome = seed_genome(
                 seeded(seed), symbol=config.symbol, timeframe=config.timeframe, limits=config.limits
             )
@@ -539,7 +544,7 @@ class Search:
                 first, second = crossover(pair_rng, first, second, config.limits)
                 origin = "crossover"
             for offset, genome in enumerate((first, second)):
-                seed = place(pair + offset)
+                seed = place.child(pair + offset)
                 ticket = None
                 if self.operators is not None:
                     own = parents[pair + offset].fitness.values[0]

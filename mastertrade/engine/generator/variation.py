@@ -44,6 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any, cast
 
 from mastertrade.engine.generator.grid import (
@@ -496,10 +497,11 @@ def _own(data: Json) -> _Own | None:
         return None
     key: Hashable | None = None
     if tuple(data) == _FIELDS:
-        values = tuple(map(data.__getitem__, _OWN_FIELDS))
-        types = tuple(map(type, values))
-        if _PLAIN.issuperset(types) and 0.0 not in values:  # no sign of zero to tell apart
-            key = (data["entry"] is None, data["exit"] is None, types, values)
+        values = _OWN_VALUES_OF(data)
+        # (strings, floats and null never compare equal across types, so the values tell the types
+        # apart; and the grids take a zero of either sign to the same point)
+        if _PLAIN.issuperset(map(type, values)):
+            key = (data["entry"] is None, data["exit"] is None, values)
             known = _OWNS.get(key, _MISSING)
             if known is not _MISSING:
                 return known  # type: ignore[no-any-return]
@@ -847,6 +849,7 @@ _MISSING: Any = object()
 
 _FIELDS = tuple(Genome.model_fields)
 _OWN_FIELDS = ("symbol", "timeframe", "stop_loss", "take_profit", "trailing_stop", "size")
+_OWN_VALUES_OF = itemgetter(*_OWN_FIELDS)
 _PLAIN = frozenset({str, float, type(None)})
 
 
@@ -920,13 +923,14 @@ def _frozen(value: Any) -> Hashable:
 _FLAT = frozenset({str, int, float, bool})
 
 
-_DOCUMENTS: OrderedDict[int, tuple[Genome, Json, int]] = OrderedDict()
+_DOCUMENTS: OrderedDict[int, tuple[Genome, Json, int | None]] = OrderedDict()
 """The JSON documents of the genomes ``build`` made lately, with the conditions and groups of their
-rules, by genome (kept, so its id is not reused), oldest first."""
+rules (``None``: a genome :func:`document` dumped), by genome (kept, so its id is not reused), oldest
+first."""
 _DOCUMENTS_KEPT = 1_024
 
 
-def _remember(genome: Genome, doc: Json, nodes: int) -> None:
+def _remember(genome: Genome, doc: Json, nodes: int | None) -> None:
     if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
         try:
             _DOCUMENTS.popitem(last=False)  # the oldest
@@ -945,12 +949,15 @@ def rule_nodes(genome: Genome) -> int | None:
 
 
 def document(genome: Genome) -> Json:
-    """``genome.to_dict()``, without a dump for a genome ``build`` made lately. The document may share
+    """``genome.to_dict()``, without a dump for a genome ``build`` made lately or dumped here lately (a
+    parent that outlives the last thousand builds is varied again and again). The document may share
     parts with other genomes' documents: the operators never edit one in place, they copy what changes."""
     known = _DOCUMENTS.get(id(genome))
     if known is not None and known[0] is genome:
         return known[1]
-    return genome.to_dict()
+    doc = genome.to_dict()
+    _remember(genome, doc, None)
+    return doc
 
 
 def seed_genome(rng: Chooser, *, symbol: str, timeframe: str, limits: Limits) -> Genome:
