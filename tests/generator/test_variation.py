@@ -308,3 +308,27 @@ def test_stops_snap_to_the_grid_given_even_when_a_freed_grid_had_its_id() -> Non
         assert variation._on_grid(0.0123, grid) == grids.nearest(0.0123, grid), step
         grids._nearest_in_tuple.cache_clear()  # nothing else keeps the grid
         del grid
+
+
+def test_a_crossover_draft_varies_and_finishes_as_the_genome_it_stands_for() -> None:
+    """The search mutates crossover children as drafts: the same draws give the same children, named
+    and built as from the genome, and a draft kept as it is becomes that genome."""
+    from mastertrade.engine.generator.variation import Draft, crossover_drafts, finished
+
+    limits = Limits()
+    rng = random.Random(8)
+    pool = [seed_genome(rng, limits=limits, **MARKET) for _ in range(30)]
+    drafts = 0
+    for seed in range(150):
+        first, second = random.Random(seed).sample(pool, 2)
+        ours = crossover_drafts(random.Random(seed), first, second, limits)
+        theirs = crossover(random.Random(seed), first, second, limits)
+        for draft, genome in zip(ours, theirs, strict=True):
+            drafts += isinstance(draft, Draft)
+            assert draft.name == genome.name and genome_key(draft) == genome_key(genome)
+            mutated = mutate(random.Random(seed + 1), draft, limits)
+            expected = mutate(random.Random(seed + 1), genome, limits)
+            assert_same(finished(mutated), expected)
+            assert_same(finished(draft), genome)
+        pool += [finished(child) for child in ours]
+    assert drafts > 100

@@ -56,8 +56,10 @@ from mastertrade.engine.generator.collector import CollectorPause
 from mastertrade.engine.generator.evaluation import Score
 from mastertrade.engine.generator.variation import (
     KEY_DIGITS,
+    Draft,
     Limits,
-    crossover,
+    crossover_drafts,
+    finished,
     genome_key,
     mutate,
     named,
@@ -533,7 +535,8 @@ class Search:
         place = _Places(config.seed, generation)
         parents = tournament(seeded(place("parents")), population, size)
         for pair in range(0, size, 2):
-            first, second = parents[pair].genome, parents[pair + 1].genome
+            first: Genome | Draft = parents[pair].genome
+            second: Genome | Draft = parents[pair + 1].genome
             pair_rng = seeded(place(pair, "crossover"))
             origin = "mutation"
             rate, arm = config.crossover_prob, None
@@ -541,7 +544,9 @@ class Search:
                 rate, arm = self.operators.crossover_rate(pair_rng)
             crossed = pair_rng.random() < rate
             if crossed:
-                first, second = crossover(pair_rng, first, second, config.limits)
+                first, second = crossover_drafts(
+                    pair_rng, parents[pair].genome, parents[pair + 1].genome, config.limits
+                )
                 origin = "crossover"
             for offset, genome in enumerate((first, second)):
                 seed = place.child(pair + offset)
@@ -561,8 +566,11 @@ class Search:
         return children
 
     def _vary(
-        self, rng: random.Random, genome: Genome, origin: str, ticket: Ticket | None = None
+        self, rng: random.Random, genome: Genome | Draft, origin: str, ticket: Ticket | None = None
     ) -> tuple[Genome, str] | None:
+        """The child (mutated with ``mutation_prob``, again while its fingerprint was seen) and its
+        origin; ``None`` when it stayed a duplicate. A crossover child comes as a draft: mostly mutated
+        at once, it is made a genome only if it is kept as it is."""
         limits = self.config.limits
         choose = None if ticket is None or self.operators is None else self.operators.chooser(ticket)
         if rng.random() < self.config.mutation_prob:
@@ -572,7 +580,7 @@ class Search:
             key = genome_key(genome)
             if key not in self.seen:
                 self.seen.add(key)
-                return genome, origin
+                return finished(genome), origin
             genome = mutate(rng, genome, limits, choose)
             origin = "mutation"
         self.genome_duplicates += 1

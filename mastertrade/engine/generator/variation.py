@@ -400,14 +400,14 @@ def named(genome: Genome) -> Genome:
     return genome.model_copy(update={"name": f"{_PREFIX}{fingerprint(genome)[:KEY_DIGITS]}"})
 
 
-def genome_key(genome: Genome) -> str:
+def genome_key(genome: Genome | Draft) -> str:
     """The first ``KEY_DIGITS`` hex digits of the fingerprint: read from the name of a genome this module
     built (computing a fingerprint costs a canonical form), computed for any other. Two genomes with the
     same key are taken as duplicates; a false match among the thousands of one run is one in 10^5."""
     name = genome.name
     if name.startswith(_PREFIX) and len(name) == len(_PREFIX) + KEY_DIGITS:
         return name[len(_PREFIX) :]
-    return fingerprint(genome)[:KEY_DIGITS]
+    return fingerprint(finished(genome))[:KEY_DIGITS]
 
 
 def build(data: Json, limits: Limits) -> Genome | None:
@@ -419,8 +419,65 @@ def build(data: Json, limits: Limits) -> Genome | None:
     validated children, the genome's own fields (symbol, timeframe, stops, size) are snapped and
     validated once per distinct set (:func:`_own`, which also keeps the text of the fingerprint around
     the rules), and the genome is assembled from those with only the checks that concern the whole
-    (``genome.with_valid_name``), its fingerprint computed before it exists so it is built once, named. Its
-    JSON document is remembered (:func:`document`), so varying it again starts without a dump."""
+    (``genome.with_valid_name``), its fingerprint computed before it exists so it is built once, named.
+    Its JSON document is remembered (:func:`document`), so varying it again starts without a dump."""
+    draft = _draft(data, limits)
+    return None if draft is None else draft.genome()
+
+
+class Draft:
+    """A genome checked valid, named and with its JSON document, but not yet assembled
+    (:meth:`genome`): what crossover hands the search, which mutates most of its children at once, so
+    that only the genomes it keeps are made. :func:`mutate`, :func:`document` and :func:`genome_key`
+    take one as they take the genome it stands for."""
+
+    __slots__ = ("_genome", "doc", "entry", "exit", "fingerprint", "name", "own")
+
+    def __init__(self, own: _Own, entry: _Built, exit: _Built | None, fingerprint: str) -> None:
+        self.own = own
+        self.entry = entry
+        self.exit = exit
+        self.fingerprint = fingerprint
+        self.name = f"{_PREFIX}{fingerprint[:KEY_DIGITS]}"
+        # its own fields are their own JSON (strings, floats, null), its rules' documents were built
+        doc = own.shell.__dict__.copy()
+        doc["name"] = self.name
+        doc["entry"] = entry.doc
+        doc["exit"] = None if exit is None else exit.doc
+        self.doc = doc
+        self._genome: Genome | None = None
+
+    def shapes(self) -> tuple[tuple[int, int], tuple[int, int] | None]:
+        exit = self.exit
+        return (self.entry.depth, self.entry.conditions), None if exit is None else (
+            exit.depth,
+            exit.conditions,
+        )
+
+    def genome(self) -> Genome:
+        """The genome (made once), its fingerprint and document remembered."""
+        if self._genome is None:
+            exit = self.exit
+            genome = with_valid_name(  # (a prefix and hex digits: a valid name; checked whole already)
+                self.own.shell,
+                name=self.name,
+                entry=self.entry.rule,
+                exit=None if exit is None else exit.rule,
+                shapes=self.shapes(),
+            )
+            remember_fingerprint(genome, self.fingerprint)
+            _remember(genome, self.doc, self.entry.nodes + (0 if exit is None else exit.nodes))
+            self._genome = genome
+        return self._genome
+
+
+def finished(genome: Genome | Draft) -> Genome:
+    """The genome a draft stands for; a genome as it is."""
+    return genome.genome() if isinstance(genome, Draft) else genome
+
+
+def _draft(data: Json, limits: Limits) -> Draft | None:
+    """:func:`build` up to making the genome: ``None`` when it would refuse ``data``."""
     entry_built = exit_built = None
     rule = data.get("entry")
     if rule is not None:
@@ -445,30 +502,13 @@ def build(data: Json, limits: Limits) -> Genome | None:
         return None
     entry = entry_built.rule
     exit = None if exit_built is None else exit_built.rule
-    found_print = fingerprint_filled(own.template, entry, exit)
-    try:
-        genome = with_valid_name(  # (a prefix and hex digits: a valid name)
-            own.shell,
-            name=f"{_PREFIX}{found_print[:KEY_DIGITS]}",
-            entry=entry,
-            exit=exit,
-            shapes=(
-                (entry_built.depth, entry_built.conditions),
-                None if exit_built is None else (exit_built.depth, exit_built.conditions),
-            ),
-        )
-    except InvalidGenome:
+    shapes = (
+        (entry_built.depth, entry_built.conditions),
+        None if exit_built is None else (exit_built.depth, exit_built.conditions),
+    )
+    if own.shell._whole_problem(entry, exit, shapes) is not None:  # what with_valid_name refuses
         return None
-    remember_fingerprint(genome, found_print)
-    # its own fields are their own JSON (strings, floats, null), its rules' documents were built
-    doc = genome.__dict__.copy()
-    doc["entry"] = entry_built.doc
-    nodes = entry_built.nodes
-    if exit_built is not None:
-        doc["exit"] = exit_built.doc
-        nodes += exit_built.nodes
-    _remember(genome, doc, nodes)
-    return genome
+    return Draft(own, entry_built, exit_built, fingerprint_filled(own.template, entry, exit))
 
 
 class _Own:
@@ -948,10 +988,14 @@ def rule_nodes(genome: Genome) -> int | None:
     return None
 
 
-def document(genome: Genome) -> Json:
+def document(genome: Genome | Draft) -> Json:
     """``genome.to_dict()``, without a dump for a genome ``build`` made lately or dumped here lately (a
-    parent that outlives the last thousand builds is varied again and again). The document may share
-    parts with other genomes' documents: the operators never edit one in place, they copy what changes."""
+    parent that outlives the last thousand builds is varied again and again), or a draft. The document
+    may share parts with other genomes' documents: the operators never edit one in place, they copy
+    what changes."""
+    if type(genome) is Draft:
+        return genome.doc
+    assert isinstance(genome, Genome)
     known = _DOCUMENTS.get(id(genome))
     if known is not None and known[0] is genome:
         return known[1]
@@ -1185,12 +1229,12 @@ def _weighted(rng: Chooser) -> Operator:
     return MUTATIONS[-1][1]
 
 
-def mutate(
+def mutate[G: (Genome, Genome | Draft)](
     rng: Chooser,
-    genome: Genome,
+    genome: G,
     limits: Limits,
     choose: Callable[[Chooser], Operator] | None = None,
-) -> Genome:
+) -> Genome | G:
     """One mutation of ``genome`` (a changed, valid genome), or ``genome`` itself when a dozen tries
     produced nothing valid and different. ``choose`` picks the operator (default: the fixed weights of
     ``MUTATIONS``; the search's operator bandit passes its own)."""
@@ -1203,7 +1247,7 @@ def mutate(
         child = build(edited, limits)
         # (a name is a field: told apart by their names, two genomes differ; the names of built ones
         # are their fingerprints, so mostly that is all it takes to tell)
-        if child is not None and (child.name != genome.name or child != genome):
+        if child is not None and (child.name != genome.name or child != finished(genome)):
             return child
     return genome
 
@@ -1214,6 +1258,14 @@ def mutate(
 def crossover(rng: Chooser, first: Genome, second: Genome, limits: Limits) -> tuple[Genome, Genome]:
     """Two children swapping a rule subtree of the same side (entry or exit), and with probability 1/2
     their stops and sizes; a child the model refuses is replaced by its parent."""
+    child_a, child_b = crossover_drafts(rng, first, second, limits)
+    return finished(child_a), finished(child_b)
+
+
+def crossover_drafts(
+    rng: Chooser, first: Genome, second: Genome, limits: Limits
+) -> tuple[Genome | Draft, Genome | Draft]:
+    """:func:`crossover`, a new child as a :class:`Draft` (the search mutates most of them at once)."""
     a, b = document(first), document(second)
     for _ in range(ATTEMPTS // 2):
         side = rng.choice(
@@ -1228,7 +1280,7 @@ def crossover(rng: Chooser, first: Genome, second: Genome, limits: Limits) -> tu
         if rng.random() < 0.5:
             for key in (*STOP_GRIDS, "size"):
                 child_a[key], child_b[key] = b.get(key), a.get(key)
-        built_a, built_b = build(child_a, limits), build(child_b, limits)
+        built_a, built_b = _draft(child_a, limits), _draft(child_b, limits)
         if built_a is not None or built_b is not None:
             return built_a or first, built_b or second
     return first, second
