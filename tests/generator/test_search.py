@@ -310,6 +310,7 @@ def test_a_generations_seeds_and_generators_are_derive_and_random(
     assert place(index) == search.derive(seed, generation, index)
     assert place.child(index) == search.derive(seed, generation, index)
     assert place(index, "crossover") == search.derive(seed, generation, index, "crossover")
+    assert place.crossover(index) == search.derive(seed, generation, index, "crossover")
     assert place("parents") == search.derive(seed, generation, "parents")
     ours, theirs = search.seeded(seed), random.Random(seed)
     assert type(ours) is random.Random and ours.getstate() == theirs.getstate()

@@ -133,6 +133,11 @@ class _Places:
         text = self.prefix + ":".join(map(str, parts)).encode()
         return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
 
+    def crossover(self, pair: int) -> int:
+        """``self(pair, "crossover")``: the seed of a pair's crossover."""
+        digest = hashlib.blake2b(self.prefix + b"%d:crossover" % pair, digest_size=8).digest()
+        return int.from_bytes(digest, "big") >> 1
+
     def child(self, index: int) -> int:
         """``self(index)``: the seed of the generation's ``index``-th child."""
         digest = hashlib.blake2b(self.prefix + b"%d" % index, digest_size=8).digest()
@@ -537,7 +542,7 @@ class Search:
         for pair in range(0, size, 2):
             first: Genome | Draft = parents[pair].genome
             second: Genome | Draft = parents[pair + 1].genome
-            pair_rng = seeded(place(pair, "crossover"))
+            pair_rng = seeded(place.crossover(pair))
             origin = "mutation"
             rate, arm = config.crossover_prob, None
             if self.operators is not None:

@@ -77,7 +77,7 @@ from mastertrade.engine.signals.genome import (
     parse_rule,
     term_and_document,
     valid_name,
-    with_valid_name,
+    with_checked_rules,
 )
 from mastertrade.engine.signals.indicators import INDICATORS
 from mastertrade.engine.signals.random_genome import Chooser, FixedTerm, random_document
@@ -419,7 +419,7 @@ def build(data: Json, limits: Limits) -> Genome | None:
     validated children, the genome's own fields (symbol, timeframe, stops, size) are snapped and
     validated once per distinct set (:func:`_own`, which also keeps the text of the fingerprint around
     the rules), and the genome is assembled from those with only the checks that concern the whole
-    (``genome.with_valid_name``), its fingerprint computed before it exists so it is built once, named.
+    (``genome.with_checked_rules``), its fingerprint computed before it exists so it is built once, named.
     Its JSON document is remembered (:func:`document`), so varying it again starts without a dump."""
     draft = _draft(data, limits)
     return None if draft is None else draft.genome()
@@ -447,23 +447,15 @@ class Draft:
         self.doc = doc
         self._genome: Genome | None = None
 
-    def shapes(self) -> tuple[tuple[int, int], tuple[int, int] | None]:
-        exit = self.exit
-        return (self.entry.depth, self.entry.conditions), None if exit is None else (
-            exit.depth,
-            exit.conditions,
-        )
-
     def genome(self) -> Genome:
         """The genome (made once), its fingerprint and document remembered."""
         if self._genome is None:
             exit = self.exit
-            genome = with_valid_name(  # (a prefix and hex digits: a valid name; checked whole already)
+            genome = with_checked_rules(  # (a prefix and hex digits: a valid name; checked whole in _draft)
                 self.own.shell,
                 name=self.name,
                 entry=self.entry.rule,
                 exit=None if exit is None else exit.rule,
-                shapes=self.shapes(),
             )
             remember_fingerprint(genome, self.fingerprint)
             _remember(genome, self.doc, self.entry.nodes + (0 if exit is None else exit.nodes))
@@ -506,7 +498,7 @@ def _draft(data: Json, limits: Limits) -> Draft | None:
         (entry_built.depth, entry_built.conditions),
         None if exit_built is None else (exit_built.depth, exit_built.conditions),
     )
-    if own.shell._whole_problem(entry, exit, shapes) is not None:  # what with_valid_name refuses
+    if own.shell._whole_problem(entry, exit, shapes) is not None:  # what genome.with_rules refuses
         return None
     return Draft(own, entry_built, exit_built, fingerprint_filled(own.template, entry, exit))
 
@@ -574,13 +566,17 @@ class _Built:
         self.nodes = nodes
         """Conditions and groups: what the search's complexity penalty counts."""
         self.walked: tuple[list[Path], list[Path], list[Path]] | None = None
-        self.terms: list[tuple[Path, int, Any]] | None = None
+        self.terms: dict[str, list[tuple[str, Path, int, Any]]] | None = None
 
-    def term_slots(self) -> list[tuple[Path, int, Any]]:
-        """(condition path, operand index, term) of every non-constant term of the document."""
+    def term_slots(self, side: str) -> list[tuple[str, Path, int, Any]]:
+        """(``side``, condition path, operand index, term) of every non-constant term of the document,
+        when it is the rule on ``side`` (kept per side: the same rule can be an entry and an exit)."""
         if self.terms is None:
-            self.terms = _rule_term_slots(self.doc)
-        return self.terms
+            self.terms = {}
+        found = self.terms.get(side)
+        if found is None:
+            found = self.terms[side] = [(side, *slot) for slot in _rule_term_slots(self.doc)]
+        return found
 
     def walk(self) -> tuple[list[Path], list[Path], list[Path]]:
         """The paths of the document's nodes, of its conditions and of its groups."""
@@ -1047,8 +1043,10 @@ def _terms_in(data: Json) -> list[tuple[str, Path, int, Any]]:
     for side in _sides(data):
         rule = data[side]
         own = _OWN.get(id(rule))
-        found = own.term_slots() if own is not None and own.doc is rule else _rule_term_slots(rule)
-        slots.extend((side, path, index, term) for path, index, term in found)
+        if own is not None and own.doc is rule:
+            slots.extend(own.term_slots(side))
+        else:
+            slots.extend((side, path, index, term) for path, index, term in _rule_term_slots(rule))
     return slots
 
 
@@ -1217,10 +1215,15 @@ MUTATIONS: tuple[tuple[str, Operator, float], ...] = (
     ("remove", mutate_remove, 1.0),
     ("stops", mutate_stops, 1.5),
 )
+_TOTAL: list[Any] = [MUTATIONS, sum(weight for _, _, weight in MUTATIONS)]
+"""The mutations' weights summed, with the table they were summed from."""
 
 
 def _weighted(rng: Chooser) -> Operator:
-    total = sum(weight for _, _, weight in MUTATIONS)
+    mutations, total = _TOTAL
+    if mutations is not MUTATIONS:  # (replaced: summed again, in the same order)
+        _TOTAL[:] = [MUTATIONS, sum(weight for _, _, weight in MUTATIONS)]
+        mutations, total = _TOTAL
     point = rng.random() * total
     for _, operator, weight in MUTATIONS:
         point -= weight

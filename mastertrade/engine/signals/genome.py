@@ -667,17 +667,16 @@ def with_rules(
     ``shapes``: the rules' depths and condition counts, when the caller counted them already."""
     if not valid_name(name):
         raise InvalidGenome(f"name: not a valid name (got {show(name)})")
-    return with_valid_name(shell, name=name, entry=entry, exit=exit, shapes=shapes)
-
-
-def with_valid_name(
-    shell: Genome, *, name: str, entry: Rule, exit: Rule | None, shapes: Shapes | None = None
-) -> Genome:
-    """:func:`with_rules` for a ``name`` the caller knows :func:`valid_name` accepts (the generator's,
-    a prefix and hex digits), without checking it again."""
     problem = shell._whole_problem(entry, exit, shapes)
     if problem is not None:
         raise InvalidGenome(f"{_join('', problem[1])}: {problem[0]}")
+    return with_checked_rules(shell, name=name, entry=entry, exit=exit)
+
+
+def with_checked_rules(shell: Genome, *, name: str, entry: Rule, exit: Rule | None) -> Genome:
+    """:func:`with_rules` for a ``name`` the caller knows :func:`valid_name` accepts and rules it found
+    ``shell._whole_problem`` has nothing against: the generator names its genomes with a prefix and hex
+    digits, and checks a child before it decides whether to make it."""
     values = {**shell.__dict__, "name": name, "entry": entry, "exit": exit}
     fields_set = shell.__pydantic_fields_set__ | _NAMED
     if exit is not None:
