@@ -341,3 +341,13 @@ def test_the_complexity_counted_when_built_is_the_rules_counted() -> None:
         assert rule_nodes(genome) in (None, counted) and search.complexity(genome) == counted
         assert search.complexity(genome.model_copy()) == counted  # not built: counted
     assert sum(rule_nodes(genome) is not None for genome in pool) > 300
+
+
+def test_values_read_together_are_the_values_read_one_by_one() -> None:
+    rows = np.arange(5 * k.METRICS, dtype=np.float64).reshape(5, k.METRICS) / 7.0
+    rows[0, 0], rows[0, 1], rows[1, 2] = np.nan, np.inf, -np.inf
+    score = Score(rows, np.zeros(k.MOMENTS))
+    keys = tuple(k.KERNEL_KEYS)
+    for row in (k.ROW_OOS, k.ROW_IS):
+        assert score.values_of(keys, row) == [score.value(key, row) for key in keys]
+    assert score.values_of(keys)[:2] == [None, None]

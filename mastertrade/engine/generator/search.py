@@ -258,23 +258,26 @@ def assess(candidate: Candidate, score: Score, config: SearchConfig) -> None:
     """Set the candidate's score, constraint violation and deap fitness (see the module docstring)."""
     candidate.score = score
     violation = 0.0
-    sharpe = score.oos_sharpe
+    sharpe, trades_value, exposure_value, drawdown = score.values_of(_ASSESSED)
     if score.error is not None:
         violation += 10.0
     if sharpe is None:
         violation += 1.0
-    trades = score.value("trades") or 0.0
+    trades = trades_value or 0.0
     if trades < config.min_trades:
         violation += (config.min_trades - trades) / max(config.min_trades, 1)
-    exposure = score.value("exposure_pct") or 0.0
+    exposure = exposure_value or 0.0
     if exposure > config.max_exposure_pct:
         violation += (exposure - config.max_exposure_pct) / 100.0
     candidate.violation = violation
-    drawdown = score.value("max_drawdown_pct")
     if violation > 0 or sharpe is None or drawdown is None:
         candidate.fitness.values = (-INFEASIBLE - violation, INFEASIBLE + violation)
     else:
         candidate.fitness.values = (sharpe - config.complexity_penalty * candidate.complexity, drawdown)
+
+
+_ASSESSED = ("sharpe", "trades", "exposure_pct", "max_drawdown_pct")
+"""The out-of-sample values :func:`assess` reads."""
 
 
 def ranked(candidates: Sequence[Candidate]) -> None:
