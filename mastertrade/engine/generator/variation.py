@@ -515,6 +515,9 @@ class _Own:
         self.template = fingerprint_template(own)
 
 
+_VALID_NAMES: set[Any] = set()
+"""Names :func:`~.genome.valid_name` accepted (a child's document carries its parent's name); cleared
+when it holds ``_CONDITIONS_KEPT``."""
 _OWNS: dict[Hashable, _Own | None] = {}
 """What :func:`_own` found (``None``: refused), by the document's own fields as they came (before the
 grids) and whether its rules are null; cleared when it holds ``_CONDITIONS_KEPT``."""
@@ -525,8 +528,13 @@ def _own(data: Json) -> _Own | None:
     when the model refuses them or the name. Remembered by the fields as they come (a search moves a
     few hundred sets of stops and sizes around) when they are what :func:`_shell_key` tells apart by
     value: every field in order, strings, nonzero floats or null; snapped and validated otherwise."""
-    if not valid_name(data.get("name")):
-        return None
+    name = data.get("name")
+    if type(name) is not str or name not in _VALID_NAMES:
+        if not valid_name(name):
+            return None
+        if len(_VALID_NAMES) >= _CONDITIONS_KEPT:
+            _VALID_NAMES.clear()
+        _VALID_NAMES.add(name)
     key: Hashable | None = None
     if tuple(data) == _FIELDS:
         values = _OWN_VALUES_OF(data)
@@ -1289,7 +1297,7 @@ def crossover_drafts(
     return first, second
 
 
-MEMOS: tuple[dict[Any, Any], ...] = (
+MEMOS: tuple[dict[Any, Any] | set[Any], ...] = (
     _SNAPPED,
     _THRESHOLDS,
     _OWN,
@@ -1300,6 +1308,7 @@ MEMOS: tuple[dict[Any, Any], ...] = (
     _TERM_MODELS,
     _SHELLS,
     _OWNS,
+    _VALID_NAMES,
     _OWN_VALUES,
     _ON_GRID,
     _DOCUMENTS,
