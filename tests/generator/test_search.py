@@ -351,3 +351,15 @@ def test_values_read_together_are_the_values_read_one_by_one() -> None:
     for row in (k.ROW_OOS, k.ROW_IS):
         assert score.values_of(keys, row) == [score.value(key, row) for key in keys]
     assert score.values_of(keys)[:2] == [None, None]
+
+
+def test_a_behaviour_signature_is_the_bytes_it_always_was() -> None:
+    """The rows with NaN read as -1 and -0.0 as 0.0, as ``np.where`` wrote them before."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        rows = rng.choice([np.nan, -0.0, 0.0, 1.5, -2.25, np.inf, -np.inf], size=(k.rows(3), k.METRICS))
+        old = rows[k.ROW_OOS : k.ROW_IS + 1]
+        expected = (np.where(old != old, -1.0, old) + 0.0).tobytes()
+        score = Score(rows, np.zeros(k.MOMENTS))
+        assert score.signature == expected
+        assert np.array_equal(score.values, rows, equal_nan=True)  # the score's own rows untouched
