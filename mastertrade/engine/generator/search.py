@@ -111,7 +111,10 @@ so selection lags one generation) was built and measured the same day, and not k
 breeding thread takes CPU from scoring's compiled threads (indicators 0.11-0.13 s became 0.37-0.42 s), so
 cores busy did not rise and the search was 4% faster at 1y and no faster at 5y (four interleaved pairs
 each, load 2-7), while the lagging parents cost quality: over seeds 1-6 at 1y the median search-window
-Sharpe ratio of the stored strategies fell in all six (mean 1.47 -> 0.99) and the best in five."""
+Sharpe ratio of the stored strategies fell in all six (mean 1.47 -> 0.99) and the best in five.
+
+Breeding became cheaper after these measurements (2026-12-05: 72-89 us a child of thread CPU time at 1y
+against 97-122 before, see :mod:`.variation`), which leaves chunks even less breeding to hide."""
 
 
 def derive(seed: int, *parts: object) -> int:
