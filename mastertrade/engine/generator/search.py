@@ -113,8 +113,8 @@ cores busy did not rise and the search was 4% faster at 1y and no faster at 5y (
 each, load 2-7), while the lagging parents cost quality: over seeds 1-6 at 1y the median search-window
 Sharpe ratio of the stored strategies fell in all six (mean 1.47 -> 0.99) and the best in five.
 
-Breeding became cheaper after these measurements (2026-12-05: 72-89 us a child of thread CPU time at 1y
-against 97-122 before, see :mod:`.variation`), which leaves chunks even less breeding to hide."""
+Breeding became cheaper after these measurements (2026-12-05: 1.41 times in thread CPU time a child at
+1y, 1.44 at 5y, see :mod:`.variation`), which leaves chunks even less breeding to hide."""
 
 
 def derive(seed: int, *parts: object) -> int:

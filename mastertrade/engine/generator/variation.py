@@ -16,11 +16,12 @@ its fingerprint is put together from remembered texts before the genome is made
 (:func:`~mastertrade.engine.signals.canonical.fingerprint_filled`), so it is made once, named. A child
 of crossover is handed over as a :class:`Draft` (checked, named, with its document): the search mutates
 nine in ten of them at once, and makes a genome of one only if it keeps it as it is. (Breeding and
-selection, measured 2026-12-05 as the generation benchmark does, a seed-1 ``--count 500`` search
-replayed with its recorded scores, thread CPU time, ten interleaved pairs under load 6-7: at one year
-of 1h bars 72-89 us a child, median 81, against 97-122, median 114, before the own-field memo, the
-drafts, one-pass selection and cheaper seeding; at five years 95-98 against 123-138, three pairs. The
-same archive to the bit: names, order, scores.)
+selection, measured 2026-12-05 as the generation benchmark's ceiling does, a seed-1 ``--count 500``
+search replayed with its recorded scores, thread CPU time, interleaved with the code before the own-field
+memo, the drafts, one-pass selection and cheaper seeding: at one year of 1h bars 65-89 us a child
+against 94-122, 1.41 times cheaper in the median of 18 pairs (1.20-1.52; load 2 to 7); at five years
+79-98 against 113-138, 1.44 times (1.30-1.59, 9 pairs). The same archive to the bit: names, order,
+scores.)
 
 Mutations (one per call, chosen at random):
 
