@@ -37,7 +37,8 @@ def validate(
         typer.Option(
             "--trials",
             help="How many strategies or settings you tried before settling on this one (default 1; for a"
-            " generated strategy on its own series, the trials its generation counted).",
+            " generated strategy on its own series, the trials its generation counted; for a trained"
+            " policy, the trials its hold-out counted).",
             show_default=False,
         ),
     ] = None,
@@ -52,7 +53,7 @@ def validate(
     A generated strategy on its own series starts after the last bar its search saw (its hold-out and
     any bar since) and counts the trials its generation counted; an earlier --start marks the windows
     its search saw. A trained policy (model:ID) on its own series likewise starts after its training
-    window."""
+    window and counts the trials its hold-out counted (`mt rl train`)."""
     from mastertrade.cli.strategy import stored_record
     from mastertrade.engine.generator.report import provenance_of, validate_series
     from mastertrade.errors import UserInputError
@@ -167,7 +168,9 @@ def _print(report: dict[str, Any]) -> None:
     how = {
         "declared": "declared trial(s)",
         "default": "trial (none declared)",
-        "recorded": "trials (what its generation counted on this series)",
+        "recorded": "trials (what its generation counted on this series)"
+        if (report.get("provenance") or {}).get("seen_by") != "training"
+        else "trials (what its hold-out counted on this series when it was trained)",
     }[deflated.get("trials_source", "declared")]
     from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
     from mastertrade.engine.market.timeframes import timeframe_ms

@@ -264,3 +264,38 @@ def test_validate_reports_a_policy_on_bars_its_training_never_saw(mt: MT) -> Non
     whole = mt.json("validate", spec, "--start", "2000-01-01")
     assert whole["provenance"]["seen_bars"] > 0 and whole["full"]["bars"] == 1000
     assert "are bars its training saw, so figures over them are not out-of-sample" in whole["verdict"]
+
+
+@pytest.mark.usefixtures("fixed_training")
+def test_validate_counts_the_trials_a_policys_hold_out_counted(mt: MT, db_url: str) -> None:
+    """A policy trained after a search of its series was judged among every candidate scored there; its
+    `mt validate` counts those trials too (it counted one, as if it were the only thing ever tried)."""
+    from mastertrade.config import load_settings
+    from mastertrade.db.database import Database
+    from mastertrade.engine.generator.trials import Tally, TrialRegistry
+    from mastertrade.engine.market.store import SeriesKey
+
+    _sim(mt, bars=1000)
+
+    async def record_genomes() -> None:
+        db = await Database.open(load_settings())
+        try:
+            genomes = Tally.of(40, np.random.default_rng(0).normal(0.0, 0.05, 40))
+            btc = SeriesKey("sim", "BTC/USDT", "1h")
+            await TrialRegistry(db).record(btc, 0, 2**62, genomes, source="generate")
+        finally:
+            await db.close()
+
+    asyncio.run(record_genomes())
+    trained = mt.json("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    counted = trained["holdout"]["deflated_trials"]["trials_used"]
+    assert counted == 41
+    report = mt.json("validate", trained["model"])
+    assert report["deflated"]["trials"] == counted  # before: 1
+    assert report["deflated"]["trials_source"] == "recorded"
+    assert report["provenance"]["trials_recorded"] == counted
+    shown = mt("validate", trained["model"])
+    assert shown.exit_code == 0, shown.stderr
+    assert "for 41 trials (what its hold-out counted on this series when it was trained)" in shown.stdout
+    # a declared count still wins
+    assert mt.json("validate", trained["model"], "--trials", "3")["deflated"]["trials"] == 3
