@@ -133,6 +133,39 @@ class Artifact:
         }
 
 
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "name": (str,),
+    "key": (dict,),
+    "features": (list,),
+    "version": (str,),
+    "created_at": (str,),
+    "files": (dict,),
+}
+_OPTIONAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "train_start": (int, type(None)),
+    "train_end": (int, type(None)),
+    "metrics": (dict,),
+    "libraries": (dict,),
+    "meta": (dict,),
+}
+
+
+def _check_fields(manifest_file: Path, manifest: Mapping[str, Any]) -> None:
+    """Refuse a manifest that lacks a field every artifact has, or holds one of the wrong type (one
+    edited by hand, or a foreign file): named as an unloadable artifact, never a KeyError traceback."""
+    for name, types in (*_FIELDS.items(), *_OPTIONAL_FIELDS.items()):
+        if name not in manifest:
+            if name in _FIELDS:
+                raise IncompatibleArtifact(f"{manifest_file}: not a model manifest (no {name!r})")
+            continue
+        value = manifest[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise IncompatibleArtifact(
+                f"{manifest_file}: not a model manifest ({name!r} is a JSON {type(value).__name__})"
+            )
+
+
 def _hash_files(folder: Path, identity: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
     files: dict[str, str] = {}
@@ -357,11 +390,16 @@ class ArtifactStore:
             raise NotFound(f"no model artifact in {path}") from None
         except (OSError, ValueError) as exc:
             raise IncompatibleArtifact(f"{manifest_file}: unreadable manifest ({exc})") from None
+        if not isinstance(manifest, dict):
+            raise IncompatibleArtifact(
+                f"{manifest_file}: not a model manifest (a JSON {type(manifest).__name__}, not an object)"
+            )
         if manifest.get("format") != FORMAT:
             raise IncompatibleArtifact(
                 f"{path}: artifact format {manifest.get('format')!r}, this MasterTrade reads format {FORMAT};"
                 " train the model again"
             )
+        _check_fields(manifest_file, manifest)
         identity = {k: manifest[k] for k in ("format", "kind", "name", "key", "features")}
         version, files = _hash_files(path, identity)
         if version != manifest.get("version") or files != manifest.get("files"):

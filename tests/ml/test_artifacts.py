@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +85,43 @@ def test_latest_and_missing(tmp_path: Path) -> None:
     assert (
         store.latest("forecast", "demo", {"symbol": "BTC/USDT", "timeframe": "1h"}).version == newest.version
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda manifest: [], "a JSON list, not an object"),
+        (lambda manifest: "weights", "a JSON str, not an object"),
+        (lambda manifest: {"format": 1}, "no 'kind'"),
+        (lambda manifest: {k: v for k, v in manifest.items() if k != "created_at"}, "no 'created_at'"),
+        (lambda manifest: {**manifest, "key": ["BTC/USDT"]}, "'key' is a JSON list"),
+        (lambda manifest: {**manifest, "metrics": None}, "'metrics' is a JSON NoneType"),
+        (lambda manifest: {**manifest, "train_start": "2024"}, "'train_start' is a JSON str"),
+    ],
+)
+def test_a_manifest_of_another_shape_is_an_unreadable_artifact_not_a_traceback(
+    tmp_path: Path, edit: Any, said: str
+) -> None:
+    """A manifest that is JSON but not an artifact's (edited by hand, a foreign file) is named as such;
+    before, a KeyError or AttributeError traceback ended `mt ml list`, `show` and `predict`."""
+    store = ArtifactStore(tmp_path)
+    artifact = _save(store)
+    good = _save(store, b"other weights")
+    manifest = json.loads((artifact.path / "manifest.json").read_text())
+    (artifact.path / "manifest.json").write_text(json.dumps(edit(manifest)))
+    with pytest.raises(IncompatibleArtifact, match=f"not a model manifest \\({re.escape(said)}"):
+        store.open(artifact.path)
+    assert [a.version for a in store.list()] == [good.version]  # the others still list
+    assert len(store.unreadable) == 1 and said in store.unreadable[0][1]
+
+
+def test_mt_ml_list_and_show_name_a_manifest_of_another_shape(mt: Any) -> None:
+    store = ArtifactStore.default()
+    artifact = _save(store)
+    (artifact.path / "manifest.json").write_text("[]")
+    listed = mt("ml", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert "not a model manifest (a JSON list, not an object)" in listed.stderr
+    shown = mt("ml", "show", artifact.version)
+    assert shown.exit_code == 0 and "not a model manifest" in shown.stdout + shown.stderr
+    assert "Traceback" not in shown.stdout + shown.stderr
