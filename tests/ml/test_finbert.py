@@ -4,6 +4,7 @@ with VADER in the sentiment aggregate."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from mastertrade.engine.collectors.sentiment import (
     scoring,
 )
 from mastertrade.errors import ConfigError
-from tests.ml.tiny_bert import build
+from tests.ml.tiny_bert import build, build_other_shape
 
 pytest.importorskip("onnx")
 
@@ -53,6 +54,32 @@ def test_label_order_comes_from_config(tmp_path: Path) -> None:
         json.dumps({"id2label": {"0": "negative", "1": "positive", "2": "neutral"}})
     )
     assert FinBert(folder).score("Bitcoin surges") < -0.5  # the same logits read the other way round
+
+
+@pytest.mark.parametrize(
+    ("shape", "said"),
+    [
+        ({"classes": 2}, "gives an output of shape [2, 2] for 2 texts, not [2, 3]"),
+        ({"classes": 1}, "gives an output of shape [2, 1] for 2 texts, not [2, 3]"),
+        ({"per_token": True}, "gives an output of shape [2, 4, 3] for 2 texts, not [2, 3]"),
+        ({"int32": True}, "does not run on tokenised text ("),
+    ],
+)
+def test_a_model_of_another_shape_is_refused_when_it_loads(
+    tmp_path: Path, shape: dict[str, object], said: str
+) -> None:
+    """Before, two logits were read by FinBERT's three labels without a word, one gave an IndexError and a
+    token classifier a TypeError on the first headline, int32 inputs an onnxruntime error there."""
+    folder = build_other_shape(tmp_path / "other", **shape)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=re.escape(f"finbert_model_dir {folder}: model.onnx {said}")):
+        FinBert(folder)
+
+
+def test_labels_must_be_numbered_from_zero(tmp_path: Path) -> None:
+    folder = build(tmp_path / "finbert")
+    (folder / "config.json").write_text(json.dumps({"id2label": {"0": "positive", "5": "negative"}}))
+    with pytest.raises(ConfigError, match="must number its labels 0, 1, 2"):
+        FinBert(folder)
 
 
 def test_bad_folders_fail_clearly(tmp_path: Path) -> None:

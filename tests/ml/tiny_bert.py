@@ -80,3 +80,47 @@ def build(folder: Path, *, tokenizer_json: bool = False) -> Path:
         BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True).save(str(folder / "tokenizer.json"))
         (folder / "vocab.txt").unlink()
     return folder
+
+
+def build_other_shape(
+    folder: Path, *, classes: int = 3, per_token: bool = False, int32: bool = False
+) -> Path:
+    """A FinBERT folder (vocabulary and config.json of three labels) whose model.onnx is of another
+    shape: ``classes`` logits, one row of them per token (a token classifier), or int32 inputs."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    build(folder)
+    embedding = np.ones((len(VOCAB), HIDDEN), dtype=np.float32)
+    head = np.ones((HIDDEN, classes), dtype=np.float32)
+    nodes = [helper.make_node("Gather", ["embedding", "input_ids"], ["tokens"])]  # (B, S, H)
+    if per_token:
+        nodes.append(helper.make_node("MatMul", ["tokens", "head"], ["logits"]))  # (B, S, classes)
+    else:
+        nodes.append(helper.make_node("ReduceSum", ["tokens", "axis1"], ["pooled"], keepdims=0))
+        nodes.append(helper.make_node("MatMul", ["pooled", "head"], ["logits"]))  # (B, classes)
+    nodes.append(helper.make_node("Identity", ["attention_mask"], ["mask_out"]))
+    kind = TensorProto.INT32 if int32 else TensorProto.INT64
+    inputs = [
+        helper.make_tensor_value_info(name, kind, ["batch", "sequence"])
+        for name in ("input_ids", "attention_mask")
+    ]
+    shape = ["batch", "sequence", classes] if per_token else ["batch", classes]
+    graph = helper.make_graph(
+        nodes,
+        "other_shape",
+        inputs,
+        [
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, shape),
+            helper.make_tensor_value_info("mask_out", kind, ["batch", "sequence"]),
+        ],
+        initializer=[
+            numpy_helper.from_array(embedding, "embedding"),
+            numpy_helper.from_array(head, "head"),
+            numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder

@@ -51,7 +51,7 @@ class FinBert:
             raise ConfigError(f"finbert_model_dir {folder}: neither tokenizer.json nor vocab.txt is there")
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding()
-        self.positive, self.negative = self._labels(folder / "config.json")
+        self.positive, self.negative, self.classes = self._labels(folder / "config.json")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -65,9 +65,36 @@ class FinBert:
         missing = {"input_ids", "attention_mask"} - self.inputs
         if missing:
             raise ConfigError(f"finbert_model_dir {folder}: model.onnx lacks the inputs {sorted(missing)}")
+        self._probe()
+
+    def _probe(self) -> None:
+        """Score two texts once at load: a model of another shape (a token classifier, one with another
+        number of labels than config.json names, int32 inputs) is refused here, naming what it gives,
+        instead of failing on the first headline or, with fewer labels, scoring them by the wrong ones."""
+        where = f"finbert_model_dir {self.folder}: model.onnx"
+        try:
+            logits = np.asarray(self._logits(["probe", "probe two"]))
+        except Exception as exc:  # onnxruntime raises its own untyped errors for inputs it does not take
+            raise ConfigError(f"{where} does not run on tokenised text ({exc})") from None
+        if logits.shape != (2, self.classes):
+            raise ConfigError(
+                f"{where} gives an output of shape {list(logits.shape)} for 2 texts, not [2, {self.classes}]"
+                f" (one logit per label of config.json's id2label): is it a sequence classifier?"
+            )
+
+    def _logits(self, texts: list[str]) -> Any:
+        encoded = self.tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+        }
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
+        return self.session.run(None, feed)[0]
 
     @staticmethod
-    def _labels(path: Path) -> tuple[int, int]:
+    def _labels(path: Path) -> tuple[int, int, int]:
+        """The indices of the positive and negative labels, and how many labels there are."""
         labels = {0: "positive", 1: "negative", 2: "neutral"}
         if path.is_file():
             try:
@@ -78,20 +105,15 @@ class FinBert:
         by_name = {name: index for index, name in labels.items()}
         if "positive" not in by_name or "negative" not in by_name:
             raise ConfigError(f"{path}: id2label must name 'positive' and 'negative' (got {labels})")
-        return by_name["positive"], by_name["negative"]
+        if sorted(labels) != list(range(len(labels))):
+            raise ConfigError(f"{path}: id2label must number its labels 0, 1, 2, ... (got {labels})")
+        return by_name["positive"], by_name["negative"], len(labels)
 
     def probabilities(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Class probabilities, one row per text (columns in the model's label order)."""
         rows: list[np.ndarray[Any, np.dtype[np.float64]]] = []
         for start in range(0, len(texts), BATCH):
-            encoded = self.tokenizer.encode_batch(texts[start : start + BATCH])
-            feed = {
-                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            }
-            if "token_type_ids" in self.inputs:
-                feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
-            logits = np.asarray(self.session.run(None, feed)[0], dtype=np.float64)
+            logits = np.asarray(self._logits(texts[start : start + BATCH]), dtype=np.float64)
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
             rows.append(shifted / shifted.sum(axis=1, keepdims=True))
         return np.concatenate(rows) if rows else np.zeros((0, 3))
