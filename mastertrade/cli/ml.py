@@ -309,7 +309,9 @@ def evaluate(
         trades = metrics["trades"]
         typer.echo(
             f"threshold strategy on the hold-out: return {metrics['return_pct']:.2f}%,"
-            f" {trades} trade{'' if trades == 1 else 's'},"
+            f" {trades} trade{'' if trades == 1 else 's'}"
+            + (" (+1 open at its end)" if metrics.get("open_trade") else "")
+            + ","
             f" buy-and-hold {report['backtest']['buy_and_hold_return_pct']:.2f}%;"
             f" {report['backtest']['verdict']}"
         )

@@ -46,3 +46,17 @@ async def test_ml_evaluate_buys_and_holds_from_the_first_tradable_bar_with_fees(
     assert report["backtest"]["buy_and_hold_return_pct"] == pytest.approx(expected, abs=1e-9)
     naive = float(window["close"].iloc[-1] / window["open"].iloc[0] - 1) * 100  # the old figure
     assert abs(naive - expected) > 1e-3
+
+
+def test_a_threshold_strategy_still_in_its_position_at_the_end_says_so(mt: MT) -> None:
+    """Before: "0 trades" beside a return equal to buy-and-hold's, a position held all along read as a
+    strategy that never traded."""
+    assert mt("data", "sim", "BTC/USDT", "--bars", "120", "--seed", "2").exit_code == 0
+    train = ("--symbol", "BTC/USDT", "--timeframe", "1h", "--train-bars", "20", "--window", "4")
+    assert mt("ml", "train", "lightgbm", *train, "--json").exit_code == 0
+    report = mt.json("ml", "evaluate", "lightgbm")
+    metrics = report["backtest"]["metrics"]
+    assert metrics["open_trade"] is True and metrics["trades"] == 0  # the case this test is about
+    shown = mt("ml", "evaluate", "lightgbm")
+    assert shown.exit_code == 0, shown.stderr
+    assert f"return {metrics['return_pct']:.2f}%, 0 trades (+1 open at its end), buy-and-hold" in shown.stdout

@@ -564,7 +564,9 @@ async def evaluate_stored(
         fee=DEFAULT_FEE if fee is None else fee,
         cache=IndicatorCache(window, features=provider),
     )
-    metrics = result.metrics()
+    # a position still open at the hold-out's end is no closed trade: said beside the count, as `mt
+    # backtest` says it ("0 trades" beside buy-and-hold's return read as a strategy that never traded)
+    metrics = {**result.metrics(), "open_trade": result.open_trade}
     # Buy-and-hold as `mt validate` and the generator have it: entered by the engine at the first bar
     # any strategy can trade on (the first bar takes no decision; its fill is the next open) and held,
     # with the same cash and fees as the threshold strategy.
