@@ -143,3 +143,25 @@ def test_optimize_says_when_lookback_bars_leaves_stored_bars_out(
     doc = json.loads(result.stdout)
     assert doc["data"] == {"bars": 1000, "stored_bars": 1200, "lookback_bars": 1000, "trimmed_bars": 200}
     assert "the older 200 bars were left out" in result.stderr
+
+
+def test_the_verdict_says_how_much_of_the_hold_out_the_tuned_indicators_warm_up_over(mt: MT) -> None:
+    """A tuning that lengthens the indicators leaves fewer hold-out bars to trade on (the hold-out is
+    backtested on its own bars); before, "hold-out trades 0 < 10" was all it said, as if the rules never
+    fired, while 175 of its 375 bars could carry no signal."""
+    from mastertrade.engine.signals.genome import Genome, warmup_bars
+
+    assert mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "1500", "--seed", "1").exit_code == 0
+    args = ("optimize", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h", "--trials", "20")
+    report = mt.json(*args)
+    held, bars = report["best"]["holdout"], report["holdout"]["bars"]
+    warmup = warmup_bars(Genome.model_validate(report["best"]["genome"]))
+    assert held["warmup_bars"] == warmup == 175 and bars == 375  # the case this test is about
+    assert report["verdict"].endswith(
+        "; its indicators warm up over the first 175 of the hold-out's 375 bars (scored on its own bars),"
+        " leaving 200 on which it can signal"
+    )
+    from mastertrade.engine.generator.optimize import _warmup_note
+
+    assert _warmup_note(37, 375) == ""  # under a tenth: not worth a word
+    assert "first 375 of the hold-out's 375 bars" in _warmup_note(400, 375)

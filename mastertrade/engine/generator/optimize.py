@@ -494,6 +494,7 @@ def judge(
     from mastertrade.engine.generator.report import versus_buy_and_hold, versus_cash
 
     baseline = buy_and_hold(holdout, cash=problem.cash, fee=problem.fee)
+    warmup = _warmup(best)
     report: dict[str, Any] = {
         "strategy": subject.name,
         "kind": "genome" if subject.genome is not None else "plugin",
@@ -508,7 +509,8 @@ def judge(
         "best": {
             **subject.describe(best),
             "search": _search_metrics(problem, best_score),
-            "holdout": {k: v for k, v in held.metrics.items() if k != "trade_stats"},
+            "holdout": {k: v for k, v in held.metrics.items() if k != "trade_stats"}
+            | {"warmup_bars": warmup},
         },
         "holdout_buy_and_hold": baseline,
         "deflated_sharpe": dsr,
@@ -523,11 +525,38 @@ def judge(
         )
         + ("" if feasible else f"; no trial had {config.min_trades} trades in the search's test folds")
         + versus_cash(held.metrics, " over the hold-out")
-        + versus_buy_and_hold(held.metrics, baseline, " over the hold-out"),
+        + versus_buy_and_hold(held.metrics, baseline, " over the hold-out")
+        + _warmup_note(warmup, len(holdout)),
     }
     if subject.strategy is not None and subject.strategy.plugin is not None:
         report["declared"] = [param.as_dict() for param in subject.strategy.plugin.parameters]
     return report, batch
+
+
+def _warmup(candidate: Any) -> int:
+    """Leading bars on which the tuned strategy cannot signal yet (its longest indicator's warm-up)."""
+    from mastertrade.engine.signals.genome import Genome, warmup_bars
+
+    if isinstance(candidate, Genome):
+        return warmup_bars(candidate)
+    return int(getattr(candidate, "warmup", 0) or 0)
+
+
+WARMUP_SHARE = 0.1
+"""Share of the hold-out's bars that a warm-up may take before the verdict says so."""
+
+
+def _warmup_note(warmup: int, bars: int) -> str:
+    """The hold-out is backtested on its own bars (a fresh account, indicators from those bars alone), so
+    a tuning that lengthened the indicators leaves fewer of them to trade on: said when it is a tenth or
+    more, since "0 trades" or a short record is otherwise read as the rules' doing."""
+    if bars <= 0 or warmup < WARMUP_SHARE * bars:
+        return ""
+    left = max(0, bars - warmup)
+    return (
+        f"; its indicators warm up over the first {min(warmup, bars):,} of the hold-out's {bars:,} bars"
+        f" (scored on its own bars), leaving {left:,} on which it can signal"
+    )
 
 
 def _search_metrics(problem: Any, score: Any) -> dict[str, Any]:
