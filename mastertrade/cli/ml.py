@@ -64,9 +64,11 @@ def _check(model: str | None = None) -> None:
 def _market(config: Settings, symbol: str | None, timeframe: str | None) -> tuple[str, str]:
     from mastertrade.engine.market.timeframes import check_timeframe
 
-    timeframe = timeframe or config.market.timeframe
+    # only a missing option takes the default: an empty one is a bad value, refused naming it (it
+    # trained, evaluated and forecast the first configured market without a word)
+    timeframe = config.market.timeframe if timeframe is None else timeframe
     check_timeframe(timeframe, what="--timeframe")
-    return symbol or config.market.symbols[0], timeframe
+    return config.market.symbols[0] if symbol is None else symbol, timeframe
 
 
 def _with_db[T](config: Settings, description: str, work: Callable[[Database, Report], Awaitable[T]]) -> T:

@@ -296,3 +296,29 @@ def test_one_trade_of_the_threshold_strategy_is_one_trade(mt: MT, trained: dict[
     text = mt("ml", "evaluate", "lightgbm", *market, "--threshold", threshold)
     assert text.exit_code == 0, text.output
     assert f"return {report['backtest']['metrics']['return_pct']:.2f}%, 1 trade, buy-and-hold" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (("--symbol", ""), "invalid symbol '': expected BASE/QUOTE"),
+        (("--symbol", " "), "invalid symbol ' ': expected BASE/QUOTE"),
+        (("--timeframe", ""), "invalid timeframe '': expected a number and a unit"),
+    ],
+)
+def test_an_empty_market_option_is_refused_not_read_as_the_default(
+    mt: MT, trained: dict[str, Any], option: tuple[str, str], said: str
+) -> None:
+    """Before: `--symbol ''` trained, evaluated and forecast the first of [market] symbols without a
+    word (the `mt ml` commands read an empty value as "not given")."""
+    from mastertrade.artifacts import ArtifactStore
+
+    before = [a.version for a in ArtifactStore.default().list()]
+    for command in (("train", "lightgbm", "--train-bars", "150", "--window", "8"), ("evaluate", "lightgbm")):
+        result = mt("ml", *command, *option)
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr == f"mt: error: {said}" + result.stderr.split(said, 1)[1]
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    predicted = mt("ml", "predict", "lightgbm", *option, "--no-publish")
+    assert predicted.exit_code == 2 and said in predicted.stderr
+    assert [a.version for a in ArtifactStore.default().list()] == before  # nothing trained
