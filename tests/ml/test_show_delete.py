@@ -149,3 +149,37 @@ def test_list_and_show_say_the_hold_out_verdict_is_the_walk_forwards(mt: MT) -> 
         " a model trained before its bar; the stored model was trained on those bars too"
         " (`mt ml show ID` dates them)\n"
     )
+
+
+def test_a_model_whose_manifest_is_unreadable_is_still_kept_for_the_strategies_relying_on_it(
+    tmp_path: Path,
+) -> None:
+    """Before: with its manifest broken (garbage, or JSON without "kind"), a policy run by an active
+    strategy, or the forecast model a paper strategy reads, was relied on by nothing, and `mt rl delete`
+    / `mt ml delete --yes` deleted it under the strategy."""
+    from mastertrade.engine.ml.registry import model_users
+
+    store = ArtifactStore(tmp_path / "models")
+    policy = _save(store, "policy", "ppo", {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h"}, "p")
+    forecast = _save(store, "forecast", "lightgbm", KEY, "w")
+    other_horizon = _save(store, "forecast", "lightgbm", {**KEY, "horizon": 2}, "w2")
+
+    def strategy(ident: str, state: str, **fields: Any) -> SimpleNamespace:
+        base = {"plugin": None, "genome": None, "symbol": "BTC/USDT", "timeframe": "1h", "exchange": None}
+        return SimpleNamespace(id=ident, state=state, **{**base, **fields})
+
+    from mastertrade.engine.signals.genome import parse_genome
+
+    genome = parse_genome({"name": "fc", "entry": {">": [FORECAST, 0]}, "exit": {"<": [FORECAST, 0]}})
+    strategies = [
+        strategy("a1", "active", plugin=f"model:{policy.version}"),
+        strategy("b2", "paper", genome=genome),
+        strategy("c3", "paper", genome=genome, exchange="binance"),  # reads binance's forecasts
+        strategy("d4", "paper", genome=genome, timeframe="4h"),
+    ]
+    for broken in ("garbage", '{"format": 1}', "[]"):
+        for artifact in (policy, forecast, other_horizon):
+            (artifact.path / "manifest.json").write_text(broken)
+        assert model_users(store, policy.path, strategies) == ["a1 (active)"]
+        assert model_users(store, forecast.path, strategies) == ["b2 (paper)"]
+        assert model_users(store, other_horizon.path, strategies) == []

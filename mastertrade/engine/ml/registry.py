@@ -102,6 +102,32 @@ def _reads_forecast(strategy: Any, model: str, key: dict[str, Any]) -> bool:
     return False
 
 
+def _reads_forecast_of_folder(strategy: Any, model: str, series_folder: str) -> bool:
+    """:func:`_reads_forecast` for a model whose manifest cannot be read: whether a forecast the strategy
+    reads is stored under ``series_folder``, the folder its key names (exchange, symbol, timeframe,
+    horizon); any exchange's, for a strategy that names none."""
+    from mastertrade.artifacts import safe_key
+    from mastertrade.engine.signals.forecast_term import FORECAST
+    from mastertrade.engine.signals.genome import required_features
+
+    if getattr(strategy, "plugin", None) is not None:
+        return False
+    exchange = getattr(strategy, "exchange", None)
+    for feature, params in required_features(strategy.genome):
+        values = dict(params)
+        if feature != FORECAST or str(values.get("model", "lstm_transformer")) != model:
+            continue
+        symbol = str(values.get("symbol", "")) or strategy.symbol
+        tail = safe_key([symbol, strategy.timeframe, str(int(values.get("horizon", 1)))])
+        if (
+            series_folder == f"{safe_key([exchange])}_{tail}"
+            if exchange
+            else series_folder.endswith(f"_{tail}")
+        ):
+            return True
+    return False
+
+
 def forecast_readers(strategies: Iterable[Any], model: str, key: dict[str, Any]) -> list[str]:
     """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that read
     the forecast of ``model`` on the series ``key`` (exchange, symbol, timeframe, horizon): whose past
@@ -117,9 +143,14 @@ def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -
     """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that rely
     on the model in ``folder`` (see the module docstring)."""
     head = _head(folder)
-    kind = head.get("kind")
+    # A manifest that cannot be read (changed or broken on disk) still sits at
+    # <kind>/<name>/<series>/<version>: the layout says what it is, so a strategy relying on it keeps it
+    # (it was deleted as relied on by nothing, under a strategy trading it).
+    readable = isinstance(head.get("kind"), str) and isinstance(head.get("key"), dict)
+    kind = head.get("kind") if readable else folder.parent.parent.parent.name
+    name = str(head.get("name")) if readable else folder.parent.parent.name
     newest = True
-    if kind == "forecast":
+    if kind == "forecast" and readable:
         # The versions of its series are its sibling folders (the manifest's key is stored sorted, so it
         # does not rebuild the folder name); the newest by creation time is the one the daemon uses.
         made = str(head.get("created_at", ""))
@@ -132,7 +163,11 @@ def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -
         if kind == "policy":
             uses = _relies_on_policy(strategy, folder)
         elif kind == "forecast" and newest:
-            uses = _reads_forecast(strategy, str(head.get("name")), dict(head.get("key") or {}))
+            uses = (
+                _reads_forecast(strategy, name, dict(head["key"]))
+                if readable
+                else _reads_forecast_of_folder(strategy, name, folder.parent.name)
+            )
         else:
             uses = False
         if uses:
