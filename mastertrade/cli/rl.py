@@ -106,6 +106,14 @@ def train(
 
         document = run(main)
     say_market_time(document, f"{document['symbol']} {document['timeframe']}", "trained on")
+    data = document["data"]
+    if data["trimmed_bars"]:
+        info(
+            f"{document['symbol']} {document['timeframe']}: trained and held out the newest"
+            f" {data['stored_bars'] - data['trimmed_bars']:,} of {data['stored_bars']:,} stored bars"
+            f" ([rl] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,} bars"
+            " were left out"
+        )
     warn_note(document["missing_note"])
     if json_out:
         print_json(document)

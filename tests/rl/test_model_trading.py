@@ -299,3 +299,25 @@ def test_validate_counts_the_trials_a_policys_hold_out_counted(mt: MT, db_url: s
     assert "for 41 trials (what its hold-out counted on this series when it was trained)" in shown.stdout
     # a declared count still wins
     assert mt.json("validate", trained["model"], "--trials", "3")["deflated"]["trials"] == 3
+
+
+@pytest.mark.usefixtures("fixed_training")
+def test_stored_bars_older_than_the_lookback_are_said_to_be_left_out(
+    mt: MT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: `mt rl train` on 1,000 stored bars with [rl] lookback_bars = 600 trained on the newest 600
+    without a word about the 400 it left out (a generation run and a tuning say it)."""
+    _sim(mt, bars=1000)
+    monkeypatch.setenv("MT_RL__LOOKBACK_BARS", "600")
+    doc = mt.json("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    assert doc["data"] == {"stored_bars": 1000, "lookback_bars": 600, "trimmed_bars": 400}
+    assert doc["training"]["bars"] + doc["holdout"]["bars"] == 600
+    shown = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    assert shown.exit_code == 0, shown.stderr
+    assert (
+        "BTC/USDT 1h: trained and held out the newest 600 of 1,000 stored bars ([rl] lookback_bars = 600);"
+        " the older 400 bars were left out\n"
+    ) in shown.stderr
+    monkeypatch.setenv("MT_RL__LOOKBACK_BARS", "5000")
+    whole = mt("rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64")
+    assert whole.exit_code == 0 and "left out" not in whole.stderr

@@ -198,7 +198,7 @@ async def train_series(
     (``market_time``, ``after_market_time_bars``)."""
     import asyncio
 
-    from mastertrade.engine.generator.pipeline import read_series
+    from mastertrade.engine.generator.pipeline import lookback_cut, read_series
     from mastertrade.engine.generator.trials import TrialRegistry
     from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.missing import missing_bars, missing_note
@@ -207,6 +207,10 @@ async def train_series(
     config = settings.rl
     key, frame = await read_series(db, symbol, timeframe, exchange, config.lookback_bars, until=until)
     cut = {} if until is None else await left_out(db, key, until)
+    # stored bars older than the lookback are left out of training and hold-out alike: said, as a
+    # generation run says it (nothing is cut silently)
+    trim = await lookback_cut(db, key, len(frame), config.lookback_bars, until=until)
+    data = {name: trim[name] for name in ("stored_bars", "lookback_bars", "trimmed_bars")}
     if len(frame) < MIN_BARS:
         raise UserInputError(f"too few candles of {key} to train on: {len(frame)} (need at least {MIN_BARS})")
     registry = TrialRegistry(db)
@@ -250,7 +254,7 @@ async def train_series(
         "missing_bars": missing_bars(frame, key.timeframe)[0],
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
     }
-    return {**trained.report, "simulated": key.simulated, **missing, **cut}
+    return {**trained.report, "simulated": key.simulated, "data": data, **missing, **cut}
 
 
 def _evaluate(
