@@ -201,7 +201,10 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
             for row in rows
         ],
     )
-    if not rows:
+    if not rows and store.unreadable:
+        # "no trained policies yet" under the line naming an unreadable one contradicted it
+        info("no readable policies (train one with `mt rl train --symbol SYMBOL --timeframe TF`)")
+    elif not rows:
         info("no trained policies yet (train one with `mt rl train --symbol SYMBOL --timeframe TF`)")
 
 
