@@ -357,7 +357,9 @@ def list_models(json_out: Annotated[bool, JsonOption] = False) -> None:
         info(HOLDOUT_NOTE)
     for _path, reason in store.unreadable:
         info(f"unreadable artifact: {reason}")
-    if not artifacts:
+    if not artifacts and store.unreadable:
+        info("no readable models (train one with `mt ml train MODEL`)")
+    elif not artifacts:
         info("no trained models yet (train one with `mt ml train MODEL`)")
 
 

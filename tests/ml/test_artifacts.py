@@ -122,6 +122,7 @@ def test_mt_ml_list_and_show_name_a_manifest_of_another_shape(mt: Any) -> None:
     listed = mt("ml", "list")
     assert listed.exit_code == 0, listed.stderr
     assert "not a model manifest (a JSON list, not an object)" in listed.stderr
+    assert "no trained models yet" not in listed.stderr and "no readable models" in listed.stderr
     shown = mt("ml", "show", artifact.version)
     assert shown.exit_code == 0 and "not a model manifest" in shown.stdout + shown.stderr
     assert "Traceback" not in shown.stdout + shown.stderr
