@@ -115,6 +115,8 @@ def orders(
         ],
         right=["id", "amount", "price", "filled", "avg price"],
     )
+    for said in dict.fromkeys(row.market_gone for row in rows if row.market_gone):
+        info(f"mt: warning: {said}", style="yellow")
 
 
 # "-1" is an order id to refuse by name, not an unknown option (the README's rule for every command).
@@ -294,6 +296,8 @@ def positions(
             info(
                 f"mt: warning: {row.symbol} is unprotected at the exchange: {row.unprotected}", style="yellow"
             )
+        if row.market_gone:
+            info(f"mt: warning: {row.market_gone}", style="yellow")
         if row.unpriced_fees:
             unpriced = _assets(row.unpriced_fees)
             info(f"{row.symbol}: realised leaves out fees of {unpriced} (no price for them)")

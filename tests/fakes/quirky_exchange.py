@@ -26,6 +26,10 @@ A market can be halted (``halt(symbol)``, Binance's trading status ``BREAK``, as
 trading halt): ``exchangeInfo`` shows its status, and every order or OCO list for it is refused with
 -1013 "Market is closed." until ``resume(symbol)``.
 
+A market can be delisted (``delist(symbol)``, as an exchange removes a market): it disappears from
+``exchangeInfo``, and every request naming it (an order, its lookup or cancel, its trades) is answered
+-1121 "Invalid symbol." (ccxt's ``BadSymbol``) until ``relist(symbol)``. Its orders stay as they were.
+
 Two of its habits are switched on per order, by the test: ``archive(client_order_id)`` makes the
 exchange forget an order (``GET /api/v3/order`` answers -2013 for it, by client id and by order id), as
 Binance archives orders that ended unfilled and as venues whose order query sees recent orders only do;
@@ -94,8 +98,10 @@ class QuirkyExchange(TradingExchange):
         """Client ids of orders, and of order lists, that queries no longer find (``archive``)."""
         self.halted: set[str] = set()
         """Symbols whose market is halted (``halt``)."""
+        self.delisted: set[str] = set()
+        """Symbols whose market the exchange no longer lists (``delist``)."""
         for key, handler in list(self._routes.items()):
-            self._routes[key] = self._settling_first(handler)
+            self._routes[key] = self._settling_first(self._listed_first(handler))
         self.route("GET", "/api/v3/exchangeInfo", self._settling_first(self._quirky_info))
 
     # --- the clock ------------------------------------------------------------------------------
@@ -154,6 +160,27 @@ class QuirkyExchange(TradingExchange):
                 return Reply(400, binance_error(-1013, MARKET_CLOSED))
         return None
 
+    # --- delistings -----------------------------------------------------------------------------
+
+    def delist(self, symbol: str) -> None:
+        """Remove ``symbol``'s market (see the module docstring)."""
+        with self._desk:
+            self.delisted.add(symbol)
+
+    def relist(self, symbol: str) -> None:
+        with self._desk:
+            self.delisted.discard(symbol)
+
+    def _listed_first(self, handler: Handler) -> Handler:
+        def serve(request: Recorded) -> Reply:
+            with self._desk:
+                gone = {market_id(symbol) for symbol in self.delisted}
+            if request.params.get("symbol") in gone:
+                return Reply(400, binance_error(-1121, "Invalid symbol."))
+            return handler(request)
+
+        return serve
+
     # --- filters --------------------------------------------------------------------------------
 
     def _quirky_info(self, request: Recorded) -> Reply:
@@ -171,6 +198,8 @@ class QuirkyExchange(TradingExchange):
                     rule["minNotional"] = q.min_notional or rule["minNotional"]
         with self._desk:
             halted = {market_id(symbol) for symbol in self.halted}
+            delisted = {market_id(symbol) for symbol in self.delisted}
+        info["symbols"] = [market for market in info["symbols"] if market["symbol"] not in delisted]
         for market in info["symbols"]:
             if market["symbol"] in halted:
                 market["status"] = "BREAK"

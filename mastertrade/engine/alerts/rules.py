@@ -66,9 +66,10 @@ EXIT_TITLES = {
     "exit_cancelled": "an exit was cancelled at the exchange, not by MasterTrade",
     "exit_unplaced": "part of the position has no exits at the exchange",
     "exit_unsettled": "an exit's state at the exchange is unknown: the position's protection is unclear",
+    "market_gone": "its market is no longer listed by the exchange: its orders and position are stuck there",
 }
 """Alerts about a live position's exits (``execution/exit_cancels.py``, ``live_partial.py``,
-``lost_legs.py``): the message
+``lost_legs.py``) or its market (``gone_markets.py``): the message
 says it all, there is no value against a limit."""
 
 

@@ -118,6 +118,11 @@ class OrderInfo(Model):
     placed_ts: int
     created_at: datetime
     updated_at: datetime
+    market_gone: str | None = Field(
+        default=None,
+        description="live: its market is no longer listed by the exchange (delisted or removed) while the "
+        "order still works there: what is known and when it is asked again; null otherwise",
+    )
 
 
 class Finding(Model):
@@ -208,6 +213,11 @@ class PositionInfo(Model):
         default=None,
         description="live: why (part of) this position has no exits at the exchange though its buy asked "
         "for them (a filled part below the exchange's minimum notional, until it grows); null otherwise",
+    )
+    market_gone: str | None = Field(
+        default=None,
+        description="live: its market is no longer listed by the exchange (delisted or removed): the "
+        "orders stuck there and when it is asked again; null otherwise",
     )
 
 

@@ -692,10 +692,15 @@ class Account:
             if open_only
             else None
         )
-        rows = await self.journal.orders(book=self.book_broker(book).book, states=states, limit=limit)
+        broker = self.book_broker(book)
+        rows = await self.journal.orders(book=broker.book, states=states, limit=limit)
         if open_only:
             rows = [row for row in rows if not (row.state == OrderState.INTENT and row.parent_id is not None)]
-        return [order_info(row) for row in rows]
+        gone = _markets_gone(broker)
+        return [
+            {**order_info(row), "market_gone": gone.get(row.symbol) if row.state in IN_FLIGHT else None}
+            for row in rows
+        ]
 
     def book_broker(self, book: str | None = None) -> Broker:
         """The broker of ``book``: the account's (None, "account" or its own id) or a strategy's paper book
@@ -726,7 +731,16 @@ class Account:
         rows = positions_view(await broker.ledger(), broker.marks())
         shown = getattr(broker, "unprotected", None)  # a live broker's positions without their exits
         unprotected: dict[str, str] = shown() if shown is not None else {}
-        return [{**row, "book": broker.book, "unprotected": unprotected.get(row["symbol"])} for row in rows]
+        gone = _markets_gone(broker)
+        return [
+            {
+                **row,
+                "book": broker.book,
+                "unprotected": unprotected.get(row["symbol"]),
+                "market_gone": gone.get(row["symbol"]),
+            }
+            for row in rows
+        ]
 
     async def balance(self) -> dict[str, Any]:
         working = await self.journal.orders(
@@ -906,3 +920,11 @@ def _wait_for(row: OrderRecord) -> str:
         f"its {role} order {row.id} has triggered and is selling the position ({sold}): {wait}; or stop "
         f"it with `mt orders cancel {row.id} --unprotect` (what is held is then without a stop) and sell"
     )
+
+
+def _markets_gone(broker: Broker) -> dict[str, str]:
+    """A live broker's markets the exchange no longer lists, with what is said of each
+    (``gone_markets``); none for a paper book."""
+    shown = getattr(broker, "markets_gone", None)
+    gone: dict[str, str] = shown() if shown is not None else {}
+    return gone

@@ -82,6 +82,7 @@ from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import (
     archived_orders,
     exit_cancels,
+    gone_markets,
     live_bracket_sell,
     live_oco,
     live_partial,
@@ -179,6 +180,8 @@ class LiveBroker:
         """Buys whose filled part has no exits at the exchange (below its minimum), for ``unprotected``."""
         self.unclear = UnclearLookups(clock, archived_orders.was_marked)
         """When each order the exchange cannot confirm is asked again (``unclear_lookups``)."""
+        self.gone_markets = gone_markets.GoneMarkets(clock)
+        """Markets the exchange no longer lists, whose orders wait (``gone_markets``)."""
 
     @property
     def receive_window_s(self) -> float:
@@ -252,6 +255,8 @@ class LiveBroker:
         for key, done in (await live_oco.reconcile_pairs(self, stale_before)).items():
             report[key] += done
         for row in await self.journal.in_flight(self.book):
+            if self.gone_markets.gone(row.symbol):
+                continue  # its market is no longer listed: said once, its orders asked again later
             await self.resolve(row)
             report["resolved"].append(row.client_order_id)
         # What the book holds, before exits are sized or placed again for it below (``exit_cancels``
@@ -302,10 +307,18 @@ class LiveBroker:
     async def poll(self) -> BarOutcome:
         """Bring every order that may be at the exchange up to date (fills of resting orders)."""
         outcome = BarOutcome()
+        listed: dict[str, bool] = {}
         for row in await self.journal.in_flight(self.book):
             assert row.id is not None
             if self._lock(row.id).locked():
                 continue  # its writer (a send or a cancel) is at it; the next poll looks again
+            if self.gone_markets.gone(row.symbol):
+                if row.symbol not in listed:  # its market list asked once a poll, when its look is due
+                    listed[row.symbol] = self.gone_markets.due(row.symbol) and await gone_markets.look_again(
+                        self, self.gone_markets, row.symbol
+                    )
+                if not listed[row.symbol]:
+                    continue  # its market is no longer listed: asked again after a growing interval
             if lost_legs.marked(row):
                 continue  # an OCO leg no lookup settles: said once, looked up again at each start
             if not self.unclear.due(row):
@@ -455,6 +468,11 @@ class LiveBroker:
         """Symbol -> why (part of) its position has no exits at the exchange though its buy asked for
         them (``unprotected.py``); shown with the positions."""
         return self.unprotected_parts.by_symbol()
+
+    def markets_gone(self) -> dict[str, str]:
+        """Symbol -> what is said of its market, no longer listed by the exchange (``gone_markets``);
+        shown with its orders and position."""
+        return self.gone_markets.by_symbol()
 
     async def held_exits(self) -> list[dict[str, Any]]:
         """Take-profits the daemon keeps because the venue has no OCO lists (``live_oco``)."""
@@ -811,6 +829,11 @@ class LiveBroker:
         row = await self.journal.get(order_id)
         if row.book != self.book:
             raise errors.NotFound(f"no order {order_id} in book {self.book}")
+        gone = self.gone_markets.by_symbol().get(row.symbol)
+        if gone is not None:
+            raise errors.OperationFailed(
+                f"order {order_id} cannot be cancelled through the exchange now: {gone}"
+            )
         lock = self._lock(order_id)
         try:
             await asyncio.wait_for(lock.acquire(), self.answer_within_s)
@@ -913,7 +936,7 @@ class LiveBroker:
             if not (row.reason or "").startswith(NEVER_RECEIVED) or row.updated_at < since:
                 continue
             assert row.id is not None
-            if self._lock(row.id).locked():
+            if self._lock(row.id).locked() or self.gone_markets.gone(row.symbol):
                 continue
             async with self._lock(row.id):
                 try:
@@ -931,6 +954,8 @@ class LiveBroker:
         try:
             found = await self._lookup(row)
         except errors.MasterTradeError as exc:
+            if await gone_markets.failed(self, self.gone_markets, row, exc):
+                return []  # its market is no longer listed: said once, not an exchange error
             await self._error(f"looking up {row.client_order_id}: {exc}")
             return []  # still unknown: the next poll or start tries again
         if found is not None:
@@ -1211,6 +1236,14 @@ class LiveBroker:
         twice, once as an adjustment and once as its fill; then the next start compares them.
         """
         working = await self.journal.in_flight(self.book)
+        gone = sorted({row.symbol for row in working if self.gone_markets.gone(row.symbol)})
+        if gone:  # what its orders filled cannot be asked: not an exchange error, nothing to compare
+            log.info(
+                "reconcile: orders of %s (no longer listed) cannot be looked up; balances compared once "
+                "it is listed again",
+                ", ".join(gone),
+            )
+            return {}
         booked = {row.id: row.filled for row in working}
         balance = await self.venue.call(
             lambda: self.exchange.fetch_balance(), what=f"{self.venue.id} fetch_balance"
