@@ -36,6 +36,7 @@ from sqlalchemy import text
 from mastertrade.config import DbLockSettings
 from mastertrade.db.daemon_holder import ADVISORY_KEY, HOLDER
 from mastertrade.db.database import Database
+from mastertrade.db.trouble import database_trouble, first_line
 from mastertrade.errors import DaemonAlreadyRunning
 from mastertrade.pids import process_alive
 
@@ -258,14 +259,18 @@ class DatabaseLock:
             async with self.db.engine.begin() as connection:
                 await connection.execute(_RELEASE, {"owner": self.owner})
         except Exception as exc:
-            log.warning("releasing the database lock failed: %s", exc)
+            # one line naming the cause: SQLAlchemy's text goes on with the SQL statement and its parameters
+            log.warning("releasing the database lock failed: %s", database_trouble(exc) or first_line(exc))
         if self._connection is not None:
             connection, self._connection = self._connection, None
             try:
                 await _unlock(connection)
             except Exception as exc:
                 # the session goes instead: Postgres drops a session's advisory locks with it
-                log.warning("releasing the database's advisory lock failed: %s; closing its session", exc)
+                log.warning(
+                    "releasing the database's advisory lock failed: %s; closing its session",
+                    database_trouble(exc) or first_line(exc),
+                )
                 await connection.invalidate()
             finally:
                 await connection.close()

@@ -197,3 +197,34 @@ async def test_a_lock_taken_while_the_session_was_lost_stops_the_holder(database
     with pytest.raises(errors.DaemonAlreadyRunning, match="/run/b/mt.sock"):
         await third.acquire()
     await other.release()
+
+
+class _LockedEngine:
+    """An engine whose every transaction fails as SQLite's does on a file another process holds."""
+
+    def begin(self) -> Any:
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError(
+            "DELETE FROM daemon_holder WHERE owner = ?",
+            {"owner": "x"},
+            sqlite3.OperationalError("database is locked"),
+        )
+
+
+async def test_a_lock_that_cannot_be_released_is_one_line_naming_the_cause_without_sql(
+    database: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lock = DatabaseLock(database, runtime="/run/a/mt.sock", settings=DbLockSettings(stale_after_s=60))
+    await lock.acquire()
+    real = lock.db
+    lock.db = type("Locked", (), {"engine": _LockedEngine()})()  # type: ignore[assignment]
+    try:
+        await lock.release()
+    finally:
+        lock.db = real
+    [said] = [r.getMessage() for r in caplog.records if "releasing the database lock" in r.getMessage()]
+    assert said == "releasing the database lock failed: database is locked"
+    assert "DELETE" not in said and "\n" not in said
