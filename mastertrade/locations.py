@@ -16,6 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import platformdirs
 
@@ -188,8 +189,22 @@ def daemon_started(where: Locations) -> None:
         return  # one folder for everything: every session finds the same runtime folder
     pointer = where.log_dir / RUNTIME_POINTER
     part = pointer.with_name(f".{RUNTIME_POINTER}.{os.getpid()}")
-    part.write_text(f"{where.runtime_dir}\n", encoding="utf-8")
+    with open_private(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "w") as out:
+        out.write(f"{where.runtime_dir}\n")
     part.replace(pointer)
+
+
+def open_private(path: Path, flags: int, mode: str) -> IO[Any]:
+    """Open ``path`` (``flags`` as ``os.open`` takes them, ``mode`` as ``open``) readable and writable by
+    its owner only (0600), like every private file of ours; one created 0644 by an older version is made
+    0600 too."""
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
-from mastertrade.locations import Locations, daemon_started, ensure_private_dir, locations
+from mastertrade.locations import Locations, daemon_started, ensure_private_dir, locations, open_private
 from mastertrade.pids import pid_file_holder, process_alive, read_pid
 
 if TYPE_CHECKING:
@@ -448,7 +448,7 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
     ensure_private_dir(where.log_dir)
     stderr_path = where.log_dir / "daemon.stderr"
     command = [sys.executable, "-m", "mastertrade", "daemon", "start", "--foreground", "--detached", *options]
-    with open(stderr_path, "ab") as stderr:
+    with open_private(stderr_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, "ab") as stderr:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             command,
             stdin=subprocess.DEVNULL,

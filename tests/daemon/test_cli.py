@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def test_start_that_loses_the_race_to_another_start_succeeds(mt: MT, monkeypatch
         assert result.exit_code == 0, result.output
         assert result.stderr.startswith(f"the daemon is already running (pid {os.getpid()})")
         assert "already running" in (where.log_dir / "daemon.stderr").read_text()  # the loser's own word
+        assert stat.S_IMODE((where.log_dir / "daemon.stderr").stat().st_mode) == 0o600  # was 0644
     finally:
         lock.release()
 

@@ -8,6 +8,7 @@ whose own runtime folder has no daemon finds it there."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -41,6 +42,11 @@ def test_cron_finds_the_daemon_a_login_shell_started(home: Path, monkeypatch: py
     try:
         shell.log_dir.mkdir(parents=True)
         daemon_started(shell)
+        pointer = shell.log_dir / "daemon.runtime"
+        assert stat.S_IMODE(pointer.stat().st_mode) == 0o600  # private like the log beside it (was 0644)
+        pointer.chmod(0o644)  # as an older version left it
+        daemon_started(shell)
+        assert stat.S_IMODE(pointer.stat().st_mode) == 0o600
         monkeypatch.delenv("XDG_RUNTIME_DIR")  # cron
         cron = locations()
         assert cron.runtime_dir == shell.runtime_dir  # was <tmp>/mastertrade-UID: "not running"
