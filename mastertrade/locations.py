@@ -201,7 +201,7 @@ def open_private(path: Path, flags: int, mode: str) -> IO[Any]:
     fd = os.open(path, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+        return os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8")
     except BaseException:
         os.close(fd)
         raise
