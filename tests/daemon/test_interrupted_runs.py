@@ -110,3 +110,41 @@ async def test_a_lock_never_released_is_an_unclean_stop_without_a_pid_file(setti
         assert not ctx.state.recovered
     finally:
         await again.stop()
+
+
+async def test_a_nightly_generation_run_left_running_is_marked_interrupted_at_the_next_start(
+    settings: Settings,
+) -> None:
+    """Its ``generation_runs`` row stayed "running" for ever; a ``mt generate`` run (trigger "cli"), which
+    may be going on in another process, is left as it is."""
+    from mastertrade.db.database import Database
+    from mastertrade.db.models.strategies import GenerationRun
+    from mastertrade.engine.generator.store import StrategyStore
+    from mastertrade.engine.scheduler.service import SchedulerService
+
+    settings = configure(scheduler={"jobs": {"data_refresh": ""}})
+    db = await Database.open(settings)
+    started = datetime(2026, 12, 5, 3, 0, 0, tzinfo=UTC)
+    async with db.sessions() as session:
+        for trigger in ("nightly", "cli"):
+            session.add(
+                GenerationRun(
+                    trigger=trigger, exchange="binance", symbol="BTC/USDT", timeframe="1h", seed=1,
+                    outcome="running", started_at=started,
+                )
+            )  # fmt: skip
+        await session.commit()
+    await db.close()
+    scheduler = SchedulerService()
+    daemon = core_daemon(settings, venue=FakeVenue(), serve_api=False, services=lambda ctx: [scheduler])
+    await daemon.start()
+    try:
+        await wait_for(lambda: scheduler._recovered, timeout=10)  # its start's recovery is done
+        assert daemon.ctx is not None
+        nightly, cli = sorted(await StrategyStore(daemon.ctx.db).runs(), key=lambda run: run.trigger)[::-1]
+    finally:
+        await daemon.stop()
+    assert (nightly.trigger, nightly.outcome) == ("nightly", "interrupted")
+    assert nightly.finished_at is not None and nightly.finished_at > started
+    assert nightly.error == "the process running it stopped before it finished"
+    assert (cli.trigger, cli.outcome, cli.finished_at) == ("cli", "running", None)

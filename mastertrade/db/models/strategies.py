@@ -13,7 +13,8 @@
 - **strategy_transitions**: every state change with its reason and time, the creation included
   (``from_state`` null). Nothing is updated in place: the history is the audit trail.
 - **generation_runs**: one row per ``mt generate`` or nightly run: parameters, seed, counts, timings,
-  outcome.
+  outcome ("running" while it runs; a nightly run a killed daemon left "running" is marked
+  "interrupted", with when, at the next daemon start).
 """
 
 from __future__ import annotations

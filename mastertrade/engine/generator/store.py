@@ -330,6 +330,10 @@ class StoredStrategy:
         }
 
 
+INTERRUPTED = "interrupted"
+"""The outcome of a generation run its process never finished (``StrategyStore.mark_interrupted``)."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One generation run."""
@@ -863,6 +867,34 @@ class StrategyStore:
                 )
             )
             await session.commit()
+
+    async def mark_interrupted(self, *, trigger: str) -> builtins.list[RunRecord]:
+        """Runs of ``trigger`` left "running" by a process that died (a daemon killed mid-run): they are
+        over and did not finish, and said so (outcome "interrupted", ended now). Only a process that
+        knows no run of ``trigger`` can be going on may call this: the daemon at its start for its nightly
+        runs (one daemon per database). Returns them."""
+        async with self.db.sessions() as session:
+            left = list(
+                (
+                    await session.exec(
+                        select(GenerationRun).where(
+                            col(GenerationRun.trigger) == trigger, col(GenerationRun.outcome) == "running"
+                        )
+                    )
+                ).all()
+            )
+            if left:
+                await session.exec(
+                    update(GenerationRun)
+                    .where(col(GenerationRun.id).in_([run.id for run in left]))
+                    .values(
+                        outcome=INTERRUPTED,
+                        finished_at=self.clock(),
+                        error="the process running it stopped before it finished",
+                    )
+                )
+                await session.commit()
+        return [await self.run(run.id) for run in left if run.id is not None]
 
     async def run(self, run_id: int) -> RunRecord:
         async with self.db.sessions() as session:

@@ -88,6 +88,7 @@ class SchedulerService:
         ctx.provide(self)
         if not self._recovered:
             interrupted = await self.runs.mark_interrupted(ctx.clock.now())
+            await _generation_runs_interrupted(ctx)
             if interrupted:
                 log.warning("%s", interrupted_runs(interrupted))
                 # the operator learns of a heavy run (the nightly generation) where they look, an alert,
@@ -358,3 +359,20 @@ class SchedulerService:
                 }
             )
         return jobs
+
+
+async def _generation_runs_interrupted(ctx: EngineContext) -> None:
+    """The nightly generation runs a killed daemon left "running" (their ``generation_runs`` rows):
+    marked interrupted, with when. Nightly runs are the daemon's only (one per database), so none can
+    be going on while it starts."""
+    from mastertrade.engine.generator.store import StrategyStore
+
+    for run in await StrategyStore(ctx.db).mark_interrupted(trigger="nightly"):
+        log.warning(
+            "generation run %s (nightly, %s %s, started %s) was cut short by the previous daemon's end: "
+            "marked interrupted",
+            run.id,
+            run.symbol,
+            run.timeframe,
+            run.started_at.isoformat(timespec="seconds"),
+        )
