@@ -197,14 +197,8 @@ class Trader:
                 f"{working.state}: no second {side.value} at bar {bar.ts}"
             )
             log.warning("%s", reason)
-            await self.account.risk.store.audit(
-                "reject",
-                reason,
-                book=self.account.book,
-                client_order_id=working.client_order_id,
-                strategy_id=item.id,
-                symbol=symbol,
-                side=side.value,
+            await self._audit_reject(
+                reason, item, symbol, side.value, client_order_id=working.client_order_id
             )
             return
         if action is Action.EXIT:
@@ -264,14 +258,8 @@ class Trader:
         except errors.MasterTradeError as exc:
             reason = f"strategy {item.id}'s {request.side.value} not placed: {exc}"
             log.error("%s", reason)
-            await self.account.risk.store.audit(
-                "reject",
-                reason,
-                book=self.account.book,
-                strategy_id=item.id,
-                symbol=request.symbol,
-                side=request.side.value,
-                requested=request.amount,
+            await self._audit_reject(
+                reason, item, request.symbol, request.side.value, requested=request.amount
             )
             self.account.emit(
                 events.OrderRejected(
@@ -285,6 +273,28 @@ class Trader:
                 )
             )
             return None
+
+    async def _audit_reject(
+        self,
+        reason: str,
+        item: TradedStrategy,
+        symbol: str,
+        side: str,
+        *,
+        client_order_id: str | None = None,
+        requested: float | None = None,
+    ) -> None:
+        """A strategy's order not sent, in the risk audit (as the risk manager's refusals are)."""
+        await self.account.risk.store.audit(
+            "reject",
+            reason,
+            book=self.account.book,
+            client_order_id=client_order_id,
+            strategy_id=item.id,
+            symbol=symbol,
+            side=side,
+            requested=requested,
+        )
 
     def _signal(self, item: TradedStrategy, action: Action, bar: Bar) -> None:
         symbol = item.strategy.symbol or ""

@@ -482,21 +482,13 @@ def _draft(data: Json, limits: Limits) -> Draft | None:
     entry_built = exit_built = None
     rule = data.get("entry")
     if rule is not None:
-        entry_built = _rule(rule)
-        if (
-            entry_built is None
-            or entry_built.conditions > limits.max_conditions
-            or entry_built.depth > limits.max_depth
-        ):
+        entry_built = _within(rule, limits)
+        if entry_built is None:
             return None
     rule = data.get("exit")
     if rule is not None:
-        exit_built = _rule(rule)
-        if (
-            exit_built is None
-            or exit_built.conditions > limits.max_conditions
-            or exit_built.depth > limits.max_depth
-        ):
+        exit_built = _within(rule, limits)
+        if exit_built is None:
             return None
     own = _own(data)
     if own is None or entry_built is None:
@@ -510,6 +502,14 @@ def _draft(data: Json, limits: Limits) -> Draft | None:
     if own.shell._whole_problem(entry, exit, shapes) is not None:  # what genome.with_rules refuses
         return None
     return Draft(own, entry_built, exit_built, fingerprint_filled(own.template, entry, exit))
+
+
+def _within(rule: Json, limits: Limits) -> _Built | None:
+    """``rule`` built (:func:`_rule`), or ``None`` when the model refuses it or it is past the limits."""
+    found = _rule(rule)
+    if found is None or found.conditions > limits.max_conditions or found.depth > limits.max_depth:
+        return None
+    return found
 
 
 class _Own:
