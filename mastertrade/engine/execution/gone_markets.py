@@ -36,6 +36,7 @@ from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine import events
 from mastertrade.engine.execution.ledger import split_symbol
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.utc import iso
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ FIRST_S = 60.0
 """How long after the look that found the market gone its list is asked again."""
 MOST_S = 1_800.0
 """The longest interval between two looks at a gone market's list (half an hour)."""
+LOOKS = Backoff(FIRST_S, MOST_S)
+"""The interval after the n-th look in a row that did not find it listed (the engine's one backoff)."""
 
 
 class Broker(Protocol):
@@ -63,7 +66,8 @@ class _Gone:
     since: datetime
     at: datetime
     """When its market list is asked again."""
-    wait_s: float
+    looks: int
+    """Looks in a row that did not find it listed."""
     message: str
 
 
@@ -93,15 +97,15 @@ class GoneMarkets:
 
     def wait_longer(self, symbol: str) -> None:
         entry = self._gone[symbol]
-        entry.wait_s = min(entry.wait_s * 2, MOST_S)
-        entry.at = self.clock() + timedelta(seconds=entry.wait_s)
+        entry.looks += 1
+        entry.at = self.clock() + timedelta(seconds=LOOKS.delay(entry.looks))
 
     def drop(self, symbol: str) -> None:
         self._gone.pop(symbol, None)
 
     def add(self, symbol: str, message: str) -> None:
         now = self.clock()
-        self._gone[symbol] = _Gone(now, now + timedelta(seconds=FIRST_S), FIRST_S, message)
+        self._gone[symbol] = _Gone(now, now + timedelta(seconds=LOOKS.delay(1)), 1, message)
 
 
 async def listed(broker: Broker, symbol: str) -> bool | None:

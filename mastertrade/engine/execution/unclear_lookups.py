@@ -32,12 +32,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.kernel.backoff import Backoff
 from mastertrade.engine.orders import OrderState, OrderType, Side
 
 FIRST_S = 30.0
 """How long after a look that found an order unclear it is asked again (six polls at the default)."""
 MOST_S = 1_800.0
 """The longest interval between two looks at an unclear order (half an hour)."""
+LOOKS = Backoff(FIRST_S, MOST_S)
+"""The interval after the n-th look in a row that found an order unclear (the engine's one backoff)."""
 AGAIN = "looked up again after growing intervals, at least every half hour"
 """How the reason of an order marked unclear says when it is asked again."""
 
@@ -47,7 +50,8 @@ _WORKING = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED})
 @dataclass
 class _Next:
     at: datetime
-    wait_s: float
+    looks: int
+    """Looks in a row that found it unclear."""
     row: OrderRecord
     """The order as the journal had it after its last look."""
     past: bool
@@ -112,9 +116,9 @@ class UnclearLookups:
             self.forget(row)
             return
         last = self._next.get(row.id)
-        wait = FIRST_S if last is None else min(last.wait_s * 2, MOST_S)
+        looks = 1 if last is None else last.looks + 1
         past = seen is not None and _reaches(row, *seen)
-        self._next[row.id] = _Next(self.clock() + timedelta(seconds=wait), wait, row, past)
+        self._next[row.id] = _Next(self.clock() + timedelta(seconds=LOOKS.delay(looks)), looks, row, past)
 
     def priced(self, symbol: str, low: float, high: float) -> None:
         """A price update of ``symbol`` (its bar's ``low`` and ``high`` so far): an unclear order whose

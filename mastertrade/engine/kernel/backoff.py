@@ -1,10 +1,11 @@
 """How long to wait before trying again: the one backoff of the engine.
 
 Venue calls (``market/retry.py``), the websocket feed's reconnects, collectors' next try after a failure,
-alert redelivery and the supervisor's service restarts all wait ``Backoff.delay(n)`` after the ``n``-th
-failure in a row: ``base_s x factor ** (n - 1)``, at most ``max_s``, times a factor drawn uniformly from
-``spread`` (then capped at ``max_s`` again). The spread is what keeps many clients that failed together
-from retrying in the same instant:
+alert redelivery, the supervisor's service restarts, and the live broker's looks at orders the exchange
+cannot confirm and at delisted markets (``execution/unclear_lookups.py``, ``execution/gone_markets.py``) all
+wait ``Backoff.delay(n)`` after the ``n``-th failure in a row: ``base_s x factor ** (n - 1)``, at most
+``max_s``, times a factor drawn uniformly from ``spread`` (then capped at ``max_s`` again). The spread is
+what keeps many clients that failed together from retrying in the same instant:
 
 - ``EQUAL_JITTER`` (0.5, 1.0): half of each delay fixed, half random (venue calls);
 - ``(0.75, 1.25)``: 25% either way (collectors);
