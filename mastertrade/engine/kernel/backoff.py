@@ -9,7 +9,7 @@ what keeps many clients that failed together from retrying in the same instant:
 
 - ``EQUAL_JITTER`` (0.5, 1.0): half of each delay fixed, half random (venue calls);
 - ``(0.75, 1.25)``: 25% either way (collectors);
-- ``NO_JITTER`` (1.0, 1.0): exactly the nominal delay (restarts, alert redelivery).
+- ``NO_JITTER`` (1.0, 1.0): exactly the nominal delay (restarts, alert redelivery, the live broker's looks).
 """
 
 from __future__ import annotations
