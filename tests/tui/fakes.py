@@ -877,3 +877,33 @@ def symbols(count: int) -> list[str]:
     """``count`` symbols: the three with history, then made-up ones (they get candles too)."""
     extra = [f"C{i:02d}/USDT" for i in range(count - len(SYMBOLS))]
     return [*SYMBOLS, *extra][:count]
+
+
+NO_EXITS = "0.004 BTC/USDT of order 11 has no stop"
+GONE = (
+    "ADA/USDT is no longer listed by binance (delisted or removed) since 2026-12-05 10:00 UTC: order 13 "
+    "and no position are stuck there; asked again at 11:00"
+)
+
+
+class UnsafeBookBackend(FakeBackend):
+    """A live book's safety facts: the BTC position has no exits at the exchange, an ADA order sits in a
+    delisted market; a SOL position and the ETH order have neither."""
+
+    async def positions(self, *, book: str | None = None) -> list[PositionInfo]:
+        rows = await super().positions(book=book)
+        if book not in (None, "", "account"):
+            return rows
+        return [
+            *(row.model_copy(update={"unprotected": NO_EXITS}) for row in rows),
+            fake_position("SOL/USDT", 4.0, 180.0, 185.0),
+        ]
+
+    async def orders(
+        self, *, open_only: bool = False, limit: int = 50, book: str | None = None
+    ) -> list[OrderInfo]:
+        rows = await super().orders(open_only=open_only, limit=limit, book=book)
+        if book not in (None, "", "account"):
+            return rows
+        gone = rows[0].model_copy(update={"id": 13, "symbol": "ADA/USDT", "market_gone": GONE})
+        return [rows[0], gone, *rows[1:]]

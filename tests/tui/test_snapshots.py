@@ -18,7 +18,7 @@ from mastertrade.tui.screens.order_ticket import OrderTicket
 from mastertrade.tui.screens.strategy_detail import StrategyDetailScreen
 from mastertrade.tui.widgets.candle_chart import CandleChart
 from tests.tui.conftest import loaded, make_app, wait_for
-from tests.tui.fakes import FakeBackend
+from tests.tui.fakes import FakeBackend, UnsafeBookBackend
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 MODES = ["overview", "market", "strategies", "orders", "risk", "alerts", "help"]
@@ -112,3 +112,10 @@ def test_daemon_lost(snap_compare: Snap) -> None:
         await wait_for(pilot, lambda: app.state.connection.state == "reconnecting")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_orders_unsafe_rows(snap_compare: Snap) -> None:
+    """A position with no exits and an order in a delisted market are marked in the warning colour; the
+    selected position's full reason shows under its table."""
+    app = make_app(UnsafeBookBackend())
+    assert snap_compare(app, terminal_size=SIZES["160x48"], run_before=on_mode(app, "orders"))

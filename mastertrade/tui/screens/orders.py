@@ -4,11 +4,16 @@ the book they show (the account; a strategy's own paper book is never listed as 
 Keys: ``n`` (anywhere) opens the order ticket, ``b``/``s`` open it to buy or sell the selected
 position's symbol, ``c`` cancels the selected order (after a confirmation), ``o`` shows only open
 orders or all of them.
+
+A live position without working exits at the exchange, or a position or order whose market the exchange
+delisted, carries "⚠ no exits" / "⚠ market gone" after its symbol; the full reason shows under its table
+(and as the table's tooltip) while that row is selected.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,6 +32,7 @@ from mastertrade.tui.widgets.book_rows import (
     POSITION_COLUMNS,
     order_row,
     position_row,
+    warning,
 )
 from mastertrade.tui.widgets.tables import selected_key, sync_rows
 from mastertrade.tui.widgets.theme import tone
@@ -55,13 +61,17 @@ class OrdersScreen(DashboardScreen):
             with Vertical(id="positions-panel", classes="panel") as panel:
                 panel.border_title = "Positions · account"
                 yield DataTable[Text](id="positions", cursor_type="row")
+                yield Static(id="positions-warning", classes="book-warning")
             with Vertical(id="orders-panel", classes="panel") as panel:
                 panel.border_title = "Orders · account"
                 yield DataTable[Text](id="orders", cursor_type="row")
+                yield Static(id="orders-warning", classes="book-warning")
 
     def on_mount(self) -> None:
         self.query_one("#positions", DataTable).add_columns(*POSITION_COLUMNS)
         self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)
+        for name in ("positions", "orders"):
+            self.query_one(f"#{name}-warning", Static).display = False
 
     def redraw(self, topics: set[Topic]) -> None:
         if not topics & {"account", "connection"}:
@@ -87,6 +97,26 @@ class OrdersScreen(DashboardScreen):
         positions_panel.border_title = f"Positions · {book}"
         empty = "no open positions" if state.positions.value is not None else "not read yet"
         positions_panel.border_subtitle = "" if positions else empty
+        self.show_warnings()
+
+    @on(DataTable.RowHighlighted)
+    def show_warnings(self) -> None:
+        """Under each table, the full reason of the selected row's marker; hidden when it has none."""
+        state = self.state
+        positions = self.query_one("#positions", DataTable)
+        key = selected_key(positions)
+        position = next((p for p in state.positions.value or [] if p.symbol == key), None)
+        self._show_warning(positions, "#positions-warning", warning(position) if position else "")
+        order = self.selected_order()
+        self._show_warning(
+            self.query_one("#orders", DataTable), "#orders-warning", warning(order) if order else ""
+        )
+
+    def _show_warning(self, table: DataTable[Text], line_id: str, reason: str) -> None:
+        line = self.query_one(line_id, Static)
+        line.update(Text(f"⚠ {reason}" if reason else ""))  # a reason is never read as markup
+        line.display = bool(reason)
+        table.tooltip = reason or None
 
     def cash_line(self, state: LiveState) -> Text:
         app = self.app

@@ -33,11 +33,40 @@ OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"
 """Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
 
 
+def markers(item: PositionInfo | OrderInfo) -> list[tuple[str, str]]:
+    """(marker, full reason) for each safety fact the daemon set on a live position or order: no working
+    exits at the exchange (``unprotected``, positions only), its market delisted (``market_gone``). Empty
+    for every other row, so they look as they always did."""
+    found: list[tuple[str, str]] = []
+    unprotected = item.unprotected if isinstance(item, PositionInfo) else None
+    if unprotected:
+        found.append(("no exits", unprotected))
+    if item.market_gone:
+        found.append(("market gone", item.market_gone))
+    return found
+
+
+def warning(item: PositionInfo | OrderInfo) -> str:
+    """The full reasons of a row's markers, for the line under its table ("" when it has none)."""
+    return "; ".join(f"{marker}: {reason}" for marker, reason in markers(item))
+
+
+def _symbol_cell(app: App[object], item: PositionInfo | OrderInfo) -> Text:
+    """The symbol, with "⚠ no exits" / "⚠ market gone" after it in the warning colour when set."""
+    cell = Text(item.symbol, tone(app, "text", bold=True))
+    found = markers(item)
+    if found:
+        cell.append(
+            " ⚠ " + ", ".join(marker for marker, _reason in found), tone(app, "text-warning", bold=True)
+        )
+    return cell
+
+
 def position_row(app: App[object], item: PositionInfo) -> Row:
     return (
         item.symbol,
         [
-            Text(item.symbol, tone(app, "text", bold=True)),
+            _symbol_cell(app, item),
             Text(fmt.amount(item.amount), justify="right"),
             Text(fmt.price(item.average_price), justify="right"),
             Text(fmt.price(item.mark), justify="right"),
@@ -58,7 +87,7 @@ def order_row(app: App[object], item: OrderInfo, *, by: bool = True) -> Row:
         str(item.id),
         [
             Text(str(item.id), justify="right"),
-            Text(item.symbol, tone(app, "text", bold=True)),
+            _symbol_cell(app, item),
             Text(item.side, side_tone),
             Text(item.type + (" LIVE" if live else ""), tone(app, "text-error", bold=True) if live else ""),
             Text(_ordered(item), justify="right"),
