@@ -42,11 +42,15 @@ DESK: dict[str, Any] = {
 """The default desk: 100,000 USDT, BTC at 40,000; a hang outlasts the brokers' 1 s timeout."""
 
 
-def open_desk(**options: Any) -> Iterator[TradingExchange]:
-    """Generator body for a fixture: a started trading desk (``DESK`` with ``options`` over it)."""
+def open_desk[E: TradingExchange](
+    exchange: type[E] = TradingExchange,  # type: ignore[assignment]
+    **options: Any,
+) -> Iterator[E]:
+    """Generator body for a fixture: a started trading desk (``DESK`` with ``options`` over it), of the
+    fake ``exchange`` class (the quirky one of ``tests/fakes/quirky_exchange.py``, say)."""
     values = {**DESK, **options}
     symbols = values.pop("symbols")
-    yield from serve(TradingExchange(symbols, **values))  # type: ignore[misc]
+    yield from serve(exchange(symbols, **values))  # type: ignore[misc]
 
 
 class Clock:

@@ -10,32 +10,25 @@ later, into the ban, for as long as it lasted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderState, OrderType
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import DESK, Rig, buy
+from tests.trading.live_rig import Rig, buy, open_desk
 
 
 @pytest.fixture
-def venue() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))
+def desk() -> Iterator[QuirkyExchange]:
+    yield from open_desk(QuirkyExchange)
 
 
 @pytest.fixture
-async def rig(database: Any, venue: QuirkyExchange) -> AsyncIterator[Rig]:
-    rig = Rig(database, venue)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def venue(desk: QuirkyExchange) -> QuirkyExchange:
+    """The quirky desk under the name this module's tests use (conftest's ``rig`` is on ``desk``)."""
+    return desk
 
 
 @pytest.mark.parametrize("status", [418, 429])

@@ -13,9 +13,8 @@ again.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -32,11 +31,11 @@ from mastertrade.engine.market.venue import CandleUpdate
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 from tests.conftest import MT
 from tests.daemon.fakes import FakeVenue
-from tests.fakes.exchange import market_id, serve, venue_settings
+from tests.fakes.exchange import market_id, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET
 from tests.fakes.quirky_exchange import QuirkyExchange
 from tests.trading.conftest import T0, ThreadedTrading, trading_settings
-from tests.trading.live_rig import BTC, DESK, Rig, bracketed
+from tests.trading.live_rig import BTC, Rig, bracketed, open_desk
 from tests.trading.test_cli_live import wait_for_account
 
 ETH = "ETH/USDT"
@@ -45,19 +44,14 @@ POLL_S = 5.0
 
 
 @pytest.fixture
-def venue() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))
+def desk() -> Iterator[QuirkyExchange]:
+    yield from open_desk(QuirkyExchange)
 
 
 @pytest.fixture
-async def rig(database: Any, venue: QuirkyExchange) -> AsyncIterator[Rig]:
-    rig = Rig(database, venue)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def venue(desk: QuirkyExchange) -> QuirkyExchange:
+    """The quirky desk under the name this module's tests use (conftest's ``rig`` is on ``desk``)."""
+    return desk
 
 
 def _steady(rig: Rig, broker: LiveBroker) -> None:

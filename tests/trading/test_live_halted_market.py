@@ -11,7 +11,7 @@ the exchange", which it had.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,25 +20,19 @@ from mastertrade import errors
 from mastertrade.engine import events
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, buy, listen
+from tests.trading.live_rig import BTC, Rig, buy, listen, open_desk
 
 
 @pytest.fixture
-def venue() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))
+def desk() -> Iterator[QuirkyExchange]:
+    yield from open_desk(QuirkyExchange)
 
 
 @pytest.fixture
-async def rig(database: Any, venue: QuirkyExchange) -> AsyncIterator[Rig]:
-    rig = Rig(database, venue)
-    try:
-        yield rig
-    finally:
-        await rig.close()
+def venue(desk: QuirkyExchange) -> QuirkyExchange:
+    """The quirky desk under the name this module's tests use (conftest's ``rig`` is on ``desk``)."""
+    return desk
 
 
 def _posts(venue: QuirkyExchange, path: str = "/api/v3/order") -> int:

@@ -25,17 +25,14 @@ from mastertrade.engine.execution import live_oco, lost_legs
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
-from tests.fakes.exchange import serve
 from tests.fakes.exchange_trading import DeskOrder
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, buy, listen
+from tests.trading.live_rig import BTC, Rig, buy, listen, open_desk
 
 
 @pytest.fixture
 def desk() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))  # type: ignore[misc]
+    yield from open_desk(QuirkyExchange)
 
 
 async def _pair_with_lost_answer(rig: Rig, broker: LiveBroker, meanwhile: Any) -> tuple[int, int]:

@@ -20,9 +20,8 @@ import pytest
 
 from mastertrade.engine import events
 from mastertrade.engine.execution import exit_cancels
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import DESK
+from tests.trading.live_rig import open_desk
 from tests.trading.test_live_protection import BTC, Desk
 
 AT_EXCHANGE = exit_cancels.CANCELLED_AT_EXCHANGE
@@ -30,9 +29,7 @@ AT_EXCHANGE = exit_cancels.CANCELLED_AT_EXCHANGE
 
 @pytest.fixture
 def exchange() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))  # type: ignore[misc]
+    yield from open_desk(QuirkyExchange)
 
 
 def _alerts(published: list[events.Event]) -> list[events.RiskBreached]:

@@ -26,9 +26,8 @@ import pytest
 
 from mastertrade.engine import events
 from mastertrade.engine.execution import exit_cancels, live_oco, lost_legs
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, bracketed, listen
+from tests.trading.live_rig import BTC, Rig, bracketed, listen, open_desk
 
 AT_EXCHANGE = exit_cancels.CANCELLED_AT_EXCHANGE
 LATER = timedelta(hours=1)
@@ -37,9 +36,7 @@ LATER = timedelta(hours=1)
 
 @pytest.fixture
 def desk() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))  # type: ignore[misc]
+    yield from open_desk(QuirkyExchange)
 
 
 def _alerts(published: list[events.Event], limit: str) -> list[events.RiskBreached]:

@@ -12,21 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from mastertrade.engine.execution import archived_orders, lost_legs, unclear_lookups
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, bracketed
+from tests.trading.live_rig import BTC, Rig, bracketed, open_desk
 
 
 @pytest.fixture
 def desk() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))  # type: ignore[misc]
+    yield from open_desk(QuirkyExchange)
 
 
 async def test_a_leg_marked_unsettled_that_turns_up_resting_clears_its_note(

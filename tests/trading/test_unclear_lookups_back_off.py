@@ -24,9 +24,8 @@ from mastertrade.engine.candle import Bar, Candle
 from mastertrade.engine.execution import archived_orders, lost_legs, unclear_lookups
 from mastertrade.engine.execution.live import LiveBroker
 from mastertrade.engine.market.timeframes import now_ms
-from tests.fakes.exchange import serve
 from tests.fakes.quirky_exchange import QuirkyExchange
-from tests.trading.live_rig import BTC, DESK, Rig, bracketed, buy, listen
+from tests.trading.live_rig import BTC, Rig, bracketed, buy, listen, open_desk
 from tests.trading.test_lone_stop_archived import LATER
 
 POLL_S = 5.0
@@ -35,9 +34,7 @@ POLL_S = 5.0
 
 @pytest.fixture
 def desk() -> Iterator[QuirkyExchange]:
-    values: dict[str, Any] = dict(DESK)
-    symbols = values.pop("symbols")
-    yield from serve(QuirkyExchange(symbols, **values))  # type: ignore[misc]
+    yield from open_desk(QuirkyExchange)
 
 
 def _steady(rig: Rig, broker: LiveBroker) -> None:
