@@ -63,9 +63,10 @@ async def test_a_service_crashed_by_a_locked_database_says_so_in_one_line(
         services=lambda ctx: [AlertService(), writer],
     )
     ctx = await daemon.start()
-    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None)
+    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None, check_same_thread=False)
     try:
-        other.execute("BEGIN EXCLUSIVE")  # another process holds the file
+        # taken off the loop: a daemon write in flight on this loop must finish for the lock to come
+        await asyncio.to_thread(other.execute, "BEGIN EXCLUSIVE")  # another process holds the file
         writer.go.set()
         status = ctx.state.services["writer"]
         await wait_for(lambda: status.restarts >= 1)
@@ -105,12 +106,13 @@ async def test_the_api_answers_503_naming_the_database(settings: Settings, mt_ho
 
     daemon = core_daemon(settings, venue=FakeVenue(), notifier=RecordingNotifier(), serve_api=False)
     ctx = await daemon.start()
-    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None)
+    other = sqlite3.connect(mt_home / "data" / "test.db", isolation_level=None, check_same_thread=False)
     transport = httpx.ASGITransport(app=create_app(ctx))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://mt") as http:
             await ctx.alerts.load()
-            other.execute("BEGIN EXCLUSIVE")
+            # taken off the loop: a daemon write in flight on this loop must finish for the lock to come
+            await asyncio.to_thread(other.execute, "BEGIN EXCLUSIVE")
             response = await http.post(
                 "/v1/alerts/rules", json={"kind": "price_cross", "symbol": "BTC/USDT", "level": 70000}
             )
