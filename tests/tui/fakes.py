@@ -888,11 +888,14 @@ GONE = (
 
 class UnsafeBookBackend(FakeBackend):
     """A live book's safety facts: the BTC position has no exits at the exchange, an ADA order sits in a
-    delisted market; a SOL position and the ETH order have neither."""
+    delisted market; a SOL position and the ETH order have neither. With ``unsafe`` off it answers as
+    the plain fake (the daemon cleared the facts)."""
+
+    unsafe = True
 
     async def positions(self, *, book: str | None = None) -> list[PositionInfo]:
         rows = await super().positions(book=book)
-        if book not in (None, "", "account"):
+        if book not in (None, "", "account") or not self.unsafe:
             return rows
         return [
             *(row.model_copy(update={"unprotected": NO_EXITS}) for row in rows),
@@ -903,7 +906,7 @@ class UnsafeBookBackend(FakeBackend):
         self, *, open_only: bool = False, limit: int = 50, book: str | None = None
     ) -> list[OrderInfo]:
         rows = await super().orders(open_only=open_only, limit=limit, book=book)
-        if book not in (None, "", "account"):
+        if book not in (None, "", "account") or not self.unsafe:
             return rows
         gone = rows[0].model_copy(update={"id": 13, "symbol": "ADA/USDT", "market_gone": GONE})
         return [rows[0], gone, *rows[1:]]

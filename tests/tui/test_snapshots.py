@@ -119,3 +119,9 @@ def test_orders_unsafe_rows(snap_compare: Snap) -> None:
     selected position's full reason shows under its table."""
     app = make_app(UnsafeBookBackend())
     assert snap_compare(app, terminal_size=SIZES["160x48"], run_before=on_mode(app, "orders"))
+
+
+def test_overview_unsafe_book(snap_compare: Snap) -> None:
+    """Above the panels, the count of those rows in the warning colour and the key that shows them."""
+    app = make_app(UnsafeBookBackend())
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=on_mode(app, "overview"))

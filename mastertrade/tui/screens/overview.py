@@ -1,5 +1,7 @@
 """Overview (key 1): the account at a glance. Equity curve and P&L, risk gauges and breakers, goals,
-the latest alerts; the badges in the status bar say whose money it is."""
+the latest alerts; the badges in the status bar say whose money it is. Above the panels, only while
+there are any, a warning counts the positions without exits at the exchange and the positions and
+orders in a delisted market (marked on their rows by Orders & positions, key 4)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,13 @@ from textual.containers import Grid, Vertical
 from mastertrade.tui.screens.base import DashboardScreen
 from mastertrade.tui.state import Topic
 from mastertrade.tui.widgets.line_chart import LineChart, axis_ends
-from mastertrade.tui.widgets.overview import GoalsList, LatestAlerts, PnLSummary, RiskGauges
+from mastertrade.tui.widgets.overview import (
+    BookWarnings,
+    GoalsList,
+    LatestAlerts,
+    PnLSummary,
+    RiskGauges,
+)
 from mastertrade.utc import from_ms
 
 
@@ -18,6 +26,7 @@ class OverviewScreen(DashboardScreen):
     TITLE = "Overview"
 
     def compose_body(self) -> ComposeResult:
+        yield BookWarnings()
         with Grid(id="overview-grid"):
             with Vertical(id="equity-panel", classes="panel") as panel:
                 panel.border_title = "Equity"
@@ -36,6 +45,7 @@ class OverviewScreen(DashboardScreen):
     def redraw(self, topics: set[Topic]) -> None:
         state = self.state
         if topics & {"account", "connection"}:
+            self.query_one(BookWarnings).sync()
             self.query_one(PnLSummary).refresh(layout=True)
             points = list(state.equity)
             if state.equity_source == "session":

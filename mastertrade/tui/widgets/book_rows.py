@@ -1,7 +1,10 @@
 """The rows of a trading book's tables: its positions and its orders, as the Orders & positions screen
-(the account's book) and a strategy's detail (its paper book) show them."""
+(the account's book) and a strategy's detail (its paper book) show them, with the safety markers the
+Overview counts."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.app import App
@@ -32,6 +35,9 @@ several sources are listed."""
 OPEN_STATES = frozenset({"open", "partially_filled", "sent", "unknown", "intent"})
 """Order states that may still fill (the journal's ``OrderState``s before an outcome)."""
 
+NO_EXITS = "no exits"
+MARKET_GONE = "market gone"
+
 
 def markers(item: PositionInfo | OrderInfo) -> list[tuple[str, str]]:
     """(marker, full reason) for each safety fact the daemon set on a live position or order: no working
@@ -40,10 +46,15 @@ def markers(item: PositionInfo | OrderInfo) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     unprotected = item.unprotected if isinstance(item, PositionInfo) else None
     if unprotected:
-        found.append(("no exits", unprotected))
+        found.append((NO_EXITS, unprotected))
     if item.market_gone:
-        found.append(("market gone", item.market_gone))
+        found.append((MARKET_GONE, item.market_gone))
     return found
+
+
+def marked(items: Iterable[PositionInfo | OrderInfo], marker: str) -> int:
+    """How many of ``items`` carry ``marker`` on their row (the Overview counts them)."""
+    return sum(any(name == marker for name, _reason in markers(item)) for item in items)
 
 
 def warning(item: PositionInfo | OrderInfo) -> str:

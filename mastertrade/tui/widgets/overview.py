@@ -1,18 +1,63 @@
-"""The Overview screen's panels: P&L, risk gauges and breakers, goals, latest alerts."""
+"""The Overview screen's panels: P&L, risk gauges and breakers, goals, latest alerts, and the line that
+counts the account's positions and orders the Orders & positions screen marks as unsafe."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
 from mastertrade.engine.api.schemas_trading import GoalInfo
 from mastertrade.tui import format as fmt
-from mastertrade.tui.state import LiveState
+from mastertrade.tui.state import LiveState, live_state
+from mastertrade.tui.widgets.book_rows import MARKET_GONE, NO_EXITS, marked
 from mastertrade.tui.widgets.gauges import Usage, gauges
 from mastertrade.tui.widgets.glyphs import bar
+from mastertrade.tui.widgets.nav_bar import SCREENS
 from mastertrade.tui.widgets.panel import StatePanel
 from mastertrade.tui.widgets.theme import SEVERITY_TONES, signed_tone, tone
 from mastertrade.utc import from_s
+
+
+class BookWarnings(StatePanel):
+    """Shown only while the account holds a position with no exits at the exchange or a position or
+    order in a delisted market: how many, in the warning colour, and the key of the screen that marks
+    them. It counts the rows that screen marks (``book_rows.markers``), from the same answers. The
+    shortest form wraps rather than lose a count where none fits on one line."""
+
+    def draw(self, state: LiveState, width: int) -> Text:
+        forms = book_warnings(state)
+        text = next((form for form in forms if cell_len(form) <= width), forms[-1] if forms else "")
+        return Text(text, tone(self.app, "text-warning", bold=True))
+
+    def sync(self) -> None:
+        self.set_class(bool(book_warnings(live_state(self.app))), "-shown")
+        self.refresh(layout=True)
+
+
+def book_warnings(state: LiveState) -> list[str]:
+    """The warning, longest form first ("⚠ 1 position without exits · 1 position and 2 orders in a
+    delisted market — press 4", then with one count for the delisted market); none when no row is marked."""
+    positions = state.positions.value or []
+    orders = state.orders.value or []
+    bare = marked(positions, NO_EXITS)
+    stuck = [(marked(positions, MARKET_GONE), "position"), (marked(orders, MARKET_GONE), "order")]
+    total = sum(count for count, _noun in stuck)
+    if not bare and not total:
+        return []
+    exits = [f"{_count(bare, 'position')} without exits"] if bare else []
+    named = " and ".join(_count(count, noun) for count, noun in stuck if count)
+    gone = [[f"{named} in a delisted market"], [f"{total} in a delisted market"]] if total else [[]]
+    forms = [f"⚠ {' · '.join(exits + part)} — press {ORDERS_KEY}" for part in gone]
+    return list(dict.fromkeys(forms))  # one form when there is nothing to shorten
+
+
+ORDERS_KEY = next(key for mode, key, _title in SCREENS if mode == "orders")
+"""The key of the Orders & positions screen, where the counted rows are marked."""
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def todays_pnl(state: LiveState) -> tuple[str, float | None, float | None]:
