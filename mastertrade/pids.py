@@ -1,5 +1,6 @@
-"""Whether a process still runs: the one check the daemon's pid file and its database lock share; and
-who holds a pid file, the one check the daemon's start and status and the schema upgrade share."""
+"""Whether a process still runs: the one check the daemon's pid file and its database lock share; whether
+it is still the process that was recorded (a generation run's owner: a pid is reused once its process
+ends); and who holds a pid file, the one check the daemon's start and status and the schema upgrade share."""
 
 from __future__ import annotations
 
@@ -23,6 +24,32 @@ def process_alive(pid: int) -> bool:
             return handle.read().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return True  # no /proc (macOS): kill(0) is all we know
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started, as a token no later process given the same pid has: the kernel's
+    boot id and the start in clock ticks since that boot (``/proc``). None when it cannot be read (no such
+    process, or no ``/proc``: macOS)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            started = handle.read().rpartition(")")[2].split()[19]
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            boot = handle.read().strip()
+    except (OSError, IndexError):
+        return None
+    return f"{boot}/{started}"
+
+
+def same_process(pid: int, started: str | None) -> bool:
+    """Whether the process recorded as ``pid`` started at ``started`` (``process_started``'s token) still
+    runs. Without a token to compare (none recorded, or none readable now), a live ``pid`` counts as it:
+    a process that may be the one recorded is never declared gone."""
+    if not process_alive(pid):
+        return False
+    if started is None:
+        return True
+    now = process_started(pid)
+    return now is None or now == started
 
 
 def read_pid(path: Path) -> int | None:

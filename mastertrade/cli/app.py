@@ -131,8 +131,8 @@ COMMANDS = [
     Declared(
         "strategy",
         "mastertrade.cli.app:strategy_app",
-        "Strategies: show a genome, list built-in, plugin and stored strategies, move stored ones through "
-        "paper and active trading, export them.",
+        "Strategies: show a genome, list built-in, plugin and stored strategies and the generation runs that "
+        "stored them, move stored ones through paper and active trading, export them.",
         factory=True,
     ),
     Declared(
@@ -170,7 +170,8 @@ COMMANDS = [
 
 
 def strategy_app() -> typer.Typer:
-    """The ``strategy`` group, with ``parity`` and ``add``, which live in modules of their own."""
+    """The ``strategy`` group, with ``parity``, ``add`` and ``runs``, which live in modules of their own."""
+    from mastertrade.cli import generation_runs as runs_cmd
     from mastertrade.cli import parity as parity_cmd
     from mastertrade.cli import strategy as strategy_cmd
     from mastertrade.cli import strategy_add as strategy_add_cmd
@@ -181,6 +182,8 @@ def strategy_app() -> typer.Typer:
         group.command("parity")(parity_cmd.parity)
     if "add" not in registered:
         group.command("add")(strategy_add_cmd.add)
+    if "runs" not in registered:
+        group.command("runs")(runs_cmd.runs)
     return group
 
 

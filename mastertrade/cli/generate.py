@@ -98,7 +98,7 @@ def generate(
     selection, for the stored candidates. The filter, the deflated Sharpe ratio (counting every candidate
     ever tried on the series) and every out-of-sample figure come from the hold-out; search-window
     figures are shown as such. The run reports its probability of backtest overfitting (CSCV). See the
-    strategies with `mt strategy list`.
+    strategies with `mt strategy list`, the runs with `mt strategy runs`.
     """
     started = time.perf_counter()
     with start_up():

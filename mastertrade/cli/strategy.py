@@ -7,7 +7,8 @@ the built-in strategies and the installed plugin strategies.
 Stored strategies (what ``mt generate`` and the nightly run store) are named by their id, 16 hex digits
 or any unique prefix of at least 4: ``list`` shows them, ``show ID`` their validation and history,
 ``paper``/``activate``/``pause``/``retire`` move them through the pipeline (an illegal move exits 2 and
-names the allowed ones), ``export`` writes the genome file ``mt backtest`` reproduces.
+names the allowed ones), ``export`` writes the genome file ``mt backtest`` reproduces. ``runs`` lists the
+generation runs that stored them (``cli/generation_runs.py``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from mastertrade.engine.signals.strategy import Strategy
 
 app = typer.Typer(
-    help="Strategies: show a genome, list built-in, plugin and stored strategies, move stored ones through"
-    " paper and active trading, export them.",
+    help="Strategies: show a genome, list built-in, plugin and stored strategies and the generation runs"
+    " that stored them, move stored ones through paper and active trading, export them.",
     no_args_is_help=True,
 )
 

@@ -14,7 +14,10 @@
   (``from_state`` null). Nothing is updated in place: the history is the audit trail.
 - **generation_runs**: one row per ``mt generate`` or nightly run: parameters, seed, counts, timings,
   outcome ("running" while it runs; a nightly run a killed daemon left "running" is marked
-  "interrupted", with when, at the next daemon start).
+  "interrupted", with when, at the next daemon start), and its owner: the process running it (pid, host
+  and that process's start, ``mastertrade.pids.process_started``), so that a run whose process died (a
+  killed ``mt generate``) is told from a live one and marked "interrupted" when runs are listed or a new
+  one starts (``s37_run_owner``; a run stored before has no owner and is never judged).
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class GenerationRun(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner_pid: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    owner_host: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    owner_started: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class StrategyRecord(SQLModel, table=True):

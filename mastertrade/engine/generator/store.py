@@ -9,6 +9,7 @@ The API other parts call (all async, on one ``Database``)::
     await store.transition(id, State.PAUSED, "paused by hand")   # IllegalTransition (exit 2) if not allowed
     await store.history(id)                          # every transition, oldest first
     await store.lookup(spec)                         # the genome of a stored id, or None (load_strategy)
+    await store.runs(limit=20)                       # the newest generation runs, dead owners' interrupted
 
 A strategy's id is its genome's fingerprint, so storing the same logic twice is impossible: ``add_many``
 skips ids already stored and reports what it inserted. Every state change is one transaction that
@@ -33,12 +34,14 @@ from sqlmodel import col, select
 
 from mastertrade.db.models.strategies import GenerationRun, StrategyRecord, StrategyTransition
 from mastertrade.db.types import utcnow
+from mastertrade.engine.generator.run_owner import RunOwner
 from mastertrade.engine.generator.states import ALLOWED, State, parse_state
 from mastertrade.errors import AlreadyExists, NotFound, UserInputError
 from mastertrade.utc import iso
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
     from mastertrade.db.database import Database
     from mastertrade.engine.signals.genome import Genome
@@ -351,6 +354,8 @@ class RunRecord:
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+    owner: RunOwner | None = None
+    """The process that ran it (None for a run stored before owners were recorded)."""
 
     @classmethod
     def from_record(cls, row: GenerationRun) -> RunRecord:
@@ -369,16 +374,38 @@ class RunRecord:
             error=row.error,
             started_at=row.started_at,
             finished_at=row.finished_at,
+            owner=_owner(row),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **{
-                key: value for key, value in self.__dict__.items() if key not in ("started_at", "finished_at")
+                key: value
+                for key, value in self.__dict__.items()
+                if key not in ("started_at", "finished_at", "owner")
             },
             "started_at": _iso(self.started_at),
             "finished_at": None if self.finished_at is None else _iso(self.finished_at),
+            "duration_s": self.duration_s,
+            "owner": None if self.owner is None else {"pid": self.owner.pid, "host": self.owner.host},
         }
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long it ran, start to end (the run's own measure when it has one); None while it runs and
+        for a run interrupted (it ended unseen: ``finished_at`` is when that was found)."""
+        if self.finished_at is None or self.outcome == INTERRUPTED:
+            return None
+        total = self.timings.get("total_s")
+        if isinstance(total, int | float):
+            return float(total)
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def _owner(row: GenerationRun) -> RunOwner | None:
+    if row.owner_pid is None or row.owner_host is None:
+        return None
+    return RunOwner(row.owner_pid, row.owner_host, row.owner_started)
 
 
 def _iso(value: datetime) -> str:
@@ -832,6 +859,10 @@ class StrategyStore:
         seed: int,
         parameters: dict[str, Any],
     ) -> int:
+        """Record a run of this process as "running"; the runs a dead process left "running" are marked
+        interrupted first (``mark_abandoned``)."""
+        await self.mark_abandoned()
+        owner = RunOwner.current()
         row = GenerationRun(
             trigger=trigger,
             exchange=exchange,
@@ -841,6 +872,9 @@ class StrategyStore:
             parameters=parameters,
             outcome="running",
             started_at=self.clock(),
+            owner_pid=owner.pid,
+            owner_host=owner.host,
+            owner_started=owner.started,
         )
         async with self.db.sessions() as session:
             session.add(row)
@@ -883,18 +917,42 @@ class StrategyStore:
                     )
                 ).all()
             )
-            if left:
-                await session.exec(
-                    update(GenerationRun)
-                    .where(col(GenerationRun.id).in_([run.id for run in left]))
-                    .values(
-                        outcome=INTERRUPTED,
-                        finished_at=self.clock(),
-                        error="the process running it stopped before it finished",
-                    )
-                )
-                await session.commit()
+            await self._interrupt(session, [run.id for run in left if run.id is not None])
         return [await self.run(run.id) for run in left if run.id is not None]
+
+    async def mark_abandoned(self) -> builtins.list[RunRecord]:
+        """Runs left "running" whose owner, a process on this host, has ended (a ``mt generate`` killed
+        mid-search, a daemon killed during its nightly run): marked "interrupted", ended now, like
+        ``mark_interrupted``'s. A run whose owner still runs, runs on another host or is not recorded
+        (stored before owners were) is left as it is. Returns those marked."""
+        owners = select(
+            GenerationRun.id, GenerationRun.owner_pid, GenerationRun.owner_host, GenerationRun.owner_started
+        ).where(col(GenerationRun.outcome) == "running", col(GenerationRun.owner_pid).is_not(None))
+        async with self.db.sessions() as session:
+            left = (await session.exec(owners)).all()
+            gone = [
+                run_id
+                for run_id, pid, host, started in left
+                if run_id is not None and pid is not None and host and RunOwner(pid, host, started).gone()
+            ]
+            await self._interrupt(session, gone)
+        return [await self.run(run_id) for run_id in gone]
+
+    async def _interrupt(self, session: AsyncSession, run_ids: builtins.list[int]) -> None:
+        """Mark ``run_ids`` interrupted, ended now, if they are still "running" (another process may
+        have marked them meanwhile)."""
+        if not run_ids:
+            return
+        await session.exec(
+            update(GenerationRun)
+            .where(col(GenerationRun.id).in_(run_ids), col(GenerationRun.outcome) == "running")
+            .values(
+                outcome=INTERRUPTED,
+                finished_at=self.clock(),
+                error="the process running it stopped before it finished",
+            )
+        )
+        await session.commit()
 
     async def run(self, run_id: int) -> RunRecord:
         async with self.db.sessions() as session:
@@ -918,7 +976,9 @@ class StrategyStore:
             return int(found.one())
 
     async def runs(self, limit: int = 20) -> builtins.list[RunRecord]:
-        """The newest generation runs first."""
+        """The newest generation runs first; those a dead process left "running" are marked interrupted
+        first (``mark_abandoned``), so none is shown running for ever."""
+        await self.mark_abandoned()
         async with self.db.sessions() as session:
             rows = (
                 await session.exec(select(GenerationRun).order_by(col(GenerationRun.id).desc()).limit(limit))
