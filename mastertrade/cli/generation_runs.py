@@ -65,7 +65,7 @@ def _row(record: RunRecord, now: datetime) -> tuple[Any, ...]:
     if record.outcome == "running":
         shown = f"{duration((now - record.started_at).total_seconds())} so far"
     else:
-        shown = "-" if took is None else duration(took)
+        shown = "-" if took is None else took_text(took)
     counts = record.counts
     return (
         record.id,
@@ -79,3 +79,11 @@ def _row(record: RunRecord, now: datetime) -> tuple[Any, ...]:
         ),
         shown,
     )
+
+
+def took_text(seconds: float) -> str:
+    """How long a finished run took: under a minute (most runs) in tenths of a second, where whole
+    seconds showed a run of 0.9 s as "0s"; longer as the daemon's uptime is shown."""
+    from mastertrade.cli.daemon import duration
+
+    return f"{seconds:.1f}s" if seconds < 59.95 else duration(round(seconds))

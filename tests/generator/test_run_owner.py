@@ -175,3 +175,15 @@ def test_mt_strategy_runs_says_when_there_is_none(mt: MT, db_url: str) -> None:
     assert shown.exit_code == 0 and shown.stdout == ""
     assert "no generation runs yet" in shown.stderr
     assert mt.json("strategy", "runs") == []
+
+
+def test_a_short_run_shows_its_tenths_of_a_second() -> None:
+    from mastertrade.cli.generation_runs import took_text
+
+    assert [took_text(s) for s in (0.93, 2.37, 59.94, 59.96, 754.2)] == [
+        "0.9s",
+        "2.4s",
+        "59.9s",
+        "1m 00s",
+        "12m 34s",
+    ]
