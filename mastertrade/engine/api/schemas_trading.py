@@ -146,7 +146,8 @@ class PlaceResult(Model):
     risk: RiskDecision
     exits: str | None = None
     """A sell by hand of a position its bracket exits hold: what was done to them (cancelled with a
-    whole sell, resized to what a partial sell leaves; ``bracket_sell``)."""
+    whole sell, resized to what a partial sell leaves; ``bracket_sell``); beside a strategy's position
+    that no exit order reserves, what the sell takes of it (``watched_sell``)."""
 
 
 class OrderCheck(RiskDecision):

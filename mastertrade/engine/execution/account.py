@@ -27,7 +27,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell
+from mastertrade.engine.execution import bracket_sell, watched_sell
 from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.bracket_sell import BRACKET_EXITS
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
@@ -61,6 +61,8 @@ class ProtectionStatus(Protocol):
     """What the account shows of the live protections (``protector.Protector``) in its risk status."""
 
     def status(self) -> dict[str, Any]: ...
+    def watches(self, symbol: str, strategy_id: str) -> bool: ...
+    async def sync(self, symbol: str | None = None) -> None: ...
     async def cancel_take_profit(self, row: OrderRecord) -> OrderRecord | None: ...
     async def sell_taking_back(
         self, exits: Sequence[OrderRecord], sell: Callable[[], Awaitable[OrderRecord | None]]
@@ -421,9 +423,13 @@ class Account:
         replaced; a live strategy's, kept by the daemon's protection, are taken back for the sell and put
         back by the protection (``Protector.sell_taking_back``). Beside a live strategy's exits, a sell
         of the account's own coins replaces its bracketed buys' exits only; one reaching into the
-        strategy's coins is refused (``_beyond_own``). Refused, saying what is happening and what to do
-        instead: an exit that is selling the position now, and a live set of exits that cannot be
-        replaced now (``live_bracket_sell.why_not``)."""
+        strategy's coins is refused (``_beyond_own``). A strategy's position that no exit order reserves
+        (``watched_sell``: ``native_stops`` off, or no stop) counts the same way: a sell of the account's
+        own coins replaces their bracketed buys' exits only, one reaching past them beside such exits is
+        refused, and one without them is a plan without exits that says what it takes of the strategy's
+        position. Refused, saying what is happening and what to do instead: an exit that is selling the
+        position now, and a live set of exits that cannot be replaced now
+        (``live_bracket_sell.why_not``)."""
         if request.amount is None:
             return None
         symbol = request.symbol
@@ -447,16 +453,23 @@ class Account:
             kept.sort(key=lambda row: row.id or 0)
             return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
+        watched = await self._unreserved(symbol, held, sells)
+        theirs = sum(share for _, share in watched)
+        if not working and watched and request.amount > (held - theirs) * (1 + 1e-9):
+            return bracket_sell.Plan((), held, 0.0, 0.0, watched=watched)  # said, nothing replaced
         if not exits or len(exits) + len(kept) != len(working):
             return None
         if kept and self.protection is None:
             return None
-        # Beside a live strategy's exits (kept by its protection), a sell by hand takes the account's
-        # own coins: its bracketed buys' exits are replaced as if the strategy's were not there
-        # (``live_bracket_sell``), and the strategy's keep resting untouched.
-        own = held - bracket_sell.reserved_by(kept)
-        if kept and request.amount > own * (1 + 1e-9):
-            raise errors.UserInputError(_beyond_own(request, held, own, exits, kept))
+        # Beside a live strategy's exits (kept by its protection) or a strategy's position no exit
+        # reserves (``watched_sell``), a sell by hand takes the account's own coins: its bracketed buys'
+        # exits are replaced as if the strategy's position were not there (``live_bracket_sell``), and
+        # the strategy's is left untouched.
+        own = held - bracket_sell.reserved_by(kept) - theirs
+        if (kept or watched) and request.amount > own * (1 + 1e-9):
+            raise errors.UserInputError(
+                _beyond_own(request, held, own, exits, kept, self._holders(symbol, watched), self.mode)
+            )
         plan = bracket_sell.plan(exits, own, request.amount, request.strategy_id)
         if plan is None:
             return None
@@ -475,19 +488,43 @@ class Account:
         if request.side is not Side.SELL or request.amount is None or request.strategy_id is not None:
             return request
         held = (await self.broker.ledger()).held(request.symbol)
-        traded = {
-            row.strategy_id
-            for row in await self.journal.orders(book=self.broker.book, symbol=request.symbol)
-            if row.strategy_id is not None
-        }
-        shares = {sid: await self._strategy_share(sid, request.symbol) for sid in sorted(traded)}
-        holders = {sid: share for sid, share in shares.items() if share > 0}
+        holders = await self._strategy_shares(request.symbol)
         if len(holders) != 1:
             return request
         [(strategy_id, share)] = holders.items()
         if held - share > held * 1e-9 or request.amount > share * (1 + 1e-9):
             return request
         return replace(request, strategy_id=strategy_id)
+
+    async def _strategy_shares(self, symbol: str) -> dict[str, float]:
+        """The strategies holding ``symbol`` in the account, each with its own fills' share."""
+        traded = {
+            row.strategy_id
+            for row in await self.journal.orders(book=self.broker.book, symbol=symbol)
+            if row.strategy_id is not None
+        }
+        shares = {sid: await self._strategy_share(sid, symbol) for sid in sorted(traded)}
+        return {sid: share for sid, share in shares.items() if share > 0}
+
+    async def _unreserved(
+        self, symbol: str, held: float, sells: Sequence[OrderRecord]
+    ) -> tuple[tuple[str, float], ...]:
+        """The strategies' positions in ``symbol`` that none of their own ``sells`` (on their way)
+        reserves, each with what it holds (never more than the account: ``strategy_holding``)."""
+        selling = {row.strategy_id for row in sells}
+        shares = await self._strategy_shares(symbol)
+        return tuple((sid, min(share, held)) for sid, share in shares.items() if sid not in selling)
+
+    def _holders(self, symbol: str, watched: Sequence[tuple[str, float]]) -> list[str]:
+        """``watched_sell.holder`` of each position in ``watched``."""
+        base = symbol.split("/")[0]
+        protection = self.protection
+        return [
+            watched_sell.holder(
+                sid, share, base, watched=protection is not None and protection.watches(symbol, sid)
+            )
+            for sid, share in watched
+        ]
 
     async def holdings(self) -> dict[str, float]:
         """The account's open positions: symbol -> amount held."""
@@ -643,6 +680,11 @@ class Account:
             )
             return None, decision, None
         request = replace(request, amount=decision.amount)
+        if plan is not None and not plan.exits:
+            row = await self.broker.submit(request, placed_ts=placed_ts)
+            if row.state == OrderState.REJECTED:
+                return row, decision, None  # it took nothing
+            return row, decision, await self._took(request, plan)
         if plan is not None and plan.by_protection:
             assert self.protection is not None
             broker, sell = self.broker, request
@@ -655,6 +697,19 @@ class Account:
             return row, decision, note
         row = await self.broker.submit(request, placed_ts=placed_ts)
         return row, decision, None
+
+    async def _took(self, request: OrderRequest, plan: bracket_sell.Plan) -> str | None:
+        """What a sell by hand sent beside strategies' positions no exit order reserves (``plan.watched``)
+        takes of them (``watched_sell.taken``); live, their protections settle it first (one the sell
+        took all of ends)."""
+        assert request.amount is not None
+        symbol = request.symbol
+        protection = self.protection
+        watched = protection is not None and all(protection.watches(symbol, sid) for sid, _ in plan.watched)
+        if protection is not None:
+            await protection.sync(symbol)
+        own = plan.held - sum(share for _, share in plan.watched)
+        return watched_sell.taken(plan.watched, own, request.amount, symbol, watched=watched)
 
     async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
         """Cancel an order by hand. The stop protecting an open position is refused
@@ -853,12 +908,16 @@ def _beyond_own(
     own: float,
     exits: Sequence[OrderRecord],
     kept: Sequence[OrderRecord],
+    holders: Sequence[str] = (),
+    mode: str = "live",
 ) -> str:
-    """Why a live sell by hand reaching past the account's own coins into a strategy's (whose exits its
-    protection keeps) is refused, and the two commands that sell as much: the account's own first
-    (its bracketed buys' exits replaced), then the rest, which only strategies' exits then hold (taken
-    back and placed again by their protection). Both at once would cancel two owners' exits through two
-    mechanisms, each with its own crash recovery, with the position bare in between."""
+    """Why a sell by hand reaching past the account's own coins into a strategy's (whose exits its
+    protection keeps, or which no exit order reserves: ``holders``, ``watched_sell``) is refused, and
+    the two commands that sell as much: the account's own first (its bracketed buys' exits replaced),
+    then the rest, which only strategies' positions then hold (their exits taken back and placed again
+    by their protection; said, where none rests). Both at once would cancel two owners' exits through
+    two mechanisms, each with its own crash recovery, with the position bare in between; and a sell
+    beside a position no exit reserves took its coins before the account's own."""
     assert request.amount is not None
     symbol = request.symbol
     base = symbol.split("/")[0]
@@ -867,9 +926,15 @@ def _beyond_own(
     for row in sorted(kept, key=lambda row: row.id or 0):
         owners.setdefault(row.strategy_id or "", []).append(row)
     theirs = "; ".join(
-        f"strategy {sid}'s exits {bracket_sell.names(rows)} are kept by its protection"
-        for sid, rows in sorted(owners.items())
+        [
+            *(
+                f"strategy {sid}'s exits {bracket_sell.names(rows)} are kept by its protection"
+                for sid, rows in sorted(owners.items())
+            ),
+            *holders,
+        ]
     )
+    live = " --live" if mode == "live" else ""
     first = f"{own:.8g}"
     rest = min(request.amount, held) - float(first)
     more = f" (more than the {held:.8g} held: at most that can be sold)" if request.amount > held else ""
@@ -877,8 +942,8 @@ def _beyond_own(
         f"sell of {request.amount:.8g} {symbol}{more}: only {first} of the {held:.8g} {base} held are the "
         f"account's own, protected by {bracket_sell.names(exits)} (bought with --stop-loss/--take-profit); "
         f"{theirs}: one sell by hand replaces one owner's exits, so sell the account's own first "
-        f"(`mt trade sell {symbol} {first} --live`), then the {rest:.8g} left to sell from the strategy's "
-        f"position (`mt trade sell {symbol} {rest:.8g} --live`)"
+        f"(`mt trade sell {symbol} {first}{live}`), then the {rest:.8g} left to sell from the strategy's "
+        f"position (`mt trade sell {symbol} {rest:.8g}{live}`)"
     )
 
 

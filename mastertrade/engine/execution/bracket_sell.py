@@ -40,13 +40,16 @@ class Plan:
     one resized first) reserve ``reserved`` of the ``held``; the new exits protect ``keep`` (0: those
     sets are cancelled, none placed) at the levels of the first set. ``by_protection``: the exits are a
     live strategy's, kept by the daemon's protection (``Protector.sell_taking_back``), which takes them
-    back for the sell and places them again itself for what is left."""
+    back for the sell and places them again itself for what is left. ``watched``: strategies' positions
+    in the symbol that no exit order reserves (``watched_sell``), each with what it holds; a plan
+    without ``exits`` only says what the sell takes of them."""
 
     exits: tuple[OrderRecord, ...]
     held: float
     reserved: float
     keep: float
     by_protection: bool = False
+    watched: tuple[tuple[str, float], ...] = ()
 
     @property
     def released(self) -> float:

@@ -129,6 +129,10 @@ class Protector:
         """Protections guarding a position (armed, or with their sell on its way)."""
         return [row for row in self.rows.values() if row.state in (Guard.ACTIVE, Guard.TRIGGERED)]
 
+    def watches(self, symbol: str, strategy_id: str) -> bool:
+        """Whether a protection guards ``strategy_id``'s position in ``symbol`` (``watched``)."""
+        return any(row.symbol == symbol and row.strategy_id == strategy_id for row in self.watched())
+
     # --- life cycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -1,0 +1,68 @@
+"""A sell by hand beside strategies' positions that no exit order reserves.
+
+A strategy's exits reserve its coins where they rest: at the exchange (``[execution] native_stops``) or
+in the paper book. A sell by hand then finds them taken, and its exits are replaced for it
+(``bracket_sell``; a live strategy's by its protection, ``Protector.sell_taking_back``). Where nothing
+rests for them (``native_stops`` off: the daemon alone watches the stop-loss and take-profit; a venue
+without native stops; a strategy without a stop), nothing reserved them, so a sell by hand took them
+first: beside a buy bracketed by hand, the hand-placed exits kept covering the account's own coins while
+the sell sold the strategy's, and a sell of the strategy's position said nothing of it.
+
+``Account.plan_sell`` now counts such a position as its strategy's, as if its exits rested:
+
+- the account's own coins are what is held less the strategies' positions: a sell of them replaces the
+  hand-placed exits for what it leaves, as beside resting strategy exits;
+- beside hand-placed exits, a sell reaching past the account's own coins is refused, naming the
+  strategy's position (``holder``) and the two commands that sell as much (``Account._beyond_own``);
+- without them, the sell goes (the account's own coins first) and the answer says what it takes of
+  each strategy's position and what its protection still watches (``taken``), as the resting exits'
+  path names the exits it takes back and places again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+NO_EXITS = "(none rests at the exchange)"
+
+
+def holder(strategy_id: str, amount: float, base: str, *, watched: bool) -> str:
+    """ "strategy s1 holds 0.125 BTC, its exits kept by the daemon (none rests at the exchange)";
+    ``watched`` false: a position without a protection (no stop-loss or take-profit)."""
+    how = f"its exits kept by the daemon {NO_EXITS}" if watched else "without exit orders"
+    return f"strategy {strategy_id} holds {amount:.8g} {base}, {how}"
+
+
+def taken(
+    positions: Sequence[tuple[str, float]],
+    own: float,
+    amount: float,
+    symbol: str,
+    *,
+    watched: bool,
+) -> str | None:
+    """What a sell of ``amount`` takes of the strategies' ``positions`` (id, what it holds) once the
+    account's ``own`` coins are sold; None when it takes nothing of them. ``watched``: their protection
+    is kept by the daemon (live), which watches what the sell leaves."""
+    take = amount - max(own, 0.0)
+    total = sum(share for _, share in positions)
+    if not positions or take <= total * 1e-9:
+        return None
+    after = f" (after the account's own {own:.8g})" if own > total * 1e-9 else ""
+    if len(positions) > 1:
+        whose = ", ".join(f"{sid} ({share:.8g})" for sid, share in positions)
+        return (
+            f"the sell takes {take:.8g} of the {total:.8g} {symbol} held by strategies {whose}{after}, "
+            f"which no exit order reserves {NO_EXITS}"
+        )
+    [(sid, share)] = positions
+    left = share - take
+    if left <= share * 1e-9:
+        ends = "its protection ends with the position" if watched else "its position ends with it"
+        return f"the sell takes all of strategy {sid}'s {share:.8g} {symbol}{after}; {ends}"
+    keeps = (
+        f"its protection, kept by the daemon {NO_EXITS}, watches the {left:.8g} left"
+        if watched
+        else f"it keeps {left:.8g}, without exit orders"
+    )
+    return f"the sell takes {take:.8g} of strategy {sid}'s {share:.8g} {symbol}{after}; {keeps}"
