@@ -75,6 +75,8 @@ class Desk:
             **bracket,
         }
         self.strategy = TradedStrategy("guarded", "active", Strategy.from_genome(parse_genome(genome)))
+        self.others: list[TradedStrategy] = []
+        """More strategies traded beside "guarded" (added before ``run``)."""
         # The daemon's own watch is what these tests check; native_stops.py's tests add the resting stop.
         self.settings = trading_settings(
             market={"symbols": [BTC], "timeframe": "1h"},
@@ -105,7 +107,7 @@ class Desk:
             self.candles,
             venue_id="binance",
             broker=broker,
-            strategies=StaticStrategies([self.strategy]),
+            strategies=StaticStrategies([self.strategy, *self.others]),
             publish=self.events.append,
             clock=self.clock,
         )

@@ -446,15 +446,24 @@ class Account:
             raise errors.UserInputError(f"sell of {request.amount:.8g} {symbol}: {_wait_for(selling)}")
         working = [row for row in sells if OrderState(row.state).working]
         kept = [row for row in working if _kept_by_protection(row)]
-        if kept and len(kept) == len(working) and self.protection is not None:
-            reserved = bracket_sell.reserved_by(kept)
-            if request.amount <= (held - reserved) * (1 + 1e-9):
-                return None  # it fits beside them
-            kept.sort(key=lambda row: row.id or 0)
-            return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
-        exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         watched = await self._unreserved(symbol, held, sells)
         theirs = sum(share for _, share in watched)
+        if kept and len(kept) == len(working) and self.protection is not None:
+            kept.sort(key=lambda row: row.id or 0)
+            reserved = bracket_sell.reserved_by(kept)
+            free = held - reserved
+            if request.amount <= (free - theirs) * (1 + 1e-9):
+                return None  # it fits beside them
+            if request.amount <= free * (1 + 1e-9):  # said: it takes positions no exit reserves
+                return bracket_sell.Plan((), free, 0.0, 0.0, watched=watched)
+            if watched:  # the free coins are theirs: one owner at a time
+                raise errors.UserInputError(
+                    _beyond_own(
+                        request, held, free, (), kept, self._holders(symbol, watched), self.mode, theirs
+                    )
+                )
+            return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
+        exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not working and watched and request.amount > (held - theirs) * (1 + 1e-9):
             return bracket_sell.Plan((), held, 0.0, 0.0, watched=watched)  # said, nothing replaced
         if not exits or len(exits) + len(kept) != len(working):
@@ -480,21 +489,28 @@ class Account:
         return plan
 
     async def _attributed(self, request: OrderRequest) -> OrderRequest:
-        """A sell by hand of a position that is one strategy's in the account (all that is held of the
-        symbol, and the sell within it) is booked as that strategy's: its share of the account
-        (``strategy_holding``, what its exit signal sells, what its protection keeps, its round trips)
-        shrinks with it. Else it is the account's own, and the strategy's share is capped at what the
-        account still holds."""
+        """A sell by hand that takes one strategy's coins only is booked as that strategy's: its share of
+        the account (``strategy_holding``, what its exit signal sells, what its protection keeps, its
+        round trips) shrinks with it. A sell takes the account's own coins first, then the positions no
+        exit order reserves (``watched_sell``), by strategy id, then those whose exits rest: so it is the
+        strategy's when none of the account's own is held, and the sell is within the first such position
+        (or within the one strategy's that is all that is held). Else it is the account's own, and each
+        strategy's share is capped at what the account still holds."""
         if request.side is not Side.SELL or request.amount is None or request.strategy_id is not None:
             return request
-        held = (await self.broker.ledger()).held(request.symbol)
-        holders = await self._strategy_shares(request.symbol)
-        if len(holders) != 1:
+        symbol = request.symbol
+        held = (await self.broker.ledger()).held(symbol)
+        holders = await self._strategy_shares(symbol)
+        if not holders or held - sum(min(share, held) for share in holders.values()) > held * 1e-9:
+            return request  # the account's own coins go first
+        sells = await self.journal.orders(book=self.broker.book, states=IN_FLIGHT, symbol=symbol)
+        unreserved = await self._unreserved(
+            symbol, held, [row for row in sells if row.side == Side.SELL.value]
+        )
+        first = unreserved[:1] or (tuple(holders.items()) if len(holders) == 1 else ())
+        if not first or request.amount > first[0][1] * (1 + 1e-9):
             return request
-        [(strategy_id, share)] = holders.items()
-        if held - share > held * 1e-9 or request.amount > share * (1 + 1e-9):
-            return request
-        return replace(request, strategy_id=strategy_id)
+        return replace(request, strategy_id=first[0][0])
 
     async def _strategy_shares(self, symbol: str) -> dict[str, float]:
         """The strategies holding ``symbol`` in the account, each with its own fills' share."""
@@ -910,6 +926,7 @@ def _beyond_own(
     kept: Sequence[OrderRecord],
     holders: Sequence[str] = (),
     mode: str = "live",
+    unreserved: float = 0.0,
 ) -> str:
     """Why a sell by hand reaching past the account's own coins into a strategy's (whose exits its
     protection keeps, or which no exit order reserves: ``holders``, ``watched_sell``) is refused, and
@@ -917,7 +934,9 @@ def _beyond_own(
     then the rest, which only strategies' positions then hold (their exits taken back and placed again
     by their protection; said, where none rests). Both at once would cancel two owners' exits through
     two mechanisms, each with its own crash recovery, with the position bare in between; and a sell
-    beside a position no exit reserves took its coins before the account's own."""
+    beside a position no exit reserves took its coins before the account's own. Without ``exits`` (no
+    buy bracketed by hand), ``own`` is what no exit reserves, of which ``unreserved`` is the
+    ``holders``' (named first)."""
     assert request.amount is not None
     symbol = request.symbol
     base = symbol.split("/")[0]
@@ -925,23 +944,33 @@ def _beyond_own(
     exits = sorted(exits, key=lambda row: row.id or 0)
     for row in sorted(kept, key=lambda row: row.id or 0):
         owners.setdefault(row.strategy_id or "", []).append(row)
-    theirs = "; ".join(
-        [
-            *(
-                f"strategy {sid}'s exits {bracket_sell.names(rows)} are kept by its protection"
-                for sid, rows in sorted(owners.items())
-            ),
-            *holders,
-        ]
-    )
+    resting = [
+        f"strategy {sid}'s exits {bracket_sell.names(rows)} are kept by its protection"
+        for sid, rows in sorted(owners.items())
+    ]
+    owners_said = "; ".join([*resting, *holders] if exits else [*holders, *resting])
     live = " --live" if mode == "live" else ""
     first = f"{own:.8g}"
     rest = min(request.amount, held) - float(first)
     more = f" (more than the {held:.8g} held: at most that can be sold)" if request.amount > held else ""
+    if exits:
+        free = (
+            f"only {first} of the {held:.8g} {base} held are the account's own, protected by "
+            f"{bracket_sell.names(exits)} (bought with --stop-loss/--take-profit)"
+        )
+        which, joint = "the account's own", "; "
+    else:
+        mine = own - unreserved
+        whose = (
+            f"{mine:.8g} of them the account's own"
+            if mine > held * 1e-9
+            else "none of them the account's own"
+        )
+        free = f"only {first} of the {held:.8g} {base} held are free of resting exits, {whose}"
+        which, joint = "the free ones", ": "  # whose they are follows
     return (
-        f"sell of {request.amount:.8g} {symbol}{more}: only {first} of the {held:.8g} {base} held are the "
-        f"account's own, protected by {bracket_sell.names(exits)} (bought with --stop-loss/--take-profit); "
-        f"{theirs}: one sell by hand replaces one owner's exits, so sell the account's own first "
+        f"sell of {request.amount:.8g} {symbol}{more}: {free}{joint}"
+        f"{owners_said}: one sell by hand replaces one owner's exits, so sell {which} first "
         f"(`mt trade sell {symbol} {first}{live}`), then the {rest:.8g} left to sell from the strategy's "
         f"position (`mt trade sell {symbol} {rest:.8g}{live}`)"
     )

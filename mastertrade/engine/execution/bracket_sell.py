@@ -42,7 +42,7 @@ class Plan:
     live strategy's, kept by the daemon's protection (``Protector.sell_taking_back``), which takes them
     back for the sell and places them again itself for what is left. ``watched``: strategies' positions
     in the symbol that no exit order reserves (``watched_sell``), each with what it holds; a plan
-    without ``exits`` only says what the sell takes of them."""
+    without ``exits`` only says what the sell takes of them (its ``held``: what no exit order reserves)."""
 
     exits: tuple[OrderRecord, ...]
     held: float

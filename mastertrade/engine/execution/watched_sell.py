@@ -42,27 +42,48 @@ def taken(
     watched: bool,
 ) -> str | None:
     """What a sell of ``amount`` takes of the strategies' ``positions`` (id, what it holds) once the
-    account's ``own`` coins are sold; None when it takes nothing of them. ``watched``: their protection
-    is kept by the daemon (live), which watches what the sell leaves."""
+    account's ``own`` coins are sold; None when it takes nothing of them. It takes them in the order
+    given (``Account._attributed`` books a sell reaching one of them only as that strategy's), and names
+    each one's share. ``watched``: their protection is kept by the daemon (live), which watches what the
+    sell leaves."""
     take = amount - max(own, 0.0)
     total = sum(share for _, share in positions)
     if not positions or take <= total * 1e-9:
         return None
     after = f" (after the account's own {own:.8g})" if own > total * 1e-9 else ""
-    if len(positions) > 1:
+    shares: list[tuple[str, float, float]] = []  # (id, what it holds, what the sell takes of it)
+    left = take
+    for sid, share in positions:
+        if left > total * 1e-9:
+            shares.append((sid, share, min(share, left)))
+        left -= share
+    if len(shares) > 1:
         whose = ", ".join(f"{sid} ({share:.8g})" for sid, share in positions)
+        each = ", ".join(
+            f"{_share(sid, share, took, '')} ({_rest(share, took, watched=watched)})"
+            for sid, share, took in shares
+        )
         return (
             f"the sell takes {take:.8g} of the {total:.8g} {symbol} held by strategies {whose}{after}, "
-            f"which no exit order reserves {NO_EXITS}"
+            f"which no exit order reserves {NO_EXITS}, in that order: {each}"
         )
-    [(sid, share)] = positions
-    left = share - take
-    if left <= share * 1e-9:
-        ends = "its protection ends with the position" if watched else "its position ends with it"
-        return f"the sell takes all of strategy {sid}'s {share:.8g} {symbol}{after}; {ends}"
-    keeps = (
-        f"its protection, kept by the daemon {NO_EXITS}, watches the {left:.8g} left"
-        if watched
-        else f"it keeps {left:.8g}, without exit orders"
+    [(sid, share, took)] = shares
+    return f"the sell takes {_share(sid, share, took, f' {symbol}')}{after}; " + (
+        _rest(share, took, watched=watched)
     )
-    return f"the sell takes {take:.8g} of strategy {sid}'s {share:.8g} {symbol}{after}; {keeps}"
+
+
+def _share(strategy_id: str, share: float, took: float, symbol: str) -> str:
+    """ "0.09 of strategy s1's 0.125 BTC/USDT", "all of strategy s1's 0.125" (``symbol`` empty)."""
+    part = "all" if share - took <= share * 1e-9 else f"{took:.8g}"
+    return f"{part} of strategy {strategy_id}'s {share:.8g}{symbol}"
+
+
+def _rest(share: float, took: float, *, watched: bool) -> str:
+    """What becomes of a position the sell took ``took`` of."""
+    left = share - took
+    if left <= share * 1e-9:
+        return "its protection ends with the position" if watched else "its position ends with it"
+    if watched:
+        return f"its protection, kept by the daemon {NO_EXITS}, watches the {left:.8g} left"
+    return f"it keeps {left:.8g}, without exit orders"

@@ -262,7 +262,7 @@ def _check_exit(order: ProposedOrder, portfolio: PortfolioSnapshot) -> Decision:
     free = max(0.0, holding.amount - holding.reserved) if holding else 0.0
     if holding and free <= holding.amount * 1e-9:
         free = 0.0  # float residue of the fills (5.6e-17 of 0.01 held), not a position to sell
-    if order.amount <= free:
+    if order.amount <= free * (1 + 1e-9):  # (0.12499 of 0.24999 less 0.125 is 0.12498999999999999)
         return Decision(Verdict.APPROVE, order, order.amount)
     if free <= 0:
         held = holding.amount if holding else 0.0

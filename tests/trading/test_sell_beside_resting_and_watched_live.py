@@ -1,0 +1,122 @@
+"""A sell by hand (``mt trade sell --live``, ``POST /v1/orders``) of a live symbol held by two strategies:
+"guarded", whose stop-loss and take-profit rest at the exchange (one OCO list, ``native_stops``), and
+"watched", with a take-profit only, which the daemon watches (nothing rests at the exchange for it).
+
+Only the resting exits reserved coins, so a sell that fit beside them went without a word and was booked
+as the account's own, though it sold "watched"'s coins; one reaching past them took "guarded"'s exits back
+and sold "watched"'s coins too, saying only what became of "guarded"'s exits. Now "watched"'s position
+counts as its own, as beside a buy bracketed by hand (``watched_sell``): a sell of it goes and says what
+it took (booked as "watched"'s), and a sell reaching past it into "guarded"'s coins is refused naming
+both and the two commands that sell as much; ``POST /v1/orders/check`` answers the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mastertrade import errors
+from mastertrade.engine.api.order_check import dry_run
+from mastertrade.engine.api.schemas_trading import OrderCreate
+from mastertrade.engine.execution.strategies import TradedStrategy
+from mastertrade.engine.execution.trader import Trader
+from mastertrade.engine.signals.genome import parse_genome
+from mastertrade.engine.signals.strategy import Strategy
+from tests.fakes.exchange_trading import DeskOrder, TradingExchange
+from tests.trading.live_rig import open_desk
+from tests.trading.test_live_protection import BTC, Desk
+
+
+@pytest.fixture
+def exchange() -> Any:
+    yield from open_desk()
+
+
+@pytest.fixture
+async def desk(database: Any, exchange: TradingExchange) -> Any:
+    desk = Desk(database, exchange, native=True, stop_loss=0.05, take_profit=0.1)
+    genome = {**desk.strategy.strategy.genome.to_dict(), "name": "watched", "size": 0.25}
+    genome.pop("stop_loss")  # a take-profit only: the daemon watches it, nothing rests for it
+    desk.others.append(TradedStrategy("watched", "active", Strategy.from_genome(parse_genome(genome))))
+    try:
+        yield desk
+    finally:
+        await desk.close()
+
+
+def _resting(exchange: TradingExchange) -> list[DeskOrder]:
+    """The sells resting at the exchange, the stop first."""
+    rows = [o for o in exchange.orders.values() if o.side == "SELL" and o.status == "NEW"]
+    return sorted(rows, key=lambda o: o.type != "STOP_LOSS_LIMIT")
+
+
+async def _both(desk: Desk) -> tuple[Trader, float, float, list[DeskOrder]]:
+    """Both strategies' entries on one up bar: "guarded"'s exits rest, "watched"'s do not."""
+    trader = await desk.run()
+    await desk.close_bar(trader, 39_600.0, 40_040.0, 39_400.0, 40_000.0)
+    guarded = await trader.account.strategy_holding("guarded", BTC)
+    watched = await trader.account.strategy_holding("watched", BTC)
+    assert guarded > 0 and watched > 0
+    resting = _resting(desk.exchange)
+    assert [o.quantity for o in resting] == [pytest.approx(guarded)] * 2
+    assert trader.account.protection is not None and trader.account.protection.watches(BTC, "watched")
+    return trader, guarded, watched, resting
+
+
+async def test_a_sell_beside_the_resting_exits_says_what_it_takes_of_the_watched_position(desk: Desk) -> None:
+    trader, guarded, watched, resting = await _both(desk)
+    half = 0.05  # on the lot step
+    assert (await dry_run(trader.account, OrderCreate(symbol=BTC, side="sell", amount=half)))["verdict"] == (
+        "approve"
+    )
+
+    answer = await trader.account.place(BTC, "sell", half, live=True)
+
+    assert answer["order"]["state"] == "filled" and answer["order"]["strategy_id"] == "watched"
+    assert answer.get("exits") == (
+        f"the sell takes {half:.8g} of strategy watched's {watched:.8g} {BTC}; its protection, kept by the "
+        f"daemon (none rests at the exchange), watches the {watched - half:.8g} left"
+    )
+    assert _resting(desk.exchange) == resting  # "guarded"'s exits untouched
+    assert await trader.account.strategy_holding("watched", BTC) == pytest.approx(watched - half)
+    assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(guarded)
+
+
+async def test_a_sell_past_the_watched_position_is_refused_naming_both_and_the_commands_work(
+    desk: Desk,
+) -> None:
+    trader, guarded, watched, resting = await _both(desk)
+    journal = trader.account.journal
+    exits = [await journal.get(client_order_id=o.client_order_id) for o in resting]
+    amount = float(f"{watched + 0.05:.8g}")
+    rest = float(f"{amount - watched:.8g}")
+    said = (
+        f"sell of {amount:.8g} {BTC}: only {watched:.8g} of the {watched + guarded:.8g} BTC held are free of "
+        f"resting exits, none of them the account's own: strategy watched holds {watched:.8g} BTC, its exits "
+        f"kept by the daemon (none rests at the exchange); strategy guarded's exits order {exits[0].id} "
+        f"(stop-loss), order {exits[1].id} (take-profit) are kept by its protection: one sell by hand "
+        f"replaces one owner's exits, so sell the free ones first (`mt trade sell {BTC} {watched:.8g} "
+        f"--live`), then the {rest:.8g} left to sell from the strategy's position (`mt trade sell {BTC} "
+        f"{rest:.8g} --live`)"
+    )
+    with pytest.raises(errors.UserInputError) as checked:
+        await dry_run(trader.account, OrderCreate(symbol=BTC, side="sell", amount=amount))
+    assert str(checked.value) == said
+    with pytest.raises(errors.UserInputError) as refused:
+        await trader.account.place(BTC, "sell", amount, live=True)
+    assert str(refused.value) == said
+    assert _resting(desk.exchange) == resting  # nothing touched
+
+    first = await trader.account.place(BTC, "sell", float(f"{watched:.8g}"), live=True)
+    assert first["order"]["strategy_id"] == "watched"
+    assert first["exits"] == (
+        f"the sell takes all of strategy watched's {watched:.8g} {BTC}; its protection ends with the position"
+    )
+    assert await trader.account.strategy_holding("watched", BTC) == 0.0
+    second = await trader.account.place(BTC, "sell", float(f"{rest:.8g}"), live=True)
+    assert second["order"]["strategy_id"] == "guarded"
+    assert second["exits"].startswith("strategy guarded's exits order ")
+    assert " were taken back for the sell; its protection placed them again for the " in second["exits"]
+    assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(guarded - rest)
+    assert len(_resting(desk.exchange)) == 2
