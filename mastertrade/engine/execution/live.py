@@ -380,11 +380,7 @@ class LiveBroker:
         if request.symbol not in markets:
             raise errors.NotFound(f"unknown symbol {request.symbol!r} on {self.venue.id}")
         await self._check_trading(markets[request.symbol])
-        amount = float(self.exchange.amount_to_precision(request.symbol, request.amount))
-        if not amount > 0:
-            raise errors.UserInputError(
-                f"amount {request.amount!r} rounds to 0 at {request.symbol}'s precision on {self.venue.id}"
-            )
+        amount = self._amount_to_send(request.symbol, request.amount)
         price = request.price
         stop_price = request.stop_price
         if request.type is OrderType.STOP:
@@ -451,7 +447,7 @@ class LiveBroker:
         if symbol not in markets:
             raise errors.NotFound(f"unknown symbol {symbol!r} on {self.venue.id}")
         await self._check_trading(markets[symbol])
-        amount = float(self.exchange.amount_to_precision(symbol, stop.amount))
+        amount = self._amount_to_send(symbol, stop.amount)
         level = float(self.exchange.price_to_precision(symbol, stop.stop_price))
         limit = float(self.exchange.price_to_precision(symbol, level * (1 - self.stop_limit_offset)))
         target = float(self.exchange.price_to_precision(symbol, take.price))
@@ -617,6 +613,17 @@ class LiveBroker:
         elif limit is not None:
             limit = float(self.exchange.price_to_precision(child.symbol, limit))
         return limit, stop
+
+    def _amount_to_send(self, symbol: str, amount: float) -> float:
+        """``amount`` in whole lot steps, a float a hair under a step counting as on it
+        (``venue_steps.whole_steps``: a position's size left as 0.08499999999999999 by its sums is sent
+        as 0.085, not cut a step short to 0.08499); ``UserInputError`` when that leaves nothing."""
+        cut = venue_steps.whole_steps(self.exchange, symbol, amount)
+        if not cut > 0:
+            raise errors.UserInputError(
+                f"amount {amount!r} rounds to 0 at {symbol}'s precision on {self.venue.id}"
+            )
+        return cut
 
     def _lots(self, symbol: str, amount: float) -> float | None:
         """``amount`` cut down to whole lot steps (``venue_steps.whole_steps``), or None when that leaves

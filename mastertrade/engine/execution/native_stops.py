@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, cast
 
 from mastertrade import errors
 from mastertrade.db.models.trading import OrderRecord
-from mastertrade.engine.execution import exit_cancels
+from mastertrade.engine.execution import exit_cancels, venue_steps
 from mastertrade.engine.orders import OrderRequest, OrderState, OrderType, Side
 
 if TYPE_CHECKING:
@@ -134,7 +134,11 @@ class NativeStops:
         exchange = getattr(self.account.broker, "exchange", None)
         if exchange is not None:
             level = float(exchange.price_to_precision(symbol, level))
-            amount = float(exchange.amount_to_precision(symbol, amount))
+            # whole lot steps, a float a hair under a step counting as on it: a holding left as
+            # 0.08499999999999999 by its sums is 0.085 at the exchange, not a step short (0.08499)
+            amount = venue_steps.whole_steps(exchange, symbol, amount)
+            if not amount > 0:
+                return  # less than one lot step: nothing an exit could sell
             if take is not None:
                 take = float(exchange.price_to_precision(symbol, take))
         current = await self.resting(symbol, strategy_id)
