@@ -8,9 +8,12 @@ not cut down, unless ``--allow-resize``.
 **Placed once, followed to the end.** The command makes the order's client order id itself and sends it
 with the order, so running it again after a lost answer (or the daemon answering late) finds the order
 already placed instead of placing a second one. It then waits (``--wait`` seconds) until the exchange has
-settled the order (filled, resting, cancelled or refused), with a status line on stderr. When the wait
-runs out the order is still being resolved by the daemon: the command says so and how to follow it, and
-exits 1; placing it again is never the answer (the daemon never sends an order twice, and asks the
+settled the order (filled, resting, cancelled or refused), with a status line on stderr. While the
+exchange's rate limit holds it (a 429's or 418's ``Retry-After``: the daemon sends the order once that
+wait is over), the status line says until when, and the wait runs from then (up to ``HELD_MOST_S`` more).
+When the wait runs out the order is still being resolved by the daemon, or queued there behind the rate
+limit: the command says so (and until when) and how to follow it, and exits 1; placing it again is never
+the answer (the daemon never sends an order twice, and asks the
 exchange by client order id until it knows). An answer lost to a broken connection (the daemon stopped
 or crashed while placing it) is looked up by the client order id like a late one; when the daemon is
 gone by then, or goes while the order is followed, the command names the order (its id, or the client
@@ -77,6 +80,9 @@ WORKING = ("open", "partially_filled")
 """A resting limit or stop order is settled there; a market order is followed on to its fill (a paper
 one fills at the next price, a live one as the venue matches it)."""
 POLL_S = 0.25
+HELD_MOST_S = 300.0
+"""The longest the command follows an order past ``--wait`` while the exchange's rate limit holds it
+(the daemon sits out a wait of up to two minutes per request and refuses the order for a longer one)."""
 
 
 def _place(
@@ -170,11 +176,30 @@ def _place(
         if result is not None and result.exits:
             info(result.exits)  # what a sell by hand did to its position's exits
     if placed.state in UNSETTLED:
-        raise OperationFailed(
-            f"order {placed.id} ({placed.client_order_id}) is still being resolved ({placed.state}): the "
-            f"daemon keeps asking the exchange; follow it with `mt orders show {placed.id}` (do not place "
-            "it again)"
+        raise OperationFailed(_unsettled(placed))
+
+
+def _unsettled(placed: OrderInfo) -> str:
+    """What the command says of an order it stops following before the exchange settled it."""
+    from mastertrade.utc import iso
+
+    follow = f"follow it with `mt orders show {placed.id}` (do not place it again)"
+    order = f"order {placed.id} ({placed.client_order_id})"
+    if placed.held_until is None:
+        return (
+            f"{order} is still being resolved ({placed.state}): the daemon keeps asking the exchange; "
+            + follow
         )
+    until = iso(placed.held_until, "seconds")
+    if placed.state == "sent":
+        return (
+            f"{order} is queued: the exchange asked to wait until {until} (rate limit), and the daemon "
+            f"sends it then, once; {follow}"
+        )
+    return (
+        f"{order} is still being resolved ({placed.state}): the exchange asked to wait until {until} "
+        f"(rate limit), and the daemon asks it for the order then; {follow}"
+    )
 
 
 async def _place_and_wait(
@@ -211,13 +236,17 @@ async def _place_and_wait(
                 "placing it twice)"
             ) from None
     status = _StatusLine()
+    deadline = started + wait_s
     try:
-        while _following(order, placed) and time.monotonic() - started < wait_s:
-            status.show(
-                f"order {placed.id} {placed.state}: waiting for the "
-                + ("fill" if placed.state in WORKING else "exchange")
-                + f" ({time.monotonic() - started:.0f}/{wait_s:g} s)"
-            )
+        while _following(order, placed):
+            now = time.monotonic()
+            held = _held_for(placed)
+            if held is not None and wait_s > 0:
+                # Held by the exchange's rate limit, not yet sent: --wait counts from the wait's end.
+                deadline = max(deadline, min(now + held + wait_s, started + wait_s + HELD_MOST_S))
+            if now >= deadline:
+                break
+            status.show(_waiting(placed, now - started, max(wait_s, round(deadline - started))))
             await asyncio.sleep(POLL_S)
             try:
                 placed = await client.order(placed.id)
@@ -231,6 +260,30 @@ async def _place_and_wait(
     finally:
         status.close()
     return result, placed
+
+
+def _held_for(placed: OrderInfo) -> float | None:
+    """Seconds left of the exchange's rate-limit wait that holds the order (None: none holds it)."""
+    from datetime import UTC, datetime
+
+    if placed.held_until is None:
+        return None
+    return max(0.0, (placed.held_until - datetime.now(UTC)).total_seconds())
+
+
+def _waiting(placed: OrderInfo, elapsed: float, bound: float) -> str:
+    """The status line of an order being followed, ``elapsed`` seconds in, of ``bound`` at most."""
+    from mastertrade.utc import iso
+
+    took = f"({elapsed:.0f}/{bound:g} s)"
+    if placed.held_until is not None:
+        then = "sends it" if placed.state == "sent" else "asks the exchange for it"
+        return (
+            f"order {placed.id} {placed.state}, held by the exchange's rate limit: until "
+            f"{iso(placed.held_until, 'seconds')}, then the daemon {then} {took}"
+        )
+    waited = "fill" if placed.state in WORKING else "exchange"
+    return f"order {placed.id} {placed.state}: waiting for the {waited} {took}"
 
 
 def _following(order: OrderCreate, placed: OrderInfo) -> bool:

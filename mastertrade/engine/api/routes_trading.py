@@ -90,9 +90,8 @@ async def orders(
 
 @router.get("/v1/orders/{order_id:int}", response_model=OrderInfo, summary="One order, by id")
 async def order(account: AccountDep, order_id: RowId) -> OrderInfo:
-    from mastertrade.engine.execution.journal import order_info
-
-    return OrderInfo.model_validate(order_info(await account.journal.get(order_id)))
+    row = await account.journal.get(order_id)
+    return OrderInfo.model_validate(account.shown(row))
 
 
 @router.get(
@@ -103,10 +102,8 @@ async def order(account: AccountDep, order_id: RowId) -> OrderInfo:
 async def order_by_client_id(
     account: AccountDep, client_order_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:/-]{1,40}$")]
 ) -> OrderInfo:
-    from mastertrade.engine.execution.journal import order_info
-
     row = await account.journal.get(client_order_id=client_order_id)
-    return OrderInfo.model_validate(order_info(row))
+    return OrderInfo.model_validate(account.shown(row))
 
 
 @router.post(

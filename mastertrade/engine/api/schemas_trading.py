@@ -123,6 +123,12 @@ class OrderInfo(Model):
         description="live: its market is no longer listed by the exchange (delisted or removed) while the "
         "order still works there: what is known and when it is asked again; null otherwise",
     )
+    held_until: datetime | None = Field(
+        default=None,
+        description="live, an order not yet at the exchange (sent or unknown): until when the exchange's "
+        "rate limit (a 429's or 418's Retry-After) holds every request to it; the daemon sends the order, "
+        "or asks for it, once that wait is over; null when no rate limit holds it",
+    )
 
 
 class Finding(Model):

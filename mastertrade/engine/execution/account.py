@@ -375,7 +375,7 @@ class Account:
                     stop_loss=exits[0],
                     take_profit=exits[1],
                 )
-                return {"order": order_info(known), "risk": already_placed(known)}
+                return {"order": self.shown(known), "risk": already_placed(known)}
         if self.mode == "live" and not live:
             raise errors.UserInputError("the daemon trades live: confirm a live order with --live")
         if self.mode != "live" and live:
@@ -411,7 +411,7 @@ class Account:
             raise errors.OrderRejected(
                 f"order {row.id} rejected: {row.reason}" + (f"; {exits_note}" if exits_note else "")
             )
-        result: dict[str, Any] = {"order": order_info(row), "risk": decision.as_dict()}
+        result: dict[str, Any] = {"order": self.shown(row), "risk": decision.as_dict()}
         if exits_note:
             result["exits"] = exits_note
         return result
@@ -767,11 +767,22 @@ class Account:
         rows = await self.journal.orders(book=broker.book, states=states, limit=limit)
         if open_only:
             rows = [row for row in rows if not (row.state == OrderState.INTENT and row.parent_id is not None)]
-        gone = _markets_gone(broker)
-        return [
-            {**order_info(row), "market_gone": gone.get(row.symbol) if row.state in IN_FLIGHT else None}
-            for row in rows
-        ]
+        return [self.shown(row, broker) for row in rows]
+
+    def shown(self, row: OrderRecord, broker: Broker | None = None) -> dict[str, Any]:
+        """An order as the API shows it: its journal row, with what its live broker (``broker``, the
+        account's by default) knows of it now: its market no longer listed (``market_gone``), and, while
+        it is not yet at the exchange (sent or unknown), the exchange's rate limit holding its request
+        (``held_until``: the daemon sends it, or asks for it, once that wait is over)."""
+        broker = broker or self.broker
+        own = row.book == broker.book
+        held = getattr(broker, "rate_limited_until", None)  # a live broker's
+        waiting = own and row.state in (OrderState.SENT, OrderState.UNKNOWN)
+        return {
+            **order_info(row),
+            "market_gone": _markets_gone(broker).get(row.symbol) if own and row.state in IN_FLIGHT else None,
+            "held_until": held() if held is not None and waiting else None,
+        }
 
     def book_broker(self, book: str | None = None) -> Broker:
         """The broker of ``book``: the account's (None, "account" or its own id) or a strategy's paper book

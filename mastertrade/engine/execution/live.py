@@ -198,6 +198,12 @@ class LiveBroker:
         timestamp, and our grace for clocks out of step."""
         return self.request_timeout_s + self.receive_window_s + self.unknown_grace_s
 
+    def rate_limited_until(self) -> datetime | None:
+        """Until when the exchange's rate limit holds every request to it (a send waits there, already
+        journaled and ``sent``; so does a lookup), or None when it does not (``retry.RateGate``)."""
+        left = self.venue.rate_limited_for()
+        return utcnow() + timedelta(seconds=left) if left > 0 else None
+
     def _lock(self, order_id: int) -> asyncio.Lock:
         lock = self._locks.get(order_id)
         if lock is None:

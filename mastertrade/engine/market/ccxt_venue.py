@@ -235,8 +235,19 @@ class CcxtVenue:
             retry_rate_limits=retry_rate_limits,
         )
 
+    def rate_limited_for(self) -> float:
+        """Seconds before a request may go to the exchange again: the rate-limit wait it asked of this
+        address (``retry.RateGate``), which every call sits out first; 0 when there is none."""
+        gate = self.retry.gate
+        return gate.remaining() if gate is not None else 0.0
+
     async def load_markets(self, reload: bool = False) -> dict[str, Any]:
-        """The exchange's markets by unified symbol (loaded once, then cached by ccxt)."""
+        """The exchange's markets by unified symbol (loaded once, then cached by ccxt). Once loaded they are
+        read without the retry policy: no request goes out, so there is no rate-limit wait to sit out (an
+        order is checked against them before it is journaled)."""
+        cached: dict[str, Any] | None = self.exchange.markets
+        if cached and not reload:
+            return cached
         markets: dict[str, Any] = await self.call(
             lambda: self.exchange.load_markets(reload), what=f"{self._id} load_markets"
         )
