@@ -299,6 +299,11 @@ async def test_the_socket_is_private_and_answers_curl(served: Engine) -> None:
     assert json.loads(out)["venue"]["id"] == "fake"
 
 
+EVENTS_S = 30.0
+"""How long a test waits for the events it expects on the stream: it returns once they came, so only a
+broken stream waits this long (it was 5 s, which a loaded machine could outlast)."""
+
+
 async def collect(client: DaemonClient, count: int, **options: Any) -> list[Any]:
     got = []
     async for event in client.events(**options):
@@ -317,7 +322,7 @@ async def test_sse_delivers_filtered_events_in_order(served: Engine) -> None:
         served.venue.bar("BTC/USDT", T0, 101.0, closed=True)
         await wait_for(lambda: closed_ts(served.ctx, "BTC/USDT") == T0)
         served.ctx.bus.publish(fill(2))
-        events = await asyncio.wait_for(reader, 5)
+        events = await asyncio.wait_for(reader, EVENTS_S)
     assert [type(e) for e in events] == [OrderFilled, CandleClosed, OrderFilled]
     assert isinstance(events[1], CandleClosed) and events[1].close == 101.0 and events[1].ts == T0
 
@@ -329,7 +334,7 @@ async def test_sse_sends_heartbeats_when_idle(settings: Settings) -> None:
     try:
         async with DaemonClient() as client:
             await wait_for(lambda: locations().socket_file.exists())
-            events = await asyncio.wait_for(collect(client, 2, types=["order"]), 5)
+            events = await asyncio.wait_for(collect(client, 2, types=["order"]), EVENTS_S)
         assert all(isinstance(e, Heartbeat) for e in events)
     finally:
         await daemon.stop()
@@ -342,11 +347,11 @@ async def test_sse_resumes_after_the_last_event_id_or_reports_a_gap(served: Engi
     bus.publish(PriceTick(venue="fake", symbol="X", timeframe="1h", candle=Candle(0, 1, 1, 1, 1, 1)))
     bus.publish(fill(3))
     async with DaemonClient() as client:
-        resumed = await asyncio.wait_for(collect(client, 2, types=["order"], last_event_id=first), 5)
+        resumed = await asyncio.wait_for(collect(client, 2, types=["order"], last_event_id=first), EVENTS_S)
         assert [e.order_id for e in resumed if isinstance(e, OrderFilled)] == ["o2", "o3"]
         for n in range(bus._history.maxlen or 0):
             bus.publish(fill(n))
-        gap = await asyncio.wait_for(collect(client, 1, types=["order"], last_event_id=first), 5)
+        gap = await asyncio.wait_for(collect(client, 1, types=["order"], last_event_id=first), EVENTS_S)
         assert isinstance(gap[0], StreamGap)
 
 
@@ -373,7 +378,7 @@ async def test_the_client_reconnects_to_a_restarted_daemon(settings: Settings) -
     try:
         await wait_for(lambda: any(s.name == "sse" for s in ctx.bus.subscriptions), timeout=10)
         ctx.bus.publish(fill(2))
-        await asyncio.wait_for(reader, 5)
+        await asyncio.wait_for(reader, EVENTS_S)
     finally:
         await second.stop()
     kinds = [(type(e).__name__, getattr(e, "state", None)) for e in received]

@@ -20,6 +20,8 @@ from tests.fakes.exchange_trading import TradingExchange
 from tests.trading.live_rig import Rig, open_desk
 
 HOUR = 3_600_000
+WAIT_S = 60.0
+"""The deadline of ``TradingEngine.wait``: generous, so a loaded machine never reaches it."""
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
@@ -65,14 +67,19 @@ class TradingEngine:
         return DaemonClient(transport=httpx.ASGITransport(app=create_app(self.ctx)))
 
     async def wait(self, condition: Callable[[], Any], what: str = "condition") -> None:
-        for _ in range(1000):
+        """Until ``condition`` (a function, or a coroutine function) holds. Checked every 5 ms, within a
+        deadline that only a broken daemon reaches: it was a thousand checks (about 5 s), which a bar's
+        handling under load outlasted."""
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while True:
             result = condition()
             if asyncio.iscoroutine(result):
                 result = await result
             if result:
                 return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what} ({WAIT_S:g} s)")
             await asyncio.sleep(0.005)
-        raise AssertionError(f"timed out waiting for {what}")
 
     async def bar(
         self, symbol: str, i: int, o: float, h: float, low: float, c: float, *, ticks: bool = True

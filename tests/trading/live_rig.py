@@ -40,6 +40,11 @@ DESK: dict[str, Any] = {
     "hang_s": 3,
 }
 """The default desk: 100,000 USDT, BTC at 40,000; a hang outlasts the brokers' 1 s timeout."""
+ANSWER_S = 60.0
+"""How long ``submit`` waits for the exchange's answer (``answer_within_s``) in a rig: the tests assert on
+the order as answered (filled, resting), and under load a bracketed send (entry, its fills, its exits)
+outlasted the daemon's 5 s and was answered ``sent``. A send ends in about a second (the 1 s timeout), so
+this is only the bound of a broken one; a test of a late answer sets its own."""
 
 
 def open_desk[E: TradingExchange](
@@ -85,7 +90,13 @@ class Rig:
             self.errors.append(what)
 
         return LiveBroker(
-            self.journal, venue, CONSENT, clock=self.clock, on_error=on_error, unknown_grace_s=1.0
+            self.journal,
+            venue,
+            CONSENT,
+            clock=self.clock,
+            on_error=on_error,
+            unknown_grace_s=1.0,
+            answer_within_s=ANSWER_S,
         )
 
     async def started(self, **overrides: Any) -> LiveBroker:

@@ -36,7 +36,7 @@ from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange import FAST_CCXT, venue_settings
 from tests.fakes.exchange_trading import API_KEY, SECRET, DeskOrder, TradingExchange
 from tests.trading.conftest import trading_settings
-from tests.trading.live_rig import open_desk
+from tests.trading.live_rig import ANSWER_S, open_desk
 
 BTC = "BTC/USDT"
 HOUR = 3_600_000
@@ -99,6 +99,7 @@ class Desk:
             CONSENT,
             clock=self.clock,
             unknown_grace_s=1.0,
+            answer_within_s=ANSWER_S,
             publish=self.events.append,
         )  # the daemon hands both the broker and the account its bus
         trader = build_trader(

@@ -119,7 +119,7 @@ async def test_a_sell_never_waits_behind_a_buy_being_checked(trading: TradingEng
     await account.place(BTC, "buy", 100.0)
     await trading.bar(BTC, 1, 100, 101, 99, 100)
     async with account._checking[Side.BUY]:  # a buy is being checked and submitted meanwhile
-        sold = await asyncio.wait_for(account.place(BTC, "sell", 100.0), timeout=5.0)
+        sold = await asyncio.wait_for(account.place(BTC, "sell", 100.0), timeout=30.0)
         assert sold["order"]["side"] == "sell"
         buying = asyncio.ensure_future(account.place(BTC, "buy", 10.0))
         await asyncio.sleep(0)
