@@ -5,9 +5,9 @@ the stored features its genomes may read);
 it is plain data that pickles, so a process pool or a cluster can ship it to each worker once. A
 :class:`Scorer` is a worker's warm state for one problem: the shared ``IndicatorCache`` and the arrays
 the kernel reads. ``Scorer.score(genomes)`` computes every indicator the batch needs (timed as
-"indicators", on the calling thread: see :meth:`Scorer.warm`), evaluates the signals of the whole batch in
-one compiled call (``signals.program.signals_many``), and hands the batch to the compiled kernel
-(:mod:`.kernel`), both on ``threads`` numba threads without the GIL. A genome's score never depends on the
+"indicators"), evaluates the signals of the whole batch in one compiled call
+(``signals.program.signals_many``), and hands the batch to the compiled kernel (:mod:`.kernel`), both on
+``threads`` numba threads without the GIL. A genome's score never depends on the
 batch it came in or the worker that scored it: the search relies on that for determinism.
 
 A :class:`Score` holds the raw numbers: one row of ``backtest.metrics.KERNEL_KEYS`` values per window
@@ -224,16 +224,9 @@ class Scorer:
         )
 
     def warm(self, genomes: Sequence[Genome]) -> None:
-        """Compute every indicator the genomes use that the cache does not hold yet, on this thread.
-
-        Not on ``threads`` threads, although the indicator kernels release the GIL: an indicator is a
-        few compiled passes wrapped in Python (a fifth of a millisecond at one year of bars), and two
-        threads spend more handing the GIL back and forth than they gain. Measured 2026-12-05 on this
-        2-core machine, the batches of a seed-1 search: at one year the indicators took 0.074-0.096 s on
-        two threads against 0.057-0.058 s on one (the scoring 0.158-0.186 s against 0.144-0.146 s), at
-        five years 0.180-0.191 s against 0.184-0.185 s; 600 random genomes' 395 indicators in one batch
-        0.44-0.58 s against 0.44 s (5y), 0.10-0.12 s against 0.10-0.11 s (1y). The signals and the
-        kernel, compiled end to end, still run on ``threads``."""
+        """Compute every indicator the genomes use that the cache does not hold yet, on ``threads``
+        threads (the indicator kernels release the GIL; the cache stores them in the same order
+        whatever the thread count, so no score depends on it)."""
         from mastertrade.engine.signals.genome import IndicatorTerm, terms
 
         started = time.perf_counter()
@@ -244,7 +237,7 @@ class Scorer:
             if isinstance(term, IndicatorTerm)
         ]
         try:
-            self.cache.warm(requests)
+            self.cache.warm(requests, threads=max(1, self.threads))
         finally:
             self.timings.indicators_s += time.perf_counter() - started
 
