@@ -159,3 +159,14 @@ async def bracketed(rig: Rig) -> tuple[LiveBroker, list[events.Event], DeskOrder
     [stop] = [o for o in rig.desk.placed if o.type == "STOP_LOSS_LIMIT"]
     [take] = [o for o in rig.desk.placed if o.type == "LIMIT_MAKER"]
     return broker, seen, stop, take
+
+
+def resting_sells(exchange: TradingExchange) -> list[DeskOrder]:
+    """The sells resting at the exchange, the stop first."""
+    rows = [o for o in exchange.orders.values() if o.side == "SELL" and o.status == "NEW"]
+    return sorted(rows, key=lambda o: o.type != "STOP_LOSS_LIMIT")
+
+
+def hand_sells(exchange: TradingExchange) -> list[DeskOrder]:
+    """The market sells placed at the exchange (the sells by hand the tests send)."""
+    return [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]

@@ -24,7 +24,7 @@ from mastertrade.engine.execution.trader import Trader
 from mastertrade.engine.signals.genome import parse_genome
 from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk
+from tests.trading.live_rig import open_desk, resting_sells
 from tests.trading.test_live_protection import BTC, Desk
 
 
@@ -45,12 +45,6 @@ async def desk(database: Any, exchange: TradingExchange) -> Any:
         await desk.close()
 
 
-def _resting(exchange: TradingExchange) -> list[DeskOrder]:
-    """The sells resting at the exchange, the stop first."""
-    rows = [o for o in exchange.orders.values() if o.side == "SELL" and o.status == "NEW"]
-    return sorted(rows, key=lambda o: o.type != "STOP_LOSS_LIMIT")
-
-
 async def _both(desk: Desk) -> tuple[Trader, float, float, list[DeskOrder]]:
     """Both strategies' entries on one up bar: "guarded"'s exits rest, "watched"'s do not."""
     trader = await desk.run()
@@ -58,7 +52,7 @@ async def _both(desk: Desk) -> tuple[Trader, float, float, list[DeskOrder]]:
     guarded = await trader.account.strategy_holding("guarded", BTC)
     watched = await trader.account.strategy_holding("watched", BTC)
     assert guarded > 0 and watched > 0
-    resting = _resting(desk.exchange)
+    resting = resting_sells(desk.exchange)
     assert [o.quantity for o in resting] == [pytest.approx(guarded)] * 2
     assert trader.account.protection is not None and trader.account.protection.watches(BTC, "watched")
     return trader, guarded, watched, resting
@@ -78,7 +72,7 @@ async def test_a_sell_beside_the_resting_exits_says_what_it_takes_of_the_watched
         f"the sell takes {half:.8g} of strategy watched's {watched:.8g} {BTC}; its protection, kept by the "
         f"daemon (none rests at the exchange), watches the {watched - half:.8g} left"
     )
-    assert _resting(desk.exchange) == resting  # "guarded"'s exits untouched
+    assert resting_sells(desk.exchange) == resting  # "guarded"'s exits untouched
     assert await trader.account.strategy_holding("watched", BTC) == pytest.approx(watched - half)
     assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(guarded)
 
@@ -106,7 +100,7 @@ async def test_a_sell_past_the_watched_position_is_refused_naming_both_and_the_c
     with pytest.raises(errors.UserInputError) as refused:
         await trader.account.place(BTC, "sell", amount, live=True)
     assert str(refused.value) == said
-    assert _resting(desk.exchange) == resting  # nothing touched
+    assert resting_sells(desk.exchange) == resting  # nothing touched
 
     first = await trader.account.place(BTC, "sell", float(f"{watched:.8g}"), live=True)
     assert first["order"]["strategy_id"] == "watched"
@@ -119,4 +113,4 @@ async def test_a_sell_past_the_watched_position_is_refused_naming_both_and_the_c
     assert second["exits"].startswith("strategy guarded's exits order ")
     assert " were taken back for the sell; its protection placed them again for the " in second["exits"]
     assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(guarded - rest)
-    assert len(_resting(desk.exchange)) == 2
+    assert len(resting_sells(desk.exchange)) == 2

@@ -21,7 +21,7 @@ from mastertrade import errors
 from mastertrade.engine.execution import live_bracket_sell, live_oco
 from mastertrade.engine.execution.trader import Trader
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk
+from tests.trading.live_rig import hand_sells, open_desk
 from tests.trading.test_live_protection import BTC, Desk
 
 HAND = 0.01
@@ -74,10 +74,6 @@ async def _both(desk: Desk) -> tuple[Trader, list[DeskOrder], list[DeskOrder]]:
     return trader, strategy, hand
 
 
-def _hand_sells(exchange: TradingExchange) -> list[DeskOrder]:
-    return [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]
-
-
 def _assert_sets(
     exchange: TradingExchange, strategy: list[DeskOrder], hand: list[DeskOrder], rest: float
 ) -> None:
@@ -119,7 +115,7 @@ async def test_a_sell_of_the_accounts_own_coins_replaces_only_the_hand_placed_ex
     await restarted.housekeeping()
     await desk.tick(restarted, 40_400.0)
     _assert_sets(desk.exchange, strategy, hand, 0.006)
-    assert len(_hand_sells(desk.exchange)) == 1
+    assert len(hand_sells(desk.exchange)) == 1
 
 
 async def test_a_sell_beyond_the_accounts_own_coins_is_refused_naming_both_and_the_two_commands_work(
@@ -142,7 +138,7 @@ async def test_a_sell_beyond_the_accounts_own_coins_is_refused_naming_both_and_t
         f"position (`mt trade sell {BTC} 0.09 --live`)"
     )
     _assert_sets(desk.exchange, strategy, hand, HAND)  # nothing touched
-    assert _hand_sells(desk.exchange) == []
+    assert hand_sells(desk.exchange) == []
 
     first = await trader.account.place(BTC, "sell", 0.01, live=True)
     assert (

@@ -22,7 +22,7 @@ from mastertrade import errors
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.trader import Trader
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk
+from tests.trading.live_rig import hand_sells, open_desk, resting_sells
 from tests.trading.test_live_protection import BTC, Desk
 
 
@@ -48,19 +48,9 @@ async def desk(database: Any, exchange: TradingExchange) -> Any:
         await desk.close()
 
 
-def _resting(exchange: TradingExchange) -> list[DeskOrder]:
-    """The sells resting at the exchange: the stop first, then the take-profit."""
-    rows = [o for o in exchange.orders.values() if o.side == "SELL" and o.status == "NEW"]
-    return sorted(rows, key=lambda o: o.type != "STOP_LOSS_LIMIT")
-
-
-def _hand_sells(exchange: TradingExchange) -> list[DeskOrder]:
-    return [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]
-
-
 def _assert_one_pair(exchange: TradingExchange, amount: float, stop: DeskOrder, take: DeskOrder) -> None:
     """One OCO list at the strategy's levels for ``amount``, and nothing else resting or reserved."""
-    new_stop, new_take = _resting(exchange)
+    new_stop, new_take = resting_sells(exchange)
     assert (new_stop.type, new_take.type) == ("STOP_LOSS_LIMIT", "LIMIT_MAKER")
     assert new_stop.list_id == new_take.list_id >= 0
     assert new_stop.quantity == new_take.quantity == pytest.approx(amount)
@@ -71,7 +61,7 @@ def _assert_one_pair(exchange: TradingExchange, amount: float, stop: DeskOrder, 
 async def _entered(desk: Desk) -> tuple[Trader, DeskOrder, DeskOrder, DeskOrder]:
     trader = await desk.run()
     buy = await desk.enter(trader)
-    stop, take = _resting(desk.exchange)
+    stop, take = resting_sells(desk.exchange)
     assert stop.quantity == take.quantity == pytest.approx(buy.executed)
     return trader, buy, stop, take
 
@@ -88,7 +78,7 @@ async def test_a_partial_sell_resizes_the_strategys_exits_and_its_share(desk: De
     assert sold["state"] == "filled" and sold["filled"] == pytest.approx(half)
     assert sold["strategy_id"] == "guarded"  # the strategy's position shrank, not the account's own
     _assert_one_pair(desk.exchange, half, stop, take)
-    new_stop, new_take = _resting(desk.exchange)
+    new_stop, new_take = resting_sells(desk.exchange)
     new = [await journal.get(client_order_id=o.client_order_id) for o in (new_stop, new_take)]
     assert answer["exits"] == (
         f"strategy guarded's exits order {old[0].id} (stop-loss), order {old[1].id} (take-profit) were taken "
@@ -112,9 +102,9 @@ async def test_a_partial_sell_resizes_the_strategys_exits_and_its_share(desk: De
 
     # the strategy's exit signal sells what is left, and only that
     await desk.close_bar(restarted, 40_500.0, 40_600.0, 40_000.0, 40_100.0)
-    exits = [o for o in _hand_sells(desk.exchange) if o.status == "FILLED"]
+    exits = [o for o in hand_sells(desk.exchange) if o.status == "FILLED"]
     assert [o.quantity for o in exits] == [pytest.approx(half), pytest.approx(half)]
-    assert await restarted.account.positions() == [] and _resting(desk.exchange) == []
+    assert await restarted.account.positions() == [] and resting_sells(desk.exchange) == []
     assert desk.exchange.balance("BTC") == pytest.approx(0.0, abs=1e-9)
 
 
@@ -125,7 +115,7 @@ async def test_a_whole_sell_ends_the_protection_and_the_strategy_enters_again(de
 
     assert answer["order"]["state"] == "filled"
     assert answer["exits"].endswith("strategy guarded's protection of BTC/USDT ended with the position")
-    assert _resting(desk.exchange) == [] and await trader.account.positions() == []
+    assert resting_sells(desk.exchange) == [] and await trader.account.positions() == []
     [record] = await desk.protections()
     closed = f"the position was closed by a manual sell (order {answer['order']['id']})"
     assert (record.state, record.reason) == ("closed", closed)
@@ -133,7 +123,7 @@ async def test_a_whole_sell_ends_the_protection_and_the_strategy_enters_again(de
 
     await desk.close_bar(trader, 40_000.0, 40_600.0, 39_900.0, 40_500.0)  # its next entry signal
     assert [o.status for o in desk.orders("BUY")] == ["FILLED", "FILLED"]
-    assert len(_resting(desk.exchange)) == 2  # the new entry's own exits
+    assert len(resting_sells(desk.exchange)) == 2  # the new entry's own exits
 
 
 async def test_a_daemon_killed_after_taking_the_exits_back_puts_them_back_and_sends_nothing(
@@ -144,13 +134,13 @@ async def test_a_daemon_killed_after_taking_the_exits_back_puts_them_back_and_se
     monkeypatch.setattr(Protector, "_after_sell_by_hand", _killed)
     with pytest.raises(Killed):
         await trader.account.place(BTC, "sell", buy.executed / 2, live=True)
-    assert _resting(desk.exchange) == []  # taken back, nothing sent
+    assert resting_sells(desk.exchange) == []  # taken back, nothing sent
     monkeypatch.undo()
 
     restarted = await desk.run()
 
     _assert_one_pair(desk.exchange, buy.executed, stop, take)  # the whole position protected again
-    assert _hand_sells(desk.exchange) == []
+    assert hand_sells(desk.exchange) == []
     await restarted.housekeeping()
     await desk.tick(restarted, 40_100.0)
     _assert_one_pair(desk.exchange, buy.executed, stop, take)
@@ -164,8 +154,8 @@ async def test_a_daemon_killed_after_the_sell_protects_the_rest_once_at_the_next
     monkeypatch.setattr(Protector, "_after_sell_by_hand", _killed)  # dies once the sell is sent
     with pytest.raises(Killed):
         await trader.account.place(BTC, "sell", half, live=True)
-    [sold] = _hand_sells(desk.exchange)
-    assert sold.status == "FILLED" and _resting(desk.exchange) == []
+    [sold] = hand_sells(desk.exchange)
+    assert sold.status == "FILLED" and resting_sells(desk.exchange) == []
     monkeypatch.undo()
 
     restarted = await desk.run()
@@ -173,7 +163,7 @@ async def test_a_daemon_killed_after_the_sell_protects_the_rest_once_at_the_next
     await desk.tick(restarted, 40_100.0)
 
     _assert_one_pair(desk.exchange, half, stop, take)
-    assert len(_hand_sells(desk.exchange)) == 1
+    assert len(hand_sells(desk.exchange)) == 1
     assert await restarted.account.strategy_holding("guarded", BTC) == pytest.approx(half)
 
 
@@ -182,7 +172,7 @@ async def test_a_sell_the_limits_refuse_leaves_the_exits_resting(desk: Desk) -> 
     with pytest.raises(errors.RiskRejected, match="the limits allow"):
         await trader.account.place(BTC, "sell", buy.executed * 2, live=True)
     assert stop.status == take.status == "NEW"  # never touched
-    assert _hand_sells(desk.exchange) == []
+    assert hand_sells(desk.exchange) == []
 
 
 async def test_a_sell_while_the_strategys_stop_is_selling_says_to_wait_for_it(desk: Desk) -> None:
@@ -202,7 +192,7 @@ async def test_a_sell_while_the_strategys_stop_is_selling_says_to_wait_for_it(de
         f"and is selling the position ({buy.executed / 4:.8g} of {buy.executed:.8g} sold so far): wait for "
         f"it to end (`mt orders show {row.id}`), then sell what it leaves"
     )
-    assert _hand_sells(desk.exchange) == [] and stop.status == "PARTIALLY_FILLED"
+    assert hand_sells(desk.exchange) == [] and stop.status == "PARTIALLY_FILLED"
 
 
 @pytest.mark.parametrize("restart_after_s", [0.0, 120.0])
@@ -218,7 +208,7 @@ async def test_a_daemon_killed_between_journaling_the_sell_and_sending_it_ends_w
     monkeypatch.setattr(Protector, "_after_sell_by_hand", _killed)
     with pytest.raises(Killed):
         await trader.account.place(BTC, "sell", half, live=True, client_order_id="by-hand")
-    assert _resting(desk.exchange) == [] and _hand_sells(desk.exchange) == []
+    assert resting_sells(desk.exchange) == [] and hand_sells(desk.exchange) == []
     monkeypatch.undo()
     desk.clock.offset += timedelta(seconds=restart_after_s)
 
@@ -227,7 +217,7 @@ async def test_a_daemon_killed_between_journaling_the_sell_and_sending_it_ends_w
 
     sell = await restarted.account.journal.get(client_order_id="by-hand")
     if restart_after_s:
-        assert sell.state == "cancelled" and _hand_sells(desk.exchange) == []
+        assert sell.state == "cancelled" and hand_sells(desk.exchange) == []
         _assert_one_pair(desk.exchange, buy.executed, stop, take)
     else:
         assert sell.state == "filled" and len(desk.exchange.orders_for("by-hand")) == 1

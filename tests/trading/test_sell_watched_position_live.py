@@ -23,7 +23,7 @@ from mastertrade.engine.api.order_check import dry_run
 from mastertrade.engine.api.schemas_trading import OrderCreate
 from mastertrade.engine.execution.trader import Trader
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk
+from tests.trading.live_rig import hand_sells, open_desk, resting_sells
 from tests.trading.test_live_protection import BTC, Desk
 
 HAND = 0.01
@@ -44,25 +44,15 @@ async def desk(database: Any, exchange: TradingExchange) -> Any:
         await desk.close()
 
 
-def _resting(exchange: TradingExchange) -> list[DeskOrder]:
-    """The sells resting at the exchange, the stop first."""
-    rows = [o for o in exchange.orders.values() if o.side == "SELL" and o.status == "NEW"]
-    return sorted(rows, key=lambda o: o.type != "STOP_LOSS_LIMIT")
-
-
-def _hand_sells(exchange: TradingExchange) -> list[DeskOrder]:
-    return [o for o in exchange.placed if o.side == "SELL" and o.type == "MARKET"]
-
-
 async def _both(desk: Desk) -> tuple[Trader, list[DeskOrder]]:
     """The strategy's entry (0.125 BTC, watched by the daemon: nothing rests), then a buy by hand of
     0.01 with its own exits at the exchange (one OCO list)."""
     trader = await desk.run()
     buy = await desk.enter(trader)
-    assert buy.executed == pytest.approx(0.125) and _resting(desk.exchange) == []
+    assert buy.executed == pytest.approx(0.125) and resting_sells(desk.exchange) == []
     placed = await trader.account.place(BTC, "buy", HAND, live=True, stop_loss=0.03, take_profit=0.2)
     assert placed["order"]["state"] == "filled"
-    hand = _resting(desk.exchange)
+    hand = resting_sells(desk.exchange)
     assert [o.quantity for o in hand] == [pytest.approx(HAND)] * 2
     return trader, hand
 
@@ -83,7 +73,7 @@ async def test_a_sell_of_the_accounts_own_coins_resizes_the_hand_placed_exits(de
     assert answer["exits"].startswith(
         f"its exits order {old[0].id} (stop-loss), order {old[1].id} (take-profit) were resized to 0.006"
     )
-    stop, take = _resting(desk.exchange)  # the hand levels, for the account's own coins left
+    stop, take = resting_sells(desk.exchange)  # the hand levels, for the account's own coins left
     assert (stop.stop_price, take.price) == (hand[0].stop_price, hand[1].price)
     assert stop.quantity == take.quantity == pytest.approx(0.006)
     assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(0.125)
@@ -111,14 +101,14 @@ async def test_a_sell_beyond_the_accounts_own_coins_is_refused_naming_the_strate
         await trader.account.place(BTC, "sell", 0.1, live=True)
 
     assert str(refused.value) == said
-    assert _hand_sells(desk.exchange) == [] and _resting(desk.exchange) == hand  # nothing touched
+    assert hand_sells(desk.exchange) == [] and resting_sells(desk.exchange) == hand  # nothing touched
 
     first = await trader.account.place(BTC, "sell", 0.01, live=True)
     assert (
         first["exits"]
         == f"its exits were cancelled: order {own[0].id} (stop-loss), order {own[1].id} (take-profit)"
     )
-    assert _resting(desk.exchange) == []
+    assert resting_sells(desk.exchange) == []
     second = await trader.account.place(BTC, "sell", 0.09, live=True)
     assert second["order"]["state"] == "filled" and second["order"]["strategy_id"] == "guarded"
     assert second["exits"] == (
@@ -146,7 +136,7 @@ async def test_a_sell_of_the_strategys_position_says_what_it_took_and_the_protec
     )
     for price in (37_900.0, 37_500.0):  # under its stop: the protection sells what is left, once
         await desk.tick(trader, price)
-    sells = _hand_sells(desk.exchange)
+    sells = hand_sells(desk.exchange)
     assert [o.quantity for o in sells] == [pytest.approx(half)] * 2
     assert await trader.account.positions() == []
 
