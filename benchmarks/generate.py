@@ -16,6 +16,8 @@ import os
 import random
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -141,7 +143,7 @@ def deap_baseline(frame: Any) -> tuple[float, float]:
     return evaluations / (time.perf_counter() - started), evaluations / (time.process_time() - cpu_started)
 
 
-def ceiling(frame: Any) -> tuple[float, float]:
+def ceiling(frame: Any) -> tuple[float, float, float]:
     """Evaluations per CPU second of the search's two halves, each measured alone on one core, in this
     process, on the search window ``mt generate`` searches with the default settings: **scoring** (the
     candidates a seed-1 search scores, rescored from a cold indicator cache by one scorer on one numba
@@ -152,7 +154,13 @@ def ceiling(frame: Any) -> tuple[float, float]:
     breeding free, twice the scoring rate. CPU seconds of the thread doing the work, not wall time, so
     the figures hold on a busy machine; and not the process's CPU time, which counts numba's idle
     OpenMP workers spinning after each parallel region (a third more on the scoring side, measured
-    2026-12-05) as if they worked."""
+    2026-12-05) as if they worked.
+
+    The third figure is the scoring's **compiled** share, in CPU seconds a candidate: the walk-forward
+    kernel and the run of the signal programs, the two calls that release the GIL for all of their
+    time. The rest of scoring (the indicators' Python wrappers around their kernels, compiling the
+    signal programs, the scores) and all of breeding hold it: the bound on any arrangement of threads
+    in one process."""
     from mastertrade.config import GeneratorSettings
     from mastertrade.engine.generator.collector import CollectorPause
     from mastertrade.engine.generator.evaluation import Problem, Score, Scorer
@@ -182,7 +190,7 @@ def ceiling(frame: Any) -> tuple[float, float]:
     scorer = Scorer(problem, threads=1)
     scorer.load_kernels()
     gc.collect()  # not the recorded search's garbage: a full collection here cost 0.1 s (2026-12-05)
-    with CollectorPause() as collector:  # the collector as the search runs it: young ones per generation
+    with CollectorPause() as collector, compiled_time() as compiled:  # the collector as the search runs it
         started = time.thread_time()
         for genomes, _ in batches:
             scorer.score(genomes)  # one thread: indicators, signals and the kernel all run on this one
@@ -205,7 +213,35 @@ def ceiling(frame: Any) -> tuple[float, float]:
     started = time.thread_time()
     Search(config, Replaying()).run()  # breeding and selection on this thread, the replay on another
     breeding = scored / (time.thread_time() - started)
-    return scoring, breeding
+    return scoring, breeding, compiled[0] / scored
+
+
+@contextmanager
+def compiled_time() -> Iterator[list[float]]:
+    """Thread CPU seconds spent in the scorer's two calls that run without the GIL (the walk-forward
+    kernel, the signal programs' run), summed into the list's one element while the block runs. The
+    calls are wrapped here, for this measurement only, and put back after it."""
+    from mastertrade.engine.generator.evaluation import Scorer
+    from mastertrade.engine.signals.program import Batch
+
+    spent = [0.0]
+    originals = Scorer._kernel, Batch.run
+
+    def timed(call: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[0] += time.thread_time() - started
+
+        return wrapper
+
+    Scorer._kernel, Batch.run = timed(originals[0]), timed(originals[1])  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        Scorer._kernel, Batch.run = originals  # type: ignore[method-assign]
 
 
 def one_length(bars: int, label: str) -> None:
@@ -220,7 +256,7 @@ def one_length(bars: int, label: str) -> None:
         # the same bars the command searched, in this process, for the baseline
         frame = simulate("BTC/USDT", "1h", bars, 7)
     baseline, baseline_cpu = deap_baseline(frame)
-    scoring, breeding = ceiling(frame)
+    scoring, breeding, compiled_s = ceiling(frame)
     doc = json.loads(out)
     counts, timings = doc["counts"], doc["timings"]
     print(
@@ -261,6 +297,15 @@ def one_length(bars: int, label: str) -> None:
             " per CPU second)",
             flush=True,
         )
+    held_s = 1.0 / breeding + 1.0 / scoring - compiled_s  # CPU a candidate with the GIL held
+    held = 1.0 / held_s
+    print(
+        f"{f'[{label}]   ceiling on threads of one process (GIL held)':<52} {held:>10,.0f} /s"
+        f"  ({held / baseline_cpu:.2f}x the baseline's per CPU second: breeding"
+        f" {1e6 / breeding:.0f} us + scoring {1e6 / scoring:.0f} us a candidate, of which"
+        f" {1e6 * compiled_s:.0f} us compiled without the GIL)",
+        flush=True,
+    )
     report(
         f"[{label}] `mt generate --count {COUNT}`, end to end",
         seconds,
