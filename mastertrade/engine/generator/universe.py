@@ -15,8 +15,9 @@ How the series share the machine depends on the executor:
 - **threads / processes**: one series after the other; each already uses every local core, and running
   several at once would only multiply the memory. Measured with threads on 2026-12-05 (2 cores, quiet):
   four series of one year of 1h, ``--count 500``, took 4.8-5.0 s two at a time against 4.9-5.0 s one after
-  the other (two runs each): the second series' breeding waits for the GIL the first one's holds. After each series the memory it filled is given back
-  (:func:`.release.release_series_memory`), so a run over many series stays flat per series.
+  the other (two runs each): the second series' breeding waits for the GIL the first one's holds. After
+  each series the memory it filled is given back (:func:`.release.release_series_memory`), so a run over
+  many series stays flat per series.
 
 A series that cannot run (no candles, too few) is reported as skipped with the reason, and the others go
 on; any other error stops the universe (the runs already finished stay stored).
