@@ -141,8 +141,10 @@ class Receiver:
         self.server.server_close()
 
 
-async def wait_for(condition: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
-    """Poll ``condition`` until it is truthy (returns its value), or fail after ``timeout`` seconds."""
+async def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.01) -> Any:
+    """Poll ``condition`` until it is truthy (returns its value), or fail after ``timeout`` seconds. It
+    returns as soon as the condition holds: the generous default only keeps a loaded CI machine from failing
+    a test whose event comes late."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -154,7 +156,7 @@ async def wait_for(condition: Callable[[], Any], timeout: float = 5.0, interval:
         await asyncio.sleep(interval)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+async def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.01) -> Any:
     """Like ``wait_for`` for an async check: ``await eventually(lambda: store.count())``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
