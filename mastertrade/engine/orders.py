@@ -171,6 +171,10 @@ class OrderRequest:
     client_order_id: str | None = None
     role: str = "order"
     """What the order is for: "order" (by hand), "entry" or "exit" (a strategy's signal)."""
+    shares: tuple[tuple[str | None, float], ...] = ()
+    """A sell by hand of several owners' coins: each owner (a strategy id, None for the account's own)
+    and the amount of the sell that is its, in the order its fills go to them
+    (``execution/order_shares.py``); empty: the order is ``strategy_id``'s (the account's when None)."""
 
     def validate(self) -> OrderRequest:
         """Raise ``UserInputError`` naming the bad value; return self when the request is well formed."""
@@ -198,6 +202,9 @@ class OrderRequest:
             raise UserInputError("stop-loss, take-profit and trailing stops attach to buys only")
         if self.has_bracket and not _positive(self.reference_price):
             raise UserInputError("a bracket needs the reference price its stops are measured from")
+        owned = self.strategy_id is not None
+        if self.shares and (self.side is not Side.SELL or self.amount is None or owned):
+            raise UserInputError("only a sell by hand of an amount is shared among its coins' owners")
         return self
 
     @property

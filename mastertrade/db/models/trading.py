@@ -5,6 +5,8 @@ risk audit log and metric snapshots.
   a paper-stage strategy (``strategy:<id>``). Every order, fill and ledger entry belongs to one.
 - **orders** is the journal: a row is written (state ``intent``, with our unique ``client_order_id``)
   before anything is sent, and moves through the states of ``engine/orders.py``.
+  A sell by hand that sells several owners' coins (the account's own, strategies') keeps each one's share
+  (``shares``), which its fills are shared out by.
 - **fills** are the only thing positions and balances are computed from (with the ledger entries):
   a position is the sum of its fills, a balance the sum of deposits, adjustments and fill cash flows.
   ``(book, symbol, trade_id)`` is unique, so a fill seen twice (a retry, a reconciliation) is stored
@@ -108,6 +110,10 @@ class OrderRecord(SQLModel, table=True):
     """Its fills' fees as charged, by asset (None before its first fill)."""
     exchange_order_id: str | None = Field(default=None, max_length=64)
     strategy_id: str | None = Field(default=None, max_length=64)
+    shares: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """A sell by hand of several owners' coins: ``[{"strategy_id": "a" or null (the account's own),
+    "amount": 0.1}, ...]`` in the order its fills go to them (``execution/order_shares.py``); None: the
+    order is ``strategy_id``'s."""
     placed_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -87,6 +87,11 @@ class CancelRequest(Request):
     )
 
 
+class OrderShare(Model):
+    strategy_id: str | None = Field(description="the strategy whose coins these are; null: the account's own")
+    amount: float = Field(description="what of the sell is its, in base units")
+
+
 class OrderInfo(Model):
     id: int
     client_order_id: str
@@ -113,6 +118,13 @@ class OrderInfo(Model):
     )
     exchange_order_id: str | None = None
     strategy_id: str | None = None
+    shares: list[OrderShare] | None = Field(
+        default=None,
+        description="a sell by hand that sold several owners' coins (the account's own, strategies' "
+        "positions no exit order reserves): each one's share, in the order its fills went to them (the "
+        "account's own first, then the strategies by id); each strategy's position dropped by its part. "
+        "null: the order is strategy_id's (the account's own when that is null)",
+    )
     parent_id: int | None = None
     reason: str | None = None
     placed_ts: int

@@ -27,12 +27,12 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell, watched_sell
+from mastertrade.engine.execution import bracket_sell, order_shares, watched_sell
 from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.bracket_sell import BRACKET_EXITS
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
-from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
+from mastertrade.engine.execution.ledger import Ledger, RoundTrip, split_symbol
 from mastertrade.engine.execution.manual_orders import (
     already_placed,
     as_shown,
@@ -199,8 +199,9 @@ class Account:
         return f"strategy:{strategy_id}" in {book.id for book in await self.journal.books()}
 
     async def strategy_holding(self, strategy_id: str, symbol: str) -> float:
-        """What a strategy holds of ``symbol`` in the account: its own fills' share, never more than the
-        account holds (a sell by hand of the account's own, or at the exchange's website, took the rest:
+        """What a strategy holds of ``symbol`` in the account: its own fills' share (with its parts of the
+        sells by hand that sold its coins beside other owners': ``order_shares``), never more than the
+        account holds (a sell booked as the account's own, or one at the exchange's website, took the rest:
         the strategy, still counting it, was long for ever, its exit refused, its next entry never
         taken)."""
         return min(await self._strategy_share(strategy_id, symbol), (await self.broker.ledger()).held(symbol))
@@ -226,9 +227,7 @@ class Account:
         return None
 
     async def _strategy_share(self, strategy_id: str, symbol: str) -> float:
-        ledger = await self.journal.strategy_ledger(self.broker.book, strategy_id)
-        position = ledger.positions.get(symbol)
-        return position.amount if position is not None and position.opened_ts is not None else 0.0
+        return _open_amount(await self.journal.strategy_ledger(self.broker.book, strategy_id), symbol)
 
     async def real_record(self, strategy_id: str) -> TradeStats:
         """A strategy's own closed trades, each signal counted once: its paper book, which takes every
@@ -494,8 +493,8 @@ class Account:
         round trips) shrinks with it. A sell takes the account's own coins first, then the positions no
         exit order reserves (``watched_sell``), by strategy id, then those whose exits rest: so it is the
         strategy's when none of the account's own is held, and the sell is within the first such position
-        (or within the one strategy's that is all that is held). Else it is the account's own, and each
-        strategy's share is capped at what the account still holds."""
+        (or within the one strategy's that is all that is held). Else it is the account's own; one that
+        takes the coins of several owners carries each one's share (``_shared``)."""
         if request.side is not Side.SELL or request.amount is None or request.strategy_id is not None:
             return request
         symbol = request.symbol
@@ -513,13 +512,10 @@ class Account:
         return replace(request, strategy_id=first[0][0])
 
     async def _strategy_shares(self, symbol: str) -> dict[str, float]:
-        """The strategies holding ``symbol`` in the account, each with its own fills' share."""
-        traded = {
-            row.strategy_id
-            for row in await self.journal.orders(book=self.broker.book, symbol=symbol)
-            if row.strategy_id is not None
-        }
-        shares = {sid: await self._strategy_share(sid, symbol) for sid in sorted(traded)}
+        """The strategies holding ``symbol`` in the account, each with its share (``_strategy_share``), by
+        strategy id."""
+        ledgers = await self.journal.strategy_ledgers(self.broker.book)
+        shares = {sid: _open_amount(ledgers[sid], symbol) for sid in sorted(ledgers)}
         return {sid: share for sid, share in shares.items() if share > 0}
 
     async def _unreserved(
@@ -697,6 +693,7 @@ class Account:
             return None, decision, None
         request = replace(request, amount=decision.amount)
         if plan is not None and not plan.exits:
+            request = _shared(request, plan)
             row = await self.broker.submit(request, placed_ts=placed_ts)
             if row.state == OrderState.REJECTED:
                 return row, decision, None  # it took nothing
@@ -716,16 +713,16 @@ class Account:
 
     async def _took(self, request: OrderRequest, plan: bracket_sell.Plan) -> str | None:
         """What a sell by hand sent beside strategies' positions no exit order reserves (``plan.watched``)
-        takes of them (``watched_sell.taken``); live, their protections settle it first (one the sell
-        took all of ends)."""
+        takes of them (``watched_sell.taken``, in the order of its shares: ``_shared``); live, their
+        protections settle it first (one the sell took all of ends, one it took part of watches the
+        rest)."""
         assert request.amount is not None
         symbol = request.symbol
         protection = self.protection
         watched = protection is not None and all(protection.watches(symbol, sid) for sid, _ in plan.watched)
         if protection is not None:
             await protection.sync(symbol)
-        own = plan.held - sum(share for _, share in plan.watched)
-        return watched_sell.taken(plan.watched, own, request.amount, symbol, watched=watched)
+        return watched_sell.taken(plan.watched, _own(plan), request.amount, symbol, watched=watched)
 
     async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
         """Cancel an order by hand. The stop protecting an open position is refused
@@ -927,6 +924,31 @@ class Account:
 
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
+
+
+def _open_amount(ledger: Ledger, symbol: str) -> float:
+    """What ``ledger`` holds of ``symbol`` in an open position (a dust remainder after a close is none)."""
+    position = ledger.positions.get(symbol)
+    return position.amount if position is not None and position.opened_ts is not None else 0.0
+
+
+def _own(plan: bracket_sell.Plan) -> float:
+    """The account's own coins beside the strategies' positions no exit order reserves (``plan.watched``):
+    what of ``plan.held`` they leave."""
+    return plan.held - sum(share for _, share in plan.watched)
+
+
+def _shared(request: OrderRequest, plan: bracket_sell.Plan) -> OrderRequest:
+    """A sell by hand beside strategies' positions no exit order reserves (``plan.watched``) that takes
+    the coins of several owners carries each one's share (``order_shares``), in the order its answer names
+    them (``watched_sell.taken``): the account's own first, then the strategies by id. Its fills are
+    shared out so, and each strategy's position drops by its share. One taking a single strategy's coins
+    is booked as that strategy's already (``Account._attributed``); one taking the account's own only is
+    the account's."""
+    if request.strategy_id is not None or request.amount is None:
+        return request
+    shares = order_shares.allocate([(None, max(_own(plan), 0.0)), *plan.watched], request.amount)
+    return replace(request, shares=shares) if len(shares) > 1 else request
 
 
 def _beyond_own(

@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from mastertrade.db.database import Database
 from mastertrade.db.models.trading import EquityPointRecord, FillRecord, LedgerEntry, OrderRecord, TradingBook
 from mastertrade.db.types import utcnow
+from mastertrade.engine.execution import order_shares
 from mastertrade.engine.execution.bracket_sell import set_key
 from mastertrade.engine.execution.fees import fee_value, order_fees
 from mastertrade.engine.execution.ledger import Fill, Ledger, split_symbol
@@ -114,6 +115,7 @@ def order_info(row: OrderRecord) -> dict[str, Any]:
         "fees": row.fees or {},
         "exchange_order_id": row.exchange_order_id,
         "strategy_id": row.strategy_id,
+        "shares": row.shares,
         "parent_id": row.parent_id,
         "reason": row.reason,
         "placed_ts": row.placed_ts,
@@ -624,15 +626,41 @@ class Journal:
         )
 
     async def strategy_ledger(self, book: str, strategy_id: str) -> Ledger:
-        """The fills of one strategy's orders in a shared book, replayed on their own (its share of the
-        account: its positions and round trips, without the book's cash)."""
-        orders = {row.id: row for row in await self.orders(book=book) if row.strategy_id == strategy_id}
-        ledger = Ledger()
+        """One strategy's share of a shared book (``strategy_ledgers``); empty when it has none."""
+        return (await self.strategy_ledgers(book)).get(strategy_id) or Ledger()
+
+    async def strategy_ledgers(self, book: str) -> dict[str, Ledger]:
+        """The strategies' shares of a shared book, each the fills of its own orders replayed on their own
+        (its positions and round trips, without the book's cash), with its parts of the fills of sells by
+        hand that sold its coins beside other owners' (``order_shares``): each fill shared out in the
+        order of the sell's shares, each part with its share of the fill's fees, and never more than the
+        strategy holds then (the rest is the account's own: a strategy never holds less than nothing)."""
+        orders = {row.id: row for row in await self.orders(book=book) if row.id is not None}
+        ledgers: dict[str, Ledger] = {}
+        shared: dict[int, float] = {}  # order id -> what of it filled before the fill being shared out
         for fill in await self.fills(book=book):
             row = orders.get(fill.order_id)
-            if row is not None:
-                ledger.apply(Fill.of(fill, row.role))
-        return ledger
+            if row is None:
+                continue
+            if row.strategy_id is not None:
+                ledgers.setdefault(row.strategy_id, Ledger()).apply(Fill.of(fill, row.role))
+                continue
+            shares = order_shares.of_json(row.shares)
+            if not shares:
+                continue
+            before = shared.get(fill.order_id, 0.0)
+            shared[fill.order_id] = before + fill.amount
+            whole = Fill.of(fill, row.role)
+            for owner, part in order_shares.parts(shares, before, fill.amount):
+                ledger = ledgers.get(owner) if owner is not None else None
+                if ledger is None:
+                    continue  # the account's own (or an owner without a position: nothing of its to sell)
+                position = ledger.positions.get(fill.symbol)
+                held = position.amount if position is not None and position.opened_ts is not None else 0.0
+                part = min(part, max(held, 0.0))
+                if part > 0:
+                    ledger.apply(whole.part(part))
+        return ledgers
 
     async def _roles(self, book: str) -> dict[int, str]:
         query = select(OrderRecord.id, OrderRecord.role).where(col(OrderRecord.book) == book)
@@ -769,6 +797,7 @@ def intent_row(
         parent_id=parent_id,
         state=OrderState.INTENT,
         strategy_id=request.strategy_id,
+        shares=order_shares.as_json(request.shares),
         placed_ts=placed_ts,
         created_at=now,
         updated_at=now,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,6 +72,22 @@ class Fill:
         for asset, cost in (self.more_fees or {}).items():
             fees[asset] = fees.get(asset, 0.0) + cost
         return fees
+
+    def part(self, amount: float) -> Fill:
+        """``amount`` of this fill, with that share of each of its fees (one owner's part of a fill of a
+        sell by hand of several owners' coins: ``order_shares``)."""
+        if amount == self.amount:
+            return self
+        share = amount / self.amount
+        return replace(
+            self,
+            amount=amount,
+            fee=self.fee * share,
+            fee_quote=self.fee_quote * share if self.fee_quote is not None else None,
+            more_fees={asset: cost * share for asset, cost in self.more_fees.items()}
+            if self.more_fees
+            else self.more_fees,
+        )
 
     @classmethod
     def of(cls, record: FillRecord, role: str) -> Fill:

@@ -14,14 +14,18 @@ the sell sold the strategy's, and a sell of the strategy's position said nothing
   hand-placed exits for what it leaves, as beside resting strategy exits;
 - beside hand-placed exits, a sell reaching past the account's own coins is refused, naming the
   strategy's position (``holder``) and the two commands that sell as much (``Account._beyond_own``);
-- without them, the sell goes (the account's own coins first) and the answer says what it takes of
-  each strategy's position and what its protection still watches (``taken``), as the resting exits'
-  path names the exits it takes back and places again.
+- without them, the sell goes (the account's own coins first, then the strategies' by id) and the
+  answer says what it takes of each strategy's position and what its protection still watches
+  (``taken``), as the resting exits' path names the exits it takes back and places again. It is booked
+  the same way: as the one strategy's it takes coins of alone, else with each owner's share
+  (``order_shares``), so each position drops by what the answer says it took.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from mastertrade.engine.execution import order_shares
 
 NO_EXITS = "(none rests at the exchange)"
 
@@ -43,20 +47,22 @@ def taken(
 ) -> str | None:
     """What a sell of ``amount`` takes of the strategies' ``positions`` (id, what it holds) once the
     account's ``own`` coins are sold; None when it takes nothing of them. It takes them in the order
-    given (``Account._attributed`` books a sell reaching one of them only as that strategy's), and names
-    each one's share. ``watched``: their protection is kept by the daemon (live), which watches what the
-    sell leaves."""
+    given, and names each one's share: the shares it is booked by (``order_shares.allocate``;
+    ``Account._attributed`` books a sell reaching one of them only as that strategy's). ``watched``:
+    their protection is kept by the daemon (live), which watches what the sell leaves."""
     take = amount - max(own, 0.0)
     total = sum(share for _, share in positions)
     if not positions or take <= total * 1e-9:
         return None
     after = f" (after the account's own {own:.8g})" if own > total * 1e-9 else ""
-    shares: list[tuple[str, float, float]] = []  # (id, what it holds, what the sell takes of it)
-    left = take
-    for sid, share in positions:
-        if left > total * 1e-9:
-            shares.append((sid, share, min(share, left)))
-        left -= share
+    holds = dict(positions)
+    shares = [  # (id, what it holds, what the sell takes of it)
+        (sid, holds[sid], took)
+        for sid, took in order_shares.allocate([(None, max(own, 0.0)), *positions], amount)
+        if sid is not None
+    ]
+    if not shares:
+        return None
     if len(shares) > 1:
         whose = ", ".join(f"{sid} ({share:.8g})" for sid, share in positions)
         each = ", ".join(
