@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 def trained_on(loaded: Strategy) -> Provenance | None:
     """The provenance of a stored policy: the bars its training saw are not out-of-sample to it, and its
     deflated Sharpe ratio counts the trials its hold-out score counted in the series' trial registry
-    (genomes and policies scored on overlapping bars), as a generated strategy's counts its generation's
-    (None for a policy without a recorded training range)."""
-    from mastertrade.engine.generator.report import Provenance
+    (genomes and policies scored on overlapping bars) with the variance V observed among them, as a
+    generated strategy's counts its generation's (None for a policy without a recorded training range)."""
+    from mastertrade.engine.generator.report import Provenance, observed_variance
     from mastertrade.engine.market.timeframes import parse_when
     from mastertrade.engine.signals.model.strategy import ModelStrategy
 
@@ -30,7 +30,8 @@ def trained_on(loaded: Strategy) -> Provenance | None:
     if stored is None or not end:
         return None
     evaluation = stored.evaluation
-    counted = (evaluation.get("deflated_trials") or {}).get("trials_used", evaluation.get("trials"))
+    recorded = evaluation.get("deflated_trials") or {}
+    counted = recorded.get("trials_used", evaluation.get("trials"))
     return Provenance(
         strategy_id=f"model:{stored.id}",
         symbol=stored.symbol,
@@ -39,6 +40,7 @@ def trained_on(loaded: Strategy) -> Provenance | None:
         seen_until_ms=parse_when(str(end), what="training end"),
         trials=int(counted) if counted else None,
         seen_by="training",
+        variance=observed_variance(recorded),
     )
 
 

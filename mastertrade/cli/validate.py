@@ -51,9 +51,10 @@ def validate(
     drawdown, buy-and-hold as the baseline, and a plain verdict. Nothing is stored or changed.
 
     A generated strategy on its own series starts after the last bar its search saw (its hold-out and
-    any bar since) and counts the trials its generation counted; an earlier --start marks the windows
-    its search saw. A trained policy (model:ID) on its own series likewise starts after its training
-    window and counts the trials its hold-out counted (`mt rl train`)."""
+    any bar since) and counts the trials its generation counted, with the variance of their Sharpe ratios
+    observed then (what it was judged with); an earlier --start marks the windows its search saw. A
+    trained policy (model:ID) on its own series likewise starts after its training window and counts the
+    trials its hold-out counted (`mt rl train`)."""
     from mastertrade.cli.strategy import stored_record
     from mastertrade.engine.generator.report import provenance_of, validate_series
     from mastertrade.errors import UserInputError
@@ -182,6 +183,11 @@ def _print(report: dict[str, Any]) -> None:
     typer.echo(
         f"deflated Sharpe {_number(deflated['deflated_sharpe'], 3)} for {deflated['trials']:,} {how}"
         + (f" over {deflated['days']:,} days" if daily else f" over {deflated['days']:,} {returns}")
+        + (
+            f", V = {deflated['trial_variance']:.5f} per day (observed among the trials it was chosen from)"
+            if deflated.get("variance_source") == "recorded"
+            else ""
+        )
         + (f" (undefined: fewer than {MIN_OBSERVATIONS} {returns})" if short else "")
     )
     origin = report.get("provenance")

@@ -114,6 +114,35 @@ def test_a_generated_strategy_is_validated_on_bars_its_search_never_saw(mt: MT, 
     assert other["full"]["bars"] == 3000
 
 
+def test_a_generated_strategy_validated_on_its_hold_out_gets_the_deflated_sharpe_it_was_judged_with(
+    mt: MT, lenient: None
+) -> None:
+    """`mt validate ID` over the hold-out counts the trials its generation counted and deflates with the
+    variance V of their Sharpe ratios observed then, so it says what `mt strategy show ID` says: it took
+    the skill-less 1/(T-1) instead (0.019 against the 0.001 the strategy was judged with)."""
+    assert mt(*SIM_3000).exit_code == 0
+    run = mt.json("generate", "--count", "4", "--population", "8", "--generations", "1", "--seed", "3")
+    shown = mt.json("strategy", "show", run["strategies"][0]["id"])
+    judged = shown["selection"]["deflated_trials"]
+    assert judged["variance_source"] == "observed" and shown["deflated_sharpe"] is not None
+
+    report = mt.json("validate", shown["id"])
+    assert report["full"]["start"] == shown["out_of_sample"]["start"]
+    assert report["full"]["end"] == shown["out_of_sample"]["end"]
+    assert report["deflated"]["trials"] == judged["trials_used"]
+    assert report["deflated"]["trial_variance"] == judged["variance_used"]
+    assert report["deflated"]["variance_source"] == "recorded"
+    assert report["deflated"]["deflated_sharpe"] == pytest.approx(shown["deflated_sharpe"], rel=1e-9)
+    table = mt("validate", shown["id"])
+    assert f"V = {judged['variance_used']:.5f} per day (observed among the trials" in table.stdout
+
+    # a strategy with no recorded choice keeps the skill-less V over the report's own days
+    plain = mt.json("validate", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1h")
+    days = plain["deflated"]["days"]
+    assert plain["deflated"]["variance_source"] == "skill-less"
+    assert plain["deflated"]["trial_variance"] == pytest.approx(1 / (days - 1))
+
+
 def test_a_few_days_give_no_deflated_sharpe_and_the_report_says_why(mt: MT, simulated: None) -> None:
     """A few weeks of daily returns cannot estimate a Sharpe ratio's spread, skewness and kurtosis: the
     deflated Sharpe ratio is undefined below 30 of them, in the JSON and in words."""

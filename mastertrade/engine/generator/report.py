@@ -12,7 +12,8 @@ a gate: it stores nothing and changes no state. What it says:
 - **deflated Sharpe ratio** of the full backtest's daily Sharpe ratio, given the declared number of
   trials ``N`` (how many strategies or settings were tried before this one; 1 if none). The variance of
   the trials' Sharpe ratios is unknown here, so the report takes the variance a skill-less strategy's
-  per-day Sharpe estimate has over the same number of days (``1 / T``);
+  per-day Sharpe estimate has over the same number of days (``1 / (T - 1)``), unless the caller knows
+  the one observed (``ReportOptions.variance``: a generated strategy's, on its own series);
 - **confidence intervals** (95%) for the annualised Sharpe ratio and the maximum drawdown, from a
   moving-block bootstrap of the daily returns (blocks of ``BLOCK_DAYS`` days keep the serial dependence
   that drawdowns depend on). Written here because scipy's ``bootstrap`` resamples independent draws,
@@ -55,6 +56,9 @@ class ReportOptions:
     min_trades: int = 10
     min_deflated_sharpe: float = 0.95
     seed: int = 0
+    variance: float | None = None
+    """V of the deflated Sharpe ratio (per day) when known: the variance of the Sharpe ratios of the trials
+    observed when the strategy was chosen. ``None``: the skill-less ``1 / (T - 1)`` over the report's days."""
 
 
 def _max_drawdown_pct(returns: np.ndarray[Any, np.dtype[np.float64]]) -> float:
@@ -136,7 +140,9 @@ def validation_report(
     mean, std = stats["daily_mean"], stats["daily_std"]
     daily = None if mean is None or not std else mean / std
     dsr = None
-    variance = 1.0 / max(1, days - 1)
+    from mastertrade.engine.generator.trials import skill_less_variance
+
+    variance = options.variance if options.variance is not None else skill_less_variance(days)
     skew, kurt = stats["daily_skew"], stats["daily_kurtosis"]
     if daily is not None and skew is not None and kurt is not None:
         dsr = deflated_sharpe(daily, days, skew, kurt, trials=options.trials, variance=variance)
@@ -157,7 +163,12 @@ def validation_report(
             "days": days,
             "trial_variance": variance,
             "deflated_sharpe": dsr,
-            "note": "N as declared; trial variance 1/T (a skill-less Sharpe estimate's), per day",
+            "note": "N as declared or recorded (trials_source); trial variance "
+            + (
+                "1/(T-1) (a skill-less Sharpe estimate's), per day"
+                if options.variance is None
+                else "as observed among the trials it was chosen from, per day"
+            ),
         },
         "bootstrap": intervals,
         "coarse_units": coarse_units(frame, options.cash),
@@ -249,6 +260,10 @@ class Provenance:
     trials: int | None
     seen_by: str = "search"
     """What saw those bars: "search" (a generation run) or "training" (a trained policy)."""
+    variance: float | None = None
+    """V its deflated Sharpe ratio was judged with, when observed (the variance of the Sharpe ratios of the
+    trials it was chosen among, per day); ``None`` when it fell back to the skill-less spread, which
+    depends on the days measured and is taken afresh over the report's."""
 
     def applies(self, exchange: str, symbol: str, timeframe: str) -> bool:
         """Whether a series is the one the strategy was searched on (another series is new to it)."""
@@ -274,7 +289,19 @@ def provenance_of(strategy: StoredStrategy) -> Provenance | None:
         exchange=strategy.exchange,
         seen_until_ms=parse_when(str(end), what="search window end"),
         trials=int(counted) if counted else None,
+        variance=observed_variance(trials),
     )
+
+
+def observed_variance(deflated_trials: dict[str, Any]) -> float | None:
+    """The V a stored judgement used (``deflated_trials`` as stored with it) when it was observed among the
+    trials, else ``None`` (a fallback, or a record from before V was stored)."""
+    from mastertrade.engine.generator.trials import OBSERVED
+
+    used = deflated_trials.get("variance_used")
+    if deflated_trials.get("variance_source") != OBSERVED or not isinstance(used, int | float) or used <= 0:
+        return None
+    return float(used)
 
 
 async def validate_series(
@@ -339,6 +366,10 @@ async def validate_series(
     generator = settings.generator
     options = ReportOptions(
         trials=trials,
+        # on its own series, the spread of the Sharpe ratios of the trials it was chosen among is known:
+        # with the skill-less 1/(T-1) instead, `mt validate ID` over its hold-out said a deflated Sharpe
+        # 0.019 where `mt strategy show ID` (what it was judged with) said 0.001, for the same N and bars
+        variance=None if provenance is None else provenance.variance,
         folds=generator.walk_forward_windows,
         ratio=generator.in_sample_ratio,
         anchored=generator.anchored,
@@ -374,6 +405,7 @@ async def validate_series(
     report["deflated"]["trials_source"] = (
         "declared" if declared else "recorded" if provenance is not None and provenance.trials else "default"
     )
+    report["deflated"]["variance_source"] = "recorded" if options.variance is not None else "skill-less"
     if provenance is not None:
         _mark_seen(report, frame, provenance, started_after_search)
     from mastertrade.engine.market.missing import missing_bars, missing_note
