@@ -134,9 +134,9 @@ def backtest(
     exchange = own_exchange(strategy, symbol, timeframe, exchange)
     series, cut = _read_series(symbol, timeframe, exchange, start_ms, end_ms, [loaded])
     key = series.key
-    from mastertrade.cli.research_notes import say_what_training_saw
+    from mastertrade.cli.research_notes import say_what_selection_saw
 
-    say_what_training_saw(strategy, loaded, series)
+    say_what_selection_saw(strategy, loaded, series)
 
     from mastertrade.engine.backtest.params import order_params
     from mastertrade.engine.research.backtest import backtest_series

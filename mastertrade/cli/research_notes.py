@@ -1,6 +1,6 @@
-"""What a research command says about the data a strategy meets: bars a trained policy's training saw
-(in-sample, not evidence), a market it never saw, and series it reads that hold nothing. Shared by
-`mt backtest` and `mt validate`."""
+"""What a research command says about the data a strategy meets: bars a trained policy's training saw or
+a generated strategy's search chose it on (in-sample, not evidence), a market it never saw, and series it
+reads that hold nothing. Shared by `mt backtest` and `mt validate`."""
 
 from __future__ import annotations
 
@@ -44,29 +44,38 @@ def trained_on(loaded: Strategy) -> Provenance | None:
     )
 
 
-def say_what_training_saw(spec: str, loaded: Any, series: Series) -> None:
-    """A trained policy backtested on bars its training saw, or on a market it never saw, says which:
-    the first are in-sample (not evidence of anything), the second a test of transfer."""
+def say_what_selection_saw(spec: str, loaded: Any, series: Series) -> None:
+    """A trained policy backtested on bars its training saw, or a generated strategy on bars its search
+    chose it on, says how many (in-sample, not evidence of anything); on a market it never saw, says that
+    (a test of transfer)."""
     from mastertrade.engine.market.timeframes import to_iso
 
     provenance = trained_on(loaded)
+    if provenance is None and getattr(loaded, "source", None) == "stored":
+        from mastertrade.cli.strategy import stored_record
+        from mastertrade.engine.generator.report import provenance_of
+
+        record = stored_record(spec)
+        provenance = None if record is None else provenance_of(record)
     if provenance is None:
         return
+    training = provenance.seen_by == "training"
     key = series.key
     if not provenance.applies(key.exchange, key.symbol, key.timeframe):
         info(
-            f"note: {spec} was trained on {provenance.symbol} {provenance.timeframe}"
-            f"{f' ({provenance.exchange})' if provenance.exchange else ''}: {key.symbol} {key.timeframe}"
-            f" ({key.exchange}) is a market it never saw"
+            f"note: {spec} was {'trained' if training else 'searched'} on {provenance.symbol}"
+            f" {provenance.timeframe}{f' ({provenance.exchange})' if provenance.exchange else ''}:"
+            f" {key.symbol} {key.timeframe} ({key.exchange}) is a market it never saw"
         )
         return
     stamps = series.stamps()
     seen = int((stamps <= provenance.seen_until_ms).sum())
     if seen:
         info(
-            f"mt: warning: {seen:,} of these {len(stamps):,} bars are ones its training saw (up to"
-            f" {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; `mt validate {spec}` reports"
-            " on the bars after",
+            f"mt: warning: {seen:,} of these {len(stamps):,} bars are ones "
+            + ("its training saw" if training else "its search chose it on")
+            + f" (up to {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; `mt validate {spec}`"
+            " reports on the bars after",
             style="yellow",
         )
 

@@ -143,6 +143,31 @@ def test_a_generated_strategy_validated_on_its_hold_out_gets_the_deflated_sharpe
     assert plain["deflated"]["trial_variance"] == pytest.approx(1 / (days - 1))
 
 
+def test_a_backtest_of_a_generated_strategy_says_which_bars_its_search_chose_it_on(
+    mt: MT, lenient: None
+) -> None:
+    """`mt backtest ID` on its own series printed a return over bars its search chose it on (the older 75%
+    of a default run's) without a word, as `mt backtest model:ID` once did for a policy's training bars;
+    over its hold-out it says nothing, on another market that its search never saw it."""
+    assert mt(*SIM_3000).exit_code == 0
+    run = mt.json("generate", "--count", "4", "--population", "8", "--generations", "1", "--seed", "3")
+    strategy = run["strategies"][0]["id"]
+    searched, until = run["data"]["search_window"]["bars"], run["data"]["search_window"]["end"]
+
+    whole = mt("backtest", strategy, "--json")
+    assert whole.exit_code == 0, whole.stderr
+    assert (
+        f"mt: warning: {searched:,} of these 3,000 bars are ones its search chose it on (up to {until}):"
+        f" in-sample, not evidence; `mt validate {strategy}` reports on the bars after" in whole.stderr
+    )
+    hold_out = mt("backtest", strategy, "--start", run["data"]["holdout"]["start"], "--json")
+    assert hold_out.exit_code == 0 and "its search" not in hold_out.stderr
+    assert mt(*SIM_3000[:2], "ETH/USDT", *SIM_3000[3:]).exit_code == 0
+    other = mt("backtest", strategy, "--symbol", "ETH/USDT", "--json")
+    assert "was searched on BTC/USDT 1h (sim): ETH/USDT 1h (sim) is a market it never saw" in other.stderr
+    assert "its search chose it on" not in other.stderr
+
+
 def test_a_few_days_give_no_deflated_sharpe_and_the_report_says_why(mt: MT, simulated: None) -> None:
     """A few weeks of daily returns cannot estimate a Sharpe ratio's spread, skewness and kurtosis: the
     deflated Sharpe ratio is undefined below 30 of them, in the JSON and in words."""
