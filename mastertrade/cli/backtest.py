@@ -65,7 +65,7 @@ def backtest(
         typer.Option(
             "--batch",
             help="Backtest every genome of this JSON-lines file (one genome a line) on one series and print"
-            " one JSON result a line, in input order.",
+            " one JSON result a line, in input order (with --json: the same results as one JSON array).",
         ),
     ] = None,
     executor: Annotated[
@@ -114,7 +114,9 @@ def backtest(
             raise UserInputError(f"give either STRATEGY ({strategy!r}) or --batch FILE, not both")
         if plot is not None:
             raise UserInputError("--plot draws one backtest; it does not combine with --batch")
-        _run_batch(batch, symbol, timeframe, exchange, start_ms, end_ms, cash, fee, engine.value, where)
+        _run_batch(
+            batch, symbol, timeframe, exchange, start_ms, end_ms, cash, fee, engine.value, where, json_out
+        )
         return
     if strategy is None:
         raise UserInputError("missing STRATEGY: a built-in name, a genome file or a plugin name (or --batch)")
@@ -271,7 +273,10 @@ def _run_batch(
     fee: float,
     engine: str,
     where: tuple[str, str | None] = ("local", None),
+    json_out: bool = False,
 ) -> None:
+    """One JSON result a line, in input order; with ``--json`` (one document, as every command's) the
+    same results as one JSON array."""
     from mastertrade.engine.backtest.batch import read_genomes_jsonl, run_batch
     from mastertrade.errors import UserInputError
 
@@ -326,6 +331,7 @@ def _run_batch(
 
     bars = len(series.frame)
     starved = 0
+    document: list[dict[str, Any]] = []
     for item in results:
         line = item.as_dict()
         warmup = warmup_bars(genomes[item.index])
@@ -342,7 +348,12 @@ def _run_batch(
             "worse_than_cash": bool(versus_cash(line)),
             **label,
         }
-        sys.stdout.write(json.dumps(line, allow_nan=False) + "\n")
+        if json_out:
+            document.append(line)
+        else:
+            sys.stdout.write(json.dumps(line, allow_nan=False) + "\n")
+    if json_out:
+        print_json(document)
     sys.stdout.flush()
     seconds = time.perf_counter() - started
     info(

@@ -135,6 +135,20 @@ def test_batch_prints_one_line_per_genome_in_order(stored: SeriesKey, mt: MT, tm
     assert metrics_of(lines[1]) == metrics_of(single)
 
 
+def test_batch_with_json_prints_one_document_of_the_same_results(
+    stored: SeriesKey, mt: MT, tmp_path: Path
+) -> None:
+    """``--json`` promises one JSON document on stdout: with ``--batch`` the lines become one array."""
+    names = ["sma_cross", "breakout"]
+    batch = tmp_path / "genomes.jsonl"
+    batch.write_text("\n".join(builtin(name).to_json(indent=None) for name in names) + "\n", encoding="utf-8")
+    lines = [json.loads(line) for line in mt("backtest", "--batch", str(batch), *SERIES).stdout.splitlines()]
+    document = mt.json("backtest", "--batch", str(batch), *SERIES)
+    assert isinstance(document, list)
+    assert [item["name"] for item in document] == names
+    assert [metrics_of(item) for item in document] == [metrics_of(line) for line in lines]
+
+
 def test_batch_lines_carry_what_the_single_backtest_prints(stored: SeriesKey, mt: MT, tmp_path: Path) -> None:
     names = [
         "sma_cross",
