@@ -458,8 +458,8 @@ class SchedulerSettings(Section):
     }
     """Cron schedule of each job by name, in UTC: "minute hour day-of-month month day-of-week"
     (or @hourly, @daily ...). An empty string switches a job off; a job left out keeps its default
-    schedule. On a simulated venue the schedules run on market time (the nightly job runs each simulated
-    night, at most once per simulated_min_gap_s)."""
+    schedule; a name that is no job is refused. On a simulated venue the schedules run on market time
+    (the nightly job runs each simulated night, at most once per simulated_min_gap_s)."""
 
     simulated_min_gap_s: float = Field(default=600.0, ge=0)
     """Simulated or replayed market only: a scheduled run of a heavy job (nightly_generation,
@@ -490,13 +490,18 @@ class SchedulerSettings(Section):
     def _valid_cron(cls, value: dict[str, str]) -> dict[str, str]:
         from mastertrade.engine.scheduler.cron import check_cron
 
+        # The defaults name every job the daemon has (a test holds them to its registry): a misspelt
+        # name (nightly_genration) left the job it meant on its default schedule, said only in the log.
+        known: dict[str, str] = cls.model_fields["jobs"].default
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown job {name!r}: expected one of {', '.join(sorted(known))}")
         for name, expression in value.items():
             if expression.strip():
                 check_cron(expression, what=f"schedule of {name}")
         # A table naming one job (`jobs = {nightly_generation = "0 4 * * *"}`) changes that job: taken
         # whole, it replaced the defaults and left risk_metrics and the others unscheduled without a word.
-        defaults: dict[str, str] = cls.model_fields["jobs"].default
-        return defaults | value
+        return known | value
 
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")

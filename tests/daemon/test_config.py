@@ -41,6 +41,11 @@ def write_config(mt_home: Path, text: str) -> None:
     [
         ('[scheduler]\njobs = { nightly_generation = "0 25 * * *" }\n', "hour value '25' is outside 0-23"),
         ('[scheduler]\njobs = { data_refresh = "every hour" }\n', "expected 5 fields"),
+        (
+            '[scheduler]\njobs = { nightly_genration = "0 4 * * *" }\n',
+            "key 'scheduler.jobs': .*unknown job 'nightly_genration': expected one of data_refresh,"
+            " goal_snapshots, ml_retrain, nightly_generation, risk_metrics",
+        ),
         ('[alerts]\nquiet_hours = "late"\n', "invalid quiet hours 'late'"),
         ('[alerts]\nevents = ["order_filled", "moon"]\n', "unknown alert event 'moon'"),
         ('[alerts]\ntimezone = "Mars/Olympus"\n', "unknown time zone 'Mars/Olympus'"),
@@ -85,3 +90,18 @@ def test_a_jobs_table_naming_one_job_leaves_the_others_scheduled(mt_home: Path) 
         "goal_snapshots": "0 * * * *",
         "ml_retrain": "",
     }
+
+
+def test_the_jobs_a_schedule_may_name_are_the_daemons_jobs() -> None:
+    """`[scheduler] jobs` refuses a name that is no job (a typo left the job it meant on its default
+    schedule, said only by an INFO log line): the names it knows are exactly the daemon's jobs."""
+    from mastertrade.config import SchedulerSettings
+    from mastertrade.engine.services import build_jobs
+
+    assert set(SchedulerSettings.model_fields["jobs"].default) == set(build_jobs().names())
+
+
+def test_an_unknown_job_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_SCHEDULER__JOBS", json.dumps({"risk_metric": "*/10 * * * *"}))
+    with pytest.raises(ConfigError, match="MT_SCHEDULER__JOBS: .*unknown job 'risk_metric'"):
+        load_settings()
