@@ -68,13 +68,18 @@ def report(
         start = last.sent_at if last is not None else now - timedelta(hours=24)
 
     async def gather(client: DaemonClient) -> tuple[ReportInputs, str, AlertInfo | None]:
+        from mastertrade.cli.config_drift import warn_if_changed
         from mastertrade.cli.report_text import ReportInputs
 
+        status = await client.status()
+        # The daemon read the files at its start: the limits printed and the targets sent to are those.
+        # Said before sending, so "no alert targets" after a target was just added explains itself.
+        warn_if_changed(status.config_digest)
         inputs = ReportInputs(
             now=now,
             since=start,
             last=last,
-            status=await client.status(),
+            status=status,
             balance=await client.balance(),
             positions=await client.positions(),
             risk=await client.risk_status(),

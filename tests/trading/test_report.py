@@ -107,6 +107,23 @@ def test_a_report_that_did_not_reach_its_targets_exits_1_and_is_not_remembered(
     assert not locations().data_dir.joinpath("last-report.json").exists()
 
 
+def test_a_report_says_when_the_daemon_runs_with_older_settings(mt: MT, daemon: ThreadedTrading) -> None:
+    """A target just added to config.toml, and `mt report --send` answered "no alert targets: set [alerts]
+    urls in the config" with nothing to say that they were set, only not read by the running daemon (as
+    `mt status` and `mt alerts test` say)."""
+    push(daemon, 0, 100.0)
+    until(mt, lambda data: data["equity"] == 100_000.0, "balance")
+    config = locations().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[alerts]\nurls = ["json://127.0.0.1:9/new-target"]\n')
+    warning = f"mt: warning: {config} or {locations().secrets_file} changed since the daemon started"
+    failed = mt("report", "--send")
+    assert failed.exit_code == 2 and "no alert targets" in failed.stderr, failed.output
+    assert warning in failed.stderr and "`mt daemon restart` applies the change" in failed.stderr
+    printed = mt("report")  # the limits it shows are the daemon's too
+    assert printed.exit_code == 0 and warning in printed.stderr, printed.output
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [("yesterday", "invalid --since 'yesterday'"), ("2999-01-01T00:00:00Z", "in the future")],
