@@ -98,10 +98,25 @@ class DbSettings(Section):
 
     @field_validator("url")
     @classmethod
-    def _one_at_sign(cls, value: str | None) -> str | None:
+    def _usable_url(cls, value: str | None) -> str | None:
         check_db_url(value or "")
-        return with_async_driver(value.strip()) if value is not None else None
+        if value is None:
+            return None
+        url = with_async_driver(value.strip())
+        scheme, separator, _ = url.partition("://")
+        # A database no driver reaches passed here and stopped the daemon only once it had forked (exit 1,
+        # "exited during start-up"), naming neither the key nor the line. A URL without "://" is left to
+        # the engine factory, which says what it could not read.
+        if separator and scheme.lower() not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"unsupported database URL {mask_url(url)!r}: "
+                f"use {' or '.join(driver + '://...' for driver in SUPPORTED_DRIVERS)}"
+            )
+        return url
 
+
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+"""The database drivers MasterTrade reaches its databases with (URL schemes)."""
 
 _PLAIN_SCHEMES = {
     "postgresql": "postgresql+asyncpg",

@@ -44,6 +44,29 @@ def test_the_config_file_refuses_it_too_without_echoing_it(mt_home: Path) -> Non
     assert f"{config}:2: key 'db.url'" in str(refused.value) and "hunt" not in str(refused.value)
 
 
+def test_a_database_no_driver_reaches_is_a_config_error_naming_the_key(
+    mt: MT, mt_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`url = "mysql://..."` passed `mt config show` and `mt daemon start` forked a daemon that died
+    at once: exit 1, "the daemon exited during start-up (exit code 2)", no key or line named."""
+    config = locations().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[db]\nurl = "mysql://bob:hunter2@db/mt"\n')
+    said = (
+        f"mt: error: {config}:2: key 'db.url': Value error, unsupported database URL"
+        " 'mysql://bob:***@db/mt': use sqlite+aiosqlite://... or postgresql+asyncpg://...\n"
+    )
+    for command in (("config", "show"), ("daemon", "start")):
+        refused = mt(*command)
+        assert refused.exit_code == 2 and refused.stderr == said, refused.output
+    config.unlink()
+    monkeypatch.setenv("MT_DB__URL", "postgresql+psycopg2://bob:hunter2@db/mt")
+    with pytest.raises(
+        ConfigError, match=r"MT_DB__URL: .*unsupported database URL 'postgresql\+psycopg2://bob:\*\*\*@db"
+    ):
+        load_settings()
+
+
 def test_an_encoded_at_sign_is_accepted_and_read_as_part_of_the_password() -> None:
     engine = create_engine("postgresql+asyncpg://mt:hunt%40er2@127.0.0.1:5432/test")
     assert engine.url.password == "hunt@er2" and engine.url.host == "127.0.0.1"

@@ -18,10 +18,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from mastertrade.config import Settings, check_db_url, mask_url, with_async_driver
+from mastertrade.config import SUPPORTED_DRIVERS, Settings, check_db_url, mask_url, with_async_driver
 from mastertrade.errors import OperationFailed, UserInputError
-
-SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def create_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> AsyncEngine:
