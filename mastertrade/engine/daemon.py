@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed
+from mastertrade.errors import DaemonAlreadyRunning, MasterTradeError, OperationFailed, UserInputError
 from mastertrade.locations import Locations, daemon_started, ensure_private_dir, locations, open_private
 from mastertrade.pids import pid_file_holder, process_alive, read_pid
 
@@ -466,6 +466,7 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
             if other is not None and other != process.pid:
                 # Another start (cron's keep-alive, a second shell) won the race for the pid file.
                 raise DaemonAlreadyRunning(f"the daemon is already running (pid {other})")
+            _refused(code, where, stderr_path)
             raise OperationFailed(
                 f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
             )
@@ -476,6 +477,7 @@ def spawn(settings: Settings, *, timeout_s: float | None = None, options: Sequen
         return process.pid
     code = process.poll()
     if code is not None:  # it gave up by itself as this start did: its own reason, as above
+        _refused(code, where, stderr_path)
         raise OperationFailed(
             f"the daemon exited during start-up (exit code {code}): {_last_error(where, stderr_path)}"
         )
@@ -579,6 +581,14 @@ def _newest_warning(where: Locations, since: datetime) -> str | None:
         if record["level"] in ("WARNING", "ERROR", "CRITICAL") and record["time"] >= floor
     ]
     return records[-1]["message"].splitlines()[0] if records else None
+
+
+def _refused(code: int, where: Locations, stderr_path: Path) -> None:
+    """A daemon that exited 2 refused its input (a relative SQLite path, a port out of range, found once it
+    opened the database): the same line and exit status as ``--foreground`` gives (a unit's
+    RestartPreventExitStatus=2, a script's test for bad input), not a failure's exit 1."""
+    if code == 2:
+        raise UserInputError(_last_error(where, stderr_path))
 
 
 def _last_error(where: Locations, stderr_path: Path) -> str:

@@ -176,6 +176,20 @@ def test_a_failed_start_is_reported_with_its_reason(env: dict[str, str]) -> None
     assert bad.returncode == 2 and "invalid timeframe '7x'" in bad.stderr
 
 
+def test_a_start_the_daemon_refuses_as_bad_input_exits_2_as_in_the_foreground(env: dict[str, str]) -> None:
+    """Refusals found once the daemon runs (a relative SQLite path, a port out of range) exited 2 in the
+    foreground (systemd's RestartPreventExitStatus=2) but 1 from `mt daemon start`, worded as a crash
+    ("the daemon exited during start-up (exit code 2): ..."): now both exit 2 with the same line."""
+    env = {**env, "MT_DB__URL": "sqlite+aiosqlite:///relative.db"}
+    foreground = mt(env, "daemon", "start", "--foreground")
+    assert foreground.returncode == 2
+    said = next(line for line in foreground.stderr.splitlines() if line.startswith("mt: error: "))
+    assert "'relative.db' in the database URL is a relative path" in said
+    background = mt(env, "daemon", "start")
+    assert background.returncode == 2 and background.stderr == said + "\n", background.stderr
+    assert not locations().pid_file.exists()
+
+
 def test_logs_follow_prints_new_records_across_a_rotation(env: dict[str, str]) -> None:
     log = locations().log_file
     log.parent.mkdir(parents=True, exist_ok=True)
