@@ -776,13 +776,24 @@ class PaperSettings(Section):
     """Cash each paper-stage strategy's own isolated book starts with (as in its backtest)."""
 
     quote: str = "USDT"
-    """Quote currency of the paper books."""
+    """Quote currency of the paper books (read in upper case, as symbols are); at least one of [market]
+    symbols must be quoted in it."""
 
     fee: float = Field(default=0.001, ge=0, lt=0.1)
     """Fee per side as a fraction of traded notional (0.001 = 0.1%, the backtest default)."""
 
     slippage: float = Field(default=0.0, ge=0, lt=0.1)
     """Adverse slippage of market and stop fills, as a fraction of the price (0 reproduces the backtest)."""
+
+    @field_validator("quote")
+    @classmethod
+    def _stored_spelling(cls, value: str) -> str:
+        # The books and symbols compare the quote as written: "usdt" against BTC/USDT (stored upper case)
+        # showed the account's cash as 0.00, its drawdown 100% and refused every order.
+        quote = value.strip().upper()
+        if not quote or not (quote.isascii() and quote.isalnum()):
+            raise ValueError(f"invalid quote currency {value!r}: letters and digits, like USDT")
+        return quote
 
 
 class ExecutionSettings(Section):
@@ -1097,6 +1108,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's values arrive as init kwargs (see load_settings); the environment overrides them.
         return (env_settings, init_settings)
+
+    @field_validator("paper")
+    @classmethod
+    def _quote_traded(cls, value: PaperSettings, info: ValidationInfo) -> PaperSettings:
+        market = info.data.get("market")  # absent when [market] itself was refused
+        if market is None or not market.symbols:
+            return value
+        quotes = {symbol.partition("/")[2].partition(":")[0] for symbol in market.symbols}
+        if value.quote not in quotes:
+            raise ValueError(
+                f"quote {value.quote!r} is the quote currency of none of [market] symbols"
+                f" ({', '.join(market.symbols)}): the account could trade none of them"
+            )
+        return value
 
     def db_url(self, where: Locations | None = None) -> str:
         """The database URL, defaulting to SQLite in the data folder."""

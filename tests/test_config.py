@@ -166,6 +166,25 @@ def test_market_symbols_are_read_in_the_stored_spelling() -> None:
         load_settings()
 
 
+def test_the_paper_quote_is_read_in_the_symbols_spelling_and_must_be_one_they_trade_in() -> None:
+    """`quote = "usdt"` started a daemon whose account showed equity 0.00 usdt, a 100% drawdown and its
+    limits tripped, and refused every order ("the account trades against usdt")."""
+    write_config('[paper]\nquote = " usdt "\n')
+    assert load_settings().paper.quote == "USDT"
+    path = write_config('[paper]\nquote = ""\n')
+    with pytest.raises(ConfigError, match=rf"^{path}:2: key 'paper.quote': .*invalid quote currency ''"):
+        load_settings()
+    path = write_config('[market]\nsymbols = ["BTC/USDT", "ETH/USDT:USDT"]\n\n[paper]\nquote = "EUR"\n')
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{path}:4: key 'paper': .*quote 'EUR' is the quote currency of none of \[market\] symbols"
+        r" \(BTC/USDT, ETH/USDT:USDT\): the account could trade none of them",
+    ):
+        load_settings()
+    write_config('[market]\nsymbols = ["BTC/EUR", "ETH/USDT"]\n\n[paper]\nquote = "eur"\n')
+    assert load_settings().paper.quote == "EUR"  # a symbol in another quote is streamed, not traded
+
+
 def test_secrets_file_must_be_private() -> None:
     secrets = locations().secrets_file
     secrets.parent.mkdir(parents=True, exist_ok=True)
