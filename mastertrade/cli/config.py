@@ -16,13 +16,19 @@ app = typer.Typer(help="Show the effective settings and where everything lives."
 def show(json_out: Annotated[bool, JsonOption] = False) -> None:
     """Print the effective settings (file + environment), with secrets masked.
 
+    Alert targets are checked as `mt daemon start` checks them: one Apprise cannot build is refused.
     Each alert target is shown masked with its identity, a keyed hash of its whole URL
     (`tgram://*** #3f9a1c2e07`), as `mt alerts list` and the alert history show it: two targets of
     one scheme show apart without showing their secrets."""
     from mastertrade.cli.runtime import settings
     from mastertrade.config import masked_dump, render_values
+    from mastertrade.engine.alerts.targets import check_targets
 
     effective = settings()
+    # What `mt daemon start` refuses, this check of the config refuses too: a target Apprise cannot build
+    # (a tgram:// without its bot token) passes the cheap check every command makes. Apprise is imported
+    # only when there are targets.
+    check_targets(effective.alerts.urls)
     label = _target_label() if effective.alerts.urls else None
     if json_out:
         print_json(masked_dump(effective, label))

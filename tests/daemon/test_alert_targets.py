@@ -67,6 +67,19 @@ def test_daemon_start_and_restart_refuse_it_before_anything_runs(
         assert not locations().pid_file.exists() and not locations().log_file.exists()
 
 
+def test_config_show_refuses_it_as_the_daemon_would(mt: MT, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mt config show` is how a trader checks an edited config: it said nothing of a `tgram://` without
+    its bot token, which `mt daemon start` then refused."""
+    monkeypatch.setenv("MT_ALERTS__URLS", '["json://127.0.0.1:9/hook", "tgram://987654/"]')
+    refused = mt("daemon", "start")
+    for command in (["config", "show"], ["config", "show", "--json"]):
+        result = mt(*command)
+        assert result.exit_code == 2 and result.stdout == "", (command, result.output)
+        assert result.stderr == refused.stderr and "987654" not in result.stderr
+    monkeypatch.setenv("MT_ALERTS__URLS", json.dumps(VALID))
+    assert mt("config", "show").exit_code == 0
+
+
 # --- the cheap check every command makes when it loads the config (no Apprise) --------------------
 
 
@@ -119,7 +132,7 @@ def test_the_cheap_check_lets_through_what_only_apprise_can_judge(
     mt: MT, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.setenv("MT_ALERTS__URLS", json.dumps([url]))
-    assert mt("config", "show").exit_code == 0
+    assert mt("config", "path").exit_code == 0  # loads the config; `mt config show` asks Apprise too
 
 
 def test_loading_the_config_does_not_load_apprise() -> None:
