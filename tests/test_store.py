@@ -66,6 +66,25 @@ async def test_list_and_resolve(database: Any) -> None:
         await store.resolve("DOGE/USDT", "1h")
 
 
+async def test_a_series_only_the_running_simulation_has_is_named_with_how_to_read_it(database: Any) -> None:
+    """On the default workspace (the daemon on the simulated market) `mt backtest sma_cross --symbol
+    BTC/USDT --timeframe 1h` said "no candles stored for BTC/USDT 1h: run `mt data download` ..." while
+    `mt data list` showed sim-live's BTC/USDT 1h: research reads that series only when named."""
+    store = CandleStore(database)
+    await store.upsert(SeriesKey("sim-live", "BTC/USDT", "1h"), candles(5))
+    with pytest.raises(NotFound) as refused:
+        await store.resolve("BTC/USDT", "1h")
+    assert str(refused.value) == (
+        "no candles stored for BTC/USDT 1h: run `mt data download`, `mt data sim` or `mt data import` first;"
+        " the daemon's simulated market has it (sim-live), which research reads only when named:"
+        " --exchange sim-live"
+    )
+    assert (await store.resolve("BTC/USDT", "1h", "sim-live")).exchange == "sim-live"
+    with pytest.raises(NotFound) as other:
+        await store.resolve("ETH/USDT", "1h")
+    assert "sim-live" not in str(other.value)
+
+
 async def test_failed_write_leaves_nothing(database: Any) -> None:
     store = CandleStore(database)
     key = SeriesKey("binance", "SOL/USDT", "1h")

@@ -416,9 +416,24 @@ class CandleStore:
             # with none, the name to write instead (`1h`) is the answer, not "download it"
             check_timeframe(timeframe, what="--timeframe")
             where = f" on {exchange}" if exchange else ""
+            # the running simulation's series is listed by `mt data list`: "no candles stored" alone, while
+            # the list shows them, sent the trader to download what is there
+            simulated = exchange is None and any(
+                info.key.exchange == SIM_LIVE_EXCHANGE
+                and same_symbol(info.key.symbol, symbol)
+                and info.key.timeframe == timeframe
+                and info.rows > 0
+                for info in stored
+            )
             raise NotFound(
                 f"no candles stored for {symbol} {timeframe}{where}: "
                 "run `mt data download`, `mt data sim` or `mt data import` first"
+                + (
+                    f"; the daemon's simulated market has it ({SIM_LIVE_EXCHANGE}), which research reads only"
+                    f" when named: --exchange {SIM_LIVE_EXCHANGE}"
+                    if simulated
+                    else ""
+                )
             )
         if len({key.exchange for key in matches}) < len(matches):
             names = ", ".join(str(key) for key in matches)
