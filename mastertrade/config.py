@@ -776,8 +776,9 @@ class PaperSettings(Section):
     """Cash each paper-stage strategy's own isolated book starts with (as in its backtest)."""
 
     quote: str = "USDT"
-    """Quote currency of the paper books (read in upper case, as symbols are); at least one of [market]
-    symbols must be quoted in it."""
+    """Quote currency of the account's books, paper and live (read in upper case, as symbols are); at least
+    one of [market] symbols must be quoted in it. A workspace keeps the one its books were opened in: the
+    daemon refuses to start with another."""
 
     fee: float = Field(default=0.001, ge=0, lt=0.1)
     """Fee per side as a fraction of traded notional (0.001 = 0.1%, the backtest default)."""

@@ -187,6 +187,9 @@ class Daemon:
         )
         try:
             await lock.acquire()  # one trading daemon per database, whatever the runtime folder says
+            from mastertrade.engine.execution.book_quotes import check_book_quotes
+
+            await check_book_quotes(settings, db)  # before any service values a book
             venue = self._venue
             if venue is None:
                 from mastertrade.engine.market.factory import open_venue

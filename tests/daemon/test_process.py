@@ -190,6 +190,31 @@ def test_a_start_the_daemon_refuses_as_bad_input_exits_2_as_in_the_foreground(en
     assert not locations().pid_file.exists()
 
 
+def test_a_quote_other_than_the_books_is_refused_before_they_are_valued_at_0(env: dict[str, str]) -> None:
+    """The paper account's book keeps its cash in USDT. Started again with `[paper] quote = "EUR"` (and EUR
+    symbols), the daemon valued that cash at nothing: equity 0.00, a 100% drawdown, its loss limits tripped
+    and every order refused. Now it refuses to start, in one line naming both currencies, exit 2, in the
+    foreground and from `mt daemon start`; with the old quote back it starts and the cash is all there."""
+    assert mt(env, "daemon", "start").returncode == 0
+    before = mt_json(env, "balance")
+    assert mt(env, "daemon", "stop").returncode == 0
+    euro = {**env, "MT_PAPER__QUOTE": "EUR", "MT_MARKET__SYMBOLS": '["BTC/EUR"]'}
+    foreground = mt(euro, "daemon", "start", "--foreground")
+    assert foreground.returncode == 2, foreground.stderr
+    said = [line for line in foreground.stderr.splitlines() if line.startswith("mt: error: ")]
+    assert len(said) == 1 and "[paper] quote 'EUR'" in said[0] and "in USDT" in said[0], foreground.stderr
+    assert "set quote = 'USDT' back" in said[0]
+    background = mt(euro, "daemon", "start")
+    assert background.returncode == 2 and background.stderr == said[0] + "\n", background.stderr
+    assert not locations().pid_file.exists()
+    assert mt(env, "daemon", "start").returncode == 0
+    try:
+        after = mt_json(env, "balance")
+        assert after["balances"]["USDT"] == before["balances"]["USDT"]
+    finally:
+        mt(env, "daemon", "stop")
+
+
 def test_logs_follow_prints_new_records_across_a_rotation(env: dict[str, str]) -> None:
     log = locations().log_file
     log.parent.mkdir(parents=True, exist_ok=True)
