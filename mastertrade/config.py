@@ -1129,9 +1129,16 @@ class Settings(BaseSettings):
         return self.db.url or (where or locations()).default_db_url
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the config file (if any), the secrets file (if any) and the environment."""
+def load_settings(path: Path | None = None, *, missing_ok: bool = False) -> Settings:
+    """Read the config file (if any), the secrets file (if any) and the environment. A file named by
+    ``MT_CONFIG`` must exist (a mistyped name ran on the defaults without a word), unless ``missing_ok``:
+    ``mt init``, which writes it there."""
     where = locations()
+    if path is None and not missing_ok and os.environ.get("MT_CONFIG") and not where.config_file.exists():
+        raise ConfigError(
+            f"MT_CONFIG names {str(where.config_file)!r}, which does not exist: run `mt init` to write it"
+            " there, or point MT_CONFIG at your config file"
+        )
     path = path or where.config_file
     file_data = _read_toml(path) if path.exists() else {}
     if file_data:

@@ -10,6 +10,7 @@ import pytest
 from mastertrade.config import Settings, load_settings, mask_url, render_config_file
 from mastertrade.errors import ConfigError
 from mastertrade.locations import locations
+from tests.conftest import MT
 
 
 def write_config(text: str) -> Path:
@@ -279,3 +280,22 @@ def test_the_rendered_config_is_toml_that_reads_back_every_value() -> None:
     assert written["market"]["symbols"] == list(settings.market.symbols)
     shown = tomllib.loads(render_values(settings))
     assert shown["db"]["url"] == tricky and shown["scheduler"]["jobs"] == settings.scheduler.jobs
+
+
+def test_a_config_file_mt_config_names_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mt: MT
+) -> None:
+    """A mistyped MT_CONFIG ran every command, and the daemon, on the defaults without a word. Now it is
+    refused in one line naming the file; `mt init` writes it there, and then it is read."""
+    named = tmp_path / "my-config.toml"
+    monkeypatch.setenv("MT_CONFIG", str(named))
+    with pytest.raises(
+        ConfigError, match=rf"^MT_CONFIG names '{named}', which does not exist: run `mt init`"
+    ):
+        load_settings()
+    refused = mt("config", "show")
+    assert refused.exit_code == 2 and refused.stderr.startswith("mt: error: MT_CONFIG names"), refused.stderr
+    assert not named.exists()
+    assert load_settings(missing_ok=True).mode == "paper"  # what `mt init` reads before writing it
+    named.write_text('[market]\nsymbols = ["ETH/USDT"]\n')
+    assert load_settings().market.symbols == ["ETH/USDT"]

@@ -46,7 +46,7 @@ def init(
         def step(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=f"{doing}: {what}")
 
-        report: dict[str, Any] = run(lambda: initialise(load_settings(), db_url, step=step))
+        report: dict[str, Any] = run(lambda: initialise(load_settings(missing_ok=True), db_url, step=step))
     report["kernels_cached"] = cached
     shadow = _environment_over_file(report)
     if shadow:
