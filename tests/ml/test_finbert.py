@@ -173,3 +173,27 @@ def test_the_scoring_said_is_not_finbert_when_its_folder_cannot_be_one(
     said = scoring(CollectorsSettings(finbert_model_dir=folder))
     assert said.startswith(f"FinBERT asked for but unusable ({folder}: {problem}")
     assert "collectors fail" in said
+
+
+@pytest.mark.parametrize(
+    ("spoil", "problem"),
+    [
+        ("onnx", "model.onnx does not load"),
+        ("labels", "id2label must name 'positive' and 'negative'"),
+    ],
+)
+def test_the_scoring_said_is_not_finbert_when_its_model_does_not_load(
+    tmp_path: Path, spoil: str, problem: str
+) -> None:
+    """`mt data sources` said "FinBERT 50% + VADER 50%" for a folder holding every file but a model.onnx
+    that does not load (or a config.json without FinBERT's labels), while the collectors that score text
+    failed on it."""
+    folder = build(tmp_path / "finbert")
+    if spoil == "onnx":
+        (folder / "model.onnx").write_bytes(b"not a model")
+    else:
+        (folder / "config.json").write_text(json.dumps({"id2label": {"0": "up", "1": "down"}}))
+    said = scoring(CollectorsSettings(finbert_model_dir=folder))
+    assert said.startswith(f"FinBERT asked for but unusable ({folder}: ")
+    assert problem in said
+    assert "collectors fail" in said

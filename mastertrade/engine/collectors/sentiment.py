@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from mastertrade.engine.collectors.base import DAY_MS, FeaturePoint
@@ -102,7 +103,7 @@ def scoring(settings: Any) -> str:
         return "VADER alone (no [collectors] finbert_model_dir)"
     from mastertrade.engine.collectors.finbert import missing_files
 
-    problem = missing_files(folder)
+    problem = missing_files(folder) or _load_problem(folder)
     if problem is not None:  # asked for, so never skipped: the collectors that score text fail instead
         return (
             f"FinBERT asked for but unusable ({folder}: {problem}): the news and Reddit collectors fail"
@@ -110,6 +111,22 @@ def scoring(settings: Any) -> str:
         )
     weight = float(settings.finbert_weight)
     return f"FinBERT {weight:.0%} + VADER {1 - weight:.0%} (FinBERT from {folder})"
+
+
+def _load_problem(folder: Any) -> str | None:
+    """Why the model folder ``folder``, whose files are all there, does not load (None: it loads). Loaded
+    as the collectors load it (once per process): a model.onnx that does not load, a config.json without
+    FinBERT's labels, a model of another shape or a missing library are said here, not only when the
+    first headline is scored."""
+    from mastertrade.engine.collectors.finbert import load
+    from mastertrade.errors import MasterTradeError
+
+    try:
+        load(str(folder))
+    except MasterTradeError as exc:
+        path = Path(folder).expanduser()
+        return str(exc).removeprefix(f"finbert_model_dir {path}: ").removeprefix(f"{path}/")
+    return None
 
 
 def score_function(settings: Any) -> Callable[[str], float]:
