@@ -22,6 +22,7 @@ from mastertrade.artifacts import (
     safe_key,
 )
 from mastertrade.engine.ml.models import ModelConfig, model_class
+from mastertrade.engine.ml.provenance import CANDLES, candle_stamp
 from mastertrade.engine.ml.stoppable import Check, run_stoppable
 from mastertrade.engine.ml.walkforward import (
     ForecastRun,
@@ -201,6 +202,7 @@ def stage_model(
         "extra": list(request.extra),
         "trained_at_bar": int(opens[trained.at]),
         **({} if series is None else {"series": series}),
+        CANDLES: candle_stamp(frame),  # what the forecasts stored with it were made from (``provenance``)
     }
     return store.stage(
         KIND,
@@ -516,11 +518,13 @@ async def evaluate_stored(
     cash: float | None = None,
     fee: float | None = None,
     until: int | None = None,
+    store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
     """Score the stored forecast series on its hold-out, and backtest a plain threshold genome there
     with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default).
     ``until``: a replay's market time (``market.as_of``): only the bars closed by then are read, and the
-    report says it (``market_time``, ``after_market_time_bars``)."""
+    report says it (``market_time``, ``after_market_time_bars``). Refused (``CandlesChanged``) when the
+    forecasts were made from candles that have changed since (:mod:`.provenance`)."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE
     from mastertrade.engine.backtest.runner import backtest
@@ -528,6 +532,7 @@ async def evaluate_stored(
     from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start, versus_naive
+    from mastertrade.engine.ml.provenance import check_unchanged
     from mastertrade.engine.ml.windows import labels
     from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -539,6 +544,7 @@ async def evaluate_stored(
     predictions = await stored_predictions(db, model, key, horizon, frame)
     if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
+    await check_unchanged(db, store or ArtifactStore.default(), model, key, horizon, frame)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     close = frame["close"].to_numpy(dtype=np.float64)
     y = labels(close, horizon)
