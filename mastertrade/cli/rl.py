@@ -141,7 +141,7 @@ def _print(doc: dict[str, Any]) -> None:
                 number(part["return_pct"]),
                 number(part["sharpe"]),
                 number(part["max_drawdown_pct"]),
-                str(part["trades"]),
+                f"{part['trades']}" + (" (+1 open)" if part.get("open_trade") else ""),
                 number(part["exposure_pct"], 1),
             ]
             for name, part in (("training window", doc["in_sample"]), ("hold-out", hold))

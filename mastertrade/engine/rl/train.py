@@ -171,7 +171,7 @@ def train_model(
         "timeframe": timeframe,
         "exchange": exchange,
         "training": training,
-        "in_sample": _daily_sharpe(in_sample)[1],
+        "in_sample": {**_daily_sharpe(in_sample)[1], "open_trade": bool(in_sample.open_trade)},
         "holdout": evaluation,
         "libraries": None if stored is None else stored.artifact.libraries,
         "seconds": round(time.perf_counter() - started, 2),
@@ -270,6 +270,9 @@ def _evaluate(
 
     sharpe, metrics = _daily_sharpe(result)
     metrics["window"] = "holdout"
+    # a position still open at the hold-out's end is no closed trade: said beside the count, as `mt
+    # backtest` says it (a policy that bought and held read "0 trades")
+    metrics["open_trade"] = bool(result.open_trade)
     deflated = None
     used: dict[str, Any] = {}
     skew, kurtosis = metrics.get("daily_skew"), metrics.get("daily_kurtosis")
