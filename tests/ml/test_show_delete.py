@@ -77,8 +77,18 @@ def test_bad_and_unknown_ids_and_policies_only_under_rl(mt: MT) -> None:
     assert (
         missing.exit_code == 2 and missing.stderr == "mt: error: no stored model 'ffff' (see `mt ml list`)\n"
     )
-    not_policy = mt("rl", "show", forecast.version)
-    assert not_policy.exit_code == 2 and "no stored policy" in not_policy.stderr
+    # a forecast model's id under `mt rl` is named as what it is (before: "no stored policy" of an id
+    # `mt ml list` shows)
+    for ident in (forecast.version, forecast.version[:6]):
+        for verb in ("show", "delete"):
+            not_policy = mt("rl", verb, ident)
+            assert not_policy.exit_code == 2
+            assert not_policy.stderr == (
+                f"mt: error: model {forecast.version} is a forecast model (lightgbm), not a policy:"
+                f" `mt ml show {ident}` shows it (`mt ml delete {ident}` deletes it)\n"
+            )
+    assert forecast.path.is_dir()
+    assert mt("rl", "show", "ffff").stderr == "mt: error: no stored policy 'ffff' (see `mt rl list`)\n"
     policy = _save(store, "policy", "ppo", {"exchange": "sim", "symbol": "BTC/USDT", "timeframe": "1h"}, "p")
     assert mt.json("rl", "show", policy.version[:8])["kind"] == "policy"
     assert mt("rl", "delete", policy.version, "--yes").exit_code == 0

@@ -52,6 +52,17 @@ def find_model(store: ArtifactStore, ident: str, *, kind: str | None = None) -> 
         )
     pattern = f"{kind or '*'}/*/*/{key}*/{MANIFEST}"
     matches = sorted(path.parent for path in store.root.glob(pattern)) if store.root.is_dir() else []
+    if not matches and kind is not None and store.root.is_dir():
+        # a model of another kind with that id (`mt ml list` shows them together): named as what it is,
+        # as `mt backtest model:ID` does the other way round; "no stored policy" of a listed id misleads
+        other = sorted(path.parent for path in store.root.glob(f"*/*/*/{key}*/{MANIFEST}"))
+        if len(other) == 1:
+            folder = other[0]
+            found, name = folder.parent.parent.parent.name, folder.parent.parent.name
+            raise UserInputError(
+                f"model {folder.name} is a {found} model ({name}), not a {what}: `mt ml show {ident}`"
+                f" shows it (`mt ml delete {ident}` deletes it)"
+            )
     if not matches:
         raise NotFound(f"no stored {what} {ident!r} (see `{listing}`)")
     if len(matches) > 1:
