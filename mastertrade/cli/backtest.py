@@ -246,7 +246,7 @@ def _read_series(
         db = await open_db(config)
         try:
             until = await replay_until(config, db, start_ms, end_ms)
-            series = await SeriesLoader(db).find(
+            series = await SeriesLoader(db, stale="refuse").find(
                 symbol, timeframe, exchange, genomes, start=start_ms, end=end_ms, until=until
             )
             return series, {} if until is None else await left_out(db, series.key, until)

@@ -65,6 +65,7 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
         timeframe=event.timeframe,
         simulated=event.simulated,
         exchange=event.venue,
+        stale="skip",  # a rule on forecasts whose candles changed reads them as missing, with a warning
     )
     cache = IndicatorCache(frame, features=features)
     fired = []

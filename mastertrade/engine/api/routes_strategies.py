@@ -187,7 +187,7 @@ async def backtest_equity(ctx: EngineContext, strategy: StoredStrategy) -> tuple
     genome = strategy.strategy()  # a genome's, or an installed plugin's
     until = research_until(ctx.venue, ctx.market_time)
     try:
-        series = await SeriesLoader(ctx.db, ctx.candles).find(
+        series = await SeriesLoader(ctx.db, ctx.candles, stale="refuse").find(
             strategy.symbol, strategy.timeframe, strategy.exchange, [genome], until=until
         )
     except errors.UserInputError as exc:  # NotFound included: no candles stored for its series

@@ -10,10 +10,16 @@ opens after its publication; it is dropped once older than the feature's maximum
 Which source a term reads: on simulated candles (exchange ``sim``) always source ``sim``; otherwise the
 term's ``source`` when it names one, else the first source that stores the series, in the order of the
 built-in collectors (news before reddit, mempool before blockchain ...), then plugins alphabetically.
+
+A forecast series whose candles changed after the training that made it (re-simulated, imported over,
+deleted: :mod:`.forecast_candles`) is refused by default (``CandlesChanged``, exit 2 on the command line);
+a caller may instead leave it out with a warning (it reads as missing, :attr:`StoredFeatures.stale` says
+why) or read it unchecked (the paper trader, whose books traded on those values).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mastertrade.engine.collectors.align import align_series
+from mastertrade.engine.collectors.forecast_candles import READ, REFUSE, SKIP, CandlesChanged, Stale
 from mastertrade.engine.collectors.sim import SIM_SOURCE
 from mastertrade.engine.collectors.store import FeatureSeries, FeatureStore
 from mastertrade.engine.market.timeframes import timeframe_ms
@@ -31,6 +38,8 @@ from mastertrade.engine.signals.specs import SINGLE, Params, ParamValue
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
+
+log = logging.getLogger(__name__)
 
 SeriesRef = tuple[str, str, str]
 """(feature name, symbol, requested source or "auto")."""
@@ -72,6 +81,17 @@ def _forecast_ref(
     return (found[0], found[1], "") if found is not None else (name, "", "")
 
 
+async def _stale_forecast(
+    db: Database, params: Mapping[str, ParamValue], symbol: str, timeframe: str, exchange: str
+) -> str | None:
+    """Why the forecast series a term reads must not be read beside its candles (None: it may)."""
+    from mastertrade.engine.collectors.forecast_candles import stale
+    from mastertrade.engine.market.store import SeriesKey
+
+    model = str(params.get("model", "lstm_transformer"))
+    return await stale(db, model, SeriesKey(exchange, symbol, timeframe), int(params.get("horizon", 1)))
+
+
 class StoredFeatures:
     """A feature provider over series loaded from the store (build it with :meth:`load`)."""
 
@@ -90,6 +110,8 @@ class StoredFeatures:
         self.timeframe = timeframe
         self.exchange = exchange
         """The exchange of the candles: forecast terms read the forecasts of that exchange's series."""
+        self.stale: list[str] = []
+        """Why each forecast series left out (``stale=SKIP``) was: its candles changed since its training."""
 
     def missing(self) -> list[str]:
         """The series the strategies read that have no stored value at all, in words ("forecast:lightgbm:
@@ -99,6 +121,11 @@ class StoredFeatures:
             for ref, found in self.series.items()
             if found is None or len(found) == 0
         )
+
+    def readable(self, name: str, params: Params) -> bool:
+        """Whether a term's series was loaded with values (not missing, not left out)."""
+        found = self.series.get(self._ref(name, dict(params)))
+        return found is not None and len(found) > 0
 
     def _ref(self, name: str, params: Mapping[str, ParamValue]) -> SeriesRef:
         if name == "forecast":
@@ -115,9 +142,11 @@ class StoredFeatures:
         simulated: bool,
         exchange: str | None,
         market: str | None = None,
+        stale: Stale = REFUSE,
     ) -> StoredFeatures:
         """Load every series the (name, params) pairs need; missing ones will read as NaN. ``market``
-        and ``exchange`` name the candles (forecast terms read the forecasts of that series)."""
+        and ``exchange`` name the candles (forecast terms read the forecasts of that series). ``stale``:
+        what to do with a forecast series whose candles changed since its training (module docstring)."""
         store = FeatureStore(db)
         provider = cls({}, timeframe_ms(timeframe), market=market, timeframe=timeframe, exchange=exchange)
         for name, params in features:
@@ -127,6 +156,15 @@ class StoredFeatures:
             if name == "forecast":
                 from mastertrade.engine.signals.forecast_term import source as forecast_source
 
+                if ref[1] and exchange and stale != READ:
+                    reason = await _stale_forecast(db, dict(params), ref[1], timeframe, exchange)
+                    if reason is not None and stale == SKIP:
+                        log.warning("%s; left out", reason)
+                        provider.stale.append(reason)
+                        provider.series[ref] = None
+                        continue
+                    if reason is not None:
+                        raise CandlesChanged(reason)
                 provider.series[ref] = await store.read(forecast_source(simulated), ref[0], ref[1])
                 continue
             source = pick_source(await store.sources_for(ref[0], ref[1]), ref[2], simulated=simulated)
@@ -143,9 +181,10 @@ class StoredFeatures:
         simulated: bool,
         exchange: str | None,
         market: str | None = None,
+        stale: Stale = REFUSE,
     ) -> StoredFeatures:
         """The provider for everything a set of genomes uses (on ``market``, else the genomes' symbol,
-        of ``exchange``)."""
+        of ``exchange``); ``stale`` as :meth:`load`."""
         wanted: dict[tuple[str, Params], None] = {}
         symbols: set[str] = set()
         for genome in genomes:
@@ -155,7 +194,13 @@ class StoredFeatures:
         if market is None and len(symbols) == 1:
             market = symbols.pop()
         return await cls.load(
-            db, wanted, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market
+            db,
+            wanted,
+            timeframe=timeframe,
+            simulated=simulated,
+            exchange=exchange,
+            market=market,
+            stale=stale,
         )
 
     def __call__(self, name: str, params: Mapping[str, ParamValue], frame: pd.DataFrame) -> Mapping[str, Any]:
@@ -178,15 +223,17 @@ async def features_for(
     simulated: bool,
     exchange: str | None,
     market: str | None = None,
+    stale: Stale = REFUSE,
 ) -> StoredFeatures | None:
     """The provider for the feature terms of ``strategies`` (genomes, or strategies carrying a
     ``genome``; plugins have none), or None when none of them reads alternative data. ``market``: the
     candles' symbol (default: the one the strategies name); ``exchange``: the candles' exchange (whose
-    forecasts a forecast term reads)."""
+    forecasts a forecast term reads); ``stale``: what to do with forecasts whose candles changed since
+    their training (``StoredFeatures.load``)."""
     genomes = [getattr(item, "genome", item) for item in strategies]
     genomes = [genome for genome in genomes if genome is not None and hasattr(genome, "entry")]
     if not any(required_features(genome) for genome in genomes):
         return None
     return await StoredFeatures.for_genomes(
-        db, genomes, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market
+        db, genomes, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market, stale=stale
     )

@@ -43,7 +43,7 @@ async def validation_report(
     from mastertrade.engine.research.series import SeriesLoader
 
     assert strategy.symbol is not None and strategy.timeframe is not None
-    series = await SeriesLoader(db).find(
+    series = await SeriesLoader(db, stale="refuse").find(
         strategy.symbol, strategy.timeframe, exchange, [strategy], until=until
     )
     backtest = backtest_series(strategy, series, cash=settings.backtest.cash, fee=settings.backtest.fee)

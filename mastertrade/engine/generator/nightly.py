@@ -365,6 +365,8 @@ async def nightly(
             continue
         summary = outcome.summary
         entry["run_id"] = summary.run_id
+        if summary.data.get("forecasts_left_out"):  # their candles changed: train again (logged too)
+            entry["forecasts_left_out"] = summary.data["forecasts_left_out"]
         entry["counts"] = summary.counts
         entry["timings"] = {key: round(value, 3) for key, value in summary.timings.items()}
         untraded = untraded_reason(outcome.symbol, outcome.timeframe, market)

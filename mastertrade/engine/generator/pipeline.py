@@ -351,7 +351,8 @@ async def generate(
     request = replace(request, symbol=key.symbol)
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
-    pool = await feature_pool(db, key)
+    # forecasts whose candles changed since their training: `mt generate` refuses, the night leaves them out
+    pool = await feature_pool(db, key, stale="skip" if request.trigger == "nightly" else "refuse")
     problem = Problem(
         frame.iloc[:cut],
         folds=config.walk_forward_windows,
@@ -482,6 +483,8 @@ async def generate(
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
         "coarse_units": coarse_units(frame, problem.cash),
         "feature_terms": list(pool.labels),  # the stored forecasts the search drew from, beside prices
+        # stored forecasts left out: their candles changed since their training (the nightly run only)
+        **({"forecasts_left_out": list(pool.stale)} if pool.stale else {}),
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)
     summary.selection = counts.pop("selection")

@@ -9,6 +9,10 @@ published at the close of bar t serves only bars that open after it), so a gener
 metrics are those of a backtest of it. Without stored forecasts the pool is empty and the search is the
 candles-only one.
 
+A forecast series whose candles changed since the training that made it (``collectors.forecast_candles``)
+is refused (``mt generate``: exit 2, train again) or, for the daemon's nightly generation, left out of
+the pool with a warning (``FeaturePool.stale`` says why; the search runs on the rest).
+
 Other stored alternative data (sentiment, on-chain series) stays out of the pool: which of those a
 market's genomes should read is the user's choice (written genomes), not the search's.
 """
@@ -29,6 +33,7 @@ from mastertrade.engine.signals.random_genome import FixedTerm
 
 if TYPE_CHECKING:
     from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.forecast_candles import Stale
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.store import SeriesKey
 
@@ -39,6 +44,8 @@ class FeaturePool:
 
     terms: tuple[FixedTerm, ...] = ()
     provider: StoredFeatures | None = None
+    stale: tuple[str, ...] = ()
+    """Why each stored forecast series left out (``stale=SKIP``) was."""
 
     @property
     def labels(self) -> list[str]:
@@ -56,8 +63,9 @@ def forecast_terms(names: list[str], timeframe: str, exchange: str) -> tuple[Fix
     return tuple(found)
 
 
-async def feature_pool(db: Database, key: SeriesKey) -> FeaturePool:
-    """The forecasts stored for ``key``'s market and timeframe, as terms and a provider of their values."""
+async def feature_pool(db: Database, key: SeriesKey, *, stale: Stale = "refuse") -> FeaturePool:
+    """The forecasts stored for ``key``'s market and timeframe, as terms and a provider of their values;
+    ``stale``: refuse (``CandlesChanged``) or leave out (``"skip"``) those whose candles changed."""
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.collectors.store import FeatureStore
 
@@ -68,6 +76,15 @@ async def feature_pool(db: Database, key: SeriesKey) -> FeaturePool:
         return FeaturePool()
     wanted = [(term.name, (*term.params, ("symbol", ""))) for term in terms]
     provider = await StoredFeatures.load(
-        db, wanted, timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange, market=key.symbol
+        db,
+        wanted,
+        timeframe=key.timeframe,
+        simulated=key.simulated,
+        exchange=key.exchange,
+        market=key.symbol,
+        stale=stale,
     )
-    return FeaturePool(terms, provider)
+    kept = tuple(term for term, want in zip(terms, wanted, strict=True) if provider.readable(*want))
+    if not kept:
+        return FeaturePool(stale=tuple(provider.stale))
+    return FeaturePool(kept, provider, tuple(provider.stale))

@@ -17,12 +17,13 @@ newer bar (the daemon's, or ``mt ml predict``'s) lies outside those bars and doe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from mastertrade.engine.collectors.forecast_candles import committed, series_digest
 
 if TYPE_CHECKING:
     from mastertrade.artifacts import ArtifactStore
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "forecast"
-
-
-def _digest(ts: np.ndarray[Any, Any], values: np.ndarray[Any, Any]) -> str:
-    found = hashlib.sha256(np.ascontiguousarray(ts, dtype="<i8").tobytes())
-    found.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
-    return found.hexdigest()[:32]
 
 
 def stamp(source: str, points: Sequence[FeaturePoint]) -> dict[str, Any]:
@@ -52,21 +47,8 @@ def stamp(source: str, points: Sequence[FeaturePoint]) -> dict[str, Any]:
         "first": int(ts[order[0]]),
         "last": int(ts[order[-1]]),
         "values": len(points),
-        "digest": _digest(ts[order], values[order]),
+        "digest": series_digest(ts[order], values[order]),
     }
-
-
-async def committed(db: Database, recorded: dict[str, Any]) -> bool:
-    """Whether the stored series holds what ``recorded`` (:func:`stamp`) says, on its bars."""
-    from mastertrade.engine.collectors.store import FeatureStore
-
-    series = await FeatureStore(db).read(
-        str(recorded["source"]), str(recorded["name"]), str(recorded["symbol"])
-    )
-    inside = (series.ts >= int(recorded["first"])) & (series.ts <= int(recorded["last"]))
-    return int(inside.sum()) == int(recorded["values"]) and _digest(
-        series.ts[inside], series.values[inside]
-    ) == str(recorded["digest"])
 
 
 async def settle(db: Database, store: ArtifactStore) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ from mastertrade.artifacts import (
     library_versions,
     safe_key,
 )
+from mastertrade.engine.collectors.forecast_candles import CANDLES, artifact_key, candle_stamp
 from mastertrade.engine.ml.models import ModelConfig, model_class
-from mastertrade.engine.ml.provenance import CANDLES, candle_stamp
 from mastertrade.engine.ml.stoppable import Check, run_stoppable
 from mastertrade.engine.ml.walkforward import (
     ForecastRun,
@@ -104,10 +104,6 @@ class TrainRequest:
         repeated = sorted({name for name in self.extra if self.extra.count(name) > 1})
         if repeated:
             raise UserInputError(f"--feature {repeated[0]}: given more than once")
-
-
-def artifact_key(key: SeriesKey, horizon: int) -> dict[str, Any]:
-    return {"exchange": key.exchange, "symbol": key.symbol, "timeframe": key.timeframe, "horizon": horizon}
 
 
 async def load_frame(
@@ -202,7 +198,7 @@ def stage_model(
         "extra": list(request.extra),
         "trained_at_bar": int(opens[trained.at]),
         **({} if series is None else {"series": series}),
-        CANDLES: candle_stamp(frame),  # what the forecasts stored with it were made from (``provenance``)
+        CANDLES: candle_stamp(frame),  # what its stored forecasts were made from (``forecast_candles``)
     }
     return store.stage(
         KIND,
@@ -524,15 +520,15 @@ async def evaluate_stored(
     with ``cash`` and ``fee`` (the trader's ``[backtest]`` ones from the CLI; the engine's by default).
     ``until``: a replay's market time (``market.as_of``): only the bars closed by then are read, and the
     report says it (``market_time``, ``after_market_time_bars``). Refused (``CandlesChanged``) when the
-    forecasts were made from candles that have changed since (:mod:`.provenance`)."""
+    forecasts were made from candles that have changed since (``collectors.forecast_candles``)."""
     from mastertrade.engine.backtest.fast import run_fast
     from mastertrade.engine.backtest.result import DEFAULT_CASH, DEFAULT_FEE
     from mastertrade.engine.backtest.runner import backtest
+    from mastertrade.engine.collectors.forecast_candles import check as check_candles
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start, versus_naive
-    from mastertrade.engine.ml.provenance import check_unchanged
     from mastertrade.engine.ml.windows import labels
     from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -544,7 +540,7 @@ async def evaluate_stored(
     predictions = await stored_predictions(db, model, key, horizon, frame)
     if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
-    await check_unchanged(db, store or ArtifactStore.default(), model, key, horizon, frame)
+    await check_candles(db, model, key, horizon, store=store, frame=frame)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     close = frame["close"].to_numpy(dtype=np.float64)
     y = labels(close, horizon)
@@ -562,6 +558,7 @@ async def evaluate_stored(
         simulated=key.simulated,
         exchange=key.exchange,
         market=key.symbol,
+        stale="read",  # checked above, against this store
     )
     result = backtest(
         genome,
@@ -651,17 +648,27 @@ def _created_at(folder: Path) -> str | None:
 
 
 async def predict_latest(
-    db: Database, loaded: LoadedModel, key: SeriesKey, *, publish: bool = True, at_bar: int | None = None
+    db: Database,
+    loaded: LoadedModel,
+    key: SeriesKey,
+    *,
+    publish: bool = True,
+    at_bar: int | None = None,
+    store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
     """The forecast made at the close of the newest stored bar (of the bar opened at ``at_bar``, when given:
     the one that just closed; on a replay the newest stored bar is one it has yet to play); stored as a
-    feature point when ``publish``."""
+    feature point when ``publish``. Refused (``CandlesChanged``) when the stored series' forecasts were
+    made from candles that have changed since (``collectors.forecast_candles``): the value it holds for
+    the bar, and any added to it, would sit beside forecasts of other prices."""
+    from mastertrade.engine.collectors.forecast_candles import check as check_candles
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.engine.ml.series import forecast_points
 
     step = timeframe_ms(key.timeframe)
+    await check_candles(db, loaded.artifact.name, key, loaded.horizon, store=store)
     candles = CandleStore(db)
     end = None if at_bar is None else at_bar + 1
     last = await candles.last_ts(key, before=end)

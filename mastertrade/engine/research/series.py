@@ -5,6 +5,10 @@ backtest curve, the generation pipeline and the ``Trader``'s decision on each cl
 A ``Series`` is the candles (store format, ``market.store``) and the feature values the strategies'
 alternative-data terms read (``collectors.provider.features_for``; None when none reads any), with the
 indicator cache the signals are computed on.
+
+Forecast series whose candles changed since the training that made them (``collectors.forecast_candles``)
+are read as the loader was told (``stale``): unchecked by default, as the paper trader reads them (its
+books traded on those values, and its parity is with them); the commands refuse them (``REFUSE``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mastertrade.db.database import Database
+    from mastertrade.engine.collectors.forecast_candles import Stale
     from mastertrade.engine.market.store import CandleStore, SeriesKey
     from mastertrade.engine.signals.indicators import IndicatorCache
 
@@ -62,11 +67,13 @@ def reads_features(strategies: Sequence[Any]) -> bool:
 class SeriesLoader:
     """Stored series of one database (see the module docstring)."""
 
-    def __init__(self, db: Database, candles: CandleStore | None = None) -> None:
+    def __init__(self, db: Database, candles: CandleStore | None = None, *, stale: Stale = "read") -> None:
         from mastertrade.engine.market.store import CandleStore
 
         self.db = db
         self.candles = candles or CandleStore(db)
+        self.stale: Stale = stale
+        """What to do with forecasts whose candles changed (see the module docstring)."""
 
     async def load(
         self,
@@ -93,6 +100,7 @@ class SeriesLoader:
                 simulated=key.simulated if simulated is None else simulated,
                 exchange=key.exchange,
                 market=key.symbol,
+                stale=self.stale,
             )
         return Series(key, frame, features)
 

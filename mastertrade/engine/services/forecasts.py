@@ -136,6 +136,7 @@ class ForecastService:
     ) -> list[dict[str, Any]]:
         """Forecast from the bar of one symbol that closed (opened at ``at_bar``; by default the newest
         stored, which on a replay is one it has yet to play) with every configured model."""
+        from mastertrade.engine.collectors.forecast_candles import CandlesChanged
         from mastertrade.engine.market.store import SeriesKey
         from mastertrade.engine.ml.trainer import predict_latest
 
@@ -147,7 +148,14 @@ class ForecastService:
             if loaded is None:
                 continue
             async with ctx.work(f"forecast {model} {symbol}"):
-                out.append(await predict_latest(ctx.db, loaded, key, at_bar=at_bar))
+                try:
+                    out.append(await predict_latest(ctx.db, loaded, key, at_bar=at_bar))
+                except CandlesChanged as exc:
+                    # not a crash of the service: the other models and series go on; said once a model
+                    warned = f"stale {model} {key} {loaded.artifact.version}"
+                    if warned not in self._warned:
+                        self._warned.add(warned)
+                        log.warning("forecasts: %s; no forecast stored until then", exc)
         self.last_ms = (time.perf_counter() - started) * 1000
         return out
 
@@ -156,7 +164,8 @@ class ForecastService:
         changes (a retrain). A newest model that does not load (changed on disk) is an error in the log,
         and no forecast is made: never a silent fall back to an older model (``latest_model``)."""
         from mastertrade.artifacts import ArtifactStore, safe_key
-        from mastertrade.engine.ml.trainer import KIND, artifact_key, latest_model
+        from mastertrade.engine.collectors.forecast_candles import KIND, artifact_key
+        from mastertrade.engine.ml.trainer import latest_model
 
         store = ArtifactStore.default()
         parent = store.root / KIND / model / safe_key(str(v) for v in artifact_key(key, horizon).values())
