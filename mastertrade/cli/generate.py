@@ -218,6 +218,7 @@ def run_and_print(
 
     warn_note(doc["data"].get("coarse_units"))
     warn_note(doc["data"].get("missing_note"))
+    forecasts_left_out(doc)
     if json_out:
         trimmed(doc)
         print_json(doc)
@@ -261,6 +262,7 @@ def _run_universe(
         if outcome.summary is not None:
             trimmed(outcome.summary.as_dict())
             short_of_count(outcome.summary.as_dict())
+            forecasts_left_out(outcome.summary.as_dict())
     ran = [doc for doc in docs if "run_id" in doc]
     totals = {
         "series": len(docs),
@@ -354,6 +356,14 @@ def trimmed(doc: dict[str, Any]) -> None:
             f" ([generator] lookback_bars = {data['lookback_bars']:,}); the older {data['trimmed_bars']:,}"
             " bars were left out"
         )
+
+
+def forecasts_left_out(doc: dict[str, Any]) -> None:
+    """Say which stored forecasts the search left out, and why (their candles changed since training)."""
+    from mastertrade.cli.research_notes import warn_note
+
+    for reason in (doc.get("data") or {}).get("forecasts_left_out") or ():
+        warn_note(f"{reason}; the search left that forecast out")
 
 
 def short_of_count(doc: dict[str, Any]) -> None:

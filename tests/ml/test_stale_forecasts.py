@@ -1,5 +1,6 @@
-"""Stored forecasts are read only beside the candles they were made from: `mt backtest`, `mt generate` and
-`mt ml predict` refuse forecasts whose candles changed after their training; the daemon leaves them out.
+"""Stored forecasts are read only beside the candles they were made from: `mt backtest`, `mt validate` and
+`mt ml predict` refuse forecasts whose candles changed after their training; `mt generate` and the daemon
+leave them out, with a warning.
 
 Before: after `mt data sim` replaced the series with another seed's prices, a backtest of a genome reading
 the forecast, a generation drawing it and `mt ml predict` ("the series already holds X") read the
@@ -48,22 +49,32 @@ def _refused(result: Any, version: str) -> None:
     assert version in lines[0] and "train again with `mt ml train lightgbm`" in lines[0]
 
 
-def test_backtest_and_predict_refuse_forecasts_of_replaced_candles(mt: MT, tmp_path: Path) -> None:
+def test_backtest_and_predict_refuse_forecasts_of_replaced_candles(
+    mt: MT, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MT_GENERATOR__WALK_FORWARD_WINDOWS", "2")  # two days of 1h bars each, of 300
+    monkeypatch.setenv("MT_GENERATOR__IN_SAMPLE_RATIO", "0.5")
     genome = _genome(tmp_path)
-    _sim(mt, seed=4)
+    _sim(mt, seed=4, bars=400)  # enough for a generation's walk-forward windows
     version = mt.json("ml", "train", *TRAIN)["artifact"]["version"]
     before = mt.json("backtest", str(genome), *MARKET, "--json")
-    assert before["bars"] == 200
+    assert before["bars"] == 400
     assert mt.json("ml", "predict", "lightgbm", *MARKET)["already_stored"] is True
 
-    _sim(mt, seed=5)  # the same bars, another price path
+    _sim(mt, seed=5, bars=400)  # the same bars, another price path
     _refused(mt("backtest", str(genome), *MARKET), version)
     _refused(mt("ml", "predict", "lightgbm", *MARKET), version)
-    _refused(mt("generate", *MARKET, "--count", "4", "--seed", "1"), version)
+    generated = mt("generate", *MARKET, "--count", "4", "--seed", "1", "--json")
+    assert generated.exit_code == 0, generated.stderr  # the search drew it by itself: left out, and said
+    said = [line for line in generated.stderr.splitlines() if "were made from other candles" in line]
+    assert len(said) == 1 and said[0].startswith("mt: warning: ") and version in said[0], generated.stderr
+    assert said[0].endswith("the search left that forecast out")
+    doc = json.loads(generated.stdout)
+    assert doc["data"]["feature_terms"] == [] and len(doc["data"]["forecasts_left_out"]) == 1
     _refused(mt("validate", str(genome), *MARKET), version)
 
     mt.json("ml", "train", *TRAIN)  # trained again on these candles: read again
-    assert mt.json("backtest", str(genome), *MARKET, "--json")["bars"] == 200
+    assert mt.json("backtest", str(genome), *MARKET, "--json")["bars"] == 400
     assert mt.json("ml", "predict", "lightgbm", *MARKET)["already_stored"] is True
 
 
@@ -113,8 +124,8 @@ async def test_the_daemon_leaves_out_forecasts_of_replaced_candles(
     replaced = simulate("BTC/USDT", "1h", 200, seed=5, end=ENDED)  # the same bars, other prices
     await candles.upsert(key, rows_from_frame(replaced))
     stored = await FeatureStore(database).read("ml_sim", "forecast:lightgbm:h1:1h@sim", "BTC/USDT")
-    with pytest.raises(UserInputError, match="were made from other candles"):  # `mt generate`'s refusal
-        await feature_pool(database, key)
+    with pytest.raises(UserInputError, match="were made from other candles"):  # when asked to refuse
+        await feature_pool(database, key, stale="refuse")
     caplog.set_level(logging.WARNING)
     pool = await feature_pool(database, key, stale="skip")
     assert pool.terms == () and pool.provider is None
@@ -126,4 +137,4 @@ async def test_the_daemon_leaves_out_forecasts_of_replaced_candles(
     after = await FeatureStore(database).read("ml_sim", "forecast:lightgbm:h1:1h@sim", "BTC/USDT")
     assert after.ts.tolist() == stored.ts.tolist()  # nothing added beside forecasts of other prices
     said = [r.getMessage() for r in caplog.records if "were made from other candles" in r.getMessage()]
-    assert len(said) == 2, said  # the pool's, and the service's once for its model
+    assert len(said) == 1, said  # the service's, once for its model (the pool says it at info)

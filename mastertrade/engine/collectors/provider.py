@@ -159,7 +159,7 @@ class StoredFeatures:
                 if ref[1] and exchange and stale != READ:
                     reason = await _stale_forecast(db, dict(params), ref[1], timeframe, exchange)
                     if reason is not None and stale == SKIP:
-                        log.warning("%s; left out", reason)
+                        log.info("%s; left out", reason)  # the caller says it as its own warning
                         provider.stale.append(reason)
                         provider.series[ref] = None
                         continue

@@ -351,8 +351,12 @@ async def generate(
     request = replace(request, symbol=key.symbol)
     cut = holdout_start(len(frame), config.holdout_fraction)
     holdout = frame.iloc[cut:]
-    # forecasts whose candles changed since their training: `mt generate` refuses, the night leaves them out
-    pool = await feature_pool(db, key, stale="skip" if request.trigger == "nightly" else "refuse")
+    # Forecasts whose candles changed since their training are left out of the search, said in the summary
+    # (`forecasts_left_out`, a warning of `mt generate`): the search draws them by itself, so a trader who
+    # never asked for one is not stopped by it, and no term reads values made from other prices.
+    pool = await feature_pool(db, key, stale="skip")
+    for reason in pool.stale:  # the daemon's log; `mt generate` warns from the summary
+        log.log(logging.WARNING if request.trigger == "nightly" else logging.INFO, "%s; left out", reason)
     problem = Problem(
         frame.iloc[:cut],
         folds=config.walk_forward_windows,
@@ -483,7 +487,7 @@ async def generate(
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
         "coarse_units": coarse_units(frame, problem.cash),
         "feature_terms": list(pool.labels),  # the stored forecasts the search drew from, beside prices
-        # stored forecasts left out: their candles changed since their training (the nightly run only)
+        # stored forecasts left out: their candles changed since their training
         **({"forecasts_left_out": list(pool.stale)} if pool.stale else {}),
     }
     summary = GenerationSummary(run_id, key, seed, data, counts, timings, stored)

@@ -10,8 +10,8 @@ metrics are those of a backtest of it. Without stored forecasts the pool is empt
 candles-only one.
 
 A forecast series whose candles changed since the training that made it (``collectors.forecast_candles``)
-is refused (``mt generate``: exit 2, train again) or, for the daemon's nightly generation, left out of
-the pool with a warning (``FeaturePool.stale`` says why; the search runs on the rest).
+is left out of a generation's pool with a warning (``FeaturePool.stale`` says why, ``mt generate``
+warns; the search runs on the rest); other callers may refuse it instead (``stale="refuse"``).
 
 Other stored alternative data (sentiment, on-chain series) stays out of the pool: which of those a
 market's genomes should read is the user's choice (written genomes), not the search's.
