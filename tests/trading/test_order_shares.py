@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from mastertrade.db.models.trading import OrderRecord
 from mastertrade.engine.execution.journal import Journal, NewFill
-from mastertrade.engine.execution.order_shares import allocate, parts
+from mastertrade.engine.execution.order_shares import allocate, parts, pending
 from mastertrade.engine.orders import OrderRequest, OrderState, Side
 
 BTC = "BTC/USDT"
@@ -21,6 +22,34 @@ def test_a_sell_takes_the_owners_in_order_and_its_fills_go_to_them_in_that_order
     assert parts(shares, 0.0, 0.12) == [(None, 0.05), ("a", pytest.approx(0.07))]
     assert parts(shares, 0.12, 0.08) == [("a", pytest.approx(0.03)), ("b", pytest.approx(0.05))]
     assert parts(shares, 0.2, 0.01) == [(None, pytest.approx(0.01))]  # past every share: the account's
+
+
+def test_a_sell_on_its_way_still_takes_its_shares_parts_of_what_it_has_left_to_fill() -> None:
+    def sell(amount: float, filled: float, **kwargs: Any) -> OrderRecord:
+        return OrderRecord(
+            client_order_id=f"mt{amount}",
+            book="live",
+            mode="live",
+            symbol=BTC,
+            side="sell",
+            type="limit",
+            amount=amount,
+            filled=filled,
+            state=OrderState.PARTIALLY_FILLED if filled else OrderState.OPEN,
+            placed_ts=0,
+            **kwargs,
+        )
+
+    shared = sell(
+        0.2, 0.12, shares=[{"strategy_id": None, "amount": 0.05}, {"strategy_id": "a", "amount": 0.15}]
+    )
+    assert pending([shared]) == {"a": pytest.approx(0.08)}  # the account's own part is sold already
+    assert pending([shared, sell(0.1, 0.0, strategy_id="b"), sell(0.05, 0.01)]) == {
+        "a": pytest.approx(0.08),
+        "b": pytest.approx(0.1),
+        None: pytest.approx(0.04),
+    }
+    assert pending([sell(0.1, 0.1, strategy_id="b")]) == {}  # filled: nothing left to take
 
 
 async def _filled(journal: Journal, request: OrderRequest, amount: float, trade: str) -> int:

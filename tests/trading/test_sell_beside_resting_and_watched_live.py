@@ -25,7 +25,11 @@ from mastertrade.engine.signals.genome import parse_genome
 from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
 from tests.trading.live_rig import open_desk, resting_sells
+from tests.trading.owners import assert_owners, owners
 from tests.trading.test_live_protection import BTC, Desk
+
+OWN = 0.01
+"""What the trader buys by hand beside the strategies' positions (the account's own coins)."""
 
 
 @pytest.fixture
@@ -114,3 +118,47 @@ async def test_a_sell_past_the_watched_position_is_refused_naming_both_and_the_c
     assert " were taken back for the sell; its protection placed them again for the " in second["exits"]
     assert await trader.account.strategy_holding("guarded", BTC) == pytest.approx(guarded - rest)
     assert len(resting_sells(desk.exchange)) == 2
+
+
+async def test_a_second_sell_while_a_shared_one_rests_takes_what_it_leaves_of_the_watched_position(
+    desk: Desk,
+) -> None:
+    """The account's own coins beside both: a first sell of them and of "watched"'s, resting (a limit
+    above the market), keeps each one's share; a second sell takes only what the first leaves of
+    "watched"'s (none of the account's own is left), and is booked as "watched"'s."""
+    trader, guarded, watched, resting = await _both(desk)
+    account = trader.account
+    assert (await account.place(BTC, "buy", OWN, live=True))["order"]["state"] == "filled"
+    take, more = 0.03, 0.02
+    amount = float(f"{OWN + take:.8g}")
+
+    first = await account.place(BTC, "sell", amount, type_="limit", price=41_000.0, live=True)
+    assert first["order"]["state"] == "open"
+    assert first["order"]["shares"] == [
+        {"strategy_id": None, "amount": pytest.approx(OWN)},
+        {"strategy_id": "watched", "amount": pytest.approx(take)},
+    ]
+    second = await account.place(BTC, "sell", more, live=True)
+
+    assert second["order"]["state"] == "filled" and second["order"]["strategy_id"] == "watched"
+    assert second["exits"] == (
+        f"the sell takes {more:.8g} of strategy watched's {watched - take:.8g} {BTC}; its protection, kept "
+        f"by the daemon (none rests at the exchange), watches the {watched - take - more:.8g} left"
+    )
+    assert [o for o in resting_sells(desk.exchange) if o.type != "LIMIT"] == resting  # "guarded"'s
+    held = await owners(account.journal, account.book, BTC)
+    assert_owners(held, own=OWN, guarded=guarded, watched=watched - more)
+
+    desk.exchange.fill_part(first["order"]["client_order_id"], OWN)  # the account's own, the first owner
+    await trader.housekeeping()
+    held = await owners(account.journal, account.book, BTC)
+    assert_owners(held, guarded=guarded, watched=watched - more)
+    desk.exchange.fill_part(first["order"]["client_order_id"], take)  # then "watched"'s
+    await trader.housekeeping()
+    assert_owners(
+        await owners(account.journal, account.book, BTC), guarded=guarded, watched=watched - take - more
+    )
+    restarted = await desk.run()
+    held = await owners(restarted.account.journal, restarted.account.book, BTC)
+    assert_owners(held, guarded=guarded, watched=watched - take - more)
+    assert await restarted.account.strategy_holding("watched", BTC) == pytest.approx(watched - take - more)

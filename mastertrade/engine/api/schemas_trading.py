@@ -121,9 +121,10 @@ class OrderInfo(Model):
     shares: list[OrderShare] | None = Field(
         default=None,
         description="a sell by hand that sold several owners' coins (the account's own, strategies' "
-        "positions no exit order reserves): each one's share, in the order its fills went to them (the "
-        "account's own first, then the strategies by id); each strategy's position dropped by its part. "
-        "null: the order is strategy_id's (the account's own when that is null)",
+        "positions: those no exit order reserves, those whose exits it took back or replaced): each one's "
+        "share, in the order its fills went to them (the account's own first, then the strategies by id, "
+        "or those whose paper exit sets it took, the newest set first); each strategy's position dropped "
+        "by its part. null: the order is strategy_id's (the account's own when that is null)",
     )
     parent_id: int | None = None
     reason: str | None = None

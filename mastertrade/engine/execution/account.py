@@ -56,6 +56,9 @@ from mastertrade.utc import to_ms
 
 log = logging.getLogger(__name__)
 
+ON_ITS_WAY = [OrderState.INTENT, *IN_FLIGHT]
+"""An order on its way: journaled and not final (an intent may still be sent)."""
+
 
 class ProtectionStatus(Protocol):
     """What the account shows of the live protections (``protector.Protector``) in its risk status."""
@@ -218,8 +221,7 @@ class Account:
         at a close. Live, an entry whose answer was lost stays unknown until the exchange shows it (for
         minutes when it is down); the strategy holds nothing meanwhile, and its entry signal at the next
         close sent a second buy beside the first."""
-        on_its_way = [OrderState.INTENT, *IN_FLIGHT]
-        for row in await self.journal.orders(book=self.broker.book, states=on_its_way, symbol=symbol):
+        for row in await self.journal.orders(book=self.broker.book, states=ON_ITS_WAY, symbol=symbol):
             if row.strategy_id != strategy_id or row.side != side.value or row.parent_id is not None:
                 continue
             if side is Side.BUY or row.type == OrderType.MARKET.value:
@@ -418,35 +420,40 @@ class Account:
     async def plan_sell(self, request: OrderRequest) -> bracket_sell.Plan | None:
         """What a sell by hand does to its position's exits (``bracket_sell``), or None when it leaves
         them alone: no position, no exits, a sell that fits beside them, or other sells working in the
-        symbol (then the risk check's own words say what is reserved). The exits of a bracketed buy are
-        replaced; a live strategy's, kept by the daemon's protection, are taken back for the sell and put
-        back by the protection (``Protector.sell_taking_back``). Beside a live strategy's exits, a sell
+        symbol (then the risk check's own words say what is reserved). Sells by hand still on their way
+        (a paper market sell until the next bar, a live limit sell resting) have promised their coins:
+        the plan is made on what they leave of each owner (``_owners``), except beside a bracket's exits.
+        The exits of a bracketed buy are replaced; a live strategy's, kept by the daemon's protection, are
+        taken back for the sell and put back by the protection (``Protector.sell_taking_back``), and the
+        sell takes the account's own coins first, then those strategies' by id (``Plan.owners``: its
+        shares). Beside a live strategy's exits, a sell
         of the account's own coins replaces its bracketed buys' exits only; one reaching into the
         strategy's coins is refused (``_beyond_own``). A strategy's position that no exit order reserves
         (``watched_sell``: ``native_stops`` off, or no stop) counts the same way: a sell of the account's
         own coins replaces their bracketed buys' exits only, one reaching past them beside such exits is
         refused, and one without them is a plan without exits that says what it takes of the strategy's
-        position. Refused, saying what is happening and what to do instead: an exit that is selling the
-        position now, and a live set of exits that cannot be replaced now
-        (``live_bracket_sell.why_not``)."""
+        position. A paper strategy's exits are replaced like a bracketed buy's: the sell takes the
+        account's own coins, then the strategies' whose sets it takes, in that order. Refused, saying
+        what is happening and what to do instead: an exit that is selling the position now, and a live set
+        of exits that cannot be replaced now (``live_bracket_sell.why_not``)."""
         if request.amount is None:
             return None
         symbol = request.symbol
-        held = (await self.broker.ledger()).held(symbol)
+        held, holders, on_their_way = await self._owners(symbol)
         if not held > 0:
             return None
-        sells = [
-            row
-            for row in await self.journal.orders(book=self.broker.book, states=IN_FLIGHT, symbol=symbol)
-            if row.side == Side.SELL.value and row.id is not None
-        ]
+        sells = [row for row in on_their_way if OrderState(row.state) in IN_FLIGHT]
         selling = next((row for row in sells if _selling(row)), None)
         if selling is not None:
             raise errors.UserInputError(f"sell of {request.amount:.8g} {symbol}: {_wait_for(selling)}")
-        working = [row for row in sells if OrderState(row.state).working]
+        by_hand = [row for row in on_their_way if _by_hand(row)]
+        working = [row for row in sells if OrderState(row.state).working and not _by_hand(row)]
+        if by_hand and any(row.parent_id is not None for row in working):
+            return None  # beside a bracket's exits and another sell by hand: the risk check's words
         kept = [row for row in working if _kept_by_protection(row)]
-        watched = await self._unreserved(symbol, held, sells)
+        watched = _unreserved(holders, sells)
         theirs = sum(share for _, share in watched)
+        own = held - sum(holders.values())  # the account's own coins (less its sells on their way)
         if kept and len(kept) == len(working) and self.protection is not None:
             kept.sort(key=lambda row: row.id or 0)
             reserved = bracket_sell.reserved_by(kept)
@@ -454,17 +461,21 @@ class Account:
             if request.amount <= (free - theirs) * (1 + 1e-9):
                 return None  # it fits beside them
             if request.amount <= free * (1 + 1e-9):  # said: it takes positions no exit reserves
-                return bracket_sell.Plan((), free, 0.0, 0.0, watched=watched)
+                owners = ((None, max(free - theirs, 0.0)), *watched)
+                return bracket_sell.Plan((), free, 0.0, 0.0, watched=watched, owners=owners)
             if watched:  # the free coins are theirs: one owner at a time
                 raise errors.UserInputError(
                     _beyond_own(
                         request, held, free, (), kept, self._holders(symbol, watched), self.mode, theirs
                     )
                 )
-            return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True)
+            resting = sorted({row.strategy_id for row in kept if row.strategy_id in holders})
+            owners = ((None, max(own, 0.0)), *((sid, holders[sid]) for sid in resting if sid is not None))
+            return bracket_sell.Plan(tuple(kept), held, reserved, 0.0, by_protection=True, owners=owners)
         exits = [row for row in working if row.parent_id is not None and row.role in BRACKET_EXITS]
         if not working and watched and request.amount > (held - theirs) * (1 + 1e-9):
-            return bracket_sell.Plan((), held, 0.0, 0.0, watched=watched)  # said, nothing replaced
+            owners = ((None, max(held - theirs, 0.0)), *watched)  # said, nothing replaced
+            return bracket_sell.Plan((), held, 0.0, 0.0, watched=watched, owners=owners)
         if not exits or len(exits) + len(kept) != len(working):
             return None
         if kept and self.protection is None:
@@ -473,19 +484,22 @@ class Account:
         # reserves (``watched_sell``), a sell by hand takes the account's own coins: its bracketed buys'
         # exits are replaced as if the strategy's position were not there (``live_bracket_sell``), and
         # the strategy's is left untouched.
-        own = held - bracket_sell.reserved_by(kept) - theirs
-        if (kept or watched) and request.amount > own * (1 + 1e-9):
+        mine = held - bracket_sell.reserved_by(kept) - theirs
+        if (kept or watched) and request.amount > mine * (1 + 1e-9):
             raise errors.UserInputError(
-                _beyond_own(request, held, own, exits, kept, self._holders(symbol, watched), self.mode)
+                _beyond_own(request, held, mine, exits, kept, self._holders(symbol, watched), self.mode)
             )
-        plan = bracket_sell.plan(exits, own, request.amount, request.strategy_id)
+        plan = bracket_sell.plan(exits, mine, request.amount, request.strategy_id)
         if plan is None:
             return None
         why_not = getattr(self.broker, "why_not_replaceable", None)  # live: the exchange's side
         problem = await why_not(plan) if why_not is not None else None
         if problem is not None:
             raise errors.UserInputError(f"sell of {request.amount:.8g} {symbol}: {problem}")
-        return plan
+        # the strategies whose exits it replaces (a paper book's) lose their coins in the order it takes
+        # their sets, after the account's own
+        taken = [(sid, holders[sid]) for sid in bracket_sell.strategies_taken(plan.exits) if sid in holders]
+        return replace(plan, owners=((None, max(own, 0.0)), *taken))
 
     async def _attributed(self, request: OrderRequest) -> OrderRequest:
         """A sell by hand that takes one strategy's coins only is booked as that strategy's: its share of
@@ -494,18 +508,14 @@ class Account:
         exit order reserves (``watched_sell``), by strategy id, then those whose exits rest: so it is the
         strategy's when none of the account's own is held, and the sell is within the first such position
         (or within the one strategy's that is all that is held). Else it is the account's own; one that
-        takes the coins of several owners carries each one's share (``_shared``)."""
+        takes the coins of several owners carries each one's share (``_shared``). What each holds is what
+        the sells by hand on their way leave it (``_owners``)."""
         if request.side is not Side.SELL or request.amount is None or request.strategy_id is not None:
             return request
-        symbol = request.symbol
-        held = (await self.broker.ledger()).held(symbol)
-        holders = await self._strategy_shares(symbol)
-        if not holders or held - sum(min(share, held) for share in holders.values()) > held * 1e-9:
+        held, holders, on_their_way = await self._owners(request.symbol)
+        if not holders or held - sum(holders.values()) > held * 1e-9:
             return request  # the account's own coins go first
-        sells = await self.journal.orders(book=self.broker.book, states=IN_FLIGHT, symbol=symbol)
-        unreserved = await self._unreserved(
-            symbol, held, [row for row in sells if row.side == Side.SELL.value]
-        )
+        unreserved = _unreserved(holders, [row for row in on_their_way if OrderState(row.state) in IN_FLIGHT])
         first = unreserved[:1] or (tuple(holders.items()) if len(holders) == 1 else ())
         if not first or request.amount > first[0][1] * (1 + 1e-9):
             return request
@@ -518,14 +528,33 @@ class Account:
         shares = {sid: _open_amount(ledgers[sid], symbol) for sid in sorted(ledgers)}
         return {sid: share for sid, share in shares.items() if share > 0}
 
-    async def _unreserved(
-        self, symbol: str, held: float, sells: Sequence[OrderRecord]
-    ) -> tuple[tuple[str, float], ...]:
-        """The strategies' positions in ``symbol`` that none of their own ``sells`` (on their way)
-        reserves, each with what it holds (never more than the account: ``strategy_holding``)."""
-        selling = {row.strategy_id for row in sells}
-        shares = await self._strategy_shares(symbol)
-        return tuple((sid, min(share, held)) for sid, share in shares.items() if sid not in selling)
+    async def _owners(self, symbol: str) -> tuple[float, dict[str, float], list[OrderRecord]]:
+        """What a sell by hand of ``symbol`` shares out: what is held less what the sells by hand on
+        their way will still take (``order_shares.pending``: a first sell still waiting has promised
+        those coins, so a second one never takes them again), the strategies holding some of that, by
+        id, each with its share less its part of those sells (never more than that is held), and the
+        sells on their way (intents too)."""
+        held = (await self.broker.ledger()).held(symbol)
+        on_their_way = [
+            row
+            for row in await self.journal.orders(book=self.broker.book, states=ON_ITS_WAY, symbol=symbol)
+            if row.side == Side.SELL.value and row.id is not None
+        ]
+        pending = order_shares.pending(row for row in on_their_way if _by_hand(row))
+        left = held - sum(pending.values())
+        holders: dict[str, float] = {}
+        for sid, share in (await self._strategy_shares(symbol)).items():
+            rest = min(min(share, held) - pending.get(sid, 0.0), left)
+            if rest > share * order_shares.TOLERANCE:
+                holders[sid] = rest
+        return left, holders, on_their_way
+
+    async def selling_by_hand(self, symbol: str) -> dict[str | None, float]:
+        """What the sells by hand of ``symbol`` on their way will still take of each owner (None: the
+        account's own; ``order_shares.pending``): a strategy's exits placed again beside such a sell
+        cover only what it leaves the strategy (``Protector._rest``)."""
+        rows = await self.journal.orders(book=self.broker.book, states=ON_ITS_WAY, symbol=symbol)
+        return order_shares.pending(row for row in rows if row.side == Side.SELL.value and _by_hand(row))
 
     def _holders(self, symbol: str, watched: Sequence[tuple[str, float]]) -> list[str]:
         """``watched_sell.holder`` of each position in ``watched``."""
@@ -692,8 +721,9 @@ class Account:
             )
             return None, decision, None
         request = replace(request, amount=decision.amount)
-        if plan is not None and not plan.exits:
+        if plan is not None:
             request = _shared(request, plan)
+        if plan is not None and not plan.exits:
             row = await self.broker.submit(request, placed_ts=placed_ts)
             if row.state == OrderState.REJECTED:
                 return row, decision, None  # it took nothing
@@ -704,10 +734,10 @@ class Account:
             sold, said = await self.protection.sell_taking_back(
                 plan.exits, lambda: broker.submit(sell, placed_ts=placed_ts)
             )
-            return sold, decision, said
+            return sold, decision, _with_taken(sold, request, plan, said, "whose exits it takes back")
         if plan is not None:
             row, note = await self.broker.sell_replacing(request, placed_ts=placed_ts, plan=plan)
-            return row, decision, note
+            return row, decision, _with_taken(row, request, plan, note, "whose exits it replaces")
         row = await self.broker.submit(request, placed_ts=placed_ts)
         return row, decision, None
 
@@ -939,16 +969,53 @@ def _own(plan: bracket_sell.Plan) -> float:
 
 
 def _shared(request: OrderRequest, plan: bracket_sell.Plan) -> OrderRequest:
-    """A sell by hand beside strategies' positions no exit order reserves (``plan.watched``) that takes
-    the coins of several owners carries each one's share (``order_shares``), in the order its answer names
-    them (``watched_sell.taken``): the account's own first, then the strategies by id. Its fills are
-    shared out so, and each strategy's position drops by its share. One taking a single strategy's coins
-    is booked as that strategy's already (``Account._attributed``); one taking the account's own only is
-    the account's."""
-    if request.strategy_id is not None or request.amount is None:
+    """A sell by hand that takes the coins of several owners (``plan.owners``: the account's own, then
+    strategies' positions no exit order reserves by id, or those whose exits it takes back at the
+    exchange by id, or those whose paper exits it replaces in the order it takes their sets) carries
+    each one's share (``order_shares``), in the order its answer names them (``watched_sell.taken``). Its
+    fills are shared out so, and each strategy's position drops by its share. One taking a single
+    strategy's coins is booked as that strategy's (most are already: ``Account._attributed``); one taking
+    the account's own only is the account's."""
+    if request.strategy_id is not None or request.amount is None or not plan.owners:
         return request
-    shares = order_shares.allocate([(None, max(_own(plan), 0.0)), *plan.watched], request.amount)
-    return replace(request, shares=shares) if len(shares) > 1 else request
+    shares = order_shares.allocate(plan.owners, request.amount)
+    if len(shares) > 1:
+        return replace(request, shares=shares)
+    if shares and shares[0][0] is not None:
+        return replace(request, strategy_id=shares[0][0])
+    return request
+
+
+def _with_taken(
+    row: OrderRecord | None, request: OrderRequest, plan: bracket_sell.Plan, note: str | None, how: str
+) -> str | None:
+    """What a sell by hand that takes exits back or replaces them (``note``) is told, after what it
+    takes of each strategy's position (``watched_sell.taken``, ``how`` naming what it does to their
+    exits) when it sells the coins of more than one owner (a refused sell took nothing)."""
+    if row is None or row.state == OrderState.REJECTED or request.amount is None:
+        return note
+    total = sum(held for _, held in plan.owners)
+    if len([held for _, held in plan.owners if held > total * order_shares.TOLERANCE]) < 2:
+        return note
+    positions = [(sid, held) for sid, held in plan.owners if sid is not None]
+    own = plan.owners[0][1] if plan.owners[0][0] is None else 0.0
+    said = watched_sell.taken(positions, own, request.amount, request.symbol, exits=how)
+    if said is None:
+        return note
+    return f"{said}; {note}" if note else said
+
+
+def _by_hand(row: OrderRecord) -> bool:
+    """A sell by hand (``mt trade sell``, ``POST /v1/orders``): not a strategy's, nor an exit."""
+    return row.role == "order"
+
+
+def _unreserved(holders: Mapping[str, float], sells: Sequence[OrderRecord]) -> tuple[tuple[str, float], ...]:
+    """The strategies' positions (``holders``: what each holds, less its part of the sells by hand on
+    their way) that none of their own ``sells`` on their way reserves (an exit, resting or selling, an
+    exit signal's sell), by strategy id."""
+    selling = {row.strategy_id for row in sells if not _by_hand(row)}
+    return tuple((sid, share) for sid, share in holders.items() if sid not in selling)
 
 
 def _beyond_own(

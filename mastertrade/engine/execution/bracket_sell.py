@@ -42,7 +42,10 @@ class Plan:
     live strategy's, kept by the daemon's protection (``Protector.sell_taking_back``), which takes them
     back for the sell and places them again itself for what is left. ``watched``: strategies' positions
     in the symbol that no exit order reserves (``watched_sell``), each with what it holds; a plan
-    without ``exits`` only says what the sell takes of them (its ``held``: what no exit order reserves)."""
+    without ``exits`` only says what the sell takes of them (its ``held``: what no exit order reserves).
+    ``owners``: whose coins the sell takes, in the order it takes them, each with what it holds (None,
+    the account's own, first): the shares a sell by hand of several owners' coins is booked by
+    (``order_shares``); empty: the sell is the account's own, or the one strategy's it is booked as."""
 
     exits: tuple[OrderRecord, ...]
     held: float
@@ -50,6 +53,7 @@ class Plan:
     keep: float
     by_protection: bool = False
     watched: tuple[tuple[str, float], ...] = ()
+    owners: tuple[tuple[str | None, float], ...] = ()
 
     @property
     def released(self) -> float:
@@ -107,6 +111,18 @@ def plan(exits: Sequence[OrderRecord], held: float, amount: float, owner: str | 
     keep = 0.0 if whole else max(0.0, min(freed, freed - need))
     ordered = tuple(row for group in reversed(touched) for row in group)  # the one resized first
     return Plan(ordered, held, freed, keep)
+
+
+def strategies_taken(exits: Sequence[OrderRecord]) -> list[str]:
+    """The strategies whose exit sets a plan's ``exits`` (in the plan's order: the set resized first)
+    belong to, in the order the sell takes their coins: the newest set's first, the one resized last
+    (what the sell leaves is that strategy's)."""
+    taken: list[str] = []
+    for group in reversed(sets(exits)):
+        owner = group[0].strategy_id
+        if owner is not None and owner not in taken:
+            taken.append(owner)
+    return taken
 
 
 def names(rows: Sequence[OrderRecord]) -> str:

@@ -35,7 +35,10 @@ A sell by hand of part of a strategy's position (``mt trade sell``) whose exits 
 lock, the sell is sent, and the protection places them again at its own levels for what is left, never
 more than the account holds (``_position_left``): not the old full size, and one set, not a second beside
 it. A crash in between leaves the protection armed, and the next start places its exits again for what
-is held then.
+is held then. A sell taking the account's own coins and several strategies' (their exits all taken back)
+is booked by each owner's share (``order_shares``), so each strategy's exits come back for what it still
+holds; beside a sell by hand still on its way (a limit sell resting), for what that sell leaves it
+(``_rest``).
 
 Stale prices blind the protection: the stale-data breaker watches the protected symbols too, and while a
 protected symbol has no fresh price the protection is ``degraded``, which is published as a critical
@@ -347,7 +350,9 @@ class Protector:
             await self._rest(row, left)
 
     async def _rest(self, row: ProtectionRecord, left: float | None = None) -> None:
-        """Keep the stop in force resting at the exchange for what is left (see ``native_stops``)."""
+        """Keep the stop in force resting at the exchange for what is left (see ``native_stops``), less
+        what a sell by hand on its way takes of the position (a limit sell resting, taking its share:
+        ``order_shares.pending``); that sell holds those coins, and the position keeps only the rest."""
         if not self.native.enabled or row.state != Guard.ACTIVE:
             return
         level = levels_of(row)
@@ -355,6 +360,7 @@ class Protector:
             return
         if left is None:
             left, _ = await self._position_left(row)
+        left -= (await self.account.selling_by_hand(row.symbol)).get(row.strategy_id, 0.0)
         if left > self._dust(row):
             await self.native.ensure(
                 row.symbol, row.strategy_id, level.stop, left, level.stop_role, take=level.take
@@ -473,15 +479,22 @@ class Protector:
             await self.sync(symbol)
             resting = sorted(await self.native.resting(symbol, strategy_id), key=lambda row: row.id or 0)
             guarded = [r for r in self.rows.values() if r.symbol == symbol and r.strategy_id == strategy_id]
+            whose = f"strategy {strategy_id}'s protection" if len(keys) > 1 else "its protection"
+            selling = (await self.account.selling_by_hand(symbol)).get(strategy_id, 0.0)
             if resting:
                 amount = (resting[0].amount or 0.0) - resting[0].filled
                 done.append(
-                    f"its protection placed them again for the {amount:.8g} {symbol} left: "
+                    f"{whose} placed them again for the {amount:.8g} {symbol} left: "
                     f"{bracket_sell.names(resting)}"
+                )
+            elif guarded and selling > 0:  # a limit sell resting with all the position still holds
+                done.append(
+                    f"{whose} watches the position until the sell, still working, has sold the "
+                    f"{selling:.8g} {symbol} it takes of it"
                 )
             elif guarded:
                 done.append(
-                    "its protection watches what is left and places them again at the next price "
+                    f"{whose} watches what is left and places them again at the next price "
                     "(`mt risk status` shows it)"
                 )
             else:

@@ -19,6 +19,10 @@ the sell sold the strategy's, and a sell of the strategy's position said nothing
   (``taken``), as the resting exits' path names the exits it takes back and places again. It is booked
   the same way: as the one strategy's it takes coins of alone, else with each owner's share
   (``order_shares``), so each position drops by what the answer says it took.
+
+A sell that takes strategies' exits back at the exchange (``Protector.sell_taking_back``) or replaces
+their paper exits (``bracket_sell``) beside other owners' coins says each one's share the same way
+(``taken`` with ``exits``), before what became of their exits, and is booked by those shares.
 """
 
 from __future__ import annotations
@@ -43,13 +47,16 @@ def taken(
     amount: float,
     symbol: str,
     *,
-    watched: bool,
+    watched: bool = False,
+    exits: str | None = None,
 ) -> str | None:
     """What a sell of ``amount`` takes of the strategies' ``positions`` (id, what it holds) once the
     account's ``own`` coins are sold; None when it takes nothing of them. It takes them in the order
     given, and names each one's share: the shares it is booked by (``order_shares.allocate``;
     ``Account._attributed`` books a sell reaching one of them only as that strategy's). ``watched``:
-    their protection is kept by the daemon (live), which watches what the sell leaves."""
+    their protection is kept by the daemon (live), which watches what the sell leaves. ``exits``: their
+    exits rest and the sell takes them back or replaces them (``"whose exits it takes back"``), which
+    the caller says after: nothing is said of each one's protection."""
     take = amount - max(own, 0.0)
     total = sum(share for _, share in positions)
     if not positions or take <= total * 1e-9:
@@ -66,17 +73,18 @@ def taken(
     if len(shares) > 1:
         whose = ", ".join(f"{sid} ({share:.8g})" for sid, share in positions)
         each = ", ".join(
-            f"{_share(sid, share, took, '')} ({_rest(share, took, watched=watched)})"
+            _share(sid, share, took, "")
+            + ("" if exits is not None else f" ({_rest(share, took, watched=watched)})")
             for sid, share, took in shares
         )
+        which = exits if exits is not None else f"which no exit order reserves {NO_EXITS}"
         return (
             f"the sell takes {take:.8g} of the {total:.8g} {symbol} held by strategies {whose}{after}, "
-            f"which no exit order reserves {NO_EXITS}, in that order: {each}"
+            f"{which}, in that order: {each}"
         )
     [(sid, share, took)] = shares
-    return f"the sell takes {_share(sid, share, took, f' {symbol}')}{after}; " + (
-        _rest(share, took, watched=watched)
-    )
+    said = f"the sell takes {_share(sid, share, took, f' {symbol}')}{after}"
+    return said if exits is not None else f"{said}; {_rest(share, took, watched=watched)}"
 
 
 def _share(strategy_id: str, share: float, took: float, symbol: str) -> str:

@@ -1,0 +1,34 @@
+"""What each owner of a symbol holds in a shared book: the strategies' positions as the journal folds them
+(``Journal.strategy_ledgers``: their own fills and their parts of the sells by hand that sold their coins
+beside other owners'), with no cap at what is held, and the account's own as the rest of what is held.
+
+The tests of sells by hand taking several owners' coins check the book's invariant with it: each
+strategy's position and the account's own add up to what is held, no strategy holding less than nothing,
+the account's own being what the trader has left of it (``assert_owners``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mastertrade.engine.execution.journal import Journal
+
+
+async def owners(journal: Journal, book: str, symbol: str) -> dict[str | None, float]:
+    """Each strategy holding ``symbol`` in ``book`` with what it holds, and the account's own (None): the
+    rest of what the book holds."""
+    ledgers = await journal.strategy_ledgers(book)
+    held = (await journal.ledger(book)).held(symbol)
+    theirs = {sid: ledger.held(symbol) for sid, ledger in ledgers.items() if abs(ledger.held(symbol)) > 1e-12}
+    assert all(amount > 0 for amount in theirs.values()), theirs  # never less than nothing
+    return {None: held - sum(theirs.values()), **theirs}
+
+
+def assert_owners(found: dict[str | None, float], *, own: float = 0.0, **strategies: float) -> None:
+    """``found`` (``owners``) is the account's ``own`` and each of ``strategies`` (0: none held): together
+    what is held."""
+    want: dict[str | None, float] = {
+        None: own,
+        **{sid: amount for sid, amount in strategies.items() if amount},
+    }
+    assert found == {owner: pytest.approx(amount, abs=1e-9) for owner, amount in want.items()}
