@@ -31,4 +31,5 @@ def assert_owners(found: dict[str | None, float], *, own: float = 0.0, **strateg
         None: own,
         **{sid: amount for sid, amount in strategies.items() if amount},
     }
-    assert found == {owner: pytest.approx(amount, abs=1e-9) for owner, amount in want.items()}
+    expected = {owner: pytest.approx(amount, abs=1e-9) for owner, amount in want.items()}
+    assert found == expected, f"held by each owner (None: the account's own): {found}, not {want}"
