@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 
 from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
 from mastertrade.db.models.daemon_lock import DaemonLockRecord
-from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource
+from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource, ForecastRead
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.protection import ProtectionRecord, UnprotectedRecord
 from mastertrade.db.models.replay import ReplayPosition
@@ -50,6 +50,7 @@ __all__ = [
     "Feature",
     "FeatureOrigin",
     "FeatureSource",
+    "ForecastRead",
     "Series",
     "GenerationRun",
     "SelectionTrialKey",

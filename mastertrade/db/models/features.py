@@ -16,6 +16,11 @@ before the origin was recorded (their producer is unknown, and the commands say 
 ``feature_sources`` keeps each source's last known health and its small private state (items already
 seen, open sentiment buckets), so ``mt data sources`` works without the daemon and a restarted daemon
 neither double counts nor forgets.
+
+``forecast_reads`` records, for each forecast a stored model added to a forecast series after the training
+that made the series (the daemon's forecast of each closed bar, ``mt ml predict``), the candles it read
+beyond those the training recorded in its model: the bars opened after ``after`` up to its own bar ``ts``,
+how many, and a digest of their open times and closes (``collectors/forecast_candles.py`` checks them).
 """
 
 from __future__ import annotations
@@ -66,3 +71,17 @@ class FeatureSource(SQLModel, table=True):
     last_values: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     collector_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ForecastRead(SQLModel, table=True):
+    """The candles one added forecast read (see the module docstring); keyed like its feature value."""
+
+    __tablename__ = "forecast_reads"
+
+    source: str = Field(sa_column=Column(String(32), primary_key=True, nullable=False))
+    name: str = Field(sa_column=Column(String(128), primary_key=True, nullable=False))
+    symbol: str = Field(default="", sa_column=Column(String(32), primary_key=True, nullable=False))
+    ts: int = Field(sa_column=Column(BigInteger, primary_key=True, nullable=False))
+    after: int = Field(sa_column=Column(BigInteger, nullable=False))
+    bars: int = Field(sa_column=Column(Integer, nullable=False))
+    digest: str = Field(sa_column=Column(String(32), nullable=False))

@@ -6,6 +6,10 @@ including the closed bar over ``window_bars`` of the rule, the alternative data 
 ``features_for`` with the same lookahead-free alignment, and the backtester's own signal code through
 an ``IndicatorCache``. When a rule's condition holds at this bar but did not at the bar before, it
 publishes a ``ConditionMet`` on the bus; the alert manager's rules turn it into the alert.
+
+A rule on forecasts whose candles changed since their training (``collectors.forecast_candles``) reads
+them as missing; that is said in a warning once per model version, as the forecasts service says it, not
+on every closed bar.
 """
 
 from __future__ import annotations
@@ -27,14 +31,19 @@ log = logging.getLogger(__name__)
 async def watch_signals(ctx: EngineContext) -> None:
     """Run until cancelled: evaluate the signal rules on every closed bar."""
     subscription = ctx.bus.subscribe({CandleClosed.type}, name="alert-signals", maxsize=10_000)
+    warned: set[str] = set()
     async with subscription:
         async for event in subscription:
             if isinstance(event, CandleClosed):
-                await evaluate_bar(ctx, event)
+                await evaluate_bar(ctx, event, warned=warned)
 
 
-async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[ConditionMet]:
-    """Evaluate the signal rules of ``event``'s series at its bar; publishes and returns what fired."""
+async def evaluate_bar(
+    ctx: EngineContext, event: CandleClosed, *, warned: set[str] | None = None
+) -> list[ConditionMet]:
+    """Evaluate the signal rules of ``event``'s series at its bar; publishes and returns what fired.
+    ``warned``: the stale-forecast reasons already said (each names its model version), said again only
+    when new."""
     chosen = [
         rule
         for rule in ctx.alerts.rules.rules
@@ -67,6 +76,11 @@ async def evaluate_bar(ctx: EngineContext, event: CandleClosed) -> list[Conditio
         exchange=event.venue,
         stale="skip",  # a rule on forecasts whose candles changed reads them as missing, with a warning
     )
+    for reason in features.stale if features is not None else ():
+        if warned is None or reason not in warned:
+            if warned is not None:
+                warned.add(reason)
+            log.warning("signal alerts: %s; rules on that forecast read it as missing", reason)
     cache = IndicatorCache(frame, features=features)
     fired = []
     for rule in chosen:

@@ -11,8 +11,16 @@ model's. :func:`stale` says so, naming what changed and how to train again.
 
 The model whose stamp is checked is the newest one stored with the series as it is now (its ``series``
 stamp, :func:`committed`, still matches the stored forecasts): the training that made them. Bars added
-after it (the daemon's new bars, a download) are outside its stamp and change nothing. Models trained
-before this stamp was recorded, and series with no such model, are not checked.
+after it (the daemon's new bars, a download) are outside its stamp and change nothing by themselves.
+Models trained before this stamp was recorded, and series with no such model, are not checked.
+
+A stored model adds forecasts to the series after its training, one per new bar (the daemon's forecasts
+service, `mt ml predict`: ``trainer.predict_latest``). Each records, beside its value and in the same
+transaction (:func:`add_forecast`, table ``forecast_reads``), the candles it read beyond those already
+recorded: the bars opened after the training's last (or after the previous added forecast's bar) up to its
+own, how many, a digest of their closes. So a rewrite of bars newer than the training that an added
+forecast read is caught too, and newer bars never rewritten stay fine. A training that replaces the
+series forgets them with it (:func:`forget_reads`).
 
 It lives beside the feature store, below the models, because every reader of stored forecasts goes
 through the feature provider (:mod:`.provider`), which checks each forecast series it loads as its
@@ -32,7 +40,9 @@ import pandas as pd
 from mastertrade.errors import NotFound, UserInputError
 
 if TYPE_CHECKING:
-    from mastertrade.artifacts import ArtifactStore
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from mastertrade.artifacts import Artifact, ArtifactStore
     from mastertrade.db.database import Database
     from mastertrade.engine.market.store import SeriesKey
 
@@ -116,6 +126,148 @@ async def _candles(db: Database, key: SeriesKey, recorded: dict[str, Any]) -> pd
         return pd.DataFrame({"close": []}, index=pd.DatetimeIndex([], tz="UTC"))
 
 
+async def _training(
+    db: Database, model: str, key: SeriesKey, horizon: int, store: ArtifactStore
+) -> tuple[Artifact, dict[str, Any] | None] | None:
+    """The model whose training made the stored series as it is now, and its candle stamp (None: trained
+    before it was recorded); None when no stored model made it."""
+    for artifact in reversed(store.versions(KIND, model, artifact_key(key, horizon))):
+        series, candles = artifact.meta.get("series"), artifact.meta.get(CANDLES)
+        if not isinstance(series, dict) or not await committed(db, series):
+            continue  # a refit (it stores no series), or a training whose series was replaced since
+        return artifact, candles if isinstance(candles, dict) else None
+    return None
+
+
+def _series_of(model: str, key: SeriesKey, horizon: int) -> tuple[str, str, str]:
+    """(source, name, symbol) of the forecast series of ``model`` on ``key``."""
+    from mastertrade.engine.signals.forecast_term import series_name, source
+
+    return source(key.simulated), series_name(model, horizon, key.timeframe, key.exchange), key.symbol
+
+
+def read_stamp(frame: pd.DataFrame, after: int, bar: int) -> dict[str, Any]:
+    """What a forecast made at the close of ``bar`` from ``frame`` records of the candles it read beyond
+    bar ``after`` (an open time, excluded): those bars' count and digest; ``after`` is raised to just
+    before the frame's first bar when older (bars it did not read)."""
+    opens = _opens(frame)
+    after = max(int(after), int(opens[0]) - 1) if len(opens) else int(after)
+    inside = (opens > after) & (opens <= bar)
+    close = frame["close"].to_numpy(dtype=np.float64)
+    return {"after": after, "bars": int(inside.sum()), "digest": series_digest(opens[inside], close[inside])}
+
+
+async def covered(
+    db: Database, model: str, key: SeriesKey, horizon: int, bar: int, *, store: ArtifactStore | None = None
+) -> int:
+    """The newest bar before ``bar`` whose candles are already recorded for the stored forecasts of
+    ``model``: the newest added forecast's bar, else the training's last; -1 when neither is."""
+    from sqlalchemy import func, select
+
+    from mastertrade.artifacts import ArtifactStore
+
+    found = await _training(db, model, key, horizon, store or ArtifactStore.default())
+    last = int(found[1]["last"]) if found is not None and found[1] is not None else -1
+    source, name, symbol = _series_of(model, key, horizon)
+    table = _reads_table()
+    async with db.engine.connect() as conn:
+        newest = await conn.scalar(
+            select(func.max(table.c.ts)).where(
+                table.c.source == source, table.c.name == name, table.c.symbol == symbol, table.c.ts < bar
+            )
+        )
+    return max(last, -1 if newest is None else int(newest))
+
+
+def _reads_table() -> Any:
+    from mastertrade.db.models.features import ForecastRead
+
+    return ForecastRead.__table__  # type: ignore[attr-defined]
+
+
+async def add_forecast(
+    conn: AsyncConnection, model: str, key: SeriesKey, horizon: int, bar: int, read: dict[str, Any]
+) -> None:
+    """Record, in the caller's transaction (the one storing the forecast), what the forecast of ``bar``
+    read (:func:`read_stamp`)."""
+    from sqlalchemy import delete
+
+    source, name, symbol = _series_of(model, key, horizon)
+    table = _reads_table()
+    where = (table.c.source == source, table.c.name == name, table.c.symbol == symbol, table.c.ts == bar)
+    await conn.execute(delete(table).where(*where))
+    await conn.execute(
+        table.insert().values(
+            source=source,
+            name=name,
+            symbol=symbol,
+            ts=int(bar),
+            after=int(read["after"]),
+            bars=int(read["bars"]),
+            digest=str(read["digest"]),
+        )
+    )
+
+
+async def forget_reads(conn: AsyncConnection, source: str, name: str, symbol: str) -> None:
+    """Drop the records of a forecast series' added forecasts, in the transaction replacing it."""
+    from sqlalchemy import delete
+
+    table = _reads_table()
+    await conn.execute(
+        delete(table).where(table.c.source == source, table.c.name == name, table.c.symbol == symbol)
+    )
+
+
+async def _added_changed(
+    db: Database,
+    model: str,
+    key: SeriesKey,
+    horizon: int,
+    trained: int,
+    frame: pd.DataFrame | None,
+) -> list[int]:
+    """The bars of the forecasts added after the training (whose last bar is ``trained``) whose candles
+    changed since they were made (only those up to ``frame``'s last bar, when given)."""
+    from sqlalchemy import select
+
+    from mastertrade.engine.market.store import CandleStore
+
+    source, name, symbol = _series_of(model, key, horizon)
+    table = _reads_table()
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(table.c.ts, table.c.after, table.c.bars, table.c.digest)
+                .where(
+                    table.c.source == source,
+                    table.c.name == name,
+                    table.c.symbol == symbol,
+                    table.c.ts > trained,
+                )
+                .order_by(table.c.ts)
+            )
+        ).all()
+    if frame is not None and len(frame):
+        newest = int(_opens(frame)[-1])
+        rows = [row for row in rows if int(row[0]) <= newest]
+    if not rows:
+        return []
+    first, last = min(int(row[1]) for row in rows) + 1, max(int(row[0]) for row in rows)
+    try:
+        candles = await CandleStore(db).read(key, first, last + 1)
+    except NotFound:  # the series was deleted
+        candles = pd.DataFrame({"close": []}, index=pd.DatetimeIndex([], tz="UTC"))
+    opens, close = _opens(candles), candles["close"].to_numpy(dtype=np.float64)
+    changed = []
+    for ts, after, bars, digest in rows:
+        lo = np.searchsorted(opens, int(after), side="right")  # the bars opened after ``after`` ...
+        hi = np.searchsorted(opens, int(ts), side="right")  # ... up to the forecast's own
+        if hi - lo != int(bars) or series_digest(opens[lo:hi], close[lo:hi]) != str(digest):
+            changed.append(int(ts))
+    return changed
+
+
 async def stale(
     db: Database,
     model: str,
@@ -131,23 +283,28 @@ async def stale(
     from mastertrade.artifacts import ArtifactStore
     from mastertrade.engine.market.timeframes import to_iso
 
-    store = store or ArtifactStore.default()
-    for artifact in reversed(store.versions(KIND, model, artifact_key(key, horizon))):
-        series, candles = artifact.meta.get("series"), artifact.meta.get(CANDLES)
-        if not isinstance(series, dict) or not await committed(db, series):
-            continue  # a refit (it stores no series), or a training whose series was replaced since
-        if not isinstance(candles, dict):
-            return None  # trained before the candles were recorded: not checked
-        if unchanged(candles, frame if frame is not None else await _candles(db, key, candles)):
-            return None
+    found = await _training(db, model, key, horizon, store or ArtifactStore.default())
+    candles = None if found is None else found[1]
+    if found is None or candles is None:
+        return None  # no stored model made them, or trained before the candles were recorded: not checked
+    artifact = found[0]
+    again = f"read beside these candles they would mean nothing: train again with `mt ml train {model}`"
+    head = f"the stored {model} forecasts (horizon {horizon}) of {key} were made from other candles"
+    if not unchanged(candles, frame if frame is not None else await _candles(db, key, candles)):
         span = f"{to_iso(int(candles['first']))} .. {to_iso(int(candles['last']))}"
         return (
-            f"the stored {model} forecasts (horizon {horizon}) of {key} were made from other candles:"
-            f" the {int(candles['bars']):,} bars {span} that model {artifact.version} made them from"
-            " have changed since (re-simulated, imported over or deleted); read beside these candles"
-            f" they would mean nothing: train again with `mt ml train {model}`"
+            f"{head}: the {int(candles['bars']):,} bars {span} that model {artifact.version} made them from"
+            f" have changed since (re-simulated, imported over or deleted); {again}"
         )
-    return None
+    changed = await _added_changed(db, model, key, horizon, int(candles["last"]), frame)
+    if not changed:
+        return None
+    span = to_iso(changed[0]) if len(changed) == 1 else f"{to_iso(changed[0])} .. {to_iso(changed[-1])}"
+    return (
+        f"{head}: the bars read by the {len(changed):,} forecast{'s' if len(changed) > 1 else ''} of {span},"
+        f" added after model {artifact.version}'s training, have changed since (re-simulated, imported"
+        f" over or deleted); {again}"
+    )
 
 
 async def check(

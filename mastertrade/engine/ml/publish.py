@@ -127,6 +127,7 @@ async def replacing(
     with everything written in it on an exception). Refused (:class:`SeriesInUse`) when such strategies
     read it: always with ``refuse_empty`` (their past bars saw no forecast, which the new series would
     change too), else only when the series held values (the daemon's first training of a series)."""
+    from mastertrade.engine.collectors.forecast_candles import forget_reads
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.ml.registry import forecast_readers
     from mastertrade.engine.signals.forecast_term import series_name, source
@@ -135,6 +136,7 @@ async def replacing(
     async with db.engine.begin() as conn:
         # The delete comes first: on SQLite it takes the write lock before the strategies are read.
         held = await FeatureStore(db).remove(conn, source(key.simulated), name, key.symbol)
+        await forget_reads(conn, source(key.simulated), name, key.symbol)  # what its added forecasts read
         stored = await strategies.locked(conn, timeframe=key.timeframe)
         found = forecast_readers(stored, model, _series_key(key, horizon))
         if found and (refuse_empty or held.shape[0]):

@@ -4,6 +4,7 @@ hold-out, load the newest model and predict. The CLI, the daemon's job and the t
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from mastertrade.db.database import Database
     from mastertrade.engine.market.store import SeriesKey
     from mastertrade.engine.ml.publish import Strategies
+
+log = logging.getLogger(__name__)
 
 KIND = "forecast"
 LIVE_BARS = 400
@@ -461,7 +464,9 @@ async def refit(
     """Train the model of the newest bar on every label known now and save it (the nightly job). The
     stored forecast series is left as it is: past forecasts are never rewritten; a series with no
     forecast of the stored bars yet is made by a full walk-forward instead (refused, ``SeriesInUse``,
-    should it still hold values that strategies in ``strategies`` trading on it read). Refused like
+    should it still hold values that strategies in ``strategies`` trading on it read), and so is one whose
+    forecasts were made from candles that changed since (``summary["candles_changed"]`` says why; refused,
+    ``CandlesChanged``, while such strategies read it: :func:`_train_again`). Refused like
     :func:`train` while another process trains the series. ``until``: "now" is that market time (a
     replay's), and only the bars closed by then are read."""
     from mastertrade.engine.ml.pending import settle
@@ -482,6 +487,7 @@ async def _refit(
     frame: pd.DataFrame,
     strategies: Strategies,
 ) -> dict[str, Any]:
+    from mastertrade.engine.collectors.forecast_candles import stale
     from mastertrade.engine.ml.walkforward import fit_at
     from mastertrade.engine.ml.windows import labels
 
@@ -489,6 +495,9 @@ async def _refit(
     if np.isnan(predictions).all():
         extra = await _training_extra(db, request, key, frame)
         return await _train(db, request, store, key, frame, extra, None, strategies, refuse_empty=False)
+    reason = await stale(db, request.model, key, request.horizon, store=store)
+    if reason is not None:
+        return await _train_again(db, request, store, key, frame, strategies, reason)
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
     y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)
@@ -499,6 +508,41 @@ async def _refit(
         raise UserInputError(f"{key}: no labelled samples to train on")
     metrics, artifact = judge_and_save(store, trained, request, key, frame, names, predictions)
     return {"model": request.model, "series": str(key), "artifact": artifact.as_dict(), "evaluation": metrics}
+
+
+async def _train_again(
+    db: Database,
+    request: TrainRequest,
+    store: ArtifactStore,
+    key: SeriesKey,
+    frame: pd.DataFrame,
+    strategies: Strategies,
+    reason: str,
+) -> dict[str, Any]:
+    """The refit of a series whose stored forecasts were made from candles that changed since (``reason``,
+    ``collectors.forecast_candles``): for these candles the series was never trained, so it gets what a
+    series never trained gets, a full walk-forward that replaces the stored forecasts (and records these
+    candles); scoring the old forecasts against the new candles, as a refit scores its stored series,
+    would judge forecasts of other prices. Refused (``CandlesChanged``), nothing trained, while strategies
+    in paper, active or paused state read the series: their past forecasts are never rewritten."""
+    from mastertrade.engine.collectors.forecast_candles import CandlesChanged
+    from mastertrade.engine.ml.publish import readers
+
+    found = await readers(strategies, request.model, key, request.horizon)
+    if found:
+        one = len(found) == 1
+        raise CandlesChanged(
+            f"{reason}; the nightly refit did not train it: strateg{'y' if one else 'ies'} {', '.join(found)}"
+            f" read{'s' if one else ''} the series, and a training replaces the past forecasts"
+            f" {'it' if one else 'they'} traded on: retire {'it' if one else 'them'} first"
+            " (`mt strategy retire ID`)"
+        )
+    log.warning(
+        "ml_retrain: %s; trained again from the current candles, replacing the stored forecasts", reason
+    )
+    extra = await _training_extra(db, request, key, frame)
+    summary = await _train(db, request, store, key, frame, extra, None, strategies, refuse_empty=False)
+    return {**summary, "candles_changed": reason}
 
 
 async def evaluate_stored(
@@ -661,6 +705,7 @@ async def predict_latest(
     feature point when ``publish``. Refused (``CandlesChanged``) when the stored series' forecasts were
     made from candles that have changed since (``collectors.forecast_candles``): the value it holds for
     the bar, and any added to it, would sit beside forecasts of other prices."""
+    from mastertrade.engine.collectors.forecast_candles import add_forecast, covered, read_stamp
     from mastertrade.engine.collectors.forecast_candles import check as check_candles
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import CandleStore
@@ -690,10 +735,19 @@ async def predict_latest(
     kept = float(held[-1]) if held.shape[0] else None
     published = False
     if value is not None and publish and kept is None:
-        published = True
-        await features.upsert(
-            source(key.simulated), forecast_points(name, key.symbol, opens[-1:], np.array([value]), step)
-        )
+        # What it read beyond the candles already recorded (the training's, the forecasts added before it)
+        # is recorded with it, so a later rewrite of those bars is caught (``collectors.forecast_candles``).
+        after = await covered(db, loaded.artifact.name, key, loaded.horizon, bar, store=store)
+        read = read_stamp(frame, after, bar)
+        points = forecast_points(name, key.symbol, opens[-1:], np.array([value]), step)
+        async with db.engine.begin() as conn:
+            published = not await features.add_missing(conn, source(key.simulated), points)
+            if published:
+                await add_forecast(conn, loaded.artifact.name, key, loaded.horizon, bar, read)
+        if not published:  # another process stored this bar's forecast meanwhile: that one stands
+            now = await features.read(source(key.simulated), name, key.symbol)
+            held = now.values[now.ts == bar]
+            kept = float(held[-1]) if held.shape[0] else None
     return {
         "model": loaded.artifact.name,
         "version": loaded.artifact.version,

@@ -4,7 +4,9 @@ For each model in ``[ml] forecasts`` and each symbol of ``[market] symbols`` (at
 
 - ``ml_retrain`` trains the model of the newest bar on every label known now (on a replay: closed by its
   market time, ``market.as_of``) and saves it as a new artifact (a series never trained gets a full
-  walk-forward first, which also stores its past forecasts);
+  walk-forward first, which also stores its past forecasts; so does one whose forecasts were made from
+  candles that changed since, unless a trading strategy reads it: then it is not trained, an error
+  naming the model, the strategies and what to do);
 - :class:`ForecastService` waits for ``candle.closed`` and, with the newest artifact, stores the
   forecast made at that bar's close (published at the close, like every walk-forward forecast). It
   notices a new artifact by its folder and loads it once.
@@ -90,6 +92,8 @@ async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         results[f"{model} {symbol}"] = {
             "version": summary["artifact"]["version"],
             "verdict": summary["evaluation"].get("verdict"),
+            # its candles changed since its training: trained again from them, its forecasts replaced
+            **({"candles_changed": summary["candles_changed"]} if "candles_changed" in summary else {}),
         }
     run.progress(len(pairs), len(pairs), "done")
     return {"models": results}
