@@ -122,6 +122,9 @@ class FakeAccount:
     async def strategy_holding(self, strategy_id: str, symbol: str) -> float:
         return self.held.get(strategy_id, 0.0)
 
+    async def strategy_to_sell(self, strategy_id: str, symbol: str) -> float:
+        return self.held.get(strategy_id, 0.0)  # no sell by hand on its way
+
     async def strategy_order_on_its_way(self, strategy_id: str, symbol: str, side: Any) -> None:
         return None  # its sends are done when they return
 

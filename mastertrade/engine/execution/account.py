@@ -209,6 +209,20 @@ class Account:
         taken)."""
         return min(await self._strategy_share(strategy_id, symbol), (await self.broker.ledger()).held(symbol))
 
+    async def strategy_to_sell(self, strategy_id: str, symbol: str) -> float:
+        """What a strategy's own exit (its exit signal's sell, its protection's) sells of ``symbol``: what it
+        holds (``strategy_holding``) less what the sells by hand on their way will still take of it
+        (``selling_by_hand``: a live limit sell resting, a paper market sell waiting for the next bar, with
+        its share of the strategy's coins). Those coins are that sell's: an exit asking for them was
+        refused for want of free coins (the strategy's exit never made, asked again at every exit signal),
+        or resized to other owners' free coins and booked as the strategy's (once the sell by hand filled,
+        the strategies' positions no longer added up to what was held). Once such a sell ends without
+        them (cancelled, expired, rejected), they are the strategy's again, and its next exit sells them.
+        """
+        held = await self.strategy_holding(strategy_id, symbol)
+        left = held - (await self.selling_by_hand(symbol)).get(strategy_id, 0.0)
+        return left if left > held * order_shares.TOLERANCE else 0.0
+
     async def strategy_order_on_its_way(
         self, strategy_id: str, symbol: str, side: Side
     ) -> OrderRecord | None:
@@ -220,9 +234,13 @@ class Account:
         The backtest fills each order at the next bar's open, so a strategy is never flat while entering
         at a close. Live, an entry whose answer was lost stays unknown until the exchange shows it (for
         minutes when it is down); the strategy holds nothing meanwhile, and its entry signal at the next
-        close sent a second buy beside the first."""
+        close sent a second buy beside the first. A sell by hand booked as the strategy's (it took only
+        its coins: ``_attributed``) is not its own: its exit sells what that sell leaves it
+        (``strategy_to_sell``)."""
         for row in await self.journal.orders(book=self.broker.book, states=ON_ITS_WAY, symbol=symbol):
             if row.strategy_id != strategy_id or row.side != side.value or row.parent_id is not None:
+                continue
+            if _by_hand(row):  # a sell by hand of its coins: its exit sells what that leaves it
                 continue
             if side is Side.BUY or row.type == OrderType.MARKET.value:
                 return row
@@ -690,7 +708,7 @@ class Account:
         proposed = ProposedOrder(request.symbol, request.side.value, request.amount, reference, self.fee)
         decision = await self.risk.check(
             proposed,
-            await self.portfolio(releasing=plan),
+            await self._as_sold_from(await self.portfolio(releasing=plan), request),
             book=self.broker.book,
             strategy_id=strategy_id,
             sizing=sizing,
@@ -741,6 +759,25 @@ class Account:
         row = await self.broker.submit(request, placed_ts=placed_ts)
         return row, decision, None
 
+    async def _as_sold_from(self, portfolio: PortfolioSnapshot, request: OrderRequest) -> PortfolioSnapshot:
+        """The account as ``request`` may sell from it: a strategy's own sell (its exit signal's, its
+        protection's; not a sell by hand booked as its) finds free only what the strategy keeps beside
+        the sells by hand on their way (``strategy_to_sell``), so the risk check resizes it to that, or
+        refuses it when such a sell has all of the strategy's coins; never other owners' free coins,
+        which it sold as its own. Read under the sells' lock (``_send``), as the sell is checked: a sell
+        by hand placed after the strategy sized its exit (``Trader``, ``Protector``) has promised some of
+        its coins meanwhile."""
+        if request.side is not Side.SELL or request.strategy_id is None or _by_hand(request):
+            return portfolio
+        holding = portfolio.holdings.get(request.symbol)
+        if holding is None:
+            return portfolio
+        keeps = await self.strategy_to_sell(request.strategy_id, request.symbol)
+        reserved = max(holding.reserved, holding.amount - keeps)
+        return replace(
+            portfolio, holdings={**portfolio.holdings, request.symbol: replace(holding, reserved=reserved)}
+        )
+
     async def _took(self, request: OrderRequest, plan: bracket_sell.Plan) -> str | None:
         """What a sell by hand sent beside strategies' positions no exit order reserves (``plan.watched``)
         takes of them (``watched_sell.taken``, in the order of its shares: ``_shared``); live, their
@@ -756,7 +793,9 @@ class Account:
 
     async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
         """Cancel an order by hand. The stop protecting an open position is refused
-        (``StopProtectsPosition``, see ``stop_guard``) unless ``unprotect`` says the caller means it."""
+        (``StopProtectsPosition``, see ``stop_guard``) unless ``unprotect`` says the caller means it. A
+        sell by hand cancelled gives back the strategies' coins it would have taken: live, their
+        protections rest their exits again for them at once."""
         row = await self.journal.get(order_id)
         broker: Broker = self.broker
         if row.book != self.broker.book:
@@ -774,7 +813,12 @@ class Account:
         keeping = getattr(broker, "cancel_keeping_stop", None)  # a live take-profit in an OCO list
         if not unprotect and keeping is not None and (kept := await keeping(order_id)) is not None:
             return order_info(kept)
-        return order_info(await broker.cancel(order_id))
+        cancelled = await broker.cancel(order_id)
+        if self.protection is not None and broker is self.broker and _by_hand(row) and row.side == "sell":
+            # what it still took of strategies' positions is theirs again: their exits are placed again
+            # for it now, not at the next poll (``Protector._rest``)
+            await self.protection.sync(row.symbol)
+        return order_info(cancelled)
 
     async def orders(
         self, *, open_only: bool = False, limit: int = 50, book: str | None = None
@@ -1005,7 +1049,7 @@ def _with_taken(
     return f"{said}; {note}" if note else said
 
 
-def _by_hand(row: OrderRecord) -> bool:
+def _by_hand(row: OrderRecord | OrderRequest) -> bool:
     """A sell by hand (``mt trade sell``, ``POST /v1/orders``): not a strategy's, nor an exit."""
     return row.role == "order"
 

@@ -21,7 +21,9 @@ not taken its coins yet, but they are promised: ``pending`` says what it will st
 (its shares' parts of what is left to fill; a sell without shares all of its ``strategy_id``'s). The next
 sell by hand shares out what they leave (``Account.plan_sell``), so two sells together never take more of
 an owner than it holds, and a strategy's exits placed again beside such a sell cover only what it keeps
-(``Protector._rest``).
+(``Protector._rest``), and its own exit (its exit signal's sell, its protection's) sells only that
+(``Account.strategy_to_sell``). A sell that ends without its coins (cancelled, expired, rejected) promises
+nothing any more: they are their owners' again.
 """
 
 from __future__ import annotations

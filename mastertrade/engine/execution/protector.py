@@ -38,7 +38,9 @@ it. A crash in between leaves the protection armed, and the next start places it
 is held then. A sell taking the account's own coins and several strategies' (their exits all taken back)
 is booked by each owner's share (``order_shares``), so each strategy's exits come back for what it still
 holds; beside a sell by hand still on its way (a limit sell resting), for what that sell leaves it
-(``_rest``).
+(``_rest``), and a level reached then sells only that (``_fire``): the coins the sell by hand takes are
+its, until it ends without them (cancelled by hand or at the exchange, expired, rejected), when the
+protection protects and sells them again.
 
 Stale prices blind the protection: the stale-data breaker watches the protected symbols too, and while a
 protected symbol has no fresh price the protection is ``degraded``, which is published as a critical
@@ -224,19 +226,27 @@ class Protector:
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
             return
+        # what a sell by hand on its way takes of the position is that sell's (``Account.strategy_to_sell``)
+        promised = await self._promised(row)
         portfolio = await self.account.portfolio()
         holding = portfolio.holdings.get(row.symbol)
         free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
-        amount = min(left, free)
+        amount = min(left - promised, free)
         if amount <= self._dust(row):
             if row.id not in self._blocked:
                 self._blocked.add(row.id)
+                whose = (
+                    f"the {left:.8g} left are promised to a sell by hand still working (if it ends "
+                    "without them, the protection sells them)"
+                    if left - promised <= self._dust(row)
+                    else "the position is promised to open sell orders"
+                )
                 log.warning(
-                    "protection %s of %s: %s reached but the position is promised to open sell orders; "
-                    "waiting for them",
+                    "protection %s of %s: %s reached but %s; waiting for them",
                     row.id,
                     row.symbol,
                     hit.role,
+                    whose,
                 )
             return
         self._blocked.discard(row.id)
@@ -360,7 +370,7 @@ class Protector:
             return
         if left is None:
             left, _ = await self._position_left(row)
-        left -= (await self.account.selling_by_hand(row.symbol)).get(row.strategy_id, 0.0)
+        left -= await self._promised(row)
         if left > self._dust(row):
             await self.native.ensure(
                 row.symbol, row.strategy_id, level.stop, left, level.stop_role, take=level.take
@@ -629,6 +639,11 @@ class Protector:
         if account <= self._dust(row):
             return 0.0, "the position was closed outside its protection (a manual sell?)"
         return min(own, account), ""
+
+    async def _promised(self, row: ProtectionRecord) -> float:
+        """What the sells by hand on their way will still take of the protected strategy's position
+        (``Account.selling_by_hand``): theirs, not its protection's to sell or to rest a stop for."""
+        return (await self.account.selling_by_hand(row.symbol)).get(row.strategy_id, 0.0)
 
     async def _sold_by_hand(self, symbol: str) -> int | None:
         """The sell by hand that sold last in ``symbol`` when the last sell that sold is one (the strategy

@@ -14,9 +14,11 @@ backtester's code:
 - an **active** strategy also trades the account: an entry is sized by Kelly (its backtest blended with its
   own record) x the goal risk factor, capped by the position limit, then checked by the account's risk
   gate (``Account.send``: may resize or reject it, with the reason audited); an exit sells what the
-  strategy holds (its own fills' share of the account). In live mode the exchange holds no stop orders:
-  the entry's stop-loss, take-profit and trailing stop are kept by the daemon itself
-  (``protector.Protector``), which watches every price update and sells through the account.
+  strategy holds (its own fills' share of the account), less what the sells by hand still on their way
+  take of it (``Account.strategy_to_sell``: their coins are theirs until they end). In live mode the
+  exchange holds no stop orders: the entry's stop-loss, take-profit and trailing stop are kept by the
+  daemon itself (``protector.Protector``), which watches every price update and sells through the
+  account.
 
 The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, the
 stored series with their features (``research.series``), the strategies), which ``wiring.build_trader``
@@ -209,7 +211,20 @@ class Trader:
                 if held <= 0:  # the resting stop had filled: nothing left to sell
                     await self.protection.sync(symbol)
                     return
-            request = exit_request(symbol, held, bar.close, strategy_id=item.id)
+            amount = await self.account.strategy_to_sell(item.id, symbol)
+            if amount <= 0:  # a sell by hand on its way has all its coins: it sells them
+                log.info(
+                    "strategy %s: exit at bar %d: the %.8g %s it holds are promised to a sell by hand still "
+                    "working (`mt orders --open`); nothing else to sell",
+                    item.id,
+                    bar.ts,
+                    held,
+                    symbol,
+                )
+                if self.protection is not None:
+                    await self.protection.sync(symbol)
+                return
+            request = exit_request(symbol, amount, bar.close, strategy_id=item.id)
             await self._send(item, request, bar, placed_ts)
             if self.protection is not None:
                 await self.protection.sync(symbol)  # a filled exit closes the position's protection
