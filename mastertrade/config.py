@@ -296,7 +296,8 @@ class CollectorsSettings(Section):
     """Run the collectors in the daemon. Each source can also be switched off on its own (disabled)."""
 
     disabled: list[str] = []
-    """Sources switched off by name (see `mt data sources`), e.g. ["reddit", "whales"]."""
+    """Sources switched off by name (see `mt data sources`), e.g. ["reddit", "whales"]. A name that is
+    neither a built-in source nor an installed plugin's is refused (here and in intervals and timeouts)."""
 
     intervals: dict[str, float] = {}
     """Poll interval per source in seconds, overriding the source's default, e.g. { news = 600 }."""
@@ -389,6 +390,19 @@ class CollectorsSettings(Section):
             provider, _, code = spec.partition(":")
             if provider not in ("fred", "stooq") or not code.strip():
                 raise ValueError(f"{name} = {spec!r}: expected 'fred:SERIES_ID' or 'stooq:SYMBOL'")
+        return value
+
+    @field_validator("disabled", "intervals", "timeouts")
+    @classmethod
+    def _known_sources[T: (list[str], dict[str, float])](cls, value: T) -> T:
+        from mastertrade.engine.collectors import names
+
+        # A misspelt name (disabled = ["redit"]) left the source meant running without a word. A plugin's
+        # name is known only once its code is imported: with a plugin installed, an unknown name is
+        # refused at `mt daemon start` (collectors.check), not by every command.
+        unknown = [name for name in value if name not in names.BUILTIN_NAMES]
+        if unknown and not names.plugins_installed():
+            raise ValueError(names.unknown_name(unknown[0], names.BUILTIN_NAMES))
         return value
 
     @field_validator("intervals", "timeouts")
@@ -1268,12 +1282,29 @@ def _describe(
     secrets file and the values it gave, by section."""
     error = exc.errors()[0]
     loc = [str(part) for part in error["loc"]]
-    key = ".".join(loc)
     reason = error["msg"]
     if error["type"] == "extra_forbidden":
         reason = "unknown key"
     elif "input" in error and not isinstance(error["input"], dict | list) and not _may_hold_secret(loc):
         reason = f"{reason} (got {json.dumps(error['input'], default=str)})"
+    return _placed(loc, reason, path, secrets)
+
+
+def key_error(loc: list[str], reason: str) -> ConfigError:
+    """The error for a value refused only once the settings are loaded (a collector name that no plugin
+    loaded gives, found at `mt daemon start`), worded and placed as ``load_settings`` words its own:
+    the environment variable or the file and line that set it, the key, the reason."""
+    where = locations()
+    secrets_file = where.secrets_file
+    secrets = _read_secrets(secrets_file)
+    return ConfigError(_placed(loc, reason, where.config_file, (secrets_file, secrets)))
+
+
+def _placed(
+    loc: list[str], reason: str, path: Path, secrets: tuple[Path, dict[str, dict[str, Any]]] | None
+) -> str:
+    """``reason`` for the value at ``loc``, led by where that value came from (see ``_describe``)."""
+    key = ".".join(loc)
     env_name = ENV_PREFIX + ENV_NESTED.join(part.upper() for part in loc)
     if any(name.upper() == env_name for name in os.environ):
         return f"environment variable {env_name}: {reason}"

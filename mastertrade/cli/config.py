@@ -19,16 +19,23 @@ def show(json_out: Annotated[bool, JsonOption] = False) -> None:
     Alert targets are checked as `mt daemon start` checks them: one Apprise cannot build is refused.
     Each alert target is shown masked with its identity, a keyed hash of its whole URL
     (`tgram://*** #3f9a1c2e07`), as `mt alerts list` and the alert history show it: two targets of
-    one scheme show apart without showing their secrets."""
+    one scheme show apart without showing their secrets.
+
+    A collector name in `[collectors]` that neither a built-in source nor an installed plugin has is
+    refused, as `mt daemon start` refuses it."""
     from mastertrade.cli.runtime import settings
     from mastertrade.config import masked_dump, render_values
     from mastertrade.engine.alerts.targets import check_targets
+    from mastertrade.engine.collectors.check import check_collector_names
 
     effective = settings()
     # What `mt daemon start` refuses, this check of the config refuses too: a target Apprise cannot build
     # (a tgram:// without its bot token) passes the cheap check every command makes. Apprise is imported
-    # only when there are targets.
+    # only when there are targets; the plugins, only when a collector name is not a built-in one's.
     check_targets(effective.alerts.urls)
+    warning = check_collector_names(effective.collectors)
+    if warning:
+        info(f"mt: warning: {warning}", style="yellow")
     label = _target_label() if effective.alerts.urls else None
     if json_out:
         print_json(masked_dump(effective, label))

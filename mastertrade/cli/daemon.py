@@ -108,6 +108,7 @@ def start(
     components = _live_consent(config, live) if live or config.mode == "live" else []
     if not detached:  # the detached daemon's parent, this command, has checked them
         check_targets(config.alerts.urls)
+        _check_collector_names(config)
     if foreground or detached:
         daemon.run_foreground(config, log_to_stderr=not detached, components=components)
         return
@@ -249,6 +250,16 @@ def _live_consent(config: Settings, live: bool) -> list[object]:
     return [consent]
 
 
+def _check_collector_names(config: Settings) -> None:
+    """A collector name in ``[collectors]`` that no source has (``disabled = ["redit"]``) is refused
+    before the daemon starts, once the plugins' names are known; a warning when a plugin failed to load."""
+    from mastertrade.engine.collectors.check import check_collector_names
+
+    warning = check_collector_names(config.collectors)
+    if warning:
+        info(f"mt: warning: {warning}", style="yellow")
+
+
 @app.command("restart")
 def restart(
     live: Annotated[
@@ -265,6 +276,7 @@ def restart(
     if live or config.mode == "live":
         _live_consent(config, live)
     check_targets(config.alerts.urls)  # before the running daemon is stopped
+    _check_collector_names(config)
     old = daemon.stop(timeout_s=config.daemon.stop_timeout_s + 10)
     busy = _busy_port(config.api.tcp_port)  # once the old daemon let it go
     if busy:

@@ -24,6 +24,7 @@ from mastertrade.engine.collectors.glassnode import GlassnodeCollector
 from mastertrade.engine.collectors.lunarcrush import LunarCrushCollector
 from mastertrade.engine.collectors.macro import MacroCollector
 from mastertrade.engine.collectors.moralis import MoralisCollector
+from mastertrade.engine.collectors.names import ENTRY_POINT_GROUP
 from mastertrade.engine.collectors.news import NewsCollector, RedditCollector
 from mastertrade.engine.collectors.onchain import BlockchainStatsCollector, MempoolCollector
 from mastertrade.engine.collectors.whales import WhaleCollector
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mastertrade.collectors")
 
-ENTRY_POINT_GROUP = "mastertrade.collectors"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 BUILTIN: tuple[type[Collector], ...] = (
@@ -55,13 +55,21 @@ BUILTIN: tuple[type[Collector], ...] = (
 
 def plugin_classes() -> list[type[Collector]]:
     """Collector classes registered by installed plugins (broken ones skipped with a warning)."""
+    return load_plugins()[0]
+
+
+def load_plugins() -> tuple[list[type[Collector]], list[str]]:
+    """Collector classes registered by installed plugins, and a line for each entry point that failed to
+    import (whose source name is therefore unknown). Broken ones are skipped with a warning."""
     builtin_names = {cls.name for cls in BUILTIN}
     found: list[type[Collector]] = []
+    failed: list[str] = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = entry.load()
         except Exception as exc:  # a plugin's import error must not stop the others
             log.warning("collector plugin %s failed to load: %s: %s", entry.name, type(exc).__name__, exc)
+            failed.append(f"{entry.name} ({type(exc).__name__}: {exc})")
             continue
         if not (isinstance(cls, type) and issubclass(cls, Collector)):
             log.warning("collector plugin %s is not a Collector subclass; skipped", entry.name)
@@ -74,7 +82,7 @@ def plugin_classes() -> list[type[Collector]]:
             log.warning("collector plugin %s reuses the source name %r; skipped", entry.name, name)
             continue
         found.append(cls)
-    return found
+    return found, failed
 
 
 def collector_classes() -> list[type[Collector]]:
