@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mastertrade.cli.daemon import duration
+from mastertrade.cli.job_outcome import outcome_words
 from mastertrade.engine.api.schemas import AlertInfo, StatusReport
 from mastertrade.engine.api.schemas_trading import BalanceInfo, FillInfo, PositionInfo, RiskStatus
 from mastertrade.prices import amount, money, pct, price, signed_money
@@ -227,7 +228,9 @@ def _daemon(status: StatusReport) -> list[str]:
         lines.append("Jobs")
         for job in ran:
             assert job.last_run is not None
-            lines.append(f"  {job.name}: {job.last_run.outcome} at {minute(job.last_run.started_at)}")
+            run = job.last_run
+            said = outcome_words(job.name, run.outcome, run.result)  # a night that searched nothing says so
+            lines.append(f"  {job.name}: {said} at {minute(run.started_at)}")
     return lines
 
 
