@@ -15,13 +15,10 @@ from typing import Any
 
 import pytest
 
-from mastertrade.engine.execution.strategies import TradedStrategy
-from mastertrade.engine.execution.trader import Trader
-from mastertrade.engine.signals.genome import parse_genome
-from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange_trading import TradingExchange
 from tests.trading.live_rig import open_desk
-from tests.trading.owners import assert_owners, owners
+from tests.trading.owners import assert_owners
+from tests.trading.second_strategy import desk_beside, held_by
 from tests.trading.test_live_protection import BTC, Desk
 
 TAKE = 0.03
@@ -37,17 +34,8 @@ def exchange() -> Any:
 
 @pytest.fixture
 async def desk(database: Any, exchange: TradingExchange) -> Any:
-    desk = Desk(database, exchange, native=False, stop_loss=0.05, take_profit=0.1)
-    genome = {**desk.strategy.strategy.genome.to_dict(), "name": "watched", "size": 0.25}
-    desk.others.append(TradedStrategy("watched", "active", Strategy.from_genome(parse_genome(genome))))
-    try:
+    async for desk in desk_beside(database, exchange, "watched", native=False):
         yield desk
-    finally:
-        await desk.close()
-
-
-async def held_by(trader: Trader) -> dict[str | None, float]:
-    return await owners(trader.account.journal, trader.account.book, BTC)
 
 
 async def test_a_second_sell_while_the_first_rests_takes_only_what_the_first_leaves(desk: Desk) -> None:

@@ -18,13 +18,11 @@ from typing import Any
 
 import pytest
 
-from mastertrade.engine.execution.strategies import TradedStrategy
 from mastertrade.engine.execution.trader import Trader
-from mastertrade.engine.signals.genome import parse_genome
-from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk, resting_sells
-from tests.trading.owners import assert_owners, owners
+from tests.trading.live_rig import open_desk
+from tests.trading.owners import assert_owners
+from tests.trading.second_strategy import desk_beside, held_by, resting_exits
 from tests.trading.test_live_protection import BTC, Desk
 
 OWN = 0.01
@@ -40,22 +38,8 @@ def exchange() -> Any:
 
 @pytest.fixture
 async def desk(database: Any, exchange: TradingExchange) -> Any:
-    desk = Desk(database, exchange, native=True, stop_loss=0.05, take_profit=0.1)
-    genome = {**desk.strategy.strategy.genome.to_dict(), "name": "other", "size": 0.25}
-    desk.others.append(TradedStrategy("other", "active", Strategy.from_genome(parse_genome(genome))))
-    try:
+    async for desk in desk_beside(database, exchange, "other", native=True):
         yield desk
-    finally:
-        await desk.close()
-
-
-def exits(exchange: TradingExchange) -> list[DeskOrder]:
-    """The exits resting at the exchange (stops and take-profits, not a sell by hand), the stop first."""
-    return [o for o in resting_sells(exchange) if o.type in ("STOP_LOSS_LIMIT", "LIMIT_MAKER")]
-
-
-async def held_by(trader: Trader) -> dict[str | None, float]:
-    return await owners(trader.account.journal, trader.account.book, BTC)
 
 
 async def _all(desk: Desk) -> tuple[Trader, float, float, list[DeskOrder]]:
@@ -68,7 +52,7 @@ async def _all(desk: Desk) -> tuple[Trader, float, float, list[DeskOrder]]:
     other = await account.strategy_holding("other", BTC)
     bought = await account.place(BTC, "buy", OWN, live=True)
     assert bought["order"]["state"] == "filled"
-    resting = exits(desk.exchange)
+    resting = resting_exits(desk.exchange)
     assert sorted(o.quantity for o in resting) == pytest.approx([other, other, guarded, guarded])
     assert_owners(await held_by(trader), own=OWN, guarded=guarded, other=other)
     return trader, guarded, other, resting
@@ -100,7 +84,7 @@ async def test_a_sell_of_the_accounts_own_and_both_positions_drops_each_by_its_s
     assert await account.strategy_holding("guarded", BTC) == 0.0
     assert await account.strategy_holding("other", BTC) == pytest.approx(left)
     # one OCO list, "other"'s, for what it still holds; "guarded"'s protection ended
-    stop, take = exits(desk.exchange)
+    stop, take = resting_exits(desk.exchange)
     assert stop.quantity == take.quantity == pytest.approx(left)
     assert stop.client_order_id not in {o.client_order_id for o in old}
     states = {row.strategy_id: row.state for row in await desk.protections()}
@@ -110,7 +94,7 @@ async def test_a_sell_of_the_accounts_own_and_both_positions_drops_each_by_its_s
     await restarted.housekeeping()
     await desk.tick(restarted, 40_100.0)
     assert_owners(await held_by(restarted), guarded=0.0, other=left)
-    assert [o.quantity for o in exits(desk.exchange)] == [pytest.approx(left)] * 2
+    assert [o.quantity for o in resting_exits(desk.exchange)] == [pytest.approx(left)] * 2
 
 
 async def test_a_limit_sell_filling_in_parts_goes_to_each_owner_in_order_and_the_exits_cover_the_rest(
@@ -131,7 +115,7 @@ async def test_a_limit_sell_filling_in_parts_goes_to_each_owner_in_order_and_the
         f"{other - TAKE:.8g} {BTC} left: order "
     ) in answer["exits"]
     # "other"'s exits are placed again for what the sell leaves it, beside the sell; "guarded"'s none
-    stop, take = exits(desk.exchange)
+    stop, take = resting_exits(desk.exchange)
     assert stop.quantity == take.quantity == pytest.approx(other - TAKE)
     assert_owners(await held_by(trader), own=OWN, guarded=guarded, other=other)  # nothing sold yet
 
@@ -142,7 +126,7 @@ async def test_a_limit_sell_filling_in_parts_goes_to_each_owner_in_order_and_the
     restarted = await desk.run()
     assert_owners(await held_by(restarted), guarded=guarded - (first - OWN), other=other)
     await desk.tick(restarted, 40_100.0)
-    stop, take = exits(desk.exchange)
+    stop, take = resting_exits(desk.exchange)
     assert stop.quantity == take.quantity == pytest.approx(other - TAKE)
 
     desk.exchange.fill_part(order["client_order_id"], amount - first)
@@ -151,7 +135,7 @@ async def test_a_limit_sell_filling_in_parts_goes_to_each_owner_in_order_and_the
     assert_owners(await held_by(restarted), guarded=0.0, other=other - TAKE)
     states = {row.strategy_id: row.state for row in await desk.protections()}
     assert states == {"guarded": "closed", "other": "active"}
-    stop, take = exits(desk.exchange)
+    stop, take = resting_exits(desk.exchange)
     assert stop.quantity == take.quantity == pytest.approx(other - TAKE)
 
 
@@ -163,13 +147,13 @@ async def test_a_second_sell_while_the_first_rests_takes_only_what_the_first_lea
     first = await account.place(BTC, "sell", amount, type_="limit", price=41_000.0, live=True)
     assert first["order"]["state"] == "open"
     journal = account.journal
-    before = [await journal.get(client_order_id=o.client_order_id) for o in exits(desk.exchange)]
+    before = [await journal.get(client_order_id=o.client_order_id) for o in resting_exits(desk.exchange)]
 
     second = await account.place(BTC, "sell", more, live=True)
 
     # nothing is left of the account's own or of "guarded"'s once the first has sold: "other"'s alone
     assert second["order"]["state"] == "filled" and second["order"]["strategy_id"] == "other"
-    after = [await journal.get(client_order_id=o.client_order_id) for o in exits(desk.exchange)]
+    after = [await journal.get(client_order_id=o.client_order_id) for o in resting_exits(desk.exchange)]
     assert [row.amount for row in after] == [pytest.approx(other - TAKE - more)] * 2
     assert second["exits"] == (
         f"strategy other's exits order {before[0].id} (stop-loss), order {before[1].id} (take-profit) were "
@@ -184,4 +168,4 @@ async def test_a_second_sell_while_the_first_rests_takes_only_what_the_first_lea
     assert_owners(await held_by(trader), other=other - TAKE - more)
     restarted = await desk.run()
     assert_owners(await held_by(restarted), other=other - TAKE - more)
-    assert [o.quantity for o in exits(desk.exchange)] == [pytest.approx(other - TAKE - more)] * 2
+    assert [o.quantity for o in resting_exits(desk.exchange)] == [pytest.approx(other - TAKE - more)] * 2

@@ -18,13 +18,11 @@ from typing import Any
 import pytest
 
 from mastertrade.engine import events
-from mastertrade.engine.execution.strategies import TradedStrategy
 from mastertrade.engine.execution.trader import Trader
-from mastertrade.engine.signals.genome import parse_genome
-from mastertrade.engine.signals.strategy import Strategy
 from tests.fakes.exchange_trading import DeskOrder, TradingExchange
-from tests.trading.live_rig import open_desk, resting_sells
-from tests.trading.owners import assert_owners, owners
+from tests.trading.live_rig import open_desk
+from tests.trading.owners import assert_owners
+from tests.trading.second_strategy import desk_beside, held_by, resting_exits
 from tests.trading.test_live_protection import BTC, Desk
 
 OWN = 0.01
@@ -42,22 +40,8 @@ def exchange() -> Any:
 
 @pytest.fixture
 async def desk(database: Any, exchange: TradingExchange) -> Any:
-    desk = Desk(database, exchange, native=True, stop_loss=0.05, take_profit=0.1)
-    genome = {**desk.strategy.strategy.genome.to_dict(), "name": "other", "size": 0.25}
-    desk.others.append(TradedStrategy("other", "active", Strategy.from_genome(parse_genome(genome))))
-    try:
+    async for desk in desk_beside(database, exchange, "other", native=True):
         yield desk
-    finally:
-        await desk.close()
-
-
-def exits(exchange: TradingExchange) -> list[DeskOrder]:
-    """The exits resting at the exchange (stops and take-profits, not a sell by hand)."""
-    return [o for o in resting_sells(exchange) if o.type in ("STOP_LOSS_LIMIT", "LIMIT_MAKER")]
-
-
-async def held_by(trader: Trader) -> dict[str | None, float]:
-    return await owners(trader.account.journal, trader.account.book, BTC)
 
 
 def refused(desk: Desk) -> list[str]:
@@ -83,7 +67,7 @@ async def _resting(desk: Desk) -> tuple[Trader, float, float, dict[str, Any]]:
     sell = (await account.place(BTC, "sell", amount, type_="limit", price=LIMIT, live=True))["order"]
     assert sell["state"] == "open"
     assert [share["strategy_id"] for share in sell["shares"]] == [None, "guarded", "other"]
-    assert [o.quantity for o in exits(desk.exchange)] == [pytest.approx(other - TAKE)] * 2
+    assert [o.quantity for o in resting_exits(desk.exchange)] == [pytest.approx(other - TAKE)] * 2
     assert_owners(await held_by(trader), own=OWN, guarded=guarded, other=other)
     return trader, guarded, other, sell
 
@@ -96,7 +80,9 @@ async def test_each_exit_signal_sells_what_its_strategy_keeps_beside_the_resting
     assert refused(desk) == []
     [sold] = exit_sells(desk)
     assert sold.quantity == pytest.approx(other - TAKE) and sold.status == "FILLED"
-    assert exits(desk.exchange) == []  # "other"'s OCO list taken back for its exit; "guarded" had none
+    assert (
+        resting_exits(desk.exchange) == []
+    )  # "other"'s OCO list taken back for its exit; "guarded" had none
     assert_owners(await held_by(trader), own=OWN, guarded=guarded, other=TAKE)
     assert (await trader.account.journal.get(sell["id"])).state == "open"
 
@@ -106,7 +92,7 @@ async def test_each_exit_signal_sells_what_its_strategy_keeps_beside_the_resting
     restarted = await desk.run()
     await restarted.housekeeping()
     assert_owners(await held_by(restarted), own=OWN, guarded=guarded, other=TAKE)
-    assert exits(desk.exchange) == []  # all that is left of theirs is the resting sell's
+    assert resting_exits(desk.exchange) == []  # all that is left of theirs is the resting sell's
 
 
 async def test_after_the_sell_by_hand_is_cancelled_the_next_exits_sell_what_is_held(desk: Desk) -> None:
@@ -119,13 +105,15 @@ async def test_after_the_sell_by_hand_is_cancelled_the_next_exits_sell_what_is_h
     assert cancelled["state"] == "cancelled"
     assert_owners(await held_by(trader), own=OWN, guarded=guarded, other=TAKE)
     # the coins it held are theirs again: each protection places its exits again for all it holds
-    assert sorted(o.quantity for o in exits(desk.exchange)) == pytest.approx([TAKE, TAKE, guarded, guarded])
+    assert sorted(o.quantity for o in resting_exits(desk.exchange)) == pytest.approx(
+        [TAKE, TAKE, guarded, guarded]
+    )
 
     await desk.close_bar(trader, 39_800.0, 39_900.0, 39_500.0, 39_600.0)  # down again: both exits
 
     assert refused(desk) == []
     assert sorted(o.quantity for o in exit_sells(desk)) == pytest.approx([TAKE, other - TAKE, guarded])
-    assert exits(desk.exchange) == []
+    assert resting_exits(desk.exchange) == []
     assert_owners(await held_by(trader), own=OWN)
     assert desk.exchange.balance("BTC") == pytest.approx(OWN)
     states = {row.strategy_id: row.state for row in await desk.protections()}
