@@ -44,6 +44,56 @@ class TradingEngine:
         self.venue = venue
         self.source = source
         self.events: list[Any] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self.successor: TradingEngine | None = None
+        """The daemon started by ``restart``: stopped with this one by ``close``."""
+
+    @classmethod
+    async def open(cls, settings: Settings, source: StaticStrategies) -> TradingEngine:
+        """A daemon on a new fake venue, with the trading service trading ``source``'s strategies."""
+        from mastertrade.engine.execution.trader import Trader
+        from mastertrade.engine.services import build_services
+
+        venue = FakeVenue()
+
+        def services(ctx: EngineContext) -> Any:
+            ctx.provide(source, as_type=StrategySource)
+            return build_services(ctx)
+
+        daemon = Daemon(
+            settings, venue=venue, notifier=RecordingNotifier(), serve_api=False, services=services
+        )
+        ctx = await daemon.start()
+        engine = cls(daemon, ctx, venue, source)
+        subscription = ctx.bus.subscribe(["order", "signal", "risk", "goal"], name="test")
+
+        async def record() -> None:
+            try:
+                async for event in subscription:
+                    engine.events.append(event)
+            finally:
+                subscription.close()
+
+        engine._recorder = asyncio.create_task(record())
+        await engine.wait(lambda: ctx.find(Trader) is not None, "the trading service")
+        return engine
+
+    async def close(self) -> None:
+        if self.successor is not None:
+            await self.successor.close()
+        if self._recorder is not None:
+            self._recorder.cancel()
+            await asyncio.gather(self._recorder, return_exceptions=True)
+        await self.daemon.stop()
+
+    async def restart(self) -> TradingEngine:
+        """This daemon stopped and another started on the same database (``mt daemon restart``): it knows
+        only what the journal holds. The events recorded so far are kept."""
+        await self.close()
+        engine = await TradingEngine.open(self.daemon.settings, self.source)
+        engine.events[:0] = self.events
+        self.successor = engine
+        return engine
 
     @property
     def trader(self) -> Any:
@@ -110,33 +160,11 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 async def trading(settings: Settings, trading_strategies: StaticStrategies) -> AsyncIterator[TradingEngine]:
-    from mastertrade.engine.services import build_services
-
-    venue = FakeVenue()
-
-    def services(ctx: EngineContext) -> Any:
-        ctx.provide(trading_strategies, as_type=StrategySource)
-        return build_services(ctx)
-
-    daemon = Daemon(settings, venue=venue, notifier=RecordingNotifier(), serve_api=False, services=services)
-    ctx = await daemon.start()
-    engine = TradingEngine(daemon, ctx, venue, trading_strategies)
-    subscription = ctx.bus.subscribe(["order", "signal", "risk", "goal"], name="test")
-
-    async def record() -> None:
-        async for event in subscription:
-            engine.events.append(event)
-
-    recorder = asyncio.create_task(record())
+    engine = await TradingEngine.open(settings, trading_strategies)
     try:
-        from mastertrade.engine.execution.trader import Trader
-
-        await engine.wait(lambda: ctx.find(Trader) is not None, "the trading service")
         yield engine
     finally:
-        recorder.cancel()
-        subscription.close()
-        await daemon.stop()
+        await engine.close()
 
 
 @pytest.fixture

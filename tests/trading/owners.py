@@ -33,3 +33,29 @@ def assert_owners(found: dict[str | None, float], *, own: float = 0.0, **strateg
     }
     expected = {owner: pytest.approx(amount, abs=1e-9) for owner, amount in want.items()}
     assert found == expected, f"held by each owner (None: the account's own): {found}, not {want}"
+
+
+async def exits_by_owner(journal: Journal, book: str, symbol: str) -> dict[str | None, float]:
+    """What the bracket exits working in ``book`` cover of ``symbol``, by owner (None: the account's own,
+    bought by hand with --stop-loss/--take-profit): a stop-loss and a take-profit of one set sell the same
+    coins, so each set counts once."""
+    from mastertrade.engine.execution.bracket_sell import reserved_by, sets
+    from mastertrade.engine.orders import OrderState
+
+    rows = await journal.orders(
+        book=book, states=[OrderState.OPEN, OrderState.PARTIALLY_FILLED], symbol=symbol
+    )
+    exits = [row for row in rows if row.side == "sell" and row.parent_id is not None]
+    covered: dict[str | None, float] = {}
+    for group in sets(exits):
+        owner = group[0].strategy_id
+        covered[owner] = covered.get(owner, 0.0) + reserved_by(group)
+    return covered
+
+
+def assert_covered(found: dict[str | None, float], **owners: float) -> None:
+    """``found`` (``exits_by_owner``) covers what each of ``owners`` ("own": the account's own) should have
+    exits for, no owner covered for more or less, none of the others covered at all."""
+    want = {None if owner == "own" else owner: amount for owner, amount in owners.items() if amount}
+    expected = {owner: pytest.approx(amount, abs=1e-9) for owner, amount in want.items()}
+    assert found == expected, f"covered by each owner's exits (None: the account's own): {found}, not {want}"

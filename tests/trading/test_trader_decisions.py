@@ -57,7 +57,7 @@ class FakeRisk:
 class FakeBroker:
     cancelled: list[str] = field(default_factory=list)
 
-    async def cancel_exits(self, symbol: str, reason: str) -> None:
+    async def cancel_exits(self, symbol: str, reason: str, *, strategy_id: str | None) -> None:
         self.cancelled.append(symbol)
 
     async def poll(self) -> BarOutcome:
@@ -81,7 +81,7 @@ class FakeBook:
     async def ledger(self) -> Any:
         return self._ledger
 
-    async def cancel_exits(self, symbol: str, reason: str) -> None:
+    async def cancel_exits(self, symbol: str, reason: str, *, strategy_id: str | None) -> None:
         pass
 
     async def submit(self, request: OrderRequest, *, placed_ts: int) -> None:

@@ -279,7 +279,7 @@ class BarClock:
         strategy = item.strategy
         if action is Action.EXIT:
             assert position is not None
-            await broker.cancel_exits(symbol, "exit signal")
+            await broker.cancel_exits(symbol, "exit signal", strategy_id=item.id)
             await broker.submit(
                 exit_request(symbol, position.amount, bar.close, strategy_id=item.id), placed_ts=placed_ts
             )

@@ -108,10 +108,11 @@ class Broker(Protocol):
         the exchange's fills); a paper broker learns everything from ``on_bar`` and has nothing."""
         ...
 
-    async def cancel_exits(self, symbol: str, reason: str) -> None:
-        """Cancel the resting protective exits of ``symbol``'s position before an exit signal sells it
-        (paper: the bracket's child orders; live: a strategy's exits are the daemon's, and the stops of
-        manual buys that rest at the exchange are left to protect those positions)."""
+    async def cancel_exits(self, symbol: str, reason: str, *, strategy_id: str | None) -> None:
+        """Cancel the resting protective exits of strategy ``strategy_id``'s position in ``symbol`` before
+        its exit signal sells it (paper: its brackets' child orders, never another owner's, whose positions
+        they keep protecting; live: a strategy's exits are the daemon's, and the stops of manual buys that
+        rest at the exchange are left to protect those positions)."""
         ...
 
     async def ledger(self) -> Ledger: ...

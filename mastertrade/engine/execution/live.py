@@ -343,7 +343,7 @@ class LiveBroker:
         self._trips_seen = len(self._ledger.round_trips)
         return outcome
 
-    async def cancel_exits(self, symbol: str, reason: str) -> None:
+    async def cancel_exits(self, symbol: str, reason: str, *, strategy_id: str | None) -> None:
         """Nothing to cancel for a strategy's exit signal: strategies' live exits are kept by the daemon
         (``protector``); the exits resting at the exchange belong to manual bracketed buys and keep
         protecting those positions."""

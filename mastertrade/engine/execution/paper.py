@@ -289,10 +289,15 @@ class PaperBroker:
         """Nothing to ask: paper orders fill on the price updates ``on_bar`` gives."""
         return BarOutcome()
 
-    async def cancel_exits(self, symbol: str, reason: str) -> None:
-        """Cancel the working bracket exits in ``symbol`` (before a strategy's own exit replaces them)."""
+    async def cancel_exits(self, symbol: str, reason: str, *, strategy_id: str | None) -> None:
+        """Cancel strategy ``strategy_id``'s working bracket exits in ``symbol``, before its own exit
+        replaces them. Other owners' (another strategy's, a buy bracketed by hand) keep protecting their
+        positions: every exit of the symbol was cancelled, and those positions were left without a stop
+        (a buy by hand's for good, another strategy's until its own exit signal). A strategy's own book
+        holds only its orders: all of them are its."""
         for row in list(self._working.values()):
-            if row.symbol == symbol and row.parent_id is not None and row.id is not None:
+            mine = self.strategy_id is not None or row.strategy_id == strategy_id
+            if row.symbol == symbol and row.parent_id is not None and mine and row.id is not None:
                 await self.cancel(row.id, reason)
 
     async def _cancel_children(self, parent_id: int, reason: str) -> None:

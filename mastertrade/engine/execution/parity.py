@@ -174,7 +174,7 @@ async def paper_replay(
         placed_ts = int(stamps[i + 1])
         if action is Action.EXIT:
             assert position is not None
-            await broker.cancel_exits(symbol, "exit signal")
+            await broker.cancel_exits(symbol, "exit signal", strategy_id=strategy_id)
             await broker.submit(
                 exit_request(symbol, position.amount, bar.close, strategy_id=strategy_id), placed_ts=placed_ts
             )

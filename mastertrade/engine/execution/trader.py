@@ -13,9 +13,10 @@ backtester's code:
   backtest it is compared with);
 - an **active** strategy also trades the account: an entry is sized by Kelly (its backtest blended with its
   own record) x the goal risk factor, capped by the position limit, then checked by the account's risk
-  gate (``Account.send``: may resize or reject it, with the reason audited); an exit sells what the
-  strategy holds (its own fills' share of the account), less what the sells by hand still on their way
-  take of it (``Account.strategy_to_sell``: their coins are theirs until they end). In live mode the
+  gate (``Account.send``: may resize or reject it, with the reason audited); an exit takes back the
+  strategy's own exits (paper: its brackets' legs, never another owner's) and sells what the strategy
+  holds (its own fills' share of the account), less what the sells by hand still on their way take of
+  it (``Account.strategy_to_sell``: their coins are theirs until they end). In live mode the
   exchange holds no stop orders: the entry's stop-loss, take-profit and trailing stop are kept by the
   daemon itself (``protector.Protector``), which watches every price update and sells through the
   account.
@@ -204,7 +205,7 @@ class Trader:
             )
             return
         if action is Action.EXIT:
-            await self.account.broker.cancel_exits(symbol, "exit signal")
+            await self.account.broker.cancel_exits(symbol, "exit signal", strategy_id=item.id)
             if self.protection is not None:  # its stop resting at the exchange holds the coins
                 await self.protection.release(symbol, item.id, "exit signal")
                 held = await self.account.strategy_holding(item.id, symbol)
