@@ -32,7 +32,7 @@ from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.bracket_sell import BRACKET_EXITS
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
 from mastertrade.engine.execution.journal import Journal, order_info
-from mastertrade.engine.execution.ledger import Ledger, RoundTrip, split_symbol
+from mastertrade.engine.execution.ledger import RoundTrip, split_symbol
 from mastertrade.engine.execution.manual_orders import (
     already_placed,
     as_shown,
@@ -247,7 +247,7 @@ class Account:
         return None
 
     async def _strategy_share(self, strategy_id: str, symbol: str) -> float:
-        return _open_amount(await self.journal.strategy_ledger(self.broker.book, strategy_id), symbol)
+        return (await self.journal.strategy_ledger(self.broker.book, strategy_id)).open_amount(symbol)
 
     async def real_record(self, strategy_id: str) -> TradeStats:
         """A strategy's own closed trades, each signal counted once: its paper book, which takes every
@@ -543,7 +543,7 @@ class Account:
         """The strategies holding ``symbol`` in the account, each with its share (``_strategy_share``), by
         strategy id."""
         ledgers = await self.journal.strategy_ledgers(self.broker.book)
-        shares = {sid: _open_amount(ledgers[sid], symbol) for sid in sorted(ledgers)}
+        shares = {sid: ledgers[sid].open_amount(symbol) for sid in sorted(ledgers)}
         return {sid: share for sid, share in shares.items() if share > 0}
 
     async def _owners(self, symbol: str) -> tuple[float, dict[str, float], list[OrderRecord]]:
@@ -766,14 +766,26 @@ class Account:
         refuses it when such a sell has all of the strategy's coins; never other owners' free coins,
         which it sold as its own. Read under the sells' lock (``_send``), as the sell is checked: a sell
         by hand placed after the strategy sized its exit (``Trader``, ``Protector``) has promised some of
-        its coins meanwhile."""
+        its coins meanwhile. Its own paper exits still resting hold theirs too: a sell by hand cancelled
+        after its exit signal took them back puts them back for all it holds (``paper_put_back``), and
+        its exit, sized before, then found free only other owners' coins."""
         if request.side is not Side.SELL or request.strategy_id is None or _by_hand(request):
             return portfolio
         holding = portfolio.holdings.get(request.symbol)
         if holding is None:
             return portfolio
         keeps = await self.strategy_to_sell(request.strategy_id, request.symbol)
-        reserved = max(holding.reserved, holding.amount - keeps)
+        resting = bracket_sell.reserved_by(
+            [
+                row
+                for row in await self.broker.working_orders()
+                if row.symbol == request.symbol
+                and row.side == Side.SELL.value
+                and row.strategy_id == request.strategy_id
+                and row.parent_id is not None
+            ]
+        )
+        reserved = max(holding.reserved, holding.amount - max(keeps - resting, 0.0))
         return replace(
             portfolio, holdings={**portfolio.holdings, request.symbol: replace(holding, reserved=reserved)}
         )
@@ -794,8 +806,10 @@ class Account:
     async def cancel(self, order_id: int, *, unprotect: bool = False) -> dict[str, Any]:
         """Cancel an order by hand. The stop protecting an open position is refused
         (``StopProtectsPosition``, see ``stop_guard``) unless ``unprotect`` says the caller means it. A
-        sell by hand cancelled gives back the strategies' coins it would have taken: live, their
-        protections rest their exits again for them at once."""
+        sell by hand cancelled gives back the coins it would have taken, and their exits: live, the
+        strategies' protections rest theirs again at once; paper, the exits it replaced are put back
+        (``paper_put_back``), under the sells' lock, as a sell by hand replaces them: a sell checked
+        meanwhile sees the book with them or without the sell, never half of it."""
         row = await self.journal.get(order_id)
         broker: Broker = self.broker
         if row.book != self.broker.book:
@@ -813,7 +827,11 @@ class Account:
         keeping = getattr(broker, "cancel_keeping_stop", None)  # a live take-profit in an OCO list
         if not unprotect and keeping is not None and (kept := await keeping(order_id)) is not None:
             return order_info(kept)
-        cancelled = await broker.cancel(order_id)
+        if isinstance(broker, PaperBroker) and _by_hand(row) and row.side == Side.SELL.value:
+            async with self._checking[Side.SELL]:
+                cancelled = await broker.cancel(order_id)
+        else:
+            cancelled = await broker.cancel(order_id)
         if self.protection is not None and broker is self.broker and _by_hand(row) and row.side == "sell":
             # what it still took of strategies' positions is theirs again: their exits are placed again
             # for it now, not at the next poll (``Protector._rest``)
@@ -998,12 +1016,6 @@ class Account:
 
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         return [audit_info(record) for record in await self.risk.store.audit_log(limit=limit)]
-
-
-def _open_amount(ledger: Ledger, symbol: str) -> float:
-    """What ``ledger`` holds of ``symbol`` in an open position (a dust remainder after a close is none)."""
-    position = ledger.positions.get(symbol)
-    return position.amount if position is not None and position.opened_ts is not None else 0.0
 
 
 def _own(plan: bracket_sell.Plan) -> float:

@@ -19,14 +19,21 @@ checked before any exit is touched, so a sell the limits refuse leaves the exits
 Paper books do it in one journal transaction (``Journal.sell_replacing``): a crash leaves all of it or
 none. Live, the exchange is in between; how the steps are ordered and how a crash is finished or rolled
 back is ``live_bracket_sell``'s docstring.
+
+**A sell that ends without selling** (cancelled by hand, or by the book) gives the coins back, and with
+them their exits: live, ``live_bracket_sell.put_back`` (and the strategies' protections) place them again;
+paper, ``paper_put_back`` puts back each set it replaced at its levels, for what it covered, never more
+than its owner then holds (``put_back``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mastertrade.db.models.trading import OrderRecord
+from mastertrade.engine.execution import order_shares
 
 BRACKET_EXITS = frozenset({"stop_loss", "take_profit", "trailing_stop"})
 """The roles of a bracket's exits, which a sell by hand replaces."""
@@ -147,6 +154,61 @@ def sold_reason(sell_id: int, new: Sequence[int], keep: float, symbol: str, *, r
     if not resized:
         return f"{pending(sell_id)}: cancelled, the sell took what it covered ({orders} keep the rest)"
     return f"{pending(sell_id)}: resized to {keep:.8g} {symbol} as {orders}"
+
+
+_RESIZED_AS = re.compile(r": resized to \S+ \S+ as orders? (?P<ids>\d+(?: and \d+)*)$")
+
+
+def replacing_sell(reason: str | None) -> int | None:
+    """The sell by hand that replaced a paper exit whose reason is ``sold_reason``'s, which it may still
+    put back (``paper_put_back``); None for any other reason (one put back says so: ``put_back_reason``)."""
+    if reason is None or not reason.startswith(SOLD_BY_HAND):
+        return None
+    head, colon, _ = reason.removeprefix(SOLD_BY_HAND).partition(": ")
+    return int(head) if colon and head.isdigit() else None
+
+
+def successors(reason: str | None) -> list[int]:
+    """The exits placed for what a paper sell by hand left of the set it resized, as the reason of an exit
+    of that set names them (``sold_reason``); none for another reason."""
+    found = _RESIZED_AS.search(reason or "")
+    return [int(part) for part in found["ids"].split(" and ")] if found else []
+
+
+def put_back_reason(sell_id: int, why: str, said: str) -> str:
+    """The reason of a paper exit replaced for the sell by hand ``sell_id`` once that sell ended without
+    selling all it was to (``why``) and the exits were put back (``said``)."""
+    return f"{pending(sell_id)}, which ended without selling them ({why}): {said}"
+
+
+def put_back(
+    old: Sequence[OrderRecord],
+    later: Sequence[OrderRecord],
+    left: Mapping[str | None, float],
+    room: float,
+) -> list[tuple[list[OrderRecord], list[OrderRecord], float]]:
+    """The exits a paper sell by hand replaced (``old``) put back once it ended without selling: each of
+    their sets, oldest first, with the rows whose levels its new exits take and the amount they are
+    placed for: what it covered, never more than its owner has ``left`` (what it holds beside its other
+    sells: its other exits, its exit signal's sell, its parts of other sells by hand) nor than the
+    ``room`` no working sell reserves (0: nothing to put back). The levels are the set's own, or, for the
+    set it resized, those of the exits placed for what it left (``later``, by type: a trailing stop may
+    have moved up since)."""
+    left = dict(left)
+    newer = {row.id: row for row in later}
+    out: list[tuple[list[OrderRecord], list[OrderRecord], float]] = []
+    for group in sets(sorted(old, key=lambda row: row.id or 0)):
+        owner = group[0].strategy_id
+        cover = reserved_by(group)
+        amount = max(0.0, min(cover, left.get(owner, 0.0), room))
+        if not amount > cover * order_shares.TOLERANCE:
+            amount = 0.0
+        left[owner] = left.get(owner, 0.0) - amount
+        room -= amount
+        named = [newer[i] for row in group for i in successors(row.reason) if i in newer]
+        levels = [next((new for new in named if new.type == row.type), row) for row in group]
+        out.append((group, levels, amount))
+    return out
 
 
 def note(old: Sequence[OrderRecord], new: Sequence[OrderRecord], keep: float, symbol: str) -> str:

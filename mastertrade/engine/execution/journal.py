@@ -328,6 +328,52 @@ class Journal:
                 await session.refresh(row)
         return sell, new
 
+    async def put_back_exits(
+        self,
+        replaced: Sequence[OrderRecord],
+        sets: Sequence[tuple[Sequence[OrderRecord], Sequence[OrderRecord], float]],
+        *,
+        reason: Callable[[Sequence[OrderRecord]], str],
+        replaced_reason: str,
+        placed_reason: str,
+    ) -> tuple[list[OrderRecord], list[OrderRecord]]:
+        """The paper exits a sell by hand replaced, put back once it ended without selling
+        (``paper_put_back``), in one transaction (a crash leaves all of it or none): ``replaced`` (the
+        exits placed for what it left, still working) cancelled with ``replaced_reason``; for each of
+        ``sets`` (its old exits, cancelled; the rows whose levels the new ones take; their amount, 0 for
+        none) copies working at once (``placed_reason``), one one-cancels-other group, and the old exits'
+        reason ``reason(the copies)``, which says so (a start finds none left to put back). Returns the
+        exits cancelled and the new ones."""
+        now = utcnow()
+        async with self.db.sessions() as session:
+            gone = [await self._locked(session, row.id) for row in replaced if row.id is not None]
+            for row in gone:
+                self._move(row, OrderState.CANCELLED, replaced_reason)
+                session.add(row)
+            told: list[OrderRecord] = []
+            new_rows: list[OrderRecord] = []
+            for old, levels, amount in sets:
+                new = [_exit_copy(row, amount, now) for row in levels] if amount > 0 else []
+                if new:
+                    session.add(new[0])
+                    await session.flush()
+                    for row in new:
+                        row.oco = f"oco-{new[0].id}" if len(new) > 1 else None
+                        row.reason = placed_reason
+                    session.add_all(new)
+                    await session.flush()
+                said = reason(new)
+                for row in [await self._locked(session, row.id) for row in old if row.id is not None]:
+                    row.reason = said
+                    row.updated_at = now
+                    session.add(row)
+                    told.append(row)
+                new_rows += new
+            await session.commit()
+            for row in [*gone, *told, *new_rows]:
+                await session.refresh(row)
+        return gone, new_rows
+
     async def transition(
         self,
         order_id: int,

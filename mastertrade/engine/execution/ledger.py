@@ -237,6 +237,11 @@ class Ledger:
         found = self.positions.get(symbol)
         return found.amount if found else 0.0
 
+    def open_amount(self, symbol: str) -> float:
+        """What is held of ``symbol`` in an open position (a dust remainder after a close is none)."""
+        position = self.positions.get(symbol)
+        return position.amount if position is not None and position.opened_ts is not None else 0.0
+
     def apply(self, fill: Fill) -> RoundTrip | None:
         """Book one fill; returns the round trip it closed, if any."""
         if fill.order_id is not None:

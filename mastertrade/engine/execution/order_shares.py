@@ -23,7 +23,8 @@ sell by hand shares out what they leave (``Account.plan_sell``), so two sells to
 an owner than it holds, and a strategy's exits placed again beside such a sell cover only what it keeps
 (``Protector._rest``), and its own exit (its exit signal's sell, its protection's) sells only that
 (``Account.strategy_to_sell``). A sell that ends without its coins (cancelled, expired, rejected) promises
-nothing any more: they are their owners' again.
+nothing any more: they are their owners' again, and so are the exits it replaced (paper:
+``paper_put_back``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ broker keeps the book's ledger in memory by applying each new fill in the order 
 is exactly the replay of the journal (``journal.ledger``); a test holds it to that.
 
 A start is a recovery: an order left as an intent by a stop between journaling and accepting is accepted
-if it is younger than ``intent_max_age_s``, cancelled as stale otherwise; one left "sent" is accepted.
+if it is younger than ``intent_max_age_s``, cancelled as stale otherwise; one left "sent" is accepted; the
+exits a sell by hand replaced are put back when that sell ended without selling before they were
+(``paper_put_back``, as a cancel or a fill that ends it does at once).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell, order_events
+from mastertrade.engine.execution import bracket_sell, order_events, paper_put_back
 from mastertrade.engine.execution.bracket_sell import Plan
 from mastertrade.engine.execution.broker import BarOutcome, Publish
 from mastertrade.engine.execution.final_order import nothing_to_cancel
@@ -94,6 +96,10 @@ class PaperBroker:
         ):
             assert row.id is not None
             self._working[row.id] = row
+        if self.strategy_id is None:  # a strategy's own book takes no sells by hand
+            async with self._matching:
+                for sell_id in await paper_put_back.waiting(self.journal, self.book):
+                    await self._put_back(await self.journal.get(sell_id))
         self._started = True
 
     async def close(self) -> None:
@@ -283,7 +289,25 @@ class PaperBroker:
             done.set()
         await self._cancel_children(order_id, f"its entry was cancelled ({reason})")
         self._emit(order_events.cancelled(row, reason, self.mode))
+        await self._put_back(row)
         return row
+
+    async def _put_back(self, sell: OrderRecord) -> None:
+        """The exits ``sell`` replaced, put back if it ended without selling (``paper_put_back``); the
+        caller holds the matching lock."""
+        if not paper_put_back.ended_short(sell):
+            return
+        held = self._ledger.held(sell.symbol)
+        cancelled, new = await paper_put_back.put_back(
+            self.journal, self.book, sell, held, list(self._working.values())
+        )
+        for row in cancelled:
+            self._working.pop(row.id or 0, None)
+            self._emit(order_events.cancelled(row, row.reason or "", self.mode))
+        for row in new:
+            assert row.id is not None
+            self._working[row.id] = row
+            self._emit(order_events.placed(row, self.mode))
 
     async def poll(self) -> BarOutcome:
         """Nothing to ask: paper orders fill on the price updates ``on_bar`` gives."""
@@ -342,6 +366,8 @@ class PaperBroker:
             else:
                 self._working.pop(row.id, None)
         self._publish_outcome(outcome)
+        for row in changed:  # a sell by hand cut to the position: the exits it replaced come back
+            await self._put_back(row)
         return outcome
 
     def _publish_outcome(self, outcome: BarOutcome) -> None:
