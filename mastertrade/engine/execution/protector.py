@@ -20,7 +20,9 @@ The life of a protection (``db/models/protection.py``, levels in ``protection.py
    in force from the next bar; never lowered).
 4. A level reached moves the protection to ``triggered`` with a fresh client order id, committed before
    the sell is journaled, so it fires once: later prices leave it alone. The sell is a market sell of
-   the position (the strategy's own holding, at most the free position: it can only reduce it), through
+   the position (the strategy's own holding, at most the free position: it can only reduce it; never
+   what its own exits still resting hold when the exchange would not take them back: the coins free
+   beside them are other owners', and it waits until the next price instead), through
    the account's risk check (which never blocks an exit, and audits it) and the live broker's journaled
    path (intent before send, an unknown answer resolved by client id, never resent).
 5. A triggered protection is settled from its sell's journal state: filled closes it; in flight (sent,
@@ -226,21 +228,30 @@ class Protector:
         if left <= self._dust(row):
             await self._close(row, Guard.ACTIVE, why)
             return
-        # what a sell by hand on its way takes of the position is that sell's (``Account.strategy_to_sell``)
+        # what a sell by hand on its way takes of the position is that sell's (``Account.strategy_to_sell``);
+        # what its own exits still resting hold (their cancel failed, or its answer is unknown) is theirs:
+        # the coins free beside them are other owners' (the account's own, another strategy's), never sold
         promised = await self._promised(row)
+        held = bracket_sell.reserved_by(await self.native.resting(row.symbol, row.strategy_id))
         portfolio = await self.account.portfolio()
         holding = portfolio.holdings.get(row.symbol)
         free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
-        amount = min(left - promised, free)
+        amount = min(left - promised - held, free)
         if amount <= self._dust(row):
             if row.id not in self._blocked:
                 self._blocked.add(row.id)
-                whose = (
-                    f"the {left:.8g} left are promised to a sell by hand still working (if it ends "
-                    "without them, the protection sells them)"
-                    if left - promised <= self._dust(row)
-                    else "the position is promised to open sell orders"
-                )
+                if left - promised <= self._dust(row):
+                    whose = (
+                        f"the {left:.8g} left are promised to a sell by hand still working (if it ends "
+                        "without them, the protection sells them)"
+                    )
+                elif left - promised - held <= self._dust(row):
+                    whose = (
+                        f"its exits resting at the exchange, which hold its {held:.8g}, could not be taken "
+                        "back yet (the next price asks again)"
+                    )
+                else:
+                    whose = "the position is promised to open sell orders"
                 log.warning(
                     "protection %s of %s: %s reached but %s; waiting for them",
                     row.id,
