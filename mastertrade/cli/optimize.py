@@ -62,7 +62,10 @@ def optimize(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write the best genome (a plugin's: its best parameter values) to this JSON file."
+            "--out",
+            help="Write the best genome to this JSON file, with the record of its tuning (its series,"
+            " search window, trials and their variance) that `mt validate FILE` reads; a plugin's: its"
+            " best parameter values.",
         ),
     ] = None,
     force: Annotated[
@@ -187,20 +190,27 @@ def optimize(
         import json
 
         best = report["best"]
-        written = best["genome"] if "genome" in best else {k: best[k] for k in ("plugin", "parameters")}
         from mastertrade.cli.out_file import write_out
 
-        write_out(out, json.dumps(written, indent=2) + "\n")
-        info(f"wrote the best {'genome' if 'genome' in best else 'parameters'} to {out}")
-        if "genome" in best:
-            # the file carries no record of its tuning: `mt validate FILE` alone would count one trial
-            # and call the searched bars out-of-sample
+        if "genome" not in best:
+            write_out(out, json.dumps({k: best[k] for k in ("plugin", "parameters")}, indent=2) + "\n")
+            info(f"wrote the best parameters to {out}")
+        else:
+            from mastertrade.engine.generator.tuned_file import tuned_document
+
+            # the genome with the record of its tuning (its series, search window, N and V): `mt validate
+            # FILE` then starts after the searched bars and deflates as the tuning did
+            write_out(out, json.dumps(tuned_document(report), indent=2) + "\n")
+            info(f"wrote the best genome, with the record of its tuning, to {out}")
+            same_bars = (f" --end {end}" if end is not None else "") + (
+                f" --exchange {exchange}" if exchange is not None else ""
+            )
             counted = report["deflated_trials"]
             trials = counted.get("trials_used", counted.get("trials"))
             info(
                 f"its tuning searched the bars to {report['search_window']['end']}:"
-                f" `mt validate {out} --start {report['holdout']['start']} --trials {trials}` reports on the"
-                " bars it never saw, counting every trial on this series"
+                f" `mt validate {out}{same_bars}` reports on the bars after them (its hold-out, and any"
+                f" stored since), counting the {trials:,} trials its deflated Sharpe ratio counted"
             )
     if json_out:
         print_json(report)

@@ -1,6 +1,6 @@
 """What a research command says about the data a strategy meets: bars a trained policy's training saw or
-a generated strategy's search chose it on (in-sample, not evidence), a market it never saw, and series it
-reads that hold nothing. Shared by `mt backtest` and `mt validate`."""
+a generated strategy's search (a tuned genome file's tuning) chose it on (in-sample, not evidence), a
+market it never saw, and series it reads that hold nothing. Shared by `mt backtest` and `mt validate`."""
 
 from __future__ import annotations
 
@@ -45,37 +45,53 @@ def trained_on(loaded: Strategy) -> Provenance | None:
 
 
 def say_what_selection_saw(spec: str, loaded: Any, series: Series) -> None:
-    """A trained policy backtested on bars its training saw, or a generated strategy on bars its search
-    chose it on, says how many (in-sample, not evidence of anything); on a market it never saw, says that
-    (a test of transfer)."""
-    from mastertrade.engine.market.timeframes import to_iso
-
+    """A trained policy backtested on bars its training saw, a generated strategy on bars its search
+    chose it on, or a genome file `mt optimize --out` wrote on bars its tuning chose it on, says how many
+    (in-sample, not evidence of anything); on a market it never saw, says that (a test of transfer)."""
     provenance = trained_on(loaded)
-    if provenance is None and getattr(loaded, "source", None) == "stored":
+    source = getattr(loaded, "source", None)
+    if provenance is None and source == "stored":
         from mastertrade.cli.strategy import stored_record
         from mastertrade.engine.generator.report import provenance_of
 
         record = stored_record(spec)
         provenance = None if record is None else provenance_of(record)
+    if provenance is None and source == "file":
+        from mastertrade.engine.generator.tuned_file import provenance_in
+
+        provenance = provenance_in(spec)
     if provenance is None:
         return
-    training = provenance.seen_by == "training"
     key = series.key
     if not provenance.applies(key.exchange, key.symbol, key.timeframe):
         info(
-            f"note: {spec} was {'trained' if training else 'searched'} on {provenance.symbol}"
+            f"note: {spec} was {provenance.seen} on {provenance.symbol}"
             f" {provenance.timeframe}{f' ({provenance.exchange})' if provenance.exchange else ''}:"
             f" {key.symbol} {key.timeframe} ({key.exchange}) is a market it never saw"
         )
         return
     stamps = series.stamps()
-    seen = int((stamps <= provenance.seen_until_ms).sum())
+    _warn_seen(spec, provenance, int((stamps <= provenance.seen_until_ms).sum()), len(stamps))
+
+
+def warn_in_sample(spec: str, provenance: Provenance | None, report: dict[str, Any]) -> None:
+    """`mt validate` over bars the strategy's selection saw (an earlier --start) warns as `mt backtest`
+    does: its table marks those windows and its verdict begins with them, but a reader of the figures
+    alone (or of --json) would take them for out-of-sample."""
+    origin = report.get("provenance")
+    if provenance is not None and origin:
+        _warn_seen(spec, provenance, int(origin["seen_bars"]), int(report["bars"]), "without --start, ")
+
+
+def _warn_seen(spec: str, provenance: Provenance, seen: int, bars: int, how: str = "") -> None:
+    """The warning of :func:`say_what_selection_saw` and :func:`warn_in_sample`, when any bar was seen."""
+    from mastertrade.engine.market.timeframes import to_iso
+
     if seen:
         info(
-            f"mt: warning: {seen:,} of these {len(stamps):,} bars are ones "
-            + ("its training saw" if training else "its search chose it on")
-            + f" (up to {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; `mt validate {spec}`"
-            " reports on the bars after",
+            f"mt: warning: {seen:,} of these {bars:,} bars are ones its {provenance.chose}"
+            f" (up to {to_iso(provenance.seen_until_ms)}): in-sample, not evidence; {how}`mt validate"
+            f" {spec}` reports on the bars after",
             style="yellow",
         )
 
@@ -119,14 +135,15 @@ def warn_missing_bars(frame: Any, timeframe: str, symbol: str) -> int:
 
 def warn_registry_trials(scored: int | None) -> None:
     """Say how many candidates were chosen among on these bars when ``mt validate`` was given no
-    --trials for a strategy it knows nothing of (a genome file ``mt optimize --out`` wrote looks fresh):
-    its deflated Sharpe ratio counts one trial, and its windows may cover bars it was tuned on."""
+    --trials for a strategy it knows nothing of (a genome file edited by hand, or one an older ``mt
+    optimize --out`` wrote without the record of its tuning, looks fresh): its deflated Sharpe ratio
+    counts one trial, and its windows may cover bars it was tuned on."""
     if scored:
         info(
             f"mt: warning: {scored:,} candidates (mt generate, mt optimize, mt rl train) were scored on bars"
             " of this series overlapping these: if this strategy was chosen or tuned among them, --trials"
             f" {scored} is its count and its windows over the bars they searched are not out-of-sample"
-            " (`mt optimize --out` names the command that leaves them out)",
+            " (a genome file `mt optimize --out` writes records its tuning, and `mt validate` reads it)",
             style="yellow",
         )
 

@@ -37,8 +37,9 @@ def validate(
         typer.Option(
             "--trials",
             help="How many strategies or settings you tried before settling on this one (default 1; for a"
-            " generated strategy on its own series, the trials its generation counted; for a trained"
-            " policy, the trials its hold-out counted).",
+            " generated strategy on its own series, the trials its generation counted; for a genome file"
+            " `mt optimize --out` wrote, the trials its tuning counted; for a trained policy, the trials"
+            " its hold-out counted).",
             show_default=False,
         ),
     ] = None,
@@ -53,6 +54,8 @@ def validate(
     A generated strategy on its own series starts after the last bar its search saw (its hold-out and
     any bar since) and counts the trials its generation counted, with the variance of their Sharpe ratios
     observed then (what it was judged with); an earlier --start marks the windows its search saw. A
+    genome file `mt optimize --out` wrote records its tuning: on the series it was tuned on it likewise
+    starts after the tuning's search window and counts the tuning's trials, with their variance. A
     trained policy (model:ID) on its own series likewise starts after its training window and counts the
     trials its hold-out counted (`mt rl train`)."""
     from mastertrade.cli.strategy import stored_record
@@ -72,6 +75,14 @@ def validate(
         from mastertrade.cli.research_notes import trained_on
 
         provenance = trained_on(loaded)
+    if loaded.source == "file":
+        from mastertrade.engine.generator.tuned_file import provenance_in
+
+        provenance = provenance_in(strategy)
+        if provenance is not None and provenance.trials is not None and provenance.trials > MAX_TRIALS:
+            raise UserInputError(
+                f"invalid {strategy}: its record counts {provenance.trials:,} trials; at most {MAX_TRIALS:,}"
+            )
     config = settings()
 
     async def main() -> dict[str, Any]:
@@ -97,12 +108,14 @@ def validate(
     report = run(main)
     from mastertrade.cli.research_notes import (
         say_market_time,
+        warn_in_sample,
         warn_missing_features,
         warn_note,
         warn_registry_trials,
     )
 
     say_market_time(report, f"{report['symbol']} {report['timeframe']}", "validated on")
+    warn_in_sample(strategy, provenance, report)
     warn_note(report.get("coarse_units"))
     warn_note(report.get("missing_note"))
     warn_registry_trials(report.get("registry_trials"))
@@ -124,7 +137,9 @@ def _print(report: dict[str, Any]) -> None:
         " (SIMULATED)" if report["simulated"] else ""
     )
     typer.echo(f"Validation of {report['strategy']} on {series}, {full['start']} .. {full['end']}")
-    seen_mark = "trained" if (report.get("provenance") or {}).get("seen_by") == "training" else "searched"
+    origin = report.get("provenance") or {}
+    seen_by = origin.get("seen_by")
+    seen_mark = {"training": "trained", "tuning": "tuned"}.get(seen_by or "", "searched")
     rows = [
         (
             f"window {item['fold']}" + (f" ({seen_mark})" if item.get("seen_by_search") else ""),
@@ -166,12 +181,14 @@ def _print(report: dict[str, Any]) -> None:
         right=["IS Sharpe", "Sharpe", "return %", "max DD %", "trades"],
     )
     deflated, boot = report["deflated"], report["bootstrap"]
+    recorded = {
+        "training": "trials (what its hold-out counted on this series when it was trained)",
+        "tuning": f"trials (what its tuning counted on this series, as {origin.get('strategy')} records)",
+    }.get(seen_by or "", "trials (what its generation counted on this series)")
     how = {
         "declared": "declared trial(s)",
-        "default": "trial (none declared)",
-        "recorded": "trials (what its generation counted on this series)"
-        if (report.get("provenance") or {}).get("seen_by") != "training"
-        else "trials (what its hold-out counted on this series when it was trained)",
+        "default": "trial (assumed: no --trials and none recorded)",
+        "recorded": recorded,
     }[deflated.get("trials_source", "declared")]
     from mastertrade.engine.generator.deflated import MIN_OBSERVATIONS
     from mastertrade.engine.market.timeframes import timeframe_ms
@@ -190,13 +207,11 @@ def _print(report: dict[str, Any]) -> None:
         )
         + (f" (undefined: fewer than {MIN_OBSERVATIONS} {returns})" if short else "")
     )
-    origin = report.get("provenance")
-    if origin is not None:
-        subject = (
-            "trained policy: its training"
-            if origin.get("seen_by") == "training"
-            else "generated strategy: its search"
-        )
+    if origin:
+        subject = {
+            "training": "trained policy: its training",
+            "tuning": "tuned genome (mt optimize): its tuning",
+        }.get(seen_by or "", "generated strategy: its search")
         typer.echo(
             f"{subject} saw the bars to {origin['searched_until']}; "
             + (

@@ -13,7 +13,8 @@ a gate: it stores nothing and changes no state. What it says:
   trials ``N`` (how many strategies or settings were tried before this one; 1 if none). The variance of
   the trials' Sharpe ratios is unknown here, so the report takes the variance a skill-less strategy's
   per-day Sharpe estimate has over the same number of days (``1 / (T - 1)``), unless the caller knows
-  the one observed (``ReportOptions.variance``: a generated strategy's, on its own series);
+  the one observed (``ReportOptions.variance``: a generated strategy's, or a tuned genome file's, on its
+  own series);
 - **confidence intervals** (95%) for the annualised Sharpe ratio and the maximum drawdown, from a
   moving-block bootstrap of the daily returns (blocks of ``BLOCK_DAYS`` days keep the serial dependence
   that drawdowns depend on). Written here because scipy's ``bootstrap`` resamples independent draws,
@@ -259,11 +260,27 @@ class Provenance:
     seen_until_ms: int
     trials: int | None
     seen_by: str = "search"
-    """What saw those bars: "search" (a generation run) or "training" (a trained policy)."""
+    """What saw those bars: "search" (a generation run), "training" (a trained policy) or "tuning" (``mt
+    optimize``, for a genome file it wrote: :mod:`.tuned_file`; ``strategy_id`` is then the file)."""
     variance: float | None = None
     """V its deflated Sharpe ratio was judged with, when observed (the variance of the Sharpe ratios of the
     trials it was chosen among, per day); ``None`` when it fell back to the skill-less spread, which
     depends on the days measured and is taken afresh over the report's."""
+
+    @property
+    def seen(self) -> str:
+        """What was done to the strategy on those bars, in a word: searched, trained or tuned."""
+        return {"training": "trained", "tuning": "tuned"}.get(self.seen_by, "searched")
+
+    @property
+    def chose(self) -> str:
+        """What the bars were to it, after "its": "search chose it on", "training saw", ..."""
+        return "training saw" if self.seen_by == "training" else f"{self.seen_by} chose it on"
+
+    @property
+    def named(self) -> str:
+        """The strategy in a message: a stored one's short id, a tuned genome's file."""
+        return self.strategy_id if self.seen_by == "tuning" else self.strategy_id[:16]
 
     def applies(self, exchange: str, symbol: str, timeframe: str) -> bool:
         """Whether a series is the one the strategy was searched on (another series is new to it)."""
@@ -322,8 +339,9 @@ async def validate_series(
     on ``strategy`` over it: what ``mt validate`` prints, for any caller.
 
     ``trials``: as declared (``None``: 1, or for a generated strategy on its own series the trials its
-    generation counted). With ``provenance`` (a generated strategy on its own series) and no
-    ``start_ms``, the report starts after the last bar its search saw (its hold-out and any bar since);
+    generation counted, for a genome file ``mt optimize`` wrote the trials its tuning counted). With
+    ``provenance`` (a generated or tuned strategy on its own series) and no ``start_ms``, the report
+    starts after the last bar its search saw (its hold-out and any bar since);
     an earlier start is reported, with the windows its search saw marked and the verdict saying so.
     ``registry_trials``: with no trials declared and no provenance, how many candidates the trial
     registry counts on bars of the series overlapping these (None otherwise). ``until``: a replay's
@@ -352,10 +370,9 @@ async def validate_series(
     frame = await store.read(key, start_ms, bounded(end_ms, until, key.timeframe))
     if frame.empty:
         if started_after_search and provenance is not None:
-            verb = "searched" if provenance.seen_by == "search" else "trained"
             raise NotFound(
                 f"no candles of {key} after {to_iso(provenance.seen_until_ms)}, the last bar strategy"
-                f" {provenance.strategy_id[:16]} was {verb} on: give --start to report on bars its"
+                f" {provenance.named} was {provenance.seen} on: give --start to report on bars its"
                 f" {provenance.seen_by} saw (marked as such)"
             )
         closed = f" closed by the replay's market time {to_iso(until)}" if until is not None else ""
@@ -453,8 +470,7 @@ def _mark_seen(report: dict[str, Any], frame: pd.DataFrame, provenance: Provenan
         "seen_bars": seen,
     }
     if seen:
-        how = "search chose it on" if provenance.seen_by == "search" else "training saw"
         report["verdict"] = (
             f"{seen:,} of these {len(frame):,} bars (to {to_iso(provenance.seen_until_ms)}) are bars its"
-            f" {how}, so figures over them are not out-of-sample; {report['verdict']}"
+            f" {provenance.chose}, so figures over them are not out-of-sample; {report['verdict']}"
         )

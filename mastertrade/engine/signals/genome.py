@@ -780,6 +780,13 @@ def _decode(text: str, where: str) -> Any:
 
 def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome:
     where = f"{source}: " if source else ""
+    return _one_spelling(parse_genome(genome_document(text, source=source), source=source), where)
+
+
+def genome_document(text: str | bytes, *, source: str | None = None) -> Any:
+    """The decoded JSON value of a genome document from a user, before it is validated: refused
+    (``InvalidGenome``, ``source`` named) when too large, not UTF-8, nested too deep or not JSON."""
+    where = f"{source}: " if source else ""
     if len(text) > MAX_GENOME_BYTES:
         raise InvalidGenome(
             f"{where}{len(text):,} bytes: too large for a genome (at most {MAX_GENOME_BYTES:,})"
@@ -791,7 +798,13 @@ def parse_genome_json(text: str | bytes, *, source: str | None = None) -> Genome
             raise InvalidGenome(f"{where}not UTF-8 text (byte {exc.start})") from None
     if _nesting(text) > MAX_JSON_NESTING:
         raise InvalidGenome(f"{where}JSON nested deeper than {MAX_JSON_NESTING} levels: not a genome")
-    return _one_spelling(parse_genome(_decode(text, where), source=source), where)
+    return _decode(text, where)
+
+
+SELECTION_KEY = "selection"
+"""The key of a genome file's record of what chose it (``mt optimize --out`` writes one: the tuning's
+series, search window and trial count, read by ``engine/generator/tuned_file.py``). It describes the
+file's genome and is not part of it: :func:`load_genome_file` leaves it out of the genome."""
 
 
 def _one_spelling(genome: Genome, where: str) -> Genome:
@@ -811,27 +824,25 @@ def _one_spelling(genome: Genome, where: str) -> Genome:
 def load_genome_file(path: str | Path) -> Genome:
     """Read a genome JSON file; a missing, unreadable or invalid file raises a ``UserInputError``. A file
     that gives no ``name`` is named after itself (``rsi-dip.json``: ``rsi-dip``) when that makes a valid
-    name; a name it gives is checked as always."""
+    name; a name it gives is checked as always. A top-level ``"selection"`` (:data:`SELECTION_KEY`: what
+    chose the genome, written by ``mt optimize --out``) is not part of the genome and is left out."""
     file = Path(path)
+    data = genome_document(read_genome_text(file), source=str(file))
+    if isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key != SELECTION_KEY}
+        if "name" not in data and valid_name(file.stem):
+            data = {"name": file.stem, **data}
+    return _one_spelling(parse_genome(data, source=str(file)), f"{file}: ")
+
+
+def read_genome_text(file: Path) -> str:
+    """The text of a genome file; ``UserInputError`` naming it when it is missing or unreadable."""
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserInputError(f"genome file {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read genome file {str(file)!r}: {exc}") from None
-    if (
-        '"name"' not in text
-        and valid_name(file.stem)
-        and len(text) <= MAX_GENOME_BYTES
-        and _nesting(text) <= MAX_JSON_NESTING
-    ):
-        try:
-            data = _decode(text, "")
-        except InvalidGenome:
-            data = None  # parse_genome_json says where
-        if isinstance(data, dict) and "name" not in data:
-            return _one_spelling(parse_genome({"name": file.stem, **data}, source=str(file)), f"{file}: ")
-    return parse_genome_json(text, source=str(file))
 
 
 def rules(genome: Genome) -> Iterator[Rule]:
