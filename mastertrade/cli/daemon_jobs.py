@@ -84,6 +84,8 @@ def _print_models(models: dict[str, Any]) -> None:
             typer.echo(f"{key}: not trained: {item['error']}")
         else:
             typer.echo(f"{key}: model {item.get('version')}, {item.get('verdict') or 'no verdict'}")
+            if item.get("holdout_note"):
+                typer.echo(f"{key}: {item['holdout_note']}")
             if item.get("candles_changed"):  # trained again from scratch: its old forecasts meant nothing
                 typer.echo(
                     f"{key}: its candles changed since its training, so it was trained again from them"

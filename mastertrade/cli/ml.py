@@ -1,7 +1,8 @@
-"""``mt ml``: forecast models: train (walk-forward), evaluate on the hold-out, list, predict, show, delete.
+"""``mt ml``: forecast models: train (walk-forward), evaluate on the hold-out, list, predict, show, delete;
+the recorded trainings (``trials``).
 
 Needs the ``[ml]`` extra; without it each command that trains or runs a model says how to install it
-(exit 2); ``list``, ``show`` and ``delete`` read files only.
+(exit 2); ``list``, ``show`` and ``delete`` read files only, ``trials`` the database only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 
 from mastertrade.cli.ml_models import IdArg as ModelIdArg
 from mastertrade.cli.ml_models import YesOption
+from mastertrade.cli.ml_trials import trials as list_trials
 from mastertrade.cli.output import JsonOption, info, print_json, print_table, progress
 from mastertrade.cli.research_notes import say_market_time, warn_note
 from mastertrade.cli.runtime import open_db, run, settings
@@ -136,6 +138,8 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         f"error ratio to zero-return: {_num(report['error_ratio_zero'])},"
         f" to last-return: {_num(report['error_ratio_last'])}; the model {report['verdict']}"
     )
+    if report.get("holdout_note"):  # other trainings scored these bars (``engine/ml/trials.py``)
+        typer.echo(report["holdout_note"])
 
 
 def train(
@@ -192,7 +196,10 @@ def train(
     Each forecast is made at a bar's close by a model trained only on labels known then; the model is
     retrained every `--retrain-every` bars. The forecasts are stored (usable in genomes as
     `{"feature": "forecast", "model": MODEL, "horizon": H}`), the model trained on all the data is saved
-    as a versioned artifact, and the hold-out is scored against naive baselines.
+    as a versioned artifact, and the hold-out is scored against naive baselines. Every training is
+    recorded in the workspace (its settings, hold-out bars and verdict; `mt ml trials` lists them): when
+    trainings with other settings scored the same hold-out bars, the output says how many, since the one
+    kept is then chosen on the hold-out and its verdict is not out-of-sample.
 
     The stored series of the model is replaced, which the output says. Refused (exit 2, nothing stored)
     while a strategy in paper, active or paused state reads it: the daemon's nightly refit keeps its past
@@ -271,7 +278,9 @@ def evaluate(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Score stored forecasts on the hold-out against the zero-return and last-return baselines, and
-    backtest a plain forecast-threshold strategy there; says plainly when the model loses."""
+    backtest a plain forecast-threshold strategy there; says plainly when the model loses, and how many
+    recorded trainings scored the same hold-out bars when more than one did (the verdict kept among them
+    is not out-of-sample)."""
     _check(model)
     import math
 
@@ -418,6 +427,7 @@ app.command("train")(train)
 app.command("evaluate")(evaluate)
 app.command("list")(list_models)
 app.command("predict")(predict)
+app.command("trials")(list_trials)
 
 
 def show_model(ident: ModelIdArg, json_out: Annotated[bool, JsonOption] = False) -> None:

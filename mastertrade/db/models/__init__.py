@@ -9,6 +9,7 @@ from mastertrade.db.models.daemon import AlertRecord, AlertRule, JobRun
 from mastertrade.db.models.daemon_lock import DaemonLockRecord
 from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource, ForecastRead
 from mastertrade.db.models.market import Candle, Series
+from mastertrade.db.models.ml import ForecastTrial
 from mastertrade.db.models.protection import ProtectionRecord, UnprotectedRecord
 from mastertrade.db.models.replay import ReplayPosition
 from mastertrade.db.models.strategies import (
@@ -51,6 +52,7 @@ __all__ = [
     "FeatureOrigin",
     "FeatureSource",
     "ForecastRead",
+    "ForecastTrial",
     "Series",
     "GenerationRun",
     "SelectionTrialKey",

@@ -75,6 +75,7 @@ async def evaluate_bar(
         simulated=event.simulated,
         exchange=event.venue,
         stale="skip",  # a rule on forecasts whose candles changed reads them as missing, with a warning
+        until=event.ts + step,  # the bar's close: on a replay, the bars after it are still to play
     )
     for reason in features.stale if features is not None else ():
         if warned is None or reason not in warned:

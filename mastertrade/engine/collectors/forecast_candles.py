@@ -22,6 +22,10 @@ own, how many, a digest of their closes. So a rewrite of bars newer than the tra
 forecast read is caught too, and newer bars never rewritten stay fine. A training that replaces the
 series forgets them with it (:func:`forget_reads`).
 
+On a replay (``market.as_of``) the store holds the bars the replay has yet to play: every check then
+reads only the recorded bars closed by its market time (``until``), as every other reader there does, so
+a rewrite of bars still to come changes nothing the replay shows until it plays them.
+
 It lives beside the feature store, below the models, because every reader of stored forecasts goes
 through the feature provider (:mod:`.provider`), which checks each forecast series it loads as its
 caller asks (:data:`Stale`): refused (the commands), left out with a warning (the daemon's nightly
@@ -226,25 +230,25 @@ async def _added_changed(
     horizon: int,
     trained: int,
     frame: pd.DataFrame | None,
+    bound: int | None,
 ) -> list[int]:
     """The bars of the forecasts added after the training (whose last bar is ``trained``) whose candles
-    changed since they were made (only those up to ``frame``'s last bar, when given)."""
+    changed since they were made (only those up to ``frame``'s last bar, when given, and of bars opened
+    before ``bound``: their candles are all the bars read)."""
     from sqlalchemy import select
 
     from mastertrade.engine.market.store import CandleStore
 
     source, name, symbol = _series_of(model, key, horizon)
     table = _reads_table()
+    where = [table.c.source == source, table.c.name == name, table.c.symbol == symbol, table.c.ts > trained]
+    if bound is not None:
+        where.append(table.c.ts < bound)
     async with db.engine.connect() as conn:
         rows = (
             await conn.execute(
                 select(table.c.ts, table.c.after, table.c.bars, table.c.digest)
-                .where(
-                    table.c.source == source,
-                    table.c.name == name,
-                    table.c.symbol == symbol,
-                    table.c.ts > trained,
-                )
+                .where(*where)
                 .order_by(table.c.ts)
             )
         ).all()
@@ -276,11 +280,16 @@ async def stale(
     *,
     store: ArtifactStore | None = None,
     frame: pd.DataFrame | None = None,
+    until: int | None = None,
 ) -> str | None:
     """Why the stored forecasts of ``model`` (``horizon``) on ``key`` must not be read with its candles as
     they are now (see the module docstring), in one line; None when they may. ``frame``: the candles, when
-    the caller has read them all; else the recorded bars are read from the store."""
+    the caller has read them all; else the recorded bars are read from the store. ``until``: a replay's
+    market time (``market.as_of``): only the recorded bars closed by then are read and checked, the ones
+    it has yet to play are not its market's yet; a training that recorded bars after it (one run before
+    the workspace replayed) is checked once the replay has played them all."""
     from mastertrade.artifacts import ArtifactStore
+    from mastertrade.engine.market.as_of import opened_before
     from mastertrade.engine.market.timeframes import to_iso
 
     found = await _training(db, model, key, horizon, store or ArtifactStore.default())
@@ -288,6 +297,9 @@ async def stale(
     if found is None or candles is None:
         return None  # no stored model made them, or trained before the candles were recorded: not checked
     artifact = found[0]
+    bound = None if until is None else opened_before(until, key.timeframe)
+    if bound is not None and int(candles["last"]) >= bound:
+        return None  # its digest covers bars the replay has yet to play: not read (see the docstring)
     again = f"read beside these candles they would mean nothing: train again with `mt ml train {model}`"
     head = f"the stored {model} forecasts (horizon {horizon}) of {key} were made from other candles"
     if not unchanged(candles, frame if frame is not None else await _candles(db, key, candles)):
@@ -296,7 +308,7 @@ async def stale(
             f"{head}: the {int(candles['bars']):,} bars {span} that model {artifact.version} made them from"
             f" have changed since (re-simulated, imported over or deleted); {again}"
         )
-    changed = await _added_changed(db, model, key, horizon, int(candles["last"]), frame)
+    changed = await _added_changed(db, model, key, horizon, int(candles["last"]), frame, bound)
     if not changed:
         return None
     span = to_iso(changed[0]) if len(changed) == 1 else f"{to_iso(changed[0])} .. {to_iso(changed[-1])}"
@@ -315,8 +327,9 @@ async def check(
     *,
     store: ArtifactStore | None = None,
     frame: pd.DataFrame | None = None,
+    until: int | None = None,
 ) -> None:
     """Raise :class:`CandlesChanged` when :func:`stale` says why."""
-    reason = await stale(db, model, key, horizon, store=store, frame=frame)
+    reason = await stale(db, model, key, horizon, store=store, frame=frame, until=until)
     if reason is not None:
         raise CandlesChanged(reason)

@@ -82,14 +82,21 @@ def _forecast_ref(
 
 
 async def _stale_forecast(
-    db: Database, params: Mapping[str, ParamValue], symbol: str, timeframe: str, exchange: str
+    db: Database,
+    params: Mapping[str, ParamValue],
+    symbol: str,
+    timeframe: str,
+    exchange: str,
+    until: int | None,
 ) -> str | None:
-    """Why the forecast series a term reads must not be read beside its candles (None: it may)."""
+    """Why the forecast series a term reads must not be read beside its candles (None: it may); ``until``:
+    a replay's market time, the bars after it unread (``forecast_candles.stale``)."""
     from mastertrade.engine.collectors.forecast_candles import stale
     from mastertrade.engine.market.store import SeriesKey
 
     model = str(params.get("model", "lstm_transformer"))
-    return await stale(db, model, SeriesKey(exchange, symbol, timeframe), int(params.get("horizon", 1)))
+    key = SeriesKey(exchange, symbol, timeframe)
+    return await stale(db, model, key, int(params.get("horizon", 1)), until=until)
 
 
 class StoredFeatures:
@@ -143,10 +150,12 @@ class StoredFeatures:
         exchange: str | None,
         market: str | None = None,
         stale: Stale = REFUSE,
+        until: int | None = None,
     ) -> StoredFeatures:
         """Load every series the (name, params) pairs need; missing ones will read as NaN. ``market``
         and ``exchange`` name the candles (forecast terms read the forecasts of that series). ``stale``:
-        what to do with a forecast series whose candles changed since its training (module docstring)."""
+        what to do with a forecast series whose candles changed since its training (module docstring),
+        checked on the candles closed by ``until`` (a replay's market time, ``market.as_of``) only."""
         store = FeatureStore(db)
         provider = cls({}, timeframe_ms(timeframe), market=market, timeframe=timeframe, exchange=exchange)
         for name, params in features:
@@ -157,7 +166,7 @@ class StoredFeatures:
                 from mastertrade.engine.signals.forecast_term import source as forecast_source
 
                 if ref[1] and exchange and stale != READ:
-                    reason = await _stale_forecast(db, dict(params), ref[1], timeframe, exchange)
+                    reason = await _stale_forecast(db, dict(params), ref[1], timeframe, exchange, until)
                     if reason is not None and stale == SKIP:
                         log.info("%s; left out", reason)  # the caller says it as its own warning
                         provider.stale.append(reason)
@@ -182,9 +191,10 @@ class StoredFeatures:
         exchange: str | None,
         market: str | None = None,
         stale: Stale = REFUSE,
+        until: int | None = None,
     ) -> StoredFeatures:
         """The provider for everything a set of genomes uses (on ``market``, else the genomes' symbol,
-        of ``exchange``); ``stale`` as :meth:`load`."""
+        of ``exchange``); ``stale`` and ``until`` as :meth:`load`."""
         wanted: dict[tuple[str, Params], None] = {}
         symbols: set[str] = set()
         for genome in genomes:
@@ -201,6 +211,7 @@ class StoredFeatures:
             exchange=exchange,
             market=market,
             stale=stale,
+            until=until,
         )
 
     def __call__(self, name: str, params: Mapping[str, ParamValue], frame: pd.DataFrame) -> Mapping[str, Any]:
@@ -224,16 +235,25 @@ async def features_for(
     exchange: str | None,
     market: str | None = None,
     stale: Stale = REFUSE,
+    until: int | None = None,
 ) -> StoredFeatures | None:
     """The provider for the feature terms of ``strategies`` (genomes, or strategies carrying a
     ``genome``; plugins have none), or None when none of them reads alternative data. ``market``: the
     candles' symbol (default: the one the strategies name); ``exchange``: the candles' exchange (whose
     forecasts a forecast term reads); ``stale``: what to do with forecasts whose candles changed since
-    their training (``StoredFeatures.load``)."""
+    their training (``StoredFeatures.load``), checked on the candles closed by ``until`` (a replay's market
+    time) only."""
     genomes = [getattr(item, "genome", item) for item in strategies]
     genomes = [genome for genome in genomes if genome is not None and hasattr(genome, "entry")]
     if not any(required_features(genome) for genome in genomes):
         return None
     return await StoredFeatures.for_genomes(
-        db, genomes, timeframe=timeframe, simulated=simulated, exchange=exchange, market=market, stale=stale
+        db,
+        genomes,
+        timeframe=timeframe,
+        simulated=simulated,
+        exchange=exchange,
+        market=market,
+        stale=stale,
+        until=until,
     )

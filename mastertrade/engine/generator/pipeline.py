@@ -354,7 +354,7 @@ async def generate(
     # Forecasts whose candles changed since their training are left out of the search, said in the summary
     # (`forecasts_left_out`, a warning of `mt generate`): the search draws them by itself, so a trader who
     # never asked for one is not stopped by it, and no term reads values made from other prices.
-    pool = await feature_pool(db, key, stale="skip")
+    pool = await feature_pool(db, key, stale="skip", until=request.until)
     for reason in pool.stale:  # the daemon's log; `mt generate` warns from the summary
         log.log(logging.WARNING if request.trigger == "nightly" else logging.INFO, "%s; left out", reason)
     problem = Problem(

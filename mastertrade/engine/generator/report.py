@@ -378,7 +378,7 @@ async def validate_series(
         closed = f" closed by the replay's market time {to_iso(until)}" if until is not None else ""
         raise NotFound(f"no candles of {key}{closed} in the requested range")
     features = await features_for(
-        db, [strategy], timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange
+        db, [strategy], timeframe=key.timeframe, simulated=key.simulated, exchange=key.exchange, until=until
     )
     generator = settings.generator
     options = ReportOptions(

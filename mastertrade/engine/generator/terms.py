@@ -63,9 +63,12 @@ def forecast_terms(names: list[str], timeframe: str, exchange: str) -> tuple[Fix
     return tuple(found)
 
 
-async def feature_pool(db: Database, key: SeriesKey, *, stale: Stale = "refuse") -> FeaturePool:
+async def feature_pool(
+    db: Database, key: SeriesKey, *, stale: Stale = "refuse", until: int | None = None
+) -> FeaturePool:
     """The forecasts stored for ``key``'s market and timeframe, as terms and a provider of their values;
-    ``stale``: refuse (``CandlesChanged``) or leave out (``"skip"``) those whose candles changed."""
+    ``stale``: refuse (``CandlesChanged``) or leave out (``"skip"``) those whose candles changed (by
+    ``until``, a replay's market time: the bars after it are not read)."""
     from mastertrade.engine.collectors.provider import StoredFeatures
     from mastertrade.engine.collectors.store import FeatureStore
 
@@ -83,6 +86,7 @@ async def feature_pool(db: Database, key: SeriesKey, *, stale: Stale = "refuse")
         exchange=key.exchange,
         market=key.symbol,
         stale=stale,
+        until=until,
     )
     kept = tuple(term for term, want in zip(terms, wanted, strict=True) if provider.readable(*want))
     if not kept:

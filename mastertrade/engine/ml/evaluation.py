@@ -1,15 +1,18 @@
 """How good a forecast is, against naive baselines, on a hold-out it was never trained or tuned on.
 
 The walk-forward forecasts are all out-of-sample (each was made by a model trained before its bar), and
-the models' hyper-parameters are fixed in advance, so the newest ``holdout`` share of the forecast bars
-is a fair test. Baselines: *zero* (predict no change, the random walk) and *last* (predict that the last
-``horizon`` bars' return repeats). Reported: directional accuracy (sign hits, zeros excluded), rank IC
-(Spearman correlation of forecast and outcome), and the mean squared error as a ratio to each baseline's
-(below 1 beats it). The verdict says plainly which baselines the model loses to (a baseline that
-forecast every outcome exactly counts as lost to). It never says the model beats them on fewer than
-``MIN_JUDGED_BARS`` independent hold-out outcomes: a lower error on a handful of them is luck as often
-as skill. With a horizon of h bars, consecutive outcomes (returns over h bars) share h - 1 bars, so the
-hold-out's bars hold only bars / h independent ones: 100 bars of 48-bar returns are two outcomes.
+the models' hyper-parameters are fixed in advance, so the newest ``holdout`` share of the forecast bars is
+a fair test of one training. Of one only: a trader who trains the series again with other settings and
+keeps the best verdict chooses on the hold-out, so the registry of trainings (:mod:`.trials`) counts how
+many saw it, and the commands say so beside the verdict. Baselines: *zero* (predict no change, the random
+walk) and *last* (predict that the last ``horizon`` bars' return repeats). Reported: directional accuracy
+(sign hits, zeros excluded), rank IC (Spearman correlation of forecast and outcome), and the mean squared
+error as a ratio to each baseline's (below 1 beats it). The verdict says plainly which baselines the model
+loses to (a baseline that forecast every outcome exactly counts as lost to). It never says the model beats
+them on fewer than ``MIN_JUDGED_BARS`` independent hold-out outcomes: a lower error on a handful of them
+is luck as often as skill. With a horizon of h bars, consecutive outcomes (returns over h bars) share
+h - 1 bars, so the hold-out's bars hold only bars / h independent ones: 100 bars of 48-bar returns are two
+outcomes.
 """
 
 from __future__ import annotations
@@ -95,6 +98,16 @@ def holdout_start(predictions: FloatArray, labels: FloatArray, holdout: float) -
     return int(found[0]) if found.shape[0] else None
 
 
+def scored_mask(
+    predictions: FloatArray, labels: FloatArray, close: FloatArray, horizon: int, holdout: float
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """The hold-out bars the verdict is scored on: those of :func:`holdout_mask` where the last-return
+    baseline is known too (what :func:`evaluate` scores, and what the registry of trainings records as
+    the hold-out a training saw, ``trials``)."""
+    known: np.ndarray[Any, np.dtype[np.bool_]] = ~np.isnan(last_returns(close, horizon))
+    return holdout_mask(predictions, labels, holdout) & known
+
+
 def evaluate(
     predictions: FloatArray,
     labels: FloatArray,
@@ -105,9 +118,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Model and baseline scores on the hold-out, error ratios, and a one-line verdict; with the bars'
     ``opens`` (epoch ms), the first and last hold-out bar as ``start`` and ``end``."""
-    mask = holdout_mask(predictions, labels, holdout)
+    mask = scored_mask(predictions, labels, close, horizon, holdout)
     last = last_returns(close, horizon)
-    mask &= ~np.isnan(last)
     if not mask.any():
         return {"bars": 0, "verdict": "no hold-out bars with a forecast and a known outcome"}
     dated: dict[str, Any] = {}

@@ -320,7 +320,19 @@ async def train(
     cut = {} if until is None else await left_out(db, key, until)
     extra = await _training_extra(db, request, key, frame)  # bad input is refused before anything is written
     with _locked(store, request, key, by):
-        summary = await _train(db, request, store, key, frame, extra, progress, strategies, refuse_empty=True)
+        summary = await _train(
+            db,
+            request,
+            store,
+            key,
+            frame,
+            extra,
+            progress,
+            strategies,
+            refuse_empty=True,
+            by=by,
+            cut=until is not None,
+        )
     return {**summary, **cut}
 
 
@@ -350,15 +362,19 @@ async def _train(
     strategies: Strategies,
     *,
     refuse_empty: bool,
+    by: str,
+    cut: bool,
 ) -> dict[str, Any]:
-    """The walk-forward, then the series and the model stored together; ``refuse_empty``: see
-    :func:`mastertrade.engine.ml.publish.replacing`."""
+    """The walk-forward, then the series, the model and the training's record (``trials``, ``by``
+    naming who trained) stored together; ``refuse_empty``: see
+    :func:`mastertrade.engine.ml.publish.replacing`; ``cut``: ``frame`` stops at a replay's market time."""
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.missing import missing_bars, missing_note
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.engine.ml.pending import stamp
     from mastertrade.engine.ml.publish import replacing
     from mastertrade.engine.ml.series import bar_opens, forecast_points
+    from mastertrade.engine.ml.trials import WALK_FORWARD, ForecastTrials, scored_holdout, selection
 
     spec = request.spec()
 
@@ -379,11 +395,16 @@ async def _train(
             f" and {request.given('window', request.config.window)}"
         )
     metrics = judge(request, frame, run.predictions)
+    holdout = scored_holdout(frame, run.predictions, request.horizon, request.holdout)
+    trials = ForecastTrials(db)
     name = series_name(request.model, request.horizon, key.timeframe, key.exchange)
     points = forecast_points(name, key.symbol, bar_opens(frame), run.predictions, timeframe_ms(key.timeframe))
     replaced = None
     if not points:
         artifact = save_model(store, run.last, request, key, frame, run.feature_names, metrics)
+        await trials.record(
+            key, request, holdout, metrics, forecasts=WALK_FORWARD, version=artifact.version, by=by
+        )
     else:
         # The walk-forward recomputes the whole series, so it replaces what an earlier training stored,
         # unless a strategy that trades reads it (checked again here, in the transaction that writes:
@@ -399,6 +420,17 @@ async def _train(
                 db, strategies, request.model, key, request.horizon, refuse_empty=refuse_empty
             ) as replacement:
                 await FeatureStore(db).replace(source(key.simulated), points, conn=replacement.conn)
+                # recorded with the series: a training whose forecasts and verdict were stored is counted
+                await trials.record(
+                    key,
+                    request,
+                    holdout,
+                    metrics,
+                    forecasts=WALK_FORWARD,
+                    version=str(staged.manifest()["version"]),
+                    by=by,
+                    conn=replacement.conn,
+                )
         except BaseException:
             staged.discard()
             raise
@@ -416,7 +448,8 @@ async def _train(
         # The stored series this training replaced (None: there was none, nothing was replaced).
         "replaced": replaced.as_dict() if replaced is not None and replaced.values else None,
         "artifact": artifact.as_dict(),
-        "evaluation": metrics,
+        # the stored model keeps the verdict as scored; the report adds how many trainings saw its hold-out
+        "evaluation": {**metrics, **selection(await trials.seen(key, holdout, frame, cut=cut))},
         # Bars missing inside the series: features, labels and windows ran across them as if adjacent.
         "missing_bars": missing_bars(frame, key.timeframe)[0],
         "missing_note": missing_note(frame, key.timeframe, key.symbol),
@@ -476,7 +509,7 @@ async def refit(
     await settle(db, store)
     key, frame = await load_frame(db, request.symbol, request.timeframe, request.exchange, until=until)
     with _locked(store, request, key, by):
-        return await _refit(db, request, store, key, frame, strategies)
+        return await _refit(db, request, store, key, frame, strategies, by=by, until=until)
 
 
 async def _refit(
@@ -486,18 +519,26 @@ async def _refit(
     key: SeriesKey,
     frame: pd.DataFrame,
     strategies: Strategies,
+    *,
+    by: str,
+    until: int | None,
 ) -> dict[str, Any]:
     from mastertrade.engine.collectors.forecast_candles import stale
+    from mastertrade.engine.ml.trials import STORED, ForecastTrials, scored_holdout, selection
     from mastertrade.engine.ml.walkforward import fit_at
     from mastertrade.engine.ml.windows import labels
 
+    cut = until is not None
     predictions = await stored_predictions(db, request.model, key, request.horizon, frame)
     if np.isnan(predictions).all():
         extra = await _training_extra(db, request, key, frame)
-        return await _train(db, request, store, key, frame, extra, None, strategies, refuse_empty=False)
-    reason = await stale(db, request.model, key, request.horizon, store=store)
+        return await _train(
+            db, request, store, key, frame, extra, None, strategies, refuse_empty=False, by=by, cut=cut
+        )
+    # on the candles it read (on a replay, those closed by its market time; the others are still to play)
+    reason = await stale(db, request.model, key, request.horizon, store=store, frame=frame, until=until)
     if reason is not None:
-        return await _train_again(db, request, store, key, frame, strategies, reason)
+        return await _train_again(db, request, store, key, frame, strategies, reason, by=by, cut=cut)
     extra = await load_extra(db, request.extra, key, frame)
     values, valid, names = prepare(frame, extra)
     y = labels(frame["close"].to_numpy(dtype=np.float64), request.horizon)
@@ -507,7 +548,17 @@ async def _refit(
     if trained is None:
         raise UserInputError(f"{key}: no labelled samples to train on")
     metrics, artifact = judge_and_save(store, trained, request, key, frame, names, predictions)
-    return {"model": request.model, "series": str(key), "artifact": artifact.as_dict(), "evaluation": metrics}
+    # recorded, not counted as a look at the hold-out: it scored forecasts earlier trainings made (``trials``)
+    holdout = scored_holdout(frame, predictions, request.horizon, request.holdout)
+    trials = ForecastTrials(db)
+    await trials.record(key, request, holdout, metrics, forecasts=STORED, version=artifact.version, by=by)
+    seen = selection(await trials.seen(key, holdout, frame, cut=cut))
+    return {
+        "model": request.model,
+        "series": str(key),
+        "artifact": artifact.as_dict(),
+        "evaluation": {**metrics, **seen},
+    }
 
 
 async def _train_again(
@@ -518,6 +569,9 @@ async def _train_again(
     frame: pd.DataFrame,
     strategies: Strategies,
     reason: str,
+    *,
+    by: str,
+    cut: bool,
 ) -> dict[str, Any]:
     """The refit of a series whose stored forecasts were made from candles that changed since (``reason``,
     ``collectors.forecast_candles``): for these candles the series was never trained, so it gets what a
@@ -541,7 +595,9 @@ async def _train_again(
         "ml_retrain: %s; trained again from the current candles, replacing the stored forecasts", reason
     )
     extra = await _training_extra(db, request, key, frame)
-    summary = await _train(db, request, store, key, frame, extra, None, strategies, refuse_empty=False)
+    summary = await _train(
+        db, request, store, key, frame, extra, None, strategies, refuse_empty=False, by=by, cut=cut
+    )
     return {**summary, "candles_changed": reason}
 
 
@@ -573,6 +629,7 @@ async def evaluate_stored(
     from mastertrade.engine.market.as_of import left_out
     from mastertrade.engine.market.timeframes import to_iso
     from mastertrade.engine.ml.evaluation import check_holdout, evaluate, holdout_start, versus_naive
+    from mastertrade.engine.ml.trials import ForecastTrials, scored_holdout, selection
     from mastertrade.engine.ml.windows import labels
     from mastertrade.engine.signals.genome import parse_genome, required_features
     from mastertrade.engine.signals.indicators import IndicatorCache
@@ -584,11 +641,16 @@ async def evaluate_stored(
     predictions = await stored_predictions(db, model, key, horizon, frame)
     if np.isnan(predictions).all():
         raise NotFound(f"no {model} forecasts (horizon {horizon}) of {key}; train with `mt ml train {model}`")
-    await check_candles(db, model, key, horizon, store=store, frame=frame)
+    await check_candles(db, model, key, horizon, store=store, frame=frame, until=until)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     close = frame["close"].to_numpy(dtype=np.float64)
     y = labels(close, horizon)
     report = evaluate(predictions, y, close, horizon, holdout, opens)
+    # how many trainings saw this hold-out: more than one, and the verdict kept was chosen on it
+    seen = await ForecastTrials(db).seen(
+        key, scored_holdout(frame, predictions, horizon, holdout), frame, cut=until is not None
+    )
+    report = {**report, **selection(seen)}
     start = holdout_start(predictions, y, holdout)
     if not report.get("bars") or start is None:
         return {"series": str(key), "model": model, "horizon": horizon, **report, **cut}
@@ -713,7 +775,9 @@ async def predict_latest(
     from mastertrade.engine.ml.series import forecast_points
 
     step = timeframe_ms(key.timeframe)
-    await check_candles(db, loaded.artifact.name, key, loaded.horizon, store=store)
+    # checked up to the close of the bar forecast from: on a replay, the bars after it are still to play
+    closed = None if at_bar is None else at_bar + step
+    await check_candles(db, loaded.artifact.name, key, loaded.horizon, store=store, until=closed)
     candles = CandleStore(db)
     end = None if at_bar is None else at_bar + 1
     last = await candles.last_ts(key, before=end)

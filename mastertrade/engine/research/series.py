@@ -83,9 +83,11 @@ class SeriesLoader:
         start: int | None = None,
         end: int | None = None,
         simulated: bool | None = None,
+        until: int | None = None,
     ) -> Series:
         """The bars of ``key`` opening in ``[start, end)`` and the features ``strategies`` read;
-        ``simulated`` (default: the key's) says which market the features belong to."""
+        ``simulated`` (default: the key's) says which market the features belong to; ``until``: a
+        replay's market time, after which the forecasts' candles are not checked either."""
         frame = await self.candles.read(key, start, end)
         features = None
         if reads_features(strategies):
@@ -101,6 +103,7 @@ class SeriesLoader:
                 exchange=key.exchange,
                 market=key.symbol,
                 stale=self.stale,
+                until=until,
             )
         return Series(key, frame, features)
 
@@ -136,7 +139,7 @@ class SeriesLoader:
                     f"no candles of {key}{closed}: get some with `mt data download` or `mt data sim`"
                 )
             start = last - (newest - 1) * step
-        series = await self.load(key, strategies, start=start, end=end)
+        series = await self.load(key, strategies, start=start, end=end, until=until)
         if series.frame.empty:
             since = to_iso(start) if start is not None else "the start"
             till = to_iso(end) if end is not None else "the end"

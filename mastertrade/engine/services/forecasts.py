@@ -92,6 +92,9 @@ async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         results[f"{model} {symbol}"] = {
             "version": summary["artifact"]["version"],
             "verdict": summary["evaluation"].get("verdict"),
+            # other trainings scored the same hold-out bars: the verdict is not out-of-sample (``ml.trials``)
+            "holdout_trainings": summary["evaluation"].get("holdout_trainings"),
+            "holdout_note": summary["evaluation"].get("holdout_note"),
             # its candles changed since its training: trained again from them, its forecasts replaced
             **({"candles_changed": summary["candles_changed"]} if "candles_changed" in summary else {}),
         }

@@ -18,7 +18,9 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 @dataclass(frozen=True)
 class ModelConfig:
     """Hyper-parameters shared by the models (each reads the ones it uses). They are fixed before any
-    data is seen: nothing here is tuned on the evaluation's hold-out."""
+    data is seen: nothing here is tuned on the evaluation's hold-out. A trader who trains again with
+    others and keeps the best verdict tunes them on it: the registry of trainings (``ml.trials``) counts
+    those looks and the commands say so."""
 
     window: int = 48
     """Bars of features a sample spans (the LSTM's sequence length; LightGBM reads the last 4)."""
@@ -44,6 +46,10 @@ class Forecaster(ABC):
     name: ClassVar[str]
     libraries: ClassVar[tuple[str, ...]]
     """Distributions whose versions an artifact of this model must match to load."""
+    reads: ClassVar[frozenset[str]]
+    """The :class:`ModelConfig` fields its forecasts depend on, beside the ``window`` every walk-forward
+    reads: two trainings that differ only in others (LightGBM's epochs, its thread count) make the same
+    forecasts, one trial in the registry of trainings (``ml.trials``)."""
 
     def __init__(self, features: int, config: ModelConfig, seed: int) -> None:
         self.features = features

@@ -18,6 +18,7 @@ ROWS = 4
 class LightGbm(Forecaster):
     name: ClassVar[str] = "lightgbm"
     libraries: ClassVar[tuple[str, ...]] = ("lightgbm",)
+    reads: ClassVar[frozenset[str]] = frozenset({"trees", "leaves"})  # threads: speed only
 
     def __init__(self, features: int, config: ModelConfig, seed: int) -> None:
         super().__init__(features, config, seed)

@@ -97,6 +97,9 @@ def _network(features: int, config: ModelConfig) -> _Network:
 class LstmTransformer(Forecaster):
     name: ClassVar[str] = "lstm_transformer"
     libraries: ClassVar[tuple[str, ...]] = ("keras", "jax")
+    reads: ClassVar[frozenset[str]] = frozenset(
+        {"epochs", "units", "heads", "blocks", "batch", "learning_rate"}
+    )
 
     def __init__(self, features: int, config: ModelConfig, seed: int) -> None:
         super().__init__(features, config, seed)
