@@ -242,10 +242,23 @@ def _live_consent(config: Settings, live: bool) -> list[object]:
             f'"{config.market.venue}"): live trading needs the exchange\'s own prices, '
             'set [market] venue = "ccxt" (MT_MARKET__VENUE=ccxt)'
         )
-    if config.exchange.api_key is None or config.exchange.secret is None:
+    # Named one by one: a trader who set the key and forgot the secret is not sent to set the key. An
+    # empty one (`MT_EXCHANGE__SECRET=` in a unit file) is missing too: the exchange would refuse it later.
+    missing = [
+        (what, variable)
+        for what, variable, value in (
+            ("key", "MT_EXCHANGE__API_KEY", config.exchange.api_key),
+            ("secret", "MT_EXCHANGE__SECRET", config.exchange.secret),
+        )
+        if value is None or not value.get_secret_value().strip()
+    ]
+    if missing:
+        what = " and ".join(name for name, _ in missing)
+        where = " and ".join(variable for _, variable in missing)
+        them = "them" if len(missing) > 1 else "it"
         raise UserInputError(
-            f"cannot trade live on {config.exchange.id} without its API key and secret: set "
-            "MT_EXCHANGE__API_KEY and MT_EXCHANGE__SECRET (or put them in the 0600 secrets.toml)"
+            f"cannot trade live on {config.exchange.id} without its API {what}: set {where} (or put {them}"
+            " in the 0600 secrets.toml)"
         )
     return [consent]
 

@@ -76,7 +76,29 @@ def test_flags_show_no_type_in_help_but_values_do() -> None:
         ({"MT_MODE": "live"}, "cannot trade live on the 'sim' venue"),
         ({"MT_MODE": "live", "MT_MARKET__VENUE": "replay"}, "cannot trade live on the 'replay' venue"),
         ({}, '--live given but the config says mode = "paper"'),
-        ({"MT_MODE": "live", "MT_MARKET__VENUE": "ccxt"}, "cannot trade live on binance without its API key"),
+        (
+            {"MT_MODE": "live", "MT_MARKET__VENUE": "ccxt"},
+            "cannot trade live on binance without its API key and secret: set MT_EXCHANGE__API_KEY and "
+            "MT_EXCHANGE__SECRET",
+        ),
+        # the one missing is named, not both: the trader who set the key is not sent to set it again
+        (
+            {"MT_MODE": "live", "MT_MARKET__VENUE": "ccxt", "MT_EXCHANGE__API_KEY": "k"},
+            "without its API secret: set MT_EXCHANGE__SECRET (or put it in",
+        ),
+        (
+            {"MT_MODE": "live", "MT_MARKET__VENUE": "ccxt", "MT_EXCHANGE__SECRET": "s"},
+            "without its API key: set MT_EXCHANGE__API_KEY (or put it in",
+        ),
+        (  # an empty value (a unit file's `MT_EXCHANGE__SECRET=`) is as missing as none
+            {
+                "MT_MODE": "live",
+                "MT_MARKET__VENUE": "ccxt",
+                "MT_EXCHANGE__API_KEY": "k",
+                "MT_EXCHANGE__SECRET": " ",
+            },
+            "without its API secret: set MT_EXCHANGE__SECRET (or put it in",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", [["daemon", "start", "--live"], ["daemon", "restart", "--live"]])
