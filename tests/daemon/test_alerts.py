@@ -308,7 +308,13 @@ async def test_alerts_without_targets_are_stored_as_such(alerts_for: Any) -> Non
     alerts = await alerts_for()
     record = await alerts.manager.raise_alert(candidate())
     assert record is not None and record.status == "no_targets"
-    with pytest.raises(UserInputError, match="no alert targets"):
+    # the daemon read its targets at its start: one exported in the asking shell, or written in the file
+    # since, reaches it only after a restart, so the refusal says where to set them and to restart
+    with pytest.raises(
+        UserInputError,
+        match=r"no alert targets: set \[alerts\] urls in the config \(or MT_ALERTS__URLS in the daemon's "
+        r"environment\), then `mt daemon restart`",
+    ):
         await alerts.manager.test()
 
 

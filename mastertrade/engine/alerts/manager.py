@@ -404,7 +404,12 @@ class AlertManager:
 
     async def _send_now(self, rule: str, title: str, body: str) -> AlertRecord:
         if not self.urls:
-            raise UserInputError("no alert targets: set [alerts] urls in the config (or MT_ALERTS__URLS)")
+            # The targets are those the daemon read at its start: a trader who just set them in the
+            # file, or exported MT_ALERTS__URLS in the shell that asks, must restart it to reach them.
+            raise UserInputError(
+                "the daemon has no alert targets: set [alerts] urls in the config (or MT_ALERTS__URLS in"
+                " the daemon's environment), then `mt daemon restart` to apply them"
+            )
         now = self.clock.now()
         record = await self.store.insert(
             AlertRecord(
