@@ -52,7 +52,7 @@ def say_what_selection_saw(spec: str, loaded: Any, series: Series) -> None:
     source = getattr(loaded, "source", None)
     if provenance is None and source == "stored":
         from mastertrade.cli.strategy import stored_record
-        from mastertrade.engine.generator.report import provenance_of
+        from mastertrade.engine.generator.provenance import provenance_of
 
         record = stored_record(spec)
         provenance = None if record is None else provenance_of(record)

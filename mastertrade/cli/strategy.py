@@ -13,6 +13,7 @@ generation runs that stored them (``cli/generation_runs.py``).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -271,7 +272,11 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
     trials = selection.get("deflated_trials") or {}
     if selection.get("legacy"):
         typer.echo("stored before the hold-out existed: its figures were seen by the search (no hold-out)")
-    if report is not None and not strategy.holdout:
+    from mastertrade.engine.generator.tuned_file import is_tuned
+
+    if is_tuned(selection):  # added from a genome file `mt optimize --out` wrote: what its tuning said
+        _show_tuning(strategy)
+    elif report is not None and not strategy.holdout:
         typer.echo(
             "added by the trader: no search and no hold-out, so no deflated Sharpe ratio; the backtest is"
             f" not out-of-sample (`mt validate {strategy.id}` reports walk-forward windows)"
@@ -306,6 +311,41 @@ def _show_stored(strategy: StoredStrategy, history: list[dict[str, Any]], json_o
         title="History",
     )
     typer.echo(pretty_json(strategy.genome_data))
+
+
+def _show_tuning(strategy: StoredStrategy) -> None:
+    """The record of its tuning a strategy added from a genome file `mt optimize --out` wrote keeps: where
+    its trials were scored, the hold-out its best was scored on once, and the deflated Sharpe ratio its
+    tuning said there, with the N and V it counted (what `mt validate ID` counts)."""
+    from mastertrade.engine.generator.tuned_file import tuned_provenance
+
+    record = strategy.selection
+    tuned = tuned_provenance(record, strategy.id, f"stored strategy {strategy.id}: selection")
+    window, held, trials = record["search_window"], record["holdout"], record["deflated_trials"]
+    market = f"{tuned.exchange + ':' if tuned.exchange else ''}{tuned.symbol}:{tuned.timeframe}"
+    elsewhere = (
+        ""
+        if tuned.applies(strategy.exchange or "", strategy.symbol, strategy.timeframe)
+        else f"; it trades {strategy.symbol} {strategy.timeframe}, a market its tuning never saw"
+    )
+    typer.echo(
+        f"tuned by `mt optimize` on {market}: its trials were scored on the search window"
+        f" {window['start']} .. {window['end']}{_bars(window)}, the best once on the hold-out"
+        f" {held['start']} .. {held['end']}{_bars(held)}; the backtest above covers the searched bars, so"
+        f" it is not out-of-sample (`mt validate {strategy.id}` reports on the bars after them){elsewhere}"
+    )
+    typer.echo(
+        f"its tuning's deflated Sharpe {_number(record.get('deflated_sharpe'), 3)} of the hold-out Sharpe,"
+        f" with N = {'n/a' if tuned.trials is None else f'{tuned.trials:,}'} trials (every candidate"
+        f" scored on its series' overlapping bars) and V = {_number(trials.get('variance_used'), 5)} per"
+        f" day ({trials.get('variance_source', 'not recorded')})"
+    )
+
+
+def _bars(window: dict[str, Any]) -> str:
+    """A window's bar count in parentheses, when it records one."""
+    bars = window.get("bars")
+    return f" ({bars:,} bars)" if isinstance(bars, int) and not isinstance(bars, bool) else ""
 
 
 StateOption = typer.Option("--state", help="Only strategies in this state (repeat for several).")
@@ -568,7 +608,8 @@ def export(
         bool, typer.Option("--force", help="Overwrite OUT if it exists with other content.")
     ] = False,
 ) -> None:
-    """Write a stored strategy's genome JSON, the file `mt backtest FILE` takes and reproduces.
+    """Write a stored strategy's genome JSON, the file `mt backtest FILE` takes and reproduces (one added
+    from a genome file `mt optimize --out` wrote: with the record of its tuning, as that file had it).
 
     The stored metrics cover the bars the generation run used; the command to reproduce them on exactly
     those bars is printed on stderr. A built-in's genome (sma_cross ...) is written as a starting point to
@@ -590,7 +631,16 @@ def export(
             await db.close()
 
     strategy = run(fetch)
-    _write_genome(strategy.genome.to_json(indent=2) + "\n", out, force, f"strategy {strategy.id}")
+    from mastertrade.engine.generator.tuned_file import is_tuned
+
+    document = strategy.genome.to_dict()
+    if is_tuned(strategy.selection):  # added from a tuned genome file: the record goes back with it
+        from mastertrade.engine.signals.genome import SELECTION_KEY
+
+        document[SELECTION_KEY] = strategy.selection
+    _write_genome(
+        json.dumps(document, indent=2, allow_nan=False) + "\n", out, force, f"strategy {strategy.id}"
+    )
     _reproduce_hint(strategy, "FILE" if out is None else str(out))
 
 

@@ -1,8 +1,8 @@
 """``mt strategy add``: store a strategy the trader chose (a genome file, a built-in, an installed
 plugin or a trained policy, ``model:<id>``), bound to a symbol and timeframe, with its backtest attached
-for reference; ``--paper`` puts it on paper trading at once. From there it follows the same path as every
-stored strategy (``mt strategy activate`` for the account, confirmed). The door is
-``engine.generator.manual.add_strategy``."""
+for reference (and a tuned genome file's record of its tuning); ``--paper`` puts it on paper trading at
+once. From there it follows the same path as every stored strategy (``mt strategy activate`` for the
+account, confirmed). The door is ``engine.generator.manual.add_strategy``."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def add(
     """Store a strategy of your own so it can trade (paper first; then `mt strategy activate`).
 
     Its backtest over the stored series is attached for reference (not as a gate, and not as
-    out-of-sample evidence): the strategy is your choice."""
+    out-of-sample evidence): the strategy is your choice. A genome file `mt optimize --out` wrote is
+    stored with the record of its tuning (search window, trials, deflated Sharpe ratio), which `mt
+    validate ID` and `mt strategy show ID` read as `mt validate FILE` does."""
     from mastertrade.cli.runtime import open_db, run, settings
     from mastertrade.cli.series_options import given_timeframe
     from mastertrade.client import daemon_running
@@ -89,6 +91,8 @@ def add(
             f"return {held['return_pct']:.2f}%, "
             f"deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'} over {held['trials']} trials; {verdict}"
         )
+    if "selection" in stored:  # a genome file `mt optimize --out` wrote: the record of its tuning
+        _say_tuning(stored)
     if stored["state"] != "paper":
         nxt = f"`mt strategy paper {stored['id']}`"
     elif untraded:
@@ -99,3 +103,19 @@ def add(
         nxt = "it trades its own paper book once the daemon runs (`mt daemon start`)"
     market = f"{stored['symbol']} {stored['timeframe']}"
     typer.echo(f"stored {stored['id']} ({stored['name']}, {market}): {stored['state']}; {nxt}")
+
+
+def _say_tuning(stored: dict[str, Any]) -> None:
+    """What the stored record of its tuning says, and what `mt validate ID` makes of it: the attached
+    backtest covers the bars the tuning searched, so it is in-sample."""
+    record = stored["selection"]
+    counted = record["deflated_trials"]
+    trials = counted.get("trials_used", counted.get("trials"))
+    dsr = record.get("deflated_sharpe")
+    window, held = record["search_window"], record["holdout"]
+    info(
+        f"tuned by `mt optimize` on {record['symbol']} {record['timeframe']}: searched to {window['end']},"
+        f" hold-out {held['start']}..{held['end']}, deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'}"
+        f" over {'-' if trials is None else f'{trials:,}'} trials (stored with it); `mt validate"
+        f" {stored['id']}` reports on the bars after its search window"
+    )

@@ -21,10 +21,7 @@ from mastertrade.cli.series_options import (
     resolve,
 )
 from mastertrade.cli.series_options import number as _number
-
-MAX_TRIALS = 10**12
-"""Most trials ``--trials`` declares: no search tries a trillion strategies, and past about 10**16 the
-deflated Sharpe ratio's ``1 - 1/trials`` rounds to 1 (a StatisticsError traceback)."""
+from mastertrade.engine.generator.deflated import MAX_TRIALS
 
 
 def validate(
@@ -59,7 +56,8 @@ def validate(
     trained policy (model:ID) on its own series likewise starts after its training window and counts the
     trials its hold-out counted (`mt rl train`)."""
     from mastertrade.cli.strategy import stored_record
-    from mastertrade.engine.generator.report import provenance_of, validate_series
+    from mastertrade.engine.generator.provenance import provenance_of
+    from mastertrade.engine.generator.report import validate_series
     from mastertrade.errors import UserInputError
 
     if trials is not None and trials < 1:
@@ -79,10 +77,6 @@ def validate(
         from mastertrade.engine.generator.tuned_file import provenance_in
 
         provenance = provenance_in(strategy)
-        if provenance is not None and provenance.trials is not None and provenance.trials > MAX_TRIALS:
-            raise UserInputError(
-                f"invalid {strategy}: its record counts {provenance.trials:,} trials; at most {MAX_TRIALS:,}"
-            )
     config = settings()
 
     async def main() -> dict[str, Any]:

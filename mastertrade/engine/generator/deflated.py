@@ -36,6 +36,11 @@ MIN_OBSERVATIONS = 30
 normality and on sample skewness and kurtosis, which a handful of daily returns cannot estimate (two or
 three days gave DSRs near 0 or 1 by chance): below this the DSR is undefined, and says so."""
 
+MAX_TRIALS = 10**12
+"""Most trials a deflated Sharpe ratio is taken for (``mt validate --trials``, a tuning's record): no search
+tries a trillion strategies, and past about 10**16 its ``1 - 1/trials`` rounds to 1 (a StatisticsError
+traceback)."""
+
 
 def expected_max_sharpe(trials: int, variance: float) -> float:
     """``SR0``: the Sharpe ratio the best of ``trials`` skill-less strategies is expected to reach, when

@@ -13,6 +13,13 @@ A trained policy (``model:<id>``) is stored like a plugin, by its spec, and also
 validation ``mt rl train`` ran once after training (:func:`model_validation`): its out-of-sample record
 (the Kelly prior), its deflated Sharpe ratio and a history saying whether it passed the filter.
 
+A genome file ``mt optimize --out`` wrote brings the record of its tuning (:mod:`.tuned_file`: its series,
+search window, hold-out, the trials N and their variance V, the deflated Sharpe ratio over the hold-out),
+stored as the strategy's ``selection`` (and that deflated Sharpe ratio as its own, on the market it was
+tuned on). Stored without it, ``mt validate ID`` counted one trial and reported the bars the tuning searched
+as out-of-sample, where ``mt validate FILE`` (and ``mt optimize``) counted N over the hold-out; with it, the
+stored strategy reads as the file does. The record gives no Kelly prior: it holds no hold-out trades.
+
 The report is the plain backtest of the strategy over the stored series (``research.backtest``), under
 ``metrics["report"]`` with ``kind = "backtest"``. It is not stored as out-of-sample (nothing here
 separates a hold-out from what the trader looked at) and gives no Kelly prior: the sizer uses its
@@ -29,6 +36,7 @@ from mastertrade.errors import UserInputError
 if TYPE_CHECKING:
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
+    from mastertrade.engine.generator.report import Provenance
     from mastertrade.engine.signals.strategy import Strategy
 
 
@@ -73,18 +81,21 @@ async def add_strategy(
     ``until``: a replay's market time: the report reads only the bars closed by then."""
     from mastertrade.engine.generator.states import State
     from mastertrade.engine.generator.store import NewStrategy, StrategyStore
+    from mastertrade.engine.generator.tuned_file import selection_in, tuned_provenance
 
     if strategy.symbol is None or strategy.timeframe is None:
         raise UserInputError(
             f"strategy {spec!r} needs a symbol and a timeframe: give --symbol and --timeframe"
         )
     model = model_validation(strategy) if strategy.source == "model" else None
+    tuning = selection_in(spec) if strategy.source == "file" else None
+    tuned = None if tuning is None else tuned_provenance(tuning, spec, f"{spec}: selection")
     report = await validation_report(db, settings, strategy, exchange, until)
     # the exchange whose bars the report read, even when there was only one to pick: once the market is
     # stored for another exchange too, the strategy's own series is still known
     exchange = exchange or report["exchange"]
     path: list[tuple[State, str]] = [
-        (State.GENERATED, f"added by the trader from {spec}"),
+        (State.GENERATED, f"added by the trader from {spec}" + ("" if tuned is None else _tuned_by(tuned))),
         (State.BACKTESTED, "backtest attached for reference"),
         (State.PASSED, "chosen by the trader (the report is for reference, not a gate)"),
     ]
@@ -109,7 +120,14 @@ async def add_strategy(
         )
     else:
         stored = await store.add(
-            NewStrategy(strategy.genome, exchange=exchange, metrics={"report": report}, path=tuple(path))
+            NewStrategy(
+                strategy.genome,
+                exchange=exchange,
+                metrics={"report": report},
+                path=tuple(path),
+                selection=tuning or {},
+                deflated_sharpe=_tuned_sharpe(tuning, tuned, exchange, strategy),
+            )
         )
     summary = {
         "id": stored.id,
@@ -121,7 +139,32 @@ async def add_strategy(
     }
     if model is not None:
         summary["validation"] = model["validation"]
+    if tuning is not None:
+        summary["selection"] = tuning
     return summary
+
+
+def _tuned_sharpe(
+    tuning: dict[str, Any] | None, tuned: Provenance | None, exchange: str, strategy: Strategy
+) -> float | None:
+    """The deflated Sharpe ratio its tuning said over its hold-out, stored as the strategy's when the
+    tuning was on the market it trades (on another, the figure says nothing of it: a market it never saw)."""
+    if tuning is None or tuned is None:
+        return None
+    assert strategy.symbol is not None and strategy.timeframe is not None
+    if not tuned.applies(exchange, strategy.symbol, strategy.timeframe):
+        return None
+    value = tuning.get("deflated_sharpe")
+    return None if value is None else float(value)
+
+
+def _tuned_by(tuned: Provenance) -> str:
+    """What the history of a strategy added from a tuned genome file says of its tuning."""
+    from mastertrade.engine.market.timeframes import to_iso
+
+    market = f"{tuned.exchange + ':' if tuned.exchange else ''}{tuned.symbol}:{tuned.timeframe}"
+    trials = "" if tuned.trials is None else f"{tuned.trials:,} trials on "
+    return f", tuned by `mt optimize` ({trials}{market}, searched to {to_iso(tuned.seen_until_ms)})"
 
 
 def model_validation(strategy: Strategy) -> dict[str, Any]:

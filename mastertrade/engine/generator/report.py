@@ -37,8 +37,6 @@ from mastertrade.errors import UserInputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mastertrade.engine.generator.store import StoredStrategy
-
 BLOCK_DAYS = 5
 RESAMPLES = 2000
 DAYS_PER_YEAR = 365
@@ -249,9 +247,10 @@ def _text(value: float | None, digits: int = 2) -> str:
 
 @dataclass(frozen=True)
 class Provenance:
-    """What chose a stored generated strategy, so a report on its own series neither counts bars its
-    search saw as out-of-sample nor charges it for one trial: the last bar of the data its search scored
-    it on (``seen_until_ms``) and the trials its deflated Sharpe ratio counted when it was judged."""
+    """What chose a strategy (a stored one's: :func:`.provenance.provenance_of`), so a report on its own
+    series neither counts bars its search saw as out-of-sample nor charges it for one trial: the last bar
+    of the data its search scored it on (``seen_until_ms``) and the trials its deflated Sharpe ratio
+    counted when it was judged."""
 
     strategy_id: str
     symbol: str
@@ -261,7 +260,8 @@ class Provenance:
     trials: int | None
     seen_by: str = "search"
     """What saw those bars: "search" (a generation run), "training" (a trained policy) or "tuning" (``mt
-    optimize``, for a genome file it wrote: :mod:`.tuned_file`; ``strategy_id`` is then the file)."""
+    optimize``, for a genome file it wrote or a strategy added from one: :mod:`.tuned_file`;
+    ``strategy_id`` is then the file, or the stored id)."""
     variance: float | None = None
     """V its deflated Sharpe ratio was judged with, when observed (the variance of the Sharpe ratios of the
     trials it was chosen among, per day); ``None`` when it fell back to the skill-less spread, which
@@ -286,28 +286,6 @@ class Provenance:
         """Whether a series is the one the strategy was searched on (another series is new to it)."""
         same = symbol == self.symbol and timeframe == self.timeframe
         return same and (self.exchange is None or exchange == self.exchange)
-
-
-def provenance_of(strategy: StoredStrategy) -> Provenance | None:
-    """The provenance of a strategy a generation run chose (``None`` for one stored by hand, whose
-    choice this product did not see). The last bar seen is the end of its search-window backtest (the
-    whole series it was scored on, for strategies stored before the hold-out existed)."""
-    from mastertrade.engine.market.timeframes import parse_when
-
-    end = strategy.metrics.get("end")
-    if strategy.generation_run_id is None or not end:
-        return None
-    trials = strategy.selection.get("deflated_trials") or {}
-    counted = trials.get("trials_used", trials.get("trials"))
-    return Provenance(
-        strategy_id=strategy.id,
-        symbol=strategy.symbol,
-        timeframe=strategy.timeframe,
-        exchange=strategy.exchange,
-        seen_until_ms=parse_when(str(end), what="search window end"),
-        trials=int(counted) if counted else None,
-        variance=observed_variance(trials),
-    )
 
 
 def observed_variance(deflated_trials: dict[str, Any]) -> float | None:

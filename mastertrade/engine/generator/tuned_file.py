@@ -23,13 +23,21 @@ on its own series, ``mt validate FILE`` starts after the search window, counts N
 V was observed among the trials; the skill-less fallback depends on the days measured and is taken afresh),
 so over the hold-out it says what the tuning said. A file without the record (written by hand, or by an
 older ``mt optimize``) reads as before: one trial unless ``--trials`` declares more.
+
+``mt strategy add FILE`` stores the record as the strategy's ``selection`` (:func:`selection_in`; the
+record's ``by`` marks it, :func:`is_tuned`), so the stored strategy keeps what chose it: ``mt validate ID``,
+``mt backtest ID`` and ``mt strategy show ID`` read it back (:func:`.provenance.provenance_of`) as they read a
+generated strategy's, where they had taken a tuned genome for one nothing had selected (one trial, its
+tuned bars out-of-sample). ``mt strategy export ID`` writes it back into the file.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+from mastertrade.engine.generator.deflated import MAX_TRIALS
 from mastertrade.engine.generator.report import Provenance, observed_variance
 from mastertrade.engine.market.timeframes import parse_when
 from mastertrade.engine.signals.genome import SELECTION_KEY, genome_document, read_genome_text
@@ -64,13 +72,44 @@ def provenance_in(path: str | Path) -> Provenance | None:
     """The provenance a genome file records of its tuning; ``None`` when it records none. A record that is
     not one (edited by hand) is bad input, named: ``UserInputError``."""
     file = Path(path)
+    record = selection_in(file)
+    return None if record is None else tuned_provenance(record, str(file), f"{file}: {SELECTION_KEY}")
+
+
+def selection_in(path: str | Path) -> dict[str, Any] | None:
+    """The record of its tuning a genome file carries, checked as :func:`tuned_provenance` checks it;
+    ``None`` when it carries none. ``mt strategy add FILE`` stores it as the strategy's ``selection``."""
+    file = Path(path)
     data = genome_document(read_genome_text(file), source=str(file))
     block = data.get(SELECTION_KEY) if isinstance(data, dict) else None
     if block is None:
         return None
     where = f"{file}: {SELECTION_KEY}"
-    record = _mapping(block, where)
+    tuned_provenance(block, str(file), where)
+    return _mapping(block, where)
+
+
+def is_tuned(selection: dict[str, Any]) -> bool:
+    """Whether a stored strategy's ``selection`` is the record of a tuning (``mt strategy add`` of a file
+    ``mt optimize --out`` wrote), not a generation run's judgement."""
+    return selection.get("by") == TUNED_BY
+
+
+def tuned_provenance(record: Any, strategy_id: str, where: str) -> Provenance:
+    """The provenance a tuning's record gives (a genome file's, ``strategy_id`` the file; a stored
+    strategy's, ``strategy_id`` its id), after checking every field a reader uses: a record that is not
+    one is bad input named by ``where`` and the field (``UserInputError``)."""
+    record = _mapping(record, where)
+    if record.get("by") != TUNED_BY:
+        raise UserInputError(
+            f"invalid {where}.by {show(record.get('by'))}: must be {TUNED_BY!r}, as `mt optimize --out`"
+            " writes it"
+        )
     window = _mapping(record.get("search_window"), f"{where}.search_window")
+    _text(window, "start", f"{where}.search_window")
+    holdout = _mapping(record.get("holdout"), f"{where}.holdout")
+    for key in ("start", "end"):
+        _text(holdout, key, f"{where}.holdout")
     counted = _mapping(record.get("deflated_trials"), f"{where}.deflated_trials")
     field = "trials_used" if "trials_used" in counted else "trials"
     trials = counted.get(field)
@@ -78,9 +117,23 @@ def provenance_in(path: str | Path) -> Provenance | None:
         raise UserInputError(
             f"invalid {where}.deflated_trials.{field} {show(trials)}: must be a whole number >= 1"
         )
+    if trials is not None and trials > MAX_TRIALS:
+        raise UserInputError(f"invalid {where}.deflated_trials.{field} {trials:,}: at most {MAX_TRIALS:,}")
+    variance = counted.get("variance_used")
+    if variance is not None and (
+        isinstance(variance, bool) or not isinstance(variance, int | float) or not 0 < variance < math.inf
+    ):
+        raise UserInputError(
+            f"invalid {where}.deflated_trials.variance_used {show(variance)}: must be a number > 0"
+        )
+    dsr = record.get("deflated_sharpe")
+    if dsr is not None and (isinstance(dsr, bool) or not isinstance(dsr, int | float) or not 0 <= dsr <= 1):
+        raise UserInputError(
+            f"invalid {where}.deflated_sharpe {show(dsr)}: must be a probability from 0 to 1, or null"
+        )
     exchange = record.get("exchange")
     return Provenance(
-        strategy_id=str(file),
+        strategy_id=strategy_id,
         symbol=_text(record, "symbol", where),
         timeframe=_text(record, "timeframe", where),
         exchange=None if exchange is None else _text(record, "exchange", where),
