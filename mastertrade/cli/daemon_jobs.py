@@ -62,7 +62,8 @@ def run_job(
         info(f"it runs in the daemon; `mt status` shows its outcome when it ends (run {run.id})")
         return
     took = f" in {run.duration_s:.1f} s" if run.duration_s is not None else ""
-    info(f"job {name} run {run.id}: {run.outcome}{took}" + (f": {run.error}" if run.error else ""))
+    said = run.summary or run.outcome  # what it did, as `mt status` says it: "ok: 0 of 3 series searched ..."
+    info(f"job {name} run {run.id}: {said}{took}" + (f": {run.error}" if run.error else ""))
     if isinstance(run.result, dict) and "series" in run.result:
         _print_nightly(run.result)
     if isinstance(models, dict):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mastertrade.cli.daemon import duration
-from mastertrade.cli.job_outcome import outcome_words
 from mastertrade.engine.api.schemas import AlertInfo, StatusReport
 from mastertrade.engine.api.schemas_trading import BalanceInfo, FillInfo, PositionInfo, RiskStatus
 from mastertrade.prices import amount, money, pct, price, signed_money
@@ -229,7 +228,7 @@ def _daemon(status: StatusReport) -> list[str]:
         for job in ran:
             assert job.last_run is not None
             run = job.last_run
-            said = outcome_words(job.name, run.outcome, run.result)  # a night that searched nothing says so
+            said = run.summary or run.outcome  # what it did: a night that searched nothing says so
             lines.append(f"  {job.name}: {said} at {minute(run.started_at)}")
     return lines
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from mastertrade.cli.daemon import duration, with_client
-from mastertrade.cli.job_outcome import outcome_words
 from mastertrade.cli.output import JsonOption, print_json, print_table, stdout
 from mastertrade.utc import iso
 
@@ -70,7 +69,7 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
                 job.schedule or "manual",
                 _next_run(job.next_run, job.held_until) if job.next_run else (job.reason or ""),
                 iso(job.last_run.started_at) if job.last_run else "",
-                outcome_words(job.name, job.last_run.outcome, job.last_run.result) if job.last_run else "",
+                (job.last_run.summary or job.last_run.outcome) if job.last_run else "",  # what it did
             )
             for job in report.jobs
         ],

@@ -433,7 +433,8 @@ class JobProgress(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobFinished(Event):
-    """A job run ended: ``outcome`` is "ok", "error", "cancelled" or "skipped"."""
+    """A job run ended: ``outcome`` is "ok", "error", "cancelled" or "skipped"; ``summary`` is the outcome
+    as a trader reads it (``JobRunInfo.summary``: what an "ok" run did)."""
 
     type: ClassVar[str] = "job.finished"
 
@@ -442,6 +443,7 @@ class JobFinished(Event):
     outcome: str
     duration_s: float
     error: str | None = None
+    summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -314,4 +314,7 @@ class Feed:
         elif isinstance(event, ev.AlertRaised) and event.severity == "critical":
             self.notice(event.title, "error")
         elif isinstance(event, ev.JobFinished) and event.job == GENERATION_JOB:
-            self.notice(f"generation {event.outcome}" + (f": {event.error}" if event.error else ""), "info")
+            said = (
+                event.summary or event.outcome
+            )  # what it did: "ok: 0 of 3 series searched (all skipped ..."
+            self.notice(f"generation {said}" + (f": {event.error}" if event.error else ""), "info")

@@ -98,6 +98,14 @@ class JobRun:
     message: str = ""
     outcome: str | None = None  # None while running
     error: str | None = None
+    summary: str | None = None
+    """The outcome as the daemon words it (``JobRunInfo.summary``): what an "ok" run did ("ok: 0 of 3
+    series searched (all skipped: ...)"); ``None`` until it finished."""
+
+    @property
+    def said(self) -> str | None:
+        """The finished run's outcome as a trader reads it (``None`` while running)."""
+        return self.summary or self.outcome
 
     @property
     def fraction(self) -> float | None:
@@ -377,7 +385,7 @@ class LiveState:
             if not finished:
                 run.message = "running"
         if finished and run.outcome is None:
-            run.outcome, run.error = info.outcome, info.error
+            run.outcome, run.error, run.summary = info.outcome, info.error, info.summary
 
     def ticker(self, symbol: str, step_ms: int | None = None) -> Ticker:
         found = self.tickers.get(symbol)
@@ -648,12 +656,12 @@ class LiveState:
             run.done, run.total, run.message = event.done, event.total, event.message
         elif isinstance(event, ev.JobFinished):
             run = self.jobs.setdefault(event.run_id, JobRun(event.run_id, event.job, now))
-            run.outcome, run.error = event.outcome, event.error
+            run.outcome, run.error, run.summary = event.outcome, event.error, event.summary
             severity: Severity = "error" if event.outcome == "error" else "info"
             self.note(
                 severity,
                 "job",
-                f"{event.job} {event.outcome} in {event.duration_s:.1f}s"
+                f"{event.job} {run.said} in {event.duration_s:.1f}s"
                 + (f": {event.error}" if event.error else ""),
             )
         self._trim_jobs()

@@ -62,12 +62,7 @@ def core_jobs() -> Any:
     from mastertrade.engine.scheduler import data_refresh
 
     jobs = JobRegistry()
-    jobs.add(
-        "data_refresh",
-        data_refresh.refresh_candles,
-        data_refresh.DESCRIPTION,
-        available=data_refresh.available,
-    )
+    data_refresh.register(jobs)
     return jobs
 
 

@@ -52,8 +52,12 @@ def settings(sqlite_settings: Settings) -> Settings:
 @pytest.fixture
 def jobs_daemon(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedDaemon]:
     """A daemon whose jobs are the core ones (data_refresh: unavailable on its simulated venue) plus a
-    nightly-like job and one that fails."""
+    nightly-like job and one that fails; the nightly and retraining ones say what they did in the real
+    jobs' words."""
+    from mastertrade.engine.services import build_jobs
+
     core = daemon_conftest.core_jobs
+    real = build_jobs()
 
     def jobs() -> Any:
         registry = core()
@@ -67,8 +71,17 @@ def jobs_daemon(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
         async def retrain(ctx: Any, run: Any) -> dict[str, Any]:
             return RETRAIN
 
-        registry.add("nightly_generation", night, "the nightly run", paced=True)
-        registry.add("ml_retrain", retrain, "the forecast models' retraining", paced=True)
+        words = {name: real.get(name).summarize for name in ("nightly_generation", "ml_retrain")}
+        registry.add(
+            "nightly_generation", night, "the nightly run", paced=True, summarize=words["nightly_generation"]
+        )
+        registry.add(
+            "ml_retrain",
+            retrain,
+            "the forecast models' retraining",
+            paced=True,
+            summarize=words["ml_retrain"],
+        )
         registry.add("broken", broken, "always fails")
         return registry
 
@@ -88,7 +101,9 @@ def test_run_starts_a_job_waits_for_it_and_prints_the_nightly_report(
     said = re.sub(r"run \d+", "run N", re.sub(r"in [\d.]+ s", "in T s", result.stderr))
     assert said.splitlines()[:2] == [
         "job nightly_generation run N started",
-        "job nightly_generation run N: ok in T s",
+        # what the night did, as `mt status` says it: it read "ok in T s"
+        "job nightly_generation run N: ok: 2 of 3 series searched, 40 strategies stored, 3 passed, 1 put on"
+        " paper, 1 retired (1 skipped: no candles stored for ETH/USDT 1h) in T s",
     ]
     assert "on paper: 00aa11bb22cc33dd gen-00aa11bb22: among the 3 best" in result.stderr
     assert "retire: 0123456789abcdef gen-0123456789: drawdown" in result.stderr
@@ -102,6 +117,7 @@ def test_run_starts_a_job_waits_for_it_and_prints_the_nightly_report(
     runs = mt.json("status")["jobs"]
     (night,) = [job for job in runs if job["name"] == "nightly_generation"]
     assert night["last_run"]["trigger"] == "manual" and night["last_run"]["outcome"] == "ok"
+    assert night["last_run"]["summary"].startswith("ok: 2 of 3 series searched, 40 strategies stored")
 
 
 def test_run_json_is_the_finished_run_record(mt: MT, jobs_daemon: ThreadedDaemon) -> None:
@@ -136,6 +152,11 @@ def test_the_ml_retrain_says_each_model_and_exits_1_when_one_failed(
     in the daemon's log)."""
     result = mt("daemon", "run", "ml_retrain")
     assert result.exit_code == 1
+    assert re.search(
+        r"job ml_retrain run \d+: ok: 1 of 2 models trained \(1 did not: lightgbm ETH/USDT: sim:ETH/USDT:1h:"
+        r" 26 bars are too few to train with \[ml\] train_bars = 500 and \[ml\] window = 48\) in [\d.]+ s",
+        result.stderr,
+    )
     assert "lightgbm BTC/USDT: model 0123456789abcdef, loses to the zero-return baseline" in result.stdout
     assert "lightgbm ETH/USDT: not trained: sim:ETH/USDT:1h: 26 bars are too few" in result.stdout
     assert "mt: error: 1 of 2 models did not train" in result.stderr

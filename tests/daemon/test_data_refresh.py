@@ -1,6 +1,7 @@
 """The data_refresh job against the fake exchange on 127.0.0.1 (the real ccxt client): it resumes after
 the newest stored bar and fills the holes among the newest ``[scheduler] repair_window_bars`` bars with
-``mt data check --repair``'s code, reading only that window; older holes are left alone."""
+``mt data check --repair``'s code, reading only that window; older holes are left alone. Each run says
+what it did ("ok: 15 new candles for 1 symbol; 3 bars of holes still missing"), not a bare "ok"."""
 
 from __future__ import annotations
 
@@ -62,17 +63,22 @@ async def test_data_refresh_fills_the_holes_of_its_recent_window(
         )
         scheduler = await wait_for(lambda: ctx.find(SchedulerService))
 
+        said: list[str | None] = []
+
         async def refresh() -> tuple[dict[str, Any], list[int]]:
-            """The run's result and the start times of the bars it asked the exchange for."""
+            """The run's result and the start times of the bars it asked the exchange for (its words in
+            ``said``)."""
             before = len(fake.requests)
             await client.run_job("data_refresh")
             await scheduler.wait_idle()
             run = (await client.job_runs("data_refresh"))[0]
             assert run.outcome == "ok", run.error
+            said.append(run.summary)
             asked = [int(r.params["startTime"]) for r in fake.requests[before:] if r.path == KLINES]
             return dict(run.result["symbols"]["BTC/USDT"]), asked
 
         first, asked = await refresh()
+        assert said[-1] == "ok: 15 new candles for 1 symbol; 3 bars of holes still missing"
         assert first["holes"]["missing"] == 5 + 10  # 200..204 and 250..259
         assert first["holes"]["filled"] == 5 + 7
         assert first["holes"]["still_missing"] == 3
@@ -88,6 +94,7 @@ async def test_data_refresh_fills_the_holes_of_its_recent_window(
         # the outage is asked for again, once; nothing else changes
         again, asked = await refresh()
         assert again["new"] == 0 and again["holes"]["missing"] == 3 and again["holes"]["filled"] == 0
+        assert said[-1] == "ok: no new candles for 1 symbol; 3 bars of holes still missing"  # not "ok"
         assert asked == [T0 + 299 * HOUR, T0 + 250 * HOUR]
     finally:
         await client.aclose()
@@ -128,6 +135,13 @@ async def test_data_refresh_without_holes_asks_only_for_the_new_bars(
         assert [r.params["startTime"] for r in fake.requests[before:] if r.path == KLINES] == [
             str(T0 + 297 * HOUR)
         ]
+        assert run.summary == "ok: 2 new candles for 1 symbol"
+        # a run with nothing to fetch says so: a bare "ok" read as candles refreshed
+        await client.run_job("data_refresh")
+        await scheduler.wait_idle()
+        again = (await client.job_runs("data_refresh"))[0]
+        assert again.result["new"] == 0
+        assert again.summary == "ok: no new candles for 1 symbol, already up to date"
     finally:
         await client.aclose()
         await daemon.stop()

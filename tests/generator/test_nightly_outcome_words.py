@@ -1,7 +1,9 @@
-"""A nightly generation that ran but searched nothing (every series of its universe skipped: no candles
-yet, too few bars) read "ok" in `mt status`'s jobs table and `mt report`, and the trader took it that
-strategies had been searched. The words now say how many series it searched and why the others were
-skipped; the stored outcome (and `--json`) stays "ok"."""
+"""A nightly generation's run says what the night did wherever a trader reads it: `mt status`'s jobs
+table, `mt report`, `mt daemon run` and the dashboard all show the run's ``summary``, which the daemon
+words once (``Job.summary``, the job's ``night_summary``). A night that ran but searched nothing (every
+series of its universe skipped: no candles yet, too few bars) read "ok", and the trader took it that
+strategies had been searched; a night that searched read "ok" too, with nothing of what it stored or put
+on paper. The stored outcome (and `--json`'s ``outcome``) stays "ok"."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from mastertrade.cli.job_outcome import outcome_words
 from mastertrade.cli.report_text import report_text
-from mastertrade.engine.api.schemas import StatusReport
+from mastertrade.db.models.daemon import JobRun
+from mastertrade.engine.api.schemas import JobRunInfo, StatusReport
 from mastertrade.engine.generator.nightly import nightly
+from mastertrade.engine.scheduler.runs import run_info
+from mastertrade.engine.services import build_jobs
 from tests.cli.test_report_text import inputs, status
 from tests.conftest import MT
 from tests.generator.conftest import sim_frame
@@ -38,22 +42,29 @@ async def night_of_nothing(sqlite_db: Any) -> dict[str, Any]:
     return result
 
 
-def with_nightly(result: dict[str, Any], outcome: str = "ok") -> StatusReport:
+def recorded(result: Any, outcome: str = "ok", job: str = "nightly_generation") -> JobRunInfo:
+    """A run of the product's ``job`` with ``result``, as the API gives it from its ``job_runs`` row."""
     started = NOW - timedelta(minutes=5)
-    run = {"id": 7, "job": "nightly_generation", "trigger": "schedule", "started_at": started}
-    run |= {"finished_at": NOW, "duration_s": 300.0, "outcome": outcome, "result": result}
+    row = JobRun(id=7, job=job, trigger="schedule", started_at=started, finished_at=NOW, outcome=outcome)
+    row.result = json.dumps(result) if result is not None else None
+    return JobRunInfo.model_validate(run_info(row, build_jobs().get(job)))
+
+
+def with_nightly(run: JobRunInfo) -> StatusReport:
     job = {"name": "nightly_generation", "description": "", "available": True, "running": False}
-    return status(jobs=[job | {"schedule": "0 3 * * *", "last_run": run}])
+    return status(jobs=[job | {"schedule": "0 3 * * *", "last_run": run.model_dump()}])
 
 
 async def test_a_night_that_searched_nothing_says_so_in_the_report(sqlite_db: Any) -> None:
     result = await night_of_nothing(sqlite_db)
     btc, eth, sol = (entry["skipped"] for entry in result["series"])
-    words = outcome_words("nightly_generation", "ok", result)
+    run = recorded(result)
+    words = run.summary
     assert words == f"ok: 0 of 3 series searched (all skipped: {btc}; {eth}; {sol})"
     assert btc.startswith("sim:BTC/USDT:1h: 40 bars") and "too few" in btc
     assert eth.startswith("no candles stored for ETH/USDT 1h on sim")
-    text = report_text(inputs(status=with_nightly(result)))
+    assert run.outcome == "ok"
+    text = report_text(inputs(status=with_nightly(run)))
     assert f"  nightly_generation: {words} at " in text
     assert "nightly_generation: ok at" not in text
 
@@ -61,27 +72,61 @@ async def test_a_night_that_searched_nothing_says_so_in_the_report(sqlite_db: An
 async def test_mt_status_words_it_and_its_json_keeps_the_stored_outcome(
     sqlite_db: Any, mt: MT, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = with_nightly(await night_of_nothing(sqlite_db))
+    report = with_nightly(recorded(await night_of_nothing(sqlite_db)))
     monkeypatch.setattr("mastertrade.cli.status.with_client", lambda call, timeout_s: report)
     shown = mt("status")
     assert shown.exit_code == 0, shown.output
     table = " ".join(shown.stdout.replace("│", " ").split())  # the cell wraps in the table
     assert "ok: 0 of 3 series searched (all skipped: sim:BTC/USDT:1h: 40 bars" in table
-    assert json.loads(mt("status", "--json").stdout)["jobs"][0]["last_run"]["outcome"] == "ok"
+    last = json.loads(mt("status", "--json").stdout)["jobs"][0]["last_run"]
+    assert last["outcome"] == "ok" and last["summary"].startswith("ok: 0 of 3 series searched")
 
 
-def test_a_night_that_searched_some_counts_them_and_other_outcomes_read_as_stored() -> None:
-    searched = {"symbol": "BTC/USDT", "timeframe": "1h", "run_id": 4, "counts": {"stored": 3}}
-    skipped = {
+def test_a_night_that_searched_counts_what_it_stored_and_moved() -> None:
+    btc = {"symbol": "BTC/USDT", "timeframe": "1h", "run_id": 4, "counts": {"stored": 30, "passed": 3}}
+    sol = {"symbol": "SOL/USDT", "timeframe": "1h", "run_id": 5, "counts": {"stored": 1, "passed": 0}}
+    eth = {
         "symbol": "ETH/USDT",
         "timeframe": "4h",
         "skipped": "no 4h series on sim-live: the feed\n makes 1h",
     }
-    night = {"series": [searched, skipped]}
-    assert outcome_words("nightly_generation", "ok", night) == (
-        "ok: 1 of 2 series searched (1 skipped: ETH/USDT 4h: no 4h series on sim-live: the feed makes 1h)"
+    paper = [{"id": "a", "name": "gen-a", "reason": "best"}, {"id": "b", "name": "gen-b", "reason": "next"}]
+    decisions = [
+        {"id": "c", "name": "gen-c", "action": "promote", "reason": "held up on paper"},
+        {"id": "d", "name": "gen-d", "action": "retire", "reason": "drawdown"},
+        {"id": "e", "name": "gen-e", "action": "keep", "reason": "too short"},
+    ]
+    night = {"series": [btc, eth, sol], "paper": paper, "resumed": [], "decisions": decisions}
+    assert recorded(night).summary == (
+        "ok: 2 of 3 series searched, 31 strategies stored, 3 passed, 2 put on paper, 1 promoted to active,"
+        " 1 retired (1 skipped: ETH/USDT 4h: no 4h series on sim-live: the feed makes 1h)"
     )
-    assert outcome_words("nightly_generation", "ok", {"series": [searched]}) == "ok"
-    assert outcome_words("nightly_generation", "error", night) == "error"
-    assert outcome_words("data_refresh", "ok", night) == "ok"
-    assert outcome_words("nightly_generation", "ok", None) == "ok"
+    # every series searched: what it did still reads, not a bare "ok"
+    assert recorded({"series": [btc], "paper": [], "decisions": []}).summary == (
+        "ok: 1 of 1 series searched, 30 strategies stored, 3 passed, none put on paper"
+    )
+    one = {"series": [sol], "resumed": paper[:1]}  # a night cut short left one passer to put on paper
+    assert recorded(one).summary == "ok: 1 of 1 series searched, 1 strategy stored, 0 passed, 1 put on paper"
+
+
+def test_other_outcomes_and_results_read_as_stored() -> None:
+    night = {"series": [{"symbol": "BTC/USDT", "timeframe": "1h", "skipped": "no candles"}]}
+    assert recorded(night, outcome="error").summary == "error"
+    assert recorded(None).summary == "ok"
+    assert recorded({"symbols": {}}).summary == "ok"  # an older version's result, without its series
+    assert recorded(night, job="data_refresh").summary == "ok"  # not a data_refresh result
+
+
+def test_a_result_its_words_cannot_read_leaves_the_outcome_as_stored() -> None:
+    """A result of another shape (an older version's run) must not fail `mt status` or a run's end."""
+    from mastertrade.engine.kernel.context import Job
+
+    odd = {"series": [{"symbol": "BTC/USDT", "timeframe": "1h", "skipped": "x"}], "decisions": "?"}
+    assert recorded(odd).summary == "ok: 0 of 1 series searched (all skipped: BTC/USDT 1h: x)"
+    assert recorded({"figures": [{"level": "95%"}]}, job="risk_metrics").summary == "ok"
+
+    async def nothing(ctx: Any, run: Any) -> None:
+        return None
+
+    strict = Job("strict", nothing, "reads a key its result lacks", summarize=lambda result: result["gone"])
+    assert strict.summary("ok", {"other": 1}) == "ok"

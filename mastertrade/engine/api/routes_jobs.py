@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query
 from mastertrade.engine.api.deps import Ctx
 from mastertrade.engine.api.openapi_errors import raises
 from mastertrade.engine.api.schemas import JobInfo, JobRunInfo
-from mastertrade.engine.scheduler.runs import run_info
 from mastertrade.engine.scheduler.service import SchedulerService
 
 router = APIRouter(tags=["jobs"])
@@ -39,7 +38,8 @@ async def job_runs(
     scheduler = ctx.get(SchedulerService)
     if name not in ctx.jobs and name not in scheduler.schedules():
         ctx.jobs.get(name)  # raises NotFound naming the known jobs
-    return [JobRunInfo.model_validate(run_info(run)) for run in await scheduler.runs.recent(name, limit)]
+    runs = await scheduler.runs.recent(name, limit)
+    return [JobRunInfo.model_validate(scheduler.describe(run)) for run in runs]
 
 
 @router.post(

@@ -121,6 +121,10 @@ class JobRunInfo(Model):
     outcome: str
     error: str | None = None
     result: Any = None
+    summary: str | None = None
+    """The outcome as a trader reads it: what an "ok" run did when its job says ("ok: 0 of 3 series
+    searched (all skipped: ...)", "ok: no goals to record"), else the outcome as stored. ``outcome`` stays
+    what scripts test."""
 
 
 class JobInfo(Model):

@@ -96,3 +96,22 @@ async def account_var(
         if figures is not None
         else f"{len(returns)} {horizon} returns: too few for VaR (need 20)",
     }
+
+
+def var_summary(result: Any) -> str | None:
+    """The ``risk_metrics`` job's result in words (``kernel.context.Job``): the 95% historical VaR it
+    stored, or that it stored none and why (too few returns), which a bare "ok" hid."""
+    if not isinstance(result, dict) or "figures" not in result:
+        return None
+    figures = result["figures"]
+    if not figures:
+        return f"no VaR: {result.get('note') or 'no figures'}"
+    first = figures[0] if isinstance(figures, list) else None
+    if not isinstance(first, dict) or not all(
+        isinstance(first.get(key), int | float) for key in ("level", "historical_var")
+    ):
+        return None
+    return (
+        f"{first['level']:.0%} VaR {first['historical_var']:,.2f} {result.get('quote') or ''}".rstrip()
+        + f" over {result.get('horizon')}, from {result.get('returns')} returns of {result.get('source')}"
+    )

@@ -20,7 +20,8 @@ How the series share the machine depends on the executor:
   many series stays flat per series.
 
 A series that cannot run (no candles, too few) is reported as skipped with the reason, and the others go
-on; any other error stops the universe (the runs already finished stay stored).
+on; any other error stops the universe (the runs already finished stay stored), with a note naming the
+series it was searching (:func:`failed_note`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,23 @@ class SeriesOutcome:
             strategies=summary["strategies"],
         )
         return doc
+
+
+def failed_note(outcomes: Sequence[SeriesOutcome], index: int) -> str:
+    """What a universe stopped by an error in series ``index`` adds to the error: which series it was
+    searching, and that the runs of those searched before it stay stored (a nightly generation's error
+    named neither, and the trader could not tell which series to look at)."""
+    failed = outcomes[index]
+    stored = sum(1 for outcome in outcomes if outcome.summary is not None)
+    if not stored:
+        kept = "none was searched before it"
+    elif stored == 1:
+        kept = "the run of the 1 searched before it stays stored"
+    else:
+        kept = f"the runs of the {stored} searched before it stay stored"
+    return (
+        f"while searching {failed.symbol} {failed.timeframe}, series {index + 1} of {len(outcomes)}: {kept}"
+    )
 
 
 def universe_seeds(seed: int, series: Sequence[tuple[str, str]]) -> list[int]:
@@ -163,6 +181,11 @@ async def generate_universe(
             outcome.summary = await generate(db, settings, request, progress=step)
         except UserInputError as exc:  # no or too few candles: the rest of the universe goes on
             outcome.skipped = str(exc)
+        except Exception as exc:
+            # it stops the universe: which series, and what stays of the others, travel with it (the
+            # nightly job's stored error, a traceback's last lines)
+            exc.add_note(failed_note(outcomes, index))
+            raise
         report(index, 1.0, "skipped" if outcome.skipped else "done")
 
     if kind != "dask":

@@ -18,6 +18,7 @@ restarts it with backoff when it raises. Rules a service follows:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from mastertrade.engine.kernel.clock import Clock
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.venue import Venue
+
+log = logging.getLogger(__name__)
 
 
 class ServiceStopping(Exception):
@@ -214,9 +217,16 @@ class EngineContext:
 # configuration (e.g. data_refresh with a simulated venue): it then shows as unavailable and is skipped.
 # ``paced=True`` marks a heavy job (generation, retraining): on simulated time its scheduled runs are at
 # least ``[scheduler] simulated_min_gap_s`` of wall time apart (see the scheduler service).
+# ``summarize`` says in words what an "ok" run did, from its result ("0 of 3 series searched (all skipped:
+# ...)"): every place a trader reads the run (``mt status``, ``mt report``, ``mt daemon run``, the
+# dashboard) shows ``Job.summary``, through the API's ``summary`` and the ``job.finished`` event, so a run
+# that did nothing never reads as a bare "ok". The stored outcome stays "ok" for scripts.
 
 JobFunc = Callable[["EngineContext", "JobRun"], Awaitable[dict[str, Any] | None]]
 Availability = Callable[["EngineContext"], str | None]
+Summarize = Callable[[Any], str | None]
+"""What an "ok" run did, in words, from its stored result (JSON-plain, as ``job_runs`` holds it, possibly
+from an older version: a shape it does not know gives ``None``, nothing to add)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +236,25 @@ class Job:
     description: str
     available: Availability | None = None
     paced: bool = False
+    summarize: Summarize | None = None
 
     def unavailable_reason(self, ctx: EngineContext) -> str | None:
         return self.available(ctx) if self.available is not None else None
+
+    def summary(self, outcome: str, result: Any) -> str:
+        """A run's outcome as a trader reads it: ``ok: `` and what it did when it went well and its job
+        says ("ok: 0 of 3 series searched (all skipped: ...)"), any other outcome as stored ("error",
+        whose ``error`` says why)."""
+        if outcome != "ok" or self.summarize is None or result is None:
+            return outcome
+        try:
+            words = self.summarize(result)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            # a result of a shape its words do not know (an older version's run): the outcome as stored;
+            # neither `mt status` nor a run's end may fail over words
+            log.warning("job %s: a run's result could not be put in words", self.name, exc_info=True)
+            return outcome
+        return f"{outcome}: {words}" if words else outcome
 
 
 class JobRun:
@@ -258,10 +284,11 @@ class JobRegistry:
         *,
         available: Availability | None = None,
         paced: bool = False,
+        summarize: Summarize | None = None,
     ) -> Job:
         if name in self._jobs:
             raise ValueError(f"job {name!r} is registered twice")
-        job = Job(name, func, description, available, paced)
+        job = Job(name, func, description, available, paced, summarize)
         self._jobs[name] = job
         return job
 

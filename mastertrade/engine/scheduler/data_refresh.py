@@ -20,12 +20,17 @@ from mastertrade.engine.market.store import SeriesKey
 from mastertrade.engine.market.timeframes import now_ms, timeframe_ms
 
 if TYPE_CHECKING:
-    from mastertrade.engine.kernel.context import EngineContext, JobRun
+    from mastertrade.engine.kernel.context import EngineContext, JobRegistry, JobRun
 
 DESCRIPTION = (
     "Download the candles missing since the last stored one, and the holes among the recent ones, "
     "for every configured symbol"
 )
+
+
+def register(jobs: JobRegistry) -> None:
+    """The job ``data_refresh`` (its schedule is in ``[scheduler] jobs``)."""
+    jobs.add("data_refresh", refresh_candles, DESCRIPTION, available=available, summarize=refresh_summary)
 
 
 def available(ctx: EngineContext) -> str | None:
@@ -76,3 +81,23 @@ async def refresh_candles(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
         symbols[symbol] = result
     run.progress(len(market.symbols), len(market.symbols), "done")
     return {"symbols": symbols, "new": sum(item["new"] for item in symbols.values())}
+
+
+def refresh_summary(result: Any) -> str | None:
+    """The job's result in words: how many candles it stored for how many symbols, or that every symbol
+    was already up to date, and the bars of holes the exchange still lacks."""
+    if not isinstance(result, dict) or not isinstance(result.get("symbols"), dict):
+        return None
+    symbols = [item for item in result["symbols"].values() if isinstance(item, dict)]
+    new = sum(item["new"] for item in symbols if isinstance(item.get("new"), int))
+    missing = sum(
+        item["holes"]["still_missing"]
+        for item in symbols
+        if isinstance(item.get("holes"), dict) and isinstance(item["holes"].get("still_missing"), int)
+    )
+    count = f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''}"
+    if new:
+        said = f"{new:,} new candle{'s' if new != 1 else ''} for {count}"
+    else:
+        said = f"no new candles for {count}" + ("" if missing else ", already up to date")
+    return said + (f"; {missing:,} bars of holes still missing" if missing else "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -12,9 +12,15 @@ from sqlmodel import col, select
 from mastertrade.db.database import Database
 from mastertrade.db.models.daemon import JobRun
 
+if TYPE_CHECKING:
+    from mastertrade.engine.kernel.context import Job
 
-def run_info(run: JobRun) -> dict[str, Any]:
+
+def run_info(run: JobRun, job: Job | None = None) -> dict[str, Any]:
+    """A run as the API gives it; ``summary`` is its outcome in the words of ``job`` (the registered job
+    of that name: ``Job.summary``), the outcome as stored for a job this version does not have."""
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    result = json.loads(run.result) if run.result else None
     return {
         "id": run.id,
         "job": run.job,
@@ -24,7 +30,8 @@ def run_info(run: JobRun) -> dict[str, Any]:
         "duration_s": duration,
         "outcome": run.outcome,
         "error": run.error,
-        "result": json.loads(run.result) if run.result else None,
+        "result": result,
+        "summary": job.summary(run.outcome, result) if job is not None else run.outcome,
     }
 
 

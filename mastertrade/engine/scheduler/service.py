@@ -241,8 +241,13 @@ class SchedulerService:
             return None
         return self._started[name] + timedelta(seconds=self._gap)
 
+    def describe(self, record: JobRunRecord) -> dict[str, Any]:
+        """A run record as the API gives it, its ``summary`` in its job's words (``Job.summary``)."""
+        jobs = self.ctx.jobs
+        return run_info(record, jobs.get(record.job) if record.job in jobs else None)
+
     def _remember(self, record: JobRunRecord) -> dict[str, Any]:
-        info = run_info(record)
+        info = self.describe(record)
         if self._last is not None:
             self._last[record.job] = info
         return info
@@ -275,7 +280,7 @@ class SchedulerService:
             outcome, error = "cancelled", "cancelled before it finished (daemon stop deadline)"
             raise
         except Exception as exc:
-            outcome, error = "error", f"{type(exc).__name__}: {exc}"
+            outcome, error = "error", _error_text(exc)
             log.exception("job %s run %s failed", job.name, record.id)
         finally:
             duration = time.monotonic() - started
@@ -285,12 +290,19 @@ class SchedulerService:
                 await self.runs.prune(ctx.settings.scheduler.keep_runs)
             record.finished_at, record.outcome, record.error = finished, outcome, error
             record.result = json.dumps(result, default=str) if result is not None else None
-            self._remember(record)
+            summary = self._remember(record)["summary"]  # from the result as stored: as `mt status` says it
             ctx.bus.publish(
-                JobFinished(job=job.name, run_id=record.id, outcome=outcome, duration_s=duration, error=error)
+                JobFinished(
+                    job=job.name,
+                    run_id=record.id,
+                    outcome=outcome,
+                    duration_s=duration,
+                    error=error,
+                    summary=summary,
+                )
             )
             level = logging.DEBUG if routine and outcome == "ok" else logging.INFO
-            log.log(level, "job %s run %s: %s in %.1f s", job.name, record.id, outcome, duration)
+            log.log(level, "job %s run %s: %s in %.1f s", job.name, record.id, summary, duration)
 
     async def _until_stopping(self, job: Job, handle: JobRun) -> Any:
         """A heavy job's run, cancelled as soon as the daemon starts stopping: a generation or a training
@@ -330,7 +342,7 @@ class SchedulerService:
         ctx = self.ctx
         configured = self.schedules()
         if self._last is None:
-            self._last = {name: run_info(run) for name, run in (await self.runs.last_per_job()).items()}
+            self._last = {name: self.describe(run) for name, run in (await self.runs.last_per_job()).items()}
         last = self._last
         names = list(ctx.jobs.names()) + [name for name in configured if name not in ctx.jobs]
         now = ctx.market_time.now()
@@ -359,6 +371,13 @@ class SchedulerService:
                 }
             )
         return jobs
+
+
+def _error_text(exc: Exception) -> str:
+    """A failed run's ``error``: the exception and the notes its raisers added on the way up (the nightly
+    generation's universe says which series it was searching: ``universe.generate_universe``)."""
+    notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
+    return f"{type(exc).__name__}: {exc}{notes}"
 
 
 async def _generation_runs_interrupted(ctx: EngineContext) -> None:

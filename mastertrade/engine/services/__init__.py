@@ -12,7 +12,10 @@ Adding a service (another area) is one line in ``build_services``::
 (import it inside the function, so importing this package stays cheap). Adding a scheduled job is
 one line in ``build_jobs`` plus its schedule in ``[scheduler] jobs``::
 
-    jobs.add("risk_metrics", compute_risk_metrics, "Recompute VaR, CVaR and exposure")
+    jobs.add("risk_metrics", compute_risk_metrics, "Recompute VaR, CVaR and exposure", summarize=...)
+
+with ``summarize`` saying in words what a run did from its result, so that one that did nothing does not
+read as a bare "ok" (``kernel.context.Job.summary``).
 """
 
 from __future__ import annotations
@@ -48,21 +51,24 @@ def build_jobs() -> JobRegistry:
     from mastertrade.engine.scheduler import data_refresh
 
     jobs = JobRegistry()
-    jobs.add(
-        "data_refresh",
-        data_refresh.refresh_candles,
-        data_refresh.DESCRIPTION,
-        available=data_refresh.available,
-    )
+    data_refresh.register(jobs)
     from mastertrade.engine.services import trading
 
     trading.register_jobs(jobs)
     from mastertrade.engine.generator import nightly
+    from mastertrade.engine.generator.night_summary import night_summary
 
-    jobs.add("nightly_generation", nightly.nightly_job, nightly.DESCRIPTION, paced=True)
+    jobs.add(
+        "nightly_generation", nightly.nightly_job, nightly.DESCRIPTION, paced=True, summarize=night_summary
+    )
     from mastertrade.engine.services import forecasts as ml_daemon
 
     jobs.add(
-        "ml_retrain", ml_daemon.retrain_job, ml_daemon.DESCRIPTION, available=ml_daemon.available, paced=True
+        "ml_retrain",
+        ml_daemon.retrain_job,
+        ml_daemon.DESCRIPTION,
+        available=ml_daemon.available,
+        paced=True,
+        summarize=ml_daemon.retrain_summary,
     )
     return jobs

@@ -273,11 +273,34 @@ async def goal_snapshots(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
     return {"goals": len(report["goals"]), "risk_factor": report["risk_factor"]["value"]}
 
 
+def goals_summary(result: Any) -> str | None:
+    """The ``goal_snapshots`` job's result in words: how many goals it recorded, or that there were none
+    to record (a bare "ok" read as progress recorded)."""
+    if not isinstance(result, dict) or not isinstance(result.get("goals"), int):
+        return None
+    goals = result["goals"]
+    if not goals:
+        return "no goals to record (`mt goal add`)"
+    factor = result.get("risk_factor")
+    said = f"{goals} goal{'s' if goals != 1 else ''} recorded"
+    return said + (f", risk factor {factor:.2f}" if isinstance(factor, int | float) else "")
+
+
 def register_jobs(jobs: JobRegistry) -> None:
     """The trading jobs (their schedules are in ``[scheduler] jobs``)."""
+    from mastertrade.engine.execution.riskmetrics import var_summary
+
     jobs.add(
-        "risk_metrics", risk_metrics, "Compute VaR, CVaR and exposure of the account", available=_available
+        "risk_metrics",
+        risk_metrics,
+        "Compute VaR, CVaR and exposure of the account",
+        available=_available,
+        summarize=var_summary,
     )
     jobs.add(
-        "goal_snapshots", goal_snapshots, "Record goal progress and the risk factor", available=_available
+        "goal_snapshots",
+        goal_snapshots,
+        "Record goal progress and the risk factor",
+        available=_available,
+        summarize=goals_summary,
     )

@@ -92,9 +92,16 @@ def generation_line(state: LiveState, app: App[Any], width: int) -> Text:
         return text
     color = "text-success" if run.outcome == "ok" else "text-error"
     text.append(f"run {run.run_id} {run.outcome}", tone(app, color, bold=True))
+    hint = " · g starts another"
+    said = run.said or run.outcome
+    # what the run did, as the daemon words it ("ok: 0 of 3 series searched (all skipped: ...)"): the
+    # counts lead, so what the line keeps of it is what a glance needs, and the hint stays in view
+    details = said.removeprefix(run.outcome) if said.startswith(f"{run.outcome}: ") else ""
+    if details:
+        text.append(fmt.clip(details, max(width - len(text.plain) - len(hint), 12)), tone(app, "text"))
     if run.error:
         text.append(f": {run.error}", tone(app, "text-error"))
-    text.append(" · g starts another", tone(app, "text-muted"))
+    text.append(hint, tone(app, "text-muted"))
     return text
 
 
@@ -163,7 +170,9 @@ class StrategiesScreen(DashboardScreen):
             ) or (self.has_class("-preview") and current is None):
                 self.preview()
         if topics & {"jobs", "connection"}:
-            self.query_one("#generation", Static).update(generation_line(state, self.app, self.size.width))
+            line = self.query_one("#generation", Static)
+            width = self.size.width - line.styles.gutter.width  # its padding: the text's room, to the cell
+            line.update(generation_line(state, self.app, width))
 
     def row(self, item: StrategySummary) -> Row:
         app = self.app
