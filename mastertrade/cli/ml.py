@@ -383,7 +383,8 @@ def predict(
     ] = True,
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Forecast from the close of the newest stored bar with the newest trained model."""
+    """Forecast from the close of the newest stored bar with the newest trained model (in a replay
+    workspace: of the last bar closed by its market time, with the newest model trained by then)."""
     _check(model)
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.ml.trainer import latest_model, predict_latest
@@ -397,7 +398,8 @@ def predict(
 
         key = await CandleStore(db).resolve(symbol, timeframe, exchange)
         until = await replay_until(config, db)
-        loaded = await latest_model(model, key, steps, db=db)
+        # in a replay workspace: the newest model trained by its market time, none that saw the bars after it
+        loaded = await latest_model(model, key, steps, db=db, until=until)
         # in a replay workspace: from the close of the last bar closed by its market time
         at_bar = None if until is None else opened_before(until, key.timeframe) - 1
         result = await predict_latest(db, loaded, key, publish=publish, at_bar=at_bar)

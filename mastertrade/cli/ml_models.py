@@ -125,15 +125,21 @@ def delete(ident: str, kind: str | None, yes: bool, json_out: bool) -> None:
     folder = find_model(store, ident, kind=kind)
 
     async def go(really: bool) -> dict[str, Any]:
-        db = await open_db()
+        from mastertrade.cli.runtime import settings
+        from mastertrade.engine.market.as_of import workspace_market_time
+
+        config = settings()
+        db = await open_db(config)
         try:
             strategies = await StrategyStore(db).list(states=IN_USE_STATES)
+            # in a replay workspace the forecast version in use is the newest trained by its market time
+            until = await workspace_market_time(config, db)
         finally:
             await db.close()
         if not really:
-            check_unused(store, folder, strategies)
+            check_unused(store, folder, strategies, until=until)
             return describe(store, folder)
-        return delete_model(store, folder, strategies)
+        return delete_model(store, folder, strategies, until=until)
 
     doc = run(lambda: go(yes))
     what = f"{doc.get('kind')} {doc.get('name')} {doc['version']} of {_series(doc)}"

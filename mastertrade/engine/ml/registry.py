@@ -9,9 +9,11 @@ trade again (paper, active, paused) relies on it:
 
 - a policy (kind ``policy``): a strategy that is that policy (``model:<id>``, or its folder);
 - a forecast model (kind ``forecast``): the daemon forecasts every new bar with the newest model of a
-  series, so the newest version is in use when a strategy reads that model's forecast (same horizon) on
-  its market and timeframe (on its exchange, when the strategy names one). Older versions feed nothing
-  and may go. Deleting the newest would silently put an older model, or none, behind the strategy.
+  series trained by the bar's close (``serving``), so that version is in use when a strategy reads that
+  model's forecast (same horizon) on its market and timeframe (on its exchange, when the strategy names
+  one), and so is every newer one: on a replay a newer one serves once the market time reaches its
+  training (elsewhere the newest serves, and there is no newer one). Older versions feed nothing and may
+  go. Deleting one in use would silently put an older model, or none, behind the strategy.
 
 A deletion renames the folder out of the way first (a ``.saving-`` name, which the store's sweep
 removes should the process die midway), so no half-deleted folder is ever read as a model.
@@ -150,9 +152,14 @@ def forecast_readers(strategies: Iterable[Any], model: str, key: dict[str, Any])
     ]
 
 
-def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> list[str]:
+def model_users(
+    store: ArtifactStore, folder: Path, strategies: Iterable[Any], *, until: int | None = None
+) -> list[str]:
     """The strategies (``id (state)``) among ``strategies`` in an :data:`IN_USE_STATES` state that rely
-    on the model in ``folder`` (see the module docstring)."""
+    on the model in ``folder`` (see the module docstring); ``until``: a replay's market time (None: the
+    newest bar's), at which the forecast version serving is the newest trained by then."""
+    from mastertrade.engine.ml.serving import may_serve
+
     head = _head(folder)
     # A manifest that cannot be read (changed or broken on disk) still sits at
     # <kind>/<name>/<series>/<version>: the layout says what it is, so a strategy relying on it keeps it
@@ -160,20 +167,28 @@ def model_users(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -
     readable = isinstance(head.get("kind"), str) and isinstance(head.get("key"), dict)
     kind = head.get("kind") if readable else folder.parent.parent.parent.name
     name = str(head.get("name")) if readable else folder.parent.parent.name
-    newest = True
+    serves = True
     if kind == "forecast" and readable:
         # The versions of its series are its sibling folders (the manifest's key is stored sorted, so it
-        # does not rebuild the folder name); the newest by creation time is the one the daemon uses.
+        # does not rebuild the folder name); the newest by creation time of those trained by the market
+        # time is the one the daemon uses, and each newer one will be once the market time reaches it.
         made = str(head.get("created_at", ""))
-        siblings = (p for p in folder.parent.iterdir() if p.is_dir() and not p.name.startswith("."))
-        newest = all(str(_head(p).get("created_at", "")) <= made for p in siblings)
+        siblings = [_head(p) for p in folder.parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        serving = [
+            str(sibling.get("created_at", ""))
+            for sibling in siblings
+            if isinstance(sibling.get("meta"), dict)
+            and isinstance(sibling.get("key"), dict)
+            and may_serve(sibling["meta"], sibling["key"], until)
+        ]
+        serves = not serving or made >= max(serving)
     found = []
     for strategy in strategies:
         if str(strategy.state) not in IN_USE_STATES:
             continue
         if kind == "policy":
             uses = _relies_on_policy(strategy, folder)
-        elif kind == "forecast" and newest:
+        elif kind == "forecast" and serves:
             uses = (
                 _reads_forecast(strategy, name, dict(head["key"]))
                 if readable
@@ -221,9 +236,12 @@ def describe(store: ArtifactStore, folder: Path) -> dict[str, Any]:
         }
 
 
-def check_unused(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> None:
-    """Raise :class:`ModelInUse` naming the strategies that rely on the model in ``folder``, if any."""
-    users = model_users(store, folder, strategies)
+def check_unused(
+    store: ArtifactStore, folder: Path, strategies: Iterable[Any], *, until: int | None = None
+) -> None:
+    """Raise :class:`ModelInUse` naming the strategies that rely on the model in ``folder``, if any
+    (``until``: a replay's market time, :func:`model_users`)."""
+    users = model_users(store, folder, strategies, until=until)
     if users:
         one = len(users) == 1
         raise ModelInUse(
@@ -232,10 +250,13 @@ def check_unused(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) 
         )
 
 
-def delete_model(store: ArtifactStore, folder: Path, strategies: Iterable[Any]) -> dict[str, Any]:
-    """Delete the model in ``folder`` unless strategies rely on it (:class:`ModelInUse` naming them)."""
+def delete_model(
+    store: ArtifactStore, folder: Path, strategies: Iterable[Any], *, until: int | None = None
+) -> dict[str, Any]:
+    """Delete the model in ``folder`` unless strategies rely on it (:class:`ModelInUse` naming them;
+    ``until``: a replay's market time, :func:`model_users`)."""
     shown = describe(store, folder)
-    check_unused(store, folder, strategies)
+    check_unused(store, folder, strategies, until=until)
     doomed = folder.with_name(f"{STAGING_PREFIX}deleting-{folder.name}")
     held = os.open(folder, os.O_RDONLY)
     try:

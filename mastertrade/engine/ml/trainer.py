@@ -706,11 +706,17 @@ async def latest_model(
     store: ArtifactStore | None = None,
     *,
     db: Database | None = None,
+    until: int | None = None,
 ) -> LoadedModel:
-    """The newest stored model of the series, checked. A folder of the series that does not load and
-    may be the newest (changed on disk, unreadable manifest) is an error naming it, never a silent
-    fall back to an older model or a "no model" that hides it. With ``db``, a model a killed training
-    left unpublished is settled first (:func:`.pending.settle`)."""
+    """The newest stored model of the series, checked; with ``until`` (a market time, epoch ms: the close
+    of the bar to forecast from) the newest trained by then (:mod:`.serving`: on a replay a newer one has
+    seen the bars after it), or :class:`~.serving.NoModelYet` when none was. A folder of the series that
+    does not load and may be the one that serves (changed on disk, unreadable manifest) is an error naming
+    it, never a silent fall back to an older model or a "no model" that hides it. With ``db``, a model a
+    killed training left unpublished is settled first (:func:`.pending.settle`)."""
+    from mastertrade.engine.ml.serving import not_yet, serving, trained_through
+    from mastertrade.utc import iso_ms
+
     store = store or ArtifactStore.default()
     if db is not None:
         from mastertrade.engine.ml.pending import settle
@@ -719,7 +725,8 @@ async def latest_model(
     cls_ = model_class(model)
     wanted = artifact_key(key, horizon)
     versions = store.versions(KIND, model, wanted)
-    newest = versions[-1].created_at if versions else ""
+    chosen = serving(versions, until)
+    newest = chosen.created_at if chosen is not None else ""
     loaded = {artifact.path.name for artifact in versions}
     parent = store.root / KIND / model / safe_key(str(v) for v in wanted.values())
     for folder in sorted(parent.iterdir()) if parent.is_dir() else ():
@@ -728,29 +735,37 @@ async def latest_model(
         try:
             store.open(folder)
         except IncompatibleArtifact as exc:
-            made = _created_at(folder)
-            if made is None or made > newest:
+            head = _manifest(folder)
+            made, meta, made_for = head.get("created_at"), head.get("meta"), head.get("key")
+            if until is not None and isinstance(meta, dict) and isinstance(made_for, dict):
+                through = trained_through(meta, made_for)
+                if through is not None and through > until:
+                    continue  # trained after the market time: it would not serve it, loadable or not
+            if not isinstance(made, str) or made > newest:
+                by = "" if until is None else f" trained by {iso_ms(until)}"
                 raise IncompatibleArtifact(
-                    f"{exc}; it is the newest {model} model of {key} (horizon {horizon}):"
+                    f"{exc}; it is the newest {model} model of {key} (horizon {horizon}){by}:"
                     f" train again with `mt ml train {model}`"
                 ) from None
     if not versions:
         raise NotFound(
             f"no trained {model} model of {key} with horizon {horizon} (train one with `mt ml train {model}`)"
         )
-    artifact = store.open(versions[-1].path, require=cls_.libraries)
+    if chosen is None and until is not None:
+        raise not_yet(model, str(key), horizon, versions, until)
+    artifact = store.open((chosen or versions[-1]).path, require=cls_.libraries)
     return LoadedModel.open(artifact, store)
 
 
-def _created_at(folder: Path) -> str | None:
-    """When the artifact in ``folder`` says it was made (None when its manifest cannot tell)."""
+def _manifest(folder: Path) -> dict[str, Any]:
+    """The manifest in ``folder`` as it is written, unchecked (empty when it cannot be read)."""
     import json
 
     try:
-        made = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("created_at")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return made if isinstance(made, str) else None
+        head = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return head if isinstance(head, dict) else {}
 
 
 async def predict_latest(
@@ -766,13 +781,16 @@ async def predict_latest(
     the one that just closed; on a replay the newest stored bar is one it has yet to play); stored as a
     feature point when ``publish``. Refused (``CandlesChanged``) when the stored series' forecasts were
     made from candles that have changed since (``collectors.forecast_candles``): the value it holds for
-    the bar, and any added to it, would sit beside forecasts of other prices."""
+    the bar, and any added to it, would sit beside forecasts of other prices. Refused (``NoModelYet``)
+    when ``loaded`` was trained after that bar's close (:mod:`.serving`): its forecast would have seen the
+    bars after it (``latest_model`` with ``until`` finds the version that may)."""
     from mastertrade.engine.collectors.forecast_candles import add_forecast, covered, read_stamp
     from mastertrade.engine.collectors.forecast_candles import check as check_candles
     from mastertrade.engine.collectors.store import FeatureStore
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms, to_iso
     from mastertrade.engine.ml.series import forecast_points
+    from mastertrade.engine.ml.serving import check_serves
 
     step = timeframe_ms(key.timeframe)
     # checked up to the close of the bar forecast from: on a replay, the bars after it are still to play
@@ -786,10 +804,11 @@ async def predict_latest(
     if frame.empty:
         raise NotFound(f"no candles of {key}")
     frame = frame.iloc[-LIVE_BARS:]
-    extra = await load_extra(db, loaded.extra, key, frame)
-    value = loaded.predict_last(frame, extra)
     opens = pd.DatetimeIndex(frame.index).as_unit("ms").asi8
     bar = int(opens[-1])
+    check_serves(loaded.artifact, bar)
+    extra = await load_extra(db, loaded.extra, key, frame)
+    value = loaded.predict_last(frame, extra)
     name = series_name(loaded.artifact.name, loaded.horizon, key.timeframe, key.exchange)
     features = FeatureStore(db)
     stored = await features.read(source(key.simulated), name, key.symbol, published_from=bar + step)

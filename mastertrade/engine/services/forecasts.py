@@ -7,9 +7,10 @@ For each model in ``[ml] forecasts`` and each symbol of ``[market] symbols`` (at
   walk-forward first, which also stores its past forecasts; so does one whose forecasts were made from
   candles that changed since, unless a trading strategy reads it: then it is not trained, an error
   naming the model, the strategies and what to do);
-- :class:`ForecastService` waits for ``candle.closed`` and, with the newest artifact, stores the
-  forecast made at that bar's close (published at the close, like every walk-forward forecast). It
-  notices a new artifact by its folder and loads it once.
+- :class:`ForecastService` waits for ``candle.closed`` and stores the forecast made at that bar's close
+  (published at the close, like every walk-forward forecast) with the newest artifact trained by then
+  (``ml.serving``: on a replay a newer one may have learnt from the bars it has yet to play; with none,
+  no forecast, said once). It notices a new artifact by its folder and loads it once.
 
 Without the ``[ml]`` extra both say so (the job is shown as unavailable; the service logs it once and
 idles), and nothing else in the daemon changes.
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mastertrade.errors import MasterTradeError, NotFound
 
 if TYPE_CHECKING:
+    from mastertrade.artifacts import Artifact
     from mastertrade.config import Settings
     from mastertrade.db.database import Database
     from mastertrade.engine.kernel.context import EngineContext, JobRun
@@ -126,8 +128,11 @@ class ForecastService:
         self.last_ms: float | None = None
         """How long the last bar's forecasts took (all models of one symbol), in milliseconds."""
         self._warned: set[str] = set()
-        self._listings: dict[tuple[str, SeriesKey], tuple[str, ...]] = {}
-        """Per model and series: the artifact folder's names when its model was last looked for."""
+        self._listings: dict[tuple[str, SeriesKey], tuple[tuple[str, ...], list[Artifact]]] = {}
+        """Per model and series: the artifact folder's names when its versions were last looked for, and
+        those versions (oldest first)."""
+        self._chosen: dict[tuple[str, SeriesKey], str | None] = {}
+        """Per model and series: the version last chosen to serve (None: none might), loaded or not."""
 
     async def run(self, ctx: EngineContext) -> None:
         from mastertrade.engine.events import CandleClosed
@@ -156,16 +161,21 @@ class ForecastService:
         self, ctx: EngineContext, venue: str, symbol: str, timeframe: str, at_bar: int | None = None
     ) -> list[dict[str, Any]]:
         """Forecast from the bar of one symbol that closed (opened at ``at_bar``; by default the newest
-        stored, which on a replay is one it has yet to play) with every configured model."""
+        stored, which on a replay is one it has yet to play) with every configured model, each in its
+        newest version trained by that bar's close (:meth:`_model`)."""
         from mastertrade.engine.collectors.forecast_candles import CandlesChanged
         from mastertrade.engine.market.store import SeriesKey
+        from mastertrade.engine.market.timeframes import timeframe_ms
+        from mastertrade.engine.ml.serving import NoModelYet
         from mastertrade.engine.ml.trainer import predict_latest
 
         key = SeriesKey(venue, symbol, timeframe)
+        # made at the bar's close: only a model trained by then may make it (``ml.serving``)
+        at = None if at_bar is None else at_bar + timeframe_ms(timeframe)
         started = time.perf_counter()
         out = []
         for model in ctx.settings.ml.forecasts:
-            loaded = await self._model(model, key, ctx.settings.ml.horizon, ctx.db)
+            loaded = await self._model(model, key, ctx.settings.ml.horizon, ctx.db, at)
             if loaded is None:
                 continue
             async with ctx.work(f"forecast {model} {symbol}"):
@@ -177,27 +187,50 @@ class ForecastService:
                     if warned not in self._warned:
                         self._warned.add(warned)
                         log.warning("forecasts: %s; no forecast stored until then", exc)
+                except NoModelYet as exc:  # the bar read is older than the one that closed (a gap)
+                    warned = f"future {model} {key} {loaded.artifact.version}"
+                    if warned not in self._warned:
+                        self._warned.add(warned)
+                        log.warning("forecasts: %s; none stored", exc)
         self.last_ms = (time.perf_counter() - started) * 1000
         return out
 
-    async def _model(self, model: str, key: SeriesKey, horizon: int, db: Database) -> LoadedModel | None:
-        """The newest model of the series, loaded once; looked for again only when its folder's listing
-        changes (a retrain). A newest model that does not load (changed on disk) is an error in the log,
-        and no forecast is made: never a silent fall back to an older model (``latest_model``)."""
+    async def _model(
+        self, model: str, key: SeriesKey, horizon: int, db: Database, at: int | None = None
+    ) -> LoadedModel | None:
+        """The model of the series that serves market time ``at`` (the close of the bar to forecast from;
+        None: the newest), loaded once; the versions are looked for again only when the folder's listing
+        changes (a retrain), and the one serving is chosen again as ``at`` passes a newer one's training
+        (:mod:`mastertrade.engine.ml.serving`). With none trained by ``at``, no forecast, said once.
+        A model that may serve but does not load (changed on disk) is an error in the log, and no
+        forecast is made: never a silent fall back to an older model (``latest_model``)."""
         from mastertrade.artifacts import ArtifactStore, safe_key
         from mastertrade.engine.collectors.forecast_candles import KIND, artifact_key
+        from mastertrade.engine.ml.serving import NoModelYet, serving
         from mastertrade.engine.ml.trainer import latest_model
 
         store = ArtifactStore.default()
-        parent = store.root / KIND / model / safe_key(str(v) for v in artifact_key(key, horizon).values())
+        wanted = artifact_key(key, horizon)
+        parent = store.root / KIND / model / safe_key(str(v) for v in wanted.values())
         listing = tuple(sorted(p.name for p in parent.iterdir())) if parent.is_dir() else ()
         seen = self._listings.get((model, key))
-        if seen is not None and seen == listing:
-            return self.loaded.get((model, key))
-        self._listings[(model, key)] = listing
+        if seen is None or seen[0] != listing:
+            seen = (listing, store.versions(KIND, model, wanted))
+            self._listings[(model, key)] = seen
+            self._chosen.pop((model, key), None)
+        chosen = serving(seen[1], at)
+        version = None if chosen is None else chosen.version
+        if (model, key) in self._chosen and self._chosen[(model, key)] == version:
+            return self.loaded.get((model, key))  # as for the last bar (None: it did not load, or none may)
+        self._chosen[(model, key)] = version
         self.loaded.pop((model, key), None)
         try:
-            loaded = await latest_model(model, key, horizon, store, db=db)
+            loaded = await latest_model(model, key, horizon, store, db=db, until=at)
+        except NoModelYet as exc:
+            if f"future {model} {key}" not in self._warned:
+                self._warned.add(f"future {model} {key}")
+                log.warning("forecasts: %s; until one serves, its forecasts are left out", exc)
+            return None
         except NotFound:
             if f"{model} {key}" not in self._warned:
                 self._warned.add(f"{model} {key}")
