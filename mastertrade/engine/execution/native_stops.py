@@ -7,10 +7,12 @@ stop in force (the higher of the fixed stop and the trailing level), for the pos
 position stays protected while the daemon is down; the next start books its fill like any other.
 
 It is kept in step with the daemon's logic: replaced (cancel, then place) when the trailing level rises
-or the protected amount changes; cancelled before the daemon sells itself (a take-profit, a stop it saw
-first, the strategy's exit signal), because the resting order holds the coins; cancelled when the
-protection closes. A cancel that finds the stop already filled books that fill, and the protection then
-sees the position gone.
+or the protected amount changes, the new one placed only once the old one ended unsold (``_not_taken_back``:
+one the exchange would not take back still holds the coins, and one placed beside it took the coins free
+there, other owners', as the strategy's; one that sold just before its cancel left no position of that
+size); cancelled before the daemon sells itself (a take-profit, a stop it saw first, the strategy's exit
+signal), because the resting order holds the coins; cancelled when the protection closes. A cancel that
+finds the stop already filled books that fill, and the protection then sees the position gone.
 
 A take-profit rests too where the venue takes OCO order lists (``LiveBroker.has_oco``): the stop and the
 take-profit go as one list (``live_oco.py``), so whichever the price reaches first sells and the exchange
@@ -169,6 +171,8 @@ class NativeStops:
         if not cancelled and await self._unconfirmed(symbol, strategy_id):
             return  # said once: the position is shown without exits at the exchange until it is sold
         await self.release_locked(symbol, strategy_id, "replaced by the protection's new level")
+        if await self._not_taken_back(current):
+            return  # the protection settles first (closed, or placed again for what is left)
         if take is not None:
             placed = await self._place_pair(symbol, strategy_id, level, amount, role, take)
         else:
@@ -187,6 +191,33 @@ class NativeStops:
                 )
             await exit_cancels.answer(broker, cancelled, done)
         await self._answer_kept(kept, placed)
+
+    async def _not_taken_back(self, replaced: list[OrderRecord]) -> bool:
+        """Whether the exits ``replaced`` did not simply end at their cancel: one still rests (the cancel
+        failed, or its answer is unknown: it holds the coins, and a new exit beside it would take the coins
+        free there, which are other owners', as the strategy's), or one sold meanwhile (it filled before the
+        cancel reached it: the position is not the amount the new exits were sized for). Nothing is placed
+        then: the next price or poll asks again, once the protection has settled what is left."""
+        journal = self.account.journal
+        for row in replaced:
+            assert row.id is not None
+            now = await journal.get(row.id)
+            if OrderState(now.state) in RESTING:
+                log.warning(
+                    "%s of %s not taken back yet: its replacement waits (the next price asks again)",
+                    exit_cancels.describe(now),
+                    now.symbol,
+                )
+                return True
+            if now.filled > row.filled:
+                log.info(
+                    "%s of %s sold %.8g before its cancel: not replaced for the old amount",
+                    exit_cancels.describe(now),
+                    now.symbol,
+                    now.filled - row.filled,
+                )
+                return True
+        return False
 
     async def _cancelled(self, symbol: str, strategy_id: str | None, reason: str) -> list[OrderRecord]:
         """The strategy's exits in ``symbol`` cancelled with ``reason`` (not answered yet): someone
