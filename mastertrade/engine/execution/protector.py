@@ -66,7 +66,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell, exit_cancels
+from mastertrade.engine.execution import bracket_sell, exit_cancels, venue_steps
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
@@ -232,11 +232,11 @@ class Protector:
         # what its own exits still resting hold (their cancel failed, or its answer is unknown) is theirs:
         # the coins free beside them are other owners' (the account's own, another strategy's), never sold
         promised = await self._promised(row)
-        held = bracket_sell.reserved_by(await self.native.resting(row.symbol, row.strategy_id))
+        beside, held = await self.beside_resting(row.symbol, row.strategy_id, left - promised)
         portfolio = await self.account.portfolio()
         holding = portfolio.holdings.get(row.symbol)
         free = max(0.0, holding.amount - holding.reserved) if holding is not None else 0.0
-        amount = min(left - promised - held, free)
+        amount = min(beside, free)
         if amount <= self._dust(row):
             if row.id not in self._blocked:
                 self._blocked.add(row.id)
@@ -245,7 +245,7 @@ class Protector:
                         f"the {left:.8g} left are promised to a sell by hand still working (if it ends "
                         "without them, the protection sells them)"
                     )
-                elif left - promised - held <= self._dust(row):
+                elif beside <= self._dust(row):
                     whose = (
                         f"its exits resting at the exchange, which hold its {held:.8g}, could not be taken "
                         "back yet (the next price asks again)"
@@ -461,6 +461,24 @@ class Protector:
     async def release(self, symbol: str, strategy_id: str | None, reason: str) -> None:
         """Take back a strategy's stops resting at the exchange before it sells (its exit signal)."""
         await self.native.release(symbol, strategy_id, reason)
+
+    async def beside_resting(self, symbol: str, strategy_id: str | None, keeps: float) -> tuple[float, float]:
+        """What a strategy's own sell (its protection's, its exit signal's) may sell of the ``keeps`` it
+        holds, and what its exits still resting at the exchange hold of it (``release`` could not take them
+        back: the cancel failed, or its answer is unknown, and they may still sell). Their coins are
+        theirs: the sell takes only what the strategy keeps beside them, never the coins free beside them,
+        which are other owners'. While they rest, that is whole lot steps only: they cover the position in
+        whole steps, and the rest under one step (a buy's fee taken in the coin) is nothing the exchange
+        takes; a sell of it was refused, and the protection, taking that for nothing left, ended."""
+        held = bracket_sell.reserved_by(await self.native.resting(symbol, strategy_id))
+        beside = keeps - held
+        if held > 0:
+            exchange = getattr(self.account.broker, "exchange", None)  # a live broker's lot steps
+            if exchange is None:
+                beside = max(beside, 0.0)
+            else:
+                beside = venue_steps.whole_steps(exchange, symbol, beside) if beside > 0 else 0.0
+        return beside, held
 
     async def sell_taking_back(
         self, exits: Sequence[OrderRecord], sell: Callable[[], Awaitable[OrderRecord | None]]
