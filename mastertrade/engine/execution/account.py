@@ -768,7 +768,9 @@ class Account:
         by hand placed after the strategy sized its exit (``Trader``, ``Protector``) has promised some of
         its coins meanwhile. Its own paper exits still resting hold theirs too: a sell by hand cancelled
         after its exit signal took them back puts them back for all it holds (``paper_put_back``), and
-        its exit, sized before, then found free only other owners' coins."""
+        its exit, sized before, then found free only other owners' coins. So do its live exits resting at the
+        exchange for its protection (``native_stops``) that could not be taken back (the cancel failed, or
+        its answer is unknown): the coins free beside them are other owners'."""
         if request.side is not Side.SELL or request.strategy_id is None or _by_hand(request):
             return portfolio
         holding = portfolio.holdings.get(request.symbol)
@@ -782,7 +784,7 @@ class Account:
                 if row.symbol == request.symbol
                 and row.side == Side.SELL.value
                 and row.strategy_id == request.strategy_id
-                and row.parent_id is not None
+                and (row.parent_id is not None or _kept_by_protection(row))
             ]
         )
         reserved = max(holding.reserved, holding.amount - max(keeps - resting, 0.0))

@@ -16,9 +16,10 @@ backtester's code:
   gate (``Account.send``: may resize or reject it, with the reason audited); an exit takes back the
   strategy's own exits (paper: its brackets' legs, never another owner's) and sells what the strategy
   holds (its own fills' share of the account), less what the sells by hand still on their way take of
-  it (``Account.strategy_to_sell``: their coins are theirs until they end). In live mode the
-  exchange holds no stop orders: the entry's stop-loss, take-profit and trailing stop are kept by the
-  daemon itself (``protector.Protector``), which watches every price update and sells through the
+  it (``Account.strategy_to_sell``: their coins are theirs until they end) and what its exits the exchange
+  would not take back still hold (the rest is owed, and the next prices try again: ``owed_exits``). In live
+  mode the exchange holds no stop orders: the entry's stop-loss, take-profit and trailing stop are kept by
+  the daemon itself (``protector.Protector``), which watches every price update and sells through the
   account.
 
 The ``Trader`` only decides: it is built from its collaborators (the ``Account``, the ``GoalsDesk``, the
@@ -41,6 +42,8 @@ from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.bar_clock import BarClock, SeriesSource
 from mastertrade.engine.execution.goals_desk import GoalsDesk
+from mastertrade.engine.execution.order_shares import TOLERANCE
+from mastertrade.engine.execution.owed_exits import OwedExits
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StaticStrategies, StrategySource, TradedStrategy
 from mastertrade.engine.execution.strategy_orders import Action, decide, entry_request, exit_request
@@ -89,6 +92,8 @@ class Trader:
         self.protection = protection
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
+        self.owed = OwedExits(clock)
+        """Live: the exits the strategies still owe, their exits at the exchange not taken back yet."""
         self._started: Any = None
         self.market_clock: MarketTime | None = None
         """In a simulated market, the ``MarketTime`` the trading core runs on (the trading service moves
@@ -135,6 +140,8 @@ class Trader:
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
+            for item in self.owed.due(update.symbol):
+                await self._exit_owed(item, update.symbol, bar)
         if update.simulated:  # the one-minute price window runs on market time
             market_ms = update.at if update.at is not None else bar.ts
         else:
@@ -205,30 +212,7 @@ class Trader:
             )
             return
         if action is Action.EXIT:
-            await self.account.broker.cancel_exits(symbol, "exit signal", strategy_id=item.id)
-            if self.protection is not None:  # its stop resting at the exchange holds the coins
-                await self.protection.release(symbol, item.id, "exit signal")
-                held = await self.account.strategy_holding(item.id, symbol)
-                if held <= 0:  # the resting stop had filled: nothing left to sell
-                    await self.protection.sync(symbol)
-                    return
-            amount = await self.account.strategy_to_sell(item.id, symbol)
-            if amount <= 0:  # a sell by hand on its way has all its coins: it sells them
-                log.info(
-                    "strategy %s: exit at bar %d: the %.8g %s it holds are promised to a sell by hand still "
-                    "working (`mt orders --open`); nothing else to sell",
-                    item.id,
-                    bar.ts,
-                    held,
-                    symbol,
-                )
-                if self.protection is not None:
-                    await self.protection.sync(symbol)
-                return
-            request = exit_request(symbol, amount, bar.close, strategy_id=item.id)
-            await self._send(item, request, bar, placed_ts)
-            if self.protection is not None:
-                await self.protection.sync(symbol)  # a filled exit closes the position's protection
+            await self._exit(item, symbol, bar, placed_ts)
             return
         portfolio = await self.account.portfolio()
         sizing = kelly_sizing(
@@ -261,6 +245,70 @@ class Trader:
             return
         request = entry_request(symbol, bracket, bar.close, strategy_id=item.id, amount=size.amount)
         await self._send(item, request, bar, placed_ts, sizing=size.explanation)
+
+    async def _exit(
+        self, item: TradedStrategy, symbol: str, bar: Bar, placed_ts: int, *, owed: bool = False
+    ) -> None:
+        """An active strategy's exit in the account: its own exits are taken back (paper: its brackets' legs;
+        live: those resting at the exchange, which hold its coins), then what it holds is sold, less what
+        the sells by hand on their way take of it (``Account.strategy_to_sell``) and what its exits the
+        exchange would not take back still hold: the coins free beside them are other owners', never sold
+        as its own. Such an exit is owed (``owed_exits``) and tried again at the next prices; ``owed``: this
+        is that try, which sells only once no exit of the strategy rests any more."""
+        self.owed.paid(item.id, symbol)
+        await self.account.broker.cancel_exits(symbol, "exit signal", strategy_id=item.id)
+        if self.protection is not None:  # its exits resting at the exchange hold the coins
+            await self.protection.release(symbol, item.id, "exit signal")
+        held = await self.account.strategy_holding(item.id, symbol)
+        if held <= 0:  # an exit resting there had filled: nothing left to sell
+            if self.protection is not None:
+                await self.protection.sync(symbol)
+            return
+        amount, resting = await self.account.strategy_to_sell(item.id, symbol), 0.0
+        if self.protection is not None:
+            amount, resting = await self.protection.beside_resting(symbol, item.id, amount)
+        if resting > 0:
+            self.owed.owe(item, symbol)
+            beside = amount > held * TOLERANCE and not owed
+            (log.debug if owed else log.warning)(
+                "strategy %s: exit at bar %d: its exits resting at the exchange, which hold %.8g of the %.8g "
+                "%s it holds, could not be taken back yet; %s, and the next prices ask again",
+                item.id,
+                bar.ts,
+                resting,
+                held,
+                symbol,
+                f"selling the {amount:.8g} beside them" if beside else "nothing sold",
+            )
+            if not beside:
+                return
+        elif amount <= held * TOLERANCE:  # a sell by hand on its way has all its coins: it sells them
+            log.info(
+                "strategy %s: exit at bar %d: the %.8g %s it holds are promised to a sell by hand still "
+                "working (`mt orders --open`); nothing else to sell",
+                item.id,
+                bar.ts,
+                held,
+                symbol,
+            )
+            if self.protection is not None:
+                await self.protection.sync(symbol)
+            return
+        request = exit_request(symbol, amount, bar.close, strategy_id=item.id)
+        await self._send(item, request, bar, placed_ts)
+        if self.protection is not None:
+            await self.protection.sync(symbol)  # a filled exit closes the position's protection
+
+    async def _exit_owed(self, item: TradedStrategy, symbol: str, bar: Bar) -> None:
+        """Try again an exit owed since its exits could not be taken back (``owed_exits``), unless its sell
+        is still on its way (its outcome comes first)."""
+        if await self.account.strategy_holding(item.id, symbol) <= 0:
+            self.owed.paid(item.id, symbol)
+            return
+        if await self.account.strategy_order_on_its_way(item.id, symbol, Side.SELL) is not None:
+            self.owed.owe(item, symbol)
+            return
+        await self._exit(item, symbol, bar, self.account.placed_ts(symbol), owed=True)
 
     async def _send(
         self, item: TradedStrategy, request: OrderRequest, bar: Bar, placed_ts: int, sizing: str | None = None
