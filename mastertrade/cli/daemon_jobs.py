@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, error, info, print_json, print_table
+from mastertrade.cli.output import JsonOption, error, info, print_json, print_table, stderr
+from mastertrade.cli.run_line import SHORTEST_LINE
 
 if TYPE_CHECKING:
     from mastertrade.engine.api.schemas import JobRunInfo
@@ -62,8 +63,17 @@ def run_job(
         info(f"it runs in the daemon; `mt status` shows its outcome when it ends (run {run.id})")
         return
     took = f" in {run.duration_s:.1f} s" if run.duration_s is not None else ""
+    head = f"job {name} run {run.id}: "
     said = run.summary or run.outcome  # what it did, as `mt status` says it: "ok: 0 of 3 series searched ..."
-    info(f"job {name} run {run.id}: {said}{took}" + (f": {run.error}" if run.error else ""))
+    nightly = isinstance(run.result, dict) and "series" in run.result
+    if run.summary_list is not None and not run.error:
+        # a list of fifty skipped series shortened to the first and "+49 more: see below" (the series
+        # table lists each), so the line stays a line of the terminal, its counts first
+        where = "see below" if nightly or isinstance(models, dict) else "see `mt status --json`"
+        room = max(stderr().width - len(head) - len(took), SHORTEST_LINE)
+        said = run.summary_list.listed().fit(room, where)
+    # an error whole: here is where a trader reads why it failed (`mt status` shows its first line)
+    info(f"{head}{said}{took}" + (f": {run.error}" if run.error else ""))
     if isinstance(run.result, dict) and "series" in run.result:
         _print_nightly(run.result)
     if isinstance(models, dict):

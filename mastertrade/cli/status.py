@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 from mastertrade.cli.daemon import duration, with_client
-from mastertrade.cli.output import JsonOption, print_json, print_table, stdout
+from mastertrade.cli.output import JsonOption, info, print_json, print_table, stdout
+from mastertrade.cli.run_line import said, shortened
 from mastertrade.utc import iso
 
 
@@ -61,6 +62,10 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
     )
     # on a simulated market schedules run on market time, while a run record says when it really started
     clocks = (" (market time)", " (wall clock)") if venue.simulated else ("", "")
+    # what each last run did, or why it failed, in at most a line of the terminal: fifty skipped series
+    # filled a screen; what is left out is in --json
+    width = stdout().width
+    outcomes = {job.name: shortened(job.last_run, width, "see below") for job in report.jobs if job.last_run}
     print_table(
         ["job", "schedule", f"next run{clocks[0]}", f"last run{clocks[1]}", "outcome"],
         [
@@ -69,11 +74,16 @@ def status(json_out: Annotated[bool, JsonOption] = False) -> None:
                 job.schedule or "manual",
                 _next_run(job.next_run, job.held_until) if job.next_run else (job.reason or ""),
                 iso(job.last_run.started_at) if job.last_run else "",
-                (job.last_run.summary or job.last_run.outcome) if job.last_run else "",  # what it did
+                outcomes.get(job.name, ""),
             )
             for job in report.jobs
         ],
     )
+    if any(outcomes[job.name] != said(job.last_run) for job in report.jobs if job.last_run):
+        info(
+            "Outcomes cut to a line (…, +N more) are whole in `mt status --json`; a failed run's traceback:"
+            " `mt daemon logs`."
+        )
     if report.sources:
         print_table(
             ["source", "state", "last update", "next poll", "failures"],

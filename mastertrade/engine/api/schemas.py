@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mastertrade.engine.api.schemas_collectors import SourceInfo
+from mastertrade.engine.kernel.run_words import Listed
 
 TIMEFRAME_PATTERN = r"^0*[1-9][0-9]*[mhdw]$"
 Timeframe = Annotated[str, Field(pattern=TIMEFRAME_PATTERN, examples=["1m", "15m", "1h", "1d"])]
@@ -111,6 +112,19 @@ class EventsInfo(Model):
     lag: LagInfo
 
 
+class SummaryList(Model):
+    """A run's ``summary`` that ends in a list, in its parts: "ok: 0 of 3 series searched" (``said``),
+    "all skipped" (``label``) and one item per skipped series with why (``items``). A terminal line
+    shortens it with :meth:`listed` (``Listed.fit``: the first item and "+N more"), in the same words."""
+
+    said: str
+    label: str
+    items: list[str]
+
+    def listed(self) -> Listed:
+        return Listed(self.said, self.label, tuple(self.items))
+
+
 class JobRunInfo(Model):
     id: int
     job: str
@@ -125,6 +139,9 @@ class JobRunInfo(Model):
     """The outcome as a trader reads it: what an "ok" run did when its job says ("ok: 0 of 3 series
     searched (all skipped: ...)", "ok: no goals to record"), else the outcome as stored. ``outcome`` stays
     what scripts test."""
+    summary_list: SummaryList | None = None
+    """``summary`` in its parts when it ends in a list (a night's skipped series, the models that did not
+    train), else none."""
 
 
 class JobInfo(Model):

@@ -9,6 +9,9 @@ and retired, and says why each skipped series was skipped::
     ok: 2 of 3 series searched, 80 strategies stored, 3 passed, 2 put on paper, 1 retired
     (1 skipped: SOL/USDT 1h: no candles stored ...)
 
+The skipped series come as a list (``kernel.run_words.Listed``), which a terminal line shortens to the
+first and "+N more" when a universe of fifty series skipped most of them.
+
 A series that failed stops the night (its outcome "error"); the error names it (``universe``).
 """
 
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mastertrade.engine.kernel.run_words import Listed
 
-def night_summary(result: Any) -> str | None:
-    """A nightly run's result (``nightly.nightly``'s report) in words; ``None`` for a result without its
-    ``series`` (an older version's)."""
+
+def night_summary(result: Any) -> Listed | None:
+    """A nightly run's result (``nightly.nightly``'s report) in words, each skipped series listed with
+    why; ``None`` for a result without its ``series`` (an older version's)."""
     if not isinstance(result, dict) or not isinstance(result.get("series"), list):
         return None
     series = [entry for entry in result["series"] if isinstance(entry, dict)]
@@ -40,11 +45,8 @@ def night_summary(result: Any) -> str | None:
     for action, done in (("promote", "promoted to active"), ("retire", "retired")):
         if actions.count(action):
             words.append(f"{actions.count(action)} {done}")
-    said = ", ".join(words)
-    if not skipped:
-        return said
     which = "all skipped" if not searched else f"{len(skipped)} skipped"
-    return f"{said} ({which}: {'; '.join(_why(entry) for entry in skipped)})"
+    return Listed(", ".join(words), which, tuple(_why(entry) for entry in skipped))
 
 
 def _count(entry: dict[str, Any], key: str) -> int:

@@ -24,12 +24,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from mastertrade import __version__
 from mastertrade.engine.events import JobProgress
+from mastertrade.engine.kernel.run_words import Listed
 from mastertrade.errors import NotFound
 
 if TYPE_CHECKING:
@@ -220,13 +221,16 @@ class EngineContext:
 # ``summarize`` says in words what an "ok" run did, from its result ("0 of 3 series searched (all skipped:
 # ...)"): every place a trader reads the run (``mt status``, ``mt report``, ``mt daemon run``, the
 # dashboard) shows ``Job.summary``, through the API's ``summary`` and the ``job.finished`` event, so a run
-# that did nothing never reads as a bare "ok". The stored outcome stays "ok" for scripts.
+# that did nothing never reads as a bare "ok". The stored outcome stays "ok" for scripts. Words that end in
+# a list (each skipped series and why) come as a ``run_words.Listed``, which the API also gives in parts
+# (``summary_list``) so that a terminal line can shorten the list to its first item and "+N more".
 
 JobFunc = Callable[["EngineContext", "JobRun"], Awaitable[dict[str, Any] | None]]
 Availability = Callable[["EngineContext"], str | None]
-Summarize = Callable[[Any], str | None]
+Summarize = Callable[[Any], str | Listed | None]
 """What an "ok" run did, in words, from its stored result (JSON-plain, as ``job_runs`` holds it, possibly
-from an older version: a shape it does not know gives ``None``, nothing to add)."""
+from an older version: a shape it does not know gives ``None``, nothing to add); words ending in a list
+of reasons as a ``Listed``."""
 
 
 @dataclass(frozen=True)
@@ -245,16 +249,23 @@ class Job:
         """A run's outcome as a trader reads it: ``ok: `` and what it did when it went well and its job
         says ("ok: 0 of 3 series searched (all skipped: ...)"), any other outcome as stored ("error",
         whose ``error`` says why)."""
+        return self.listed(outcome, result).words()
+
+    def listed(self, outcome: str, result: Any) -> Listed:
+        """:meth:`summary` in its parts: what the run did, and the list its words end in, if any (each
+        skipped series and why), for a line that shortens it (``Listed.fit``)."""
         if outcome != "ok" or self.summarize is None or result is None:
-            return outcome
+            return Listed(outcome)
         try:
             words = self.summarize(result)
         except (AttributeError, KeyError, TypeError, ValueError):
             # a result of a shape its words do not know (an older version's run): the outcome as stored;
             # neither `mt status` nor a run's end may fail over words
             log.warning("job %s: a run's result could not be put in words", self.name, exc_info=True)
-            return outcome
-        return f"{outcome}: {words}" if words else outcome
+            return Listed(outcome)
+        if isinstance(words, Listed):
+            return replace(words, said=f"{outcome}: {words.said}")
+        return Listed(f"{outcome}: {words}" if words else outcome)
 
 
 class JobRun:

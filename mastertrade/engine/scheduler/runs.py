@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from mastertrade.db.database import Database
 from mastertrade.db.models.daemon import JobRun
+from mastertrade.engine.kernel.run_words import Listed
 
 if TYPE_CHECKING:
     from mastertrade.engine.kernel.context import Job
@@ -18,9 +19,12 @@ if TYPE_CHECKING:
 
 def run_info(run: JobRun, job: Job | None = None) -> dict[str, Any]:
     """A run as the API gives it; ``summary`` is its outcome in the words of ``job`` (the registered job
-    of that name: ``Job.summary``), the outcome as stored for a job this version does not have."""
+    of that name: ``Job.summary``), the outcome as stored for a job this version does not have, and
+    ``summary_list`` those words' parts when they end in a list (``Job.listed``)."""
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
     result = json.loads(run.result) if run.result else None
+    words = job.listed(run.outcome, result) if job is not None else Listed(run.outcome)
+    parts = {"said": words.said, "label": words.label, "items": list(words.items)}
     return {
         "id": run.id,
         "job": run.job,
@@ -31,7 +35,8 @@ def run_info(run: JobRun, job: Job | None = None) -> dict[str, Any]:
         "outcome": run.outcome,
         "error": run.error,
         "result": result,
-        "summary": job.summary(run.outcome, result) if job is not None else run.outcome,
+        "summary": words.words(),
+        "summary_list": parts if words.items else None,
     }
 
 

@@ -22,6 +22,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from mastertrade.engine.kernel.run_words import Listed
 from mastertrade.errors import MasterTradeError, NotFound
 
 if TYPE_CHECKING:
@@ -104,18 +105,16 @@ async def retrain_job(ctx: EngineContext, run: JobRun) -> dict[str, Any]:
     return {"models": results}
 
 
-def retrain_summary(result: Any) -> str | None:
-    """The ``ml_retrain`` job's result in words: how many of its models trained, and why the others did
-    not (its outcome stays "ok" when one fails: the run went through its list)."""
+def retrain_summary(result: Any) -> Listed | None:
+    """The ``ml_retrain`` job's result in words: how many of its models trained, and each of the others
+    listed with why it did not (its outcome stays "ok" when one fails: the run went through its list)."""
     if not isinstance(result, dict) or not isinstance(result.get("models"), dict):
         return None
     models = {key: item for key, item in result["models"].items() if isinstance(item, dict)}
     failed = {key: item["error"] for key, item in models.items() if "error" in item}
     said = f"{len(models) - len(failed)} of {len(models)} models trained"
-    if not failed:
-        return said
-    reasons = "; ".join(f"{key}: {' '.join(str(error).split())}" for key, error in failed.items())
-    return f"{said} ({len(failed)} did not: {reasons})"
+    reasons = tuple(f"{key}: {' '.join(str(error).split())}" for key, error in failed.items())
+    return Listed(said, f"{len(failed)} did not", reasons)
 
 
 class ForecastService:
