@@ -96,6 +96,22 @@ def _warn_seen(spec: str, provenance: Provenance, seen: int, bars: int, how: str
         )
 
 
+def warn_policy_waits(loaded: Strategy, until: int | None) -> None:
+    """In a replay workspace (``until``: its market time) a stored policy trained on bars after the
+    market time is given no signal by the replay's daemon until the market reaches its training's end
+    (``engine/ml/serving_policy.py``): said when it is stored to trade, or its paper book's flat start
+    would look like a policy that never trades."""
+    from mastertrade.engine.ml.serving import policy_not_yet, serves
+    from mastertrade.engine.signals.model.strategy import ModelStrategy
+
+    plugin = loaded.plugin
+    stored = plugin.stored if isinstance(plugin, ModelStrategy) else None
+    if stored is None or until is None or serves(stored.artifact, until):
+        return
+    then = "until the replay reaches it, the daemon leaves its signals out (its book does not trade)"
+    info(f"mt: warning: {policy_not_yet(stored.artifact, until, then)}", style="yellow")
+
+
 def say_market_time(data: dict[str, Any], series: str, did: str, why: str = "") -> None:
     """On stderr, when a research command ran in a replay workspace (``data`` has ``market_time``): it
     ``did`` only the bars closed by the replay's market time, and how many stored bars after it were left

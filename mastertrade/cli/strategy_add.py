@@ -6,11 +6,14 @@ account, confirmed). The door is ``engine.generator.manual.add_strategy``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.output import JsonOption, info, print_json
+
+if TYPE_CHECKING:
+    from mastertrade.engine.signals.strategy import Strategy
 
 
 def add(
@@ -46,7 +49,7 @@ def add(
     # `btc/usdt` must be stored as that market, not as a second spelling no closed bar ever matches
     market = parse_symbol(symbol)
 
-    async def main() -> dict[str, Any]:
+    async def main() -> tuple[dict[str, Any], Strategy, int | None]:
         from mastertrade.cli.series_options import replay_until
         from mastertrade.engine.generator.manual import add_strategy
         from mastertrade.engine.signals.loader import load_strategy
@@ -55,16 +58,18 @@ def add(
         db = await open_db(config)
         try:
             until = await replay_until(config, db)  # in a replay workspace, the bars it played
-            return await add_strategy(
+            stored = await add_strategy(
                 db, config, strategy, spec=spec, exchange=exchange, paper=paper, until=until
             )
         finally:
             await db.close()
+        return stored, strategy, until
 
-    stored = run(main)
-    from mastertrade.cli.research_notes import say_market_time
+    stored, strategy, until = run(main)
+    from mastertrade.cli.research_notes import say_market_time, warn_policy_waits
 
     say_market_time(stored["report"], f"{stored['symbol']} {stored['timeframe']}", "backtested on")
+    warn_policy_waits(strategy, until)
     untraded = False
     if stored["state"] == "paper":
         from mastertrade.cli.strategy import untraded_warning

@@ -145,10 +145,15 @@ async def test_a_policy_added_on_paper_trades_bar_by_bar_and_its_paper_book_equa
     from mastertrade.engine.daemon import Daemon
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.venue import CandleUpdate
+    from mastertrade.utc import iso_ms
     from tests.daemon.fakes import FakeVenue, RecordingNotifier
     from tests.trading.conftest import T0, trading_settings
 
-    await asyncio.to_thread(_sim, mt)
+    # trained on bars that closed before the ones the daemon trades it on: a policy trades no bar closing
+    # before its training's end (``ml.serving``), and these bars are pushed from T0 on
+    end = iso_ms(T0)
+    sim = ("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "800", "--seed", "3", "--end", end)
+    assert (await asyncio.to_thread(mt, *sim)).exit_code == 0
     trained = await asyncio.to_thread(
         mt.json, "rl", "train", "--symbol", "BTC/USDT", "--timeframe", "1h", "--steps", "64"
     )

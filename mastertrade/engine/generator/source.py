@@ -6,7 +6,8 @@ service asks it for the traded strategies on every closed candle, so a strategy 
 paper, or one the user pauses, trades (or stops) from the next bar on without a restart. Each strategy's
 Kelly prior is its hold-out backtest trade record (``out_of_sample["trade_stats"]``), never the
 search window's, which the search has seen (a row stored before the hold-out existed has none, so the
-sizer uses its default fraction).
+sizer uses its default fraction). A trained policy trades only the bars closed after its training ended
+(``ml.serving_policy``): on a replay it may have learnt from the bars it would trade.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ class StoredStrategies(StrategySource):
     def _traded(self, row: StoredStrategy) -> TradedStrategy:
         strategy = self._strategies.get(row.id)
         if strategy is None:
-            strategy = row.strategy()  # a genome, or an installed plugin: the same path from here
+            from mastertrade.engine.ml.serving_policy import serving_strategy
+
+            # a genome, an installed plugin or a policy (serving only the bars its training preceded)
+            strategy = serving_strategy(row.strategy(), row.id)
             self._strategies[row.id] = strategy
         stage: Stage = "paper" if row.state.value == "paper" else "active"
         return TradedStrategy(row.id, stage, strategy, trade_stats(row.holdout.get("trade_stats")))
