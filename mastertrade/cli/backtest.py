@@ -58,8 +58,14 @@ def backtest(
     ] = EngineName.fast,
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", help="Also write backtesting.py's interactive chart to this HTML file."),
+        typer.Option(
+            "--plot",
+            help="Also write backtesting.py's interactive chart to this HTML file (its folder must exist).",
+        ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the --plot file if it exists (kept otherwise).")
+    ] = False,
     batch: Annotated[
         Path | None,
         typer.Option(
@@ -102,7 +108,12 @@ def backtest(
     check_costs(cash, fee)
     given_timeframe(timeframe)
     if plot is not None:
+        from mastertrade.cli.out_file import check_out
+
         check_chart_path(plot)
+        check_out(plot, force=force)  # a file of yours is kept: refused before any work
+    elif force:
+        raise UserInputError("--force overwrites the --plot file; give --plot FILE.html")
     start_ms, end_ms = date_range(start, end)
 
     if (executor is not None or scheduler is not None) and batch is None:
@@ -157,19 +168,24 @@ def backtest(
     if plot is not None:
         # The chart is backtesting.py's: drawn from a reference run of the same signals (the engines
         # agree trade for trade), headed with what it shows.
+        from mastertrade.cli.out_file import write_out_with
         from mastertrade.engine.backtest.reference import run_reference
 
         title = f"{name}: {key.exchange} {key.symbol} {key.timeframe}, {engine.value} engine"
-        run_reference(
-            series.frame,
-            done.entries,
-            done.exits,
-            order_params(loaded),
-            cash=cash,
-            fee=fee,
-            plot=plot,
-            plot_title=title,
-            simulated=key.simulated,
+        write_out_with(
+            plot,
+            lambda partial: run_reference(
+                series.frame,
+                done.entries,
+                done.exits,
+                order_params(loaded),
+                cash=cash,
+                fee=fee,
+                plot=partial,
+                plot_title=title,
+                simulated=key.simulated,
+            ),
+            force=force,
         )
 
     metrics = result.metrics()

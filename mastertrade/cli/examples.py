@@ -102,7 +102,11 @@ def examples(
     ] = None,
     write: Annotated[
         Path | None,
-        typer.Option("--write", help="Write the example (and the scripts it calls) into this folder."),
+        typer.Option(
+            "--write",
+            help="Write the example (and the scripts it calls) into this folder (made if missing; the"
+            " folder above it must exist).",
+        ),
     ] = None,
     mt: Annotated[
         str | None,
@@ -144,30 +148,21 @@ def examples(
         else:
             sys.stdout.write(text)
         return
+    from mastertrade.cli.out_file import check_out, check_out_folder, make_out_folder, write_out
+
     directory = write.expanduser().absolute()
-    if directory.exists() and not directory.is_dir():
-        raise UserInputError(f"invalid --write {str(directory)!r}: it is a file, not a folder")
+    check_out_folder(directory)  # the folder named is made, never the folders above it (a typo)
     names = list(EXAMPLES) if name is None else [name, *EXAMPLES[name][1]]
     texts = {n: render(n, mt=command, directory=directory) for n in names}
-    clashes = [
-        str(directory / n)
-        for n, text in texts.items()
-        if (directory / n).exists() and (directory / n).read_text(encoding="utf-8") != text
-    ]
-    if clashes and not force:
-        raise UserInputError(
-            f"{clashes[0]} exists with other content: keep it, or pass --force to replace it"
-        )
+    if directory.is_dir():
+        for n, text in texts.items():  # every file checked before any is written
+            check_out(directory / n, force=force, text=text)
+    make_out_folder(directory)
     written = []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for n, text in texts.items():
-            path = directory / n
-            path.write_text(text, encoding="utf-8")
-            path.chmod(0o755 if n.endswith(".sh") else 0o644)
-            written.append(str(path))
-    except OSError as exc:
-        raise UserInputError(f"invalid --write {str(directory)!r}: {exc.strerror or exc}") from None
+    for n, text in texts.items():
+        path = directory / n
+        write_out(path, text, force=force, mode=0o755 if n.endswith(".sh") else 0o644)
+        written.append(str(path))
     if json_out:
         print_json({"written": written, "mt": command})
         return

@@ -193,14 +193,16 @@ def optimize(
         from mastertrade.cli.out_file import write_out
 
         if "genome" not in best:
-            write_out(out, json.dumps({k: best[k] for k in ("plugin", "parameters")}, indent=2) + "\n")
+            write_out(
+                out, json.dumps({k: best[k] for k in ("plugin", "parameters")}, indent=2) + "\n", force=force
+            )
             info(f"wrote the best parameters to {out}")
         else:
             from mastertrade.engine.generator.tuned_file import tuned_document
 
             # the genome with the record of its tuning (its series, search window, N and V): `mt validate
             # FILE` then starts after the searched bars and deflates as the tuning did
-            write_out(out, json.dumps(tuned_document(report), indent=2) + "\n")
+            write_out(out, json.dumps(tuned_document(report), indent=2) + "\n", force=force)
             info(f"wrote the best genome, with the record of its tuning, to {out}")
             same_bars = (f" --end {end}" if end is not None else "") + (
                 f" --exchange {exchange}" if exchange is not None else ""

@@ -602,7 +602,10 @@ def export(
         str, typer.Argument(help="Stored strategy id (or a unique prefix), or a built-in name.")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the genome to this file (default: stdout).")
+        Path | None,
+        typer.Option(
+            "--out", help="Write the genome to this file, in a folder that exists (default: stdout)."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite OUT if it exists with other content.")
@@ -652,7 +655,7 @@ def _write_genome(text: str, out: Path | None, force: bool, what: str) -> None:
     from mastertrade.cli.out_file import check_out, write_out
 
     check_out(out, force=force, text=text)
-    write_out(out, text)
+    write_out(out, text, force=force)
     output.info(f"wrote {what} to {out}")
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mastertrade.cli.daemon import with_client
-from mastertrade.cli.output import JsonOption, info, print_json
+from mastertrade.cli.output import JsonOption, print_json
 
 if TYPE_CHECKING:
     from mastertrade.client import DaemonClient
@@ -169,12 +169,14 @@ def _place(
         )
         if kind == "market" and placed.state in WORKING:
             note += f"; it fills at the next price: follow it with `mt orders show {placed.id}`"
-        info(
+        # the result on stdout, for a script to read (`id=$(mt trade buy ... | cut -d' ' -f2)`); the
+        # status line while it was followed, and errors, on stderr
+        typer.echo(
             f"order {placed.id} {placed.side} {shown:.8g} {placed.symbol} {placed.type} ({placed.mode}): "
             f"{placed.state}{filled}{note}"
         )
         if result is not None and result.exits:
-            info(result.exits)  # what a sell by hand did to its position's exits
+            typer.echo(result.exits)  # what a sell by hand did to its position's exits
     if placed.state in UNSETTLED:
         raise OperationFailed(_unsettled(placed))
 

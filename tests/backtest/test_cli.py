@@ -75,6 +75,7 @@ def test_plot_writes_an_offline_chart_that_says_what_it_shows(
     import re
 
     chart = tmp_path / "charts" / "sma.html"
+    chart.parent.mkdir()  # a folder that does not exist is refused, never made (test_user_files_kept.py)
     doc = mt.json("backtest", "sma_cross", *SERIES, "--engine", engine, "--plot", str(chart))
     assert doc["plot"] == str(chart)
     html = chart.read_text(encoding="utf-8")
@@ -98,7 +99,7 @@ def test_plot_to_a_place_that_cannot_hold_it_is_bad_input(stored: SeriesKey, mt:
     folder = tmp_path / "folder.html"
     folder.mkdir()
     for chart, message in (
-        (afile / "c.html", f"mt: error: cannot write the chart {str(afile / 'c.html')!r}:"),
+        (afile / "c.html", f"mt: error: cannot write {str(afile / 'c.html')!r}: {str(afile)!r} is a file"),
         (folder, f"mt: error: invalid chart file {str(folder)!r}: it is a folder"),
     ):
         result = mt("backtest", "sma_cross", *SERIES, "--plot", str(chart), "--json")

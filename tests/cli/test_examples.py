@@ -174,12 +174,12 @@ def test_write_into_a_file_or_an_impossible_folder_is_one_line(mt: MT, tmp_path:
     a_file = tmp_path / "notes.txt"
     a_file.write_text("mine\n")
     for target, reason in (
-        (a_file, "it is a file, not a folder"),
-        (a_file / "cron", "Not a directory"),
+        (a_file, "it is not a folder"),
+        (a_file / "cron", f"{str(a_file)!r} is a file, not a folder"),
     ):
         result = mt("examples", "--write", str(target))
         assert result.exit_code == 2, result.output
-        assert result.stderr == f"mt: error: invalid --write '{target}': {reason}\n"
+        assert result.stderr == f"mt: error: cannot write into '{target}': {reason}\n"
     assert a_file.read_text() == "mine\n"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MT
+from tests.real_prices import as_real
 
 pytest.importorskip("lightgbm")
 
@@ -47,6 +48,7 @@ def test_bars_added_after_the_training_do_not_count_as_a_change(mt: MT, tmp_path
     full, first = tmp_path / "full.csv", tmp_path / "first.csv"
     exported = mt("data", "export", "BTC/USDT", "--timeframe", "1h", "--exchange", "sim", "--out", str(full))
     assert exported.exit_code == 0, exported.stderr
+    as_real(full)  # imported under csv below: the simulated prices stand in for an exchange's
     lines = full.read_text().splitlines(keepends=True)
     first.write_text("".join(lines[:201]))  # the header and the first 200 bars
     on_csv = ("--symbol", "BTC/USDT", "--timeframe", "1h", "--exchange", "csv")

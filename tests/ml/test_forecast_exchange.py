@@ -19,6 +19,7 @@ from sqlalchemy import text
 from mastertrade.db.migrate import alembic_config
 from mastertrade.db.models import metadata
 from tests.conftest import MT
+from tests.real_prices import as_real
 
 MARKET = ("--symbol", "BTC/USDT", "--timeframe", "1h")
 TRAIN = ("--train-bars", "150", "--retrain-every", "80", "--window", "8", "--seed", "1")
@@ -29,6 +30,7 @@ def _import(mt: MT, tmp_path: Path, seed: int, exchange: str) -> None:
     out = tmp_path / f"{exchange}.csv"
     exported = mt("data", "export", "BTC/USDT", "--timeframe", "1h", "--exchange", "sim", "--out", str(out))
     assert exported.exit_code == 0, exported.output
+    as_real(out)  # the simulated prices stand in for the exchange's
     imported = mt("data", "import", str(out), *MARKET, "--exchange", exchange)
     assert imported.exit_code == 0, imported.output
 

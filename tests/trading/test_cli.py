@@ -367,7 +367,7 @@ def test_a_market_order_is_followed_to_its_fill(mt: MT, daemon: ThreadedTrading)
     finally:
         pusher.join()
     assert result.exit_code == 0, result.stderr
-    assert "market (paper): filled, 5 filled at 102" in result.stderr
+    assert "market (paper): filled, 5 filled at 102" in result.stdout  # the result, for scripts
     resting = mt("trade", "buy", BTC, "1", "--type", "limit", "--price", "50")
-    assert resting.exit_code == 0 and "limit (paper): open" in resting.stderr
-    assert "it fills at the next price" not in resting.stderr
+    assert resting.exit_code == 0 and "limit (paper): open" in resting.stdout
+    assert "it fills at the next price" not in resting.output

@@ -58,7 +58,7 @@ def test_an_answer_lost_to_a_broken_connection_is_looked_up_not_placed_again(
     assert result.exit_code == 0, result.stderr
     [order] = mt.json("orders")
     assert order["client_order_id"] == "lost-1" and order["state"] == "open"
-    assert f"order {order['id']} buy 2 BTC/USDT limit (paper): open" in result.stderr
+    assert f"order {order['id']} buy 2 BTC/USDT limit (paper): open" in result.stdout
 
 
 def test_a_daemon_gone_before_its_answer_leaves_the_client_order_id_to_find_it(

@@ -72,7 +72,7 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
     assert "not placed again" in again["risk"]["reason"]
     plain_again = mt("trade", "buy", BTC, "2", "--client-order-id", "my-order-1", "--wait", "0")
     assert plain_again.exit_code == 0
-    assert f"already placed as order {first['order']['id']}" in plain_again.stderr, plain_again.stderr
+    assert f"already placed as order {first['order']['id']}" in plain_again.stdout, plain_again.output
     assert [row["client_order_id"] for row in mt.json("orders")] == ["my-order-1"]
     shown = mt.json("orders", "show", "my-order-1")
     assert shown["id"] == first["order"]["id"]
@@ -80,7 +80,7 @@ def test_a_retried_command_places_once(mt: MT, daemon: ThreadedTrading) -> None:
         json.loads(mt("orders", "show", str(shown["id"]), "--json").stdout)["client_order_id"] == "my-order-1"
     )
     plain = mt("trade", "buy", BTC, "1", "--wait", "0")  # a fresh command makes its own client id
-    assert plain.exit_code == 0 and "open" in plain.stderr
+    assert plain.exit_code == 0 and "open" in plain.stdout
     assert len(mt.json("orders")) == 2
     assert mt("orders", "show", "9999").exit_code == 2
 

@@ -56,7 +56,7 @@ def test_an_order_held_by_a_ban_is_said_held_until_when_and_followed_to_its_fill
     assert result.exit_code == 0, result.stderr
     assert "held by the exchange's rate limit: until 20" in result.stderr, result.stderr
     assert "then the daemon sends it" in result.stderr
-    assert ": filled, 0.1 filled at 40,000" in result.stderr
+    assert ": filled, 0.1 filled at 40,000" in result.stdout
     assert len(desk.orders_for("held-1")) == 1
 
 
@@ -71,5 +71,5 @@ def test_an_order_held_by_a_ban_not_waited_for_is_said_queued_and_placed_once(
     assert desk.orders_for("held-2") == []  # not sent into the ban
     followed = mt("trade", "buy", BTC, "0.1", "--live", "--client-order-id", "held-2", "--wait", "30")
     assert followed.exit_code == 0, followed.stderr
-    assert "already placed" in followed.stderr and ": filled" in followed.stderr
+    assert "already placed" in followed.stdout and ": filled" in followed.stdout
     assert len(desk.orders_for("held-2")) == 1

@@ -101,7 +101,7 @@ def test_mt_trade_sell_of_part_says_what_became_of_the_exits(mt: MT, daemon: Thr
     [stop] = [o for o in mt.json("orders") if o["role"] == "stop_loss"]
     sold = mt("trade", "sell", BTC, "4", "--wait", "0")
     assert sold.exit_code == 0, sold.stderr
-    assert f"its exits order {stop['id']} (stop-loss) were resized to 6 BTC/USDT: order " in sold.stderr
+    assert f"its exits order {stop['id']} (stop-loss) were resized to 6 BTC/USDT: order " in sold.stdout
     [new] = [o for o in mt.json("orders") if o["role"] == "stop_loss" and o["state"] == "open"]
     assert new["amount"] == pytest.approx(6) and new["stop_price"] == stop["stop_price"]
 

@@ -13,10 +13,10 @@ def test_the_amount_is_shown_to_the_last_digit(mt: MT, daemon: ThreadedTrading) 
     wait_for(mt, lambda data: data["equity"] == 100_000.0, "balance")
     result = mt("trade", "buy", BTC, "0.12345678", "--client-order-id", "x1", "--wait", "0")
     assert result.exit_code == 0, result.stderr
-    assert "buy 0.12345678 BTC/USDT market" in result.stderr
+    assert "buy 0.12345678 BTC/USDT market" in result.stdout
     push(daemon, 1, 100.0)
     wait_for(mt, lambda data: data["state"] == "filled", "orders", "show", "x1")
     again = mt("trade", "buy", BTC, "0.12345678", "--client-order-id", "x1", "--wait", "0")  # placed once
-    assert "buy 0.12345678 BTC/USDT market" in again.stderr and "0.12345678 filled" in again.stderr
+    assert "buy 0.12345678 BTC/USDT market" in again.stdout and "0.12345678 filled" in again.stdout
     refused = mt("trade", "sell", BTC, "0.12345678", "--client-order-id", "x1")
     assert refused.exit_code == 2 and "(buy 0.12345678 BTC/USDT market)" in refused.stderr

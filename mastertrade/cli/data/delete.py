@@ -39,11 +39,13 @@ def delete_candles(
     json_out: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Delete the candles of a stored series (all of them, or those from --since until --until), e.g.
-    a wrong import before importing it again. Nothing else is deleted: strategies, trials and features
-    stay; deleting a whole simulated series says how many simulated feature values were derived from it
-    (they stay, with no candles behind them, until a `mt data sim` replaces them). Refused while the
-    daemon runs (it reads candles); without --yes it says what it would delete and, at a terminal, asks
-    (no by default), otherwise deletes nothing. Export first (`mt data export`) to keep a copy."""
+    a wrong import before importing it again. A series left with no candles is no longer listed. Nothing
+    else is deleted: strategies, trials and features stay (they name the series, and find it again once
+    it is stored anew); deleting a whole simulated series says how many simulated feature values were
+    derived from it (they stay, with no candles behind them, until a `mt data sim` replaces them).
+    Refused while the daemon runs (it reads candles); without --yes it says what it would delete and, at
+    a terminal, asks (no by default), otherwise deletes nothing. Export first (`mt data export`) to keep
+    a copy."""
     from mastertrade.engine.daemon import running_pid
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import parse_when, timeframe_ms, to_iso
@@ -101,7 +103,10 @@ def delete_candles(
             info("deleted nothing")
             return
         series, count, left, note = run(lambda: go(True))
-    info(f"deleted {count:,} candles of {series}{span}; {left:,} left")
+    info(
+        f"deleted {count:,} candles of {series}{span}; "
+        + (f"{left:,} left" if left else "none left, so it is no longer listed (`mt data list`)")
+    )
     if note:
         info(note)
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mastertrade.cli.data.options import ExchangeOption, TimeframeOption
-from mastertrade.cli.out_file import check_not_special
+from mastertrade.cli.out_file import check_out, write_out_with
 from mastertrade.cli.output import JsonOption, info, print_json
 from mastertrade.cli.runtime import open_db, run
 from mastertrade.cli.validation import check_plain_file
 from mastertrade.errors import UserInputError
+
+if TYPE_CHECKING:
+    from mastertrade.engine.market.store import SeriesKey
 
 
 def import_csv(
@@ -27,7 +30,14 @@ def import_csv(
         str, typer.Option("--symbol", help="Symbol to store the candles under, e.g. BTC/USDT.")
     ],
     timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length of the file: 1m, 1h, 1d ...")],
-    exchange: Annotated[str, typer.Option("--exchange", help="Exchange id to store them under.")] = "csv",
+    exchange: Annotated[
+        str | None,
+        typer.Option(
+            "--exchange",
+            help="Exchange id to store them under (default: csv; sim, the simulated market, for a file"
+            " `mt data export` wrote of a simulated series).",
+        ),
+    ] = None,
     time_unit: Annotated[
         str | None,
         typer.Option(
@@ -53,7 +63,10 @@ def import_csv(
     are read as they are, as are TradingView exports, a UTF-8 byte-order mark, CRLF line ends and, at the
     end, blank lines or lines of empty cells; a zip or gzip archive, JSON, a file separated by ";" or tabs,
     and a header line again among the rows (files joined with their headers) are refused. A symbol column
-    must name the market of --symbol (BTCUSDT for BTC/USDT) on every row. Whatever is read otherwise than
+    must name the market of --symbol (BTCUSDT for BTC/USDT) on every row. A simulated column of true on
+    every row (what `mt data export` writes for a simulated series) stores the candles under sim, the
+    simulated market, labelled SIMULATED (another --exchange is refused): simulated prices never come back
+    as real ones; without it, --exchange sim is refused. Whatever is read otherwise than
     this format says (time column, unit, skipped line, row order) is said in the output. A row that repeats
     the row before exactly (two exports joined at a shared bar) is dropped and named; two rows of one time
     with other values are refused. A price the backtest engines cannot trade meaningfully (below about
@@ -63,30 +76,43 @@ def import_csv(
     named (missing, gap_count, gaps in --json)."""
     from mastertrade.engine.backtest.unit_cost import PRICE_BOUNDS_WHY, PRICE_RANGE
     from mastertrade.engine.market.csvio import TIME_UNITS, PriceRange, read_candle_csv
+    from mastertrade.engine.market.csvshape import SIMULATED_COLUMN
     from mastertrade.engine.market.download import MAX_LISTED_GAPS
-    from mastertrade.engine.market.store import EXCHANGE_MAX_LENGTH, CandleStore, is_simulated_exchange
+    from mastertrade.engine.market.store import (
+        EXCHANGE_MAX_LENGTH,
+        SIM_EXCHANGE,
+        SIM_LIVE_EXCHANGE,
+        CandleStore,
+    )
     from mastertrade.engine.market.symbols import parse_symbol
     from mastertrade.engine.market.timeframes import check_timeframe, to_iso
 
     check_timeframe(timeframe, what="--timeframe")
     symbol = parse_symbol(symbol)
-    if not exchange.strip():
-        raise UserInputError(f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance")
-    if is_simulated_exchange(exchange.strip().lower()):
-        raise UserInputError(
-            f"invalid --exchange {exchange!r}: the simulated market's own id (`mt data sim`); "
-            "import under the exchange the file comes from, or csv"
-        )
-    if len(exchange.strip()) > EXCHANGE_MAX_LENGTH:
-        raise UserInputError(f"invalid --exchange {exchange!r}: at most {EXCHANGE_MAX_LENGTH} characters")
-    if not exchange.strip().isprintable():
-        raise UserInputError(f"invalid --exchange {exchange!r}: no newline, tab or other control character")
-    exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
+    given = exchange
+    if exchange is not None:
+        if not exchange.strip():
+            raise UserInputError(
+                f"invalid --exchange {exchange!r}: expected an exchange id, like csv or binance"
+            )
+        if len(exchange.strip()) > EXCHANGE_MAX_LENGTH:
+            raise UserInputError(f"invalid --exchange {exchange!r}: at most {EXCHANGE_MAX_LENGTH} characters")
+        if not exchange.strip().isprintable():
+            raise UserInputError(
+                f"invalid --exchange {exchange!r}: no newline, tab or other control character"
+            )
+        exchange = exchange.strip().lower()  # exchange ids are lower case (ccxt's): Binance is binance
+        if exchange == SIM_LIVE_EXCHANGE:
+            raise UserInputError(
+                f"invalid --exchange {given!r}: the simulated market's live series, the daemon's running"
+                f" simulation's own; a file of simulated candles is imported under {SIM_EXCHANGE}"
+            )
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UserInputError(f"invalid --time-unit {time_unit!r}: use s, ms or us")
     check_plain_file(file)
     prices = PriceRange(*PRICE_RANGE, *PRICE_BOUNDS_WHY)
     candles = read_candle_csv(file, timeframe, symbol=symbol, time_unit=time_unit, prices=prices)
+    exchange = _import_exchange(file, candles.simulated, exchange, given)
 
     async def store() -> dict[str, Any]:
         db = await open_db()
@@ -100,6 +126,7 @@ def import_csv(
             await db.close()
         return {
             "series": str(key),
+            "simulated": key.simulated,
             "rows": written,
             "new": after - before,
             "replaced": written - (after - before),
@@ -117,23 +144,56 @@ def import_csv(
         print_json(report)
     else:
         info(
-            f"imported {report['rows']} candles into {report['series']} "
-            f"({report['new']} new, {report['replaced']} replaced), {report['first']} .. {report['last']}"
+            f"imported {report['rows']} {'SIMULATED ' if report['simulated'] else ''}candles into"
+            f" {report['series']} ({report['new']} new, {report['replaced']} replaced), {report['first']} .."
+            f" {report['last']}"
         )
         for note in candles.notes:
             info(note)
+    if candles.simulated:  # said with --json too (stderr): where the candles went, and why
+        info(
+            f"{file} holds simulated candles (its {SIMULATED_COLUMN} column, as `mt data export` writes for a"
+            f" simulated series): stored under {SIM_EXCHANGE}, the simulated market, and labelled SIMULATED"
+            " wherever they are shown"
+        )
+
+
+def _import_exchange(file: Path, simulated: bool, exchange: str | None, given: str | None) -> str:
+    """The exchange a file's candles are stored under: ``sim`` for a file that says they are simulated
+    (an export of a simulated series: the label comes back with them, so they never pass for real
+    prices), else ``--exchange`` (default csv), which is never the simulated market's id."""
+    from mastertrade.engine.market.csvshape import SIMULATED_COLUMN
+    from mastertrade.engine.market.store import SIM_EXCHANGE, is_simulated_exchange
+
+    if simulated:
+        if exchange is not None and exchange != SIM_EXCHANGE:
+            raise UserInputError(
+                f"invalid --exchange {given!r}: {file} holds simulated candles (its {SIMULATED_COLUMN}"
+                f" column, as `mt data export` writes for a simulated series), which are stored under"
+                f" {SIM_EXCHANGE} only, never as an exchange's real prices: leave --exchange out"
+            )
+        return SIM_EXCHANGE
+    if exchange is not None and is_simulated_exchange(exchange):
+        raise UserInputError(
+            f"invalid --exchange {given!r}: the simulated market's own id (`mt data sim`), and {file} does"
+            f" not say its candles are simulated (no {SIMULATED_COLUMN} column of true); import under the"
+            " exchange the file comes from, or csv"
+        )
+    return exchange or "csv"
 
 
 def export_csv(
     symbol: Annotated[str, typer.Argument(help="Symbol to export, e.g. BTC/USDT.")],
     timeframe: Annotated[str, TimeframeOption],
-    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write (its folder must exist).")],
     exchange: Annotated[str | None, ExchangeOption] = None,
     time_format: Annotated[
         str,
         typer.Option("--time-format", help="Timestamps as 'iso' (ISO-8601 UTC) or 'ms' (epoch ms)."),
     ] = "iso",
-    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite OUT if it exists (a file of yours is kept otherwise).")
+    ] = False,
     feature: Annotated[
         list[str] | None,
         typer.Option(
@@ -152,9 +212,11 @@ def export_csv(
 ) -> None:
     """Export a candle series to CSV in the format `mt data import` reads.
 
-    With --feature or --all-features, alternative data follows the prices as extra columns, each value
-    the one a strategy would see at that bar (published before the bar opened, empty once too old);
-    `mt data import` ignores those columns."""
+    A simulated series' file has a `simulated` column (true on every row): `mt data import` stores it
+    under sim again, labelled SIMULATED, never as real prices. With --feature or --all-features,
+    alternative data follows the prices as extra columns, each value the one a strategy would see at
+    that bar (published before the bar opened, empty once too old); `mt data import` ignores those
+    columns. A file of yours at OUT is kept unless --force; OUT's folder must exist (none is made)."""
     from mastertrade.engine.market.csvio import write_candle_csv
     from mastertrade.engine.market.store import CandleStore
     from mastertrade.engine.market.timeframes import timeframe_ms
@@ -162,18 +224,14 @@ def export_csv(
     if time_format not in ("iso", "ms"):
         raise UserInputError(f"invalid --time-format {time_format!r}: use 'iso' or 'ms'")
     timeframe_ms(timeframe)
-    if out.is_dir():
-        raise UserInputError(f"{out} is a folder: --out names the file to write")
-    check_not_special(out)
-    if out.exists() and not force:
-        raise UserInputError(f"{out} exists: pass --force to overwrite it")
+    check_out(out, force=force)
     wanted: list[tuple[str, str | None]] = []
     if feature:
         from mastertrade.engine.collectors.export import parse_feature
 
         wanted = list(dict.fromkeys(parse_feature(text) for text in feature))
 
-    async def load() -> tuple[str, Any, dict[str, Any]]:
+    async def load() -> tuple[SeriesKey, Any, dict[str, Any]]:
         db = await open_db()
         try:
             candles_store = CandleStore(db)
@@ -185,16 +243,32 @@ def export_csv(
 
                 chosen = list(dict.fromkeys([*wanted, *(await applicable(db, key) if all_features else [])]))
                 columns = await feature_columns(db, key, frame, chosen)
-            return str(key), frame, columns
+            return key, frame, columns
         finally:
             await db.close()
 
-    series, frame, columns = run(load)
-    try:
-        rows = write_candle_csv(frame, out, time_format="ms" if time_format == "ms" else "iso", extra=columns)
-    except OSError as exc:
-        raise UserInputError(f"cannot write {str(out)!r}: {exc.strerror}") from None
+    key, frame, columns = run(load)
+    rows = write_out_with(
+        out,
+        lambda partial: write_candle_csv(
+            frame,
+            partial,
+            time_format="ms" if time_format == "ms" else "iso",
+            extra=columns,
+            simulated=key.simulated,  # the file says so, and `mt data import` reads it back as simulated
+        ),
+        force=force,
+    )
     if json_out:
-        print_json({"series": series, "rows": rows, "out": str(out), "features": list(columns)})
+        print_json(
+            {
+                "series": str(key),
+                "simulated": key.simulated,
+                "rows": rows,
+                "out": str(out),
+                "features": list(columns),
+            }
+        )
     else:
-        info(f"exported {rows} candles of {series} to {out}")
+        label = " (SIMULATED: the file's simulated column says so)" if key.simulated else ""
+        info(f"exported {rows} candles of {key}{label} to {out}")

@@ -9,7 +9,10 @@ from mastertrade.cli.runtime import open_db, run
 
 
 def list_series(json_out: Annotated[bool, JsonOption] = False) -> None:
-    """List stored candle series: exchange, symbol, timeframe, first and last bar, rows."""
+    """List stored candle series: exchange, symbol, timeframe, first and last bar, rows.
+
+    A series `mt data delete` empties is no longer listed; one an earlier version emptied and kept shows
+    "(no candles)" until an import, download or simulation fills it again."""
     from mastertrade.engine.market.store import CandleStore, SeriesInfo
 
     async def load() -> list[SeriesInfo]:
@@ -28,8 +31,8 @@ def list_series(json_out: Annotated[bool, JsonOption] = False) -> None:
             s["exchange"] + (" (simulated)" if s["simulated"] else ""),
             s["symbol"],
             s["timeframe"],
-            s["first"],
-            s["last"],
+            s["first"] if s["rows"] else "(no candles)",
+            s["last"] if s["rows"] else "(no candles)",
             f"{s['rows']:,}",
         )
         for s in series

@@ -227,7 +227,7 @@ def market_wide_note(written: SimWrite, symbols: list[str]) -> str:
         )
     if written.kept_origins:
         source = _producers(written.kept_origins, maybe=run)
-        again = f"`mt data sim {' '.join([*written.kept_from, *symbols])} ...` derives them all again"
+        again = _derived_again(written, symbols)
         parts.append(
             f"kept the {written.kept:,} market-wide simulated feature values stored before (sentiment,"
             f" fear & greed ...), {source}; only times not stored yet were added from {run} ({again})"
@@ -235,6 +235,27 @@ def market_wide_note(written: SimWrite, symbols: list[str]) -> str:
             else f"{'those' if parts else 'the market-wide simulated feature values'} {source} stay ({again})"
         )
     return "; ".join(parts)
+
+
+def _derived_again(written: SimWrite, symbols: list[str]) -> str:
+    """How the kept market-wide values are derived again: the command that simulates the stored research
+    series with the run's, for those of research runs; for the daemon's (derived from its running
+    simulation's series, sim-live), that they stay while that series is stored. A symbol only the daemon's
+    series has is never offered to `mt data sim`: that would store a research series the trader never had
+    (`mt data sim BTC-EDGE/USDT` offered `mt data sim SOL/USDT BTC-EDGE/USDT`, SOL/USDT being the
+    daemon's live feed only)."""
+    daemons = any(origin is not None and origin.live for origin in written.kept_origins)
+    research = any(origin is None or not origin.live for origin in written.kept_origins)
+    said = []
+    if research:
+        which = "all but the daemon's" if daemons else "them all"
+        said.append(f"`mt data sim {' '.join([*written.rerun, *symbols])} ...` derives {which} again")
+    if daemons:
+        said.append(
+            "the daemon's are derived from its running simulation's series (sim-live) and stay while it is"
+            " stored"
+        )
+    return "; ".join(said)
 
 
 def _producers(

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from mastertrade.errors import UserInputError
-
 
 def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool) -> None:
-    """Draw ``bt``'s run ``stats`` into the self-contained HTML file ``path``."""
+    """Draw ``bt``'s run ``stats`` into the self-contained HTML file ``path``, whose folder must exist.
+    An ``OSError`` is left to the caller: ``mt backtest --plot`` writes through ``cli/out_file.py``, which
+    names the file the trader gave (``path`` is a partial file beside it)."""
     import backtesting._plotting
     from bokeh.io import save
     from bokeh.layouts import column
@@ -46,7 +46,6 @@ def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool)
     page_title = f"{title} (SIMULATED)" if simulated else title
     partial = path.with_name(f".{path.name}.partial")
     try:  # through a partial file renamed into place: never a half-written chart
-        path.parent.mkdir(parents=True, exist_ok=True)
         save(
             column(heading, figure, sizing_mode="stretch_width"),
             filename=str(partial),
@@ -54,7 +53,7 @@ def write_chart(bt: Any, stats: Any, path: Path, *, title: str, simulated: bool)
             title=page_title,
         )
         partial.replace(path)
-    except OSError as exc:
+    except OSError:
         with contextlib.suppress(OSError):  # there may be no partial file, nor a folder to hold one
             partial.unlink(missing_ok=True)
-        raise UserInputError(f"cannot write the chart {str(path)!r}: {exc.strerror}") from None
+        raise

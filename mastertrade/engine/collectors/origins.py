@@ -68,14 +68,18 @@ class Origin:
             return None
         return cls(tuple(series), seed)
 
+    @property
+    def live(self) -> bool:
+        """Whether the daemon derived the values from its running simulation's series (``sim-live``)."""
+        from mastertrade.engine.market.store import SIM_LIVE_EXCHANGE
+
+        return all(_split(key)[0] == SIM_LIVE_EXCHANGE for key in self.series)
+
     def describe(self, note: str = "") -> str:
         """``BTC/USDT ETH/USDT 1h (seed 7)``: how messages name the producer (``note`` joins the seed);
         the daemon's, derived from the running simulation, is ``the daemon's live BTC/USDT 1h (seed 7)``."""
-        from mastertrade.engine.market.store import SIM_LIVE_EXCHANGE
-
-        live = all(_split(key)[0] == SIM_LIVE_EXCHANGE for key in self.series)
         named = f"{' '.join(self.symbols)} {'/'.join(self.timeframes)} (seed {self.seed}{note})"
-        return f"the daemon's live {named}" if live else named
+        return f"the daemon's live {named}" if self.live else named
 
 
 def _split(key: str) -> tuple[str, str, str]:

@@ -267,6 +267,11 @@ class SimWrite:
     """The run's symbols the features were derived from: one per coin, none of a coin kept."""
     coins: tuple[CoinFeatures, ...] = ()
     """Coins whose features another series of theirs had derived: kept, or replaced when asked."""
+    rerun: tuple[str, ...] = ()
+    """The stored research series' symbols (exchange ``sim``) that a run must simulate again, with its
+    own, to derive the kept values again: those ``kept_from`` names only as the daemon's live series
+    (``sim-live``) are left out, since `mt data sim` of one stores a research series the trader never
+    had, and the running simulation derives its values anew from its own."""
 
 
 async def write_sim_market(
@@ -382,6 +387,7 @@ async def write_sim_market(
     # the symbols whose run derives the kept values again: the other research series, and the symbols
     # the kept values were derived from (the daemon's live series are named by their symbols)
     again = [*others, *(symbol for origin in kept_origins if origin is not None for symbol in origin.symbols)]
+    research = {key.symbol for key in listed if key.exchange == SIM_EXCHANGE}
     return SimWrite(
         replaced,
         written,
@@ -397,6 +403,7 @@ async def write_sim_market(
         ),
         tuple(deriving),
         tuple(coins),
+        tuple(dict.fromkeys(symbol for symbol in again if symbol in research and symbol not in by_symbol)),
     )
 
 

@@ -1,8 +1,9 @@
 """Candle CSV files: strict import (all rows or none) and exact export.
 
 The format is a header ``timestamp,open,high,low,close,volume`` (any case, in any order, other
-columns ignored) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone) or epoch
-seconds, milliseconds or microseconds, their unit told by their size (years 2001..2286) unless the
+columns ignored but ``simulated``: ``true`` on every row of a simulated series' export, the label kept
+when the file is read back) and one row per bar. Timestamps are ISO-8601 (UTC unless they carry a zone)
+or epoch seconds, milliseconds or microseconds, their unit told by their size (years 2001..2286) unless the
 caller names it, one unit per file; but a Binance kline file may hold milliseconds before 2025 and
 microseconds from then on (as its spot files are written), each row's confirmed by its close_time, and
 in a CryptoDataDownload file each row's unit is confirmed by its date. Binance kline files and
@@ -44,6 +45,7 @@ import pandas as pd
 from mastertrade.engine.candle import CandleRow
 from mastertrade.engine.market.csvshape import (
     BINANCE_COLUMNS,
+    SIMULATED_COLUMN,
     Shape,
     credit_line,
     first_lines,
@@ -100,6 +102,8 @@ class CandleFile:
     """Bars on the timeframe's grid between the first row and the last that the file has no row for."""
     gaps: tuple[tuple[int, int], ...] = ()
     """First and last open time (inclusive) of each run of those missing bars, oldest first."""
+    simulated: bool = False
+    """The file says its candles are simulated (its ``simulated`` column: ``csvshape.SIMULATED_COLUMN``)."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -169,6 +173,8 @@ def read_candle_csv(
             dtype[shape.close_time] = str
         if shape.symbol is not None:
             dtype[shape.symbol] = str
+        if shape.simulated is not None:
+            dtype[shape.simulated] = str
         frame = _read(path, source, dtype=dtype, keep_default_na=False, na_values=[], **options)
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: empty file, expected header {','.join(COLUMNS)}") from None
@@ -200,6 +206,7 @@ def read_candle_csv(
         units = _check_close_time(path, frame, shape.time, shape.close_time, step, timeframe, unit, line)
         if "+" in unit:
             switch = line(int(np.flatnonzero(units[1:] != units[:-1])[0]) + 1)
+    simulated = shape.simulated is not None and _simulated(path, frame[shape.simulated], line)
     ohlcv: np.ndarray[Any, np.dtype[np.float64]] = frame[[*shape.prices, shape.volume]].to_numpy(
         dtype=np.float64
     )
@@ -227,7 +234,27 @@ def read_candle_csv(
             " run across them as if the bars on either side were adjacent (`mt data check` lists a series'"
             " gaps)",
         )
-    return CandleFile(ts, ohlcv, read_as, notes, missing, gaps)
+    return CandleFile(ts, ohlcv, read_as, notes, missing, gaps, simulated)
+
+
+def _simulated(path: Path, column: pd.Series, line: _Lines) -> bool:
+    """Whether the ``simulated`` column says the file's candles are simulated: ``true`` (or ``false``)
+    on every row. Any other value, or both, is refused naming the line: a file is simulated or real."""
+    values = column.str.strip().str.lower().to_numpy()
+    known = np.isin(values, ("true", "false"))
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        raise DataValidationError(
+            f"{path}: line {line(row)}: {SIMULATED_COLUMN} is {column.iloc[row]!r}: expected true or false"
+        )
+    flags = values == "true"
+    if flags.all() or not flags.any():
+        return bool(flags[0])
+    row = int(np.flatnonzero(flags != flags[0])[0])
+    raise DataValidationError(
+        f"{path}: line {line(row)}: {SIMULATED_COLUMN} is {column.iloc[row]!r}, {column.iloc[0]!r} on line"
+        f" {line(0)}: a file holds simulated candles or real ones, not both"
+    )
 
 
 def _gaps(ts: np.ndarray[Any, np.dtype[np.int64]], step: int) -> tuple[int, tuple[tuple[int, int], ...]]:
@@ -823,9 +850,13 @@ def write_candle_csv(
     *,
     time_format: Literal["iso", "ms"] = "iso",
     extra: Mapping[str, Any] | None = None,
+    simulated: bool = False,
 ) -> int:
     """Write candles (a store DataFrame) to ``path`` atomically; returns the row count. ``extra`` adds
-    columns after the prices (aligned features; NaN is written as an empty cell)."""
+    columns after the prices (aligned features; NaN is written as an empty cell); ``simulated`` adds the
+    ``simulated`` column (``true`` on every row) before them, which `mt data import` reads back as the
+    label it is (the file keeps saying so wherever it goes). The folder must exist:
+    a mistyped path creates no folders (``mt data export`` writes through ``cli/out_file.py``)."""
     index = pd.DatetimeIndex(frame.index)
     ts_ms = index.as_unit("ms").asi8
     stamps: np.ndarray[Any, Any]
@@ -838,9 +869,10 @@ def write_candle_csv(
     out = pd.DataFrame({"timestamp": stamps})
     for column in PRICE_COLUMNS:
         out[column] = frame[column].to_numpy()
+    if simulated:
+        out[SIMULATED_COLUMN] = "true"
     for column, values in (extra or {}).items():
         out[column] = values
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     os.close(fd)
     try:

@@ -47,6 +47,10 @@ BINANCE_COLUMNS = (
 )
 TIME_NAMES = ("timestamp", "open_time", "unix", "unix_timestamp", "time", "datetime", "date")
 _PRICES = ("open", "high", "low", "close")
+SIMULATED_COLUMN = "simulated"
+"""The column that marks a file's candles as simulated: `mt data export` of a simulated series writes it
+(``true`` on every row), and `mt data import` stores such a file under the simulated market only, so
+simulated prices never come back as real ones."""
 _BASE_NAMES = ("volume", "base_volume", "volume_base", "base_asset_volume")
 _QUOTE_NAMES = ("quote_volume", "volume_quote", "quote_asset_volume")
 _VOLUME_OF = re.compile(r"volume_([a-z0-9]+)")
@@ -72,6 +76,8 @@ class Shape:
     close_time: str | None = None
     """A Binance kline file's close_time column (in any case; or ``Close time`` beside ``Open time``, as
     python-binance's users name the columns), which confirms each row's open_time and its unit."""
+    simulated: str | None = None
+    """The ``simulated`` column `mt data export` writes for a simulated series (true on every row)."""
 
     @property
     def first_line(self) -> int:
@@ -145,7 +151,7 @@ def resolve(
             quotes.append(column)
         elif asset:
             others.append((column, asset.group(1).upper()))
-    wanted = [*TIME_NAMES, *_PRICES, *_BASE_NAMES]
+    wanted = [*TIME_NAMES, *_PRICES, *_BASE_NAMES, SIMULATED_COLUMN]
     twice = [n for n in dict.fromkeys(names) if n in wanted and names.count(n) > 1]
     if twice:
         raise DataValidationError(f"{path}: column {', '.join(twice)} appears more than once in the header")
@@ -191,6 +197,9 @@ def resolve(
         quote_volumes=tuple(quotes),
         symbol=columns[names.index("symbol")] if "symbol" in names else None,
         close_time=close_time,
+        simulated=(
+            columns[names.index(SIMULATED_COLUMN)] if has_header and SIMULATED_COLUMN in names else None
+        ),
     )
 
 

@@ -117,10 +117,11 @@ class CandleStore:
     """Candle series of one database.
 
     A series' id is looked up once and then remembered: the daemon stores a candle of every symbol
-    each bar, and the lookup was most of that write's cost. Series rows are never deleted or renamed
-    (``replace`` keeps the row), so a remembered id stays right; an id is remembered only once a
-    ``SELECT`` has found it (a row this store has just inserted may yet be rolled back with its
-    transaction), and a series not found is asked for again (another process may create it)."""
+    each bar, and the lookup was most of that write's cost. Series rows are never renamed, and deleted
+    only by :meth:`delete` when it empties one (`mt data delete`, refused while the daemon runs), which
+    forgets the id; so a remembered id stays right. An id is remembered only once a ``SELECT`` has found
+    it (a row this store has just inserted may yet be rolled back with its transaction), and a series
+    not found is asked for again (another process may create it)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -184,8 +185,12 @@ class CandleStore:
 
     async def delete(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> int:
         """Delete the candles with ``start <= ts < end`` (either bound optional) in one transaction and
-        return how many; the series row stays (strategies and trials refer to it, and ``replace`` keeps it
-        too), so an emptied series is filled again by the next import, download or simulation."""
+        return how many. A series left with no candle loses its row too, in the same transaction, so
+        `mt data list` no longer lists it (it listed an empty "ghost" with no first or last bar): the row
+        holds only the series' names, and its candles are the only rows that refer to it by id (checked
+        by ``tests/test_series_registry.py``); strategies, trials and features name a series by its
+        exchange, symbol and timeframe, and find it again once an import, download or simulation stores
+        it anew."""
         clauses = ["series_id = :sid"]
         params: dict[str, int] = {}
         if start is not None:
@@ -202,6 +207,14 @@ class CandleStore:
                 text(f"DELETE FROM candles WHERE {' AND '.join(clauses)}"),  # noqa: S608  (our own clauses)
                 {"sid": series_id, **params},
             )
+            await conn.execute(
+                text(
+                    "DELETE FROM series WHERE id = :sid"
+                    " AND NOT EXISTS (SELECT 1 FROM candles WHERE series_id = :sid)"
+                ),
+                {"sid": series_id},
+            )
+            self._ids.pop(key, None)
         return int(result.rowcount)
 
     async def _write(self, conn: AsyncConnection, series_id: int, rows: list[CandleRow]) -> None:

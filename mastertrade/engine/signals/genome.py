@@ -836,13 +836,21 @@ def load_genome_file(path: str | Path) -> Genome:
 
 
 def read_genome_text(file: Path) -> str:
-    """The text of a genome file; ``UserInputError`` naming it when it is missing or unreadable."""
+    """The text of a genome file; ``UserInputError`` naming it when it is missing, unreadable or empty
+    (an empty file, or one of blanks only, was "invalid JSON at line 1 column 1", which sent the trader
+    looking for a typo in a file with nothing in it)."""
     try:
-        return file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserInputError(f"genome file {str(file)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"cannot read genome file {str(file)!r}: {exc}") from None
+    if not text.removeprefix("\ufeff").strip():
+        raise UserInputError(
+            f"genome file {str(file)!r} is empty: a genome is a JSON object"
+            " (`mt strategy show sma_cross --json > FILE` writes one to start from)"
+        )
+    return text
 
 
 def rules(genome: Genome) -> Iterator[Rule]:
