@@ -237,7 +237,8 @@ def cancel(
     if ended is None:
         if not json_out:
             reason = f" ({row.reason})" if row.reason else ""
-            info(f"order {row.id} {row.side} {row.symbol}: {row.state}{reason}")
+            # the result on stdout, for a script to read; errors and warnings on stderr
+            typer.echo(f"order {row.id} {row.side} {row.symbol}: {row.state}{reason}")
         return
     if row.state == "filled":
         raise OperationFailed(ended)

@@ -37,7 +37,8 @@ def _show(status: RiskStatus) -> None:
     daily = status.limits.get("daily_loss_limit")
     if daily is not None and status.daily_loss >= daily:
         state += ", no new entries until the next UTC day (daily loss limit)"
-    info(f"{state} ({status.mode})" + (f": {status.halt_reason}" if status.halt_reason else ""))
+    # the status is the result, on stdout with its tables, for a script to read; warnings on stderr
+    typer.echo(f"{state} ({status.mode})" + (f": {status.halt_reason}" if status.halt_reason else ""))
     limits = status.limits
     print_table(
         ["measure", "now", "limit"],
@@ -93,7 +94,7 @@ def _show(status: RiskStatus) -> None:
             right=["hist. VaR", "hist. CVaR", "param. VaR", "param. CVaR"],
         )
     else:
-        info(f"VaR/CVaR: {var.get('note') or 'not computed yet (job risk_metrics)'}")
+        typer.echo(f"VaR/CVaR: {var.get('note') or 'not computed yet (job risk_metrics)'}")
     _show_protection(status)
 
 
@@ -124,9 +125,9 @@ def _show_protection(status: RiskStatus) -> None:
         title=f"Protected live positions: {protection.protected_positions} (by the {protection.by})",
         right=["amount", "entry", "stop", "take profit", "trail peak"],
     )
-    info(protection.note)
+    typer.echo(protection.note)
     for held in protection.held_take_profits:
-        info(
+        typer.echo(
             f"take-profit {held.order_id} ({held.symbol} at {price(held.price)}) is kept by the daemon: "
             "it holds only while the daemon runs (the venue has no OCO order lists; the stop rests there)"
         )
@@ -167,13 +168,14 @@ def halt(
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
-    info(f"trading halted: {result.halt_reason}; exits remain allowed. `mt risk resume` ends it.")
+    # what the halt did is the result: on stdout, for a script to read
+    typer.echo(f"trading halted: {result.halt_reason}; exits remain allowed. `mt risk resume` ends it.")
     cancelled = [str(o.id) for o in buys if o.state == "cancelled"]
     if cancelled:
-        info(f"cancelled the open buy orders {', '.join(cancelled)}: they would have been new entries")
+        typer.echo(f"cancelled the open buy orders {', '.join(cancelled)}: they would have been new entries")
     for order in buys:
         if order.state != "cancelled":
-            info(f"buy order {order.id} is {order.state}: see `mt orders show {order.id}`")
+            typer.echo(f"buy order {order.id} is {order.state}: see `mt orders show {order.id}`")
 
 
 @app.command("resume")
@@ -200,10 +202,11 @@ def resume(
         stopped.insert(0, "kill switch")
     if result.reduce_only:
         stopped.append("drawdown limit (reduce-only)")
-    info("trading resumed" if not stopped else f"still stopped by: {', '.join(stopped)}")
+    # what the resume did is the result: on stdout, for a script to read
+    typer.echo("trading resumed" if not stopped else f"still stopped by: {', '.join(stopped)}")
     daily = result.limits.get("daily_loss_limit")
     if daily is not None and result.daily_loss >= daily:
-        info(
+        typer.echo(
             f"new entries still wait for the next UTC day: today's loss {_pct(result.daily_loss)} "
             f"has reached the {_pct(daily)} daily limit"
         )
@@ -214,19 +217,19 @@ def _say_drawdown(before: RiskStatus, after: RiskStatus, *, whole: bool) -> None
     limit = after.limits.get("max_drawdown")
     peak = "" if before.peak_equity is None else f" below the peak {before.peak_equity:,.2f}"
     if before.reduce_only and not after.reduce_only:
-        info(
+        typer.echo(
             f"drawdown limit released: the drawdown was {_pct(before.drawdown)}{peak}; it is measured "
             f"from now on (equity {after.equity:,.2f}), and a further {_pct(limit)} loss makes the "
             "account reduce-only again"
         )
     elif after.reduce_only:
         reason = "" if whole else " (`mt risk resume` without a breaker name releases it)"
-        info(
+        typer.echo(
             f"still reduce-only: drawdown {_pct(after.drawdown)}{peak} is past the {_pct(limit)} "
             f"limit{reason}"
         )
     elif whole and before.drawdown > 0:
-        info(
+        typer.echo(
             f"drawdown {_pct(after.drawdown)}{peak} is kept: resuming measures it anew only when the "
             "drawdown limit has stopped entries"
         )

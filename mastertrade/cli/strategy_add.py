@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mastertrade.cli.output import JsonOption, info, print_json
+from mastertrade.cli.output import JsonOption, print_json
 
 if TYPE_CHECKING:
     from mastertrade.engine.signals.strategy import Strategy
@@ -79,7 +79,9 @@ def add(
         print_json(stored)
         return
     report = stored["report"]
-    info(
+    # the result (its backtest, hold-out, tuning record and the stored line) on stdout, for a script to
+    # read; the market-time note and warnings on stderr
+    typer.echo(
         f"backtest on {report['series']} (for reference): return {report['return_pct']:.2f}%, "
         f"{report['trades']} trades, max drawdown {report['max_drawdown_pct']:.2f}%"
     )
@@ -91,7 +93,7 @@ def add(
             if held["passed"]
             else "failed the filter (" + "; ".join(held["reasons"]) + ")"
         )
-        info(
+        typer.echo(
             f"hold-out {held['holdout']['start']}..{held['holdout']['end']}: "
             f"return {held['return_pct']:.2f}%, "
             f"deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'} over {held['trials']} trials; {verdict}"
@@ -118,7 +120,7 @@ def _say_tuning(stored: dict[str, Any]) -> None:
     trials = counted.get("trials_used", counted.get("trials"))
     dsr = record.get("deflated_sharpe")
     window, held = record["search_window"], record["holdout"]
-    info(
+    typer.echo(
         f"tuned by `mt optimize` on {record['symbol']} {record['timeframe']}: searched to {window['end']},"
         f" hold-out {held['start']}..{held['end']}, deflated Sharpe {'-' if dsr is None else f'{dsr:.3f}'}"
         f" over {'-' if trials is None else f'{trials:,}'} trials (stored with it); `mt validate"

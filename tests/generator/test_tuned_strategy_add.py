@@ -69,7 +69,7 @@ def test_a_strategy_added_from_a_tuned_file_is_judged_as_the_file(mt: MT, tmp_pa
     table = " ".join(mt("validate", strategy_id).stdout.split())
     assert f"deflated Sharpe {tuned['deflated_sharpe']:.3f} for 30 trials (what its tuning counted" in table
     assert "tuned genome (mt optimize): its tuning saw the bars to" in table
-    assert f"`mt validate {strategy_id}` reports on the bars after its search window" in _said(added)
+    assert f"`mt validate {strategy_id}` reports on the bars after its search window" in added.stdout
 
     # the bars the tuning searched are marked and warned of, as for the file
     searched = tuned["search_window"]

@@ -121,7 +121,7 @@ def test_the_deflated_sharpe_counts_the_series_trial_registry_and_records_the_po
     # stored as a strategy (without --paper: passed, or chosen by the trader), its validation said
     added = mt("strategy", "add", second["model"], "--symbol", "BTC/USDT", "--timeframe", "1h")
     assert added.exit_code == 0, added.stderr
-    assert "over 42 trials" in added.stderr and "passed" in added.stdout
+    assert "over 42 trials" in added.stdout and "passed" in added.stdout
 
     # both policies are stored as model artifacts, in the one format the forecasts use
     listed = mt.json("rl", "list")

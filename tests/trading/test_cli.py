@@ -228,24 +228,24 @@ def test_resume_keeps_the_drawdown_unless_it_releases_the_drawdown_limit(
     resumed = mt("risk", "resume")
     assert resumed.exit_code == 0, resumed.output
     # halting and resuming never forgets a loss (it would widen the room to the limit) and says so
-    assert "drawdown 9.09% below the peak 110,000.00 is kept" in resumed.stderr
+    assert "drawdown 9.09% below the peak 110,000.00 is kept" in resumed.stdout
     assert mt.json("risk", "status")["drawdown"] == pytest.approx(1 / 11)
 
     record_equity(daemon, T0 - 29 * HOUR, 130_000.0)  # now 23% down: reduce-only
     assert mt.json("risk", "status")["reduce_only"]
     one = mt("risk", "resume", "price_move")  # one breaker: the drawdown limit still holds, and is named
-    assert "still reduce-only: drawdown 23.08%" in one.stderr
+    assert "still reduce-only: drawdown 23.08%" in one.stdout
     assert (
-        "still stopped by: drawdown limit (reduce-only)" in one.stderr and "trading resumed" not in one.stderr
+        "still stopped by: drawdown limit (reduce-only)" in one.stdout and "trading resumed" not in one.stdout
     )
     resumed = mt("risk", "resume")
-    assert "drawdown limit released: the drawdown was 23.08% below the peak 130,000.00" in resumed.stderr
-    assert "a further 15.00% loss makes the account reduce-only again" in resumed.stderr
+    assert "drawdown limit released: the drawdown was 23.08% below the peak 130,000.00" in resumed.stdout
+    assert "a further 15.00% loss makes the account reduce-only again" in resumed.stdout
     status = mt.json("risk", "status")
     assert status["drawdown"] == 0 and not status["reduce_only"]
     # today's loss still stops entries, and the resume says so rather than a bare "trading resumed"
-    assert "new entries still wait for the next UTC day" in resumed.stderr
-    assert "no new entries until the next UTC day (daily loss limit)" in mt("risk", "status").stderr
+    assert "new entries still wait for the next UTC day" in resumed.stdout
+    assert "no new entries until the next UTC day (daily loss limit)" in mt("risk", "status").stdout
 
 
 def test_parity_of_a_genome_over_stored_candles(mt: MT, db_url: str) -> None:

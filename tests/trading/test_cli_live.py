@@ -290,12 +290,12 @@ def test_cancelling_a_live_take_profit_keeps_its_stop_and_says_so(
     take = next(o for o in shown if o["role"] == "take_profit")
     result = mt("orders", "cancel", str(take["id"]))
     assert result.exit_code == 0, result.output
-    assert "cancelled by hand, the take-profit only: its stop is kept" in result.stderr
+    assert "cancelled by hand, the take-profit only: its stop is kept" in result.stdout
     resting = [o for o in desk.orders.values() if o.side == "SELL" and o.status == "NEW"]
     assert [(o.type, o.list_id, o.stop_price) for o in resting] == [("STOP_LOSS_LIMIT", -1, 38_000.0)]
     assert resting[0].quantity == pytest.approx(0.1)
     [stop] = [o for o in mt.json("orders") if o["client_order_id"] == resting[0].client_order_id]
-    assert f"placed again alone as stop-loss order {stop['id']}" in result.stderr
+    assert f"placed again alone as stop-loss order {stop['id']}" in result.stdout
     assert stop["state"] == "open"
     refused = mt("orders", "cancel", str(stop["id"]))
     assert refused.exit_code == 1 and f"mt orders cancel {stop['id']} --unprotect" in refused.stderr

@@ -39,5 +39,5 @@ def test_mt_risk_halt_names_the_buys_it_cancelled(mt: MT, daemon: ThreadedTradin
     placed = mt.json("trade", "buy", BTC, "10", "--type", "limit", "--price", "90")
     halted = mt("risk", "halt", "--reason", "news")
     assert halted.exit_code == 0, halted.stderr
-    assert f"cancelled the open buy orders {placed['order']['id']}" in halted.stderr
+    assert f"cancelled the open buy orders {placed['order']['id']}" in halted.stdout
     assert mt.json("orders", "--open") == []

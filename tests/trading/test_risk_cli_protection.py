@@ -53,7 +53,7 @@ def test_protections_are_listed(degraded: bool, capsys: pytest.CaptureFixture[st
     out, err = capsys.readouterr()
     assert "Protected live positions: 1" in out
     assert "38,000 (stop_loss)" in out and "44,000" in out and "abcd1234" in out
-    assert "keep it running" in err
+    assert "keep it running" in out
     assert ("PROTECTION DEGRADED: no price for BTC/USDT" in err) is degraded
 
 
@@ -65,6 +65,6 @@ def test_a_take_profit_kept_by_the_daemon_is_named(capsys: pytest.CaptureFixture
     held = HeldTakeProfit(order_id=7, symbol="BTC/USDT", price=44_000.0, amount=0.1, note="...")
     shown.protection.held_take_profits = [held]
     _show(shown)
-    _, err = capsys.readouterr()
-    assert "take-profit 7 (BTC/USDT at 44,000) is kept by the daemon" in err
-    assert "it holds only while the daemon runs" in err
+    out, _ = capsys.readouterr()
+    assert "take-profit 7 (BTC/USDT at 44,000) is kept by the daemon" in out
+    assert "it holds only while the daemon runs" in out
