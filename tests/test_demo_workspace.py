@@ -102,14 +102,26 @@ async def test_prepare_writes_the_features_a_stopped_run_left_out(
     from mastertrade.engine.demo import demo_settings, prepare
     from mastertrade.engine.market.sim import simulate
     from mastertrade.engine.market.store import SIM_EXCHANGE, CandleStore, SeriesKey, rows_from_frame
+    from mastertrade.engine.market.timeframes import floor_ts, now_ms, timeframe_ms
 
     settings = demo_settings()
     settings.db.url = f"sqlite+aiosqlite:///{mt_home}/demo.db"
     market = settings.market
     said: list[str] = []
+    before = now_ms()
     await prepare(settings, bars=40, say=said.append)  # creates the database, its candles and features
+    after = now_ms()
     db = await Database.open(settings)
     try:
+        key = SeriesKey(SIM_EXCHANGE, market.symbols[0], market.timeframe)
+        stored = await CandleStore(db).read(key)
+        # the simulated history, ending at the bar that was forming (a day may have begun since, on the
+        # demo's daily bars: the end is read from what was stored, not from the clock)
+        end = int(stored.index[-1].value // 1_000_000) + timeframe_ms(market.timeframe)
+        assert floor_ts(before, market.timeframe) <= end <= floor_ts(after, market.timeframe)
+        assert rows_from_frame(stored) == rows_from_frame(
+            simulate(market.symbols[0], market.timeframe, 40, market.seed, end=end)
+        )
         features = FeatureStore(db)
         written = {info.name for info in await features.list_features("sim")}
         assert written
@@ -119,9 +131,7 @@ async def test_prepare_writes_the_features_a_stopped_run_left_out(
         await prepare(settings, bars=40, say=said.append)
         assert {info.name for info in await features.list_features("sim")} == written
         # and the candles the first run wrote are kept as they were
-        first = simulate(market.symbols[0], market.timeframe, 40, market.seed)
-        key = SeriesKey(SIM_EXCHANGE, market.symbols[0], market.timeframe)
-        assert rows_from_frame(await CandleStore(db).read(key)) == rows_from_frame(first)
+        assert rows_from_frame(await CandleStore(db).read(key)) == rows_from_frame(stored)
     finally:
         await db.close()
 

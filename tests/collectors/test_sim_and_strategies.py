@@ -22,10 +22,11 @@ from mastertrade.errors import InvalidGenome
 
 BARS = 24 * 90
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
+END = 1_735_689_600_000  # 2025-01-01T00:00:00Z: fixed, so the daily features' days fall on the same bars
 
 
 def candles(seed: int = 7) -> dict[str, pd.DataFrame]:
-    return {symbol: simulate(symbol, "1h", BARS, seed) for symbol in SYMBOLS}
+    return {symbol: simulate(symbol, "1h", BARS, seed, end=END) for symbol in SYMBOLS}
 
 
 def as_frame(points: list[Any]) -> pd.DataFrame:
@@ -179,7 +180,7 @@ async def test_feature_genomes_never_see_values_published_at_or_after_a_bars_ope
     from mastertrade.engine.signals.lookahead import lookahead_violations
     from mastertrade.engine.signals.strategy import Strategy
 
-    market = {"BTC/USDT": simulate("BTC/USDT", "1h", 24 * 45, 11)}
+    market = {"BTC/USDT": simulate("BTC/USDT", "1h", 24 * 45, 11, end=END)}
     store = CandleStore(database)
     await store.upsert(SeriesKey("sim", "BTC/USDT", "1h"), rows_from_frame(market["BTC/USDT"]))
     await write_sim_features(database, ["BTC/USDT"], "1h", seed=5)
@@ -235,8 +236,9 @@ def test_simulating_one_more_symbol_keeps_the_market_wide_features_of_the_others
     from tests.conftest import MT
 
     mt = MT()
-    mt.json("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "500", "--seed", "7")
-    mt.json("data", "sim", "ETH/USDT", "--timeframe", "1h", "--bars", "50", "--seed", "3")
+    end = ("--end", "2024-12-21T20:00:00Z")  # 500 bars back: the first opens at 00:00 UTC on 1 December
+    mt.json("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "500", "--seed", "7", *end)
+    mt.json("data", "sim", "ETH/USDT", "--timeframe", "1h", "--bars", "50", "--seed", "3", *end)
     out = tmp_path / "btc.csv"
     mt.json(
         "data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(out),
@@ -244,9 +246,8 @@ def test_simulating_one_more_symbol_keeps_the_market_wide_features_of_the_others
     )  # fmt: skip
     with out.open() as file:
         rows = list(csv.DictReader(file))
-    assert len(rows) == 500
-    # Every bar has the day's value but the first when it opens at 00:00 UTC, the moment that value is
-    # published (a value is seen only by bars opening after it): the series ends at the clock's hour.
-    first_at_midnight = rows[0]["timestamp"].endswith("T00:00:00Z")
-    assert sum(row["fear_greed"] != "" for row in rows) == 500 - first_at_midnight
+    assert len(rows) == 500 and rows[0]["timestamp"] == "2024-12-01T00:00:00Z"
+    # Every bar has the day's value but the first, which opens at 00:00 UTC, the moment that value is
+    # published (a value is seen only by bars opening after it).
+    assert sum(row["fear_greed"] != "" for row in rows) == 499
     assert sum(row["sentiment"] != "" for row in rows) >= 495  # all but the first bars' publication lag

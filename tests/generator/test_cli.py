@@ -72,7 +72,7 @@ def test_generate_compares_with_buy_and_hold_over_the_holdout(
 
 
 def test_generate_prints_a_table_and_a_summary(mt: MT, lenient: None) -> None:
-    mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
+    mt(*SIM_3000)
     result = mt(*GENERATE)
     assert result.exit_code == 0, result.stderr
     assert "Generation run 1 on sim:BTC/USDT:1h (SIMULATED), seed 3" in result.stdout
@@ -89,7 +89,7 @@ def test_generate_says_when_it_stores_fewer_than_count_asks(
     from mastertrade.engine.generator import search
 
     monkeypatch.setattr(search, "MAX_EXTRA_GENERATIONS", 2)  # the search stops at generation 1 + 2
-    mt("data", "sim", "BTC/USDT", "--timeframe", "1h", "--bars", "3000", "--seed", "11")
+    mt(*SIM_3000)
     args = ("generate", "--count", "500", "--population", "8", "--generations", "1", "--seed", "3")
     result = mt(*args)
     assert result.exit_code == 0, result.stderr
