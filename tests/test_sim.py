@@ -144,7 +144,7 @@ def test_mt_data_sim_rejects_bad_input(mt: MT, db_url: str) -> None:
 def test_mt_data_sim_stores_candles_and_features_together_or_not_at_all(
     mt: MT, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from mastertrade.engine.collectors.store import FeatureStore
+    from mastertrade.engine.collectors.store import FeatureSeries, FeatureStore
 
     mt.json("data", "sim", "BTC/USDT", "--bars", "300", "--seed", "4", "--end", "2025-01-01")
     mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(tmp_path / "before.csv"))
@@ -155,27 +155,32 @@ def test_mt_data_sim_stores_candles_and_features_together_or_not_at_all(
     async def disk_full(self: FeatureStore, conn: object, rows: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(FeatureStore, "_write", disk_full)
-    result = mt("data", "sim", "BTC/USDT", "ETH/USDT", "--bars", "50", "--seed", "5", "--end", "2025-01-01")
-    assert result.exit_code != 0
-    # neither half-written candles nor the series it would have replaced lost
-    assert {s["symbol"]: s["rows"] for s in mt.json("data", "list")} == {"BTC/USDT": 300}
-    mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(tmp_path / "after.csv"))
-    assert (tmp_path / "after.csv").read_text() == before
-    assert mt.json("data", "sources") == features
-    monkeypatch.undo()
-    # the features stored with the candles are those derived from them as stored
+    # undone by itself: monkeypatch.undo() also undid the test's MT_HOME and database, and the rest ran on
+    # the real home's database
+    with monkeypatch.context() as disk:
+        disk.setattr(FeatureStore, "_write", disk_full)
+        result = mt(
+            "data", "sim", "BTC/USDT", "ETH/USDT", "--bars", "50", "--seed", "5", "--end", "2025-01-01"
+        )
+        assert result.exit_code != 0
+        # neither half-written candles nor the series it would have replaced lost
+        assert {s["symbol"]: s["rows"] for s in mt.json("data", "list")} == {"BTC/USDT": 300}
+        mt.json("data", "export", "BTC/USDT", "--timeframe", "1h", "--out", str(tmp_path / "after.csv"))
+        assert (tmp_path / "after.csv").read_text() == before
+        assert mt.json("data", "sources") == features
+    # the features stored with the candles are those derived from them as stored: ETH's own (BTC's
+    # simulation derived the market-wide ones, kept)
     from mastertrade.config import load_settings
     from mastertrade.db.database import Database
     from mastertrade.engine.collectors.sim import SIM_SOURCE, write_sim_features
 
     mt.json("data", "sim", "ETH/USDT", "--bars", "40", "--seed", "5", "--end", "2025-01-01")
 
-    async def stored_then_derived_again() -> tuple[list[object], list[object]]:
+    async def stored_then_derived_again() -> tuple[list[FeatureSeries], list[FeatureSeries]]:
         db = await Database.open(load_settings())
         try:
             store = FeatureStore(db)
-            names = await store.list_features(SIM_SOURCE)
+            names = [info for info in await store.list_features(SIM_SOURCE) if info.symbol == "ETH"]
             first = [await store.read(SIM_SOURCE, info.name, info.symbol) for info in names]
             await write_sim_features(db, ["ETH/USDT"], "1h", 5)
             again = [await store.read(SIM_SOURCE, info.name, info.symbol) for info in names]
@@ -184,7 +189,7 @@ def test_mt_data_sim_stores_candles_and_features_together_or_not_at_all(
             await db.close()
 
     first, again = asyncio.run(stored_then_derived_again())
-    assert len(first) > 5
+    assert {series.name for series in first} == {"sentiment", "mentions", "bullish_ratio"}
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a.ts, b.ts) and np.array_equal(a.values, b.values)
 
