@@ -10,7 +10,7 @@ from mastertrade.db.models.daemon_lock import DaemonLockRecord
 from mastertrade.db.models.features import Feature, FeatureOrigin, FeatureSource, ForecastRead
 from mastertrade.db.models.market import Candle, Series
 from mastertrade.db.models.ml import ForecastTrial
-from mastertrade.db.models.protection import ProtectionRecord, UnprotectedRecord
+from mastertrade.db.models.protection import OwedExitRecord, ProtectionRecord, UnprotectedRecord
 from mastertrade.db.models.replay import ReplayPosition
 from mastertrade.db.models.strategies import (
     GenerationRun,
@@ -66,6 +66,7 @@ __all__ = [
     "GoalRecord",
     "LedgerEntry",
     "OrderRecord",
+    "OwedExitRecord",
     "ProtectionRecord",
     "ReplayPosition",
     "RiskAuditRecord",

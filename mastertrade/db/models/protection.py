@@ -15,7 +15,8 @@ strategy's fractions, ``trail_peak`` the highest high since entry, ``armed_ts`` 
 from which whole bars count.
 
 ``unprotected_parts`` is the other side: what a bracketed buy asked exits for and that has none at the
-exchange (``UnprotectedRecord``).
+exchange (``UnprotectedRecord``). ``owed_exits`` keeps the strategies' exit signals not carried out yet,
+their exits resting at the exchange not taken back (``OwedExitRecord``).
 """
 
 from __future__ import annotations
@@ -75,3 +76,23 @@ class UnprotectedRecord(SQLModel, table=True):
     symbol: str = Field(max_length=32)
     message: str = Field(sa_column=Column(Text, nullable=False))
     noted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OwedExitRecord(SQLModel, table=True):
+    """A live strategy's exit signal not carried out yet: its exits resting at the exchange, which hold its
+    coins, could not be taken back (``engine/execution/owed_exits.py``). One row per strategy and symbol,
+    written when the exit is owed and deleted when it is paid (sold, or the position gone by other means),
+    so a restarted daemon carries the exit out instead of holding on until the strategy's next exit
+    signal. ``bar_ts`` is the open time of the bar whose close gave the signal (epoch ms)."""
+
+    __tablename__ = "owed_exits"
+    __table_args__ = (
+        UniqueConstraint("book", "strategy_id", "symbol", name="uq_owed_exits_book_strategy_symbol"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    book: str = Field(sa_column=Column(String(80), ForeignKey("trading_books.id"), nullable=False))
+    strategy_id: str = Field(max_length=64)
+    symbol: str = Field(max_length=32)
+    bar_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    owed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

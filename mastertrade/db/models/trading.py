@@ -15,7 +15,9 @@ risk audit log and metric snapshots.
   A fill keeps each fee in the asset it was charged in (``fee_asset``, and ``more_fees`` for a trade
   charged in several) and their value in the quote currency where a price was known (``fee_quote``); an
   order keeps its fills' fees by asset (``fees``) and in the quote currency (``fee``, NULL when one of
-  them had no price): amounts of different assets are never added.
+  them had no price): amounts of different assets are never added. A live sell's last fill keeps the
+  least amount the exchange takes in one order (``minimum``): a position it leaves under that is dust, and
+  its round trip closes.
 - **ledger_entries** are money in and out that is not a fill: the starting cash of a paper book, and for
   a live book the balance found at the exchange that the fills do not explain (deposits, withdrawals),
   each with its reason.
@@ -145,6 +147,11 @@ class FillRecord(SQLModel, table=True):
     trade in two currencies); None for the usual one fee."""
     trade_id: str = Field(max_length=64)
     ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    minimum: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    """On the last fill of a live sell: the least amount the exchange takes in one order (its lot step or
+    its minimum amount, whichever is larger); a position the sell leaves under it is dust no sell can take,
+    and its round trip closes (``engine/execution/dust.py``). None otherwise (paper, buys, a sell's earlier
+    fills, fills stored before it was kept)."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

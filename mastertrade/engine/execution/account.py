@@ -27,7 +27,7 @@ from mastertrade.db.models.trading import OrderRecord
 from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell, order_shares, watched_sell
+from mastertrade.engine.execution import bracket_sell, dust, order_shares, watched_sell
 from mastertrade.engine.execution.bar_clock import BookCursor, book_cursor
 from mastertrade.engine.execution.bracket_sell import BRACKET_EXITS
 from mastertrade.engine.execution.broker import BarOutcome, Broker, Publish
@@ -208,6 +208,11 @@ class Account:
         the strategy, still counting it, was long for ever, its exit refused, its next entry never
         taken)."""
         return min(await self._strategy_share(strategy_id, symbol), (await self.broker.ledger()).held(symbol))
+
+    async def strategy_dust(self, strategy_id: str, symbol: str) -> float:
+        """What a strategy holds of ``symbol`` once its round trip closed: live dust no sell can take
+        (``dust``), kept in the balance as the strategy's until its next position takes it in."""
+        return dust.left(await self.journal.strategy_ledger(self.broker.book, strategy_id), symbol)
 
     async def strategy_to_sell(self, strategy_id: str, symbol: str) -> float:
         """What a strategy's own exit (its exit signal's sell, its protection's) sells of ``symbol``: what it

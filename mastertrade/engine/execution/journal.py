@@ -66,6 +66,8 @@ class NewFill:
     ts: int
     fee_quote: float | None = None
     more_fees: dict[str, float] | None = None
+    minimum: float | None = None
+    """On a live sell's last fill: the least amount the exchange takes in one order (``dust.minimum``)."""
 
 
 def working_order(row: OrderRecord) -> WorkingOrder:
@@ -529,6 +531,7 @@ class Journal:
                 more_fees=fill.more_fees or None,
                 trade_id=fill.trade_id,
                 ts=fill.ts,
+                minimum=fill.minimum,
             )
             session.add(record)
             known[fill.trade_id] = record

@@ -20,7 +20,10 @@ Per fill of ``amount`` base units at ``price`` with ``fee`` in ``fee_asset`` (sp
   average cost and realises ``proceeds - QUOTE and third-asset fees - cost removed``.
 - a **round trip** runs from a position opening (from flat) to its closing (back to flat); its P&L is the
   sum of what it realised, and its return that P&L over the cost of everything bought in it. Round trips
-  are what Kelly statistics, consecutive-loss breakers and the parity report are built from.
+  are what Kelly statistics, consecutive-loss breakers and the parity report are built from. A position
+  closes at a remainder that is float dust (``DUST``), or, live, at one under the least the exchange takes
+  in one sell (the fill's ``minimum``): no sell can take it, so the trade is over; that remainder's cost
+  goes into the trip's P&L, and the coins stay held at no cost for the next position (``dust.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 # A remaining position worth less than this fraction of the amount that was held counts as flat: float
 # rounding of partial sells must not keep a round trip open forever.
 DUST = 1e-9
+MINIMUM_HAIR = 1e-9
+"""How far under a live fill's ``minimum`` (a fraction of it) a remainder must be to count as dust: a float
+sum a hair under a sellable amount is sellable."""
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -61,6 +67,10 @@ class Fill:
     """All its fees in QUOTE (``FillRecord.fee_quote``); None: worked out from its own price where it can
     be (QUOTE and BASE fees), unknown for a third asset."""
     more_fees: Mapping[str, float] | None = None
+    minimum: float | None = None
+    """On a live sell's last fill: the least amount the exchange takes in one order (lot step, minimum
+    amount); a position the sell leaves under it is dust no sell can take, and its round trip closes
+    (``dust.py``)."""
 
     @property
     def value(self) -> float:
@@ -104,6 +114,7 @@ class Fill:
             role,
             record.fee_quote,
             record.more_fees,
+            record.minimum,
         )
 
 
@@ -290,24 +301,33 @@ class Ledger:
         position.trip_realised += realised
         position.trip_sold += fill.amount
         position.trip_proceeds += value
-        if position.opened_ts is not None and position.amount <= DUST * position.peak_amount:
+        if position.opened_ts is None:
+            return None
+        if position.amount <= DUST * position.peak_amount:
             position.cost = 0.0
-            trip = RoundTrip(
-                fill.symbol,
-                position.opened_ts,
-                fill.ts,
-                position.trip_bought,
-                position.trip_value / position.trip_bought if position.trip_bought > 0 else math.nan,
-                position.trip_proceeds / position.trip_sold if position.trip_sold > 0 else math.nan,
-                position.trip_cost,
-                position.trip_realised,
-                fill.role,
-                dict(position.trip_unpriced_fees),
-            )
-            self.round_trips.append(trip)
-            position.opened_ts = None
-            return trip
-        return None
+        elif _dust_left(position, fill):
+            # No sell can take what is left: the trade that left it is charged its cost (as a fee is), and
+            # the coins stay held at no cost, for the next position to take in (``dust.py``).
+            position.realised -= position.cost
+            position.trip_realised -= position.cost
+            position.cost = 0.0
+        else:
+            return None
+        trip = RoundTrip(
+            fill.symbol,
+            position.opened_ts,
+            fill.ts,
+            position.trip_bought,
+            position.trip_value / position.trip_bought if position.trip_bought > 0 else math.nan,
+            position.trip_proceeds / position.trip_sold if position.trip_sold > 0 else math.nan,
+            position.trip_cost,
+            position.trip_realised,
+            fill.role,
+            dict(position.trip_unpriced_fees),
+        )
+        self.round_trips.append(trip)
+        position.opened_ts = None
+        return trip
 
     def _pay(self, fees: Mapping[str, float]) -> None:
         """Each fee out of its asset's balance (after the trade's own flows: the sums stay in the order a
@@ -384,3 +404,9 @@ class Ledger:
     def open_positions(self) -> list[Position]:
         """Positions in an open round trip (a dust remainder after a close is not one)."""
         return [p for p in self.positions.values() if p.amount > 0 and p.opened_ts is not None]
+
+
+def _dust_left(position: Position, fill: Fill) -> bool:
+    """Whether a live sell ``fill`` left ``position`` with less than the exchange takes in one order (its
+    ``minimum``): dust no sell can take (``dust.py``). A hair under the minimum (float sums) is not."""
+    return fill.minimum is not None and 0 < position.amount < fill.minimum * (1 - MINIMUM_HAIR)

@@ -81,6 +81,7 @@ from mastertrade.engine import events
 from mastertrade.engine.candle import Bar
 from mastertrade.engine.execution import (
     archived_orders,
+    dust,
     exit_cancels,
     gone_markets,
     live_bracket_sell,
@@ -1102,6 +1103,11 @@ class LiveBroker:
                 # ending without them.
                 state = OrderState.PARTIALLY_FILLED
                 reason = f"the exchange has {filled:g} filled; {seen:g} seen in its trades so far"
+        if state.final and fills and row.side == Side.SELL.value:
+            # the sell's last fill keeps the least amount the exchange takes in one order: what it leaves
+            # of a position under that is dust no sell can take, and closes its round trip (``dust``)
+            last = fills[-1]
+            fills[-1] = replace(last, minimum=dust.minimum(self.exchange, row.symbol))
         exchange_id = str(order["id"]) if order.get("id") is not None else None
         if current.final and current is state:
             if not fills:

@@ -30,7 +30,10 @@ The life of a protection (``db/models/protection.py``, levels in ``protection.py
    proves that by client id after the receive window) re-arms it while the position is there, and a later
    price decides again with a new client order id (not sooner than ``RETRY_S`` after a failure seen in
    this run; at a start, at once).
-6. A position closed by other means (the strategy's exit signal, a manual sell) closes its protection.
+6. A position closed by other means (the strategy's exit signal, its exits resting at the exchange, a
+   manual sell) closes its protection, whose reason names what sold it (before, a stop or take-profit
+   filling at the exchange read as the exit signal) and the dust it left, if any (``dust``: under the
+   least the exchange takes in one sell, the round trip is closed).
 
 A sell by hand of part of a strategy's position (``mt trade sell``) whose exits rest at the exchange
 (they hold its coins) goes through ``sell_taking_back``: the exits are taken back under the position's
@@ -66,7 +69,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams
 from mastertrade.engine.candle import Bar
-from mastertrade.engine.execution import bracket_sell, exit_cancels, venue_steps
+from mastertrade.engine.execution import bracket_sell, dust, exit_cancels, venue_steps
 from mastertrade.engine.execution.native_stops import NativeStops
 from mastertrade.engine.execution.protection import Levels, Trigger
 from mastertrade.engine.execution.protection_store import Guard, ProtectionStore, levels_of, protection_info
@@ -99,6 +102,8 @@ TAKE_CANCELLED = (
 """The reason of a protection whose take-profit was cancelled by hand (``cancel_take_profit``)."""
 TAKEN_BACK = "taken back for a sell by hand; the protection places it again for what is left"
 """The reason of a strategy's exit taken back for a sell by hand (``sell_taking_back``)."""
+EXIT_SIGNAL = "the position was closed by its strategy (exit signal)"
+"""How the close reason of a protection whose position the strategy's exit signal sold begins."""
 OCO_NOTE = (
     "each strategy position's stop also rests at the exchange, with its take-profit as one OCO order "
     "list, so both hold while the daemon is down; moving the trailing stop up needs the daemon running"
@@ -579,7 +584,8 @@ class Protector:
             sold = f"sold {order.filled:.8g} at {order.cost / order.filled:.8g}"
             if left <= self._dust(row):
                 level = f" at {row.trigger_level:.8g}" if row.trigger_level is not None else ""
-                await self._close(row, Guard.TRIGGERED, f"{row.trigger}{level}: {sold}")
+                said = f"{row.trigger}{level}: {sold}{await self._dust_left(row)}"
+                await self._close(row, Guard.TRIGGERED, said)
             else:
                 await self._rearm(row, f"{sold}; {left:.8g} left", failed=False)
             return
@@ -659,27 +665,42 @@ class Protector:
             if row.strategy_id is not None
             else account
         )
+        sale = None
         if own <= self._dust(row) or account <= self._dust(row):
-            by_hand = await self._sold_by_hand(row.symbol)
-            if by_hand is not None:
-                return 0.0, f"the position was closed by a manual sell (order {by_hand})"
+            sale = await self._last_sale(row)
+            if sale is not None and sale.role == "order":
+                manual = f"the position was closed by a manual sell (order {sale.id})"
+                return 0.0, manual + await self._dust_left(row)
         if own <= self._dust(row):
-            return 0.0, "the position was closed by its strategy (exit signal)"
+            why = _sold_by(sale) if sale is not None else EXIT_SIGNAL
+            return 0.0, why + await self._dust_left(row)
         if account <= self._dust(row):
             return 0.0, "the position was closed outside its protection (a manual sell?)"
         return min(own, account), ""
+
+    async def _dust_left(self, row: ProtectionRecord) -> str:
+        """What a closing protection says of the dust its strategy's sold position left (``dust``: under
+        the least the exchange takes in one sell, kept in the balance), or nothing."""
+        if row.strategy_id is None:
+            return ""
+        left = await self.account.strategy_dust(row.strategy_id, row.symbol)
+        return f"; {dust.said(left, row.symbol)}" if left > 0 else ""
 
     async def _promised(self, row: ProtectionRecord) -> float:
         """What the sells by hand on their way will still take of the protected strategy's position
         (``Account.selling_by_hand``): theirs, not its protection's to sell or to rest a stop for."""
         return (await self.account.selling_by_hand(row.symbol)).get(row.strategy_id, 0.0)
 
-    async def _sold_by_hand(self, symbol: str) -> int | None:
-        """The sell by hand that sold last in ``symbol`` when the last sell that sold is one (the strategy
-        holds no more of the account than the account holds: ``Account.strategy_holding``)."""
-        for order in await self.account.journal.orders(book=self.book, symbol=symbol, limit=50):
-            if order.side == Side.SELL.value and order.filled > 0:
-                return order.id if order.role == "order" else None
+    async def _last_sale(self, row: ProtectionRecord) -> OrderRecord | None:
+        """The sell that sold last of the protected position: a sell by hand (the strategy holds no more
+        of the account than the account holds: ``Account.strategy_holding``), or the strategy's own (its
+        exit signal's, its protection's, its exits resting at the exchange); None when neither is among
+        the symbol's newest orders."""
+        for order in await self.account.journal.orders(book=self.book, symbol=row.symbol, limit=50):
+            if order.side != Side.SELL.value or not order.filled > 0:
+                continue
+            if order.role == "order" or order.strategy_id == row.strategy_id:
+                return order
         return None
 
     async def _audit(
@@ -764,6 +785,18 @@ def _names(rows: Sequence[OrderRecord]) -> str:
     owners = ", ".join(sorted({row.strategy_id or "?" for row in rows}))
     orders = ", ".join(f"order {row.id} ({(row.role or 'exit').replace('_', '-')})" for row in rows)
     return f"strategy {owners}'s exits {orders}"
+
+
+def _sold_by(sale: OrderRecord) -> str:
+    """Why a protection closed whose strategy's own ``sale`` sold the position: one of its exits resting at
+    the exchange (its stop, its take-profit: ``native_stops``), which the close reason read as its exit
+    signal; its exit signal; or its protection's own sell."""
+    sold = f"{sale.filled:.8g} at {sale.cost / sale.filled:.8g}"
+    if exit_cancels.is_exit(sale):
+        return f"the position was sold at the exchange by its {exit_cancels.describe(sale)}: {sold}"
+    if sale.role == "exit":
+        return f"{EXIT_SIGNAL}: order {sale.id} sold {sold}"
+    return f"the position was sold by its protection's {exit_cancels.describe(sale)}: {sold}"
 
 
 def _not_taken_back(rows: Sequence[OrderRecord]) -> str:

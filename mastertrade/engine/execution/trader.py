@@ -39,6 +39,7 @@ from mastertrade.db.types import utcnow
 from mastertrade.engine import events
 from mastertrade.engine.backtest.params import OrderParams, order_params
 from mastertrade.engine.candle import Bar
+from mastertrade.engine.execution import dust
 from mastertrade.engine.execution.account import Account
 from mastertrade.engine.execution.bar_clock import BarClock, SeriesSource
 from mastertrade.engine.execution.goals_desk import GoalsDesk
@@ -81,6 +82,7 @@ class Trader:
         venue_id: str,
         strategies: StrategySource | None = None,
         protection: Protector | None = None,
+        owed: OwedExits | None = None,
         clock: Any = utcnow,
     ) -> None:
         self.settings = settings
@@ -92,8 +94,11 @@ class Trader:
         self.protection = protection
         """Live only: the daemon-side protective exits of the strategies' positions."""
         self.clock = clock
-        self.owed = OwedExits(clock)
-        """Live: the exits the strategies still owe, their exits at the exchange not taken back yet."""
+        self._dust_said: dict[tuple[str, str], float] = {}
+        """Live: the dust each strategy's exit found unsellable, said once (``_dust``)."""
+        self.owed = owed if owed is not None else OwedExits(None, account.book, clock)
+        """Live: the exits the strategies still owe, their exits at the exchange not taken back yet (kept
+        in the journal: a start resumes them)."""
         self._started: Any = None
         self.market_clock: MarketTime | None = None
         """In a simulated market, the ``MarketTime`` the trading core runs on (the trading service moves
@@ -127,6 +132,7 @@ class Trader:
         await self.goals.start()
         if self.protection is not None:
             await self.protection.start()
+            await self.owed.load()  # tried at each symbol's first prices
 
     async def close(self) -> None:
         await self.account.close()
@@ -140,8 +146,8 @@ class Trader:
         await self.account.on_price(update.symbol, bar)
         if self.protection is not None:
             await self.protection.on_price(update.symbol, bar)
-            for item in self.owed.due(update.symbol):
-                await self._exit_owed(item, update.symbol, bar)
+            for owed in self.owed.due(update.symbol):
+                await self._exit_owed(owed.strategy_id, update.symbol, bar)
         if update.simulated:  # the one-minute price window runs on market time
             market_ms = update.at if update.at is not None else bar.ts
         else:
@@ -208,11 +214,11 @@ class Trader:
             )
             log.warning("%s", reason)
             await self._audit_reject(
-                reason, item, symbol, side.value, client_order_id=working.client_order_id
+                reason, item.id, symbol, side.value, client_order_id=working.client_order_id
             )
             return
         if action is Action.EXIT:
-            await self._exit(item, symbol, bar, placed_ts)
+            await self._exit(item.id, symbol, bar, placed_ts)
             return
         portfolio = await self.account.portfolio()
         sizing = kelly_sizing(
@@ -240,40 +246,42 @@ class Trader:
             await self.protection.enter(
                 plain,
                 bracket,
-                lambda request: self._send(item, request, bar, placed_ts, sizing=size.explanation),
+                lambda request: self._send(item.id, request, bar, placed_ts, sizing=size.explanation),
             )
             return
         request = entry_request(symbol, bracket, bar.close, strategy_id=item.id, amount=size.amount)
-        await self._send(item, request, bar, placed_ts, sizing=size.explanation)
+        await self._send(item.id, request, bar, placed_ts, sizing=size.explanation)
 
     async def _exit(
-        self, item: TradedStrategy, symbol: str, bar: Bar, placed_ts: int, *, owed: bool = False
+        self, strategy_id: str, symbol: str, bar: Bar, placed_ts: int, *, owed: bool = False
     ) -> None:
         """An active strategy's exit in the account: its own exits are taken back (paper: its brackets' legs;
         live: those resting at the exchange, which hold its coins), then what it holds is sold, less what
         the sells by hand on their way take of it (``Account.strategy_to_sell``) and what its exits the
         exchange would not take back still hold: the coins free beside them are other owners', never sold
-        as its own. Such an exit is owed (``owed_exits``) and tried again at the next prices; ``owed``: this
-        is that try, which sells only once no exit of the strategy rests any more."""
-        self.owed.paid(item.id, symbol)
-        await self.account.broker.cancel_exits(symbol, "exit signal", strategy_id=item.id)
+        as its own. Such an exit is owed (``owed_exits``, kept in the journal) and tried again at the next
+        prices; ``owed``: this is that try, which sells only once no exit of the strategy rests any more.
+        It is paid once its sell is sent (refused or not: a refusal is said, not sent again) or nothing is
+        left to sell."""
+        await self.account.broker.cancel_exits(symbol, "exit signal", strategy_id=strategy_id)
         if self.protection is not None:  # its exits resting at the exchange hold the coins
-            await self.protection.release(symbol, item.id, "exit signal")
-        held = await self.account.strategy_holding(item.id, symbol)
+            await self.protection.release(symbol, strategy_id, "exit signal")
+        held = await self.account.strategy_holding(strategy_id, symbol)
         if held <= 0:  # an exit resting there had filled: nothing left to sell
+            await self.owed.paid(strategy_id, symbol)
             if self.protection is not None:
                 await self.protection.sync(symbol)
             return
-        amount, resting = await self.account.strategy_to_sell(item.id, symbol), 0.0
+        amount, resting = await self.account.strategy_to_sell(strategy_id, symbol), 0.0
         if self.protection is not None:
-            amount, resting = await self.protection.beside_resting(symbol, item.id, amount)
+            amount, resting = await self.protection.beside_resting(symbol, strategy_id, amount)
         if resting > 0:
-            self.owed.owe(item, symbol)
+            await self.owed.owe(strategy_id, symbol, bar.ts)
             beside = amount > held * TOLERANCE and not owed
             (log.debug if owed else log.warning)(
                 "strategy %s: exit at bar %d: its exits resting at the exchange, which hold %.8g of the %.8g "
                 "%s it holds, could not be taken back yet; %s, and the next prices ask again",
-                item.id,
+                strategy_id,
                 bar.ts,
                 resting,
                 held,
@@ -283,10 +291,11 @@ class Trader:
             if not beside:
                 return
         elif amount <= held * TOLERANCE:  # a sell by hand on its way has all its coins: it sells them
+            await self.owed.paid(strategy_id, symbol)
             log.info(
                 "strategy %s: exit at bar %d: the %.8g %s it holds are promised to a sell by hand still "
                 "working (`mt orders --open`); nothing else to sell",
-                item.id,
+                strategy_id,
                 bar.ts,
                 held,
                 symbol,
@@ -294,36 +303,76 @@ class Trader:
             if self.protection is not None:
                 await self.protection.sync(symbol)
             return
-        request = exit_request(symbol, amount, bar.close, strategy_id=item.id)
-        await self._send(item, request, bar, placed_ts)
+        if self._dust(strategy_id, symbol, amount, bar):
+            if not resting > 0:  # (beside its exits still resting, the rest stays owed)
+                await self.owed.paid(strategy_id, symbol)
+            return
+        request = exit_request(symbol, amount, bar.close, strategy_id=strategy_id)
+        watched = self.protection is not None and self.protection.watches(symbol, strategy_id)
+        await self._send(strategy_id, request, bar, placed_ts)
+        if not resting > 0:  # journaled (and sent) first: a crash before this resumes it at the start
+            await self.owed.paid(strategy_id, symbol)
         if self.protection is not None:
             await self.protection.sync(symbol)  # a filled exit closes the position's protection
+        if not watched and getattr(self.account.broker, "exchange", None) is not None:
+            # live, without a protection (one closing says it in its reason): the dust it left, once
+            left = await self.account.strategy_dust(strategy_id, symbol)
+            if left > 0:
+                log.warning("strategy %s: exit at bar %d: %s", strategy_id, bar.ts, dust.said(left, symbol))
 
-    async def _exit_owed(self, item: TradedStrategy, symbol: str, bar: Bar) -> None:
+    def _dust(self, strategy_id: str, symbol: str, amount: float, bar: Bar) -> bool:
+        """Whether the ``amount`` a strategy's exit would sell is less than the live exchange takes in one
+        sell (``dust.unsellable``): dust no fill marked so (a journal from before the fills kept the
+        exchange's minimum, an entry that brought in less than one order), or a rest worth less than the
+        minimum notional. Refused before it was sent, it was asked again at every exit signal, each time an
+        error, a refused order in the risk audit and an alert; now it is said once (again when the amount
+        changes, and once per run) and not sent."""
+        exchange = getattr(self.account.broker, "exchange", None)  # a live broker's market limits
+        if exchange is None or not dust.unsellable(exchange, symbol, amount, bar.close):
+            return False
+        if self._dust_said.get((strategy_id, symbol)) != amount:
+            self._dust_said[(strategy_id, symbol)] = amount
+            log.warning(
+                "strategy %s: exit at bar %d: nothing sent: the %.8g %s it would sell are less than the "
+                "exchange takes in one sell at %.8g, which would refuse it",
+                strategy_id,
+                bar.ts,
+                amount,
+                symbol,
+                bar.close,
+            )
+        return True
+
+    async def _exit_owed(self, strategy_id: str, symbol: str, bar: Bar) -> None:
         """Try again an exit owed since its exits could not be taken back (``owed_exits``), unless its sell
         is still on its way (its outcome comes first)."""
-        if await self.account.strategy_holding(item.id, symbol) <= 0:
-            self.owed.paid(item.id, symbol)
+        if await self.account.strategy_holding(strategy_id, symbol) <= 0:
+            await self.owed.paid(strategy_id, symbol)
+            if self.protection is not None:
+                await self.protection.sync(symbol)
             return
-        if await self.account.strategy_order_on_its_way(item.id, symbol, Side.SELL) is not None:
-            self.owed.owe(item, symbol)
+        working = await self.account.strategy_order_on_its_way(strategy_id, symbol, Side.SELL)
+        if working is not None:
+            await self.owed.owe(strategy_id, symbol, bar.ts)
             return
-        await self._exit(item, symbol, bar, self.account.placed_ts(symbol), owed=True)
+        await self._exit(strategy_id, symbol, bar, self.account.placed_ts(symbol), owed=True)
 
     async def _send(
-        self, item: TradedStrategy, request: OrderRequest, bar: Bar, placed_ts: int, sizing: str | None = None
+        self, strategy_id: str, request: OrderRequest, bar: Bar, placed_ts: int, sizing: str | None = None
     ) -> object:
         """A strategy's order through the account's risk gate and broker. One the broker refuses before it
         is journaled (a market not trading at the exchange, dust at its precision) is audited, said as an
         ``OrderRejected`` and logged, as a refusal of the risk manager is: raised, it failed the whole
         bar's work (the trading service restarted, the other strategies of the bar not evaluated)."""
         try:
-            return await self.account.send(request, bar.close, placed_ts, strategy_id=item.id, sizing=sizing)
+            return await self.account.send(
+                request, bar.close, placed_ts, strategy_id=strategy_id, sizing=sizing
+            )
         except errors.MasterTradeError as exc:
-            reason = f"strategy {item.id}'s {request.side.value} not placed: {exc}"
+            reason = f"strategy {strategy_id}'s {request.side.value} not placed: {exc}"
             log.error("%s", reason)
             await self._audit_reject(
-                reason, item, request.symbol, request.side.value, requested=request.amount
+                reason, strategy_id, request.symbol, request.side.value, requested=request.amount
             )
             self.account.emit(
                 events.OrderRejected(
@@ -341,7 +390,7 @@ class Trader:
     async def _audit_reject(
         self,
         reason: str,
-        item: TradedStrategy,
+        strategy_id: str,
         symbol: str,
         side: str,
         *,
@@ -354,7 +403,7 @@ class Trader:
             reason,
             book=self.account.book,
             client_order_id=client_order_id,
-            strategy_id=item.id,
+            strategy_id=strategy_id,
             symbol=symbol,
             side=side,
             requested=requested,

@@ -17,6 +17,7 @@ from mastertrade.engine.execution.account import Account, paper_broker
 from mastertrade.engine.execution.broker import Broker, Publish
 from mastertrade.engine.execution.goals_desk import GoalsDesk
 from mastertrade.engine.execution.journal import Journal
+from mastertrade.engine.execution.owed_exits import OwedExits
 from mastertrade.engine.execution.protector import Protector
 from mastertrade.engine.execution.strategies import StrategySource
 from mastertrade.engine.execution.trader import Trader
@@ -76,10 +77,12 @@ def build_trader(
     """A daemon's trading core (see the module docstring); live (``broker.mode == "live"``) with the
     daemon-side protections of the strategies' positions."""
     account = build_account(settings, db, broker=broker, publish=publish, clock=clock, wall=wall)
-    protection = None
+    protection: Protector | None = None
+    owed: OwedExits | None = None
     if account.mode == "live":
         protection = Protector(account, db)
         account.protection = protection
+        owed = OwedExits(db, account.book, clock)
     return Trader(
         settings,
         account,
@@ -88,5 +91,6 @@ def build_trader(
         venue_id=venue_id,
         strategies=strategies,
         protection=protection,
+        owed=owed,
         clock=clock,
     )
